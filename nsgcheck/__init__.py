@@ -1,0 +1,12 @@
+"""nsgcheck: decide offline and exactly whether Azure networks let VMs replicate with Site Recovery.
+
+Data flow (one package per stage):
+    loaders/  input files            -> model.Estate   (neutral model, every object has an Origin)
+    servicetags (top-level package)  -> Catalog        (published service-tag file)
+    engine/   packet-set semantics   (addresses, ports, spaces, first match, NSG layers, routes, firewalls)
+    audit/    requirements x subjects -> results.Report
+    render/   Report JSON            -> text | markdown | html | sarif | junit
+    cli/      the command line; the one place errors become exit codes
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,6 @@
+"""`python -m nsgcheck` runs the CLI."""
+import sys
+
+from nsgcheck.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Requirements x subjects -> typed results (`results.Report`). Knows ASR, not rendering."""

@@ -1,0 +1,210 @@
+"""Typed answers of an audit, and their canonical JSON form (DESIGN.md "JSON output").
+
+Results are built by the audit and rendered late: every output format (text, markdown,
+HTML, SARIF, JUnit) is produced from the dictionary `Report.to_json()` returns, never from
+the engine's objects. Key order and list order are fixed so output is byte-identical for
+the same inputs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from nsgcheck.model import Origin
+
+SCHEMA_VERSION = "1.0"
+
+PASS = "pass"
+PARTIAL = "partial"
+FAIL = "fail"
+UNKNOWN = "unknown"
+NOT_APPLICABLE = "not_applicable"
+STATUSES = (FAIL, PARTIAL, UNKNOWN, PASS, NOT_APPLICABLE)  # display order: worst first
+
+#: severity of each status (DESIGN.md): fail/partial are errors, unknown a warning
+STATUS_SEVERITY = {FAIL: "error", PARTIAL: "error", UNKNOWN: "warning", PASS: "none", NOT_APPLICABLE: "none"}
+SEVERITY_RANK = {"none": 0, "note": 1, "warning": 2, "error": 3}
+
+
+def status_from_shares(allowed: float, denied: float, unknown: float) -> str:
+    """Status of a requirement from the shares of its flow family (exact or unknown).
+
+    * nothing denied, nothing undecided: pass
+    * something certainly denied: fail when nothing else is left, else partial
+      (partial is certain: some part is denied and not all of it is allowed)
+    * nothing certainly denied but part undecided: unknown
+    """
+    eps = 1e-12
+    if denied > eps:
+        return FAIL if allowed <= eps and unknown <= eps else PARTIAL
+    if unknown > eps:
+        return UNKNOWN
+    return PASS
+
+
+def origin_json(origin: Origin | None) -> dict[str, Any] | None:
+    if origin is None:
+        return None
+    out: dict[str, Any] = {"file": origin.file, "pointer": origin.pointer, "line": origin.line}
+    if origin.end_line is not None:
+        out["end_line"] = origin.end_line
+    return out
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What a result is about: a VM (via its primary NIC), a NIC, or a subnet."""
+
+    kind: str   # 'vm' | 'nic' | 'subnet'
+    name: str
+    id: str
+    address: str = ""    # the evaluated source address or range (e.g. 10.1.0.4 or 10.1.0.0/24)
+    region: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "name": self.name, "id": self.id, "address": self.address,
+                "region": self.region}
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One device's rule (or route) that decided part of a required flow family."""
+
+    device: str             # display name of the device, e.g. 'nsg-app'
+    device_kind: str        # 'nic-nsg' | 'subnet-nsg' | 'route' | 'firewall' | 'url-allowlist' | 'none'
+    rule: str               # rule / route / collection name ('' when no device: e.g. no NSG)
+    priority: int | None
+    access: str             # 'allow' | 'deny' | 'unknown' | route next hop type
+    share: float            # fraction of the required family this rule decided at this device
+    location: Origin | None = None
+    prefixes: tuple[str, ...] = ()   # destination CIDRs this rule decided (full list)
+    reason: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"device": self.device, "device_kind": self.device_kind, "rule": self.rule,
+                "priority": self.priority, "access": self.access, "share": round(self.share, 6),
+                "location": origin_json(self.location), "prefixes": list(self.prefixes),
+                "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class PathStep:
+    """A device on the path of a required flow, in the order the packet meets it."""
+
+    kind: str      # 'nic-nsg' | 'subnet-nsg' | 'route' | 'firewall' | 'url-allowlist'
+    name: str
+    verdict: str   # summary verdict of this device for the family: allow/deny/partial/unknown/absent
+    id: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "name": self.name, "id": self.id, "verdict": self.verdict}
+
+
+@dataclass(frozen=True)
+class Result:
+    """The verdict of one requirement for one subject on one side."""
+
+    requirement: str
+    title: str
+    subject: Subject
+    side: str                   # 'source' | 'target' | 'group'
+    status: str
+    coverage: float             # share of the family certainly allowed (0..1)
+    destination: str            # tag name, e.g. 'Storage.EastUS'; for groups the peer name
+    protocol: str
+    port: str
+    decided_by: tuple[Decision, ...] = ()
+    message: str = ""
+    unknown_share: float = 0.0
+    reasons: tuple[str, ...] = ()          # why unknown (each with location when known)
+    denied_prefixes: tuple[str, ...] = ()  # destination CIDRs certainly denied
+    path: tuple[PathStep, ...] = ()
+    urls: tuple[str, ...] = ()
+    peer: Subject | None = None            # multi-VM: the other member
+    severity: str = ""                     # defaults from status
+    suppressed: str = ""                   # suppression reason when suppressed
+
+    def effective_severity(self) -> str:
+        return self.severity or STATUS_SEVERITY[self.status]
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "requirement": self.requirement,
+            "title": self.title,
+            "subject": self.subject.to_json(),
+            "side": self.side,
+            "status": self.status,
+            "severity": self.effective_severity(),
+            "coverage": round(self.coverage, 6),
+            "unknown_share": round(self.unknown_share, 6),
+            "destination": self.destination,
+            "protocol": self.protocol,
+            "port": self.port,
+            "urls": list(self.urls),
+            "path": [p.to_json() for p in self.path],
+            "decided_by": [d.to_json() for d in self.decided_by],
+            "denied_prefixes": list(self.denied_prefixes),
+            "reasons": list(self.reasons),
+            "message": self.message,
+        }
+        if self.peer is not None:
+            out["peer"] = self.peer.to_json()
+        if self.suppressed:
+            out["suppressed"] = self.suppressed
+        return out
+
+
+@dataclass(frozen=True)
+class Advisory:
+    """A finding that is not a requirement verdict (warning or note), with its rationale."""
+
+    id: str                 # e.g. 'ADV-INBOUND-FOR-ASR'
+    level: str              # 'warning' | 'note'
+    message: str
+    subject: str = ""       # name of what it is about (NSG, subnet, VM)
+    location: Origin | None = None
+    details: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "level": self.level, "subject": self.subject, "message": self.message,
+                "location": origin_json(self.location), "details": list(self.details)}
+
+
+@dataclass
+class Report:
+    """The whole answer of an audit; `to_json()` is the canonical form."""
+
+    tool_version: str
+    inputs: list[str]
+    service_tags: dict[str, Any]           # {'cloud', 'change_number', 'file', 'date'}
+    scenario: dict[str, Any]
+    results: list[Result] = field(default_factory=list)
+    advisories: list[Advisory] = field(default_factory=list)
+    findings: list[dict[str, Any]] = field(default_factory=list)   # loader warnings
+    requirements: list[dict[str, Any]] = field(default_factory=list)  # pack entries used (id, title, rationale, fix, link, severity)
+
+    def summary(self) -> dict[str, int]:
+        counts = {s: 0 for s in (PASS, PARTIAL, FAIL, UNKNOWN, NOT_APPLICABLE)}
+        for r in self.results:
+            counts[r.status] += 1
+        return counts
+
+    def sorted_results(self) -> list[Result]:
+        return sorted(self.results, key=lambda r: (r.subject.kind, r.subject.name.lower(), r.subject.id,
+                                                   r.side, r.requirement,
+                                                   r.peer.name.lower() if r.peer else ""))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "tool": {"name": "nsgcheck", "version": self.tool_version},
+            "inputs": list(self.inputs),
+            "service_tags": dict(self.service_tags),
+            "scenario": dict(self.scenario),
+            "summary": self.summary(),
+            "requirements": list(self.requirements),
+            "results": [r.to_json() for r in self.sorted_results()],
+            "advisories": [a.to_json() for a in sorted(self.advisories, key=lambda a: (a.id, a.subject, a.message))],
+            "findings": list(self.findings),
+        }

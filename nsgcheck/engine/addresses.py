@@ -1,0 +1,177 @@
+"""Address sets: IPv4 and IPv6 kept apart as canonical integer interval sets.
+
+netaddr is used only at the edges (parsing text, printing CIDRs); all set algebra is
+integer interval arithmetic from `servicetags.intervals`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+import netaddr
+
+from servicetags import intervals as iv
+from servicetags.intervals import Intervals
+
+V4_BITS = 32
+V6_BITS = 128
+V4_ALL: Intervals = ((0, (1 << 32) - 1),)
+V6_ALL: Intervals = ((0, (1 << 128) - 1),)
+
+
+class AddressError(ValueError):
+    """An address, CIDR or range that cannot be parsed exactly."""
+
+
+@dataclass(frozen=True, slots=True)
+class AddressSet:
+    """A set of IP addresses: `v4` and `v6` are canonical interval tuples."""
+
+    v4: Intervals = ()
+    v6: Intervals = ()
+
+    # -- construction -------------------------------------------------------------
+    @classmethod
+    def empty(cls) -> "AddressSet":
+        return _EMPTY
+
+    @classmethod
+    def everything(cls) -> "AddressSet":
+        return _ALL
+
+    @classmethod
+    def all_v4(cls) -> "AddressSet":
+        return _ALL_V4
+
+    @classmethod
+    def parse(cls, text: str, strict: bool = True) -> "AddressSet":
+        """Parse one IP address or CIDR. With `strict`, host bits set is an error."""
+        return cls.from_cidrs([text], strict=strict)
+
+    @classmethod
+    def from_cidrs(cls, texts: Iterable[str], strict: bool = True) -> "AddressSet":
+        """Build a set from IP/CIDR strings; raises AddressError on bad input."""
+        v4: list[tuple[int, int]] = []
+        v6: list[tuple[int, int]] = []
+        for text in texts:
+            fam, lo, hi = parse_cidr(text, strict=strict)
+            (v4 if fam == 4 else v6).append((lo, hi))
+        return cls(iv.normalize(v4), iv.normalize(v6))
+
+    @classmethod
+    def from_intervals(cls, v4: Iterable[tuple[int, int]] = (), v6: Iterable[tuple[int, int]] = ()) -> "AddressSet":
+        return cls(iv.normalize(v4), iv.normalize(v6))
+
+    # -- algebra ------------------------------------------------------------------
+    def __or__(self, other: "AddressSet") -> "AddressSet":
+        return AddressSet(iv.union(self.v4, other.v4), iv.union(self.v6, other.v6))
+
+    def __and__(self, other: "AddressSet") -> "AddressSet":
+        return AddressSet(iv.intersection(self.v4, other.v4), iv.intersection(self.v6, other.v6))
+
+    def __sub__(self, other: "AddressSet") -> "AddressSet":
+        return AddressSet(iv.difference(self.v4, other.v4), iv.difference(self.v6, other.v6))
+
+    union = __or__
+    intersection = __and__
+    difference = __sub__
+
+    def __bool__(self) -> bool:
+        return bool(self.v4 or self.v6)
+
+    def is_empty(self) -> bool:
+        return not (self.v4 or self.v6)
+
+    def issubset(self, other: "AddressSet") -> bool:
+        return iv.is_subset(self.v4, other.v4) and iv.is_subset(self.v6, other.v6)
+
+    def __le__(self, other: "AddressSet") -> bool:
+        return self.issubset(other)
+
+    def overlaps(self, other: "AddressSet") -> bool:
+        return iv.overlaps(self.v4, other.v4) or iv.overlaps(self.v6, other.v6)
+
+    def contains_ip(self, text_or_int: str | int, family: int | None = None) -> bool:
+        """Whether one address (text, or int with `family`) is in the set."""
+        if isinstance(text_or_int, str):
+            fam, lo, _ = parse_cidr(text_or_int)
+        else:
+            fam, lo = family or 4, text_or_int
+        return iv.contains_point(self.v4 if fam == 4 else self.v6, lo)
+
+    def only(self, families: Iterable[int]) -> "AddressSet":
+        """Restrict to the given address families (4 and/or 6)."""
+        fams = set(families)
+        return AddressSet(self.v4 if 4 in fams else (), self.v6 if 6 in fams else ())
+
+    @property
+    def families(self) -> frozenset[int]:
+        return frozenset(f for f, s in ((4, self.v4), (6, self.v6)) if s)
+
+    # -- measures -----------------------------------------------------------------
+    def size(self) -> int:
+        """Number of addresses (IPv4 + IPv6)."""
+        return iv.size(self.v4) + iv.size(self.v6)
+
+    def size_v4(self) -> int:
+        return iv.size(self.v4)
+
+    def size_v6(self) -> int:
+        return iv.size(self.v6)
+
+    # -- printing -----------------------------------------------------------------
+    def cidrs(self) -> list[str]:
+        """Minimal CIDR list, IPv4 first, each family in numeric order."""
+        out = [f"{netaddr.IPAddress(n, 4)}/{p}" for n, p in iv.to_prefixes(self.v4, V4_BITS)]
+        out += [f"{netaddr.IPAddress(n, 6)}/{p}" for n, p in iv.to_prefixes(self.v6, V6_BITS)]
+        return out
+
+    def __str__(self) -> str:
+        return ", ".join(self.cidrs()) or "(none)"
+
+    def __repr__(self) -> str:
+        cidrs = self.cidrs()
+        shown = ", ".join(cidrs[:4]) + (f", ... ({len(cidrs)} prefixes)" if len(cidrs) > 4 else "")
+        return f"AddressSet({shown})"
+
+
+_EMPTY = AddressSet()
+_ALL_V4 = AddressSet(V4_ALL, ())
+_ALL = AddressSet(V4_ALL, V6_ALL)
+
+
+def parse_cidr(text: str, strict: bool = True) -> tuple[int, int, int]:
+    """Parse `text` as an IP or CIDR into (family, first, last). Raises AddressError."""
+    s = text.strip()
+    if not s:
+        raise AddressError("empty address")
+    try:
+        if "/" in s:
+            addr_s, _, plen_s = s.partition("/")
+            if not plen_s.isdigit():
+                raise AddressError(f"bad prefix length in {text!r}")
+            ip = netaddr.IPAddress(addr_s, flags=netaddr.INET_PTON)
+            bits = 32 if ip.version == 4 else 128
+            plen = int(plen_s)
+            if plen > bits:
+                raise AddressError(f"prefix length /{plen} too long in {text!r}")
+            value = int(ip)
+            mask = ((1 << bits) - 1) ^ ((1 << (bits - plen)) - 1)
+            if value & ~mask & ((1 << bits) - 1):
+                if strict:
+                    raise AddressError(f"{text!r} has host bits set (did you mean {netaddr.IPAddress(value & mask, ip.version)}/{plen}?)")
+                value &= mask
+            return ip.version, value, value | (((1 << bits) - 1) ^ mask)
+        ip = netaddr.IPAddress(s, flags=netaddr.INET_PTON)
+        return ip.version, int(ip), int(ip)
+    except (netaddr.AddrFormatError, ValueError, TypeError) as exc:
+        if isinstance(exc, AddressError):
+            raise
+        raise AddressError(f"not an IP address or CIDR: {text!r}") from None
+
+
+def looks_like_address(text: str) -> bool:
+    """Cheap syntactic test: does `text` look like an IP/CIDR rather than a tag name?"""
+    s = text.strip()
+    return bool(s) and (s[0].isdigit() or ":" in s)

@@ -1,0 +1,55 @@
+"""The project's error types. Each is caught once, at the CLI edge (exit code 2).
+
+Every error can name the file, the location in it (JSON pointer and/or line) and what was
+expected, so a user can fix the input without a traceback.
+"""
+
+from __future__ import annotations
+
+
+class NsgcheckError(Exception):
+    """Base class: an unusable input or usage. Rendered as `file:line (pointer): message`."""
+
+    def __init__(self, message: str, file: str | None = None, pointer: str | None = None,
+                 line: int | None = None, column: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.file = file
+        self.pointer = pointer
+        self.line = line
+        self.column = column
+
+    def __str__(self) -> str:
+        where = ""
+        if self.file:
+            where = self.file
+            if self.line:
+                where += f":{self.line}"
+                if self.column:
+                    where += f":{self.column}"
+            if self.pointer:
+                where += f" (at {self.pointer})"
+            where += ": "
+        elif self.pointer:
+            where = f"at {self.pointer}: "
+        return f"{where}{self.message}"
+
+
+class UsageError(NsgcheckError):
+    """Bad command-line usage (missing flag, conflicting options)."""
+
+
+class InputError(NsgcheckError):
+    """An input file that cannot be read or does not have the expected shape."""
+
+
+class LoaderError(InputError):
+    """A network export or template that cannot be translated into the model."""
+
+
+class ScenarioError(InputError):
+    """A scenario file or scenario flags that are invalid."""
+
+
+class RulesError(InputError):
+    """A requirement pack that does not validate."""

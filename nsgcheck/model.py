@@ -1,0 +1,490 @@
+"""The neutral network model every input format is translated into before any analysis.
+
+Plain frozen data classes. Every object remembers where it came from (`Origin`: file, JSON
+pointer, line). Values the inputs do not determine are `Unknown` (never guessed); checks
+turn them into `unknown` verdicts with the reason and location.
+
+Identifiers: every resource has an `id`. For ARM/az/ARG inputs it is the ARM resource id;
+loaders that lack real ids (Terraform plans, templates) synthesize ARM-shaped ids with a
+placeholder subscription/resource group. Cross references always use `ref()`-normalized ids
+(lower case, no trailing slash) as dictionary keys in `Estate`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+from nsgcheck.engine.ports import PortSet
+
+
+# --------------------------------------------------------------------------- provenance
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a model object came from: file, RFC 6901 JSON pointer, 1-based line (if known)."""
+
+    file: str
+    pointer: str = ""
+    line: int | None = None
+    end_line: int | None = None
+
+    def __str__(self) -> str:
+        loc = f":{self.line}" if self.line else ""
+        ptr = f" ({self.pointer})" if self.pointer else ""
+        return f"{self.file}{loc}{ptr}"
+
+
+@dataclass(frozen=True, slots=True)
+class Unknown:
+    """A value the inputs do not determine (unresolved expression, apply-time value, ...)."""
+
+    reason: str
+    origin: Origin | None = None
+    text: str = ""  # the original text, e.g. the ARM expression
+
+    def __str__(self) -> str:
+        where = f" at {self.origin}" if self.origin else ""
+        return f"unknown ({self.reason}{where})"
+
+
+def is_unknown(value: Any) -> bool:
+    return isinstance(value, Unknown)
+
+
+def ref(resource_id: str) -> str:
+    """Normalize a resource id for use as a key: lower case, no trailing slash."""
+    return resource_id.strip().rstrip("/").lower()
+
+
+def arm_id(subscription: str, resource_group: str, provider_type: str, *names: str) -> str:
+    """Build an ARM resource id: provider_type like 'Microsoft.Network/networkSecurityGroups/securityRules'."""
+    namespace, *types = provider_type.split("/")
+    parts = [f"/subscriptions/{subscription}/resourceGroups/{resource_group}/providers/{namespace}"]
+    for t, n in zip(types, names):
+        parts.append(f"{t}/{n}")
+    return "/".join(parts)
+
+
+# --------------------------------------------------------------------------- NSG rules
+class AddressKind:
+    ANY = "any"          # `*`, `Any`: every address, both families
+    CIDR = "cidr"        # IP or CIDR (normalized text in `value`)
+    TAG = "tag"          # service tag or built-in tag (VirtualNetwork, Internet, AzureLoadBalancer ...)
+    UNKNOWN = "unknown"  # not determined by the inputs
+
+
+@dataclass(frozen=True, slots=True)
+class AddressToken:
+    """One element of a rule's address side, as written, classified once."""
+
+    kind: str
+    value: str  # CIDR text, canonical tag spelling as written, or the raw text for unknowns
+    unknown: Unknown | None = None
+
+    def __str__(self) -> str:
+        return self.value
+
+
+Protocol = str  # one of '*', 'tcp', 'udp', 'icmp', 'esp', 'ah' (normalized lower case; '*' = all)
+Access = str    # 'allow' | 'deny'
+Direction = str  # 'inbound' | 'outbound'
+
+
+@dataclass(frozen=True)
+class SecurityRule:
+    """One NSG security rule, every field normalized (singular and plural fields unified).
+
+    Sides are unions: `*_addresses` tokens plus the members of `*_asgs` (ASG ids, `ref()`-ed).
+    A field the inputs do not determine is an `Unknown`.
+    """
+
+    name: str
+    priority: int | Unknown
+    direction: Direction | Unknown
+    access: Access | Unknown
+    protocol: Protocol | Unknown
+    source_addresses: tuple[AddressToken, ...] | Unknown
+    source_ports: PortSet | Unknown
+    destination_addresses: tuple[AddressToken, ...] | Unknown
+    destination_ports: PortSet | Unknown
+    source_asgs: tuple[str, ...] = ()
+    destination_asgs: tuple[str, ...] = ()
+    description: str = ""
+    default: bool = False
+    origin: Origin | None = None
+    #: problems found while normalizing (e.g. both singular and plural set); make verdicts unknown
+    problems: tuple[str, ...] = ()
+
+    def unknowns(self) -> list[Unknown]:
+        vals = [self.priority, self.direction, self.access, self.protocol, self.source_addresses,
+                self.source_ports, self.destination_addresses, self.destination_ports]
+        out = [v for v in vals if isinstance(v, Unknown)]
+        for side in (self.source_addresses, self.destination_addresses):
+            if not isinstance(side, Unknown):
+                out += [t.unknown for t in side if t.unknown is not None]
+        return out
+
+
+@dataclass(frozen=True)
+class NetworkSecurityGroup:
+    id: str
+    name: str
+    rules: tuple[SecurityRule, ...]
+    default_rules: tuple[SecurityRule, ...]
+    location: str | Unknown | None = None
+    origin: Origin | None = None
+    #: the whole rule list is not determined (e.g. `securityRules` is an unresolved expression)
+    rules_unknown: Unknown | None = None
+
+    def ordered(self, direction: Direction) -> list[SecurityRule]:
+        """Rules of one direction in evaluation order: custom by priority, then defaults.
+
+        Rules whose direction or priority is unknown are kept (at the position their known
+        priority gives, or first when unknown) so the engine can mark what they might decide.
+        """
+        def key(r: SecurityRule) -> tuple[int, int, str]:
+            pri = r.priority if isinstance(r.priority, int) else -1
+            return (1 if r.default else 0, pri, r.name.lower())
+
+        chosen = [r for r in self.rules + self.default_rules
+                  if isinstance(r.direction, Unknown) or r.direction == direction]
+        return sorted(chosen, key=key)
+
+
+@dataclass(frozen=True)
+class ApplicationSecurityGroup:
+    id: str
+    name: str
+    location: str | Unknown | None = None
+    origin: Origin | None = None
+
+
+# --------------------------------------------------------------------------- network
+@dataclass(frozen=True)
+class IpConfiguration:
+    name: str
+    private_ip: str | Unknown | None  # None: dynamic and not known from the inputs
+    subnet_id: str | Unknown | None
+    asg_ids: tuple[str, ...] = ()
+    primary: bool = False
+    version: int = 4
+    origin: Origin | None = None
+
+
+@dataclass(frozen=True)
+class NetworkInterface:
+    id: str
+    name: str
+    ip_configurations: tuple[IpConfiguration, ...]
+    nsg_id: str | Unknown | None = None
+    vm_id: str | None = None
+    location: str | Unknown | None = None
+    origin: Origin | None = None
+
+    def primary_config(self) -> IpConfiguration | None:
+        for c in self.ip_configurations:
+            if c.primary:
+                return c
+        return self.ip_configurations[0] if self.ip_configurations else None
+
+
+@dataclass(frozen=True)
+class ServiceEndpoint:
+    service: str                       # e.g. 'Microsoft.Storage', 'Microsoft.Storage.Global'
+    locations: tuple[str, ...] = ()    # as written ('*' or region names)
+
+
+@dataclass(frozen=True)
+class Subnet:
+    id: str
+    name: str
+    vnet_id: str
+    prefixes: tuple[str | Unknown, ...]
+    nsg_id: str | Unknown | None = None
+    route_table_id: str | Unknown | None = None
+    service_endpoints: tuple[ServiceEndpoint, ...] = ()
+    nat_gateway_id: str | None = None
+    origin: Origin | None = None
+
+
+@dataclass(frozen=True)
+class Peering:
+    name: str
+    remote_vnet_id: str | Unknown
+    allow_virtual_network_access: bool = True
+    remote_address_space: tuple[str, ...] = ()  # when the export carries it
+    origin: Origin | None = None
+
+
+@dataclass(frozen=True)
+class VirtualNetwork:
+    id: str
+    name: str
+    address_space: tuple[str | Unknown, ...]
+    subnet_ids: tuple[str, ...] = ()
+    peerings: tuple[Peering, ...] = ()
+    dns_servers: tuple[str, ...] = ()
+    location: str | Unknown | None = None
+    has_gateway: bool = False
+    origin: Origin | None = None
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    address_prefix: str | Unknown          # CIDR or service tag name
+    next_hop_type: str | Unknown           # VirtualAppliance, Internet, None, VnetLocal, VirtualNetworkGateway
+    next_hop_ip: str | Unknown | None = None
+    has_bgp_override: bool = False
+    origin: Origin | None = None
+
+
+@dataclass(frozen=True)
+class RouteTable:
+    id: str
+    name: str
+    routes: tuple[Route, ...]
+    disable_bgp_route_propagation: bool = False
+    location: str | Unknown | None = None
+    origin: Origin | None = None
+    routes_unknown: Unknown | None = None
+
+
+@dataclass(frozen=True)
+class VirtualMachine:
+    id: str
+    name: str
+    nic_ids: tuple[str, ...]        # primary first when known
+    location: str | Unknown | None = None
+    os_type: str | None = None      # 'linux' | 'windows' | None
+    origin: Origin | None = None
+
+
+# --------------------------------------------------------------------------- firewall
+@dataclass(frozen=True)
+class FirewallNetworkRule:
+    name: str
+    protocols: tuple[str, ...]                 # 'tcp','udp','icmp','any' (lower case)
+    source_addresses: tuple[str, ...] = ()
+    source_ip_groups: tuple[str, ...] = ()
+    destination_addresses: tuple[str, ...] = ()  # IPs, CIDRs, ranges, service tags, '*'
+    destination_ip_groups: tuple[str, ...] = ()
+    destination_fqdns: tuple[str, ...] = ()
+    destination_ports: tuple[str, ...] = ()
+    origin: Origin | None = None
+    unknowns: tuple[Unknown, ...] = ()
+
+
+@dataclass(frozen=True)
+class FirewallApplicationRule:
+    name: str
+    protocols: tuple[tuple[str, int], ...]       # (('https', 443), ...) lower-case type
+    source_addresses: tuple[str, ...] = ()
+    source_ip_groups: tuple[str, ...] = ()
+    target_fqdns: tuple[str, ...] = ()
+    fqdn_tags: tuple[str, ...] = ()
+    target_urls: tuple[str, ...] = ()
+    web_categories: tuple[str, ...] = ()
+    destination_addresses: tuple[str, ...] = ()
+    origin: Origin | None = None
+    unknowns: tuple[Unknown, ...] = ()
+
+
+@dataclass(frozen=True)
+class FirewallRuleCollection:
+    name: str
+    priority: int | Unknown
+    action: str | Unknown                       # 'allow' | 'deny' | 'dnat' | 'snat'
+    kind: str                                   # 'network' | 'application' | 'nat'
+    rules: tuple[FirewallNetworkRule | FirewallApplicationRule | Any, ...]
+    group: str = ""                             # rule collection group name (policies)
+    group_priority: int | Unknown | None = None
+    origin: Origin | None = None
+
+
+@dataclass(frozen=True)
+class FirewallPolicy:
+    id: str
+    name: str
+    collections: tuple[FirewallRuleCollection, ...]
+    base_policy_id: str | None = None
+    threat_intel_mode: str | None = None
+    dns_proxy: bool = False
+    origin: Origin | None = None
+
+
+@dataclass(frozen=True)
+class Firewall:
+    id: str
+    name: str
+    private_ips: tuple[str | Unknown, ...]
+    collections: tuple[FirewallRuleCollection, ...] = ()   # classic rules
+    policy_id: str | None = None
+    threat_intel_mode: str | None = None
+    location: str | Unknown | None = None
+    origin: Origin | None = None
+
+
+@dataclass(frozen=True)
+class IpGroup:
+    id: str
+    name: str
+    addresses: tuple[str | Unknown, ...]
+    origin: Origin | None = None
+
+
+@dataclass(frozen=True)
+class StorageAccount:
+    id: str
+    name: str
+    default_action: str | Unknown | None = None     # 'Allow' | 'Deny'
+    bypass: tuple[str, ...] = ()
+    subnet_rule_ids: tuple[str, ...] = ()           # virtualNetworkRules subnet ids
+    ip_rules: tuple[str, ...] = ()
+    location: str | Unknown | None = None
+    origin: Origin | None = None
+
+
+# --------------------------------------------------------------------------- exports of live state
+@dataclass(frozen=True)
+class EffectiveNsg:
+    """One element of `az network nic list-effective-nsg`: an NSG as applied to a NIC."""
+
+    nsg_id: str | None
+    association: str                 # 'subnet' | 'nic' | 'manager'
+    association_id: str | None
+    rules: tuple[SecurityRule, ...]
+    tag_map: tuple[tuple[str, tuple[str, ...]], ...] = ()   # tag name -> prefixes at export time
+    expansions: tuple[tuple[str, str, tuple[str, ...]], ...] = ()  # (rule name, side, prefixes)
+    origin: Origin | None = None
+
+
+@dataclass(frozen=True)
+class EffectiveNsgExport:
+    """A whole list-effective-nsg export (for one NIC, named by file or association)."""
+
+    nic_id: str | None
+    groups: tuple[EffectiveNsg, ...]
+    origin: Origin | None = None
+
+
+@dataclass(frozen=True)
+class EffectiveRoute:
+    name: str
+    source: str                       # Default | User | VirtualNetworkGateway | Unknown
+    state: str                        # Active | Invalid
+    address_prefixes: tuple[str, ...]
+    next_hop_type: str
+    next_hop_ips: tuple[str, ...] = ()
+    origin: Origin | None = None
+
+
+@dataclass(frozen=True)
+class EffectiveRouteExport:
+    nic_id: str | None
+    routes: tuple[EffectiveRoute, ...]
+    origin: Origin | None = None
+
+
+# --------------------------------------------------------------------------- Site Recovery
+@dataclass(frozen=True)
+class NetworkMapping:
+    """A Site Recovery replication network mapping: source VNet -> recovery VNet."""
+
+    source_vnet_id: str | Unknown
+    target_vnet_id: str | Unknown
+    source_region: str | None = None
+    target_region: str | None = None
+    origin: Origin | None = None
+
+
+@dataclass(frozen=True)
+class ProtectedItem:
+    """A replicated VM as found in the inputs (ARM replicationProtectedItems, TF replicated_vm)."""
+
+    vm_id: str | Unknown
+    group: str | None = None              # multi-VM group name
+    source_region: str | None = None
+    target_region: str | None = None
+    target_network_id: str | None = None
+    target_subnet_name: str | None = None
+    origin: Origin | None = None
+
+
+# --------------------------------------------------------------------------- the estate
+@dataclass(frozen=True)
+class Finding:
+    """Something a loader wants the user to see (skipped file, dropped value, ...)."""
+
+    level: str          # 'error' | 'warning' | 'note'
+    message: str
+    origin: Origin | None = None
+
+
+Resource = Union[NetworkSecurityGroup, ApplicationSecurityGroup, NetworkInterface, Subnet,
+                 VirtualNetwork, RouteTable, VirtualMachine, Firewall, FirewallPolicy, IpGroup,
+                 StorageAccount]
+
+
+@dataclass
+class Estate:
+    """Everything loaded from the inputs, keyed by `ref()`-normalized resource id."""
+
+    nsgs: dict[str, NetworkSecurityGroup] = field(default_factory=dict)
+    asgs: dict[str, ApplicationSecurityGroup] = field(default_factory=dict)
+    nics: dict[str, NetworkInterface] = field(default_factory=dict)
+    subnets: dict[str, Subnet] = field(default_factory=dict)
+    vnets: dict[str, VirtualNetwork] = field(default_factory=dict)
+    route_tables: dict[str, RouteTable] = field(default_factory=dict)
+    vms: dict[str, VirtualMachine] = field(default_factory=dict)
+    firewalls: dict[str, Firewall] = field(default_factory=dict)
+    firewall_policies: dict[str, FirewallPolicy] = field(default_factory=dict)
+    ip_groups: dict[str, IpGroup] = field(default_factory=dict)
+    storage_accounts: dict[str, StorageAccount] = field(default_factory=dict)
+    effective_nsgs: list[EffectiveNsgExport] = field(default_factory=list)
+    effective_routes: list[EffectiveRouteExport] = field(default_factory=list)
+    network_mappings: list[NetworkMapping] = field(default_factory=list)
+    protected_items: list[ProtectedItem] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    inputs: list[str] = field(default_factory=list)   # files read, in order
+
+    _TABLES = ("nsgs", "asgs", "nics", "subnets", "vnets", "route_tables", "vms", "firewalls",
+               "firewall_policies", "ip_groups", "storage_accounts")
+
+    def add(self, table: str, obj: Any) -> None:
+        """Insert by normalized id; a second definition of the same id is kept as a warning."""
+        key = ref(obj.id)
+        existing = getattr(self, table)
+        if key in existing and existing[key] != obj:
+            self.findings.append(Finding(
+                "warning", f"{table[:-1]} {obj.name!r} defined more than once; the later definition wins",
+                getattr(obj, "origin", None)))
+        existing[key] = obj
+
+    def merge(self, other: "Estate") -> None:
+        """Fold another estate (e.g. from a second input file) into this one."""
+        for table in self._TABLES:
+            for obj in getattr(other, table).values():
+                self.add(table, obj)
+        self.effective_nsgs += other.effective_nsgs
+        self.effective_routes += other.effective_routes
+        self.network_mappings += other.network_mappings
+        self.protected_items += other.protected_items
+        self.findings += other.findings
+        self.inputs += [f for f in other.inputs if f not in self.inputs]
+
+    # -- lookups --------------------------------------------------------------------
+    def get(self, table: str, resource_id: str | Unknown | None) -> Any:
+        if resource_id is None or isinstance(resource_id, Unknown):
+            return None
+        return getattr(self, table).get(ref(resource_id))
+
+    def find_by_name(self, table: str, name: str) -> list[Any]:
+        """Objects of a table whose name matches case-insensitively (or whose id does)."""
+        n = name.lower()
+        return [o for k, o in sorted(getattr(self, table).items())
+                if o.name.lower() == n or k == ref(name)]
+
+    def subnet_of(self, nic: NetworkInterface) -> Subnet | None:
+        cfg = nic.primary_config()
+        return self.get("subnets", cfg.subnet_id) if cfg else None

@@ -1,0 +1,1 @@
+"""Report JSON -> text, markdown, html, sarif, junit. Every format is rendered from the canonical JSON."""

@@ -1,0 +1,132 @@
+"""Integer interval sets: sorted, disjoint, non-adjacent tuples of inclusive (lo, hi) pairs.
+
+This is the arithmetic under every address and port set in the project. It lives here so
+that `servicetags` (which must not import `nsgcheck`) and `nsgcheck.engine` share one
+implementation. Every function is pure and takes/returns the canonical form.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from typing import Iterable
+
+Interval = tuple[int, int]
+Intervals = tuple[Interval, ...]
+
+EMPTY: Intervals = ()
+
+
+def normalize(pairs: Iterable[Interval]) -> Intervals:
+    """Sort and merge overlapping or adjacent pairs into canonical form."""
+    items = sorted(pairs)
+    if not items:
+        return EMPTY
+    out: list[Interval] = []
+    lo, hi = items[0]
+    for a, b in items[1:]:
+        if a <= hi + 1:
+            if b > hi:
+                hi = b
+        else:
+            out.append((lo, hi))
+            lo, hi = a, b
+    out.append((lo, hi))
+    return tuple(out)
+
+
+def union(a: Intervals, b: Intervals) -> Intervals:
+    """Union of two canonical interval sets."""
+    if not a:
+        return b
+    if not b:
+        return a
+    return normalize(a + b)
+
+
+def intersection(a: Intervals, b: Intervals) -> Intervals:
+    """Intersection of two canonical interval sets (linear merge)."""
+    out: list[Interval] = []
+    i = j = 0
+    while i < len(a) and j < len(b):
+        lo = max(a[i][0], b[j][0])
+        hi = min(a[i][1], b[j][1])
+        if lo <= hi:
+            out.append((lo, hi))
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return tuple(out)
+
+
+def difference(a: Intervals, b: Intervals) -> Intervals:
+    """Elements of `a` not in `b` (linear merge)."""
+    if not a or not b:
+        return a
+    out: list[Interval] = []
+    j = 0
+    for lo, hi in a:
+        cur = lo
+        while j < len(b) and b[j][1] < cur:
+            j += 1
+        k = j
+        while k < len(b) and b[k][0] <= hi:
+            blo, bhi = b[k]
+            if blo > cur:
+                out.append((cur, blo - 1))
+            cur = max(cur, bhi + 1)
+            if cur > hi:
+                break
+            k += 1
+        if cur <= hi:
+            out.append((cur, hi))
+    return tuple(out)
+
+
+def size(a: Intervals) -> int:
+    """Number of integers in the set."""
+    return sum(hi - lo + 1 for lo, hi in a)
+
+
+def contains_point(a: Intervals, x: int) -> bool:
+    """Whether integer `x` is in the set (binary search)."""
+    i = bisect_right(a, (x, float("inf"))) - 1
+    return i >= 0 and a[i][0] <= x <= a[i][1]
+
+
+def is_subset(a: Intervals, b: Intervals) -> bool:
+    """Whether every element of `a` is in `b`."""
+    return not difference(a, b)
+
+
+def overlaps(a: Intervals, b: Intervals) -> bool:
+    """Whether the two sets share any element."""
+    i = j = 0
+    while i < len(a) and j < len(b):
+        if a[i][0] <= b[j][1] and b[j][0] <= a[i][1]:
+            return True
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return False
+
+
+def prefix_interval(network: int, prefixlen: int, bits: int) -> Interval:
+    """The inclusive range covered by `network/prefixlen` in a `bits`-wide space."""
+    host = bits - prefixlen
+    return (network, network | ((1 << host) - 1))
+
+
+def to_prefixes(a: Intervals, bits: int) -> list[tuple[int, int]]:
+    """Minimal list of (network, prefixlen) blocks covering exactly the set."""
+    out: list[tuple[int, int]] = []
+    for lo, hi in a:
+        while lo <= hi:
+            # largest block aligned at lo that fits in [lo, hi]
+            host = (lo & -lo).bit_length() - 1 if lo else bits
+            while host > 0 and lo + (1 << host) - 1 > hi:
+                host -= 1
+            out.append((lo, bits - host))
+            lo += 1 << host
+    return out
