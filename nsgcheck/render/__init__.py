@@ -1,1 +1,19 @@
-"""Report JSON -> text, markdown, html, sarif, junit. Every format is rendered from the canonical JSON."""
+"""Report JSON -> text, markdown, html, sarif, junit. Every format is rendered from the canonical JSON.
+
+Each format lives in its own module exposing `render(report: dict, **options) -> str`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+FORMATS = ("text", "json", "markdown", "html", "sarif", "junit")
+
+
+def render(fmt: str, report: dict[str, Any], **options: Any) -> str:
+    """Render the canonical report dictionary in the named format."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    module = importlib.import_module(f"nsgcheck.render.{fmt}")
+    return module.render(report, **options)

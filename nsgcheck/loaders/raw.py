@@ -1,0 +1,43 @@
+"""The intermediate form every resource-shaped input passes through: a REST-shaped resource.
+
+ARM templates (after expression evaluation), az CLI JSON, Resource Graph exports and
+Terraform plans (translated attribute by attribute) all become `RawResource`s with the
+Azure REST layout (`properties` with camelCase keys). One converter (`rest.py`) turns them
+into model objects, so each check and each normalization is written once.
+
+Values the source does not determine are `nsgcheck.model.Unknown` objects inside
+`properties`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from nsgcheck.model import Origin, Unknown
+
+Path = tuple[str | int, ...]
+
+
+@dataclass
+class RawResource:
+    """One Azure resource in REST shape, with a way back to its source location."""
+
+    type: str                       # full type, e.g. 'Microsoft.Network/networkSecurityGroups/securityRules'
+    name: str                       # full name, e.g. 'nsg1/rule1'
+    id: str                         # ARM resource id (real or synthesized)
+    properties: dict[str, Any]
+    origin: Origin                  # where the resource itself is written
+    location: str | Unknown | None = None
+    #: maps a path under the resource (e.g. ('properties', 'securityRules', 2)) to its source
+    #: location; defaults to the resource's own origin
+    locate: Callable[[Path], Origin] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)   # tags, kind, sku, format-specific hints
+
+    def origin_for(self, *path: str | int) -> Origin:
+        if self.locate is None:
+            return self.origin
+        try:
+            return self.locate(tuple(path))
+        except Exception:  # a locator must never break loading
+            return self.origin
