@@ -124,6 +124,7 @@ class Result:
     peer: Subject | None = None            # multi-VM: the other member
     severity: str = ""                     # defaults from status
     suppressed: str = ""                   # suppression reason when suppressed
+    fixes: tuple[Any, ...] = ()            # nsgcheck.fixes.plan.Fix: rules to add (fail/partial)
 
     def effective_severity(self) -> str:
         return self.severity or STATUS_SEVERITY[self.status]
@@ -152,6 +153,8 @@ class Result:
             out["peer"] = self.peer.to_json()
         if self.suppressed:
             out["suppressed"] = self.suppressed
+        if self.fixes:
+            out["fixes"] = [f.to_json() for f in self.fixes]
         return out
 
 

@@ -1,0 +1,232 @@
+"""Requirement packs as data: load `rules/*.yaml`, validate against the pack schema, resolve templates.
+
+The built-in pack `rules/asr-a2a.yaml` ships inside the wheel (read with importlib.resources);
+`--rules FILE` adds a user pack in the same format. Every requirement remembers the file and
+line it was written on, so reports can point at the rule text.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable
+
+import jsonschema
+import yaml
+
+from nsgcheck.errors import RulesError
+from nsgcheck.model import Origin
+
+BUILTIN_PACK = "asr-a2a.yaml"
+PACK_SCHEMA = "asr-a2a.schema.json"
+
+ALWAYS, ADE, AUTO_UPGRADE, MULTI_VM = "always", "ade", "auto_upgrade", "multi_vm_group"
+SOURCE, TARGET, GROUP = "source", "target", "group"
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """One checkable network requirement (a row of the pack)."""
+
+    id: str
+    title: str
+    rationale: str
+    applies_when: str            # always | ade | auto_upgrade | multi_vm_group
+    side: str                    # source | target | group
+    protocol: str                # tcp | udp
+    ports: tuple[int, ...]
+    destination: str             # tag template: 'Storage.{source}', 'AzureSiteRecovery', '{peer}'
+    urls: dict[str, tuple[str, ...]] = field(default_factory=dict, hash=False, compare=False)
+    also_accepted_urls: dict[str, tuple[str, ...]] = field(default_factory=dict, hash=False, compare=False)
+    severity: str = "error"
+    remediation: str = ""
+    documentation: str = ""
+    sources: tuple[str, ...] = ()
+    direction: str = "outbound"
+    pack: str = ""
+    origin: Origin | None = None
+
+    @property
+    def port_text(self) -> str:
+        return ",".join(str(p) for p in self.ports)
+
+    @property
+    def is_regional(self) -> bool:
+        return "{" in self.destination and not self.is_group
+
+    @property
+    def is_group(self) -> bool:
+        return self.side == GROUP
+
+    def destination_for(self, source_region: str | None, target_region: str | None) -> tuple[str, str | None]:
+        """(base tag, ARM location or None) for this requirement given both regions.
+
+        Returns the base and the region the template asks for; the catalog maps them to the
+        real tag name (service-tags.md §3.3). Raises KeyError when a needed region is missing.
+        """
+        text = self.destination
+        if "{" not in text:
+            return text, None
+        base, _, suffix = text.partition(".")
+        if suffix == "{source}":
+            if not source_region:
+                raise KeyError("source")
+            return base, source_region
+        if suffix == "{target}":
+            if not target_region:
+                raise KeyError("target")
+            return base, target_region
+        raise KeyError(suffix)
+
+    def urls_for(self, cloud: str) -> tuple[str, ...]:
+        return tuple(self.urls.get(cloud, ()))
+
+    def accepted_urls_for(self, cloud: str) -> tuple[str, ...]:
+        return self.urls_for(cloud) + tuple(self.also_accepted_urls.get(cloud, ()))
+
+    def remediation_for(self, source_region: str | None, target_region: str | None) -> str:
+        return self.remediation.replace("{source}", source_region or "<source>").replace(
+            "{target}", target_region or "<target>")
+
+    def to_json(self) -> dict[str, Any]:
+        """Pack entry as carried in the report (`requirements` list)."""
+        return {
+            "id": self.id, "pack": self.pack, "title": self.title, "rationale": self.rationale,
+            "applies_when": self.applies_when, "side": self.side, "direction": self.direction,
+            "protocol": self.protocol, "ports": list(self.ports), "destination": self.destination,
+            "urls": {k: list(v) for k, v in sorted(self.urls.items())},
+            "severity": self.severity, "remediation": self.remediation,
+            "documentation": self.documentation, "sources": list(self.sources),
+            "location": ({"file": self.origin.file, "line": self.origin.line} if self.origin else None),
+        }
+
+
+@dataclass(frozen=True)
+class RequirementSet:
+    """The requirements in force for an audit, in pack order (built-in first)."""
+
+    requirements: tuple[Requirement, ...]
+    packs: tuple[str, ...] = ()
+
+    def __iter__(self):
+        return iter(self.requirements)
+
+    def __len__(self) -> int:
+        return len(self.requirements)
+
+    def get(self, req_id: str) -> Requirement | None:
+        want = req_id.strip().upper()
+        for r in self.requirements:
+            if r.id == want:
+                return r
+        return None
+
+
+# --------------------------------------------------------------------------- loading
+def _schema() -> dict[str, Any]:
+    text = resources.files("rules").joinpath(PACK_SCHEMA).read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+def _parse_with_lines(text: str, file: str) -> tuple[Any, dict[str, int]]:
+    """Parse YAML (or JSON) text; also return the 1-based line of each `/requirements/i` item."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.load(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise RulesError(f"not valid YAML/JSON: {getattr(exc, 'problem', None) or exc}", file=file,
+                         line=(mark.line + 1) if mark else None) from None
+    lines: dict[str, int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            if getattr(k, "value", None) == "requirements" and isinstance(v, yaml.SequenceNode):
+                for i, item in enumerate(v.value):
+                    lines[f"/requirements/{i}"] = item.start_mark.line + 1
+    return data, lines
+
+
+def _pointer(path: Iterable[Any]) -> str:
+    return "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in path) if path else ""
+
+
+def parse_pack(text: str, file: str) -> list[Requirement]:
+    """Validate and convert one pack's text. Raises RulesError naming file, pointer and line."""
+    data, lines = _parse_with_lines(text, file)
+    validator = jsonschema.Draft202012Validator(_schema())
+    errors = sorted(validator.iter_errors(data), key=lambda e: (list(e.absolute_path), e.message))
+    if errors:
+        err = errors[0]
+        ptr = _pointer(err.absolute_path)
+        item = "/".join(ptr.split("/")[:3])
+        raise RulesError(f"requirement pack does not match its schema: {err.message}", file=file,
+                         pointer=ptr or "/", line=lines.get(item))
+    pack = data["pack"]
+    out: list[Requirement] = []
+    seen: set[str] = set()
+    for i, r in enumerate(data["requirements"]):
+        rid = r["id"]
+        if rid in seen:
+            raise RulesError(f"requirement id {rid!r} appears twice", file=file,
+                             pointer=f"/requirements/{i}/id", line=lines.get(f"/requirements/{i}"))
+        seen.add(rid)
+        dest = r["destination"]
+        if r["side"] == GROUP and dest != "{peer}":
+            raise RulesError("a group requirement's destination must be '{peer}'", file=file,
+                             pointer=f"/requirements/{i}/destination", line=lines.get(f"/requirements/{i}"))
+        if "{" in dest and r["side"] != GROUP:
+            base, _, suffix = dest.partition(".")
+            if suffix not in ("{source}", "{target}") or "{" in base:
+                raise RulesError(f"destination {dest!r}: expected TAG, TAG.{{source}} or TAG.{{target}}",
+                                 file=file, pointer=f"/requirements/{i}/destination",
+                                 line=lines.get(f"/requirements/{i}"))
+        out.append(Requirement(
+            id=rid, title=r["title"].strip(), rationale=" ".join(r["rationale"].split()),
+            applies_when=r["applies_when"], side=r["side"], protocol=r["protocol"],
+            ports=tuple(r["ports"]), destination=dest,
+            urls={k: tuple(v) for k, v in (r.get("urls") or {}).items()},
+            also_accepted_urls={k: tuple(v) for k, v in (r.get("also_accepted_urls") or {}).items()},
+            severity=r["severity"], remediation=" ".join(r["remediation"].split()),
+            documentation=r["documentation"], sources=tuple(r.get("sources", ())),
+            direction=r.get("direction", "outbound"), pack=pack,
+            origin=Origin(file, f"/requirements/{i}", lines.get(f"/requirements/{i}")),
+        ))
+    return out
+
+
+def builtin_text() -> str:
+    return resources.files("rules").joinpath(BUILTIN_PACK).read_text(encoding="utf-8")
+
+
+def load_requirements(extra_files: Iterable[str | Path] = ()) -> RequirementSet:
+    """The built-in pack plus user packs (`--rules FILE`). A user id may not shadow a built-in one."""
+    reqs = parse_pack(builtin_text(), f"rules/{BUILTIN_PACK}")
+    packs = [reqs[0].pack] if reqs else []
+    for f in extra_files:
+        path = Path(f)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise RulesError(f"cannot read requirement pack: {exc.strerror}", file=str(f)) from None
+        more = parse_pack(text, str(f))
+        known = {r.id for r in reqs}
+        for r in more:
+            if r.id in known:
+                raise RulesError(f"requirement id {r.id!r} is already defined by another pack",
+                                 file=str(f), pointer=r.origin.pointer if r.origin else None,
+                                 line=r.origin.line if r.origin else None)
+        reqs += more
+        if more:
+            packs.append(more[0].pack)
+    return RequirementSet(tuple(reqs), tuple(packs))
+
+
+def applies(req: Requirement, ade: bool, auto_upgrade: bool) -> bool:
+    """Whether the requirement's condition holds for the scenario (multi-VM: decided per group)."""
+    if req.applies_when == ADE:
+        return ade
+    if req.applies_when == AUTO_UPGRADE:
+        return auto_upgrade
+    return True

@@ -1,0 +1,301 @@
+"""The audit scenario: regions, conditions, network mapping, multi-VM groups, protected VMs.
+
+Three layers fill the same fields, highest first: command-line flags, the scenario file
+(YAML or JSON, validated by rules/scenario.schema.json), and Site Recovery resources found
+in the inputs (replication network mappings, replicated items with their multi-VM group).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import jsonschema
+import yaml
+
+from nsgcheck.errors import ScenarioError, UsageError
+from nsgcheck.model import Estate, Unknown, ref
+
+FLAG, FILE, DISCOVERED, DEFAULT = "flag", "file", "discovered", "default"
+
+
+def normalize_region(text: str | None) -> str | None:
+    """ARM location name from what a user may write: 'East US' -> 'eastus'."""
+    if text is None:
+        return None
+    s = re.sub(r"[\s_-]+", "", str(text)).lower()
+    return s or None
+
+
+@dataclass(frozen=True)
+class TargetHint:
+    """Where Site Recovery will place one VM, as the replicated item says."""
+
+    network_id: str | None = None
+    subnet_name: str | None = None
+    target_region: str | None = None
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """What is protected and where it fails over to. Names may be resource names or ids."""
+
+    source_region: str | None = None
+    target_region: str | None = None
+    ade: bool = False
+    auto_upgrade: bool = False
+    network_mapping: tuple[tuple[str, str], ...] = ()       # (source VNet, target VNet)
+    groups: tuple[tuple[str, tuple[str, ...]], ...] = ()    # (group name, member VM names/ids)
+    vms: tuple[str, ...] | None = None                      # None: every VM found
+    target_hints: tuple[tuple[str, TargetHint], ...] = ()   # (vm id ref, hint) from replicated items
+    provenance: tuple[tuple[str, str], ...] = ()            # (field, flag|file|discovered|default)
+
+    def mapping_dict(self) -> dict[str, str]:
+        return dict(self.network_mapping)
+
+    def hint_for(self, vm_id: str) -> TargetHint | None:
+        key = ref(vm_id)
+        for k, h in self.target_hints:
+            if k == key:
+                return h
+        return None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "source_region": self.source_region,
+            "target_region": self.target_region,
+            "ade": self.ade,
+            "auto_upgrade": self.auto_upgrade,
+            "network_mapping": {k: v for k, v in self.network_mapping},
+            "groups": {k: list(v) for k, v in self.groups},
+            "vms": list(self.vms) if self.vms is not None else None,
+            "provenance": {k: v for k, v in self.provenance},
+        }
+
+
+# --------------------------------------------------------------------------- scenario file
+def _line_map(node: Any, path: str = "", out: dict[str, int] | None = None) -> dict[str, int]:
+    out = {} if out is None else out
+    if node is None:
+        return out
+    out[path or "/"] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            _line_map(v, f"{path}/{k.value}", out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, v in enumerate(node.value):
+            _line_map(v, f"{path}/{i}", out)
+    return out
+
+
+def _schema() -> dict[str, Any]:
+    return json.loads(resources.files("rules").joinpath("scenario.schema.json").read_text(encoding="utf-8"))
+
+
+def load_scenario_file(path: str | Path) -> dict[str, Any]:
+    """Read and validate a scenario file; returns its fields (regions normalized)."""
+    file = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioError(f"cannot read scenario file: {exc.strerror}", file=file) from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.load(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ScenarioError(f"not valid YAML or JSON: {getattr(exc, 'problem', None) or exc}",
+                            file=file, line=(mark.line + 1) if mark else None) from None
+    if data is None:
+        data = {}
+    lines = _line_map(node)
+    validator = jsonschema.Draft202012Validator(_schema())
+    errors = sorted(validator.iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.message))
+    if errors:
+        err = errors[0]
+        ptr = "/" + "/".join(str(p) for p in err.absolute_path) if err.absolute_path else "/"
+        line = lines.get(ptr)
+        while line is None and ptr.count("/") > 1:
+            ptr_up = ptr.rsplit("/", 1)[0]
+            line = lines.get(ptr_up)
+            if line is not None:
+                break
+            ptr = ptr_up
+        expected = ("keys source_region, target_region, ade, auto_upgrade, network_mapping, "
+                    "groups, vms" if err.validator == "additionalProperties" else "")
+        msg = f"scenario file does not match its schema: {err.message}"
+        if expected:
+            msg += f" (expected {expected})"
+        raise ScenarioError(msg, file=file, pointer=ptr, line=line)
+    out = dict(data)
+    for k in ("source_region", "target_region"):
+        if k in out:
+            out[k] = normalize_region(out[k])
+    return out
+
+
+# --------------------------------------------------------------------------- flags
+def _pairs(items: Iterable[str] | None, flag: str) -> list[tuple[str, str]]:
+    out = []
+    for item in items or ():
+        left, sep, right = item.partition("=")
+        if not sep or not left.strip() or not right.strip():
+            raise UsageError(f"{flag} {item!r}: expected NAME=VALUE")
+        out.append((left.strip(), right.strip()))
+    return out
+
+
+def flags_to_fields(source_region: str | None = None, target_region: str | None = None,
+                    ade: bool = False, auto_upgrade: bool = False,
+                    groups: Iterable[str] | None = None,
+                    network_mappings: Iterable[str] | None = None) -> dict[str, Any]:
+    """Command-line flags as scenario fields (only those actually given)."""
+    out: dict[str, Any] = {}
+    if source_region:
+        out["source_region"] = normalize_region(source_region)
+    if target_region:
+        out["target_region"] = normalize_region(target_region)
+    if ade:
+        out["ade"] = True
+    if auto_upgrade:
+        out["auto_upgrade"] = True
+    g = _pairs(groups, "--group")
+    if g:
+        gd: dict[str, list[str]] = {}
+        for name, members in g:
+            vms = [m.strip() for m in members.split(",") if m.strip()]
+            if not vms:
+                raise UsageError(f"--group {name}=: expected at least one VM name")
+            gd.setdefault(name, [])
+            gd[name] += [v for v in vms if v not in gd[name]]
+        out["groups"] = gd
+    m = _pairs(network_mappings, "--network-mapping")
+    if m:
+        out["network_mapping"] = dict(m)
+    return out
+
+
+# --------------------------------------------------------------------------- discovery
+def discover(estate: Estate) -> dict[str, Any]:
+    """Scenario fields implied by Site Recovery resources in the inputs."""
+    out: dict[str, Any] = {}
+    mapping: dict[str, str] = {}
+    src_regions: set[str] = set()
+    tgt_regions: set[str] = set()
+    for nm in estate.network_mappings:
+        if isinstance(nm.source_vnet_id, Unknown) or isinstance(nm.target_vnet_id, Unknown):
+            continue
+        mapping.setdefault(nm.source_vnet_id, nm.target_vnet_id)
+        if nm.source_region:
+            src_regions.add(normalize_region(nm.source_region))
+        if nm.target_region:
+            tgt_regions.add(normalize_region(nm.target_region))
+    groups: dict[str, list[str]] = {}
+    vms: list[str] = []
+    hints: dict[str, TargetHint] = {}
+    for item in estate.protected_items:
+        if isinstance(item.vm_id, Unknown):
+            continue
+        vms.append(item.vm_id)
+        if item.group:
+            groups.setdefault(item.group, [])
+            if item.vm_id not in groups[item.group]:
+                groups[item.group].append(item.vm_id)
+        if item.source_region:
+            src_regions.add(normalize_region(item.source_region))
+        if item.target_region:
+            tgt_regions.add(normalize_region(item.target_region))
+        if item.target_network_id or item.target_subnet_name or item.target_region:
+            hints[ref(item.vm_id)] = TargetHint(item.target_network_id, item.target_subnet_name,
+                                                normalize_region(item.target_region))
+    if not tgt_regions and mapping:
+        for tgt in mapping.values():
+            vnet = estate.get("vnets", tgt)
+            if vnet is not None and isinstance(vnet.location, str):
+                tgt_regions.add(normalize_region(vnet.location))
+    if len(src_regions) == 1:
+        out["source_region"] = next(iter(src_regions))
+    if len(tgt_regions) == 1:
+        out["target_region"] = next(iter(tgt_regions))
+    if mapping:
+        out["network_mapping"] = mapping
+    if groups:
+        out["groups"] = groups
+    if vms:
+        out["vms"] = sorted(set(vms), key=str.lower)
+    if hints:
+        out["target_hints"] = hints
+    return out
+
+
+# --------------------------------------------------------------------------- merge
+def _merge_groups(layers: list[tuple[str, dict[str, list[str]]]]) -> tuple[dict[str, list[str]], str | None]:
+    """Groups of higher layers win by name; a VM claimed by a higher layer leaves lower groups."""
+    merged: dict[str, list[str]] = {}
+    claimed: set[str] = set()
+    origin = None
+    for layer, groups in layers:
+        for name, members in groups.items():
+            if name in merged:
+                continue
+            keep = [m for m in members if m.lower() not in claimed]
+            if keep:
+                merged[name] = keep
+                origin = origin or layer
+        for name in groups:
+            if name in merged:
+                claimed.update(m.lower() for m in merged[name])
+    return merged, origin
+
+
+def build_scenario(flags: Mapping[str, Any] | None = None, file_fields: Mapping[str, Any] | None = None,
+                   discovered: Mapping[str, Any] | None = None) -> Scenario:
+    """Merge the three layers: flags > scenario file > discovery."""
+    layers = [(FLAG, dict(flags or {})), (FILE, dict(file_fields or {})), (DISCOVERED, dict(discovered or {}))]
+    prov: dict[str, str] = {}
+
+    def pick(key: str, default: Any) -> Any:
+        for name, fields in layers:
+            if key in fields and fields[key] is not None:
+                prov[key] = name
+                return fields[key]
+        prov[key] = DEFAULT
+        return default
+
+    source_region = pick("source_region", None)
+    target_region = pick("target_region", None)
+    ade = bool(pick("ade", False))
+    auto_upgrade = bool(pick("auto_upgrade", False))
+    vms = pick("vms", None)
+
+    mapping: dict[str, str] = {}
+    m_origin = None
+    for name, fields in layers:
+        for k, v in (fields.get("network_mapping") or {}).items():
+            if k.lower() not in {x.lower() for x in mapping}:
+                mapping[k] = v
+                m_origin = m_origin or name
+    prov["network_mapping"] = m_origin or DEFAULT
+    groups, g_origin = _merge_groups([(n, f.get("groups") or {}) for n, f in layers])
+    prov["groups"] = g_origin or DEFAULT
+    hints = dict(layers[2][1].get("target_hints") or {})
+
+    return Scenario(
+        source_region=source_region, target_region=target_region, ade=ade, auto_upgrade=auto_upgrade,
+        network_mapping=tuple(sorted(mapping.items(), key=lambda kv: kv[0].lower())),
+        groups=tuple(sorted(((k, tuple(v)) for k, v in groups.items()), key=lambda kv: kv[0].lower())),
+        vms=tuple(vms) if vms is not None else None,
+        target_hints=tuple(sorted(hints.items())),
+        provenance=tuple(sorted(prov.items())),
+    )
+
+
+def resolve_scenario(estate: Estate, flags: Mapping[str, Any] | None = None,
+                     scenario_file: str | Path | None = None) -> Scenario:
+    """Flags > file > discovery, in one call (the CLI's entry point)."""
+    file_fields = load_scenario_file(scenario_file) if scenario_file else {}
+    return build_scenario(flags, file_fields, discover(estate))

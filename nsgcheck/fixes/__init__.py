@@ -1,0 +1,1 @@
+"""Fixes: the smallest set of NSG rules to add so a failing requirement passes, and their renderings."""

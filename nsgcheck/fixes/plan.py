@@ -1,0 +1,188 @@
+"""Plan the rules to add for a fail/partial result: one allow per denying (NSG, direction).
+
+The new rule goes at the free priority closest above (numerically just below) the first
+denying rule of that NSG and direction, within 100-4096, never colliding with an existing
+priority of that direction in that NSG nor with another planned fix.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from nsgcheck.audit.results import FAIL, PARTIAL, Result, origin_json
+from nsgcheck.model import Estate, NetworkSecurityGroup, Origin, SecurityRule, ref
+
+MIN_PRIORITY, MAX_PRIORITY = 100, 4096
+NSG_KINDS = ("nic-nsg", "subnet-nsg")
+
+
+@dataclass(frozen=True)
+class Fix:
+    """One security rule to add to one NSG (all values as ARM spells them, lower-cased keys)."""
+
+    requirement: str
+    nsg: str
+    nsg_id: str
+    direction: str            # 'outbound' | 'inbound'
+    name: str
+    priority: int | None      # None: no free priority above the denying rule (see note)
+    protocol: str             # 'tcp' | 'udp' | '*'
+    source: str
+    destination: str
+    port: str
+    above_rule: str
+    above_priority: int | None
+    location: Origin | None = None
+    source_port: str = "*"
+    note: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"requirement": self.requirement, "nsg": self.nsg, "nsg_id": self.nsg_id,
+                "resource_group": resource_group_of(self.nsg_id), "direction": self.direction,
+                "name": self.name, "priority": self.priority, "access": "allow",
+                "protocol": self.protocol, "source": self.source, "source_port": self.source_port,
+                "destination": self.destination, "port": self.port,
+                "above": {"rule": self.above_rule, "priority": self.above_priority},
+                "location": origin_json(self.location), "note": self.note}
+
+
+def resource_group_of(resource_id: str) -> str:
+    """The resource group named in an ARM id ('' when the id has none)."""
+    m = re.search(r"/resourcegroups/([^/]+)", resource_id, re.IGNORECASE)
+    return m.group(1) if m else ""
+
+
+def _find_nsg(result: Result, device: str, rule_name: str, estate: Estate) -> NetworkSecurityGroup | None:
+    for step in result.path:
+        if step.kind in NSG_KINDS and step.name == device and step.id:
+            nsg = estate.get("nsgs", step.id)
+            if nsg is not None:
+                return nsg
+    candidates = estate.find_by_name("nsgs", device)
+    for nsg in candidates:
+        if _find_rule(nsg, rule_name) is not None:
+            return nsg
+    return candidates[0] if candidates else None
+
+
+def _find_rule(nsg: NetworkSecurityGroup, name: str) -> SecurityRule | None:
+    for rule in nsg.rules + nsg.default_rules:
+        if rule.name.lower() == name.lower():
+            return rule
+    return None
+
+
+def _free_priority(below: int, used: set[int]) -> int | None:
+    """Highest free priority strictly below `below`, within MIN..MAX_PRIORITY."""
+    for p in range(min(below - 1, MAX_PRIORITY), MIN_PRIORITY - 1, -1):
+        if p not in used:
+            return p
+    return None
+
+
+def _rule_name(requirement: str, result: Result, nsg: NetworkSecurityGroup, taken: set[str]) -> str:
+    base = f"allow-nsgcheck-{requirement.lower()}"
+    if result.peer is not None:
+        base += f"-{result.subject.name}-to-{result.peer.name}"
+    base = re.sub(r"[^A-Za-z0-9_.-]+", "-", base)[:76].rstrip(".-")
+    existing = {r.name.lower() for r in nsg.rules} | taken
+    name, n = base, 2
+    while name.lower() in existing:
+        name, n = f"{base}-{n}", n + 1
+    return name
+
+
+def _endpoints(result: Result) -> tuple[str, str]:
+    """(source, destination) address prefixes for the new rule."""
+    if result.side == "group" and result.peer is not None:
+        return (result.subject.address or "VirtualNetwork", result.peer.address or "VirtualNetwork")
+    return ("*", result.destination)
+
+
+@dataclass
+class Allocation:
+    """What earlier fixes of the same report already use, so fixes never collide or repeat."""
+
+    priorities: dict[tuple[str, str], set[int]] = dataclasses.field(default_factory=dict)
+    names: dict[str, set[str]] = dataclasses.field(default_factory=dict)
+    planned: dict[tuple[str, ...], Fix] = dataclasses.field(default_factory=dict)
+
+
+def plan_fixes(result: Result, estate: Estate, allocation: Allocation | None = None) -> list[Fix]:
+    """Rules to add so `result` passes at every NSG that denies part of it.
+
+    Pass the same `allocation` for every result of a report so fixes never collide with one
+    another and an identical rule is planned once (see `plan_report_fixes`).
+    """
+    if result.status not in (FAIL, PARTIAL):
+        return []
+    allocation = Allocation() if allocation is None else allocation
+    taken, taken_names = allocation.priorities, allocation.names
+    # (nsg ref) -> (nsg, direction -> (lowest deny priority, its rule name))
+    denies: dict[tuple[str, str], tuple[NetworkSecurityGroup, int, str]] = {}
+    for d in result.decided_by:
+        if d.access != "deny" or d.device_kind not in NSG_KINDS:
+            continue
+        nsg = _find_nsg(result, d.device, d.rule, estate)
+        if nsg is None:
+            continue
+        rule = _find_rule(nsg, d.rule)
+        direction = rule.direction if rule is not None and isinstance(rule.direction, str) else None
+        if direction is None:
+            direction = "outbound" if result.side in ("source", "target") else None
+        if direction is None:
+            continue
+        pri = d.priority if isinstance(d.priority, int) else (
+            rule.priority if rule is not None and isinstance(rule.priority, int) else None)
+        if pri is None:
+            continue
+        key = (ref(nsg.id), direction)
+        if key not in denies or pri < denies[key][1]:
+            denies[key] = (nsg, pri, d.rule)
+    fixes: list[Fix] = []
+    source, destination = _endpoints(result)
+    for key in sorted(denies):
+        nsg, deny_pri, deny_rule = denies[key]
+        direction = key[1]
+        same = key + (result.protocol.lower(), source, destination, str(result.port))
+        earlier = allocation.planned.get(same)
+        if earlier is not None and (earlier.priority is None or earlier.priority < deny_pri):
+            fixes.append(dataclasses.replace(earlier, requirement=result.requirement))
+            continue
+        used = {r.priority for r in nsg.rules
+                if isinstance(r.priority, int) and (not isinstance(r.direction, str) or r.direction == direction)}
+        used |= taken.setdefault(key, set())
+        priority = _free_priority(deny_pri, used)
+        note = "" if priority is not None else (
+            f"no free priority between {MIN_PRIORITY} and {min(deny_pri - 1, MAX_PRIORITY)} above "
+            f"{deny_rule!r} ({deny_pri}); renumber the rules of {nsg.name} first")
+        if priority is not None:
+            taken[key].add(priority)
+        names = taken_names.setdefault(ref(nsg.id), set())
+        name = _rule_name(result.requirement, result, nsg, names)
+        names.add(name.lower())
+        fix = Fix(requirement=result.requirement, nsg=nsg.name, nsg_id=nsg.id, direction=direction,
+                  name=name, priority=priority, protocol=result.protocol.lower() or "tcp",
+                  source=source, destination=destination, port=str(result.port),
+                  above_rule=deny_rule, above_priority=deny_pri, location=nsg.origin, note=note)
+        allocation.planned.setdefault(same, fix)
+        fixes.append(fix)
+    return fixes
+
+
+def plan_report_fixes(results: Iterable[Result], estate: Estate) -> list[Result]:
+    """Attach fixes to every fail/partial result, allocating priorities jointly (deterministic)."""
+    results = list(results)
+    allocation = Allocation()
+    order = sorted(range(len(results)), key=lambda i: (
+        results[i].subject.kind, results[i].subject.name.lower(), results[i].subject.id, results[i].side,
+        results[i].requirement, results[i].peer.name.lower() if results[i].peer else ""))
+    out = list(results)
+    for i in order:
+        fixes = plan_fixes(results[i], estate, allocation)
+        if fixes:
+            out[i] = dataclasses.replace(results[i], fixes=tuple(fixes))
+    return out

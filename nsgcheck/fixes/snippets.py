@@ -1,0 +1,122 @@
+"""Render one planned fix (its JSON dict) as az CLI, ARM, Bicep and Terraform text.
+
+Pure functions of the fix dictionary of the report JSON, so every output format shows the
+same rule. A fix without a priority (no free slot) renders as a comment saying why.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from typing import Any
+
+FORMATS = ("az", "arm", "bicep", "terraform")
+
+_PROTOCOLS = {"tcp": "Tcp", "udp": "Udp", "icmp": "Icmp", "*": "*", "esp": "Esp", "ah": "Ah"}
+
+
+def _proto(fix: dict[str, Any]) -> str:
+    return _PROTOCOLS.get(str(fix.get("protocol", "tcp")).lower(), "Tcp")
+
+
+def _direction(fix: dict[str, Any]) -> str:
+    return "Inbound" if fix.get("direction") == "inbound" else "Outbound"
+
+
+def description(fix: dict[str, Any]) -> str:
+    return f"nsgcheck: {fix.get('requirement', '')} (Azure Site Recovery)"
+
+
+def arm_rule(fix: dict[str, Any]) -> dict[str, Any]:
+    """The securityRules element (ARM / az JSON shape)."""
+    return {"name": fix["name"], "properties": {
+        "description": description(fix),
+        "priority": fix["priority"],
+        "direction": _direction(fix),
+        "access": "Allow",
+        "protocol": _proto(fix),
+        "sourceAddressPrefix": fix["source"],
+        "sourcePortRange": fix.get("source_port", "*"),
+        "destinationAddressPrefix": fix["destination"],
+        "destinationPortRange": str(fix["port"]),
+    }}
+
+
+def az(fix: dict[str, Any]) -> str:
+    rg = fix.get("resource_group") or "<resource-group>"
+    args = ["az", "network", "nsg", "rule", "create",
+            "--resource-group", rg, "--nsg-name", fix["nsg"], "--name", fix["name"],
+            "--priority", str(fix["priority"]), "--direction", _direction(fix), "--access", "Allow",
+            "--protocol", _proto(fix), "--source-address-prefixes", fix["source"],
+            "--source-port-ranges", fix.get("source_port", "*"),
+            "--destination-address-prefixes", fix["destination"],
+            "--destination-port-ranges", str(fix["port"]),
+            "--description", description(fix)]
+    parts = [shlex.quote(a) for a in args]
+    lines, cur = [], parts[:5]
+    for i in range(5, len(parts), 2):
+        lines.append(" ".join(cur))
+        cur = ["  " + parts[i], parts[i + 1]]
+    lines.append(" ".join(cur))
+    return " \\\n".join(lines)
+
+
+def arm(fix: dict[str, Any]) -> str:
+    return json.dumps(arm_rule(fix), indent=2)
+
+
+def _bicep_str(value: Any) -> str:
+    if isinstance(value, int):
+        return str(value)
+    return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def bicep(fix: dict[str, Any]) -> str:
+    props = arm_rule(fix)["properties"]
+    body = "\n".join(f"    {k}: {_bicep_str(v)}" for k, v in props.items())
+    return f"{{\n  name: {_bicep_str(fix['name'])}\n  properties: {{\n{body}\n  }}\n}}"
+
+
+def _hcl_str(value: Any) -> str:
+    if isinstance(value, int):
+        return str(value)
+    return json.dumps(str(value)).replace("${", "$${").replace("%{", "%%{")
+
+
+def terraform(fix: dict[str, Any]) -> str:
+    label = re.sub(r"[^A-Za-z0-9_-]", "_", fix["name"])
+    if not re.match(r"[A-Za-z_]", label):
+        label = "r_" + label
+    rg = fix.get("resource_group") or "<resource-group>"
+    fields = [("name", fix["name"]), ("resource_group_name", rg),
+              ("network_security_group_name", fix["nsg"]), ("description", description(fix)),
+              ("priority", fix["priority"]), ("direction", _direction(fix)), ("access", "Allow"),
+              ("protocol", _proto(fix)), ("source_address_prefix", fix["source"]),
+              ("source_port_range", fix.get("source_port", "*")),
+              ("destination_address_prefix", fix["destination"]),
+              ("destination_port_range", str(fix["port"]))]
+    width = max(len(k) for k, _ in fields)
+    body = "\n".join(f"  {k.ljust(width)} = {_hcl_str(v)}" for k, v in fields)
+    return f'resource "azurerm_network_security_rule" "{label}" {{\n{body}\n}}'
+
+
+def snippet(fmt: str, fix: dict[str, Any]) -> str:
+    """One fix in one format; a comment explaining why when it cannot be placed."""
+    if fix.get("priority") is None:
+        lead = "#" if fmt in ("az", "terraform") else "//"
+        return f"{lead} {fix.get('note') or 'no free priority for this rule'}"
+    return {"az": az, "arm": arm, "bicep": bicep, "terraform": terraform}[fmt](fix)
+
+
+def unique_fixes(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every distinct fix of a report (one per NSG and rule name), in report order."""
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for r in report.get("results", []):
+        for f in r.get("fixes", []) or []:
+            key = (str(f.get("nsg_id", "")).lower(), str(f.get("name", "")).lower())
+            if key not in seen:
+                seen.add(key)
+                out.append(f)
+    return out

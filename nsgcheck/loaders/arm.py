@@ -1,0 +1,689 @@
+"""ARM templates (and Bicep compiled to ARM) -> REST-shaped `RawResource`s.
+
+Expands parameters (defaults + parameters files), variables (incl. variable copy), resource-
+and property-level copy loops, conditions, nested child resources, `parent/child` names and
+nested deployments with inline templates. Every resource keeps its origin (file, JSON pointer,
+line) and a `locate(path)` that maps a property path back to where it is written. What the
+template does not determine is an `Unknown` (see arm_expressions); nothing is guessed.
+"""
+
+from __future__ import annotations
+
+import copy as _copy
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from nsgcheck.errors import LoaderError
+from nsgcheck.loaders.arm_expressions import (PLACEHOLDER_RESOURCE_GROUP, PLACEHOLDER_SUBSCRIPTION,
+                                              EvalContext, Evaluator, is_expression)
+from nsgcheck.loaders.raw import Path as PropPath
+from nsgcheck.loaders.raw import RawResource
+from nsgcheck.model import Finding, Origin, Unknown
+
+DEPLOYMENTS = "microsoft.resources/deployments"
+MAX_COPY = 800            # ARM's own limit for a copy count
+MAX_NESTING = 16          # nested deployments inside nested deployments
+
+
+@dataclass
+class Overrides:
+    """Deployment facts a template does not hold; the defaults are placeholders."""
+
+    subscription_id: str = PLACEHOLDER_SUBSCRIPTION
+    resource_group: str = PLACEHOLDER_RESOURCE_GROUP
+    location: str | None = None          # resourceGroup().location (Unknown when None)
+    deployment_name: str | None = None   # deployment().name (Unknown when None)
+    tenant_id: str | None = None
+
+    @classmethod
+    def of(cls, value: "Overrides | Mapping[str, Any] | None") -> "Overrides":
+        if value is None:
+            return cls()
+        if isinstance(value, cls):
+            return value
+        known = {k: v for k, v in dict(value).items() if k in cls.__dataclass_fields__ and v is not None}
+        return cls(**known)
+
+
+@dataclass
+class ArmExpansion:
+    resources: list[RawResource] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- JSON reading
+def _load_json(path: str | Path) -> tuple[Any, Any]:
+    """Read a JSON file with line positions (nsgcheck.loaders.jsonpos)."""
+    try:
+        from nsgcheck.loaders import jsonpos  # imported late: owned by another module
+    except ImportError:  # pragma: no cover - only while jsonpos is being written
+        import json
+        try:
+            with open(path, encoding="utf-8-sig") as fh:
+                return json.loads(_strip_jsonc(fh.read()), strict=False), _NoLines()
+        except (OSError, ValueError) as e:
+            raise LoaderError(f"cannot read JSON: {e}", str(path)) from None
+    return jsonpos.load_json(path)
+
+
+_JSONC = re.compile(r'"(?:[^"\\]|\\.)*"|//[^\n]*|/\*.*?\*/|,(?=\s*[}\]])', re.DOTALL)
+
+
+def _strip_jsonc(text: str) -> str:
+    """Drop // and /* */ comments and trailing commas (the ARM engine accepts them)."""
+    return _JSONC.sub(lambda m: m.group() if m.group().startswith('"') else "", text)
+
+
+class _NoLines:
+    def line(self, pointer: str) -> int | None:
+        return None
+
+
+def _esc(key: str | int) -> str:
+    return str(key).replace("~", "~0").replace("/", "~1")
+
+
+def _line(linemap: Any, pointer: str) -> int | None:
+    try:
+        return linemap.line(pointer) if linemap is not None else None
+    except Exception:  # a line map must never break loading
+        return None
+
+
+def is_parameters_file(doc: Any) -> bool:
+    """A deploymentParameters document (values for a template, no resources)."""
+    if not isinstance(doc, dict):
+        return False
+    schema = doc.get("$schema")
+    if isinstance(schema, str) and "deploymentparameters" in schema.lower():
+        return True
+    if isinstance(schema, str) and "deploymenttemplate" in schema.lower():
+        return False
+    params = doc.get("parameters")
+    return ("resources" not in doc and isinstance(params, dict) and bool(params)
+            and all(isinstance(v, dict) and ("value" in v or "reference" in v) for v in params.values()))
+
+
+# --------------------------------------------------------------------------- scopes
+@dataclass
+class _Src:
+    file: str
+    linemap: Any
+
+    def origin(self, pointer: str) -> Origin:
+        return Origin(self.file, pointer, _line(self.linemap, pointer))
+
+
+@dataclass
+class _Supplied:
+    """A parameter value given from outside the template."""
+
+    value: Any
+    src: _Src | None = None       # where it is written (parameters file or outer template)
+    pointer: str = ""
+    scope: "_Scope | None" = None  # for values written as outer-scope expressions
+    node: Any = None               # the JSON as written (for locate)
+    name: str = ""
+
+
+class _Scope:
+    """One template's evaluation scope: its parameters, variables and functions."""
+
+    def __init__(self, exp: "_Expander", template: dict, tpl_ptr: str, src: _Src,
+                 supplied: dict[str, _Supplied], subscription_id: Any, resource_group: Any,
+                 deployment_name: Any):
+        self.exp = exp
+        self.template = template
+        self.tpl_ptr = tpl_ptr
+        self.src = src
+        self.supplied = {k.lower(): v for k, v in supplied.items()}
+        pdefs = template.get("parameters") or {}
+        vdefs = template.get("variables") or {}
+        if not isinstance(pdefs, dict):
+            raise LoaderError("'parameters' must be an object", src.file, tpl_ptr + "/parameters",
+                              _line(src.linemap, tpl_ptr + "/parameters"))
+        if not isinstance(vdefs, dict):
+            raise LoaderError("'variables' must be an object", src.file, tpl_ptr + "/variables",
+                              _line(src.linemap, tpl_ptr + "/variables"))
+        self.pdefs = {k.lower(): (k, v) for k, v in pdefs.items()}
+        self.vdefs: dict[str, tuple[str, Any, str, str | None]] = {}   # low -> (name, node, ptr, copy loop)
+        for k, v in vdefs.items():
+            if k.lower() == "copy" and isinstance(v, list):
+                for i, spec in enumerate(v):
+                    if isinstance(spec, dict) and isinstance(spec.get("name"), str):
+                        self.vdefs[spec["name"].lower()] = (spec["name"], spec, f"{tpl_ptr}/variables/copy/{i}",
+                                                            spec["name"])
+                continue
+            self.vdefs[k.lower()] = (k, v, f"{tpl_ptr}/variables/{_esc(k)}", None)
+        self.pvals: dict[str, Any] = {}
+        self.vvals: dict[str, Any] = {}
+        self.busy: set[str] = set()
+        ov = exp.overrides
+        self.base = EvalContext(
+            parameter=self.parameter, variable=self.variable,
+            subscription_id=subscription_id, resource_group=resource_group,
+            location=ov.location, deployment_name=deployment_name, tenant_id=ov.tenant_id,
+            functions=self._functions(), file=src.file, pointer=tpl_ptr,
+            line_of=lambda p: _line(src.linemap, p))
+
+    def _functions(self) -> dict[str, tuple[list[str], Any]]:
+        out: dict[str, tuple[list[str], Any]] = {}
+        for ns in self.template.get("functions") or []:
+            if not isinstance(ns, dict) or not isinstance(ns.get("members"), dict):
+                continue
+            for name, spec in ns["members"].items():
+                if not isinstance(spec, dict):
+                    continue
+                names = [p.get("name", "") for p in spec.get("parameters") or [] if isinstance(p, dict)]
+                out[f"{ns.get('namespace', '')}.{name}".lower()] = (
+                    names, (spec.get("output") or {}).get("value"))
+        return out
+
+    def ctx(self, pointer: str) -> EvalContext:
+        return self.base.at(pointer)
+
+    # ---- parameters
+    def parameter(self, name: str) -> Any:
+        low = name.lower()
+        if low in self.pvals:
+            return self.pvals[low]
+        if low not in self.pdefs:
+            raise KeyError(name)
+        if low in self.busy:
+            origin = self.src.origin(f"{self.tpl_ptr}/parameters/{_esc(name)}")
+            self.exp.finding("warning", f"parameter {name!r} refers to itself (Azure would reject this "
+                             "template); its value is unknown", origin)
+            return Unknown(f"parameter {name!r} refers to itself", origin, f"[parameters('{name}')]")
+        real, pdef = self.pdefs[low]
+        ptr = f"{self.tpl_ptr}/parameters/{_esc(real)}"
+        sup = self.supplied.get(low)
+        self.busy.add(low)
+        try:
+            if sup is not None:
+                val = sup.value
+            elif isinstance(pdef, dict) and "defaultValue" in pdef:
+                val = self.exp.value(pdef["defaultValue"], self, self.ctx(ptr + "/defaultValue"),
+                                     ptr + "/defaultValue")
+            elif self._nullable(pdef):
+                val = None   # languageVersion 2.0: an optional parameter left out is null
+            else:
+                val = Unknown(f"parameter {real!r} has no value (no defaultValue and no parameters file gives it)",
+                              self.src.origin(ptr), f"[parameters('{real}')]")
+        finally:
+            self.busy.discard(low)
+        self.pvals[low] = val
+        return val
+
+    def _nullable(self, pdef: Any, hops: int = 0) -> bool:
+        if not isinstance(pdef, dict) or hops > 8:
+            return False
+        if pdef.get("nullable") is True:
+            return True
+        ref = pdef.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/definitions/"):
+            target = (self.template.get("definitions") or {}).get(ref[len("#/definitions/"):])
+            return self._nullable(target, hops + 1)
+        return False
+
+    def param_source(self, name: str) -> tuple[Any, _Src, str, "_Scope"] | None:
+        low = name.lower()
+        if low not in self.pdefs:
+            return None
+        real, pdef = self.pdefs[low]
+        sup = self.supplied.get(low)
+        if sup is not None:
+            if sup.src is None:
+                return None
+            return (sup.node, sup.src, sup.pointer, sup.scope or self)
+        if isinstance(pdef, dict) and "defaultValue" in pdef:
+            return (pdef["defaultValue"], self.src, f"{self.tpl_ptr}/parameters/{_esc(real)}/defaultValue", self)
+        return (pdef, self.src, f"{self.tpl_ptr}/parameters/{_esc(real)}", self)
+
+    # ---- variables
+    def variable(self, name: str) -> Any:
+        low = name.lower()
+        if low in self.vvals:
+            return self.vvals[low]
+        if low not in self.vdefs:
+            raise KeyError(name)
+        real, node, ptr, loop = self.vdefs[low]
+        if ("v:" + low) in self.busy:
+            # ARM rejects a circular variable; keep loading, with the value unknown
+            origin = self.src.origin(ptr)
+            self.exp.finding("warning", f"variable {real!r} refers to itself (Azure would reject this "
+                             "template); its value is unknown", origin)
+            return Unknown(f"variable {real!r} refers to itself", origin, f"[variables('{real}')]")
+        self.busy.add("v:" + low)
+        try:
+            if loop is None:
+                val = self.exp.value(node, self, self.ctx(ptr), ptr)
+            else:
+                val = self.exp.copy_array(node, self, self.ctx(ptr), ptr)
+        finally:
+            self.busy.discard("v:" + low)
+        self.vvals[low] = val
+        return val
+
+    def var_source(self, name: str) -> tuple[Any, str, bool] | None:
+        """(node, pointer, is-copy-input) of a variable's definition."""
+        hit = self.vdefs.get(name.lower())
+        if hit is None:
+            return None
+        _, node, ptr, loop = hit
+        if loop is not None:
+            return (node.get("input") if isinstance(node, dict) else None, ptr + "/input", True)
+        return (node, ptr, False)
+
+
+# --------------------------------------------------------------------------- the expander
+class _Expander:
+    def __init__(self, file: str, linemap: Any, overrides: Overrides):
+        self.file = file
+        self.src = _Src(file, linemap if linemap is not None else _NoLines())
+        self.overrides = overrides
+        self.ev = Evaluator()
+        self.out = ArmExpansion()
+
+    def finding(self, level: str, message: str, origin: Origin | None) -> None:
+        self.out.findings.append(Finding(level, message, origin))
+
+    # ---- values
+    def value(self, node: Any, scope: _Scope, ctx: EvalContext, ptr: str) -> Any:
+        """Evaluate every expression inside a JSON value, expanding property copy loops."""
+        if isinstance(node, str):
+            if not is_expression(node) and not node.startswith("[["):
+                return node
+            return self.ev.string(node, ctx.at(ptr))
+        if isinstance(node, list):
+            return [self.value(v, scope, ctx, f"{ptr}/{i}") for i, v in enumerate(node)]
+        if isinstance(node, dict):
+            out: dict[str, Any] = {}
+            copies = node.get("copy")
+            for k, v in node.items():
+                if k == "copy" and _is_property_copy(copies):
+                    continue
+                out[k] = self.value(v, scope, ctx, f"{ptr}/{_esc(k)}")
+            if _is_property_copy(copies):
+                for i, spec in enumerate(copies):
+                    out[spec["name"]] = self.copy_array(spec, scope, ctx, f"{ptr}/copy/{i}")
+            return out
+        return node
+
+    def copy_array(self, spec: dict, scope: _Scope, ctx: EvalContext, ptr: str) -> Any:
+        """The array a property/variable copy loop {name, count, input} produces."""
+        name = spec.get("name")
+        if not isinstance(name, str) or "input" not in spec:
+            raise LoaderError("a copy loop needs 'name' and 'input'", self.file, ptr, _line(self.src.linemap, ptr))
+        count = self.count(spec.get("count"), scope, ctx, ptr + "/count")
+        if isinstance(count, Unknown):
+            return count
+        return [self.value(spec["input"], scope, ctx.with_loop(name, i), ptr + "/input") for i in range(count)]
+
+    def count(self, node: Any, scope: _Scope, ctx: EvalContext, ptr: str) -> int | Unknown:
+        val = self.value(node, scope, ctx, ptr)
+        if isinstance(val, Unknown):
+            return Unknown(f"the copy count is not known ({val.reason})", self.src_origin(ctx, ptr), val.text)
+        if isinstance(val, str) and val.strip().isdigit():
+            val = int(val)
+        if isinstance(val, bool) or not isinstance(val, int) or not 0 <= val <= MAX_COPY:
+            raise LoaderError(f"a copy count must be an integer 0..{MAX_COPY}, got {val!r}",
+                              ctx.file, ptr, ctx.line_of(ptr))
+        return val
+
+    def src_origin(self, ctx: EvalContext, ptr: str) -> Origin:
+        return Origin(ctx.file, ptr, ctx.line_of(ptr))
+
+    # ---- resources
+    def resources(self, scope: _Scope, node: Any, ptr: str, ctx: EvalContext,
+                  parent: tuple[str, str] | None, inherited: dict[str, Any], depth: int) -> None:
+        if node is None:
+            return
+        if isinstance(node, dict):
+            items: Iterable[tuple[str | int, Any]] = node.items()
+        elif isinstance(node, list):
+            items = enumerate(node)
+        else:
+            raise LoaderError("'resources' must be an array (or an object with languageVersion 2.0)",
+                              self.file, ptr, _line(self.src.linemap, ptr))
+        for key, res in items:
+            rptr = f"{ptr}/{_esc(key)}"
+            if not isinstance(res, dict):
+                raise LoaderError("a resource must be an object", self.file, rptr, _line(self.src.linemap, rptr))
+            extra = dict(inherited)
+            if isinstance(key, str):
+                extra["symbolic_name"] = key
+            if res.get("existing") is True:
+                continue   # a reference to a resource deployed elsewhere: not defined here
+            loop = res.get("copy")
+            if isinstance(loop, dict) and parent is None:
+                lname = loop.get("name")
+                if not isinstance(lname, str):
+                    raise LoaderError("a resource copy loop needs a 'name'", self.file, rptr + "/copy",
+                                      _line(self.src.linemap, rptr + "/copy"))
+                count = self.count(loop.get("count"), scope, ctx, rptr + "/copy/count")
+                if isinstance(count, Unknown):
+                    self.finding("warning", f"copy loop {lname!r}: {count.reason}; one resource stands for "
+                                 "all its copies, with the loop index unknown", self.src.origin(rptr + "/copy"))
+                    c = ctx.with_loop(lname, 0)
+                    c.copy_indexes = {**c.copy_indexes, lname.lower(): count, "": count}  # type: ignore[dict-item]
+                    self.one(scope, res, rptr, c, parent, {**extra, "copy_count_unknown": count}, depth)
+                    continue
+                for i in range(count):
+                    self.one(scope, res, rptr, ctx.with_loop(lname, i), parent,
+                             {**extra, "copy": {"name": lname, "index": i}}, depth)
+            else:
+                self.one(scope, res, rptr, ctx, parent, extra, depth)
+
+    def one(self, scope: _Scope, res: dict, rptr: str, ctx: EvalContext,
+            parent: tuple[str, str] | None, extra: dict[str, Any], depth: int) -> None:
+        src = scope.src
+        if "condition" in res:
+            cond = self.value(res["condition"], scope, ctx, rptr + "/condition")
+            if isinstance(cond, str) and cond.lower() in ("true", "false"):
+                cond = cond.lower() == "true"
+            if cond is False:
+                return
+            if isinstance(cond, Unknown):
+                extra = {**extra, "condition_unknown": cond}
+            elif cond is not True:
+                raise LoaderError(f"a resource condition must be a boolean, got {cond!r}",
+                                  src.file, rptr + "/condition", _line(src.linemap, rptr + "/condition"))
+        rtype = self.value(res.get("type"), scope, ctx, rptr + "/type")
+        if not isinstance(rtype, str) or not rtype:
+            if isinstance(rtype, Unknown):
+                self.finding("warning", f"resource type not known ({rtype.reason}); resource skipped",
+                             src.origin(rptr))
+                return
+            raise LoaderError("a resource needs a 'type' string", src.file, rptr, _line(src.linemap, rptr))
+        raw_name = res.get("name")
+        name = self.value(raw_name, scope, ctx, rptr + "/name")
+        if isinstance(name, Unknown):
+            extra["name_unknown"] = name
+            name = raw_name if isinstance(raw_name, str) else "?"
+        elif not isinstance(name, str):
+            raise LoaderError(f"a resource name must be a string, got {name!r}", src.file, rptr + "/name",
+                              _line(src.linemap, rptr + "/name"))
+        if parent is not None:
+            rtype, name = _child_type_name(parent, rtype, name)
+        if rtype.lower() == DEPLOYMENTS:
+            self.deployment(scope, res, rptr, ctx, name, extra, depth)
+            return
+        location = self.value(res["location"], scope, ctx, rptr + "/location") if "location" in res else None
+        if location is not None and not isinstance(location, (str, Unknown)):
+            location = Unknown(f"location is not a string: {location!r}", src.origin(rptr + "/location"))
+        props_node = res.get("properties", {})
+        props = self.value(props_node, scope, ctx, rptr + "/properties")
+        if isinstance(props, Unknown):
+            extra["properties_unknown"] = props
+            props = {}
+        elif props is None:
+            props = {}
+        elif not isinstance(props, dict):
+            raise LoaderError("resource 'properties' must be an object", src.file, rptr + "/properties",
+                              _line(src.linemap, rptr + "/properties"))
+        for k in ("tags", "sku", "kind", "zones", "identity", "plan", "scope", "apiVersion"):
+            if k in res:
+                extra[k] = self.value(res[k], scope, ctx, f"{rptr}/{k}")
+        rid = _synth_id(ctx.subscription_id, ctx.resource_group, rtype, name)
+        if isinstance(rid, Unknown):
+            extra["id_unknown"] = rid
+            rid = f"/subscriptions/{ctx.subscription_id}/resourceGroups/?/providers/{rtype}/{name}"
+        extra["source_format"] = "arm"
+        locate = _Locator(self, scope, res, rptr)
+        self.out.resources.append(RawResource(
+            type=rtype, name=name, id=rid, properties=props, origin=src.origin(rptr),
+            location=location, locate=locate, extra=extra))
+        children = res.get("resources")
+        if children:
+            inherit = {k: extra[k] for k in ("condition_unknown", "copy_count_unknown", "deployment")
+                       if k in extra}
+            self.resources(scope, children, rptr + "/resources", ctx, (rtype, name), inherit, depth)
+
+    # ---- nested deployments
+    def deployment(self, scope: _Scope, res: dict, rptr: str, ctx: EvalContext, name: str,
+                   extra: dict[str, Any], depth: int) -> None:
+        src = scope.src
+        props = res.get("properties")
+        if not isinstance(props, dict):
+            raise LoaderError("a deployment needs 'properties'", src.file, rptr, _line(src.linemap, rptr))
+        pptr = rptr + "/properties"
+        if "templateLink" in props:
+            uri = self.value(props["templateLink"], scope, ctx, pptr + "/templateLink")
+            target = uri.get("uri") or uri.get("id") if isinstance(uri, dict) else uri
+            shown = target if isinstance(target, str) else (
+                props["templateLink"].get("uri", "?") if isinstance(props["templateLink"], dict) else "?")
+            self.finding("warning", f"linked template not followed: deployment {name!r} uses {shown!r}; "
+                         "its resources are not in this input (load that template too)",
+                         src.origin(pptr + "/templateLink"))
+            return
+        template = props.get("template")
+        if not isinstance(template, dict):
+            self.finding("warning", f"deployment {name!r} has no inline template; nothing to expand",
+                         src.origin(rptr))
+            return
+        if depth >= MAX_NESTING:
+            raise LoaderError(f"nested deployments deeper than {MAX_NESTING} levels", src.file, rptr,
+                              _line(src.linemap, rptr))
+        tptr = pptr + "/template"
+        sub = ctx.subscription_id
+        rg = ctx.resource_group
+        if "subscriptionId" in res:
+            sub = self.value(res["subscriptionId"], scope, ctx, rptr + "/subscriptionId")
+        if "resourceGroup" in res:
+            rg = self.value(res["resourceGroup"], scope, ctx, rptr + "/resourceGroup")
+        opts = props.get("expressionEvaluationOptions")
+        inner = isinstance(opts, dict) and isinstance(opts.get("scope"), str) and opts["scope"].lower() == "inner"
+        extra = {k: v for k, v in extra.items() if k in ("condition_unknown", "copy_count_unknown")}
+        extra["deployment"] = name
+        if inner:
+            supplied: dict[str, _Supplied] = {}
+            given = props.get("parameters") or {}
+            if "parametersLink" in props:
+                self.finding("warning", f"deployment {name!r}: linked parameters file not followed; "
+                             "its parameters have no values here", src.origin(pptr + "/parametersLink"))
+            if isinstance(given, dict):
+                for pname, pv in given.items():
+                    vptr = f"{pptr}/parameters/{_esc(pname)}"
+                    if isinstance(pv, dict) and "reference" in pv:
+                        val: Any = Unknown(f"parameter {pname!r} is a Key Vault reference, read at deployment time",
+                                           src.origin(vptr), "")
+                        s = _Supplied(val, src, vptr + "/reference", scope)
+                    elif isinstance(pv, dict) and "value" in pv:
+                        val = self.value(pv["value"], scope, ctx, vptr + "/value")
+                        s = _Supplied(val, src, vptr + "/value", scope)
+                    elif isinstance(pv, str) and is_expression(pv):
+                        # the whole entry is an expression yielding {"value": ...}
+                        entry = self.value(pv, scope, ctx, vptr)
+                        if isinstance(entry, Unknown):
+                            val = entry
+                        elif isinstance(entry, dict) and "value" in entry:
+                            val = entry["value"]
+                        else:
+                            raise LoaderError(f"deployment parameter {pname!r} must evaluate to an object with "
+                                              f"'value', got {entry!r}", src.file, vptr, _line(src.linemap, vptr))
+                        s = _Supplied(val, src, vptr, scope)
+                    else:
+                        raise LoaderError(f"deployment parameter {pname!r} needs 'value' or 'reference'",
+                                          src.file, vptr, _line(src.linemap, vptr))
+                    s.node = pv.get("value") if isinstance(pv, dict) else pv
+                    supplied[pname] = s
+            child = _Scope(self, template, tptr, src, supplied, sub, rg, name)
+            self.resources(child, template.get("resources"), tptr + "/resources", child.ctx(tptr),
+                           None, extra, depth + 1)
+        else:
+            c = ctx.at(tptr)
+            c.subscription_id, c.resource_group, c.deployment_name = sub, rg, name
+            self.resources(scope, template.get("resources"), tptr + "/resources", c, None, extra, depth + 1)
+
+
+def _is_property_copy(v: Any) -> bool:
+    return isinstance(v, list) and bool(v) and all(
+        isinstance(s, dict) and isinstance(s.get("name"), str) and "input" in s for s in v)
+
+
+def _child_type_name(parent: tuple[str, str], rtype: str, name: str) -> tuple[str, str]:
+    """Full type and name of a nested child resource (relative or full forms)."""
+    ptype, pname = parent
+    if "/" in rtype and "." in rtype.split("/")[0]:
+        full_type = rtype
+    else:
+        full_type = f"{ptype}/{rtype}"
+    depth = len([p for p in full_type.split("/") if p]) - 1
+    if len(name.split("/")) >= depth:
+        return full_type, name
+    return full_type, f"{pname}/{name}"
+
+
+def _synth_id(sub: Any, rg: Any, rtype: str, name: str) -> str | Unknown:
+    for v in (sub, rg):
+        if isinstance(v, Unknown):
+            return v
+    parts = [p for p in rtype.split("/") if p]
+    ns, types = parts[0], parts[1:]
+    names = name.split("/")
+    if len(names) == len(types):
+        tail = "/".join(f"{t}/{n}" for t, n in zip(types, names))
+    else:
+        tail = "/".join(types) + "/" + name
+    return f"/subscriptions/{sub}/resourceGroups/{rg}/providers/{ns}/{tail}"
+
+
+# --------------------------------------------------------------------------- locate
+_SIMPLE_REF = re.compile(r"^\[\s*(parameters|variables)\s*\(\s*'([^']*)'\s*\)\s*\]$", re.IGNORECASE)
+
+
+class _Locator:
+    """Maps a property path of an expanded resource back to its source (file, pointer, line)."""
+
+    def __init__(self, exp: _Expander, scope: _Scope, res: dict, rptr: str):
+        self.scope = scope
+        self.res = res
+        self.rptr = rptr
+
+    def __call__(self, path: PropPath) -> Origin:
+        node: Any = self.res
+        ptr = self.rptr
+        src = self.scope.src
+        scope = self.scope
+        skip_index = False
+        hops = 0
+        for key in path:
+            if isinstance(node, str) and hops < 8:
+                m = _SIMPLE_REF.match(node)
+                if m is None:
+                    break
+                hops += 1
+                if m.group(1).lower() == "variables":
+                    hit = scope.var_source(m.group(2))
+                    if hit is None:
+                        break
+                    node, ptr, skip_index = hit
+                    src = scope.src
+                else:
+                    phit = scope.param_source(m.group(2))
+                    if phit is None:
+                        break
+                    node, src, ptr, scope = phit
+            if skip_index and isinstance(key, int):
+                skip_index = False
+                continue
+            skip_index = False
+            if isinstance(node, dict):
+                if isinstance(key, str) and key in node:
+                    node, ptr = node[key], f"{ptr}/{_esc(key)}"
+                    continue
+                copies = node.get("copy")
+                if isinstance(key, str) and _is_property_copy(copies):
+                    j = next((i for i, s in enumerate(copies) if s["name"] == key), None)
+                    if j is not None:
+                        node, ptr, skip_index = copies[j]["input"], f"{ptr}/copy/{j}/input", True
+                        continue
+                low = str(key).lower()
+                hit = next((k for k in node if k.lower() == low), None)
+                if hit is None:
+                    break
+                node, ptr = node[hit], f"{ptr}/{_esc(hit)}"
+            elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+                node, ptr = node[key], f"{ptr}/{key}"
+            else:
+                break
+        return src.origin(ptr)
+
+
+# --------------------------------------------------------------------------- entry points
+def _read_parameters(files: Iterable[str | Path], exp: _Expander) -> dict[str, _Supplied]:
+    supplied: dict[str, _Supplied] = {}
+    for f in files:
+        doc, linemap = _load_json(f)
+        psrc = _Src(str(f), linemap)
+        params = doc.get("parameters") if isinstance(doc, dict) else None
+        if not isinstance(params, dict):
+            raise LoaderError("not an ARM parameters file: expected an object with 'parameters'",
+                              str(f), "/parameters" if isinstance(doc, dict) else "", 1)
+        for name, entry in params.items():
+            ptr = f"/parameters/{_esc(name)}"
+            if isinstance(entry, dict) and "reference" in entry:
+                s = _Supplied(Unknown(f"parameter {name!r} is a Key Vault reference, read at deployment time",
+                                      psrc.origin(ptr), ""), psrc, ptr + "/reference")
+                s.node = entry["reference"]
+            elif isinstance(entry, dict) and "value" in entry:
+                s = _Supplied(entry["value"], psrc, ptr + "/value")
+                s.node = entry["value"]
+            else:
+                raise LoaderError(f"parameter {name!r} needs 'value' or 'reference'", str(f), ptr,
+                                  _line(linemap, ptr))
+            supplied[name.lower()] = s
+            s.name = name
+    return supplied
+
+
+def default_parameters_file(template_file: str | Path) -> Path | None:
+    """`<name>.parameters.json` beside `<name>.json` (e.g. azuredeploy.parameters.json)."""
+    p = Path(template_file)
+    if not p.name.lower().endswith(".json") or p.name.lower().endswith(".parameters.json"):
+        return None
+    cand = p.with_name(p.name[:-5] + ".parameters.json")
+    return cand if cand.is_file() else None
+
+
+def expand_template(doc: Any, file: str, linemap: Any = None, parameters_files: Iterable[str | Path] = (),
+                    overrides: Overrides | Mapping[str, Any] | None = None) -> ArmExpansion:
+    """Expand an ARM template document into RawResources (see module docstring)."""
+    ov = Overrides.of(overrides)
+    exp = _Expander(file, linemap, ov)
+    if not isinstance(doc, dict):
+        raise LoaderError("an ARM template must be a JSON object", file, "", 1)
+    if is_parameters_file(doc):
+        exp.finding("warning", "ARM parameters file without its template: it defines no resources by itself; "
+                    "pass it with --parameters next to the template it belongs to", exp.src.origin(""))
+        return exp.out
+    if "resources" not in doc:
+        raise LoaderError("not an ARM template: no 'resources'", file, "", 1)
+    pfiles = list(parameters_files)
+    if not pfiles:
+        auto = default_parameters_file(file)
+        if auto is not None:
+            pfiles = [auto]
+            exp.finding("note", f"parameters taken from {auto.name} beside the template", exp.src.origin(""))
+    supplied = _read_parameters(pfiles, exp)
+    pdefs = doc.get("parameters") if isinstance(doc.get("parameters"), dict) else {}
+    declared = {k.lower() for k in pdefs}
+    for low, s in supplied.items():
+        if low not in declared:
+            exp.finding("warning", f"parameters file gives {s.name or low!r}, which the template "
+                        "does not declare; ignored", s.src.origin(s.pointer) if s.src else None)
+    scope = _Scope(exp, doc, "", exp.src, supplied, ov.subscription_id, ov.resource_group, ov.deployment_name)
+    try:
+        exp.resources(scope, doc.get("resources"), "/resources", scope.ctx(""), None, {}, 0)
+    except RecursionError:
+        raise LoaderError("template nested too deeply to expand", file, "", 1) from None
+    return exp.out
+
+
+def expand_file(path: str | Path, parameters_files: Iterable[str | Path] = (),
+                overrides: Overrides | Mapping[str, Any] | None = None) -> ArmExpansion:
+    """Read and expand one template (or parameters) file."""
+    doc, linemap = _load_json(path)
+    return expand_template(doc, str(path), linemap, parameters_files, overrides)

@@ -1,0 +1,1206 @@
+"""A safe evaluator for the ARM template expression language (`"[concat(...)]"` strings).
+
+Tokenizer -> parser (small AST of tuples) -> evaluator over plain Python values. Nothing is
+executed: only the functions below exist. Values that cannot be known offline (reference(),
+list*(), utcNow(), a parameter without a value ...) are `nsgcheck.model.Unknown` and propagate
+through every function; syntax and type errors raise `LoaderError` naming the expression and
+where it is written.
+"""
+
+from __future__ import annotations
+
+import base64 as _b64
+import hashlib
+import json as _json
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from nsgcheck.errors import LoaderError
+from nsgcheck.model import Origin, Unknown
+
+PLACEHOLDER_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
+PLACEHOLDER_RESOURCE_GROUP = "resource-group"
+
+
+# --------------------------------------------------------------------------- context
+@dataclass
+class EvalContext:
+    """What an expression can see: parameters, variables, loop indexes, deployment scope."""
+
+    #: name (any case) -> value; raise KeyError when not declared
+    parameter: Callable[[str], Any] = lambda name: _raise_key(name)
+    variable: Callable[[str], Any] = lambda name: _raise_key(name)
+    #: loop name (lower case) -> current index; '' holds the innermost loop's index
+    copy_indexes: dict[str, int] = field(default_factory=dict)
+    subscription_id: str = PLACEHOLDER_SUBSCRIPTION
+    resource_group: str = PLACEHOLDER_RESOURCE_GROUP
+    location: str | None = None            # resourceGroup().location; None -> Unknown
+    deployment_name: str | None = None     # deployment().name; None -> Unknown
+    tenant_id: str | None = None
+    #: user-defined functions: 'namespace.name' (lower case) -> (param names, output value)
+    functions: dict[str, tuple[list[str], Any]] = field(default_factory=dict)
+    #: where the expression is written (for Unknown origins and errors)
+    file: str = ""
+    pointer: str = ""
+    line_of: Callable[[str], int | None] = lambda pointer: None
+
+    def origin(self) -> Origin:
+        return Origin(self.file, self.pointer, self.line_of(self.pointer))
+
+    def at(self, pointer: str) -> "EvalContext":
+        """The same context for an expression written at another pointer."""
+        c = EvalContext(**{f: getattr(self, f) for f in self.__dataclass_fields__})
+        c.pointer = pointer
+        return c
+
+    def with_loop(self, name: str, index: int) -> "EvalContext":
+        c = self.at(self.pointer)
+        c.copy_indexes = {**self.copy_indexes, name.lower(): index, "": index}
+        return c
+
+
+def _raise_key(name: str) -> Any:
+    raise KeyError(name)
+
+
+class _Fail(Exception):
+    """An evaluation error, turned into LoaderError with the expression and location."""
+
+
+# --------------------------------------------------------------------------- tokenizer
+_TOKEN = re.compile(r"""
+    (?P<ws>\s+)
+  | (?P<str>'(?:[^']|'')*')
+  | (?P<num>-?\d+(?:\.\d+)?)
+  | (?P<ident>[A-Za-z_$][A-Za-z0-9_$]*(?:\.[A-Za-z_$][A-Za-z0-9_$]*)?(?=\s*\())
+  | (?P<name>[A-Za-z_$][A-Za-z0-9_$]*)
+  | (?P<punct>[()\[\],.])
+""", re.VERBOSE)
+
+
+def tokenize(text: str) -> list[tuple[str, Any, int]]:
+    """Tokens (kind, value, position) of an expression body (without the outer brackets)."""
+    out: list[tuple[str, Any, int]] = []
+    pos = 0
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if not m:
+            if text[pos] == "'":
+                raise _Fail(f"unterminated string literal at character {pos + 1}")
+            raise _Fail(f"unexpected character {text[pos]!r} at character {pos + 1}")
+        kind = m.lastgroup
+        val = m.group()
+        if kind == "str":
+            out.append(("str", val[1:-1].replace("''", "'"), pos))
+        elif kind == "num":
+            out.append(("num", float(val) if "." in val else int(val), pos))
+        elif kind == "ident":
+            out.append(("ident", val, pos))
+        elif kind == "name":
+            out.append(("name", val, pos))
+        elif kind == "punct":
+            out.append((val, val, pos))
+        pos = m.end()
+    out.append(("end", None, len(text)))
+    return out
+
+
+# --------------------------------------------------------------------------- parser
+# AST nodes: ('lit', value) | ('call', name, [args]) | ('prop', node, name) | ('index', node, node)
+
+class _Parser:
+    def __init__(self, tokens: list[tuple[str, Any, int]]):
+        self.toks = tokens
+        self.i = 0
+
+    def peek(self) -> tuple[str, Any, int]:
+        return self.toks[self.i]
+
+    def take(self, kind: str) -> tuple[str, Any, int]:
+        tok = self.toks[self.i]
+        if tok[0] != kind:
+            want = "end of expression" if kind == "end" else repr(kind)
+            got = "end of expression" if tok[0] == "end" else repr(tok[1])
+            raise _Fail(f"expected {want} at character {tok[2] + 1}, found {got}")
+        self.i += 1
+        return tok
+
+    def expr(self) -> tuple:
+        kind, val, pos = self.peek()
+        if kind == "str":
+            self.i += 1
+            node: tuple = ("lit", val)
+        elif kind == "num":
+            self.i += 1
+            node = ("lit", val)
+        elif kind == "ident":
+            self.i += 1
+            self.take("(")
+            args: list[tuple] = []
+            if self.peek()[0] != ")":
+                args.append(self.expr())
+                while self.peek()[0] == ",":
+                    self.i += 1
+                    args.append(self.expr())
+            self.take(")")
+            node = ("call", val, args, pos)
+        elif kind == "name" and val.lower() in ("true", "false", "null"):
+            self.i += 1
+            node = ("lit", {"true": True, "false": False, "null": None}[val.lower()])
+        elif kind == "end":
+            raise _Fail("expression ends where a value was expected")
+        else:
+            raise _Fail(f"unexpected {val!r} at character {pos + 1}")
+        while True:
+            kind = self.peek()[0]
+            if kind == ".":
+                self.i += 1
+                tok = self.peek()
+                if tok[0] not in ("name", "ident"):
+                    raise _Fail(f"expected a property name after '.' at character {tok[2] + 1}")
+                self.i += 1
+                node = ("prop", node, tok[1])
+            elif kind == "[":
+                self.i += 1
+                idx = self.expr()
+                self.take("]")
+                node = ("index", node, idx)
+            else:
+                return node
+
+
+def parse(body: str) -> tuple:
+    """Parse an expression body (text between the outer '[' and ']')."""
+    p = _Parser(tokenize(body))
+    node = p.expr()
+    p.take("end")
+    return node
+
+
+def is_expression(text: str) -> bool:
+    """An ARM string is an expression when it starts with '[' (not '[[') and ends with ']'."""
+    return len(text) >= 2 and text[0] == "[" and text[-1] == "]" and text[1] != "["
+
+
+def literal_of(text: str) -> str:
+    """The literal value of a non-expression string ('[[' escapes a leading bracket)."""
+    if text.startswith("[[") and text.endswith("]"):
+        return text[1:]
+    return text
+
+
+# --------------------------------------------------------------------------- public API
+class Evaluator:
+    """Evaluates template strings; caches parsed expressions (templates repeat them a lot)."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, tuple | _Fail] = {}
+
+    def parsed(self, body: str) -> tuple:
+        hit = self._cache.get(body)
+        if hit is None:
+            try:
+                hit = parse(body)
+            except _Fail as e:
+                hit = e
+            self._cache[body] = hit
+        if isinstance(hit, _Fail):
+            raise hit
+        return hit
+
+    def string(self, text: str, ctx: EvalContext) -> Any:
+        """Evaluate one JSON string value of a template."""
+        if not is_expression(text):
+            return literal_of(text)
+        try:
+            node = self.parsed(text[1:-1])
+            return _Eval(self, ctx, text).run(node)
+        except _Fail as e:
+            o = ctx.origin()
+            raise LoaderError(f"ARM expression {text!r}: {e}", file=o.file or None,
+                              pointer=o.pointer or None, line=o.line) from None
+        except RecursionError:
+            o = ctx.origin()
+            raise LoaderError(f"ARM expression {text!r} is nested too deeply", file=o.file or None,
+                              pointer=o.pointer or None, line=o.line) from None
+
+
+def evaluate(text: str, ctx: EvalContext | None = None) -> Any:
+    """Evaluate one template string in a context (convenience for callers and tests)."""
+    return Evaluator().string(text, ctx or EvalContext())
+
+
+# --------------------------------------------------------------------------- helpers
+def contains_unknown(v: Any) -> Unknown | None:
+    """The first Unknown found anywhere inside a value, else None."""
+    if isinstance(v, Unknown):
+        return v
+    if isinstance(v, dict):
+        for x in v.values():
+            u = contains_unknown(x)
+            if u is not None:
+                return u
+    elif isinstance(v, list):
+        for x in v:
+            u = contains_unknown(x)
+            if u is not None:
+                return u
+    return None
+
+
+def _tname(v: Any) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "bool"
+    if isinstance(v, int):
+        return "int"
+    if isinstance(v, float):
+        return "number"
+    if isinstance(v, str):
+        return "string"
+    if isinstance(v, list):
+        return "array"
+    if isinstance(v, dict):
+        return "object"
+    return type(v).__name__
+
+
+def _to_text(v: Any) -> str:
+    """ARM string(): strings as is, JSON for arrays and objects, .NET spelling for bools."""
+    if isinstance(v, str):
+        return v
+    if isinstance(v, bool):
+        return "True" if v else "False"
+    if v is None:
+        return ""
+    if isinstance(v, (list, dict)):
+        return _json.dumps(v, separators=(",", ":"), ensure_ascii=False)
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def _get_prop(obj: dict, name: str) -> tuple[bool, Any]:
+    """Case-insensitive property lookup (ARM object properties ignore case)."""
+    if name in obj:
+        return True, obj[name]
+    low = name.lower()
+    for k, v in obj.items():
+        if isinstance(k, str) and k.lower() == low:
+            return True, v
+    return False, None
+
+
+def _eq(a: Any, b: Any) -> bool:
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, dict) and isinstance(b, dict):
+        if len(a) != len(b):
+            return False
+        for k, v in a.items():
+            found, w = _get_prop(b, k)
+            if not found or not _eq(v, w):
+                return False
+        return True
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_eq(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+def _deep_union(a: dict, b: dict) -> dict:
+    out = dict(a)
+    for k, v in b.items():
+        found = next((key for key in out if isinstance(key, str) and key.lower() == k.lower()), None)
+        if found is not None and isinstance(out[found], dict) and isinstance(v, dict):
+            out[found] = _deep_union(out[found], v)
+        else:
+            if found is not None:
+                del out[found]
+            out[k] = v
+    return out
+
+
+_B32 = "abcdefghijklmnopqrstuvwxyz234567"
+
+
+def unique_string(*parts: str) -> str:
+    """Deterministic 13-character lower-case id (the shape of ARM's uniqueString)."""
+    h = int.from_bytes(hashlib.sha256("|".join(parts).encode()).digest()[:8], "big")
+    out = []
+    for _ in range(13):
+        out.append(_B32[h & 31])
+        h >>= 5
+    return "".join(out)
+
+
+def _dotnet_format(fmt: str, args: list[Any]) -> str:
+    """.NET composite formatting as ARM format() uses: {0}, {1:N0}, {{ and }}."""
+    out: list[str] = []
+    i = 0
+    while i < len(fmt):
+        c = fmt[i]
+        if c == "{":
+            if fmt.startswith("{{", i):
+                out.append("{")
+                i += 2
+                continue
+            j = fmt.find("}", i)
+            if j < 0:
+                raise _Fail(f"format string {fmt!r}: unclosed '{{'")
+            spec = fmt[i + 1:j]
+            idx_txt, _, fspec = spec.partition(":")
+            idx_txt = idx_txt.split(",")[0].strip()
+            if not idx_txt.isdigit() or int(idx_txt) >= len(args):
+                raise _Fail(f"format string {fmt!r}: no argument for {{{spec}}}")
+            val = args[int(idx_txt)]
+            if fspec and isinstance(val, int) and not isinstance(val, bool):
+                m = re.fullmatch(r"([DdXxNn])(\d*)", fspec)
+                if m is None:
+                    raise _Fail(f"format string {fmt!r}: unsupported format {fspec!r}")
+                kind, width = m.group(1), int(m.group(2) or 0)
+                if kind in "Dd":
+                    out.append(f"{val:0{width}d}" if val >= 0 else f"-{-val:0{width}d}")
+                elif kind in "Xx":
+                    out.append(format(val, f"0{width}{'x' if kind == 'x' else 'X'}"))
+                else:
+                    out.append(f"{val:,.{width}f}")
+            else:
+                out.append(_to_text(val))
+            i = j + 1
+        elif c == "}":
+            if fmt.startswith("}}", i):
+                i += 2
+                out.append("}")
+                continue
+            raise _Fail(f"format string {fmt!r}: unmatched '}}'")
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+def _split_type(rtype: str) -> tuple[str, list[str]]:
+    parts = [p for p in rtype.split("/") if p]
+    if len(parts) < 2:
+        raise _Fail(f"resource type {rtype!r} must be 'Namespace/type'")
+    return parts[0], parts[1:]
+
+
+def _id_tail(rtype: str, names: list[str]) -> str:
+    ns, types = _split_type(rtype)
+    flat: list[str] = []
+    for n in names:
+        flat += [p for p in n.split("/")]
+    if len(flat) != len(types):
+        raise _Fail(f"resource type {rtype!r} needs {len(types)} name segment(s), got {len(flat)}")
+    return f"providers/{ns}/" + "/".join(f"{t}/{n}" for t, n in zip(types, flat))
+
+
+# --------------------------------------------------------------------------- evaluator
+_DEPLOYMENT_TIME = {
+    "reference": "reference() reads a deployed resource: known only at deployment time",
+    "newguid": "newGuid() is random at deployment time",
+    "utcnow": "utcNow() is the deployment time",
+    "environment": "environment() depends on the cloud the template is deployed to",
+    "managementgroup": "managementGroup() depends on the deployment target",
+    "tenant": "tenant() depends on the deployment target",
+    "pickzones": "pickZones() depends on the region's availability zones",
+    "providers": "providers() reads the resource provider registry at deployment time",
+    "listkeys": "listKeys() reads secrets at deployment time",
+    "getsecret": "getSecret() reads Key Vault at deployment time",
+}
+
+
+class _Eval:
+    """Evaluates one parsed expression; `text` is the whole template string (for Unknowns)."""
+
+    def __init__(self, ev: Evaluator, ctx: EvalContext, text: str):
+        self.ev = ev
+        self.ctx = ctx
+        self.text = text
+
+    def unknown(self, reason: str) -> Unknown:
+        return Unknown(reason, self.ctx.origin(), self.text)
+
+    def pass_on(self, u: Unknown) -> Unknown:
+        """Re-home an Unknown coming from a parameter/variable/argument to this expression."""
+        if u.text == self.text and u.origin is not None and u.origin.pointer == self.ctx.pointer:
+            return u
+        return Unknown(u.reason, self.ctx.origin(), self.text)
+
+    def run(self, node: tuple) -> Any:
+        kind = node[0]
+        if kind == "lit":
+            return node[1]
+        if kind == "prop":
+            return self.member(self.run(node[1]), node[2])
+        if kind == "index":
+            return self.member(self.run(node[1]), self.run(node[2]))
+        return self.call(node[1], node[2])
+
+    def member(self, target: Any, key: Any) -> Any:
+        if isinstance(target, Unknown):
+            return self.pass_on(target)
+        if isinstance(key, Unknown):
+            return self.pass_on(key)
+        if isinstance(target, dict):
+            if not isinstance(key, str):
+                raise _Fail(f"an object property name must be a string, got {_tname(key)}")
+            found, val = _get_prop(target, key)
+            if not found:
+                raise _Fail(f"the object has no property {key!r} "
+                            f"(it has: {', '.join(sorted(map(str, target))) or 'none'})")
+            return val
+        if isinstance(target, (list, str)):
+            if isinstance(key, bool) or not isinstance(key, int):
+                raise _Fail(f"an array index must be an integer, got {key!r}")
+            if not 0 <= key < len(target):
+                raise _Fail(f"index {key} is out of range (length {len(target)})")
+            return target[key]
+        raise _Fail(f"cannot read {key!r} from a {_tname(target)} value")
+
+    # ---------------------------------------------------------------- calls
+    def call(self, name: str, argnodes: list[tuple]) -> Any:
+        low = name.lower()
+        if "." in low:
+            return self.user_function(low, argnodes)
+        lazy = _LAZY.get(low)
+        if lazy is not None:
+            return lazy(self, argnodes)
+        if low in _DEPLOYMENT_TIME or low.startswith("list"):
+            # arguments are still checked for syntax/type errors by evaluating them
+            for a in argnodes:
+                self.run(a)
+            return self.unknown(_DEPLOYMENT_TIME.get(low, f"{name}() reads data at deployment time"))
+        fn = _STRICT.get(low)
+        deep = False
+        if fn is None:
+            fn = _DEEP.get(low)
+            deep = True
+        if fn is None:
+            fn = _LOOSE.get(low)
+            if fn is None:
+                for a in argnodes:
+                    self.run(a)
+                return self.unknown(f"the ARM function {name}() is not supported by nsgcheck")
+            args = [self.run(a) for a in argnodes]
+            return fn(self, args)
+        args = [self.run(a) for a in argnodes]
+        for a in args:
+            u = contains_unknown(a) if deep else (a if isinstance(a, Unknown) else None)
+            if u is not None:
+                return self.pass_on(u)
+        return fn(self, args)
+
+    def user_function(self, low: str, argnodes: list[tuple]) -> Any:
+        spec = self.ctx.functions.get(low)
+        if spec is None:
+            raise _Fail(f"unknown user-defined function {low!r}")
+        names, output = spec
+        if len(names) != len(argnodes):
+            raise _Fail(f"{low}() takes {len(names)} argument(s), got {len(argnodes)}")
+        values = {n.lower(): self.run(a) for n, a in zip(names, argnodes)}
+
+        def param(n: str) -> Any:
+            return values[n.lower()]
+
+        inner = self.ctx.at(self.ctx.pointer)
+        inner.parameter = param
+        inner.variable = lambda n: _raise_fail(f"variables() cannot be used in a user-defined function")
+        return _evaluate_value(self.ev, output, inner)
+
+
+def _raise_fail(msg: str) -> Any:
+    raise _Fail(msg)
+
+
+def _evaluate_value(ev: Evaluator, value: Any, ctx: EvalContext) -> Any:
+    """Evaluate every string inside a JSON value (used for user-defined function outputs)."""
+    if isinstance(value, str):
+        if not is_expression(value):
+            return literal_of(value)
+        return _Eval(ev, ctx, value).run(ev.parsed(value[1:-1]))
+    if isinstance(value, list):
+        return [_evaluate_value(ev, v, ctx) for v in value]
+    if isinstance(value, dict):
+        return {k: _evaluate_value(ev, v, ctx) for k, v in value.items()}
+    return value
+
+
+# --------------------------------------------------------------------------- function tables
+def _nargs(name: str, args: list, lo: int, hi: int | None = None) -> None:
+    hi = lo if hi is None else hi
+    if not lo <= len(args) <= (hi if hi >= 0 else 10 ** 9):
+        want = f"{lo}" if lo == hi else (f"at least {lo}" if hi < 0 else f"{lo} to {hi}")
+        raise _Fail(f"{name}() takes {want} argument(s), got {len(args)}")
+
+
+def _want(name: str, v: Any, *types: type) -> Any:
+    if isinstance(v, bool) and bool not in types:
+        raise _Fail(f"{name}(): expected {'/'.join(t.__name__ for t in types)}, got bool {v!r}")
+    if not isinstance(v, types):
+        raise _Fail(f"{name}(): expected {'/'.join(_PY2ARM.get(t, t.__name__) for t in types)}, "
+                    f"got {_tname(v)} {_short(v)}")
+    return v
+
+
+_PY2ARM = {str: "string", int: "int", list: "array", dict: "object", bool: "bool", float: "number"}
+
+
+def _short(v: Any) -> str:
+    t = repr(v)
+    return t if len(t) <= 60 else t[:57] + "..."
+
+
+def _int(name: str, v: Any) -> int:
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    return _want(name, v, int)
+
+
+# ---- lazy functions: receive unevaluated argument nodes
+def _f_if(e: _Eval, a: list[tuple]) -> Any:
+    _nargs("if", a, 3)
+    cond = e.run(a[0])
+    if isinstance(cond, Unknown):
+        return e.pass_on(cond)
+    cond = _want("if", cond, bool)
+    return e.run(a[1] if cond else a[2])
+
+
+def _f_and(e: _Eval, a: list[tuple]) -> Any:
+    _nargs("and", a, 2, -1)
+    unknown = None
+    for node in a:
+        v = e.run(node)
+        if isinstance(v, Unknown):
+            unknown = unknown or v
+            continue
+        if not _want("and", v, bool):
+            return False
+    return e.pass_on(unknown) if unknown else True
+
+
+def _f_or(e: _Eval, a: list[tuple]) -> Any:
+    _nargs("or", a, 2, -1)
+    unknown = None
+    for node in a:
+        v = e.run(node)
+        if isinstance(v, Unknown):
+            unknown = unknown or v
+            continue
+        if _want("or", v, bool):
+            return True
+    return e.pass_on(unknown) if unknown else False
+
+
+def _f_coalesce(e: _Eval, a: list[tuple]) -> Any:
+    _nargs("coalesce", a, 1, -1)
+    for node in a:
+        v = e.run(node)
+        if isinstance(v, Unknown):
+            return e.pass_on(v)
+        if v is not None:
+            return v
+    return None
+
+
+def _f_parameters(e: _Eval, a: list[tuple]) -> Any:
+    _nargs("parameters", a, 1)
+    name = e.run(a[0])
+    if isinstance(name, Unknown):
+        return e.pass_on(name)
+    _want("parameters", name, str)
+    try:
+        v = e.ctx.parameter(name)
+    except KeyError:
+        raise _Fail(f"parameter {name!r} is not declared in the template") from None
+    return e.pass_on(v) if isinstance(v, Unknown) else v
+
+
+def _f_variables(e: _Eval, a: list[tuple]) -> Any:
+    _nargs("variables", a, 1)
+    name = e.run(a[0])
+    if isinstance(name, Unknown):
+        return e.pass_on(name)
+    _want("variables", name, str)
+    try:
+        v = e.ctx.variable(name)
+        return e.pass_on(v) if isinstance(v, Unknown) else v
+    except KeyError:
+        raise _Fail(f"variable {name!r} is not declared in the template") from None
+
+
+def _f_copyindex(e: _Eval, a: list[tuple]) -> Any:
+    _nargs("copyIndex", a, 0, 2)
+    args = [e.run(n) for n in a]
+    for v in args:
+        if isinstance(v, Unknown):
+            return e.pass_on(v)
+    loop, offset = "", 0
+    if len(args) == 2:
+        loop, offset = _want("copyIndex", args[0], str), _int("copyIndex", args[1])
+    elif len(args) == 1:
+        if isinstance(args[0], str):
+            loop = args[0]
+        else:
+            offset = _int("copyIndex", args[0])
+    idx = e.ctx.copy_indexes.get(loop.lower())
+    if idx is None:
+        if loop:
+            raise _Fail(f"copyIndex({loop!r}) used outside the copy loop {loop!r}")
+        raise _Fail("copyIndex() used outside a copy loop")
+    if isinstance(idx, Unknown):
+        return e.pass_on(idx)
+    return idx + offset
+
+
+_LAZY: dict[str, Callable[[_Eval, list[tuple]], Any]] = {
+    "if": _f_if, "and": _f_and, "or": _f_or, "coalesce": _f_coalesce,
+    "parameters": _f_parameters, "variables": _f_variables, "copyindex": _f_copyindex,
+}
+
+
+# ---- strict functions: any Unknown argument makes the result Unknown
+def _f_concat(e: _Eval, a: list) -> Any:
+    if not a:
+        return ""
+    if all(isinstance(x, list) or x is None for x in a) and any(isinstance(x, list) for x in a):
+        out: list = []
+        for x in a:
+            out += x or []
+        return out
+    return "".join(_to_text(x) for x in a)
+
+
+def _f_format(e: _Eval, a: list) -> Any:
+    _nargs("format", a, 1, -1)
+    return _dotnet_format(_want("format", a[0], str), a[1:])
+
+
+def _names_after(name: str, a: list) -> list[str]:
+    return [_want(name, x, str) for x in a]
+
+
+def _f_resourceid(e: _Eval, a: list) -> str:
+    _nargs("resourceId", a, 2, -1)
+    ti = next((i for i, x in enumerate(a) if isinstance(x, str) and "/" in x and "." in x.split("/")[0]), None)
+    if ti is None or ti > 2:
+        raise _Fail(f"resourceId(): no resource type ('Namespace/type') among the arguments {a!r}")
+    sub, rg = e.ctx.subscription_id, e.ctx.resource_group
+    if ti == 1:
+        rg = _want("resourceId", a[0], str)
+    elif ti == 2:
+        sub, rg = _want("resourceId", a[0], str), _want("resourceId", a[1], str)
+    tail = _id_tail(a[ti], _names_after("resourceId", a[ti + 1:]))
+    return f"/subscriptions/{sub}/resourceGroups/{rg}/{tail}"
+
+
+def _f_subscriptionresourceid(e: _Eval, a: list) -> str:
+    _nargs("subscriptionResourceId", a, 2, -1)
+    sub = e.ctx.subscription_id
+    if "/" not in _want("subscriptionResourceId", a[0], str):
+        sub, a = a[0], a[1:]
+    tail = _id_tail(_want("subscriptionResourceId", a[0], str), _names_after("subscriptionResourceId", a[1:]))
+    return f"/subscriptions/{sub}/{tail}"
+
+
+def _f_tenantresourceid(e: _Eval, a: list) -> str:
+    _nargs("tenantResourceId", a, 2, -1)
+    return "/" + _id_tail(_want("tenantResourceId", a[0], str), _names_after("tenantResourceId", a[1:]))
+
+
+def _f_extensionresourceid(e: _Eval, a: list) -> str:
+    _nargs("extensionResourceId", a, 3, -1)
+    base = _want("extensionResourceId", a[0], str).rstrip("/")
+    tail = _id_tail(_want("extensionResourceId", a[1], str), _names_after("extensionResourceId", a[2:]))
+    return f"{base}/{tail}"
+
+
+def _f_resourcegroup(e: _Eval, a: list) -> dict:
+    _nargs("resourceGroup", a, 0)
+    c = e.ctx
+    loc = c.location if c.location is not None else Unknown(
+        "the resource group's location is not in the template (give --location)", c.origin(), e.text)
+    return {"id": f"/subscriptions/{c.subscription_id}/resourceGroups/{c.resource_group}",
+            "name": c.resource_group, "type": "Microsoft.Resources/resourceGroups",
+            "location": loc, "managedBy": None,
+            "tags": Unknown("the resource group's tags are not in the template", c.origin(), e.text),
+            "properties": {"provisioningState": "Succeeded"}}
+
+
+def _f_subscription(e: _Eval, a: list) -> dict:
+    _nargs("subscription", a, 0)
+    c = e.ctx
+    tenant = c.tenant_id if c.tenant_id is not None else Unknown(
+        "the tenant id is not in the template", c.origin(), e.text)
+    return {"id": f"/subscriptions/{c.subscription_id}", "subscriptionId": c.subscription_id,
+            "tenantId": tenant,
+            "displayName": Unknown("the subscription's name is not in the template", c.origin(), e.text)}
+
+
+def _f_deployment(e: _Eval, a: list) -> dict:
+    _nargs("deployment", a, 0)
+    c = e.ctx
+    name = c.deployment_name if c.deployment_name is not None else Unknown(
+        "the deployment name is chosen at deployment time", c.origin(), e.text)
+    return {"name": name,
+            "properties": Unknown("deployment() properties are known only at deployment time",
+                                  c.origin(), e.text),
+            "location": Unknown("the deployment location is chosen at deployment time", c.origin(), e.text)}
+
+
+def _f_tolower(e: _Eval, a: list) -> str:
+    _nargs("toLower", a, 1)
+    return _want("toLower", a[0], str).lower()
+
+
+def _f_toupper(e: _Eval, a: list) -> str:
+    _nargs("toUpper", a, 1)
+    return _want("toUpper", a[0], str).upper()
+
+
+def _f_replace(e: _Eval, a: list) -> str:
+    _nargs("replace", a, 3)
+    return _want("replace", a[0], str).replace(_want("replace", a[1], str), _want("replace", a[2], str))
+
+
+def _f_split(e: _Eval, a: list) -> list:
+    _nargs("split", a, 2)
+    s = _want("split", a[0], str)
+    d = a[1]
+    delims = [_want("split", x, str) for x in d] if isinstance(d, list) else [_want("split", d, str)]
+    if not delims or any(x == "" for x in delims):
+        raise _Fail("split(): empty delimiter")
+    return re.split("|".join(re.escape(x) for x in delims), s)
+
+
+def _f_int(e: _Eval, a: list) -> int:
+    _nargs("int", a, 1)
+    v = a[0]
+    if isinstance(v, bool):
+        raise _Fail("int(): expected a string or integer, got bool")
+    if isinstance(v, int):
+        return v
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    if isinstance(v, str) and re.fullmatch(r"\s*[-+]?\d+\s*", v):
+        return int(v)
+    raise _Fail(f"int(): cannot convert {_short(v)} to an integer")
+
+
+def _f_bool(e: _Eval, a: list) -> bool:
+    _nargs("bool", a, 1)
+    v = a[0]
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, int):
+        return v != 0
+    if isinstance(v, str) and v.lower() in ("true", "false"):
+        return v.lower() == "true"
+    if isinstance(v, str) and v in ("0", "1"):
+        return v == "1"
+    raise _Fail(f"bool(): cannot convert {_short(v)} to a boolean")
+
+
+def _f_float(e: _Eval, a: list) -> float:
+    _nargs("float", a, 1)
+    try:
+        return float(a[0])
+    except (TypeError, ValueError):
+        raise _Fail(f"float(): cannot convert {_short(a[0])}") from None
+
+
+def _arith(name: str, op: Callable[[int, int], int]) -> Callable[[_Eval, list], int]:
+    def f(e: _Eval, a: list) -> int:
+        _nargs(name, a, 2)
+        return op(_int(name, a[0]), _int(name, a[1]))
+    return f
+
+
+def _div(x: int, y: int) -> int:
+    if y == 0:
+        raise _Fail("div(): division by zero")
+    q = abs(x) // abs(y)
+    return q if (x >= 0) == (y >= 0) else -q
+
+
+def _mod(x: int, y: int) -> int:
+    if y == 0:
+        raise _Fail("mod(): division by zero")
+    r = abs(x) % abs(y)
+    return r if x >= 0 else -r
+
+
+def _f_length(e: _Eval, a: list) -> int:
+    _nargs("length", a, 1)
+    return len(_want("length", a[0], str, list, dict))
+
+
+def _f_empty(e: _Eval, a: list) -> bool:
+    _nargs("empty", a, 1)
+    v = a[0]
+    if v is None:
+        return True
+    return len(_want("empty", v, str, list, dict)) == 0
+
+
+def _f_not(e: _Eval, a: list) -> bool:
+    _nargs("not", a, 1)
+    return not _want("not", a[0], bool)
+
+
+def _cmp(name: str, op: Callable[[Any, Any], bool]) -> Callable[[_Eval, list], bool]:
+    def f(e: _Eval, a: list) -> bool:
+        _nargs(name, a, 2)
+        x, y = a
+        if isinstance(x, str) and isinstance(y, str):
+            return op(x, y)
+        if isinstance(x, (int, float)) and isinstance(y, (int, float)) \
+                and not isinstance(x, bool) and not isinstance(y, bool):
+            return op(x, y)
+        raise _Fail(f"{name}(): cannot compare {_tname(x)} with {_tname(y)}")
+    return f
+
+
+def _f_createobject(e: _Eval, a: list) -> dict:
+    if len(a) % 2:
+        raise _Fail("createObject() needs key/value pairs (an even number of arguments)")
+    out: dict = {}
+    for i in range(0, len(a), 2):
+        k = a[i]
+        if isinstance(k, Unknown):
+            return e.pass_on(k)  # type: ignore[return-value]
+        out[_want("createObject", k, str)] = a[i + 1]
+    return out
+
+
+def _f_createarray(e: _Eval, a: list) -> list:
+    return list(a)
+
+
+def _f_array(e: _Eval, a: list) -> Any:
+    _nargs("array", a, 1)
+    return a[0] if isinstance(a[0], list) else [a[0]]
+
+
+def _f_union(e: _Eval, a: list) -> Any:
+    _nargs("union", a, 1, -1)
+    for x in a:
+        if isinstance(x, Unknown):
+            return e.pass_on(x)
+    if all(isinstance(x, dict) or x is None for x in a):
+        out: dict = {}
+        for x in a:
+            out = _deep_union(out, x or {})
+        return out
+    if all(isinstance(x, list) or x is None for x in a):
+        res: list = []
+        for x in a:
+            for item in x or []:
+                u = contains_unknown(item)
+                if u is not None:
+                    # whether it duplicates another element is not known
+                    if any(not isinstance(r, Unknown) and _eq(r, item) for r in res):
+                        continue
+                    res.append(item)
+                elif not any(contains_unknown(r) is None and _eq(r, item) for r in res):
+                    res.append(item)
+        return res
+    raise _Fail("union(): arguments must be all arrays or all objects")
+
+
+def _f_intersection(e: _Eval, a: list) -> Any:
+    _nargs("intersection", a, 2, -1)
+    u = contains_unknown(a)
+    if u is not None:
+        return e.pass_on(u)
+    if all(isinstance(x, dict) for x in a):
+        return {k: v for k, v in a[0].items()
+                if all(_get_prop(o, k)[0] and _eq(_get_prop(o, k)[1], v) for o in a[1:])}
+    if all(isinstance(x, list) for x in a):
+        res: list = []
+        for item in a[0]:
+            if all(any(_eq(item, y) for y in o) for o in a[1:]) and not any(_eq(item, r) for r in res):
+                res.append(item)
+        return res
+    raise _Fail("intersection(): arguments must be all arrays or all objects")
+
+
+def _f_contains(e: _Eval, a: list) -> Any:
+    _nargs("contains", a, 2)
+    c, item = a
+    if contains_unknown(item) is not None:
+        return e.pass_on(contains_unknown(item))  # type: ignore[arg-type]
+    if isinstance(c, str):
+        return _to_text(item) in c
+    if isinstance(c, dict):
+        return _get_prop(c, _want("contains", item, str))[0]
+    if isinstance(c, list):
+        unknown = None
+        for x in c:
+            u = contains_unknown(x)
+            if u is None:
+                if _eq(x, item):
+                    return True
+            else:
+                unknown = unknown or u
+        return e.pass_on(unknown) if unknown else False
+    raise _Fail(f"contains(): expected a string, array or object, got {_tname(c)}")
+
+
+def _f_first(e: _Eval, a: list) -> Any:
+    _nargs("first", a, 1)
+    v = _want("first", a[0], str, list)
+    return v[0] if v else ("" if isinstance(v, str) else None)
+
+
+def _f_last(e: _Eval, a: list) -> Any:
+    _nargs("last", a, 1)
+    v = _want("last", a[0], str, list)
+    return v[-1] if v else ("" if isinstance(v, str) else None)
+
+
+def _f_take(e: _Eval, a: list) -> Any:
+    _nargs("take", a, 2)
+    v = _want("take", a[0], str, list)
+    n = max(0, _int("take", a[1]))
+    return v[:n]
+
+
+def _f_skip(e: _Eval, a: list) -> Any:
+    _nargs("skip", a, 2)
+    v = _want("skip", a[0], str, list)
+    n = max(0, _int("skip", a[1]))
+    return v[n:]
+
+
+def _f_range(e: _Eval, a: list) -> list:
+    _nargs("range", a, 2)
+    start, count = _int("range", a[0]), _int("range", a[1])
+    if count < 0 or count > 10000:
+        raise _Fail(f"range(): count must be 0..10000, got {count}")
+    return list(range(start, start + count))
+
+
+def _f_indexof(e: _Eval, a: list) -> int:
+    _nargs("indexOf", a, 2)
+    if isinstance(a[0], list):
+        return next((i for i, x in enumerate(a[0]) if _eq(x, a[1])), -1)
+    return _want("indexOf", a[0], str).lower().find(_want("indexOf", a[1], str).lower())
+
+
+def _f_lastindexof(e: _Eval, a: list) -> int:
+    _nargs("lastIndexOf", a, 2)
+    if isinstance(a[0], list):
+        return max((i for i, x in enumerate(a[0]) if _eq(x, a[1])), default=-1)
+    return _want("lastIndexOf", a[0], str).lower().rfind(_want("lastIndexOf", a[1], str).lower())
+
+
+def _f_startswith(e: _Eval, a: list) -> bool:
+    _nargs("startsWith", a, 2)
+    return _want("startsWith", a[0], str).lower().startswith(_want("startsWith", a[1], str).lower())
+
+
+def _f_endswith(e: _Eval, a: list) -> bool:
+    _nargs("endsWith", a, 2)
+    return _want("endsWith", a[0], str).lower().endswith(_want("endsWith", a[1], str).lower())
+
+
+def _f_trim(e: _Eval, a: list) -> str:
+    _nargs("trim", a, 1)
+    return _want("trim", a[0], str).strip()
+
+
+def _f_padleft(e: _Eval, a: list) -> str:
+    _nargs("padLeft", a, 2, 3)
+    v = a[0] if isinstance(a[0], str) else _to_text(_want("padLeft", a[0], str, int))
+    ch = _want("padLeft", a[2], str) if len(a) == 3 else " "
+    if len(ch) != 1:
+        raise _Fail("padLeft(): the padding character must be one character")
+    return v.rjust(_int("padLeft", a[1]), ch)
+
+
+def _f_substring(e: _Eval, a: list) -> str:
+    _nargs("substring", a, 2, 3)
+    s = _want("substring", a[0], str)
+    start = _int("substring", a[1])
+    length = _int("substring", a[2]) if len(a) == 3 else len(s) - start
+    if start < 0 or length < 0 or start + length > len(s):
+        raise _Fail(f"substring(): start {start} and length {length} do not fit a string of length {len(s)}")
+    return s[start:start + length]
+
+
+def _f_base64(e: _Eval, a: list) -> str:
+    _nargs("base64", a, 1)
+    return _b64.b64encode(_want("base64", a[0], str).encode()).decode()
+
+
+def _f_base64tostring(e: _Eval, a: list) -> str:
+    _nargs("base64ToString", a, 1)
+    try:
+        return _b64.b64decode(_want("base64ToString", a[0], str)).decode()
+    except Exception:
+        raise _Fail("base64ToString(): not valid base64 text") from None
+
+
+def _f_base64tojson(e: _Eval, a: list) -> Any:
+    return _f_json(e, [_f_base64tostring(e, a)])
+
+
+def _f_uri(e: _Eval, a: list) -> str:
+    _nargs("uri", a, 2)
+    base, rel = _want("uri", a[0], str), _want("uri", a[1], str)
+    from urllib.parse import urljoin
+    return urljoin(base, rel)
+
+
+def _f_uricomponent(e: _Eval, a: list) -> str:
+    from urllib.parse import quote
+    _nargs("uriComponent", a, 1)
+    return quote(_want("uriComponent", a[0], str), safe="")
+
+
+def _f_uricomponenttostring(e: _Eval, a: list) -> str:
+    from urllib.parse import unquote
+    _nargs("uriComponentToString", a, 1)
+    return unquote(_want("uriComponentToString", a[0], str))
+
+
+def _f_uniquestring(e: _Eval, a: list) -> str:
+    _nargs("uniqueString", a, 1, -1)
+    return unique_string(*[_want("uniqueString", x, str) for x in a])
+
+
+def _f_guid(e: _Eval, a: list) -> str:
+    _nargs("guid", a, 1, -1)
+    parts = [_want("guid", x, str) for x in a]
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "nsgcheck-arm-guid:" + "|".join(parts)))
+
+
+def _f_objectkeys(e: _Eval, a: list) -> list:
+    _nargs("objectKeys", a, 1)
+    return list(_want("objectKeys", a[0], dict).keys())
+
+
+def _f_items(e: _Eval, a: list) -> list:
+    _nargs("items", a, 1)
+    obj = _want("items", a[0], dict)
+    return [{"key": k, "value": obj[k]} for k in sorted(obj, key=lambda s: s.lower())]
+
+
+def _f_min(e: _Eval, a: list) -> int:
+    vals = a[0] if len(a) == 1 and isinstance(a[0], list) else a
+    if not vals:
+        raise _Fail("min(): no values")
+    return min(_int("min", v) for v in vals)
+
+
+def _f_max(e: _Eval, a: list) -> int:
+    vals = a[0] if len(a) == 1 and isinstance(a[0], list) else a
+    if not vals:
+        raise _Fail("max(): no values")
+    return max(_int("max", v) for v in vals)
+
+
+def _f_const(value: Any) -> Callable[[_Eval, list], Any]:
+    def f(e: _Eval, a: list) -> Any:
+        _nargs("true/false/null", a, 0)
+        return value
+    return f
+
+
+def _f_tryget(e: _Eval, a: list) -> Any:
+    _nargs("tryGet", a, 2, -1)
+    cur = a[0]
+    for key in a[1:]:
+        if isinstance(cur, Unknown):
+            return e.pass_on(cur)
+        if isinstance(key, Unknown):
+            return e.pass_on(key)
+        if cur is None:
+            return None
+        if isinstance(cur, dict) and isinstance(key, str):
+            found, cur = _get_prop(cur, key)
+            if not found:
+                return None
+        elif isinstance(cur, list) and isinstance(key, int) and not isinstance(key, bool):
+            if not 0 <= key < len(cur):
+                return None
+            cur = cur[key]
+        else:
+            raise _Fail(f"tryGet(): cannot read {key!r} from a {_tname(cur)} value")
+    return e.pass_on(cur) if isinstance(cur, Unknown) else cur
+
+
+def _f_shallowmerge(e: _Eval, a: list) -> dict:
+    _nargs("shallowMerge", a, 1)
+    out: dict = {}
+    for x in _want("shallowMerge", a[0], list):
+        if isinstance(x, Unknown):
+            return e.pass_on(x)  # type: ignore[return-value]
+        out.update(_want("shallowMerge", x, dict))
+    return out
+
+
+_STRICT: dict[str, Callable[[_Eval, list], Any]] = {
+    "concat": _f_concat, "format": _f_format, "resourceid": _f_resourceid,
+    "subscriptionresourceid": _f_subscriptionresourceid, "tenantresourceid": _f_tenantresourceid,
+    "extensionresourceid": _f_extensionresourceid, "resourcegroup": _f_resourcegroup,
+    "subscription": _f_subscription, "deployment": _f_deployment,
+    "tolower": _f_tolower, "toupper": _f_toupper, "replace": _f_replace, "split": _f_split,
+    "int": _f_int, "bool": _f_bool, "float": _f_float,
+    "add": _arith("add", lambda x, y: x + y), "sub": _arith("sub", lambda x, y: x - y),
+    "mul": _arith("mul", lambda x, y: x * y), "div": _arith("div", _div),
+    "mod": _arith("mod", _mod), "length": _f_length, "empty": _f_empty, "not": _f_not,
+    "greater": _cmp("greater", lambda x, y: x > y), "less": _cmp("less", lambda x, y: x < y),
+    "greaterorequals": _cmp("greaterOrEquals", lambda x, y: x >= y),
+    "lessorequals": _cmp("lessOrEquals", lambda x, y: x <= y),
+    "first": _f_first, "last": _f_last, "take": _f_take, "skip": _f_skip, "range": _f_range,
+    "indexof": _f_indexof, "lastindexof": _f_lastindexof, "startswith": _f_startswith,
+    "endswith": _f_endswith, "trim": _f_trim, "padleft": _f_padleft, "substring": _f_substring,
+    "base64": _f_base64, "base64tostring": _f_base64tostring, "base64tojson": _f_base64tojson,
+    "uri": _f_uri, "uricomponent": _f_uricomponent, "uricomponenttostring": _f_uricomponenttostring,
+    "uniquestring": _f_uniquestring, "guid": _f_guid, "objectkeys": _f_objectkeys, "items": _f_items,
+    "min": _f_min, "max": _f_max, "array": _f_array,
+    "true": _f_const(True), "false": _f_const(False), "null": _f_const(None),
+    "tryget": _f_tryget,
+}
+
+
+def _f_equals(e: _Eval, a: list) -> bool:
+    _nargs("equals", a, 2)
+    return _eq(a[0], a[1])
+
+
+def _f_string(e: _Eval, a: list) -> str:
+    _nargs("string", a, 1)
+    return _to_text(a[0])
+
+
+def _f_json(e: _Eval, a: list) -> Any:
+    _nargs("json", a, 1)
+    try:
+        return _json.loads(_want("json", a[0], str))
+    except ValueError as exc:
+        raise _Fail(f"json(): not valid JSON text ({exc})") from None
+
+
+# deep: an Unknown anywhere inside an argument makes the result Unknown
+_DEEP: dict[str, Callable[[_Eval, list], Any]] = {
+    "equals": _f_equals, "string": _f_string, "json": _f_json,
+    "intersection": _f_intersection,
+}
+
+# loose: the function looks at Unknowns itself (containers may hold Unknown elements)
+_LOOSE: dict[str, Callable[[_Eval, list], Any]] = {
+    "createarray": _f_createarray, "createobject": _f_createobject, "union": _f_union,
+    "contains": _f_contains, "shallowmerge": _f_shallowmerge,
+}
+
+#: every function name the evaluator knows (lower case), for documentation and tests
+SUPPORTED_FUNCTIONS = frozenset(_LAZY) | frozenset(_STRICT) | frozenset(_DEEP) | frozenset(_LOOSE) \
+    | frozenset(_DEPLOYMENT_TIME)

@@ -1,0 +1,561 @@
+"""ARM template expansion: parameters, variables, copy loops, conditions, children, nested
+deployments, languageVersion 2.0, locations, and a sweep over every ARM file of the corpus."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nsgcheck.errors import LoaderError, NsgcheckError
+from nsgcheck.loaders.arm import expand_file, expand_template, is_parameters_file
+from nsgcheck.loaders.arm_expressions import PLACEHOLDER_SUBSCRIPTION
+from nsgcheck.model import Unknown
+
+from conftest import DATA, shared_path
+
+NSG = "Microsoft.Network/networkSecurityGroups"
+RG_ID = f"/subscriptions/{PLACEHOLDER_SUBSCRIPTION}/resourceGroups/resource-group"
+
+
+def rule(name: str, priority: Any = 100, **kw: Any) -> dict:
+    props = {"priority": priority, "direction": "Inbound", "access": "Allow", "protocol": "Tcp",
+             "sourceAddressPrefix": "*", "sourcePortRange": "*", "destinationAddressPrefix": "*",
+             "destinationPortRange": "22"}
+    props.update(kw)
+    return {"name": name, "properties": props}
+
+
+def template(resources: Any, parameters: dict | None = None, variables: dict | None = None, **kw: Any) -> dict:
+    doc = {"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+           "contentVersion": "1.0.0.0", "parameters": parameters or {}, "variables": variables or {},
+           "resources": resources}
+    doc.update(kw)
+    return doc
+
+
+def expand(doc: dict, **kw: Any):
+    return expand_template(doc, "t.json", None, **kw)
+
+
+def by_type(exp, suffix: str) -> list:
+    return [r for r in exp.resources if r.type.lower().endswith(suffix.lower())]
+
+
+# ------------------------------------------------------------------ the basic slice
+def test_simple_template_file_expands():
+    exp = expand_file(DATA / "arm" / "simple_nsg.json", overrides={"location": "westeurope"})
+    nsg, vnet = exp.resources
+    assert (nsg.type, nsg.name) == (NSG, "app-nsg")
+    assert nsg.id == f"{RG_ID}/providers/{NSG}/app-nsg"
+    assert nsg.location == "westeurope"
+    rules = nsg.properties["securityRules"]
+    assert [r["name"] for r in rules] == ["allow-https-out", "allow-ssh-in"]
+    assert rules[0]["properties"]["destinationPortRange"] == "443"
+    src = rules[1]["properties"]["sourceAddressPrefix"]
+    assert isinstance(src, Unknown) and "allowedSource" in src.reason
+    assert src.origin.pointer == "/resources/0/properties/securityRules/1/properties/sourceAddressPrefix"
+    assert vnet.properties["subnets"][0]["properties"]["networkSecurityGroup"]["id"] == nsg.id
+    assert nsg.origin.pointer == "/resources/0"
+    assert nsg.origin_for("properties", "securityRules", 1).pointer == "/resources/0/properties/securityRules/1"
+    assert exp.findings == []
+
+
+def test_lines_are_reported_when_the_position_reader_is_there():
+    pytest.importorskip("nsgcheck.loaders.jsonpos")
+    exp = expand_file(DATA / "arm" / "simple_nsg.json")
+    nsg = exp.resources[0]
+    text = (DATA / "arm" / "simple_nsg.json").read_text().splitlines()
+    assert '"type": "Microsoft.Network/networkSecurityGroups"' in "\n".join(text[nsg.origin.line - 1:nsg.origin.line + 1])
+    line = nsg.origin_for("properties", "securityRules", 1, "properties", "priority").line
+    assert '"priority": 200' in text[line - 1]
+
+
+def test_resource_group_location_unknown_without_override():
+    exp = expand_file(DATA / "arm" / "simple_nsg.json")
+    assert isinstance(exp.resources[0].location, Unknown)
+
+
+def test_overrides_change_ids():
+    exp = expand_file(DATA / "arm" / "simple_nsg.json",
+                      overrides={"subscription_id": "1111", "resource_group": "prod"})
+    assert exp.resources[0].id == f"/subscriptions/1111/resourceGroups/prod/providers/{NSG}/app-nsg"
+
+
+# ------------------------------------------------------------------ parameters
+def write(tmp: Path, name: str, doc: Any) -> Path:
+    p = tmp / name
+    p.write_text(json.dumps(doc, indent=2))
+    return p
+
+
+def params_doc(**values: Any) -> dict:
+    return {"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#",
+            "contentVersion": "1.0.0.0", "parameters": {k: {"value": v} for k, v in values.items()}}
+
+
+NSG_FROM_PARAM = template(
+    [{"type": NSG, "apiVersion": "2023-04-01", "name": "[parameters('nsgName')]",
+      "properties": {"securityRules": "[parameters('rules')]"}}],
+    parameters={"nsgName": {"type": "string", "defaultValue": "default-nsg"},
+                "rules": {"type": "array", "defaultValue": []}})
+
+
+def test_parameters_file_beside_template_is_found(tmp_path):
+    t = write(tmp_path, "azuredeploy.json", NSG_FROM_PARAM)
+    write(tmp_path, "azuredeploy.parameters.json", params_doc(nsgName="from-file", rules=[rule("r1")]))
+    exp = expand_file(t)
+    assert exp.resources[0].name == "from-file"
+    assert len(exp.resources[0].properties["securityRules"]) == 1
+    assert any("azuredeploy.parameters.json" in f.message for f in exp.findings)
+    # rules given in the parameters file are located there
+    o = exp.resources[0].origin_for("properties", "securityRules", 0, "properties", "priority")
+    assert o.file.endswith("azuredeploy.parameters.json")
+    assert o.pointer == "/parameters/rules/value/0/properties/priority"
+
+
+def test_explicit_parameters_file_wins(tmp_path):
+    t = write(tmp_path, "azuredeploy.json", NSG_FROM_PARAM)
+    write(tmp_path, "azuredeploy.parameters.json", params_doc(nsgName="beside"))
+    explicit = write(tmp_path, "prod.json", params_doc(nsgName="explicit"))
+    assert expand_file(t, parameters_files=[explicit]).resources[0].name == "explicit"
+
+
+def test_defaults_without_parameters_file():
+    exp = expand(NSG_FROM_PARAM)
+    assert exp.resources[0].name == "default-nsg"
+    assert exp.resources[0].properties["securityRules"] == []
+
+
+def test_key_vault_reference_is_unknown(tmp_path):
+    t = write(tmp_path, "main.json", NSG_FROM_PARAM)
+    p = tmp_path / "p.json"
+    p.write_text(json.dumps({"parameters": {"nsgName": {"value": "x"}, "rules": {"reference": {
+        "keyVault": {"id": "/subscriptions/s/resourceGroups/g/providers/Microsoft.KeyVault/vaults/v"},
+        "secretName": "rules"}}}}))
+    exp = expand_file(t, parameters_files=[p])
+    rules = exp.resources[0].properties["securityRules"]
+    assert isinstance(rules, Unknown) and "Key Vault" in rules.reason
+
+
+def test_parameter_without_value_is_unknown_and_undeclared_is_reported(tmp_path):
+    doc = template([{"type": NSG, "name": "[parameters('n')]", "properties": {}}],
+                   parameters={"n": {"type": "string"}})
+    t = write(tmp_path, "main.json", doc)
+    p = write(tmp_path, "p.json", params_doc(other="x"))
+    exp = expand_file(t, parameters_files=[p])
+    r = exp.resources[0]
+    assert isinstance(r.extra["name_unknown"], Unknown) and r.name == "[parameters('n')]"
+    assert any("'other'" in f.message and "does not declare" in f.message for f in exp.findings)
+
+
+def test_parameters_file_alone_is_reported_not_expanded():
+    doc = params_doc(securityRules=[rule("a")])
+    assert is_parameters_file(doc)
+    exp = expand(doc)
+    assert exp.resources == []
+    assert len(exp.findings) == 1 and "needs" not in "" and "template" in exp.findings[0].message
+
+
+# ------------------------------------------------------------------ variables
+def test_variables_and_variable_copy():
+    doc = template(
+        [{"type": NSG, "name": "[variables('names').nsg]",
+          "properties": {"securityRules": "[variables('rules')]"}}],
+        variables={"names": {"nsg": "[concat('v', '-nsg')]"},
+                   "copy": [{"name": "rules", "count": 3,
+                             "input": {"name": "[concat('r', copyIndex('rules'))]",
+                                       "properties": {"priority": "[add(100, copyIndex('rules'))]"}}}]})
+    exp = expand(doc)
+    r = exp.resources[0]
+    assert r.name == "v-nsg"
+    assert [x["properties"]["priority"] for x in r.properties["securityRules"]] == [100, 101, 102]
+    o = r.origin_for("properties", "securityRules", 2, "properties", "priority")
+    assert o.pointer == "/variables/copy/0/input/properties/priority"
+
+
+def test_variables_reading_variables_and_self_reference():
+    doc = template([{"type": NSG, "name": "[variables('b')]", "properties": {}}],
+                   variables={"a": "x", "b": "[concat(variables('a'), '-y')]", "c": "[variables('c')]"})
+    assert expand(doc).resources[0].name == "x-y"
+    doc["resources"][0]["name"] = "[variables('c')]"
+    exp = expand(doc)
+    assert isinstance(exp.resources[0].extra["name_unknown"], Unknown)
+    assert any("refers to itself" in f.message for f in exp.findings)
+
+
+# ------------------------------------------------------------------ copy loops
+def test_resource_copy_loop_with_count_and_names():
+    doc = template(
+        [{"type": NSG, "name": "[concat('nsg-', copyIndex(1))]",
+          "copy": {"name": "nsgLoop", "count": "[parameters('n')]", "mode": "Serial", "batchSize": 1},
+          "properties": {"securityRules": [rule("[concat('r', copyIndex('nsgLoop'))]")]}}],
+        parameters={"n": {"type": "int", "defaultValue": 3}})
+    exp = expand(doc)
+    assert [r.name for r in exp.resources] == ["nsg-1", "nsg-2", "nsg-3"]
+    assert [r.properties["securityRules"][0]["name"] for r in exp.resources] == ["r0", "r1", "r2"]
+    assert [r.extra["copy"]["index"] for r in exp.resources] == [0, 1, 2]
+    assert all(r.origin.pointer == "/resources/0" for r in exp.resources)
+
+
+def test_property_copy_of_security_rules_points_at_the_input_template():
+    doc = template(
+        [{"type": NSG, "name": "nsg",
+          "properties": {"copy": [{"name": "securityRules", "count": "[length(parameters('ports'))]",
+                                   "input": {"name": "[concat('allow-', parameters('ports')[copyIndex('securityRules')])]",
+                                             "properties": {"priority": "[add(200, copyIndex('securityRules'))]",
+                                                            "destinationPortRange": "[parameters('ports')[copyIndex('securityRules')]]",
+                                                            "direction": "Inbound"}}}]}}],
+        parameters={"ports": {"type": "array", "defaultValue": ["22", "443"]}})
+    r = expand(doc).resources[0]
+    rules = r.properties["securityRules"]
+    assert [x["name"] for x in rules] == ["allow-22", "allow-443"]
+    assert [x["properties"]["priority"] for x in rules] == [200, 201]
+    assert "copy" not in r.properties
+    o = r.origin_for("properties", "securityRules", 1, "properties", "priority")
+    assert o.pointer == "/resources/0/properties/copy/0/input/properties/priority"
+
+
+def test_copy_count_zero_and_unknown_count():
+    doc = template([{"type": NSG, "name": "[concat('n', copyIndex())]", "copy": {"name": "l", "count": 0},
+                     "properties": {}}])
+    assert expand(doc).resources == []
+    doc = template([{"type": NSG, "name": "[concat('n', copyIndex())]",
+                     "copy": {"name": "l", "count": "[parameters('c')]"},
+                     "properties": {"securityRules": [rule("a")]}}],
+                   parameters={"c": {"type": "int"}})
+    exp = expand(doc)
+    (r,) = exp.resources
+    assert isinstance(r.extra["copy_count_unknown"], Unknown)
+    assert isinstance(r.extra["name_unknown"], Unknown)
+    assert any("copy loop 'l'" in f.message for f in exp.findings)
+
+
+def test_bad_copy_count_is_an_error_with_location():
+    doc = template([{"type": NSG, "name": "n", "copy": {"name": "l", "count": "many"}, "properties": {}}])
+    with pytest.raises(LoaderError) as ei:
+        expand(doc)
+    assert ei.value.pointer == "/resources/0/copy/count" and ei.value.file == "t.json"
+
+
+# ------------------------------------------------------------------ conditions
+def test_conditions_false_true_unknown_and_per_copy():
+    doc = template(
+        [{"type": NSG, "name": "dropped", "condition": False, "properties": {}},
+         {"type": NSG, "name": "kept", "condition": "[equals(parameters('mode'), 'new')]", "properties": {}},
+         {"type": NSG, "name": "maybe", "condition": "[parameters('flag')]", "properties": {},
+          "resources": [{"type": "securityRules", "name": "child", "properties": rule("x")["properties"]}]},
+         {"type": NSG, "name": "[concat('even', copyIndex())]", "copy": {"name": "c", "count": 4},
+          "condition": "[equals(mod(copyIndex(), 2), 0)]", "properties": {}}],
+        parameters={"mode": {"type": "string", "defaultValue": "new"}, "flag": {"type": "bool"}})
+    exp = expand(doc)
+    names = [r.name for r in exp.resources]
+    assert names == ["kept", "maybe", "maybe/child", "even0", "even2"]
+    assert "condition_unknown" not in exp.resources[0].extra
+    assert isinstance(exp.resources[1].extra["condition_unknown"], Unknown)
+    assert isinstance(exp.resources[2].extra["condition_unknown"], Unknown)   # inherited by the child
+
+
+def test_false_condition_skips_evaluating_properties():
+    doc = template([{"type": NSG, "name": "n", "condition": False,
+                     "properties": {"x": "[parameters('undeclared')]"}}])
+    assert expand(doc).resources == []
+
+
+# ------------------------------------------------------------------ child resources
+def test_child_rules_nested_and_as_parent_child_names():
+    doc = template([
+        {"type": NSG, "name": "nsg1", "properties": {},
+         "resources": [{"type": "securityRules", "name": "nested", "properties": rule("x")["properties"]}]},
+        {"type": f"{NSG}/securityRules", "name": "[concat('nsg1', '/', 'flat')]",
+         "properties": rule("y", 300)["properties"]},
+        {"type": "Microsoft.Network/virtualNetworks", "name": "vnet", "properties": {},
+         "resources": [{"type": "subnets", "name": "s1", "properties": {"addressPrefix": "10.0.0.0/24"}}]},
+        {"type": "Microsoft.Network/routeTables/routes", "name": "rt/r1", "properties": {"nextHopType": "Internet"}},
+        {"type": "Microsoft.Network/firewallPolicies", "name": "fp", "properties": {},
+         "resources": [{"type": "Microsoft.Network/firewallPolicies/ruleCollectionGroups", "name": "fp/g",
+                        "properties": {"priority": 100}}]},
+        {"type": "Microsoft.RecoveryServices/vaults", "name": "v", "properties": {},
+         "resources": [{"type": "replicationFabrics", "name": "f", "properties": {},
+                        "resources": [{"type": "replicationProtectionContainers", "name": "c", "properties": {}}]}]},
+    ])
+    got = {(r.type, r.name): r for r in expand(doc).resources}
+    nested = got[(f"{NSG}/securityRules", "nsg1/nested")]
+    assert nested.id == f"{RG_ID}/providers/{NSG}/nsg1/securityRules/nested"
+    assert nested.origin.pointer == "/resources/0/resources/0"
+    assert (f"{NSG}/securityRules", "nsg1/flat") in got
+    assert ("Microsoft.Network/virtualNetworks/subnets", "vnet/s1") in got
+    assert ("Microsoft.Network/routeTables/routes", "rt/r1") in got
+    assert ("Microsoft.Network/firewallPolicies/ruleCollectionGroups", "fp/g") in got
+    c = got[("Microsoft.RecoveryServices/vaults/replicationFabrics/replicationProtectionContainers", "v/f/c")]
+    assert c.id.endswith("/vaults/v/replicationFabrics/f/replicationProtectionContainers/c")
+
+
+# ------------------------------------------------------------------ nested deployments
+def inner_deployment(scope: str | None, template_doc: dict, parameters: dict | None = None, **kw: Any) -> dict:
+    props: dict = {"mode": "Incremental", "template": template_doc}
+    if scope:
+        props["expressionEvaluationOptions"] = {"scope": scope}
+    if parameters is not None:
+        props["parameters"] = parameters
+    return {"type": "Microsoft.Resources/deployments", "apiVersion": "2021-04-01", "name": "nested",
+            "properties": props, **kw}
+
+
+def test_nested_deployment_inner_scope_gets_parameters_passed_in():
+    inner = template([{"type": NSG, "name": "[parameters('nsgName')]",
+                       "properties": {"securityRules": [rule("[variables('ruleName')]")]}}],
+                     parameters={"nsgName": {"type": "string"}}, variables={"ruleName": "inner-rule"})
+    doc = template([inner_deployment("inner", inner, {"nsgName": {"value": "[concat(variables('p'), '-nsg')]"}},
+                                     resourceGroup="net-rg")],
+                   variables={"p": "outer", "ruleName": "outer-rule"})
+    exp = expand(doc)
+    (r,) = exp.resources
+    assert r.name == "outer-nsg"
+    assert r.properties["securityRules"][0]["name"] == "inner-rule"
+    assert r.id == f"/subscriptions/{PLACEHOLDER_SUBSCRIPTION}/resourceGroups/net-rg/providers/{NSG}/outer-nsg"
+    assert r.origin.pointer == "/resources/0/properties/template/resources/0"
+    assert r.extra["deployment"] == "nested"
+
+
+def test_nested_deployment_outer_scope_uses_outer_values():
+    inner = {"$schema": "x", "contentVersion": "1.0.0.0",
+             "resources": [{"type": NSG, "name": "[variables('n')]", "properties": {}}]}
+    doc = template([inner_deployment(None, inner)], variables={"n": "outer-scope-nsg"})
+    assert [r.name for r in expand(doc).resources] == ["outer-scope-nsg"]
+
+
+def test_linked_template_is_a_finding_and_invents_nothing():
+    doc = template([{"type": "Microsoft.Resources/deployments", "name": "linked",
+                     "properties": {"mode": "Incremental",
+                                    "templateLink": {"uri": "https://example.invalid/nsg.json"}}}])
+    exp = expand(doc)
+    assert exp.resources == []
+    (f,) = exp.findings
+    assert "linked template not followed" in f.message and "https://example.invalid/nsg.json" in f.message
+    assert f.origin.pointer == "/resources/0/properties/templateLink"
+
+
+# ------------------------------------------------------------------ languageVersion 2.0
+def test_language_version_2_symbolic_resources():
+    doc = template({"nsg": {"type": NSG, "name": "sym-nsg",
+                            "properties": {"securityRules": [rule("a")]}},
+                    "old": {"existing": True, "type": NSG, "name": "elsewhere"},
+                    "rule": {"type": f"{NSG}/securityRules", "name": "sym-nsg/b",
+                             "properties": rule("b")["properties"]}},
+                   languageVersion="2.0")
+    exp = expand(doc)
+    assert [(r.name, r.extra["symbolic_name"]) for r in exp.resources] == [("sym-nsg", "nsg"), ("sym-nsg/b", "rule")]
+    assert exp.resources[0].origin.pointer == "/resources/nsg"
+
+
+# ------------------------------------------------------------------ errors
+@pytest.mark.parametrize("doc,pointer", [
+    (template("nope"), "/resources"),
+    (template(["nope"]), "/resources/0"),
+    (template([{"type": NSG, "name": "[concat('a'"
+               ")]", "properties": {"x": "[add('a', 1)]"}}]), "/resources/0/properties/x"),
+])
+def test_unusable_templates_raise_loader_errors(doc, pointer):
+    with pytest.raises(LoaderError) as ei:
+        expand(doc)
+    assert ei.value.pointer == pointer
+
+
+def test_not_an_object_is_a_loader_error():
+    with pytest.raises(LoaderError):
+        expand_template([], "t.json", None)
+
+
+# ------------------------------------------------------------------ corpus sweep
+CORPUS_DIRS = ("arm", "arm-asr", "firewall", "other")
+
+
+def _corpus_arm_files() -> list[Path]:
+    root = shared_path("corpus")
+    out = []
+    for d in CORPUS_DIRS:
+        for p in sorted((root / d).glob("*.json")):
+            try:
+                doc = json.loads(p.read_text(encoding="utf-8-sig"), strict=False)
+            except ValueError:
+                doc = None   # jsonc or not JSON: decided below by content sniffing
+                text = p.read_text(encoding="utf-8-sig")
+                if "deploymentTemplate" in text or "deploymentParameters" in text:
+                    out.append(p)
+                continue
+            if isinstance(doc, dict) and ("resources" in doc or is_parameters_file(doc)):
+                out.append(p)
+    return out
+
+
+class _NotStatic(Exception):
+    pass
+
+
+def _static_counts(doc: Any) -> tuple[int, int]:
+    """NSGs and rules written in the raw JSON, when that needs no expression evaluation."""
+    if is_parameters_file(doc):
+        return 0, 0
+
+    def is_expr(v: Any) -> bool:
+        return isinstance(v, str) and v.startswith("[") and not v.startswith("[[")
+
+    def walk(resources: Any, parent_type: str | None, mult: int) -> tuple[int, int]:
+        nsgs = rules = 0
+        items = resources.values() if isinstance(resources, dict) else (resources or [])
+        for r in items:
+            if r.get("existing"):
+                continue
+            cond = r.get("condition", True)
+            if cond is False:
+                continue
+            if cond is not True:
+                raise _NotStatic
+            t = r.get("type", "")
+            if is_expr(t):
+                raise _NotStatic
+            full = t if (parent_type is None or "/" in t) else f"{parent_type}/{t}"
+            m = mult
+            if isinstance(r.get("copy"), dict):
+                c = r["copy"].get("count")
+                if not isinstance(c, int):
+                    raise _NotStatic
+                m *= c
+            low = full.lower()
+            props = r.get("properties")
+            if low == "microsoft.resources/deployments":
+                tpl = props.get("template") if isinstance(props, dict) else None
+                if isinstance(tpl, dict):
+                    a, b = walk(tpl.get("resources"), None, m)
+                    nsgs, rules = nsgs + a, rules + b
+                continue
+            if low.endswith("networksecuritygroups"):
+                nsgs += m
+                if is_expr(props):
+                    raise _NotStatic
+                props = props or {}
+                sr = props.get("securityRules")
+                if isinstance(sr, list):
+                    rules += m * len(sr)
+                elif sr is not None:
+                    raise _NotStatic
+                for cp in props.get("copy") or []:
+                    if cp.get("name") == "securityRules":
+                        if not isinstance(cp.get("count"), int):
+                            raise _NotStatic
+                        rules += m * cp["count"]
+            elif low.endswith("networksecuritygroups/securityrules"):
+                rules += m
+            a, b = walk(r.get("resources"), full, m)
+            nsgs, rules = nsgs + a, rules + b
+        return nsgs, rules
+
+    return walk(doc.get("resources"), None, 1)
+
+
+def _rule_sites(doc: Any) -> list[tuple[str, bool]]:
+    """(pointer, dynamic) of every rule written in the source; dynamic = a condition or a copy
+    count that needs evaluation sits on the way, so its absence needs an explanation."""
+    sites: list[tuple[str, bool]] = []
+
+    def walk(resources: Any, ptr: str, parent_type: str | None, dyn: bool) -> None:
+        items = resources.items() if isinstance(resources, dict) else enumerate(resources or [])
+        for k, r in items:
+            if not isinstance(r, dict) or r.get("existing"):
+                continue
+            rp = f"{ptr}/{k}"
+            d = dyn or "condition" in r or isinstance(r.get("copy"), dict)
+            t = r.get("type", "") if isinstance(r.get("type"), str) else ""
+            full = t if (parent_type is None or "/" in t) else f"{parent_type}/{t}"
+            props = r.get("properties") if isinstance(r.get("properties"), dict) else {}
+            if full.lower() == "microsoft.resources/deployments":
+                if isinstance(props.get("template"), dict):
+                    walk(props["template"].get("resources"), rp + "/properties/template/resources", None, d)
+                continue
+            if full.lower().endswith("networksecuritygroups"):
+                if isinstance(props.get("securityRules"), list):
+                    sites.extend((f"{rp}/properties/securityRules/{i}", d) for i in range(len(props["securityRules"])))
+                for j, cp in enumerate(props.get("copy") or []):
+                    if isinstance(cp, dict) and cp.get("name") == "securityRules":
+                        sites.append((f"{rp}/properties/copy/{j}/input", True))
+            elif full.lower().endswith("networksecuritygroups/securityrules"):
+                sites.append((rp, d))
+            walk(r.get("resources"), rp + "/resources", full, d)
+
+    walk(doc.get("resources"), "/resources", None, False)
+    return sites
+
+
+def _produced(exp) -> tuple[int, int, set[str], bool]:
+    nsgs = rules = 0
+    pointers: set[str] = set()
+    rules_unknown = False
+    for r in exp.resources:
+        low = r.type.lower()
+        if low.endswith("networksecuritygroups"):
+            nsgs += 1
+            sr = r.properties.get("securityRules")
+            if isinstance(sr, list):
+                rules += len(sr)
+                pointers |= {r.origin_for("properties", "securityRules", i).pointer for i in range(len(sr))}
+            elif isinstance(sr, Unknown) or "properties_unknown" in r.extra:
+                rules_unknown = True
+            if "copy_count_unknown" in r.extra or "condition_unknown" in r.extra:
+                rules_unknown = True
+        elif low.endswith("networksecuritygroups/securityrules"):
+            rules += 1
+            pointers.add(r.origin.pointer)
+            if "copy_count_unknown" in r.extra:
+                rules_unknown = True
+    return nsgs, rules, pointers, rules_unknown
+
+
+def test_corpus_sweep_every_arm_file_expands_and_no_rule_is_dropped():
+    files = _corpus_arm_files()
+    assert len(files) >= 120, "the corpus should hold well over a hundred ARM templates and parameter files"
+    failures = []
+    static_files = 0
+    for p in files:
+        try:
+            exp = expand_file(p)
+        except NsgcheckError as e:
+            failures.append(f"{p.name}: {e}")
+            continue
+        from nsgcheck.loaders.arm import _load_json
+        doc, _ = _load_json(p)
+        nsgs, rules, pointers, rules_unknown = _produced(exp)
+        try:
+            want = _static_counts(doc)
+        except _NotStatic:
+            want = None
+        if want is not None:
+            static_files += 1
+            if (nsgs, rules) != want:
+                failures.append(f"{p.name}: produced {nsgs} NSGs / {rules} rules, the source has {want}")
+        for site, dynamic in _rule_sites(doc):
+            if site in pointers or dynamic or rules_unknown:
+                continue
+            failures.append(f"{p.name}: the rule written at {site} is not in the expansion")
+    assert not failures, "\n".join(failures)
+    assert static_files >= 60
+
+
+def test_corpus_carml_nsg_module_with_its_test_parameters(tmp_path):
+    """CARML: the rules live in the test parameters file; the module expands them by property copy.
+
+    The corpus holds the 2022 parameters and the 2025 module, whose other parameters changed
+    shape (e.g. `lock`), so only the name and the rules are passed on."""
+    root = shared_path("corpus", "arm")
+    t = root / "carml__modules__network__network-security-group__main.json"
+    p = root / "carml__modules__Microsoft.Network__networkSecurityGroups__.test__parameters.json"
+    given_params = json.loads(p.read_text())["parameters"]
+    given = given_params["securityRules"]["value"]
+    subset = write(tmp_path, "p.json", {"parameters": {k: given_params[k] for k in ("name", "securityRules")}})
+    exp = expand_file(t, parameters_files=[subset])
+    nsgs = [r for r in exp.resources if r.type == NSG]
+    assert len(nsgs) == 1
+    rules = nsgs[0].properties["securityRules"]
+    assert [r["name"] for r in rules] == [g["name"] for g in given]

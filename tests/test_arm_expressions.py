@@ -1,0 +1,263 @@
+"""The ARM expression evaluator: literals, escapes, every function, errors, Unknown propagation."""
+
+from __future__ import annotations
+
+import pytest
+
+from nsgcheck.errors import LoaderError
+from nsgcheck.loaders.arm_expressions import (PLACEHOLDER_SUBSCRIPTION, SUPPORTED_FUNCTIONS, EvalContext,
+                                              Evaluator, evaluate, is_expression, parse, tokenize)
+from nsgcheck.model import Unknown
+
+SUB = PLACEHOLDER_SUBSCRIPTION
+UNK = Unknown("parameter 'secret' has no value")
+
+PARAMS = {"name": "web", "count": 3, "flag": True, "rules": [{"name": "a"}, {"name": "b"}],
+          "obj": {"Alpha": 1, "beta": {"x": 1}}, "secret": UNK, "mixed": [1, UNK]}
+VARS = {"nsgName": "web-nsg", "ports": ["22", "443"]}
+
+
+def ctx(**kw) -> EvalContext:
+    c = EvalContext(parameter=lambda n: PARAMS[n], variable=lambda n: VARS[n],
+                    file="t.json", pointer="/resources/0/name", line_of=lambda p: 7)
+    for k, v in kw.items():
+        setattr(c, k, v)
+    return c
+
+
+def ev(text: str, **kw):
+    return evaluate(text, ctx(**kw))
+
+
+# ------------------------------------------------------------------ literals and escapes
+def test_plain_strings_and_bracket_escape():
+    assert ev("hello") == "hello"
+    assert ev("[[not an expression]") == "[not an expression]"
+    assert ev("[ not closed") == "[ not closed"
+    assert ev("ends] [") == "ends] ["
+    assert not is_expression("[[x]") and is_expression("[x()]")
+
+
+def test_string_literal_quote_escape_and_numbers():
+    assert ev("[concat('it''s', ' ', 'ok')]") == "it's ok"
+    assert ev("['']") == ""
+    assert ev("[add(-3, 5)]") == 2
+    assert ev("[true()]") is True and ev("[false()]") is False and ev("[null()]") is None
+    assert ev("[if(true, 1, 2)]") == 1
+
+
+def test_tokenizer_and_parser_shapes():
+    kinds = [t[0] for t in tokenize("concat('a', parameters('b').c[0])")]
+    assert kinds == ["ident", "(", "str", ",", "ident", "(", "str", ")", ".", "name", "[", "num", "]", ")", "end"]
+    assert parse("a.b(1)")[0] == "call"   # user-defined namespace.function
+
+
+def test_property_access_and_indexing_nested():
+    assert ev("[parameters('rules')[1].name]") == "b"
+    assert ev("[parameters('obj').alpha]") == 1          # case-insensitive properties
+    assert ev("[parameters('obj')['beta'].x]") == 1
+    assert ev("[variables('ports')[add(0, 1)]]") == "443"
+    assert ev("[split(concat('a,', toUpper('b')), ',')[1]]") == "B"
+
+
+# ------------------------------------------------------------------ functions
+@pytest.mark.parametrize("text,expected", [
+    ("[parameters('name')]", "web"),
+    ("[variables('nsgName')]", "web-nsg"),
+    ("[concat('a', 1, 'b')]", "a1b"),
+    ("[concat(createArray(1), createArray(2, 3))]", [1, 2, 3]),
+    ("[format('{0}-{1:D3}-{{x}}', 'n', 7)]", "n-007-{x}"),
+    ("[toLower('AbC')]", "abc"),
+    ("[toUpper('AbC')]", "ABC"),
+    ("[replace('a-b-c', '-', '')]", "abc"),
+    ("[split('a;b,c', createArray(';', ','))]", ["a", "b", "c"]),
+    ("[string(42)]", "42"),
+    ("[string(createObject('a', 1))]", '{"a":1}'),
+    ("[int('17')]", 17),
+    ("[bool('true')]", True),
+    ("[json('{\"a\": [1]}').a[0]]", 1),
+    ("[add(2, 3)]", 5), ("[sub(2, 3)]", -1), ("[mul(2, 3)]", 6),
+    ("[div(7, 2)]", 3), ("[div(-7, 2)]", -3), ("[mod(7, 3)]", 1), ("[mod(-7, 3)]", -1),
+    ("[length('abc')]", 3), ("[length(parameters('rules'))]", 2), ("[length(parameters('obj'))]", 2),
+    ("[empty('')]", True), ("[empty(createArray())]", True), ("[empty(parameters('obj'))]", False),
+    ("[if(equals(1, 1), 'y', 'n')]", "y"),
+    ("[equals(createArray(1, 'a'), createArray(1, 'a'))]", True),
+    ("[not(true())]", False), ("[and(true(), false())]", False), ("[or(false(), true())]", True),
+    ("[greater(2, 1)]", True), ("[less(2, 1)]", False), ("[greaterOrEquals(2, 2)]", True),
+    ("[lessOrEquals('a', 'b')]", True),
+    ("[coalesce(null(), null(), 'x')]", "x"),
+    ("[createArray(1, 'a')]", [1, "a"]),
+    ("[createObject('a', 1, 'b', 'x')]", {"a": 1, "b": "x"}),
+    ("[union(createArray(1, 2), createArray(2, 3))]", [1, 2, 3]),
+    ("[union(createObject('a', createObject('x', 1)), createObject('a', createObject('y', 2)))]",
+     {"a": {"x": 1, "y": 2}}),
+    ("[intersection(createArray(1, 2, 3), createArray(3, 2))]", [2, 3]),
+    ("[contains('hello', 'ell')]", True), ("[contains(createArray(1, 2), 3)]", False),
+    ("[contains(parameters('obj'), 'ALPHA')]", True),
+    ("[first('abc')]", "a"), ("[last(createArray(1, 2))]", 2),
+    ("[take(createArray(1, 2, 3), 2)]", [1, 2]), ("[skip('abcd', 2)]", "cd"),
+    ("[range(5, 3)]", [5, 6, 7]),
+    ("[indexOf('abcB', 'B')]", 1), ("[lastIndexOf('abcb', 'B')]", 3),
+    ("[startsWith('Hello', 'he')]", True), ("[endsWith('Hello', 'LO')]", True),
+    ("[trim('  x ')]", "x"), ("[padLeft('7', 3, '0')]", "007"), ("[substring('abcdef', 1, 3)]", "bcd"),
+    ("[base64('hi')]", "aGk="), ("[base64ToString('aGk=')]", "hi"),
+    ("[items(createObject('b', 2, 'a', 1))]", [{"key": "a", "value": 1}, {"key": "b", "value": 2}]),
+    ("[objectKeys(createObject('a', 1))]", ["a"]),
+    ("[tryGet(parameters('obj'), 'missing')]", None),
+    ("[tryGet(parameters('obj'), 'beta', 'x')]", 1),
+    ("[array('x')]", ["x"]),
+    ("[min(3, 1, 2)]", 1), ("[max(createArray(3, 1, 2))]", 3),
+    ("[uri('https://a.example/x/', 'y.json')]", "https://a.example/x/y.json"),
+])
+def test_functions(text, expected):
+    assert ev(text) == expected
+
+
+def test_resource_ids():
+    rg = f"/subscriptions/{SUB}/resourceGroups/resource-group"
+    assert ev("[resourceId('Microsoft.Network/networkSecurityGroups', 'n1')]") == \
+        f"{rg}/providers/Microsoft.Network/networkSecurityGroups/n1"
+    assert ev("[resourceId('Microsoft.Network/virtualNetworks/subnets', 'v', 's')]") == \
+        f"{rg}/providers/Microsoft.Network/virtualNetworks/v/subnets/s"
+    assert ev("[resourceId('other-rg', 'Microsoft.Network/virtualNetworks', 'v')]") == \
+        f"/subscriptions/{SUB}/resourceGroups/other-rg/providers/Microsoft.Network/virtualNetworks/v"
+    assert ev("[resourceId('s1', 'g1', 'Microsoft.Network/virtualNetworks', 'v')]") == \
+        "/subscriptions/s1/resourceGroups/g1/providers/Microsoft.Network/virtualNetworks/v"
+    assert ev("[resourceId('Microsoft.Network/virtualNetworks', 'v')]", subscription_id="abc",
+              resource_group="prod") == "/subscriptions/abc/resourceGroups/prod/providers/Microsoft.Network/virtualNetworks/v"
+    assert ev("[subscriptionResourceId('Microsoft.Authorization/roleDefinitions', 'r')]") == \
+        f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/r"
+    assert ev("[extensionResourceId('/x/y', 'Microsoft.Insights/diagnosticSettings', 'd')]") == \
+        "/x/y/providers/Microsoft.Insights/diagnosticSettings/d"
+    assert ev("[tenantResourceId('Microsoft.Management/managementGroups', 'm')]") == \
+        "/providers/Microsoft.Management/managementGroups/m"
+
+
+def test_scope_functions_and_overrides():
+    assert ev("[resourceGroup().name]") == "resource-group"
+    assert ev("[resourceGroup().id]") == f"/subscriptions/{SUB}/resourceGroups/resource-group"
+    loc = ev("[resourceGroup().location]")
+    assert isinstance(loc, Unknown) and "location" in loc.reason
+    assert ev("[resourceGroup().location]", location="westeurope") == "westeurope"
+    assert ev("[subscription().subscriptionId]") == SUB
+    assert isinstance(ev("[deployment().name]"), Unknown)
+    assert ev("[deployment().name]", deployment_name="d1") == "d1"
+
+
+def test_copy_index_with_name_and_offset():
+    c = ctx().with_loop("outer", 2).with_loop("inner", 5)
+    assert evaluate("[copyIndex()]", c) == 5
+    assert evaluate("[copyIndex(1)]", c) == 6
+    assert evaluate("[copyIndex('outer')]", c) == 2
+    assert evaluate("[copyIndex('outer', 10)]", c) == 12
+
+
+def test_deterministic_hashes():
+    a = ev("[uniqueString(resourceGroup().id, 'x')]")
+    assert a == ev("[uniqueString(resourceGroup().id, 'x')]") and len(a) == 13 and a.isalnum()
+    assert a != ev("[uniqueString(resourceGroup().id, 'y')]")
+    g = ev("[guid('a', 'b')]")
+    assert g == ev("[guid('a', 'b')]") and len(g) == 36
+
+
+def test_function_names_are_case_insensitive():
+    assert ev("[CONCAT(ToLower('A'), resourceid('Microsoft.Network/x', 'n'))]").startswith("a/subscriptions/")
+
+
+def test_user_defined_functions():
+    c = ctx(functions={"my.nsgname": (["base"], "[concat(parameters('base'), '-nsg')]")})
+    assert evaluate("[my.nsgName('web')]", c) == "web-nsg"
+
+
+def test_supported_list_covers_the_brief():
+    for name in ("parameters", "variables", "concat", "format", "resourceid", "resourcegroup",
+                 "subscription", "copyindex", "reference", "listkeys", "utcnow", "newguid", "items"):
+        assert name in SUPPORTED_FUNCTIONS
+
+
+# ------------------------------------------------------------------ Unknown propagation
+@pytest.mark.parametrize("text", [
+    "[reference('x').properties.ipAddress]",
+    "[listKeys('x', '2020-01-01').keys[0].value]",
+    "[utcNow()]", "[newGuid()]",
+    "[concat('a', parameters('secret'))]",
+    "[toLower(parameters('secret'))]",
+    "[length(parameters('secret'))]",
+    "[add(1, int(parameters('secret')))]",
+    "[if(equals(parameters('secret'), 'x'), 1, 2)]",
+    "[not(empty(parameters('secret')))]",
+    "[resourceId('Microsoft.Network/networkSecurityGroups', parameters('secret'))]",
+    "[format('{0}', parameters('secret'))]",
+    "[string(parameters('mixed'))]",
+    "[equals(parameters('mixed'), createArray(1, 2))]",
+    "[json(parameters('secret'))]",
+    "[parameters('secret').anything[3]]",
+    "[coalesce(parameters('secret'), 'x')]",
+    "[split(parameters('secret'), ',')[0]]",
+    "[union(parameters('secret'), createArray(1))]",
+    "[contains(createArray(parameters('secret')), 'x')]",
+    "[someFutureFunction(1)]",
+])
+def test_unknown_propagates_with_expression_and_origin(text):
+    v = ev(text)
+    assert isinstance(v, Unknown), v
+    assert v.text == text
+    assert v.origin is not None and v.origin.file == "t.json" and v.origin.line == 7
+
+
+def test_unknown_does_not_spread_where_the_answer_is_exact():
+    assert ev("[if(true(), 'a', reference('x'))]") == "a"
+    assert ev("[and(false(), equals(parameters('secret'), 1))]") is False
+    assert ev("[or(true(), equals(parameters('secret'), 1))]") is True
+    assert ev("[length(parameters('mixed'))]") == 2
+    assert ev("[first(parameters('mixed'))]") == 1
+    assert ev("[coalesce('x', parameters('secret'))]") == "x"
+    assert ev("[contains(createArray('x', parameters('secret')), 'x')]") is True
+    arr = ev("[createArray(1, parameters('secret'))]")
+    assert arr[0] == 1 and isinstance(arr[1], Unknown)
+
+
+def test_unknown_reason_names_the_cause():
+    v = ev("[concat('a', reference('vm').x)]")
+    assert "reference()" in v.reason and "deployment time" in v.reason
+    assert "secret" in ev("[parameters('secret')]").reason
+
+
+# ------------------------------------------------------------------ errors
+@pytest.mark.parametrize("text,fragment", [
+    ("[concat('a']", "expected ')'"),
+    ("[concat('a)]", "unterminated string"),
+    ("[concat('a') 'b']", "expected end of expression"),
+    ("[parameters('nope')]", "not declared"),
+    ("[variables('nope')]", "not declared"),
+    ("[add('a', 1)]", "expected int"),
+    ("[parameters('rules')[5]]", "out of range"),
+    ("[parameters('obj').missing]", "no property 'missing'"),
+    ("[div(1, 0)]", "division by zero"),
+    ("[copyIndex()]", "outside a copy loop"),
+    ("[if(1, 2)]", "takes 3"),
+    ("[int('x')]", "cannot convert"),
+    ("[resourceId('nope', 'x')]", "resource type"),
+    ("[format('{1}', 'a')]", "no argument"),
+    ("[concat(#)]", "unexpected character"),
+    ("[]", "a value was expected"),
+])
+def test_errors_name_expression_and_location(text, fragment):
+    with pytest.raises(LoaderError) as ei:
+        ev(text)
+    err = ei.value
+    assert fragment in err.message
+    assert text in err.message
+    assert err.file == "t.json" and err.pointer == "/resources/0/name" and err.line == 7
+
+
+def test_deep_nesting_is_an_error_not_a_crash():
+    text = "[" + "concat(" * 3000 + "'x'" + ")" * 3000 + "]"
+    with pytest.raises(LoaderError):
+        ev(text)
+
+
+def test_parse_cache_is_reused():
+    e = Evaluator()
+    c = ctx()
+    assert e.string("[concat('a', 'b')]", c) == e.string("[concat('a', 'b')]", c) == "ab"
