@@ -1,1 +1,16 @@
-"""servicetags: load, index, look up, diff and download Azure service-tag files. Standalone (no nsgcheck import)."""
+"""servicetags: load, index, look up, diff and download Azure service-tag files. Standalone (no nsgcheck import).
+
+    from servicetags import load
+    cat = load("ServiceTags_Public_20251109.json")
+    cat.regional_tag("Storage", "francecentral")   # Tag Storage.FranceCentral
+    cat.containing("13.68.163.32/28")              # most specific first
+"""
+
+from servicetags.catalog import (Catalog, NoRegionalTagError, Region, Tag, UnknownRegionError, UnknownTagError,
+                                 canonical_cloud, parse_prefix)
+from servicetags.diff import CatalogDiff, TagChange, diff
+from servicetags.errors import ServiceTagError
+from servicetags.loader import load, loads
+
+__all__ = ["Catalog", "CatalogDiff", "NoRegionalTagError", "Region", "ServiceTagError", "Tag", "TagChange",
+           "UnknownRegionError", "UnknownTagError", "canonical_cloud", "diff", "load", "loads", "parse_prefix"]

@@ -147,16 +147,23 @@ def test_parameter_without_value_is_unknown_and_undeclared_is_reported(tmp_path)
     p = write(tmp_path, "p.json", params_doc(other="x"))
     exp = expand_file(t, parameters_files=[p])
     r = exp.resources[0]
-    assert isinstance(r.extra["name_unknown"], Unknown) and r.name == "[parameters('n')]"
+    assert isinstance(r.extra["name_unknown"], Unknown)
+    assert r.name == "{n}" and r.extra["name_symbolic"] and r.id.endswith("/networkSecurityGroups/{n}")
     assert any("'other'" in f.message and "does not declare" in f.message for f in exp.findings)
 
 
-def test_parameters_file_alone_is_reported_not_expanded():
+def test_parameters_file_alone_is_reported_not_expanded(tmp_path):
     doc = params_doc(securityRules=[rule("a")])
     assert is_parameters_file(doc)
     exp = expand(doc)
     assert exp.resources == []
-    assert len(exp.findings) == 1 and "needs" not in "" and "template" in exp.findings[0].message
+    (f,) = exp.findings
+    assert f.level == "warning" and "needs its template" in f.message
+    # beside its template it is only a note: the template picks it up
+    write(tmp_path, "azuredeploy.json", NSG_FROM_PARAM)
+    p = write(tmp_path, "azuredeploy.parameters.json", doc)
+    (f,) = expand_file(p).findings
+    assert f.level == "note" and "azuredeploy.json" in f.message
 
 
 # ------------------------------------------------------------------ variables
@@ -559,3 +566,57 @@ def test_corpus_carml_nsg_module_with_its_test_parameters(tmp_path):
     assert len(nsgs) == 1
     rules = nsgs[0].properties["securityRules"]
     assert [r["name"] for r in rules] == [g["name"] for g in given]
+
+
+# ------------------------------------------------------------------ more scope details
+def test_nullable_parameter_left_out_is_null():
+    doc = template({"n": {"type": NSG, "name": "[coalesce(parameters('opt'), 'fallback')]", "properties": {}}},
+                   parameters={"opt": {"$ref": "#/definitions/optName"}},
+                   definitions={"optName": {"type": "string", "nullable": True}}, languageVersion="2.0")
+    assert expand(doc).resources[0].name == "fallback"
+
+
+def test_deployment_parameter_written_as_one_expression():
+    inner = template([{"type": NSG, "name": "[parameters('n')]", "properties": {}}],
+                     parameters={"n": {"type": "string"}})
+    doc = template([inner_deployment("inner", inner, {"n": "[createObject('value', 'expr-nsg')]"})])
+    assert expand(doc).resources[0].name == "expr-nsg"
+
+
+def test_unknown_target_resource_group_makes_ids_unknown():
+    inner = template([{"type": NSG, "name": "n", "properties": {"me": "[resourceId('Microsoft.Network/x', 'y')]"}}])
+    doc = template([inner_deployment("inner", inner, {}, resourceGroup="[parameters('rg')]")],
+                   parameters={"rg": {"type": "string"}})
+    (r,) = expand(doc).resources
+    assert isinstance(r.extra["id_unknown"], Unknown)
+    assert isinstance(r.properties["me"], Unknown)
+    assert "unknown (" not in r.id
+
+
+def test_names_from_parameters_without_values_link_symbolically():
+    doc = template(
+        [{"type": NSG, "name": "[variables('names').nsg]", "properties": {}},
+         {"type": NSG, "name": "[parameters('settings').other]", "properties": {}},
+         {"type": "Microsoft.Network/virtualNetworks", "name": "[concat(parameters('project'), '-vnet')]",
+          "properties": {"subnets": [{"name": "s", "properties": {
+              "networkSecurityGroup": {"id": "[resourceId('Microsoft.Network/networkSecurityGroups', variables('names').nsg)]"},
+              "other": {"id": "[resourceId('Microsoft.Network/networkSecurityGroups', parameters('settings').other)]"},
+              "decided": "[if(equals(parameters('project'), 'x'), 'a', 'b')]",
+              "prefix": "[parameters('project')]"}}]}}],
+        parameters={"project": {"type": "string"}, "settings": {"type": "object"}},
+        variables={"names": {"nsg": "[concat(toLower(parameters('project')), '-nsg')]"}})
+    nsg, other, vnet = expand(doc).resources
+    assert nsg.name == "{project}-nsg" and other.name == "{settings.other}"
+    sub = vnet.properties["subnets"][0]["properties"]
+    assert sub["networkSecurityGroup"]["id"] == nsg.id
+    assert sub["other"]["id"] == other.id
+    # outside names and ids a parameter without a value stays unknown
+    assert isinstance(sub["decided"], Unknown) and isinstance(sub["prefix"], Unknown)
+    assert vnet.name == "{project}-vnet"
+
+
+def test_symbols_never_decide_a_branch_in_a_name():
+    doc = template([{"type": NSG, "name": "[if(equals(parameters('p'), 'a'), 'n1', 'n2')]", "properties": {}}],
+                   parameters={"p": {"type": "string"}})
+    (r,) = expand(doc).resources
+    assert isinstance(r.extra["name_unknown"], Unknown) and "name_symbolic" not in r.extra

@@ -261,3 +261,20 @@ def test_parse_cache_is_reused():
     e = Evaluator()
     c = ctx()
     assert e.string("[concat('a', 'b')]", c) == e.string("[concat('a', 'b')]", c) == "ab"
+
+
+# ------------------------------------------------------------------ robustness
+from hypothesis import given, strategies as st  # noqa: E402
+
+_PIECES = st.sampled_from(["concat(", "parameters(", "'name'", "'x''y'", ",", ")", "[", "]", ".", "1", "-2",
+                           "createArray(", "if(", "true", "reference('r')", "copyIndex()", "length(",
+                           "variables('ports')", "json('{}')", "split('a,b',','", " ", "'", "name", "#"])
+
+
+@given(st.lists(_PIECES, max_size=14))
+def test_any_expression_text_gives_a_value_an_unknown_or_a_loader_error(pieces):
+    text = "[" + "".join(pieces) + "]"
+    try:
+        ev(text)
+    except LoaderError as e:
+        assert e.file == "t.json" and text in e.message

@@ -1,6 +1,166 @@
-"""`nsgcheck audit` (being built; see the issue tracker)."""
+"""`nsgcheck audit`: will the network let these VMs replicate with Site Recovery (and back)?
+
+Reads the inputs, the service-tag file, the requirement packs and the scenario, runs the pure
+audit pipeline and renders the canonical JSON in the chosen format. Exit codes: 0 nothing at
+or above `--fail-on`, 1 findings at or above it, 2 unusable input or usage.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from nsgcheck.errors import InputError, UsageError
+
+FORMATS = ("text", "json", "markdown", "html", "sarif", "junit")
+FAIL_ON = ("error", "warning", "never")
+_RANK = {"none": 0, "note": 1, "warning": 2, "error": 3}
+#: estates with at least this many subjects show a progress bar (on a terminal only)
+PROGRESS_MIN_SUBJECTS = 2000
 
 
-def register(sub):
-    p = sub.add_parser("audit", help="(not yet available)")
-    p.set_defaults(func=lambda args: print("nsgcheck audit: not yet available") or 2)
+def register(sub) -> None:
+    p = sub.add_parser(
+        "audit", help="check Site Recovery (Azure-to-Azure) network requirements",
+        description="Check that the network lets VMs replicate with Azure Site Recovery, and replicate back "
+                    "after failover. Exit 0: nothing at or above --fail-on; 1: findings; 2: unusable input.")
+    p.add_argument("paths", nargs="+", metavar="PATH",
+                   help="ARM templates (+ parameter files), az JSON, Resource Graph exports, Terraform plans")
+    p.add_argument("--tags", metavar="FILE", help="service-tag file (default: newest downloaded one)")
+    p.add_argument("--source-region", metavar="R", help="ARM location of the protected VMs, e.g. eastus")
+    p.add_argument("--target-region", metavar="R", help="ARM location of the DR region, e.g. centralus")
+    p.add_argument("--scenario", metavar="FILE", help="scenario file (YAML or JSON); flags override it")
+    p.add_argument("--ade", action="store_true", help="VMs use Azure Disk Encryption (Key Vault required)")
+    p.add_argument("--auto-upgrade", action="store_true", help="Mobility agent auto-upgrade (Automation required)")
+    p.add_argument("--group", action="append", default=[], metavar="NAME=VM,VM...",
+                   help="a multi-VM consistency group (repeatable)")
+    p.add_argument("--network-mapping", action="append", default=[], metavar="SOURCE_VNET=TARGET_VNET",
+                   help="Site Recovery network mapping (repeatable)")
+    p.add_argument("--rules", action="append", default=[], metavar="FILE",
+                   help="an additional requirement pack (same format as rules/asr-a2a.yaml)")
+    p.add_argument("--parameters", action="append", default=[], metavar="FILE",
+                   help="ARM parameter file(s) for the templates")
+    p.add_argument("--format", choices=FORMATS, default="text")
+    p.add_argument("--output", "-o", metavar="FILE", help="write the report here instead of stdout")
+    p.add_argument("--fail-on", choices=FAIL_ON, default="error",
+                   help="lowest severity that makes the exit code 1 (default: error)")
+    p.add_argument("--verbose", "-v", action="store_true", help="text format: show passing rules too")
+    p.set_defaults(func=run)
+
+
+def _load_estate(paths: list[str], parameters: list[str]) -> Any:
+    for p in paths:
+        if not Path(p).exists():
+            raise InputError("no such file or directory", file=p)
+    try:
+        from nsgcheck.loaders import load_paths  # type: ignore[attr-defined]
+    except ImportError:
+        raise UsageError("this build has no input loaders (nsgcheck.loaders.load_paths is missing)") from None
+    return load_paths(paths, parameters=parameters or None)
+
+
+def worst_severity(report: dict[str, Any]) -> str:
+    """Highest severity among unsuppressed results and advisories."""
+    worst = "none"
+    for r in report.get("results", []):
+        if r.get("suppressed"):
+            continue
+        sev = r.get("severity", "none")
+        if _RANK.get(sev, 0) > _RANK[worst]:
+            worst = sev
+    for a in report.get("advisories", []):
+        if a.get("suppressed"):
+            continue
+        sev = a.get("level", "note")
+        if _RANK.get(sev, 0) > _RANK[worst]:
+            worst = sev
+    return worst
+
+
+def exit_code(report: dict[str, Any], fail_on: str) -> int:
+    if fail_on == "never":
+        return 0
+    return 1 if _RANK[worst_severity(report)] >= _RANK[fail_on] else 0
+
+
+class _Progress:
+    """A rich progress bar on stderr, shown only for large estates on a terminal."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.bar = None
+        self.task = None
+
+    def start(self, total: int) -> None:
+        if not self.enabled or total < PROGRESS_MIN_SUBJECTS:
+            return
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.bar = Progress(TextColumn("auditing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                            console=Console(file=sys.stderr), transient=True)
+        self.bar.start()
+        self.task = self.bar.add_task("audit", total=total)
+
+    def advance(self, n: int) -> None:
+        if self.bar is not None:
+            self.bar.advance(self.task, n)
+
+    def stop(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _apply_suppressions(report: dict[str, Any], args: Any) -> dict[str, Any]:
+    """Hook for the suppression/config module when present (leaves the report unchanged otherwise)."""
+    try:
+        from nsgcheck.gate import suppress  # type: ignore[attr-defined]
+    except ImportError:
+        return report
+    fn = getattr(suppress, "apply_to_report", None)
+    if fn is None:
+        return report
+    try:
+        return fn(report, base_dir=str(Path(args.paths[0]).parent))
+    except TypeError:
+        return report
+
+
+def run(args: Any) -> int:
+    from nsgcheck.audit.requirements import load_requirements
+    from nsgcheck.audit.run import run_audit
+    from nsgcheck.audit.scenario import discover, flags_to_fields, build_scenario, load_scenario_file
+    from nsgcheck.cli.tagfile import load_catalog
+    from nsgcheck.render import render
+
+    flags = flags_to_fields(args.source_region, args.target_region, args.ade, args.auto_upgrade,
+                            args.group, args.network_mapping)
+    file_fields = load_scenario_file(args.scenario) if args.scenario else {}
+    requirements = load_requirements(args.rules)
+    catalog = load_catalog(args.tags)
+    estate = _load_estate(args.paths, args.parameters)
+    scenario = build_scenario(flags, file_fields, discover(estate))
+
+    show_bar = (args.format not in ("json", "sarif") and hasattr(sys.stderr, "isatty") and sys.stderr.isatty())
+    bar = _Progress(show_bar)
+    try:
+        report = run_audit(estate, catalog, requirements, scenario, progress=bar.advance, on_subjects=bar.start)
+    finally:
+        bar.stop()
+    data = _apply_suppressions(report.to_json(), args)
+    options: dict[str, Any] = {}
+    if args.format == "text":
+        to_tty = args.output is None and hasattr(sys.stdout, "isatty") and sys.stdout.isatty()
+        options = {"color": to_tty and not os.environ.get("NO_COLOR"), "verbose": args.verbose}
+    text = render(args.format, data, **options)
+    if args.output:
+        try:
+            Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"cannot write the report: {exc.strerror}", file=args.output) from None
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    return exit_code(data, args.fail_on)

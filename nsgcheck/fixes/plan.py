@@ -16,7 +16,7 @@ from nsgcheck.audit.results import FAIL, PARTIAL, Result, origin_json
 from nsgcheck.model import Estate, NetworkSecurityGroup, Origin, SecurityRule, ref
 
 MIN_PRIORITY, MAX_PRIORITY = 100, 4096
-NSG_KINDS = ("nic-nsg", "subnet-nsg")
+NSG_KINDS = ("nic-nsg", "subnet-nsg", "nic-nsg-in", "nic-nsg-out", "subnet-nsg-in", "subnet-nsg-out")
 
 
 @dataclass(frozen=True)
@@ -30,8 +30,8 @@ class Fix:
     name: str
     priority: int | None      # None: no free priority above the denying rule (see note)
     protocol: str             # 'tcp' | 'udp' | '*'
-    source: str
-    destination: str
+    sources: tuple[str, ...]
+    destinations: tuple[str, ...]
     port: str
     above_rule: str
     above_priority: int | None
@@ -43,8 +43,8 @@ class Fix:
         return {"requirement": self.requirement, "nsg": self.nsg, "nsg_id": self.nsg_id,
                 "resource_group": resource_group_of(self.nsg_id), "direction": self.direction,
                 "name": self.name, "priority": self.priority, "access": "allow",
-                "protocol": self.protocol, "source": self.source, "source_port": self.source_port,
-                "destination": self.destination, "port": self.port,
+                "protocol": self.protocol, "source": list(self.sources), "source_port": self.source_port,
+                "destination": list(self.destinations), "port": self.port,
                 "above": {"rule": self.above_rule, "priority": self.above_priority},
                 "location": origin_json(self.location), "note": self.note}
 
@@ -95,11 +95,17 @@ def _rule_name(requirement: str, result: Result, nsg: NetworkSecurityGroup, take
     return name
 
 
-def _endpoints(result: Result) -> tuple[str, str]:
-    """(source, destination) address prefixes for the new rule."""
-    if result.side == "group" and result.peer is not None:
-        return (result.subject.address or "VirtualNetwork", result.peer.address or "VirtualNetwork")
-    return ("*", result.destination)
+def _endpoints(result: Result, members: tuple[str, ...] = ()) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(sources, destinations) address prefixes for the new rule.
+
+    Service-tag requirements: any source (as Microsoft's examples) to the tag. Multi-VM groups:
+    between the members' addresses (all of them when known, else the VirtualNetwork tag).
+    """
+    if result.side == "group":
+        if result.peer is not None and result.subject.address and result.peer.address:
+            return ((result.subject.address,), (result.peer.address,))
+        return (members or ("VirtualNetwork",), members or ("VirtualNetwork",))
+    return (("*",), (result.destination,))
 
 
 @dataclass
@@ -111,7 +117,8 @@ class Allocation:
     planned: dict[tuple[str, ...], Fix] = dataclasses.field(default_factory=dict)
 
 
-def plan_fixes(result: Result, estate: Estate, allocation: Allocation | None = None) -> list[Fix]:
+def plan_fixes(result: Result, estate: Estate, allocation: Allocation | None = None,
+               members: tuple[str, ...] = ()) -> list[Fix]:
     """Rules to add so `result` passes at every NSG that denies part of it.
 
     Pass the same `allocation` for every result of a report so fixes never collide with one
@@ -143,7 +150,7 @@ def plan_fixes(result: Result, estate: Estate, allocation: Allocation | None = N
         if key not in denies or pri < denies[key][1]:
             denies[key] = (nsg, pri, d.rule)
     fixes: list[Fix] = []
-    source, destination = _endpoints(result)
+    source, destination = _endpoints(result, members)
     for key in sorted(denies):
         nsg, deny_pri, deny_rule = denies[key]
         direction = key[1]
@@ -166,7 +173,7 @@ def plan_fixes(result: Result, estate: Estate, allocation: Allocation | None = N
         names.add(name.lower())
         fix = Fix(requirement=result.requirement, nsg=nsg.name, nsg_id=nsg.id, direction=direction,
                   name=name, priority=priority, protocol=result.protocol.lower() or "tcp",
-                  source=source, destination=destination, port=str(result.port),
+                  sources=source, destinations=destination, port=str(result.port),
                   above_rule=deny_rule, above_priority=deny_pri, location=nsg.origin, note=note)
         allocation.planned.setdefault(same, fix)
         fixes.append(fix)
@@ -180,9 +187,14 @@ def plan_report_fixes(results: Iterable[Result], estate: Estate) -> list[Result]
     order = sorted(range(len(results)), key=lambda i: (
         results[i].subject.kind, results[i].subject.name.lower(), results[i].subject.id, results[i].side,
         results[i].requirement, results[i].peer.name.lower() if results[i].peer else ""))
+    groups: dict[str, set[str]] = {}
+    for r in results:
+        if r.side == "group" and r.subject.address:
+            groups.setdefault(r.destination, set()).add(r.subject.address)
     out = list(results)
     for i in order:
-        fixes = plan_fixes(results[i], estate, allocation)
+        members = tuple(sorted(groups.get(results[i].destination, ()))) if results[i].side == "group" else ()
+        fixes = plan_fixes(results[i], estate, allocation, members)
         if fixes:
             out[i] = dataclasses.replace(results[i], fixes=tuple(fixes))
     return out

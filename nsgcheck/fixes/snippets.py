@@ -24,23 +24,34 @@ def _direction(fix: dict[str, Any]) -> str:
     return "Inbound" if fix.get("direction") == "inbound" else "Outbound"
 
 
+def _list(value: Any) -> list[str]:
+    return [str(v) for v in value] if isinstance(value, (list, tuple)) else [str(value)]
+
+
 def description(fix: dict[str, Any]) -> str:
     return f"nsgcheck: {fix.get('requirement', '')} (Azure Site Recovery)"
 
 
 def arm_rule(fix: dict[str, Any]) -> dict[str, Any]:
     """The securityRules element (ARM / az JSON shape)."""
-    return {"name": fix["name"], "properties": {
+    rule: dict[str, Any] = {"name": fix["name"], "properties": {
         "description": description(fix),
         "priority": fix["priority"],
         "direction": _direction(fix),
         "access": "Allow",
         "protocol": _proto(fix),
-        "sourceAddressPrefix": fix["source"],
-        "sourcePortRange": fix.get("source_port", "*"),
-        "destinationAddressPrefix": fix["destination"],
-        "destinationPortRange": str(fix["port"]),
     }}
+    props = rule["properties"]
+    for side, key in (("source", "sourceAddressPrefix"), ("destination", "destinationAddressPrefix")):
+        values = _list(fix[side])
+        if len(values) == 1:
+            props[key] = values[0]
+        else:
+            props[key + "es"] = values
+        if side == "source":
+            props["sourcePortRange"] = fix.get("source_port", "*")
+    props["destinationPortRange"] = str(fix["port"])
+    return rule
 
 
 def az(fix: dict[str, Any]) -> str:
@@ -48,17 +59,17 @@ def az(fix: dict[str, Any]) -> str:
     args = ["az", "network", "nsg", "rule", "create",
             "--resource-group", rg, "--nsg-name", fix["nsg"], "--name", fix["name"],
             "--priority", str(fix["priority"]), "--direction", _direction(fix), "--access", "Allow",
-            "--protocol", _proto(fix), "--source-address-prefixes", fix["source"],
+            "--protocol", _proto(fix), "--source-address-prefixes", _list(fix["source"]),
             "--source-port-ranges", fix.get("source_port", "*"),
-            "--destination-address-prefixes", fix["destination"],
+            "--destination-address-prefixes", _list(fix["destination"]),
             "--destination-port-ranges", str(fix["port"]),
             "--description", description(fix)]
-    parts = [shlex.quote(a) for a in args]
-    lines, cur = [], parts[:5]
-    for i in range(5, len(parts), 2):
-        lines.append(" ".join(cur))
-        cur = ["  " + parts[i], parts[i + 1]]
-    lines.append(" ".join(cur))
+    lines, cur = [], " ".join(args[:5])
+    for i in range(5, len(args), 2):
+        lines.append(cur)
+        values = args[i + 1] if isinstance(args[i + 1], list) else [args[i + 1]]
+        cur = "  " + " ".join([args[i]] + [shlex.quote(v) for v in values])
+    lines.append(cur)
     return " \\\n".join(lines)
 
 
@@ -69,6 +80,8 @@ def arm(fix: dict[str, Any]) -> str:
 def _bicep_str(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
+    if isinstance(value, list):
+        return "[\n" + "\n".join(f"      {_bicep_str(v)}" for v in value) + "\n    ]"
     return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
@@ -81,6 +94,8 @@ def bicep(fix: dict[str, Any]) -> str:
 def _hcl_str(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_hcl_str(v) for v in value) + "]"
     return json.dumps(str(value)).replace("${", "$${").replace("%{", "%%{")
 
 
@@ -92,10 +107,14 @@ def terraform(fix: dict[str, Any]) -> str:
     fields = [("name", fix["name"]), ("resource_group_name", rg),
               ("network_security_group_name", fix["nsg"]), ("description", description(fix)),
               ("priority", fix["priority"]), ("direction", _direction(fix)), ("access", "Allow"),
-              ("protocol", _proto(fix)), ("source_address_prefix", fix["source"]),
-              ("source_port_range", fix.get("source_port", "*")),
-              ("destination_address_prefix", fix["destination"]),
-              ("destination_port_range", str(fix["port"]))]
+              ("protocol", _proto(fix))]
+    for side in ("source", "destination"):
+        values = _list(fix[side])
+        fields.append((f"{side}_address_prefix", values[0]) if len(values) == 1
+                      else (f"{side}_address_prefixes", values))
+        if side == "source":
+            fields.append(("source_port_range", fix.get("source_port", "*")))
+    fields.append(("destination_port_range", str(fix["port"])))
     width = max(len(k) for k, _ in fields)
     body = "\n".join(f"  {k.ljust(width)} = {_hcl_str(v)}" for k, v in fields)
     return f'resource "azurerm_network_security_rule" "{label}" {{\n{body}\n}}'

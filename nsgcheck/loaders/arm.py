@@ -9,15 +9,15 @@ template does not determine is an `Unknown` (see arm_expressions); nothing is gu
 
 from __future__ import annotations
 
-import copy as _copy
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from nsgcheck.errors import LoaderError
 from nsgcheck.loaders.arm_expressions import (PLACEHOLDER_RESOURCE_GROUP, PLACEHOLDER_SUBSCRIPTION,
-                                              EvalContext, Evaluator, is_expression)
+                                              EvalContext, Evaluator, contains_unknown, is_expression,
+                                              render_symbols, symbol)
 from nsgcheck.loaders.raw import Path as PropPath
 from nsgcheck.loaders.raw import RawResource
 from nsgcheck.model import Finding, Origin, Unknown
@@ -55,25 +55,9 @@ class ArmExpansion:
 
 # --------------------------------------------------------------------------- JSON reading
 def _load_json(path: str | Path) -> tuple[Any, Any]:
-    """Read a JSON file with line positions (nsgcheck.loaders.jsonpos)."""
-    try:
-        from nsgcheck.loaders import jsonpos  # imported late: owned by another module
-    except ImportError:  # pragma: no cover - only while jsonpos is being written
-        import json
-        try:
-            with open(path, encoding="utf-8-sig") as fh:
-                return json.loads(_strip_jsonc(fh.read()), strict=False), _NoLines()
-        except (OSError, ValueError) as e:
-            raise LoaderError(f"cannot read JSON: {e}", str(path)) from None
-    return jsonpos.load_json(path)
-
-
-_JSONC = re.compile(r'"(?:[^"\\]|\\.)*"|//[^\n]*|/\*.*?\*/|,(?=\s*[}\]])', re.DOTALL)
-
-
-def _strip_jsonc(text: str) -> str:
-    """Drop // and /* */ comments and trailing commas (the ARM engine accepts them)."""
-    return _JSONC.sub(lambda m: m.group() if m.group().startswith('"') else "", text)
+    """Read a JSON/JSONC file with line positions."""
+    from nsgcheck.loaders.jsonpos import load_json
+    return load_json(path)
 
 
 class _NoLines:
@@ -82,7 +66,11 @@ class _NoLines:
 
 
 def _esc(key: str | int) -> str:
-    return str(key).replace("~", "~0").replace("/", "~1")
+    if isinstance(key, int):
+        return str(key)
+    if "~" not in key and "/" not in key:
+        return key
+    return key.replace("~", "~0").replace("/", "~1")
 
 
 def _line(linemap: Any, pointer: str) -> int | None:
@@ -126,6 +114,8 @@ class _Supplied:
     scope: "_Scope | None" = None  # for values written as outer-scope expressions
     node: Any = None               # the JSON as written (for locate)
     name: str = ""
+    #: the value evaluated in symbolic mode (names and ids only), for values from outer scopes
+    symbolic: Callable[[], Any] | None = None
 
 
 class _Scope:
@@ -159,6 +149,8 @@ class _Scope:
             self.vdefs[k.lower()] = (k, v, f"{tpl_ptr}/variables/{_esc(k)}", None)
         self.pvals: dict[str, Any] = {}
         self.vvals: dict[str, Any] = {}
+        self.psyms: dict[str, Any] = {}
+        self.vsyms: dict[str, Any] = {}
         self.busy: set[str] = set()
         ov = exp.overrides
         self.base = EvalContext(
@@ -166,7 +158,8 @@ class _Scope:
             subscription_id=subscription_id, resource_group=resource_group,
             location=ov.location, deployment_name=deployment_name, tenant_id=ov.tenant_id,
             functions=self._functions(), file=src.file, pointer=tpl_ptr,
-            line_of=lambda p: _line(src.linemap, p))
+            line_of=lambda p: _line(src.linemap, p),
+            parameter_symbol=self.parameter_symbol, variable_symbol=self.variable_symbol)
 
     def _functions(self) -> dict[str, tuple[list[str], Any]]:
         out: dict[str, tuple[list[str], Any]] = {}
@@ -176,9 +169,10 @@ class _Scope:
             for name, spec in ns["members"].items():
                 if not isinstance(spec, dict):
                     continue
-                names = [p.get("name", "") for p in spec.get("parameters") or [] if isinstance(p, dict)]
-                out[f"{ns.get('namespace', '')}.{name}".lower()] = (
-                    names, (spec.get("output") or {}).get("value"))
+                params = spec.get("parameters") if isinstance(spec.get("parameters"), list) else []
+                names = [p.get("name", "") for p in params if isinstance(p, dict)]
+                output = spec.get("output") if isinstance(spec.get("output"), dict) else {}
+                out[f"{ns.get('namespace', '')}.{name}".lower()] = (names, output.get("value"))
         return out
 
     def ctx(self, pointer: str) -> EvalContext:
@@ -214,6 +208,51 @@ class _Scope:
         finally:
             self.busy.discard(low)
         self.pvals[low] = val
+        return val
+
+    # ---- symbolic values (resource names and ids only; see EvalContext.symbolic)
+    def parameter_symbol(self, name: str) -> Any:
+        low = name.lower()
+        if low in self.psyms:
+            return self.psyms[low]
+        if low not in self.pdefs or ("s:" + low) in self.busy:
+            return None
+        real, pdef = self.pdefs[low]
+        ptr = f"{self.tpl_ptr}/parameters/{_esc(real)}"
+        sup = self.supplied.get(low)
+        self.busy.add("s:" + low)
+        try:
+            if sup is not None:
+                val = sup.symbolic() if sup.symbolic is not None else None
+            elif isinstance(pdef, dict) and "defaultValue" in pdef:
+                val = self.exp.value(pdef["defaultValue"], self, self.ctx(ptr).as_symbolic(), ptr + "/defaultValue")
+            elif self._nullable(pdef):
+                val = None
+            else:
+                val = symbol(real)
+        finally:
+            self.busy.discard("s:" + low)
+        if isinstance(val, Unknown):
+            val = None
+        self.psyms[low] = val
+        return val
+
+    def variable_symbol(self, name: str) -> Any:
+        low = name.lower()
+        if low in self.vsyms:
+            return self.vsyms[low]
+        if low not in self.vdefs or ("vs:" + low) in self.busy:
+            return None
+        _, node, ptr, loop = self.vdefs[low]
+        self.busy.add("vs:" + low)
+        try:
+            ctx = self.ctx(ptr).as_symbolic()
+            val = self.exp.value(node, self, ctx, ptr) if loop is None else self.exp.copy_array(node, self, ctx, ptr)
+        finally:
+            self.busy.discard("vs:" + low)
+        if isinstance(val, Unknown):
+            val = None
+        self.vsyms[low] = val
         return val
 
     def _nullable(self, pdef: Any, hops: int = 0) -> bool:
@@ -297,15 +336,23 @@ class _Expander:
                 return node
             return self.ev.string(node, ctx.at(ptr))
         if isinstance(node, list):
-            return [self.value(v, scope, ctx, f"{ptr}/{i}") for i, v in enumerate(node)]
+            return [self.value(v, scope, ctx, f"{ptr}/{i}") if isinstance(v, (str, list, dict)) else v
+                    for i, v in enumerate(node)]
         if isinstance(node, dict):
             out: dict[str, Any] = {}
             copies = node.get("copy")
+            pcopy = copies is not None and _is_property_copy(copies)
             for k, v in node.items():
-                if k == "copy" and _is_property_copy(copies):
-                    continue
-                out[k] = self.value(v, scope, ctx, f"{ptr}/{_esc(k)}")
-            if _is_property_copy(copies):
+                if isinstance(v, str):
+                    # pointers are built only for expressions (most values are literals)
+                    out[k] = v if v[:1] != "[" else self.ev.string(v, ctx.at(f"{ptr}/{_esc(k)}"))
+                elif isinstance(v, (list, dict)):
+                    if pcopy and k == "copy":
+                        continue
+                    out[k] = self.value(v, scope, ctx, f"{ptr}/{_esc(k)}")
+                else:
+                    out[k] = v
+            if pcopy:
                 for i, spec in enumerate(copies):
                     out[spec["name"]] = self.copy_array(spec, scope, ctx, f"{ptr}/copy/{i}")
             return out
@@ -357,7 +404,7 @@ class _Expander:
             if res.get("existing") is True:
                 continue   # a reference to a resource deployed elsewhere: not defined here
             loop = res.get("copy")
-            if isinstance(loop, dict) and parent is None:
+            if isinstance(loop, dict):
                 lname = loop.get("name")
                 if not isinstance(lname, str):
                     raise LoaderError("a resource copy loop needs a 'name'", self.file, rptr + "/copy",
@@ -401,7 +448,17 @@ class _Expander:
         name = self.value(raw_name, scope, ctx, rptr + "/name")
         if isinstance(name, Unknown):
             extra["name_unknown"] = name
-            name = raw_name if isinstance(raw_name, str) else "?"
+            # a name built from parameters without values keeps them as '{param}' so that
+            # resourceId() references to it (evaluated the same way) find it
+            try:
+                sym = self.value(raw_name, scope, ctx.as_symbolic(), rptr + "/name")
+            except LoaderError:
+                sym = None
+            if isinstance(sym, str):
+                name = render_symbols(sym)
+                extra["name_symbolic"] = True
+            else:
+                name = raw_name if isinstance(raw_name, str) else "?"
         elif not isinstance(name, str):
             raise LoaderError(f"a resource name must be a string, got {name!r}", src.file, rptr + "/name",
                               _line(src.linemap, rptr + "/name"))
@@ -429,7 +486,9 @@ class _Expander:
         rid = _synth_id(ctx.subscription_id, ctx.resource_group, rtype, name)
         if isinstance(rid, Unknown):
             extra["id_unknown"] = rid
-            rid = f"/subscriptions/{ctx.subscription_id}/resourceGroups/?/providers/{rtype}/{name}"
+            sub_t = ctx.subscription_id if isinstance(ctx.subscription_id, str) else "?"
+            rg_t = ctx.resource_group if isinstance(ctx.resource_group, str) else "?"
+            rid = f"/subscriptions/{sub_t}/resourceGroups/{rg_t}/providers/{rtype}/{name}"
         extra["source_format"] = "arm"
         locate = _Locator(self, scope, res, rptr)
         self.out.resources.append(RawResource(
@@ -440,6 +499,10 @@ class _Expander:
             inherit = {k: extra[k] for k in ("condition_unknown", "copy_count_unknown", "deployment")
                        if k in extra}
             self.resources(scope, children, rptr + "/resources", ctx, (rtype, name), inherit, depth)
+
+    def _symbolic_thunk(self, node: Any, scope: _Scope, ctx: EvalContext, ptr: str) -> Callable[[], Any]:
+        sctx = ctx.as_symbolic()
+        return lambda: self.value(node, scope, sctx, ptr)
 
     # ---- nested deployments
     def deployment(self, scope: _Scope, res: dict, rptr: str, ctx: EvalContext, name: str,
@@ -493,6 +556,8 @@ class _Expander:
                     elif isinstance(pv, dict) and "value" in pv:
                         val = self.value(pv["value"], scope, ctx, vptr + "/value")
                         s = _Supplied(val, src, vptr + "/value", scope)
+                        if contains_unknown(val) is not None:
+                            s.symbolic = self._symbolic_thunk(pv["value"], scope, ctx, vptr + "/value")
                     elif isinstance(pv, str) and is_expression(pv):
                         # the whole entry is an expression yielding {"value": ...}
                         entry = self.value(pv, scope, ctx, vptr)
@@ -648,6 +713,15 @@ def default_parameters_file(template_file: str | Path) -> Path | None:
     return cand if cand.is_file() else None
 
 
+def companion_template(parameters_file: str | Path) -> Path | None:
+    """The template `<name>.json` a `<name>.parameters.json` belongs to, when it is beside it."""
+    p = Path(parameters_file)
+    if not p.name.lower().endswith(".parameters.json"):
+        return None
+    cand = p.with_name(p.name[: -len(".parameters.json")] + ".json")
+    return cand if cand.is_file() else None
+
+
 def expand_template(doc: Any, file: str, linemap: Any = None, parameters_files: Iterable[str | Path] = (),
                     overrides: Overrides | Mapping[str, Any] | None = None) -> ArmExpansion:
     """Expand an ARM template document into RawResources (see module docstring)."""
@@ -656,8 +730,14 @@ def expand_template(doc: Any, file: str, linemap: Any = None, parameters_files: 
     if not isinstance(doc, dict):
         raise LoaderError("an ARM template must be a JSON object", file, "", 1)
     if is_parameters_file(doc):
-        exp.finding("warning", "ARM parameters file without its template: it defines no resources by itself; "
-                    "pass it with --parameters next to the template it belongs to", exp.src.origin(""))
+        tpl = companion_template(file)
+        if tpl is not None:
+            exp.finding("note", f"ARM parameters file: used when its template {tpl.name} is loaded",
+                        exp.src.origin(""))
+        else:
+            exp.finding("warning", "ARM parameters file without its template: it defines no resources by "
+                        "itself; it needs its template (pass both: the template, and this file with "
+                        "--parameters)", exp.src.origin(""))
         return exp.out
     if "resources" not in doc:
         raise LoaderError("not an ARM template: no 'resources'", file, "", 1)
@@ -667,6 +747,16 @@ def expand_template(doc: Any, file: str, linemap: Any = None, parameters_files: 
         if auto is not None:
             pfiles = [auto]
             exp.finding("note", f"parameters taken from {auto.name} beside the template", exp.src.origin(""))
+    try:
+        return _expand(doc, file, exp, pfiles, ov)
+    except RecursionError:
+        raise LoaderError("template nested too deeply to expand", file, "", 1) from None
+    except (TypeError, AttributeError, ValueError, KeyError, IndexError) as e:
+        # a shape this loader did not foresee: an input error, never a traceback
+        raise LoaderError(f"cannot expand this template ({type(e).__name__}: {e})", file) from None
+
+
+def _expand(doc: dict, file: str, exp: _Expander, pfiles: list, ov: Overrides) -> ArmExpansion:
     supplied = _read_parameters(pfiles, exp)
     pdefs = doc.get("parameters") if isinstance(doc.get("parameters"), dict) else {}
     declared = {k.lower() for k in pdefs}
@@ -675,10 +765,7 @@ def expand_template(doc: Any, file: str, linemap: Any = None, parameters_files: 
             exp.finding("warning", f"parameters file gives {s.name or low!r}, which the template "
                         "does not declare; ignored", s.src.origin(s.pointer) if s.src else None)
     scope = _Scope(exp, doc, "", exp.src, supplied, ov.subscription_id, ov.resource_group, ov.deployment_name)
-    try:
-        exp.resources(scope, doc.get("resources"), "/resources", scope.ctx(""), None, {}, 0)
-    except RecursionError:
-        raise LoaderError("template nested too deeply to expand", file, "", 1) from None
+    exp.resources(scope, doc.get("resources"), "/resources", scope.ctx(""), None, {}, 0)
     return exp.out
 
 

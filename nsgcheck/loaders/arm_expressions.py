@@ -34,13 +34,19 @@ class EvalContext:
     variable: Callable[[str], Any] = lambda name: _raise_key(name)
     #: loop name (lower case) -> current index; '' holds the innermost loop's index
     copy_indexes: dict[str, int] = field(default_factory=dict)
-    subscription_id: str = PLACEHOLDER_SUBSCRIPTION
-    resource_group: str = PLACEHOLDER_RESOURCE_GROUP
+    subscription_id: str | Unknown = PLACEHOLDER_SUBSCRIPTION
+    resource_group: str | Unknown = PLACEHOLDER_RESOURCE_GROUP
     location: str | None = None            # resourceGroup().location; None -> Unknown
     deployment_name: str | None = None     # deployment().name; None -> Unknown
     tenant_id: str | None = None
     #: user-defined functions: 'namespace.name' (lower case) -> (param names, output value)
     functions: dict[str, tuple[list[str], Any]] = field(default_factory=dict)
+    #: symbolic mode, used only for resource names and resource ids: a parameter without a
+    #: value stands for itself as "{name}" so that the same unknown name gives the same id
+    #: (like the placeholder subscription and resource group); never used for other values
+    symbolic: bool = False
+    parameter_symbol: Callable[[str], Any] = lambda name: None
+    variable_symbol: Callable[[str], Any] = lambda name: None
     #: where the expression is written (for Unknown origins and errors)
     file: str = ""
     pointer: str = ""
@@ -51,8 +57,14 @@ class EvalContext:
 
     def at(self, pointer: str) -> "EvalContext":
         """The same context for an expression written at another pointer."""
-        c = EvalContext(**{f: getattr(self, f) for f in self.__dataclass_fields__})
+        c = object.__new__(EvalContext)
+        c.__dict__.update(self.__dict__)
         c.pointer = pointer
+        return c
+
+    def as_symbolic(self) -> "EvalContext":
+        c = self.at(self.pointer)
+        c.symbolic = True
         return c
 
     def with_loop(self, name: str, index: int) -> "EvalContext":
@@ -446,6 +458,13 @@ class _Eval:
             return self.pass_on(target)
         if isinstance(key, Unknown):
             return self.pass_on(key)
+        if self.ctx.symbolic and ((isinstance(target, str) and SYMBOL_OPEN in target) or _has_symbol(key)):
+            # a member of a parameter without a value: a symbol for the member itself
+            if (isinstance(target, str) and target.startswith(SYMBOL_OPEN) and target.endswith(SYMBOL_CLOSE)
+                    and target.count(SYMBOL_OPEN) == 1 and isinstance(key, (str, int)) and not _has_symbol(key)):
+                inner = target[1:-1]
+                return symbol(f"{inner}.{key}" if isinstance(key, str) else f"{inner}[{key}]")
+            return self.unknown("a member of a value that depends on a parameter without a value")
         if isinstance(target, dict):
             if not isinstance(key, str):
                 raise _Fail(f"an object property name must be a string, got {_tname(key)}")
@@ -489,11 +508,26 @@ class _Eval:
             args = [self.run(a) for a in argnodes]
             return fn(self, args)
         args = [self.run(a) for a in argnodes]
+        if self.ctx.symbolic and low not in _SYMBOL_SAFE and any(_has_symbol(a) for a in args):
+            return self.unknown(f"{name}() of a name that depends on a parameter without a value")
         for a in args:
             u = contains_unknown(a) if deep else (a if isinstance(a, Unknown) else None)
             if u is not None:
+                if low in _ID_FUNCTIONS and not self.ctx.symbolic:
+                    return self.symbolic_id(fn, argnodes, u)
                 return self.pass_on(u)
         return fn(self, args)
+
+    def symbolic_id(self, fn: Callable[["_Eval", list], Any], argnodes: list[tuple], u: Unknown) -> Any:
+        """A resource id whose names are unknown parameters: the same names give the same id."""
+        sym = _Eval(self.ev, self.ctx.as_symbolic(), self.text)
+        try:
+            args = [sym.run(a) for a in argnodes]
+            if any(isinstance(a, Unknown) for a in args):
+                return self.pass_on(u)
+            return render_symbols(fn(sym, args))
+        except (_Fail, LoaderError):
+            return self.pass_on(u)
 
     def user_function(self, low: str, argnodes: list[tuple]) -> Any:
         spec = self.ctx.functions.get(low)
@@ -618,6 +652,10 @@ def _f_parameters(e: _Eval, a: list[tuple]) -> Any:
         v = e.ctx.parameter(name)
     except KeyError:
         raise _Fail(f"parameter {name!r} is not declared in the template") from None
+    if e.ctx.symbolic and contains_unknown(v) is not None:
+        sym = e.ctx.parameter_symbol(name)
+        if sym is not None:
+            return sym
     return e.pass_on(v) if isinstance(v, Unknown) else v
 
 
@@ -629,6 +667,10 @@ def _f_variables(e: _Eval, a: list[tuple]) -> Any:
     _want("variables", name, str)
     try:
         v = e.ctx.variable(name)
+        if e.ctx.symbolic and contains_unknown(v) is not None:
+            sym = e.ctx.variable_symbol(name)
+            if sym is not None:
+                return sym
         return e.pass_on(v) if isinstance(v, Unknown) else v
     except KeyError:
         raise _Fail(f"variable {name!r} is not declared in the template") from None
@@ -695,6 +737,9 @@ def _f_resourceid(e: _Eval, a: list) -> str:
         rg = _want("resourceId", a[0], str)
     elif ti == 2:
         sub, rg = _want("resourceId", a[0], str), _want("resourceId", a[1], str)
+    for v in (sub, rg):
+        if isinstance(v, Unknown):
+            return e.pass_on(v)  # type: ignore[return-value]
     tail = _id_tail(a[ti], _names_after("resourceId", a[ti + 1:]))
     return f"/subscriptions/{sub}/resourceGroups/{rg}/{tail}"
 
@@ -704,6 +749,8 @@ def _f_subscriptionresourceid(e: _Eval, a: list) -> str:
     sub = e.ctx.subscription_id
     if "/" not in _want("subscriptionResourceId", a[0], str):
         sub, a = a[0], a[1:]
+    if isinstance(sub, Unknown):
+        return e.pass_on(sub)  # type: ignore[return-value]
     tail = _id_tail(_want("subscriptionResourceId", a[0], str), _names_after("subscriptionResourceId", a[1:]))
     return f"/subscriptions/{sub}/{tail}"
 
@@ -723,6 +770,9 @@ def _f_extensionresourceid(e: _Eval, a: list) -> str:
 def _f_resourcegroup(e: _Eval, a: list) -> dict:
     _nargs("resourceGroup", a, 0)
     c = e.ctx
+    for v in (c.subscription_id, c.resource_group):
+        if isinstance(v, Unknown):
+            return e.pass_on(v)  # type: ignore[return-value]
     loc = c.location if c.location is not None else Unknown(
         "the resource group's location is not in the template (give --location)", c.origin(), e.text)
     return {"id": f"/subscriptions/{c.subscription_id}/resourceGroups/{c.resource_group}",
@@ -735,6 +785,8 @@ def _f_resourcegroup(e: _Eval, a: list) -> dict:
 def _f_subscription(e: _Eval, a: list) -> dict:
     _nargs("subscription", a, 0)
     c = e.ctx
+    if isinstance(c.subscription_id, Unknown):
+        return e.pass_on(c.subscription_id)  # type: ignore[return-value]
     tenant = c.tenant_id if c.tenant_id is not None else Unknown(
         "the tenant id is not in the template", c.origin(), e.text)
     return {"id": f"/subscriptions/{c.subscription_id}", "subscriptionId": c.subscription_id,
@@ -1145,6 +1197,37 @@ def _f_shallowmerge(e: _Eval, a: list) -> dict:
         out.update(_want("shallowMerge", x, dict))
     return out
 
+
+SYMBOL_OPEN, SYMBOL_CLOSE = "\ue000", "\ue001"   # private-use characters: never in a template
+#: functions a symbolic name may pass through: they only build strings, never decide on them
+_SYMBOL_SAFE = frozenset({"concat", "format", "tolower", "toupper", "string", "uniquestring", "guid",
+                          "resourceid", "subscriptionresourceid", "tenantresourceid",
+                          "extensionresourceid", "createarray", "createobject", "union", "array"})
+
+
+def symbol(name: str) -> str:
+    """The symbolic stand-in for a parameter without a value (names and ids only)."""
+    return f"{SYMBOL_OPEN}{name}{SYMBOL_CLOSE}"
+
+
+def _has_symbol(v: Any) -> bool:
+    if isinstance(v, str):
+        return SYMBOL_OPEN in v
+    if isinstance(v, list):
+        return any(_has_symbol(x) for x in v)
+    if isinstance(v, dict):
+        return any(_has_symbol(x) for x in v.values())
+    return False
+
+
+def render_symbols(v: Any) -> Any:
+    """Symbolic names as shown in names and ids: '{paramName}'."""
+    if isinstance(v, str) and SYMBOL_OPEN in v:
+        return v.replace(SYMBOL_OPEN, "{").replace(SYMBOL_CLOSE, "}")
+    return v
+
+
+_ID_FUNCTIONS = frozenset({"resourceid", "subscriptionresourceid", "tenantresourceid", "extensionresourceid"})
 
 _STRICT: dict[str, Callable[[_Eval, list], Any]] = {
     "concat": _f_concat, "format": _f_format, "resourceid": _f_resourceid,

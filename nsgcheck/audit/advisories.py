@@ -1,0 +1,190 @@
+"""Advisories: findings beside the requirement verdicts (warnings and notes, asr-requirements.md §1, §3).
+
+* ADV-INBOUND-FOR-ASR: an inbound allow rule opened for Site Recovery, which never needs one.
+* ADV-IP-FOR-TAG: explicit IP rules standing in for a required service tag, with the tag
+  prefixes they miss and their prefixes the current tag file no longer has (drift).
+* ADV-UNKNOWN-TAG: a rule naming a tag that does not exist in the loaded cloud, with the
+  closest real name.
+* ADV-MVM-LINUX-GUEST: Linux members of a multi-VM group must also open 20004 in the guest.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from typing import Any, Iterable, Sequence
+
+from servicetags import intervals as iv
+from servicetags.catalog import parse_prefix
+
+from nsgcheck.audit.results import Advisory
+from nsgcheck.model import AddressKind, Estate, NetworkSecurityGroup, SecurityRule, Unknown
+
+#: base tags Site Recovery needs (asr-requirements.md §2)
+ASR_BASES = ("storage", "eventhub", "azureactivedirectory", "azuresiterecovery", "azurekeyvault",
+             "guestandhybridmanagement")
+_BUILTIN = {"*", "any", "virtualnetwork", "internet", "azureloadbalancer", "azureplatformdns",
+            "azureplatformimds", "azureplatformlkm", "virtual_network", "azure_loadbalancer"}
+_ASR_WORDS = re.compile(r"(\basr\b|asr[-_ ]|[-_ ]asr|site[-_ ]?recovery|siterecovery|replication)", re.I)
+
+_MAX_LIST = 12
+
+
+def _tokens(side: Any) -> tuple:
+    return () if isinstance(side, Unknown) else side
+
+
+def _v4v6(cidrs: Iterable[str]) -> tuple[tuple, tuple]:
+    v4, v6 = [], []
+    for c in cidrs:
+        try:
+            fam, lo, hi = parse_prefix(c)
+        except ValueError:
+            continue
+        (v4 if fam == 4 else v6).append((lo, hi))
+    return iv.normalize(v4), iv.normalize(v6)
+
+
+def _rules(estate: Estate) -> Iterable[tuple[NetworkSecurityGroup, SecurityRule]]:
+    for _, nsg in sorted(estate.nsgs.items()):
+        for r in nsg.rules:
+            yield nsg, r
+
+
+def inbound_for_asr(estate: Estate) -> list[Advisory]:
+    """Inbound allow rules that look opened for Site Recovery (by name/description or ASR tag source)."""
+    out = []
+    for nsg, r in _rules(estate):
+        if r.direction != "inbound" or r.access != "allow":
+            continue
+        ports = r.destination_ports
+        if not isinstance(ports, Unknown) and ports.ranges == ((20004, 20004),):
+            continue   # multi-VM consistency: inbound between members is required
+        why = ""
+        for tok in _tokens(r.source_addresses):
+            if tok.kind == AddressKind.TAG and tok.value.split(".", 1)[0].lower() in ASR_BASES:
+                why = f"its source is the service tag {tok.value}"
+                break
+        if not why and _ASR_WORDS.search(f"{r.name} {r.description}"):
+            why = "its name or description mentions Site Recovery"
+        if why:
+            out.append(Advisory(
+                "ADV-INBOUND-FOR-ASR", "warning",
+                f"inbound rule {nsg.name}/{r.name} appears to be opened for Site Recovery ({why}); "
+                f"Site Recovery needs outbound connectivity only, so it can be removed",
+                subject=nsg.name, location=r.origin))
+    return out
+
+
+def ip_rules_for_tags(estate: Estate, required: Sequence[tuple[str, Any]]) -> list[Advisory]:
+    """Outbound allow rules listing CIDRs that mostly lie inside a required tag (drift check).
+
+    `required`: (tag name, catalog Tag) pairs of the destinations the audit checked.
+    """
+    out = []
+    tags = [(name, tag.v4, tag.v6) for name, tag in required if tag is not None]
+    if not tags:
+        return out
+    for nsg, r in _rules(estate):
+        if r.direction != "outbound" or r.access != "allow":
+            continue
+        cidrs = [t.value for t in _tokens(r.destination_addresses) if t.kind == AddressKind.CIDR]
+        if not cidrs:
+            continue
+        v4, v6 = _v4v6(cidrs)
+        size = iv.size(v4) + iv.size(v6)
+        if not size:
+            continue
+        best = None
+        for name, t4, t6 in tags:
+            inside = iv.size(iv.intersection(v4, t4)) + iv.size(iv.intersection(v6, t6))
+            if inside * 2 >= size and (best is None or inside > best[1]):
+                best = (name, inside, t4, t6)
+        if best is None:
+            continue
+        name, inside, t4, t6 = best
+        stale = []
+        for c in cidrs:
+            try:
+                fam, lo, hi = parse_prefix(c)
+            except ValueError:
+                continue
+            if not iv.is_subset(((lo, hi),), t4 if fam == 4 else t6):
+                stale.append(c)
+        missing4 = iv.difference(t4, v4)
+        from servicetags.catalog import intervals_to_cidrs
+        missing = intervals_to_cidrs(4, missing4)
+        tag_v4 = iv.size(t4)
+        covered = tag_v4 - iv.size(missing4)
+        details = [f"covers {covered:,} of the {tag_v4:,} IPv4 addresses of {name} in the current tag file"]
+        if missing:
+            details.append(f"{name} prefixes the rule misses: {', '.join(missing[:_MAX_LIST])}"
+                           + (f" (+{len(missing) - _MAX_LIST} more)" if len(missing) > _MAX_LIST else ""))
+        if stale:
+            details.append(f"rule prefixes no longer in {name}: {', '.join(stale[:_MAX_LIST])}"
+                           + (f" (+{len(stale) - _MAX_LIST} more)" if len(stale) > _MAX_LIST else ""))
+        out.append(Advisory(
+            "ADV-IP-FOR-TAG", "warning",
+            f"rule {nsg.name}/{r.name} lists {len(cidrs)} explicit prefixes standing in for the service "
+            f"tag {name}; IP allow lists are no longer supported for Site Recovery and drift as the tag "
+            f"changes: use the tag", subject=nsg.name, location=r.origin, details=tuple(details)))
+    return out
+
+
+def _closest(name: str, catalog: Any) -> str:
+    """The closest real tag name, also mapping a region-field suffix (Storage.centralfrance)."""
+    base, _, suffix = name.partition(".")
+    if suffix:
+        try:
+            for loc, region in catalog.regions.items():
+                if suffix.lower() in (region.field.lower(), loc):
+                    return catalog.regional_tag(base, loc).name
+        except Exception:  # noqa: BLE001 - suggestion only
+            pass
+    names = {n.lower(): n for n in catalog.names()}
+    close = difflib.get_close_matches(name.lower(), list(names), n=1, cutoff=0.5)
+    return names[close[0]] if close else ""
+
+
+def unknown_tags(estate: Estate, catalog: Any) -> list[Advisory]:
+    """Rules naming a tag the loaded cloud does not have."""
+    if catalog is None:
+        return []
+    out = []
+    seen: dict[str, str] = {}
+    for nsg, r in _rules(estate):
+        for side in (r.source_addresses, r.destination_addresses):
+            for tok in _tokens(side):
+                if tok.kind != AddressKind.TAG or tok.value.strip().lower() in _BUILTIN:
+                    continue
+                name = tok.value.strip()
+                if catalog.find(name) is not None:
+                    continue
+                if name.lower() not in seen:
+                    seen[name.lower()] = _closest(name, catalog)
+                hint = seen[name.lower()]
+                msg = (f"rule {nsg.name}/{r.name} names service tag {name!r}, which is not in the "
+                       f"{catalog.cloud} tag file" + (f"; closest real name: {hint}" if hint else ""))
+                out.append(Advisory("ADV-UNKNOWN-TAG", "warning", msg, subject=nsg.name, location=r.origin,
+                                    details=((f"did you mean {hint}?",) if hint else ())))
+    return out
+
+
+def linux_group_members(subjects: Sequence[Any], groups: Sequence[tuple[str, Sequence[str]]]) -> list[Advisory]:
+    out = []
+    for gname, names in groups:
+        wanted = {n.lower() for n in names}
+        for s in subjects:
+            if s.os_type == "linux" and wanted & set(s.aliases):
+                out.append(Advisory("ADV-MVM-LINUX-GUEST", "note",
+                                    f"{s.subject.name} is a Linux member of multi-VM group {gname}: open TCP "
+                                    f"20004 outbound in the guest firewall too (outside the network model)",
+                                    subject=s.subject.name))
+    return out
+
+
+def advisories(estate: Estate, catalog: Any, required: Sequence[tuple[str, Any]],
+               subjects: Sequence[Any] = (), groups: Sequence[tuple[str, Sequence[str]]] = ()) -> list[Advisory]:
+    """Every advisory of the audit."""
+    return (inbound_for_asr(estate) + ip_rules_for_tags(estate, required) + unknown_tags(estate, catalog)
+            + linux_group_members(subjects, groups))

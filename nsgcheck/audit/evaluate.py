@@ -1,0 +1,639 @@
+"""Evaluate every subject x applicable requirement: the exact flow family through NSGs and path.
+
+For a subject and a requirement the flow family is TCP x the subject's address x any source
+port x the required tag's prefixes (of the subject's address families; VMs are IPv4 only) x
+the port. It goes through the NSG layers (NIC then subnet, outbound), then the path stage
+(routes, firewalls) on the NSG-allowed part. Shares of the family give the status
+(`status_from_shares`) and the coverage (certainly-allowed share).
+
+Cost: verdicts are cached per (NSG layers, resolve context, address class, route table,
+subnet features, destination), so identical VMs cost one dictionary lookup each. Multi-VM
+groups are evaluated per ordered pair of member *profiles*, not per pair of members.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Sequence
+
+from nsgcheck.audit.requirements import GROUP, SOURCE, TARGET, Requirement, RequirementSet, applies
+from nsgcheck.audit.results import (FAIL, NOT_APPLICABLE, PASS, UNKNOWN, Decision, PathStep, Result,
+                                    Subject, status_from_shares)
+from nsgcheck.audit.scenario import Scenario
+from nsgcheck.audit.subjects import AuditSubject, Placement
+from nsgcheck.engine.addresses import AddressSet
+from nsgcheck.engine.firstmatch import ALLOW, DENY
+from nsgcheck.engine.firstmatch import UNKNOWN as U
+from nsgcheck.engine.nsg import (ABSENT, INBOUND, OUTBOUND, LayeredResult, TermCache, evaluate_layers,
+                                 nsg_terms, path_layers)
+from nsgcheck.engine.ports import PortSet
+from nsgcheck.engine.space import Box
+from nsgcheck.model import Estate, NetworkSecurityGroup, Origin, ref
+
+TCP = frozenset({"tcp"})
+
+
+# --------------------------------------------------------------------------- verdicts
+@dataclass(frozen=True)
+class Verdict:
+    """The part of a result that identical subjects share."""
+
+    status: str
+    coverage: float
+    unknown_share: float
+    decided_by: tuple[Decision, ...] = ()
+    denied_prefixes: tuple[str, ...] = ()
+    reasons: tuple[str, ...] = ()
+    path: tuple[PathStep, ...] = ()
+    message: str = ""
+    denied_share: float = 0.0
+
+
+def unknown_verdict(reason: str, path: tuple[PathStep, ...] = ()) -> Verdict:
+    return Verdict(UNKNOWN, 0.0, 1.0, (), (), (reason,), path, reason)
+
+
+@dataclass
+class _Outcome:
+    """Boxes of a family by final outcome, and the decisions explaining them."""
+
+    total: int
+    allowed: list[Box]
+    denied: list[Box]
+    unknown: list[Box]
+    decisions: list[Decision]
+    reasons: list[str]
+    path: list[PathStep]
+
+
+def _vol(boxes: Iterable[Box]) -> int:
+    return sum(b.volume() for b in boxes)
+
+
+def _dst_cidrs(boxes: Iterable[Box]) -> tuple[str, ...]:
+    acc = AddressSet.empty()
+    for b in boxes:
+        acc = acc | b.dst
+    return tuple(acc.cidrs())
+
+
+def _layer_verdict(res: LayeredResult, index: int) -> str:
+    outs = set()
+    absent = False
+    for p in res.pieces:
+        if index < len(p.steps):
+            o = p.steps[index].outcome
+            if o == ABSENT:
+                absent = True
+            elif o != "skipped":
+                outs.add(o)
+    if absent and not outs:
+        return "absent"
+    if not outs:
+        return "not reached"
+    if outs == {ALLOW}:
+        return "allow"
+    if outs == {DENY}:
+        return "deny"
+    if DENY in outs:
+        return "partial"
+    return "unknown"
+
+
+def _nsg_decisions(res: LayeredResult) -> list[Decision]:
+    out = []
+    total = res.total or 1
+    for d in res.final_decisions():
+        rule = d.rule
+        share = d.volume / total
+        prefixes = () if share >= 1.0 and d.outcome == ALLOW else _dst_cidrs(d.boxes)
+        if rule is None:
+            out.append(Decision(device=d.nsg.name if d.nsg else "", device_kind=d.kind, rule="",
+                                priority=None, access=d.outcome, share=share, prefixes=prefixes,
+                                reason=d.reason))
+            continue
+        out.append(Decision(device=rule.nsg.name, device_kind=d.kind, rule=rule.rule.name,
+                            priority=rule.priority, access=d.outcome, share=share,
+                            location=rule.rule.origin or rule.nsg.origin, prefixes=prefixes,
+                            reason=d.reason))
+    return out
+
+
+def _outcome_from_layers(res: LayeredResult, layers: Sequence[tuple[str, NetworkSecurityGroup | None]]) -> _Outcome:
+    steps = [PathStep(kind, nsg.name if nsg else "(no NSG)", _layer_verdict(res, i), nsg.id if nsg else "")
+             for i, (kind, nsg) in enumerate(layers)]
+    reasons: list[str] = []
+    for p in res.pieces:
+        for r in p.reasons():
+            if r not in reasons:
+                reasons.append(r)
+    return _Outcome(res.total, res.allowed(), res.denied(), res.unknown(), _nsg_decisions(res), reasons, steps)
+
+
+def _finish(o: _Outcome, dst_label: str) -> Verdict:
+    total = o.total or 1
+    a, d, u = _vol(o.allowed) / total, _vol(o.denied) / total, _vol(o.unknown) / total
+    if o.total == 0:
+        return unknown_verdict(f"the required flow family is empty ({dst_label})")
+    status = status_from_shares(a, d, u)
+    denied = _dst_cidrs(o.denied) if o.denied else ()
+    decisions = sorted(o.decisions, key=lambda x: ({"deny": 0, "unknown": 1, "allow": 2}.get(x.access, 3),
+                                                   x.device_kind, x.device, x.priority if x.priority is not None else -1,
+                                                   x.rule))
+    if status == PASS:
+        msg = f"allowed to all of {dst_label}"
+    elif status == FAIL:
+        first = next((x for x in decisions if x.access == DENY), None)
+        msg = f"denied to all of {dst_label}" + (f" by {first.device}/{first.rule}" if first and first.rule else "")
+    elif status == UNKNOWN:
+        msg = f"cannot be decided from the inputs for {u:.4%} of {dst_label}"
+    else:
+        msg = f"only {a:.4%} of {dst_label} allowed; {d:.4%} denied" + (f", {u:.4%} undecided" if u else "")
+    return Verdict(status, a, u, tuple(decisions), denied, tuple(o.reasons), tuple(o.path), msg, d)
+
+
+# --------------------------------------------------------------------------- path stage
+PathFn = Callable[..., Any]
+
+
+def _load_path_stage() -> PathFn | None:
+    try:
+        from nsgcheck.engine import path as path_mod  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return getattr(path_mod, "evaluate_beyond_nsg", None)
+
+
+def _get(obj: Any, *names: str, default: Any = None) -> Any:
+    for n in names:
+        if isinstance(obj, dict) and n in obj:
+            return obj[n]
+        if hasattr(obj, n):
+            v = getattr(obj, n)
+            return v() if callable(v) and n in ("allowed", "denied", "unknown") else v
+    return default
+
+
+# --------------------------------------------------------------------------- evaluator
+@dataclass
+class Evaluator:
+    """Evaluates flow families for subjects; owns every cache of one audit run."""
+
+    estate: Estate
+    catalog: Any
+    terms: TermCache = field(default_factory=TermCache)
+    path_stage: PathFn | None = field(default_factory=_load_path_stage)
+    _ctx: dict[Any, Any] = field(default_factory=dict)
+    _verdicts: dict[Any, Verdict] = field(default_factory=dict)
+    _tags: dict[Any, Any] = field(default_factory=dict)
+    _segments: dict[Any, list[int]] = field(default_factory=dict)
+    _asgs: Any = None
+    _preps: dict[Any, Any] = field(default_factory=dict)
+    evaluations: int = 0
+
+    # -- contexts ------------------------------------------------------------------
+    def context(self, placement: Placement, nic_id: str | None, target: bool) -> Any:
+        from nsgcheck.engine.context import asg_membership, build_context
+
+        if self._asgs is None:
+            self._asgs = asg_membership(self.estate)
+        nic = None if target or nic_id is None else self.estate.nics.get(ref(nic_id))
+        has_export = nic is not None and any(e.nic_id and ref(e.nic_id) == ref(nic.id)
+                                             for e in self.estate.effective_nsgs)
+        key = (placement.subnet_id, None if nic is None else placement.asg_ids,
+               ref(nic.id) if has_export else None)
+        ctx = self._ctx.get(key)
+        if ctx is None:
+            subnet = self.estate.subnets.get(placement.subnet_id) if placement.subnet_id else None
+            ctx = build_context(self.estate, subnet, self.catalog, nic=nic, asgs=self._asgs)
+            self._ctx[key] = ctx
+        return ctx
+
+    def layers(self, placement: Placement, direction: str) -> list[tuple[str, NetworkSecurityGroup | None]]:
+        nic_nsg = self.estate.nsgs.get(placement.nic_nsg_id) if placement.nic_nsg_id else None
+        sub_nsg = self.estate.nsgs.get(placement.subnet_nsg_id) if placement.subnet_nsg_id else None
+        return path_layers(direction, nic_nsg, sub_nsg)
+
+    def missing_nsgs(self, placement: Placement) -> list[str]:
+        out = []
+        for label, nid in (("NIC", placement.nic_nsg_id), ("subnet", placement.subnet_nsg_id)):
+            if nid and nid not in self.estate.nsgs:
+                out.append(f"the {label} NSG {nid.rsplit('/', 1)[-1]} is referenced but not in the inputs")
+        return out
+
+    # -- address classes ---------------------------------------------------------------
+    def _bounds(self, key: Any, term_lists: Sequence[Sequence[Any] | None]) -> list[int]:
+        """Sorted IPv4 interval boundaries of every address set the terms test (either side)."""
+        b = self._segments.get(key)
+        if b is None:
+            pts: set[int] = set()
+            for terms in term_lists:
+                for t in terms or ():
+                    for box in t.boxes + t.maybe:
+                        for s in (box.src, box.dst):
+                            for lo, hi in s.v4:
+                                pts.add(lo)
+                                pts.add(hi + 1)
+            b = sorted(pts)
+            self._segments[key] = b
+        return b
+
+    def address_class(self, layers_key: Any, term_lists: Sequence[Sequence[Any] | None],
+                      address: AddressSet) -> Any:
+        """Equal for two addresses that no rule of these layers tells apart (either side).
+
+        A single IPv4 address maps to its elementary segment (every set of the rules is
+        either all in or all out of it); other sets are compared as themselves.
+        """
+        if not address.v6 and len(address.v4) == 1 and address.v4[0][0] == address.v4[0][1]:
+            bounds = self._bounds(layers_key, term_lists)
+            return ("seg", bisect_right(bounds, address.v4[0][0]))
+        return ("set", address)
+
+    # -- tags -------------------------------------------------------------------------
+    def destination(self, req: Requirement, source_region: str | None, target_region: str | None) -> tuple[str, AddressSet | None, str]:
+        """(tag name, addresses, reason when not resolvable) for a requirement's destination."""
+        try:
+            base, loc = req.destination_for(source_region, target_region)
+        except KeyError as exc:
+            which = str(exc).strip("'")
+            flag = "--source-region" if which == "source" else "--target-region"
+            return req.destination, None, (f"the {which} region is not known (give {flag} or a scenario "
+                                           f"file), so {req.destination} cannot be resolved")
+        key = (base.lower(), loc)
+        hit = self._tags.get(key)
+        if hit is not None:
+            return hit
+        if self.catalog is None:
+            out = (base if not loc else f"{base}.{loc}", None, "no service-tag file loaded (--tags)")
+        else:
+            try:
+                tag = self.catalog.regional_tag(base, loc) if loc else self.catalog.get(base)
+                out = (tag.name, AddressSet(tuple(tag.v4), tuple(tag.v6)), "")
+            except Exception as exc:  # servicetags errors: no regional tag, unknown region/tag
+                msg = getattr(exc, "message", None) or str(exc)
+                out = (f"{base}.{loc}" if loc else base, None, msg)
+        self._tags[key] = out
+        return out
+
+    # -- one flow family ----------------------------------------------------------------
+    def _path(self, placement: Placement, boxes: list[Box], urls: tuple[str, ...],
+              accepted: tuple[str, ...]) -> tuple[list[Box], list[Box], list[Box], list[Decision], list[str], list[PathStep]]:
+        """The path beyond the NSGs for the NSG-allowed boxes: allowed, denied, unknown, ..."""
+        if not boxes:
+            return [], [], [], [], [], []
+        subnet = self.estate.subnets.get(placement.subnet_id) if placement.subnet_id else None
+        if self.path_stage is None:
+            if placement.route_table_id:
+                rt = placement.route_table_id.rsplit("/", 1)[-1]
+                why = f"route table {rt} on the subnet: the path beyond the NSGs is not evaluated by this build"
+                return [], [], boxes, [Decision(rt, "route", "", None, "unknown", 0.0, None, (), why)], [why], \
+                    [PathStep("route", rt, "unknown", placement.route_table_id)]
+            return boxes, [], [], [], [], [PathStep("route", "system routes", "allow")]
+        res = self.path_stage(boxes, subnet, self.estate, self.catalog, urls, accepted)
+        allowed = list(_get(res, "allowed", default=[]) or [])
+        denied = list(_get(res, "denied", default=[]) or [])
+        unknown = list(_get(res, "unknown", default=[]) or [])
+        decisions = [d for d in (_get(res, "decisions", default=[]) or []) if isinstance(d, Decision)]
+        reasons = [str(r) for r in (_get(res, "reasons", default=[]) or [])]
+        steps = [s for s in (_get(res, "path", "steps", default=[]) or []) if isinstance(s, PathStep)]
+        return allowed, denied, unknown, decisions, reasons, steps
+
+    def prep(self, placement: Placement, nic_id: str | None, target: bool, direction: str) -> "Prep":
+        """Context, layers, resolved terms and cache key of one placement in one direction (cached)."""
+        key = (placement.subnet_id, placement.nic_nsg_id, placement.subnet_nsg_id, placement.asg_ids,
+               target, direction, placement.unknown, None if target else (nic_id and ref(nic_id)))
+        if not self.estate.effective_nsgs:
+            key = key[:-1]
+        hit = self._preps.get(key)
+        if hit is not None:
+            return hit
+        why = "; ".join(placement.unknown) or "; ".join(self.missing_nsgs(placement))
+        if why:
+            p = Prep(None, [], [], ("unknown", why), (), why)
+        else:
+            ctx = self.context(placement, nic_id, target)
+            layers = self.layers(placement, direction)
+            terms = [nsg_terms(n, direction, ctx, self.terms) if n is not None else None for _, n in layers]
+            lkey = (tuple(n.id.lower() if n else None for _, n in layers), ctx.cache_key(), direction)
+            subnet = self.estate.subnets.get(placement.subnet_id) if placement.subnet_id else None
+            feats = (placement.route_table_id,
+                     tuple(sorted((e.service, e.locations) for e in subnet.service_endpoints)) if subnet else (),
+                     placement.vnet_id if self.path_stage else None)
+            p = Prep(ctx, layers, terms, lkey, feats, "")
+        self._preps[key] = p
+        return p
+
+    def outbound(self, placement: Placement, nic_id: str | None, target: bool, dst: AddressSet,
+                 protocol: str, ports: tuple[int, ...], dst_label: str, urls: tuple[str, ...] = (),
+                 accepted: tuple[str, ...] = (), prep: "Prep | None" = None, cls: Any = None) -> Verdict:
+        """Verdict for placement -> dst on ports, outbound through its NSGs and path."""
+        sp = prep or self.prep(placement, nic_id, target, OUTBOUND)
+        if sp.unknown:
+            return unknown_verdict(sp.unknown)
+        if cls is None:
+            cls = self.address_class(sp.key, sp.terms, placement.address)
+        key = ("out", sp.key, cls, sp.feats, dst_label, protocol, ports, urls, dst.families)
+        hit = self._verdicts.get(key)
+        if hit is not None:
+            return hit
+        self.evaluations += 1
+        space = [Box(frozenset({protocol}), placement.address, PortSet.everything(), dst,
+                     PortSet.parse([str(p) for p in ports]))]
+        res = evaluate_layers(space, OUTBOUND, sp.layers, sp.ctx, self.terms)
+        o = _outcome_from_layers(res, sp.layers)
+        pa, pd, pu, pdec, preason, psteps = self._path(placement, o.allowed, urls, accepted)
+        o.allowed = pa
+        o.denied += pd
+        o.unknown += pu
+        o.decisions += pdec
+        o.reasons += [r for r in preason if r not in o.reasons]
+        o.path += psteps
+        v = _finish(o, dst_label)
+        self._verdicts[key] = v
+        return v
+
+    def pair(self, a: AuditSubject, b: AuditSubject, sa: "Prep", sb: "Prep", key: tuple,
+             protocol: str, ports: tuple[int, ...]) -> Verdict:
+        """Sender a outbound (NIC, subnet NSG), path, then receiver b inbound (subnet, NIC NSG)."""
+        if sa.unknown or sb.unknown:
+            return unknown_verdict(sa.unknown or sb.unknown)
+        hit = self._verdicts.get(key)
+        if hit is not None:
+            return hit
+        self.evaluations += 1
+        pa, pb = a.source, b.source
+        space = [Box(frozenset({protocol}), pa.address, PortSet.everything(), pb.address,
+                     PortSet.parse([str(p) for p in ports]))]
+        out_res = evaluate_layers(space, OUTBOUND, sa.layers, sa.ctx, self.terms)
+        o = _outcome_from_layers(out_res, sa.layers)
+        pa_ok, pd, pu, pdec, preason, psteps = self._path(pa, o.allowed, (), ())
+        in_res = evaluate_layers(pa_ok, INBOUND, sb.layers, sb.ctx, self.terms)
+        oi = _outcome_from_layers(in_res, sb.layers)
+        scale = (in_res.total / o.total) if o.total else 0.0
+
+        def tagged(d: Decision, suffix: str, factor: float = 1.0) -> Decision:
+            return Decision(d.device, f"{d.device_kind}-{suffix}", d.rule, d.priority, d.access, d.share * factor,
+                            d.location, d.prefixes, d.reason)
+
+        decisions = [tagged(d, "out") for d in o.decisions if d.access != ALLOW] + pdec \
+            + [tagged(d, "in", scale) for d in oi.decisions]
+        if oi.allowed:   # allowed end to end: report the allowing rules of the sender too
+            decisions += [tagged(d, "out") for d in o.decisions if d.access == ALLOW]
+        merged = _Outcome(o.total, oi.allowed, o.denied + pd + oi.denied, o.unknown + pu + oi.unknown,
+                          decisions, o.reasons + preason + oi.reasons,
+                          [PathStep(s.kind + "-out", s.name, s.verdict, s.id) for s in o.path] + psteps
+                          + [PathStep(s.kind + "-in", s.name, s.verdict, s.id) for s in oi.path])
+        v = _finish(merged, "the peer")
+        self._verdicts[key] = v
+        return v
+
+
+@dataclass(frozen=True)
+class Prep:
+    """One placement's evaluation inputs in one direction: context, NSG layers, terms, cache key."""
+
+    ctx: Any
+    layers: list
+    terms: list
+    key: tuple
+    feats: tuple
+    unknown: str = ""
+
+
+# --------------------------------------------------------------------------- results
+def _urls(req: Requirement, cloud: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    return req.urls_for(cloud), req.accepted_urls_for(cloud)
+
+
+def _na(req: Requirement, subject: Subject, why: str, dest: str = "") -> Result:
+    return Result(req.id, req.title, subject, req.side, NOT_APPLICABLE, 0.0, dest or req.destination,
+                  req.protocol, req.port_text, message=why, severity="none")
+
+
+def _result(req: Requirement, subject: Subject, side: str, v: Verdict, dest: str, urls: tuple[str, ...],
+            peer: Subject | None = None, message: str | None = None) -> Result:
+    return Result(requirement=req.id, title=req.title, subject=subject, side=side, status=v.status,
+                  coverage=v.coverage, destination=dest, protocol=req.protocol, port=req.port_text,
+                  decided_by=v.decided_by, message=message if message is not None else v.message,
+                  unknown_share=v.unknown_share, reasons=v.reasons, denied_prefixes=v.denied_prefixes,
+                  path=v.path, urls=urls, peer=peer)
+
+
+_CONDITION_OFF = {"ade": "Azure Disk Encryption is not enabled for this scenario (--ade)",
+                  "auto_upgrade": "Mobility agent auto-upgrade is not enabled for this scenario (--auto-upgrade)"}
+
+
+def evaluate_subject(ev: Evaluator, subj: AuditSubject, reqs: Sequence[Requirement], scenario: Scenario,
+                     cloud: str) -> list[Result]:
+    """Results of every non-group requirement for one subject, both sides."""
+    out: list[Result] = []
+    preps: dict[str, tuple[Prep, Any]] = {}
+
+    def prepared(side: str, placement: Placement) -> tuple[Prep, Any]:
+        hit = preps.get(side)
+        if hit is None:
+            sp = ev.prep(placement, subj.nic_id, side == TARGET, OUTBOUND)
+            cls = None if sp.unknown else ev.address_class(sp.key, sp.terms, placement.address)
+            hit = preps[side] = (sp, cls)
+        return hit
+
+    src_region = subj.source.region or scenario.source_region
+    tgt_region = scenario.target_region or (subj.target.region if subj.target else None)
+    tsubj = None
+    for req in reqs:
+        if req.side == GROUP:
+            continue
+        if not applies(req, scenario.ade, scenario.auto_upgrade):
+            out.append(_na(req, subj.subject, _CONDITION_OFF.get(req.applies_when, "condition not met")))
+            continue
+        urls, accepted = _urls(req, cloud)
+        name, dst, why = ev.destination(req, src_region, tgt_region)
+        if req.side == SOURCE:
+            placement, subject = subj.source, subj.subject
+        else:
+            placement = subj.target
+            if tsubj is None and placement is not None:
+                tsubj = Subject(subj.subject.kind, subj.subject.name, subj.subject.id,
+                                placement.address_text, placement.region or tgt_region or "")
+            subject = tsubj or subj.subject
+            if placement is None:
+                out.append(_result(req, subject, TARGET, unknown_verdict(subj.target_reason), name, urls))
+                continue
+        if dst is None:
+            out.append(_result(req, subject, req.side, unknown_verdict(why), name, urls))
+            continue
+        dst = dst.only(placement.families)
+        if not dst:
+            fams = "/".join(f"IPv{f}" for f in sorted(placement.families)) or "no address"
+            v = unknown_verdict(f"{name} has no prefixes of the subject's address family ({fams})")
+        else:
+            sp, cls = prepared(req.side, placement)
+            v = ev.outbound(placement, subj.nic_id, req.side == TARGET, dst, req.protocol, req.ports, name,
+                            urls, accepted, prep=sp, cls=cls)
+        out.append(_result(req, subject, req.side, v, name, urls))
+    return out
+
+
+def _resolve_members(subjects: Sequence[AuditSubject], names: Sequence[str]) -> tuple[list[AuditSubject], list[str]]:
+    index: dict[str, AuditSubject] = {}
+    for s in subjects:
+        for a in s.aliases:
+            index.setdefault(a, s)
+    found: list[AuditSubject] = []
+    seen: set[int] = set()
+    missing: list[str] = []
+    for n in names:
+        s = index.get(n.strip().lower()) or index.get(ref(n))
+        if s is None:
+            missing.append(n)
+        elif id(s) not in seen:
+            seen.add(id(s))
+            found.append(s)
+    return found, missing
+
+
+def _profiles(ev: Evaluator, members: Sequence[AuditSubject]) -> tuple[list[tuple], dict[tuple, Any]]:
+    """Per member (prep out, prep in, class per layer key); profile = what the pair verdict depends on."""
+    outs = [ev.prep(m.source, m.nic_id, False, OUTBOUND) for m in members]
+    ins = [ev.prep(m.source, m.nic_id, False, INBOUND) for m in members]
+    keys: dict[Any, Prep] = {}
+    for sp in outs + ins:
+        if not sp.unknown:
+            keys.setdefault(sp.key, sp)
+    classes = []
+    for m in members:
+        classes.append({k: ev.address_class(k, sp.terms, m.source.address) for k, sp in keys.items()})
+    return [(outs[i], ins[i], classes[i]) for i in range(len(members))], keys
+
+
+def evaluate_groups(ev: Evaluator, subjects: Sequence[AuditSubject], req: Requirement,
+                    scenario: Scenario) -> list[Result]:
+    """A2A-MVM-20004 per member: every ordered pair with it as sender or receiver must pass.
+
+    Members with the same profile (NSG layers, context, address class for every layer of the
+    group) give the same pair verdicts, so each group costs (distinct profiles)^2 evaluations.
+    """
+    out: list[Result] = []
+    in_group: set[int] = set()
+    for gname, names in scenario.groups:
+        members, missing = _resolve_members(subjects, names)
+        in_group.update(id(m) for m in members)
+        if not members:
+            continue
+        parts, _ = _profiles(ev, members)
+        prof_of: list[int] = []
+        profiles: dict[tuple, int] = {}
+        rep: list[int] = []          # a representative member per profile
+        groups_of: list[list[int]] = []
+        for i, (sa, sb, cls) in enumerate(parts):
+            pk = (sa.key, sb.key, tuple(sorted(((repr(k), v) for k, v in cls.items()), key=lambda kv: kv[0]))) \
+                if not (sa.unknown or sb.unknown) else ("unknown", i)
+            j = profiles.get(pk)
+            if j is None:
+                j = profiles[pk] = len(rep)
+                rep.append(i)
+                groups_of.append([])
+            prof_of.append(j)
+            groups_of[j].append(i)
+
+        def verdict(pi: int, qi: int) -> Verdict:
+            i, k = rep[pi], rep[qi]
+            sa, _, ca = parts[i]
+            _, sb, cb = parts[k]
+            if sa.unknown or sb.unknown:
+                return unknown_verdict(sa.unknown or sb.unknown)
+            a, b = members[i], members[k]
+            key = ("pair", sa.key, sb.key, ca[sa.key], cb[sa.key], ca[sb.key], cb[sb.key], sa.feats,
+                   req.protocol, req.ports)
+            return ev.pair(a, b, sa, sb, key, req.protocol, req.ports)
+
+        pair_cache: dict[tuple[int, int], Verdict] = {}
+
+        def pv(pi: int, qi: int) -> Verdict:
+            v = pair_cache.get((pi, qi))
+            if v is None:
+                v = pair_cache[(pi, qi)] = verdict(pi, qi)
+            return v
+
+        for i, m in enumerate(members):
+            pi = prof_of[i]
+            acc = [0.0, 0.0, 0.0]
+            n = 0
+            bad: list[tuple[str, str, int]] = []
+            decisions: dict[tuple, list] = {}
+            reasons: list[str] = []
+            for qi, idxs in enumerate(groups_of):
+                count = len(idxs) - (1 if qi == pi else 0)
+                if count <= 0:
+                    continue
+                for direction, v in (("to", pv(pi, qi)), ("from", pv(qi, pi))):
+                    n += count
+                    acc[0] += v.coverage * count
+                    acc[1] += v.denied_share * count
+                    acc[2] += v.unknown_share * count
+                    if v.status == PASS:
+                        continue
+                    peers = [members[j].subject.name for j in idxs if j != i]
+                    bad.append((direction, ", ".join(peers[:3]) + (f" +{len(peers) - 3}" if len(peers) > 3 else ""),
+                                count))
+                    for d in v.decided_by:
+                        if d.access == ALLOW:
+                            continue
+                        k = (d.device_kind, d.device, d.rule, d.access)
+                        if k in decisions:
+                            decisions[k][1] += d.share * count
+                        else:
+                            decisions[k] = [d, d.share * count]
+                    for r in v.reasons:
+                        if r not in reasons:
+                            reasons.append(r)
+            for name in missing:
+                reasons.append(f"group {gname}: member {name!r} is not among the VMs of the inputs")
+            if n == 0:
+                cov, den, unk = (0.0, 0.0, 1.0) if missing else (1.0, 0.0, 0.0)
+            else:
+                cov, den, unk = acc[0] / n, acc[1] / n, acc[2] / n
+                if missing:
+                    unk = max(unk, 1e-9)
+            status = status_from_shares(cov, den, unk)
+            others = len(members) - 1
+            if status == PASS:
+                msg = f"group {gname}: TCP {req.port_text} allowed to and from all {others} other member(s)"
+            elif bad:
+                nbad = sum(c for _, _, c in bad)
+                shown = "; ".join(f"{d} {names_}" for d, names_, _ in bad[:4]) + (" ..." if len(bad) > 4 else "")
+                msg = f"group {gname}: {nbad} of {n} directed pair(s) with this member are not fully allowed ({shown})"
+            else:
+                msg = "; ".join(reasons[:2])
+            dec = tuple(Decision(d.device, d.device_kind, d.rule, d.priority, d.access, share / n if n else 0.0,
+                                 d.location, d.prefixes, d.reason)
+                        for d, share in sorted(decisions.values(),
+                                               key=lambda x: (x[0].access, x[0].device_kind, x[0].device, x[0].rule)))
+            out.append(Result(requirement=req.id, title=req.title, subject=m.subject, side=GROUP, status=status,
+                              coverage=cov, destination=f"group {gname}", protocol=req.protocol,
+                              port=req.port_text, decided_by=dec, message=msg, unknown_share=unk,
+                              reasons=tuple(reasons)))
+    for s in subjects:
+        if id(s) not in in_group and s.subject.kind != "subnet":
+            out.append(_na(req, s.subject, "not a member of a multi-VM consistency group", "(no group)"))
+    return out
+
+
+def evaluate_all(estate: Estate, catalog: Any, requirements: RequirementSet | Sequence[Requirement],
+                 scenario: Scenario, subjects: Sequence[AuditSubject],
+                 progress: Callable[[int], None] | None = None) -> tuple[list[Result], Evaluator]:
+    """Every result of the audit (unsorted; the report sorts)."""
+    ev = Evaluator(estate, catalog)
+    reqs = list(requirements)
+    cloud = getattr(catalog, "cloud", "Public") or "Public"
+    results: list[Result] = []
+    for i, s in enumerate(subjects):
+        results.extend(evaluate_subject(ev, s, reqs, scenario, cloud))
+        if progress is not None:
+            progress(1)
+    for req in reqs:
+        if req.side == GROUP:
+            results.extend(evaluate_groups(ev, subjects, req, scenario))
+    return results, ev

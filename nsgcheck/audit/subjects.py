@@ -1,0 +1,311 @@
+"""Subjects of an audit: what each requirement is checked for, placed in both regions.
+
+A protected VM is checked through its primary NIC (its private IP, its ASGs, the NIC's NSG,
+the subnet's NSG and route table). When the inputs hold no VMs and no NICs, every subnet is
+a subject ("any VM placed here") over its whole range. After failover a VM sits in the
+mapped target subnet (same name, else the first alphabetically: Site Recovery's rule) with
+the same private address when it fits, else anywhere in that subnet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from nsgcheck.audit.results import Subject
+from nsgcheck.audit.scenario import Scenario, normalize_region
+from nsgcheck.engine.addresses import AddressError, AddressSet
+from nsgcheck.model import Estate, NetworkInterface, Subnet, Unknown, VirtualMachine, ref
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a subject's packets start on one side, and the devices they meet first."""
+
+    address: AddressSet                 # the subject's address(es), families it has
+    address_text: str                   # '10.1.0.4' or '10.1.0.0/24'
+    subnet_id: str | None = None
+    vnet_id: str | None = None
+    nic_nsg_id: str | None = None
+    subnet_nsg_id: str | None = None
+    route_table_id: str | None = None
+    asg_ids: tuple[str, ...] = ()
+    asgs_unknown: bool = False          # target side: ASR does not carry ASG membership
+    region: str | None = None
+    unknown: tuple[str, ...] = ()       # reasons this placement is not determined (with locations)
+    notes: tuple[str, ...] = ()
+
+    @property
+    def families(self) -> frozenset[int]:
+        return self.address.families
+
+
+@dataclass(frozen=True)
+class AuditSubject:
+    """One subject with its source-side and (when mapped) target-side placement."""
+
+    subject: Subject
+    source: Placement
+    target: Placement | None
+    target_reason: str = ""             # why there is no target placement
+    vm_id: str | None = None
+    nic_id: str | None = None
+    os_type: str | None = None
+    aliases: tuple[str, ...] = field(default=(), compare=False)   # lower-case names/ids that select it
+
+
+def _text(v: object) -> str | None:
+    return v if isinstance(v, str) and v else None
+
+
+def _subnet_v4(subnet: Subnet, families: tuple[int, ...] = (4,)) -> tuple[AddressSet, list[str]]:
+    """The subnet's address range (given families) and reasons for undetermined prefixes."""
+    acc = AddressSet.empty()
+    reasons = []
+    for p in subnet.prefixes:
+        if isinstance(p, Unknown):
+            reasons.append(f"address prefix of subnet {subnet.name} not determined: {p}")
+            continue
+        try:
+            acc = acc | AddressSet.parse(p, strict=False)
+        except AddressError as exc:
+            reasons.append(f"address prefix {p!r} of subnet {subnet.name}: {exc}")
+    return acc.only(families), reasons
+
+
+def _vnet_of_subnet(estate: Estate, subnet: Subnet) -> str | None:
+    return ref(subnet.vnet_id) if subnet.vnet_id else None
+
+
+def _name_matches(estate: Estate, key: str, vnet_id: str) -> bool:
+    vnet = estate.vnets.get(ref(vnet_id))
+    k = key.strip().lower()
+    return ref(vnet_id) == ref(key) or (vnet is not None and vnet.name.lower() == k) or \
+        ref(vnet_id).rsplit("/", 1)[-1] == k
+
+
+def mapped_target_vnet(estate: Estate, scenario: Scenario, source_vnet_id: str | None) -> str | None:
+    """The target VNet id (or name) the scenario maps the source VNet to."""
+    if not source_vnet_id:
+        return None
+    for src, tgt in scenario.network_mapping:
+        if _name_matches(estate, src, source_vnet_id):
+            return tgt
+    return None
+
+
+def resolve_vnet(estate: Estate, key: str) -> str | None:
+    """A VNet id in the estate from a name or id."""
+    if ref(key) in estate.vnets:
+        return ref(key)
+    found = estate.find_by_name("vnets", key.rsplit("/", 1)[-1]) if "/" in key else estate.find_by_name("vnets", key)
+    if len(found) == 1:
+        return ref(found[0].id)
+    return None
+
+
+def target_subnet(estate: Estate, target_vnet_id: str, source_subnet_name: str,
+                  wanted_name: str | None = None) -> Subnet | None:
+    """Site Recovery's choice: the subnet of the same name, else the first alphabetically."""
+    vnet = estate.vnets.get(ref(target_vnet_id))
+    subnets = [s for s in estate.subnets.values() if ref(s.vnet_id) == ref(target_vnet_id)]
+    if vnet is not None:
+        ids = {ref(i) for i in vnet.subnet_ids}
+        subnets += [estate.subnets[i] for i in ids if i in estate.subnets and estate.subnets[i] not in subnets]
+    if not subnets:
+        return None
+    for want in (wanted_name, source_subnet_name):
+        if want:
+            same = [s for s in subnets if s.name.lower() == want.lower()]
+            if same:
+                return sorted(same, key=lambda s: ref(s.id))[0]
+    return sorted(subnets, key=lambda s: (s.name.lower(), s.name, ref(s.id)))[0]
+
+
+def _nsg(v: object) -> str | None:
+    return ref(v) if isinstance(v, str) and v else None
+
+
+def _placement_reasons(subnet: Subnet) -> list[str]:
+    out = []
+    for label, v in (("NSG", subnet.nsg_id), ("route table", subnet.route_table_id)):
+        if isinstance(v, Unknown):
+            out.append(f"{label} of subnet {subnet.name} not determined: {v}")
+    return out
+
+
+def _target_placement(estate: Estate, scenario: Scenario, source_subnet: Subnet | None,
+                      ip: AddressSet | None, ip_text: str | None, families: tuple[int, ...],
+                      vm_id: str | None) -> tuple[Placement | None, str]:
+    """Placement after failover, or (None, reason)."""
+    hint = scenario.hint_for(vm_id) if vm_id else None
+    tgt_key = None
+    if source_subnet is not None:
+        tgt_key = mapped_target_vnet(estate, scenario, source_subnet.vnet_id)
+    if tgt_key is None and hint is not None and hint.network_id:
+        tgt_key = hint.network_id
+    if tgt_key is None:
+        return None, "no target network: no network mapping for this VM's virtual network (give --network-mapping SOURCE_VNET=TARGET_VNET or a scenario file)"
+    tgt_vnet = resolve_vnet(estate, tgt_key)
+    if tgt_vnet is None:
+        return None, f"no target network: the mapped target virtual network {tgt_key!r} is not in the inputs"
+    subnet = target_subnet(estate, tgt_vnet, source_subnet.name if source_subnet else "",
+                           hint.subnet_name if hint else None)
+    if subnet is None:
+        return None, f"no target network: the target virtual network {tgt_key!r} has no subnets in the inputs"
+    rng, reasons = _subnet_v4(subnet, families)
+    reasons += _placement_reasons(subnet)
+    notes = []
+    if ip is not None and ip and ip <= rng:
+        addr, text = ip, ip_text or str(ip)
+        notes.append(f"after failover keeps {text} in target subnet {subnet.name}")
+    else:
+        addr, text = rng, ", ".join(rng.cidrs()) or "(no address)"
+        if ip is not None:
+            notes.append(f"{ip_text} does not fit target subnet {subnet.name}: evaluated over the whole subnet")
+    vnet = estate.vnets.get(tgt_vnet)
+    region = _text(vnet.location) if vnet is not None else None
+    region = normalize_region(region) or scenario.target_region
+    return Placement(address=addr, address_text=text, subnet_id=ref(subnet.id), vnet_id=tgt_vnet,
+                     nic_nsg_id=None, subnet_nsg_id=_nsg(subnet.nsg_id),
+                     route_table_id=_nsg(subnet.route_table_id), asg_ids=(), asgs_unknown=True,
+                     region=region, unknown=tuple(reasons), notes=tuple(notes)), ""
+
+
+def _vm_region(scenario: Scenario, *locations: object) -> str | None:
+    for loc in locations:
+        if isinstance(loc, str) and loc and not loc.startswith("["):
+            return normalize_region(loc)
+    return scenario.source_region
+
+
+def _nic_subject(estate: Estate, scenario: Scenario, nic: NetworkInterface,
+                 vm: VirtualMachine | None) -> AuditSubject:
+    cfg = nic.primary_config()
+    reasons: list[str] = []
+    notes: list[str] = []
+    subnet = estate.subnet_of(nic)
+    ip_set: AddressSet | None = None
+    ip_text = None
+    if cfg is None:
+        reasons.append(f"NIC {nic.name} has no IP configuration in the inputs")
+    elif subnet is None:
+        reasons.append(f"subnet of NIC {nic.name} is not in the inputs ({cfg.subnet_id})")
+    if cfg is not None and isinstance(cfg.private_ip, str) and cfg.private_ip:
+        try:
+            ip_set = AddressSet.parse(cfg.private_ip).only((4,))
+            ip_text = cfg.private_ip
+        except AddressError as exc:
+            reasons.append(f"private IP of NIC {nic.name}: {exc}")
+    rng = AddressSet.empty()
+    if subnet is not None:
+        rng, sreasons = _subnet_v4(subnet)
+        reasons += sreasons + _placement_reasons(subnet)
+    if ip_set:
+        addr, text = ip_set, ip_text or ""
+    else:
+        addr = rng
+        text = ", ".join(rng.cidrs())
+        if cfg is not None and isinstance(cfg.private_ip, Unknown):
+            notes.append(f"private IP not determined ({cfg.private_ip}): evaluated over the whole subnet")
+        elif subnet is not None:
+            notes.append("dynamic private IP: evaluated over the whole subnet")
+    if isinstance(nic.nsg_id, Unknown):
+        reasons.append(f"NSG of NIC {nic.name} not determined: {nic.nsg_id}")
+    region = _vm_region(scenario, vm.location if vm else None, nic.location)
+    src = Placement(address=addr, address_text=text,
+                    subnet_id=ref(subnet.id) if subnet else None,
+                    vnet_id=_vnet_of_subnet(estate, subnet) if subnet else None,
+                    nic_nsg_id=_nsg(nic.nsg_id), subnet_nsg_id=_nsg(subnet.nsg_id) if subnet else None,
+                    route_table_id=_nsg(subnet.route_table_id) if subnet else None,
+                    asg_ids=tuple(sorted({ref(a) for a in cfg.asg_ids})) if cfg else (),
+                    region=region, unknown=tuple(reasons), notes=tuple(notes))
+    tgt, why = _target_placement(estate, scenario, subnet, ip_set, ip_text, (4,), vm.id if vm else None)
+    if vm is not None:
+        subj = Subject("vm", vm.name, vm.id, text, region or "")
+        aliases = (vm.name.lower(), ref(vm.id), nic.name.lower(), ref(nic.id))
+    else:
+        subj = Subject("nic", nic.name, nic.id, text, region or "")
+        aliases = (nic.name.lower(), ref(nic.id))
+    return AuditSubject(subj, src, tgt, why, vm_id=vm.id if vm else None, nic_id=nic.id,
+                        os_type=vm.os_type if vm else None, aliases=aliases)
+
+
+def _subnet_subject(estate: Estate, scenario: Scenario, subnet: Subnet) -> AuditSubject:
+    fams = (4, 6)
+    rng, reasons = _subnet_v4(subnet, fams)
+    reasons += _placement_reasons(subnet)
+    vnet = estate.vnets.get(ref(subnet.vnet_id)) if subnet.vnet_id else None
+    region = _vm_region(scenario, vnet.location if vnet else None)
+    text = ", ".join(rng.cidrs())
+    src = Placement(address=rng, address_text=text, subnet_id=ref(subnet.id),
+                    vnet_id=ref(subnet.vnet_id) if subnet.vnet_id else None,
+                    nic_nsg_id=None, subnet_nsg_id=_nsg(subnet.nsg_id),
+                    route_table_id=_nsg(subnet.route_table_id), region=region, unknown=tuple(reasons))
+    tgt, why = _target_placement(estate, scenario, subnet, None, None, fams, None)
+    vname = vnet.name if vnet else ref(subnet.vnet_id).rsplit("/", 1)[-1]
+    subj = Subject("subnet", f"{vname}/{subnet.name}", subnet.id, text, region or "")
+    return AuditSubject(subj, src, tgt, why, aliases=(subnet.name.lower(), ref(subnet.id)))
+
+
+def _is_target_subnet(estate: Estate, scenario: Scenario, subnet: Subnet) -> bool:
+    """Whether the subnet sits in a VNet that is only a failover target."""
+    targets = set()
+    for _, tgt in scenario.network_mapping:
+        vid = resolve_vnet(estate, tgt)
+        if vid:
+            targets.add(vid)
+    sources = set()
+    for src, _ in scenario.network_mapping:
+        vid = resolve_vnet(estate, src)
+        if vid:
+            sources.add(vid)
+    v = ref(subnet.vnet_id) if subnet.vnet_id else None
+    return v in targets and v not in sources
+
+
+def find_subjects(estate: Estate, scenario: Scenario) -> tuple[list[AuditSubject], list[str]]:
+    """Every subject of the audit (sorted), and messages about scenario VMs that were not found."""
+    subjects: list[AuditSubject] = []
+    used_nics: set[str] = set()
+    for vid, vm in sorted(estate.vms.items()):
+        nic = None
+        for nid in vm.nic_ids:
+            nic = estate.nics.get(ref(nid))
+            if nic is not None:
+                break
+        if nic is None:
+            continue
+        used_nics.add(ref(nic.id))
+        subjects.append(_nic_subject(estate, scenario, nic, vm))
+    for nid, nic in sorted(estate.nics.items()):
+        if nid in used_nics:
+            continue
+        if nic.vm_id and ref(nic.vm_id) in estate.vms:
+            continue   # a secondary NIC of a VM already checked through its primary NIC
+        vm = None
+        subjects.append(_nic_subject(estate, scenario, nic, vm))
+    if not estate.vms and not estate.nics:
+        for sid, subnet in sorted(estate.subnets.items()):
+            if _is_target_subnet(estate, scenario, subnet):
+                continue   # failover target only: checked as the target side of its source
+            subjects.append(_subnet_subject(estate, scenario, subnet))
+    else:
+        # VMs of a failover-only network are not replicated from there
+        subjects = [s for s in subjects if s.source.vnet_id is None or
+                    not _is_target_vnet(estate, scenario, s.source.vnet_id)]
+    missing: list[str] = []
+    if scenario.vms is not None:
+        wanted = {v.strip().lower() for v in scenario.vms} | {ref(v) for v in scenario.vms}
+        chosen = [s for s in subjects if wanted & set(s.aliases)]
+        for v in scenario.vms:
+            if not any(v.strip().lower() in s.aliases or ref(v) in s.aliases for s in subjects):
+                missing.append(v)
+        subjects = chosen
+    subjects.sort(key=lambda s: (s.subject.kind, s.subject.name.lower(), ref(s.subject.id)))
+    return subjects, missing
+
+
+def _is_target_vnet(estate: Estate, scenario: Scenario, vnet_id: str) -> bool:
+    targets = {resolve_vnet(estate, t) for _, t in scenario.network_mapping}
+    sources = {resolve_vnet(estate, s) for s, _ in scenario.network_mapping}
+    return ref(vnet_id) in targets and ref(vnet_id) not in sources

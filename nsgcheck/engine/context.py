@@ -1,0 +1,213 @@
+"""Build a `ResolveContext` for a subject (NIC or subnet) from an Estate (nsg-semantics §4.2-§4.4, §8).
+
+Public API:
+
+* `virtual_network_bounds(estate, subnet, catalog=None) -> (certain, possible, reasons)`: the
+  `VirtualNetwork` tag: own VNet space ∪ peered VNets (allowVirtualNetworkAccess) ∪
+  168.63.129.16/32 ∪ UDR prefixes of the subnet's route table (a 0.0.0.0/0 UDR makes it
+  everything). Pieces the inputs do not determine widen `possible` and add a reason.
+* `internet_bounds(vnet_certain, vnet_possible)`: public IPv4 (and all IPv6) minus VirtualNetwork.
+* `asg_membership(estate) -> (members, possible)`: ASG id -> member addresses; `possible` holds a
+  superset for ASGs with members whose address is not fixed (dynamic IP: their subnet range).
+* `subject_asgs(nic)`: the ASG ids of the NIC's primary IP configuration.
+* `effective_expansions(estate, nic)`: tag -> AddressSet from an effective-NSG export of the NIC.
+* `build_context(estate, subnet, catalog=None, nic=None) -> ResolveContext`: all of the above;
+  an effective-NSG export's expansions of VirtualNetwork/Internet win when present (§8).
+  For a subnet subject (nic=None) ASG membership of "any VM placed here" is unknown.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nsgcheck.model import Estate, NetworkInterface, Subnet, Unknown, ref
+
+from .addresses import AddressError, AddressSet
+from .resolve import Ident, ResolveContext, lookup_tag, public_ipv4
+
+HOST_VIP = AddressSet.parse("168.63.129.16/32")
+_V6_ALL = AddressSet.everything().only([6])
+
+Bounds = tuple[AddressSet, AddressSet, tuple[str, ...]]
+
+
+def _cidrs(values: Any, what: str, reasons: list[str]) -> tuple[AddressSet, bool]:
+    """Known prefixes of a list that may hold Unknowns; the flag says something was unknown."""
+    acc = AddressSet.empty()
+    unknown = False
+    for v in values:
+        if isinstance(v, Unknown):
+            unknown = True
+            reasons.append(f"{what}: {v.reason}")
+            continue
+        try:
+            acc = acc | AddressSet.parse(v, strict=False)
+        except AddressError as exc:
+            unknown = True
+            reasons.append(f"{what}: {exc}")
+    return acc, unknown
+
+
+def virtual_network_bounds(estate: Estate, subnet: Subnet | None, catalog: Any = None) -> Bounds:
+    """(certain, possible, reasons) for the VirtualNetwork tag seen from `subnet` (§4.2)."""
+    reasons: list[str] = []
+    if subnet is None:
+        return HOST_VIP, AddressSet.everything(), ("the subject's subnet is not in the inputs",)
+    certain = HOST_VIP
+    doubt = False
+    vnet = estate.get("vnets", subnet.vnet_id)
+    if vnet is None:
+        own, unk = _cidrs(subnet.prefixes, f"subnet {subnet.name} prefixes", reasons)
+        certain = certain | own
+        doubt = True
+        reasons.append(f"virtual network of subnet {subnet.name} is not in the inputs")
+    else:
+        own, unk = _cidrs(vnet.address_space, f"address space of {vnet.name}", reasons)
+        certain = certain | own
+        doubt |= unk
+        if vnet.has_gateway:
+            doubt = True
+            reasons.append(f"{vnet.name} has a gateway; prefixes it learns are not in the inputs")
+        for peering in vnet.peerings:
+            if not peering.allow_virtual_network_access:
+                continue
+            remote = estate.get("vnets", peering.remote_vnet_id)
+            if remote is not None:
+                space, unk = _cidrs(remote.address_space, f"address space of peered {remote.name}", reasons)
+            elif peering.remote_address_space:
+                space, unk = _cidrs(peering.remote_address_space, f"peering {peering.name}", reasons)
+            else:
+                space, unk = AddressSet.empty(), True
+                reasons.append(f"address space of the VNet peered by {peering.name} is not in the inputs")
+            certain = certain | space
+            doubt |= unk
+    rt_id = subnet.route_table_id
+    if isinstance(rt_id, Unknown):
+        doubt = True
+        reasons.append(f"route table of subnet {subnet.name}: {rt_id.reason}")
+    elif rt_id:
+        table = estate.get("route_tables", rt_id)
+        if table is None:
+            doubt = True
+            reasons.append(f"route table {rt_id.rsplit('/', 1)[-1]} of subnet {subnet.name} is not in the inputs")
+        else:
+            if table.routes_unknown is not None:
+                doubt = True
+                reasons.append(f"routes of {table.name}: {table.routes_unknown.reason}")
+            for route in table.routes:
+                p = route.address_prefix
+                if isinstance(p, Unknown):
+                    doubt = True
+                    reasons.append(f"route {route.name}: {p.reason}")
+                    continue
+                try:
+                    certain = certain | AddressSet.parse(p, strict=False)
+                except AddressError:
+                    tag = lookup_tag(p, catalog)   # routes may name a service tag
+                    if isinstance(tag, Unknown):
+                        doubt = True
+                        reasons.append(f"route {route.name}: {tag.reason}")
+                    else:
+                        certain = certain | tag
+    possible = AddressSet.everything() if doubt else certain
+    return certain, possible, tuple(reasons)
+
+
+def internet_bounds(vnet_certain: AddressSet, vnet_possible: AddressSet) -> tuple[AddressSet, AddressSet]:
+    """(certain, possible) Internet: public IPv4 and all IPv6 minus VirtualNetwork (§4.3)."""
+    base = public_ipv4() | _V6_ALL
+    return base - vnet_possible, base - vnet_certain
+
+
+def asg_membership(estate: Estate) -> tuple[dict[str, AddressSet], dict[str, AddressSet]]:
+    """ASG id -> member addresses (certain), and supersets where some member IP is not fixed."""
+    members: dict[str, AddressSet] = {a: AddressSet.empty() for a in estate.asgs}
+    extra: dict[str, AddressSet] = {}
+    for nic in estate.nics.values():
+        for cfg in nic.ip_configurations:
+            if not cfg.asg_ids:
+                continue
+            addr: AddressSet | None = None
+            if isinstance(cfg.private_ip, str):
+                try:
+                    addr = AddressSet.parse(cfg.private_ip, strict=False)
+                except AddressError:
+                    addr = None
+            for a in cfg.asg_ids:
+                key = ref(a)
+                members.setdefault(key, AddressSet.empty())
+                if addr is not None:
+                    members[key] = members[key] | addr
+                    continue
+                # dynamic or unknown address: somewhere in its subnet, if that is known
+                sub = estate.get("subnets", cfg.subnet_id)
+                rng = None
+                if sub is not None:
+                    rng = AddressSet.empty()
+                    for p in sub.prefixes:
+                        if isinstance(p, Unknown):
+                            rng = None
+                            break
+                        rng = rng | AddressSet.parse(p, strict=False)
+                extra[key] = extra.get(key, AddressSet.empty()) | (rng if rng is not None else AddressSet.everything())
+    possible = {k: members[k] | v for k, v in extra.items()}
+    return members, possible
+
+
+def subject_asgs(nic: NetworkInterface) -> frozenset[str]:
+    cfg = nic.primary_config()
+    return frozenset(ref(a) for a in (cfg.asg_ids if cfg else ()))
+
+
+def effective_expansions(estate: Estate, nic: NetworkInterface | None) -> dict[str, AddressSet]:
+    """Tag (lower case) -> prefixes from an effective-NSG export of this NIC (§8)."""
+    out: dict[str, AddressSet] = {}
+    if nic is None:
+        return out
+    for export in estate.effective_nsgs:
+        if export.nic_id is None or ref(export.nic_id) != ref(nic.id):
+            continue
+        for group in export.groups:
+            for tag, prefixes in group.tag_map:
+                name = tag.rsplit("/", 1)[-1].lower()
+                try:
+                    s = AddressSet.from_cidrs(prefixes, strict=False)
+                except AddressError:
+                    continue
+                out[name] = out.get(name, AddressSet.empty()) | s
+    return out
+
+
+def build_context(estate: Estate, subnet: Subnet | None, catalog: Any = None,
+                  nic: NetworkInterface | None = None, asgs: tuple[dict, dict] | None = None) -> ResolveContext:
+    """The resolve context of a NIC (or of a subnet's "any VM placed here" when nic is None).
+
+    `asgs` may pass a precomputed `asg_membership(estate)` (it is per estate, not per subject).
+    """
+    members, possible = asgs if asgs is not None else asg_membership(estate)
+    eff = effective_expansions(estate, nic)
+    bounds: dict[str, tuple[AddressSet, AddressSet]] = {}
+    if "virtualnetwork" in eff:
+        vc = vp = eff["virtualnetwork"]
+        vreasons: tuple[str, ...] = ()
+    else:
+        vc, vp, vreasons = virtual_network_bounds(estate, subnet, catalog)
+    if vc == vp:
+        vnet: AddressSet | Unknown = vc
+    else:
+        vnet = Unknown("VirtualNetwork is not fully determined: " + "; ".join(vreasons))
+        bounds["virtualnetwork"] = (vc, vp)
+    if "internet" in eff:
+        internet: AddressSet | Unknown = eff["internet"]
+    else:
+        ic, ip_ = internet_bounds(vc, vp)
+        if ic == ip_:
+            internet = ic
+        else:
+            internet = Unknown("Internet depends on VirtualNetwork, which is not fully determined")
+            bounds["internet"] = (ic, ip_)
+    subj = subject_asgs(nic) if nic is not None else None
+    key = (Ident(catalog), vnet, internet, subj, tuple(sorted(bounds.items())), Ident(members))
+    return ResolveContext(catalog=catalog, virtual_network=vnet, internet=internet,
+                          asg_members=members, subject_asgs=subj, key=key,
+                          asg_possible=possible, tag_bounds=bounds)

@@ -1,0 +1,357 @@
+"""Resolve NSG rule tokens into address sets and rules into first-match `Term`s.
+
+Public API (used by the NSG evaluator, the audit, `flow` and `lint`):
+
+* `ResolveContext(catalog, virtual_network, internet, asg_members, subject_asgs, key)`: what a
+  token means for one evaluated subject (built by `nsgcheck.engine.context`).
+* `resolve_address_token(token, ctx) -> AddressSet | Unknown`: one address token
+  (`*`, `Any`, IP, CIDR, built-in tag, classic spelling, service tag from the catalog).
+* `rule_term(rule, direction, ctx, label=None) -> Term`: a `SecurityRule` as certain boxes plus
+  'maybe' boxes covering every packet whose match the inputs do not determine, so
+  `first_match` yields UNKNOWN pieces exactly where doubt exists.
+* `BUILTIN_ADDRESSES`: the fixed built-in tags (AzureLoadBalancer, AzurePlatform*).
+* `public_ipv4()`: IPv4 minus the special blocks (the base of `Internet`, nsg-semantics §4.3).
+
+Semantics: ../shared/docs/nsg-semantics.md §4 (first match, orientation, tokens, ASGs).
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+from nsgcheck.model import AddressKind, AddressToken, SecurityRule, Unknown
+
+from .addresses import AddressError, AddressSet
+from .firstmatch import ALLOW, DENY, UNKNOWN, Term
+from .ports import PortSet
+from .space import PORTED, PROTOCOLS, Box
+
+INBOUND = "inbound"
+OUTBOUND = "outbound"
+
+#: fixed-address built-in tags that are absent from the downloadable tag files (§4.1, §7)
+BUILTIN_ADDRESSES: dict[str, AddressSet] = {
+    "azureloadbalancer": AddressSet.parse("168.63.129.16/32"),
+    "azure_loadbalancer": AddressSet.parse("168.63.129.16/32"),
+    "azureplatformdns": AddressSet.parse("168.63.129.16/32"),
+    "azureplatformimds": AddressSet.parse("169.254.169.254/32"),
+    "azureplatformlkm": AddressSet.parse("168.63.129.16/32"),
+}
+_VNET_NAMES = frozenset({"virtualnetwork", "virtual_network"})
+_INTERNET_NAMES = frozenset({"internet"})
+_ANY_NAMES = frozenset({"*", "any"})
+
+_SPECIAL_V4 = ("0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
+               "172.16.0.0/12", "192.168.0.0/16", "224.0.0.0/3")
+_PUBLIC_V4 = AddressSet.all_v4() - AddressSet.from_cidrs(_SPECIAL_V4)
+
+NON_PORTED: frozenset[str] = PROTOCOLS - PORTED
+
+
+def public_ipv4() -> AddressSet:
+    """All IPv4 minus RFC 1918, 0/8, 100.64/10, 127/8, 169.254/16 and 224/3."""
+    return _PUBLIC_V4
+
+
+# --------------------------------------------------------------------------- context
+@dataclass(frozen=True, eq=False)
+class ResolveContext:
+    """What tokens mean for one evaluated subject.
+
+    * `catalog`: a `servicetags` Catalog (anything with `find(name)` or `lookup(name)`), or None (then every
+      non-built-in tag is Unknown).
+    * `virtual_network`, `internet`: the expansions of the built-in tags, or Unknown.
+    * `asg_members`: `ref()`-ed ASG id -> addresses of its member IP configurations. A missing
+      key means the members are not known (matches depending on it are unknown).
+    * `subject_asgs`: ASG ids the evaluated NIC belongs to; None when not known (a subnet
+      evaluated as "any VM placed here", a failed-over VM). Decides VM-side ASG rules.
+    * `key`: a hashable identity for caching resolved terms; computed from the fields when None.
+    """
+
+    catalog: Any = None
+    virtual_network: AddressSet | Unknown = field(default_factory=lambda: Unknown("VirtualNetwork expansion not computed"))
+    internet: AddressSet | Unknown = field(default_factory=public_ipv4)
+    asg_members: Mapping[str, AddressSet] = field(default_factory=dict)
+    subject_asgs: frozenset[str] | None = None
+    key: Any = None
+    #: ASG id -> a superset of its members when some member addresses are not known exactly
+    #: (e.g. dynamic IPs: the subnet range); absent = `asg_members` is exact
+    asg_possible: Mapping[str, AddressSet] = field(default_factory=dict)
+    #: lower-case built-in tag -> (certain, possible) bounds used when its value is Unknown
+    #: (e.g. VirtualNetwork with a gateway whose learned prefixes are not in the inputs)
+    tag_bounds: Mapping[str, tuple[AddressSet, AddressSet]] = field(default_factory=dict)
+
+    def cache_key(self) -> Any:
+        """Hashable identity of everything that influences resolution."""
+        if self.key is not None:
+            return self.key
+        cached = self.__dict__.get("_key")
+        if cached is None:
+            cached = (Ident(self.catalog), self.virtual_network, self.internet,
+                      tuple(sorted(self.asg_members.items())), self.subject_asgs,
+                      tuple(sorted(self.asg_possible.items())), tuple(sorted(self.tag_bounds.items())))
+            object.__setattr__(self, "_key", cached)
+        return cached
+
+
+class Ident:
+    """Hashes and compares by identity while keeping the object alive (safe cache keys)."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj: Any) -> None:
+        self.obj = obj
+
+    def __hash__(self) -> int:
+        return id(self.obj)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Ident) and other.obj is self.obj
+
+
+# --------------------------------------------------------------------------- tokens
+def _catalog_names(catalog: Any) -> list[str]:
+    for attr in ("names", "tag_names"):
+        f = getattr(catalog, attr, None)
+        if f is not None:
+            try:
+                return list(f() if callable(f) else f)
+            except Exception:  # noqa: BLE001 - suggestions are best effort
+                return []
+    tags = getattr(catalog, "tags", None)
+    if isinstance(tags, Mapping):
+        return [getattr(t, "name", k) for k, t in tags.items()]
+    return []
+
+
+def tag_addresses(tag: Any) -> AddressSet:
+    """The address set of a catalog tag object (v4/v6 intervals, an AddressSet, or prefixes)."""
+    if isinstance(tag, AddressSet):
+        return tag
+    for attr in ("addresses", "address_set"):
+        v = getattr(tag, attr, None)
+        if isinstance(v, AddressSet):
+            return v
+        if callable(v):
+            r = v()
+            if isinstance(r, AddressSet):
+                return r
+    v4 = getattr(tag, "v4", None)
+    v6 = getattr(tag, "v6", None)
+    if v4 is not None or v6 is not None:
+        v4 = v4() if callable(v4) else v4
+        v6 = v6() if callable(v6) else v6
+        return AddressSet(tuple(v4 or ()), tuple(v6 or ()))
+    prefixes = getattr(tag, "address_prefixes", None) or getattr(tag, "prefixes", None)
+    if prefixes is not None:
+        return AddressSet.from_cidrs(prefixes, strict=False)
+    raise TypeError(f"cannot read addresses of catalog entry {tag!r}")
+
+
+def lookup_tag(name: str, catalog: Any) -> AddressSet | Unknown:
+    """A service tag from the catalog (case-insensitive), or Unknown naming the closest names."""
+    if catalog is None:
+        return Unknown(f"service tag {name!r} needs a service-tag file (--tags)")
+    tag = None
+    for method in ("find", "lookup", "get"):
+        f = getattr(catalog, method, None)
+        if f is None:
+            continue
+        try:
+            tag = f(name)
+        except Exception:  # noqa: BLE001 - some catalogs signal "not found" by raising
+            tag = None
+        break
+    if tag is not None:
+        return tag_addresses(tag)
+    names = {n.lower(): n for n in _catalog_names(catalog)}
+    close = difflib.get_close_matches(name.lower(), list(names), n=3, cutoff=0.6)
+    hint = f"; closest: {', '.join(names[c] for c in close)}" if close else ""
+    return Unknown(f"service tag {name!r} is not in the service-tag file{hint}")
+
+
+def resolve_address_token(token: AddressToken | str, ctx: ResolveContext) -> AddressSet | Unknown:
+    """The address set one rule token stands for, or Unknown with the reason."""
+    if isinstance(token, str):
+        token = classify_address(token)
+    if token.kind == AddressKind.UNKNOWN:
+        return token.unknown or Unknown(f"address {token.value!r} not determined")
+    if token.kind == AddressKind.ANY:
+        return AddressSet.everything()
+    if token.kind == AddressKind.CIDR:
+        try:
+            return AddressSet.parse(token.value)
+        except AddressError as exc:
+            return Unknown(str(exc))
+    name = token.value.strip()
+    low = name.lower()
+    if low in _ANY_NAMES:
+        return AddressSet.everything()
+    if low in _VNET_NAMES:
+        return ctx.virtual_network
+    if low in _INTERNET_NAMES:
+        return ctx.internet
+    if low in BUILTIN_ADDRESSES:
+        return BUILTIN_ADDRESSES[low]
+    return lookup_tag(name, ctx.catalog)
+
+
+def classify_address(text: str) -> AddressToken:
+    """Classify raw text as an AddressToken (for callers holding strings, e.g. `flow --dst`)."""
+    s = text.strip()
+    if s.lower() in _ANY_NAMES:
+        return AddressToken(AddressKind.ANY, s)
+    if s and (s[0].isdigit() or ":" in s):
+        return AddressToken(AddressKind.CIDR, s)
+    return AddressToken(AddressKind.TAG, s)
+
+
+# --------------------------------------------------------------------------- rules -> terms
+@dataclass(frozen=True)
+class Side:
+    """One resolved address side: `certain` addresses surely matched, `possible` ⊇ certain."""
+
+    certain: AddressSet
+    possible: AddressSet
+    reasons: tuple[str, ...] = ()
+
+
+def _side(tokens: tuple[AddressToken, ...] | Unknown, asgs: Iterable[str], vm_side: bool,
+          ctx: ResolveContext) -> Side:
+    if isinstance(tokens, Unknown):
+        return Side(AddressSet.empty(), AddressSet.everything(), (str(tokens),))
+    certain = AddressSet.empty()
+    possible = AddressSet.empty()
+    reasons: list[str] = []
+    for tok in tokens:
+        r = resolve_address_token(tok, ctx)
+        if isinstance(r, Unknown):
+            lo, hi = AddressSet.empty(), AddressSet.everything()
+            if tok.kind == AddressKind.TAG:
+                lo, hi = ctx.tag_bounds.get(_canonical_builtin(tok.value), (lo, hi))
+            certain = certain | lo
+            possible = possible | hi
+            reasons.append(r.reason)
+        else:
+            certain = certain | r
+            possible = possible | r
+    for asg in asgs:
+        members = ctx.asg_members.get(asg)
+        if vm_side and ctx.subject_asgs is not None:
+            # the rule applies only to NICs in the ASG (§4.4): decided by membership
+            if asg not in ctx.subject_asgs:
+                continue
+            m = members if members is not None else AddressSet.everything()
+            certain = certain | m
+            extra = ctx.asg_possible.get(asg)
+            possible = possible | (extra if extra is not None else m)
+            if extra is not None and not extra.issubset(m):
+                reasons.append(f"some member addresses of ASG {_short(asg)} are not known exactly")
+        elif vm_side:
+            possible = possible | (members if members is not None else AddressSet.everything())
+            reasons.append(f"membership of the evaluated NIC in ASG {_short(asg)} is not known")
+        elif members is None:
+            possible = AddressSet.everything()
+            reasons.append(f"members of ASG {_short(asg)} are not in the inputs")
+        else:
+            certain = certain | members
+            extra = ctx.asg_possible.get(asg)
+            possible = possible | (extra if extra is not None else members)
+            if extra is not None and not extra.issubset(members):
+                reasons.append(f"some member addresses of ASG {_short(asg)} are not known exactly")
+    return Side(certain, possible, tuple(reasons))
+
+
+def _canonical_builtin(name: str) -> str:
+    low = name.strip().lower()
+    if low in _VNET_NAMES:
+        return "virtualnetwork"
+    return low
+
+
+def _short(asg_id: str) -> str:
+    return asg_id.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _boxes(protocols: frozenset[str], src: AddressSet, sport: PortSet, dst: AddressSet,
+           dport: PortSet) -> list[Box]:
+    """Boxes for a protocol set: ported protocols use the ports, the others all ports (§4 3.)."""
+    out: list[Box] = []
+    if not src or not dst:
+        return out
+    ported = protocols & PORTED
+    other = protocols - PORTED
+    if ported and sport and dport:
+        out.append(Box(ported, src, sport, dst, dport))
+    if other:
+        out.append(Box(other, src, PortSet.everything(), dst, PortSet.everything()))
+    return out
+
+
+def rule_protocols(protocol: str) -> frozenset[str]:
+    p = protocol.strip().lower()
+    if p in ("*", "any", "all"):
+        return PROTOCOLS
+    return frozenset({p}) & PROTOCOLS
+
+
+def rule_term(rule: SecurityRule, direction: str, ctx: ResolveContext, label: Any = None) -> Term:
+    """A rule as a Term for `first_match` in `direction` ('inbound' | 'outbound').
+
+    Certain boxes: packets the rule surely matches. Maybe boxes: every packet it might match
+    (an Unknown field counts as 'everything' in its dimension). Access Unknown gives an UNKNOWN
+    action; an unknown direction or priority, or normalization problems, make the whole match
+    'maybe'.
+    """
+    reasons: list[str] = []
+    outbound = direction == OUTBOUND
+    src = _side(rule.source_addresses, rule.source_asgs, outbound, ctx)
+    dst = _side(rule.destination_addresses, rule.destination_asgs, not outbound, ctx)
+    reasons += src.reasons + dst.reasons
+
+    if isinstance(rule.protocol, Unknown):
+        p_certain, p_possible = frozenset(), PROTOCOLS
+        reasons.append(f"protocol: {rule.protocol.reason}")
+    else:
+        p_certain = p_possible = rule_protocols(rule.protocol)
+
+    def ports(v: PortSet | Unknown, what: str) -> tuple[PortSet, PortSet]:
+        if isinstance(v, Unknown):
+            reasons.append(f"{what}: {v.reason}")
+            return PortSet(), PortSet.everything()
+        return v, v
+
+    sp_c, sp_p = ports(rule.source_ports, "source ports")
+    dp_c, dp_p = ports(rule.destination_ports, "destination ports")
+
+    whole_doubt = False
+    if isinstance(rule.direction, Unknown):
+        whole_doubt = True
+        reasons.append(f"direction: {rule.direction.reason}")
+    if isinstance(rule.priority, Unknown):
+        whole_doubt = True
+        reasons.append(f"priority: {rule.priority.reason}")
+    if rule.problems:
+        whole_doubt = True
+        reasons += list(rule.problems)
+
+    certain = [] if whole_doubt else _boxes(p_certain, src.certain, sp_c, dst.certain, dp_c)
+    possible = _boxes(p_possible, src.possible, sp_p, dst.possible, dp_p)
+    exact = (src.certain == src.possible and dst.certain == dst.possible and p_certain == p_possible
+             and sp_c == sp_p and dp_c == dp_p)
+    maybe = tuple(possible) if (reasons or whole_doubt or not exact) else ()
+
+    if isinstance(rule.access, Unknown):
+        action = UNKNOWN
+        reasons.append(f"access: {rule.access.reason}")
+        # the whole possible match is undecided: no certain boxes needed
+        certain, maybe = [], tuple(possible)
+    else:
+        action = ALLOW if str(rule.access).lower() == "allow" else DENY
+    where = f" ({rule.origin})" if rule.origin else ""
+    reason = "; ".join(dict.fromkeys(reasons))
+    if reason:
+        reason = f"rule {rule.name}{where}: {reason}"
+    return Term(tuple(certain), action, label if label is not None else rule, maybe, reason)

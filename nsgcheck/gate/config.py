@@ -1,0 +1,115 @@
+"""`.nsgcheck.yaml`: defaults for command-line options, found upward from the current directory.
+
+Flags always win: a value from the file is used only where the flag was not given. Paths in
+the file are relative to the file's directory. The file is validated; an unknown key or a
+wrong type is an input error (exit 2) naming the file, line and key.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from nsgcheck.errors import InputError
+from nsgcheck.gate import yamlfile
+
+CONFIG_NAMES = (".nsgcheck.yaml", ".nsgcheck.yml")
+#: option keys whose values are file paths (resolved against the config file's directory)
+PATH_KEYS = ("tags", "scenario", "suppressions", "rules", "allow_urls", "output", "parameters")
+
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "tags": {"type": "string"},
+        "source_region": {"type": "string"},
+        "target_region": {"type": "string"},
+        "scenario": {"type": "string"},
+        "ade": {"type": "boolean"},
+        "auto_upgrade": {"type": "boolean"},
+        "groups": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+        "network_mapping": {"type": "object", "additionalProperties": {"type": "string"}},
+        "format": {"enum": ["text", "json", "markdown", "html", "sarif", "junit"]},
+        "output": {"type": "string"},
+        "fail_on": {"enum": ["error", "warning", "note", "never"]},
+        "suppressions": {"type": "string"},
+        "rules": {"type": "array", "items": {"type": "string"}},
+        "allow_urls": {"type": "string"},
+        "parameters": {"type": "string"},
+        "paths": {"type": "array", "items": {"type": "string"}},
+    },
+}
+
+
+def find_config(start: Path | None = None) -> Path | None:
+    """The nearest `.nsgcheck.yaml` in `start` (default: the current directory) or a parent."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        for name in CONFIG_NAMES:
+            candidate = folder / name
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def load_config(path: Path) -> dict[str, Any]:
+    """The validated options of a config file, paths made relative to the current directory's view."""
+    data, node = yamlfile.read(path, "nsgcheck config")
+    if data is None:
+        return {}
+    errors = sorted(jsonschema.Draft7Validator(SCHEMA).iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        err = errors[0]
+        parts = list(err.absolute_path)
+        if err.validator == "additionalProperties" and not parts:
+            extra = sorted(set(data) - set(SCHEMA["properties"])) if isinstance(data, dict) else []
+            key = extra[0] if extra else ""
+            raise InputError(f"unknown option {key!r}; expected one of {', '.join(sorted(SCHEMA['properties']))}",
+                             file=str(path), pointer=yamlfile.json_pointer([key]),
+                             line=yamlfile.line_of(node, [key]))
+        raise InputError(f"invalid value: {err.message}", file=str(path), pointer=yamlfile.json_pointer(parts),
+                         line=yamlfile.line_of(node, parts))
+    base = path.parent
+    out = dict(data)
+    for key in PATH_KEYS:
+        if isinstance(out.get(key), str):
+            out[key] = str(_resolve(base, out[key]))
+    for key in ("rules", "paths"):
+        if isinstance(out.get(key), list):
+            out[key] = [str(_resolve(base, p)) for p in out[key]]
+    return out
+
+
+def _resolve(base: Path, value: str) -> Path:
+    p = Path(value).expanduser()
+    return p if p.is_absolute() else (base / p)
+
+
+def merge(flags: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+    """Options after applying the config: a flag that was given (not None) wins over the file."""
+    out = dict(config)
+    for key, value in flags.items():
+        if value is not None or key not in out:
+            out[key] = value
+    return out
+
+
+def apply_to_args(args: Any, start: Path | None = None, path: Path | None = None) -> Any:
+    """Fill unset attributes of an argparse namespace from the config file (found or given).
+
+    Attributes are matched by name (`fail_on`, `source_region`...); only attributes that are
+    None (not given on the command line) or empty lists are filled. Returns `args`.
+    """
+    cfg_path = path or find_config(start)
+    if cfg_path is None:
+        return args
+    cfg = load_config(cfg_path)
+    for key, value in cfg.items():
+        attr = key
+        current = getattr(args, attr, None)
+        if current is None or current == [] or current is False and isinstance(value, bool):
+            setattr(args, attr, value)
+    setattr(args, "config_file", str(cfg_path))
+    return args

@@ -1,0 +1,49 @@
+"""The exit-code decision: 1 when a finding at or above --fail-on remains, else 0.
+
+Findings are unsuppressed requirement results (fail/partial: error, unknown: warning) and
+advisories (warning or note). Suppressed results never count; loader notes on the inputs
+count only at level error (they are reported, not gated).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nsgcheck.errors import UsageError
+
+FAIL_ON = ("error", "warning", "note", "never")
+RANK = {"none": 0, "note": 1, "warning": 2, "error": 3}
+STATUS_SEVERITY = {"fail": "error", "partial": "error", "unknown": "warning"}
+EXIT_OK, EXIT_FINDINGS = 0, 1
+
+
+def findings_at_or_above(report: dict[str, Any], fail_on: str) -> list[str]:
+    """One line per finding that trips the gate (empty with `never`)."""
+    if fail_on not in FAIL_ON:
+        raise UsageError(f"--fail-on {fail_on!r}: expected one of {', '.join(FAIL_ON)}")
+    if fail_on == "never":
+        return []
+    floor = RANK[fail_on]
+    out = []
+    for r in report.get("results", []) or []:
+        if r.get("suppressed"):
+            continue
+        sev = r.get("severity") or STATUS_SEVERITY.get(r.get("status", ""), "none")
+        if sev not in RANK or r.get("status") not in STATUS_SEVERITY:
+            continue
+        if RANK[sev] >= floor:
+            subject = (r.get("subject") or {}).get("name", "")
+            out.append(f"{sev}: {r.get('requirement')} {r.get('status')} for {subject} ({r.get('side')})")
+    for a in report.get("advisories", []) or []:
+        level = a.get("level", "warning")
+        if RANK.get(level, 0) >= floor:
+            out.append(f"{level}: {a.get('id')} {a.get('subject', '')}".rstrip())
+    for f in report.get("findings", []) or []:
+        if f.get("level") == "error":
+            out.append(f"error: {f.get('message', '')}")
+    return out
+
+
+def exit_code(report: dict[str, Any], fail_on: str = "error") -> int:
+    """0 when nothing is at or above `fail_on`, 1 otherwise (2 is the CLI's, for bad input)."""
+    return EXIT_FINDINGS if findings_at_or_above(report, fail_on) else EXIT_OK

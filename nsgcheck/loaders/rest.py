@@ -1,0 +1,554 @@
+"""RawResource (REST shape) -> model objects: the one converter every resource format shares.
+
+Child resources (`networkSecurityGroups/securityRules`, `virtualNetworks/subnets`,
+`virtualNetworks/virtualNetworkPeerings`, `routeTables/routes`) are merged into their parent
+regardless of the order they come in; a child whose parent is not in the inputs still gets a
+parent (named after the id) so no rule is dropped. Firewall-type resources go to
+`nsgcheck.loaders.firewall`. `Unknown` values stay `Unknown` in the model.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+from nsgcheck.loaders.normalize import (absent, as_list, complete_default_rules, normalize_rule,
+                                        rule_name)
+from nsgcheck.loaders.raw import RawResource
+from nsgcheck.model import (ApplicationSecurityGroup, Estate, Finding, IpConfiguration,
+                            NetworkInterface, NetworkMapping, NetworkSecurityGroup, Origin, Peering,
+                            ProtectedItem, Route, RouteTable, SecurityRule, ServiceEndpoint,
+                            StorageAccount, Subnet, Unknown, VirtualMachine, VirtualNetwork, ref)
+
+NSG = "microsoft.network/networksecuritygroups"
+NSG_RULE = NSG + "/securityrules"
+ASG = "microsoft.network/applicationsecuritygroups"
+NIC = "microsoft.network/networkinterfaces"
+VNET = "microsoft.network/virtualnetworks"
+SUBNET = VNET + "/subnets"
+PEERING = VNET + "/virtualnetworkpeerings"
+ROUTE_TABLE = "microsoft.network/routetables"
+ROUTE = ROUTE_TABLE + "/routes"
+VM = "microsoft.compute/virtualmachines"
+STORAGE = "microsoft.storage/storageaccounts"
+GATEWAY = "microsoft.network/virtualnetworkgateways"
+ASR = "microsoft.recoveryservices/vaults"
+ASR_FABRIC = ASR + "/replicationfabrics"
+ASR_NET_MAPPING = ASR_FABRIC + "/replicationnetworks/replicationnetworkmappings"
+ASR_ITEM = ASR_FABRIC + "/replicationprotectioncontainers/replicationprotecteditems"
+
+FIREWALL_TYPES = frozenset({
+    "microsoft.network/azurefirewalls",
+    "microsoft.network/firewallpolicies",
+    "microsoft.network/firewallpolicies/rulecollectiongroups",
+    "microsoft.network/firewallpolicies/rulegroups",
+    "microsoft.network/ipgroups",
+    "nsgcheck/rulecollection",          # standalone rule-collection JSON snippets
+})
+
+
+# --------------------------------------------------------------------------- helpers
+def _props(raw: RawResource) -> dict[str, Any]:
+    return raw.properties if isinstance(raw.properties, dict) else {}
+
+
+def _get(d: Any, *keys: str) -> Any:
+    """Nested lookup tolerant of missing levels; keys matched exactly, then case-insensitively."""
+    for k in keys:
+        if not isinstance(d, Mapping):
+            return None
+        if k in d:
+            d = d[k]
+            continue
+        low = k.lower()
+        d = next((v for kk, v in d.items() if isinstance(kk, str) and kk.lower() == low), None)
+    return d
+
+
+def _id_of(value: Any) -> str | Unknown | None:
+    """A reference: `{"id": ...}`, a bare id string, or Unknown."""
+    if isinstance(value, Mapping):
+        value = value.get("id")
+    if isinstance(value, Unknown):
+        return value
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    return None
+
+
+def _str(value: Any) -> str | Unknown | None:
+    if isinstance(value, (str, Unknown)):
+        return value
+    return None if value is None else str(value)
+
+
+def _bool(value: Any, default: bool = False) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return value.strip().lower() == "true"
+    return default
+
+
+def _strings(value: Any) -> tuple[Any, ...]:
+    items = as_list(value)
+    if isinstance(items, Unknown):
+        return (items,)
+    return tuple(v if isinstance(v, Unknown) else str(v) for v in items)
+
+
+def _parent_id(child_id: str, levels: int = 1) -> str:
+    parts = child_id.rstrip("/").split("/")
+    return "/".join(parts[: len(parts) - 2 * levels])
+
+
+def _last(rid: str) -> str:
+    return rid.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _rid(raw: RawResource) -> str:
+    rid = raw.id if isinstance(raw.id, str) and raw.id else None
+    if rid is None:
+        o = raw.origin
+        rid = f"/nsgcheck/unidentified/{raw.type}/{raw.name or '?'}@{o.file}#{o.pointer}"
+    return rid
+
+
+def _short_name(raw: RawResource) -> str:
+    name = raw.name if isinstance(raw.name, str) else ""
+    return name.rsplit("/", 1)[-1] if name else _last(_rid(raw))
+
+
+def _location(raw: RawResource) -> str | Unknown | None:
+    loc = raw.location
+    return loc if isinstance(loc, (str, Unknown)) else None
+
+
+def _properties_unknown(raw: RawResource) -> Unknown | None:
+    u = raw.extra.get("properties_unknown")
+    return u if isinstance(u, Unknown) else None
+
+
+# --------------------------------------------------------------------------- rules
+def rules_from(items: Any, raw: RawResource, path: tuple[str | int, ...],
+               default: bool = False) -> tuple[list[SecurityRule], Unknown | None]:
+    """A `securityRules` array (REST elements {name, properties}) -> rules; Unknown list kept."""
+    if isinstance(items, Unknown):
+        return [], items
+    if absent(items):
+        return [], None
+    if not isinstance(items, list):
+        return [], Unknown(f"{path[-1]} is not a list: {type(items).__name__}", raw.origin_for(*path))
+    out = []
+    for i, item in enumerate(items):
+        origin = raw.origin_for(*path, i)
+        if isinstance(item, Mapping):
+            props = item.get("properties", item) if "properties" in item else item
+            out.append(normalize_rule(props, item.get("name", f"#{i}"), origin, default))
+        else:
+            out.append(normalize_rule(item if isinstance(item, Unknown) else
+                                      Unknown(f"rule #{i} is not an object", origin, str(item)),
+                                      item.text if isinstance(item, Unknown) else f"#{i}", origin, default))
+    return out, None
+
+
+# --------------------------------------------------------------------------- converter
+class _Converter:
+    def __init__(self, estate: Estate):
+        self.estate = estate
+        self.nsg_rules: dict[str, list[tuple[SecurityRule, Origin]]] = {}
+        self.subnets_of: dict[str, list[str]] = {}
+        self.peerings_of: dict[str, list[Peering]] = {}
+        self.routes_of: dict[str, list[Route]] = {}
+        self.gateway_subnets: set[str] = set()
+        self.fabric_location: dict[str, str] = {}
+
+    def finding(self, level: str, message: str, origin: Origin | None) -> None:
+        self.estate.findings.append(Finding(level, message, origin))
+
+    # -- NSGs ----------------------------------------------------------------------
+    def nsg(self, raw: RawResource) -> NetworkSecurityGroup:
+        p = _props(raw)
+        rules, unknown = rules_from(_get(p, "securityRules"), raw, ("properties", "securityRules"))
+        defaults, _ = rules_from(_get(p, "defaultSecurityRules"), raw,
+                                 ("properties", "defaultSecurityRules"), default=True)
+        unknown = unknown or _properties_unknown(raw)
+        return NetworkSecurityGroup(id=_rid(raw), name=_short_name(raw), rules=tuple(rules),
+                                    default_rules=complete_default_rules(defaults, raw.origin),
+                                    location=_location(raw), origin=raw.origin, rules_unknown=unknown)
+
+    def child_rule(self, raw: RawResource) -> None:
+        rid = _rid(raw)
+        parent = ref(_parent_id(rid))
+        props = raw.properties if not _properties_unknown(raw) else _properties_unknown(raw)
+        rule = normalize_rule(props, raw.name, raw.origin)
+        self.nsg_rules.setdefault(parent, []).append((rule, raw.origin))
+
+    def attach_child_rules(self) -> None:
+        for parent, items in self.nsg_rules.items():
+            nsg = self.estate.nsgs.get(parent)
+            if nsg is None:
+                first = items[0][1]
+                name = _last(parent)
+                self.finding("note", f"NSG {name!r} is defined only by its child rule resources here",
+                             first)
+                nsg = NetworkSecurityGroup(id=parent, name=name, rules=(),
+                                           default_rules=complete_default_rules((), first), origin=first)
+            rules = list(nsg.rules)
+            for rule, origin in items:
+                same = next((i for i, r in enumerate(rules) if r.name.lower() == rule.name.lower()), None)
+                if same is not None:
+                    self.finding("warning", f"rule {rule.name!r} of NSG {nsg.name!r} is defined both inline "
+                                 "and as a child resource; the child resource is used", origin)
+                    rules[same] = rule
+                else:
+                    rules.append(rule)
+            self.estate.nsgs[parent] = NetworkSecurityGroup(
+                id=nsg.id, name=nsg.name, rules=tuple(rules), default_rules=nsg.default_rules,
+                location=nsg.location, origin=nsg.origin, rules_unknown=nsg.rules_unknown)
+
+    # -- NICs ----------------------------------------------------------------------
+    def nic(self, raw: RawResource) -> NetworkInterface:
+        p = _props(raw)
+        configs = []
+        items = _get(p, "ipConfigurations")
+        items = [] if isinstance(items, Unknown) or not isinstance(items, list) else items
+        if isinstance(_get(p, "ipConfigurations"), Unknown):
+            self.finding("warning", f"NIC {raw.name!r}: ipConfigurations not determined "
+                         f"({_get(p, 'ipConfigurations').reason})", raw.origin_for("properties", "ipConfigurations"))
+        for i, c in enumerate(items):
+            origin = raw.origin_for("properties", "ipConfigurations", i)
+            if not isinstance(c, Mapping):
+                self.finding("warning", f"NIC {raw.name!r}: ip configuration #{i} not determined", origin)
+                continue
+            cp = c.get("properties", c) if isinstance(c.get("properties", c), Mapping) else {}
+            ip = _str(_get(cp, "privateIPAddress"))
+            if ip == "":
+                ip = None
+            version = _get(cp, "privateIPAddressVersion")
+            asgs = tuple(ref(x) if isinstance(x, str) else x  # type: ignore[misc]
+                         for x in (_id_of(a) for a in (as_list(_get(cp, "applicationSecurityGroups"))
+                                                       if not isinstance(_get(cp, "applicationSecurityGroups"), Unknown)
+                                                       else []))
+                         if isinstance(x, str))
+            configs.append(IpConfiguration(
+                name=str(c.get("name") or f"ipconfig{i + 1}"), private_ip=ip,
+                subnet_id=_id_of(_get(cp, "subnet")), asg_ids=asgs,
+                primary=_bool(_get(cp, "primary"), default=len(items) == 1),
+                version=6 if isinstance(version, str) and version.lower() == "ipv6" else 4,
+                origin=origin))
+        vm = _id_of(_get(p, "virtualMachine"))
+        return NetworkInterface(id=_rid(raw), name=_short_name(raw), ip_configurations=tuple(configs),
+                                nsg_id=_id_of(_get(p, "networkSecurityGroup")),
+                                vm_id=vm if isinstance(vm, str) else None,
+                                location=_location(raw), origin=raw.origin)
+
+    # -- VNets and subnets ----------------------------------------------------------
+    def subnet(self, cp: Mapping[str, Any], name: str, sid: str, vnet_id: str, origin: Origin) -> Subnet:
+        prefixes = list(_strings(_get(cp, "addressPrefix"))) + list(_strings(_get(cp, "addressPrefixes")))
+        endpoints = []
+        eps = _get(cp, "serviceEndpoints")
+        for e in (eps if isinstance(eps, list) else []):
+            if isinstance(e, Mapping):
+                service = _get(e, "service")
+                if isinstance(service, str):
+                    locs = _get(e, "locations")
+                    endpoints.append(ServiceEndpoint(service, tuple(
+                        x for x in (locs if isinstance(locs, list) else []) if isinstance(x, str))))
+        nat = _id_of(_get(cp, "natGateway"))
+        if name.lower() == "gatewaysubnet":
+            pass
+        return Subnet(id=sid, name=name, vnet_id=vnet_id, prefixes=tuple(dict.fromkeys(prefixes)),
+                      nsg_id=_id_of(_get(cp, "networkSecurityGroup")),
+                      route_table_id=_id_of(_get(cp, "routeTable")),
+                      service_endpoints=tuple(endpoints),
+                      nat_gateway_id=nat if isinstance(nat, str) else None, origin=origin)
+
+    def vnet(self, raw: RawResource) -> VirtualNetwork:
+        p = _props(raw)
+        vid = _rid(raw)
+        subnet_ids = []
+        items = _get(p, "subnets")
+        if isinstance(items, Unknown):
+            self.finding("warning", f"virtual network {raw.name!r}: subnets not determined ({items.reason})",
+                         raw.origin_for("properties", "subnets"))
+        for i, s in enumerate(items if isinstance(items, list) else []):
+            origin = raw.origin_for("properties", "subnets", i)
+            if not isinstance(s, Mapping) or not isinstance(s.get("name"), str):
+                self.finding("warning", f"virtual network {raw.name!r}: subnet #{i} not determined", origin)
+                continue
+            name = rule_name(s["name"])
+            sid = s.get("id") if isinstance(s.get("id"), str) else f"{vid}/subnets/{name}"
+            cp = s.get("properties", s) if isinstance(s.get("properties", s), Mapping) else {}
+            self.estate.add("subnets", self.subnet(cp, name, sid, vid, origin))
+            subnet_ids.append(sid)
+        peerings = []
+        for i, pe in enumerate(_get(p, "virtualNetworkPeerings") or []
+                               if not isinstance(_get(p, "virtualNetworkPeerings"), Unknown) else []):
+            if isinstance(pe, Mapping):
+                peerings.append(self.peering(pe.get("properties", pe), str(pe.get("name", f"#{i}")),
+                                             raw.origin_for("properties", "virtualNetworkPeerings", i)))
+        space = _get(p, "addressSpace", "addressPrefixes")
+        dns = _get(p, "dhcpOptions", "dnsServers")
+        return VirtualNetwork(id=vid, name=_short_name(raw),
+                              address_space=_strings(space), subnet_ids=tuple(subnet_ids),
+                              peerings=tuple(peerings),
+                              dns_servers=tuple(d for d in (dns if isinstance(dns, list) else [])
+                                                if isinstance(d, str)),
+                              location=_location(raw), origin=raw.origin)
+
+    def peering(self, pp: Any, name: str, origin: Origin) -> Peering:
+        pp = pp if isinstance(pp, Mapping) else {}
+        remote = _id_of(_get(pp, "remoteVirtualNetwork"))
+        space = _get(pp, "remoteAddressSpace", "addressPrefixes")
+        return Peering(name=rule_name(name),
+                       remote_vnet_id=remote if remote is not None else Unknown("peering has no remote network", origin),
+                       allow_virtual_network_access=_bool(_get(pp, "allowVirtualNetworkAccess"), True),
+                       remote_address_space=tuple(x for x in (space if isinstance(space, list) else [])
+                                                  if isinstance(x, str)),
+                       origin=origin)
+
+    def child_subnet(self, raw: RawResource) -> None:
+        sid = _rid(raw)
+        vnet_id = _parent_id(sid)
+        p = _props(raw)
+        self.estate.add("subnets", self.subnet(p, _short_name(raw), sid, vnet_id, raw.origin))
+        self.subnets_of.setdefault(ref(vnet_id), []).append(sid)
+
+    def child_peering(self, raw: RawResource) -> None:
+        vnet_id = _parent_id(_rid(raw))
+        self.peerings_of.setdefault(ref(vnet_id), []).append(
+            self.peering(_props(raw), _short_name(raw), raw.origin))
+
+    def attach_vnet_children(self) -> None:
+        for key in sorted(set(self.subnets_of) | set(self.peerings_of)):
+            v = self.estate.vnets.get(key)
+            if v is None:
+                continue  # subnets stand on their own; the VNet itself is not in the inputs
+            ids = list(v.subnet_ids)
+            for sid in self.subnets_of.get(key, []):
+                if ref(sid) not in {ref(i) for i in ids}:
+                    ids.append(sid)
+            self.estate.vnets[key] = VirtualNetwork(
+                id=v.id, name=v.name, address_space=v.address_space, subnet_ids=tuple(ids),
+                peerings=v.peerings + tuple(self.peerings_of.get(key, [])), dns_servers=v.dns_servers,
+                location=v.location, has_gateway=v.has_gateway, origin=v.origin)
+
+    def gateway(self, raw: RawResource) -> None:
+        for c in _get(_props(raw), "ipConfigurations") or []:
+            if isinstance(c, Mapping):
+                sid = _id_of(_get(c.get("properties", c), "subnet"))
+                if isinstance(sid, str):
+                    self.gateway_subnets.add(ref(_parent_id(sid)))
+
+    def attach_gateways(self) -> None:
+        for key in sorted(self.gateway_subnets):
+            v = self.estate.vnets.get(key)
+            if v is not None and not v.has_gateway:
+                self.estate.vnets[key] = VirtualNetwork(
+                    id=v.id, name=v.name, address_space=v.address_space, subnet_ids=v.subnet_ids,
+                    peerings=v.peerings, dns_servers=v.dns_servers, location=v.location,
+                    has_gateway=True, origin=v.origin)
+
+    # -- routes --------------------------------------------------------------------
+    def route(self, rp: Any, name: Any, origin: Origin) -> Route:
+        rp = rp if isinstance(rp, Mapping) else {}
+        prefix = _str(_get(rp, "addressPrefix"))
+        hop = _str(_get(rp, "nextHopType"))
+        return Route(name=rule_name(name),
+                     address_prefix=prefix if prefix is not None else Unknown("route has no addressPrefix", origin),
+                     next_hop_type=hop if hop is not None else Unknown("route has no nextHopType", origin),
+                     next_hop_ip=_str(_get(rp, "nextHopIpAddress")) or None,
+                     has_bgp_override=_bool(_get(rp, "hasBgpOverride")), origin=origin)
+
+    def route_table(self, raw: RawResource) -> RouteTable:
+        p = _props(raw)
+        items = _get(p, "routes")
+        routes = []
+        for i, r in enumerate(items if isinstance(items, list) else []):
+            origin = raw.origin_for("properties", "routes", i)
+            if isinstance(r, Mapping):
+                routes.append(self.route(r.get("properties", r), r.get("name", f"#{i}"), origin))
+            else:
+                routes.append(Route(name=f"#{i}", address_prefix=Unknown("route not determined", origin),
+                                    next_hop_type=Unknown("route not determined", origin), origin=origin))
+        unknown = items if isinstance(items, Unknown) else _properties_unknown(raw)
+        return RouteTable(id=_rid(raw), name=_short_name(raw), routes=tuple(routes),
+                          disable_bgp_route_propagation=_bool(_get(p, "disableBgpRoutePropagation")),
+                          location=_location(raw), origin=raw.origin, routes_unknown=unknown)
+
+    def child_route(self, raw: RawResource) -> None:
+        parent = ref(_parent_id(_rid(raw)))
+        self.routes_of.setdefault(parent, []).append(self.route(_props(raw), raw.name, raw.origin))
+
+    def attach_routes(self) -> None:
+        for key, routes in self.routes_of.items():
+            t = self.estate.route_tables.get(key)
+            if t is None:
+                name = _last(key)
+                self.finding("note", f"route table {name!r} is defined only by its child route resources here",
+                             routes[0].origin)
+                t = RouteTable(id=key, name=name, routes=(), origin=routes[0].origin)
+            self.estate.route_tables[key] = RouteTable(
+                id=t.id, name=t.name, routes=t.routes + tuple(routes),
+                disable_bgp_route_propagation=t.disable_bgp_route_propagation, location=t.location,
+                origin=t.origin, routes_unknown=t.routes_unknown)
+
+    # -- compute, storage ------------------------------------------------------------
+    def vm(self, raw: RawResource) -> VirtualMachine:
+        p = _props(raw)
+        nics = _get(p, "networkProfile", "networkInterfaces")
+        primary, others = [], []
+        for n in nics if isinstance(nics, list) else []:
+            nid = _id_of(n)
+            if not isinstance(nid, str):
+                continue
+            is_primary = _bool(_get(n, "properties", "primary")) or _bool(_get(n, "primary"))
+            (primary if is_primary else others).append(nid)
+        os_type = _get(p, "storageProfile", "osDisk", "osType")
+        if not isinstance(os_type, str):
+            if _get(p, "osProfile", "linuxConfiguration") is not None:
+                os_type = "linux"
+            elif _get(p, "osProfile", "windowsConfiguration") is not None:
+                os_type = "windows"
+        return VirtualMachine(id=_rid(raw), name=_short_name(raw), nic_ids=tuple(primary + others),
+                              location=_location(raw),
+                              os_type=os_type.lower() if isinstance(os_type, str) else None,
+                              origin=raw.origin)
+
+    def storage(self, raw: RawResource) -> StorageAccount:
+        acl = _get(_props(raw), "networkAcls")
+        acl = acl if isinstance(acl, Mapping) else {}
+        bypass = _get(acl, "bypass")
+        subnets = []
+        for r in _get(acl, "virtualNetworkRules") or []:
+            sid = _id_of(r) or (_get(r, "virtualNetworkResourceId") if isinstance(r, Mapping) else None)
+            if isinstance(sid, str):
+                subnets.append(sid)
+        ips = [_get(r, "value") if isinstance(r, Mapping) else r for r in (_get(acl, "ipRules") or [])]
+        default = _str(_get(acl, "defaultAction"))
+        return StorageAccount(id=_rid(raw), name=_short_name(raw), default_action=default,
+                              bypass=tuple(b.strip() for b in bypass.split(",") if b.strip())
+                              if isinstance(bypass, str) else (),
+                              subnet_rule_ids=tuple(subnets),
+                              ip_rules=tuple(i for i in ips if isinstance(i, str)),
+                              location=_location(raw), origin=raw.origin)
+
+    # -- Site Recovery ----------------------------------------------------------------
+    def fabric(self, raw: RawResource) -> None:
+        loc = _get(_props(raw), "customDetails", "location")
+        if isinstance(loc, str):
+            self.fabric_location[ref(_rid(raw))] = loc
+
+    def _fabric_region(self, some_id: Any) -> str | None:
+        if not isinstance(some_id, str):
+            return None
+        low = ref(some_id)
+        marker = "/replicationfabrics/"
+        i = low.find(marker)
+        if i < 0:
+            return None
+        end = low.find("/", i + len(marker))
+        return self.fabric_location.get(low if end < 0 else low[:end])
+
+    def network_mapping(self, raw: RawResource) -> NetworkMapping:
+        p = _props(raw)
+        src = _id_of(_get(p, "fabricSpecificDetails", "primaryNetworkId")) or _id_of(_get(p, "primaryNetworkId"))
+        tgt = _id_of(_get(p, "recoveryNetworkId"))
+        tgt_fabric = _get(p, "recoveryFabricName")
+        tgt_region = None
+        if isinstance(tgt_fabric, str):
+            tgt_region = self._fabric_region(f"{_parent_id(_rid(raw), 3)}/replicationFabrics/{tgt_fabric}")
+        return NetworkMapping(
+            source_vnet_id=src if src is not None else Unknown("mapping has no primary network", raw.origin),
+            target_vnet_id=tgt if tgt is not None else Unknown("mapping has no recovery network", raw.origin),
+            source_region=self._fabric_region(_rid(raw)), target_region=tgt_region, origin=raw.origin)
+
+    def protected_item(self, raw: RawResource) -> ProtectedItem:
+        d = _get(_props(raw), "providerSpecificDetails")
+        d = d if isinstance(d, Mapping) else {}
+        vm = _id_of(_get(d, "fabricObjectId"))
+        group = _get(d, "multiVmGroupName")
+        if not isinstance(group, str) or not group:
+            group = _get(d, "multiVmGroupId")
+        net = _id_of(_get(d, "recoveryAzureNetworkId"))
+        subnet = _get(d, "recoverySubnetName")
+        if not isinstance(subnet, str):
+            nics = _get(d, "vmNics")
+            if isinstance(nics, list) and nics and isinstance(_get(nics[0], "recoveryVMSubnetName"), str):
+                subnet = _get(nics[0], "recoveryVMSubnetName")
+        return ProtectedItem(
+            vm_id=vm if vm is not None else Unknown("protected item has no fabricObjectId", raw.origin),
+            group=group if isinstance(group, str) and group else None,
+            source_region=self._fabric_region(_rid(raw)),
+            target_region=self._fabric_region(_get(d, "recoveryContainerId")) or (
+                _get(d, "recoveryAzureVMLocation") if isinstance(_get(d, "recoveryAzureVMLocation"), str) else None),
+            target_network_id=net if isinstance(net, str) else None,
+            target_subnet_name=subnet if isinstance(subnet, str) else None,
+            origin=raw.origin)
+
+
+def convert(raws: Iterable[RawResource], estate: Estate | None = None) -> Estate:
+    """Translate REST-shaped resources into model objects added to `estate` (a new one if None)."""
+    estate = estate if estate is not None else Estate()
+    conv = _Converter(estate)
+    firewall: list[RawResource] = []
+    raws = list(raws)
+    # fabrics first: mappings and items look up their regions
+    for raw in raws:
+        if raw.type.lower() == ASR_FABRIC:
+            conv.fabric(raw)
+    for raw in raws:
+        t = raw.type.lower()
+        if t == NSG:
+            estate.add("nsgs", conv.nsg(raw))
+        elif t == NSG_RULE:
+            conv.child_rule(raw)
+        elif t == ASG:
+            estate.add("asgs", ApplicationSecurityGroup(_rid(raw), _short_name(raw), _location(raw), raw.origin))
+        elif t == NIC:
+            estate.add("nics", conv.nic(raw))
+        elif t == VNET:
+            estate.add("vnets", conv.vnet(raw))
+        elif t == SUBNET:
+            conv.child_subnet(raw)
+        elif t == PEERING:
+            conv.child_peering(raw)
+        elif t == ROUTE_TABLE:
+            estate.add("route_tables", conv.route_table(raw))
+        elif t == ROUTE:
+            conv.child_route(raw)
+        elif t == VM:
+            estate.add("vms", conv.vm(raw))
+        elif t == STORAGE:
+            estate.add("storage_accounts", conv.storage(raw))
+        elif t == GATEWAY:
+            conv.gateway(raw)
+        elif t == ASR_NET_MAPPING:
+            estate.network_mappings.append(conv.network_mapping(raw))
+        elif t == ASR_ITEM:
+            estate.protected_items.append(conv.protected_item(raw))
+        elif t in FIREWALL_TYPES:
+            firewall.append(raw)
+        if raw.extra.get("condition_unknown") is not None and t in (NSG, NSG_RULE, ROUTE, ROUTE_TABLE):
+            cu = raw.extra["condition_unknown"]
+            conv.finding("warning", f"{raw.name!r} is deployed only under a condition that is not determined "
+                         f"({cu.reason if isinstance(cu, Unknown) else cu}); loaded as if deployed", raw.origin)
+    conv.attach_child_rules()
+    conv.attach_vnet_children()
+    conv.attach_routes()
+    conv.attach_gateways()
+    if firewall:
+        convert_firewall(firewall, estate)
+    return estate
+
+
+def convert_firewall(raws: list[RawResource], estate: Estate) -> None:
+    """Hand firewall-type resources to the firewall loader (imported late; owned elsewhere)."""
+    try:
+        from nsgcheck.loaders.firewall import convert_firewall_resources
+    except ImportError:
+        for raw in raws:
+            estate.findings.append(Finding("warning", f"firewall resources not yet supported: "
+                                           f"{raw.type} {raw.name!r} skipped", raw.origin))
+        return
+    convert_firewall_resources(raws, estate)

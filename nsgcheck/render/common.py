@@ -1,0 +1,84 @@
+"""Helpers shared by the renderers: status symbols, locations, grouping. Pure functions of the report JSON."""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+
+STATUS_ORDER = ("fail", "partial", "unknown", "pass", "not_applicable")
+PROBLEM_STATUSES = ("fail", "partial", "unknown")
+#: symbols carry the status without colour (greyscale print, colour-blind readers)
+STATUS_SYMBOL = {"fail": "✗", "partial": "◐", "unknown": "?", "pass": "✓", "not_applicable": "–"}
+STATUS_LABEL = {"fail": "fail", "partial": "partial", "unknown": "unknown", "pass": "pass",
+                "not_applicable": "not applicable"}
+RANK = {s: i for i, s in enumerate(STATUS_ORDER)}
+
+
+def location_text(loc: dict[str, Any] | None) -> str:
+    """`file:line` or `file:line-end` ('' when unknown)."""
+    if not loc:
+        return ""
+    text = str(loc.get("file", ""))
+    if loc.get("line"):
+        text += f":{loc['line']}"
+        if loc.get("end_line") and loc["end_line"] != loc["line"]:
+            text += f"-{loc['end_line']}"
+    return text
+
+
+def pct(value: float | int | None) -> str:
+    """A share as a percentage, trailing zeros trimmed (0.95112 -> 95.112%)."""
+    v = float(value or 0) * 100
+    text = f"{v:.3f}".rstrip("0").rstrip(".")
+    return f"{text}%"
+
+
+def subject_key(subject: dict[str, Any]) -> tuple[str, str, str]:
+    return (subject.get("kind", ""), subject.get("name", ""), subject.get("id", ""))
+
+
+def is_problem(result: dict[str, Any]) -> bool:
+    return result.get("status") in PROBLEM_STATUSES
+
+
+def is_counted(result: dict[str, Any]) -> bool:
+    """A problem that is not suppressed."""
+    return is_problem(result) and not result.get("suppressed")
+
+
+def requirement_index(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {str(r.get("id")): r for r in report.get("requirements", []) or []}
+
+
+def requirement_fix_text(req: dict[str, Any] | None) -> str:
+    if not req:
+        return ""
+    return str(req.get("fix") or req.get("remediation") or "")
+
+
+def requirement_link(req: dict[str, Any] | None) -> str:
+    if not req:
+        return ""
+    return str(req.get("link") or req.get("documentation") or "")
+
+
+def deciding(result: dict[str, Any]) -> dict[str, Any] | None:
+    """The decision that explains the verdict: the first deny (fail/partial), unknown (unknown), else the first."""
+    decisions = result.get("decided_by", []) or []
+    want = {"fail": ("deny",), "partial": ("deny",), "unknown": ("unknown",)}.get(result.get("status", ""), ())
+    for d in decisions:
+        if d.get("access") in want:
+            return d
+    for d in decisions:
+        if d.get("location"):
+            return d
+    return decisions[0] if decisions else None
+
+
+def subject_label(subject: dict[str, Any]) -> str:
+    return f"{subject.get('kind', '')} {subject.get('name', '')}".strip()
+
+
+def template_text(name: str) -> str:
+    """A file of the `reports` package (templates and the assets they inline)."""
+    return resources.files("reports").joinpath(name).read_text(encoding="utf-8")

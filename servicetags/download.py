@@ -1,0 +1,291 @@
+"""Fetch tag files into a per-user cache, pick the newest cached file, and judge staleness.
+
+Two sources: the public Microsoft download page of each cloud (its link to the dated JSON
+changes weekly), or the Service Tags REST API with a bearer token. TLS is verified, every
+request has a timeout, and bodies are size-limited. Base URLs are parameters (tests point
+them at a loopback server); plain http is accepted for loopback hosts only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+from servicetags.catalog import Catalog, canonical_cloud
+from servicetags.errors import ServiceTagError
+from servicetags.loader import file_date_from_name, loads
+
+#: the CLI's cloud names -> Microsoft download id, file `cloud` value, ARM endpoint, default API location
+CLOUDS = {
+    "public": ("56519", "Public", "https://management.azure.com", "eastus"),
+    "usgov": ("57063", "AzureGovernment", "https://management.usgovcloudapi.net", "usgovvirginia"),
+    "china": ("57062", "China", "https://management.chinacloudapi.cn", "chinaeast2"),
+}
+DOWNLOAD_PAGE = "https://www.microsoft.com/en-us/download/details.aspx?id={id}"
+API_VERSION = "2024-07-01"
+MAX_DOWNLOAD_BYTES = 64 * 1024 * 1024
+MAX_PAGE_BYTES = 4 * 1024 * 1024
+TIMEOUT = (10, 60)  # connect, read (seconds)
+MAX_API_PAGES = 50
+STALE_AFTER_DAYS = 14
+CACHE_ENV = "NSGCHECK_CACHE_DIR"
+TOKEN_ENVS = ("NSGCHECK_ACCESS_TOKEN", "AZURE_ACCESS_TOKEN")
+
+_LINK = re.compile(r"""https?://[^\s"'<>]+?/ServiceTags_([A-Za-z]+)_(\d{8})\.json""")
+_CACHED = re.compile(r"^ServiceTags_([A-Za-z]+)_(\d{8})(?:_api)?\.json(?:\.gz)?$")
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def cloud_key(name: str) -> str:
+    """`public`, `usgov` or `china` for a CLI name, environment name or file `cloud` value."""
+    canon = canonical_cloud(name)
+    for key, (_, cloud, _, _) in CLOUDS.items():
+        if cloud == canon:
+            return key
+    raise ServiceTagError(f"cloud {name!r} has no download source (expected public, usgov or china)")
+
+
+def cache_dir() -> Path:
+    """Where downloaded tag files live: $NSGCHECK_CACHE_DIR, else the platform user cache dir."""
+    env = os.environ.get(CACHE_ENV)
+    if env:
+        return Path(env)
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("nsgcheck")) / "servicetags"
+
+
+def _check_url(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in _LOOPBACK):
+        return
+    raise ServiceTagError(f"refusing to download from {url!r}: only https URLs are allowed")
+
+
+def _session():
+    import requests
+
+    s = requests.Session()
+    s.headers["User-Agent"] = "nsgcheck-servicetags"
+    return s
+
+
+def _get(session, url: str, limit: int, headers: dict | None = None) -> bytes:
+    """GET with TLS verification, timeouts and a size limit; errors become ServiceTagError."""
+    import requests
+
+    _check_url(url)
+    try:
+        with session.get(url, headers=headers or {}, timeout=TIMEOUT, stream=True, verify=True,
+                         allow_redirects=True) as resp:
+            _check_url(resp.url)
+            if resp.status_code != 200:
+                hint = ""
+                if resp.status_code in (401, 403):
+                    hint = " (the token was refused: sign in with `az login` or set NSGCHECK_ACCESS_TOKEN)"
+                raise ServiceTagError(f"download failed: HTTP {resp.status_code} from {url}{hint}")
+            declared = resp.headers.get("Content-Length")
+            if declared and declared.isdigit() and int(declared) > limit:
+                raise ServiceTagError(f"download refused: {url} is {declared} bytes, over the limit of {limit}")
+            chunks, total = [], 0
+            for chunk in resp.iter_content(chunk_size=65536):
+                total += len(chunk)
+                if total > limit:
+                    raise ServiceTagError(f"download stopped: {url} is larger than the limit of {limit} bytes")
+                chunks.append(chunk)
+            return b"".join(chunks)
+    except requests.exceptions.SSLError as exc:
+        raise ServiceTagError(f"TLS verification failed for {url}: {exc}") from None
+    except requests.exceptions.Timeout:
+        raise ServiceTagError(f"download timed out: {url}") from None
+    except requests.exceptions.RequestException as exc:
+        raise ServiceTagError(f"download failed: {url}: {exc}") from None
+
+
+def find_json_link(html: str, cloud: str, base_url: str = "") -> tuple[str, date]:
+    """The newest `ServiceTags_<Cloud>_<date>.json` link on a download page, with its date."""
+    best: tuple[date, str] | None = None
+    for m in _LINK.finditer(html):
+        if m.group(1).lower() != cloud.lower():
+            continue
+        d = file_date_from_name(m.group(0).rsplit("/", 1)[1])
+        if d and (best is None or d > best[0]):
+            best = (d, urljoin(base_url, m.group(0)))
+    if best is None:
+        raise ServiceTagError(f"no link to ServiceTags_{cloud}_<date>.json found on the download page "
+                              f"{base_url} (the page layout may have changed; download the file by hand "
+                              f"and pass it with --tags)")
+    return best[1], best[0]
+
+
+@dataclass
+class Downloaded:
+    """Result of a download: where it was stored and what it holds."""
+
+    path: Path
+    cloud: str
+    change_number: int | None
+    tags: int
+    source_url: str
+
+
+def _store(data: bytes, cloud: str, name: str, directory: Path | None, url: str) -> Downloaded:
+    catalog = loads(data, source=url)  # validate before storing
+    if catalog.cloud != cloud:
+        raise ServiceTagError(f"the downloaded file is for cloud {catalog.cloud!r}, expected {cloud!r}", file=url)
+    directory = directory or cache_dir()
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".partial-", dir=directory)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        target = directory / name
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise ServiceTagError(f"cannot write to the cache directory {directory}: {exc.strerror or exc}") from None
+    return Downloaded(target, catalog.cloud, catalog.change_number, len(catalog), url)
+
+
+def download_from_page(cloud: str, directory: Path | None = None, page_url: str | None = None,
+                       session=None) -> Downloaded:
+    """Download the current dated JSON of a cloud via its public download page."""
+    key = cloud_key(cloud)
+    dl_id, cloud_value, _, _ = CLOUDS[key]
+    url = page_url or DOWNLOAD_PAGE.format(id=dl_id)
+    session = session or _session()
+    html = _get(session, url, MAX_PAGE_BYTES).decode("utf-8", "replace")
+    link, _ = find_json_link(html, cloud_value, url)
+    data = _get(session, link, MAX_DOWNLOAD_BYTES)
+    return _store(data, cloud_value, link.rsplit("/", 1)[1], directory, link)
+
+
+def access_token(resource: str) -> str:
+    """A bearer token: $NSGCHECK_ACCESS_TOKEN / $AZURE_ACCESS_TOKEN, else `az account get-access-token`."""
+    for env in TOKEN_ENVS:
+        if os.environ.get(env):
+            return os.environ[env].strip()
+    az = shutil.which("az")
+    if not az:
+        raise ServiceTagError("no access token: set NSGCHECK_ACCESS_TOKEN, or install the Azure CLI and run `az login`")
+    try:
+        out = subprocess.run([az, "account", "get-access-token", "--resource", resource, "--query", "accessToken",
+                              "-o", "tsv"], capture_output=True, text=True, timeout=60, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ServiceTagError(f"`az account get-access-token` failed: {exc}") from None
+    token = out.stdout.strip()
+    if out.returncode != 0 or not token:
+        msg = (out.stderr.strip().splitlines() or ["no token returned"])[-1]
+        raise ServiceTagError(f"`az account get-access-token` failed: {msg} (run `az login`, or set NSGCHECK_ACCESS_TOKEN)")
+    return token
+
+
+def download_from_api(cloud: str, subscription: str, directory: Path | None = None, location: str | None = None,
+                      api_url: str | None = None, token: str | None = None, session=None,
+                      today: date | None = None) -> Downloaded:
+    """Download the Service Tags REST API result (all pages) for a subscription's cloud."""
+    key = cloud_key(cloud)
+    _, cloud_value, arm, default_loc = CLOUDS[key]
+    if not re.fullmatch(r"[0-9A-Fa-f-]{36}", subscription.strip()):
+        raise ServiceTagError(f"--subscription {subscription!r} is not a subscription id (expected a GUID)")
+    base = (api_url or arm).rstrip("/")
+    token = token or access_token(arm + "/")
+    url = (f"{base}/subscriptions/{subscription.strip()}/providers/Microsoft.Network/locations/"
+           f"{location or default_loc}/serviceTags?api-version={API_VERSION}")
+    session = session or _session()
+    headers = {"Authorization": f"Bearer {token}"}
+    pages = []
+    host = urlsplit(url).netloc
+    for _ in range(MAX_API_PAGES):
+        raw = _get(session, url, MAX_DOWNLOAD_BYTES, headers)
+        try:
+            page = json.loads(raw)
+        except ValueError:
+            raise ServiceTagError(f"the Service Tags API returned something that is not JSON ({url})") from None
+        pages.append(page)
+        nxt = page.get("nextLink") if isinstance(page, dict) else None
+        if not nxt:
+            break
+        if urlsplit(nxt).netloc != host:
+            raise ServiceTagError(f"refusing to follow nextLink to another host: {nxt}")
+        url = nxt
+    else:
+        raise ServiceTagError(f"the Service Tags API returned more than {MAX_API_PAGES} pages")
+    doc = pages[0] if len(pages) == 1 else pages
+    data = json.dumps(doc, indent=1).encode()
+    stamp = (today or datetime.now(timezone.utc).date()).strftime("%Y%m%d")
+    return _store(data, cloud_value, f"ServiceTags_{cloud_value}_{stamp}_api.json", directory, url)
+
+
+@dataclass(frozen=True)
+class CachedFile:
+    path: Path
+    cloud: str
+    file_date: date
+    mtime: float
+
+
+def cached_files(directory: Path | None = None) -> list[CachedFile]:
+    """Tag files in the cache, oldest first."""
+    directory = directory or cache_dir()
+    out = []
+    try:
+        entries = list(directory.iterdir())
+    except OSError:
+        return []
+    for p in entries:
+        m = _CACHED.match(p.name)
+        d = file_date_from_name(p.name)
+        if m and d and p.is_file():
+            out.append(CachedFile(p, m.group(1), d, p.stat().st_mtime))
+    out.sort(key=lambda c: (c.file_date, c.mtime, c.path.name))
+    return out
+
+
+def newest_cached(cloud: str | None = None, directory: Path | None = None) -> Path | None:
+    """The newest cached file of a cloud; with no cloud, of the only cloud in the cache."""
+    files = cached_files(directory)
+    if cloud is not None:
+        canon = canonical_cloud(cloud)
+        files = [f for f in files if f.cloud.lower() == canon.lower()]
+    else:
+        clouds = sorted({f.cloud for f in files})
+        if len(clouds) > 1:
+            raise ServiceTagError(f"the tag cache holds files for several clouds ({', '.join(clouds)}): "
+                                  f"pass --tags FILE or name the cloud")
+    return files[-1].path if files else None
+
+
+def age_days(catalog: Catalog, now: float | None = None) -> float | None:
+    """Age by the date in the file name, else by the download (modification) time."""
+    now = time.time() if now is None else now
+    if catalog.file_date is not None:
+        ts = datetime(catalog.file_date.year, catalog.file_date.month, catalog.file_date.day,
+                      tzinfo=timezone.utc).timestamp()
+    elif catalog.downloaded_at is not None:
+        ts = catalog.downloaded_at
+    else:
+        return None
+    return (now - ts) / 86400
+
+
+def staleness_warning(catalog: Catalog, now: float | None = None, max_age_days: int = STALE_AFTER_DAYS) -> str | None:
+    """A warning saying how to refresh when the file is older than `max_age_days`, else None."""
+    age = age_days(catalog, now)
+    if age is None or age <= max_age_days:
+        return None
+    try:
+        key = cloud_key(catalog.cloud)
+    except ServiceTagError:
+        key = "public"
+    by = f"dated {catalog.file_date.isoformat()}" if catalog.file_date else "downloaded"
+    return (f"warning: service-tag file {catalog.source} is {int(age)} days old ({by}); Microsoft publishes "
+            f"weekly. Refresh with `nsgcheck tags download --cloud {key}`.")

@@ -1,0 +1,176 @@
+"""A tiny Chrome DevTools Protocol client over --remote-debugging-pipe (test helper, stdlib only).
+
+Opens a local HTML file in headless Chromium and reports what a reviewer's browser would see:
+console errors, uncaught exceptions, every network request, the page text and a screenshot.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import select
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
+
+
+def find_chromium() -> str | None:
+    for c in CHROMIUM_CANDIDATES:
+        if os.path.exists(c):
+            return c
+    return shutil.which("chromium")
+
+
+@dataclass
+class PageVisit:
+    text: str = ""
+    screenshot: bytes = b""
+    console_errors: list[str] = field(default_factory=list)
+    exceptions: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
+    controls_visible: bool = False
+    evaluations: dict[str, object] = field(default_factory=dict)
+
+
+class _Pipe:
+    def __init__(self, binary: str, profile: str):
+        to_child_r, to_child_w = os.pipe()
+        from_child_r, from_child_w = os.pipe()
+
+        def arrange() -> None:  # runs in the child: the pipe ends become fds 3 and 4
+            a, b = os.dup(to_child_r), os.dup(from_child_w)
+            os.dup2(a, 3)
+            os.dup2(b, 4)
+
+        args = [binary, "--headless=new", "--no-sandbox", "--disable-gpu", "--remote-debugging-pipe",
+                f"--user-data-dir={profile}", "--no-first-run", "--no-default-browser-check",
+                "--disable-extensions", "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--disable-default-apps", "--mute-audio", "--hide-scrollbars",
+                "--window-size=1280,900", "about:blank"]
+        self.proc = subprocess.Popen(args, preexec_fn=arrange, pass_fds=(to_child_r, from_child_w, 3, 4),
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        os.close(to_child_r)
+        os.close(from_child_w)
+        self.w, self.r = to_child_w, from_child_r
+        self.buf = b""
+        self.next_id = 0
+        self.events: list[dict] = []
+
+    def send(self, method: str, params: dict | None = None, session: str | None = None,
+             timeout: float = 30.0) -> dict:
+        self.next_id += 1
+        msg: dict = {"id": self.next_id, "method": method, "params": params or {}}
+        if session:
+            msg["sessionId"] = session
+        os.write(self.w, json.dumps(msg).encode() + b"\0")
+        want = self.next_id
+        deadline = time.monotonic() + timeout
+        while True:
+            m = self._read(deadline)
+            if m.get("id") == want:
+                if "error" in m:
+                    raise RuntimeError(f"{method}: {m['error']}")
+                return m.get("result", {})
+            self.events.append(m)
+
+    def wait_event(self, name: str, timeout: float = 30.0) -> dict:
+        deadline = time.monotonic() + timeout
+        for i, e in enumerate(self.events):
+            if e.get("method") == name:
+                return self.events.pop(i)
+        while True:
+            m = self._read(deadline)
+            if m.get("method") == name:
+                return m
+            self.events.append(m)
+
+    def drain(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        try:
+            while True:
+                self.events.append(self._read(deadline))
+        except TimeoutError:
+            pass
+
+    def _read(self, deadline: float) -> dict:
+        while b"\0" not in self.buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("no answer from chromium")
+            ready, _, _ = select.select([self.r], [], [], left)
+            if not ready:
+                continue
+            chunk = os.read(self.r, 1 << 20)
+            if not chunk:
+                raise RuntimeError("chromium closed the debugging pipe")
+            self.buf += chunk
+        raw, self.buf = self.buf.split(b"\0", 1)
+        return json.loads(raw)
+
+    def close(self) -> None:
+        try:
+            os.write(self.w, json.dumps({"id": 0, "method": "Browser.close"}).encode() + b"\0")
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        for fd in (self.w, self.r):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def visit(binary: str, html_file: Path, expressions: dict[str, str] | None = None,
+          settle: float = 0.5) -> PageVisit:
+    """Open `html_file`, wait for load, collect errors, requests, text and a full-page screenshot."""
+    url = html_file.resolve().as_uri()
+    out = PageVisit()
+    with tempfile.TemporaryDirectory(prefix="nsgcheck-chromium-") as profile:
+        pipe = _Pipe(binary, profile)
+        try:
+            target = pipe.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+            session = pipe.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+            for domain in ("Page", "Runtime", "Log", "Network"):
+                pipe.send(f"{domain}.enable", {}, session)
+            pipe.send("Page.navigate", {"url": url}, session)
+            pipe.wait_event("Page.loadEventFired")
+            pipe.drain(settle)
+            for name, expr in (expressions or {}).items():
+                res = pipe.send("Runtime.evaluate", {"expression": expr, "returnByValue": True}, session)
+                out.evaluations[name] = res.get("result", {}).get("value")
+            out.text = pipe.send("Runtime.evaluate", {"expression": "document.body.innerText",
+                                                      "returnByValue": True}, session)["result"]["value"]
+            out.controls_visible = pipe.send("Runtime.evaluate", {
+                "expression": "!document.getElementById('controls').hidden", "returnByValue": True},
+                session)["result"]["value"]
+            metrics = pipe.send("Page.getLayoutMetrics", {}, session)
+            size = metrics.get("cssContentSize") or metrics.get("contentSize")
+            shot = pipe.send("Page.captureScreenshot", {
+                "format": "png", "captureBeyondViewport": True,
+                "clip": {"x": 0, "y": 0, "width": 1280, "height": min(int(size["height"]), 6000), "scale": 1}},
+                session, timeout=60)
+            out.screenshot = base64.b64decode(shot["data"])
+            pipe.drain(0.2)
+        finally:
+            pipe.close()
+    for e in pipe.events:
+        method, params = e.get("method"), e.get("params", {})
+        if method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert", "warning"):
+            out.console_errors.append(" ".join(str(a.get("value", a.get("description", ""))) for a in params.get("args", [])))
+        elif method == "Runtime.exceptionThrown":
+            out.exceptions.append(json.dumps(params.get("exceptionDetails", {}))[:500])
+        elif method == "Log.entryAdded" and params.get("entry", {}).get("level") in ("error", "warning"):
+            out.console_errors.append(params["entry"].get("text", ""))
+        elif method == "Network.requestWillBeSent":
+            out.requests.append(params.get("request", {}).get("url", ""))
+    return out

@@ -1,0 +1,55 @@
+"""Advisories: inbound rules for ASR, explicit IPs standing in for tags (drift), tags not in the cloud."""
+
+from __future__ import annotations
+
+from audit_helpers import audit, rule, source_rules, small_catalog, worked_estate
+
+from nsgcheck.audit.advisories import inbound_for_asr, ip_rules_for_tags, unknown_tags
+
+
+def _ids(advs):
+    return sorted((a.id, a.subject) for a in advs)
+
+
+def test_inbound_rule_opened_for_site_recovery():
+    src = source_rules() + [
+        rule("allow-asr-in", 200, "*", "443", direction="inbound", src="AzureSiteRecovery"),
+        rule("SiteRecovery-https", 210, "*", "443", direction="inbound", src="10.0.0.0/8"),
+        rule("mvm-20004", 220, "*", "20004", direction="inbound", src="VirtualNetwork", description="ASR multi-VM"),
+        rule("web-in", 230, "*", "443", direction="inbound", src="Internet")]
+    advs = inbound_for_asr(worked_estate(src))
+    names = sorted(a.message.split()[2] for a in advs)
+    assert names == ["nsg-eastus/SiteRecovery-https", "nsg-eastus/allow-asr-in"]
+    assert all(a.level == "warning" and a.location is not None for a in advs)
+
+
+def test_explicit_ips_standing_in_for_a_tag_and_drift():
+    cat = small_catalog()
+    storage = cat.get("Storage.EastUS")        # 20.1.0.0/16
+    stale = rule("storage-ips", 100, "", dest_cidrs=["20.1.0.0/17", "20.1.128.0/18", "20.7.0.0/24"])
+    advs = ip_rules_for_tags(worked_estate([stale] + source_rules()[1:]), [("Storage.EastUS", storage)])
+    assert len(advs) == 1
+    a = advs[0]
+    assert a.id == "ADV-IP-FOR-TAG" and "Storage.EastUS" in a.message
+    text = " | ".join(a.details)
+    assert "covers 49,152 of the 65,536" in text
+    assert "misses: 20.1.192.0/18" in text
+    assert "no longer in Storage.EastUS: 20.7.0.0/24" in text
+
+
+def test_staleness_makes_the_requirement_partial():
+    cidrs = ["20.1.0.0/17", "20.1.128.0/18"]
+    src = [rule("storage-ips", 100, "", dest_cidrs=cidrs)] + source_rules()[1:]
+    rep = audit(worked_estate(src))
+    r = next(r for r in rep.results if r.requirement == "A2A-SRC-STORAGE")
+    assert r.status == "partial" and r.coverage == 0.75 and r.denied_prefixes == ("20.1.192.0/18",)
+    assert any(a.id == "ADV-IP-FOR-TAG" for a in rep.advisories)
+
+
+def test_tag_not_in_the_cloud_suggests_the_closest_name():
+    src = [rule("fr", 100, "Storage.centralfrance"), rule("typo", 110, "AzureSiteRecovry")] + source_rules()
+    advs = unknown_tags(worked_estate(src), small_catalog())
+    by_rule = {a.message.split()[1]: a for a in advs}
+    assert "closest real name: Storage.FranceCentral" in by_rule["nsg-eastus/fr"].message
+    assert "closest real name: AzureSiteRecovery" in by_rule["nsg-eastus/typo"].message
+    assert not unknown_tags(worked_estate(), small_catalog())

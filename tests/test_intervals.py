@@ -1,0 +1,89 @@
+"""servicetags.intervals against netaddr.IPSet as the oracle (IPv4 and IPv6)."""
+
+from __future__ import annotations
+
+import netaddr
+from hypothesis import given
+from hypothesis import strategies as st
+
+from servicetags import intervals as iv
+
+BITS = {4: 32, 6: 128}
+
+
+def cidr_lists(family: int):
+    bits = BITS[family]
+    # cluster addresses in a small window so that sets overlap often
+    base = 0x0A000000 if family == 4 else 0x20010DB8 << 96
+    span = 1 << 12
+
+    @st.composite
+    def one(draw):
+        plen = draw(st.integers(bits - 12, bits))
+        host = bits - plen
+        net = (base + draw(st.integers(0, span - 1))) >> host << host
+        return (net, plen)
+
+    return st.lists(one(), max_size=8)
+
+
+def to_iv(family: int, items) -> iv.Intervals:
+    bits = BITS[family]
+    return iv.normalize(iv.prefix_interval(n, p, bits) for n, p in items)
+
+
+def to_ipset(family: int, items) -> netaddr.IPSet:
+    return netaddr.IPSet(netaddr.IPNetwork((n, p), version=family) for n, p in items)
+
+
+def from_ipset(s: netaddr.IPSet) -> iv.Intervals:
+    return tuple((r.first, r.last) for r in s.iter_ipranges())
+
+
+fam = st.sampled_from([4, 6])
+
+
+@given(fam, st.data())
+def test_union_intersection_difference_match_ipset(family, data):
+    a, b = data.draw(cidr_lists(family)), data.draw(cidr_lists(family))
+    A, B = to_iv(family, a), to_iv(family, b)
+    SA, SB = to_ipset(family, a), to_ipset(family, b)
+    assert iv.union(A, B) == from_ipset(SA | SB)
+    assert iv.intersection(A, B) == from_ipset(SA & SB)
+    assert iv.difference(A, B) == from_ipset(SA - SB)
+    assert iv.is_subset(A, B) == SA.issubset(SB)
+    assert iv.overlaps(A, B) == bool(SA & SB)
+
+
+@given(fam, st.data())
+def test_normalize_is_canonical_and_size_matches(family, data):
+    a = data.draw(cidr_lists(family))
+    A = to_iv(family, a)
+    assert A == from_ipset(to_ipset(family, a))
+    assert all(A[i][1] + 1 < A[i + 1][0] for i in range(len(A) - 1)), "sorted, disjoint, non-adjacent"
+    assert iv.size(A) == to_ipset(family, a).size
+
+
+@given(fam, st.data())
+def test_to_prefixes_is_the_minimal_cidr_list(family, data):
+    a = data.draw(cidr_lists(family))
+    A = to_iv(family, a)
+    got = [(n, p) for n, p in iv.to_prefixes(A, BITS[family])]
+    want = [(c.value, c.prefixlen) for c in to_ipset(family, a).iter_cidrs()]
+    assert got == want
+
+
+@given(fam, st.data(), st.integers(0, (1 << 12) + 64))
+def test_contains_point(family, data, offset):
+    a = data.draw(cidr_lists(family))
+    base = 0x0A000000 if family == 4 else 0x20010DB8 << 96
+    x = base + offset
+    assert iv.contains_point(to_iv(family, a), x) == (netaddr.IPAddress(x, family) in to_ipset(family, a))
+
+
+def test_edges():
+    assert iv.normalize([]) == iv.EMPTY
+    assert iv.normalize([(5, 9), (1, 4)]) == ((1, 9),), "adjacent intervals merge"
+    assert iv.to_prefixes(((0, (1 << 32) - 1),), 32) == [(0, 0)]
+    assert iv.difference(((0, 10),), ((0, 10),)) == ()
+    assert not iv.contains_point((), 3)

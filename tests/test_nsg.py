@@ -1,0 +1,316 @@
+"""NSG evaluator: differential tests against the per-packet reference, layering, defaults."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from hypothesis import given, strategies as st
+
+from nsgcheck.engine.addresses import AddressSet
+from nsgcheck.engine.firstmatch import ALLOW, DENY, UNKNOWN
+from nsgcheck.engine.nsg import (ABSENT, NIC_NSG, SKIPPED, SUBNET_NSG, TermCache, address_class_key,
+                                 default_rules, evaluate_layers, evaluate_nsg, flow_space, nsg_terms,
+                                 path_layers)
+from nsgcheck.engine.ports import PortSet
+from nsgcheck.engine.resolve import ResolveContext
+from nsgcheck.engine.space import PROTOCOLS, Box
+from nsgcheck.model import AddressKind, AddressToken, NetworkSecurityGroup, SecurityRule, Unknown
+
+from reference_nsg import Packet, RefContext, path_decision
+
+# --------------------------------------------------------------------------- synthetic world
+TAGS = {
+    "Storage": ["10.0.0.0/28", "20.1.0.0/30", "2001:db8::/127"],
+    "Storage.EastUS": ["10.0.0.8/29", "2001:db8::1/128"],
+    "AzureActiveDirectory": ["20.1.0.2/31", "10.0.0.40/29"],
+}
+VNET_C = ["10.0.0.0/27", "168.63.129.16/32"]
+VNET_P = ["10.0.0.0/26", "168.63.129.16/32"]
+ASG_MEMBERS = {"asg1": ["10.0.0.5/32", "10.0.0.9/32"], "asg2": ["10.0.0.33/32"]}
+ASG_POSSIBLE = {"asg2": ["10.0.0.32/29"]}  # asg2 has a member with a dynamic address
+ASGS = ["asg1", "asg2", "asg3"]             # asg3: members not in the inputs
+
+ADDRS = [f"10.0.0.{i}" for i in range(0, 64, 3)] + [
+    "10.0.0.5", "10.0.0.9", "10.0.0.33", "10.0.0.35", "168.63.129.16", "169.254.169.254",
+    "20.1.0.1", "20.1.0.3", "8.8.8.8", "192.168.1.1", "2001:db8::", "2001:db8::1", "2001:db8::5"]
+PORTS = [0, 1, 22, 80, 443, 444, 1000, 20004, 65535]
+CIDRS = ["10.0.0.0/28", "10.0.0.4/30", "10.0.0.9/32", "10.0.0.32/27", "10.0.0.0/26", "0.0.0.0/0",
+         "20.1.0.0/31", "2001:db8::/126", "168.63.129.16/32", "192.168.0.0/16"]
+TAG_TOKENS = ["Storage", "storage.eastus", "AzureActiveDirectory", "VirtualNetwork", "VIRTUAL_NETWORK",
+              "Internet", "AzureLoadBalancer", "AzurePlatformIMDS", "NoSuchTag"]
+
+
+class FakeCatalog:
+    def __init__(self, tags):
+        self._t = {k.lower(): (k, AddressSet.from_cidrs(v)) for k, v in tags.items()}
+
+    def find(self, name):
+        hit = self._t.get(name.lower())
+        return hit[1] if hit else None
+
+    def names(self):
+        return [v[0] for v in self._t.values()]
+
+
+CATALOG = FakeCatalog(TAGS)
+
+
+def internet_sets(vnet_c: list[str], vnet_p: list[str]) -> tuple[list[str], list[str]]:
+    special = [ipaddress.ip_network(c) for c in ("0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8",
+                                                 "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16", "224.0.0.0/3")]
+
+    def minus(excl):
+        nets = [ipaddress.ip_network("0.0.0.0/0")]
+        for e in special + [ipaddress.ip_network(c) for c in excl if ":" not in c]:
+            nxt = []
+            for n in nets:
+                if n.overlaps(e):
+                    if e.supernet_of(n):
+                        continue
+                    nxt.extend(n.address_exclude(e))
+                else:
+                    nxt.append(n)
+            nets = nxt
+        v6 = [ipaddress.ip_network("::/0")]
+        for e in [ipaddress.ip_network(c) for c in excl if ":" in c]:
+            nxt = []
+            for n in v6:
+                if n.overlaps(e):
+                    if e.supernet_of(n):
+                        continue
+                    nxt.extend(n.address_exclude(e))
+                else:
+                    nxt.append(n)
+            v6 = nxt
+        return [str(n) for n in nets + v6]
+
+    return minus(vnet_p), minus(vnet_c)
+
+
+INTERNET_C, INTERNET_P = internet_sets(VNET_C, VNET_P)
+
+
+def make_contexts(vnet_known: bool, subject: frozenset[str] | None):
+    members = {k: AddressSet.from_cidrs(v) for k, v in ASG_MEMBERS.items()}
+    possible = {k: AddressSet.from_cidrs(v) | members.get(k, AddressSet.empty()) for k, v in ASG_POSSIBLE.items()}
+    if vnet_known:
+        vnet = AddressSet.from_cidrs(VNET_C)
+        internet = AddressSet.from_cidrs(INTERNET_P)
+        ctx = ResolveContext(CATALOG, vnet, internet, members, subject, asg_possible=possible)
+        ref = RefContext({k.lower(): v for k, v in TAGS.items()}, VNET_C, None, INTERNET_P, None,
+                         ASG_MEMBERS, {k: v + ASG_MEMBERS.get(k, []) for k, v in ASG_POSSIBLE.items()}, subject)
+    else:
+        bounds = {"virtualnetwork": (AddressSet.from_cidrs(VNET_C), AddressSet.from_cidrs(VNET_P)),
+                  "internet": (AddressSet.from_cidrs(INTERNET_C), AddressSet.from_cidrs(INTERNET_P))}
+        ctx = ResolveContext(CATALOG, Unknown("gateway"), Unknown("gateway"), members, subject,
+                             asg_possible=possible, tag_bounds=bounds)
+        ref = RefContext({k.lower(): v for k, v in TAGS.items()}, None, (VNET_C, VNET_P), None,
+                         (INTERNET_C, INTERNET_P), ASG_MEMBERS,
+                         {k: v + ASG_MEMBERS.get(k, []) for k, v in ASG_POSSIBLE.items()}, subject)
+    return ctx, ref
+
+
+# --------------------------------------------------------------------------- strategies
+U = Unknown("unresolved expression")
+
+
+def address_tokens():
+    tok = st.one_of(
+        st.sampled_from(CIDRS).map(lambda c: AddressToken(AddressKind.CIDR, c)),
+        st.sampled_from(TAG_TOKENS).map(lambda t: AddressToken(AddressKind.TAG, t)),
+        st.sampled_from(["*", "Any"]).map(lambda t: AddressToken(AddressKind.ANY, t)),
+        st.just(AddressToken(AddressKind.UNKNOWN, "[parameters('x')]", U)),
+    )
+    return st.one_of(st.lists(tok, min_size=1, max_size=3).map(tuple), st.just(U))
+
+
+def port_sets():
+    rng = st.tuples(st.sampled_from(PORTS), st.sampled_from(PORTS)).map(lambda p: (min(p), max(p)))
+    sets = st.lists(rng, min_size=1, max_size=3).map(lambda rs: PortSet.parse([f"{a}-{b}" for a, b in rs]))
+    return st.one_of(st.just(PortSet.everything()), sets, st.just(U))
+
+
+@st.composite
+def rules(draw, direction_choices=("inbound", "outbound")):
+    n = draw(st.integers(0, 6))
+    prios = draw(st.lists(st.integers(100, 4096), min_size=n, max_size=n, unique=True))
+    out = []
+    for i, prio in enumerate(prios):
+        src_asgs = tuple(draw(st.lists(st.sampled_from(ASGS), max_size=1)))
+        dst_asgs = tuple(draw(st.lists(st.sampled_from(ASGS), max_size=1)))
+        out.append(SecurityRule(
+            name=f"r{i}",
+            priority=draw(st.one_of(st.just(prio), st.just(prio), st.just(prio), st.just(U))),
+            direction=draw(st.sampled_from(list(direction_choices) * 4 + [U])),
+            access=draw(st.sampled_from(["allow", "deny", "allow", "deny", U])),
+            protocol=draw(st.sampled_from(["*", "tcp", "udp", "icmp", "esp", "Tcp", "Any", U])),
+            source_addresses=draw(address_tokens()) if not src_asgs or draw(st.booleans()) else (),
+            source_ports=draw(port_sets()),
+            destination_addresses=draw(address_tokens()) if not dst_asgs or draw(st.booleans()) else (),
+            destination_ports=draw(port_sets()),
+            source_asgs=src_asgs,
+            destination_asgs=dst_asgs,
+            problems=("both singular and plural set",) if draw(st.integers(0, 20)) == 0 else (),
+        ))
+    return tuple(out)
+
+
+def nsgs(name):
+    return st.one_of(st.none(), rules().map(lambda rs: NetworkSecurityGroup(f"/x/{name}", name, rs, default_rules())))
+
+
+packets = st.builds(Packet, st.sampled_from(sorted(PROTOCOLS)), st.sampled_from(ADDRS), st.sampled_from(PORTS),
+                    st.sampled_from(ADDRS), st.sampled_from(PORTS))
+
+
+def locate(result, p: Packet):
+    """The piece of a layered result containing packet p."""
+    found = []
+    for piece in result.pieces:
+        for b in piece.boxes:
+            if (p.protocol in b.protocols and b.src.contains_ip(p.src) and p.sport in b.sport
+                    and b.dst.contains_ip(p.dst) and p.dport in b.dport):
+                found.append(piece)
+    assert len(found) == 1, f"packet {p} in {len(found)} pieces"
+    return found[0]
+
+
+# --------------------------------------------------------------------------- differential
+@given(nic=nsgs("nic"), subnet=nsgs("subnet"), direction=st.sampled_from(["inbound", "outbound"]),
+       vnet_known=st.booleans(),
+       subject=st.one_of(st.none(), st.frozensets(st.sampled_from(ASGS), max_size=2)),
+       pkts=st.lists(packets, min_size=1, max_size=25))
+def test_engine_agrees_with_reference_on_every_packet(nic, subnet, direction, vnet_known, subject, pkts):
+    ctx, ref = make_contexts(vnet_known, subject)
+    layers = path_layers(direction, nic, subnet)
+    everything = [Box(PROTOCOLS, AddressSet.everything(), PortSet.everything(), AddressSet.everything(),
+                      PortSet.everything())]
+    result = evaluate_layers(everything, direction, layers, ctx)
+    # shares sum to 1 and pieces are disjoint in volume
+    assert sum(p.volume() for p in result.pieces) == result.total
+    assert abs(result.share(ALLOW) + result.share(DENY) + result.share(UNKNOWN) - 1) < 1e-9
+    for p in pkts:
+        want, steps = path_decision(layers, direction, p, ref)
+        piece = locate(result, p)
+        assert piece.outcome == want, (p, want, piece.steps)
+        for (outcome, rule), step in zip(steps, piece.steps):
+            assert step.outcome == outcome, (p, steps, piece.steps)
+            got_rule = step.rule.rule if step.rule is not None else None
+            assert got_rule is rule, (p, outcome, rule and rule.name, got_rule and got_rule.name)
+
+
+@given(nsg=rules().map(lambda rs: NetworkSecurityGroup("/x/n", "n", rs, default_rules())),
+       direction=st.sampled_from(["inbound", "outbound"]), pkts=st.lists(packets, min_size=1, max_size=10),
+       dst=st.sampled_from(CIDRS + ["Storage"]), port=st.sampled_from(PORTS), proto=st.sampled_from(["tcp", "udp", "*"]))
+def test_flow_family_partition_is_exact(nsg, direction, pkts, dst, port, proto):
+    """A flow family (one source, a destination set, one port) partitions exactly too."""
+    ctx, ref = make_contexts(True, frozenset({"asg1"}))
+    dset = CATALOG.find(dst) if dst == "Storage" else AddressSet.parse(dst)
+    space = flow_space(proto, AddressSet.parse("10.0.0.5"), dset, PortSet.single(port))
+    part = evaluate_nsg(nsg, direction, space, ctx)
+    assert sum(p.volume() for p in part.pieces) == part.total
+    layered = evaluate_layers(space, direction, [(NIC_NSG, nsg)], ctx)
+    for p in pkts:
+        q = Packet(p.protocol, "10.0.0.5", p.sport, p.dst, port)
+        if not (dset.contains_ip(q.dst) and (proto == "*" or q.protocol == proto)):
+            continue
+        want, steps = path_decision([(NIC_NSG, nsg)], direction, q, ref)
+        assert locate(layered, q).outcome == want
+
+
+# --------------------------------------------------------------------------- examples a user notices
+def _rule(name, prio, direction, access, dst, port="*", protocol="tcp", src="*", dst_kind=None, src_asgs=(), dst_asgs=()):
+    def toks(v):
+        if v == "*":
+            return (AddressToken(AddressKind.ANY, "*"),)
+        kind = AddressKind.CIDR if v[0].isdigit() else AddressKind.TAG
+        return (AddressToken(kind, v),)
+    return SecurityRule(name, prio, direction, access, protocol, toks(src) if src else (), PortSet.everything(),
+                        toks(dst) if dst else (), PortSet.parse(port), src_asgs, dst_asgs)
+
+
+def _ctx(**kw):
+    return ResolveContext(CATALOG, AddressSet.from_cidrs(["10.1.0.0/16", "168.63.129.16/32"]),
+                          AddressSet.from_cidrs(["20.0.0.0/8", "2001:db8::/32"]), **kw)
+
+
+def test_nic_deny_is_reported_and_subnet_not_consulted_outbound():
+    nic = NetworkSecurityGroup("/x/nsg-vm1", "nsg-vm1", (_rule("deny-store", 200, "outbound", "deny", "10.0.0.8/29", "443"),), ())
+    sub = NetworkSecurityGroup("/x/nsg-app", "nsg-app", (_rule("allow-store", 100, "outbound", "allow", "Storage", "443"),
+                                                         _rule("deny-all", 4000, "outbound", "deny", "*", protocol="*")), ())
+    space = flow_space("tcp", AddressSet.parse("10.1.0.4"), CATALOG.find("Storage"), PortSet.single(443))
+    res = evaluate_layers(space, "outbound", path_layers("outbound", nic, sub), _ctx())
+    assert res.outcome() == "partial"
+    denied = [d for d in res.final_decisions() if d.outcome == DENY]
+    assert [str(d.rule) for d in denied] == ["nsg-vm1/deny-store"]
+    assert denied[0].destinations() == AddressSet.parse("10.0.0.8/29")
+    for piece in res.pieces:
+        if piece.outcome == DENY:
+            assert piece.steps[1].outcome == SKIPPED
+        else:
+            # allowed: both allowing rules known (NIC NSG defaults do not allow 10/8 -> AllowInternet? no)
+            assert [s.kind for s in piece.steps] == [NIC_NSG, SUBNET_NSG]
+
+
+def test_inbound_order_is_subnet_then_nic_and_missing_nsg_allows():
+    nic = NetworkSecurityGroup("/x/n", "n", (_rule("deny-in", 100, "inbound", "deny", "*", src="*"),), ())
+    space = flow_space("tcp", AddressSet.parse("20.0.0.1"), AddressSet.parse("10.1.0.4"), PortSet.single(22))
+    res = evaluate_layers(space, "inbound", path_layers("inbound", nic, None), _ctx())
+    (piece,) = res.pieces
+    assert piece.outcome == DENY
+    assert [s.kind for s in piece.steps] == [SUBNET_NSG, NIC_NSG]
+    assert piece.steps[0].outcome == ABSENT and piece.steps[1].rule.name == "deny-in"
+    none = evaluate_layers(space, "inbound", path_layers("inbound", None, None), _ctx())
+    assert none.outcome() == ALLOW
+
+
+def test_default_rules_synthesized_when_absent():
+    nsg = NetworkSecurityGroup("/x/n", "n", (), ())
+    space = flow_space("tcp", AddressSet.parse("10.1.0.4"), AddressSet.parse("20.5.5.5"), PortSet.single(443))
+    res = evaluate_layers(space, "outbound", [(NIC_NSG, nsg)], _ctx())
+    assert [d.rule.name for d in res.final_decisions()] == ["AllowInternetOutBound"]
+    space = flow_space("tcp", AddressSet.parse("20.5.5.5"), AddressSet.parse("10.1.0.4"), PortSet.single(443))
+    res = evaluate_layers(space, "inbound", [(NIC_NSG, nsg)], _ctx())
+    assert [d.rule.name for d in res.final_decisions()] == ["DenyAllInBound"]
+
+
+def test_unknown_rule_list_makes_everything_unknown():
+    nsg = NetworkSecurityGroup("/x/n", "n", (), default_rules(), rules_unknown=Unknown("securityRules is [variables('r')]"))
+    space = flow_space("tcp", AddressSet.parse("10.1.0.4"), AddressSet.parse("20.5.5.5"), PortSet.single(443))
+    res = evaluate_layers(space, "outbound", [(NIC_NSG, nsg)], _ctx())
+    assert res.outcome() == UNKNOWN
+    assert "variables('r')" in res.pieces[0].steps[0].reason
+
+
+def test_asg_on_vm_side_applies_only_to_members():
+    rule = _rule("deny-web", 100, "outbound", "deny", "*", src=None, src_asgs=("asg-web",))
+    nsg = NetworkSecurityGroup("/x/n", "n", (rule,), default_rules())
+    space = flow_space("tcp", AddressSet.parse("10.1.0.4"), AddressSet.parse("20.5.5.5"), PortSet.single(443))
+    members = {"asg-web": AddressSet.parse("10.1.0.4")}
+    member = evaluate_layers(space, "outbound", [(NIC_NSG, nsg)], _ctx(asg_members=members, subject_asgs=frozenset({"asg-web"})))
+    other = evaluate_layers(space, "outbound", [(NIC_NSG, nsg)], _ctx(asg_members=members, subject_asgs=frozenset()))
+    unknown = evaluate_layers(space, "outbound", [(NIC_NSG, nsg)], _ctx(asg_members=members, subject_asgs=None))
+    assert member.outcome() == DENY
+    assert other.outcome() == ALLOW
+    assert unknown.outcome() == UNKNOWN
+    assert "membership" in unknown.pieces[0].steps[0].reason
+
+
+def test_term_cache_reuses_terms_per_nsg_direction_context():
+    nsg = NetworkSecurityGroup("/x/n", "n", (_rule("a", 100, "outbound", "allow", "Storage", "443"),), default_rules())
+    ctx = _ctx()
+    cache = TermCache()
+    t1 = nsg_terms(nsg, "outbound", ctx, cache)
+    t2 = nsg_terms(nsg, "outbound", ctx, cache)
+    assert t1 is t2 and cache.hits == 1
+    nsg_terms(nsg, "inbound", ctx, cache)
+    assert cache.misses == 2
+
+
+def test_address_class_key_groups_addresses_no_rule_tells_apart():
+    nsg = NetworkSecurityGroup("/x/n", "n", (_rule("a", 100, "outbound", "deny", "*", src="10.1.0.0/28"),), default_rules())
+    ctx = _ctx()
+    terms = [nsg_terms(nsg, "outbound", ctx)]
+    k = lambda a: address_class_key(terms, "outbound", AddressSet.parse(a))  # noqa: E731
+    assert k("10.1.0.4") == k("10.1.0.5")
+    assert k("10.1.0.4") != k("10.1.0.20")

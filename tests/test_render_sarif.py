@@ -1,0 +1,82 @@
+"""SARIF 2.1.0: validates against the official schema, exact locations, stable fingerprints."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import jsonschema
+from conftest import shared_path
+from nsgcheck.render import render
+from nsgcheck.render.sarif import artifact_uri
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def sample() -> dict:
+    return json.loads((DATA / "report_sample.json").read_text(encoding="utf-8"))
+
+
+def sarif(report: dict) -> dict:
+    return json.loads(render("sarif", report))
+
+
+def test_validates_against_the_sarif_schema():
+    schema = json.loads(shared_path("schemas", "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
+    cls = jsonschema.validators.validator_for(schema)
+    cls(schema).validate(sarif(sample()))
+
+
+def test_one_rule_per_requirement_with_help_and_link():
+    run = sarif(sample())["runs"][0]
+    rules = {r["id"]: r for r in run["tool"]["driver"]["rules"]}
+    for req in sample()["requirements"]:
+        rule = rules[req["id"]]
+        assert rule["helpUri"] == req["link"]
+        assert req["rationale"] in rule["help"]["text"] and req["fix"] in rule["help"]["text"]
+    for res in run["results"]:
+        assert run["tool"]["driver"]["rules"][res["ruleIndex"]]["id"] == res["ruleId"]
+
+
+def test_one_result_per_problem_and_advisory():
+    rep = sample()
+    run = sarif(rep)["runs"][0]
+    problems = [r for r in rep["results"] if r["status"] in ("fail", "partial", "unknown")]
+    assert len(run["results"]) == len(problems) + len(rep["advisories"])
+    levels = {(r["ruleId"], r["properties"]["subject"]): r["level"] for r in run["results"] if "properties" in r and "status" in r["properties"]}
+    assert levels[("A2A-SRC-EVENTHUB", "vm-web-01")] == "error"
+    assert levels[("A2A-TGT-STORAGE", "vm-web-01")] == "warning"
+    suppressed = [r for r in run["results"] if r.get("suppressions")]
+    assert len(suppressed) == 1 and "CHG-1234" in suppressed[0]["suppressions"][0]["justification"]
+
+
+def test_location_is_the_deciding_rule_line_range():
+    run = sarif(sample())["runs"][0]
+    partial = next(r for r in run["results"] if r["ruleId"] == "A2A-SRC-STORAGE")
+    loc = partial["locations"][0]["physicalLocation"]
+    assert loc["artifactLocation"]["uri"] == "templates/network.json"      # relative
+    assert loc["region"] == {"startLine": 52, "endLine": 64}                # the deny rule, not the NSG
+
+
+def test_fingerprints_ignore_line_numbers_and_are_unique():
+    rep = sample()
+    fps = [r["partialFingerprints"]["nsgcheck/v1"] for r in sarif(rep)["runs"][0]["results"]]
+    assert len(set(fps)) == len(fps)
+    moved = copy.deepcopy(rep)
+    for r in moved["results"]:
+        for d in r["decided_by"]:
+            if d.get("location"):
+                d["location"]["line"] += 40
+                d["location"]["end_line"] += 40
+    assert [r["partialFingerprints"]["nsgcheck/v1"] for r in sarif(moved)["runs"][0]["results"]] == fps
+
+
+def test_relative_uris(tmp_path):
+    assert artifact_uri("./a/b c.json") == "a/b%20c.json"
+    assert artifact_uri(str(tmp_path / "x" / "t.json"), base_dir=str(tmp_path)) == "x/t.json"
+    assert artifact_uri("a\\b.json") == "a/b.json"
+
+
+def test_deterministic():
+    assert render("sarif", sample()) == render("sarif", sample())

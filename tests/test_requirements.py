@@ -1,0 +1,130 @@
+"""The requirement pack: every DESIGN.md id, templates, URLs per cloud, schema validation, user packs."""
+
+from __future__ import annotations
+
+import pytest
+
+from nsgcheck.audit.requirements import applies, load_requirements, parse_pack
+from nsgcheck.cli import main
+from nsgcheck.errors import RulesError
+
+DESIGN_IDS = {"A2A-SRC-STORAGE", "A2A-SRC-AAD", "A2A-SRC-EVENTHUB", "A2A-SRC-ASR", "A2A-SRC-KEYVAULT",
+              "A2A-SRC-AUTOMATION", "A2A-TGT-STORAGE", "A2A-TGT-AAD", "A2A-TGT-EVENTHUB", "A2A-TGT-ASR",
+              "A2A-TGT-KEYVAULT", "A2A-TGT-AUTOMATION", "A2A-MVM-20004"}
+
+
+def test_builtin_pack_has_every_design_id_with_full_text():
+    reqs = load_requirements()
+    assert {r.id for r in reqs} == DESIGN_IDS
+    for r in reqs:
+        assert r.title and r.rationale and r.remediation and r.documentation.startswith("https://")
+        assert r.sources, r.id
+        assert r.origin is not None and r.origin.line and r.origin.file.endswith("asr-a2a.yaml")
+
+
+@pytest.mark.parametrize("rid,dest,side,when", [
+    ("A2A-SRC-STORAGE", "Storage.{source}", "source", "always"),
+    ("A2A-SRC-EVENTHUB", "EventHub.{target}", "source", "always"),
+    ("A2A-TGT-STORAGE", "Storage.{target}", "target", "always"),
+    ("A2A-TGT-EVENTHUB", "EventHub.{source}", "target", "always"),
+    ("A2A-SRC-AAD", "AzureActiveDirectory", "source", "always"),
+    ("A2A-TGT-ASR", "AzureSiteRecovery", "target", "always"),
+    ("A2A-SRC-KEYVAULT", "AzureKeyVault", "source", "ade"),
+    ("A2A-TGT-AUTOMATION", "GuestAndHybridManagement", "target", "auto_upgrade"),
+    ("A2A-MVM-20004", "{peer}", "group", "multi_vm_group"),
+])
+def test_destinations_sides_and_conditions(rid, dest, side, when):
+    r = load_requirements().get(rid)
+    assert (r.destination, r.side, r.applies_when) == (dest, side, when)
+    assert r.protocol == "tcp"
+    assert r.ports == ((20004,) if side == "group" else (443,))
+
+
+def test_regions_swap_between_sides():
+    reqs = load_requirements()
+    assert reqs.get("A2A-SRC-EVENTHUB").destination_for("eastus", "centralus") == ("EventHub", "centralus")
+    assert reqs.get("A2A-TGT-EVENTHUB").destination_for("eastus", "centralus") == ("EventHub", "eastus")
+    assert reqs.get("A2A-TGT-STORAGE").destination_for("eastus", "centralus") == ("Storage", "centralus")
+    with pytest.raises(KeyError):
+        reqs.get("A2A-SRC-STORAGE").destination_for(None, "centralus")
+
+
+def test_urls_for_every_cloud_and_the_government_replication_domain():
+    reqs = load_requirements()
+    for r in reqs:
+        if r.is_group:
+            continue
+        assert set(r.urls) == {"Public", "AzureGovernment", "China"}, r.id
+    asr = reqs.get("A2A-SRC-ASR")
+    assert asr.urls_for("AzureGovernment") == ("*.hypervrecoverymanager.windowsazure.us",)
+    assert "*.hypervrecoverymanager.windowsazure.com" in asr.accepted_urls_for("AzureGovernment")
+    assert reqs.get("A2A-SRC-STORAGE").urls_for("Public") == ("*.blob.core.windows.net",)
+    assert reqs.get("A2A-SRC-AUTOMATION").urls_for("AzureGovernment") == ("*.azure-automation.us",)
+    assert reqs.get("A2A-TGT-KEYVAULT").urls_for("China") == ("*.vault.azure.cn",)
+
+
+def test_conditions():
+    reqs = load_requirements()
+    kv = reqs.get("A2A-SRC-KEYVAULT")
+    assert not applies(kv, ade=False, auto_upgrade=True)
+    assert applies(kv, ade=True, auto_upgrade=False)
+    assert applies(reqs.get("A2A-SRC-STORAGE"), False, False)
+
+
+GOOD = """pack: mine
+version: 1
+requirements:
+  - id: MY-SRC-SQL
+    title: SQL
+    rationale: the app writes to SQL
+    applies_when: always
+    side: source
+    protocol: tcp
+    ports: [1433]
+    destination: "Sql.{source}"
+    severity: warning
+    remediation: allow Sql
+    documentation: https://example.org
+"""
+
+
+def test_user_pack_is_added(tmp_path):
+    f = tmp_path / "mine.yaml"
+    f.write_text(GOOD)
+    reqs = load_requirements([f])
+    r = reqs.get("MY-SRC-SQL")
+    assert r.pack == "mine" and r.origin.line == 4 and r.destination_for("eastus", None) == ("Sql", "eastus")
+    assert reqs.packs == ("asr-a2a", "mine")
+
+
+def test_schema_error_names_file_pointer_and_line(tmp_path):
+    f = tmp_path / "bad.yaml"
+    f.write_text(GOOD.replace("side: source", "side: sideways"))
+    with pytest.raises(RulesError) as exc:
+        load_requirements([f])
+    e = exc.value
+    assert e.file == str(f) and e.pointer == "/requirements/0/side" and e.line == 4
+    assert "sideways" in e.message
+
+
+def test_duplicate_ids_are_rejected(tmp_path):
+    f = tmp_path / "dup.yaml"
+    f.write_text(GOOD.replace("MY-SRC-SQL", "A2A-SRC-STORAGE"))
+    with pytest.raises(RulesError, match="already defined"):
+        load_requirements([f])
+
+
+def test_bad_destination_template():
+    with pytest.raises(RulesError, match="expected TAG"):
+        parse_pack(GOOD.replace("Sql.{source}", "Sql.{elsewhere}"), "x.yaml")
+
+
+def test_rules_list_and_show(capsys):
+    assert main(["rules", "list"]) == 0
+    out = capsys.readouterr().out
+    assert all(i in out for i in DESIGN_IDS)
+    assert main(["rules", "show", "A2A-TGT-EVENTHUB"]) == 0
+    out = capsys.readouterr().out
+    assert "EventHub.{source}" in out and "*.servicebus.usgovcloudapi.net" in out
+    assert main(["rules", "show", "NOPE"]) == 2
+    assert "A2A-SRC-STORAGE" in capsys.readouterr().err

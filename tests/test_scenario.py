@@ -1,0 +1,95 @@
+"""Scenario: flags > scenario file > Site Recovery resources in the inputs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from nsgcheck.audit.scenario import (build_scenario, discover, flags_to_fields, load_scenario_file,
+                                     normalize_region, resolve_scenario)
+from nsgcheck.errors import ScenarioError, UsageError
+from nsgcheck.model import Estate, NetworkMapping, ProtectedItem
+
+VM1 = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm1"
+VM2 = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm2"
+VNET = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/"
+
+
+def discovered_estate() -> Estate:
+    e = Estate()
+    e.network_mappings.append(NetworkMapping(VNET + "vnet-e", VNET + "vnet-c", "East US", "centralus"))
+    e.protected_items.append(ProtectedItem(VM1, "g1", "eastus", "centralus", VNET + "vnet-c", "app"))
+    e.protected_items.append(ProtectedItem(VM2, "g1", "eastus", "centralus"))
+    return e
+
+
+def test_region_names_are_normalized():
+    assert normalize_region("East US") == "eastus"
+    assert normalize_region("france_central") == "francecentral"
+    assert normalize_region(None) is None
+
+
+def test_discovery_from_site_recovery_resources():
+    d = discover(discovered_estate())
+    assert d["source_region"] == "eastus" and d["target_region"] == "centralus"
+    assert d["network_mapping"] == {VNET + "vnet-e": VNET + "vnet-c"}
+    assert d["groups"] == {"g1": [VM1, VM2]}
+    s = build_scenario({}, {}, d)
+    assert s.hint_for(VM1.upper()).subnet_name == "app"
+    assert dict(s.provenance)["groups"] == "discovered"
+
+
+def test_flags_beat_file_beat_discovery(tmp_path):
+    f = tmp_path / "scenario.yaml"
+    f.write_text("source_region: westeurope\ntarget_region: northeurope\nade: true\n"
+                 "network_mapping: {vnet-e: vnet-file}\ngroups: {g2: [vm3, vm4]}\n")
+    flags = flags_to_fields(target_region="West US 2", network_mappings=["vnet-x=vnet-y"])
+    s = build_scenario(flags, load_scenario_file(f), discover(discovered_estate()))
+    assert s.source_region == "westeurope"          # file over discovery
+    assert s.target_region == "westus2"             # flag over file
+    assert s.ade is True and s.auto_upgrade is False
+    m = s.mapping_dict()
+    assert m["vnet-x"] == "vnet-y" and m["vnet-e"] == "vnet-file"
+    assert dict(s.groups) == {"g1": (VM1, VM2), "g2": ("vm3", "vm4")}
+    prov = dict(s.provenance)
+    assert prov["target_region"] == "flag" and prov["source_region"] == "file"
+
+
+def test_flag_group_takes_members_from_lower_layers():
+    flags = flags_to_fields(groups=["gx=vm1,vm9"])
+    s = build_scenario(flags, {"groups": {"g": ["vm1", "vm2"]}}, {})
+    assert dict(s.groups) == {"g": ("vm2",), "gx": ("vm1", "vm9")}
+
+
+def test_json_scenario_file(tmp_path):
+    f = tmp_path / "s.json"
+    f.write_text(json.dumps({"source_region": "eastus", "vms": ["vm1"], "auto_upgrade": True}))
+    s = resolve_scenario(Estate(), {}, f)
+    assert s.vms == ("vm1",) and s.auto_upgrade
+
+
+def test_invalid_scenario_file_names_line_and_pointer(tmp_path):
+    f = tmp_path / "s.yaml"
+    f.write_text("source_region: eastus\nade: 'yes please'\n")
+    with pytest.raises(ScenarioError) as exc:
+        load_scenario_file(f)
+    assert exc.value.line == 2 and exc.value.pointer == "/ade" and exc.value.file == str(f)
+    f.write_text("source_region: eastus\nregion: x\n")
+    with pytest.raises(ScenarioError, match="expected keys"):
+        load_scenario_file(f)
+    f.write_text("a: [1, 2\n")
+    with pytest.raises(ScenarioError, match="not valid YAML"):
+        load_scenario_file(f)
+
+
+def test_bad_flags():
+    with pytest.raises(UsageError, match="NAME=VALUE"):
+        flags_to_fields(network_mappings=["vnet-only"])
+    with pytest.raises(UsageError):
+        flags_to_fields(groups=["g="])
+
+
+def test_scenario_json_is_stable():
+    s = build_scenario({"source_region": "eastus"}, {"groups": {"b": ["x"], "a": ["y"]}}, {})
+    assert list(s.to_json()["groups"]) == ["a", "b"]

@@ -1,0 +1,67 @@
+"""Subjects: VMs through their primary NIC, subnets when there are no VMs/NICs, failover placement."""
+
+from __future__ import annotations
+
+from audit_helpers import NET, add_vm, add_vnet, scenario, worked_estate
+
+from nsgcheck.audit.scenario import build_scenario
+from nsgcheck.audit.subjects import find_subjects
+from nsgcheck.model import Estate
+
+
+def test_vm_through_primary_nic():
+    e = worked_estate()
+    add_vm(e, "vm2", "10.1.0.5", "vnet-eastus", "app", location="", nic_nsg="nsg-nic", asgs=(f"{NET}/applicationSecurityGroups/Web",))
+    subs, missing = find_subjects(e, scenario())
+    assert [s.subject.name for s in subs] == ["vm1", "vm2"] and not missing
+    vm2 = subs[1]
+    assert vm2.subject.kind == "vm" and vm2.source.address_text == "10.1.0.5"
+    assert vm2.source.nic_nsg_id.endswith("/nsg-nic") and vm2.source.subnet_nsg_id.endswith("/nsg-eastus")
+    assert vm2.source.asg_ids == (f"{NET}/applicationSecurityGroups/Web".lower(),)
+    assert vm2.source.families == {4}
+    assert vm2.source.region == "eastus"          # no location: the scenario's source region
+    assert subs[0].source.region == "eastus"
+
+
+def test_target_same_subnet_name_and_address_when_it_fits():
+    e = worked_estate()
+    add_vnet(e, "vnet-c2", "centralus", "10.1.0.0/16", {"zz": ("10.1.1.0/24", None), "app": ("10.1.0.0/24", None),
+                                                       "aa": ("10.1.2.0/24", None)})
+    s = find_subjects(e, scenario(network_mapping={"vnet-eastus": "vnet-c2"}))[0][0]
+    assert s.target.subnet_id.endswith("vnet-c2/subnets/app")
+    assert s.target.address_text == "10.1.0.4" and s.target.region == "centralus"
+    assert s.target.asgs_unknown and s.target.nic_nsg_id is None
+
+
+def test_target_first_subnet_alphabetically_and_whole_range():
+    e = worked_estate()
+    add_vnet(e, "vnet-c3", "centralus", "10.3.0.0/16", {"zz": ("10.3.1.0/24", None), "db": ("10.3.2.0/24", None)})
+    s = find_subjects(e, scenario(network_mapping={"vnet-eastus": "vnet-c3"}))[0][0]
+    assert s.target.subnet_id.endswith("/subnets/db")
+    assert s.target.address_text == "10.3.2.0/24"       # 10.1.0.4 does not fit
+
+
+def test_no_mapping_means_no_target_with_reason():
+    e = worked_estate()
+    s = find_subjects(e, build_scenario({"source_region": "eastus"}))[0][0]
+    assert s.target is None and "no target network" in s.target_reason
+    s = find_subjects(e, scenario(network_mapping={"vnet-eastus": "vnet-missing"}))[0][0]
+    assert s.target is None and "vnet-missing" in s.target_reason
+
+
+def test_subnets_are_subjects_without_vms_or_nics():
+    e = Estate()
+    add_vnet(e, "vnet-eastus", "eastus", "10.1.0.0/16", {"app": ("10.1.0.0/24", None), "db": ("10.1.1.0/25", None)})
+    add_vnet(e, "vnet-centralus", "centralus", "10.2.0.0/16", {"app": ("10.2.0.0/24", None)})
+    subs, _ = find_subjects(e, scenario())
+    names = [s.subject.name for s in subs]
+    assert names == ["vnet-eastus/app", "vnet-eastus/db"]     # the failover-only VNet is not a source
+    db = subs[1]
+    assert db.subject.kind == "subnet" and db.source.address_text == "10.1.1.0/25"
+    assert db.target.subnet_id.endswith("vnet-centralus/subnets/app")    # first alphabetically
+
+
+def test_vms_filter_and_missing_names():
+    e = worked_estate(vms=(("vm1", "10.1.0.4"), ("vm2", "10.1.0.5")))
+    subs, missing = find_subjects(e, scenario(vms=["VM2", "ghost"]))
+    assert [s.subject.name for s in subs] == ["vm2"] and missing == ["ghost"]
