@@ -323,6 +323,8 @@ class Firewall:
     threat_intel_mode: str | None = None
     location: str | Unknown | None = None
     origin: Origin | None = None
+    #: subnets of its ipConfigurations (AzureFirewallSubnet), to recognise it by address range
+    subnet_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

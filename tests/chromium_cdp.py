@@ -131,7 +131,8 @@ class _Pipe:
 
 
 def visit(binary: str, html_file: Path, expressions: dict[str, str] | None = None,
-          settle: float = 0.5) -> PageVisit:
+          settle: float = 0.5, max_height: int = 6000, top: int = 0,
+          scripts: bool = True) -> PageVisit:
     """Open `html_file`, wait for load, collect errors, requests, text and a full-page screenshot."""
     url = html_file.resolve().as_uri()
     out = PageVisit()
@@ -142,6 +143,8 @@ def visit(binary: str, html_file: Path, expressions: dict[str, str] | None = Non
             session = pipe.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
             for domain in ("Page", "Runtime", "Log", "Network"):
                 pipe.send(f"{domain}.enable", {}, session)
+            if not scripts:
+                pipe.send("Emulation.setScriptExecutionDisabled", {"value": True}, session)
             pipe.send("Page.navigate", {"url": url}, session)
             pipe.wait_event("Page.loadEventFired")
             pipe.drain(settle)
@@ -157,7 +160,8 @@ def visit(binary: str, html_file: Path, expressions: dict[str, str] | None = Non
             size = metrics.get("cssContentSize") or metrics.get("contentSize")
             shot = pipe.send("Page.captureScreenshot", {
                 "format": "png", "captureBeyondViewport": True,
-                "clip": {"x": 0, "y": 0, "width": 1280, "height": min(int(size["height"]), 6000), "scale": 1}},
+                "clip": {"x": 0, "y": top, "width": 1280,
+                         "height": max(1, min(int(size["height"]) - top, max_height)), "scale": 1}},
                 session, timeout=60)
             out.screenshot = base64.b64decode(shot["data"])
             pipe.drain(0.2)

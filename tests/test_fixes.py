@@ -1,11 +1,18 @@
-"""Fixes: the rule to add sits just above the denying rule, on the NSG that denies, never colliding."""
+"""Fixes: the rule to add sits just above the denying rule, on the NSG that denies, never colliding.
+
+The round trip, for every requirement id: break an ARM template so the requirement fails,
+apply the generated ARM fix (a securityRules element) to the template, re-run the audit: pass.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import copy
+
 import pytest
+import yaml
 
 from nsgcheck.audit.results import Decision, PathStep, Result, Subject
 from nsgcheck.engine.ports import PortSet
@@ -144,3 +151,143 @@ def test_rule_names_are_unique_in_the_nsg():
                                                          dest="1.2.3.4")))
     [fix] = plan_fixes(result("fail", deny("nsg-a", "deny-all", 4096)), e, Allocation())
     assert fix.name == "allow-nsgcheck-a2a-src-storage-2"
+
+
+# --------------------------------------------------------------------------- round trip
+REPO = Path(__file__).resolve().parent.parent
+TAGS = REPO / "examples" / "ServiceTags_Sample.json"
+
+SOURCE_TAGS = {"A2A-SRC-STORAGE": "Storage.EastUS", "A2A-SRC-AAD": "AzureActiveDirectory",
+               "A2A-SRC-EVENTHUB": "EventHub.CentralUS", "A2A-SRC-ASR": "AzureSiteRecovery",
+               "A2A-SRC-KEYVAULT": "AzureKeyVault", "A2A-SRC-AUTOMATION": "GuestAndHybridManagement"}
+TARGET_TAGS = {"A2A-TGT-STORAGE": "Storage.CentralUS", "A2A-TGT-AAD": "AzureActiveDirectory",
+               "A2A-TGT-EVENTHUB": "EventHub.EastUS", "A2A-TGT-ASR": "AzureSiteRecovery",
+               "A2A-TGT-KEYVAULT": "AzureKeyVault", "A2A-TGT-AUTOMATION": "GuestAndHybridManagement"}
+
+
+def _allow(name, priority, tag):
+    return {"name": name, "properties": {"priority": priority, "direction": "Outbound", "access": "Allow",
+                                         "protocol": "Tcp", "sourceAddressPrefix": "*", "sourcePortRange": "*",
+                                         "destinationAddressPrefix": tag, "destinationPortRange": "443"}}
+
+
+DENY_INTERNET = {"name": "deny-internet-out", "properties": {
+    "priority": 4096, "direction": "Outbound", "access": "Deny", "protocol": "*", "sourceAddressPrefix": "*",
+    "sourcePortRange": "*", "destinationAddressPrefix": "Internet", "destinationPortRange": "*"}}
+
+
+def _nsg(name, location, tags):
+    rules = [_allow(f"allow-{i}", 100 + 10 * i, tag) for i, tag in enumerate(sorted(set(tags)))]
+    return {"type": "Microsoft.Network/networkSecurityGroups", "apiVersion": "2023-04-01", "name": name,
+            "location": location, "properties": {"securityRules": rules + [copy.deepcopy(DENY_INTERNET)]}}
+
+
+def _vnet(name, location, space, subnet_prefix, nsg):
+    return {"type": "Microsoft.Network/virtualNetworks", "apiVersion": "2023-04-01", "name": name,
+            "location": location, "properties": {
+                "addressSpace": {"addressPrefixes": [space]},
+                "subnets": [{"name": "app", "properties": {
+                    "addressPrefix": subnet_prefix,
+                    "networkSecurityGroup": {"id": f"[resourceId('Microsoft.Network/networkSecurityGroups', '{nsg}')]"}}}]}}
+
+
+def _vm(name, ip):
+    nic = {"type": "Microsoft.Network/networkInterfaces", "apiVersion": "2023-04-01", "name": f"{name}-nic",
+           "location": "eastus", "properties": {"ipConfigurations": [{"name": "ipconfig1", "properties": {
+               "privateIPAllocationMethod": "Static", "privateIPAddress": ip, "primary": True,
+               "subnet": {"id": "[resourceId('Microsoft.Network/virtualNetworks/subnets', 'vnet-src', 'app')]"}}}]}}
+    vm = {"type": "Microsoft.Compute/virtualMachines", "apiVersion": "2023-03-01", "name": name, "location": "eastus",
+          "properties": {"networkProfile": {"networkInterfaces": [
+              {"id": f"[resourceId('Microsoft.Network/networkInterfaces', '{name}-nic')]", "properties": {"primary": True}}]}}}
+    return [nic, vm]
+
+
+def template() -> dict:
+    """Every requirement passes: both sides allow their tags, outbound Internet is denied after them."""
+    return {"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+            "contentVersion": "1.0.0.0",
+            "resources": [_nsg("nsg-src", "eastus", SOURCE_TAGS.values()),
+                          _nsg("nsg-tgt", "centralus", TARGET_TAGS.values()),
+                          _vnet("vnet-src", "eastus", "10.1.0.0/16", "10.1.0.0/24", "nsg-src"),
+                          _vnet("vnet-tgt", "centralus", "10.2.0.0/16", "10.2.0.0/24", "nsg-tgt"),
+                          *_vm("vm1", "10.1.0.4"), *_vm("vm2", "10.1.0.5")]}
+
+
+def _nsg_of(tpl: dict, name: str) -> dict:
+    return next(r for r in tpl["resources"] if r["type"].endswith("networkSecurityGroups") and r["name"] == name)
+
+
+def break_requirement(tpl: dict, req: str) -> dict:
+    tpl = copy.deepcopy(tpl)
+    if req == "A2A-MVM-20004":
+        _nsg_of(tpl, "nsg-src")["properties"]["securityRules"].append({"name": "deny-vnet-in", "properties": {
+            "priority": 4000, "direction": "Inbound", "access": "Deny", "protocol": "*", "sourceAddressPrefix": "VirtualNetwork",
+            "sourcePortRange": "*", "destinationAddressPrefix": "VirtualNetwork", "destinationPortRange": "*"}})
+        return tpl
+    nsg, tag = ("nsg-src", SOURCE_TAGS[req]) if req in SOURCE_TAGS else ("nsg-tgt", TARGET_TAGS[req])
+    rules = _nsg_of(tpl, nsg)["properties"]["securityRules"]
+    rules[:] = [r for r in rules if r["properties"].get("destinationAddressPrefix") != tag]
+    return tpl
+
+
+def apply_arm_fixes(tpl: dict, report: dict) -> dict:
+    """Add every planned fix of the report to its NSG in the template, as the ARM snippet says."""
+    tpl = copy.deepcopy(tpl)
+    fixes = snippets.unique_fixes(report)
+    for f in fixes:
+        element = json.loads(snippets.arm(f))
+        _nsg_of(tpl, f["nsg"])["properties"]["securityRules"].append(element)
+    return tpl
+
+
+def audit(tmp_path: Path, tpl: dict, name: str) -> dict:
+    from example_report import build_report
+
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps(tpl, indent=2), encoding="utf-8")
+    scenario = tmp_path / "scenario.yaml"
+    scenario.write_text(yaml.safe_dump({"source_region": "eastus", "target_region": "centralus", "ade": True,
+                                        "auto_upgrade": True, "network_mapping": {"vnet-src": "vnet-tgt"},
+                                        "groups": {"g1": ["vm1", "vm2"]}}), encoding="utf-8")
+    return build_report([str(path)], str(TAGS), str(scenario))
+
+
+def statuses(report: dict, req: str) -> set[str]:
+    return {r["status"] for r in report["results"] if r["requirement"] == req}
+
+
+def _requirement_ids() -> list[str]:
+    pack = yaml.safe_load((REPO / "rules" / "asr-a2a.yaml").read_text(encoding="utf-8"))
+    return [r["id"] for r in pack["requirements"]]
+
+
+@pytest.fixture(scope="module")
+def pipeline():
+    pytest.importorskip("nsgcheck.audit.run")
+    try:
+        from nsgcheck.loaders import load_paths  # noqa: F401
+    except ImportError:
+        pytest.skip("the loaders (nsgcheck.loaders.load_paths) are not available yet")
+    if not TAGS.exists():
+        pytest.skip("examples/ServiceTags_Sample.json is missing")
+    return True
+
+
+def test_baseline_passes_everything(pipeline, tmp_path):
+    report = audit(tmp_path, template(), "baseline")
+    for req in _requirement_ids():
+        assert statuses(report, req) == {"pass"}, (req, [r["message"] for r in report["results"] if r["requirement"] == req])
+
+
+@pytest.mark.parametrize("req", _requirement_ids())
+def test_arm_fix_round_trip(pipeline, tmp_path, req):
+    broken = break_requirement(template(), req)
+    before = audit(tmp_path, broken, "broken")
+    assert statuses(before, req) & {"fail", "partial"}, statuses(before, req)
+    others = {r["requirement"] for r in before["results"] if r["status"] in ("fail", "partial")}
+    assert others == {req}
+    fixed_tpl = apply_arm_fixes(broken, before)
+    assert snippets.unique_fixes(before), "no fix planned"
+    after = audit(tmp_path, fixed_tpl, "fixed")
+    assert statuses(after, req) == {"pass"}, [r["message"] for r in after["results"] if r["requirement"] == req]
+    assert {r["status"] for r in after["results"]} <= {"pass", "not_applicable"}

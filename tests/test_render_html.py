@@ -102,3 +102,30 @@ def test_opens_in_headless_chromium(tmp_path):
     width, height = _png_size(seen.screenshot)
     assert width >= 1000 and height > 800
     (tmp_path / "report.png").write_bytes(seen.screenshot)
+
+
+def test_example_report_renders_identically_twice():
+    from example_report import example_report_json
+
+    first = example_report_json()
+    if first is None:
+        pytest.skip("the bundled example or the audit pipeline is not available")
+    assert render("html", first) == render("html", example_report_json())
+
+
+def test_useful_with_scripts_off(tmp_path):
+    from chromium_cdp import find_chromium, visit
+
+    binary = find_chromium()
+    if binary is None:
+        pytest.skip("chromium not installed (apt-get install chromium); .ci/run installs it")
+    page = tmp_path / "report.html"
+    page.write_text(render("html", sample()), encoding="utf-8")
+    seen = visit(binary, page, scripts=False, max_height=1200, expressions={
+        "hidden": "document.querySelectorAll('article.finding.is-hidden').length",
+        "articles": "document.querySelectorAll('article.finding').length"})
+    assert seen.controls_visible is False                 # no dead controls without scripts
+    assert seen.evaluations["hidden"] == 0
+    assert seen.evaluations["articles"] == len(sample()["results"])
+    assert "every finding is listed below" in seen.text
+    assert seen.exceptions == [] and seen.console_errors == []

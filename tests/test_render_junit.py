@@ -60,3 +60,14 @@ def test_names_are_escaped_not_markup():
 
 def test_deterministic():
     assert render("junit", sample()) == render("junit", sample())
+
+
+def test_example_report_renders_identically_twice():
+    from example_report import example_report_json
+
+    first = example_report_json()
+    if first is None:
+        pytest.skip("the bundled example or the audit pipeline is not available")
+    assert render("junit", first) == render("junit", example_report_json())
+    xmlschema = pytest.importorskip("xmlschema")
+    xmlschema.XMLSchema(str(shared_path("schemas", "junit-windyroad.xsd"))).validate(render("junit", first))

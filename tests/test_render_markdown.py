@@ -6,6 +6,8 @@ import copy
 import json
 from pathlib import Path
 
+import pytest
+
 from nsgcheck.render import render
 from nsgcheck.render.markdown import cell, fence, md
 
@@ -76,3 +78,12 @@ def test_no_problems_message():
 
 def test_byte_identical_across_runs():
     assert render("markdown", sample()) == render("markdown", sample())
+
+
+def test_example_report_renders_identically_twice():
+    from example_report import example_report_json
+
+    first = example_report_json()
+    if first is None:
+        pytest.skip("the bundled example or the audit pipeline is not available")
+    assert render("markdown", first) == render("markdown", example_report_json())

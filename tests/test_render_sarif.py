@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 
 import jsonschema
+import pytest
+
 from conftest import shared_path
 from nsgcheck.render import render
 from nsgcheck.render.sarif import artifact_uri
@@ -80,3 +82,14 @@ def test_relative_uris(tmp_path):
 
 def test_deterministic():
     assert render("sarif", sample()) == render("sarif", sample())
+
+
+def test_example_report_renders_identically_twice():
+    from example_report import example_report_json
+
+    first = example_report_json()
+    if first is None:
+        pytest.skip("the bundled example or the audit pipeline is not available")
+    assert render("sarif", first) == render("sarif", example_report_json())
+    schema = json.loads(shared_path("schemas", "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
+    jsonschema.validators.validator_for(schema)(schema).validate(json.loads(render("sarif", first)))

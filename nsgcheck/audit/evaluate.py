@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
 from nsgcheck.audit.requirements import GROUP, SOURCE, TARGET, Requirement, RequirementSet, applies
-from nsgcheck.audit.results import (FAIL, NOT_APPLICABLE, PASS, UNKNOWN, Decision, PathStep, Result,
+from nsgcheck.audit.results import (FAIL, NOT_APPLICABLE, PARTIAL, PASS, UNKNOWN, Decision, PathStep, Result,
                                     Subject, status_from_shares)
 from nsgcheck.audit.scenario import Scenario
 from nsgcheck.audit.subjects import AuditSubject, Placement
@@ -65,6 +65,18 @@ class _Outcome:
     decisions: list[Decision]
     reasons: list[str]
     path: list[PathStep]
+    partial: list[Box] = field(default_factory=list)   # path pieces only partly allowed (URL rules)
+
+
+@dataclass
+class _PathPart:
+    allowed: list[Box] = field(default_factory=list)
+    denied: list[Box] = field(default_factory=list)
+    unknown: list[Box] = field(default_factory=list)
+    partial: list[Box] = field(default_factory=list)
+    decisions: list[Decision] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    path: list[PathStep] = field(default_factory=list)
 
 
 def _vol(boxes: Iterable[Box]) -> int:
@@ -137,6 +149,8 @@ def _finish(o: _Outcome, dst_label: str) -> Verdict:
     if o.total == 0:
         return unknown_verdict(f"the required flow family is empty ({dst_label})")
     status = status_from_shares(a, d, u)
+    if o.partial and status in (PASS, UNKNOWN):
+        status = PARTIAL   # a firewall allows only some of the required names: certainly not all
     denied = _dst_cidrs(o.denied) if o.denied else ()
     decisions = sorted(o.decisions, key=lambda x: ({"deny": 0, "unknown": 1, "allow": 2}.get(x.access, 3),
                                                    x.device_kind, x.device, x.priority if x.priority is not None else -1,
@@ -278,33 +292,31 @@ class Evaluator:
         return out
 
     # -- one flow family ----------------------------------------------------------------
-    def _path(self, placement: Placement, boxes: list[Box], urls: tuple[str, ...],
-              accepted: tuple[str, ...]) -> tuple[list[Box], list[Box], list[Box], list[Decision], list[str], list[PathStep]]:
-        """The path beyond the NSGs for the NSG-allowed boxes: allowed, denied, unknown, ..."""
+    def _path(self, placement: Placement, boxes: list[Box], urls: tuple[str, ...], accepted: tuple[str, ...],
+              nic_id: str | None = None, total: int | None = None) -> "_PathPart":
+        """The path beyond the NSGs (routes, firewalls) for the NSG-allowed boxes."""
         if not boxes:
-            return [], [], [], [], [], []
+            return _PathPart()
         subnet = self.estate.subnets.get(placement.subnet_id) if placement.subnet_id else None
         if self.path_stage is None:
             if placement.route_table_id:
                 rt = placement.route_table_id.rsplit("/", 1)[-1]
                 why = f"route table {rt} on the subnet: the path beyond the NSGs is not evaluated by this build"
-                return [], [], boxes, [Decision(rt, "route", "", None, "unknown", 0.0, None, (), why)], [why], \
-                    [PathStep("route", rt, "unknown", placement.route_table_id)]
-            return boxes, [], [], [], [], [PathStep("route", "system routes", "allow")]
-        res = self.path_stage(boxes, subnet, self.estate, self.catalog, urls, accepted)
-        allowed = list(_get(res, "allowed", default=[]) or [])
-        denied = list(_get(res, "denied", default=[]) or [])
-        unknown = list(_get(res, "unknown", default=[]) or [])
-        decisions = [d for d in (_get(res, "decisions", default=[]) or []) if isinstance(d, Decision)]
-        reasons = [str(r) for r in (_get(res, "reasons", default=[]) or [])]
-        steps = [s for s in (_get(res, "path", "steps", default=[]) or []) if isinstance(s, PathStep)]
-        return allowed, denied, unknown, decisions, reasons, steps
+                return _PathPart([], [], boxes, [], [Decision(rt, "route", "", None, "unknown", 0.0, None, (), why)],
+                                 [why], [PathStep("route", rt, "unknown", placement.route_table_id)])
+            return _PathPart(boxes, [], [], [], [], [], [PathStep("route", "system routes", "allow")])
+        res = self.path_stage(boxes, subnet, self.estate, self.catalog, urls, accepted, nic_id=nic_id, total=total)
+        return _PathPart(list(_get(res, "allowed", default=[]) or []), list(_get(res, "denied", default=[]) or []),
+                         list(_get(res, "unknown", default=[]) or []), list(_get(res, "partial", default=[]) or []),
+                         [d for d in (_get(res, "decisions", default=[]) or []) if isinstance(d, Decision)],
+                         [str(r) for r in (_get(res, "reasons", default=[]) or [])],
+                         [st for st in (_get(res, "path", default=[]) or []) if isinstance(st, PathStep)])
 
     def prep(self, placement: Placement, nic_id: str | None, target: bool, direction: str) -> "Prep":
         """Context, layers, resolved terms and cache key of one placement in one direction (cached)."""
         key = (placement.subnet_id, placement.nic_nsg_id, placement.subnet_nsg_id, placement.asg_ids,
                target, direction, placement.unknown, None if target else (nic_id and ref(nic_id)))
-        if not self.estate.effective_nsgs:
+        if not (self.estate.effective_nsgs or self.estate.effective_routes):
             key = key[:-1]
         hit = self._preps.get(key)
         if hit is not None:
@@ -320,7 +332,8 @@ class Evaluator:
             subnet = self.estate.subnets.get(placement.subnet_id) if placement.subnet_id else None
             feats = (placement.route_table_id,
                      tuple(sorted((e.service, e.locations) for e in subnet.service_endpoints)) if subnet else (),
-                     placement.vnet_id if self.path_stage else None)
+                     placement.vnet_id if self.path_stage else None,
+                     ref(nic_id) if nic_id and not target and self.estate.effective_routes else None)
             p = Prep(ctx, layers, terms, lkey, feats, "")
         self._preps[key] = p
         return p
@@ -343,13 +356,14 @@ class Evaluator:
                      PortSet.parse([str(p) for p in ports]))]
         res = evaluate_layers(space, OUTBOUND, sp.layers, sp.ctx, self.terms)
         o = _outcome_from_layers(res, sp.layers)
-        pa, pd, pu, pdec, preason, psteps = self._path(placement, o.allowed, urls, accepted)
-        o.allowed = pa
-        o.denied += pd
-        o.unknown += pu
-        o.decisions += pdec
-        o.reasons += [r for r in preason if r not in o.reasons]
-        o.path += psteps
+        pp = self._path(placement, o.allowed, urls, accepted, None if target else nic_id, o.total)
+        o.allowed = pp.allowed
+        o.denied += pp.denied
+        o.unknown += pp.unknown
+        o.partial = pp.partial
+        o.decisions += pp.decisions
+        o.reasons += [r for r in pp.reasons if r not in o.reasons]
+        o.path += pp.path
         v = _finish(o, dst_label)
         self._verdicts[key] = v
         return v
@@ -368,7 +382,8 @@ class Evaluator:
                      PortSet.parse([str(p) for p in ports]))]
         out_res = evaluate_layers(space, OUTBOUND, sa.layers, sa.ctx, self.terms)
         o = _outcome_from_layers(out_res, sa.layers)
-        pa_ok, pd, pu, pdec, preason, psteps = self._path(pa, o.allowed, (), ())
+        pp = self._path(pa, o.allowed, (), (), a.nic_id, o.total)
+        pa_ok, pd, pu, pdec, preason, psteps = pp.allowed, pp.denied, pp.unknown, pp.decisions, pp.reasons, pp.path
         in_res = evaluate_layers(pa_ok, INBOUND, sb.layers, sb.ctx, self.terms)
         oi = _outcome_from_layers(in_res, sb.layers)
         scale = (in_res.total / o.total) if o.total else 0.0

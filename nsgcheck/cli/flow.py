@@ -1,6 +1,290 @@
-"""`nsgcheck flow` (being built; see the issue tracker)."""
+"""`nsgcheck flow`: offline IP flow verify for a NIC or a whole subnet, exact over address sets.
+
+Prints the verdict per NSG layer and the deciding rules; for a set destination (CIDR or
+service tag) the share allowed and, per denying rule, the part of the set it denies as CIDRs.
+`--src`/`--dst` are the packet's source and destination: the remote side is required
+(`--dst` outbound, `--src` inbound); the VM side defaults to the subject's address.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from nsgcheck.errors import UsageError
+
+DIRECTIONS = ("outbound", "inbound")
+PROTOCOL_CHOICES = ("tcp", "udp", "icmp", "esp", "ah", "*")
+MAX_CIDRS = 8
 
 
-def register(sub):
-    p = sub.add_parser("flow", help="(not yet available)")
-    p.set_defaults(func=lambda args: print("nsgcheck flow: not yet available") or 2)
+def register(sub: Any) -> None:
+    p = sub.add_parser("flow", help="offline IP flow verify: which NSG rules decide a flow",
+                       description="Evaluate a flow (or a family of flows to a CIDR or service tag) through "
+                                   "the NSG layers of a NIC or a subnet, exactly, and name the deciding rules. "
+                                   "Exit 0: allowed; 1: denied in part or whole, or unknown; 2: unusable input.")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--tags", metavar="FILE", help="service-tag file (default: newest downloaded one)")
+    who = p.add_mutually_exclusive_group(required=True)
+    who.add_argument("--nic", metavar="NAME", help="network interface (name or resource id)")
+    who.add_argument("--subnet", metavar="NAME", help="subnet (name, VNET/SUBNET, or resource id): its whole range")
+    p.add_argument("--direction", choices=DIRECTIONS, default="outbound")
+    p.add_argument("--protocol", type=str.lower, choices=PROTOCOL_CHOICES, default="tcp")
+    p.add_argument("--dst", metavar="ADDR|CIDR|TAG", help="destination (required outbound)")
+    p.add_argument("--src", metavar="ADDR|CIDR|TAG", help="source (required inbound)")
+    p.add_argument("--port", metavar="N|N-M", default="*", help="destination port or range (default: all)")
+    p.add_argument("--source-port", metavar="N|N-M", default="*", help="source port or range (default: all)")
+    p.add_argument("--parameters", action="append", default=[], metavar="FILE", help="ARM parameter file(s)")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(func=run)
+
+
+# --------------------------------------------------------------------------- subject
+def _pick(estate: Any, table: str, name: str, what: str) -> Any:
+    found = estate.find_by_name(table, name)
+    if "/" in name and not found and table == "subnets":
+        vnet, _, sub = name.rpartition("/")
+        found = [s for s in estate.find_by_name("subnets", sub)
+                 if s.vnet_id.rstrip("/").rsplit("/", 1)[-1].lower() == vnet.lower()]
+    if not found:
+        have = sorted({o.name for o in getattr(estate, table).values()})
+        raise UsageError(f"no {what} named {name!r} in the inputs" + (f" (found: {', '.join(have[:10])})" if have else ""))
+    if len(found) > 1:
+        raise UsageError(f"{len(found)} {what}s are named {name!r}; pass the resource id instead: "
+                         + ", ".join(o.id for o in found))
+    return found[0]
+
+
+def _nsg(estate: Any, nsg_id: Any, owner: str) -> Any:
+    """The NSG a NIC/subnet references; a reference the inputs do not resolve is an unknown NSG."""
+    from nsgcheck.model import NetworkSecurityGroup, Unknown
+
+    if nsg_id is None:
+        return None
+    if isinstance(nsg_id, Unknown):
+        return NetworkSecurityGroup(id=f"{owner}/nsg", name="(undetermined NSG)", rules=(), default_rules=(),
+                                    rules_unknown=nsg_id)
+    nsg = estate.get("nsgs", nsg_id)
+    if nsg is None:
+        name = nsg_id.rstrip("/").rsplit("/", 1)[-1]
+        return NetworkSecurityGroup(id=nsg_id, name=name, rules=(), default_rules=(),
+                                    rules_unknown=Unknown(f"NSG {name} referenced by {owner} is not in the inputs"))
+    return nsg
+
+
+def _subnet_range(subnet: Any) -> Any:
+    from nsgcheck.engine.addresses import AddressSet
+    from nsgcheck.model import Unknown
+
+    acc = AddressSet.empty()
+    for p in subnet.prefixes:
+        if isinstance(p, Unknown):
+            raise UsageError(f"the address range of subnet {subnet.name} is not determined: {p.reason}")
+        acc = acc | AddressSet.parse(p, strict=False)
+    return acc
+
+
+def _address(text: str, catalog: Any, ctx: Any, flag: str) -> tuple[Any, str]:
+    from nsgcheck.engine.resolve import classify_address, resolve_address_token
+    from nsgcheck.model import Unknown
+
+    tok = classify_address(text)
+    r = resolve_address_token(tok, ctx)
+    if isinstance(r, Unknown):
+        raise UsageError(f"{flag} {text!r}: {r.reason}")
+    return r, tok.kind
+
+
+# --------------------------------------------------------------------------- path hook
+def beyond_nsg(allowed_boxes: list, subject: dict, estate: Any, catalog: Any, total: int) -> dict | None:
+    """Hook for the part of the path after the NSG layers (routes, Azure Firewall).
+
+    Owned by the routing/firewall work (nsgcheck/engine/path.py): it receives the boxes the NSGs
+    allow and returns a JSON-ready dict to print under "beyond the NSGs", or None. Until wired
+    up, `flow` reports the NSG layers only.
+    """
+    return None
+
+
+# --------------------------------------------------------------------------- evaluation
+def evaluate(args: Any, estate: Any, catalog: Any) -> dict[str, Any]:
+    """Everything `flow` prints, as a JSON-ready dictionary (deterministic order)."""
+    from nsgcheck.engine.addresses import AddressSet
+    from nsgcheck.engine.context import build_context
+    from nsgcheck.engine.firstmatch import ALLOW, DENY, UNKNOWN
+    from nsgcheck.engine.nsg import SKIPPED, SUBNET_NSG, evaluate_layers, flow_space, path_layers
+    from nsgcheck.engine.ports import PortError, PortSet
+    from nsgcheck.model import Unknown
+
+    direction = args.direction
+    notes: list[str] = []
+    if args.nic:
+        nic = _pick(estate, "nics", args.nic, "network interface")
+        subnet = estate.subnet_of(nic)
+        cfg = nic.primary_config()
+        ip = cfg.private_ip if cfg else None
+        if isinstance(ip, str):
+            vm_side = AddressSet.parse(ip, strict=False)
+        elif subnet is not None:
+            vm_side = _subnet_range(subnet)
+            notes.append(f"the private address of {nic.name} is not fixed in the inputs: evaluated over its subnet range")
+        else:
+            raise UsageError(f"network interface {nic.name}: neither its address nor its subnet is in the inputs")
+        layers = path_layers(direction, _nsg(estate, nic.nsg_id, nic.name),
+                             _nsg(estate, subnet.nsg_id, subnet.name) if subnet is not None else None)
+        if subnet is None:
+            notes.append(f"the subnet of {nic.name} is not in the inputs: its NSG is not evaluated")
+            layers = [(k, n) for k, n in layers if k != SUBNET_NSG]
+        subject = {"kind": "nic", "name": nic.name, "id": nic.id, "address": str(vm_side),
+                   "subnet": subnet.name if subnet is not None else None}
+        ctx = build_context(estate, subnet, catalog, nic=nic)
+    else:
+        subnet = _pick(estate, "subnets", args.subnet, "subnet")
+        vm_side = _subnet_range(subnet)
+        layers = [(SUBNET_NSG, _nsg(estate, subnet.nsg_id, subnet.name))]
+        notes.append("subnet-wide: NIC NSGs of individual VMs are not included")
+        subject = {"kind": "subnet", "name": subnet.name, "id": subnet.id, "address": str(vm_side), "subnet": subnet.name}
+        ctx = build_context(estate, subnet, catalog, nic=None)
+
+    remote_flag = "--dst" if direction == "outbound" else "--src"
+    remote_text = args.dst if direction == "outbound" else args.src
+    vm_text = args.src if direction == "outbound" else args.dst
+    if not remote_text:
+        raise UsageError(f"{direction} flows need the remote side: pass {remote_flag} ADDR|CIDR|TAG")
+    remote, _kind = _address(remote_text, catalog, ctx, remote_flag)
+    if vm_text:
+        given, _ = _address(vm_text, catalog, ctx, "--src" if direction == "outbound" else "--dst")
+        if not given.issubset(vm_side):
+            raise UsageError(f"{vm_text!r} is not inside the subject's address range {vm_side}")
+        vm_side = given
+    families = vm_side.families
+    dropped = remote - remote.only(families)
+    if dropped:
+        fams = "/".join(f"IPv{f}" for f in sorted(dropped.families))
+        n = len(dropped.cidrs())
+        notes.append(f"{n} {fams} prefix{'es' if n != 1 else ''} of {remote_text} ignored: the subject has no {fams} address")
+        remote = remote.only(families)
+    if not remote:
+        raise UsageError(f"{remote_text!r} has no address of the subject's IP family")
+    try:
+        dport = PortSet.parse(args.port)
+        sport = PortSet.parse(args.source_port)
+    except PortError as exc:
+        raise UsageError(str(exc)) from None
+    src, dst = (vm_side, remote) if direction == "outbound" else (remote, vm_side)
+    space = flow_space(args.protocol, src, dst, dport, sport)
+    res = evaluate_layers(space, direction, layers, ctx)
+    side = (lambda b: b.dst) if direction == "outbound" else (lambda b: b.src)
+
+    def rule_json(d: Any) -> dict[str, Any]:
+        r = d.rule.rule if d.rule is not None else None
+        addrs = AddressSet.empty()
+        for b in d.boxes:
+            addrs = addrs | side(b)
+        cidrs = addrs.cidrs()
+        out = {"layer": d.kind, "nsg": d.nsg.name if d.nsg is not None else None,
+               "rule": r.name if r is not None else None,
+               "priority": r.priority if r is not None and isinstance(r.priority, int) else None,
+               "default": bool(r.default) if r is not None else False,
+               "access": d.outcome, "share": round(d.share, 6),
+               "location": str(r.origin) if r is not None and r.origin else None,
+               "addresses": addrs.size(), "cidrs": cidrs}
+        if d.reason:
+            out["reason"] = d.reason
+        return out
+
+    per_layer = []
+    for i, (kind, nsg) in enumerate(layers):
+        entries = [rule_json(d) for d in res.decisions() if d.layer == i]
+        consulted = sum(e["share"] for e in entries)
+        per_layer.append({"layer": kind, "nsg": nsg.name if nsg is not None else None,
+                          "nsg_id": nsg.id if nsg is not None else None,
+                          "present": nsg is not None, "decisions": entries,
+                          "not_consulted_share": round(max(0.0, 1.0 - consulted), 6) if nsg is not None else 0.0})
+    verdict = res.outcome()
+    out = {
+        "flow": {"direction": direction, "protocol": args.protocol, "source": remote_text if direction == "inbound" else str(src),
+                 "destination": remote_text if direction == "outbound" else str(dst),
+                 "port": args.port, "source_port": args.source_port,
+                 "remote_addresses": remote.size(), "remote_prefixes": len(remote.cidrs())},
+        "subject": subject,
+        "verdict": verdict,
+        "shares": {ALLOW: round(res.share(ALLOW), 6), DENY: round(res.share(DENY), 6),
+                   UNKNOWN: round(res.share(UNKNOWN), 6)},
+        "decided_by": [rule_json(d) for d in res.final_decisions()],
+        "layers": per_layer,
+        "beyond_nsg": beyond_nsg(res.allowed(), subject, estate, catalog, res.total),
+        "notes": notes,
+    }
+    return out
+
+
+# --------------------------------------------------------------------------- text
+def _pct(x: float) -> str:
+    return f"{x * 100:.1f}%" if x not in (0, 1) else f"{x * 100:.0f}%"
+
+
+def _cidr_text(cidrs: list[str], addresses: int) -> str:
+    if len(cidrs) <= MAX_CIDRS:
+        return ", ".join(cidrs)
+    return (", ".join(cidrs[:MAX_CIDRS]) + f", ... and {len(cidrs) - MAX_CIDRS} more prefixes "
+            f"({addresses:,} addresses in all)")
+
+
+def _rule_name(d: dict) -> str:
+    if d["rule"] is None:
+        return "(no rule)"
+    return f"{d['nsg']}/{d['rule']} ({d['priority']})"
+
+
+def render_text(out: dict[str, Any]) -> str:
+    f, s = out["flow"], out["subject"]
+    lines = [f"Flow: {f['direction']} {f['protocol']} {f['source']} -> {f['destination']} port {f['port']}"
+             + (f" ({f['remote_prefixes']} prefixes, {f['remote_addresses']:,} addresses)" if f["remote_prefixes"] > 1 else ""),
+             f"Subject: {s['kind']} {s['name']} ({s['address']})" + (f" in subnet {s['subnet']}" if s["kind"] == "nic" and s["subnet"] else "")]
+    verdict = out["verdict"].upper()
+    sh = out["shares"]
+    lines.append(f"Verdict: {verdict}   allowed {_pct(sh['allow'])}, denied {_pct(sh['deny'])}, unknown {_pct(sh['unknown'])}")
+    lines.append("")
+    lines.append("Layers (in the order the packet meets them):")
+    for i, layer in enumerate(out["layers"], 1):
+        if not layer["present"]:
+            lines.append(f"  {i}. {layer['layer']}: no NSG (allows all)")
+            continue
+        lines.append(f"  {i}. {layer['layer']} {layer['nsg']}:")
+        for d in layer["decisions"]:
+            lines.append(f"       {d['access']:<8}{_pct(d['share']):>7}  {d['rule']} ({d['priority']})"
+                         + (f"  {d['location']}" if d["location"] else ""))
+        if layer["not_consulted_share"] > 1e-9:
+            lines.append(f"       {'-':<8}{_pct(layer['not_consulted_share']):>7}  not consulted (denied earlier)")
+    lines.append("")
+    lines.append("Deciding rules:")
+    for d in out["decided_by"]:
+        lines.append(f"  {d['access']:<8}{_pct(d['share']):>7}  {d['layer']} {_rule_name(d)}"
+                     + (f"  {d['location']}" if d["location"] else ""))
+        if d["access"] != "allow" and f["remote_addresses"] > 1:
+            lines.append(f"                   {_cidr_text(d['cidrs'], d['addresses'])}")
+        if d.get("reason"):
+            lines.append(f"                   why unknown: {d['reason']}")
+    if out.get("beyond_nsg"):
+        lines.append("")
+        lines.append("Beyond the NSGs:")
+        lines.append("  " + json.dumps(out["beyond_nsg"], sort_keys=True))
+    for n in out["notes"]:
+        lines.append(f"note: {n}")
+    return "\n".join(lines) + "\n"
+
+
+def run(args: Any) -> int:
+    from nsgcheck.cli.audit import _load_estate
+    from nsgcheck.cli.tagfile import load_catalog
+
+    estate = _load_estate(args.paths, args.parameters)
+    catalog = load_catalog(args.tags)
+    out = evaluate(args, estate, catalog)
+    if args.format == "json":
+        sys.stdout.write(json.dumps(out, indent=2) + "\n")
+    else:
+        sys.stdout.write(render_text(out))
+    return 0 if out["verdict"] == "allow" else 1

@@ -37,7 +37,7 @@ from .addresses import AddressSet
 from .firstmatch import ALLOW, DENY, UNKNOWN, Partition, Piece, Term, first_match
 from .ports import PortSet
 from .resolve import Ident, INBOUND, OUTBOUND, ResolveContext, rule_protocols, rule_term
-from .space import PROTOCOLS, Box, volume
+from .space import PORTED, PROTOCOLS, Box, volume
 
 NIC_NSG = "nic-nsg"
 SUBNET_NSG = "subnet-nsg"
@@ -393,10 +393,21 @@ def evaluate_layers(space: Sequence[Box], direction: str,
 # --------------------------------------------------------------------------- spaces
 def flow_space(protocol: str, src: AddressSet, dst: AddressSet, dport: PortSet,
                sport: PortSet | None = None) -> list[Box]:
-    """A flow family as a one-box space; protocol '*' means every protocol."""
+    """A flow family as a space; protocol '*' means every protocol.
+
+    Protocols without ports (ICMP, ESP, AH) get the single port 0 in both port dimensions:
+    rules ignore ports for them, and shares then count each such protocol once per address pair
+    instead of 65536² times.
+    """
     protos = rule_protocols(protocol)
-    b = Box(protos, src, sport or PortSet.everything(), dst, dport)
-    return [] if b.is_empty() else [b]
+    out = []
+    ported = protos & PORTED
+    if ported:
+        out.append(Box(ported, src, sport or PortSet.everything(), dst, dport))
+    if protos - PORTED:
+        zero = PortSet.single(0)
+        out.append(Box(protos - PORTED, src, zero, dst, zero))
+    return [b for b in out if not b.is_empty()]
 
 
 # --------------------------------------------------------------------------- address classes

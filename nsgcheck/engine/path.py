@@ -176,6 +176,23 @@ def find_firewall(ip: str, estate: Estate) -> Firewall | None:
     return None
 
 
+def _firewall_by_subnet(ip: str, estate: Estate) -> Firewall | None:
+    """A firewall without a known private address whose subnet contains `ip`."""
+    for key in sorted(estate.firewalls):
+        fw = estate.firewalls[key]
+        if any(isinstance(a, str) for a in fw.private_ips):
+            continue
+        for sid in fw.subnet_ids:
+            sub = estate.get("subnets", sid)
+            for p in (sub.prefixes if sub is not None else ()):
+                try:
+                    if isinstance(p, str) and AddressSet.parse(p, strict=False).contains_ip(ip):
+                        return fw
+                except Exception:  # noqa: BLE001 - a malformed prefix or address: no guess
+                    continue
+    return None
+
+
 def _fw_hop(fw: Firewall, r: RuleRef | None, outcome: str, reason: str) -> Hop:
     rule = r.text() if r is not None else ""
     return Hop("firewall", fw.name, fw.id, rule, r.priority if r else None, outcome,
@@ -253,7 +270,9 @@ def _through_route(sub: list[Box], route: Route | None, routes: EffectiveRoutes,
             return [PathPiece(tuple(sub), UNKNOWN, route, (_route_hop(route, routes, reason),), reason)]
         fw = find_firewall(ip, estate)
         if fw is None:
-            reason = f"third-party appliance at {ip}"
+            guess = _firewall_by_subnet(ip, estate)
+            reason = (f"appliance at {ip}: probably Azure Firewall {guess.name} (the address is in its subnet), "
+                      f"but its private address is not in the inputs") if guess else f"third-party appliance at {ip}"
             return [PathPiece(tuple(sub), UNKNOWN, route, (_route_hop(route, routes, reason),), reason)]
         res: FirewallOutcome = evaluate_firewall(sub, fw, estate, catalog, urls, accepted)
         notes.extend(n for n in res.notes if n not in notes)

@@ -250,7 +250,8 @@ def _side(tokens: tuple[AddressToken, ...] | Unknown, asgs: Iterable[str], vm_si
             if extra is not None and not extra.issubset(m):
                 reasons.append(f"some member addresses of ASG {_short(asg)} are not known exactly")
         elif vm_side:
-            possible = possible | (members if members is not None else AddressSet.everything())
+            possible = possible | (ctx.asg_possible.get(asg, members) if members is not None
+                                   else AddressSet.everything())
             reasons.append(f"membership of the evaluated NIC in ASG {_short(asg)} is not known")
         elif members is None:
             possible = AddressSet.everything()

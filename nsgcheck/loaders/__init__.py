@@ -1,1 +1,177 @@
-"""Input formats -> the neutral model (`nsgcheck.model.Estate`). No knowledge of ASR or the engine."""
+"""Input formats -> the neutral model (`nsgcheck.model.Estate`). No knowledge of ASR or the engine.
+
+`load_paths` is the entry point: files or directories (recursed in sorted order; `.json` and
+`.json.gz`), format detected from content, every file translated into one merged `Estate`.
+Unreadable or malformed files raise `InputError` naming file, line and column; a valid JSON
+file of no known format is skipped with a warning.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from nsgcheck.errors import InputError, LoaderError, NsgcheckError
+from nsgcheck.model import Estate, Finding, Origin
+
+SUFFIXES = (".json", ".json.gz")
+
+
+def _is_input(p: Path) -> bool:
+    return p.name.lower().endswith(SUFFIXES)
+
+
+def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
+    """Files named, plus the .json/.json.gz files under directories (sorted, recursed)."""
+    out: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            found = sorted((f for f in p.rglob("*") if f.is_file() and _is_input(f)),
+                           key=lambda f: f.relative_to(p).as_posix())
+            out += [f for f in found if f not in out]
+        elif p.exists():
+            if p not in out:
+                out.append(p)
+        else:
+            raise InputError("no such file or directory", str(p))
+    return out
+
+
+def _optional(module: str) -> Any:
+    """A loader module written by someone else, or None while it does not exist yet."""
+    try:
+        return importlib.import_module(f"nsgcheck.loaders.{module}")
+    except ModuleNotFoundError as e:
+        if e.name != f"nsgcheck.loaders.{module}":
+            raise
+        return None
+
+
+def load_document(doc: Any, file: str, linemap: Any = None, parameters: Iterable[str | Path] = (),
+                  overrides: Mapping[str, Any] | None = None) -> Estate:
+    """One parsed document -> Estate (format detected from content)."""
+    from nsgcheck.loaders import azcli, detect, resourcegraph, rest
+
+    estate = Estate(inputs=[file])
+    origin = linemap.origin("") if linemap is not None else Origin(file, "")
+    fmt = detect.detect(doc)
+    raws: list = []
+    findings: list[Finding] = []
+    if fmt is None:
+        findings.append(Finding("warning", "skipped: not a recognized format (expected an ARM template or "
+                                "parameters file, a Terraform plan, az CLI / REST / Resource Graph JSON, an "
+                                "effective NSG or route export, or a firewall rule collection)", origin))
+    elif fmt in (detect.ARM_TEMPLATE, detect.ARM_PARAMETERS):
+        arm = _optional("arm")
+        if arm is None:
+            findings.append(Finding("warning", "skipped: ARM templates are not yet supported", origin))
+        else:
+            exp = arm.expand_template(doc, file, linemap, parameters_files=list(parameters),
+                                      overrides=overrides)
+            raws, findings = exp.resources, list(exp.findings)
+    elif fmt == detect.TERRAFORM_PLAN:
+        tf = _optional("terraform")
+        if tf is None:
+            findings.append(Finding("warning", "skipped: Terraform plans are not yet supported", origin))
+        else:
+            raws, findings = tf.load_plan(doc, file, linemap)
+            findings = list(findings)
+    elif fmt == detect.RESOURCE_GRAPH:
+        raws, findings = resourcegraph.load_resource_graph(doc, file, linemap)
+    elif fmt == detect.AZ:
+        raws, findings = azcli.load_resources(doc, file, linemap)
+    elif fmt == detect.EFFECTIVE_NSG:
+        export, findings = azcli.load_effective_nsgs(doc, file, linemap)
+        estate.effective_nsgs.append(export)
+    elif fmt == detect.EFFECTIVE_ROUTES:
+        export, findings = azcli.load_effective_routes(doc, file, linemap)
+        estate.effective_routes.append(export)
+    elif fmt == detect.REST_EXAMPLE:
+        hit = detect.rest_example_body(doc)
+        body_fmt = detect.detect(hit[1]) if hit else None
+        if hit and body_fmt in (detect.EFFECTIVE_NSG, detect.EFFECTIVE_ROUTES, detect.AZ):
+            sub = _Sub(linemap, hit[0])
+            if body_fmt == detect.EFFECTIVE_NSG:
+                export, findings = azcli.load_effective_nsgs(hit[1], file, sub)
+                estate.effective_nsgs.append(export)
+            elif body_fmt == detect.EFFECTIVE_ROUTES:
+                export, findings = azcli.load_effective_routes(hit[1], file, sub)
+                estate.effective_routes.append(export)
+            else:
+                raws, findings = azcli.load_resources(hit[1], file, sub)
+        else:
+            findings.append(Finding("warning", "skipped: a REST API example whose response is not a "
+                                    "network resource nsgcheck reads", origin))
+    elif fmt == detect.RULE_COLLECTION:
+        raws = rule_collection_raws(doc, file, linemap)
+        if getattr(linemap, "sequence", False):
+            findings.append(Finding("note", "read as a list: the file holds several comma-separated values "
+                                    "(a snippet meant to be pasted into an array)", origin))
+    elif fmt == detect.SERVICE_TAGS:
+        findings.append(Finding("warning", "skipped: this is a service-tag file (pass it with --tags)", origin))
+    estate.findings += findings
+    if raws:
+        rest.convert(raws, estate)
+    return estate
+
+
+class _Sub:
+    """A LineMap view for a sub-document at `prefix` (pointers are relative to it)."""
+
+    def __init__(self, linemap: Any, prefix: str):
+        self.linemap, self.prefix = linemap, prefix
+
+    def origin(self, pointer: str) -> Origin:
+        return self.linemap.origin(self.prefix + pointer)
+
+    def line(self, pointer: str) -> int | None:
+        return self.linemap.line(self.prefix + pointer)
+
+
+def rule_collection_raws(doc: Any, file: str, linemap: Any) -> list:
+    """Standalone firewall rule collection(s) -> RawResources of type `nsgcheck/ruleCollection`."""
+    from nsgcheck.loaders import azcli
+    from nsgcheck.loaders.raw import RawResource
+
+    out = []
+    for ptr, obj in azcli.resource_items(doc):
+        name = obj.get("name") if isinstance(obj.get("name"), str) else f"collection{len(out) + 1}"
+        props = dict(obj["properties"]) if isinstance(obj.get("properties"), Mapping) else {
+            k: v for k, v in obj.items() if k != "name"}
+        loc = azcli.JsonLocator(linemap, file, ptr, obj)
+        out.append(RawResource(type="nsgcheck/ruleCollection", name=name,
+                               id=f"/nsgcheck/ruleCollections/{name}", properties=props, origin=loc(()),
+                               locate=loc, extra={"source_format": "rule-collection"}))
+    return out
+
+
+def load_file(path: str | Path, parameters: Iterable[str | Path] = (),
+              overrides: Mapping[str, Any] | None = None) -> Estate:
+    """Read one file into an Estate. InputError (exit 2) when it cannot be read or parsed."""
+    from nsgcheck.loaders import jsonpos
+
+    file = str(path)
+    doc, linemap = jsonpos.load_json(path)
+    try:
+        return load_document(doc, file, linemap, parameters, overrides)
+    except NsgcheckError as e:
+        if not e.file:
+            e.file = file
+        raise
+    except RecursionError:
+        raise InputError("nested too deeply to translate; expected a shallower document", file) from None
+    except (TypeError, AttributeError, ValueError, KeyError, IndexError) as e:
+        # a shape no loader foresaw: an input error naming the file, never a traceback
+        raise LoaderError(f"cannot translate this file ({type(e).__name__}: {e})", file) from None
+
+
+def load_paths(paths: Iterable[str | Path], parameters: Iterable[str | Path] | None = None,
+               overrides: Mapping[str, Any] | None = None) -> Estate:
+    """Load files and directories into one merged Estate (see module docstring)."""
+    params = [Path(p) for p in (parameters or [])]
+    estate = Estate()
+    for f in expand_paths(paths):
+        estate.merge(load_file(f, params, overrides))
+    return estate

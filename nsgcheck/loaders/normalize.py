@@ -105,16 +105,12 @@ def _union(props: Mapping[str, Any], singular: str, plural: str,
     `repeated_ok`: effective-rules exports repeat the singular value in the plural field (§8).
     """
     one, many = props.get(singular), props.get(plural)
-    if isinstance(one, Unknown) and not absent(many):
-        problems.append(f"both {singular} and {plural} are set")
-        return one
-    if isinstance(one, Unknown):
-        return one
     if isinstance(many, Unknown):
         if not absent(one):
             problems.append(f"both {singular} and {plural} are set")
         return many
-    a, b = as_list(one), as_list(many)
+    a = [one] if isinstance(one, Unknown) else as_list(one)
+    b = as_list(many)
     if a and b and repeated_ok and all(x in b for x in a):  # type: ignore[operator]
         a = []
     if a and b:

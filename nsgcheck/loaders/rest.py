@@ -81,6 +81,11 @@ def _str(value: Any) -> str | Unknown | None:
     return None if value is None else str(value)
 
 
+def _text(value: Any) -> str | None:
+    """A known, non-empty string, else None."""
+    return value if isinstance(value, str) and value else None
+
+
 def _bool(value: Any, default: bool = False) -> bool:
     if isinstance(value, bool):
         return value
@@ -458,10 +463,13 @@ class _Converter:
         tgt_region = None
         if isinstance(tgt_fabric, str):
             tgt_region = self._fabric_region(f"{_parent_id(_rid(raw), 3)}/replicationFabrics/{tgt_fabric}")
+        settings = _get(p, "fabricSpecificSettings")
+        src_region = self._fabric_region(_rid(raw)) or _text(_get(settings, "primaryFabricLocation"))
+        tgt_region = tgt_region or _text(_get(settings, "recoveryFabricLocation"))
         return NetworkMapping(
             source_vnet_id=src if src is not None else Unknown("mapping has no primary network", raw.origin),
             target_vnet_id=tgt if tgt is not None else Unknown("mapping has no recovery network", raw.origin),
-            source_region=self._fabric_region(_rid(raw)), target_region=tgt_region, origin=raw.origin)
+            source_region=src_region, target_region=tgt_region, origin=raw.origin)
 
     def protected_item(self, raw: RawResource) -> ProtectedItem:
         d = _get(_props(raw), "providerSpecificDetails")
@@ -479,9 +487,10 @@ class _Converter:
         return ProtectedItem(
             vm_id=vm if vm is not None else Unknown("protected item has no fabricObjectId", raw.origin),
             group=group if isinstance(group, str) and group else None,
-            source_region=self._fabric_region(_rid(raw)),
-            target_region=self._fabric_region(_get(d, "recoveryContainerId")) or (
-                _get(d, "recoveryAzureVMLocation") if isinstance(_get(d, "recoveryAzureVMLocation"), str) else None),
+            source_region=self._fabric_region(_rid(raw)) or _text(_get(d, "primaryFabricLocation")),
+            target_region=(self._fabric_region(_get(d, "recoveryContainerId"))
+                           or _text(_get(d, "recoveryFabricLocation"))
+                           or _text(_get(d, "recoveryAzureVMLocation"))),
             target_network_id=net if isinstance(net, str) else None,
             target_subnet_name=subnet if isinstance(subnet, str) else None,
             origin=raw.origin)

@@ -27,9 +27,11 @@ _MAX_DEPTH = 24
 
 def is_plan(doc: Any) -> bool:
     """A Terraform plan (or state) JSON document."""
-    return (isinstance(doc, dict) and "format_version" in doc
-            and ("planned_values" in doc or "resource_changes" in doc
-                 or ("values" in doc and "terraform_version" in doc)))
+    if not isinstance(doc, dict):
+        return False
+    return ("format_version" in doc and any(k in doc for k in ("planned_values", "resource_changes",
+                                                                "prior_state", "configuration"))
+            or ("values" in doc and "terraform_version" in doc))
 
 
 # --------------------------------------------------------------------------- helpers
@@ -199,6 +201,7 @@ class _Plan:
         self.by_key: dict[tuple[ModAddr, str, str], dict[Any, _Inst]] = {}
         self.modules: set[ModAddr] = {()}
         self.seen: set[str] = set()
+        self._unnamed: set[str] = set()
         self._ids: dict[int, str] = {}
         self._busy: set[tuple[int, tuple]] = set()
         self.out: list[RawResource] = []
@@ -216,6 +219,9 @@ class _Plan:
         else:
             root, base = doc.get("values"), "/values"
         root_mod = root.get("root_module") if isinstance(root, dict) else None
+        if root_mod is None:
+            self.findings.append(Finding("warning", "the plan has no planned_values.root_module: no resources read",
+                                         self.origin("")))
         changes: dict[str, tuple[dict, str]] = {}
         for k, rc in enumerate(doc.get("resource_changes") or []):
             if isinstance(rc, dict) and isinstance(rc.get("address"), str) and isinstance(rc.get("change"), dict):
@@ -394,8 +400,11 @@ class _Plan:
                 return _Target(target)           # an object passed whole (e.g. rg = azurerm_resource_group.x)
             return self._attr(target, attr, depth + 1)
         if kind == "var":
-            if not mod:
-                return _NOPE                     # root variables: only their values, not in configuration
+            if not mod:                          # root variables: their values are in the plan
+                var = (self.doc.get("variables") or {}).get(key) if isinstance(self.doc.get("variables"), dict) else None
+                if not isinstance(var, dict) or "value" not in var or len(paths) > 1:
+                    return _NOPE
+                return self._walk_value(var["value"], attr, depth + 1)
             parent = mod[:-1]
             call, call_key = mod[-1]
             pmod, _ = self._config_module(parent)
@@ -522,6 +531,12 @@ class _Plan:
         v = self.resolved(inst, (attr,))
         if isinstance(v, str) and v:
             return v
+        if attr == "name" and inst.address not in self._unnamed:
+            self._unnamed.add(inst.address)
+            self.findings.append(Finding("note", f"{inst.address}: the name is not in the plan "
+                                         f"({v.reason if isinstance(v, Unknown) else 'not set'}); "
+                                         "the Terraform address stands in for it",
+                                         v.origin if isinstance(v, Unknown) and v.origin else self.origin(inst.pointer)))
         return inst.address if attr == "name" else f"{inst.address}.{attr}"
 
     def rg_of(self, inst: _Inst) -> str:
@@ -565,7 +580,7 @@ class _Plan:
                     return self.origin(p)
             return self.origin(inst.pointer)
 
-        ex = {"terraform_address": inst.address, "terraform_type": inst.type}
+        ex = {"terraform_address": inst.address, "terraform_type": inst.type, "terraform_marks": marks}
         ex.update(extra or {})
         raw = RawResource(rtype, name, rid, props, self.origin(inst.pointer), location, locate, ex)
         self.out.append(raw)
@@ -702,6 +717,10 @@ def t_nsg(p: _Plan, inst: _Inst) -> None:
         else:
             props["securityRules"] = []   # not managed inline: standalone rules fill it after apply
     else:
+        if rules_v is not None and not isinstance(rules_v, list):
+            p.findings.append(Finding("warning", f"{inst.address}: security_rule is not a list; ignored",
+                                      p.origin(_ptr(inst.pointer, "values", "security_rule"))))
+            rules_v = []
         rules = []
         for i, _r in enumerate(rules_v or []):
             rname = _rule_name(p, inst, ("security_rule", i), i)
@@ -847,6 +866,10 @@ def t_route_table(p: _Plan, inst: _Inst) -> None:
     if isinstance(routes_v, Unknown):
         props["routes"] = routes_v if p.configured(inst, "route") else []
     else:
+        if routes_v is not None and not isinstance(routes_v, list):
+            p.findings.append(Finding("warning", f"{inst.address}: route is not a list; ignored",
+                                      p.origin(_ptr(inst.pointer, "values", "route"))))
+            routes_v = []
         routes = []
         for i, _r in enumerate(routes_v or []):
             rname = p.resolved(inst, ("route", i, "name"))
@@ -1158,6 +1181,10 @@ def t_nic_asg(p: _Plan, inst: _Inst) -> None:
     asg = p.resolved(inst, ("application_security_group_id",))
     asg = asg if asg is not None else p.unknown(inst, "application_security_group_id", "not set")
     only = p.resolved(inst, ("ip_configuration_name",))
+    if isinstance(asg, Unknown):
+        p.findings.append(Finding("warning", f"{inst.address}: the application security group is not determined "
+                                  f"({asg.reason}); rules naming ASGs cannot be matched for this NIC",
+                                  asg.origin or p.origin(inst.pointer)))
 
     def apply(raw: RawResource, asg=asg, only=only) -> None:
         for ipc in raw.properties.get("ipConfigurations") or []:
@@ -1167,6 +1194,56 @@ def t_nic_asg(p: _Plan, inst: _Inst) -> None:
             if not any(isinstance(e, dict) and e.get("id") == asg for e in lst):
                 lst.append({"id": asg})
     _patch(p, inst, p.resolved(inst, ("network_interface_id",)), apply, "NIC application security group association")
+
+
+def t_classic_collection(p: _Plan, inst: _Inst) -> None:
+    """azurerm_firewall_{network,application,nat}_rule_collection -> the firewall's classic collections."""
+    kind = inst.type.split("_")[2]            # network | application | nat
+    key = {"network": "networkRuleCollections", "application": "applicationRuleCollections",
+           "nat": "natRuleCollections"}[kind]
+    g = lambda *a: p.resolved(inst, a)          # noqa: E731
+    fw = g("azure_firewall_name")
+    target = (f"/subscriptions/{PLACEHOLDER_SUBSCRIPTION}/resourceGroups/{p.rg_of(inst)}"
+              f"/providers/Microsoft.Network/azureFirewalls/{fw}") if isinstance(fw, str) and fw else fw
+    rules_v = g("rule")
+    rules = []
+    for j in range(len(rules_v) if isinstance(rules_v, list) else 0):
+        gr = lambda a, j=j: p.resolved(inst, ("rule", j, a))   # noqa: E731
+        r: dict[str, Any] = {"name": gr("name"), "sourceAddresses": _strs(gr("source_addresses")),
+                             "sourceIpGroups": _ip_groups(p, inst, ("rule", j, "source_ip_groups"))}
+        if kind == "application":
+            protos = gr("protocol")
+            r["protocols"] = ([{"protocolType": x.get("type"), "port": x.get("port")} for x in protos
+                               if isinstance(x, dict)] if isinstance(protos, list) else protos)
+            r["targetFqdns"] = _strs(gr("target_fqdns"))
+            r["fqdnTags"] = _strs(gr("fqdn_tags"))
+        else:
+            r["protocols"] = _strs(gr("protocols"))
+            r["destinationAddresses"] = _strs(gr("destination_addresses"))
+            r["destinationPorts"] = _strs(gr("destination_ports"))
+            if kind == "network":
+                r["destinationIpGroups"] = _ip_groups(p, inst, ("rule", j, "destination_ip_groups"))
+                r["destinationFqdns"] = _strs(gr("destination_fqdns"))
+            else:
+                for tf, rest in (("translated_address", "translatedAddress"), ("translated_port", "translatedPort")):
+                    v = gr(tf)
+                    if not _blank(v):
+                        r[rest] = str(v) if isinstance(v, int) else v
+        rules.append(r)
+    coll = {"name": g("name"), "properties": {
+        "priority": g("priority"), "action": {"type": _action(g("action"))},
+        "rules": rules if not isinstance(rules_v, Unknown) else rules_v}}
+
+    def apply(raw: RawResource, coll=coll) -> None:
+        lst = raw.properties.setdefault(key, [])
+        marks = raw.extra.get("terraform_marks")
+        if isinstance(marks, dict):
+            i = len(lst)
+            marks[("properties", key, i)] = inst.pointer
+            for j in range(len(coll["properties"]["rules"]) if isinstance(coll["properties"]["rules"], list) else 0):
+                marks[("properties", key, i, "properties", "rules", j)] = _ptr(inst.pointer, "values", "rule", j)
+        lst.append(coll)
+    _patch(p, inst, target, apply, f"firewall {kind} rule collection")
 
 
 def _fabric_location(p: _Plan, inst: _Inst, fabric_attr: str, fabric_id_attr: str = "") -> str | None:
@@ -1289,6 +1366,9 @@ _TRANSLATORS: dict[str, Callable[[_Plan, _Inst], None]] = {
     "azurerm_firewall_policy": t_firewall_policy,
     "azurerm_firewall_policy_rule_collection_group": t_rule_collection_group,
     "azurerm_ip_group": t_ip_group,
+    "azurerm_firewall_network_rule_collection": t_classic_collection,
+    "azurerm_firewall_application_rule_collection": t_classic_collection,
+    "azurerm_firewall_nat_rule_collection": t_classic_collection,
     "azurerm_linux_virtual_machine": t_vm,
     "azurerm_windows_virtual_machine": t_vm,
     "azurerm_virtual_machine": t_vm,

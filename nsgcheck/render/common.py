@@ -50,10 +50,22 @@ def requirement_index(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {str(r.get("id")): r for r in report.get("requirements", []) or []}
 
 
-def requirement_fix_text(req: dict[str, Any] | None) -> str:
+def requirement_fix_text(req: dict[str, Any] | None, result: dict[str, Any] | None = None,
+                         scenario: dict[str, Any] | None = None) -> str:
+    """The pack's remediation text; for a result, its templates filled in (`EventHub.{target}`
+    becomes the result's exact tag, other `{source}`/`{target}` the scenario's regions)."""
     if not req:
         return ""
-    return str(req.get("fix") or req.get("remediation") or "")
+    text = str(req.get("fix") or req.get("remediation") or "")
+    if result is not None:
+        template = str(req.get("destination") or "")
+        if "{" in template and result.get("destination"):
+            text = text.replace(template, str(result["destination"]))
+        for key in ("source", "target"):
+            value = (scenario or {}).get(f"{key}_region")
+            if value:
+                text = text.replace("{" + key + "}", str(value))
+    return text
 
 
 def requirement_link(req: dict[str, Any] | None) -> str:

@@ -63,7 +63,7 @@ def _matrix(results: list[dict[str, Any]], req_order: list[str]) -> dict[str, An
     return {"columns": [{"id": col, "label": _column_label(col)} for col in columns], "rows": ordered}
 
 
-def _finding(index: int, r: dict[str, Any], reqs: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def _finding(index: int, r: dict[str, Any], reqs: dict[str, dict[str, Any]], scenario: dict[str, Any]) -> dict[str, Any]:
     req = reqs.get(r["requirement"])
     coverage = float(r.get("coverage") or 0)
     unknown = float(r.get("unknown_share") or 0)
@@ -73,7 +73,7 @@ def _finding(index: int, r: dict[str, Any], reqs: dict[str, dict[str, Any]]) -> 
         fixes.append({"fix": f, "snippets": [(fmt, label, snippets.snippet(fmt, f)) for fmt, label in
                                              (("az", "Azure CLI"), ("arm", "ARM template (securityRules element)"),
                                               ("bicep", "Bicep"), ("terraform", "Terraform"))]})
-    return {"anchor": f"r{index}", "r": r, "req": req or {}, "fix_text": c.requirement_fix_text(req),
+    return {"anchor": f"r{index}", "r": r, "req": req or {}, "fix_text": c.requirement_fix_text(req, r, scenario),
             "link": c.requirement_link(req), "rank": c.RANK[r["status"]],
             "bar": {"allow": round(coverage * 200, 2), "unknown": round(unknown * 200, 2),
                     "deny": round(denied * 200, 2), "denied_share": denied},
@@ -88,7 +88,7 @@ def context(report: dict[str, Any]) -> dict[str, Any]:
     summary = report.get("summary", {})
     suppressed = sum(1 for r in results if r.get("suppressed"))
     counted = sum(1 for r in results if c.is_counted(r))
-    findings = [_finding(i, r, reqs) for i, r in enumerate(results)]
+    findings = [_finding(i, r, reqs, report.get("scenario", {}) or {}) for i, r in enumerate(results)]
     findings.sort(key=lambda f: (f["rank"], f["r"]["subject"].get("name", "").lower(), f["r"]["requirement"],
                                  f["r"]["side"], f["anchor"]))
     tags = report.get("service_tags", {}) or {}

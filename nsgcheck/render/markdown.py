@@ -55,7 +55,7 @@ def _environment() -> jinja2.Environment:
     return env
 
 
-def _problem(r: dict[str, Any], reqs: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def _problem(r: dict[str, Any], reqs: dict[str, dict[str, Any]], scenario: dict[str, Any]) -> dict[str, Any]:
     d = c.deciding(r)
     rule = ""
     if d:
@@ -66,7 +66,7 @@ def _problem(r: dict[str, Any], reqs: dict[str, dict[str, Any]]) -> dict[str, An
     fixes = [{"fix": f, "az": snippets.snippet("az", f), "arm": snippets.snippet("arm", f)}
              for f in r.get("fixes", []) or []]
     return {"r": r, "deciding": d, "rule": rule, "location": c.location_text(d.get("location") if d else None),
-            "fix_text": c.requirement_fix_text(req), "link": c.requirement_link(req), "fixes": fixes}
+            "fix_text": c.requirement_fix_text(req, r, scenario), "link": c.requirement_link(req), "fixes": fixes}
 
 
 def context(report: dict[str, Any]) -> dict[str, Any]:
@@ -74,8 +74,9 @@ def context(report: dict[str, Any]) -> dict[str, Any]:
     results = report.get("results", []) or []
     problems = [r for r in results if c.is_problem(r)]
     problems.sort(key=lambda r: (c.RANK[r["status"]], r["subject"].get("name", "").lower(), r["requirement"], r["side"]))
-    open_ = [_problem(r, reqs) for r in problems if not r.get("suppressed")]
-    suppressed = [_problem(r, reqs) for r in problems if r.get("suppressed")]
+    scenario = report.get("scenario", {}) or {}
+    open_ = [_problem(r, reqs, scenario) for r in problems if not r.get("suppressed")]
+    suppressed = [_problem(r, reqs, scenario) for r in problems if r.get("suppressed")]
     summary = report.get("summary", {}) or {}
     return {"report": report, "tags": report.get("service_tags", {}) or {}, "scenario": report.get("scenario", {}) or {},
             "summary": [(s, int(summary.get(s, 0))) for s in c.STATUS_ORDER], "problems": open_,

@@ -1,0 +1,250 @@
+"""Generate a large synthetic estate for the audit benchmark (DESIGN.md "Budgets").
+
+Default shape: 1,000 NSGs x 200 rules and 10,000 NICs (one VM each) in 200 multi-VM groups.
+Each group sits in its own source subnet (subnet NSG) of one East US VNet; its 50 NICs use
+three NIC NSGs ("roles"); the Central US DR VNet has the same address space and subnet names,
+each subnet with its own NSG. NSG budget: 200 source subnet + 200 target subnet + 600 NIC NSGs.
+
+Rules are random but reproducible (fixed seed): the four ASR service-tag allows (some NSGs
+with a wrong Event Hubs region or a deny carved out of Storage), a mix of CIDR / tag / ASG-free
+allows and denies in both directions, and a final deny of Internet.
+
+    python benchmarks/generate_estate.py --arm /tmp/estate.json      # write an ARM template
+    from generate_estate import build_estate                          # or build the model directly
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+from dataclasses import dataclass
+
+from nsgcheck.engine.ports import PortSet
+from nsgcheck.model import (AddressKind, AddressToken, Estate, IpConfiguration, NetworkInterface,
+                            NetworkSecurityGroup, Origin, SecurityRule, Subnet, VirtualMachine, VirtualNetwork)
+
+SUB = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/bench/providers"
+NET = f"{SUB}/Microsoft.Network"
+FILE = "generated-estate.json"
+
+TAG_POOL = ("Sql.EastUS", "AzureMonitor", "AzureCloud.eastus", "Storage.WestUS", "AzureKeyVault.EastUS",
+            "AzureBackup", "EventHub.WestEurope", "ServiceBus", "AppService.EastUS", "AzureContainerRegistry")
+PUBLIC_FIRST_OCTETS = (13, 20, 40, 52, 104)
+
+
+@dataclass(frozen=True)
+class Shape:
+    nsgs: int = 1000
+    rules: int = 200
+    nics: int = 10000
+    groups: int = 200
+    seed: int = 7
+
+    @property
+    def per_group(self) -> int:
+        return self.nics // self.groups
+
+    @property
+    def roles(self) -> int:
+        return max(1, (self.nsgs - 2 * self.groups) // self.groups)
+
+
+def _any() -> tuple[AddressToken, ...]:
+    return (AddressToken(AddressKind.ANY, "*"),)
+
+
+def _tag(name: str) -> tuple[AddressToken, ...]:
+    return (AddressToken(AddressKind.TAG, name),)
+
+
+def _cidr(text: str) -> tuple[AddressToken, ...]:
+    return (AddressToken(AddressKind.CIDR, text),)
+
+
+class _Rules:
+    """Reproducible random rules; shared token/port objects keep memory flat."""
+
+    def __init__(self, seed: int):
+        self.rnd = random.Random(seed)
+        self.ports = [PortSet.parse(p) for p in ("80", "443", "1433", "3389", "22", "8000-8999", "*", "5671-5672")]
+        self.all_ports = PortSet.everything()
+
+    def _dest(self) -> tuple[AddressToken, ...]:
+        r = self.rnd.random()
+        if r < 0.45:
+            a = self.rnd.choice(PUBLIC_FIRST_OCTETS)
+            return _cidr(f"{a}.{self.rnd.randrange(256)}.{self.rnd.randrange(256)}.0/24")
+        if r < 0.75:
+            return _tag(self.rnd.choice(TAG_POOL))
+        if r < 0.9:
+            return _cidr(f"10.{self.rnd.randrange(256)}.{self.rnd.randrange(256)}.0/24")
+        return _tag("VirtualNetwork")
+
+    def _src(self) -> tuple[AddressToken, ...]:
+        r = self.rnd.random()
+        if r < 0.5:
+            return _any()
+        if r < 0.8:
+            return _tag("VirtualNetwork")
+        return _cidr(f"10.{self.rnd.randrange(256)}.{self.rnd.randrange(256)}.0/24")
+
+    def nsg_rules(self, nsg_name: str, count: int, asr: bool, mistake: int, line: int) -> list[SecurityRule]:
+        rules: list[SecurityRule] = []
+        out_prio = 100
+        in_prio = 100
+
+        def add(name, prio, direction, access, proto, src, dst, dport):
+            rules.append(SecurityRule(name, prio, direction, access, proto, src, self.all_ports, dst, dport,
+                                      origin=Origin(FILE, f"/nsgs/{nsg_name}/{name}", line + len(rules))))
+
+        if asr:
+            if mistake == 1:     # a deny carved out of Storage ahead of the allow -> partial
+                add("carve-storage", out_prio, "outbound", "deny", "tcp", _any(), _cidr("20.60.0.0/24"),
+                    self.ports[1])
+                out_prio += 10
+            eh = "EventHub.EastUS" if mistake == 2 else "EventHub.CentralUS"   # wrong region -> fail
+            for name, tag in (("asr-storage", "Storage.EastUS"), ("asr-aad", "AzureActiveDirectory"),
+                              ("asr-eventhub", eh), ("asr-service", "AzureSiteRecovery")):
+                add(name, out_prio, "outbound", "allow", "tcp", _any(), _tag(tag), self.ports[1])
+                out_prio += 10
+        while len(rules) < count - 1:
+            direction = "outbound" if self.rnd.random() < 0.5 else "inbound"
+            access = "allow" if self.rnd.random() < 0.7 else "deny"
+            proto = self.rnd.choice(("tcp", "tcp", "udp", "*"))
+            dport = self.rnd.choice(self.ports)
+            if direction == "outbound":
+                if out_prio >= 3990:
+                    continue
+                add(f"r{len(rules)}", out_prio, direction, access, proto, self._src(), self._dest(), dport)
+                out_prio += 10
+            else:
+                if in_prio >= 3990:
+                    continue
+                add(f"r{len(rules)}", in_prio, direction, access, proto, self._dest(), _any(), dport)
+                in_prio += 10
+        add("deny-internet-out", 4000, "outbound", "deny", "*", _any(), _tag("Internet"), self.all_ports)
+        return rules
+
+
+def build_estate(shape: Shape = Shape()) -> tuple[Estate, dict]:
+    """The estate and the scenario flags that go with it."""
+    gen = _Rules(shape.seed)
+    e = Estate()
+    e.inputs.append(FILE)
+    line = 1
+    src_vnet = f"{NET}/virtualNetworks/vnet-src"
+    tgt_vnet = f"{NET}/virtualNetworks/vnet-dr"
+    src_subnets, tgt_subnets = [], []
+    groups: dict[str, list[str]] = {}
+    for g in range(shape.groups):
+        sname = f"snet-{g:03d}"
+        prefix = f"10.{g // 256}.{g % 256}.0/24" if shape.groups > 256 else f"10.0.{g}.0/24"
+        for side, vnet, lst, loc in (("src", src_vnet, src_subnets, "eastus"), ("dr", tgt_vnet, tgt_subnets, "centralus")):
+            nsg_name = f"nsg-{side}-{sname}"
+            rules = gen.nsg_rules(nsg_name, shape.rules, asr=True, mistake=(g % 10) if side == "src" else 0, line=line)
+            line += len(rules)
+            nsg = NetworkSecurityGroup(f"{NET}/networkSecurityGroups/{nsg_name}", nsg_name, tuple(rules), (),
+                                       loc, Origin(FILE, f"/nsgs/{nsg_name}", line))
+            e.add("nsgs", nsg)
+            sid = f"{vnet}/subnets/{sname}"
+            e.add("subnets", Subnet(sid, sname, vnet, (prefix,), nsg.id, origin=Origin(FILE, f"/subnets/{sname}", line)))
+            lst.append(sid)
+        role_nsgs = []
+        for k in range(shape.roles):
+            nsg_name = f"nsg-nic-{g:03d}-{k}"
+            rules = gen.nsg_rules(nsg_name, shape.rules, asr=False, mistake=0, line=line)
+            line += len(rules)
+            nsg = NetworkSecurityGroup(f"{NET}/networkSecurityGroups/{nsg_name}", nsg_name, tuple(rules), (), "eastus")
+            e.add("nsgs", nsg)
+            role_nsgs.append(nsg.id)
+        members = []
+        for k in range(shape.per_group):
+            n = g * shape.per_group + k
+            nic_id = f"{NET}/networkInterfaces/nic-{n:05d}"
+            vm_id = f"{SUB}/Microsoft.Compute/virtualMachines/vm-{n:05d}"
+            base = prefix.rsplit(".", 1)[0]
+            ip = f"{base}.{4 + k}"
+            e.add("nics", NetworkInterface(nic_id, f"nic-{n:05d}",
+                                           (IpConfiguration("ipconfig1", ip, src_subnets[-1], primary=True),),
+                                           role_nsgs[k % len(role_nsgs)], vm_id, "eastus"))
+            e.add("vms", VirtualMachine(vm_id, f"vm-{n:05d}", (nic_id,), "eastus", "windows"))
+            members.append(f"vm-{n:05d}")
+        groups[f"group-{g:03d}"] = members
+    for vid, name, loc, subnets in ((src_vnet, "vnet-src", "eastus", src_subnets),
+                                    (tgt_vnet, "vnet-dr", "centralus", tgt_subnets)):
+        e.add("vnets", VirtualNetwork(vid, name, ("10.0.0.0/16",) if shape.groups <= 256 else ("10.0.0.0/8",),
+                                      tuple(subnets), location=loc))
+    flags = {"source_region": "eastus", "target_region": "centralus",
+             "network_mapping": {"vnet-src": "vnet-dr"}, "groups": groups}
+    return e, flags
+
+
+# --------------------------------------------------------------------------- ARM output
+def _arm_rule(r: SecurityRule) -> dict:
+    def side(tokens):
+        return tokens[0].value
+    return {"name": r.name, "properties": {
+        "priority": r.priority, "direction": r.direction.capitalize(), "access": r.access.capitalize(),
+        "protocol": "*" if r.protocol == "*" else r.protocol.capitalize(),
+        "sourceAddressPrefix": side(r.source_addresses), "sourcePortRange": "*",
+        "destinationAddressPrefix": side(r.destination_addresses),
+        "destinationPortRange": str(r.destination_ports)}}
+
+
+def to_arm(estate: Estate) -> dict:
+    """The estate as one ARM template (resource ids by resourceId())."""
+    res = []
+    for nsg in estate.nsgs.values():
+        res.append({"type": "Microsoft.Network/networkSecurityGroups", "apiVersion": "2023-04-01", "name": nsg.name,
+                    "location": nsg.location, "properties": {"securityRules": [_arm_rule(r) for r in nsg.rules]}})
+    for vnet in estate.vnets.values():
+        subnets = [estate.subnets[s.lower()] for s in vnet.subnet_ids]
+        res.append({"type": "Microsoft.Network/virtualNetworks", "apiVersion": "2023-04-01", "name": vnet.name,
+                    "location": vnet.location,
+                    "properties": {"addressSpace": {"addressPrefixes": list(vnet.address_space)},
+                                   "subnets": [{"name": s.name, "properties": {
+                                       "addressPrefix": s.prefixes[0],
+                                       "networkSecurityGroup": {"id": f"[resourceId('Microsoft.Network/networkSecurityGroups', '{s.nsg_id.rsplit('/', 1)[-1]}')]"}}}
+                                       for s in subnets]}})
+    for nic in estate.nics.values():
+        cfg = nic.ip_configurations[0]
+        vnet_name, sname = cfg.subnet_id.split("/virtualNetworks/")[1].split("/subnets/")
+        res.append({"type": "Microsoft.Network/networkInterfaces", "apiVersion": "2023-04-01", "name": nic.name,
+                    "location": nic.location, "properties": {
+                        "networkSecurityGroup": {"id": f"[resourceId('Microsoft.Network/networkSecurityGroups', '{nic.nsg_id.rsplit('/', 1)[-1]}')]"},
+                        "ipConfigurations": [{"name": cfg.name, "properties": {
+                            "privateIPAllocationMethod": "Static", "privateIPAddress": cfg.private_ip, "primary": True,
+                            "subnet": {"id": f"[resourceId('Microsoft.Network/virtualNetworks/subnets', '{vnet_name}', '{sname}')]"}}}]}})
+    for vm in estate.vms.values():
+        res.append({"type": "Microsoft.Compute/virtualMachines", "apiVersion": "2023-03-01", "name": vm.name,
+                    "location": vm.location, "properties": {"networkProfile": {"networkInterfaces": [
+                        {"id": f"[resourceId('Microsoft.Network/networkInterfaces', '{vm.nic_ids[0].rsplit('/', 1)[-1]}')]",
+                         "properties": {"primary": True}}]}}})
+    return {"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+            "contentVersion": "1.0.0.0", "resources": res}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--nsgs", type=int, default=1000)
+    ap.add_argument("--rules", type=int, default=200)
+    ap.add_argument("--nics", type=int, default=10000)
+    ap.add_argument("--groups", type=int, default=200)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--arm", metavar="FILE", help="write the estate as an ARM template")
+    ap.add_argument("--scenario", metavar="FILE", help="write the matching scenario file (JSON)")
+    a = ap.parse_args()
+    estate, flags = build_estate(Shape(a.nsgs, a.rules, a.nics, a.groups, a.seed))
+    if a.arm:
+        with open(a.arm, "w", encoding="utf-8") as fh:
+            json.dump(to_arm(estate), fh)
+    if a.scenario:
+        with open(a.scenario, "w", encoding="utf-8") as fh:
+            json.dump(flags, fh, indent=1)
+    print(f"{len(estate.nsgs)} NSGs, {sum(len(n.rules) for n in estate.nsgs.values())} rules, "
+          f"{len(estate.nics)} NICs, {len(flags['groups'])} groups")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,154 @@
+"""jsonpos: JSON/JSONC reading with pointer -> line maps and located errors."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from nsgcheck.errors import InputError
+from nsgcheck.loaders.jsonpos import load_json, loads, split_pointer
+
+DOC = """{
+  "a": [1,
+    2,
+    {"b": "x"}
+  ],
+  "c~d/e": {
+    "f": null
+  }
+}
+"""
+
+
+def test_lines_of_members_elements_and_escaped_keys():
+    value, lm = loads(DOC)
+    assert value["a"][2] == {"b": "x"}
+    assert lm.line("") == 1
+    assert lm.line("/a") == 2
+    assert lm.line("/a/1") == 3
+    assert lm.line("/a/2/b") == 4
+    assert lm.span("/a") == (2, 5)
+    assert lm.line("/c~0d~1e/f") == 7
+    assert lm.end_line("") == 9
+
+
+def test_absent_pointers_give_none_not_errors():
+    _, lm = loads(DOC)
+    for p in ("/zz", "/a/9", "/a/x", "/a/0/deeper", "no-slash", "/c~0d~1e/f/g"):
+        assert lm.line(p) is None
+    o = lm.origin("/zz")
+    assert o.line is None and o.pointer == "/zz"
+
+
+def test_origin_carries_file_pointer_and_lines(tmp_path):
+    f = tmp_path / "t.json"
+    f.write_text(DOC)
+    _, lm = load_json(f)
+    o = lm.origin("/a/2")
+    assert (o.file, o.pointer, o.line, o.end_line) == (str(f), "/a/2", 4, 4)
+
+
+def test_jsonc_comments_trailing_commas_raw_newlines_keep_lines():
+    text = '{\n  // comment\n  "a": 1, /* block\n comment */\n  "s": "two\nlines",\n  "l": [1, 2,],\n}\n'
+    value, lm = loads(text)
+    assert value == {"a": 1, "s": "two\nlines", "l": [1, 2]}
+    assert lm.line("/a") == 3
+    assert lm.line("/s") == 5
+    assert lm.line("/l") == 7
+    assert lm.line("/l/1") == 7
+
+
+def test_comment_markers_inside_strings_are_kept():
+    value, _ = loads('{"u": "http://x/*y*/", "v": "a,]"} // c')
+    assert value == {"u": "http://x/*y*/", "v": "a,]"}
+
+
+def test_comma_separated_values_are_read_as_a_list():
+    value, lm = loads('{"name": "a"},\n{"name": "b"}\n')
+    assert value == [{"name": "a"}, {"name": "b"}]
+    assert lm.sequence
+    assert lm.line("/1/name") == 2
+
+
+def test_bom_and_gzip(tmp_path):
+    f = tmp_path / "t.json"
+    f.write_bytes(b"\xef\xbb\xbf" + b'{"a": 1}')
+    assert load_json(f)[0] == {"a": 1}
+    g = tmp_path / "t.json.gz"
+    g.write_bytes(gzip.compress(b'{\n"a": [2]}'))
+    value, lm = load_json(g)
+    assert value == {"a": [2]} and lm.line("/a/0") == 2
+
+
+@pytest.mark.parametrize("text, line, col, words", [
+    ('{"a": [1, 2', 1, 12, "truncated"),
+    ('{"a" 1}', 1, 6, "':'"),
+    ("hello", 1, 1, "expected a JSON value"),
+    ('{"a": 1}\n{"b": 2}', 2, 1, "end of the document"),
+    ("   ", 1, 1, "empty"),
+    ('{\n  "a": tru\n}', 2, 8, "expected a JSON value"),
+])
+def test_malformed_input_names_line_column_and_expectation(text, line, col, words):
+    with pytest.raises(InputError) as e:
+        loads(text, "f.json")
+    err = e.value
+    assert (err.file, err.line, err.column) == ("f.json", line, col)
+    assert words in err.message
+    assert str(err).startswith(f"f.json:{line}:{col}: ")
+
+
+def test_deep_nesting_is_an_input_error_not_a_recursion_error():
+    with pytest.raises(InputError) as e:
+        loads("[" * 100000 + "]" * 100000, "deep.json")
+    assert "nested" in e.value.message and e.value.line == 1
+
+
+def test_unreadable_and_non_utf8_files(tmp_path):
+    with pytest.raises(InputError) as e:
+        load_json(tmp_path / "missing.json")
+    assert "cannot read" in e.value.message
+    bad = tmp_path / "latin1.json"
+    bad.write_bytes(b'{\n"a": "\xe9"}')
+    with pytest.raises(InputError) as e:
+        load_json(bad)
+    assert e.value.line == 2 and "UTF-8" in e.value.message
+    gz = tmp_path / "broken.json.gz"
+    gz.write_bytes(b"\x1f\x8b\x08\x00garbage")
+    with pytest.raises(InputError):
+        load_json(gz)
+
+
+def test_split_pointer():
+    assert split_pointer("") == []
+    assert split_pointer("/a~1b/~0c/0") == ["a/b", "~c", "0"]
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+    lambda kids: st.lists(kids, max_size=4) | st.dictionaries(st.text(max_size=4), kids, max_size=4),
+    max_leaves=20)
+
+
+def _pointers(value, prefix=""):
+    yield prefix
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _pointers(v, f"{prefix}/{k.replace('~', '~0').replace('/', '~1')}")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _pointers(v, f"{prefix}/{i}")
+
+
+@given(json_values, st.sampled_from([None, 1, 2]))
+def test_every_pointer_of_any_document_has_a_line_that_holds_it(value, indent):
+    text = json.dumps(value, indent=indent)
+    parsed, lm = loads(text)
+    assert parsed == value
+    lines = text.split("\n")
+    for p in _pointers(value):
+        first, last = lm.span(p)
+        assert 1 <= first <= last <= len(lines)

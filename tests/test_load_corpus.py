@@ -1,0 +1,198 @@
+"""Every file of ../shared/corpus loads; NSGs and rules match a count made here from the raw JSON.
+
+The expected numbers are computed independently of the loaders, by walking the raw JSON:
+ARM templates by definition site (resource pointers, inline rule elements, child rule
+resources; rules built by an expression may instead be an Unknown rules list with a
+location), az/REST/Resource Graph by resource, effective exports by group and rule,
+Terraform plans by planned resource instance and inline `security_rule` block. No rule may
+be dropped: every rule definition site must be the origin of a model rule, unless the loader
+said why (a warning naming the duplicate, or an unknown condition / copy count).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from conftest import SHARED
+from nsgcheck.loaders import load_paths
+from nsgcheck.loaders.detect import detect
+from nsgcheck.loaders.jsonpos import load_json
+
+CORPUS = SHARED / "corpus"
+FILES = sorted(p for p in CORPUS.rglob("*.json")) if CORPUS.is_dir() else []
+NSG_T = "microsoft.network/networksecuritygroups"
+RULE_T = NSG_T + "/securityrules"
+
+
+def _esc(k: Any) -> str:
+    return str(k).replace("~", "~0").replace("/", "~1")
+
+
+def _is_expr(v: Any) -> bool:
+    return isinstance(v, str) and v.startswith("[") and not v.startswith("[[")
+
+
+# --------------------------------------------------------------------------- ARM: definition sites
+def _resources(node: Any, ptr: str) -> Iterator[tuple[str, dict]]:
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else []
+    for k, r in items:
+        if isinstance(r, dict):
+            yield f"{ptr}/{_esc(k)}", r
+
+
+def arm_sites(doc: dict) -> dict[str, Any]:
+    """NSG sites -> {'rules': [rule sites], 'expr': bool, 'optional': bool}; plus child rule sites."""
+    nsgs: dict[str, dict] = {}
+    child_rules: list[tuple[str, bool]] = []
+
+    def walk(node: Any, ptr: str, parent_is_nsg: str | None, optional: bool) -> None:
+        for rptr, res in _resources(node, ptr):
+            rtype = str(res.get("type", "")).lower()
+            opt = optional or "condition" in res or _is_expr(res.get("copy", {}).get("count")
+                                                             if isinstance(res.get("copy"), dict) else None)
+            is_nsg = rtype == NSG_T
+            is_rule = rtype == RULE_T or (parent_is_nsg is not None and rtype == "securityrules")
+            if is_nsg:
+                props = res.get("properties", {})
+                rules = props.get("securityRules") if isinstance(props, dict) else None
+                entry = {"rules": [], "expr": False, "optional": opt}
+                if isinstance(rules, list):
+                    entry["rules"] = [f"{rptr}/properties/securityRules/{i}" for i in range(len(rules))]
+                elif _is_expr(rules):
+                    entry["expr"] = True
+                elif isinstance(props, dict) and isinstance(props.get("copy"), list):
+                    for j, c in enumerate(props["copy"]):
+                        if isinstance(c, dict) and c.get("name") == "securityRules":
+                            entry["expr"] = True  # property copy: count may be an expression
+                elif _is_expr(props):
+                    entry["expr"] = True
+                nsgs[rptr] = entry
+            if is_rule:
+                child_rules.append((rptr, opt))
+            if rtype == "microsoft.resources/deployments":
+                tpl = res.get("properties", {}).get("template") if isinstance(res.get("properties"), dict) else None
+                if isinstance(tpl, dict):
+                    walk(tpl.get("resources"), f"{rptr}/properties/template/resources", None, opt)
+            if "resources" in res:
+                walk(res["resources"], f"{rptr}/resources", rptr if is_nsg else None, opt)
+
+    walk(doc.get("resources"), "/resources", None, False)
+    return {"nsgs": nsgs, "child_rules": child_rules}
+
+
+# --------------------------------------------------------------------------- other formats
+def rest_counts(doc: Any) -> tuple[int, int]:
+    items = doc.get("value", doc.get("data")) if isinstance(doc, dict) and "type" not in doc else doc
+    items = items if isinstance(items, list) else [items]
+    nsgs, rules = set(), 0
+    for r in items:
+        if not isinstance(r, dict):
+            continue
+        t, rid = str(r.get("type", "")).lower(), str(r.get("id", "")).lower()
+        props = r.get("properties", r)
+        if t == NSG_T:
+            nsgs.add(rid)
+            rules += len(props.get("securityRules") or [])
+        elif t in (RULE_T, "microsoft.network/securityrules"):
+            nsgs.add(rid.rsplit("/securityrules/", 1)[0])
+            rules += 1
+    return len(nsgs), rules
+
+
+def _tf_resources(module: dict) -> Iterator[dict]:
+    yield from module.get("resources", []) or []
+    for child in module.get("child_modules", []) or []:
+        yield from _tf_resources(child)
+
+
+def tf_counts(doc: dict) -> tuple[int, int]:
+    root = (doc.get("planned_values") or {}).get("root_module") or {}
+    nsgs = rules = 0
+    for r in _tf_resources(root):
+        if r.get("type") == "azurerm_network_security_group":
+            nsgs += 1
+            rules += len((r.get("values") or {}).get("security_rule") or [])
+        elif r.get("type") == "azurerm_network_security_rule":
+            rules += 1
+    return nsgs, rules
+
+
+# --------------------------------------------------------------------------- the test
+@pytest.mark.parametrize("path", FILES, ids=[p.name[:80] for p in FILES])
+def test_corpus_file_loads_with_every_nsg_and_rule(path: Path):
+    estate = load_paths([path])          # must not raise: every corpus file is usable input
+    doc, _ = load_json(path)
+    fmt = detect(doc)
+    messages = " | ".join(f.message for f in estate.findings)
+    dup_warnings = sum("defined both inline and as a child" in f.message for f in estate.findings)
+    model_rules = [r for n in estate.nsgs.values() for r in n.rules]
+
+    if fmt == "arm-template":
+        sites = arm_sites(doc)
+        by_ptr: dict[str, list] = {}
+        for n in estate.nsgs.values():
+            by_ptr.setdefault(n.origin.pointer if n.origin else "", []).append(n)
+        rule_ptrs = {r.origin.pointer for r in model_rules if r.origin}
+        for site, entry in sites["nsgs"].items():
+            got = by_ptr.get(site, [])
+            if not got:
+                assert entry["optional"] or "more than once" in messages, f"NSG at {site} missing"
+                continue
+            for n in got:
+                assert n.origin.line, f"NSG at {site} has no line"
+            if entry["expr"]:
+                # rules built by an expression: resolved rules with locations, or an Unknown with one
+                for n in got:
+                    assert n.rules or n.rules_unknown is not None, f"rules of {site} neither resolved nor unknown"
+                    if n.rules_unknown is not None:
+                        assert n.rules_unknown.origin is not None or n.origin is not None
+                    assert all(r.origin and r.origin.line for r in n.rules)
+            else:
+                for rs in entry["rules"]:
+                    assert rs in rule_ptrs or "more than once" in messages, f"rule at {rs} dropped"
+        for rs, optional in sites["child_rules"]:
+            assert rs in rule_ptrs or optional or dup_warnings or "more than once" in messages, \
+                f"child rule at {rs} dropped"
+        text = str(doc)
+        plain = (not any(e["optional"] or e["expr"] for e in sites["nsgs"].values())
+                 and not any(opt for _, opt in sites["child_rules"])
+                 and "'copy'" not in text and "more than once" not in messages
+                 and "not followed" not in messages)
+        if plain:  # no loops, conditions, expressions or duplicates: the counts are exact
+            n_child = len(sites["child_rules"])
+            assert len(model_rules) + dup_warnings == sum(len(e["rules"]) for e in sites["nsgs"].values()) + n_child
+            if not n_child:
+                assert len(estate.nsgs) == len(sites["nsgs"])
+    elif fmt == "arm-parameters":
+        assert not estate.nsgs
+    elif fmt in ("az", "resource-graph"):
+        n_nsgs, n_rules = rest_counts(doc)
+        assert len(estate.nsgs) == n_nsgs
+        assert len(model_rules) == n_rules
+    elif fmt == "rest-example":
+        assert not estate.nsgs
+    elif fmt == "effective-nsg":
+        groups = doc.get("value", []) if isinstance(doc, dict) else doc
+        (export,) = estate.effective_nsgs
+        assert len(export.groups) == len(groups)
+        assert [len(g.rules) for g in export.groups] == [len(g["effectiveSecurityRules"]) for g in groups]
+        assert all(r.origin.line for g in export.groups for r in g.rules)
+    elif fmt == "terraform-plan":
+        n_nsgs, n_rules = tf_counts(doc)
+        assert len(estate.nsgs) == n_nsgs
+        assert len(model_rules) + dup_warnings == n_rules
+    elif fmt is None:
+        assert any("not a recognized format" in f.message for f in estate.findings)
+    for n in estate.nsgs.values():
+        assert n.origin is not None and n.origin.file == str(path)
+        for r in n.rules:
+            assert r.origin is not None and r.origin.file, f"rule {r.name} of {n.name} has no origin"
+
+
+def test_corpus_is_present_or_skipped():
+    if not FILES:
+        pytest.skip(f"{CORPUS} not found: ../shared (the read-only reference data) is not beside the checkout")
+    assert len(FILES) > 150

@@ -1,0 +1,106 @@
+"""REST-shaped firewall resources -> model (case quirks, policies, legacy rule groups, snippets)."""
+
+import glob
+
+import pytest
+
+from nsgcheck.loaders.firewall import convert_collection_snippet, convert_firewall_resources
+from nsgcheck.loaders.raw import RawResource
+from nsgcheck.model import Estate, Origin, Unknown, ref
+
+from conftest import shared_path
+
+N = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network"
+
+
+def raw(t, name, props, rid=None):
+    return RawResource(f"Microsoft.Network/{t}", name, rid or f"{N}/{t}/{name}", props, Origin("f.json", "/x", 1))
+
+
+def test_classic_firewall_quirks():
+    fw = raw("azureFirewalls", "fw", {
+        "threatIntelMode": "Alert",
+        "ipConfigurations": [{"name": "c", "properties": {"privateIPAddress": "10.0.0.4",
+                                                          "subnet": {"id": f"{N}/virtualNetworks/h/subnets/AzureFirewallSubnet"}}}],
+        "networkRuleCollections": [{"name": "net", "properties": {"priority": "500", "action": {"type": "allow"},
+                                    "rules": [{"name": "r", "protocols": ["TCP", "Any"], "sourceAddresses": ["*"],
+                                               "destinationAddresses": ["Storage"], "destinationPorts": [443]}]}}],
+        "applicationRuleCollections": [{"name": "app", "properties": {"priority": 200, "action": {"type": "Allow"},
+                                        "rules": [{"name": "a", "protocols": [{"protocolType": "HTTPS", "port": "443"},
+                                                                              {"protocolType": "http", "port": 80}],
+                                                   "targetFqdns": ["*.blob.core.windows.net"],
+                                                   "sourceAddresses": [Unknown("parameter")]}]}}],
+        "natRuleCollections": [{"name": "nat", "properties": {"priority": 100, "action": {"type": "Dnat"}, "rules": []}}],
+    })
+    e = Estate()
+    convert_firewall_resources([fw], e)
+    f = e.firewalls[ref(fw.id)]
+    assert f.private_ips == ("10.0.0.4",) and f.threat_intel_mode == "Alert"
+    by = {c.name: c for c in f.collections}
+    assert by["net"].priority == 500 and by["net"].action == "allow" and by["net"].kind == "network"
+    assert by["net"].rules[0].protocols == ("tcp", "any") and by["net"].rules[0].destination_ports == ("443",)
+    assert by["app"].rules[0].protocols == (("https", 443), ("http", 80))
+    assert by["app"].rules[0].unknowns and by["nat"].action == "dnat"
+
+
+def test_policy_groups_in_any_order_with_base_policy_and_mixed_collection():
+    grp = raw("firewallPolicies/ruleCollectionGroups", "child/g1", {"priority": 300, "ruleCollections": [
+        {"ruleCollectionType": "FirewallPolicyFilterRuleCollection", "name": "mixed", "priority": 110,
+         "action": {"type": "Allow"}, "rules": [
+             {"ruleType": "NetworkRule", "name": "n", "ipProtocols": ["tcp"], "destinationPorts": ["443"]},
+             {"ruleType": "ApplicationRule", "name": "a", "protocols": [{"protocolType": "Https", "port": 443}],
+              "targetFqdns": ["x.com"]}]},
+        {"ruleCollectionType": "FirewallPolicyNatRuleCollection", "name": "dnat", "priority": 100,
+         "action": {"type": "DNAT"}, "rules": [{"ruleType": "NatRule", "name": "d"}]}]},
+        rid=f"{N}/firewallPolicies/child/ruleCollectionGroups/g1")
+    child = raw("firewallPolicies", "child", {"basePolicy": {"id": f"{N}/firewallPolicies/parent"},
+                                              "dnsSettings": {"enableProxy": True}, "threatIntelMode": "Deny"})
+    e = Estate()
+    convert_firewall_resources([grp, child], e)
+    p = e.firewall_policies[ref(child.id)]
+    assert p.base_policy_id.endswith("/parent") and p.dns_proxy and p.threat_intel_mode == "Deny"
+    kinds = sorted((c.name, c.kind, c.group, c.group_priority) for c in p.collections)
+    assert kinds == [("dnat", "nat", "g1", 300), ("mixed", "application", "g1", 300), ("mixed", "network", "g1", 300)]
+
+
+def test_legacy_rule_groups():
+    rg = raw("firewallPolicies/ruleGroups", "pol/NetworkRG", {"priority": 100, "rules": [
+        {"name": "NetworkRule1", "ruleType": "FirewallPolicyFilterRule", "action": {"type": "Allow"}, "priority": 230,
+         "ruleConditions": [{"name": "NetRC1", "ipProtocols": ["TCP"], "destinationPorts": ["80"],
+                             "sourceAddresses": ["*"], "destinationAddresses": ["*"],
+                             "ruleConditionType": "NetworkRuleCondition"}]}]},
+        rid=f"{N}/firewallPolicies/pol/ruleGroups/NetworkRG")
+    e = Estate()
+    convert_firewall_resources([rg, raw("firewallPolicies", "pol", {})], e)
+    (c,) = e.firewall_policies[ref(f"{N}/firewallPolicies/pol")].collections
+    assert (c.name, c.priority, c.group, c.group_priority, c.kind) == ("NetworkRule1", 230, "NetworkRG", 100, "network")
+    assert c.rules[0].name == "NetRC1"
+
+
+def test_ip_groups_and_comma_separated_snippet():
+    e = Estate()
+    convert_firewall_resources([raw("ipGroups", "g", {"ipAddresses": ["10.0.0.0/24", "10.1.0.1-10.1.0.9"]})], e)
+    assert e.ip_groups[ref(f"{N}/ipGroups/g")].addresses == ("10.0.0.0/24", "10.1.0.1-10.1.0.9")
+    text = '{"name": "a", "priority": 100, "ruleCollectionType": "FirewallPolicyFilterRuleCollection", ' \
+           '"action": {"type": "Deny"}, "rules": []},\n{"name": "b", "priority": 200, ' \
+           '"ruleCollectionType": "FirewallPolicyFilterRuleCollection", "action": {"type": "Allow"}, "rules": []}'
+    convert_collection_snippet(text, "snip.json", e)
+    assert any("outside any firewall policy" in f.message for f in e.findings)
+
+
+def test_every_corpus_firewall_file_loads():
+    folder = shared_path("corpus", "firewall")
+    from nsgcheck.loaders import load_paths
+
+    files = sorted(glob.glob(str(folder / "*.json")))
+    assert len(files) > 40
+    firewalls = policies = 0
+    for f in files:
+        e = load_paths([f])
+        firewalls += len(e.firewalls)
+        policies += len(e.firewall_policies)
+        for p in list(e.firewall_policies.values()) + list(e.firewalls.values()):
+            for c in p.collections:
+                assert c.kind in ("network", "application", "nat")
+                assert isinstance(c.priority, (int, Unknown)) or c.priority is None
+    assert firewalls >= 20 and policies >= 20

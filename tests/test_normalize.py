@@ -1,0 +1,181 @@
+"""normalize: one normalization of NSG rule fields (singular/plural, case, tokens, defaults)."""
+
+from __future__ import annotations
+
+import pytest
+
+from nsgcheck.engine.ports import PortSet
+from nsgcheck.loaders.normalize import (classify_address, complete_default_rules, normalize_rule,
+                                        rule_name, synthesized_default_rules)
+from nsgcheck.model import AddressKind, Origin, Unknown
+
+
+def rule(**fields):
+    base = {"priority": 100, "direction": "Inbound", "access": "Allow", "protocol": "Tcp",
+            "sourceAddressPrefix": "*", "sourcePortRange": "*",
+            "destinationAddressPrefix": "10.0.0.0/24", "destinationPortRange": "443"}
+    base.update(fields)
+    return normalize_rule({k: v for k, v in base.items() if v is not _DROP}, "r1", Origin("f.json", "/x", 3))
+
+
+_DROP = object()
+
+
+def test_plain_rule_is_canonical():
+    r = rule()
+    assert (r.priority, r.direction, r.access, r.protocol) == (100, "inbound", "allow", "tcp")
+    assert r.source_ports == PortSet.everything()
+    assert r.destination_ports == PortSet.single(443)
+    assert [t.kind for t in r.source_addresses] == [AddressKind.ANY]
+    assert r.destination_addresses[0].kind == AddressKind.CIDR
+    assert r.problems == ()
+    assert r.origin.line == 3
+
+
+@pytest.mark.parametrize("empty", [None, [], "", _DROP])
+def test_absent_plural_in_any_spelling_means_absent(empty):
+    r = rule(sourceAddressPrefixes=empty, destinationPortRanges=empty)
+    assert r.problems == ()
+    assert r.destination_ports == PortSet.single(443)
+
+
+@pytest.mark.parametrize("empty", [None, "", _DROP])
+def test_empty_singular_with_plural_uses_plural(empty):
+    r = rule(destinationPortRange=empty, destinationPortRanges=["80", "8000-8080"])
+    assert r.problems == ()
+    assert r.destination_ports == PortSet.parse(["80", "8000-8080"])
+
+
+def test_x_and_list_of_x_are_identical():
+    a = rule(destinationAddressPrefix="Storage")
+    b = rule(destinationAddressPrefix=_DROP, destinationAddressPrefixes=["Storage"])
+    assert a.destination_addresses == b.destination_addresses
+    assert a == b or (a.destination_addresses, a.destination_ports) == (b.destination_addresses,
+                                                                         b.destination_ports)
+
+
+def test_both_singular_and_plural_is_a_problem_and_union():
+    r = rule(destinationPortRange="22", destinationPortRanges=["80"])
+    assert r.destination_ports == PortSet.parse(["22", "80"])
+    assert any("both destinationPortRange and destinationPortRanges" in p for p in r.problems)
+
+
+def test_effective_rules_repeat_singular_in_plural_without_problem():
+    props = {"priority": 200, "direction": "Inbound", "access": "Allow", "protocol": "All",
+             "sourceAddressPrefix": "0.0.0.0/0", "sourceAddressPrefixes": ["0.0.0.0/0"],
+             "sourcePortRange": "0-65535", "sourcePortRanges": ["0-65535"],
+             "destinationAddressPrefix": "VirtualNetwork", "destinationAddressPrefixes": ["VirtualNetwork"],
+             "destinationPortRange": "22-22", "destinationPortRanges": ["22-22"]}
+    r = normalize_rule(props, "securityRules/ssh", effective=True)
+    assert r.problems == ()
+    assert r.name == "ssh" and r.protocol == "*"
+    assert r.source_ports.is_all() and r.destination_ports == PortSet.single(22)
+
+
+@pytest.mark.parametrize("given, want", [("TCP", "tcp"), ("tcp", "tcp"), ("Udp", "udp"), ("*", "*"),
+                                         ("Any", "*"), ("All", "*"), ("Icmp", "icmp"), ("Esp", "esp"),
+                                         ("AH", "ah")])
+def test_protocol_case_and_synonyms(given, want):
+    assert rule(protocol=given).protocol == want
+
+
+def test_direction_access_case_insensitive():
+    r = rule(direction="inbound", access="DENY")
+    assert (r.direction, r.access, r.problems) == ("inbound", "deny", ())
+
+
+@pytest.mark.parametrize("field, value", [("protocol", "Gre"), ("direction", "Sideways"), ("access", "Maybe")])
+def test_bad_enum_values_are_unknown_with_a_problem(field, value):
+    r = rule(**{field: value})
+    assert isinstance(getattr(r, field), Unknown)
+    assert any(value in p for p in r.problems)
+
+
+def test_bad_port_tokens_are_problems():
+    r = rule(destinationPortRange=_DROP, destinationPortRanges=["443", "http", "70000", "90-80"])
+    assert r.destination_ports == PortSet.single(443)
+    assert len(r.problems) == 3
+
+
+def test_integer_ports_accepted():
+    assert rule(destinationPortRange=3389).destination_ports == PortSet.single(3389)
+
+
+def test_missing_ports_and_addresses_are_problems():
+    r = rule(sourcePortRange=_DROP, sourceAddressPrefix=_DROP)
+    assert any("source port is missing" in p for p in r.problems)
+    assert any("source address is missing" in p for p in r.problems)
+
+
+@pytest.mark.parametrize("text, kind", [
+    ("*", AddressKind.ANY), ("Any", AddressKind.ANY), ("any", AddressKind.ANY),
+    ("Internet", AddressKind.TAG), ("INTERNET", AddressKind.TAG), ("VirtualNetwork", AddressKind.TAG),
+    ("Storage.EastUS", AddressKind.TAG), ("10.0.0.0/8", AddressKind.CIDR), ("10.1.2.3", AddressKind.CIDR),
+    ("0.0.0.0/0", AddressKind.CIDR), ("2001:db8::/32", AddressKind.CIDR),
+])
+def test_address_classification(text, kind):
+    problems = []
+    assert classify_address(text, problems).kind == kind
+    assert problems == []
+
+
+def test_cidr_with_host_bits_is_kept_with_a_problem():
+    problems = []
+    tok = classify_address("10.0.0.5/24", problems)
+    assert tok.kind == AddressKind.CIDR and problems and "host bits" in problems[0]
+
+
+@pytest.mark.parametrize("text", ["10.0.0.1-10.0.0.9", "999.1.1.1", "111", "two words"])
+def test_invalid_addresses_are_unknown_tokens_with_problems(text):
+    problems = []
+    tok = classify_address(text, problems)
+    assert tok.kind == AddressKind.UNKNOWN and tok.unknown is not None and problems
+
+
+def test_asgs_union_with_prefixes_and_are_ref_normalized():
+    r = rule(sourceAddressPrefix=_DROP,
+             sourceApplicationSecurityGroups=[{"id": "/subscriptions/S/resourceGroups/RG/providers/"
+                                                     "Microsoft.Network/applicationSecurityGroups/Web/"}])
+    assert r.source_addresses == ()
+    assert r.source_asgs == ("/subscriptions/s/resourcegroups/rg/providers/microsoft.network/"
+                             "applicationsecuritygroups/web",)
+    assert r.problems == ()
+
+
+def test_unknown_values_stay_unknown():
+    u = Unknown("parameter 'p' has no value", None, "[parameters('p')]")
+    r = rule(priority=u, destinationAddressPrefix=u, destinationPortRanges=[u], destinationPortRange=_DROP)
+    assert r.priority is u
+    assert r.destination_addresses[0].kind == AddressKind.UNKNOWN and r.destination_addresses[0].unknown is u
+    assert r.destination_ports is u
+    assert r.problems == ()
+    whole = normalize_rule(u, "x")
+    assert whole.direction is u and whole.source_addresses is u
+
+
+@pytest.mark.parametrize("pri, ok", [(100, True), ("300", True), (4096, True), (99, False), (5000, False),
+                                     ("high", False), (True, False), (100.0, True)])
+def test_priority(pri, ok):
+    r = rule(priority=pri)
+    assert (r.problems == ()) == ok
+
+
+def test_rule_names_strip_prefixes():
+    assert rule_name("securityRules/ssh") == "ssh"
+    assert rule_name("defaultSecurityRules/DenyAllInBound") == "DenyAllInBound"
+    assert rule_name("nsg1/rule1") == "rule1"
+    assert rule_name(" plain ") == "plain"
+
+
+def test_default_rules_synthesized_and_completed():
+    six = synthesized_default_rules()
+    assert [(r.direction, r.priority, r.name) for r in six][:3] == [
+        ("inbound", 65000, "AllowVnetInBound"), ("inbound", 65001, "AllowAzureLoadBalancerInBound"),
+        ("inbound", 65500, "DenyAllInBound")]
+    assert all(r.default for r in six)
+    given = normalize_rule({"priority": 65500, "direction": "Inbound", "access": "Deny", "protocol": "*",
+                            "sourceAddressPrefix": "*", "sourcePortRange": "*",
+                            "destinationAddressPrefix": "*", "destinationPortRange": "*"},
+                           "defaultSecurityRules/DenyAllInBound", default=True)
+    done = complete_default_rules([given])
+    assert len(done) == 6 and done[0] is given

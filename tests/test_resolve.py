@@ -1,0 +1,95 @@
+"""Token resolution and rule -> Term translation (nsg-semantics §4)."""
+
+from __future__ import annotations
+
+from nsgcheck.engine.addresses import AddressSet
+from nsgcheck.engine.firstmatch import ALLOW, UNKNOWN
+from nsgcheck.engine.ports import PortSet
+from nsgcheck.engine.resolve import ResolveContext, public_ipv4, resolve_address_token, rule_term
+from nsgcheck.model import AddressKind, AddressToken, SecurityRule, Unknown
+
+
+class FakeCatalog:
+    def __init__(self, tags):
+        self._t = {k.lower(): (k, AddressSet.from_cidrs(v)) for k, v in tags.items()}
+
+    def find(self, name):
+        hit = self._t.get(name.lower())
+        return hit[1] if hit else None
+
+    def names(self):
+        return [v[0] for v in self._t.values()]
+
+
+CAT = FakeCatalog({"Storage.EastUS": ["20.38.0.0/20"], "AzureActiveDirectory": ["20.190.128.0/18"]})
+VNET = AddressSet.from_cidrs(["10.1.0.0/16", "168.63.129.16/32"])
+CTX = ResolveContext(CAT, VNET, public_ipv4() - VNET)
+
+
+def test_any_covers_both_families_but_0_0_0_0_slash_0_only_ipv4():
+    assert resolve_address_token("*", CTX) == AddressSet.everything()
+    assert resolve_address_token("Any", CTX) == AddressSet.everything()
+    assert resolve_address_token("0.0.0.0/0", CTX) == AddressSet.all_v4()
+
+
+def test_builtin_tags_and_classic_spellings():
+    assert resolve_address_token("VirtualNetwork", CTX) == VNET
+    assert resolve_address_token("VIRTUAL_NETWORK", CTX) == VNET
+    assert resolve_address_token("AzureLoadBalancer", CTX) == AddressSet.parse("168.63.129.16")
+    assert resolve_address_token("AZURE_LOADBALANCER", CTX) == AddressSet.parse("168.63.129.16")
+    assert resolve_address_token("INTERNET", CTX) == CTX.internet
+    assert resolve_address_token("AzurePlatformIMDS", CTX) == AddressSet.parse("169.254.169.254")
+    internet = resolve_address_token("Internet", CTX)
+    assert internet.contains_ip("20.38.0.1") and not internet.contains_ip("10.1.0.4")
+    assert not internet.contains_ip("192.168.1.1")
+
+
+def test_catalog_tags_are_case_insensitive_and_missing_ones_name_close_spellings():
+    assert resolve_address_token("storage.eastus", CTX) == AddressSet.parse("20.38.0.0/20")
+    miss = resolve_address_token("Storage.EastUs2x", CTX)
+    assert isinstance(miss, Unknown) and "Storage.EastUS" in miss.reason
+    no_cat = resolve_address_token("Storage", ResolveContext(None, VNET))
+    assert isinstance(no_cat, Unknown) and "--tags" in no_cat.reason
+
+
+def test_host_bits_set_is_unknown_not_guessed():
+    r = resolve_address_token(AddressToken(AddressKind.CIDR, "10.0.0.5/24"), CTX)
+    assert isinstance(r, Unknown) and "host bits" in r.reason
+
+
+def _rule(**kw):
+    base = dict(name="r", priority=100, direction="outbound", access="allow", protocol="*",
+                source_addresses=(AddressToken(AddressKind.ANY, "*"),), source_ports=PortSet.everything(),
+                destination_addresses=(AddressToken(AddressKind.TAG, "Storage.EastUS"),),
+                destination_ports=PortSet.single(443))
+    base.update(kw)
+    return SecurityRule(**base)
+
+
+def test_protocol_star_gives_ported_box_with_ports_and_unported_box_with_all_ports():
+    t = rule_term(_rule(), "outbound", CTX)
+    assert t.maybe == () and t.action == ALLOW
+    by_proto = {b.protocols: b for b in t.boxes}
+    assert by_proto[frozenset({"tcp", "udp"})].dport == PortSet.single(443)
+    assert by_proto[frozenset({"icmp", "esp", "ah"})].dport == PortSet.everything()
+
+
+def test_protocol_names_are_case_insensitive_with_synonyms():
+    assert rule_term(_rule(protocol="TCP"), "outbound", CTX).boxes[0].protocols == frozenset({"tcp"})
+    assert len(rule_term(_rule(protocol="All"), "outbound", CTX).boxes) == 2
+
+
+def test_unknown_field_gives_maybe_boxes_over_everything_in_that_dimension():
+    t = rule_term(_rule(destination_ports=Unknown("parameter port")), "outbound", CTX)
+    # ports do not matter for ICMP/ESP/AH: that part stays certain
+    assert [b.protocols for b in t.boxes] == [frozenset({"icmp", "esp", "ah"})]
+    assert any(b.protocols == frozenset({"tcp", "udp"}) and b.dport == PortSet.everything() for b in t.maybe)
+    assert "parameter port" in t.reason
+    t = rule_term(_rule(access=Unknown("access from variable")), "outbound", CTX)
+    assert t.action == UNKNOWN and t.boxes == () and t.maybe
+
+
+def test_remote_asg_without_members_is_maybe_everything():
+    t = rule_term(_rule(destination_addresses=(), destination_asgs=("asg-x",)), "outbound", CTX)
+    assert t.boxes == () and t.maybe[0].dst == AddressSet.everything()
+    assert "asg-x" in t.reason

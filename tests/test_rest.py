@@ -1,0 +1,198 @@
+"""rest: the shared RawResource -> model converter."""
+
+from __future__ import annotations
+
+import sys
+import types
+
+from nsgcheck.loaders.raw import RawResource
+from nsgcheck.loaders.rest import convert
+from nsgcheck.model import Origin, Unknown, ref
+
+SUB = "/subscriptions/s/resourceGroups/rg/providers"
+NSG_ID = f"{SUB}/Microsoft.Network/networkSecurityGroups/nsg1"
+
+
+def raw(rtype, name, props, rid=None, location="eastus", **extra):
+    rid = rid or f"{SUB}/{rtype.split('/')[0]}/" + "/".join(
+        f"{t}/{n}" for t, n in zip(rtype.split("/")[1:], name.split("/")))
+    return RawResource(type=rtype, name=name, id=rid, properties=props, origin=Origin("f.json", f"/{name}", 1),
+                       location=location, locate=lambda path, n=name: Origin("f.json", f"/{n}/" + "/".join(map(str, path)), 7),
+                       extra=extra)
+
+
+def rprops(pri, port="443", direction="Outbound"):
+    return {"priority": pri, "direction": direction, "access": "Allow", "protocol": "Tcp",
+            "sourceAddressPrefix": "*", "sourcePortRange": "*", "destinationAddressPrefix": "Storage",
+            "destinationPortRange": port}
+
+
+def test_nsg_with_inline_and_child_rules_in_any_order():
+    child = raw("Microsoft.Network/networkSecurityGroups/securityRules", "nsg1/child", rprops(200))
+    nsg = raw("Microsoft.Network/networkSecurityGroups", "nsg1",
+              {"securityRules": [{"name": "inline", "properties": rprops(100)}]})
+    for order in ([child, nsg], [nsg, child]):
+        e = convert(order)
+        n = e.nsgs[ref(NSG_ID)]
+        assert sorted(r.name for r in n.rules) == ["child", "inline"]
+        assert len(n.default_rules) == 6
+        inline = next(r for r in n.rules if r.name == "inline")
+        assert inline.origin.pointer == "/nsg1/properties/securityRules/0" and inline.origin.line == 7
+
+
+def test_child_rule_without_parent_still_yields_its_nsg():
+    e = convert([raw("Microsoft.Network/networkSecurityGroups/securityRules", "lonely/r", rprops(300))])
+    (n,) = e.nsgs.values()
+    assert n.name == "lonely" and [r.name for r in n.rules] == ["r"]
+    assert any("only by its child rule" in f.message for f in e.findings)
+
+
+def test_flat_cli_rule_elements_and_rest_default_rules():
+    flat = dict(rprops(100), name="flat")
+    dflt = {"name": "DenyAllOutBound", "properties": dict(rprops(65500, "*"), access="Deny",
+                                                          destinationAddressPrefix="*")}
+    e = convert([raw("Microsoft.Network/networkSecurityGroups", "nsg1",
+                     {"securityRules": [flat], "defaultSecurityRules": [dflt]})])
+    n = e.nsgs[ref(NSG_ID)]
+    assert n.rules[0].name == "flat" and n.rules[0].destination_ports.tokens() == ["443"]
+    assert len(n.default_rules) == 6 and n.default_rules[0].origin.pointer.endswith("defaultSecurityRules/0")
+
+
+def test_unknown_rule_list_is_kept_as_unknown():
+    u = Unknown("variable not resolved", Origin("f.json", "/v", 4), "[variables('rules')]")
+    e = convert([raw("Microsoft.Network/networkSecurityGroups", "nsg1", {"securityRules": u})])
+    n = e.nsgs[ref(NSG_ID)]
+    assert n.rules == () and n.rules_unknown is u
+
+
+def test_unknown_rule_element_keeps_a_rule():
+    u = Unknown("copy element", None, "[x]")
+    e = convert([raw("Microsoft.Network/networkSecurityGroups", "nsg1", {"securityRules": [u]})])
+    (r,) = e.nsgs[ref(NSG_ID)].rules
+    assert r.priority is u
+
+
+def test_vnet_subnets_peerings_and_child_subnet():
+    vnet_id = f"{SUB}/Microsoft.Network/virtualNetworks/v1"
+    vnet = raw("Microsoft.Network/virtualNetworks", "v1", {
+        "addressSpace": {"addressPrefixes": ["10.0.0.0/16"]},
+        "subnets": [{"name": "a", "properties": {
+            "addressPrefix": "10.0.1.0/24", "networkSecurityGroup": {"id": NSG_ID},
+            "routeTable": {"id": f"{SUB}/Microsoft.Network/routeTables/rt"},
+            "serviceEndpoints": [{"service": "Microsoft.Storage", "locations": ["eastus"]}]}}],
+        "virtualNetworkPeerings": [{"name": "p", "properties": {
+            "remoteVirtualNetwork": {"id": f"{SUB}/Microsoft.Network/virtualNetworks/v2"},
+            "allowVirtualNetworkAccess": True}}]})
+    child = raw("Microsoft.Network/virtualNetworks/subnets", "v1/b", {"addressPrefixes": ["10.0.2.0/24"]})
+    e = convert([child, vnet])
+    v = e.vnets[ref(vnet_id)]
+    assert v.address_space == ("10.0.0.0/16",)
+    assert [s.rsplit("/", 1)[1] for s in v.subnet_ids] == ["a", "b"]
+    a = e.subnets[ref(vnet_id + "/subnets/a")]
+    assert a.nsg_id == NSG_ID and a.prefixes == ("10.0.1.0/24",)
+    assert a.service_endpoints[0].service == "Microsoft.Storage"
+    assert e.subnets[ref(vnet_id + "/subnets/b")].vnet_id == vnet_id
+    assert v.peerings[0].remote_vnet_id.endswith("/v2")
+
+
+def test_route_table_with_child_routes():
+    rt = raw("Microsoft.Network/routeTables", "rt", {
+        "disableBgpRoutePropagation": True,
+        "routes": [{"name": "default", "properties": {"addressPrefix": "0.0.0.0/0",
+                                                      "nextHopType": "VirtualAppliance",
+                                                      "nextHopIpAddress": "10.0.0.4"}}]})
+    child = raw("Microsoft.Network/routeTables/routes", "rt/storage",
+                {"addressPrefix": "Storage", "nextHopType": "Internet"})
+    e = convert([child, rt])
+    t = e.route_tables[ref(f"{SUB}/Microsoft.Network/routeTables/rt")]
+    assert t.disable_bgp_route_propagation
+    assert [(r.name, r.next_hop_type) for r in t.routes] == [("default", "VirtualAppliance"),
+                                                             ("storage", "Internet")]
+
+
+def test_nic_and_vm():
+    nic = raw("Microsoft.Network/networkInterfaces", "nic1", {
+        "networkSecurityGroup": {"id": NSG_ID},
+        "ipConfigurations": [{"name": "ipc", "properties": {
+            "privateIPAddress": "10.0.1.4", "privateIPAllocationMethod": "Static",
+            "subnet": {"id": f"{SUB}/Microsoft.Network/virtualNetworks/v1/subnets/a"},
+            "applicationSecurityGroups": [{"id": f"{SUB}/Microsoft.Network/applicationSecurityGroups/Web"}]}}]})
+    vm = raw("Microsoft.Compute/virtualMachines", "vm1", {
+        "storageProfile": {"osDisk": {"osType": "Linux"}},
+        "networkProfile": {"networkInterfaces": [
+            {"id": f"{SUB}/Microsoft.Network/networkInterfaces/nic2", "properties": {"primary": False}},
+            {"id": f"{SUB}/Microsoft.Network/networkInterfaces/nic1", "properties": {"primary": True}}]}})
+    e = convert([nic, vm])
+    n = e.nics[ref(f"{SUB}/Microsoft.Network/networkInterfaces/nic1")]
+    cfg = n.primary_config()
+    assert cfg.private_ip == "10.0.1.4" and cfg.primary and cfg.subnet_id.endswith("/subnets/a")
+    assert cfg.asg_ids == (ref(f"{SUB}/Microsoft.Network/applicationSecurityGroups/Web"),)
+    assert n.nsg_id == NSG_ID
+    v = e.vms[ref(f"{SUB}/Microsoft.Compute/virtualMachines/vm1")]
+    assert v.nic_ids[0].endswith("nic1") and v.os_type == "linux"
+
+
+def test_dynamic_ip_without_address_is_none():
+    nic = raw("Microsoft.Network/networkInterfaces", "nic1", {"ipConfigurations": [
+        {"name": "ipc", "properties": {"privateIPAllocationMethod": "Dynamic",
+                                       "subnet": {"id": "x"}}}]})
+    (n,) = convert([nic]).nics.values()
+    assert n.ip_configurations[0].private_ip is None and n.ip_configurations[0].primary
+
+
+def test_storage_account_network_acls():
+    st = raw("Microsoft.Storage/storageAccounts", "cache", {"networkAcls": {
+        "defaultAction": "Deny", "bypass": "AzureServices, Logging",
+        "virtualNetworkRules": [{"id": f"{SUB}/Microsoft.Network/virtualNetworks/v1/subnets/a"}],
+        "ipRules": [{"value": "1.2.3.4"}]}})
+    (s,) = convert([st]).storage_accounts.values()
+    assert s.default_action == "Deny" and s.bypass == ("AzureServices", "Logging")
+    assert s.subnet_rule_ids[0].endswith("/subnets/a") and s.ip_rules == ("1.2.3.4",)
+
+
+def test_site_recovery_mapping_and_protected_item():
+    vault = f"{SUB}/Microsoft.RecoveryServices/vaults/v"
+    fab_src = raw("Microsoft.RecoveryServices/vaults/replicationFabrics", "v/src",
+                  {"customDetails": {"instanceType": "Azure", "location": "westeurope"}})
+    fab_tgt = raw("Microsoft.RecoveryServices/vaults/replicationFabrics", "v/tgt",
+                  {"customDetails": {"instanceType": "Azure", "location": "northeurope"}})
+    mapping = raw("Microsoft.RecoveryServices/vaults/replicationFabrics/replicationNetworks/"
+                  "replicationNetworkMappings", "v/src/azureNetwork/m1",
+                  {"recoveryFabricName": "tgt", "recoveryNetworkId": f"{SUB}/Microsoft.Network/virtualNetworks/t",
+                   "fabricSpecificDetails": {"instanceType": "AzureToAzure",
+                                             "primaryNetworkId": f"{SUB}/Microsoft.Network/virtualNetworks/s"}})
+    item = raw("Microsoft.RecoveryServices/vaults/replicationFabrics/replicationProtectionContainers/"
+               "replicationProtectedItems", "v/src/c/i1", {"providerSpecificDetails": {
+                   "instanceType": "A2A", "fabricObjectId": f"{SUB}/Microsoft.Compute/virtualMachines/vm1",
+                   "multiVmGroupName": "g1",
+                   "recoveryContainerId": f"{vault}/replicationFabrics/tgt/replicationProtectionContainers/c2",
+                   "recoveryAzureNetworkId": f"{SUB}/Microsoft.Network/virtualNetworks/t"}})
+    e = convert([mapping, item, fab_src, fab_tgt])
+    (m,) = e.network_mappings
+    assert m.source_vnet_id.endswith("/s") and m.target_vnet_id.endswith("/t")
+    assert (m.source_region, m.target_region) == ("westeurope", "northeurope")
+    (p,) = e.protected_items
+    assert p.vm_id.endswith("/vm1") and p.group == "g1"
+    assert (p.source_region, p.target_region) == ("westeurope", "northeurope")
+    assert p.target_network_id.endswith("/t")
+
+
+def test_firewall_resources_dispatch_or_warn(monkeypatch):
+    fw = raw("Microsoft.Network/azureFirewalls", "fw", {})
+    seen = []
+    mod = types.ModuleType("nsgcheck.loaders.firewall")
+    mod.convert_firewall_resources = lambda raws, estate: seen.extend(raws)
+    monkeypatch.setitem(sys.modules, "nsgcheck.loaders.firewall", mod)
+    convert([fw])
+    assert seen == [fw]
+    monkeypatch.setitem(sys.modules, "nsgcheck.loaders.firewall", None)  # import fails
+    e = convert([fw])
+    assert any("not yet supported" in f.message for f in e.findings)
+
+
+def test_origins_come_from_origin_for():
+    e = convert([raw("Microsoft.Network/networkSecurityGroups", "nsg1",
+                     {"securityRules": [{"name": "r", "properties": rprops(100)}]})])
+    n = e.nsgs[ref(NSG_ID)]
+    assert n.origin == Origin("f.json", "/nsg1", 1)
+    assert n.rules[0].origin.line == 7
