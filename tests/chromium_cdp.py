@@ -53,7 +53,8 @@ class _Pipe:
                 "--disable-extensions", "--disable-background-networking", "--disable-component-update",
                 "--disable-sync", "--disable-default-apps", "--mute-audio", "--hide-scrollbars",
                 "--window-size=1280,900", "about:blank"]
-        self.proc = subprocess.Popen(args, preexec_fn=arrange, pass_fds=(to_child_r, from_child_w, 3, 4),
+        # close_fds=False: Python fds are non-inheritable (PEP 446); only the dup2-ed 3 and 4 reach chromium
+        self.proc = subprocess.Popen(args, preexec_fn=arrange, close_fds=False,
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         os.close(to_child_r)
         os.close(from_child_w)

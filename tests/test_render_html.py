@@ -86,6 +86,10 @@ def test_opens_in_headless_chromium(tmp_path):
     seen = visit(binary, page, expressions={
         "filtered": "(function(){var b=document.querySelector('input[name=status][value=pass]');b.click();"
                     "return document.querySelectorAll('article.finding.is-hidden').length;})()",
+        "sorted": "(function(){var s=document.querySelector('select[name=sort]');s.value='coverage';"
+                  "s.dispatchEvent(new Event('change',{bubbles:true}));"
+                  "return Array.prototype.map.call(document.querySelectorAll('article.finding'),"
+                  "function(a){return parseFloat(a.getAttribute('data-coverage'));});})()",
     })
     assert seen.exceptions == []
     assert seen.console_errors == []
@@ -93,6 +97,7 @@ def test_opens_in_headless_chromium(tmp_path):
     assert seen.controls_visible is True
     passes = sum(1 for r in report["results"] if r["status"] == "pass")
     assert seen.evaluations["filtered"] == passes
+    assert seen.evaluations["sorted"] == sorted(seen.evaluations["sorted"])
     text = seen.text
     assert "Site Recovery network audit" in text
     assert "Summary" in text and "Findings" in text

@@ -196,7 +196,7 @@ def evaluate(args: Any, estate: Any, catalog: Any) -> dict[str, Any]:
 
     per_layer = []
     for i, (kind, nsg) in enumerate(layers):
-        entries = [rule_json(d) for d in res.decisions() if d.layer == i]
+        entries = [rule_json(d) for d in res.decisions() if d.layer == i and nsg is not None]
         consulted = sum(e["share"] for e in entries)
         per_layer.append({"layer": kind, "nsg": nsg.name if nsg is not None else None,
                           "nsg_id": nsg.id if nsg is not None else None,

@@ -123,6 +123,7 @@ def analyze_nsg(nsg, direction: str, ctx: ResolveContext, cache: TermCache | Non
             continue
         if not _exact(t):
             continue
+        earlier = prefilter(terms[:i], list(t.boxes))
         # the part this rule decides: its boxes minus whatever earlier rules take (certain or maybe)
         mine = list(t.boxes)
         for e in earlier:

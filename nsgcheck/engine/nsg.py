@@ -26,6 +26,7 @@ deny, every allowing rule for an allow, the undecided rule(s) for an unknown).
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
@@ -97,6 +98,8 @@ class TermCache:
 
     def __init__(self) -> None:
         self._terms: dict[Any, list[Term]] = {}
+        #: (id of a cached term list, protocols, src, sport, dport) -> terms meeting those dims
+        self._pre: dict[Any, list[Term]] = {}
         self.hits = 0
         self.misses = 0
 
@@ -174,16 +177,59 @@ class Hull:
         return cls(p, s, sp, d, dp)
 
     def may_meet(self, box: Box) -> bool:
-        return bool(self.protocols & box.protocols) and iv.overlaps(self.dport.ranges, box.dport.ranges) \
-            and iv.overlaps(self.sport.ranges, box.sport.ranges) and self.dst.overlaps(box.dst) \
-            and self.src.overlaps(box.src)
+        return bool(self.protocols & box.protocols) and _overlaps(self.dport.ranges, box.dport.ranges) \
+            and _overlaps(self.sport.ranges, box.sport.ranges) \
+            and (_overlaps(self.src.v4, box.src.v4) or _overlaps(self.src.v6, box.src.v6)) \
+            and (_overlaps(self.dst.v4, box.dst.v4) or _overlaps(self.dst.v6, box.dst.v6))
 
 
-def prefilter(terms: Sequence[Term], space: Sequence[Box]) -> list[Term]:
-    """Drop terms (and term boxes) that cannot meet the space: exact, only skips no-ops."""
+_INF = float("inf")
+
+
+def _overlaps(a: tuple, b: tuple) -> bool:
+    """Whether two canonical interval sets meet: bounds test, then binary search from the smaller."""
+    if not a or not b or a[-1][1] < b[0][0] or b[-1][1] < a[0][0]:
+        return False
+    if len(a) > len(b):
+        a, b = b, a
+    if len(a) == 1 and len(b) <= 2:
+        return iv.overlaps(a, b)
+    for lo, hi in a:
+        i = bisect_right(b, (hi, _INF)) - 1
+        if i >= 0 and b[i][1] >= lo:
+            return True
+    return False
+
+
+def _meets_except_dst(hull: Hull, box: Box) -> bool:
+    return bool(hull.protocols & box.protocols) and _overlaps(hull.dport.ranges, box.dport.ranges) \
+        and _overlaps(hull.sport.ranges, box.sport.ranges) \
+        and (_overlaps(hull.src.v4, box.src.v4) or _overlaps(hull.src.v6, box.src.v6))
+
+
+def prefilter(terms: Sequence[Term], space: Sequence[Box], cache: "TermCache | None" = None) -> list[Term]:
+    """Drop terms (and term boxes) that cannot meet the space: exact, only skips no-ops.
+
+    With a cache, the protocol/port/source part of the filter is memoized per term list (the
+    VM side and the required port rarely change between evaluations; destinations do).
+    """
     if not space:
         return []
     hull = Hull.of(space)
+    if cache is not None and isinstance(terms, list):
+        key = (id(terms), hull.protocols, hull.src, hull.sport, hull.dport)
+        pre = cache._pre.get(key)
+        if pre is None:
+            pre = []
+            for t in terms:
+                boxes = tuple(b for b in t.boxes if _meets_except_dst(hull, b))
+                maybe = tuple(b for b in t.maybe if _meets_except_dst(hull, b))
+                if boxes or maybe:
+                    if len(boxes) != len(t.boxes) or len(maybe) != len(t.maybe):
+                        t = Term(boxes, t.action, t.label, maybe, t.reason)
+                    pre.append(t)
+            cache._pre[key] = pre
+        terms = pre
     out: list[Term] = []
     for t in terms:
         boxes = tuple(b for b in t.boxes if hull.may_meet(b))
@@ -199,7 +245,7 @@ def prefilter(terms: Sequence[Term], space: Sequence[Box]) -> list[Term]:
 def evaluate_nsg(nsg: NetworkSecurityGroup, direction: str, space: Sequence[Box], ctx: ResolveContext,
                  cache: TermCache | None = None) -> Partition:
     """Exact partition of `space` by the deciding rule of `nsg` in `direction`."""
-    terms = prefilter(nsg_terms(nsg, direction, ctx, cache), space)
+    terms = prefilter(nsg_terms(nsg, direction, ctx, cache), space, cache)
     return first_match(list(space), terms, unmatched=DENY)
 
 
@@ -374,7 +420,7 @@ def evaluate_layers(space: Sequence[Box], direction: str,
         if terms is None:
             go(boxes, i + 1, steps + (LayerStep(kind, None, ABSENT),), doubt)
             return
-        part = first_match(boxes, prefilter(terms, boxes), unmatched=DENY)
+        part = first_match(boxes, prefilter(terms, boxes, cache), unmatched=DENY)
         for piece in part.pieces:
             ref = piece.term.label if piece.term is not None else None
             step = LayerStep(kind, nsg, piece.outcome, ref, piece.reason)

@@ -33,7 +33,7 @@ SCHEMA: dict[str, Any] = {
         "network_mapping": {"type": "object", "additionalProperties": {"type": "string"}},
         "format": {"enum": ["text", "json", "markdown", "html", "sarif", "junit"]},
         "output": {"type": "string"},
-        "fail_on": {"enum": ["error", "warning", "note", "never"]},
+        "fail_on": {"enum": ["error", "warning", "never"]},
         "suppressions": {"type": "string"},
         "rules": {"type": "array", "items": {"type": "string"}},
         "allow_urls": {"type": "string"},

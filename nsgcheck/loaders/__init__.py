@@ -162,9 +162,10 @@ def load_file(path: str | Path, parameters: Iterable[str | Path] = (),
         raise
     except RecursionError:
         raise InputError("nested too deeply to translate; expected a shallower document", file) from None
-    except (TypeError, AttributeError, ValueError, KeyError, IndexError) as e:
+    except Exception as e:  # noqa: BLE001
         # a shape no loader foresaw: an input error naming the file, never a traceback
-        raise LoaderError(f"cannot translate this file ({type(e).__name__}: {e})", file) from None
+        raise LoaderError(f"cannot translate this file ({type(e).__name__}: {e}); please report it "
+                          "with the input", file) from None
 
 
 def load_paths(paths: Iterable[str | Path], parameters: Iterable[str | Path] | None = None,

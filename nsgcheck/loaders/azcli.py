@@ -13,7 +13,7 @@ import ast
 from typing import Any, Mapping
 
 from nsgcheck.loaders.jsonpos import LineMap
-from nsgcheck.loaders.normalize import as_list, normalize_rule
+from nsgcheck.loaders.normalize import Normalizer, as_list
 from nsgcheck.loaders.raw import RawResource
 from nsgcheck.model import (EffectiveNsg, EffectiveNsgExport, EffectiveRoute, EffectiveRouteExport,
                             Finding, Origin)
@@ -182,6 +182,7 @@ def load_effective_nsgs(doc: Any, file: str, linemap: LineMap | None,
     base = "/value" if isinstance(doc, Mapping) else ""
     items = doc.get("value") if isinstance(doc, Mapping) else doc
     groups = []
+    norm = Normalizer()
     for i, g in enumerate(items or []):
         gptr = f"{base}/{i}"
         origin = loc.origin(gptr)
@@ -196,7 +197,7 @@ def load_effective_nsgs(doc: Any, file: str, linemap: LineMap | None,
                 findings.append(Finding("warning", "effective rule is not an object; skipped", rorigin))
                 continue
             name = r.get("name", f"#{j}")
-            rule = normalize_rule(r, name, rorigin, default=str(name).lower().startswith("defaultsecurityrules/"),
+            rule = norm.rule(r, name, rorigin, default=str(name).lower().startswith("defaultsecurityrules/"),
                                   effective=True)
             rules.append(rule)
             for side, key in (("source", "expandedSourceAddressPrefix"),

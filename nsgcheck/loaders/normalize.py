@@ -105,6 +105,8 @@ def _union(props: Mapping[str, Any], singular: str, plural: str,
     `repeated_ok`: effective-rules exports repeat the singular value in the plural field (§8).
     """
     one, many = props.get(singular), props.get(plural)
+    if (many is None or many == []) and type(one) is str and one:  # the common case
+        return [one]
     if isinstance(many, Unknown):
         if not absent(one):
             problems.append(f"both {singular} and {plural} are set")
@@ -193,56 +195,94 @@ def _asg_ids(value: Any, what: str, problems: list[str]) -> tuple[tuple[str, ...
     return tuple(ids), unknown
 
 
-def normalize_addresses(props: Mapping[str, Any], side: str, problems: list[str],
-                        repeated_ok: bool = False
-                        ) -> tuple[tuple[AddressToken, ...] | Unknown, tuple[str, ...]]:
-    """One address side (`side` = 'source'|'destination'): tokens and ASG ids."""
-    values = _union(props, f"{side}AddressPrefix", f"{side}AddressPrefixes", problems, repeated_ok)
-    asgs, asg_unknown = _asg_ids(props.get(f"{side}ApplicationSecurityGroups"),
-                                 f"{side}ApplicationSecurityGroups", problems)
-    if isinstance(values, Unknown):
-        return values, asgs
-    tokens = tuple(classify_address(v, problems, f"{side} address") for v in values) + tuple(asg_unknown)
-    if not tokens and not asgs:
-        problems.append(f"{side} address is missing (no {side}AddressPrefix(es) or "
-                        f"{side}ApplicationSecurityGroups)")
-    return tokens, asgs
-
-
 # --------------------------------------------------------------------------- rules
+class Normalizer:
+    """Normalizes rules, remembering the classification of each distinct address/port value.
+
+    Large estates repeat the same few values (`*`, `VirtualNetwork`, `443`) thousands of
+    times; one instance per load makes each distinct value cost its parse once.
+    """
+
+    def __init__(self) -> None:
+        self._addr: dict[tuple[str, str], tuple[AddressToken, tuple[str, ...]]] = {}
+        self._ports: dict[tuple[Any, ...], tuple[PortSet | Unknown, tuple[str, ...]]] = {}
+
+    def address(self, value: Any, what: str, problems: list[str]) -> AddressToken:
+        if not isinstance(value, str):
+            return classify_address(value, problems, what)
+        key = (value, what)
+        hit = self._addr.get(key)
+        if hit is None:
+            probs: list[str] = []
+            hit = self._addr[key] = (classify_address(value, probs, what), tuple(probs))
+        problems.extend(hit[1])
+        return hit[0]
+
+    def ports(self, values: list[Any] | Unknown, what: str, problems: list[str]) -> PortSet | Unknown:
+        if isinstance(values, Unknown) or not all(isinstance(v, (str, int)) for v in values):
+            return normalize_ports(values, what, problems)
+        key = (what, *values)
+        hit = self._ports.get(key)
+        if hit is None:
+            probs: list[str] = []
+            hit = self._ports[key] = (normalize_ports(values, what, probs), tuple(probs))
+        problems.extend(hit[1])
+        return hit[0]
+
+    def addresses(self, props: Mapping[str, Any], side: str, problems: list[str], repeated_ok: bool
+                  ) -> tuple[tuple[AddressToken, ...] | Unknown, tuple[str, ...]]:
+        values = _union(props, f"{side}AddressPrefix", f"{side}AddressPrefixes", problems, repeated_ok)
+        asg_field = props.get(f"{side}ApplicationSecurityGroups")
+        asgs, asg_unknown = ((), []) if absent(asg_field) else _asg_ids(
+            asg_field, f"{side}ApplicationSecurityGroups", problems)
+        if isinstance(values, Unknown):
+            return values, asgs
+        what = f"{side} address"
+        tokens = tuple(self.address(v, what, problems) for v in values) + tuple(asg_unknown)
+        if not tokens and not asgs:
+            problems.append(f"{side} address is missing (no {side}AddressPrefix(es) or "
+                            f"{side}ApplicationSecurityGroups)")
+        return tokens, asgs
+
+    def rule(self, props: Mapping[str, Any] | Unknown, name: Any, origin: Origin | None = None,
+             default: bool = False, effective: bool = False) -> SecurityRule:
+        """One rule's fields (REST `properties` or the flat CLI object) -> SecurityRule.
+
+        `effective`: an effective-rules element (§8), where singular and plural repeat each other.
+        """
+        rname = rule_name(name)
+        if isinstance(props, Unknown) or not isinstance(props, Mapping):
+            u = props if isinstance(props, Unknown) else Unknown(
+                f"rule {rname!r} is not an object: {props!r}", origin)
+            probs = () if isinstance(props, Unknown) else (u.reason,)
+            return SecurityRule(name=rname, priority=u, direction=u, access=u, protocol=u,
+                                source_addresses=u, source_ports=u, destination_addresses=u,
+                                destination_ports=u, default=default, origin=origin, problems=probs)
+        problems: list[str] = []
+        src, src_asgs = self.addresses(props, "source", problems, effective)
+        dst, dst_asgs = self.addresses(props, "destination", problems, effective)
+        sports = self.ports(_union(props, "sourcePortRange", "sourcePortRanges", problems, effective),
+                            "source port", problems)
+        dports = self.ports(_union(props, "destinationPortRange", "destinationPortRanges", problems,
+                                   effective), "destination port", problems)
+        desc = props.get("description")
+        return SecurityRule(
+            name=rname,
+            priority=normalize_priority(props.get("priority"), problems, default),
+            direction=_enum(props.get("direction"), DIRECTIONS, "direction", problems),
+            access=_enum(props.get("access"), ACCESSES, "access", problems),
+            protocol=normalize_protocol(props.get("protocol"), problems),
+            source_addresses=src, source_ports=sports,
+            destination_addresses=dst, destination_ports=dports,
+            source_asgs=src_asgs, destination_asgs=dst_asgs,
+            description=desc if isinstance(desc, str) else "",
+            default=default, origin=origin, problems=tuple(problems))
+
+
 def normalize_rule(props: Mapping[str, Any] | Unknown, name: Any, origin: Origin | None = None,
                    default: bool = False, effective: bool = False) -> SecurityRule:
-    """One rule's fields (REST `properties` or the flat CLI object) -> SecurityRule.
-
-    `effective`: an effective-rules element (§8), where singular and plural repeat each other.
-    """
-    rname = rule_name(name)
-    if isinstance(props, Unknown) or not isinstance(props, Mapping):
-        u = props if isinstance(props, Unknown) else Unknown(
-            f"rule {rname!r} is not an object: {props!r}", origin)
-        probs = () if isinstance(props, Unknown) else (u.reason,)
-        return SecurityRule(name=rname, priority=u, direction=u, access=u, protocol=u,
-                            source_addresses=u, source_ports=u, destination_addresses=u,
-                            destination_ports=u, default=default, origin=origin, problems=probs)
-    problems: list[str] = []
-    src, src_asgs = normalize_addresses(props, "source", problems, effective)
-    dst, dst_asgs = normalize_addresses(props, "destination", problems, effective)
-    sports = normalize_ports(_union(props, "sourcePortRange", "sourcePortRanges", problems, effective),
-                             "source port", problems)
-    dports = normalize_ports(_union(props, "destinationPortRange", "destinationPortRanges", problems,
-                                    effective), "destination port", problems)
-    desc = props.get("description")
-    return SecurityRule(
-        name=rname,
-        priority=normalize_priority(props.get("priority"), problems, default),
-        direction=_enum(props.get("direction"), DIRECTIONS, "direction", problems),
-        access=_enum(props.get("access"), ACCESSES, "access", problems),
-        protocol=normalize_protocol(props.get("protocol"), problems),
-        source_addresses=src, source_ports=sports,
-        destination_addresses=dst, destination_ports=dports,
-        source_asgs=src_asgs, destination_asgs=dst_asgs,
-        description=desc if isinstance(desc, str) else "",
-        default=default, origin=origin, problems=tuple(problems))
+    """One rule's fields -> SecurityRule (see `Normalizer.rule`; use one Normalizer for many rules)."""
+    return Normalizer().rule(props, name, origin, default, effective)
 
 
 # --------------------------------------------------------------------------- default rules

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
-from nsgcheck.loaders.normalize import (absent, as_list, complete_default_rules, normalize_rule,
-                                        rule_name)
+from nsgcheck.loaders.normalize import Normalizer, absent, as_list, complete_default_rules, rule_name
 from nsgcheck.loaders.raw import RawResource
 from nsgcheck.model import (ApplicationSecurityGroup, Estate, Finding, IpConfiguration,
                             NetworkInterface, NetworkMapping, NetworkSecurityGroup, Origin, Peering,
@@ -134,8 +133,8 @@ def _properties_unknown(raw: RawResource) -> Unknown | None:
 
 
 # --------------------------------------------------------------------------- rules
-def rules_from(items: Any, raw: RawResource, path: tuple[str | int, ...],
-               default: bool = False) -> tuple[list[SecurityRule], Unknown | None]:
+def rules_from(items: Any, raw: RawResource, path: tuple[str | int, ...], default: bool = False,
+               norm: Normalizer | None = None) -> tuple[list[SecurityRule], Unknown | None]:
     """A `securityRules` array (REST elements {name, properties}) -> rules; Unknown list kept."""
     if isinstance(items, Unknown):
         return [], items
@@ -143,14 +142,15 @@ def rules_from(items: Any, raw: RawResource, path: tuple[str | int, ...],
         return [], None
     if not isinstance(items, list):
         return [], Unknown(f"{path[-1]} is not a list: {type(items).__name__}", raw.origin_for(*path))
+    norm = norm or Normalizer()
     out = []
     for i, item in enumerate(items):
         origin = raw.origin_for(*path, i)
         if isinstance(item, Mapping):
             props = item.get("properties", item) if "properties" in item else item
-            out.append(normalize_rule(props, item.get("name", f"#{i}"), origin, default))
+            out.append(norm.rule(props, item.get("name", f"#{i}"), origin, default))
         else:
-            out.append(normalize_rule(item if isinstance(item, Unknown) else
+            out.append(norm.rule(item if isinstance(item, Unknown) else
                                       Unknown(f"rule #{i} is not an object", origin, str(item)),
                                       item.text if isinstance(item, Unknown) else f"#{i}", origin, default))
     return out, None
@@ -166,6 +166,7 @@ class _Converter:
         self.routes_of: dict[str, list[Route]] = {}
         self.gateway_subnets: set[str] = set()
         self.fabric_location: dict[str, str] = {}
+        self.norm = Normalizer()
 
     def finding(self, level: str, message: str, origin: Origin | None) -> None:
         self.estate.findings.append(Finding(level, message, origin))
@@ -173,9 +174,10 @@ class _Converter:
     # -- NSGs ----------------------------------------------------------------------
     def nsg(self, raw: RawResource) -> NetworkSecurityGroup:
         p = _props(raw)
-        rules, unknown = rules_from(_get(p, "securityRules"), raw, ("properties", "securityRules"))
+        rules, unknown = rules_from(_get(p, "securityRules"), raw, ("properties", "securityRules"),
+                                    norm=self.norm)
         defaults, _ = rules_from(_get(p, "defaultSecurityRules"), raw,
-                                 ("properties", "defaultSecurityRules"), default=True)
+                                 ("properties", "defaultSecurityRules"), default=True, norm=self.norm)
         unknown = unknown or _properties_unknown(raw)
         return NetworkSecurityGroup(id=_rid(raw), name=_short_name(raw), rules=tuple(rules),
                                     default_rules=complete_default_rules(defaults, raw.origin),
@@ -185,7 +187,7 @@ class _Converter:
         rid = _rid(raw)
         parent = ref(_parent_id(rid))
         props = raw.properties if not _properties_unknown(raw) else _properties_unknown(raw)
-        rule = normalize_rule(props, raw.name, raw.origin)
+        rule = self.norm.rule(props, raw.name, raw.origin)
         self.nsg_rules.setdefault(parent, []).append((rule, raw.origin))
 
     def attach_child_rules(self) -> None:

@@ -1,0 +1,60 @@
+"""Resolve contexts from an Estate: VirtualNetwork, Internet, ASG membership (nsg-semantics §4.2-4.4)."""
+
+from __future__ import annotations
+
+from nsgcheck.engine.addresses import AddressSet
+from nsgcheck.engine.context import asg_membership, build_context
+from nsgcheck.model import (Estate, IpConfiguration, NetworkInterface, Peering, Route, RouteTable, Subnet,
+                            Unknown, VirtualNetwork)
+
+V1, V2 = "/s/vnets/v1", "/s/vnets/v2"
+SUB = "/s/vnets/v1/subnets/app"
+
+
+def estate(routes=(), gateway=False, peer_access=True):
+    e = Estate()
+    e.add("vnets", VirtualNetwork(V1, "v1", ("10.1.0.0/16",), (SUB,),
+                                  (Peering("p", V2, allow_virtual_network_access=peer_access),), has_gateway=gateway))
+    e.add("vnets", VirtualNetwork(V2, "v2", ("10.2.0.0/16",)))
+    e.add("route_tables", RouteTable("/s/rt", "rt", tuple(routes)))
+    e.add("subnets", Subnet(SUB, "app", V1, ("10.1.0.0/24",), route_table_id="/s/rt"))
+    e.add("nics", NetworkInterface("/s/nic1", "nic1", (IpConfiguration("c", "10.1.0.4", SUB, ("/s/asgs/web",), True),)))
+    e.add("nics", NetworkInterface("/s/nic2", "nic2", (IpConfiguration("c", None, SUB, ("/s/asgs/db",), True),)))
+    return e
+
+
+def test_virtual_network_is_own_space_peers_host_vip_and_udr_prefixes():
+    e = estate(routes=[Route("r", "192.168.0.0/16", "VirtualAppliance", "10.1.0.10")])
+    ctx = build_context(e, e.subnets[SUB], None)
+    assert ctx.virtual_network == AddressSet.from_cidrs(["10.1.0.0/16", "10.2.0.0/16", "168.63.129.16/32", "192.168.0.0/16"])
+    assert not ctx.internet.contains_ip("10.2.0.1") and ctx.internet.contains_ip("20.1.1.1")
+
+
+def test_peering_without_vnet_access_is_not_included():
+    e = estate(peer_access=False)
+    assert not build_context(e, e.subnets[SUB], None).virtual_network.contains_ip("10.2.0.1")
+
+
+def test_default_route_makes_virtual_network_everything_and_internet_empty():
+    e = estate(routes=[Route("default", "0.0.0.0/0", "VirtualAppliance", "10.1.0.10")])
+    ctx = build_context(e, e.subnets[SUB], None)
+    assert ctx.virtual_network.only([4]) == AddressSet.all_v4()
+    assert not ctx.internet.only([4])
+
+
+def test_gateway_makes_virtual_network_unknown_with_known_floor():
+    e = estate(gateway=True)
+    ctx = build_context(e, e.subnets[SUB], None)
+    assert isinstance(ctx.virtual_network, Unknown) and "gateway" in ctx.virtual_network.reason
+    floor, ceiling = ctx.tag_bounds["virtualnetwork"]
+    assert floor.contains_ip("10.2.0.1") and ceiling == AddressSet.everything()
+
+
+def test_asg_membership_exact_for_static_and_ranged_for_dynamic_ips():
+    members, possible = asg_membership(estate())
+    assert members["/s/asgs/web"] == AddressSet.parse("10.1.0.4")
+    assert members["/s/asgs/db"] == AddressSet.empty()
+    assert possible["/s/asgs/db"] == AddressSet.parse("10.1.0.0/24")
+    e = estate()
+    assert build_context(e, e.subnets[SUB], None, nic=e.nics["/s/nic1"]).subject_asgs == frozenset({"/s/asgs/web"})
+    assert build_context(e, e.subnets[SUB], None).subject_asgs is None
