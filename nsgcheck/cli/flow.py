@@ -35,6 +35,8 @@ def register(sub: Any) -> None:
     p.add_argument("--src", metavar="ADDR|CIDR|TAG", help="source (required inbound)")
     p.add_argument("--port", metavar="N|N-M", default="*", help="destination port or range (default: all)")
     p.add_argument("--source-port", metavar="N|N-M", default="*", help="source port or range (default: all)")
+    p.add_argument("--url", action="append", default=[], metavar="PATTERN",
+                   help="URL form of the destination (e.g. *.blob.core.windows.net), for firewall application rules")
     p.add_argument("--parameters", action="append", default=[], metavar="FILE", help="ARM parameter file(s)")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(func=run)
@@ -96,15 +98,41 @@ def _address(text: str, catalog: Any, ctx: Any, flag: str) -> tuple[Any, str]:
     return r, tok.kind
 
 
-# --------------------------------------------------------------------------- path hook
-def beyond_nsg(allowed_boxes: list, subject: dict, estate: Any, catalog: Any, total: int) -> dict | None:
-    """Hook for the part of the path after the NSG layers (routes, Azure Firewall).
+# --------------------------------------------------------------------------- path beyond the NSGs
+def beyond_nsg(allowed_boxes: list, subnet: Any, estate: Any, catalog: Any, total: int,
+               urls: tuple[str, ...] = (), nic_id: str | None = None) -> Any:
+    """Route, Azure Firewall / appliance for the boxes the NSGs allow (nsgcheck.engine.path).
 
-    Owned by the routing/firewall work (nsgcheck/engine/path.py): it receives the boxes the NSGs
-    allow and returns a JSON-ready dict to print under "beyond the NSGs", or None. Until wired
-    up, `flow` reports the NSG layers only.
+    Returns the engine's PathOutcome (None when the NSGs allow nothing: there is no path left).
     """
-    return None
+    from nsgcheck.engine.path import evaluate_beyond_nsg
+
+    if not allowed_boxes:
+        return None
+    return evaluate_beyond_nsg(allowed_boxes, subnet, estate, catalog, urls, nic_id=nic_id, total=total)
+
+
+def _path_json(outcome: Any, side: Any) -> dict[str, Any]:
+    """JSON-ready view of a PathOutcome: the devices met, their deciding routes/rules, the shares."""
+    from nsgcheck.engine.space import volume
+
+    def part(boxes: list) -> dict[str, Any]:
+        from nsgcheck.engine.addresses import AddressSet
+        acc = AddressSet.empty()
+        for b in boxes:
+            acc = acc | side(b)
+        return {"share": round(volume(boxes) / outcome.total, 6) if outcome.total else 0.0,
+                "cidrs": acc.cidrs(), "addresses": acc.size()}
+
+    return {
+        "path": [p.to_json() for p in outcome.path],
+        "decided_by": [d.to_json() for d in outcome.decisions],
+        "allow": part(outcome.allowed),
+        "deny": part(outcome.denied),
+        "unknown": part(outcome.unknown),
+        "reasons": list(outcome.reasons),
+        "notes": list(outcome.notes),
+    }
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -203,6 +231,20 @@ def evaluate(args: Any, estate: Any, catalog: Any) -> dict[str, Any]:
                           "present": nsg is not None, "decisions": entries,
                           "not_consulted_share": round(max(0.0, 1.0 - consulted), 6) if nsg is not None else 0.0})
     verdict = res.outcome()
+    shares = {ALLOW: res.share(ALLOW), DENY: res.share(DENY), UNKNOWN: res.share(UNKNOWN)}
+    beyond = None
+    if direction == "outbound":
+        outcome = beyond_nsg(res.allowed(), subnet, estate, catalog, res.total, tuple(args.url),
+                             nic_id=subject["id"] if subject["kind"] == "nic" else None)
+        if outcome is not None:
+            beyond = _path_json(outcome, side)
+            # the whole path: NSG-allowed packets are re-decided by route and firewall
+            shares[ALLOW] = beyond["allow"]["share"]
+            shares[DENY] = res.share(DENY) + beyond["deny"]["share"]
+            shares[UNKNOWN] = res.share(UNKNOWN) + beyond["unknown"]["share"]
+            eps = 1e-12
+            verdict = (DENY if shares[ALLOW] <= eps and shares[UNKNOWN] <= eps else
+                       "partial" if shares[DENY] > eps else UNKNOWN if shares[UNKNOWN] > eps else ALLOW)
     out = {
         "flow": {"direction": direction, "protocol": args.protocol, "source": remote_text if direction == "inbound" else str(src),
                  "destination": remote_text if direction == "outbound" else str(dst),
@@ -210,11 +252,12 @@ def evaluate(args: Any, estate: Any, catalog: Any) -> dict[str, Any]:
                  "remote_addresses": remote.size(), "remote_prefixes": len(remote.cidrs())},
         "subject": subject,
         "verdict": verdict,
-        "shares": {ALLOW: round(res.share(ALLOW), 6), DENY: round(res.share(DENY), 6),
-                   UNKNOWN: round(res.share(UNKNOWN), 6)},
+        "shares": {k: round(v, 6) for k, v in shares.items()},
+        "nsg_shares": {ALLOW: round(res.share(ALLOW), 6), DENY: round(res.share(DENY), 6),
+                       UNKNOWN: round(res.share(UNKNOWN), 6)},
         "decided_by": [rule_json(d) for d in res.final_decisions()],
         "layers": per_layer,
-        "beyond_nsg": beyond_nsg(res.allowed(), subject, estate, catalog, res.total),
+        "beyond_nsg": beyond,
         "notes": notes,
     }
     return out
@@ -267,10 +310,23 @@ def render_text(out: dict[str, Any]) -> str:
             lines.append(f"                   {_cidr_text(d['cidrs'], d['addresses'])}")
         if d.get("reason"):
             lines.append(f"                   why unknown: {d['reason']}")
-    if out.get("beyond_nsg"):
+    b = out.get("beyond_nsg")
+    if b:
         lines.append("")
-        lines.append("Beyond the NSGs:")
-        lines.append("  " + json.dumps(out["beyond_nsg"], sort_keys=True))
+        lines.append("Beyond the NSGs (what the NSGs allow, through the route and any firewall):")
+        for i, step in enumerate(b["path"], len(out["layers"]) + 1):
+            lines.append(f"  {i}. {step['kind']} {step['name']}: {step['verdict']}")
+        for d in b["decided_by"]:
+            loc = d["location"]
+            where = f"  {loc['file']}:{loc['line']}" if loc and loc.get("line") else (f"  {loc['file']}" if loc else "")
+            rule = d["rule"] + (f" ({d['priority']})" if d["priority"] is not None else "")
+            lines.append(f"       {d['access']:<8}{_pct(d['share']):>7}  {d['device_kind']} {d['device']}: {rule}{where}")
+            if d.get("reason"):
+                lines.append(f"                   {d['reason']}")
+        for r in b["reasons"]:
+            lines.append(f"  why unknown: {r}")
+        for n in b["notes"]:
+            lines.append(f"  note: {n}")
     for n in out["notes"]:
         lines.append(f"note: {n}")
     return "\n".join(lines) + "\n"

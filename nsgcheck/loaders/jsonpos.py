@@ -34,6 +34,7 @@ _TRAILING_COMMA = re.compile(_STRING + r"|,(?=[ \t\r\n]*[\]}])", re.DOTALL)
 _WS = re.compile(r"[ \t\r\n]*")
 _NOT_NL = re.compile(r"[^\n]")
 
+_MISSING = object()
 _DECODER = json.JSONDecoder(strict=False)
 # skips one value and returns its end; objects collapse to their size (half the cost of dicts)
 _SCAN = make_scanner(json.JSONDecoder(strict=False, object_pairs_hook=len))
@@ -62,8 +63,8 @@ class LineMap:
         self.sequence = sequence
         self._newlines: list[int] | None = None
         # pointer segments tuple -> (kind, children) where children maps key/index -> (start, key_start, end)
-        # container index: (kind, children spans, {key: child container index}), built on demand
-        self._root_node: tuple[str, Any, dict] | None = None
+        # container pointer -> (kind, children spans) or None, built on demand
+        self._parents: dict[str, tuple[str, Any] | None] = {}
         self._root: tuple[int, int, int] | None = None
 
     # -- public ----------------------------------------------------------------------
@@ -121,48 +122,41 @@ class LineMap:
         """(value start, display start, end) offsets of the value at pointer, or None."""
         if not pointer:
             return self._root_span()
-        if pointer[0] != "/":
+        parent, slash, key = pointer.rpartition("/")
+        if not slash or (parent and parent[0] != "/"):
             return None
-        parts = pointer[1:].split("/")
-        if "~" in pointer:
-            parts = [p.replace("~1", "/").replace("~0", "~") for p in parts]
-        node = self._root_node
+        node = self._parents.get(parent, _MISSING)
+        if node is _MISSING:
+            node = self._parents[parent] = self._container_at(parent)
         if node is None:
-            node = self._root_node = self._node(self._root_span()[0], root=True)
-        last = len(parts) - 1
-        for depth, key in enumerate(parts):
-            if node is None:
+            return None
+        if "~" in key:
+            key = key.replace("~1", "/").replace("~0", "~")
+        kind, children = node
+        if kind == "array":
+            if not key.isdigit():
                 return None
-            kind, children, subs = node
-            if kind == "array":
-                if not key.isdigit():
-                    return None
-                i = int(key)
-                if i >= len(children):
-                    return None
-                span = children[i]
-            else:
-                span = children.get(key)
-                if span is None:
-                    return None
-            if depth == last:
-                return span
-            sub = subs.get(key)
-            if sub is None:
-                sub = subs[key] = self._node(span[0])
-            node = sub
-        return None  # pragma: no cover
+            i = int(key)
+            return children[i] if i < len(children) else None
+        return children.get(key)
 
-    def _node(self, pos: int, root: bool = False) -> tuple[str, Any, dict] | None:
-        """Index one container: its children's spans and a cache for their own indexes."""
+    def _container_at(self, pointer: str) -> tuple[str, Any] | None:
+        """Index the container at `pointer` (None if absent or a scalar); parents come cached."""
+        if not pointer:
+            return self._node(self._root_span()[0], root=True)
+        span = self._span(pointer)
+        return self._node(span[0]) if span else None
+
+    def _node(self, pos: int, root: bool = False) -> tuple[str, Any] | None:
+        """Index one container: its children's spans (None for a scalar)."""
         text = self.text
         if root and self.sequence:
-            return ("array", self._elements(pos, None), {})
+            return ("array", self._elements(pos, None))
         if text.startswith("[", pos):
-            return ("array", self._elements(pos + 1, "]"), {})
+            return ("array", self._elements(pos + 1, "]"))
         if text.startswith("{", pos):
-            return ("object", self._members(pos + 1), {})
-        return None  # a scalar: no children
+            return ("object", self._members(pos + 1))
+        return None
 
     def _elements(self, pos: int, close: str | None) -> list[tuple[int, int, int]]:
         text, out = self.text, []
