@@ -152,3 +152,14 @@ def test_every_pointer_of_any_document_has_a_line_that_holds_it(value, indent):
     for p in _pointers(value):
         first, last = lm.span(p)
         assert 1 <= first <= last <= len(lines)
+
+
+def test_lines_are_right_in_any_lookup_order():
+    text = "[\n" + ",\n".join(f'{{"i": {i}}}' for i in range(5000)) + "\n]\n"
+    _, lm = loads(text)
+    assert lm.end_line("") == 5002            # the end first: later lookups go backwards
+    for i in (4999, 0, 2500, 1, 4998):
+        assert lm.line(f"/{i}") == i + 2
+    big = "[\n" + ",\n".join(f'"{"x" * 100}{i}"' for i in range(3000)) + "\n]"
+    _, lm = loads(big)
+    assert lm.line("/2999") == 3001 and lm.line("/5") == 7 and lm.position("/5") == (7, 1)

@@ -196,3 +196,38 @@ def test_origins_come_from_origin_for():
     n = e.nsgs[ref(NSG_ID)]
     assert n.origin == Origin("f.json", "/nsg1", 1)
     assert n.rules[0].origin.line == 7
+
+
+def test_child_subnet_wins_over_inline_definition_in_any_order():
+    vnet = raw("Microsoft.Network/virtualNetworks", "v1", {
+        "addressSpace": {"addressPrefixes": ["10.0.0.0/16"]},
+        "subnets": [{"name": "a", "properties": {"addressPrefix": "10.0.1.0/24"}}]})
+    child = raw("Microsoft.Network/virtualNetworks/subnets", "v1/a",
+                {"addressPrefix": "10.0.1.0/24", "networkSecurityGroup": {"id": NSG_ID}})
+    for order in ([vnet, child], [child, vnet]):
+        e = convert(order)
+        (s,) = e.subnets.values()
+        assert s.nsg_id == NSG_ID
+        (v,) = e.vnets.values()
+        assert len(v.subnet_ids) == 1
+
+
+def test_inline_and_child_route_of_same_name_keeps_one():
+    rt = raw("Microsoft.Network/routeTables", "rt", {"routes": [
+        {"name": "r", "properties": {"addressPrefix": "0.0.0.0/0", "nextHopType": "Internet"}}]})
+    child = raw("Microsoft.Network/routeTables/routes", "rt/r",
+                {"addressPrefix": "0.0.0.0/0", "nextHopType": "VirtualAppliance", "nextHopIpAddress": "10.0.0.4"})
+    e = convert([rt, child])
+    (t,) = e.route_tables.values()
+    assert [(r.name, r.next_hop_type) for r in t.routes] == [("r", "VirtualAppliance")]
+    assert any("defined both inline and as a child" in f.message for f in e.findings)
+
+
+def test_subnet_with_undetermined_name_is_kept():
+    u = Unknown("parameter 'subnetName' has no value", None, "[parameters('subnetName')]")
+    vnet = raw("Microsoft.Network/virtualNetworks", "v1", {"subnets": [{"name": u, "properties": {
+        "addressPrefix": "10.0.1.0/24", "networkSecurityGroup": {"id": NSG_ID}}}]})
+    e = convert([vnet])
+    (s,) = e.subnets.values()
+    assert s.nsg_id == NSG_ID and s.prefixes == ("10.0.1.0/24",)
+    assert any("not determined" in f.message for f in e.findings)

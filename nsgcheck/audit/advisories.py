@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from bisect import bisect_right
 from typing import Any, Iterable, Sequence
 
 from servicetags import intervals as iv
@@ -43,6 +44,18 @@ def _v4v6(cidrs: Iterable[str]) -> tuple[tuple, tuple]:
             continue
         (v4 if fam == 4 else v6).append((lo, hi))
     return iv.normalize(v4), iv.normalize(v6)
+
+
+def _overlap(lo: int, hi: int, ivs: tuple) -> int:
+    """How many addresses of [lo, hi] lie in the canonical interval set (bisect, no merge)."""
+    i = max(bisect_right(ivs, (lo, float("inf"))) - 1, 0)
+    n = 0
+    while i < len(ivs) and ivs[i][0] <= hi:
+        a, b = ivs[i]
+        if b >= lo:
+            n += min(b, hi) - max(a, lo) + 1
+        i += 1
+    return n
 
 
 def _rules(estate: Estate) -> Iterable[tuple[NetworkSecurityGroup, SecurityRule]]:
@@ -85,23 +98,34 @@ def ip_rules_for_tags(estate: Estate, required: Sequence[tuple[str, Any]]) -> li
     tags = [(name, tag.v4, tag.v6) for name, tag in required if tag is not None]
     if not tags:
         return out
+    cache: dict[str, tuple[int, int, int]] = {}
     for nsg, r in _rules(estate):
         if r.direction != "outbound" or r.access != "allow":
             continue
         cidrs = [t.value for t in _tokens(r.destination_addresses) if t.kind == AddressKind.CIDR]
         if not cidrs:
             continue
-        v4, v6 = _v4v6(cidrs)
-        size = iv.size(v4) + iv.size(v6)
+        parsed = []
+        for c in cidrs:
+            hit = cache.get(c)
+            if hit is None:
+                try:
+                    hit = cache[c] = parse_prefix(c)
+                except ValueError:
+                    hit = cache[c] = (0, 0, -1)
+            if hit[0]:
+                parsed.append(hit)
+        size = sum(hi - lo + 1 for _, lo, hi in parsed)
         if not size:
             continue
         best = None
         for name, t4, t6 in tags:
-            inside = iv.size(iv.intersection(v4, t4)) + iv.size(iv.intersection(v6, t6))
+            inside = sum(_overlap(lo, hi, t4 if fam == 4 else t6) for fam, lo, hi in parsed)
             if inside * 2 >= size and (best is None or inside > best[1]):
                 best = (name, inside, t4, t6)
         if best is None:
             continue
+        v4, v6 = _v4v6(cidrs)
         name, inside, t4, t6 = best
         stale = []
         for c in cidrs:

@@ -14,7 +14,7 @@ groups are evaluated per ordered pair of member *profiles*, not per pair of memb
 from __future__ import annotations
 
 from bisect import bisect_right
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Sequence
 
 from nsgcheck.audit.requirements import GROUP, SOURCE, TARGET, Requirement, RequirementSet, applies
@@ -30,8 +30,11 @@ from nsgcheck.engine.nsg import (ABSENT, INBOUND, OUTBOUND, LayeredResult, TermC
 from nsgcheck.engine.ports import PortSet
 from nsgcheck.engine.space import Box
 from nsgcheck.model import Estate, NetworkSecurityGroup, Origin, ref
+from servicetags import intervals as iv
+from servicetags.catalog import intervals_to_cidrs
 
 TCP = frozenset({"tcp"})
+_INF = float("inf")
 
 
 # --------------------------------------------------------------------------- verdicts
@@ -84,10 +87,20 @@ def _vol(boxes: Iterable[Box]) -> int:
 
 
 def _dst_cidrs(boxes: Iterable[Box]) -> tuple[str, ...]:
-    acc = AddressSet.empty()
+    v4: list = []
+    v6: list = []
     for b in boxes:
-        acc = acc | b.dst
-    return tuple(acc.cidrs())
+        v4.extend(b.dst.v4)
+        v6.extend(b.dst.v6)
+    return tuple(fast_cidrs(AddressSet.from_intervals(v4, v6)))
+
+
+def fast_cidrs(a: AddressSet) -> list[str]:
+    """Minimal CIDR list (IPv4 first), formatted without netaddr (hot in large audits)."""
+    out = [f"{n >> 24}.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255}/{p}" for n, p in iv.to_prefixes(a.v4, 32)]
+    if a.v6:
+        out += intervals_to_cidrs(6, a.v6)
+    return out
 
 
 def _layer_verdict(res: LayeredResult, index: int) -> str:
@@ -204,6 +217,11 @@ class Evaluator:
     _segments: dict[Any, list[int]] = field(default_factory=dict)
     _asgs: Any = None
     _preps: dict[Any, Any] = field(default_factory=dict)
+    _filtered: dict[Any, Any] = field(default_factory=dict)
+    #: direction -> (protocols, ports) of every flow the audit evaluates; None: keep all rules
+    needs: dict[str, tuple[frozenset[str], PortSet]] = field(default_factory=dict)
+    #: IPv4 hull of the single addresses that get classified (set by evaluate_all)
+    window: tuple[int, int] = (0, (1 << 32) - 1)
     evaluations: int = 0
 
     # -- contexts ------------------------------------------------------------------
@@ -225,9 +243,40 @@ class Evaluator:
         return ctx
 
     def layers(self, placement: Placement, direction: str) -> list[tuple[str, NetworkSecurityGroup | None]]:
-        nic_nsg = self.estate.nsgs.get(placement.nic_nsg_id) if placement.nic_nsg_id else None
-        sub_nsg = self.estate.nsgs.get(placement.subnet_nsg_id) if placement.subnet_nsg_id else None
+        nic_nsg = self._relevant(placement.nic_nsg_id, direction)
+        sub_nsg = self._relevant(placement.subnet_nsg_id, direction)
         return path_layers(direction, nic_nsg, sub_nsg)
+
+    def _relevant(self, nsg_id: str | None, direction: str) -> NetworkSecurityGroup | None:
+        """The NSG restricted to rules that can match some flow the audit evaluates.
+
+        A rule whose protocol and destination ports are known and miss every required
+        (protocol, port) cannot decide any packet of any required family, so dropping it
+        leaves every first-match partition unchanged; it saves resolving it.
+        """
+        if not nsg_id:
+            return None
+        key = (nsg_id, direction)
+        hit = self._filtered.get(key)
+        if hit is not None or key in self._filtered:
+            return hit
+        nsg = self.estate.nsgs.get(nsg_id)
+        need = self.needs.get(direction)
+        if nsg is not None and need is not None:
+            protos, ports = need
+            keep = []
+            for r in nsg.rules:
+                if isinstance(r.protocol, str) and isinstance(r.destination_ports, PortSet) and not r.problems:
+                    rp = r.protocol.strip().lower()
+                    if rp not in ("*", "any", "all") and rp not in protos:
+                        continue
+                    if not (r.destination_ports & ports):
+                        continue
+                keep.append(r)
+            if len(keep) != len(nsg.rules):
+                nsg = replace(nsg, rules=tuple(keep))
+        self._filtered[key] = nsg
+        return nsg
 
     def missing_nsgs(self, placement: Placement) -> list[str]:
         out = []
@@ -241,14 +290,25 @@ class Evaluator:
         """Sorted IPv4 interval boundaries of every address set the terms test (either side)."""
         b = self._segments.get(key)
         if b is None:
+            wlo, whi = self.window
             pts: set[int] = set()
+            seen: set[int] = set()
             for terms in term_lists:
                 for t in terms or ():
                     for box in t.boxes + t.maybe:
                         for s in (box.src, box.dst):
-                            for lo, hi in s.v4:
-                                pts.add(lo)
-                                pts.add(hi + 1)
+                            ivs = s.v4
+                            if id(ivs) in seen or not ivs:
+                                continue
+                            seen.add(id(ivs))
+                            # only boundaries inside the window of classified addresses matter
+                            i = max(bisect_right(ivs, (wlo, _INF)) - 1, 0)
+                            while i < len(ivs) and ivs[i][0] <= whi:
+                                lo, hi = ivs[i]
+                                if hi >= wlo:
+                                    pts.add(lo)
+                                    pts.add(hi + 1)
+                                i += 1
             b = sorted(pts)
             self._segments[key] = b
         return b
@@ -260,7 +320,8 @@ class Evaluator:
         A single IPv4 address maps to its elementary segment (every set of the rules is
         either all in or all out of it); other sets are compared as themselves.
         """
-        if not address.v6 and len(address.v4) == 1 and address.v4[0][0] == address.v4[0][1]:
+        if not address.v6 and len(address.v4) == 1 and address.v4[0][0] == address.v4[0][1] \
+                and self.window[0] <= address.v4[0][0] <= self.window[1]:
             bounds = self._bounds(layers_key, term_lists)
             return ("seg", bisect_right(bounds, address.v4[0][0]))
         return ("set", address)
@@ -491,11 +552,16 @@ def evaluate_subject(ev: Evaluator, subj: AuditSubject, reqs: Sequence[Requireme
     return out
 
 
-def _resolve_members(subjects: Sequence[AuditSubject], names: Sequence[str]) -> tuple[list[AuditSubject], list[str]]:
+def alias_index(subjects: Sequence[AuditSubject]) -> dict[str, AuditSubject]:
+    """Lower-case VM/NIC names and ids -> subject (first wins)."""
     index: dict[str, AuditSubject] = {}
     for s in subjects:
         for a in s.aliases:
             index.setdefault(a, s)
+    return index
+
+
+def _resolve_members(index: dict[str, AuditSubject], names: Sequence[str]) -> tuple[list[AuditSubject], list[str]]:
     found: list[AuditSubject] = []
     seen: set[int] = set()
     missing: list[str] = []
@@ -532,8 +598,9 @@ def evaluate_groups(ev: Evaluator, subjects: Sequence[AuditSubject], req: Requir
     """
     out: list[Result] = []
     in_group: set[int] = set()
+    index = alias_index(subjects)
     for gname, names in scenario.groups:
-        members, missing = _resolve_members(subjects, names)
+        members, missing = _resolve_members(index, names)
         in_group.update(id(m) for m in members)
         if not members:
             continue
@@ -543,8 +610,7 @@ def evaluate_groups(ev: Evaluator, subjects: Sequence[AuditSubject], req: Requir
         rep: list[int] = []          # a representative member per profile
         groups_of: list[list[int]] = []
         for i, (sa, sb, cls) in enumerate(parts):
-            pk = (sa.key, sb.key, tuple(sorted(((repr(k), v) for k, v in cls.items()), key=lambda kv: kv[0]))) \
-                if not (sa.unknown or sb.unknown) else ("unknown", i)
+            pk = (sa.key, sb.key, tuple(cls.values())) if not (sa.unknown or sb.unknown) else ("unknown", i)
             j = profiles.get(pk)
             if j is None:
                 j = profiles[pk] = len(rep)
@@ -636,12 +702,44 @@ def evaluate_groups(ev: Evaluator, subjects: Sequence[AuditSubject], req: Requir
     return out
 
 
+def _needs(reqs: Sequence[Requirement], scenario: Scenario) -> dict[str, tuple[frozenset[str], PortSet]]:
+    """(protocols, ports) per direction over every requirement the audit can evaluate."""
+    out_p: set[str] = set()
+    out_ports = PortSet()
+    in_p: set[str] = set()
+    in_ports = PortSet()
+    for r in reqs:
+        ports = PortSet.parse([str(p) for p in r.ports])
+        out_p.add(r.protocol)
+        out_ports = out_ports | ports
+        if r.side == GROUP:
+            in_p.add(r.protocol)
+            in_ports = in_ports | ports
+    return {OUTBOUND: (frozenset(out_p), out_ports), INBOUND: (frozenset(in_p), in_ports)}
+
+
+def _window(subjects: Sequence[AuditSubject]) -> tuple[int, int]:
+    """IPv4 hull of every single address that will be classified."""
+    lo, hi = None, None
+    for s in subjects:
+        for p in (s.source, s.target):
+            if p is None or p.address.v6 or len(p.address.v4) != 1:
+                continue
+            a, b = p.address.v4[0]
+            if a == b:
+                lo = a if lo is None else min(lo, a)
+                hi = a if hi is None else max(hi, a)
+    return (lo, hi) if lo is not None else (0, (1 << 32) - 1)
+
+
 def evaluate_all(estate: Estate, catalog: Any, requirements: RequirementSet | Sequence[Requirement],
                  scenario: Scenario, subjects: Sequence[AuditSubject],
                  progress: Callable[[int], None] | None = None) -> tuple[list[Result], Evaluator]:
     """Every result of the audit (unsorted; the report sorts)."""
     ev = Evaluator(estate, catalog)
+    ev.window = _window(subjects)
     reqs = list(requirements)
+    ev.needs = _needs(reqs, scenario)
     cloud = getattr(catalog, "cloud", "Public") or "Public"
     results: list[Result] = []
     for i, s in enumerate(subjects):

@@ -103,14 +103,26 @@ def resolve_vnet(estate: Estate, key: str) -> str | None:
     return None
 
 
+def subnets_by_vnet(estate: Estate) -> dict[str, list[Subnet]]:
+    """VNet id (ref) -> its subnets (from the subnets' parent ids and the VNets' subnet lists)."""
+    out: dict[str, dict[str, Subnet]] = {}
+    for key, sn in estate.subnets.items():
+        if sn.vnet_id:
+            out.setdefault(ref(sn.vnet_id), {})[key] = sn
+    for vid, vnet in estate.vnets.items():
+        for sid in vnet.subnet_ids:
+            sn = estate.subnets.get(ref(sid))
+            if sn is not None:
+                out.setdefault(vid, {})[ref(sid)] = sn
+    return {k: list(v.values()) for k, v in out.items()}
+
+
 def target_subnet(estate: Estate, target_vnet_id: str, source_subnet_name: str,
-                  wanted_name: str | None = None) -> Subnet | None:
+                  wanted_name: str | None = None, index: dict[str, list[Subnet]] | None = None) -> Subnet | None:
     """Site Recovery's choice: the subnet of the same name, else the first alphabetically."""
-    vnet = estate.vnets.get(ref(target_vnet_id))
-    subnets = [s for s in estate.subnets.values() if ref(s.vnet_id) == ref(target_vnet_id)]
-    if vnet is not None:
-        ids = {ref(i) for i in vnet.subnet_ids}
-        subnets += [estate.subnets[i] for i in ids if i in estate.subnets and estate.subnets[i] not in subnets]
+    if index is None:
+        index = subnets_by_vnet(estate)
+    subnets = index.get(ref(target_vnet_id), [])
     if not subnets:
         return None
     for want in (wanted_name, source_subnet_name):
@@ -135,8 +147,11 @@ def _placement_reasons(subnet: Subnet) -> list[str]:
 
 def _target_placement(estate: Estate, scenario: Scenario, source_subnet: Subnet | None,
                       ip: AddressSet | None, ip_text: str | None, families: tuple[int, ...],
-                      vm_id: str | None) -> tuple[Placement | None, str]:
+                      vm_id: str | None, index: dict | None = None) -> tuple[Placement | None, str]:
     """Placement after failover, or (None, reason)."""
+    index = index if index is not None else {}
+    if "subnets" not in index:
+        index["subnets"] = subnets_by_vnet(estate)
     hint = scenario.hint_for(vm_id) if vm_id else None
     tgt_key = None
     if source_subnet is not None:
@@ -145,15 +160,25 @@ def _target_placement(estate: Estate, scenario: Scenario, source_subnet: Subnet 
         tgt_key = hint.network_id
     if tgt_key is None:
         return None, "no target network: no network mapping for this VM's virtual network (give --network-mapping SOURCE_VNET=TARGET_VNET or a scenario file)"
-    tgt_vnet = resolve_vnet(estate, tgt_key)
+    memo = index.setdefault("vnets", {})
+    if tgt_key not in memo:
+        memo[tgt_key] = resolve_vnet(estate, tgt_key)
+    tgt_vnet = memo[tgt_key]
     if tgt_vnet is None:
         return None, f"no target network: the mapped target virtual network {tgt_key!r} is not in the inputs"
-    subnet = target_subnet(estate, tgt_vnet, source_subnet.name if source_subnet else "",
-                           hint.subnet_name if hint else None)
+    tkey = (tgt_vnet, source_subnet.name if source_subnet else "", hint.subnet_name if hint else None)
+    tmemo = index.setdefault("targets", {})
+    if tkey not in tmemo:
+        tmemo[tkey] = target_subnet(estate, tgt_vnet, tkey[1], tkey[2], index["subnets"])
+    subnet = tmemo[tkey]
     if subnet is None:
         return None, f"no target network: the target virtual network {tgt_key!r} has no subnets in the inputs"
-    rng, reasons = _subnet_v4(subnet, families)
-    reasons += _placement_reasons(subnet)
+    rkey = (ref(subnet.id), families)
+    rmemo = index.setdefault("ranges", {})
+    if rkey not in rmemo:
+        r_, why_ = _subnet_v4(subnet, families)
+        rmemo[rkey] = (r_, why_ + _placement_reasons(subnet))
+    rng, reasons = rmemo[rkey][0], list(rmemo[rkey][1])
     notes = []
     if ip is not None and ip and ip <= rng:
         addr, text = ip, ip_text or str(ip)
@@ -179,7 +204,7 @@ def _vm_region(scenario: Scenario, *locations: object) -> str | None:
 
 
 def _nic_subject(estate: Estate, scenario: Scenario, nic: NetworkInterface,
-                 vm: VirtualMachine | None) -> AuditSubject:
+                 vm: VirtualMachine | None, index: dict | None = None) -> AuditSubject:
     cfg = nic.primary_config()
     reasons: list[str] = []
     notes: list[str] = []
@@ -219,7 +244,7 @@ def _nic_subject(estate: Estate, scenario: Scenario, nic: NetworkInterface,
                     route_table_id=_nsg(subnet.route_table_id) if subnet else None,
                     asg_ids=tuple(sorted({ref(a) for a in cfg.asg_ids})) if cfg else (),
                     region=region, unknown=tuple(reasons), notes=tuple(notes))
-    tgt, why = _target_placement(estate, scenario, subnet, ip_set, ip_text, (4,), vm.id if vm else None)
+    tgt, why = _target_placement(estate, scenario, subnet, ip_set, ip_text, (4,), vm.id if vm else None, index)
     if vm is not None:
         subj = Subject("vm", vm.name, vm.id, text, region or "")
         aliases = (vm.name.lower(), ref(vm.id), nic.name.lower(), ref(nic.id))
@@ -230,7 +255,7 @@ def _nic_subject(estate: Estate, scenario: Scenario, nic: NetworkInterface,
                         os_type=vm.os_type if vm else None, aliases=aliases)
 
 
-def _subnet_subject(estate: Estate, scenario: Scenario, subnet: Subnet) -> AuditSubject:
+def _subnet_subject(estate: Estate, scenario: Scenario, subnet: Subnet, index: dict | None = None) -> AuditSubject:
     fams = (4, 6)
     rng, reasons = _subnet_v4(subnet, fams)
     reasons += _placement_reasons(subnet)
@@ -241,32 +266,17 @@ def _subnet_subject(estate: Estate, scenario: Scenario, subnet: Subnet) -> Audit
                     vnet_id=ref(subnet.vnet_id) if subnet.vnet_id else None,
                     nic_nsg_id=None, subnet_nsg_id=_nsg(subnet.nsg_id),
                     route_table_id=_nsg(subnet.route_table_id), region=region, unknown=tuple(reasons))
-    tgt, why = _target_placement(estate, scenario, subnet, None, None, fams, None)
+    tgt, why = _target_placement(estate, scenario, subnet, None, None, fams, None, index)
     vname = vnet.name if vnet else ref(subnet.vnet_id).rsplit("/", 1)[-1]
     subj = Subject("subnet", f"{vname}/{subnet.name}", subnet.id, text, region or "")
     return AuditSubject(subj, src, tgt, why, aliases=(subnet.name.lower(), ref(subnet.id)))
-
-
-def _is_target_subnet(estate: Estate, scenario: Scenario, subnet: Subnet) -> bool:
-    """Whether the subnet sits in a VNet that is only a failover target."""
-    targets = set()
-    for _, tgt in scenario.network_mapping:
-        vid = resolve_vnet(estate, tgt)
-        if vid:
-            targets.add(vid)
-    sources = set()
-    for src, _ in scenario.network_mapping:
-        vid = resolve_vnet(estate, src)
-        if vid:
-            sources.add(vid)
-    v = ref(subnet.vnet_id) if subnet.vnet_id else None
-    return v in targets and v not in sources
 
 
 def find_subjects(estate: Estate, scenario: Scenario) -> tuple[list[AuditSubject], list[str]]:
     """Every subject of the audit (sorted), and messages about scenario VMs that were not found."""
     subjects: list[AuditSubject] = []
     used_nics: set[str] = set()
+    index: dict = {"subnets": subnets_by_vnet(estate)}
     for vid, vm in sorted(estate.vms.items()):
         nic = None
         for nid in vm.nic_ids:
@@ -276,23 +286,23 @@ def find_subjects(estate: Estate, scenario: Scenario) -> tuple[list[AuditSubject
         if nic is None:
             continue
         used_nics.add(ref(nic.id))
-        subjects.append(_nic_subject(estate, scenario, nic, vm))
+        subjects.append(_nic_subject(estate, scenario, nic, vm, index))
     for nid, nic in sorted(estate.nics.items()):
         if nid in used_nics:
             continue
         if nic.vm_id and ref(nic.vm_id) in estate.vms:
             continue   # a secondary NIC of a VM already checked through its primary NIC
-        vm = None
-        subjects.append(_nic_subject(estate, scenario, nic, vm))
+        subjects.append(_nic_subject(estate, scenario, nic, None, index))
     if not estate.vms and not estate.nics:
+        failover_only = _failover_only_vnets(estate, scenario)
         for sid, subnet in sorted(estate.subnets.items()):
-            if _is_target_subnet(estate, scenario, subnet):
+            if subnet.vnet_id and ref(subnet.vnet_id) in failover_only:
                 continue   # failover target only: checked as the target side of its source
-            subjects.append(_subnet_subject(estate, scenario, subnet))
+            subjects.append(_subnet_subject(estate, scenario, subnet, index))
     else:
         # VMs of a failover-only network are not replicated from there
-        subjects = [s for s in subjects if s.source.vnet_id is None or
-                    not _is_target_vnet(estate, scenario, s.source.vnet_id)]
+        failover_only = _failover_only_vnets(estate, scenario)
+        subjects = [s for s in subjects if s.source.vnet_id is None or s.source.vnet_id not in failover_only]
     missing: list[str] = []
     if scenario.vms is not None:
         wanted = {v.strip().lower() for v in scenario.vms} | {ref(v) for v in scenario.vms}
@@ -305,7 +315,8 @@ def find_subjects(estate: Estate, scenario: Scenario) -> tuple[list[AuditSubject
     return subjects, missing
 
 
-def _is_target_vnet(estate: Estate, scenario: Scenario, vnet_id: str) -> bool:
+def _failover_only_vnets(estate: Estate, scenario: Scenario) -> set[str]:
+    """VNets that are mapping targets and not sources: nothing replicates from them."""
     targets = {resolve_vnet(estate, t) for _, t in scenario.network_mapping}
     sources = {resolve_vnet(estate, s) for s, _ in scenario.network_mapping}
-    return ref(vnet_id) in targets and ref(vnet_id) not in sources
+    return {v for v in targets - sources if v}

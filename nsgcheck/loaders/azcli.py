@@ -46,7 +46,7 @@ class JsonLocator:
     def __call__(self, path: tuple[str | int, ...]) -> Origin:
         node, ptr = self.node, self.pointer
         for key in path:
-            if isinstance(node, Mapping) and isinstance(key, str):
+            if isinstance(node, dict) and isinstance(key, str):
                 if key in node:
                     node, ptr = node[key], f"{ptr}/{esc(key)}"
                     continue
@@ -67,21 +67,21 @@ def resource_items(doc: Any) -> list[tuple[str, Any]]:
     """(pointer, element) for a single resource, a bare list, or a `{"value": [...]}` body."""
     if isinstance(doc, list):
         return [(f"/{i}", x) for i, x in enumerate(doc)]
-    if isinstance(doc, Mapping) and isinstance(doc.get("value"), list) and "type" not in doc:
+    if isinstance(doc, dict) and isinstance(doc.get("value"), list) and "type" not in doc:
         return [(f"/value/{i}", x) for i, x in enumerate(doc["value"])]
     return [("", doc)]
 
 
 def looks_like_resource(obj: Any) -> bool:
     """An ARM/REST/az resource: an object with a provider `type` ('Namespace/type')."""
-    return (isinstance(obj, Mapping) and isinstance(obj.get("type"), str) and "/" in obj["type"]
+    return (isinstance(obj, dict) and isinstance(obj.get("type"), str) and "/" in obj["type"]
             and ("id" in obj or "name" in obj))
 
 
 def to_raw(obj: Mapping[str, Any], file: str, pointer: str, linemap: LineMap | None,
            source_format: str = "az") -> RawResource:
     """One az/REST/ARG resource object -> RawResource (flattened shape lifted into `properties`)."""
-    if isinstance(obj.get("properties"), Mapping):
+    if isinstance(obj.get("properties"), dict):
         props = dict(obj["properties"])
     else:
         props = {k: v for k, v in obj.items() if k not in META_KEYS}
@@ -134,17 +134,17 @@ def load_resources(doc: Any, file: str, linemap: LineMap | None,
 
 # --------------------------------------------------------------------------- effective NSGs
 def is_effective_nsg(doc: Any) -> bool:
-    items = doc.get("value") if isinstance(doc, Mapping) else doc
-    if isinstance(doc, Mapping) and items == [] and "nextLink" in doc:
+    items = doc.get("value") if isinstance(doc, dict) else doc
+    if isinstance(doc, dict) and items == [] and "nextLink" in doc:
         return True  # `list-effective-nsg` with no NSG applied
     return isinstance(items, list) and bool(items) and all(
-        isinstance(x, Mapping) and "effectiveSecurityRules" in x for x in items)
+        isinstance(x, dict) and "effectiveSecurityRules" in x for x in items)
 
 
 def is_effective_routes(doc: Any) -> bool:
-    items = doc.get("value") if isinstance(doc, Mapping) else doc
+    items = doc.get("value") if isinstance(doc, dict) else doc
     return isinstance(items, list) and bool(items) and all(
-        isinstance(x, Mapping) and "nextHopType" in x and "source" in x and "addressPrefix" in x
+        isinstance(x, dict) and "nextHopType" in x and "source" in x and "addressPrefix" in x
         for x in items)
 
 
@@ -155,7 +155,7 @@ def _tag_map(value: Any, origin: Origin, findings: list[Finding]) -> tuple[tuple
         except (ValueError, SyntaxError, MemoryError, RecursionError):
             findings.append(Finding("warning", "tagMap is neither an object nor a dict literal; ignored", origin))
             return ()
-    if not isinstance(value, Mapping):
+    if not isinstance(value, dict):
         return ()
     out = []
     for k in sorted(value, key=str):
@@ -165,11 +165,11 @@ def _tag_map(value: Any, origin: Origin, findings: list[Finding]) -> tuple[tuple
 
 
 def _association(assoc: Any) -> tuple[str, str | None]:
-    if not isinstance(assoc, Mapping):
+    if not isinstance(assoc, dict):
         return "unknown", None
     for key, kind in (("networkInterface", "nic"), ("subnet", "subnet"), ("networkManager", "manager")):
         v = assoc.get(key)
-        if isinstance(v, Mapping) and isinstance(v.get("id"), str):
+        if isinstance(v, dict) and isinstance(v.get("id"), str):
             return kind, v["id"]
     return "unknown", None
 
@@ -179,8 +179,8 @@ def load_effective_nsgs(doc: Any, file: str, linemap: LineMap | None,
     """`az network nic list-effective-nsg` -> EffectiveNsgExport."""
     findings: list[Finding] = []
     loc = JsonLocator(linemap, file, "", doc)
-    base = "/value" if isinstance(doc, Mapping) else ""
-    items = doc.get("value") if isinstance(doc, Mapping) else doc
+    base = "/value" if isinstance(doc, dict) else ""
+    items = doc.get("value") if isinstance(doc, dict) else doc
     groups = []
     norm = Normalizer()
     for i, g in enumerate(items or []):
@@ -188,12 +188,12 @@ def load_effective_nsgs(doc: Any, file: str, linemap: LineMap | None,
         origin = loc.origin(gptr)
         kind, assoc_id = _association(g.get("association"))
         nsg = g.get("networkSecurityGroup")
-        nsg_id = nsg.get("id") if isinstance(nsg, Mapping) and isinstance(nsg.get("id"), str) else None
+        nsg_id = nsg.get("id") if isinstance(nsg, dict) and isinstance(nsg.get("id"), str) else None
         rules = []
         expansions = []
         for j, r in enumerate(as_list(g.get("effectiveSecurityRules")) or []):
             rorigin = loc.origin(f"{gptr}/effectiveSecurityRules/{j}")
-            if not isinstance(r, Mapping):
+            if not isinstance(r, dict):
                 findings.append(Finding("warning", "effective rule is not an object; skipped", rorigin))
                 continue
             name = r.get("name", f"#{j}")
@@ -219,8 +219,8 @@ def load_effective_routes(doc: Any, file: str, linemap: LineMap | None,
                           nic_id: str | None = None) -> tuple[EffectiveRouteExport, list[Finding]]:
     """`az network nic show-effective-route-table` -> EffectiveRouteExport."""
     loc = JsonLocator(linemap, file, "", doc)
-    base = "/value" if isinstance(doc, Mapping) else ""
-    items = doc.get("value") if isinstance(doc, Mapping) else doc
+    base = "/value" if isinstance(doc, dict) else ""
+    items = doc.get("value") if isinstance(doc, dict) else doc
     routes = []
     for i, r in enumerate(items or []):
         prefixes = as_list(r.get("addressPrefix"))

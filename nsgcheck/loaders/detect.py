@@ -43,18 +43,18 @@ def _schema(doc: Mapping[str, Any]) -> str:
 
 def is_rule_collection(obj: Any) -> bool:
     """A firewall policy rule collection (or a classic one) written on its own."""
-    if not isinstance(obj, Mapping):
+    if not isinstance(obj, dict):
         return False
     if isinstance(obj.get("ruleCollectionType"), str):
         return True
     props = obj.get("properties")
-    return (isinstance(props, Mapping) and isinstance(props.get("rules"), list)
-            and isinstance(props.get("action"), Mapping) and "priority" in props and "type" not in obj)
+    return (isinstance(props, dict) and isinstance(props.get("rules"), list)
+            and isinstance(props.get("action"), dict) and "priority" in props and "type" not in obj)
 
 
 def detect(doc: Any) -> str | None:
     """The format of a parsed document, or None when nsgcheck does not know it."""
-    if isinstance(doc, Mapping):
+    if isinstance(doc, dict):
         schema = _schema(doc)
         if "deploymentparameters" in schema:
             return ARM_PARAMETERS
@@ -64,14 +64,14 @@ def detect(doc: Any) -> str | None:
                                                               "prior_state", "configuration")) or (
                 "values" in doc and "terraform_version" in doc):
             return TERRAFORM_PLAN
-        if (not schema and "resources" not in doc and isinstance(doc.get("parameters"), Mapping)
+        if (not schema and "resources" not in doc and isinstance(doc.get("parameters"), dict)
                 and doc["parameters"] and "responses" not in doc
-                and all(isinstance(v, Mapping) and ("value" in v or "reference" in v)
+                and all(isinstance(v, dict) and ("value" in v or "reference" in v)
                         for v in doc["parameters"].values())):
             return ARM_PARAMETERS
         if "changeNumber" in doc and "cloud" in doc and "values" in doc:
             return SERVICE_TAGS
-        if isinstance(doc.get("responses"), Mapping) and "parameters" in doc:
+        if isinstance(doc.get("responses"), dict) and "parameters" in doc:
             return REST_EXAMPLE
         if is_resource_graph(doc):
             return RESOURCE_GRAPH
@@ -79,10 +79,10 @@ def detect(doc: Any) -> str | None:
         return EFFECTIVE_NSG
     if is_effective_routes(doc):
         return EFFECTIVE_ROUTES
-    items = [x for _, x in resource_items(doc)] if isinstance(doc, (list, Mapping)) else []
+    items = [x for _, x in resource_items(doc)] if isinstance(doc, (list, dict)) else []
     if items and all(is_rule_collection(x) for x in items):
         return RULE_COLLECTION
-    if isinstance(doc, Mapping) and isinstance(doc.get("value"), list) and not doc["value"]:
+    if isinstance(doc, dict) and isinstance(doc.get("value"), list) and not doc["value"]:
         return AZ  # an empty REST list
     if items and any(looks_like_resource(x) for x in items):
         return AZ
@@ -94,11 +94,11 @@ def detect(doc: Any) -> str | None:
 def rest_example_body(doc: Mapping[str, Any]) -> tuple[str, Any] | None:
     """The first successful response body of a REST API example: (pointer, body)."""
     responses = doc.get("responses")
-    if not isinstance(responses, Mapping):
+    if not isinstance(responses, dict):
         return None
     for code in sorted(responses, key=str):
         if str(code).startswith("2"):
             r = responses[code]
-            if isinstance(r, Mapping) and "body" in r:
+            if isinstance(r, dict) and "body" in r:
                 return f"/responses/{code}/body", r["body"]
     return None

@@ -61,11 +61,13 @@ class LineMap:
         self.file = file
         #: the file was a comma-separated sequence of values, read as an array
         self.sequence = sequence
-        self._newlines: list[int] | None = None
-        # pointer segments tuple -> (kind, children) where children maps key/index -> (start, key_start, end)
-        # container pointer -> (kind, children spans) or None, built on demand
-        self._parents: dict[str, tuple[str, Any] | None] = {}
-        self._root: tuple[int, int, int] | None = None
+        self._newlines: list[int] | None = None   # every newline, built only if lookups jump around
+        # (offset, line) checkpoints, offsets increasing: where earlier lookups landed
+        self._check_offsets: list[int] = [0]
+        self._check_lines: list[int] = [1]
+        # container pointer -> element spans (array), _Members (object) or None, built on demand
+        self._parents: dict[str, Any] = {}
+        self._root: list | None = None
 
     # -- public ----------------------------------------------------------------------
     def line(self, pointer: str) -> int | None:
@@ -76,14 +78,14 @@ class LineMap:
     def end_line(self, pointer: str) -> int | None:
         """Last line of the value at `pointer`."""
         span = self._span(pointer)
-        return self._line_of(max(span[0], span[2] - 1)) if span else None
+        return self._line_of(max(span[0], self._end(span) - 1)) if span else None
 
     def span(self, pointer: str) -> tuple[int, int] | None:
         """(first line, last line) of the value at `pointer`, or None if it is not in the file."""
         span = self._span(pointer)
         if not span:
             return None
-        return self._line_of(span[1]), self._line_of(max(span[0], span[2] - 1))
+        return self._line_of(span[1]), self._line_of(max(span[0], self._end(span) - 1))
 
     def position(self, pointer: str) -> tuple[int, int] | None:
         """(line, column), both 1-based, where the value at `pointer` starts."""
@@ -98,28 +100,49 @@ class LineMap:
         return Origin(self.file, pointer, s[0] if s else None, s[1] if s else None)
 
     # -- internals -------------------------------------------------------------------
+    # A span is a list [value start, display start (the key of a member), end or None]; ends
+    # are found (by the C scanner) only when needed. Objects are indexed lazily, member by
+    # member, so finding `/resources` never parses the value of `resources` itself.
     def _line_of(self, offset: int) -> int:
-        if self._newlines is None:
-            # offset just past each line's newline, built with C-level calls only
+        """1-based line of an offset: newlines counted (in C) from the nearest earlier checkpoint.
+
+        Lookups mostly move forward through the file, so the total work stays about one pass
+        over the text however many lines are asked for.
+        """
+        if self._newlines is not None:
+            return bisect_right(self._newlines, offset) + 1
+        offs, lines = self._check_offsets, self._check_lines
+        if offset >= offs[-1]:
+            line = lines[-1] + self.text.count("\n", offs[-1], offset)
+            offs.append(offset)
+            lines.append(line)
+            return line
+        i = bisect_right(offs, offset) - 1
+        if offset - offs[i] > 1 << 16:
+            # lookups jump around: index every newline once (offset just past each one)
             self._newlines = list(accumulate(map((1).__add__, map(len, self.text.split("\n")))))
-        return bisect_right(self._newlines, offset) + 1
+            return bisect_right(self._newlines, offset) + 1
+        return lines[i] + self.text.count("\n", offs[i], offset)
 
     def _line_col(self, offset: int) -> tuple[int, int]:
         line = self._line_of(offset)
-        start = self._newlines[line - 2] if line > 1 else 0  # type: ignore[index]
-        return line, offset - start + 1
+        return line, offset - (self.text.rfind("\n", 0, offset) + 1) + 1
 
-    def _root_span(self) -> tuple[int, int, int]:
+    def _end(self, span: list) -> int:
+        if span[2] is None:
+            span[2] = _SCAN(self.text, span[0])[1]
+        return span[2]
+
+    def _root_span(self) -> list:
         if self._root is None:
             text = self.text
             start = _WS.match(text, 0).end()
             # the text parsed as one value (or a sequence): it ends where the text does
-            end = len(text.rstrip())
-            self._root = (start, start, end)
+            self._root = [start, start, len(text.rstrip())]
         return self._root
 
-    def _span(self, pointer: str) -> tuple[int, int, int] | None:
-        """(value start, display start, end) offsets of the value at pointer, or None."""
+    def _span(self, pointer: str) -> list | None:
+        """The span of the value at pointer, or None."""
         if not pointer:
             return self._root_span()
         parent, slash, key = pointer.rpartition("/")
@@ -132,33 +155,28 @@ class LineMap:
             return None
         if "~" in key:
             key = key.replace("~1", "/").replace("~0", "~")
-        kind, children = node
-        if kind == "array":
+        if node.__class__ is list:  # an array: element spans
             if not key.isdigit():
                 return None
             i = int(key)
-            return children[i] if i < len(children) else None
-        return children.get(key)
+            return node[i] if i < len(node) else None
+        return self._member(node, key)
 
-    def _container_at(self, pointer: str) -> tuple[str, Any] | None:
+    def _container_at(self, pointer: str) -> Any:
         """Index the container at `pointer` (None if absent or a scalar); parents come cached."""
-        if not pointer:
-            return self._node(self._root_span()[0], root=True)
         span = self._span(pointer)
-        return self._node(span[0]) if span else None
-
-    def _node(self, pos: int, root: bool = False) -> tuple[str, Any] | None:
-        """Index one container: its children's spans (None for a scalar)."""
-        text = self.text
-        if root and self.sequence:
-            return ("array", self._elements(pos, None))
+        if span is None:
+            return None
+        text, pos = self.text, span[0]
+        if not pointer and self.sequence:
+            return self._elements(pos, None)
         if text.startswith("[", pos):
-            return ("array", self._elements(pos + 1, "]"))
+            return self._elements(pos + 1, "]")
         if text.startswith("{", pos):
-            return ("object", self._members(pos + 1))
+            return _Members(_WS.match(text, pos + 1).end())
         return None
 
-    def _elements(self, pos: int, close: str | None) -> list[tuple[int, int, int]]:
+    def _elements(self, pos: int, close: str | None) -> list[list]:
         text, out = self.text, []
         pos = _WS.match(text, pos).end()
         n = len(text)
@@ -166,7 +184,7 @@ class LineMap:
             return out
         while pos < n:
             _, end = _SCAN(text, pos)
-            out.append((pos, pos, end))
+            out.append([pos, pos, end])
             pos = _WS.match(text, end).end()
             if text.startswith(",", pos):
                 pos = _WS.match(text, pos + 1).end()
@@ -176,21 +194,43 @@ class LineMap:
             break
         return out
 
-    def _members(self, pos: int) -> dict[str, tuple[int, int, int]]:
-        text, out = self.text, {}
-        pos = _WS.match(text, pos).end()
-        while text.startswith('"', pos):
-            key, kend = _SCAN(text, pos)
+    def _member(self, node: "_Members", key: str) -> list | None:
+        """The span of member `key`, scanning the object only as far as needed."""
+        hit = node.children.get(key)
+        if hit is not None or node.pos < 0:
+            return hit
+        text = self.text
+        while node.pos >= 0:
+            pos = node.pos
+            if node.last is not None:  # step over the previous member's value
+                pos = _WS.match(text, self._end(node.last)).end()
+                if not text.startswith(",", pos):
+                    node.pos = -1
+                    break
+                pos = _WS.match(text, pos + 1).end()
+            if not text.startswith('"', pos):
+                node.pos = -1
+                break
+            k, kend = _SCAN(text, pos)
             colon = _WS.match(text, kend).end()
             vstart = _WS.match(text, colon + 1).end()
-            _, vend = _SCAN(text, vstart)
-            out[key] = (vstart, pos, vend)  # a repeated key: the last wins, as in json.loads
-            pos = _WS.match(text, vend).end()
-            if text.startswith(",", pos):
-                pos = _WS.match(text, pos + 1).end()
-                continue
-            break
-        return out
+            entry = [vstart, pos, None]
+            node.children[k] = entry  # a repeated key: the last wins, as in json.loads
+            node.last, node.pos = entry, vstart
+            if k == key:
+                return entry
+        return node.children.get(key)
+
+
+class _Members:
+    """An object's members found so far, and where to resume scanning (-1: all found)."""
+
+    __slots__ = ("children", "pos", "last")
+
+    def __init__(self, pos: int):
+        self.children: dict[str, list] = {}
+        self.pos = pos
+        self.last: list | None = None
 
 
 # --------------------------------------------------------------------------- reading

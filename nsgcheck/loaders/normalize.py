@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping
 
 from nsgcheck.engine.addresses import AddressError, parse_cidr
+from servicetags import intervals
 from nsgcheck.engine.ports import PortError, PortSet, parse_port_token
 from nsgcheck.model import (AddressKind, AddressToken, Origin, SecurityRule, Unknown, ref)
 
@@ -20,6 +21,9 @@ PROTOCOLS = {"tcp": "tcp", "udp": "udp", "icmp": "icmp", "esp": "esp", "ah": "ah
              "*": "*", "any": "*", "all": "*"}
 DIRECTIONS = {"inbound": "inbound", "outbound": "outbound"}
 ACCESSES = {"allow": "allow", "deny": "deny"}
+# exact-match fast lookups: every key, plus its usual capitalizations (matching stays case-insensitive)
+_FAST = {id(t): {**t, **{k.capitalize(): v for k, v in t.items()}, **{k.upper(): v for k, v in t.items()}}
+         for t in (PROTOCOLS, DIRECTIONS, ACCESSES)}
 _ANY_ADDRESS = {"*", "any"}
 _NAME_PREFIXES = ("securityrules/", "defaultsecurityrules/")
 
@@ -56,6 +60,9 @@ def rule_name(name: Any) -> str:
 
 # --------------------------------------------------------------------------- scalar fields
 def _enum(value: Any, table: Mapping[str, str], what: str, problems: list[str]) -> str | Unknown:
+    hit = _FAST.get(id(table), table).get(value) if type(value) is str else None
+    if hit is not None:  # exact spelling seen before (the common case)
+        return hit
     if isinstance(value, Unknown):
         return value
     if absent(value):
@@ -139,7 +146,7 @@ def normalize_ports(values: list[Any] | Unknown, what: str, problems: list[str])
             pairs.append(parse_port_token(tok))
         except (PortError, TypeError, ValueError) as e:
             problems.append(f"{what}: {e}")
-    return PortSet.parse([f"{lo}-{hi}" for lo, hi in pairs]) if pairs else PortSet()
+    return PortSet(intervals.normalize(pairs)) if pairs else PortSet()
 
 
 def classify_address(value: Any, problems: list[str], what: str = "address") -> AddressToken:
@@ -184,7 +191,7 @@ def _asg_ids(value: Any, what: str, problems: list[str]) -> tuple[tuple[str, ...
     if isinstance(items, Unknown):
         return (), [AddressToken(AddressKind.UNKNOWN, items.text or "?", items)]
     for item in items:
-        rid = item.get("id") if isinstance(item, Mapping) else item
+        rid = item.get("id") if isinstance(item, dict) else item
         if isinstance(rid, Unknown):
             unknown.append(AddressToken(AddressKind.UNKNOWN, rid.text or "?", rid))
         elif isinstance(rid, str) and rid.strip():
@@ -219,9 +226,12 @@ class Normalizer:
         return hit[0]
 
     def ports(self, values: list[Any] | Unknown, what: str, problems: list[str]) -> PortSet | Unknown:
-        if isinstance(values, Unknown) or not all(isinstance(v, (str, int)) for v in values):
+        if values.__class__ is list and len(values) == 1 and values[0].__class__ is str:
+            key: tuple[Any, ...] = (what, values[0])  # the common case
+        elif isinstance(values, Unknown) or not all(isinstance(v, (str, int)) for v in values):
             return normalize_ports(values, what, problems)
-        key = (what, *values)
+        else:
+            key = (what, *values)
         hit = self._ports.get(key)
         if hit is None:
             probs: list[str] = []
@@ -229,8 +239,24 @@ class Normalizer:
         problems.extend(hit[1])
         return hit[0]
 
+    def side_ports(self, props: Mapping[str, Any], singular: str, plural: str, what: str,
+                   problems: list[str], repeated_ok: bool) -> PortSet | Unknown:
+        one = props.get(singular)
+        if one.__class__ is str and one and not props.get(plural):  # the common case
+            hit = self._ports.get((what, one))
+            if hit is not None:
+                if hit[1]:
+                    problems.extend(hit[1])
+                return hit[0]
+            return self.ports([one], what, problems)
+        return self.ports(_union(props, singular, plural, problems, repeated_ok), what, problems)
+
     def addresses(self, props: Mapping[str, Any], side: str, problems: list[str], repeated_ok: bool
                   ) -> tuple[tuple[AddressToken, ...] | Unknown, tuple[str, ...]]:
+        one = props.get(f"{side}AddressPrefix")
+        if type(one) is str and one and not props.get(f"{side}AddressPrefixes") \
+                and not props.get(f"{side}ApplicationSecurityGroups"):  # the common case
+            return (self.address(one, f"{side} address", problems),), ()
         values = _union(props, f"{side}AddressPrefix", f"{side}AddressPrefixes", problems, repeated_ok)
         asg_field = props.get(f"{side}ApplicationSecurityGroups")
         asgs, asg_unknown = ((), []) if absent(asg_field) else _asg_ids(
@@ -251,7 +277,7 @@ class Normalizer:
         `effective`: an effective-rules element (§8), where singular and plural repeat each other.
         """
         rname = rule_name(name)
-        if isinstance(props, Unknown) or not isinstance(props, Mapping):
+        if isinstance(props, Unknown) or not isinstance(props, dict):
             u = props if isinstance(props, Unknown) else Unknown(
                 f"rule {rname!r} is not an object: {props!r}", origin)
             probs = () if isinstance(props, Unknown) else (u.reason,)
@@ -261,14 +287,16 @@ class Normalizer:
         problems: list[str] = []
         src, src_asgs = self.addresses(props, "source", problems, effective)
         dst, dst_asgs = self.addresses(props, "destination", problems, effective)
-        sports = self.ports(_union(props, "sourcePortRange", "sourcePortRanges", problems, effective),
-                            "source port", problems)
-        dports = self.ports(_union(props, "destinationPortRange", "destinationPortRanges", problems,
-                                   effective), "destination port", problems)
+        sports = self.side_ports(props, "sourcePortRange", "sourcePortRanges", "source port", problems,
+                                 effective)
+        dports = self.side_ports(props, "destinationPortRange", "destinationPortRanges", "destination port",
+                                 problems, effective)
         desc = props.get("description")
+        pri = props.get("priority")
         return SecurityRule(
             name=rname,
-            priority=normalize_priority(props.get("priority"), problems, default),
+            priority=pri if pri.__class__ is int and 100 <= pri <= 4096 else
+            normalize_priority(pri, problems, default),
             direction=_enum(props.get("direction"), DIRECTIONS, "direction", problems),
             access=_enum(props.get("access"), ACCESSES, "access", problems),
             protocol=normalize_protocol(props.get("protocol"), problems),
@@ -296,8 +324,12 @@ _DEFAULT_SPEC = (
 )
 
 
+_DEFAULT_TOKENS = {t: (AddressToken(AddressKind.ANY if t == "*" else AddressKind.TAG, t),)
+                   for t in ("*", "VirtualNetwork", "AzureLoadBalancer", "Internet")}
+
+
 def _token(text: str) -> tuple[AddressToken, ...]:
-    return (AddressToken(AddressKind.ANY if text == "*" else AddressKind.TAG, text),)
+    return _DEFAULT_TOKENS[text]
 
 
 def synthesized_default_rules(origin: Origin | None = None) -> tuple[SecurityRule, ...]:

@@ -7,7 +7,7 @@ Types come lower-case (`microsoft.network/networksecuritygroups`); properties ar
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any
 
 from nsgcheck.loaders.azcli import looks_like_resource, to_raw
 from nsgcheck.loaders.jsonpos import LineMap
@@ -20,17 +20,17 @@ _ARG_KEYS = ("count", "totalRecords", "total_records", "skip_token", "skipToken"
 
 def is_resource_graph(doc: Any) -> bool:
     """`az graph query` output: a `data` member beside count/totalRecords/skip_token."""
-    return (isinstance(doc, Mapping) and "data" in doc and isinstance(doc["data"], (list, Mapping))
+    return (isinstance(doc, dict) and "data" in doc and isinstance(doc["data"], (list, dict))
             and any(k in doc for k in _ARG_KEYS))
 
 
 def _rows(doc: Any) -> list[tuple[str, Any]]:
-    data = doc.get("data") if isinstance(doc, Mapping) else doc
+    data = doc.get("data") if isinstance(doc, dict) else doc
     if isinstance(data, list):
-        base = "/data" if isinstance(doc, Mapping) else ""
+        base = "/data" if isinstance(doc, dict) else ""
         return [(f"{base}/{i}", x) for i, x in enumerate(data)]
-    if isinstance(data, Mapping) and isinstance(data.get("columns"), list) and isinstance(data.get("rows"), list):
-        names = [c.get("name") if isinstance(c, Mapping) else str(c) for c in data["columns"]]
+    if isinstance(data, dict) and isinstance(data.get("columns"), list) and isinstance(data.get("rows"), list):
+        names = [c.get("name") if isinstance(c, dict) else str(c) for c in data["columns"]]
         return [(f"/data/rows/{i}", dict(zip(names, row)) if isinstance(row, list) else row)
                 for i, row in enumerate(data["rows"])]
     return []

@@ -53,7 +53,7 @@ def _props(raw: RawResource) -> dict[str, Any]:
 def _get(d: Any, *keys: str) -> Any:
     """Nested lookup tolerant of missing levels; keys matched exactly, then case-insensitively."""
     for k in keys:
-        if not isinstance(d, Mapping):
+        if not isinstance(d, dict):
             return None
         if k in d:
             d = d[k]
@@ -65,7 +65,7 @@ def _get(d: Any, *keys: str) -> Any:
 
 def _id_of(value: Any) -> str | Unknown | None:
     """A reference: `{"id": ...}`, a bare id string, or Unknown."""
-    if isinstance(value, Mapping):
+    if isinstance(value, dict):
         value = value.get("id")
     if isinstance(value, Unknown):
         return value
@@ -146,7 +146,7 @@ def rules_from(items: Any, raw: RawResource, path: tuple[str | int, ...], defaul
     out = []
     for i, item in enumerate(items):
         origin = raw.origin_for(*path, i)
-        if isinstance(item, Mapping):
+        if isinstance(item, dict):
             props = item.get("properties", item) if "properties" in item else item
             out.append(norm.rule(props, item.get("name", f"#{i}"), origin, default))
         else:
@@ -162,6 +162,7 @@ class _Converter:
         self.estate = estate
         self.nsg_rules: dict[str, list[tuple[SecurityRule, Origin]]] = {}
         self.subnets_of: dict[str, list[str]] = {}
+        self.child_subnets: list[Subnet] = []
         self.peerings_of: dict[str, list[Peering]] = {}
         self.routes_of: dict[str, list[Route]] = {}
         self.gateway_subnets: set[str] = set()
@@ -224,10 +225,10 @@ class _Converter:
                          f"({_get(p, 'ipConfigurations').reason})", raw.origin_for("properties", "ipConfigurations"))
         for i, c in enumerate(items):
             origin = raw.origin_for("properties", "ipConfigurations", i)
-            if not isinstance(c, Mapping):
+            if not isinstance(c, dict):
                 self.finding("warning", f"NIC {raw.name!r}: ip configuration #{i} not determined", origin)
                 continue
-            cp = c.get("properties", c) if isinstance(c.get("properties", c), Mapping) else {}
+            cp = c.get("properties", c) if isinstance(c.get("properties", c), dict) else {}
             ip = _str(_get(cp, "privateIPAddress"))
             if ip == "":
                 ip = None
@@ -255,15 +256,13 @@ class _Converter:
         endpoints = []
         eps = _get(cp, "serviceEndpoints")
         for e in (eps if isinstance(eps, list) else []):
-            if isinstance(e, Mapping):
+            if isinstance(e, dict):
                 service = _get(e, "service")
                 if isinstance(service, str):
                     locs = _get(e, "locations")
                     endpoints.append(ServiceEndpoint(service, tuple(
                         x for x in (locs if isinstance(locs, list) else []) if isinstance(x, str))))
         nat = _id_of(_get(cp, "natGateway"))
-        if name.lower() == "gatewaysubnet":
-            pass
         return Subnet(id=sid, name=name, vnet_id=vnet_id, prefixes=tuple(dict.fromkeys(prefixes)),
                       nsg_id=_id_of(_get(cp, "networkSecurityGroup")),
                       route_table_id=_id_of(_get(cp, "routeTable")),
@@ -280,18 +279,23 @@ class _Converter:
                          raw.origin_for("properties", "subnets"))
         for i, s in enumerate(items if isinstance(items, list) else []):
             origin = raw.origin_for("properties", "subnets", i)
-            if not isinstance(s, Mapping) or not isinstance(s.get("name"), str):
-                self.finding("warning", f"virtual network {raw.name!r}: subnet #{i} not determined", origin)
+            if not isinstance(s, dict):
+                self.finding("warning", f"virtual network {raw.name!r}: subnet #{i} not determined"
+                             f"{' (' + s.reason + ')' if isinstance(s, Unknown) else ''}; skipped", origin)
                 continue
-            name = rule_name(s["name"])
+            name = rule_name(s.get("name"))
+            if not isinstance(s.get("name"), str) or not name:
+                name = name if name and name != "?" else f"subnet{i + 1}"
+                self.finding("warning", f"virtual network {raw.name!r}: the name of subnet #{i} is not "
+                             f"determined; kept as {name!r}", origin)
             sid = s.get("id") if isinstance(s.get("id"), str) else f"{vid}/subnets/{name}"
-            cp = s.get("properties", s) if isinstance(s.get("properties", s), Mapping) else {}
+            cp = s.get("properties", s) if isinstance(s.get("properties", s), dict) else {}
             self.estate.add("subnets", self.subnet(cp, name, sid, vid, origin))
             subnet_ids.append(sid)
         peerings = []
         for i, pe in enumerate(_get(p, "virtualNetworkPeerings") or []
                                if not isinstance(_get(p, "virtualNetworkPeerings"), Unknown) else []):
-            if isinstance(pe, Mapping):
+            if isinstance(pe, dict):
                 peerings.append(self.peering(pe.get("properties", pe), str(pe.get("name", f"#{i}")),
                                              raw.origin_for("properties", "virtualNetworkPeerings", i)))
         space = _get(p, "addressSpace", "addressPrefixes")
@@ -304,7 +308,7 @@ class _Converter:
                               location=_location(raw), origin=raw.origin)
 
     def peering(self, pp: Any, name: str, origin: Origin) -> Peering:
-        pp = pp if isinstance(pp, Mapping) else {}
+        pp = pp if isinstance(pp, dict) else {}
         remote = _id_of(_get(pp, "remoteVirtualNetwork"))
         space = _get(pp, "remoteAddressSpace", "addressPrefixes")
         return Peering(name=rule_name(name),
@@ -315,11 +319,16 @@ class _Converter:
                        origin=origin)
 
     def child_subnet(self, raw: RawResource) -> None:
+        """A subnet child resource: added after every VNet, so it wins over an inline definition
+        of the same subnet (it is deployed after its parent)."""
         sid = _rid(raw)
         vnet_id = _parent_id(sid)
-        p = _props(raw)
-        self.estate.add("subnets", self.subnet(p, _short_name(raw), sid, vnet_id, raw.origin))
+        self.child_subnets.append(self.subnet(_props(raw), _short_name(raw), sid, vnet_id, raw.origin))
         self.subnets_of.setdefault(ref(vnet_id), []).append(sid)
+
+    def attach_child_subnets(self) -> None:
+        for subnet in self.child_subnets:
+            self.estate.add("subnets", subnet)
 
     def child_peering(self, raw: RawResource) -> None:
         vnet_id = _parent_id(_rid(raw))
@@ -342,7 +351,7 @@ class _Converter:
 
     def gateway(self, raw: RawResource) -> None:
         for c in _get(_props(raw), "ipConfigurations") or []:
-            if isinstance(c, Mapping):
+            if isinstance(c, dict):
                 sid = _id_of(_get(c.get("properties", c), "subnet"))
                 if isinstance(sid, str):
                     self.gateway_subnets.add(ref(_parent_id(sid)))
@@ -358,7 +367,7 @@ class _Converter:
 
     # -- routes --------------------------------------------------------------------
     def route(self, rp: Any, name: Any, origin: Origin) -> Route:
-        rp = rp if isinstance(rp, Mapping) else {}
+        rp = rp if isinstance(rp, dict) else {}
         prefix = _str(_get(rp, "addressPrefix"))
         hop = _str(_get(rp, "nextHopType"))
         return Route(name=rule_name(name),
@@ -373,7 +382,7 @@ class _Converter:
         routes = []
         for i, r in enumerate(items if isinstance(items, list) else []):
             origin = raw.origin_for("properties", "routes", i)
-            if isinstance(r, Mapping):
+            if isinstance(r, dict):
                 routes.append(self.route(r.get("properties", r), r.get("name", f"#{i}"), origin))
             else:
                 routes.append(Route(name=f"#{i}", address_prefix=Unknown("route not determined", origin),
@@ -395,8 +404,17 @@ class _Converter:
                 self.finding("note", f"route table {name!r} is defined only by its child route resources here",
                              routes[0].origin)
                 t = RouteTable(id=key, name=name, routes=(), origin=routes[0].origin)
+            merged = list(t.routes)
+            for route in routes:
+                same = next((i for i, r in enumerate(merged) if r.name.lower() == route.name.lower()), None)
+                if same is None:
+                    merged.append(route)
+                else:
+                    self.finding("warning", f"route {route.name!r} of route table {t.name!r} is defined both "
+                                 "inline and as a child resource; the child resource is used", route.origin)
+                    merged[same] = route
             self.estate.route_tables[key] = RouteTable(
-                id=t.id, name=t.name, routes=t.routes + tuple(routes),
+                id=t.id, name=t.name, routes=tuple(merged),
                 disable_bgp_route_propagation=t.disable_bgp_route_propagation, location=t.location,
                 origin=t.origin, routes_unknown=t.routes_unknown)
 
@@ -424,14 +442,14 @@ class _Converter:
 
     def storage(self, raw: RawResource) -> StorageAccount:
         acl = _get(_props(raw), "networkAcls")
-        acl = acl if isinstance(acl, Mapping) else {}
+        acl = acl if isinstance(acl, dict) else {}
         bypass = _get(acl, "bypass")
         subnets = []
         for r in _get(acl, "virtualNetworkRules") or []:
-            sid = _id_of(r) or (_get(r, "virtualNetworkResourceId") if isinstance(r, Mapping) else None)
+            sid = _id_of(r) or (_get(r, "virtualNetworkResourceId") if isinstance(r, dict) else None)
             if isinstance(sid, str):
                 subnets.append(sid)
-        ips = [_get(r, "value") if isinstance(r, Mapping) else r for r in (_get(acl, "ipRules") or [])]
+        ips = [_get(r, "value") if isinstance(r, dict) else r for r in (_get(acl, "ipRules") or [])]
         default = _str(_get(acl, "defaultAction"))
         return StorageAccount(id=_rid(raw), name=_short_name(raw), default_action=default,
                               bypass=tuple(b.strip() for b in bypass.split(",") if b.strip())
@@ -475,7 +493,7 @@ class _Converter:
 
     def protected_item(self, raw: RawResource) -> ProtectedItem:
         d = _get(_props(raw), "providerSpecificDetails")
-        d = d if isinstance(d, Mapping) else {}
+        d = d if isinstance(d, dict) else {}
         vm = _id_of(_get(d, "fabricObjectId"))
         group = _get(d, "multiVmGroupName")
         if not isinstance(group, str) or not group:
@@ -545,6 +563,7 @@ def convert(raws: Iterable[RawResource], estate: Estate | None = None) -> Estate
             conv.finding("warning", f"{raw.name!r} is deployed only under a condition that is not determined "
                          f"({cu.reason if isinstance(cu, Unknown) else cu}); loaded as if deployed", raw.origin)
     conv.attach_child_rules()
+    conv.attach_child_subnets()
     conv.attach_vnet_children()
     conv.attach_routes()
     conv.attach_gateways()

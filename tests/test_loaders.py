@@ -1,0 +1,79 @@
+"""nsgcheck.loaders (load_paths): the same network as an ARM template, az CLI JSON and a Terraform
+plan loads into equal models (ids compared by name: each format has its own subscription/group)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nsgcheck.loaders import load_paths
+from nsgcheck.model import Estate, Unknown
+
+DATA = Path(__file__).resolve().parent / "data" / "equivalence"
+
+
+def _name(rid) -> str:
+    return rid if rid is None or isinstance(rid, Unknown) else rid.rstrip("/").rsplit("/", 1)[-1].lower()
+
+
+def view(e: Estate) -> dict:
+    """The estate with ids reduced to names and origins dropped: what must not depend on the format."""
+    rules = lambda n: sorted((r.name, r.priority, r.direction, r.access, r.protocol, r.source_addresses,  # noqa: E731
+                              r.source_ports, r.destination_addresses, r.destination_ports,
+                              tuple(map(_name, r.source_asgs)), tuple(map(_name, r.destination_asgs)),
+                              r.problems, r.default) for r in n.rules + n.default_rules)
+    return {
+        "nsgs": sorted((n.name, rules(n), n.rules_unknown) for n in e.nsgs.values()),
+        "subnets": sorted((s.name, _name(s.vnet_id), s.prefixes, _name(s.nsg_id), _name(s.route_table_id),
+                           tuple(x.service for x in s.service_endpoints)) for s in e.subnets.values()),
+        "vnets": sorted((v.name, v.address_space, tuple(map(_name, v.subnet_ids)), len(v.peerings))
+                        for v in e.vnets.values()),
+        "nics": sorted((n.name, _name(n.nsg_id), tuple((c.private_ip, _name(c.subnet_id), c.primary, c.version)
+                                                       for c in n.ip_configurations)) for n in e.nics.values()),
+        "vms": sorted((v.name, tuple(map(_name, v.nic_ids)), v.os_type) for v in e.vms.values()),
+        "route_tables": sorted((t.name, t.disable_bgp_route_propagation,
+                                tuple((r.name, r.address_prefix, r.next_hop_type, r.next_hop_ip) for r in t.routes))
+                               for t in e.route_tables.values()),
+        "warnings": [f.message for f in e.findings if f.level != "note"],
+    }
+
+
+@pytest.mark.parametrize("other", ["az.json", "tfplan.json"])
+def test_same_network_in_three_formats_gives_equal_models(other):
+    arm = view(load_paths([DATA / "arm.json"]))
+    assert arm["nsgs"] and arm["subnets"] and arm["nics"] and arm["vms"] and arm["route_tables"]
+    assert view(load_paths([DATA / other])) == arm
+
+
+def test_every_object_knows_file_and_line():
+    for f in ("arm.json", "az.json", "tfplan.json"):
+        e = load_paths([DATA / f])
+        objs = [*e.nsgs.values(), *e.subnets.values(), *e.nics.values(), *e.vms.values(),
+                *e.route_tables.values(), *e.vnets.values()]
+        objs += [r for n in e.nsgs.values() for r in n.rules]
+        for o in objs:
+            assert o.origin.file.endswith(f) and o.origin.line, (f, o)
+
+
+def test_directory_of_all_three_merges_same_names(tmp_path):
+    e = load_paths([DATA])
+    assert {n.name for n in e.nsgs.values()} == {"app-nsg"}
+    assert len(e.nsgs) == 3  # three ids (placeholder, rg1 real, rg1 placeholder subscription)
+    assert [Path(p).name for p in e.inputs] == ["arm.json", "az.json", "tfplan.json"]
+
+
+def test_parameters_file_given_explicitly_is_not_loaded_twice(tmp_path):
+    import json
+
+    tpl = {"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+           "contentVersion": "1.0.0.0", "parameters": {"nsg": {"type": "string"}},
+           "resources": [{"type": "Microsoft.Network/networkSecurityGroups", "apiVersion": "2023-04-01",
+                          "name": "[parameters('nsg')]", "properties": {"securityRules": []}}]}
+    par = {"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#",
+           "contentVersion": "1.0.0.0", "parameters": {"nsg": {"value": "from-params"}}}
+    (tmp_path / "main.json").write_text(json.dumps(tpl))
+    (tmp_path / "values.json").write_text(json.dumps(par))
+    e = load_paths([tmp_path], parameters=[tmp_path / "values.json"])
+    assert [n.name for n in e.nsgs.values()] == ["from-params"]
+    assert not [f for f in e.findings if f.level == "warning"]
