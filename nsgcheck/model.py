@@ -169,6 +169,8 @@ class IpConfiguration:
     primary: bool = False
     version: int = 4
     origin: Origin | None = None
+    #: some ASG references of this configuration are not determined (membership then unknown)
+    asgs_unknown: Unknown | None = None
 
 
 @dataclass(frozen=True)

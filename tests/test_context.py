@@ -58,3 +58,20 @@ def test_asg_membership_exact_for_static_and_ranged_for_dynamic_ips():
     e = estate()
     assert build_context(e, e.subnets[SUB], None, nic=e.nics["/s/nic1"]).subject_asgs == frozenset({"/s/asgs/web"})
     assert build_context(e, e.subnets[SUB], None).subject_asgs is None
+
+
+def test_undetermined_asg_reference_makes_membership_unknown_not_empty():
+    """A NIC whose ASG list is not determined may be in any ASG: never silently 'not a member'."""
+    from nsgcheck.engine.addresses import AddressSet
+    from nsgcheck.engine.context import asg_membership, subject_asgs
+    from nsgcheck.model import ApplicationSecurityGroup, Estate, IpConfiguration, NetworkInterface, Unknown
+
+    est = Estate()
+    est.add("asgs", ApplicationSecurityGroup("/x/asgs/web", "web"))
+    doubt = Unknown("parameter 'asgId' has no value")
+    est.add("nics", NetworkInterface("/x/nics/n1", "n1", (IpConfiguration(
+        "c", "10.0.0.7", None, asg_ids=(), primary=True, asgs_unknown=doubt),)))
+    members, possible = asg_membership(est)
+    assert members["/x/asgs/web"] == AddressSet.empty()
+    assert possible["/x/asgs/web"].contains_ip("10.0.0.7")
+    assert subject_asgs(est.nics["/x/nics/n1"]) is None

@@ -123,8 +123,11 @@ def asg_membership(estate: Estate) -> tuple[dict[str, AddressSet], dict[str, Add
     """ASG id -> member addresses (certain), and supersets where some member IP is not fixed."""
     members: dict[str, AddressSet] = {a: AddressSet.empty() for a in estate.asgs}
     extra: dict[str, AddressSet] = {}
+    anywhere = AddressSet.empty()   # addresses of configs whose ASG list is not determined
     for nic in estate.nics.values():
         for cfg in nic.ip_configurations:
+            if cfg.asgs_unknown is not None:
+                anywhere = anywhere | _config_range(estate, cfg)
             if not cfg.asg_ids:
                 continue
             addr: AddressSet | None = None
@@ -151,11 +154,30 @@ def asg_membership(estate: Estate) -> tuple[dict[str, AddressSet], dict[str, Add
                         rng = rng | AddressSet.parse(p, strict=False)
                 extra[key] = extra.get(key, AddressSet.empty()) | (rng if rng is not None else AddressSet.everything())
     possible = {k: members[k] | v for k, v in extra.items()}
+    if anywhere:
+        # a NIC whose ASG references are undetermined may belong to any ASG
+        possible = {k: possible.get(k, members[k]) | anywhere for k in members}
     return members, possible
 
 
-def subject_asgs(nic: NetworkInterface) -> frozenset[str]:
+def _config_range(estate: Estate, cfg: Any) -> AddressSet:
+    """The address of an IP configuration, else its subnet's range, else everything."""
+    if isinstance(cfg.private_ip, str):
+        try:
+            return AddressSet.parse(cfg.private_ip, strict=False)
+        except AddressError:
+            pass
+    sub = estate.get("subnets", cfg.subnet_id)
+    if sub is None or any(isinstance(p, Unknown) for p in sub.prefixes):
+        return AddressSet.everything()
+    return AddressSet.from_cidrs(sub.prefixes, strict=False)
+
+
+def subject_asgs(nic: NetworkInterface) -> frozenset[str] | None:
+    """The ASG ids of the NIC's primary IP configuration; None when they are not determined."""
     cfg = nic.primary_config()
+    if cfg is not None and cfg.asgs_unknown is not None:
+        return None
     return frozenset(ref(a) for a in (cfg.asg_ids if cfg else ()))
 
 

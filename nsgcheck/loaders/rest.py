@@ -205,8 +205,10 @@ class _Converter:
             for rule, origin in items:
                 same = next((i for i, r in enumerate(rules) if r.name.lower() == rule.name.lower()), None)
                 if same is not None:
-                    self.finding("warning", f"rule {rule.name!r} of NSG {nsg.name!r} is defined both inline "
-                                 "and as a child resource; the child resource is used", origin)
+                    inline = same < len(nsg.rules)
+                    self.finding("warning", f"rule {rule.name!r} of NSG {nsg.name!r} is defined "
+                                 + ("both inline and as a child resource; the child resource is used" if inline
+                                    else "twice as a child resource; the later definition is used"), origin)
                     rules[same] = rule
                 else:
                     rules.append(rule)
@@ -233,14 +235,18 @@ class _Converter:
             if ip == "":
                 ip = None
             version = _get(cp, "privateIPAddressVersion")
-            asgs = tuple(ref(x) if isinstance(x, str) else x  # type: ignore[misc]
-                         for x in (_id_of(a) for a in (as_list(_get(cp, "applicationSecurityGroups"))
-                                                       if not isinstance(_get(cp, "applicationSecurityGroups"), Unknown)
-                                                       else []))
-                         if isinstance(x, str))
+            raw_asgs = _get(cp, "applicationSecurityGroups")
+            refs = [] if isinstance(raw_asgs, Unknown) else [_id_of(a) for a in as_list(raw_asgs)]
+            asgs = tuple(ref(x) for x in refs if isinstance(x, str))
+            asgs_unknown = raw_asgs if isinstance(raw_asgs, Unknown) else next(
+                (x for x in refs if isinstance(x, Unknown)), None)
+            if asgs_unknown is not None:
+                self.finding("warning", f"NIC {raw.name!r}: an application security group reference is not "
+                             f"determined ({asgs_unknown.reason}); rules using ASGs become unknown",
+                             raw.origin_for("properties", "ipConfigurations", i))
             configs.append(IpConfiguration(
                 name=str(c.get("name") or f"ipconfig{i + 1}"), private_ip=ip,
-                subnet_id=_id_of(_get(cp, "subnet")), asg_ids=asgs,
+                subnet_id=_id_of(_get(cp, "subnet")), asg_ids=asgs, asgs_unknown=asgs_unknown,
                 primary=_bool(_get(cp, "primary"), default=len(items) == 1),
                 version=6 if isinstance(version, str) and version.lower() == "ipv6" else 4,
                 origin=origin))
@@ -452,7 +458,8 @@ class _Converter:
         ips = [_get(r, "value") if isinstance(r, dict) else r for r in (_get(acl, "ipRules") or [])]
         default = _str(_get(acl, "defaultAction"))
         return StorageAccount(id=_rid(raw), name=_short_name(raw), default_action=default,
-                              bypass=tuple(b.strip() for b in bypass.split(",") if b.strip())
+                              bypass=tuple(b.strip() for b in bypass.split(",")
+                                           if b.strip() and b.strip().lower() != "none")
                               if isinstance(bypass, str) else (),
                               subnet_rule_ids=tuple(subnets),
                               ip_rules=tuple(i for i in ips if isinstance(i, str)),
