@@ -35,6 +35,7 @@ from servicetags.catalog import intervals_to_cidrs
 
 TCP = frozenset({"tcp"})
 _INF = float("inf")
+WHOLE = 1.0 - 1e-12   # a share this large is the whole family
 
 
 # --------------------------------------------------------------------------- verdicts
@@ -132,7 +133,8 @@ def _nsg_decisions(res: LayeredResult) -> list[Decision]:
     for d in res.final_decisions():
         rule = d.rule
         share = d.volume / total
-        prefixes = () if share >= 1.0 and d.outcome == ALLOW else _dst_cidrs(d.boxes)
+        # a rule deciding the whole family decided the whole destination: no list needed
+        prefixes = () if share >= WHOLE else _dst_cidrs(d.boxes)
         if rule is None:
             out.append(Decision(device=d.nsg.name if d.nsg else "", device_kind=d.kind, rule="",
                                 priority=None, access=d.outcome, share=share, prefixes=prefixes,
@@ -164,7 +166,8 @@ def _finish(o: _Outcome, dst_label: str) -> Verdict:
     status = status_from_shares(a, d, u)
     if o.partial and status in (PASS, UNKNOWN):
         status = PARTIAL   # a firewall allows only some of the required names: certainly not all
-    denied = _dst_cidrs(o.denied) if o.denied else ()
+    # all denied (fail): the whole destination, named by `destination`; listed only when partial
+    denied = _dst_cidrs(o.denied) if o.denied and d < WHOLE else ()
     decisions = sorted(o.decisions, key=lambda x: ({"deny": 0, "unknown": 1, "allow": 2}.get(x.access, 3),
                                                    x.device_kind, x.device, x.priority if x.priority is not None else -1,
                                                    x.rule))
@@ -218,6 +221,7 @@ class Evaluator:
     _asgs: Any = None
     _preps: dict[Any, Any] = field(default_factory=dict)
     _filtered: dict[Any, Any] = field(default_factory=dict)
+    _paths: dict[Any, Any] = field(default_factory=dict)
     #: direction -> (protocols, ports) of every flow the audit evaluates; None: keep all rules
     needs: dict[str, tuple[frozenset[str], PortSet]] = field(default_factory=dict)
     #: IPv4 hull of the single addresses that get classified (set by evaluate_all)
@@ -270,7 +274,7 @@ class Evaluator:
                     rp = r.protocol.strip().lower()
                     if rp not in ("*", "any", "all") and rp not in protos:
                         continue
-                    if not (r.destination_ports & ports):
+                    if not iv.overlaps(r.destination_ports.ranges, ports.ranges):
                         continue
                 keep.append(r)
             if len(keep) != len(nsg.rules):
@@ -366,12 +370,19 @@ class Evaluator:
                 return _PathPart([], [], boxes, [], [Decision(rt, "route", "", None, "unknown", 0.0, None, (), why)],
                                  [why], [PathStep("route", rt, "unknown", placement.route_table_id)])
             return _PathPart(boxes, [], [], [], [], [], [PathStep("route", "system routes", "allow")])
+        key = (placement.subnet_id, nic_id if self.estate.effective_routes else None, tuple(boxes), urls,
+               accepted, total)
+        hit = self._paths.get(key)
+        if hit is not None:
+            return hit
         res = self.path_stage(boxes, subnet, self.estate, self.catalog, urls, accepted, nic_id=nic_id, total=total)
-        return _PathPart(list(_get(res, "allowed", default=[]) or []), list(_get(res, "denied", default=[]) or []),
+        out = self._paths[key] = _PathPart(list(_get(res, "allowed", default=[]) or []), list(_get(res, "denied", default=[]) or []),
                          list(_get(res, "unknown", default=[]) or []), list(_get(res, "partial", default=[]) or []),
-                         [d for d in (_get(res, "decisions", default=[]) or []) if isinstance(d, Decision)],
+                         [replace(d, prefixes=()) if d.share >= WHOLE else d
+                          for d in (_get(res, "decisions", default=[]) or []) if isinstance(d, Decision)],
                          [str(r) for r in (_get(res, "reasons", default=[]) or [])],
                          [st for st in (_get(res, "path", default=[]) or []) if isinstance(st, PathStep)])
+        return out
 
     def prep(self, placement: Placement, nic_id: str | None, target: bool, direction: str) -> "Prep":
         """Context, layers, resolved terms and cache key of one placement in one direction (cached)."""
