@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from nsgcheck.model import Origin
+from nsgcheck.answers import Advisory, Decision, PathStep, origin_json  # noqa: F401 (re-exported)
 
 SCHEMA_VERSION = "1.0"
 
@@ -43,15 +43,6 @@ def status_from_shares(allowed: float, denied: float, unknown: float) -> str:
     return PASS
 
 
-def origin_json(origin: Origin | None) -> dict[str, Any] | None:
-    if origin is None:
-        return None
-    out: dict[str, Any] = {"file": origin.file, "pointer": origin.pointer, "line": origin.line}
-    if origin.end_line is not None:
-        out["end_line"] = origin.end_line
-    return out
-
-
 @dataclass(frozen=True)
 class Subject:
     """What a result is about: a VM (via its primary NIC), a NIC, or a subnet."""
@@ -65,40 +56,6 @@ class Subject:
     def to_json(self) -> dict[str, Any]:
         return {"kind": self.kind, "name": self.name, "id": self.id, "address": self.address,
                 "region": self.region}
-
-
-@dataclass(frozen=True)
-class Decision:
-    """One device's rule (or route) that decided part of a required flow family."""
-
-    device: str             # display name of the device, e.g. 'nsg-app'
-    device_kind: str        # 'nic-nsg' | 'subnet-nsg' | 'route' | 'firewall' | 'url-allowlist' | 'none'
-    rule: str               # rule / route / collection name ('' when no device: e.g. no NSG)
-    priority: int | None
-    access: str             # 'allow' | 'deny' | 'unknown' | route next hop type
-    share: float            # fraction of the required family this rule decided at this device
-    location: Origin | None = None
-    prefixes: tuple[str, ...] = ()   # destination CIDRs this rule decided (full list)
-    reason: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        return {"device": self.device, "device_kind": self.device_kind, "rule": self.rule,
-                "priority": self.priority, "access": self.access, "share": round(self.share, 6),
-                "location": origin_json(self.location), "prefixes": list(self.prefixes),
-                "reason": self.reason}
-
-
-@dataclass(frozen=True)
-class PathStep:
-    """A device on the path of a required flow, in the order the packet meets it."""
-
-    kind: str      # 'nic-nsg' | 'subnet-nsg' | 'route' | 'firewall' | 'url-allowlist'
-    name: str
-    verdict: str   # summary verdict of this device for the family: allow/deny/partial/unknown/absent
-    id: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "name": self.name, "id": self.id, "verdict": self.verdict}
 
 
 @dataclass(frozen=True)
@@ -156,22 +113,6 @@ class Result:
         if self.fixes:
             out["fixes"] = [f.to_json() for f in self.fixes]
         return out
-
-
-@dataclass(frozen=True)
-class Advisory:
-    """A finding that is not a requirement verdict (warning or note), with its rationale."""
-
-    id: str                 # e.g. 'ADV-INBOUND-FOR-ASR'
-    level: str              # 'warning' | 'note'
-    message: str
-    subject: str = ""       # name of what it is about (NSG, subnet, VM)
-    location: Origin | None = None
-    details: tuple[str, ...] = ()
-
-    def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "level": self.level, "subject": self.subject, "message": self.message,
-                "location": origin_json(self.location), "details": list(self.details)}
 
 
 @dataclass

@@ -38,7 +38,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
-from nsgcheck.audit.results import Advisory, Decision, PathStep
+from nsgcheck.answers import Advisory, Decision, PathStep
 from nsgcheck.model import Estate, Firewall, Origin, Subnet, ref
 
 from .addresses import AddressSet
