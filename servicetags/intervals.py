@@ -14,6 +14,7 @@ Interval = tuple[int, int]
 Intervals = tuple[Interval, ...]
 
 EMPTY: Intervals = ()
+_INF = float("inf")
 
 
 def normalize(pairs: Iterable[Interval]) -> Intervals:
@@ -44,7 +45,11 @@ def union(a: Intervals, b: Intervals) -> Intervals:
 
 
 def intersection(a: Intervals, b: Intervals) -> Intervals:
-    """Intersection of two canonical interval sets (linear merge)."""
+    """Intersection of two canonical interval sets (linear merge; bisect when sizes differ a lot)."""
+    if len(a) > len(b):
+        a, b = b, a
+    if len(a) * 16 < len(b):
+        return _intersection_small(a, b)
     out: list[Interval] = []
     i = j = 0
     while i < len(a) and j < len(b):
@@ -99,8 +104,37 @@ def is_subset(a: Intervals, b: Intervals) -> bool:
     return not difference(a, b)
 
 
+def _intersection_small(a: Intervals, b: Intervals) -> Intervals:
+    """Intersection when `a` is much smaller than `b`: bisect into `b` for each interval of `a`."""
+    out: list[Interval] = []
+    nb = len(b)
+    for lo, hi in a:
+        k = bisect_right(b, (lo, _INF)) - 1
+        if k < 0:
+            k = 0
+        while k < nb and b[k][0] <= hi:
+            blo, bhi = b[k]
+            if bhi >= lo:
+                out.append((lo if lo > blo else blo, hi if hi < bhi else bhi))
+            k += 1
+    return tuple(out)
+
+
 def overlaps(a: Intervals, b: Intervals) -> bool:
-    """Whether the two sets share any element."""
+    """Whether the two sets share any element (bisect when sizes differ a lot)."""
+    if len(a) > len(b):
+        a, b = b, a
+    if len(a) * 16 < len(b):
+        nb = len(b)
+        for lo, hi in a:
+            k = bisect_right(b, (lo, _INF)) - 1
+            if k < 0:
+                k = 0
+            while k < nb and b[k][0] <= hi:
+                if b[k][1] >= lo:
+                    return True
+                k += 1
+        return False
     i = j = 0
     while i < len(a) and j < len(b):
         if a[i][0] <= b[j][1] and b[j][0] <= a[i][1]:

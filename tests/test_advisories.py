@@ -53,3 +53,29 @@ def test_tag_not_in_the_cloud_suggests_the_closest_name():
     assert "closest real name: Storage.FranceCentral" in by_rule["nsg-eastus/fr"].message
     assert "closest real name: AzureSiteRecovery" in by_rule["nsg-eastus/typo"].message
     assert not unknown_tags(worked_estate(), small_catalog())
+
+
+def test_wrong_region_tag_for_event_hubs():
+    src = [r if r.name != "E3" else rule("E3", 120, "EventHub.EastUS") for r in source_rules()]
+    rep = audit(worked_estate(src))
+    adv = [a for a in rep.advisories if a.id == "ADV-WRONG-REGION-TAG"]
+    assert len(adv) == 1 and "EventHub.EastUS" in adv[0].message and "EventHub.CentralUS" in adv[0].message
+
+
+def test_forced_tunnel_without_storage_endpoint_is_reported():
+    from dataclasses import replace
+
+    from nsgcheck.model import Route, RouteTable
+
+    from audit_helpers import NET
+    e = worked_estate()
+    rt = RouteTable(f"{NET}/routeTables/rt-nva", "rt-nva", (Route("default-to-nva", "0.0.0.0/0", "VirtualAppliance",
+                                                                 "10.1.255.4"),))
+    e.add("route_tables", rt)
+    key = next(k for k in e.subnets if "vnet-eastus" in k)
+    e.subnets[key] = replace(e.subnets[key], route_table_id=rt.id)
+    rep = audit(e)
+    assert any(a.id == "ADV-FORCED-TUNNEL-NO-STORAGE-ENDPOINT" for a in rep.advisories)
+    # the appliance is not in the inputs: the source rows cannot be decided, never pass
+    st = next(r for r in rep.results if r.requirement == "A2A-SRC-STORAGE")
+    assert st.status == "unknown" and st.reasons

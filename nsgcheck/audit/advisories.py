@@ -149,7 +149,8 @@ def ip_rules_for_tags(estate: Estate, required: Sequence[tuple[str, Any]]) -> li
                            + (f" (+{len(stale) - _MAX_LIST} more)" if len(stale) > _MAX_LIST else ""))
         out.append(Advisory(
             "ADV-IP-FOR-TAG", "warning",
-            f"rule {nsg.name}/{r.name} lists {len(cidrs)} explicit prefixes standing in for the service "
+            f"rule {nsg.name}/{r.name} lists {len(cidrs)} explicit prefix{'es' if len(cidrs) != 1 else ''} "
+            f"standing in for the service "
             f"tag {name}; IP allow lists are no longer supported for Site Recovery and drift as the tag "
             f"changes: use the tag", subject=nsg.name, location=r.origin, details=tuple(details)))
     return out
@@ -176,14 +177,19 @@ def unknown_tags(estate: Estate, catalog: Any) -> list[Advisory]:
         return []
     out = []
     seen: dict[str, str] = {}
+    known: dict[str, bool] = {}      # token text -> is a built-in or a tag of the file
     for nsg, r in _rules(estate):
         for side in (r.source_addresses, r.destination_addresses):
             for tok in _tokens(side):
-                if tok.kind != AddressKind.TAG or tok.value.strip().lower() in _BUILTIN:
+                if tok.kind != AddressKind.TAG:
+                    continue
+                ok = known.get(tok.value)
+                if ok is None:
+                    low = tok.value.strip().lower()
+                    ok = known[tok.value] = low in _BUILTIN or catalog.find(low) is not None
+                if ok:
                     continue
                 name = tok.value.strip()
-                if catalog.find(name) is not None:
-                    continue
                 if name.lower() not in seen:
                     seen[name.lower()] = _closest(name, catalog)
                 hint = seen[name.lower()]
@@ -212,3 +218,39 @@ def advisories(estate: Estate, catalog: Any, required: Sequence[tuple[str, Any]]
     """Every advisory of the audit."""
     return (inbound_for_asr(estate) + ip_rules_for_tags(estate, required) + unknown_tags(estate, catalog)
             + linux_group_members(subjects, groups))
+
+
+def wrong_region_tags(estate: Estate, results: Sequence[Any]) -> list[Advisory]:
+    """An allow for the same service in another region than the one a failing requirement needs.
+
+    E.g. `EventHub.EastUS` on the source side where Site Recovery needs `EventHub.<target>`:
+    the commonest mistake, since the Event Hubs requirement names the *other* region.
+    """
+    wanted: dict[str, set[str]] = {}     # NSG id -> regional tags needed on a failing/partial path
+    for r in results:
+        if r.status not in ("fail", "partial") or "." not in r.destination or r.side == "group":
+            continue
+        for step in r.path:
+            if step.kind.endswith("nsg") and step.id:
+                wanted.setdefault(step.id.lower(), set()).add(r.destination)
+    out = []
+    for nsg_id, names in sorted(wanted.items()):
+        nsg = estate.nsgs.get(nsg_id)
+        if nsg is None:
+            continue
+        bases = {n.split(".", 1)[0].lower(): n for n in names}
+        for r in nsg.rules:
+            if r.direction != "outbound" or r.access != "allow":
+                continue
+            for tok in _tokens(r.destination_addresses):
+                if tok.kind != AddressKind.TAG or "." not in tok.value:
+                    continue
+                base = tok.value.split(".", 1)[0].lower()
+                need = bases.get(base)
+                if need and tok.value.lower() != need.lower() and tok.value.lower() not in {n.lower() for n in names}:
+                    out.append(Advisory(
+                        "ADV-WRONG-REGION-TAG", "warning",
+                        f"rule {nsg.name}/{r.name} allows {tok.value}, but Site Recovery needs {need} on this "
+                        f"path (Event Hubs: the other region of the pair; Storage: the VM's own region)",
+                        subject=nsg.name, location=r.origin))
+    return out

@@ -29,13 +29,16 @@ from nsgcheck.engine.nsg import (ABSENT, INBOUND, OUTBOUND, LayeredResult, TermC
                                  nsg_terms, path_layers)
 from nsgcheck.engine.ports import PortSet
 from nsgcheck.engine.space import Box
-from nsgcheck.model import Estate, NetworkSecurityGroup, Origin, ref
+from nsgcheck.model import AddressKind, Estate, NetworkSecurityGroup, Origin, ref
+from nsgcheck.model import Unknown as Unknown_
 from servicetags import intervals as iv
-from servicetags.catalog import intervals_to_cidrs
+from servicetags.catalog import intervals_to_cidrs, parse_prefix
 
 TCP = frozenset({"tcp"})
 _INF = float("inf")
 WHOLE = 1.0 - 1e-12   # a share this large is the whole family
+_BUILTIN_TAGS = frozenset({"*", "any", "virtualnetwork", "internet", "azureloadbalancer", "azureplatformdns",
+                           "azureplatformimds", "azureplatformlkm", "virtual_network", "azure_loadbalancer"})
 
 
 # --------------------------------------------------------------------------- verdicts
@@ -81,6 +84,10 @@ class _PathPart:
     decisions: list[Decision] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
     path: list[PathStep] = field(default_factory=list)
+
+
+def _with_src(boxes: list[Box], src: AddressSet) -> list[Box]:
+    return [b if b.src == src else Box(b.protocols, src, b.sport, b.dst, b.dport) for b in boxes]
 
 
 def _vol(boxes: Iterable[Box]) -> int:
@@ -222,8 +229,16 @@ class Evaluator:
     _preps: dict[Any, Any] = field(default_factory=dict)
     _filtered: dict[Any, Any] = field(default_factory=dict)
     _paths: dict[Any, Any] = field(default_factory=dict)
+    _dests: dict[Any, Any] = field(default_factory=dict)
+    _pair_out: dict[Any, Any] = field(default_factory=dict)
+    _pair_in: dict[Any, Any] = field(default_factory=dict)
+    allow_urls: Any = None          # an nsgcheck.loaders.urllist.AllowList, or None
     #: direction -> (protocols, ports) of every flow the audit evaluates; None: keep all rules
     needs: dict[str, tuple[frozenset[str], PortSet]] = field(default_factory=dict)
+    #: (v4, v6) intervals of every destination the audit evaluates outbound; None: keep all rules
+    dst_need: tuple | None = None
+    #: (v4, v6) intervals of every sender of inbound-evaluated flows (multi-VM members)
+    src_need: tuple | None = None
     #: IPv4 hull of the single addresses that get classified (set by evaluate_all)
     window: tuple[int, int] = (0, (1 << 32) - 1)
     evaluations: int = 0
@@ -270,17 +285,53 @@ class Evaluator:
             protos, ports = need
             keep = []
             for r in nsg.rules:
+                if isinstance(r.direction, str) and r.direction != direction:
+                    continue    # the copy only serves this direction
                 if isinstance(r.protocol, str) and isinstance(r.destination_ports, PortSet) and not r.problems:
                     rp = r.protocol.strip().lower()
                     if rp not in ("*", "any", "all") and rp not in protos:
                         continue
                     if not iv.overlaps(r.destination_ports.ranges, ports.ranges):
                         continue
+                if direction == OUTBOUND and self.dst_need is not None \
+                        and not self._may_meet(r.destination_addresses, r.destination_asgs, self.dst_need):
+                    continue
+                if direction == INBOUND and self.src_need is not None \
+                        and not self._may_meet(r.source_addresses, r.source_asgs, self.src_need):
+                    continue
                 keep.append(r)
             if len(keep) != len(nsg.rules):
                 nsg = replace(nsg, rules=tuple(keep))
         self._filtered[key] = nsg
         return nsg
+
+    def _may_meet(self, tokens: Any, asgs: Any, need: tuple) -> bool:
+        """Whether a rule side (remote end) may meet any address the audit evaluates there.
+
+        Conservative: ASGs, built-in tags, tags missing from the file and anything not
+        determined count as 'may'. Only fully known CIDRs and service tags are tested.
+        """
+        if asgs or isinstance(tokens, Unknown_):
+            return True
+        need4, need6 = need
+        for tok in tokens:
+            if tok.kind == AddressKind.CIDR:
+                try:
+                    fam, lo, hi = parse_prefix(tok.value.strip())
+                except ValueError:
+                    return True
+                if iv.overlaps(((lo, hi),), need4 if fam == 4 else need6):
+                    return True
+            elif tok.kind == AddressKind.TAG and self.catalog is not None:
+                name = tok.value.strip()
+                if name.lower() in _BUILTIN_TAGS:
+                    return True
+                tag = self.catalog.find(name)
+                if tag is None or iv.overlaps(tag.v4, need4) or iv.overlaps(tag.v6, need6):
+                    return True
+            else:
+                return True
+        return False
 
     def missing_nsgs(self, placement: Placement) -> list[str]:
         out = []
@@ -331,8 +382,23 @@ class Evaluator:
         return ("set", address)
 
     # -- tags -------------------------------------------------------------------------
-    def destination(self, req: Requirement, source_region: str | None, target_region: str | None) -> tuple[str, AddressSet | None, str]:
-        """(tag name, addresses, reason when not resolvable) for a requirement's destination."""
+    def destination(self, req: Requirement, source_region: str | None, target_region: str | None,
+                    families: frozenset[int] | None = None) -> tuple[str, AddressSet | None, str]:
+        """(tag name, addresses, reason when not resolvable) for a requirement's destination.
+
+        With `families`, the addresses are restricted to them (a VM: IPv4 only).
+        """
+        mkey = (req.id, req.destination, source_region, target_region, families)
+        hit = self._dests.get(mkey)
+        if hit is None:
+            name, dst, why = self._destination(req, source_region, target_region)
+            if dst is not None and families is not None:
+                dst = dst.only(families)
+            hit = self._dests[mkey] = (name, dst, why)
+        return hit
+
+    def _destination(self, req: Requirement, source_region: str | None,
+                     target_region: str | None) -> tuple[str, AddressSet | None, str]:
         try:
             base, loc = req.destination_for(source_region, target_region)
         except KeyError as exc:
@@ -370,19 +436,38 @@ class Evaluator:
                 return _PathPart([], [], boxes, [], [Decision(rt, "route", "", None, "unknown", 0.0, None, (), why)],
                                  [why], [PathStep("route", rt, "unknown", placement.route_table_id)])
             return _PathPart(boxes, [], [], [], [], [], [PathStep("route", "system routes", "allow")])
+        src = boxes[0].src
+        if not self.estate.firewalls and self.allow_urls is None and not self.estate.effective_routes \
+                and all(b.src == src for b in boxes) and subnet is not None:
+            # without firewalls only the destination picks the route: share the outcome across
+            # sources of the same size (volumes are equal) and put this source back in
+            feats = (placement.vnet_id, placement.route_table_id,
+                     tuple((e.service, e.locations) for e in subnet.service_endpoints))
+            dkey = ("dst", feats, tuple((b.protocols, b.sport, b.dst, b.dport) for b in boxes), src.size(),
+                    urls, accepted, total)
+            hit = self._paths.get(dkey)
+            if hit is None:
+                hit = self._paths[dkey] = self._path_eval(boxes, subnet, urls, accepted, nic_id, total)
+            return _PathPart(*(_with_src(x, src) for x in (hit.allowed, hit.denied, hit.unknown, hit.partial)),
+                             hit.decisions, hit.reasons, hit.path)
         key = (placement.subnet_id, nic_id if self.estate.effective_routes else None, tuple(boxes), urls,
                accepted, total)
         hit = self._paths.get(key)
         if hit is not None:
             return hit
-        res = self.path_stage(boxes, subnet, self.estate, self.catalog, urls, accepted, nic_id=nic_id, total=total)
-        out = self._paths[key] = _PathPart(list(_get(res, "allowed", default=[]) or []), list(_get(res, "denied", default=[]) or []),
+        out = self._paths[key] = self._path_eval(boxes, subnet, urls, accepted, nic_id, total)
+        return out
+
+    def _path_eval(self, boxes: list[Box], subnet: Any, urls: tuple[str, ...], accepted: tuple[str, ...],
+                   nic_id: str | None, total: int | None) -> "_PathPart":
+        res = self.path_stage(boxes, subnet, self.estate, self.catalog, urls, accepted, self.allow_urls,
+                              nic_id=nic_id, total=total)
+        return _PathPart(list(_get(res, "allowed", default=[]) or []), list(_get(res, "denied", default=[]) or []),
                          list(_get(res, "unknown", default=[]) or []), list(_get(res, "partial", default=[]) or []),
                          [replace(d, prefixes=()) if d.share >= WHOLE else d
                           for d in (_get(res, "decisions", default=[]) or []) if isinstance(d, Decision)],
                          [str(r) for r in (_get(res, "reasons", default=[]) or [])],
                          [st for st in (_get(res, "path", default=[]) or []) if isinstance(st, PathStep)])
-        return out
 
     def prep(self, placement: Placement, nic_id: str | None, target: bool, direction: str) -> "Prep":
         """Context, layers, resolved terms and cache key of one placement in one direction (cached)."""
@@ -414,66 +499,102 @@ class Evaluator:
                  protocol: str, ports: tuple[int, ...], dst_label: str, urls: tuple[str, ...] = (),
                  accepted: tuple[str, ...] = (), prep: "Prep | None" = None, cls: Any = None) -> Verdict:
         """Verdict for placement -> dst on ports, outbound through its NSGs and path."""
+        return self.outbound_many(placement, nic_id, target, protocol, ports, [(dst, dst_label, urls, accepted)],
+                                  prep, cls)[0]
+
+    def outbound_many(self, placement: Placement, nic_id: str | None, target: bool, protocol: str,
+                      ports: tuple[int, ...], items: Sequence[tuple[AddressSet, str, tuple[str, ...], tuple[str, ...]]],
+                      prep: "Prep | None" = None, cls: Any = None) -> list[Verdict]:
+        """Verdicts for several destinations on the same protocol/ports from one placement.
+
+        Shares the preparation (context, terms, address class) across the destinations.
+        """
         sp = prep or self.prep(placement, nic_id, target, OUTBOUND)
         if sp.unknown:
-            return unknown_verdict(sp.unknown)
+            return [unknown_verdict(sp.unknown) for _ in items]
         if cls is None:
             cls = self.address_class(sp.key, sp.terms, placement.address)
-        key = ("out", sp.key, cls, sp.feats, dst_label, protocol, ports, urls, dst.families)
-        hit = self._verdicts.get(key)
-        if hit is not None:
-            return hit
-        self.evaluations += 1
-        space = [Box(frozenset({protocol}), placement.address, PortSet.everything(), dst,
-                     PortSet.parse([str(p) for p in ports]))]
-        res = evaluate_layers(space, OUTBOUND, sp.layers, sp.ctx, self.terms)
-        o = _outcome_from_layers(res, sp.layers)
-        pp = self._path(placement, o.allowed, urls, accepted, None if target else nic_id, o.total)
-        o.allowed = pp.allowed
-        o.denied += pp.denied
-        o.unknown += pp.unknown
-        o.partial = pp.partial
-        o.decisions += pp.decisions
-        o.reasons += [r for r in pp.reasons if r not in o.reasons]
-        o.path += pp.path
-        v = _finish(o, dst_label)
-        self._verdicts[key] = v
-        return v
+        keys = [("out", sp.key, cls, sp.feats, label, protocol, ports, urls, dst.families)
+                for dst, label, urls, _ in items]
+        out: list[Verdict | None] = [self._verdicts.get(k) for k in keys]
+        todo = [i for i, v in enumerate(out) if v is None]
+        if not todo:
+            return out  # type: ignore[return-value]
+        dport = PortSet.parse([str(p) for p in ports])
+        for i in todo:
+            dst, label, urls, accepted = items[i]
+            self.evaluations += 1
+            # one run per destination: measured faster than one run over the union
+            space = [Box(frozenset({protocol}), placement.address, PortSet.everything(), dst, dport)]
+            part = evaluate_layers(space, OUTBOUND, sp.layers, sp.ctx, self.terms)
+            o = _outcome_from_layers(part, sp.layers)
+            pp = self._path(placement, o.allowed, urls, accepted, None if target else nic_id, o.total)
+            o.allowed = pp.allowed
+            o.denied += pp.denied
+            o.unknown += pp.unknown
+            o.partial = pp.partial
+            o.decisions += pp.decisions
+            o.reasons += [r for r in pp.reasons if r not in o.reasons]
+            o.path += pp.path
+            v = _finish(o, label)
+            self._verdicts[keys[i]] = v
+            out[i] = v
+        return out  # type: ignore[return-value]
 
-    def pair(self, a: AuditSubject, b: AuditSubject, sa: "Prep", sb: "Prep", key: tuple,
+    def pair(self, a: AuditSubject, b: AuditSubject, sa: "Prep", sb: "Prep", ca: dict, cb: dict,
              protocol: str, ports: tuple[int, ...]) -> Verdict:
-        """Sender a outbound (NIC, subnet NSG), path, then receiver b inbound (subnet, NIC NSG)."""
+        """Sender a outbound (NIC, subnet NSG), path, then receiver b inbound (subnet, NIC NSG).
+
+        Stages are cached on what decides them: the sender's layers with both addresses'
+        classes (and the route to the receiver), the receiver's layers with both classes.
+        Decisions carry no prefixes (the peer is named by the member result instead).
+        """
         if sa.unknown or sb.unknown:
             return unknown_verdict(sa.unknown or sb.unknown)
-        hit = self._verdicts.get(key)
+        pa, pb = a.source, b.source
+        exact_route = bool(pa.route_table_id or self.estate.effective_routes or self.estate.firewalls)
+        route_key = (sa.feats, pb.vnet_id, pb.address if exact_route else None)
+        out_key = ("pair-out", sa.key, ca[sa.key], cb[sa.key], route_key, protocol, ports)
+        in_key = ("pair-in", sb.key, ca[sb.key], cb[sb.key], protocol, ports)
+        hit = self._verdicts.get((out_key, in_key))
         if hit is not None:
             return hit
         self.evaluations += 1
-        pa, pb = a.source, b.source
-        space = [Box(frozenset({protocol}), pa.address, PortSet.everything(), pb.address,
-                     PortSet.parse([str(p) for p in ports]))]
-        out_res = evaluate_layers(space, OUTBOUND, sa.layers, sa.ctx, self.terms)
-        o = _outcome_from_layers(out_res, sa.layers)
-        pp = self._path(pa, o.allowed, (), (), a.nic_id, o.total)
-        pa_ok, pd, pu, pdec, preason, psteps = pp.allowed, pp.denied, pp.unknown, pp.decisions, pp.reasons, pp.path
-        in_res = evaluate_layers(pa_ok, INBOUND, sb.layers, sb.ctx, self.terms)
-        oi = _outcome_from_layers(in_res, sb.layers)
-        scale = (in_res.total / o.total) if o.total else 0.0
+        dport = PortSet.parse([str(p) for p in ports])
+        space = [Box(frozenset({protocol}), pa.address, PortSet.everything(), pb.address, dport)]
+        stage = self._pair_out.get(out_key)
+        if stage is None:
+            out_res = evaluate_layers(space, OUTBOUND, sa.layers, sa.ctx, self.terms)
+            o = _outcome_from_layers(out_res, sa.layers)
+            pp = self._path(pa, o.allowed, (), (), a.nic_id, o.total)
+            stage = self._pair_out[out_key] = (o, pp)
+        o, pp = stage
+        whole = o.total and _vol(pp.allowed) == o.total
+        oi = self._pair_in.get(in_key) if whole else None
+        if oi is None:
+            # the receiver sees what left the sender: this pair's own packets
+            allowed = space if whole else pp.allowed
+            in_res = evaluate_layers(allowed, INBOUND, sb.layers, sb.ctx, self.terms)
+            oi = _outcome_from_layers(in_res, sb.layers)
+            if whole:
+                self._pair_in[in_key] = oi
+        scale = (oi.total / o.total) if o.total else 0.0
 
         def tagged(d: Decision, suffix: str, factor: float = 1.0) -> Decision:
             return Decision(d.device, f"{d.device_kind}-{suffix}", d.rule, d.priority, d.access, d.share * factor,
-                            d.location, d.prefixes, d.reason)
+                            d.location, (), d.reason)
 
-        decisions = [tagged(d, "out") for d in o.decisions if d.access != ALLOW] + pdec \
-            + [tagged(d, "in", scale) for d in oi.decisions]
+        decisions = [tagged(d, "out") for d in o.decisions if d.access != ALLOW] \
+            + [replace(d, prefixes=()) for d in pp.decisions] + [tagged(d, "in", scale) for d in oi.decisions]
         if oi.allowed:   # allowed end to end: report the allowing rules of the sender too
             decisions += [tagged(d, "out") for d in o.decisions if d.access == ALLOW]
-        merged = _Outcome(o.total, oi.allowed, o.denied + pd + oi.denied, o.unknown + pu + oi.unknown,
-                          decisions, o.reasons + preason + oi.reasons,
-                          [PathStep(s.kind + "-out", s.name, s.verdict, s.id) for s in o.path] + psteps
+        merged = _Outcome(o.total, oi.allowed, o.denied + pp.denied + oi.denied, o.unknown + pp.unknown + oi.unknown,
+                          decisions, o.reasons + pp.reasons + oi.reasons,
+                          [PathStep(s.kind + "-out", s.name, s.verdict, s.id) for s in o.path] + pp.path
                           + [PathStep(s.kind + "-in", s.name, s.verdict, s.id) for s in oi.path])
         v = _finish(merged, "the peer")
-        self._verdicts[key] = v
+        v = replace(v, denied_prefixes=())
+        self._verdicts[(out_key, in_key)] = v
         return v
 
 
@@ -515,20 +636,15 @@ _CONDITION_OFF = {"ade": "Azure Disk Encryption is not enabled for this scenario
 def evaluate_subject(ev: Evaluator, subj: AuditSubject, reqs: Sequence[Requirement], scenario: Scenario,
                      cloud: str) -> list[Result]:
     """Results of every non-group requirement for one subject, both sides."""
-    out: list[Result] = []
-    preps: dict[str, tuple[Prep, Any]] = {}
-
-    def prepared(side: str, placement: Placement) -> tuple[Prep, Any]:
-        hit = preps.get(side)
-        if hit is None:
-            sp = ev.prep(placement, subj.nic_id, side == TARGET, OUTBOUND)
-            cls = None if sp.unknown else ev.address_class(sp.key, sp.terms, placement.address)
-            hit = preps[side] = (sp, cls)
-        return hit
-
+    out: list[Result | None] = []
     src_region = subj.source.region or scenario.source_region
     tgt_region = scenario.target_region or (subj.target.region if subj.target else None)
     tsubj = None
+    if subj.target is not None:
+        tsubj = Subject(subj.subject.kind, subj.subject.name, subj.subject.id,
+                        subj.target.address_text, subj.target.region or tgt_region or "")
+    # batches of (index in out, requirement, dst, name, urls, accepted) per (side, protocol, ports)
+    batches: dict[tuple, list[tuple]] = {}
     for req in reqs:
         if req.side == GROUP:
             continue
@@ -536,31 +652,34 @@ def evaluate_subject(ev: Evaluator, subj: AuditSubject, reqs: Sequence[Requireme
             out.append(_na(req, subj.subject, _CONDITION_OFF.get(req.applies_when, "condition not met")))
             continue
         urls, accepted = _urls(req, cloud)
-        name, dst, why = ev.destination(req, src_region, tgt_region)
-        if req.side == SOURCE:
-            placement, subject = subj.source, subj.subject
-        else:
-            placement = subj.target
-            if tsubj is None and placement is not None:
-                tsubj = Subject(subj.subject.kind, subj.subject.name, subj.subject.id,
-                                placement.address_text, placement.region or tgt_region or "")
-            subject = tsubj or subj.subject
-            if placement is None:
-                out.append(_result(req, subject, TARGET, unknown_verdict(subj.target_reason), name, urls))
-                continue
+        placement = subj.source if req.side == SOURCE else subj.target
+        subject = subj.subject if req.side == SOURCE else (tsubj or subj.subject)
+        name, dst, why = ev.destination(req, src_region, tgt_region,
+                                        placement.families if placement is not None else None)
+        if placement is None:
+            out.append(_result(req, subject, TARGET, unknown_verdict(subj.target_reason), name, urls))
+            continue
         if dst is None:
             out.append(_result(req, subject, req.side, unknown_verdict(why), name, urls))
             continue
-        dst = dst.only(placement.families)
         if not dst:
             fams = "/".join(f"IPv{f}" for f in sorted(placement.families)) or "no address"
-            v = unknown_verdict(f"{name} has no prefixes of the subject's address family ({fams})")
-        else:
-            sp, cls = prepared(req.side, placement)
-            v = ev.outbound(placement, subj.nic_id, req.side == TARGET, dst, req.protocol, req.ports, name,
-                            urls, accepted, prep=sp, cls=cls)
-        out.append(_result(req, subject, req.side, v, name, urls))
-    return out
+            out.append(_result(req, subject, req.side,
+                               unknown_verdict(f"{name} has no prefixes of the subject's address family ({fams})"),
+                               name, urls))
+            continue
+        out.append(None)
+        batches.setdefault((req.side, req.protocol, req.ports), []).append(
+            (len(out) - 1, req, dst, name, urls, accepted, subject))
+    for (side, protocol, ports), items in batches.items():
+        placement = subj.source if side == SOURCE else subj.target
+        sp = ev.prep(placement, subj.nic_id, side == TARGET, OUTBOUND)
+        cls = None if sp.unknown else ev.address_class(sp.key, sp.terms, placement.address)
+        verdicts = ev.outbound_many(placement, subj.nic_id, side == TARGET, protocol, ports,
+                                    [(dst, name, urls, acc) for _, _, dst, name, urls, acc, _ in items], sp, cls)
+        for (i, req, _, name, urls, _, subject), v in zip(items, verdicts):
+            out[i] = _result(req, subject, side, v, name, urls)
+    return out  # type: ignore[return-value]
 
 
 def alias_index(subjects: Sequence[AuditSubject]) -> dict[str, AuditSubject]:
@@ -636,10 +755,7 @@ def evaluate_groups(ev: Evaluator, subjects: Sequence[AuditSubject], req: Requir
             _, sb, cb = parts[k]
             if sa.unknown or sb.unknown:
                 return unknown_verdict(sa.unknown or sb.unknown)
-            a, b = members[i], members[k]
-            key = ("pair", sa.key, sb.key, ca[sa.key], cb[sa.key], ca[sb.key], cb[sb.key], sa.feats,
-                   req.protocol, req.ports)
-            return ev.pair(a, b, sa, sb, key, req.protocol, req.ports)
+            return ev.pair(members[i], members[k], sa, sb, ca, cb, req.protocol, req.ports)
 
         pair_cache: dict[tuple[int, int], Verdict] = {}
 
@@ -729,6 +845,37 @@ def _needs(reqs: Sequence[Requirement], scenario: Scenario) -> dict[str, tuple[f
     return {OUTBOUND: (frozenset(out_p), out_ports), INBOUND: (frozenset(in_p), in_ports)}
 
 
+def _union(sets: Iterable[AddressSet]) -> AddressSet:
+    """Union of many address sets, normalized once."""
+    v4: list = []
+    v6: list = []
+    for a in sets:
+        v4.extend(a.v4)
+        v6.extend(a.v6)
+    return AddressSet.from_intervals(v4, v6)
+
+
+def _dst_need(ev: Evaluator, reqs: Sequence[Requirement], scenario: Scenario,
+              subjects: Sequence[AuditSubject]) -> tuple | None:
+    """Union of every outbound destination: required tags for every region pair, and peers."""
+    if ev.catalog is None:
+        return None
+    regions = set()
+    for s in subjects:
+        src = s.source.region or scenario.source_region
+        tgt = scenario.target_region or (s.target.region if s.target else None)
+        regions.add((src, tgt))
+    acc = _union(p.address for s in subjects for p in (s.source, s.target) if p is not None)
+    for req in reqs:
+        if req.side == GROUP:
+            continue
+        for src, tgt in sorted(regions, key=str):
+            _, dst, _ = ev.destination(req, src, tgt)
+            if dst is not None:
+                acc = acc | dst
+    return (acc.v4, acc.v6)
+
+
 def _window(subjects: Sequence[AuditSubject]) -> tuple[int, int]:
     """IPv4 hull of every single address that will be classified."""
     lo, hi = None, None
@@ -745,12 +892,17 @@ def _window(subjects: Sequence[AuditSubject]) -> tuple[int, int]:
 
 def evaluate_all(estate: Estate, catalog: Any, requirements: RequirementSet | Sequence[Requirement],
                  scenario: Scenario, subjects: Sequence[AuditSubject],
-                 progress: Callable[[int], None] | None = None) -> tuple[list[Result], Evaluator]:
-    """Every result of the audit (unsorted; the report sorts)."""
+                 progress: Callable[[int], None] | None = None,
+                 allow_urls: Any = None) -> tuple[list[Result], Evaluator]:
+    """Every result of the audit (unsorted; the report sorts). `allow_urls`: a proxy allow-list."""
     ev = Evaluator(estate, catalog)
+    ev.allow_urls = allow_urls
     ev.window = _window(subjects)
     reqs = list(requirements)
     ev.needs = _needs(reqs, scenario)
+    ev.dst_need = _dst_need(ev, reqs, scenario, subjects)
+    senders = _union(s.source.address for s in subjects)
+    ev.src_need = (senders.v4, senders.v6) if ev.catalog is not None else None
     cloud = getattr(catalog, "cloud", "Public") or "Public"
     results: list[Result] = []
     for i, s in enumerate(subjects):

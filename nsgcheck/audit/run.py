@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 from typing import Any, Callable, Sequence
 
 from nsgcheck import __version__
-from nsgcheck.audit.advisories import advisories
+from nsgcheck.audit.advisories import advisories, wrong_region_tags
 from nsgcheck.audit.evaluate import evaluate_all
 from nsgcheck.audit.requirements import RequirementSet
 from nsgcheck.audit.results import Report
@@ -23,13 +24,49 @@ def service_tags_info(catalog: Any) -> dict[str, Any]:
             "file": getattr(catalog, "source", None), "date": d.isoformat() if d else None}
 
 
+def _route_advisories(estate: Estate, catalog: Any, subjects: Sequence[Any]) -> list[Any]:
+    """Forced tunnelling, replication through an appliance, storage-account rules, per placement subnet."""
+    try:
+        from nsgcheck.engine.path import route_advisories
+    except ImportError:
+        return []
+    seen: dict[tuple, None] = {}
+    for s in subjects:
+        for p in (s.source, s.target):
+            if p is not None and p.subnet_id and p.subnet_id in estate.subnets:
+                seen.setdefault((p.subnet_id, p.region), None)
+    out: list[Any] = []
+    found: set[tuple] = set()
+    for subnet_id, region in seen:
+        for a in route_advisories(estate.subnets[subnet_id], estate, catalog, region):
+            key = (a.id, a.subject, a.message)
+            if key not in found:
+                found.add(key)
+                out.append(a)
+    return out
+
+
 def run_audit(estate: Estate, catalog: Any, requirements: RequirementSet | Sequence[Any], scenario: Scenario,
-              progress: Callable[[int], None] | None = None, on_subjects: Callable[[int], None] | None = None) -> Report:
+              progress: Callable[[int], None] | None = None, on_subjects: Callable[[int], None] | None = None,
+              allow_urls: Any = None) -> Report:
     """Evaluate every subject and requirement; collect advisories and input findings."""
+    # The audit allocates many small objects and frees few: the cyclic collector would rescan
+    # the whole estate again and again. Pause it for the run and restore it as it was.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _run(estate, catalog, requirements, scenario, progress, on_subjects, allow_urls)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _run(estate: Estate, catalog: Any, requirements: Any, scenario: Scenario, progress: Any, on_subjects: Any,
+         allow_urls: Any) -> Report:
     subjects, missing = find_subjects(estate, scenario)
     if on_subjects is not None:
         on_subjects(len(subjects))
-    results, ev = evaluate_all(estate, catalog, requirements, scenario, subjects, progress)
+    results, ev = evaluate_all(estate, catalog, requirements, scenario, subjects, progress, allow_urls)
     required = []
     for name, addrs, _why in sorted(ev._tags.values(), key=lambda t: t[0].lower()):
         if addrs is not None and catalog is not None:
@@ -37,6 +74,8 @@ def run_audit(estate: Estate, catalog: Any, requirements: RequirementSet | Seque
             if tag is not None:
                 required.append((tag.name, tag))
     advs = advisories(estate, catalog, required, subjects, scenario.groups)
+    advs += _route_advisories(estate, catalog, subjects)
+    advs += wrong_region_tags(estate, results)
     findings = [{"level": f.level, "message": f.message, "location": origin_json(f.origin)}
                 for f in estate.findings]
     for name in missing:

@@ -26,7 +26,7 @@ def register(sub) -> None:
         "audit", help="check Site Recovery (Azure-to-Azure) network requirements",
         description="Check that the network lets VMs replicate with Azure Site Recovery, and replicate back "
                     "after failover. Exit 0: nothing at or above --fail-on; 1: findings; 2: unusable input.")
-    p.add_argument("paths", nargs="+", metavar="PATH",
+    p.add_argument("paths", nargs="*", metavar="PATH",
                    help="ARM templates (+ parameter files), az JSON, Resource Graph exports, Terraform plans")
     p.add_argument("--tags", metavar="FILE", help="service-tag file (default: newest downloaded one)")
     p.add_argument("--source-region", metavar="R", help="ARM location of the protected VMs, e.g. eastus")
@@ -42,9 +42,12 @@ def register(sub) -> None:
                    help="an additional requirement pack (same format as rules/asr-a2a.yaml)")
     p.add_argument("--parameters", action="append", default=[], metavar="FILE",
                    help="ARM parameter file(s) for the templates")
-    p.add_argument("--format", choices=FORMATS, default="text")
+    p.add_argument("--suppressions", metavar="FILE", help="accepted findings (see docs/ci.md)")
+    p.add_argument("--allow-urls", metavar="FILE",
+                   help="URL allow-list of a proxy/appliance on the path (one URL pattern per line)")
+    p.add_argument("--format", choices=FORMATS, default=None, help="report format (default: text)")
     p.add_argument("--output", "-o", metavar="FILE", help="write the report here instead of stdout")
-    p.add_argument("--fail-on", choices=FAIL_ON, default="error",
+    p.add_argument("--fail-on", choices=FAIL_ON, default=None,
                    help="lowest severity that makes the exit code 1 (default: error)")
     p.add_argument("--verbose", "-v", action="store_true", help="text format: show passing rules too")
     p.set_defaults(func=run)
@@ -122,10 +125,7 @@ def _apply_suppressions(report: dict[str, Any], args: Any) -> dict[str, Any]:
     fn = getattr(suppress, "apply_to_report", None)
     if fn is None:
         return report
-    try:
-        return fn(report, base_dir=str(Path(args.paths[0]).parent))
-    except TypeError:
-        return report
+    return fn(report, base_dir=str(Path(args.paths[0]).parent), suppressions=getattr(args, "suppressions", None))
 
 
 def run(args: Any) -> int:
@@ -135,21 +135,39 @@ def run(args: Any) -> int:
     from nsgcheck.cli.tagfile import load_catalog
     from nsgcheck.render import render
 
+    _apply_config(args)
+    if not args.paths:
+        raise UsageError("expected at least one PATH (a template, export or plan, or a folder of them)")
     flags = flags_to_fields(args.source_region, args.target_region, args.ade, args.auto_upgrade,
-                            args.group, args.network_mapping)
+                            _as_pairs(args.group) + _as_pairs(getattr(args, "groups", None), join=True),
+                            _as_pairs(args.network_mapping))
     file_fields = load_scenario_file(args.scenario) if args.scenario else {}
     requirements = load_requirements(args.rules)
     catalog = load_catalog(args.tags)
     estate = _load_estate(args.paths, args.parameters)
     scenario = build_scenario(flags, file_fields, discover(estate))
 
+    allow_list = None
+    if args.allow_urls:
+        from nsgcheck.loaders.urllist import load_allow_urls
+
+        allow_list = load_allow_urls(args.allow_urls)
     show_bar = (args.format not in ("json", "sarif") and hasattr(sys.stderr, "isatty") and sys.stderr.isatty())
     bar = _Progress(show_bar)
     try:
-        report = run_audit(estate, catalog, requirements, scenario, progress=bar.advance, on_subjects=bar.start)
+        report = run_audit(estate, catalog, requirements, scenario, progress=bar.advance, on_subjects=bar.start,
+                           allow_urls=allow_list)
     finally:
         bar.stop()
-    data = _apply_suppressions(report.to_json(), args)
+    import gc
+
+    collecting = gc.isenabled()
+    gc.disable()     # large reports: building the JSON allocates millions of small objects
+    try:
+        data = _apply_suppressions(report.to_json(), args)
+    finally:
+        if collecting:
+            gc.enable()
     options: dict[str, Any] = {}
     if args.format == "text":
         to_tty = args.output is None and hasattr(sys.stdout, "isatty") and sys.stdout.isatty()
@@ -163,4 +181,37 @@ def run(args: Any) -> int:
     else:
         sys.stdout.write(text)
         sys.stdout.flush()
-    return exit_code(data, args.fail_on)
+    try:
+        from nsgcheck.gate.failon import exit_code as gate_exit_code
+    except ImportError:
+        return exit_code(data, args.fail_on)
+    return gate_exit_code(data, args.fail_on)
+
+
+def _apply_config(args: Any) -> None:
+    """Fill options not given on the command line from `.nsgcheck.yaml` (when present), then defaults."""
+    try:
+        from nsgcheck.gate.config import apply_to_args
+    except ImportError:
+        apply_to_args = None
+    if apply_to_args is not None:
+        apply_to_args(args)
+        if isinstance(args.paths, str):
+            args.paths = [args.paths]
+        for attr in ("rules", "parameters"):
+            v = getattr(args, attr, None)
+            if isinstance(v, str):
+                setattr(args, attr, [v])
+    if args.format is None:
+        args.format = "text"
+    if args.fail_on is None:
+        args.fail_on = "error"
+
+
+def _as_pairs(value: Any, join: bool = False) -> list[str]:
+    """Flag lists stay as they are; mappings from the config file become NAME=VALUE strings."""
+    if not value:
+        return []
+    if isinstance(value, dict):
+        return [f"{k}={','.join(v) if isinstance(v, (list, tuple)) else v}" for k, v in value.items()]
+    return list(value)

@@ -1,0 +1,137 @@
+"""`nsgcheck audit` end to end: the bundled example, formats, --output, --fail-on, exit codes, errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from nsgcheck.cli import main
+from nsgcheck.cli.audit import exit_code
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE = [str(REPO / "examples" / "estate.json"), "--tags", str(REPO / "examples" / "ServiceTags_Sample.json"),
+           "--scenario", str(REPO / "examples" / "scenario.yaml")]
+WORKED = REPO / "tests" / "data" / "asr_worked_example.json"
+SMALL_TAGS = REPO / "tests" / "data" / "servicetags_small.json"
+
+
+def test_bundled_example_shows_pass_partial_and_fail(capsys):
+    code = main(["audit", *EXAMPLE])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "\x1b[" not in out                      # no colour when not a terminal
+    lines = out.splitlines()
+    assert lines[-1].startswith("Summary: 2 subjects, 1 fail, 1 partial, 0 unknown, 16 pass")
+    assert out.index("vm vm-db1") < out.index("vm vm-web1")          # failures first
+    assert "A2A-SRC-EVENTHUB" in out and "deny-internet-out (4000) at" in out and "estate.json:" in out
+    assert "ADV-INBOUND-FOR-ASR" in out and "ADV-IP-FOR-TAG" in out
+
+
+def test_json_contract_and_output_file(tmp_path, capsys):
+    out = tmp_path / "r.json"
+    code = main(["audit", *EXAMPLE, "--format", "json", "--output", str(out)])
+    assert code == 1 and capsys.readouterr().out == ""
+    rep = json.loads(out.read_text())
+    for key in ("schema_version", "tool", "inputs", "service_tags", "summary", "results"):
+        assert key in rep
+    assert rep["service_tags"]["cloud"] == "Public" and rep["summary"]["fail"] == 1
+    r = rep["results"][0]
+    for key in ("requirement", "subject", "side", "status", "coverage", "destination", "protocol", "port",
+                "decided_by", "message"):
+        assert key in r
+    assert set(r["subject"]) >= {"kind", "name", "id"}
+    assert rep["scenario"]["network_mapping"] == {"vnet-prod-eastus": "vnet-dr-centralus"}
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "html", "sarif", "junit"])
+def test_every_format_renders(fmt, tmp_path):
+    out = tmp_path / f"r.{fmt}"
+    assert main(["audit", *EXAMPLE, "--format", fmt, "--output", str(out)]) == 1
+    assert out.read_text().strip()
+
+
+def test_fail_on_levels(capsys):
+    assert main(["audit", *EXAMPLE, "--fail-on", "never"]) == 0
+    base = [str(WORKED), "--tags", str(SMALL_TAGS), "--source-region", "eastus", "--target-region", "centralus",
+            "--network-mapping", "vnet-eastus=vnet-centralus"]
+    # the worked example with the synthetic tag file: tags exist, everything passes
+    assert main(["audit", *base]) == 0
+    assert main(["audit", *base, "--fail-on", "warning"]) == 0
+    # no target network: target rows are unknown (a warning)
+    nomap = base[:-2]
+    assert main(["audit", *nomap]) == 0
+    assert main(["audit", *nomap, "--fail-on", "warning"]) == 1
+    capsys.readouterr()
+
+
+def test_exit_code_ignores_suppressed_results():
+    rep = {"results": [{"severity": "error", "suppressed": "accepted risk"}, {"severity": "warning"}],
+           "advisories": [{"level": "note"}]}
+    assert exit_code(rep, "error") == 0 and exit_code(rep, "warning") == 1 and exit_code(rep, "never") == 0
+
+
+def test_user_rules_pack_is_evaluated(tmp_path, capsys):
+    pack = tmp_path / "extra.yaml"
+    pack.write_text("""pack: extra
+version: 1
+requirements:
+  - id: X-SRC-KV
+    title: Key Vault in the source region
+    rationale: the app reads secrets
+    applies_when: always
+    side: source
+    protocol: tcp
+    ports: [443]
+    destination: "AzureKeyVault.{source}"
+    severity: error
+    remediation: allow AzureKeyVault.{source}
+    documentation: https://example.org/kv
+""")
+    out = tmp_path / "r.json"
+    main(["audit", *EXAMPLE, "--rules", str(pack), "--format", "json", "--output", str(out)])
+    rep = json.loads(out.read_text())
+    kv = [r for r in rep["results"] if r["requirement"] == "X-SRC-KV"]
+    assert {r["destination"] for r in kv} == {"AzureKeyVault.EastUS"} and {r["status"] for r in kv} == {"fail"}
+
+
+def test_flags_override_the_scenario_file(tmp_path):
+    out = tmp_path / "r.json"
+    main(["audit", *EXAMPLE, "--target-region", "francecentral", "--format", "json", "--output", str(out)])
+    rep = json.loads(out.read_text())
+    res = {(r["subject"]["name"], r["requirement"]): r for r in rep["results"]}
+    assert res[("vm-web1", "A2A-SRC-EVENTHUB")]["destination"] == "EventHub.FranceCentral"
+    assert rep["scenario"]["provenance"]["target_region"] == "flag"
+
+
+def test_unusable_inputs_exit_2_with_location(tmp_path, capsys):
+    assert main(["audit", str(tmp_path / "missing.json"), "--tags", str(SMALL_TAGS)]) == 2
+    assert "missing.json" in capsys.readouterr().err
+    bad = tmp_path / "s.yaml"
+    bad.write_text("source_region: eastus\nade: maybe\n")
+    assert main(["audit", str(WORKED), "--tags", str(SMALL_TAGS), "--scenario", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "s.yaml:2" in err and "Traceback" not in err
+    assert main(["audit", str(WORKED), "--tags", str(SMALL_TAGS), "--group", "nogroup"]) == 2
+    assert "NAME=VALUE" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["audit", str(WORKED), "--tags", str(SMALL_TAGS), "--format", "pdf"])
+    assert exc.value.code == 2
+
+
+def test_no_progress_bar_without_a_terminal(capsys):
+    main(["audit", *EXAMPLE])
+    assert "auditing" not in capsys.readouterr().err
+
+
+def test_config_file_fills_options_not_given(tmp_path, monkeypatch):
+    (tmp_path / ".nsgcheck.yaml").write_text(
+        f"tags: {SMALL_TAGS}\nsource_region: eastus\ntarget_region: centralus\n"
+        "network_mapping: {vnet-eastus: vnet-centralus}\nformat: json\n")
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "r.json"
+    assert main(["audit", str(WORKED), "--output", str(out)]) == 0
+    rep = json.loads(out.read_text())
+    assert rep["scenario"]["network_mapping"] == {"vnet-eastus": "vnet-centralus"}
+    assert {r["status"] for r in rep["results"] if r["side"] == "target" and r["status"] != "not_applicable"} == {"pass"}
