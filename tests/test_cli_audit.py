@@ -67,7 +67,8 @@ def test_fail_on_levels(capsys):
 
 
 def test_exit_code_ignores_suppressed_results():
-    rep = {"results": [{"severity": "error", "suppressed": "accepted risk"}, {"severity": "warning"}],
+    rep = {"results": [{"status": "fail", "severity": "error", "suppressed": "accepted risk"},
+                       {"status": "unknown", "severity": "warning"}],
            "advisories": [{"level": "note"}]}
     assert exit_code(rep, "error") == 0 and exit_code(rep, "warning") == 1 and exit_code(rep, "never") == 0
 

@@ -7,6 +7,7 @@ from typing import Any, Callable, Sequence
 
 from nsgcheck import __version__
 from nsgcheck.audit.advisories import advisories, wrong_region_tags
+from nsgcheck.fixes.plan import plan_report_fixes
 from nsgcheck.audit.evaluate import evaluate_all
 from nsgcheck.audit.requirements import RequirementSet
 from nsgcheck.audit.results import Report
@@ -67,6 +68,7 @@ def _run(estate: Estate, catalog: Any, requirements: Any, scenario: Scenario, pr
     if on_subjects is not None:
         on_subjects(len(subjects))
     results, ev = evaluate_all(estate, catalog, requirements, scenario, subjects, progress, allow_urls)
+    results = plan_report_fixes(results, estate)
     required = []
     for name, addrs, _why in sorted(ev._tags.values(), key=lambda t: t[0].lower()):
         if addrs is not None and catalog is not None:

@@ -12,11 +12,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from nsgcheck.gate.failon import exit_code  # noqa: F401 (used by lint and tests)
 from nsgcheck.errors import InputError, UsageError
 
 FORMATS = ("text", "json", "markdown", "html", "sarif", "junit")
 FAIL_ON = ("error", "warning", "never")
-_RANK = {"none": 0, "note": 1, "warning": 2, "error": 3}
 #: estates with at least this many subjects show a progress bar (on a terminal only)
 PROGRESS_MIN_SUBJECTS = 2000
 
@@ -57,35 +57,9 @@ def _load_estate(paths: list[str], parameters: list[str]) -> Any:
     for p in paths:
         if not Path(p).exists():
             raise InputError("no such file or directory", file=p)
-    try:
-        from nsgcheck.loaders import load_paths  # type: ignore[attr-defined]
-    except ImportError:
-        raise UsageError("this build has no input loaders (nsgcheck.loaders.load_paths is missing)") from None
+    from nsgcheck.loaders import load_paths
+
     return load_paths(paths, parameters=parameters or None)
-
-
-def worst_severity(report: dict[str, Any]) -> str:
-    """Highest severity among unsuppressed results and advisories."""
-    worst = "none"
-    for r in report.get("results", []):
-        if r.get("suppressed"):
-            continue
-        sev = r.get("severity", "none")
-        if _RANK.get(sev, 0) > _RANK[worst]:
-            worst = sev
-    for a in report.get("advisories", []):
-        if a.get("suppressed"):
-            continue
-        sev = a.get("level", "note")
-        if _RANK.get(sev, 0) > _RANK[worst]:
-            worst = sev
-    return worst
-
-
-def exit_code(report: dict[str, Any], fail_on: str) -> int:
-    if fail_on == "never":
-        return 0
-    return 1 if _RANK[worst_severity(report)] >= _RANK[fail_on] else 0
 
 
 class _Progress:
@@ -117,15 +91,11 @@ class _Progress:
 
 
 def _apply_suppressions(report: dict[str, Any], args: Any) -> dict[str, Any]:
-    """Hook for the suppression/config module when present (leaves the report unchanged otherwise)."""
-    try:
-        from nsgcheck.gate import suppress  # type: ignore[attr-defined]
-    except ImportError:
-        return report
-    fn = getattr(suppress, "apply_to_report", None)
-    if fn is None:
-        return report
-    return fn(report, base_dir=str(Path(args.paths[0]).parent), suppressions=getattr(args, "suppressions", None))
+    """Mark results matched by the suppressions file (flag, config or the default file)."""
+    from nsgcheck.gate.suppress import apply_to_report
+
+    return apply_to_report(report, base_dir=str(Path(args.paths[0]).parent),
+                           suppressions=getattr(args, "suppressions", None))
 
 
 def run(args: Any) -> int:
@@ -181,27 +151,20 @@ def run(args: Any) -> int:
     else:
         sys.stdout.write(text)
         sys.stdout.flush()
-    try:
-        from nsgcheck.gate.failon import exit_code as gate_exit_code
-    except ImportError:
-        return exit_code(data, args.fail_on)
-    return gate_exit_code(data, args.fail_on)
+    return exit_code(data, args.fail_on)
 
 
 def _apply_config(args: Any) -> None:
     """Fill options not given on the command line from `.nsgcheck.yaml` (when present), then defaults."""
-    try:
-        from nsgcheck.gate.config import apply_to_args
-    except ImportError:
-        apply_to_args = None
-    if apply_to_args is not None:
-        apply_to_args(args)
-        if isinstance(args.paths, str):
-            args.paths = [args.paths]
-        for attr in ("rules", "parameters"):
-            v = getattr(args, attr, None)
-            if isinstance(v, str):
-                setattr(args, attr, [v])
+    from nsgcheck.gate.config import apply_to_args
+
+    apply_to_args(args)
+    if isinstance(args.paths, str):
+        args.paths = [args.paths]
+    for attr in ("rules", "parameters"):
+        v = getattr(args, attr, None)
+        if isinstance(v, str):
+            setattr(args, attr, [v])
     if args.format is None:
         args.format = "text"
     if args.fail_on is None:
