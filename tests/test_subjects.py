@@ -65,3 +65,18 @@ def test_vms_filter_and_missing_names():
     e = worked_estate(vms=(("vm1", "10.1.0.4"), ("vm2", "10.1.0.5")))
     subs, missing = find_subjects(e, scenario(vms=["VM2", "ghost"]))
     assert [s.subject.name for s in subs] == ["vm2"] and missing == ["ghost"]
+
+
+def test_discovered_protected_items_naming_absent_vms_do_not_empty_the_audit():
+    """Site Recovery items found in one file must not hide every VM of the other inputs."""
+    import dataclasses
+
+    e = worked_estate()
+    scen = dataclasses.replace(scenario(), vms=("/subscriptions/x/resourceGroups/y/providers/Microsoft.Compute/virtualMachines/elsewhere",),
+                               provenance=(("vms", "discovered"),))
+    subs, missing = find_subjects(e, scen)
+    assert subs and missing == list(scen.vms)
+    # the same list given by the user narrows the audit to nothing, and says so
+    user = dataclasses.replace(scen, provenance=(("vms", "file"),))
+    subs, missing = find_subjects(e, user)
+    assert subs == [] and missing == list(user.vms)

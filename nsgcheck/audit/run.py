@@ -84,8 +84,9 @@ def _run(estate: Estate, catalog: Any, requirements: Any, scenario: Scenario, pr
         findings.append({"level": "warning", "message": f"VM {name!r} named in the scenario is not in the inputs",
                          "location": None})
     if not subjects:
-        findings.append({"level": "warning", "message": "no VMs, NICs or subnets found in the inputs: nothing to audit",
-                         "location": None})
+        message = ("none of the VMs the scenario names is in the inputs: nothing to audit" if scenario.vms
+                   else "no VMs, NICs or subnets found in the inputs: nothing to audit")
+        findings.append({"level": "warning", "message": message, "location": None})
     return Report(tool_version=__version__, inputs=list(estate.inputs), service_tags=service_tags_info(catalog),
                   scenario=scenario.to_json(), results=results, advisories=advs, findings=findings,
                   requirements=[r.to_json() for r in requirements])

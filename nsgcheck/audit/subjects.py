@@ -310,7 +310,11 @@ def find_subjects(estate: Estate, scenario: Scenario) -> tuple[list[AuditSubject
         for v in scenario.vms:
             if not any(v.strip().lower() in s.aliases or ref(v) in s.aliases for s in subjects):
                 missing.append(v)
-        subjects = chosen
+        discovered = dict(scenario.provenance).get("vms") == "discovered"
+        # Protected items found in the inputs narrow the audit only when they name VMs of the
+        # inputs; a user's own list (flag or file) always does.
+        if chosen or not discovered:
+            subjects = chosen
     subjects.sort(key=lambda s: (s.subject.kind, s.subject.name.lower(), ref(s.subject.id)))
     return subjects, missing
 
