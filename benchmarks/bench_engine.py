@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import platform
 import random
-import re
 import statistics
 import sys
 import time
@@ -27,6 +26,8 @@ import netaddr
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(HERE))
+from common import write_section  # noqa: E402
 
 from nsgcheck.engine.addresses import AddressSet  # noqa: E402
 from nsgcheck.engine.nsg import (NIC_NSG, SUBNET_NSG, TermCache, default_rules, evaluate_layers,  # noqa: E402
@@ -207,13 +208,7 @@ Both implementations agree on the allowed addresses of every tag (disagreements:
 only handles the destination dimension (protocol, port and source tested per rule as scalars); the engine does
 the full five-dimension first match with pre-filters, so the comparison favours netaddr.
 {end}"""
-    readme = HERE / "README.md"
-    text = readme.read_text(encoding="utf-8") if readme.exists() else "# Benchmarks\n"
-    if begin in text and end in text:
-        text = re.sub(re.escape(begin) + ".*?" + re.escape(end), lambda _: section, text, flags=re.S)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    readme.write_text(text, encoding="utf-8")
+    write_section(begin, end, section)
 
 
 def _machine() -> str:

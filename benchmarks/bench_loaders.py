@@ -19,15 +19,14 @@ import gc
 import json
 import os
 import platform
-import re
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+from common import timed, write_section  # noqa: E402
 
 from nsgcheck.loaders import load_paths  # noqa: E402
 from nsgcheck.loaders.jsonpos import load_json  # noqa: E402
@@ -74,14 +73,6 @@ def generate(n_nsgs: int, n_rules: int) -> dict:
             "resources": resources}
 
 
-def timed(fn, repeat: int) -> tuple[float, object]:
-    times, result = [], None
-    for _ in range(repeat):
-        gc.collect()
-        t = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), result
 
 
 def plain_json(path: Path):
@@ -167,13 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     text = "\n".join(lines)
     print(text)
     if args.write_readme:
-        readme = HERE / "README.md"
-        old = readme.read_text() if readme.exists() else "# Benchmarks\n"
-        if BEGIN in old and END in old:
-            new = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: text, old, flags=re.S)
-        else:
-            new = old.rstrip("\n") + "\n\n" + text + "\n"
-        readme.write_text(new)
+        write_section(BEGIN, END, text)
     return 0
 
 

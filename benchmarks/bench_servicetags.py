@@ -10,38 +10,26 @@ Both implementations are measured in the same run on the same file. Usage:
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import os
 import platform
 import random
-import re
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import netaddr
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+from common import timed, write_section  # noqa: E402
 
 from servicetags import load  # noqa: E402
-from servicetags.catalog import specificity_key  # noqa: E402
 
 DEFAULT = HERE.parent.parent / "shared" / "data" / "servicetags" / "ServiceTags_Public_20251109.json"
 BEGIN, END = "<!-- servicetags:begin -->", "<!-- servicetags:end -->"
 
 
-def timed(fn, repeat: int) -> tuple[float, object]:
-    """Median wall time of `repeat` calls (GC collected before each), and the last result."""
-    times, result = [], None
-    for _ in range(repeat):
-        gc.collect()
-        t = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), result
 
 
 # -- ours ------------------------------------------------------------------------------------
@@ -161,13 +149,7 @@ def main(argv=None) -> int:
     text = "\n".join(lines)
     print(text)
     if args.write_readme:
-        readme = HERE / "README.md"
-        old = readme.read_text() if readme.exists() else "# Benchmarks\n"
-        if BEGIN in old and END in old:
-            new = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: text, old, flags=re.S)
-        else:
-            new = old.rstrip("\n") + "\n\n" + text + "\n"
-        readme.write_text(new)
+        write_section(BEGIN, END, text)
     return 0
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 
 from servicetags import Catalog, Tag, diff, load
 from tests.conftest import shared_path

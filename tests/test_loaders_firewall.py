@@ -2,7 +2,6 @@
 
 import glob
 
-import pytest
 
 from nsgcheck.loaders.firewall import convert_collection_snippet, convert_firewall_resources
 from nsgcheck.loaders.raw import RawResource

@@ -232,6 +232,7 @@ class Evaluator:
     _dests: dict[Any, Any] = field(default_factory=dict)
     _pair_out: dict[Any, Any] = field(default_factory=dict)
     _pair_in: dict[Any, Any] = field(default_factory=dict)
+    _meet: dict[Any, bool] = field(default_factory=dict)   # (need, kind, token) -> may meet
     allow_urls: Any = None          # an nsgcheck.loaders.urllist.AllowList, or None
     #: direction -> (protocols, ports) of every flow the audit evaluates; None: keep all rules
     needs: dict[str, tuple[frozenset[str], PortSet]] = field(default_factory=dict)
@@ -313,25 +314,31 @@ class Evaluator:
         """
         if asgs or isinstance(tokens, Unknown_):
             return True
-        need4, need6 = need
         for tok in tokens:
-            if tok.kind == AddressKind.CIDR:
-                try:
-                    fam, lo, hi = parse_prefix(tok.value.strip())
-                except ValueError:
-                    return True
-                if iv.overlaps(((lo, hi),), need4 if fam == 4 else need6):
-                    return True
-            elif tok.kind == AddressKind.TAG and self.catalog is not None:
-                name = tok.value.strip()
-                if name.lower() in _BUILTIN_TAGS:
-                    return True
-                tag = self.catalog.find(name)
-                if tag is None or iv.overlaps(tag.v4, need4) or iv.overlaps(tag.v6, need6):
-                    return True
-            else:
+            key = (id(need), tok.kind, tok.value)   # need: dst_need/src_need, fixed for the run
+            hit = self._meet.get(key)
+            if hit is None:
+                hit = self._meet[key] = self._token_may_meet(tok, need)
+            if hit:
                 return True
         return False
+
+    def _token_may_meet(self, tok: Any, need: tuple) -> bool:
+        """`_may_meet` for one address token (memoized by the caller: tokens repeat across NSGs)."""
+        need4, need6 = need
+        if tok.kind == AddressKind.CIDR:
+            try:
+                fam, lo, hi = parse_prefix(tok.value.strip())
+            except ValueError:
+                return True
+            return iv.overlaps(((lo, hi),), need4 if fam == 4 else need6)
+        if tok.kind == AddressKind.TAG and self.catalog is not None:
+            name = tok.value.strip()
+            if name.lower() in _BUILTIN_TAGS:
+                return True
+            tag = self.catalog.find(name)
+            return tag is None or iv.overlaps(tag.v4, need4) or iv.overlaps(tag.v6, need6)
+        return True
 
     def missing_nsgs(self, placement: Placement) -> list[str]:
         out = []

@@ -141,9 +141,8 @@ def evaluate(args: Any, estate: Any, catalog: Any) -> dict[str, Any]:
     from nsgcheck.engine.addresses import AddressSet
     from nsgcheck.engine.context import build_context
     from nsgcheck.engine.firstmatch import ALLOW, DENY, UNKNOWN
-    from nsgcheck.engine.nsg import SKIPPED, SUBNET_NSG, evaluate_layers, flow_space, path_layers
+    from nsgcheck.engine.nsg import SUBNET_NSG, evaluate_layers, flow_space, path_layers
     from nsgcheck.engine.ports import PortError, PortSet
-    from nsgcheck.model import Unknown
 
     direction = args.direction
     notes: list[str] = []

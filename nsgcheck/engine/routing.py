@@ -36,7 +36,7 @@ contains it; a range inside a reserved block keeps both (LPM picks the VNet rout
 from __future__ import annotations
 
 from bisect import bisect_right
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
 from servicetags import intervals as iv

@@ -18,7 +18,7 @@ rule-collection JSON (one object, an array, or several objects separated by comm
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable
+from typing import Any
 
 from nsgcheck.errors import LoaderError
 from nsgcheck.loaders.raw import RawResource
