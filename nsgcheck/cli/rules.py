@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import json
 import sys
 import textwrap
 
-from nsgcheck.audit.requirements import Requirement, load_requirements
 from nsgcheck.errors import UsageError
+
+if TYPE_CHECKING:  # the pack loader pulls in jsonschema: import it only when a command runs
+    from nsgcheck.audit.requirements import Requirement
 
 _CONDITION = {"always": "always", "ade": "ADE-enabled VMs (--ade)",
               "auto_upgrade": "Mobility agent auto-upgrade (--auto-upgrade)",
@@ -38,6 +42,8 @@ def run(args) -> int:
     cmd = getattr(args, "rules_command", None)
     if cmd is None:
         raise UsageError("expected a subcommand: nsgcheck rules list | nsgcheck rules show ID")
+    from nsgcheck.audit.requirements import load_requirements
+
     reqs = load_requirements(getattr(args, "rules", []) or [])
     out = sys.stdout
     if cmd == "list":

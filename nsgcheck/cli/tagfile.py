@@ -9,7 +9,6 @@ import sys
 
 from nsgcheck.errors import UsageError
 from servicetags import Catalog, canonical_cloud, load
-from servicetags.download import cache_dir, newest_cached, staleness_warning
 from servicetags.errors import ServiceTagError
 
 
@@ -18,6 +17,8 @@ def load_catalog(path: str | None, cloud: str | None = None) -> Catalog:
 
     With both a path and a cloud, a file for another cloud is an error (§5: tags are per cloud).
     """
+    from servicetags.download import cache_dir, newest_cached, staleness_warning  # requests: only when used
+
     if path is None:
         found = newest_cached(cloud)
         if found is None:
