@@ -1,11 +1,10 @@
 """The canonical JSON rendering: sorted where order is not meaningful, stable, newline-terminated.
 
 The text is exactly `json.dumps(report, indent=2, ensure_ascii=False) + "\\n"`. With an indent
-the standard library falls back to its pure-Python encoder, which is slow and keeps every
-chunk of a large report in memory; `_dumps` writes the same bytes faster (string escaping by
-the C encoder, one join per container) and encodes a container object that the report holds
-more than once (e.g. a shared prefix list) only once per indentation level.
-"""
+the standard library falls back to its pure-Python encoder, slow and memory-hungry on a report
+of 100,000+ results; `_dumps` writes the same characters faster (string escaping and flat
+objects by the C encoder, one join per container, the top-level arrays joined once into the
+final text). Anything it does not know is handed back to json.dumps (same output or error)."""
 
 from __future__ import annotations
 
@@ -22,7 +21,7 @@ class _Unsupported(Exception):
 
 def render(report: dict[str, Any], **_: Any) -> str:
     try:
-        return _dumps(report) + "\n"
+        return _dumps(report, "\n")
     except _Unsupported:
         return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
 
@@ -30,26 +29,30 @@ def render(report: dict[str, Any], **_: Any) -> str:
 def _float(x: float) -> str:
     if x != x:
         return "NaN"
-    if x == float("inf"):
+    if x == _POS_INF:
         return "Infinity"
-    if x == -float("inf"):
+    if x == -_POS_INF:
         return "-Infinity"
     return float.__repr__(x)
 
 
-def _dumps(obj: Any) -> str:
-    """json.dumps(obj, indent=2, ensure_ascii=False), byte for byte, for JSON-native values."""
+_POS_INF = float("inf")
+_NESTED = (dict, list, tuple)
+_CONSTANTS = {None: "null", True: "true", False: "false"}
+
+
+def _dumps(obj: Any, end: str = "") -> str:
+    """json.dumps(obj, indent=2, ensure_ascii=False) + end, byte for byte, for JSON-native values."""
     enc = encode_basestring
+    keys: dict[Any, str] = {}       # key -> its text (reports repeat a few dozen keys)
+    seps: list[tuple[str, str]] = []  # level -> (newline + indent of its items, its closing indent)
+    flats: dict[int, Any] = {}        # level -> C encoder of a dict without containers at that level
 
     def key_text(k: Any) -> str:
         if isinstance(k, str):
             return enc(k)
-        if k is True:
-            return '"true"'
-        if k is False:
-            return '"false"'
-        if k is None:
-            return '"null"'
+        if k is True or k is False or k is None:
+            return '"' + _CONSTANTS[k] + '"'
         if isinstance(k, int):
             return enc(int.__repr__(k))
         if isinstance(k, float):
@@ -57,34 +60,98 @@ def _dumps(obj: Any) -> str:
         raise _Unsupported(type(k))
 
     def value(o: Any, level: int) -> str:
+        t = type(o)
+        if t is str:
+            return enc(o)
+        if t is dict or t is list or t is tuple:
+            return container(o, level)
+        if o is None or o is True or o is False:
+            return _CONSTANTS[o]
+        if t is float:
+            return _float(o)
+        if t is int:
+            return int.__repr__(o)
         if isinstance(o, str):
             return enc(o)
-        if o is None:
-            return "null"
-        if o is True:
-            return "true"
-        if o is False:
-            return "false"
+        if isinstance(o, (dict, list, tuple)):
+            return container(o, level)
         if isinstance(o, int):
             return int.__repr__(o)
         if isinstance(o, float):
             return _float(o)
-        if isinstance(o, (list, tuple, dict)):
-            return container(o, level)
-        raise _Unsupported(type(o))
+        raise _Unsupported(t)
 
     def container(o: Any, level: int) -> str:
         if not o:
             return "{}" if isinstance(o, dict) else "[]"
-        inner = "\n" + _INDENT * (level + 1)
-        sep = "," + inner
+        while len(seps) <= level:
+            n = len(seps)
+            seps.append(("\n" + _INDENT * (n + 1), "\n" + _INDENT * n))
+        inner, close = seps[level]
+        sub = level + 1
+        if type(o) is dict:
+            for v in o.values():
+                if isinstance(v, _NESTED):
+                    break
+            else:
+                flat = flats.get(level)
+                if flat is None:
+                    flat = flats[level] = json.JSONEncoder(ensure_ascii=False, check_circular=False,
+                                                           separators=("," + inner, ": ")).encode
+                try:
+                    text = flat(o)
+                except TypeError:
+                    raise _Unsupported(type(o)) from None
+                return "{" + inner + text[1:-1] + close + "}"
         if isinstance(o, dict):
-            body = sep.join(key_text(k) + ": " + value(v, level + 1) for k, v in o.items())
-            return "{" + inner + body + "\n" + _INDENT * level + "}"
-        if all(type(x) is str for x in o):
-            body = sep.join(map(enc, o))
-        else:
-            body = sep.join(value(x, level + 1) for x in o)
-        return "[" + inner + body + "\n" + _INDENT * level + "]"
+            parts = []
+            add = parts.append
+            for k, v in o.items():
+                kt = keys.get(k) if type(k) is str else None
+                if kt is None:
+                    kt = key_text(k)
+                    if type(k) is str:
+                        keys[k] = kt + ": "
+                        kt = keys[k]
+                    else:
+                        kt += ": "
+                t = type(v)
+                if t is str:
+                    add(kt + enc(v))
+                elif t is list or t is dict:
+                    add(kt + container(v, sub))
+                else:
+                    add(kt + value(v, sub))
+            return "{" + inner + ("," + inner).join(parts) + close + "}"
+        body = None
+        if type(o[0]) is str:
+            try:
+                body = ("," + inner).join(map(enc, o))   # a list of strings (prefixes, urls)
+            except TypeError:
+                pass                                    # not all strings: item by item
+        if body is None:
+            body = ("," + inner).join([value(x, sub) for x in o])
+        return "[" + inner + body + close + "]"
 
-    return value(obj, 0)
+    if type(obj) is dict and obj:
+        # the top level: join once with `end`, without an extra copy of the whole text
+        return _top(obj, value, key_text, end)
+    return value(obj, 0) + end
+
+
+def _top(obj: dict[str, Any], value: Any, key_text: Any, end: str) -> str:
+    """The top-level object; its big arrays (results) go item by item into one final join."""
+    parts: list[str] = []
+    for i, (k, v) in enumerate(obj.items()):
+        parts.append(("{\n  " if i == 0 else ",\n  ") + key_text(k) + ": ")
+        if type(v) is list and v:
+            parts.append("[\n    ")
+            for j, item in enumerate(v):
+                if j:
+                    parts.append(",\n    ")
+                parts.append(value(item, 2))
+            parts.append("\n  ]")
+        else:
+            parts.append(value(v, 1))
+    parts.append("\n}" + end)
+    return "".join(parts)
