@@ -55,24 +55,61 @@ def resource_group_of(resource_id: str) -> str:
     return m.group(1) if m else ""
 
 
-def _find_nsg(result: Result, device: str, rule_name: str, estate: Estate) -> NetworkSecurityGroup | None:
+def _find_nsg(result: Result, device: str, rule_name: str, estate: Estate,
+              index: "_Index") -> NetworkSecurityGroup | None:
     for step in result.path:
         if step.kind in NSG_KINDS and step.name == device and step.id:
             nsg = estate.get("nsgs", step.id)
             if nsg is not None:
                 return nsg
-    candidates = estate.find_by_name("nsgs", device)
+    candidates = index.nsgs_named(device)
     for nsg in candidates:
-        if _find_rule(nsg, rule_name) is not None:
+        if index.rule(nsg, rule_name) is not None:
             return nsg
     return candidates[0] if candidates else None
 
 
-def _find_rule(nsg: NetworkSecurityGroup, name: str) -> SecurityRule | None:
-    for rule in nsg.rules + nsg.default_rules:
-        if rule.name.lower() == name.lower():
-            return rule
-    return None
+class _Index:
+    """Look-ups fix planning repeats for every result, built once per estate (large reports)."""
+
+    def __init__(self, estate: Estate):
+        self.estate = estate
+        self._by_name: dict[str, list[NetworkSecurityGroup]] | None = None
+        self._rules: dict[str, dict[str, SecurityRule]] = {}
+        self._used: dict[tuple[str, str], frozenset[int]] = {}
+        self._names: dict[str, frozenset[str]] = {}
+
+    def nsgs_named(self, name: str) -> list[NetworkSecurityGroup]:
+        """NSGs with this name (case-insensitive) or id, in id order (as Estate.find_by_name)."""
+        if self._by_name is None:
+            self._by_name = {}
+            for key, nsg in sorted(self.estate.nsgs.items()):
+                self._by_name.setdefault(nsg.name.lower(), []).append(nsg)
+                if key != nsg.name.lower():
+                    self._by_name.setdefault(key, []).append(nsg)
+        return self._by_name.get(name.lower(), []) or self._by_name.get(ref(name), [])
+
+    def rule(self, nsg: NetworkSecurityGroup, name: str) -> SecurityRule | None:
+        table = self._rules.get(ref(nsg.id))
+        if table is None:
+            table = {}
+            for r in nsg.rules + nsg.default_rules:
+                table.setdefault(r.name.lower(), r)
+            self._rules[ref(nsg.id)] = table
+        return table.get(name.lower())
+
+    def used_priorities(self, nsg: NetworkSecurityGroup, direction: str) -> frozenset[int]:
+        key = (ref(nsg.id), direction)
+        if key not in self._used:
+            self._used[key] = frozenset(r.priority for r in nsg.rules if isinstance(r.priority, int)
+                                        and (not isinstance(r.direction, str) or r.direction == direction))
+        return self._used[key]
+
+    def rule_names(self, nsg: NetworkSecurityGroup) -> frozenset[str]:
+        key = ref(nsg.id)
+        if key not in self._names:
+            self._names[key] = frozenset(r.name.lower() for r in nsg.rules)
+        return self._names[key]
 
 
 def _free_priority(below: int, used: set[int]) -> int | None:
@@ -83,12 +120,13 @@ def _free_priority(below: int, used: set[int]) -> int | None:
     return None
 
 
-def _rule_name(requirement: str, result: Result, nsg: NetworkSecurityGroup, taken: set[str]) -> str:
+def _rule_name(requirement: str, result: Result, nsg: NetworkSecurityGroup, taken: set[str],
+               existing_names: frozenset[str] | None = None) -> str:
     base = f"allow-nsgcheck-{requirement.lower()}"
     if result.peer is not None:
         base += f"-{result.subject.name}-to-{result.peer.name}"
     base = re.sub(r"[^A-Za-z0-9_.-]+", "-", base)[:76].rstrip(".-")
-    existing = {r.name.lower() for r in nsg.rules} | taken
+    existing = (existing_names if existing_names is not None else {r.name.lower() for r in nsg.rules}) | taken
     name, n = base, 2
     while name.lower() in existing:
         name, n = f"{base}-{n}", n + 1
@@ -115,6 +153,7 @@ class Allocation:
     priorities: dict[tuple[str, str], set[int]] = dataclasses.field(default_factory=dict)
     names: dict[str, set[str]] = dataclasses.field(default_factory=dict)
     planned: dict[tuple[str, ...], Fix] = dataclasses.field(default_factory=dict)
+    index: "_Index | None" = None
 
 
 def plan_fixes(result: Result, estate: Estate, allocation: Allocation | None = None,
@@ -127,16 +166,19 @@ def plan_fixes(result: Result, estate: Estate, allocation: Allocation | None = N
     if result.status not in (FAIL, PARTIAL):
         return []
     allocation = Allocation() if allocation is None else allocation
+    if allocation.index is None or allocation.index.estate is not estate:
+        allocation.index = _Index(estate)
+    index = allocation.index
     taken, taken_names = allocation.priorities, allocation.names
     # (nsg ref) -> (nsg, direction -> (lowest deny priority, its rule name))
     denies: dict[tuple[str, str], tuple[NetworkSecurityGroup, int, str]] = {}
     for d in result.decided_by:
         if d.access != "deny" or d.device_kind not in NSG_KINDS:
             continue
-        nsg = _find_nsg(result, d.device, d.rule, estate)
+        nsg = _find_nsg(result, d.device, d.rule, estate, index)
         if nsg is None:
             continue
-        rule = _find_rule(nsg, d.rule)
+        rule = index.rule(nsg, d.rule)
         direction = rule.direction if rule is not None and isinstance(rule.direction, str) else None
         if direction is None:
             direction = "outbound" if result.side in ("source", "target") else None
@@ -159,9 +201,7 @@ def plan_fixes(result: Result, estate: Estate, allocation: Allocation | None = N
         if earlier is not None and (earlier.priority is None or earlier.priority < deny_pri):
             fixes.append(dataclasses.replace(earlier, requirement=result.requirement))
             continue
-        used = {r.priority for r in nsg.rules
-                if isinstance(r.priority, int) and (not isinstance(r.direction, str) or r.direction == direction)}
-        used |= taken.setdefault(key, set())
+        used = index.used_priorities(nsg, direction) | taken.setdefault(key, set())
         priority = _free_priority(deny_pri, used)
         note = "" if priority is not None else (
             f"no free priority between {MIN_PRIORITY} and {min(deny_pri - 1, MAX_PRIORITY)} above "
@@ -169,7 +209,7 @@ def plan_fixes(result: Result, estate: Estate, allocation: Allocation | None = N
         if priority is not None:
             taken[key].add(priority)
         names = taken_names.setdefault(ref(nsg.id), set())
-        name = _rule_name(result.requirement, result, nsg, names)
+        name = _rule_name(result.requirement, result, nsg, names, index.rule_names(nsg))
         names.add(name.lower())
         fix = Fix(requirement=result.requirement, nsg=nsg.name, nsg_id=nsg.id, direction=direction,
                   name=name, priority=priority, protocol=result.protocol.lower() or "tcp",
