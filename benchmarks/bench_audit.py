@@ -143,8 +143,10 @@ Tag file: `{Path(a.tags).name}`. Machine: {os.cpu_count()} CPUs, Python {platfor
 The machine is shared with other work, so single runs vary; the JSON of 130,000 results is large
 (full prefix lists on partial results) and is not part of the budget. `render('json')` writes the
 exact text of `json.dumps(indent=2)` without the standard library's pure-Python indenting
-encoder. Fix planning looks up NSGs by name for every denied multi-VM result (those carry no
-path), scanning all NSGs each time: that, not the evaluation, is what exceeds the budget. Statuses of the run: {', '.join(f'{k} {v:,}' for k, v in first['summary'].items())}. Cost grows with the distinct
+encoder. Fix planning indexes NSGs, rules and used priorities once per estate (it once scanned
+every NSG for each denied multi-VM result). The margin under 10 s is thin on a shared machine.
+Writing the whole JSON report of 130,000 results is outside the measured budget and needs more
+memory than the audit (see the last row). Statuses of the run: {', '.join(f'{k} {v:,}' for k, v in first['summary'].items())}. Cost grows with the distinct
 (NSG pair, ASG set, address class, route) combinations and multi-VM member profiles, not with the NIC count
 (tests/test_evaluate.py checks 60 identical VMs cost as many evaluations as one).
 <!-- audit:end -->
