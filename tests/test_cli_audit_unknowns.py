@@ -26,6 +26,7 @@ def test_unresolved_parameter_makes_rows_unknown_with_location(capsys):
     for r in rows.values():
         assert any("parameter 'blocked' has no value" in why and "unresolved_rule.json:8" in why for why in r["reasons"])
         assert r["decided_by"][0]["location"]["line"] == 8
+        assert r["decided_by"][0]["location"]["end_line"] == 10     # the rule's whole line range (SARIF)
         assert r["decided_by"][0]["location"]["pointer"] == "/resources/0/properties/securityRules/0"
     assert code == 0                      # unknown is a warning: below the default --fail-on error
     code, _ = _audit(capsys, "--fail-on", "warning")

@@ -101,6 +101,13 @@ class _Src:
     linemap: Any
 
     def origin(self, pointer: str) -> Origin:
+        """Origin with the start and end line of the value at `pointer` (rule line ranges for SARIF)."""
+        if self.linemap is not None and hasattr(self.linemap, "origin"):
+            try:
+                o = self.linemap.origin(pointer)
+                return Origin(self.file, pointer, o.line, o.end_line)
+            except Exception:  # a line map must never break loading
+                pass
         return Origin(self.file, pointer, _line(self.linemap, pointer))
 
 
