@@ -18,6 +18,7 @@ from nsgcheck.errors import LoaderError
 from nsgcheck.loaders.arm_expressions import (PLACEHOLDER_RESOURCE_GROUP, PLACEHOLDER_SUBSCRIPTION,
                                               EvalContext, Evaluator, contains_unknown, is_expression,
                                               render_symbols, symbol)
+from nsgcheck.loaders.jsonpos import load_json, origin_at
 from nsgcheck.loaders.raw import Path as PropPath
 from nsgcheck.loaders.raw import RawResource
 from nsgcheck.model import Finding, Origin, Unknown
@@ -56,7 +57,6 @@ class ArmExpansion:
 # --------------------------------------------------------------------------- JSON reading
 def _load_json(path: str | Path) -> tuple[Any, Any]:
     """Read a JSON/JSONC file with line positions."""
-    from nsgcheck.loaders.jsonpos import load_json
     return load_json(path)
 
 
@@ -102,13 +102,7 @@ class _Src:
 
     def origin(self, pointer: str) -> Origin:
         """Origin with the start and end line of the value at `pointer` (rule line ranges for SARIF)."""
-        if self.linemap is not None and hasattr(self.linemap, "origin"):
-            try:
-                o = self.linemap.origin(pointer)
-                return Origin(self.file, pointer, o.line, o.end_line)
-            except Exception:  # a line map must never break loading
-                pass
-        return Origin(self.file, pointer, _line(self.linemap, pointer))
+        return origin_at(self.linemap, self.file, pointer)
 
 
 @dataclass

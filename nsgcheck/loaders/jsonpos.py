@@ -348,3 +348,14 @@ def _raise_too_deep(text: str, file: str) -> None:
         elif c in "]}":
             depth -= 1
     raise InputError("nested too deeply to read; expected a shallower document", file)
+
+
+def origin_at(linemap: "LineMap | None", file: str, pointer: str) -> Origin:
+    """Origin (file, pointer, start and end line) of a value; never raises (no lines when unknown)."""
+    if linemap is not None:
+        try:
+            o = linemap.origin(pointer)
+            return Origin(file, pointer, o.line, o.end_line)
+        except Exception:  # a line map must never break loading
+            pass
+    return Origin(file, pointer)

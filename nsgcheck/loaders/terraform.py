@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterable
 
 from nsgcheck.loaders.raw import Path as PropPath
 from nsgcheck.loaders.raw import RawResource
+from nsgcheck.loaders.jsonpos import origin_at
 from nsgcheck.model import Finding, Origin, Unknown, ref
 
 PLACEHOLDER_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
@@ -210,14 +211,8 @@ class _Plan:
 
     # -- reading -----------------------------------------------------------------
     def origin(self, pointer: str) -> Origin:
-        """Origin with the start and end line of the value at `pointer`."""
-        if self.linemap is not None and hasattr(self.linemap, "origin"):
-            try:
-                o = self.linemap.origin(pointer)
-                return Origin(self.file, pointer, o.line, o.end_line)
-            except Exception:  # a line map must never break loading
-                pass
-        return Origin(self.file, pointer, _line(self.linemap, pointer))
+        """Origin with the start and end line of the value at `pointer` (rule line ranges for SARIF)."""
+        return origin_at(self.linemap, self.file, pointer)
 
     def _read(self) -> None:
         doc = self.doc
