@@ -24,12 +24,11 @@ from nsgcheck.audit.scenario import Scenario
 from nsgcheck.audit.subjects import AuditSubject, Placement
 from nsgcheck.engine.addresses import AddressSet
 from nsgcheck.engine.firstmatch import ALLOW, DENY
-from nsgcheck.engine.firstmatch import UNKNOWN as U
 from nsgcheck.engine.nsg import (ABSENT, INBOUND, OUTBOUND, LayeredResult, TermCache, evaluate_layers,
                                  nsg_terms, path_layers)
 from nsgcheck.engine.ports import PortSet
 from nsgcheck.engine.space import Box
-from nsgcheck.model import AddressKind, Estate, NetworkSecurityGroup, Origin, ref
+from nsgcheck.model import AddressKind, Estate, NetworkSecurityGroup, ref
 from nsgcheck.model import Unknown as Unknown_
 from servicetags import intervals as iv
 from servicetags.catalog import intervals_to_cidrs, parse_prefix

@@ -35,7 +35,7 @@ from servicetags import intervals as iv
 from nsgcheck.model import AddressKind, AddressToken, NetworkSecurityGroup, SecurityRule, Unknown
 
 from .addresses import AddressSet
-from .firstmatch import ALLOW, DENY, UNKNOWN, Partition, Piece, Term, first_match
+from .firstmatch import ALLOW, DENY, UNKNOWN, Partition, Term, first_match
 from .ports import PortSet
 from .resolve import Ident, INBOUND, OUTBOUND, ResolveContext, rule_protocols, rule_term
 from .space import PORTED, PROTOCOLS, Box, volume
@@ -346,44 +346,31 @@ class LayeredResult:
 
     def decisions(self) -> list[RuleDecision]:
         """Per (layer, rule, outcome at that layer): the part of the space it decided there."""
-        acc: dict[tuple[int, int, str], list[Any]] = {}
-        order: list[tuple[int, int, str]] = []
-        for p in self.pieces:
-            for i, s in enumerate(p.steps):
-                if s.outcome == SKIPPED:
-                    continue
-                k = (i, id(s.rule) if s.rule else 0, s.outcome)
-                if k not in acc:
-                    acc[k] = [s, []]
-                    order.append(k)
-                acc[k][1].extend(p.boxes)
-        out = []
-        for k in order:
-            s, boxes = acc[k]
-            vol = volume(boxes)
-            out.append(RuleDecision(k[0], s.kind, s.nsg, s.rule, s.outcome, vol,
-                                    vol / self.total if self.total else 0.0, tuple(boxes), s.reason))
+        out = self._collect(((i, id(s.rule) if s.rule else 0, s.outcome), i, s, s.outcome, p.boxes)
+                            for p in self.pieces for i, s in enumerate(p.steps) if s.outcome != SKIPPED)
         out.sort(key=lambda d: (d.layer, _prio(d.rule), d.outcome))
         return out
 
     def final_decisions(self) -> list[RuleDecision]:
         """Rules reported for the final outcomes (deny: first denying layer; allow: all allowing)."""
-        acc: dict[tuple[str, int, int], list[Any]] = {}
-        order = []
-        for p in self.pieces:
-            for i, s in p.deciding():
-                k = (p.outcome, i, id(s.rule) if s.rule else 0)
-                if k not in acc:
-                    acc[k] = [s, []]
-                    order.append(k)
-                acc[k][1].extend(p.boxes)
-        out = []
-        for k in order:
-            s, boxes = acc[k]
-            vol = volume(boxes)
-            out.append(RuleDecision(k[1], s.kind, s.nsg, s.rule, k[0], vol,
-                                    vol / self.total if self.total else 0.0, tuple(boxes), s.reason))
+        out = self._collect(((p.outcome, i, id(s.rule) if s.rule else 0), i, s, p.outcome, p.boxes)
+                            for p in self.pieces for i, s in p.deciding())
         out.sort(key=lambda d: (d.outcome, d.layer, _prio(d.rule)))
+        return out
+
+    def _collect(self, entries: Any) -> list[RuleDecision]:
+        """One RuleDecision per key of (key, layer, step, outcome, boxes) entries, boxes summed."""
+        acc: dict[Any, list[Any]] = {}
+        for key, layer, step, outcome, boxes in entries:
+            slot = acc.get(key)
+            if slot is None:
+                slot = acc[key] = [layer, step, outcome, []]
+            slot[3].extend(boxes)
+        out = []
+        for layer, s, outcome, boxes in acc.values():
+            vol = volume(boxes)
+            out.append(RuleDecision(layer, s.kind, s.nsg, s.rule, outcome, vol,
+                                    vol / self.total if self.total else 0.0, tuple(boxes), s.reason))
         return out
 
 
