@@ -22,6 +22,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -39,6 +40,7 @@ def child(tags: str, shape: dict) -> dict:
     from nsgcheck.audit.run import run_audit
     from nsgcheck.audit.scenario import build_scenario
     from nsgcheck.render import render
+    from nsgcheck.render.json import write as write_json
     from servicetags import load
 
     import nsgcheck.audit.run as run_module
@@ -69,9 +71,18 @@ def child(tags: str, shape: dict) -> dict:
     rss_audit = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     data = report.to_json()
     t_dict = time.perf_counter()
-    text = render("json", data)
-    t2 = time.perf_counter()
-    rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # what `nsgcheck audit --format json -o FILE` does: stream the text to the file
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "report.json"
+        with open(out, "w", encoding="utf-8") as stream:
+            write_json(data, stream)
+        t2 = time.perf_counter()
+        rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        text = out.read_text(encoding="utf-8")
+    t_render = time.perf_counter()
+    if render("json", data) != text:
+        raise SystemExit("the streamed JSON differs from render('json')")
+    render_s = time.perf_counter() - t_render
     # the same dictionary through the standard library's pretty printer (the renderer's
     # reference): timed for comparison and checked character for character
     t3 = time.perf_counter()
@@ -81,7 +92,7 @@ def child(tags: str, shape: dict) -> dict:
         raise SystemExit("render('json') differs from json.dumps(indent=2)")
     return {"evaluate_s": stages.get("evaluate_all", 0.0), "fixes_s": stages.get("plan_report_fixes", 0.0),
             "audit_s": t1 - t0, "json_s": t2 - t1, "to_json_s": t_dict - t1, "render_s": t2 - t_dict,
-            "stdlib_render_s": stdlib_s, "json_mb": len(text) / 1e6,
+            "stdlib_render_s": stdlib_s, "string_render_s": render_s, "json_mb": len(text) / 1e6,
             "rss_estate_mb": rss_estate, "rss_audit_mb": rss_audit, "rss_peak_mb": rss_peak,
             "results": len(report.results), "summary": report.summary(),
             "nsgs": len(estate.nsgs), "rules": sum(len(n.rules) for n in estate.nsgs.values()),
@@ -136,17 +147,16 @@ Tag file: `{Path(a.tags).name}`. Machine: {os.cpu_count()} CPUs, Python {platfor
 | of which `evaluate_all` (subjects' NSG layers, paths, multi-VM pairs) | {med['evaluate_s']:.2f} s | |
 | of which `plan_report_fixes` (nsgcheck/fixes/plan.py) | {med['fixes_s']:.2f} s | |
 | peak resident memory through the audit (estate alone: {med['rss_estate_mb']:.0f} MB) | {med['rss_audit_mb']:.0f} MB | < 1 GiB: {'met' if ok_m else 'NOT met'} |
-| canonical JSON of all results (`to_json` {med['to_json_s']:.2f} s + render {med['render_s']:.2f} s), {med['json_mb']:.0f} MB | {med['json_s']:.2f} s | (not in the budget) |
-| the same render by `json.dumps(indent=2)` (reference, checked byte-identical, same run) | {med['stdlib_render_s']:.2f} s | (comparison) |
-| peak resident memory including the JSON rendering | {med['rss_peak_mb']:.0f} MB | (not in the budget) |
+| canonical JSON report written to a file as `audit --format json -o FILE` does (`to_json` {med['to_json_s']:.2f} s + streamed write {med['render_s']:.2f} s), {med['json_mb']:.0f} MB | {med['json_s']:.2f} s | (not in the 10 s) |
+| the same text by `json.dumps(indent=2)` (reference, checked byte-identical, same run) | {med['stdlib_render_s']:.2f} s | (comparison) |
+| peak resident memory including writing the JSON report | {med['rss_peak_mb']:.0f} MB | < 1 GiB: {'met' if med['rss_peak_mb'] < BUDGET_MB else 'NOT met'} |
 
 The machine is shared with other work, so single runs vary; the JSON of 130,000 results is large
-(full prefix lists on partial results) and is not part of the budget. `render('json')` writes the
-exact text of `json.dumps(indent=2)` without the standard library's pure-Python indenting
+(full prefix lists on partial results). The JSON text is exactly that of `json.dumps(indent=2)`,
+written result by result (never one string) without the standard library's pure-Python indenting
 encoder. Fix planning indexes NSGs, rules and used priorities once per estate (it once scanned
 every NSG for each denied multi-VM result). The margin under 10 s is thin on a shared machine.
-Writing the whole JSON report of 130,000 results is outside the measured budget and needs more
-memory than the audit (see the last row). Statuses of the run: {', '.join(f'{k} {v:,}' for k, v in first['summary'].items())}. Cost grows with the distinct
+Statuses of the run: {', '.join(f'{k} {v:,}' for k, v in first['summary'].items())}. Cost grows with the distinct
 (NSG pair, ASG set, address class, route) combinations and multi-VM member profiles, not with the NIC count
 (tests/test_evaluate.py checks 60 identical VMs cost as many evaluations as one).
 <!-- audit:end -->

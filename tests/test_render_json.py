@@ -2,6 +2,7 @@
 
 import json
 from collections import OrderedDict
+from pathlib import Path
 
 from hypothesis import given, strategies as st
 
@@ -35,3 +36,16 @@ def test_report_shape_with_shared_lists_and_odd_keys():
 def test_non_dict_and_empty_inputs():
     for obj in ({}, [], [[]], {"results": []}, {"x": [1.5, -0.0, float("nan")]}):
         assert render(obj) == _expected(obj)
+
+
+def test_streamed_write_is_exactly_render(tmp_path):
+    """`write` (used by `audit --format json`) emits the same characters as `render`."""
+    import io
+
+    from nsgcheck.render.json import render as render_json
+    from nsgcheck.render.json import write
+
+    report = json.loads((Path(__file__).parent / "data" / "report_sample.json").read_text(encoding="utf-8"))
+    buf = io.StringIO()
+    write(report, buf)
+    assert buf.getvalue() == render_json(report) == json.dumps(report, indent=2, ensure_ascii=False) + "\n"

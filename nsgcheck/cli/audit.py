@@ -142,16 +142,28 @@ def run(args: Any) -> int:
     if args.format == "text":
         to_tty = args.output is None and hasattr(sys.stdout, "isatty") and sys.stdout.isatty()
         options = {"color": to_tty and not os.environ.get("NO_COLOR"), "verbose": args.verbose}
-    text = render(args.format, data, **options)
-    if args.output:
-        try:
-            Path(args.output).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise InputError(f"cannot write the report: {exc.strerror}", file=args.output) from None
+    if args.format == "json":
+        # streamed: a large estate's report never exists as one string
+        from nsgcheck.render.json import write as write_json
+
+        _emit(args.output, lambda stream: write_json(data, stream))
     else:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        text = render(args.format, data, **options)
+        _emit(args.output, lambda stream: stream.write(text))
     return exit_code(data, args.fail_on)
+
+
+def _emit(output: str | None, write: Any) -> None:
+    """Write a rendered report to `--output` (or stdout)."""
+    if not output:
+        write(sys.stdout)
+        sys.stdout.flush()
+        return
+    try:
+        with open(output, "w", encoding="utf-8") as stream:
+            write(stream)
+    except OSError as exc:
+        raise InputError(f"cannot write the report: {exc.strerror}", file=output) from None
 
 
 def _apply_config(args: Any) -> None:

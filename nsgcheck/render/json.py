@@ -26,6 +26,17 @@ def render(report: dict[str, Any], **_: Any) -> str:
         return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
 
 
+def write(report: dict[str, Any], stream: Any) -> None:
+    """Write exactly `render(report)` to a text stream, result by result.
+
+    Large reports never exist as one string: peak memory stays near the report dictionary's.
+    """
+    try:
+        _dumps(report, "\n", emit=stream.write)
+    except _Unsupported as exc:   # a report from to_json() is always JSON-native
+        raise ValueError(f"not a JSON-native report value: {exc}") from None
+
+
 def _float(x: float) -> str:
     if x != x:
         return "NaN"
@@ -41,8 +52,11 @@ _NESTED = (dict, list, tuple)
 _CONSTANTS = {None: "null", True: "true", False: "false"}
 
 
-def _dumps(obj: Any, end: str = "") -> str:
-    """json.dumps(obj, indent=2, ensure_ascii=False) + end, byte for byte, for JSON-native values."""
+def _dumps(obj: Any, end: str = "", emit: Any = None) -> str:
+    """json.dumps(obj, indent=2, ensure_ascii=False) + end, byte for byte, for JSON-native values.
+
+    With `emit`, a top-level object is passed to it piece by piece and "" is returned.
+    """
     enc = encode_basestring
     keys: dict[Any, str] = {}       # key -> its text (reports repeat a few dozen keys)
     seps: list[tuple[str, str]] = []  # level -> (newline + indent of its items, its closing indent)
@@ -135,23 +149,29 @@ def _dumps(obj: Any, end: str = "") -> str:
 
     if type(obj) is dict and obj:
         # the top level: join once with `end`, without an extra copy of the whole text
-        return _top(obj, value, key_text, end)
+        if emit is not None:
+            _top(obj, value, key_text, end, emit)
+            return ""
+        parts: list[str] = []
+        _top(obj, value, key_text, end, parts.append)
+        return "".join(parts)
+    if emit is not None:
+        emit(value(obj, 0) + end)
+        return ""
     return value(obj, 0) + end
 
 
-def _top(obj: dict[str, Any], value: Any, key_text: Any, end: str) -> str:
-    """The top-level object; its big arrays (results) go item by item into one final join."""
-    parts: list[str] = []
+def _top(obj: dict[str, Any], value: Any, key_text: Any, end: str, emit: Any) -> None:
+    """The top-level object; its big arrays (results) go item by item to `emit`."""
     for i, (k, v) in enumerate(obj.items()):
-        parts.append(("{\n  " if i == 0 else ",\n  ") + key_text(k) + ": ")
+        emit(("{\n  " if i == 0 else ",\n  ") + key_text(k) + ": ")
         if type(v) is list and v:
-            parts.append("[\n    ")
+            emit("[\n    ")
             for j, item in enumerate(v):
                 if j:
-                    parts.append(",\n    ")
-                parts.append(value(item, 2))
-            parts.append("\n  ]")
+                    emit(",\n    ")
+                emit(value(item, 2))
+            emit("\n  ]")
         else:
-            parts.append(value(v, 1))
-    parts.append("\n}" + end)
-    return "".join(parts)
+            emit(value(v, 1))
+    emit("\n}" + end)
