@@ -99,6 +99,7 @@ def ip_rules_for_tags(estate: Estate, required: Sequence[tuple[str, Any]]) -> li
     if not tags:
         return out
     cache: dict[str, tuple[int, int, int]] = {}
+    best_for: dict[tuple[str, ...], Any] = {}
     for nsg, r in _rules(estate):
         if r.direction != "outbound" or r.access != "allow":
             continue
@@ -118,11 +119,15 @@ def ip_rules_for_tags(estate: Estate, required: Sequence[tuple[str, Any]]) -> li
         size = sum(hi - lo + 1 for _, lo, hi in parsed)
         if not size:
             continue
-        best = None
-        for name, t4, t6 in tags:
-            inside = sum(_overlap(lo, hi, t4 if fam == 4 else t6) for fam, lo, hi in parsed)
-            if inside * 2 >= size and (best is None or inside > best[1]):
-                best = (name, inside, t4, t6)
+        key = tuple(cidrs)
+        if key not in best_for:   # rules repeat the same prefix lists: match each list once
+            best = None
+            for name, t4, t6 in tags:
+                inside = sum(_overlap(lo, hi, t4 if fam == 4 else t6) for fam, lo, hi in parsed)
+                if inside * 2 >= size and (best is None or inside > best[1]):
+                    best = (name, inside, t4, t6)
+            best_for[key] = best
+        best = best_for[key]
         if best is None:
             continue
         v4, v6 = _v4v6(cidrs)

@@ -153,6 +153,7 @@ class Allocation:
     priorities: dict[tuple[str, str], set[int]] = dataclasses.field(default_factory=dict)
     names: dict[str, set[str]] = dataclasses.field(default_factory=dict)
     planned: dict[tuple[str, ...], Fix] = dataclasses.field(default_factory=dict)
+    reused: dict[tuple[Any, str], Fix] = dataclasses.field(default_factory=dict)
     index: "_Index | None" = None
 
 
@@ -199,7 +200,12 @@ def plan_fixes(result: Result, estate: Estate, allocation: Allocation | None = N
         same = key + (result.protocol.lower(), source, destination, str(result.port))
         earlier = allocation.planned.get(same)
         if earlier is not None and (earlier.priority is None or earlier.priority < deny_pri):
-            fixes.append(dataclasses.replace(earlier, requirement=result.requirement))
+            again = allocation.reused.get((same, result.requirement))
+            if again is None:
+                again = allocation.reused[(same, result.requirement)] = (
+                    earlier if earlier.requirement == result.requirement
+                    else dataclasses.replace(earlier, requirement=result.requirement))
+            fixes.append(again)
             continue
         used = index.used_priorities(nsg, direction) | taken.setdefault(key, set())
         priority = _free_priority(deny_pri, used)
