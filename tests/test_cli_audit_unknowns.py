@@ -41,3 +41,26 @@ def test_parameters_file_resolves_it(capsys, tmp_path):
     code, report = _audit(capsys, "--parameters", str(params))
     rows = [r for r in report["results"] if r["requirement"] in SOURCE_ROWS]
     assert len(rows) == 4 and {r["status"] for r in rows} == {"pass"}
+
+
+def test_undetermined_asg_membership_makes_asg_rules_unknown(capsys, tmp_path):
+    """A NIC whose ASG reference is an unresolved parameter may or may not be in the ASG a deny names."""
+    doc = json.loads(TEMPLATE.read_text(encoding="utf-8"))
+    doc["parameters"] = {"asgId": {"type": "string"}}
+    nsg, vnet, nic = doc["resources"]
+    nsg["properties"]["securityRules"] = [{"name": "deny-web-out", "properties": {
+        "priority": 100, "direction": "Outbound", "access": "Deny", "protocol": "Tcp",
+        "sourceApplicationSecurityGroups": [{"id": "[resourceId('Microsoft.Network/applicationSecurityGroups', 'web')]"}],
+        "sourcePortRange": "*", "destinationAddressPrefix": "*", "destinationPortRange": "443"}}]
+    nic["properties"]["ipConfigurations"][0]["properties"]["applicationSecurityGroups"] = [{"id": "[parameters('asgId')]"}]
+    asg = {"type": "Microsoft.Network/applicationSecurityGroups", "apiVersion": "2023-04-01", "name": "web",
+           "location": "eastus", "properties": {}}
+    f = tmp_path / "asg.json"
+    f.write_text(json.dumps({**doc, "resources": [asg, nsg, vnet, nic]}, indent=1))
+    main(["audit", str(f), "--tags", str(TAGS), "--source-region", "eastus", "--target-region", "centralus",
+          "--format", "json"])
+    report = json.loads(capsys.readouterr().out)
+    rows = [r for r in report["results"] if r["requirement"] in SOURCE_ROWS]
+    assert len(rows) == 4 and {r["status"] for r in rows} == {"unknown"}
+    assert all(any("deny-web-out" in why for why in r["reasons"]) for r in rows)
+    assert any("application security group reference is not determined" in f["message"] for f in report["findings"])

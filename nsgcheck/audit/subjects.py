@@ -9,6 +9,8 @@ the same private address when it fits, else anywhere in that subnet.
 
 from __future__ import annotations
 
+from typing import Any
+
 from dataclasses import dataclass, field
 
 from nsgcheck.audit.results import Subject
@@ -203,6 +205,14 @@ def _vm_region(scenario: Scenario, *locations: object) -> str | None:
     return scenario.source_region
 
 
+def _asg_key(cfg: Any) -> tuple[str, ...]:
+    """The ASG ids of an IP configuration, as an evaluation key; undetermined membership is its own key."""
+    if cfg is None:
+        return ()
+    ids = tuple(sorted({ref(a) for a in cfg.asg_ids}))
+    return ids + ("(undetermined)",) if cfg.asgs_unknown is not None else ids
+
+
 def _nic_subject(estate: Estate, scenario: Scenario, nic: NetworkInterface,
                  vm: VirtualMachine | None, index: dict | None = None) -> AuditSubject:
     cfg = nic.primary_config()
@@ -242,7 +252,7 @@ def _nic_subject(estate: Estate, scenario: Scenario, nic: NetworkInterface,
                     vnet_id=_vnet_of_subnet(estate, subnet) if subnet else None,
                     nic_nsg_id=_nsg(nic.nsg_id), subnet_nsg_id=_nsg(subnet.nsg_id) if subnet else None,
                     route_table_id=_nsg(subnet.route_table_id) if subnet else None,
-                    asg_ids=tuple(sorted({ref(a) for a in cfg.asg_ids})) if cfg else (),
+                    asg_ids=_asg_key(cfg),
                     region=region, unknown=tuple(reasons), notes=tuple(notes))
     tgt, why = _target_placement(estate, scenario, subnet, ip_set, ip_text, (4,), vm.id if vm else None, index)
     if vm is not None:
