@@ -16,6 +16,7 @@ from nsgcheck.engine.resolve import ResolveContext
 from nsgcheck.engine.space import PROTOCOLS, Box
 from nsgcheck.model import AddressKind, AddressToken, NetworkSecurityGroup, SecurityRule, Unknown
 
+from fake_catalog import FakeCatalog
 from reference_nsg import Packet, RefContext, path_decision
 
 # --------------------------------------------------------------------------- synthetic world
@@ -39,17 +40,6 @@ CIDRS = ["10.0.0.0/28", "10.0.0.4/30", "10.0.0.9/32", "10.0.0.32/27", "10.0.0.0/
 TAG_TOKENS = ["Storage", "storage.eastus", "AzureActiveDirectory", "VirtualNetwork", "VIRTUAL_NETWORK",
               "Internet", "AzureLoadBalancer", "AzurePlatformIMDS", "NoSuchTag"]
 
-
-class FakeCatalog:
-    def __init__(self, tags):
-        self._t = {k.lower(): (k, AddressSet.from_cidrs(v)) for k, v in tags.items()}
-
-    def find(self, name):
-        hit = self._t.get(name.lower())
-        return hit[1] if hit else None
-
-    def names(self):
-        return [v[0] for v in self._t.values()]
 
 
 CATALOG = FakeCatalog(TAGS)

@@ -8,17 +8,8 @@ from nsgcheck.engine.ports import PortSet
 from nsgcheck.engine.resolve import ResolveContext, public_ipv4, resolve_address_token, rule_term
 from nsgcheck.model import AddressKind, AddressToken, SecurityRule, Unknown
 
+from fake_catalog import FakeCatalog
 
-class FakeCatalog:
-    def __init__(self, tags):
-        self._t = {k.lower(): (k, AddressSet.from_cidrs(v)) for k, v in tags.items()}
-
-    def find(self, name):
-        hit = self._t.get(name.lower())
-        return hit[1] if hit else None
-
-    def names(self):
-        return [v[0] for v in self._t.values()]
 
 
 CAT = FakeCatalog({"Storage.EastUS": ["20.38.0.0/20"], "AzureActiveDirectory": ["20.190.128.0/18"]})
