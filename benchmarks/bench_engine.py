@@ -29,10 +29,10 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(HERE))
 from common import write_section  # noqa: E402
 
-from nsgcheck.engine.addresses import AddressSet  # noqa: E402
+from nsgcheck.values.addresses import AddressSet  # noqa: E402
 from nsgcheck.engine.nsg import (NIC_NSG, SUBNET_NSG, TermCache, default_rules, evaluate_layers,  # noqa: E402
                                  flow_space, nsg_terms)
-from nsgcheck.engine.ports import PortSet  # noqa: E402
+from nsgcheck.values.ports import PortSet  # noqa: E402
 from nsgcheck.engine.resolve import ResolveContext, public_ipv4, resolve_address_token  # noqa: E402
 from nsgcheck.engine.space import PROTOCOLS  # noqa: E402
 from nsgcheck.model import AddressKind, AddressToken, NetworkSecurityGroup, SecurityRule  # noqa: E402

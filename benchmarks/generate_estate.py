@@ -20,7 +20,7 @@ import json
 import random
 from dataclasses import dataclass
 
-from nsgcheck.engine.ports import PortSet
+from nsgcheck.values.ports import PortSet
 from nsgcheck.model import (AddressKind, AddressToken, Estate, IpConfiguration, NetworkInterface,
                             NetworkSecurityGroup, Origin, SecurityRule, Subnet, VirtualMachine, VirtualNetwork)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Union
 
-from nsgcheck.engine.ports import PortSet
+from nsgcheck.values.ports import PortSet
 
 
 # --------------------------------------------------------------------------- provenance

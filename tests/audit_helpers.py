@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nsgcheck.engine.ports import PortSet
+from nsgcheck.values.ports import PortSet
 from nsgcheck.model import (AddressKind, AddressToken, Estate, IpConfiguration, NetworkInterface,
                             NetworkSecurityGroup, Origin, SecurityRule, Subnet, VirtualMachine, VirtualNetwork)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nsgcheck.engine.addresses import AddressSet
+from nsgcheck.values.addresses import AddressSet
 
 
 class FakeCatalog:

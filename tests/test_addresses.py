@@ -1,4 +1,4 @@
-"""nsgcheck.engine.addresses.AddressSet against netaddr.IPSet: algebra, containment, size, CIDRs."""
+"""nsgcheck.values.addresses.AddressSet against netaddr.IPSet: algebra, containment, size, CIDRs."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nsgcheck.engine.addresses import AddressError, AddressSet, looks_like_address, parse_cidr
+from nsgcheck.values.addresses import AddressError, AddressSet, looks_like_address, parse_cidr
 
 
 @st.composite

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nsgcheck.engine.addresses import AddressSet
+from nsgcheck.values.addresses import AddressSet
 from nsgcheck.engine.context import asg_membership, build_context
 from nsgcheck.model import (Estate, IpConfiguration, NetworkInterface, Peering, Route, RouteTable, Subnet,
                             Unknown, VirtualNetwork)
@@ -62,7 +62,7 @@ def test_asg_membership_exact_for_static_and_ranged_for_dynamic_ips():
 
 def test_undetermined_asg_reference_makes_membership_unknown_not_empty():
     """A NIC whose ASG list is not determined may be in any ASG: never silently 'not a member'."""
-    from nsgcheck.engine.addresses import AddressSet
+    from nsgcheck.values.addresses import AddressSet
     from nsgcheck.engine.context import asg_membership, subject_asgs
     from nsgcheck.model import ApplicationSecurityGroup, Estate, IpConfiguration, NetworkInterface, Unknown
 

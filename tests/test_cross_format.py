@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from nsgcheck.engine.ports import PortSet
+from nsgcheck.values.ports import PortSet
 from nsgcheck.loaders import load_paths
 from nsgcheck.model import AddressToken, Estate, Unknown
 

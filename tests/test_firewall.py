@@ -2,9 +2,9 @@
 
 from servicetags.catalog import Catalog, Tag
 
-from nsgcheck.engine.addresses import AddressSet
+from nsgcheck.values.addresses import AddressSet
 from nsgcheck.engine.firewall import evaluate_firewall, ordered_collections
-from nsgcheck.engine.ports import PortSet
+from nsgcheck.values.ports import PortSet
 from nsgcheck.engine.space import Box
 from nsgcheck.model import (Estate, Firewall, FirewallApplicationRule as App, FirewallNetworkRule as Net,
                             FirewallPolicy, FirewallRuleCollection as Coll, IpGroup)

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from nsgcheck.audit.results import Decision, PathStep, Result, Subject
-from nsgcheck.engine.ports import PortSet
+from nsgcheck.values.ports import PortSet
 from nsgcheck.fixes import snippets
 from nsgcheck.fixes.plan import Allocation, plan_fixes, plan_report_fixes
 from nsgcheck.model import AddressToken, Estate, NetworkSecurityGroup, Origin, SecurityRule

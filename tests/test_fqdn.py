@@ -3,7 +3,7 @@
 import pytest
 from hypothesis import given, strategies as st
 
-from nsgcheck.engine import fqdn
+from nsgcheck.values import fqdn
 
 BLOB = "*.blob.core.windows.net"
 

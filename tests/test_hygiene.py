@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from nsgcheck.engine.addresses import AddressSet
+from nsgcheck.values.addresses import AddressSet
 from nsgcheck.engine.hygiene import GENERALIZATION, PARTLY_OVERRIDDEN, REDUNDANT, SHADOWED, analyze, analyze_nsg
 from nsgcheck.engine.nsg import default_rules
-from nsgcheck.engine.ports import PortSet
+from nsgcheck.values.ports import PortSet
 from nsgcheck.engine.resolve import ResolveContext
 from nsgcheck.model import AddressKind, AddressToken, NetworkSecurityGroup, SecurityRule, Unknown
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nsgcheck.engine.ports import PortSet
+from nsgcheck.values.ports import PortSet
 from nsgcheck.loaders.normalize import (classify_address, complete_default_rules, normalize_rule,
                                         rule_name, synthesized_default_rules)
 from nsgcheck.model import AddressKind, Origin, Unknown

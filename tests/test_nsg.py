@@ -6,12 +6,12 @@ import ipaddress
 
 from hypothesis import given, strategies as st
 
-from nsgcheck.engine.addresses import AddressSet
+from nsgcheck.values.addresses import AddressSet
 from nsgcheck.engine.firstmatch import ALLOW, DENY, UNKNOWN
 from nsgcheck.engine.nsg import (ABSENT, NIC_NSG, SKIPPED, SUBNET_NSG, TermCache, address_class_key,
                                  default_rules, evaluate_layers, evaluate_nsg, flow_space, nsg_terms,
                                  path_layers)
-from nsgcheck.engine.ports import PortSet
+from nsgcheck.values.ports import PortSet
 from nsgcheck.engine.resolve import ResolveContext
 from nsgcheck.engine.space import PROTOCOLS, Box
 from nsgcheck.model import AddressKind, AddressToken, NetworkSecurityGroup, SecurityRule, Unknown

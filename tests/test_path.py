@@ -3,9 +3,9 @@
 from servicetags.catalog import Catalog, Tag
 
 from nsgcheck.audit.results import Decision, PathStep
-from nsgcheck.engine.addresses import AddressSet
+from nsgcheck.values.addresses import AddressSet
 from nsgcheck.engine.path import evaluate_beyond_nsg, route_advisories
-from nsgcheck.engine.ports import PortSet
+from nsgcheck.values.ports import PortSet
 from nsgcheck.engine.space import Box
 from nsgcheck.loaders.urllist import parse_allow_urls
 from nsgcheck.model import (Estate, Firewall, FirewallApplicationRule as App, FirewallRuleCollection as Coll,

@@ -1,4 +1,4 @@
-"""nsgcheck.engine.ports.PortSet: interval algebra against a plain Python set as the oracle, and parsing."""
+"""nsgcheck.values.ports.PortSet: interval algebra against a plain Python set as the oracle, and parsing."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nsgcheck.engine.ports import PortError, PortSet
+from nsgcheck.values.ports import PortError, PortSet
 
 
 @st.composite

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from nsgcheck.engine.addresses import AddressSet
+from nsgcheck.values.addresses import AddressSet
 from nsgcheck.engine.firstmatch import ALLOW, UNKNOWN
-from nsgcheck.engine.ports import PortSet
+from nsgcheck.values.ports import PortSet
 from nsgcheck.engine.resolve import ResolveContext, public_ipv4, resolve_address_token, rule_term
 from nsgcheck.model import AddressKind, AddressToken, SecurityRule, Unknown
 

@@ -5,7 +5,7 @@ from hypothesis import given, strategies as st
 from servicetags.catalog import Catalog, Tag
 
 from nsgcheck.engine import routing as R
-from nsgcheck.engine.addresses import AddressSet
+from nsgcheck.values.addresses import AddressSet
 from nsgcheck.model import (EffectiveRoute, EffectiveRouteExport, Estate, IpConfiguration, NetworkInterface,
                             Route, RouteTable, ServiceEndpoint, Subnet, VirtualNetwork)
 

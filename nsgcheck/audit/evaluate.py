@@ -22,11 +22,11 @@ from nsgcheck.audit.results import (FAIL, NOT_APPLICABLE, PARTIAL, PASS, UNKNOWN
                                     Subject, status_from_shares)
 from nsgcheck.audit.scenario import Scenario
 from nsgcheck.audit.subjects import AuditSubject, Placement
-from nsgcheck.engine.addresses import AddressSet
+from nsgcheck.values.addresses import AddressSet
 from nsgcheck.engine.firstmatch import ALLOW, DENY
 from nsgcheck.engine.nsg import (ABSENT, INBOUND, OUTBOUND, LayeredResult, TermCache, evaluate_layers,
                                  nsg_terms, path_layers)
-from nsgcheck.engine.ports import PortSet
+from nsgcheck.values.ports import PortSet
 from nsgcheck.engine.space import Box
 from nsgcheck.model import AddressKind, Estate, NetworkSecurityGroup, ref
 from nsgcheck.model import Unknown as Unknown_

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from nsgcheck.audit.results import Subject
 from nsgcheck.audit.scenario import Scenario, normalize_region
-from nsgcheck.engine.addresses import AddressError, AddressSet
+from nsgcheck.values.addresses import AddressError, AddressSet
 from nsgcheck.model import Estate, NetworkInterface, Subnet, Unknown, VirtualMachine, ref
 
 

@@ -76,7 +76,7 @@ def _nsg(estate: Any, nsg_id: Any, owner: str) -> Any:
 
 
 def _subnet_range(subnet: Any) -> Any:
-    from nsgcheck.engine.addresses import AddressSet
+    from nsgcheck.values.addresses import AddressSet
     from nsgcheck.model import Unknown
 
     acc = AddressSet.empty()
@@ -117,7 +117,7 @@ def _path_json(outcome: Any, side: Any) -> dict[str, Any]:
     from nsgcheck.engine.space import volume
 
     def part(boxes: list) -> dict[str, Any]:
-        from nsgcheck.engine.addresses import AddressSet
+        from nsgcheck.values.addresses import AddressSet
         acc = AddressSet.empty()
         for b in boxes:
             acc = acc | side(b)
@@ -138,11 +138,11 @@ def _path_json(outcome: Any, side: Any) -> dict[str, Any]:
 # --------------------------------------------------------------------------- evaluation
 def evaluate(args: Any, estate: Any, catalog: Any) -> dict[str, Any]:
     """Everything `flow` prints, as a JSON-ready dictionary (deterministic order)."""
-    from nsgcheck.engine.addresses import AddressSet
+    from nsgcheck.values.addresses import AddressSet
     from nsgcheck.engine.context import build_context
     from nsgcheck.engine.firstmatch import ALLOW, DENY, UNKNOWN
     from nsgcheck.engine.nsg import SUBNET_NSG, evaluate_layers, flow_space, path_layers
-    from nsgcheck.engine.ports import PortError, PortSet
+    from nsgcheck.values.ports import PortError, PortSet
 
     direction = args.direction
     notes: list[str] = []

@@ -22,7 +22,7 @@ from typing import Any
 
 from nsgcheck.model import Estate, NetworkInterface, Subnet, Unknown, ref
 
-from .addresses import AddressError, AddressSet
+from nsgcheck.values.addresses import AddressError, AddressSet
 from .resolve import Ident, ResolveContext, lookup_tag, public_ipv4
 
 HOST_VIP = AddressSet.parse("168.63.129.16/32")

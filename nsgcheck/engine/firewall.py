@@ -29,10 +29,10 @@ from typing import Any, Iterable, Sequence
 from nsgcheck.model import (Estate, Firewall, FirewallApplicationRule, FirewallNetworkRule, FirewallPolicy,
                             FirewallRuleCollection, Unknown, ref)
 
-from . import fqdn
-from .addresses import AddressError, AddressSet, parse_cidr
+from nsgcheck.values import fqdn
+from nsgcheck.values.addresses import AddressError, AddressSet, parse_cidr
 from .firstmatch import ALLOW, DENY, UNKNOWN, Term, first_match
-from .ports import PortError, PortSet
+from nsgcheck.values.ports import PortError, PortSet
 from .resolve import lookup_tag
 from .space import PORTED, PROTOCOLS, Box, intersect_all, subtract_all
 

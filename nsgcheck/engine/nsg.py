@@ -34,9 +34,9 @@ from servicetags import intervals as iv
 
 from nsgcheck.model import AddressKind, AddressToken, NetworkSecurityGroup, SecurityRule, Unknown
 
-from .addresses import AddressSet
+from nsgcheck.values.addresses import AddressSet
 from .firstmatch import ALLOW, DENY, UNKNOWN, Partition, Term, first_match
-from .ports import PortSet
+from nsgcheck.values.ports import PortSet
 from .resolve import Ident, INBOUND, OUTBOUND, ResolveContext, rule_protocols, rule_term
 from .space import PORTED, PROTOCOLS, Box, volume
 

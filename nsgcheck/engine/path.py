@@ -41,10 +41,10 @@ from typing import Any, Mapping, Sequence
 from nsgcheck.answers import Advisory, Decision, PathStep
 from nsgcheck.model import Estate, Firewall, Origin, Subnet, ref
 
-from .addresses import AddressSet
+from nsgcheck.values.addresses import AddressSet
 from .firewall import PARTIAL, FirewallOutcome, RuleRef, evaluate_firewall
 from .firstmatch import ALLOW, DENY, UNKNOWN
-from .ports import PortSet
+from nsgcheck.values.ports import PortSet
 from .routing import (APPLIANCE, GATEWAY, GLOBAL_PEERING, INTERNET, NONE_HOP, PEERING, SERVICE_ENDPOINT,
                       UNKNOWN_HOP, VNET_LOCAL, EffectiveRoutes, Route, doubt_for, forced_tunnel, route_partition,
                       subnet_routes, _regional)

@@ -23,9 +23,9 @@ from typing import Any, Iterable, Mapping
 
 from nsgcheck.model import AddressKind, AddressToken, SecurityRule, Unknown
 
-from .addresses import AddressError, AddressSet
+from nsgcheck.values.addresses import AddressError, AddressSet
 from .firstmatch import ALLOW, DENY, UNKNOWN, Term
-from .ports import PortSet
+from nsgcheck.values.ports import PortSet
 from .space import PORTED, PROTOCOLS, Box
 
 INBOUND = "inbound"

@@ -43,7 +43,7 @@ from servicetags import intervals as iv
 
 from nsgcheck.model import Estate, EffectiveRouteExport, Origin, Route as ModelRoute, RouteTable, Subnet, Unknown, ref
 
-from .addresses import AddressError, AddressSet, parse_cidr
+from nsgcheck.values.addresses import AddressError, AddressSet, parse_cidr
 from .resolve import tag_addresses
 
 # next hop types (canonical spelling)

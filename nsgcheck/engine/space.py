@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .addresses import AddressSet
-from .ports import PortSet
+from nsgcheck.values.addresses import AddressSet
+from nsgcheck.values.ports import PortSet
 
 #: Every IP protocol an NSG rule can name. `*` in a rule means all of these.
 PROTOCOLS: frozenset[str] = frozenset({"tcp", "udp", "icmp", "esp", "ah"})

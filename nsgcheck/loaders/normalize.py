@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
-from nsgcheck.engine.addresses import AddressError, parse_cidr
+from nsgcheck.values.addresses import AddressError, parse_cidr
 from servicetags import intervals
-from nsgcheck.engine.ports import PortError, PortSet, parse_port_token
+from nsgcheck.values.ports import PortError, PortSet, parse_port_token
 from nsgcheck.model import (AddressKind, AddressToken, Origin, SecurityRule, Unknown, ref)
 
 PROTOCOLS = {"tcp": "tcp", "udp": "udp", "icmp": "icmp", "esp": "esp", "ah": "ah",

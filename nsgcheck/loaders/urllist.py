@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from nsgcheck.engine import fqdn
+from nsgcheck.values import fqdn
 from nsgcheck.errors import InputError
 from nsgcheck.model import Origin
 
