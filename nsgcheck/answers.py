@@ -18,6 +18,8 @@ def origin_json(origin: Origin | None) -> dict[str, Any] | None:
     out: dict[str, Any] = {"file": origin.file, "pointer": origin.pointer, "line": origin.line}
     if origin.end_line is not None:
         out["end_line"] = origin.end_line
+    if origin.address:
+        out["address"] = origin.address
     return out
 
 

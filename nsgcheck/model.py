@@ -21,17 +21,23 @@ from nsgcheck.values.ports import PortSet
 # --------------------------------------------------------------------------- provenance
 @dataclass(frozen=True, slots=True)
 class Origin:
-    """Where a model object came from: file, RFC 6901 JSON pointer, 1-based line (if known)."""
+    """Where a model object came from: file, RFC 6901 JSON pointer, 1-based line (if known).
+
+    `address` names the resource in the tool that wrote the file when a line alone does not
+    (a Terraform resource address such as `module.hub.azurerm_network_security_rule.allow["storage"]`).
+    """
 
     file: str
     pointer: str = ""
     line: int | None = None
     end_line: int | None = None
+    address: str = ""
 
     def __str__(self) -> str:
         loc = f":{self.line}" if self.line else ""
+        addr = f" {self.address}" if self.address else ""
         ptr = f" ({self.pointer})" if self.pointer else ""
-        return f"{self.file}{loc}{ptr}"
+        return f"{self.file}{loc}{addr}{ptr}"
 
 
 @dataclass(frozen=True, slots=True)

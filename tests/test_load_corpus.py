@@ -18,7 +18,7 @@ import pytest
 
 from conftest import SHARED
 from nsgcheck.loaders import load_paths
-from nsgcheck.loaders.detect import detect
+from nsgcheck.loaders.detect import detect, rest_example_body
 from nsgcheck.loaders.jsonpos import load_json
 
 CORPUS = SHARED / "corpus"
@@ -179,7 +179,11 @@ def test_corpus_file_loads_with_every_nsg_and_rule(path: Path):
         assert len(estate.nsgs) == n_nsgs
         assert len(model_rules) == n_rules
     elif fmt == "rest-example":
-        assert not estate.nsgs
+        # the loader reads the first successful response body when it is az/REST resource JSON
+        body = rest_example_body(doc)
+        n_nsgs, n_rules = rest_counts(body[1]) if body and isinstance(body[1], (dict, list)) else (0, 0)
+        assert len(estate.nsgs) == n_nsgs
+        assert len(model_rules) == n_rules
     elif fmt == "effective-nsg":
         groups = doc.get("value", []) if isinstance(doc, dict) else doc
         (export,) = estate.effective_nsgs

@@ -670,3 +670,72 @@ def test_root_variables_are_read_from_the_plan():
     res, findings = load(doc)
     assert findings == []
     assert res[0].properties["networkSecurityGroup"] == {"id": f"{NET}/networkSecurityGroups/shared"}
+
+
+# --------------------------------------------------------------------------- names from unknown values
+UNKNOWN_NAMES = Path(__file__).parent / "data" / "terraform" / "unknown_names.plan.json"
+
+
+def test_names_built_from_unknown_values_never_collapse_resources():
+    """Two NSGs named "${random_pet.prefix.id}-..." stay two, each keyed by its resource address."""
+    from nsgcheck.loaders import load_paths
+
+    estate = load_paths([UNKNOWN_NAMES])
+    assert sorted(n.name for n in estate.nsgs.values()) == [
+        "azurerm_network_security_group.web", "module.hub.azurerm_network_security_group.this"]
+    assert sum(len(n.rules) for n in estate.nsgs.values()) == 4
+    subnets = {s.name: s for s in estate.subnets.values()}
+    assert sorted(subnets) == ["snet-app-0", "snet-app-1", "snet-hub"]
+    nsg_of = {s: estate.nsgs[ref(subnets[s].nsg_id)].name for s in subnets}
+    assert nsg_of == {"snet-app-0": "azurerm_network_security_group.web",
+                      "snet-app-1": "azurerm_network_security_group.web",
+                      "snet-hub": "module.hub.azurerm_network_security_group.this"}
+    notes = [f.message for f in estate.findings]
+    assert sum("the Terraform address stands in for it" in m for m in notes) == 2
+
+
+def test_every_location_names_the_plan_file_and_the_resource_address():
+    from nsgcheck.answers import origin_json
+    from nsgcheck.loaders import load_paths
+
+    estate = load_paths([UNKNOWN_NAMES])
+    hub = next(n for n in estate.nsgs.values() if n.name.startswith("module.hub"))
+    rule = next(r for r in hub.rules if r.name == "allow-storage")
+    assert rule.origin.address == 'module.hub.azurerm_network_security_rule.allow["storage"]'
+    assert str(rule.origin).startswith(f"{UNKNOWN_NAMES}:{rule.origin.line} "
+                                       'module.hub.azurerm_network_security_rule.allow["storage"]')
+    assert origin_json(rule.origin)["address"] == rule.origin.address
+    web = next(n for n in estate.nsgs.values() if n.name.endswith(".web"))
+    assert [r.origin.address for r in web.rules] == ["azurerm_network_security_group.web"] * 2
+    assert len({r.origin.line for r in web.rules}) == 2
+    for s in estate.subnets.values():
+        assert s.origin.address.endswith(("azurerm_subnet.app[0]", "azurerm_subnet.app[1]", "azurerm_subnet.hub"))
+
+
+def test_made_up_ids_stand_only_for_ids_and_names():
+    """A prefix written "${azurerm_x.y.id}/32"-like resolves to nothing made up (it stays unknown)."""
+    doc = plan(
+        _res("random_pet.p", {"length": 2}, {"id": True}),
+        _res("azurerm_network_security_rule.r", {"name": "r1", "resource_group_name": RG,
+                                                 "network_security_group_name": "nsg1", "priority": 100,
+                                                 "direction": "Inbound", "access": "Allow", "protocol": "Tcp",
+                                                 "source_port_range": "*", "destination_port_range": "443",
+                                                 "destination_address_prefix": "*"},
+             {"id": True, "source_address_prefix": True}),
+        config={"resources": [cfg_res("azurerm_network_security_rule", "r",
+                                      source_address_prefix=refs("random_pet.p.id", "random_pet.p"))]})
+    res, _ = load(doc)
+    (rule,) = by_type(res, "securityRules")
+    assert isinstance(rule.properties["sourceAddressPrefix"], Unknown)
+
+
+def test_renderers_show_the_resource_address():
+    from nsgcheck.render.common import location_text
+    from nsgcheck.render.sarif import _location
+
+    loc = {"file": "plan.json", "pointer": "/planned_values/root_module/resources/2", "line": 12, "end_line": 30,
+           "address": 'module.hub.azurerm_network_security_rule.allow["storage"]'}
+    assert location_text(loc) == 'plan.json:12-30 module.hub.azurerm_network_security_rule.allow["storage"]'
+    sarif = _location(loc, "plan.json", None)
+    assert sarif["logicalLocations"] == [{"fullyQualifiedName": loc["address"], "kind": "resource"}]
+    assert "logicalLocations" not in _location({**loc, "address": ""}, "plan.json", None)

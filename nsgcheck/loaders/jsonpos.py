@@ -350,12 +350,12 @@ def _raise_too_deep(text: str, file: str) -> None:
     raise InputError("nested too deeply to read; expected a shallower document", file)
 
 
-def origin_at(linemap: "LineMap | None", file: str, pointer: str) -> Origin:
-    """Origin (file, pointer, start and end line) of a value; never raises (no lines when unknown)."""
+def origin_at(linemap: "LineMap | None", file: str, pointer: str, address: str = "") -> Origin:
+    """Origin (file, pointer, start and end line, resource address) of a value; never raises."""
     if linemap is not None:
         try:
             o = linemap.origin(pointer)
-            return Origin(file, pointer, o.line, o.end_line)
+            return Origin(file, pointer, o.line, o.end_line, address)
         except Exception:  # a line map must never break loading
             pass
-    return Origin(file, pointer)
+    return Origin(file, pointer, address=address)

@@ -24,6 +24,8 @@ PLACEHOLDER_RESOURCE_GROUP = "resource-group"
 AFTER_APPLY = "known after apply"
 _NOPE = object()   # "could not resolve" (distinct from a resolved None)
 _MAX_DEPTH = 24
+#: the part of a pointer that names one resource instance (planned) or one resource change
+_INSTANCE_POINTER = re.compile(r"/(?:planned_values|values)/.*?/resources/\d+(?=/|$)|/resource_changes/\d+(?=/|$)")
 
 
 def is_plan(doc: Any) -> bool:
@@ -134,6 +136,12 @@ def _merge(value: Any, marks: Any, pointer: str, origin_of: Callable[[str], Orig
     return value
 
 
+def _names_a_resource(path: tuple) -> bool:
+    """An attribute path that holds resource ids or names (`subnet_id`, `..._ids[0]`, `nsg_name`)."""
+    last = next((k for k in reversed(path) if isinstance(k, str)), "")
+    return last in ("id", "name") or last.endswith(("_id", "_ids", "_name"))
+
+
 def _get(node: Any, path: Iterable[Any]) -> Any:
     for k in path:
         if isinstance(node, Unknown):
@@ -204,15 +212,21 @@ class _Plan:
         self.seen: set[str] = set()
         self._unnamed: set[str] = set()
         self._ids: dict[int, str] = {}
+        #: ids made up here for resources whose id is known only after apply
+        self._synthesized: set[str] = set()
         self._busy: set[tuple[int, tuple]] = set()
         self.out: list[RawResource] = []
         self.patches: list[_Patch] = []
+        #: pointer of a planned resource instance or of its change -> its resource address
+        self.addresses: dict[str, str] = {}
         self._read()
 
     # -- reading -----------------------------------------------------------------
     def origin(self, pointer: str) -> Origin:
-        """Origin with the start and end line of the value at `pointer` (rule line ranges for SARIF)."""
-        return origin_at(self.linemap, self.file, pointer)
+        """Origin of the value at `pointer`: start and end line, and the address of the resource
+        instance it belongs to (a line of plan JSON alone does not say which resource it is)."""
+        m = _INSTANCE_POINTER.match(pointer)
+        return origin_at(self.linemap, self.file, pointer, self.addresses.get(m.group()) if m else "")
 
     def _read(self) -> None:
         doc = self.doc
@@ -228,6 +242,7 @@ class _Plan:
         for k, rc in enumerate(doc.get("resource_changes") or []):
             if isinstance(rc, dict) and isinstance(rc.get("address"), str) and isinstance(rc.get("change"), dict):
                 changes[rc["address"]] = (rc["change"], f"/resource_changes/{k}/change")
+                self.addresses[f"/resource_changes/{k}"] = rc["address"]
         if isinstance(root_mod, dict):
             self._walk(root_mod, f"{base}/root_module", changes, 0)
 
@@ -248,6 +263,7 @@ class _Plan:
             if address in self.seen:
                 continue     # some tools flatten module resources into the root as well
             self.seen.add(address)
+            self.addresses[rptr] = address
             # the module comes from the address (flattened copies sit in the root module)
             maddr = _parse_module(address.rsplit(f"{rtype}.{name}", 1)[0].rstrip(".")) if "module." in address \
                 else container
@@ -458,6 +474,8 @@ class _Plan:
         if not path or path == ("id",):
             v = inst.values.get("id") if isinstance(inst.values, dict) else None
             return v if isinstance(v, str) and v else self.id_of(inst)
+        if path == ("name",):
+            return self.name_of(inst)    # the same name the resource itself is given
         return self.resolved(inst, path, depth)
 
     def resolved(self, inst: _Inst, path: tuple, depth: int = 0) -> Any:
@@ -475,6 +493,11 @@ class _Plan:
                 r = self._eval_expr(expr, inst.module, inst.index, depth + 1)
                 if isinstance(r, _Target):
                     r = self._attr(r.inst, [], depth + 1)
+                if isinstance(r, str) and r in self._synthesized and not _names_a_resource(path):
+                    # an id or name made up here may stand only for an id or a name: in
+                    # `x = "${random_pet.p.id}-nsg"` the configuration lists the reference,
+                    # not the text around it
+                    return v
                 if r is not _NOPE and r is not None:
                     return r
         finally:
@@ -527,10 +550,13 @@ class _Plan:
         self._ids[id(inst)] = f"/terraform/{inst.address}"   # guard against cycles
         rid = self._synth_id(inst)
         self._ids[id(inst)] = rid
+        self._synthesized.add(rid)
         return rid
 
     def name_of(self, inst: _Inst, attr: str = "name") -> str:
-        v = self.resolved(inst, (attr,))
+        """The planned name; else the resource address (never a name rebuilt from references:
+        the configuration does not keep the text of `"${random_pet.p.id}-nsg"`, only its reference)."""
+        v = _get(inst.values, (attr,)) if attr == "name" else self.resolved(inst, (attr,))
         if isinstance(v, str) and v:
             return v
         if attr == "name" and inst.address not in self._unnamed:
@@ -539,7 +565,9 @@ class _Plan:
                                          f"({v.reason if isinstance(v, Unknown) else 'not set'}); "
                                          "the Terraform address stands in for it",
                                          v.origin if isinstance(v, Unknown) and v.origin else self.origin(inst.pointer)))
-        return inst.address if attr == "name" else f"{inst.address}.{attr}"
+        made_up = inst.address if attr == "name" else f"{inst.address}.{attr}"
+        self._synthesized.add(made_up)
+        return made_up
 
     def rg_of(self, inst: _Inst) -> str:
         v = self.resolved(inst, ("resource_group_name",))

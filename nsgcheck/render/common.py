@@ -15,7 +15,7 @@ RANK = {s: i for i, s in enumerate(STATUS_ORDER)}
 
 
 def location_text(loc: dict[str, Any] | None) -> str:
-    """`file:line` or `file:line-end` ('' when unknown)."""
+    """`file:line` or `file:line-end`, then the resource address when there is one ('' when unknown)."""
     if not loc:
         return ""
     text = str(loc.get("file", ""))
@@ -23,6 +23,8 @@ def location_text(loc: dict[str, Any] | None) -> str:
         text += f":{loc['line']}"
         if loc.get("end_line") and loc["end_line"] != loc["line"]:
             text += f"-{loc['end_line']}"
+    if loc.get("address"):
+        text += f" {loc['address']}"
     return text
 
 

@@ -90,7 +90,10 @@ def _location(loc: dict[str, Any] | None, fallback_file: str, base_dir: str | No
     else:
         phys = {"artifactLocation": {"uri": artifact_uri(fallback_file or "nsgcheck-inputs", base_dir),
                                      "uriBaseId": "%SRCROOT%"}, "region": {"startLine": 1}}
-    return {"physicalLocation": phys}
+    out: dict[str, Any] = {"physicalLocation": phys}
+    if loc and loc.get("address"):
+        out["logicalLocations"] = [{"fullyQualifiedName": str(loc["address"]), "kind": "resource"}]
+    return out
 
 
 def _result_message(r: dict[str, Any]) -> str:
