@@ -120,6 +120,9 @@ class SecurityRule:
     origin: Origin | None = None
     #: problems found while normalizing (e.g. both singular and plural set); make verdicts unknown
     problems: tuple[str, ...] = ()
+    #: None: the rule exists. An Unknown: it exists only under a condition (or copy count) the
+    #: inputs do not decide, so it only *might* match (never a certain match)
+    exists: Unknown | None = None
 
     def unknowns(self) -> list[Unknown]:
         vals = [self.priority, self.direction, self.access, self.protocol, self.source_addresses,
@@ -245,6 +248,8 @@ class Route:
     next_hop_ip: str | Unknown | None = None
     has_bgp_override: bool = False
     origin: Origin | None = None
+    #: None: the route exists; an Unknown: only under a condition the inputs do not decide
+    exists: Unknown | None = None
 
 
 @dataclass(frozen=True)
@@ -308,6 +313,9 @@ class FirewallRuleCollection:
     group: str = ""                             # rule collection group name (policies)
     group_priority: int | Unknown | None = None
     origin: Origin | None = None
+    #: None: the collection exists; an Unknown: only under a condition the inputs do not decide
+    #: (its rules then only *might* match)
+    exists: Unknown | None = None
 
 
 @dataclass(frozen=True)

@@ -145,11 +145,21 @@ def test_scope_functions_and_overrides():
 
 
 def test_copy_index_with_name_and_offset():
-    c = ctx().with_loop("outer", 2).with_loop("inner", 5)
-    assert evaluate("[copyIndex()]", c) == 5
-    assert evaluate("[copyIndex(1)]", c) == 6
-    assert evaluate("[copyIndex('outer')]", c) == 2
+    # a resource loop 'outer' and a property loop 'inner' inside it
+    c = ctx().with_loop("outer", 2, resource=True).with_loop("inner", 5)
+    assert evaluate("[copyIndex()]", c) == 2          # without a name: the resource loop (ARM)
+    assert evaluate("[copyIndex(1)]", c) == 3
+    assert evaluate("[copyIndex('inner')]", c) == 5
+    assert evaluate("[copyIndex('inner', 1)]", c) == 6
     assert evaluate("[copyIndex('outer', 10)]", c) == 12
+
+
+def test_copy_index_without_name_outside_a_resource_loop_is_an_error():
+    c = ctx().with_loop("vars", 3)                    # a variable (or property) loop only
+    assert evaluate("[copyIndex('vars')]", c) == 3
+    with pytest.raises(LoaderError) as e:
+        evaluate("[copyIndex()]", c)
+    assert "resource copy loop" in str(e.value) and "copyIndex('loopName')" in str(e.value)
 
 
 def test_deterministic_hashes():

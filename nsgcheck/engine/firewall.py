@@ -259,7 +259,9 @@ def network_term(rule: FirewallNetworkRule, coll: FirewallRuleCollection, ref_: 
         reasons.append(f"priority of collection {coll.name} not determined ({coll.priority.reason})")
     if action == UNKNOWN and not isinstance(coll.priority, Unknown):
         reasons.append(f"action of collection {coll.name} not determined")
-    certain = () if rule.unknowns else _boxes(protos, src.certain, dst.certain, ports)
+    if coll.exists is not None:
+        reasons.append(coll.exists.reason)   # a collection that may not be deployed: maybe only
+    certain = () if rule.unknowns or coll.exists is not None else _boxes(protos, src.certain, dst.certain, ports)
     maybe = _boxes(protos if not rule.unknowns else PROTOCOLS, src.possible, dst_possible, port_possible) \
         if reasons else ()
     return Term(certain, action, ref_, maybe, "; ".join(reasons))
@@ -373,6 +375,8 @@ def evaluate_firewall(boxes: Sequence[Box], firewall: Firewall, estate: Estate, 
     extra_reasons: dict[int, list[str]] = {}
     for i, (c, pol, r) in enumerate(app_rules):
         certain, possible, reasons = _app_box(r, estate, catalog, protocol_type)
+        if c.exists is not None:   # a collection that may not be deployed: its rules only might apply
+            certain, reasons = (), reasons + [c.exists.reason]
         if reasons:
             extra_reasons[i] = reasons
         nxt: list[tuple[list[Box], list[tuple[int, bool]]]] = []

@@ -336,7 +336,11 @@ def rule_term(rule: SecurityRule, direction: str, ctx: ResolveContext, label: An
         reasons.append(f"priority: {rule.priority.reason}")
     if rule.problems:
         whole_doubt = True
-        reasons += list(rule.problems)
+        reasons += [str(p) for p in rule.problems]
+    if rule.exists is not None:
+        # a rule that may not be deployed: it only might match (never a certain match)
+        whole_doubt = True
+        reasons.append(rule.exists.reason)
 
     certain = [] if whole_doubt else _boxes(p_certain, src.certain, sp_c, dst.certain, dp_c)
     possible = _boxes(p_possible, src.possible, sp_p, dst.possible, dp_p)

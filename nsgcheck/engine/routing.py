@@ -275,6 +275,14 @@ def _block(text: str) -> Block:
     return fam, lo, plen
 
 
+def _set_of_blocks(blocks: Iterable[Block]) -> AddressSet:
+    """The addresses a list of (family, network, prefix length) blocks covers."""
+    spans: dict[int, list[tuple[int, int]]] = {4: [], 6: []}
+    for fam, net, plen in blocks:
+        spans[fam].append((net, net + (1 << ((32 if fam == 4 else 128) - plen)) - 1))
+    return AddressSet(iv.normalize(spans[4]), iv.normalize(spans[6]))
+
+
 def _blocks_of_set(s: AddressSet) -> tuple[Block, ...]:
     return tuple([(4, n, p) for n, p in iv.to_prefixes(s.v4, 32)] + [(6, n, p) for n, p in iv.to_prefixes(s.v6, 128)])
 
@@ -549,5 +557,8 @@ def _user_route(r: ModelRoute, table: RouteTable, catalog: Any, doubts: list[Dou
                                 "prefix", r.origin))
             return []
         blocks, rank = hit[0], _tag_rank(catalog, text)
+    if r.exists is not None:
+        # a route that may not be deployed: which route its addresses take is not determined
+        doubts.append(Doubt(_set_of_blocks(blocks), f"route {r.name} in {table.name}: {r.exists.reason}", "prefix", r.origin))
     return [Route(r.name, text, hop, USER, blocks, ip, r.has_bgp_override, rank, r.origin, table.name, table.id,
                   unknown)]

@@ -414,12 +414,11 @@ class _Expander:
                 if isinstance(count, Unknown):
                     self.finding("warning", f"copy loop {lname!r}: {count.reason}; one resource stands for "
                                  "all its copies, with the loop index unknown", self.src.origin(rptr + "/copy"))
-                    c = ctx.with_loop(lname, 0)
-                    c.copy_indexes = {**c.copy_indexes, lname.lower(): count, "": count}  # type: ignore[dict-item]
+                    c = ctx.with_loop(lname, count, resource=True)
                     self.one(scope, res, rptr, c, parent, {**extra, "copy_count_unknown": count}, depth)
                     continue
                 for i in range(count):
-                    self.one(scope, res, rptr, ctx.with_loop(lname, i), parent,
+                    self.one(scope, res, rptr, ctx.with_loop(lname, i, resource=True), parent,
                              {**extra, "copy": {"name": lname, "index": i}}, depth)
             else:
                 self.one(scope, res, rptr, ctx, parent, extra, depth)

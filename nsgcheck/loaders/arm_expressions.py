@@ -32,7 +32,9 @@ class EvalContext:
     #: name (any case) -> value; raise KeyError when not declared
     parameter: Callable[[str], Any] = lambda name: _raise_key(name)
     variable: Callable[[str], Any] = lambda name: _raise_key(name)
-    #: loop name (lower case) -> current index; '' holds the innermost loop's index
+    #: loop name (lower case) -> current index; '' holds the index of the *resource* copy loop
+    #: (ARM: `copyIndex()` without a name always means the resource loop, even inside a
+    #: property loop; property and variable loops are reached by name only)
     copy_indexes: dict[str, int] = field(default_factory=dict)
     subscription_id: str | Unknown = PLACEHOLDER_SUBSCRIPTION
     resource_group: str | Unknown = PLACEHOLDER_RESOURCE_GROUP
@@ -67,9 +69,16 @@ class EvalContext:
         c.symbolic = True
         return c
 
-    def with_loop(self, name: str, index: int) -> "EvalContext":
+    def with_loop(self, name: str, index: "int | Unknown", resource: bool = False) -> "EvalContext":
+        """The context inside one iteration of copy loop `name`.
+
+        Only a resource loop answers `copyIndex()` without a name; a property or variable loop
+        is reached with `copyIndex('name')` (ARM's rule for property and variable iteration).
+        """
         c = self.at(self.pointer)
-        c.copy_indexes = {**self.copy_indexes, name.lower(): index, "": index}
+        c.copy_indexes = {**self.copy_indexes, name.lower(): index}
+        if resource:
+            c.copy_indexes[""] = index
         return c
 
 
@@ -694,6 +703,9 @@ def _f_copyindex(e: _Eval, a: list[tuple]) -> Any:
     if idx is None:
         if loop:
             raise _Fail(f"copyIndex({loop!r}) used outside the copy loop {loop!r}")
+        if e.ctx.copy_indexes:
+            raise _Fail("copyIndex() without a loop name refers to the resource copy loop, and this "
+                        "resource has none; inside a property or variable loop write copyIndex('loopName')")
         raise _Fail("copyIndex() used outside a copy loop")
     if isinstance(idx, Unknown):
         return e.pass_on(idx)
@@ -985,6 +997,8 @@ def _f_intersection(e: _Eval, a: list) -> Any:
 def _f_contains(e: _Eval, a: list) -> Any:
     _nargs("contains", a, 2)
     c, item = a
+    if isinstance(c, Unknown):
+        return e.pass_on(c)   # a container not known (e.g. a parameter without a value): doubt, not an error
     if contains_unknown(item) is not None:
         return e.pass_on(contains_unknown(item))  # type: ignore[arg-type]
     if isinstance(c, str):
@@ -1190,6 +1204,8 @@ def _f_tryget(e: _Eval, a: list) -> Any:
 
 def _f_shallowmerge(e: _Eval, a: list) -> dict:
     _nargs("shallowMerge", a, 1)
+    if isinstance(a[0], Unknown):
+        return e.pass_on(a[0])  # type: ignore[return-value]
     out: dict = {}
     for x in _want("shallowMerge", a[0], list):
         if isinstance(x, Unknown):

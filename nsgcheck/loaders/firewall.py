@@ -18,6 +18,7 @@ rule-collection JSON (one object, an array, or several objects separated by comm
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from nsgcheck.errors import LoaderError
@@ -287,6 +288,14 @@ def _id_of(v: Any) -> str | None:
     return v if isinstance(v, str) and v.strip() else None
 
 
+def _maybe_all(colls: list[FirewallRuleCollection], raw: RawResource) -> list[FirewallRuleCollection]:
+    """Collections of a resource that may not be deployed (condition/copy count undecided): maybe only."""
+    exists = raw.existence()
+    if exists is None:
+        return colls
+    return [c if c.exists is not None else replace(c, exists=exists) for c in colls]
+
+
 # --------------------------------------------------------------------------- entry points
 def convert_firewall_resources(raws: list[RawResource], estate: Estate) -> None:
     """Add the firewall-type resources among `raws` to `estate` (other types are ignored)."""
@@ -312,7 +321,8 @@ def convert_firewall_resources(raws: list[RawResource], estate: Estate) -> None:
                     gname = str(_get(g, "name") or f"group{i}")
                     gprio = _priority(_get(gp, "priority"), raw.origin_for("properties", "ruleCollectionGroups", i))
                     loc = (lambda *p, _i=i: raw.origin_for("properties", "ruleCollectionGroups", _i, "properties", *p))
-                    groups.setdefault(ref(raw.id), []).extend(_group_collections(gp, gname, gprio, loc))
+                    groups.setdefault(ref(raw.id), []).extend(
+                        _maybe_all(_group_collections(gp, gname, gprio, loc), raw))
         elif t in (T_RCG, T_RULEGROUP):
             pid = ref(_parent_policy_id(raw))
             gname = raw.name.split("/")[-1]
@@ -324,11 +334,7 @@ def convert_firewall_resources(raws: list[RawResource], estate: Estate) -> None:
                 colls = _group_collections(props, gname, gprio, loc)
             else:
                 colls = _legacy_rulegroup(raw, gname)
-            if raw.extra.get("condition_unknown") is not None:
-                estate.findings.append(Finding("warning", f"rule collection group {gname}: deployed only under a "
-                                               f"condition the inputs do not decide; its rules are loaded as if "
-                                               f"deployed", raw.origin))
-            groups.setdefault(pid, []).extend(colls)
+            groups.setdefault(pid, []).extend(_maybe_all(colls, raw))
     for file, items in snippets.items():
         _snippet_policy(file, items, estate)
     for pid, raw in policies.items():
@@ -372,7 +378,7 @@ def _firewall(raw: RawResource, estate: Estate) -> None:
             ips.append(ip)
     ti = _get(props, "threatIntelMode")
     estate.add("firewalls", Firewall(
-        raw.id, raw.name.split("/")[-1], tuple(ips), tuple(_classic_collections(raw, props)),
+        raw.id, raw.name.split("/")[-1], tuple(ips), tuple(_maybe_all(_classic_collections(raw, props), raw)),
         _id_of(_get(props, "firewallPolicy")), ti if isinstance(ti, str) else None, raw.location, raw.origin,
         tuple(subnets)))
 

@@ -41,3 +41,19 @@ class RawResource:
             return self.locate(tuple(path))
         except Exception:  # a locator must never break loading
             return self.origin
+
+    def existence(self) -> Unknown | None:
+        """None when the resource is deployed; an Unknown when it exists only under a condition
+        (or a copy count) the inputs do not decide. Its rules then only *might* match."""
+        cond = self.extra.get("condition_unknown")
+        if cond is not None:
+            why = cond.reason if isinstance(cond, Unknown) else str(cond)
+            return Unknown(f"{self.name!r} is deployed only under a condition that is not determined ({why})",
+                           self.origin, cond.text if isinstance(cond, Unknown) else "")
+        count = self.extra.get("copy_count_unknown")
+        if count is not None:
+            why = count.reason if isinstance(count, Unknown) else str(count)
+            return Unknown(f"{self.name!r} is in a copy loop whose count is not determined ({why}): it may not "
+                           f"be deployed at all", self.origin, count.text if isinstance(count, Unknown) else "")
+        return None
+

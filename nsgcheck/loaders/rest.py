@@ -9,6 +9,7 @@ parent (named after the id) so no rule is dropped. Firewall-type resources go to
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Iterable, Mapping
 
 from nsgcheck.loaders.normalize import Normalizer, absent, as_list, complete_default_rules, rule_name
@@ -45,7 +46,18 @@ FIREWALL_TYPES = frozenset({
 })
 
 
+#: types whose possible absence the model carries (their rules/routes get `exists`)
+_EXISTENCE_AWARE = frozenset({NSG, NSG_RULE, ROUTE, ROUTE_TABLE}) | FIREWALL_TYPES
+
+
 # --------------------------------------------------------------------------- helpers
+def _maybe(obj: Any, exists: Unknown | None) -> Any:
+    """A rule or route that exists only if `exists` turns out true (unchanged when None)."""
+    if exists is None or getattr(obj, "exists", None) is not None:
+        return obj
+    return replace(obj, exists=exists)
+
+
 def _props(raw: RawResource) -> dict[str, Any]:
     return raw.properties if isinstance(raw.properties, dict) else {}
 
@@ -180,15 +192,21 @@ class _Converter:
         defaults, _ = rules_from(_get(p, "defaultSecurityRules"), raw,
                                  ("properties", "defaultSecurityRules"), default=True, norm=self.norm)
         unknown = unknown or _properties_unknown(raw)
+        defaults = list(complete_default_rules(defaults, raw.origin))
+        exists = raw.existence()
+        if exists is not None:
+            # an NSG that may not be deployed: every rule of it (the default rules too) only might apply
+            rules = [_maybe(r, exists) for r in rules]
+            defaults = [_maybe(r, exists) for r in defaults]
         return NetworkSecurityGroup(id=_rid(raw), name=_short_name(raw), rules=tuple(rules),
-                                    default_rules=complete_default_rules(defaults, raw.origin),
+                                    default_rules=tuple(defaults),
                                     location=_location(raw), origin=raw.origin, rules_unknown=unknown)
 
     def child_rule(self, raw: RawResource) -> None:
         rid = _rid(raw)
         parent = ref(_parent_id(rid))
         props = raw.properties if not _properties_unknown(raw) else _properties_unknown(raw)
-        rule = self.norm.rule(props, raw.name, raw.origin)
+        rule = _maybe(self.norm.rule(props, raw.name, raw.origin), raw.existence())
         self.nsg_rules.setdefault(parent, []).append((rule, raw.origin))
 
     def attach_child_rules(self) -> None:
@@ -394,13 +412,17 @@ class _Converter:
                 routes.append(Route(name=f"#{i}", address_prefix=Unknown("route not determined", origin),
                                     next_hop_type=Unknown("route not determined", origin), origin=origin))
         unknown = items if isinstance(items, Unknown) else _properties_unknown(raw)
+        exists = raw.existence()
+        if exists is not None:
+            routes = [_maybe(r, exists) for r in routes]
         return RouteTable(id=_rid(raw), name=_short_name(raw), routes=tuple(routes),
                           disable_bgp_route_propagation=_bool(_get(p, "disableBgpRoutePropagation")),
                           location=_location(raw), origin=raw.origin, routes_unknown=unknown)
 
     def child_route(self, raw: RawResource) -> None:
         parent = ref(_parent_id(_rid(raw)))
-        self.routes_of.setdefault(parent, []).append(self.route(_props(raw), raw.name, raw.origin))
+        self.routes_of.setdefault(parent, []).append(
+            _maybe(self.route(_props(raw), raw.name, raw.origin), raw.existence()))
 
     def attach_routes(self) -> None:
         for key, routes in self.routes_of.items():
@@ -565,10 +587,10 @@ def convert(raws: Iterable[RawResource], estate: Estate | None = None) -> Estate
             estate.protected_items.append(conv.protected_item(raw))
         elif t in FIREWALL_TYPES:
             firewall.append(raw)
-        if raw.extra.get("condition_unknown") is not None and t in (NSG, NSG_RULE, ROUTE, ROUTE_TABLE):
-            cu = raw.extra["condition_unknown"]
-            conv.finding("warning", f"{raw.name!r} is deployed only under a condition that is not determined "
-                         f"({cu.reason if isinstance(cu, Unknown) else cu}); loaded as if deployed", raw.origin)
+        exists = raw.existence()
+        if exists is not None:
+            conv.finding("warning", exists.reason + ("; its rules only might apply" if t in _EXISTENCE_AWARE
+                                                     else "; loaded as if deployed"), raw.origin)
     conv.attach_child_rules()
     conv.attach_child_subnets()
     conv.attach_vnet_children()
