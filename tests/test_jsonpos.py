@@ -163,3 +163,33 @@ def test_lines_are_right_in_any_lookup_order():
     big = "[\n" + ",\n".join(f'"{"x" * 100}{i}"' for i in range(3000)) + "\n]"
     _, lm = loads(big)
     assert lm.line("/2999") == 3001 and lm.line("/5") == 7 and lm.position("/5") == (7, 1)
+
+
+ENCODED = {"utf-8": b"", "utf-8-sig": b"", "utf-16-le": b"\xff\xfe", "utf-16-be": b"\xfe\xff",
+           "utf-32-le": b"\xff\xfe\x00\x00", "utf-32-be": b"\x00\x00\xfe\xff"}
+
+
+@pytest.mark.parametrize("codec", sorted(ENCODED))
+def test_utf8_and_utf16_32_with_a_byte_order_mark_read_alike(tmp_path, codec):
+    text = '{\n  "name": "nsg-\u00e9t\u00e9",\n  "rules": [1, 2]\n}\n'
+    f = tmp_path / f"{codec}.json"
+    f.write_bytes(ENCODED[codec] + text.encode(codec))
+    value, linemap = load_json(f)
+    assert value == {"name": "nsg-\u00e9t\u00e9", "rules": [1, 2]}
+    assert linemap.line("/rules") == 3 and linemap.line("/rules/1") == 3
+
+
+def test_utf16_without_a_byte_order_mark_is_refused_with_a_hint(tmp_path):
+    f = tmp_path / "ps.json"
+    f.write_bytes('{"a": 1}'.encode("utf-16-le"))
+    with pytest.raises(InputError) as e:
+        load_json(f)
+    assert "UTF-16 without a byte-order mark" in e.value.message and "utf8" in e.value.message
+
+
+def test_a_byte_order_mark_over_other_text_is_an_input_error(tmp_path):
+    f = tmp_path / "odd.json"
+    f.write_bytes(b"\xff\xfe" + b"\x00\xd8")   # an unpaired UTF-16 surrogate
+    with pytest.raises(InputError) as e:
+        load_json(f)
+    assert "UTF-16 LE byte-order mark" in e.value.message

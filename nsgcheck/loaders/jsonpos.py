@@ -5,7 +5,8 @@ with `json.load`. The pointer -> line map is built lazily, one container at a ti
 the containers a caller asks about (again with the C scanner, which skips whole values).
 
 Accepted beyond strict JSON (as the ARM engine does): `//` and `/* */` comments, trailing
-commas, raw control characters (newlines) inside strings, a UTF-8 byte-order mark, and a
+commas, raw control characters (newlines) inside strings, byte-order marks (UTF-8; UTF-16 and UTF-32,
+as Windows PowerShell writes them), and a
 comma-separated sequence of top-level values (read as an array: a snippet meant to be
 pasted into one). Everything else raises `InputError` with file, line, column and what was
 expected.
@@ -234,8 +235,38 @@ class _Members:
 
 
 # --------------------------------------------------------------------------- reading
+#: byte-order marks and their codecs; UTF-32 first (its little-endian mark starts like UTF-16's)
+_BOMS = ((b"\xff\xfe\x00\x00", "utf-32-le", "UTF-32 LE"), (b"\x00\x00\xfe\xff", "utf-32-be", "UTF-32 BE"),
+         (b"\xef\xbb\xbf", "utf-8", "UTF-8"), (b"\xff\xfe", "utf-16-le", "UTF-16 LE"),
+         (b"\xfe\xff", "utf-16-be", "UTF-16 BE"))
+
+
+def decode(data: bytes, name: str) -> str:
+    """JSON bytes -> text: UTF-8 (with or without a byte-order mark), or UTF-16/32 with one
+    (Windows PowerShell's `Out-File` and `>` write UTF-16 LE with a mark). InputError otherwise."""
+    for bom, codec, label in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data[len(bom):].decode(codec)
+            except UnicodeDecodeError as e:
+                raise InputError(f"the file starts with a {label} byte-order mark but is not {label} text "
+                                 f"(byte {e.start + len(bom)}); expected a UTF-8 JSON file", name) from None
+    head = data[:4]
+    if len(head) == 4 and (head[1] == 0 and head[3] == 0 or head[0] == 0 and head[2] == 0) and head != b"\x00" * 4:
+        raise InputError("the file looks like UTF-16 without a byte-order mark; expected UTF-8 JSON "
+                         "(save it as UTF-8, e.g. `Out-File -Encoding utf8` in PowerShell)", name,
+                         line=1, column=1)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b"\n") + 1
+        col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
+        raise InputError(f"not UTF-8 text (byte 0x{data[e.start]:02x}); expected a UTF-8 JSON file",
+                         name, line=line, column=col) from None
+
+
 def read_text(path: str | Path) -> str:
-    """The text of a .json or .json.gz file (UTF-8, BOM tolerated); InputError if unreadable."""
+    """The text of a .json or .json.gz file (see `decode` for encodings); InputError if unreadable."""
     name = str(path)
     try:
         with open(path, "rb") as fh:
@@ -247,13 +278,7 @@ def read_text(path: str | Path) -> str:
             data = gzip.decompress(data)
         except (OSError, EOFError, zlib.error) as e:
             raise InputError(f"not a readable gzip file: {e}", name) from None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line = data[:e.start].count(b"\n") + 1
-        col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
-        raise InputError(f"not UTF-8 text (byte 0x{data[e.start]:02x}); expected a UTF-8 JSON file",
-                         name, line=line, column=col) from None
+    return decode(data, name)
 
 
 def load_json(path: str | Path) -> tuple[Any, LineMap]:
