@@ -288,3 +288,188 @@ def test_any_expression_text_gives_a_value_an_unknown_or_a_loader_error(pieces):
         ev(text)
     except LoaderError as e:
         assert e.file == "t.json" and text in e.message
+
+
+# ------------------------------------------------------------------ functions compiled Bicep emits
+# Expected values are the outputs printed in Microsoft's ARM template function reference
+# (template-functions-lambda, -object, -array, -cidr, -string), checked by hand.
+DOGS = [{"name": "Evie", "age": 5, "interests": ["Ball", "Frisbee"]},
+        {"name": "Casper", "age": 3, "interests": ["Other dogs"]},
+        {"name": "Indy", "age": 2, "interests": ["Butter"]},
+        {"name": "Kira", "age": 8, "interests": ["Rubs"]}]
+
+
+def dogs(text: str):
+    c = ctx(variable=lambda n: {"dogs": DOGS, **VARS}[n])
+    return evaluate(text, c)
+
+
+def names(v):
+    return [d["name"] for d in v]
+
+
+def test_filter():
+    assert names(dogs("[filter(variables('dogs'), lambda('dog', greaterOrEquals(lambdaVariables('dog').age, 5)))]")) \
+        == ["Evie", "Kira"]
+    assert ev("[filter(range(0, 10), lambda('i', equals(0, mod(lambdaVariables('i'), 2))))]") == [0, 2, 4, 6, 8]
+    # Bicep's optional index variable
+    assert ev("[filter(createArray('a', 'b', 'c'), lambda('x', 'i', not(equals(lambdaVariables('i'), 1))))]") \
+        == ["a", "c"]
+
+
+def test_map():
+    assert dogs("[map(variables('dogs'), lambda('dog', lambdaVariables('dog').name))]") == \
+        ["Evie", "Casper", "Indy", "Kira"]
+    assert dogs("[map(variables('dogs'), lambda('dog', format('Hello {0}!', lambdaVariables('dog').name)))]")[3] \
+        == "Hello Kira!"
+    assert dogs("[map(range(0, length(variables('dogs'))), lambda('i', createObject('i', lambdaVariables('i'), "
+                "'dog', variables('dogs')[lambdaVariables('i')].name)))]")[1] == {"i": 1, "dog": "Casper"}
+    assert ev("[map(createArray('a', 'b'), lambda('x', 'i', concat(lambdaVariables('x'), string(lambdaVariables('i')))))]") \
+        == ["a0", "b1"]
+
+
+def test_reduce():
+    ages = "map(variables('dogs'), lambda('dog', lambdaVariables('dog').age))"
+    plus = "lambda('cur', 'next', add(lambdaVariables('cur'), lambdaVariables('next')))"
+    assert dogs(f"[reduce({ages}, 0, {plus})]") == 18
+    assert dogs(f"[reduce({ages}, 1, {plus})]") == 19
+    assert ev("[reduce(createArray(createObject('foo', 123), createObject('bar', 456), createObject('baz', 789)), "
+              "createObject(), lambda('cur', 'next', union(lambdaVariables('cur'), lambdaVariables('next'))))]") \
+        == {"foo": 123, "bar": 456, "baz": 789}
+
+
+def test_sort_is_stable_by_the_predicate():
+    assert names(dogs("[sort(variables('dogs'), lambda('a', 'b', less(lambdaVariables('a').age, "
+                      "lambdaVariables('b').age)))]")) == ["Indy", "Casper", "Evie", "Kira"]
+    assert ev("[sort(createArray('b1', 'a', 'b2'), lambda('x', 'y', less(length(lambdaVariables('x')), "
+              "length(lambdaVariables('y')))))]") == ["a", "b1", "b2"]
+
+
+def test_to_object_group_by_map_values():
+    assert dogs("[toObject(variables('dogs'), lambda('entry', lambdaVariables('entry').name))]")["Indy"] == DOGS[2]
+    assert dogs("[toObject(variables('dogs'), lambda('e', lambdaVariables('e').name), "
+                "lambda('e', lambdaVariables('e').age))]") == {"Evie": 5, "Casper": 3, "Indy": 2, "Kira": 8}
+    assert ev("[groupBy(createArray('foo', 'bar', 'baz'), lambda('x', substring(lambdaVariables('x'), 0, 1)))]") \
+        == {"f": ["foo"], "b": ["bar", "baz"]}
+    assert ev("[mapValues(createObject('foo', 'foo'), lambda('val', toUpper(lambdaVariables('val'))))]") \
+        == {"foo": "FOO"}
+
+
+def test_lambdas_close_over_outer_lambda_variables():
+    assert ev("[map(createArray(1, 2), lambda('x', map(createArray(10, 20), "
+              "lambda('y', add(lambdaVariables('x'), lambdaVariables('y'))))))]") == [[11, 21], [12, 22]]
+
+
+def test_lambda_errors_are_loader_errors():
+    for text in ("[lambdaVariables('x')]", "[map(createArray(1), 'notalambda')]",
+                 "[filter(createArray(1), lambda('x', 'y', 'z', true()))]", "[filter(createArray(1), lambda('x', 1))]"):
+        with pytest.raises(LoaderError):
+            ev(text)
+
+
+def test_lambdas_over_unknowns_give_unknowns_never_a_guess():
+    assert isinstance(ev("[filter(parameters('secret'), lambda('x', true()))]"), Unknown)
+    # whether the unknown element is kept is not known: the whole result is unknown
+    assert isinstance(ev("[filter(parameters('mixed'), lambda('x', equals(lambdaVariables('x'), 1)))]"), Unknown)
+    mapped = ev("[map(parameters('mixed'), lambda('x', lambdaVariables('x')))]")
+    assert mapped[0] == 1 and isinstance(mapped[1], Unknown)
+    assert isinstance(ev("[sort(parameters('mixed'), lambda('a', 'b', less(lambdaVariables('a'), lambdaVariables('b'))))]"),
+                      Unknown)
+    assert isinstance(ev("[toObject(parameters('mixed'), lambda('x', string(lambdaVariables('x'))))]"), Unknown)
+    assert isinstance(ev("[reduce(parameters('mixed'), 0, lambda('c', 'n', add(lambdaVariables('c'), lambdaVariables('n'))))]"),
+                      Unknown)
+
+
+def test_flatten_join_index_from_end():
+    assert ev("[flatten(createArray(createArray('one', 'two'), createArray('three'), createArray('four', 'five')))]") \
+        == ["one", "two", "three", "four", "five"]
+    assert ev("[flatten(createArray(createArray(createArray(1))))]") == [[1]]   # one level only
+    assert isinstance(ev("[flatten(createArray(createArray(1), parameters('secret')))]"), Unknown)
+    assert ev("[join(createArray('a', 'b', 'c'), ',')]") == "a,b,c"
+    assert ev("[indexFromEnd(createArray(1, 2, 3), 1)]") == 3
+    assert ev("[tryIndexFromEnd(createArray(1, 2, 3), 4)]") is None
+    with pytest.raises(LoaderError):
+        ev("[flatten(createArray(1))]")
+
+
+def test_contains_empty_length_on_unknowns_are_unknown():
+    for text in ("[contains(parameters('secret'), 'a')]", "[empty(parameters('secret'))]",
+                 "[length(parameters('secret'))]", "[contains(parameters('mixed'), 2)]",
+                 "[contains(parameters('obj'), parameters('secret'))]"):
+        assert isinstance(ev(text), Unknown), text
+    assert ev("[contains(parameters('mixed'), 1)]") is True
+    assert ev("[contains('OneTwoThree', 'two')]") is False          # strings: case-sensitive
+    assert ev("[contains(createObject('One', 1), 'one')]") is True   # object keys: case-insensitive
+
+
+def test_union_merges_objects_deeply_and_replaces_nested_arrays():
+    first = "createObject('property', createObject('one', 'a', 'two', 'b', 'three', 'c1'), 'nestedArray', createArray(1, 2))"
+    second = "createObject('property', createObject('three', 'c2', 'four', 'd', 'five', 'e'), 'nestedArray', createArray(3, 4))"
+    assert ev(f"[union({first}, {second})]") == {
+        "property": {"one": "a", "two": "b", "three": "c2", "four": "d", "five": "e"}, "nestedArray": [3, 4]}
+    assert ev("[union(createArray(createArray('one', 'two'), createArray('three')), "
+              "createArray(createArray('three'), createArray('four', 'two')))]") == [["one", "two"], ["three"], ["four", "two"]]
+    assert ev("[intersection(createObject('one', 'a', 'two', 'b', 'three', 'c'), "
+              "createObject('one', 'a', 'two', 'z', 'three', 'c'))]") == {"one": "a", "three": "c"}
+
+
+def test_items_object_keys_try_get_shallow_merge_coalesce():
+    assert ev("[items(createObject('item002', 2, 'item001', 1))]") == [{"key": "item001", "value": 1},
+                                                                       {"key": "item002", "value": 2}]
+    assert ev("[objectKeys(createObject('a', 1, 'b', 2))]") == ["a", "b"]
+    assert ev("[tryGet(createObject('a', createObject('b', 1)), 'a', 'b')]") == 1
+    assert ev("[tryGet(createObject('a', 1), 'missing')]") is None
+    assert ev("[shallowMerge(createArray(createObject('a', createObject('x', 1)), createObject('a', createObject('y', 2))))]") \
+        == {"a": {"y": 2}}
+    assert ev("[coalesce(null(), null(), 'x')]") == "x"
+    assert isinstance(ev("[coalesce(parameters('secret'), 'x')]"), Unknown)
+
+
+def test_json_string_index_of():
+    assert ev("[json('{\"a\": \"b\"}')]") == {"a": "b"}
+    assert ev("[json('null')]") is None
+    assert ev("[string(createObject('a', createArray(1, true())))]") == '{"a":[1,true]}'
+    assert ev("[string(true())]") == "True"
+    assert ev("[indexOf('test', 'T')]") == 0 and ev("[lastIndexOf('abcdef', 'AB')]") == 0
+    assert ev("[indexOf(createArray('a', 'b', 'b'), 'b')]") == 1 and ev("[lastIndexOf(createArray(1, 2, 2), 2)]") == 2
+
+
+def test_uri_and_data_uri():
+    assert ev("[uri('http://contoso.org/firstpath', 'myscript.sh')]") == "http://contoso.org/myscript.sh"
+    assert ev("[uri('http://contoso.org/firstpath/', 'myscript.sh')]") == "http://contoso.org/firstpath/myscript.sh"
+    assert ev("[uri('http://contoso.org/firstpath/azuredeploy.json/', 'myscript.sh')]") \
+        == "http://contoso.org/firstpath/azuredeploy.json/myscript.sh"
+    assert ev("[dataUri('Hello')]") == "data:text/plain;charset=utf8;base64,SGVsbG8="
+    assert ev("[dataUriToString('data:;base64,SGVsbG8sIFdvcmxkIQ==')]") == "Hello, World!"
+
+
+def test_cidr_functions():
+    assert ev("[parseCidr('10.144.0.0/20')]") == {
+        "network": "10.144.0.0", "netmask": "255.255.240.0", "broadcast": "10.144.15.255",
+        "firstUsable": "10.144.0.1", "lastUsable": "10.144.15.254", "cidr": 20}
+    assert ev("[parseCidr('fdad:3236:5555::/48')]") == {
+        "network": "fdad:3236:5555::", "netmask": "ffff:ffff:ffff::", "firstUsable": "fdad:3236:5555::",
+        "lastUsable": "fdad:3236:5555:ffff:ffff:ffff:ffff:ffff", "cidr": 48}
+    assert [ev(f"[cidrSubnet('10.144.0.0/20', 24, {i})]") for i in range(5)] == [
+        "10.144.0.0/24", "10.144.1.0/24", "10.144.2.0/24", "10.144.3.0/24", "10.144.4.0/24"]
+    assert ev("[cidrSubnet('fdad:3236:5555::/48', 52, 4)]") == "fdad:3236:5555:4000::/52"
+    assert [ev(f"[cidrHost('10.144.3.0/24', {i})]") for i in (0, 4)] == ["10.144.3.1", "10.144.3.5"]
+    assert ev("[cidrHost('fdad:3236:5555:3000::/52', 0)]") == "fdad:3236:5555:3000::1"
+    for bad in ("[cidrSubnet('10.0.0.0/24', 16, 0)]", "[cidrSubnet('10.0.0.0/24', 26, 4)]",
+                "[cidrHost('10.0.0.0/30', 2)]", "[parseCidr('nope')]"):
+        with pytest.raises(LoaderError):
+            ev(bad)
+
+
+def test_user_defined_functions_with_namespaces_call_each_other():
+    c = ctx(functions={"__bicep.suffix": (["n"], "[format('{0}-nsg', parameters('n'))]"),
+                       "__bicep.full": (["n"], "[toUpper(__bicep.suffix(parameters('n')))]")})
+    assert evaluate("[__bicep.full('web')]", c) == "WEB-NSG"
+
+
+def test_management_group_resource_id_and_fail():
+    assert ev("[managementGroupResourceId('mg1', 'Microsoft.Authorization/policyDefinitions', 'p1')]") == \
+        "/providers/Microsoft.Management/managementGroups/mg1/providers/Microsoft.Authorization/policyDefinitions/p1"
+    assert isinstance(ev("[managementGroupResourceId('Microsoft.Authorization/policyDefinitions', 'p1')]"), Unknown)
+    assert isinstance(ev("[if(true(), fail('bad input'), 1)]"), Unknown)
+    assert ev("[if(false(), fail('bad input'), 1)]") == 1

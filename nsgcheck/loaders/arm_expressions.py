@@ -15,7 +15,9 @@ import json as _json
 import re
 import uuid
 from dataclasses import dataclass, field
+from functools import cmp_to_key
 from typing import Any, Callable
+from urllib.parse import unquote_to_bytes
 
 from nsgcheck.errors import LoaderError
 from nsgcheck.model import Origin, Unknown
@@ -432,6 +434,11 @@ _DEPLOYMENT_TIME = {
     "providers": "providers() reads the resource provider registry at deployment time",
     "listkeys": "listKeys() reads secrets at deployment time",
     "getsecret": "getSecret() reads Key Vault at deployment time",
+    "deployer": "deployer() is the identity that deploys the template",
+    "externalinput": "externalInput() is read by the deployment tooling",
+    "datetimeadd": "date arithmetic is not evaluated by nsgcheck (never network configuration)",
+    "datetimefromepoch": "date conversion is not evaluated by nsgcheck (never network configuration)",
+    "datetimetoepoch": "date conversion is not evaluated by nsgcheck (never network configuration)",
 }
 
 
@@ -442,6 +449,22 @@ class _Eval:
         self.ev = ev
         self.ctx = ctx
         self.text = text
+        #: lambda variables in scope (lower-case name -> value)
+        self.locals: dict[str, Any] = {}
+
+    def apply(self, fn: Any, name: str, *args: Any) -> Any:
+        """Call a lambda given to `name`() with `args` (a lambda may declare fewer: e.g. no index)."""
+        if not isinstance(fn, _Lambda):
+            raise _Fail(f"{name}(): expected a lambda(...) argument, got {_tname(fn)}")
+        if not 1 <= len(fn.names) <= len(args):
+            raise _Fail(f"{name}(): the lambda takes {len(fn.names)} variable(s); "
+                        f"{name}() gives at most {len(args)}")
+        saved = self.locals
+        self.locals = {**fn.bound, **{n.lower(): v for n, v in zip(fn.names, args)}}
+        try:
+            return self.run(fn.body)
+        finally:
+            self.locals = saved
 
     def unknown(self, reason: str) -> Unknown:
         return Unknown(reason, self.ctx.origin(), self.text)
@@ -1118,10 +1141,32 @@ def _f_base64tojson(e: _Eval, a: list) -> Any:
 
 
 def _f_uri(e: _Eval, a: list) -> str:
-    _nargs("uri", a, 2)
-    base, rel = _want("uri", a[0], str), _want("uri", a[1], str)
+    """uri(baseUri, relativeUri): resolved as RFC 3986 section 5 says (the ARM reference defers to it)."""
     from urllib.parse import urljoin
-    return urljoin(base, rel)
+    _nargs("uri", a, 2)
+    return urljoin(_want("uri", a[0], str), _want("uri", a[1], str))
+
+
+_DATA_URI_PREFIX = "data:text/plain;charset=utf8;base64,"
+
+
+def _f_datauri(e: _Eval, a: list) -> str:
+    _nargs("dataUri", a, 1)
+    return _DATA_URI_PREFIX + _b64.b64encode(_want("dataUri", a[0], str).encode()).decode()
+
+
+def _f_datauritostring(e: _Eval, a: list) -> str:
+    _nargs("dataUriToString", a, 1)
+    text = _want("dataUriToString", a[0], str)
+    head, sep, body = text.partition(",")
+    if not head.lower().startswith("data:") or not sep:
+        raise _Fail(f"dataUriToString(): not a data URI: {_short(text)}")
+    try:
+        raw = _b64.b64decode(body, validate=True) if head.lower().endswith(";base64") else \
+            unquote_to_bytes(body)
+        return raw.decode()
+    except ValueError:
+        raise _Fail(f"dataUriToString(): the data is not valid: {_short(text)}") from None
 
 
 def _f_uricomponent(e: _Eval, a: list) -> str:
@@ -1299,6 +1344,277 @@ _LOOSE: dict[str, Callable[[_Eval, list], Any]] = {
     "createarray": _f_createarray, "createobject": _f_createobject, "union": _f_union,
     "contains": _f_contains, "shallowmerge": _f_shallowmerge,
 }
+
+
+# ---- lambdas (template-functions-lambda; Bicep also passes the index as an optional second
+# variable of filter()/map() and third of reduce())
+@dataclass(frozen=True)
+class _Lambda:
+    """lambda('x', ..., body): variable names, the unevaluated body, the variables it closes over."""
+
+    names: tuple[str, ...]
+    body: tuple
+    bound: dict = field(default_factory=dict)
+
+
+def _f_lambda(e: _Eval, a: list[tuple]) -> _Lambda:
+    _nargs("lambda", a, 2, -1)
+    names = []
+    for node in a[:-1]:
+        n = e.run(node)
+        if not isinstance(n, str) or not n:
+            raise _Fail(f"lambda(): variable names must be strings, got {_short(n)}")
+        names.append(n)
+    return _Lambda(tuple(names), a[-1], dict(e.locals))
+
+
+def _f_lambdavariables(e: _Eval, a: list[tuple]) -> Any:
+    _nargs("lambdaVariables", a, 1)
+    name = e.run(a[0])
+    if not isinstance(name, str) or name.lower() not in e.locals:
+        raise _Fail(f"lambdaVariables({_short(name)}): no such lambda variable here")
+    return e.locals[name.lower()]
+
+
+def _lambda_args(e: _Eval, name: str, a: list[tuple], n: int, want: type) -> tuple[Any, list]:
+    """Evaluate the input (array or object) and the lambdas of a lambda function."""
+    _nargs(name, a, n, n + (1 if name == "toObject" else 0))
+    first = e.run(a[0])
+    rest = [e.run(x) for x in a[1:]]
+    if isinstance(first, Unknown):
+        return e.pass_on(first), rest
+    return _want(name, first, want), rest
+
+
+def _bool_of(e: _Eval, name: str, v: Any) -> bool | Unknown:
+    if isinstance(v, Unknown):
+        return v
+    return _want(name, v, bool)
+
+
+def _f_filter(e: _Eval, a: list[tuple]) -> Any:
+    items, (fn,) = _lambda_args(e, "filter", a, 2, list)
+    if isinstance(items, Unknown):
+        return items
+    out = []
+    for i, item in enumerate(items):
+        keep = _bool_of(e, "filter", e.apply(fn, "filter", item, i))
+        if isinstance(keep, Unknown):
+            return e.pass_on(keep)   # whether this element is kept is not known
+        if keep:
+            out.append(item)
+    return out
+
+
+def _f_map(e: _Eval, a: list[tuple]) -> Any:
+    items, (fn,) = _lambda_args(e, "map", a, 2, list)
+    if isinstance(items, Unknown):
+        return items
+    return [e.apply(fn, "map", item, i) for i, item in enumerate(items)]
+
+
+def _f_reduce(e: _Eval, a: list[tuple]) -> Any:
+    _nargs("reduce", a, 3)
+    items = e.run(a[0])
+    acc, fn = e.run(a[1]), e.run(a[2])
+    if isinstance(items, Unknown):
+        return e.pass_on(items)
+    for i, item in enumerate(_want("reduce", items, list)):
+        acc = e.apply(fn, "reduce", acc, item, i)
+    return e.pass_on(acc) if isinstance(acc, Unknown) else acc
+
+
+class _UnknownOrder(Exception):
+    def __init__(self, u: Unknown):
+        self.u = u
+
+
+def _f_sort(e: _Eval, a: list[tuple]) -> Any:
+    """sort(array, lambda('a', 'b', <a comes before b>)): a stable sort by that predicate."""
+    items, (fn,) = _lambda_args(e, "sort", a, 2, list)
+    if isinstance(items, Unknown):
+        return items
+
+    def before(x: Any, y: Any) -> bool:
+        v = _bool_of(e, "sort", e.apply(fn, "sort", x, y))
+        if isinstance(v, Unknown):
+            raise _UnknownOrder(v)
+        return v
+
+    try:
+        return sorted(items, key=cmp_to_key(lambda x, y: -1 if before(x, y) else (1 if before(y, x) else 0)))
+    except _UnknownOrder as u:
+        return e.pass_on(u.u)
+
+
+def _object_key(e: _Eval, name: str, k: Any) -> str | Unknown:
+    if isinstance(k, Unknown):
+        return k
+    return _want(name, k, str)
+
+
+def _put_key(out: dict, key: str, value: Any) -> None:
+    """Set a key of an ARM object (keys ignore case: a later key replaces an earlier one)."""
+    old = next((x for x in out if x.lower() == key.lower()), None)
+    if old is not None:
+        del out[old]
+    out[key] = value
+
+
+def _f_toobject(e: _Eval, a: list[tuple]) -> Any:
+    items, fns = _lambda_args(e, "toObject", a, 2, list)
+    if isinstance(items, Unknown):
+        return items
+    out: dict = {}
+    for item in items:
+        key = _object_key(e, "toObject", e.apply(fns[0], "toObject", item))
+        if isinstance(key, Unknown):
+            return e.pass_on(key)
+        _put_key(out, key, e.apply(fns[1], "toObject", item) if len(fns) == 2 else item)
+    return out
+
+
+def _f_groupby(e: _Eval, a: list[tuple]) -> Any:
+    items, (fn,) = _lambda_args(e, "groupBy", a, 2, list)
+    if isinstance(items, Unknown):
+        return items
+    out: dict = {}
+    for item in items:
+        key = _object_key(e, "groupBy", e.apply(fn, "groupBy", item))
+        if isinstance(key, Unknown):
+            return e.pass_on(key)
+        found, group = _get_prop(out, key)
+        if found:
+            group.append(item)
+        else:
+            out[key] = [item]
+    return out
+
+
+def _f_mapvalues(e: _Eval, a: list[tuple]) -> Any:
+    obj, (fn,) = _lambda_args(e, "mapValues", a, 2, dict)
+    if isinstance(obj, Unknown):
+        return obj
+    return {k: e.apply(fn, "mapValues", v) for k, v in obj.items()}
+
+
+def _f_fail(e: _Eval, a: list[tuple]) -> Any:
+    _nargs("fail", a, 1)
+    msg = e.run(a[0])
+    return e.unknown(f"the template calls fail({_short(msg)}): Azure refuses to deploy it with these values")
+
+
+_LAZY.update({
+    "lambda": _f_lambda, "lambdavariables": _f_lambdavariables, "filter": _f_filter, "map": _f_map,
+    "reduce": _f_reduce, "sort": _f_sort, "toobject": _f_toobject, "groupby": _f_groupby,
+    "mapvalues": _f_mapvalues, "fail": _f_fail,
+})
+
+
+# ---- arrays and strings
+def _f_flatten(e: _Eval, a: list) -> Any:
+    """flatten(array of arrays): the sub-arrays' elements in order, one level only."""
+    _nargs("flatten", a, 1)
+    out: list = []
+    for x in _want("flatten", a[0], list):
+        if isinstance(x, Unknown):
+            return e.pass_on(x)
+        out += _want("flatten", x, list)
+    return out
+
+
+def _f_join(e: _Eval, a: list) -> str:
+    _nargs("join", a, 2)
+    parts = []
+    for x in _want("join", a[0], list):
+        if isinstance(x, Unknown):
+            return e.pass_on(x)  # type: ignore[return-value]
+        parts.append(_to_text(_want("join", x, str, int, bool)))
+    return _want("join", a[1], str).join(parts)
+
+
+def _f_indexfromend(e: _Eval, a: list) -> Any:
+    _nargs("indexFromEnd", a, 2)
+    arr, n = _want("indexFromEnd", a[0], list), _int("indexFromEnd", a[1])
+    if not 1 <= n <= len(arr):
+        raise _Fail(f"indexFromEnd(): {n} is out of range (length {len(arr)})")
+    return arr[-n]
+
+
+def _f_tryindexfromend(e: _Eval, a: list) -> Any:
+    _nargs("tryIndexFromEnd", a, 2)
+    if a[0] is None:
+        return None
+    arr, n = _want("tryIndexFromEnd", a[0], list), _int("tryIndexFromEnd", a[1])
+    if not 1 <= n <= len(arr):
+        return None
+    v = arr[-n]
+    return e.pass_on(v) if isinstance(v, Unknown) else v
+
+
+def _f_managementgroupresourceid(e: _Eval, a: list) -> Any:
+    _nargs("managementGroupResourceId", a, 2, -1)
+    if "/" in _want("managementGroupResourceId", a[0], str):
+        return e.unknown("managementGroupResourceId() without a group: the deployment's management group")
+    mg, rest = a[0], a[1:]
+    tail = _id_tail(_want("managementGroupResourceId", rest[0], str), _names_after("managementGroupResourceId", rest[1:]))
+    return f"/providers/Microsoft.Management/managementGroups/{mg}/{tail}"
+
+
+# ---- CIDR (template-functions-cidr): IPv4 reserves the network and broadcast addresses;
+# IPv6 has no broadcast and its first usable address is the network address; cidrHost(n, 0)
+# is the address after the network address in both
+def _network(name: str, v: Any) -> Any:
+    import ipaddress
+    try:
+        return ipaddress.ip_network(_want(name, v, str), strict=False)
+    except ValueError:
+        raise _Fail(f"{name}(): not an IP range in CIDR notation: {_short(v)}") from None
+
+
+def _f_parsecidr(e: _Eval, a: list) -> Any:
+    _nargs("parseCidr", a, 1)
+    net = _network("parseCidr", a[0])
+    if net.version == 4:
+        if net.prefixlen > 30:
+            return e.unknown(f"parseCidr() of a /{net.prefixlen}: its usable addresses are not documented")
+        return {"network": str(net.network_address), "netmask": str(net.netmask),
+                "broadcast": str(net.broadcast_address), "firstUsable": str(net.network_address + 1),
+                "lastUsable": str(net.broadcast_address - 1), "cidr": net.prefixlen}
+    return {"network": str(net.network_address), "netmask": str(net.netmask),
+            "firstUsable": str(net.network_address), "lastUsable": str(net.broadcast_address),
+            "cidr": net.prefixlen}
+
+
+def _f_cidrsubnet(e: _Eval, a: list) -> str:
+    _nargs("cidrSubnet", a, 3)
+    net = _network("cidrSubnet", a[0])
+    new, index = _int("cidrSubnet", a[1]), _int("cidrSubnet", a[2])
+    if not net.prefixlen <= new <= net.max_prefixlen:
+        raise _Fail(f"cidrSubnet(): the new prefix length {new} must be {net.prefixlen}..{net.max_prefixlen}")
+    count = 1 << (new - net.prefixlen)
+    if not 0 <= index < count:
+        raise _Fail(f"cidrSubnet(): index {index} is out of range (a /{net.prefixlen} holds {count} /{new})")
+    size = 1 << (net.max_prefixlen - new)
+    return f"{net.network_address + index * size}/{new}"
+
+
+def _f_cidrhost(e: _Eval, a: list) -> str:
+    _nargs("cidrHost", a, 2)
+    net = _network("cidrHost", a[0])
+    index = _int("cidrHost", a[1])
+    usable = net.num_addresses - (2 if net.version == 4 else 1)
+    if not 0 <= index < usable:
+        raise _Fail(f"cidrHost(): host index {index} is out of range for {net}")
+    return str(net.network_address + 1 + index)
+
+
+_STRICT.update({
+    "flatten": _f_flatten, "join": _f_join, "indexfromend": _f_indexfromend,
+    "tryindexfromend": _f_tryindexfromend, "managementgroupresourceid": _f_managementgroupresourceid,
+    "parsecidr": _f_parsecidr, "cidrsubnet": _f_cidrsubnet, "cidrhost": _f_cidrhost,
+    "datauri": _f_datauri, "datauritostring": _f_datauritostring,
+})
 
 #: every function name the evaluator knows (lower case), for documentation and tests
 SUPPORTED_FUNCTIONS = frozenset(_LAZY) | frozenset(_STRICT) | frozenset(_DEEP) | frozenset(_LOOSE) \
