@@ -2,8 +2,10 @@
 
 Two sources: the public Microsoft download page of each cloud (its link to the dated JSON
 changes weekly), or the Service Tags REST API with a bearer token. TLS is verified, every
-request has a timeout, and bodies are size-limited. Base URLs are parameters (tests point
-them at a loopback server); plain http is accepted for loopback hosts only.
+request has a timeout and the whole download an overall deadline, bodies are size-limited,
+and each redirect is checked before it is followed (https only; the token is not sent to
+another host). Base URLs are parameters (tests point them at a loopback server); plain http
+is accepted for loopback hosts only, and a redirect never goes from https to http.
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ API_VERSION = "2024-07-01"
 MAX_DOWNLOAD_BYTES = 64 * 1024 * 1024
 MAX_PAGE_BYTES = 4 * 1024 * 1024
 TIMEOUT = (10, 60)  # connect, read (seconds)
+#: the whole download (page + file, or every API page), redirects included
+OVERALL_DEADLINE = 300.0
+MAX_REDIRECTS = 5
 MAX_API_PAGES = 50
 STALE_AFTER_DAYS = 14
 CACHE_ENV = "NSGCHECK_CACHE_DIR"
@@ -64,11 +69,14 @@ def cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("nsgcheck")) / "servicetags"
 
 
-def _check_url(url: str) -> None:
+def _check_url(url: str, previous: str | None = None) -> None:
+    """https only (plain http to a loopback host for tests); a redirect never downgrades."""
     parts = urlsplit(url)
     if parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in _LOOPBACK):
-        return
-    raise ServiceTagError(f"refusing to download from {url!r}: only https URLs are allowed")
+        if previous is None or parts.scheme == "https" or urlsplit(previous).scheme == "http":
+            return
+    what = f"redirect from {previous!r} to" if previous else "download from"
+    raise ServiceTagError(f"refusing to {what} {url!r}: only https URLs are allowed")
 
 
 def _session():
@@ -79,36 +87,82 @@ def _session():
     return s
 
 
-def _get(session, url: str, limit: int, headers: dict | None = None) -> bytes:
-    """GET with TLS verification, timeouts and a size limit; errors become ServiceTagError."""
+class Deadline:
+    """One overall time limit for a whole download (page, file, every API page and redirect).
+
+    Per-read timeouts alone let a server that trickles a byte now and then hold a download for
+    hours; a timer closes the response when the overall limit passes."""
+
+    def __init__(self, seconds: float | None = None):
+        self.seconds = OVERALL_DEADLINE if seconds is None else seconds
+        self.end = time.monotonic() + self.seconds
+
+    def left(self, url: str) -> float:
+        left = self.end - time.monotonic()
+        if left <= 0:
+            raise self.error(url)
+        return left
+
+    def error(self, url: str) -> ServiceTagError:
+        return ServiceTagError(f"download timed out: {url} (the whole download is limited to "
+                               f"{self.seconds:g} s)")
+
+
+def _get(session, url: str, limit: int, headers: dict | None = None, deadline: Deadline | None = None) -> bytes:
+    """GET with TLS verification, checked redirects, timeouts, an overall deadline and a size
+    limit; errors become ServiceTagError."""
     import requests
 
+    deadline = deadline or Deadline()
     _check_url(url)
+    current = url
     try:
-        with session.get(url, headers=headers or {}, timeout=TIMEOUT, stream=True, verify=True,
-                         allow_redirects=True) as resp:
-            _check_url(resp.url)
-            if resp.status_code != 200:
-                hint = ""
-                if resp.status_code in (401, 403):
-                    hint = " (the token was refused: sign in with `az login` or set NSGCHECK_ACCESS_TOKEN)"
-                raise ServiceTagError(f"download failed: HTTP {resp.status_code} from {url}{hint}")
-            declared = resp.headers.get("Content-Length")
-            if declared and declared.isdigit() and int(declared) > limit:
-                raise ServiceTagError(f"download refused: {url} is {declared} bytes, over the limit of {limit}")
-            chunks, total = [], 0
-            for chunk in resp.iter_content(chunk_size=65536):
-                total += len(chunk)
-                if total > limit:
-                    raise ServiceTagError(f"download stopped: {url} is larger than the limit of {limit} bytes")
-                chunks.append(chunk)
-            return b"".join(chunks)
+        for _ in range(MAX_REDIRECTS + 1):
+            left = deadline.left(current)
+            # every socket wait is bounded by what is left of the deadline
+            timeout = (min(TIMEOUT[0], left), min(TIMEOUT[1], left))
+            with session.get(current, headers=headers or {}, timeout=timeout, stream=True, verify=True,
+                             allow_redirects=False) as resp:
+                if resp.is_redirect:
+                    target = urljoin(current, resp.headers.get("Location", ""))
+                    _check_url(target, previous=current)
+                    if urlsplit(target).netloc != urlsplit(current).netloc:
+                        headers = {k: v for k, v in (headers or {}).items() if k.lower() != "authorization"}
+                    current = target
+                    continue
+                return _body(resp, current, limit, deadline)
     except requests.exceptions.SSLError as exc:
-        raise ServiceTagError(f"TLS verification failed for {url}: {exc}") from None
+        raise ServiceTagError(f"TLS verification failed for {current}: {exc}") from None
     except requests.exceptions.Timeout:
-        raise ServiceTagError(f"download timed out: {url}") from None
+        if deadline.end <= time.monotonic():
+            raise deadline.error(current) from None
+        raise ServiceTagError(f"download timed out: {current}") from None
     except requests.exceptions.RequestException as exc:
-        raise ServiceTagError(f"download failed: {url}: {exc}") from None
+        raise ServiceTagError(f"download failed: {current}: {exc}") from None
+    raise ServiceTagError(f"download failed: more than {MAX_REDIRECTS} redirects from {url}")
+
+
+def _body(resp, current: str, limit: int, deadline: Deadline) -> bytes:
+    """The response body, read as it arrives so the deadline is checked between reads."""
+    if resp.status_code != 200:
+        hint = ""
+        if resp.status_code in (401, 403):
+            hint = " (the token was refused: sign in with `az login` or set NSGCHECK_ACCESS_TOKEN)"
+        raise ServiceTagError(f"download failed: HTTP {resp.status_code} from {current}{hint}")
+    declared = resp.headers.get("Content-Length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise ServiceTagError(f"download refused: {current} is {declared} bytes, over the limit of {limit}")
+    chunks, total = [], 0
+    read1 = getattr(resp.raw, "read1", None)
+    pieces = (iter(lambda: read1(65536, decode_content=True), b"") if read1 is not None
+              else resp.iter_content(chunk_size=65536))
+    for chunk in pieces:
+        deadline.left(current)
+        total += len(chunk)
+        if total > limit:
+            raise ServiceTagError(f"download stopped: {current} is larger than the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def find_json_link(html: str, cloud: str, base_url: str = "") -> tuple[str, date]:
@@ -162,9 +216,10 @@ def download_from_page(cloud: str, directory: Path | None = None, page_url: str 
     dl_id, cloud_value, _, _ = CLOUDS[key]
     url = page_url or DOWNLOAD_PAGE.format(id=dl_id)
     session = session or _session()
-    html = _get(session, url, MAX_PAGE_BYTES).decode("utf-8", "replace")
+    deadline = Deadline()
+    html = _get(session, url, MAX_PAGE_BYTES, deadline=deadline).decode("utf-8", "replace")
     link, _ = find_json_link(html, cloud_value, url)
-    data = _get(session, link, MAX_DOWNLOAD_BYTES)
+    data = _get(session, link, MAX_DOWNLOAD_BYTES, deadline=deadline)
     return _store(data, cloud_value, link.rsplit("/", 1)[1], directory, link)
 
 
@@ -204,8 +259,9 @@ def download_from_api(cloud: str, subscription: str, directory: Path | None = No
     headers = {"Authorization": f"Bearer {token}"}
     pages = []
     host = urlsplit(url).netloc
+    deadline = Deadline()
     for _ in range(MAX_API_PAGES):
-        raw = _get(session, url, MAX_DOWNLOAD_BYTES, headers)
+        raw = _get(session, url, MAX_DOWNLOAD_BYTES, headers, deadline)
         try:
             page = json.loads(raw)
         except ValueError:

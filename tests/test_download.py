@@ -190,3 +190,62 @@ def test_staleness_by_file_date_or_download_time(tmp_path):
     assert undated.file_date is None
     assert "downloaded" in dl.staleness_warning(undated, now=t0 + 30 * day)
     assert dl.staleness_warning(undated, now=t0 + day) is None
+
+
+def test_redirects_are_checked_before_they_are_followed(server, cache):
+    Handler.routes["/page"] = (200, page(server, "ServiceTags_Public_20251109.json"), {})
+    Handler.routes["/moved"] = (302, b"", {"Location": "/page"})
+    Handler.routes["/download/7/1/D/ServiceTags_Public_20251109.json"] = (200, SAMPLE, {})
+    assert dl.download_from_page("public", page_url=server + "/moved").tags == 19   # same host: followed
+    Handler.routes["/to-http"] = (301, b"", {"Location": "http://example.invalid/page"})
+    Handler.seen.clear()
+    with pytest.raises(ServiceTagError, match="refusing to redirect .* only https"):
+        dl.download_from_page("public", page_url=server + "/to-http")
+    assert [p for p, _ in Handler.seen] == ["/to-http"]          # nothing fetched after the refusal
+    Handler.routes["/loop"] = (302, b"", {"Location": "/loop"})
+    with pytest.raises(ServiceTagError, match="redirects"):
+        dl.download_from_page("public", page_url=server + "/loop")
+
+
+def test_a_redirect_never_downgrades_to_http():
+    dl._check_url("https://download.microsoft.com/x.json", previous="https://www.microsoft.com/page")
+    with pytest.raises(ServiceTagError, match="refusing to redirect"):
+        dl._check_url("http://127.0.0.1/x.json", previous="https://www.microsoft.com/page")
+    with pytest.raises(ServiceTagError, match="refusing to redirect"):
+        dl._check_url("ftp://download.microsoft.com/x.json", previous="https://www.microsoft.com/page")
+
+
+def test_overall_deadline_stops_a_trickling_server(server, cache, monkeypatch):
+    """Each byte arrives within the read timeout, so only the overall deadline can stop it."""
+    def trickle(handler):
+        handler.send_response(200)
+        handler.send_header("Content-Length", "100000")
+        handler.end_headers()
+        try:
+            for _ in range(200):
+                handler.wfile.write(b" ")
+                handler.wfile.flush()
+                time.sleep(0.05)
+        except OSError:
+            pass
+        return None
+
+    class Trickle(Handler):
+        def do_GET(self):  # noqa: N802
+            if self.path == "/trickle":
+                trickle(self)
+            else:
+                super().do_GET()
+
+    monkeypatch.setattr(dl, "OVERALL_DEADLINE", 0.6)
+    monkeypatch.setattr(dl, "TIMEOUT", (2, 1.0))
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        start = time.monotonic()
+        with pytest.raises(ServiceTagError, match="whole download is limited to 0.6 s"):
+            dl.download_from_page("public", page_url=f"http://127.0.0.1:{httpd.server_address[1]}/trickle")
+        assert time.monotonic() - start < 3
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

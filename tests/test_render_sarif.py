@@ -57,8 +57,24 @@ def test_location_is_the_deciding_rule_line_range():
     run = sarif(sample())["runs"][0]
     partial = next(r for r in run["results"] if r["ruleId"] == "A2A-SRC-STORAGE")
     loc = partial["locations"][0]["physicalLocation"]
-    assert loc["artifactLocation"]["uri"] == "templates/network.json"      # relative
-    assert loc["region"] == {"startLine": 52, "endLine": 64}                # the deny rule, not the NSG
+    assert loc["artifactLocation"]["uri"] == "network.json"     # relative to the inputs' common folder
+    assert loc["region"] == {"startLine": 52, "endLine": 64}     # the deny rule, not the NSG
+    rooted = json.loads(render("sarif", sample(), base_dir="."))["runs"][0]["results"]
+    partial = next(r for r in rooted if r["ruleId"] == "A2A-SRC-STORAGE")
+    assert partial["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "templates/network.json"
+
+
+def test_same_report_from_any_working_directory(tmp_path, monkeypatch):
+    """Inputs named relative to two different working directories: identical SARIF."""
+    (tmp_path / "repo" / "net").mkdir(parents=True)
+    rep = sample()
+    monkeypatch.chdir(tmp_path / "repo")
+    first = render("sarif", rep)
+    moved = json.loads(json.dumps(rep).replace("templates/", "repo/templates/"))
+    monkeypatch.chdir(tmp_path)
+    assert render("sarif", moved) == first
+    outside = render("sarif", rep, base_dir=str(tmp_path / "repo" / "net"))
+    assert '"uri": "file://' in outside          # a file outside --root keeps an absolute URI
 
 
 def test_fingerprints_ignore_line_numbers_and_are_unique():
@@ -76,6 +92,7 @@ def test_fingerprints_ignore_line_numbers_and_are_unique():
 
 def test_relative_uris(tmp_path):
     assert artifact_uri("./a/b c.json") == "a/b%20c.json"
+    assert artifact_uri(str(tmp_path / "t.json"), base_dir=str(tmp_path / "x")).startswith("file:///")
     assert artifact_uri(str(tmp_path / "x" / "t.json"), base_dir=str(tmp_path)) == "x/t.json"
     assert artifact_uri("a\\b.json") == "a/b.json"
 

@@ -47,6 +47,8 @@ def register(sub) -> None:
                    help="URL allow-list of a proxy/appliance on the path (one URL pattern per line)")
     p.add_argument("--format", choices=FORMATS, default=None, help="report format (default: text)")
     p.add_argument("--output", "-o", metavar="FILE", help="write the report here instead of stdout")
+    p.add_argument("--root", metavar="DIR",
+                   help="SARIF: file URIs relative to this folder (default: the inputs' common folder)")
     p.add_argument("--fail-on", choices=FAIL_ON, default=None,
                    help="lowest severity that makes the exit code 1 (default: error)")
     p.add_argument("--verbose", "-v", action="store_true", help="text format: show passing rules too")
@@ -139,6 +141,8 @@ def run(args: Any) -> int:
         if collecting:
             gc.enable()
     options: dict[str, Any] = {}
+    if args.format == "sarif" and getattr(args, "root", None):
+        options = {"base_dir": args.root}
     if args.format == "text":
         to_tty = args.output is None and hasattr(sys.stdout, "isatty") and sys.stdout.isatty()
         options = {"color": to_tty and not os.environ.get("NO_COLOR"), "verbose": args.verbose}
@@ -154,16 +158,10 @@ def run(args: Any) -> int:
 
 
 def _emit(output: str | None, write: Any) -> None:
-    """Write a rendered report to `--output` (or stdout)."""
-    if not output:
-        write(sys.stdout)
-        sys.stdout.flush()
-        return
-    try:
-        with open(output, "w", encoding="utf-8") as stream:
-            write(stream)
-    except OSError as exc:
-        raise InputError(f"cannot write the report: {exc.strerror}", file=output) from None
+    """Write a rendered report to `--output` (replaced atomically) or stdout."""
+    from nsgcheck.render.output import write_report
+
+    write_report(output, write)
 
 
 def _apply_config(args: Any) -> None:

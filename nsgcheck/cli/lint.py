@@ -7,7 +7,6 @@ formats (advisories with the rule's file and line).
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from nsgcheck.audit.results import Advisory, Report
@@ -101,9 +100,7 @@ def run(args: Any) -> int:
                     scenario={"command": "lint"}, advisories=lint_estate(estate, catalog), findings=findings)
     data = report.to_json()
     text = render(args.format, data)
-    if args.output:
-        with open(args.output, "w", encoding="utf-8") as fh:
-            fh.write(text)
-    else:
-        sys.stdout.write(text)
+    from nsgcheck.render.output import write_report
+
+    write_report(args.output, lambda stream: stream.write(text))
     return exit_code(data, args.fail_on)

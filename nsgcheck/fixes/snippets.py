@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 from typing import Any
+
+from nsgcheck.render.escape import comment_text, shell_word
 
 FORMATS = ("az", "arm", "bicep", "terraform")
 
@@ -68,7 +69,7 @@ def az(fix: dict[str, Any]) -> str:
     for i in range(5, len(args), 2):
         lines.append(cur)
         values = args[i + 1] if isinstance(args[i + 1], list) else [args[i + 1]]
-        cur = "  " + " ".join([args[i]] + [shlex.quote(v) for v in values])
+        cur = "  " + " ".join([args[i]] + [shell_word(v) for v in values])
     lines.append(cur)
     return " \\\n".join(lines)
 
@@ -77,12 +78,17 @@ def arm(fix: dict[str, Any]) -> str:
     return json.dumps(arm_rule(fix), indent=2)
 
 
+_BICEP_ESCAPES = {"\\": "\\\\", "'": "\\'", "\n": "\\n", "\r": "\\r", "\t": "\\t", "$": "\\$"}
+
+
 def _bicep_str(value: Any) -> str:
+    """A Bicep literal: strings single-quoted with `\\`, `'`, newlines and `${` escaped."""
     if isinstance(value, int):
         return str(value)
     if isinstance(value, list):
         return "[\n" + "\n".join(f"      {_bicep_str(v)}" for v in value) + "\n    ]"
-    return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
+    text = "".join(_BICEP_ESCAPES.get(ch, ch) for ch in str(value))
+    return "'" + re.sub("[\x00-\x1f\x7f]", lambda m: "\\u{%x}" % ord(m.group(0)), text) + "'"
 
 
 def bicep(fix: dict[str, Any]) -> str:
@@ -124,7 +130,7 @@ def snippet(fmt: str, fix: dict[str, Any]) -> str:
     """One fix in one format; a comment explaining why when it cannot be placed."""
     if fix.get("priority") is None:
         lead = "#" if fmt in ("az", "terraform") else "//"
-        return f"{lead} {fix.get('note') or 'no free priority for this rule'}"
+        return f"{lead} {comment_text(fix.get('note') or 'no free priority for this rule')}"
     return {"az": az, "arm": arm, "bicep": bicep, "terraform": terraform}[fmt](fix)
 
 

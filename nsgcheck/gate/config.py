@@ -17,7 +17,7 @@ from nsgcheck.gate import yamlfile
 
 CONFIG_NAMES = (".nsgcheck.yaml", ".nsgcheck.yml")
 #: option keys whose values are file paths (resolved against the config file's directory)
-PATH_KEYS = ("tags", "scenario", "suppressions", "rules", "allow_urls", "output", "parameters")
+PATH_KEYS = ("tags", "scenario", "suppressions", "rules", "allow_urls", "output", "parameters", "root")
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -39,6 +39,7 @@ SCHEMA: dict[str, Any] = {
         "allow_urls": {"type": "string"},
         "parameters": {"type": "string"},
         "paths": {"type": "array", "items": {"type": "string"}},
+        "root": {"type": "string"},
     },
 }
 

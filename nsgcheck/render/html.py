@@ -14,11 +14,25 @@ from markupsafe import Markup
 
 from nsgcheck.fixes import snippets
 from nsgcheck.render import common as c
+from nsgcheck.render.escape import visible
+
+
+class _Preformatted(str):
+    """Multi-line text built safely by nsgcheck (fix snippets): HTML-escaped, newlines kept."""
+
+
+def _finalize(value: Any) -> Any:
+    """Every `{{ }}` value: control characters from the inputs shown as escapes (assets and
+    preformatted snippets as they are; HTML escaping is autoescape's)."""
+    if isinstance(value, (Markup, _Preformatted)) or not isinstance(value, str):
+        return value
+    return visible(value)
 
 
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FunctionLoader(c.template_text), autoescape=True,
-                             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+                             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+                             finalize=_finalize)
     env.filters.update(pct=c.pct, loc=c.location_text, symbol=lambda s: c.STATUS_SYMBOL.get(s, "?"),
                        label=lambda s: c.STATUS_LABEL.get(s, s), plain=_plain,
                        addrs=lambda v: ", ".join(v) if isinstance(v, (list, tuple)) else str(v))
@@ -70,7 +84,7 @@ def _finding(index: int, r: dict[str, Any], reqs: dict[str, dict[str, Any]], sce
     denied = max(0.0, 1.0 - coverage - unknown) if r["status"] != "not_applicable" else 0.0
     fixes = []
     for f in r.get("fixes", []) or []:
-        fixes.append({"fix": f, "snippets": [(fmt, label, snippets.snippet(fmt, f)) for fmt, label in
+        fixes.append({"fix": f, "snippets": [(fmt, label, _Preformatted(snippets.snippet(fmt, f))) for fmt, label in
                                              (("az", "Azure CLI"), ("arm", "ARM template (securityRules element)"),
                                               ("bicep", "Bicep"), ("terraform", "Terraform"))]})
     return {"anchor": f"r{index}", "r": r, "req": req or {}, "fix_text": c.requirement_fix_text(req, r, scenario),

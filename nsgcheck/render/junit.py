@@ -14,13 +14,13 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 from nsgcheck.render import common as c
-
-_INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+from nsgcheck.render.escape import visible
 
 
 def _x(value: Any) -> str:
-    """Text safe for XML 1.0 (control characters dropped; escaping is ElementTree's)."""
-    return _INVALID_XML.sub("", "" if value is None else str(value))
+    """Text safe for XML 1.0: each line with its control characters shown as escapes
+    (ElementTree escapes markup)."""
+    return "\n".join(visible(line) for line in ("" if value is None else str(value)).split("\n"))
 
 
 def _token(value: Any) -> str:

@@ -14,30 +14,14 @@ import jinja2
 
 from nsgcheck.fixes import snippets
 from nsgcheck.render import common as c
+from nsgcheck.render.escape import html_text, markdown_code, markdown_inline
 
 #: GitHub rejects comments over 65,536 characters; stay well below it
 MAX_CHARS = 60000
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]#~])")
-
-
-def md(text: Any) -> str:
-    """Inline text: HTML characters as entities, Markdown emphasis/link characters escaped."""
-    s = str("" if text is None else text)
-    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    s = _MD_SPECIAL.sub(r"\\\1", s)
-    return re.sub(r"\s*\n\s*", " ", s)
-
-
-def cell(text: Any) -> str:
-    """A table cell: inline escaping plus pipes."""
-    return md(text).replace("|", "\\|")
-
-
-def html_text(text: Any) -> str:
-    """Text inside raw HTML (the <summary> of <details>)."""
-    s = str("" if text is None else text)
-    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;").replace("\n", " ")
+md = markdown_inline
+cell = markdown_inline   # pipes are escaped by markdown_inline too
+code = markdown_code
 
 
 def fence(text: str, lang: str = "") -> str:

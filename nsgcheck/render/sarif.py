@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 from nsgcheck.render import common as c
+from nsgcheck.render.escape import visible
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 FINGERPRINT_KEY = "nsgcheck/v1"
@@ -25,21 +26,35 @@ SECURITY_SEVERITY = {"error": "7.5", "warning": "5.0", "note": "2.0"}
 
 
 def artifact_uri(path: str, base_dir: str | None = None) -> str:
-    """A URI relative to the repository root (the base dir) when possible, with forward slashes."""
+    """A URI relative to the root folder (`base_dir`, default the current directory), forward
+    slashes; a file outside the root keeps an absolute `file://` URI."""
     p = path.replace("\\", "/")
-    if os.path.isabs(path):
-        base = os.path.abspath(base_dir or os.getcwd())
-        rel = os.path.relpath(path, base)
-        if rel.startswith(".."):
-            return "file://" + quote(p if p.startswith("/") else "/" + p, safe="/:")
-        p = rel.replace("\\", "/")
-    p = posixpath.normpath(p)
-    return quote(p[2:] if p.startswith("./") else p, safe="/")
+    base = os.path.abspath(base_dir or os.getcwd())
+    full = os.path.abspath(path)
+    rel = os.path.relpath(full, base) if os.path.splitdrive(full)[0] == os.path.splitdrive(base)[0] else ".."
+    if rel == ".." or rel.startswith(".." + os.sep) or rel.startswith("../"):
+        p = full.replace("\\", "/")
+        return "file://" + quote(p if p.startswith("/") else "/" + p, safe="/:")
+    p = posixpath.normpath(rel.replace("\\", "/"))
+    return quote(p, safe="/")
+
+
+def default_root(inputs: list[str]) -> str:
+    """The inputs' common folder (the folder of a single input file): URIs relative to it do not
+    depend on the working directory the report was made from."""
+    if not inputs:
+        return os.getcwd()
+    full = [os.path.abspath(str(p)) for p in inputs]
+    try:
+        common = os.path.commonpath(full)
+    except ValueError:   # different drives
+        return os.path.dirname(full[0])
+    return os.path.dirname(common) if common in full else common
 
 
 def fingerprint(*parts: Any) -> str:
     text = "\x1f".join(str(p) for p in parts)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def _pascal(rule_id: str) -> str:
@@ -107,6 +122,8 @@ def _result_message(r: dict[str, Any]) -> str:
 
 
 def render(report: dict[str, Any], base_dir: str | None = None, **_: Any) -> str:
+    """SARIF 2.1.0; artifact URIs relative to `base_dir` (default: the inputs' common folder)."""
+    base_dir = base_dir or default_root([str(p) for p in report.get("inputs", []) or []])
     reqs = c.requirement_index(report)
     results = report.get("results", []) or []
     advisories = report.get("advisories", []) or []
@@ -135,7 +152,7 @@ def render(report: dict[str, Any], base_dir: str | None = None, **_: Any) -> str
         peer = r.get("peer") or {}
         res: dict[str, Any] = {
             "ruleId": r["requirement"], "ruleIndex": index[r["requirement"]], "level": LEVEL[r["status"]],
-            "message": {"text": _result_message(r)},
+            "message": {"text": visible(_result_message(r))},
             "locations": [_location(d.get("location") if d else None, fallback, base_dir)],
             "partialFingerprints": {FINGERPRINT_KEY: fingerprint(
                 r["requirement"], subject.get("id", ""), r["side"], peer.get("id", ""),
@@ -158,9 +175,11 @@ def render(report: dict[str, Any], base_dir: str | None = None, **_: Any) -> str
         loc = a.get("location") or {}
         res = {"ruleId": aid, "ruleIndex": index[aid],
                "level": a.get("level") if a.get("level") in ("error", "warning", "note") else "warning",
-               "message": {"text": (f"{a.get('subject')}: " if a.get("subject") else "") + str(a.get("message", ""))},
+               "message": {"text": visible((f"{a.get('subject')}: " if a.get("subject") else "") + str(a.get("message", "")))},
                "locations": [_location(loc or None, fallback, base_dir)],
-               "partialFingerprints": {FINGERPRINT_KEY: fingerprint(aid, a.get("subject", ""), loc.get("file", ""),
+               "partialFingerprints": {FINGERPRINT_KEY: fingerprint(aid, a.get("subject", ""),
+                                                                    artifact_uri(str(loc["file"]), base_dir)
+                                                                    if loc.get("file") else "",
                                                                     loc.get("pointer", ""))}}
         if a.get("details"):
             res["properties"] = {"details": list(a["details"])}

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from nsgcheck.render.common import RANK, STATUS_SYMBOL, location_text, pct
+from nsgcheck.render.escape import visible as v
 
 _COLOUR = {"fail": "31", "partial": "33", "unknown": "35", "pass": "32", "not_applicable": "2",
            "warning": "33", "note": "36", "bold": "1", "dim": "2"}
@@ -21,16 +22,16 @@ def _paint(text: str, what: str, color: bool) -> str:
 
 
 def _decision_line(d: dict[str, Any]) -> str:
-    where = location_text(d.get("location"))
-    rule = d.get("rule") or "(no rule)"
-    dev = d.get("device") or d.get("device_kind", "")
+    where = v(location_text(d.get("location")))
+    rule = v(d.get("rule") or "(no rule)")
+    dev = v(d.get("device") or d.get("device_kind", ""))
     prio = f" ({d['priority']})" if d.get("priority") is not None else ""
     share = f" {pct(d.get('share', 0))}" if d.get("share") not in (None, 1, 1.0) else ""
     text = f"{d.get('access', '')}{share} by {dev}/{rule}{prio}" if dev else f"{d.get('access', '')}{share} by {rule}{prio}"
     if where:
         text += f" at {where}"
     if d.get("reason"):
-        text += f": {d['reason']}"
+        text += f": {v(d['reason'])}"
     return text
 
 
@@ -38,20 +39,20 @@ def _result_lines(r: dict[str, Any], color: bool, verbose: bool) -> list[str]:
     st = r["status"]
     sym = STATUS_SYMBOL.get(st, "?")
     head = _paint(f"{sym} {_LABEL.get(st, st):<7}", st, color)
-    dest = r.get("destination", "")
-    flow = f"{r.get('protocol', '').upper()} {r.get('port', '')}"
+    dest = v(r.get("destination", ""))
+    flow = v(f"{r.get('protocol', '').upper()} {r.get('port', '')}")
     cov = ""
     if st in ("partial", "pass", "fail", "unknown"):
         cov = f"  coverage {pct(r.get('coverage', 0))}"
-    lines = [f"  {head} {r['requirement']:<19} {r['side']:<6} {dest} {flow}{cov}"]
+    lines = [f"  {head} {v(r['requirement']):<19} {v(r['side']):<6} {dest} {flow}{cov}"]
     pad = "            "
     if st == "not_applicable":
         if verbose and r.get("message"):
-            lines.append(f"{pad}{r['message']}")
+            lines.append(f"{pad}{v(r['message'])}")
         return lines
     if st != "pass" or verbose:
         if r.get("message"):
-            lines.append(f"{pad}{r['message']}")
+            lines.append(f"{pad}{v(r['message'])}")
         decisions = r.get("decided_by", []) or []
         shown = [d for d in decisions if verbose or d.get("access") in ("deny", "unknown") or st == "pass"]
         for d in shown[:6]:
@@ -59,11 +60,11 @@ def _result_lines(r: dict[str, Any], color: bool, verbose: bool) -> list[str]:
         if len(shown) > 6:
             lines.append(f"{pad}- ... and {len(shown) - 6} more")
         for why in (r.get("reasons", []) or [])[:4]:
-            lines.append(f"{pad}? {why}")
+            lines.append(f"{pad}? {v(why)}")
         denied = r.get("denied_prefixes", []) or []
         if denied and st == "partial":
             more = f" (+{len(denied) - 8} more)" if len(denied) > 8 else ""
-            lines.append(f"{pad}denied: {', '.join(denied[:8])}{more}")
+            lines.append(f"{pad}denied: {v(', '.join(denied[:8]))}{more}")
     elif r.get("decided_by"):
         allows = [d for d in r["decided_by"] if d.get("access") == "allow" and d.get("rule")]
         if allows:
@@ -91,15 +92,15 @@ def render(report: dict[str, Any], color: bool = False, verbose: bool = False, *
     scen = report.get("scenario", {}) or {}
     head = "nsgcheck audit"
     if scen.get("source_region") or scen.get("target_region"):
-        head += f": {scen.get('source_region') or '?'} -> {scen.get('target_region') or '?'}"
+        head += f": {v(scen.get('source_region') or '?')} -> {v(scen.get('target_region') or '?')}"
     if tags:
-        head += f" (service tags {tags.get('cloud', '')} #{tags.get('change_number', '')})"
+        head += f" (service tags {v(tags.get('cloud', ''))} #{v(tags.get('change_number', ''))})"
     out.append(_paint(head, "bold", color))
     out.append("")
     for key in sorted(by_subject, key=lambda k: (worst(k), k[0], k[1].lower(), k[2])):
         s = subjects[key]
-        where = ", ".join(x for x in (s.get("address", ""), s.get("region", "")) if x)
-        out.append(_paint(f"{s.get('kind', '')} {s.get('name', '')}", "bold", color) + (f" ({where})" if where else ""))
+        where = v(", ".join(x for x in (s.get("address", ""), s.get("region", "")) if x))
+        out.append(_paint(v(f"{s.get('kind', '')} {s.get('name', '')}"), "bold", color) + (f" ({where})" if where else ""))
         rows = sorted(by_subject[key], key=lambda r: (RANK.get(r["status"], 9), r["side"], r["requirement"],
                                                        (r.get("peer") or {}).get("name", "")))
         for r in rows:
@@ -109,20 +110,20 @@ def render(report: dict[str, Any], color: bool = False, verbose: bool = False, *
     if advisories:
         out.append(_paint("Advisories", "bold", color))
         for a in advisories:
-            lvl = a.get("level", "note")
-            where = location_text(a.get("location"))
-            subj = f" [{a['subject']}]" if a.get("subject") else ""
-            out.append(f"  {_paint(lvl, lvl, color)} {a.get('id', '')}{subj}: {a.get('message', '')}"
+            lvl = v(a.get("level", "note"))
+            where = v(location_text(a.get("location")))
+            subj = f" [{v(a['subject'])}]" if a.get("subject") else ""
+            out.append(f"  {_paint(lvl, lvl, color)} {v(a.get('id', ''))}{subj}: {v(a.get('message', ''))}"
                        + (f" ({where})" if where else ""))
             for d in (a.get("details", []) or [])[:5]:
-                out.append(f"            {d}")
+                out.append(f"            {v(d)}")
         out.append("")
     findings = report.get("findings", []) or []
     if findings:
         out.append(_paint("Input findings", "bold", color))
         for f in findings:
-            where = location_text(f.get("location") or f.get("origin"))
-            out.append(f"  {f.get('level', 'note')}: {f.get('message', '')}" + (f" ({where})" if where else ""))
+            where = v(location_text(f.get("location") or f.get("origin")))
+            out.append(f"  {v(f.get('level', 'note'))}: {v(f.get('message', ''))}" + (f" ({where})" if where else ""))
         out.append("")
     summ = report.get("summary", {}) or {}
     n_subj = len(by_subject)
