@@ -362,13 +362,30 @@ def test_language_version_2_symbolic_resources():
 @pytest.mark.parametrize("doc,pointer", [
     (template("nope"), "/resources"),
     (template(["nope"]), "/resources/0"),
-    (template([{"type": NSG, "name": "[concat('a'"
-               ")]", "properties": {"x": "[add('a', 1)]"}}]), "/resources/0/properties/x"),
+    (template([{"type": NSG, "name": "[add('a', 1)]", "properties": {}}]), "/resources/0/name"),
 ])
 def test_unusable_templates_raise_loader_errors(doc, pointer):
     with pytest.raises(LoaderError) as ei:
         expand(doc)
     assert ei.value.pointer == pointer
+
+
+def test_an_expression_error_in_one_property_makes_only_that_property_unknown():
+    doc = template([{"type": NSG, "name": "n", "tags": "[add('a', 1)]",
+                     "properties": {"securityRules": [rule("a")], "flowLogs": "[add('a', 1)]"}},
+                    {"type": "Microsoft.Storage/storageAccounts/blobServices", "name": "s/default",
+                     "properties": {"changeFeed": "[if(null(), 1, 2)]"}}])
+    exp = expand(doc)
+    nsg, blob = exp.resources
+    assert nsg.properties["securityRules"][0]["name"] == "a"
+    bad = nsg.properties["flowLogs"]
+    assert isinstance(bad, Unknown) and "add()" in bad.reason
+    assert bad.origin.pointer == "/resources/0/properties/flowLogs"
+    assert isinstance(nsg.extra["tags"], Unknown)
+    assert isinstance(blob.properties["changeFeed"], Unknown)
+    levels = {f.origin.pointer: f.level for f in exp.findings}
+    assert levels == {"/resources/0/properties/flowLogs": "warning", "/resources/0/tags": "warning",
+                      "/resources/1/properties/changeFeed": "note"}
 
 
 def test_not_an_object_is_a_loader_error():
@@ -620,3 +637,103 @@ def test_symbols_never_decide_a_branch_in_a_name():
                    parameters={"p": {"type": "string"}})
     (r,) = expand(doc).resources
     assert isinstance(r.extra["name_unknown"], Unknown) and "name_symbolic" not in r.extra
+
+
+# ------------------------------------------------------------------ nested deployments as Bicep writes them
+def module(parameters: dict, resources: list, inner_params: dict, scope: str = "inner", **kw: Any) -> dict:
+    return {"type": "Microsoft.Resources/deployments", "apiVersion": "2022-09-01", "name": "mod",
+            "properties": {"expressionEvaluationOptions": {"scope": scope}, "mode": "Incremental",
+                           "parameters": parameters,
+                           "template": template(resources, parameters=inner_params, **kw)}}
+
+
+INNER_NSG = {"type": NSG, "name": "[parameters('name')]",
+             "properties": {"securityRules": "[parameters('rules')]"}}
+
+
+def test_null_given_to_a_nested_parameter_means_its_default():
+    doc = template([module({"name": {"value": "n1"}, "rules": {"value": None}}, [INNER_NSG],
+                           {"name": {"type": "string"}, "rules": {"type": "array", "defaultValue": [rule("d")]}})])
+    (nsg,) = expand(doc).resources
+    assert [r["name"] for r in nsg.properties["securityRules"]] == ["d"]
+    # null with no default stays null (a nullable parameter)
+    doc = template([module({"name": {"value": "n1"}, "rules": {"value": None}},
+                           [{**INNER_NSG, "properties": {"securityRules": "[coalesce(parameters('rules'), createArray())]"}}],
+                           {"name": {"type": "string"}, "rules": {"type": "array", "nullable": True}})])
+    assert expand(doc).resources[0].properties["securityRules"] == []
+
+
+def test_nested_parameter_built_by_a_property_copy_loop():
+    doc = template([module({"name": {"value": "n1"},
+                            "rules": {"copy": [{"name": "value", "count": 2,
+                                                "input": "[createObject('name', format('r{0}', copyIndex('value')), "
+                                                         "'properties', createObject('priority', add(100, copyIndex('value'))))]"}]}},
+                           [INNER_NSG], {"name": {"type": "string"}, "rules": {"type": "array"}})])
+    (nsg,) = expand(doc).resources
+    assert [(r["name"], r["properties"]["priority"]) for r in nsg.properties["securityRules"]] == [("r0", 100), ("r1", 101)]
+
+
+def test_key_vault_references_literal_and_conditional_are_unknown_with_location():
+    kv = {"keyVault": {"id": "/subscriptions/s/resourceGroups/g/providers/Microsoft.KeyVault/vaults/v"}, "secretName": "x"}
+    for entry, where in (({"reference": kv}, "/resources/0/properties/parameters/rules"),
+                         ("[if(true(), createObject('reference', createObject('secretName', 'x')), createObject('value', null()))]",
+                          "/resources/0/properties/parameters/rules")):
+        doc = template([module({"name": {"value": "n1"}, "rules": entry}, [INNER_NSG],
+                               {"name": {"type": "string"}, "rules": {"type": "array"}})])
+        (nsg,) = expand(doc).resources
+        rules = nsg.properties["securityRules"]
+        assert isinstance(rules, Unknown) and "Key Vault" in rules.reason
+        assert rules.origin.pointer == "/resources/0/properties/template/resources/0/properties/securityRules"
+
+
+def test_a_broken_parameter_nothing_reads_does_not_stop_the_load():
+    doc = template([module({"name": {"value": "n1"}, "rules": {"value": []},
+                            "diagnostics": {"value": "[length(null())]"}}, [INNER_NSG],
+                           {"name": {"type": "string"}, "rules": {"type": "array"}, "diagnostics": {"type": "int"}})])
+    (nsg,) = expand(doc).resources
+    assert nsg.name == "n1" and nsg.properties["securityRules"] == []
+    # read by a network property: that property is unknown, with a warning naming the error
+    doc["resources"][0]["properties"]["template"]["resources"][0]["properties"]["flowTimeout"] = \
+        "[parameters('diagnostics')]"
+    exp = expand(doc)
+    assert isinstance(exp.resources[0].properties["flowTimeout"], Unknown)
+    assert any(f.level == "warning" and "length()" in f.message for f in exp.findings)
+
+
+def test_inner_scope_reads_its_own_parameters_outer_scope_the_parent_ones():
+    outer = {"name": {"type": "string", "defaultValue": "outer-nsg"}}
+    res = {"type": NSG, "name": "[parameters('name')]", "properties": {}}
+    inner = template([module({"name": {"value": "inner-nsg"}}, [res], {"name": {"type": "string"}})],
+                     parameters=outer)
+    assert expand(inner).resources[0].name == "inner-nsg"
+    out = template([module({}, [res], {"name": {"type": "string", "defaultValue": "ignored"}}, scope="outer")],
+                   parameters=outer)
+    assert expand(out).resources[0].name == "outer-nsg"
+
+
+def test_unknown_names_never_merge_two_resources():
+    doc = template([module({"name": {"value": "[parameters('p')]"}}, [res := {"type": NSG, "name": "[parameters('name')]",
+                                                                              "properties": {}}],
+                           {"name": {"type": "string"}}),
+                    {**module({"name": {"value": "[parameters('p')]"}}, [res], {"name": {"type": "string"}}),
+                     "name": "mod2"}],
+                   parameters={"p": {"type": "string", "defaultValue": "[if(equals(utcNow(), 'x'), 'a', 'b')]"}})
+    a, b = expand(doc).resources
+    assert isinstance(a.extra["name_unknown"], Unknown) and isinstance(b.extra["name_unknown"], Unknown)
+    assert a.id != b.id and a.name != b.name
+
+
+def test_user_defined_functions_and_existing_resources_in_language_version_2():
+    doc = template({"vnet": {"existing": True, "type": "Microsoft.Network/virtualNetworks", "apiVersion": "2023-04-01",
+                             "name": "hub"},
+                    "nsg": {"type": NSG, "apiVersion": "2023-04-01", "name": "[__bicep.nsgName('app')]",
+                            "properties": {"securityRules": "[map(createArray(22, 3389), lambda('p', "
+                                                            "createObject('name', format('deny-{0}', lambdaVariables('p')), "
+                                                            "'properties', createObject('destinationPortRange', string(lambdaVariables('p'))))))]"}}},
+                   languageVersion="2.0",
+                   functions=[{"namespace": "__bicep", "members": {"nsgName": {
+                       "parameters": [{"type": "string", "name": "base"}],
+                       "output": {"type": "string", "value": "[format('{0}-nsg', parameters('base'))]"}}}}])
+    (nsg,) = expand(doc).resources        # the existing vnet is not defined here
+    assert nsg.name == "app-nsg"
+    assert [r["name"] for r in nsg.properties["securityRules"]] == ["deny-22", "deny-3389"]

@@ -18,12 +18,17 @@ from nsgcheck.errors import LoaderError
 from nsgcheck.loaders.arm_expressions import (PLACEHOLDER_RESOURCE_GROUP, PLACEHOLDER_SUBSCRIPTION,
                                               EvalContext, Evaluator, contains_unknown, is_expression,
                                               render_symbols, symbol)
+from nsgcheck.loaders import rest as _rest
 from nsgcheck.loaders.jsonpos import load_json, origin_at
 from nsgcheck.loaders.raw import Path as PropPath
 from nsgcheck.loaders.raw import RawResource
 from nsgcheck.model import Finding, Origin, Unknown
 
 DEPLOYMENTS = "microsoft.resources/deployments"
+#: resource types whose properties the audit reads (lower case; the converter's own list)
+NETWORK_TYPES = frozenset({_rest.NSG, _rest.NSG_RULE, _rest.ASG, _rest.NIC, _rest.VNET, _rest.SUBNET, _rest.PEERING,
+                           _rest.ROUTE_TABLE, _rest.ROUTE, _rest.VM, _rest.STORAGE, _rest.GATEWAY, _rest.ASR_FABRIC,
+                           _rest.ASR_NET_MAPPING, _rest.ASR_ITEM}) | _rest.FIREWALL_TYPES
 MAX_COPY = 800            # ARM's own limit for a copy count
 MAX_NESTING = 16          # nested deployments inside nested deployments
 
@@ -117,6 +122,15 @@ class _Supplied:
     name: str = ""
     #: the value evaluated in symbolic mode (names and ids only), for values from outer scopes
     symbolic: Callable[[], Any] | None = None
+    #: computes `value` when it is first read (nested deployment parameters: an expression
+    #: that fails in a parameter nothing network-related reads must not stop the load)
+    thunk: Callable[[], Any] | None = None
+
+    def get(self) -> Any:
+        if self.thunk is not None:
+            self.value = self.thunk()
+            self.thunk = None
+        return self.value
 
 
 class _Scope:
@@ -196,8 +210,9 @@ class _Scope:
         sup = self.supplied.get(low)
         self.busy.add(low)
         try:
-            if sup is not None:
-                val = sup.value
+            val = sup.get() if sup is not None else None
+            if sup is not None and (val is not None or not self._has_default(pdef)):
+                pass   # ARM replaces a null given for a parameter by its defaultValue
             elif isinstance(pdef, dict) and "defaultValue" in pdef:
                 val = self.exp.value(pdef["defaultValue"], self, self.ctx(ptr + "/defaultValue"),
                                      ptr + "/defaultValue")
@@ -223,7 +238,7 @@ class _Scope:
         sup = self.supplied.get(low)
         self.busy.add("s:" + low)
         try:
-            if sup is not None:
+            if sup is not None and not (self._has_default(pdef) and self.parameter(real) is None):
                 val = sup.symbolic() if sup.symbolic is not None else None
             elif isinstance(pdef, dict) and "defaultValue" in pdef:
                 val = self.exp.value(pdef["defaultValue"], self, self.ctx(ptr).as_symbolic(), ptr + "/defaultValue")
@@ -256,6 +271,10 @@ class _Scope:
         self.vsyms[low] = val
         return val
 
+    @staticmethod
+    def _has_default(pdef: Any) -> bool:
+        return isinstance(pdef, dict) and "defaultValue" in pdef
+
     def _nullable(self, pdef: Any, hops: int = 0) -> bool:
         if not isinstance(pdef, dict) or hops > 8:
             return False
@@ -273,7 +292,7 @@ class _Scope:
             return None
         real, pdef = self.pdefs[low]
         sup = self.supplied.get(low)
-        if sup is not None:
+        if sup is not None and not (self._has_default(pdef) and sup.value is None and sup.thunk is None):
             if sup.src is None:
                 return None
             return (sup.node, sup.src, sup.pointer, sup.scope or self)
@@ -358,6 +377,22 @@ class _Expander:
                     out[spec["name"]] = self.copy_array(spec, scope, ctx, f"{ptr}/copy/{i}")
             return out
         return node
+
+    def contained(self, node: Any, scope: _Scope, ctx: EvalContext, ptr: str, rtype: str) -> Any:
+        """A resource property's value; an expression that cannot be evaluated makes that one
+        property unknown (with a finding) instead of refusing the whole input: nsgcheck reads
+        few properties, and a value it reads being unknown makes the verdicts it decides unknown."""
+        try:
+            return self.value(node, scope, ctx, ptr)
+        except LoaderError as e:
+            reads = rtype.lower() in NETWORK_TYPES
+            prop = ptr.rsplit("/", 1)[-1]
+            self.finding("warning" if reads else "note",
+                         f"{rtype} property {prop!r} not evaluated ({e.message}); "
+                         + ("its value is unknown" if reads else "nsgcheck does not read this resource type"),
+                         self.src_origin(ctx, ptr))
+            return Unknown(f"not evaluated: {e.message}", self.src_origin(ctx, ptr),
+                           node if isinstance(node, str) else "")
 
     def copy_array(self, spec: dict, scope: _Scope, ctx: EvalContext, ptr: str) -> Any:
         """The array a property/variable copy loop {name, count, input} produces."""
@@ -458,7 +493,9 @@ class _Expander:
                 name = render_symbols(sym)
                 extra["name_symbolic"] = True
             else:
-                name = raw_name if isinstance(raw_name, str) else "?"
+                # never a name two definitions could share: one unknown name does not make
+                # two resources one (each definition site and loop iteration is its own)
+                name = f"{raw_name if isinstance(raw_name, str) else '?'} ({_site(src, rptr, ctx)})"
         elif not isinstance(name, str):
             raise LoaderError(f"a resource name must be a string, got {name!r}", src.file, rptr + "/name",
                               _line(src.linemap, rptr + "/name"))
@@ -467,11 +504,16 @@ class _Expander:
         if rtype.lower() == DEPLOYMENTS:
             self.deployment(scope, res, rptr, ctx, name, extra, depth)
             return
-        location = self.value(res["location"], scope, ctx, rptr + "/location") if "location" in res else None
+        location = self.contained(res["location"], scope, ctx, rptr + "/location", rtype) \
+            if "location" in res else None
         if location is not None and not isinstance(location, (str, Unknown)):
             location = Unknown(f"location is not a string: {location!r}", src.origin(rptr + "/location"))
         props_node = res.get("properties", {})
-        props = self.value(props_node, scope, ctx, rptr + "/properties")
+        if isinstance(props_node, dict) and not _is_property_copy(props_node.get("copy")):
+            props = {k: self.contained(v, scope, ctx, f"{rptr}/properties/{_esc(k)}", rtype)
+                     for k, v in props_node.items()}
+        else:
+            props = self.contained(props_node, scope, ctx, rptr + "/properties", rtype)
         if isinstance(props, Unknown):
             extra["properties_unknown"] = props
             props = {}
@@ -482,12 +524,11 @@ class _Expander:
                               _line(src.linemap, rptr + "/properties"))
         for k in ("tags", "sku", "kind", "zones", "identity", "plan", "scope", "apiVersion"):
             if k in res:
-                extra[k] = self.value(res[k], scope, ctx, f"{rptr}/{k}")
+                extra[k] = self.contained(res[k], scope, ctx, f"{rptr}/{k}", rtype)
         rid = _synth_id(ctx.subscription_id, ctx.resource_group, rtype, name)
         if isinstance(rid, Unknown):
             extra["id_unknown"] = rid
-            sub_t = ctx.subscription_id if isinstance(ctx.subscription_id, str) else "?"
-            rg_t = ctx.resource_group if isinstance(ctx.resource_group, str) else "?"
+            sub_t, rg_t = _id_part(ctx.subscription_id), _id_part(ctx.resource_group)
             rid = f"/subscriptions/{sub_t}/resourceGroups/{rg_t}/providers/{rtype}/{name}"
         extra["source_format"] = "arm"
         locate = _Locator(self, scope, res, rptr)
@@ -548,32 +589,7 @@ class _Expander:
                              "its parameters have no values here", src.origin(pptr + "/parametersLink"))
             if isinstance(given, dict):
                 for pname, pv in given.items():
-                    vptr = f"{pptr}/parameters/{_esc(pname)}"
-                    if isinstance(pv, dict) and "reference" in pv:
-                        val: Any = Unknown(f"parameter {pname!r} is a Key Vault reference, read at deployment time",
-                                           src.origin(vptr), "")
-                        s = _Supplied(val, src, vptr + "/reference", scope)
-                    elif isinstance(pv, dict) and "value" in pv:
-                        val = self.value(pv["value"], scope, ctx, vptr + "/value")
-                        s = _Supplied(val, src, vptr + "/value", scope)
-                        if contains_unknown(val) is not None:
-                            s.symbolic = self._symbolic_thunk(pv["value"], scope, ctx, vptr + "/value")
-                    elif isinstance(pv, str) and is_expression(pv):
-                        # the whole entry is an expression yielding {"value": ...}
-                        entry = self.value(pv, scope, ctx, vptr)
-                        if isinstance(entry, Unknown):
-                            val = entry
-                        elif isinstance(entry, dict) and "value" in entry:
-                            val = entry["value"]
-                        else:
-                            raise LoaderError(f"deployment parameter {pname!r} must evaluate to an object with "
-                                              f"'value', got {entry!r}", src.file, vptr, _line(src.linemap, vptr))
-                        s = _Supplied(val, src, vptr, scope)
-                    else:
-                        raise LoaderError(f"deployment parameter {pname!r} needs 'value' or 'reference'",
-                                          src.file, vptr, _line(src.linemap, vptr))
-                    s.node = pv.get("value") if isinstance(pv, dict) else pv
-                    supplied[pname] = s
+                    supplied[pname] = self.deployment_parameter(pname, pv, scope, ctx, f"{pptr}/parameters/{_esc(pname)}")
             child = _Scope(self, template, tptr, src, supplied, sub, rg, name)
             self.resources(child, template.get("resources"), tptr + "/resources", child.ctx(tptr),
                            None, extra, depth + 1)
@@ -581,6 +597,49 @@ class _Expander:
             c = ctx.at(tptr)
             c.subscription_id, c.resource_group, c.deployment_name = sub, rg, name
             self.resources(scope, template.get("resources"), tptr + "/resources", c, None, extra, depth + 1)
+
+
+    def deployment_parameter(self, pname: str, pv: Any, scope: _Scope, ctx: EvalContext, vptr: str) -> _Supplied:
+        """A parameter passed to an inner-scope nested deployment, evaluated only when read.
+
+        Forms: `{"value": ...}`, `{"reference": {"keyVault": ...}}` (a secret: unknown here),
+        `{"copy": [{"name": "value", ...}]}` (a property loop building the value, as Bicep writes
+        module parameters made by a `for`), or an expression yielding one of these (Bicep's
+        conditional Key Vault references). An evaluation error surfaces where the value is used.
+        """
+        src = scope.src
+
+        def entry_value(entry: Any, ptr: str) -> Any:
+            if isinstance(entry, Unknown):
+                return entry
+            if isinstance(entry, dict) and "reference" in entry and "value" not in entry:
+                return Unknown(f"parameter {pname!r} is a Key Vault reference, read at deployment time",
+                               src.origin(ptr), "")
+            if isinstance(entry, dict) and "value" in entry:
+                return entry["value"]
+            raise LoaderError(f"deployment parameter {pname!r} needs 'value' or 'reference', got {entry!r}",
+                              src.file, ptr, _line(src.linemap, ptr))
+
+        if isinstance(pv, dict) and "reference" in pv and "value" not in pv:
+            s = _Supplied(entry_value(pv, vptr), src, vptr + "/reference", scope)
+            s.node = pv["reference"]
+        elif isinstance(pv, dict) and "value" in pv:
+            s = _Supplied(None, src, vptr + "/value", scope,
+                          thunk=lambda: self.value(pv["value"], scope, ctx, vptr + "/value"))
+            s.symbolic = self._symbolic_thunk(pv["value"], scope, ctx, vptr + "/value")
+            s.node = pv["value"]
+        elif isinstance(pv, dict) and _is_property_copy(pv.get("copy")):
+            s = _Supplied(None, src, vptr, scope,
+                          thunk=lambda: entry_value(self.value(pv, scope, ctx, vptr), vptr))
+            s.node = pv
+        elif isinstance(pv, str) and is_expression(pv):
+            s = _Supplied(None, src, vptr, scope, thunk=lambda: entry_value(self.value(pv, scope, ctx, vptr), vptr))
+            s.node = pv
+        else:
+            raise LoaderError(f"deployment parameter {pname!r} needs 'value' or 'reference'",
+                              src.file, vptr, _line(src.linemap, vptr))
+        s.name = pname
+        return s
 
 
 def _is_property_copy(v: Any) -> bool:
@@ -599,6 +658,22 @@ def _child_type_name(parent: tuple[str, str], rtype: str, name: str) -> tuple[st
     if len(name.split("/")) >= depth:
         return full_type, name
     return full_type, f"{pname}/{name}"
+
+
+def _id_part(v: Any) -> str:
+    """A subscription or resource group in a made-up id: itself, or '?' and where the unknown
+    value is written (two deployments to different unknown groups stay apart)."""
+    if isinstance(v, str):
+        return v
+    where = v.origin.pointer if isinstance(v, Unknown) and v.origin is not None else ""
+    return "?" + where.replace("/", ".")
+
+
+def _site(src: _Src, ptr: str, ctx: EvalContext) -> str:
+    """Where a definition is written, and which loop iteration: 'line 12 [l=0]' (no '/': used in ids)."""
+    line = _line(src.linemap, ptr)
+    loops = "".join(f" [{k}={v}]" for k, v in sorted(ctx.copy_indexes.items()) if k)
+    return (f"line {line}" if line else ptr.replace("/", ".")) + loops
 
 
 def _synth_id(sub: Any, rg: Any, rtype: str, name: str) -> str | Unknown:
