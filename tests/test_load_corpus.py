@@ -323,3 +323,32 @@ def test_cli_exits_2_without_traceback(tmp_path, capsys, name):
     err = capsys.readouterr().err
     assert code == 2
     assert str(f) in err and "Traceback" not in err
+
+
+def test_a_folder_loads_every_good_file_and_lists_every_broken_one(tmp_path):
+    import json
+
+    from nsgcheck.errors import InputError
+
+    nsg = {"type": "Microsoft.Network/networkSecurityGroups", "name": "a", "properties": {},
+           "id": "/subscriptions/0/resourceGroups/rg/providers/Microsoft.Network/networkSecurityGroups/a"}
+    (tmp_path / "a.json").write_text(json.dumps(nsg))
+    (tmp_path / "b-empty.json").write_text("")
+    (tmp_path / "c-truncated.json").write_text('{"resources": [')
+    (tmp_path / "d-no-resources.json").write_text(json.dumps({
+        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+        "contentVersion": "1.0.0.0"}))
+    (tmp_path / "e.json").write_text(json.dumps(dict(nsg, name="e", id=nsg["id"][:-1] + "e")))
+    (tmp_path / "main.bicep").write_text("param x string")
+    (tmp_path / "README.md").write_text("notes")
+    errors: list = []
+    estate = load_paths([tmp_path], errors=errors)
+    assert sorted(n.name for n in estate.nsgs.values()) == ["a", "e"]
+    assert [Path(e.file).name for e in errors] == ["b-empty.json", "c-truncated.json"]
+    assert all(isinstance(e, InputError) and e.line for e in errors)
+    notes = {Path(f.origin.file).name: f for f in estate.findings}
+    assert notes["main.bicep"].level == "note" and "bicep build" in notes["main.bicep"].message
+    assert notes["d-no-resources.json"].level == "warning" and "README.md" not in notes
+    # without a list to collect into, the first broken file raises as before
+    with pytest.raises(InputError):
+        load_paths([tmp_path])

@@ -1,9 +1,11 @@
 """Input formats -> the neutral model (`nsgcheck.model.Estate`). No knowledge of ASR or the engine.
 
-`load_paths` is the entry point: files or directories (recursed in sorted order; `.json` and
-`.json.gz`), format detected from content, every file translated into one merged `Estate`.
-Unreadable or malformed files raise `InputError` naming file, line and column; a valid JSON
-file of no known format is skipped with a warning.
+`load_paths` is the entry point: files or directories (recursed in sorted order; `.json`,
+`.jsonc` and `.json.gz`), format detected from content, every file translated into one merged
+`Estate`. Unreadable or malformed files raise `InputError` naming file, line and column — or,
+when the caller collects errors, are listed and the other files still load; a valid JSON file
+of no known format is skipped with a warning, and source files found in a folder that are not
+deployable JSON (Bicep, Terraform configuration) are skipped with a note saying what to give.
 """
 
 from __future__ import annotations
@@ -16,22 +18,39 @@ from typing import Any, Iterable, Mapping
 from nsgcheck.errors import InputError, LoaderError, NsgcheckError
 from nsgcheck.model import Estate, Finding, Origin
 
-SUFFIXES = (".json", ".json.gz")
+SUFFIXES = (".json", ".jsonc", ".json.gz")
+#: sources found in a folder that nsgcheck does not read, and what to give it instead
+NOT_INPUTS = {
+    ".bicep": "a Bicep file: compile it to ARM JSON (`bicep build`) and give that",
+    ".bicepparam": "a Bicep parameters file: give the compiled ARM parameters JSON (`bicep build-params`)",
+    ".tf": "Terraform configuration: give the plan as JSON (`terraform show -json PLAN`)",
+    ".tfplan": "a binary Terraform plan: give it as JSON (`terraform show -json PLAN`)",
+}
 
 
 def _is_input(p: Path) -> bool:
     return p.name.lower().endswith(SUFFIXES)
 
 
-def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
-    """Files named, plus the .json/.json.gz files under directories (sorted, recursed)."""
+def _folder_files(folder: Path) -> list[Path]:
+    return sorted((f for f in folder.rglob("*") if f.is_file()), key=lambda f: f.relative_to(folder).as_posix())
+
+
+def expand_paths(paths: Iterable[str | Path], skipped: list[Finding] | None = None) -> list[Path]:
+    """Files named, plus the .json/.jsonc/.json.gz files under directories (sorted, recursed).
+
+    Other source files found in folders that a user may expect to be read are noted in `skipped`.
+    """
     out: list[Path] = []
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            found = sorted((f for f in p.rglob("*") if f.is_file() and _is_input(f)),
-                           key=lambda f: f.relative_to(p).as_posix())
-            out += [f for f in found if f not in out]
+            for f in _folder_files(p):
+                if _is_input(f):
+                    if f not in out:
+                        out.append(f)
+                elif skipped is not None and f.suffix.lower() in NOT_INPUTS:
+                    skipped.append(Finding("note", f"skipped: {NOT_INPUTS[f.suffix.lower()]}", Origin(str(f))))
         elif p.exists():
             if p not in out:
                 out.append(p)
@@ -170,21 +189,35 @@ def load_file(path: str | Path, parameters: Iterable[str | Path] = (),
 
 
 def load_paths(paths: Iterable[str | Path], parameters: Iterable[str | Path] | None = None,
-               overrides: Mapping[str, Any] | None = None) -> Estate:
-    """Load files and directories into one merged Estate (see module docstring)."""
+               overrides: Mapping[str, Any] | None = None,
+               errors: list[NsgcheckError] | None = None) -> Estate:
+    """Load files and directories into one merged Estate (see module docstring).
+
+    With `errors` (a list), a file that cannot be read or translated is appended to it and the
+    other files are still loaded (the caller reports all of them and exits 2); without it the
+    first such file raises.
+    """
     params = [Path(p) for p in (parameters or [])]
     given = {p.resolve() for p in params}
     estate = Estate()
+    skipped: list[Finding] = []
+    files = expand_paths(paths, skipped)
+    estate.findings += skipped
     # Loading allocates millions of small objects and frees almost none: the cyclic garbage
     # collector would rescan them again and again (about 40% of the load time of a large
     # template). It is paused while loading and restored as it was.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        for f in expand_paths(paths):
+        for f in files:
             if f.resolve() in given:
                 continue  # a parameters file named with --parameters is read with the templates
-            estate.merge(load_file(f, params, overrides))
+            try:
+                estate.merge(load_file(f, params, overrides))
+            except NsgcheckError as e:
+                if errors is None:
+                    raise
+                errors.append(e)
     finally:
         if collecting:
             gc.enable()

@@ -815,7 +815,8 @@ def expand_template(doc: Any, file: str, linemap: Any = None, parameters_files: 
                         "--parameters)", exp.src.origin(""))
         return exp.out
     if "resources" not in doc:
-        raise LoaderError("not an ARM template: no 'resources'", file, "", 1)
+        exp.finding("warning", "skipped: an ARM template without 'resources' defines nothing", exp.src.origin(""))
+        return exp.out
     pfiles = list(parameters_files)
     if not pfiles:
         auto = default_parameters_file(file)
