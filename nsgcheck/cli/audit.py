@@ -15,6 +15,8 @@ from typing import Any
 from nsgcheck.gate.failon import exit_code  # noqa: F401 (used by lint and tests)
 from nsgcheck.errors import InputError, UsageError
 
+EXIT_USAGE = 2
+
 FORMATS = ("text", "json", "markdown", "html", "sarif", "junit")
 FAIL_ON = ("error", "warning", "never")
 #: estates with at least this many subjects show a progress bar (on a terminal only)
@@ -105,7 +107,6 @@ def run(args: Any) -> int:
     from nsgcheck.audit.run import run_audit
     from nsgcheck.audit.scenario import discover, flags_to_fields, build_scenario, load_scenario_file
     from nsgcheck.cli.tagfile import load_catalog
-    from nsgcheck.render import render
 
     _apply_config(args)
     if not args.paths:
@@ -140,6 +141,23 @@ def run(args: Any) -> int:
     finally:
         if collecting:
             gc.enable()
+    from nsgcheck.gate import auditable
+
+    unusable = auditable.problems(estate, args.paths, data)
+    data = auditable.with_errors(data, unusable)
+    _write(args, data)
+    if unusable:
+        # checked less than asked: unusable input whatever --fail-on says (never a green build)
+        for message in unusable:
+            print(f"nsgcheck: error: {message}", file=sys.stderr)
+        return EXIT_USAGE
+    return exit_code(data, args.fail_on)
+
+
+def _write(args: Any, data: dict[str, Any]) -> None:
+    """Render the report in the chosen format and write it (stdout or --output)."""
+    from nsgcheck.render import render
+
     options: dict[str, Any] = {}
     if args.format == "sarif" and getattr(args, "root", None):
         options = {"base_dir": args.root}
@@ -154,7 +172,6 @@ def run(args: Any) -> int:
     else:
         text = render(args.format, data, **options)
         _emit(args.output, lambda stream: stream.write(text))
-    return exit_code(data, args.fail_on)
 
 
 def _emit(output: str | None, write: Any) -> None:
