@@ -73,9 +73,10 @@ def test_exit_code_ignores_suppressed_results():
     assert exit_code(rep, "error") == 0 and exit_code(rep, "warning") == 1 and exit_code(rep, "never") == 0
 
 
-def test_user_rules_pack_is_evaluated(tmp_path, capsys):
+def _kv_pack(tmp_path: Path, severity: str) -> Path:
+    """A user pack with one requirement the example does not allow (Key Vault of the source region)."""
     pack = tmp_path / "extra.yaml"
-    pack.write_text("""pack: extra
+    pack.write_text(f"""pack: extra
 version: 1
 requirements:
   - id: X-SRC-KV
@@ -85,11 +86,16 @@ requirements:
     side: source
     protocol: tcp
     ports: [443]
-    destination: "AzureKeyVault.{source}"
-    severity: error
-    remediation: allow AzureKeyVault.{source}
+    destination: "AzureKeyVault.{{source}}"
+    severity: {severity}
+    remediation: allow AzureKeyVault.{{source}}
     documentation: https://example.org/kv
 """)
+    return pack
+
+
+def test_user_rules_pack_is_evaluated(tmp_path, capsys):
+    pack = _kv_pack(tmp_path, "error")
     out = tmp_path / "r.json"
     main(["audit", *EXAMPLE, "--rules", str(pack), "--format", "json", "--output", str(out)])
     rep = json.loads(out.read_text())
@@ -136,3 +142,28 @@ def test_config_file_fills_options_not_given(tmp_path, monkeypatch):
     rep = json.loads(out.read_text())
     assert rep["scenario"]["network_mapping"] == {"vnet-eastus": "vnet-centralus"}
     assert {r["status"] for r in rep["results"] if r["side"] == "target" and r["status"] != "not_applicable"} == {"pass"}
+
+
+def test_a_pack_severity_lowers_its_findings(tmp_path, capsys):
+    pack = _kv_pack(tmp_path, "warning")
+    fixed = tmp_path / "estate.json"
+    doc = json.loads((REPO / "examples" / "estate.json").read_text())
+    for r in doc["resources"]:
+        for rule in r.get("properties", {}).get("securityRules", []) if r["name"] == "nsg-db" else []:
+            if rule["name"] == "asr-eventhub":
+                rule["properties"]["destinationAddressPrefix"] = "EventHub.CentralUS"
+            if rule["name"] == "asr-storage-ips":
+                rule["properties"].pop("destinationAddressPrefixes")
+                rule["properties"]["destinationAddressPrefix"] = "Storage.EastUS"
+    fixed.write_text(json.dumps(doc))
+    args = ["audit", str(fixed), *EXAMPLE[1:], "--rules", str(pack)]
+    assert main(args) == 0                                  # only the pack's warnings fail: not an error
+    assert main(args + ["--fail-on", "warning"]) == 1
+    out = tmp_path / "r.sarif"
+    main(args + ["--format", "sarif", "-o", str(out)])
+    levels = {r["ruleId"]: r["level"] for r in json.loads(out.read_text())["runs"][0]["results"]}
+    assert levels["X-SRC-KV"] == "warning"
+    main(args + ["--format", "json", "-o", str(out)])
+    kv = [r for r in json.loads(out.read_text())["results"] if r["requirement"] == "X-SRC-KV"]
+    assert kv and {(r["status"], r["severity"]) for r in kv} == {("fail", "warning")}
+    capsys.readouterr()

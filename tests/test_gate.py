@@ -153,3 +153,50 @@ def test_fail_on_levels():
     assert findings_at_or_above(rep, "never") == []
     with pytest.raises(UsageError):
         exit_code(rep, "sometimes")
+
+
+# --------------------------------------------------------------------------- config for every command
+def test_every_command_reads_its_options_from_the_config(tmp_path, monkeypatch, capsys):
+    from nsgcheck.cli import main
+
+    repo = Path(__file__).resolve().parent.parent
+    (tmp_path / "network").mkdir()
+    (tmp_path / "network" / "estate.json").write_bytes((repo / "examples" / "estate.json").read_bytes())
+    (tmp_path / "tags.json").write_bytes((repo / "examples" / "ServiceTags_Sample.json").read_bytes())
+    (tmp_path / ".nsgcheck.yaml").write_text(
+        "paths: [network]\ntags: tags.json\nsource_region: eastus\ntarget_region: centralus\n"
+        "format: sarif\nfail_on: never\n"
+        "lint:\n  format: json\n  fail_on: note\n"
+        "flow:\n  format: json\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["audit"]) == 0                                  # paths, tags, fail_on from the file
+    assert json.loads(capsys.readouterr().out)["version"] == "2.1.0"        # format: sarif
+    assert main(["lint"]) == 1                                   # fail_on: note from its own section
+    assert json.loads(capsys.readouterr().out)                   # format: json from its own section
+    assert main(["lint", "--fail-on", "warning"]) == 0           # the flag wins
+    capsys.readouterr()
+    assert main(["flow", "--nic", "vm-web1-nic", "--dst", "Storage.EastUS", "--port", "443"]) in (0, 1)
+    assert json.loads(capsys.readouterr().out)                   # flow: json from its section, not sarif
+    assert main(["flow", "--nic", "vm-web1-nic", "--dst", "Storage.EastUS", "--port", "443",
+                 "--format", "text"]) in (0, 1)
+    assert not capsys.readouterr().out.startswith("{")           # the flag wins
+
+
+def test_config_sections_are_validated(tmp_path):
+    p = tmp_path / ".nsgcheck.yaml"
+    p.write_text("lint:\n  source_region: eastus\n")
+    with pytest.raises(InputError) as e:
+        load_config(p)
+    assert e.value.line == 2
+    p.write_text("flow:\n  format: sarif\n")
+    with pytest.raises(InputError):
+        load_config(p)
+
+
+def test_no_paths_anywhere_is_a_usage_error(tmp_path, monkeypatch, capsys):
+    from nsgcheck.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    for command in (["audit"], ["lint"], ["flow", "--nic", "x", "--dst", "1.2.3.4"]):
+        assert main(command) == 2
+        assert "paths:` in .nsgcheck.yaml" in capsys.readouterr().err

@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from nsgcheck.gate.failon import exit_code  # noqa: F401 (used by lint and tests)
-from nsgcheck.errors import InputError, UsageError
+from nsgcheck.errors import InputError
 
 EXIT_USAGE = 2
 
 FORMATS = ("text", "json", "markdown", "html", "sarif", "junit")
-FAIL_ON = ("error", "warning", "never")
+FAIL_ON = ("error", "warning", "note", "never")
 #: estates with at least this many subjects show a progress bar (on a terminal only)
 PROGRESS_MIN_SUBJECTS = 2000
 
@@ -109,8 +109,6 @@ def run(args: Any) -> int:
     from nsgcheck.cli.tagfile import load_catalog
 
     _apply_config(args)
-    if not args.paths:
-        raise UsageError("expected at least one PATH (a template, export or plan, or a folder of them)")
     flags = flags_to_fields(args.source_region, args.target_region, args.ade, args.auto_upgrade,
                             _as_pairs(args.group) + _as_pairs(getattr(args, "groups", None), join=True),
                             _as_pairs(args.network_mapping))
@@ -137,7 +135,9 @@ def run(args: Any) -> int:
     collecting = gc.isenabled()
     gc.disable()     # large reports: building the JSON allocates millions of small objects
     try:
-        data = _apply_suppressions(report.to_json(), args)
+        from nsgcheck.gate.severity import apply_pack_severities
+
+        data = _apply_suppressions(apply_pack_severities(report.to_json()), args)
     finally:
         if collecting:
             gc.enable()
@@ -183,19 +183,9 @@ def _emit(output: str | None, write: Any) -> None:
 
 def _apply_config(args: Any) -> None:
     """Fill options not given on the command line from `.nsgcheck.yaml` (when present), then defaults."""
-    from nsgcheck.gate.config import apply_to_args
+    from nsgcheck.gate.config import configure
 
-    apply_to_args(args)
-    if isinstance(args.paths, str):
-        args.paths = [args.paths]
-    for attr in ("rules", "parameters"):
-        v = getattr(args, attr, None)
-        if isinstance(v, str):
-            setattr(args, attr, [v])
-    if args.format is None:
-        args.format = "text"
-    if args.fail_on is None:
-        args.fail_on = "error"
+    configure(args, "audit", {"format": "text", "fail_on": "error"})
 
 
 def _as_pairs(value: Any, join: bool = False) -> list[str]:

@@ -24,7 +24,7 @@ def register(sub: Any) -> None:
                        description="Evaluate a flow (or a family of flows to a CIDR or service tag) through "
                                    "the NSG layers of a NIC or a subnet, exactly, and name the deciding rules. "
                                    "Exit 0: allowed; 1: denied in part or whole, or unknown; 2: unusable input.")
-    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="inputs (default: `paths` of .nsgcheck.yaml)")
     p.add_argument("--tags", metavar="FILE", help="service-tag file (default: newest downloaded one)")
     who = p.add_mutually_exclusive_group(required=True)
     who.add_argument("--nic", metavar="NAME", help="network interface (name or resource id)")
@@ -38,7 +38,7 @@ def register(sub: Any) -> None:
     p.add_argument("--url", action="append", default=[], metavar="PATTERN",
                    help="URL form of the destination (e.g. *.blob.core.windows.net), for firewall application rules")
     p.add_argument("--parameters", action="append", default=[], metavar="FILE", help="ARM parameter file(s)")
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--format", choices=("text", "json"), default=None, help="output format (default: text)")
     p.set_defaults(func=run)
 
 
@@ -334,7 +334,9 @@ def render_text(out: dict[str, Any]) -> str:
 def run(args: Any) -> int:
     from nsgcheck.cli.audit import _load_estate
     from nsgcheck.cli.tagfile import load_catalog
+    from nsgcheck.gate.config import configure
 
+    configure(args, "flow", {"format": "text"})
     estate = _load_estate(args.paths, args.parameters)
     catalog = load_catalog(args.tags)
     out = evaluate(args, estate, catalog)

@@ -23,12 +23,16 @@ def register(sub: Any) -> None:
                                    "(shadowed by the union of earlier rules), rules whose removal changes "
                                    "nothing, allows partly overridden by earlier denies, exceptions to broader "
                                    "later rules. Exit 0: nothing at or above --fail-on; 1: findings; 2: unusable input.")
-    p.add_argument("paths", nargs="+", metavar="PATH", help="ARM templates, az JSON, Resource Graph exports, Terraform plans")
+    p.add_argument("paths", nargs="*", metavar="PATH",
+                   help="ARM templates, az JSON, Resource Graph exports, Terraform plans (default: `paths` "
+                        "of .nsgcheck.yaml)")
     p.add_argument("--tags", metavar="FILE", help="service-tag file (without it, rules naming service tags are not judged)")
     p.add_argument("--parameters", action="append", default=[], metavar="FILE", help="ARM parameter file(s)")
-    p.add_argument("--format", choices=FORMATS, default="text")
+    p.add_argument("--format", choices=FORMATS, default=None, help="report format (default: text)")
     p.add_argument("--output", "-o", metavar="FILE", help="write the report here instead of stdout")
-    p.add_argument("--fail-on", choices=("error", "warning", "note", "never"), default="error",
+    p.add_argument("--root", metavar="DIR",
+                   help="SARIF: file URIs relative to this folder (default: the inputs' common folder)")
+    p.add_argument("--fail-on", choices=("error", "warning", "note", "never"), default=None,
                    help="lowest severity that makes the exit code 1 (default: error)")
     p.set_defaults(func=run)
 
@@ -86,8 +90,10 @@ def run(args: Any) -> int:
     from nsgcheck.audit.results import origin_json
     from nsgcheck.audit.run import service_tags_info
     from nsgcheck.cli.audit import _load_estate, exit_code
+    from nsgcheck.gate.config import configure
     from nsgcheck.render import render
 
+    configure(args, "lint", {"format": "text", "fail_on": "error"})
     estate = _load_estate(args.paths, args.parameters)
     catalog = None
     if args.tags:

@@ -1,7 +1,9 @@
 """`.nsgcheck.yaml`: defaults for command-line options, found upward from the current directory.
 
 Flags always win: a value from the file is used only where the flag was not given. Paths in
-the file are relative to the file's directory. The file is validated; an unknown key or a
+the file are relative to the file's directory. Top-level keys are the audit's options; `lint`
+and `flow` take the shared ones (paths, tags, parameters, root) from the top level and the
+rest from their own section (`lint: {fail_on: warning}`), so one file serves every command. The file is validated; an unknown key or a
 wrong type is an input error (exit 2) naming the file, line and key.
 """
 
@@ -17,30 +19,52 @@ from nsgcheck.gate import yamlfile
 
 CONFIG_NAMES = (".nsgcheck.yaml", ".nsgcheck.yml")
 #: option keys whose values are file paths (resolved against the config file's directory)
-PATH_KEYS = ("tags", "scenario", "suppressions", "rules", "allow_urls", "output", "parameters", "root")
+PATH_KEYS = ("tags", "scenario", "suppressions", "rules", "allow_urls", "output", "parameters", "root",
+             "baseline")
+FORMATS = ["text", "json", "markdown", "html", "sarif", "junit"]
+FAIL_ON = ["error", "warning", "note", "never"]
+
+#: every option, as the audit takes it (top-level keys are the audit's defaults)
+_OPTIONS: dict[str, Any] = {
+    "tags": {"type": "string"},
+    "source_region": {"type": "string"},
+    "target_region": {"type": "string"},
+    "scenario": {"type": "string"},
+    "ade": {"type": "boolean"},
+    "auto_upgrade": {"type": "boolean"},
+    "groups": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+    "network_mapping": {"type": "object", "additionalProperties": {"type": "string"}},
+    "format": {"enum": FORMATS},
+    "output": {"type": "string"},
+    "fail_on": {"enum": FAIL_ON},
+    "suppressions": {"type": "string"},
+    "rules": {"type": "array", "items": {"type": "string"}},
+    "allow_urls": {"type": "string"},
+    "parameters": {"type": "string"},
+    "paths": {"type": "array", "items": {"type": "string"}},
+    "root": {"type": "string"},
+    "baseline": {"type": "string"},
+}
+#: per command: the options it takes; `shared` ones also come from the top level
+COMMANDS: dict[str, dict[str, Any]] = {
+    "audit": {"options": dict(_OPTIONS), "shared": tuple(_OPTIONS)},
+    "lint": {"options": {k: _OPTIONS[k] for k in ("tags", "parameters", "paths", "root", "format", "output",
+                                                 "fail_on")},
+             "shared": ("tags", "parameters", "paths", "root")},
+    "flow": {"options": {"tags": _OPTIONS["tags"], "parameters": _OPTIONS["parameters"],
+                         "paths": _OPTIONS["paths"], "format": {"enum": ["text", "json"]}},
+             "shared": ("tags", "parameters", "paths")},
+}
+
+
+def _section(options: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "additionalProperties": False, "properties": options}
+
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
-    "properties": {
-        "tags": {"type": "string"},
-        "source_region": {"type": "string"},
-        "target_region": {"type": "string"},
-        "scenario": {"type": "string"},
-        "ade": {"type": "boolean"},
-        "auto_upgrade": {"type": "boolean"},
-        "groups": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
-        "network_mapping": {"type": "object", "additionalProperties": {"type": "string"}},
-        "format": {"enum": ["text", "json", "markdown", "html", "sarif", "junit"]},
-        "output": {"type": "string"},
-        "fail_on": {"enum": ["error", "warning", "never"]},
-        "suppressions": {"type": "string"},
-        "rules": {"type": "array", "items": {"type": "string"}},
-        "allow_urls": {"type": "string"},
-        "parameters": {"type": "string"},
-        "paths": {"type": "array", "items": {"type": "string"}},
-        "root": {"type": "string"},
-    },
+    "properties": {**_OPTIONS, **{name: _section(c["options"]) for name, c in COMMANDS.items()}},
 }
 
 
@@ -72,7 +96,10 @@ def load_config(path: Path) -> dict[str, Any]:
                              line=yamlfile.line_of(node, [key]))
         raise InputError(f"invalid value: {err.message}", file=str(path), pointer=yamlfile.json_pointer(parts),
                          line=yamlfile.line_of(node, parts))
-    base = path.parent
+    return _resolve_paths(dict(data), path.parent)
+
+
+def _resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
     out = dict(data)
     for key in PATH_KEYS:
         if isinstance(out.get(key), str):
@@ -80,6 +107,9 @@ def load_config(path: Path) -> dict[str, Any]:
     for key in ("rules", "paths"):
         if isinstance(out.get(key), list):
             out[key] = [str(_resolve(base, p)) for p in out[key]]
+    for name in COMMANDS:
+        if isinstance(out.get(name), dict):
+            out[name] = _resolve_paths(out[name], base)
     return out
 
 
@@ -97,7 +127,16 @@ def merge(flags: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def apply_to_args(args: Any, start: Path | None = None, path: Path | None = None) -> Any:
+def options_for(config: dict[str, Any], command: str) -> dict[str, Any]:
+    """The options a command takes from a loaded config: its shared top-level keys, then its own
+    section (`lint:`, `flow:`, `audit:`), which wins."""
+    spec = COMMANDS[command]
+    out = {k: v for k, v in config.items() if k in spec["shared"]}
+    out.update(config.get(command) or {})
+    return out
+
+
+def apply_to_args(args: Any, start: Path | None = None, path: Path | None = None, command: str = "audit") -> Any:
     """Fill unset attributes of an argparse namespace from the config file (found or given).
 
     Attributes are matched by name (`fail_on`, `source_region`...); only attributes that are
@@ -106,11 +145,30 @@ def apply_to_args(args: Any, start: Path | None = None, path: Path | None = None
     cfg_path = path or find_config(start)
     if cfg_path is None:
         return args
-    cfg = load_config(cfg_path)
+    cfg = options_for(load_config(cfg_path), command)
     for key, value in cfg.items():
         attr = key
         current = getattr(args, attr, None)
         if current is None or current == [] or current is False and isinstance(value, bool):
             setattr(args, attr, value)
     setattr(args, "config_file", str(cfg_path))
+    return args
+
+
+def configure(args: Any, command: str, defaults: dict[str, Any]) -> Any:
+    """Apply the config file to a command's arguments, make list options lists, fill defaults,
+    and require input paths (from the command line or the config's `paths`)."""
+    from nsgcheck.errors import UsageError
+
+    apply_to_args(args, command=command)
+    for attr in ("paths", "rules", "parameters"):
+        value = getattr(args, attr, None)
+        if isinstance(value, str):
+            setattr(args, attr, [value])
+    for key, value in defaults.items():
+        if getattr(args, key, None) is None:
+            setattr(args, key, value)
+    if not getattr(args, "paths", None):
+        raise UsageError("expected at least one PATH (a template, export or plan, or a folder of them), "
+                         "or `paths:` in .nsgcheck.yaml")
     return args

@@ -11,7 +11,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from nsgcheck.gate.config import find_config, load_config
+from nsgcheck.gate.config import find_config, load_config, options_for
 from nsgcheck.gate.suppressions import apply_suppressions, load_suppressions
 
 
@@ -21,7 +21,7 @@ def suppressions_file(explicit: str | None = None, start: Path | None = None) ->
     cfg = find_config(start)
     if cfg is None:
         return None
-    value = load_config(cfg).get("suppressions")
+    value = options_for(load_config(cfg), "audit").get("suppressions")
     return Path(value) if value else None
 
 

@@ -52,6 +52,12 @@ def default_root(inputs: list[str]) -> str:
     return os.path.dirname(common) if common in full else common
 
 
+def _level(r: dict[str, Any]) -> str:
+    """The result's severity (a pack may lower it), else its status's."""
+    sev = r.get("severity")
+    return sev if sev in ("error", "warning", "note") else LEVEL[r["status"]]
+
+
 def fingerprint(*parts: Any) -> str:
     text = "\x1f".join(str(p) for p in parts)
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
@@ -151,7 +157,7 @@ def render(report: dict[str, Any], base_dir: str | None = None, **_: Any) -> str
         subject = r["subject"]
         peer = r.get("peer") or {}
         res: dict[str, Any] = {
-            "ruleId": r["requirement"], "ruleIndex": index[r["requirement"]], "level": LEVEL[r["status"]],
+            "ruleId": r["requirement"], "ruleIndex": index[r["requirement"]], "level": _level(r),
             "message": {"text": visible(_result_message(r))},
             "locations": [_location(d.get("location") if d else None, fallback, base_dir)],
             "partialFingerprints": {FINGERPRINT_KEY: fingerprint(

@@ -1,0 +1,32 @@
+"""A requirement pack's `severity:` caps the severity of its results.
+
+By status, `fail`/`partial` are errors and `unknown` a warning (DESIGN.md). A pack may lower
+that: a requirement written `severity: warning` makes its failures warnings (they gate only
+with `--fail-on warning`), `severity: note` makes every problem of it a note. A pack never
+raises a status's severity (an unknown stays a warning under `severity: error`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+RANK = {"none": 0, "note": 1, "warning": 2, "error": 3}
+STATUS_SEVERITY = {"fail": "error", "partial": "error", "unknown": "warning"}
+
+
+def apply_pack_severities(report: dict[str, Any]) -> dict[str, Any]:
+    """The report with each problem result's `severity` = the lower of its status's and its pack's."""
+    capped = {str(q.get("id")): str(q.get("severity")) for q in report.get("requirements", []) or []
+              if q.get("severity") in RANK and q.get("severity") != "error"}
+    if not capped:
+        return report
+    out = dict(report)
+    results = []
+    for r in report.get("results", []) or []:
+        cap = capped.get(str(r.get("requirement")))
+        base = STATUS_SEVERITY.get(r.get("status", ""))
+        if cap is not None and base is not None and RANK[cap] < RANK[base]:
+            r = dict(r, severity=cap)
+        results.append(r)
+    out["results"] = results
+    return out
