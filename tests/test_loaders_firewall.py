@@ -103,3 +103,73 @@ def test_every_corpus_firewall_file_loads():
                 assert c.kind in ("network", "application", "nat")
                 assert isinstance(c.priority, (int, Unknown)) or c.priority is None
     assert firewalls >= 20 and policies >= 20
+
+
+# --------------------------------------------------------------------------- undetermined values are doubt
+def _policy_with_group(rules_value, deny_rule_source=None):
+    pol = raw("firewallPolicies", "pol", {})
+    colls = [{"ruleCollectionType": "FirewallPolicyFilterRuleCollection", "name": "deny-first", "priority": 100,
+              "action": {"type": "Deny"}, "rules": rules_value},
+             {"ruleCollectionType": "FirewallPolicyFilterRuleCollection", "name": "allow-all", "priority": 200,
+              "action": {"type": "Allow"},
+              "rules": [{"ruleType": "NetworkRule", "name": "all", "ipProtocols": ["Any"], "sourceAddresses": ["*"],
+                         "destinationAddresses": ["*"], "destinationPorts": ["*"]}]}]
+    if deny_rule_source is not None:
+        colls[0]["rules"] = [{"ruleType": "NetworkRule", "name": "d", "ipProtocols": ["TCP"],
+                              "sourceAddresses": deny_rule_source, "destinationAddresses": ["*"],
+                              "destinationPorts": ["443"]}]
+    rcg = raw("firewallPolicies/ruleCollectionGroups", "pol/g", {"priority": 100, "ruleCollections": colls},
+              rid=f"{N}/firewallPolicies/pol/ruleCollectionGroups/g")
+    return pol, rcg
+
+
+def _verdicts(pol, rcg):
+    from nsgcheck.engine.firewall import evaluate_firewall
+    from nsgcheck.engine.space import Box
+    from nsgcheck.model import Firewall
+    from nsgcheck.values.addresses import AddressSet
+    from nsgcheck.values.ports import PortSet
+
+    e = Estate()
+    convert_firewall_resources([pol, rcg], e)
+    f = Firewall("/fw/f", "f", ("10.0.0.4",), (), pol.id)
+    box = Box(frozenset({"tcp"}), AddressSet.parse("10.1.0.4"), PortSet.everything(), AddressSet.parse("20.0.0.0/16"),
+              PortSet.single(443))
+    return e, {p.outcome for p in evaluate_firewall([box], f, e, None, []).pieces}
+
+
+def test_undetermined_rules_of_a_collection_are_doubt_not_an_internal_error():
+    u = Unknown("parameter 'rules' has no value", Origin("t.json", "/resources/0/properties/ruleCollections/0/rules", 9))
+    e, outcomes = _verdicts(*_policy_with_group(u))
+    (pol,) = e.firewall_policies.values()
+    stand_in = next(c for c in pol.collections if c.name == "deny-first")
+    (r,) = stand_in.rules
+    assert stand_in.kind == "network" and r.unknowns and "not determined" in r.unknowns[0].reason
+    assert r.unknowns[0].origin.line == 9
+    # the deny collection that might match comes first: the allow after it is never certain
+    assert "allow" not in outcomes and "unknown" in outcomes
+
+
+def test_an_undetermined_source_of_a_deny_rule_never_lets_the_allow_after_it_pass():
+    e, outcomes = _verdicts(*_policy_with_group(None, deny_rule_source=Unknown("parameter 'src' has no value")))
+    assert "allow" not in outcomes and "unknown" in outcomes
+    e, outcomes = _verdicts(*_policy_with_group(None, deny_rule_source=["10.9.0.0/16", Unknown("x")]))
+    assert "allow" not in outcomes
+
+
+def test_undetermined_collections_lists_are_doubt():
+    for value in (Unknown("ruleCollections not determined"), [Unknown("one collection not determined")]):
+        rcg = raw("firewallPolicies/ruleCollectionGroups", "pol/g", {"priority": 100, "ruleCollections": value},
+                  rid=f"{N}/firewallPolicies/pol/ruleCollectionGroups/g")
+        e = Estate()
+        convert_firewall_resources([raw("firewallPolicies", "pol", {}), rcg], e)
+        (pol,) = e.firewall_policies.values()
+        (c,) = pol.collections
+        assert isinstance(c.priority, Unknown) and isinstance(c.action, Unknown) and c.rules[0].unknowns
+    fw = raw("azureFirewalls", "fw", {"networkRuleCollections": Unknown("not determined"),
+                                      "applicationRuleCollections": [{"name": "a", "properties": {
+                                          "priority": 100, "action": {"type": "Allow"}, "rules": Unknown("x")}}]})
+    e = Estate()
+    convert_firewall_resources([fw], e)
+    kinds = sorted((c.name, c.kind, bool(c.rules[0].unknowns)) for c in e.firewalls[ref(fw.id)].collections)
+    assert kinds == [("a", "network", True), ("networkRuleCollections", "network", True)]

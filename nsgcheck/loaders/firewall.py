@@ -89,21 +89,27 @@ def _action(v: Any, origin: Origin) -> str | Unknown:
     return Unknown(f"action {v!r} is not Allow, Deny or Dnat", origin)
 
 
+#: stands for a value the inputs do not determine: "anything" on that dimension, while the
+#: rule's `unknowns` make it match only *maybe* (never certainly): doubt, never a dropped value
+ANY = "*"
+
+
 def _strings(v: Any, what: str, unknowns: list[Unknown], origin: Origin) -> tuple[str, ...]:
     if v is None:
         return ()
     if isinstance(v, Unknown):
         unknowns.append(Unknown(f"{what}: {v.reason}", v.origin or origin, v.text))
-        return ()
+        return (ANY,)
     if isinstance(v, (str, int)):
         v = [v]
     if not isinstance(v, list):
         unknowns.append(Unknown(f"{what}: expected a list, got {type(v).__name__}", origin))
-        return ()
+        return (ANY,)
     out = []
     for x in v:
         if isinstance(x, Unknown):
             unknowns.append(Unknown(f"{what}: {x.reason}", x.origin or origin, x.text))
+            out.append(ANY)
         elif isinstance(x, (str, int)) and not isinstance(x, bool):
             s = str(x).strip()
             if s:
@@ -112,7 +118,32 @@ def _strings(v: Any, what: str, unknowns: list[Unknown], origin: Origin) -> tupl
             out.append(_get(x, "id"))
         else:
             unknowns.append(Unknown(f"{what}: unexpected value {x!r}", origin))
+            out.append(ANY)
     return tuple(out)
+
+
+def _unknown_rule(reason: str, origin: Origin) -> FirewallNetworkRule:
+    """A stand-in for rules the inputs do not determine: a network rule that may match any traffic.
+
+    It stands in a *network* collection even for application rules: network collections are
+    processed first, so its doubt covers whatever the undetermined rules could have decided
+    (more doubt than needed, never a missing one).
+    """
+    return FirewallNetworkRule("(rules not determined)", ("any",), (ANY,), (), (ANY,), (), (), (ANY,),
+                               origin=origin, unknowns=(Unknown(reason, origin),))
+
+
+def _stand_in_kind(kind: str) -> str:
+    return "nat" if kind == "nat" else "network"
+
+
+def _rule_list(v: Any, origin: Origin) -> list | Unknown:
+    """A `rules` value: a list, nothing (None), or an Unknown (not determined, or not a list)."""
+    if v is None or isinstance(v, list):
+        return v or []
+    if isinstance(v, Unknown):
+        return Unknown(f"the rules are not determined ({v.reason})", v.origin or origin, v.text)
+    return Unknown(f"'rules' is not a list: {v!r}", origin)
 
 
 def _app_protocols(v: Any, unknowns: list[Unknown], origin: Origin) -> tuple[tuple[str, int], ...]:
@@ -185,19 +216,26 @@ def _classic_collections(raw: RawResource, props: dict) -> list[FirewallRuleColl
     for key, kind in (("networkRuleCollections", "network"), ("applicationRuleCollections", "application"),
                       ("natRuleCollections", "nat")):
         colls = _get(props, key)
-        if not isinstance(colls, list):
+        if colls is not None and not isinstance(colls, list):
+            origin = raw.origin_for("properties", key)
+            out.append(_undetermined_collection(key, kind, _rule_list(colls, origin), origin))
             continue
-        for i, c in enumerate(colls):
+        for i, c in enumerate(colls or []):
             corigin = raw.origin_for("properties", key, i)
             if isinstance(c, Unknown) or not isinstance(c, dict):
-                out.append(FirewallRuleCollection(f"{key}[{i}]", Unknown("collection not determined", corigin),
-                                                  Unknown("collection not determined", corigin), kind, (),
-                                                  origin=corigin))
+                out.append(_undetermined_collection(f"{key}[{i}]", kind, c, corigin))
                 continue
             p = _props(c)
-            rules = _get(p, "rules") or []
+            rules = _rule_list(_get(p, "rules"), corigin)
+            if isinstance(rules, Unknown):
+                out.append(FirewallRuleCollection(str(_get(p, "name") or f"{key}[{i}]"),
+                                                  _priority(_get(p, "priority"), corigin),
+                                                  _action(_get(p, "action"), corigin), _stand_in_kind(kind),
+                                                  (_unknown_rule(rules.reason, rules.origin or corigin),),
+                                                  origin=corigin))
+                continue
             built = []
-            for j, r in enumerate(rules if isinstance(rules, list) else []):
+            for j, r in enumerate(rules):
                 rorigin = raw.origin_for("properties", key, i, "properties", "rules", j)
                 if not isinstance(r, dict):
                     continue
@@ -212,17 +250,26 @@ def _classic_collections(raw: RawResource, props: dict) -> list[FirewallRuleColl
 def _group_collections(props: dict, group: str, gprio: int | Unknown, locate) -> list[FirewallRuleCollection]:
     """Collections of one rule collection group (a mixed filter collection is split by rule type)."""
     out = []
-    colls = _get(props, "ruleCollections") or []
-    for i, c in enumerate(colls if isinstance(colls, list) else []):
+    colls = _rule_list(_get(props, "ruleCollections"), locate("ruleCollections"))
+    if isinstance(colls, Unknown):
+        return [_undetermined_collection("ruleCollections", "network", colls, colls.origin, group, gprio)]
+    for i, c in enumerate(colls):
         corigin = locate("ruleCollections", i)
         if not isinstance(c, dict):
+            out.append(_undetermined_collection(f"ruleCollections[{i}]", "network", c, corigin, group, gprio))
             continue
         ctype = str(_get(c, "ruleCollectionType") or "").lower()
         name = str(_get(c, "name") or f"ruleCollections[{i}]")
         prio = _priority(_get(c, "priority"), corigin)
         action = _action(_get(c, "action"), corigin)
+        rules = _rule_list(_get(c, "rules"), corigin)
+        if isinstance(rules, Unknown):
+            out.append(FirewallRuleCollection(name, prio, action, "nat" if "nat" in ctype else "network",
+                                              (_unknown_rule(rules.reason, rules.origin or corigin),),
+                                              group, gprio, corigin))
+            continue
         net, app, nat = [], [], []
-        for j, r in enumerate(_get(c, "rules") or []):
+        for j, r in enumerate(rules):
             if not isinstance(r, dict):
                 continue
             rorigin = locate("ruleCollections", i, "rules", j)
@@ -239,12 +286,24 @@ def _group_collections(props: dict, group: str, gprio: int | Unknown, locate) ->
     return out
 
 
+def _undetermined_collection(name: str, kind: str, value: Any, origin: Origin, group: str = "",
+                             gprio: Any = None) -> FirewallRuleCollection:
+    """A collection the inputs do not determine: priority, action and rules all unknown."""
+    reason = value.reason if isinstance(value, Unknown) else f"collection is not an object: {value!r}"
+    u = Unknown(f"collection not determined ({reason})", origin)
+    return FirewallRuleCollection(name, u, u, _stand_in_kind(kind), (_unknown_rule(u.reason, origin),), group,
+                                  gprio, origin)
+
+
 def _legacy_rulegroup(raw: RawResource, group: str) -> list[FirewallRuleCollection]:
     """2019 preview `firewallPolicies/ruleGroups`: each rule is a collection of its conditions."""
     props = raw.properties or {}
     gprio = _priority(_get(props, "priority"), raw.origin_for("properties", "priority"))
     out = []
-    for i, r in enumerate(_get(props, "rules") or []):
+    rules = _rule_list(_get(props, "rules"), raw.origin_for("properties", "rules"))
+    if isinstance(rules, Unknown):
+        return [_undetermined_collection("rules", "network", rules, rules.origin or raw.origin, group, gprio)]
+    for i, r in enumerate(rules):
         if not isinstance(r, dict):
             continue
         ro = raw.origin_for("properties", "rules", i)
