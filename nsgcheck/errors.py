@@ -11,13 +11,15 @@ class NsgcheckError(Exception):
     """Base class: an unusable input or usage. Rendered as `file:line (pointer): message`."""
 
     def __init__(self, message: str, file: str | None = None, pointer: str | None = None,
-                 line: int | None = None, column: int | None = None):
+                 line: int | None = None, column: int | None = None, address: str | None = None):
         super().__init__(message)
         self.message = message
         self.file = file
         self.pointer = pointer
         self.line = line
         self.column = column
+        #: the resource's address in the tool that wrote the file (a Terraform resource address)
+        self.address = address
 
     def __str__(self) -> str:
         where = ""
@@ -27,6 +29,8 @@ class NsgcheckError(Exception):
                 where += f":{self.line}"
                 if self.column:
                     where += f":{self.column}"
+            if self.address:
+                where += f" {self.address}"
             if self.pointer:
                 where += f" (at {self.pointer})"
             where += ": "
@@ -53,3 +57,30 @@ class ScenarioError(InputError):
 
 class RulesError(InputError):
     """A requirement pack that does not validate."""
+
+
+class InputErrors(InputError):
+    """Every input error of a run, reported together (exit code 2): never only the first one.
+
+    Behaves as its first error (file, line, pointer) for callers that look at one; `errors`
+    holds them all, in the order found.
+    """
+
+    def __init__(self, errors: "list[NsgcheckError]"):
+        if not errors:
+            raise ValueError("InputErrors needs at least one error")
+        first = errors[0]
+        super().__init__(first.message, first.file, first.pointer, first.line, first.column, first.address)
+        self.errors = list(errors)
+
+    def __str__(self) -> str:
+        return "\n".join(str(e) for e in self.errors)
+
+
+def raise_all(errors: "list[NsgcheckError]") -> None:
+    """Raise the errors found (one as itself, several as InputErrors); nothing when there are none."""
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise InputErrors(errors)
+

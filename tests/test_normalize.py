@@ -91,10 +91,23 @@ def test_bad_enum_values_are_unknown_with_a_problem(field, value):
     assert any(value in p for p in r.problems)
 
 
-def test_bad_port_tokens_are_problems():
+def test_bad_port_tokens_are_problems_and_make_the_side_unknown():
     r = rule(destinationPortRange=_DROP, destinationPortRanges=["443", "http", "70000", "90-80"])
-    assert r.destination_ports == PortSet.single(443)
+    assert isinstance(r.destination_ports, Unknown)     # never narrowed to the valid tokens
     assert len(r.problems) == 3
+    assert [p.path for p in r.problems] == [("destinationPortRanges", 1), ("destinationPortRanges", 2),
+                                            ("destinationPortRanges", 3)]
+    assert "'70000'" in r.problems[1] and "0-65535" in r.problems[1]
+
+
+@pytest.mark.parametrize("value", ["70000", "443-80", "65536", "-1", "", None, [], float("nan"), {"a": 1},
+                                   True, "80,443", 1.5])
+@pytest.mark.parametrize("field", ["destinationPortRange", "sourcePortRange"])
+def test_an_unreadable_port_is_unknown_and_a_problem_never_an_empty_set(field, value):
+    r = rule(**{field: value})
+    side = r.destination_ports if field.startswith("destination") else r.source_ports
+    assert isinstance(side, Unknown)
+    assert r.problems and r.problems[0].path[0] == field
 
 
 def test_integer_ports_accepted():
@@ -103,8 +116,24 @@ def test_integer_ports_accepted():
 
 def test_missing_ports_and_addresses_are_problems():
     r = rule(sourcePortRange=_DROP, sourceAddressPrefix=_DROP)
-    assert any("source port is missing" in p for p in r.problems)
+    assert any("source port range is missing" in p for p in r.problems)
     assert any("source address is missing" in p for p in r.problems)
+    assert isinstance(r.source_ports, Unknown) and isinstance(r.source_addresses, Unknown)
+
+
+def test_empty_properties_make_every_field_unknown_with_problems():
+    r = normalize_rule({}, "r", Origin("f.json", "/x", 3))
+    fields = (r.priority, r.direction, r.access, r.protocol, r.source_addresses, r.source_ports,
+              r.destination_addresses, r.destination_ports)
+    assert all(isinstance(f, Unknown) for f in fields)
+    assert len(r.problems) == 8
+
+
+@pytest.mark.parametrize("props", ["rule", 5, [], None])
+def test_properties_that_are_not_an_object_are_one_problem(props):
+    r = normalize_rule(props, "r", Origin("f.json", "/x", 3))
+    assert isinstance(r.priority, Unknown) and isinstance(r.destination_ports, Unknown)
+    assert len(r.problems) == 1 and "not an object" in r.problems[0]
 
 
 @pytest.mark.parametrize("text, kind", [
@@ -154,10 +183,12 @@ def test_unknown_values_stay_unknown():
 
 
 @pytest.mark.parametrize("pri, ok", [(100, True), ("300", True), (4096, True), (99, False), (5000, False),
-                                     ("high", False), (True, False), (100.0, True)])
+                                     ("high", False), (True, False), (100.0, True), (float("inf"), False),
+                                     (1e400, False), (-1, False), ("1" * 30, False), (None, False)])
 def test_priority(pri, ok):
     r = rule(priority=pri)
     assert (r.problems == ()) == ok
+    assert isinstance(r.priority, int) == ok      # an invalid priority places the rule nowhere for sure
 
 
 def test_rule_names_strip_prefixes():

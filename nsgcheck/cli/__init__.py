@@ -7,7 +7,7 @@ import importlib
 import sys
 
 from nsgcheck import __version__
-from nsgcheck.errors import NsgcheckError
+from nsgcheck.errors import InputErrors, NsgcheckError
 
 #: one module per command; each exposes `register(subparsers)` which sets `func` on its parser
 COMMANDS = ("audit", "flow", "lint", "tags", "rules")
@@ -43,6 +43,12 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return int(args.func(args) or 0)
+    except InputErrors as exc:
+        for err in exc.errors:
+            print(f"nsgcheck: error: {err}", file=sys.stderr)
+        print(f"nsgcheck: {len(exc.errors)} input errors (all listed above); fix them and run again",
+              file=sys.stderr)
+        return EXIT_USAGE
     except (NsgcheckError, ServiceTagError) as exc:
         print(f"nsgcheck: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

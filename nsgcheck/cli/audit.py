@@ -61,9 +61,14 @@ def _load_estate(paths: list[str], parameters: list[str]) -> Any:
     for p in paths:
         if not Path(p).exists():
             raise InputError("no such file or directory", file=p)
+    from nsgcheck.cli.inputcheck import error_finding
     from nsgcheck.loaders import load_paths
 
-    return load_paths(paths, parameters=parameters or None)
+    unreadable: list = []
+    estate = load_paths(paths, parameters=parameters or None, errors=unreadable)
+    # a file that cannot be read is an input error like any other: listed with the rest, in the report
+    estate.findings[:0] = [error_finding(e) for e in unreadable]
+    return estate
 
 
 class _Progress:
@@ -106,6 +111,7 @@ def run(args: Any) -> int:
     from nsgcheck.audit.requirements import load_requirements
     from nsgcheck.audit.run import run_audit
     from nsgcheck.audit.scenario import discover, flags_to_fields, build_scenario, load_scenario_file
+    from nsgcheck.cli.inputcheck import fail_on_input_errors
     from nsgcheck.cli.tagfile import load_catalog
 
     _apply_config(args)
@@ -146,11 +152,9 @@ def run(args: Any) -> int:
     unusable = auditable.problems(estate, args.paths, data)
     data = auditable.with_errors(data, unusable)
     _write(args, data)
-    if unusable:
-        # checked less than asked: unusable input whatever --fail-on says (never a green build)
-        for message in unusable:
-            print(f"nsgcheck: error: {message}", file=sys.stderr)
-        return EXIT_USAGE
+    # input errors, or checked less than asked: unusable input whatever --fail-on says (never a
+    # green build); the report is written first, then every error is listed and the exit code is 2
+    fail_on_input_errors(estate.findings, unusable)
     return exit_code(data, args.fail_on)
 
 

@@ -333,6 +333,7 @@ def render_text(out: dict[str, Any]) -> str:
 
 def run(args: Any) -> int:
     from nsgcheck.cli.audit import _load_estate
+    from nsgcheck.cli.inputcheck import fail_on_input_errors
     from nsgcheck.cli.tagfile import load_catalog
     from nsgcheck.gate.config import configure
 
@@ -344,4 +345,5 @@ def run(args: Any) -> int:
         sys.stdout.write(json.dumps(out, indent=2) + "\n")
     else:
         sys.stdout.write(render_text(out))
+    fail_on_input_errors(estate.findings)   # after the answer: exit 2 naming every input error
     return 0 if out["verdict"] == "allow" else 1

@@ -90,6 +90,7 @@ def run(args: Any) -> int:
     from nsgcheck.audit.results import origin_json
     from nsgcheck.audit.run import service_tags_info
     from nsgcheck.cli.audit import _load_estate, exit_code
+    from nsgcheck.cli.inputcheck import fail_on_input_errors
     from nsgcheck.gate.config import configure
     from nsgcheck.render import render
 
@@ -109,4 +110,5 @@ def run(args: Any) -> int:
     from nsgcheck.render.output import write_report
 
     write_report(args.output, lambda stream: stream.write(text))
+    fail_on_input_errors(estate.findings)   # after the report: exit 2 naming every input error
     return exit_code(data, args.fail_on)

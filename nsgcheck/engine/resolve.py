@@ -336,7 +336,7 @@ def rule_term(rule: SecurityRule, direction: str, ctx: ResolveContext, label: An
         reasons.append(f"priority: {rule.priority.reason}")
     if rule.problems:
         whole_doubt = True
-        reasons += [str(p) for p in rule.problems]
+        reasons += [str(p) for p in rule.problems if not any(str(p) in r for r in reasons)]
     if rule.exists is not None:
         # a rule that may not be deployed: it only might match (never a certain match)
         whole_doubt = True

@@ -15,7 +15,7 @@ import importlib
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from nsgcheck.errors import InputError, LoaderError, NsgcheckError
+from nsgcheck.errors import InputError, LoaderError, NsgcheckError, raise_all
 from nsgcheck.model import Estate, Finding, Origin
 
 SUFFIXES = (".json", ".jsonc", ".json.gz")
@@ -194,8 +194,8 @@ def load_paths(paths: Iterable[str | Path], parameters: Iterable[str | Path] | N
     """Load files and directories into one merged Estate (see module docstring).
 
     With `errors` (a list), a file that cannot be read or translated is appended to it and the
-    other files are still loaded (the caller reports all of them and exits 2); without it the
-    first such file raises.
+    other files are still loaded (the caller reports all of them and exits 2); without it every
+    such file is raised at the end, together (`InputErrors` when there are several).
     """
     params = [Path(p) for p in (parameters or [])]
     given = {p.resolve() for p in params}
@@ -208,17 +208,18 @@ def load_paths(paths: Iterable[str | Path], parameters: Iterable[str | Path] | N
     # template). It is paused while loading and restored as it was.
     collecting = gc.isenabled()
     gc.disable()
+    collected: list[NsgcheckError] = [] if errors is None else errors
     try:
         for f in files:
             if f.resolve() in given:
                 continue  # a parameters file named with --parameters is read with the templates
             try:
                 estate.merge(load_file(f, params, overrides))
-            except NsgcheckError as e:
-                if errors is None:
-                    raise
-                errors.append(e)
+            except NsgcheckError as e:   # a file that cannot be read: reported with every other one
+                collected.append(e)
     finally:
         if collecting:
             gc.enable()
+    if errors is None:
+        raise_all(collected)   # every unreadable file at once (InputErrors), not only the first
     return estate

@@ -13,7 +13,7 @@ import ast
 from typing import Any, Mapping
 
 from nsgcheck.loaders.jsonpos import LineMap
-from nsgcheck.loaders.normalize import Normalizer, as_list
+from nsgcheck.loaders.normalize import Normalizer, as_list, problem_findings
 from nsgcheck.loaders.raw import RawResource
 from nsgcheck.model import (EffectiveNsg, EffectiveNsgExport, EffectiveRoute, EffectiveRouteExport,
                             Finding, Origin)
@@ -192,17 +192,17 @@ def load_effective_nsgs(doc: Any, file: str, linemap: LineMap | None,
         rules = []
         expansions = []
         for j, r in enumerate(as_list(g.get("effectiveSecurityRules")) or []):
-            rorigin = loc.origin(f"{gptr}/effectiveSecurityRules/{j}")
-            if not isinstance(r, dict):
-                findings.append(Finding("warning", "effective rule is not an object; skipped", rorigin))
-                continue
-            name = r.get("name", f"#{j}")
+            rptr = f"{gptr}/effectiveSecurityRules/{j}"
+            rorigin = loc.origin(rptr)
+            name = r.get("name", f"#{j}") if isinstance(r, dict) else f"#{j}"
             rule = norm.rule(r, name, rorigin, default=str(name).lower().startswith("defaultsecurityrules/"),
-                                  effective=True)
+                             effective=True)   # not an object: every field unknown, and an input error
+            rloc = JsonLocator(linemap, file, rptr, r)
+            findings += problem_findings(rule, lambda *p, _l=rloc: _l(p), f"effective rule {rule.name!r}")
             rules.append(rule)
             for side, key in (("source", "expandedSourceAddressPrefix"),
                               ("destination", "expandedDestinationAddressPrefix")):
-                exp = r.get(key)
+                exp = r.get(key) if isinstance(r, dict) else None
                 if isinstance(exp, list) and exp:
                     expansions.append((rule.name, side, tuple(str(x) for x in exp)))
         groups.append(EffectiveNsg(nsg_id=nsg_id, association=kind, association_id=assoc_id,

@@ -4,18 +4,21 @@ Input: the REST/ARM `properties` of a security rule (camelCase keys), or the fla
 form (same keys at top level). Output: a `SecurityRule` whose fields are canonical:
 singular and plural fields unified (missing, `[]`, `null`, `''` all mean absent; `X` and `[X]`
 identical), protocol/direction/access lower case, ports as a `PortSet`, addresses as
-classified `AddressToken`s. What the inputs do not determine stays `Unknown`; what is wrong
-is recorded in `SecurityRule.problems` (which makes verdicts unknown), never silently fixed.
+classified `AddressToken`s. What the inputs do not determine stays `Unknown`; a value Azure
+would reject is a `Problem` in `SecurityRule.problems` (an input error the loader reports with
+its location) *and* an `Unknown` in the field, so the rule might match anything there: a bad
+port, address or missing field never narrows a rule, and never drops it.
 """
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+import json
+from typing import Any, Callable, Iterable, Mapping
 
 from nsgcheck.values.addresses import AddressError, parse_cidr
 from servicetags import intervals
 from nsgcheck.values.ports import PortError, PortSet, parse_port_token
-from nsgcheck.model import (AddressKind, AddressToken, Origin, SecurityRule, Unknown, ref)
+from nsgcheck.model import AddressKind, AddressToken, Finding, Origin, SecurityRule, Unknown, ref
 
 PROTOCOLS = {"tcp": "tcp", "udp": "udp", "icmp": "icmp", "esp": "esp", "ah": "ah",
              "*": "*", "any": "*", "all": "*"}
@@ -58,7 +61,44 @@ def rule_name(name: Any) -> str:
     return s
 
 
+# --------------------------------------------------------------------------- problems
+class Problem(str):
+    """A value Azure itself would reject, found while normalizing one rule (an input error).
+
+    The text says what is wrong, the value and what is valid; `path` is where the field sits
+    under the rule's properties (e.g. `('destinationPortRanges', 2)`), so a loader can name the
+    exact location (file, line, JSON pointer or Terraform attribute).
+    """
+
+    path: tuple[str | int, ...]
+
+    def __new__(cls, message: str, path: tuple[str | int, ...] = ()) -> "Problem":
+        self = super().__new__(cls, message)
+        self.path = tuple(path)
+        return self
+
+
+def _shown(value: Any) -> str:
+    """A value as it appears in an input error (JSON-like, shortened)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value != value:
+        return "NaN"
+    text = repr(value) if isinstance(value, str) else json.dumps(value, default=str, ensure_ascii=False) \
+        if isinstance(value, (list, dict, int, float)) else repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 # --------------------------------------------------------------------------- scalar fields
+_VALID = {
+    "protocol": "one of Tcp, Udp, Icmp, Esp, Ah, * (Any)",
+    "direction": "Inbound or Outbound",
+    "access": "Allow or Deny",
+}
+
+
 def _enum(value: Any, table: Mapping[str, str], what: str, problems: list[str]) -> str | Unknown:
     hit = _FAST.get(id(table), table).get(value) if type(value) is str else None
     if hit is not None:  # exact spelling seen before (the common case)
@@ -66,27 +106,34 @@ def _enum(value: Any, table: Mapping[str, str], what: str, problems: list[str]) 
     if isinstance(value, Unknown):
         return value
     if absent(value):
-        problems.append(f"{what} is missing")
-        return Unknown(f"{what} is missing")
+        msg = f"{what} is missing (required: {_VALID[what]})"
+        problems.append(Problem(msg, (what,)))
+        return Unknown(msg)
     if isinstance(value, str):
         hit = table.get(value.strip().lower())
         if hit is not None:
             return hit
-    allowed = ", ".join(sorted({v for v in table.values()}))
-    problems.append(f"{what} {value!r} is not one of {allowed}")
-    return Unknown(f"{what} {value!r} is not one of {allowed}", text=str(value))
+    msg = f"{what} {_shown(value)} is not valid (expected {_VALID[what]})"
+    problems.append(Problem(msg, (what,)))
+    return Unknown(msg, text=str(value))
 
 
 def normalize_protocol(value: Any, problems: list[str]) -> str | Unknown:
     return _enum(value, PROTOCOLS, "protocol", problems)
 
 
+PRIORITY_RANGE = (100, 4096)
+
+
 def normalize_priority(value: Any, problems: list[str], default: bool = False) -> int | Unknown:
+    """Priority: an integer 100-4096 (default rules: any integer). Anything else is a problem
+    and Unknown, so the rule is placed nowhere for sure (only *might* decide, §2.2)."""
     if isinstance(value, Unknown):
         return value
     if absent(value):
-        problems.append("priority is missing")
-        return Unknown("priority is missing")
+        msg = f"priority is missing (required: an integer {PRIORITY_RANGE[0]}-{PRIORITY_RANGE[1]})"
+        problems.append(Problem(msg, ("priority",)))
+        return Unknown(msg)
     pri: int | None = None
     if isinstance(value, bool):
         pri = None
@@ -94,111 +141,163 @@ def normalize_priority(value: Any, problems: list[str], default: bool = False) -
         pri = value
     elif isinstance(value, float) and value.is_integer():
         pri = int(value)
-    elif isinstance(value, str) and value.strip().isdigit():
+    elif isinstance(value, str) and value.strip().isdigit() and value.strip().isascii() and len(value) <= 18:
         pri = int(value.strip())
     if pri is None:
-        problems.append(f"priority {value!r} is not an integer")
-        return Unknown(f"priority {value!r} is not an integer", text=str(value))
-    if not default and not 100 <= pri <= 4096:
-        problems.append(f"priority {pri} is outside 100-4096")
+        msg = f"priority {_shown(value)} is not an integer (expected an integer {PRIORITY_RANGE[0]}-{PRIORITY_RANGE[1]})"
+        problems.append(Problem(msg, ("priority",)))
+        return Unknown(msg, text=str(value))
+    if not default and not PRIORITY_RANGE[0] <= pri <= PRIORITY_RANGE[1]:
+        msg = f"priority {_shown(value)} is outside {PRIORITY_RANGE[0]}-{PRIORITY_RANGE[1]}"
+        problems.append(Problem(msg, ("priority",)))
+        return Unknown(msg, text=str(value))
     return pri
 
 
 # --------------------------------------------------------------------------- sides
+Item = tuple[Any, tuple[str | int, ...]]   # a value and its path under the rule's properties
+
+
+def _items(value: Any, key: str) -> list[Item] | Unknown:
+    """The non-absent values of one field with their paths; `X` and `[X]` identical."""
+    if isinstance(value, Unknown):
+        return value
+    if absent(value):
+        return []
+    if isinstance(value, (list, tuple)):
+        return [(v, (key, i)) for i, v in enumerate(value) if not absent(v)]
+    return [(value, (key,))]
+
+
 def _union(props: Mapping[str, Any], singular: str, plural: str,
-           problems: list[str], repeated_ok: bool = False) -> list[Any] | Unknown:
+           problems: list[str], repeated_ok: bool = False) -> list[Item] | Unknown:
     """Union of a singular and a plural field; both non-empty is a problem (§2.3).
 
     `repeated_ok`: effective-rules exports repeat the singular value in the plural field (§8).
     """
     one, many = props.get(singular), props.get(plural)
     if (many is None or many == []) and type(one) is str and one:  # the common case
-        return [one]
+        return [(one, (singular,))]
     if isinstance(many, Unknown):
         if not absent(one):
-            problems.append(f"both {singular} and {plural} are set")
+            problems.append(Problem(f"both {singular} and {plural} are set (Azure accepts only one of them)",
+                                    (plural,)))
         return many
-    a = [one] if isinstance(one, Unknown) else as_list(one)
-    b = as_list(many)
-    if a and b and repeated_ok and all(x in b for x in a):  # type: ignore[operator]
+    a = [(one, (singular,))] if isinstance(one, Unknown) else _items(one, singular)
+    b = _items(many, plural)
+    assert not isinstance(a, Unknown) and not isinstance(b, Unknown)
+    if a and b and repeated_ok and all(any(x == y for y, _ in b) for x, _ in a):
         a = []
     if a and b:
-        problems.append(f"both {singular} and {plural} are set")
-    out: list[Any] = []
-    for v in list(a) + list(b):  # type: ignore[arg-type]
-        if v not in out:
-            out.append(v)
+        problems.append(Problem(f"both {singular} and {plural} are set (Azure accepts only one of them)",
+                                (plural,)))
+    out: list[Item] = []
+    for v, path in a + b:
+        if not any(v == w for w, _ in out):
+            out.append((v, path))
     return out
 
 
-def normalize_ports(values: list[Any] | Unknown, what: str, problems: list[str]) -> PortSet | Unknown:
-    """Port tokens ('*', N, 'N-M') to a PortSet; an unknown token makes the side Unknown."""
+_PORT_VALID = "valid: an integer 0-65535, a range 'low-high' with low <= high, or '*'"
+
+
+def _port_message(tok: Any, what: str) -> str | None:
+    """Why one port token is not valid (None when it is)."""
+    if isinstance(tok, bool) or not isinstance(tok, (str, int)):
+        return f"{what} {_shown(tok)} is not a port ({_PORT_VALID})"
+    try:
+        parse_port_token(tok)
+    except (PortError, ValueError):
+        return f"{what} {_shown(tok)} is not a port or port range ({_PORT_VALID})"
+    return None
+
+
+def normalize_ports(values: list[Item] | Unknown, what: str, problems: list[str],
+                    field: str = "") -> PortSet | Unknown:
+    """Port tokens ('*', N, 'N-M') to a PortSet. An unknown token, a missing field or an invalid
+    token makes the whole side Unknown (might be any port): a rule is never narrowed to fewer
+    ports than Azure would give it."""
     if isinstance(values, Unknown):
         return values
     if not values:
-        problems.append(f"{what} is missing")
-        return PortSet()
+        msg = f"{what} is missing (one of {field}/{field}s is required)" if field else f"{what} is missing"
+        problems.append(Problem(msg, (field,) if field else ()))
+        return Unknown(msg)
     pairs: list[tuple[int, int]] = []
-    for tok in values:
+    bad: Unknown | None = None
+    for tok, path in values:
         if isinstance(tok, Unknown):
             return tok
-        try:
-            pairs.append(parse_port_token(tok))
-        except (PortError, TypeError, ValueError) as e:
-            problems.append(f"{what}: {e}")
-    return PortSet(intervals.normalize(pairs)) if pairs else PortSet()
+        msg = _port_message(tok, what)
+        if msg is not None:
+            problems.append(Problem(msg, path))
+            bad = bad or Unknown(msg, text=str(tok))
+            continue
+        pairs.append(parse_port_token(tok))
+    if bad is not None:
+        return bad
+    return PortSet(intervals.normalize(pairs))
 
 
-def classify_address(value: Any, problems: list[str], what: str = "address") -> AddressToken:
+_ADDR_VALID = "valid: '*', an IP address, a CIDR, or a service tag name"
+
+
+def classify_address(value: Any, problems: list[str], what: str = "address",
+                     path: tuple[str | int, ...] = ()) -> AddressToken:
     """One address token: ANY (`*`, `Any`), CIDR (IP or CIDR), TAG (name) or UNKNOWN."""
     if isinstance(value, Unknown):
         return AddressToken(AddressKind.UNKNOWN, value.text or "?", value)
     if not isinstance(value, str):
-        problems.append(f"{what} {value!r} is not a string")
-        return AddressToken(AddressKind.UNKNOWN, str(value),
-                            Unknown(f"{what} {value!r} is not a string", text=str(value)))
+        msg = f"{what} {_shown(value)} is not a string ({_ADDR_VALID})"
+        problems.append(Problem(msg, path))
+        return AddressToken(AddressKind.UNKNOWN, str(value), Unknown(msg, text=str(value)))
     s = value.strip()
     low = s.lower()
     if low in _ANY_ADDRESS:
         return AddressToken(AddressKind.ANY, s)
     if s and (s[0].isdigit() or ":" in s):
         if "-" in s and "/" not in s:
-            msg = f"{what} {s!r}: address ranges are not valid in NSG rules (use CIDRs)"
-            problems.append(msg)
+            msg = f"{what} {_shown(value)}: address ranges are not valid in NSG rules ({_ADDR_VALID})"
+            problems.append(Problem(msg, path))
             return AddressToken(AddressKind.UNKNOWN, s, Unknown(msg, text=s))
         try:
             parse_cidr(s, strict=True)
         except AddressError as e:
-            problems.append(f"{what}: {e}")
             try:  # host bits set: keep the CIDR as written, the problem makes verdicts unknown
                 parse_cidr(s, strict=False)
+                problems.append(Problem(f"{what} {_shown(value)}: {e}", path))
                 return AddressToken(AddressKind.CIDR, s)
             except AddressError:
-                return AddressToken(AddressKind.UNKNOWN, s, Unknown(str(e), text=s))
+                msg = f"{what} {_shown(value)} is not a valid IP address or CIDR ({_ADDR_VALID})"
+                problems.append(Problem(msg, path))
+                return AddressToken(AddressKind.UNKNOWN, s, Unknown(msg, text=s))
         return AddressToken(AddressKind.CIDR, s)
-    if not s or any(c.isspace() for c in s):
-        msg = f"{what} {value!r} is not an address, CIDR or service tag"
-        problems.append(msg)
+    if not s or any(c.isspace() or ord(c) < 32 for c in s):
+        msg = f"{what} {_shown(value)} is not an address, CIDR or service tag ({_ADDR_VALID})"
+        problems.append(Problem(msg, path))
         return AddressToken(AddressKind.UNKNOWN, s, Unknown(msg, text=s))
     return AddressToken(AddressKind.TAG, s)
 
 
-def _asg_ids(value: Any, what: str, problems: list[str]) -> tuple[tuple[str, ...], list[AddressToken]]:
+def _asg_ids(value: Any, key: str, problems: list[str]) -> tuple[tuple[str, ...], list[AddressToken]]:
     """ASG references (objects with `id`, or id strings) -> ref()-ed ids; unknown ones as tokens."""
     ids: list[str] = []
     unknown: list[AddressToken] = []
-    items = as_list(value)
+    items = _items(value, key)
     if isinstance(items, Unknown):
         return (), [AddressToken(AddressKind.UNKNOWN, items.text or "?", items)]
-    for item in items:
+    for item, path in items:
         rid = item.get("id") if isinstance(item, dict) else item
         if isinstance(rid, Unknown):
             unknown.append(AddressToken(AddressKind.UNKNOWN, rid.text or "?", rid))
-        elif isinstance(rid, str) and rid.strip():
+        elif isinstance(rid, str) and rid.strip().startswith("/"):
             if ref(rid) not in ids:
                 ids.append(ref(rid))
         else:
-            problems.append(f"{what}: {item!r} is not an application security group reference")
+            msg = (f"{key}: {_shown(item)} is not an application security group reference "
+                   f"(expected {{\"id\": \"/subscriptions/.../applicationSecurityGroups/NAME\"}})")
+            problems.append(Problem(msg, path))
+            unknown.append(AddressToken(AddressKind.UNKNOWN, str(item), Unknown(msg, text=str(item))))
     return tuple(ids), unknown
 
 
@@ -212,32 +311,35 @@ class Normalizer:
 
     def __init__(self) -> None:
         self._addr: dict[tuple[str, str], tuple[AddressToken, tuple[str, ...]]] = {}
-        self._ports: dict[tuple[Any, ...], tuple[PortSet | Unknown, tuple[str, ...]]] = {}
+        self._ports: dict[tuple[Any, ...], PortSet] = {}
 
-    def address(self, value: Any, what: str, problems: list[str]) -> AddressToken:
+    def address(self, value: Any, what: str, path: tuple[str | int, ...], problems: list[str]) -> AddressToken:
         if not isinstance(value, str):
-            return classify_address(value, problems, what)
+            return classify_address(value, problems, what, path)
         key = (value, what)
         hit = self._addr.get(key)
         if hit is None:
             probs: list[str] = []
             hit = self._addr[key] = (classify_address(value, probs, what), tuple(probs))
-        problems.extend(hit[1])
+        if hit[1]:
+            problems.extend(Problem(m, path) for m in hit[1])
         return hit[0]
 
-    def ports(self, values: list[Any] | Unknown, what: str, problems: list[str]) -> PortSet | Unknown:
-        if values.__class__ is list and len(values) == 1 and values[0].__class__ is str:
-            key: tuple[Any, ...] = (what, values[0])  # the common case
-        elif isinstance(values, Unknown) or not all(isinstance(v, (str, int)) for v in values):
-            return normalize_ports(values, what, problems)
-        else:
-            key = (what, *values)
-        hit = self._ports.get(key)
-        if hit is None:
-            probs: list[str] = []
-            hit = self._ports[key] = (normalize_ports(values, what, probs), tuple(probs))
-        problems.extend(hit[1])
-        return hit[0]
+    def ports(self, values: list[Item] | Unknown, what: str, problems: list[str], field: str) -> PortSet | Unknown:
+        """Valid token lists are cached (the common case); anything else is parsed afresh."""
+        if isinstance(values, Unknown) or not values:
+            return normalize_ports(values, what, problems, field)
+        key = (what, *(v for v, _ in values))
+        try:
+            hit = self._ports.get(key)
+        except TypeError:   # an unhashable token (a list, an object): not valid anyway
+            hit = None
+        if hit is not None:
+            return hit
+        result = normalize_ports(values, what, problems, field)
+        if isinstance(result, PortSet):
+            self._ports[key] = result
+        return result
 
     def side_ports(self, props: Mapping[str, Any], singular: str, plural: str, what: str,
                    problems: list[str], repeated_ok: bool) -> PortSet | Unknown:
@@ -245,29 +347,28 @@ class Normalizer:
         if one.__class__ is str and one and not props.get(plural):  # the common case
             hit = self._ports.get((what, one))
             if hit is not None:
-                if hit[1]:
-                    problems.extend(hit[1])
-                return hit[0]
-            return self.ports([one], what, problems)
-        return self.ports(_union(props, singular, plural, problems, repeated_ok), what, problems)
+                return hit
+        return self.ports(_union(props, singular, plural, problems, repeated_ok), what, problems, singular)
 
     def addresses(self, props: Mapping[str, Any], side: str, problems: list[str], repeated_ok: bool
                   ) -> tuple[tuple[AddressToken, ...] | Unknown, tuple[str, ...]]:
         one = props.get(f"{side}AddressPrefix")
+        what = f"{side} address"
         if type(one) is str and one and not props.get(f"{side}AddressPrefixes") \
                 and not props.get(f"{side}ApplicationSecurityGroups"):  # the common case
-            return (self.address(one, f"{side} address", problems),), ()
+            return (self.address(one, what, (f"{side}AddressPrefix",), problems),), ()
         values = _union(props, f"{side}AddressPrefix", f"{side}AddressPrefixes", problems, repeated_ok)
-        asg_field = props.get(f"{side}ApplicationSecurityGroups")
-        asgs, asg_unknown = ((), []) if absent(asg_field) else _asg_ids(
-            asg_field, f"{side}ApplicationSecurityGroups", problems)
+        asg_key = f"{side}ApplicationSecurityGroups"
+        asg_field = props.get(asg_key)
+        asgs, asg_unknown = ((), []) if absent(asg_field) else _asg_ids(asg_field, asg_key, problems)
         if isinstance(values, Unknown):
             return values, asgs
-        what = f"{side} address"
-        tokens = tuple(self.address(v, what, problems) for v in values) + tuple(asg_unknown)
+        tokens = tuple(self.address(v, what, path, problems) for v, path in values) + tuple(asg_unknown)
         if not tokens and not asgs:
-            problems.append(f"{side} address is missing (no {side}AddressPrefix(es) or "
-                            f"{side}ApplicationSecurityGroups)")
+            msg = (f"{what} is missing (one of {side}AddressPrefix, {side}AddressPrefixes or "
+                   f"{side}ApplicationSecurityGroups is required)")
+            problems.append(Problem(msg, (f"{side}AddressPrefix",)))
+            return Unknown(msg), asgs
         return tokens, asgs
 
     def rule(self, props: Mapping[str, Any] | Unknown, name: Any, origin: Origin | None = None,
@@ -275,22 +376,24 @@ class Normalizer:
         """One rule's fields (REST `properties` or the flat CLI object) -> SecurityRule.
 
         `effective`: an effective-rules element (§8), where singular and plural repeat each other.
+        Every field the evaluation reads is either understood, Unknown (not determined), or
+        Unknown *and* a `Problem` (a value Azure would reject): never silently narrowed.
         """
         rname = rule_name(name)
         if isinstance(props, Unknown) or not isinstance(props, dict):
             u = props if isinstance(props, Unknown) else Unknown(
-                f"rule {rname!r} is not an object: {props!r}", origin)
-            probs = () if isinstance(props, Unknown) else (u.reason,)
+                f"rule {rname!r}: its properties are {_shown(props)}, not an object", origin)
+            probs = () if isinstance(props, Unknown) else (Problem(u.reason),)
             return SecurityRule(name=rname, priority=u, direction=u, access=u, protocol=u,
                                 source_addresses=u, source_ports=u, destination_addresses=u,
                                 destination_ports=u, default=default, origin=origin, problems=probs)
         problems: list[str] = []
         src, src_asgs = self.addresses(props, "source", problems, effective)
         dst, dst_asgs = self.addresses(props, "destination", problems, effective)
-        sports = self.side_ports(props, "sourcePortRange", "sourcePortRanges", "source port", problems,
+        sports = self.side_ports(props, "sourcePortRange", "sourcePortRanges", "source port range", problems,
                                  effective)
-        dports = self.side_ports(props, "destinationPortRange", "destinationPortRanges", "destination port",
-                                 problems, effective)
+        dports = self.side_ports(props, "destinationPortRange", "destinationPortRanges",
+                                 "destination port range", problems, effective)
         desc = props.get("description")
         pri = props.get("priority")
         return SecurityRule(
@@ -311,6 +414,33 @@ def normalize_rule(props: Mapping[str, Any] | Unknown, name: Any, origin: Origin
                    default: bool = False, effective: bool = False) -> SecurityRule:
     """One rule's fields -> SecurityRule (see `Normalizer.rule`; use one Normalizer for many rules)."""
     return Normalizer().rule(props, name, origin, default, effective)
+
+
+def problem_findings(rule: SecurityRule, locate: Callable[..., Origin | None], where: str) -> list[Finding]:
+    """One input error per problem of `rule`, located by `locate(*path under the rule's properties)`.
+
+    `where` names the rule for the reader (e.g. "rule 'deny-all' of NSG 'web'").
+    """
+    out = []
+    for p in rule.problems:
+        path = p.path if isinstance(p, Problem) else ()
+        out.append(Finding("error", f"{where}: {p}", locate(*path)))
+    return out
+
+
+def duplicate_priorities(rules: Iterable[SecurityRule]) -> dict[int, list[tuple[str, str]]]:
+    """Rules sharing a priority in one direction (Azure rejects it, §2.2): index -> [(other name, origin)]."""
+    seen: dict[tuple[str, int], list[int]] = {}
+    rules = list(rules)
+    for i, r in enumerate(rules):
+        if not r.default and isinstance(r.priority, int) and isinstance(r.direction, str):
+            seen.setdefault((r.direction, r.priority), []).append(i)
+    out: dict[int, list[tuple[str, str]]] = {}
+    for idxs in seen.values():
+        if len(idxs) > 1:
+            for i in idxs:
+                out[i] = [(rules[j].name, str(rules[j].origin or "")) for j in idxs if j != i]
+    return out
 
 
 # --------------------------------------------------------------------------- default rules

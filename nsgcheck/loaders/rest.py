@@ -10,9 +10,10 @@ parent (named after the id) so no rule is dropped. Firewall-type resources go to
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
-from nsgcheck.loaders.normalize import Normalizer, absent, as_list, complete_default_rules, rule_name
+from nsgcheck.loaders.normalize import (Normalizer, Problem, absent, as_list, complete_default_rules,
+                                        duplicate_priorities, problem_findings, rule_name)
 from nsgcheck.loaders.raw import RawResource
 from nsgcheck.model import (ApplicationSecurityGroup, Estate, Finding, IpConfiguration,
                             NetworkInterface, NetworkMapping, NetworkSecurityGroup, Origin, Peering,
@@ -45,6 +46,9 @@ FIREWALL_TYPES = frozenset({
     "nsgcheck/rulecollection",          # standalone rule-collection JSON snippets
 })
 
+
+_REF_TYPES = {"networkSecurityGroup": "networkSecurityGroups", "routeTable": "routeTables",
+              "subnet": "virtualNetworks/VNET/subnets"}
 
 #: types whose possible absence the model carries (their rules/routes get `exists`)
 _EXISTENCE_AWARE = frozenset({NSG, NSG_RULE, ROUTE, ROUTE_TABLE}) | FIREWALL_TYPES
@@ -145,34 +149,47 @@ def _properties_unknown(raw: RawResource) -> Unknown | None:
 
 
 # --------------------------------------------------------------------------- rules
+Locate = Callable[..., Origin]   # path under a rule's properties -> where it is written
+
+
 def rules_from(items: Any, raw: RawResource, path: tuple[str | int, ...], default: bool = False,
-               norm: Normalizer | None = None) -> tuple[list[SecurityRule], Unknown | None]:
-    """A `securityRules` array (REST elements {name, properties}) -> rules; Unknown list kept."""
+               norm: Normalizer | None = None
+               ) -> tuple[list[tuple[SecurityRule, Locate]], Unknown | None, list[Finding]]:
+    """A `securityRules` array (REST elements {name, properties}) -> rules with their locators;
+    an Unknown list kept; input errors for a list that is not one and elements that are not rules."""
     if isinstance(items, Unknown):
-        return [], items
+        return [], items, []
     if absent(items):
-        return [], None
+        return [], None, []
     if not isinstance(items, list):
-        return [], Unknown(f"{path[-1]} is not a list: {type(items).__name__}", raw.origin_for(*path))
+        origin = raw.origin_for(*path)
+        msg = f"{path[-1]} is {_shown(items)}, not a list of rules"
+        return [], Unknown(msg, origin), [Finding("error", f"{raw.name!r}: {msg}", origin)]
     norm = norm or Normalizer()
     out = []
     for i, item in enumerate(items):
         origin = raw.origin_for(*path, i)
         if isinstance(item, dict):
             props = item.get("properties", item) if "properties" in item else item
-            out.append(norm.rule(props, item.get("name", f"#{i}"), origin, default))
-        else:
-            out.append(norm.rule(item if isinstance(item, Unknown) else
-                                      Unknown(f"rule #{i} is not an object", origin, str(item)),
-                                      item.text if isinstance(item, Unknown) else f"#{i}", origin, default))
-    return out, None
+            base = (*path, i, "properties") if "properties" in item else (*path, i)
+            rule = norm.rule(props, item.get("name", f"#{i}"), origin, default)
+        else:   # an Unknown rule, or a scalar where a rule object belongs (a problem)
+            base = (*path, i)
+            rule = norm.rule(item, item.text if isinstance(item, Unknown) else f"#{i}", origin, default)
+        out.append((rule, (lambda *p, _b=base: raw.origin_for(*_b, *p))))
+    return out, None, []
+
+
+def _shown(value: Any) -> str:
+    text = repr(value) if not isinstance(value, (dict, list)) else type(value).__name__ + " " + repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 # --------------------------------------------------------------------------- converter
 class _Converter:
     def __init__(self, estate: Estate):
         self.estate = estate
-        self.nsg_rules: dict[str, list[tuple[SecurityRule, Origin]]] = {}
+        self.nsg_rules: dict[str, list[tuple[SecurityRule, Origin, Locate]]] = {}
         self.subnets_of: dict[str, list[str]] = {}
         self.child_subnets: list[Subnet] = []
         self.peerings_of: dict[str, list[Peering]] = {}
@@ -180,6 +197,8 @@ class _Converter:
         self.gateway_subnets: set[str] = set()
         self.fabric_location: dict[str, str] = {}
         self.norm = Normalizer()
+        #: NSG key -> locator of each rule (by position in the NSG's rules), for input errors
+        self.rule_locators: dict[str, list[Locate]] = {}
 
     def finding(self, level: str, message: str, origin: Origin | None) -> None:
         self.estate.findings.append(Finding(level, message, origin))
@@ -187,27 +206,37 @@ class _Converter:
     # -- NSGs ----------------------------------------------------------------------
     def nsg(self, raw: RawResource) -> NetworkSecurityGroup:
         p = _props(raw)
-        rules, unknown = rules_from(_get(p, "securityRules"), raw, ("properties", "securityRules"),
-                                    norm=self.norm)
-        defaults, _ = rules_from(_get(p, "defaultSecurityRules"), raw,
-                                 ("properties", "defaultSecurityRules"), default=True, norm=self.norm)
+        found, unknown, errors = rules_from(_get(p, "securityRules"), raw, ("properties", "securityRules"),
+                                            norm=self.norm)
+        given, _, errors2 = rules_from(_get(p, "defaultSecurityRules"), raw,
+                                       ("properties", "defaultSecurityRules"), default=True, norm=self.norm)
+        self.estate.findings.extend(errors + errors2)
         unknown = unknown or _properties_unknown(raw)
-        defaults = list(complete_default_rules(defaults, raw.origin))
+        name = _short_name(raw)
+        for rule, locate in found + given:
+            self.estate.findings.extend(problem_findings(rule, locate, f"rule {rule.name!r} of NSG {name!r}"))
+        rules = [r for r, _ in found]
+        defaults = list(complete_default_rules([r for r, _ in given], raw.origin))
         exists = raw.existence()
         if exists is not None:
             # an NSG that may not be deployed: every rule of it (the default rules too) only might apply
             rules = [_maybe(r, exists) for r in rules]
             defaults = [_maybe(r, exists) for r in defaults]
-        return NetworkSecurityGroup(id=_rid(raw), name=_short_name(raw), rules=tuple(rules),
-                                    default_rules=tuple(defaults),
-                                    location=_location(raw), origin=raw.origin, rules_unknown=unknown)
+        nsg = NetworkSecurityGroup(id=_rid(raw), name=name, rules=tuple(rules),
+                                   default_rules=tuple(defaults),
+                                   location=_location(raw), origin=raw.origin, rules_unknown=unknown)
+        self.rule_locators[ref(nsg.id)] = [loc for _, loc in found]
+        return nsg
 
     def child_rule(self, raw: RawResource) -> None:
         rid = _rid(raw)
         parent = ref(_parent_id(rid))
         props = raw.properties if not _properties_unknown(raw) else _properties_unknown(raw)
         rule = _maybe(self.norm.rule(props, raw.name, raw.origin), raw.existence())
-        self.nsg_rules.setdefault(parent, []).append((rule, raw.origin))
+        locate: Locate = lambda *p: raw.origin_for("properties", *p)
+        self.estate.findings.extend(problem_findings(rule, locate, f"rule {rule.name!r} of NSG "
+                                                                   f"{_last(parent)!r}"))
+        self.nsg_rules.setdefault(parent, []).append((rule, raw.origin, locate))
 
     def attach_child_rules(self) -> None:
         for parent, items in self.nsg_rules.items():
@@ -220,19 +249,62 @@ class _Converter:
                 nsg = NetworkSecurityGroup(id=parent, name=name, rules=(),
                                            default_rules=complete_default_rules((), first), origin=first)
             rules = list(nsg.rules)
-            for rule, origin in items:
+            locators = list(self.rule_locators.get(parent, [lambda *p, _o=r.origin: _o for r in nsg.rules]))
+            for rule, origin, locate in items:
                 same = next((i for i, r in enumerate(rules) if r.name.lower() == rule.name.lower()), None)
                 if same is not None:
                     inline = same < len(nsg.rules)
                     self.finding("warning", f"rule {rule.name!r} of NSG {nsg.name!r} is defined "
                                  + ("both inline and as a child resource; the child resource is used" if inline
                                     else "twice as a child resource; the later definition is used"), origin)
-                    rules[same] = rule
+                    rules[same], locators[same] = rule, locate
                 else:
                     rules.append(rule)
+                    locators.append(locate)
+            self.rule_locators[parent] = locators
             self.estate.nsgs[parent] = NetworkSecurityGroup(
                 id=nsg.id, name=nsg.name, rules=tuple(rules), default_rules=nsg.default_rules,
                 location=nsg.location, origin=nsg.origin, rules_unknown=nsg.rules_unknown)
+
+    def check_priorities(self) -> None:
+        """Two rules of one NSG with the same priority and direction: Azure rejects the NSG (§2.2).
+        Each is an input error, and a problem on the rule (which of them comes first is unknown)."""
+        for key, locators in sorted(self.rule_locators.items()):
+            nsg = self.estate.nsgs.get(key)
+            if nsg is None:
+                continue
+            dups = duplicate_priorities(nsg.rules)
+            if not dups:
+                continue
+            rules = list(nsg.rules)
+            for i, others in sorted(dups.items()):
+                r = rules[i]
+                names = ", ".join(f"{n!r}" + (f" at {o}" if o else "") for n, o in others)
+                msg = (f"priority {r.priority} is used by more than one {r.direction} rule (also {names}); "
+                       f"priorities must be unique per direction in an NSG")
+                rules[i] = replace(r, problems=r.problems + (Problem(msg, ("priority",)),))
+                locate = locators[i] if i < len(locators) else (lambda *p, _o=r.origin: _o)
+                self.finding("error", f"rule {r.name!r} of NSG {nsg.name!r}: {msg}", locate("priority"))
+            self.estate.nsgs[key] = replace(nsg, rules=tuple(rules))
+
+    def reference(self, props: Mapping[str, Any], key: str, owner: str, locate: Locate | Origin
+                  ) -> str | Unknown | None:
+        """A reference field (`{"id": ...}`): the id; None when absent or null ("none"); Unknown when
+        not determined. Present but not a resource id (`{"id": 5}`, `""`, `{}`, `[]`): an input
+        error, and Unknown (the placement is then undetermined, never "none")."""
+        value = _get(props, key)
+        if value is None:
+            return None
+        rid = value.get("id") if isinstance(value, dict) else value
+        if isinstance(rid, Unknown):
+            return rid
+        if isinstance(rid, str) and rid.strip().startswith("/"):
+            return rid.strip()
+        where = locate(key) if callable(locate) else locate
+        msg = (f"{owner}: {key} is {_shown(value)}, not a resource reference (expected "
+               f"{{\"id\": \"/subscriptions/.../{_REF_TYPES.get(key, key)}/NAME\"}}, or null for none)")
+        self.finding("error", msg, where)
+        return Unknown(msg, where)
 
     # -- NICs ----------------------------------------------------------------------
     def nic(self, raw: RawResource) -> NetworkInterface:
@@ -264,18 +336,23 @@ class _Converter:
                              raw.origin_for("properties", "ipConfigurations", i))
             configs.append(IpConfiguration(
                 name=str(c.get("name") or f"ipconfig{i + 1}"), private_ip=ip,
-                subnet_id=_id_of(_get(cp, "subnet")), asg_ids=asgs, asgs_unknown=asgs_unknown,
+                subnet_id=self.reference(cp, "subnet", f"NIC {raw.name!r} ip configuration #{i}",
+                                         lambda *k, _i=i: raw.origin_for("properties", "ipConfigurations", _i,
+                                                                         "properties", *k)),
+                asg_ids=asgs, asgs_unknown=asgs_unknown,
                 primary=_bool(_get(cp, "primary"), default=len(items) == 1),
                 version=6 if isinstance(version, str) and version.lower() == "ipv6" else 4,
                 origin=origin))
         vm = _id_of(_get(p, "virtualMachine"))
         return NetworkInterface(id=_rid(raw), name=_short_name(raw), ip_configurations=tuple(configs),
-                                nsg_id=_id_of(_get(p, "networkSecurityGroup")),
+                                nsg_id=self.reference(p, "networkSecurityGroup", f"NIC {raw.name!r}",
+                                                      lambda *k: raw.origin_for("properties", *k)),
                                 vm_id=vm if isinstance(vm, str) else None,
                                 location=_location(raw), origin=raw.origin)
 
     # -- VNets and subnets ----------------------------------------------------------
-    def subnet(self, cp: Mapping[str, Any], name: str, sid: str, vnet_id: str, origin: Origin) -> Subnet:
+    def subnet(self, cp: Mapping[str, Any], name: str, sid: str, vnet_id: str, origin: Origin,
+               locate: Locate | None = None) -> Subnet:
         prefixes = list(_strings(_get(cp, "addressPrefix"))) + list(_strings(_get(cp, "addressPrefixes")))
         endpoints = []
         eps = _get(cp, "serviceEndpoints")
@@ -288,8 +365,8 @@ class _Converter:
                         x for x in (locs if isinstance(locs, list) else []) if isinstance(x, str))))
         nat = _id_of(_get(cp, "natGateway"))
         return Subnet(id=sid, name=name, vnet_id=vnet_id, prefixes=tuple(dict.fromkeys(prefixes)),
-                      nsg_id=_id_of(_get(cp, "networkSecurityGroup")),
-                      route_table_id=_id_of(_get(cp, "routeTable")),
+                      nsg_id=self.reference(cp, "networkSecurityGroup", f"subnet {name!r}", locate or origin),
+                      route_table_id=self.reference(cp, "routeTable", f"subnet {name!r}", locate or origin),
                       service_endpoints=tuple(endpoints),
                       nat_gateway_id=nat if isinstance(nat, str) else None, origin=origin)
 
@@ -314,7 +391,9 @@ class _Converter:
                              f"determined; kept as {name!r}", origin)
             sid = s.get("id") if isinstance(s.get("id"), str) else f"{vid}/subnets/{name}"
             cp = s.get("properties", s) if isinstance(s.get("properties", s), dict) else {}
-            self.estate.add("subnets", self.subnet(cp, name, sid, vid, origin))
+            self.estate.add("subnets", self.subnet(
+                cp, name, sid, vid, origin,
+                lambda *k, _i=i: raw.origin_for("properties", "subnets", _i, "properties", *k)))
             subnet_ids.append(sid)
         peerings = []
         for i, pe in enumerate(_get(p, "virtualNetworkPeerings") or []
@@ -347,7 +426,8 @@ class _Converter:
         of the same subnet (it is deployed after its parent)."""
         sid = _rid(raw)
         vnet_id = _parent_id(sid)
-        self.child_subnets.append(self.subnet(_props(raw), _short_name(raw), sid, vnet_id, raw.origin))
+        self.child_subnets.append(self.subnet(_props(raw), _short_name(raw), sid, vnet_id, raw.origin,
+                                              lambda *k: raw.origin_for("properties", *k)))
         self.subnets_of.setdefault(ref(vnet_id), []).append(sid)
 
     def attach_child_subnets(self) -> None:
@@ -592,6 +672,7 @@ def convert(raws: Iterable[RawResource], estate: Estate | None = None) -> Estate
             conv.finding("warning", exists.reason + ("; its rules only might apply" if t in _EXISTENCE_AWARE
                                                      else "; loaded as if deployed"), raw.origin)
     conv.attach_child_rules()
+    conv.check_priorities()
     conv.attach_child_subnets()
     conv.attach_vnet_children()
     conv.attach_routes()
