@@ -71,8 +71,9 @@ def non_network_inputs(estate: Estate, named: Iterable[str]) -> list[str]:
         if p.is_dir():
             continue
         file = str(p)
-        if file in have:
-            continue
+        if file in have or any(f.level == "error" and f.origin is not None and f.origin.file == file
+                               for f in estate.findings):
+            continue   # contributed objects, or is already reported as an input error (e.g. not JSON)
         why = _why_skipped(estate, file)
         hint = ("pass it with --parameters next to its template" if why.startswith("ARM parameters file")
                 else "pass it with --tags" if "service-tag file" in why
