@@ -11,6 +11,7 @@ said why (a warning naming the duplicate, or an unknown condition / copy count).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -352,3 +353,144 @@ def test_a_folder_loads_every_good_file_and_lists_every_broken_one(tmp_path):
     # without a list to collect into, the first broken file raises as before
     with pytest.raises(InputError):
         load_paths([tmp_path])
+
+
+# --------------------------------------------------------------------------- Azure Verified Modules
+# Independent counts from the raw JSON (never the loader): NSG, subnet and route-table
+# definitions and the lengths of the literal rule, subnet and route arrays they are given —
+# written in the template, passed to a nested deployment (literally, or through
+# `[parameters('x')]` / `[variables('x')]`), or given by a parameters file. Anything under a
+# condition counts only towards the upper bound; a count built by an expression the raw JSON
+# does not give leaves the upper bound open. Where nothing is conditional or computed the
+# bounds meet and the loader's figure must equal them.
+AVM = CORPUS / "avm"
+AVM_CASES = [(t, p) for t in sorted(AVM.glob("*.json")) if not t.name.endswith("parameters.json")
+             for p in [None] + sorted(AVM.glob(f"{t.name[:-5]}.*parameters.json"))] if AVM.is_dir() else []
+_PARAM = re.compile(r"^\[(parameters|variables)\('([^']+)'\)\]$")
+_LEN = re.compile(r"^\[length\((?:coalesce\()?parameters\('([^']+)'\)(?:, createArray\(\)\))?\)\]$")
+
+def _resolve(v, values, variables):
+    """A literal, or `[parameters('x')]` / `[variables('x')]` of a known value; None when not known."""
+    if isinstance(v, str) and v.startswith("["):
+        m = _PARAM.match(v)
+        if m is None:
+            return None
+        return (values if m.group(1) == "parameters" else variables).get(m.group(2))
+    return v
+
+def _count_of(copy, values):
+    """A copy loop's count: a literal, or `[length(parameters('x'))]` of a known list; None if unknown."""
+    c = copy.get("count")
+    if isinstance(c, int):
+        return c
+    m = _LEN.match(c) if isinstance(c, str) else None
+    v = values.get(m.group(1)) if m else None
+    return len(v) if isinstance(v, list) else None
+
+def _defaults(template, given):
+    vals = {}
+    for k, d in (template.get("parameters") or {}).items():
+        if k in given and given[k] is not None:
+            vals[k] = given[k]
+        elif isinstance(d, dict) and "defaultValue" in d and not (isinstance(d["defaultValue"], str) and d["defaultValue"].startswith("[")):
+            vals[k] = d["defaultValue"]
+    return vals
+
+def count(doc, given):
+    """(min, max) NSGs, rules, subnets, routes: min leaves out everything under a condition."""
+    lo = dict(nsgs=0, rules=0, subnets=0, routes=0, fw_rules=0); hi = dict(lo)
+    def add(key, n, optional, unbounded=False):
+        """n None: a number the raw JSON does not give (an expression): no upper bound."""
+        n = None if unbounded else n
+        hi[key] += float("inf") if n is None else n
+        if not optional and n is not None: lo[key] += n
+    def walk(template, given, optional, unbounded=False):
+        values = _defaults(template, given)
+        variables = {k: v for k, v in (template.get("variables") or {}).items()
+                     if not (isinstance(v, str) and v.startswith("[")) and k != "copy"}
+        for _, r in (template.get("resources") or {}).items() if isinstance(template.get("resources"), dict) else enumerate(template.get("resources") or []):
+            if not isinstance(r, dict) or r.get("existing"):
+                continue
+            opt = optional or "condition" in r
+            times = _count_of(r["copy"], values) if isinstance(r.get("copy"), dict) else 1
+            if times == 0:
+                continue
+            many = unbounded
+            if times is None:     # a count the raw JSON does not give: optional, and no upper bound
+                times, opt, many = 1, True, True
+            t = str(r.get("type", "")).lower()
+            props = r.get("properties") if isinstance(r.get("properties"), dict) else {}
+            if t == "microsoft.resources/deployments" and isinstance(props.get("template"), dict):
+                inner = {k: _resolve(v.get("value"), values, variables)
+                         for k, v in (props.get("parameters") or {}).items() if isinstance(v, dict) and "value" in v}
+                inner = {k: v for k, v in inner.items() if v is not None}
+                for _ in range(times):
+                    walk(props["template"], inner if times == 1 else {}, opt, many)
+            elif t == NSG_T:
+                add("nsgs", times, opt, many)
+                rules = props.get("securityRules")
+                pcopy = [c for c in props.get("copy") or [] if isinstance(c, dict) and c.get("name") == "securityRules"]
+                n = len(rules) if isinstance(rules, list) else _count_of(pcopy[0], values) if pcopy else 0
+                add("rules", None if n is None else times * n, opt, many)
+            elif t == "microsoft.network/virtualnetworks/subnets":
+                add("subnets", times, opt, many)
+            elif t == "microsoft.network/virtualnetworks":
+                subs = props.get("subnets")
+                add("subnets", times * len(subs) if isinstance(subs, list) else 0, opt, many)
+            elif t == "microsoft.network/firewallpolicies/rulecollectiongroups":
+                colls = _resolve(props.get("ruleCollections"), values, variables)
+                n = sum(len(c.get("rules") or []) for c in colls if isinstance(c, dict)) \
+                    if isinstance(colls, list) and all(isinstance(c.get("rules", []), list) for c in colls) else None
+                add("fw_rules", None if n is None else times * n, opt, many)
+            elif t == "microsoft.network/routetables":
+                routes = props.get("routes")
+                pcopy = [c for c in props.get("copy") or [] if isinstance(c, dict) and c.get("name") == "routes"]
+                n = len(routes) if isinstance(routes, list) else _count_of(pcopy[0], values) if pcopy else 0
+                add("routes", None if n is None else times * n, opt, many)
+    walk(doc, given, False)
+    return lo, hi
+
+
+
+def _model_counts(estate) -> dict[str, int]:
+    return {"nsgs": len(estate.nsgs), "rules": sum(len(n.rules) for n in estate.nsgs.values()),
+            "subnets": len(estate.subnets), "routes": sum(len(t.routes) for t in estate.route_tables.values()),
+            "fw_rules": sum(len(c.rules) for f in [*estate.firewalls.values(), *estate.firewall_policies.values()]
+                            for c in f.collections)}
+
+
+@pytest.mark.parametrize("template,params", AVM_CASES,
+                         ids=[f"{t.name[5:-5]}+{p.name[len(t.name) - 4:-5] if p else '-'}" for t, p in AVM_CASES])
+def test_avm_modules_load_with_independently_counted_nsgs_rules_subnets_routes(template, params):
+    import json
+
+    estate = load_paths([template], parameters=[params] if params else None)   # never a loader error
+    doc, _ = load_json(template)
+    given = {k: v.get("value") for k, v in json.loads(params.read_text())["parameters"].items()} if params else {}
+    lo, hi = count(doc, given)
+    got = _model_counts(estate)
+    for key, n in got.items():
+        assert lo[key] <= n <= hi[key], f"{key}: loaded {n}, raw JSON allows {lo[key]}..{hi[key]}"
+    for n in estate.nsgs.values():
+        assert n.origin.line and all(r.origin and r.origin.line for r in n.rules)
+    assert all(s.origin and s.origin.line for s in estate.subnets.values())
+
+
+def test_avm_counts_that_the_raw_json_fixes_exactly():
+    """The modules whose figures follow from their parameters files alone, and one pattern module
+    checked by hand (5 NSG modules; rules 2 + 1 from parameter defaults, 1 + 1 + 8 literal; 4 subnets)."""
+    import json
+
+    if not AVM.is_dir():
+        pytest.skip("corpus not present")
+    nsg = AVM / "avm__res_network_network-security-group.json"
+    for p in sorted(AVM.glob("avm__res_network_network-security-group.*parameters.json")):
+        rules = json.loads(p.read_text())["parameters"]["securityRules"]["value"]
+        got = _model_counts(load_paths([nsg], parameters=[p]))
+        assert (got["nsgs"], got["rules"]) == (1, len(rules))
+    vnet = AVM / "avm__res_network_virtual-network.json"
+    p = AVM / "avm__res_network_virtual-network.derived.parameters.json"
+    assert _model_counts(load_paths([vnet], parameters=[p]))["subnets"] == \
+        len(json.loads(p.read_text())["parameters"]["subnets"]["value"])
+    got = _model_counts(load_paths([AVM / "avm__ptn_app_iaas-vm-cosmosdb-tier4.json"]))
+    assert (got["nsgs"], got["rules"], got["subnets"]) == (5, 13, 4)

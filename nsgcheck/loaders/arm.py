@@ -140,6 +140,8 @@ class _Scope:
                  supplied: dict[str, _Supplied], subscription_id: Any, resource_group: Any,
                  deployment_name: Any):
         self.exp = exp
+        #: the nested deployment instances this scope sits in (keeps made-up names apart)
+        self.site = ""
         self.template = template
         self.tpl_ptr = tpl_ptr
         self.src = src
@@ -495,7 +497,8 @@ class _Expander:
             else:
                 # never a name two definitions could share: one unknown name does not make
                 # two resources one (each definition site and loop iteration is its own)
-                name = f"{raw_name if isinstance(raw_name, str) else '?'} ({_site(src, rptr, ctx)})"
+                name = _unknown_name(raw_name, rtype, parent is not None,
+                                     scope.site + _site(src, rptr, ctx))
         elif not isinstance(name, str):
             raise LoaderError(f"a resource name must be a string, got {name!r}", src.file, rptr + "/name",
                               _line(src.linemap, rptr + "/name"))
@@ -591,6 +594,8 @@ class _Expander:
                 for pname, pv in given.items():
                     supplied[pname] = self.deployment_parameter(pname, pv, scope, ctx, f"{pptr}/parameters/{_esc(pname)}")
             child = _Scope(self, template, tptr, src, supplied, sub, rg, name)
+            # which instance of this deployment (a copy loop may deploy it several times)
+            child.site = f"{scope.site}{_site(src, rptr, ctx)}; "
             self.resources(child, template.get("resources"), tptr + "/resources", child.ctx(tptr),
                            None, extra, depth + 1)
         else:
@@ -667,6 +672,14 @@ def _id_part(v: Any) -> str:
         return v
     where = v.origin.pointer if isinstance(v, Unknown) and v.origin is not None else ""
     return "?" + where.replace("/", ".")
+
+
+def _unknown_name(raw: Any, rtype: str, nested: bool, site: str) -> str:
+    """A stand-in for a resource name the template does not determine, with as many '/' segments
+    as the type needs (a subnet stays a subnet of some network) and unique to its definition site."""
+    text = (raw if isinstance(raw, str) else "?").replace("/", "%2F")
+    segments = 1 if nested else max(1, len([p for p in rtype.split("/") if p]) - 1)
+    return "/".join(["?"] * (segments - 1) + [f"{text} ({site})"])
 
 
 def _site(src: _Src, ptr: str, ctx: EvalContext) -> str:
