@@ -48,15 +48,15 @@ def render(pack: dict[str, Any]) -> str:
         "region), written as the service tag's region spelling (`eastus` → `Storage.EastUS`).",
         "`nsgcheck rules list` and `nsgcheck rules show ID` print the same data.",
         "",
-        "| Id | Side | When | Protocol/port | Destination | Severity |",
-        "|---|---|---|---|---|---|",
+        "| Id | Side | When | Protocol/port | Destination | Severity | Site Recovery errors |",
+        "|---|---|---|---|---|---|---|",
     ]
     for r in reqs:
         ports = ",".join(str(p) for p in r.get("ports", []) or [])
         out.append(f"| [{r['id']}](#{r['id'].lower()}) | {_cell(r.get('side'))} | "
                    f"{_cell(WHEN.get(r.get('applies_when'), r.get('applies_when')))} | "
                    f"{_cell(str(r.get('protocol', '')).upper())} {ports} | `{_cell(r.get('destination'))}` | "
-                   f"{_cell(r.get('severity'))} |")
+                   f"{_cell(r.get('severity'))} | {', '.join(str(c) for c in r.get('error_codes') or []) or '—'} |")
     out.append("")
     for r in reqs:
         out += [f"## {r['id']}", "", f"**{_one_line(r.get('title'))}**", "", _one_line(r.get("rationale")), ""]
@@ -76,6 +76,10 @@ def render(pack: dict[str, Any]) -> str:
                 out.append(f"- URLs ({label}): " + ", ".join(f"`{u}`" for u in urls[key]))
         for key, values in sorted((r.get("also_accepted_urls") or {}).items()):
             out.append(f"- Also accepted ({key}): " + ", ".join(f"`{u}`" for u in values))
+        if r.get("error_codes"):
+            codes = ", ".join(str(c) for c in r["error_codes"])
+            link = f" ([troubleshooting]({r['troubleshooting']}))" if r.get("troubleshooting") else ""
+            out.append(f"- Site Recovery errors when not met: {codes}{link}")
         if r.get("sources"):
             out.append("- Sources: " + ", ".join(str(s) for s in r["sources"]))
         out += ["", f"Fix: {_one_line(r.get('remediation'))}", ""]

@@ -110,3 +110,18 @@ def test_example_report_renders_identically_twice():
     assert render("sarif", first) == render("sarif", example_report_json())
     schema = json.loads(shared_path("schemas", "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
     jsonschema.validators.validator_for(schema)(schema).validate(json.loads(render("sarif", first)))
+
+
+def test_error_codes_in_rules_and_failing_results():
+    from example_report import example_report_json
+
+    rep = example_report_json()
+    if rep is None:
+        pytest.skip("the bundled example or the audit pipeline is not available")
+    run = sarif(rep)["runs"][0]
+    rules = {r["id"]: r for r in run["tool"]["driver"]["rules"]}
+    assert rules["A2A-SRC-AAD"]["properties"]["siteRecoveryErrorCodes"] == [151037, 151072, 151196]
+    assert "151196" in rules["A2A-SRC-AAD"]["help"]["markdown"]
+    assert "siteRecoveryErrorCodes" not in rules["A2A-SRC-KEYVAULT"]["properties"]
+    eventhub = next(r for r in run["results"] if r["ruleId"] == "A2A-SRC-EVENTHUB")
+    assert "Site Recovery errors this causes: 151037, 151072." in eventhub["message"]["text"]

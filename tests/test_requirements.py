@@ -128,3 +128,23 @@ def test_rules_list_and_show(capsys):
     assert "EventHub.{source}" in out and "*.servicebus.usgovcloudapi.net" in out
     assert main(["rules", "show", "NOPE"]) == 2
     assert "A2A-SRC-STORAGE" in capsys.readouterr().err
+
+
+def test_error_codes_are_only_the_documented_ones():
+    """Microsoft's troubleshooting articles: 151037/151072 for outbound URLs or IP ranges, 151196
+    for Entra ID, 151197 for the Site Recovery service; nothing documented for the others."""
+    from nsgcheck.audit.requirements import load_requirements
+
+    reqs = {r.id: r for r in load_requirements()}
+    for side in ("SRC", "TGT"):
+        assert set(reqs[f"A2A-{side}-AAD"].error_codes) == {151037, 151072, 151196}
+        assert set(reqs[f"A2A-{side}-ASR"].error_codes) == {151037, 151072, 151197}
+        for name in ("STORAGE", "EVENTHUB"):
+            assert set(reqs[f"A2A-{side}-{name}"].error_codes) == {151037, 151072}
+        for name in ("KEYVAULT", "AUTOMATION"):
+            assert reqs[f"A2A-{side}-{name}"].error_codes == () and not reqs[f"A2A-{side}-{name}"].troubleshooting
+    for r in reqs.values():
+        if r.error_codes:
+            assert r.troubleshooting.startswith(
+                "https://learn.microsoft.com/azure/site-recovery/azure-to-azure-troubleshoot-network-connectivity#")
+            assert r.to_json()["error_codes"] == list(r.error_codes)

@@ -44,6 +44,8 @@ class Requirement:
     remediation: str = ""
     documentation: str = ""
     sources: tuple[str, ...] = ()
+    error_codes: tuple[int, ...] = ()     # Site Recovery errors a failure causes (documented ones only)
+    troubleshooting: str = ""             # Microsoft's troubleshooting section for those errors
     direction: str = "outbound"
     pack: str = ""
     origin: Origin | None = None
@@ -99,6 +101,7 @@ class Requirement:
             "urls": {k: list(v) for k, v in sorted(self.urls.items())},
             "severity": self.severity, "remediation": self.remediation,
             "documentation": self.documentation, "sources": list(self.sources),
+            "error_codes": list(self.error_codes), "troubleshooting": self.troubleshooting,
             "location": ({"file": self.origin.file, "line": self.origin.line} if self.origin else None),
         }
 
@@ -190,6 +193,7 @@ def parse_pack(text: str, file: str) -> list[Requirement]:
             also_accepted_urls={k: tuple(v) for k, v in (r.get("also_accepted_urls") or {}).items()},
             severity=r["severity"], remediation=" ".join(r["remediation"].split()),
             documentation=r["documentation"], sources=tuple(r.get("sources", ())),
+            error_codes=tuple(r.get("error_codes", ())), troubleshooting=r.get("troubleshooting", ""),
             direction=r.get("direction", "outbound"), pack=pack,
             origin=Origin(file, f"/requirements/{i}", lines.get(f"/requirements/{i}")),
         ))

@@ -79,6 +79,10 @@ def run(args) -> int:
         lines.append(f"  also accepted ({cloud}): {', '.join(r.also_accepted_urls[cloud])}")
     lines += ["", "Why:", wrap(r.rationale), "", "Fix:", wrap(r.remediation), "",
               f"Documentation: {r.documentation}"]
+    if r.error_codes:
+        lines.append(f"Site Recovery errors when not met: {', '.join(str(c) for c in r.error_codes)}")
+        if r.troubleshooting:
+            lines.append(f"Troubleshooting: {r.troubleshooting}")
     if r.sources:
         lines.append(f"Sources:       {', '.join(r.sources)}")
     out.write("\n".join(lines) + "\n")

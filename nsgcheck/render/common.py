@@ -76,6 +76,17 @@ def requirement_link(req: dict[str, Any] | None) -> str:
     return str(req.get("link") or req.get("documentation") or "")
 
 
+def requirement_errors(req: dict[str, Any] | None) -> str:
+    """The Site Recovery error codes a failure causes, e.g. '151037, 151072, 151196' ('' when none)."""
+    if not req:
+        return ""
+    return ", ".join(str(c) for c in req.get("error_codes", []) or [])
+
+
+def requirement_troubleshooting(req: dict[str, Any] | None) -> str:
+    return str((req or {}).get("troubleshooting") or "")
+
+
 def deciding(result: dict[str, Any]) -> dict[str, Any] | None:
     """The decision that explains the verdict: the first deny (fail/partial), unknown (unknown), else the first."""
     decisions = result.get("decided_by", []) or []

@@ -75,8 +75,14 @@ def _requirement_rule(rid: str, req: dict[str, Any] | None) -> dict[str, Any]:
     link = c.requirement_link(req)
     level = str(req.get("severity") or "error")
     level = level if level in ("error", "warning", "note") else "error"
+    errors = c.requirement_errors(req)
+    trouble = c.requirement_troubleshooting(req)
     help_text = rationale + (f"\n\nFix: {fix}" if fix else "")
     help_md = f"{rationale}\n\n**Fix:** {fix}" if fix else rationale
+    if errors:
+        help_text += f"\n\nSite Recovery errors when not met: {errors}" + (f" ({trouble})" if trouble else "")
+        help_md += f"\n\n**Site Recovery errors when not met:** {errors}" + (
+            f" ([troubleshooting]({trouble}))" if trouble else "")
     if link:
         help_md += f"\n\nReference: [{link}]({link})"
     rule: dict[str, Any] = {
@@ -89,6 +95,8 @@ def _requirement_rule(rid: str, req: dict[str, Any] | None) -> dict[str, Any]:
     }
     if link:
         rule["helpUri"] = link
+    if errors:
+        rule["properties"]["siteRecoveryErrorCodes"] = list(req.get("error_codes") or [])
     return rule
 
 
@@ -117,14 +125,16 @@ def _location(loc: dict[str, Any] | None, fallback_file: str, base_dir: str | No
     return out
 
 
-def _result_message(r: dict[str, Any]) -> str:
+def _result_message(r: dict[str, Any], req: dict[str, Any] | None = None) -> str:
     subj = c.subject_label(r["subject"])
     peer = f" -> {r['peer'].get('name', '')}" if r.get("peer") else ""
     head = (f"{r['requirement']} {c.STATUS_LABEL[r['status']]} for {subj}{peer} ({r['side']} side): "
             f"{r.get('protocol', '').upper()} {r.get('port', '')} to {r.get('destination', '')}, "
             f"coverage {c.pct(r.get('coverage'))}.")
     msg = r.get("message") or ""
-    return f"{head} {msg}".strip()
+    errors = c.requirement_errors(req) if r["status"] in ("fail", "partial") else ""
+    tail = f" Site Recovery errors this causes: {errors}." if errors else ""
+    return f"{head} {msg}{tail}".strip()
 
 
 def render(report: dict[str, Any], base_dir: str | None = None, **_: Any) -> str:
@@ -158,7 +168,7 @@ def render(report: dict[str, Any], base_dir: str | None = None, **_: Any) -> str
         peer = r.get("peer") or {}
         res: dict[str, Any] = {
             "ruleId": r["requirement"], "ruleIndex": index[r["requirement"]], "level": _level(r),
-            "message": {"text": visible(_result_message(r))},
+            "message": {"text": visible(_result_message(r, reqs.get(r["requirement"])))},
             "locations": [_location(d.get("location") if d else None, fallback, base_dir)],
             "partialFingerprints": {FINGERPRINT_KEY: fingerprint(
                 r["requirement"], subject.get("id", ""), r["side"], peer.get("id", ""),
