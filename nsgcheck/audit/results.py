@@ -43,6 +43,12 @@ def status_from_shares(allowed: float, denied: float, unknown: float) -> str:
     return PASS
 
 
+def finding_id(requirement: str, side: str, subject_id: str, peer_id: str = "") -> str:
+    """`REQUIREMENT:side:subject-id[:peer-id]`, resource ids lower-cased (ARM ids ignore case)."""
+    out = f"{requirement}:{side}:{subject_id.lower()}"
+    return f"{out}:{peer_id.lower()}" if peer_id else out
+
+
 @dataclass(frozen=True)
 class Subject:
     """What a result is about: a VM (via its primary NIC), a NIC, or a subnet."""
@@ -86,8 +92,13 @@ class Result:
     def effective_severity(self) -> str:
         return self.severity or STATUS_SEVERITY[self.status]
 
+    def finding_id(self) -> str:
+        """Stable across runs and line moves: requirement, side, subject id (and peer id)."""
+        return finding_id(self.requirement, self.side, self.subject.id, self.peer.id if self.peer else "")
+
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
+            "id": self.finding_id(),
             "requirement": self.requirement,
             "title": self.title,
             "subject": self.subject.to_json(),

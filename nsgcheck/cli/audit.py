@@ -45,6 +45,8 @@ def register(sub) -> None:
     p.add_argument("--parameters", action="append", default=[], metavar="FILE",
                    help="ARM parameter file(s) for the templates")
     p.add_argument("--suppressions", metavar="FILE", help="accepted findings (see docs/ci.md)")
+    p.add_argument("--baseline", metavar="REPORT.json",
+                   help="a previous JSON report: report and gate only what is new or worse than it")
     p.add_argument("--allow-urls", metavar="FILE",
                    help="URL allow-list of a proxy/appliance on the path (one URL pattern per line)")
     p.add_argument("--format", choices=FORMATS, default=None, help="report format (default: text)")
@@ -144,6 +146,10 @@ def run(args: Any) -> int:
         from nsgcheck.gate.severity import apply_pack_severities
 
         data = _apply_suppressions(apply_pack_severities(report.to_json()), args)
+        if getattr(args, "baseline", None):
+            from nsgcheck.gate.baseline import apply_baseline, load_baseline
+
+            data = apply_baseline(data, load_baseline(args.baseline), file=args.baseline)
     finally:
         if collecting:
             gc.enable()

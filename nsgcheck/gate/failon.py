@@ -1,8 +1,9 @@
 """The exit-code decision: 1 when a finding at or above --fail-on remains, else 0.
 
 Findings are unsuppressed requirement results (fail/partial: error, unknown: warning) and
-advisories (warning or note). Suppressed results never count; loader notes on the inputs
-count only at level error (they are reported, not gated).
+advisories (warning or note). Suppressed results never count, nor do results and advisories a
+`--baseline` report already had (`baseline: old`); loader notes on the inputs count only at
+level error (they are reported, not gated).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ def findings_at_or_above(report: dict[str, Any], fail_on: str) -> list[str]:
     floor = RANK[fail_on]
     out = []
     for r in report.get("results", []) or []:
-        if r.get("suppressed"):
+        if r.get("suppressed") or r.get("baseline") == "old":
             continue
         sev = r.get("severity") or STATUS_SEVERITY.get(r.get("status", ""), "none")
         if sev not in RANK or r.get("status") not in STATUS_SEVERITY:
@@ -35,6 +36,8 @@ def findings_at_or_above(report: dict[str, Any], fail_on: str) -> list[str]:
             subject = (r.get("subject") or {}).get("name", "")
             out.append(f"{sev}: {r.get('requirement')} {r.get('status')} for {subject} ({r.get('side')})")
     for a in report.get("advisories", []) or []:
+        if a.get("baseline") == "old":
+            continue
         level = a.get("level", "warning")
         if RANK.get(level, 0) >= floor:
             out.append(f"{level}: {a.get('id')} {a.get('subject', '')}".rstrip())

@@ -44,8 +44,8 @@ def is_problem(result: dict[str, Any]) -> bool:
 
 
 def is_counted(result: dict[str, Any]) -> bool:
-    """A problem that is not suppressed."""
-    return is_problem(result) and not result.get("suppressed")
+    """A problem that gates: not suppressed, and not already in a `--baseline` report."""
+    return is_problem(result) and not result.get("suppressed") and result.get("baseline") != "old"
 
 
 def requirement_index(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -107,3 +107,15 @@ def subject_label(subject: dict[str, Any]) -> str:
 def template_text(name: str) -> str:
     """A file of the `reports` package (templates and the assets they inline)."""
     return resources.files("reports").joinpath(name).read_text(encoding="utf-8")
+
+
+def baseline_line(block: dict[str, Any]) -> str:
+    """'Baseline REPORT.json: 2 new, 1 worse; 27 old findings left out; 3 fixed'."""
+    name = str(block.get("file") or "").replace("\\", "/").rsplit("/", 1)[-1] or "the baseline"
+    old = int(block.get("old", 0)) + int(block.get("advisories_old", 0))
+    text = (f"Baseline {name}: {block.get('new', 0)} new, {block.get('worse', 0)} worse"
+            f"{', ' + str(block.get('advisories_new')) + ' new advisories' if block.get('advisories_new') else ''}; "
+            f"{old} old finding{'s' if old != 1 else ''} left out")
+    if block.get("fixed"):
+        text += f"; {block['fixed']} fixed"
+    return text
