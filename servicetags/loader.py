@@ -86,6 +86,11 @@ def loads(data: bytes | str, source: str | None = None) -> Catalog:
                                   file=source, line=exc.lineno) from None
         raise ServiceTagError(f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})",
                               file=source, line=exc.lineno) from None
+    except ValueError:
+        # a number with more digits than Python converts (4,300): no tag file has one
+        m = re.search(r"(?<!\d)\d{4301,}", text)   # a run is scanned once: linear
+        line = text.count("\n", 0, m.start()) + 1 if m else None
+        raise ServiceTagError(f"a number with more than 4,300 digits; {_EXPECTED}", file=source, line=line) from None
     except RecursionError:
         raise ServiceTagError(f"JSON nested too deeply; {_EXPECTED}", file=source) from None
     with gc_paused():

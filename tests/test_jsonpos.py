@@ -193,3 +193,97 @@ def test_a_byte_order_mark_over_other_text_is_an_input_error(tmp_path):
     with pytest.raises(InputError) as e:
         load_json(f)
     assert "UTF-16 LE byte-order mark" in e.value.message
+
+
+# ------------------------------------------------------------------ limits and linear JSONC
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**6, 10**6)
+    | st.text(alphabet='ab/*",\\\n[]{} ', max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(alphabet='k/*",', max_size=4), inner,
+                                                                max_size=4),
+    max_leaves=12)
+
+
+def _jsonc(value, draw) -> str:
+    """`value` written as JSONC: comments between tokens, trailing commas in some containers."""
+    def comment() -> str:
+        return draw(st.sampled_from(["", " ", "/* c,*/ ", "// x]\n", "/**/", "\n/* a\n b */\n"]))
+
+    if isinstance(value, list):
+        items = [comment() + _jsonc(v, draw) + comment() for v in value]
+        trail = "," + comment() if items and draw(st.booleans()) else ""
+        return "[" + ",".join(items) + trail + "]"
+    if isinstance(value, dict):
+        items = [comment() + json.dumps(k) + comment() + ":" + comment() + _jsonc(v, draw) + comment()
+                 for k, v in value.items()]
+        trail = "," + comment() if items and draw(st.booleans()) else ""
+        return "{" + ",".join(items) + trail + "}"
+    return json.dumps(value)
+
+
+@given(st.data())
+def test_jsonc_reads_as_the_json_it_was_written_from_with_offsets_kept(data):
+    from nsgcheck.loaders.jsonpos import _sanitize
+
+    value = data.draw(_JSON)
+    text = _jsonc(value, data.draw)
+    assert loads(text)[0] == value
+    clean = _sanitize(text)
+    assert len(clean) == len(text)
+    assert [i for i, c in enumerate(clean) if c == "\n"] == [i for i, c in enumerate(text) if c == "\n"]
+
+
+@pytest.mark.parametrize("unit", ['"/*a', '/*"', '"a', ",", "1,", '["\\\\', "//\"\n", '"\\'])
+def test_hostile_jsonc_is_read_or_refused_in_one_pass(unit):
+    """1 MB of a hostile pattern (quadratic before: 60 KB of '"/*a' took 8 s). A regression to
+    backtracking would take hours here; the benchmark measures the time."""
+    text = unit * (1_000_000 // len(unit))
+    try:
+        loads(text, "x.json")
+    except InputError as e:
+        assert e.file == "x.json" and e.line
+
+
+def test_an_integer_python_cannot_read_is_an_input_error_at_its_place():
+    text = '{\n  "a": [1,\n  ' + "7" * 5000 + "]}"
+    with pytest.raises(InputError) as e:
+        loads(text, "big.json")
+    assert (e.value.file, e.value.line, e.value.column) == ("big.json", 3, 3)
+    assert "5,000 digits" in e.value.message and "4,300" in e.value.message
+    with pytest.raises(InputError) as e:   # also on the JSONC path
+        loads('// c\n{"a": ' + "9" * 4400 + "}", "big.jsonc")
+    assert e.value.line == 2
+
+
+def test_input_size_limit_plain_and_gzip(tmp_path):
+    plain = tmp_path / "big.json"
+    plain.write_text("[" + "0," * 600_000 + "0]")
+    with pytest.raises(InputError) as e:
+        load_json(plain, max_bytes=1_000_000)
+    assert "larger than" in e.value.message and "--max-input-size" in e.value.message
+    assert load_json(plain, max_bytes=2_000_000)[0][0] == 0
+
+
+def test_gzip_inflating_past_the_limit_is_refused_while_streaming(tmp_path):
+    import tracemalloc
+
+    bomb = tmp_path / "bomb.json.gz"
+    bomb.write_bytes(gzip.compress(b" " * (64 * 1024 * 1024) + b"[]", compresslevel=9))
+    tracemalloc.start()
+    try:
+        with pytest.raises(InputError) as e:
+            load_json(bomb, max_bytes=1024 * 1024)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert "inflates to more than 1 MiB" in e.value.message
+    assert peak < 16 * 1024 * 1024, f"inflated {peak:,} bytes: not streamed"
+
+
+def test_parse_size():
+    from nsgcheck.loaders.jsonpos import parse_size
+
+    assert parse_size("512M") == 512 * 1024 ** 2 and parse_size("1g") == 1024 ** 3
+    assert parse_size("1000") == 1000 and parse_size("64KiB") == 64 * 1024
+    with pytest.raises(ValueError):
+        parse_size("lots")

@@ -135,13 +135,9 @@ def _schema() -> dict[str, Any]:
 
 def _parse_with_lines(text: str, file: str) -> tuple[Any, dict[str, int]]:
     """Parse YAML (or JSON) text; also return the 1-based line of each `/requirements/i` item."""
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.load(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise RulesError(f"not valid YAML/JSON: {getattr(exc, 'problem', None) or exc}", file=file,
-                         line=(mark.line + 1) if mark else None) from None
+    from nsgcheck import safeyaml
+
+    data, node = safeyaml.loads(text, file, "requirement pack", RulesError)   # bounded: aliases, integers
     lines: dict[str, int] = {}
     if isinstance(node, yaml.MappingNode):
         for k, v in node.value:
@@ -206,14 +202,23 @@ def builtin_text() -> str:
 
 def load_requirements(extra_files: Iterable[str | Path] = ()) -> RequirementSet:
     """The built-in pack plus user packs (`--rules FILE`). A user id may not shadow a built-in one."""
+    from nsgcheck import safeyaml
+
     reqs = parse_pack(builtin_text(), f"rules/{BUILTIN_PACK}")
     packs = [reqs[0].pack] if reqs else []
     for f in extra_files:
         path = Path(f)
         try:
-            text = path.read_text(encoding="utf-8")
+            with open(path, "rb") as fh:
+                raw = fh.read(safeyaml.MAX_BYTES + 1)
+            text = raw.decode("utf-8-sig")
         except OSError as exc:
             raise RulesError(f"cannot read requirement pack: {exc.strerror}", file=str(f)) from None
+        except UnicodeDecodeError as exc:
+            raise RulesError(f"requirement pack is not UTF-8 text (byte {exc.start})", file=str(f)) from None
+        if len(raw) > safeyaml.MAX_BYTES:
+            raise RulesError(f"requirement pack is larger than {safeyaml.MAX_BYTES // (1024 * 1024)} MiB",
+                             file=str(f))
         more = parse_pack(text, str(f))
         known = {r.id for r in reqs}
         for r in more:

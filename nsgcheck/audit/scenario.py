@@ -79,13 +79,15 @@ class Scenario:
 
 # --------------------------------------------------------------------------- scenario file
 def _line_map(node: Any, path: str = "", out: dict[str, int] | None = None) -> dict[str, int]:
+    """JSON pointer -> 1-based line of every value (the document is bounded: see safeyaml)."""
     out = {} if out is None else out
     if node is None:
         return out
     out[path or "/"] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         for k, v in node.value:
-            _line_map(v, f"{path}/{k.value}", out)
+            key = str(k.value).replace("~", "~0").replace("/", "~1")
+            _line_map(v, f"{path}/{key}", out)
     elif isinstance(node, yaml.SequenceNode):
         for i, v in enumerate(node.value):
             _line_map(v, f"{path}/{i}", out)
@@ -97,45 +99,46 @@ def _schema() -> dict[str, Any]:
 
 
 def load_scenario_file(path: str | Path) -> dict[str, Any]:
-    """Read and validate a scenario file; returns its fields (regions normalized)."""
+    """Read and validate a scenario file; returns its fields (regions normalized).
+
+    Every schema violation is reported at once (file, line, JSON pointer, what was expected);
+    the file is read within the limits of `nsgcheck.safeyaml` (size, aliases, integers).
+    """
+    from nsgcheck import safeyaml
+    from nsgcheck.errors import raise_all
+
     file = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ScenarioError(f"cannot read scenario file: {exc.strerror}", file=file) from None
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.load(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ScenarioError(f"not valid YAML or JSON: {getattr(exc, 'problem', None) or exc}",
-                            file=file, line=(mark.line + 1) if mark else None) from None
+    data, node = safeyaml.read(path, "scenario file", ScenarioError)
     if data is None:
         data = {}
     lines = _line_map(node)
     validator = jsonschema.Draft202012Validator(_schema())
     errors = sorted(validator.iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.message))
-    if errors:
-        err = errors[0]
-        ptr = "/" + "/".join(str(p) for p in err.absolute_path) if err.absolute_path else "/"
+    found: list[ScenarioError] = []
+    for err in errors:
+        ptr = "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in err.absolute_path) \
+            if err.absolute_path else "/"
         line = lines.get(ptr)
-        while line is None and ptr.count("/") > 1:
-            ptr_up = ptr.rsplit("/", 1)[0]
-            line = lines.get(ptr_up)
-            if line is not None:
-                break
-            ptr = ptr_up
+        up = ptr
+        while line is None and up.count("/") > 1:
+            up = up.rsplit("/", 1)[0]
+            line = lines.get(up)
         expected = ("keys source_region, target_region, ade, auto_upgrade, network_mapping, "
                     "groups, vms" if err.validator == "additionalProperties" else "")
-        msg = f"scenario file does not match its schema: {err.message}"
+        msg = f"scenario file does not match its schema: {_short(err.message)}"
         if expected:
             msg += f" (expected {expected})"
-        raise ScenarioError(msg, file=file, pointer=ptr, line=line)
+        found.append(ScenarioError(msg, file=file, pointer=ptr, line=line))
+    raise_all(found)
     out = dict(data)
     for k in ("source_region", "target_region"):
         if k in out:
             out[k] = normalize_region(out[k])
     return out
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 300 else text[:297] + "..."
 
 
 # --------------------------------------------------------------------------- flags

@@ -56,10 +56,13 @@ def register(sub) -> None:
     p.add_argument("--fail-on", choices=FAIL_ON, default=None,
                    help="lowest severity that makes the exit code 1 (default: error)")
     p.add_argument("--verbose", "-v", action="store_true", help="text format: show passing rules too")
+    from nsgcheck.cli.inputcheck import add_input_size_option
+
+    add_input_size_option(p)
     p.set_defaults(func=run)
 
 
-def _load_estate(paths: list[str], parameters: list[str]) -> Any:
+def _load_estate(paths: list[str], parameters: list[str], max_bytes: int | None = None) -> Any:
     for p in paths:
         if not Path(p).exists():
             raise InputError("no such file or directory", file=p)
@@ -67,7 +70,7 @@ def _load_estate(paths: list[str], parameters: list[str]) -> Any:
     from nsgcheck.loaders import load_paths
 
     unreadable: list = []
-    estate = load_paths(paths, parameters=parameters or None, errors=unreadable)
+    estate = load_paths(paths, parameters=parameters or None, errors=unreadable, max_bytes=max_bytes)
     # a file that cannot be read is an input error like any other: listed with the rest, in the report
     estate.findings[:0] = [error_finding(e) for e in unreadable]
     return estate
@@ -123,7 +126,7 @@ def run(args: Any) -> int:
     file_fields = load_scenario_file(args.scenario) if args.scenario else {}
     requirements = load_requirements(args.rules)
     catalog = load_catalog(args.tags)
-    estate = _load_estate(args.paths, args.parameters)
+    estate = _load_estate(args.paths, args.parameters, getattr(args, "max_input_size", None))
     scenario = build_scenario(flags, file_fields, discover(estate))
 
     allow_list = None

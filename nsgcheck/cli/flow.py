@@ -39,6 +39,9 @@ def register(sub: Any) -> None:
                    help="URL form of the destination (e.g. *.blob.core.windows.net), for firewall application rules")
     p.add_argument("--parameters", action="append", default=[], metavar="FILE", help="ARM parameter file(s)")
     p.add_argument("--format", choices=("text", "json"), default=None, help="output format (default: text)")
+    from nsgcheck.cli.inputcheck import add_input_size_option
+
+    add_input_size_option(p)
     p.set_defaults(func=run)
 
 
@@ -338,7 +341,7 @@ def run(args: Any) -> int:
     from nsgcheck.gate.config import configure
 
     configure(args, "flow", {"format": "text"})
-    estate = _load_estate(args.paths, args.parameters)
+    estate = _load_estate(args.paths, args.parameters, getattr(args, "max_input_size", None))
     catalog = load_catalog(args.tags)
     out = evaluate(args, estate, catalog)
     if args.format == "json":

@@ -47,3 +47,21 @@ def fail_on_input_errors(findings: Iterable[Any], more: Iterable[str] = ()) -> N
     """Raise every input error among `findings` (and the `more` messages) at once, exit code 2;
     nothing when there is none."""
     raise_all(input_errors(findings) + [InputError(m) for m in more])
+
+
+def add_input_size_option(parser: Any) -> None:
+    """`--max-input-size SIZE`: the most one input file may hold, plain or inflated (default 256 MiB)."""
+    parser.add_argument("--max-input-size", metavar="SIZE", type=_size_arg, default=None,
+                        help="largest input file accepted, plain or after gunzip (default 256M; e.g. 1G)")
+
+
+def _size_arg(text: str) -> int:
+    import argparse
+
+    from nsgcheck.loaders.jsonpos import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+

@@ -34,6 +34,9 @@ def register(sub: Any) -> None:
                    help="SARIF: file URIs relative to this folder (default: the inputs' common folder)")
     p.add_argument("--fail-on", choices=("error", "warning", "note", "never"), default=None,
                    help="lowest severity that makes the exit code 1 (default: error)")
+    from nsgcheck.cli.inputcheck import add_input_size_option
+
+    add_input_size_option(p)
     p.set_defaults(func=run)
 
 
@@ -95,7 +98,7 @@ def run(args: Any) -> int:
     from nsgcheck.render import render
 
     configure(args, "lint", {"format": "text", "fail_on": "error"})
-    estate = _load_estate(args.paths, args.parameters)
+    estate = _load_estate(args.paths, args.parameters, getattr(args, "max_input_size", None))
     catalog = None
     if args.tags:
         from nsgcheck.cli.tagfile import load_catalog

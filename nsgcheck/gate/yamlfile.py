@@ -7,32 +7,14 @@ from typing import Any
 
 import yaml
 
-from nsgcheck.errors import InputError
-
-
-class _Loader(yaml.SafeLoader):
-    """Safe YAML without implicit timestamps: dates stay text, validated by the schema."""
-
-
-_Loader.yaml_implicit_resolvers = {
-    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
-    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
 
 
 def read(path: Path, what: str) -> tuple[Any, yaml.Node | None]:
-    """(data, composed node) of a YAML or JSON file; unreadable or invalid input raises InputError."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read {what}: {exc.strerror or exc}", file=str(path)) from None
-    try:
-        node = yaml.compose(text, Loader=_Loader)
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputError(f"{what} is not valid YAML/JSON: {getattr(exc, 'problem', exc)}", file=str(path),
-                         line=mark.line + 1 if mark else None, column=mark.column + 1 if mark else None) from None
-    return data, node
+    """(data, composed node) of a YAML or JSON file; unreadable, invalid or oversized input (size,
+    alias expansion, huge integers: see `nsgcheck.safeyaml`) raises InputError."""
+    from nsgcheck import safeyaml
+
+    return safeyaml.read(path, what)
 
 
 def line_of(node: yaml.Node | None, pointer: list[Any]) -> int | None:

@@ -168,12 +168,12 @@ def rule_collection_raws(doc: Any, file: str, linemap: Any) -> list:
 
 
 def load_file(path: str | Path, parameters: Iterable[str | Path] = (),
-              overrides: Mapping[str, Any] | None = None) -> Estate:
+              overrides: Mapping[str, Any] | None = None, max_bytes: int | None = None) -> Estate:
     """Read one file into an Estate. InputError (exit 2) when it cannot be read or parsed."""
     from nsgcheck.loaders import jsonpos
 
     file = str(path)
-    doc, linemap = jsonpos.load_json(path)
+    doc, linemap = jsonpos.load_json(path, max_bytes)
     try:
         return load_document(doc, file, linemap, parameters, overrides)
     except NsgcheckError as e:
@@ -190,8 +190,11 @@ def load_file(path: str | Path, parameters: Iterable[str | Path] = (),
 
 def load_paths(paths: Iterable[str | Path], parameters: Iterable[str | Path] | None = None,
                overrides: Mapping[str, Any] | None = None,
-               errors: list[NsgcheckError] | None = None) -> Estate:
+               errors: list[NsgcheckError] | None = None, max_bytes: int | None = None) -> Estate:
     """Load files and directories into one merged Estate (see module docstring).
+
+    `max_bytes`: the most one input file may hold, plain or inflated (default
+    `jsonpos.DEFAULT_MAX_BYTES`, 256 MiB); a larger file is an input error.
 
     With `errors` (a list), a file that cannot be read or translated is appended to it and the
     other files are still loaded (the caller reports all of them and exits 2); without it every
@@ -214,7 +217,7 @@ def load_paths(paths: Iterable[str | Path], parameters: Iterable[str | Path] | N
             if f.resolve() in given:
                 continue  # a parameters file named with --parameters is read with the templates
             try:
-                estate.merge(load_file(f, params, overrides))
+                estate.merge(load_file(f, params, overrides, max_bytes))
             except NsgcheckError as e:   # a file that cannot be read: reported with every other one
                 collected.append(e)
     finally:

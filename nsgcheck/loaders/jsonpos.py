@@ -29,11 +29,18 @@ from nsgcheck.model import Origin
 
 __all__ = ["LineMap", "load_json", "loads", "read_text", "split_pointer"]
 
-_STRING = r'"[^"\\]*(?:\\.[^"\\]*)*"'
-_COMMENTS = re.compile(_STRING + r"|//[^\n]*|/\*.*?\*/", re.DOTALL)
-_TRAILING_COMMA = re.compile(_STRING + r"|,(?=[ \t\r\n]*[\]}])", re.DOTALL)
+#: the rest of a string after its opening quote, through the closing quote (no backtracking:
+#: the two alternatives never match the same character, so a failed match costs one pass)
+_STRING_REST = re.compile(r'[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_SPECIAL = re.compile(r'["/,\[\]{}]')
 _WS = re.compile(r"[ \t\r\n]*")
 _NOT_NL = re.compile(r"[^\n]")
+_BIG_INT = re.compile(r"(?<!\d)-?\d{4301,}")   # more digits than MAX_INT_DIGITS
+
+#: default limit on one input file, plain or after decompression (raise with --max-input-size)
+DEFAULT_MAX_BYTES = 256 * 1024 * 1024
+#: Python refuses to convert longer integers (sys.get_int_max_str_digits); no Azure value is near it
+MAX_INT_DIGITS = 4300
 
 _MISSING = object()
 _DECODER = json.JSONDecoder(strict=False)
@@ -265,25 +272,55 @@ def decode(data: bytes, name: str) -> str:
                          name, line=line, column=col) from None
 
 
-def read_text(path: str | Path) -> str:
-    """The text of a .json or .json.gz file (see `decode` for encodings); InputError if unreadable."""
+def read_bytes(path: str | Path, max_bytes: int | None = None) -> bytes:
+    """The bytes of a file, gunzipped when it is gzip; never more than `max_bytes` are read or
+    inflated (a `.gz` that inflates past the limit is refused while streaming, not after)."""
     name = str(path)
+    limit = DEFAULT_MAX_BYTES if max_bytes is None else max_bytes
     try:
         with open(path, "rb") as fh:
-            data = fh.read()
+            head = fh.read(2)
+            fh.seek(0)
+            if head == b"\x1f\x8b":
+                try:
+                    with gzip.GzipFile(fileobj=fh) as gz:
+                        data = gz.read(limit + 1)   # inflates in chunks, stops past the limit
+                except (OSError, EOFError, zlib.error) as e:
+                    raise InputError(f"not a readable gzip file: {e}", name) from None
+                if len(data) > limit:
+                    raise InputError(f"inflates to more than {_size(limit)} (the input size limit; raise it "
+                                     f"with --max-input-size if this file is genuine)", name)
+                return data
+            data = fh.read(limit + 1)
     except OSError as e:
         raise InputError(f"cannot read file: {e.strerror or e}", name) from None
-    if data[:2] == b"\x1f\x8b":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as e:
-            raise InputError(f"not a readable gzip file: {e}", name) from None
-    return decode(data, name)
+    if len(data) > limit:
+        raise InputError(f"larger than {_size(limit)} (the input size limit; raise it with --max-input-size "
+                         f"if this file is genuine)", name)
+    return data
 
 
-def load_json(path: str | Path) -> tuple[Any, LineMap]:
+def _size(n: int) -> str:
+    return f"{n / (1024 * 1024):g} MiB" if n >= 1024 * 1024 else f"{n:,} bytes"
+
+
+def parse_size(text: str) -> int:
+    """A size given on the command line: bytes, or with a K/M/G suffix (KiB, MiB, GiB)."""
+    m = re.fullmatch(r"\s*(\d{1,15})\s*([kmg]?)(?:i?b)?\s*", str(text), re.IGNORECASE)
+    if m is None:
+        raise ValueError(f"not a size: {text!r} (expected e.g. 512M, 1G or a number of bytes)")
+    return int(m.group(1)) * 1024 ** " kmg".index((m.group(2) or " ").lower())
+
+
+def read_text(path: str | Path, max_bytes: int | None = None) -> str:
+    """The text of a .json or .json.gz file (see `decode` for encodings); InputError if unreadable
+    or larger than `max_bytes` (default `DEFAULT_MAX_BYTES`)."""
+    return decode(read_bytes(path, max_bytes), str(path))
+
+
+def load_json(path: str | Path, max_bytes: int | None = None) -> tuple[Any, LineMap]:
     """Parse a JSON/JSONC file: (value, LineMap). InputError names file, line, column."""
-    return loads(read_text(path), str(path))
+    return loads(read_text(path, max_bytes), str(path))
 
 
 def loads(text: str, file: str = "<string>") -> tuple[Any, LineMap]:
@@ -294,6 +331,8 @@ def loads(text: str, file: str = "<string>") -> tuple[Any, LineMap]:
         return json.loads(text), LineMap(text, file)
     except json.JSONDecodeError:
         pass
+    except ValueError:
+        _raise_big_int(text, file)
     except RecursionError:
         _raise_too_deep(text, file)
     clean = _sanitize(text)
@@ -306,20 +345,111 @@ def loads(text: str, file: str = "<string>") -> tuple[Any, LineMap]:
                 return seq, LineMap(clean, file, sequence=True)
         raise InputError(f"not valid JSON: {_explain(e, clean)}", file,
                          line=e.lineno, column=e.colno) from None
+    except ValueError:
+        _raise_big_int(clean, file)
     except RecursionError:
         _raise_too_deep(clean, file)
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _sanitize(text: str) -> str:
-    """Blank comments (keeping newlines) and trailing commas: offsets and lines are unchanged."""
-    def blank(m: re.Match) -> str:
-        s = m.group()
-        return s if s[0] == '"' else _NOT_NL.sub(" ", s)
+def _strings_and(text: str, other: re.Pattern) -> Any:
+    """Yield (start, end, is_string) for strings and for matches of `other` outside strings,
+    in one linear pass (an unterminated string runs to the end of the text)."""
+    pos, n = 0, len(text)
+    q = -1
+    while pos < n:
+        if q < pos:
+            q = text.find('"', pos)
+            if q < 0:
+                q = n + 1   # no quote left
+        m = other.search(text, pos, min(q, n))
+        if m is not None:
+            yield m.start(), m.end(), False
+            pos = m.end()
+            continue
+        if q > n:
+            return
+        end = _STRING_REST.match(text, q + 1)
+        yield q, (end.end() if end else n), True
+        pos = end.end() if end else n
 
-    if "/" in text:
-        text = _COMMENTS.sub(blank, text)
-    return _TRAILING_COMMA.sub(lambda m: m.group() if m.group()[0] == '"' else " ", text)
+
+def _raise_big_int(text: str, file: str) -> None:
+    """A number with more digits than Python converts: InputError at its line and column."""
+    for start, end, is_string in _strings_and(text, _BIG_INT):
+        if not is_string:
+            line = text.count("\n", 0, start) + 1
+            col = start - (text.rfind("\n", 0, start) + 1) + 1
+            raise InputError(f"a number with {end - start:,} digits; numbers may have at most {MAX_INT_DIGITS:,} "
+                             f"digits (no Azure value comes near)", file, line=line, column=col)
+    raise InputError("a number too large to read", file)
+
+
+def _sanitize(text: str) -> str:
+    """Blank comments (keeping newlines) and trailing commas: offsets and lines are unchanged.
+
+    One linear pass (strings skipped whole with an anchored match, comment ends found with
+    str.find), so hostile text such as many unterminated `"/*` costs O(n), not O(n^2).
+    """
+    blanks: list[tuple[int, int]] = []   # spans to blank, disjoint
+    pos, n = 0, len(text)
+    comma = -1                           # the last comma not yet followed by a value
+    while True:
+        m = _SPECIAL.search(text, pos)
+        if m is None:
+            break
+        i, c = m.start(), m.group()
+        if c == '"':
+            end = _STRING_REST.match(text, i + 1)
+            pos, comma = (end.end() if end else n), -1
+            continue
+        if c == "/":
+            nxt = text[i + 1:i + 2]
+            if nxt == "/":
+                stop = text.find("\n", i)
+                stop = n if stop < 0 else stop
+            elif nxt == "*":
+                stop = text.find("*/", i + 2)
+                stop = n if stop < 0 else stop + 2
+            else:
+                pos, comma = i + 1, -1
+                continue
+            blanks.append((i, stop))
+            pos = stop
+            continue
+        if c == ",":
+            comma, pos = i, i + 1
+            continue
+        if c in "]}" and comma >= 0 and _only_space_or_blanked(text, comma + 1, i, blanks):
+            blanks.append((comma, comma + 1))   # a trailing comma
+        comma, pos = -1, i + 1
+    if not blanks:
+        return text
+    blanks.sort()
+    out: list[str] = []
+    last = 0
+    for a, b in blanks:
+        out.append(text[last:a])
+        out.append(_NOT_NL.sub(" ", text[a:b]))
+        last = b
+    out.append(text[last:])
+    return "".join(out)
+
+
+def _only_space_or_blanked(text: str, a: int, b: int, blanks: list[tuple[int, int]]) -> bool:
+    """text[a:b] holds only whitespace and comments (the comments are the newest `blanks`)."""
+    ends: dict[int, int] = {}
+    k = len(blanks) - 1
+    while k >= 0 and blanks[k][0] >= a:
+        ends[blanks[k][0]] = blanks[k][1]
+        k -= 1
+    while True:
+        a = _WS.match(text, a).end()
+        if a >= b:
+            return True
+        if a not in ends:
+            return False
+        a = ends[a]
 
 
 def _sequence(text: str, first_end: int) -> list[Any] | None:
@@ -361,16 +491,17 @@ def _explain(e: json.JSONDecodeError, text: str) -> str:
 def _raise_too_deep(text: str, file: str) -> None:
     limit = 500
     depth = 0
-    for m in re.finditer(_STRING + r"|[\[{]|[\]}]", text):
-        c = m.group()[0]
-        if c in "[{":
+    for start, _, is_string in _strings_and(text, re.compile(r"[\[{\]}]")):
+        if is_string:
+            continue
+        if text[start] in "[{":
             depth += 1
             if depth > limit:
-                line = text.count("\n", 0, m.start()) + 1
-                col = m.start() - (text.rfind("\n", 0, m.start()) + 1) + 1
+                line = text.count("\n", 0, start) + 1
+                col = start - (text.rfind("\n", 0, start) + 1) + 1
                 raise InputError(f"nested more than {limit} levels deep; expected a shallower document",
                                  file, line=line, column=col)
-        elif c in "]}":
+        else:
             depth -= 1
     raise InputError("nested too deeply to read; expected a shallower document", file)
 

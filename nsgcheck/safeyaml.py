@@ -1,0 +1,125 @@
+"""Read a small YAML/JSON control file (scenario, config, suppressions, rule pack) within limits.
+
+Safe YAML (no object construction), and bounded: at most `MAX_BYTES` of text, at most
+`MAX_NODES` values once aliases are expanded (an alias bomb of a few hundred bytes would
+otherwise expand to billions of values when validated), no recursive aliases, and integers
+Python can convert (4,300 digits). Every refusal is an InputError naming the file and line.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from nsgcheck.errors import InputError
+
+#: a control file larger than this is not one (a scenario naming 10,000 VMs is ~300 KB)
+MAX_BYTES = 4 * 1024 * 1024
+#: values in the document once every alias is expanded
+MAX_NODES = 100_000
+MAX_INT_DIGITS = 4300
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe YAML without implicit timestamps: dates stay text, validated by the schema."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+
+
+def read(path: str | Path, what: str, error: type[InputError] = InputError) -> tuple[Any, yaml.Node | None]:
+    """(data, composed node) of a YAML or JSON file; anything unreadable, invalid or over a limit
+    raises `error` (an InputError) with the file and, where known, the line and column."""
+    file = str(path)
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise error(f"cannot read {what}: {exc.strerror or exc}", file=file) from None
+    if len(raw) > MAX_BYTES:
+        raise error(f"{what} is larger than {MAX_BYTES // (1024 * 1024)} MiB; expected a small YAML or JSON file",
+                    file=file)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise error(f"{what} is not UTF-8 text (byte {exc.start})", file=file) from None
+    return loads(text, file, what, error)
+
+
+def loads(text: str, file: str, what: str, error: type[InputError] = InputError) -> tuple[Any, yaml.Node | None]:
+    """Like `read`, for text already in memory."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is not None:
+            _check_size(node, file, what, error)
+            _check_ints(node, file, what, error)
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise error(f"{what} is not valid YAML or JSON: {getattr(exc, 'problem', None) or exc}", file=file,
+                    line=mark.line + 1 if mark else None, column=mark.column + 1 if mark else None) from None
+    finally:
+        loader.dispose()
+    return data, node
+
+
+def _check_size(root: yaml.Node, file: str, what: str, error: type[InputError]) -> None:
+    """Refuse a document whose aliases expand it past MAX_NODES values (or that refers to itself)."""
+    size: dict[int, int] = {}
+    busy: set[int] = set()
+
+    def count(node: yaml.Node) -> int:
+        key = id(node)
+        if key in size:
+            return size[key]
+        if key in busy:
+            raise error(f"{what}: an alias refers to a value that contains it (a recursive document)", file=file,
+                        line=node.start_mark.line + 1)
+        busy.add(key)
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                total += count(k) + count(v)
+                if total > MAX_NODES:
+                    break
+        elif isinstance(node, yaml.SequenceNode):
+            for v in node.value:
+                total += count(v)
+                if total > MAX_NODES:
+                    break
+        busy.discard(key)
+        if total > MAX_NODES:
+            raise error(f"{what} expands to more than {MAX_NODES:,} values (YAML aliases repeat parts of it); "
+                        f"write the values out, without aliases", file=file, line=node.start_mark.line + 1)
+        size[key] = total
+        return total
+
+    try:
+        count(root)
+    except RecursionError:
+        raise error(f"{what} is nested too deeply", file=file) from None
+
+
+def _check_ints(root: yaml.Node, file: str, what: str, error: type[InputError]) -> None:
+    """Refuse an integer Python cannot convert, naming its line (before construction fails on it)."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.ScalarNode):
+            if node.tag == "tag:yaml.org,2002:int" and sum(c.isdigit() for c in node.value) > MAX_INT_DIGITS:
+                raise error(f"{what}: a number with more than {MAX_INT_DIGITS:,} digits", file=file,
+                            line=node.start_mark.line + 1, column=node.start_mark.column + 1)
+        elif isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                stack += [k, v]
+        elif isinstance(node, yaml.SequenceNode):
+            stack += node.value
