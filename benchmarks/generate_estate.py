@@ -4,6 +4,9 @@ Default shape: 1,000 NSGs x 200 rules and 10,000 NICs (one VM each) in 200 multi
 Each group sits in its own source subnet (subnet NSG) of one East US VNet; its 50 NICs use
 three NIC NSGs ("roles"); the Central US DR VNet has the same address space and subnet names,
 each subnet with its own NSG. NSG budget: 200 source subnet + 200 target subnet + 600 NIC NSGs.
+`--subnets N` puts several groups in one subnet (the NIC NSGs are then per subnet): issue 13's
+estate of 300 NSGs x 150 rules and 3,000 VMs in groups of 10 is `--nsgs 300 --rules 150
+--nics 3000 --groups 300 --subnets 100` (100 + 100 subnet NSGs, 100 NIC NSGs).
 
 Rules are random but reproducible (fixed seed): the four ASR service-tag allows (some NSGs
 with a wrong Event Hubs region or a deny carved out of Storage), a mix of CIDR / tag / ASG-free
@@ -40,14 +43,23 @@ class Shape:
     nics: int = 10000
     groups: int = 200
     seed: int = 7
+    subnets: int = 0       # source subnets (each mirrored in the DR VNet); 0: one per group
 
     @property
     def per_group(self) -> int:
         return self.nics // self.groups
 
     @property
+    def subnet_count(self) -> int:
+        return self.subnets or self.groups
+
+    @property
+    def groups_per_subnet(self) -> int:
+        return max(1, self.groups // self.subnet_count)
+
+    @property
     def roles(self) -> int:
-        return max(1, (self.nsgs - 2 * self.groups) // self.groups)
+        return max(1, (self.nsgs - 2 * self.subnet_count) // self.subnet_count)
 
 
 def _any() -> tuple[AddressToken, ...]:
@@ -137,12 +149,14 @@ def build_estate(shape: Shape = Shape()) -> tuple[Estate, dict]:
     tgt_vnet = f"{NET}/virtualNetworks/vnet-dr"
     src_subnets, tgt_subnets = [], []
     groups: dict[str, list[str]] = {}
-    for g in range(shape.groups):
-        sname = f"snet-{g:03d}"
-        prefix = f"10.{g // 256}.{g % 256}.0/24" if shape.groups > 256 else f"10.0.{g}.0/24"
+    n = 0
+    for sn in range(shape.subnet_count):
+        sname = f"snet-{sn:03d}"
+        many = shape.subnet_count > 256
+        prefix = f"10.{sn // 256}.{sn % 256}.0/24" if many else f"10.0.{sn}.0/24"
         for side, vnet, lst, loc in (("src", src_vnet, src_subnets, "eastus"), ("dr", tgt_vnet, tgt_subnets, "centralus")):
             nsg_name = f"nsg-{side}-{sname}"
-            rules = gen.nsg_rules(nsg_name, shape.rules, asr=True, mistake=(g % 10) if side == "src" else 0, line=line)
+            rules = gen.nsg_rules(nsg_name, shape.rules, asr=True, mistake=(sn % 10) if side == "src" else 0, line=line)
             line += len(rules)
             nsg = NetworkSecurityGroup(f"{NET}/networkSecurityGroups/{nsg_name}", nsg_name, tuple(rules), (),
                                        loc, Origin(FILE, f"/nsgs/{nsg_name}", line))
@@ -152,28 +166,33 @@ def build_estate(shape: Shape = Shape()) -> tuple[Estate, dict]:
             lst.append(sid)
         role_nsgs = []
         for k in range(shape.roles):
-            nsg_name = f"nsg-nic-{g:03d}-{k}"
+            nsg_name = f"nsg-nic-{sn:03d}-{k}"
             rules = gen.nsg_rules(nsg_name, shape.rules, asr=False, mistake=0, line=line)
             line += len(rules)
             nsg = NetworkSecurityGroup(f"{NET}/networkSecurityGroups/{nsg_name}", nsg_name, tuple(rules), (), "eastus")
             e.add("nsgs", nsg)
             role_nsgs.append(nsg.id)
-        members = []
-        for k in range(shape.per_group):
-            n = g * shape.per_group + k
-            nic_id = f"{NET}/networkInterfaces/nic-{n:05d}"
-            vm_id = f"{SUB}/Microsoft.Compute/virtualMachines/vm-{n:05d}"
-            base = prefix.rsplit(".", 1)[0]
-            ip = f"{base}.{4 + k}"
-            e.add("nics", NetworkInterface(nic_id, f"nic-{n:05d}",
-                                           (IpConfiguration("ipconfig1", ip, src_subnets[-1], primary=True),),
-                                           role_nsgs[k % len(role_nsgs)], vm_id, "eastus"))
-            e.add("vms", VirtualMachine(vm_id, f"vm-{n:05d}", (nic_id,), "eastus", "windows"))
-            members.append(f"vm-{n:05d}")
-        groups[f"group-{g:03d}"] = members
+        first_group = sn * shape.groups_per_subnet
+        last_group = shape.groups if sn == shape.subnet_count - 1 else first_group + shape.groups_per_subnet
+        host = 0
+        for g in range(first_group, last_group):
+            members = []
+            for k in range(shape.per_group):
+                nic_id = f"{NET}/networkInterfaces/nic-{n:05d}"
+                vm_id = f"{SUB}/Microsoft.Compute/virtualMachines/vm-{n:05d}"
+                base = prefix.rsplit(".", 1)[0]
+                ip = f"{base}.{4 + host}"
+                e.add("nics", NetworkInterface(nic_id, f"nic-{n:05d}",
+                                               (IpConfiguration("ipconfig1", ip, src_subnets[-1], primary=True),),
+                                               role_nsgs[host % len(role_nsgs)], vm_id, "eastus"))
+                e.add("vms", VirtualMachine(vm_id, f"vm-{n:05d}", (nic_id,), "eastus", "windows"))
+                members.append(f"vm-{n:05d}")
+                n += 1
+                host += 1
+            groups[f"group-{g:03d}"] = members
     for vid, name, loc, subnets in ((src_vnet, "vnet-src", "eastus", src_subnets),
                                     (tgt_vnet, "vnet-dr", "centralus", tgt_subnets)):
-        e.add("vnets", VirtualNetwork(vid, name, ("10.0.0.0/16",) if shape.groups <= 256 else ("10.0.0.0/8",),
+        e.add("vnets", VirtualNetwork(vid, name, ("10.0.0.0/16",) if shape.subnet_count <= 256 else ("10.0.0.0/8",),
                                       tuple(subnets), location=loc))
     flags = {"source_region": "eastus", "target_region": "centralus",
              "network_mapping": {"vnet-src": "vnet-dr"}, "groups": groups}
@@ -232,10 +251,13 @@ def main() -> None:
     ap.add_argument("--nics", type=int, default=10000)
     ap.add_argument("--groups", type=int, default=200)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--subnets", type=int, default=0,
+                    help="source subnets, each with its groups (default: one per group); e.g. issue 13's "
+                         "shape: --nsgs 300 --rules 150 --nics 3000 --groups 300 --subnets 100")
     ap.add_argument("--arm", metavar="FILE", help="write the estate as an ARM template")
     ap.add_argument("--scenario", metavar="FILE", help="write the matching scenario file (JSON)")
     a = ap.parse_args()
-    estate, flags = build_estate(Shape(a.nsgs, a.rules, a.nics, a.groups, a.seed))
+    estate, flags = build_estate(Shape(a.nsgs, a.rules, a.nics, a.groups, a.seed, a.subnets))
     if a.arm:
         with open(a.arm, "w", encoding="utf-8") as fh:
             json.dump(to_arm(estate), fh)

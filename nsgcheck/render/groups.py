@@ -11,7 +11,7 @@ functions of the report JSON.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from nsgcheck.render import common as c
 
@@ -40,21 +40,23 @@ class Cause:
         return (self.kind, self.device, self.device_kind, self.rule, self.priority,
                 str(loc.get("file", "")), loc.get("line"), self.reason)
 
-    def label(self) -> str:
-        """'rule nsg-web/deny-all-out (4096) at net.json:40', 'default rule DenyAllOutBound of nsg-web'..."""
+    def label(self, name: Callable[[str], str] = str, text: Callable[[str], str] = str) -> str:
+        """'rule nsg-web/deny-all-out (4096) at net.json:40', 'default rule DenyAllOutBound of nsg-web'...
+
+        `name` formats names and places from the inputs, `text` everything else (each format
+        passes its own escaping: code spans in Markdown)."""
         where = c.location_text(self.location)
-        at = f" at {where}" if where else ""
+        at = f" at {name(where)}" if where else ""
         if self.kind == "rule":
             prio = f" ({self.priority})" if self.priority is not None else ""
-            return f"rule {self.device}/{self.rule}{prio}{at}"
+            return f"rule {name(self.device + '/' + self.rule)}{prio}{at}"
         if self.kind == "default-rule":
-            return f"default rule {self.rule} of {self.device}"
+            return f"default rule {name(self.rule)} of {name(self.device)}"
         if self.kind == "device":
-            what = self.device_kind.replace("-", " ")
-            rule = f" {self.rule}" if self.rule else ""
-            return f"{what} {self.device}{rule}{at}".strip()
+            rule = f" {name(self.rule)}" if self.rule else ""
+            return f"{text(self.device_kind.replace('-', ' '))} {name(self.device)}{rule}{at}".strip()
         if self.kind == "reason":
-            return self.reason
+            return text(self.reason)
         return "nothing on the path allows it"
 
 
