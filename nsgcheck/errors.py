@@ -51,6 +51,11 @@ class LoaderError(InputError):
     """A network export or template that cannot be translated into the model."""
 
 
+class LimitError(InputError):
+    """An input past one of nsgcheck's resource limits (size, expansion): refused whole, never
+    read in part (a limit is never downgraded to doubt about one value)."""
+
+
 class ScenarioError(InputError):
     """A scenario file or scenario flags that are invalid."""
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
-from nsgcheck.errors import LoaderError
+from nsgcheck.errors import LimitError, LoaderError
 from nsgcheck.loaders.arm_expressions import (PLACEHOLDER_RESOURCE_GROUP, PLACEHOLDER_SUBSCRIPTION,
                                               EvalContext, Evaluator, contains_unknown, is_expression,
                                               render_symbols, symbol)
@@ -30,6 +30,7 @@ NETWORK_TYPES = frozenset({_rest.NSG, _rest.NSG_RULE, _rest.ASG, _rest.NIC, _res
                            _rest.ROUTE_TABLE, _rest.ROUTE, _rest.VM, _rest.STORAGE, _rest.GATEWAY, _rest.ASR_FABRIC,
                            _rest.ASR_NET_MAPPING, _rest.ASR_ITEM}) | _rest.FIREWALL_TYPES
 MAX_COPY = 800            # ARM's own limit for a copy count
+MAX_COPIES = 1_000_000    # copies made by all the loops of one template (nsgcheck's limit)
 MAX_NESTING = 16          # nested deployments inside nested deployments
 
 
@@ -346,9 +347,18 @@ class _Expander:
         self.overrides = overrides
         self.ev = Evaluator()
         self.out = ArmExpansion()
+        #: copies made by copy loops (resource, property, variable; nested loops multiply)
+        self.copies = 0
 
     def finding(self, level: str, message: str, origin: Origin | None) -> None:
         self.out.findings.append(Finding(level, message, origin))
+
+    def spend(self, count: int, ptr: str) -> None:
+        """Count `count` more loop copies; nested loops of 800 can multiply past any memory."""
+        self.copies += count
+        if self.copies > MAX_COPIES:
+            raise LimitError(f"the template's copy loops make more than {MAX_COPIES:,} copies (nested loops "
+                              f"multiply); nsgcheck's limit", self.file, ptr, _line(self.src.linemap, ptr))
 
     # ---- values
     def value(self, node: Any, scope: _Scope, ctx: EvalContext, ptr: str) -> Any:
@@ -404,6 +414,7 @@ class _Expander:
         count = self.count(spec.get("count"), scope, ctx, ptr + "/count")
         if isinstance(count, Unknown):
             return count
+        self.spend(count, ptr)
         return [self.value(spec["input"], scope, ctx.with_loop(name, i), ptr + "/input") for i in range(count)]
 
     def count(self, node: Any, scope: _Scope, ctx: EvalContext, ptr: str) -> int | Unknown:
@@ -454,6 +465,7 @@ class _Expander:
                     c = ctx.with_loop(lname, count, resource=True)
                     self.one(scope, res, rptr, c, parent, {**extra, "copy_count_unknown": count}, depth)
                     continue
+                self.spend(count, rptr + "/copy")
                 for i in range(count):
                     self.one(scope, res, rptr, ctx.with_loop(lname, i, resource=True), parent,
                              {**extra, "copy": {"name": lname, "index": i}}, depth)

@@ -19,7 +19,7 @@ from functools import cmp_to_key
 from typing import Any, Callable
 from urllib.parse import unquote_to_bytes
 
-from nsgcheck.errors import LoaderError
+from nsgcheck.errors import LimitError, LoaderError
 from nsgcheck.model import Origin, Unknown
 
 PLACEHOLDER_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
@@ -90,6 +90,10 @@ def _raise_key(name: str) -> Any:
 
 class _Fail(Exception):
     """An evaluation error, turned into LoaderError with the expression and location."""
+
+
+class _Limit(_Fail):
+    """A value past nsgcheck's limits (MAX_TEXT, MAX_ITEMS, MAX_SET_OPERANDS): a LimitError."""
 
 
 # --------------------------------------------------------------------------- tokenizer
@@ -215,11 +219,62 @@ def literal_of(text: str) -> str:
 
 
 # --------------------------------------------------------------------------- public API
+#: limits on a value an expression builds (ARM's own limits are far lower; without these a 2 KB
+#: template doubling a string 30 times, or padLeft('a', 1500000000), takes gigabytes)
+MAX_TEXT = 10_000_000        # characters in one value, strings counted as often as they appear
+MAX_ITEMS = 1_000_000        # array elements and object members in one value, likewise
+MAX_SET_OPERANDS = 10_000    # elements union()/intersection() compare pairwise
+INT_MIN, INT_MAX = -(2 ** 63), 2 ** 63 - 1   # ARM integers are 64-bit
+
+
 class Evaluator:
     """Evaluates template strings; caches parsed expressions (templates repeat them a lot)."""
 
     def __init__(self) -> None:
         self._cache: dict[str, tuple | _Fail] = {}
+        #: id -> (the container, characters, items) once measured: values share parts, so each
+        #: container is measured once however often it is repeated
+        self._sizes: dict[int, tuple[Any, int, int]] = {}
+
+    def measure(self, value: Any) -> tuple[int, int]:
+        """(characters, items) of a value as JSON would spell it out (shared parts counted each time)."""
+        cls = value.__class__
+        if cls is str:
+            return len(value), 0
+        if cls is not list and cls is not dict:
+            return 0, 0
+        hit = self._sizes.get(id(value))
+        if hit is not None and hit[0] is value:
+            return hit[1], hit[2]
+        chars = items = 0
+        parts = value.items() if cls is dict else enumerate(value)
+        for k, v in parts:
+            c, i = self.measure(v)
+            chars += c + (len(k) if cls is dict and isinstance(k, str) else 0)
+            items += i + 1
+            if chars > MAX_TEXT or items > MAX_ITEMS:
+                break    # already too large: the caller refuses it
+        self._sizes[id(value)] = (value, chars, items)
+        return chars, items
+
+    def bounded(self, value: Any, name: str) -> Any:
+        """`value` when within MAX_TEXT / MAX_ITEMS / 64-bit integers, else a limit error."""
+        cls = value.__class__
+        if cls is int:
+            if not INT_MIN <= value <= INT_MAX:
+                raise _Fail(f"{name}() gives an integer outside the 64-bit range ARM uses")
+            return value
+        if cls is str:
+            if len(value) > MAX_TEXT:
+                raise _Limit(f"{name}() builds a string of {len(value):,} characters; nsgcheck's limit is "
+                            f"{MAX_TEXT:,}")
+            return value
+        if cls is list or cls is dict:
+            chars, items = self.measure(value)
+            if chars > MAX_TEXT or items > MAX_ITEMS:
+                raise _Limit(f"{name}() builds a value of more than {MAX_ITEMS:,} elements or {MAX_TEXT:,} "
+                            f"characters (nsgcheck's limit)")
+        return value
 
     def parsed(self, body: str) -> tuple:
         hit = self._cache.get(body)
@@ -240,6 +295,10 @@ class Evaluator:
         try:
             node = self.parsed(text[1:-1])
             return _Eval(self, ctx, text).run(node)
+        except _Limit as e:
+            o = ctx.origin()
+            raise LimitError(f"ARM expression {_clip(text)}: {e}", file=o.file or None,
+                             pointer=o.pointer or None, line=o.line) from None
         except _Fail as e:
             o = ctx.origin()
             raise LoaderError(f"ARM expression {text!r}: {e}", file=o.file or None,
@@ -248,6 +307,10 @@ class Evaluator:
             o = ctx.origin()
             raise LoaderError(f"ARM expression {text!r} is nested too deeply", file=o.file or None,
                               pointer=o.pointer or None, line=o.line) from None
+
+
+def _clip(text: str) -> str:
+    return repr(text) if len(text) <= 200 else repr(text[:197] + "...")
 
 
 def evaluate(text: str, ctx: EvalContext | None = None) -> Any:
@@ -362,7 +425,7 @@ def unique_string(*parts: str) -> str:
 def _dotnet_format(fmt: str, args: list[Any]) -> str:
     """.NET composite formatting as ARM format() uses: {0}, {1:N0}, {{ and }}."""
     out: list[str] = []
-    i = 0
+    i = total = 0
     while i < len(fmt):
         c = fmt[i]
         if c == "{":
@@ -384,6 +447,7 @@ def _dotnet_format(fmt: str, args: list[Any]) -> str:
                 if m is None:
                     raise _Fail(f"format string {fmt!r}: unsupported format {fspec!r}")
                 kind, width = m.group(1), int(m.group(2) or 0)
+                _room("format", chars=width)
                 if kind in "Dd":
                     out.append(f"{val:0{width}d}" if val >= 0 else f"-{-val:0{width}d}")
                 elif kind in "Xx":
@@ -392,6 +456,8 @@ def _dotnet_format(fmt: str, args: list[Any]) -> str:
                     out.append(f"{val:,.{width}f}")
             else:
                 out.append(_to_text(val))
+            total += len(out[-1])
+            _room("format", chars=total)
             i = j + 1
         elif c == "}":
             if fmt.startswith("}}", i):
@@ -515,6 +581,10 @@ class _Eval:
 
     # ---------------------------------------------------------------- calls
     def call(self, name: str, argnodes: list[tuple]) -> Any:
+        """A function call's value, refused when it is larger than the limits (see MAX_TEXT)."""
+        return self.ev.bounded(self._call(name, argnodes), name)
+
+    def _call(self, name: str, argnodes: list[tuple]) -> Any:
         low = name.lower()
         if "." in low:
             return self.user_function(low, argnodes)
@@ -746,11 +816,22 @@ def _f_concat(e: _Eval, a: list) -> Any:
     if not a:
         return ""
     if all(isinstance(x, list) or x is None for x in a) and any(isinstance(x, list) for x in a):
+        _room("concat", items=sum(len(x or []) for x in a))
         out: list = []
         for x in a:
             out += x or []
         return out
-    return "".join(_to_text(x) for x in a)
+    parts = [_to_text(x) for x in a]
+    _room("concat", chars=sum(map(len, parts)))
+    return "".join(parts)
+
+
+def _room(name: str, chars: int = 0, items: int = 0) -> None:
+    """Refuse before building a value that would pass the limits (MAX_TEXT, MAX_ITEMS)."""
+    if chars > MAX_TEXT:
+        raise _Limit(f"{name}() would build a string of {chars:,} characters; nsgcheck's limit is {MAX_TEXT:,}")
+    if items > MAX_ITEMS:
+        raise _Limit(f"{name}() would build {items:,} elements; nsgcheck's limit is {MAX_ITEMS:,}")
 
 
 def _f_format(e: _Eval, a: list) -> Any:
@@ -852,7 +933,11 @@ def _f_toupper(e: _Eval, a: list) -> str:
 
 def _f_replace(e: _Eval, a: list) -> str:
     _nargs("replace", a, 3)
-    return _want("replace", a[0], str).replace(_want("replace", a[1], str), _want("replace", a[2], str))
+    s, old, new = _want("replace", a[0], str), _want("replace", a[1], str), _want("replace", a[2], str)
+    if len(new) > len(old):
+        hits = s.count(old) if old else len(s) + 1
+        _room("replace", chars=len(s) + hits * (len(new) - len(old)))
+    return s.replace(old, new)
 
 
 def _f_split(e: _Eval, a: list) -> list:
@@ -862,6 +947,7 @@ def _f_split(e: _Eval, a: list) -> list:
     delims = [_want("split", x, str) for x in d] if isinstance(d, list) else [_want("split", d, str)]
     if not delims or any(x == "" for x in delims):
         raise _Fail("split(): empty delimiter")
+    _room("split", items=1 + sum(s.count(x) for x in delims))
     return re.split("|".join(re.escape(x) for x in delims), s)
 
 
@@ -874,7 +960,7 @@ def _f_int(e: _Eval, a: list) -> int:
         return v
     if isinstance(v, float) and v.is_integer():
         return int(v)
-    if isinstance(v, str) and re.fullmatch(r"\s*[-+]?\d+\s*", v):
+    if isinstance(v, str) and re.fullmatch(r"\s*[-+]?\d{1,30}\s*", v):
         return int(v)
     raise _Fail(f"int(): cannot convert {_short(v)} to an integer")
 
@@ -985,6 +1071,7 @@ def _f_union(e: _Eval, a: list) -> Any:
             out = _deep_union(out, x or {})
         return out
     if all(isinstance(x, list) or x is None for x in a):
+        _pairwise_room("union", a)
         res: list = []
         for x in a:
             for item in x or []:
@@ -1000,6 +1087,13 @@ def _f_union(e: _Eval, a: list) -> Any:
     raise _Fail("union(): arguments must be all arrays or all objects")
 
 
+def _pairwise_room(name: str, arrays: list) -> None:
+    """union()/intersection() compare elements pairwise: refuse arrays too large for that."""
+    n = sum(len(x or []) for x in arrays)
+    if n > MAX_SET_OPERANDS:
+        raise _Limit(f"{name}() of {n:,} array elements; nsgcheck compares at most {MAX_SET_OPERANDS:,}")
+
+
 def _f_intersection(e: _Eval, a: list) -> Any:
     _nargs("intersection", a, 2, -1)
     u = contains_unknown(a)
@@ -1009,6 +1103,7 @@ def _f_intersection(e: _Eval, a: list) -> Any:
         return {k: v for k, v in a[0].items()
                 if all(_get_prop(o, k)[0] and _eq(_get_prop(o, k)[1], v) for o in a[1:])}
     if all(isinstance(x, list) for x in a):
+        _pairwise_room("intersection", a)
         res: list = []
         for item in a[0]:
             if all(any(_eq(item, y) for y in o) for o in a[1:]) and not any(_eq(item, r) for r in res):
@@ -1110,7 +1205,9 @@ def _f_padleft(e: _Eval, a: list) -> str:
     ch = _want("padLeft", a[2], str) if len(a) == 3 else " "
     if len(ch) != 1:
         raise _Fail("padLeft(): the padding character must be one character")
-    return v.rjust(_int("padLeft", a[1]), ch)
+    width = _int("padLeft", a[1])
+    _room("padLeft", chars=width)
+    return v.rjust(width, ch)
 
 
 def _f_substring(e: _Eval, a: list) -> str:

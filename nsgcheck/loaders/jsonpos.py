@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import stat
 import re
 import zlib
 from bisect import bisect_right
@@ -291,7 +293,13 @@ def read_bytes(path: str | Path, max_bytes: int | None = None) -> bytes:
                     raise InputError(f"inflates to more than {_size(limit)} (the input size limit; raise it "
                                      f"with --max-input-size if this file is genuine)", name)
                 return data
-            data = fh.read(limit + 1)
+            st = os.fstat(fh.fileno())
+            if stat.S_ISREG(st.st_mode) and st.st_size <= limit:
+                data = fh.read(st.st_size + 1)   # one allocation of the right size
+                if len(data) > st.st_size:        # grew while read: read the rest within the limit
+                    data += fh.read(limit + 1 - len(data))
+            else:   # too large, or a pipe or device (no size known): read at most limit + 1
+                data = fh.read(limit + 1)
     except OSError as e:
         raise InputError(f"cannot read file: {e.strerror or e}", name) from None
     if len(data) > limit:
@@ -301,7 +309,7 @@ def read_bytes(path: str | Path, max_bytes: int | None = None) -> bytes:
 
 
 def _size(n: int) -> str:
-    return f"{n / (1024 * 1024):g} MiB" if n >= 1024 * 1024 else f"{n:,} bytes"
+    return f"{n // (1024 * 1024)} MiB" if n % (1024 * 1024) == 0 and n else f"{n:,} bytes"
 
 
 def parse_size(text: str) -> int:
