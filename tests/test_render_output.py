@@ -16,7 +16,8 @@ from nsgcheck.render.output import write_report
 REPO = Path(__file__).resolve().parent.parent
 HOSTILE = REPO / "tests" / "data" / "hostile" / "estate.json"
 ARGS = [str(HOSTILE), "--tags", str(REPO / "examples" / "ServiceTags_Sample.json"),
-        "--scenario", str(REPO / "examples" / "scenario.yaml")]
+        "--scenario", str(REPO / "examples" / "scenario.yaml"),
+        "--group", "app=vm-web1,vm-db1 @team \x07"]     # the example's group, with the hostile VM's name
 FORMATS = ("text", "json", "markdown", "html", "sarif", "junit")
 
 

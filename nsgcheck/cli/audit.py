@@ -128,6 +128,10 @@ def run(args: Any) -> int:
     catalog = load_catalog(args.tags)
     estate = _load_estate(args.paths, args.parameters, getattr(args, "max_input_size", None))
     scenario = build_scenario(flags, file_fields, discover(estate))
+    from nsgcheck.audit.validate import check_scenario
+
+    # regions of the tag file's cloud, VMs of the inputs: errors listed with the others (exit 2)
+    estate.findings += check_scenario(scenario, estate, catalog, args.scenario)
 
     allow_list = None
     if args.allow_urls:

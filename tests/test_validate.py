@@ -1,0 +1,138 @@
+"""Scenario checks before the audit: regions of the tag file's cloud, VMs of the inputs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import DATA
+from nsgcheck.audit.scenario import build_scenario, flags_to_fields, load_scenario_file
+from nsgcheck.audit.validate import check_scenario
+from nsgcheck.cli import main
+from nsgcheck.model import (Estate, NetworkMapping, Origin, ProtectedItem, VirtualMachine, VirtualNetwork)
+
+SMALL = DATA / "servicetags_small.json"
+VMS = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines"
+
+
+def catalog(path=SMALL):
+    from servicetags import load
+    return load(path)
+
+
+def estate(*vms: tuple[str, str]) -> Estate:
+    e = Estate()
+    for name, loc in vms:
+        e.add("vms", VirtualMachine(f"{VMS}/{name}", name, (), loc, origin=Origin("net.json", f"/vms/{name}", 7)))
+    return e
+
+
+def errors(findings):
+    return [f for f in findings if f.level == "error"]
+
+
+def run(est, cat=None, scenario_file=None, **flags):
+    groups = flags.pop("groups", None)
+    scenario = build_scenario(flags_to_fields(groups=groups, **flags),
+                              load_scenario_file(scenario_file) if scenario_file else {})
+    return check_scenario(scenario, est, cat or catalog(), str(scenario_file) if scenario_file else None)
+
+
+def test_known_regions_and_identical_source_and_target_are_valid():
+    assert run(estate(("vm1", "eastus")), source_region="eastus", target_region="eastus") == []
+    assert run(estate(("vm1", "East US")), source_region="East US", target_region="centralus") == []
+
+
+def test_a_typo_in_a_region_flag_names_the_closest_locations():
+    (err,) = errors(run(estate(("vm1", "eastus")), source_region="eastus", target_region="centralus2"))
+    assert "--target-region" in err.message and "'centralus2'" in err.message
+    assert "closest: centralus" in err.message and "Public cloud" in err.message
+
+
+def test_a_region_of_another_cloud_says_which_tag_file_is_needed(public_tags_file, gov_tags_file):
+    (err,) = errors(run(estate(), catalog(public_tags_file), source_region="usgovvirginia"))
+    assert "AzureGovernment cloud" in err.message and "ServiceTags_AzureGovernment_" in err.message
+    assert "--cloud usgov" in err.message
+    (err,) = errors(run(estate(), catalog(gov_tags_file), target_region="westeurope"))
+    assert "Public cloud" in err.message and "ServiceTags_Public_" in err.message
+
+
+def test_a_region_in_the_scenario_file_is_located(tmp_path):
+    f = tmp_path / "s.yaml"
+    f.write_text("# DR\nsource_region: eastus\ntarget_region: westuss\n")
+    (err,) = errors(run(estate(), scenario_file=f))
+    assert (err.origin.file, err.origin.pointer, err.origin.line) == (str(f), "/target_region", 3)
+    assert "'westuss'" in err.message
+
+
+def test_a_region_discovered_in_site_recovery_resources_points_at_them():
+    e = estate()
+    e.protected_items.append(ProtectedItem(f"{VMS}/vm1", source_region="eastus", target_region="centralusx",
+                                           origin=Origin("asr.json", "/resources/3", 40)))
+    e.network_mappings.append(NetworkMapping("/v/a", "/v/b", "eastus", "centralusx",
+                                             origin=Origin("asr.json", "/resources/2", 30)))
+    from nsgcheck.audit.scenario import discover
+
+    scenario = build_scenario({}, {}, discover(e))
+    errs = errors(check_scenario(scenario, e, catalog()))
+    assert {(x.origin.file, x.origin.line) for x in errs} >= {("asr.json", 30), ("asr.json", 40)}
+    assert all("'centralusx'" in x.message for x in errs)
+
+
+def test_resource_locations_are_checked_once_per_location():
+    e = estate(("vm1", "eastus"), ("vm2", "eastuss"), ("vm3", "eastuss"))
+    e.add("vnets", VirtualNetwork("/v/n", "n", (), location="eastuss", origin=Origin("net.json", "/v", 2)))
+    (err,) = errors(run(e, source_region="eastus"))
+    assert "location of VM 'vm2' (and 2 more resources)" in err.message and err.origin.line == 7
+
+
+def test_vms_named_by_the_user_must_be_in_the_inputs(tmp_path):
+    f = tmp_path / "s.yaml"
+    f.write_text("source_region: eastus\nvms: [vm1, vm9]\n")
+    errs = errors(run(estate(("vm1", "eastus")), scenario_file=f, groups=["g=vm1,vm8"]))
+    msgs = " | ".join(x.message for x in errs)
+    assert len(errs) == 2
+    assert "'vm8' named in --group is not in the inputs (the inputs hold VMs vm1)" in msgs
+    assert "VM 'vm9' named in the scenario file" in msgs
+    located = next(x for x in errs if "vm9" in x.message)
+    assert (located.origin.file, located.origin.pointer, located.origin.line) == (str(f), "/vms", 2)
+
+
+def test_vms_discovered_in_the_inputs_are_not_errors():
+    from nsgcheck.audit.scenario import discover
+
+    e = estate(("vm1", "eastus"))
+    e.protected_items.append(ProtectedItem(f"{VMS}/elsewhere", source_region="eastus", target_region="centralus"))
+    assert errors(check_scenario(build_scenario({}, {}, discover(e)), e, catalog())) == []
+
+
+def test_a_vm_outside_the_source_region_is_audited_where_it_is_with_a_warning():
+    (w,) = run(estate(("vm1", "eastus"), ("vm2", "centralus")), source_region="eastus", target_region="centralus")
+    assert w.level == "warning" and "'vm2' is in centralus, not in the source region eastus" in w.message
+    assert w.origin.line == 7
+
+
+# ------------------------------------------------------------------ through the CLI
+def test_cli_typo_region_is_exit_2_with_the_report_written(tmp_path, capsys):
+    tpl = {"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+           "contentVersion": "1.0.0.0", "resources": [
+               {"type": "Microsoft.Network/virtualNetworks", "name": "v", "location": "eastus",
+                "properties": {"addressSpace": {"addressPrefixes": ["10.0.0.0/16"]},
+                               "subnets": [{"name": "s", "properties": {"addressPrefix": "10.0.0.0/24"}}]}}]}
+    f = tmp_path / "t.json"
+    f.write_text(json.dumps(tpl))
+    out = tmp_path / "r.json"
+    code = main(["audit", str(f), "--tags", str(SMALL), "--source-region", "eastus", "--target-region", "westus99",
+                 "--format", "json", "-o", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and "'westus99'" in err and "Traceback" not in err
+    data = json.loads(out.read_text())
+    assert any(x["level"] == "error" and "westus99" in x["message"] for x in data["findings"])
+    assert all(r["status"] != "pass" for r in data["results"] if r["side"] == "target")
+
+
+@pytest.mark.parametrize("region", ["westus99", "westuss"])
+def test_closest_names_come_from_the_tag_file(region):
+    (err,) = errors(run(estate(), source_region=region))
+    assert "closest:" in err.message or "e.g." in err.message
