@@ -155,7 +155,8 @@ def visit(binary: str, html_file: Path, expressions: dict[str, str] | None = Non
             out.text = pipe.send("Runtime.evaluate", {"expression": "document.body.innerText",
                                                       "returnByValue": True}, session)["result"]["value"]
             out.controls_visible = pipe.send("Runtime.evaluate", {
-                "expression": "!document.getElementById('controls').hidden", "returnByValue": True},
+                "expression": "Array.prototype.some.call(document.querySelectorAll('form.controls'),"
+                              " function (f) { return !f.hidden; })", "returnByValue": True},
                 session)["result"]["value"]
             metrics = pipe.send("Page.getLayoutMetrics", {}, session)
             size = metrics.get("cssContentSize") or metrics.get("contentSize")
@@ -179,3 +180,38 @@ def visit(binary: str, html_file: Path, expressions: dict[str, str] | None = Non
         elif method == "Network.requestWillBeSent":
             out.requests.append(params.get("request", {}).get("url", ""))
     return out
+
+
+def time_to_ready(binary: str, html_file: Path, ready: str, timeout: float = 120.0) -> dict[str, float]:
+    """Seconds from navigation to the load event, to `ready` (a JS expression) being truthy, and to
+    the first full layout after it; in a fresh browser with an empty profile (benchmarks)."""
+    url = html_file.resolve().as_uri()
+    with tempfile.TemporaryDirectory(prefix="nsgcheck-chromium-") as profile:
+        pipe = _Pipe(binary, profile)
+        try:
+            target = pipe.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+            session = pipe.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+            pipe.send("Page.enable", {}, session)
+            pipe.send("Runtime.enable", {}, session)
+            start = time.monotonic()
+            pipe.send("Page.navigate", {"url": url}, session, timeout=timeout)
+            pipe.wait_event("Page.loadEventFired", timeout=timeout)
+            loaded = time.monotonic() - start
+            while True:
+                value = pipe.send("Runtime.evaluate", {"expression": ready, "returnByValue": True},
+                                  session)["result"].get("value")
+                if value:
+                    break
+                if time.monotonic() - start > timeout:
+                    raise TimeoutError(f"{html_file}: not ready after {timeout} s")
+                time.sleep(0.01)
+            ready_s = time.monotonic() - start
+            pipe.send("Runtime.evaluate", {"expression": "document.body.getBoundingClientRect().height",
+                                           "returnByValue": True}, session)
+            laid_out = time.monotonic() - start
+            errors = [e for e in pipe.events if e.get("method") == "Runtime.exceptionThrown"]
+            if errors:
+                raise RuntimeError(f"{html_file}: script error {json.dumps(errors[0])[:300]}")
+        finally:
+            pipe.close()
+    return {"load_s": loaded, "ready_s": ready_s, "layout_s": laid_out, "ready_value": value}
