@@ -1,34 +1,48 @@
-"""`nsgcheck lint` through the CLI."""
+"""`nsgcheck lint` through the CLI: its own report in every format, and an honest exit code."""
 
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 
+import jsonschema
+import pytest
+
+from conftest import DATA, shared_path
 from nsgcheck.cli import main
-
-from conftest import DATA
 
 ESTATE = str(DATA / "nsg_engine" / "estate.arm.json")
 TAGS = str(DATA / "nsg_engine" / "tags.json")
 
 
+def lint_json(capsys, *args: str) -> tuple[int, dict]:
+    code = main(["lint", ESTATE, "--tags", TAGS, "--format", "json", *args])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def findings(report: dict, kind: str) -> list[tuple[str, dict]]:
+    return [(n["name"], x) for n in report["nsgs"] for x in n["findings"] if x["id"] == kind]
+
+
 def test_lint_finds_rule_shadowed_by_union_of_two_earlier_rules(capsys):
-    code = main(["lint", ESTATE, "--tags", TAGS, "--format", "json"])
-    report = json.loads(capsys.readouterr().out)
-    assert code == 0
-    shadowed = [a for a in report["advisories"] if a["id"] == "NSG-SHADOWED-RULE"]
-    assert [a["subject"] for a in shadowed] == ["nsg-vm1/allow-cus-all"]
-    assert "union of allow-cus-low (300), allow-cus-high (310)" in shadowed[0]["message"]
-    assert shadowed[0]["location"]["line"] == 40
-    assert len(shadowed[0]["details"]) == 2
-    redundant = {a["subject"] for a in report["advisories"] if a["id"] == "NSG-REDUNDANT-RULE"}
-    assert "nsg-vm1/deny-web-in" in redundant
+    code, report = lint_json(capsys)
+    assert code == 0 and report["command"] == "lint"
+    shadowed = findings(report, "NSG-SHADOWED-RULE")
+    assert [(n, x["rule"]) for n, x in shadowed] == [("nsg-vm1", "allow-cus-all")]
+    x = shadowed[0][1]
+    assert "union of allow-cus-low (300), allow-cus-high (310)" in x["message"]
+    assert x["location"]["line"] == 40 and [b["rule"] for b in x["by"]] == ["allow-cus-low", "allow-cus-high"]
+    assert ("nsg-vm1", "deny-web-in") in {(n, x["rule"]) for n, x in findings(report, "NSG-REDUNDANT-RULE")}
+    assert report["summary"]["nsgs"] == 2 and report["summary"]["warning"] == 4
 
 
-def test_lint_text_and_fail_on_warning(capsys):
+def test_lint_text_has_its_own_wording_and_fail_on_warning(capsys):
     code = main(["lint", ESTATE, "--tags", TAGS, "--fail-on", "warning"])
     text = capsys.readouterr().out
     assert code == 1 and "NSG-SHADOWED-RULE" in text
+    assert text.startswith("nsgcheck lint: 2 NSGs, ")
+    assert "nsgcheck audit" not in text and "None" not in text and "checks" not in text
+    assert text.splitlines()[-1].startswith("Summary: 2 NSGs, 8 rules checked: 0 errors, 4 warnings, 2 notes")
 
 
 def test_lint_without_tags_does_not_judge_tag_rules(capsys):
@@ -36,4 +50,57 @@ def test_lint_without_tags_does_not_judge_tag_rules(capsys):
     report = json.loads(capsys.readouterr().out)
     assert code == 0   # lint findings are warnings; the default --fail-on is error
     # allow-cus-all names Storage.CentralUS: without a tag file its match is undetermined
-    assert "nsg-vm1/allow-cus-all" not in {a["subject"] for a in report["advisories"] if a["id"] == "NSG-SHADOWED-RULE"}
+    assert "allow-cus-all" not in {x["rule"] for _, x in findings(report, "NSG-SHADOWED-RULE")}
+    text_code = main(["lint", ESTATE])
+    assert text_code == 0 and "no service-tag file: rules naming service tags are not judged" in capsys.readouterr().out
+
+
+def test_markdown_and_html_say_what_lint_found(capsys):
+    main(["lint", ESTATE, "--tags", TAGS, "--format", "markdown"])
+    md = capsys.readouterr().out
+    assert md.startswith("## nsgcheck lint: NSG rule hygiene")
+    assert "| ⚠ warning | `NSG-SHADOWED-RULE` | `nsg-vm1` | outbound `allow-cus-all` (320)" in md
+    assert "No open problems" not in md and "0 checks" not in md
+    main(["lint", ESTATE, "--tags", TAGS, "--format", "html"])
+    html = capsys.readouterr().out
+    assert "<title>nsgcheck lint: NSG rule hygiene</title>" in html
+    assert "allow-cus-all" in html and "No open problems" not in html and "Site Recovery" not in html
+
+
+def test_junit_has_a_case_per_nsg_listing_every_finding(capsys):
+    xmlschema = pytest.importorskip("xmlschema")
+    main(["lint", ESTATE, "--tags", TAGS, "--format", "junit"])
+    xml = capsys.readouterr().out
+    xmlschema.XMLSchema(str(shared_path("schemas", "junit-windyroad.xsd"))).validate(xml)
+    cases = {c.get("name"): c for c in ET.fromstring(xml).iter("testcase")}
+    assert set(cases) == {"nsg-app", "nsg-vm1"}
+    failure = cases["nsg-vm1"].find("failure")
+    assert failure is not None and failure.get("type") == "warning"
+    assert failure.get("message").startswith("4 findings (warning)")
+    assert len([l for l in failure.text.splitlines() if not l.startswith("    by")]) == 4   # one line per finding
+
+
+def test_sarif_is_valid_and_locates_each_finding(capsys):
+    main(["lint", ESTATE, "--tags", TAGS, "--format", "sarif"])
+    doc = json.loads(capsys.readouterr().out)
+    schema = json.loads(shared_path("schemas", "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
+    jsonschema.validators.validator_for(schema)(schema).validate(doc)
+    results = doc["runs"][0]["results"]
+    shadowed = next(r for r in results if r["ruleId"] == "NSG-SHADOWED-RULE")
+    assert shadowed["locations"][0]["physicalLocation"]["region"]["startLine"] == 40
+    assert shadowed["level"] == "warning"
+    assert len({r["partialFingerprints"]["nsgcheck/v1"] for r in results}) == len(results)
+
+
+def test_nothing_to_lint_is_exit_2(tmp_path, capsys):
+    routes = tmp_path / "routes.json"
+    routes.write_text(json.dumps({"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+                                  "contentVersion": "1.0.0.0", "resources": [
+                                      {"type": "Microsoft.Network/routeTables", "apiVersion": "2023-04-01",
+                                       "name": "rt", "location": "eastus", "properties": {"routes": []}}]}))
+    assert main(["lint", str(routes), "--fail-on", "never"]) == 2
+    assert "nothing to lint: no network security group in the inputs (they hold 1 route table)" in capsys.readouterr().err
+    other = tmp_path / "package.json"
+    other.write_text('{"name": "x"}')
+    assert main(["lint", ESTATE, str(other)]) == 2
+    assert "package.json: not a network input" in capsys.readouterr().err

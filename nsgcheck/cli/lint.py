@@ -1,17 +1,20 @@
 """`nsgcheck lint PATH...`: NSG rule hygiene (shadowed, redundant, partly overridden, generalizations).
 
 Each NSG is analysed in the context of every subnet it filters (directly or through a NIC);
-a finding is reported only when it holds in all of them. Output uses the audit's report
-formats (advisories with the rule's file and line).
+a finding is reported only when it holds in all of them. The lint report has its own JSON
+(`command: "lint"`: the NSGs, each with its findings and their rule's file and line) and its
+own wording in every format (nsgcheck.render.lint). No NSG to lint, or a named file that is
+not a network input, is exit 2.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from nsgcheck.audit.results import Advisory, Report
 from nsgcheck.engine.hygiene import GENERALIZATION, PARTLY_OVERRIDDEN, REDUNDANT, SHADOWED, HygieneFinding, analyze
 from nsgcheck.render import FORMATS
+
+SCHEMA_VERSION = "1.0"
 
 IDS = {SHADOWED: ("NSG-SHADOWED-RULE", "warning"), REDUNDANT: ("NSG-REDUNDANT-RULE", "warning"),
        PARTLY_OVERRIDDEN: ("NSG-PARTLY-OVERRIDDEN", "note"), GENERALIZATION: ("NSG-GENERALIZATION", "note")}
@@ -65,37 +68,71 @@ def contexts_for(estate: Any, nsg: Any, catalog: Any, asgs: Any) -> list[Any]:
     return ctxs
 
 
-def advisory(nsg: Any, f: HygieneFinding) -> Advisory:
+def finding_json(nsg: Any, f: HygieneFinding) -> dict[str, Any]:
+    """One hygiene finding of an NSG: the rule, what it is, and the rules that cause it."""
+    from nsgcheck.answers import origin_json
+
     ident, level = IDS[f.kind]
-    details = tuple(f"{r.rule.name} (priority {r.rule.priority}) at {r.rule.origin}" if r.rule.origin
-                    else f"{r.rule.name} (priority {r.rule.priority})" for r in f.by)
-    return Advisory(id=ident, level=level,
-                    message=f"{f.direction} rule {f.rule.rule.name} (priority {f.rule.rule.priority}): {f.message}",
-                    subject=f"{nsg.name}/{f.rule.rule.name}", location=f.rule.rule.origin or nsg.origin,
-                    details=details)
+    return {"id": ident, "level": level, "direction": f.direction, "rule": f.rule.rule.name,
+            "priority": f.rule.rule.priority, "message": f.message,
+            "location": origin_json(f.rule.rule.origin or nsg.origin),
+            "by": [{"rule": r.rule.name, "priority": r.rule.priority, "location": origin_json(r.rule.origin)}
+                   for r in f.by]}
 
 
-def lint_estate(estate: Any, catalog: Any) -> list[Advisory]:
+def lint_report(estate: Any, catalog: Any) -> dict[str, Any]:
+    """The canonical lint report (every format is rendered from it)."""
+    from nsgcheck import __version__
+    from nsgcheck.answers import origin_json
+    from nsgcheck.audit.run import service_tags_info
     from nsgcheck.engine.context import asg_membership
     from nsgcheck.engine.nsg import TermCache
 
     asgs = asg_membership(estate)
     cache = TermCache()
-    out: list[Advisory] = []
+    nsgs = []
+    levels = {"error": 0, "warning": 0, "note": 0}
     for _, nsg in sorted(estate.nsgs.items()):
-        for f in analyze(nsg, contexts_for(estate, nsg, catalog, asgs), cache):
-            out.append(advisory(nsg, f))
+        findings = [finding_json(nsg, f) for f in analyze(nsg, contexts_for(estate, nsg, catalog, asgs), cache)]
+        findings.sort(key=lambda x: (x["direction"], x["priority"] if isinstance(x["priority"], int) else 0,
+                                     x["rule"], x["id"]))
+        for x in findings:
+            levels[x["level"]] = levels.get(x["level"], 0) + 1
+        nsgs.append({"name": nsg.name, "id": nsg.id, "location": origin_json(nsg.origin),
+                     "rules": len(nsg.rules), "findings": findings})
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "nsgcheck", "version": __version__},
+        "command": "lint",
+        "inputs": list(estate.inputs),
+        "service_tags": service_tags_info(catalog),
+        "summary": {"nsgs": len(nsgs), "rules": sum(n["rules"] for n in nsgs),
+                    "findings": sum(levels.values()), **levels},
+        "nsgs": nsgs,
+        "findings": [{"level": f.level, "message": f.message, "location": origin_json(f.origin)}
+                     for f in estate.findings],
+    }
+
+
+def nothing_to_lint(estate: Any, named: list[str]) -> list[str]:
+    """Why this lint run checked less than asked (empty: it checked every NSG it was given)."""
+    from nsgcheck.gate.auditable import census, non_network_inputs
+
+    out = non_network_inputs(estate, named)
+    if not estate.nsgs:
+        out.append(f"nothing to lint: no network security group in the inputs (they hold {census(estate)}); "
+                   "give the template or export that defines the NSGs")
     return out
 
 
 def run(args: Any) -> int:
-    from nsgcheck import __version__
-    from nsgcheck.audit.results import origin_json
-    from nsgcheck.audit.run import service_tags_info
-    from nsgcheck.cli.audit import _load_estate, exit_code
+    from nsgcheck.cli.audit import _load_estate
     from nsgcheck.cli.inputcheck import fail_on_input_errors
+    from nsgcheck.gate.auditable import with_errors
     from nsgcheck.gate.config import configure
+    from nsgcheck.gate.failon import exit_code
     from nsgcheck.render import render
+    from nsgcheck.render.output import write_report
 
     configure(args, "lint", {"format": "text", "fail_on": "error"})
     estate = _load_estate(args.paths, args.parameters, getattr(args, "max_input_size", None))
@@ -103,15 +140,16 @@ def run(args: Any) -> int:
     if args.tags:
         from nsgcheck.cli.tagfile import load_catalog
         catalog = load_catalog(args.tags)
-    findings = [{"level": f.level, "message": f.message, "location": origin_json(f.origin)} for f in estate.findings]
-    if not estate.nsgs:
-        findings.append({"level": "warning", "message": "no network security groups found in the inputs", "location": None})
-    report = Report(tool_version=__version__, inputs=list(estate.inputs), service_tags=service_tags_info(catalog),
-                    scenario={"command": "lint"}, advisories=lint_estate(estate, catalog), findings=findings)
-    data = report.to_json()
-    text = render(args.format, data)
-    from nsgcheck.render.output import write_report
+    unusable = nothing_to_lint(estate, list(args.paths))
+    data = with_errors(lint_report(estate, catalog), unusable)
+    options = {"base_dir": args.root} if args.format == "sarif" and getattr(args, "root", None) else {}
+    if args.format == "json":
+        from nsgcheck.render.json import write as write_json
 
-    write_report(args.output, lambda stream: stream.write(text))
-    fail_on_input_errors(estate.findings)   # after the report: exit 2 naming every input error
+        write_report(args.output, lambda stream: write_json(data, stream))
+    else:
+        text = render(args.format, data, **options)
+        write_report(args.output, lambda stream: stream.write(text))
+    # after the report: exit 2 naming every input error, and when nothing could be linted
+    fail_on_input_errors(estate.findings, unusable)
     return exit_code(data, args.fail_on)

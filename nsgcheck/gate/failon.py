@@ -41,6 +41,10 @@ def findings_at_or_above(report: dict[str, Any], fail_on: str) -> list[str]:
         level = a.get("level", "warning")
         if RANK.get(level, 0) >= floor:
             out.append(f"{level}: {a.get('id')} {a.get('subject', '')}".rstrip())
+    for nsg in report.get("nsgs", []) or []:          # a lint report
+        for x in nsg.get("findings", []) or []:
+            if RANK.get(x.get("level", "warning"), 0) >= floor:
+                out.append(f"{x.get('level')}: {x.get('id')} {nsg.get('name', '')}/{x.get('rule', '')}")
     for f in report.get("findings", []) or []:
         if f.get("level") == "error":
             out.append(f"error: {f.get('message', '')}")

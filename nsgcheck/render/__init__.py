@@ -15,5 +15,9 @@ def render(fmt: str, report: dict[str, Any], **options: Any) -> str:
     """Render the canonical report dictionary in the named format."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    if report.get("command") == "lint":
+        from nsgcheck.render import lint
+
+        return lint.render(fmt, report, **options)
     module = importlib.import_module(f"nsgcheck.render.{fmt}")
     return module.render(report, **options)
