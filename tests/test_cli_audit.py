@@ -169,3 +169,12 @@ def test_a_pack_severity_lowers_its_findings(tmp_path, capsys):
     kv = [r for r in json.loads(out.read_text())["results"] if r["requirement"] == "X-SRC-KV"]
     assert kv and {(r["status"], r["severity"]) for r in kv} == {("fail", "warning")}
     capsys.readouterr()
+
+
+def test_also_writes_more_formats_from_one_audit(tmp_path, capsys):
+    sarif, md = tmp_path / "r.sarif", tmp_path / "r.md"
+    code = main(["audit", *EXAMPLE, "--format", "sarif", "-o", str(sarif), "--also", f"markdown={md}"])
+    assert code == 1 and json.loads(sarif.read_text())["version"] == "2.1.0"
+    assert md.read_text().startswith("## nsgcheck")
+    assert main(["audit", *EXAMPLE, "--also", "pdf=x.pdf"]) == 2
+    assert "--also 'pdf=x.pdf': expected FORMAT=FILE" in capsys.readouterr().err

@@ -51,6 +51,8 @@ def register(sub) -> None:
                    help="URL allow-list of a proxy/appliance on the path (one URL pattern per line)")
     p.add_argument("--format", choices=FORMATS, default=None, help="report format (default: text)")
     p.add_argument("--output", "-o", metavar="FILE", help="write the report here instead of stdout")
+    p.add_argument("--also", action="append", default=[], metavar="FORMAT=FILE",
+                   help="also write the report in another format to FILE (repeatable), e.g. markdown=summary.md")
     p.add_argument("--root", metavar="DIR",
                    help="SARIF: file URIs relative to this folder (default: the inputs' common folder)")
     p.add_argument("--fail-on", choices=FAIL_ON, default=None,
@@ -172,30 +174,19 @@ def run(args: Any) -> int:
 
 
 def _write(args: Any, data: dict[str, Any]) -> None:
-    """Render the report in the chosen format and write it (stdout or --output)."""
-    from nsgcheck.render import render
+    """Render the report in the chosen format and write it (stdout or --output), then in each
+    `--also FORMAT=FILE` format (one audit, several reports: SARIF and a Markdown summary in CI)."""
+    from nsgcheck.render.output import parse_also, write_format
 
-    options: dict[str, Any] = {}
-    if args.format == "sarif" and getattr(args, "root", None):
-        options = {"base_dir": args.root}
-    if args.format == "text":
-        to_tty = args.output is None and hasattr(sys.stdout, "isatty") and sys.stdout.isatty()
-        options = {"color": to_tty and not os.environ.get("NO_COLOR"), "verbose": args.verbose}
-    if args.format == "json":
-        # streamed: a large estate's report never exists as one string
-        from nsgcheck.render.json import write as write_json
-
-        _emit(args.output, lambda stream: write_json(data, stream))
-    else:
-        text = render(args.format, data, **options)
-        _emit(args.output, lambda stream: stream.write(text))
-
-
-def _emit(output: str | None, write: Any) -> None:
-    """Write a rendered report to `--output` (replaced atomically) or stdout."""
-    from nsgcheck.render.output import write_report
-
-    write_report(output, write)
+    also = parse_also(getattr(args, "also", None) or [], FORMATS)
+    for fmt, output in [(args.format, args.output)] + also:
+        options: dict[str, Any] = {}
+        if fmt == "sarif" and getattr(args, "root", None):
+            options = {"base_dir": args.root}
+        if fmt == "text":
+            to_tty = output is None and hasattr(sys.stdout, "isatty") and sys.stdout.isatty()
+            options = {"color": to_tty and not os.environ.get("NO_COLOR"), "verbose": args.verbose}
+        write_format(fmt, data, output, **options)
 
 
 def _apply_config(args: Any) -> None:

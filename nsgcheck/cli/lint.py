@@ -131,8 +131,7 @@ def run(args: Any) -> int:
     from nsgcheck.gate.auditable import with_errors
     from nsgcheck.gate.config import configure
     from nsgcheck.gate.failon import exit_code
-    from nsgcheck.render import render
-    from nsgcheck.render.output import write_report
+    from nsgcheck.render.output import write_format
 
     configure(args, "lint", {"format": "text", "fail_on": "error"})
     estate = _load_estate(args.paths, args.parameters, getattr(args, "max_input_size", None))
@@ -143,13 +142,7 @@ def run(args: Any) -> int:
     unusable = nothing_to_lint(estate, list(args.paths))
     data = with_errors(lint_report(estate, catalog), unusable)
     options = {"base_dir": args.root} if args.format == "sarif" and getattr(args, "root", None) else {}
-    if args.format == "json":
-        from nsgcheck.render.json import write as write_json
-
-        write_report(args.output, lambda stream: write_json(data, stream))
-    else:
-        text = render(args.format, data, **options)
-        write_report(args.output, lambda stream: stream.write(text))
+    write_format(args.format, data, args.output, **options)
     # after the report: exit 2 naming every input error, and when nothing could be linted
     fail_on_input_errors(estate.findings, unusable)
     return exit_code(data, args.fail_on)

@@ -46,6 +46,33 @@ def write_report(output: str | None, write: Callable[[Any], None]) -> None:
         raise
 
 
+def write_format(fmt: str, report: dict[str, Any], output: str | None, **options: Any) -> None:
+    """Render `report` in `fmt` and write it; JSON is streamed (a large report never exists as
+    one string)."""
+    if fmt == "json":
+        from nsgcheck.render.json import write as write_json
+
+        write_report(output, lambda stream: write_json(report, stream))
+        return
+    from nsgcheck.render import render
+
+    text = render(fmt, report, **options)
+    write_report(output, lambda stream: stream.write(text))
+
+
+def parse_also(values: list[str], formats: tuple[str, ...]) -> list[tuple[str, str]]:
+    """`--also FORMAT=FILE` values as (format, file) pairs; a bad one is a usage error."""
+    from nsgcheck.errors import UsageError
+
+    out = []
+    for value in values or []:
+        fmt, sep, file = str(value).partition("=")
+        if not sep or fmt not in formats or not file:
+            raise UsageError(f"--also {value!r}: expected FORMAT=FILE with FORMAT one of {', '.join(formats)}")
+        out.append((fmt, file))
+    return out
+
+
 def _keep_mode(target: str, tmp: str) -> None:
     """The new file gets the old file's permissions, else the usual ones for a new file (umask)."""
     try:
