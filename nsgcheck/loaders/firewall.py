@@ -70,10 +70,12 @@ def _priority(v: Any, origin: Origin) -> int | Unknown:
         return v
     if isinstance(v, bool):
         return Unknown(f"priority {v!r} is not a number", origin)
+    if isinstance(v, str) and v.strip().isdigit() and len(v.strip()) <= 18:
+        v = int(v.strip())
     if isinstance(v, int):
+        if not 100 <= v <= 65000:   # Azure's range: a value outside places the collection nowhere for sure
+            return Unknown(f"priority {v} is outside 100-65000", origin)
         return v
-    if isinstance(v, str) and v.strip().isdigit():
-        return int(v.strip())
     if v is None:
         return Unknown("priority missing", origin)
     return Unknown(f"priority {v!r} is not a number", origin)
@@ -178,19 +180,38 @@ def _app_protocols(v: Any, unknowns: list[Unknown], origin: Origin) -> tuple[tup
     return tuple(out)
 
 
+_NET_PROTOCOLS = frozenset({"tcp", "udp", "icmp", "any"})
+
+
 def _network_rule(r: dict, origin: Origin) -> FirewallNetworkRule:
     r = _props(r) if "properties" in r and "ruleType" not in r else r
     unk: list[Unknown] = []
-    protos = _strings(_get(r, "ipProtocols", _get(r, "protocols")), "protocols", unk, origin)
+    protos = tuple(p.lower() for p in _strings(_get(r, "ipProtocols", _get(r, "protocols")), "protocols", unk,
+                                              origin))
+    if not protos or any(p not in _NET_PROTOCOLS for p in protos):
+        # a protocol Azure does not know (or none): the rule might match any protocol, never none
+        unk.append(Unknown(f"ipProtocols {list(protos)!r}: expected TCP, UDP, ICMP or Any", origin))
+        protos = ("any",)
+    src = _strings(_get(r, "sourceAddresses"), "sourceAddresses", unk, origin)
+    src_groups = _strings(_get(r, "sourceIpGroups"), "sourceIpGroups", unk, origin)
+    dst = _strings(_get(r, "destinationAddresses"), "destinationAddresses", unk, origin)
+    dst_groups = _strings(_get(r, "destinationIpGroups"), "destinationIpGroups", unk, origin)
+    fqdns = _strings(_get(r, "destinationFqdns"), "destinationFqdns", unk, origin)
+    ports = _strings(_get(r, "destinationPorts"), "destinationPorts", unk, origin)
+    # a side Azure requires but the rule leaves empty: might be anything, never nothing
+    if not src and not src_groups:
+        unk.append(Unknown("no sourceAddresses or sourceIpGroups", origin))
+        src = (ANY,)
+    if not dst and not dst_groups and not fqdns:
+        unk.append(Unknown("no destinationAddresses, destinationIpGroups or destinationFqdns", origin))
+        dst = (ANY,)
+    if not ports:
+        unk.append(Unknown("no destinationPorts", origin))
+        ports = (ANY,)
     return FirewallNetworkRule(
-        name=str(_get(r, "name") or ""),
-        protocols=tuple(p.lower() for p in protos),
-        source_addresses=_strings(_get(r, "sourceAddresses"), "sourceAddresses", unk, origin),
-        source_ip_groups=_strings(_get(r, "sourceIpGroups"), "sourceIpGroups", unk, origin),
-        destination_addresses=_strings(_get(r, "destinationAddresses"), "destinationAddresses", unk, origin),
-        destination_ip_groups=_strings(_get(r, "destinationIpGroups"), "destinationIpGroups", unk, origin),
-        destination_fqdns=_strings(_get(r, "destinationFqdns"), "destinationFqdns", unk, origin),
-        destination_ports=_strings(_get(r, "destinationPorts"), "destinationPorts", unk, origin),
+        name=str(_get(r, "name") or ""), protocols=protos,
+        source_addresses=src, source_ip_groups=src_groups, destination_addresses=dst,
+        destination_ip_groups=dst_groups, destination_fqdns=fqdns, destination_ports=ports,
         origin=origin, unknowns=tuple(unk))
 
 
@@ -234,16 +255,19 @@ def _classic_collections(raw: RawResource, props: dict) -> list[FirewallRuleColl
                                                   (_unknown_rule(rules.reason, rules.origin or corigin),),
                                                   origin=corigin))
                 continue
-            built = []
+            built, stand_ins = [], []
             for j, r in enumerate(rules):
                 rorigin = raw.origin_for("properties", key, i, "properties", "rules", j)
-                if not isinstance(r, dict):
+                if not isinstance(r, dict):   # not a rule: it might match anything, never nothing
+                    stand_ins.append(_unknown_rule(f"rule #{j} is {r!r}, not a rule object", rorigin))
                     continue
                 built.append(_app_rule(r, rorigin) if kind == "application" else _network_rule(r, rorigin))
-            out.append(FirewallRuleCollection(str(_get(p, "name") or f"{key}[{i}]"),
-                                              _priority(_get(p, "priority"), corigin),
-                                              _action(_get(p, "action"), corigin), kind, tuple(built),
-                                              origin=corigin))
+            name, prio, action = (str(_get(p, "name") or f"{key}[{i}]"), _priority(_get(p, "priority"), corigin),
+                                  _action(_get(p, "action"), corigin))
+            out.append(FirewallRuleCollection(name, prio, action, kind, tuple(built), origin=corigin))
+            if stand_ins:
+                out.append(FirewallRuleCollection(name, prio, action, _stand_in_kind(kind), tuple(stand_ins),
+                                                  origin=corigin))
     return out
 
 
@@ -270,9 +294,11 @@ def _group_collections(props: dict, group: str, gprio: int | Unknown, locate) ->
             continue
         net, app, nat = [], [], []
         for j, r in enumerate(rules):
-            if not isinstance(r, dict):
-                continue
             rorigin = locate("ruleCollections", i, "rules", j)
+            if not isinstance(r, dict):   # not a rule: it might match anything, never nothing
+                (nat if "nat" in ctype else net).append(_unknown_rule(f"rule #{j} is {r!r}, not a rule object",
+                                                                      rorigin))
+                continue
             rtype = str(_get(r, "ruleType") or "").lower()
             if "nat" in rtype or "nat" in ctype:
                 nat.append(_network_rule(r, rorigin))
@@ -305,6 +331,8 @@ def _legacy_rulegroup(raw: RawResource, group: str) -> list[FirewallRuleCollecti
         return [_undetermined_collection("rules", "network", rules, rules.origin or raw.origin, group, gprio)]
     for i, r in enumerate(rules):
         if not isinstance(r, dict):
+            out.append(_undetermined_collection(f"rules[{i}]", "network", r, raw.origin_for("properties", "rules", i),
+                                                group, gprio))
             continue
         ro = raw.origin_for("properties", "rules", i)
         conds = _get(r, "ruleConditions")
@@ -313,9 +341,10 @@ def _legacy_rulegroup(raw: RawResource, group: str) -> list[FirewallRuleCollecti
         is_nat = "nat" in str(_get(r, "ruleType") or "").lower()
         net, app = [], []
         for j, cond in enumerate(conds or []):
-            if not isinstance(cond, dict):
-                continue
             co = raw.origin_for("properties", "rules", i, "ruleConditions", j)
+            if not isinstance(cond, dict):
+                net.append(_unknown_rule(f"rule condition #{j} is {cond!r}, not an object", co))
+                continue
             if "application" in str(_get(cond, "ruleConditionType") or "").lower():
                 app.append(_app_rule(cond, co))
             else:

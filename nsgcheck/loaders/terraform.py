@@ -253,11 +253,14 @@ class _Plan:
         container = _parse_module(mod.get("address"))
         self.modules.add(container)
         for i, r in enumerate(mod.get("resources") or []):
-            if not isinstance(r, dict) or r.get("mode", "managed") != "managed":
+            if not isinstance(r, dict) or not isinstance(r.get("type"), str) or not isinstance(r.get("name"), str):
+                # a malformed plan: what this resource was is not known (never silently left out)
+                self.findings.append(Finding("error", f"planned resource #{i} is not a resource object with "
+                                             f"'type' and 'name': {str(r)[:80]!r}", self.origin(f"{ptr}/resources/{i}")))
+                continue
+            if r.get("mode", "managed") != "managed":
                 continue
             rtype, name = r.get("type"), r.get("name")
-            if not isinstance(rtype, str) or not isinstance(name, str):
-                continue
             rptr = f"{ptr}/resources/{i}"
             address = r.get("address") if isinstance(r.get("address"), str) else f"{rtype}.{name}"
             if address in self.seen:
