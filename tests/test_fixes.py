@@ -235,8 +235,14 @@ def apply_arm_fixes(tpl: dict, report: dict) -> dict:
     tpl = copy.deepcopy(tpl)
     fixes = snippets.unique_fixes(report)
     for f in fixes:
-        element = json.loads(snippets.arm(f))
-        _nsg_of(tpl, f["nsg"])["properties"]["securityRules"].append(element)
+        text = snippets.arm(f)
+        element = json.loads("\n".join(l for l in text.splitlines() if not l.startswith("//")))
+        rules = _nsg_of(tpl, f["nsg"])["properties"]["securityRules"]
+        if f.get("action") == "update":       # the corrected rule replaces the one of that name
+            at = next(i for i, r in enumerate(rules) if r["name"] == f["name"])
+            rules[at] = element
+        else:
+            rules.append(element)
     return tpl
 
 
@@ -290,4 +296,94 @@ def test_arm_fix_round_trip(pipeline, tmp_path, req):
     assert snippets.unique_fixes(before), "no fix planned"
     after = audit(tmp_path, fixed_tpl, "fixed")
     assert statuses(after, req) == {"pass"}, [r["message"] for r in after["results"] if r["requirement"] == req]
+    assert {r["status"] for r in after["results"]} <= {"pass", "not_applicable"}
+
+
+# --------------------------------------------------------------------------- corrections
+def allow(name, priority, dest, ports="443", protocol="tcp", direction="outbound"):
+    return SecurityRule(name=name, priority=priority, direction=direction, access="allow", protocol=protocol,
+                        source_addresses=(AddressToken("any", "*"),), source_ports=PortSet.everything(),
+                        destination_addresses=(AddressToken("tag", dest),), destination_ports=PortSet.parse(ports),
+                        origin=Origin("t.json", f"/r/{name}", priority))
+
+
+@pytest.mark.parametrize("wrong,changes", [
+    (dict(dest="EventHub.EastUS"), {"destination": ["EventHub.EastUS"]}),
+    (dict(dest="EventHub.CentralUS", ports="80"), {"port": "80"}),
+    (dict(dest="EventHub.CentralUS", protocol="udp"), {"protocol": "udp"}),
+])
+def test_a_rule_naming_the_wrong_region_port_or_protocol_is_corrected(wrong, changes):
+    e = estate(nsg("nsg-a", allow("asr-eventhub", 120, **wrong), rule("deny-all", 4000)))
+    r = result("fail", deny("nsg-a", "deny-all", 4000), requirement="A2A-SRC-EVENTHUB", dest="EventHub.CentralUS")
+    [out] = plan_report_fixes([r], e)
+    [fix] = out.fixes
+    assert fix.action == "update" and fix.name == "asr-eventhub" and fix.priority == 120
+    assert fix.destinations == ("EventHub.CentralUS",) and fix.port == "443" and fix.protocol == "tcp"
+    for key, before in changes.items():
+        assert fix.replaces[key] == before
+    az = snippets.az(fix.to_json())
+    assert "az network nsg rule update" in az and "--name asr-eventhub" in az
+    assert "--priority" not in az                                     # only what changes
+
+
+def test_no_correction_for_a_rule_others_rely_on_or_below_the_deny():
+    relied = estate(nsg("nsg-a", allow("asr-eventhub", 120, "EventHub.EastUS"), rule("deny-all", 4000)))
+    failing = result("fail", deny("nsg-a", "deny-all", 4000), requirement="A2A-SRC-EVENTHUB", dest="EventHub.CentralUS")
+    passing = result("pass", Decision("nsg-a", "subnet-nsg", "asr-eventhub", 120, "allow", 1.0),
+                     requirement="A2A-TGT-EVENTHUB", dest="EventHub.EastUS", side="target")
+    out = plan_report_fixes([failing, passing], relied)
+    assert out[0].fixes[0].action == "add" and out[0].fixes[0].priority == 3999
+    below = estate(nsg("nsg-a", rule("deny-all", 4000), allow("asr-eventhub", 4010, "EventHub.EastUS")))
+    [out] = plan_report_fixes([failing], below)
+    assert out.fixes[0].action == "add"
+
+
+def test_resource_group_from_the_id_or_asked_for():
+    e = estate(nsg("nsg-a", rule("deny-all", 4096)))
+    [fix] = plan_fixes(result("fail", deny("nsg-a", "deny-all", 4096)), e)
+    assert "--resource-group rg-net" in snippets.az(fix.to_json())
+    placeholder = NetworkSecurityGroup(
+        id="/subscriptions/0/resourceGroups/resource-group/providers/Microsoft.Network/networkSecurityGroups/nsg-t",
+        name="nsg-t", rules=(rule("deny-all", 4096),), default_rules=())
+    r = Result("A2A-SRC-STORAGE", "t", VM, "source", "fail", 0.0, "Storage.EastUS", "tcp", "443",
+               decided_by=(deny("nsg-t", "deny-all", 4096),), path=(PathStep("subnet-nsg", "nsg-t", "deny", placeholder.id),))
+    [fix] = plan_fixes(r, estate(placeholder))
+    data = fix.to_json()
+    assert data["resource_group"] == ""
+    assert '--resource-group "${RESOURCE_GROUP:?' in snippets.az(data)
+    assert "= var.resource_group_name\n" in snippets.terraform(data)
+
+
+def test_placeholder_resource_group_matches_the_loaders():
+    from nsgcheck.fixes.plan import PLACEHOLDER_RESOURCE_GROUPS
+    from nsgcheck.loaders import arm_expressions, terraform
+
+    assert {arm_expressions.PLACEHOLDER_RESOURCE_GROUP, terraform.PLACEHOLDER_RESOURCE_GROUP} <= PLACEHOLDER_RESOURCE_GROUPS
+
+
+def test_address_lists_are_sorted_numerically():
+    from nsgcheck.fixes.plan import sorted_addresses
+
+    assert sorted_addresses(["10.0.0.10", "VirtualNetwork", "10.0.0.9", "10.0.0.0/24", "2001:db8::1", "10.0.0.9"]) == \
+        ("10.0.0.0/24", "10.0.0.9", "10.0.0.10", "2001:db8::1", "VirtualNetwork")
+    e = estate(nsg("nsg-b", rule("deny-in", 4000, direction="inbound")))
+    members = [Subject("vm", f"vm{i}", VM.id + str(i), ip, "eastus") for i, ip in enumerate(["10.0.0.10", "10.0.0.9"])]
+    results = [result("fail", deny("nsg-b", "deny-in", 4000, "subnet-nsg-in"), requirement="A2A-MVM-20004",
+                      dest="group g1", side="group", port="20004", subject=m) for m in members]
+    out = plan_report_fixes(results, e)
+    assert out[0].fixes[0].sources == ("10.0.0.9", "10.0.0.10")
+
+
+@pytest.mark.parametrize("field,value", [("destinationAddressPrefix", "EventHub.EastUS"),
+                                          ("destinationPortRange", "80"), ("protocol", "Udp")])
+def test_corrected_rule_round_trip(pipeline, tmp_path, field, value):
+    tpl = template()
+    rules = _nsg_of(tpl, "nsg-src")["properties"]["securityRules"]
+    eventhub = next(r for r in rules if r["properties"].get("destinationAddressPrefix") == "EventHub.CentralUS")
+    eventhub["properties"][field] = value
+    before = audit(tmp_path, tpl, "wrong")
+    assert statuses(before, "A2A-SRC-EVENTHUB") == {"fail"}
+    fixes = [f for f in snippets.unique_fixes(before) if f["requirement"] == "A2A-SRC-EVENTHUB"]
+    assert [f["action"] for f in fixes] == ["update"] and fixes[0]["name"] == eventhub["name"]
+    after = audit(tmp_path, apply_arm_fixes(tpl, before), "corrected")
     assert {r["status"] for r in after["results"]} <= {"pass", "not_applicable"}

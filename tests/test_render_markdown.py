@@ -60,7 +60,8 @@ def test_fix_commands_and_error_codes_in_details():
     if rep is None:
         pytest.skip("the bundled example or the audit pipeline is not available")
     text = render("markdown", rep)
-    assert "```bash\naz network nsg rule create" in text
+    assert "az network nsg rule create \\\n" in text and "az network nsg rule update \\\n" in text
+    assert "correct rule `asr-eventhub` of `nsg-db` (priority 120): `EventHub.EastUS` → `EventHub.CentralUS`" in text
     assert "Site Recovery errors this causes: 151037, 151072 ([troubleshooting](https://learn.microsoft.com/" in text
 
 

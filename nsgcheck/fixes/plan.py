@@ -1,13 +1,19 @@
-"""Plan the rules to add for a fail/partial result: one allow per denying (NSG, direction).
+"""Plan the rule changes that make a fail/partial result pass: one per denying (NSG, direction).
 
-The new rule goes at the free priority closest above (numerically just below) the first
-denying rule of that NSG and direction, within 100-4096, never colliding with an existing
-priority of that direction in that NSG nor with another planned fix.
+When the NSG already has an allow meant for this traffic that names the wrong region's tag,
+the wrong port or the wrong protocol (and sits above the deny, and no other result relies on
+it), the fix is a corrected version of THAT rule (`action: update`). Otherwise a new allow goes
+at the free priority closest above (numerically just below) the first denying rule of that NSG
+and direction, within 100-4096, never colliding with an existing priority of that direction in
+that NSG nor with another planned fix (`action: add`). Address lists are sorted (addresses in
+numeric order, then tags). The resource group comes from the NSG's resource id; a template's
+placeholder group (the inputs do not name it) is left empty for the snippets to ask for.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import re
 from dataclasses import dataclass
 from typing import Any, Iterable
@@ -17,6 +23,10 @@ from nsgcheck.model import Estate, NetworkSecurityGroup, Origin, SecurityRule, r
 
 MIN_PRIORITY, MAX_PRIORITY = 100, 4096
 NSG_KINDS = ("nic-nsg", "subnet-nsg", "nic-nsg-in", "nic-nsg-out", "subnet-nsg-in", "subnet-nsg-out")
+#: resource groups the loaders make up when a template does not name its group
+#: (nsgcheck.loaders.arm_expressions / terraform PLACEHOLDER_RESOURCE_GROUP; a test keeps them equal)
+PLACEHOLDER_RESOURCE_GROUPS = frozenset({"resource-group"})
+ADD, UPDATE = "add", "update"
 
 
 @dataclass(frozen=True)
@@ -38,21 +48,39 @@ class Fix:
     location: Origin | None = None
     source_port: str = "*"
     note: str = ""
+    action: str = ADD                           # 'add' a new rule | 'update' the rule `name` in place
+    replaces: dict[str, Any] | None = None      # update: the rule's current destination, port, protocol
 
     def to_json(self) -> dict[str, Any]:
-        return {"requirement": self.requirement, "nsg": self.nsg, "nsg_id": self.nsg_id,
-                "resource_group": resource_group_of(self.nsg_id), "direction": self.direction,
-                "name": self.name, "priority": self.priority, "access": "allow",
-                "protocol": self.protocol, "source": list(self.sources), "source_port": self.source_port,
-                "destination": list(self.destinations), "port": self.port,
-                "above": {"rule": self.above_rule, "priority": self.above_priority},
-                "location": origin_json(self.location), "note": self.note}
+        out = {"requirement": self.requirement, "action": self.action, "nsg": self.nsg, "nsg_id": self.nsg_id,
+               "resource_group": resource_group_of(self.nsg_id), "direction": self.direction,
+               "name": self.name, "priority": self.priority, "access": "allow",
+               "protocol": self.protocol, "source": list(self.sources), "source_port": self.source_port,
+               "destination": list(self.destinations), "port": self.port,
+               "above": {"rule": self.above_rule, "priority": self.above_priority},
+               "location": origin_json(self.location), "note": self.note}
+        if self.replaces is not None:
+            out["replaces"] = dict(self.replaces)
+        return out
 
 
 def resource_group_of(resource_id: str) -> str:
-    """The resource group named in an ARM id ('' when the id has none)."""
+    """The resource group named in an ARM id ('' when the id has none, or only a loader's placeholder)."""
     m = re.search(r"/resourcegroups/([^/]+)", resource_id, re.IGNORECASE)
-    return m.group(1) if m else ""
+    if not m or m.group(1).lower() in PLACEHOLDER_RESOURCE_GROUPS:
+        return ""
+    return m.group(1)
+
+
+def sorted_addresses(values: Iterable[str]) -> tuple[str, ...]:
+    """Addresses and CIDRs in numeric order (IPv4 before IPv6), then anything else by name."""
+    def key(v: str) -> tuple:
+        try:
+            net = ipaddress.ip_network(v, strict=False)
+        except ValueError:
+            return (1, 0, 0, 0, v.lower())
+        return (0, net.version, int(net.network_address), net.prefixlen, v)
+    return tuple(sorted(dict.fromkeys(values), key=key))
 
 
 def _find_nsg(result: Result, device: str, rule_name: str, estate: Estate,
@@ -142,6 +170,7 @@ def _endpoints(result: Result, members: tuple[str, ...] = ()) -> tuple[tuple[str
     if result.side == "group":
         if result.peer is not None and result.subject.address and result.peer.address:
             return ((result.subject.address,), (result.peer.address,))
+        members = sorted_addresses(members)
         return (members or ("VirtualNetwork",), members or ("VirtualNetwork",))
     return (("*",), (result.destination,))
 
@@ -155,6 +184,10 @@ class Allocation:
     planned: dict[tuple[str, ...], Fix] = dataclasses.field(default_factory=dict)
     reused: dict[tuple[Any, str], Fix] = dataclasses.field(default_factory=dict)
     index: "_Index | None" = None
+    #: (NSG name, rule name) lower-cased of rules that allow some result: never rewritten
+    relied_on: frozenset[tuple[str, str]] = frozenset()
+    #: (NSG ref, rule name) lower-cased of rules already rewritten by a planned update
+    updated: dict[tuple[str, str], Fix] = dataclasses.field(default_factory=dict)
 
 
 def plan_fixes(result: Result, estate: Estate, allocation: Allocation | None = None,
@@ -207,6 +240,10 @@ def plan_fixes(result: Result, estate: Estate, allocation: Allocation | None = N
                     else dataclasses.replace(earlier, requirement=result.requirement))
             fixes.append(again)
             continue
+        correction = _correction(result, nsg, direction, deny_pri, deny_rule, allocation)
+        if correction is not None:
+            fixes.append(correction)
+            continue
         used = index.used_priorities(nsg, direction) | taken.setdefault(key, set())
         priority = _free_priority(deny_pri, used)
         note = "" if priority is not None else (
@@ -226,10 +263,77 @@ def plan_fixes(result: Result, estate: Estate, allocation: Allocation | None = N
     return fixes
 
 
+def _tag_base(value: str) -> str:
+    return value.split(".", 1)[0].lower()
+
+
+def _correction(result: Result, nsg: NetworkSecurityGroup, direction: str, deny_pri: int, deny_rule: str,
+                allocation: Allocation) -> Fix | None:
+    """A corrected version of the allow meant for this traffic, when the NSG has one that names
+    the wrong region's tag, port or protocol above the deny and nothing else relies on it."""
+    if result.side == "group" or "{" in result.destination:
+        return None
+    want_tag, want_port, want_proto = result.destination, str(result.port), result.protocol.lower() or "tcp"
+    try:
+        want_ports = [int(p) for p in want_port.split(",")]
+    except ValueError:
+        return None
+    best: tuple[int, int, SecurityRule] | None = None
+    for rule in nsg.rules:
+        if (rule.access != "allow" or rule.direction != direction or not isinstance(rule.priority, int)
+                or rule.priority >= deny_pri or rule.exists is not None or rule.problems or rule.unknowns()
+                or rule.source_asgs or rule.destination_asgs
+                or (nsg.name.lower(), rule.name.lower()) in allocation.relied_on):
+            continue
+        dest = rule.destination_addresses
+        if len(dest) != 1 or dest[0].kind != "tag" or _tag_base(dest[0].value) != _tag_base(want_tag):
+            continue
+        wrong = (dest[0].value.lower() != want_tag.lower(),
+                 not all(p in rule.destination_ports for p in want_ports),
+                 rule.protocol not in (want_proto, "*"))
+        if not any(wrong):
+            continue
+        candidate = (sum(wrong), rule.priority, rule)
+        if best is None or candidate[:2] < best[:2]:
+            best = candidate
+    if best is None:
+        return None
+    rule = best[2]
+    done = allocation.updated.get((ref(nsg.id), rule.name.lower()))
+    if done is not None:
+        # one rule corrected once: a second requirement asking for something else keeps the first
+        if done.destinations == (want_tag,) and done.port == (want_port if not all(
+                p in rule.destination_ports for p in want_ports) else str(rule.destination_ports)):
+            return done if done.requirement == result.requirement else dataclasses.replace(
+                done, requirement=result.requirement)
+        return None
+    ports_ok = all(p in rule.destination_ports for p in want_ports)
+    fix = Fix(requirement=result.requirement, nsg=nsg.name, nsg_id=nsg.id, direction=direction, name=rule.name,
+              priority=rule.priority, protocol=rule.protocol if rule.protocol in (want_proto, "*") else want_proto,
+              sources=sorted_addresses(str(t) for t in rule.source_addresses),
+              destinations=(want_tag,), port=str(rule.destination_ports) if ports_ok else want_port,
+              above_rule=deny_rule, above_priority=deny_pri, location=rule.origin or nsg.origin,
+              source_port=str(rule.source_ports), action=UPDATE,
+              replaces={"destination": [str(t) for t in rule.destination_addresses],
+                        "port": str(rule.destination_ports), "protocol": rule.protocol})
+    allocation.updated[(ref(nsg.id), rule.name.lower())] = fix
+    return fix
+
+
+def _relied_on(results: list[Result]) -> frozenset[tuple[str, str]]:
+    """NSG rules that allow (part of) some result: rewriting them could break what passes."""
+    out = set()
+    for r in results:
+        for d in r.decided_by:
+            if d.access == "allow" and d.rule and d.device_kind in NSG_KINDS:
+                out.add((d.device.lower(), d.rule.lower()))
+    return frozenset(out)
+
+
 def plan_report_fixes(results: Iterable[Result], estate: Estate) -> list[Result]:
     """Attach fixes to every fail/partial result, allocating priorities jointly (deterministic)."""
     results = list(results)
-    allocation = Allocation()
+    allocation = Allocation(relied_on=_relied_on(results))
     order = sorted(range(len(results)), key=lambda i: (
         results[i].subject.kind, results[i].subject.name.lower(), results[i].subject.id, results[i].side,
         results[i].requirement, results[i].peer.name.lower() if results[i].peer else ""))
@@ -239,7 +343,7 @@ def plan_report_fixes(results: Iterable[Result], estate: Estate) -> list[Result]
             groups.setdefault(r.destination, set()).add(r.subject.address)
     out = list(results)
     for i in order:
-        members = tuple(sorted(groups.get(results[i].destination, ()))) if results[i].side == "group" else ()
+        members = sorted_addresses(groups.get(results[i].destination, ())) if results[i].side == "group" else ()
         fixes = plan_fixes(results[i], estate, allocation, members)
         if fixes:
             out[i] = dataclasses.replace(results[i], fixes=tuple(fixes))

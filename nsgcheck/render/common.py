@@ -76,6 +76,28 @@ def requirement_link(req: dict[str, Any] | None) -> str:
     return str(req.get("link") or req.get("documentation") or "")
 
 
+def fix_summary(f: dict[str, Any], name: Any = str) -> str:
+    """One line for a planned fix: 'add outbound rule X to nsg-db (priority 3999, above deny-all)'
+    or 'correct rule asr-eventhub of nsg-db: EventHub.EastUS -> EventHub.CentralUS'. `name`
+    formats names from the inputs (escaping per format)."""
+    if f.get("action") == "update":
+        old = f.get("replaces") or {}
+        changes = []
+        for key, label in (("destination", ""), ("port", "port "), ("protocol", "protocol ")):
+            before = old.get(key)
+            after = f.get(key)
+            b = ", ".join(before) if isinstance(before, list) else str(before or "")
+            a = ", ".join(after) if isinstance(after, list) else str(after or "")
+            if b.lower() != a.lower():
+                changes.append(f"{label}{name(b)} → {name(a)}")
+        return (f"correct rule {name(f.get('name', ''))} of {name(f.get('nsg', ''))} "
+                f"(priority {f.get('priority')}): {'; '.join(changes)}")
+    prio = f"priority {f['priority']}" if f.get("priority") is not None else "no free priority"
+    above = f.get("above") or {}
+    return (f"add {f.get('direction', '')} rule {name(f.get('name', ''))} to {name(f.get('nsg', ''))} "
+            f"({prio}, above {name(above.get('rule', ''))})")
+
+
 def requirement_errors(req: dict[str, Any] | None) -> str:
     """The Site Recovery error codes a failure causes, e.g. '151037, 151072, 151196' ('' when none)."""
     if not req:

@@ -115,7 +115,8 @@ def _view(g: Group, reqs: dict[str, dict[str, Any]], scenario: dict[str, Any],
         "errors": c.requirement_errors(req) if problem else "",
         "trouble": c.requirement_troubleshooting(req) if problem else "",
         "fix_text": c.requirement_fix_text(req, first, scenario) if problem else "",
-        "fix_refs": [{"fix": f, "anchor": fix_anchor.get(fix_key(f), "")} for f in first.get("fixes", []) or []]
+        "fix_refs": [{"fix": f, "anchor": fix_anchor.get(fix_key(f), ""), "summary": c.fix_summary(f)}
+                     for f in first.get("fixes", []) or []]
         if problem else [],
         "link": c.requirement_link(req) if g.status != "pass" else "",
     }
@@ -177,7 +178,7 @@ def context(report: dict[str, Any], parts: Any) -> dict[str, Any]:
     passing = [g for g in groups if g.status == "pass"]
     not_applicable = [g for g in groups if g.status == "not_applicable"]
     forms = SNIPPET_FORMS if len(uses) <= SNIPPET_FORMS_LIMIT else SNIPPET_FORMS[:1]
-    fixes = [{"fix": u.fix, "index": u.index, "findings": u.findings,
+    fixes = [{"fix": u.fix, "index": u.index, "findings": u.findings, "summary": c.fix_summary(u.fix),
               "snippets": [(label, _Preformatted(snippets.snippet(fmt, u.fix))) for fmt, label in forms]}
              for u in uses]
     advisories = report.get("advisories", []) or []

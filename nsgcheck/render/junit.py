@@ -50,7 +50,7 @@ def _details(r: dict[str, Any]) -> str:
     if r.get("denied_prefixes"):
         lines.append("denied prefixes: " + ", ".join(r["denied_prefixes"]))
     for f in r.get("fixes", []) or []:
-        lines.append(f"fix: add {f.get('direction')} allow {f.get('name')} to {f.get('nsg')} at priority {f.get('priority')}")
+        lines.append(f"fix: {c.fix_summary(f)}")
     return _x("\n".join(lines))
 
 

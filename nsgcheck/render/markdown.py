@@ -81,10 +81,8 @@ def fixes_md(g: Group) -> str:
     fixes = g.first.get("fixes", []) or []
     if not fixes:
         return "—"
-    f = fixes[0]
-    prio = f" ({f['priority']})" if f.get("priority") is not None else " (no free priority)"
     more = f" +{len(fixes) - 1}" if len(fixes) > 1 else ""
-    return f"{code(f.get('name'))} in {code(f.get('nsg'))}{prio}{more}"
+    return c.fix_summary(fixes[0], code) + more
 
 
 class _Budget:

@@ -39,12 +39,8 @@ def _names(g: Group, verbose: bool) -> str:
 
 
 def _fix_line(f: dict[str, Any]) -> str:
-    prio = f"priority {f['priority']}" if f.get("priority") is not None else "no free priority"
-    above = f.get("above") or {}
     where = f" at {v(c.location_text(f.get('location')))}" if f.get("location") else ""
-    head = (f"fix: add {v(f.get('direction', ''))} rule {v(f.get('name', ''))} to {v(f.get('nsg', ''))} "
-            f"({prio}, above {v(above.get('rule', ''))}){where}")
-    return head + (f" — {v(f['note'])}" if f.get("note") else "")
+    return f"fix: {c.fix_summary(f, v)}{where}" + (f" — {v(f['note'])}" if f.get("note") else "")
 
 
 def _group_lines(g: Group, reqs: dict[str, dict[str, Any]], color: bool, verbose: bool) -> list[str]:
