@@ -95,3 +95,10 @@ def test_a_limit_is_never_downgraded_to_an_unknown_property():
     doc = template({}, "[padLeft('a', 20000000)]")
     with pytest.raises(LimitError):
         expand_template(doc, "t.json")
+
+
+@pytest.mark.parametrize("fn", ["uniqueString", "guid", "base64", "dataUri"])
+def test_a_lone_surrogate_in_a_template_string_is_kept_not_a_crash(fn):
+    text = evaluate(f"[{fn}('nsg\udfff')]")
+    assert isinstance(text, str) and text
+    assert evaluate(f"[{fn}('nsg\udfff')]") == text      # deterministic

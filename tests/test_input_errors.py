@@ -312,3 +312,19 @@ def test_a_single_file_error_is_an_input_error_with_location(tmp_path):
     with pytest.raises(InputError) as e:
         load_paths([tmp_path / "a.json"])
     assert e.value.file.endswith("a.json") and e.value.line == 1
+
+
+@pytest.mark.parametrize("command", ["audit", "flow", "lint"])
+def test_a_lone_surrogate_in_names_and_values_never_crashes(tmp_path, capsys, command):
+    """JSON may escape a lone surrogate (`\\udfff`): kept in the model, escaped on output."""
+    from conftest import DATA
+
+    doc = arm([deny(destinationPortRange="7\udfff")])
+    doc["resources"][0]["properties"]["securityRules"][0]["name"] = "deny\udfff"
+    f = tmp_path / "t.json"
+    f.write_text(json.dumps(doc))               # written as the JSON escape \udfff
+    extra = {"audit": ["--source-region", "eastus", "--target-region", "centralus"],
+             "flow": ["--nic", "nic1", "--dst", "20.1.0.0/16", "--port", "443"], "lint": []}[command]
+    code, out, err = cli(capsys, command, str(f), "--tags", str(DATA / "servicetags_small.json"), *extra)
+    assert code == 2 and "Traceback" not in err
+    assert "'7\\udfff'" in err and "deny\\udfff" in err

@@ -344,9 +344,9 @@ def run(args: Any) -> int:
     estate = _load_estate(args.paths, args.parameters, getattr(args, "max_input_size", None))
     catalog = load_catalog(args.tags)
     out = evaluate(args, estate, catalog)
-    if args.format == "json":
-        sys.stdout.write(json.dumps(out, indent=2) + "\n")
-    else:
-        sys.stdout.write(render_text(out))
+    from nsgcheck.render.output import write_report
+
+    text = json.dumps(out, indent=2) + "\n" if args.format == "json" else render_text(out)
+    write_report(None, lambda stream: stream.write(text))   # a lone surrogate in a name: escaped, no crash
     fail_on_input_errors(estate.findings)   # after the answer: exit 2 naming every input error
     return 0 if out["verdict"] == "allow" else 1

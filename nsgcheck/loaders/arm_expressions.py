@@ -412,9 +412,14 @@ def _deep_union(a: dict, b: dict) -> dict:
 _B32 = "abcdefghijklmnopqrstuvwxyz234567"
 
 
+def _utf8(text: str) -> bytes:
+    """UTF-8 bytes of a template string; a lone surrogate (JSON allows `\\udfff`) is kept, not a crash."""
+    return text.encode("utf-8", "surrogatepass")
+
+
 def unique_string(*parts: str) -> str:
     """Deterministic 13-character lower-case id (the shape of ARM's uniqueString)."""
-    h = int.from_bytes(hashlib.sha256("|".join(parts).encode()).digest()[:8], "big")
+    h = int.from_bytes(hashlib.sha256(_utf8("|".join(parts))).digest()[:8], "big")
     out = []
     for _ in range(13):
         out.append(_B32[h & 31])
@@ -1222,7 +1227,7 @@ def _f_substring(e: _Eval, a: list) -> str:
 
 def _f_base64(e: _Eval, a: list) -> str:
     _nargs("base64", a, 1)
-    return _b64.b64encode(_want("base64", a[0], str).encode()).decode()
+    return _b64.b64encode(_utf8(_want("base64", a[0], str))).decode()
 
 
 def _f_base64tostring(e: _Eval, a: list) -> str:
@@ -1249,7 +1254,7 @@ _DATA_URI_PREFIX = "data:text/plain;charset=utf8;base64,"
 
 def _f_datauri(e: _Eval, a: list) -> str:
     _nargs("dataUri", a, 1)
-    return _DATA_URI_PREFIX + _b64.b64encode(_want("dataUri", a[0], str).encode()).decode()
+    return _DATA_URI_PREFIX + _b64.b64encode(_utf8(_want("dataUri", a[0], str))).decode()
 
 
 def _f_datauritostring(e: _Eval, a: list) -> str:
@@ -1286,7 +1291,9 @@ def _f_uniquestring(e: _Eval, a: list) -> str:
 def _f_guid(e: _Eval, a: list) -> str:
     _nargs("guid", a, 1, -1)
     parts = [_want("guid", x, str) for x in a]
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, "nsgcheck-arm-guid:" + "|".join(parts)))
+    # uuid5 (SHA-1 of namespace + name) over bytes that keep a lone surrogate
+    digest = hashlib.sha1(uuid.NAMESPACE_URL.bytes + _utf8("nsgcheck-arm-guid:" + "|".join(parts))).digest()
+    return str(uuid.UUID(bytes=digest[:16], version=5))
 
 
 def _f_objectkeys(e: _Eval, a: list) -> list:
