@@ -125,3 +125,10 @@ def test_error_codes_in_rules_and_failing_results():
     assert "siteRecoveryErrorCodes" not in rules["A2A-SRC-KEYVAULT"]["properties"]
     eventhub = next(r for r in run["results"] if r["ruleId"] == "A2A-SRC-EVENTHUB")
     assert "Site Recovery errors this causes: 151037, 151072." in eventhub["message"]["text"]
+
+
+def test_unknown_is_never_coverage_zero():
+    run = sarif(sample())["runs"][0]
+    unknown = [r for r in run["results"] if r.get("properties", {}).get("status") == "unknown"]
+    assert unknown and all("coverage" not in r["message"]["text"] for r in unknown)
+    assert any("undecided 100%" in r["message"]["text"] for r in unknown)

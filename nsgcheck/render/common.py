@@ -35,6 +35,14 @@ def pct(value: float | int | None) -> str:
     return f"{text}%"
 
 
+def coverage_text(result: dict[str, Any]) -> str:
+    """'coverage 80%'; an unknown result says how much is undecided (never 'coverage 0%')."""
+    if result.get("status") == "unknown":
+        text = f"undecided {pct(result.get('unknown_share'))}"
+        return text + (f", allowed {pct(result.get('coverage'))}" if result.get("coverage") else "")
+    return f"coverage {pct(result.get('coverage'))}"
+
+
 def subject_key(subject: dict[str, Any]) -> tuple[str, str, str]:
     return (subject.get("kind", ""), subject.get("name", ""), subject.get("id", ""))
 

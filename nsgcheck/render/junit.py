@@ -39,7 +39,7 @@ def _timestamp(report: dict[str, Any]) -> str:
 def _details(r: dict[str, Any]) -> str:
     lines = [_x(r.get("message", "")),
              f"destination: {r.get('protocol', '').upper()} {r.get('port', '')} -> {r.get('destination', '')}",
-             f"coverage: {c.pct(r.get('coverage'))}" + (f", unknown {c.pct(r.get('unknown_share'))}" if r.get("unknown_share") else "")]
+             c.coverage_text(r)]
     for d in r.get("decided_by", []) or []:
         where = c.location_text(d.get("location"))
         pri = f" (priority {d['priority']})" if d.get("priority") is not None else ""

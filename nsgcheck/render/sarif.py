@@ -130,7 +130,7 @@ def _result_message(r: dict[str, Any], req: dict[str, Any] | None = None) -> str
     peer = f" -> {r['peer'].get('name', '')}" if r.get("peer") else ""
     head = (f"{r['requirement']} {c.STATUS_LABEL[r['status']]} for {subj}{peer} ({r['side']} side): "
             f"{r.get('protocol', '').upper()} {r.get('port', '')} to {r.get('destination', '')}, "
-            f"coverage {c.pct(r.get('coverage'))}.")
+            f"{c.coverage_text(r)}.")
     msg = r.get("message") or ""
     errors = c.requirement_errors(req) if r["status"] in ("fail", "partial") else ""
     tail = f" Site Recovery errors this causes: {errors}." if errors else ""

@@ -88,14 +88,7 @@ def _decision_line(d: dict[str, Any]) -> str:
 
 
 def _coverage(r: dict[str, Any]) -> str:
-    """'coverage 80%'; an unknown row says how much is undecided, never 'coverage 0%'."""
-    st = r["status"]
-    if st == "unknown":
-        text = f"undecided {c.pct(r.get('unknown_share', 0))}"
-        return text + (f", allowed {c.pct(r.get('coverage'))}" if r.get("coverage") else "")
-    if st in ("partial", "pass", "fail"):
-        return f"coverage {c.pct(r.get('coverage', 0))}"
-    return ""
+    return c.coverage_text(r) if r["status"] in ("partial", "pass", "fail", "unknown") else ""
 
 
 def _result_lines(r: dict[str, Any], color: bool) -> list[str]:
