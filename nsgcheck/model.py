@@ -361,6 +361,8 @@ class StorageAccount:
     ip_rules: tuple[str, ...] = ()
     location: str | Unknown | None = None
     origin: Origin | None = None
+    #: set when its virtual network or IP rules are not determined (more rules may exist)
+    rules_unknown: Unknown | None = None
 
 
 # --------------------------------------------------------------------------- exports of live state

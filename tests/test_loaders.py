@@ -77,3 +77,21 @@ def test_parameters_file_given_explicitly_is_not_loaded_twice(tmp_path):
     e = load_paths([tmp_path], parameters=[tmp_path / "values.json"])
     assert [n.name for n in e.nsgs.values()] == ["from-params"]
     assert not [f for f in e.findings if f.level == "warning"]
+
+
+def test_firewall_whose_ip_configurations_come_from_a_copy_loop_of_unknown_count_loads(tmp_path):
+    """A public firewall sample builds ipConfigurations with a variable copy loop counted by a
+    parameter that has no value: the firewall loads with an unknown address, not an internal error."""
+    import json
+    doc = {"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+           "contentVersion": "1.0.0.0", "parameters": {"count": {"type": "int"}},
+           "variables": {"copy": [{"name": "cfgs", "count": "[parameters('count')]", "input": {
+               "name": "[concat('ipconf', copyIndex('cfgs'))]", "properties": {}}}]},
+           "resources": [{"type": "Microsoft.Network/azureFirewalls", "apiVersion": "2020-05-01", "name": "fw",
+                          "location": "westus", "properties": {"ipConfigurations": "[variables('cfgs')]"}}]}
+    path = tmp_path / "fw.json"
+    path.write_text(json.dumps(doc))
+    e = load_paths([path])
+    (fw,) = e.firewalls.values()
+    assert len(fw.private_ips) == 1 and isinstance(fw.private_ips[0], Unknown)
+    assert "count" in fw.private_ips[0].reason

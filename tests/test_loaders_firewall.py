@@ -3,6 +3,7 @@
 import glob
 
 
+from nsgcheck.engine.path import find_firewall
 from nsgcheck.loaders.firewall import convert_collection_snippet, convert_firewall_resources
 from nsgcheck.loaders.raw import RawResource
 from nsgcheck.model import Estate, Origin, Unknown, ref
@@ -173,3 +174,28 @@ def test_undetermined_collections_lists_are_doubt():
     convert_firewall_resources([fw], e)
     kinds = sorted((c.name, c.kind, bool(c.rules[0].unknowns)) for c in e.firewalls[ref(fw.id)].collections)
     assert kinds == [("a", "network", True), ("networkRuleCollections", "network", True)]
+
+
+def test_undetermined_ip_configurations_are_an_unknown_address_not_an_internal_error():
+    # a variable copy loop whose count is a parameter without a value (seen on a public firewall sample)
+    for value in (Unknown("parameter 'count' has no value"), [Unknown("entry not determined")], "not-a-list"):
+        e = Estate()
+        convert_firewall_resources([raw("azureFirewalls", "fw", {"ipConfigurations": value})], e)
+        (fw,) = e.firewalls.values()
+        assert len(fw.private_ips) == 1 and isinstance(fw.private_ips[0], Unknown)
+        assert "ipConfigurations" in fw.private_ips[0].reason and not fw.subnet_ids
+        # no address is ever taken for this firewall: a route to it stays undecided
+        assert find_firewall("10.0.1.4", e) is None
+
+
+def test_undetermined_conditions_of_a_legacy_rule_are_doubt():
+    rg = raw("firewallPolicies/ruleGroups", "pol/g", {"priority": 100, "rules": [
+        {"name": "r", "ruleType": "FirewallPolicyFilterRule", "action": {"type": "Allow"}, "priority": 200,
+         "ruleConditions": Unknown("parameter 'conds' has no value")}]},
+        rid=f"{N}/firewallPolicies/pol/ruleGroups/g")
+    e = Estate()
+    convert_firewall_resources([raw("firewallPolicies", "pol", {}), rg], e)
+    (c,) = e.firewall_policies[ref(f"{N}/firewallPolicies/pol")].collections
+    (r,) = c.rules
+    assert (c.name, c.kind, c.priority) == ("r", "network", 200)
+    assert r.unknowns and "conds" in r.unknowns[0].reason

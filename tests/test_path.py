@@ -9,7 +9,7 @@ from nsgcheck.values.ports import PortSet
 from nsgcheck.engine.space import Box
 from nsgcheck.loaders.urllist import parse_allow_urls
 from nsgcheck.model import (Estate, Firewall, FirewallApplicationRule as App, FirewallRuleCollection as Coll,
-                            Route, RouteTable, ServiceEndpoint, StorageAccount, Subnet, VirtualNetwork)
+                            Route, RouteTable, ServiceEndpoint, StorageAccount, Subnet, Unknown, VirtualNetwork)
 
 N = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network"
 CAT = Catalog([Tag("Storage", prefixes=("20.0.0.0/16", "20.1.0.0/16")),
@@ -91,3 +91,13 @@ def test_advisories():
                    "ADV-REPLICATION-THROUGH-APPLIANCE"]
     e2, s2 = estate([ServiceEndpoint("Microsoft.Storage")])
     assert route_advisories(s2, e2, CAT, "eastus") == []
+
+
+def test_storage_advisory_says_when_the_network_rules_are_not_determined():
+    e, s = estate([ServiceEndpoint("Microsoft.Storage")])
+    u = Unknown("virtualNetworkRules of storage account cache not determined (parameter 'r' has no value)")
+    e.add("storage_accounts", StorageAccount("/st/cache", "cache", "Deny", ("AzureServices",), (), location="eastus",
+                                             rules_unknown=u))
+    (a,) = [a for a in route_advisories(s, e, CAT, "eastus") if a.id == "ADV-CACHE-STORAGE-NETWORK-RULES"]
+    assert "is not determined" in a.message and "parameter 'r' has no value" in a.message
+    assert "no virtual network rule admits" not in a.message

@@ -150,6 +150,18 @@ def test_storage_account_network_acls():
     assert s.subnet_rule_ids[0].endswith("/subnets/a") and s.ip_rules == ("1.2.3.4",)
 
 
+def test_undetermined_storage_rules_and_gateway_configurations_are_doubt():
+    st = raw("Microsoft.Storage/storageAccounts", "cache", {"networkAcls": {
+        "defaultAction": "Deny", "virtualNetworkRules": Unknown("parameter 'rules' has no value"), "ipRules": []}})
+    gw = raw("Microsoft.Network/virtualNetworkGateways", "gw", {"ipConfigurations": Unknown("not determined")})
+    e = convert([st, gw])
+    (s,) = e.storage_accounts.values()
+    assert s.rules_unknown is not None and "virtualNetworkRules" in s.rules_unknown.reason
+    assert s.subnet_rule_ids == () and s.default_action == "Deny"
+    (f,) = [f for f in e.findings if "gateway gw" in f.message]
+    assert f.level == "warning" and "not determined" in f.message
+
+
 def test_site_recovery_mapping_and_protected_item():
     vault = f"{SUB}/Microsoft.RecoveryServices/vaults/v"
     fab_src = raw("Microsoft.RecoveryServices/vaults/replicationFabrics", "v/src",

@@ -364,7 +364,10 @@ def storage_account_advisories(subnet: Subnet, estate: Estate, region: str | Non
         if not any(b.strip().lower() == "azureservices" for b in sa.bypass):
             problems.append("'Allow trusted Microsoft services' (bypass AzureServices) is off")
         rule_for_subnet = any(ref(s) == ref(subnet.id) for s in sa.subnet_rule_ids)
-        if not rule_for_subnet:
+        if not rule_for_subnet and sa.rules_unknown is not None:
+            problems.append(f"whether a virtual network rule admits subnet {subnet.name} is not determined "
+                            f"({sa.rules_unknown.reason})")
+        elif not rule_for_subnet:
             problems.append(f"no virtual network rule admits subnet {subnet.name}")
         elif not has_se:
             problems.append(f"its virtual network rule for subnet {subnet.name} needs the Microsoft.Storage "

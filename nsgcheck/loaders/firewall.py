@@ -340,7 +340,11 @@ def _legacy_rulegroup(raw: RawResource, group: str) -> list[FirewallRuleCollecti
             conds = [_get(r, "ruleCondition")]
         is_nat = "nat" in str(_get(r, "ruleType") or "").lower()
         net, app = [], []
-        for j, cond in enumerate(conds or []):
+        conds = _rule_list(conds, raw.origin_for("properties", "rules", i, "ruleConditions"))
+        if isinstance(conds, Unknown):
+            net.append(_unknown_rule(conds.reason, conds.origin or ro))
+            conds = []
+        for j, cond in enumerate(conds):
             co = raw.origin_for("properties", "rules", i, "ruleConditions", j)
             if not isinstance(cond, dict):
                 net.append(_unknown_rule(f"rule condition #{j} is {cond!r}, not an object", co))
@@ -451,8 +455,21 @@ def _firewall(raw: RawResource, estate: Estate) -> None:
     props = raw.properties or {}
     ips: list[str | Unknown] = []
     subnets: list[str] = []
-    for i, cfg in enumerate(_get(props, "ipConfigurations") or []):
-        cp = _props(cfg) if isinstance(cfg, dict) else {}
+    cfgs = _get(props, "ipConfigurations")
+    if cfgs is not None and not isinstance(cfgs, list):
+        # not determined: its private address is unknown (a route to it is never matched with certainty)
+        origin = raw.origin_for("properties", "ipConfigurations")
+        why = cfgs.reason if isinstance(cfgs, Unknown) else f"not a list: {cfgs!r}"
+        ips.append(Unknown(f"ipConfigurations of firewall {raw.name.split('/')[-1]} not determined ({why})",
+                           cfgs.origin if isinstance(cfgs, Unknown) and cfgs.origin else origin))
+        cfgs = []
+    for i, cfg in enumerate(cfgs or []):
+        if not isinstance(cfg, dict):
+            why = cfg.reason if isinstance(cfg, Unknown) else f"not an object: {cfg!r}"
+            ips.append(Unknown(f"ipConfigurations[{i}] of firewall {raw.name.split('/')[-1]} not determined ({why})",
+                               raw.origin_for("properties", "ipConfigurations", i)))
+            continue
+        cp = _props(cfg)
         ip = _get(cp, "privateIPAddress")
         if isinstance(ip, (str, Unknown)) and ip:
             ips.append(ip)

@@ -454,7 +454,13 @@ class _Converter:
                 location=v.location, has_gateway=v.has_gateway, origin=v.origin)
 
     def gateway(self, raw: RawResource) -> None:
-        for c in _get(_props(raw), "ipConfigurations") or []:
+        cfgs = _get(_props(raw), "ipConfigurations")
+        if cfgs is not None and not isinstance(cfgs, list):
+            self.finding("warning", f"virtual network gateway {_short_name(raw)}: its ipConfigurations are not "
+                         f"determined, so the virtual network it serves (and the routes it may bring) is not known",
+                         raw.origin_for("properties", "ipConfigurations"))
+            return
+        for c in cfgs or []:
             if isinstance(c, dict):
                 sid = _id_of(_get(c.get("properties", c), "subnet"))
                 if isinstance(sid, str):
@@ -553,11 +559,18 @@ class _Converter:
         acl = acl if isinstance(acl, dict) else {}
         bypass = _get(acl, "bypass")
         subnets = []
-        for r in _get(acl, "virtualNetworkRules") or []:
+        unknown = None
+        vnet_rules, ip_rules = _get(acl, "virtualNetworkRules"), _get(acl, "ipRules")
+        for key, v in (("virtualNetworkRules", vnet_rules), ("ipRules", ip_rules)):
+            if v is not None and not isinstance(v, list):
+                why = v.reason if isinstance(v, Unknown) else f"not a list: {v!r}"
+                unknown = unknown or Unknown(f"{key} of storage account {_short_name(raw)} not determined ({why})",
+                                             raw.origin_for("properties", "networkAcls", key))
+        for r in vnet_rules if isinstance(vnet_rules, list) else []:
             sid = _id_of(r) or (_get(r, "virtualNetworkResourceId") if isinstance(r, dict) else None)
             if isinstance(sid, str):
                 subnets.append(sid)
-        ips = [_get(r, "value") if isinstance(r, dict) else r for r in (_get(acl, "ipRules") or [])]
+        ips = [_get(r, "value") if isinstance(r, dict) else r for r in (ip_rules if isinstance(ip_rules, list) else [])]
         default = _str(_get(acl, "defaultAction"))
         return StorageAccount(id=_rid(raw), name=_short_name(raw), default_action=default,
                               bypass=tuple(b.strip() for b in bypass.split(",")
@@ -565,7 +578,7 @@ class _Converter:
                               if isinstance(bypass, str) else (),
                               subnet_rule_ids=tuple(subnets),
                               ip_rules=tuple(i for i in ips if isinstance(i, str)),
-                              location=_location(raw), origin=raw.origin)
+                              location=_location(raw), origin=raw.origin, rules_unknown=unknown)
 
     # -- Site Recovery ----------------------------------------------------------------
     def fabric(self, raw: RawResource) -> None:
