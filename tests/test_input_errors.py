@@ -188,7 +188,7 @@ def test_rule_properties_empty_or_not_an_object(tmp_path, props):
 
 def test_rules_list_not_a_list(tmp_path):
     estate, errors, f = load(tmp_path, arm({"name": "x"}))   # type: ignore[arg-type]
-    assert_error(errors, f, "/resources/0/properties/securityRules", "not a list", "'name'")
+    assert_error(errors, f, "/resources/0/properties/securityRules", "not a list", '{"name": "x"}')
     (nsg,) = estate.nsgs.values()
     assert nsg.rules_unknown is not None
 
@@ -200,8 +200,8 @@ def test_asg_reference_not_valid(tmp_path):
 
 
 # ------------------------------------------------------------------ references
-@pytest.mark.parametrize("value, shown", [({"id": 5}, "{'id': 5}"), ("", "''"), ({}, "{}"), ([], "[]"),
-                                          ({"id": "nsg1"}, "'nsg1'")])
+@pytest.mark.parametrize("value, shown", [({"id": 5}, '{"id": 5}'), ("", "''"), ({}, "{}"), ([], "[]"),
+                                          ({"id": "nsg1"}, '{"id": "nsg1"}')])
 def test_nsg_reference_that_is_not_a_resource_id(tmp_path, value, shown):
     estate, errors, f = load(tmp_path, arm([deny()], subnet_nsg=value))
     assert_error(errors, f, "/resources/1/properties/subnets/0/properties/networkSecurityGroup",
@@ -226,7 +226,7 @@ def test_nic_nsg_and_route_table_references(tmp_path):
     doc["resources"][1]["properties"]["subnets"][0]["properties"]["routeTable"] = {"id": ""}
     estate, errors, f = load(tmp_path, doc)
     assert_error(errors, f, "/resources/2/properties/networkSecurityGroup", "NIC 'nic1'", "[]")
-    assert_error(errors, f, "/resources/1/properties/subnets/0/properties/routeTable", "routeTable", "''")
+    assert_error(errors, f, "/resources/1/properties/subnets/0/properties/routeTable", "routeTable", '{"id": ""}')
 
 
 # ------------------------------------------------------------------ other formats

@@ -78,7 +78,7 @@ class Problem(str):
         return self
 
 
-def _shown(value: Any) -> str:
+def shown(value: Any) -> str:
     """A value as it appears in an input error (JSON-like, shortened)."""
     if value is None:
         return "null"
@@ -113,7 +113,7 @@ def _enum(value: Any, table: Mapping[str, str], what: str, problems: list[str]) 
         hit = table.get(value.strip().lower())
         if hit is not None:
             return hit
-    msg = f"{what} {_shown(value)} is not valid (expected {_VALID[what]})"
+    msg = f"{what} {shown(value)} is not valid (expected {_VALID[what]})"
     problems.append(Problem(msg, (what,)))
     return Unknown(msg, text=str(value))
 
@@ -144,11 +144,11 @@ def normalize_priority(value: Any, problems: list[str], default: bool = False) -
     elif isinstance(value, str) and value.strip().isdigit() and value.strip().isascii() and len(value) <= 18:
         pri = int(value.strip())
     if pri is None:
-        msg = f"priority {_shown(value)} is not an integer (expected an integer {PRIORITY_RANGE[0]}-{PRIORITY_RANGE[1]})"
+        msg = f"priority {shown(value)} is not an integer (expected an integer {PRIORITY_RANGE[0]}-{PRIORITY_RANGE[1]})"
         problems.append(Problem(msg, ("priority",)))
         return Unknown(msg, text=str(value))
     if not default and not PRIORITY_RANGE[0] <= pri <= PRIORITY_RANGE[1]:
-        msg = f"priority {_shown(value)} is outside {PRIORITY_RANGE[0]}-{PRIORITY_RANGE[1]}"
+        msg = f"priority {shown(value)} is outside {PRIORITY_RANGE[0]}-{PRIORITY_RANGE[1]}"
         problems.append(Problem(msg, ("priority",)))
         return Unknown(msg, text=str(value))
     return pri
@@ -204,11 +204,11 @@ _PORT_VALID = "valid: an integer 0-65535, a range 'low-high' with low <= high, o
 def _port_message(tok: Any, what: str) -> str | None:
     """Why one port token is not valid (None when it is)."""
     if isinstance(tok, bool) or not isinstance(tok, (str, int)):
-        return f"{what} {_shown(tok)} is not a port ({_PORT_VALID})"
+        return f"{what} {shown(tok)} is not a port ({_PORT_VALID})"
     try:
         parse_port_token(tok)
     except (PortError, ValueError):
-        return f"{what} {_shown(tok)} is not a port or port range ({_PORT_VALID})"
+        return f"{what} {shown(tok)} is not a port or port range ({_PORT_VALID})"
     return None
 
 
@@ -248,7 +248,7 @@ def classify_address(value: Any, problems: list[str], what: str = "address",
     if isinstance(value, Unknown):
         return AddressToken(AddressKind.UNKNOWN, value.text or "?", value)
     if not isinstance(value, str):
-        msg = f"{what} {_shown(value)} is not a string ({_ADDR_VALID})"
+        msg = f"{what} {shown(value)} is not a string ({_ADDR_VALID})"
         problems.append(Problem(msg, path))
         return AddressToken(AddressKind.UNKNOWN, str(value), Unknown(msg, text=str(value)))
     s = value.strip()
@@ -257,7 +257,7 @@ def classify_address(value: Any, problems: list[str], what: str = "address",
         return AddressToken(AddressKind.ANY, s)
     if s and (s[0].isdigit() or ":" in s):
         if "-" in s and "/" not in s:
-            msg = f"{what} {_shown(value)}: address ranges are not valid in NSG rules ({_ADDR_VALID})"
+            msg = f"{what} {shown(value)}: address ranges are not valid in NSG rules ({_ADDR_VALID})"
             problems.append(Problem(msg, path))
             return AddressToken(AddressKind.UNKNOWN, s, Unknown(msg, text=s))
         try:
@@ -265,15 +265,15 @@ def classify_address(value: Any, problems: list[str], what: str = "address",
         except AddressError as e:
             try:  # host bits set: keep the CIDR as written, the problem makes verdicts unknown
                 parse_cidr(s, strict=False)
-                problems.append(Problem(f"{what} {_shown(value)}: {e}", path))
+                problems.append(Problem(f"{what} {shown(value)}: {e}", path))
                 return AddressToken(AddressKind.CIDR, s)
             except AddressError:
-                msg = f"{what} {_shown(value)} is not a valid IP address or CIDR ({_ADDR_VALID})"
+                msg = f"{what} {shown(value)} is not a valid IP address or CIDR ({_ADDR_VALID})"
                 problems.append(Problem(msg, path))
                 return AddressToken(AddressKind.UNKNOWN, s, Unknown(msg, text=s))
         return AddressToken(AddressKind.CIDR, s)
     if not s or any(c.isspace() or ord(c) < 32 for c in s):
-        msg = f"{what} {_shown(value)} is not an address, CIDR or service tag ({_ADDR_VALID})"
+        msg = f"{what} {shown(value)} is not an address, CIDR or service tag ({_ADDR_VALID})"
         problems.append(Problem(msg, path))
         return AddressToken(AddressKind.UNKNOWN, s, Unknown(msg, text=s))
     return AddressToken(AddressKind.TAG, s)
@@ -294,7 +294,7 @@ def _asg_ids(value: Any, key: str, problems: list[str]) -> tuple[tuple[str, ...]
             if ref(rid) not in ids:
                 ids.append(ref(rid))
         else:
-            msg = (f"{key}: {_shown(item)} is not an application security group reference "
+            msg = (f"{key}: {shown(item)} is not an application security group reference "
                    f"(expected {{\"id\": \"/subscriptions/.../applicationSecurityGroups/NAME\"}})")
             problems.append(Problem(msg, path))
             unknown.append(AddressToken(AddressKind.UNKNOWN, str(item), Unknown(msg, text=str(item))))
@@ -382,7 +382,7 @@ class Normalizer:
         rname = rule_name(name)
         if isinstance(props, Unknown) or not isinstance(props, dict):
             u = props if isinstance(props, Unknown) else Unknown(
-                f"rule {rname!r}: its properties are {_shown(props)}, not an object", origin)
+                f"rule {rname!r}: its properties are {shown(props)}, not an object", origin)
             probs = () if isinstance(props, Unknown) else (Problem(u.reason),)
             return SecurityRule(name=rname, priority=u, direction=u, access=u, protocol=u,
                                 source_addresses=u, source_ports=u, destination_addresses=u,

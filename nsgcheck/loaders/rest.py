@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Any, Callable, Iterable, Mapping
 
 from nsgcheck.loaders.normalize import (Normalizer, Problem, absent, as_list, complete_default_rules,
-                                        duplicate_priorities, problem_findings, rule_name)
+                                        duplicate_priorities, problem_findings, rule_name, shown)
 from nsgcheck.loaders.raw import RawResource
 from nsgcheck.model import (ApplicationSecurityGroup, Estate, Finding, IpConfiguration,
                             NetworkInterface, NetworkMapping, NetworkSecurityGroup, Origin, Peering,
@@ -163,7 +163,7 @@ def rules_from(items: Any, raw: RawResource, path: tuple[str | int, ...], defaul
         return [], None, []
     if not isinstance(items, list):
         origin = raw.origin_for(*path)
-        msg = f"{path[-1]} is {_shown(items)}, not a list of rules"
+        msg = f"{path[-1]} is {shown(items)}, not a list of rules"
         return [], Unknown(msg, origin), [Finding("error", f"{raw.name!r}: {msg}", origin)]
     norm = norm or Normalizer()
     out = []
@@ -178,11 +178,6 @@ def rules_from(items: Any, raw: RawResource, path: tuple[str | int, ...], defaul
             rule = norm.rule(item, item.text if isinstance(item, Unknown) else f"#{i}", origin, default)
         out.append((rule, (lambda *p, _b=base: raw.origin_for(*_b, *p))))
     return out, None, []
-
-
-def _shown(value: Any) -> str:
-    text = repr(value) if not isinstance(value, (dict, list)) else type(value).__name__ + " " + repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
 
 
 # --------------------------------------------------------------------------- converter
@@ -301,7 +296,7 @@ class _Converter:
         if isinstance(rid, str) and rid.strip().startswith("/"):
             return rid.strip()
         where = locate(key) if callable(locate) else locate
-        msg = (f"{owner}: {key} is {_shown(value)}, not a resource reference (expected "
+        msg = (f"{owner}: {key} is {shown(value)}, not a resource reference (expected "
                f"{{\"id\": \"/subscriptions/.../{_REF_TYPES.get(key, key)}/NAME\"}}, or null for none)")
         self.finding("error", msg, where)
         return Unknown(msg, where)
