@@ -6,7 +6,7 @@ from audit_helpers import NET, add_vm, add_vnet, scenario, worked_estate
 
 from nsgcheck.audit.scenario import build_scenario
 from nsgcheck.audit.subjects import find_subjects
-from nsgcheck.model import Estate
+from nsgcheck.model import Estate, IpConfiguration, NetworkInterface, VirtualMachine
 
 
 def test_vm_through_primary_nic():
@@ -21,6 +21,19 @@ def test_vm_through_primary_nic():
     assert vm2.source.families == {4}
     assert vm2.source.region == "eastus"          # no location: the scenario's source region
     assert subs[0].source.region == "eastus"
+
+
+def test_secondary_nic_named_only_on_the_vm_is_not_a_subject_of_its_own():
+    # as a template writes it: the VM lists both NICs; the NICs do not name their VM
+    e = worked_estate(vms=())
+    nics = [NetworkInterface(f"{NET}/networkInterfaces/{n}", n,
+                             (IpConfiguration("ipconfig1", ip, f"{NET}/virtualNetworks/vnet-eastus/subnets/app", (), True),))
+            for n, ip in (("nic-1", "10.1.0.4"), ("nic-2", "10.1.0.5"))]
+    for n in nics:
+        e.add("nics", n)
+    e.add("vms", VirtualMachine("/vm/multi", "multi", tuple(n.id for n in nics), "eastus"))
+    subs, _ = find_subjects(e, scenario())
+    assert [(s.subject.kind, s.subject.name, s.source.address_text) for s in subs] == [("vm", "multi", "10.1.0.4")]
 
 
 def test_target_same_subnet_name_and_address_when_it_fits():

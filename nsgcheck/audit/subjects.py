@@ -297,10 +297,12 @@ def find_subjects(estate: Estate, scenario: Scenario) -> tuple[list[AuditSubject
             continue
         used_nics.add(ref(nic.id))
         subjects.append(_nic_subject(estate, scenario, nic, vm, index))
+    # NICs a VM lists: a template names them on the VM only (a NIC's virtualMachine is read-only)
+    vm_nics = {ref(n) for vm in estate.vms.values() for n in vm.nic_ids if isinstance(n, str)}
     for nid, nic in sorted(estate.nics.items()):
         if nid in used_nics:
             continue
-        if nic.vm_id and ref(nic.vm_id) in estate.vms:
+        if (nic.vm_id and ref(nic.vm_id) in estate.vms) or nid in vm_nics:
             continue   # a secondary NIC of a VM already checked through its primary NIC
         subjects.append(_nic_subject(estate, scenario, nic, None, index))
     if not estate.vms and not estate.nics:
