@@ -34,7 +34,7 @@ sarif="${NSGCHECK_SARIF:-nsgcheck.sarif}"
 root="${NSGCHECK_ROOT:-${GITHUB_WORKSPACE:-.}}"
 summary="$(mktemp "${RUNNER_TEMP:-${TMPDIR:-/tmp}}/nsgcheck-summary.XXXXXX")"
 
-nsgcheck audit "${args[@]}" --format sarif --output "$sarif" --root "$root" \
+nsgcheck audit ${args[@]+"${args[@]}"} --format sarif --output "$sarif" --root "$root" \
   --also "markdown=$summary" --fail-on "${NSGCHECK_FAIL_ON:-error}"
 code=$?
 

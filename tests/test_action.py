@@ -89,3 +89,21 @@ def test_paths_with_spaces_and_extra_args(tmp_path):
     assert outputs["exit-code"] == "1", proc.stderr
     sarif = json.loads((tmp_path / "nsgcheck.sarif").read_text(encoding="utf-8"))
     assert "A2A-SRC-KEYVAULT" in {r["ruleId"] for r in sarif["runs"][0]["results"]}   # --ade took effect
+
+
+def test_no_inputs_means_the_config_paths(tmp_path):
+    """An empty `paths` input: the audit takes `paths:` from .nsgcheck.yaml (and an empty option
+    list never trips `set -u`)."""
+    work = tmp_path / "repo"
+    (work / "network").mkdir(parents=True)
+    shutil.copy(REPO / "examples" / "estate.json", work / "network" / "estate.json")
+    shutil.copy(REPO / "examples" / "ServiceTags_Sample.json", work / "tags.json")
+    (work / ".nsgcheck.yaml").write_text("paths: [network]\ntags: tags.json\nsource_region: eastus\n"
+                                         "target_region: centralus\n", encoding="utf-8")
+    outputs = tmp_path / "outputs"
+    env = {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}", "HOME": str(tmp_path),
+           "GITHUB_WORKSPACE": str(work), "GITHUB_OUTPUT": str(outputs), "RUNNER_TEMP": str(tmp_path),
+           "NSGCHECK_SARIF": str(tmp_path / "n.sarif")}
+    proc = subprocess.run(["bash", str(SCRIPT)], cwd=work, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and "exit-code=1" in outputs.read_text(), proc.stderr
+    assert "## nsgcheck" in proc.stdout                  # no GITHUB_STEP_SUMMARY: the summary goes to the log
