@@ -162,6 +162,15 @@ def test_undetermined_storage_rules_and_gateway_configurations_are_doubt():
     assert f.level == "warning" and "not determined" in f.message
 
 
+def test_virtual_network_manager_admin_rule_is_named_as_not_evaluated():
+    rule = raw("Microsoft.Network/networkManagers/securityAdminConfigurations/ruleCollections/rules",
+               "avnm/cfg/coll/deny-rdp", {"access": "Deny", "direction": "Inbound", "priority": 1, "protocol": "Tcp"},
+               kind="Custom")
+    e = convert([rule])
+    (f,) = e.findings
+    assert f.level == "warning" and "'deny-rdp' is not evaluated" in f.message and "before NSGs" in f.message
+
+
 def test_site_recovery_mapping_and_protected_item():
     vault = f"{SUB}/Microsoft.RecoveryServices/vaults/v"
     fab_src = raw("Microsoft.RecoveryServices/vaults/replicationFabrics", "v/src",

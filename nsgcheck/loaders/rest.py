@@ -32,6 +32,7 @@ ROUTE = ROUTE_TABLE + "/routes"
 VM = "microsoft.compute/virtualmachines"
 STORAGE = "microsoft.storage/storageaccounts"
 GATEWAY = "microsoft.network/virtualnetworkgateways"
+AVNM_ADMIN_RULE = "microsoft.network/networkmanagers/securityadminconfigurations/rulecollections/rules"
 ASR = "microsoft.recoveryservices/vaults"
 ASR_FABRIC = ASR + "/replicationfabrics"
 ASR_NET_MAPPING = ASR_FABRIC + "/replicationnetworks/replicationnetworkmappings"
@@ -675,6 +676,10 @@ def convert(raws: Iterable[RawResource], estate: Estate | None = None) -> Estate
             estate.protected_items.append(conv.protected_item(raw))
         elif t in FIREWALL_TYPES:
             firewall.append(raw)
+        elif t == AVNM_ADMIN_RULE:
+            conv.finding("warning", f"Virtual Network Manager security admin rule {_short_name(raw)!r} is not "
+                         "evaluated: admin rules apply before NSGs and can deny (or always allow) traffic the NSGs "
+                         "allow; the verdicts of the networks it covers do not account for it", raw.origin)
         exists = raw.existence()
         if exists is not None:
             conv.finding("warning", exists.reason + ("; its rules only might apply" if t in _EXISTENCE_AWARE
