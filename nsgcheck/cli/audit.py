@@ -154,7 +154,12 @@ def run(args: Any) -> int:
     try:
         from nsgcheck.gate.severity import apply_pack_severities
 
-        data = _apply_suppressions(apply_pack_severities(report.to_json()), args)
+        from nsgcheck.fixes.verify import verify_report_fixes
+
+        # only fixes the audit confirms are shown: all of them applied to the model, audited again
+        data = verify_report_fixes(report.to_json(), estate, lambda changed: run_audit(
+            changed, catalog, requirements, scenario, allow_urls=allow_list).results)
+        data = _apply_suppressions(apply_pack_severities(data), args)
         if getattr(args, "baseline", None):
             from nsgcheck.gate.baseline import apply_baseline, load_baseline
 

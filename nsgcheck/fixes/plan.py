@@ -288,6 +288,8 @@ def _correction(result: Result, nsg: NetworkSecurityGroup, direction: str, deny_
         dest = rule.destination_addresses
         if len(dest) != 1 or dest[0].kind != "tag" or _tag_base(dest[0].value) != _tag_base(want_tag):
             continue
+        if not _covers(rule.source_addresses, result.subject.address):
+            continue        # not meant for this VM: correcting it would not help
         wrong = (dest[0].value.lower() != want_tag.lower(),
                  not all(p in rule.destination_ports for p in want_ports),
                  rule.protocol not in (want_proto, "*"))
@@ -318,6 +320,26 @@ def _correction(result: Result, nsg: NetworkSecurityGroup, direction: str, deny_
                         "port": str(rule.destination_ports), "protocol": rule.protocol})
     allocation.updated[(ref(nsg.id), rule.name.lower())] = fix
     return fix
+
+
+def _covers(tokens: Any, address: str) -> bool:
+    """Whether a rule's source side certainly includes the subject (any, VirtualNetwork, or a
+    CIDR holding its address or range)."""
+    try:
+        subject = ipaddress.ip_network(address, strict=False) if address else None
+    except ValueError:
+        subject = None
+    for t in tokens:
+        if t.kind == "any" or (t.kind == "tag" and t.value.lower() == "virtualnetwork"):
+            return True
+        if t.kind == "cidr" and subject is not None:
+            try:
+                net = ipaddress.ip_network(t.value, strict=False)
+            except ValueError:
+                continue
+            if net.version == subject.version and subject.subnet_of(net):
+                return True
+    return False
 
 
 def _relied_on(results: list[Result]) -> frozenset[tuple[str, str]]:

@@ -236,6 +236,7 @@ class Overview:
     old: int                    # already in the baseline
     with_fix: int               # gating findings some planned fix clears
     fixes: int                  # distinct fixes
+    verified: bool = False      # the fixes were applied to the model and audited again
 
     @property
     def decided(self) -> int:
@@ -256,14 +257,19 @@ class Overview:
         return text
 
     def fixes_line(self) -> str:
-        """'1 fix clears 201 findings' (every fix was planned for these findings)."""
+        """'1 fix clears 201 of the 201 findings (each checked: ...)' when the fixes were verified by a
+        re-audit; otherwise they are only 'planned'."""
         if not self.fixes:
             return ""
         rest = self.gating - self.with_fix
-        text = (f"{self.fixes:,} fix{'es' if self.fixes != 1 else ''} clear{'s' if self.fixes == 1 else ''} "
-                f"{self.with_fix:,} of the {self.gating:,} finding{'s' if self.gating != 1 else ''}")
+        n = f"{self.fixes:,} fix{'es' if self.fixes != 1 else ''}"
+        of = f"{self.with_fix:,} of the {self.gating:,} finding{'s' if self.gating != 1 else ''}"
+        if self.verified:
+            text = f"{n} clear{'s' if self.fixes == 1 else ''} {of} (applied to the model together and audited again)"
+        else:
+            text = f"{n} planned for {of} (not checked by a re-audit)"
         if rest:
-            text += f" ({rest:,} without a planned fix)"
+            text += f"; {rest:,} without a fix"
         return text
 
 
@@ -281,4 +287,5 @@ def overview(report: dict[str, Any], groups: list[Group]) -> Overview:
     suppressed = sum(len(g.results) for g in groups if g.suppressed and g.status in c.PROBLEM_STATUSES)
     old = sum(len(g.results) for g in groups if g.baseline == "old" and not g.suppressed)
     fixes = len({k for g in groups if g.counted for k in g.fix_keys})
-    return Overview(len(subjects), len(reqs), len(results), counts, gating, suppressed, old, with_fix, fixes)
+    return Overview(len(subjects), len(reqs), len(results), counts, gating, suppressed, old, with_fix, fixes,
+                    verified=bool(report.get("fix_check")))

@@ -68,6 +68,8 @@ def _group_lines(g: Group, reqs: dict[str, dict[str, Any]], color: bool, verbose
             lines.append(f"{PAD}Site Recovery errors this causes: {errors}")
         for f in first.get("fixes", []) or []:
             lines.append(f"{PAD}{_fix_line(f)}")
+        if first.get("fix_note"):
+            lines.append(f"{PAD}{v(first['fix_note'])}")
     return lines
 
 
