@@ -11,6 +11,28 @@ from typing import Any
 
 from nsgcheck.model import Origin
 
+PASS = "pass"
+PARTIAL = "partial"
+FAIL = "fail"
+UNKNOWN = "unknown"
+NOT_APPLICABLE = "not_applicable"
+
+
+def status_from_shares(allowed: float, denied: float, unknown: float) -> str:
+    """Status of a requirement from the shares of its flow family (exact or unknown).
+
+    * nothing denied, nothing undecided: pass
+    * something certainly denied: fail when nothing else is left, else partial
+      (partial is certain: some part is denied and not all of it is allowed)
+    * nothing certainly denied but part undecided: unknown
+    """
+    eps = 1e-12
+    if denied > eps:
+        return FAIL if allowed <= eps and unknown <= eps else PARTIAL
+    if unknown > eps:
+        return UNKNOWN
+    return PASS
+
 
 def origin_json(origin: Origin | None) -> dict[str, Any] | None:
     if origin is None:
@@ -28,17 +50,20 @@ class Decision:
     """One device's rule (or route) that decided part of a required flow family."""
 
     device: str             # display name of the device, e.g. 'nsg-app'
-    device_kind: str        # 'nic-nsg' | 'subnet-nsg' | 'route' | 'firewall' | 'url-allowlist' | 'none'
+    device_kind: str        # 'nic-nsg' | 'subnet-nsg' | 'route' | 'firewall' | 'appliance' | 'url-allowlist' |
+                            # 'outside' (+ '-out' / '-in' on a VM pair)
     rule: str               # rule / route / collection name ('' when no device: e.g. no NSG)
     priority: int | None
-    access: str             # 'allow' | 'deny' | 'unknown' | route next hop type
+    access: str             # 'allow' | 'deny' | 'unknown' | 'partial' | route next hop type
     share: float            # fraction of the required family this rule decided at this device
     location: Origin | None = None
     prefixes: tuple[str, ...] = ()   # destination CIDRs this rule decided (full list)
     reason: str = ""
+    device_id: str = ""     # resource id of the device (NSG, route table, firewall) when it has one
 
     def to_json(self) -> dict[str, Any]:
-        return {"device": self.device, "device_kind": self.device_kind, "rule": self.rule,
+        return {"device": self.device, "device_kind": self.device_kind, "device_id": self.device_id,
+                "rule": self.rule,
                 "priority": self.priority, "access": self.access, "share": round(self.share, 6),
                 "location": origin_json(self.location), "prefixes": list(self.prefixes),
                 "reason": self.reason}
@@ -48,9 +73,9 @@ class Decision:
 class PathStep:
     """A device on the path of a required flow, in the order the packet meets it."""
 
-    kind: str      # 'nic-nsg' | 'subnet-nsg' | 'route' | 'firewall' | 'url-allowlist'
+    kind: str      # a Decision's device_kind
     name: str
-    verdict: str   # summary verdict of this device for the family: allow/deny/partial/unknown/absent
+    verdict: str   # summary verdict of this device for the family: allow/deny/partial/unknown/absent/not reached
     id: str = ""
 
     def to_json(self) -> dict[str, Any]:

@@ -1,19 +1,56 @@
-"""A tiny in-memory service-tag catalog for engine tests (kept out of the independent reference evaluator)."""
+"""A tiny in-memory service-tag catalog for engine tests (kept out of the independent reference evaluator).
+
+It implements the engine's `TagCatalog` interface (nsgcheck.engine.catalog) and nothing more.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+
+from servicetags.catalog import NoRegionalTagError
 
 from nsgcheck.values.addresses import AddressSet
 
 
+@dataclass(frozen=True)
+class FakeTag:
+    name: str
+    addresses: AddressSet
+    prefixes: tuple[str, ...]
+    region: str = ""
+
+    @property
+    def v4(self):
+        return self.addresses.v4
+
+    @property
+    def v6(self):
+        return self.addresses.v6
+
+
 class FakeCatalog:
-    """A tiny in-memory service-tag catalog (name -> prefixes) for engine tests."""
+    """Tags by name -> prefixes; `Base.Region` names are regional tags of `Base`."""
+
+    cloud = "Public"
 
     def __init__(self, tags):
-        self._t = {k.lower(): (k, AddressSet.from_cidrs(v)) for k, v in tags.items()}
+        self._t = {}
+        for k, v in tags.items():
+            region = k.split(".", 1)[1].lower() if "." in k else ""
+            self._t[k.lower()] = FakeTag(k, AddressSet.from_cidrs(v), tuple(v), region)
 
     def find(self, name):
-        hit = self._t.get(name.lower())
-        return hit[1] if hit else None
+        return self._t.get(name.strip().lower())
 
     def names(self):
-        return [v[0] for v in self._t.values()]
+        return sorted(t.name for t in self._t.values())
+
+    def regional_tag(self, base, location):
+        tag = self._t.get(f"{base}.{location}".lower())
+        if tag is None:
+            raise NoRegionalTagError(f"no regional tag {base}.{location}")
+        return tag
+
+    def addresses(self, name):
+        """Test helper: the address set of a tag."""
+        return self._t[name.lower()].addresses

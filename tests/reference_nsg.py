@@ -1,7 +1,8 @@
 """A per-packet NSG evaluator for differential tests: obviously correct, slow, independent.
 
 It follows nsg-semantics.md §9 literally, one packet at a time, with three-valued matching
-(yes / no / maybe) for inputs that are not determined. It shares no code with the engine's
+(yes / no / maybe) for inputs that are not determined, and follows both branches of a doubt:
+each packet carries the set of outcomes still possible (unknown = both remain). It shares no code with the engine's
 set arithmetic: addresses are checked with the standard `ipaddress` module.
 """
 
@@ -153,31 +154,53 @@ def ordered(nsg: NetworkSecurityGroup, direction: str) -> list[SecurityRule]:
     return custom + defaults
 
 
-def nsg_decision(nsg: NetworkSecurityGroup, direction: str, p: Packet, ctx: RefContext) -> tuple[str, SecurityRule | None]:
-    """(outcome, deciding rule): the first rule that matches or might match decides."""
+ALLOW, DENY = "allow", "deny"
+EITHER = frozenset({ALLOW, DENY})
+
+
+def nsg_decision(nsg: NetworkSecurityGroup, direction: str, p: Packet, ctx: RefContext
+                 ) -> tuple[frozenset[str], SecurityRule | None, list[SecurityRule]]:
+    """(possible outcomes, rule that certainly matched, the doubtful rules that change the outcome).
+
+    Walk the rules in order with the set of outcomes still possible: a rule that certainly
+    matches ends the walk with (possible so far + its access); a rule that might match (or
+    whose access is not determined) adds its access (or both) and the walk goes on; once both
+    outcomes are possible nothing can change that. No rule: possible + deny.
+    """
+    possible: frozenset[str] = frozenset()
+    doubts: list[SecurityRule] = []
     for r in ordered(nsg, direction):
         m = rule_match(r, direction, p, ctx)
         if m == NO:
             continue
-        if m == MAYBE or isinstance(r.access, Unknown):
-            return "unknown", r
-        return r.access, r
-    return "deny", None
+        if m == YES and not isinstance(r.access, Unknown):
+            # the doubts that matter: rules whose access differs from the one that matched
+            return possible | {r.access}, r, [d for d in doubts if d.access != r.access]
+        possible = possible | (EITHER if isinstance(r.access, Unknown) else {r.access})
+        doubts.append(r)
+        if possible == EITHER:
+            return possible, None, doubts
+    return possible | {DENY}, None, doubts
 
 
-def path_decision(layers, direction: str, p: Packet, ctx: RefContext) -> tuple[str, list]:
-    """Final outcome and per layer (outcome, rule) or ('absent'|'skipped', None)."""
+def path_decision(layers, direction: str, p: Packet, ctx: RefContext) -> tuple[frozenset[str], list]:
+    """Final outcomes and per layer (outcomes, rule, doubts) or ('absent'|'skipped', None, []).
+
+    Allow stays possible only if every present NSG can allow; deny is possible if some NSG
+    can deny; an NSG that certainly denies ends the path.
+    """
     steps: list = []
-    doubt = False
+    can_allow, can_deny = True, False
     for i, (_, nsg) in enumerate(layers):
         if nsg is None:
-            steps.append(("absent", None))
+            steps.append(("absent", None, []))
             continue
-        outcome, rule = nsg_decision(nsg, direction, p, ctx)
-        steps.append((outcome, rule))
-        if outcome == "deny":
-            steps += [("skipped", None)] * (len(layers) - i - 1)
-            return "deny", steps
-        if outcome == "unknown":
-            doubt = True
-    return ("unknown" if doubt else "allow"), steps
+        outcomes, rule, doubts = nsg_decision(nsg, direction, p, ctx)
+        steps.append((outcomes, rule, doubts))
+        can_allow = can_allow and ALLOW in outcomes
+        can_deny = can_deny or DENY in outcomes
+        if outcomes == {DENY}:
+            steps += [("skipped", None, [])] * (len(layers) - i - 1)
+            break
+    final = frozenset(({ALLOW} if can_allow else set()) | ({DENY} if can_deny else set()))
+    return final, steps

@@ -71,7 +71,7 @@ def test_forced_tunnel_to_an_absent_appliance_is_unknown_with_the_reason(tmp_pat
     for r in rows.values():
         assert r["status"] == "unknown"
         assert any("10.0.1.4" in why for why in r["reasons"]), r["reasons"]
-        assert [p["kind"] for p in r["path"]][-1] == "route"
+        assert [(p["kind"], p["verdict"]) for p in r["path"]][-2:] == [("route", "allow"), ("appliance", "unknown")]
 
 
 def test_storage_service_endpoint_makes_storage_decidable(tmp_path, capsys):

@@ -1,14 +1,15 @@
-"""The stage after the NSGs: routes, firewall, allow-list (acceptance scenarios of issue 6)."""
+"""The stage after the NSGs: routes, firewall, appliance, allow-list (through `evaluate_path`)."""
 
 from servicetags.catalog import Catalog, Tag
 
-from nsgcheck.audit.results import Decision, PathStep
+from nsgcheck.audit.advisories import route_advisories
+from nsgcheck.audit.results import PathStep
+from nsgcheck.engine.evaluate import Endpoint, Environment, Flow, PathSpec, evaluate_path
+from nsgcheck.engine.verdict import summarize
 from nsgcheck.values.addresses import AddressSet
-from nsgcheck.engine.path import evaluate_beyond_nsg, route_advisories
 from nsgcheck.values.ports import PortSet
-from nsgcheck.engine.space import Box
 from nsgcheck.loaders.urllist import parse_allow_urls
-from nsgcheck.model import (Estate, Firewall, FirewallApplicationRule as App, FirewallRuleCollection as Coll,
+from nsgcheck.model import (Estate, ref, Firewall, FirewallApplicationRule as App, FirewallRuleCollection as Coll,
                             Route, RouteTable, ServiceEndpoint, StorageAccount, Subnet, Unknown, VirtualNetwork)
 
 N = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network"
@@ -31,56 +32,73 @@ def estate(endpoints=(), firewall_rules=None, hop="VirtualAppliance"):
     return e, e.subnets[f"{N}/virtualNetworks/v/subnets/a".lower()]
 
 
-def boxes(dst):
-    return [Box(frozenset({"tcp"}), AddressSet.parse("10.1.0.4"), PortSet.everything(), AddressSet.parse(dst),
-                PortSet.single(443))]
+SUBNET = f"{N}/virtualNetworks/v/subnets/a"
+
+
+def verdict(e, dst, urls=(), allow_urls=None, appliances=None):
+    flow = Flow("tcp", AddressSet.parse("10.1.0.4"), AddressSet.parse(dst), PortSet.single(443), urls=tuple(urls))
+    env = Environment(e, CAT, allow_urls, appliances or {})
+    return summarize(evaluate_path(PathSpec(sender=Endpoint(ref(SUBNET))), flow, env), dst)
 
 
 def test_force_tunnel_with_absent_appliance_is_unknown_with_reason():
     e, s = estate()
-    o = evaluate_beyond_nsg(boxes("20.0.0.0/16"), s, e, CAT, [BLOB])
-    assert not o.allowed and not o.denied and o.unknown
-    assert o.reasons == ["third-party appliance at 10.0.0.4"]
-    assert o.path == [PathStep("route", "rt", "unknown", f"{N}/routeTables/rt")]
+    v = verdict(e, "20.0.0.0/16", [BLOB])
+    assert v.status == "unknown" and v.unknown_share == 1.0
+    assert v.reasons[0].startswith("third-party appliance at 10.0.0.4: its rules are not in the inputs")
+    assert "--appliance 10.0.0.4=NAME" in v.reasons[0]
+    assert [(p.kind, p.name, p.verdict) for p in v.path][-2:] == [("route", "rt", "allow"),
+                                                                  ("appliance", "appliance 10.0.0.4", "unknown")]
+
+
+def test_named_third_party_appliance_is_still_unknown_but_named():
+    e, s = estate()
+    v = verdict(e, "20.0.0.0/16", [BLOB], appliances={"10.0.0.4": "paloalto-1"})
+    assert v.status == "unknown"
+    assert "third-party appliance paloalto-1 at 10.0.0.4" in v.reasons[0]
 
 
 def test_storage_service_endpoint_makes_storage_decidable():
     e, s = estate([ServiceEndpoint("Microsoft.Storage")])
-    o = evaluate_beyond_nsg(boxes("20.0.0.0/16"), s, e, CAT, [BLOB])
-    assert o.allowed and not o.unknown
-    assert o.decisions[0].access == "VirtualNetworkServiceEndpoint" and o.decisions[0].share == 1.0
+    v = verdict(e, "20.0.0.0/16", [BLOB])
+    assert v.status == "pass"
+    route = [d for d in v.decided_by if d.device_kind == "route"]
+    assert route[0].access == "VirtualNetworkServiceEndpoint" and route[0].share == 1.0
 
 
 def test_firewall_allowing_urls_passes_and_removing_one_rule_fails_exactly_that_one():
     rules = [App("blob", (("https", 443),), ("*",), target_fqdns=(BLOB,)),
              App("asr", (("https", 443),), ("*",), target_fqdns=(ASR,))]
     e, s = estate(firewall_rules=rules)
-    assert evaluate_beyond_nsg(boxes("20.0.0.0/16"), s, e, CAT, [BLOB]).allowed
-    assert evaluate_beyond_nsg(boxes("30.0.0.0/24"), s, e, CAT, [ASR]).allowed
+    assert verdict(e, "20.0.0.0/16", [BLOB]).status == "pass"
+    assert verdict(e, "30.0.0.0/24", [ASR]).status == "pass"
     e2, s2 = estate(firewall_rules=rules[:1])
-    assert evaluate_beyond_nsg(boxes("20.0.0.0/16"), s2, e2, CAT, [BLOB]).allowed
-    o = evaluate_beyond_nsg(boxes("30.0.0.0/24"), s2, e2, CAT, [ASR])
-    assert o.denied and not o.allowed
-    kinds = [(d.device_kind, d.access) for d in o.decisions]
-    assert kinds == [("route", "VirtualAppliance"), ("firewall", "deny")]
-    assert all(isinstance(d, Decision) for d in o.decisions)
+    assert verdict(e2, "20.0.0.0/16", [BLOB]).status == "pass"
+    v = verdict(e2, "30.0.0.0/24", [ASR])
+    assert v.status == "fail"
+    kinds = [(d.device_kind, d.access) for d in v.decided_by if d.device_kind in ("route", "firewall")]
+    assert kinds == [("firewall", "deny"), ("route", "VirtualAppliance")]
+    assert v.message == "denied to all of 30.0.0.0/24 by fw/default deny"
 
 
 def test_gateway_and_none_hops():
     e, s = estate(hop="VirtualNetworkGateway")
-    o = evaluate_beyond_nsg(boxes("20.0.0.0/16"), s, e, CAT, [BLOB])
-    assert o.reasons == ["VirtualNetworkGateway: leaves Azure toward on-premises"]
+    v = verdict(e, "20.0.0.0/16", [BLOB])
+    assert v.status == "unknown" and v.reasons == ("VirtualNetworkGateway: leaves Azure toward on-premises",)
     e, s = estate(hop="None")
-    o = evaluate_beyond_nsg(boxes("20.0.0.0/16"), s, e, CAT, [BLOB])
-    assert o.denied and o.decisions[0].reason == "None: dropped"
+    v = verdict(e, "20.0.0.0/16", [BLOB])
+    assert v.status == "fail"
+    assert [d.reason for d in v.decided_by if d.device_kind == "route"] == ["None: dropped"]
 
 
 def test_allow_list_decides_appliance_path_and_names_missing_urls():
     e, s = estate()
     ok = parse_allow_urls(".blob.core.windows.net\n", "allow.txt")
-    assert evaluate_beyond_nsg(boxes("20.0.0.0/16"), s, e, CAT, [BLOB], allow_urls=ok).allowed
-    o = evaluate_beyond_nsg(boxes("30.0.0.0/24"), s, e, CAT, [ASR], (), ok)
-    assert o.denied and "*.hypervrecoverymanager.windowsazure.com (not listed)" in o.decisions[-1].reason
+    assert verdict(e, "20.0.0.0/16", [BLOB], ok).status == "pass"
+    v = verdict(e, "30.0.0.0/24", [ASR], ok)
+    assert v.status == "fail"
+    (lst,) = [d for d in v.decided_by if d.device_kind == "url-allowlist"]
+    assert "*.hypervrecoverymanager.windowsazure.com (not listed)" in lst.reason
 
 
 def test_advisories():

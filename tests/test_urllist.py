@@ -3,7 +3,8 @@
 import pytest
 
 from nsgcheck.errors import InputError
-from nsgcheck.loaders.urllist import check, load_allow_urls, missing_message, parse_allow_urls
+from nsgcheck.engine.allowlist import check, missing_message
+from nsgcheck.loaders.urllist import load_allow_urls, parse_allow_urls
 
 TEXT = """# proxy allow-list
 .blob.core.windows.net      # squid: domain and subdomains

@@ -180,10 +180,11 @@ def test_json_output_is_byte_identical_across_runs(tmp_path, public_tags_file):
 def test_region_mapping_for_every_region(which, public_tags_file, gov_tags_file):
     from nsgcheck.audit.evaluate import Evaluator
     from nsgcheck.audit.requirements import load_requirements
+    from nsgcheck.engine.evaluate import Environment
     from nsgcheck.model import Estate
 
     cat = load(public_tags_file if which == "public" else gov_tags_file)
-    ev = Evaluator(Estate(), cat)
+    ev = Evaluator(Environment(Estate(), cat))
     req = load_requirements().get("A2A-SRC-STORAGE")
     storage_regions = {t.region for t in cat.regional_tags("Storage") if not t.is_stage}
     checked = 0

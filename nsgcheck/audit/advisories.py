@@ -6,6 +6,10 @@
 * ADV-UNKNOWN-TAG: a rule naming a tag that does not exist in the loaded cloud, with the
   closest real name.
 * ADV-MVM-LINUX-GUEST: Linux members of a multi-VM group must also open 20004 in the guest.
+* ADV-FORCED-TUNNEL-NO-STORAGE-ENDPOINT, ADV-REPLICATION-THROUGH-APPLIANCE: a subnet's routes send
+  replication traffic through an appliance or gateway (`route_advisories`).
+* ADV-CACHE-STORAGE-NETWORK-RULES: storage accounts whose network rules would refuse a subnet's
+  VMs (`storage_account_advisories`).
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ from servicetags import intervals as iv
 from servicetags.catalog import parse_prefix
 
 from nsgcheck.audit.results import Advisory
-from nsgcheck.model import AddressKind, Estate, NetworkSecurityGroup, SecurityRule, Unknown
+from nsgcheck.engine.catalog import TagCatalog
+from nsgcheck.engine.routing import APPLIANCE, forced_tunnel, regional_blocks, route_partition, subnet_routes
+from nsgcheck.model import AddressKind, Estate, NetworkSecurityGroup, SecurityRule, Subnet, Unknown, ref
 
 #: base tags Site Recovery needs (asr-requirements.md §2)
 ASR_BASES = ("storage", "eventhub", "azureactivedirectory", "azuresiterecovery", "azurekeyvault",
@@ -258,4 +264,74 @@ def wrong_region_tags(estate: Estate, results: Sequence[Any]) -> list[Advisory]:
                         f"rule {nsg.name}/{r.name} allows {tok.value}, but Site Recovery needs {need} on this "
                         f"path (Event Hubs: the other region of the pair; Storage: the VM's own region)",
                         subject=nsg.name, location=r.origin))
+    return out
+
+
+# --------------------------------------------------------------------------- routes and storage accounts
+def route_advisories(subnet: Subnet, estate: Estate, catalog: TagCatalog | None, region: str | None = None,
+                     nic_id: str | None = None) -> list[Advisory]:
+    """Route-related advisories for VMs in `subnet` (asr-requirements.md §3)."""
+    out: list[Advisory] = []
+    routes = subnet_routes(subnet, estate, catalog, nic_id=nic_id)
+    svc = {s.lower() for s in routes.service_endpoints}
+    has_storage_se = bool(svc & {"microsoft.storage", "microsoft.storage.global"})
+    ft = forced_tunnel(routes)
+    if ft is not None and not has_storage_se:
+        out.append(Advisory(
+            "ADV-FORCED-TUNNEL-NO-STORAGE-ENDPOINT", "warning",
+            f"subnet {subnet.name} is force-tunnelled (0.0.0.0/0 -> {ft.next_hop_type}"
+            f"{' ' + ft.next_hop_ip if ft.next_hop_ip else ''} by route {ft.name}) and has no Microsoft.Storage "
+            f"service endpoint: replication traffic to the cache storage account takes that path; enable the "
+            f"Microsoft.Storage service endpoint on the subnet so it stays on the Azure backbone",
+            subnet.name, ft.origin or subnet.origin,
+            ("routing-and-firewalls.md §1.5, §2; asr-requirements.md §3 (forced tunneling)",)))
+    if region and catalog is not None:
+        hit = regional_blocks(catalog, "Storage", region)
+        if not isinstance(hit, str):
+            name, _, addrs = hit
+            via = [(a, r) for a, r in route_partition(addrs.only([4]), routes)
+                   if r is not None and r.next_hop_type == APPLIANCE]
+            if via:
+                share = sum(a.size() for a, _ in via) / max(addrs.only([4]).size(), 1)
+                r0 = via[0][1]
+                out.append(Advisory(
+                    "ADV-REPLICATION-THROUGH-APPLIANCE", "warning",
+                    f"replication traffic from subnet {subnet.name} to {name} ({share:.1%} of its IPv4 addresses) "
+                    f"goes through the appliance at {r0.next_hop_ip} (route {r0.name}): the appliance may be "
+                    f"throttled; a Microsoft.Storage service endpoint sends it directly",
+                    subnet.name, r0.origin or subnet.origin,
+                    ("asr-requirements.md §3 (NVA throttling)",)))
+    out += storage_account_advisories(subnet, estate, region)
+    return out
+
+
+def storage_account_advisories(subnet: Subnet, estate: Estate, region: str | None = None) -> list[Advisory]:
+    """Storage accounts (possible cache accounts) whose network rules would refuse this subnet's VMs."""
+    out: list[Advisory] = []
+    svc = {s.service.lower() for s in subnet.service_endpoints}
+    has_se = bool(svc & {"microsoft.storage", "microsoft.storage.global"})
+    for key in sorted(estate.storage_accounts):
+        sa = estate.storage_accounts[key]
+        if region and isinstance(sa.location, str) and sa.location.replace(" ", "").lower() != region.lower():
+            continue
+        if not isinstance(sa.default_action, str) or sa.default_action.lower() != "deny":
+            continue
+        problems = []
+        if not any(b.strip().lower() == "azureservices" for b in sa.bypass):
+            problems.append("'Allow trusted Microsoft services' (bypass AzureServices) is off")
+        rule_for_subnet = any(ref(s) == ref(subnet.id) for s in sa.subnet_rule_ids)
+        if not rule_for_subnet and sa.rules_unknown is not None:
+            problems.append(f"whether a virtual network rule admits subnet {subnet.name} is not determined "
+                            f"({sa.rules_unknown.reason})")
+        elif not rule_for_subnet:
+            problems.append(f"no virtual network rule admits subnet {subnet.name}")
+        elif not has_se:
+            problems.append(f"its virtual network rule for subnet {subnet.name} needs the Microsoft.Storage "
+                            f"service endpoint on that subnet, which is not enabled")
+        if problems:
+            out.append(Advisory(
+                "ADV-CACHE-STORAGE-NETWORK-RULES", "warning",
+                f"storage account {sa.name} denies by default ({'; '.join(problems)}): if it is a Site Recovery "
+                f"cache or target account, replication from subnet {subnet.name} would be refused",
+                sa.name, sa.origin, ("asr-requirements.md §3 (cache / target storage firewall)",)))
     return out

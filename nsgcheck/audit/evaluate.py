@@ -1,410 +1,119 @@
-"""Evaluate every subject x applicable requirement: the exact flow family through NSGs and path.
+"""Evaluate every subject x applicable requirement through the engine's one entry point.
 
-For a subject and a requirement the flow family is TCP x the subject's address x any source
-port x the required tag's prefixes (of the subject's address families; VMs are IPv4 only) x
-the port. It goes through the NSG layers (NIC then subnet, outbound), then the path stage
-(routes, firewalls) on the NSG-allowed part. Shares of the family give the status
-(`status_from_shares`) and the coverage (certainly-allowed share).
+For a subject and a requirement the flow family is the requirement's protocol x the
+subject's address x any source port x the required destination (restricted to the
+subject's address families: VMs are IPv4 only) x the port. Its path is the subject's NSGs,
+then the route, firewall or appliance and URL allow-list (`nsgcheck.engine.evaluate`).
 
-Cost: verdicts are cached per (NSG layers, resolve context, address class, route table,
-subnet features, destination), so identical VMs cost one dictionary lookup each. Multi-VM
-groups are evaluated per ordered pair of member *profiles*, not per pair of members.
+Union and projection: subjects whose paths read the same devices (the same `Endpoint`) and
+whose requirement gives the same family apart from the source are evaluated ONCE, over the
+union of their sources, through the run's `PathMemo`; each subject's answer is that result
+projected onto its own address (`PathResult.project`), so source-scoped NSG rules, firewall
+rules with source addresses and ASG rules are exact by construction. Subjects whose single
+addresses every piece of the result treats alike (`PathResult.segment`) have identical
+projections and share one. Multi-VM groups: one evaluation per (sender device set, receiver
+device set) over the senders' union x the receivers' union, projected per ordered pair.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Sequence
 
+from servicetags.errors import ServiceTagError
+
+from nsgcheck.answers import NOT_APPLICABLE, PASS, Decision, status_from_shares
 from nsgcheck.audit.requirements import GROUP, SOURCE, TARGET, Requirement, RequirementSet, applies
-from nsgcheck.audit.results import (FAIL, NOT_APPLICABLE, PARTIAL, PASS, UNKNOWN, Decision, PathStep, Result,
-                                    Subject, status_from_shares)
+from nsgcheck.audit.results import Result, Subject
 from nsgcheck.audit.scenario import Scenario
 from nsgcheck.audit.subjects import AuditSubject, Placement
+from nsgcheck.engine.catalog import TagCatalog, tag_addresses
+from nsgcheck.engine.context import nsg_export_of
+from nsgcheck.engine.evaluate import Endpoint, Environment, Flow, PathMemo, PathSpec, Scope
+from nsgcheck.engine.firstmatch import ALLOW
+from nsgcheck.engine.routing import route_export_for
+from nsgcheck.engine.verdict import Verdict, summarize, unknown_verdict
+from nsgcheck.model import Estate, ref
 from nsgcheck.values.addresses import AddressSet
-from nsgcheck.engine.firstmatch import ALLOW, DENY
-from nsgcheck.engine.nsg import (ABSENT, INBOUND, OUTBOUND, LayeredResult, TermCache, evaluate_layers,
-                                 nsg_terms, path_layers)
 from nsgcheck.values.ports import PortSet
-from nsgcheck.engine.space import Box
-from nsgcheck.model import AddressKind, Estate, NetworkSecurityGroup, ref
-from nsgcheck.model import Unknown as Unknown_
-from servicetags import intervals as iv
-from servicetags.catalog import intervals_to_cidrs, parse_prefix
 
-TCP = frozenset({"tcp"})
-_INF = float("inf")
-WHOLE = 1.0 - 1e-12   # a share this large is the whole family
-_BUILTIN_TAGS = frozenset({"*", "any", "virtualnetwork", "internet", "azureloadbalancer", "azureplatformdns",
-                           "azureplatformimds", "azureplatformlkm", "virtual_network", "azure_loadbalancer"})
+__all__ = ["Evaluator", "Verdict", "endpoint_of", "evaluate_all", "evaluate_groups", "requirement_flow",
+           "unknown_verdict"]
 
 
-# --------------------------------------------------------------------------- verdicts
-@dataclass(frozen=True)
-class Verdict:
-    """The part of a result that identical subjects share."""
+# --------------------------------------------------------------------------- subjects -> engine terms
+def endpoint_of(placement: Placement, nic_id: str | None, estate: Estate) -> Endpoint:
+    """The device set a placement's path reads (engine `Endpoint`).
 
-    status: str
-    coverage: float
-    unknown_share: float
-    decided_by: tuple[Decision, ...] = ()
-    denied_prefixes: tuple[str, ...] = ()
-    reasons: tuple[str, ...] = ()
-    path: tuple[PathStep, ...] = ()
-    message: str = ""
-    denied_share: float = 0.0
-
-
-def unknown_verdict(reason: str, path: tuple[PathStep, ...] = ()) -> Verdict:
-    return Verdict(UNKNOWN, 0.0, 1.0, (), (), (reason,), path, reason)
-
-
-@dataclass
-class _Outcome:
-    """Boxes of a family by final outcome, and the decisions explaining them."""
-
-    total: int
-    allowed: list[Box]
-    denied: list[Box]
-    unknown: list[Box]
-    decisions: list[Decision]
-    reasons: list[str]
-    path: list[PathStep]
-    partial: list[Box] = field(default_factory=list)   # path pieces only partly allowed (URL rules)
+    `nic_id`: the subject's NIC on the source side (None for a subnet, an NSG attached to
+    nothing, or a failed-over VM, whose ASG membership is then not known).
+    """
+    nic_key = None
+    if nic_id:
+        subnet = estate.subnets.get(placement.subnet_id) if placement.subnet_id else None
+        route_export = route_export_for(subnet, estate, nic_id) if subnet is not None else None
+        if nsg_export_of(estate, nic_id) is not None or route_export is not None:
+            nic_key = ref(nic_id)
+    asgs = None
+    if nic_id and not placement.asgs_unknown and "(undetermined)" not in placement.asg_ids:
+        asgs = frozenset(placement.asg_ids)
+    return Endpoint(placement.subnet_id, placement.nic_nsg_id, placement.subnet_nsg_id, nic_key, asgs,
+                    placement.outside)
 
 
-@dataclass
-class _PathPart:
-    allowed: list[Box] = field(default_factory=list)
-    denied: list[Box] = field(default_factory=list)
-    unknown: list[Box] = field(default_factory=list)
-    partial: list[Box] = field(default_factory=list)
-    decisions: list[Decision] = field(default_factory=list)
-    reasons: list[str] = field(default_factory=list)
-    path: list[PathStep] = field(default_factory=list)
+def requirement_flow(req: Requirement, src: AddressSet, dst: AddressSet, urls: tuple[str, ...] = (),
+                     accepted: tuple[str, ...] = ()) -> Flow:
+    return Flow(req.protocol, src, dst, PortSet.parse([str(p) for p in req.ports]), urls=urls,
+                accepted_urls=accepted)
 
 
-def _with_src(boxes: list[Box], src: AddressSet) -> list[Box]:
-    return [b if b.src == src else Box(b.protocols, src, b.sport, b.dst, b.dport) for b in boxes]
-
-
-def _vol(boxes: Iterable[Box]) -> int:
-    return sum(b.volume() for b in boxes)
-
-
-def _dst_cidrs(boxes: Iterable[Box]) -> tuple[str, ...]:
-    v4: list = []
-    v6: list = []
-    for b in boxes:
-        v4.extend(b.dst.v4)
-        v6.extend(b.dst.v6)
-    return tuple(fast_cidrs(AddressSet.from_intervals(v4, v6)))
-
-
-def fast_cidrs(a: AddressSet) -> list[str]:
-    """Minimal CIDR list (IPv4 first), formatted without netaddr (hot in large audits)."""
-    out = [f"{n >> 24}.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255}/{p}" for n, p in iv.to_prefixes(a.v4, 32)]
-    if a.v6:
-        out += intervals_to_cidrs(6, a.v6)
-    return out
-
-
-def _layer_verdict(res: LayeredResult, index: int) -> str:
-    outs = set()
-    absent = False
-    for p in res.pieces:
-        if index < len(p.steps):
-            o = p.steps[index].outcome
-            if o == ABSENT:
-                absent = True
-            elif o != "skipped":
-                outs.add(o)
-    if absent and not outs:
-        return "absent"
-    if not outs:
-        return "not reached"
-    if outs == {ALLOW}:
-        return "allow"
-    if outs == {DENY}:
-        return "deny"
-    if DENY in outs:
-        return "partial"
-    return "unknown"
-
-
-def _nsg_decisions(res: LayeredResult) -> list[Decision]:
-    out = []
-    total = res.total or 1
-    for d in res.final_decisions():
-        rule = d.rule
-        share = d.volume / total
-        # a rule deciding the whole family decided the whole destination: no list needed
-        prefixes = () if share >= WHOLE else _dst_cidrs(d.boxes)
-        if rule is None:
-            out.append(Decision(device=d.nsg.name if d.nsg else "", device_kind=d.kind, rule="",
-                                priority=None, access=d.outcome, share=share, prefixes=prefixes,
-                                reason=d.reason))
-            continue
-        out.append(Decision(device=rule.nsg.name, device_kind=d.kind, rule=rule.rule.name,
-                            priority=rule.priority, access=d.outcome, share=share,
-                            location=rule.rule.origin or rule.nsg.origin, prefixes=prefixes,
-                            reason=d.reason))
-    return out
-
-
-def _outcome_from_layers(res: LayeredResult, layers: Sequence[tuple[str, NetworkSecurityGroup | None]]) -> _Outcome:
-    steps = [PathStep(kind, nsg.name if nsg else "(no NSG)", _layer_verdict(res, i), nsg.id if nsg else "")
-             for i, (kind, nsg) in enumerate(layers)]
-    reasons: list[str] = []
-    for p in res.pieces:
-        for r in p.reasons():
-            if r not in reasons:
-                reasons.append(r)
-    return _Outcome(res.total, res.allowed(), res.denied(), res.unknown(), _nsg_decisions(res), reasons, steps)
-
-
-def _finish(o: _Outcome, dst_label: str) -> Verdict:
-    total = o.total or 1
-    a, d, u = _vol(o.allowed) / total, _vol(o.denied) / total, _vol(o.unknown) / total
-    if o.total == 0:
-        return unknown_verdict(f"the required flow family is empty ({dst_label})")
-    status = status_from_shares(a, d, u)
-    if o.partial and status in (PASS, UNKNOWN):
-        status = PARTIAL   # a firewall allows only some of the required names: certainly not all
-    # all denied (fail): the whole destination, named by `destination`; listed only when partial
-    denied = _dst_cidrs(o.denied) if o.denied and d < WHOLE else ()
-    decisions = sorted(o.decisions, key=lambda x: ({"deny": 0, "unknown": 1, "allow": 2}.get(x.access, 3),
-                                                   x.device_kind, x.device, x.priority if x.priority is not None else -1,
-                                                   x.rule))
-    if status == PASS:
-        msg = f"allowed to all of {dst_label}"
-    elif status == FAIL:
-        first = next((x for x in decisions if x.access == DENY), None)
-        msg = f"denied to all of {dst_label}" + (f" by {first.device}/{first.rule}" if first and first.rule else "")
-    elif status == UNKNOWN:
-        msg = f"cannot be decided from the inputs for {u:.4%} of {dst_label}"
-    else:
-        msg = f"only {a:.4%} of {dst_label} allowed; {d:.4%} denied" + (f", {u:.4%} undecided" if u else "")
-    return Verdict(status, a, u, tuple(decisions), denied, tuple(o.reasons), tuple(o.path), msg, d)
-
-
-# --------------------------------------------------------------------------- path stage
-PathFn = Callable[..., Any]
-
-
-def _load_path_stage() -> PathFn | None:
-    try:
-        from nsgcheck.engine import path as path_mod  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return getattr(path_mod, "evaluate_beyond_nsg", None)
-
-
-def _get(obj: Any, *names: str, default: Any = None) -> Any:
-    for n in names:
-        if isinstance(obj, dict) and n in obj:
-            return obj[n]
-        if hasattr(obj, n):
-            v = getattr(obj, n)
-            return v() if callable(v) and n in ("allowed", "denied", "unknown") else v
-    return default
-
-
-# --------------------------------------------------------------------------- evaluator
 @dataclass
 class Evaluator:
-    """Evaluates flow families for subjects; owns every cache of one audit run."""
+    """One audit run: the engine's environment and memo, and the required destinations."""
 
-    estate: Estate
-    catalog: Any
-    terms: TermCache = field(default_factory=TermCache)
-    path_stage: PathFn | None = field(default_factory=_load_path_stage)
-    _ctx: dict[Any, Any] = field(default_factory=dict)
-    _verdicts: dict[Any, Verdict] = field(default_factory=dict)
-    _tags: dict[Any, Any] = field(default_factory=dict)
-    _segments: dict[Any, list[int]] = field(default_factory=dict)
-    _asgs: Any = None
-    _preps: dict[Any, Any] = field(default_factory=dict)
-    _filtered: dict[Any, Any] = field(default_factory=dict)
-    _paths: dict[Any, Any] = field(default_factory=dict)
-    _dests: dict[Any, Any] = field(default_factory=dict)
-    _pair_out: dict[Any, Any] = field(default_factory=dict)
-    _pair_in: dict[Any, Any] = field(default_factory=dict)
-    _meet: dict[Any, bool] = field(default_factory=dict)   # (need, kind, token) -> may meet
-    allow_urls: Any = None          # an nsgcheck.loaders.urllist.AllowList, or None
-    #: direction -> (protocols, ports) of every flow the audit evaluates; None: keep all rules
-    needs: dict[str, tuple[frozenset[str], PortSet]] = field(default_factory=dict)
-    #: (v4, v6) intervals of every destination the audit evaluates outbound; None: keep all rules
-    dst_need: tuple | None = None
-    #: (v4, v6) intervals of every sender of inbound-evaluated flows (multi-VM members)
-    src_need: tuple | None = None
-    #: IPv4 hull of the single addresses that get classified (set by evaluate_all)
-    window: tuple[int, int] = (0, (1 << 32) - 1)
-    evaluations: int = 0
+    env: Environment
+    memo: PathMemo = field(init=False)
+    #: (requirement id, destination template, source region, target region) -> (tag name, tag or None, reason)
+    destinations: dict[tuple, tuple[str, Any, str]] = field(default_factory=dict)
+    _sets: dict[tuple, AddressSet] = field(default_factory=dict)     # the same, as address sets per family
 
-    # -- contexts ------------------------------------------------------------------
-    def context(self, placement: Placement, nic_id: str | None, target: bool) -> Any:
-        from nsgcheck.engine.context import asg_membership, build_context
+    def __post_init__(self) -> None:
+        self.memo = PathMemo(self.env)
 
-        if self._asgs is None:
-            self._asgs = asg_membership(self.estate)
-        nic = None if target or nic_id is None else self.estate.nics.get(ref(nic_id))
-        has_export = nic is not None and any(e.nic_id and ref(e.nic_id) == ref(nic.id)
-                                             for e in self.estate.effective_nsgs)
-        key = (placement.subnet_id, None if nic is None else placement.asg_ids,
-               ref(nic.id) if has_export else None)
-        ctx = self._ctx.get(key)
-        if ctx is None:
-            subnet = self.estate.subnets.get(placement.subnet_id) if placement.subnet_id else None
-            ctx = build_context(self.estate, subnet, self.catalog, nic=nic, asgs=self._asgs)
-            self._ctx[key] = ctx
-        return ctx
+    @property
+    def estate(self) -> Estate:
+        return self.env.estate
 
-    def layers(self, placement: Placement, direction: str) -> list[tuple[str, NetworkSecurityGroup | None]]:
-        nic_nsg = self._relevant(placement.nic_nsg_id, direction)
-        sub_nsg = self._relevant(placement.subnet_nsg_id, direction)
-        return path_layers(direction, nic_nsg, sub_nsg)
+    @property
+    def catalog(self) -> TagCatalog | None:
+        return self.env.catalog
 
-    def _relevant(self, nsg_id: str | None, direction: str) -> NetworkSecurityGroup | None:
-        """The NSG restricted to rules that can match some flow the audit evaluates.
+    @property
+    def evaluations(self) -> int:
+        return self.memo.evaluations
 
-        A rule whose protocol and destination ports are known and miss every required
-        (protocol, port) cannot decide any packet of any required family, so dropping it
-        leaves every first-match partition unchanged; it saves resolving it.
-        """
-        if not nsg_id:
-            return None
-        key = (nsg_id, direction)
-        hit = self._filtered.get(key)
-        if hit is not None or key in self._filtered:
-            return hit
-        nsg = self.estate.nsgs.get(nsg_id)
-        need = self.needs.get(direction)
-        if nsg is not None and need is not None:
-            protos, ports = need
-            keep = []
-            for r in nsg.rules:
-                if isinstance(r.direction, str) and r.direction != direction:
-                    continue    # the copy only serves this direction
-                if isinstance(r.protocol, str) and isinstance(r.destination_ports, PortSet) and not r.problems:
-                    rp = r.protocol.strip().lower()
-                    if rp not in ("*", "any", "all") and rp not in protos:
-                        continue
-                    if not iv.overlaps(r.destination_ports.ranges, ports.ranges):
-                        continue
-                if direction == OUTBOUND and self.dst_need is not None \
-                        and not self._may_meet(r.destination_addresses, r.destination_asgs, self.dst_need):
-                    continue
-                if direction == INBOUND and self.src_need is not None \
-                        and not self._may_meet(r.source_addresses, r.source_asgs, self.src_need):
-                    continue
-                keep.append(r)
-            if len(keep) != len(nsg.rules):
-                nsg = replace(nsg, rules=tuple(keep))
-        self._filtered[key] = nsg
-        return nsg
-
-    def _may_meet(self, tokens: Any, asgs: Any, need: tuple) -> bool:
-        """Whether a rule side (remote end) may meet any address the audit evaluates there.
-
-        Conservative: ASGs, built-in tags, tags missing from the file and anything not
-        determined count as 'may'. Only fully known CIDRs and service tags are tested.
-        """
-        if asgs or isinstance(tokens, Unknown_):
-            return True
-        for tok in tokens:
-            key = (id(need), tok.kind, tok.value)   # need: dst_need/src_need, fixed for the run
-            hit = self._meet.get(key)
-            if hit is None:
-                hit = self._meet[key] = self._token_may_meet(tok, need)
-            if hit:
-                return True
-        return False
-
-    def _token_may_meet(self, tok: Any, need: tuple) -> bool:
-        """`_may_meet` for one address token (memoized by the caller: tokens repeat across NSGs)."""
-        need4, need6 = need
-        if tok.kind == AddressKind.CIDR:
-            try:
-                fam, lo, hi = parse_prefix(tok.value.strip())
-            except ValueError:
-                return True
-            return iv.overlaps(((lo, hi),), need4 if fam == 4 else need6)
-        if tok.kind == AddressKind.TAG and self.catalog is not None:
-            name = tok.value.strip()
-            if name.lower() in _BUILTIN_TAGS:
-                return True
-            tag = self.catalog.find(name)
-            return tag is None or iv.overlaps(tag.v4, need4) or iv.overlaps(tag.v6, need6)
-        return True
-
-    def missing_nsgs(self, placement: Placement) -> list[str]:
-        out = []
-        for label, nid in (("NIC", placement.nic_nsg_id), ("subnet", placement.subnet_nsg_id)):
-            if nid and nid not in self.estate.nsgs:
-                out.append(f"the {label} NSG {nid.rsplit('/', 1)[-1]} is referenced but not in the inputs")
-        return out
-
-    # -- address classes ---------------------------------------------------------------
-    def _bounds(self, key: Any, term_lists: Sequence[Sequence[Any] | None]) -> list[int]:
-        """Sorted IPv4 interval boundaries of every address set the terms test (either side)."""
-        b = self._segments.get(key)
-        if b is None:
-            wlo, whi = self.window
-            pts: set[int] = set()
-            seen: set[int] = set()
-            for terms in term_lists:
-                for t in terms or ():
-                    for box in t.boxes + t.maybe:
-                        for s in (box.src, box.dst):
-                            ivs = s.v4
-                            if id(ivs) in seen or not ivs:
-                                continue
-                            seen.add(id(ivs))
-                            # only boundaries inside the window of classified addresses matter
-                            i = max(bisect_right(ivs, (wlo, _INF)) - 1, 0)
-                            while i < len(ivs) and ivs[i][0] <= whi:
-                                lo, hi = ivs[i]
-                                if hi >= wlo:
-                                    pts.add(lo)
-                                    pts.add(hi + 1)
-                                i += 1
-            b = sorted(pts)
-            self._segments[key] = b
-        return b
-
-    def address_class(self, layers_key: Any, term_lists: Sequence[Sequence[Any] | None],
-                      address: AddressSet) -> Any:
-        """Equal for two addresses that no rule of these layers tells apart (either side).
-
-        A single IPv4 address maps to its elementary segment (every set of the rules is
-        either all in or all out of it); other sets are compared as themselves.
-        """
-        if not address.v6 and len(address.v4) == 1 and address.v4[0][0] == address.v4[0][1] \
-                and self.window[0] <= address.v4[0][0] <= self.window[1]:
-            bounds = self._bounds(layers_key, term_lists)
-            return ("seg", bisect_right(bounds, address.v4[0][0]))
-        return ("set", address)
-
-    # -- tags -------------------------------------------------------------------------
     def destination(self, req: Requirement, source_region: str | None, target_region: str | None,
                     families: frozenset[int] | None = None) -> tuple[str, AddressSet | None, str]:
         """(tag name, addresses, reason when not resolvable) for a requirement's destination.
 
         With `families`, the addresses are restricted to them (a VM: IPv4 only).
         """
-        mkey = (req.id, req.destination, source_region, target_region, families)
-        hit = self._dests.get(mkey)
+        key = (req.id, req.destination, source_region, target_region)
+        hit = self.destinations.get(key)
         if hit is None:
-            name, dst, why = self._destination(req, source_region, target_region)
-            if dst is not None and families is not None:
-                dst = dst.only(families)
-            hit = self._dests[mkey] = (name, dst, why)
-        return hit
+            hit = self.destinations[key] = self._destination(req, source_region, target_region)
+        name, tag, why = hit
+        if tag is None:
+            return name, None, why
+        sets = self._sets.get((key, families))
+        if sets is None:
+            dst = tag_addresses(tag)
+            sets = self._sets[(key, families)] = dst.only(families) if families is not None else dst
+        return name, sets, ""
 
     def _destination(self, req: Requirement, source_region: str | None,
-                     target_region: str | None) -> tuple[str, AddressSet | None, str]:
+                     target_region: str | None) -> tuple[str, Any, str]:
         try:
             base, loc = req.destination_for(source_region, target_region)
         except KeyError as exc:
@@ -412,208 +121,19 @@ class Evaluator:
             flag = "--source-region" if which == "source" else "--target-region"
             return req.destination, None, (f"the {which} region is not known (give {flag} or a scenario "
                                            f"file), so {req.destination} cannot be resolved")
-        key = (base.lower(), loc)
-        hit = self._tags.get(key)
-        if hit is not None:
-            return hit
+        name = f"{base}.{loc}" if loc else base
         if self.catalog is None:
-            out = (base if not loc else f"{base}.{loc}", None, "no service-tag file loaded (--tags)")
-        else:
-            try:
-                tag = self.catalog.regional_tag(base, loc) if loc else self.catalog.get(base)
-                out = (tag.name, AddressSet(tuple(tag.v4), tuple(tag.v6)), "")
-            except Exception as exc:  # servicetags errors: no regional tag, unknown region/tag
-                msg = getattr(exc, "message", None) or str(exc)
-                out = (f"{base}.{loc}" if loc else base, None, msg)
-        self._tags[key] = out
-        return out
+            return name, None, "no service-tag file loaded (--tags)"
+        try:
+            tag = self.catalog.regional_tag(base, loc) if loc else self.catalog.get(base)
+        except ServiceTagError as exc:
+            return name, None, exc.message
+        return tag.name, tag, ""
 
-    # -- one flow family ----------------------------------------------------------------
-    def _path(self, placement: Placement, boxes: list[Box], urls: tuple[str, ...], accepted: tuple[str, ...],
-              nic_id: str | None = None, total: int | None = None) -> "_PathPart":
-        """The path beyond the NSGs (routes, firewalls) for the NSG-allowed boxes."""
-        if not boxes:
-            return _PathPart()
-        subnet = self.estate.subnets.get(placement.subnet_id) if placement.subnet_id else None
-        if self.path_stage is None:
-            if placement.route_table_id:
-                rt = placement.route_table_id.rsplit("/", 1)[-1]
-                why = f"route table {rt} on the subnet: the path beyond the NSGs is not evaluated by this build"
-                return _PathPart([], [], boxes, [], [Decision(rt, "route", "", None, "unknown", 0.0, None, (), why)],
-                                 [why], [PathStep("route", rt, "unknown", placement.route_table_id)])
-            return _PathPart(boxes, [], [], [], [], [], [PathStep("route", "system routes", "allow")])
-        src = boxes[0].src
-        if not self.estate.firewalls and self.allow_urls is None and not self.estate.effective_routes \
-                and all(b.src == src for b in boxes) and subnet is not None:
-            # without firewalls only the destination picks the route: share the outcome across
-            # sources of the same size (volumes are equal) and put this source back in
-            feats = (placement.vnet_id, placement.route_table_id,
-                     tuple((e.service, e.locations) for e in subnet.service_endpoints))
-            dkey = ("dst", feats, tuple((b.protocols, b.sport, b.dst, b.dport) for b in boxes), src.size(),
-                    urls, accepted, total)
-            hit = self._paths.get(dkey)
-            if hit is None:
-                hit = self._paths[dkey] = self._path_eval(boxes, subnet, urls, accepted, nic_id, total)
-            return _PathPart(*(_with_src(x, src) for x in (hit.allowed, hit.denied, hit.unknown, hit.partial)),
-                             hit.decisions, hit.reasons, hit.path)
-        key = (placement.subnet_id, nic_id if self.estate.effective_routes else None, tuple(boxes), urls,
-               accepted, total)
-        hit = self._paths.get(key)
-        if hit is not None:
-            return hit
-        out = self._paths[key] = self._path_eval(boxes, subnet, urls, accepted, nic_id, total)
-        return out
-
-    def _path_eval(self, boxes: list[Box], subnet: Any, urls: tuple[str, ...], accepted: tuple[str, ...],
-                   nic_id: str | None, total: int | None) -> "_PathPart":
-        res = self.path_stage(boxes, subnet, self.estate, self.catalog, urls, accepted, self.allow_urls,
-                              nic_id=nic_id, total=total)
-        return _PathPart(list(_get(res, "allowed", default=[]) or []), list(_get(res, "denied", default=[]) or []),
-                         list(_get(res, "unknown", default=[]) or []), list(_get(res, "partial", default=[]) or []),
-                         [replace(d, prefixes=()) if d.share >= WHOLE else d
-                          for d in (_get(res, "decisions", default=[]) or []) if isinstance(d, Decision)],
-                         [str(r) for r in (_get(res, "reasons", default=[]) or [])],
-                         [st for st in (_get(res, "path", default=[]) or []) if isinstance(st, PathStep)])
-
-    def prep(self, placement: Placement, nic_id: str | None, target: bool, direction: str) -> "Prep":
-        """Context, layers, resolved terms and cache key of one placement in one direction (cached)."""
-        key = (placement.subnet_id, placement.nic_nsg_id, placement.subnet_nsg_id, placement.asg_ids,
-               target, direction, placement.unknown, None if target else (nic_id and ref(nic_id)))
-        if not (self.estate.effective_nsgs or self.estate.effective_routes):
-            key = key[:-1]
-        hit = self._preps.get(key)
-        if hit is not None:
-            return hit
-        why = "; ".join(placement.unknown) or "; ".join(self.missing_nsgs(placement))
-        if why:
-            p = Prep(None, [], [], ("unknown", why), (), why)
-        else:
-            ctx = self.context(placement, nic_id, target)
-            layers = self.layers(placement, direction)
-            terms = [nsg_terms(n, direction, ctx, self.terms) if n is not None else None for _, n in layers]
-            lkey = (tuple(n.id.lower() if n else None for _, n in layers), ctx.cache_key(), direction)
-            subnet = self.estate.subnets.get(placement.subnet_id) if placement.subnet_id else None
-            feats = (placement.route_table_id,
-                     tuple(sorted((e.service, e.locations) for e in subnet.service_endpoints)) if subnet else (),
-                     placement.vnet_id if self.path_stage else None,
-                     ref(nic_id) if nic_id and not target and self.estate.effective_routes else None)
-            p = Prep(ctx, layers, terms, lkey, feats, "")
-        self._preps[key] = p
-        return p
-
-    def outbound(self, placement: Placement, nic_id: str | None, target: bool, dst: AddressSet,
-                 protocol: str, ports: tuple[int, ...], dst_label: str, urls: tuple[str, ...] = (),
-                 accepted: tuple[str, ...] = (), prep: "Prep | None" = None, cls: Any = None) -> Verdict:
-        """Verdict for placement -> dst on ports, outbound through its NSGs and path."""
-        return self.outbound_many(placement, nic_id, target, protocol, ports, [(dst, dst_label, urls, accepted)],
-                                  prep, cls)[0]
-
-    def outbound_many(self, placement: Placement, nic_id: str | None, target: bool, protocol: str,
-                      ports: tuple[int, ...], items: Sequence[tuple[AddressSet, str, tuple[str, ...], tuple[str, ...]]],
-                      prep: "Prep | None" = None, cls: Any = None) -> list[Verdict]:
-        """Verdicts for several destinations on the same protocol/ports from one placement.
-
-        Shares the preparation (context, terms, address class) across the destinations.
-        """
-        sp = prep or self.prep(placement, nic_id, target, OUTBOUND)
-        if sp.unknown:
-            return [unknown_verdict(sp.unknown) for _ in items]
-        if cls is None:
-            cls = self.address_class(sp.key, sp.terms, placement.address)
-        keys = [("out", sp.key, cls, sp.feats, label, protocol, ports, urls, dst.families)
-                for dst, label, urls, _ in items]
-        out: list[Verdict | None] = [self._verdicts.get(k) for k in keys]
-        todo = [i for i, v in enumerate(out) if v is None]
-        if not todo:
-            return out  # type: ignore[return-value]
-        dport = PortSet.parse([str(p) for p in ports])
-        for i in todo:
-            dst, label, urls, accepted = items[i]
-            self.evaluations += 1
-            # one run per destination: measured faster than one run over the union
-            space = [Box(frozenset({protocol}), placement.address, PortSet.everything(), dst, dport)]
-            part = evaluate_layers(space, OUTBOUND, sp.layers, sp.ctx, self.terms)
-            o = _outcome_from_layers(part, sp.layers)
-            pp = self._path(placement, o.allowed, urls, accepted, None if target else nic_id, o.total)
-            o.allowed = pp.allowed
-            o.denied += pp.denied
-            o.unknown += pp.unknown
-            o.partial = pp.partial
-            o.decisions += pp.decisions
-            o.reasons += [r for r in pp.reasons if r not in o.reasons]
-            o.path += pp.path
-            v = _finish(o, label)
-            self._verdicts[keys[i]] = v
-            out[i] = v
-        return out  # type: ignore[return-value]
-
-    def pair(self, a: AuditSubject, b: AuditSubject, sa: "Prep", sb: "Prep", ca: dict, cb: dict,
-             protocol: str, ports: tuple[int, ...]) -> Verdict:
-        """Sender a outbound (NIC, subnet NSG), path, then receiver b inbound (subnet, NIC NSG).
-
-        Stages are cached on what decides them: the sender's layers with both addresses'
-        classes (and the route to the receiver), the receiver's layers with both classes.
-        Decisions carry no prefixes (the peer is named by the member result instead).
-        """
-        if sa.unknown or sb.unknown:
-            return unknown_verdict(sa.unknown or sb.unknown)
-        pa, pb = a.source, b.source
-        exact_route = bool(pa.route_table_id or self.estate.effective_routes or self.estate.firewalls)
-        route_key = (sa.feats, pb.vnet_id, pb.address if exact_route else None)
-        out_key = ("pair-out", sa.key, ca[sa.key], cb[sa.key], route_key, protocol, ports)
-        in_key = ("pair-in", sb.key, ca[sb.key], cb[sb.key], protocol, ports)
-        hit = self._verdicts.get((out_key, in_key))
-        if hit is not None:
-            return hit
-        self.evaluations += 1
-        dport = PortSet.parse([str(p) for p in ports])
-        space = [Box(frozenset({protocol}), pa.address, PortSet.everything(), pb.address, dport)]
-        stage = self._pair_out.get(out_key)
-        if stage is None:
-            out_res = evaluate_layers(space, OUTBOUND, sa.layers, sa.ctx, self.terms)
-            o = _outcome_from_layers(out_res, sa.layers)
-            pp = self._path(pa, o.allowed, (), (), a.nic_id, o.total)
-            stage = self._pair_out[out_key] = (o, pp)
-        o, pp = stage
-        whole = o.total and _vol(pp.allowed) == o.total
-        oi = self._pair_in.get(in_key) if whole else None
-        if oi is None:
-            # the receiver sees what left the sender: this pair's own packets
-            allowed = space if whole else pp.allowed
-            in_res = evaluate_layers(allowed, INBOUND, sb.layers, sb.ctx, self.terms)
-            oi = _outcome_from_layers(in_res, sb.layers)
-            if whole:
-                self._pair_in[in_key] = oi
-        scale = (oi.total / o.total) if o.total else 0.0
-
-        def tagged(d: Decision, suffix: str, factor: float = 1.0) -> Decision:
-            return Decision(d.device, f"{d.device_kind}-{suffix}", d.rule, d.priority, d.access, d.share * factor,
-                            d.location, (), d.reason)
-
-        decisions = [tagged(d, "out") for d in o.decisions if d.access != ALLOW] \
-            + [replace(d, prefixes=()) for d in pp.decisions] + [tagged(d, "in", scale) for d in oi.decisions]
-        if oi.allowed:   # allowed end to end: report the allowing rules of the sender too
-            decisions += [tagged(d, "out") for d in o.decisions if d.access == ALLOW]
-        merged = _Outcome(o.total, oi.allowed, o.denied + pp.denied + oi.denied, o.unknown + pp.unknown + oi.unknown,
-                          decisions, o.reasons + pp.reasons + oi.reasons,
-                          [PathStep(s.kind + "-out", s.name, s.verdict, s.id) for s in o.path] + pp.path
-                          + [PathStep(s.kind + "-in", s.name, s.verdict, s.id) for s in oi.path])
-        v = _finish(merged, "the peer")
-        v = replace(v, denied_prefixes=())
-        self._verdicts[(out_key, in_key)] = v
-        return v
-
-
-@dataclass(frozen=True)
-class Prep:
-    """One placement's evaluation inputs in one direction: context, NSG layers, terms, cache key."""
-
-    ctx: Any
-    layers: list
-    terms: list
-    key: tuple
-    feats: tuple
-    unknown: str = ""
+    def required_tags(self) -> list[tuple[str, Any]]:
+        """The service tags the requirements resolved to (name, tag), by name."""
+        found = {t.name: t for _, t, _ in self.destinations.values() if t is not None}
+        return sorted(found.items(), key=lambda kv: kv[0].lower())
 
 
 # --------------------------------------------------------------------------- results
@@ -639,18 +159,42 @@ _CONDITION_OFF = {"ade": "Azure Disk Encryption is not enabled for this scenario
                   "auto_upgrade": "Mobility agent auto-upgrade is not enabled for this scenario (--auto-upgrade)"}
 
 
-def evaluate_subject(ev: Evaluator, subj: AuditSubject, reqs: Sequence[Requirement], scenario: Scenario,
-                     cloud: str) -> list[Result]:
-    """Results of every non-group requirement for one subject, both sides."""
-    out: list[Result | None] = []
+@dataclass
+class _Job:
+    """One result still to be read out of an evaluation: where it goes and whose address it is."""
+
+    index: int
+    req: Requirement
+    subject: Subject
+    side: str
+    address: AddressSet
+    label: str
+    urls: tuple[str, ...]
+    owner: int                       # index of the audit subject (for progress)
+
+
+@dataclass
+class _Group:
+    """Jobs that share a path and a flow family apart from the source: evaluated once."""
+
+    spec: PathSpec
+    family: Flow                     # its `src` is left empty: the union of the jobs' sources
+    label: str
+    jobs: list[_Job] = field(default_factory=list)
+
+
+def plan_subject(ev: Evaluator, subj: AuditSubject, reqs: Sequence[Requirement], scenario: Scenario, cloud: str,
+                 out: list[Result | None], groups: dict[tuple, _Group], owner: int) -> int:
+    """Results decided without evaluation go to `out`; the rest become jobs grouped by
+    (path, flow family with the source left out). Returns the number of jobs."""
+    n = 0
     src_region = subj.source.region or scenario.source_region
     tgt_region = scenario.target_region or (subj.target.region if subj.target else None)
     tsubj = None
     if subj.target is not None:
         tsubj = Subject(subj.subject.kind, subj.subject.name, subj.subject.id,
-                        subj.target.address_text, subj.target.region or tgt_region or "")
-    # batches of (index in out, requirement, dst, name, urls, accepted) per (side, protocol, ports)
-    batches: dict[tuple, list[tuple]] = {}
+                        subj.target.address_text, subj.target.region or tgt_region or "", subj.subject.other_nics)
+    specs: dict[str, PathSpec] = {}
     for req in reqs:
         if req.side == GROUP:
             continue
@@ -660,10 +204,13 @@ def evaluate_subject(ev: Evaluator, subj: AuditSubject, reqs: Sequence[Requireme
         urls, accepted = _urls(req, cloud)
         placement = subj.source if req.side == SOURCE else subj.target
         subject = subj.subject if req.side == SOURCE else (tsubj or subj.subject)
-        name, dst, why = ev.destination(req, src_region, tgt_region,
-                                        placement.families if placement is not None else None)
+        families = placement.families if placement is not None else None
+        name, dst, why = ev.destination(req, src_region, tgt_region, families)
         if placement is None:
             out.append(_result(req, subject, TARGET, unknown_verdict(subj.target_reason), name, urls))
+            continue
+        if placement.unknown:
+            out.append(_result(req, subject, req.side, unknown_verdict("; ".join(placement.unknown)), name, urls))
             continue
         if dst is None:
             out.append(_result(req, subject, req.side, unknown_verdict(why), name, urls))
@@ -674,20 +221,58 @@ def evaluate_subject(ev: Evaluator, subj: AuditSubject, reqs: Sequence[Requireme
                                unknown_verdict(f"{name} has no prefixes of the subject's address family ({fams})"),
                                name, urls))
             continue
+        spec = specs.get(req.side)
+        if spec is None:
+            end = endpoint_of(placement, subj.nic_id if req.side == SOURCE else None, ev.estate)
+            spec = specs[req.side] = PathSpec(sender=end)
+        key = (spec, req.id, name, families)
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = _Group(spec, requirement_flow(req, AddressSet.empty(), dst, urls, accepted), name)
         out.append(None)
-        batches.setdefault((req.side, req.protocol, req.ports), []).append(
-            (len(out) - 1, req, dst, name, urls, accepted, subject))
-    for (side, protocol, ports), items in batches.items():
-        placement = subj.source if side == SOURCE else subj.target
-        sp = ev.prep(placement, subj.nic_id, side == TARGET, OUTBOUND)
-        cls = None if sp.unknown else ev.address_class(sp.key, sp.terms, placement.address)
-        verdicts = ev.outbound_many(placement, subj.nic_id, side == TARGET, protocol, ports,
-                                    [(dst, name, urls, acc) for _, _, dst, name, urls, acc, _ in items], sp, cls)
-        for (i, req, _, name, urls, _, subject), v in zip(items, verdicts):
-            out[i] = _result(req, subject, side, v, name, urls)
+        group.jobs.append(_Job(len(out) - 1, req, subject, req.side, placement.address, name, urls, owner))
+        n += 1
+    return n
+
+
+def run_jobs(ev: Evaluator, groups: dict[tuple, _Group], out: list[Result | None],
+             done: Callable[[int], None]) -> None:
+    """Evaluate each (path, family) once over the union of its jobs' sources; project each job."""
+    for g in groups.values():
+        f = g.family
+        flow = Flow(f.protocol, _union(j.address for j in g.jobs), f.dst, f.dport, f.sport, f.urls, f.accepted_urls)
+        result = ev.memo.path(g.spec, flow)
+        shared: dict[Any, Verdict] = {}
+        for job in g.jobs:
+            seg = result.segment("src", job.address)
+            v = shared.get(seg)
+            if v is None:
+                v = shared[seg] = summarize(result.project(src=job.address), g.label)
+            out[job.index] = _result(job.req, job.subject, job.side, v, g.label, job.urls)
+            done(job.owner)
+
+
+def _union(sets: Iterable[AddressSet]) -> AddressSet:
+    """Union of many address sets, normalized once."""
+    v4: list = []
+    v6: list = []
+    for a in sets:
+        v4.extend(a.v4)
+        v6.extend(a.v6)
+    return AddressSet.from_intervals(v4, v6)
+
+
+def evaluate_subject(ev: Evaluator, subj: AuditSubject, reqs: Sequence[Requirement], scenario: Scenario,
+                     cloud: str) -> list[Result]:
+    """Results of every non-group requirement for one subject, both sides (no sharing across subjects)."""
+    out: list[Result | None] = []
+    jobs: dict = {}
+    plan_subject(ev, subj, reqs, scenario, cloud, out, jobs, 0)
+    run_jobs(ev, jobs, out, lambda _: None)
     return out  # type: ignore[return-value]
 
 
+# --------------------------------------------------------------------------- multi-VM groups
 def alias_index(subjects: Sequence[AuditSubject]) -> dict[str, AuditSubject]:
     """Lower-case VM/NIC names and ids -> subject (first wins)."""
     index: dict[str, AuditSubject] = {}
@@ -711,26 +296,89 @@ def _resolve_members(index: dict[str, AuditSubject], names: Sequence[str]) -> tu
     return found, missing
 
 
-def _profiles(ev: Evaluator, members: Sequence[AuditSubject]) -> tuple[list[tuple], dict[tuple, Any]]:
-    """Per member (prep out, prep in, class per layer key); profile = what the pair verdict depends on."""
-    outs = [ev.prep(m.source, m.nic_id, False, OUTBOUND) for m in members]
-    ins = [ev.prep(m.source, m.nic_id, False, INBOUND) for m in members]
-    keys: dict[Any, Prep] = {}
-    for sp in outs + ins:
-        if not sp.unknown:
-            keys.setdefault(sp.key, sp)
-    classes = []
-    for m in members:
-        classes.append({k: ev.address_class(k, sp.terms, m.source.address) for k, sp in keys.items()})
-    return [(outs[i], ins[i], classes[i]) for i in range(len(members))], keys
+class _PairTable:
+    """Pair verdicts of one group: one evaluation per (sender device set, receiver device set)
+    over the senders' union x the members' union (the sender's part of the path is then the
+    same for every receiver set), projected per ordered pair.
+
+    A member's `profile` towards an end x (its signature as receiver in the evaluation x -> it
+    and as sender in it -> x) says how every piece of both evaluations treats its address:
+    peers with equal profiles give a member identical pair verdicts, so each is computed once.
+    """
+
+    def __init__(self, ev: Evaluator, req: Requirement, members: Sequence[AuditSubject]):
+        self.members = members
+        ends: list[Endpoint | None] = [None if m.source.unknown else endpoint_of(m.source, m.nic_id, ev.estate)
+                                       for m in members]
+        self.index: dict[Endpoint, int] = {}
+        for e in ends:
+            if e is not None:
+                self.index.setdefault(e, len(self.index))
+        self.end = [self.index[e] if e is not None else -1 for e in ends]
+        by_end: list[list[int]] = [[] for _ in self.index]
+        for k, x in enumerate(self.end):
+            if x >= 0:
+                by_end[x].append(k)
+        unions = [_union(members[k].source.address for k in ks) for ks in by_end]
+        everyone = _union(unions)      # one flow per sender: its part of the path is shared
+        endpoints = list(self.index)
+        self.results: dict[tuple[int, int], Any] = {}
+        self.src_sig: dict[tuple[int, int], dict[int, Any]] = {}
+        self.dst_sig: dict[tuple[int, int], dict[int, Any]] = {}
+        for x, ex in enumerate(endpoints):
+            for y, ey in enumerate(endpoints):
+                res = ev.memo.path(PathSpec(sender=ex, receiver=ey), requirement_flow(req, unions[x], everyone))
+                self.results[(x, y)] = res
+                self.src_sig[(x, y)] = {k: res.segment("src", members[k].source.address) for k in by_end[x]}
+                self.dst_sig[(x, y)] = {k: res.segment("dst", members[k].source.address) for k in by_end[y]}
+        self._verdicts: dict[Any, Verdict] = {}
+        self._classes: dict[int, list[list[int]]] = {}
+
+    def profile(self, k: int, x: int) -> Any:
+        """How the evaluations x -> k's end and k's end -> x treat member k's address."""
+        y = self.end[k]
+        if y < 0:
+            return ("unknown", k)
+        return (y, self.dst_sig[(x, y)][k], self.src_sig[(y, x)][k])
+
+    def verdict(self, i: int, k: int) -> Verdict:
+        """Sender i to receiver k (one per class: same evaluation, same signatures)."""
+        x, y = self.end[i], self.end[k]
+        if x < 0 or y < 0:
+            bad = self.members[i] if x < 0 else self.members[k]
+            return unknown_verdict("; ".join(bad.source.unknown))
+        key = (x, y, self.src_sig[(x, y)][i], self.dst_sig[(x, y)][k])
+        v = self._verdicts.get(key)
+        if v is None:
+            res = self.results[(x, y)].project(src=self.members[i].source.address,
+                                               dst=self.members[k].source.address)
+            v = self._verdicts[key] = summarize(res, "the peer", prefixes=False)
+        return v
+
+    def peer_classes(self, i: int) -> list[list[int]]:
+        """Member i's peers grouped by profile (each group: identical verdicts to and from i)."""
+        x = self.end[i]
+        classes = self._classes.get(x)
+        if classes is None:
+            grouped: dict[Any, list[int]] = {}
+            for k in range(len(self.members)):
+                grouped.setdefault(("all",) if x < 0 else self.profile(k, x), []).append(k)
+            classes = self._classes[x] = list(grouped.values())
+        out = []
+        for peers in classes:
+            if i in peers:
+                peers = [k for k in peers if k != i]
+            if peers:
+                out.append(peers)
+        return out
 
 
 def evaluate_groups(ev: Evaluator, subjects: Sequence[AuditSubject], req: Requirement,
                     scenario: Scenario) -> list[Result]:
     """A2A-MVM-20004 per member: every ordered pair with it as sender or receiver must pass.
 
-    Members with the same profile (NSG layers, context, address class for every layer of the
-    group) give the same pair verdicts, so each group costs (distinct profiles)^2 evaluations.
+    Peers that give a member the same pair verdicts (same profile, `_PairTable.peer_classes`)
+    are counted together: a group costs its distinct classes, not members squared.
     """
     out: list[Result] = []
     in_group: set[int] = set()
@@ -740,66 +388,34 @@ def evaluate_groups(ev: Evaluator, subjects: Sequence[AuditSubject], req: Requir
         in_group.update(id(m) for m in members)
         if not members:
             continue
-        parts, _ = _profiles(ev, members)
-        prof_of: list[int] = []
-        profiles: dict[tuple, int] = {}
-        rep: list[int] = []          # a representative member per profile
-        groups_of: list[list[int]] = []
-        for i, (sa, sb, cls) in enumerate(parts):
-            pk = (sa.key, sb.key, tuple(cls.values())) if not (sa.unknown or sb.unknown) else ("unknown", i)
-            j = profiles.get(pk)
-            if j is None:
-                j = profiles[pk] = len(rep)
-                rep.append(i)
-                groups_of.append([])
-            prof_of.append(j)
-            groups_of[j].append(i)
-
-        def verdict(pi: int, qi: int) -> Verdict:
-            i, k = rep[pi], rep[qi]
-            sa, _, ca = parts[i]
-            _, sb, cb = parts[k]
-            if sa.unknown or sb.unknown:
-                return unknown_verdict(sa.unknown or sb.unknown)
-            return ev.pair(members[i], members[k], sa, sb, ca, cb, req.protocol, req.ports)
-
-        pair_cache: dict[tuple[int, int], Verdict] = {}
-
-        def pv(pi: int, qi: int) -> Verdict:
-            v = pair_cache.get((pi, qi))
-            if v is None:
-                v = pair_cache[(pi, qi)] = verdict(pi, qi)
-            return v
-
+        table = _PairTable(ev, req, members)
         for i, m in enumerate(members):
-            pi = prof_of[i]
             acc = [0.0, 0.0, 0.0]
             n = 0
             bad: list[tuple[str, str, int]] = []
             decisions: dict[tuple, list] = {}
             reasons: list[str] = []
-            for qi, idxs in enumerate(groups_of):
-                count = len(idxs) - (1 if qi == pi else 0)
-                if count <= 0:
-                    continue
-                for direction, v in (("to", pv(pi, qi)), ("from", pv(qi, pi))):
+            for peers in table.peer_classes(i):
+                k0 = peers[0]
+                count = len(peers)
+                for direction, v in (("to", table.verdict(i, k0)), ("from", table.verdict(k0, i))):
                     n += count
                     acc[0] += v.coverage * count
                     acc[1] += v.denied_share * count
                     acc[2] += v.unknown_share * count
                     if v.status == PASS:
                         continue
-                    peers = [members[j].subject.name for j in idxs if j != i]
-                    bad.append((direction, ", ".join(peers[:3]) + (f" +{len(peers) - 3}" if len(peers) > 3 else ""),
+                    names_ = [members[j].subject.name for j in peers]
+                    bad.append((direction, ", ".join(names_[:3]) + (f" +{len(names_) - 3}" if len(names_) > 3 else ""),
                                 count))
                     for d in v.decided_by:
                         if d.access == ALLOW:
                             continue
-                        k = (d.device_kind, d.device, d.rule, d.access)
-                        if k in decisions:
-                            decisions[k][1] += d.share * count
+                        key = (d.device_kind, d.device, d.rule, d.access)
+                        if key in decisions:
+                            decisions[key][1] += d.share * count
                         else:
-                            decisions[k] = [d, d.share * count]
+                            decisions[key] = [d, d.share * count]
                     for r in v.reasons:
                         if r not in reasons:
                             reasons.append(r)
@@ -822,7 +438,7 @@ def evaluate_groups(ev: Evaluator, subjects: Sequence[AuditSubject], req: Requir
             else:
                 msg = "; ".join(reasons[:2])
             dec = tuple(Decision(d.device, d.device_kind, d.rule, d.priority, d.access, share / n if n else 0.0,
-                                 d.location, d.prefixes, d.reason)
+                                 d.location, d.prefixes, d.reason, d.device_id)
                         for d, share in sorted(decisions.values(),
                                                key=lambda x: (x[0].access, x[0].device_kind, x[0].device, x[0].rule)))
             out.append(Result(requirement=req.id, title=req.title, subject=m.subject, side=GROUP, status=status,
@@ -830,92 +446,44 @@ def evaluate_groups(ev: Evaluator, subjects: Sequence[AuditSubject], req: Requir
                               port=req.port_text, decided_by=dec, message=msg, unknown_share=unk,
                               reasons=tuple(reasons)))
     for s in subjects:
-        if id(s) not in in_group and s.subject.kind != "subnet":
+        if id(s) not in in_group and s.subject.kind not in ("subnet", "nsg"):
             out.append(_na(req, s.subject, "not a member of a multi-VM consistency group", "(no group)"))
     return out
 
 
-def _needs(reqs: Sequence[Requirement], scenario: Scenario) -> dict[str, tuple[frozenset[str], PortSet]]:
-    """(protocols, ports) per direction over every requirement the audit can evaluate."""
-    out_p: set[str] = set()
-    out_ports = PortSet()
-    in_p: set[str] = set()
-    in_ports = PortSet()
-    for r in reqs:
-        ports = PortSet.parse([str(p) for p in r.ports])
-        out_p.add(r.protocol)
-        out_ports = out_ports | ports
-        if r.side == GROUP:
-            in_p.add(r.protocol)
-            in_ports = in_ports | ports
-    return {OUTBOUND: (frozenset(out_p), out_ports), INBOUND: (frozenset(in_p), in_ports)}
-
-
-def _union(sets: Iterable[AddressSet]) -> AddressSet:
-    """Union of many address sets, normalized once."""
-    v4: list = []
-    v6: list = []
-    for a in sets:
-        v4.extend(a.v4)
-        v6.extend(a.v6)
-    return AddressSet.from_intervals(v4, v6)
-
-
-def _dst_need(ev: Evaluator, reqs: Sequence[Requirement], scenario: Scenario,
-              subjects: Sequence[AuditSubject]) -> tuple | None:
-    """Union of every outbound destination: required tags for every region pair, and peers."""
-    if ev.catalog is None:
-        return None
-    regions = set()
-    for s in subjects:
-        src = s.source.region or scenario.source_region
-        tgt = scenario.target_region or (s.target.region if s.target else None)
-        regions.add((src, tgt))
-    acc = _union(p.address for s in subjects for p in (s.source, s.target) if p is not None)
-    for req in reqs:
-        if req.side == GROUP:
-            continue
-        for src, tgt in sorted(regions, key=str):
-            _, dst, _ = ev.destination(req, src, tgt)
-            if dst is not None:
-                acc = acc | dst
-    return (acc.v4, acc.v6)
-
-
-def _window(subjects: Sequence[AuditSubject]) -> tuple[int, int]:
-    """IPv4 hull of every single address that will be classified."""
-    lo, hi = None, None
-    for s in subjects:
-        for p in (s.source, s.target):
-            if p is None or p.address.v6 or len(p.address.v4) != 1:
-                continue
-            a, b = p.address.v4[0]
-            if a == b:
-                lo = a if lo is None else min(lo, a)
-                hi = a if hi is None else max(hi, a)
-    return (lo, hi) if lo is not None else (0, (1 << 32) - 1)
-
-
+# --------------------------------------------------------------------------- the run
 def evaluate_all(estate: Estate, catalog: Any, requirements: RequirementSet | Sequence[Requirement],
                  scenario: Scenario, subjects: Sequence[AuditSubject],
                  progress: Callable[[int], None] | None = None,
-                 allow_urls: Any = None) -> tuple[list[Result], Evaluator]:
-    """Every result of the audit (unsorted; the report sorts). `allow_urls`: a proxy allow-list."""
-    ev = Evaluator(estate, catalog)
-    ev.allow_urls = allow_urls
-    ev.window = _window(subjects)
+                 allow_urls: Any = None, appliances: dict[str, str] | None = None) -> tuple[list[Result], Evaluator]:
+    """Every result of the audit (unsorted; the report sorts). `allow_urls`: a proxy allow-list;
+    `appliances`: next-hop address -> firewall or appliance name (flags over the scenario's)."""
+    names = dict(scenario.appliances)
+    names.update(appliances or {})
+    ev = Evaluator(Environment(estate, catalog, allow_urls, names))
     reqs = list(requirements)
-    ev.needs = _needs(reqs, scenario)
-    ev.dst_need = _dst_need(ev, reqs, scenario, subjects)
-    senders = _union(s.source.address for s in subjects)
-    ev.src_need = (senders.v4, senders.v6) if ev.catalog is not None else None
     cloud = getattr(catalog, "cloud", "Public") or "Public"
-    results: list[Result] = []
+    out: list[Result | None] = []
+    jobs: dict[tuple, _Group] = {}
+    pending = Counter()
     for i, s in enumerate(subjects):
-        results.extend(evaluate_subject(ev, s, reqs, scenario, cloud))
-        if progress is not None:
+        pending[i] = plan_subject(ev, s, reqs, scenario, cloud, out, jobs, i)
+        if not pending[i] and progress is not None:
             progress(1)
+    # every remote address of the run: the required destinations, and the VMs (multi-VM pairs)
+    vms = _union(p.address for s in subjects for p in (s.source, s.target) if p is not None)
+    ev.env = replace(ev.env, scope=Scope(_union([vms] + [g.family.dst for g in jobs.values()]), vms))
+    ev.memo = PathMemo(ev.env)
+
+    def done(owner: int) -> None:
+        pending[owner] -= 1
+        if not pending[owner] and progress is not None:
+            progress(1)
+
+    run_jobs(ev, jobs, out, done)
+    results: list[Result] = [r for r in out if r is not None]
     for req in reqs:
         if req.side == GROUP:
             results.extend(evaluate_groups(ev, subjects, req, scenario))
     return results, ev
+

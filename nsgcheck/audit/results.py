@@ -11,36 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from nsgcheck.answers import Advisory, Decision, PathStep, origin_json  # noqa: F401 (re-exported)
+from nsgcheck.answers import (FAIL, NOT_APPLICABLE, PARTIAL, PASS, UNKNOWN, Advisory, Decision,  # noqa: F401
+                              PathStep, origin_json, status_from_shares)  # (re-exported)
 
 SCHEMA_VERSION = "1.0"
 
-PASS = "pass"
-PARTIAL = "partial"
-FAIL = "fail"
-UNKNOWN = "unknown"
-NOT_APPLICABLE = "not_applicable"
 STATUSES = (FAIL, PARTIAL, UNKNOWN, PASS, NOT_APPLICABLE)  # display order: worst first
 
 #: severity of each status (DESIGN.md): fail/partial are errors, unknown a warning
 STATUS_SEVERITY = {FAIL: "error", PARTIAL: "error", UNKNOWN: "warning", PASS: "none", NOT_APPLICABLE: "none"}
 SEVERITY_RANK = {"none": 0, "note": 1, "warning": 2, "error": 3}
-
-
-def status_from_shares(allowed: float, denied: float, unknown: float) -> str:
-    """Status of a requirement from the shares of its flow family (exact or unknown).
-
-    * nothing denied, nothing undecided: pass
-    * something certainly denied: fail when nothing else is left, else partial
-      (partial is certain: some part is denied and not all of it is allowed)
-    * nothing certainly denied but part undecided: unknown
-    """
-    eps = 1e-12
-    if denied > eps:
-        return FAIL if allowed <= eps and unknown <= eps else PARTIAL
-    if unknown > eps:
-        return UNKNOWN
-    return PASS
 
 
 def finding_id(requirement: str, side: str, subject_id: str, peer_id: str = "") -> str:
@@ -51,17 +31,21 @@ def finding_id(requirement: str, side: str, subject_id: str, peer_id: str = "") 
 
 @dataclass(frozen=True)
 class Subject:
-    """What a result is about: a VM (via its primary NIC), a NIC, or a subnet."""
+    """What a result is about: a VM (via its primary NIC), a NIC, a subnet, or an unattached NSG."""
 
-    kind: str   # 'vm' | 'nic' | 'subnet'
+    kind: str   # 'vm' | 'nic' | 'subnet' | 'nsg' (a VM behind an NSG attached to nothing in the inputs)
     name: str
     id: str
     address: str = ""    # the evaluated source address or range (e.g. 10.1.0.4 or 10.1.0.0/24)
     region: str = ""
+    other_nics: tuple[str, ...] = ()   # a VM's NICs other than the primary one (names; not audited)
 
     def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "name": self.name, "id": self.id, "address": self.address,
-                "region": self.region}
+        out: dict[str, Any] = {"kind": self.kind, "name": self.name, "id": self.id, "address": self.address,
+                               "region": self.region}
+        if self.other_nics:
+            out["other_nics"] = list(self.other_nics)
+        return out
 
 
 @dataclass(frozen=True)

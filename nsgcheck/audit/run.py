@@ -6,7 +6,7 @@ import gc
 from typing import Any, Callable, Sequence
 
 from nsgcheck import __version__
-from nsgcheck.audit.advisories import advisories, wrong_region_tags
+from nsgcheck.audit.advisories import advisories, route_advisories, wrong_region_tags
 from nsgcheck.fixes.plan import plan_report_fixes
 from nsgcheck.audit.evaluate import evaluate_all
 from nsgcheck.audit.requirements import RequirementSet
@@ -27,10 +27,6 @@ def service_tags_info(catalog: Any) -> dict[str, Any]:
 
 def _route_advisories(estate: Estate, catalog: Any, subjects: Sequence[Any]) -> list[Any]:
     """Forced tunnelling, replication through an appliance, storage-account rules, per placement subnet."""
-    try:
-        from nsgcheck.engine.path import route_advisories
-    except ImportError:
-        return []
     seen: dict[tuple, None] = {}
     for s in subjects:
         for p in (s.source, s.target):
@@ -69,12 +65,7 @@ def _run(estate: Estate, catalog: Any, requirements: Any, scenario: Scenario, pr
         on_subjects(len(subjects))
     results, ev = evaluate_all(estate, catalog, requirements, scenario, subjects, progress, allow_urls)
     results = plan_report_fixes(results, estate)
-    required = []
-    for name, addrs, _why in sorted(ev._tags.values(), key=lambda t: t[0].lower()):
-        if addrs is not None and catalog is not None:
-            tag = catalog.find(name)
-            if tag is not None:
-                required.append((tag.name, tag))
+    required = ev.required_tags()
     advs = advisories(estate, catalog, required, subjects, scenario.groups)
     advs += _route_advisories(estate, catalog, subjects)
     advs += wrong_region_tags(estate, results)

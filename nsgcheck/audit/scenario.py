@@ -52,6 +52,7 @@ class Scenario:
     groups: tuple[tuple[str, tuple[str, ...]], ...] = ()    # (group name, member VM names/ids)
     vms: tuple[str, ...] | None = None                      # None: every VM found
     target_hints: tuple[tuple[str, TargetHint], ...] = ()   # (vm id ref, hint) from replicated items
+    appliances: tuple[tuple[str, str], ...] = ()            # (next-hop address, firewall or appliance name)
     provenance: tuple[tuple[str, str], ...] = ()            # (field, flag|file|discovered|default)
 
     def mapping_dict(self) -> dict[str, str]:

@@ -35,6 +35,7 @@ class Placement:
     region: str | None = None
     unknown: tuple[str, ...] = ()       # reasons this placement is not determined (with locations)
     notes: tuple[str, ...] = ()
+    outside: str = ""                   # an NSG attached to nothing: why the path beyond it is not known
 
     @property
     def families(self) -> frozenset[int]:

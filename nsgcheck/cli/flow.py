@@ -1,7 +1,10 @@
 """`nsgcheck flow`: offline IP flow verify for a NIC or a whole subnet, exact over address sets.
 
-Prints the verdict per NSG layer and the deciding rules; for a set destination (CIDR or
-service tag) the share allowed and, per denying rule, the part of the set it denies as CIDRs.
+A flow is one ad-hoc requirement for one subject, evaluated by the engine's one entry point
+(`evaluate_path`) and summed up by the same status function as the audit. Prints the verdict,
+every device on the path (NSG layers, route, firewall or appliance) with its deciding rules;
+for a set destination (CIDR or service tag) the share allowed and, per denying rule, the part
+of the set it denies as CIDRs.
 `--src`/`--dst` are the packet's source and destination: the remote side is required
 (`--dst` outbound, `--src` inbound); the VM side defaults to the subject's address.
 """
@@ -37,6 +40,8 @@ def register(sub: Any) -> None:
     p.add_argument("--source-port", metavar="N|N-M", default="*", help="source port or range (default: all)")
     p.add_argument("--url", action="append", default=[], metavar="PATTERN",
                    help="URL form of the destination (e.g. *.blob.core.windows.net), for firewall application rules")
+    p.add_argument("--appliance", action="append", default=[], metavar="IP=NAME",
+                   help="the firewall (of the inputs) or third-party appliance a route's next-hop address is")
     p.add_argument("--parameters", action="append", default=[], metavar="FILE", help="ARM parameter file(s)")
     p.add_argument("--format", choices=("text", "json"), default=None, help="output format (default: text)")
     from nsgcheck.cli.inputcheck import add_input_size_option
@@ -59,23 +64,6 @@ def _pick(estate: Any, table: str, name: str, what: str) -> Any:
         raise UsageError(f"{len(found)} {what}s are named {name!r}; pass the resource id instead: "
                          + ", ".join(o.id for o in found))
     return found[0]
-
-
-def _nsg(estate: Any, nsg_id: Any, owner: str) -> Any:
-    """The NSG a NIC/subnet references; a reference the inputs do not resolve is an unknown NSG."""
-    from nsgcheck.model import NetworkSecurityGroup, Unknown
-
-    if nsg_id is None:
-        return None
-    if isinstance(nsg_id, Unknown):
-        return NetworkSecurityGroup(id=f"{owner}/nsg", name="(undetermined NSG)", rules=(), default_rules=(),
-                                    rules_unknown=nsg_id)
-    nsg = estate.get("nsgs", nsg_id)
-    if nsg is None:
-        name = nsg_id.rstrip("/").rsplit("/", 1)[-1]
-        return NetworkSecurityGroup(id=nsg_id, name=name, rules=(), default_rules=(),
-                                    rules_unknown=Unknown(f"NSG {name} referenced by {owner} is not in the inputs"))
-    return nsg
 
 
 def _subnet_range(subnet: Any) -> Any:
@@ -101,53 +89,16 @@ def _address(text: str, catalog: Any, ctx: Any, flag: str) -> tuple[Any, str]:
     return r, tok.kind
 
 
-# --------------------------------------------------------------------------- path beyond the NSGs
-def beyond_nsg(allowed_boxes: list, subnet: Any, estate: Any, catalog: Any, total: int,
-               urls: tuple[str, ...] = (), nic_id: str | None = None) -> Any:
-    """Route, Azure Firewall / appliance for the boxes the NSGs allow (nsgcheck.engine.path).
-
-    Returns the engine's PathOutcome (None when the NSGs allow nothing: there is no path left).
-    """
-    from nsgcheck.engine.path import evaluate_beyond_nsg
-
-    if not allowed_boxes:
-        return None
-    return evaluate_beyond_nsg(allowed_boxes, subnet, estate, catalog, urls, nic_id=nic_id, total=total)
-
-
-def _path_json(outcome: Any, side: Any) -> dict[str, Any]:
-    """JSON-ready view of a PathOutcome: the devices met, their deciding routes/rules, the shares."""
-    from nsgcheck.engine.space import volume
-
-    def part(boxes: list) -> dict[str, Any]:
-        from nsgcheck.values.addresses import AddressSet
-        acc = AddressSet.empty()
-        for b in boxes:
-            acc = acc | side(b)
-        return {"share": round(volume(boxes) / outcome.total, 6) if outcome.total else 0.0,
-                "cidrs": acc.cidrs(), "addresses": acc.size()}
-
-    return {
-        "path": [p.to_json() for p in outcome.path],
-        "decided_by": [d.to_json() for d in outcome.decisions],
-        "allow": part(outcome.allowed),
-        "deny": part(outcome.denied),
-        "unknown": part(outcome.unknown),
-        "reasons": list(outcome.reasons),
-        "notes": list(outcome.notes),
-    }
-
-
 # --------------------------------------------------------------------------- evaluation
-def evaluate(args: Any, estate: Any, catalog: Any) -> dict[str, Any]:
-    """Everything `flow` prints, as a JSON-ready dictionary (deterministic order)."""
+def subject_path(args: Any, estate: Any) -> tuple[Any, Any, dict[str, Any], list[str]]:
+    """(engine Endpoint, the subject's own addresses, subject JSON, notes) for --nic / --subnet."""
+    from nsgcheck.engine.context import subject_asgs
+    from nsgcheck.engine.evaluate import Endpoint
+    from nsgcheck.engine.routing import route_export_for
+    from nsgcheck.engine.context import nsg_export_of
+    from nsgcheck.model import Unknown, ref
     from nsgcheck.values.addresses import AddressSet
-    from nsgcheck.engine.context import build_context
-    from nsgcheck.engine.firstmatch import ALLOW, DENY, UNKNOWN
-    from nsgcheck.engine.nsg import SUBNET_NSG, evaluate_layers, flow_space, path_layers
-    from nsgcheck.values.ports import PortError, PortSet
 
-    direction = args.direction
     notes: list[str] = []
     if args.nic:
         nic = _pick(estate, "nics", args.nic, "network interface")
@@ -161,22 +112,50 @@ def evaluate(args: Any, estate: Any, catalog: Any) -> dict[str, Any]:
             notes.append(f"the private address of {nic.name} is not fixed in the inputs: evaluated over its subnet range")
         else:
             raise UsageError(f"network interface {nic.name}: neither its address nor its subnet is in the inputs")
-        layers = path_layers(direction, _nsg(estate, nic.nsg_id, nic.name),
-                             _nsg(estate, subnet.nsg_id, subnet.name) if subnet is not None else None)
         if subnet is None:
-            notes.append(f"the subnet of {nic.name} is not in the inputs: its NSG is not evaluated")
-            layers = [(k, n) for k, n in layers if k != SUBNET_NSG]
+            notes.append(f"the subnet of {nic.name} is not in the inputs: its NSG and routes are not known")
+        has_export = nsg_export_of(estate, nic.id) is not None or (
+            subnet is not None and route_export_for(subnet, estate, nic.id) is not None)
+        end = Endpoint(ref(subnet.id) if subnet is not None else None, _nsg_ref(nic.nsg_id, nic.name),
+                       _nsg_ref(subnet.nsg_id, subnet.name) if subnet is not None else None,
+                       ref(nic.id) if has_export else None, subject_asgs(nic))
         subject = {"kind": "nic", "name": nic.name, "id": nic.id, "address": str(vm_side),
                    "subnet": subnet.name if subnet is not None else None}
-        ctx = build_context(estate, subnet, catalog, nic=nic)
     else:
         subnet = _pick(estate, "subnets", args.subnet, "subnet")
         vm_side = _subnet_range(subnet)
-        layers = [(SUBNET_NSG, _nsg(estate, subnet.nsg_id, subnet.name))]
+        end = Endpoint(ref(subnet.id), None, _nsg_ref(subnet.nsg_id, subnet.name))
         notes.append("subnet-wide: NIC NSGs of individual VMs are not included")
         subject = {"kind": "subnet", "name": subnet.name, "id": subnet.id, "address": str(vm_side), "subnet": subnet.name}
-        ctx = build_context(estate, subnet, catalog, nic=None)
+    return end, vm_side, subject, notes
 
+
+def _nsg_ref(nsg_id: Any, owner: str) -> str | None:
+    """An NSG reference as the engine takes it (an undetermined one is a usage error here)."""
+    from nsgcheck.model import Unknown, ref
+
+    if nsg_id is None:
+        return None
+    if isinstance(nsg_id, Unknown):
+        raise UsageError(f"the NSG of {owner} is not determined by the inputs: {nsg_id.reason}")
+    return ref(nsg_id)
+
+
+def evaluate(args: Any, estate: Any, catalog: Any) -> dict[str, Any]:
+    """Everything `flow` prints, as a JSON-ready dictionary (deterministic order).
+
+    The flow is one ad-hoc requirement for one subject: it goes through the same engine entry
+    point (`evaluate_path`) and the same status function (`summarize`) as the audit.
+    """
+    from nsgcheck.engine.context import build_context
+    from nsgcheck.engine.evaluate import Environment, Flow, PathSpec, evaluate_path
+    from nsgcheck.engine.verdict import summarize
+    from nsgcheck.values.ports import PortError, PortSet
+
+    direction = args.direction
+    end, vm_side, subject, notes = subject_path(args, estate)
+    subnet = estate.subnets.get(end.subnet_id) if end.subnet_id else None
+    ctx = build_context(estate, subnet, catalog)
     remote_flag = "--dst" if direction == "outbound" else "--src"
     remote_text = args.dst if direction == "outbound" else args.src
     vm_text = args.src if direction == "outbound" else args.dst
@@ -203,66 +182,108 @@ def evaluate(args: Any, estate: Any, catalog: Any) -> dict[str, Any]:
     except PortError as exc:
         raise UsageError(str(exc)) from None
     src, dst = (vm_side, remote) if direction == "outbound" else (remote, vm_side)
-    space = flow_space(args.protocol, src, dst, dport, sport)
-    res = evaluate_layers(space, direction, layers, ctx)
+    spec = PathSpec(sender=end) if direction == "outbound" else PathSpec(receiver=end)
+    flow = Flow(args.protocol, src, dst, dport, sport, tuple(args.url))
+    env = Environment(estate, catalog, None, appliance_names(getattr(args, "appliance", None) or []))
+    result = evaluate_path(spec, flow, env)
+    return render_result(result, summarize(result, remote_text), args, subject, remote, remote_text, src, dst, notes)
+
+
+def appliance_names(pairs: list[str]) -> dict[str, str]:
+    """`--appliance IP=NAME` flags as {address: name}."""
+    from nsgcheck.values.addresses import AddressError, AddressSet
+
+    out: dict[str, str] = {}
+    for item in pairs:
+        ip, sep, name = item.partition("=")
+        ip, name = ip.strip(), name.strip()
+        if not sep or not ip or not name:
+            raise UsageError(f"--appliance {item!r}: expected IP=NAME (e.g. 10.0.1.4=fw-hub)")
+        try:
+            AddressSet.parse(ip)
+        except AddressError as exc:
+            raise UsageError(f"--appliance {item!r}: {exc}") from None
+        out[ip] = name
+    return out
+
+
+_VERDICT_WORD = {"pass": "allow", "fail": "deny", "partial": "partial", "unknown": "unknown"}
+
+
+def render_result(result: Any, v: Any, args: Any, subject: dict[str, Any], remote: Any, remote_text: str,
+                  src: Any, dst: Any, notes: list[str]) -> dict[str, Any]:
+    """The JSON of a flow: verdict and shares, every device with its deciding rules, the path."""
+    from nsgcheck.engine.firstmatch import ALLOW, DENY, UNKNOWN
+    from nsgcheck.engine.pathresult import StepState, combine
+    from nsgcheck.engine.verdict import decision
+    from nsgcheck.values.addresses import AddressSet
+
+    direction = args.direction
     side = (lambda b: b.dst) if direction == "outbound" else (lambda b: b.src)
 
     def rule_json(d: Any) -> dict[str, Any]:
-        r = d.rule.rule if d.rule is not None else None
+        r = d.rule
         addrs = AddressSet.empty()
         for b in d.boxes:
             addrs = addrs | side(b)
-        cidrs = addrs.cidrs()
-        out = {"layer": d.kind, "nsg": d.nsg.name if d.nsg is not None else None,
-               "rule": r.name if r is not None else None,
-               "priority": r.priority if r is not None and isinstance(r.priority, int) else None,
-               "default": bool(r.default) if r is not None else False,
-               "access": d.outcome, "share": round(d.share, 6),
+        out = {"layer": d.device.kind_text, "device": d.device.name,
+               "nsg": d.device.name if d.device.kind.is_nsg else None,
+               "rule": r.display_name if r is not None else None,
+               "priority": r.priority if r is not None else None,
+               "default": bool(r.is_default) if r is not None else False,
+               "access": d.access, "share": round(d.share, 6),
                "location": str(r.origin) if r is not None and r.origin else None,
-               "addresses": addrs.size(), "cidrs": cidrs}
+               "addresses": addrs.size(), "cidrs": addrs.cidrs()}
         if d.reason:
             out["reason"] = d.reason
         return out
 
+    every = result.decisions()
     per_layer = []
-    for i, (kind, nsg) in enumerate(layers):
-        entries = [rule_json(d) for d in res.decisions() if d.layer == i and nsg is not None]
+    nsg_devices = [d for d in result.devices if d.kind.is_nsg]
+    if subject["kind"] == "subnet":
+        nsg_devices = [d for d in nsg_devices if d.kind.value != "nic-nsg"]
+    for device in nsg_devices:
+        present = bool(device.id)
+        entries = [rule_json(d) for d in every if d.device == device] if present else []
         consulted = sum(e["share"] for e in entries)
-        per_layer.append({"layer": kind, "nsg": nsg.name if nsg is not None else None,
-                          "nsg_id": nsg.id if nsg is not None else None,
-                          "present": nsg is not None, "decisions": entries,
-                          "not_consulted_share": round(max(0.0, 1.0 - consulted), 6) if nsg is not None else 0.0})
-    verdict = res.outcome()
-    shares = {ALLOW: res.share(ALLOW), DENY: res.share(DENY), UNKNOWN: res.share(UNKNOWN)}
+        per_layer.append({"layer": device.kind_text, "nsg": device.name if present else None,
+                          "nsg_id": device.id or None, "present": present, "decisions": entries,
+                          "not_consulted_share": round(max(0.0, 1.0 - consulted), 6) if present else 0.0})
+    # the NSGs' own verdict (what they alone leave possible), for comparison with the whole path
+    nsg_vol = {ALLOW: 0, DENY: 0, UNKNOWN: 0}
+    for p in result.pieces:
+        outs = combine(s for s in p.steps if s.device.kind.is_nsg and s.state is StepState.DECIDED)
+        nsg_vol[ALLOW if outs == frozenset({ALLOW}) or not outs else DENY if outs == frozenset({DENY}) else UNKNOWN] \
+            += p.volume()
+    total = result.total or 1
     beyond = None
-    if direction == "outbound":
-        outcome = beyond_nsg(res.allowed(), subnet, estate, catalog, res.total, tuple(args.url),
-                             nic_id=subject["id"] if subject["kind"] == "nic" else None)
-        if outcome is not None:
-            beyond = _path_json(outcome, side)
-            # the whole path: NSG-allowed packets are re-decided by route and firewall
-            shares[ALLOW] = beyond["allow"]["share"]
-            shares[DENY] = res.share(DENY) + beyond["deny"]["share"]
-            shares[UNKNOWN] = res.share(UNKNOWN) + beyond["unknown"]["share"]
-            eps = 1e-12
-            verdict = (DENY if shares[ALLOW] <= eps and shares[UNKNOWN] <= eps else
-                       "partial" if shares[DENY] > eps else UNKNOWN if shares[UNKNOWN] > eps else ALLOW)
-    out = {
-        "flow": {"direction": direction, "protocol": args.protocol, "source": remote_text if direction == "inbound" else str(src),
+    others = [d for d in result.devices if not d.kind.is_nsg]
+    if others:
+        beyond = {
+            "path": [p.to_json() for p, d in zip(v.path, result.devices) if not d.kind.is_nsg],
+            "decided_by": [decision(d).to_json() for d in every if not d.device.kind.is_nsg],
+            "reasons": [r for r in v.reasons if r not in result.notes],
+            "notes": list(result.notes),
+        }
+    shares = {ALLOW: v.coverage, DENY: v.denied_share, UNKNOWN: v.unknown_share}
+    return {
+        "flow": {"direction": direction, "protocol": args.protocol,
+                 "source": remote_text if direction == "inbound" else str(src),
                  "destination": remote_text if direction == "outbound" else str(dst),
                  "port": args.port, "source_port": args.source_port,
                  "remote_addresses": remote.size(), "remote_prefixes": len(remote.cidrs())},
         "subject": subject,
-        "verdict": verdict,
-        "shares": {k: round(v, 6) for k, v in shares.items()},
-        "nsg_shares": {ALLOW: round(res.share(ALLOW), 6), DENY: round(res.share(DENY), 6),
-                       UNKNOWN: round(res.share(UNKNOWN), 6)},
-        "decided_by": [rule_json(d) for d in res.final_decisions()],
+        "verdict": _VERDICT_WORD[v.status],
+        "status": v.status,
+        "shares": {k: round(x, 6) for k, x in shares.items()},
+        "nsg_shares": {k: round(x / total, 6) for k, x in nsg_vol.items()},
+        "decided_by": [rule_json(d) for d in result.final_decisions()],
         "layers": per_layer,
         "beyond_nsg": beyond,
+        "reasons": list(v.reasons),
         "notes": notes,
     }
-    return out
 
 
 # --------------------------------------------------------------------------- text
@@ -279,8 +300,9 @@ def _cidr_text(cidrs: list[str], addresses: int) -> str:
 
 def _rule_name(d: dict) -> str:
     if d["rule"] is None:
-        return "(no rule)"
-    return f"{d['nsg']}/{d['rule']} ({d['priority']})"
+        return f"{d['device']}: (no rule)"
+    prio = f" ({d['priority']})" if d["priority"] is not None else ""
+    return f"{d['device']}/{d['rule']}{prio}"
 
 
 def render_text(out: dict[str, Any]) -> str:
@@ -308,7 +330,7 @@ def render_text(out: dict[str, Any]) -> str:
     for d in out["decided_by"]:
         lines.append(f"  {d['access']:<8}{_pct(d['share']):>7}  {d['layer']} {_rule_name(d)}"
                      + (f"  {d['location']}" if d["location"] else ""))
-        if d["access"] != "allow" and f["remote_addresses"] > 1:
+        if d["access"] in ("deny", "unknown", "partial") and f["remote_addresses"] > 1:
             lines.append(f"                   {_cidr_text(d['cidrs'], d['addresses'])}")
         if d.get("reason"):
             lines.append(f"                   why unknown: {d['reason']}")

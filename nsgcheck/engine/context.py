@@ -20,10 +20,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from nsgcheck.model import Estate, NetworkInterface, Subnet, Unknown, ref
+from nsgcheck.model import (EffectiveNsgExport, EffectiveRouteExport, Estate, NetworkInterface, Subnet, Unknown,
+                            ref)
 
 from nsgcheck.values.addresses import AddressError, AddressSet
-from .resolve import Ident, ResolveContext, lookup_tag, public_ipv4
+from .catalog import TagCatalog, lookup_tag
+from .resolve import Ident, ResolveContext, public_ipv4
 
 HOST_VIP = AddressSet.parse("168.63.129.16/32")
 _V6_ALL = AddressSet.everything().only([6])
@@ -48,7 +50,7 @@ def _cidrs(values: Any, what: str, reasons: list[str]) -> tuple[AddressSet, bool
     return acc, unknown
 
 
-def virtual_network_bounds(estate: Estate, subnet: Subnet | None, catalog: Any = None) -> Bounds:
+def virtual_network_bounds(estate: Estate, subnet: Subnet | None, catalog: TagCatalog | None = None) -> Bounds:
     """(certain, possible, reasons) for the VirtualNetwork tag seen from `subnet` (§4.2)."""
     reasons: list[str] = []
     if subnet is None:
@@ -181,14 +183,34 @@ def subject_asgs(nic: NetworkInterface) -> frozenset[str] | None:
     return frozenset(ref(a) for a in (cfg.asg_ids if cfg else ()))
 
 
+def export_nic(export: EffectiveNsgExport | EffectiveRouteExport, estate: Estate) -> str | None:
+    """The NIC (ref()-ed id) an effective export is for: as the export states, else the NIC the
+    file is named after (`NIC.effective-nsg.json`, docs/inputs.md), when exactly one NIC has that name."""
+    if export.nic_id:
+        return ref(export.nic_id)
+    file = export.origin.file if export.origin is not None else ""
+    stem = file.replace("\\", "/").rsplit("/", 1)[-1].split(".", 1)[0].lower()
+    hits = [k for k, n in sorted(estate.nics.items()) if n.name.lower() == stem] if stem else []
+    return hits[0] if len(hits) == 1 else None
+
+
+def nsg_export_of(estate: Estate, nic_id: str | None) -> EffectiveNsgExport | None:
+    """The effective-NSG export of a NIC, if the inputs hold one."""
+    if not nic_id:
+        return None
+    for export in estate.effective_nsgs:
+        if export_nic(export, estate) == ref(nic_id):
+            return export
+    return None
+
+
 def effective_expansions(estate: Estate, nic: NetworkInterface | None) -> dict[str, AddressSet]:
     """Tag (lower case) -> prefixes from an effective-NSG export of this NIC (§8)."""
     out: dict[str, AddressSet] = {}
     if nic is None:
         return out
-    for export in estate.effective_nsgs:
-        if export.nic_id is None or ref(export.nic_id) != ref(nic.id):
-            continue
+    export = nsg_export_of(estate, nic.id)
+    for export in ([export] if export is not None else []):
         for group in export.groups:
             for tag, prefixes in group.tag_map:
                 name = tag.rsplit("/", 1)[-1].lower()
@@ -200,11 +222,17 @@ def effective_expansions(estate: Estate, nic: NetworkInterface | None) -> dict[s
     return out
 
 
-def build_context(estate: Estate, subnet: Subnet | None, catalog: Any = None,
-                  nic: NetworkInterface | None = None, asgs: tuple[dict, dict] | None = None) -> ResolveContext:
+_FROM_NIC: Any = object()
+
+
+def build_context(estate: Estate, subnet: Subnet | None, catalog: TagCatalog | None = None,
+                  nic: NetworkInterface | None = None, asgs: tuple[dict, dict] | None = None,
+                  subject: frozenset[str] | None = _FROM_NIC) -> ResolveContext:
     """The resolve context of a NIC (or of a subnet's "any VM placed here" when nic is None).
 
     `asgs` may pass a precomputed `asg_membership(estate)` (it is per estate, not per subject).
+    `subject` gives the evaluated NIC's ASG ids (None: not known) instead of reading them
+    from `nic` (whose effective-NSG export, if any, still gives the tag expansions).
     """
     members, possible = asgs if asgs is not None else asg_membership(estate)
     eff = effective_expansions(estate, nic)
@@ -228,7 +256,10 @@ def build_context(estate: Estate, subnet: Subnet | None, catalog: Any = None,
         else:
             internet = Unknown("Internet depends on VirtualNetwork, which is not fully determined")
             bounds["internet"] = (ic, ip_)
-    subj = subject_asgs(nic) if nic is not None else None
+    if subject is _FROM_NIC:
+        subj = subject_asgs(nic) if nic is not None else None
+    else:
+        subj = subject
     key = (Ident(catalog), vnet, internet, subj, tuple(sorted(bounds.items())), Ident(members))
     return ResolveContext(catalog=catalog, virtual_network=vnet, internet=internet,
                           asg_members=members, subject_asgs=subj, key=key,

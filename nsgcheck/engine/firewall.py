@@ -31,9 +31,10 @@ from nsgcheck.model import (Estate, Firewall, FirewallApplicationRule, FirewallN
 
 from nsgcheck.values import fqdn
 from nsgcheck.values.addresses import AddressError, AddressSet, parse_cidr
-from .firstmatch import ALLOW, DENY, UNKNOWN, Term, first_match
+from .firstmatch import (ALLOW, ALLOWED, DENIED, DENY, EITHER, NONE, UNKNOWN, Term, action_outcomes, first_match,
+                         outcome_name)
 from nsgcheck.values.ports import PortError, PortSet
-from .resolve import lookup_tag
+from .catalog import lookup_tag
 from .space import PORTED, PROTOCOLS, Box, intersect_all, subtract_all
 
 PARTIAL = "partial"
@@ -63,14 +64,30 @@ class RuleRef:
         where = "/".join(x for x in (self.policy, self.group, self.collection, self.rule) if x)
         return where or self.kind
 
+    @property
+    def display_name(self) -> str:
+        return self.text()
+
+    @property
+    def is_default(self) -> bool:
+        return self.kind == "default"
+
 
 @dataclass(frozen=True)
 class FwPiece:
+    """Part of the boxes, the outcomes the firewall leaves possible, and the rule that decided."""
+
     boxes: tuple[Box, ...]
-    outcome: str                   # allow | deny | unknown | partial
+    outcomes: frozenset[str]
     stage: str                     # network | application | infrastructure | default
     rule: RuleRef | None
     reason: str = ""
+    partial: bool = False          # application rules allow only some names of a required URL
+    doubts: tuple[RuleRef, ...] = ()   # network rules that might have matched first
+
+    @property
+    def outcome(self) -> str:
+        return PARTIAL if self.partial else outcome_name(self.outcomes)
 
 
 @dataclass
@@ -335,7 +352,7 @@ def evaluate_firewall(boxes: Sequence[Box], firewall: Firewall, estate: Estate, 
     colls, notes, problem = ordered_collections(firewall, estate)
     out.notes += notes
     if problem:
-        out.pieces.append(FwPiece(tuple(live), UNKNOWN, "network", None, f"{firewall.name}: {problem}"))
+        out.pieces.append(FwPiece(tuple(live), EITHER, "network", None, f"{firewall.name}: {problem}"))
         return out
     if any(c.kind == "nat" for c, _ in colls):
         out.notes.append(f"{firewall.name}: DNAT rules apply to inbound traffic to the firewall's public "
@@ -347,29 +364,44 @@ def evaluate_firewall(boxes: Sequence[Box], firewall: Firewall, estate: Estate, 
                        c.group_priority if isinstance(c.group_priority, int) else None,
                        getattr(r, "origin", None) or c.origin)
 
-    # network pass
+    # network pass: packets a rule might match carry its action on to the later passes
     terms = [network_term(r, c, rref(c, r, pol), estate, catalog)
              for c, pol in colls if c.kind == "network" for r in c.rules if isinstance(r, FirewallNetworkRule)]
-    part = first_match(live, terms, unmatched=NOMATCH)
-    rest: list[Box] = []
+    part = first_match(live, terms, unmatched=None)
+    app_rules = [(c, pol, r) for c, pol in colls if c.kind == "application" for r in c.rules
+                 if isinstance(r, FirewallApplicationRule)]
     for p in part.pieces:
-        if p.term is None:
-            rest.extend(p.boxes)
-        else:
-            out.pieces.append(FwPiece(p.boxes, p.outcome, "network", p.term.label, p.reason))
-    if not rest:
-        return out
+        doubts = tuple(t.label for t in p.relevant_doubts)
+        if not p.pending:
+            out.pieces.append(FwPiece(p.boxes, p.outcomes, "network", p.term.label if p.term else None, p.reason,
+                                      doubts=doubts))
+            continue
+        net_reason = "; ".join(dict.fromkeys(t.reason for t in p.doubts if t.reason))  # pending: all relevant
+        for fp in _application_pass(list(p.boxes), app_rules, estate, catalog, urls, accepted_urls,
+                                    protocol_type, firewall, rref):
+            outs = p.outcomes | fp.outcomes
+            reason = fp.reason
+            if outs == EITHER and fp.outcomes != EITHER and net_reason:
+                reason = net_reason
+            elif outs == EITHER and net_reason:
+                reason = "; ".join(x for x in (net_reason, fp.reason) if x)
+            out.pieces.append(FwPiece(fp.boxes, outs, fp.stage, fp.rule, reason, fp.partial and outs != DENIED,
+                                      doubts))
+    return out
 
-    # application pass: TCP only (HTTP/HTTPS); the rest is denied by default
+
+def _application_pass(rest: list[Box], app_rules: list, estate: Estate, catalog: Any, urls: Sequence[str],
+                      accepted_urls: Sequence[str], protocol_type: str, firewall: Firewall,
+                      rref: Any) -> list[FwPiece]:
+    """The application rules over what no network rule certainly matched (TCP only, else deny)."""
+    out: list[FwPiece] = []
     tcp_rest = [Box(frozenset({"tcp"}), b.src, b.sport, b.dst, b.dport) for b in rest if "tcp" in b.protocols]
     other = [Box(b.protocols - {"tcp"}, b.src, b.sport, b.dst, b.dport) for b in rest if b.protocols - {"tcp"}]
     if other:
-        out.pieces.append(FwPiece(tuple(other), DENY, "default", _default_ref(firewall),
-                                  "no network rule matched; application rules handle only HTTP/HTTPS"))
+        out.append(FwPiece(tuple(other), DENIED, "default", _default_ref(firewall),
+                           "no network rule matched; application rules handle only HTTP/HTTPS"))
     if not tcp_rest:
         return out
-    app_rules = [(c, pol, r) for c, pol in colls if c.kind == "application" for r in c.rules
-                 if isinstance(r, FirewallApplicationRule)]
     # regions of the remainder with the rules that certainly / possibly apply to each
     regions: list[tuple[list[Box], list[tuple[int, bool]]]] = [(tcp_rest, [])]
     extra_reasons: dict[int, list[str]] = {}
@@ -407,7 +439,7 @@ def evaluate_firewall(boxes: Sequence[Box], firewall: Firewall, estate: Estate, 
                 doubts = doubts or [unc]
             name_rules.append(fqdn.NameRule(action if action != "unknown" else DENY, pats, rref(c, r, pol),
                                             "; ".join(doubts), unc))
-        out.pieces.append(_app_piece(tuple(bx), name_rules, urls, accepted_urls, firewall))
+        out.append(_app_piece(tuple(bx), name_rules, urls, accepted_urls, firewall))
     return out
 
 
@@ -419,9 +451,9 @@ def _app_piece(boxes: tuple[Box, ...], rules: list[fqdn.NameRule], urls: Sequenc
                accepted: Sequence[str], firewall: Firewall) -> FwPiece:
     if not urls:
         if rules:
-            return FwPiece(boxes, UNKNOWN, "application", rules[0].label,
+            return FwPiece(boxes, EITHER, "application", rules[0].label,
                            "application rules match by name and no URL form is known for this destination")
-        return FwPiece(boxes, DENY, "default", _default_ref(firewall), "no rule matched (deny by default)")
+        return FwPiece(boxes, DENIED, "default", _default_ref(firewall), "no rule matched (deny by default)")
     verdicts: list[tuple[str, fqdn.NameVerdict]] = []
     notes: list[str] = []
     for url in urls:
@@ -447,17 +479,17 @@ def _app_piece(boxes: tuple[Box, ...], rules: list[fqdn.NameRule], urls: Sequenc
     reasons = [v.reason for _, v in verdicts if v.reason] + notes
     stage = "infrastructure" if any(s == "infrastructure" for s, _ in verdicts) else "application"
     if statuses == {"allow"}:
-        return FwPiece(boxes, ALLOW, "application", first_label, "; ".join(notes))
+        return FwPiece(boxes, ALLOWED, "application", first_label, "; ".join(notes))
     if "unknown" in statuses:
         lab = next((v.deciding[0] for _, v in verdicts if v.status == "unknown" and v.deciding), first_label)
-        return FwPiece(boxes, UNKNOWN, stage, lab, "; ".join(reasons))
+        return FwPiece(boxes, EITHER, stage, lab, "; ".join(reasons))
     if statuses == {"deny"}:
         lab = next((lab for _, v in verdicts for lab in v.deciding if lab.action == DENY), None)
         if lab is None:
             missing = ", ".join(u for u, (_, v) in zip(urls, verdicts) if v.status == "deny")
-            return FwPiece(boxes, DENY, "default", _default_ref(firewall),
+            return FwPiece(boxes, DENIED, "default", _default_ref(firewall),
                            f"no rule allows {missing} (deny by default)")
-        return FwPiece(boxes, DENY, "application", lab, "; ".join(reasons))
+        return FwPiece(boxes, DENIED, "application", lab, "; ".join(reasons))
     missing = [u for u, (_, v) in zip(urls, verdicts) if v.status != "allow"]
-    return FwPiece(boxes, PARTIAL, "application", first_label,
-                   "; ".join(reasons) or f"not allowed: {', '.join(missing)}")
+    return FwPiece(boxes, EITHER, "application", first_label,
+                   "; ".join(reasons) or f"not allowed: {', '.join(missing)}", partial=True)

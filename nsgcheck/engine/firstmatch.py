@@ -1,11 +1,23 @@
-"""Exact first-match evaluation of an ordered list of terms over a packet space.
+"""Exact first-match evaluation of an ordered list of terms over a packet space, with doubt.
 
-A `Term` is what any device rule (NSG rule, firewall rule, route) becomes once its tokens are
-resolved: the boxes it certainly matches, the boxes it *might* match (when an input is not
-determined, e.g. an ASG whose members are unknown), an action and a label pointing back to
-the rule. `first_match` partitions a space into `Piece`s, each labelled with the term that
-decided it. Packets that reach a term which only might match are decided `unknown`: the
-engine never guesses past a doubt.
+A `Term` is what any device rule (NSG rule, firewall rule) becomes once its tokens are
+resolved: the boxes it certainly matches, the boxes it *might* match (an input is not
+determined: a tag missing from the tag file, an ASG whose members are unknown, a rule that
+may not exist), an action and a label pointing back to the rule.
+
+Doubt is followed on both branches. Each packet carries the set of outcomes still possible
+(`Outcomes`, a frozenset of ALLOW / DENY). Walking the terms in order:
+
+* packets a term certainly matches end with (possible so far ∪ {action});
+* packets it only might match add {action} to their possible set and go on to the next term;
+* an UNKNOWN action (the access is not determined) adds {allow, deny};
+* packets no term matches end with (possible so far ∪ {unmatched}), or are handed back
+  pending (`unmatched=None`) for a later stage (a firewall's application pass).
+
+A packet whose set already holds both outcomes cannot become certain again: it ends there.
+So a packet is `unknown` exactly when both outcomes remain possible, and `first_match` names
+the doubtful terms it passed (`Piece.doubts`). Example: an allow rule naming a tag absent
+from the tag file, then a rule allowing the same packets: they are certainly allowed.
 """
 
 from __future__ import annotations
@@ -19,6 +31,27 @@ ALLOW = "allow"
 DENY = "deny"
 UNKNOWN = "unknown"
 
+Outcomes = frozenset
+NONE: frozenset[str] = frozenset()
+ALLOWED: frozenset[str] = frozenset({ALLOW})
+DENIED: frozenset[str] = frozenset({DENY})
+EITHER: frozenset[str] = frozenset({ALLOW, DENY})
+_ACTION_SETS = {ALLOW: ALLOWED, DENY: DENIED, UNKNOWN: EITHER}
+
+
+def action_outcomes(action: str) -> frozenset[str]:
+    """The outcomes an action makes possible: allow -> {allow}, deny -> {deny}, unknown -> both."""
+    return _ACTION_SETS[action]
+
+
+def outcome_name(outcomes: frozenset[str]) -> str:
+    """'allow' | 'deny' for a certain outcome, 'unknown' when both (or none yet) are possible."""
+    if outcomes == ALLOWED:
+        return ALLOW
+    if outcomes == DENIED:
+        return DENY
+    return UNKNOWN
+
 
 @dataclass(frozen=True)
 class Term:
@@ -27,6 +60,7 @@ class Term:
     `action` is ALLOW, DENY or UNKNOWN (an access the inputs do not fix). `maybe` lists boxes
     where matching cannot be decided; it should contain `boxes` or be empty. `label` is any
     object the caller wants back on the pieces this term decides (usually the model rule).
+    `reason` says why the match (or the action) is in doubt, naming the rule and its location.
     """
 
     boxes: tuple[Box, ...]
@@ -38,16 +72,41 @@ class Term:
 
 @dataclass(frozen=True)
 class Piece:
-    """Part of the evaluated space and the term that decided it.
+    """Part of the evaluated space, its possible outcomes and the terms that decided it.
 
-    `outcome` is the term's action where the match is certain, or UNKNOWN (with the term's
-    reason) where it only might match. `term` is None for the unmatched remainder.
+    `term` is the term that certainly matched (None: no term matched, or the piece ended
+    because both outcomes were already possible). `doubts` are the terms that might have
+    matched earlier, in order. `pending` marks an unmatched piece handed back undecided
+    (`first_match(..., unmatched=None)`); its `outcomes` are those possible so far.
     """
 
     boxes: tuple[Box, ...]
-    outcome: str
+    outcomes: frozenset[str]
     term: Term | None
-    reason: str = ""
+    doubts: tuple[Term, ...] = ()
+    pending: bool = False
+
+    @property
+    def outcome(self) -> str:
+        return outcome_name(self.outcomes)
+
+    @property
+    def relevant_doubts(self) -> tuple[Term, ...]:
+        """The doubtful terms that make the outcome uncertain: those whose action differs from
+        the certain term's (all of them when no term certainly matched)."""
+        if self.term is None or self.term.action == UNKNOWN:
+            return self.doubts
+        return tuple(t for t in self.doubts if t.action != self.term.action)
+
+    @property
+    def reason(self) -> str:
+        """Why the piece is in doubt: the doubtful terms' reasons (and an undetermined access)."""
+        if self.outcomes != EITHER:
+            return ""
+        parts = [t.reason for t in self.relevant_doubts if t.reason]
+        if self.term is not None and self.term.action == UNKNOWN and self.term.reason:
+            parts.append(self.term.reason)
+        return "; ".join(dict.fromkeys(parts))
 
     def volume(self) -> int:
         return volume(list(self.boxes))
@@ -69,37 +128,52 @@ class Partition:
         return [b for p in self.pieces if p.outcome == outcome for b in p.boxes]
 
     def unmatched(self) -> list[Box]:
-        return [b for p in self.pieces if p.term is None for b in p.boxes]
+        return [b for p in self.pieces if p.term is None and p.pending for b in p.boxes]
 
 
-def first_match(space: Sequence[Box], terms: Sequence[Term], unmatched: str = DENY) -> Partition:
-    """Partition `space` by the first term (in the given order) that matches each packet.
+def first_match(space: Sequence[Box], terms: Sequence[Term], unmatched: str | None = DENY) -> Partition:
+    """Partition `space` by outcome sets under first match (see the module docstring).
 
-    Terms must already be sorted in evaluation order. Whatever no term matches becomes one
-    piece with `term=None` and outcome `unmatched` (NSGs never leave any: default rules).
+    Terms must already be sorted in evaluation order. With `unmatched` None, packets no term
+    certainly matches come back as pending pieces carrying the outcomes possible so far.
     """
-    remaining = [b for b in space if not b.is_empty()]
-    result = Partition(total=volume(remaining))
+    live = [b for b in space if not b.is_empty()]
+    result = Partition(total=volume(live))
+    # regions still walking the terms: (possible outcomes so far, doubtful terms passed, boxes)
+    regions: list[tuple[frozenset[str], tuple[Term, ...], list[Box]]] = [(NONE, (), live)] if live else []
     for term in terms:
-        if not remaining:
+        if not regions:
             break
-        hit: list[Box] = []
-        for tb in term.boxes:
-            part = intersect_all(remaining, tb)
-            if part:
-                hit.extend(part)
-                remaining = subtract_all(remaining, tb)
-        if hit:
-            result.pieces.append(Piece(tuple(hit), term.action, term, term.reason if term.action == UNKNOWN else ""))
-        if term.maybe and remaining:
-            doubt: list[Box] = []
-            for mb in term.maybe:
-                part = intersect_all(remaining, mb)
+        act = _ACTION_SETS[term.action]
+        nxt: list[tuple[frozenset[str], tuple[Term, ...], list[Box]]] = []
+        for possible, doubts, boxes in regions:
+            hit: list[Box] = []
+            for tb in term.boxes:
+                part = intersect_all(boxes, tb)
                 if part:
-                    doubt.extend(part)
-                    remaining = subtract_all(remaining, mb)
-            if doubt:
-                result.pieces.append(Piece(tuple(doubt), UNKNOWN, term, term.reason))
-    if remaining:
-        result.pieces.append(Piece(tuple(remaining), unmatched, None))
+                    hit.extend(part)
+                    boxes = subtract_all(boxes, tb)
+            if hit:
+                result.pieces.append(Piece(tuple(hit), possible | act, term, doubts))
+            if term.maybe and boxes:
+                doubt: list[Box] = []
+                for mb in term.maybe:
+                    part = intersect_all(boxes, mb)
+                    if part:
+                        doubt.extend(part)
+                        boxes = subtract_all(boxes, mb)
+                if doubt:
+                    now = possible | act
+                    if now == EITHER:      # nothing later can make these packets certain
+                        result.pieces.append(Piece(tuple(doubt), EITHER, None, doubts + (term,)))
+                    else:
+                        nxt.append((now, doubts + (term,), doubt))
+            if boxes:
+                nxt.append((possible, doubts, boxes))
+        regions = nxt
+    for possible, doubts, boxes in regions:
+        if unmatched is None:
+            result.pieces.append(Piece(tuple(boxes), possible, None, doubts, pending=True))
+        else:
+            result.pieces.append(Piece(tuple(boxes), possible | _ACTION_SETS[unmatched], None, doubts))
     return result

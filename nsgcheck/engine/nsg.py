@@ -6,22 +6,15 @@ Public API (nsg-semantics.md §3-§5, §9):
   (custom by priority, then the default rules; synthesized when the NSG has none) as Terms
   labelled with a `RuleRef`. Cached per (NSG id, direction, ctx.cache_key()) in a `TermCache`.
 * `evaluate_nsg(nsg, direction, space, ctx, cache=None) -> Partition`: exact partition of a
-  packet space (list of disjoint `Box`es) by the deciding rule of one NSG.
-* `evaluate_layers(space, direction, layers, ctx, cache=None) -> LayeredResult`: `layers` is
+  packet space (list of disjoint `Box`es) by the outcomes and deciding rule of one NSG.
+* `nsg_steps(boxes, device, nsg, direction, ctx, cache=None)`: one layer as path `Step`s.
+* `evaluate_layers(space, direction, layers, ctx, cache=None) -> PathResult`: `layers` is
   [(kind, NetworkSecurityGroup | None), ...] already in path order (see `path_layers`). A
-  missing NSG allows all; a packet passes only if every present NSG allows it; a deny ends
-  evaluation (later layers are not consulted). Each `LayeredPiece` keeps one `LayerStep` per
-  layer (outcome and deciding rule, or 'absent' / 'skipped').
+  missing NSG allows all; a packet is allowed only if every present NSG can allow it and
+  denied as soon as one certainly denies it (later layers are not consulted). Each piece
+  keeps one `Step` per layer (outcomes and deciding rule, or ABSENT / NOT_REACHED).
 * `path_layers(direction, nic_nsg, subnet_nsg)`: outbound NIC then subnet, inbound subnet then NIC.
 * `flow_space(protocol, src, dst, dport, sport=None) -> list[Box]`: a flow family as a space.
-* `address_class_key(terms_per_layer, direction, vm_addresses)`: a hashable key equal for two
-  VM-side address sets that every rule's VM side treats alike, so the audit evaluates each
-  distinct (NSG pair, ASG set, address class) once.
-
-`LayeredResult` gives `allowed()/denied()/unknown()` box lists, `share(outcome)`,
-`decisions()` (per layer and rule: outcome, share of the space, the boxes it decided) and
-`final_decisions()` (the rules reported per final outcome: first denying NSG's rule for a
-deny, every allowing rule for an allow, the undecided rule(s) for an unknown).
 """
 
 from __future__ import annotations
@@ -31,19 +24,20 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
 from servicetags import intervals as iv
+from servicetags.catalog import parse_prefix
 
 from nsgcheck.model import AddressKind, AddressToken, NetworkSecurityGroup, SecurityRule, Unknown
 
 from nsgcheck.values.addresses import AddressSet
-from .firstmatch import ALLOW, DENY, UNKNOWN, Partition, Term, first_match
 from nsgcheck.values.ports import PortSet
-from .resolve import Ident, INBOUND, OUTBOUND, ResolveContext, rule_protocols, rule_term
+
+from .firstmatch import ALLOWED, DENIED, DENY, NONE, UNKNOWN, Partition, Term, first_match
+from .pathresult import Device, DeviceKind, Leg, PathPiece, PathResult, Step, StepState
+from .resolve import Ident, INBOUND, OUTBOUND, ResolveContext, is_builtin_tag, rule_protocols, rule_term
 from .space import PORTED, PROTOCOLS, Box, volume
 
-NIC_NSG = "nic-nsg"
-SUBNET_NSG = "subnet-nsg"
-ABSENT = "absent"    # no NSG at this layer: allows all
-SKIPPED = "skipped"  # not consulted: an earlier layer denied
+NIC_NSG = DeviceKind.NIC_NSG.value
+SUBNET_NSG = DeviceKind.SUBNET_NSG.value
 
 
 # --------------------------------------------------------------------------- labels
@@ -61,6 +55,18 @@ class RuleRef:
     @property
     def priority(self) -> int | None:
         return self.rule.priority if isinstance(self.rule.priority, int) else None
+
+    @property
+    def origin(self) -> Any:
+        return self.rule.origin or self.nsg.origin
+
+    @property
+    def display_name(self) -> str:
+        return self.rule.name
+
+    @property
+    def is_default(self) -> bool:
+        return self.rule.default
 
     def __str__(self) -> str:
         return f"{self.nsg.name}/{self.rule.name}"
@@ -94,12 +100,27 @@ _DEFAULTS = default_rules()
 
 # --------------------------------------------------------------------------- terms
 class TermCache:
-    """Resolved terms per (NSG id, direction, context key). Owned by the caller; no globals."""
+    """Resolved NSG rules of one run (held by the engine's `PathMemo`; no globals).
+
+    Tables, each a pure function of its key and the run's tag catalog:
+    * `_terms`: (NSG, direction, context key, channel) -> the rule list as Terms (`nsg_terms`);
+    * `_ordered`: (NSG, direction) -> its rules in evaluation order (defaults included);
+    * `_rules`: (NSG, direction, channel) -> the rules that can meet the channel, in evaluation
+      order, each with the bound of its remote side (`relevant_terms`); `_near`: the same with
+      one remote address set (by identity: the set is held in the key) and a context -> the
+      terms of those that can meet it; `_meets`: (CIDR or tag, remote set) -> whether they meet;
+    * `_term`: (rule, direction, context) -> its Term; `_bound`: (rule, direction) -> bound.
+    """
 
     def __init__(self) -> None:
         self._terms: dict[Any, list[Term]] = {}
-        #: (id of a cached term list, protocols, src, sport, dport) -> terms meeting those dims
-        self._pre: dict[Any, list[Term]] = {}
+        self._rules: dict[Any, list[tuple[Any, ...]]] = {}
+        self._ordered: dict[Any, list[SecurityRule]] = {}
+        self._near: dict[Any, list[Term]] = {}
+        self._meets: dict[Any, bool] = {}
+        self._term: dict[Any, Term] = {}
+        self._ctx: dict[int, tuple[ResolveContext, int]] = {}
+        self._tokens: dict[Any, int] = {}
         self.hits = 0
         self.misses = 0
 
@@ -113,12 +134,52 @@ class TermCache:
         self.misses += 1
         self._terms[key] = terms
 
+    def context_token(self, ctx: ResolveContext) -> int:
+        """A small int standing for a context: contexts with equal cache keys share one."""
+        hit = self._ctx.get(id(ctx))
+        if hit is None:
+            token = self._tokens.setdefault(ctx.cache_key(), len(self._tokens))
+            hit = self._ctx[id(ctx)] = (ctx, token)    # holds ctx: its id is never reused
+        return hit[1]
+
+
+Channel = tuple[frozenset[str], PortSet]
+
+
+def channel_of(boxes: Sequence[Box]) -> Channel:
+    """The protocols and destination ports a space can hold (what a rule must meet to matter)."""
+    protos: frozenset[str] = frozenset()
+    ports = PortSet()
+    for b in boxes:
+        protos |= b.protocols
+        ports = ports | b.dport
+    return protos, ports
+
+
+def _misses(rule: SecurityRule, channel: Channel) -> bool:
+    """True when the rule certainly matches no packet of the channel (so it can decide none)."""
+    if rule.problems or not isinstance(rule.protocol, str):
+        return False
+    protos, ports = channel
+    mine = rule_protocols(rule.protocol) & protos
+    if not mine:
+        return True
+    if mine - PORTED:
+        return False           # ports do not restrict ICMP, ESP, AH
+    dports = rule.destination_ports
+    return isinstance(dports, PortSet) and not iv.overlaps(dports.ranges, ports.ranges)
+
 
 def nsg_terms(nsg: NetworkSecurityGroup, direction: str, ctx: ResolveContext,
-              cache: TermCache | None = None) -> list[Term]:
-    """The NSG's rules for `direction` as Terms in evaluation order (labels: RuleRef)."""
+              cache: TermCache | None = None, channel: Channel | None = None) -> list[Term]:
+    """The NSG's rules for `direction` as Terms in evaluation order (labels: RuleRef).
+
+    With a `channel` (protocols, destination ports), rules that certainly match none of its
+    packets are left out before they are resolved: they cannot decide any packet of a space
+    in that channel, so every first-match partition of such a space is unchanged.
+    """
     direction = direction.lower()
-    key = (Ident(nsg), direction, ctx.cache_key())
+    key = (Ident(nsg), direction, ctx.cache_key(), channel)
     if cache is not None:
         hit = cache.get(key)
         if hit is not None:
@@ -131,10 +192,117 @@ def nsg_terms(nsg: NetworkSecurityGroup, direction: str, ctx: ResolveContext,
                           f"rules of NSG {nsg.name} are not determined: {nsg.rules_unknown.reason}"))
     rules = nsg if nsg.default_rules else _with_defaults(nsg)
     for rule in rules.ordered(direction):
+        if channel is not None and _misses(rule, channel):
+            continue
         terms.append(rule_term(rule, direction, ctx, RuleRef(nsg, rule)))
     if cache is not None:
         cache.put(key, terms)
     return terms
+
+
+def relevant_terms(nsg: NetworkSecurityGroup, direction: str, ctx: ResolveContext, boxes: Sequence[Box],
+                   cache: TermCache, remote: AddressSet | None = None) -> list[Term]:
+    """The NSG's terms that may meet `boxes`, in evaluation order, resolved only when needed.
+
+    A rule that certainly misses the space's protocols, destination ports, or remote addresses
+    (destinations outbound, sources inbound: tested only where its remote side is made of
+    CIDRs and tags of the tag file) cannot decide any packet of the space, so leaving it out
+    changes no first-match partition; it is never resolved. `remote` may give a superset of
+    the remote addresses (the whole flow's), so that the filtered rule list is shared by
+    every space of that flow.
+    """
+    direction = direction.lower()
+    channel = channel_of(boxes)
+    key = (Ident(nsg), direction, channel)
+    rules = cache._rules.get(key)
+    if rules is None:
+        okey = (Ident(nsg), direction)
+        ordered = cache._ordered.get(okey)
+        if ordered is None:
+            ordered = cache._ordered[okey] = (nsg if nsg.default_rules else _with_defaults(nsg)).ordered(direction)
+        rules = cache._rules[key] = _channel_rules(nsg, direction, channel, ctx.catalog, ordered)
+    if remote is None:
+        outbound = direction == OUTBOUND
+        fars = {id(f): f for f in ((b.dst if outbound else b.src) for b in boxes)}
+        if len(fars) == 1:
+            (remote,) = fars.values()
+        else:
+            remote = AddressSet.from_intervals([x for f in fars.values() for x in f.v4],
+                                               [x for f in fars.values() for x in f.v6])
+    token = cache.context_token(ctx)
+    lkey = (key, Ident(remote), token)
+    out = cache._near.get(lkey)
+    if out is None:
+        out = []
+        for ref, rule, bound, fixed in rules:
+            if fixed is not None:
+                out.append(fixed)
+                continue
+            if bound is not None and not any(_token_meets(t, remote, ctx.catalog, cache) for t in bound):
+                continue
+            tkey = (Ident(rule), direction, token)
+            term = cache._term.get(tkey)
+            if term is None:
+                term = cache._term[tkey] = rule_term(rule, direction, ctx, ref)
+            out.append(term)
+        cache._near[lkey] = out
+    return out
+
+
+def _channel_rules(nsg: NetworkSecurityGroup, direction: str, channel: Channel, catalog: Any,
+                   ordered: Sequence[SecurityRule]) -> list[tuple[Any, ...]]:
+    """(label, rule, remote bound or None, fixed term or None) for the rules that can meet the channel."""
+    out: list[tuple[Any, ...]] = []
+    if nsg.rules_unknown is not None:
+        everything = (Box(PROTOCOLS, AddressSet.everything(), PortSet.everything(),
+                          AddressSet.everything(), PortSet.everything()),)
+        out.append((None, None, None, Term((), UNKNOWN, RuleRef(nsg, _unknown_rule(nsg)), everything,
+                                           f"rules of NSG {nsg.name} are not determined: {nsg.rules_unknown.reason}")))
+    for rule in ordered:
+        if _misses(rule, channel):
+            continue
+        out.append((RuleRef(nsg, rule), rule, _remote_bound(rule, direction, catalog), None))
+    return out
+
+
+def _remote_bound(rule: SecurityRule, direction: str, catalog: Any) -> tuple[tuple[str, str], ...] | None:
+    """The tokens of the rule's remote side when they are only CIDRs and tags of the tag file
+    (else None: nothing bounds what it can match). Unparsable values give no bound."""
+    outbound = direction == OUTBOUND
+    tokens = rule.destination_addresses if outbound else rule.source_addresses
+    asgs = rule.destination_asgs if outbound else rule.source_asgs
+    if asgs or isinstance(tokens, Unknown) or not tokens:
+        return None
+    out: list[tuple[str, str]] = []
+    for tok in tokens:
+        if tok.kind == AddressKind.CIDR:
+            out.append(("cidr", tok.value.strip()))
+        elif tok.kind == AddressKind.TAG and catalog is not None and not is_builtin_tag(tok.value) \
+                and catalog.find(tok.value) is not None:
+            out.append(("tag", tok.value.strip().lower()))
+        else:
+            return None
+    return tuple(out)
+
+
+def _token_meets(token: tuple[str, str], remote: AddressSet, catalog: Any, cache: TermCache) -> bool:
+    """Whether a bounding token (see `_remote_bound`) can name an address of `remote` (memoized)."""
+    key = (token, Ident(remote))
+    hit = cache._meets.get(key)
+    if hit is None:
+        kind, value = token
+        if kind == "cidr":
+            try:
+                fam, lo, hi = parse_prefix(value)
+            except ValueError:
+                hit = True
+            else:
+                hit = _overlaps(((lo, hi),), remote.v4 if fam == 4 else remote.v6)
+        else:
+            tag = catalog.find(value)
+            hit = tag is None or _overlaps(tuple(tag.v4), remote.v4) or _overlaps(tuple(tag.v6), remote.v6)
+        cache._meets[key] = hit
+    return hit
 
 
 def _with_defaults(nsg: NetworkSecurityGroup) -> NetworkSecurityGroup:
@@ -201,35 +369,11 @@ def _overlaps(a: tuple, b: tuple) -> bool:
     return False
 
 
-def _meets_except_dst(hull: Hull, box: Box) -> bool:
-    return bool(hull.protocols & box.protocols) and _overlaps(hull.dport.ranges, box.dport.ranges) \
-        and _overlaps(hull.sport.ranges, box.sport.ranges) \
-        and (_overlaps(hull.src.v4, box.src.v4) or _overlaps(hull.src.v6, box.src.v6))
-
-
 def prefilter(terms: Sequence[Term], space: Sequence[Box], cache: "TermCache | None" = None) -> list[Term]:
-    """Drop terms (and term boxes) that cannot meet the space: exact, only skips no-ops.
-
-    With a cache, the protocol/port/source part of the filter is memoized per term list (the
-    VM side and the required port rarely change between evaluations; destinations do).
-    """
+    """Drop terms (and term boxes) that cannot meet the space: exact, only skips no-ops."""
     if not space:
         return []
     hull = Hull.of(space)
-    if cache is not None and isinstance(terms, list):
-        key = (id(terms), hull.protocols, hull.src, hull.sport, hull.dport)
-        pre = cache._pre.get(key)
-        if pre is None:
-            pre = []
-            for t in terms:
-                boxes = tuple(b for b in t.boxes if _meets_except_dst(hull, b))
-                maybe = tuple(b for b in t.maybe if _meets_except_dst(hull, b))
-                if boxes or maybe:
-                    if len(boxes) != len(t.boxes) or len(maybe) != len(t.maybe):
-                        t = Term(boxes, t.action, t.label, maybe, t.reason)
-                    pre.append(t)
-            cache._pre[key] = pre
-        terms = pre
     out: list[Term] = []
     for t in terms:
         boxes = tuple(b for b in t.boxes if hull.may_meet(b))
@@ -250,135 +394,25 @@ def evaluate_nsg(nsg: NetworkSecurityGroup, direction: str, space: Sequence[Box]
 
 
 # --------------------------------------------------------------------------- layers
-@dataclass(frozen=True)
-class LayerStep:
-    """What one layer did to a piece: outcome 'allow'|'deny'|'unknown'|'absent'|'skipped'."""
+def nsg_steps(boxes: Sequence[Box], device: Device, nsg: NetworkSecurityGroup | None, direction: str,
+              ctx: ResolveContext, cache: TermCache | None = None,
+              remote: AddressSet | None = None) -> list[tuple[tuple[Box, ...], Step]]:
+    """What one NSG layer does to `boxes`: (boxes, Step) per piece of its first-match partition.
 
-    kind: str                               # 'nic-nsg' | 'subnet-nsg' (or any device kind)
-    nsg: NetworkSecurityGroup | None
-    outcome: str
-    rule: RuleRef | None = None
-    reason: str = ""
-
-
-@dataclass(frozen=True)
-class LayeredPiece:
-    """Part of the space with its final outcome and one step per layer, in path order."""
-
-    boxes: tuple[Box, ...]
-    outcome: str
-    steps: tuple[LayerStep, ...]
-
-    def volume(self) -> int:
-        return volume(list(self.boxes))
-
-    def deciding(self) -> list[tuple[int, LayerStep]]:
-        """The steps reported for the final outcome (index in path order, step)."""
-        if self.outcome == DENY:
-            for i, s in enumerate(self.steps):
-                if s.outcome == DENY:
-                    return [(i, s)]
-        if self.outcome == UNKNOWN:
-            return [(i, s) for i, s in enumerate(self.steps) if s.outcome == UNKNOWN]
-        return [(i, s) for i, s in enumerate(self.steps) if s.outcome == ALLOW]
-
-    def reasons(self) -> list[str]:
-        return [s.reason for s in self.steps if s.outcome == UNKNOWN and s.reason]
+    A missing NSG (None) allows everything (an ABSENT step). Labels of the steps' rules and
+    doubts are `RuleRef`s.
+    """
+    if nsg is None:
+        return [(tuple(boxes), Step(device, ALLOWED, state=StepState.ABSENT))]
+    terms = relevant_terms(nsg, direction, ctx, boxes, cache if cache is not None else TermCache(), remote)
+    part = first_match(boxes, prefilter(terms, boxes), unmatched=DENY)
+    return [(piece.boxes, Step(device, piece.outcomes, piece.term.label if piece.term is not None else None,
+                               tuple(t.label for t in piece.relevant_doubts), piece.reason))
+            for piece in part.pieces]
 
 
-@dataclass(frozen=True)
-class RuleDecision:
-    """Aggregate over pieces: a rule at a layer and what it decided there."""
-
-    layer: int
-    kind: str
-    nsg: NetworkSecurityGroup | None
-    rule: RuleRef | None
-    outcome: str
-    volume: int
-    share: float
-    boxes: tuple[Box, ...]
-    reason: str = ""
-
-    def destinations(self) -> AddressSet:
-        acc = AddressSet.empty()
-        for b in self.boxes:
-            acc = acc | b.dst
-        return acc
-
-
-@dataclass
-class LayeredResult:
-    """The partition of a space by the NSG layers of a path."""
-
-    pieces: list[LayeredPiece] = field(default_factory=list)
-    total: int = 0
-    layers: tuple[tuple[str, NetworkSecurityGroup | None], ...] = ()
-
-    def boxes(self, outcome: str) -> list[Box]:
-        return [b for p in self.pieces if p.outcome == outcome for b in p.boxes]
-
-    def allowed(self) -> list[Box]:
-        return self.boxes(ALLOW)
-
-    def denied(self) -> list[Box]:
-        return self.boxes(DENY)
-
-    def unknown(self) -> list[Box]:
-        return self.boxes(UNKNOWN)
-
-    def volume(self, outcome: str) -> int:
-        return sum(p.volume() for p in self.pieces if p.outcome == outcome)
-
-    def share(self, outcome: str) -> float:
-        return self.volume(outcome) / self.total if self.total else 0.0
-
-    def outcome(self) -> str:
-        """'allow' | 'deny' (everything), 'partial' (some denied), 'unknown' (doubt, no deny)."""
-        outs = {p.outcome for p in self.pieces if p.boxes}
-        if outs == {ALLOW}:
-            return ALLOW
-        if outs == {DENY}:
-            return DENY
-        if DENY in outs:
-            return "partial"
-        return UNKNOWN if UNKNOWN in outs else ALLOW
-
-    def decisions(self) -> list[RuleDecision]:
-        """Per (layer, rule, outcome at that layer): the part of the space it decided there."""
-        out = self._collect(((i, id(s.rule) if s.rule else 0, s.outcome), i, s, s.outcome, p.boxes)
-                            for p in self.pieces for i, s in enumerate(p.steps) if s.outcome != SKIPPED)
-        out.sort(key=lambda d: (d.layer, _prio(d.rule), d.outcome))
-        return out
-
-    def final_decisions(self) -> list[RuleDecision]:
-        """Rules reported for the final outcomes (deny: first denying layer; allow: all allowing)."""
-        out = self._collect(((p.outcome, i, id(s.rule) if s.rule else 0), i, s, p.outcome, p.boxes)
-                            for p in self.pieces for i, s in p.deciding())
-        out.sort(key=lambda d: (d.outcome, d.layer, _prio(d.rule)))
-        return out
-
-    def _collect(self, entries: Any) -> list[RuleDecision]:
-        """One RuleDecision per key of (key, layer, step, outcome, boxes) entries, boxes summed."""
-        acc: dict[Any, list[Any]] = {}
-        for key, layer, step, outcome, boxes in entries:
-            slot = acc.get(key)
-            if slot is None:
-                slot = acc[key] = [layer, step, outcome, []]
-            slot[3].extend(boxes)
-        out = []
-        for layer, s, outcome, boxes in acc.values():
-            vol = volume(boxes)
-            out.append(RuleDecision(layer, s.kind, s.nsg, s.rule, outcome, vol,
-                                    vol / self.total if self.total else 0.0, tuple(boxes), s.reason))
-        return out
-
-
-def _prio(r: RuleRef | None) -> tuple[int, int, str]:
-    if r is None:
-        return (0, -1, "")
-    p = r.rule.priority
-    return (1 if r.rule.default else 0, p if isinstance(p, int) else -1, r.rule.name.lower())
+def nsg_device(kind: DeviceKind, nsg: NetworkSecurityGroup | None, leg: Leg | None = None) -> Device:
+    return Device(kind, nsg.name if nsg is not None else "(no NSG)", nsg.id if nsg is not None else "", leg)
 
 
 def path_layers(direction: str, nic_nsg: NetworkSecurityGroup | None,
@@ -389,37 +423,42 @@ def path_layers(direction: str, nic_nsg: NetworkSecurityGroup | None,
     return [(NIC_NSG, nic_nsg), (SUBNET_NSG, subnet_nsg)]
 
 
+Walking = tuple[tuple[Box, ...], tuple[Step, ...]]
+
+
+def through_nsgs(walking: Sequence[Walking], layers: Sequence[tuple[Device, NetworkSecurityGroup | None]],
+                 direction: str, ctx: ResolveContext, cache: TermCache | None,
+                 finals: list[PathPiece], remote: AddressSet | None = None) -> list[Walking]:
+    """Walk pieces through NSG layers in path order.
+
+    A piece a layer certainly denies is final (later layers NOT_REACHED) and goes to
+    `finals`; packets a layer leaves in doubt go on, so a later certain deny still decides
+    them. Returns the pieces still walking. `remote`: a superset of the remote addresses of
+    every piece (see `relevant_terms`).
+    """
+    for i, (device, nsg) in enumerate(layers):
+        nxt: list[Walking] = []
+        for boxes, steps in walking:
+            for pboxes, step in nsg_steps(boxes, device, nsg, direction, ctx, cache, remote):
+                now = steps + (step,)
+                if step.outcomes == DENIED:
+                    rest = tuple(Step(d, NONE, state=StepState.NOT_REACHED) for d, _ in layers[i + 1:])
+                    finals.append(PathPiece.of(pboxes, now + rest))
+                else:
+                    nxt.append((pboxes, now))
+        walking = nxt
+    return list(walking)
+
+
 def evaluate_layers(space: Sequence[Box], direction: str,
                     layers: Sequence[tuple[str, NetworkSecurityGroup | None]], ctx: ResolveContext,
-                    cache: TermCache | None = None) -> LayeredResult:
-    """Exact partition of `space` through NSG layers in path order (§5, §9 path_decision)."""
+                    cache: TermCache | None = None) -> PathResult:
+    """Exact partition of `space` through NSG layers alone, in path order (§5, §9 path_decision)."""
     space = [b for b in space if not b.is_empty()]
-    result = LayeredResult(total=volume(space), layers=tuple(layers))
-    term_lists = [nsg_terms(nsg, direction, ctx, cache) if nsg is not None else None
-                  for _, nsg in layers]
-
-    def go(boxes: list[Box], i: int, steps: tuple[LayerStep, ...], doubt: bool) -> None:
-        if i == len(layers):
-            result.pieces.append(LayeredPiece(tuple(boxes), UNKNOWN if doubt else ALLOW, steps))
-            return
-        kind, nsg = layers[i]
-        terms = term_lists[i]
-        if terms is None:
-            go(boxes, i + 1, steps + (LayerStep(kind, None, ABSENT),), doubt)
-            return
-        part = first_match(boxes, prefilter(terms, boxes, cache), unmatched=DENY)
-        for piece in part.pieces:
-            ref = piece.term.label if piece.term is not None else None
-            step = LayerStep(kind, nsg, piece.outcome, ref, piece.reason)
-            pboxes = list(piece.boxes)
-            if piece.outcome == DENY:
-                rest = tuple(LayerStep(k, n, SKIPPED) for k, n in layers[i + 1:])
-                result.pieces.append(LayeredPiece(tuple(pboxes), DENY, steps + (step,) + rest))
-            else:
-                go(pboxes, i + 1, steps + (step,), doubt or piece.outcome == UNKNOWN)
-
-    if space:
-        go(space, 0, (), False)
+    typed = [(nsg_device(DeviceKind(kind), nsg), nsg) for kind, nsg in layers]
+    result = PathResult(total=volume(space), devices=tuple(d for d, _ in typed))
+    walking = through_nsgs([(tuple(space), ())] if space else [], typed, direction, ctx, cache, result.pieces)
+    result.pieces.extend(PathPiece.of(boxes, steps) for boxes, steps in walking)
     return result
 
 
@@ -441,32 +480,3 @@ def flow_space(protocol: str, src: AddressSet, dst: AddressSet, dport: PortSet,
         zero = PortSet.single(0)
         out.append(Box(protos - PORTED, src, zero, dst, zero))
     return [b for b in out if not b.is_empty()]
-
-
-# --------------------------------------------------------------------------- address classes
-def vm_side_sets(terms: Iterable[Term], direction: str) -> list[AddressSet]:
-    """The distinct VM-side address sets the terms test (source outbound, destination inbound)."""
-    seen: dict[AddressSet, None] = {}
-    outbound = direction.lower() == OUTBOUND
-    for t in terms:
-        for b in t.boxes + t.maybe:
-            seen[b.src if outbound else b.dst] = None
-    return list(seen)
-
-
-def address_class_key(terms_per_layer: Sequence[Sequence[Term] | None], direction: str,
-                      vm_addresses: AddressSet) -> tuple:
-    """Equal for VM-side address sets that no rule tells apart (for a single address: exact).
-
-    For each distinct VM-side set S of the terms: (vm ⊆ S, vm ∩ S ≠ ∅). Two single addresses
-    with equal keys are matched by exactly the same rule boxes, so their partitions have the
-    same deciding rules and shares.
-    """
-    bits = []
-    for terms in terms_per_layer:
-        if terms is None:
-            bits.append(None)
-            continue
-        for s in vm_side_sets(terms, direction):
-            bits.append((vm_addresses.issubset(s), vm_addresses.overlaps(s)))
-    return tuple(bits)

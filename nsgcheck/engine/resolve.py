@@ -17,13 +17,13 @@ Semantics: ../shared/docs/nsg-semantics.md §4 (first match, orientation, tokens
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 from nsgcheck.model import AddressKind, AddressToken, SecurityRule, Unknown
 
 from nsgcheck.values.addresses import AddressError, AddressSet
+from .catalog import TagCatalog, lookup_tag
 from .firstmatch import ALLOW, DENY, UNKNOWN, Term
 from nsgcheck.values.ports import PortSet
 from .space import PORTED, PROTOCOLS, Box
@@ -60,8 +60,8 @@ def public_ipv4() -> AddressSet:
 class ResolveContext:
     """What tokens mean for one evaluated subject.
 
-    * `catalog`: a `servicetags` Catalog (anything with `find(name)` or `lookup(name)`), or None (then every
-      non-built-in tag is Unknown).
+    * `catalog`: the service-tag catalog (`TagCatalog`), or None (then every non-built-in tag is
+      Unknown).
     * `virtual_network`, `internet`: the expansions of the built-in tags, or Unknown.
     * `asg_members`: `ref()`-ed ASG id -> addresses of its member IP configurations. A missing
       key means the members are not known (matches depending on it are unknown).
@@ -70,7 +70,7 @@ class ResolveContext:
     * `key`: a hashable identity for caching resolved terms; computed from the fields when None.
     """
 
-    catalog: Any = None
+    catalog: TagCatalog | None = None
     virtual_network: AddressSet | Unknown = field(default_factory=lambda: Unknown("VirtualNetwork expansion not computed"))
     internet: AddressSet | Unknown = field(default_factory=public_ipv4)
     asg_members: Mapping[str, AddressSet] = field(default_factory=dict)
@@ -112,66 +112,6 @@ class Ident:
 
 
 # --------------------------------------------------------------------------- tokens
-def _catalog_names(catalog: Any) -> list[str]:
-    for attr in ("names", "tag_names"):
-        f = getattr(catalog, attr, None)
-        if f is not None:
-            try:
-                return list(f() if callable(f) else f)
-            except Exception:  # noqa: BLE001 - suggestions are best effort
-                return []
-    tags = getattr(catalog, "tags", None)
-    if isinstance(tags, Mapping):
-        return [getattr(t, "name", k) for k, t in tags.items()]
-    return []
-
-
-def tag_addresses(tag: Any) -> AddressSet:
-    """The address set of a catalog tag object (v4/v6 intervals, an AddressSet, or prefixes)."""
-    if isinstance(tag, AddressSet):
-        return tag
-    for attr in ("addresses", "address_set"):
-        v = getattr(tag, attr, None)
-        if isinstance(v, AddressSet):
-            return v
-        if callable(v):
-            r = v()
-            if isinstance(r, AddressSet):
-                return r
-    v4 = getattr(tag, "v4", None)
-    v6 = getattr(tag, "v6", None)
-    if v4 is not None or v6 is not None:
-        v4 = v4() if callable(v4) else v4
-        v6 = v6() if callable(v6) else v6
-        return AddressSet(tuple(v4 or ()), tuple(v6 or ()))
-    prefixes = getattr(tag, "address_prefixes", None) or getattr(tag, "prefixes", None)
-    if prefixes is not None:
-        return AddressSet.from_cidrs(prefixes, strict=False)
-    raise TypeError(f"cannot read addresses of catalog entry {tag!r}")
-
-
-def lookup_tag(name: str, catalog: Any) -> AddressSet | Unknown:
-    """A service tag from the catalog (case-insensitive), or Unknown naming the closest names."""
-    if catalog is None:
-        return Unknown(f"service tag {name!r} needs a service-tag file (--tags)")
-    tag = None
-    for method in ("find", "lookup", "get"):
-        f = getattr(catalog, method, None)
-        if f is None:
-            continue
-        try:
-            tag = f(name)
-        except Exception:  # noqa: BLE001 - some catalogs signal "not found" by raising
-            tag = None
-        break
-    if tag is not None:
-        return tag_addresses(tag)
-    names = {n.lower(): n for n in _catalog_names(catalog)}
-    close = difflib.get_close_matches(name.lower(), list(names), n=3, cutoff=0.6)
-    hint = f"; closest: {', '.join(names[c] for c in close)}" if close else ""
-    return Unknown(f"service tag {name!r} is not in the service-tag file{hint}")
-
-
 def resolve_address_token(token: AddressToken | str, ctx: ResolveContext) -> AddressSet | Unknown:
     """The address set one rule token stands for, or Unknown with the reason."""
     if isinstance(token, str):
@@ -196,6 +136,12 @@ def resolve_address_token(token: AddressToken | str, ctx: ResolveContext) -> Add
     if low in BUILTIN_ADDRESSES:
         return BUILTIN_ADDRESSES[low]
     return lookup_tag(name, ctx.catalog)
+
+
+def is_builtin_tag(name: str) -> bool:
+    """Whether a tag name is built in (`*`, VirtualNetwork, Internet, AzureLoadBalancer, ...)."""
+    low = name.strip().lower()
+    return low in _ANY_NAMES or low in _VNET_NAMES or low in _INTERNET_NAMES or low in BUILTIN_ADDRESSES
 
 
 def classify_address(text: str) -> AddressToken:

@@ -44,7 +44,8 @@ from servicetags import intervals as iv
 from nsgcheck.model import Estate, EffectiveRouteExport, Origin, Route as ModelRoute, RouteTable, Subnet, Unknown, ref
 
 from nsgcheck.values.addresses import AddressError, AddressSet, parse_cidr
-from .resolve import tag_addresses
+from .catalog import ServiceTag, TagCatalog, regional_tag, tag_addresses
+from .context import export_nic
 
 # next hop types (canonical spelling)
 VNET_LOCAL = "VnetLocal"
@@ -103,6 +104,18 @@ class Route:
     table: str = ""                   # route table name (user routes) or 'system', 'effective routes'
     table_id: str = ""
     unknown: str = ""                 # why the next hop is not determined ('' when it is)
+
+    @property
+    def display_name(self) -> str:
+        return self.name
+
+    @property
+    def priority(self) -> int | None:
+        return None
+
+    @property
+    def is_default(self) -> bool:
+        return False
 
     def label(self) -> str:
         hop = self.next_hop_type + (f" {self.next_hop_ip}" if self.next_hop_ip else "")
@@ -287,49 +300,40 @@ def _blocks_of_set(s: AddressSet) -> tuple[Block, ...]:
     return tuple([(4, n, p) for n, p in iv.to_prefixes(s.v4, 32)] + [(6, n, p) for n, p in iv.to_prefixes(s.v6, 128)])
 
 
-def _find_tag(catalog: Any, name: str) -> Any:
-    if catalog is None:
-        return None
-    f = getattr(catalog, "find", None)
-    try:
-        return f(name) if f is not None else catalog.get(name)
-    except Exception:  # noqa: BLE001 - "not found" as an exception
-        return None
-
-
-def tag_blocks(catalog: Any, name: str) -> tuple[tuple[Block, ...], AddressSet] | None:
+def tag_blocks(catalog: TagCatalog | None, name: str) -> tuple[tuple[Block, ...], AddressSet] | None:
     """A tag's own published prefixes as blocks (for LPM) and its address set; None if unknown."""
-    tag = _find_tag(catalog, name)
+    tag = catalog.find(name) if catalog is not None else None
     if tag is None:
         return None
+    return _tag_blocks(tag)
+
+
+def _tag_blocks(tag: ServiceTag) -> tuple[tuple[Block, ...], AddressSet]:
     addrs = tag_addresses(tag)
-    raw = getattr(tag, "prefixes", None)
-    if raw:
+    if tag.prefixes:
         try:
-            return tuple(_block(p) for p in raw), addrs
+            return tuple(_block(p) for p in tag.prefixes), addrs
         except AddressError:
             pass
     return _blocks_of_set(addrs), addrs
 
 
-def _regional(catalog: Any, base: str, location: str) -> tuple[str, tuple[Block, ...], AddressSet] | str:
+def regional_blocks(catalog: TagCatalog | None, base: str,
+                    location: str) -> tuple[str, tuple[Block, ...], AddressSet] | str:
     """(tag name, blocks, addresses) of `base` in an ARM location, or the reason it is not known."""
-    if catalog is None:
-        return "no service-tag file loaded (--tags)"
-    try:
-        tag = catalog.regional_tag(base, location)
-    except Exception as exc:  # noqa: BLE001 - servicetags errors carry the message
-        return getattr(exc, "message", None) or str(exc)
-    hit = tag_blocks(catalog, tag.name)
-    if hit is None:
+    tag = regional_tag(catalog, base, location)
+    if isinstance(tag, str):
+        return tag
+    blocks, addrs = _tag_blocks(tag)
+    if not addrs:
         return f"tag {tag.name} has no addresses"
-    return tag.name, hit[0], hit[1]
+    return tag.name, blocks, addrs
 
 
-def _tag_rank(catalog: Any, name: str) -> int:
+def _tag_rank(catalog: TagCatalog | None, name: str) -> int:
     low = name.lower()
-    tag = _find_tag(catalog, name)
-    regional = bool(getattr(tag, "region", "")) if tag is not None else "." in name
+    tag = catalog.find(name) if catalog is not None else None
+    regional = bool(tag.region) if tag is not None else "." in name
     if low.startswith("azurecloud"):
         return 3 if regional else 4
     return 1 if regional else 2
@@ -350,20 +354,21 @@ def _vnet_ranges(values: Iterable[Any]) -> tuple[list[str], list[str]]:
     return good, bad
 
 
-def _export_for(subnet: Subnet, estate: Estate, nic_id: str | None) -> EffectiveRouteExport | None:
-    exports = [e for e in estate.effective_routes if e.nic_id]
+def route_export_for(subnet: Subnet, estate: Estate, nic_id: str | None) -> EffectiveRouteExport | None:
+    """The NIC's effective-route export, else one of a NIC in the same subnet (routes are per subnet)."""
+    exports = [(n, e) for e in estate.effective_routes if (n := export_nic(e, estate))]
     if nic_id:
-        for e in exports:
-            if ref(e.nic_id) == ref(nic_id):
+        for n, e in exports:
+            if n == ref(nic_id):
                 return e
     cands = []
-    for e in exports:
-        nic = estate.nics.get(ref(e.nic_id))
+    for n, e in exports:
+        nic = estate.nics.get(n)
         if nic is not None:
             sub = estate.subnet_of(nic)
             if sub is not None and ref(sub.id) == ref(subnet.id):
-                cands.append(e)
-    return sorted(cands, key=lambda e: ref(e.nic_id))[0] if cands else None
+                cands.append((n, e))
+    return sorted(cands, key=lambda x: x[0])[0][1] if cands else None
 
 
 def routes_from_export(export: EffectiveRouteExport) -> EffectiveRoutes:
@@ -391,10 +396,10 @@ def routes_from_export(export: EffectiveRouteExport) -> EffectiveRoutes:
     return EffectiveRoutes(tuple(routes), tuple(doubts), "export", tuple(notes))
 
 
-def subnet_routes(subnet: Subnet, estate: Estate, catalog: Any = None, nic_id: str | None = None,
+def subnet_routes(subnet: Subnet, estate: Estate, catalog: TagCatalog | None = None, nic_id: str | None = None,
                   paired_regions: Mapping[str, str] | None = None) -> EffectiveRoutes:
     """The effective routes of `subnet` (see the module docstring)."""
-    export = _export_for(subnet, estate, nic_id)
+    export = route_export_for(subnet, estate, nic_id)
     if export is not None:
         return routes_from_export(export)
     routes: list[Route] = []
@@ -476,7 +481,7 @@ def subnet_routes(subnet: Subnet, estate: Estate, catalog: Any = None, nic_id: s
                 if pair:
                     locs.append(pair)
             for loc in locs:
-                hit = _regional(catalog, "Storage", loc)
+                hit = regional_blocks(catalog, "Storage", loc)
                 if isinstance(hit, str):
                     doubts.append(Doubt(_bound(catalog, "Storage"), f"service endpoint {svc} ({loc}): {hit}",
                                         "service-endpoint", subnet.origin))
@@ -518,12 +523,12 @@ def subnet_routes(subnet: Subnet, estate: Estate, catalog: Any = None, nic_id: s
                            table.id if table is not None else "", tuple(ses))
 
 
-def _bound(catalog: Any, tag: str) -> AddressSet:
+def _bound(catalog: TagCatalog | None, tag: str) -> AddressSet:
     hit = tag_blocks(catalog, tag)
     return hit[1] if hit is not None else AddressSet.everything()
 
 
-def _user_route(r: ModelRoute, table: RouteTable, catalog: Any, doubts: list[Doubt]) -> list[Route]:
+def _user_route(r: ModelRoute, table: RouteTable, catalog: TagCatalog | None, doubts: list[Doubt]) -> list[Route]:
     everything = AddressSet.everything()
     hop = canonical_next_hop(r.next_hop_type)
     unknown = ""

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from servicetags import intervals as iv
+from servicetags.intervals import Intervals
+
 from nsgcheck.values.addresses import AddressSet
 from nsgcheck.values.ports import PortSet
 
@@ -38,11 +41,11 @@ class Box:
         dp = self.dport & other.dport
         if not dp:
             return None
-        d = self.dst & other.dst
-        if not d:
-            return None
-        s = self.src & other.src
+        s = _meet(self.src, other.src)
         if not s:
+            return None
+        d = _meet(self.dst, other.dst)
+        if not d:
             return None
         sp = self.sport & other.sport
         if not sp:
@@ -60,13 +63,13 @@ class Box:
         p_out = self.protocols - other.protocols
         if p_out:
             out.append(Box(p_out, self.src, self.sport, self.dst, self.dport))
-        d_out = self.dst - other.dst
+        d_out = _minus(self.dst, common.dst)
         if d_out:
             out.append(Box(common.protocols, self.src, self.sport, d_out, self.dport))
         dp_out = self.dport - other.dport
         if dp_out:
             out.append(Box(common.protocols, self.src, self.sport, common.dst, dp_out))
-        s_out = self.src - other.src
+        s_out = _minus(self.src, common.src)
         if s_out:
             out.append(Box(common.protocols, s_out, self.sport, common.dst, common.dport))
         sp_out = self.sport - other.sport
@@ -81,6 +84,45 @@ class Box:
     def describe(self) -> str:
         protos = "*" if self.protocols == PROTOCOLS else ",".join(sorted(self.protocols))
         return f"{protos} {self.src}:{self.sport} -> {self.dst}:{self.dport}"
+
+
+def _covers(big: Intervals, small: Intervals) -> bool:
+    """Whether a one-interval set holds every element of `small` (a cheap common case)."""
+    return len(big) == 1 and big[0][0] <= small[0][0] and small[-1][1] <= big[0][1]
+
+
+def _meet_iv(a: Intervals, b: Intervals) -> Intervals:
+    if a is b:
+        return a
+    if not a or not b:
+        return ()
+    if _covers(b, a):
+        return a
+    if _covers(a, b):
+        return b
+    if a == b:
+        return a
+    return iv.intersection(a, b)
+
+
+def _meet(a: AddressSet, b: AddressSet) -> AddressSet:
+    """`a & b`, without interval arithmetic when one side holds the other (e.g. `*` rules)."""
+    if a is b:
+        return a
+    v4 = _meet_iv(a.v4, b.v4)
+    v6 = _meet_iv(a.v6, b.v6)
+    if v4 is a.v4 and v6 is a.v6:
+        return a
+    if v4 is b.v4 and v6 is b.v6:
+        return b
+    return AddressSet(v4, v6)
+
+
+def _minus(a: AddressSet, sub: AddressSet) -> AddressSet:
+    """`a - sub` for `sub` a subset of `a` (empty without arithmetic when they are equal)."""
+    if a is sub or a == sub:
+        return AddressSet.empty()
+    return a - sub
 
 
 def subtract_all(boxes: list[Box], cut: Box) -> list[Box]:

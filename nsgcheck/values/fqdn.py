@@ -73,6 +73,17 @@ def parse(text: str) -> Pattern:
     return Pattern(raw, t, 0, True)
 
 
+def host_of(text: str) -> str:
+    """The host part of a URL or pattern: scheme, port and path dropped (IPv6 literals untouched)."""
+    s = text.strip()
+    if "://" in s:
+        s = s.split("://", 1)[1]
+    s = s.split("/", 1)[0]
+    if s.count(":") == 1:
+        s = s.split(":", 1)[0]
+    return s
+
+
 def parse_all(texts: Iterable[str]) -> list[Pattern]:
     return [parse(t) for t in texts]
 

@@ -1,0 +1,317 @@
+"""The one entry point of the engine: evaluate a path for a flow family (`evaluate_path`).
+
+A path is named by a `PathSpec`: the sender's devices (its NIC NSG and subnet NSG outbound,
+the route, an Azure Firewall or appliance, a URL allow-list), the receiver's devices (its
+subnet NSG and NIC NSG inbound), or both for traffic between two VMs (multi-VM TCP 20004).
+Each end is an `Endpoint`: the ids of what its evaluation reads. A `Flow` is the packet set:
+protocol x source addresses x source ports x destination addresses x destination ports,
+plus the URL form of the destination (for firewall application rules and allow-lists).
+
+`evaluate_path` returns a `PathResult` (nsgcheck.engine.pathresult): every piece of the flow
+with one step per device and the deciding rule of each. `audit`, `flow` and the tests all go
+through it; `PathMemo` is the one place evaluations are remembered (see its docstring).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from nsgcheck.model import Estate, NetworkSecurityGroup, Unknown, ref
+from nsgcheck.values.addresses import AddressSet
+from nsgcheck.values.ports import PortSet
+
+from .allowlist import UrlAllowList
+from .catalog import TagCatalog
+from .context import asg_membership, build_context, nsg_export_of
+from .effective import export_layers
+from .firstmatch import EITHER
+from .nsg import INBOUND, OUTBOUND, TermCache, flow_space, nsg_device, through_nsgs
+from .path import Beyond, beyond_nsgs
+from .pathresult import Device, DeviceKind, Leg, PathPiece, PathResult, Step
+from .resolve import ResolveContext
+from .routing import EffectiveRoutes, subnet_routes
+from .space import Box, volume
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One VM end of a path, by the ids of everything its evaluation reads.
+
+    * `subnet_id`: the subnet (its route table and routes, service endpoints, VNet, peerings:
+      the routes and the VirtualNetwork/Internet tags); None when not in the inputs.
+    * `nic_nsg_id`, `subnet_nsg_id`: the NSGs (`ref()`-ed ids; one the inputs do not hold is
+      evaluated as an NSG whose rules are not known).
+    * `nic_id`: set only for a NIC with an effective export: its effective-NSG export (which
+      then decides its NSGs) and effective-route export.
+    * `asgs`: the evaluated NIC's ASG ids; None when membership is not known (a subnet's "any
+      VM placed here", a failed-over VM, an NSG attached to nothing).
+    * `outside`: for an NSG attached to nothing in the inputs: why the devices beyond it are not
+      known (its packets then go nowhere certain: allowed packets stay in doubt).
+    """
+
+    subnet_id: str | None = None
+    nic_nsg_id: str | None = None
+    subnet_nsg_id: str | None = None
+    nic_id: str | None = None
+    asgs: frozenset[str] | None = None
+    outside: str = ""
+
+
+@dataclass(frozen=True)
+class PathSpec:
+    """Which devices: a sender's outbound path, a receiver's inbound NSGs, or both (VM to VM)."""
+
+    sender: Endpoint | None = None
+    receiver: Endpoint | None = None
+
+
+@dataclass(frozen=True)
+class Flow:
+    """A flow family and the URL form of its destination."""
+
+    protocol: str
+    src: AddressSet
+    dst: AddressSet
+    dport: PortSet
+    sport: PortSet = field(default_factory=PortSet.everything)
+    urls: tuple[str, ...] = ()
+    accepted_urls: tuple[str, ...] = ()
+
+    def space(self) -> list:
+        return flow_space(self.protocol, self.src, self.dst, self.dport, self.sport)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Every remote address the flows of a run may have: destinations of outbound traffic,
+    sources of inbound traffic. A caller that knows all its flows upfront (the audit) declares
+    it; NSG rules whose remote side can meet none of these addresses cannot decide any packet
+    of the run and are never resolved. A flow outside the scope is refused (ValueError)."""
+
+    outbound: AddressSet
+    inbound: AddressSet
+
+
+@dataclass(frozen=True, eq=False)
+class Environment:
+    """What is fixed for a whole run: the estate, the tag file, a URL allow-list, named appliances,
+    and optionally the scope of remote addresses of the run's flows."""
+
+    estate: Estate
+    catalog: TagCatalog | None = None
+    allow_urls: UrlAllowList | None = None
+    appliances: Mapping[str, str] = field(default_factory=dict)   # next-hop address -> firewall/NVA name
+    scope: Scope | None = None
+
+
+class PathMemo:
+    """The one memo of path evaluations for a run (one `Environment`).
+
+    `path(spec, flow)` is keyed by (`PathSpec`, `Flow`). That is everything an evaluation
+    reads: the spec names, by id, every device of the path and every input that shapes its
+    meaning (the NSGs, or the NIC's effective export that replaces them; the subnet, hence its
+    route table and routes, service endpoints, VNet, peerings and any effective-route export of
+    its NICs, hence the route choice, the firewall or appliance and the VirtualNetwork tag; the
+    NIC's ASG membership, which decides VM-side ASG rules); the flow is the whole packet set,
+    sources included, so a source-scoped NSG rule, a firewall rule with source addresses or
+    an ASG rule can never be answered for packets it was not evaluated on. Everything else
+    (estate, tag file, allow-list, appliance names) is the environment, fixed for the memo's
+    life. The sender's part of a path is remembered the same way, by (sender, flow): every
+    receiver of one flow shares it. The derived tables below are pure functions of the
+    environment and their keys:
+    ASG membership (per estate), resolve contexts (per endpoint), resolved NSG terms (per NSG,
+    direction and context), subnet routes (per subnet and export NIC).
+
+    The audit evaluates each (device set, flow family) once over the union of the sources of
+    the subjects that share it, and reads each subject out of the result with
+    `PathResult.project` (exact).
+    """
+
+    def __init__(self, env: Environment):
+        self.env = env
+        self.terms = TermCache()
+        self._paths: dict[tuple[PathSpec, Flow], PathResult] = {}
+        self._stages: dict[tuple[Endpoint, Flow, bool], _Stage] = {}
+        self._contexts: dict[Endpoint, ResolveContext] = {}
+        self._routes: dict[tuple[str, str | None], EffectiveRoutes] = {}
+        self._asgs: Any = None
+        self._within: dict[tuple[int, int], tuple[AddressSet, AddressSet, bool]] = {}
+        self.evaluations = 0
+
+    def path(self, spec: PathSpec, flow: Flow) -> PathResult:
+        key = (spec, flow)
+        hit = self._paths.get(key)
+        if hit is None:
+            hit = self._paths[key] = _evaluate(spec, flow, self)
+        return hit
+
+    def sender_stage(self, end: Endpoint, flow: Flow, pair: bool) -> "_Stage":
+        """The sender's part of a path (shared by every receiver of the same flow)."""
+        key = (end, flow, pair)
+        hit = self._stages.get(key)
+        if hit is None:
+            hit = self._stages[key] = _sender_stage(end, flow, pair, self)
+        return hit
+
+    # -- derived tables ---------------------------------------------------------------
+    def within(self, part: AddressSet, whole: AddressSet) -> bool:
+        """`part <= whole`, remembered per pair of sets (by identity; the sets are held)."""
+        key = (id(part), id(whole))
+        hit = self._within.get(key)
+        if hit is None or hit[0] is not part or hit[1] is not whole:
+            hit = self._within[key] = (part, whole, part <= whole)
+        return hit[2]
+
+    def context(self, end: Endpoint) -> ResolveContext:
+        ctx = self._contexts.get(end)
+        if ctx is None:
+            estate = self.env.estate
+            if self._asgs is None:
+                self._asgs = asg_membership(estate)
+            subnet = estate.subnets.get(end.subnet_id) if end.subnet_id else None
+            nic = estate.nics.get(end.nic_id) if end.nic_id else None
+            ctx = build_context(estate, subnet, self.env.catalog, nic=nic, asgs=self._asgs, subject=end.asgs)
+            self._contexts[end] = ctx
+        return ctx
+
+    def routes(self, end: Endpoint) -> EffectiveRoutes | None:
+        if not end.subnet_id or end.subnet_id not in self.env.estate.subnets:
+            return None
+        key = (end.subnet_id, end.nic_id)
+        hit = self._routes.get(key)
+        if hit is None:
+            hit = self._routes[key] = subnet_routes(self.env.estate.subnets[end.subnet_id], self.env.estate,
+                                                    self.env.catalog, nic_id=end.nic_id)
+        return hit
+
+    def layers(self, end: Endpoint, direction: str, leg: Leg | None,
+               notes: list[str]) -> list[tuple[Device, NetworkSecurityGroup | None]]:
+        """The endpoint's NSG layers in the order packets meet them in `direction`."""
+        estate = self.env.estate
+        nic_nsg = _nsg(estate, end.nic_nsg_id, "the NIC")
+        sub_nsg = _nsg(estate, end.subnet_nsg_id, "the subnet")
+        export = nsg_export_of(estate, end.nic_id)
+        if export is not None and end.nic_id:
+            got = export_layers(export, end.nic_id)
+            nic_nsg, sub_nsg = got.nic, got.subnet
+            note = "NSGs from the effective-NSG export of the NIC (its effective rules and expanded prefixes)"
+            if note not in notes:
+                notes.append(note)
+            notes.extend(f"not evaluated: {o}" for o in got.other if f"not evaluated: {o}" not in notes)
+        nic = (nsg_device(DeviceKind.NIC_NSG, nic_nsg, leg), nic_nsg)
+        if end.outside:
+            return [nic]
+        sub = (nsg_device(DeviceKind.SUBNET_NSG, sub_nsg, leg), sub_nsg)
+        return [sub, nic] if direction == INBOUND else [nic, sub]
+
+
+def _nsg(estate: Estate, nsg_id: str | None, owner: str) -> NetworkSecurityGroup | None:
+    """The NSG of an id; one the inputs do not hold is an NSG whose rules are not known."""
+    if not nsg_id:
+        return None
+    nsg = estate.nsgs.get(ref(nsg_id))
+    if nsg is not None:
+        return nsg
+    name = nsg_id.rstrip("/").rsplit("/", 1)[-1]
+    return NetworkSecurityGroup(nsg_id, name, (), (), rules_unknown=Unknown(
+        f"NSG {name} of {owner} is referenced but not in the inputs"))
+
+
+def evaluate_path(spec: PathSpec, flow: Flow, env: Environment, memo: PathMemo | None = None) -> PathResult:
+    """Every piece of `flow` on the path `spec` and what each device did to it (module docstring).
+
+    With a memo the result is remembered (keyed by spec and flow); without, it is computed afresh.
+    """
+    if memo is None:
+        return _evaluate(spec, flow, PathMemo(env))
+    assert memo.env is env, "a PathMemo serves one environment"
+    return memo.path(spec, flow)
+
+
+@dataclass(frozen=True)
+class _Stage:
+    """One end's part of a path: the pieces it decided, those still walking, its devices, notes."""
+
+    finals: tuple[PathPiece, ...]
+    walking: tuple[tuple[tuple[Box, ...], tuple[Step, ...]], ...]
+    devices: tuple[Device, ...]
+    notes: tuple[str, ...]
+
+
+def _evaluate(spec: PathSpec, flow: Flow, memo: PathMemo) -> PathResult:
+    memo.evaluations += 1
+    env = memo.env
+    space = [b for b in flow.space() if not b.is_empty()]
+    pair = spec.sender is not None and spec.receiver is not None
+    if env.scope is not None:
+        if (spec.sender is not None and not memo.within(flow.dst, env.scope.outbound)) or \
+                (spec.receiver is not None and not memo.within(flow.src, env.scope.inbound)):
+            raise ValueError("flow outside the run's declared scope of remote addresses")
+    walking: list = [(tuple(space), ())] if space else []
+    finals: list[PathPiece] = []
+    notes: list[str] = []
+    devices: list[Device] = []
+    if spec.sender is not None:
+        stage = memo.sender_stage(spec.sender, flow, pair)
+        finals += stage.finals
+        walking = list(stage.walking)
+        notes += stage.notes
+        devices += stage.devices
+    devices_in: list[Device] = []
+    if spec.receiver is not None:
+        end = spec.receiver
+        leg = Leg.RECEIVER if pair else None
+        layers = memo.layers(end, INBOUND, leg, notes)
+        in_remote = env.scope.inbound if env.scope is not None else flow.src
+        walking = through_nsgs(walking, layers, INBOUND, memo.context(end), memo.terms, finals, in_remote)
+        if end.outside:
+            outside = Device(DeviceKind.OUTSIDE, "before the NSG", "", leg)
+            walking = [(b, s + (Step(outside, EITHER, None, reason=end.outside),)) for b, s in walking]
+            devices_in.append(outside)
+        devices_in += [d for d, _ in layers]
+    finals.extend(PathPiece.of(b, s) for b, s in walking)
+    # devices in the order packets meet them: the sender's, whatever the pieces met, the receiver's
+    seen: dict[Device, None] = dict.fromkeys(devices)
+    for p in finals:
+        for st in p.steps:
+            if st.device not in devices_in:
+                seen.setdefault(st.device, None)
+    for d in devices_in:
+        seen.setdefault(d, None)
+    return PathResult(finals, volume(space), tuple(seen), tuple(notes))
+
+
+def _sender_stage(end: Endpoint, flow: Flow, pair: bool, memo: PathMemo) -> _Stage:
+    """The sender's NSGs outbound, then its route and whatever lies beyond (or `outside`)."""
+    env = memo.env
+    space = [b for b in flow.space() if not b.is_empty()]
+    finals: list[PathPiece] = []
+    notes: list[str] = []
+    leg = Leg.SENDER if pair else None
+    layers = memo.layers(end, OUTBOUND, leg, notes)
+    devices = [d for d, _ in layers]
+    out_remote = env.scope.outbound if env.scope is not None else flow.dst
+    walking = through_nsgs([(tuple(space), ())] if space else [], layers, OUTBOUND, memo.context(end), memo.terms,
+                           finals, out_remote)
+    if end.outside:
+        outside = Device(DeviceKind.OUTSIDE, "beyond the NSG", "", leg)
+        devices.append(outside)
+        walking = [(b, s + (Step(outside, EITHER, None, reason=end.outside),)) for b, s in walking]
+    else:
+        subnet = env.estate.subnets.get(end.subnet_id) if end.subnet_id else None
+        beyond = Beyond(env.estate, env.catalog, env.allow_urls, env.appliances, flow.urls, flow.accepted_urls)
+        walking = _settle(beyond_nsgs(walking, subnet, memo.routes(end), beyond, notes, leg), finals)
+    return _Stage(tuple(finals), tuple(walking), tuple(devices), tuple(notes))
+
+
+def _settle(walking: list, finals: list[PathPiece]) -> list:
+    """Move pieces a device certainly denied to `finals`; return those still walking."""
+    out = []
+    for boxes, steps in walking:
+        piece = PathPiece.of(boxes, steps)
+        if piece.outcomes == frozenset({"deny"}):
+            finals.append(piece)
+        else:
+            out.append((boxes, steps))
+    return out
