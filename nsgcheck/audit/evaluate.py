@@ -298,8 +298,8 @@ def _resolve_members(index: dict[str, AuditSubject], names: Sequence[str]) -> tu
 
 class _PairTable:
     """Pair verdicts of one group: one evaluation per (sender device set, receiver device set)
-    over the senders' union x the members' union (the sender's part of the path is then the
-    same for every receiver set), projected per ordered pair.
+    over the members' union in both directions (each end's part of the path is then evaluated
+    once for the group), projected per ordered pair.
 
     A member's `profile` towards an end x (its signature as receiver in the evaluation x -> it
     and as sender in it -> x) says how every piece of both evaluations treats its address:
@@ -320,14 +320,15 @@ class _PairTable:
             if x >= 0:
                 by_end[x].append(k)
         unions = [_union(members[k].source.address for k in ks) for ks in by_end]
-        everyone = _union(unions)      # one flow per sender: its part of the path is shared
+        # one flow for every pair: each end's part of the path is evaluated once and shared
+        flow = requirement_flow(req, _union(unions), _union(unions))
         endpoints = list(self.index)
         self.results: dict[tuple[int, int], Any] = {}
         self.src_sig: dict[tuple[int, int], dict[int, Any]] = {}
         self.dst_sig: dict[tuple[int, int], dict[int, Any]] = {}
         for x, ex in enumerate(endpoints):
             for y, ey in enumerate(endpoints):
-                res = ev.memo.path(PathSpec(sender=ex, receiver=ey), requirement_flow(req, unions[x], everyone))
+                res = ev.memo.path(PathSpec(sender=ex, receiver=ey), flow)
                 self.results[(x, y)] = res
                 self.src_sig[(x, y)] = {k: res.segment("src", members[k].source.address) for k in by_end[x]}
                 self.dst_sig[(x, y)] = {k: res.segment("dst", members[k].source.address) for k in by_end[y]}

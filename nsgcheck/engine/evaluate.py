@@ -117,8 +117,9 @@ class PathMemo:
     sources included, so a source-scoped NSG rule, a firewall rule with source addresses or
     an ASG rule can never be answered for packets it was not evaluated on. Everything else
     (estate, tag file, allow-list, appliance names) is the environment, fixed for the memo's
-    life. The sender's part of a path is remembered the same way, by (sender, flow): every
-    receiver of one flow shares it. The derived tables below are pure functions of the
+    life. Each end's part of a path is remembered the same way, by (end, flow): every receiver
+    of one flow shares the sender's part and every sender the receiver's (a packet's path
+    between two VMs is the product of the two parts, see `_evaluate`). The derived tables below are pure functions of the
     environment and their keys:
     ASG membership (per estate), resolve contexts (per endpoint), resolved NSG terms (per NSG,
     direction and context), subnet routes (per subnet and export NIC).
@@ -132,7 +133,7 @@ class PathMemo:
         self.env = env
         self.terms = TermCache()
         self._paths: dict[tuple[PathSpec, Flow], PathResult] = {}
-        self._stages: dict[tuple[Endpoint, Flow, bool], _Stage] = {}
+        self._stages: dict[tuple[str, Endpoint, Flow, bool], _Stage] = {}
         self._contexts: dict[Endpoint, ResolveContext] = {}
         self._routes: dict[tuple[str, str | None], EffectiveRoutes] = {}
         self._asgs: Any = None
@@ -148,10 +149,18 @@ class PathMemo:
 
     def sender_stage(self, end: Endpoint, flow: Flow, pair: bool) -> "_Stage":
         """The sender's part of a path (shared by every receiver of the same flow)."""
-        key = (end, flow, pair)
+        key = ("sender", end, flow, pair)
         hit = self._stages.get(key)
         if hit is None:
             hit = self._stages[key] = _sender_stage(end, flow, pair, self)
+        return hit
+
+    def receiver_stage(self, end: Endpoint, flow: Flow, pair: bool) -> "_Stage":
+        """The receiver's part of a path (shared by every sender of the same flow)."""
+        key = ("receiver", end, flow, pair)
+        hit = self._stages.get(key)
+        if hit is None:
+            hit = self._stages[key] = _receiver_stage(end, flow, pair, self)
         return hit
 
     # -- derived tables ---------------------------------------------------------------
@@ -252,24 +261,26 @@ def _evaluate(spec: PathSpec, flow: Flow, memo: PathMemo) -> PathResult:
     finals: list[PathPiece] = []
     notes: list[str] = []
     devices: list[Device] = []
+    devices_in: list[Device] = []
     if spec.sender is not None:
         stage = memo.sender_stage(spec.sender, flow, pair)
         finals += stage.finals
         walking = list(stage.walking)
         notes += stage.notes
         devices += stage.devices
-    devices_in: list[Device] = []
     if spec.receiver is not None:
-        end = spec.receiver
-        leg = Leg.RECEIVER if pair else None
-        layers = memo.layers(end, INBOUND, leg, notes)
-        in_remote = env.scope.inbound if env.scope is not None else flow.src
-        walking = through_nsgs(walking, layers, INBOUND, memo.context(end), memo.terms, finals, in_remote)
-        if end.outside:
-            outside = Device(DeviceKind.OUTSIDE, "before the NSG", "", leg)
-            walking = [(b, s + (Step(outside, EITHER, None, reason=end.outside),)) for b, s in walking]
-            devices_in.append(outside)
-        devices_in += [d for d, _ in layers]
+        rstage = memo.receiver_stage(spec.receiver, flow, pair)
+        notes += [n for n in rstage.notes if n not in notes]
+        devices_in = list(rstage.devices)
+        if spec.sender is None:
+            finals += rstage.finals
+            walking = list(rstage.walking)
+        else:
+            # what the receiver does to a packet does not depend on the sender's devices: the
+            # two stages were evaluated over the same flow, and a packet's path is their product
+            received = [(p.boxes, p.steps) for p in rstage.finals] + list(rstage.walking)
+            walking = [(tuple(inter), ss + rs) for sb, ss in walking for rb, rs in received
+                       if (inter := _meet_all(sb, rb))]
     finals.extend(PathPiece.of(b, s) for b, s in walking)
     # devices in the order packets meet them: the sender's, whatever the pieces met, the receiver's
     seen: dict[Device, None] = dict.fromkeys(devices)
@@ -280,6 +291,35 @@ def _evaluate(spec: PathSpec, flow: Flow, memo: PathMemo) -> PathResult:
     for d in devices_in:
         seen.setdefault(d, None)
     return PathResult(finals, volume(space), tuple(seen), tuple(notes))
+
+
+def _meet_all(a: tuple[Box, ...], b: tuple[Box, ...]) -> list[Box]:
+    out = []
+    for x in a:
+        for y in b:
+            c = x.intersect(y)
+            if c is not None:
+                out.append(c)
+    return out
+
+
+def _receiver_stage(end: Endpoint, flow: Flow, pair: bool, memo: PathMemo) -> _Stage:
+    """The receiver's NSGs inbound over the whole flow (or `outside` for an unattached NSG)."""
+    env = memo.env
+    space = [b for b in flow.space() if not b.is_empty()]
+    finals: list[PathPiece] = []
+    notes: list[str] = []
+    leg = Leg.RECEIVER if pair else None
+    layers = memo.layers(end, INBOUND, leg, notes)
+    devices = [d for d, _ in layers]
+    in_remote = env.scope.inbound if env.scope is not None else flow.src
+    walking = through_nsgs([(tuple(space), ())] if space else [], layers, INBOUND, memo.context(end), memo.terms,
+                           finals, in_remote)
+    if end.outside:
+        outside = Device(DeviceKind.OUTSIDE, "before the NSG", "", leg)
+        devices.insert(0, outside)
+        walking = [(b, (Step(outside, EITHER, None, reason=end.outside),) + s) for b, s in walking]
+    return _Stage(tuple(finals), tuple(walking), tuple(devices), tuple(notes))
 
 
 def _sender_stage(end: Endpoint, flow: Flow, pair: bool, memo: PathMemo) -> _Stage:
