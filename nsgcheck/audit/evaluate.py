@@ -456,12 +456,10 @@ def evaluate_groups(ev: Evaluator, subjects: Sequence[AuditSubject], req: Requir
 def evaluate_all(estate: Estate, catalog: Any, requirements: RequirementSet | Sequence[Requirement],
                  scenario: Scenario, subjects: Sequence[AuditSubject],
                  progress: Callable[[int], None] | None = None,
-                 allow_urls: Any = None, appliances: dict[str, str] | None = None) -> tuple[list[Result], Evaluator]:
+                 allow_urls: Any = None) -> tuple[list[Result], Evaluator]:
     """Every result of the audit (unsorted; the report sorts). `allow_urls`: a proxy allow-list;
-    `appliances`: next-hop address -> firewall or appliance name (flags over the scenario's)."""
-    names = dict(scenario.appliances)
-    names.update(appliances or {})
-    ev = Evaluator(Environment(estate, catalog, allow_urls, names))
+    the scenario's `appliances` name what route next hops are."""
+    ev = Evaluator(Environment(estate, catalog, allow_urls, dict(scenario.appliances)))
     reqs = list(requirements)
     cloud = getattr(catalog, "cloud", "Public") or "Public"
     out: list[Result | None] = []

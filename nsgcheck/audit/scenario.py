@@ -19,6 +19,7 @@ import yaml
 
 from nsgcheck.errors import ScenarioError, UsageError
 from nsgcheck.model import Estate, Unknown, ref
+from nsgcheck.values.addresses import AddressError, parse_cidr
 
 FLAG, FILE, DISCOVERED, DEFAULT = "flag", "file", "discovered", "default"
 
@@ -75,6 +76,7 @@ class Scenario:
             "groups": {k: list(v) for k, v in self.groups},
             "vms": list(self.vms) if self.vms is not None else None,
             "provenance": {k: v for k, v in self.provenance},
+            **({"appliances": dict(self.appliances)} if self.appliances else {}),
         }
 
 
@@ -125,7 +127,7 @@ def load_scenario_file(path: str | Path) -> dict[str, Any]:
             up = up.rsplit("/", 1)[0]
             line = lines.get(up)
         expected = ("keys source_region, target_region, ade, auto_upgrade, network_mapping, "
-                    "groups, vms" if err.validator == "additionalProperties" else "")
+                    "groups, vms, appliances" if err.validator == "additionalProperties" else "")
         msg = f"scenario file does not match its schema: {_short(err.message)}"
         if expected:
             msg += f" (expected {expected})"
@@ -156,7 +158,8 @@ def _pairs(items: Iterable[str] | None, flag: str) -> list[tuple[str, str]]:
 def flags_to_fields(source_region: str | None = None, target_region: str | None = None,
                     ade: bool = False, auto_upgrade: bool = False,
                     groups: Iterable[str] | None = None,
-                    network_mappings: Iterable[str] | None = None) -> dict[str, Any]:
+                    network_mappings: Iterable[str] | None = None,
+                    appliances: Iterable[str] | None = None) -> dict[str, Any]:
     """Command-line flags as scenario fields (only those actually given)."""
     out: dict[str, Any] = {}
     if source_region:
@@ -180,6 +183,9 @@ def flags_to_fields(source_region: str | None = None, target_region: str | None 
     m = _pairs(network_mappings, "--network-mapping")
     if m:
         out["network_mapping"] = dict(m)
+    a = _pairs(appliances, "--appliance")
+    if a:
+        out["appliances"] = dict(a)
     return out
 
 
@@ -287,6 +293,16 @@ def build_scenario(flags: Mapping[str, Any] | None = None, file_fields: Mapping[
     groups, g_origin = _merge_groups([(n, f.get("groups") or {}) for n, f in layers])
     prov["groups"] = g_origin or DEFAULT
     hints = dict(layers[2][1].get("target_hints") or {})
+    appliances: dict[str, str] = {}
+    for _, fields in layers:
+        for ip, name in (fields.get("appliances") or {}).items():
+            appliances.setdefault(str(ip).strip(), str(name).strip())
+    for ip in appliances:
+        try:
+            parse_cidr(ip)
+        except AddressError:
+            raise UsageError(f"appliances: {ip!r} is not an IP address (expected ADDRESS=NAME, e.g. "
+                             f"10.0.1.4=fw-hub)") from None
 
     return Scenario(
         source_region=source_region, target_region=target_region, ade=ade, auto_upgrade=auto_upgrade,
@@ -294,6 +310,7 @@ def build_scenario(flags: Mapping[str, Any] | None = None, file_fields: Mapping[
         groups=tuple(sorted(((k, tuple(v)) for k, v in groups.items()), key=lambda kv: kv[0].lower())),
         vms=tuple(vms) if vms is not None else None,
         target_hints=tuple(sorted(hints.items())),
+        appliances=tuple(sorted(appliances.items())),
         provenance=tuple(sorted(prov.items())),
     )
 

@@ -1,8 +1,9 @@
 """Subjects of an audit: what each requirement is checked for, placed in both regions.
 
 A protected VM is checked through its primary NIC (its private IP, its ASGs, the NIC's NSG,
-the subnet's NSG and route table). When the inputs hold no VMs and no NICs, every subnet is
-a subject ("any VM placed here") over its whole range. After failover a VM sits in the
+the subnet's NSG and route table); its other NICs are listed, not audited. When the inputs
+hold no VMs and no NICs, every subnet is a subject ("any VM placed here") over its whole
+range. Every NSG attached to nothing in the inputs is a subject too ("a VM behind this NSG"). After failover a VM sits in the
 mapped target subnet (same name, else the first alphabetically: Site Recovery's rule) with
 the same private address when it fits, else anywhere in that subnet.
 """
@@ -16,7 +17,8 @@ from dataclasses import dataclass, field
 from nsgcheck.audit.results import Subject
 from nsgcheck.audit.scenario import Scenario, normalize_region
 from nsgcheck.values.addresses import AddressError, AddressSet
-from nsgcheck.model import Estate, NetworkInterface, Subnet, Unknown, VirtualMachine, ref
+from nsgcheck.model import (AddressKind, Estate, NetworkInterface, NetworkSecurityGroup, Subnet, Unknown,
+                            VirtualMachine, ref)
 
 
 @dataclass(frozen=True)
@@ -215,7 +217,7 @@ def _asg_key(cfg: Any) -> tuple[str, ...]:
 
 
 def _nic_subject(estate: Estate, scenario: Scenario, nic: NetworkInterface,
-                 vm: VirtualMachine | None, index: dict | None = None) -> AuditSubject:
+                 vm: VirtualMachine | None, index: dict | None = None, other_nics: tuple[str, ...] = ()) -> AuditSubject:
     cfg = nic.primary_config()
     reasons: list[str] = []
     notes: list[str] = []
@@ -257,7 +259,7 @@ def _nic_subject(estate: Estate, scenario: Scenario, nic: NetworkInterface,
                     region=region, unknown=tuple(reasons), notes=tuple(notes))
     tgt, why = _target_placement(estate, scenario, subnet, ip_set, ip_text, (4,), vm.id if vm else None, index)
     if vm is not None:
-        subj = Subject("vm", vm.name, vm.id, text, region or "")
+        subj = Subject("vm", vm.name, vm.id, text, region or "", other_nics)
         aliases = (vm.name.lower(), ref(vm.id), nic.name.lower(), ref(nic.id))
     else:
         subj = Subject("nic", nic.name, nic.id, text, region or "")
@@ -283,29 +285,48 @@ def _subnet_subject(estate: Estate, scenario: Scenario, subnet: Subnet, index: d
     return AuditSubject(subj, src, tgt, why, aliases=(subnet.name.lower(), ref(subnet.id)))
 
 
+def _nic_name(estate: Estate, nic_id: str) -> str:
+    nic = estate.nics.get(ref(nic_id))
+    return nic.name if nic is not None else nic_id.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _vm_without_nic(estate: Estate, scenario: Scenario, vm: VirtualMachine, others: tuple[str, ...]) -> AuditSubject:
+    """A VM whose primary NIC is not in the inputs: every row unknown, saying so."""
+    name = _nic_name(estate, vm.nic_ids[0])
+    why = f"the primary NIC {name} of VM {vm.name} is not in the inputs"
+    region = _vm_region(scenario, vm.location)
+    src = Placement(address=AddressSet.empty(), address_text="", region=region, unknown=(why,))
+    return AuditSubject(Subject("vm", vm.name, vm.id, "", region or "", others), src, None, why, vm_id=vm.id,
+                        os_type=vm.os_type, aliases=(vm.name.lower(), ref(vm.id)))
+
+
 def find_subjects(estate: Estate, scenario: Scenario) -> tuple[list[AuditSubject], list[str]]:
-    """Every subject of the audit (sorted), and messages about scenario VMs that were not found."""
+    """Every subject of the audit (sorted), and messages about scenario VMs that were not found.
+
+    A VM is one subject, through its primary NIC (marked primary in the VM, else listed first:
+    Azure gives it the default route, so Site Recovery traffic leaves through it); its other
+    NICs are named in the subject and never audited on their own, also when a NIC does not
+    name its VM (ARM templates: the VM names its NICs). A NIC of no VM of the inputs is a
+    subject of its own; so is every NSG attached to nothing (`_unattached_nsg_subjects`).
+    """
     subjects: list[AuditSubject] = []
-    used_nics: set[str] = set()
     index: dict = {"subnets": subnets_by_vnet(estate)}
-    for vid, vm in sorted(estate.vms.items()):
-        nic = None
-        for nid in vm.nic_ids:
-            nic = estate.nics.get(ref(nid))
-            if nic is not None:
-                break
-        if nic is None:
-            continue
-        used_nics.add(ref(nic.id))
-        subjects.append(_nic_subject(estate, scenario, nic, vm, index))
     # NICs a VM lists: a template names them on the VM only (a NIC's virtualMachine is read-only)
-    vm_nics = {ref(n) for vm in estate.vms.values() for n in vm.nic_ids if isinstance(n, str)}
-    for nid, nic in sorted(estate.nics.items()):
-        if nid in used_nics:
+    of_vms = {ref(n) for vm in estate.vms.values() for n in vm.nic_ids if isinstance(n, str)}
+    for vid, vm in sorted(estate.vms.items()):
+        if not vm.nic_ids:
             continue
-        if (nic.vm_id and ref(nic.vm_id) in estate.vms) or nid in vm_nics:
-            continue   # a secondary NIC of a VM already checked through its primary NIC
+        others = tuple(_nic_name(estate, n) for n in vm.nic_ids[1:])
+        nic = estate.nics.get(ref(vm.nic_ids[0]))
+        if nic is None:
+            subjects.append(_vm_without_nic(estate, scenario, vm, others))
+            continue
+        subjects.append(_nic_subject(estate, scenario, nic, vm, index, others))
+    for nid, nic in sorted(estate.nics.items()):
+        if nid in of_vms or (nic.vm_id and ref(nic.vm_id) in estate.vms):
+            continue   # a NIC of a VM: audited through the VM's primary NIC
         subjects.append(_nic_subject(estate, scenario, nic, None, index))
+    subjects += _unattached_nsg_subjects(estate, scenario)
     if not estate.vms and not estate.nics:
         failover_only = _failover_only_vnets(estate, scenario)
         for sid, subnet in sorted(estate.subnets.items()):
@@ -330,6 +351,63 @@ def find_subjects(estate: Estate, scenario: Scenario) -> tuple[list[AuditSubject
             subjects = chosen
     subjects.sort(key=lambda s: (s.subject.kind, s.subject.name.lower(), ref(s.subject.id)))
     return subjects, missing
+
+
+#: where a VM behind an NSG that names no VM-side address can be: the private IPv4 ranges
+PRIVATE_V4 = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+
+
+def nsg_vm_side(nsg: NetworkSecurityGroup) -> tuple[AddressSet, str]:
+    """The addresses a VM behind an NSG is evaluated from, and how they were chosen.
+
+    The VM side of the rules (sources of outbound rules, destinations of inbound rules): the
+    union of the IPv4 CIDRs they name is where the rule set expects its VMs; when they name
+    none (only `*`, tags or ASGs), the private IPv4 ranges. The choice cannot make a verdict
+    `pass`: beyond the NSG nothing is known, so what it allows stays undecided; it only sets
+    where its denials are counted.
+    """
+    acc = AddressSet.empty()
+    for r in nsg.rules:
+        side = r.source_addresses if r.direction == "outbound" else r.destination_addresses \
+            if r.direction == "inbound" else None
+        if side is None or isinstance(side, Unknown):
+            continue
+        for tok in side:
+            if tok.kind == AddressKind.CIDR:
+                try:
+                    acc = acc | AddressSet.parse(tok.value, strict=False).only((4,))
+                except AddressError:
+                    continue
+    if acc:
+        return acc, "the VM-side addresses its rules name"
+    return AddressSet.from_cidrs(PRIVATE_V4), "its rules name no VM-side address: the private IPv4 ranges"
+
+
+def _unattached_nsg_subjects(estate: Estate, scenario: Scenario) -> list[AuditSubject]:
+    """Every NSG no NIC and no subnet of the inputs references: "a VM behind this NSG".
+
+    It is evaluated as the VM's NIC-level NSG, both directions, from `nsg_vm_side`; the
+    subnet, routes and egress of such a VM are not in the inputs, so packets the NSG allows
+    stay undecided (`outside`) and packets it denies are certain denials.
+    """
+    used = {ref(x) for x in [n.nsg_id for n in estate.nics.values()] + [s.nsg_id for s in estate.subnets.values()]
+            if isinstance(x, str) and x}
+    for export in estate.effective_nsgs:
+        used |= {ref(g.nsg_id) for g in export.groups if g.nsg_id}
+    out = []
+    for key, nsg in sorted(estate.nsgs.items()):
+        if key in used:
+            continue
+        addr, how = nsg_vm_side(nsg)
+        text = ", ".join(addr.cidrs())
+        region = _vm_region(scenario, nsg.location)
+        outside = f"the subnet, routes and egress of VMs behind NSG {nsg.name} are not in the inputs"
+        src = Placement(address=addr, address_text=text, nic_nsg_id=key, region=region, outside=outside,
+                        notes=(f"evaluated from {how}",))
+        why = f"NSG {nsg.name} is attached to nothing in the inputs: the network its VMs fail over to is not known"
+        subj = Subject("nsg", nsg.name, nsg.id, text, region or "")
+        out.append(AuditSubject(subj, src, None, why, aliases=(nsg.name.lower(), key)))
+    return out
 
 
 def _failover_only_vnets(estate: Estate, scenario: Scenario) -> set[str]:

@@ -40,6 +40,9 @@ def register(sub) -> None:
                    help="a multi-VM consistency group (repeatable)")
     p.add_argument("--network-mapping", action="append", default=[], metavar="SOURCE_VNET=TARGET_VNET",
                    help="Site Recovery network mapping (repeatable)")
+    p.add_argument("--appliance", action="append", default=[], metavar="IP=NAME",
+                   help="the firewall (of the inputs) or third-party appliance a route's next-hop address is "
+                        "(repeatable)")
     p.add_argument("--rules", action="append", default=[], metavar="FILE",
                    help="an additional requirement pack (same format as rules/asr-a2a.yaml)")
     p.add_argument("--parameters", action="append", default=[], metavar="FILE",
@@ -124,7 +127,7 @@ def run(args: Any) -> int:
     _apply_config(args)
     flags = flags_to_fields(args.source_region, args.target_region, args.ade, args.auto_upgrade,
                             _as_pairs(args.group) + _as_pairs(getattr(args, "groups", None), join=True),
-                            _as_pairs(args.network_mapping))
+                            _as_pairs(args.network_mapping), _as_pairs(getattr(args, "appliance", None)))
     file_fields = load_scenario_file(args.scenario) if args.scenario else {}
     requirements = load_requirements(args.rules)
     catalog = load_catalog(args.tags)

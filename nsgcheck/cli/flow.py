@@ -32,6 +32,8 @@ def register(sub: Any) -> None:
     who = p.add_mutually_exclusive_group(required=True)
     who.add_argument("--nic", metavar="NAME", help="network interface (name or resource id)")
     who.add_argument("--subnet", metavar="NAME", help="subnet (name, VNET/SUBNET, or resource id): its whole range")
+    who.add_argument("--nsg", metavar="NAME",
+                     help="a VM behind this NSG (its NIC-level NSG; what lies beyond it is not known)")
     p.add_argument("--direction", choices=DIRECTIONS, default="outbound")
     p.add_argument("--protocol", type=str.lower, choices=PROTOCOL_CHOICES, default="tcp")
     p.add_argument("--dst", metavar="ADDR|CIDR|TAG", help="destination (required outbound)")
@@ -91,7 +93,7 @@ def _address(text: str, catalog: Any, ctx: Any, flag: str) -> tuple[Any, str]:
 
 # --------------------------------------------------------------------------- evaluation
 def subject_path(args: Any, estate: Any) -> tuple[Any, Any, dict[str, Any], list[str]]:
-    """(engine Endpoint, the subject's own addresses, subject JSON, notes) for --nic / --subnet."""
+    """(engine Endpoint, the subject's own addresses, subject JSON, notes) for --nic / --subnet / --nsg."""
     from nsgcheck.engine.context import subject_asgs
     from nsgcheck.engine.evaluate import Endpoint
     from nsgcheck.engine.routing import route_export_for
@@ -121,6 +123,15 @@ def subject_path(args: Any, estate: Any) -> tuple[Any, Any, dict[str, Any], list
                        ref(nic.id) if has_export else None, subject_asgs(nic))
         subject = {"kind": "nic", "name": nic.name, "id": nic.id, "address": str(vm_side),
                    "subnet": subnet.name if subnet is not None else None}
+    elif getattr(args, "nsg", None):
+        from nsgcheck.audit.subjects import nsg_vm_side
+
+        nsg = _pick(estate, "nsgs", args.nsg, "network security group")
+        vm_side, how = nsg_vm_side(nsg)
+        end = Endpoint(None, ref(nsg.id), outside=f"the subnet, routes and egress of VMs behind NSG {nsg.name} "
+                                                 f"are not in the inputs")
+        notes.append(f"a VM behind NSG {nsg.name}, evaluated from {how}")
+        subject = {"kind": "nsg", "name": nsg.name, "id": nsg.id, "address": str(vm_side), "subnet": None}
     else:
         subnet = _pick(estate, "subnets", args.subnet, "subnet")
         vm_side = _subnet_range(subnet)

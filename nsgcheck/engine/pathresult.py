@@ -375,12 +375,14 @@ def deciding_steps(piece: PathPiece) -> list[tuple[int, Step]]:
         return decided
     if piece.outcomes == DENIED:
         chosen = [next((i, s) for i, s in decided if s.outcomes == DENIED)]
+        context = (DeviceKind.ROUTE,)
     else:
         chosen = [(i, s) for i, s in decided if s.outcomes == EITHER]
-    if any(not s.device.kind.is_nsg and s.device.kind is not DeviceKind.ROUTE for _, s in chosen):
+        context = tuple(DeviceKind)      # what let the packets get as far as the doubt
+    if chosen and any(not s.device.kind.is_nsg for _, s in chosen):
         first = min(i for i, _ in chosen)
-        routes = [(i, s) for i, s in decided if i < first and s.device.kind is DeviceKind.ROUTE]
-        chosen = routes + [c for c in chosen if c not in routes]
+        before = [(i, s) for i, s in decided if i < first and s.device.kind in context]
+        chosen = before + [c for c in chosen if c not in before]
     return chosen
 
 
