@@ -245,6 +245,7 @@ def test_scenario_file_names_appliances(tmp_path, capsys):
     scen.write_text("source_region: eastus\ntarget_region: centralus\nappliances:\n  10.0.1.5: fw\n")
     code = main(["audit", path, "--tags", str(TAGS), "--scenario", str(scen), "--format", "json"])
     rep = json.loads(capsys.readouterr().out)
+    assert code == 1 and rep["scenario"]["appliances"] == {"10.0.1.5": "fw"}
     rows = _rows(rep, "A2A-SRC-STORAGE")
     assert (rows["vm1"]["status"], rows["vm2"]["status"]) == ("pass", "fail")
 

@@ -305,3 +305,23 @@ def test_term_cache_reuses_terms_per_nsg_direction_context():
     assert t1 is t2 and cache.hits == 1
     nsg_terms(nsg, "inbound", ctx, cache)
     assert cache.misses == 2
+
+
+def test_doubt_that_cannot_change_the_outcome_leaves_it_certain():
+    """A rule that only might match (a tag missing from the tag file) followed by a rule with
+    the same access over the same packets: certain; followed by a deny: both stay possible."""
+    from nsgcheck.engine.firstmatch import ALLOWED, first_match
+    doubtful = _rule("typo", 100, "outbound", "allow", "NoSuchTag", "443")
+    nsg = NetworkSecurityGroup("/x/n", "n", (doubtful, _rule("storage", 110, "outbound", "allow", "Storage", "443")),
+                               default_rules())
+    space = flow_space("tcp", AddressSet.parse("10.1.0.4"), CATALOG.addresses("Storage"), PortSet.single(443))
+    res = evaluate_layers(space, "outbound", [(NIC_NSG, nsg)], _ctx())
+    assert res.outcome() == ALLOW and {p.outcomes for p in res.pieces} == {ALLOWED}
+    closed = NetworkSecurityGroup("/x/c", "c", (doubtful, _rule("deny", 110, "outbound", "deny", "*", protocol="*")),
+                                  default_rules())
+    res = evaluate_layers(space, "outbound", [(NIC_NSG, closed)], _ctx())
+    (piece,) = res.pieces
+    assert piece.outcomes == EITHER and [r.name for r in piece.steps[0].doubts] == ["typo"]
+    assert "NoSuchTag" in piece.steps[0].reason
+    part = first_match(space, [], unmatched=None)
+    assert part.pieces[0].pending and part.pieces[0].outcomes == frozenset()

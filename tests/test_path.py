@@ -3,7 +3,6 @@
 from servicetags.catalog import Catalog, Tag
 
 from nsgcheck.audit.advisories import route_advisories
-from nsgcheck.audit.results import PathStep
 from nsgcheck.engine.evaluate import Endpoint, Environment, Flow, PathSpec, evaluate_path
 from nsgcheck.engine.verdict import summarize
 from nsgcheck.values.addresses import AddressSet
@@ -103,7 +102,7 @@ def test_allow_list_decides_appliance_path_and_names_missing_urls():
 
 def test_advisories():
     e, s = estate()
-    e.add("storage_accounts", StorageAccount(f"/st/cache", "cache", "Deny", ("Logging",), (), location="eastus"))
+    e.add("storage_accounts", StorageAccount("/st/cache", "cache", "Deny", ("Logging",), (), location="eastus"))
     ids = sorted(a.id for a in route_advisories(s, e, CAT, "eastus"))
     assert ids == ["ADV-CACHE-STORAGE-NETWORK-RULES", "ADV-FORCED-TUNNEL-NO-STORAGE-ENDPOINT",
                    "ADV-REPLICATION-THROUGH-APPLIANCE"]

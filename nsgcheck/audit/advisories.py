@@ -21,6 +21,7 @@ from typing import Any, Iterable, Sequence
 
 from servicetags import intervals as iv
 from servicetags.catalog import parse_prefix
+from servicetags.errors import ServiceTagError
 
 from nsgcheck.audit.results import Advisory
 from nsgcheck.engine.catalog import TagCatalog
@@ -175,7 +176,7 @@ def _closest(name: str, catalog: Any) -> str:
             for loc, region in catalog.regions.items():
                 if suffix.lower() in (region.field.lower(), loc):
                     return catalog.regional_tag(base, loc).name
-        except Exception:  # noqa: BLE001 - suggestion only
+        except ServiceTagError:   # no such regional tag: no suggestion from the region
             pass
     names = {n.lower(): n for n in catalog.names()}
     close = difflib.get_close_matches(name.lower(), list(names), n=1, cutoff=0.5)

@@ -21,14 +21,12 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Sequence
 
-from servicetags.errors import ServiceTagError
-
 from nsgcheck.answers import NOT_APPLICABLE, PASS, Decision, status_from_shares
 from nsgcheck.audit.requirements import GROUP, SOURCE, TARGET, Requirement, RequirementSet, applies
 from nsgcheck.audit.results import Result, Subject
 from nsgcheck.audit.scenario import Scenario
 from nsgcheck.audit.subjects import AuditSubject, Placement
-from nsgcheck.engine.catalog import TagCatalog, tag_addresses
+from nsgcheck.engine.catalog import TagCatalog, base_or_regional, tag_addresses
 from nsgcheck.engine.context import nsg_export_of
 from nsgcheck.engine.evaluate import Endpoint, Environment, Flow, PathMemo, PathSpec, Scope
 from nsgcheck.engine.firstmatch import ALLOW
@@ -122,12 +120,9 @@ class Evaluator:
             return req.destination, None, (f"the {which} region is not known (give {flag} or a scenario "
                                            f"file), so {req.destination} cannot be resolved")
         name = f"{base}.{loc}" if loc else base
-        if self.catalog is None:
-            return name, None, "no service-tag file loaded (--tags)"
-        try:
-            tag = self.catalog.regional_tag(base, loc) if loc else self.catalog.get(base)
-        except ServiceTagError as exc:
-            return name, None, exc.message
+        tag = base_or_regional(self.catalog, base, loc)
+        if isinstance(tag, str):
+            return name, None, tag
         return tag.name, tag, ""
 
     def required_tags(self) -> list[tuple[str, Any]]:
@@ -461,7 +456,7 @@ def evaluate_all(estate: Estate, catalog: Any, requirements: RequirementSet | Se
     the scenario's `appliances` name what route next hops are."""
     ev = Evaluator(Environment(estate, catalog, allow_urls, dict(scenario.appliances)))
     reqs = list(requirements)
-    cloud = getattr(catalog, "cloud", "Public") or "Public"
+    cloud = (catalog.cloud if catalog is not None else "") or "Public"
     out: list[Result | None] = []
     jobs: dict[tuple, _Group] = {}
     pending = Counter()

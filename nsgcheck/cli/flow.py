@@ -98,7 +98,7 @@ def subject_path(args: Any, estate: Any) -> tuple[Any, Any, dict[str, Any], list
     from nsgcheck.engine.evaluate import Endpoint
     from nsgcheck.engine.routing import route_export_for
     from nsgcheck.engine.context import nsg_export_of
-    from nsgcheck.model import Unknown, ref
+    from nsgcheck.model import ref
     from nsgcheck.values.addresses import AddressSet
 
     notes: list[str] = []

@@ -55,10 +55,13 @@ def lookup_tag(name: str, catalog: TagCatalog | None) -> AddressSet | Unknown:
     tag = catalog.find(name)
     if tag is not None:
         return tag_addresses(tag)
+    return Unknown(f"service tag {name!r} is not in the service-tag file{_closest(name, catalog)}")
+
+
+def _closest(name: str, catalog: TagCatalog) -> str:
     names = {n.lower(): n for n in catalog.names()}
     close = difflib.get_close_matches(name.lower(), list(names), n=3, cutoff=0.6)
-    hint = f"; closest: {', '.join(names[c] for c in close)}" if close else ""
-    return Unknown(f"service tag {name!r} is not in the service-tag file{hint}")
+    return f"; closest: {', '.join(names[c] for c in close)}" if close else ""
 
 
 def regional_tag(catalog: TagCatalog | None, base: str, location: str) -> ServiceTag | str:
@@ -79,8 +82,7 @@ def base_or_regional(catalog: TagCatalog | None, base: str, location: str | None
         return "no service-tag file loaded (--tags)"
     tag = catalog.find(base)
     if tag is None:
-        hit = lookup_tag(base, catalog)
-        return hit.reason if isinstance(hit, Unknown) else f"service tag {base!r} is not in the service-tag file"
+        return f"service tag {base!r} is not in the service-tag file{_closest(base, catalog)}"
     return tag
 
 

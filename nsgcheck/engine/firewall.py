@@ -31,8 +31,7 @@ from nsgcheck.model import (Estate, Firewall, FirewallApplicationRule, FirewallN
 
 from nsgcheck.values import fqdn
 from nsgcheck.values.addresses import AddressError, AddressSet, parse_cidr
-from .firstmatch import (ALLOW, ALLOWED, DENIED, DENY, EITHER, NONE, UNKNOWN, Term, action_outcomes, first_match,
-                         outcome_name)
+from .firstmatch import ALLOW, ALLOWED, DENIED, DENY, EITHER, UNKNOWN, Term, first_match, outcome_name
 from nsgcheck.values.ports import PortError, PortSet
 from .catalog import lookup_tag
 from .space import PORTED, PROTOCOLS, Box, intersect_all, subtract_all

@@ -20,8 +20,8 @@ Public API (nsg-semantics.md §3-§5, §9):
 from __future__ import annotations
 
 from bisect import bisect_right
-from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Sequence
 
 from servicetags import intervals as iv
 from servicetags.catalog import parse_prefix

@@ -23,7 +23,7 @@ from typing import Any, Iterable, Protocol, Sequence
 from nsgcheck.values.addresses import AddressSet
 
 from .firstmatch import ALLOW, ALLOWED, DENIED, DENY, EITHER, NONE, UNKNOWN, outcome_name
-from .space import Box, volume
+from .space import Box
 
 
 class DeviceKind(str, Enum):

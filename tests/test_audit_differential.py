@@ -1,0 +1,246 @@
+"""Differential property test: the audit's shared evaluations equal per-subject ones and `flow`.
+
+Random small estates: 1-3 subnets of 1-4 VMs, NIC and subnet NSGs with source-scoped rules,
+ASGs and a tag missing from the tag file, routes (a forced tunnel to an Azure Firewall, a
+tag route, a third-party appliance), an Azure Firewall with source-scoped network and
+application rules, a multi-VM group. For every subject and requirement, the audit's result
+(evaluated once per device set over the union of the subjects' addresses, then projected)
+must equal an uncached evaluation of that subject alone, and `flow`'s verdict and shares for
+the same subject and destination. Multi-VM results must equal the average over uncached
+evaluations of each ordered pair.
+"""
+
+from __future__ import annotations
+
+from argparse import Namespace
+
+from hypothesis import given, settings, strategies as st
+
+from nsgcheck.audit.evaluate import Evaluator, endpoint_of, evaluate_all, requirement_flow
+from nsgcheck.audit.requirements import load_requirements
+from nsgcheck.audit.scenario import build_scenario
+from nsgcheck.audit.subjects import find_subjects
+from nsgcheck.cli import flow as flow_cli
+from nsgcheck.engine.evaluate import Environment, Flow, PathSpec, evaluate_path
+from nsgcheck.engine.verdict import summarize
+from nsgcheck.model import (AddressKind, AddressToken, ApplicationSecurityGroup, Estate, Firewall,
+                            FirewallApplicationRule, FirewallNetworkRule, FirewallRuleCollection, IpConfiguration,
+                            NetworkInterface, NetworkSecurityGroup, Route, RouteTable, SecurityRule, Subnet,
+                            VirtualMachine, VirtualNetwork)
+from nsgcheck.values.addresses import AddressSet
+from nsgcheck.values.ports import PortSet
+
+from fake_catalog import FakeCatalog
+
+NET = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network"
+VM = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines"
+CATALOG = FakeCatalog({
+    "Storage": ["20.60.0.0/22", "52.168.16.0/24", "20.80.0.0/22"],
+    "Storage.EastUS": ["20.60.0.0/22", "52.168.16.0/24"],
+    "Storage.CentralUS": ["20.80.0.0/22"],
+    "AzureActiveDirectory": ["20.190.128.0/18"],
+    "EventHub.CentralUS": ["40.77.10.0/25"],
+    "EventHub.EastUS": ["40.71.10.0/25"],
+    "AzureSiteRecovery": ["20.60.200.0/27"],
+})
+REQUIREMENTS = load_requirements()
+FW_IP = "10.0.250.4"
+URL_CHOICES = ["*.blob.core.windows.net", "login.microsoftonline.com", "*.servicebus.windows.net",
+               "cache1.blob.core.windows.net", "*.hypervrecoverymanager.windowsazure.com", "*"]
+
+
+def _tok(text: str) -> tuple[AddressToken, ...]:
+    if text == "*":
+        return (AddressToken(AddressKind.ANY, "*"),)
+    kind = AddressKind.CIDR if text[0].isdigit() else AddressKind.TAG
+    return (AddressToken(kind, text),)
+
+
+@st.composite
+def estates(draw):
+    e = Estate()
+    vnet_id = f"{NET}/virtualNetworks/v"
+    n_subnets = draw(st.integers(1, 3))
+    vm_addresses = [f"10.0.{k}.{4 + i}" for k in range(n_subnets) for i in range(4)]
+    asgs = [f"{NET}/applicationSecurityGroups/asg{i}" for i in (1, 2)]
+    for a in asgs:
+        e.add("asgs", ApplicationSecurityGroup(a, a.rsplit("/", 1)[-1]))
+
+    def side():
+        return draw(st.sampled_from(["*", "*", "VirtualNetwork", "10.0.0.0/16"]
+                                    + [f"10.0.{k}.0/24" for k in range(n_subnets)]
+                                    + [f"{a}/32" for a in vm_addresses[:6]]))
+
+    # NSG pool: rules with source-scoped prefixes, ASG sources, a missing tag, denies
+    nsgs = []
+    for n in range(draw(st.integers(0, 3))):
+        rules = []
+        count = draw(st.integers(0, 5))
+        prios = draw(st.lists(st.integers(100, 4000), min_size=count, max_size=count, unique=True))
+        for j, prio in enumerate(prios):
+            direction = draw(st.sampled_from(["outbound", "outbound", "outbound", "inbound"]))
+            remote = draw(st.sampled_from(["Storage", "Storage.EastUS", "AzureActiveDirectory", "NoSuchTag",
+                                           "20.60.0.0/23", "20.190.128.0/19", "*", "Internet", "VirtualNetwork"]))
+            vm_side = side()
+            use_asg = draw(st.integers(0, 4)) == 0
+            src, dst = (vm_side, remote) if direction == "outbound" else (remote if remote not in (
+                "Storage", "Storage.EastUS", "AzureActiveDirectory") else "*", vm_side)
+            src_asgs = (draw(st.sampled_from(asgs)).lower(),) if use_asg and direction == "outbound" else ()
+            dst_asgs = (draw(st.sampled_from(asgs)).lower(),) if use_asg and direction == "inbound" else ()
+            rules.append(SecurityRule(
+                f"r{j}", prio, direction, draw(st.sampled_from(["allow", "deny", "allow"])),
+                draw(st.sampled_from(["tcp", "*"])), () if src_asgs else _tok(src), PortSet.everything(),
+                () if dst_asgs else _tok(dst), PortSet.parse(draw(st.sampled_from(["443", "*", "20004", "80"]))),
+                src_asgs, dst_asgs))
+        nsg = NetworkSecurityGroup(f"{NET}/networkSecurityGroups/nsg{n}", f"nsg{n}", tuple(rules), ())
+        e.add("nsgs", nsg)
+        nsgs.append(nsg.id)
+
+    # routes: a forced tunnel to the firewall, a tag route, a third-party appliance, or none
+    tables = {
+        "ft": RouteTable(f"{NET}/routeTables/ft", "ft", (Route("to-fw", "0.0.0.0/0", "VirtualAppliance", FW_IP),)),
+        "tag": RouteTable(f"{NET}/routeTables/tag", "tag",
+                          (Route("storage-to-fw", "Storage.EastUS", "VirtualAppliance", FW_IP),)),
+        "nva": RouteTable(f"{NET}/routeTables/nva", "nva", (Route("to-nva", "0.0.0.0/0", "VirtualAppliance",
+                                                                  "10.0.99.9"),)),
+    }
+    for t in tables.values():
+        e.add("route_tables", t)
+    subnet_ids = []
+    for k in range(n_subnets):
+        sid = f"{vnet_id}/subnets/s{k}"
+        rt = draw(st.sampled_from([None, "ft", "ft", "tag", "nva"]))
+        e.add("subnets", Subnet(sid, f"s{k}", vnet_id, (f"10.0.{k}.0/24",),
+                                draw(st.sampled_from([None] + nsgs)),
+                                tables[rt].id if rt else None))
+        subnet_ids.append(sid)
+    fw_subnet = f"{vnet_id}/subnets/AzureFirewallSubnet"
+    e.add("subnets", Subnet(fw_subnet, "AzureFirewallSubnet", vnet_id, ("10.0.250.0/26",)))
+    e.add("vnets", VirtualNetwork(vnet_id, "v", ("10.0.0.0/16",), tuple(subnet_ids + [fw_subnet]),
+                                  location="eastus"))
+
+    # the firewall: source-scoped network and application rules
+    if draw(st.booleans()):
+        net_rules = tuple(FirewallNetworkRule(
+            f"n{i}", (draw(st.sampled_from(["tcp", "any"])),), (side(),),
+            destination_addresses=(draw(st.sampled_from(["Storage", "AzureActiveDirectory", "20.60.0.0/22", "*",
+                                                         "10.0.0.0/16"])),),
+            destination_ports=(draw(st.sampled_from(["443", "*", "20004"])),))
+            for i in range(draw(st.integers(0, 3))))
+        app_rules = tuple(FirewallApplicationRule(
+            f"a{i}", (("https", 443),), (side(),), target_fqdns=(draw(st.sampled_from(URL_CHOICES)),))
+            for i in range(draw(st.integers(0, 3))))
+        colls = (FirewallRuleCollection("net", 100, draw(st.sampled_from(["allow", "allow", "deny"])), "network",
+                                        net_rules),
+                 FirewallRuleCollection("app", 200, "allow", "application", app_rules))
+        e.add("firewalls", Firewall(f"{NET}/azureFirewalls/fw", "fw", (FW_IP,), colls))
+
+    # VMs: 1-4 per subnet, NIC NSGs from the pool, ASG membership
+    names = []
+    for k in range(n_subnets):
+        for i in range(draw(st.integers(1, 4))):
+            name = f"vm{k}{i}"
+            nic_id = f"{NET}/networkInterfaces/{name}-nic"
+            member = tuple(draw(st.lists(st.sampled_from(asgs), max_size=2, unique=True)))
+            e.add("nics", NetworkInterface(nic_id, f"{name}-nic", (IpConfiguration(
+                "ipconfig1", f"10.0.{k}.{4 + i}", subnet_ids[k], member, True),),
+                draw(st.sampled_from([None] + nsgs)), vm_id=f"{VM}/{name}", location="eastus"))
+            e.add("vms", VirtualMachine(f"{VM}/{name}", name, (nic_id,), "eastus"))
+            names.append(name)
+    groups = {}
+    if len(names) >= 2 and draw(st.booleans()):
+        groups["g1"] = draw(st.lists(st.sampled_from(names), min_size=2, max_size=4, unique=True))
+    return e, groups
+
+
+def _key(decisions) -> list[tuple]:
+    return sorted((d.device, d.device_kind, d.rule, d.access, round(d.share, 9), d.prefixes) for d in decisions)
+
+
+def _flow_args(nic: str | None, nsg: str | None, dst: str, urls: tuple[str, ...]) -> Namespace:
+    return Namespace(nic=nic, subnet=None, nsg=nsg, direction="outbound", protocol="tcp", dst=dst, src=None,
+                     port="443", source_port="*", url=list(urls), appliance=[])
+
+
+@settings(max_examples=120)
+@given(estates())
+def test_audit_equals_uncached_per_subject_evaluation_and_flow(drawn):
+    estate, groups = drawn
+    scenario = build_scenario({"source_region": "eastus", "target_region": "centralus", "groups": groups})
+    subjects, _ = find_subjects(estate, scenario)
+    results, ev = evaluate_all(estate, CATALOG, REQUIREMENTS, scenario, subjects)
+    env = Environment(estate, CATALOG)
+    fresh = Evaluator(env)
+    by_name = {s.subject.name: s for s in subjects}
+    checked = 0
+    for r in results:
+        if r.side != "source" or r.status == "not_applicable":
+            continue
+        s = by_name[r.subject.name]
+        req = REQUIREMENTS.get(r.requirement)
+        name, dst, _ = fresh.destination(req, "eastus", "centralus", s.source.families)
+        flow = requirement_flow(req, s.source.address, dst, req.urls_for("Public"), req.accepted_urls_for("Public"))
+        alone = summarize(evaluate_path(PathSpec(sender=endpoint_of(s.source, s.nic_id, estate)), flow, env), name)
+        assert (r.status, round(r.coverage, 12), round(r.unknown_share, 12)) == \
+            (alone.status, round(alone.coverage, 12), round(alone.unknown_share, 12)), (r.subject.name, r.requirement)
+        assert _key(r.decided_by) == _key(alone.decided_by), (r.subject.name, r.requirement)
+        assert r.denied_prefixes == alone.denied_prefixes
+        # `flow` for the same subject, destination and URL form: the same verdict and shares
+        nic = estate.nics[s.nic_id.lower()].name if s.nic_id else None     # else an NSG attached to nothing
+        nsg = None if nic else s.subject.name
+        out = flow_cli.evaluate(_flow_args(nic, nsg, name, req.urls_for("Public")), estate, CATALOG)
+        assert out["status"] == r.status, (r.subject.name, r.requirement, out["decided_by"])
+        assert out["shares"]["allow"] == round(r.coverage, 6)
+        assert out["shares"]["unknown"] == round(r.unknown_share, 6)
+        assert sorted((d["device"], d["rule"] or "", d["access"]) for d in out["decided_by"]) == \
+            sorted((d.device, d.rule, d.access) for d in r.decided_by)
+        checked += 1
+    # multi-VM: each member's result is the average over uncached evaluations of its ordered pairs
+    req = REQUIREMENTS.get("A2A-MVM-20004")
+    members = [by_name[n] for n in groups.get("g1", [])]
+    for r in results:
+        if r.requirement != req.id or r.status == "not_applicable":
+            continue
+        m = by_name[r.subject.name]
+        pairs = []
+        for k in members:
+            if k is m:
+                continue
+            for a, b in ((m, k), (k, m)):
+                spec = PathSpec(sender=endpoint_of(a.source, a.nic_id, estate),
+                                receiver=endpoint_of(b.source, b.nic_id, estate))
+                f = Flow("tcp", a.source.address, b.source.address, PortSet.single(20004))
+                pairs.append(summarize(evaluate_path(spec, f, env), "the peer", prefixes=False))
+        n = len(pairs)
+        assert abs(r.coverage - sum(v.coverage for v in pairs) / n) < 1e-9, r.subject.name
+        assert abs(r.unknown_share - sum(v.unknown_share for v in pairs) / n) < 1e-9, r.subject.name
+        assert (r.status == "pass") == all(v.status == "pass" for v in pairs)
+    assert checked or not subjects
+
+
+def test_two_vms_behind_a_source_scoped_firewall_rule_differ():
+    """The case that the old per-address-class cache got wrong, as a fixed example."""
+    e = Estate()
+    vnet_id = f"{NET}/virtualNetworks/v"
+    sid = f"{vnet_id}/subnets/s0"
+    e.add("route_tables", RouteTable(f"{NET}/routeTables/ft", "ft", (Route("to-fw", "0.0.0.0/0", "VirtualAppliance",
+                                                                           FW_IP),)))
+    e.add("subnets", Subnet(sid, "s0", vnet_id, ("10.0.0.0/24",), None, f"{NET}/routeTables/ft"))
+    e.add("vnets", VirtualNetwork(vnet_id, "v", ("10.0.0.0/16",), (sid,), location="eastus"))
+    rule = FirewallNetworkRule("only-vm1", ("tcp",), ("10.0.0.4",), destination_addresses=("Storage",),
+                               destination_ports=("443",))
+    e.add("firewalls", Firewall(f"{NET}/azureFirewalls/fw", "fw", (FW_IP,),
+                                (FirewallRuleCollection("net", 100, "allow", "network", (rule,)),)))
+    for name, ip in (("vm1", "10.0.0.4"), ("vm2", "10.0.0.5")):
+        nic_id = f"{NET}/networkInterfaces/{name}-nic"
+        e.add("nics", NetworkInterface(nic_id, f"{name}-nic", (IpConfiguration("c", ip, sid, (), True),),
+                                       vm_id=f"{VM}/{name}", location="eastus"))
+        e.add("vms", VirtualMachine(f"{VM}/{name}", name, (nic_id,), "eastus"))
+    scenario = build_scenario({"source_region": "eastus", "target_region": "centralus"})
+    subjects, _ = find_subjects(e, scenario)
+    results, ev = evaluate_all(e, CATALOG, REQUIREMENTS, scenario, subjects)
+    storage = {r.subject.name: r for r in results if r.requirement == "A2A-SRC-STORAGE"}
+    assert storage["vm1"].status == "pass" and storage["vm2"].status == "fail"
+    assert ev.evaluations <= 8       # one evaluation per device set and requirement, shared by both VMs
+    assert not any(d.rule == "net/only-vm1" for d in storage["vm2"].decided_by)
+    assert AddressSet.parse("10.0.0.5") is not None
