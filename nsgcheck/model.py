@@ -180,6 +180,12 @@ class IpConfiguration:
     origin: Origin | None = None
     #: some ASG references of this configuration are not determined (membership then unknown)
     asgs_unknown: Unknown | None = None
+    #: the instance-level public IP address resource (None: none)
+    public_ip_id: str | Unknown | None = None
+    #: load-balancer backend pools this configuration is a member of (`ref()`-ed ids)
+    lb_pool_ids: tuple[str, ...] = ()
+    #: some pool references are not determined (membership of other pools then unknown)
+    lb_pools_unknown: Unknown | None = None
 
 
 @dataclass(frozen=True)
@@ -191,6 +197,11 @@ class NetworkInterface:
     vm_id: str | None = None
     location: str | Unknown | None = None
     origin: Origin | None = None
+    #: `dnsSettings.dnsServers` as written (IP addresses, or ('AzureProvidedDNS',)); () = the
+    #: network's servers apply
+    dns_servers: tuple[str, ...] | Unknown = ()
+    #: exports only: the read-only `defaultOutboundConnectivityEnabled` (None: not exported)
+    default_outbound_connectivity: bool | None = None
 
     def primary_config(self) -> IpConfiguration | None:
         for c in self.ip_configurations:
@@ -201,8 +212,9 @@ class NetworkInterface:
 
 @dataclass(frozen=True)
 class ServiceEndpoint:
-    service: str                       # e.g. 'Microsoft.Storage', 'Microsoft.Storage.Global'
-    locations: tuple[str, ...] = ()    # as written ('*' or region names)
+    service: str | Unknown                        # e.g. 'Microsoft.Storage', 'Microsoft.Storage.Global'
+    locations: tuple[str | Unknown, ...] = ()     # as written ('*' or region names)
+    origin: Origin | None = None
 
 
 @dataclass(frozen=True)
@@ -214,8 +226,44 @@ class Subnet:
     nsg_id: str | Unknown | None = None
     route_table_id: str | Unknown | None = None
     service_endpoints: tuple[ServiceEndpoint, ...] = ()
-    nat_gateway_id: str | None = None
+    nat_gateway_id: str | Unknown | None = None
     origin: Origin | None = None
+    #: `defaultOutboundAccess` as written (None: absent or null)
+    default_outbound_access: bool | Unknown | None = None
+    #: API version of the template resource that defines the subnet (its own, or its virtual
+    #: network's for an inline subnet); None for exports and Terraform azurerm plans
+    api_version: str | Unknown | None = None
+    #: `privateEndpointNetworkPolicies` as written ('Enabled', 'Disabled', ...; None: absent)
+    private_endpoint_network_policies: str | Unknown | None = None
+    #: the service endpoint list itself is not determined
+    service_endpoints_unknown: Unknown | None = None
+
+    def private(self) -> bool | Unknown:
+        """Whether default outbound access is off (a private subnet), by the value written or,
+        when absent, by the API version that created it (private by default from 2025-07-01)."""
+        return private_subnet(self.default_outbound_access, self.api_version, self.origin)
+
+
+#: the first API version whose new subnets are private when `defaultOutboundAccess` is left out
+PRIVATE_BY_DEFAULT_API = "2025-07-01"
+
+
+def private_subnet(written: bool | Unknown | None, api_version: str | Unknown | None,
+                   origin: Origin | None = None) -> bool | Unknown:
+    """`defaultOutboundAccess` as written -> private? Absent: private only when a template resource
+    of API version >= 2025-07-01 defines the subnet (exports and older versions keep default
+    outbound access); an undetermined value or version is doubt."""
+    if isinstance(written, Unknown):
+        return written
+    if written is not None:
+        return not written
+    if api_version is None:
+        return False
+    if isinstance(api_version, Unknown):
+        return Unknown(f"defaultOutboundAccess is not set and the API version of the resource defining the "
+                       f"subnet is not determined ({api_version.reason}): from {PRIVATE_BY_DEFAULT_API} such "
+                       f"subnets are private", origin)
+    return api_version[:10] >= PRIVATE_BY_DEFAULT_API
 
 
 @dataclass(frozen=True)
@@ -234,7 +282,8 @@ class VirtualNetwork:
     address_space: tuple[str | Unknown, ...]
     subnet_ids: tuple[str, ...] = ()
     peerings: tuple[Peering, ...] = ()
-    dns_servers: tuple[str, ...] = ()
+    #: `dhcpOptions.dnsServers` (IP addresses); () = Azure-provided DNS
+    dns_servers: tuple[str, ...] | Unknown = ()
     location: str | Unknown | None = None
     has_gateway: bool = False
     origin: Origin | None = None
@@ -365,6 +414,171 @@ class StorageAccount:
     rules_unknown: Unknown | None = None
 
 
+# --------------------------------------------------------------------------- outbound methods
+@dataclass(frozen=True)
+class PublicIpAddress:
+    id: str
+    name: str
+    sku: str | Unknown | None = None            # 'Basic' | 'Standard' | 'StandardV2'
+    address: str | Unknown | None = None        # allocated address, when exported
+    version: int = 4
+    location: str | Unknown | None = None
+    origin: Origin | None = None
+
+
+@dataclass(frozen=True)
+class NatGateway:
+    """A NAT gateway: outbound for the subnets naming it, or (StandardV2) for every subnet of
+    its `sourceVirtualNetwork`."""
+
+    id: str
+    name: str
+    sku: str | Unknown | None = None
+    public_ip_ids: tuple[str, ...] = ()
+    public_ip_prefix_ids: tuple[str, ...] = ()
+    #: some public IP / prefix references are not determined
+    publics_unknown: Unknown | None = None
+    source_vnet_id: str | Unknown | None = None
+    #: exports only: the read-only `subnets` list
+    subnet_ids: tuple[str, ...] = ()
+    location: str | Unknown | None = None
+    origin: Origin | None = None
+
+
+@dataclass(frozen=True)
+class LbFrontend:
+    id: str
+    name: str
+    public_ip_id: str | Unknown | None = None
+    public_ip_prefix_id: str | Unknown | None = None
+    subnet_id: str | Unknown | None = None
+    private_ip: str | Unknown | None = None
+    origin: Origin | None = None
+
+    def public(self) -> bool | Unknown:
+        """A public frontend (public IP or prefix); an internal one has a subnet."""
+        for v in (self.public_ip_id, self.public_ip_prefix_id):
+            if isinstance(v, str):
+                return True
+        for v in (self.public_ip_id, self.public_ip_prefix_id):
+            if isinstance(v, Unknown):
+                return v
+        return False
+
+
+@dataclass(frozen=True)
+class LbBackendPool:
+    id: str
+    name: str
+    #: IP-based members (`loadBalancerBackendAddresses[].ipAddress`)
+    ip_addresses: tuple[str | Unknown, ...] = ()
+    #: exports only: read-only `backendIPConfigurations` ids (NIC ip configurations)
+    ip_configuration_ids: tuple[str, ...] = ()
+    origin: Origin | None = None
+
+
+@dataclass(frozen=True)
+class LbOutboundRule:
+    name: str
+    pool_id: str | Unknown | None
+    frontend_ids: tuple[str | Unknown, ...] = ()
+    protocol: str | Unknown = "All"               # 'Tcp' | 'Udp' | 'All'
+    origin: Origin | None = None
+
+
+@dataclass(frozen=True)
+class LbRule:
+    """A load-balancing rule: implicit outbound SNAT for its pool unless `disableOutboundSnat`."""
+
+    name: str
+    pool_ids: tuple[str | Unknown, ...] = ()
+    frontend_id: str | Unknown | None = None
+    protocol: str | Unknown | None = None
+    disable_outbound_snat: bool | Unknown = False
+    origin: Origin | None = None
+
+
+@dataclass(frozen=True)
+class LoadBalancer:
+    id: str
+    name: str
+    sku: str | Unknown | None = None              # 'Basic' | 'Standard' | 'Gateway'
+    frontends: tuple[LbFrontend, ...] = ()
+    pools: tuple[LbBackendPool, ...] = ()
+    outbound_rules: tuple[LbOutboundRule, ...] = ()
+    rules: tuple[LbRule, ...] = ()
+    location: str | Unknown | None = None
+    origin: Origin | None = None
+    #: a list the evaluation reads (frontends, pools, rules) is not determined
+    lists_unknown: Unknown | None = None
+
+
+# --------------------------------------------------------------------------- private access, DNS
+@dataclass(frozen=True)
+class PrivateLinkConnection:
+    """One of a private endpoint's connections (`privateLinkServiceConnections` or, manual = True,
+    `manualPrivateLinkServiceConnections`)."""
+
+    name: str
+    target_id: str | Unknown | None               # privateLinkServiceId
+    group_ids: tuple[str | Unknown, ...] = ()
+    manual: bool = False
+    status: str | Unknown | None = None           # privateLinkServiceConnectionState.status (exports)
+    origin: Origin | None = None
+
+
+@dataclass(frozen=True)
+class PrivateEndpointIp:
+    """A static address of a private endpoint (`ipConfigurations[]`) or an exported
+    `customDnsConfigs[]` entry (fqdn, addresses)."""
+
+    address: str | Unknown
+    group_id: str | Unknown | None = None
+    member: str | Unknown | None = None
+    fqdn: str | None = None
+    origin: Origin | None = None
+
+
+@dataclass(frozen=True)
+class PrivateEndpoint:
+    id: str
+    name: str
+    subnet_id: str | Unknown | None
+    connections: tuple[PrivateLinkConnection, ...] = ()
+    static_ips: tuple[PrivateEndpointIp, ...] = ()      # ipConfigurations[]
+    dns_configs: tuple[PrivateEndpointIp, ...] = ()     # customDnsConfigs[] (one per address)
+    zone_ids: tuple[str | Unknown, ...] = ()            # privateDnsZoneGroups' zones
+    location: str | Unknown | None = None
+    origin: Origin | None = None
+    #: a list the evaluation reads (connections, addresses, zone groups) is not determined
+    lists_unknown: Unknown | None = None
+
+
+@dataclass(frozen=True)
+class DnsZoneLink:
+    name: str
+    vnet_id: str | Unknown | None
+    registration_enabled: bool = False
+    resolution_policy: str | None = None          # 'Default' | 'NxDomainRedirect'
+    origin: Origin | None = None
+
+
+@dataclass(frozen=True)
+class DnsRecordSet:
+    name: str                                     # relative name ('@' for the apex)
+    addresses: tuple[str | Unknown, ...] = ()     # A / AAAA records
+    origin: Origin | None = None
+
+
+@dataclass(frozen=True)
+class PrivateDnsZone:
+    id: str
+    name: str                                     # the zone, e.g. 'privatelink.blob.core.windows.net'
+    links: tuple[DnsZoneLink, ...] = ()
+    records: tuple[DnsRecordSet, ...] = ()
+    origin: Origin | None = None
+
+
 # --------------------------------------------------------------------------- exports of live state
 @dataclass(frozen=True)
 class EffectiveNsg:
@@ -419,6 +633,42 @@ class NetworkMapping:
 
 
 @dataclass(frozen=True)
+class RecoveryIpConfig:
+    """Where one IP configuration of a replicated NIC goes at failover (and test failover)."""
+
+    name: str | None = None
+    primary: bool = False
+    recovery_subnet_name: str | Unknown | None = None
+    recovery_static_ip: str | Unknown | None = None
+    recovery_public_ip_id: str | Unknown | None = None
+    recovery_lb_pool_ids: tuple[str, ...] = ()
+    tfo_subnet_name: str | Unknown | None = None
+    tfo_static_ip: str | Unknown | None = None
+    origin: Origin | None = None
+
+
+@dataclass(frozen=True)
+class RecoveryNic:
+    """A replicated item's per-NIC recovery settings (`vmNics[]`, Terraform `network_interface`)."""
+
+    source_nic_id: str | Unknown | None = None
+    recovery_network_id: str | Unknown | None = None
+    #: the NIC-level NSG given to the recovered NIC; None: none is configured (Unknown: the
+    #: input format cannot say, e.g. Terraform has no such field)
+    recovery_nsg_id: str | Unknown | None = None
+    tfo_network_id: str | Unknown | None = None
+    tfo_nsg_id: str | Unknown | None = None
+    ip_configs: tuple[RecoveryIpConfig, ...] = ()
+    origin: Origin | None = None
+
+    def primary_config(self) -> RecoveryIpConfig | None:
+        for c in self.ip_configs:
+            if c.primary:
+                return c
+        return self.ip_configs[0] if self.ip_configs else None
+
+
+@dataclass(frozen=True)
 class ProtectedItem:
     """A replicated VM as found in the inputs (ARM replicationProtectedItems, TF replicated_vm)."""
 
@@ -429,6 +679,10 @@ class ProtectedItem:
     target_network_id: str | None = None
     target_subnet_name: str | None = None
     origin: Origin | None = None
+    test_network_id: str | None = None
+    nics: tuple[RecoveryNic, ...] = ()
+    #: cache (staging) storage accounts of its disks
+    cache_storage_ids: tuple[str, ...] = ()
 
 
 # --------------------------------------------------------------------------- the estate
@@ -443,7 +697,8 @@ class Finding:
 
 Resource = Union[NetworkSecurityGroup, ApplicationSecurityGroup, NetworkInterface, Subnet,
                  VirtualNetwork, RouteTable, VirtualMachine, Firewall, FirewallPolicy, IpGroup,
-                 StorageAccount]
+                 StorageAccount, PublicIpAddress, NatGateway, LoadBalancer, PrivateEndpoint,
+                 PrivateDnsZone]
 
 
 @dataclass
@@ -461,6 +716,11 @@ class Estate:
     firewall_policies: dict[str, FirewallPolicy] = field(default_factory=dict)
     ip_groups: dict[str, IpGroup] = field(default_factory=dict)
     storage_accounts: dict[str, StorageAccount] = field(default_factory=dict)
+    public_ips: dict[str, PublicIpAddress] = field(default_factory=dict)
+    nat_gateways: dict[str, NatGateway] = field(default_factory=dict)
+    load_balancers: dict[str, LoadBalancer] = field(default_factory=dict)
+    private_endpoints: dict[str, PrivateEndpoint] = field(default_factory=dict)
+    private_dns_zones: dict[str, PrivateDnsZone] = field(default_factory=dict)
     effective_nsgs: list[EffectiveNsgExport] = field(default_factory=list)
     effective_routes: list[EffectiveRouteExport] = field(default_factory=list)
     network_mappings: list[NetworkMapping] = field(default_factory=list)
@@ -469,7 +729,8 @@ class Estate:
     inputs: list[str] = field(default_factory=list)   # files read, in order
 
     _TABLES = ("nsgs", "asgs", "nics", "subnets", "vnets", "route_tables", "vms", "firewalls",
-               "firewall_policies", "ip_groups", "storage_accounts")
+               "firewall_policies", "ip_groups", "storage_accounts", "public_ips", "nat_gateways",
+               "load_balancers", "private_endpoints", "private_dns_zones")
 
     def add(self, table: str, obj: Any) -> None:
         """Insert by normalized id; a second definition of the same id is kept as a warning."""

@@ -93,3 +93,52 @@ def test_bad_flags():
 def test_scenario_json_is_stable():
     s = build_scenario({"source_region": "eastus"}, {"groups": {"b": ["x"], "a": ["y"]}}, {})
     assert list(s.to_json()["groups"]) == ["a", "b"]
+
+
+# --------------------------------------------------------------------------- proxy, cache accounts
+def test_proxy_and_cache_accounts_from_the_scenario_file(tmp_path):
+    f = tmp_path / "s.yaml"
+    f.write_text("proxy:\n  address: HTTP://Proxy.Corp.Example/\n  port: 3128\n"
+                 "  bypass: [Windows.NET, .login.microsoftonline.com, 169.254.169.254]\n"
+                 "cache_storage_accounts: [cache1]\n")
+    s = resolve_scenario(Estate(), {}, f)
+    assert (s.proxy.host, s.proxy.port, s.proxy.authenticated) == ("proxy.corp.example", 3128, False)
+    assert s.proxy.bypass == ("windows.net", "login.microsoftonline.com", "169.254.169.254")
+    assert s.cache_storage_accounts == ("cache1",)
+    j = s.to_json()
+    assert j["proxy"]["address"] == "proxy.corp.example" and j["cache_storage_accounts"] == ["cache1"]
+    assert j["provenance"]["proxy"] == "file"
+    assert "proxy" not in build_scenario({}, {}, {}).to_json()["provenance"]
+
+
+@pytest.mark.parametrize("name, bypassed", [
+    ("x.blob.core.windows.net", True), ("*.blob.core.windows.net", True), ("windows.net", True),
+    ("WINDOWS.NET.", True), ("xwindows.net", False), ("login.microsoftonline.com", False),
+])
+def test_proxy_bypass_is_a_suffix_on_a_label_boundary(name, bypassed):
+    s = build_scenario({}, {"proxy": {"address": "10.0.0.5", "port": 8080, "bypass": ["windows.net"]}}, {})
+    assert s.proxy.bypasses(name) is bypassed
+
+
+@pytest.mark.parametrize("proxy, pointer, words", [
+    ({"address": "10.0.0.5", "port": 80, "bypass": ["*.windows.net"]}, "/proxy/bypass/0", "wildcards"),
+    ({"address": "http://10.0.0.5:3128", "port": 3128}, "/proxy/address", "proxy.port"),
+    ({"address": "http://user:pw@10.0.0.5", "port": 3128}, "/proxy/address", "credentials"),
+    ({"address": "10.0.0.5", "port": 0}, "/proxy/port", "minimum"),
+    ({"address": "10.0.0.5"}, "/proxy", "'port' is a required property"),
+    ({"address": "10.0.0.5", "port": 80, "user": "x"}, "/proxy", "keys address, port, bypass, authenticated"),
+])
+def test_bad_proxy_settings_name_line_and_pointer(tmp_path, proxy, pointer, words):
+    f = tmp_path / "s.json"
+    f.write_text(json.dumps({"source_region": "eastus", "proxy": proxy}, indent=1))
+    with pytest.raises(ScenarioError) as exc:
+        load_scenario_file(f)
+    assert exc.value.pointer == pointer and words in exc.value.message and exc.value.line
+
+
+def test_cache_accounts_discovered_from_replicated_items():
+    e = Estate()
+    sa = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/cache1"
+    e.protected_items.append(ProtectedItem(VM1, cache_storage_ids=(sa,)))
+    assert build_scenario({}, {}, discover(e)).cache_storage_accounts == (sa,)
+    assert build_scenario({}, {"cache_storage_accounts": ["other"]}, discover(e)).cache_storage_accounts == ("other",)

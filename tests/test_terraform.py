@@ -508,8 +508,12 @@ def test_site_recovery_network_mapping_and_replicated_vm():
     assert d["instanceType"] == "A2A" and d["fabricObjectId"] == vm_id and d["multiVmGroupName"] == "g1"
     assert d["recoveryAzureNetworkId"] == tgt_vnet
     assert d["primaryFabricLocation"] == "eastus" and d["recoveryFabricLocation"] == "centralus"
-    assert d["vmNics"] == [{"nicId": f"{NET}/networkInterfaces/nic1", "recoveryVMSubnetName": "snet-app",
-                            "recoveryVMNetworkId": tgt_vnet}]
+    (nic,) = d["vmNics"]
+    nsg = nic.pop("recoveryNetworkSecurityGroupId")
+    assert isinstance(nsg, Unknown) and "no setting for the NSG" in nsg.reason
+    # the older provider's flat block: the settings of the primary IP configuration
+    assert nic == {"nicId": f"{NET}/networkInterfaces/nic1", "recoveryVMNetworkId": tgt_vnet,
+                   "ipConfigs": [{"recoverySubnetName": "snet-app", "isPrimary": True}]}
 
 
 # --------------------------------------------------------------------------- errors and detection

@@ -42,6 +42,62 @@ class TargetHint:
 
 
 @dataclass(frozen=True)
+class Proxy:
+    """The proxy the Mobility service sends its traffic to (ProxyInfo.conf), as the scenario gives it."""
+
+    host: str                         # host name or IP address, without scheme
+    port: int
+    bypass: tuple[str, ...] = ()      # domain suffixes, lower case, no leading or trailing dot
+    authenticated: bool = False
+
+    def bypasses(self, fqdn: str) -> bool:
+        """Whether `fqdn` (or a URL pattern such as *.blob.core.windows.net) is in the bypass list:
+        a suffix match on a label boundary, case-insensitive (windows.net bypasses x.windows.net,
+        not xwindows.net)."""
+        name = fqdn.lower().strip(".")
+        if name.startswith("*."):
+            name = name[2:]
+        return any(name == b or name.endswith("." + b) for b in self.bypass)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"address": self.host, "port": self.port, "bypass": list(self.bypass),
+                "authenticated": self.authenticated}
+
+
+_SCHEME = re.compile(r"^https?://", re.IGNORECASE)
+_HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+|[0-9A-Fa-f:]+)$")
+
+
+def proxy_problems(value: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(pointer under /proxy, message) for each value Site Recovery could not use."""
+    out = []
+    host = _SCHEME.sub("", str(value.get("address", "")).strip()).rstrip("/")
+    if "@" in host:
+        out.append(("/address", f"proxy address {value.get('address')!r} carries credentials; Site Recovery "
+                                "supports unauthenticated proxies only (set authenticated: true to have it reported)"))
+    elif not _HOST.match(host):
+        out.append(("/address", f"proxy address {value.get('address')!r} is not a host name or IP address "
+                                "(give the port in proxy.port, e.g. address: http://10.0.0.5, port: 3128)"))
+    for i, entry in enumerate(value.get("bypass") or []):
+        if "*" in entry:
+            out.append((f"/bypass/{i}", f"proxy bypass entry {entry!r}: the Mobility service's BypassList does not "
+                                        f"support wildcards; give the domain suffix (e.g. "
+                                        f"{entry.replace('*', '').strip('.') or 'windows.net'!r})"))
+        elif not entry.strip(" .") or any(c in entry for c in " /:@"):
+            out.append((f"/bypass/{i}", f"proxy bypass entry {entry!r} is not a domain suffix or address"))
+    return out
+
+
+def make_proxy(value: Mapping[str, Any] | None) -> Proxy | None:
+    if not value:
+        return None
+    host = _SCHEME.sub("", str(value["address"]).strip()).rstrip("/").strip("[]")
+    bypass = tuple(dict.fromkeys(b.strip().strip(".").lower() for b in value.get("bypass") or []))
+    return Proxy(host=host.lower(), port=int(value["port"]), bypass=bypass,
+                 authenticated=bool(value.get("authenticated", False)))
+
+
+@dataclass(frozen=True)
 class Scenario:
     """What is protected and where it fails over to. Names may be resource names or ids."""
 
@@ -55,6 +111,8 @@ class Scenario:
     target_hints: tuple[tuple[str, TargetHint], ...] = ()   # (vm id ref, hint) from replicated items
     appliances: tuple[tuple[str, str], ...] = ()            # (next-hop address, firewall or appliance name)
     provenance: tuple[tuple[str, str], ...] = ()            # (field, flag|file|discovered|default)
+    proxy: Proxy | None = None
+    cache_storage_accounts: tuple[str, ...] = ()            # names or ids
 
     def mapping_dict(self) -> dict[str, str]:
         return dict(self.network_mapping)
@@ -67,7 +125,7 @@ class Scenario:
         return None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "source_region": self.source_region,
             "target_region": self.target_region,
             "ade": self.ade,
@@ -78,6 +136,11 @@ class Scenario:
             "provenance": {k: v for k, v in self.provenance},
             **({"appliances": dict(self.appliances)} if self.appliances else {}),
         }
+        if self.proxy is not None:
+            out["proxy"] = self.proxy.to_json()
+        if self.cache_storage_accounts:
+            out["cache_storage_accounts"] = list(self.cache_storage_accounts)
+        return out
 
 
 # --------------------------------------------------------------------------- scenario file
@@ -126,12 +189,17 @@ def load_scenario_file(path: str | Path) -> dict[str, Any]:
         while line is None and up.count("/") > 1:
             up = up.rsplit("/", 1)[0]
             line = lines.get(up)
-        expected = ("keys source_region, target_region, ade, auto_upgrade, network_mapping, "
-                    "groups, vms, appliances" if err.validator == "additionalProperties" else "")
+        expected = (("keys address, port, bypass, authenticated" if ptr.startswith("/proxy") else
+                     "keys source_region, target_region, ade, auto_upgrade, network_mapping, groups, vms, "
+                     "appliances, proxy, cache_storage_accounts") if err.validator == "additionalProperties" else "")
         msg = f"scenario file does not match its schema: {_short(err.message)}"
         if expected:
             msg += f" (expected {expected})"
         found.append(ScenarioError(msg, file=file, pointer=ptr, line=line))
+    if not found and isinstance(data, dict) and isinstance(data.get("proxy"), dict):
+        for sub, msg in proxy_problems(data["proxy"]):
+            ptr = "/proxy" + sub
+            found.append(ScenarioError(msg, file=file, pointer=ptr, line=lines.get(ptr, lines.get("/proxy"))))
     raise_all(found)
     out = dict(data)
     for k in ("source_region", "target_region"):
@@ -207,6 +275,7 @@ def discover(estate: Estate) -> dict[str, Any]:
     groups: dict[str, list[str]] = {}
     vms: list[str] = []
     hints: dict[str, TargetHint] = {}
+    caches: list[str] = []
     for item in estate.protected_items:
         if isinstance(item.vm_id, Unknown):
             continue
@@ -219,6 +288,7 @@ def discover(estate: Estate) -> dict[str, Any]:
             src_regions.add(normalize_region(item.source_region))
         if item.target_region:
             tgt_regions.add(normalize_region(item.target_region))
+        caches += [c for c in item.cache_storage_ids if c not in caches]
         if item.target_network_id or item.target_subnet_name or item.target_region:
             hints[ref(item.vm_id)] = TargetHint(item.target_network_id, item.target_subnet_name,
                                                 normalize_region(item.target_region))
@@ -239,6 +309,8 @@ def discover(estate: Estate) -> dict[str, Any]:
         out["vms"] = sorted(set(vms), key=str.lower)
     if hints:
         out["target_hints"] = hints
+    if caches:
+        out["cache_storage_accounts"] = caches
     return out
 
 
@@ -281,6 +353,11 @@ def build_scenario(flags: Mapping[str, Any] | None = None, file_fields: Mapping[
     ade = bool(pick("ade", False))
     auto_upgrade = bool(pick("auto_upgrade", False))
     vms = pick("vms", None)
+    proxy = make_proxy(pick("proxy", None))
+    caches = pick("cache_storage_accounts", [])
+    for key in ("proxy", "cache_storage_accounts"):   # newer fields: listed only when given
+        if prov.get(key) == DEFAULT:
+            del prov[key]
 
     mapping: dict[str, str] = {}
     m_origin = None
@@ -312,6 +389,8 @@ def build_scenario(flags: Mapping[str, Any] | None = None, file_fields: Mapping[
         target_hints=tuple(sorted(hints.items())),
         appliances=tuple(sorted(appliances.items())),
         provenance=tuple(sorted(prov.items())),
+        proxy=proxy,
+        cache_storage_accounts=tuple(dict.fromkeys(caches)),
     )
 
 

@@ -21,7 +21,11 @@ _TABLES = (("vms", "VM", "VMs"), ("nics", "network interface", "network interfac
            ("route_tables", "route table", "route tables"), ("firewalls", "firewall", "firewalls"),
            ("firewall_policies", "firewall policy", "firewall policies"),
            ("asgs", "application security group", "application security groups"),
-           ("ip_groups", "IP group", "IP groups"), ("storage_accounts", "storage account", "storage accounts"))
+           ("ip_groups", "IP group", "IP groups"), ("storage_accounts", "storage account", "storage accounts"),
+           ("public_ips", "public IP address", "public IP addresses"), ("nat_gateways", "NAT gateway", "NAT gateways"),
+           ("load_balancers", "load balancer", "load balancers"),
+           ("private_endpoints", "private endpoint", "private endpoints"),
+           ("private_dns_zones", "private DNS zone", "private DNS zones"))
 _LISTS = (("effective_nsgs", "effective-NSG export", "effective-NSG exports"),
           ("effective_routes", "effective-route export", "effective-route exports"),
           ("network_mappings", "Site Recovery network mapping", "Site Recovery network mappings"),

@@ -10,11 +10,19 @@ parent (named after the id) so no rule is dropped. Firewall-type resources go to
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 from nsgcheck.loaders.normalize import (Normalizer, Problem, absent, as_list, complete_default_rules,
                                         duplicate_priorities, problem_findings, rule_name, shown)
+from nsgcheck.loaders.outbound import OutboundConverter
+from nsgcheck.loaders.outbound import TYPES as OUTBOUND_TYPES
+from nsgcheck.loaders.privatelink import PrivateLinkConverter
+from nsgcheck.loaders.privatelink import TYPES as PRIVATE_LINK_TYPES
 from nsgcheck.loaders.raw import RawResource
+from nsgcheck.loaders.recovery import cache_accounts, recovery_nics, tfo_network
+from nsgcheck.loaders.restfields import (Fields, Locate, get, id_of, inner, last, location_of, loose_bool, parent_id,
+                                         properties_unknown, props_of, rid_of, short_name, strings, text,
+                                         text_or_unknown)
 from nsgcheck.model import (ApplicationSecurityGroup, Estate, Finding, IpConfiguration,
                             NetworkInterface, NetworkMapping, NetworkSecurityGroup, Origin, Peering,
                             ProtectedItem, Route, RouteTable, SecurityRule, ServiceEndpoint,
@@ -48,9 +56,6 @@ FIREWALL_TYPES = frozenset({
 })
 
 
-_REF_TYPES = {"networkSecurityGroup": "networkSecurityGroups", "routeTable": "routeTables",
-              "subnet": "virtualNetworks/VNET/subnets"}
-
 #: types whose possible absence the model carries (their rules/routes get `exists`)
 _EXISTENCE_AWARE = frozenset({NSG, NSG_RULE, ROUTE, ROUTE_TABLE}) | FIREWALL_TYPES
 
@@ -63,96 +68,22 @@ def _maybe(obj: Any, exists: Unknown | None) -> Any:
     return replace(obj, exists=exists)
 
 
-def _props(raw: RawResource) -> dict[str, Any]:
-    return raw.properties if isinstance(raw.properties, dict) else {}
-
-
-def _get(d: Any, *keys: str) -> Any:
-    """Nested lookup tolerant of missing levels; keys matched exactly, then case-insensitively."""
-    for k in keys:
-        if not isinstance(d, dict):
-            return None
-        if k in d:
-            d = d[k]
-            continue
-        low = k.lower()
-        d = next((v for kk, v in d.items() if isinstance(kk, str) and kk.lower() == low), None)
-    return d
-
-
-def _id_of(value: Any) -> str | Unknown | None:
-    """A reference: `{"id": ...}`, a bare id string, or Unknown."""
-    if isinstance(value, dict):
-        value = value.get("id")
-    if isinstance(value, Unknown):
-        return value
-    if isinstance(value, str) and value.strip():
-        return value.strip()
-    return None
-
-
-def _str(value: Any) -> str | Unknown | None:
-    if isinstance(value, (str, Unknown)):
-        return value
-    return None if value is None else str(value)
-
-
-def _text(value: Any) -> str | None:
-    """A known, non-empty string, else None."""
-    return value if isinstance(value, str) and value else None
-
-
-def _bool(value: Any, default: bool = False) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str):
-        return value.strip().lower() == "true"
-    return default
-
-
-def _strings(value: Any) -> tuple[Any, ...]:
-    items = as_list(value)
-    if isinstance(items, Unknown):
-        return (items,)
-    return tuple(v if isinstance(v, Unknown) else str(v) for v in items)
-
-
-def _parent_id(child_id: str, levels: int = 1) -> str:
-    parts = child_id.rstrip("/").split("/")
-    return "/".join(parts[: len(parts) - 2 * levels])
-
-
-def _last(rid: str) -> str:
-    return rid.rstrip("/").rsplit("/", 1)[-1]
-
-
-def _rid(raw: RawResource) -> str:
-    rid = raw.id if isinstance(raw.id, str) and raw.id else None
-    if rid is None:
-        o = raw.origin
-        rid = f"/nsgcheck/unidentified/{raw.type}/{raw.name or '?'}@{o.file}#{o.pointer}"
-    return rid
-
-
-def _short_name(raw: RawResource) -> str:
-    name = raw.name if isinstance(raw.name, str) else ""
-    return name.rsplit("/", 1)[-1] if name else _last(_rid(raw))
-
-
-def _location(raw: RawResource) -> str | Unknown | None:
-    loc = raw.location
-    return loc if isinstance(loc, (str, Unknown)) else None
-
-
-def _properties_unknown(raw: RawResource) -> Unknown | None:
-    u = raw.extra.get("properties_unknown")
-    return u if isinstance(u, Unknown) else None
+_props = props_of
+_get = get
+_id_of = id_of
+_str = text_or_unknown
+_text = text
+_bool = loose_bool
+_strings = strings
+_parent_id = parent_id
+_last = last
+_rid = rid_of
+_short_name = short_name
+_location = location_of
+_properties_unknown = properties_unknown
 
 
 # --------------------------------------------------------------------------- rules
-Locate = Callable[..., Origin]   # path under a rule's properties -> where it is written
-
-
 def rules_from(items: Any, raw: RawResource, path: tuple[str | int, ...], default: bool = False,
                norm: Normalizer | None = None
                ) -> tuple[list[tuple[SecurityRule, Locate]], Unknown | None, list[Finding]]:
@@ -182,9 +113,9 @@ def rules_from(items: Any, raw: RawResource, path: tuple[str | int, ...], defaul
 
 
 # --------------------------------------------------------------------------- converter
-class _Converter:
+class _Converter(Fields):
     def __init__(self, estate: Estate):
-        self.estate = estate
+        super().__init__(estate)
         self.nsg_rules: dict[str, list[tuple[SecurityRule, Origin, Locate]]] = {}
         self.subnets_of: dict[str, list[str]] = {}
         self.child_subnets: list[Subnet] = []
@@ -195,9 +126,6 @@ class _Converter:
         self.norm = Normalizer()
         #: NSG key -> locator of each rule (by position in the NSG's rules), for input errors
         self.rule_locators: dict[str, list[Locate]] = {}
-
-    def finding(self, level: str, message: str, origin: Origin | None) -> None:
-        self.estate.findings.append(Finding(level, message, origin))
 
     # -- NSGs ----------------------------------------------------------------------
     def nsg(self, raw: RawResource) -> NetworkSecurityGroup:
@@ -283,25 +211,6 @@ class _Converter:
                 self.finding("error", f"rule {r.name!r} of NSG {nsg.name!r}: {msg}", locate("priority"))
             self.estate.nsgs[key] = replace(nsg, rules=tuple(rules))
 
-    def reference(self, props: Mapping[str, Any], key: str, owner: str, locate: Locate | Origin
-                  ) -> str | Unknown | None:
-        """A reference field (`{"id": ...}`): the id; None when absent or null ("none"); Unknown when
-        not determined. Present but not a resource id (`{"id": 5}`, `""`, `{}`, `[]`): an input
-        error, and Unknown (the placement is then undetermined, never "none")."""
-        value = _get(props, key)
-        if value is None:
-            return None
-        rid = value.get("id") if isinstance(value, dict) else value
-        if isinstance(rid, Unknown):
-            return rid
-        if isinstance(rid, str) and rid.strip().startswith("/"):
-            return rid.strip()
-        where = locate(key) if callable(locate) else locate
-        msg = (f"{owner}: {key} is {shown(value)}, not a resource reference (expected "
-               f"{{\"id\": \"/subscriptions/.../{_REF_TYPES.get(key, key)}/NAME\"}}, or null for none)")
-        self.finding("error", msg, where)
-        return Unknown(msg, where)
-
     # -- NICs ----------------------------------------------------------------------
     def nic(self, raw: RawResource) -> NetworkInterface:
         p = _props(raw)
@@ -330,45 +239,110 @@ class _Converter:
                 self.finding("warning", f"NIC {raw.name!r}: an application security group reference is not "
                              f"determined ({asgs_unknown.reason}); rules using ASGs become unknown",
                              raw.origin_for("properties", "ipConfigurations", i))
+            owner = f"NIC {raw.name!r} ip configuration #{i}"
+            at = (lambda *k, _i=i: raw.origin_for("properties", "ipConfigurations", _i, "properties", *k))
+            pools, pools_unknown = self.references(cp, "loadBalancerBackendAddressPools", owner, at)
             configs.append(IpConfiguration(
                 name=str(c.get("name") or f"ipconfig{i + 1}"), private_ip=ip,
-                subnet_id=self.reference(cp, "subnet", f"NIC {raw.name!r} ip configuration #{i}",
-                                         lambda *k, _i=i: raw.origin_for("properties", "ipConfigurations", _i,
-                                                                         "properties", *k)),
+                subnet_id=self.reference(cp, "subnet", owner, at),
                 asg_ids=asgs, asgs_unknown=asgs_unknown,
                 primary=_bool(_get(cp, "primary"), default=len(items) == 1),
                 version=6 if isinstance(version, str) and version.lower() == "ipv6" else 4,
-                origin=origin))
+                origin=origin, public_ip_id=self.reference(cp, "publicIPAddress", owner, at),
+                lb_pool_ids=tuple(ref(x) for x in pools), lb_pools_unknown=pools_unknown))
         vm = _id_of(_get(p, "virtualMachine"))
+        at_nic = (lambda *k: raw.origin_for("properties", *k))
+        dns = _get(p, "dnsSettings")
+        doc = _get(p, "defaultOutboundConnectivityEnabled")
         return NetworkInterface(id=_rid(raw), name=_short_name(raw), ip_configurations=tuple(configs),
-                                nsg_id=self.reference(p, "networkSecurityGroup", f"NIC {raw.name!r}",
-                                                      lambda *k: raw.origin_for("properties", *k)),
+                                nsg_id=self.reference(p, "networkSecurityGroup", f"NIC {raw.name!r}", at_nic),
                                 vm_id=vm if isinstance(vm, str) else None,
-                                location=_location(raw), origin=raw.origin)
+                                location=_location(raw), origin=raw.origin,
+                                dns_servers=self.dns_servers(dns if isinstance(dns, Unknown) else _get(dns, "dnsServers"),
+                                                             f"NIC {raw.name!r}",
+                                                             at_nic("dnsSettings", "dnsServers"), nic=True),
+                                default_outbound_connectivity=doc if isinstance(doc, bool) else None)
 
     # -- VNets and subnets ----------------------------------------------------------
     def subnet(self, cp: Mapping[str, Any], name: str, sid: str, vnet_id: str, origin: Origin,
-               locate: Locate | None = None) -> Subnet:
+               locate: Locate | None = None, api_version: str | Unknown | None = None) -> Subnet:
+        where = locate or origin
+        owner = f"subnet {name!r}"
         prefixes = list(_strings(_get(cp, "addressPrefix"))) + list(_strings(_get(cp, "addressPrefixes")))
-        endpoints = []
-        eps = _get(cp, "serviceEndpoints")
-        for e in (eps if isinstance(eps, list) else []):
-            if isinstance(e, dict):
-                service = _get(e, "service")
-                if isinstance(service, str):
-                    locs = _get(e, "locations")
-                    endpoints.append(ServiceEndpoint(service, tuple(
-                        x for x in (locs if isinstance(locs, list) else []) if isinstance(x, str))))
-        nat = _id_of(_get(cp, "natGateway"))
+        endpoints, eps_unknown = self.service_endpoints(cp, owner, where)
+        written = self.boolean(cp, "defaultOutboundAccess", owner, where)
         return Subnet(id=sid, name=name, vnet_id=vnet_id, prefixes=tuple(dict.fromkeys(prefixes)),
-                      nsg_id=self.reference(cp, "networkSecurityGroup", f"subnet {name!r}", locate or origin),
-                      route_table_id=self.reference(cp, "routeTable", f"subnet {name!r}", locate or origin),
-                      service_endpoints=tuple(endpoints),
-                      nat_gateway_id=nat if isinstance(nat, str) else None, origin=origin)
+                      nsg_id=self.reference(cp, "networkSecurityGroup", owner, where),
+                      route_table_id=self.reference(cp, "routeTable", owner, where),
+                      service_endpoints=endpoints, service_endpoints_unknown=eps_unknown,
+                      nat_gateway_id=self.reference(cp, "natGateway", owner, where), origin=origin,
+                      default_outbound_access=written,
+                      api_version=api_version if written is None else None,
+                      private_endpoint_network_policies=self.choice(
+                          cp, "privateEndpointNetworkPolicies", owner, where,
+                          ("Enabled", "Disabled", "NetworkSecurityGroupEnabled", "RouteTableEnabled")))
+
+    def service_endpoints(self, cp: Mapping[str, Any], owner: str, where: Locate | Origin
+                          ) -> tuple[tuple[ServiceEndpoint, ...], Unknown | None]:
+        """`serviceEndpoints[]`: endpoints whose service is known; an endpoint or list not
+        determined (or not an endpoint: an input error) is doubt on the subnet."""
+        items, doubt = self.items(cp, "serviceEndpoints", owner, where)
+        out = []
+        for i, e in items:
+            at = self.where(where, "serviceEndpoints", i)
+            if isinstance(e, Unknown):
+                doubt = doubt or e
+                continue
+            if not isinstance(e, dict):
+                doubt = doubt or self.bad(owner, f"serviceEndpoints[{i}]", e,
+                                           "a service endpoint ({\"service\": \"Microsoft.Storage\"})", at)
+                continue
+            ep = inner(e) if "service" not in e else e
+            service = self.string(ep, "service", f"{owner} service endpoint #{i}", at)
+            if not isinstance(service, str):
+                doubt = doubt or service or self.bad(owner, f"serviceEndpoints[{i}].service", None,
+                                                      "a service name such as Microsoft.Storage", at)
+                continue
+            locs = _get(ep, "locations")
+            if isinstance(locs, Unknown):
+                locations: tuple[str | Unknown, ...] = (locs,)
+            elif locs is None:
+                locations = ()
+            elif isinstance(locs, list) and all(isinstance(x, (str, Unknown)) for x in locs):
+                locations = tuple(locs)
+            else:
+                locations = (self.bad(owner, f"serviceEndpoints[{i}].locations", locs,
+                                       "a list of region names (or '*')", at),)
+            out.append(ServiceEndpoint(service, locations, at))
+        return tuple(out), doubt
+
+    def dns_servers(self, value: Any, owner: str, where: Origin, nic: bool = False) -> tuple[str, ...] | Unknown:
+        """A DNS server list: IP addresses (a NIC may say only 'AzureProvidedDNS'); an element not
+        determined or invalid makes the list undetermined."""
+        if value is None or isinstance(value, Unknown):
+            return () if value is None else value
+        if not isinstance(value, list):
+            return self.bad(owner, "dnsServers", value, "a list of IP addresses", where)
+        out: list[str] = []
+        doubt: Unknown | None = None
+        for i, v in enumerate(value):
+            if nic and isinstance(v, str) and v.strip().lower() == "azureprovideddns":
+                if len(value) != 1:
+                    doubt = doubt or self.bad(owner, "dnsServers", value, "'AzureProvidedDNS' alone (it cannot be "
+                                               "combined with other addresses)", where)
+                out.append("AzureProvidedDNS")
+                continue
+            ip = self.ip_value(v, f"dnsServers[{i}]", owner, where)
+            if isinstance(ip, str):
+                out.append(ip)
+            else:
+                doubt = doubt or ip or self.bad(owner, f"dnsServers[{i}]", v, "an IP address", where)
+        return doubt if doubt is not None else tuple(out)
 
     def vnet(self, raw: RawResource) -> VirtualNetwork:
         p = _props(raw)
         vid = _rid(raw)
+        api = self.api_version(raw)
         subnet_ids = []
         items = _get(p, "subnets")
         if isinstance(items, Unknown):
@@ -389,7 +363,7 @@ class _Converter:
             cp = s.get("properties", s) if isinstance(s.get("properties", s), dict) else {}
             self.estate.add("subnets", self.subnet(
                 cp, name, sid, vid, origin,
-                lambda *k, _i=i: raw.origin_for("properties", "subnets", _i, "properties", *k)))
+                lambda *k, _i=i: raw.origin_for("properties", "subnets", _i, "properties", *k), api))
             subnet_ids.append(sid)
         peerings = []
         for i, pe in enumerate(_get(p, "virtualNetworkPeerings") or []
@@ -398,12 +372,13 @@ class _Converter:
                 peerings.append(self.peering(pe.get("properties", pe), str(pe.get("name", f"#{i}")),
                                              raw.origin_for("properties", "virtualNetworkPeerings", i)))
         space = _get(p, "addressSpace", "addressPrefixes")
-        dns = _get(p, "dhcpOptions", "dnsServers")
+        dhcp = _get(p, "dhcpOptions")
+        dns = dhcp if isinstance(dhcp, Unknown) else _get(dhcp, "dnsServers")
         return VirtualNetwork(id=vid, name=_short_name(raw),
                               address_space=_strings(space), subnet_ids=tuple(subnet_ids),
                               peerings=tuple(peerings),
-                              dns_servers=tuple(d for d in (dns if isinstance(dns, list) else [])
-                                                if isinstance(d, str)),
+                              dns_servers=self.dns_servers(dns, f"virtual network {raw.name!r}",
+                                                           raw.origin_for("properties", "dhcpOptions", "dnsServers")),
                               location=_location(raw), origin=raw.origin)
 
     def peering(self, pp: Any, name: str, origin: Origin) -> Peering:
@@ -423,7 +398,7 @@ class _Converter:
         sid = _rid(raw)
         vnet_id = _parent_id(sid)
         self.child_subnets.append(self.subnet(_props(raw), _short_name(raw), sid, vnet_id, raw.origin,
-                                              lambda *k: raw.origin_for("properties", *k)))
+                                              lambda *k: raw.origin_for("properties", *k), self.api_version(raw)))
         self.subnets_of.setdefault(ref(vnet_id), []).append(sid)
 
     def attach_child_subnets(self) -> None:
@@ -444,10 +419,8 @@ class _Converter:
             for sid in self.subnets_of.get(key, []):
                 if ref(sid) not in {ref(i) for i in ids}:
                     ids.append(sid)
-            self.estate.vnets[key] = VirtualNetwork(
-                id=v.id, name=v.name, address_space=v.address_space, subnet_ids=tuple(ids),
-                peerings=v.peerings + tuple(self.peerings_of.get(key, [])), dns_servers=v.dns_servers,
-                location=v.location, has_gateway=v.has_gateway, origin=v.origin)
+            self.estate.vnets[key] = replace(v, subnet_ids=tuple(ids),
+                                             peerings=v.peerings + tuple(self.peerings_of.get(key, [])))
 
     def gateway(self, raw: RawResource) -> None:
         cfgs = _get(_props(raw), "ipConfigurations")
@@ -466,10 +439,7 @@ class _Converter:
         for key in sorted(self.gateway_subnets):
             v = self.estate.vnets.get(key)
             if v is not None and not v.has_gateway:
-                self.estate.vnets[key] = VirtualNetwork(
-                    id=v.id, name=v.name, address_space=v.address_space, subnet_ids=v.subnet_ids,
-                    peerings=v.peerings, dns_servers=v.dns_servers, location=v.location,
-                    has_gateway=True, origin=v.origin)
+                self.estate.vnets[key] = replace(v, has_gateway=True)
 
     # -- routes --------------------------------------------------------------------
     def route(self, rp: Any, name: Any, origin: Origin) -> Route:
@@ -612,16 +582,18 @@ class _Converter:
     def protected_item(self, raw: RawResource) -> ProtectedItem:
         d = _get(_props(raw), "providerSpecificDetails")
         d = d if isinstance(d, dict) else {}
+        owner = f"replicated item {raw.name!r}"
+        loc = (lambda *k: raw.origin_for("properties", "providerSpecificDetails", *k))
         vm = _id_of(_get(d, "fabricObjectId"))
         group = _get(d, "multiVmGroupName")
         if not isinstance(group, str) or not group:
             group = _get(d, "multiVmGroupId")
-        net = _id_of(_get(d, "recoveryAzureNetworkId"))
+        net = _id_of(_get(d, "recoveryAzureNetworkId")) or _id_of(_get(d, "selectedRecoveryAzureNetworkId"))
+        nics = recovery_nics(self, d, owner, loc)
         subnet = _get(d, "recoverySubnetName")
-        if not isinstance(subnet, str):
-            nics = _get(d, "vmNics")
-            if isinstance(nics, list) and nics and isinstance(_get(nics[0], "recoveryVMSubnetName"), str):
-                subnet = _get(nics[0], "recoveryVMSubnetName")
+        if not isinstance(subnet, str) and nics:
+            first = nics[0].primary_config()
+            subnet = first.recovery_subnet_name if first is not None else None
         return ProtectedItem(
             vm_id=vm if vm is not None else Unknown("protected item has no fabricObjectId", raw.origin),
             group=group if isinstance(group, str) and group else None,
@@ -631,13 +603,16 @@ class _Converter:
                            or _text(_get(d, "recoveryAzureVMLocation"))),
             target_network_id=net if isinstance(net, str) else None,
             target_subnet_name=subnet if isinstance(subnet, str) else None,
-            origin=raw.origin)
+            origin=raw.origin, test_network_id=tfo_network(self, d, owner, loc), nics=nics,
+            cache_storage_ids=cache_accounts(d))
 
 
 def convert(raws: Iterable[RawResource], estate: Estate | None = None) -> Estate:
     """Translate REST-shaped resources into model objects added to `estate` (a new one if None)."""
     estate = estate if estate is not None else Estate()
     conv = _Converter(estate)
+    outbound = OutboundConverter(conv)
+    private_link = PrivateLinkConverter(conv)
     firewall: list[RawResource] = []
     raws = list(raws)
     # fabrics first: mappings and items look up their regions
@@ -674,6 +649,10 @@ def convert(raws: Iterable[RawResource], estate: Estate | None = None) -> Estate
             estate.network_mappings.append(conv.network_mapping(raw))
         elif t == ASR_ITEM:
             estate.protected_items.append(conv.protected_item(raw))
+        elif t in OUTBOUND_TYPES:
+            outbound.convert(raw, t)
+        elif t in PRIVATE_LINK_TYPES:
+            private_link.convert(raw, t)
         elif t in FIREWALL_TYPES:
             firewall.append(raw)
         elif t == AVNM_ADMIN_RULE:
@@ -690,6 +669,8 @@ def convert(raws: Iterable[RawResource], estate: Estate | None = None) -> Estate
     conv.attach_vnet_children()
     conv.attach_routes()
     conv.attach_gateways()
+    outbound.finish()
+    private_link.finish()
     if firewall:
         convert_firewall(firewall, estate)
     return estate

@@ -690,6 +690,16 @@ _ID_SPECS: dict[str, Any] = {
     "azurerm_site_recovery_network_mapping": _asr("mapping"),
     "azurerm_site_recovery_replicated_vm": _asr("item"),
     "azurerm_recovery_services_vault": "Microsoft.RecoveryServices/vaults",
+    "azurerm_nat_gateway": "Microsoft.Network/natGateways",
+    "azurerm_public_ip_prefix": "Microsoft.Network/publicIPPrefixes",
+    "azurerm_lb": "Microsoft.Network/loadBalancers",
+    "azurerm_lb_backend_address_pool": _child("Microsoft.Network/loadBalancers", "", "loadbalancer_id",
+                                              "backendAddressPools"),
+    "azurerm_private_endpoint": "Microsoft.Network/privateEndpoints",
+    "azurerm_private_dns_zone": "Microsoft.Network/privateDnsZones",
+    "azurerm_private_dns_zone_virtual_network_link": _child("Microsoft.Network/privateDnsZones",
+                                                            "private_dns_zone_name", "", "virtualNetworkLinks"),
+    "azurerm_private_dns_a_record": _child("Microsoft.Network/privateDnsZones", "zone_name", "", "A"),
 }
 
 
@@ -799,6 +809,15 @@ def _subnet_props(p: _Plan, inst: _Inst, path: tuple) -> dict:
     nsg = g("security_group")   # inline vnet subnet blocks
     if not _blank(nsg):
         props["networkSecurityGroup"] = {"id": nsg}
+    doa = g("default_outbound_access_enabled")
+    if doa is not None:
+        props["defaultOutboundAccess"] = doa
+    pol = g("private_endpoint_network_policies")          # azurerm 4.x
+    if pol is None:
+        old = g("private_endpoint_network_policies_enabled")   # azurerm 3.x
+        pol = ("Enabled" if old else "Disabled") if isinstance(old, bool) else old
+    if pol is not None:
+        props["privateEndpointNetworkPolicies"] = pol
     return props
 
 
@@ -807,7 +826,7 @@ def t_vnet(p: _Plan, inst: _Inst) -> None:
     space = p.resolved(inst, ("address_space",))
     props: dict[str, Any] = {"addressSpace": {"addressPrefixes": space if not _blank(space) else []}}
     dns = p.resolved(inst, ("dns_servers",))
-    if isinstance(dns, list) and dns:
+    if isinstance(dns, Unknown) or (isinstance(dns, list) and dns):
         props["dhcpOptions"] = {"dnsServers": dns}
     marks: dict[PropPath, str] = {}
     subnets_v = inst.values.get("subnet")
@@ -859,11 +878,16 @@ def t_nic(p: _Plan, inst: _Inst) -> None:
         prim = g("primary")
         props["primary"] = prim if isinstance(prim, bool) else (i == 0)
         pip = g("public_ip_address_id")
-        if isinstance(pip, str) and pip:
+        if not _blank(pip):
             props["publicIPAddress"] = {"id": pip}
         ipcs.append({"name": cname, "id": f"{rid}/ipConfigurations/{cname}", "properties": props})
         marks[("properties", "ipConfigurations", i)] = _ptr(inst.pointer, "values", "ip_configuration", i)
-    p.emit(inst, "Microsoft.Network/networkInterfaces", name, rid, {"ipConfigurations": ipcs}, marks, _loc(p, inst))
+    nic_props: dict[str, Any] = {"ipConfigurations": ipcs}
+    dns = p.resolved(inst, ("dns_servers",))
+    if isinstance(dns, Unknown) or (isinstance(dns, list) and dns):
+        nic_props["dnsSettings"] = {"dnsServers": dns}
+        marks[("properties", "dnsSettings")] = _ptr(inst.pointer, "values", "dns_servers")
+    p.emit(inst, "Microsoft.Network/networkInterfaces", name, rid, nic_props, marks, _loc(p, inst))
 
 
 def t_asg(p: _Plan, inst: _Inst) -> None:
@@ -1219,14 +1243,21 @@ def t_nic_asg(p: _Plan, inst: _Inst) -> None:
                                   f"({asg.reason}); rules naming ASGs cannot be matched for this NIC",
                                   asg.origin or p.origin(inst.pointer)))
 
-    def apply(raw: RawResource, asg=asg, only=only) -> None:
+    nic_config_association(p, inst, asg, only, "applicationSecurityGroups",
+                           "NIC application security group association")
+
+
+def nic_config_association(p: _Plan, inst: _Inst, target: Any, only: Any, key: str, what: str) -> None:
+    """An association resource that adds `{"id": target}` to `key` of the NIC's IP configurations
+    (only the one named `only`, when given)."""
+    def apply(raw: RawResource, target=target, only=only) -> None:
         for ipc in raw.properties.get("ipConfigurations") or []:
             if isinstance(only, str) and only and ipc.get("name") != only:
                 continue
-            lst = ipc.setdefault("properties", {}).setdefault("applicationSecurityGroups", [])
-            if not any(isinstance(e, dict) and e.get("id") == asg for e in lst):
-                lst.append({"id": asg})
-    _patch(p, inst, p.resolved(inst, ("network_interface_id",)), apply, "NIC application security group association")
+            lst = ipc.setdefault("properties", {}).setdefault(key, [])
+            if not any(isinstance(e, dict) and e.get("id") == target for e in lst):
+                lst.append({"id": target})
+    _patch(p, inst, p.resolved(inst, ("network_interface_id",)), apply, what)
 
 
 def t_classic_collection(p: _Plan, inst: _Inst) -> None:
@@ -1353,25 +1384,19 @@ def t_asr_item(p: _Plan, inst: _Inst) -> None:
         details["primaryFabricLocation"] = src_loc
     if tgt_loc:
         details["recoveryFabricLocation"] = tgt_loc
-    nics = []
-    blocks = g("network_interface")
-    for i, _b in enumerate(blocks if isinstance(blocks, list) else []):
-        gn = lambda a, i=i: p.resolved(inst, ("network_interface", i, a))   # noqa: E731
-        nic: dict[str, Any] = {}
-        for tf, rest in (("source_network_interface_id", "nicId"), ("target_subnet_name", "recoveryVMSubnetName"),
-                         ("target_static_ip", "replicaNicStaticIPAddress"),
-                         ("recovery_public_ip_address_id", "recoveryPublicIpAddressId")):
-            v = gn(tf)
-            if not _blank(v):
-                nic[rest] = v
-        if not _blank(tgt_net):
-            nic["recoveryVMNetworkId"] = tgt_net
-        nics.append(nic)
+    disks = g("managed_disk")
+    staging = [p.resolved(inst, ("managed_disk", k, "staging_storage_account_id"))
+               for k in range(len(disks) if isinstance(disks, list) else 0)]
+    if any(isinstance(x, str) and x for x in staging):
+        details["vmManagedDisks"] = [{"primaryStagingAzureStorageAccountId": x} for x in staging
+                                     if isinstance(x, str) and x]
+    test_net = g("test_network_id")
+    if not _blank(test_net):
+        details["selectedTfoAzureNetworkId"] = test_net
+    nics = [_asr_nic(p, inst, i, tgt_net) for i in range(len(g("network_interface") or [])
+                                                         if isinstance(g("network_interface"), list) else 0)]
     if nics:
         details["vmNics"] = nics
-        first_subnet = nics[0].get("recoveryVMSubnetName")
-        if first_subnet is not None:
-            details["recoverySubnetName"] = first_subnet
     props: dict[str, Any] = {"providerSpecificDetails": details}
     pol = g("recovery_replication_policy_id")
     if not _blank(pol):
@@ -1379,6 +1404,47 @@ def t_asr_item(p: _Plan, inst: _Inst) -> None:
     p.emit(inst, "Microsoft.RecoveryServices/vaults/replicationFabrics/replicationProtectionContainers/"
            "replicationProtectedItems", f"{vault}/{fabric}/{container}/{p.name_of(inst)}", p.id_of(inst), props,
            {("properties", "providerSpecificDetails", "vmNics"): _ptr(inst.pointer, "values", "network_interface")})
+
+
+#: current `network_interface.ip_configuration` attribute -> Site Recovery ipConfigs field; the older
+#: provider had the same settings (and `is_primary`) directly on `network_interface`
+_ASR_IPCONFIG = (("target_subnet_name", "recoverySubnetName"), ("target_static_ip", "recoveryStaticIPAddress"),
+                 ("recovery_public_ip_address_id", "recoveryPublicIPAddressId"),
+                 ("failover_test_subnet_name", "tfoSubnetName"), ("failover_test_static_ip", "tfoStaticIPAddress"),
+                 ("failover_test_public_ip_address_id", "tfoPublicIPAddressId"))
+
+
+def _asr_nic(p: _Plan, inst: _Inst, i: int, tgt_net: Any) -> dict[str, Any]:
+    """One `network_interface` block -> a Site Recovery vmNics element. azurerm has no NIC NSG setting,
+    so the recovered NIC's NSG is not determined by the plan."""
+    gn = lambda *a: p.resolved(inst, ("network_interface", i) + a)   # noqa: E731
+    nic: dict[str, Any] = {"recoveryNetworkSecurityGroupId": p.unknown(
+        inst, f"network_interface[{i}]", "azurerm_site_recovery_replicated_vm has no setting for the NSG of the "
+        "recovered NIC (it can be set outside Terraform)")}
+    src = gn("source_network_interface_id")
+    if not _blank(src):
+        nic["nicId"] = src
+    if not _blank(tgt_net):
+        nic["recoveryVMNetworkId"] = tgt_net
+    configs = []
+    blocks = gn("ip_configuration")
+    for j in range(len(blocks) if isinstance(blocks, list) else 0):
+        c: dict[str, Any] = {"name": gn("ip_configuration", j, "name"), "isPrimary": gn("ip_configuration", j, "primary")}
+        for tf, rest in _ASR_IPCONFIG:
+            v = gn("ip_configuration", j, tf)
+            if not _blank(v):
+                c[rest] = v
+        pools = gn("ip_configuration", j, "recovery_load_balancer_backend_address_pool_ids")
+        if not _blank(pools):
+            c["recoveryLBBackendAddressPoolIds"] = pools
+        configs.append(c)
+    flat: dict[str, Any] = {rest: gn(tf) for tf, rest in _ASR_IPCONFIG if not _blank(gn(tf))}
+    if flat:   # the older flat form describes the primary configuration
+        flat["isPrimary"] = True
+        configs.append(flat)
+    if configs:
+        nic["ipConfigs"] = configs
+    return nic
 
 
 _TRANSLATORS: dict[str, Callable[[_Plan, _Inst], None]] = {
@@ -1412,7 +1478,12 @@ _TRANSLATORS: dict[str, Callable[[_Plan, _Inst], None]] = {
     "azurerm_site_recovery_replicated_vm": t_asr_item,
 }
 
-SUPPORTED_TYPES = frozenset(_TRANSLATORS)
+
+
+def _translators() -> dict[str, Callable[[_Plan, _Inst], None]]:
+    """Every translator: these and those of `terraform_access` (which imports this module)."""
+    from nsgcheck.loaders.terraform_access import TRANSLATORS
+    return {**_TRANSLATORS, **TRANSLATORS}
 
 
 # --------------------------------------------------------------------------- patches
@@ -1461,8 +1532,9 @@ def load_plan(doc: Any, file: str, linemap: Any = None) -> tuple[list[RawResourc
         raise LoaderError("'planned_values' must be an object", file, "/planned_values",
                           _line(linemap, "/planned_values"))
     p = _Plan(doc, file, linemap)
+    translators = _translators()
     for inst in p.insts:
-        fn = _TRANSLATORS.get(inst.type)
+        fn = translators.get(inst.type)
         if fn is None:
             continue
         try:
