@@ -69,8 +69,9 @@ def test_same_report_from_any_working_directory(tmp_path, monkeypatch):
     (tmp_path / "repo" / "net").mkdir(parents=True)
     rep = sample()
     monkeypatch.chdir(tmp_path / "repo")
+    rep["service_tags"]["file"] = "tags/ServiceTags_Public_20251109.json"
     first = render("sarif", rep)
-    moved = json.loads(json.dumps(rep).replace("templates/", "repo/templates/"))
+    moved = json.loads(json.dumps(rep).replace("templates/", "repo/templates/").replace('"tags/', '"repo/tags/'))
     monkeypatch.chdir(tmp_path)
     assert render("sarif", moved) == first
     outside = render("sarif", rep, base_dir=str(tmp_path / "repo" / "net"))

@@ -211,7 +211,8 @@ def render(report: dict[str, Any], base_dir: str | None = None, **_: Any) -> str
             "automationDetails": {"id": "nsgcheck/asr-a2a/"},
             "columnKind": "unicodeCodePoints",
             "results": out_results,
-            "properties": {"serviceTags": {k: tags[k] for k in sorted(tags)},
+            "properties": {"serviceTags": {k: (artifact_uri(str(tags[k]), base_dir) if k == "file" and tags[k] else tags[k])
+                                           for k in sorted(tags)},
                            "summary": dict(report.get("summary", {}) or {}),
                            "inputs": [artifact_uri(str(p), base_dir) for p in report.get("inputs", []) or []]},
         }],
