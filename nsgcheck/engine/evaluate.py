@@ -114,15 +114,18 @@ class PathMemo:
     route table and routes, service endpoints, VNet, peerings and any effective-route export of
     its NICs, hence the route choice, the firewall or appliance and the VirtualNetwork tag; the
     NIC's ASG membership, which decides VM-side ASG rules); the flow is the whole packet set,
-    sources included, so a source-scoped NSG rule, a firewall rule with source addresses or
-    an ASG rule can never be answered for packets it was not evaluated on. Everything else
-    (estate, tag file, allow-list, appliance names) is the environment, fixed for the memo's
-    life. Each end's part of a path is remembered the same way, by (end, flow): every receiver
-    of one flow shares the sender's part and every sender the receiver's (a packet's path
-    between two VMs is the product of the two parts, see `_evaluate`). The derived tables below are pure functions of the
-    environment and their keys:
-    ASG membership (per estate), resolve contexts (per endpoint), resolved NSG terms (per NSG,
-    direction and context), subnet routes (per subnet and export NIC).
+    sources included, so a source-scoped NSG rule, a firewall rule with source addresses or an
+    ASG rule is never answered for packets it was not evaluated on. Everything else (estate,
+    tag file, allow-list, appliance names, the scope of remote addresses) is the environment,
+    fixed for the memo's life.
+
+    Each end's part of a path is remembered the same way, by (end, flow): every receiver of
+    one flow shares the sender's part and every sender the receiver's (a packet's path between
+    two VMs is the product of the two parts, see `_evaluate`). The derived tables are pure
+    functions of the environment and their keys: ASG membership (per estate), resolve contexts
+    (per endpoint), NSG layers (per endpoint, direction and leg), subnet routes (per subnet and
+    export NIC), resolved NSG rules (`TermCache`: per NSG, direction and the flow's protocols
+    and ports the rules that can meet them, per remote address set and context their terms).
 
     The audit evaluates each (device set, flow family) once over the union of the sources of
     the subjects that share it, and reads each subject out of the result with
@@ -138,6 +141,7 @@ class PathMemo:
         self._routes: dict[tuple[str, str | None], EffectiveRoutes] = {}
         self._asgs: Any = None
         self._within: dict[tuple[int, int], tuple[AddressSet, AddressSet, bool]] = {}
+        self._layers: dict[tuple, tuple[list, tuple[str, ...]]] = {}
         self.evaluations = 0
 
     def path(self, spec: PathSpec, flow: Flow) -> PathResult:
@@ -196,7 +200,17 @@ class PathMemo:
 
     def layers(self, end: Endpoint, direction: str, leg: Leg | None,
                notes: list[str]) -> list[tuple[Device, NetworkSecurityGroup | None]]:
-        """The endpoint's NSG layers in the order packets meet them in `direction`."""
+        """The endpoint's NSG layers in the order packets meet them in `direction` (and notes)."""
+        key = (end, direction, leg)
+        hit = self._layers.get(key)
+        if hit is None:
+            found: list[str] = []
+            hit = self._layers[key] = (self._find_layers(end, direction, leg, found), tuple(found))
+        notes.extend(n for n in hit[1] if n not in notes)
+        return hit[0]
+
+    def _find_layers(self, end: Endpoint, direction: str, leg: Leg | None,
+                     notes: list[str]) -> list[tuple[Device, NetworkSecurityGroup | None]]:
         estate = self.env.estate
         nic_nsg = _nsg(estate, end.nic_nsg_id, "the NIC")
         sub_nsg = _nsg(estate, end.subnet_nsg_id, "the subnet")

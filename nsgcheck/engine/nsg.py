@@ -20,7 +20,7 @@ Public API (nsg-semantics.md §3-§5, §9):
 from __future__ import annotations
 
 from bisect import bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Sequence
 
 from servicetags import intervals as iv
@@ -104,9 +104,7 @@ class TermCache:
 
     Tables, each a pure function of its key and the run's tag catalog:
     * `_terms`: (NSG, direction, context key, channel) -> the rule list as Terms (`nsg_terms`);
-    * `_ordered`: (NSG, direction) -> its rules in evaluation order (defaults included), each
-      with its protocols and destination ports; `_bound`: (rule, direction) -> its label and
-      the bound of its remote side;
+    * `_bound`: (rule, direction) -> its label and the bound of its remote side;
     * `_rules`: (NSG, direction, channel) -> the rules that can meet the channel, in evaluation
       order, each with the bound of its remote side (`relevant_terms`); `_near`: the same with
       one remote address set (by identity: the set is held in the key) and a context -> the
@@ -117,7 +115,6 @@ class TermCache:
     def __init__(self) -> None:
         self._terms: dict[Any, list[Term]] = {}
         self._rules: dict[Any, list[tuple[Any, ...]]] = {}
-        self._ordered: dict[Any, list[tuple[Any, ...]]] = {}
         self._bound: dict[Any, tuple[Any, Any]] = {}
         self._near: dict[Any, list[Term]] = {}
         self._meets: dict[Any, bool] = {}
@@ -219,12 +216,7 @@ def relevant_terms(nsg: NetworkSecurityGroup, direction: str, ctx: ResolveContex
     key = (Ident(nsg), direction, channel)
     rules = cache._rules.get(key)
     if rules is None:
-        okey = (Ident(nsg), direction)
-        entries = cache._ordered.get(okey)
-        if entries is None:
-            entries = cache._ordered[okey] = _rule_entries(nsg, direction, ctx.catalog)
-        rules = cache._rules[key] = [_full_entry(e, nsg, direction, ctx.catalog, cache) for e in entries
-                                     if not _entry_misses(e, channel)]
+        rules = cache._rules[key] = _channel_rules(nsg, direction, channel, ctx.catalog, cache)
     if remote is None:
         outbound = direction == OUTBOUND
         fars = {id(f): f for f in ((b.dst if outbound else b.src) for b in boxes)}
@@ -253,45 +245,26 @@ def relevant_terms(nsg: NetworkSecurityGroup, direction: str, ctx: ResolveContex
     return out
 
 
-def _rule_entries(nsg: NetworkSecurityGroup, direction: str, catalog: Any) -> list[tuple[Any, ...]]:
-    """Per rule in evaluation order: (rule, fixed term or None, protocols or None, destination
-    port ranges or None); None where a field is not known."""
+def _channel_rules(nsg: NetworkSecurityGroup, direction: str, channel: Channel, catalog: Any,
+                   cache: TermCache) -> list[tuple[Any, ...]]:
+    """(label, rule, remote bound or None, fixed term or None) for the rules of `direction` that
+    can meet the channel, in evaluation order (the others are left out before sorting)."""
     out: list[tuple[Any, ...]] = []
     if nsg.rules_unknown is not None:
         everything = (Box(PROTOCOLS, AddressSet.everything(), PortSet.everything(),
                           AddressSet.everything(), PortSet.everything()),)
-        out.append((None, Term((), UNKNOWN, RuleRef(nsg, _unknown_rule(nsg)), everything,
-                               f"rules of NSG {nsg.name} are not determined: {nsg.rules_unknown.reason}"), None, None))
-    for rule in (nsg if nsg.default_rules else _with_defaults(nsg)).ordered(direction):
-        known = not rule.problems and isinstance(rule.protocol, str)
-        protos = rule_protocols(rule.protocol) if known else None
-        dports = rule.destination_ports.ranges if known and isinstance(rule.destination_ports, PortSet) else None
-        out.append((rule, None, protos, dports))
+        out.append((None, None, None, Term((), UNKNOWN, RuleRef(nsg, _unknown_rule(nsg)), everything,
+                                           f"rules of NSG {nsg.name} are not determined: {nsg.rules_unknown.reason}")))
+    full = nsg if nsg.default_rules else _with_defaults(nsg)
+    keep = tuple(r for r in full.rules if not _misses(r, channel))
+    kept_defaults = tuple(r for r in full.default_rules if not _misses(r, channel))
+    for rule in replace(full, rules=keep, default_rules=kept_defaults).ordered(direction):
+        bkey = (Ident(rule), direction)
+        hit = cache._bound.get(bkey)
+        if hit is None:
+            hit = cache._bound[bkey] = (RuleRef(nsg, rule), _remote_bound(rule, direction, catalog))
+        out.append((hit[0], rule, hit[1], None))
     return out
-
-
-def _full_entry(entry: tuple[Any, ...], nsg: NetworkSecurityGroup, direction: str, catalog: Any,
-                cache: TermCache) -> tuple[Any, ...]:
-    """(label, rule, remote bound or None, fixed term or None) of an entry that meets a channel."""
-    rule, fixed = entry[0], entry[1]
-    if fixed is not None:
-        return (None, None, None, fixed)
-    key = (Ident(rule), direction)
-    hit = cache._bound.get(key)
-    if hit is None:
-        hit = cache._bound[key] = (RuleRef(nsg, rule), _remote_bound(rule, direction, catalog))
-    return (hit[0], rule, hit[1], None)
-
-
-def _entry_misses(entry: tuple[Any, ...], channel: Channel) -> bool:
-    """`_misses` on a precomputed entry (see `_rule_entries`)."""
-    protos, dports = entry[2], entry[3]
-    if protos is None:
-        return False
-    mine = protos & channel[0]
-    if not mine:
-        return True
-    return not (mine - PORTED) and dports is not None and not iv.overlaps(dports, channel[1].ranges)
 
 
 def _remote_bound(rule: SecurityRule, direction: str, catalog: Any) -> tuple[tuple[str, str], ...] | None:
@@ -335,7 +308,6 @@ def _token_meets(token: tuple[str, str], remote: AddressSet, catalog: Any, cache
 
 
 def _with_defaults(nsg: NetworkSecurityGroup) -> NetworkSecurityGroup:
-    from dataclasses import replace
     return replace(nsg, default_rules=_DEFAULTS)
 
 

@@ -84,7 +84,11 @@ def sorted_addresses(values: Iterable[str]) -> tuple[str, ...]:
 
 
 def _find_nsg(result: Result, device: str, rule_name: str, estate: Estate,
-              index: "_Index") -> NetworkSecurityGroup | None:
+              index: "_Index", device_id: str = "") -> NetworkSecurityGroup | None:
+    if device_id:                       # the deciding rule's NSG, by id (names repeat across groups)
+        nsg = estate.get("nsgs", device_id)
+        if nsg is not None:
+            return nsg
     for step in result.path:
         if step.kind in NSG_KINDS and step.name == device and step.id:
             nsg = estate.get("nsgs", step.id)
@@ -209,7 +213,7 @@ def plan_fixes(result: Result, estate: Estate, allocation: Allocation | None = N
     for d in result.decided_by:
         if d.access != "deny" or d.device_kind not in NSG_KINDS:
             continue
-        nsg = _find_nsg(result, d.device, d.rule, estate, index)
+        nsg = _find_nsg(result, d.device, d.rule, estate, index, d.device_id)
         if nsg is None:
             continue
         rule = index.rule(nsg, d.rule)
