@@ -285,3 +285,23 @@ def test_a_corpus_nsg_module_is_audited_not_empty(capsys):
     assert {r["status"] for r in rows} == {"unknown"}
     assert all(any("are not in the inputs" in why for why in r["reasons"]) for r in rows)
     assert code == 0
+
+
+def test_an_effective_route_export_decides_routes_without_the_route_table(tmp_path, capsys):
+    doc = _template(_vnet({"app": {"addressPrefix": "10.0.0.0/24", "routeTable": {"id": _rid("routeTables", "rt-hub")}}}),
+                    _nic("vm1-nic", "10.0.0.4"), _vm("vm1", "vm1-nic"))
+    path = _write(tmp_path, doc)
+    code, rep = _audit(capsys, path)
+    row = _rows(rep, "A2A-SRC-STORAGE")["vm1"]
+    assert row["status"] == "unknown" and any("rt-hub" in r for r in row["reasons"])
+    routes = {"value": [
+        {"name": "", "source": "Default", "state": "Active", "addressPrefix": ["10.0.0.0/16"], "nextHopType": "VnetLocal",
+         "nextHopIpAddress": []},
+        {"name": "", "source": "Default", "state": "Active", "addressPrefix": ["0.0.0.0/0"], "nextHopType": "Internet",
+         "nextHopIpAddress": []}]}
+    export = _write(tmp_path, routes, "vm1-nic.effective-routes.json")     # named after its NIC
+    code, rep = _audit(capsys, path, export)
+    row = _rows(rep, "A2A-SRC-STORAGE")["vm1"]
+    assert row["status"] == "pass"
+    assert [(d["device_kind"], d["device"], d["access"]) for d in row["decided_by"] if d["device_kind"] == "route"] == \
+        [("route", "effective routes", "Internet")]
