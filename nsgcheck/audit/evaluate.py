@@ -466,7 +466,8 @@ def evaluate_all(estate: Estate, catalog: Any, requirements: RequirementSet | Se
             progress(1)
     # every remote address of the run: the required destinations, and the VMs (multi-VM pairs)
     vms = _union(p.address for s in subjects for p in (s.source, s.target) if p is not None)
-    ev.env = replace(ev.env, scope=Scope(_union([vms] + [g.family.dst for g in jobs.values()]), vms))
+    dsts = {id(g.family.dst): g.family.dst for g in jobs.values()}      # a few distinct sets, shared
+    ev.env = replace(ev.env, scope=Scope(_union([vms, *dsts.values()]), vms))
     ev.memo = PathMemo(ev.env)
 
     def done(owner: int) -> None:

@@ -104,6 +104,7 @@ class TermCache:
 
     Tables, each a pure function of its key and the run's tag catalog:
     * `_terms`: (NSG, direction, context key, channel) -> the rule list as Terms (`nsg_terms`);
+    * `_facts`: NSG -> per rule its protocols and destination ports (None where not known);
     * `_bound`: (rule, direction) -> its label and the bound of its remote side;
     * `_rules`: (NSG, direction, channel) -> the rules that can meet the channel, in evaluation
       order, each with the bound of its remote side (`relevant_terms`); `_near`: the same with
@@ -116,6 +117,7 @@ class TermCache:
         self._terms: dict[Any, list[Term]] = {}
         self._rules: dict[Any, list[tuple[Any, ...]]] = {}
         self._bound: dict[Any, tuple[Any, Any]] = {}
+        self._facts: dict[Any, tuple[list, list]] = {}
         self._near: dict[Any, list[Term]] = {}
         self._meets: dict[Any, bool] = {}
         self._term: dict[Any, Term] = {}
@@ -256,8 +258,13 @@ def _channel_rules(nsg: NetworkSecurityGroup, direction: str, channel: Channel, 
         out.append((None, None, None, Term((), UNKNOWN, RuleRef(nsg, _unknown_rule(nsg)), everything,
                                            f"rules of NSG {nsg.name} are not determined: {nsg.rules_unknown.reason}")))
     full = nsg if nsg.default_rules else _with_defaults(nsg)
-    keep = tuple(r for r in full.rules if not _misses(r, channel))
-    kept_defaults = tuple(r for r in full.default_rules if not _misses(r, channel))
+    facts = cache._facts.get(Ident(nsg))
+    if facts is None:
+        facts = cache._facts[Ident(nsg)] = ([_rule_facts(r) for r in full.rules],
+                                            [_rule_facts(r) for r in full.default_rules])
+    protos, ports = channel
+    keep = tuple(f[0] for f in facts[0] if not _facts_miss(f, protos, ports))
+    kept_defaults = tuple(f[0] for f in facts[1] if not _facts_miss(f, protos, ports))
     for rule in replace(full, rules=keep, default_rules=kept_defaults).ordered(direction):
         bkey = (Ident(rule), direction)
         hit = cache._bound.get(bkey)
@@ -265,6 +272,25 @@ def _channel_rules(nsg: NetworkSecurityGroup, direction: str, channel: Channel, 
             hit = cache._bound[bkey] = (RuleRef(nsg, rule), _remote_bound(rule, direction, catalog))
         out.append((hit[0], rule, hit[1], None))
     return out
+
+
+def _rule_facts(rule: SecurityRule) -> tuple[Any, ...]:
+    """(rule, protocols, destination port ranges): None where not known (see `_misses`)."""
+    if rule.problems or not isinstance(rule.protocol, str):
+        return (rule, None, None)
+    dports = rule.destination_ports
+    return (rule, rule_protocols(rule.protocol), dports.ranges if isinstance(dports, PortSet) else None)
+
+
+def _facts_miss(facts: tuple[Any, ...], protos: frozenset[str], ports: PortSet) -> bool:
+    """`_misses` from precomputed facts."""
+    mine = facts[1]
+    if mine is None:
+        return False
+    mine = mine & protos
+    if not mine:
+        return True
+    return not (mine - PORTED) and facts[2] is not None and not iv.overlaps(facts[2], ports.ranges)
 
 
 def _remote_bound(rule: SecurityRule, direction: str, catalog: Any) -> tuple[tuple[str, str], ...] | None:

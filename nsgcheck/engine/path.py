@@ -162,8 +162,9 @@ def beyond_nsgs(walking: Sequence[Walking], subnet: Subnet | None, routes: Effec
         dst = AddressSet.empty()
         for b in boxes:
             dst |= b.dst
-        for addrs, route in route_partition(dst, routes):
-            sub = _restrict(boxes, addrs)
+        parts = route_partition(dst, routes)
+        for addrs, route in parts:
+            sub = list(boxes) if len(parts) == 1 else _restrict(boxes, addrs)   # one route: all of it
             if not sub:
                 continue
             device = _route_device(route, routes, leg)
