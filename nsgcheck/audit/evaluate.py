@@ -30,6 +30,7 @@ from nsgcheck.engine.catalog import TagCatalog, base_or_regional, tag_addresses
 from nsgcheck.engine.context import nsg_export_of
 from nsgcheck.engine.evaluate import Endpoint, Environment, Flow, PathMemo, PathSpec, Scope
 from nsgcheck.engine.firstmatch import ALLOW
+from nsgcheck.engine.resolve import rule_protocols
 from nsgcheck.engine.routing import route_export_for
 from nsgcheck.engine.verdict import Verdict, summarize, unknown_verdict
 from nsgcheck.model import Estate, ref
@@ -48,7 +49,7 @@ def endpoint_of(placement: Placement, nic_id: str | None, estate: Estate) -> End
     nothing, or a failed-over VM, whose ASG membership is then not known).
     """
     nic_key = None
-    if nic_id:
+    if nic_id and (estate.effective_nsgs or estate.effective_routes):
         subnet = estate.subnets.get(placement.subnet_id) if placement.subnet_id else None
         route_export = route_export_for(subnet, estate, nic_id) if subnet is not None else None
         if nsg_export_of(estate, nic_id) is not None or route_export is not None:
@@ -136,15 +137,16 @@ def _urls(req: Requirement, cloud: str) -> tuple[tuple[str, ...], tuple[str, ...
     return req.urls_for(cloud), req.accepted_urls_for(cloud)
 
 
-def _na(req: Requirement, subject: Subject, why: str, dest: str = "") -> Result:
+def _na(req: Requirement, subject: Subject, why: str, dest: str = "", port: str | None = None) -> Result:
     return Result(req.id, req.title, subject, req.side, NOT_APPLICABLE, 0.0, dest or req.destination,
-                  req.protocol, req.port_text, message=why, severity="none")
+                  req.protocol, req.port_text if port is None else port, message=why, severity="none")
 
 
 def _result(req: Requirement, subject: Subject, side: str, v: Verdict, dest: str, urls: tuple[str, ...],
-            peer: Subject | None = None, message: str | None = None) -> Result:
+            peer: Subject | None = None, message: str | None = None, port: str | None = None) -> Result:
     return Result(requirement=req.id, title=req.title, subject=subject, side=side, status=v.status,
-                  coverage=v.coverage, destination=dest, protocol=req.protocol, port=req.port_text,
+                  coverage=v.coverage, destination=dest, protocol=req.protocol,
+                  port=req.port_text if port is None else port,
                   decided_by=v.decided_by, message=message if message is not None else v.message,
                   unknown_share=v.unknown_share, reasons=v.reasons, denied_prefixes=v.denied_prefixes,
                   path=v.path, urls=urls, peer=peer)
@@ -166,6 +168,30 @@ class _Job:
     label: str
     urls: tuple[str, ...]
     owner: int                       # index of the audit subject (for progress)
+    port: str
+
+
+@dataclass(frozen=True)
+class _Req:
+    """What planning needs of a requirement, worked out once per run."""
+
+    req: Requirement
+    port: str
+    urls: tuple[str, ...]
+    accepted: tuple[str, ...]
+    off: str                         # why it does not apply ('' when it does)
+
+
+def _static(reqs: Sequence[Requirement], scenario: Scenario, cloud: str) -> list[_Req]:
+    out = []
+    for req in reqs:
+        if req.side == GROUP:
+            continue
+        off = "" if applies(req, scenario.ade, scenario.auto_upgrade) else \
+            _CONDITION_OFF.get(req.applies_when, "condition not met")
+        urls, accepted = _urls(req, cloud)
+        out.append(_Req(req, req.port_text, urls, accepted, off))
+    return out
 
 
 @dataclass
@@ -178,7 +204,7 @@ class _Group:
     jobs: list[_Job] = field(default_factory=list)
 
 
-def plan_subject(ev: Evaluator, subj: AuditSubject, reqs: Sequence[Requirement], scenario: Scenario, cloud: str,
+def plan_subject(ev: Evaluator, subj: AuditSubject, reqs: Sequence[_Req], scenario: Scenario,
                  out: list[Result | None], groups: dict[tuple, _Group], owner: int) -> int:
     """Results decided without evaluation go to `out`; the rest become jobs grouped by
     (path, flow family with the source left out). Returns the number of jobs."""
@@ -190,48 +216,45 @@ def plan_subject(ev: Evaluator, subj: AuditSubject, reqs: Sequence[Requirement],
         tsubj = Subject(subj.subject.kind, subj.subject.name, subj.subject.id,
                         subj.target.address_text, subj.target.region or tgt_region or "", subj.subject.other_nics)
     specs: dict[str, PathSpec] = {}
-    for req in reqs:
-        if req.side == GROUP:
+    for sr in reqs:
+        req = sr.req
+        if sr.off:
+            out.append(_na(req, subj.subject, sr.off, port=sr.port))
             continue
-        if not applies(req, scenario.ade, scenario.auto_upgrade):
-            out.append(_na(req, subj.subject, _CONDITION_OFF.get(req.applies_when, "condition not met")))
-            continue
-        urls, accepted = _urls(req, cloud)
-        placement = subj.source if req.side == SOURCE else subj.target
-        subject = subj.subject if req.side == SOURCE else (tsubj or subj.subject)
+        urls = sr.urls
+        source = req.side == SOURCE
+        placement = subj.source if source else subj.target
+        subject = subj.subject if source else (tsubj or subj.subject)
         families = placement.families if placement is not None else None
         name, dst, why = ev.destination(req, src_region, tgt_region, families)
         if placement is None:
-            out.append(_result(req, subject, TARGET, unknown_verdict(subj.target_reason), name, urls))
+            out.append(_result(req, subject, TARGET, unknown_verdict(subj.target_reason), name, urls, port=sr.port))
             continue
-        if placement.unknown:
-            out.append(_result(req, subject, req.side, unknown_verdict("; ".join(placement.unknown)), name, urls))
-            continue
-        if dst is None:
-            out.append(_result(req, subject, req.side, unknown_verdict(why), name, urls))
-            continue
-        if not dst:
-            fams = "/".join(f"IPv{f}" for f in sorted(placement.families)) or "no address"
-            out.append(_result(req, subject, req.side,
-                               unknown_verdict(f"{name} has no prefixes of the subject's address family ({fams})"),
-                               name, urls))
+        if placement.unknown or dst is None or not dst:
+            if placement.unknown:
+                why = "; ".join(placement.unknown)
+            elif dst is not None:
+                fams = "/".join(f"IPv{f}" for f in sorted(placement.families)) or "no address"
+                why = f"{name} has no prefixes of the subject's address family ({fams})"
+            out.append(_result(req, subject, req.side, unknown_verdict(why), name, urls, port=sr.port))
             continue
         spec = specs.get(req.side)
         if spec is None:
-            end = endpoint_of(placement, subj.nic_id if req.side == SOURCE else None, ev.estate)
+            end = endpoint_of(placement, subj.nic_id if source else None, ev.estate)
             spec = specs[req.side] = PathSpec(sender=end)
         key = (spec, req.id, name, families)
         group = groups.get(key)
         if group is None:
-            group = groups[key] = _Group(spec, requirement_flow(req, AddressSet.empty(), dst, urls, accepted), name)
+            group = groups[key] = _Group(spec, requirement_flow(req, AddressSet.empty(), dst, urls, sr.accepted),
+                                         name)
         out.append(None)
-        group.jobs.append(_Job(len(out) - 1, req, subject, req.side, placement.address, name, urls, owner))
+        group.jobs.append(_Job(len(out) - 1, req, subject, req.side, placement.address, name, urls, owner, sr.port))
         n += 1
     return n
 
 
 def run_jobs(ev: Evaluator, groups: dict[tuple, _Group], out: list[Result | None],
-             done: Callable[[int], None]) -> None:
+             done: Callable[[int], None] | None = None) -> None:
     """Evaluate each (path, family) once over the union of its jobs' sources; project each job."""
     for g in groups.values():
         f = g.family
@@ -243,8 +266,9 @@ def run_jobs(ev: Evaluator, groups: dict[tuple, _Group], out: list[Result | None
             v = shared.get(seg)
             if v is None:
                 v = shared[seg] = summarize(result.project(src=job.address), g.label)
-            out[job.index] = _result(job.req, job.subject, job.side, v, g.label, job.urls)
-            done(job.owner)
+            out[job.index] = _result(job.req, job.subject, job.side, v, g.label, job.urls, port=job.port)
+            if done is not None:
+                done(job.owner)
 
 
 def _union(sets: Iterable[AddressSet]) -> AddressSet:
@@ -262,8 +286,8 @@ def evaluate_subject(ev: Evaluator, subj: AuditSubject, reqs: Sequence[Requireme
     """Results of every non-group requirement for one subject, both sides (no sharing across subjects)."""
     out: list[Result | None] = []
     jobs: dict = {}
-    plan_subject(ev, subj, reqs, scenario, cloud, out, jobs, 0)
-    run_jobs(ev, jobs, out, lambda _: None)
+    plan_subject(ev, subj, _static(reqs, scenario, cloud), scenario, out, jobs, 0)
+    run_jobs(ev, jobs, out)
     return out  # type: ignore[return-value]
 
 
@@ -460,22 +484,25 @@ def evaluate_all(estate: Estate, catalog: Any, requirements: RequirementSet | Se
     out: list[Result | None] = []
     jobs: dict[tuple, _Group] = {}
     pending = Counter()
+    static = _static(reqs, scenario, cloud)
     for i, s in enumerate(subjects):
-        pending[i] = plan_subject(ev, s, reqs, scenario, cloud, out, jobs, i)
+        pending[i] = plan_subject(ev, s, static, scenario, out, jobs, i)
         if not pending[i] and progress is not None:
             progress(1)
     # every remote address of the run: the required destinations, and the VMs (multi-VM pairs)
     vms = _union(p.address for s in subjects for p in (s.source, s.target) if p is not None)
     dsts = {id(g.family.dst): g.family.dst for g in jobs.values()}      # a few distinct sets, shared
-    ev.env = replace(ev.env, scope=Scope(_union([vms, *dsts.values()]), vms))
+    protocols = frozenset(p for r in reqs for p in rule_protocols(r.protocol))
+    dports = PortSet.parse([str(p) for r in reqs for p in r.ports]) if reqs else PortSet()
+    ev.env = replace(ev.env, scope=Scope(_union([vms, *dsts.values()]), vms, protocols, dports))
     ev.memo = PathMemo(ev.env)
 
     def done(owner: int) -> None:
         pending[owner] -= 1
-        if not pending[owner] and progress is not None:
+        if not pending[owner]:
             progress(1)
 
-    run_jobs(ev, jobs, out, done)
+    run_jobs(ev, jobs, out, done if progress is not None else None)
     results: list[Result] = [r for r in out if r is not None]
     for req in reqs:
         if req.side == GROUP:

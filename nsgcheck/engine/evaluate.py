@@ -29,8 +29,8 @@ from .firstmatch import EITHER
 from .nsg import INBOUND, OUTBOUND, TermCache, flow_space, nsg_device, through_nsgs
 from .path import Beyond, beyond_nsgs
 from .pathresult import Device, DeviceKind, Leg, PathPiece, PathResult, Step
-from .resolve import ResolveContext
-from .routing import EffectiveRoutes, subnet_routes
+from .resolve import ResolveContext, rule_protocols
+from .routing import EffectiveRoutes, route_partition, subnet_routes
 from .space import Box, volume
 
 
@@ -85,12 +85,18 @@ class Flow:
 @dataclass(frozen=True)
 class Scope:
     """Every remote address the flows of a run may have: destinations of outbound traffic,
-    sources of inbound traffic. A caller that knows all its flows upfront (the audit) declares
-    it; NSG rules whose remote side can meet none of these addresses cannot decide any packet
-    of the run and are never resolved. A flow outside the scope is refused (ValueError)."""
+    sources of inbound traffic, and optionally their protocols and destination ports. A caller
+    that knows all its flows upfront (the audit) declares it; NSG rules that can meet none of
+    these packets cannot decide any packet of the run and are never resolved. A flow outside
+    the scope is refused (ValueError)."""
 
     outbound: AddressSet
     inbound: AddressSet
+    protocols: frozenset[str] = frozenset()    # with `dports`: every protocol and destination port
+    dports: PortSet = field(default_factory=PortSet)   # of the run's flows (empty: not declared)
+
+    def channel(self) -> tuple[frozenset[str], PortSet] | None:
+        return (self.protocols, self.dports) if self.protocols else None
 
 
 @dataclass(frozen=True, eq=False)
@@ -124,7 +130,7 @@ class PathMemo:
     two VMs is the product of the two parts, see `_evaluate`). The derived tables are pure
     functions of the environment and their keys: ASG membership (per estate), resolve contexts
     (per endpoint), NSG layers (per endpoint, direction and leg), subnet routes (per subnet and
-    export NIC), resolved NSG rules (`TermCache`: per NSG, direction and the flow's protocols
+    export NIC) and their partition of a destination set, resolved NSG rules (`TermCache`: per NSG, direction and the flow's protocols
     and ports the rules that can meet them, per remote address set and context their terms).
 
     The audit evaluates each (device set, flow family) once over the union of the sources of
@@ -142,6 +148,7 @@ class PathMemo:
         self._asgs: Any = None
         self._within: dict[tuple[int, int], tuple[AddressSet, AddressSet, bool]] = {}
         self._layers: dict[tuple, tuple[list, tuple[str, ...]]] = {}
+        self._parts: dict[tuple[int, int], tuple[EffectiveRoutes, AddressSet, list]] = {}
         self.evaluations = 0
 
     def path(self, spec: PathSpec, flow: Flow) -> PathResult:
@@ -197,6 +204,14 @@ class PathMemo:
             hit = self._routes[key] = subnet_routes(self.env.estate.subnets[end.subnet_id], self.env.estate,
                                                     self.env.catalog, nic_id=end.nic_id)
         return hit
+
+    def route_parts(self, routes: EffectiveRoutes, dst: AddressSet) -> list:
+        """The route partition of a destination set (by identity of both; they are held)."""
+        key = (id(routes), id(dst))
+        hit = self._parts.get(key)
+        if hit is None or hit[0] is not routes or hit[1] is not dst:
+            hit = self._parts[key] = (routes, dst, route_partition(dst, routes))
+        return hit[2]
 
     def layers(self, end: Endpoint, direction: str, leg: Leg | None,
                notes: list[str]) -> list[tuple[Device, NetworkSecurityGroup | None]]:
@@ -268,9 +283,12 @@ def _evaluate(spec: PathSpec, flow: Flow, memo: PathMemo) -> PathResult:
     space = [b for b in flow.space() if not b.is_empty()]
     pair = spec.sender is not None and spec.receiver is not None
     if env.scope is not None:
-        if (spec.sender is not None and not memo.within(flow.dst, env.scope.outbound)) or \
-                (spec.receiver is not None and not memo.within(flow.src, env.scope.inbound)):
-            raise ValueError("flow outside the run's declared scope of remote addresses")
+        scope = env.scope
+        if (spec.sender is not None and not memo.within(flow.dst, scope.outbound)) or \
+                (spec.receiver is not None and not memo.within(flow.src, scope.inbound)) or \
+                (scope.protocols and not (rule_protocols(flow.protocol) <= scope.protocols
+                                          and flow.dport.issubset(scope.dports))):
+            raise ValueError("flow outside the run's declared scope")
     walking: list = [(tuple(space), ())] if space else []
     finals: list[PathPiece] = []
     notes: list[str] = []
@@ -327,8 +345,9 @@ def _receiver_stage(end: Endpoint, flow: Flow, pair: bool, memo: PathMemo) -> _S
     layers = memo.layers(end, INBOUND, leg, notes)
     devices = [d for d, _ in layers]
     in_remote = env.scope.inbound if env.scope is not None else flow.src
+    channel = env.scope.channel() if env.scope is not None else None
     walking = through_nsgs([(tuple(space), ())] if space else [], layers, INBOUND, memo.context(end), memo.terms,
-                           finals, in_remote)
+                           finals, in_remote, channel)
     if end.outside:
         outside = Device(DeviceKind.OUTSIDE, "before the NSG", "", leg)
         devices.insert(0, outside)
@@ -346,8 +365,9 @@ def _sender_stage(end: Endpoint, flow: Flow, pair: bool, memo: PathMemo) -> _Sta
     layers = memo.layers(end, OUTBOUND, leg, notes)
     devices = [d for d, _ in layers]
     out_remote = env.scope.outbound if env.scope is not None else flow.dst
+    channel = env.scope.channel() if env.scope is not None else None
     walking = through_nsgs([(tuple(space), ())] if space else [], layers, OUTBOUND, memo.context(end), memo.terms,
-                           finals, out_remote)
+                           finals, out_remote, channel)
     if end.outside:
         outside = Device(DeviceKind.OUTSIDE, "beyond the NSG", "", leg)
         devices.append(outside)
@@ -355,7 +375,9 @@ def _sender_stage(end: Endpoint, flow: Flow, pair: bool, memo: PathMemo) -> _Sta
     else:
         subnet = env.estate.subnets.get(end.subnet_id) if end.subnet_id else None
         beyond = Beyond(env.estate, env.catalog, env.allow_urls, env.appliances, flow.urls, flow.accepted_urls)
-        walking = _settle(beyond_nsgs(walking, subnet, memo.routes(end), beyond, notes, leg), finals)
+        routes = memo.routes(end)
+        parts = memo.route_parts(routes, flow.dst) if routes is not None else None
+        walking = _settle(beyond_nsgs(walking, subnet, routes, beyond, notes, leg, parts), finals)
     return _Stage(tuple(finals), tuple(walking), tuple(devices), tuple(notes))
 
 

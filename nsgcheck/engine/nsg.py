@@ -104,7 +104,8 @@ class TermCache:
 
     Tables, each a pure function of its key and the run's tag catalog:
     * `_terms`: (NSG, direction, context key, channel) -> the rule list as Terms (`nsg_terms`);
-    * `_facts`: NSG -> per rule its protocols and destination ports (None where not known);
+    * `_facts`: (NSG, direction) -> per rule its protocols and destination ports (None where
+      not known); `_protocols`: a rule's protocol text -> the protocols it names;
     * `_bound`: (rule, direction) -> its label and the bound of its remote side;
     * `_rules`: (NSG, direction, channel) -> the rules that can meet the channel, in evaluation
       order, each with the bound of its remote side (`relevant_terms`); `_near`: the same with
@@ -118,6 +119,7 @@ class TermCache:
         self._rules: dict[Any, list[tuple[Any, ...]]] = {}
         self._bound: dict[Any, tuple[Any, Any]] = {}
         self._facts: dict[Any, tuple[list, list]] = {}
+        self._protocols: dict[str, frozenset[str]] = {}
         self._near: dict[Any, list[Term]] = {}
         self._meets: dict[Any, bool] = {}
         self._term: dict[Any, Term] = {}
@@ -203,18 +205,18 @@ def nsg_terms(nsg: NetworkSecurityGroup, direction: str, ctx: ResolveContext,
 
 
 def relevant_terms(nsg: NetworkSecurityGroup, direction: str, ctx: ResolveContext, boxes: Sequence[Box],
-                   cache: TermCache, remote: AddressSet | None = None) -> list[Term]:
+                   cache: TermCache, remote: AddressSet | None = None, channel: Channel | None = None) -> list[Term]:
     """The NSG's terms that may meet `boxes`, in evaluation order, resolved only when needed.
 
     A rule that certainly misses the space's protocols, destination ports, or remote addresses
     (destinations outbound, sources inbound: tested only where its remote side is made of
     CIDRs and tags of the tag file) cannot decide any packet of the space, so leaving it out
     changes no first-match partition; it is never resolved. `remote` may give a superset of
-    the remote addresses (the whole flow's), so that the filtered rule list is shared by
-    every space of that flow.
+    the remote addresses (the whole flow's), and `channel` a superset of its protocols and
+    destination ports, so that the filtered rule list is shared by every space they cover.
     """
     direction = direction.lower()
-    channel = channel_of(boxes)
+    channel = channel if channel is not None else channel_of(boxes)
     key = (Ident(nsg), direction, channel)
     rules = cache._rules.get(key)
     if rules is None:
@@ -258,10 +260,12 @@ def _channel_rules(nsg: NetworkSecurityGroup, direction: str, channel: Channel, 
         out.append((None, None, None, Term((), UNKNOWN, RuleRef(nsg, _unknown_rule(nsg)), everything,
                                            f"rules of NSG {nsg.name} are not determined: {nsg.rules_unknown.reason}")))
     full = nsg if nsg.default_rules else _with_defaults(nsg)
-    facts = cache._facts.get(Ident(nsg))
+    fkey = (Ident(nsg), direction)
+    facts = cache._facts.get(fkey)
     if facts is None:
-        facts = cache._facts[Ident(nsg)] = ([_rule_facts(r) for r in full.rules],
-                                            [_rule_facts(r) for r in full.default_rules])
+        mine = [r for r in full.rules if not isinstance(r.direction, str) or r.direction == direction]
+        facts = cache._facts[fkey] = ([_rule_facts(r, cache) for r in mine],
+                                      [_rule_facts(r, cache) for r in full.default_rules])
     protos, ports = channel
     keep = tuple(f[0] for f in facts[0] if not _facts_miss(f, protos, ports))
     kept_defaults = tuple(f[0] for f in facts[1] if not _facts_miss(f, protos, ports))
@@ -274,12 +278,15 @@ def _channel_rules(nsg: NetworkSecurityGroup, direction: str, channel: Channel, 
     return out
 
 
-def _rule_facts(rule: SecurityRule) -> tuple[Any, ...]:
+def _rule_facts(rule: SecurityRule, cache: TermCache) -> tuple[Any, ...]:
     """(rule, protocols, destination port ranges): None where not known (see `_misses`)."""
     if rule.problems or not isinstance(rule.protocol, str):
         return (rule, None, None)
+    protos = cache._protocols.get(rule.protocol)
+    if protos is None:
+        protos = cache._protocols[rule.protocol] = rule_protocols(rule.protocol)
     dports = rule.destination_ports
-    return (rule, rule_protocols(rule.protocol), dports.ranges if isinstance(dports, PortSet) else None)
+    return (rule, protos, dports.ranges if isinstance(dports, PortSet) else None)
 
 
 def _facts_miss(facts: tuple[Any, ...], protos: frozenset[str], ports: PortSet) -> bool:
@@ -423,7 +430,8 @@ def evaluate_nsg(nsg: NetworkSecurityGroup, direction: str, space: Sequence[Box]
 # --------------------------------------------------------------------------- layers
 def nsg_steps(boxes: Sequence[Box], device: Device, nsg: NetworkSecurityGroup | None, direction: str,
               ctx: ResolveContext, cache: TermCache | None = None,
-              remote: AddressSet | None = None) -> list[tuple[tuple[Box, ...], Step]]:
+              remote: AddressSet | None = None,
+              channel: Channel | None = None) -> list[tuple[tuple[Box, ...], Step]]:
     """What one NSG layer does to `boxes`: (boxes, Step) per piece of its first-match partition.
 
     A missing NSG (None) allows everything (an ABSENT step). Labels of the steps' rules and
@@ -431,7 +439,7 @@ def nsg_steps(boxes: Sequence[Box], device: Device, nsg: NetworkSecurityGroup | 
     """
     if nsg is None:
         return [(tuple(boxes), Step(device, ALLOWED, state=StepState.ABSENT))]
-    terms = relevant_terms(nsg, direction, ctx, boxes, cache if cache is not None else TermCache(), remote)
+    terms = relevant_terms(nsg, direction, ctx, boxes, cache if cache is not None else TermCache(), remote, channel)
     part = first_match(boxes, prefilter(terms, boxes), unmatched=DENY)
     return [(piece.boxes, Step(device, piece.outcomes, piece.term.label if piece.term is not None else None,
                                tuple(t.label for t in piece.relevant_doubts), piece.reason))
@@ -455,18 +463,19 @@ Walking = tuple[tuple[Box, ...], tuple[Step, ...]]
 
 def through_nsgs(walking: Sequence[Walking], layers: Sequence[tuple[Device, NetworkSecurityGroup | None]],
                  direction: str, ctx: ResolveContext, cache: TermCache | None,
-                 finals: list[PathPiece], remote: AddressSet | None = None) -> list[Walking]:
+                 finals: list[PathPiece], remote: AddressSet | None = None,
+                 channel: Channel | None = None) -> list[Walking]:
     """Walk pieces through NSG layers in path order.
 
     A piece a layer certainly denies is final (later layers NOT_REACHED) and goes to
     `finals`; packets a layer leaves in doubt go on, so a later certain deny still decides
-    them. Returns the pieces still walking. `remote`: a superset of the remote addresses of
-    every piece (see `relevant_terms`).
+    them. Returns the pieces still walking. `remote`, `channel`: supersets of the remote
+    addresses, protocols and destination ports of every piece (see `relevant_terms`).
     """
     for i, (device, nsg) in enumerate(layers):
         nxt: list[Walking] = []
         for boxes, steps in walking:
-            for pboxes, step in nsg_steps(boxes, device, nsg, direction, ctx, cache, remote):
+            for pboxes, step in nsg_steps(boxes, device, nsg, direction, ctx, cache, remote, channel):
                 now = steps + (step,)
                 if step.outcomes == DENIED:
                     rest = tuple(Step(d, NONE, state=StepState.NOT_REACHED) for d, _ in layers[i + 1:])

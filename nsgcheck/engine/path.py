@@ -148,8 +148,13 @@ class Beyond:
 
 
 def beyond_nsgs(walking: Sequence[Walking], subnet: Subnet | None, routes: EffectiveRoutes | None, env: Beyond,
-                notes: list[str], leg: Leg | None = None) -> list[Walking]:
-    """Add the route (and appliance, firewall, allow-list) steps to each walking piece."""
+                notes: list[str], leg: Leg | None = None,
+                parts: list[tuple[AddressSet, Route | None]] | None = None) -> list[Walking]:
+    """Add the route (and appliance, firewall, allow-list) steps to each walking piece.
+
+    `parts`: the route partition of a superset of the pieces' destinations (the flow's), when
+    the caller has it; each piece is cut along it (exact).
+    """
     out: list[Walking] = []
     if routes is not None:
         notes.extend(n for n in routes.notes if n not in notes)
@@ -159,12 +164,15 @@ def beyond_nsgs(walking: Sequence[Walking], subnet: Subnet | None, routes: Effec
             out.append((boxes, steps + (Step(_route_device(None, None, leg), EITHER, None, reason=reason,
                                              access=UNKNOWN_HOP),)))
             continue
-        dst = AddressSet.empty()
-        for b in boxes:
-            dst |= b.dst
-        parts = route_partition(dst, routes)
-        for addrs, route in parts:
-            sub = list(boxes) if len(parts) == 1 else _restrict(boxes, addrs)   # one route: all of it
+        if parts is None:
+            dst = AddressSet.empty()
+            for b in boxes:
+                dst |= b.dst
+            mine = route_partition(dst, routes)
+        else:
+            mine = parts
+        for addrs, route in mine:
+            sub = list(boxes) if len(mine) == 1 else _restrict(boxes, addrs)   # one route: all of it
             if not sub:
                 continue
             device = _route_device(route, routes, leg)
