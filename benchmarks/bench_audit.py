@@ -156,9 +156,10 @@ The machine is shared with other work, so single runs vary; the JSON of 130,000 
 written result by result (never one string) without the standard library's pure-Python indenting
 encoder. Fix planning indexes NSGs, rules and used priorities once per estate (it once scanned
 every NSG for each denied multi-VM result). The margin under 10 s is thin on a shared machine.
-Statuses of the run: {', '.join(f'{k} {v:,}' for k, v in first['summary'].items())}. Cost grows with the distinct
-(NSG pair, ASG set, address class, route) combinations and multi-VM member profiles, not with the NIC count
-(tests/test_evaluate.py checks 60 identical VMs cost as many evaluations as one).
+Statuses of the run: {', '.join(f'{k} {v:,}' for k, v in first['summary'].items())}. Each device set (NSGs,
+subnet and its routes, ASG membership) is evaluated once per required flow over the union of its VMs' addresses
+and each VM is read out of it; multi-VM groups evaluate each end's part once per group. Cost grows with device
+sets, not with the NIC count (tests/test_evaluate.py checks 60 identical VMs cost as many evaluations as one).
 <!-- audit:end -->
 """
     print(section)

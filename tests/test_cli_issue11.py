@@ -211,6 +211,11 @@ def test_an_effective_nsg_export_decides_without_the_nsg_definitions(tmp_path, c
         [("nsg-live (effective)", "allow-storage")]
     assert rows["A2A-SRC-AAD"]["status"] == "fail"
     assert [d["rule"] for d in rows["A2A-SRC-AAD"]["decided_by"]] == ["deny-all"]
+    # given with the NSG definitions too, the export (what Azure applies) wins over them
+    defined = _nsg("nsg-live", _rule("deny-everything", 100, "*", "Deny", "*"))
+    both = _write(tmp_path, _template(*doc["resources"], defined), "with-nsg.json")
+    code, rep = _audit(capsys, both, export)
+    assert {r["requirement"]: r["status"] for r in rep["results"] if r["side"] == "source"}["A2A-SRC-STORAGE"] == "pass"
 
 
 # --------------------------------------------------------------------------- appliances
