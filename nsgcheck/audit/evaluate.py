@@ -281,16 +281,6 @@ def _union(sets: Iterable[AddressSet]) -> AddressSet:
     return AddressSet.from_intervals(v4, v6)
 
 
-def evaluate_subject(ev: Evaluator, subj: AuditSubject, reqs: Sequence[Requirement], scenario: Scenario,
-                     cloud: str) -> list[Result]:
-    """Results of every non-group requirement for one subject, both sides (no sharing across subjects)."""
-    out: list[Result | None] = []
-    jobs: dict = {}
-    plan_subject(ev, subj, _static(reqs, scenario, cloud), scenario, out, jobs, 0)
-    run_jobs(ev, jobs, out)
-    return out  # type: ignore[return-value]
-
-
 # --------------------------------------------------------------------------- multi-VM groups
 def alias_index(subjects: Sequence[AuditSubject]) -> dict[str, AuditSubject]:
     """Lower-case VM/NIC names and ids -> subject (first wins)."""

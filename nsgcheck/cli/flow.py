@@ -344,7 +344,8 @@ def render_text(out: dict[str, Any]) -> str:
         if d["access"] in ("deny", "unknown", "partial") and f["remote_addresses"] > 1:
             lines.append(f"                   {_cidr_text(d['cidrs'], d['addresses'])}")
         if d.get("reason"):
-            lines.append(f"                   why unknown: {d['reason']}")
+            label = "why unknown" if d["access"] == "unknown" else "why"
+            lines.append(f"                   {label}: {d['reason']}")
     b = out.get("beyond_nsg")
     if b:
         lines.append("")

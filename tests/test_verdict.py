@@ -1,0 +1,51 @@
+"""The one status function: shares, status, coverage, deciding rules and the path of a result."""
+
+from __future__ import annotations
+
+from nsgcheck.engine.firstmatch import ALLOWED, DENIED, EITHER
+from nsgcheck.engine.pathresult import AllowListDecision, Device, DeviceKind, PathPiece, PathResult, Step
+from nsgcheck.engine.space import PROTOCOLS, Box
+from nsgcheck.engine.verdict import summarize
+from nsgcheck.values.addresses import AddressSet
+from nsgcheck.values.ports import PortSet
+
+NIC = Device(DeviceKind.NIC_NSG, "nsg-a", "/nsg/a")
+LIST = Device(DeviceKind.URL_ALLOWLIST, "allow.txt", "allow.txt")
+
+
+def _box(dst: str) -> Box:
+    return Box(frozenset({"tcp"}), AddressSet.parse("10.0.0.4"), PortSet.everything(), AddressSet.parse(dst),
+               PortSet.single(443))
+
+
+def _result(*pieces: PathPiece) -> PathResult:
+    return PathResult(list(pieces), sum(p.volume() for p in pieces), (NIC, LIST))
+
+
+RULE = AllowListDecision("allow.txt", ".blob.core.windows.net")
+
+
+def test_statuses_from_outcomes():
+    allow = PathPiece.of([_box("20.0.0.0/25")], [Step(NIC, ALLOWED, RULE)])
+    deny = PathPiece.of([_box("20.0.0.128/25")], [Step(NIC, DENIED, RULE)])
+    doubt = PathPiece.of([_box("20.0.1.0/24")], [Step(NIC, EITHER, RULE, reason="rule r: tag X not in the file")])
+    assert summarize(_result(allow), "T").status == "pass"
+    assert summarize(_result(deny), "T").status == "fail"
+    v = summarize(_result(allow, deny), "T")
+    assert (v.status, v.coverage, v.denied_prefixes) == ("partial", 0.5, ("20.0.0.128/25",))
+    v = summarize(_result(allow, doubt), "T")
+    assert (v.status, v.coverage, v.unknown_share) == ("unknown", 1 / 3, 2 / 3)
+    assert v.reasons == ("rule r: tag X not in the file",)
+    assert [(d.device_kind, d.access) for d in v.decided_by] == [("nic-nsg", "unknown"), ("nic-nsg", "allow")]
+
+
+def test_partly_allowed_names_make_a_result_partial_and_the_path_says_so():
+    part = PathPiece.of([_box("20.0.0.0/24")], [Step(NIC, ALLOWED, RULE), Step(LIST, EITHER, RULE, partial=True)])
+    v = summarize(_result(part), "T")
+    assert v.status == "partial" and v.coverage == 0.0
+    assert [(p.kind, p.verdict) for p in v.path] == [("nic-nsg", "allow"), ("url-allowlist", "partial")]
+
+
+def test_empty_family_is_unknown():
+    assert summarize(PathResult([], 0), "T").status == "unknown"
+    assert PROTOCOLS
