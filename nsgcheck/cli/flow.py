@@ -12,7 +12,6 @@ of the set it denies as CIDRs.
 from __future__ import annotations
 
 import json
-import sys
 from typing import Any
 
 from nsgcheck.errors import UsageError
