@@ -19,11 +19,13 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 PACK = REPO / "rules" / "asr-a2a.yaml"
 PAGE = REPO / "docs" / "requirements.md"
+FACTS = REPO / "docs" / "network-facts.md"      # hand-written; the generated page links to it
 CLOUDS = (("Public", "Azure (public)"), ("AzureGovernment", "Azure Government"), ("China", "Azure China"))
 WHEN = {"always": "always", "ade": "VMs use Azure Disk Encryption (`--ade`)",
         "auto_upgrade": "Mobility agent auto-upgrade (`--auto-upgrade`)",
         "group": "VMs in a multi-VM consistency group (`--group`)",
-        "multi_vm_group": "VMs in a multi-VM consistency group (`--group`)"}
+        "multi_vm_group": "VMs in a multi-VM consistency group (`--group`)",
+        "custom_dns": "the VM's network or NIC sets custom DNS servers"}
 
 
 def _one_line(text: Any) -> str:
@@ -47,6 +49,13 @@ def render(pack: dict[str, Any]) -> str:
         "Regional destinations use `{source}` (the protected VMs' region) and `{target}` (the DR",
         "region), written as the service tag's region spelling (`eastus` → `Storage.EastUS`).",
         "`nsgcheck rules list` and `nsgcheck rules show ID` print the same data.",
+        "",
+        "Beyond these rows the audit checks what else breaks Site Recovery networking: whether a VM has",
+        "a way out at all (default outbound access, NAT gateways, public IPs, load-balancer outbound",
+        "rules), Site Recovery private endpoints and their DNS zones, custom DNS servers, proxies,",
+        "zone-to-zone disaster recovery, per-item failover settings and common tag mistakes. The facts,",
+        "their sources and nsgcheck's decisions where the documentation is silent are in",
+        f"[{FACTS.name}]({FACTS.name}).",
         "",
         "| Id | Side | When | Protocol/port | Destination | Severity | Site Recovery errors |",
         "|---|---|---|---|---|---|---|",

@@ -23,8 +23,8 @@ def test_bundled_example_shows_pass_partial_and_fail(capsys):
     assert code == 1
     assert "\x1b[" not in out                      # no colour when not a terminal
     lines = out.splitlines()
-    assert lines[-1] == ("Summary: 2 subjects × 13 requirements: 26 results, 26 decided (1 fail, 1 partial, "
-                         "16 pass, 8 not applicable), 0 unknown; 3 advisories")
+    assert lines[-1] == ("Summary: 2 subjects × 15 requirements: 30 results, 30 decided (1 fail, 1 partial, "
+                         "16 pass, 12 not applicable), 0 unknown; 8 advisories")
     assert out.index("✗ fail") < out.index("◐ partial")                # failures first
     assert "A2A-SRC-EVENTHUB" in out and "deny-internet-out (4000) at" in out and "estate.json:" in out
     assert "Site Recovery errors this causes: 151037, 151072" in out

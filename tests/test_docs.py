@@ -70,3 +70,27 @@ def test_internal_links_resolve():
     for page in DOCS.glob("*.md"):
         for target in re.findall(r"\]\(([^)#:]+\.md)(?:#[^)]*)?\)", page.read_text(encoding="utf-8")):
             assert (DOCS / target).exists(), f"{page.name} links to missing {target}"
+
+
+def test_network_facts_page_backs_every_citation():
+    """docs/network-facts.md (hand-written, linked from the generated page) has every section the
+    code cites, names every advisory of the network checks, and lists every source key the
+    requirement pack uses that is defined there."""
+    gen = _generator()
+    facts = gen.FACTS.read_text(encoding="utf-8")
+    assert f"]({gen.FACTS.name})" in gen.generate()
+    sections = set(re.findall(r"^## (\d+)\. ", facts, re.M))
+    cited = set()
+    for f in (REPO / "nsgcheck").rglob("*.py"):
+        cited |= set(re.findall(r"network-facts\.md §(\d+)", f.read_text(encoding="utf-8")))
+    assert cited and cited <= sections, cited - sections
+    code = (REPO / "nsgcheck" / "audit" / "network_advisories.py").read_text(encoding="utf-8")
+    code += (REPO / "nsgcheck" / "audit" / "evaluate.py").read_text(encoding="utf-8")
+    for adv in sorted(set(re.findall(r'"(ADV-[A-Z0-9-]+)"', code))):
+        assert f"`{adv}`" in facts, adv
+    refs = set(re.findall(r"^\* \*\*([A-Z0-9-]+)\*\*", facts, re.M)) | set(
+        re.findall(r"\*\*([A-Z0-9-]+)\*\*,", facts))
+    pack = yaml.safe_load((REPO / "rules" / "asr-a2a.yaml").read_text(encoding="utf-8"))
+    for req in pack["requirements"]:
+        if req["applies_when"] == "custom_dns":
+            assert set(req["sources"]) <= refs, (req["id"], set(req["sources"]) - refs)

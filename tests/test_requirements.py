@@ -10,7 +10,7 @@ from nsgcheck.errors import RulesError
 
 DESIGN_IDS = {"A2A-SRC-STORAGE", "A2A-SRC-AAD", "A2A-SRC-EVENTHUB", "A2A-SRC-ASR", "A2A-SRC-KEYVAULT",
               "A2A-SRC-AUTOMATION", "A2A-TGT-STORAGE", "A2A-TGT-AAD", "A2A-TGT-EVENTHUB", "A2A-TGT-ASR",
-              "A2A-TGT-KEYVAULT", "A2A-TGT-AUTOMATION", "A2A-MVM-20004"}
+              "A2A-TGT-KEYVAULT", "A2A-TGT-AUTOMATION", "A2A-MVM-20004", "A2A-SRC-DNS", "A2A-TGT-DNS"}
 
 
 def test_builtin_pack_has_every_design_id_with_full_text():
@@ -32,12 +32,14 @@ def test_builtin_pack_has_every_design_id_with_full_text():
     ("A2A-SRC-KEYVAULT", "AzureKeyVault", "source", "ade"),
     ("A2A-TGT-AUTOMATION", "GuestAndHybridManagement", "target", "auto_upgrade"),
     ("A2A-MVM-20004", "{peer}", "group", "multi_vm_group"),
+    ("A2A-SRC-DNS", "{dns}", "source", "custom_dns"),
+    ("A2A-TGT-DNS", "{dns}", "target", "custom_dns"),
 ])
 def test_destinations_sides_and_conditions(rid, dest, side, when):
     r = load_requirements().get(rid)
     assert (r.destination, r.side, r.applies_when) == (dest, side, when)
-    assert r.protocol == "tcp"
-    assert r.ports == ((20004,) if side == "group" else (443,))
+    assert (r.protocol, r.ports) == (("udp", (53,)) if r.is_dns else ("tcp", (20004,)) if side == "group"
+                                     else ("tcp", (443,)))
 
 
 def test_regions_swap_between_sides():
@@ -52,7 +54,7 @@ def test_regions_swap_between_sides():
 def test_urls_for_every_cloud_and_the_government_replication_domain():
     reqs = load_requirements()
     for r in reqs:
-        if r.is_group:
+        if r.is_group or r.is_dns:
             continue
         assert set(r.urls) == {"Public", "AzureGovernment", "China"}, r.id
     asr = reqs.get("A2A-SRC-ASR")

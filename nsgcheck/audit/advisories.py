@@ -240,7 +240,8 @@ def wrong_region_tags(estate: Estate, results: Sequence[Any]) -> list[Advisory]:
     """
     wanted: dict[str, set[str]] = {}     # NSG id -> regional tags needed on a failing/partial path
     for r in results:
-        if r.status not in ("fail", "partial") or "." not in r.destination or r.side == "group":
+        if r.status not in ("fail", "partial") or "." not in r.destination or r.side == "group" \
+                or getattr(r, "destination_prefixes", ()):
             continue
         for step in r.path:
             if step.kind.endswith("nsg") and step.id:

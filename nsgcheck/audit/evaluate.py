@@ -21,13 +21,15 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Sequence
 
-from nsgcheck.answers import NOT_APPLICABLE, PASS, Decision, status_from_shares
+from nsgcheck.answers import NOT_APPLICABLE, PASS, UNKNOWN, Decision, status_from_shares
+from nsgcheck.audit.destinations import Cap, apply_cap, resolve
 from nsgcheck.audit.requirements import GROUP, SOURCE, TARGET, Requirement, RequirementSet, applies
-from nsgcheck.audit.results import Result, Subject
+from nsgcheck.audit.results import Advisory, Result, Subject
 from nsgcheck.audit.scenario import Scenario
 from nsgcheck.audit.subjects import AuditSubject, Placement
 from nsgcheck.engine.catalog import TagCatalog, base_or_regional, tag_addresses
 from nsgcheck.engine.context import nsg_export_of
+from nsgcheck.engine.egress import egress_for
 from nsgcheck.engine.evaluate import Endpoint, Environment, Flow, PathMemo, PathSpec, Scope
 from nsgcheck.engine.firstmatch import ALLOW
 from nsgcheck.engine.resolve import rule_protocols
@@ -42,7 +44,8 @@ __all__ = ["Evaluator", "Verdict", "endpoint_of", "evaluate_all", "evaluate_grou
 
 
 # --------------------------------------------------------------------------- subjects -> engine terms
-def endpoint_of(placement: Placement, nic_id: str | None, estate: Estate) -> Endpoint:
+def endpoint_of(placement: Placement, nic_id: str | None, estate: Estate,
+                egress_memo: dict | None = None) -> Endpoint:
     """The device set a placement's path reads (engine `Endpoint`).
 
     `nic_id`: the subject's NIC on the source side (None for a subnet, an NSG attached to
@@ -57,8 +60,24 @@ def endpoint_of(placement: Placement, nic_id: str | None, estate: Estate) -> End
     asgs = None
     if nic_id and not placement.asgs_unknown and "(undetermined)" not in placement.asg_ids:
         asgs = frozenset(placement.asg_ids)
+    egress = None
+    if placement.outbound is not None and placement.subnet_id and not placement.outside:
+        memo = egress_memo if egress_memo is not None else {}
+        outbound = placement.outbound
+        ip_pools = memo.get("ip-pools")
+        if ip_pools is None:
+            ip_pools = memo["ip-pools"] = any(p.ip_addresses for lb in estate.load_balancers.values()
+                                               for p in lb.pools)
+        if not ip_pools and outbound.private_ip is not None:
+            outbound = replace(outbound, private_ip=None)    # only IP-based pools read the address
+        key = ("egress-of", placement.subnet_id, outbound)
+        egress = memo.get(key)
+        if egress is None:
+            found = egress_for(estate, estate.subnets.get(placement.subnet_id), outbound)
+            # one object per distinct way out: path keys then compare by identity
+            egress = memo[key] = memo.setdefault(("egress", found), found)
     return Endpoint(placement.subnet_id, placement.nic_nsg_id, placement.subnet_nsg_id, nic_key, asgs,
-                    placement.outside)
+                    placement.outside, egress)
 
 
 def requirement_flow(req: Requirement, src: AddressSet, dst: AddressSet, urls: tuple[str, ...] = (),
@@ -76,6 +95,11 @@ class Evaluator:
     #: (requirement id, destination template, source region, target region) -> (tag name, tag or None, reason)
     destinations: dict[tuple, tuple[str, Any, str]] = field(default_factory=dict)
     _sets: dict[tuple, AddressSet] = field(default_factory=dict)     # the same, as address sets per family
+    #: TCP 53 checks beside the DNS requirements (path, flow, subject, label, side, result index)
+    dns_checks: list[tuple[Any, Flow, Subject, str, str, int]] = field(default_factory=list)
+    advisories: list[Advisory] = field(default_factory=list)
+    #: what destination resolution and egress keep for the whole run (`destinations.resolve`)
+    resolved: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.memo = PathMemo(self.env)
@@ -113,6 +137,8 @@ class Evaluator:
 
     def _destination(self, req: Requirement, source_region: str | None,
                      target_region: str | None) -> tuple[str, Any, str]:
+        if req.is_dns:
+            return "custom DNS servers", None, "the subject's DNS servers are not known"
         try:
             base, loc = req.destination_for(source_region, target_region)
         except KeyError as exc:
@@ -143,13 +169,19 @@ def _na(req: Requirement, subject: Subject, why: str, dest: str = "", port: str 
 
 
 def _result(req: Requirement, subject: Subject, side: str, v: Verdict, dest: str, urls: tuple[str, ...],
-            peer: Subject | None = None, message: str | None = None, port: str | None = None) -> Result:
+            peer: Subject | None = None, message: str | None = None, port: str | None = None,
+            flow: Flow | None = None) -> Result:
+    """A result; `flow`: the flow evaluated when it is not the requirement's own (a private endpoint,
+    DNS servers, a proxy): its protocol, port and addresses are reported."""
+    protocol, port, prefixes = req.protocol, req.port_text if port is None else port, ()
+    if flow is not None:
+        protocol, port = flow.protocol, str(flow.dport)
+        prefixes = tuple(flow.dst.cidrs())
     return Result(requirement=req.id, title=req.title, subject=subject, side=side, status=v.status,
-                  coverage=v.coverage, destination=dest, protocol=req.protocol,
-                  port=req.port_text if port is None else port,
+                  coverage=v.coverage, destination=dest, protocol=protocol, port=port,
                   decided_by=v.decided_by, message=message if message is not None else v.message,
                   unknown_share=v.unknown_share, reasons=v.reasons, denied_prefixes=v.denied_prefixes,
-                  path=v.path, urls=urls, peer=peer)
+                  path=v.path, urls=urls, peer=peer, destination_prefixes=prefixes)
 
 
 _CONDITION_OFF = {"ade": "Azure Disk Encryption is not enabled for this scenario (--ade)",
@@ -169,6 +201,9 @@ class _Job:
     urls: tuple[str, ...]
     owner: int                       # index of the audit subject (for progress)
     port: str
+    cap: Cap | None = None           # a precondition outside the path (DNS zone link, approval)
+    notes: tuple[str, ...] = ()
+    own_flow: bool = False           # the flow is not the requirement's tag (endpoint, DNS, proxy)
 
 
 @dataclass(frozen=True)
@@ -205,7 +240,7 @@ class _Group:
 
 
 def plan_subject(ev: Evaluator, subj: AuditSubject, reqs: Sequence[_Req], scenario: Scenario,
-                 out: list[Result | None], groups: dict[tuple, _Group], owner: int) -> int:
+                 out: list[Result | None], groups: dict[tuple, _Group], owner: int, cloud: str = "Public") -> int:
     """Results decided without evaluation go to `out`; the rest become jobs grouped by
     (path, flow family with the source left out). Returns the number of jobs."""
     n = 0
@@ -230,26 +265,43 @@ def plan_subject(ev: Evaluator, subj: AuditSubject, reqs: Sequence[_Req], scenar
         if placement is None:
             out.append(_result(req, subject, TARGET, unknown_verdict(subj.target_reason), name, urls, port=sr.port))
             continue
-        if placement.unknown or dst is None or not dst:
-            if placement.unknown:
-                why = "; ".join(placement.unknown)
-            elif dst is not None:
+        if placement.unknown:
+            out.append(_result(req, subject, req.side, unknown_verdict("; ".join(placement.unknown)), name, urls,
+                               port=sr.port))
+            continue
+        dest = resolve(ev.estate, req, subj, placement, req.side, scenario, cloud, name, dst, urls, sr.accepted,
+                       ev.resolved)
+        if dest.not_applicable:
+            out.append(_na(req, subject, dest.not_applicable, dest.label, port=sr.port))
+            continue
+        if dest.verdict is not None:
+            out.append(_result(req, subject, req.side, dest.verdict, dest.label, urls, port=sr.port))
+            continue
+        own = dest.dst is not dst
+        target = dest.dst if not own or dest.dst is None else dest.dst.only(families)
+        if target is None or not target:
+            if target is not None:
                 fams = "/".join(f"IPv{f}" for f in sorted(placement.families)) or "no address"
-                why = f"{name} has no prefixes of the subject's address family ({fams})"
-            out.append(_result(req, subject, req.side, unknown_verdict(why), name, urls, port=sr.port))
+                why = f"{dest.label} has no addresses of the subject's address family ({fams})"
+            out.append(_result(req, subject, req.side, unknown_verdict(why), dest.label, urls, port=sr.port))
             continue
         spec = specs.get(req.side)
         if spec is None:
-            end = endpoint_of(placement, subj.nic_id if source else None, ev.estate)
+            end = endpoint_of(placement, subj.nic_id if source else None, ev.estate, ev.resolved)
             spec = specs[req.side] = PathSpec(sender=end)
-        key = (spec, req.id, name, families)
+        key = (spec, req.id, dest.key(), families)
         group = groups.get(key)
         if group is None:
-            group = groups[key] = _Group(spec, requirement_flow(req, AddressSet.empty(), dst, urls, sr.accepted),
-                                         name)
+            group = groups[key] = _Group(spec, Flow(dest.protocol, AddressSet.empty(), target, dest.ports,
+                                                    urls=dest.urls, accepted_urls=dest.accepted, via=dest.via),
+                                         dest.label)
         out.append(None)
-        group.jobs.append(_Job(len(out) - 1, req, subject, req.side, placement.address, name, urls, owner, sr.port))
+        group.jobs.append(_Job(len(out) - 1, req, subject, req.side, placement.address, dest.label, urls, owner,
+                               sr.port, dest.cap, dest.notes, own))
         n += 1
+        if req.is_dns:
+            ev.dns_checks.append((spec, Flow("tcp", placement.address, target, dest.ports), subject, dest.label,
+                                  req.side, len(out) - 1))
     return n
 
 
@@ -258,7 +310,7 @@ def run_jobs(ev: Evaluator, groups: dict[tuple, _Group], out: list[Result | None
     """Evaluate each (path, family) once over the union of its jobs' sources; project each job."""
     for g in groups.values():
         f = g.family
-        flow = Flow(f.protocol, _union(j.address for j in g.jobs), f.dst, f.dport, f.sport, f.urls, f.accepted_urls)
+        flow = replace(f, src=_union(j.address for j in g.jobs))
         result = ev.memo.path(g.spec, flow)
         shared: dict[Any, Verdict] = {}
         for job in g.jobs:
@@ -266,7 +318,9 @@ def run_jobs(ev: Evaluator, groups: dict[tuple, _Group], out: list[Result | None
             v = shared.get(seg)
             if v is None:
                 v = shared[seg] = summarize(result.project(src=job.address), g.label)
-            out[job.index] = _result(job.req, job.subject, job.side, v, g.label, job.urls, port=job.port)
+            v = apply_cap(v, job.cap, job.notes)
+            out[job.index] = _result(job.req, job.subject, job.side, v, g.label, job.urls, port=job.port,
+                                     flow=g.family if job.own_flow else None)
             if done is not None:
                 done(job.owner)
 
@@ -279,6 +333,30 @@ def _union(sets: Iterable[AddressSet]) -> AddressSet:
         v4.extend(a.v4)
         v6.extend(a.v6)
     return AddressSet.from_intervals(v4, v6)
+
+
+def dns_tcp_advisories(ev: Evaluator, results: Sequence[Result | None]) -> list[Advisory]:
+    """TCP 53 to the custom DNS servers (beside the UDP 53 requirement, when that one is not already
+    failing): not allowed is a warning."""
+    out: list[Advisory] = []
+    seen: set[tuple] = set()
+    for spec, flow, subject, label, side, index in ev.dns_checks:
+        row = results[index]
+        if row is None or row.status not in (PASS, UNKNOWN):
+            continue
+        v = summarize(ev.memo.path(spec, flow), label)
+        key = (subject.id, side)
+        if v.status == PASS or key in seen:
+            continue
+        seen.add(key)
+        first = next((d for d in v.decided_by if d.access in ("deny", "unknown")), None)
+        by = f" (decided by {first.device}/{first.rule})" if first is not None and first.rule else ""
+        out.append(Advisory("ADV-DNS-TCP-53", "warning",
+                            f"{subject.kind} {subject.name} ({side}): TCP 53 to {label} is {v.status}{by}; DNS falls "
+                            f"back to TCP for large answers, and Microsoft asks for TCP and UDP 53 to custom DNS "
+                            f"servers", subject.name, first.location if first is not None else None,
+                            ("docs/network-facts.md §4 (DNS ports)",)))
+    return out
 
 
 # --------------------------------------------------------------------------- multi-VM groups
@@ -317,7 +395,8 @@ class _PairTable:
 
     def __init__(self, ev: Evaluator, req: Requirement, members: Sequence[AuditSubject]):
         self.members = members
-        ends: list[Endpoint | None] = [None if m.source.unknown else endpoint_of(m.source, m.nic_id, ev.estate)
+        ends: list[Endpoint | None] = [None if m.source.unknown else endpoint_of(m.source, m.nic_id, ev.estate,
+                                                                                 ev.resolved)
                                        for m in members]
         self.index: dict[Endpoint, int] = {}
         for e in ends:
@@ -476,14 +555,16 @@ def evaluate_all(estate: Estate, catalog: Any, requirements: RequirementSet | Se
     pending = Counter()
     static = _static(reqs, scenario, cloud)
     for i, s in enumerate(subjects):
-        pending[i] = plan_subject(ev, s, static, scenario, out, jobs, i)
+        pending[i] = plan_subject(ev, s, static, scenario, out, jobs, i, cloud)
         if not pending[i] and progress is not None:
             progress(1)
     # every remote address of the run: the required destinations, and the VMs (multi-VM pairs)
     vms = _union(p.address for s in subjects for p in (s.source, s.target) if p is not None)
     dsts = {id(g.family.dst): g.family.dst for g in jobs.values()}      # a few distinct sets, shared
-    protocols = frozenset(p for r in reqs for p in rule_protocols(r.protocol))
-    dports = PortSet.parse([str(p) for r in reqs for p in r.ports]) if reqs else PortSet()
+    protocols = frozenset(p for r in reqs for p in rule_protocols(r.protocol)) | frozenset(
+        p for g in jobs.values() for p in rule_protocols(g.family.protocol))
+    dports = PortSet.parse([str(p) for r in reqs for p in r.ports]
+                           + [str(g.family.dport) for g in jobs.values()]) if reqs else PortSet()
     ev.env = replace(ev.env, scope=Scope(_union([vms, *dsts.values()]), vms, protocols, dports))
     ev.memo = PathMemo(ev.env)
 
@@ -494,6 +575,7 @@ def evaluate_all(estate: Estate, catalog: Any, requirements: RequirementSet | Se
 
     run_jobs(ev, jobs, out, done if progress is not None else None)
     results: list[Result] = [r for r in out if r is not None]
+    ev.advisories += dns_tcp_advisories(ev, out)
     for req in reqs:
         if req.side == GROUP:
             results.extend(evaluate_groups(ev, subjects, req, scenario))

@@ -22,7 +22,8 @@ from nsgcheck.model import Origin
 BUILTIN_PACK = "asr-a2a.yaml"
 PACK_SCHEMA = "asr-a2a.schema.json"
 
-ALWAYS, ADE, AUTO_UPGRADE, MULTI_VM = "always", "ade", "auto_upgrade", "multi_vm_group"
+ALWAYS, ADE, AUTO_UPGRADE, MULTI_VM, CUSTOM_DNS = "always", "ade", "auto_upgrade", "multi_vm_group", "custom_dns"
+DNS_SERVERS = "{dns}"   # destination: the subject's custom DNS servers
 SOURCE, TARGET, GROUP = "source", "target", "group"
 
 
@@ -33,11 +34,11 @@ class Requirement:
     id: str
     title: str
     rationale: str
-    applies_when: str            # always | ade | auto_upgrade | multi_vm_group
+    applies_when: str            # always | ade | auto_upgrade | multi_vm_group | custom_dns
     side: str                    # source | target | group
     protocol: str                # tcp | udp
     ports: tuple[int, ...]
-    destination: str             # tag template: 'Storage.{source}', 'AzureSiteRecovery', '{peer}'
+    destination: str             # tag template: 'Storage.{source}', 'AzureSiteRecovery', '{peer}', '{dns}'
     urls: dict[str, tuple[str, ...]] = field(default_factory=dict, hash=False, compare=False)
     also_accepted_urls: dict[str, tuple[str, ...]] = field(default_factory=dict, hash=False, compare=False)
     severity: str = "error"
@@ -56,7 +57,11 @@ class Requirement:
 
     @property
     def is_regional(self) -> bool:
-        return "{" in self.destination and not self.is_group
+        return "{" in self.destination and not self.is_group and not self.is_dns
+
+    @property
+    def is_dns(self) -> bool:
+        return self.destination == DNS_SERVERS
 
     @property
     def is_group(self) -> bool:
@@ -175,7 +180,10 @@ def parse_pack(text: str, file: str) -> list[Requirement]:
         if r["side"] == GROUP and dest != "{peer}":
             raise RulesError("a group requirement's destination must be '{peer}'", file=file,
                              pointer=f"/requirements/{i}/destination", line=lines.get(f"/requirements/{i}"))
-        if "{" in dest and r["side"] != GROUP:
+        if (dest == DNS_SERVERS) != (r["applies_when"] == CUSTOM_DNS):
+            raise RulesError("destination '{dns}' and applies_when 'custom_dns' go together", file=file,
+                             pointer=f"/requirements/{i}/destination", line=lines.get(f"/requirements/{i}"))
+        if "{" in dest and r["side"] != GROUP and dest != DNS_SERVERS:
             base, _, suffix = dest.partition(".")
             if suffix not in ("{source}", "{target}") or "{" in base:
                 raise RulesError(f"destination {dest!r}: expected TAG, TAG.{{source}} or TAG.{{target}}",

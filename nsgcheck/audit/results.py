@@ -72,6 +72,9 @@ class Result:
     severity: str = ""                     # defaults from status
     suppressed: str = ""                   # suppression reason when suppressed
     fixes: tuple[Any, ...] = ()            # nsgcheck.fixes.plan.Fix: rules to add (fail/partial)
+    #: where the flow goes when it is not the service tag itself (a private endpoint's addresses,
+    #: the custom DNS servers, a proxy's address): what a fix must allow
+    destination_prefixes: tuple[str, ...] = ()
 
     def effective_severity(self) -> str:
         return self.severity or STATUS_SEVERITY[self.status]
@@ -107,6 +110,8 @@ class Result:
             out["suppressed"] = self.suppressed
         if self.fixes:
             out["fixes"] = [f.to_json() for f in self.fixes]
+        if self.destination_prefixes:
+            out["destination_prefixes"] = list(self.destination_prefixes)
         return out
 
 

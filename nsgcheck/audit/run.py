@@ -9,6 +9,7 @@ from nsgcheck import __version__
 from nsgcheck.audit.advisories import advisories, route_advisories, wrong_region_tags
 from nsgcheck.fixes.plan import plan_report_fixes
 from nsgcheck.audit.evaluate import evaluate_all
+from nsgcheck.audit.network_advisories import network_advisories
 from nsgcheck.audit.requirements import RequirementSet
 from nsgcheck.audit.results import Report
 from nsgcheck.audit.scenario import Scenario
@@ -69,6 +70,8 @@ def _run(estate: Estate, catalog: Any, requirements: Any, scenario: Scenario, pr
     advs = advisories(estate, catalog, required, subjects, scenario.groups)
     advs += _route_advisories(estate, catalog, subjects)
     advs += wrong_region_tags(estate, results)
+    advs += ev.advisories
+    advs += network_advisories(estate, catalog, subjects, scenario)
     findings = [{"level": f.level, "message": f.message, "location": origin_json(f.origin)}
                 for f in estate.findings]
     for name in missing:

@@ -18,7 +18,7 @@ import jsonschema
 import yaml
 
 from nsgcheck.errors import ScenarioError, UsageError
-from nsgcheck.model import Estate, Unknown, ref
+from nsgcheck.model import Estate, RecoveryNic, Unknown, ref
 from nsgcheck.values.addresses import AddressError, parse_cidr
 
 FLAG, FILE, DISCOVERED, DEFAULT = "flag", "file", "discovered", "default"
@@ -39,6 +39,16 @@ class TargetHint:
     network_id: str | None = None
     subnet_name: str | None = None
     target_region: str | None = None
+    #: the item's per-NIC recovery settings (recovery NSG, static IP, public IP, pools, test network)
+    nics: tuple[RecoveryNic, ...] = ()
+    test_network_id: str | None = None
+
+    def nic_for(self, nic_id: str | None) -> RecoveryNic | None:
+        """The settings of the NIC `nic_id` (else the first NIC's: the primary is listed first)."""
+        for n in self.nics:
+            if nic_id and isinstance(n.source_nic_id, str) and ref(n.source_nic_id) == ref(nic_id):
+                return n
+        return self.nics[0] if self.nics else None
 
 
 @dataclass(frozen=True)
@@ -289,9 +299,10 @@ def discover(estate: Estate) -> dict[str, Any]:
         if item.target_region:
             tgt_regions.add(normalize_region(item.target_region))
         caches += [c for c in item.cache_storage_ids if c not in caches]
-        if item.target_network_id or item.target_subnet_name or item.target_region:
+        if item.target_network_id or item.target_subnet_name or item.target_region or item.nics:
             hints[ref(item.vm_id)] = TargetHint(item.target_network_id, item.target_subnet_name,
-                                                normalize_region(item.target_region))
+                                                normalize_region(item.target_region), item.nics,
+                                                item.test_network_id)
     if not tgt_regions and mapping:
         for tgt in mapping.values():
             vnet = estate.get("vnets", tgt)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from nsgcheck.audit.results import Subject
 from nsgcheck.audit.scenario import Scenario, normalize_region
+from nsgcheck.engine.egress import VmOutbound
 from nsgcheck.values.addresses import AddressError, AddressSet
 from nsgcheck.model import (AddressKind, Estate, NetworkInterface, NetworkSecurityGroup, Subnet, Unknown,
                             VirtualMachine, ref)
@@ -38,6 +39,7 @@ class Placement:
     unknown: tuple[str, ...] = ()       # reasons this placement is not determined (with locations)
     notes: tuple[str, ...] = ()
     outside: str = ""                   # an NSG attached to nothing: why the path beyond it is not known
+    outbound: VmOutbound | None = None  # the NIC-level way out (public IP, pools); None: any VM of the subnet
 
     @property
     def families(self) -> frozenset[int]:
@@ -152,17 +154,23 @@ def _placement_reasons(subnet: Subnet) -> list[str]:
 
 def _target_placement(estate: Estate, scenario: Scenario, source_subnet: Subnet | None,
                       ip: AddressSet | None, ip_text: str | None, families: tuple[int, ...],
-                      vm_id: str | None, index: dict | None = None) -> tuple[Placement | None, str]:
-    """Placement after failover, or (None, reason)."""
+                      vm_id: str | None, index: dict | None = None,
+                      nic_id: str | None = None) -> tuple[Placement | None, str]:
+    """Placement after failover, or (None, reason). A replicated item's per-NIC settings decide when
+    present (recovery network, subnet, static IP, NIC NSG, public IP, pools); else the mapping."""
     index = index if index is not None else {}
     if "subnets" not in index:
         index["subnets"] = subnets_by_vnet(estate)
     hint = scenario.hint_for(vm_id) if vm_id else None
+    rnic = hint.nic_for(nic_id) if hint is not None else None
+    rcfg = rnic.primary_config() if rnic is not None else None
     tgt_key = None
-    if source_subnet is not None:
-        tgt_key = mapped_target_vnet(estate, scenario, source_subnet.vnet_id)
-    if tgt_key is None and hint is not None and hint.network_id:
+    if rnic is not None and isinstance(rnic.recovery_network_id, str):
+        tgt_key = rnic.recovery_network_id
+    elif hint is not None and hint.network_id:
         tgt_key = hint.network_id
+    if tgt_key is None and source_subnet is not None:
+        tgt_key = mapped_target_vnet(estate, scenario, source_subnet.vnet_id)
     if tgt_key is None:
         return None, "no target network: no network mapping for this VM's virtual network (give --network-mapping SOURCE_VNET=TARGET_VNET or a scenario file)"
     memo = index.setdefault("vnets", {})
@@ -171,7 +179,13 @@ def _target_placement(estate: Estate, scenario: Scenario, source_subnet: Subnet 
     tgt_vnet = memo[tgt_key]
     if tgt_vnet is None:
         return None, f"no target network: the mapped target virtual network {tgt_key!r} is not in the inputs"
-    tkey = (tgt_vnet, source_subnet.name if source_subnet else "", hint.subnet_name if hint else None)
+    reasons: list[str] = []
+    wanted = hint.subnet_name if hint else None
+    if rcfg is not None and isinstance(rcfg.recovery_subnet_name, str):
+        wanted = rcfg.recovery_subnet_name
+    elif rcfg is not None and isinstance(rcfg.recovery_subnet_name, Unknown):
+        reasons.append(f"recovery subnet of the replicated item not determined: {rcfg.recovery_subnet_name}")
+    tkey = (tgt_vnet, source_subnet.name if source_subnet else "", wanted)
     tmemo = index.setdefault("targets", {})
     if tkey not in tmemo:
         tmemo[tkey] = target_subnet(estate, tgt_vnet, tkey[1], tkey[2], index["subnets"])
@@ -183,8 +197,18 @@ def _target_placement(estate: Estate, scenario: Scenario, source_subnet: Subnet 
     if rkey not in rmemo:
         r_, why_ = _subnet_v4(subnet, families)
         rmemo[rkey] = (r_, why_ + _placement_reasons(subnet))
-    rng, reasons = rmemo[rkey][0], list(rmemo[rkey][1])
+    rng, more = rmemo[rkey][0], list(rmemo[rkey][1])
+    reasons += more
     notes = []
+    static = rcfg.recovery_static_ip if rcfg is not None else None
+    if isinstance(static, str):
+        try:
+            ip, ip_text = AddressSet.parse(static).only(families), static
+            notes.append(f"static recovery IP {static} (replicated item)")
+        except AddressError as exc:
+            reasons.append(f"static recovery IP {static!r}: {exc}")
+    elif isinstance(static, Unknown):
+        reasons.append(f"static recovery IP of the replicated item not determined: {static}")
     if ip is not None and ip and ip <= rng:
         addr, text = ip, ip_text or str(ip)
         notes.append(f"after failover keeps {text} in target subnet {subnet.name}")
@@ -192,13 +216,24 @@ def _target_placement(estate: Estate, scenario: Scenario, source_subnet: Subnet 
         addr, text = rng, ", ".join(rng.cidrs()) or "(no address)"
         if ip is not None:
             notes.append(f"{ip_text} does not fit target subnet {subnet.name}: evaluated over the whole subnet")
+    nic_nsg = None
+    if rnic is not None and isinstance(rnic.recovery_nsg_id, str):
+        nic_nsg = ref(rnic.recovery_nsg_id)
+        notes.append(f"NIC-level NSG {rnic.recovery_nsg_id.rsplit('/', 1)[-1]} from the replicated item")
+    elif rnic is not None and isinstance(rnic.recovery_nsg_id, Unknown):
+        notes.append(f"the recovered NIC's NSG is not known ({rnic.recovery_nsg_id.reason}); none is evaluated")
+    outbound = None
+    if rcfg is not None:
+        outbound = VmOutbound(public_ip_id=rcfg.recovery_public_ip_id,
+                              pool_ids=tuple(ref(x) for x in rcfg.recovery_lb_pool_ids),
+                              private_ip=static if isinstance(static, str) else None)
     vnet = estate.vnets.get(tgt_vnet)
     region = _text(vnet.location) if vnet is not None else None
     region = normalize_region(region) or scenario.target_region
     return Placement(address=addr, address_text=text, subnet_id=ref(subnet.id), vnet_id=tgt_vnet,
-                     nic_nsg_id=None, subnet_nsg_id=_nsg(subnet.nsg_id),
+                     nic_nsg_id=nic_nsg, subnet_nsg_id=_nsg(subnet.nsg_id),
                      route_table_id=_nsg(subnet.route_table_id), asg_ids=(), asgs_unknown=True,
-                     region=region, unknown=tuple(reasons), notes=tuple(notes)), ""
+                     region=region, unknown=tuple(reasons), notes=tuple(notes), outbound=outbound), ""
 
 
 def _vm_region(scenario: Scenario, *locations: object) -> str | None:
@@ -214,6 +249,15 @@ def _asg_key(cfg: Any) -> tuple[str, ...]:
         return ()
     ids = tuple(sorted({ref(a) for a in cfg.asg_ids}))
     return ids + ("(undetermined)",) if cfg.asgs_unknown is not None else ids
+
+
+def nic_outbound(nic: NetworkInterface, cfg: Any) -> VmOutbound | None:
+    """The NIC-level facts of its way out (primary IP configuration: secondary ones give no outbound)."""
+    if cfg is None:
+        return None
+    return VmOutbound(public_ip_id=cfg.public_ip_id, pool_ids=cfg.lb_pool_ids, pools_unknown=cfg.lb_pools_unknown,
+                      private_ip=cfg.private_ip if isinstance(cfg.private_ip, str) else None,
+                      default_outbound=nic.default_outbound_connectivity)
 
 
 def _nic_subject(estate: Estate, scenario: Scenario, nic: NetworkInterface,
@@ -256,8 +300,10 @@ def _nic_subject(estate: Estate, scenario: Scenario, nic: NetworkInterface,
                     nic_nsg_id=_nsg(nic.nsg_id), subnet_nsg_id=_nsg(subnet.nsg_id) if subnet else None,
                     route_table_id=_nsg(subnet.route_table_id) if subnet else None,
                     asg_ids=_asg_key(cfg),
-                    region=region, unknown=tuple(reasons), notes=tuple(notes))
-    tgt, why = _target_placement(estate, scenario, subnet, ip_set, ip_text, (4,), vm.id if vm else None, index)
+                    region=region, unknown=tuple(reasons), notes=tuple(notes),
+                    outbound=nic_outbound(nic, cfg))
+    tgt, why = _target_placement(estate, scenario, subnet, ip_set, ip_text, (4,), vm.id if vm else None, index,
+                                 nic.id)
     if vm is not None:
         subj = Subject("vm", vm.name, vm.id, text, region or "", other_nics)
         aliases = (vm.name.lower(), ref(vm.id), nic.name.lower(), ref(nic.id))

@@ -117,9 +117,13 @@ def subject_path(args: Any, estate: Any) -> tuple[Any, Any, dict[str, Any], list
             notes.append(f"the subnet of {nic.name} is not in the inputs: its NSG and routes are not known")
         has_export = nsg_export_of(estate, nic.id) is not None or (
             subnet is not None and route_export_for(subnet, estate, nic.id) is not None)
+        from nsgcheck.audit.subjects import nic_outbound
+        from nsgcheck.engine.egress import egress_for
+
         end = Endpoint(ref(subnet.id) if subnet is not None else None, _nsg_ref(nic.nsg_id, nic.name),
                        _nsg_ref(subnet.nsg_id, subnet.name) if subnet is not None else None,
-                       ref(nic.id) if has_export else None, subject_asgs(nic))
+                       ref(nic.id) if has_export else None, subject_asgs(nic),
+                       egress=egress_for(estate, subnet, nic_outbound(nic, cfg)) if subnet is not None else None)
         subject = {"kind": "nic", "name": nic.name, "id": nic.id, "address": str(vm_side),
                    "subnet": subnet.name if subnet is not None else None}
     elif getattr(args, "nsg", None):

@@ -15,7 +15,8 @@ if TYPE_CHECKING:  # the pack loader pulls in jsonschema: import it only when a 
 
 _CONDITION = {"always": "always", "ade": "ADE-enabled VMs (--ade)",
               "auto_upgrade": "Mobility agent auto-upgrade (--auto-upgrade)",
-              "multi_vm_group": "multi-VM consistency groups (--group)"}
+              "multi_vm_group": "multi-VM consistency groups (--group)",
+              "custom_dns": "VMs whose network or NIC sets custom DNS servers"}
 
 
 def register(sub) -> None:
@@ -69,7 +70,7 @@ def run(args) -> int:
              f"Applies:       {_CONDITION.get(r.applies_when, r.applies_when)}",
              f"Side:          {r.side}",
              f"Flow:          {r.direction} {r.protocol.upper()} {r.port_text}",
-             f"Destination:   {'every other member of the group' if r.is_group else r.destination}",
+             f"Destination:   {'every other member of the group' if r.is_group else 'each custom DNS server' if r.is_dns else r.destination}",
              f"Severity:      {r.severity}"]
     if r.urls:
         lines.append("URLs:")

@@ -24,6 +24,7 @@ from nsgcheck.values.ports import PortSet
 from .allowlist import UrlAllowList
 from .catalog import TagCatalog
 from .context import asg_membership, build_context, nsg_export_of
+from .egress import Egress, egress_for
 from .effective import export_layers
 from .firstmatch import EITHER
 from .nsg import INBOUND, OUTBOUND, TermCache, flow_space, nsg_device, through_nsgs
@@ -48,6 +49,9 @@ class Endpoint:
       VM placed here", a failed-over VM, an NSG attached to nothing).
     * `outside`: for an NSG attached to nothing in the inputs: why the devices beyond it are not
       known (its packets then go nowhere certain: allowed packets stay in doubt).
+    * `egress`: how its packets routed to the Internet leave Azure (`egress.egress_for`, with the
+      NIC's public IP and load-balancer pools); None: decided by the subnet alone (any VM placed
+      there, without NIC-level methods).
     """
 
     subnet_id: str | None = None
@@ -56,6 +60,7 @@ class Endpoint:
     nic_id: str | None = None
     asgs: frozenset[str] | None = None
     outside: str = ""
+    egress: Egress | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,9 @@ class Flow:
     sport: PortSet = field(default_factory=PortSet.everything)
     urls: tuple[str, ...] = ()
     accepted_urls: tuple[str, ...] = ()
+    #: the packets go to a forward proxy (this name) that sends the URLs on: its URL allow-list
+    #: decides beyond it (none given: its policy is not in the inputs)
+    via: str = ""
 
     def space(self) -> list:
         return flow_space(self.protocol, self.src, self.dst, self.dport, self.sport)
@@ -119,7 +127,8 @@ class PathMemo:
     meaning (the NSGs, or the NIC's effective export that replaces them; the subnet, hence its
     route table and routes, service endpoints, VNet, peerings and any effective-route export of
     its NICs, hence the route choice, the firewall or appliance and the VirtualNetwork tag; the
-    NIC's ASG membership, which decides VM-side ASG rules); the flow is the whole packet set,
+    NIC's ASG membership, which decides VM-side ASG rules; its egress, the NIC-level way out, or
+    None for the subnet's own, which the subnet id already names); the flow is the whole packet set,
     sources included, so a source-scoped NSG rule, a firewall rule with source addresses or an
     ASG rule is never answered for packets it was not evaluated on. Everything else (estate,
     tag file, allow-list, appliance names, the scope of remote addresses) is the environment,
@@ -130,7 +139,7 @@ class PathMemo:
     two VMs is the product of the two parts, see `_evaluate`). The derived tables are pure
     functions of the environment and their keys: ASG membership (per estate), resolve contexts
     (per endpoint), NSG layers (per endpoint, direction and leg), subnet routes (per subnet and
-    export NIC) and their partition of a destination set, resolved NSG rules (`TermCache`: per NSG, direction and the flow's protocols
+    export NIC) and their partition of a destination set, a subnet's own egress (per subnet), resolved NSG rules (`TermCache`: per NSG, direction and the flow's protocols
     and ports the rules that can meet them, per remote address set and context their terms).
 
     The audit evaluates each (device set, flow family) once over the union of the sources of
@@ -145,6 +154,7 @@ class PathMemo:
         self._stages: dict[tuple[str, Endpoint, Flow, bool], _Stage] = {}
         self._contexts: dict[Endpoint, ResolveContext] = {}
         self._routes: dict[tuple[str, str | None], EffectiveRoutes] = {}
+        self._egress: dict[str, Egress] = {}
         self._asgs: Any = None
         self._within: dict[tuple[int, int], tuple[AddressSet, AddressSet, bool]] = {}
         self._layers: dict[tuple, tuple[list, tuple[str, ...]]] = {}
@@ -212,6 +222,17 @@ class PathMemo:
         if hit is None or hit[0] is not routes or hit[1] is not dst:
             hit = self._parts[key] = (routes, dst, route_partition(dst, routes))
         return hit[2]
+
+    def egress(self, end: Endpoint) -> Egress | None:
+        """The endpoint's way out: its own, else its subnet's (any VM placed there)."""
+        if end.egress is not None:
+            return end.egress
+        if not end.subnet_id:
+            return None
+        hit = self._egress.get(end.subnet_id)
+        if hit is None:
+            hit = self._egress[end.subnet_id] = egress_for(self.env.estate, self.env.estate.subnets.get(end.subnet_id))
+        return hit
 
     def layers(self, end: Endpoint, direction: str, leg: Leg | None,
                notes: list[str]) -> list[tuple[Device, NetworkSecurityGroup | None]]:
@@ -374,7 +395,8 @@ def _sender_stage(end: Endpoint, flow: Flow, pair: bool, memo: PathMemo) -> _Sta
         walking = [(b, s + (Step(outside, EITHER, None, reason=end.outside),)) for b, s in walking]
     else:
         subnet = env.estate.subnets.get(end.subnet_id) if end.subnet_id else None
-        beyond = Beyond(env.estate, env.catalog, env.allow_urls, env.appliances, flow.urls, flow.accepted_urls)
+        beyond = Beyond(env.estate, env.catalog, env.allow_urls, env.appliances, flow.urls, flow.accepted_urls,
+                        memo.egress(end), flow.via)
         routes = memo.routes(end)
         parts = memo.route_parts(routes, flow.dst) if routes is not None else None
         walking = _settle(beyond_nsgs(walking, subnet, routes, beyond, notes, leg, parts), finals)

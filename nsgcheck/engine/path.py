@@ -10,6 +10,9 @@ walking their path (boxes and the steps so far) and adds, per piece of the desti
   the inputs (FIREWALL steps: its network and application rules decide), or a named
   third-party appliance whose rules are not in the inputs (an APPLIANCE step, both outcomes
   possible); a `VirtualNetworkGateway` next hop likewise leaves Azure (APPLIANCE step);
+* for an `Internet` next hop, the EGRESS step: how the VM's packets leave Azure (`egress.py`:
+  NAT gateway, public IP, load-balancer outbound rule, default outbound access, or none);
+  beyond an appliance its own way out is assumed (a note says so);
 * with a URL allow-list (`--allow-urls`) and a requirement's URL form, one more device on every
   path that carries URLs (a URL_ALLOWLIST step); where the path leaves through an appliance or
   gateway whose rules are not in the inputs, the list is taken as that device's policy.
@@ -27,6 +30,7 @@ from nsgcheck.values.ports import PortSet
 
 from .allowlist import UrlAllowList, check, missing_message
 from .catalog import TagCatalog
+from .egress import Egress, EgressDecision
 from .firewall import evaluate_firewall
 from .firstmatch import ALLOW, ALLOWED, DENIED, EITHER
 from .pathresult import AllowListDecision, Device, DeviceKind, Leg, Step, combine
@@ -145,6 +149,8 @@ class Beyond:
     appliances: Mapping[str, str]
     urls: tuple[str, ...] = ()
     accepted_urls: tuple[str, ...] = ()
+    egress: Egress | None = None
+    via: str = ""                 # a forward proxy the packets are sent to (see `_through_proxy`)
 
 
 def beyond_nsgs(walking: Sequence[Walking], subnet: Subnet | None, routes: EffectiveRoutes | None, env: Beyond,
@@ -196,7 +202,22 @@ def beyond_nsgs(walking: Sequence[Walking], subnet: Subnet | None, routes: Effec
                 out.append((pboxes, steps + more))
     if env.allow_urls is not None and env.urls:
         out = _apply_allow_list(out, env.allow_urls, env.urls, env.accepted_urls, leg)
+    if env.via:
+        out = _through_proxy(out, env, leg)
     return out
+
+
+def _through_proxy(walking: list[Walking], env: Beyond, leg: Leg | None) -> list[Walking]:
+    """A forward proxy sends the URLs on: its allow-list (when given) has decided; without one its
+    policy is not in the inputs. Its own way out is assumed."""
+    device = Device(DeviceKind.PROXY, env.via, "", leg)
+    if env.allow_urls is not None:
+        step = Step(device, ALLOWED, None, reason=f"{env.via} forwards what its URL allow-list allows; its own "
+                                                  f"outbound access is assumed")
+    else:
+        step = Step(device, EITHER, None, reason=f"the URL policy of {env.via} is not in the inputs (give its "
+                                                 f"allow-list with --allow-urls)")
+    return [(boxes, steps + (step,)) if ALLOW in combine(steps) else (boxes, steps) for boxes, steps in walking]
 
 
 def _through_route(sub: list[Box], route: Route | None, device: Device, env: Beyond, notes: list[str],
@@ -209,7 +230,10 @@ def _through_route(sub: list[Box], route: Route | None, device: Device, env: Bey
     if route.unknown:
         return [(boxes, (Step(device, EITHER, route, reason=route.unknown, access=hop),))]
     if hop in DIRECT_HOPS:
-        return [(boxes, (Step(device, ALLOWED, route, access=hop),))]
+        rstep = Step(device, ALLOWED, route, access=hop)
+        if hop == INTERNET and env.egress is not None:
+            return _through_egress(boxes, rstep, env, leg)
+        return [(boxes, (rstep,))]
     if hop == NONE_HOP:
         return [(boxes, (Step(device, DENIED, route, reason=REASON_DROP, access=hop),))]
     if hop == GATEWAY:
@@ -222,6 +246,10 @@ def _through_route(sub: list[Box], route: Route | None, device: Device, env: Bey
             return [(boxes, (Step(device, EITHER, route, reason=reason, access=hop),))]
         app = resolve_appliance(ip, env.estate, env.appliances)
         rstep = Step(device, ALLOWED, route, access=hop)
+        note = (f"packets the {'firewall ' + app.firewall.name if app.firewall else 'appliance at ' + ip} passes on "
+                f"to the Internet leave through its own outbound access, which is assumed")
+        if note not in notes:
+            notes.append(note)
         if app.firewall is None:
             if app.name:
                 reason = f"third-party appliance {app.name} at {ip}: its rules are not in the inputs"
@@ -243,6 +271,46 @@ def _through_route(sub: list[Box], route: Route | None, device: Device, env: Bey
                 for p in res.pieces]
     reason = f"route {route.name}: next hop type {hop} is not known"
     return [(boxes, (Step(device, EITHER, route, reason=reason, access=hop),))]
+
+
+SAME_REGION_STORAGE = ("in a private subnet, Microsoft documents that VMs can still reach Azure Storage accounts in "
+                       "the same region without an explicit outbound method; not relied on")
+
+
+def _through_egress(boxes: tuple[Box, ...], rstep: Step, env: Beyond,
+                    leg: Leg | None) -> list[tuple[tuple[Box, ...], tuple[Step, ...]]]:
+    """Pieces routed to the Internet meet the VM's way out, per protocol (`egress.py`)."""
+    assert env.egress is not None
+    out = []
+    for proto in sorted({p for b in boxes for p in b.protocols}):
+        part = [Box(frozenset({proto}), b.src, b.sport, b.dst, b.dport) for b in boxes if proto in b.protocols]
+        decision = env.egress.for_protocol(proto)
+        device = Device(DeviceKind.EGRESS, decision.resource, decision.resource_id, leg)
+        if decision.outcomes == DENIED and decision.same_region_storage is not None:
+            storage = _same_region_storage(env.catalog, decision.same_region_storage)
+            near = _restrict(part, storage)
+            if near:
+                reason = f"{decision.reason}; {SAME_REGION_STORAGE}"
+                out.append((tuple(near), (rstep, Step(device, EITHER, decision, reason=reason))))
+            part = _restrict(part, AddressSet.everything() - storage)
+        if part:
+            out.append((tuple(part), (rstep, Step(device, decision.outcomes, decision, reason=decision.reason,
+                                                  access=decision.method if decision.outcomes == ALLOWED else ""))))
+    return out
+
+
+def _same_region_storage(catalog: TagCatalog | None, region: str) -> AddressSet:
+    """The Storage addresses of `region` (every Storage address when the region or tag is not known;
+    everything without a tag file)."""
+    from .catalog import regional_tag, tag_addresses
+    if catalog is None:
+        return AddressSet.everything()
+    if region:
+        tag = regional_tag(catalog, "Storage", region)
+        if not isinstance(tag, str):
+            return tag_addresses(tag)
+    base = catalog.find("Storage")
+    return tag_addresses(base) if base is not None else AddressSet.everything()
 
 
 def _apply_allow_list(walking: list[Walking], allow_list: UrlAllowList, urls: Sequence[str],

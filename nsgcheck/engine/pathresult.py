@@ -1,7 +1,7 @@
 """The typed answer of a path evaluation: per piece of the flow family, what each device did.
 
-A path is the ordered list of devices a packet meets (NIC NSG, subnet NSG, route, Azure
-Firewall or appliance, URL allow-list; for a pair of VMs the sender's devices then the
+A path is the ordered list of devices a packet meets (NIC NSG, subnet NSG, route, egress for
+packets routed to the Internet, Azure Firewall or appliance, URL allow-list, proxy; for a pair of VMs the sender's devices then the
 receiver's). `PathResult.pieces` partition the evaluated flow family; each `PathPiece` has one
 `Step` per device it met, with the outcomes that device leaves possible, the rule that
 decided it (typed: `nsg.RuleRef`, `firewall.RuleRef`, `routing.Route`, `AllowListDecision`)
@@ -35,6 +35,8 @@ class DeviceKind(str, Enum):
     FIREWALL = "firewall"
     APPLIANCE = "appliance"          # a next hop whose policy is not in the inputs (NVA, gateway)
     URL_ALLOWLIST = "url-allowlist"
+    EGRESS = "egress"                # how packets routed to the Internet leave Azure (NAT gateway, public IP, ...)
+    PROXY = "proxy"                  # a forward proxy the VM sends its traffic to
     OUTSIDE = "outside"              # the rest of the path is not in the inputs (an NSG attached to nothing)
 
     @property

@@ -456,10 +456,47 @@ def subnet_routes(subnet: Subnet, estate: Estate, catalog: TagCatalog | None = N
     # service endpoints of this subnet only
     ses = []
     location = vnet.location if vnet is not None else None
+    if subnet.service_endpoints_unknown is not None:
+        bound = _bound(catalog, "Storage")
+        for tag in sorted(set(SERVICE_TAGS.values())):
+            bound = bound | _bound(catalog, tag)
+        doubts.append(Doubt(bound, f"service endpoints of subnet {subnet.name} are not determined "
+                            f"({subnet.service_endpoints_unknown.reason})", "service-endpoint", subnet.origin))
     for se in subnet.service_endpoints:
+        if isinstance(se.service, Unknown):
+            continue
         svc = se.service.strip()
         ses.append(svc)
         low = svc.lower()
+        if any(isinstance(loc, Unknown) for loc in se.locations):
+            tag = "Storage" if low.startswith("microsoft.storage") else SERVICE_TAGS.get(low)
+            why = next(loc.reason for loc in se.locations if isinstance(loc, Unknown))
+            doubts.append(Doubt(_bound(catalog, tag) if tag else everything, f"service endpoint {svc}: its locations "
+                                f"are not determined ({why})", "service-endpoint", se.origin or subnet.origin))
+            continue
+        if low == "microsoft.eventhub":
+            # an Event Hubs endpoint serves the regions it lists (default: the network's own)
+            locs = [loc for loc in se.locations if isinstance(loc, str)] or (
+                [location] if isinstance(location, str) and location else [])
+            bound = AddressSet.empty()
+            for loc in locs:
+                hit = regional_blocks(catalog, "EventHub", loc) if loc != "*" else None
+                bound = bound | (hit[2] if hit is not None and not isinstance(hit, str) else _bound(catalog, "EventHub"))
+            if not locs:
+                bound = _bound(catalog, "EventHub")
+            doubts.append(Doubt(bound, f"service endpoint {svc} ({', '.join(locs) or 'region not known'}): its route "
+                                f"may send these EventHub addresses directly (the exact prefixes are not documented)",
+                                "service-endpoint", subnet.origin))
+            continue
+        if low == "microsoft.azureactivedirectory":
+            # documented for Azure Data Lake Store Gen 1, not Entra ID sign-in: its route covers the
+            # AzureActiveDirectory.ServiceEndpoint share of the AzureActiveDirectory tag
+            hit = tag_blocks(catalog, "AzureActiveDirectory.ServiceEndpoint")
+            bound = hit[1] if hit is not None else _bound(catalog, "AzureActiveDirectory")
+            doubts.append(Doubt(bound, f"service endpoint {svc} (documented for Azure Data Lake Store Gen 1): its "
+                                f"route may send these AzureActiveDirectory addresses directly", "service-endpoint",
+                                subnet.origin))
+            continue
         if low in ("microsoft.storage", "microsoft.storage.global"):
             locs = [l for l in se.locations if isinstance(l, str)]
             if low.endswith(".global") or "*" in locs:

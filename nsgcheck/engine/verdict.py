@@ -136,6 +136,8 @@ def summarize(result: PathResult, label: str, prefixes: bool = True) -> Verdict:
     elif status == FAIL:
         first = next((x for x in decisions if x.access == DENY), None)
         msg = f"denied to all of {label}" + (f" by {first.device}/{first.rule}" if first and first.rule else "")
+        if first is not None and first.reason and first.device_kind.startswith("egress"):
+            msg += f": {first.reason}"
     elif status == UNKNOWN:
         msg = f"cannot be decided from the inputs for {u:.4%} of {label}"
     else:

@@ -176,6 +176,8 @@ def _endpoints(result: Result, members: tuple[str, ...] = ()) -> tuple[tuple[str
             return ((result.subject.address,), (result.peer.address,))
         members = sorted_addresses(members)
         return (members or ("VirtualNetwork",), members or ("VirtualNetwork",))
+    if result.destination_prefixes:    # a private endpoint, DNS servers, a proxy: their addresses
+        return (("*",), tuple(result.destination_prefixes))
     return (("*",), (result.destination,))
 
 
@@ -275,7 +277,7 @@ def _correction(result: Result, nsg: NetworkSecurityGroup, direction: str, deny_
                 allocation: Allocation) -> Fix | None:
     """A corrected version of the allow meant for this traffic, when the NSG has one that names
     the wrong region's tag, port or protocol above the deny and nothing else relies on it."""
-    if result.side == "group" or "{" in result.destination:
+    if result.side == "group" or "{" in result.destination or result.destination_prefixes:
         return None
     want_tag, want_port, want_proto = result.destination, str(result.port), result.protocol.lower() or "tcp"
     try:

@@ -54,7 +54,8 @@ class Cause:
             return f"default rule {name(self.rule)} of {name(self.device)}"
         if self.kind == "device":
             rule = f" {name(self.rule)}" if self.rule else ""
-            return f"{text(self.device_kind.replace('-', ' '))} {name(self.device)}{rule}{at}".strip()
+            why = f" ({text(self.reason)})" if self.reason else ""
+            return f"{text(self.device_kind.replace('-', ' '))} {name(self.device)}{rule}{at}{why}".strip()
         if self.kind == "reason":
             return text(self.reason)
         return "nothing on the path allows it"

@@ -1,0 +1,140 @@
+"""audit.destinations: where a requirement's flow goes for one subject (endpoint, DNS, proxy, tag),
+and the preconditions that can only lower a verdict."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from nsgcheck.answers import FAIL, PARTIAL, PASS, UNKNOWN, Decision, status_from_shares
+from nsgcheck.audit.destinations import (Cap, apply_cap, custom, endpoint_addresses, proxy_destination, reachable,
+                                         via_endpoints, zone_check)
+from nsgcheck.audit.scenario import Proxy
+from nsgcheck.engine.verdict import Verdict
+from nsgcheck.model import (DnsRecordSet, DnsZoneLink, Estate, Peering, PrivateDnsZone, PrivateEndpoint,
+                            PrivateEndpointIp, PrivateLinkConnection, Subnet, Unknown, VirtualNetwork, ref)
+
+SUB = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network"
+HUB, SPOKE, OTHER = f"{SUB}/virtualNetworks/hub", f"{SUB}/virtualNetworks/spoke", f"{SUB}/virtualNetworks/other"
+PE_SUBNET = f"{HUB}/subnets/pe"
+ZONE = "privatelink.siterecovery.windowsazure.com"
+ZONE_ID = f"{SUB}/privateDnsZones/{ZONE}"
+VAULT = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/v1"
+
+
+def endpoint(status=None, manual=False, statics=("10.0.1.4",), dns=(), zone=True) -> PrivateEndpoint:
+    return PrivateEndpoint(f"{SUB}/privateEndpoints/pe1", "pe1", PE_SUBNET,
+                           (PrivateLinkConnection("c", VAULT, ("AzureSiteRecovery",), manual, status),),
+                           tuple(PrivateEndpointIp(a, "AzureSiteRecovery") for a in statics),
+                           tuple(PrivateEndpointIp(a, fqdn="x") for a in dns), (ZONE_ID,) if zone else ())
+
+
+def estate(peered=True) -> Estate:
+    e = Estate()
+    e.add("vnets", VirtualNetwork(HUB, "hub", ("10.0.0.0/16",), (PE_SUBNET,)))
+    e.add("vnets", VirtualNetwork(SPOKE, "spoke", ("10.1.0.0/16",), (), peerings=(
+        Peering("to-hub", HUB),) if peered else ()))
+    e.add("vnets", VirtualNetwork(OTHER, "other", ("10.2.0.0/16",)))
+    e.add("subnets", Subnet(PE_SUBNET, "pe", HUB, ("10.0.1.0/27",)))
+    return e
+
+
+def test_peered_endpoint_is_reachable_either_direction():
+    pe = endpoint()
+    assert reachable(estate(), [pe], SPOKE) == [pe]
+    assert reachable(estate(peered=False), [pe], SPOKE) == []
+    assert reachable(estate(), [pe], OTHER) == []
+    assert reachable(estate(), [pe], HUB) == [pe]
+
+
+@pytest.mark.parametrize("pe, addresses, how", [
+    (endpoint(), ["10.0.1.4/32"], "static"),
+    (endpoint(statics=(), dns=("10.0.1.7", "10.0.1.8")), ["10.0.1.7/32", "10.0.1.8/32"], "exported"),
+    (endpoint(statics=()), ["10.0.1.0/27"], "subnet pe's range"),
+])
+def test_endpoint_addresses_static_then_exported_then_subnet(pe, addresses, how):
+    got, why = endpoint_addresses(estate(), pe, ("AzureSiteRecovery",))
+    assert got.cidrs() == addresses and why == how
+
+
+def test_an_undetermined_static_address_is_doubt():
+    pe = endpoint(statics=(Unknown("parameter"),))
+    got, why = endpoint_addresses(estate(), pe, ("AzureSiteRecovery",))
+    assert got is None and "not determined" in why
+
+
+@pytest.mark.parametrize("pe, outcome", [
+    (endpoint(), None),
+    (endpoint(status="Approved"), None),
+    (endpoint(status="Pending"), UNKNOWN),
+    (endpoint(manual=True), UNKNOWN),
+    (endpoint(status=Unknown("after apply")), UNKNOWN),
+    (endpoint(status="Rejected"), "ignored"),
+    (endpoint(status="Disconnected"), "ignored"),
+])
+def test_connection_approval(pe, outcome):
+    route = via_endpoints(estate(), [pe], HUB, ("AzureSiteRecovery",))
+    if outcome == "ignored":
+        assert route is None
+    elif outcome is None:
+        assert route.approval is None
+    else:
+        assert route.approval.status == UNKNOWN and "await approval" in route.approval.reason
+
+
+def _zone(links=(), records=()) -> Estate:
+    e = estate()
+    e.add("private_dns_zones", PrivateDnsZone(ZONE_ID, ZONE, tuple(links), tuple(records)))
+    return e
+
+
+def test_zone_link_decides_name_resolution():
+    link = DnsZoneLink("l", SPOKE)
+    assert zone_check(_zone([link]), ZONE, SPOKE, [endpoint()], (), "spoke", "the vault name") is None
+    cap = zone_check(_zone([DnsZoneLink("l", HUB)]), ZONE, SPOKE, [endpoint()], (), "spoke", "the vault name")
+    assert cap.status == FAIL and "accepts only its private endpoints" in cap.reason
+    cap = zone_check(estate(), ZONE, SPOKE, [endpoint()], (), "spoke", "the vault name")
+    assert cap.status == FAIL and "no private DNS zone" in cap.reason
+    cap = zone_check(_zone([link]), ZONE, SPOKE, [endpoint(zone=False)], (), "spoke", "the vault name")
+    assert cap.status == UNKNOWN and "holds no records" in cap.reason
+    assert zone_check(_zone([link], [DnsRecordSet("x", ("10.0.1.4",))]), ZONE, SPOKE, [endpoint(zone=False)], (),
+                      "spoke", "the vault name") is None
+    cap = zone_check(_zone([DnsZoneLink("l", Unknown("param"))]), ZONE, SPOKE, [endpoint()], (), "spoke",
+                     "the vault name")
+    assert cap.status == UNKNOWN
+
+
+def test_custom_dns_servers_leave_resolution_unknown():
+    cap = zone_check(_zone([DnsZoneLink("l", SPOKE)]), ZONE, SPOKE, [endpoint()], ("10.9.0.4",), "spoke",
+                     "the vault name")
+    assert cap.status == UNKNOWN and "168.63.129.16" in cap.reason
+    assert custom(("168.63.129.16", "AzureProvidedDNS")) == ()
+
+
+def test_proxy_destination():
+    p = Proxy("10.0.0.5", 3128, ("windows.net",))
+    assert proxy_destination(p, "Storage.EastUS", ("*.blob.core.windows.net",), ()) is None   # bypassed
+    d = proxy_destination(p, "AzureActiveDirectory", ("login.microsoftonline.com",), ())
+    assert d.dst.cidrs() == ["10.0.0.5/32"] and str(d.ports) == "3128" and d.via == "proxy 10.0.0.5:3128"
+    d = proxy_destination(Proxy("proxy.corp", 8080), "AzureActiveDirectory", ("login.microsoftonline.com",), ())
+    assert d.verdict.status == UNKNOWN and "cannot resolve offline" in d.verdict.message
+    d = proxy_destination(Proxy("10.0.0.5", 3128, authenticated=True), "X", ("x.example",), ())
+    assert d.verdict.status == FAIL
+
+
+# --------------------------------------------------------------------------- caps never raise
+shares = st.tuples(st.floats(0, 1), st.floats(0, 1)).map(lambda t: (t[0], t[1] * (1 - t[0])))
+
+
+@given(shares, st.sampled_from([FAIL, UNKNOWN]))
+def test_a_cap_never_raises_a_verdict(s, cap_status):
+    allowed, denied = s
+    unknown = max(0.0, 1.0 - allowed - denied)
+    v = Verdict(status_from_shares(allowed, denied, unknown), allowed, unknown, (), (), (), (), "m", denied)
+    cap = Cap(cap_status, "because", Decision("zone", "dns-zone", "", None, "deny", 1.0))
+    out = apply_cap(v, cap)
+    rank = {FAIL: 0, PARTIAL: 1, UNKNOWN: 2, PASS: 3}
+    assert rank[out.status] <= rank[v.status] and out.status != PASS
+    assert out.coverage <= v.coverage and "because" in out.reasons
+    assert apply_cap(v, None) == v
