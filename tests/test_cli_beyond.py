@@ -141,7 +141,7 @@ def test_instance_public_ip_gives_the_way_out(tmp_path, capsys, form):
 @pytest.mark.parametrize("form", FORMS)
 def test_default_outbound_access_gets_an_advisory(tmp_path, capsys, form):
     _, rep = audit(tmp_path, capsys, B.base(), form)
-    assert {a["subject"] for a in advisories(rep, "ADV-DEFAULT-OUTBOUND")} == {"app"}
+    assert {a["subject"] for a in advisories(rep, "ADV-DEFAULT-OUTBOUND")} == {"vnet-src/app", "vnet-dr/app"}
     _, rep = audit(tmp_path, capsys, B.nat_gateway(B.nat_gateway(B.base()), "vnet-dr", name="nat2"), form)
     assert advisories(rep, "ADV-DEFAULT-OUTBOUND") == []
 
@@ -520,3 +520,33 @@ def test_acceptance_fixtures(capsys, form):
     code, rep = run("private_subnet_nat")
     assert code == 0
     assert {r["status"] for r in rep["results"]} <= {"pass", "not_applicable"}
+
+
+@pytest.mark.parametrize("form", FORMS)
+@pytest.mark.parametrize("policies, status", [("Enabled", "fail"), ("NetworkSecurityGroupEnabled", "fail"),
+                                              ("Disabled", "pass"), (None, "pass"), ("RouteTableEnabled", "pass")])
+def test_endpoint_subnet_nsg_applies_with_network_policies(tmp_path, capsys, form, policies, status):
+    net = _with_endpoint(dr=True)
+    net.add(Resource(f"{NET}/networkSecurityGroups", "nsg-pe", {"securityRules": [
+        B.rule("deny-in", 100, "*", "*", "*", "Deny", "Inbound")]}, "eastus"))
+    pe_subnet = net.subnet("vnet-src", "pe")
+    pe_subnet["networkSecurityGroup"] = B.ref(f"{NET}/networkSecurityGroups", "nsg-pe")
+    if policies:
+        pe_subnet["privateEndpointNetworkPolicies"] = policies
+    _, rep = audit(tmp_path, capsys, net, form)
+    r = row(rep, "A2A-SRC-ASR", "source")
+    assert r["status"] == status, r
+    if status == "fail":
+        assert any(d["device"] == "nsg-pe" and d["rule"] == "deny-in" for d in r["decided_by"])
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_a_proxy_that_carries_the_vault_traffic_leaves_the_endpoint_undecided(tmp_path, capsys, form, allow_urls):
+    net = _with_endpoint(dr=True)
+    scen = scenario_file(tmp_path, {"proxy": {"address": "10.1.2.5", "port": 3128}})
+    _, rep = audit(tmp_path, capsys, net, form, "--scenario", scen, "--allow-urls", allow_urls)
+    r = row(rep, "A2A-SRC-ASR", "source")
+    assert r["status"] == "unknown" and "does not bypass privatelink.siterecovery.windowsazure.com" in text(r)
+    scen = scenario_file(tmp_path, {"proxy": {"address": "10.1.2.5", "port": 3128, "bypass": ["windowsazure.com"]}})
+    _, rep = audit(tmp_path, capsys, net, form, "--scenario", scen, "--allow-urls", allow_urls)
+    assert row(rep, "A2A-SRC-ASR", "source")["status"] == "pass"

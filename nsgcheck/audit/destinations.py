@@ -31,6 +31,7 @@ from nsgcheck.answers import FAIL, NOT_APPLICABLE, PASS, UNKNOWN, Decision, stat
 from nsgcheck.audit.requirements import Requirement
 from nsgcheck.audit.scenario import Proxy, Scenario
 from nsgcheck.audit.subjects import AuditSubject, Placement
+from nsgcheck.engine.evaluate import Endpoint
 from nsgcheck.engine.verdict import Verdict
 from nsgcheck.model import Estate, Origin, PrivateEndpoint, Unknown, ref
 from nsgcheck.values.addresses import AddressError, AddressSet
@@ -73,11 +74,13 @@ class Destination:
     not_applicable: str = ""
     cap: Cap | None = None
     notes: tuple[str, ...] = ()
+    #: the receiving end whose inbound NSG applies (a private endpoint's subnet with network policies)
+    receiver: Endpoint | None = None
 
     def key(self) -> tuple:
         """What tells two destinations of one requirement apart (the label names the addresses of a
         private endpoint, DNS servers or proxy; a public tag's addresses are its name's): cheap to hash."""
-        return (self.label, self.protocol, self.ports, self.via)
+        return (self.label, self.protocol, self.ports, self.via, self.receiver)
 
 
 # --------------------------------------------------------------------------- verdict helpers
@@ -307,7 +310,7 @@ def via_endpoints(estate: Estate, candidates: list[PrivateEndpoint], vnet_id: st
 
 
 def private_destination(estate: Estate, req: Requirement, placement: Placement, nic_id: str | None, cloud: str,
-                        kind: str, route: EndpointRoute, port: PortSet) -> Destination:
+                        kind: str, route: EndpointRoute, port: PortSet, proxy: Proxy | None = None) -> Destination:
     """The flow to reachable private endpoints, capped by approval and name resolution."""
     label = f"private endpoint {', '.join(pe.name for pe in route.endpoints)}"
     if route.dst is None:
@@ -327,9 +330,47 @@ def private_destination(estate: Estate, req: Requirement, placement: Placement, 
                              where or "the network", what)
     if dns_cap is not None and (cap is None or dns_cap.status == FAIL):
         cap = dns_cap
+    receiver, policy_cap = endpoint_receiver(estate, route.endpoints)
+    if policy_cap is not None and cap is None:
+        cap = policy_cap
+    if proxy is not None and zone is not None and not proxy.bypasses(zone):
+        cap = cap if cap is not None and cap.status == FAIL else Cap(
+            UNKNOWN, f"the proxy {proxy.host}:{proxy.port} does not bypass {zone}: the Mobility service sends this "
+                     f"traffic to the proxy, and whether the proxy reaches the private endpoint is not in the inputs",
+            Decision(f"proxy {proxy.host}:{proxy.port}", "proxy", "not bypassed", None, "unknown", 1.0))
     notes = (f"{req.destination.split('.', 1)[0]} through {route.how}",)
     return Destination(f"{label} ({', '.join(route.dst.cidrs())})", route.dst, req.protocol, port, cap=cap,
-                       notes=notes)
+                       notes=notes, receiver=receiver)
+
+
+#: network policies that make the endpoint subnet's NSG apply to traffic to its private endpoints
+NSG_POLICIES = ("Enabled", "NetworkSecurityGroupEnabled")
+
+
+def endpoint_receiver(estate: Estate, endpoints: Iterable[PrivateEndpoint]) -> tuple[Endpoint | None, Cap | None]:
+    """The endpoint subnet whose NSG filters packets to the endpoints (network policies enabled), or
+    a cap when that is not determined ("By default, network policies are disabled", PE-NETPOL)."""
+    subnets = {ref(pe.subnet_id) for pe in endpoints if isinstance(pe.subnet_id, str)}
+    filtering = []
+    for key in sorted(subnets):
+        sub = estate.subnets.get(key)
+        if sub is None or sub.nsg_id is None:
+            continue
+        policy = sub.private_endpoint_network_policies
+        if isinstance(policy, Unknown) or isinstance(sub.nsg_id, Unknown):
+            return None, Cap(UNKNOWN, f"whether the NSG of endpoint subnet {sub.name} filters packets to the private "
+                                      f"endpoint is not determined", Decision(
+                f"subnet {sub.name}", "private-endpoint", "network policies", None, "unknown", 1.0, sub.origin))
+        if policy in NSG_POLICIES:
+            filtering.append(sub)
+    if not filtering:
+        return None, None
+    if len(subnets) > 1:
+        return None, Cap(UNKNOWN, "the private endpoints sit in several subnets whose NSGs filter them: not evaluated "
+                                  "together", Decision("private endpoints", "private-endpoint", "network policies",
+                                                       None, "unknown", 1.0))
+    sub = filtering[0]
+    return Endpoint(ref(sub.id), None, ref(sub.nsg_id)), None
 
 
 # --------------------------------------------------------------------------- proxies
@@ -376,7 +417,7 @@ def resolve(estate: Estate, req: Requirement, subj: AuditSubject, placement: Pla
         if asr:
             route = via_endpoints(estate, asr, placement.vnet_id, (ASR_GROUP,))
             if route is not None:
-                return private_destination(estate, req, placement, nic_id, cloud, "asr", route, port)
+                return private_destination(estate, req, placement, nic_id, cloud, "asr", route, port, scenario.proxy)
             if side == "target" and via_endpoints(estate, asr, subj.source.vnet_id, (ASR_GROUP,)) is not None:
                 vnet = (placement.vnet_id or "").rsplit("/", 1)[-1]
                 why = (f"the vault uses private endpoints, and none is in the recovery network {vnet} or a network "
@@ -392,7 +433,8 @@ def resolve(estate: Estate, req: Requirement, subj: AuditSubject, placement: Pla
         if blob:
             route = via_endpoints(estate, blob, placement.vnet_id, BLOB_GROUPS)
             if route is not None:
-                return private_destination(estate, req, placement, nic_id, cloud, "blob", route, port)
+                return private_destination(estate, req, placement, nic_id, cloud, "blob", route, port,
+                                           scenario.proxy)
     if dst is not None and scenario.proxy is not None:
         through = proxy_destination(scenario.proxy, name, urls, accepted)
         if through is not None:

@@ -250,7 +250,7 @@ def plan_subject(ev: Evaluator, subj: AuditSubject, reqs: Sequence[_Req], scenar
     if subj.target is not None:
         tsubj = Subject(subj.subject.kind, subj.subject.name, subj.subject.id,
                         subj.target.address_text, subj.target.region or tgt_region or "", subj.subject.other_nics)
-    specs: dict[str, PathSpec] = {}
+    specs: dict[tuple, PathSpec] = {}
     for sr in reqs:
         req = sr.req
         if sr.off:
@@ -285,10 +285,10 @@ def plan_subject(ev: Evaluator, subj: AuditSubject, reqs: Sequence[_Req], scenar
                 why = f"{dest.label} has no addresses of the subject's address family ({fams})"
             out.append(_result(req, subject, req.side, unknown_verdict(why), dest.label, urls, port=sr.port))
             continue
-        spec = specs.get(req.side)
+        spec = specs.get((req.side, dest.receiver))
         if spec is None:
             end = endpoint_of(placement, subj.nic_id if source else None, ev.estate, ev.resolved)
-            spec = specs[req.side] = PathSpec(sender=end)
+            spec = specs[(req.side, dest.receiver)] = PathSpec(sender=end, receiver=dest.receiver)
         key = (spec, req.id, dest.key(), families)
         group = groups.get(key)
         if group is None:

@@ -70,12 +70,13 @@ def default_outbound(estate: Estate, subjects: Sequence[AuditSubject]) -> list[A
             if decision.method != DEFAULT_OUTBOUND or decision.outcomes != frozenset({"allow"}):
                 continue
             seen.add(p.subnet_id)
+            name = f"{subnet.vnet_id.rstrip('/').rsplit('/', 1)[-1]}/{subnet.name}"
             out.append(Advisory(
                 "ADV-DEFAULT-OUTBOUND", "note",
-                f"subnet {subnet.name}: Site Recovery's public destinations are reached through default outbound "
+                f"subnet {name}: Site Recovery's public destinations are reached through default outbound "
                 f"access (no NAT gateway, public IP or load-balancer outbound rule); Microsoft retires it for new "
                 f"virtual networks (private subnets by default from API version 2025-07-01): add an explicit "
-                f"outbound method such as a NAT gateway", subnet.name, subnet.origin, (f"{FACTS} §1",)))
+                f"outbound method such as a NAT gateway", name, subnet.origin, (f"{FACTS} §1",)))
     return out
 
 
