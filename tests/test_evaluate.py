@@ -170,3 +170,17 @@ def test_json_is_deterministic():
     a = json.dumps(audit(worked_estate()).to_json(), sort_keys=False)
     b = json.dumps(audit(worked_estate()).to_json(), sort_keys=False)
     assert a == b
+
+
+def test_an_unattached_nsg_can_be_a_group_member_and_its_inbound_rules_decide():
+    deny_in = rule("deny-20004-in", 100, "*", "20004", "deny", direction="inbound")
+    e = _group_estate()
+    e.add("nsgs", nsg("nsg-module", deny_in))
+    res = audit(e, scenario(groups={"g1": ["vm1", "vm2", "nsg-module"]}))
+    mvm = {r.subject.name: r for r in res.results if r.requirement == "A2A-MVM-20004"}
+    module = mvm["nsg-module"]
+    assert module.subject.kind == "nsg"
+    # what it receives is certainly denied; what it sends is allowed by the NSG and unknown beyond it
+    assert module.status == "partial" and module.coverage == 0.0
+    assert any(d.rule == "deny-20004-in" and d.access == "deny" for d in module.decided_by)
+    assert any("are not in the inputs" in r for r in module.reasons)

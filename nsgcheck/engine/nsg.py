@@ -7,7 +7,11 @@ Public API (nsg-semantics.md §3-§5, §9):
   labelled with a `RuleRef`. Cached per (NSG id, direction, ctx.cache_key()) in a `TermCache`.
 * `evaluate_nsg(nsg, direction, space, ctx, cache=None) -> Partition`: exact partition of a
   packet space (list of disjoint `Box`es) by the outcomes and deciding rule of one NSG.
+* `relevant_terms(nsg, direction, ctx, boxes, cache, remote=None, channel=None)`: the terms that
+  can meet a space, resolved lazily: rules that certainly miss its protocols, destination ports
+  or remote addresses are never resolved (what the evaluation of paths uses).
 * `nsg_steps(boxes, device, nsg, direction, ctx, cache=None)`: one layer as path `Step`s.
+* `through_nsgs(walking, layers, direction, ctx, cache, finals)`: pieces through NSG layers.
 * `evaluate_layers(space, direction, layers, ctx, cache=None) -> PathResult`: `layers` is
   [(kind, NetworkSecurityGroup | None), ...] already in path order (see `path_layers`). A
   missing NSG allows all; a packet is allowed only if every present NSG can allow it and
@@ -403,7 +407,7 @@ def _overlaps(a: tuple, b: tuple) -> bool:
     return False
 
 
-def prefilter(terms: Sequence[Term], space: Sequence[Box], cache: "TermCache | None" = None) -> list[Term]:
+def prefilter(terms: Sequence[Term], space: Sequence[Box]) -> list[Term]:
     """Drop terms (and term boxes) that cannot meet the space: exact, only skips no-ops."""
     if not space:
         return []
@@ -423,7 +427,7 @@ def prefilter(terms: Sequence[Term], space: Sequence[Box], cache: "TermCache | N
 def evaluate_nsg(nsg: NetworkSecurityGroup, direction: str, space: Sequence[Box], ctx: ResolveContext,
                  cache: TermCache | None = None) -> Partition:
     """Exact partition of `space` by the deciding rule of `nsg` in `direction`."""
-    terms = prefilter(nsg_terms(nsg, direction, ctx, cache), space, cache)
+    terms = prefilter(nsg_terms(nsg, direction, ctx, cache), space)
     return first_match(list(space), terms, unmatched=DENY)
 
 
