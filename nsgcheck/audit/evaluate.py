@@ -384,75 +384,88 @@ def _resolve_members(index: dict[str, AuditSubject], names: Sequence[str]) -> tu
 
 
 class _PairTable:
-    """Pair verdicts of one group: one evaluation per (sender device set, receiver device set)
-    over the members' union in both directions (each end's part of the path is then evaluated
-    once for the group), projected per ordered pair.
+    """Pair verdicts of every multi-VM group of a requirement.
 
-    A member's `profile` towards an end x (its signature as receiver in the evaluation x -> it
-    and as sender in it -> x) says how every piece of both evaluations treats its address:
-    peers with equal profiles give a member identical pair verdicts, so each is computed once.
+    Each device set's part of the path is evaluated once: as sender (its NSGs outbound and its
+    route) from its own members to every member, as receiver (its NSGs inbound) from every
+    member to its own; groups with the same device sets share them. A pair's verdict is the path of that flow
+    from the sender's device set to the receiver's, projected onto the two addresses
+    (`PathMemo.projected`). A member's signature in a part (`PathResult.segment`) says how
+    every piece of it treats the member's address: pairs with equal device sets and
+    signatures have identical projections, so each verdict is worked out once.
     """
 
-    def __init__(self, ev: Evaluator, req: Requirement, members: Sequence[AuditSubject]):
-        self.members = members
-        ends: list[Endpoint | None] = [None if m.source.unknown else endpoint_of(m.source, m.nic_id, ev.estate,
-                                                                                 ev.resolved)
-                                       for m in members]
+    def __init__(self, ev: Evaluator, req: Requirement, members: Sequence[AuditSubject],
+                 ends: Sequence[Endpoint | None]):
+        self.ev = ev
+        self.members = list(members)
         self.index: dict[Endpoint, int] = {}
         for e in ends:
             if e is not None:
                 self.index.setdefault(e, len(self.index))
+        self.ends = list(self.index)
         self.end = [self.index[e] if e is not None else -1 for e in ends]
-        by_end: list[list[int]] = [[] for _ in self.index]
-        for k, x in enumerate(self.end):
-            if x >= 0:
-                by_end[x].append(k)
-        unions = [_union(members[k].source.address for k in ks) for ks in by_end]
-        # one flow for every pair: each end's part of the path is evaluated once and shared
-        flow = requirement_flow(req, _union(unions), _union(unions))
-        endpoints = list(self.index)
-        self.results: dict[tuple[int, int], Any] = {}
-        self.src_sig: dict[tuple[int, int], dict[int, Any]] = {}
-        self.dst_sig: dict[tuple[int, int], dict[int, Any]] = {}
-        for x, ex in enumerate(endpoints):
-            for y, ey in enumerate(endpoints):
-                res = ev.memo.path(PathSpec(sender=ex, receiver=ey), flow)
-                self.results[(x, y)] = res
-                self.src_sig[(x, y)] = {k: res.segment("src", members[k].source.address) for k in by_end[x]}
-                self.dst_sig[(x, y)] = {k: res.segment("dst", members[k].source.address) for k in by_end[y]}
+        everyone = _union(m.source.address for m, e in zip(members, ends) if e is not None)
+        own = [_union(m.source.address for m, x in zip(members, self.end) if x == n) for n in range(len(self.ends))]
+        # a device set's part as sender covers its own members to everyone, as receiver everyone to
+        # its own members: each is evaluated once, and together they cover every pair
+        self.send_flow = [requirement_flow(req, a, everyone) for a in own]
+        self.recv_flow = [requirement_flow(req, everyone, a) for a in own]
+        self._sigs: dict[tuple[str, int, int], Any] = {}
+        self._parts: dict[tuple[bool, int], Any] = {}
         self._verdicts: dict[Any, Verdict] = {}
-        self._classes: dict[int, list[list[int]]] = {}
+        self._classes: dict[tuple[int, int], list[list[int]]] = {}
+
+    def sig(self, part: str, x: int, k: int) -> Any:
+        """Member k's signature in end x's part: 'out-src', 'out-dst' (sender part), 'in-src',
+        'in-dst' (receiver part)."""
+        key = (part, x, k)
+        hit = self._sigs.get(key)
+        if hit is None:
+            outbound = part.startswith("out")
+            result = self._parts.get((outbound, x))
+            if result is None:
+                memo, end = self.ev.memo, self.ends[x]
+                stage = memo.sender_stage(end, self.send_flow[x], True) if outbound else \
+                    memo.receiver_stage(end, self.recv_flow[x], True)
+                result = self._parts[(outbound, x)] = stage.result
+            hit = self._sigs[key] = result.segment(part[-3:], self.members[k].source.address)
+        return hit
 
     def profile(self, k: int, x: int) -> Any:
-        """How the evaluations x -> k's end and k's end -> x treat member k's address."""
+        """How the parts of a path between end x and member k's end treat k's address."""
         y = self.end[k]
         if y < 0:
             return ("unknown", k)
-        return (y, self.dst_sig[(x, y)][k], self.src_sig[(y, x)][k])
+        return (y, self.sig("out-dst", x, k), self.sig("in-dst", y, k), self.sig("out-src", y, k),
+                self.sig("in-src", x, k))
 
     def verdict(self, i: int, k: int) -> Verdict:
-        """Sender i to receiver k (one per class: same evaluation, same signatures)."""
+        """Sender i to receiver k (one per class: same device sets, same signatures)."""
         x, y = self.end[i], self.end[k]
         if x < 0 or y < 0:
             bad = self.members[i] if x < 0 else self.members[k]
             return unknown_verdict("; ".join(bad.source.unknown))
-        key = (x, y, self.src_sig[(x, y)][i], self.dst_sig[(x, y)][k])
+        key = (x, y, self.sig("out-src", x, i), self.sig("out-dst", x, k), self.sig("in-src", y, i),
+               self.sig("in-dst", y, k))
         v = self._verdicts.get(key)
         if v is None:
-            res = self.results[(x, y)].project(src=self.members[i].source.address,
-                                               dst=self.members[k].source.address)
+            spec = PathSpec(sender=self.ends[x], receiver=self.ends[y])
+            res = self.ev.memo.projected(spec, self.send_flow[x], self.members[i].source.address,
+                                         self.members[k].source.address, self.recv_flow[y])
             v = self._verdicts[key] = summarize(res, "the peer", prefixes=False)
         return v
 
-    def peer_classes(self, i: int) -> list[list[int]]:
-        """Member i's peers grouped by profile (each group: identical verdicts to and from i)."""
+    def peer_classes(self, i: int, group: Sequence[int], g: int) -> list[list[int]]:
+        """Member i's peers in group number g (member indexes) by profile: identical verdicts to
+        and from i. The classes of a group are worked out once per end."""
         x = self.end[i]
-        classes = self._classes.get(x)
+        classes = self._classes.get((g, x))
         if classes is None:
             grouped: dict[Any, list[int]] = {}
-            for k in range(len(self.members)):
+            for k in group:
                 grouped.setdefault(("all",) if x < 0 else self.profile(k, x), []).append(k)
-            classes = self._classes[x] = list(grouped.values())
+            classes = self._classes[(g, x)] = list(grouped.values())
         out = []
         for peers in classes:
             if i in peers:
@@ -460,6 +473,42 @@ class _PairTable:
             if peers:
                 out.append(peers)
         return out
+
+
+def _share_device_sets(ev: Evaluator, groups: Sequence[Sequence[AuditSubject]]
+                       ) -> list[list[tuple[AuditSubject, Endpoint | None]]]:
+    """Members of the groups, in parts: groups whose members share a device set (or a member)
+    are in one part (one pair table, one flow over all of them); the others stay apart, so each
+    flow stays as small as the sharing allows."""
+    parent = list(range(len(groups)))
+
+    def find(a: int) -> int:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    seen: dict[Any, int] = {}
+    ends: dict[int, Endpoint | None] = {}
+    for g, members in enumerate(groups):
+        for m in members:
+            end = ends.get(id(m), False)
+            if end is False:
+                end = ends[id(m)] = None if m.source.unknown else endpoint_of(m.source, m.nic_id, ev.estate,
+                                                                              ev.resolved)
+            for key in (("member", id(m)), end):
+                if key is None:
+                    continue
+                if key in seen:
+                    parent[find(g)] = find(seen[key])
+                else:
+                    seen[key] = g
+    parts: dict[int, dict[int, tuple[AuditSubject, Endpoint | None]]] = {}
+    for g, members in enumerate(groups):
+        part = parts.setdefault(find(g), {})
+        for m in members:
+            part.setdefault(id(m), (m, ends[id(m)]))
+    return [list(p.values()) for p in parts.values() if p]
 
 
 def evaluate_groups(ev: Evaluator, subjects: Sequence[AuditSubject], req: Requirement,
@@ -472,19 +521,27 @@ def evaluate_groups(ev: Evaluator, subjects: Sequence[AuditSubject], req: Requir
     out: list[Result] = []
     in_group: set[int] = set()
     index = alias_index(subjects)
-    for gname, names in scenario.groups:
-        members, missing = _resolve_members(index, names)
+    resolved = [(gname, *_resolve_members(index, names)) for gname, names in scenario.groups]
+    tables: dict[int, tuple[_PairTable, dict[int, int]]] = {}
+    for part in _share_device_sets(ev, [members for _, members, _ in resolved]):
+        table = _PairTable(ev, req, [m for m, _ in part], [e for _, e in part])
+        position = {id(m): n for n, (m, _) in enumerate(part)}
+        for key in position:
+            tables[key] = (table, position)
+    for g, (gname, members, missing) in enumerate(resolved):
         in_group.update(id(m) for m in members)
         if not members:
             continue
-        table = _PairTable(ev, req, members)
-        for i, m in enumerate(members):
+        table, position = tables[id(members[0])]
+        group = [position[id(m)] for m in members]
+        for m in members:
+            i = position[id(m)]
             acc = [0.0, 0.0, 0.0]
             n = 0
             bad: list[tuple[str, str, int]] = []
             decisions: dict[tuple, list] = {}
             reasons: list[str] = []
-            for peers in table.peer_classes(i):
+            for peers in table.peer_classes(i, group, g):
                 k0 = peers[0]
                 count = len(peers)
                 for direction, v in (("to", table.verdict(i, k0)), ("from", table.verdict(k0, i))):
@@ -494,7 +551,7 @@ def evaluate_groups(ev: Evaluator, subjects: Sequence[AuditSubject], req: Requir
                     acc[2] += v.unknown_share * count
                     if v.status == PASS:
                         continue
-                    names_ = [members[j].subject.name for j in peers]
+                    names_ = [table.members[j].subject.name for j in peers]
                     bad.append((direction, ", ".join(names_[:3]) + (f" +{len(names_) - 3}" if len(names_) > 3 else ""),
                                 count))
                     for d in v.decided_by:

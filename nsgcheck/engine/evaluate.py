@@ -15,6 +15,7 @@ through it; `PathMemo` is the one place evaluations are remembered (see its docs
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Mapping
 
 from nsgcheck.model import Estate, NetworkSecurityGroup, Unknown, ref
@@ -32,7 +33,7 @@ from .path import Beyond, beyond_nsgs
 from .pathresult import Device, DeviceKind, Leg, PathPiece, PathResult, Step
 from .resolve import ResolveContext, rule_protocols
 from .routing import EffectiveRoutes, route_partition, subnet_routes
-from .space import Box, volume
+from .space import Box
 
 
 @dataclass(frozen=True)
@@ -168,6 +169,21 @@ class PathMemo:
             hit = self._paths[key] = _evaluate(spec, flow, self)
         return hit
 
+    def projected(self, spec: PathSpec, flow: Flow, src: AddressSet, dst: AddressSet,
+                  receiver_flow: Flow | None = None) -> PathResult:
+        """`path(spec, flow).project(src=src, dst=dst)`, without building the whole product of a
+        VM-to-VM path: its ends' parts are remembered and projected first. The receiver's part
+        may be evaluated over `receiver_flow` instead (any flow of the same family whose packets
+        include `src` x `dst`), so that senders and receivers share their parts."""
+        if spec.sender is None or spec.receiver is None:
+            return self.path(spec, flow).project(src=src, dst=dst)
+        for f in (flow, receiver_flow or flow):
+            if (f.protocol, f.dport, f.sport, f.urls, f.accepted_urls) != \
+                    (flow.protocol, flow.dport, flow.sport, flow.urls, flow.accepted_urls) or \
+                    not (self.within(src, f.src) and self.within(dst, f.dst)):
+                raise ValueError("the projected packets must be in both flows of the same family")
+        return _evaluate(spec, flow, self, src, dst, receiver_flow)
+
     def sender_stage(self, end: Endpoint, flow: Flow, pair: bool) -> "_Stage":
         """The sender's part of a path (shared by every receiver of the same flow)."""
         key = ("sender", end, flow, pair)
@@ -297,12 +313,20 @@ class _Stage:
     devices: tuple[Device, ...]
     notes: tuple[str, ...]
 
+    @cached_property
+    def result(self) -> PathResult:
+        """The part as a result of its own (what `segment` reads)."""
+        pieces = list(self.finals) + [PathPiece.of(b, s) for b, s in self.walking]
+        return PathResult(pieces, sum(p.volume() for p in pieces), self.devices, self.notes)
 
-def _evaluate(spec: PathSpec, flow: Flow, memo: PathMemo) -> PathResult:
+
+def _evaluate(spec: PathSpec, flow: Flow, memo: PathMemo, src: AddressSet | None = None,
+              dst: AddressSet | None = None, receiver_flow: Flow | None = None) -> PathResult:
+    """The path result of `flow` on `spec`, or its projection onto `src` x `dst` when given
+    (computed from the projections of the ends' parts: projection commutes with their product,
+    so the receiver's part may come from another flow that also covers `src` x `dst`)."""
     memo.evaluations += 1
     env = memo.env
-    space = [b for b in flow.space() if not b.is_empty()]
-    pair = spec.sender is not None and spec.receiver is not None
     if env.scope is not None:
         scope = env.scope
         if (spec.sender is not None and not memo.within(flow.dst, scope.outbound)) or \
@@ -310,7 +334,9 @@ def _evaluate(spec: PathSpec, flow: Flow, memo: PathMemo) -> PathResult:
                 (scope.protocols and not (rule_protocols(flow.protocol) <= scope.protocols
                                           and flow.dport.issubset(scope.dports))):
             raise ValueError("flow outside the run's declared scope")
-    walking: list = [(tuple(space), ())] if space else []
+    pair = spec.sender is not None and spec.receiver is not None
+    space = tuple(b for b in flow.space() if not b.is_empty())
+    walking: list = [(space, ())] if space else []
     finals: list[PathPiece] = []
     notes: list[str] = []
     devices: list[Device] = []
@@ -322,7 +348,7 @@ def _evaluate(spec: PathSpec, flow: Flow, memo: PathMemo) -> PathResult:
         notes += stage.notes
         devices += stage.devices
     if spec.receiver is not None:
-        rstage = memo.receiver_stage(spec.receiver, flow, pair)
+        rstage = memo.receiver_stage(spec.receiver, receiver_flow or flow, pair)
         notes += [n for n in rstage.notes if n not in notes]
         devices_in = list(rstage.devices)
         if spec.sender is None:
@@ -332,6 +358,11 @@ def _evaluate(spec: PathSpec, flow: Flow, memo: PathMemo) -> PathResult:
             # what the receiver does to a packet does not depend on the sender's devices: the
             # two stages were evaluated over the same flow, and a packet's path is their product
             received = [(p.boxes, p.steps) for p in rstage.finals] + list(rstage.walking)
+            if src is not None or dst is not None:
+                walking = _cut(walking, src, dst)
+                received = _cut(received, src, dst)
+                finals = [PathPiece(b, p.steps, p.outcomes, p.partial) for p in finals
+                          for b in [_cut_boxes(p.boxes, src, dst)] if b]
             walking = [(tuple(inter), ss + rs) for sb, ss in walking for rb, rs in received
                        if (inter := _meet_all(sb, rb))]
     finals.extend(PathPiece.of(b, s) for b, s in walking)
@@ -343,7 +374,24 @@ def _evaluate(spec: PathSpec, flow: Flow, memo: PathMemo) -> PathResult:
                 seen.setdefault(st.device, None)
     for d in devices_in:
         seen.setdefault(d, None)
-    return PathResult(finals, volume(space), tuple(seen), tuple(notes))
+    result = PathResult(finals, sum(p.volume() for p in finals), tuple(seen), tuple(notes))
+    if (src is not None or dst is not None) and not pair:
+        return result.project(src, dst)
+    return result
+
+
+def _cut_boxes(boxes: tuple[Box, ...], src: AddressSet | None, dst: AddressSet | None) -> tuple[Box, ...]:
+    out = []
+    for b in boxes:
+        s = b.src & src if src is not None else b.src
+        d = b.dst & dst if dst is not None else b.dst
+        if s and d:
+            out.append(Box(b.protocols, s, b.sport, d, b.dport))
+    return tuple(out)
+
+
+def _cut(walking: list, src: AddressSet | None, dst: AddressSet | None) -> list:
+    return [(cut, steps) for boxes, steps in walking if (cut := _cut_boxes(boxes, src, dst))]
 
 
 def _meet_all(a: tuple[Box, ...], b: tuple[Box, ...]) -> list[Box]:
