@@ -14,7 +14,7 @@ through it; `PathMemo` is the one place evaluations are remembered (see its docs
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Mapping
 
@@ -178,8 +178,7 @@ class PathMemo:
         if spec.sender is None or spec.receiver is None:
             return self.path(spec, flow).project(src=src, dst=dst)
         for f in (flow, receiver_flow or flow):
-            if (f.protocol, f.dport, f.sport, f.urls, f.accepted_urls) != \
-                    (flow.protocol, flow.dport, flow.sport, flow.urls, flow.accepted_urls) or \
+            if replace(f, src=flow.src, dst=flow.dst) != flow or \
                     not (self.within(src, f.src) and self.within(dst, f.dst)):
                 raise ValueError("the projected packets must be in both flows of the same family")
         return _evaluate(spec, flow, self, src, dst, receiver_flow)
