@@ -26,7 +26,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
-from common import timed, write_section  # noqa: E402
+from common import publish, timed  # noqa: E402
 
 from nsgcheck.loaders import load_paths  # noqa: E402
 from nsgcheck.loaders.jsonpos import load_json  # noqa: E402
@@ -155,10 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         "(row 4) and rule normalization in Python (each distinct address or port value is parsed once per load).",
         END,
     ]
-    text = "\n".join(lines)
-    print(text)
-    if args.write_readme:
-        write_section(BEGIN, END, text)
+    publish(lines, args.write_readme)
     return 0
 
 

@@ -22,7 +22,7 @@ import netaddr
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
-from common import timed, write_section  # noqa: E402
+from common import publish, timed  # noqa: E402
 
 from servicetags import load  # noqa: E402
 
@@ -146,10 +146,7 @@ def main(argv=None) -> int:
         f"{len(addrs)} probe addresses (checked by the script).",
         END,
     ]
-    text = "\n".join(lines)
-    print(text)
-    if args.write_readme:
-        write_section(BEGIN, END, text)
+    publish(lines, args.write_readme)
     return 0
 
 

@@ -31,3 +31,12 @@ def write_section(begin: str, end: str, text: str, readme: Path = README) -> Non
     else:
         new = old.rstrip("\n") + "\n\n" + text + "\n"
     readme.write_text(new, encoding="utf-8")
+
+
+def publish(lines: list[str], write_readme: bool, readme: Path = README) -> None:
+    """Print a benchmark's section (its first and last lines are its markers); with
+    `write_readme`, also put it into README.md in place of the old one."""
+    text = "\n".join(lines)
+    print(text)
+    if write_readme:
+        write_section(lines[0], lines[-1], text, readme)

@@ -1,27 +1,26 @@
 """A loaded service-tag file: tags by name, regions, ARM-location mapping and reverse lookup.
 
-Per-tag address sets are canonical interval tuples (servicetags.intervals), built on first
-use; the reverse index (address -> tags) is built on the first reverse lookup. Region rules
+Per-tag address sets are canonical interval tuples (servicetags.intervals), built per address
+family on first use (a prefix is parsed, and a bad one reported, when its family is first
+needed); a reverse look-up reads the prefixes directly the first few times and then builds the
+reverse index (address -> tags). Region rules
 follow docs/service-tags.md §3.3: the `region` field, never the name suffix, says whether a
 tag is regional; `AzureCloud.<region field>` is lower case; Stage/STG regions are never chosen.
 """
 
 from __future__ import annotations
 
-import difflib
 import gc
-import ipaddress
 import re
-import socket
+from _socket import AF_INET as _AF4, AF_INET6 as _AF6, inet_pton as _inet_pton   # (`socket` imports far more)
 from bisect import bisect_right
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import date
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, NamedTuple
 
 from servicetags import intervals as iv
 from servicetags.errors import ServiceTagError
-from servicetags.intervals import Intervals
+from servicetags.intervals import Interval, Intervals
 
 
 class UnknownTagError(ServiceTagError):
@@ -51,6 +50,8 @@ def canonical_cloud(name: str) -> str:
     key = name.strip().lower()
     if key in CLOUD_ALIASES:
         return CLOUD_ALIASES[key]
+    import difflib   # only to suggest names: not imported at start-up
+
     close = difflib.get_close_matches(key, sorted(CLOUD_ALIASES), n=3, cutoff=0.6)
     hint = f"; did you mean {', '.join(close)}?" if close else ""
     raise ServiceTagError(f"unknown cloud {name!r} (expected public, usgov, china or an environment "
@@ -58,9 +59,8 @@ def canonical_cloud(name: str) -> str:
 
 
 _STAGE_SUFFIX = re.compile(r"(stage|stg)$", re.IGNORECASE)
-_AF4, _AF6 = socket.AF_INET, socket.AF_INET6
-_inet_pton = socket.inet_pton
 _HOST4 = tuple((1 << (32 - n)) - 1 for n in range(33))
+_from_bytes = int.from_bytes
 
 
 @contextmanager
@@ -100,6 +100,8 @@ def parse_prefix(text: str) -> tuple[int, int, int]:
         n = bits
     host = (1 << (bits - n)) - 1
     if value & host:
+        import ipaddress   # printing only (error messages)
+
         net = value & ~host
         shown = ipaddress.ip_address(net) if fam == 4 else ipaddress.IPv6Address(net)
         raise ValueError(f"{text!r} has host bits set (did you mean {shown}/{n}?)")
@@ -108,6 +110,8 @@ def parse_prefix(text: str) -> tuple[int, int, int]:
 
 def format_prefix(family: int, network: int, prefixlen: int) -> str:
     """`network/prefixlen` as text (IPv6 compressed)."""
+    import ipaddress
+
     addr = ipaddress.IPv4Address(network) if family == 4 else ipaddress.IPv6Address(network)
     return f"{addr}/{prefixlen}"
 
@@ -116,6 +120,20 @@ def intervals_to_cidrs(family: int, ranges: Intervals) -> list[str]:
     """Minimal CIDR list for one family's interval set, in numeric order."""
     bits = 32 if family == 4 else 128
     return [format_prefix(family, n, p) for n, p in iv.to_prefixes(ranges, bits)]
+
+
+def _ipv4_cidr(text: str) -> Interval | None:
+    """`a.b.c.d/n` -> (first, last) by int arithmetic; None when it is anything else (IPv6, no
+    length, host bits set, not an address): the caller then parses it strictly."""
+    addr, _, plen = text.partition("/")
+    if ":" in addr or not (plen.isdigit() and plen.isascii()) or int(plen) > 32:
+        return None
+    try:
+        value = _from_bytes(_inet_pton(_AF4, addr), "big")
+    except OSError:
+        return None
+    host = _HOST4[int(plen)]
+    return None if value & host else (value, value | host)
 
 
 class Tag:
@@ -142,7 +160,7 @@ class Tag:
         self._catalog = catalog
         self._v4: Intervals | None = None
         self._v6: Intervals | None = None
-        self._sizes: tuple[int, int] | None = None
+        self._sizes: list[int | None] | None = None
 
     # -- naming ----------------------------------------------------------------
     @property
@@ -165,57 +183,80 @@ class Tag:
         return f"/values/{self.index}"
 
     # -- address sets ------------------------------------------------------------
-    def _build(self) -> None:
+    def _parse(self, text: str) -> Interval:
+        """One published prefix -> (first, last), through the catalog's cache (IPv4 CIDRs: plain
+        int arithmetic); a prefix that is not a valid CIDR is a ServiceTagError naming where."""
+        cat = self._catalog
+        r = _ipv4_cidr(text)
+        if r is None:
+            try:
+                _, lo, hi = parse_prefix(text)
+            except ValueError as exc:
+                pointer = f"{self.pointer}/properties/addressPrefixes/{self.prefixes.index(text)}"
+                raise ServiceTagError(f"tag {self.name}: {exc}", file=cat.source if cat else None,
+                                      pointer=pointer, line=cat.line_of(pointer) if cat else None) from None
+            r = (lo, hi)
+        if cat is not None:
+            cat._prefix_cache[text] = r
+        return r
+
+    def _build(self, family: int) -> None:
+        """Build the interval set of one family (the other family's prefixes are not read)."""
+        cat = self._catalog
+        get = cat._prefix_cache.get if cat is not None else {}.get
+        v6 = family == 6
+        ranges = [get(text) or self._parse(text) for text in self.prefixes if (":" in text) is v6]
+        if v6:
+            self._v6 = iv.normalize(ranges)
+        else:
+            self._v4 = iv.normalize(ranges)
+
+    def holds(self, family: int, lo: int, hi: int) -> bool:
+        """Whether every address of [lo, hi] (one family) is in the tag. Before the tag's set is
+        built this reads the tag's prefixes of that family without building it: each is parsed
+        (and checked) once per catalog, and only those that meet [lo, hi] are kept."""
+        if (self._v6 if family == 6 else self._v4) is not None:
+            return iv.is_subset(((lo, hi),), self.intervals(family))
         cat = self._catalog
         cache = cat._prefix_cache if cat is not None else {}
-        v4: list[tuple[int, int]] = []
-        v6: list[tuple[int, int]] = []
-        add4, add6 = v4.append, v6.append
         get = cache.get
-        pton, af4, from_bytes, masks = _inet_pton, _AF4, int.from_bytes, _HOST4
+        v6 = family == 6
+        pton, af4, from_bytes, masks = _inet_pton, _AF4, _from_bytes, _HOST4
+        meet: list[Interval] = []
         for text in self.prefixes:
+            if (":" in text) is not v6:
+                continue
             r = get(text)
-            if r is None:
-                r = None
+            if r is None:   # the IPv4 fast path of `_parse`, inlined: this loop sees every prefix
                 addr, _, plen = text.partition("/")
-                if ":" not in addr and plen.isdigit() and plen.isascii() and int(plen) <= 32:
-                    # fast path for IPv4 CIDRs: plain int arithmetic
+                if not v6 and plen.isdigit() and plen.isascii() and int(plen) <= 32:
                     try:
                         value = from_bytes(pton(af4, addr), "big")
+                        host = masks[int(plen)]
+                        if not value & host:
+                            r = cache[text] = (value, value | host)
                     except OSError:
-                        value = None
-                    host = masks[int(plen)]
-                    if value is not None and not value & host:
-                        r = (value, value | host)
+                        pass
                 if r is None:
-                    try:
-                        _, lo, hi = parse_prefix(text)
-                    except ValueError as exc:
-                        pointer = f"{self.pointer}/properties/addressPrefixes/{self.prefixes.index(text)}"
-                        raise ServiceTagError(f"tag {self.name}: {exc}", file=cat.source if cat else None,
-                                              pointer=pointer,
-                                              line=cat.line_of(pointer) if cat else None) from None
-                    r = (lo, hi)
-                cache[text] = r
-            if ":" in text:
-                add6(r)
-            else:
-                add4(r)
-        self._v4 = iv.normalize(v4)
-        self._v6 = iv.normalize(v6)
+                    r = self._parse(text)
+            if r[0] <= hi and r[1] >= lo:
+                if r[0] <= lo and r[1] >= hi:
+                    return True   # one prefix holds it all
+                meet.append(r)
+        return bool(meet) and iv.is_subset(((lo, hi),), iv.normalize(meet))
 
     @property
     def v4(self) -> Intervals:
         """IPv4 addresses as canonical (lo, hi) intervals."""
         if self._v4 is None:
-            self._build()
+            self._build(4)
         return self._v4  # type: ignore[return-value]
 
     @property
     def v6(self) -> Intervals:
         """IPv6 addresses as canonical (lo, hi) intervals."""
         if self._v6 is None:
-            self._build()
+            self._build(6)
         return self._v6  # type: ignore[return-value]
 
     def intervals(self, family: int) -> Intervals:
@@ -223,11 +264,14 @@ class Tag:
 
     def size(self, family: int | None = None) -> int:
         """Number of addresses (in one family, or both)."""
-        if self._sizes is None:
-            self._sizes = (iv.size(self.v4), iv.size(self.v6))
         if family is None:
-            return self._sizes[0] + self._sizes[1]
-        return self._sizes[0] if family == 4 else self._sizes[1]
+            return self.size(4) + self.size(6)
+        sizes = self._sizes or [None, None]
+        k = 0 if family == 4 else 1
+        if sizes[k] is None:
+            sizes[k] = iv.size(self.intervals(family))
+            self._sizes = sizes
+        return sizes[k]
 
     def prefixes_v4(self) -> list[str]:
         return [p for p in self.prefixes if ":" not in p]
@@ -268,6 +312,11 @@ def _parse_query(text: str) -> tuple[int, int, int]:
 def specificity_key(tag: Tag, family: int) -> tuple:
     """Most specific first: regional tags before cloud-wide ones, then fewer addresses, then name."""
     return (0 if tag.region else 1, tag.size(family), tag.name.lower())
+
+
+#: look-ups answered by reading the prefixes before the reverse index is built (a scan costs
+#: about a quarter of building the index)
+SCANS_BEFORE_INDEX = 3
 
 
 class _ReverseIndex:
@@ -326,8 +375,7 @@ class _ReverseIndex:
         return out
 
 
-@dataclass
-class Region:
+class Region(NamedTuple):
     """One region of the file: the `region` field value and the ARM location name it serves."""
 
     field: str
@@ -355,6 +403,7 @@ class Catalog:
             self._by_lower[tag.name.lower()] = tag
         self._regions: dict[str, Region] | None = None
         self._index: dict[int, _ReverseIndex] = {}
+        self._scans = 0   # look-ups answered without the index (see `containing`)
         self._line_of = None  # set by the loader: pointer -> line (for error messages)
 
     # -- basics ----------------------------------------------------------------
@@ -401,6 +450,8 @@ class Catalog:
 
     @staticmethod
     def _suggest(word: str, keys: Iterable[str], show=lambda k: k) -> str:
+        import difflib
+
         close = difflib.get_close_matches(word.strip().lower(), list(keys), n=3, cutoff=0.6)
         return f"; did you mean {', '.join(show(k) for k in close)}?" if close else ""
 
@@ -509,7 +560,9 @@ class Catalog:
         with gc_paused():
             for tag in self.tags:
                 if tag._v4 is None:
-                    tag._build()
+                    tag._build(4)
+                if tag._v6 is None:
+                    tag._build(6)
 
     def build_index(self) -> None:
         """Build every tag's address set and both reverse indexes now (otherwise on first use)."""
@@ -517,9 +570,19 @@ class Catalog:
         self._reverse(6)
 
     def containing(self, address_or_prefix: str) -> list[Tag]:
-        """Tags whose address set contains the whole address/prefix, most specific first."""
+        """Tags whose address set contains the whole address/prefix, most specific first.
+
+        The first few look-ups of a family read the tags' prefixes directly (a one-off question,
+        such as `nsgcheck tags lookup`, costs one pass over the prefixes, not building every
+        set); after that the reverse index is built and answers each look-up by bisection.
+        """
         fam, lo, hi = _parse_query(address_or_prefix)
-        tags = [self.tags[t] for t in self._reverse(fam).containing(lo, hi)]
+        if fam in self._index or self._scans >= SCANS_BEFORE_INDEX:
+            tags = [self.tags[t] for t in self._reverse(fam).containing(lo, hi)]
+        else:
+            self._scans += 1
+            with gc_paused():
+                tags = [t for t in self.tags if t.holds(fam, lo, hi)]
         tags.sort(key=lambda t: specificity_key(t, fam))
         return tags
 

@@ -13,13 +13,10 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import subprocess
-import tempfile
 import time
-from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import urljoin, urlsplit
 
 from servicetags.catalog import Catalog, canonical_cloud
@@ -181,8 +178,7 @@ def find_json_link(html: str, cloud: str, base_url: str = "") -> tuple[str, date
     return best[1], best[0]
 
 
-@dataclass
-class Downloaded:
+class Downloaded(NamedTuple):
     """Result of a download: where it was stored and what it holds."""
 
     path: Path
@@ -199,6 +195,8 @@ def _store(data: bytes, cloud: str, name: str, directory: Path | None, url: str)
     directory = directory or cache_dir()
     try:
         directory.mkdir(parents=True, exist_ok=True)
+        import tempfile
+
         fd, tmp = tempfile.mkstemp(prefix=".partial-", dir=directory)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -228,6 +226,9 @@ def access_token(resource: str) -> str:
     for env in TOKEN_ENVS:
         if os.environ.get(env):
             return os.environ[env].strip()
+    import shutil
+    import subprocess
+
     az = shutil.which("az")
     if not az:
         raise ServiceTagError("no access token: set NSGCHECK_ACCESS_TOKEN, or install the Azure CLI and run `az login`")
@@ -281,8 +282,7 @@ def download_from_api(cloud: str, subscription: str, directory: Path | None = No
     return _store(data, cloud_value, f"ServiceTags_{cloud_value}_{stamp}_api.json", directory, url)
 
 
-@dataclass(frozen=True)
-class CachedFile:
+class CachedFile(NamedTuple):
     path: Path
     cloud: str
     file_date: date

@@ -9,9 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from servicetags import (Catalog, NoRegionalTagError, ServiceTagError, Tag, UnknownRegionError, UnknownTagError,
-                         canonical_cloud, load)
+                         canonical_cloud, load, parse_prefix)
 from servicetags import intervals as iv
 from tests.conftest import shared_path
 
@@ -191,3 +193,73 @@ def test_real_gov_file_has_no_public_regions(gov_tags_file):
     with pytest.raises(UnknownRegionError):
         cat.regional_tag("Storage", "eastus")
     assert cat.containing("13.68.163.32/28") == []
+
+
+# -- reverse look-up: reading the prefixes (first look-ups) vs the index ---------------------
+
+def _cidr(fam: int, net: int, plen: int) -> str:
+    from servicetags.catalog import format_prefix
+
+    bits = 32 if fam == 4 else 128
+    return format_prefix(fam, net >> (bits - plen) << (bits - plen), plen)
+
+
+@st.composite
+def _tag_files(draw):
+    """A few tags over a small corner of both families (overlapping, nested, adjacent prefixes)."""
+    def prefix():
+        fam = draw(st.sampled_from((4, 4, 6)))
+        base = 0x14000000 if fam == 4 else 0x26031030 << 96
+        plen = draw(st.integers(20, 32)) if fam == 4 else draw(st.integers(108, 128))
+        return _cidr(fam, base + draw(st.integers(0, 1 << (32 - 20 if fam == 4 else 128 - 108))), plen)
+    n = draw(st.integers(1, 6))
+    return [Tag(f"T{i}", draw(st.sampled_from(("", "eastus"))), prefixes=tuple(draw(st.lists(st.builds(prefix),
+                max_size=8))), index=i) for i in range(n)]
+
+
+@st.composite
+def _queries(draw):
+    fam = draw(st.sampled_from((4, 6)))
+    base = 0x14000000 if fam == 4 else 0x26031030 << 96
+    bits = 32 if fam == 4 else 128
+    plen = draw(st.integers(bits - 14, bits))
+    return _cidr(fam, base + draw(st.integers(0, 1 << (bits - 20 if fam == 4 else 20))), plen)
+
+
+@settings(max_examples=200)
+@given(_tag_files(), st.lists(_queries(), min_size=1, max_size=6))
+def test_lookup_without_index_agrees_with_index_and_reference(tags, queries):
+    """The first look-ups read the prefixes; later ones use the index: both give the same tags,
+    and both equal a brute-force reading of the published prefixes."""
+    def fresh() -> Catalog:
+        return Catalog([Tag(t.name, t.region, prefixes=t.prefixes, index=t.index) for t in tags], cloud="Public")
+
+    indexed = fresh()
+    indexed.build_index()
+    scanning = fresh()
+    for q in queries:
+        fam, lo, hi = parse_prefix(q)
+        want = {t.name for t in tags
+                if iv.is_subset(((lo, hi),), iv.normalize(parse_prefix(p)[1:] for p in t.prefixes
+                                                          if parse_prefix(p)[0] == fam))}
+        got_scan = [t.name for t in scanning.containing(q)]
+        assert [t.name for t in indexed.containing(q)] == got_scan
+        assert set(got_scan) == want
+
+
+def test_lookups_read_prefixes_first_then_build_the_index(sample):
+    from servicetags.catalog import SCANS_BEFORE_INDEX
+
+    cat = load(SAMPLE)
+    answers = [[t.name for t in cat.containing("20.60.1.5")] for _ in range(SCANS_BEFORE_INDEX)]
+    assert not cat._index and all(a == answers[0] for a in answers)
+    assert [t.name for t in cat.containing("20.60.1.5")] == answers[0] and 4 in cat._index
+
+
+def test_a_bad_prefix_of_the_family_asked_about_is_reported_by_a_lookup(tmp_path):
+    p = tmp_path / "t.json"
+    p.write_text('{"changeNumber": 1, "cloud": "Public", "values": [{"name": "A", "properties": '
+                 '{"addressPrefixes": ["20.0.0.0/8", "30.0.0.1/8"]}}]}')
+    with pytest.raises(ServiceTagError, match="host bits") as err:
+        load(p).containing("20.1.2.3")
+    assert err.value.pointer == "/values/0/properties/addressPrefixes/1"

@@ -9,15 +9,22 @@ not a network input, is exit 2.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from nsgcheck.engine.hygiene import GENERALIZATION, PARTLY_OVERRIDDEN, REDUNDANT, SHADOWED, HygieneFinding, analyze
 from nsgcheck.render import FORMATS
+
+if TYPE_CHECKING:  # the engine is imported when the command runs, not to build the parser
+    from nsgcheck.engine.hygiene import HygieneFinding
 
 SCHEMA_VERSION = "1.0"
 
-IDS = {SHADOWED: ("NSG-SHADOWED-RULE", "warning"), REDUNDANT: ("NSG-REDUNDANT-RULE", "warning"),
-       PARTLY_OVERRIDDEN: ("NSG-PARTLY-OVERRIDDEN", "note"), GENERALIZATION: ("NSG-GENERALIZATION", "note")}
+
+def finding_ids() -> dict[str, tuple[str, str]]:
+    """Hygiene finding kind -> (report id, level)."""
+    from nsgcheck.engine.hygiene import GENERALIZATION, PARTLY_OVERRIDDEN, REDUNDANT, SHADOWED
+
+    return {SHADOWED: ("NSG-SHADOWED-RULE", "warning"), REDUNDANT: ("NSG-REDUNDANT-RULE", "warning"),
+            PARTLY_OVERRIDDEN: ("NSG-PARTLY-OVERRIDDEN", "note"), GENERALIZATION: ("NSG-GENERALIZATION", "note")}
 
 
 def register(sub: Any) -> None:
@@ -72,7 +79,7 @@ def finding_json(nsg: Any, f: HygieneFinding) -> dict[str, Any]:
     """One hygiene finding of an NSG: the rule, what it is, and the rules that cause it."""
     from nsgcheck.answers import origin_json
 
-    ident, level = IDS[f.kind]
+    ident, level = finding_ids()[f.kind]
     return {"id": ident, "level": level, "direction": f.direction, "rule": f.rule.rule.name,
             "priority": f.rule.rule.priority, "message": f.message,
             "location": origin_json(f.rule.rule.origin or nsg.origin),
@@ -86,6 +93,7 @@ def lint_report(estate: Any, catalog: Any) -> dict[str, Any]:
     from nsgcheck.answers import origin_json
     from nsgcheck.audit.run import service_tags_info
     from nsgcheck.engine.context import asg_membership
+    from nsgcheck.engine.hygiene import analyze
     from nsgcheck.engine.nsg import TermCache
 
     asgs = asg_membership(estate)
