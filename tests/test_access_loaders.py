@@ -348,3 +348,44 @@ def test_cli_reports_every_new_field_error_at_once(tmp_path, capsys):
     assert code == 2
     for words in ("dnsServers[0]", "'not-an-ip'", "defaultOutboundAccess", "'no'", "sourceVirtualNetwork"):
         assert words in err, (words, err)
+
+
+# --------------------------------------------------------------------------- Terraform end to end
+def _plan_without(*addresses: str) -> dict:
+    doc = json.loads(FILES["terraform"].read_text())
+    res = doc["planned_values"]["root_module"]["resources"]
+    doc["planned_values"]["root_module"]["resources"] = [r for r in res if r["address"] not in addresses]
+    return doc
+
+
+def _aad_row(tmp_path: Path, capsys, doc: dict) -> dict:
+    f = _write(tmp_path, doc, "plan.json")
+    main(["audit", str(f), "--tags", str(Path(__file__).parent / "data" / "beyond" / "servicetags.json"),
+          "--source-region", "eastus", "--target-region", "centralus", "--format", "json"])
+    rep = json.loads(capsys.readouterr().out)
+    (r,) = [x for x in rep["results"] if x["requirement"] == "A2A-SRC-AAD" and x["side"] == "source"]
+    return r
+
+
+@pytest.mark.parametrize("drop, method", [
+    ((), "nat-gateway"),
+    (("azurerm_subnet_nat_gateway_association.priv",), "public-ip"),
+    (("azurerm_subnet_nat_gateway_association.priv", "azurerm_public_ip.pip_vm"), "public-ip"),
+])
+def test_terraform_plan_egress(tmp_path, capsys, drop, method):
+    r = _aad_row(tmp_path, capsys, _plan_without(*drop))
+    assert r["status"] == "pass" and any(d["access"] == method for d in r["decided_by"]), r
+
+
+def test_terraform_plan_without_any_way_out_fails(tmp_path, capsys):
+    doc = _plan_without("azurerm_subnet_nat_gateway_association.priv")
+    for res in doc["planned_values"]["root_module"]["resources"]:
+        if res["address"] == "azurerm_network_interface.vm1":
+            res["values"]["ip_configuration"][0]["public_ip_address_id"] = None
+    # private subnet, no NAT, no public IP; the NIC is in a Standard public LB pool whose outbound rule covers it
+    r = _aad_row(tmp_path, capsys, doc)
+    assert r["status"] == "pass" and any(d["access"] == "lb-outbound-rule" for d in r["decided_by"])
+    doc["planned_values"]["root_module"]["resources"] = [
+        x for x in doc["planned_values"]["root_module"]["resources"] if x["address"] != "azurerm_lb_outbound_rule.ob1"]
+    r = _aad_row(tmp_path, capsys, doc)
+    assert r["status"] == "fail" and "Standard public load balancer lb1" in r["message"]

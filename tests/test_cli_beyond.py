@@ -226,6 +226,8 @@ def test_endpoint_subnet_free_addresses_advisory(tmp_path, capsys, form):
     _, rep = audit(tmp_path, capsys, net, form)
     (adv,) = advisories(rep, "ADV-PE-FREE-ADDRESSES")
     assert adv["subject"] == "pe" and "at most 3 free addresses" in adv["message"] and "needs 7" in adv["message"]
+    _, rep = audit(tmp_path, capsys, _with_endpoint(dr=True), form)        # a /27: 27 free
+    assert advisories(rep, "ADV-PE-FREE-ADDRESSES") == []
 
 
 # --------------------------------------------------------------------------- 3. DNS
@@ -419,6 +421,8 @@ def test_azurecloud_standing_in_for_entra_id(tmp_path, capsys, form):
     assert row(rep, "A2A-SRC-AAD", "source")["status"] == "partial"
     (adv,) = advisories(rep, "ADV-AZURECLOUD-FOR-AAD")
     assert "20.21.0.0/24" in adv["message"] and "256 of the 512" in adv["message"]
+    _, rep = audit(tmp_path, capsys, B.base(), form)
+    assert row(rep, "A2A-SRC-AAD", "source")["status"] == "pass" and advisories(rep, "ADV-AZURECLOUD-FOR-AAD") == []
 
 
 @pytest.mark.parametrize("form", FORMS)
@@ -431,6 +435,9 @@ def test_site_recovery_prefixes_in_a_route_table(tmp_path, capsys, form):
     _, rep = audit(tmp_path, capsys, net, form)
     (adv,) = advisories(rep, "ADV-ASR-PREFIX-IN-ROUTE")
     assert "should not be added to route tables" in adv["message"]
+    net.get(f"{NET}/routeTables", "rt1").props["routes"][0]["properties"]["addressPrefix"] = "0.0.0.0/0"
+    _, rep = audit(tmp_path, capsys, net, form)        # a default route merely holds those addresses
+    assert advisories(rep, "ADV-ASR-PREFIX-IN-ROUTE") == []
 
 
 
