@@ -26,6 +26,7 @@ import argparse
 import compileall
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -71,13 +72,19 @@ def env_for(tree: Path | None) -> dict[str, str]:
     return env
 
 
-def run(cmd: list[str], env: dict[str, str], cwd: str) -> tuple[float, str]:
-    t = time.perf_counter()
+def _children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def run(cmd: list[str], env: dict[str, str], cwd: str) -> tuple[float, float, str]:
+    """Wall time, CPU time (user + system) and standard output of one process."""
+    cpu, t = _children_cpu(), time.perf_counter()
     proc = subprocess.run(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    elapsed = time.perf_counter() - t
+    elapsed, cpu = time.perf_counter() - t, _children_cpu() - cpu
     if proc.returncode not in (0, 1):
         raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr[-2000:]}")
-    return elapsed, proc.stdout
+    return elapsed, cpu, proc.stdout
 
 
 def lookup_names(text: str) -> list[str]:
@@ -125,30 +132,35 @@ def main(argv: list[str] | None = None) -> int:
             cmds = {k: v for k, v in cmds.items() if not k.startswith(skip)
                     and not (k == "checkov" and skip == "gate") and not (k == "netaddr" and skip == "lookup")}
             for name, (cmd, env) in cmds.items():
-                times = [run(cmd, env, tmp)[0] for _ in range(args.rounds)]
-                print(f"{name}: median {statistics.median(times) * 1000:.0f} ms "
-                      f"({min(times) * 1000:.0f}-{max(times) * 1000:.0f})")
+                runs = [run(cmd, env, tmp) for _ in range(args.rounds)]
+                wall, cpu = [r[0] for r in runs], [r[1] for r in runs]
+                print(f"{name}: median {statistics.median(wall) * 1000:.0f} ms ({min(wall) * 1000:.0f}-"
+                      f"{max(wall) * 1000:.0f}), CPU {statistics.median(cpu) * 1000:.0f} ms")
             return 0
         times: dict[str, list[float]] = {k: [] for k in cmds}
+        cpus: dict[str, list[float]] = {k: [] for k in cmds}
         outputs: dict[str, str] = {}
         for name, (cmd, env) in cmds.items():   # warm-up: file cache, and outputs to check
-            _, outputs[name] = run(cmd, env, tmp)
+            outputs[name] = run(cmd, env, tmp)[2]
         for _ in range(args.rounds):
             for name, (cmd, env) in cmds.items():
-                times[name].append(run(cmd, env, tmp)[0])
+                wall, cpu, _ = run(cmd, env, tmp)
+                times[name].append(wall)
+                cpus[name].append(cpu)
         sarif = {label: Path(tmp, f"{label}.sarif").read_text(encoding="utf-8") for label in trees}
 
     ours, theirs = lookup_names(outputs["lookup:after"]), sorted(outputs["netaddr"].split())
     assert ours == theirs, f"tags lookup {ours} != netaddr {theirs}"
     assert len(set(sarif.values())) == 1, "the gate's SARIF differs between checkouts"
     med = {k: statistics.median(v) for k, v in times.items()}
+    cpu_med = {k: statistics.median(v) for k, v in cpus.items()}
     spread = {k: (min(v), max(v)) for k, v in times.items()}
 
     def ms(k: str) -> str:
         return f"{med[k] * 1000:.0f} ms"
 
     def cell(k: str) -> str:
-        return f"{ms(k)} ({spread[k][0] * 1000:.0f}-{spread[k][1] * 1000:.0f})"
+        return f"{ms(k)} ({spread[k][0] * 1000:.0f}-{spread[k][1] * 1000:.0f}; CPU {cpu_med[k] * 1000:.0f} ms)"
 
     labels = list(trees)
     head = " | ".join(f"nsgcheck {label}" for label in labels) if len(labels) > 1 else "nsgcheck"
@@ -174,7 +186,8 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"Tag file `{Path(tags).name}`; template `{Path(template).name}` (one VM, NIC, NSG, NAT gateway); "
         f"address {ADDRESS}. Machine: {os.cpu_count()} CPUs, Python {platform.python_version()}. Each figure "
-        f"is the median wall time of {args.rounds} fresh processes (min-max in brackets), commands "
+        f"is the median wall time of {args.rounds} fresh processes (min-max and median CPU time, user + "
+        "system, in brackets: CPU time is less disturbed by other work on a shared machine), commands "
         "interleaved round by round, measured in one run by `python benchmarks/bench_startup.py "
         + ("--before DIR " if args.before else "") + "--write-readme`"
         + (" (before: the commit before the start-up work, same rounds)" if args.before else "") + ".",

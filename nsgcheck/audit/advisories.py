@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from bisect import bisect_right
 from typing import Any, Iterable, Sequence
@@ -179,6 +178,8 @@ def _closest(name: str, catalog: Any) -> str:
         except ServiceTagError:   # no such regional tag: no suggestion from the region
             pass
     names = {n.lower(): n for n in catalog.names()}
+    import difflib   # only to suggest a name
+
     close = difflib.get_close_matches(name.lower(), list(names), n=1, cutoff=0.5)
     return names[close[0]] if close else ""
 

@@ -13,7 +13,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable
 
-import jsonschema
 import yaml
 
 from nsgcheck.errors import RulesError
@@ -156,11 +155,21 @@ def _pointer(path: Iterable[Any]) -> str:
     return "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in path) if path else ""
 
 
-def parse_pack(text: str, file: str) -> list[Requirement]:
-    """Validate and convert one pack's text. Raises RulesError naming file, pointer and line."""
-    data, lines = _parse_with_lines(text, file)
+def schema_errors(data: Any) -> list[Any]:
+    """Where a parsed pack breaks the pack schema (jsonschema errors, in document order)."""
+    import jsonschema   # only when a pack is validated: importing it costs more than a small audit
+
     validator = jsonschema.Draft202012Validator(_schema())
-    errors = sorted(validator.iter_errors(data), key=lambda e: (list(e.absolute_path), e.message))
+    return sorted(validator.iter_errors(data), key=lambda e: (list(e.absolute_path), e.message))
+
+
+def parse_pack(text: str, file: str, validate: bool = True) -> list[Requirement]:
+    """Validate and convert one pack's text. Raises RulesError naming file, pointer and line.
+
+    `validate=False` only for the built-in pack: it ships with the code and the test suite checks
+    it against the schema (tests/test_requirements.py), so no run pays for checking it again."""
+    data, lines = _parse_with_lines(text, file)
+    errors = schema_errors(data) if validate else []
     if errors:
         err = errors[0]
         ptr = _pointer(err.absolute_path)
@@ -212,7 +221,7 @@ def load_requirements(extra_files: Iterable[str | Path] = ()) -> RequirementSet:
     """The built-in pack plus user packs (`--rules FILE`). A user id may not shadow a built-in one."""
     from nsgcheck import safeyaml
 
-    reqs = parse_pack(builtin_text(), f"rules/{BUILTIN_PACK}")
+    reqs = parse_pack(builtin_text(), f"rules/{BUILTIN_PACK}", validate=False)
     packs = [reqs[0].pack] if reqs else []
     for f in extra_files:
         path = Path(f)

@@ -14,7 +14,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-import jsonschema
 import yaml
 
 from nsgcheck.errors import ScenarioError, UsageError
@@ -188,6 +187,8 @@ def load_scenario_file(path: str | Path) -> dict[str, Any]:
     if data is None:
         data = {}
     lines = _line_map(node)
+    import jsonschema   # only when a scenario file is given
+
     validator = jsonschema.Draft202012Validator(_schema())
     errors = sorted(validator.iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.message))
     found: list[ScenarioError] = []

@@ -8,7 +8,6 @@ attributes: a tag's addresses are its `v4`/`v6` interval tuples, its published p
 
 from __future__ import annotations
 
-import difflib
 from typing import Protocol, Sequence
 
 from servicetags.errors import ServiceTagError
@@ -60,6 +59,8 @@ def lookup_tag(name: str, catalog: TagCatalog | None) -> AddressSet | Unknown:
 
 def _closest(name: str, catalog: TagCatalog) -> str:
     names = {n.lower(): n for n in catalog.names()}
+    import difflib   # only to suggest a name
+
     close = difflib.get_close_matches(name.lower(), list(names), n=3, cutoff=0.6)
     return f"; closest: {', '.join(names[c] for c in close)}" if close else ""
 

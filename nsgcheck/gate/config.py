@@ -12,7 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 
 from nsgcheck.errors import InputError
 from nsgcheck.gate import yamlfile
@@ -84,6 +83,8 @@ def load_config(path: Path) -> dict[str, Any]:
     data, node = yamlfile.read(path, "nsgcheck config")
     if data is None:
         return {}
+    import jsonschema   # only when a config file is read
+
     errors = sorted(jsonschema.Draft7Validator(SCHEMA).iter_errors(data), key=lambda e: list(e.absolute_path))
     if errors:
         err = errors[0]

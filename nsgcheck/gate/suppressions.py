@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
 from nsgcheck.errors import InputError
 from nsgcheck.gate import yamlfile
 
@@ -93,6 +91,8 @@ def load_suppressions(path: Path) -> list[Suppression]:
         return []
     wrapped = isinstance(data, dict)
     entries = data.get("suppressions") if wrapped else data
+    import jsonschema   # only when a suppressions file is read
+
     validator = jsonschema.Draft7Validator(SCHEMA)
     errors = list(validator.iter_errors(data))
     if errors:
@@ -125,7 +125,7 @@ def load_suppressions(path: Path) -> list[Suppression]:
     return out
 
 
-def _message(err: jsonschema.ValidationError) -> str:
+def _message(err: Any) -> str:
     if err.validator == "required":
         return f"missing field: {err.message}; each suppression needs requirement, subject, reason and expires"
     if err.validator == "additionalProperties":

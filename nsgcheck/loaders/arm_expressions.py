@@ -10,10 +10,8 @@ where it is written.
 from __future__ import annotations
 
 import base64 as _b64
-import hashlib
 import json as _json
 import re
-import uuid
 from dataclasses import dataclass, field
 from functools import cmp_to_key
 from typing import Any, Callable
@@ -419,6 +417,8 @@ def _utf8(text: str) -> bytes:
 
 def unique_string(*parts: str) -> str:
     """Deterministic 13-character lower-case id (the shape of ARM's uniqueString)."""
+    import hashlib   # (here and in guid: few templates call them, every run would import them)
+
     h = int.from_bytes(hashlib.sha256(_utf8("|".join(parts))).digest()[:8], "big")
     out = []
     for _ in range(13):
@@ -1292,6 +1292,9 @@ def _f_guid(e: _Eval, a: list) -> str:
     _nargs("guid", a, 1, -1)
     parts = [_want("guid", x, str) for x in a]
     # uuid5 (SHA-1 of namespace + name) over bytes that keep a lone surrogate
+    import hashlib
+    import uuid
+
     digest = hashlib.sha1(uuid.NAMESPACE_URL.bytes + _utf8("nsgcheck-arm-guid:" + "|".join(parts))).digest()
     return str(uuid.UUID(bytes=digest[:16], version=5))
 

@@ -1,15 +1,16 @@
 """Address sets: IPv4 and IPv6 kept apart as canonical integer interval sets.
 
-netaddr is used only at the edges (parsing text, printing CIDRs); all set algebra is
-integer interval arithmetic from `servicetags.intervals`.
+Text is parsed and printed with the C socket functions (inet_pton / inet_ntop), exactly as
+netaddr does it in INET_PTON mode (tests/test_addresses.py compares the two on random text),
+without importing netaddr; all set algebra is integer interval arithmetic from
+`servicetags.intervals`.
 """
 
 from __future__ import annotations
 
+from _socket import AF_INET, AF_INET6, inet_ntop, inet_pton
 from dataclasses import dataclass
 from typing import Iterable
-
-import netaddr
 
 from servicetags import intervals as iv
 from servicetags.intervals import Intervals
@@ -123,8 +124,8 @@ class AddressSet:
     # -- printing -----------------------------------------------------------------
     def cidrs(self) -> list[str]:
         """Minimal CIDR list, IPv4 first, each family in numeric order."""
-        out = [f"{netaddr.IPAddress(n, 4)}/{p}" for n, p in iv.to_prefixes(self.v4, V4_BITS)]
-        out += [f"{netaddr.IPAddress(n, 6)}/{p}" for n, p in iv.to_prefixes(self.v6, V6_BITS)]
+        out = [f"{format_ip(n, 4)}/{p}" for n, p in iv.to_prefixes(self.v4, V4_BITS)]
+        out += [f"{format_ip(n, 6)}/{p}" for n, p in iv.to_prefixes(self.v6, V6_BITS)]
         return out
 
     def __str__(self) -> str:
@@ -141,6 +142,30 @@ _ALL_V4 = AddressSet(V4_ALL, ())
 _ALL = AddressSet(V4_ALL, V6_ALL)
 
 
+def parse_ip(text: str) -> tuple[int, int]:
+    """One address (no prefix length) -> (family, value); ValueError when it is not one.
+
+    IPv4: four decimal octets without leading zeros (inet_pton); IPv6: inet_pton's syntax."""
+    if ":" not in text:
+        if any(len(p) > 1 and p[0] == "0" for p in text.split(".")):
+            raise ValueError(f"leading zero in {text!r}")
+        try:
+            return 4, int.from_bytes(inet_pton(AF_INET, text), "big")
+        except OSError:
+            pass
+    try:
+        return 6, int.from_bytes(inet_pton(AF_INET6, text), "big")
+    except OSError:
+        raise ValueError(f"not an IP address: {text!r}") from None
+
+
+def format_ip(value: int, family: int) -> str:
+    """An address as text: dotted quad, or IPv6 as inet_ntop writes it (compressed)."""
+    if family == 4:
+        return f"{value >> 24}.{(value >> 16) & 255}.{(value >> 8) & 255}.{value & 255}"
+    return inet_ntop(AF_INET6, value.to_bytes(16, "big"))
+
+
 def parse_cidr(text: str, strict: bool = True) -> tuple[int, int, int]:
     """Parse `text` as an IP or CIDR into (family, first, last). Raises AddressError."""
     s = text.strip()
@@ -151,21 +176,20 @@ def parse_cidr(text: str, strict: bool = True) -> tuple[int, int, int]:
             addr_s, _, plen_s = s.partition("/")
             if not plen_s.isdigit():
                 raise AddressError(f"bad prefix length in {text!r}")
-            ip = netaddr.IPAddress(addr_s, flags=netaddr.INET_PTON)
-            bits = 32 if ip.version == 4 else 128
+            version, value = parse_ip(addr_s)
+            bits = 32 if version == 4 else 128
             plen = int(plen_s)
             if plen > bits:
                 raise AddressError(f"prefix length /{plen} too long in {text!r}")
-            value = int(ip)
             mask = ((1 << bits) - 1) ^ ((1 << (bits - plen)) - 1)
             if value & ~mask & ((1 << bits) - 1):
                 if strict:
-                    raise AddressError(f"{text!r} has host bits set (did you mean {netaddr.IPAddress(value & mask, ip.version)}/{plen}?)")
+                    raise AddressError(f"{text!r} has host bits set (did you mean {format_ip(value & mask, version)}/{plen}?)")
                 value &= mask
-            return ip.version, value, value | (((1 << bits) - 1) ^ mask)
-        ip = netaddr.IPAddress(s, flags=netaddr.INET_PTON)
-        return ip.version, int(ip), int(ip)
-    except (netaddr.AddrFormatError, ValueError, TypeError) as exc:
+            return version, value, value | (((1 << bits) - 1) ^ mask)
+        version, value = parse_ip(s)
+        return version, value, value
+    except (ValueError, TypeError) as exc:
         if isinstance(exc, AddressError):
             raise
         raise AddressError(f"not an IP address or CIDR: {text!r}") from None
