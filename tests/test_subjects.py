@@ -93,3 +93,12 @@ def test_discovered_protected_items_naming_absent_vms_do_not_empty_the_audit():
     user = dataclasses.replace(scen, provenance=(("vms", "file"),))
     subs, missing = find_subjects(e, user)
     assert subs == [] and missing == list(user.vms)
+
+
+def test_a_vm_naming_no_nic_is_a_subject_with_unknown_placement():
+    # networkProfile.networkInterfaces not determined: never silently left out of the audit
+    e = worked_estate()
+    e.add("vms", VirtualMachine("/vm/lost", "lost", (), "eastus"))
+    subs, _ = find_subjects(e, scenario())
+    lost = next(s for s in subs if s.subject.name == "lost")
+    assert lost.source.unknown and "names no NIC" in lost.source.unknown[0]

@@ -136,3 +136,21 @@ def test_cli_typo_region_is_exit_2_with_the_report_written(tmp_path, capsys):
 def test_closest_names_come_from_the_tag_file(region):
     (err,) = errors(run(estate(), source_region=region))
     assert "closest:" in err.message or "e.g." in err.message
+
+
+def test_cli_an_absent_scenario_vm_is_reported_once(tmp_path, capsys):
+    tpl = {"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+           "contentVersion": "1.0.0.0", "resources": [
+               {"type": "Microsoft.Network/virtualNetworks", "name": "v", "location": "eastus",
+                "properties": {"addressSpace": {"addressPrefixes": ["10.0.0.0/16"]},
+                               "subnets": [{"name": "s", "properties": {"addressPrefix": "10.0.0.0/24"}}]}}]}
+    f = tmp_path / "t.json"
+    f.write_text(json.dumps(tpl))
+    scen = tmp_path / "s.yaml"
+    scen.write_text("source_region: eastus\ntarget_region: centralus\nvms: [vm9]\n")
+    out = tmp_path / "r.json"
+    code = main(["audit", str(f), "--tags", str(SMALL), "--scenario", str(scen), "--format", "json", "-o", str(out)])
+    assert code == 2
+    data = json.loads(out.read_text())
+    about = [x for x in data["findings"] if "vm9" in x["message"]]
+    assert len(about) == 1 and about[0]["level"] == "error", about

@@ -14,6 +14,7 @@ from nsgcheck.audit.requirements import RequirementSet
 from nsgcheck.audit.results import Report
 from nsgcheck.audit.scenario import Scenario
 from nsgcheck.audit.subjects import find_subjects
+from nsgcheck.audit.validate import absent_vm_names
 from nsgcheck.model import Estate
 from nsgcheck.audit.results import origin_json
 
@@ -74,9 +75,12 @@ def _run(estate: Estate, catalog: Any, requirements: Any, scenario: Scenario, pr
     advs += network_advisories(estate, catalog, subjects, scenario)
     findings = [{"level": f.level, "message": f.message, "location": origin_json(f.origin)}
                 for f in estate.findings]
+    reported = absent_vm_names(scenario, estate)   # input errors already name these (validate)
     for name in missing:
-        findings.append({"level": "warning", "message": f"VM {name!r} named in the scenario is not in the inputs",
-                         "location": None})
+        if name in reported:
+            continue
+        findings.append({"level": "warning", "message": f"VM {name!r} named in the scenario is not audited: no "
+                         f"subject of the inputs has that name", "location": None})
     if not subjects:
         message = ("none of the VMs the scenario names is in the inputs: nothing to audit" if scenario.vms
                    else "no VMs, NICs or subnets found in the inputs: nothing to audit")

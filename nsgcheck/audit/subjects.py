@@ -337,9 +337,11 @@ def _nic_name(estate: Estate, nic_id: str) -> str:
 
 
 def _vm_without_nic(estate: Estate, scenario: Scenario, vm: VirtualMachine, others: tuple[str, ...]) -> AuditSubject:
-    """A VM whose primary NIC is not in the inputs: every row unknown, saying so."""
-    name = _nic_name(estate, vm.nic_ids[0])
-    why = f"the primary NIC {name} of VM {vm.name} is not in the inputs"
+    """A VM whose primary NIC is not in the inputs (or names no NIC): every row unknown, saying so."""
+    if vm.nic_ids:
+        why = f"the primary NIC {_nic_name(estate, vm.nic_ids[0])} of VM {vm.name} is not in the inputs"
+    else:
+        why = f"VM {vm.name} names no NIC the inputs determine (networkProfile.networkInterfaces)"
     region = _vm_region(scenario, vm.location)
     src = Placement(address=AddressSet.empty(), address_text="", region=region, unknown=(why,))
     return AuditSubject(Subject("vm", vm.name, vm.id, "", region or "", others), src, None, why, vm_id=vm.id,
@@ -360,10 +362,8 @@ def find_subjects(estate: Estate, scenario: Scenario) -> tuple[list[AuditSubject
     # NICs a VM lists: a template names them on the VM only (a NIC's virtualMachine is read-only)
     of_vms = {ref(n) for vm in estate.vms.values() for n in vm.nic_ids if isinstance(n, str)}
     for vid, vm in sorted(estate.vms.items()):
-        if not vm.nic_ids:
-            continue
         others = tuple(_nic_name(estate, n) for n in vm.nic_ids[1:])
-        nic = estate.nics.get(ref(vm.nic_ids[0]))
+        nic = estate.nics.get(ref(vm.nic_ids[0])) if vm.nic_ids else None
         if nic is None:
             subjects.append(_vm_without_nic(estate, scenario, vm, others))
             continue

@@ -154,6 +154,14 @@ def _vm_keys(estate: Estate) -> set[str]:
     return keys
 
 
+def absent_vm_names(scenario: Scenario, estate: Estate) -> set[str]:
+    """The VMs of the scenario's `vms` that `absent_vms` reports as input errors (as written)."""
+    if scenario.vms is None or dict(scenario.provenance).get("vms") not in (FLAG, FILE):
+        return set()
+    keys = _vm_keys(estate)
+    return {n for n in scenario.vms if n.strip().lower() not in keys and ref(n) not in keys}
+
+
 def absent_vms(scenario: Scenario, estate: Estate, scenario_file: str | None = None) -> list[Finding]:
     """An error for each VM the user names (`vms`, `groups`; flag or file) that the inputs do not hold."""
     prov = dict(scenario.provenance)
