@@ -114,7 +114,7 @@ def test_a_vm_outside_the_source_region_is_audited_where_it_is_with_a_warning():
 
 
 # ------------------------------------------------------------------ through the CLI
-def test_cli_typo_region_is_exit_2_with_the_report_written(tmp_path, capsys):
+def one_subnet_template(tmp_path):
     tpl = {"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
            "contentVersion": "1.0.0.0", "resources": [
                {"type": "Microsoft.Network/virtualNetworks", "name": "v", "location": "eastus",
@@ -122,6 +122,11 @@ def test_cli_typo_region_is_exit_2_with_the_report_written(tmp_path, capsys):
                                "subnets": [{"name": "s", "properties": {"addressPrefix": "10.0.0.0/24"}}]}}]}
     f = tmp_path / "t.json"
     f.write_text(json.dumps(tpl))
+    return f
+
+
+def test_cli_typo_region_is_exit_2_with_the_report_written(tmp_path, capsys):
+    f = one_subnet_template(tmp_path)
     out = tmp_path / "r.json"
     code = main(["audit", str(f), "--tags", str(SMALL), "--source-region", "eastus", "--target-region", "westus99",
                  "--format", "json", "-o", str(out)])
@@ -139,13 +144,7 @@ def test_closest_names_come_from_the_tag_file(region):
 
 
 def test_cli_an_absent_scenario_vm_is_reported_once(tmp_path, capsys):
-    tpl = {"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
-           "contentVersion": "1.0.0.0", "resources": [
-               {"type": "Microsoft.Network/virtualNetworks", "name": "v", "location": "eastus",
-                "properties": {"addressSpace": {"addressPrefixes": ["10.0.0.0/16"]},
-                               "subnets": [{"name": "s", "properties": {"addressPrefix": "10.0.0.0/24"}}]}}]}
-    f = tmp_path / "t.json"
-    f.write_text(json.dumps(tpl))
+    f = one_subnet_template(tmp_path)
     scen = tmp_path / "s.yaml"
     scen.write_text("source_region: eastus\ntarget_region: centralus\nvms: [vm9]\n")
     out = tmp_path / "r.json"
