@@ -63,20 +63,51 @@ def test_directory_of_all_three_merges_same_names(tmp_path):
     assert [Path(p).name for p in e.inputs] == ["arm.json", "az.json", "tfplan.json"]
 
 
-def test_parameters_file_given_explicitly_is_not_loaded_twice(tmp_path):
+def _named_nsg_template(folder, value="from-params", *parameter_files):
+    """main.json naming its NSG by a parameter, and parameter files giving `value` (or value-N)."""
     import json
 
     tpl = {"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
            "contentVersion": "1.0.0.0", "parameters": {"nsg": {"type": "string"}},
            "resources": [{"type": "Microsoft.Network/networkSecurityGroups", "apiVersion": "2023-04-01",
                           "name": "[parameters('nsg')]", "properties": {"securityRules": []}}]}
-    par = {"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#",
-           "contentVersion": "1.0.0.0", "parameters": {"nsg": {"value": "from-params"}}}
-    (tmp_path / "main.json").write_text(json.dumps(tpl))
-    (tmp_path / "values.json").write_text(json.dumps(par))
+    (folder / "main.json").write_text(json.dumps(tpl))
+    for i, name in enumerate(parameter_files):
+        par = {"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#",
+               "contentVersion": "1.0.0.0", "parameters": {"nsg": {"value": value if i == 0 else f"{value}-{i}"}}}
+        (folder / name).write_text(json.dumps(par))
+
+
+def test_parameters_file_given_explicitly_is_not_loaded_twice(tmp_path):
+    _named_nsg_template(tmp_path, "from-params", "values.json")
     e = load_paths([tmp_path], parameters=[tmp_path / "values.json"])
     assert [n.name for n in e.nsgs.values()] == ["from-params"]
     assert not [f for f in e.findings if f.level == "warning"]
+
+
+@pytest.mark.parametrize("name", ["main.parameters.json", "main.derived.parameters.json",
+                                  "main.max-test.parameters.json"])
+def test_the_one_parameters_file_beside_a_template_is_used(tmp_path, name):
+    _named_nsg_template(tmp_path, "from-params", name)
+    e = load_paths([tmp_path])
+    assert [n.name for n in e.nsgs.values()] == ["from-params"]
+    assert any(f.level == "note" and f"parameters taken from {name}" in f.message for f in e.findings)
+    assert not [f for f in e.findings if f.level == "warning"]
+
+
+def test_several_parameters_files_beside_a_template_none_is_chosen(tmp_path):
+    _named_nsg_template(tmp_path, "p", "main.parameters.json", "main.prod.parameters.json")
+    e = load_paths([tmp_path])
+    (nsg,) = e.nsgs.values()
+    assert nsg.name not in ("p", "p-1")            # neither file's value was picked
+    (w,) = [f for f in e.findings if f.level == "warning" and "several parameters files" in f.message]
+    assert "main.parameters.json" in w.message and "main.prod.parameters.json" in w.message
+    assert "--parameters" in w.message and w.origin.file.endswith("main.json")
+    # each parameters file says why it was not used (not 'without its template')
+    assert not [f for f in e.findings if "without its template" in f.message]
+    # naming one with --parameters decides
+    e = load_paths([tmp_path], parameters=[tmp_path / "main.prod.parameters.json"])
+    assert [n.name for n in e.nsgs.values()] == ["p-1"]
 
 
 def test_firewall_whose_ip_configurations_come_from_a_copy_loop_of_unknown_count_loads(tmp_path):

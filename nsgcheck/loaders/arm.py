@@ -805,22 +805,46 @@ def _read_parameters(files: Iterable[str | Path], exp: _Expander) -> dict[str, _
     return supplied
 
 
-def default_parameters_file(template_file: str | Path) -> Path | None:
-    """`<name>.parameters.json` beside `<name>.json` (e.g. azuredeploy.parameters.json)."""
+PARAMETERS_SUFFIX = ".parameters.json"
+
+
+def parameters_candidates(template_file: str | Path) -> list[Path]:
+    """Parameters files beside `<name>.json`: `<name>.parameters.json` and `<name>.<anything>.parameters.json`
+    (e.g. the `.derived.parameters.json` of Azure Verified Modules), sorted by name."""
     p = Path(template_file)
-    if not p.name.lower().endswith(".json") or p.name.lower().endswith(".parameters.json"):
-        return None
-    cand = p.with_name(p.name[:-5] + ".parameters.json")
-    return cand if cand.is_file() else None
+    low = p.name.lower()
+    if not low.endswith(".json") or low.endswith(PARAMETERS_SUFFIX):
+        return []
+    stem = p.name[:-5].lower()
+    try:
+        beside = list(p.parent.iterdir())
+    except OSError:
+        return []
+    out = []
+    for f in beside:
+        n = f.name.lower()
+        if n.endswith(PARAMETERS_SUFFIX) and (n == stem + PARAMETERS_SUFFIX or n.startswith(stem + ".")) \
+                and f.is_file():
+            out.append(f)
+    return sorted(out, key=lambda f: f.name)
 
 
 def companion_template(parameters_file: str | Path) -> Path | None:
-    """The template `<name>.json` a `<name>.parameters.json` belongs to, when it is beside it."""
+    """The template `<name>.json` a `<name>[.<anything>].parameters.json` belongs to, when it is beside it
+    (the longest such name)."""
     p = Path(parameters_file)
-    if not p.name.lower().endswith(".parameters.json"):
+    if not p.name.lower().endswith(PARAMETERS_SUFFIX):
         return None
-    cand = p.with_name(p.name[: -len(".parameters.json")] + ".json")
-    return cand if cand.is_file() else None
+    parts = p.name[: -len(PARAMETERS_SUFFIX)].split(".")
+    for i in range(len(parts), 0, -1):
+        cand = p.with_name(".".join(parts[:i]) + ".json")
+        if cand.is_file() and cand != p:
+            return cand
+    return None
+
+
+def _several(files: list[Path]) -> str:
+    return ", ".join(f.name for f in files)
 
 
 def expand_template(doc: Any, file: str, linemap: Any = None, parameters_files: Iterable[str | Path] = (),
@@ -832,7 +856,12 @@ def expand_template(doc: Any, file: str, linemap: Any = None, parameters_files: 
         raise LoaderError("an ARM template must be a JSON object", file, "", 1)
     if is_parameters_file(doc):
         tpl = companion_template(file)
-        if tpl is not None:
+        several = parameters_candidates(tpl) if tpl is not None else []
+        if tpl is not None and len(several) > 1:
+            exp.finding("note", f"ARM parameters file: not used by itself, because its template {tpl.name} has "
+                        f"several parameters files beside it ({_several(several)}); give the one meant with "
+                        "--parameters", exp.src.origin(""))
+        elif tpl is not None:
             exp.finding("note", f"ARM parameters file: used when its template {tpl.name} is loaded",
                         exp.src.origin(""))
         else:
@@ -845,10 +874,14 @@ def expand_template(doc: Any, file: str, linemap: Any = None, parameters_files: 
         return exp.out
     pfiles = list(parameters_files)
     if not pfiles:
-        auto = default_parameters_file(file)
-        if auto is not None:
-            pfiles = [auto]
-            exp.finding("note", f"parameters taken from {auto.name} beside the template", exp.src.origin(""))
+        found = parameters_candidates(file)
+        if len(found) == 1:
+            pfiles = found
+            exp.finding("note", f"parameters taken from {found[0].name} beside the template", exp.src.origin(""))
+        elif found:
+            exp.finding("warning", f"several parameters files beside the template ({_several(found)}): none is "
+                        "used, so its parameters keep their defaults or stay unknown; give the one meant with "
+                        "--parameters", exp.src.origin(""))
     try:
         return _expand(doc, file, exp, pfiles, ov)
     except RecursionError:
