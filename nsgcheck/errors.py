@@ -51,6 +51,11 @@ class LoaderError(InputError):
     """A network export or template that cannot be translated into the model."""
 
 
+class RejectedByAzure(LoaderError):
+    """A template value Azure itself refuses (e.g. an ARM expression ARM does not accept): an input
+    error where the audit reads it, never a value nsgcheck makes up."""
+
+
 class LimitError(InputError):
     """An input past one of nsgcheck's resource limits (size, expansion): refused whole, never
     read in part (a limit is never downgraded to doubt about one value)."""

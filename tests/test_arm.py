@@ -737,3 +737,105 @@ def test_user_defined_functions_and_existing_resources_in_language_version_2():
     (nsg,) = expand(doc).resources        # the existing vnet is not defined here
     assert nsg.name == "app-nsg"
     assert [r["name"] for r in nsg.properties["securityRules"]] == ["deny-22", "deny-3389"]
+
+
+# ------------------------------------------------------------------ keyword case
+def _keyword_case_template(cased: bool) -> dict:
+    """A template using every keyword nsgcheck reads; `cased`: keywords in other cases (ARM reads
+    template property names case-insensitively)."""
+    k = (lambda canonical, other: other if cased else canonical)
+    deny = rule("deny-all", 4000, access="Deny", destinationPortRange="*")
+    return {
+        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+        "contentVersion": "1.0.0.0",
+        k("parameters", "Parameters"): {
+            "prefix": {k("type", "Type"): "string", k("defaultValue", "defaultvalue"): "app"},
+            "make": {"type": "bool", k("defaultValue", "DEFAULTVALUE"): False}},
+        k("variables", "Variables"): {
+            k("copy", "Copy"): [{k("name", "Name"): "ports", k("count", "Count"): 2,
+                                 k("input", "Input"): "[string(add(8080, copyIndex('ports')))]"}]},
+        k("resources", "Resources"): [
+            {k("type", "Type"): NSG, k("apiVersion", "apiversion"): "2023-04-01",
+             k("name", "NAME"): "[concat(parameters('prefix'), '-nsg', copyIndex())]",
+             k("copy", "COPY"): {k("name", "Name"): "nsgs", k("count", "Count"): 2},
+             k("properties", "Properties"): {
+                 k("copy", "Copy"): [{k("name", "Name"): "securityRules", k("count", "Count"): 2,
+                                      k("input", "Input"): {
+                                          "name": "[concat('allow-', variables('ports')[copyIndex('securityRules')])]",
+                                          "properties": rule("x", "[add(100, copyIndex('securityRules'))]",
+                                                             destinationPortRange="[variables('ports')[copyIndex('securityRules')]]"
+                                                             )["properties"]}}]},
+             k("resources", "resources"): [
+                 {k("type", "TYPE"): "securityRules", "apiVersion": "2023-04-01",
+                  k("name", "Name"): deny["name"], k("dependsOn", "DependsOn"): [],
+                  k("properties", "PROPERTIES"): deny["properties"]}]},
+            {"type": NSG, "apiVersion": "2023-04-01", "name": "never",
+             k("condition", "Condition"): "[parameters('make')]", "properties": {"securityRules": [rule("open")]}},
+            {"type": "Microsoft.Resources/deployments", "apiVersion": "2022-09-01", "name": "inner",
+             k("properties", "Properties"): {
+                 "mode": "Incremental",
+                 k("expressionEvaluationOptions", "ExpressionEvaluationOptions"): {k("scope", "Scope"): "inner"},
+                 k("parameters", "Parameters"): {"nsgName": {k("value", "Value"): "[concat(parameters('prefix'), '-inner')]"}},
+                 k("template", "Template"): {
+                     "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+                     "contentVersion": "1.0.0.0",
+                     k("parameters", "PARAMETERS"): {"nsgName": {"type": "string"}},
+                     k("resources", "Resources"): [{"type": NSG, "apiVersion": "2023-04-01",
+                                                   "name": "[parameters('nsgName')]",
+                                                   "properties": {"securityRules": [deny]}}]}}}]}
+
+
+def test_template_keywords_are_read_in_any_case(tmp_path):
+    import dataclasses
+
+    def shape(doc, name):
+        f = tmp_path / name
+        f.write_text(json.dumps(doc, indent=1))
+        exp = expand_file(f)
+        assert not [x for x in exp.findings if x.level != "note"], exp.findings
+        return [(r.type, r.name, r.id, json.dumps(r.properties, sort_keys=True, default=str)) for r in exp.resources], exp
+
+    plain, _ = shape(_keyword_case_template(False), "plain.json")
+    cased, exp = shape(_keyword_case_template(True), "cased.json")
+    assert cased == plain
+    assert sorted(r[1] for r in plain) == ["app-inner", "app-nsg0", "app-nsg0/deny-all", "app-nsg1",
+                                           "app-nsg1/deny-all"]
+    # locations use the keys as written, and find their lines
+    nsg = next(r for r in exp.resources if r.name == "app-nsg0")
+    at = nsg.origin_for("properties", "securityRules", 1, "properties", "destinationPortRange")
+    assert at.pointer.startswith("/Resources/0/Properties/Copy/0/Input") and at.line
+    child = next(r for r in exp.resources if r.name == "app-nsg0/deny-all")
+    assert child.origin.pointer == "/Resources/0/resources/0" and child.origin.line
+
+
+def test_a_parameters_file_with_keywords_in_another_case_gives_its_values(tmp_path):
+    tpl = tmp_path / "main.json"
+    tpl.write_text(json.dumps(template([{"type": NSG, "apiVersion": "2023-04-01", "name": "[parameters('n')]",
+                                         "properties": {}}], parameters={"n": {"type": "string"}})))
+    par = tmp_path / "p.json"
+    par.write_text(json.dumps({"$schema": "https://schema.management.azure.com/schemas/2019-04-01/"
+                                          "deploymentParameters.json#",
+                               "contentVersion": "1.0.0.0", "Parameters": {"n": {"Value": "given"}}}))
+    (nsg,) = expand_file(tpl, [par]).resources
+    assert nsg.name == "given"
+
+
+@pytest.mark.parametrize("expr, words", [
+    # as the 2-vms-loadbalancer-natrules quickstart once wrote it: ARM refuses both forms
+    ("[resourceId('Microsoft.Network/networkInterfaces', 'nic', copyIndex())]", "must be strings"),
+    ("[resourceId('Microsoft.Network/networkInterfaces', 'nic', string(copyIndex()))]", "needs 1 name segment"),
+])
+def test_a_resource_id_azure_refuses_in_a_network_property_is_an_input_error(expr, words):
+    vm = {"type": "Microsoft.Compute/virtualMachines", "apiVersion": "2020-12-01",
+          "name": "[concat('vm', copyIndex())]", "copy": {"name": "vms", "count": 2},
+          "properties": {"networkProfile": {"networkInterfaces": [{"id": expr}]}}}
+    exp = expand(template([vm]))
+    errs = [f for f in exp.findings if f.level == "error"]
+    assert len(errs) == 2 and words in errs[0].message and "Azure" in errs[0].message, exp.findings
+    assert errs[0].origin.pointer == "/resources/0/properties/networkProfile"
+    # a name built whole is what ARM accepts
+    vm["properties"]["networkProfile"]["networkInterfaces"][0]["id"] = \
+        "[resourceId('Microsoft.Network/networkInterfaces', concat('nic', copyIndex()))]"
+    exp = expand(template([vm]))
+    assert not exp.findings
+    assert exp.resources[1].properties["networkProfile"]["networkInterfaces"][0]["id"].endswith("/nic1")

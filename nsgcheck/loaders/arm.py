@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
-from nsgcheck.errors import LimitError, LoaderError
+from nsgcheck.errors import LimitError, LoaderError, RejectedByAzure
 from nsgcheck.loaders.arm_expressions import (PLACEHOLDER_RESOURCE_GROUP, PLACEHOLDER_SUBSCRIPTION,
                                               EvalContext, Evaluator, contains_unknown, is_expression,
                                               render_symbols, symbol)
@@ -72,6 +72,28 @@ class _NoLines:
         return None
 
 
+def _key(d: Any, name: str) -> str | None:
+    """The key of `d` naming the template keyword `name`, as written: ARM reads template property
+    names case-insensitively (`defaultvalue`, `Resources`); None when `d` has none."""
+    if not isinstance(d, dict):
+        return None
+    if name in d:
+        return name
+    low = name.lower()
+    return next((k for k in d if isinstance(k, str) and k.lower() == low), None)
+
+
+def _kw(d: Any, name: str, default: Any = None) -> Any:
+    """The value of the template keyword `name` in `d` (any case), else `default`."""
+    k = _key(d, name)
+    return d[k] if k is not None else default
+
+
+def _at(d: Any, name: str) -> str:
+    """The pointer segment of keyword `name` in `d`: the key as written (the keyword when absent)."""
+    return _esc(_key(d, name) or name)
+
+
 def _esc(key: str | int) -> str:
     if isinstance(key, int):
         return str(key)
@@ -91,14 +113,14 @@ def is_parameters_file(doc: Any) -> bool:
     """A deploymentParameters document (values for a template, no resources)."""
     if not isinstance(doc, dict):
         return False
-    schema = doc.get("$schema")
+    schema = _kw(doc, "$schema")
     if isinstance(schema, str) and "deploymentparameters" in schema.lower():
         return True
     if isinstance(schema, str) and "deploymenttemplate" in schema.lower():
         return False
-    params = doc.get("parameters")
-    return ("resources" not in doc and isinstance(params, dict) and bool(params)
-            and all(isinstance(v, dict) and ("value" in v or "reference" in v) for v in params.values()))
+    params = _kw(doc, "parameters")
+    return (_key(doc, "resources") is None and isinstance(params, dict) and bool(params)
+            and all(_key(v, "value") is not None or _key(v, "reference") is not None for v in params.values()))
 
 
 # --------------------------------------------------------------------------- scopes
@@ -148,24 +170,25 @@ class _Scope:
         self.tpl_ptr = tpl_ptr
         self.src = src
         self.supplied = {k.lower(): v for k, v in supplied.items()}
-        pdefs = template.get("parameters") or {}
-        vdefs = template.get("variables") or {}
+        pdefs = _kw(template, "parameters") or {}
+        vdefs = _kw(template, "variables") or {}
+        #: where the parameter and variable definitions are (the keys as written)
+        self.pptr = f"{tpl_ptr}/{_at(template, 'parameters')}"
+        vptr = f"{tpl_ptr}/{_at(template, 'variables')}"
         if not isinstance(pdefs, dict):
-            raise LoaderError("'parameters' must be an object", src.file, tpl_ptr + "/parameters",
-                              _line(src.linemap, tpl_ptr + "/parameters"))
+            raise LoaderError("'parameters' must be an object", src.file, self.pptr, _line(src.linemap, self.pptr))
         if not isinstance(vdefs, dict):
-            raise LoaderError("'variables' must be an object", src.file, tpl_ptr + "/variables",
-                              _line(src.linemap, tpl_ptr + "/variables"))
+            raise LoaderError("'variables' must be an object", src.file, vptr, _line(src.linemap, vptr))
         self.pdefs = {k.lower(): (k, v) for k, v in pdefs.items()}
         self.vdefs: dict[str, tuple[str, Any, str, str | None]] = {}   # low -> (name, node, ptr, copy loop)
         for k, v in vdefs.items():
             if k.lower() == "copy" and isinstance(v, list):
                 for i, spec in enumerate(v):
-                    if isinstance(spec, dict) and isinstance(spec.get("name"), str):
-                        self.vdefs[spec["name"].lower()] = (spec["name"], spec, f"{tpl_ptr}/variables/copy/{i}",
-                                                            spec["name"])
+                    vname = _kw(spec, "name")
+                    if isinstance(vname, str):
+                        self.vdefs[vname.lower()] = (vname, spec, f"{vptr}/{_esc(k)}/{i}", vname)
                 continue
-            self.vdefs[k.lower()] = (k, v, f"{tpl_ptr}/variables/{_esc(k)}", None)
+            self.vdefs[k.lower()] = (k, v, f"{vptr}/{_esc(k)}", None)
         self.pvals: dict[str, Any] = {}
         self.vvals: dict[str, Any] = {}
         self.psyms: dict[str, Any] = {}
@@ -182,16 +205,16 @@ class _Scope:
 
     def _functions(self) -> dict[str, tuple[list[str], Any]]:
         out: dict[str, tuple[list[str], Any]] = {}
-        for ns in self.template.get("functions") or []:
-            if not isinstance(ns, dict) or not isinstance(ns.get("members"), dict):
+        for ns in _kw(self.template, "functions") or []:
+            members = _kw(ns, "members")
+            if not isinstance(members, dict):
                 continue
-            for name, spec in ns["members"].items():
+            for name, spec in members.items():
                 if not isinstance(spec, dict):
                     continue
-                params = spec.get("parameters") if isinstance(spec.get("parameters"), list) else []
-                names = [p.get("name", "") for p in params if isinstance(p, dict)]
-                output = spec.get("output") if isinstance(spec.get("output"), dict) else {}
-                out[f"{ns.get('namespace', '')}.{name}".lower()] = (names, output.get("value"))
+                params = _kw(spec, "parameters")
+                names = [_kw(p, "name", "") for p in params if isinstance(p, dict)] if isinstance(params, list) else []
+                out[f"{_kw(ns, 'namespace', '')}.{name}".lower()] = (names, _kw(_kw(spec, "output"), "value"))
         return out
 
     def ctx(self, pointer: str) -> EvalContext:
@@ -205,21 +228,21 @@ class _Scope:
         if low not in self.pdefs:
             raise KeyError(name)
         if low in self.busy:
-            origin = self.src.origin(f"{self.tpl_ptr}/parameters/{_esc(name)}")
+            origin = self.src.origin(f"{self.pptr}/{_esc(name)}")
             self.exp.finding("warning", f"parameter {name!r} refers to itself (Azure would reject this "
                              "template); its value is unknown", origin)
             return Unknown(f"parameter {name!r} refers to itself", origin, f"[parameters('{name}')]")
         real, pdef = self.pdefs[low]
-        ptr = f"{self.tpl_ptr}/parameters/{_esc(real)}"
+        ptr = f"{self.pptr}/{_esc(real)}"
         sup = self.supplied.get(low)
         self.busy.add(low)
         try:
             val = sup.get() if sup is not None else None
             if sup is not None and (val is not None or not self._has_default(pdef)):
                 pass   # ARM replaces a null given for a parameter by its defaultValue
-            elif isinstance(pdef, dict) and "defaultValue" in pdef:
-                val = self.exp.value(pdef["defaultValue"], self, self.ctx(ptr + "/defaultValue"),
-                                     ptr + "/defaultValue")
+            elif self._has_default(pdef):
+                dptr = f"{ptr}/{_at(pdef, 'defaultValue')}"
+                val = self.exp.value(_kw(pdef, "defaultValue"), self, self.ctx(dptr), dptr)
             elif self._nullable(pdef):
                 val = None   # languageVersion 2.0: an optional parameter left out is null
             else:
@@ -238,14 +261,15 @@ class _Scope:
         if low not in self.pdefs or ("s:" + low) in self.busy:
             return None
         real, pdef = self.pdefs[low]
-        ptr = f"{self.tpl_ptr}/parameters/{_esc(real)}"
+        ptr = f"{self.pptr}/{_esc(real)}"
         sup = self.supplied.get(low)
         self.busy.add("s:" + low)
         try:
             if sup is not None and not (self._has_default(pdef) and self.parameter(real) is None):
                 val = sup.symbolic() if sup.symbolic is not None else None
-            elif isinstance(pdef, dict) and "defaultValue" in pdef:
-                val = self.exp.value(pdef["defaultValue"], self, self.ctx(ptr).as_symbolic(), ptr + "/defaultValue")
+            elif self._has_default(pdef):
+                val = self.exp.value(_kw(pdef, "defaultValue"), self, self.ctx(ptr).as_symbolic(),
+                                     f"{ptr}/{_at(pdef, 'defaultValue')}")
             elif self._nullable(pdef):
                 val = None
             else:
@@ -277,16 +301,16 @@ class _Scope:
 
     @staticmethod
     def _has_default(pdef: Any) -> bool:
-        return isinstance(pdef, dict) and "defaultValue" in pdef
+        return _key(pdef, "defaultValue") is not None
 
     def _nullable(self, pdef: Any, hops: int = 0) -> bool:
         if not isinstance(pdef, dict) or hops > 8:
             return False
-        if pdef.get("nullable") is True:
+        if _kw(pdef, "nullable") is True:
             return True
-        ref = pdef.get("$ref")
+        ref = _kw(pdef, "$ref")
         if isinstance(ref, str) and ref.startswith("#/definitions/"):
-            target = (self.template.get("definitions") or {}).get(ref[len("#/definitions/"):])
+            target = (_kw(self.template, "definitions") or {}).get(ref[len("#/definitions/"):])
             return self._nullable(target, hops + 1)
         return False
 
@@ -300,9 +324,9 @@ class _Scope:
             if sup.src is None:
                 return None
             return (sup.node, sup.src, sup.pointer, sup.scope or self)
-        if isinstance(pdef, dict) and "defaultValue" in pdef:
-            return (pdef["defaultValue"], self.src, f"{self.tpl_ptr}/parameters/{_esc(real)}/defaultValue", self)
-        return (pdef, self.src, f"{self.tpl_ptr}/parameters/{_esc(real)}", self)
+        if self._has_default(pdef):
+            return (_kw(pdef, "defaultValue"), self.src, f"{self.pptr}/{_esc(real)}/{_at(pdef, 'defaultValue')}", self)
+        return (pdef, self.src, f"{self.pptr}/{_esc(real)}", self)
 
     # ---- variables
     def variable(self, name: str) -> Any:
@@ -336,7 +360,7 @@ class _Scope:
             return None
         _, node, ptr, loop = hit
         if loop is not None:
-            return (node.get("input") if isinstance(node, dict) else None, ptr + "/input", True)
+            return (_kw(node, "input"), f"{ptr}/{_at(node, 'input')}", True)
         return (node, ptr, False)
 
 
@@ -373,21 +397,21 @@ class _Expander:
                     for i, v in enumerate(node)]
         if isinstance(node, dict):
             out: dict[str, Any] = {}
-            copies = node.get("copy")
-            pcopy = copies is not None and _is_property_copy(copies)
+            ckey = _key(node, "copy")
+            pcopy = ckey is not None and _is_property_copy(node[ckey])
             for k, v in node.items():
                 if isinstance(v, str):
                     # pointers are built only for expressions (most values are literals)
                     out[k] = v if v[:1] != "[" else self.ev.string(v, ctx.at(f"{ptr}/{_esc(k)}"))
                 elif isinstance(v, (list, dict)):
-                    if pcopy and k == "copy":
+                    if pcopy and k == ckey:
                         continue
                     out[k] = self.value(v, scope, ctx, f"{ptr}/{_esc(k)}")
                 else:
                     out[k] = v
             if pcopy:
-                for i, spec in enumerate(copies):
-                    out[spec["name"]] = self.copy_array(spec, scope, ctx, f"{ptr}/copy/{i}")
+                for i, spec in enumerate(node[ckey]):
+                    out[_kw(spec, "name")] = self.copy_array(spec, scope, ctx, f"{ptr}/{_esc(ckey)}/{i}")
             return out
         return node
 
@@ -400,8 +424,10 @@ class _Expander:
         except LoaderError as e:
             reads = rtype.lower() in NETWORK_TYPES
             prop = ptr.rsplit("/", 1)[-1]
-            self.finding("warning" if reads else "note",
-                         f"{rtype} property {prop!r} not evaluated ({e.message}); "
+            # a value Azure refuses where the audit reads it is an input error; one nsgcheck cannot
+            # evaluate is doubt (a warning); elsewhere a note
+            level = ("error" if isinstance(e, RejectedByAzure) else "warning") if reads else "note"
+            self.finding(level, f"{rtype} property {prop!r} not evaluated ({e.message}); "
                          + ("its value is unknown" if reads else "nsgcheck does not read this resource type"),
                          self.src_origin(ctx, ptr))
             return Unknown(f"not evaluated: {e.message}", self.src_origin(ctx, ptr),
@@ -409,14 +435,15 @@ class _Expander:
 
     def copy_array(self, spec: dict, scope: _Scope, ctx: EvalContext, ptr: str) -> Any:
         """The array a property/variable copy loop {name, count, input} produces."""
-        name = spec.get("name")
-        if not isinstance(name, str) or "input" not in spec:
+        name = _kw(spec, "name")
+        if not isinstance(name, str) or _key(spec, "input") is None:
             raise LoaderError("a copy loop needs 'name' and 'input'", self.file, ptr, _line(self.src.linemap, ptr))
-        count = self.count(spec.get("count"), scope, ctx, ptr + "/count")
+        count = self.count(_kw(spec, "count"), scope, ctx, f"{ptr}/{_at(spec, 'count')}")
         if isinstance(count, Unknown):
             return count
         self.spend(count, ptr)
-        return [self.value(spec["input"], scope, ctx.with_loop(name, i), ptr + "/input") for i in range(count)]
+        iptr = f"{ptr}/{_at(spec, 'input')}"
+        return [self.value(_kw(spec, "input"), scope, ctx.with_loop(name, i), iptr) for i in range(count)]
 
     def count(self, node: Any, scope: _Scope, ctx: EvalContext, ptr: str) -> int | Unknown:
         val = self.value(node, scope, ctx, ptr)
@@ -451,22 +478,23 @@ class _Expander:
             extra = dict(inherited)
             if isinstance(key, str):
                 extra["symbolic_name"] = key
-            if res.get("existing") is True:
+            if _kw(res, "existing") is True:
                 continue   # a reference to a resource deployed elsewhere: not defined here
-            loop = res.get("copy")
+            loop = _kw(res, "copy")
             if isinstance(loop, dict):
-                lname = loop.get("name")
+                lname = _kw(loop, "name")
+                cptr = f"{rptr}/{_at(res, 'copy')}"
                 if not isinstance(lname, str):
-                    raise LoaderError("a resource copy loop needs a 'name'", self.file, rptr + "/copy",
-                                      _line(self.src.linemap, rptr + "/copy"))
-                count = self.count(loop.get("count"), scope, ctx, rptr + "/copy/count")
+                    raise LoaderError("a resource copy loop needs a 'name'", self.file, cptr,
+                                      _line(self.src.linemap, cptr))
+                count = self.count(_kw(loop, "count"), scope, ctx, f"{cptr}/{_at(loop, 'count')}")
                 if isinstance(count, Unknown):
                     self.finding("warning", f"copy loop {lname!r}: {count.reason}; one resource stands for "
-                                 "all its copies, with the loop index unknown", self.src.origin(rptr + "/copy"))
+                                 "all its copies, with the loop index unknown", self.src.origin(cptr))
                     c = ctx.with_loop(lname, count, resource=True)
                     self.one(scope, res, rptr, c, parent, {**extra, "copy_count_unknown": count}, depth)
                     continue
-                self.spend(count, rptr + "/copy")
+                self.spend(count, cptr)
                 for i in range(count):
                     self.one(scope, res, rptr, ctx.with_loop(lname, i, resource=True), parent,
                              {**extra, "copy": {"name": lname, "index": i}}, depth)
@@ -476,8 +504,9 @@ class _Expander:
     def one(self, scope: _Scope, res: dict, rptr: str, ctx: EvalContext,
             parent: tuple[str, str] | None, extra: dict[str, Any], depth: int) -> None:
         src = scope.src
-        if "condition" in res:
-            cond = self.value(res["condition"], scope, ctx, rptr + "/condition")
+        if _key(res, "condition") is not None:
+            cptr = f"{rptr}/{_at(res, 'condition')}"
+            cond = self.value(_kw(res, "condition"), scope, ctx, cptr)
             if isinstance(cond, str) and cond.lower() in ("true", "false"):
                 cond = cond.lower() == "true"
             if cond is False:
@@ -486,22 +515,23 @@ class _Expander:
                 extra = {**extra, "condition_unknown": cond}
             elif cond is not True:
                 raise LoaderError(f"a resource condition must be a boolean, got {cond!r}",
-                                  src.file, rptr + "/condition", _line(src.linemap, rptr + "/condition"))
-        rtype = self.value(res.get("type"), scope, ctx, rptr + "/type")
+                                  src.file, cptr, _line(src.linemap, cptr))
+        rtype = self.value(_kw(res, "type"), scope, ctx, f"{rptr}/{_at(res, 'type')}")
         if not isinstance(rtype, str) or not rtype:
             if isinstance(rtype, Unknown):
                 self.finding("warning", f"resource type not known ({rtype.reason}); resource skipped",
                              src.origin(rptr))
                 return
             raise LoaderError("a resource needs a 'type' string", src.file, rptr, _line(src.linemap, rptr))
-        raw_name = res.get("name")
-        name = self.value(raw_name, scope, ctx, rptr + "/name")
+        raw_name = _kw(res, "name")
+        nptr = f"{rptr}/{_at(res, 'name')}"
+        name = self.value(raw_name, scope, ctx, nptr)
         if isinstance(name, Unknown):
             extra["name_unknown"] = name
             # a name built from parameters without values keeps them as '{param}' so that
             # resourceId() references to it (evaluated the same way) find it
             try:
-                sym = self.value(raw_name, scope, ctx.as_symbolic(), rptr + "/name")
+                sym = self.value(raw_name, scope, ctx.as_symbolic(), nptr)
             except LoaderError:
                 sym = None
             if isinstance(sym, str):
@@ -513,34 +543,36 @@ class _Expander:
                 name = _unknown_name(raw_name, rtype, parent is not None,
                                      scope.site + _site(src, rptr, ctx))
         elif not isinstance(name, str):
-            raise LoaderError(f"a resource name must be a string, got {name!r}", src.file, rptr + "/name",
-                              _line(src.linemap, rptr + "/name"))
+            raise LoaderError(f"a resource name must be a string, got {name!r}", src.file, nptr,
+                              _line(src.linemap, nptr))
         if parent is not None:
             rtype, name = _child_type_name(parent, rtype, name)
         if rtype.lower() == DEPLOYMENTS:
             self.deployment(scope, res, rptr, ctx, name, extra, depth)
             return
-        location = self.contained(res["location"], scope, ctx, rptr + "/location", rtype) \
-            if "location" in res else None
+        lptr = f"{rptr}/{_at(res, 'location')}"
+        location = self.contained(_kw(res, "location"), scope, ctx, lptr, rtype) \
+            if _key(res, "location") is not None else None
         if location is not None and not isinstance(location, (str, Unknown)):
-            location = Unknown(f"location is not a string: {location!r}", src.origin(rptr + "/location"))
-        props_node = res.get("properties", {})
-        if isinstance(props_node, dict) and not _is_property_copy(props_node.get("copy")):
-            props = {k: self.contained(v, scope, ctx, f"{rptr}/properties/{_esc(k)}", rtype)
+            location = Unknown(f"location is not a string: {location!r}", src.origin(lptr))
+        props_node = _kw(res, "properties", {})
+        pptr = f"{rptr}/{_at(res, 'properties')}"
+        if isinstance(props_node, dict) and not _is_property_copy(_kw(props_node, "copy")):
+            props = {k: self.contained(v, scope, ctx, f"{pptr}/{_esc(k)}", rtype)
                      for k, v in props_node.items()}
         else:
-            props = self.contained(props_node, scope, ctx, rptr + "/properties", rtype)
+            props = self.contained(props_node, scope, ctx, pptr, rtype)
         if isinstance(props, Unknown):
             extra["properties_unknown"] = props
             props = {}
         elif props is None:
             props = {}
         elif not isinstance(props, dict):
-            raise LoaderError("resource 'properties' must be an object", src.file, rptr + "/properties",
-                              _line(src.linemap, rptr + "/properties"))
+            raise LoaderError("resource 'properties' must be an object", src.file, pptr,
+                              _line(src.linemap, pptr))
         for k in ("tags", "sku", "kind", "zones", "identity", "plan", "scope", "apiVersion"):
-            if k in res:
-                extra[k] = self.contained(res[k], scope, ctx, f"{rptr}/{k}", rtype)
+            if _key(res, k) is not None:
+                extra[k] = self.contained(_kw(res, k), scope, ctx, f"{rptr}/{_at(res, k)}", rtype)
         rid = _synth_id(ctx.subscription_id, ctx.resource_group, rtype, name)
         if isinstance(rid, Unknown):
             extra["id_unknown"] = rid
@@ -551,11 +583,11 @@ class _Expander:
         self.out.resources.append(RawResource(
             type=rtype, name=name, id=rid, properties=props, origin=src.origin(rptr),
             location=location, locate=locate, extra=extra))
-        children = res.get("resources")
+        children = _kw(res, "resources")
         if children:
             inherit = {k: extra[k] for k in ("condition_unknown", "copy_count_unknown", "deployment")
                        if k in extra}
-            self.resources(scope, children, rptr + "/resources", ctx, (rtype, name), inherit, depth)
+            self.resources(scope, children, f"{rptr}/{_at(res, 'resources')}", ctx, (rtype, name), inherit, depth)
 
     def _symbolic_thunk(self, node: Any, scope: _Scope, ctx: EvalContext, ptr: str) -> Callable[[], Any]:
         sctx = ctx.as_symbolic()
@@ -565,20 +597,20 @@ class _Expander:
     def deployment(self, scope: _Scope, res: dict, rptr: str, ctx: EvalContext, name: str,
                    extra: dict[str, Any], depth: int) -> None:
         src = scope.src
-        props = res.get("properties")
+        props = _kw(res, "properties")
         if not isinstance(props, dict):
             raise LoaderError("a deployment needs 'properties'", src.file, rptr, _line(src.linemap, rptr))
-        pptr = rptr + "/properties"
-        if "templateLink" in props:
-            uri = self.value(props["templateLink"], scope, ctx, pptr + "/templateLink")
-            target = uri.get("uri") or uri.get("id") if isinstance(uri, dict) else uri
-            shown = target if isinstance(target, str) else (
-                props["templateLink"].get("uri", "?") if isinstance(props["templateLink"], dict) else "?")
+        pptr = f"{rptr}/{_at(res, 'properties')}"
+        if _key(props, "templateLink") is not None:
+            link = _kw(props, "templateLink")
+            lptr = f"{pptr}/{_at(props, 'templateLink')}"
+            uri = self.value(link, scope, ctx, lptr)
+            target = _kw(uri, "uri") or _kw(uri, "id") if isinstance(uri, dict) else uri
+            shown = target if isinstance(target, str) else _kw(link, "uri", "?")
             self.finding("warning", f"linked template not followed: deployment {name!r} uses {shown!r}; "
-                         "its resources are not in this input (load that template too)",
-                         src.origin(pptr + "/templateLink"))
+                         "its resources are not in this input (load that template too)", src.origin(lptr))
             return
-        template = props.get("template")
+        template = _kw(props, "template")
         if not isinstance(template, dict):
             self.finding("warning", f"deployment {name!r} has no inline template; nothing to expand",
                          src.origin(rptr))
@@ -586,35 +618,37 @@ class _Expander:
         if depth >= MAX_NESTING:
             raise LoaderError(f"nested deployments deeper than {MAX_NESTING} levels", src.file, rptr,
                               _line(src.linemap, rptr))
-        tptr = pptr + "/template"
+        tptr = f"{pptr}/{_at(props, 'template')}"
         sub = ctx.subscription_id
         rg = ctx.resource_group
-        if "subscriptionId" in res:
-            sub = self.value(res["subscriptionId"], scope, ctx, rptr + "/subscriptionId")
-        if "resourceGroup" in res:
-            rg = self.value(res["resourceGroup"], scope, ctx, rptr + "/resourceGroup")
-        opts = props.get("expressionEvaluationOptions")
-        inner = isinstance(opts, dict) and isinstance(opts.get("scope"), str) and opts["scope"].lower() == "inner"
+        if _key(res, "subscriptionId") is not None:
+            sub = self.value(_kw(res, "subscriptionId"), scope, ctx, f"{rptr}/{_at(res, 'subscriptionId')}")
+        if _key(res, "resourceGroup") is not None:
+            rg = self.value(_kw(res, "resourceGroup"), scope, ctx, f"{rptr}/{_at(res, 'resourceGroup')}")
+        how = _kw(_kw(props, "expressionEvaluationOptions"), "scope")
+        inner = isinstance(how, str) and how.lower() == "inner"
         extra = {k: v for k, v in extra.items() if k in ("condition_unknown", "copy_count_unknown")}
         extra["deployment"] = name
         if inner:
             supplied: dict[str, _Supplied] = {}
-            given = props.get("parameters") or {}
-            if "parametersLink" in props:
+            given = _kw(props, "parameters") or {}
+            if _key(props, "parametersLink") is not None:
                 self.finding("warning", f"deployment {name!r}: linked parameters file not followed; "
-                             "its parameters have no values here", src.origin(pptr + "/parametersLink"))
+                             "its parameters have no values here", src.origin(f"{pptr}/{_at(props, 'parametersLink')}"))
+            gptr = f"{pptr}/{_at(props, 'parameters')}"
             if isinstance(given, dict):
                 for pname, pv in given.items():
-                    supplied[pname] = self.deployment_parameter(pname, pv, scope, ctx, f"{pptr}/parameters/{_esc(pname)}")
+                    supplied[pname] = self.deployment_parameter(pname, pv, scope, ctx, f"{gptr}/{_esc(pname)}")
             child = _Scope(self, template, tptr, src, supplied, sub, rg, name)
             # which instance of this deployment (a copy loop may deploy it several times)
             child.site = f"{scope.site}{_site(src, rptr, ctx)}; "
-            self.resources(child, template.get("resources"), tptr + "/resources", child.ctx(tptr),
+            self.resources(child, _kw(template, "resources"), f"{tptr}/{_at(template, 'resources')}", child.ctx(tptr),
                            None, extra, depth + 1)
         else:
             c = ctx.at(tptr)
             c.subscription_id, c.resource_group, c.deployment_name = sub, rg, name
-            self.resources(scope, template.get("resources"), tptr + "/resources", c, None, extra, depth + 1)
+            self.resources(scope, _kw(template, "resources"), f"{tptr}/{_at(template, 'resources')}", c, None, extra,
+                           depth + 1)
 
 
     def deployment_parameter(self, pname: str, pv: Any, scope: _Scope, ctx: EvalContext, vptr: str) -> _Supplied:
@@ -630,23 +664,23 @@ class _Expander:
         def entry_value(entry: Any, ptr: str) -> Any:
             if isinstance(entry, Unknown):
                 return entry
-            if isinstance(entry, dict) and "reference" in entry and "value" not in entry:
+            if _key(entry, "reference") is not None and _key(entry, "value") is None:
                 return Unknown(f"parameter {pname!r} is a Key Vault reference, read at deployment time",
                                src.origin(ptr), "")
-            if isinstance(entry, dict) and "value" in entry:
-                return entry["value"]
+            if _key(entry, "value") is not None:
+                return _kw(entry, "value")
             raise LoaderError(f"deployment parameter {pname!r} needs 'value' or 'reference', got {entry!r}",
                               src.file, ptr, _line(src.linemap, ptr))
 
-        if isinstance(pv, dict) and "reference" in pv and "value" not in pv:
-            s = _Supplied(entry_value(pv, vptr), src, vptr + "/reference", scope)
-            s.node = pv["reference"]
-        elif isinstance(pv, dict) and "value" in pv:
-            s = _Supplied(None, src, vptr + "/value", scope,
-                          thunk=lambda: self.value(pv["value"], scope, ctx, vptr + "/value"))
-            s.symbolic = self._symbolic_thunk(pv["value"], scope, ctx, vptr + "/value")
-            s.node = pv["value"]
-        elif isinstance(pv, dict) and _is_property_copy(pv.get("copy")):
+        if _key(pv, "reference") is not None and _key(pv, "value") is None:
+            s = _Supplied(entry_value(pv, vptr), src, f"{vptr}/{_at(pv, 'reference')}", scope)
+            s.node = _kw(pv, "reference")
+        elif _key(pv, "value") is not None:
+            node, at = _kw(pv, "value"), f"{vptr}/{_at(pv, 'value')}"
+            s = _Supplied(None, src, at, scope, thunk=lambda: self.value(node, scope, ctx, at))
+            s.symbolic = self._symbolic_thunk(node, scope, ctx, at)
+            s.node = node
+        elif _is_property_copy(_kw(pv, "copy")):
             s = _Supplied(None, src, vptr, scope,
                           thunk=lambda: entry_value(self.value(pv, scope, ctx, vptr), vptr))
             s.node = pv
@@ -662,7 +696,7 @@ class _Expander:
 
 def _is_property_copy(v: Any) -> bool:
     return isinstance(v, list) and bool(v) and all(
-        isinstance(s, dict) and isinstance(s.get("name"), str) and "input" in s for s in v)
+        isinstance(_kw(s, "name"), str) and _key(s, "input") is not None for s in v)
 
 
 def _child_type_name(parent: tuple[str, str], rtype: str, name: str) -> tuple[str, str]:
@@ -760,11 +794,13 @@ class _Locator:
                 if isinstance(key, str) and key in node:
                     node, ptr = node[key], f"{ptr}/{_esc(key)}"
                     continue
-                copies = node.get("copy")
+                ckey = _key(node, "copy")
+                copies = node.get(ckey) if ckey is not None else None
                 if isinstance(key, str) and _is_property_copy(copies):
-                    j = next((i for i, s in enumerate(copies) if s["name"] == key), None)
+                    j = next((i for i, s in enumerate(copies) if _kw(s, "name") == key), None)
                     if j is not None:
-                        node, ptr, skip_index = copies[j]["input"], f"{ptr}/copy/{j}/input", True
+                        node, skip_index = _kw(copies[j], "input"), True
+                        ptr = f"{ptr}/{_esc(ckey)}/{j}/{_at(copies[j], 'input')}"
                         continue
                 low = str(key).lower()
                 hit = next((k for k in node if k.lower() == low), None)
@@ -784,19 +820,19 @@ def _read_parameters(files: Iterable[str | Path], exp: _Expander) -> dict[str, _
     for f in files:
         doc, linemap = _load_json(f)
         psrc = _Src(str(f), linemap)
-        params = doc.get("parameters") if isinstance(doc, dict) else None
+        params = _kw(doc, "parameters")
         if not isinstance(params, dict):
             raise LoaderError("not an ARM parameters file: expected an object with 'parameters'",
                               str(f), "/parameters" if isinstance(doc, dict) else "", 1)
         for name, entry in params.items():
-            ptr = f"/parameters/{_esc(name)}"
-            if isinstance(entry, dict) and "reference" in entry:
+            ptr = f"/{_at(doc, 'parameters')}/{_esc(name)}"
+            if _key(entry, "reference") is not None:
                 s = _Supplied(Unknown(f"parameter {name!r} is a Key Vault reference, read at deployment time",
-                                      psrc.origin(ptr), ""), psrc, ptr + "/reference")
-                s.node = entry["reference"]
-            elif isinstance(entry, dict) and "value" in entry:
-                s = _Supplied(entry["value"], psrc, ptr + "/value")
-                s.node = entry["value"]
+                                      psrc.origin(ptr), ""), psrc, f"{ptr}/{_at(entry, 'reference')}")
+                s.node = _kw(entry, "reference")
+            elif _key(entry, "value") is not None:
+                s = _Supplied(_kw(entry, "value"), psrc, f"{ptr}/{_at(entry, 'value')}")
+                s.node = _kw(entry, "value")
             else:
                 raise LoaderError(f"parameter {name!r} needs 'value' or 'reference'", str(f), ptr,
                                   _line(linemap, ptr))
@@ -869,7 +905,7 @@ def expand_template(doc: Any, file: str, linemap: Any = None, parameters_files: 
                         "itself; it needs its template (pass both: the template, and this file with "
                         "--parameters)", exp.src.origin(""))
         return exp.out
-    if "resources" not in doc:
+    if _key(doc, "resources") is None:
         exp.finding("warning", "skipped: an ARM template without 'resources' defines nothing", exp.src.origin(""))
         return exp.out
     pfiles = list(parameters_files)
@@ -893,14 +929,14 @@ def expand_template(doc: Any, file: str, linemap: Any = None, parameters_files: 
 
 def _expand(doc: dict, file: str, exp: _Expander, pfiles: list, ov: Overrides) -> ArmExpansion:
     supplied = _read_parameters(pfiles, exp)
-    pdefs = doc.get("parameters") if isinstance(doc.get("parameters"), dict) else {}
+    pdefs = _kw(doc, "parameters") if isinstance(_kw(doc, "parameters"), dict) else {}
     declared = {k.lower() for k in pdefs}
     for low, s in supplied.items():
         if low not in declared:
             exp.finding("warning", f"parameters file gives {s.name or low!r}, which the template "
                         "does not declare; ignored", s.src.origin(s.pointer) if s.src else None)
     scope = _Scope(exp, doc, "", exp.src, supplied, ov.subscription_id, ov.resource_group, ov.deployment_name)
-    exp.resources(scope, doc.get("resources"), "/resources", scope.ctx(""), None, {}, 0)
+    exp.resources(scope, _kw(doc, "resources"), f"/{_at(doc, 'resources')}", scope.ctx(""), None, {}, 0)
     return exp.out
 
 

@@ -17,7 +17,7 @@ from functools import cmp_to_key
 from typing import Any, Callable
 from urllib.parse import unquote_to_bytes
 
-from nsgcheck.errors import LimitError, LoaderError
+from nsgcheck.errors import LimitError, LoaderError, RejectedByAzure
 from nsgcheck.model import Origin, Unknown
 
 PLACEHOLDER_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
@@ -88,6 +88,10 @@ def _raise_key(name: str) -> Any:
 
 class _Fail(Exception):
     """An evaluation error, turned into LoaderError with the expression and location."""
+
+
+class _Rejected(_Fail):
+    """An expression ARM itself refuses (it says so when deploying): a RejectedByAzure error."""
 
 
 class _Limit(_Fail):
@@ -299,8 +303,9 @@ class Evaluator:
                              pointer=o.pointer or None, line=o.line) from None
         except _Fail as e:
             o = ctx.origin()
-            raise LoaderError(f"ARM expression {text!r}: {e}", file=o.file or None,
-                              pointer=o.pointer or None, line=o.line) from None
+            cls = RejectedByAzure if isinstance(e, _Rejected) else LoaderError
+            raise cls(f"ARM expression {text!r}: {e}", file=o.file or None,
+                      pointer=o.pointer or None, line=o.line) from None
         except RecursionError:
             o = ctx.origin()
             raise LoaderError(f"ARM expression {text!r} is nested too deeply", file=o.file or None,
@@ -489,7 +494,9 @@ def _id_tail(rtype: str, names: list[str]) -> str:
     for n in names:
         flat += [p for p in n.split("/")]
     if len(flat) != len(types):
-        raise _Fail(f"resource type {rtype!r} needs {len(types)} name segment(s), got {len(flat)}")
+        raise _Rejected(f"resource type {rtype!r} needs {len(types)} name segment(s), got {len(flat)} "
+                        f"({', '.join(map(repr, flat))}); Azure refuses this (\"the type requires {len(types)} "
+                        f"resource name argument(s)\"): give one name per type segment, e.g. built with concat()")
     return f"providers/{ns}/" + "/".join(f"{t}/{n}" for t, n in zip(types, flat))
 
 
@@ -845,7 +852,13 @@ def _f_format(e: _Eval, a: list) -> Any:
 
 
 def _names_after(name: str, a: list) -> list[str]:
-    return [_want(name, x, str) for x in a]
+    """The name segments of a resource id function: strings only, as ARM requires (a number such as
+    copyIndex() is refused by Azure: "all function arguments must be string literals")."""
+    for x in a:
+        if not isinstance(x, str):
+            raise _Rejected(f"{name}(): resource name segments must be strings, got {_tname(x)} {_short(x)}; "
+                            f"Azure refuses this: build the name as one string, e.g. concat('nic', copyIndex())")
+    return a
 
 
 def _f_resourceid(e: _Eval, a: list) -> str:
