@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from nsgcheck.audit.results import FAIL, PARTIAL, Result, origin_json
-from nsgcheck.model import Estate, NetworkSecurityGroup, Origin, SecurityRule, ref
+from nsgcheck.model import Estate, NetworkSecurityGroup, Origin, SecurityRule, Unknown, ref
 
 MIN_PRIORITY, MAX_PRIORITY = 100, 4096
 NSG_KINDS = ("nic-nsg", "subnet-nsg", "nic-nsg-in", "nic-nsg-out", "subnet-nsg-in", "subnet-nsg-out")
@@ -166,7 +166,7 @@ def _rule_name(requirement: str, result: Result, nsg: NetworkSecurityGroup, take
 
 
 def _endpoints(result: Result, members: tuple[str, ...] = ()) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(sources, destinations) address prefixes for the new rule.
+    """(sources, destinations) address prefixes for the new rule (`members`: sorted addresses).
 
     Service-tag requirements: any source (as Microsoft's examples) to the tag. Multi-VM groups:
     between the members' addresses (all of them when known, else the VirtualNetwork tag).
@@ -174,7 +174,6 @@ def _endpoints(result: Result, members: tuple[str, ...] = ()) -> tuple[tuple[str
     if result.side == "group":
         if result.peer is not None and result.subject.address and result.peer.address:
             return ((result.subject.address,), (result.peer.address,))
-        members = sorted_addresses(members)
         return (members or ("VirtualNetwork",), members or ("VirtualNetwork",))
     if result.destination_prefixes:    # a private endpoint, DNS servers, a proxy: their addresses
         return (("*",), tuple(result.destination_prefixes))
@@ -194,6 +193,12 @@ class Allocation:
     relied_on: frozenset[tuple[str, str]] = frozenset()
     #: (NSG ref, rule name) lower-cased of rules already rewritten by a planned update
     updated: dict[tuple[str, str], Fix] = dataclasses.field(default_factory=dict)
+    #: (NSG ref, direction, deny priority, wanted tag, port, protocol) -> rules a correction may rewrite
+    candidates: dict[tuple, list[SecurityRule]] = dataclasses.field(default_factory=dict)
+    #: (a rule's source tokens, a subject's address) -> whether the source certainly covers it
+    covers: dict[tuple, bool] = dataclasses.field(default_factory=dict)
+    #: a group's member addresses -> the same in address order
+    ordered: dict[tuple[str, ...], tuple[str, ...]] = dataclasses.field(default_factory=dict)
 
 
 def plan_fixes(result: Result, estate: Estate, allocation: Allocation | None = None,
@@ -232,6 +237,11 @@ def plan_fixes(result: Result, estate: Estate, allocation: Allocation | None = N
         if key not in denies or pri < denies[key][1]:
             denies[key] = (nsg, pri, d.rule)
     fixes: list[Fix] = []
+    if members and result.side == "group":
+        ordered = allocation.ordered.get(members)
+        if ordered is None:
+            ordered = allocation.ordered[members] = sorted_addresses(members)
+        members = ordered
     source, destination = _endpoints(result, members)
     for key in sorted(denies):
         nsg, deny_pri, deny_rule = denies[key]
@@ -284,29 +294,17 @@ def _correction(result: Result, nsg: NetworkSecurityGroup, direction: str, deny_
         want_ports = [int(p) for p in want_port.split(",")]
     except ValueError:
         return None
-    best: tuple[int, int, SecurityRule] | None = None
-    for rule in nsg.rules:
-        if (rule.access != "allow" or rule.direction != direction or not isinstance(rule.priority, int)
-                or rule.priority >= deny_pri or rule.exists is not None or rule.problems or rule.unknowns()
-                or rule.source_asgs or rule.destination_asgs
-                or (nsg.name.lower(), rule.name.lower()) in allocation.relied_on):
-            continue
-        dest = rule.destination_addresses
-        if len(dest) != 1 or dest[0].kind != "tag" or _tag_base(dest[0].value) != _tag_base(want_tag):
-            continue
-        if not _covers(rule.source_addresses, result.subject.address):
-            continue        # not meant for this VM: correcting it would not help
-        wrong = (dest[0].value.lower() != want_tag.lower(),
-                 not all(p in rule.destination_ports for p in want_ports),
-                 rule.protocol not in (want_proto, "*"))
-        if not any(wrong):
-            continue
-        candidate = (sum(wrong), rule.priority, rule)
-        if best is None or candidate[:2] < best[:2]:
-            best = candidate
-    if best is None:
+    # the rules that could be corrected do not depend on the subject: worked out once per
+    # (NSG, direction, deny, wanted flow); only whether a rule's source covers the subject does
+    key = (ref(nsg.id), direction, deny_pri, want_tag, want_port, want_proto)
+    candidates = allocation.candidates.get(key)
+    if candidates is None:
+        candidates = allocation.candidates[key] = _candidates(nsg, direction, deny_pri, want_tag, want_ports,
+                                                              want_proto, allocation.relied_on)
+    rule = next((r for r in candidates if _covers_cached(r.source_addresses, result.subject.address, allocation)),
+                None)
+    if rule is None:
         return None
-    rule = best[2]
     done = allocation.updated.get((ref(nsg.id), rule.name.lower()))
     if done is not None:
         # one rule corrected once: a second requirement asking for something else keeps the first
@@ -326,6 +324,40 @@ def _correction(result: Result, nsg: NetworkSecurityGroup, direction: str, deny_
                         "port": str(rule.destination_ports), "protocol": rule.protocol})
     allocation.updated[(ref(nsg.id), rule.name.lower())] = fix
     return fix
+
+
+def _candidates(nsg: NetworkSecurityGroup, direction: str, deny_pri: int, want_tag: str, want_ports: list[int],
+                want_proto: str, relied_on: frozenset[tuple[str, str]]) -> list[SecurityRule]:
+    """The allows above the deny meant for the wanted tag (same service) that name the wrong
+    region, port or protocol, best first: fewest wrong fields, then highest priority (lowest
+    number), then rule order. The caller takes the first whose source covers its subject."""
+    found: list[tuple[int, int, int, SecurityRule]] = []
+    base = _tag_base(want_tag)
+    for i, rule in enumerate(nsg.rules):
+        if (rule.access != "allow" or rule.direction != direction or not isinstance(rule.priority, int)
+                or rule.priority >= deny_pri or rule.exists is not None or rule.problems
+                or rule.source_asgs or rule.destination_asgs):
+            continue
+        dest = rule.destination_addresses
+        if isinstance(dest, Unknown) or len(dest) != 1 or dest[0].kind != "tag" or _tag_base(dest[0].value) != base:
+            continue
+        if rule.unknowns() or (nsg.name.lower(), rule.name.lower()) in relied_on:
+            continue
+        wrong = (dest[0].value.lower() != want_tag.lower(),
+                 not all(p in rule.destination_ports for p in want_ports),
+                 rule.protocol not in (want_proto, "*"))
+        if any(wrong):
+            found.append((sum(wrong), rule.priority, i, rule))
+    found.sort(key=lambda c: c[:3])
+    return [c[3] for c in found]
+
+
+def _covers_cached(tokens: Any, address: str, allocation: Allocation) -> bool:
+    key = (tokens, address)
+    hit = allocation.covers.get(key)
+    if hit is None:
+        hit = allocation.covers[key] = _covers(tokens, address)
+    return hit
 
 
 def _covers(tokens: Any, address: str) -> bool:
@@ -369,10 +401,14 @@ def plan_report_fixes(results: Iterable[Result], estate: Estate) -> list[Result]
     for r in results:
         if r.side == "group" and r.subject.address:
             groups.setdefault(r.destination, set()).add(r.subject.address)
+    members_of = {dest: sorted_addresses(addresses) for dest, addresses in groups.items()}
     out = list(results)
     for i in order:
-        members = sorted_addresses(groups.get(results[i].destination, ())) if results[i].side == "group" else ()
-        fixes = plan_fixes(results[i], estate, allocation, members)
+        r = results[i]
+        if r.status not in (FAIL, PARTIAL):
+            continue
+        members = members_of.get(r.destination, ()) if r.side == "group" else ()
+        fixes = plan_fixes(r, estate, allocation, members)
         if fixes:
-            out[i] = dataclasses.replace(results[i], fixes=tuple(fixes))
+            out[i] = dataclasses.replace(r, fixes=tuple(fixes))
     return out
