@@ -13,6 +13,10 @@ rules with source addresses and ASG rules are exact by construction. Subjects wh
 addresses every piece of the result treats alike (`PathResult.segment`) have identical
 projections and share one. Multi-VM groups: one evaluation per (sender device set, receiver
 device set) over the senders' union x the receivers' union, projected per ordered pair.
+
+Re-evaluation (`reevaluate`, fix verification): an estate that differs only in some NSGs is
+evaluated again only where a path names one of them; the plan (subjects, jobs, flows, scope)
+and every other result are kept. Nothing else of the audit's results reads an NSG's rules.
 """
 
 from __future__ import annotations
@@ -100,6 +104,8 @@ class Evaluator:
     advisories: list[Advisory] = field(default_factory=list)
     #: what destination resolution and egress keep for the whole run (`destinations.resolve`)
     resolved: dict = field(default_factory=dict)
+    #: what the run planned and found, kept so that a changed estate can be evaluated again
+    plan: "_Plan | None" = None
 
     def __post_init__(self) -> None:
         self.memo = PathMemo(self.env)
@@ -398,6 +404,8 @@ class _PairTable:
     def __init__(self, ev: Evaluator, req: Requirement, members: Sequence[AuditSubject],
                  ends: Sequence[Endpoint | None]):
         self.ev = ev
+        self.req = req
+        self.given = list(ends)
         self.members = list(members)
         self.index: dict[Endpoint, int] = {}
         for e in ends:
@@ -415,6 +423,10 @@ class _PairTable:
         self._parts: dict[tuple[bool, int], Any] = {}
         self._verdicts: dict[Any, Verdict] = {}
         self._classes: dict[tuple[int, int], list[list[int]]] = {}
+
+    def again(self, ev: Evaluator) -> "_PairTable":
+        """The same table for another evaluator (a changed estate: nothing evaluated yet)."""
+        return _PairTable(ev, self.req, self.members, self.given)
 
     def sig(self, part: str, x: int, k: int) -> Any:
         """Member k's signature in end x's part: 'out-src', 'out-dst' (sender part), 'in-src',
@@ -511,23 +523,46 @@ def _share_device_sets(ev: Evaluator, groups: Sequence[Sequence[AuditSubject]]
     return [list(p.values()) for p in parts.values() if p]
 
 
+@dataclass
+class _GroupRun:
+    """One multi-VM requirement's evaluation: its groups, pair tables and results (in order),
+    each result with the table it was read from (None: not a member of any group)."""
+
+    resolved: list[tuple[str, list[AuditSubject], list[str]]]
+    tables: dict[int, tuple["_PairTable", dict[int, int]]]
+    results: list[tuple["_PairTable | None", Result]]
+
+
 def evaluate_groups(ev: Evaluator, subjects: Sequence[AuditSubject], req: Requirement,
-                    scenario: Scenario) -> list[Result]:
+                    scenario: Scenario, previous: _GroupRun | None = None,
+                    changed: frozenset[str] = frozenset()) -> list[Result]:
     """A2A-MVM-20004 per member: every ordered pair with it as sender or receiver must pass.
 
     Peers that give a member the same pair verdicts (same profile, `_PairTable.peer_classes`)
-    are counted together: a group costs its distinct classes, not members squared.
+    are counted together: a group costs its distinct classes, not members squared. With
+    `previous` (re-evaluation), only the parts whose device sets name a `changed` NSG are
+    evaluated again; the other results are kept.
     """
-    out: list[Result] = []
-    in_group: set[int] = set()
-    index = alias_index(subjects)
-    resolved = [(gname, *_resolve_members(index, names)) for gname, names in scenario.groups]
-    tables: dict[int, tuple[_PairTable, dict[int, int]]] = {}
-    for part in _share_device_sets(ev, [members for _, members, _ in resolved]):
-        table = _PairTable(ev, req, [m for m, _ in part], [e for _, e in part])
-        position = {id(m): n for n, (m, _) in enumerate(part)}
-        for key in position:
+    if previous is None:
+        index = alias_index(subjects)
+        resolved = [(gname, *_resolve_members(index, names)) for gname, names in scenario.groups]
+        tables: dict[int, tuple[_PairTable, dict[int, int]]] = {}
+        for part in _share_device_sets(ev, [members for _, members, _ in resolved]):
+            table = _PairTable(ev, req, [m for m, _ in part], [e for _, e in part])
+            position = {id(m): n for n, (m, _) in enumerate(part)}
+            for key in position:
+                tables[key] = (table, position)
+    else:
+        resolved = previous.resolved
+        redone: dict[int, _PairTable] = {}
+        tables = {}
+        for key, (table, position) in previous.tables.items():
+            if any(_names_any(e, changed) for e in table.ends):
+                table = redone.get(id(table)) or redone.setdefault(id(table), table.again(ev))
             tables[key] = (table, position)
+        kept = iter(previous.results)
+    entries: list[tuple[_PairTable | None, Result]] = []
+    in_group: set[int] = set()
     for g, (gname, members, missing) in enumerate(resolved):
         in_group.update(id(m) for m in members)
         if not members:
@@ -535,66 +570,78 @@ def evaluate_groups(ev: Evaluator, subjects: Sequence[AuditSubject], req: Requir
         table, position = tables[id(members[0])]
         group = [position[id(m)] for m in members]
         for m in members:
-            i = position[id(m)]
-            acc = [0.0, 0.0, 0.0]
-            n = 0
-            bad: list[tuple[str, str, int]] = []
-            decisions: dict[tuple, list] = {}
-            reasons: list[str] = []
-            for peers in table.peer_classes(i, group, g):
-                k0 = peers[0]
-                count = len(peers)
-                for direction, v in (("to", table.verdict(i, k0)), ("from", table.verdict(k0, i))):
-                    n += count
-                    acc[0] += v.coverage * count
-                    acc[1] += v.denied_share * count
-                    acc[2] += v.unknown_share * count
-                    if v.status == PASS:
-                        continue
-                    names_ = [table.members[j].subject.name for j in peers]
-                    bad.append((direction, ", ".join(names_[:3]) + (f" +{len(names_) - 3}" if len(names_) > 3 else ""),
-                                count))
-                    for d in v.decided_by:
-                        if d.access == ALLOW:
-                            continue
-                        key = (d.device_kind, d.device, d.rule, d.access)
-                        if key in decisions:
-                            decisions[key][1] += d.share * count
-                        else:
-                            decisions[key] = [d, d.share * count]
-                    for r in v.reasons:
-                        if r not in reasons:
-                            reasons.append(r)
-            for name in missing:
-                reasons.append(f"group {gname}: member {name!r} is not among the VMs of the inputs")
-            if n == 0:
-                cov, den, unk = (0.0, 0.0, 1.0) if missing else (1.0, 0.0, 0.0)
-            else:
-                cov, den, unk = acc[0] / n, acc[1] / n, acc[2] / n
-                if missing:
-                    unk = max(unk, 1e-9)
-            status = status_from_shares(cov, den, unk)
-            others = len(members) - 1
-            if status == PASS:
-                msg = f"group {gname}: TCP {req.port_text} allowed to and from all {others} other member(s)"
-            elif bad:
-                nbad = sum(c for _, _, c in bad)
-                shown = "; ".join(f"{d} {names_}" for d, names_, _ in bad[:4]) + (" ..." if len(bad) > 4 else "")
-                msg = f"group {gname}: {nbad} of {n} directed pair(s) with this member are not fully allowed ({shown})"
-            else:
-                msg = "; ".join(reasons[:2])
-            dec = tuple(Decision(d.device, d.device_kind, d.rule, d.priority, d.access, share / n if n else 0.0,
-                                 d.location, d.prefixes, d.reason, d.device_id)
-                        for d, share in sorted(decisions.values(),
-                                               key=lambda x: (x[0].access, x[0].device_kind, x[0].device, x[0].rule)))
-            out.append(Result(requirement=req.id, title=req.title, subject=m.subject, side=GROUP, status=status,
-                              coverage=cov, destination=f"group {gname}", protocol=req.protocol,
-                              port=req.port_text, decided_by=dec, message=msg, unknown_share=unk,
-                              reasons=tuple(reasons)))
+            if previous is not None:
+                old_table, old = next(kept)
+                if old_table is table:
+                    entries.append((table, old))
+                    continue
+            entries.append((table, _member_result(table, req, gname, members, missing, group, position[id(m)], g)))
     for s in subjects:
         if id(s) not in in_group and s.subject.kind not in ("subnet", "nsg"):
-            out.append(_na(req, s.subject, "not a member of a multi-VM consistency group", "(no group)"))
-    return out
+            entries.append((None, _na(req, s.subject, "not a member of a multi-VM consistency group", "(no group)")))
+    if ev.plan is not None:
+        ev.plan.groups[req.id] = _GroupRun(resolved, tables, entries)
+    return [r for _, r in entries]
+
+
+def _member_result(table: _PairTable, req: Requirement, gname: str, members: Sequence[AuditSubject],
+                   missing: Sequence[str], group: list[int], i: int, g: int) -> Result:
+    """Member i's result in group number g: the pair verdicts to and from every other member."""
+    m = table.members[i]
+    acc = [0.0, 0.0, 0.0]
+    n = 0
+    bad: list[tuple[str, str, int]] = []
+    decisions: dict[tuple, list] = {}
+    reasons: list[str] = []
+    for peers in table.peer_classes(i, group, g):
+        k0 = peers[0]
+        count = len(peers)
+        for direction, v in (("to", table.verdict(i, k0)), ("from", table.verdict(k0, i))):
+            n += count
+            acc[0] += v.coverage * count
+            acc[1] += v.denied_share * count
+            acc[2] += v.unknown_share * count
+            if v.status == PASS:
+                continue
+            names_ = [table.members[j].subject.name for j in peers]
+            bad.append((direction, ", ".join(names_[:3]) + (f" +{len(names_) - 3}" if len(names_) > 3 else ""),
+                        count))
+            for d in v.decided_by:
+                if d.access == ALLOW:
+                    continue
+                key = (d.device_kind, d.device, d.rule, d.access)
+                if key in decisions:
+                    decisions[key][1] += d.share * count
+                else:
+                    decisions[key] = [d, d.share * count]
+            for r in v.reasons:
+                if r not in reasons:
+                    reasons.append(r)
+    reasons.extend(f"group {gname}: member {name!r} is not among the VMs of the inputs" for name in missing)
+    if n == 0:
+        cov, den, unk = (0.0, 0.0, 1.0) if missing else (1.0, 0.0, 0.0)
+    else:
+        cov, den, unk = acc[0] / n, acc[1] / n, acc[2] / n
+        if missing:
+            unk = max(unk, 1e-9)
+    status = status_from_shares(cov, den, unk)
+    others = len(members) - 1
+    if status == PASS:
+        msg = f"group {gname}: TCP {req.port_text} allowed to and from all {others} other member(s)"
+    elif bad:
+        nbad = sum(c for _, _, c in bad)
+        shown = "; ".join(f"{d} {names_}" for d, names_, _ in bad[:4]) + (" ..." if len(bad) > 4 else "")
+        msg = f"group {gname}: {nbad} of {n} directed pair(s) with this member are not fully allowed ({shown})"
+    else:
+        msg = "; ".join(reasons[:2])
+    dec = tuple(Decision(d.device, d.device_kind, d.rule, d.priority, d.access, share / n if n else 0.0,
+                         d.location, d.prefixes, d.reason, d.device_id)
+                for d, share in sorted(decisions.values(),
+                                       key=lambda x: (x[0].access, x[0].device_kind, x[0].device, x[0].rule)))
+    return Result(requirement=req.id, title=req.title, subject=m.subject, side=GROUP, status=status,
+                  coverage=cov, destination=f"group {gname}", protocol=req.protocol,
+                  port=req.port_text, decided_by=dec, message=msg, unknown_share=unk,
+                  reasons=tuple(reasons))
 
 
 # --------------------------------------------------------------------------- the run
@@ -631,10 +678,51 @@ def evaluate_all(estate: Estate, catalog: Any, requirements: RequirementSet | Se
             progress(1)
 
     run_jobs(ev, jobs, out, done if progress is not None else None)
+    ev.plan = _Plan(tuple(subjects), tuple(reqs), scenario, jobs, tuple(out))
     results: list[Result] = [r for r in out if r is not None]
     ev.advisories += dns_tcp_advisories(ev, out)
     for req in reqs:
         if req.side == GROUP:
             results.extend(evaluate_groups(ev, subjects, req, scenario))
     return results, ev
+
+
+@dataclass
+class _Plan:
+    """A run's subjects, requirements, jobs and results (what `reevaluate` starts from)."""
+
+    subjects: tuple[AuditSubject, ...]
+    reqs: tuple[Requirement, ...]
+    scenario: Scenario
+    jobs: dict[tuple, _Group]
+    out: tuple[Result | None, ...]                  # results of the subjects' own requirements, in order
+    groups: dict[str, "_GroupRun"] = field(default_factory=dict)    # per multi-VM requirement
+
+
+def _names_any(end: Endpoint | None, changed: frozenset[str]) -> bool:
+    return end is not None and (ref(end.nic_nsg_id or "") in changed or ref(end.subnet_nsg_id or "") in changed)
+
+
+def reevaluate(ev: Evaluator, estate: Estate, changed: frozenset[str]) -> tuple[list[Result], Evaluator]:
+    """`evaluate_all` of `estate`, which differs from the estate `ev` evaluated only in the NSGs
+    `changed` (`ref()`-ed ids; nothing else, and no subject moved): the jobs and multi-VM parts
+    whose paths name one of them are evaluated again with a new memo (the resolved rules of
+    unchanged NSGs are shared, see `PathMemo`), every other result is kept. Same results, same
+    order; the returned evaluator is the starting point of the next re-evaluation."""
+    plan = ev.plan
+    if plan is None:
+        raise ValueError("re-evaluation needs the evaluator of an evaluate_all run")
+    env = replace(ev.env, estate=estate)
+    again = Evaluator(env, ev.destinations, ev._sets, resolved=ev.resolved)
+    again.memo = PathMemo(env, terms=ev.memo.terms)
+    out = list(plan.out)
+    run_jobs(again, {k: g for k, g in plan.jobs.items()
+                     if _names_any(g.spec.sender, changed) or _names_any(g.spec.receiver, changed)}, out)
+    again.plan = _Plan(plan.subjects, plan.reqs, plan.scenario, plan.jobs, tuple(out))
+    results: list[Result] = [r for r in out if r is not None]
+    for req in plan.reqs:
+        if req.side == GROUP:
+            results.extend(evaluate_groups(again, plan.subjects, req, plan.scenario, plan.groups.get(req.id),
+                                           changed))
+    return results, again
 

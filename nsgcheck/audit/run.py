@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
+from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from nsgcheck import __version__
 from nsgcheck.audit.advisories import advisories, route_advisories, wrong_region_tags
 from nsgcheck.fixes.plan import plan_report_fixes
-from nsgcheck.audit.evaluate import evaluate_all
+from nsgcheck.audit.evaluate import Evaluator, evaluate_all, reevaluate
 from nsgcheck.audit.network_advisories import network_advisories
 from nsgcheck.audit.requirements import RequirementSet
-from nsgcheck.audit.results import Report
+from nsgcheck.audit.results import Report, Result
 from nsgcheck.audit.scenario import Scenario
-from nsgcheck.audit.subjects import find_subjects
+from nsgcheck.audit.subjects import AuditSubject, find_subjects, nsg_vm_side
 from nsgcheck.audit.validate import absent_vm_names
-from nsgcheck.model import Estate
+from nsgcheck.model import Estate, ref
 from nsgcheck.audit.results import origin_json
 
 
@@ -49,23 +51,87 @@ def run_audit(estate: Estate, catalog: Any, requirements: RequirementSet | Seque
               progress: Callable[[int], None] | None = None, on_subjects: Callable[[int], None] | None = None,
               allow_urls: Any = None) -> Report:
     """Evaluate every subject and requirement; collect advisories and input findings."""
-    # The audit allocates many small objects and frees few: the cyclic collector would rescan
-    # the whole estate again and again. Pause it for the run and restore it as it was.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    return audit(estate, catalog, requirements, scenario, progress, on_subjects, allow_urls)[0]
+
+
+def audit(estate: Estate, catalog: Any, requirements: RequirementSet | Sequence[Any], scenario: Scenario,
+          progress: Callable[[int], None] | None = None, on_subjects: Callable[[int], None] | None = None,
+          allow_urls: Any = None) -> tuple[Report, "AuditRun"]:
+    """`run_audit`, and the run itself: what auditing a changed estate again starts from."""
+    with _collector_paused():
         return _run(estate, catalog, requirements, scenario, progress, on_subjects, allow_urls)
-    finally:
-        if collecting:
+
+
+class _collector_paused:
+    """The audit allocates many small objects and frees few: the cyclic collector would rescan
+    the whole estate again and again. Pause it for the run and restore it as it was."""
+
+    def __enter__(self) -> None:
+        self.collecting = gc.isenabled()
+        gc.disable()
+
+    def __exit__(self, *_: Any) -> None:
+        if self.collecting:
             gc.enable()
 
 
+@dataclass(frozen=True)
+class AuditRun:
+    """One audit's inputs and evaluation state, so that a changed estate can be audited again
+    at the cost of what changed (fix verification)."""
+
+    estate: Estate
+    catalog: Any
+    requirements: Any
+    scenario: Scenario
+    allow_urls: Any
+    subjects: tuple[AuditSubject, ...]
+    evaluator: Evaluator
+
+    def again(self, estate: Estate) -> tuple[list[Result], "AuditRun"]:
+        """`run_audit(estate, ...).results` (same catalog, pack, scenario, allow-list) and the new run.
+
+        When `estate` differs from this run's only in the rules of some NSGs (as fixes change
+        it: the other tables are the same objects), and no subject moves with them (an NSG
+        attached to nothing is evaluated from the addresses its rules name), only the device
+        sets that contain a changed NSG are evaluated again; otherwise the whole audit runs.
+        """
+        changed = _changed_nsgs(self.estate, estate)
+        if changed is None or self._moves_subjects(estate, changed):
+            report, run = audit(estate, self.catalog, self.requirements, self.scenario, allow_urls=self.allow_urls)
+            return report.results, run
+        with _collector_paused():
+            results, ev = reevaluate(self.evaluator, estate, changed)
+            results = plan_report_fixes(results, estate)
+        return results, dataclasses.replace(self, estate=estate, evaluator=ev)
+
+    def _moves_subjects(self, estate: Estate, changed: frozenset[str]) -> bool:
+        for s in self.subjects:
+            p = s.source
+            if p.outside and ref(p.nic_nsg_id or "") in changed:
+                address, how = nsg_vm_side(estate.nsgs[ref(p.nic_nsg_id or "")])
+                if address != p.address or f"evaluated from {how}" not in p.notes:
+                    return True
+        return False
+
+
+def _changed_nsgs(old: Estate, new: Estate) -> frozenset[str] | None:
+    """The NSGs (keys) whose objects differ, when nothing but NSG objects differs (else None)."""
+    for f in dataclasses.fields(old):
+        if f.name != "nsgs" and getattr(old, f.name) is not getattr(new, f.name):
+            return None
+    if old.nsgs.keys() != new.nsgs.keys():
+        return None
+    return frozenset(k for k, nsg in new.nsgs.items() if old.nsgs[k] is not nsg)
+
+
 def _run(estate: Estate, catalog: Any, requirements: Any, scenario: Scenario, progress: Any, on_subjects: Any,
-         allow_urls: Any) -> Report:
+         allow_urls: Any) -> tuple[Report, AuditRun]:
     subjects, missing = find_subjects(estate, scenario)
     if on_subjects is not None:
         on_subjects(len(subjects))
     results, ev = evaluate_all(estate, catalog, requirements, scenario, subjects, progress, allow_urls)
+    run = AuditRun(estate, catalog, requirements, scenario, allow_urls, tuple(subjects), ev)
     results = plan_report_fixes(results, estate)
     required = ev.required_tags()
     advs = advisories(estate, catalog, required, subjects, scenario.groups)
@@ -87,4 +153,4 @@ def _run(estate: Estate, catalog: Any, requirements: Any, scenario: Scenario, pr
         findings.append({"level": "warning", "message": message, "location": None})
     return Report(tool_version=__version__, inputs=list(estate.inputs), service_tags=service_tags_info(catalog),
                   scenario=scenario.to_json(), results=results, advisories=advs, findings=findings,
-                  requirements=[r.to_json() for r in requirements])
+                  requirements=[r.to_json() for r in requirements]), run

@@ -119,7 +119,7 @@ def _apply_suppressions(report: dict[str, Any], args: Any) -> dict[str, Any]:
 
 def run(args: Any) -> int:
     from nsgcheck.audit.requirements import load_requirements
-    from nsgcheck.audit.run import run_audit
+    from nsgcheck.audit.run import audit
     from nsgcheck.audit.scenario import discover, flags_to_fields, build_scenario, load_scenario_file
     from nsgcheck.cli.inputcheck import fail_on_input_errors
     from nsgcheck.cli.tagfile import load_catalog
@@ -146,8 +146,8 @@ def run(args: Any) -> int:
     show_bar = (args.format not in ("json", "sarif") and hasattr(sys.stderr, "isatty") and sys.stderr.isatty())
     bar = _Progress(show_bar)
     try:
-        report = run_audit(estate, catalog, requirements, scenario, progress=bar.advance, on_subjects=bar.start,
-                           allow_urls=allow_list)
+        report, run_ = audit(estate, catalog, requirements, scenario, progress=bar.advance, on_subjects=bar.start,
+                             allow_urls=allow_list)
     finally:
         bar.stop()
     import gc
@@ -160,8 +160,15 @@ def run(args: Any) -> int:
         from nsgcheck.fixes.verify import verify_report_fixes
 
         # only fixes the audit confirms are shown: all of them applied to the model, audited again
-        data = verify_report_fixes(report.to_json(), estate, lambda changed: run_audit(
-            changed, catalog, requirements, scenario, allow_urls=allow_list).results)
+        # (each time relative to the previous audit: only device sets with a changed NSG)
+        last = [run_]        # only the latest run is kept (each holds its evaluation)
+        del run_
+
+        def audit_again(changed: Any) -> Any:
+            results, last[0] = last[0].again(changed)
+            return results
+
+        data = verify_report_fixes(report.to_json(), estate, audit_again)
         data = _apply_suppressions(apply_pack_severities(data), args)
         if getattr(args, "baseline", None):
             from nsgcheck.gate.baseline import apply_baseline, load_baseline

@@ -146,11 +146,17 @@ class PathMemo:
     The audit evaluates each (device set, flow family) once over the union of the sources of
     the subjects that share it, and reads each subject out of the result with
     `PathResult.project` (exact).
+
+    A changed estate needs a new memo: path results are keyed by device ids, not contents.
+    Only the resolved NSG rules (`terms`) may be handed on to the memo of an estate that
+    differs in NSGs alone (`PathMemo(env, terms=old.terms)`, as fix verification does): that
+    cache is keyed by the NSG and rule objects themselves (frozen, held by the keys), so a
+    changed NSG, a new object, never meets the terms of the one it replaced.
     """
 
-    def __init__(self, env: Environment):
+    def __init__(self, env: Environment, terms: TermCache | None = None):
         self.env = env
-        self.terms = TermCache()
+        self.terms = terms if terms is not None else TermCache()
         self._paths: dict[tuple[PathSpec, Flow], PathResult] = {}
         self._stages: dict[tuple[str, Endpoint, Flow, bool], _Stage] = {}
         self._contexts: dict[Endpoint, ResolveContext] = {}

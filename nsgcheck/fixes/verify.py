@@ -2,8 +2,9 @@
 
 All fixes planned for a report are applied together to a copy of the estate, exactly as their
 ARM snippets say (each `securityRules` element normalized like any template rule), and the
-audit runs again through its public entry point with the same tag file, pack and scenario
-(the caller passes it in as `audit_again`). A finding that still does not pass may be denied
+audit runs again with the same tag file, pack and scenario (the caller passes it in as
+`audit_again`; the CLI's `AuditRun.again` evaluates again only the device sets that contain an
+NSG changed since the previous audit, with the same results as a whole audit). A finding that still does not pass may be denied
 by a second layer the first audit could not see behind the first (a subnet NSG behind a NIC
 NSG): the re-audit plans fixes for that layer too, and they are added and checked again, for
 a few rounds at most. A result that passed before and does not pass after means a fix broke
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 from typing import Any, Callable, Iterable
 
 from nsgcheck.model import Estate, Origin, ref
@@ -30,9 +32,14 @@ def fix_key(f: dict[str, Any]) -> tuple[str, str]:
     return (ref(str(f.get("nsg_id", ""))), str(f.get("name", "")).lower())
 
 
-def apply_fixes(estate: Estate, fixes: Iterable[dict[str, Any]]) -> Estate:
+def apply_fixes(estate: Estate, fixes: Iterable[dict[str, Any]], built: dict | None = None) -> Estate:
     """A copy of the estate with the fixes in its NSGs: an `update` replaces the rule of that
-    name, an `add` appends a rule. The rules are built from the fixes' ARM elements."""
+    name, an `add` appends a rule. The rules are built from the fixes' ARM elements.
+
+    Only the changed NSGs are new objects; everything else is shared with `estate`. `built`
+    (kept by the caller across rounds) returns the same NSG object for the same NSG and the
+    same fixes, so that the next audit can tell what changed since the last one by identity.
+    """
     from nsgcheck.fixes.snippets import arm_rule
     from nsgcheck.loaders.normalize import normalize_rule
 
@@ -45,6 +52,10 @@ def apply_fixes(estate: Estate, fixes: Iterable[dict[str, Any]]) -> Estate:
         nsg = out.nsgs.get(key)
         if nsg is None:
             continue
+        same = (key, json.dumps(planned, sort_keys=True, default=str))
+        if built is not None and same in built and built[same][0] is nsg:
+            out.nsgs[key] = built[same][1]
+            continue
         rules = list(nsg.rules)
         for f in planned:
             element = arm_rule(f)
@@ -56,6 +67,8 @@ def apply_fixes(estate: Estate, fixes: Iterable[dict[str, Any]]) -> Estate:
             else:
                 rules.append(rule)
         out.nsgs[key] = dataclasses.replace(nsg, rules=tuple(rules))
+        if built is not None:
+            built[same] = (nsg, out.nsgs[key])
     return out
 
 
@@ -102,9 +115,11 @@ def verify_report_fixes(report: dict[str, Any], estate: Estate,
     withdrawn: dict[tuple[str, str], str] = {}
     after: dict[str, Any] = {}
     rounds = 0
+    built: dict = {}
     while True:
         rounds += 1
-        after = {_finding_id(r): r for r in audit_again(apply_fixes(estate, (active[k] for k in sorted(active))))}
+        after = {_finding_id(r): r for r in audit_again(apply_fixes(estate, (active[k] for k in sorted(active)),
+                                                                     built))}
         if rounds >= MAX_ROUNDS:
             break
         broken = [rid for rid, st in before.items()
