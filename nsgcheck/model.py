@@ -273,6 +273,8 @@ class Peering:
     allow_virtual_network_access: bool = True
     remote_address_space: tuple[str, ...] = ()  # when the export carries it
     origin: Origin | None = None
+    #: None: the peering exists; an Unknown: only under a condition the inputs do not decide
+    exists: Unknown | None = None
 
 
 @dataclass(frozen=True)
@@ -287,6 +289,8 @@ class VirtualNetwork:
     location: str | Unknown | None = None
     has_gateway: bool = False
     origin: Origin | None = None
+    #: the peering list (or an element of it) is not determined: more peerings may exist
+    peerings_unknown: Unknown | None = None
 
 
 @dataclass(frozen=True)

@@ -252,3 +252,36 @@ def test_subnet_with_undetermined_name_is_kept():
     (s,) = e.subnets.values()
     assert s.nsg_id == NSG_ID and s.prefixes == ("10.0.1.0/24",)
     assert any("not determined" in f.message for f in e.findings)
+
+
+def _vnet_with_peerings(peerings):
+    return raw("Microsoft.Network/virtualNetworks", "v1", {
+        "addressSpace": {"addressPrefixes": ["10.0.0.0/16"]},
+        "subnets": [{"name": "a", "properties": {"addressPrefix": "10.0.1.0/24"}}],
+        "virtualNetworkPeerings": peerings})
+
+
+def test_undetermined_peerings_make_the_virtual_network_tag_and_peering_routes_doubt():
+    from nsgcheck.engine.context import build_context
+    from nsgcheck.engine.routing import subnet_routes
+
+    vnet_id = f"{SUB}/Microsoft.Network/virtualNetworks/v1"
+    unknown = Unknown("not evaluated: reference()", Origin("f.json", "/v1/properties/virtualNetworkPeerings", 9))
+    for peerings in (unknown, [unknown], ["not a peering"]):
+        e = convert([_vnet_with_peerings(peerings)])
+        v = e.vnets[ref(vnet_id)]
+        assert v.peerings_unknown is not None, peerings
+        subnet = e.subnets[ref(vnet_id + "/subnets/a")]
+        ctx = build_context(e, subnet, None)
+        assert isinstance(ctx.virtual_network, Unknown) and "peering" in ctx.virtual_network.reason
+        assert isinstance(ctx.internet, Unknown)
+        routes = subnet_routes(subnet, e, None)
+        assert any("peering" in d.reason and d.addresses.contains_ip("20.0.0.1") for d in routes.doubts)
+    # a peering list that is not a list is an input error naming the value
+    e = convert([_vnet_with_peerings("nope")])
+    (err,) = [f for f in e.findings if f.level == "error"]
+    assert "virtualNetworkPeerings" in err.message and "'nope'" in err.message
+    # determined peerings leave the tag determined
+    e = convert([_vnet_with_peerings([])])
+    assert e.vnets[ref(vnet_id)].peerings_unknown is None
+    assert not isinstance(build_context(e, e.subnets[ref(vnet_id + "/subnets/a")], None).virtual_network, Unknown)

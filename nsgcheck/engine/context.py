@@ -70,6 +70,9 @@ def virtual_network_bounds(estate: Estate, subnet: Subnet | None, catalog: TagCa
         if vnet.has_gateway:
             doubt = True
             reasons.append(f"{vnet.name} has a gateway; prefixes it learns are not in the inputs")
+        if vnet.peerings_unknown is not None:
+            doubt = True
+            reasons.append(f"peerings of {vnet.name} are not determined ({vnet.peerings_unknown.reason})")
         for peering in vnet.peerings:
             if not peering.allow_virtual_network_access:
                 continue
@@ -81,7 +84,12 @@ def virtual_network_bounds(estate: Estate, subnet: Subnet | None, catalog: TagCa
             else:
                 space, unk = AddressSet.empty(), True
                 reasons.append(f"address space of the VNet peered by {peering.name} is not in the inputs")
-            certain = certain | space
+            if peering.exists is not None:
+                # a peering that may not be deployed: its space is only possibly VirtualNetwork
+                doubt = True
+                reasons.append(f"peering {peering.name}: {peering.exists.reason}")
+            else:
+                certain = certain | space
             doubt |= unk
     rt_id = subnet.route_table_id
     if isinstance(rt_id, Unknown):

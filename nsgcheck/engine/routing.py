@@ -427,6 +427,9 @@ def subnet_routes(subnet: Subnet, estate: Estate, catalog: TagCatalog | None = N
     peer_ranges: list[str] = []
     if vnet is not None:
         own = AddressSet.from_cidrs(space, strict=False)
+        if vnet.peerings_unknown is not None:
+            doubts.append(Doubt(everything - own, f"peerings of {vnet.name} are not determined "
+                                f"({vnet.peerings_unknown.reason})", "prefix", vnet.peerings_unknown.origin or vnet.origin))
         for peering in vnet.peerings:
             remote = peering.remote_address_space
             if not remote:
@@ -438,6 +441,10 @@ def subnet_routes(subnet: Subnet, estate: Estate, catalog: TagCatalog | None = N
             good, bad = _vnet_ranges(remote)
             for why in bad:
                 doubts.append(Doubt(everything - own, f"peering {peering.name}: {why}", "prefix", peering.origin))
+            if peering.exists is not None and good:
+                # a peering that may not be deployed: which route its addresses take is not determined
+                doubts.append(Doubt(AddressSet.from_cidrs(good, strict=False) - own,
+                                    f"peering {peering.name}: {peering.exists.reason}", "prefix", peering.origin))
             for p in good:
                 routes.append(Route(f"peering {peering.name}", p, PEERING, DEFAULT, (_block(p),), None, False, 0,
                                     peering.origin, "system"))

@@ -57,7 +57,7 @@ FIREWALL_TYPES = frozenset({
 
 
 #: types whose possible absence the model carries (their rules/routes get `exists`)
-_EXISTENCE_AWARE = frozenset({NSG, NSG_RULE, ROUTE, ROUTE_TABLE}) | FIREWALL_TYPES
+_EXISTENCE_AWARE = frozenset({NSG, NSG_RULE, ROUTE, ROUTE_TABLE, PEERING}) | FIREWALL_TYPES
 
 
 # --------------------------------------------------------------------------- helpers
@@ -366,11 +366,18 @@ class _Converter(Fields):
                 lambda *k, _i=i: raw.origin_for("properties", "subnets", _i, "properties", *k), api))
             subnet_ids.append(sid)
         peerings = []
-        for i, pe in enumerate(_get(p, "virtualNetworkPeerings") or []
-                               if not isinstance(_get(p, "virtualNetworkPeerings"), Unknown) else []):
+        owner = f"virtual network {raw.name!r}"
+        at_vnet = (lambda *k: raw.origin_for("properties", *k))
+        items, peerings_unknown = self.items(p, "virtualNetworkPeerings", owner, at_vnet)
+        for i, pe in items:
+            at = raw.origin_for("properties", "virtualNetworkPeerings", i)
             if isinstance(pe, dict):
-                peerings.append(self.peering(pe.get("properties", pe), str(pe.get("name", f"#{i}")),
-                                             raw.origin_for("properties", "virtualNetworkPeerings", i)))
+                peerings.append(self.peering(pe.get("properties", pe), str(pe.get("name", f"#{i}")), at))
+            elif isinstance(pe, Unknown):
+                peerings_unknown = peerings_unknown or pe
+            else:
+                peerings_unknown = peerings_unknown or self.bad(owner, f"virtualNetworkPeerings[{i}]", pe,
+                                                                "a peering object", at)
         space = _get(p, "addressSpace", "addressPrefixes")
         dhcp = _get(p, "dhcpOptions")
         dns = dhcp if isinstance(dhcp, Unknown) else _get(dhcp, "dnsServers")
@@ -379,7 +386,7 @@ class _Converter(Fields):
                               peerings=tuple(peerings),
                               dns_servers=self.dns_servers(dns, f"virtual network {raw.name!r}",
                                                            raw.origin_for("properties", "dhcpOptions", "dnsServers")),
-                              location=_location(raw), origin=raw.origin)
+                              location=_location(raw), origin=raw.origin, peerings_unknown=peerings_unknown)
 
     def peering(self, pp: Any, name: str, origin: Origin) -> Peering:
         pp = pp if isinstance(pp, dict) else {}
@@ -408,7 +415,7 @@ class _Converter(Fields):
     def child_peering(self, raw: RawResource) -> None:
         vnet_id = _parent_id(_rid(raw))
         self.peerings_of.setdefault(ref(vnet_id), []).append(
-            self.peering(_props(raw), _short_name(raw), raw.origin))
+            _maybe(self.peering(_props(raw), _short_name(raw), raw.origin), raw.existence()))
 
     def attach_vnet_children(self) -> None:
         for key in sorted(set(self.subnets_of) | set(self.peerings_of)):
