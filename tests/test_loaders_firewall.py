@@ -199,3 +199,95 @@ def test_undetermined_conditions_of_a_legacy_rule_are_doubt():
     (r,) = c.rules
     assert (c.name, c.kind, c.priority) == ("r", "network", 200)
     assert r.unknowns and "conds" in r.unknowns[0].reason
+
+
+# --------------------------------------------------------------------------- values Azure rejects: input errors
+def located(t, name, props, rid=None):
+    """A raw resource whose locations name the path under it (as the ARM and az loaders do)."""
+    return RawResource(f"Microsoft.Network/{t}", name, rid or f"{N}/{t}/{name}", props, Origin("f.json", "/x", 1),
+                       locate=lambda path: Origin("f.json", "/x/" + "/".join(map(str, path)), 7))
+
+
+def _errors(e):
+    return {f.origin.pointer: f.message for f in e.findings if f.level == "error"}
+
+
+def test_firewall_values_azure_rejects_are_input_errors_and_doubt():
+    fw = located("azureFirewalls", "fw", {
+        "networkRuleCollections": [{"name": "net", "properties": {"priority": 50, "action": {"type": "Allow"}, "rules": [
+            {"name": "r1", "protocols": ["TCPX"], "sourceAddresses": ["Internet"],
+             "destinationAddresses": ["10.0.0.300"], "destinationPorts": ["70000"]},
+            {"name": "r2", "protocols": [], "sourceAddresses": [], "destinationAddresses": [], "destinationPorts": []},
+            "not a rule"]}}],
+        "applicationRuleCollections": [{"name": "app", "properties": {"priority": 200, "action": {"type": "Permit"},
+                                        "rules": [{"name": "a", "protocols": [{"protocolType": "Ftp", "port": 21},
+                                                                              {"protocolType": "Https", "port": 70000}],
+                                                   "sourceAddresses": []}]}}]})
+    e = Estate()
+    convert_firewall_resources([fw], e)
+    errs = _errors(e)
+    base = "/x/properties/networkRuleCollections/0/properties"
+    expect = {
+        f"{base}/priority": "priority 50 is outside 100-65000",
+        f"{base}/rules/0/protocols/0": "'TCPX' is not valid (expected TCP, UDP, ICMP or Any)",
+        f"{base}/rules/0/sourceAddresses/0": "'Internet' is not an IP address, CIDR or range",
+        f"{base}/rules/0/destinationAddresses/0": "'10.0.0.300' is not a valid IP address",
+        f"{base}/rules/0/destinationPorts/0": "'70000' is not a port or port range",
+        f"{base}/rules/2": "is 'not a rule', not a rule object",
+        "/x/properties/applicationRuleCollections/0/properties/action": "'Permit' is not valid",
+        "/x/properties/applicationRuleCollections/0/properties/rules/0/protocols/0": "'Ftp' is not valid",
+        "/x/properties/applicationRuleCollections/0/properties/rules/0/protocols/1": "port 70000 is outside 0-64000",
+    }
+    for ptr, words in expect.items():
+        assert ptr in errs and words in errs[ptr], (ptr, errs.get(ptr), sorted(errs))
+    assert "of network rule collection 'net' of firewall 'fw'" in errs[f"{base}/rules/0/destinationPorts/0"]
+    assert len(errs) == len(expect)
+    # empty sides are doubt, not errors: Azure accepts some such rules (a quickstart's application rules
+    # have no sourceAddresses; a live export has an application rule with no protocols)
+    (r2,) = [r for c in e.firewalls[ref(fw.id)].collections for r in c.rules if r.name == "r2"]
+    assert len(r2.unknowns) == 4 and r2.source_addresses == ("*",) and r2.destination_ports == ("*",)
+    # in the model each is doubt: the rules only might match, the collection's place is unknown
+    by = {c.name: c for c in e.firewalls[ref(fw.id)].collections}
+    assert isinstance(by["net"].priority, Unknown) and isinstance(by["app"].action, Unknown)
+    assert all(r.unknowns for c in by.values() for r in c.rules)
+
+
+def test_policy_group_and_collection_priorities_outside_the_range_are_input_errors():
+    pol = located("firewallPolicies", "pol", {})
+    rcg = located("firewallPolicies/ruleCollectionGroups", "pol/g", {"priority": 70000, "ruleCollections": [
+        {"ruleCollectionType": "FirewallPolicyFilterRuleCollection", "name": "c", "priority": "high",
+         "action": {"type": "Allow"}, "rules": [
+             {"ruleType": "NetworkRule", "name": "n", "ipProtocols": ["TCP"], "sourceAddresses": ["10.0.0.0/8"],
+              "destinationAddresses": ["Storage"], "destinationPorts": ["443"]}]}]},
+        rid=f"{N}/firewallPolicies/pol/ruleCollectionGroups/g")
+    e = Estate()
+    convert_firewall_resources([pol, rcg], e)
+    errs = _errors(e)
+    assert "priority 70000 is outside 100-65000" in errs["/x/properties/priority"]
+    assert "rule collection group 'g' of firewall policy 'pol'" in errs["/x/properties/priority"]
+    assert "priority 'high' is not an integer" in errs["/x/properties/ruleCollections/0/priority"]
+    assert len(errs) == 2     # the valid rule is not an error
+
+
+def test_an_application_rule_whose_source_is_not_determined_never_certainly_allows():
+    from nsgcheck.engine.firewall import evaluate_firewall
+    from nsgcheck.engine.space import Box
+    from nsgcheck.model import Firewall
+    from nsgcheck.values.addresses import AddressSet
+    from nsgcheck.values.ports import PortSet
+
+    for source, protocols in ((Unknown("parameter 'src' has no value"), [{"protocolType": "Https", "port": 443}]),
+                              (["10.1.0.0/16"], [{"protocolType": "Https", "port": Unknown("no value")}])):
+        rcg = raw("firewallPolicies/ruleCollectionGroups", "pol/g", {"priority": 100, "ruleCollections": [
+            {"ruleCollectionType": "FirewallPolicyFilterRuleCollection", "name": "c", "priority": 100,
+             "action": {"type": "Allow"}, "rules": [
+                 {"ruleType": "ApplicationRule", "name": "a", "protocols": protocols, "sourceAddresses": source,
+                  "targetFqdns": ["*.blob.core.windows.net"]}]}]},
+            rid=f"{N}/firewallPolicies/pol/ruleCollectionGroups/g")
+        e = Estate()
+        convert_firewall_resources([raw("firewallPolicies", "pol", {}), rcg], e)
+        f = Firewall("/fw/f", "f", ("10.0.0.4",), (), f"{N}/firewallPolicies/pol")
+        box = Box(frozenset({"tcp"}), AddressSet.parse("10.1.0.4"), PortSet.everything(),
+                  AddressSet.parse("20.0.0.0/16"), PortSet.single(443))
+        out = {p.outcome for p in evaluate_firewall([box], f, e, None, ["x.blob.core.windows.net"]).pieces}
+        assert "allow" not in out and "unknown" in out, (source, out)

@@ -285,3 +285,38 @@ def test_undetermined_peerings_make_the_virtual_network_tag_and_peering_routes_d
     e = convert([_vnet_with_peerings([])])
     assert e.vnets[ref(vnet_id)].peerings_unknown is None
     assert not isinstance(build_context(e, e.subnets[ref(vnet_id + "/subnets/a")], None).virtual_network, Unknown)
+
+
+def test_route_values_azure_rejects_are_input_errors_and_doubt():
+    rt = raw("Microsoft.Network/routeTables", "rt", {"routes": [
+        {"name": "bad-prefix", "properties": {"addressPrefix": "10.0.0.0/33", "nextHopType": "Internet"}},
+        {"name": "bad-hop", "properties": {"addressPrefix": "0.0.0.0/0", "nextHopType": "Firewall"}},
+        {"name": "no-ip", "properties": {"addressPrefix": "10.1.0.0/16", "nextHopType": "VirtualAppliance"}},
+        {"name": "bad-ip", "properties": {"addressPrefix": "10.2.0.0/16", "nextHopType": "VirtualAppliance",
+                                          "nextHopIpAddress": "10.0.0.999"}},
+        {"name": "missing", "properties": {}},
+        {"name": "tag", "properties": {"addressPrefix": "Storage", "nextHopType": "internet"}},
+        {"name": "ok", "properties": {"addressPrefix": "10.3.0.0/16", "nextHopType": "VirtualAppliance",
+                                      "nextHopIpAddress": "10.0.0.4"}}]})
+    child = raw("Microsoft.Network/routeTables/routes", "rt/child", {"addressPrefix": "", "nextHopType": 5})
+    e = convert([rt, child])
+    errs = {f.origin.pointer: f.message for f in e.findings if f.level == "error"}
+    base = "/rt/properties/routes"
+    expect = {f"{base}/0/properties/addressPrefix": "addressPrefix is '10.0.0.0/33', not a valid CIDR",
+              f"{base}/1/properties/nextHopType": "nextHopType is 'Firewall', not one of VirtualNetworkGateway, "
+                                                  "VnetLocal, Internet, VirtualAppliance or None",
+              f"{base}/2/properties/nextHopIpAddress": "(required for next hop VirtualAppliance)",
+              f"{base}/3/properties/nextHopIpAddress": "nextHopIpAddress is '10.0.0.999', not an IP address",
+              f"{base}/4/properties/addressPrefix": "addressPrefix is missing",
+              f"{base}/4/properties/nextHopType": "nextHopType is missing",
+              "/rt/child/properties/addressPrefix": "addressPrefix is '', not a CIDR or service tag name",
+              "/rt/child/properties/nextHopType": "nextHopType is 5, not one of"}
+    for ptr, words in expect.items():
+        assert ptr in errs and words in errs[ptr], (ptr, errs.get(ptr), sorted(errs))
+    assert len(errs) == len(expect)
+    assert "route 'bad-prefix' of route table 'rt'" in errs[f"{base}/0/properties/addressPrefix"]
+    (table,) = e.route_tables.values()
+    by = {r.name: r for r in table.routes}
+    assert isinstance(by["bad-prefix"].address_prefix, Unknown) and isinstance(by["bad-hop"].next_hop_type, Unknown)
+    assert isinstance(by["no-ip"].next_hop_ip, Unknown) and isinstance(by["bad-ip"].next_hop_ip, Unknown)
+    assert by["tag"].address_prefix == "Storage" and by["ok"].next_hop_ip == "10.0.0.4"

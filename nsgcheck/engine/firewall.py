@@ -312,7 +312,11 @@ def _app_patterns(rule: FirewallApplicationRule) -> tuple[tuple[fqdn.Pattern, ..
 
 
 def _app_box(rule: FirewallApplicationRule, estate: Estate, catalog: Any, protocol_type: str) -> tuple[tuple[Box, ...], tuple[Box, ...], list[str]]:
-    """(certain, possible) match boxes of an application rule for `protocol_type` traffic."""
+    """(certain, possible) match boxes of an application rule for `protocol_type` traffic.
+
+    A rule with a field the inputs do not determine (its sources, protocols or ports, or a value
+    Azure rejects) only *might* apply, on any port: it never certainly matches a packet.
+    """
     ports = PortSet()
     for ptype, port in rule.protocols:
         if str(ptype).lower() == protocol_type and isinstance(port, int) and 0 <= port <= 65535:
@@ -325,6 +329,9 @@ def _app_box(rule: FirewallApplicationRule, estate: Estate, catalog: Any, protoc
         dst_c, dst_p = d.certain, d.possible
         reasons += d.reasons
     tcp = frozenset({"tcp"})
+    if rule.unknowns:
+        reasons += [u.reason for u in rule.unknowns if u.reason not in reasons]
+        return (), _boxes(tcp, src.possible, dst_p, PortSet.everything()), reasons
     certain = _boxes(tcp, src.certain, dst_c, ports)
     possible = _boxes(tcp, src.possible, dst_p, ports)
     return certain, possible, reasons

@@ -19,12 +19,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from typing import Any
+from typing import Any, Callable
 
 from nsgcheck.errors import LoaderError
+from nsgcheck.loaders.normalize import shown
 from nsgcheck.loaders.raw import RawResource
 from nsgcheck.model import (Estate, Finding, Firewall, FirewallApplicationRule, FirewallNetworkRule,
                             FirewallPolicy, FirewallRuleCollection, IpGroup, Origin, Unknown, ref)
+from nsgcheck.values.addresses import AddressError, parse_cidr
+from nsgcheck.values.ports import PortError, parse_port_token
 
 T_FIREWALL = "microsoft.network/azurefirewalls"
 T_POLICY = "microsoft.network/firewallpolicies"
@@ -65,30 +68,48 @@ def _props(d: Any) -> dict:
     return d if isinstance(d, dict) else {}
 
 
-def _priority(v: Any, origin: Origin) -> int | Unknown:
+Errors = list[Finding]
+#: where a value sits under a rule or collection -> its location (file, pointer, line)
+Locate = Callable[..., Origin]
+
+
+def _bad(errs: Errors, where: str, msg: str, origin: Origin) -> Unknown:
+    """A value Azure itself rejects: an input error (exit 2) naming it, and doubt in the model."""
+    errs.append(Finding("error", f"{where}: {msg}", origin))
+    return Unknown(msg, origin)
+
+
+PRIORITY_RANGE = (100, 65000)
+
+
+def _priority(v: Any, origin: Origin, errs: Errors, where: str) -> int | Unknown:
+    """A collection or group priority: an integer 100-65000; anything else an input error and unknown
+    (the collection is then placed nowhere for sure)."""
+    lo, hi = PRIORITY_RANGE
     if isinstance(v, Unknown):
         return v
-    if isinstance(v, bool):
-        return Unknown(f"priority {v!r} is not a number", origin)
     if isinstance(v, str) and v.strip().isdigit() and len(v.strip()) <= 18:
         v = int(v.strip())
-    if isinstance(v, int):
-        if not 100 <= v <= 65000:   # Azure's range: a value outside places the collection nowhere for sure
-            return Unknown(f"priority {v} is outside 100-65000", origin)
+    if isinstance(v, int) and not isinstance(v, bool):
+        if not lo <= v <= hi:
+            return _bad(errs, where, f"priority {v} is outside {lo}-{hi}", origin)
         return v
     if v is None:
-        return Unknown("priority missing", origin)
-    return Unknown(f"priority {v!r} is not a number", origin)
+        return _bad(errs, where, f"priority is missing (required: an integer {lo}-{hi})", origin)
+    return _bad(errs, where, f"priority {shown(v)} is not an integer (expected an integer {lo}-{hi})", origin)
 
 
-def _action(v: Any, origin: Origin) -> str | Unknown:
+def _action(v: Any, origin: Origin, errs: Errors, where: str) -> str | Unknown:
+    """A collection action (`{"type": ...}` or the bare type): Allow, Deny, Dnat or Snat."""
     if isinstance(v, dict):
         v = _get(v, "type")
     if isinstance(v, Unknown):
         return v
     if isinstance(v, str) and v.strip().lower() in ("allow", "deny", "dnat", "snat"):
         return v.strip().lower()
-    return Unknown(f"action {v!r} is not Allow, Deny or Dnat", origin)
+    if v is None:
+        return _bad(errs, where, "action is missing (required: Allow or Deny; Dnat for NAT rules)", origin)
+    return _bad(errs, where, f"action {shown(v)} is not valid (expected Allow or Deny; Dnat for NAT rules)", origin)
 
 
 #: stands for a value the inputs do not determine: "anything" on that dimension, while the
@@ -139,74 +160,198 @@ def _stand_in_kind(kind: str) -> str:
     return "nat" if kind == "nat" else "network"
 
 
-def _rule_list(v: Any, origin: Origin) -> list | Unknown:
-    """A `rules` value: a list, nothing (None), or an Unknown (not determined, or not a list)."""
+def _rule_list(v: Any, origin: Origin, errs: Errors | None = None, where: str = "") -> list | Unknown:
+    """A `rules` value: a list, nothing (None), or an Unknown (not determined; or not a list, an
+    input error)."""
     if v is None or isinstance(v, list):
         return v or []
     if isinstance(v, Unknown):
         return Unknown(f"the rules are not determined ({v.reason})", v.origin or origin, v.text)
+    if errs is not None:
+        return _bad(errs, where, f"rules is {shown(v)}, not a list of rules", origin)
     return Unknown(f"'rules' is not a list: {v!r}", origin)
 
 
-def _app_protocols(v: Any, unknowns: list[Unknown], origin: Origin) -> tuple[tuple[str, int], ...]:
+def _not_a_rule(r: Any, j: int, origin: Origin, errs: Errors, where: str) -> FirewallNetworkRule:
+    """A rules element that is not a rule object (an input error; an undetermined one is doubt): it
+    might match anything, never nothing."""
+    if isinstance(r, Unknown):
+        return _unknown_rule(f"rule #{j} not determined ({r.reason})", r.origin or origin)
+    u = _bad(errs, where, f"rule #{j} is {shown(r)}, not a rule object", origin)
+    return _unknown_rule(u.reason, origin)
+
+
+def _field(r: dict, *keys: str) -> tuple[str, Any]:
+    """(key as written, value) of the first of `keys` the rule has (the first key when none)."""
+    for k in keys:
+        hit = next((kk for kk in r if isinstance(kk, str) and kk.lower() == k.lower()), None)
+        if hit is not None:
+            return hit, r[hit]
+    return keys[0], None
+
+
+def _listed(v: Any) -> list[tuple[int | None, Any]]:
+    """(index, element) of a list field as written; a scalar is one element (index None)."""
+    if isinstance(v, list):
+        return list(enumerate(v))
+    return [] if v is None or isinstance(v, Unknown) else [(None, v)]
+
+
+def _at(locate: Locate, key: str, i: int | None) -> Origin:
+    return locate(key) if i is None else locate(key, i)
+
+
+_SOURCE_VALID = "valid sources: '*', an IP address, a CIDR or a range a-b (service tags only as destinations)"
+
+
+def _address_problem(x: Any, tags_ok: bool) -> str | None:
+    """Why one address token is not valid in a firewall rule (None when it is, or is a tag name)."""
+    if isinstance(x, Unknown):
+        return None
+    if not isinstance(x, str) or not x.strip():
+        return f"{shown(x)} is not an address ({_SOURCE_VALID})"
+    t = x.strip()
+    if t in ("*", "Any", "any"):
+        return None
+    looks_ip = t[0].isdigit() or ":" in t
+    if looks_ip:
+        try:
+            if "-" in t and "/" not in t:
+                a, _, b = t.partition("-")
+                fa, lo, _ = parse_cidr(a.strip())
+                fb, _, hi = parse_cidr(b.strip())
+                if fa != fb or hi < lo:
+                    return f"{shown(x)} is not a valid address range (a-b, low to high, one family)"
+            else:
+                parse_cidr(t, strict=False)
+        except AddressError:
+            return f"{shown(x)} is not a valid IP address, CIDR or range"
+        return None
+    if not tags_ok:
+        return f"{shown(x)} is not an IP address, CIDR or range ({_SOURCE_VALID})"
+    if any(c.isspace() or ord(c) < 32 for c in t):
+        return f"{shown(x)} is not an address, CIDR, range or service tag name"
+    return None
+
+
+def _check_addresses(r: dict, key: str, tags_ok: bool, locate: Locate, errs: Errors, where: str,
+                     unk: list[Unknown]) -> None:
+    k, v = _field(r, key)
+    for i, x in _listed(v):
+        why = _address_problem(x, tags_ok)
+        if why is not None:
+            unk.append(_bad(errs, where, f"{k}{'' if i is None else f'[{i}]'} {why}", _at(locate, k, i)))
+
+
+def _app_protocols(v: Any, unknowns: list[Unknown], origin: Origin, locate: Locate, key: str, errs: Errors,
+                   where: str) -> tuple[tuple[str, int], ...]:
+    """`protocols[]` of an application rule: {protocolType Http|Https|Mssql, port 0-64000} (or the
+    portal's 'Https:443'); a value Azure rejects is an input error and doubt."""
     out = []
     if isinstance(v, Unknown):
         unknowns.append(Unknown(f"protocols: {v.reason}", v.origin or origin, v.text))
         return ()
-    for p in v or []:
+    if not _listed(v):
+        # Azure accepts such rules (seen in a live export with targetUrls); what they match is not documented
+        unknowns.append(Unknown(f"no {key}: which protocols and ports it matches is not determined", origin))
+        return ()
+    for i, p in _listed(v):
+        at = _at(locate, key, i)
+        if isinstance(p, Unknown):
+            unknowns.append(Unknown(f"protocols: {p.reason}", p.origin or at, p.text))
+            continue
         if isinstance(p, str):            # portal notation 'Https:443'
             t, _, port = p.partition(":")
             p = {"protocolType": t, "port": port or None}
         if not isinstance(p, dict):
-            unknowns.append(Unknown(f"protocols: unexpected value {p!r}", origin))
+            unknowns.append(_bad(errs, where, f"{key}[{i}] {shown(p)} is not a protocol "
+                                              f"({{\"protocolType\": \"Https\", \"port\": 443}})", at))
             continue
         t = _get(p, "protocolType", _get(p, "type"))
         port = _get(p, "port")
         if isinstance(t, Unknown) or isinstance(port, Unknown):
-            unknowns.append(Unknown("protocols: protocol type or port not determined", origin))
+            unknowns.append(Unknown("protocols: protocol type or port not determined", at))
             continue
-        if not isinstance(t, str):
-            unknowns.append(Unknown(f"protocols: protocol type {t!r} missing", origin))
+        if not isinstance(t, str) or t.strip().lower() not in ("http", "https", "mssql"):
+            unknowns.append(_bad(errs, where, f"{key}[{i}] protocol type {shown(t)} is not valid (expected Http, "
+                                              f"Https or Mssql)", at))
             continue
         t = t.strip().lower()
         if port is None or port == "":
-            port = {"http": 80, "https": 443, "mssql": 1433}.get(t)
+            port = {"http": 80, "https": 443, "mssql": 1433}[t]
         try:
-            port = int(str(port).strip())
+            port = int(str(port).strip()) if not isinstance(port, bool) else None
         except (TypeError, ValueError):
-            unknowns.append(Unknown(f"protocols: port {port!r} is not a number", origin))
+            port = None
+        if port is None or not 0 <= port <= 64000:
+            shown_port = _get(p, "port")
+            unknowns.append(_bad(errs, where, f"{key}[{i}] port {shown(shown_port)} is "
+                                 + ("outside 0-64000" if isinstance(port, int) else "not a number (expected 0-64000)"),
+                                 at))
             continue
         out.append((t, port))
     return tuple(out)
 
 
 _NET_PROTOCOLS = frozenset({"tcp", "udp", "icmp", "any"})
+_EMPTY_SOURCE = ("no sourceAddresses or sourceIpGroups: which sources it applies to is not documented "
+                 "(it might match any)")
 
 
-def _network_rule(r: dict, origin: Origin) -> FirewallNetworkRule:
-    r = _props(r) if "properties" in r and "ruleType" not in r else r
+def _rule_context(r: dict, origin: Origin, errs: Errors | None, where: str, locate: Locate | None
+                  ) -> tuple[dict, Errors, Locate, str]:
+    """A rule's fields (classic rules may nest them under `properties`), where its errors go, how to
+    locate its fields, and how to name it."""
+    nested = "properties" in r and "ruleType" not in r
+    fields = _props(r) if nested else r
+    base = locate or (lambda *p: origin)
+    at = (lambda *p: base("properties", *p)) if nested else base
+    return fields, errs if errs is not None else [], at, where or f"rule {str(_get(fields, 'name') or '')!r}"
+
+
+def _network_rule(r: dict, origin: Origin, errs: Errors | None = None, where: str = "",
+                  locate: Locate | None = None) -> FirewallNetworkRule:
+    """A network (or NAT) rule; values Azure rejects are input errors (in `errs`) and doubt: a side
+    Azure requires but the rule leaves empty, or cannot read, might be anything, never nothing."""
+    r, errs, locate, where = _rule_context(r, origin, errs, where, locate)
     unk: list[Unknown] = []
-    protos = tuple(p.lower() for p in _strings(_get(r, "ipProtocols", _get(r, "protocols")), "protocols", unk,
-                                              origin))
+    pkey, pval = _field(r, "ipProtocols", "protocols")
+    protos = tuple(p.lower() for p in _strings(pval, "protocols", unk, origin))
+    if not protos and not isinstance(pval, Unknown):
+        unk.append(Unknown(f"{pkey} is empty: which protocols the rule matches is not determined", origin))
+    for i, p in _listed(pval):
+        if not isinstance(p, Unknown) and (not isinstance(p, str) or p.strip().lower() not in _NET_PROTOCOLS):
+            unk.append(_bad(errs, where, f"{pkey}{'' if i is None else f'[{i}]'} {shown(p)} is not valid "
+                                         f"(expected TCP, UDP, ICMP or Any)", _at(locate, pkey, i)))
     if not protos or any(p not in _NET_PROTOCOLS for p in protos):
-        # a protocol Azure does not know (or none): the rule might match any protocol, never none
-        unk.append(Unknown(f"ipProtocols {list(protos)!r}: expected TCP, UDP, ICMP or Any", origin))
-        protos = ("any",)
+        protos = ("any",)   # a protocol Azure does not know (or none): might match any protocol, never none
     src = _strings(_get(r, "sourceAddresses"), "sourceAddresses", unk, origin)
     src_groups = _strings(_get(r, "sourceIpGroups"), "sourceIpGroups", unk, origin)
     dst = _strings(_get(r, "destinationAddresses"), "destinationAddresses", unk, origin)
     dst_groups = _strings(_get(r, "destinationIpGroups"), "destinationIpGroups", unk, origin)
     fqdns = _strings(_get(r, "destinationFqdns"), "destinationFqdns", unk, origin)
-    ports = _strings(_get(r, "destinationPorts"), "destinationPorts", unk, origin)
-    # a side Azure requires but the rule leaves empty: might be anything, never nothing
+    pk, pv = _field(r, "destinationPorts")
+    ports = _strings(pv, "destinationPorts", unk, origin)
+    _check_addresses(r, "sourceAddresses", False, locate, errs, where, unk)
+    _check_addresses(r, "destinationAddresses", True, locate, errs, where, unk)
+    for i, x in _listed(pv):
+        if isinstance(x, Unknown):
+            continue
+        try:
+            parse_port_token(x)
+        except (PortError, ValueError):
+            unk.append(_bad(errs, where, f"{pk}{'' if i is None else f'[{i}]'} {shown(x)} is not a port or port "
+                                         f"range (valid: '443', '8000-8999', '*'; ports 0-65535)", _at(locate, pk, i)))
+    # a side the rule leaves empty (Azure accepts some such rules; what they match is not documented)
     if not src and not src_groups:
-        unk.append(Unknown("no sourceAddresses or sourceIpGroups", origin))
+        unk.append(Unknown(_EMPTY_SOURCE, origin))
         src = (ANY,)
     if not dst and not dst_groups and not fqdns:
-        unk.append(Unknown("no destinationAddresses, destinationIpGroups or destinationFqdns", origin))
+        unk.append(Unknown("no destinationAddresses, destinationIpGroups or destinationFqdns: what it matches is "
+                           "not determined", origin))
         dst = (ANY,)
     if not ports:
-        unk.append(Unknown("no destinationPorts", origin))
+        unk.append(Unknown(f"no {pk}: which ports it matches is not determined", origin))
         ports = (ANY,)
     return FirewallNetworkRule(
         name=str(_get(r, "name") or ""), protocols=protos,
@@ -215,55 +360,79 @@ def _network_rule(r: dict, origin: Origin) -> FirewallNetworkRule:
         origin=origin, unknowns=tuple(unk))
 
 
-def _app_rule(r: dict, origin: Origin) -> FirewallApplicationRule:
-    r = _props(r) if "properties" in r and "ruleType" not in r else r
+_APP_TARGETS = ("targetFqdns", "fqdnTags", "targetUrls", "webCategories")
+
+
+def _app_rule(r: dict, origin: Origin, errs: Errors | None = None, where: str = "",
+              locate: Locate | None = None) -> FirewallApplicationRule:
+    """An application rule; values Azure rejects are input errors and doubt. A rule with any field
+    not determined only *might* apply (see engine.firewall)."""
+    r, errs, locate, where = _rule_context(r, origin, errs, where, locate)
     unk: list[Unknown] = []
+    pk, pv = _field(r, "protocols")
+    protocols = _app_protocols(pv, unk, origin, locate, pk, errs, where)
+    src = _strings(_get(r, "sourceAddresses"), "sourceAddresses", unk, origin)
+    src_groups = _strings(_get(r, "sourceIpGroups"), "sourceIpGroups", unk, origin)
+    _check_addresses(r, "sourceAddresses", False, locate, errs, where, unk)
+    _check_addresses(r, "destinationAddresses", True, locate, errs, where, unk)
+    if not src and not src_groups:
+        unk.append(Unknown(_EMPTY_SOURCE, origin))
+        src = (ANY,)
+    targets = {k: _strings(_get(r, k), k, unk, origin) for k in _APP_TARGETS}
+    if not any(targets.values()) and not any(isinstance(_get(r, k), Unknown) for k in _APP_TARGETS):
+        unk.append(Unknown(f"no {', '.join(_APP_TARGETS)}: which names it matches is not determined", origin))
     return FirewallApplicationRule(
-        name=str(_get(r, "name") or ""),
-        protocols=_app_protocols(_get(r, "protocols"), unk, origin),
-        source_addresses=_strings(_get(r, "sourceAddresses"), "sourceAddresses", unk, origin),
-        source_ip_groups=_strings(_get(r, "sourceIpGroups"), "sourceIpGroups", unk, origin),
-        target_fqdns=_strings(_get(r, "targetFqdns"), "targetFqdns", unk, origin),
-        fqdn_tags=_strings(_get(r, "fqdnTags"), "fqdnTags", unk, origin),
-        target_urls=_strings(_get(r, "targetUrls"), "targetUrls", unk, origin),
-        web_categories=_strings(_get(r, "webCategories"), "webCategories", unk, origin),
+        name=str(_get(r, "name") or ""), protocols=protocols,
+        source_addresses=src, source_ip_groups=src_groups,
+        target_fqdns=targets["targetFqdns"], fqdn_tags=targets["fqdnTags"],
+        target_urls=targets["targetUrls"], web_categories=targets["webCategories"],
         destination_addresses=_strings(_get(r, "destinationAddresses"), "destinationAddresses", unk, origin),
         origin=origin, unknowns=tuple(unk))
 
 
 # --------------------------------------------------------------------------- collections
-def _classic_collections(raw: RawResource, props: dict) -> list[FirewallRuleCollection]:
+def _classic_collections(raw: RawResource, props: dict, errs: Errors) -> list[FirewallRuleCollection]:
     out = []
+    fw = raw.name.split("/")[-1]
     for key, kind in (("networkRuleCollections", "network"), ("applicationRuleCollections", "application"),
                       ("natRuleCollections", "nat")):
         colls = _get(props, key)
         if colls is not None and not isinstance(colls, list):
             origin = raw.origin_for("properties", key)
-            out.append(_undetermined_collection(key, kind, _rule_list(colls, origin), origin))
+            value = colls if isinstance(colls, Unknown) else _bad(
+                errs, f"firewall {fw!r}", f"{key} is {shown(colls)}, not a list of rule collections", origin)
+            out.append(_undetermined_collection(key, kind, value, origin))
             continue
         for i, c in enumerate(colls or []):
             corigin = raw.origin_for("properties", key, i)
             if isinstance(c, Unknown) or not isinstance(c, dict):
-                out.append(_undetermined_collection(f"{key}[{i}]", kind, c, corigin))
+                value = c if isinstance(c, Unknown) else _bad(
+                    errs, f"firewall {fw!r}", f"{key}[{i}] is {shown(c)}, not a rule collection", corigin)
+                out.append(_undetermined_collection(f"{key}[{i}]", kind, value, corigin))
                 continue
             p = _props(c)
-            rules = _rule_list(_get(p, "rules"), corigin)
+            inner = "properties" if isinstance(_get(c, "properties"), dict) else None
+            at = (lambda *k, _i=i, _n=inner: raw.origin_for("properties", key, _i, *((_n,) if _n else ()), *k))
+            name = str(_get(p, "name") or f"{key}[{i}]")
+            cwhere = f"{kind} rule collection {name!r} of firewall {fw!r}"
+            prio = _priority(_get(p, "priority"), at("priority"), errs, cwhere)
+            action = _action(_get(p, "action"), at("action"), errs, cwhere)
+            rules = _rule_list(_get(p, "rules"), at("rules"), errs, cwhere)
             if isinstance(rules, Unknown):
-                out.append(FirewallRuleCollection(str(_get(p, "name") or f"{key}[{i}]"),
-                                                  _priority(_get(p, "priority"), corigin),
-                                                  _action(_get(p, "action"), corigin), _stand_in_kind(kind),
+                out.append(FirewallRuleCollection(name, prio, action, _stand_in_kind(kind),
                                                   (_unknown_rule(rules.reason, rules.origin or corigin),),
                                                   origin=corigin))
                 continue
             built, stand_ins = [], []
             for j, r in enumerate(rules):
-                rorigin = raw.origin_for("properties", key, i, "properties", "rules", j)
+                rorigin = at("rules", j)
                 if not isinstance(r, dict):   # not a rule: it might match anything, never nothing
-                    stand_ins.append(_unknown_rule(f"rule #{j} is {r!r}, not a rule object", rorigin))
+                    stand_ins.append(_not_a_rule(r, j, rorigin, errs, cwhere))
                     continue
-                built.append(_app_rule(r, rorigin) if kind == "application" else _network_rule(r, rorigin))
-            name, prio, action = (str(_get(p, "name") or f"{key}[{i}]"), _priority(_get(p, "priority"), corigin),
-                                  _action(_get(p, "action"), corigin))
+                rwhere = f"rule {str(_get(_props(r), 'name') or f'#{j}')!r} of {cwhere}"
+                loc = (lambda *k, _j=j: at("rules", _j, *k))
+                built.append(_app_rule(r, rorigin, errs, rwhere, loc) if kind == "application"
+                             else _network_rule(r, rorigin, errs, rwhere, loc))
             out.append(FirewallRuleCollection(name, prio, action, kind, tuple(built), origin=corigin))
             if stand_ins:
                 out.append(FirewallRuleCollection(name, prio, action, _stand_in_kind(kind), tuple(stand_ins),
@@ -271,22 +440,32 @@ def _classic_collections(raw: RawResource, props: dict) -> list[FirewallRuleColl
     return out
 
 
-def _group_collections(props: dict, group: str, gprio: int | Unknown, locate) -> list[FirewallRuleCollection]:
-    """Collections of one rule collection group (a mixed filter collection is split by rule type)."""
+def _group_collections(props: dict, group: str, gprio: int | Unknown, locate, errs: Errors,
+                       owner: str = "") -> list[FirewallRuleCollection]:
+    """Collections of one rule collection group (a mixed filter collection is split by rule type).
+    `owner` names the group for input errors ("rule collection group 'g' of firewall policy 'p'")."""
     out = []
+    owner = owner or f"rule collection group {group!r}"
     colls = _rule_list(_get(props, "ruleCollections"), locate("ruleCollections"))
     if isinstance(colls, Unknown):
+        if not isinstance(_get(props, "ruleCollections"), Unknown):
+            colls = _bad(errs, owner, f"ruleCollections is {shown(_get(props, 'ruleCollections'))}, not a list of "
+                                      f"rule collections", locate("ruleCollections"))
         return [_undetermined_collection("ruleCollections", "network", colls, colls.origin, group, gprio)]
     for i, c in enumerate(colls):
         corigin = locate("ruleCollections", i)
         if not isinstance(c, dict):
-            out.append(_undetermined_collection(f"ruleCollections[{i}]", "network", c, corigin, group, gprio))
+            value = c if isinstance(c, Unknown) else _bad(
+                errs, owner, f"ruleCollections[{i}] is {shown(c)}, not a rule collection", corigin)
+            out.append(_undetermined_collection(f"ruleCollections[{i}]", "network", value, corigin, group, gprio))
             continue
         ctype = str(_get(c, "ruleCollectionType") or "").lower()
         name = str(_get(c, "name") or f"ruleCollections[{i}]")
-        prio = _priority(_get(c, "priority"), corigin)
-        action = _action(_get(c, "action"), corigin)
-        rules = _rule_list(_get(c, "rules"), corigin)
+        cwhere = f"rule collection {name!r} of {owner}"
+        at = (lambda *k, _i=i: locate("ruleCollections", _i, *k))
+        prio = _priority(_get(c, "priority"), at("priority"), errs, cwhere)
+        action = _action(_get(c, "action"), at("action"), errs, cwhere)
+        rules = _rule_list(_get(c, "rules"), at("rules"), errs, cwhere)
         if isinstance(rules, Unknown):
             out.append(FirewallRuleCollection(name, prio, action, "nat" if "nat" in ctype else "network",
                                               (_unknown_rule(rules.reason, rules.origin or corigin),),
@@ -294,18 +473,19 @@ def _group_collections(props: dict, group: str, gprio: int | Unknown, locate) ->
             continue
         net, app, nat = [], [], []
         for j, r in enumerate(rules):
-            rorigin = locate("ruleCollections", i, "rules", j)
+            rorigin = at("rules", j)
             if not isinstance(r, dict):   # not a rule: it might match anything, never nothing
-                (nat if "nat" in ctype else net).append(_unknown_rule(f"rule #{j} is {r!r}, not a rule object",
-                                                                      rorigin))
+                (nat if "nat" in ctype else net).append(_not_a_rule(r, j, rorigin, errs, cwhere))
                 continue
             rtype = str(_get(r, "ruleType") or "").lower()
+            rwhere = f"rule {str(_get(r, 'name') or f'#{j}')!r} of {cwhere}"
+            loc = (lambda *k, _j=j: at("rules", _j, *k))
             if "nat" in rtype or "nat" in ctype:
-                nat.append(_network_rule(r, rorigin))
+                nat.append(_network_rule(r, rorigin, errs, rwhere, loc))
             elif "application" in rtype:
-                app.append(_app_rule(r, rorigin))
+                app.append(_app_rule(r, rorigin, errs, rwhere, loc))
             else:
-                net.append(_network_rule(r, rorigin))
+                net.append(_network_rule(r, rorigin, errs, rwhere, loc))
         for kind, rules in (("nat", nat), ("network", net), ("application", app)):
             if rules or (kind == "network" and not (nat or app) and "nat" not in ctype):
                 out.append(FirewallRuleCollection(name, prio, action, kind, tuple(rules), group, gprio, corigin))
@@ -321,10 +501,11 @@ def _undetermined_collection(name: str, kind: str, value: Any, origin: Origin, g
                                   gprio, origin)
 
 
-def _legacy_rulegroup(raw: RawResource, group: str) -> list[FirewallRuleCollection]:
+def _legacy_rulegroup(raw: RawResource, group: str, errs: Errors) -> list[FirewallRuleCollection]:
     """2019 preview `firewallPolicies/ruleGroups`: each rule is a collection of its conditions."""
     props = raw.properties or {}
-    gprio = _priority(_get(props, "priority"), raw.origin_for("properties", "priority"))
+    owner = f"rule group {group!r} of firewall policy {raw.name.split('/')[0]!r}"
+    gprio = _priority(_get(props, "priority"), raw.origin_for("properties", "priority"), errs, owner)
     out = []
     rules = _rule_list(_get(props, "rules"), raw.origin_for("properties", "rules"))
     if isinstance(rules, Unknown):
@@ -349,13 +530,16 @@ def _legacy_rulegroup(raw: RawResource, group: str) -> list[FirewallRuleCollecti
             if not isinstance(cond, dict):
                 net.append(_unknown_rule(f"rule condition #{j} is {cond!r}, not an object", co))
                 continue
+            cwhere = f"condition #{j} of rule {str(_get(r, 'name') or f'rules[{i}]')!r} of {owner}"
+            loc = (lambda *k, _i=i, _j=j: raw.origin_for("properties", "rules", _i, "ruleConditions", _j, *k))
             if "application" in str(_get(cond, "ruleConditionType") or "").lower():
-                app.append(_app_rule(cond, co))
+                app.append(_app_rule(cond, co, errs, cwhere, loc))
             else:
-                net.append(_network_rule(cond, co))
+                net.append(_network_rule(cond, co, errs, cwhere, loc))
         name = str(_get(r, "name") or f"rules[{i}]")
-        prio = _priority(_get(r, "priority"), ro)
-        action = _action(_get(r, "action"), ro)
+        rwhere = f"rule {name!r} of {owner}"
+        prio = _priority(_get(r, "priority"), raw.origin_for("properties", "rules", i, "priority"), errs, rwhere)
+        action = _action(_get(r, "action"), raw.origin_for("properties", "rules", i, "action"), errs, rwhere)
         if is_nat:
             out.append(FirewallRuleCollection(name, prio, action, "nat", tuple(net + []), group, gprio, ro))
             continue
@@ -390,7 +574,9 @@ def _maybe_all(colls: list[FirewallRuleCollection], raw: RawResource) -> list[Fi
 
 # --------------------------------------------------------------------------- entry points
 def convert_firewall_resources(raws: list[RawResource], estate: Estate) -> None:
-    """Add the firewall-type resources among `raws` to `estate` (other types are ignored)."""
+    """Add the firewall-type resources among `raws` to `estate` (other types are ignored); values
+    Azure rejects are input errors among its findings."""
+    errs: Errors = []
     policies: dict[str, RawResource] = {}
     groups: dict[str, list[FirewallRuleCollection]] = {}
     group_origin: dict[str, Origin] = {}
@@ -402,7 +588,7 @@ def convert_firewall_resources(raws: list[RawResource], estate: Estate) -> None:
         elif t == T_IPGROUP:
             _ip_group(raw, estate)
         elif t == T_FIREWALL:
-            _firewall(raw, estate)
+            _firewall(raw, estate, errs)
         elif t == T_POLICY:
             policies[ref(raw.id)] = raw
             inline = _get(raw.properties or {}, "ruleCollectionGroups")
@@ -411,24 +597,26 @@ def convert_firewall_resources(raws: list[RawResource], estate: Estate) -> None:
                         _get(_get(g, "properties"), "ruleCollections") is not None:
                     gp = _get(g, "properties")
                     gname = str(_get(g, "name") or f"group{i}")
-                    gprio = _priority(_get(gp, "priority"), raw.origin_for("properties", "ruleCollectionGroups", i))
                     loc = (lambda *p, _i=i: raw.origin_for("properties", "ruleCollectionGroups", _i, "properties", *p))
+                    owner = f"rule collection group {gname!r} of firewall policy {raw.name.split('/')[-1]!r}"
+                    gprio = _priority(_get(gp, "priority"), loc("priority"), errs, owner)
                     groups.setdefault(ref(raw.id), []).extend(
-                        _maybe_all(_group_collections(gp, gname, gprio, loc), raw))
+                        _maybe_all(_group_collections(gp, gname, gprio, loc, errs, owner), raw))
         elif t in (T_RCG, T_RULEGROUP):
             pid = ref(_parent_policy_id(raw))
             gname = raw.name.split("/")[-1]
             group_origin.setdefault(pid, raw.origin)
             if t == T_RCG:
                 props = raw.properties or {}
-                gprio = _priority(_get(props, "priority"), raw.origin_for("properties", "priority"))
+                owner = f"rule collection group {gname!r} of firewall policy {raw.name.split('/')[0]!r}"
+                gprio = _priority(_get(props, "priority"), raw.origin_for("properties", "priority"), errs, owner)
                 loc = (lambda *p, _r=raw: _r.origin_for("properties", *p))
-                colls = _group_collections(props, gname, gprio, loc)
+                colls = _group_collections(props, gname, gprio, loc, errs, owner)
             else:
-                colls = _legacy_rulegroup(raw, gname)
+                colls = _legacy_rulegroup(raw, gname, errs)
             groups.setdefault(pid, []).extend(_maybe_all(colls, raw))
     for file, items in snippets.items():
-        _snippet_policy(file, items, estate)
+        _snippet_policy(file, items, estate, errs)
     for pid, raw in policies.items():
         props = raw.properties or {}
         dns = _get(props, "dnsSettings")
@@ -449,9 +637,10 @@ def convert_firewall_resources(raws: list[RawResource], estate: Estate) -> None:
                                        f"without the policy itself; its base policy and settings are not known",
                                        group_origin.get(pid)))
         estate.add("firewall_policies", FirewallPolicy(pid, name, tuple(colls), origin=group_origin.get(pid)))
+    estate.findings.extend(errs)
 
 
-def _firewall(raw: RawResource, estate: Estate) -> None:
+def _firewall(raw: RawResource, estate: Estate, errs: Errors) -> None:
     props = raw.properties or {}
     ips: list[str | Unknown] = []
     subnets: list[str] = []
@@ -483,7 +672,7 @@ def _firewall(raw: RawResource, estate: Estate) -> None:
             ips.append(ip)
     ti = _get(props, "threatIntelMode")
     estate.add("firewalls", Firewall(
-        raw.id, raw.name.split("/")[-1], tuple(ips), tuple(_maybe_all(_classic_collections(raw, props), raw)),
+        raw.id, raw.name.split("/")[-1], tuple(ips), tuple(_maybe_all(_classic_collections(raw, props, errs), raw)),
         _id_of(_get(props, "firewallPolicy")), ti if isinstance(ti, str) else None, raw.location, raw.origin,
         tuple(subnets)))
 
@@ -514,13 +703,13 @@ def parse_snippet(text: str, file: str) -> list[dict]:
     return items
 
 
-def _snippet_policy(file: str, items: list[RawResource], estate: Estate) -> None:
+def _snippet_policy(file: str, items: list[RawResource], estate: Estate, errs: Errors) -> None:
     colls: list[FirewallRuleCollection] = []
     for raw in items:
         obj = dict(raw.properties or {})
         obj.setdefault("name", raw.name)
         loc = (lambda *p, _r=raw: _r.origin_for(*p[2:]) if p and p[0] == "ruleCollections" else _r.origin)
-        colls += _group_collections({"ruleCollections": [obj]}, "(snippet)", None, loc)
+        colls += _group_collections({"ruleCollections": [obj]}, "(snippet)", None, loc, errs, f"snippet {file!r}")
     _add_snippet(file, colls, estate)
 
 
@@ -536,6 +725,9 @@ def _add_snippet(file: str, colls: list[FirewallRuleCollection], estate: Estate)
 def convert_collection_snippet(text: str, file: str, estate: Estate) -> None:
     """Load a standalone rule-collection snippet as a policy named after the file, with a warning."""
     items = parse_snippet(text, file)
+    errs: Errors = []
     colls = _group_collections({"ruleCollections": items}, "(snippet)", None,
-                               lambda *p: Origin(file, "/" + "/".join(str(x) for x in p[1:])))
+                               lambda *p: Origin(file, "/" + "/".join(str(x) for x in p[1:])), errs,
+                               f"snippet {file!r}")
+    estate.findings.extend(errs)
     _add_snippet(file, colls, estate)

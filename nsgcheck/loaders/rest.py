@@ -23,6 +23,7 @@ from nsgcheck.loaders.recovery import cache_accounts, recovery_nics, tfo_network
 from nsgcheck.loaders.restfields import (Fields, Locate, get, id_of, inner, last, location_of, loose_bool, parent_id,
                                          properties_unknown, props_of, rid_of, short_name, strings, text,
                                          text_or_unknown)
+from nsgcheck.values.addresses import AddressError, parse_cidr
 from nsgcheck.model import (ApplicationSecurityGroup, Estate, Finding, IpConfiguration,
                             NetworkInterface, NetworkMapping, NetworkSecurityGroup, Origin, Peering,
                             ProtectedItem, Route, RouteTable, SecurityRule, ServiceEndpoint,
@@ -81,6 +82,28 @@ _rid = rid_of
 _short_name = short_name
 _location = location_of
 _properties_unknown = properties_unknown
+
+
+# --------------------------------------------------------------------------- routes
+#: `nextHopType` values a user-defined route may have (routing-and-firewalls.md §1.1)
+_HOP_TYPES = {"virtualnetworkgateway", "vnetlocal", "internet", "virtualappliance", "none"}
+_HOP_VALID = "VirtualNetworkGateway, VnetLocal, Internet, VirtualAppliance or None"
+
+
+def _route_prefix_problem(prefix: Any) -> str | None:
+    """Why a route's addressPrefix is not valid (None when it is a CIDR or a service tag name)."""
+    if not isinstance(prefix, str) or not prefix.strip():
+        return "a CIDR or service tag name"
+    t = prefix.strip()
+    if t[0].isdigit() or ":" in t:
+        try:
+            parse_cidr(t, strict=False)
+        except AddressError:
+            return "a valid CIDR (such as 10.0.0.0/16)"
+        return None
+    if any(c.isspace() or ord(c) < 32 for c in t):
+        return "a CIDR or service tag name"
+    return None
 
 
 # --------------------------------------------------------------------------- rules
@@ -449,14 +472,38 @@ class _Converter(Fields):
                 self.estate.vnets[key] = replace(v, has_gateway=True)
 
     # -- routes --------------------------------------------------------------------
-    def route(self, rp: Any, name: Any, origin: Origin) -> Route:
+    def route(self, rp: Any, name: Any, origin: Origin, locate: Locate | None = None, table: str = "") -> Route:
+        """A route; a value Azure rejects (prefix, next hop type, appliance address) is an input
+        error and Unknown in the model (which route a destination takes is then in doubt)."""
         rp = rp if isinstance(rp, dict) else {}
-        prefix = _str(_get(rp, "addressPrefix"))
-        hop = _str(_get(rp, "nextHopType"))
-        return Route(name=rule_name(name),
-                     address_prefix=prefix if prefix is not None else Unknown("route has no addressPrefix", origin),
-                     next_hop_type=hop if hop is not None else Unknown("route has no nextHopType", origin),
-                     next_hop_ip=_str(_get(rp, "nextHopIpAddress")) or None,
+        where = locate or origin
+        owner = f"route {rule_name(name)!r} of route table {table!r}" if table else f"route {rule_name(name)!r}"
+        prefix = _get(rp, "addressPrefix")
+        if not isinstance(prefix, Unknown):
+            why = _route_prefix_problem(prefix)
+            if why is not None:
+                prefix = self.bad(owner, "addressPrefix", prefix, why, self.where(where, "addressPrefix")) \
+                    if prefix is not None else self.missing(owner, "addressPrefix", "a CIDR or a service tag name",
+                                                            self.where(where, "addressPrefix"))
+            else:
+                prefix = prefix.strip()
+        hop = _get(rp, "nextHopType")
+        if not isinstance(hop, Unknown):
+            if hop is None:
+                hop = self.missing(owner, "nextHopType", _HOP_VALID, self.where(where, "nextHopType"))
+            elif not isinstance(hop, str) or hop.strip().lower() not in _HOP_TYPES:
+                hop = self.bad(owner, "nextHopType", hop, f"one of {_HOP_VALID}", self.where(where, "nextHopType"))
+        ip = _get(rp, "nextHopIpAddress")
+        if ip == "":
+            ip = None
+        if isinstance(ip, (str, int)) and not isinstance(ip, bool) and not isinstance(ip, Unknown):
+            ip = self.ip_value(ip, "nextHopIpAddress", owner, self.where(where, "nextHopIpAddress"))
+        elif ip is not None and not isinstance(ip, Unknown):
+            ip = self.bad(owner, "nextHopIpAddress", ip, "an IP address", self.where(where, "nextHopIpAddress"))
+        if ip is None and isinstance(hop, str) and hop.strip().lower() == "virtualappliance":
+            ip = self.missing(owner, "nextHopIpAddress", "the appliance's IP address (required for next hop "
+                                                         "VirtualAppliance)", self.where(where, "nextHopIpAddress"))
+        return Route(name=rule_name(name), address_prefix=prefix, next_hop_type=hop, next_hop_ip=ip,
                      has_bgp_override=_bool(_get(rp, "hasBgpOverride")), origin=origin)
 
     def route_table(self, raw: RawResource) -> RouteTable:
@@ -466,7 +513,11 @@ class _Converter(Fields):
         for i, r in enumerate(items if isinstance(items, list) else []):
             origin = raw.origin_for("properties", "routes", i)
             if isinstance(r, dict):
-                routes.append(self.route(r.get("properties", r), r.get("name", f"#{i}"), origin))
+                nested = isinstance(r.get("properties"), dict)
+                at = (lambda *k, _i=i, _n=nested: raw.origin_for("properties", "routes", _i,
+                                                                 *(("properties",) if _n else ()), *k))
+                routes.append(self.route(r.get("properties", r), r.get("name", f"#{i}"), origin, at,
+                                         _short_name(raw)))
             else:
                 routes.append(Route(name=f"#{i}", address_prefix=Unknown("route not determined", origin),
                                     next_hop_type=Unknown("route not determined", origin), origin=origin))
@@ -481,7 +532,8 @@ class _Converter(Fields):
     def child_route(self, raw: RawResource) -> None:
         parent = ref(_parent_id(_rid(raw)))
         self.routes_of.setdefault(parent, []).append(
-            _maybe(self.route(_props(raw), raw.name, raw.origin), raw.existence()))
+            _maybe(self.route(_props(raw), raw.name, raw.origin, lambda *k: raw.origin_for("properties", *k),
+                              _last(parent)), raw.existence()))
 
     def attach_routes(self) -> None:
         for key, routes in self.routes_of.items():

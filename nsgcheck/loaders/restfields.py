@@ -163,6 +163,12 @@ class Fields:
         self.finding("error", msg, where)
         return Unknown(msg, where)
 
+    def missing(self, owner: str, key: str, valid: str, where: Origin) -> Unknown:
+        """A field Azure requires that is absent: an input error, and Unknown."""
+        msg = f"{owner}: {key} is missing (required: {valid})"
+        self.finding("error", msg, where)
+        return Unknown(msg, where)
+
     @staticmethod
     def where(locate: Locate | Origin, *path: str | int) -> Origin:
         return locate(*path) if callable(locate) else locate
