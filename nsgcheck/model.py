@@ -12,26 +12,88 @@ placeholder subscription/resource group. Cross references always use `ref()`-nor
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import FrozenInstanceError, dataclass, field
 from typing import Any, Union
 
 from nsgcheck.values.ports import PortSet
 
 
 # --------------------------------------------------------------------------- provenance
-@dataclass(frozen=True, slots=True)
 class Origin:
     """Where a model object came from: file, RFC 6901 JSON pointer, 1-based line (if known).
 
     `address` names the resource in the tool that wrote the file when a line alone does not
     (a Terraform resource address such as `module.hub.azurerm_network_security_rule.allow["storage"]`).
+
+    Lines may be worked out on first use: a loader passes `lines`, any object with
+    `span(pointer) -> (first line, last line) | None` (the file's `jsonpos.LineMap`), and the
+    lines are resolved from it only when something reads them (a report shows a few hundred
+    of a large estate's hundred thousand origins). Immutable and compared like the frozen data
+    class it replaces: equal when file, pointer, lines and address are equal.
     """
 
-    file: str
-    pointer: str = ""
-    line: int | None = None
-    end_line: int | None = None
-    address: str = ""
+    __slots__ = ("file", "pointer", "_line", "_end_line", "address", "_lines")
+
+    def __init__(self, file: str, pointer: str = "", line: int | None = None, end_line: int | None = None,
+                 address: str = "", *, lines: Any = None):
+        init = object.__setattr__
+        init(self, "file", file)
+        init(self, "pointer", pointer)
+        init(self, "_line", line)
+        init(self, "_end_line", end_line)
+        init(self, "address", address)
+        init(self, "_lines", lines if line is None and end_line is None else None)
+
+    @property
+    def line(self) -> int | None:
+        if self._lines is not None:
+            self._resolve()
+        return self._line
+
+    @property
+    def end_line(self) -> int | None:
+        if self._lines is not None:
+            self._resolve()
+        return self._end_line
+
+    def _resolve(self) -> None:
+        lines, span = self._lines, None
+        try:
+            span = lines.span(self.pointer)
+        except Exception:  # noqa: BLE001 - a line map must never break loading or reporting
+            pass
+        init = object.__setattr__
+        if span:
+            init(self, "_line", span[0])
+            init(self, "_end_line", span[1])
+        init(self, "_lines", None)
+
+    def __eq__(self, other: object) -> bool:
+        if other is self:
+            return True
+        if not isinstance(other, Origin):
+            return NotImplemented
+        if (self.file, self.pointer, self.address) != (other.file, other.pointer, other.address):
+            return False   # decided without resolving a line
+        return self.line == other.line and self.end_line == other.end_line
+
+    def __hash__(self) -> int:
+        # lines follow from (file, pointer): hashing without them never resolves a line
+        return hash((self.file, self.pointer, self.address))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def __reduce__(self) -> tuple:
+        # copies and pickles carry the resolved lines, never the line map (it holds the file's text)
+        return (Origin, (self.file, self.pointer, self.line, self.end_line, self.address))
+
+    def __repr__(self) -> str:
+        return (f"Origin(file={self.file!r}, pointer={self.pointer!r}, line={self.line!r}, "
+                f"end_line={self.end_line!r}, address={self.address!r})")
 
     def __str__(self) -> str:
         loc = f":{self.line}" if self.line else ""

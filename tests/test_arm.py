@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from nsgcheck.errors import LoaderError, NsgcheckError
 from nsgcheck.loaders.arm import expand_file, expand_template, is_parameters_file
@@ -839,3 +841,40 @@ def test_a_resource_id_azure_refuses_in_a_network_property_is_an_input_error(exp
     exp = expand(template([vm]))
     assert not exp.findings
     assert exp.resources[1].properties["networkProfile"]["networkInterfaces"][0]["id"].endswith("/nic1")
+
+# -- values without expressions are used as parsed, not copied ---------------------------------
+
+_ARM_LEAVES = st.none() | st.booleans() | st.integers(-5, 5) | st.sampled_from(
+    ["x", "", "[", "[x", "[[x]", "[parameters('p')]", "[concat('a', 'b')]", "[variables('v')]", "a[b]"])
+_ARM_VALUES = st.recursive(
+    _ARM_LEAVES,
+    lambda kids: st.lists(kids, max_size=3) | st.dictionaries(
+        st.sampled_from(["a", "b", "copy", "name", "input", "[k]"]), kids, max_size=3)
+    | st.builds(lambda key, n, x, rest: {**rest, key: [{"name": "items", "count": n, "input": x}]},   # a property loop
+                st.sampled_from(["copy", "Copy", "COPY"]), st.integers(0, 2), kids,
+                st.dictionaries(st.sampled_from(["a", "b"]), kids, max_size=2)),
+    max_leaves=12)
+
+
+@given(st.dictionaries(st.sampled_from(["securityRules", "p", "q", "copy"]), _ARM_VALUES, max_size=3))
+def test_values_used_as_parsed_expand_exactly_as_copied_ones(props):
+    """A property with no expression and no copy loop is taken as parsed; the result is exactly
+    what evaluating it value by value gives (the fast path switched off)."""
+    from unittest import mock
+
+    from nsgcheck.loaders import arm
+
+    doc = template([{"type": "Microsoft.Network/networkSecurityGroups", "apiVersion": "2023-04-01",
+                     "name": "nsg", "properties": props}], parameters={"p": {"type": "string", "defaultValue": "v"}},
+                   variables={"v": "w"})
+
+    def outcome():
+        try:
+            exp = expand(json.loads(json.dumps(doc)))
+        except NsgcheckError as e:
+            return ("error", str(e))
+        return [(r.name, r.properties, repr(r.extra)) for r in exp.resources], [f.message for f in exp.findings]
+
+    fast = outcome()
+    with mock.patch.object(arm, "_literal", lambda node: False):
+        assert outcome() == fast

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import gzip
 import json
+from unittest import mock
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from nsgcheck.errors import InputError
+from nsgcheck.loaders import jsonpos
 from nsgcheck.loaders.jsonpos import load_json, loads, split_pointer
 
 DOC = """{
@@ -287,3 +289,109 @@ def test_parse_size():
     assert parse_size("1000") == 1000 and parse_size("64KiB") == 64 * 1024
     with pytest.raises(ValueError):
         parse_size("lots")
+
+
+# -- lazily resolved lines == eagerly computed ones ------------------------------------------
+
+_WS = st.sampled_from(["", "", " ", "\n", "\n  ", "\t", " \n\n ", "\r\n"])
+
+
+def _render(value, ws) -> str:
+    """JSON text of `value` with whitespace drawn between every two tokens (newlines included)."""
+    if isinstance(value, dict):
+        parts = [f"{ws()}{json.dumps(k)}{ws()}:{ws()}{_render(v, ws)}{ws()}" for k, v in value.items()]
+        return "{" + ",".join(parts) + "}" if parts else "{" + ws() + "}"
+    if isinstance(value, list):
+        parts = [f"{ws()}{_render(v, ws)}{ws()}" for v in value]
+        return "[" + ",".join(parts) + "]" if parts else "[" + ws() + "]"
+    return json.dumps(value)
+
+
+def _eager_spans(text: str) -> dict[str, tuple[int, int, int]]:
+    """Reference: one recursive-descent pass recording, for every pointer, where its value starts,
+    where it is shown (an object member: its key) and where it ends."""
+    out: dict[str, tuple[int, int, int]] = {}
+    decoder = json.JSONDecoder()
+
+    def skip(i: int) -> int:
+        while i < len(text) and text[i] in " \t\r\n":
+            i += 1
+        return i
+
+    def value(i: int, ptr: str, shown: int) -> int:
+        start = i
+        if text[i] == "{":
+            i = skip(i + 1)
+            while text[i] != "}":
+                key, j = decoder.raw_decode(text, i)
+                j = skip(skip(j) + 1)          # the colon
+                j = skip(value(j, f"{ptr}/{key.replace('~', '~0').replace('/', '~1')}", i))
+                i = skip(j + 1) if text[j] == "," else j
+            end = i + 1
+        elif text[i] == "[":
+            i, n = skip(i + 1), 0
+            while text[i] != "]":
+                j = skip(value(i, f"{ptr}/{n}", i))
+                n += 1
+                i = skip(j + 1) if text[j] == "," else j
+            end = i + 1
+        else:
+            _, end = decoder.raw_decode(text, i)
+        out[ptr] = (start, shown, end)
+        return end
+
+    first = skip(0)
+    value(first, "", first)
+    return out
+
+
+@given(json_values, st.data())
+def test_lazily_resolved_lines_equal_eagerly_computed_ones(value, data):
+    """Every pointer's lines, resolved lazily in any order (LineMap spans, and lazy Origins read
+    in another order), equal those a one-pass eager reading of the text gives."""
+    text = data.draw(_WS) + _render(value, lambda: data.draw(_WS)) + data.draw(_WS)
+    spans = _eager_spans(text)
+
+    def line(offset: int) -> int:
+        return text.count("\n", 0, offset) + 1
+
+    want = {p: (line(shown), line(max(start, end - 1))) for p, (start, shown, end) in spans.items()}
+    pointers = list(want)
+    bits = data.draw(st.sampled_from([1, 3, 5, jsonpos._BLOCK_BITS]))   # small blocks: many boundaries
+    with mock.patch.object(jsonpos, "_BLOCK_BITS", bits), mock.patch.object(jsonpos, "_BLOCK", 1 << bits):
+        for order in (data.draw(st.permutations(pointers)), data.draw(st.permutations(pointers))):
+            parsed, lm = loads(text, "f.json")
+            assert parsed == value
+            origins = [(p, lm.origin(p)) for p in order]          # nothing resolved yet
+            for p, o in reversed(origins):
+                assert (o.file, o.pointer, o.line, o.end_line) == ("f.json", p, *want[p])
+            _, lm = loads(text, "f.json")
+            for p in order:
+                assert lm.span(p) == want[p] and lm.line(p) == want[p][0]
+
+
+def test_origins_resolve_their_lines_once_and_only_when_read():
+    import copy
+    import pickle
+    from dataclasses import FrozenInstanceError
+
+    from nsgcheck.model import Origin
+
+    class Lines:
+        calls = 0
+
+        def span(self, pointer):
+            Lines.calls += 1
+            return {"/a": (3, 5)}.get(pointer)
+
+    a, b, missing = Origin("f", "/a", lines=Lines()), Origin("f", "/b", lines=Lines()), Origin("f", "/x", lines=Lines())
+    assert len({a, b, missing}) == 3 and a != b and Lines.calls == 0       # hashing and telling apart: no line read
+    assert (a.line, a.end_line, a.line) == (3, 5, 3) and Lines.calls == 1
+    assert a == Origin("f", "/a", 3, 5) and hash(a) == hash(Origin("f", "/a", 3, 5))
+    assert missing.line is None and missing.end_line is None and str(missing) == "f (/x)"
+    assert Origin("f", "/a", lines=object()).line is None                  # a broken line map: no line, no error
+    for twin in (copy.deepcopy(b), pickle.loads(pickle.dumps(b))):
+        assert twin == b and twin._lines is None
+    with pytest.raises(FrozenInstanceError):
+        a.line = 4
+    assert repr(a) == "Origin(file='f', pointer='/a', line=3, end_line=5, address='')"

@@ -149,6 +149,9 @@ class _Sub:
     def line(self, pointer: str) -> int | None:
         return self.linemap.line(self.prefix + pointer)
 
+    def span(self, pointer: str) -> tuple[int, int] | None:
+        return self.linemap.span(self.prefix + pointer)
+
 
 def rule_collection_raws(doc: Any, file: str, linemap: Any) -> list:
     """Standalone firewall rule collection(s) -> RawResources of type `nsgcheck/ruleCollection`."""

@@ -419,6 +419,8 @@ class _Expander:
         """A resource property's value; an expression that cannot be evaluated makes that one
         property unknown (with a finding) instead of refusing the whole input: nsgcheck reads
         few properties, and a value it reads being unknown makes the verdicts it decides unknown."""
+        if _literal(node):
+            return node   # expanding it would copy it unchanged (most rules of a large template)
         try:
             return self.value(node, scope, ctx, ptr)
         except LoaderError as e:
@@ -694,6 +696,38 @@ class _Expander:
         return s
 
 
+#: every spelling of the keyword `copy` (keywords are read in any case; no other character
+#: lower-cases to c, o, p or y)
+_COPY_SPELLINGS = frozenset(
+    "".join(c.upper() if bits >> i & 1 else c for i, c in enumerate("copy")) for bits in range(16))
+
+
+def _literal(node: Any) -> bool:
+    """True when expanding `node` changes nothing: no string value in it starts with '[' (an
+    expression or an escaped bracket) and no object in it has a `copy` key in any case (a
+    property loop).
+    Checking is a walk that stops at the first expression; copying would rebuild every object."""
+    kind = type(node)
+    if kind is str:
+        return node[:1] != "["
+    if kind is dict:
+        if not _COPY_SPELLINGS.isdisjoint(node):
+            return False
+        values: Any = node.values()
+    elif kind is list:
+        values = node
+    else:
+        return True
+    for v in values:
+        kind = type(v)
+        if kind is str:
+            if v[:1] == "[":
+                return False
+        elif (kind is dict or kind is list) and not _literal(v):
+            return False
+    return True
+
+
 def _is_property_copy(v: Any) -> bool:
     return isinstance(v, list) and bool(v) and all(
         isinstance(_kw(s, "name"), str) and _key(s, "input") is not None for s in v)
@@ -755,20 +789,37 @@ _SIMPLE_REF = re.compile(r"^\[\s*(parameters|variables)\s*\(\s*'([^']*)'\s*\)\s*
 
 
 class _Locator:
-    """Maps a property path of an expanded resource back to its source (file, pointer, line)."""
+    """Maps a property path of an expanded resource back to its source (file, pointer, line).
+
+    The walk to a path's parent is remembered: the rules of an NSG (`properties/securityRules/i`)
+    share it, so each rule costs one step, not a walk from the resource."""
+
+    #: walked parents remembered per resource (a resource has a handful)
+    MEMO = 64
 
     def __init__(self, exp: _Expander, scope: _Scope, res: dict, rptr: str):
         self.scope = scope
         self.res = res
         self.rptr = rptr
+        self._walked: dict[PropPath, tuple] = {}
 
     def __call__(self, path: PropPath) -> Origin:
-        node: Any = self.res
-        ptr = self.rptr
-        src = self.scope.src
-        scope = self.scope
-        skip_index = False
-        hops = 0
+        head = path[:-1]
+        state = self._walked.get(head)
+        if state is None:
+            state = self._walk((self.res, self.rptr, self.scope.src, self.scope, False, 0, False), head)
+            if len(self._walked) < self.MEMO:
+                self._walked[head] = state
+        _, ptr, src, *_ = self._walk(state, path[-1:])
+        return src.origin(ptr)
+
+    @staticmethod
+    def _walk(state: tuple, path: PropPath) -> tuple:
+        """Follow `path` from a walk state (node, pointer, source, scope, skip_index, hops,
+        stopped); the walk stops where the source no longer has the path."""
+        node, ptr, src, scope, skip_index, hops, stopped = state
+        if stopped:
+            return state
         for key in path:
             if isinstance(node, str) and hops < 8:
                 m = _SIMPLE_REF.match(node)
@@ -811,7 +862,9 @@ class _Locator:
                 node, ptr = node[key], f"{ptr}/{key}"
             else:
                 break
-        return src.origin(ptr)
+        else:
+            return node, ptr, src, scope, skip_index, hops, False
+        return node, ptr, src, scope, skip_index, hops, True
 
 
 # --------------------------------------------------------------------------- entry points

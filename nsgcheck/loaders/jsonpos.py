@@ -14,13 +14,14 @@ expected.
 
 from __future__ import annotations
 
+import functools
+import gc
 import gzip
 import json
 import os
 import stat
 import re
 import zlib
-from bisect import bisect_right
 from itertools import accumulate
 from json.scanner import make_scanner
 from pathlib import Path
@@ -38,6 +39,8 @@ _SPECIAL = re.compile(r'["/,\[\]{}]')
 _WS = re.compile(r"[ \t\r\n]*")
 _NOT_NL = re.compile(r"[^\n]")
 _BIG_INT = re.compile(r"(?<!\d)-?\d{4301,}")   # more digits than MAX_INT_DIGITS
+_BLOCK_BITS = 12
+_BLOCK = 1 << _BLOCK_BITS
 
 #: default limit on one input file, plain or after decompression (raise with --max-input-size)
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
@@ -60,6 +63,22 @@ def split_pointer(pointer: str) -> list[str]:
 
 
 # --------------------------------------------------------------------------- line map
+def _gc_paused(method: Any) -> Any:
+    """Run a look-up with the cyclic garbage collector paused: finding where a value ends
+    re-scans it, and the objects that makes (freed at once) would otherwise set off
+    collections over a whole loaded estate, several times the look-up itself."""
+    @functools.wraps(method)
+    def paused(*args: Any) -> Any:
+        if not gc.isenabled():
+            return method(*args)
+        gc.disable()
+        try:
+            return method(*args)
+        finally:
+            gc.enable()
+    return paused
+
+
 class LineMap:
     """Pointer -> line (1-based) for one parsed document; built on demand, per container.
 
@@ -71,25 +90,25 @@ class LineMap:
         self.file = file
         #: the file was a comma-separated sequence of values, read as an array
         self.sequence = sequence
-        self._newlines: list[int] | None = None   # every newline, built only if lookups jump around
-        # (offset, line) checkpoints, offsets increasing: where earlier lookups landed
-        self._check_offsets: list[int] = [0]
-        self._check_lines: list[int] = [1]
+        self._blocks: list[int] | None = None   # newlines before each 4 KiB block of the text
         # container pointer -> element spans (array), _Members (object) or None, built on demand
         self._parents: dict[str, Any] = {}
         self._root: list | None = None
 
     # -- public ----------------------------------------------------------------------
+    @_gc_paused
     def line(self, pointer: str) -> int | None:
         """First line of the value at `pointer` (for an object member: the line of its key)."""
         span = self._span(pointer)
         return self._line_of(span[1]) if span else None
 
+    @_gc_paused
     def end_line(self, pointer: str) -> int | None:
         """Last line of the value at `pointer`."""
         span = self._span(pointer)
         return self._line_of(max(span[0], self._end(span) - 1)) if span else None
 
+    @_gc_paused
     def span(self, pointer: str) -> tuple[int, int] | None:
         """(first line, last line) of the value at `pointer`, or None if it is not in the file."""
         span = self._span(pointer)
@@ -97,6 +116,7 @@ class LineMap:
             return None
         return self._line_of(span[1]), self._line_of(max(span[0], self._end(span) - 1))
 
+    @_gc_paused
     def position(self, pointer: str) -> tuple[int, int] | None:
         """(line, column), both 1-based, where the value at `pointer` starts."""
         span = self._span(pointer)
@@ -104,35 +124,26 @@ class LineMap:
             return None
         return self._line_col(span[0])
 
-    def origin(self, pointer: str) -> Origin:
-        """An `Origin` for `pointer` in this file (lines omitted when the pointer is absent)."""
-        s = self.span(pointer)
-        return Origin(self.file, pointer, s[0] if s else None, s[1] if s else None)
+    def origin(self, pointer: str, address: str = "") -> Origin:
+        """An `Origin` for `pointer` in this file; its lines are worked out when first read
+        (none when the pointer is absent)."""
+        return Origin(self.file, pointer, address=address, lines=self)
 
     # -- internals -------------------------------------------------------------------
     # A span is a list [value start, display start (the key of a member), end or None]; ends
     # are found (by the C scanner) only when needed. Objects are indexed lazily, member by
     # member, so finding `/resources` never parses the value of `resources` itself.
     def _line_of(self, offset: int) -> int:
-        """1-based line of an offset: newlines counted (in C) from the nearest earlier checkpoint.
-
-        Lookups mostly move forward through the file, so the total work stays about one pass
-        over the text however many lines are asked for.
-        """
-        if self._newlines is not None:
-            return bisect_right(self._newlines, offset) + 1
-        offs, lines = self._check_offsets, self._check_lines
-        if offset >= offs[-1]:
-            line = lines[-1] + self.text.count("\n", offs[-1], offset)
-            offs.append(offset)
-            lines.append(line)
-            return line
-        i = bisect_right(offs, offset) - 1
-        if offset - offs[i] > 1 << 16:
-            # lookups jump around: index every newline once (offset just past each one)
-            self._newlines = list(accumulate(map((1).__add__, map(len, self.text.split("\n")))))
-            return bisect_right(self._newlines, offset) + 1
-        return lines[i] + self.text.count("\n", offs[i], offset)
+        """1-based line of an offset: newlines before its 4 KiB block (an index built in one pass
+        on first use) plus those counted (in C) within the block, so any order of look-ups costs
+        the same (origins are resolved in whatever order a report reads them)."""
+        blocks = self._blocks
+        if blocks is None:
+            text = self.text
+            counts = (text.count("\n", i, i + _BLOCK) for i in range(0, len(text), _BLOCK))
+            blocks = self._blocks = list(accumulate(counts, initial=0))
+        k = offset >> _BLOCK_BITS
+        return blocks[k] + self.text.count("\n", k << _BLOCK_BITS, offset) + 1
 
     def _line_col(self, offset: int) -> tuple[int, int]:
         line = self._line_of(offset)
@@ -515,11 +526,6 @@ def _raise_too_deep(text: str, file: str) -> None:
 
 
 def origin_at(linemap: "LineMap | None", file: str, pointer: str, address: str = "") -> Origin:
-    """Origin (file, pointer, start and end line, resource address) of a value; never raises."""
-    if linemap is not None:
-        try:
-            o = linemap.origin(pointer)
-            return Origin(file, pointer, o.line, o.end_line, address)
-        except Exception:  # a line map must never break loading
-            pass
-    return Origin(file, pointer, address=address)
+    """Origin (file, pointer, start and end line, resource address) of a value; never raises.
+    The lines are resolved from `linemap` when first read (`Origin`)."""
+    return Origin(file, pointer, address=address, lines=linemap)

@@ -27,6 +27,7 @@ ACCESSES = {"allow": "allow", "deny": "deny"}
 # exact-match fast lookups: every key, plus its usual capitalizations (matching stays case-insensitive)
 _FAST = {id(t): {**t, **{k.capitalize(): v for k, v in t.items()}, **{k.upper(): v for k, v in t.items()}}
          for t in (PROTOCOLS, DIRECTIONS, ACCESSES)}
+_FAST_PROTOCOLS, _FAST_DIRECTIONS, _FAST_ACCESSES = (_FAST[id(t)] for t in (PROTOCOLS, DIRECTIONS, ACCESSES))
 _ANY_ADDRESS = {"*", "any"}
 _NAME_PREFIXES = ("securityrules/", "defaultsecurityrules/")
 
@@ -52,6 +53,8 @@ def rule_name(name: Any) -> str:
     if isinstance(name, Unknown):
         return name.text or "?"
     s = str(name).strip() if name is not None else ""
+    if "/" not in s:   # the common case: neither prefix nor 'nsg/rule' (both hold a '/')
+        return s
     low = s.lower()
     for p in _NAME_PREFIXES:
         if low.startswith(p):
@@ -302,6 +305,11 @@ def _asg_ids(value: Any, key: str, problems: list[str]) -> tuple[tuple[str, ...]
 
 
 # --------------------------------------------------------------------------- rules
+#: per side: singular, plural and ASG keys, and the side's name in messages
+_SIDE_KEYS = {side: (f"{side}AddressPrefix", f"{side}AddressPrefixes", f"{side}ApplicationSecurityGroups",
+                     f"{side} address") for side in ("source", "destination")}
+
+
 class Normalizer:
     """Normalizes rules, remembering the classification of each distinct address/port value.
 
@@ -310,7 +318,8 @@ class Normalizer:
     """
 
     def __init__(self) -> None:
-        self._addr: dict[tuple[str, str], tuple[AddressToken, tuple[str, ...]]] = {}
+        #: (value, side) -> (token, problems, (token,)): the one-token tuple is shared by every rule
+        self._addr: dict[tuple[str, str], tuple[AddressToken, tuple[str, ...], tuple[AddressToken]]] = {}
         self._ports: dict[tuple[Any, ...], PortSet] = {}
 
     def address(self, value: Any, what: str, path: tuple[str | int, ...], problems: list[str]) -> AddressToken:
@@ -320,7 +329,8 @@ class Normalizer:
         hit = self._addr.get(key)
         if hit is None:
             probs: list[str] = []
-            hit = self._addr[key] = (classify_address(value, probs, what), tuple(probs))
+            token = classify_address(value, probs, what)
+            hit = self._addr[key] = (token, tuple(probs), (token,))
         if hit[1]:
             problems.extend(Problem(m, path) for m in hit[1])
         return hit[0]
@@ -352,13 +362,14 @@ class Normalizer:
 
     def addresses(self, props: Mapping[str, Any], side: str, problems: list[str], repeated_ok: bool
                   ) -> tuple[tuple[AddressToken, ...] | Unknown, tuple[str, ...]]:
-        one = props.get(f"{side}AddressPrefix")
-        what = f"{side} address"
-        if type(one) is str and one and not props.get(f"{side}AddressPrefixes") \
-                and not props.get(f"{side}ApplicationSecurityGroups"):  # the common case
-            return (self.address(one, what, (f"{side}AddressPrefix",), problems),), ()
-        values = _union(props, f"{side}AddressPrefix", f"{side}AddressPrefixes", problems, repeated_ok)
-        asg_key = f"{side}ApplicationSecurityGroups"
+        singular, plural, asg_key, what = _SIDE_KEYS[side]
+        one = props.get(singular)
+        if type(one) is str and one and not props.get(plural) and not props.get(asg_key):  # the common case
+            hit = self._addr.get((one, what))
+            if hit is not None and not hit[1]:
+                return hit[2], ()
+            return (self.address(one, what, (singular,), problems),), ()
+        values = _union(props, singular, plural, problems, repeated_ok)
         asg_field = props.get(asg_key)
         asgs, asg_unknown = ((), []) if absent(asg_field) else _asg_ids(asg_field, asg_key, problems)
         if isinstance(values, Unknown):
@@ -396,13 +407,17 @@ class Normalizer:
                                  "destination port range", problems, effective)
         desc = props.get("description")
         pri = props.get("priority")
+        direction, access, protocol = props.get("direction"), props.get("access"), props.get("protocol")
         return SecurityRule(
             name=rname,
             priority=pri if pri.__class__ is int and 100 <= pri <= 4096 else
             normalize_priority(pri, problems, default),
-            direction=_enum(props.get("direction"), DIRECTIONS, "direction", problems),
-            access=_enum(props.get("access"), ACCESSES, "access", problems),
-            protocol=normalize_protocol(props.get("protocol"), problems),
+            direction=(_FAST_DIRECTIONS.get(direction) if direction.__class__ is str else None)
+            or _enum(direction, DIRECTIONS, "direction", problems),
+            access=(_FAST_ACCESSES.get(access) if access.__class__ is str else None)
+            or _enum(access, ACCESSES, "access", problems),
+            protocol=(_FAST_PROTOCOLS.get(protocol) if protocol.__class__ is str else None)
+            or normalize_protocol(protocol, problems),
             source_addresses=src, source_ports=sports,
             destination_addresses=dst, destination_ports=dports,
             source_asgs=src_asgs, destination_asgs=dst_asgs,

@@ -161,7 +161,8 @@ class _Converter(Fields):
         unknown = unknown or _properties_unknown(raw)
         name = _short_name(raw)
         for rule, locate in found + given:
-            self.estate.findings.extend(problem_findings(rule, locate, f"rule {rule.name!r} of NSG {name!r}"))
+            if rule.problems:
+                self.estate.findings.extend(problem_findings(rule, locate, f"rule {rule.name!r} of NSG {name!r}"))
         rules = [r for r, _ in found]
         defaults = list(complete_default_rules([r for r, _ in given], raw.origin))
         exists = raw.existence()

@@ -147,7 +147,7 @@ def parse_ip(text: str) -> tuple[int, int]:
 
     IPv4: four decimal octets without leading zeros (inet_pton); IPv6: inet_pton's syntax."""
     if ":" not in text:
-        if any(len(p) > 1 and p[0] == "0" for p in text.split(".")):
+        if (text[:1] == "0" or ".0" in text) and any(len(p) > 1 and p[0] == "0" for p in text.split(".")):
             raise ValueError(f"leading zero in {text!r}")
         try:
             return 4, int.from_bytes(inet_pton(AF_INET, text), "big")
