@@ -310,3 +310,47 @@ def test_an_effective_route_export_decides_routes_without_the_route_table(tmp_pa
     assert row["status"] == "pass"
     assert [(d["device_kind"], d["device"], d["access"]) for d in row["decided_by"] if d["device_kind"] == "route"] == \
         [("route", "effective routes", "Internet")]
+
+
+def test_an_effective_nsg_export_alone_is_a_subject_of_its_own(tmp_path, capsys):
+    # issue 11 item 5: the export decides on its own, also when its NIC is not in the inputs
+    nic_id = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/networkInterfaces/web-nic"
+    doc = _effective_export(nic_id)
+    doc["value"][0]["effectiveSecurityRules"][0]["sourceAddressPrefix"] = "10.7.0.0/24"
+    export = _write(tmp_path, doc, "live.json")
+    code, rep = _audit(capsys, export)
+    assert code != 2 or not any("nothing to audit" in f["message"] for f in rep["findings"])
+    subjects = {(r["subject"]["kind"], r["subject"]["name"]) for r in rep["results"]}
+    assert subjects == {("nic", "web-nic")}
+    rows = {r["requirement"]: r for r in rep["results"] if r["side"] == "source"}
+    # the export's deny decides: a certain fail, found from the export's own rules
+    assert rows["A2A-SRC-AAD"]["status"] == "fail"
+    assert [d["rule"] for d in rows["A2A-SRC-AAD"]["decided_by"]] == ["deny-all"]
+    # what it allows goes on to devices that are not in the inputs: never a pass
+    assert rows["A2A-SRC-STORAGE"]["status"] in ("unknown", "partial")
+    assert any("only its effective-NSG export" in x for x in rows["A2A-SRC-STORAGE"]["reasons"])
+    assert all(r["status"] != "pass" for r in rep["results"])
+    assert rows["A2A-SRC-STORAGE"]["subject"]["address"] == "10.7.0.0/24"   # the VM side its rules name
+
+
+def test_an_effective_export_without_a_nic_id_is_named_after_its_file(tmp_path, capsys):
+    doc = _effective_export("unused")
+    del doc["value"][0]["association"]
+    export = _write(tmp_path, doc, "db-nic.effective-nsg.json")
+    code, rep = _audit(capsys, export)
+    assert {(r["subject"]["kind"], r["subject"]["name"]) for r in rep["results"]} == {("nic", "db-nic")}
+    assert all(r["status"] != "pass" for r in rep["results"])
+
+
+def test_the_corpus_effective_nsg_exports_alone_are_audited(capsys):
+    from conftest import shared_path
+
+    files = sorted(shared_path("corpus", "cli").glob("*nic-list-effective-nsg.json"))
+    assert files
+    for f in files:
+        code, rep = _audit(capsys, str(f))
+        names = {(r["subject"]["kind"], r["subject"]["name"]) for r in rep["results"]}
+        assert names == {("nic", "conveniencevm1VMNic")}, (f.name, names)
+        assert all(r["status"] != "pass" for r in rep["results"])
+        # the export holds only the default rules: the VM side is its VirtualNetwork expansion
+        assert {r["subject"]["address"] for r in rep["results"]} == {"10.0.0.0/16"}

@@ -16,10 +16,12 @@ from dataclasses import dataclass, field
 
 from nsgcheck.audit.results import Subject
 from nsgcheck.audit.scenario import Scenario, normalize_region
+from nsgcheck.engine.context import HOST_VIP, export_file_stem, export_key
+from nsgcheck.engine.effective import effective_nsg
 from nsgcheck.engine.egress import VmOutbound
 from nsgcheck.values.addresses import AddressError, AddressSet
-from nsgcheck.model import (AddressKind, Estate, NetworkInterface, NetworkSecurityGroup, Subnet, Unknown,
-                            VirtualMachine, ref)
+from nsgcheck.model import (AddressKind, EffectiveNsgExport, Estate, NetworkInterface, NetworkSecurityGroup,
+                            Subnet, Unknown, VirtualMachine, ref)
 
 
 @dataclass(frozen=True)
@@ -373,6 +375,7 @@ def find_subjects(estate: Estate, scenario: Scenario) -> tuple[list[AuditSubject
             continue   # a NIC of a VM: audited through the VM's primary NIC
         subjects.append(_nic_subject(estate, scenario, nic, None, index))
     subjects += _unattached_nsg_subjects(estate, scenario)
+    subjects += _export_only_subjects(estate, scenario)
     if not estate.vms and not estate.nics:
         failover_only = _failover_only_vnets(estate, scenario)
         for sid, subnet in sorted(estate.subnets.items()):
@@ -401,6 +404,7 @@ def find_subjects(estate: Estate, scenario: Scenario) -> tuple[list[AuditSubject
 
 #: where a VM behind an NSG that names no VM-side address can be: the private IPv4 ranges
 PRIVATE_V4 = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+VM_SIDE_NAMED = "the VM-side addresses its rules name"
 
 
 def nsg_vm_side(nsg: NetworkSecurityGroup) -> tuple[AddressSet, str]:
@@ -421,11 +425,13 @@ def nsg_vm_side(nsg: NetworkSecurityGroup) -> tuple[AddressSet, str]:
         for tok in side:
             if tok.kind == AddressKind.CIDR:
                 try:
-                    acc = acc | AddressSet.parse(tok.value, strict=False).only((4,))
+                    named = AddressSet.parse(tok.value, strict=False).only((4,))
                 except AddressError:
                     continue
+                if named != AddressSet.all_v4():   # 0.0.0.0/0 is '*' (exports write it so): names no VM side
+                    acc = acc | named
     if acc:
-        return acc, "the VM-side addresses its rules name"
+        return acc, VM_SIDE_NAMED
     return AddressSet.from_cidrs(PRIVATE_V4), "its rules name no VM-side address: the private IPv4 ranges"
 
 
@@ -453,6 +459,58 @@ def _unattached_nsg_subjects(estate: Estate, scenario: Scenario) -> list[AuditSu
         why = f"NSG {nsg.name} is attached to nothing in the inputs: the network its VMs fail over to is not known"
         subj = Subject("nsg", nsg.name, nsg.id, text, region or "")
         out.append(AuditSubject(subj, src, None, why, aliases=(nsg.name.lower(), key)))
+    return out
+
+
+def export_vm_side(export: EffectiveNsgExport) -> tuple[AddressSet, str]:
+    """The addresses a NIC known only by its effective-NSG export is evaluated from: as for an NSG
+    attached to nothing (`nsg_vm_side`, over the export's rules with their expanded prefixes); when
+    its rules name no VM-side address, its VirtualNetwork expansion (the NIC's own network is in
+    it), else the private IPv4 ranges."""
+    acc = AddressSet.empty()
+    for i, group in enumerate(export.groups):
+        addr, how = nsg_vm_side(effective_nsg(group, i, "export"))
+        if how == VM_SIDE_NAMED:
+            acc = acc | addr
+    if acc:
+        return acc, "the VM-side addresses its effective rules name"
+    vnet = AddressSet.empty()
+    for group in export.groups:
+        for tag, prefixes in group.tag_map:
+            if tag.rsplit("/", 1)[-1].lower() == "virtualnetwork":
+                try:
+                    vnet = vnet | AddressSet.from_cidrs(prefixes, strict=False).only((4,))
+                except AddressError:
+                    continue
+    vnet = vnet - HOST_VIP
+    if vnet:
+        return vnet, "the VirtualNetwork prefixes of its effective-NSG export"
+    return AddressSet.from_cidrs(PRIVATE_V4), "its effective rules name no VM-side address: the private IPv4 ranges"
+
+
+def _export_only_subjects(estate: Estate, scenario: Scenario) -> list[AuditSubject]:
+    """An effective-NSG export whose NIC is not in the inputs decides on its own (issue 11 item 5):
+    a subject of kind `nic`, named after the NIC the export names (else its file), evaluated with
+    the export's rules from `export_vm_side`; its subnet, routes and egress are not in the inputs,
+    so what its NSGs allow stays undecided (`outside`) and what they deny is a certain denial."""
+    out = []
+    seen: set[str] = set()
+    for export in estate.effective_nsgs:
+        key = export_key(export, estate)
+        if key in estate.nics or key in seen:
+            continue
+        seen.add(key)
+        name = export.nic_id.rstrip("/").rsplit("/", 1)[-1] if export.nic_id else export_file_stem(export)
+        addr, how = export_vm_side(export)
+        text = ", ".join(addr.cidrs())
+        region = scenario.source_region
+        outside = (f"only its effective-NSG export is in the inputs for NIC {name}: its subnet, routes and egress "
+                   f"are not")
+        src = Placement(address=addr, address_text=text, asgs_unknown=True, region=region, outside=outside,
+                        notes=(f"evaluated from {how}",))
+        why = f"only the effective-NSG export of NIC {name} is in the inputs: the network it fails over to is not known"
+        subj = Subject("nic", name, export.nic_id or key, text, region or "")
+        out.append(AuditSubject(subj, src, None, why, nic_id=key, aliases=(name.lower(), key)))
     return out
 
 

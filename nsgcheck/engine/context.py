@@ -191,33 +191,52 @@ def subject_asgs(nic: NetworkInterface) -> frozenset[str] | None:
     return frozenset(ref(a) for a in (cfg.asg_ids if cfg else ()))
 
 
+def export_file_stem(export: EffectiveNsgExport | EffectiveRouteExport) -> str:
+    """The name an export's file gives its NIC (`NIC.effective-nsg.json` -> 'NIC', docs/inputs.md)."""
+    file = export.origin.file if export.origin is not None else ""
+    return file.replace("\\", "/").rsplit("/", 1)[-1].split(".", 1)[0]
+
+
 def export_nic(export: EffectiveNsgExport | EffectiveRouteExport, estate: Estate) -> str | None:
     """The NIC (ref()-ed id) an effective export is for: as the export states, else the NIC the
     file is named after (`NIC.effective-nsg.json`, docs/inputs.md), when exactly one NIC has that name."""
     if export.nic_id:
         return ref(export.nic_id)
-    file = export.origin.file if export.origin is not None else ""
-    stem = file.replace("\\", "/").rsplit("/", 1)[-1].split(".", 1)[0].lower()
+    stem = export_file_stem(export).lower()
     hits = [k for k, n in sorted(estate.nics.items()) if n.name.lower() == stem] if stem else []
     return hits[0] if len(hits) == 1 else None
 
 
+#: the id of a NIC known only by the file name of its effective export (no NIC of the inputs has it)
+EXPORT_NIC_PREFIX = "effective-export:"
+
+
+def export_key(export: EffectiveNsgExport | EffectiveRouteExport, estate: Estate) -> str:
+    """The NIC id an export decides for: `export_nic`, else one made from its file (a NIC that only
+    its export names: `effective-export:FILE`)."""
+    nic = export_nic(export, estate)
+    if nic is not None:
+        return nic
+    return ref(EXPORT_NIC_PREFIX + (export.origin.file if export.origin is not None else ""))
+
+
 def nsg_export_of(estate: Estate, nic_id: str | None) -> EffectiveNsgExport | None:
-    """The effective-NSG export of a NIC, if the inputs hold one."""
+    """The effective-NSG export of a NIC (or of a NIC only its export names), if the inputs hold one."""
     if not nic_id:
         return None
     for export in estate.effective_nsgs:
-        if export_nic(export, estate) == ref(nic_id):
+        if export_key(export, estate) == ref(nic_id):
             return export
     return None
 
 
-def effective_expansions(estate: Estate, nic: NetworkInterface | None) -> dict[str, AddressSet]:
-    """Tag (lower case) -> prefixes from an effective-NSG export of this NIC (§8)."""
+def effective_expansions(estate: Estate, nic: NetworkInterface | None,
+                         nic_id: str | None = None) -> dict[str, AddressSet]:
+    """Tag (lower case) -> prefixes from an effective-NSG export of this NIC (or NIC id) (§8)."""
     out: dict[str, AddressSet] = {}
-    if nic is None:
+    if nic is None and not nic_id:
         return out
-    export = nsg_export_of(estate, nic.id)
+    export = nsg_export_of(estate, nic.id if nic is not None else nic_id)
     for export in ([export] if export is not None else []):
         for group in export.groups:
             for tag, prefixes in group.tag_map:
@@ -235,15 +254,16 @@ _FROM_NIC: Any = object()
 
 def build_context(estate: Estate, subnet: Subnet | None, catalog: TagCatalog | None = None,
                   nic: NetworkInterface | None = None, asgs: tuple[dict, dict] | None = None,
-                  subject: frozenset[str] | None = _FROM_NIC) -> ResolveContext:
+                  subject: frozenset[str] | None = _FROM_NIC, nic_id: str | None = None) -> ResolveContext:
     """The resolve context of a NIC (or of a subnet's "any VM placed here" when nic is None).
 
     `asgs` may pass a precomputed `asg_membership(estate)` (it is per estate, not per subject).
     `subject` gives the evaluated NIC's ASG ids (None: not known) instead of reading them
-    from `nic` (whose effective-NSG export, if any, still gives the tag expansions).
+    from `nic` (whose effective-NSG export, if any, still gives the tag expansions). `nic_id`: a
+    NIC only its effective-NSG export names (the export gives the expansions).
     """
     members, possible = asgs if asgs is not None else asg_membership(estate)
-    eff = effective_expansions(estate, nic)
+    eff = effective_expansions(estate, nic, nic_id)
     bounds: dict[str, tuple[AddressSet, AddressSet]] = {}
     if "virtualnetwork" in eff:
         vc = vp = eff["virtualnetwork"]

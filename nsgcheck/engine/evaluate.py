@@ -222,7 +222,8 @@ class PathMemo:
                 self._asgs = asg_membership(estate)
             subnet = estate.subnets.get(end.subnet_id) if end.subnet_id else None
             nic = estate.nics.get(end.nic_id) if end.nic_id else None
-            ctx = build_context(estate, subnet, self.env.catalog, nic=nic, asgs=self._asgs, subject=end.asgs)
+            ctx = build_context(estate, subnet, self.env.catalog, nic=nic, asgs=self._asgs, subject=end.asgs,
+                                nic_id=end.nic_id)
             self._contexts[end] = ctx
         return ctx
 
@@ -280,8 +281,8 @@ class PathMemo:
                 notes.append(note)
             notes.extend(f"not evaluated: {o}" for o in got.other if f"not evaluated: {o}" not in notes)
         nic = (nsg_device(DeviceKind.NIC_NSG, nic_nsg, leg), nic_nsg)
-        if end.outside:
-            return [nic]
+        if end.outside and export is None:
+            return [nic]     # an NSG attached to nothing: the only device of the inputs
         sub = (nsg_device(DeviceKind.SUBNET_NSG, sub_nsg, leg), sub_nsg)
         return [sub, nic] if direction == INBOUND else [nic, sub]
 
