@@ -117,3 +117,12 @@ def audit(estate: Estate, scen=None, catalog=None):
 
 def by_req(report, subject: str | None = None) -> dict[str, object]:
     return {r.requirement: r for r in report.results if subject is None or r.subject.name == subject}
+
+
+def load_report(text: str) -> dict:
+    """An audit's JSON report (schema 2, written lean) in its in-memory form (references resolved)."""
+    import json
+
+    from nsgcheck.audit.report_json import unpack
+
+    return unpack(json.loads(text))

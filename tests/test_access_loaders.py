@@ -28,6 +28,7 @@ from nsgcheck.loaders import load_paths
 from nsgcheck.loaders.raw import RawResource
 from nsgcheck.loaders.rest import convert
 from nsgcheck.model import Estate, Origin, Unknown, private_subnet
+from audit_helpers import load_report
 
 DATA = Path(__file__).resolve().parent / "data" / "access"
 FILES = {"arm": DATA / "access.arm.json", "az": DATA / "access.az.json", "terraform": DATA / "access.tfplan.json"}
@@ -362,7 +363,7 @@ def _aad_row(tmp_path: Path, capsys, doc: dict) -> dict:
     f = _write(tmp_path, doc, "plan.json")
     main(["audit", str(f), "--tags", str(Path(__file__).parent / "data" / "beyond" / "servicetags.json"),
           "--source-region", "eastus", "--target-region", "centralus", "--format", "json"])
-    rep = json.loads(capsys.readouterr().out)
+    rep = load_report(capsys.readouterr().out)
     (r,) = [x for x in rep["results"] if x["requirement"] == "A2A-SRC-AAD" and x["side"] == "source"]
     return r
 

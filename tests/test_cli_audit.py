@@ -9,6 +9,7 @@ import pytest
 
 from nsgcheck.cli import main
 from nsgcheck.cli.audit import exit_code
+from audit_helpers import load_report
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = [str(REPO / "examples" / "estate.json"), "--tags", str(REPO / "examples" / "ServiceTags_Sample.json"),
@@ -35,7 +36,7 @@ def test_json_contract_and_output_file(tmp_path, capsys):
     out = tmp_path / "r.json"
     code = main(["audit", *EXAMPLE, "--format", "json", "--output", str(out)])
     assert code == 1 and capsys.readouterr().out == ""
-    rep = json.loads(out.read_text())
+    rep = load_report(out.read_text())
     for key in ("schema_version", "tool", "inputs", "service_tags", "summary", "results"):
         assert key in rep
     assert rep["service_tags"]["cloud"] == "Public" and rep["summary"]["fail"] == 1
@@ -100,7 +101,7 @@ def test_user_rules_pack_is_evaluated(tmp_path, capsys):
     pack = _kv_pack(tmp_path, "error")
     out = tmp_path / "r.json"
     main(["audit", *EXAMPLE, "--rules", str(pack), "--format", "json", "--output", str(out)])
-    rep = json.loads(out.read_text())
+    rep = load_report(out.read_text())
     kv = [r for r in rep["results"] if r["requirement"] == "X-SRC-KV"]
     assert {r["destination"] for r in kv} == {"AzureKeyVault.EastUS"} and {r["status"] for r in kv} == {"fail"}
 
@@ -108,7 +109,7 @@ def test_user_rules_pack_is_evaluated(tmp_path, capsys):
 def test_flags_override_the_scenario_file(tmp_path):
     out = tmp_path / "r.json"
     main(["audit", *EXAMPLE, "--target-region", "francecentral", "--format", "json", "--output", str(out)])
-    rep = json.loads(out.read_text())
+    rep = load_report(out.read_text())
     res = {(r["subject"]["name"], r["requirement"]): r for r in rep["results"]}
     assert res[("vm-web1", "A2A-SRC-EVENTHUB")]["destination"] == "EventHub.FranceCentral"
     assert rep["scenario"]["provenance"]["target_region"] == "flag"
@@ -141,7 +142,7 @@ def test_config_file_fills_options_not_given(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "r.json"
     assert main(["audit", str(WORKED), "--output", str(out)]) == 0
-    rep = json.loads(out.read_text())
+    rep = load_report(out.read_text())
     assert rep["scenario"]["network_mapping"] == {"vnet-eastus": "vnet-centralus"}
     assert {r["status"] for r in rep["results"] if r["side"] == "target" and r["status"] != "not_applicable"} == {"pass"}
 
@@ -166,7 +167,7 @@ def test_a_pack_severity_lowers_its_findings(tmp_path, capsys):
     levels = {r["ruleId"]: r["level"] for r in json.loads(out.read_text())["runs"][0]["results"]}
     assert levels["X-SRC-KV"] == "warning"
     main(args + ["--format", "json", "-o", str(out)])
-    kv = [r for r in json.loads(out.read_text())["results"] if r["requirement"] == "X-SRC-KV"]
+    kv = [r for r in load_report(out.read_text())["results"] if r["requirement"] == "X-SRC-KV"]
     assert kv and {(r["status"], r["severity"]) for r in kv} == {("fail", "warning")}
     capsys.readouterr()
 

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 from nsgcheck.cli import main
+from audit_helpers import load_report
 
 TAGS = Path(__file__).parent.parent / "examples" / "ServiceTags_Sample.json"
 SOURCE_ROWS = ("A2A-SRC-AAD", "A2A-SRC-ASR", "A2A-SRC-EVENTHUB", "A2A-SRC-STORAGE")
@@ -62,7 +63,7 @@ def _audit(tmp_path: Path, capsys, template: dict) -> dict[str, dict]:
     f.write_text(json.dumps(template, indent=1))
     main(["audit", str(f), "--tags", str(TAGS), "--source-region", "eastus", "--target-region", "centralus",
           "--format", "json"])
-    report = json.loads(capsys.readouterr().out)
+    report = load_report(capsys.readouterr().out)
     return {r["requirement"]: r for r in report["results"] if r["requirement"] in SOURCE_ROWS}
 
 

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from nsgcheck.cli import main
+from audit_helpers import load_report
 
 HERE = Path(__file__).parent
 TEMPLATE = HERE / "data" / "arm" / "unresolved_rule.json"
@@ -16,7 +17,7 @@ SOURCE_ROWS = {"A2A-SRC-STORAGE", "A2A-SRC-AAD", "A2A-SRC-EVENTHUB", "A2A-SRC-AS
 def _audit(capsys, *extra: str) -> tuple[int, dict]:
     code = main(["audit", str(TEMPLATE), "--tags", str(TAGS), "--source-region", "eastus",
                  "--target-region", "centralus", "--format", "json", *extra])
-    return code, json.loads(capsys.readouterr().out)
+    return code, load_report(capsys.readouterr().out)
 
 
 def test_unresolved_parameter_makes_rows_unknown_with_location(capsys):
@@ -59,7 +60,7 @@ def test_undetermined_asg_membership_makes_asg_rules_unknown(capsys, tmp_path):
     f.write_text(json.dumps({**doc, "resources": [asg, nsg, vnet, nic]}, indent=1))
     main(["audit", str(f), "--tags", str(TAGS), "--source-region", "eastus", "--target-region", "centralus",
           "--format", "json"])
-    report = json.loads(capsys.readouterr().out)
+    report = load_report(capsys.readouterr().out)
     rows = [r for r in report["results"] if r["requirement"] in SOURCE_ROWS]
     assert len(rows) == 4 and {r["status"] for r in rows} == {"unknown"}
     assert all(any("deny-web-out" in why for why in r["reasons"]) for r in rows)

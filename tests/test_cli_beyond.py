@@ -14,6 +14,7 @@ import pytest
 import beyond_net as B
 from beyond_net import NET, Ref, Resource
 from nsgcheck.cli import main
+from audit_helpers import load_report
 
 FORMS = ("arm", "az")
 PUBLIC_SRC = ("A2A-SRC-AAD", "A2A-SRC-ASR", "A2A-SRC-EVENTHUB")
@@ -28,7 +29,7 @@ def audit(tmp_path: Path, capsys, net: B.Net, form: str, *extra: str, regions=("
         args += ["--network-mapping", mapping]
     code = main(args + list(extra))
     out = capsys.readouterr().out
-    return code, json.loads(out)
+    return code, load_report(out)
 
 
 def row(report: dict, req: str, side: str | None = None) -> dict:
@@ -482,7 +483,7 @@ def test_an_undetermined_nat_reference_is_never_a_pass(tmp_path, capsys):
     f.write_text(json.dumps(doc))
     main(["audit", str(f), "--tags", str(B.TAGS), "--format", "json", "--source-region", "eastus",
           "--target-region", "centralus"])
-    rep = json.loads(capsys.readouterr().out)
+    rep = load_report(capsys.readouterr().out)
     for q in PUBLIC_SRC:
         r = row(rep, q, "source")
         assert r["status"] == "unknown" and "NAT gateway of subnet app is not determined" in text(r), r
@@ -492,7 +493,7 @@ def _flow_to_aad(tmp_path: Path, capsys, net: B.Net, form: str) -> dict:
     f = net.write(tmp_path, form)
     main(["flow", str(f), "--tags", str(B.TAGS), "--nic", "nic1", "--direction", "outbound", "--protocol", "tcp",
           "--dst", "AzureActiveDirectory", "--port", "443", "--format", "json"])
-    return json.loads(capsys.readouterr().out)
+    return load_report(capsys.readouterr().out)
 
 
 @pytest.mark.parametrize("form", FORMS)
@@ -519,7 +520,7 @@ def test_acceptance_fixtures(capsys, form):
         code = main(["audit", str(DATA / f"{name}.{form}.json"), "--tags", str(B.TAGS), "--format", "json",
                      "--source-region", "eastus", "--target-region", "centralus",
                      "--network-mapping", "vnet-src=vnet-dr"])
-        return code, json.loads(capsys.readouterr().out)
+        return code, load_report(capsys.readouterr().out)
     code, rep = run("private_subnet")
     assert code == 1
     assert {row(rep, q, "source")["status"] for q in PUBLIC_SRC} == {"fail"}

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 from nsgcheck.cli import main
+from audit_helpers import load_report
 
 TAGS = Path(__file__).parent.parent / "examples" / "ServiceTags_Sample.json"
 SCHEMA = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"
@@ -89,12 +90,12 @@ def _write(tmp_path: Path, doc: dict, name: str = "estate.json") -> str:
 
 def _audit(capsys, *args: str) -> tuple[int, dict]:
     code = main(["audit", *args, "--tags", str(TAGS), *REGIONS, "--format", "json"])
-    return code, json.loads(capsys.readouterr().out)
+    return code, load_report(capsys.readouterr().out)
 
 
 def _flow(capsys, *args: str) -> tuple[int, dict]:
     code = main(["flow", *args, "--tags", str(TAGS), "--format", "json"])
-    return code, json.loads(capsys.readouterr().out)
+    return code, load_report(capsys.readouterr().out)
 
 
 def _rows(report: dict, requirement: str) -> dict[str, dict]:
@@ -249,7 +250,7 @@ def test_scenario_file_names_appliances(tmp_path, capsys):
     scen = tmp_path / "scenario.yaml"
     scen.write_text("source_region: eastus\ntarget_region: centralus\nappliances:\n  10.0.1.5: fw\n")
     code = main(["audit", path, "--tags", str(TAGS), "--scenario", str(scen), "--format", "json"])
-    rep = json.loads(capsys.readouterr().out)
+    rep = load_report(capsys.readouterr().out)
     assert code == 1 and rep["scenario"]["appliances"] == {"10.0.1.5": "fw"}
     rows = _rows(rep, "A2A-SRC-STORAGE")
     assert (rows["vm1"]["status"], rows["vm2"]["status"]) == ("pass", "fail")
@@ -284,7 +285,7 @@ def test_a_corpus_nsg_module_is_audited_not_empty(capsys):
     template = shared_path("corpus", "arm", "azsqs__101-create-nsg__azuredeploy.json")
     tags = shared_path("data", "servicetags", "ServiceTags_Public_20251109.json")
     code = main(["audit", str(template), "--tags", str(tags), *REGIONS, "--format", "json"])
-    rep = json.loads(capsys.readouterr().out)
+    rep = load_report(capsys.readouterr().out)
     rows = [r for r in rep["results"] if r["side"] == "source" and r["status"] != "not_applicable"]
     assert rows and {r["subject"]["kind"] for r in rows} == {"nsg"}
     assert {r["status"] for r in rows} == {"unknown"}

@@ -9,6 +9,7 @@ from pathlib import Path
 from nsgcheck.cli import main
 from nsgcheck.fixes.verify import apply_fixes, verify_report_fixes
 from nsgcheck.loaders import load_paths
+from audit_helpers import load_report
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = [str(REPO / "examples" / "estate.json"), "--tags", str(REPO / "examples" / "ServiceTags_Sample.json"),
@@ -95,7 +96,7 @@ def test_apply_fixes_adds_and_replaces_rules_as_the_arm_snippet_says():
 def test_the_cli_offers_verified_fixes_and_says_so(tmp_path, capsys):
     out = tmp_path / "r.json"
     assert main(["audit", *EXAMPLE, "--format", "json", "-o", str(out)]) == 1
-    report = json.loads(out.read_text())
+    report = load_report(out.read_text())
     problems = [r for r in report["results"] if r["status"] in ("fail", "partial")]
     assert problems and all(f["verified"] for r in problems for f in r["fixes"])
     assert report["fix_check"]["findings_with_fix"] == len(problems)
@@ -128,7 +129,7 @@ def test_an_nsg_fix_the_firewall_still_blocks_is_not_offered(tmp_path, capsys):
     out = tmp_path / "r.json"
     main(["audit", str(f), "--tags", str(TAGS), "--source-region", "eastus", "--target-region", "centralus",
           "--format", "json", "-o", str(out)])
-    report = json.loads(out.read_text())
+    report = load_report(out.read_text())
     eh = next(r for r in report["results"] if r["requirement"] == "A2A-SRC-EVENTHUB")
     assert eh["status"] == "fail" and "fixes" not in eh
     assert eh["fix_note"].startswith("no fix offered: with the planned rules applied the audit still says fail")
@@ -154,7 +155,7 @@ def test_a_second_layer_behind_the_first_gets_its_fix_too(tmp_path):
     f.write_text(json.dumps(doc))
     out = tmp_path / "r.json"
     main(["audit", str(f), *EXAMPLE[1:], "--format", "json", "-o", str(out)])
-    report = json.loads(out.read_text())
+    report = load_report(out.read_text())
     eh = next(r for r in report["results"]
               if r["requirement"] == "A2A-SRC-EVENTHUB" and r["subject"]["name"] == "vm-db1")
     assert eh["status"] == "fail"
@@ -166,5 +167,5 @@ def test_a_second_layer_behind_the_first_gets_its_fix_too(tmp_path):
     fixed = apply_arm_fixes(doc, report)
     f.write_text(json.dumps(fixed))
     main(["audit", str(f), *EXAMPLE[1:], "--format", "json", "-o", str(out)])
-    after = json.loads(out.read_text())
+    after = load_report(out.read_text())
     assert {r["status"] for r in after["results"]} <= {"pass", "not_applicable"}

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from nsgcheck.cli import main
+from audit_helpers import load_report
 
 REPO = Path(__file__).resolve().parent.parent
 TAGS = REPO / "examples" / "ServiceTags_Sample.json"
@@ -51,7 +52,7 @@ def test_the_report_is_still_written_and_says_why(tmp_path, capsys):
     out = tmp_path / "r.json"
     path = _write(tmp_path, "routes.json", ROUTE_TABLE_ONLY)
     assert main(["audit", path, *REGIONS, "--format", "json", "-o", str(out)]) == 2
-    report = json.loads(out.read_text(encoding="utf-8"))
+    report = load_report(out.read_text(encoding="utf-8"))
     errors = [f for f in report["findings"] if f["level"] == "error"]
     assert len(errors) == 1 and "nothing to audit" in errors[0]["message"]
     assert not [f for f in report["findings"] if f["level"] == "warning" and "nothing to audit" in f["message"]]

@@ -9,6 +9,7 @@ import pytest
 
 from nsgcheck.cli import main
 from nsgcheck.gate.baseline import apply_baseline, classify, result_id
+from audit_helpers import load_report
 
 REPO = Path(__file__).resolve().parent.parent
 TAGS = REPO / "examples" / "ServiceTags_Sample.json"
@@ -56,7 +57,7 @@ def test_a_new_failure_gates_and_old_ones_stay_out(tmp_path, capsys):
     assert "A2A-SRC-EVENTHUB" not in out.split("Problems by root cause")[1].split("Already in the baseline")[0]
     report = tmp_path / "after.json"
     _audit(_estate(tmp_path, break_web), "--baseline", str(before), "--format", "json", "-o", str(report))
-    data = json.loads(report.read_text(encoding="utf-8"))
+    data = load_report(report.read_text(encoding="utf-8"))
     marks = {(r["requirement"], r["subject"]["name"]): r.get("baseline") for r in data["results"]
              if r["status"] in ("fail", "partial", "unknown")}
     assert marks[("A2A-SRC-AAD", "vm-web1")] == "new" and marks[("A2A-SRC-EVENTHUB", "vm-db1")] == "old"

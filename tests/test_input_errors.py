@@ -16,6 +16,7 @@ from nsgcheck.cli import main
 from nsgcheck.errors import InputError, InputErrors
 from nsgcheck.loaders import load_paths
 from nsgcheck.model import Unknown
+from audit_helpers import load_report
 
 TEMPLATE = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"
 NSG = "Microsoft.Network/networkSecurityGroups"
@@ -289,7 +290,7 @@ def test_cli_lists_every_error_writes_the_report_and_exits_2(tmp_path, capsys):
     assert len(lines) == 2 and "Traceback" not in err
     assert any(f"{f}:" in x and "destinationPortRange" in x and "'70000'" in x for x in lines)
     assert any("'Sideways'" in x and "/direction" in x for x in lines)
-    data = json.loads(report.read_text())
+    data = load_report(report.read_text())
     assert {r["status"] for r in data["results"] if r["side"] == "source"} <= {"unknown", "not_applicable"}
     assert sum(1 for x in data["findings"] if x["level"] == "error") == 2
     assert any("'70000'" in r["message"] or any("'70000'" in str(d) for d in r.get("decided_by", []))

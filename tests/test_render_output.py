@@ -12,6 +12,7 @@ import pytest
 
 from nsgcheck.cli import main
 from nsgcheck.render.output import write_report
+from audit_helpers import load_report
 
 REPO = Path(__file__).resolve().parent.parent
 HOSTILE = REPO / "tests" / "data" / "hostile" / "estate.json"
@@ -46,7 +47,7 @@ def test_hostile_names_are_escaped_in_every_format(fmt, tmp_path, capsys):
     assert data != "previous" and "udfff" in data
     assert not re.search("[\x00-\x08\x0b-\x1f\x7f]", data)       # no raw control characters
     if fmt == "json":
-        names = {r["subject"]["name"] for r in json.loads(data)["results"]}
+        names = {r["subject"]["name"] for r in load_report(data)["results"]}
         assert "vm-db1 @team \x07" in names                       # the JSON keeps the exact name
         assert '"nsg-db\\n$(touch pwned)' in data                 # a newline is a JSON escape
     if fmt == "markdown":

@@ -15,6 +15,7 @@ import pytest
 from nsgcheck.cli import main
 from servicetags import intervals as iv
 from servicetags import load
+from audit_helpers import load_report
 
 DATA = Path(__file__).resolve().parent / "data"
 TEMPLATE = DATA / "asr_worked_example.json"
@@ -42,7 +43,7 @@ def _audit(tmp_path: Path, tags: Path, tpl: dict | None = None, *extra: str) -> 
     code = main(["audit", str(path), "--tags", str(tags), "--source-region", "eastus",
                  "--target-region", "centralus", "--network-mapping", "vnet-eastus=vnet-centralus",
                  "--format", "json", "--output", str(out), *extra])
-    return code, json.loads(out.read_text())
+    return code, load_report(out.read_text())
 
 
 def _status(report: dict) -> dict[str, dict]:

@@ -14,7 +14,8 @@ from typing import Any
 from nsgcheck.answers import (FAIL, NOT_APPLICABLE, PARTIAL, PASS, UNKNOWN, Advisory, Decision,  # noqa: F401
                               PathStep, origin_json, status_from_shares)  # (re-exported)
 
-SCHEMA_VERSION = "1.0"
+#: 2.0: written lean (nsgcheck.audit.report_json): shared objects by reference
+SCHEMA_VERSION = "2.0"
 
 STATUSES = (FAIL, PARTIAL, UNKNOWN, PASS, NOT_APPLICABLE)  # display order: worst first
 
@@ -83,12 +84,16 @@ class Result:
         """Stable across runs and line moves: requirement, side, subject id (and peer id)."""
         return finding_id(self.requirement, self.side, self.subject.id, self.peer.id if self.peer else "")
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, shared: dict[int, tuple[Any, Any]] | None = None) -> dict[str, Any]:
+        """The result's JSON. With `shared` (one per report), parts that are the same objects in
+        several results (a verdict's path and deciding rules, a subject, a fix) become the same
+        JSON objects: built once, held once (treat them as read-only)."""
+        part = _part if shared is not None else _fresh
         out: dict[str, Any] = {
             "id": self.finding_id(),
             "requirement": self.requirement,
             "title": self.title,
-            "subject": self.subject.to_json(),
+            "subject": part(shared, self.subject, _to_json),
             "side": self.side,
             "status": self.status,
             "severity": self.effective_severity(),
@@ -97,22 +102,42 @@ class Result:
             "destination": self.destination,
             "protocol": self.protocol,
             "port": self.port,
-            "urls": list(self.urls),
-            "path": [p.to_json() for p in self.path],
-            "decided_by": [d.to_json() for d in self.decided_by],
-            "denied_prefixes": list(self.denied_prefixes),
-            "reasons": list(self.reasons),
+            "urls": part(shared, self.urls, list),
+            "path": part(shared, self.path, _list_json),
+            "decided_by": part(shared, self.decided_by, _list_json),
+            "denied_prefixes": part(shared, self.denied_prefixes, list),
+            "reasons": part(shared, self.reasons, list),
             "message": self.message,
         }
         if self.peer is not None:
-            out["peer"] = self.peer.to_json()
+            out["peer"] = part(shared, self.peer, _to_json)
         if self.suppressed:
             out["suppressed"] = self.suppressed
         if self.fixes:
-            out["fixes"] = [f.to_json() for f in self.fixes]
+            out["fixes"] = part(shared, self.fixes, _list_json)
         if self.destination_prefixes:
-            out["destination_prefixes"] = list(self.destination_prefixes)
+            out["destination_prefixes"] = part(shared, self.destination_prefixes, list)
         return out
+
+
+def _to_json(obj: Any) -> Any:
+    return obj.to_json()
+
+
+def _list_json(items: Any) -> list[Any]:
+    return [x.to_json() for x in items]
+
+
+def _fresh(_: Any, obj: Any, make: Any) -> Any:
+    return make(obj)
+
+
+def _part(shared: dict[int, tuple[Any, Any]], obj: Any, make: Any) -> Any:
+    """`make(obj)`, once per object (by identity; the object is held so its id stays its own)."""
+    hit = shared.get(id(obj))
+    if hit is None or hit[0] is not obj:
+        hit = shared[id(obj)] = (obj, make(obj))
+    return hit[1]
 
 
 @dataclass
@@ -140,6 +165,7 @@ class Report:
                                                    r.peer.name.lower() if r.peer else ""))
 
     def to_json(self) -> dict[str, Any]:
+        shared: dict[int, tuple[Any, Any]] = {}
         return {
             "schema_version": SCHEMA_VERSION,
             "tool": {"name": "nsgcheck", "version": self.tool_version},
@@ -148,7 +174,7 @@ class Report:
             "scenario": dict(self.scenario),
             "summary": self.summary(),
             "requirements": list(self.requirements),
-            "results": [r.to_json() for r in self.sorted_results()],
+            "results": [r.to_json(shared) for r in self.sorted_results()],
             "advisories": [a.to_json() for a in sorted(self.advisories, key=lambda a: (a.id, a.subject, a.message))],
             "findings": list(self.findings),
         }

@@ -168,13 +168,22 @@ def verify_report_fixes(report: dict[str, Any], estate: Estate,
                           "the rule that decides it is not one a new allow above it can override")
     verified_keys = {k for rid in ok_ids for k in wanted[rid]}
     out_results = []
+    marked: dict[Any, tuple[Any, dict[str, Any]]] = {}    # one verified copy per fix (results share it)
+
+    def verified(f: dict[str, Any], requirement: Any = None) -> dict[str, Any]:
+        key = (id(f), requirement)
+        hit = marked.get(key)
+        if hit is None or hit[0] is not f:
+            extra = {"requirement": requirement} if requirement is not None else {}
+            hit = marked[key] = (f, dict(f, **extra, verified=True))
+        return hit[1]
+
     for r in results:
         rid = r.get("id")
-        if rid in ok_ids:
-            own = [dict(f, verified=True) for f in r["fixes"]]
+        if rid in ok_ids and r.get("fixes"):      # (a VM in two groups: two results, one id)
+            own = [verified(f) for f in r["fixes"]]
             seen = {fix_key(f) for f in own}
-            own += [dict(fixes[k], requirement=r.get("requirement"), verified=True)
-                    for k in wanted[rid] if k not in seen]
+            own += [verified(fixes[k], r.get("requirement")) for k in wanted[rid] if k not in seen]
             r = dict(r, fixes=own)
         elif rid in notes:
             r = {k: v for k, v in r.items() if k != "fixes"}

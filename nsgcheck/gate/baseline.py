@@ -57,7 +57,9 @@ def load_baseline(path: str) -> dict[str, Any]:
         raise InputError("the baseline is not an nsgcheck JSON report (expected `schema_version` and "
                          "`results`); write one with `nsgcheck audit ... --format json --output REPORT.json`",
                          file=path)
-    return data
+    from nsgcheck.audit.report_json import unpack
+
+    return unpack(data)           # schema 2: shared objects by reference; schema 1 as it is
 
 
 def classify(current: dict[str, Any], before: dict[str, Any] | None) -> str:

@@ -1,5 +1,8 @@
 """Report JSON -> text, markdown, html, sarif, junit. Every format is rendered from the canonical JSON.
 
+Renderers read the in-memory form (`Report.to_json()`); a report read back from a JSON file
+(schema 2: shared objects by reference, `nsgcheck.audit.report_json`) is unpacked first.
+
 Each format lives in its own module exposing `render(report: dict, **options) -> str`.
 """
 
@@ -19,5 +22,9 @@ def render(fmt: str, report: dict[str, Any], **options: Any) -> str:
         from nsgcheck.render import lint
 
         return lint.render(fmt, report, **options)
+    if fmt != "json":
+        from nsgcheck.audit.report_json import unpack
+
+        report = unpack(report)         # a report read from a file: shared objects by reference
     module = importlib.import_module(f"nsgcheck.render.{fmt}")
     return module.render(report, **options)

@@ -1,6 +1,10 @@
 """The canonical JSON rendering: sorted where order is not meaningful, stable, newline-terminated.
 
-The text is exactly `json.dumps(report, indent=2, ensure_ascii=False) + "\\n"`. With an indent
+An audit report of schema 2 is written lean (`nsgcheck.audit.report_json`: shared paths,
+deciding rules, prefix lists and fixes once, by reference): the top-level object indented, each
+element of a top-level array or object on a line of its own as compact JSON, results streamed
+one by one. Anything else (lint reports, schema-1 reports) is written as
+`json.dumps(report, indent=2, ensure_ascii=False) + "\\n"`. With an indent
 the standard library falls back to its pure-Python encoder, slow and memory-hungry on a report
 of 100,000+ results; `_dumps` writes the same characters faster (string escaping and flat
 objects by the C encoder, one join per container, the top-level arrays joined once into the
@@ -20,6 +24,12 @@ class _Unsupported(Exception):
 
 
 def render(report: dict[str, Any], **_: Any) -> str:
+    from nsgcheck.audit.report_json import is_packed_schema
+
+    if is_packed_schema(report):
+        parts: list[str] = []
+        _lean(report, parts.append)
+        return "".join(parts)
     try:
         return _dumps(report, "\n")
     except _Unsupported:
@@ -31,10 +41,76 @@ def write(report: dict[str, Any], stream: Any) -> None:
 
     Large reports never exist as one string: peak memory stays near the report dictionary's.
     """
+    from nsgcheck.audit.report_json import is_packed_schema
+
+    if is_packed_schema(report):
+        emit, flush = _buffered(stream)
+        _lean(report, emit)
+        flush()
+        return
     try:
         _dumps(report, "\n", emit=stream.write)
     except _Unsupported as exc:   # a report from to_json() is always JSON-native
         raise ValueError(f"not a JSON-native report value: {exc}") from None
+
+
+def _buffered(stream: Any, size: int = 1 << 16) -> tuple[Any, Any]:
+    """(emit, flush): `stream.write` in chunks of about `size` characters (fewer calls for many
+    short lines)."""
+    pending: list[str] = []
+    held = [0]
+
+    def flush() -> None:
+        stream.write("".join(pending))
+        pending.clear()
+        held[0] = 0
+
+    def emit(text: str) -> None:
+        pending.append(text)
+        held[0] += len(text)
+        if held[0] >= size:
+            flush()
+    return emit, flush
+
+
+def _lean(report: dict[str, Any], emit: Any) -> None:
+    """A schema-2 audit report, packed, in the lean layout (module docstring)."""
+    from nsgcheck.audit.report_json import SCHEMA_VERSION, TABLES, Packer, unpack
+
+    report = unpack(report)                     # a packed dictionary is packed again the same way
+    packer = Packer(report)
+    line = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
+    body = [(k, v) for k, v in report.items() if k not in TABLES]
+    for i, (key, value) in enumerate(body):
+        if key == "schema_version":
+            value = SCHEMA_VERSION
+        if key == "results" and isinstance(value, list):
+            value = packer.results(value)
+        emit(("{\n  " if i == 0 else ",\n  ") + line(key) + ": ")
+        _member(value, line, emit)
+    for name in TABLES:
+        emit((",\n  " if body else "{\n  ") + line(name) + ": ")
+        _member(packer.tables[name], line, emit)
+        body = body or [(name, None)]
+    emit("\n}\n")
+
+
+def _member(value: Any, line: Any, emit: Any) -> None:
+    """A top-level value: an array or object one element per line, anything else on one line."""
+    if isinstance(value, dict):
+        if not value:
+            emit("{}")
+            return
+        emit("{\n    " + ",\n    ".join(line(k) + ": " + line(v) for k, v in value.items()) + "\n  }")
+        return
+    if isinstance(value, (list, tuple)) or hasattr(value, "__next__"):
+        first = True
+        for item in value:
+            emit(("[\n    " if first else ",\n    ") + line(item))
+            first = False
+        emit("[]" if first else "\n  ]")
+        return
+    emit(line(value))
 
 
 def _float(x: float) -> str:

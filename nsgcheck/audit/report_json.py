@@ -1,0 +1,152 @@
+"""The report as a file (schema 2): what many results share is written once, by reference.
+
+In memory (`Report.to_json()`, what every renderer and the gate read) each result holds its
+path, deciding rules, denied prefixes and fixes, as in schema 1. Written to a file (`pack`),
+results that share them refer to one entry of a top-level table instead:
+
+* `subjects`     {"S1": {kind, name, id, ...}} a result's `subject` (and `peer`) is "S1";
+* `paths`        {"P1": [step, ...]}          `path` is "P1";
+* `decisions`    {"D1": {device, rule, ...}}  `decided_by` is ["D1", ...];
+* `prefix_lists` {"L1": ["20.60.0.0/24", ...]} `denied_prefixes` is "L1";
+* `fixes`        {"F1": {nsg, name, ...}}     `fixes` is ["F1", ...].
+
+A result leaves out what follows from the rest: `id` (`requirement:side:subject id[:peer id]`,
+lower-cased ids: `audit.results.finding_id`), `title` (the requirement's, from
+`requirements`), `severity` when it is its status's (fail/partial: error, unknown: warning,
+else none), `unknown_share` when 0, and the lists `urls`, `path`, `decided_by`,
+`denied_prefixes`, `reasons` when empty. Everything else is as in memory. `unpack` restores
+the in-memory form exactly (a schema-1 report is returned as it is); ids are numbered in
+order of first use, so the same report gives the same file.
+"""
+
+from __future__ import annotations
+
+from json import dumps
+from typing import Any, Iterable, Iterator
+
+from nsgcheck.audit.results import SCHEMA_VERSION, STATUS_SEVERITY, finding_id
+#: table name -> (id prefix, the result key that refers to it, whether it refers to a list of entries)
+TABLES = {"subjects": ("S", "subject", False), "paths": ("P", "path", False),
+          "decisions": ("D", "decided_by", True), "prefix_lists": ("L", "denied_prefixes", False),
+          "fixes": ("F", "fixes", True)}
+_BY_KEY = {key: (table, many) for table, (_, key, many) in TABLES.items()}
+_BY_KEY["peer"] = ("subjects", False)
+#: result keys left out when empty or zero, and what they stand for then
+_DEFAULTS: dict[str, Any] = {"unknown_share": 0.0, "urls": [], "path": [], "decided_by": [],
+                             "denied_prefixes": [], "reasons": []}
+#: the in-memory key order of a result (other keys follow in the order they come)
+_ORDER = ("id", "requirement", "title", "subject", "side", "status", "severity", "coverage", "unknown_share",
+          "destination", "protocol", "port", "urls", "path", "decided_by", "denied_prefixes", "reasons", "message")
+
+
+def is_packed_schema(report: Any) -> bool:
+    """Whether a dictionary is an audit report of schema 2 (written lean by the JSON renderer)."""
+    return (isinstance(report, dict) and isinstance(report.get("results"), list) and "command" not in report
+            and str(report.get("schema_version", "")).split(".", 1)[0] == SCHEMA_VERSION.split(".", 1)[0])
+
+
+def _result_id(r: dict[str, Any]) -> str:
+    subject = r.get("subject") or {}
+    peer = r.get("peer") or {}
+    return finding_id(str(r.get("requirement", "")), str(r.get("side", "")), str(subject.get("id", "")),
+                      str(peer.get("id", "")) if isinstance(peer, dict) else "")
+
+
+class Packer:
+    """Results (and tables) of one report in packed form; ids in order of first use."""
+
+    def __init__(self, report: dict[str, Any]):
+        self.titles = {str(q.get("id")): q.get("title") for q in report.get("requirements", []) or []
+                       if isinstance(q, dict)}
+        self.tables: dict[str, dict[str, Any]] = {name: {} for name in TABLES}
+        self._ids: dict[str, dict[Any, str]] = {name: {} for name in TABLES}
+        self._held: list[Any] = []           # objects whose id() keys the cache stay alive
+
+    def ref(self, table: str, obj: Any) -> str:
+        """The id of an entry (the same id for an equal entry)."""
+        ids = self._ids[table]
+        hit = ids.get(id(obj))
+        if hit is not None:
+            return hit
+        text = dumps(obj, ensure_ascii=False, separators=(",", ":"))
+        hit = ids.get(text)
+        if hit is None:
+            hit = ids[text] = f"{TABLES[table][0]}{len(self.tables[table]) + 1}"
+            self.tables[table][hit] = obj
+        ids[id(obj)] = hit
+        self._held.append(obj)
+        return hit
+
+    def result(self, r: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in r.items():
+            if key == "id":
+                if value == _result_id(r):
+                    continue
+            elif key == "title":
+                if value == self.titles.get(str(r.get("requirement"))):
+                    continue
+            elif key == "severity":
+                if value == STATUS_SEVERITY.get(str(r.get("status"))):
+                    continue
+            elif key in _DEFAULTS and value == _DEFAULTS[key] and type(value) is type(_DEFAULTS[key]):
+                continue
+            if key in _BY_KEY and isinstance(value, (list, dict)):
+                table, many = _BY_KEY[key]
+                if many and isinstance(value, list):
+                    value = [self.ref(table, x) for x in value]
+                elif not many:
+                    value = self.ref(table, value)
+            out[key] = value
+        return out
+
+    def results(self, results: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        for r in results:
+            yield self.result(r)
+
+
+def pack(report: dict[str, Any]) -> dict[str, Any]:
+    """The report as written to a file (module docstring); the input is not changed."""
+    packer = Packer(report)
+    out = {k: v for k, v in report.items() if k not in TABLES}
+    out["schema_version"] = SCHEMA_VERSION
+    out["results"] = list(packer.results(report.get("results", []) or []))
+    out.update(packer.tables)
+    return out
+
+
+def unpack(report: dict[str, Any]) -> dict[str, Any]:
+    """The in-memory form of a packed report (a report without tables is returned as it is)."""
+    if not isinstance(report, dict) or not any(isinstance(report.get(t), dict) for t in TABLES):
+        return report
+    tables = {t: report.get(t) or {} for t in TABLES}
+    titles = {str(q.get("id")): q.get("title") for q in report.get("requirements", []) or [] if isinstance(q, dict)}
+    out = {k: v for k, v in report.items() if k not in TABLES}
+    out["results"] = [_unpack_result(r, tables, titles) for r in report.get("results", []) or []]
+    return out
+
+
+def _unpack_result(r: dict[str, Any], tables: dict[str, dict[str, Any]], titles: dict[str, Any]) -> dict[str, Any]:
+    if not isinstance(r, dict):
+        return r
+    full: dict[str, Any] = {}
+    for key, value in r.items():
+        if key in _BY_KEY:
+            table, many = _BY_KEY[key]
+            entries = tables[table]
+            if many and isinstance(value, list):
+                value = [entries.get(x, x) if isinstance(x, str) else x for x in value]
+            elif not many and isinstance(value, str):
+                value = entries.get(value, value)
+        full[key] = value
+    full.setdefault("id", _result_id(full))
+    if "title" not in full and str(full.get("requirement")) in titles:
+        full["title"] = titles[str(full.get("requirement"))]
+    if "severity" not in full and str(full.get("status")) in STATUS_SEVERITY:
+        full["severity"] = STATUS_SEVERITY[str(full.get("status"))]
+    for key, default in _DEFAULTS.items():
+        if key not in full:
+            full[key] = list(default) if isinstance(default, list) else default
+    ordered = {k: full[k] for k in _ORDER if k in full}
+    ordered.update((k, v) for k, v in full.items() if k not in ordered)
+    return ordered

@@ -1,0 +1,95 @@
+"""The report file (schema 2): shared objects once, by reference; `unpack(pack(x)) == x`.
+
+The lean file must hold exactly what the in-memory report holds (every renderer, the baseline
+and the gate read the in-memory form), be the same bytes for the same inputs, and be smaller
+than the repeated form; results that share a verdict share its entries.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+
+from hypothesis import given, settings, strategies as st
+
+from nsgcheck.audit.report_json import TABLES, is_packed_schema, pack, unpack
+from nsgcheck.audit.results import SCHEMA_VERSION
+from nsgcheck.render import render
+from nsgcheck.render.json import render as render_json
+
+from example_report import example_report_json
+from audit_helpers import load_report
+
+REPORT = example_report_json()
+
+
+def test_the_example_report_round_trips_and_is_smaller():
+    assert REPORT is not None and REPORT["schema_version"] == SCHEMA_VERSION and is_packed_schema(REPORT)
+    text = render_json(REPORT)
+    packed = json.loads(text)
+    assert set(TABLES) <= set(packed) and load_report(text) == REPORT
+    # every reference names an entry; the entries are what the results held
+    for r in packed["results"]:
+        assert "id" not in r and "title" not in r
+        assert r["subject"] in packed["subjects"]
+        for d in r.get("decided_by", []):
+            assert d in packed["decisions"]
+        assert r.get("path", "P0") in packed["paths"] or "path" not in r
+    assert len(text) < len(json.dumps(REPORT, indent=2)) / 2
+
+
+def test_the_same_report_gives_the_same_bytes_and_a_packed_report_packs_the_same():
+    text = render_json(REPORT)
+    assert render_json(copy.deepcopy(REPORT)) == text
+    assert render_json(json.loads(text)) == text          # written again from the file: unchanged
+    assert render("text", json.loads(text)) == render("text", REPORT)      # renderers unpack a file
+
+
+def test_one_result_per_line():
+    lines = render_json(REPORT).splitlines()
+    start = lines.index('  "results": [')
+    for line in lines[start + 1:start + 1 + len(REPORT["results"])]:
+        assert line.startswith("    {") and json.loads(line.strip().rstrip(","))
+
+
+def test_a_schema_1_report_is_left_as_it_is():
+    old = {"schema_version": "1.0", "results": [{"id": "x", "decided_by": []}]}
+    assert unpack(old) is old and not is_packed_schema(old)
+    assert render_json(old) == json.dumps(old, indent=2, ensure_ascii=False) + "\n"
+
+
+_decision = st.fixed_dictionaries({"device": st.sampled_from(["nsg-a", "nsg-b"]), "rule": st.sampled_from(["r1", "r2"]),
+                                   "priority": st.sampled_from([100, None]), "access": st.sampled_from(["allow", "deny"]),
+                                   "share": st.sampled_from([1.0, 0.25]), "location": st.none(),
+                                   "prefixes": st.lists(st.sampled_from(["1.2.3.0/24", "é"]), max_size=2)})
+_subject = st.fixed_dictionaries({"kind": st.just("vm"), "name": st.sampled_from(["vm1", "VM2"]),
+                                  "id": st.sampled_from(["/s/VM1", "/s/vm2"]), "address": st.just("10.0.0.4")})
+_result = st.fixed_dictionaries({
+    "id": st.sampled_from(["", "R:source:/s/vm1"]), "requirement": st.sampled_from(["R", "Q"]),
+    "title": st.sampled_from(["Title of R", "other"]), "subject": _subject, "side": st.sampled_from(["source", "group"]),
+    "status": st.sampled_from(["pass", "fail", "unknown"]), "severity": st.sampled_from(["error", "warning", "none"]),
+    "coverage": st.sampled_from([0.0, 0.5]), "unknown_share": st.sampled_from([0.0, 0, 0.5]),
+    "destination": st.just("Storage"), "protocol": st.just("tcp"), "port": st.just("443"),
+    "urls": st.lists(st.just("*.blob.core.windows.net"), max_size=1),
+    "path": st.lists(st.fixed_dictionaries({"kind": st.just("nic-nsg"), "name": st.sampled_from(["a", "b"])}), max_size=2),
+    "decided_by": st.lists(_decision, max_size=3), "denied_prefixes": st.lists(st.just("20.0.0.0/8"), max_size=1),
+    "reasons": st.lists(st.just("why"), max_size=1), "message": st.text(max_size=5)},
+    optional={"peer": _subject, "fixes": st.lists(st.fixed_dictionaries({"nsg": st.just("n"), "name": st.just("f")}),
+                                                  min_size=1, max_size=2), "suppressed": st.just("ok"),
+              "fix_note": st.just("no fix")})
+
+
+@settings(max_examples=150)
+@given(st.lists(_result, max_size=6))
+def test_unpack_pack_is_the_identity(results):
+    # ids that are not the derived one, titles that are not the requirement's, severities that
+    # are not the status's, an integer 0 share: all kept, so that unpacking restores them
+    report = {"schema_version": SCHEMA_VERSION, "requirements": [{"id": "R", "title": "Title of R"}],
+              "results": results, "advisories": []}
+    packed = pack(report)
+    assert unpack(packed) == report
+    assert unpack(json.loads(render_json(report))) == report
+    # equal entries are written once
+    for name in TABLES:
+        entries = [json.dumps(v) for v in packed[name].values()]
+        assert len(entries) == len(set(entries))
