@@ -60,6 +60,7 @@ def canonical_cloud(name: str) -> str:
 
 _STAGE_SUFFIX = re.compile(r"(stage|stg)$", re.IGNORECASE)
 _HOST4 = tuple((1 << (32 - n)) - 1 for n in range(33))
+_SHORT_V4 = tuple(f"/{n}" for n in range(1, 8))   # lengths /1-/7 written with one digit
 _from_bytes = int.from_bytes
 
 
@@ -213,8 +214,10 @@ class Tag:
 
     def holds(self, family: int, lo: int, hi: int) -> bool:
         """Whether every address of [lo, hi] (one family) is in the tag. Before the tag's set is
-        built this reads the tag's prefixes of that family without building it: each is parsed
-        (and checked) once per catalog, and only those that meet [lo, hi] are kept."""
+        built this reads the tag's prefixes of that family without building it: each that may
+        meet [lo, hi] is parsed (and checked) once per catalog, and those that meet it are kept.
+        (For IPv4 within one /8, prefixes written with another first octet are not read: under
+        no reading can they meet it, and a bad one among them is reported when its set is built.)"""
         if (self._v6 if family == 6 else self._v4) is not None:
             return iv.is_subset(((lo, hi),), self.intervals(family))
         cat = self._catalog
@@ -222,9 +225,14 @@ class Tag:
         get = cache.get
         v6 = family == 6
         pton, af4, from_bytes, masks = _inet_pton, _AF4, _from_bytes, _HOST4
+        # IPv4 inside one /8: a prefix of /8 or longer meets it only if written with its first octet;
+        # the others are read too: /0-/7 (a one-digit or zero-led length) and text led by a zero
+        starts = None if v6 or lo >> 24 != hi >> 24 else (f"{lo >> 24}.", "0")
         meet: list[Interval] = []
         for text in self.prefixes:
             if (":" in text) is not v6:
+                continue
+            if starts is not None and not (text.startswith(starts) or "/0" in text or text.endswith(_SHORT_V4)):
                 continue
             r = get(text)
             if r is None:   # the IPv4 fast path of `_parse`, inlined: this loop sees every prefix

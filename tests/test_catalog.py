@@ -204,12 +204,18 @@ def _cidr(fam: int, net: int, plen: int) -> str:
     return format_prefix(fam, net >> (bits - plen) << (bits - plen), plen)
 
 
+_BASES = (0x14000000, 0x15000000, 0x13FFF000)   # 20.0.0.0, 21.0.0.0 and just below 20.0.0.0
+
+
 @st.composite
 def _tag_files(draw):
     """A few tags over a small corner of both families (overlapping, nested, adjacent prefixes)."""
     def prefix():
-        fam = draw(st.sampled_from((4, 4, 6)))
-        base = 0x14000000 if fam == 4 else 0x26031030 << 96
+        fam = draw(st.sampled_from((4, 4, 4, 6, "odd")))
+        if fam == "odd":   # short lengths, zero-led lengths, other first octets
+            return draw(st.sampled_from(["0.0.0.0/0", "0.0.0.0/00", "16.0.0.0/4", "16.0.0.0/04", "20.0.0.0/7",
+                                         "20.0.0.0/007", "21.0.0.0/8", "19.255.255.0/24", "21.0.0.0/16"]))
+        base = _BASES[draw(st.integers(0, 2))] if fam == 4 else 0x26031030 << 96
         plen = draw(st.integers(20, 32)) if fam == 4 else draw(st.integers(108, 128))
         return _cidr(fam, base + draw(st.integers(0, 1 << (32 - 20 if fam == 4 else 128 - 108))), plen)
     n = draw(st.integers(1, 6))
@@ -220,9 +226,9 @@ def _tag_files(draw):
 @st.composite
 def _queries(draw):
     fam = draw(st.sampled_from((4, 6)))
-    base = 0x14000000 if fam == 4 else 0x26031030 << 96
+    base = _BASES[draw(st.integers(0, 2))] if fam == 4 else 0x26031030 << 96
     bits = 32 if fam == 4 else 128
-    plen = draw(st.integers(bits - 14, bits))
+    plen = draw(st.integers(bits - 14, bits)) if draw(st.integers(0, 9)) else draw(st.integers(0, 8 if fam == 4 else 16))
     return _cidr(fam, base + draw(st.integers(0, 1 << (bits - 20 if fam == 4 else 20))), plen)
 
 

@@ -24,19 +24,24 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(EXIT_USAGE)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The command-line parser; with `only`, just that command's (a run parses one command, and
+    building every command's options costs more than a look-up)."""
     parser = _Parser(prog="nsgcheck", description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--version", action="version", version=f"nsgcheck {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMANDS:
-        importlib.import_module(f"nsgcheck.cli.{name}").register(sub)
+        if only is None or name == only:
+            importlib.import_module(f"nsgcheck.cli.{name}").register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     from servicetags.errors import ServiceTagError
 
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    # the command named first gets its parser alone; anything else (help, a typo) sees them all
+    parser = build_parser(argv[0] if argv and argv[0] in COMMANDS else None)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)

@@ -79,8 +79,11 @@ def _key(d: Any, name: str) -> str | None:
         return None
     if name in d:
         return name
-    low = name.lower()
-    return next((k for k in d if isinstance(k, str) and k.lower() == low), None)
+    low, n = name.lower(), len(name)
+    for k in d:   # most keywords asked for are absent: a plain loop, lower-casing only same-length keys
+        if type(k) is str and len(k) == n and k.lower() == low:
+            return k
+    return None
 
 
 def _kw(d: Any, name: str, default: Any = None) -> Any:

@@ -1,0 +1,43 @@
+"""nsgcheck.cli: one command's parser is built alone and reads its arguments as the full parser does."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from nsgcheck.cli import COMMANDS, build_parser
+
+ARGVS = [
+    ["audit", "t.json", "--tags", "x.json", "--source-region", "eastus", "--format", "sarif", "-o", "r.sarif"],
+    ["flow", "t.json", "--nic", "nic1", "--dst", "10.0.0.4", "--port", "443"],
+    ["lint", "t.json", "--format", "json"],
+    ["tags", "lookup", "20.60.0.10", "--tags", "x.json"],
+    ["rules", "show", "A2A-SRC-STORAGE"],
+]
+
+
+@pytest.mark.parametrize("argv", ARGVS, ids=[a[0] for a in ARGVS])
+def test_one_commands_parser_reads_like_the_full_parser(argv):
+    assert argv[0] in COMMANDS
+    try:
+        full = vars(build_parser().parse_args(argv))
+    except SystemExit:   # an option this sample gets wrong fails alike in both
+        with pytest.raises(SystemExit):
+            build_parser(argv[0]).parse_args(argv)
+        return
+    assert vars(build_parser(argv[0]).parse_args(argv)) == full
+
+
+def test_a_look_up_imports_neither_the_engine_nor_heavy_libraries(tmp_path):
+    """`tags lookup` starts without the engine, the model, netaddr, jsonschema, jinja2, rich, requests."""
+    tags = tmp_path / "t.json"
+    tags.write_text('{"changeNumber": 1, "cloud": "Public", "values": [{"name": "A", "properties": '
+                    '{"addressPrefixes": ["20.0.0.0/8"]}}]}')
+    code = ("import sys; from nsgcheck.cli import main; main(['tags', 'lookup', '20.1.2.3', '--tags', sys.argv[1]]); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('netaddr', 'jsonschema', 'jinja2', 'rich', "
+            "'requests', 'yaml', 'dataclasses') or m.startswith(('nsgcheck.engine', 'nsgcheck.model', "
+            "'nsgcheck.loaders', 'nsgcheck.audit'))))")
+    out = subprocess.run([sys.executable, "-c", code, str(tags)], capture_output=True, text=True, check=True).stdout
+    assert "A" in out.splitlines()[1] and out.splitlines()[-1] == "[]"
