@@ -169,3 +169,51 @@ def test_a_second_layer_behind_the_first_gets_its_fix_too(tmp_path):
     main(["audit", str(f), *EXAMPLE[1:], "--format", "json", "-o", str(out)])
     after = load_report(out.read_text())
     assert {r["status"] for r in after["results"]} <= {"pass", "not_applicable"}
+
+
+def test_a_group_denied_at_both_ends_names_both_and_gets_both_fixes_at_once(tmp_path):
+    """The subnet NSG denies TCP 20004 out and in: the sender's outbound deny decides every pair
+    first, but the group result also names the receiver's inbound deny, so both fixes are
+    planned in the first audit and verified in one re-audit."""
+    import yaml
+
+    from test_fixes import _nsg_of, template
+
+    def deny(name, direction):
+        return {"name": name, "properties": {
+            "priority": 4000, "direction": direction, "access": "Deny", "protocol": "*",
+            "sourceAddressPrefix": "VirtualNetwork", "sourcePortRange": "*",
+            "destinationAddressPrefix": "VirtualNetwork", "destinationPortRange": "*"}}
+    tpl = template()
+    _nsg_of(tpl, "nsg-src")["properties"]["securityRules"] += [deny("deny-vnet-out", "Outbound"),
+                                                                deny("deny-vnet-in", "Inbound")]
+    f = tmp_path / "estate.json"
+    f.write_text(json.dumps(tpl))
+    scenario = tmp_path / "scenario.yaml"
+    scenario.write_text(yaml.safe_dump({"source_region": "eastus", "target_region": "centralus",
+                                        "network_mapping": {"vnet-src": "vnet-tgt"}, "groups": {"g1": ["vm1", "vm2"]}}))
+    out = tmp_path / "r.json"
+    main(["audit", str(f), "--tags", EXAMPLE[2], "--scenario", str(scenario), "--format", "json", "-o", str(out)])
+    report = load_report(out.read_text())
+    groups = [r for r in report["results"] if r["requirement"] == "A2A-MVM-20004"]
+    assert len(groups) == 2
+    for r in groups:
+        assert r["status"] == "fail"
+        assert {(d["device_kind"], d["rule"]) for d in r["decided_by"] if d["access"] == "deny"} == \
+            {("subnet-nsg-out", "deny-vnet-out"), ("subnet-nsg-in", "deny-vnet-in")}
+        assert {(x["direction"], x["above"]["rule"]) for x in r["fixes"]} == \
+            {("outbound", "deny-vnet-out"), ("inbound", "deny-vnet-in")}
+        assert all(x["verified"] for x in r["fixes"])
+    assert report["fix_check"]["rounds"] == 1
+
+
+def test_a_hidden_layer_without_room_for_a_fix_says_so():
+    """The re-audit finds a second layer whose deny has no free priority above it: the finding
+    gets that reason, not a generic 'still fails'."""
+    from nsgcheck.model import Estate
+
+    report = {"results": [res("A", "fail", [fix("allow-a")])]}
+    later = After("A", "fail")
+    later.fixes = [fix("allow-b", priority=None, nsg_id=NSG_A + "-2") | {"note": "no free priority above 'r0' (100)"}]
+    out = verify_report_fixes(report, Estate(), lambda e: [later])
+    assert out["results"][0]["fix_note"] == "no fix offered: no free priority above 'r0' (100)"

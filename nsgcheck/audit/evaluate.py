@@ -35,10 +35,10 @@ from nsgcheck.engine.catalog import TagCatalog, base_or_regional, tag_addresses
 from nsgcheck.engine.context import nsg_export_of
 from nsgcheck.engine.egress import egress_for
 from nsgcheck.engine.evaluate import Endpoint, Environment, Flow, PathMemo, PathSpec, Scope
-from nsgcheck.engine.firstmatch import ALLOW
+from nsgcheck.engine.firstmatch import ALLOW, DENY
 from nsgcheck.engine.resolve import rule_protocols
 from nsgcheck.engine.routing import route_export_for
-from nsgcheck.engine.verdict import Verdict, summarize, unknown_verdict
+from nsgcheck.engine.verdict import Verdict, decision_order, summarize, unknown_verdict
 from nsgcheck.model import Estate, ref
 from nsgcheck.values.addresses import AddressSet
 from nsgcheck.values.ports import PortSet
@@ -434,15 +434,19 @@ class _PairTable:
         key = (part, x, k)
         hit = self._sigs.get(key)
         if hit is None:
-            outbound = part.startswith("out")
-            result = self._parts.get((outbound, x))
-            if result is None:
-                memo, end = self.ev.memo, self.ends[x]
-                stage = memo.sender_stage(end, self.send_flow[x], True) if outbound else \
-                    memo.receiver_stage(end, self.recv_flow[x], True)
-                result = self._parts[(outbound, x)] = stage.result
-            hit = self._sigs[key] = result.segment(part[-3:], self.members[k].source.address)
+            hit = self._sigs[key] = self.part(part.startswith("out"), x).segment(part[-3:],
+                                                                               self.members[k].source.address)
         return hit
+
+    def part(self, outbound: bool, x: int) -> Any:
+        """End x's part as a path result: as sender (outbound) or as receiver (inbound)."""
+        result = self._parts.get((outbound, x))
+        if result is None:
+            memo, end = self.ev.memo, self.ends[x]
+            stage = memo.sender_stage(end, self.send_flow[x], True) if outbound else \
+                memo.receiver_stage(end, self.recv_flow[x], True)
+            result = self._parts[(outbound, x)] = stage.result
+        return result
 
     def profile(self, k: int, x: int) -> Any:
         """How the parts of a path between end x and member k's end treat k's address."""
@@ -463,9 +467,12 @@ class _PairTable:
         v = self._verdicts.get(key)
         if v is None:
             spec = PathSpec(sender=self.ends[x], receiver=self.ends[y])
-            res = self.ev.memo.projected(spec, self.send_flow[x], self.members[i].source.address,
-                                         self.members[k].source.address, self.recv_flow[y])
-            v = self._verdicts[key] = summarize(res, "the peer", prefixes=False)
+            src, dst = self.members[i].source.address, self.members[k].source.address
+            res = self.ev.memo.projected(spec, self.send_flow[x], src, dst, self.recv_flow[y])
+            v = summarize(res, "the peer", prefixes=False)
+            if v.status != PASS:
+                v = _with_receiver_denials(v, self.part(False, y).project(src=src, dst=dst))
+            self._verdicts[key] = v
         return v
 
     def peer_classes(self, i: int, group: Sequence[int], g: int) -> list[list[int]]:
@@ -485,6 +492,18 @@ class _PairTable:
             if peers:
                 out.append(peers)
         return out
+
+
+def _with_receiver_denials(v: Verdict, received: Any) -> Verdict:
+    """A pair's verdict that also names the receiver's inbound rules denying the pair's packets:
+    where the sender denies first, the first-deny rule would hide them, and a fix at the sender
+    alone would leave the pair denied (they are what the receiver's fix must go above)."""
+    have = {(d.device_kind, d.device, d.rule, d.access) for d in v.decided_by}
+    extra = tuple(d for d in summarize(received, "the peer", prefixes=False).decided_by
+                  if d.access == DENY and (d.device_kind, d.device, d.rule, d.access) not in have)
+    if not extra:
+        return v
+    return replace(v, decided_by=tuple(sorted(v.decided_by + extra, key=decision_order)))
 
 
 def _share_device_sets(ev: Evaluator, groups: Sequence[Sequence[AuditSubject]]

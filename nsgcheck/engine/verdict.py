@@ -105,6 +105,12 @@ def device_verdicts(result: PathResult) -> tuple[PathStep, ...]:
 _ACCESS_ORDER = {"deny": 0, "unknown": 1, "partial": 1, "allow": 2}
 
 
+def decision_order(d: Decision) -> tuple:
+    """The order of a verdict's deciding rules: denials first, then by device and priority."""
+    return (_ACCESS_ORDER.get(d.access, 3), d.device_kind, d.device, d.priority if d.priority is not None else -1,
+            d.rule)
+
+
 def summarize(result: PathResult, label: str, prefixes: bool = True) -> Verdict:
     """Status, coverage, deciding rules, reasons and the path of a result (module docstring)."""
     if result.total == 0:
@@ -127,9 +133,7 @@ def summarize(result: PathResult, label: str, prefixes: bool = True) -> Verdict:
     if partial and status in (PASS, UNKNOWN):
         status = PARTIAL   # a firewall allows only some of the required names: certainly not all
     denied_prefixes = dst_cidrs(denied_boxes) if denied_boxes and d < WHOLE and prefixes else ()
-    decisions = sorted((decision(rs, prefixes) for rs in result.final_decisions()),
-                       key=lambda x: (_ACCESS_ORDER.get(x.access, 3), x.device_kind, x.device,
-                                      x.priority if x.priority is not None else -1, x.rule))
+    decisions = sorted((decision(rs, prefixes) for rs in result.final_decisions()), key=decision_order)
     reasons = result.reasons() + [n for n in result.notes if n not in result.reasons()]
     if status == PASS:
         msg = f"allowed to all of {label}"
@@ -146,5 +150,5 @@ def summarize(result: PathResult, label: str, prefixes: bool = True) -> Verdict:
                    msg, d)
 
 
-__all__ = ["FAIL", "PARTIAL", "PASS", "UNKNOWN", "Verdict", "decision", "device_verdicts", "dst_cidrs",
+__all__ = ["FAIL", "PARTIAL", "PASS", "UNKNOWN", "Verdict", "decision", "decision_order", "device_verdicts", "dst_cidrs",
            "fast_cidrs", "summarize", "unknown_verdict"]

@@ -143,7 +143,10 @@ def verify_report_fixes(report: dict[str, Any], estate: Estate,
             for f in getattr(after[rid], "fixes", ()) or ():
                 data = f.to_json() if hasattr(f, "to_json") else dict(f)
                 key = fix_key(data)
-                if data.get("priority") is None or key in active or key in withdrawn:
+                if data.get("priority") is None:     # a layer behind the first that no allow can precede
+                    unplaceable.setdefault(rid, str(data.get("note") or "no free priority for the rule"))
+                    continue
+                if key in active or key in withdrawn:
                     continue
                 active[key] = fixes[key] = data
                 keys.append(key)
