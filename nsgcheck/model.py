@@ -12,7 +12,7 @@ placeholder subscription/resource group. Cross references always use `ref()`-nor
 
 from __future__ import annotations
 
-from dataclasses import FrozenInstanceError, dataclass, field
+from dataclasses import FrozenInstanceError, dataclass, field, replace
 from typing import Any, Union
 
 from nsgcheck.values.ports import PortSet
@@ -206,6 +206,8 @@ class NetworkSecurityGroup:
     origin: Origin | None = None
     #: the whole rule list is not determined (e.g. `securityRules` is an unresolved expression)
     rules_unknown: Unknown | None = None
+    #: None: deployed; an Unknown: only under a condition (or copy count) the inputs do not decide
+    exists: Unknown | None = None
 
     def ordered(self, direction: Direction) -> list[SecurityRule]:
         """Rules of one direction in evaluation order: custom by priority, then defaults.
@@ -228,6 +230,8 @@ class ApplicationSecurityGroup:
     name: str
     location: str | Unknown | None = None
     origin: Origin | None = None
+    #: None: deployed; an Unknown: only under a condition (or copy count) the inputs do not decide
+    exists: Unknown | None = None
 
 
 # --------------------------------------------------------------------------- network
@@ -264,6 +268,8 @@ class NetworkInterface:
     dns_servers: tuple[str, ...] | Unknown = ()
     #: exports only: the read-only `defaultOutboundConnectivityEnabled` (None: not exported)
     default_outbound_connectivity: bool | None = None
+    #: None: deployed; an Unknown: only under a condition (or copy count) the inputs do not decide
+    exists: Unknown | None = None
 
     def primary_config(self) -> IpConfiguration | None:
         for c in self.ip_configurations:
@@ -299,6 +305,8 @@ class Subnet:
     private_endpoint_network_policies: str | Unknown | None = None
     #: the service endpoint list itself is not determined
     service_endpoints_unknown: Unknown | None = None
+    #: None: deployed; an Unknown: only under a condition (or copy count) the inputs do not decide
+    exists: Unknown | None = None
 
     def private(self) -> bool | Unknown:
         """Whether default outbound access is off (a private subnet), by the value written or,
@@ -353,6 +361,8 @@ class VirtualNetwork:
     origin: Origin | None = None
     #: the peering list (or an element of it) is not determined: more peerings may exist
     peerings_unknown: Unknown | None = None
+    #: None: deployed; an Unknown: only under a condition (or copy count) the inputs do not decide
+    exists: Unknown | None = None
 
 
 @dataclass(frozen=True)
@@ -376,6 +386,8 @@ class RouteTable:
     location: str | Unknown | None = None
     origin: Origin | None = None
     routes_unknown: Unknown | None = None
+    #: None: deployed; an Unknown: only under a condition (or copy count) the inputs do not decide
+    exists: Unknown | None = None
 
 
 @dataclass(frozen=True)
@@ -386,6 +398,10 @@ class VirtualMachine:
     location: str | Unknown | None = None
     os_type: str | None = None      # 'linux' | 'windows' | None
     origin: Origin | None = None
+    #: the NICs are not determined (e.g. alternative definitions name different ones); nic_ids is ()
+    nics_unknown: Unknown | None = None
+    #: None: deployed; an Unknown: only under a condition (or copy count) the inputs do not decide
+    exists: Unknown | None = None
 
 
 # --------------------------------------------------------------------------- firewall
@@ -442,6 +458,8 @@ class FirewallPolicy:
     threat_intel_mode: str | None = None
     dns_proxy: bool = False
     origin: Origin | None = None
+    #: None: deployed; an Unknown: only under a condition (or copy count) the inputs do not decide
+    exists: Unknown | None = None
 
 
 @dataclass(frozen=True)
@@ -456,6 +474,8 @@ class Firewall:
     origin: Origin | None = None
     #: subnets of its ipConfigurations (AzureFirewallSubnet), to recognise it by address range
     subnet_ids: tuple[str, ...] = ()
+    #: None: deployed; an Unknown: only under a condition (or copy count) the inputs do not decide
+    exists: Unknown | None = None
 
 
 @dataclass(frozen=True)
@@ -464,6 +484,8 @@ class IpGroup:
     name: str
     addresses: tuple[str | Unknown, ...]
     origin: Origin | None = None
+    #: None: deployed; an Unknown: only under a condition (or copy count) the inputs do not decide
+    exists: Unknown | None = None
 
 
 @dataclass(frozen=True)
@@ -478,6 +500,8 @@ class StorageAccount:
     origin: Origin | None = None
     #: set when its virtual network or IP rules are not determined (more rules may exist)
     rules_unknown: Unknown | None = None
+    #: None: deployed; an Unknown: only under a condition (or copy count) the inputs do not decide
+    exists: Unknown | None = None
 
 
 # --------------------------------------------------------------------------- outbound methods
@@ -490,6 +514,8 @@ class PublicIpAddress:
     version: int = 4
     location: str | Unknown | None = None
     origin: Origin | None = None
+    #: None: deployed; an Unknown: only under a condition (or copy count) the inputs do not decide
+    exists: Unknown | None = None
 
 
 @dataclass(frozen=True)
@@ -509,6 +535,8 @@ class NatGateway:
     subnet_ids: tuple[str, ...] = ()
     location: str | Unknown | None = None
     origin: Origin | None = None
+    #: None: deployed; an Unknown: only under a condition (or copy count) the inputs do not decide
+    exists: Unknown | None = None
 
 
 @dataclass(frozen=True)
@@ -577,6 +605,8 @@ class LoadBalancer:
     origin: Origin | None = None
     #: a list the evaluation reads (frontends, pools, rules) is not determined
     lists_unknown: Unknown | None = None
+    #: None: deployed; an Unknown: only under a condition (or copy count) the inputs do not decide
+    exists: Unknown | None = None
 
 
 # --------------------------------------------------------------------------- private access, DNS
@@ -618,6 +648,8 @@ class PrivateEndpoint:
     origin: Origin | None = None
     #: a list the evaluation reads (connections, addresses, zone groups) is not determined
     lists_unknown: Unknown | None = None
+    #: None: deployed; an Unknown: only under a condition (or copy count) the inputs do not decide
+    exists: Unknown | None = None
 
 
 @dataclass(frozen=True)
@@ -643,6 +675,8 @@ class PrivateDnsZone:
     links: tuple[DnsZoneLink, ...] = ()
     records: tuple[DnsRecordSet, ...] = ()
     origin: Origin | None = None
+    #: None: deployed; an Unknown: only under a condition (or copy count) the inputs do not decide
+    exists: Unknown | None = None
 
 
 # --------------------------------------------------------------------------- exports of live state
@@ -798,14 +832,37 @@ class Estate:
                "firewall_policies", "ip_groups", "storage_accounts", "public_ips", "nat_gateways",
                "load_balancers", "private_endpoints", "private_dns_zones")
 
-    def add(self, table: str, obj: Any) -> None:
-        """Insert by normalized id; a second definition of the same id is kept as a warning."""
+    def add(self, table: str, obj: Any, exists: Unknown | None = None, after: bool = False) -> None:
+        """Insert by normalized id. `exists`: the resource is deployed only under a condition the
+        inputs do not decide (set on `obj`). `after`: `obj` is deployed after the definition already
+        held (a child resource after its parent's inline copy), so when it certainly exists it wins.
+
+        A second definition of the same id: when both certainly exist, the later one wins (with a
+        warning); when either may not be deployed, they are alternatives and are merged, what they
+        disagree on becoming doubt (`nsgcheck.alternatives`).
+        """
+        if exists is not None and getattr(obj, "exists", None) is None and hasattr(obj, "exists"):
+            obj = replace(obj, exists=exists)
         key = ref(obj.id)
         existing = getattr(self, table)
-        if key in existing and existing[key] != obj:
-            self.findings.append(Finding(
-                "warning", f"{table[:-1]} {obj.name!r} defined more than once; the later definition wins",
-                getattr(obj, "origin", None)))
+        old = existing.get(key)
+        if old is not None and old != obj:
+            conditional = getattr(old, "exists", None) is not None or getattr(obj, "exists", None) is not None
+            if conditional and not (after and obj.exists is None):
+                from nsgcheck.alternatives import merge_alternatives
+
+                where = getattr(obj, "origin", None)
+                obj, kept = merge_alternatives(old, obj)
+                what = (f"; {', '.join(kept)} differ and cannot be carried as doubt (those of the first "
+                        f"definition are used)" if kept else "")
+                self.findings.append(Finding(
+                    "warning" if kept else "note",
+                    f"{table[:-1]} {obj.name!r} is defined more than once under conditions that are not determined "
+                    f"(at {old.origin} and at {where}): what the definitions disagree on is unknown{what}", where))
+            elif not after:
+                self.findings.append(Finding(
+                    "warning", f"{table[:-1]} {obj.name!r} defined more than once; the later definition wins",
+                    getattr(obj, "origin", None)))
         existing[key] = obj
 
     def merge(self, other: "Estate") -> None:

@@ -342,6 +342,8 @@ def _vm_without_nic(estate: Estate, scenario: Scenario, vm: VirtualMachine, othe
     """A VM whose primary NIC is not in the inputs (or names no NIC): every row unknown, saying so."""
     if vm.nic_ids:
         why = f"the primary NIC {_nic_name(estate, vm.nic_ids[0])} of VM {vm.name} is not in the inputs"
+    elif vm.nics_unknown is not None:
+        why = f"the NICs of VM {vm.name} are not determined ({vm.nics_unknown.reason})"
     else:
         why = f"VM {vm.name} names no NIC the inputs determine (networkProfile.networkInterfaces)"
     region = _vm_region(scenario, vm.location)

@@ -17,8 +17,9 @@ sources in docs/network-facts.md §1). In the order Azure applies them:
 None of them: no way out (DENIED), with the reason. In a private subnet Microsoft documents
 that VMs still reach Azure Storage accounts in the same region without an explicit method:
 those addresses are doubt (`same_region_storage`), never certain either way. What the inputs
-do not determine (a reference, a NAT gateway or load balancer not in the inputs, the API
-version behind a private-by-default subnet) is doubt where it changes the answer.
+do not determine (a reference, a NAT gateway or load balancer not in the inputs, a NAT gateway,
+public IP or load balancer that may not be deployed, the API version behind a private-by-default
+subnet) is doubt where it changes the answer.
 """
 
 from __future__ import annotations
@@ -200,6 +201,9 @@ def _nat_state(nat: NatGateway | None, rid: str, where: str) -> _Answer:
     if nat is None:
         return _Answer(_MAYBE, NAT_GATEWAY, resource, rid, f"NAT gateway {name} ({where}) is referenced but not in "
                        f"the inputs: whether it has a public IP address is not known")
+    if nat.exists is not None:
+        return _Answer(_MAYBE, NAT_GATEWAY, resource, nat.id, f"NAT gateway {name} {where}: {nat.exists.reason}",
+                       nat.origin)
     if nat.public_ip_ids or nat.public_ip_prefix_ids:
         return _Answer(_YES, NAT_GATEWAY, resource, nat.id, f"NAT gateway {name} {where}", nat.origin)
     if nat.publics_unknown is not None:
@@ -218,6 +222,9 @@ def _public_ip(estate: Estate, vm: VmOutbound | None) -> _Answer | None:
                        f"determined ({vm.public_ip_id.reason})", vm.public_ip_id.origin)
     pip = estate.get("public_ips", vm.public_ip_id)
     name = pip.name if pip is not None else _name(vm.public_ip_id)
+    if pip is not None and pip.exists is not None:
+        return _Answer(_MAYBE, PUBLIC_IP, f"public IP {name}", vm.public_ip_id,
+                       f"public IP address {name} on the NIC's IP configuration: {pip.exists.reason}", pip.origin)
     return _Answer(_YES, PUBLIC_IP, f"public IP {name}", vm.public_ip_id,
                    f"public IP address {name} on the NIC's IP configuration", pip.origin if pip else None)
 
@@ -263,6 +270,8 @@ def _lb_answer(lb: LoadBalancer | None, pool_id: str, protocol: str) -> _Answer:
         return _Answer(_MAYBE, "lb", f"load balancer {_name(_lb_of_pool(pool_id))}", _lb_of_pool(pool_id),
                        f"load balancer {_name(_lb_of_pool(pool_id))} (backend pool {pool}) is not in the inputs")
     resource = f"load balancer {lb.name}"
+    if lb.exists is not None:
+        return _Answer(_MAYBE, "lb", resource, lb.id, f"load balancer {lb.name}: {lb.exists.reason}", lb.origin)
     if lb.lists_unknown is not None:
         return _Answer(_MAYBE, "lb", resource, lb.id, f"load balancer {lb.name} is not fully determined "
                        f"({lb.lists_unknown.reason})", lb.origin)

@@ -624,13 +624,11 @@ def convert_firewall_resources(raws: list[RawResource], estate: Estate) -> None:
         estate.add("firewall_policies", FirewallPolicy(
             raw.id, raw.name.split("/")[-1], tuple(groups.pop(pid, [])),
             _id_of(_get(props, "basePolicy")), ti if isinstance(ti, str) else None,
-            bool(_get(dns, "enableProxy")) if isinstance(dns, dict) else False, raw.origin))
+            bool(_get(dns, "enableProxy")) if isinstance(dns, dict) else False, raw.origin), raw.existence())
     for pid, colls in sorted(groups.items()):
         existing = estate.firewall_policies.get(pid)
         if existing is not None:
-            estate.firewall_policies[pid] = FirewallPolicy(existing.id, existing.name, existing.collections + tuple(colls),
-                                                           existing.base_policy_id, existing.threat_intel_mode,
-                                                           existing.dns_proxy, existing.origin)
+            estate.firewall_policies[pid] = replace(existing, collections=existing.collections + tuple(colls))
             continue
         name = pid.rsplit("/", 1)[-1]
         estate.findings.append(Finding("warning", f"rule collection groups of firewall policy {name} were found "
@@ -674,7 +672,7 @@ def _firewall(raw: RawResource, estate: Estate, errs: Errors) -> None:
     estate.add("firewalls", Firewall(
         raw.id, raw.name.split("/")[-1], tuple(ips), tuple(_maybe_all(_classic_collections(raw, props, errs), raw)),
         _id_of(_get(props, "firewallPolicy")), ti if isinstance(ti, str) else None, raw.location, raw.origin,
-        tuple(subnets)))
+        tuple(subnets)), raw.existence())
 
 
 def _ip_group(raw: RawResource, estate: Estate) -> None:
@@ -684,7 +682,7 @@ def _ip_group(raw: RawResource, estate: Estate) -> None:
         vals: tuple[str | Unknown, ...] = (addrs,)
     else:
         vals = tuple(a if isinstance(a, Unknown) else str(a).strip() for a in (addrs or []) if a is not None)
-    estate.add("ip_groups", IpGroup(raw.id, raw.name.split("/")[-1], vals, raw.origin))
+    estate.add("ip_groups", IpGroup(raw.id, raw.name.split("/")[-1], vals, raw.origin), raw.existence())
 
 
 def parse_snippet(text: str, file: str) -> list[dict]:

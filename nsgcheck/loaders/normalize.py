@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterable, Mapping
 from nsgcheck.values.addresses import AddressError, parse_cidr
 from servicetags import intervals
 from nsgcheck.values.ports import PortError, PortSet, parse_port_token
+from nsgcheck.alternatives import ALTERNATIVE
 from nsgcheck.model import AddressKind, AddressToken, Finding, Origin, SecurityRule, Unknown, ref
 
 PROTOCOLS = {"tcp": "tcp", "udp": "udp", "icmp": "icmp", "esp": "esp", "ah": "ah",
@@ -454,8 +455,18 @@ def duplicate_priorities(rules: Iterable[SecurityRule]) -> dict[int, list[tuple[
     for idxs in seen.values():
         if len(idxs) > 1:
             for i in idxs:
-                out[i] = [(rules[j].name, str(rules[j].origin or "")) for j in idxs if j != i]
+                others = [(rules[j].name, str(rules[j].origin or "")) for j in idxs
+                          if j != i and not _alternatives(rules[i], rules[j])]
+                if others:
+                    out[i] = others
     return out
+
+
+def _alternatives(x: SecurityRule, y: SecurityRule) -> bool:
+    """Two rules never deployed together: each only in its own alternative definition (of the rule
+    or of its NSG, `nsgcheck.alternatives`), so sharing a priority is not a conflict."""
+    ex, ey = x.exists, y.exists
+    return ex is not None and ey is not None and ex.text == ALTERNATIVE == ey.text and ex.origin != ey.origin
 
 
 # --------------------------------------------------------------------------- default rules

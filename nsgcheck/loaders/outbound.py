@@ -41,11 +41,11 @@ class OutboundConverter:
     def convert(self, raw: RawResource, t: str) -> None:
         estate = self.f.estate
         if t == PUBLIC_IP:
-            estate.add("public_ips", self.public_ip(raw))
+            estate.add("public_ips", self.public_ip(raw), raw.existence())
         elif t == NAT_GATEWAY:
-            estate.add("nat_gateways", self.nat_gateway(raw))
+            estate.add("nat_gateways", self.nat_gateway(raw), raw.existence())
         elif t == LOAD_BALANCER:
-            estate.add("load_balancers", self.load_balancer(raw))
+            estate.add("load_balancers", self.load_balancer(raw), raw.existence())
         elif t == LB_POOL:
             pool = self.pool(props_of(raw), short_name(raw), rid_of(raw), raw.origin, _at(raw, "properties"),
                              f"backend pool {raw.name!r}")

@@ -39,7 +39,7 @@ class PrivateLinkConverter:
 
     def convert(self, raw: RawResource, t: str) -> None:
         if t == PRIVATE_ENDPOINT:
-            self.f.estate.add("private_endpoints", self.endpoint(raw))
+            self.f.estate.add("private_endpoints", self.endpoint(raw), raw.existence())
         elif t == ZONE_GROUP:
             zones, doubt = self.zone_group(props_of(raw), f"private DNS zone group {raw.name!r}",
                                            lambda *k: raw.origin_for("properties", *k))
@@ -47,7 +47,7 @@ class PrivateLinkConverter:
                 (zones, doubt or properties_unknown(raw), raw.origin))
         elif t == DNS_ZONE:
             self.f.estate.add("private_dns_zones", PrivateDnsZone(id=rid_of(raw), name=short_name(raw),
-                                                                  origin=raw.origin))
+                                                                  origin=raw.origin), raw.existence())
         elif t == ZONE_LINK:
             self.links.setdefault(ref(parent_id(rid_of(raw))), []).append(self.link(raw))
         elif t in (RECORD_A, RECORD_AAAA):

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Iterable, Mapping
 
+from nsgcheck.alternatives import ALTERNATIVE
 from nsgcheck.loaders.normalize import (Normalizer, Problem, absent, as_list, complete_default_rules,
                                         duplicate_priorities, problem_findings, rule_name, shown)
 from nsgcheck.loaders.outbound import OutboundConverter
@@ -57,11 +58,38 @@ FIREWALL_TYPES = frozenset({
 })
 
 
-#: types whose possible absence the model carries (their rules/routes get `exists`)
-_EXISTENCE_AWARE = frozenset({NSG, NSG_RULE, ROUTE, ROUTE_TABLE, PEERING}) | FIREWALL_TYPES
+#: what a resource that may not be deployed means for the audit, per type (the model carries
+#: `exists`): a device on a path only might apply; a subject is audited as if deployed
+_DEVICE = "what it decides only might apply"
+_SUBJECT = "audited as if deployed (a subject that may not exist), and its definition is doubt where another one " \
+           "of the same resource disagrees"
+_AS_IF_DEPLOYED = "loaded as if deployed: whether it exists is not carried into the verdicts"
+_EXISTENCE = {NSG: "its rules only might apply", NSG_RULE: "it only might apply", ROUTE: "it only might apply",
+              ROUTE_TABLE: "its routes only might apply", PEERING: "its address space is only possibly part of the "
+                                                                   "VirtualNetwork tag, and its routes in doubt",
+              NIC: _SUBJECT, VM: _SUBJECT, SUBNET: _SUBJECT, VNET: _SUBJECT,
+              **{t: _DEVICE for t in FIREWALL_TYPES}, **{t: _DEVICE for t in OUTBOUND_TYPES}}
 
 
 # --------------------------------------------------------------------------- helpers
+def _replaced(old: Any, new: Any, inline: bool) -> tuple[Any, Any] | None:
+    """A rule or route defined again (a child resource after an inline one, or a second child):
+    None when `new` certainly replaces `old` (a child resource deployed after its parent's inline
+    copy); else both as alternatives that only might apply (never deployed together)."""
+    if inline and new.exists is None:
+        return None
+    if not inline and old.exists is None and new.exists is None:
+        return None          # two unconditional child resources: Azure deploys both, the later wins
+    if old == new:
+        return None
+
+    def alt(x: Any, other: Any) -> Any:
+        why = x.exists.reason if x.exists is not None else f"replaced by the definition at {other.origin} when that " \
+                                                            f"is deployed"
+        return replace(x, exists=Unknown(why, x.origin, ALTERNATIVE))
+    return alt(old, new), alt(new, old)
+
+
 def _maybe(obj: Any, exists: Unknown | None) -> Any:
     """A rule or route that exists only if `exists` turns out true (unchanged when None)."""
     if exists is None or getattr(obj, "exists", None) is not None:
@@ -202,17 +230,23 @@ class _Converter(Fields):
                 same = next((i for i, r in enumerate(rules) if r.name.lower() == rule.name.lower()), None)
                 if same is not None:
                     inline = same < len(nsg.rules)
+                    kept = _replaced(rules[same], rule, inline)
                     self.finding("warning", f"rule {rule.name!r} of NSG {nsg.name!r} is defined "
-                                 + ("both inline and as a child resource; the child resource is used" if inline
-                                    else "twice as a child resource; the later definition is used"), origin)
-                    rules[same], locators[same] = rule, locate
+                                 + ("both inline and as a child resource; " if inline else "twice as a child resource; ")
+                                 + ("the child resource is used" if kept is None and inline else
+                                    "the later definition is used" if kept is None else
+                                    "either may be deployed: both only might apply"), origin)
+                    if kept is None:
+                        rules[same], locators[same] = rule, locate
+                    else:
+                        rules[same] = kept[0]
+                        rules.append(kept[1])
+                        locators.append(locate)
                 else:
                     rules.append(rule)
                     locators.append(locate)
             self.rule_locators[parent] = locators
-            self.estate.nsgs[parent] = NetworkSecurityGroup(
-                id=nsg.id, name=nsg.name, rules=tuple(rules), default_rules=nsg.default_rules,
-                location=nsg.location, origin=nsg.origin, rules_unknown=nsg.rules_unknown)
+            self.estate.nsgs[parent] = replace(nsg, rules=tuple(rules))
 
     def check_priorities(self) -> None:
         """Two rules of one NSG with the same priority and direction: Azure rejects the NSG (§2.2).
@@ -387,7 +421,7 @@ class _Converter(Fields):
             cp = s.get("properties", s) if isinstance(s.get("properties", s), dict) else {}
             self.estate.add("subnets", self.subnet(
                 cp, name, sid, vid, origin,
-                lambda *k, _i=i: raw.origin_for("properties", "subnets", _i, "properties", *k), api))
+                lambda *k, _i=i: raw.origin_for("properties", "subnets", _i, "properties", *k), api), raw.existence())
             subnet_ids.append(sid)
         peerings = []
         owner = f"virtual network {raw.name!r}"
@@ -428,13 +462,15 @@ class _Converter(Fields):
         of the same subnet (it is deployed after its parent)."""
         sid = _rid(raw)
         vnet_id = _parent_id(sid)
-        self.child_subnets.append(self.subnet(_props(raw), _short_name(raw), sid, vnet_id, raw.origin,
-                                              lambda *k: raw.origin_for("properties", *k), self.api_version(raw)))
+        self.child_subnets.append(_maybe(self.subnet(_props(raw), _short_name(raw), sid, vnet_id, raw.origin,
+                                                     lambda *k: raw.origin_for("properties", *k),
+                                                     self.api_version(raw)), raw.existence()))
         self.subnets_of.setdefault(ref(vnet_id), []).append(sid)
 
     def attach_child_subnets(self) -> None:
         for subnet in self.child_subnets:
-            self.estate.add("subnets", subnet)
+            # deployed after its virtual network (and that network's inline copy of it)
+            self.estate.add("subnets", subnet, after=True)
 
     def child_peering(self, raw: RawResource) -> None:
         vnet_id = _parent_id(_rid(raw))
@@ -545,18 +581,24 @@ class _Converter(Fields):
                              routes[0].origin)
                 t = RouteTable(id=key, name=name, routes=(), origin=routes[0].origin)
             merged = list(t.routes)
+            inline = len(merged)
             for route in routes:
                 same = next((i for i, r in enumerate(merged) if r.name.lower() == route.name.lower()), None)
                 if same is None:
                     merged.append(route)
-                else:
-                    self.finding("warning", f"route {route.name!r} of route table {t.name!r} is defined both "
-                                 "inline and as a child resource; the child resource is used", route.origin)
+                    continue
+                kept = _replaced(merged[same], route, same < inline)
+                self.finding("warning", f"route {route.name!r} of route table {t.name!r} is defined "
+                             + ("both inline and as a child resource" if same < inline else "twice as a child resource")
+                             + ("; the child resource is used" if kept is None and same < inline else
+                                "; the later definition is used" if kept is None else
+                                "; either may be deployed: both only might apply"), route.origin)
+                if kept is None:
                     merged[same] = route
-            self.estate.route_tables[key] = RouteTable(
-                id=t.id, name=t.name, routes=tuple(merged),
-                disable_bgp_route_propagation=t.disable_bgp_route_propagation, location=t.location,
-                origin=t.origin, routes_unknown=t.routes_unknown)
+                else:
+                    merged[same], tail = kept
+                    merged.append(tail)
+            self.estate.route_tables[key] = replace(t, routes=tuple(merged))
 
     # -- compute, storage ------------------------------------------------------------
     def vm(self, raw: RawResource) -> VirtualMachine:
@@ -682,27 +724,28 @@ def convert(raws: Iterable[RawResource], estate: Estate | None = None) -> Estate
     for raw in raws:
         t = raw.type.lower()
         if t == NSG:
-            estate.add("nsgs", conv.nsg(raw))
+            estate.add("nsgs", conv.nsg(raw), raw.existence())
         elif t == NSG_RULE:
             conv.child_rule(raw)
         elif t == ASG:
-            estate.add("asgs", ApplicationSecurityGroup(_rid(raw), _short_name(raw), _location(raw), raw.origin))
+            estate.add("asgs", ApplicationSecurityGroup(_rid(raw), _short_name(raw), _location(raw), raw.origin),
+                       raw.existence())
         elif t == NIC:
-            estate.add("nics", conv.nic(raw))
+            estate.add("nics", conv.nic(raw), raw.existence())
         elif t == VNET:
-            estate.add("vnets", conv.vnet(raw))
+            estate.add("vnets", conv.vnet(raw), raw.existence())
         elif t == SUBNET:
             conv.child_subnet(raw)
         elif t == PEERING:
             conv.child_peering(raw)
         elif t == ROUTE_TABLE:
-            estate.add("route_tables", conv.route_table(raw))
+            estate.add("route_tables", conv.route_table(raw), raw.existence())
         elif t == ROUTE:
             conv.child_route(raw)
         elif t == VM:
-            estate.add("vms", conv.vm(raw))
+            estate.add("vms", conv.vm(raw), raw.existence())
         elif t == STORAGE:
-            estate.add("storage_accounts", conv.storage(raw))
+            estate.add("storage_accounts", conv.storage(raw), raw.existence())
         elif t == GATEWAY:
             conv.gateway(raw)
         elif t == ASR_NET_MAPPING:
@@ -721,8 +764,7 @@ def convert(raws: Iterable[RawResource], estate: Estate | None = None) -> Estate
                          "allow; the verdicts of the networks it covers do not account for it", raw.origin)
         exists = raw.existence()
         if exists is not None:
-            conv.finding("warning", exists.reason + ("; its rules only might apply" if t in _EXISTENCE_AWARE
-                                                     else "; loaded as if deployed"), raw.origin)
+            conv.finding("warning", exists.reason + "; " + _EXISTENCE.get(t, _AS_IF_DEPLOYED), raw.origin)
     conv.attach_child_rules()
     conv.check_priorities()
     conv.attach_child_subnets()
