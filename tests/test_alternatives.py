@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from audit_helpers import load_report
+
 from nsgcheck.alternatives import merge_alternatives
 from nsgcheck.cli import main
 from nsgcheck.model import (Estate, IpConfiguration, NetworkInterface, Origin, Subnet, Unknown, VirtualMachine)
@@ -74,7 +76,7 @@ def _audit(tmp_path: Path, capsys, doc: dict) -> dict:
     f.write_text(json.dumps(doc, indent=1))
     main(["audit", str(f), "--tags", str(TAGS), "--source-region", "eastus", "--target-region", "centralus",
           "--format", "json"])
-    return json.loads(capsys.readouterr().out)
+    return load_report(capsys.readouterr().out)
 
 
 def _source(report: dict) -> dict[str, str]:
