@@ -337,30 +337,37 @@ class _ReverseIndex:
     __slots__ = ("starts", "covers", "family", "tags")
 
     def __init__(self, tags: list[Tag], family: int):
-        begins: list[tuple[int, int]] = []
-        ends: list[tuple[int, int]] = []
+        # one sweep over every interval's start and end (an end first where both fall on one
+        # point), each event packed into one int so that sorting compares ints, not tuples
+        tbits = max(1, len(tags)).bit_length()
+        shift, mask, begin = tbits + 1, (1 << tbits) - 1, 1 << tbits
+        events: list[int] = []
+        add = events.append
         for t, tag in enumerate(tags):
             for lo, hi in tag.intervals(family):
-                begins.append((lo, t))
-                ends.append((hi + 1, t))
-        begins.sort()
-        ends.sort()
-        bounds = sorted({b[0] for b in begins}.union([e[0] for e in ends]))
+                add(lo << shift | begin | t)
+                add((hi + 1) << shift | t)
+        events.sort()
         active: dict[int, None] = {}
         starts: list[int] = []
         covers: list[tuple[int, ...]] = []
         shared: dict[tuple[int, ...], tuple[int, ...]] = {}
-        i = j = 0
-        nb, ne = len(begins), len(ends)
-        for b in bounds:
-            while j < ne and ends[j][0] == b:
-                del active[ends[j][1]]
-                j += 1
-            while i < nb and begins[i][0] == b:
-                active[begins[i][1]] = None
-                i += 1
+        point = None
+        for ev in events:
+            here = ev >> shift
+            if here != point:
+                if point is not None:
+                    key = tuple(active)
+                    starts.append(point)
+                    covers.append(shared.setdefault(key, key))
+                point = here
+            if ev & begin:
+                active[ev & mask] = None
+            else:
+                del active[ev & mask]
+        if point is not None:
             key = tuple(active)
-            starts.append(b)
+            starts.append(point)
             covers.append(shared.setdefault(key, key))
         self.starts = starts
         self.covers = covers
@@ -576,6 +583,12 @@ class Catalog:
         """Build every tag's address set and both reverse indexes now (otherwise on first use)."""
         self._reverse(4)
         self._reverse(6)
+
+    def index_table(self, family: int) -> tuple[list[int], list[tuple[int, ...]]]:
+        """The reverse index of a family (built now if needed): the start of every elementary
+        segment of the address space, ascending, and the positions of the tags covering each."""
+        idx = self._reverse(family)
+        return idx.starts, idx.covers
 
     def containing(self, address_or_prefix: str) -> list[Tag]:
         """Tags whose address set contains the whole address/prefix, most specific first.

@@ -204,6 +204,10 @@ def _store(data: bytes, cloud: str, name: str, directory: Path | None, url: str)
         os.replace(tmp, target)
     except OSError as exc:
         raise ServiceTagError(f"cannot write to the cache directory {directory}: {exc.strerror or exc}") from None
+    from servicetags import lookup_cache
+
+    key = lookup_cache.key_of(data)   # look-ups of the new file answer from its index at once
+    lookup_cache.write(directory / "index", key, lookup_cache.payload_of(catalog, key))
     return Downloaded(target, catalog.cloud, catalog.change_number, len(catalog), url)
 
 

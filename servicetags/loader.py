@@ -29,6 +29,16 @@ _EXPECTED = ("expected a service-tag document: an object with 'changeNumber', 'c
 
 def load(path: str | os.PathLike) -> Catalog:
     """Load a tag file from disk (plain or .gz, file or API shape)."""
+    raw, mtime = read_file(path)
+    catalog = loads(raw, source=str(path))
+    catalog.file_date = file_date_from_name(Path(path).name)
+    catalog.downloaded_at = mtime
+    return catalog
+
+
+def read_file(path: str | os.PathLike) -> tuple[bytes, float]:
+    """The bytes of a tag file (at most MAX_BYTES) and its modification time; ServiceTagError
+    when it cannot be read."""
     name = str(path)
     p = Path(path)
     try:
@@ -43,10 +53,7 @@ def load(path: str | os.PathLike) -> Catalog:
         raise ServiceTagError(f"cannot read tag file: {exc.strerror or exc}", file=name) from None
     if len(raw) > MAX_BYTES:
         raise ServiceTagError(f"file larger than {MAX_BYTES // (1024 * 1024)} MiB; not a service-tag file", file=name)
-    catalog = loads(raw, source=name)
-    catalog.file_date = file_date_from_name(p.name)
-    catalog.downloaded_at = mtime
-    return catalog
+    return raw, mtime
 
 
 def file_date_from_name(filename: str) -> date | None:

@@ -25,6 +25,13 @@ settings.register_profile("thorough", max_examples=3000, deadline=None,
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _user_cache(tmp_path_factory) -> None:
+    """What commands cache (downloads, the tag-file look-up index) goes to a temporary folder,
+    never the user's cache (a test that needs its own folder sets the variable itself)."""
+    os.environ.setdefault("NSGCHECK_CACHE_DIR", str(tmp_path_factory.mktemp("user-cache")))
+
+
 def shared_path(*parts: str) -> Path:
     """A path under ../shared, or skip the calling test saying why."""
     p = SHARED.joinpath(*parts)

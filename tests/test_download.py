@@ -84,7 +84,9 @@ def test_download_from_page_stores_in_cache(server, cache):
     assert got.path == cache / "ServiceTags_Public_20251109.json"
     assert got.path.read_bytes() == SAMPLE and got.tags == 19 and got.cloud == "Public"
     assert dl.newest_cached("AzureCloud") == got.path and dl.newest_cached() == got.path
-    assert [p.name for p in cache.iterdir()] == ["ServiceTags_Public_20251109.json"], "no partial files left"
+    assert sorted(p.name for p in cache.iterdir()) == ["ServiceTags_Public_20251109.json", "index"], \
+        "no partial files left"
+    assert [p.suffix for p in (cache / "index").iterdir()] == [".idx"], "its look-up index, no partial file"
 
 
 def test_http_errors_size_limit_and_wrong_content(server, cache, monkeypatch):

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from nsgcheck.cli.tagfile import load_catalog
+from nsgcheck.cli.tagfile import load_catalog, load_index
 from nsgcheck.errors import UsageError
 
 
@@ -105,7 +105,7 @@ def cmd_show(args) -> int:
 
 
 def cmd_lookup(args) -> int:
-    cat = load_catalog(args.tags, args.cloud)
+    cat = load_index(args.tags, args.cloud)
     tags = cat.containing(args.address)
     if args.json:
         _emit({"address": args.address.strip(), "file": cat.source, "cloud": cat.cloud,
