@@ -50,8 +50,8 @@ class Decision:
     """One device's rule (or route) that decided part of a required flow family."""
 
     device: str             # display name of the device, e.g. 'nsg-app'
-    device_kind: str        # 'nic-nsg' | 'subnet-nsg' | 'route' | 'firewall' | 'appliance' | 'url-allowlist' |
-                            # 'outside' (+ '-out' / '-in' on a VM pair)
+    device_kind: str        # 'admin-rules' | 'nic-nsg' | 'subnet-nsg' | 'route' | 'firewall' | 'appliance' |
+                            # 'url-allowlist' | 'egress' | 'proxy' | 'outside' (+ '-out' / '-in' on a VM pair)
     rule: str               # rule / route / collection name ('' when no device: e.g. no NSG)
     priority: int | None
     access: str             # 'allow' | 'deny' | 'unknown' | 'partial' | route next hop type

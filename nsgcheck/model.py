@@ -679,6 +679,58 @@ class PrivateDnsZone:
     exists: Unknown | None = None
 
 
+# --------------------------------------------------------------------------- Virtual Network Manager
+@dataclass(frozen=True)
+class NetworkManager:
+    """An Azure Virtual Network Manager: the subscriptions and management groups it may govern."""
+
+    id: str
+    name: str
+    subscriptions: tuple[str, ...] = ()            # ref()-ed `/subscriptions/ID`
+    management_groups: tuple[str, ...] = ()
+    #: the scope is not determined (its security admin rules may apply to any virtual network)
+    scope_unknown: Unknown | None = None
+    origin: Origin | None = None
+    exists: Unknown | None = None
+
+
+@dataclass(frozen=True)
+class NetworkGroup:
+    """A network group of a network manager: its static members (virtual network ids, `ref()`-ed).
+    Members may also be added by Azure Policy (dynamic membership), which the inputs never decide."""
+
+    id: str
+    name: str
+    static_members: tuple[str, ...] = ()
+    #: some static member reference is not determined
+    members_unknown: Unknown | None = None
+    origin: Origin | None = None
+    exists: Unknown | None = None
+
+
+@dataclass(frozen=True)
+class AdminRuleCollection:
+    """A rule collection of a security admin configuration: its rules (access 'allow', 'deny' or
+    'alwaysallow'; priority 1-4096) apply, before any NSG, to the virtual networks of its groups."""
+
+    id: str
+    name: str
+    group_ids: tuple[str, ...] = ()                # appliesToGroups (ref()-ed network group ids)
+    groups_unknown: Unknown | None = None
+    rules: tuple[SecurityRule, ...] = ()
+    rules_unknown: Unknown | None = None
+    origin: Origin | None = None
+    exists: Unknown | None = None
+
+    @property
+    def configuration_id(self) -> str:
+        return ref(self.id).split("/rulecollections/")[0]
+
+    @property
+    def manager_id(self) -> str:
+        return ref(self.id).split("/securityadminconfigurations/")[0]
+
+
 # --------------------------------------------------------------------------- exports of live state
 @dataclass(frozen=True)
 class EffectiveNsg:
@@ -798,7 +850,7 @@ class Finding:
 Resource = Union[NetworkSecurityGroup, ApplicationSecurityGroup, NetworkInterface, Subnet,
                  VirtualNetwork, RouteTable, VirtualMachine, Firewall, FirewallPolicy, IpGroup,
                  StorageAccount, PublicIpAddress, NatGateway, LoadBalancer, PrivateEndpoint,
-                 PrivateDnsZone]
+                 PrivateDnsZone, NetworkManager, NetworkGroup, AdminRuleCollection]
 
 
 @dataclass
@@ -821,6 +873,9 @@ class Estate:
     load_balancers: dict[str, LoadBalancer] = field(default_factory=dict)
     private_endpoints: dict[str, PrivateEndpoint] = field(default_factory=dict)
     private_dns_zones: dict[str, PrivateDnsZone] = field(default_factory=dict)
+    network_managers: dict[str, NetworkManager] = field(default_factory=dict)
+    network_groups: dict[str, NetworkGroup] = field(default_factory=dict)
+    admin_rule_collections: dict[str, AdminRuleCollection] = field(default_factory=dict)
     effective_nsgs: list[EffectiveNsgExport] = field(default_factory=list)
     effective_routes: list[EffectiveRouteExport] = field(default_factory=list)
     network_mappings: list[NetworkMapping] = field(default_factory=list)
@@ -830,7 +885,8 @@ class Estate:
 
     _TABLES = ("nsgs", "asgs", "nics", "subnets", "vnets", "route_tables", "vms", "firewalls",
                "firewall_policies", "ip_groups", "storage_accounts", "public_ips", "nat_gateways",
-               "load_balancers", "private_endpoints", "private_dns_zones")
+               "load_balancers", "private_endpoints", "private_dns_zones", "network_managers", "network_groups",
+               "admin_rule_collections")
 
     def add(self, table: str, obj: Any, exists: Unknown | None = None, after: bool = False) -> None:
         """Insert by normalized id. `exists`: the resource is deployed only under a condition the

@@ -162,13 +162,38 @@ def test_undetermined_storage_rules_and_gateway_configurations_are_doubt():
     assert f.level == "warning" and "not determined" in f.message
 
 
-def test_virtual_network_manager_admin_rule_is_named_as_not_evaluated():
-    rule = raw("Microsoft.Network/networkManagers/securityAdminConfigurations/ruleCollections/rules",
-               "avnm/cfg/coll/deny-rdp", {"access": "Deny", "direction": "Inbound", "priority": 1, "protocol": "Tcp"},
-               kind="Custom")
-    e = convert([rule])
-    (f,) = e.findings
-    assert f.level == "warning" and "'deny-rdp' is not evaluated" in f.message and "before NSGs" in f.message
+def test_virtual_network_manager_admin_rules_are_read_into_their_collection():
+    base = "Microsoft.Network/networkManagers"
+    rule = raw(f"{base}/securityAdminConfigurations/ruleCollections/rules", "avnm/cfg/coll/deny-rdp",
+               {"access": "Deny", "direction": "Inbound", "priority": 1, "protocol": "Tcp",
+                "sources": [{"addressPrefix": "Internet", "addressPrefixType": "ServiceTag"}],
+                "destinations": [{"addressPrefix": "*", "addressPrefixType": "IPPrefix"}],
+                "sourcePortRanges": ["0-65535"], "destinationPortRanges": ["3389"]}, kind="Custom")
+    always = raw(f"{base}/securityAdminConfigurations/ruleCollections/rules", "avnm/cfg/coll/always",
+                 {"access": "AlwaysAllow", "direction": "Outbound", "priority": 5000, "protocol": "Any",
+                  "sources": [{"addressPrefix": "grp", "addressPrefixType": "NetworkGroup"}]})
+    coll = raw(f"{base}/securityAdminConfigurations/ruleCollections", "avnm/cfg/coll",
+               {"appliesToGroups": [{"networkGroupId": f"{SUB}/{base}/avnm/networkGroups/g"}]})
+    member = raw(f"{base}/networkGroups/staticMembers", "avnm/g/m",
+                 {"resourceId": f"{SUB}/Microsoft.Network/virtualNetworks/v1"})
+    group = raw(f"{base}/networkGroups", "avnm/g", {})
+    manager = raw(base, "avnm", {"networkManagerScopes": {"subscriptions": ["/subscriptions/s"]}})
+    e = convert([rule, always, coll, member, group, manager])
+    (c,) = e.admin_rule_collections.values()
+    assert c.group_ids == (ref(f"{SUB}/{base}/avnm/networkGroups/g"),)
+    by = {r.name: r for r in c.rules}
+    assert (by["deny-rdp"].access, by["deny-rdp"].priority, by["deny-rdp"].direction) == ("deny", 1, "inbound")
+    assert str(by["deny-rdp"].destination_ports) == "3389"
+    assert by["always"].access == "alwaysallow"
+    assert isinstance(by["always"].priority, Unknown)          # 5000 is outside 1-4096: an input error
+    assert isinstance(by["always"].source_addresses[0].unknown, Unknown)   # a network group's addresses
+    assert isinstance(by["always"].destination_addresses, Unknown)          # not given
+    errors = [f for f in e.findings if f.level == "error"]
+    assert len(errors) == 1 and "priority is 5000, not an integer 1-4096" in errors[0].message
+    (g,) = e.network_groups.values()
+    assert g.static_members == (ref(f"{SUB}/Microsoft.Network/virtualNetworks/v1"),)
+    (m,) = e.network_managers.values()
+    assert m.subscriptions == ("/subscriptions/s",)
 
 
 def test_site_recovery_mapping_and_protected_item():

@@ -22,6 +22,7 @@ from nsgcheck.model import Estate, NetworkSecurityGroup, Unknown, ref
 from nsgcheck.values.addresses import AddressSet
 from nsgcheck.values.ports import PortSet
 
+from .admin import admin_layer
 from .allowlist import UrlAllowList
 from .catalog import TagCatalog
 from .context import asg_membership, build_context, nsg_export_of
@@ -284,7 +285,14 @@ class PathMemo:
         if end.outside and export is None:
             return [nic]     # an NSG attached to nothing: the only device of the inputs
         sub = (nsg_device(DeviceKind.SUBNET_NSG, sub_nsg, leg), sub_nsg)
-        return [sub, nic] if direction == INBOUND else [nic, sub]
+        layers = [sub, nic] if direction == INBOUND else [nic, sub]
+        subnet = estate.subnets.get(end.subnet_id) if end.subnet_id else None
+        if subnet is not None and export is None:
+            # security admin rules come before the NSGs (an effective export already lists them)
+            admin = admin_layer(estate, subnet.vnet_id)
+            if admin is not None:
+                layers.insert(0, (Device(DeviceKind.ADMIN_RULES, admin.name, admin.id, leg), admin))
+        return layers
 
 
 def _nsg(estate: Estate, nsg_id: str | None, owner: str) -> NetworkSecurityGroup | None:

@@ -473,12 +473,18 @@ def through_nsgs(walking: Sequence[Walking], layers: Sequence[tuple[Device, Netw
 
     A piece a layer certainly denies is final (later layers NOT_REACHED) and goes to
     `finals`; packets a layer leaves in doubt go on, so a later certain deny still decides
-    them. Returns the pieces still walking. `remote`, `channel`: supersets of the remote
-    addresses, protocols and destination ports of every piece (see `relevant_terms`).
+    them. A piece a security admin rule certainly allows with `alwaysallow` skips the NSG
+    layers after it (SKIPPED steps). Returns the pieces still walking. `remote`, `channel`:
+    supersets of the remote addresses, protocols and destination ports of every piece (see
+    `relevant_terms`).
     """
     for i, (device, nsg) in enumerate(layers):
         nxt: list[Walking] = []
         for boxes, steps in walking:
+            always = _always_allowed(steps)
+            if always is not None:
+                nxt.append((boxes, steps + (Step(device, ALLOWED, state=StepState.ABSENT, reason=always),)))
+                continue
             for pboxes, step in nsg_steps(boxes, device, nsg, direction, ctx, cache, remote, channel):
                 now = steps + (step,)
                 if step.outcomes == DENIED:
@@ -488,6 +494,15 @@ def through_nsgs(walking: Sequence[Walking], layers: Sequence[tuple[Device, Netw
                     nxt.append((pboxes, now))
         walking = nxt
     return list(walking)
+
+
+def _always_allowed(steps: tuple[Step, ...]) -> str | None:
+    """Why the NSGs are skipped: a security admin rule certainly allowed the piece with `alwaysallow`."""
+    for st in steps:
+        if st.device.kind is DeviceKind.ADMIN_RULES and st.outcomes == ALLOWED and isinstance(st.rule, RuleRef) \
+                and st.rule.rule.access == "alwaysallow":
+            return f"not consulted: security admin rule {st.rule.rule.name} always allows these packets"
+    return None
 
 
 def evaluate_layers(space: Sequence[Box], direction: str,

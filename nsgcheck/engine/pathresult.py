@@ -29,6 +29,7 @@ from .space import Box
 class DeviceKind(str, Enum):
     """What a device on a path is (the JSON keeps the string values)."""
 
+    ADMIN_RULES = "admin-rules"      # Azure Virtual Network Manager security admin rules (before the NSGs)
     NIC_NSG = "nic-nsg"
     SUBNET_NSG = "subnet-nsg"
     ROUTE = "route"

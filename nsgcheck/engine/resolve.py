@@ -300,7 +300,8 @@ def rule_term(rule: SecurityRule, direction: str, ctx: ResolveContext, label: An
         # the whole possible match is undecided: no certain boxes needed
         certain, maybe = [], tuple(possible)
     else:
-        action = ALLOW if str(rule.access).lower() == "allow" else DENY
+        # a security admin rule's 'alwaysallow' allows too (the NSG walk lets it skip the NSGs)
+        action = ALLOW if str(rule.access).lower() in ("allow", "alwaysallow") else DENY
     where = f" ({rule.origin})" if rule.origin else ""
     reason = "; ".join(dict.fromkeys(reasons))
     if reason:

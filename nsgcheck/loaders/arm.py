@@ -29,7 +29,7 @@ DEPLOYMENTS = "microsoft.resources/deployments"
 NETWORK_TYPES = frozenset({_rest.NSG, _rest.NSG_RULE, _rest.ASG, _rest.NIC, _rest.VNET, _rest.SUBNET, _rest.PEERING,
                            _rest.ROUTE_TABLE, _rest.ROUTE, _rest.VM, _rest.STORAGE, _rest.GATEWAY, _rest.ASR_FABRIC,
                            _rest.ASR_NET_MAPPING, _rest.ASR_ITEM}) | _rest.FIREWALL_TYPES \
-    | _rest.OUTBOUND_TYPES | _rest.PRIVATE_LINK_TYPES
+    | _rest.OUTBOUND_TYPES | _rest.PRIVATE_LINK_TYPES | _rest.ADMIN_TYPES
 MAX_COPY = 800            # ARM's own limit for a copy count
 MAX_COPIES = 1_000_000    # copies made by all the loops of one template (nsgcheck's limit)
 MAX_NESTING = 16          # nested deployments inside nested deployments

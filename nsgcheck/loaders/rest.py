@@ -15,6 +15,8 @@ from typing import Any, Iterable, Mapping
 from nsgcheck.alternatives import ALTERNATIVE
 from nsgcheck.loaders.normalize import (Normalizer, Problem, absent, as_list, complete_default_rules,
                                         duplicate_priorities, problem_findings, rule_name, shown)
+from nsgcheck.loaders.adminrules import TYPES as ADMIN_TYPES
+from nsgcheck.loaders.adminrules import AdminRuleConverter
 from nsgcheck.loaders.outbound import OutboundConverter
 from nsgcheck.loaders.outbound import TYPES as OUTBOUND_TYPES
 from nsgcheck.loaders.privatelink import PrivateLinkConverter
@@ -42,7 +44,6 @@ ROUTE = ROUTE_TABLE + "/routes"
 VM = "microsoft.compute/virtualmachines"
 STORAGE = "microsoft.storage/storageaccounts"
 GATEWAY = "microsoft.network/virtualnetworkgateways"
-AVNM_ADMIN_RULE = "microsoft.network/networkmanagers/securityadminconfigurations/rulecollections/rules"
 ASR = "microsoft.recoveryservices/vaults"
 ASR_FABRIC = ASR + "/replicationfabrics"
 ASR_NET_MAPPING = ASR_FABRIC + "/replicationnetworks/replicationnetworkmappings"
@@ -68,7 +69,7 @@ _EXISTENCE = {NSG: "its rules only might apply", NSG_RULE: "it only might apply"
               ROUTE_TABLE: "its routes only might apply", PEERING: "its address space is only possibly part of the "
                                                                    "VirtualNetwork tag, and its routes in doubt",
               NIC: _SUBJECT, VM: _SUBJECT, SUBNET: _SUBJECT, VNET: _SUBJECT,
-              **{t: _DEVICE for t in FIREWALL_TYPES}, **{t: _DEVICE for t in OUTBOUND_TYPES}}
+              **{t: _DEVICE for t in FIREWALL_TYPES | OUTBOUND_TYPES | ADMIN_TYPES}}
 
 
 # --------------------------------------------------------------------------- helpers
@@ -715,6 +716,7 @@ def convert(raws: Iterable[RawResource], estate: Estate | None = None) -> Estate
     conv = _Converter(estate)
     outbound = OutboundConverter(conv)
     private_link = PrivateLinkConverter(conv)
+    admin = AdminRuleConverter(conv)
     firewall: list[RawResource] = []
     raws = list(raws)
     # fabrics first: mappings and items look up their regions
@@ -758,10 +760,8 @@ def convert(raws: Iterable[RawResource], estate: Estate | None = None) -> Estate
             private_link.convert(raw, t)
         elif t in FIREWALL_TYPES:
             firewall.append(raw)
-        elif t == AVNM_ADMIN_RULE:
-            conv.finding("warning", f"Virtual Network Manager security admin rule {_short_name(raw)!r} is not "
-                         "evaluated: admin rules apply before NSGs and can deny (or always allow) traffic the NSGs "
-                         "allow; the verdicts of the networks it covers do not account for it", raw.origin)
+        elif t in ADMIN_TYPES:
+            admin.convert(raw, t)
         exists = raw.existence()
         if exists is not None:
             conv.finding("warning", exists.reason + "; " + _EXISTENCE.get(t, _AS_IF_DEPLOYED), raw.origin)
@@ -773,6 +773,7 @@ def convert(raws: Iterable[RawResource], estate: Estate | None = None) -> Estate
     conv.attach_gateways()
     outbound.finish()
     private_link.finish()
+    admin.finish()
     if firewall:
         convert_firewall(firewall, estate)
     return estate
