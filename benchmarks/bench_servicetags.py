@@ -106,8 +106,10 @@ def main(argv=None) -> int:
     r["netaddr_load"], base = timed(lambda: NetaddrCatalog(path), args.baseline_repeat)
 
     addrs = probes(full)
-    # first reverse lookup on a freshly loaded catalog (builds the index) vs later lookups
+    # first reverse lookup on a freshly loaded catalog (reads prefixes), building the index, later lookups
     r["first_lookup"], _ = timed(lambda: load(path).containing("13.68.163.32/28"), args.repeat)
+    loaded = [load(path) for _ in range(args.repeat)]
+    r["index"], _ = timed(lambda: loaded.pop().build_index(), args.repeat)
     r["lookup_ours"], ours_answers = timed(lambda: [[t.name for t in full.containing(a)] for a in addrs], args.repeat)
     r["lookup_ours"] /= len(addrs)
     few = addrs[::10]
@@ -134,15 +136,20 @@ def main(argv=None) -> int:
         f"| {r['netaddr_load']*1000:.0f} ms | {r['netaddr_load']/r['all_sets']:.1f}x |",
         f"| load + index everything (all sets + reverse index, both families) | {r['everything']*1000:.0f} ms "
         f"| {r['netaddr_load']*1000:.0f} ms (has no reverse index) | {r['netaddr_load']/r['everything']:.1f}x |",
-        f"| first reverse lookup after load (builds the index) | {r['first_lookup']*1000:.0f} ms | — | — |",
+        f"| first reverse lookup after load (reads the prefixes that may hold it; no index) "
+        f"| {r['first_lookup']*1000:.0f} ms | — | — |",
+        f"| reverse index of both families built (sets and index; what the look-up cache stores) "
+        f"| {r['index']*1000:.0f} ms | — | — |",
         f"| one reverse lookup, index built (most specific first) | {r['lookup_ours']*1e6:.0f} µs "
         f"| {r['lookup_netaddr']*1e3:.1f} ms (scan every tag's IPSet) | {r['lookup_netaddr']/r['lookup_ours']:.0f}x |",
         "",
         "Budget (DESIGN.md): load + index under 0.3 s and at least 5x faster than netaddr: "
         + ("met" if r["lazy"] < 0.3 and r["netaddr_load"] / r["lazy"] >= 5 else "NOT met") + ". "
         "Honest reading: the headline row defers each tag's address set to first use; building all of them "
-        "(row 2) is the like-for-like comparison, and the reverse index is built only on the first reverse "
-        "lookup (row 3/4). Both implementations return the same tags for "
+        "(row 2) is the like-for-like comparison. The first few reverse look-ups read the prefixes directly "
+        "(row 4); later ones build the index (row 5) and answer by bisection (row 6); `nsgcheck tags lookup` "
+        "keeps the index in the user cache (benchmarks/bench_startup.py). Both implementations return the "
+        "same tags for "
         f"{len(addrs)} probe addresses (checked by the script).",
         END,
     ]
