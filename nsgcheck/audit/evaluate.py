@@ -319,14 +319,20 @@ def run_jobs(ev: Evaluator, groups: dict[tuple, _Group], out: list[Result | None
         flow = replace(f, src=_union(j.address for j in g.jobs))
         result = ev.memo.path(g.spec, flow)
         shared: dict[Any, Verdict] = {}
+        made: dict[tuple, Result] = {}      # jobs alike but for the subject share one result's fields
         for job in g.jobs:
             seg = result.segment("src", job.address)
-            v = shared.get(seg)
-            if v is None:
-                v = shared[seg] = summarize(result.project(src=job.address), g.label)
-            v = apply_cap(v, job.cap, job.notes)
-            out[job.index] = _result(job.req, job.subject, job.side, v, g.label, job.urls, port=job.port,
-                                     flow=g.family if job.own_flow else None)
+            key = (seg, job.cap, job.notes, job.req.id, job.side, job.urls, job.port, job.own_flow)
+            first = made.get(key)
+            if first is not None:
+                out[job.index] = first.replaced(subject=job.subject)
+            else:
+                v = shared.get(seg)
+                if v is None:
+                    v = shared[seg] = summarize(result.project(src=job.address), g.label)
+                v = apply_cap(v, job.cap, job.notes)
+                out[job.index] = made[key] = _result(job.req, job.subject, job.side, v, g.label, job.urls,
+                                                     port=job.port, flow=g.family if job.own_flow else None)
             if done is not None:
                 done(job.owner)
 

@@ -9,6 +9,7 @@ the same inputs.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from nsgcheck.answers import (FAIL, NOT_APPLICABLE, PARTIAL, PASS, UNKNOWN, Advisory, Decision,  # noqa: F401
@@ -80,8 +81,26 @@ class Result:
     def effective_severity(self) -> str:
         return self.severity or STATUS_SEVERITY[self.status]
 
+    def replaced(self, **changes: Any) -> "Result":
+        """`dataclasses.replace(self, **changes)` without running `__init__` again: one call per
+        finding in large audits (a third of the cost). Only field names are accepted."""
+        unknown = set(changes) - _FIELDS
+        if unknown:
+            raise TypeError(f"not fields of Result: {', '.join(sorted(unknown))}")
+        new = object.__new__(Result)
+        state = new.__dict__
+        state.update(self.__dict__)
+        state.update(changes)
+        if not _IDENTITY.isdisjoint(changes):
+            state.pop("_finding_id", None)
+        return new
+
     def finding_id(self) -> str:
         """Stable across runs and line moves: requirement, side, subject id (and peer id)."""
+        return self._finding_id
+
+    @cached_property
+    def _finding_id(self) -> str:
         return finding_id(self.requirement, self.side, self.subject.id, self.peer.id if self.peer else "")
 
     def to_json(self, shared: dict[int, tuple[Any, Any]] | None = None) -> dict[str, Any]:
@@ -113,11 +132,15 @@ class Result:
             out["peer"] = part(shared, self.peer, _to_json)
         if self.suppressed:
             out["suppressed"] = self.suppressed
-        if self.fixes:
-            out["fixes"] = part(shared, self.fixes, _list_json)
+        if self.fixes:       # (each finding has its own tuple of fixes that many share)
+            out["fixes"] = [part(shared, f, _to_json) for f in self.fixes]
         if self.destination_prefixes:
             out["destination_prefixes"] = part(shared, self.destination_prefixes, list)
         return out
+
+
+_FIELDS = frozenset(Result.__dataclass_fields__)
+_IDENTITY = frozenset({"requirement", "side", "subject", "peer"})      # what the finding id is made of
 
 
 def _to_json(obj: Any) -> Any:

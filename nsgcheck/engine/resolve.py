@@ -302,8 +302,8 @@ def rule_term(rule: SecurityRule, direction: str, ctx: ResolveContext, label: An
     else:
         # a security admin rule's 'alwaysallow' allows too (the NSG walk lets it skip the NSGs)
         action = ALLOW if str(rule.access).lower() in ("allow", "alwaysallow") else DENY
-    where = f" ({rule.origin})" if rule.origin else ""
     reason = "; ".join(dict.fromkeys(reasons))
-    if reason:
+    if reason:         # (the origin's line is worked out only when a reason shows it)
+        where = f" ({rule.origin})" if rule.origin else ""
         reason = f"rule {rule.name}{where}: {reason}"
     return Term(tuple(certain), action, label if label is not None else rule, maybe, reason)

@@ -383,7 +383,11 @@ def _covers(tokens: Any, address: str) -> bool:
 def _relied_on(results: list[Result]) -> frozenset[tuple[str, str]]:
     """NSG rules that allow (part of) some result: rewriting them could break what passes."""
     out = set()
+    seen: dict[int, tuple] = {}        # results of one verdict share its deciding rules: read once
     for r in results:
+        if seen.get(id(r.decided_by)) is r.decided_by:
+            continue
+        seen[id(r.decided_by)] = r.decided_by
         for d in r.decided_by:
             if d.access == "allow" and d.rule and d.device_kind in NSG_KINDS:
                 out.add((d.device.lower(), d.rule.lower()))
@@ -394,7 +398,8 @@ def plan_report_fixes(results: Iterable[Result], estate: Estate) -> list[Result]
     """Attach fixes to every fail/partial result, allocating priorities jointly (deterministic)."""
     results = list(results)
     allocation = Allocation(relied_on=_relied_on(results))
-    order = sorted(range(len(results)), key=lambda i: (
+    # problems in report order (the order of the others does not matter: they get no fixes)
+    order = sorted((i for i, r in enumerate(results) if r.status in (FAIL, PARTIAL)), key=lambda i: (
         results[i].subject.kind, results[i].subject.name.lower(), results[i].subject.id, results[i].side,
         results[i].requirement, results[i].peer.name.lower() if results[i].peer else ""))
     groups: dict[str, set[str]] = {}
@@ -405,10 +410,8 @@ def plan_report_fixes(results: Iterable[Result], estate: Estate) -> list[Result]
     out = list(results)
     for i in order:
         r = results[i]
-        if r.status not in (FAIL, PARTIAL):
-            continue
         members = members_of.get(r.destination, ()) if r.side == "group" else ()
         fixes = plan_fixes(r, estate, allocation, members)
         if fixes:
-            out[i] = dataclasses.replace(r, fixes=tuple(fixes))
+            out[i] = r.replaced(fixes=tuple(fixes))
     return out

@@ -98,19 +98,25 @@ def verify_report_fixes(report: dict[str, Any], estate: Estate,
     wanted: dict[str, list[tuple[str, str]]] = {}      # finding id -> its fix keys
     fixes: dict[tuple[str, str], dict[str, Any]] = {}
     unplaceable: dict[str, str] = {}                   # finding id -> why it has no applicable fix
+    keyed: dict[int, tuple[Any, tuple[str, str]]] = {}  # results share fix objects: key each once
     for r in results:
         if r.get("status") not in PROBLEMS or not r.get("fixes"):
             continue
         keys = []
         for f in r["fixes"]:
+            hit = keyed.get(id(f))
+            if hit is None or hit[0] is not f:
+                hit = keyed[id(f)] = (f, fix_key(f))
+            key = hit[1]
             if f.get("priority") is None:
                 unplaceable[r["id"]] = str(f.get("note") or "no free priority for the rule")
-            keys.append(fix_key(f))
-            fixes.setdefault(fix_key(f), f)
+            keys.append(key)
+            fixes.setdefault(key, f)
         wanted[r["id"]] = keys
     if not wanted:
         return report
     before = {r["id"]: r.get("status") for r in results}
+    settled = [(rid, st) for rid, st in before.items() if st in ("pass", "not_applicable")]
     active = {k: f for k, f in fixes.items() if f.get("priority") is not None}
     withdrawn: dict[tuple[str, str], str] = {}
     after: dict[str, Any] = {}
@@ -122,8 +128,7 @@ def verify_report_fixes(report: dict[str, Any], estate: Estate,
                                                                      built))}
         if rounds >= MAX_ROUNDS:
             break
-        broken = [rid for rid, st in before.items()
-                  if st in ("pass", "not_applicable") and _status(after.get(rid, {"status": st})) != st]
+        broken = [rid for rid, st in settled if rid in after and _status(after[rid]) != st]
         hit = set()
         for rid in broken:
             nsgs = _path_nsgs(after[rid])

@@ -1,0 +1,39 @@
+"""Results: `replaced` is `dataclasses.replace` (finding id included); shared JSON parts."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from nsgcheck.answers import Decision, PathStep
+from nsgcheck.audit.results import Result, Subject
+
+VM1 = Subject("vm", "vm1", "/s/VM1", "10.0.0.4", "eastus")
+VM2 = Subject("vm", "vm2", "/s/VM2", "10.0.0.5", "eastus")
+DENY = Decision("nsg-a", "nic-nsg", "deny-all", 4000, "deny", 1.0)
+BASE = Result("A2A-SRC-STORAGE", "t", VM1, "source", "fail", 0.0, "Storage.EastUS", "tcp", "443",
+              decided_by=(DENY,), path=(PathStep("nic-nsg", "nsg-a", "deny"),), urls=("*.blob.core.windows.net",))
+
+
+@pytest.mark.parametrize("changes", [dict(subject=VM2), dict(fixes=("f",)), dict(requirement="A2A-SRC-AAD"),
+                                     dict(peer=VM2, side="group"), dict(status="pass", coverage=1.0)])
+def test_replaced_is_dataclasses_replace(changes):
+    assert BASE.finding_id().endswith("/s/vm1")          # the id is remembered on first use
+    new = BASE.replaced(**changes)
+    assert new == dataclasses.replace(BASE, **changes)
+    assert new.finding_id() == dataclasses.replace(BASE, **changes).finding_id()
+    assert BASE.subject is VM1 and BASE.fixes == ()       # the original is unchanged
+
+
+def test_replaced_refuses_what_is_not_a_field():
+    with pytest.raises(TypeError):
+        BASE.replaced(colour="red")
+
+
+def test_results_of_one_verdict_share_their_json_parts():
+    other = BASE.replaced(subject=VM2)
+    shared: dict = {}
+    a, b = BASE.to_json(shared), other.to_json(shared)
+    assert a == BASE.to_json() and b == other.to_json()
+    assert a["decided_by"] is b["decided_by"] and a["path"] is b["path"] and a["subject"] is not b["subject"]
