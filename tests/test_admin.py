@@ -117,3 +117,37 @@ def test_admin_rules_apply_in_priority_order_and_allow_hands_on_to_the_nsgs(tmp_
     allow = [_admin("allow-https", 10, "Allow")]
     assert _storage_row(tmp_path, capsys, _estate([_nsg_rule("deny-https", 100, "Deny")], allow))["status"] == "fail"
     assert _storage_row(tmp_path, capsys, _estate([], allow))["status"] == "pass"
+
+
+def _export_rule(name: str, priority: int, access: str, port: str = "443") -> dict:
+    return {"name": name, "protocol": "Tcp", "sourcePortRange": "0-65535", "destinationPortRange": f"{port}-{port}",
+            "sourceAddressPrefix": "0.0.0.0/0", "destinationAddressPrefix": "0.0.0.0/0", "access": access,
+            "priority": priority, "direction": "Outbound"}
+
+
+def test_security_admin_rules_in_an_effective_nsg_export_come_before_its_nsgs(tmp_path, capsys):
+    nic_id = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/networkInterfaces/web-nic"
+    nsg_group = {"networkSecurityGroup": {"id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/"
+                                                "networkSecurityGroups/nsg"},
+                 "association": {"networkInterface": {"id": nic_id}},
+                 "effectiveSecurityRules": [_export_rule("securityRules/allow-https", 100, "Allow")]}
+    admin_group = {"association": {"networkManager": {"id": "/subscriptions/s/resourceGroups/rg/providers/"
+                                                            "Microsoft.Network/networkManagers/avnm"}},
+                   "effectiveSecurityRules": [_export_rule("deny-https", 5, "Deny"),
+                                              _export_rule("always-dns", 6, "AlwaysAllow", "53")]}
+
+    def row(groups: list) -> tuple[dict, dict]:
+        f = tmp_path / "web-nic.effective-nsg.json"
+        f.write_text(json.dumps({"value": groups}))
+        main(["audit", str(f), "--tags", str(TAGS), "--source-region", "eastus", "--target-region", "centralus",
+              "--format", "json"])
+        report = load_report(capsys.readouterr().out)
+        (r,) = [r for r in report["results"] if r["requirement"] == "A2A-SRC-STORAGE"]
+        return r, report
+
+    r, report = row([nsg_group, admin_group])
+    assert r["status"] == "fail" and [d["rule"] for d in r["decided_by"] if d["access"] == "deny"] == ["deny-https"]
+    # an AlwaysAllow admin rule and a priority under 100 are valid there: no input error
+    assert not [f for f in report["findings"] if f["level"] == "error"]
+    r, _ = row([nsg_group])
+    assert r["status"] != "fail"      # without the admin rule the NSG allows (the path beyond is unknown)

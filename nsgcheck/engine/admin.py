@@ -111,5 +111,10 @@ def admin_layer(estate: Estate, vnet_id: str | None) -> NetworkSecurityGroup | N
                       "is not modelled")
         rules = [r if r.exists is not None else replace(r, exists=why) for r in rules]
     vid = vnet_id or "(virtual network not in the inputs)"
-    return NetworkSecurityGroup(f"{vid}/securityAdminRules", DEVICE_NAME, tuple(rules), _DEFAULTS,
-                                rules_unknown=unknown)
+    return admin_rules_nsg(f"{vid}/securityAdminRules", tuple(rules), unknown)
+
+
+def admin_rules_nsg(nsg_id: str, rules: tuple[SecurityRule, ...], unknown: Unknown | None = None
+                    ) -> NetworkSecurityGroup:
+    """Security admin rules as one layer: an NSG whose defaults hand every other packet on."""
+    return NetworkSecurityGroup(nsg_id, DEVICE_NAME, rules, _DEFAULTS, rules_unknown=unknown)

@@ -14,6 +14,8 @@ from dataclasses import dataclass, replace
 from nsgcheck.model import (AddressKind, AddressToken, EffectiveNsg, EffectiveNsgExport, NetworkSecurityGroup,
                             SecurityRule)
 
+from .admin import admin_rules_nsg
+
 
 @dataclass(frozen=True)
 class ExportLayers:
@@ -21,7 +23,9 @@ class ExportLayers:
 
     nic: NetworkSecurityGroup | None
     subnet: NetworkSecurityGroup | None
-    other: tuple[str, ...] = ()       # associations nsgcheck does not evaluate (e.g. network manager)
+    other: tuple[str, ...] = ()       # associations nsgcheck does not evaluate
+    #: the security admin rules the export lists (network manager association), before the NSGs
+    admin: NetworkSecurityGroup | None = None
 
 
 def _expanded(rule: SecurityRule, expansions: dict[tuple[str, str], tuple[str, ...]]) -> SecurityRule:
@@ -47,12 +51,16 @@ def effective_nsg(group: EffectiveNsg, index: int, nic_id: str) -> NetworkSecuri
 def export_layers(export: EffectiveNsgExport, nic_id: str) -> ExportLayers:
     """The NSGs the export applies at the NIC and at the subnet."""
     nic = subnet = None
+    admin: list[SecurityRule] = []
     other = []
     for i, g in enumerate(export.groups):
         if g.association == "nic" and nic is None:
             nic = effective_nsg(g, i, nic_id)
         elif g.association == "subnet" and subnet is None:
             subnet = effective_nsg(g, i, nic_id)
+        elif g.association == "manager":
+            admin += effective_nsg(g, i, nic_id).rules
         else:
             other.append(f"{g.association} association of {g.nsg_id or 'an NSG'} in the effective-NSG export")
-    return ExportLayers(nic, subnet, tuple(other))
+    layer = admin_rules_nsg(f"{nic_id}/securityAdminRules", tuple(admin)) if admin else None
+    return ExportLayers(nic, subnet, tuple(other), layer)

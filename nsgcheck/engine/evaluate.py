@@ -274,9 +274,10 @@ class PathMemo:
         nic_nsg = _nsg(estate, end.nic_nsg_id, "the NIC")
         sub_nsg = _nsg(estate, end.subnet_nsg_id, "the subnet")
         export = nsg_export_of(estate, end.nic_id)
+        admin = None
         if export is not None and end.nic_id:
             got = export_layers(export, end.nic_id)
-            nic_nsg, sub_nsg = got.nic, got.subnet
+            nic_nsg, sub_nsg, admin = got.nic, got.subnet, got.admin
             note = "NSGs from the effective-NSG export of the NIC (its effective rules and expanded prefixes)"
             if note not in notes:
                 notes.append(note)
@@ -288,10 +289,10 @@ class PathMemo:
         layers = [sub, nic] if direction == INBOUND else [nic, sub]
         subnet = estate.subnets.get(end.subnet_id) if end.subnet_id else None
         if subnet is not None and export is None:
-            # security admin rules come before the NSGs (an effective export already lists them)
             admin = admin_layer(estate, subnet.vnet_id)
-            if admin is not None:
-                layers.insert(0, (Device(DeviceKind.ADMIN_RULES, admin.name, admin.id, leg), admin))
+        if admin is not None:
+            # security admin rules come before the NSGs (an effective export lists those applied)
+            layers.insert(0, (Device(DeviceKind.ADMIN_RULES, admin.name, admin.id, leg), admin))
         return layers
 
 

@@ -10,6 +10,7 @@ the Python dict repr some az versions print) and `az network nic show-effective-
 from __future__ import annotations
 
 import ast
+from dataclasses import replace
 from typing import Any, Mapping
 
 from nsgcheck.loaders.jsonpos import LineMap
@@ -174,6 +175,20 @@ def _association(assoc: Any) -> tuple[str, str | None]:
     return "unknown", None
 
 
+def _admin_fields(r: Any) -> tuple[dict, dict] | None:
+    """A security admin rule of an effective export, shaped for the NSG rule normalizer (which knows
+    neither `AlwaysAllow` nor priorities under 100), and the fields to put back afterwards."""
+    if not isinstance(r, dict):
+        return None
+    shaped, back = dict(r), {}
+    access, priority = r.get("access"), r.get("priority")
+    if isinstance(access, str) and access.strip().lower() == "alwaysallow":
+        shaped["access"], back["access"] = "Allow", "alwaysallow"
+    if isinstance(priority, int) and not isinstance(priority, bool) and 1 <= priority <= 4096:
+        shaped["priority"], back["priority"] = 100, priority
+    return shaped, back
+
+
 def load_effective_nsgs(doc: Any, file: str, linemap: LineMap | None,
                         nic_id: str | None = None) -> tuple[EffectiveNsgExport, list[Finding]]:
     """`az network nic list-effective-nsg` -> EffectiveNsgExport."""
@@ -187,6 +202,7 @@ def load_effective_nsgs(doc: Any, file: str, linemap: LineMap | None,
         gptr = f"{base}/{i}"
         origin = loc.origin(gptr)
         kind, assoc_id = _association(g.get("association"))
+        manager = kind == "manager"     # security admin rules (priority 1-4096, access AlwaysAllow too)
         nsg = g.get("networkSecurityGroup")
         nsg_id = nsg.get("id") if isinstance(nsg, dict) and isinstance(nsg.get("id"), str) else None
         rules = []
@@ -195,8 +211,12 @@ def load_effective_nsgs(doc: Any, file: str, linemap: LineMap | None,
             rptr = f"{gptr}/effectiveSecurityRules/{j}"
             rorigin = loc.origin(rptr)
             name = r.get("name", f"#{j}") if isinstance(r, dict) else f"#{j}"
-            rule = norm.rule(r, name, rorigin, default=str(name).lower().startswith("defaultsecurityrules/"),
+            admin = _admin_fields(r) if manager else None
+            rule = norm.rule(admin[0] if admin else r, name, rorigin,
+                             default=str(name).lower().startswith("defaultsecurityrules/"),
                              effective=True)   # not an object: every field unknown, and an input error
+            if admin:
+                rule = replace(rule, **admin[1])
             rloc = JsonLocator(linemap, file, rptr, r)
             findings += problem_findings(rule, lambda *p, _l=rloc: _l(p), f"effective rule {rule.name!r}")
             rules.append(rule)
