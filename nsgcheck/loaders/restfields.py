@@ -58,8 +58,13 @@ def get(d: Any, *keys: str) -> Any:
         if k in d:
             d = d[k]
             continue
-        low = k.lower()
-        d = next((v for kk, v in d.items() if isinstance(kk, str) and kk.lower() == low), None)
+        low, n = k.lower(), len(k)
+        for kk in d:   # most fields asked for are absent: lower-case only keys of the same length
+            if type(kk) is str and len(kk) == n and kk.lower() == low:
+                d = d[kk]
+                break
+        else:
+            return None
     return d
 
 
