@@ -109,7 +109,8 @@ def main(argv=None) -> int:
     # first reverse lookup on a freshly loaded catalog (reads prefixes), building the index, later lookups
     r["first_lookup"], _ = timed(lambda: load(path).containing("13.68.163.32/28"), args.repeat)
     loaded = [load(path) for _ in range(args.repeat)]
-    r["index"], _ = timed(lambda: loaded.pop().build_index(), args.repeat)
+    fresh = iter(loaded)   # the catalogs stay referenced: freeing one is not part of the build
+    r["index"], _ = timed(lambda: next(fresh).build_index(), args.repeat)
     r["lookup_ours"], ours_answers = timed(lambda: [[t.name for t in full.containing(a)] for a in addrs], args.repeat)
     r["lookup_ours"] /= len(addrs)
     few = addrs[::10]
