@@ -408,7 +408,12 @@ def resolve(estate: Estate, req: Requirement, subj: AuditSubject, placement: Pla
         src_servers: tuple[str, ...] | Unknown = ()
         if side == "target":
             src_servers = dns_servers(estate, subj.source, subj.nic_id)[0]
-        return dns_destination(estate, placement, nic_id, side, src_servers)
+        # the destination follows from the servers alone: worked out once per distinct setting
+        key = ("dns", dns_servers(estate, placement, nic_id), side, src_servers)
+        hit = cache.get(key)
+        if hit is None:
+            hit = cache[key] = dns_destination(estate, placement, nic_id, side, src_servers)
+        return hit
     base = req.destination.split(".", 1)[0].lower()
     if base == "azuresiterecovery":
         asr = cache.get("asr")
@@ -439,7 +444,11 @@ def resolve(estate: Estate, req: Requirement, subj: AuditSubject, placement: Pla
         through = proxy_destination(scenario.proxy, name, urls, accepted)
         if through is not None:
             return through
-    return Destination(name, dst, req.protocol, port, urls, accepted)
+    key = ("public", name, req.protocol, port, urls, accepted)       # the same for every subject
+    hit = cache.get(key)
+    if hit is None or hit[0] is not dst:
+        hit = cache[key] = (dst, Destination(name, dst, req.protocol, port, urls, accepted))
+    return hit[1]
 
 
 __all__ = ["Cap", "Destination", "apply_cap", "decided", "dns_servers", "endpoint_addresses", "endpoints_for",

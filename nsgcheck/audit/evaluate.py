@@ -80,8 +80,13 @@ def endpoint_of(placement: Placement, nic_id: str | None, estate: Estate,
             found = egress_for(estate, estate.subnets.get(placement.subnet_id), outbound)
             # one object per distinct way out: path keys then compare by identity
             egress = memo[key] = memo.setdefault(("egress", found), found)
-    return Endpoint(placement.subnet_id, placement.nic_nsg_id, placement.subnet_nsg_id, nic_key, asgs,
-                    placement.outside, egress)
+    end = Endpoint(placement.subnet_id, placement.nic_nsg_id, placement.subnet_nsg_id, nic_key, asgs,
+                   placement.outside, egress)
+    if egress_memo is None:
+        return end
+    # one object per distinct device set: the many subjects that share it then key the plan's
+    # tables and the memo's by identity (no field-by-field comparisons)
+    return egress_memo.setdefault(("endpoint", end), end)
 
 
 def requirement_flow(req: Requirement, src: AddressSet, dst: AddressSet, urls: tuple[str, ...] = (),
@@ -169,9 +174,18 @@ def _urls(req: Requirement, cloud: str) -> tuple[tuple[str, ...], tuple[str, ...
     return req.urls_for(cloud), req.accepted_urls_for(cloud)
 
 
-def _na(req: Requirement, subject: Subject, why: str, dest: str = "", port: str | None = None) -> Result:
-    return Result(req.id, req.title, subject, req.side, NOT_APPLICABLE, 0.0, dest or req.destination,
-                  req.protocol, req.port_text if port is None else port, message=why, severity="none")
+def _na(req: Requirement, subject: Subject, why: str, dest: str = "", port: str | None = None,
+        made: dict | None = None) -> Result:
+    """A not-applicable result; with `made` (one per run) copied from the first of its kind."""
+    if made is not None:
+        first = made.get(("not-applicable", req.id, why, dest, port))
+        if first is not None:
+            return first.replaced(subject=subject)
+    out = Result(req.id, req.title, subject, req.side, NOT_APPLICABLE, 0.0, dest or req.destination,
+                 req.protocol, req.port_text if port is None else port, message=why, severity="none")
+    if made is not None:
+        made[("not-applicable", req.id, why, dest, port)] = out
+    return out
 
 
 def _result(req: Requirement, subject: Subject, side: str, v: Verdict, dest: str, urls: tuple[str, ...],
@@ -257,16 +271,18 @@ def plan_subject(ev: Evaluator, subj: AuditSubject, reqs: Sequence[_Req], scenar
         tsubj = Subject(subj.subject.kind, subj.subject.name, subj.subject.id,
                         subj.target.address_text, subj.target.region or tgt_region or "", subj.subject.other_nics)
     specs: dict[tuple, PathSpec] = {}
+    src_families = subj.source.families
+    tgt_families = subj.target.families if subj.target is not None else None
     for sr in reqs:
         req = sr.req
         if sr.off:
-            out.append(_na(req, subj.subject, sr.off, port=sr.port))
+            out.append(_na(req, subj.subject, sr.off, port=sr.port, made=ev.resolved))
             continue
         urls = sr.urls
         source = req.side == SOURCE
         placement = subj.source if source else subj.target
         subject = subj.subject if source else (tsubj or subj.subject)
-        families = placement.families if placement is not None else None
+        families = (src_families if source else tgt_families) if placement is not None else None
         name, dst, why = ev.destination(req, src_region, tgt_region, families)
         if placement is None:
             out.append(_result(req, subject, TARGET, unknown_verdict(subj.target_reason), name, urls, port=sr.port))
@@ -278,7 +294,7 @@ def plan_subject(ev: Evaluator, subj: AuditSubject, reqs: Sequence[_Req], scenar
         dest = resolve(ev.estate, req, subj, placement, req.side, scenario, cloud, name, dst, urls, sr.accepted,
                        ev.resolved)
         if dest.not_applicable:
-            out.append(_na(req, subject, dest.not_applicable, dest.label, port=sr.port))
+            out.append(_na(req, subject, dest.not_applicable, dest.label, port=sr.port, made=ev.resolved))
             continue
         if dest.verdict is not None:
             out.append(_result(req, subject, req.side, dest.verdict, dest.label, urls, port=sr.port))
@@ -294,7 +310,8 @@ def plan_subject(ev: Evaluator, subj: AuditSubject, reqs: Sequence[_Req], scenar
         spec = specs.get((req.side, dest.receiver))
         if spec is None:
             end = endpoint_of(placement, subj.nic_id if source else None, ev.estate, ev.resolved)
-            spec = specs[(req.side, dest.receiver)] = PathSpec(sender=end, receiver=dest.receiver)
+            spec = PathSpec(sender=end, receiver=dest.receiver)
+            spec = specs[(req.side, dest.receiver)] = ev.resolved.setdefault(("spec", spec), spec)
         key = (spec, req.id, dest.key(), families)
         group = groups.get(key)
         if group is None:

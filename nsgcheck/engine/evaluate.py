@@ -64,6 +64,10 @@ class Endpoint:
     outside: str = ""
     egress: Egress | None = None
 
+    def __hash__(self) -> int:
+        return _cached_hash(self, (self.subnet_id, self.nic_nsg_id, self.subnet_nsg_id, self.nic_id, self.asgs,
+                                   self.outside, self.egress))
+
 
 @dataclass(frozen=True)
 class PathSpec:
@@ -71,6 +75,18 @@ class PathSpec:
 
     sender: Endpoint | None = None
     receiver: Endpoint | None = None
+
+    def __hash__(self) -> int:
+        return _cached_hash(self, (self.sender, self.receiver))
+
+
+def _cached_hash(obj: Any, fields: tuple) -> int:
+    """The hash of a frozen key object, worked out once (memo keys are hashed at every look-up)."""
+    h = obj.__dict__.get("_hash")
+    if h is None:
+        h = hash(fields)
+        object.__setattr__(obj, "_hash", h)
+    return h
 
 
 @dataclass(frozen=True)
@@ -87,6 +103,10 @@ class Flow:
     #: the packets go to a forward proxy (this name) that sends the URLs on: its URL allow-list
     #: decides beyond it (none given: its policy is not in the inputs)
     via: str = ""
+
+    def __hash__(self) -> int:
+        return _cached_hash(self, (self.protocol, self.src, self.dst, self.dport, self.sport, self.urls,
+                                   self.accepted_urls, self.via))
 
     def space(self) -> list:
         return flow_space(self.protocol, self.src, self.dst, self.dport, self.sport)

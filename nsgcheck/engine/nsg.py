@@ -115,7 +115,8 @@ class TermCache:
       order, each with the bound of its remote side (`relevant_terms`); `_near`: the same with
       one remote address set (by identity: the set is held in the key) and a context -> the
       terms of those that can meet it; `_meets`: (CIDR or tag, remote set) -> whether they meet;
-    * `_term`: (rule, direction, context) -> its Term; `_bound`: (rule, direction) -> bound.
+    * `_term`: (rule, direction, context) -> its Term; `_bound`: (rule, direction) -> bound;
+    * `_overlap`: (interval set, interval set) -> whether they meet (by identity, both held).
     """
 
     def __init__(self) -> None:
@@ -129,6 +130,7 @@ class TermCache:
         self._term: dict[Any, Term] = {}
         self._ctx: dict[int, tuple[ResolveContext, int]] = {}
         self._tokens: dict[Any, int] = {}
+        self._overlap: dict[tuple[int, int], tuple] = {}     # `prefilter`'s overlap tests (by identity)
         self.hits = 0
         self.misses = 0
 
@@ -382,11 +384,24 @@ class Hull:
             dp = dp | b.dport
         return cls(p, s, sp, d, dp)
 
-    def may_meet(self, box: Box) -> bool:
-        return bool(self.protocols & box.protocols) and _overlaps(self.dport.ranges, box.dport.ranges) \
-            and _overlaps(self.sport.ranges, box.sport.ranges) \
-            and (_overlaps(self.src.v4, box.src.v4) or _overlaps(self.src.v6, box.src.v6)) \
-            and (_overlaps(self.dst.v4, box.dst.v4) or _overlaps(self.dst.v6, box.dst.v6))
+    def may_meet(self, box: Box, meets: dict | None = None) -> bool:
+        """Whether the box may meet the space. `meets` remembers address tests by the identity of
+        both interval sets (held in the entry): tag sets recur in every NSG and every flow."""
+        if not (self.protocols & box.protocols and _overlaps(self.dport.ranges, box.dport.ranges)
+                and _overlaps(self.sport.ranges, box.sport.ranges)):
+            return False
+        test = _overlaps if meets is None else lambda a, b: _overlaps_memo(a, b, meets)
+        return (test(self.src.v4, box.src.v4) or test(self.src.v6, box.src.v6)) \
+            and (test(self.dst.v4, box.dst.v4) or test(self.dst.v6, box.dst.v6))
+
+
+def _overlaps_memo(a: tuple, b: tuple, meets: dict) -> bool:
+    if len(a) + len(b) < 8:
+        return _overlaps(a, b)
+    hit = meets.get((id(a), id(b)))
+    if hit is None or hit[0] is not a or hit[1] is not b:
+        hit = meets[(id(a), id(b))] = (a, b, _overlaps(a, b))
+    return hit[2]
 
 
 _INF = float("inf")
@@ -407,15 +422,16 @@ def _overlaps(a: tuple, b: tuple) -> bool:
     return False
 
 
-def prefilter(terms: Sequence[Term], space: Sequence[Box]) -> list[Term]:
-    """Drop terms (and term boxes) that cannot meet the space: exact, only skips no-ops."""
+def prefilter(terms: Sequence[Term], space: Sequence[Box], meets: dict | None = None) -> list[Term]:
+    """Drop terms (and term boxes) that cannot meet the space: exact, only skips no-ops.
+    `meets`: a memo of address overlap tests (see `Hull.may_meet`)."""
     if not space:
         return []
     hull = Hull.of(space)
     out: list[Term] = []
     for t in terms:
-        boxes = tuple(b for b in t.boxes if hull.may_meet(b))
-        maybe = tuple(b for b in t.maybe if hull.may_meet(b))
+        boxes = tuple(b for b in t.boxes if hull.may_meet(b, meets))
+        maybe = tuple(b for b in t.maybe if hull.may_meet(b, meets))
         if boxes or maybe:
             if len(boxes) != len(t.boxes) or len(maybe) != len(t.maybe):
                 t = Term(boxes, t.action, t.label, maybe, t.reason)
@@ -443,8 +459,9 @@ def nsg_steps(boxes: Sequence[Box], device: Device, nsg: NetworkSecurityGroup | 
     """
     if nsg is None:
         return [(tuple(boxes), Step(device, ALLOWED, state=StepState.ABSENT))]
-    terms = relevant_terms(nsg, direction, ctx, boxes, cache if cache is not None else TermCache(), remote, channel)
-    part = first_match(boxes, prefilter(terms, boxes), unmatched=DENY)
+    cache = cache if cache is not None else TermCache()
+    terms = relevant_terms(nsg, direction, ctx, boxes, cache, remote, channel)
+    part = first_match(boxes, prefilter(terms, boxes, cache._overlap), unmatched=DENY)
     return [(piece.boxes, Step(device, piece.outcomes, piece.term.label if piece.term is not None else None,
                                tuple(t.label for t in piece.relevant_doubts), piece.reason))
             for piece in part.pieces]

@@ -9,7 +9,7 @@ without importing netaddr; all set algebra is integer interval arithmetic from
 from __future__ import annotations
 
 from _socket import AF_INET, AF_INET6, inet_ntop, inet_pton
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable
 
 from servicetags import intervals as iv
@@ -31,6 +31,16 @@ class AddressSet:
 
     v4: Intervals = ()
     v6: Intervals = ()
+    #: the hash, worked out on first use: sets of service tags hold thousands of intervals and
+    #: key the engine's memos (flows), which would hash them again at every look-up
+    _hash: int | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __hash__(self) -> int:
+        h = self._hash
+        if h is None:
+            h = hash((self.v4, self.v6))
+            object.__setattr__(self, "_hash", h)
+        return h
 
     # -- construction -------------------------------------------------------------
     @classmethod
