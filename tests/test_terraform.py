@@ -743,3 +743,23 @@ def test_renderers_show_the_resource_address():
     sarif = _location(loc, "plan.json", None)
     assert sarif["logicalLocations"] == [{"fullyQualifiedName": loc["address"], "kind": "resource"}]
     assert "logicalLocations" not in _location({**loc, "address": ""}, "plan.json", None)
+
+
+# --------------------------------------------------------------------------- module structure
+def test_the_registry_composes_both_translator_tables():
+    from nsgcheck.loaders import terraform, terraform_access, terraform_network
+
+    assert not set(terraform_network.TRANSLATORS) & set(terraform_access.TRANSLATORS)
+    assert terraform.TRANSLATORS == {**terraform_network.TRANSLATORS, **terraform_access.TRANSLATORS}
+
+
+def test_translator_modules_need_only_the_plan_machinery():
+    """No import cycle: each translator module loads without the entry point (`terraform`)."""
+    import subprocess
+    import sys
+
+    for module in ("terraform_access", "terraform_network", "terraform_plan"):
+        code = (f"import sys, nsgcheck.loaders.{module}; "
+                f"print('nsgcheck.loaders.terraform' in sys.modules)")
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+        assert out.strip() == "False", module

@@ -4,7 +4,7 @@ NAT gateways (and their subnet / public IP associations), public IPs, load balan
 pool addresses, outbound and load-balancing rules, NIC pool associations), private endpoints,
 private DNS zones with their virtual network links and A records, and the separate
 `azurerm_virtual_network_dns_servers`. Each becomes the REST shape the one converter
-(`rest.py`) reads; association resources patch the resource they name, as in `terraform.py`.
+(`rest.py`) reads; association resources patch the resource they name, (`terraform_plan.add_patch`).
 """
 
 from __future__ import annotations
@@ -12,73 +12,73 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from nsgcheck.loaders.raw import RawResource
-from nsgcheck.loaders.terraform import (_Inst, _Plan, _blank, _loc, _patch, _ptr, _put, _ref_obj,
-                                        nic_config_association)
+from nsgcheck.loaders.terraform_plan import (Inst, Plan, Translator, add_patch, blank, join_pointer,
+                                             location, nic_config_association, put, ref_obj)
 from nsgcheck.model import Unknown
 
 
-def _g(p: _Plan, inst: _Inst) -> Callable[..., Any]:
+def _g(p: Plan, inst: Inst) -> Callable[..., Any]:
     return lambda *a: p.resolved(inst, a)
 
 
 def _sku(v: Any) -> dict:
-    return {"sku": {"name": v}} if not _blank(v) else {}
+    return {"sku": {"name": v}} if not blank(v) else {}
 
 
 def _ids(v: Any) -> Any:
     """A list of ids as REST references (an Unknown list stays Unknown)."""
     if isinstance(v, Unknown):
         return v
-    return [{"id": x} for x in v or [] if not _blank(x)]
+    return [{"id": x} for x in v or [] if not blank(x)]
 
 
 # --------------------------------------------------------------------------- public IPs, NAT
-def t_public_ip(p: _Plan, inst: _Inst) -> None:
+def t_public_ip(p: Plan, inst: Inst) -> None:
     g = _g(p, inst)
     props: dict[str, Any] = {}
-    _put(props, "ipAddress", g("ip_address"))
+    put(props, "ipAddress", g("ip_address"))
     ver = g("ip_version")
     if isinstance(ver, str) and ver:
         props["publicIPAddressVersion"] = ver
-    p.emit(inst, "Microsoft.Network/publicIPAddresses", p.name_of(inst), p.id_of(inst), props, {}, _loc(p, inst),
+    p.emit(inst, "Microsoft.Network/publicIPAddresses", p.name_of(inst), p.id_of(inst), props, {}, location(p, inst),
            _sku(g("sku")))
 
 
-def t_nat_gateway(p: _Plan, inst: _Inst) -> None:
-    p.emit(inst, "Microsoft.Network/natGateways", p.name_of(inst), p.id_of(inst), {}, {}, _loc(p, inst),
+def t_nat_gateway(p: Plan, inst: Inst) -> None:
+    p.emit(inst, "Microsoft.Network/natGateways", p.name_of(inst), p.id_of(inst), {}, {}, location(p, inst),
            _sku(_g(p, inst)("sku_name")))
 
 
 def _nat_public(key: str, attr: str):
-    def t(p: _Plan, inst: _Inst) -> None:
+    def t(p: Plan, inst: Inst) -> None:
         value = p.resolved(inst, (attr,))
         value = value if value is not None else p.unknown(inst, attr, "not set")
 
         def apply(raw: RawResource, value=value) -> None:
             raw.properties.setdefault(key, []).append({"id": value})
-        _patch(p, inst, p.resolved(inst, ("nat_gateway_id",)), apply, f"NAT gateway {attr} association")
+        add_patch(p, inst, p.resolved(inst, ("nat_gateway_id",)), apply, f"NAT gateway {attr} association")
     return t
 
 
-def t_subnet_nat(p: _Plan, inst: _Inst) -> None:
+def t_subnet_nat(p: Plan, inst: Inst) -> None:
     nat = p.resolved(inst, ("nat_gateway_id",))
     nat = nat if nat is not None else p.unknown(inst, "nat_gateway_id", "not set")
 
     def apply(raw: RawResource, nat=nat) -> None:
         raw.properties["natGateway"] = {"id": nat}
-    _patch(p, inst, p.resolved(inst, ("subnet_id",)), apply, "subnet NAT gateway association")
+    add_patch(p, inst, p.resolved(inst, ("subnet_id",)), apply, "subnet NAT gateway association")
 
 
-def t_vnet_dns(p: _Plan, inst: _Inst) -> None:
+def t_vnet_dns(p: Plan, inst: Inst) -> None:
     dns = p.resolved(inst, ("dns_servers",))
 
     def apply(raw: RawResource, dns=dns) -> None:
         raw.properties["dhcpOptions"] = {"dnsServers": dns if dns is not None else []}
-    _patch(p, inst, p.resolved(inst, ("virtual_network_id",)), apply, "virtual network DNS servers")
+    add_patch(p, inst, p.resolved(inst, ("virtual_network_id",)), apply, "virtual network DNS servers")
 
 
 # --------------------------------------------------------------------------- load balancers
-def t_lb(p: _Plan, inst: _Inst) -> None:
+def t_lb(p: Plan, inst: Inst) -> None:
     rid, name = p.id_of(inst), p.name_of(inst)
     g = _g(p, inst)
     fronts = inst.values.get("frontend_ip_configuration") if isinstance(inst.values, dict) else None
@@ -94,38 +94,38 @@ def t_lb(p: _Plan, inst: _Inst) -> None:
             fp: dict[str, Any] = {}
             for tf, rest in (("public_ip_address_id", "publicIPAddress"), ("public_ip_prefix_id", "publicIPPrefix"),
                              ("subnet_id", "subnet")):
-                r = _ref_obj(g("frontend_ip_configuration", i, tf))
+                r = ref_obj(g("frontend_ip_configuration", i, tf))
                 if r is not None:
                     fp[rest] = r
-            _put(fp, "privateIPAddress", g("frontend_ip_configuration", i, "private_ip_address"))
+            put(fp, "privateIPAddress", g("frontend_ip_configuration", i, "private_ip_address"))
             out.append({"name": fname, "id": f"{rid}/frontendIPConfigurations/{fname}", "properties": fp})
-            marks[("properties", "frontendIPConfigurations", i)] = _ptr(inst.pointer, "values",
+            marks[("properties", "frontendIPConfigurations", i)] = join_pointer(inst.pointer, "values",
                                                                         "frontend_ip_configuration", i)
         props["frontendIPConfigurations"] = out
-    p.emit(inst, "Microsoft.Network/loadBalancers", name, rid, props, marks, _loc(p, inst), _sku(g("sku")))
+    p.emit(inst, "Microsoft.Network/loadBalancers", name, rid, props, marks, location(p, inst), _sku(g("sku")))
 
 
-def t_lb_pool(p: _Plan, inst: _Inst) -> None:
+def t_lb_pool(p: Plan, inst: Inst) -> None:
     lb = p.resolved(inst, ("loadbalancer_id",))
     lb_name = lb.rstrip("/").rsplit("/", 1)[-1] if isinstance(lb, str) and lb else f"{inst.address}.loadbalancer_id"
     p.emit(inst, "Microsoft.Network/loadBalancers/backendAddressPools", f"{lb_name}/{p.name_of(inst)}",
            p.id_of(inst), {}, {})
 
 
-def t_lb_pool_address(p: _Plan, inst: _Inst) -> None:
+def t_lb_pool_address(p: Plan, inst: Inst) -> None:
     ip = p.resolved(inst, ("ip_address",))
     ip = ip if ip is not None else p.unknown(inst, "ip_address", "not set")
 
     def apply(raw: RawResource, ip=ip) -> None:
         raw.properties.setdefault("loadBalancerBackendAddresses", []).append(
             {"name": p.name_of(inst), "properties": {"ipAddress": ip}})
-    _patch(p, inst, p.resolved(inst, ("backend_address_pool_id",)), apply, "load balancer backend address")
+    add_patch(p, inst, p.resolved(inst, ("backend_address_pool_id",)), apply, "load balancer backend address")
 
 
 def _lb_rule(kind: str):
     key = "outboundRules" if kind == "outbound" else "loadBalancingRules"
 
-    def t(p: _Plan, inst: _Inst) -> None:
+    def t(p: Plan, inst: Inst) -> None:
         g = _g(p, inst)
         lb = g("loadbalancer_id")
         rp: dict[str, Any] = {}
@@ -162,11 +162,11 @@ def _lb_rule(kind: str):
             if isinstance(marks, dict):
                 marks[("properties", key, len(lst))] = inst.pointer
             lst.append(rule)
-        _patch(p, inst, lb, apply, f"load balancer {kind} rule")
+        add_patch(p, inst, lb, apply, f"load balancer {kind} rule")
     return t
 
 
-def t_nic_pool(p: _Plan, inst: _Inst) -> None:
+def t_nic_pool(p: Plan, inst: Inst) -> None:
     pool = p.resolved(inst, ("backend_address_pool_id",))
     pool = pool if pool is not None else p.unknown(inst, "backend_address_pool_id", "not set")
     nic_config_association(p, inst, pool, p.resolved(inst, ("ip_configuration_name",)),
@@ -174,7 +174,7 @@ def t_nic_pool(p: _Plan, inst: _Inst) -> None:
 
 
 # --------------------------------------------------------------------------- private endpoints, DNS
-def t_private_endpoint(p: _Plan, inst: _Inst) -> None:
+def t_private_endpoint(p: Plan, inst: Inst) -> None:
     g = _g(p, inst)
     props: dict[str, Any] = {}
     sub = g("subnet_id")
@@ -227,15 +227,15 @@ def t_private_endpoint(p: _Plan, inst: _Inst) -> None:
     for key, attr in (("privateLinkServiceConnections", "private_service_connection"),
                       ("ipConfigurations", "ip_configuration"), ("privateDnsZoneGroups", "private_dns_zone_group"),
                       ("customDnsConfigs", "custom_dns_configs")):
-        marks[("properties", key)] = _ptr(inst.pointer, "values", attr)
-    p.emit(inst, "Microsoft.Network/privateEndpoints", p.name_of(inst), p.id_of(inst), props, marks, _loc(p, inst))
+        marks[("properties", key)] = join_pointer(inst.pointer, "values", attr)
+    p.emit(inst, "Microsoft.Network/privateEndpoints", p.name_of(inst), p.id_of(inst), props, marks, location(p, inst))
 
 
-def t_dns_zone(p: _Plan, inst: _Inst) -> None:
+def t_dns_zone(p: Plan, inst: Inst) -> None:
     p.emit(inst, "Microsoft.Network/privateDnsZones", p.name_of(inst), p.id_of(inst), {}, {}, "global")
 
 
-def _zone_child_id(p: _Plan, inst: _Inst, zone_attr: str, child: str) -> str:
+def _zone_child_id(p: Plan, inst: Inst, zone_attr: str, child: str) -> str:
     """A zone child's id: under the id of the zone of that name and resource group in the plan (which
     may be known while the child's is not), else synthesized."""
     own = inst.values.get("id") if isinstance(inst.values, dict) else None
@@ -248,27 +248,27 @@ def _zone_child_id(p: _Plan, inst: _Inst, zone_attr: str, child: str) -> str:
     return p.id_of(inst)
 
 
-def t_dns_link(p: _Plan, inst: _Inst) -> None:
+def t_dns_link(p: Plan, inst: Inst) -> None:
     g = _g(p, inst)
-    zone = p._parent_name(inst, "private_dns_zone_name", "", 1)
+    zone = p.parent_name(inst, "private_dns_zone_name", "", 1)
     props: dict[str, Any] = {}
     vnet = g("virtual_network_id")
     props["virtualNetwork"] = {"id": vnet if vnet is not None else p.unknown(inst, "virtual_network_id", "not set")}
     for tf, rest in (("registration_enabled", "registrationEnabled"), ("resolution_policy", "resolutionPolicy")):
-        _put(props, rest, g(tf))
+        put(props, rest, g(tf))
     p.emit(inst, "Microsoft.Network/privateDnsZones/virtualNetworkLinks", f"{zone}/{p.name_of(inst)}",
            _zone_child_id(p, inst, "private_dns_zone_name", "virtualNetworkLinks"), props, {}, "global")
 
 
-def t_dns_a(p: _Plan, inst: _Inst) -> None:
-    zone = p._parent_name(inst, "zone_name", "", 1)
+def t_dns_a(p: Plan, inst: Inst) -> None:
+    zone = p.parent_name(inst, "zone_name", "", 1)
     records = p.resolved(inst, ("records",))
     props = {"aRecords": records if isinstance(records, Unknown) else [{"ipv4Address": r} for r in records or []]}
     p.emit(inst, "Microsoft.Network/privateDnsZones/A", f"{zone}/{p.name_of(inst)}",
            _zone_child_id(p, inst, "zone_name", "A"), props, {}, "global")
 
 
-TRANSLATORS: dict[str, Callable[[_Plan, _Inst], None]] = {
+TRANSLATORS: dict[str, Translator] = {
     "azurerm_public_ip": t_public_ip,
     "azurerm_nat_gateway": t_nat_gateway,
     "azurerm_nat_gateway_public_ip_association": _nat_public("publicIpAddresses", "public_ip_address_id"),
