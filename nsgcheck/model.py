@@ -57,11 +57,7 @@ class Origin:
         return self._end_line
 
     def _resolve(self) -> None:
-        lines, span = self._lines, None
-        try:
-            span = lines.span(self.pointer)
-        except Exception:  # noqa: BLE001 - a line map must never break loading or reporting
-            pass
+        span = self._lines.span(self.pointer)
         init = object.__setattr__
         if span:
             init(self, "_line", span[0])

@@ -439,10 +439,7 @@ class Catalog:
 
     def line_of(self, pointer: str) -> int | None:
         """Line of a JSON pointer in the source file, when the loader can tell."""
-        try:
-            return self._line_of(pointer) if self._line_of else None
-        except Exception:  # noqa: BLE001 - locating is best effort, the error itself must surface
-            return None
+        return self._line_of(pointer) if self._line_of else None
 
     def _where(self) -> str:
         return f"{self.cloud} tag file"

@@ -285,6 +285,6 @@ def locate_line(text: str | None, pointer: str) -> int | None:
                 pos = p
             else:
                 break
-    except (ValueError, IndexError):
+    except (ValueError, IndexError, RecursionError):   # not JSON there, or nested too deep to step over
         pass
     return text.count("\n", 0, pos) + 1

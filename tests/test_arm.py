@@ -42,6 +42,15 @@ def expand(doc: dict, **kw: Any):
     return expand_template(doc, "t.json", None, **kw)
 
 
+
+def test_a_template_read_without_a_line_map_has_origins_without_lines():
+    """No line map (a document given in memory): every origin reads its line as None, none raises."""
+    exp = expand(template([{"type": NSG, "apiVersion": "2023-09-01", "name": "n", "location": "x",
+                            "properties": {"securityRules": [rule("r")]}}]))
+    (raw,) = exp.resources
+    for origin in (raw.origin, raw.origin_for("properties", "securityRules", 0), raw.origin_for("nope")):
+        assert origin.file == "t.json" and origin.line is None and origin.end_line is None
+
 def by_type(exp, suffix: str) -> list:
     return [r for r in exp.resources if r.type.lower().endswith(suffix.lower())]
 

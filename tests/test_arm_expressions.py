@@ -443,6 +443,18 @@ def test_uri_and_data_uri():
     assert ev("[dataUriToString('data:;base64,SGVsbG8sIFdvcmxkIQ==')]") == "Hello, World!"
 
 
+
+@pytest.mark.parametrize("arg, says", [
+    ("'aGk'", "not valid base64 text"),                      # wrong padding (binascii.Error)
+    ("'gA=='", "does not decode to UTF-8 text"),             # byte 0x80 (UnicodeDecodeError)
+    ("'aGk\u00e9='", "characters outside ASCII"),            # ValueError
+    ("1", "expected string"),                                 # the argument check, not a decoding error
+])
+def test_base64_to_string_errors_say_what_is_wrong(arg, says):
+    with pytest.raises(LoaderError) as e:
+        ev(f"[base64ToString({arg})]")
+    assert says in str(e.value)
+
 def test_cidr_functions():
     assert ev("[parseCidr('10.144.0.0/20')]") == {
         "network": "10.144.0.0", "netmask": "255.255.240.0", "broadcast": "10.144.15.255",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import sys
 import json
 from unittest import mock
 
@@ -389,9 +390,48 @@ def test_origins_resolve_their_lines_once_and_only_when_read():
     assert (a.line, a.end_line, a.line) == (3, 5, 3) and Lines.calls == 1
     assert a == Origin("f", "/a", 3, 5) and hash(a) == hash(Origin("f", "/a", 3, 5))
     assert missing.line is None and missing.end_line is None and str(missing) == "f (/x)"
-    assert Origin("f", "/a", lines=object()).line is None                  # a broken line map: no line, no error
+    with pytest.raises(AttributeError):             # not a line map: a bug that surfaces, never a hidden line
+        Origin("f", "/a", lines=object()).line
     for twin in (copy.deepcopy(b), pickle.loads(pickle.dumps(b))):
         assert twin == b and twin._lines is None
     with pytest.raises(FrozenInstanceError):
         a.line = 4
     assert repr(a) == "Origin(file='f', pointer='/a', line=3, end_line=5, address='')"
+
+
+# --------------------------------------------------------------------------- line maps never raise
+DEEP = 700
+
+
+def _deep_list(depth: int) -> str:
+    """`depth` nested arrays, one bracket per line, around the number 1 (on line depth + 1)."""
+    return "[\n" * depth + "1\n" + "]\n" * depth
+
+
+def test_a_pointer_of_any_depth_has_its_line_without_recursion():
+    _, lm = loads(_deep_list(DEEP))
+    pointer = "/0" * DEEP
+    assert lm.line(pointer) == DEEP + 1
+    assert lm.origin("/0" * (DEEP - 1)).line == DEEP
+    assert lm.line(pointer + "/0") is None
+
+
+def _frames() -> int:
+    f, n = sys._getframe(), 0
+    while f is not None:
+        f, n = f.f_back, n + 1
+    return n
+
+
+def test_a_value_nested_deeper_than_the_scanner_may_recurse_from_here_still_ends():
+    """A report reads an origin far down the stack: the C scanner may refuse to recurse as deep as
+    the parse did; the end of the value is then found by counting brackets outside strings."""
+    text = '[\n"]]",\n' + _deep_list(DEEP - 1) + "]\n"
+    _, lm = loads(text)
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(_frames() + 60)
+    try:
+        span = lm.span("/1")
+    finally:
+        sys.setrecursionlimit(limit)
+    assert span == (3, 3 + 2 * (DEEP - 1))

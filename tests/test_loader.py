@@ -140,3 +140,17 @@ def test_file_date_and_locate_line():
     text = '{\n "a": [\n  1,\n  {"b": 2}\n ]\n}'
     assert locate_line(text, "/a/1/b") == 4
     assert locate_line(text, "/a/7") == 2  # deepest existing parent
+
+
+def test_locate_line_past_a_value_too_deep_to_step_over_gives_the_parent_line():
+    import sys
+
+    text = '{\n "a": [\n  ' + "[" * 600 + "]" * 600 + ',\n  {"b": 2}\n ]\n}'
+    assert locate_line(text, "/a/1/b") == 4
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(len(__import__("inspect").stack(0)) + 80)
+    try:
+        line = locate_line(text, "/a/1/b")
+    finally:
+        sys.setrecursionlimit(limit)
+    assert line == 2     # the array holding the deep value: the line of the deepest part reached

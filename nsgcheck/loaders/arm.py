@@ -67,11 +67,6 @@ def _load_json(path: str | Path) -> tuple[Any, Any]:
     return load_json(path)
 
 
-class _NoLines:
-    def line(self, pointer: str) -> int | None:
-        return None
-
-
 def _key(d: Any, name: str) -> str | None:
     """The key of `d` naming the template keyword `name`, as written: ARM reads template property
     names case-insensitively (`defaultvalue`, `Resources`); None when `d` has none."""
@@ -106,10 +101,8 @@ def _esc(key: str | int) -> str:
 
 
 def _line(linemap: Any, pointer: str) -> int | None:
-    try:
-        return linemap.line(pointer) if linemap is not None else None
-    except Exception:  # a line map must never break loading
-        return None
+    """Line of `pointer` in the file (None without a line map, or when the pointer is not in it)."""
+    return linemap.line(pointer) if linemap is not None else None
 
 
 def is_parameters_file(doc: Any) -> bool:
@@ -371,7 +364,7 @@ class _Scope:
 class _Expander:
     def __init__(self, file: str, linemap: Any, overrides: Overrides):
         self.file = file
-        self.src = _Src(file, linemap if linemap is not None else _NoLines())
+        self.src = _Src(file, linemap)
         self.overrides = overrides
         self.ev = Evaluator()
         self.out = ArmExpansion()

@@ -10,6 +10,7 @@ where it is written.
 from __future__ import annotations
 
 import base64 as _b64
+import binascii
 import json as _json
 import re
 from dataclasses import dataclass, field
@@ -1245,10 +1246,16 @@ def _f_base64(e: _Eval, a: list) -> str:
 
 def _f_base64tostring(e: _Eval, a: list) -> str:
     _nargs("base64ToString", a, 1)
+    text = _want("base64ToString", a[0], str)
     try:
-        return _b64.b64decode(_want("base64ToString", a[0], str)).decode()
-    except Exception:
-        raise _Fail("base64ToString(): not valid base64 text") from None
+        return _b64.b64decode(text).decode()
+    except binascii.Error:          # wrong padding
+        raise _Fail(f"base64ToString(): not valid base64 text: {_short(text)}") from None
+    except UnicodeDecodeError:      # decodes to bytes that are not UTF-8 text
+        raise _Fail(f"base64ToString(): {_short(text)} does not decode to UTF-8 text") from None
+    except ValueError:              # characters outside ASCII
+        raise _Fail(f"base64ToString(): not valid base64 text (characters outside ASCII): {_short(text)}") \
+            from None
 
 
 def _f_base64tojson(e: _Eval, a: list) -> Any:

@@ -37,6 +37,7 @@ __all__ = ["LineMap", "load_json", "loads", "read_text", "split_pointer"]
 _STRING_REST = re.compile(r'[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _SPECIAL = re.compile(r'["/,\[\]{}]')
 _WS = re.compile(r"[ \t\r\n]*")
+_BRACKET_OR_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
 _NOT_NL = re.compile(r"[^\n]")
 _BIG_INT = re.compile(r"(?<!\d)-?\d{4301,}")   # more digits than MAX_INT_DIGITS
 _BLOCK_BITS = 12
@@ -151,7 +152,7 @@ class LineMap:
 
     def _end(self, span: list) -> int:
         if span[2] is None:
-            span[2] = _SCAN(self.text, span[0])[1]
+            span[2] = _value_end(self.text, span[0])
         return span[2]
 
     def _root_span(self) -> list:
@@ -171,7 +172,7 @@ class LineMap:
             return None
         node = self._parents.get(parent, _MISSING)
         if node is _MISSING:
-            node = self._parents[parent] = self._container_at(parent)
+            node = self._index_down_to(parent)
         if node is None:
             return None
         if "~" in key:
@@ -183,8 +184,23 @@ class LineMap:
             return node[i] if i < len(node) else None
         return self._member(node, key)
 
+    def _index_down_to(self, pointer: str) -> Any:
+        """Index the containers from the nearest indexed ancestor of `pointer` down to it, in a loop
+        (a pointer of any depth costs no recursion), and return the one at `pointer`."""
+        missing = []
+        p = pointer
+        while p and p not in self._parents:
+            missing.append(p)
+            p = p.rpartition("/")[0]
+        if not p and "" not in self._parents:
+            missing.append("")
+        node = self._parents.get(p)
+        for q in reversed(missing):
+            node = self._parents[q] = self._container_at(q)
+        return node
+
     def _container_at(self, pointer: str) -> Any:
-        """Index the container at `pointer` (None if absent or a scalar); parents come cached."""
+        """Index the container at `pointer` (None if absent or a scalar); its parent is indexed."""
         span = self._span(pointer)
         if span is None:
             return None
@@ -204,7 +220,7 @@ class LineMap:
         if close and text.startswith(close, pos):
             return out
         while pos < n:
-            _, end = _SCAN(text, pos)
+            end = _value_end(text, pos)
             out.append([pos, pos, end])
             pos = _WS.match(text, end).end()
             if text.startswith(",", pos):
@@ -241,6 +257,25 @@ class LineMap:
             if k == key:
                 return entry
         return node.children.get(key)
+
+
+def _value_end(text: str, pos: int) -> int:
+    """Where the JSON value starting at `pos` ends (the text parsed, so the value is valid): the C
+    scanner, else, for a value nested deeper than the scanner may recurse from here, by counting
+    brackets outside strings."""
+    try:
+        return _SCAN(text, pos)[1]
+    except RecursionError:
+        depth = 0
+        for m in _BRACKET_OR_STRING.finditer(text, pos):
+            c = m.group()
+            if c in "[{":
+                depth += 1
+            elif c in "]}":
+                depth -= 1
+            if depth == 0:
+                return m.end()
+        return len(text)
 
 
 class _Members:

@@ -35,12 +35,11 @@ class RawResource:
     extra: dict[str, Any] = field(default_factory=dict)   # tags, kind, sku, format-specific hints
 
     def origin_for(self, *path: str | int) -> Origin:
+        """Where the value at `path` under the resource is written (a locator stops at the deepest
+        part of the path the source has; it never raises)."""
         if self.locate is None:
             return self.origin
-        try:
-            return self.locate(tuple(path))
-        except Exception:  # a locator must never break loading
-            return self.origin
+        return self.locate(tuple(path))
 
     def existence(self) -> Unknown | None:
         """None when the resource is deployed; an Unknown when it exists only under a condition

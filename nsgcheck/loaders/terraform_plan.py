@@ -54,10 +54,8 @@ def join_pointer(base: str, *keys: str | int) -> str:
 
 
 def line_of(linemap: Any, pointer: str) -> int | None:
-    try:
-        return linemap.line(pointer) if linemap is not None else None
-    except Exception:  # a line map must never break loading
-        return None
+    """Line of `pointer` in the plan file (None without a line map, or when the pointer is not in it)."""
+    return linemap.line(pointer) if linemap is not None else None
 
 
 _TOKEN = re.compile(r'\s*(?:([A-Za-z_][A-Za-z0-9_-]*)|\[\s*(\d+|"(?:[^"\\]|\\.)*"|[^\]]*)\s*\]|(\.))')
