@@ -1,14 +1,24 @@
-"""Benchmark the full audit of a generated estate against the DESIGN.md budget (10 s, 1 GiB).
+"""Benchmark the whole `nsgcheck audit ... --format json -o FILE` process on generated estates.
 
-Each repetition runs in a fresh child process: it builds the estate in memory
-(benchmarks/generate_estate.py; not timed), loads the real Public tag file and the requirement
-pack, then times `run_audit` (subjects, NSG layers, path stage, multi-VM pairs, advisories)
-and, separately, the canonical JSON (`Report.to_json()` + `render('json')`), then renders the
-same dictionary again with `json.dumps(indent=2)` for comparison (and checks the two texts are
-identical; this happens after the peak below is read). Peak memory is
-the child's maximum resident set size (ru_maxrss), which includes the generated estate.
+Budgets (DESIGN.md, issue 13), on this machine, whole process, medians of fresh processes:
 
-    python benchmarks/bench_audit.py [--runs 3] [--tags FILE] [--write-readme]
+* issue13: 300 NSGs x 150 hand-grown rules, 3,000 VMs in 300 groups of 10 (generate_estate.py
+  `--nsgs 300 --rules 150 --nics 3000 --groups 300 --subnets 100 --hand-grown`): at most 4x a
+  process that only `json.load`s its inputs (the estate and the tag file), under 1 GiB, a JSON
+  report at most twice the size of the estate;
+* design: 1,000 NSGs x 200 rules, 10,000 NICs in 200 groups of 50 (the generator's default
+  shape): under 5 s;
+* scale: the issue-13 NSGs with 3,000 / 10,000 / 30,000 VMs (groups of 10): 30,000 at most 3x
+  the time of 3,000.
+
+Per estate: the baseline process (`json.load` of the estate and the tag file), the audit process
+(wall and CPU time, peak resident memory, report size), and once more in one process the CPU
+time of each stage (load, subjects, evaluation, fix planning, advisories, `to_json`, fix
+verification and its re-audits, write). `--tree DIR` measures another checkout with the same
+script (its nsgcheck is imported from DIR): that is how the "before" figures are taken.
+
+    python benchmarks/bench_audit.py [--runs 3] [--estates issue13,design,scale] [--tree DIR]
+                                     [--save FILE] [--before FILE] [--write-readme]
 """
 
 from __future__ import annotations
@@ -17,8 +27,6 @@ import argparse
 import json
 import os
 import platform
-import re
-import resource
 import statistics
 import subprocess
 import sys
@@ -29,148 +37,245 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 DEFAULT_TAGS = REPO.parent / "shared" / "data" / "servicetags" / "ServiceTags_Public_20251109.json"
-BUDGET_S, BUDGET_MB = 10.0, 1024.0
+WORKDIR = Path(tempfile.gettempdir()) / "nsgcheck-bench-estates"
+ISSUE13 = {"nsgs": 300, "rules": 150, "nics": 3000, "groups": 300, "subnets": 100, "hand_grown": True}
+SHAPES = {"issue13": ISSUE13, "design": {},
+          "scale-3000": ISSUE13,
+          "scale-10000": {**ISSUE13, "nics": 10000, "groups": 1000},
+          "scale-30000": {**ISSUE13, "nics": 30000, "groups": 3000}}
+GROUPS = {"issue13": ["issue13"], "design": ["design"], "scale": ["scale-3000", "scale-10000", "scale-30000"]}
+BEGIN, END = "<!-- audit:begin -->", "<!-- audit:end -->"
 
 
-def child(tags: str, shape: dict) -> dict:
+# --------------------------------------------------------------------------- estates
+def estate_files(name: str) -> tuple[Path, Path]:
+    """The estate's ARM template and scenario file (generated once, kept in WORKDIR)."""
     sys.path.insert(0, str(HERE))
-    from generate_estate import Shape, build_estate
+    from generate_estate import Shape, build_estate, to_arm
 
-    from nsgcheck.audit.requirements import load_requirements
-    from nsgcheck.audit.run import run_audit
-    from nsgcheck.audit.scenario import build_scenario
-    from nsgcheck.render import render
-    from nsgcheck.render.json import write as write_json
-    from servicetags import load
+    shape = Shape(**SHAPES[name])
+    key = "-".join(f"{k}{v}" for k, v in sorted(vars(shape).items()) if k != "seed") + f"-seed{shape.seed}"
+    arm, scn = WORKDIR / f"{key}.json", WORKDIR / f"{key}.scenario.json"
+    if not (arm.exists() and scn.exists()):
+        WORKDIR.mkdir(parents=True, exist_ok=True)
+        estate, flags = build_estate(shape)
+        arm.write_text(json.dumps(to_arm(estate)), encoding="utf-8")
+        scn.write_text(json.dumps(flags, indent=1), encoding="utf-8")
+    return arm, scn
 
-    import nsgcheck.audit.run as run_module
 
-    stages: dict[str, float] = {}
+# --------------------------------------------------------------------------- processes
+def _env(tree: str | None) -> dict[str, str]:
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    if tree:
+        env["PYTHONPATH"] = tree + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
 
-    def timed(name: str, fn):
-        def wrapper(*args, **kwargs):
-            t = time.perf_counter()
+
+def run_process(cmd: list[str], env: dict[str, str]) -> dict[str, float]:
+    """Wall time, CPU time (user + system) and peak resident memory of one child process."""
+    t = time.perf_counter()
+    child = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - t
+    err = child.stderr.read().decode(errors="replace") if child.stderr else ""
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(cmd)} exited {child.returncode}:\n{err[-2000:]}")
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mb": usage.ru_maxrss / 1024}
+
+
+def measure(name: str, tags: str, tree: str | None, runs: int) -> dict:
+    arm, scn = estate_files(name)
+    env = _env(tree)
+    out = Path(tempfile.gettempdir()) / f"nsgcheck-bench-report-{os.getpid()}.json"
+    base_cmd = [sys.executable, "-c", "import json, sys\nfor f in sys.argv[1:]:\n    with open(f, 'rb') as fh:\n"
+                                      "        json.load(fh)", str(arm), tags]
+    audit_cmd = [sys.executable, "-m", "nsgcheck", "audit", str(arm), "--tags", tags, "--scenario", str(scn),
+                 "--format", "json", "-o", str(out)]
+    base, audit = [], []
+    for _ in range(runs):           # alternated, so that both see the same machine load
+        base.append(run_process(base_cmd, env))
+        audit.append(run_process(audit_cmd, env))
+    report_bytes = out.stat().st_size
+    with open(out, encoding="utf-8") as fh:
+        summary = json.load(fh).get("summary", {})
+    stages_cmd = [sys.executable, __file__, "--stages", str(arm), str(scn), tags, str(out)]
+    done = subprocess.run(stages_cmd, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"stages run failed:\n{done.stderr[-2000:]}")
+    stages = json.loads(done.stdout.strip().splitlines()[-1])
+    out.unlink(missing_ok=True)
+
+    def med(rows: list[dict], key: str) -> float:
+        return statistics.median(r[key] for r in rows)
+    return {"estate": name, "estate_mb": arm.stat().st_size / 1e6, "report_mb": report_bytes / 1e6,
+            "tags_mb": Path(tags).stat().st_size / 1e6, "summary": summary, "runs": runs,
+            "base_wall": med(base, "wall"), "base_cpu": med(base, "cpu"),
+            "wall": med(audit, "wall"), "cpu": med(audit, "cpu"), "rss_mb": max(r["rss_mb"] for r in audit),
+            "walls": [round(r["wall"], 2) for r in audit], "stages": stages}
+
+
+# --------------------------------------------------------------------------- stages (child)
+def stages_child(arm: str, scn: str, tags: str, out: str) -> dict[str, float]:
+    """CPU time per stage of one CLI run in this process (whatever functions the tree has)."""
+    import importlib
+
+    clock = time.process_time
+    acc: dict[str, float] = {}
+    phase = ["audit"]
+
+    def wrap(module: str, name: str, label: str, owner: str | None = None, sets_phase: str | None = None):
+        try:
+            mod = importlib.import_module(module)
+        except ImportError:
+            return
+        holder = getattr(mod, owner) if owner else mod
+        fn = getattr(holder, name, None)
+        if fn is None:
+            return
+
+        def timed(*a, **k):
+            before = phase[0]
+            if sets_phase:
+                phase[0] = sets_phase
+            t = clock()
             try:
-                return fn(*args, **kwargs)
+                return fn(*a, **k)
             finally:
-                stages[name] = stages.get(name, 0.0) + time.perf_counter() - t
-        return wrapper
+                key = label if label in ("load", "to_json", "write", "verify") else f"{phase[0]}.{label}"
+                acc[key] = acc.get(key, 0.0) + clock() - t
+                phase[0] = before
+        setattr(holder, name, timed)
 
-    # stage times inside run_audit (the wrappers cost nothing measurable)
-    for name in ("evaluate_all", "plan_report_fixes"):
-        if hasattr(run_module, name):
-            setattr(run_module, name, timed(name, getattr(run_module, name)))
-    estate, flags = build_estate(Shape(**shape))
-    rss_estate = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    t0 = time.perf_counter()
-    catalog = load(tags)
-    reqs = load_requirements()
-    scenario = build_scenario(flags)
-    report = run_audit(estate, catalog, reqs, scenario)
-    t1 = time.perf_counter()
-    rss_audit = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    data = report.to_json()
-    t_dict = time.perf_counter()
-    # what `nsgcheck audit --format json -o FILE` does: stream the text to the file
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "report.json"
-        with open(out, "w", encoding="utf-8") as stream:
-            write_json(data, stream)
-        t2 = time.perf_counter()
-        rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        text = out.read_text(encoding="utf-8")
-    t_render = time.perf_counter()
-    if render("json", data) != text:
-        raise SystemExit("the streamed JSON differs from render('json')")
-    render_s = time.perf_counter() - t_render
-    # the same dictionary through the standard library's pretty printer (the renderer's
-    # reference): timed for comparison and checked character for character
-    t3 = time.perf_counter()
-    reference = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    stdlib_s = time.perf_counter() - t3
-    if reference != text:
-        raise SystemExit("render('json') differs from json.dumps(indent=2)")
-    return {"evaluate_s": stages.get("evaluate_all", 0.0), "fixes_s": stages.get("plan_report_fixes", 0.0),
-            "audit_s": t1 - t0, "json_s": t2 - t1, "to_json_s": t_dict - t1, "render_s": t2 - t_dict,
-            "stdlib_render_s": stdlib_s, "string_render_s": render_s, "json_mb": len(text) / 1e6,
-            "rss_estate_mb": rss_estate, "rss_audit_mb": rss_audit, "rss_peak_mb": rss_peak,
-            "results": len(report.results), "summary": report.summary(),
-            "nsgs": len(estate.nsgs), "rules": sum(len(n.rules) for n in estate.nsgs.values()),
-            "nics": len(estate.nics), "groups": len(flags["groups"])}
+    wrap("nsgcheck.cli.audit", "_load_estate", "load")
+    for name, label in (("find_subjects", "subjects"), ("evaluate_all", "evaluation"), ("reevaluate", "evaluation"),
+                        ("plan_report_fixes", "fix planning"), ("advisories", "advisories"),
+                        ("_route_advisories", "advisories"), ("wrong_region_tags", "advisories"),
+                        ("network_advisories", "advisories")):
+        wrap("nsgcheck.audit.run", name, label)
+    wrap("nsgcheck.audit.results", "to_json", "to_json", owner="Report")
+    wrap("nsgcheck.fixes.verify", "verify_report_fixes", "verify", sets_phase="verify")
+    wrap("nsgcheck.cli.audit", "_write", "write")
+    from nsgcheck.cli import main
+
+    start = clock()
+    main(["audit", arm, "--tags", tags, "--scenario", scn, "--format", "json", "-o", out])
+    acc["total"] = clock() - start
+    return acc
+
+
+# --------------------------------------------------------------------------- report
+def _fmt_s(x: float) -> str:
+    return f"{x:.2f} s"
+
+
+def stage_rows(st: dict[str, float]) -> list[tuple[str, float]]:
+    audit = sum(v for k, v in st.items() if k.startswith("audit."))
+    verify_eval = st.get("verify.evaluation", 0.0)
+    rows = [("load (parse, model; not this work's: issue 13 item 4)", st.get("load", 0.0)),
+            ("audit: subjects", st.get("audit.subjects", 0.0)),
+            ("audit: evaluation (paths, projection, multi-VM pairs)", st.get("audit.evaluation", 0.0)),
+            ("audit: fix planning", st.get("audit.fix planning", 0.0)),
+            ("audit: advisories", st.get("audit.advisories", 0.0)),
+            ("report dictionary (`to_json`)", st.get("to_json", 0.0)),
+            ("fix verification (re-audits and bookkeeping)", st.get("verify", 0.0)),
+            ("  of which re-evaluation", verify_eval),
+            ("  of which fix planning of the re-audits", st.get("verify.fix planning", 0.0)),
+            ("JSON report written", st.get("write", 0.0)),
+            ("whole command (from `main`)", st.get("total", 0.0))]
+    return [(label, v) for label, v in rows if v or "audit" in label] + [("(audit total)", audit)]
+
+
+def section(after: dict, before: dict | None, tags: str) -> str:
+    cpus = os.cpu_count()
+    lines = [BEGIN, "## audit: whole process on generated estates (issue 13, DESIGN.md budgets)", "",
+             f"Estates from `benchmarks/generate_estate.py` (seed 7), audited as a user runs it: "
+             f"`nsgcheck audit ESTATE.json --tags {Path(tags).name} --scenario SCENARIO.json --format json -o FILE`, "
+             f"each run a fresh process. Machine: {cpus} CPUs (shared with other work), Python "
+             f"{platform.python_version()}. Medians of {after[next(iter(after))]['runs']} runs, the baseline "
+             f"process alternated with the audit. Measured by `python benchmarks/bench_audit.py --write-readme`"
+             + (" (before: the same script with `--tree` on the commit before this work)." if before else "."), ""]
+    for name, title, budget in (("issue13", "issue 13 estate: 300 NSGs x 150 hand-grown rules, 3,000 VMs in "
+                                            "groups of 10", "<= 4x the json.load process, < 1 GiB, report <= 2x the estate"),
+                                ("design", "DESIGN.md estate: 1,000 NSGs x 200 rules, 10,000 NICs in 200 groups "
+                                           "of 50", "< 5 s")):
+        if name not in after:
+            continue
+        a = after[name]
+        b = (before or {}).get(name)
+        lines += [f"### {title}", "",
+                  f"Estate {a['estate_mb']:.1f} MB + tag file {a['tags_mb']:.1f} MB; statuses "
+                  + ", ".join(f"{k} {v:,}" for k, v in a["summary"].items()) + f". Budget: {budget}.", "",
+                  "| | " + ("before | " if b else "") + "after |", "|---|" + ("---|" if b else "") + "---|"]
+
+        def row(label: str, fn) -> None:
+            lines.append(f"| {label} | " + (f"{fn(b)} | " if b else "") + f"{fn(a)} |")
+        row("baseline: a process that `json.load`s the estate and the tag file (wall)", lambda r: _fmt_s(r["base_wall"]))
+        row("audit process, wall (runs)", lambda r: f"{_fmt_s(r['wall'])} ({', '.join(map(str, r['walls']))})")
+        row("audit process / baseline (wall)", lambda r: f"{r['wall'] / r['base_wall']:.1f}x")
+        row("audit process, CPU; / baseline CPU", lambda r: f"{_fmt_s(r['cpu'])}; {r['cpu'] / r['base_cpu']:.1f}x")
+        row("peak resident memory", lambda r: f"{r['rss_mb']:.0f} MB")
+        row("JSON report; / estate", lambda r: f"{r['report_mb']:.1f} MB; {r['report_mb'] / r['estate_mb']:.2f}x")
+        lines += ["", "CPU time per stage (one more run, in one process):", "",
+                  "| stage | " + ("before | " if b else "") + "after |", "|---|" + ("---|" if b else "") + "---|"]
+        bst = dict(stage_rows(b["stages"])) if b else {}
+        for label, v in stage_rows(a["stages"]):
+            lines.append(f"| {label} | " + (f"{_fmt_s(bst.get(label, 0.0))} | " if b else "") + f"{_fmt_s(v)} |")
+        lines.append("")
+    scale = [n for n in GROUPS["scale"] if n in after]
+    if scale:
+        lines += ["### scaling: the issue-13 NSGs with more VMs (groups of 10)", "",
+                  "| VMs | " + ("before (wall, CPU) | " if before else "") + "after: wall | after: CPU | "
+                  "after: / 3,000 (wall) | report |",
+                  "|---|" + ("---|" if before else "") + "---|---|---|---|"]
+        first = after[scale[0]]
+        for n in scale:
+            a = after[n]
+            b = (before or {}).get(n)
+            lines.append(f"| {n.split('-')[1]} | " + (f"{_fmt_s(b['wall'])}, {_fmt_s(b['cpu'])} | " if b else
+                                                       ("- | " if before else ""))
+                         + f"{_fmt_s(a['wall'])} | {_fmt_s(a['cpu'])} | {a['wall'] / first['wall']:.1f}x | "
+                         f"{a['report_mb']:.1f} MB |")
+        lines.append("")
+    lines.append(END)
+    return "\n".join(lines)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--tags", default=str(DEFAULT_TAGS))
-    ap.add_argument("--nsgs", type=int, default=1000)
-    ap.add_argument("--rules", type=int, default=200)
-    ap.add_argument("--nics", type=int, default=10000)
-    ap.add_argument("--groups", type=int, default=200)
+    ap.add_argument("--estates", default="issue13,design,scale", help="comma-separated: issue13, design, scale")
+    ap.add_argument("--tree", help="measure the nsgcheck of this checkout (e.g. a worktree of an older commit)")
+    ap.add_argument("--save", help="write the figures to this JSON file")
+    ap.add_argument("--before", help="figures of the tree before (a --save file) to show beside these")
     ap.add_argument("--write-readme", action="store_true", help="update the audit section of benchmarks/README.md")
-    ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--stages", nargs=4, help=argparse.SUPPRESS)
     a = ap.parse_args()
-    shape = {"nsgs": a.nsgs, "rules": a.rules, "nics": a.nics, "groups": a.groups}
-    if a.child:
-        print(json.dumps(child(a.tags, shape)))
+    if a.stages:
+        print(json.dumps(stages_child(*a.stages)))
         return
     if not Path(a.tags).exists():
         sys.exit(f"tag file not found: {a.tags} (pass --tags)")
-    runs = []
-    for i in range(a.runs):
-        out = subprocess.run([sys.executable, __file__, "--child", "1", "--tags", a.tags,
-                              *[f"--{k}={v}" for k, v in shape.items()]],
-                             check=True, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"})
-        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
-        r = runs[-1]
-        print(f"run {i + 1}: audit {r['audit_s']:.2f} s (evaluate {r['evaluate_s']:.2f} s, fixes {r['fixes_s']:.2f} s; peak RSS {r['rss_audit_mb']:.0f} MB), JSON {r['json_s']:.2f} s "
-              f"({r['json_mb']:.0f} MB, peak RSS {r['rss_peak_mb']:.0f} MB; json.dumps(indent=2) {r['stdlib_render_s']:.2f} s)", file=sys.stderr)
-    med = {k: statistics.median(r[k] for r in runs) for k in ("audit_s", "json_s", "json_mb", "rss_peak_mb",
-                                                              "to_json_s", "render_s", "stdlib_render_s",
-                                                              "evaluate_s", "fixes_s",
-                                                              "rss_estate_mb", "rss_audit_mb")}
-    first = runs[0]
-    ok_t = med["audit_s"] < BUDGET_S
-    ok_m = max(r["rss_audit_mb"] for r in runs) < BUDGET_MB
-    section = f"""<!-- audit:begin -->
-## audit: generated estate, full Site Recovery audit
-
-Estate (benchmarks/generate_estate.py, seed 7): {first['nsgs']:,} NSGs x {a.rules} rules ({first['rules']:,} rules),
-{first['nics']:,} NICs (one VM each) in {first['groups']} multi-VM groups of {first['nics'] // first['groups']}; one East US
-VNet (a subnet NSG per group, 3 NIC NSGs per group) mapped to a Central US VNet (a subnet NSG per subnet).
-Tag file: `{Path(a.tags).name}`. Machine: {os.cpu_count()} CPUs, Python {platform.python_version()}. Medians of
-{len(runs)} runs, each in a fresh process, measured by `python benchmarks/bench_audit.py --write-readme`.
-
-| Work | median | budget |
-|---|---|---|
-| audit: tag file + pack + `run_audit` ({first['results']:,} results, all statuses); runs {min(r['audit_s'] for r in runs):.2f}-{max(r['audit_s'] for r in runs):.2f} s | {med['audit_s']:.2f} s | < {BUDGET_S:.0f} s: {'met' if ok_t else 'NOT met'} |
-| of which `evaluate_all` (subjects' NSG layers, paths, multi-VM pairs) | {med['evaluate_s']:.2f} s | |
-| of which `plan_report_fixes` (nsgcheck/fixes/plan.py) | {med['fixes_s']:.2f} s | |
-| peak resident memory through the audit (estate alone: {med['rss_estate_mb']:.0f} MB) | {med['rss_audit_mb']:.0f} MB | < 1 GiB: {'met' if ok_m else 'NOT met'} |
-| canonical JSON report written to a file as `audit --format json -o FILE` does (`to_json` {med['to_json_s']:.2f} s + streamed write {med['render_s']:.2f} s), {med['json_mb']:.0f} MB | {med['json_s']:.2f} s | (not in the 10 s) |
-| the same text by `json.dumps(indent=2)` (reference, checked byte-identical, same run) | {med['stdlib_render_s']:.2f} s | (comparison) |
-| peak resident memory including writing the JSON report | {med['rss_peak_mb']:.0f} MB | < 1 GiB: {'met' if med['rss_peak_mb'] < BUDGET_MB else 'NOT met'} |
-
-The machine is shared with other work, so single runs vary; the JSON of 130,000 results is large
-(full prefix lists on partial results). The JSON text is exactly that of `json.dumps(indent=2)`,
-written result by result (never one string) without the standard library's pure-Python indenting
-encoder. Fix planning indexes NSGs, rules and used priorities once per estate (it once scanned
-every NSG for each denied multi-VM result). The margin under 10 s is thin on a shared machine.
-Statuses of the run: {', '.join(f'{k} {v:,}' for k, v in first['summary'].items())}. Each device set (NSGs,
-subnet and its routes, ASG membership) is evaluated once per required flow over the union of its VMs' addresses
-and each VM is read out of it; multi-VM groups evaluate each end's part once per group. Cost grows with device
-sets, not with the NIC count (tests/test_evaluate.py checks 60 identical VMs cost as many evaluations as one).
-<!-- audit:end -->
-"""
-    print(section)
+    names = [n for g in a.estates.split(",") for n in GROUPS.get(g.strip(), [g.strip()])]
+    results = {}
+    for name in names:
+        r = measure(name, a.tags, a.tree, a.runs)
+        results[name] = r
+        print(f"{name}: audit {r['wall']:.2f} s wall, {r['cpu']:.2f} s CPU (baseline {r['base_wall']:.2f} s: "
+              f"{r['wall'] / r['base_wall']:.1f}x), {r['rss_mb']:.0f} MB, report {r['report_mb']:.1f} MB "
+              f"({r['report_mb'] / r['estate_mb']:.2f}x the estate); stages "
+              + ", ".join(f"{k} {v:.2f}" for k, v in r["stages"].items()), file=sys.stderr)
+    if a.save:
+        Path(a.save).write_text(json.dumps(results, indent=1), encoding="utf-8")
+    before = json.loads(Path(a.before).read_text(encoding="utf-8")) if a.before else None
+    text = section(results, before, a.tags)
+    print(text)
     if a.write_readme:
-        readme = HERE / "README.md"
-        text = readme.read_text() if readme.exists() else "# Benchmarks\n"
-        if "<!-- audit:begin -->" in text:
-            text = re.sub(r"<!-- audit:begin -->.*?<!-- audit:end -->\n?", lambda m: section, text, flags=re.S)
-        else:
-            text = text.rstrip("\n") + "\n\n" + section
-        readme.write_text(text)
+        from common import write_section
+
+        write_section(BEGIN, END, text)
 
 
 if __name__ == "__main__":

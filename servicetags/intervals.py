@@ -23,15 +23,16 @@ def normalize(pairs: Iterable[Interval]) -> Intervals:
     if not items:
         return EMPTY
     out: list[Interval] = []
+    append = out.append
     lo, hi = items[0]
-    for a, b in items[1:]:
+    for a, b in items:
         if a <= hi + 1:
             if b > hi:
                 hi = b
         else:
-            out.append((lo, hi))
+            append((lo, hi))
             lo, hi = a, b
-    out.append((lo, hi))
+    append((lo, hi))
     return tuple(out)
 
 
@@ -45,52 +46,74 @@ def union(a: Intervals, b: Intervals) -> Intervals:
 
 
 def intersection(a: Intervals, b: Intervals) -> Intervals:
-    """Intersection of two canonical interval sets (linear merge; bisect when sizes differ a lot)."""
-    if len(a) > len(b):
-        a, b = b, a
-    if len(a) * 16 < len(b):
+    """Intersection of two canonical interval sets: a merge of both, or a binary search from the
+    smaller when the other is much larger. (The loops are written out: this is the hot path of
+    every first-match evaluation.)"""
+    na, nb = len(a), len(b)
+    if not na or not nb:
+        return EMPTY
+    if na > nb:
+        a, b, na, nb = b, a, nb, na
+    if na * 16 < nb:
         return _intersection_small(a, b)
     out: list[Interval] = []
+    append = out.append
     i = j = 0
-    while i < len(a) and j < len(b):
-        lo = max(a[i][0], b[j][0])
-        hi = min(a[i][1], b[j][1])
-        if lo <= hi:
-            out.append((lo, hi))
-        if a[i][1] < b[j][1]:
+    alo, ahi = a[0]
+    blo, bhi = b[0]
+    while True:
+        lo = alo if alo > blo else blo
+        if ahi < bhi:
+            if lo <= ahi:
+                append((lo, ahi))
             i += 1
+            if i == na:
+                break
+            alo, ahi = a[i]
         else:
+            if lo <= bhi:
+                append((lo, bhi))
             j += 1
+            if j == nb:
+                break
+            blo, bhi = b[j]
     return tuple(out)
 
 
 def difference(a: Intervals, b: Intervals) -> Intervals:
-    """Elements of `a` not in `b` (linear merge)."""
+    """Elements of `a` not in `b` (a merge; the part of `b` outside `a`'s bounds is skipped)."""
     if not a or not b:
         return a
     out: list[Interval] = []
-    j = 0
+    append = out.append
+    nb = len(b)
+    j = bisect_right(b, (a[0][0], _INF)) - 1      # the first interval of b that may reach a
+    if j < 0:
+        j = 0
     for lo, hi in a:
         cur = lo
-        while j < len(b) and b[j][1] < cur:
+        while j < nb and b[j][1] < cur:
             j += 1
         k = j
-        while k < len(b) and b[k][0] <= hi:
+        while k < nb:
             blo, bhi = b[k]
+            if blo > hi:
+                break
             if blo > cur:
-                out.append((cur, blo - 1))
-            cur = max(cur, bhi + 1)
+                append((cur, blo - 1))
+            if bhi + 1 > cur:
+                cur = bhi + 1
             if cur > hi:
                 break
             k += 1
         if cur <= hi:
-            out.append((cur, hi))
+            append((cur, hi))
     return tuple(out)
 
 
 def size(a: Intervals) -> int:
     """Number of integers in the set."""
-    return sum(hi - lo + 1 for lo, hi in a)
+    return sum(hi for _, hi in a) - sum(lo for lo, _ in a) + len(a)
 
 
 def contains_point(a: Intervals, x: int) -> bool:
@@ -122,10 +145,12 @@ def _intersection_small(a: Intervals, b: Intervals) -> Intervals:
 
 def overlaps(a: Intervals, b: Intervals) -> bool:
     """Whether the two sets share any element (bisect when sizes differ a lot)."""
-    if len(a) > len(b):
-        a, b = b, a
-    if len(a) * 16 < len(b):
-        nb = len(b)
+    na, nb = len(a), len(b)
+    if not na or not nb or a[-1][1] < b[0][0] or b[-1][1] < a[0][0]:
+        return False
+    if na > nb:
+        a, b, na, nb = b, a, nb, na
+    if na * 16 < nb:
         for lo, hi in a:
             k = bisect_right(b, (lo, _INF)) - 1
             if k < 0:
@@ -136,14 +161,21 @@ def overlaps(a: Intervals, b: Intervals) -> bool:
                 k += 1
         return False
     i = j = 0
-    while i < len(a) and j < len(b):
-        if a[i][0] <= b[j][1] and b[j][0] <= a[i][1]:
+    alo, ahi = a[0]
+    blo, bhi = b[0]
+    while True:
+        if alo <= bhi and blo <= ahi:
             return True
-        if a[i][1] < b[j][1]:
+        if ahi < bhi:
             i += 1
+            if i == na:
+                return False
+            alo, ahi = a[i]
         else:
             j += 1
-    return False
+            if j == nb:
+                return False
+            blo, bhi = b[j]
 
 
 def prefix_interval(network: int, prefixlen: int, bits: int) -> Interval:

@@ -131,7 +131,8 @@ def internet_bounds(vnet_certain: AddressSet, vnet_possible: AddressSet) -> tupl
 
 def asg_membership(estate: Estate) -> tuple[dict[str, AddressSet], dict[str, AddressSet]]:
     """ASG id -> member addresses (certain), and supersets where some member IP is not fixed."""
-    members: dict[str, AddressSet] = {a: AddressSet.empty() for a in estate.asgs}
+    # members' addresses collected first and made a set once per ASG (thousands of NICs)
+    found: dict[str, list[AddressSet]] = {a: [] for a in estate.asgs}
     extra: dict[str, AddressSet] = {}
     anywhere = AddressSet.empty()   # addresses of configs whose ASG list is not determined
     for nic in estate.nics.values():
@@ -148,9 +149,9 @@ def asg_membership(estate: Estate) -> tuple[dict[str, AddressSet], dict[str, Add
                     addr = None
             for a in cfg.asg_ids:
                 key = ref(a)
-                members.setdefault(key, AddressSet.empty())
+                found.setdefault(key, [])
                 if addr is not None:
-                    members[key] = members[key] | addr
+                    found[key].append(addr)
                     continue
                 # dynamic or unknown address: somewhere in its subnet, if that is known
                 sub = estate.get("subnets", cfg.subnet_id)
@@ -163,6 +164,8 @@ def asg_membership(estate: Estate) -> tuple[dict[str, AddressSet], dict[str, Add
                             break
                         rng = rng | AddressSet.parse(p, strict=False)
                 extra[key] = extra.get(key, AddressSet.empty()) | (rng if rng is not None else AddressSet.everything())
+    members = {k: AddressSet.from_intervals([x for a in v for x in a.v4], [x for a in v for x in a.v6])
+               for k, v in found.items()}
     possible = {k: members[k] | v for k, v in extra.items()}
     if anywhere:
         # a NIC whose ASG references are undetermined may belong to any ASG

@@ -34,6 +34,8 @@ class AddressSet:
     #: the hash, worked out on first use: sets of service tags hold thousands of intervals and
     #: key the engine's memos (flows), which would hash them again at every look-up
     _hash: int | None = field(default=None, init=False, repr=False, compare=False)
+    #: the number of addresses, also worked out once (every share of a flow family divides by it)
+    _size: int | None = field(default=None, init=False, repr=False, compare=False)
 
     def __hash__(self) -> int:
         h = self._hash
@@ -123,7 +125,11 @@ class AddressSet:
     # -- measures -----------------------------------------------------------------
     def size(self) -> int:
         """Number of addresses (IPv4 + IPv6)."""
-        return iv.size(self.v4) + iv.size(self.v6)
+        n = self._size
+        if n is None:
+            n = iv.size(self.v4) + iv.size(self.v6)
+            object.__setattr__(self, "_size", n)
+        return n
 
     def size_v4(self) -> int:
         return iv.size(self.v4)
