@@ -646,6 +646,17 @@ class PrivateEndpoint:
     lists_unknown: Unknown | None = None
     #: None: deployed; an Unknown: only under a condition (or copy count) the inputs do not decide
     exists: Unknown | None = None
+    #: zones named by zone groups (child resources) that may not be deployed
+    maybe_zones: tuple["MaybeZone", ...] = ()
+
+
+@dataclass(frozen=True)
+class MaybeZone:
+    """A private DNS zone named by a zone group of an endpoint that may not be deployed."""
+
+    zone_id: str | Unknown
+    exists: Unknown
+    origin: Origin | None = None
 
 
 @dataclass(frozen=True)
@@ -655,6 +666,8 @@ class DnsZoneLink:
     registration_enabled: bool = False
     resolution_policy: str | None = None          # 'Default' | 'NxDomainRedirect'
     origin: Origin | None = None
+    #: None: deployed; an Unknown: only under a condition (or copy count) the inputs do not decide
+    exists: Unknown | None = None
 
 
 @dataclass(frozen=True)
@@ -662,6 +675,8 @@ class DnsRecordSet:
     name: str                                     # relative name ('@' for the apex)
     addresses: tuple[str | Unknown, ...] = ()     # A / AAAA records
     origin: Origin | None = None
+    #: None: deployed; an Unknown: only under a condition (or copy count) the inputs do not decide
+    exists: Unknown | None = None
 
 
 @dataclass(frozen=True)

@@ -73,6 +73,7 @@ class Resource:
     location: str | None = None
     sku: str | None = None
     api: str = "2024-05-01"
+    condition: str | None = None  # ARM only (an az export holds what is deployed)
 
     def ref(self) -> Ref:
         return Ref(self.type, tuple(self.name.split("/")))
@@ -83,6 +84,7 @@ class Net:
     """The network of one test; `resources` can be changed before writing it out."""
 
     resources: list[Resource] = field(default_factory=list)
+    parameters: dict = field(default_factory=dict)      # ARM template parameters
 
     def get(self, rtype: str, name: str) -> Resource:
         return next(r for r in self.resources if r.type == rtype and r.name == name)
@@ -110,13 +112,17 @@ class Net:
         out = []
         for r in self.resources:
             res: dict[str, Any] = {"type": r.type, "apiVersion": r.api, "name": r.name}
+            if r.condition is not None:
+                res["condition"] = r.condition
             if r.location:
                 res["location"] = r.location
             if r.sku:
                 res["sku"] = {"name": r.sku}
             res["properties"] = _refs(copy.deepcopy(r.props), arm=True)
             out.append(res)
-        return {"$schema": SCHEMA, "contentVersion": "1.0.0.0", "resources": out}
+        head = {"$schema": SCHEMA, "contentVersion": "1.0.0.0"}
+        return {**head, "parameters": self.parameters, "resources": out} if self.parameters else \
+            {**head, "resources": out}
 
     def az(self) -> list:
         out = []

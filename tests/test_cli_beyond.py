@@ -558,3 +558,139 @@ def test_a_proxy_that_carries_the_vault_traffic_leaves_the_endpoint_undecided(tm
     scen = scenario_file(tmp_path, {"proxy": {"address": "10.1.2.5", "port": 3128, "bypass": ["windowsazure.com"]}})
     _, rep = audit(tmp_path, capsys, net, form, "--scenario", scen, "--allow-urls", allow_urls)
     assert row(rep, "A2A-SRC-ASR", "source")["status"] == "pass"
+
+
+# --------------------------------------------------------------------------- conditional private access (issue 10)
+CONDITIONAL = {"pe_link_conditional": "deployLink", "pe_zonegroup_conditional": "deployZoneGroup",
+               "pe_record_conditional": "deployRecord"}
+
+
+def _run_fixture(capsys, name: str, value: bool | None) -> dict:
+    args = ["audit", str(DATA / f"{name}.arm.json"), "--tags", str(B.TAGS), "--format", "json",
+            "--source-region", "eastus", "--target-region", "centralus", "--network-mapping", "vnet-src=vnet-dr"]
+    if value is not None:
+        args += ["--parameters", str(DATA / f"{CONDITIONAL[name]}.{str(value).lower()}.parameters.json")]
+    main(args)
+    return load_report(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("name, resource, line", [
+    ("pe_link_conditional", "the virtual network link link-vnet-src of privatelink.siterecovery.windowsazure.com "
+                            "to vnet-src", 349),
+    ("pe_zonegroup_conditional", "the private DNS zone group of private endpoint pe-asr naming "
+                                 "privatelink.siterecovery.windowsazure.com", 405),
+    ("pe_record_conditional", "the record set vault1-prot2 of privatelink.siterecovery.windowsazure.com", 405)])
+def test_a_dns_resource_that_may_not_be_deployed_is_unknown_never_pass(capsys, name, resource, line):
+    """The zone link, the endpoint's zone group or the A record set exists only when a parameter
+    with no value is true: the vault name may resolve publicly, so A2A-SRC-ASR is unknown, with the
+    conditional resource and where it is written; the target side (its own endpoint) still passes."""
+    rep = _run_fixture(capsys, name, None)
+    r = row(rep, "A2A-SRC-ASR", "source")
+    assert r["status"] == "unknown", r
+    assert f"{resource} ({name}.arm.json line {line}) may not be deployed" in r["message"]
+    param = CONDITIONAL[name]
+    assert f"parameter '{param}' has no value" in r["message"]
+    dns = r["decided_by"][0]
+    assert dns["device_kind"] == "dns-zone" and dns["access"] == "unknown"
+    assert dns["location"]["line"] == line and dns["location"]["file"].endswith(f"{name}.arm.json")
+    assert row(rep, "A2A-TGT-ASR", "target")["status"] == "pass"
+
+
+@pytest.mark.parametrize("name", sorted(CONDITIONAL))
+def test_the_same_resource_deployed_passes(capsys, name):
+    r = row(_run_fixture(capsys, name, True), "A2A-SRC-ASR", "source")
+    assert r["status"] == "pass" and r["destination_prefixes"] == ["10.1.1.4/32"]
+
+
+def test_the_link_certainly_absent_fails(capsys):
+    r = row(_run_fixture(capsys, "pe_link_conditional", False), "A2A-SRC-ASR", "source")
+    assert r["status"] == "fail"
+    assert "privatelink.siterecovery.windowsazure.com is not linked to virtual network vnet-src" in r["message"]
+
+
+@pytest.mark.parametrize("name", ["pe_zonegroup_conditional", "pe_record_conditional"])
+def test_records_certainly_absent_stay_unknown(capsys, name):
+    r = row(_run_fixture(capsys, name, False), "A2A-SRC-ASR", "source")
+    assert r["status"] == "unknown" and "holds no records of the endpoint" in r["message"]
+
+
+def _arm_with(net: B.Net, tmp_path: Path, capsys, edit) -> dict:
+    """Audit the ARM form of `net` after `edit(template)` (conditions and copy loops are ARM only)."""
+    tpl = net.arm()
+    tpl.setdefault("parameters", {})["n"] = {"type": "int"}
+    tpl["parameters"]["on"] = {"type": "bool"}
+    edit(tpl)
+    f = tmp_path / "net.arm.json"
+    f.write_text(json.dumps(tpl, indent=1))
+    main(["audit", str(f), "--tags", str(B.TAGS), "--format", "json", "--source-region", "eastus",
+          "--target-region", "centralus", "--network-mapping", "vnet-src=vnet-dr"])
+    return load_report(capsys.readouterr().out)
+
+
+def _resource(tpl: dict, rtype: str, name: str) -> dict:
+    return next(r for r in tpl["resources"] if r["type"] == rtype and r["name"] == name)
+
+
+def test_a_link_in_a_copy_loop_of_undetermined_count_is_unknown(tmp_path, capsys):
+    zone = "privatelink.siterecovery.windowsazure.com"
+
+    def edit(tpl):
+        _resource(tpl, f"{NET}/privateDnsZones/virtualNetworkLinks", f"{zone}/link-vnet-src")["copy"] = {
+            "name": "links", "count": "[parameters('n')]"}
+    r = row(_arm_with(_with_endpoint(dr=True), tmp_path, capsys, edit), "A2A-SRC-ASR", "source")
+    assert r["status"] == "unknown" and "copy loop whose count is not determined" in r["message"]
+
+
+def test_a_conditional_zone_is_unknown(tmp_path, capsys):
+    zone = "privatelink.siterecovery.windowsazure.com"
+
+    def edit(tpl):
+        _resource(tpl, f"{NET}/privateDnsZones", zone)["condition"] = "[parameters('on')]"
+    r = row(_arm_with(_with_endpoint(dr=True), tmp_path, capsys, edit), "A2A-SRC-ASR", "source")
+    assert r["status"] == "unknown" and f"the private DNS zone {zone} (linked to vnet-src)" in r["message"]
+
+
+@pytest.mark.parametrize("link", [True, False])
+def test_a_conditional_site_recovery_endpoint_is_never_pass_nor_fail(tmp_path, capsys, link):
+    """Without the endpoint the flow goes to the public AzureSiteRecovery addresses (which the private
+    subnet cannot reach here, but the evaluation takes the private path only): unknown either way;
+    the target side, needing an endpoint of its own only when the source one exists, too."""
+    def edit(tpl):
+        _resource(tpl, f"{NET}/privateEndpoints", "pe-asr")["condition"] = "[parameters('on')]"
+    rep = _arm_with(_with_endpoint(link=link, dr=False), tmp_path, capsys, edit)
+    r = row(rep, "A2A-SRC-ASR", "source")
+    assert r["status"] == "unknown", r
+    assert "private endpoint pe-asr (net.arm.json line" in r["message"] and "may not be deployed" in r["message"]
+    assert "without it the flow goes to the public AzureSiteRecovery addresses" in r["message"]
+    if not link:
+        assert "with it: the private DNS zone privatelink.siterecovery.windowsazure.com is not linked" in r["message"]
+    t = row(rep, "A2A-TGT-ASR", "target")
+    assert t["status"] == "unknown" and "none is in the recovery network vnet-dr" in text(t)
+
+
+def test_a_conditional_cache_storage_endpoint_is_unknown(tmp_path, capsys):
+    zone = "privatelink.blob.core.windows.net"
+    net = B.base(private=True)
+    net.add(Resource(f"{NET}/privateEndpoints", "pe-cache", {
+        "subnet": B.ref(f"{NET}/virtualNetworks/subnets", "vnet-src", "pe"),
+        "privateLinkServiceConnections": [{"name": "cache", "properties": {
+            "privateLinkServiceId": Ref("Microsoft.Storage/storageAccounts", ("cache1",)), "groupIds": ["blob"]}}],
+        "ipConfigurations": [{"name": "b", "properties": {"groupId": "blob", "memberName": "blob",
+                                                          "privateIPAddress": "10.1.1.20"}}]}, "eastus",
+        condition="[parameters('on')]"),
+            Resource(f"{NET}/privateDnsZones", zone, {}, "global", api="2024-06-01"),
+            Resource(f"{NET}/privateDnsZones/A", f"{zone}/cache1", {"aRecords": [{"ipv4Address": "10.1.1.20"}]},
+                     api="2024-06-01"),
+            Resource(f"{NET}/privateDnsZones/virtualNetworkLinks", f"{zone}/l", {
+                "virtualNetwork": B.ref(f"{NET}/virtualNetworks", "vnet-src")}, "global", api="2024-06-01"))
+    B.allow(net, "nsg-src", "allow-pe", 140, "10.1.1.0/27")
+    tpl = net.arm()
+    tpl["parameters"] = {"on": {"type": "bool"}}
+    f = tmp_path / "net.arm.json"
+    f.write_text(json.dumps(tpl))
+    scen = scenario_file(tmp_path, {"cache_storage_accounts": ["cache1"]})
+    main(["audit", str(f), "--tags", str(B.TAGS), "--format", "json", "--source-region", "eastus",
+          "--target-region", "centralus", "--network-mapping", "vnet-src=vnet-dr", "--scenario", scen])
+    r = row(load_report(capsys.readouterr().out), "A2A-SRC-STORAGE", "source")
+    assert r["status"] == "unknown" and "private endpoint pe-cache" in r["message"]
+    assert "may not be deployed" in r["message"]

@@ -57,6 +57,9 @@ class Cap:
     status: str
     reason: str
     decision: Decision
+    #: the precondition may not hold at all (a private endpoint that may not be deployed): the
+    #: evaluated verdict is one alternative only, so even a fail becomes unknown
+    either: bool = False
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,9 @@ def apply_cap(v: Verdict, cap: Cap | None, notes: Iterable[str] = ()) -> Verdict
     decisions = (cap.decision,) + v.decided_by
     if cap.status == FAIL:
         return Verdict(FAIL, 0.0, 0.0, decisions, v.denied_prefixes, reasons, v.path, cap.reason, 1.0)
+    if cap.either:
+        return Verdict(UNKNOWN, 0.0, 1.0, decisions, v.denied_prefixes, reasons, v.path,
+                       cap.reason if v.status == PASS else f"{cap.reason}; {v.message}", 0.0)
     unknown = min(1.0, v.coverage + v.unknown_share)
     status = status_from_shares(0.0, v.denied_share, unknown)
     if status == PASS:
@@ -243,18 +249,45 @@ def _approval(pe: PrivateEndpoint, groups: Iterable[str]) -> tuple[str, str]:
     return "gone", f"private endpoint {pe.name} has no connection"
 
 
+def _at(origin: Origin | None) -> str:
+    """' (file line N)' for a reason text: where a resource that may not exist is written."""
+    if origin is None:
+        return ""
+    line = f" line {origin.line}" if origin.line else ""
+    return f" ({origin.file.replace(chr(92), '/').rsplit('/', 1)[-1]}{line})"
+
+
+def _maybe_cap(zone_name: str, rule: str, doubt: Unknown, what: str, origin: Origin | None) -> Cap:
+    """UNKNOWN: a resource the name resolution needs may not be deployed."""
+    return Cap(UNKNOWN, f"{what}{_at(origin)} may not be deployed ({doubt.reason})",
+               Decision(zone_name, "dns-zone", rule, None, "unknown", 1.0, origin, reason=doubt.reason))
+
+
 def zone_check(estate: Estate, zone_name: str, vnet_id: str, endpoints: list[PrivateEndpoint],
                servers: tuple[str, ...], where: str, what: str) -> Cap | None:
-    """Name resolution of a private endpoint from `vnet_id` (D9); None when it is certain."""
+    """Name resolution of a private endpoint from `vnet_id` (D9); None when it is certain. A zone,
+    link, record set or zone group that may not be deployed (`exists`) only might resolve it."""
     if custom(servers):
         return Cap(UNKNOWN, f"{where} uses custom DNS servers: whether they resolve {what} to the private endpoint "
                             f"depends on their forwarding to Azure DNS ({AZURE_DNS}) from a network linked to "
                             f"{zone_name}", Decision(zone_name, "dns-zone", "custom DNS servers", None, "unknown", 1.0))
     zones = [z for z in estate.private_dns_zones.values() if z.name.lower() == zone_name]
     vnet_name = vnet_id.rstrip("/").rsplit("/", 1)[-1]
-    linked = [z for z in zones if any(isinstance(l.vnet_id, str) and ref(l.vnet_id) == ref(vnet_id) for l in z.links)]
+    linked, maybe = [], []
+    for z in zones:
+        for link in z.links:
+            if isinstance(link.vnet_id, str) and ref(link.vnet_id) == ref(vnet_id):
+                doubt = z.exists or link.exists
+                (linked if doubt is None else maybe).append((z, link, doubt))
     doubtful = [z for z in zones if any(isinstance(l.vnet_id, Unknown) for l in z.links)]
     if not linked:
+        if maybe:
+            z, link, doubt = maybe[0]
+            own = link.exists is not None
+            return _maybe_cap(zone_name, "virtual network link", doubt,
+                              f"the virtual network link {link.name} of {zone_name} to {vnet_name}" if own else
+                              f"the private DNS zone {zone_name} (linked to {vnet_name})",
+                              link.origin if own else z.origin)
         if doubtful:
             return Cap(UNKNOWN, f"a virtual network link of {zone_name} is not determined: whether it links "
                                 f"{vnet_name} is not known",
@@ -265,14 +298,23 @@ def zone_check(estate: Estate, zone_name: str, vnet_id: str, endpoints: list[Pri
                f"no private DNS zone {zone_name} is in the inputs (none linked to virtual network {vnet_name})")
         return Cap(FAIL, f"{why}: {LOCKED if what == 'the vault name' else what + ' resolves to a public address'}",
                    Decision(zone_name, "dns-zone", f"no link to {vnet_name}", None, "deny", 1.0, origin))
-    zone = linked[0]
-    has_records = bool(zone.records) or any(
-        isinstance(z, str) and ref(z) == ref(zone.id) for pe in endpoints for z in pe.zone_ids)
-    if not has_records:
-        return Cap(UNKNOWN, f"the private DNS zone {zone_name} is linked to {vnet_name} but holds no records of the "
-                            f"endpoint in the inputs (no zone group of the endpoint names it, no A records)",
-                   Decision(zone_name, "dns-zone", "no records", None, "unknown", 1.0, zone.origin))
-    return None
+    maybe_records = []
+    for zone, _, _ in linked:
+        named = [pe for pe in endpoints if any(isinstance(z, str) and ref(z) == ref(zone.id) for z in pe.zone_ids)]
+        if named or any(r.exists is None for r in zone.records):
+            return None
+        maybe_records += [(r.exists, f"the record set {r.name} of {zone_name}", r.origin)
+                          for r in zone.records if r.exists is not None]
+        maybe_records += [(m.exists, f"the private DNS zone group of private endpoint {pe.name} naming {zone_name}",
+                           m.origin) for pe in endpoints for m in pe.maybe_zones
+                          if isinstance(m.zone_id, str) and ref(m.zone_id) == ref(zone.id)]
+    if maybe_records:
+        doubt, text, origin = maybe_records[0]
+        return _maybe_cap(zone_name, "records", doubt, text, origin)
+    zone = linked[0][0]
+    return Cap(UNKNOWN, f"the private DNS zone {zone_name} is linked to {vnet_name} but holds no records of the "
+                        f"endpoint in the inputs (no zone group of the endpoint names it, no A records)",
+               Decision(zone_name, "dns-zone", "no records", None, "unknown", 1.0, zone.origin))
 
 
 @dataclass(frozen=True)
@@ -283,6 +325,8 @@ class EndpointRoute:
     dst: AddressSet | None
     how: str
     approval: Cap | None
+    #: every endpoint reached may not be deployed (the first one and why): without them the flow is public
+    maybe: tuple[PrivateEndpoint, Unknown] | None = None
 
 
 def via_endpoints(estate: Estate, candidates: list[PrivateEndpoint], vnet_id: str | None,
@@ -292,12 +336,13 @@ def via_endpoints(estate: Estate, candidates: list[PrivateEndpoint], vnet_id: st
     usable = [(pe, st) for pe, st in states if st[0] != "gone"]
     if not usable:
         return None
+    gone = (usable[0][0], usable[0][0].exists) if all(pe.exists is not None for pe, _ in usable) else None
     dst = AddressSet.empty()
     hows = []
     for pe, _ in usable:
         addrs, how = endpoint_addresses(estate, pe, groups)
         if addrs is None:
-            return EndpointRoute(tuple(pe for pe, _ in usable), None, how, None)
+            return EndpointRoute(tuple(pe for pe, _ in usable), None, how, None, gone)
         dst = dst | addrs
         hows.append(f"{pe.name} ({how} {', '.join(addrs.cidrs())})")
     maybe = next((st for _, st in usable if st[0] == "maybe"), None)
@@ -306,7 +351,23 @@ def via_endpoints(estate: Estate, candidates: list[PrivateEndpoint], vnet_id: st
         pe = next(p for p, st in usable if st is maybe)
         cap = Cap(UNKNOWN, maybe[1], Decision(f"private endpoint {pe.name}", "private-endpoint", "connection",
                                               None, "unknown", 1.0, pe.origin, device_id=pe.id))
-    return EndpointRoute(tuple(pe for pe, _ in usable), dst, "; ".join(hows), cap)
+    return EndpointRoute(tuple(pe for pe, _ in usable), dst, "; ".join(hows), cap, gone)
+
+
+def maybe_endpoint(route: EndpointRoute, cap: Cap | None, public: str) -> Cap | None:
+    """The cap of a route whose endpoints may all not be deployed: the private flow (and `cap`, its
+    own precondition) is one alternative, the public flow to `public` the other: never pass, never
+    fail."""
+    if route.maybe is None:
+        return cap
+    pe, doubt = route.maybe
+    why = (f"private endpoint {pe.name}{_at(pe.origin)} may not be deployed ({doubt.reason}): without it the "
+           f"flow goes to {public} instead")
+    if cap is not None:
+        why += f"; with it: {cap.reason}"
+    return Cap(UNKNOWN, why, Decision(f"private endpoint {pe.name}", "private-endpoint", "may not be deployed",
+                                      None, "unknown", 1.0, pe.origin, reason=doubt.reason, device_id=pe.id),
+               either=True)
 
 
 def private_destination(estate: Estate, req: Requirement, placement: Placement, nic_id: str | None, cloud: str,
@@ -315,6 +376,7 @@ def private_destination(estate: Estate, req: Requirement, placement: Placement, 
     label = f"private endpoint {', '.join(pe.name for pe in route.endpoints)}"
     if route.dst is None:
         return Destination(label, verdict=decided(UNKNOWN, route.how))
+    public = req.destination
     zone = ZONES[kind].get(cloud)
     servers, where = dns_servers(estate, placement, nic_id)
     cap = route.approval
@@ -338,6 +400,7 @@ def private_destination(estate: Estate, req: Requirement, placement: Placement, 
             UNKNOWN, f"the proxy {proxy.host}:{proxy.port} does not bypass {zone}: the Mobility service sends this "
                      f"traffic to the proxy, and whether the proxy reaches the private endpoint is not in the inputs",
             Decision(f"proxy {proxy.host}:{proxy.port}", "proxy", "not bypassed", None, "unknown", 1.0))
+    cap = maybe_endpoint(route, cap, f"the public {public} addresses")
     notes = (f"{req.destination.split('.', 1)[0]} through {route.how}",)
     return Destination(f"{label} ({', '.join(route.dst.cidrs())})", route.dst, req.protocol, port, cap=cap,
                        notes=notes, receiver=receiver)
@@ -423,13 +486,18 @@ def resolve(estate: Estate, req: Requirement, subj: AuditSubject, placement: Pla
             route = via_endpoints(estate, asr, placement.vnet_id, (ASR_GROUP,))
             if route is not None:
                 return private_destination(estate, req, placement, nic_id, cloud, "asr", route, port, scenario.proxy)
-            if side == "target" and via_endpoints(estate, asr, subj.source.vnet_id, (ASR_GROUP,)) is not None:
+            source = via_endpoints(estate, asr, subj.source.vnet_id, (ASR_GROUP,)) if side == "target" else None
+            if source is not None:
                 vnet = (placement.vnet_id or "").rsplit("/", 1)[-1]
                 why = (f"the vault uses private endpoints, and none is in the recovery network {vnet} or a network "
                        f"peered with it: {LOCKED}; reprotection needs a second private endpoint (and its DNS zone "
                        f"link) in the recovery network")
-                return Destination(f"private endpoint in {vnet}", verdict=decided(FAIL, why, Decision(
-                    "private endpoints", "private-endpoint", f"none in {vnet}", None, "deny", 1.0)))
+                deny = Decision("private endpoints", "private-endpoint", f"none in {vnet}", None, "deny", 1.0)
+                maybe = maybe_endpoint(source, Cap(FAIL, why, deny), f"the public {req.destination} addresses")
+                if maybe.either:
+                    return Destination(f"private endpoint in {vnet}", verdict=decided(UNKNOWN, maybe.reason,
+                                                                                      maybe.decision))
+                return Destination(f"private endpoint in {vnet}", verdict=decided(FAIL, why, deny))
     if base == "storage" and scenario.cache_storage_accounts:
         blob = cache.get("blob")
         if blob is None:

@@ -3,9 +3,10 @@
 A private endpoint carries its connections (automatic and manual, with the approval state
 exports show), its static addresses (`ipConfigurations`), the addresses exports list in
 `customDnsConfigs`, and the zones of its `privateDnsZoneGroups` (inline or child
-resources). A private DNS zone carries its virtual network links and A/AAAA record sets
+resources; a child group that may not be deployed only *maybe* names its zones). A private DNS zone carries its virtual network links and A/AAAA record sets
 (child resources, merged whatever the order; a child whose zone is not in the inputs still
-gets a zone named after its id). Field errors follow `restfields.Fields`.
+gets a zone named after its id); links and record sets that may not be deployed carry `exists`.
+Field errors follow `restfields.Fields`.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from typing import Any
 from nsgcheck.loaders.raw import RawResource
 from nsgcheck.loaders.restfields import (Fields, get, inner, last, location_of, parent_id, properties_unknown,
                                          props_of, rid_of, short_name)
-from nsgcheck.model import (DnsRecordSet, DnsZoneLink, PrivateDnsZone, PrivateEndpoint, PrivateEndpointIp,
-                            PrivateLinkConnection, Unknown, ref)
+from nsgcheck.model import (DnsRecordSet, DnsZoneLink, MaybeZone, PrivateDnsZone, PrivateEndpoint,
+                            PrivateEndpointIp, PrivateLinkConnection, Unknown, ref)
 
 PRIVATE_ENDPOINT = "microsoft.network/privateendpoints"
 ZONE_GROUP = PRIVATE_ENDPOINT + "/privatednszonegroups"
@@ -33,7 +34,8 @@ class PrivateLinkConverter:
 
     def __init__(self, fields: Fields):
         self.f = fields
-        self.zone_groups: dict[str, list[tuple[tuple[str | Unknown, ...], Unknown | None, Any]]] = {}
+        #: endpoint id -> (zones, doubt about the list, origin, the group's own existence)
+        self.zone_groups: dict[str, list[tuple[tuple[str | Unknown, ...], Unknown | None, Any, Unknown | None]]] = {}
         self.links: dict[str, list[DnsZoneLink]] = {}
         self.records: dict[str, list[DnsRecordSet]] = {}
 
@@ -44,7 +46,7 @@ class PrivateLinkConverter:
             zones, doubt = self.zone_group(props_of(raw), f"private DNS zone group {raw.name!r}",
                                            lambda *k: raw.origin_for("properties", *k))
             self.zone_groups.setdefault(ref(parent_id(rid_of(raw))), []).append(
-                (zones, doubt or properties_unknown(raw), raw.origin))
+                (zones, doubt or properties_unknown(raw), raw.origin, raw.existence()))
         elif t == DNS_ZONE:
             self.f.estate.add("private_dns_zones", PrivateDnsZone(id=rid_of(raw), name=short_name(raw),
                                                                   origin=raw.origin), raw.existence())
@@ -164,7 +166,8 @@ class PrivateLinkConverter:
         reg = self.f.boolean(p, "registrationEnabled", owner, at)
         policy = self.f.choice(p, "resolutionPolicy", owner, at, ("Default", "NxDomainRedirect"))
         return DnsZoneLink(name=short_name(raw), vnet_id=vnet, registration_enabled=reg is True,
-                           resolution_policy=policy if isinstance(policy, str) else None, origin=raw.origin)
+                           resolution_policy=policy if isinstance(policy, str) else None, origin=raw.origin,
+                           exists=raw.existence())
 
     def record_set(self, raw: RawResource, v4: bool) -> DnsRecordSet:
         p = props_of(raw)
@@ -179,7 +182,8 @@ class PrivateLinkConverter:
                              or self.f.bad(owner, f"{key}[{i}].{field}", value, "an IP address", where))
         if doubt is not None or properties_unknown(raw) is not None:
             addresses.append(doubt or properties_unknown(raw))
-        return DnsRecordSet(name=short_name(raw), addresses=tuple(addresses), origin=raw.origin)
+        return DnsRecordSet(name=short_name(raw), addresses=tuple(addresses), origin=raw.origin,
+                            exists=raw.existence())
 
     # -- children -----------------------------------------------------------------------------------
     def finish(self) -> None:
@@ -191,11 +195,16 @@ class PrivateLinkConverter:
                                f"is not in the inputs; the group is not used", groups[0][2])
                 continue
             zones = list(pe.zone_ids)
+            maybe = list(pe.maybe_zones)
             doubt = pe.lists_unknown
-            for found, unknown, _ in groups:
-                zones += [z for z in found if z not in zones]
+            for found, unknown, origin, exists in groups:
+                if exists is None:
+                    zones += [z for z in found if z not in zones]
+                else:       # a group that may not be deployed only might name its zones
+                    maybe += [MaybeZone(z, exists, origin) for z in found]
                 doubt = doubt or unknown
-            estate.private_endpoints[key] = replace(pe, zone_ids=tuple(zones), lists_unknown=doubt)
+            estate.private_endpoints[key] = replace(pe, zone_ids=tuple(zones), maybe_zones=tuple(maybe),
+                                                    lists_unknown=doubt)
         for key in sorted(set(self.links) | set(self.records)):
             zone = estate.private_dns_zones.get(key)
             if zone is None:
