@@ -478,17 +478,6 @@ def test_a_corrupted_deny_rule_never_passes(mutant):
     assert not out.passes(), f"{rel}: {what} = {value!r} gives pass ({out.statuses})"
 
 
-def test_report_outcomes(capsys):
-    """Prints the mutants run and their outcomes (after the property test, in the same session)."""
-    if OUTCOMES:
-        with capsys.disabled():
-            total = sum(OUTCOMES.values())
-            print(f"\nmetamorphic mutants: {total}; outcomes: "
-                  + ", ".join(f"{k[0]} {k[1]}: {n}" for k, n in sorted(OUTCOMES.items())))
-            for item in sorted(EXIT2_WITH_PASS_ROWS):
-                print("  exit 2, rows pass:", *item)
-
-
 # ------------------------------------------------------------------ private endpoints and their DNS (issue 10)
 BEYOND = Path(__file__).resolve().parent / "data" / "beyond"
 #: fixture -> its parameter (true: every resource deployed, A2A-SRC-ASR passes)
@@ -562,3 +551,14 @@ def test_a_needed_private_access_resource_that_may_not_exist_never_passes(mutant
     out = _asr_row(doc)
     OUTCOMES[("private-dns", out.kind())] += 1
     assert out.statuses and not out.passes(), f"{name}: {res['name']} {how} gives pass ({out.statuses})"
+
+
+def test_report_outcomes(capsys):
+    """Prints the mutants run and their outcomes (after the property test, in the same session)."""
+    if OUTCOMES:
+        with capsys.disabled():
+            total = sum(OUTCOMES.values())
+            print(f"\nmetamorphic mutants: {total}; outcomes: "
+                  + ", ".join(f"{k[0]} {k[1]}: {n}" for k, n in sorted(OUTCOMES.items())))
+            for item in sorted(EXIT2_WITH_PASS_ROWS):
+                print("  exit 2, rows pass:", *item)
