@@ -231,6 +231,73 @@ def test_endpoint_subnet_free_addresses_advisory(tmp_path, capsys, form):
     assert advisories(rep, "ADV-PE-FREE-ADDRESSES") == []
 
 
+def _hub_endpoint(peer: str | None = None, private: bool = False) -> B.Net:
+    """A Site Recovery endpoint in a third network vnet-hub, peered with `peer` (or with nothing)."""
+    net = B.base(private=private)
+    net.add(Resource(f"{NET}/virtualNetworks", "vnet-hub", {
+        "addressSpace": {"addressPrefixes": ["10.3.0.0/16"]},
+        "subnets": [{"name": "pe", "properties": {"addressPrefix": "10.3.1.0/27"}}]}, "eastus"))
+    B.asr_endpoint(net, vnet="vnet-hub", name="pe-hub", ip="10.3.1.4")
+    B.allow(net, "nsg-src", "allow-pe", 140, "10.3.1.0/27")
+    if peer:
+        net.get(f"{NET}/virtualNetworks", peer).props["virtualNetworkPeerings"] = [{"name": "to-hub", "properties": {
+            "remoteVirtualNetwork": B.ref(f"{NET}/virtualNetworks", "vnet-hub"), "allowForwardedTraffic": True}}]
+        net.add(Resource(f"{NET}/privateDnsZones/virtualNetworkLinks",
+                         f"privatelink.siterecovery.windowsazure.com/link-{peer}", {
+                             "virtualNetwork": B.ref(f"{NET}/virtualNetworks", peer)}, "global", api="2024-06-01"))
+    return net
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_unreachable_site_recovery_endpoint_is_never_a_public_pass(tmp_path, capsys, form):
+    """The endpoint may be this vault's: then the vault accepts only its private endpoints, and the
+    public AzureSiteRecovery flow (which the NSGs allow) fails: unknown, naming the endpoint."""
+    _, rep = audit(tmp_path, capsys, _hub_endpoint(), form)
+    for req, side, vnet in (("A2A-SRC-ASR", "source", "vnet-src"), ("A2A-TGT-ASR", "target", "vnet-dr")):
+        r = row(rep, req, side)
+        assert r["status"] == "unknown", (req, r)
+        t = text(r)
+        assert "pe-hub" in t and f"net.{form}.json line " in t and "vnet-hub" in t and vnet in t, t
+        assert "accepts only its private endpoints" in t and "peering" in t, t
+    # the other public rows are not affected
+    assert row(rep, "A2A-SRC-AAD", "source")["status"] == "pass"
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_unreachable_endpoint_keeps_a_public_fail(tmp_path, capsys, form):
+    _, rep = audit(tmp_path, capsys, _hub_endpoint(private=True), form)    # no way out: the public flow fails
+    r = row(rep, "A2A-SRC-ASR", "source")
+    assert r["status"] == "fail", r
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_peered_hub_endpoint_is_used(tmp_path, capsys, form):
+    _, rep = audit(tmp_path, capsys, _hub_endpoint(peer="vnet-src"), form)
+    r = row(rep, "A2A-SRC-ASR", "source")
+    assert r["status"] == "pass" and r["destination_prefixes"] == ["10.3.1.4/32"], r
+    # the recovery network reaches no endpoint while the source side does: it fails (reprotection)
+    assert row(rep, "A2A-TGT-ASR", "target")["status"] == "fail"
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_unreachable_cache_blob_endpoint_is_never_a_public_pass(tmp_path, capsys, form):
+    net = B.base()
+    net.add(Resource(f"{NET}/virtualNetworks", "vnet-hub", {
+        "addressSpace": {"addressPrefixes": ["10.3.0.0/16"]},
+        "subnets": [{"name": "pe", "properties": {"addressPrefix": "10.3.1.0/27"}}]}, "eastus"),
+            Resource(f"{NET}/privateEndpoints", "pe-cache", {
+                "subnet": B.ref(f"{NET}/virtualNetworks/subnets", "vnet-hub", "pe"),
+                "privateLinkServiceConnections": [{"name": "cache", "properties": {
+                    "privateLinkServiceId": Ref("Microsoft.Storage/storageAccounts", ("cache1",)),
+                    "groupIds": ["blob"]}}]}, "eastus"))
+    scen = scenario_file(tmp_path, {"cache_storage_accounts": ["cache1"]})
+    _, rep = audit(tmp_path, capsys, net, form, "--scenario", scen)
+    r = row(rep, "A2A-SRC-STORAGE", "source")
+    assert r["status"] == "unknown" and "pe-cache" in text(r) and f"net.{form}.json line " in text(r), r
+    _, rep = audit(tmp_path, capsys, net, form)                 # not the cache account: public, as before
+    assert row(rep, "A2A-SRC-STORAGE", "source")["status"] == "pass"
+
+
 # --------------------------------------------------------------------------- 3. DNS
 def _custom_dns(rule: str | None) -> B.Net:
     net = B.base()

@@ -436,6 +436,33 @@ def endpoint_receiver(estate: Estate, endpoints: Iterable[PrivateEndpoint]) -> t
     return Endpoint(ref(sub.id), None, ref(sub.nsg_id)), None
 
 
+def unreached_cap(estate: Estate, endpoints: list[PrivateEndpoint], vnet_id: str | None, kind: str) -> Cap:
+    """UNKNOWN on the public flow of a side that reaches none of `endpoints`: an endpoint the inputs
+    cannot tie to this vault (or the cache account's public access, which they do not hold) may
+    lock the public route; a public fail stays a fail."""
+    vnet = (vnet_id or "").rstrip("/").rsplit("/", 1)[-1] or "the subject's network"
+    where = []
+    for pe in endpoints:
+        home = _vnet_of(estate, pe.subnet_id)
+        home_name = home.rsplit("/", 1)[-1] if home else "an undetermined network"
+        where.append(f"{pe.name}{_at(pe.origin)} in virtual network {home_name}")
+    names = "; ".join(where)
+    if kind == "asr":
+        why = (f"the inputs hold Site Recovery private endpoints ({names}) that {vnet} does not use (not in it nor "
+               f"in a network peered with it, or the connection is rejected): the inputs do not tie an endpoint to "
+               f"this vault, and if one is this vault's, the vault accepts only its private endpoints and the public route fails; to settle it, give "
+               f"the network that holds the endpoint and its peering with {vnet} in the inputs (or remove endpoints "
+               f"of other vaults from them)")
+    else:
+        why = (f"the cache storage account has blob private endpoints ({names}) that {vnet} does not use (not in it "
+               f"nor in a network peered with it, or the connection is rejected): whether the account still accepts "
+               f"public network access is not in the inputs, and if it does not the public route fails; to settle "
+               f"it, give the network that holds the endpoint and its peering with {vnet} in the inputs")
+    first = endpoints[0]
+    return Cap(UNKNOWN, why, Decision(f"private endpoint {first.name}", "private-endpoint", f"not reachable from {vnet}",
+                                      None, "unknown", 1.0, first.origin, device_id=first.id))
+
+
 # --------------------------------------------------------------------------- proxies
 def proxy_destination(proxy: Proxy, label: str, urls: tuple[str, ...], accepted: tuple[str, ...]) -> Destination | None:
     """The flow to the proxy for a public requirement (None when its URLs are bypassed)."""
@@ -478,6 +505,7 @@ def resolve(estate: Estate, req: Requirement, subj: AuditSubject, placement: Pla
             hit = cache[key] = dns_destination(estate, placement, nic_id, side, src_servers)
         return hit
     base = req.destination.split(".", 1)[0].lower()
+    lock: Cap | None = None            # endpoints this side does not reach may lock the public route
     if base == "azuresiterecovery":
         asr = cache.get("asr")
         if asr is None:
@@ -498,6 +526,7 @@ def resolve(estate: Estate, req: Requirement, subj: AuditSubject, placement: Pla
                     return Destination(f"private endpoint in {vnet}", verdict=decided(UNKNOWN, maybe.reason,
                                                                                       maybe.decision))
                 return Destination(f"private endpoint in {vnet}", verdict=decided(FAIL, why, deny))
+            lock = unreached_cap(estate, asr, placement.vnet_id, "asr")
     if base == "storage" and scenario.cache_storage_accounts:
         blob = cache.get("blob")
         if blob is None:
@@ -508,6 +537,16 @@ def resolve(estate: Estate, req: Requirement, subj: AuditSubject, placement: Pla
             if route is not None:
                 return private_destination(estate, req, placement, nic_id, cloud, "blob", route, port,
                                            scenario.proxy)
+            lock = unreached_cap(estate, blob, placement.vnet_id, "blob")
+    public = public_destination(req, scenario, name, dst, urls, accepted, port, cache)
+    if lock is None or public.verdict is not None:
+        return public
+    return replace(public, cap=lock)
+
+
+def public_destination(req: Requirement, scenario: Scenario, name: str, dst: AddressSet | None,
+                       urls: tuple[str, ...], accepted: tuple[str, ...], port: PortSet, cache: dict) -> Destination:
+    """The public tag's flow, or the proxy's when the scenario has one that does not bypass it."""
     if dst is not None and scenario.proxy is not None:
         through = proxy_destination(scenario.proxy, name, urls, accepted)
         if through is not None:
