@@ -893,6 +893,11 @@ class Estate:
     protected_items: list[ProtectedItem] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     inputs: list[str] = field(default_factory=list)   # files read, in order
+    #: child resources whose parent was not in their own file: (kind, parent key, what the loader
+    #: holds of it, origin), merged into the parent once every file is loaded (`loaders.settle`)
+    pending: list[tuple[str, str, Any, Origin | None]] = field(default_factory=list)
+    #: files whose child resources were merged into a parent defined in another file
+    adopted: list[str] = field(default_factory=list)
 
     _TABLES = ("nsgs", "asgs", "nics", "subnets", "vnets", "route_tables", "vms", "firewalls",
                "firewall_policies", "ip_groups", "storage_accounts", "public_ips", "nat_gateways",
@@ -943,6 +948,8 @@ class Estate:
         self.protected_items += other.protected_items
         self.findings += other.findings
         self.inputs += [f for f in other.inputs if f not in self.inputs]
+        self.pending += other.pending
+        self.adopted += [f for f in other.adopted if f not in self.adopted]
 
     # -- lookups --------------------------------------------------------------------
     def get(self, table: str, resource_id: str | Unknown | None) -> Any:

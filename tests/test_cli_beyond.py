@@ -298,6 +298,82 @@ def test_unreachable_cache_blob_endpoint_is_never_a_public_pass(tmp_path, capsys
     assert row(rep, "A2A-SRC-STORAGE", "source")["status"] == "pass"
 
 
+ZONE_ASR = "privatelink.siterecovery.windowsazure.com"
+
+
+def _split_hub(tmp_path: Path, form: str, zone_group: bool = False) -> tuple[Path, Path]:
+    """The peered-hub network in two files: the peering of vnet-src and the zone's link to vnet-src
+    (and, with `zone_group`, the endpoint's zone group) as child resources of their own."""
+    net = _hub_endpoint(peer="vnet-src")
+    peering = net.get(f"{NET}/virtualNetworks", "vnet-src").props.pop("virtualNetworkPeerings")[0]
+    children = [Resource(f"{NET}/virtualNetworks/virtualNetworkPeerings", "vnet-src/to-hub", peering["properties"])]
+    children += [r for r in net.resources if r.type.endswith("virtualNetworkLinks")]
+    if zone_group:
+        groups = net.get(f"{NET}/privateEndpoints", "pe-hub").props.pop("privateDnsZoneGroups")
+        children.append(Resource(f"{NET}/privateEndpoints/privateDnsZoneGroups", "pe-hub/default",
+                                 groups[0]["properties"]))
+    main_net = B.Net([r for r in net.resources if not r.type.endswith("virtualNetworkLinks")])
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    return main_net.write(tmp_path / "a", form), B.Net(children).write(tmp_path / "b", form)
+
+
+def _run(capsys, *paths: Path) -> tuple[int, dict]:
+    code = main(["audit", *map(str, paths), "--tags", str(B.TAGS), "--format", "json", "--source-region", "eastus",
+                 "--target-region", "centralus", "--network-mapping", "vnet-src=vnet-dr"])
+    return code, load_report(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("form", FORMS)
+@pytest.mark.parametrize("order", ["parent-first", "child-first", "folder"])
+def test_peering_and_zone_link_in_another_file_are_merged(tmp_path, capsys, form, order):
+    parent, child = _split_hub(tmp_path, form)
+    paths = {"parent-first": (parent, child), "child-first": (child, parent), "folder": (tmp_path,)}[order]
+    code, rep = _run(capsys, *paths)
+    r = row(rep, "A2A-SRC-ASR", "source")
+    assert r["status"] == "pass" and r["destination_prefixes"] == ["10.3.1.4/32"], r
+    # the zone and its link from two files are one zone, not two definitions of which one wins
+    assert not [f for f in rep["findings"] if "defined more than once" in f["message"]], rep["findings"]
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_zone_group_in_another_file_is_merged(tmp_path, capsys, form):
+    parent, child = _split_hub(tmp_path, form, zone_group=True)
+    _, rep = _run(capsys, child, parent)
+    r = row(rep, "A2A-SRC-ASR", "source")
+    assert r["status"] == "pass", r
+    assert not [f for f in rep["findings"] if "zone group" in f["message"]], rep["findings"]
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_peering_without_its_network_in_any_file_is_reported(tmp_path, capsys, form):
+    parent, child = _split_hub(tmp_path, form)
+    net = json.loads(child.read_text())
+    rename = (lambda x: x.replace("vnet-src", "vnet-gone"))
+    child.write_text(rename(json.dumps(net)))
+    code, rep = _run(capsys, parent, child)
+    lost = [f for f in rep["findings"] if "to-hub" in f["message"]]
+    assert lost and lost[0]["level"] == "warning" and "vnet-gone" in lost[0]["message"], rep["findings"]
+    assert "not in the inputs" in lost[0]["message"] and lost[0]["location"], lost
+    assert row(rep, "A2A-SRC-ASR", "source")["status"] == "unknown"
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_a_file_of_peerings_alone_says_what_it_holds(tmp_path, capsys, form):
+    _, child = _split_hub(tmp_path, form)
+    doc = json.loads(child.read_text())          # the peering alone (no zone link beside it)
+    if form == "arm":
+        doc["resources"] = [r for r in doc["resources"] if r["type"].endswith("virtualNetworkPeerings")]
+    else:
+        doc = [r for r in doc if r["type"].endswith("virtualNetworkPeerings")]
+    child.write_text(json.dumps(doc))
+    code = main(["audit", str(child), "--tags", str(B.TAGS), "--source-region", "eastus",
+                 "--target-region", "centralus"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "peering 'to-hub' of virtual network 'vnet-src'" in err and "give it together with the file" in err, err
+
+
 # --------------------------------------------------------------------------- 3. DNS
 def _custom_dns(rule: str | None) -> B.Net:
     net = B.base()

@@ -55,7 +55,7 @@ def _files_with_objects(estate: Estate) -> set[str]:
             origin = getattr(obj, "origin", None)
             if origin is not None and origin.file:
                 files.add(origin.file)
-    return files
+    return files | set(estate.adopted)
 
 
 def _why_skipped(estate: Estate, file: str) -> str:
@@ -81,6 +81,8 @@ def non_network_inputs(estate: Estate, named: Iterable[str]) -> list[str]:
         why = _why_skipped(estate, file)
         hint = ("pass it with --parameters next to its template" if why.startswith("ARM parameters file")
                 else "pass it with --tags" if "service-tag file" in why
+                else "it holds child resources only: give it together with the file that defines their parent"
+                if "is not in the inputs" in why
                 else "give an ARM template (or compiled Bicep), a Terraform plan (terraform show -json), "
                      "or an az / Resource Graph export of the network")
         out.append(f"{file}: not a network input ({why}); {hint}")

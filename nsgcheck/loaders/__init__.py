@@ -70,8 +70,9 @@ def _optional(module: str) -> Any:
 
 
 def load_document(doc: Any, file: str, linemap: Any = None, parameters: Iterable[str | Path] = (),
-                  overrides: Mapping[str, Any] | None = None) -> Estate:
-    """One parsed document -> Estate (format detected from content)."""
+                  overrides: Mapping[str, Any] | None = None, defer: bool = False) -> Estate:
+    """One parsed document -> Estate (format detected from content). `defer`: child resources
+    whose parent is not in this document wait in `Estate.pending` (`rest.settle`)."""
     from nsgcheck.loaders import azcli, detect, resourcegraph, rest
 
     estate = Estate(inputs=[file])
@@ -133,7 +134,7 @@ def load_document(doc: Any, file: str, linemap: Any = None, parameters: Iterable
         findings.append(Finding("warning", "skipped: this is a service-tag file (pass it with --tags)", origin))
     estate.findings += findings
     if raws:
-        rest.convert(raws, estate)
+        rest.convert(raws, estate, defer)
     return estate
 
 
@@ -171,14 +172,16 @@ def rule_collection_raws(doc: Any, file: str, linemap: Any) -> list:
 
 
 def load_file(path: str | Path, parameters: Iterable[str | Path] = (),
-              overrides: Mapping[str, Any] | None = None, max_bytes: int | None = None) -> Estate:
-    """Read one file into an Estate. InputError (exit 2) when it cannot be read or parsed."""
+              overrides: Mapping[str, Any] | None = None, max_bytes: int | None = None,
+              defer: bool = False) -> Estate:
+    """Read one file into an Estate. InputError (exit 2) when it cannot be read or parsed.
+    `defer`: as `load_document`'s."""
     from nsgcheck.loaders import jsonpos
 
     file = str(path)
     doc, linemap = jsonpos.load_json(path, max_bytes)
     try:
-        return load_document(doc, file, linemap, parameters, overrides)
+        return load_document(doc, file, linemap, parameters, overrides, defer)
     except NsgcheckError as e:
         if not e.file:
             e.file = file
@@ -220,12 +223,15 @@ def load_paths(paths: Iterable[str | Path], parameters: Iterable[str | Path] | N
             if f.resolve() in given:
                 continue  # a parameters file named with --parameters is read with the templates
             try:
-                estate.merge(load_file(f, params, overrides, max_bytes))
+                estate.merge(load_file(f, params, overrides, max_bytes, defer=True))
             except NsgcheckError as e:   # a file that cannot be read: reported with every other one
                 collected.append(e)
     finally:
         if collecting:
             gc.enable()
+    from nsgcheck.loaders import rest
+
+    rest.settle(estate)      # child resources into parents defined in other files
     if errors is None:
         raise_all(collected)   # every unreadable file at once (InputErrors), not only the first
     return estate

@@ -186,10 +186,15 @@ class PrivateLinkConverter:
                             exists=raw.existence())
 
     # -- children -----------------------------------------------------------------------------------
-    def finish(self) -> None:
+    def finish(self, defer: bool = False) -> None:
+        """Zone groups into their endpoints, links and record sets into their zones; with `defer`,
+        those whose parent is not here wait in `estate.pending` for another file's."""
         estate = self.f.estate
         for key, groups in sorted(self.zone_groups.items()):
             pe = estate.private_endpoints.get(key)
+            if pe is None and defer:
+                estate.pending += [("zone_group", key, g, g[2]) for g in groups]
+                continue
             if pe is None:
                 self.f.finding("warning", f"private DNS zone group of private endpoint {last(key)!r}: the endpoint "
                                f"is not in the inputs; the group is not used", groups[0][2])
@@ -207,6 +212,10 @@ class PrivateLinkConverter:
                                                     lists_unknown=doubt)
         for key in sorted(set(self.links) | set(self.records)):
             zone = estate.private_dns_zones.get(key)
+            if zone is None and defer:
+                estate.pending += [("link", key, x, x.origin) for x in self.links.get(key, [])]
+                estate.pending += [("record", key, x, x.origin) for x in self.records.get(key, [])]
+                continue
             if zone is None:
                 first = (self.links.get(key) or self.records.get(key))[0]
                 zone = PrivateDnsZone(id=key, name=last(key), origin=first.origin)

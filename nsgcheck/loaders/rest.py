@@ -478,11 +478,21 @@ class _Converter(Fields):
         self.peerings_of.setdefault(ref(vnet_id), []).append(
             _maybe(self.peering(_props(raw), _short_name(raw), raw.origin), raw.existence()))
 
-    def attach_vnet_children(self) -> None:
+    def attach_vnet_children(self, defer: bool = False) -> None:
+        """Subnet ids and peerings into their virtual networks. A peering whose network is not here
+        waits for the other files (`defer`), else it is reported: nothing is dropped silently."""
         for key in sorted(set(self.subnets_of) | set(self.peerings_of)):
             v = self.estate.vnets.get(key)
             if v is None:
-                continue  # subnets stand on their own; the VNet itself is not in the inputs
+                # subnets stand on their own; the VNet itself is not in the inputs
+                for peering in self.peerings_of.get(key, []):
+                    if defer:
+                        self.estate.pending.append(("peering", key, peering, peering.origin))
+                    else:
+                        self.finding("warning", f"peering {peering.name!r} of virtual network {_last(key)!r} is "
+                                     f"not used: that virtual network is not in the inputs (give the template or "
+                                     f"export that defines it together with this file)", peering.origin)
+                continue
             ids = list(v.subnet_ids)
             for sid in self.subnets_of.get(key, []):
                 if ref(sid) not in {ref(i) for i in ids}:
@@ -710,8 +720,10 @@ class _Converter(Fields):
             cache_storage_ids=cache_accounts(d))
 
 
-def convert(raws: Iterable[RawResource], estate: Estate | None = None) -> Estate:
-    """Translate REST-shaped resources into model objects added to `estate` (a new one if None)."""
+def convert(raws: Iterable[RawResource], estate: Estate | None = None, defer: bool = False) -> Estate:
+    """Translate REST-shaped resources into model objects added to `estate` (a new one if None).
+    `defer`: child resources whose parent is not among `raws` go to `estate.pending`, for the
+    parent another file may define (`settle`)."""
     estate = estate if estate is not None else Estate()
     conv = _Converter(estate)
     outbound = OutboundConverter(conv)
@@ -768,11 +780,11 @@ def convert(raws: Iterable[RawResource], estate: Estate | None = None) -> Estate
     conv.attach_child_rules()
     conv.check_priorities()
     conv.attach_child_subnets()
-    conv.attach_vnet_children()
+    conv.attach_vnet_children(defer)
     conv.attach_routes()
     conv.attach_gateways()
     outbound.finish()
-    private_link.finish()
+    private_link.finish(defer)
     admin.finish()
     if firewall:
         convert_firewall(firewall, estate)
@@ -789,3 +801,27 @@ def convert_firewall(raws: list[RawResource], estate: Estate) -> None:
                                            f"{raw.type} {raw.name!r} skipped", raw.origin))
         return
     convert_firewall_resources(raws, estate)
+
+
+def settle(estate: Estate) -> Estate:
+    """Merge the child resources waiting in `estate.pending` into parents other files defined;
+    those whose parent is in no file are reported (or given a stand-in parent) as a single file's are."""
+    pending, estate.pending = estate.pending, []
+    if not pending:
+        return estate
+    conv = _Converter(estate)
+    private_link = PrivateLinkConverter(conv)
+    for kind, key, item, origin in pending:
+        parent = {"peering": estate.vnets, "zone_group": estate.private_endpoints,
+                  "link": estate.private_dns_zones, "record": estate.private_dns_zones}[kind].get(key)
+        if parent is not None and origin is not None and origin.file not in estate.adopted:
+            estate.adopted.append(origin.file)
+        if kind == "peering":
+            conv.peerings_of.setdefault(key, []).append(item)
+        elif kind == "zone_group":
+            private_link.zone_groups.setdefault(key, []).append(item)
+        else:
+            (private_link.links if kind == "link" else private_link.records).setdefault(key, []).append(item)
+    conv.attach_vnet_children()
+    private_link.finish()
+    return estate
