@@ -75,7 +75,9 @@ def _env(tree: str | None) -> dict[str, str]:
 def run_process(cmd: list[str], env: dict[str, str]) -> dict[str, float]:
     """Wall time, CPU time (user + system) and peak resident memory of one child process."""
     t = time.perf_counter()
-    child = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # from a neutral folder: `python -m` puts the working folder first on the path, which would
+    # import the checkout the script is run from instead of `--tree`
+    child = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=tempfile.gettempdir())
     _, status, usage = os.wait4(child.pid, 0)
     wall = time.perf_counter() - t
     err = child.stderr.read().decode(errors="replace") if child.stderr else ""
@@ -101,7 +103,7 @@ def measure(name: str, tags: str, tree: str | None, runs: int) -> dict:
     with open(out, encoding="utf-8") as fh:
         summary = json.load(fh).get("summary", {})
     stages_cmd = [sys.executable, __file__, "--stages", str(arm), str(scn), tags, str(out)]
-    done = subprocess.run(stages_cmd, env=env, capture_output=True, text=True)
+    done = subprocess.run(stages_cmd, env=env, capture_output=True, text=True, cwd=tempfile.gettempdir())
     if done.returncode != 0:
         raise SystemExit(f"stages run failed:\n{done.stderr[-2000:]}")
     stages = json.loads(done.stdout.strip().splitlines()[-1])
@@ -166,13 +168,15 @@ def stages_child(arm: str, scn: str, tags: str, out: str) -> dict[str, float]:
 
 
 # --------------------------------------------------------------------------- report
-def _fmt_s(x: float) -> str:
-    return f"{x:.2f} s"
+def _fmt_s(x: float | None) -> str:
+    """Seconds; a dash for a stage the measured tree does not have (e.g. no fix verification)."""
+    return "—" if x is None else f"{x:.2f} s"
 
 
 def stage_rows(st: dict[str, float]) -> list[tuple[str, float]]:
     audit = sum(v for k, v in st.items() if k.startswith("audit."))
     verify_eval = st.get("verify.evaluation", 0.0)
+    # stages the measured tree does not have (its functions are named otherwise) are left out
     rows = [("load (parse, model; not this work's: issue 13 item 4)", st.get("load", 0.0)),
             ("audit: subjects", st.get("audit.subjects", 0.0)),
             ("audit: evaluation (paths, projection, multi-VM pairs)", st.get("audit.evaluation", 0.0)),
@@ -184,7 +188,7 @@ def stage_rows(st: dict[str, float]) -> list[tuple[str, float]]:
             ("  of which fix planning of the re-audits", st.get("verify.fix planning", 0.0)),
             ("JSON report written", st.get("write", 0.0)),
             ("whole command (from `main`)", st.get("total", 0.0))]
-    return [(label, v) for label, v in rows if v or "audit" in label] + [("(audit total)", audit)]
+    return [(label, v) for label, v in rows if v or label.startswith("audit:")] + [("(audit total)", audit)]
 
 
 def section(after: dict, before: dict | None, tags: str) -> str:
@@ -221,7 +225,7 @@ def section(after: dict, before: dict | None, tags: str) -> str:
                   "| stage | " + ("before | " if b else "") + "after |", "|---|" + ("---|" if b else "") + "---|"]
         bst = dict(stage_rows(b["stages"])) if b else {}
         for label, v in stage_rows(a["stages"]):
-            lines.append(f"| {label} | " + (f"{_fmt_s(bst.get(label, 0.0))} | " if b else "") + f"{_fmt_s(v)} |")
+            lines.append(f"| {label} | " + (f"{_fmt_s(bst.get(label))} | " if b else "") + f"{_fmt_s(v)} |")
         lines.append("")
     scale = [n for n in GROUPS["scale"] if n in after]
     if scale:
