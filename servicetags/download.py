@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import urljoin, urlsplit
 
+from servicetags.cachedir import CACHE_ENV, cache_dir  # noqa: F401 (CACHE_ENV: part of this module's face)
 from servicetags.catalog import Catalog, canonical_cloud
 from servicetags.errors import ServiceTagError
 from servicetags.loader import file_date_from_name, loads
@@ -39,7 +40,6 @@ OVERALL_DEADLINE = 300.0
 MAX_REDIRECTS = 5
 MAX_API_PAGES = 50
 STALE_AFTER_DAYS = 14
-CACHE_ENV = "NSGCHECK_CACHE_DIR"
 TOKEN_ENVS = ("NSGCHECK_ACCESS_TOKEN", "AZURE_ACCESS_TOKEN")
 
 _LINK = re.compile(r"""https?://[^\s"'<>]+?/ServiceTags_([A-Za-z]+)_(\d{8})\.json""")
@@ -54,16 +54,6 @@ def cloud_key(name: str) -> str:
         if cloud == canon:
             return key
     raise ServiceTagError(f"cloud {name!r} has no download source (expected public, usgov or china)")
-
-
-def cache_dir() -> Path:
-    """Where downloaded tag files live: $NSGCHECK_CACHE_DIR, else the platform user cache dir."""
-    env = os.environ.get(CACHE_ENV)
-    if env:
-        return Path(env)
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("nsgcheck")) / "servicetags"
 
 
 def _check_url(url: str, previous: str | None = None) -> None:

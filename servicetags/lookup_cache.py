@@ -24,6 +24,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from servicetags.cachedir import cache_dir
 from servicetags.catalog import Catalog, _parse_query
 from servicetags.loader import file_date_from_name, loads, read_file
 
@@ -157,8 +158,6 @@ def _arrays(fam: int, entry: Any) -> tuple[Any, array, array, array] | None:
 
 
 def default_directory() -> Path:
-    from servicetags.download import cache_dir
-
     return cache_dir() / "index"
 
 

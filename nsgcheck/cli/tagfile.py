@@ -31,7 +31,8 @@ def load_index(path: str | None, cloud: str | None = None) -> Any:
 
 def _tag_file(path: str | None, cloud: str | None) -> str:
     """`path`, else the newest cached download (of `cloud`); UsageError when there is none."""
-    from servicetags.download import cache_dir, newest_cached  # requests: only when used
+    from servicetags.cachedir import cache_dir
+    from servicetags.download import newest_cached  # requests: only when used
 
     if path is None:
         found = newest_cached(cloud)
