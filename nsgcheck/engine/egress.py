@@ -30,6 +30,7 @@ from typing import Iterable
 from nsgcheck.model import Estate, LoadBalancer, NatGateway, Origin, Subnet, Unknown, ref
 
 from .firstmatch import ALLOWED, DENIED, EITHER
+from .pathresult import Unranked
 
 NAT_GATEWAY = "nat-gateway"
 PUBLIC_IP = "public-ip"
@@ -48,7 +49,7 @@ METHOD_TEXT = {NAT_GATEWAY: "NAT gateway", PUBLIC_IP: "instance public IP", LB_O
 
 
 @dataclass(frozen=True)
-class EgressDecision:
+class EgressDecision(Unranked):
     """What decided a VM's way out for one protocol (a typed deciding rule of the path)."""
 
     method: str                       # one of the constants above
@@ -64,14 +65,6 @@ class EgressDecision:
     @property
     def display_name(self) -> str:
         return METHOD_TEXT.get(self.method, "outbound method not determined")
-
-    @property
-    def priority(self) -> int | None:
-        return None
-
-    @property
-    def is_default(self) -> bool:
-        return False
 
 
 @dataclass(frozen=True)

@@ -89,8 +89,21 @@ class DecidingRule(Protocol):
     def is_default(self) -> bool: ...
 
 
+class Unranked:
+    """The half of `DecidingRule` that routes, egress methods and allow-list entries share: no
+    priority, never a default rule."""
+
+    @property
+    def priority(self) -> int | None:
+        return None
+
+    @property
+    def is_default(self) -> bool:
+        return False
+
+
 @dataclass(frozen=True)
-class AllowListDecision:
+class AllowListDecision(Unranked):
     """The URL allow-list's deciding entries for a required URL set (a typed deciding rule)."""
 
     file: str
@@ -100,14 +113,6 @@ class AllowListDecision:
     @property
     def display_name(self) -> str:
         return self.entries
-
-    @property
-    def priority(self) -> int | None:
-        return None
-
-    @property
-    def is_default(self) -> bool:
-        return False
 
 
 @dataclass(frozen=True)

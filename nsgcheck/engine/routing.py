@@ -46,6 +46,7 @@ from nsgcheck.model import Estate, EffectiveRouteExport, Origin, Route as ModelR
 from nsgcheck.values.addresses import AddressError, AddressSet, parse_cidr
 from .catalog import ServiceTag, TagCatalog, regional_tag, tag_addresses
 from .context import export_nic
+from .pathresult import Unranked
 
 # next hop types (canonical spelling)
 VNET_LOCAL = "VnetLocal"
@@ -89,7 +90,7 @@ def canonical_next_hop(text: Any) -> str:
 
 
 @dataclass(frozen=True)
-class Route:
+class Route(Unranked):
     """One route of a subnet's effective table with its (expanded) prefixes."""
 
     name: str
@@ -108,14 +109,6 @@ class Route:
     @property
     def display_name(self) -> str:
         return self.name
-
-    @property
-    def priority(self) -> int | None:
-        return None
-
-    @property
-    def is_default(self) -> bool:
-        return False
 
     def label(self) -> str:
         hop = self.next_hop_type + (f" {self.next_hop_ip}" if self.next_hop_ip else "")
