@@ -898,6 +898,9 @@ class Estate:
     pending: list[tuple[str, str, Any, Origin | None]] = field(default_factory=list)
     #: files whose child resources were merged into a parent defined in another file
     adopted: list[str] = field(default_factory=list)
+    #: ids (`ref()`-ed) of parents no file defines, made up to hold their child resources (a load
+    #: balancer of backend pools, a rule collection of admin rules, a network group of static members)
+    stand_ins: list[str] = field(default_factory=list)
 
     _TABLES = ("nsgs", "asgs", "nics", "subnets", "vnets", "route_tables", "vms", "firewalls",
                "firewall_policies", "ip_groups", "storage_accounts", "public_ips", "nat_gateways",
@@ -950,6 +953,7 @@ class Estate:
         self.inputs += [f for f in other.inputs if f not in self.inputs]
         self.pending += other.pending
         self.adopted += [f for f in other.adopted if f not in self.adopted]
+        self.stand_ins += [k for k in other.stand_ins if k not in self.stand_ins]
 
     # -- lookups --------------------------------------------------------------------
     def get(self, table: str, resource_id: str | Unknown | None) -> Any:

@@ -25,7 +25,10 @@ _TABLES = (("vms", "VM", "VMs"), ("nics", "network interface", "network interfac
            ("public_ips", "public IP address", "public IP addresses"), ("nat_gateways", "NAT gateway", "NAT gateways"),
            ("load_balancers", "load balancer", "load balancers"),
            ("private_endpoints", "private endpoint", "private endpoints"),
-           ("private_dns_zones", "private DNS zone", "private DNS zones"))
+           ("private_dns_zones", "private DNS zone", "private DNS zones"),
+           ("network_managers", "network manager", "network managers"),
+           ("network_groups", "network group", "network groups"),
+           ("admin_rule_collections", "security admin rule collection", "security admin rule collections"))
 _LISTS = (("effective_nsgs", "effective-NSG export", "effective-NSG exports"),
           ("effective_routes", "effective-route export", "effective-route exports"),
           ("network_mappings", "Site Recovery network mapping", "Site Recovery network mappings"),
@@ -46,8 +49,10 @@ def census(estate: Estate) -> str:
 def _files_with_objects(estate: Estate) -> set[str]:
     files: set[str] = set()
     for table, _, _ in _TABLES:
-        for obj in getattr(estate, table).values():
+        for key, obj in getattr(estate, table).items():
             origin = getattr(obj, "origin", None)
+            if key in estate.stand_ins:
+                continue   # made up for child resources whose parent no file defines
             if origin is not None and origin.file:
                 files.add(origin.file)
     for table, _, _ in _LISTS:

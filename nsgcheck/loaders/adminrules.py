@@ -7,8 +7,9 @@ allows without consulting NSGs, `Allow` hands the packet on to the NSGs. Rules a
 `SecurityRule`s (access 'deny', 'alwaysallow' or 'allow'; priority 1-4096; `sources` and
 `destinations` of type IPPrefix or ServiceTag; a NetworkGroup address or a `Default` rule of a
 Microsoft rule set is not determined). Rules, static members and collections defined as child
-resources are attached to their parents whatever the order. Field errors follow
-`restfields.Fields` and `normalize` (values Azure rejects are input errors).
+resources are attached to their parents whatever the order and whatever file of the run
+defines the parent (`rest.settle`). Field errors follow `restfields.Fields` and `normalize`
+(values Azure rejects are input errors).
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from typing import Any
 
 from nsgcheck.loaders.normalize import Normalizer, problem_findings, shown
 from nsgcheck.loaders.raw import RawResource
-from nsgcheck.loaders.restfields import Fields, get, parent_id, properties_unknown, props_of, rid_of, short_name
-from nsgcheck.model import AdminRuleCollection, NetworkGroup, NetworkManager, SecurityRule, Unknown, ref
+from nsgcheck.loaders.restfields import Fields, get, last, parent_id, properties_unknown, props_of, rid_of, short_name
+from nsgcheck.model import AdminRuleCollection, NetworkGroup, NetworkManager, Origin, SecurityRule, Unknown, ref
 
 MANAGER = "microsoft.network/networkmanagers"
 GROUP = MANAGER + "/networkgroups"
@@ -39,7 +40,7 @@ class AdminRuleConverter:
         self.f = fields
         self.norm = Normalizer()
         self.rules_of: dict[str, list[SecurityRule]] = {}
-        self.members_of: dict[str, list[str | Unknown]] = {}
+        self.members_of: dict[str, list[tuple[str | Unknown, Origin | None]]] = {}
 
     def convert(self, raw: RawResource, t: str) -> None:
         estate = self.f.estate
@@ -49,7 +50,7 @@ class AdminRuleConverter:
             estate.add("network_groups", NetworkGroup(rid_of(raw), short_name(raw), origin=raw.origin),
                        raw.existence())
         elif t == STATIC_MEMBER:
-            self.members_of.setdefault(ref(parent_id(rid_of(raw))), []).append(self.member(raw))
+            self.members_of.setdefault(ref(parent_id(rid_of(raw))), []).append((self.member(raw), raw.origin))
         elif t == COLLECTION:
             estate.add("admin_rule_collections", self.collection(raw), raw.existence())
         elif t == RULE:
@@ -173,18 +174,39 @@ class AdminRuleConverter:
             return Unknown(f"{key} not given: which ports the rule matches is not determined")
         return v
 
-    def finish(self) -> None:
+    def finish(self, defer: bool = False) -> None:
+        """Rules into their collections, static members into their groups. With `defer`, those whose
+        parent is not here wait in `estate.pending` for another file's (`rest.settle`); a parent no
+        file defines is a warning, and a stand-in whose unknown part makes the rules doubt."""
         estate = self.f.estate
-        for key, rules in self.rules_of.items():
+        for key, rules in sorted(self.rules_of.items()):
             coll = estate.admin_rule_collections.get(key)
+            if coll is None and defer:
+                estate.pending += [("admin_rule", key, r, r.origin) for r in rules]
+                continue
             if coll is None:
-                coll = AdminRuleCollection(key, key.rsplit("/", 1)[-1], groups_unknown=Unknown(
-                    f"security admin rule collection {key.rsplit('/', 1)[-1]} is not in the inputs: the network "
-                    f"groups it applies to are not known"), origin=rules[0].origin)
+                name = last(key)
+                self.f.finding("warning", f"security admin rule collection {name!r} of rule "
+                               f"{rules[0].name!r} is not in the inputs: the network groups it applies to are not "
+                               f"known (give the template or export that defines it together with this file)",
+                               rules[0].origin)
+                coll = AdminRuleCollection(key, name, groups_unknown=Unknown(
+                    f"security admin rule collection {name} is not in the inputs: the network "
+                    f"groups it applies to are not known", rules[0].origin), origin=rules[0].origin)
+                estate.stand_ins.append(key)
             estate.admin_rule_collections[key] = replace(coll, rules=coll.rules + tuple(rules))
-        for key, members in self.members_of.items():
-            group = estate.network_groups.get(key) or NetworkGroup(key, key.rsplit("/", 1)[-1])
-            known = tuple(ref(m) for m in members if isinstance(m, str))
-            doubt = next((m for m in members if isinstance(m, Unknown)), None)
+        for key, members in sorted(self.members_of.items()):
+            group = estate.network_groups.get(key)
+            if group is None and defer:
+                estate.pending += [("static_member", key, m, origin) for m, origin in members]
+                continue
+            if group is None:
+                self.f.finding("warning", f"static member of network group {last(key)!r}: the network group is not "
+                               f"in the inputs (give the template or export that defines it together with this "
+                               f"file)", members[0][1])
+                group = NetworkGroup(key, last(key), origin=members[0][1])
+                estate.stand_ins.append(key)
+            known = tuple(ref(m) for m, _ in members if isinstance(m, str))
+            doubt = next((m for m, _ in members if isinstance(m, Unknown)), None)
             estate.network_groups[key] = replace(group, static_members=group.static_members + known,
                                                  members_unknown=group.members_unknown or doubt)

@@ -164,19 +164,25 @@ class OutboundConverter:
                       disable_outbound_snat=snat if snat is not None else False, origin=where)
 
     # -- children -------------------------------------------------------------------------
-    def finish(self) -> None:
-        """Child pool resources join their load balancer (replacing an inline pool of that name)."""
+    def finish(self, defer: bool = False) -> None:
+        """Child pool resources join their load balancer (replacing an inline pool of that name). With
+        `defer`, pools whose balancer is not here wait in `estate.pending` for another file's
+        (`rest.settle`); a balancer no file defines is a warning and a stand-in with unknown lists."""
         estate = self.f.estate
         for key, pools in sorted(self.child_pools.items()):
             lb = estate.load_balancers.get(key)
+            if lb is None and defer:
+                estate.pending += [("lb_pool", key, p, p.origin) for p in pools]
+                continue
             if lb is None:
                 name = last(key)
-                self.f.finding("note", f"load balancer {name!r} is defined only by its child backend pool "
-                               f"resources here (its frontends and rules are not known)", pools[0].origin)
+                self.f.finding("warning", f"backend pool {pools[0].name!r} of load balancer {name!r}: the load "
+                               f"balancer is not in the inputs (its frontends and rules are not known; give the "
+                               f"template or export that defines it together with this file)", pools[0].origin)
                 lb = LoadBalancer(id=key, name=name, origin=pools[0].origin,
                                   lists_unknown=Unknown(f"load balancer {name!r} is not in the inputs", pools[0].origin))
+                estate.stand_ins.append(key)
             merged = {p.name.lower(): p for p in lb.pools}
             for pool in pools:
                 merged[pool.name.lower()] = pool
             estate.load_balancers[key] = replace(lb, pools=tuple(merged.values()))
-

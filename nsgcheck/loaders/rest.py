@@ -215,9 +215,14 @@ class _Converter(Fields):
                                                                    f"{_last(parent)!r}"))
         self.nsg_rules.setdefault(parent, []).append((rule, raw.origin, locate))
 
-    def attach_child_rules(self) -> None:
+    def attach_child_rules(self, defer: bool = False) -> None:
+        """Child rule resources into their NSGs; with `defer`, those whose NSG is not here wait in
+        `estate.pending` for another file's (`settle`)."""
         for parent, items in self.nsg_rules.items():
             nsg = self.estate.nsgs.get(parent)
+            if nsg is None and defer:
+                self.estate.pending += [("nsg_rule", parent, item, item[1]) for item in items]
+                continue
             if nsg is None:
                 first = items[0][1]
                 name = _last(parent)
@@ -265,6 +270,8 @@ class _Converter(Fields):
                 names = ", ".join(f"{n!r}" + (f" at {o}" if o else "") for n, o in others)
                 msg = (f"priority {r.priority} is used by more than one {r.direction} rule (also {names}); "
                        f"priorities must be unique per direction in an NSG")
+                if msg in r.problems:
+                    continue   # already reported (an NSG checked again after another file's child rules)
                 rules[i] = replace(r, problems=r.problems + (Problem(msg, ("priority",)),))
                 locate = locators[i] if i < len(locators) else (lambda *p, _o=r.origin: _o)
                 self.finding("error", f"rule {r.name!r} of NSG {nsg.name!r}: {msg}", locate("priority"))
@@ -583,9 +590,13 @@ class _Converter(Fields):
             _maybe(self.route(_props(raw), raw.name, raw.origin, lambda *k: raw.origin_for("properties", *k),
                               _last(parent)), raw.existence()))
 
-    def attach_routes(self) -> None:
+    def attach_routes(self, defer: bool = False) -> None:
+        """Child route resources into their tables; with `defer`, as `attach_child_rules`."""
         for key, routes in self.routes_of.items():
             t = self.estate.route_tables.get(key)
+            if t is None and defer:
+                self.estate.pending += [("route", key, r, r.origin) for r in routes]
+                continue
             if t is None:
                 name = _last(key)
                 self.finding("note", f"route table {name!r} is defined only by its child route resources here",
@@ -777,15 +788,15 @@ def convert(raws: Iterable[RawResource], estate: Estate | None = None, defer: bo
         exists = raw.existence()
         if exists is not None:
             conv.finding("warning", exists.reason + "; " + _EXISTENCE.get(t, _AS_IF_DEPLOYED), raw.origin)
-    conv.attach_child_rules()
+    conv.attach_child_rules(defer)
     conv.check_priorities()
     conv.attach_child_subnets()
     conv.attach_vnet_children(defer)
-    conv.attach_routes()
+    conv.attach_routes(defer)
     conv.attach_gateways()
-    outbound.finish()
+    outbound.finish(defer)
     private_link.finish(defer)
-    admin.finish()
+    admin.finish(defer)
     if firewall:
         convert_firewall(firewall, estate)
     return estate
@@ -804,24 +815,36 @@ def convert_firewall(raws: list[RawResource], estate: Estate) -> None:
 
 
 def settle(estate: Estate) -> Estate:
-    """Merge the child resources waiting in `estate.pending` into parents other files defined;
-    those whose parent is in no file are reported (or given a stand-in parent) as a single file's are."""
+    """Merge the child resources waiting in `estate.pending` (peerings, zone groups, DNS links and
+    records, NSG rules, routes, backend pools, admin rules, static members) into parents other files
+    defined; those whose parent is in no file are reported (or given a stand-in parent) as a single
+    file's are."""
     pending, estate.pending = estate.pending, []
     if not pending:
         return estate
     conv = _Converter(estate)
     private_link = PrivateLinkConverter(conv)
+    outbound = OutboundConverter(conv)
+    admin = AdminRuleConverter(conv)
+    waiting = {"peering": conv.peerings_of, "zone_group": private_link.zone_groups, "link": private_link.links,
+               "record": private_link.records, "lb_pool": outbound.child_pools, "admin_rule": admin.rules_of,
+               "nsg_rule": conv.nsg_rules, "route": conv.routes_of}
     for kind, key, item, origin in pending:
-        parent = {"peering": estate.vnets, "zone_group": estate.private_endpoints,
-                  "link": estate.private_dns_zones, "record": estate.private_dns_zones}[kind].get(key)
+        parent = {"peering": estate.vnets, "zone_group": estate.private_endpoints, "link": estate.private_dns_zones,
+                  "record": estate.private_dns_zones, "lb_pool": estate.load_balancers,
+                  "admin_rule": estate.admin_rule_collections, "static_member": estate.network_groups,
+                  "nsg_rule": estate.nsgs, "route": estate.route_tables}[kind].get(key)
         if parent is not None and origin is not None and origin.file not in estate.adopted:
             estate.adopted.append(origin.file)
-        if kind == "peering":
-            conv.peerings_of.setdefault(key, []).append(item)
-        elif kind == "zone_group":
-            private_link.zone_groups.setdefault(key, []).append(item)
+        if kind == "static_member":
+            admin.members_of.setdefault(key, []).append((item, origin))
         else:
-            (private_link.links if kind == "link" else private_link.records).setdefault(key, []).append(item)
+            waiting[kind].setdefault(key, []).append(item)
+    conv.attach_child_rules()
+    conv.check_priorities()
     conv.attach_vnet_children()
+    conv.attach_routes()
     private_link.finish()
+    outbound.finish()
+    admin.finish()
     return estate
