@@ -42,6 +42,15 @@ def test_algebra_matches_ipset(x, y):
     assert a.overlaps(b) == bool(sa & sb)
 
 
+@given(st.lists(cidrs, max_size=5))
+def test_union_of_many_matches_ipset(groups):
+    sets = [both(g) for g in groups]
+    expected = netaddr.IPSet()
+    for _, s in sets:
+        expected |= s
+    assert same(AddressSet.union_of(a for a, _ in sets), expected)
+
+
 @given(cidrs)
 def test_size_families_and_cidrs(x):
     a, s = both(x)

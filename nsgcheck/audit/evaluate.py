@@ -333,7 +333,7 @@ def run_jobs(ev: Evaluator, groups: dict[tuple, _Group], out: list[Result | None
     """Evaluate each (path, family) once over the union of its jobs' sources; project each job."""
     for g in groups.values():
         f = g.family
-        flow = replace(f, src=_union(j.address for j in g.jobs))
+        flow = replace(f, src=AddressSet.union_of(j.address for j in g.jobs))
         result = ev.memo.path(g.spec, flow)
         shared: dict[Any, Verdict] = {}
         made: dict[tuple, Result] = {}      # jobs alike but for the subject share one result's fields
@@ -352,16 +352,6 @@ def run_jobs(ev: Evaluator, groups: dict[tuple, _Group], out: list[Result | None
                                                      port=job.port, flow=g.family if job.own_flow else None)
             if done is not None:
                 done(job.owner)
-
-
-def _union(sets: Iterable[AddressSet]) -> AddressSet:
-    """Union of many address sets, normalized once."""
-    v4: list = []
-    v6: list = []
-    for a in sets:
-        v4.extend(a.v4)
-        v6.extend(a.v6)
-    return AddressSet.from_intervals(v4, v6)
 
 
 def dns_tcp_advisories(ev: Evaluator, results: Sequence[Result | None]) -> list[Advisory]:
@@ -436,8 +426,9 @@ class _PairTable:
                 self.index.setdefault(e, len(self.index))
         self.ends = list(self.index)
         self.end = [self.index[e] if e is not None else -1 for e in ends]
-        everyone = _union(m.source.address for m, e in zip(members, ends) if e is not None)
-        own = [_union(m.source.address for m, x in zip(members, self.end) if x == n) for n in range(len(self.ends))]
+        everyone = AddressSet.union_of(m.source.address for m, e in zip(members, ends) if e is not None)
+        own = [AddressSet.union_of(m.source.address for m, x in zip(members, self.end) if x == n)
+               for n in range(len(self.ends))]
         # a device set's part as sender covers its own members to everyone, as receiver everyone to
         # its own members: each is evaluated once, and together they cover every pair
         self.send_flow = [requirement_flow(req, a, everyone) for a in own]
@@ -705,13 +696,13 @@ def evaluate_all(estate: Estate, catalog: Any, requirements: RequirementSet | Se
         if not pending[i] and progress is not None:
             progress(1)
     # every remote address of the run: the required destinations, and the VMs (multi-VM pairs)
-    vms = _union(p.address for s in subjects for p in (s.source, s.target) if p is not None)
+    vms = AddressSet.union_of(p.address for s in subjects for p in (s.source, s.target) if p is not None)
     dsts = {id(g.family.dst): g.family.dst for g in jobs.values()}      # a few distinct sets, shared
     protocols = frozenset(p for r in reqs for p in rule_protocols(r.protocol)) | frozenset(
         p for g in jobs.values() for p in rule_protocols(g.family.protocol))
     dports = PortSet.parse([str(p) for r in reqs for p in r.ports]
                            + [str(g.family.dport) for g in jobs.values()]) if reqs else PortSet()
-    ev.env = replace(ev.env, scope=Scope(_union([vms, *dsts.values()]), vms, protocols, dports))
+    ev.env = replace(ev.env, scope=Scope(AddressSet.union_of([vms, *dsts.values()]), vms, protocols, dports))
     ev.memo = PathMemo(ev.env)
 
     def done(owner: int) -> None:

@@ -164,8 +164,7 @@ def asg_membership(estate: Estate) -> tuple[dict[str, AddressSet], dict[str, Add
                             break
                         rng = rng | AddressSet.parse(p, strict=False)
                 extra[key] = extra.get(key, AddressSet.empty()) | (rng if rng is not None else AddressSet.everything())
-    members = {k: AddressSet.from_intervals([x for a in v for x in a.v4], [x for a in v for x in a.v6])
-               for k, v in found.items()}
+    members = {k: AddressSet.union_of(v) for k, v in found.items()}
     possible = {k: members[k] | v for k, v in extra.items()}
     if anywhere:
         # a NIC whose ASG references are undetermined may belong to any ASG

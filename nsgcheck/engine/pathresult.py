@@ -356,19 +356,10 @@ class RuleShare:
     doubts: tuple[Any, ...] = ()
 
     def destinations(self) -> AddressSet:
-        return _union(b.dst for b in self.boxes)
+        return AddressSet.union_of(b.dst for b in self.boxes)
 
     def sources(self) -> AddressSet:
-        return _union(b.src for b in self.boxes)
-
-
-def _union(sets: Iterable[AddressSet]) -> AddressSet:
-    v4: list = []
-    v6: list = []
-    for s in sets:
-        v4.extend(s.v4)
-        v6.extend(s.v6)
-    return AddressSet.from_intervals(v4, v6)
+        return AddressSet.union_of(b.src for b in self.boxes)
 
 
 def deciding_steps(piece: PathPiece) -> list[tuple[int, Step]]:
