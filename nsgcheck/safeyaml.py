@@ -1,4 +1,4 @@
-"""Read a small YAML/JSON control file (scenario, config, suppressions, rule pack) within limits.
+"""Read a small YAML/JSON control file (scenario, config, suppressions, pack) within limits; find a value's line.
 
 Safe YAML (no object construction), and bounded: at most `MAX_BYTES` of text, at most
 `MAX_NODES` values once aliases are expanded (an alias bomb of a few hundred bytes would
@@ -126,3 +126,30 @@ def _check_ints(root: yaml.Node, file: str, what: str, error: type[InputError]) 
                 stack += [k, v]
         elif isinstance(node, yaml.SequenceNode):
             stack += node.value
+
+
+def line_of(node: yaml.Node | None, pointer: list[Any]) -> int | None:
+    """1-based line of the value at `pointer` (list of keys / indexes) in a composed node."""
+    cur = node
+    for part in pointer:
+        if isinstance(cur, yaml.MappingNode):
+            nxt = None
+            for k, v in cur.value:
+                if str(k.value) == str(part):
+                    nxt = v
+                    break
+            cur = nxt
+        elif isinstance(cur, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(cur.value):
+            cur = cur.value[part]
+        else:
+            cur = None
+        if cur is None:
+            break
+    if cur is None:
+        return node.start_mark.line + 1 if node is not None else None
+    return cur.start_mark.line + 1
+
+
+def json_pointer(parts: list[Any]) -> str:
+    """The RFC 6901 pointer of a path of keys / indexes (for error messages)."""
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)

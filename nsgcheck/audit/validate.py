@@ -126,7 +126,7 @@ def _file_origin(scenario_file: str | None, field: str) -> Origin | None:
         return None
     from nsgcheck import safeyaml
     from nsgcheck.errors import InputError
-    from nsgcheck.gate.yamlfile import line_of
+    from nsgcheck.safeyaml import line_of
 
     try:
         _, node = safeyaml.read(Path(scenario_file), "scenario file")

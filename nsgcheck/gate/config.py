@@ -14,7 +14,7 @@ from typing import Any
 
 
 from nsgcheck.errors import InputError
-from nsgcheck.gate import yamlfile
+from nsgcheck import safeyaml
 
 CONFIG_NAMES = (".nsgcheck.yaml", ".nsgcheck.yml")
 #: option keys whose values are file paths (resolved against the config file's directory)
@@ -80,7 +80,7 @@ def find_config(start: Path | None = None) -> Path | None:
 
 def load_config(path: Path) -> dict[str, Any]:
     """The validated options of a config file, paths made relative to the current directory's view."""
-    data, node = yamlfile.read(path, "nsgcheck config")
+    data, node = safeyaml.read(path, "nsgcheck config")
     if data is None:
         return {}
     import jsonschema   # only when a config file is read
@@ -93,10 +93,10 @@ def load_config(path: Path) -> dict[str, Any]:
             extra = sorted(set(data) - set(SCHEMA["properties"])) if isinstance(data, dict) else []
             key = extra[0] if extra else ""
             raise InputError(f"unknown option {key!r}; expected one of {', '.join(sorted(SCHEMA['properties']))}",
-                             file=str(path), pointer=yamlfile.json_pointer([key]),
-                             line=yamlfile.line_of(node, [key]))
-        raise InputError(f"invalid value: {err.message}", file=str(path), pointer=yamlfile.json_pointer(parts),
-                         line=yamlfile.line_of(node, parts))
+                             file=str(path), pointer=safeyaml.json_pointer([key]),
+                             line=safeyaml.line_of(node, [key]))
+        raise InputError(f"invalid value: {err.message}", file=str(path), pointer=safeyaml.json_pointer(parts),
+                         line=safeyaml.line_of(node, parts))
     return _resolve_paths(dict(data), path.parent)
 
 

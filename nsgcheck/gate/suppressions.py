@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from nsgcheck.errors import InputError
-from nsgcheck.gate import yamlfile
+from nsgcheck import safeyaml
 
 EXPIRED_ID = "ADV-SUPPRESSION-EXPIRED"
 UNUSED_ID = "ADV-SUPPRESSION-UNUSED"
@@ -85,7 +85,7 @@ def _normalize_dates(value: Any) -> Any:
 
 def load_suppressions(path: Path) -> list[Suppression]:
     """Validated entries of a suppressions file, each with its file, pointer and line."""
-    data, node = yamlfile.read(path, "suppressions file")
+    data, node = safeyaml.read(path, "suppressions file")
     data = _normalize_dates(data)
     if data is None:
         return []
@@ -109,8 +109,8 @@ def load_suppressions(path: Path) -> list[Suppression]:
         if detail is None:
             detail = ([], "expected a list of suppressions (or a mapping with a 'suppressions' list)")
         parts, message = detail
-        raise InputError(message, file=str(path), pointer=yamlfile.json_pointer(parts),
-                         line=yamlfile.line_of(node, parts))
+        raise InputError(message, file=str(path), pointer=safeyaml.json_pointer(parts),
+                         line=safeyaml.line_of(node, parts))
     out = []
     for i, e in enumerate(entries or []):
         parts = ["suppressions", i] if wrapped else [i]
@@ -118,10 +118,10 @@ def load_suppressions(path: Path) -> list[Suppression]:
             expires = dt.date.fromisoformat(e["expires"])
         except ValueError:
             raise InputError(f"expires {e['expires']!r} is not a valid date (YYYY-MM-DD)", file=str(path),
-                             pointer=yamlfile.json_pointer(parts + ["expires"]),
-                             line=yamlfile.line_of(node, parts + ["expires"])) from None
+                             pointer=safeyaml.json_pointer(parts + ["expires"]),
+                             line=safeyaml.line_of(node, parts + ["expires"])) from None
         out.append(Suppression(e["requirement"], e["subject"], e["reason"].strip(), expires, e.get("side", ""),
-                               str(path), yamlfile.line_of(node, parts), yamlfile.json_pointer(parts)))
+                               str(path), safeyaml.line_of(node, parts), safeyaml.json_pointer(parts)))
     return out
 
 
