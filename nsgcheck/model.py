@@ -489,6 +489,8 @@ class StorageAccount:
     id: str
     name: str
     default_action: str | Unknown | None = None     # 'Allow' | 'Deny'
+    #: 'Enabled' | 'Disabled' | 'SecuredByPerimeter' (None: not given, Azure's default is Enabled)
+    public_network_access: str | Unknown | None = None
     bypass: tuple[str, ...] = ()
     subnet_rule_ids: tuple[str, ...] = ()           # virtualNetworkRules subnet ids
     ip_rules: tuple[str, ...] = ()

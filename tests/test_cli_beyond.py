@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
+
 import pytest
 
 import beyond_net as B
@@ -837,3 +839,56 @@ def test_a_conditional_cache_storage_endpoint_is_unknown(tmp_path, capsys):
     r = row(load_report(capsys.readouterr().out), "A2A-SRC-STORAGE", "source")
     assert r["status"] == "unknown" and "private endpoint pe-cache" in r["message"]
     assert "may not be deployed" in r["message"]
+
+
+# --------------------------------------------------------------------------- cache storage account settings
+def _storage(net: B.Net, access: Any) -> B.Net:
+    props = {"publicNetworkAccess": access} if access is not None else {}
+    net.add(Resource("Microsoft.Storage/storageAccounts", "cache1", props, "eastus", api="2023-05-01"))
+    return net
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_storage_without_public_access_and_without_endpoint_is_named(tmp_path, capsys, form):
+    _, rep = audit(tmp_path, capsys, _storage(B.base(), "Disabled"), form)
+    (a,) = [a for a in advisories(rep, "ADV-CACHE-STORAGE-NETWORK-RULES") if "cache1" in a["message"]]
+    assert "public network access is Disabled" in a["message"] and "no private endpoint" in a["message"]
+    _, rep = audit(tmp_path, capsys, _storage(B.base(), "Enabled"), form)
+    assert not [a for a in advisories(rep, "ADV-CACHE-STORAGE-NETWORK-RULES") if "cache1" in a["message"]]
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_storage_without_public_access_served_by_a_blob_endpoint_is_not_named(tmp_path, capsys, form):
+    net = _storage(B.base(), "Disabled")
+    net.add(Resource(f"{NET}/privateEndpoints", "pe-cache", {
+        "subnet": B.ref(f"{NET}/virtualNetworks/subnets", "vnet-src", "pe"),
+        "privateLinkServiceConnections": [{"name": "cache", "properties": {
+            "privateLinkServiceId": Ref("Microsoft.Storage/storageAccounts", ("cache1",)), "groupIds": ["blob"]}}]},
+        "eastus"))
+    _, rep = audit(tmp_path, capsys, net, form)
+    assert not [a for a in advisories(rep, "ADV-CACHE-STORAGE-NETWORK-RULES") if "cache1" in a["message"]]
+
+
+def test_storage_public_access_not_determined_is_named(tmp_path, capsys):
+    net = _storage(B.base(), "[parameters('publicAccess')]")
+    net.parameters = {"publicAccess": {"type": "string"}}
+    _, rep = audit(tmp_path, capsys, net, "arm")
+    (a,) = [a for a in advisories(rep, "ADV-CACHE-STORAGE-NETWORK-RULES") if "cache1" in a["message"]]
+    assert "whether public network access is enabled is not determined" in a["message"]
+    assert "publicAccess" in a["message"]
+
+
+def test_terraform_public_network_access_disabled_is_read(tmp_path, capsys):
+    plan = {"format_version": "1.2", "planned_values": {"root_module": {"resources": [{
+        "address": "azurerm_storage_account.cache", "mode": "managed", "type": "azurerm_storage_account",
+        "name": "cache", "values": {"name": "cache1", "resource_group_name": "rg", "location": "eastus",
+                                    "public_network_access_enabled": False}}]}}}
+    f = tmp_path / "plan.json"
+    f.write_text(json.dumps(plan))
+    net = B.base().write(tmp_path, "arm")   # the network, and the plan beside it
+    code = main(["audit", str(net), str(f), "--tags", str(B.TAGS), "--format", "json",
+                 "--source-region", "eastus", "--target-region", "centralus", "--network-mapping", "vnet-src=vnet-dr"])
+    rep = load_report(capsys.readouterr().out)
+    assert code in (0, 1)
+    (a,) = [a for a in advisories(rep, "ADV-CACHE-STORAGE-NETWORK-RULES") if "cache1" in a["message"]]
+    assert "public network access is Disabled" in a["message"]

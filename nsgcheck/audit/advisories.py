@@ -8,8 +8,9 @@
 * ADV-MVM-LINUX-GUEST: Linux members of a multi-VM group must also open 20004 in the guest.
 * ADV-FORCED-TUNNEL-NO-STORAGE-ENDPOINT, ADV-REPLICATION-THROUGH-APPLIANCE: a subnet's routes send
   replication traffic through an appliance or gateway (`route_advisories`).
-* ADV-CACHE-STORAGE-NETWORK-RULES: storage accounts whose network rules would refuse a subnet's
-  VMs (`storage_account_advisories`).
+* ADV-CACHE-STORAGE-NETWORK-RULES: storage accounts whose network settings would refuse a subnet's
+  VMs (public network access off without a blob private endpoint; a firewall denying by default
+  without admitting the subnet) or are not determined (`storage_account_advisories`).
 """
 
 from __future__ import annotations
@@ -309,7 +310,9 @@ def route_advisories(subnet: Subnet, estate: Estate, catalog: TagCatalog | None,
 
 
 def storage_account_advisories(subnet: Subnet, estate: Estate, region: str | None = None) -> list[Advisory]:
-    """Storage accounts (possible cache accounts) whose network rules would refuse this subnet's VMs."""
+    """Storage accounts (possible cache accounts) whose network settings would refuse this subnet's
+    VMs, or whose settings the inputs do not determine: public network access off without a blob
+    private endpoint, or a firewall that denies by default without admitting the subnet."""
     out: list[Advisory] = []
     svc = {s.service.lower() for s in subnet.service_endpoints}
     has_se = bool(svc & {"microsoft.storage", "microsoft.storage.global"})
@@ -317,24 +320,50 @@ def storage_account_advisories(subnet: Subnet, estate: Estate, region: str | Non
         sa = estate.storage_accounts[key]
         if region and isinstance(sa.location, str) and sa.location.replace(" ", "").lower() != region.lower():
             continue
-        if not isinstance(sa.default_action, str) or sa.default_action.lower() != "deny":
+        problems = _public_access_problems(sa, estate)
+        if problems is None:      # public access is off and a blob endpoint serves the account
             continue
-        problems = []
-        if not any(b.strip().lower() == "azureservices" for b in sa.bypass):
-            problems.append("'Allow trusted Microsoft services' (bypass AzureServices) is off")
-        rule_for_subnet = any(ref(s) == ref(subnet.id) for s in sa.subnet_rule_ids)
-        if not rule_for_subnet and sa.rules_unknown is not None:
-            problems.append(f"whether a virtual network rule admits subnet {subnet.name} is not determined "
-                            f"({sa.rules_unknown.reason})")
-        elif not rule_for_subnet:
-            problems.append(f"no virtual network rule admits subnet {subnet.name}")
-        elif not has_se:
-            problems.append(f"its virtual network rule for subnet {subnet.name} needs the Microsoft.Storage "
-                            f"service endpoint on that subnet, which is not enabled")
+        default = sa.default_action
+        if isinstance(default, Unknown):
+            problems.append(f"whether its firewall denies by default is not determined ({default.reason})")
+        elif isinstance(default, str) and default.lower() == "deny":
+            problems += _firewall_problems(sa, subnet, has_se)
         if problems:
             out.append(Advisory(
                 "ADV-CACHE-STORAGE-NETWORK-RULES", "warning",
-                f"storage account {sa.name} denies by default ({'; '.join(problems)}): if it is a Site Recovery "
-                f"cache or target account, replication from subnet {subnet.name} would be refused",
+                f"storage account {sa.name} may refuse subnet {subnet.name} ({'; '.join(problems)}): if it is a "
+                f"Site Recovery cache or target account, replication from subnet {subnet.name} would be refused",
                 sa.name, sa.origin, ("asr-requirements.md §3 (cache / target storage firewall)",)))
     return out
+
+
+def _public_access_problems(sa: Any, estate: Estate) -> list[str] | None:
+    """What public network access says (None: off, but a private endpoint to its blob service
+    is in the inputs, so the firewall does not matter either)."""
+    access = sa.public_network_access
+    if isinstance(access, Unknown):
+        return [f"whether public network access is enabled is not determined ({access.reason})"]
+    if not isinstance(access, str) or access.lower() == "enabled":
+        return []
+    if any(ref(c.target_id) == ref(sa.id) and any(isinstance(g, str) and g.lower() == "blob" for g in c.group_ids)
+           for pe in estate.private_endpoints.values() for c in pe.connections if isinstance(c.target_id, str)):
+        return None
+    return [f"public network access is {access}: only private endpoints reach it, and no private endpoint to its "
+            f"blob service is in the inputs"]
+
+
+def _firewall_problems(sa: Any, subnet: Subnet, has_se: bool) -> list[str]:
+    """Why a storage firewall that denies by default would refuse the subnet's VMs."""
+    problems = []
+    if not any(b.strip().lower() == "azureservices" for b in sa.bypass):
+        problems.append("it denies by default and 'Allow trusted Microsoft services' (bypass AzureServices) is off")
+    rule_for_subnet = any(ref(s) == ref(subnet.id) for s in sa.subnet_rule_ids)
+    if not rule_for_subnet and sa.rules_unknown is not None:
+        problems.append(f"it denies by default and whether a virtual network rule admits subnet {subnet.name} is "
+                        f"not determined ({sa.rules_unknown.reason})")
+    elif not rule_for_subnet:
+        problems.append(f"it denies by default and no virtual network rule admits subnet {subnet.name}")
+    elif not has_se:
+        problems.append(f"its virtual network rule for subnet {subnet.name} needs the Microsoft.Storage "
+                        f"service endpoint on that subnet, which is not enabled")
+    return problems

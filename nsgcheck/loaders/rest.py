@@ -668,7 +668,8 @@ class _Converter(Fields):
                               if isinstance(bypass, str) else (),
                               subnet_rule_ids=tuple(subnets),
                               ip_rules=tuple(i for i in ips if isinstance(i, str)),
-                              location=_location(raw), origin=raw.origin, rules_unknown=unknown)
+                              location=_location(raw), origin=raw.origin, rules_unknown=unknown,
+                              public_network_access=_str(_get(_props(raw), "publicNetworkAccess")))
 
     # -- Site Recovery ----------------------------------------------------------------
     def fabric(self, raw: RawResource) -> None:

@@ -483,8 +483,16 @@ def t_storage(p: Plan, inst: Inst) -> None:
         props["networkAcls"] = _network_acls(p, inst, ("network_rules", 0))
     elif isinstance(nr, Unknown) and p.configured(inst, "network_rules"):
         props["networkAcls"] = nr
+    public = inst.values.get("public_network_access_enabled")
+    if isinstance(public, bool):
+        props["publicNetworkAccess"] = "Enabled" if public else "Disabled"
+    elif isinstance(public, Unknown):
+        props["publicNetworkAccess"] = public
     p.emit(inst, "Microsoft.Storage/storageAccounts", p.name_of(inst), p.id_of(inst), props,
-           {("properties", "networkAcls"): join_pointer(inst.pointer, "values", "network_rules")}, location(p, inst))
+           {("properties", "networkAcls"): join_pointer(inst.pointer, "values", "network_rules"),
+            ("properties", "publicNetworkAccess"): join_pointer(inst.pointer, "values",
+                                                                "public_network_access_enabled")},
+           location(p, inst))
 
 
 def t_storage_rules(p: Plan, inst: Inst) -> None:
