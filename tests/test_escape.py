@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from nsgcheck.render.escape import comment_text, html_text, markdown_code, markdown_inline, shell_word, visible
+from nsgcheck.escape import comment_text, html_text, markdown_code, markdown_inline, shell_word, visible
 
 HOSTILE = "nsg\n$(touch x) # \x1b[31m\x07 @octocat www.evil.example https://e.example #12 [x](y) \u202e \udfff"
 

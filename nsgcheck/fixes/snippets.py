@@ -10,7 +10,7 @@ import json
 import re
 from typing import Any
 
-from nsgcheck.render.escape import comment_text, shell_word
+from nsgcheck.escape import comment_text, shell_word
 
 FORMATS = ("az", "arm", "bicep", "terraform")
 

@@ -22,7 +22,7 @@ from markupsafe import Markup
 
 from nsgcheck.fixes import snippets
 from nsgcheck.render import common as c
-from nsgcheck.render.escape import visible
+from nsgcheck.escape import visible
 from nsgcheck.render.groups import Group, fix_key, fix_uses, group_results, overview
 
 #: causes, fixes and advisories per page; subjects per page of the table

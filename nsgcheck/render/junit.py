@@ -14,7 +14,7 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 from nsgcheck.render import common as c
-from nsgcheck.render.escape import visible
+from nsgcheck.escape import visible
 
 
 def _x(value: Any) -> str:

@@ -18,7 +18,7 @@ import jinja2
 from markupsafe import Markup
 
 from nsgcheck.render import common as c
-from nsgcheck.render.escape import html_text, markdown_code, markdown_inline, visible
+from nsgcheck.escape import html_text, markdown_code, markdown_inline, visible
 
 #: what each finding kind means (SARIF help, HTML legend)
 KINDS = {

@@ -17,7 +17,7 @@ import jinja2
 
 from nsgcheck.fixes import snippets
 from nsgcheck.render import common as c
-from nsgcheck.render.escape import html_text, markdown_code, markdown_inline
+from nsgcheck.escape import html_text, markdown_code, markdown_inline
 from nsgcheck.render.groups import Cause, Group, group_results, overview
 
 #: GitHub rejects comments over 65,536 characters; stay below it with room to spare

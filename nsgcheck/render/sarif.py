@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 from nsgcheck.render import common as c
-from nsgcheck.render.escape import visible
+from nsgcheck.escape import visible
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 FINGERPRINT_KEY = "nsgcheck/v1"

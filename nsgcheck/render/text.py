@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from nsgcheck.render import common as c
-from nsgcheck.render.escape import visible as v
+from nsgcheck.escape import visible as v
 from nsgcheck.render.groups import Group, group_results, overview
 
 _COLOUR = {"fail": "31", "partial": "33", "unknown": "35", "pass": "32", "not_applicable": "2",
