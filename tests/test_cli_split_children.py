@@ -1,7 +1,7 @@
 """Child resources in a file of their own, their parent in another file of the run (issue 10).
 
-NSG rules, routes, load-balancer backend pools, security admin rules and network-group static
-members defined as child resources are merged into the parent another file defines, whatever
+NSG rules, routes, load-balancer backend pools, firewall policy rule collection groups, security
+admin rules and network-group static members defined as child resources are merged into the parent another file defines, whatever
 the order the files come in (named, or found in a folder): the verdict is the one of the same
 resources in one file, and no "defined more than once" finding appears. Before, each file made
 a stand-in parent of its own, one of the two definitions won and the other was lost: a Deny
@@ -161,4 +161,49 @@ def test_a_file_of_backend_pools_alone_says_what_it_holds(tmp_path, capsys, form
     err = capsys.readouterr().err
     assert code == 2
     assert "backend pool 'pool1' of load balancer 'lb1'" in err, err
+    assert "give it together with the file that defines their parent" in err, err
+
+
+# --------------------------------------------------------------------------- firewall policy rule collection groups
+def _split_policy(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A firewall policy whose group 'deny' (priority 100) denies Storage that group 'allow' (200)
+    allows, forced-tunnelled subnet (test_cli_audit_paths' template); 'deny' alone in b.json."""
+    from test_cli_audit_paths import _net_collection, _rid, _template
+
+    rcg = f"{NET}/firewallPolicies/ruleCollectionGroups"
+    fw = {"type": f"{NET}/azureFirewalls", "apiVersion": "2023-04-01", "name": "fw", "location": "eastus",
+          "properties": {"ipConfigurations": [{"name": "c", "properties": {"privateIPAddress": "10.0.1.4"}}],
+                         "firewallPolicy": {"id": _rid("firewallPolicies", "pol")}}}
+    policy = {"type": f"{NET}/firewallPolicies", "apiVersion": "2023-04-01", "name": "pol", "location": "eastus",
+              "properties": {}}
+    allow = {"type": rcg, "apiVersion": "2023-04-01", "name": "pol/allow", "properties": {
+        "priority": 200, "ruleCollections": [_net_collection("allow-storage", 200, "Allow")]}}
+    deny = {"type": rcg, "apiVersion": "2023-04-01", "name": "pol/deny", "properties": {
+        "priority": 100, "ruleCollections": [_net_collection("deny-storage", 100, "Deny")]}}
+    (tmp_path / "split").mkdir()
+    files = {"one.json": _template(extra=[fw, policy, allow, deny]), "split/a.json": _template(extra=[fw, policy, allow]),
+             "split/b.json": {**_template(), "resources": [deny]}}
+    for name, doc in files.items():
+        (tmp_path / name).write_text(json.dumps(doc, indent=1))
+    return tmp_path / "one.json", tmp_path / "split" / "a.json", tmp_path / "split" / "b.json"
+
+
+@pytest.mark.parametrize("order", ORDERS)
+def test_rule_collection_group_in_another_file_is_merged(tmp_path, capsys, order):
+    one, a, b = _split_policy(tmp_path)
+    expected = _audit(capsys, SAMPLE_TAGS, one)
+    assert (expected[0], _status(expected[1], "A2A-SRC-STORAGE")) == (1, "fail")
+    code, rep = _audit(capsys, SAMPLE_TAGS, *_paths(tmp_path, a, b, order))
+    assert (code, _status(rep, "A2A-SRC-STORAGE")) == (1, "fail"), rep["findings"]
+    assert not _collisions(rep)
+    assert not [f for f in rep["findings"] if "without the policy itself" in f["message"]], rep["findings"]
+
+
+def test_a_file_of_rule_collection_groups_alone_says_what_it_holds(tmp_path, capsys):
+    _, _, b = _split_policy(tmp_path)
+    code = main(["audit", str(b), "--tags", str(SAMPLE_TAGS), "--source-region", "eastus",
+                 "--target-region", "centralus"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "rule collection groups of firewall policy pol" in err, err
     assert "give it together with the file that defines their parent" in err, err

@@ -227,7 +227,7 @@ def test_firewall_resources_dispatch_or_warn(monkeypatch):
     fw = raw("Microsoft.Network/azureFirewalls", "fw", {})
     seen = []
     mod = types.ModuleType("nsgcheck.loaders.firewall")
-    mod.convert_firewall_resources = lambda raws, estate: seen.extend(raws)
+    mod.convert_firewall_resources = lambda raws, estate, defer=False: seen.extend(raws)
     monkeypatch.setitem(sys.modules, "nsgcheck.loaders.firewall", mod)
     convert([fw])
     assert seen == [fw]

@@ -573,9 +573,9 @@ def _maybe_all(colls: list[FirewallRuleCollection], raw: RawResource) -> list[Fi
 
 
 # --------------------------------------------------------------------------- entry points
-def convert_firewall_resources(raws: list[RawResource], estate: Estate) -> None:
+def convert_firewall_resources(raws: list[RawResource], estate: Estate, defer: bool = False) -> None:
     """Add the firewall-type resources among `raws` to `estate` (other types are ignored); values
-    Azure rejects are input errors among its findings."""
+    Azure rejects are input errors among its findings. `defer`: as `attach_groups`'."""
     errs: Errors = []
     policies: dict[str, RawResource] = {}
     groups: dict[str, list[FirewallRuleCollection]] = {}
@@ -625,17 +625,29 @@ def convert_firewall_resources(raws: list[RawResource], estate: Estate) -> None:
             raw.id, raw.name.split("/")[-1], tuple(groups.pop(pid, [])),
             _id_of(_get(props, "basePolicy")), ti if isinstance(ti, str) else None,
             bool(_get(dns, "enableProxy")) if isinstance(dns, dict) else False, raw.origin), raw.existence())
-    for pid, colls in sorted(groups.items()):
+    attach_groups(estate, {pid: (colls, group_origin.get(pid)) for pid, colls in groups.items()}, defer)
+    estate.findings.extend(errs)
+
+
+def attach_groups(estate: Estate, groups: dict[str, tuple[list[FirewallRuleCollection], Origin | None]],
+                  defer: bool = False) -> None:
+    """Rule collection groups defined as child resources into their policy ({policy id: (collections,
+    origin)}). With `defer`, those whose policy is not here wait in `estate.pending` for another
+    file's (`rest.settle`); a policy no file defines is a warning and a stand-in holding them."""
+    for pid, (colls, origin) in sorted(groups.items()):
         existing = estate.firewall_policies.get(pid)
         if existing is not None:
             estate.firewall_policies[pid] = replace(existing, collections=existing.collections + tuple(colls))
             continue
+        if defer:
+            estate.pending.append(("firewall_groups", pid, list(colls), origin))
+            continue
         name = pid.rsplit("/", 1)[-1]
         estate.findings.append(Finding("warning", f"rule collection groups of firewall policy {name} were found "
-                                       f"without the policy itself; its base policy and settings are not known",
-                                       group_origin.get(pid)))
-        estate.add("firewall_policies", FirewallPolicy(pid, name, tuple(colls), origin=group_origin.get(pid)))
-    estate.findings.extend(errs)
+                                       f"without the policy itself (it is not in the inputs); its base policy and "
+                                       f"settings are not known", origin))
+        estate.add("firewall_policies", FirewallPolicy(pid, name, tuple(colls), origin=origin))
+        estate.stand_ins.append(pid)
 
 
 def _firewall(raw: RawResource, estate: Estate, errs: Errors) -> None:

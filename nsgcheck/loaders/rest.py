@@ -799,11 +799,11 @@ def convert(raws: Iterable[RawResource], estate: Estate | None = None, defer: bo
     private_link.finish(defer)
     admin.finish(defer)
     if firewall:
-        convert_firewall(firewall, estate)
+        convert_firewall(firewall, estate, defer)
     return estate
 
 
-def convert_firewall(raws: list[RawResource], estate: Estate) -> None:
+def convert_firewall(raws: list[RawResource], estate: Estate, defer: bool = False) -> None:
     """Hand firewall-type resources to the firewall loader (imported late; owned elsewhere)."""
     try:
         from nsgcheck.loaders.firewall import convert_firewall_resources
@@ -812,14 +812,14 @@ def convert_firewall(raws: list[RawResource], estate: Estate) -> None:
             estate.findings.append(Finding("warning", f"firewall resources not yet supported: "
                                            f"{raw.type} {raw.name!r} skipped", raw.origin))
         return
-    convert_firewall_resources(raws, estate)
+    convert_firewall_resources(raws, estate, defer)
 
 
 def settle(estate: Estate) -> Estate:
     """Merge the child resources waiting in `estate.pending` (peerings, zone groups, DNS links and
-    records, NSG rules, routes, backend pools, admin rules, static members) into parents other files
-    defined; those whose parent is in no file are reported (or given a stand-in parent) as a single
-    file's are."""
+    records, NSG rules, routes, backend pools, admin rules, static members, firewall policy rule
+    collection groups) into parents other files defined; those whose parent is in no file are
+    reported (or given a stand-in parent) as a single file's are."""
     pending, estate.pending = estate.pending, []
     if not pending:
         return estate
@@ -830,15 +830,18 @@ def settle(estate: Estate) -> Estate:
     waiting = {"peering": conv.peerings_of, "zone_group": private_link.zone_groups, "link": private_link.links,
                "record": private_link.records, "lb_pool": outbound.child_pools, "admin_rule": admin.rules_of,
                "nsg_rule": conv.nsg_rules, "route": conv.routes_of}
+    firewall_groups: dict[str, tuple[list, Origin | None]] = {}
+    parents = {"peering": estate.vnets, "zone_group": estate.private_endpoints, "link": estate.private_dns_zones,
+               "record": estate.private_dns_zones, "lb_pool": estate.load_balancers,
+               "admin_rule": estate.admin_rule_collections, "static_member": estate.network_groups,
+               "nsg_rule": estate.nsgs, "route": estate.route_tables, "firewall_groups": estate.firewall_policies}
     for kind, key, item, origin in pending:
-        parent = {"peering": estate.vnets, "zone_group": estate.private_endpoints, "link": estate.private_dns_zones,
-                  "record": estate.private_dns_zones, "lb_pool": estate.load_balancers,
-                  "admin_rule": estate.admin_rule_collections, "static_member": estate.network_groups,
-                  "nsg_rule": estate.nsgs, "route": estate.route_tables}[kind].get(key)
-        if parent is not None and origin is not None and origin.file not in estate.adopted:
+        if key in parents[kind] and origin is not None and origin.file not in estate.adopted:
             estate.adopted.append(origin.file)
         if kind == "static_member":
             admin.members_of.setdefault(key, []).append((item, origin))
+        elif kind == "firewall_groups":
+            firewall_groups.setdefault(key, ([], origin))[0].extend(item)
         else:
             waiting[kind].setdefault(key, []).append(item)
     conv.attach_child_rules()
@@ -848,4 +851,8 @@ def settle(estate: Estate) -> Estate:
     private_link.finish()
     outbound.finish()
     admin.finish()
+    if firewall_groups:
+        from nsgcheck.loaders.firewall import attach_groups
+
+        attach_groups(estate, firewall_groups)
     return estate
