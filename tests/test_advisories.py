@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from audit_helpers import audit, rule, source_rules, small_catalog, worked_estate
+from types import SimpleNamespace
 
-from nsgcheck.audit.advisories import inbound_for_asr, ip_rules_for_tags, unknown_tags
+from audit_helpers import audit, rule, source_rules, small_catalog, worked_estate
+from hypothesis import given, strategies as st
+
+from nsgcheck.audit.advisories import inbound_for_asr, ip_rules_for_tags, linux_group_members, unknown_tags
 
 
 def _ids(advs):
@@ -79,3 +82,21 @@ def test_forced_tunnel_without_storage_endpoint_is_reported():
     # the appliance is not in the inputs: the source rows cannot be decided, never pass
     st = next(r for r in rep.results if r.requirement == "A2A-SRC-STORAGE")
     assert st.status == "unknown" and st.reasons
+
+
+_NAMES = ("vm1", "vm2", "nic-a", "nic-b", "/subscriptions/s/vm3")
+
+
+@given(st.lists(st.tuples(st.sampled_from(("linux", "windows", None)),
+                          st.lists(st.sampled_from(_NAMES), max_size=3)), max_size=8),
+       st.lists(st.tuples(st.sampled_from(("g1", "g2")),
+                          st.lists(st.sampled_from(_NAMES + ("VM1", "Nic-A", "absent")), max_size=4)), max_size=4))
+def test_linux_group_members_equals_every_group_against_every_subject(subjects, groups):
+    """The alias index finds exactly what comparing each group with each subject finds, in order."""
+    subs = [SimpleNamespace(os_type=os, aliases=tuple(aliases), subject=SimpleNamespace(name=f"s{n}"))
+            for n, (os, aliases) in enumerate(subjects)]
+    expected = [(g, s.subject.name) for g, names in groups for s in subs
+                if s.os_type == "linux" and {x.lower() for x in names} & set(s.aliases)]
+    got = linux_group_members(subs, groups)
+    assert [(g, a.subject) for (g, _), a in zip(expected, got) if f"multi-VM group {g}:" in a.message] == expected
+    assert len(got) == len(expected)

@@ -1,5 +1,6 @@
 """The stage after the NSGs: routes, firewall, appliance, allow-list (through `evaluate_path`)."""
 
+from hypothesis import given, strategies as st
 from servicetags.catalog import Catalog, Tag
 
 from nsgcheck.audit.advisories import route_advisories
@@ -118,3 +119,23 @@ def test_storage_advisory_says_when_the_network_rules_are_not_determined():
     (a,) = [a for a in route_advisories(s, e, CAT, "eastus") if a.id == "ADV-CACHE-STORAGE-NETWORK-RULES"]
     assert "is not determined" in a.message and "parameter 'r' has no value" in a.message
     assert "no virtual network rule admits" not in a.message
+
+
+_ADDRESS = st.lists(st.tuples(st.integers(0, 40), st.integers(0, 6)), max_size=4).map(
+    lambda pairs: AddressSet.from_intervals([(lo, lo + n) for lo, n in pairs]))
+_CUT_BY = st.one_of(st.none(), st.integers(0, 48).map(lambda x: AddressSet.from_intervals([(x, x)])),
+                    _ADDRESS, st.just(AddressSet.from_intervals([(3, 3)], [(3, 3)])))
+
+
+@given(st.lists(st.tuples(_ADDRESS, _ADDRESS), max_size=5), _CUT_BY, _CUT_BY)
+def test_cutting_boxes_equals_intersecting_them(pairs, src, dst):
+    """The single-address shortcut of a pair's projection cuts exactly as `&` does."""
+    from nsgcheck.engine.evaluate import _cut_boxes
+    from nsgcheck.engine.space import Box
+
+    everything = PortSet.everything()
+    boxes = tuple(Box(frozenset({"tcp"}), s, everything, d, everything) for s, d in pairs)
+    expected = tuple(Box(b.protocols, s, b.sport, d, b.dport) for b in boxes
+                     for s in [b.src & src if src is not None else b.src]
+                     for d in [b.dst & dst if dst is not None else b.dst] if s and d)
+    assert _cut_boxes(boxes, src, dst) == expected

@@ -21,6 +21,7 @@ and every other result are kept. Nothing else of the audit's results reads an NS
 
 from __future__ import annotations
 
+import copy
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Sequence
@@ -438,9 +439,18 @@ class _PairTable:
         self._verdicts: dict[Any, Verdict] = {}
         self._classes: dict[tuple[int, int], list[list[int]]] = {}
 
-    def again(self, ev: Evaluator) -> "_PairTable":
-        """The same table for another evaluator (a changed estate: nothing evaluated yet)."""
-        return _PairTable(ev, self.req, self.members, self.given)
+    def again(self, ev: Evaluator, changed: frozenset[str]) -> "_PairTable":
+        """The same table for another evaluator, on an estate that differs only in the NSGs
+        `changed`: what reads only ends naming none of them (their parts, the signatures in
+        them, the verdicts between two such ends) is kept, the rest is evaluated anew."""
+        out = copy.copy(self)
+        out.ev = ev
+        stale = {x for x, e in enumerate(self.ends) if _names_any(e, changed)}
+        out._parts = {k: v for k, v in self._parts.items() if k[1] not in stale}
+        out._sigs = {k: v for k, v in self._sigs.items() if k[1] not in stale}
+        out._verdicts = {k: v for k, v in self._verdicts.items() if k[0] not in stale and k[1] not in stale}
+        out._classes = {}
+        return out
 
     def sig(self, part: str, x: int, k: int) -> Any:
         """Member k's signature in end x's part: 'out-src', 'out-dst' (sender part), 'in-src',
@@ -558,12 +568,11 @@ def _share_device_sets(ev: Evaluator, groups: Sequence[Sequence[AuditSubject]]
 
 @dataclass
 class _GroupRun:
-    """One multi-VM requirement's evaluation: its groups, pair tables and results (in order),
-    each result with the table it was read from (None: not a member of any group)."""
+    """One multi-VM requirement's evaluation: its groups, pair tables and results (in order)."""
 
     resolved: list[tuple[str, list[AuditSubject], list[str]]]
     tables: dict[int, tuple["_PairTable", dict[int, int]]]
-    results: list[tuple["_PairTable | None", Result]]
+    results: list[Result]
 
 
 def evaluate_groups(ev: Evaluator, subjects: Sequence[AuditSubject], req: Requirement,
@@ -591,10 +600,10 @@ def evaluate_groups(ev: Evaluator, subjects: Sequence[AuditSubject], req: Requir
         tables = {}
         for key, (table, position) in previous.tables.items():
             if any(_names_any(e, changed) for e in table.ends):
-                table = redone.get(id(table)) or redone.setdefault(id(table), table.again(ev))
+                table = redone.get(id(table)) or redone.setdefault(id(table), table.again(ev, changed))
             tables[key] = (table, position)
         kept = iter(previous.results)
-    entries: list[tuple[_PairTable | None, Result]] = []
+    entries: list[Result] = []
     in_group: set[int] = set()
     for g, (gname, members, missing) in enumerate(resolved):
         in_group.update(id(m) for m in members)
@@ -602,19 +611,22 @@ def evaluate_groups(ev: Evaluator, subjects: Sequence[AuditSubject], req: Requir
             continue
         table, position = tables[id(members[0])]
         group = [position[id(m)] for m in members]
+        # a member's result reads the pair verdicts within its group only: a group none of whose
+        # members' device sets names a changed NSG keeps its results
+        keep = previous is not None and not any(_names_any(table.given[k], changed) for k in group)
         for m in members:
             if previous is not None:
-                old_table, old = next(kept)
-                if old_table is table:
-                    entries.append((table, old))
+                old = next(kept)
+                if keep:
+                    entries.append(old)
                     continue
-            entries.append((table, _member_result(table, req, gname, members, missing, group, position[id(m)], g)))
+            entries.append(_member_result(table, req, gname, members, missing, group, position[id(m)], g))
     for s in subjects:
         if id(s) not in in_group and s.subject.kind not in ("subnet", "nsg"):
-            entries.append((None, _na(req, s.subject, "not a member of a multi-VM consistency group", "(no group)")))
+            entries.append(_na(req, s.subject, "not a member of a multi-VM consistency group", "(no group)"))
     if ev.plan is not None:
         ev.plan.groups[req.id] = _GroupRun(resolved, tables, entries)
-    return [r for _, r in entries]
+    return entries
 
 
 def _member_result(table: _PairTable, req: Requirement, gname: str, members: Sequence[AuditSubject],

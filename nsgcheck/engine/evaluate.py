@@ -14,6 +14,7 @@ through it; `PathMemo` is the one place evaluations are remembered (see its docs
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Mapping
@@ -396,8 +397,9 @@ def _evaluate(spec: PathSpec, flow: Flow, memo: PathMemo, src: AddressSet | None
             if src is not None or dst is not None:
                 walking = _cut(walking, src, dst)
                 received = _cut(received, src, dst)
+                cut_src, cut_dst = _cutter(src), _cutter(dst)
                 finals = [PathPiece(b, p.steps, p.outcomes, p.partial) for p in finals
-                          for b in [_cut_boxes(p.boxes, src, dst)] if b]
+                          for b in [_cut_boxes(p.boxes, cut_src, cut_dst)] if b]
             walking = [(tuple(inter), ss + rs) for sb, ss in walking for rb, rs in received
                        if (inter := _meet_all(sb, rb))]
     finals.extend(PathPiece.of(b, s) for b, s in walking)
@@ -415,18 +417,48 @@ def _evaluate(spec: PathSpec, flow: Flow, memo: PathMemo, src: AddressSet | None
     return result
 
 
-def _cut_boxes(boxes: tuple[Box, ...], src: AddressSet | None, dst: AddressSet | None) -> tuple[Box, ...]:
+def _cut_boxes(boxes: tuple[Box, ...], src: Any, dst: Any) -> tuple[Box, ...]:
+    """The boxes restricted to `src` x `dst` (address sets, None: all, or `_cutter`s)."""
+    cut_src = src if callable(src) else _cutter(src)
+    cut_dst = dst if callable(dst) else _cutter(dst)
     out = []
     for b in boxes:
-        s = b.src & src if src is not None else b.src
-        d = b.dst & dst if dst is not None else b.dst
-        if s and d:
+        s = cut_src(b.src)
+        if not s:
+            continue
+        d = cut_dst(b.dst)
+        if d:
             out.append(Box(b.protocols, s, b.sport, d, b.dport))
     return tuple(out)
 
 
+def _cutter(part: AddressSet | None) -> Any:
+    """`lambda x: x & part` (`x` for None). A single IPv4 address (a pair's ends: the hot case)
+    is a binary search instead of an intersection: the result is `part` itself or empty."""
+    if part is None:
+        return _same
+    if len(part.v4) == 1 and not part.v6 and part.v4[0][0] == part.v4[0][1]:
+        x = part.v4[0][0]
+
+        def one(whole: AddressSet) -> AddressSet:
+            ivs = whole.v4
+            k = bisect_right(ivs, (x, _INF)) - 1
+            return part if k >= 0 and ivs[k][1] >= x else _NONE
+        return one
+    return part.__and__
+
+
+def _same(x: AddressSet) -> AddressSet:
+    return x
+
+
+_INF = float("inf")
+_NONE = AddressSet.empty()
+
+
 def _cut(walking: list, src: AddressSet | None, dst: AddressSet | None) -> list:
-    return [(cut, steps) for boxes, steps in walking if (cut := _cut_boxes(boxes, src, dst))]
+    cut_src, cut_dst = _cutter(src), _cutter(dst)
+    return [(cut, steps) for boxes, steps in walking if (cut := _cut_boxes(boxes, cut_src, cut_dst))]
 
 
 def _meet_all(a: tuple[Box, ...], b: tuple[Box, ...]) -> list[Box]:
