@@ -858,6 +858,9 @@ class Finding:
     level: str          # 'error' | 'warning' | 'note'
     message: str
     origin: Origin | None = None
+    #: the inputs hold something here that could not be read at all (which resource, which rule
+    #: is not known), so any verdict may be wrong: the audit makes every decided row `unknown`
+    unread: bool = False
 
 
 Resource = Union[NetworkSecurityGroup, ApplicationSecurityGroup, NetworkInterface, Subnet,

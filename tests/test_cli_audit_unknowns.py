@@ -65,3 +65,51 @@ def test_undetermined_asg_membership_makes_asg_rules_unknown(capsys, tmp_path):
     assert len(rows) == 4 and {r["status"] for r in rows} == {"unknown"}
     assert all(any("deny-web-out" in why for why in r["reasons"]) for r in rows)
     assert any("application security group reference is not determined" in f["message"] for f in report["findings"])
+
+
+# ------------------------------------------------------------------ part of an input not read at all
+CROSS = HERE / "data" / "cross_format"
+BEYOND_TAGS = HERE / "data" / "beyond" / "servicetags.json"
+
+
+def _audit_file(capsys, path: Path) -> tuple[int, dict]:
+    code = main(["audit", str(path), "--tags", str(BEYOND_TAGS), "--source-region", "eastus",
+                 "--target-region", "centralus", "--format", "json"])
+    return code, load_report(capsys.readouterr().out)
+
+
+def _inputs(tmp_path: Path) -> dict[str, tuple[Path, Path]]:
+    """A Terraform plan and an az export of a network with passing rows, and each again with an
+    element of its resource list that is not a resource (it may have been an NSG rule: what it
+    held is not known)."""
+    import beyond_net as B
+
+    plan = json.loads((CROSS / "network.tfplan.json").read_text())
+    az = B.base().az()
+    out = {}
+    for name, doc in (("plan.json", plan), ("az.json", az)):
+        good, bad = tmp_path / f"good-{name}", tmp_path / f"bad-{name}"
+        good.write_text(json.dumps(doc))
+        if isinstance(doc, list):
+            doc.insert(1, None)
+        else:
+            doc["planned_values"]["root_module"]["resources"].insert(1, "deny-all-out")
+        bad.write_text(json.dumps(doc))
+        out[name] = (good, bad)
+    return out
+
+
+def test_an_unreadable_resource_leaves_no_row_decided(tmp_path, capsys):
+    for name, (good, bad) in _inputs(tmp_path).items():
+        code, before = _audit_file(capsys, good)
+        decided = {r["id"] for r in before["results"] if r["status"] not in ("unknown", "not_applicable")}
+        assert code in (0, 1) and any(r["status"] == "pass" for r in before["results"]), name
+        code, after = _audit_file(capsys, bad)
+        # a plan's malformed resource is an input error; an az list element that is not a resource
+        # is skipped with a warning: either way ...
+        assert code == (2 if name == "plan.json" else 0), name
+        rows = {r["id"]: r for r in after["results"]}
+        for rid in decided:           # ... the report decides nothing that the lost part may change
+            assert rows[rid]["status"] == "unknown", (name, rid, rows[rid]["status"])
+            assert any("could not be read" in why for why in rows[rid]["reasons"])
+        assert {r["status"] for r in after["results"]} <= {"unknown", "not_applicable"}

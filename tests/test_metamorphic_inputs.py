@@ -9,7 +9,8 @@ For each corpus template/export/plan (ARM, az REST JSON, Terraform plan, firewal
 3. Corrupt one field of that rule (hypothesis picks the case, the field and the corruption:
    wrong types, out-of-range numbers, empty or missing fields, unknown or broken expressions,
    removed properties, duplicate priorities ...). The flows must still not pass: `fail`,
-   `unknown`, `partial`, or an input error (exit 2) are all acceptable; `pass` never is.
+   `unknown`, `partial`, or an input error (exit 2) are all acceptable; `pass` never is, not even
+   in the report written beside an input error.
 
 Every mutant is audited in process exactly as `nsgcheck audit` would (load, scenario checks,
 audit). `HYPOTHESIS_PROFILE=thorough` runs more examples and prints the outcome counts.
@@ -128,8 +129,10 @@ class Outcome:
         return f"exit 2 (rows {verdict})" if self.input_errors else verdict
 
     def passes(self) -> bool:
-        """The run says pass: no input error, and a watched flow passes."""
-        return not self.input_errors and "pass" in self.statuses.values()
+        """The run or its report says pass: a watched flow passes. Even with an input error (exit 2)
+        the report is written, and its rows must not pass where the error may matter (DESIGN.md:
+        "affected rows `unknown`")."""
+        return "pass" in self.statuses.values()
 
 
 def audit(files: list[Path], watched: set[str] | None = None) -> tuple[Outcome, Any, Any]:
@@ -440,8 +443,6 @@ def mutants(draw) -> tuple[str, str, Any]:
 
 
 OUTCOMES: Counter = Counter()
-#: mutants refused with exit 2 whose rows would otherwise pass (what the input error protects)
-EXIT2_WITH_PASS_ROWS: set = set()
 
 
 # ------------------------------------------------------------------ the tests
@@ -473,8 +474,6 @@ def test_a_corrupted_deny_rule_never_passes(mutant):
         _add_parameter(doc)
     out = s.run(doc)
     OUTCOMES[(s.kind, out.kind())] += 1
-    if out.input_errors and "pass" in out.statuses.values():
-        EXIT2_WITH_PASS_ROWS.add((rel.split("/")[0], what, repr(value)))
     assert not out.passes(), f"{rel}: {what} = {value!r} gives pass ({out.statuses})"
 
 
@@ -560,5 +559,3 @@ def test_report_outcomes(capsys):
             total = sum(OUTCOMES.values())
             print(f"\nmetamorphic mutants: {total}; outcomes: "
                   + ", ".join(f"{k[0]} {k[1]}: {n}" for k, n in sorted(OUTCOMES.items())))
-            for item in sorted(EXIT2_WITH_PASS_ROWS):
-                print("  exit 2, rows pass:", *item)

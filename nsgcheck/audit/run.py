@@ -13,11 +13,11 @@ from nsgcheck.fixes.plan import plan_report_fixes
 from nsgcheck.audit.evaluate import Evaluator, evaluate_all, reevaluate
 from nsgcheck.audit.network_advisories import network_advisories
 from nsgcheck.audit.requirements import RequirementSet
-from nsgcheck.audit.results import Report, Result
+from nsgcheck.audit.results import NOT_APPLICABLE, UNKNOWN, Report, Result
 from nsgcheck.audit.scenario import Scenario
 from nsgcheck.audit.subjects import AuditSubject, find_subjects, nsg_vm_side
 from nsgcheck.audit.validate import absent_vm_names
-from nsgcheck.model import Estate, ref
+from nsgcheck.model import Estate, Finding, ref
 from nsgcheck.audit.results import origin_json
 
 
@@ -102,7 +102,7 @@ class AuditRun:
             return report.results, run
         with _collector_paused():
             results, ev = reevaluate(self.evaluator, estate, changed)
-            results = plan_report_fixes(results, estate)
+            results = plan_report_fixes(unread_doubt(results, [f for f in estate.findings if f.unread]), estate)
         return results, dataclasses.replace(self, estate=estate, evaluator=ev)
 
     def _moves_subjects(self, estate: Estate, changed: frozenset[str]) -> bool:
@@ -125,12 +125,26 @@ def _changed_nsgs(old: Estate, new: Estate) -> frozenset[str] | None:
     return frozenset(k for k, nsg in new.nsgs.items() if old.nsgs[k] is not nsg)
 
 
+def unread_doubt(results: list[Result], unread: Sequence[Finding]) -> list[Result]:
+    """Every decided row `unknown` when part of the inputs could not be read at all: the lost part
+    may be a rule or route on any path (the CLI also exits 2 for it; this is what the report says)."""
+    if not unread:
+        return results
+    where = "; ".join(f"{f.origin}: {f.message}" if f.origin is not None else f.message for f in unread)
+    reason = f"part of the inputs could not be read, and it may be on this path ({where})"
+    return [r if r.status in (UNKNOWN, NOT_APPLICABLE) else
+            r.replaced(status=UNKNOWN, coverage=0.0, unknown_share=1.0, denied_prefixes=(), fixes=(),
+                       message=f"not decided: {reason}", reasons=r.reasons + (reason,))
+            for r in results]
+
+
 def _run(estate: Estate, catalog: Any, requirements: Any, scenario: Scenario, progress: Any, on_subjects: Any,
          allow_urls: Any) -> tuple[Report, AuditRun]:
     subjects, missing = find_subjects(estate, scenario)
     if on_subjects is not None:
         on_subjects(len(subjects))
     results, ev = evaluate_all(estate, catalog, requirements, scenario, subjects, progress, allow_urls)
+    results = unread_doubt(results, [f for f in estate.findings if f.unread])
     run = AuditRun(estate, catalog, requirements, scenario, allow_urls, tuple(subjects), ev)
     results = plan_report_fixes(results, estate)
     required = ev.required_tags()

@@ -129,7 +129,7 @@ def load_resources(doc: Any, file: str, linemap: LineMap | None,
         else:
             o = linemap.origin(ptr) if linemap else Origin(file, ptr)
             findings.append(Finding("warning", "skipped: element is not an Azure resource "
-                                    "(expected an object with 'type' and 'id')", o))
+                                    "(expected an object with 'type' and 'id')", o, unread=True))
     return raws, findings
 
 

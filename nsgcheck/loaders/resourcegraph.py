@@ -50,5 +50,6 @@ def load_resource_graph(doc: Any, file: str, linemap: LineMap | None) -> tuple[l
             first = first or (linemap.origin(ptr) if linemap else Origin(file, ptr))
     if skipped:
         findings.append(Finding("warning", f"skipped {skipped} Resource Graph row(s) that are not whole "
-                                "resources (the query must project id, name, type and properties)", first))
+                                "resources (the query must project id, name, type and properties)", first,
+                                unread=True))
     return raws, findings

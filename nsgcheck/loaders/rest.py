@@ -804,14 +804,9 @@ def convert(raws: Iterable[RawResource], estate: Estate | None = None, defer: bo
 
 
 def convert_firewall(raws: list[RawResource], estate: Estate, defer: bool = False) -> None:
-    """Hand firewall-type resources to the firewall loader (imported late; owned elsewhere)."""
-    try:
-        from nsgcheck.loaders.firewall import convert_firewall_resources
-    except ImportError:
-        for raw in raws:
-            estate.findings.append(Finding("warning", f"firewall resources not yet supported: "
-                                           f"{raw.type} {raw.name!r} skipped", raw.origin))
-        return
+    """Hand firewall-type resources to the firewall loader (imported late: most inputs have none)."""
+    from nsgcheck.loaders.firewall import convert_firewall_resources
+
     convert_firewall_resources(raws, estate, defer)
 
 

@@ -245,7 +245,8 @@ class Plan:
 
     def _walk(self, mod: dict, ptr: str, changes: dict, depth: int) -> None:
         if depth > _MAX_DEPTH:
-            self.findings.append(Finding("warning", "modules nested too deeply; deeper ones skipped", self.origin(ptr)))
+            self.findings.append(Finding("warning", "modules nested too deeply; deeper ones skipped", self.origin(ptr),
+                                         unread=True))
             return
         container = _parse_module(mod.get("address"))
         self.modules.add(container)
@@ -253,7 +254,8 @@ class Plan:
             if not isinstance(r, dict) or not isinstance(r.get("type"), str) or not isinstance(r.get("name"), str):
                 # a malformed plan: what this resource was is not known (never silently left out)
                 self.findings.append(Finding("error", f"planned resource #{i} is not a resource object with "
-                                             f"'type' and 'name': {str(r)[:80]!r}", self.origin(f"{ptr}/resources/{i}")))
+                                             f"'type' and 'name': {str(r)[:80]!r}", self.origin(f"{ptr}/resources/{i}"),
+                                             unread=True))
                 continue
             if r.get("mode", "managed") != "managed":
                 continue
