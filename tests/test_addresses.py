@@ -163,3 +163,42 @@ def test_cidrs_print_as_netaddr_prints(text):
     mapped = AddressSet(v6=((0xFFFF00000000 + (lo & 0xFFFFFFFF), 0xFFFF00000000 + (lo & 0xFFFFFFFF)),))
     assert mapped.cidrs() == [str(c) for c in netaddr.IPSet([netaddr.IPNetwork(
         netaddr.IPAddress(0xFFFF00000000 + (lo & 0xFFFFFFFF), 6))]).iter_cidrs()]
+
+
+@st.composite
+def dotted_quad_text(draw):
+    """Dotted quads with octets and prefix lengths just inside and outside the valid range, leading
+    zeros, spaces and host bits: what the canonical-IPv4 shortcut of parse_cidr reads or refuses."""
+    odd = st.one_of(st.integers(256, 300).map(str), st.sampled_from(["00", "01", "010", "0255", "1 ", " 1", ""]))
+    count = draw(st.sampled_from([4, 4, 4, 4, 3, 5]))
+    text = ".".join(draw(odd) if draw(st.integers(0, 9)) == 0 else str(draw(st.integers(0, 255)))
+                    for _ in range(count))
+    if draw(st.integers(0, 3)):
+        text += "/" + draw(st.one_of(st.integers(0, 40).map(str), st.sampled_from(["08", "00", "032", "", " 8"])))
+    return text
+
+
+@given(st.one_of(dotted_quad_text(), address_like_text(), st.text(max_size=20)), st.booleans())
+def test_parse_cidr_shortcut_agrees_with_the_general_path(text, strict):
+    """The canonical-IPv4 shortcut returns exactly what the general path does, or leaves the text
+    (valid or not) to it: same value, same error."""
+    from nsgcheck.values.addresses import _parse_cidr
+
+    def outcome(parse):
+        try:
+            return parse(text, strict)
+        except AddressError as exc:
+            return f"error: {exc}"
+    assert outcome(parse_cidr) == outcome(_parse_cidr), text
+
+
+def test_parse_cidr_shortcut_edges():
+    """Canonical networks read by the shortcut; leading zeros, host bits and long prefixes refused."""
+    assert parse_cidr("255.255.255.255/32") == (4, 2 ** 32 - 1, 2 ** 32 - 1)
+    assert parse_cidr("0.0.0.0/0") == (4, 0, 2 ** 32 - 1)
+    assert parse_cidr("10.1.0.0/16") == (4, 0x0A010000, 0x0A01FFFF)
+    assert parse_cidr("10.1.2.3") == (4, 0x0A010203, 0x0A010203)
+    assert parse_cidr("10.1.2.3/24", strict=False) == (4, 0x0A010200, 0x0A0102FF)
+    for bad in ("10.01.0.0/16", "10.1.2.3/24", "10.1.0.0/33", "256.1.1.1"):
+        with pytest.raises(AddressError):
+            parse_cidr(bad)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nsgcheck.values.ports import PortSet
-from nsgcheck.loaders.normalize import (classify_address, complete_default_rules, normalize_rule,
-                                        rule_name, synthesized_default_rules)
-from nsgcheck.model import AddressKind, Origin, Unknown
+from nsgcheck.loaders.normalize import (Normalizer, classify_address, complete_default_rules, normalize_ports,
+                                        normalize_rule, rule_name, synthesized_default_rules)
+from nsgcheck.model import AddressKind, Origin, SecurityRule, Unknown
 
 
 def rule(**fields):
@@ -210,3 +214,69 @@ def test_default_rules_synthesized_and_completed():
                            "defaultSecurityRules/DenyAllInBound", default=True)
     done = complete_default_rules([given])
     assert len(done) == 6 and done[0] is given
+
+
+# --------------------------------------------------------------------------- the shared Normalizer
+_ADDRESS_POOL = ["*", "Any", "VirtualNetwork", "Storage.EastUS", "10.0.0.0/8", "10.0.0.1/8", "10.1.2.3",
+                 "10.01.0.0/16", "2001:db8::/32", "1.2.3.4-1.2.3.9", "", " ", "bad tag", 7, None]
+_PORT_POOL = ["*", "443", "80-90", "90-80", "0", "65536", "22", 3389, "", "x", None]
+
+
+def _side(draw, singular, plural, pool):
+    one, many = draw(st.sampled_from(pool)), draw(st.lists(st.sampled_from(pool), max_size=3))
+    out = {}
+    if draw(st.booleans()):
+        out[singular] = one
+    if draw(st.booleans()):
+        out[plural] = many
+    return out
+
+
+@st.composite
+def rule_props(draw):
+    props = {"priority": draw(st.sampled_from([100, 4096, 99, "200", None])),
+             "direction": draw(st.sampled_from(["Inbound", "outbound", "Sideways"])),
+             "access": draw(st.sampled_from(["Allow", "Deny", "deny", 1])),
+             "protocol": draw(st.sampled_from(["Tcp", "*", "Icmp", "bogus"]))}
+    for side in ("source", "destination"):
+        props.update(_side(draw, f"{side}AddressPrefix", f"{side}AddressPrefixes", _ADDRESS_POOL))
+        props.update(_side(draw, f"{side}PortRange", f"{side}PortRanges", _PORT_POOL))
+    return props
+
+
+@settings(max_examples=60)
+@given(st.lists(rule_props(), min_size=1, max_size=12), st.booleans())
+def test_shared_normalizer_equals_a_fresh_one_per_rule(props_list, effective):
+    """One Normalizer for a whole load remembers each distinct value's classification: every rule
+    it builds equals (fields, problems and their paths) the rule built with nothing remembered, and
+    is a complete SecurityRule (every field set, as its constructor would)."""
+    shared = Normalizer()
+    for i, props in enumerate(props_list):
+        got = shared.rule(props, f"r{i}", None, effective=effective)
+        want = normalize_rule(props, f"r{i}", None, effective=effective)
+        assert got == want
+        assert [(str(p), p.path) for p in got.problems] == [(str(p), p.path) for p in want.problems]
+        assert got == SecurityRule(**{f.name: getattr(got, f.name) for f in fields(SecurityRule)})
+        assert hash(got) == hash(want)
+
+
+@settings(max_examples=60)
+@given(st.lists(st.tuples(st.sampled_from(_ADDRESS_POOL), st.sampled_from(["source address", "destination address"]),
+                          st.sampled_from([("sourceAddressPrefix",), ("destinationAddressPrefixes", 1)])),
+                min_size=1, max_size=20),
+       st.lists(st.lists(st.sampled_from(_PORT_POOL), min_size=1, max_size=3), min_size=1, max_size=10))
+def test_normalizer_caches_agree_with_the_uncached_functions(addresses, port_lists):
+    """Each remembered address token and port set, and the problems replayed for it at each
+    path, are what `classify_address` / `normalize_ports` give for that value afresh."""
+    shared = Normalizer()
+    for value, what, path in addresses:
+        got_problems, want_problems = [], []
+        got = shared.address(value, what, path, got_problems)
+        assert got == classify_address(value, want_problems, what, path)
+        assert [(str(p), p.path) for p in got_problems] == [(str(p), p.path) for p in want_problems]
+    for tokens in port_lists:
+        items = [(t, ("destinationPortRanges", i)) for i, t in enumerate(tokens)]
+        got_problems, want_problems = [], []
+        got = shared.ports(items, "destination port range", got_problems, "destinationPortRange")
+        assert got == normalize_ports(items, "destination port range", want_problems, "destinationPortRange")
+        assert [(str(p), p.path) for p in got_problems] == [(str(p), p.path) for p in want_problems]
