@@ -887,3 +887,65 @@ def test_values_used_as_parsed_expand_exactly_as_copied_ones(props):
     fast = outcome()
     with mock.patch.object(arm, "_literal", lambda node: False):
         assert outcome() == fast
+
+
+# ------------------------------------------------------------------ locator: a whole array at once
+def _list_paths(value: Any, path: tuple = (), depth: int = 0):
+    """(path, length) of every array under a resource's expanded properties, a few levels deep."""
+    if depth > 5:
+        return
+    if isinstance(value, list):
+        yield path, len(value)
+        items = enumerate(value)
+    elif isinstance(value, dict):
+        items = value.items()
+    else:
+        return
+    for k, v in items:
+        yield from _list_paths(v, (*path, k), depth + 1)
+
+
+def _assert_each_agrees(exp) -> int:
+    """origins_for_each (one walk to the array) equals origin_for per element, one past the end too."""
+    checked = 0
+    for raw in exp.resources:
+        for path, n in _list_paths(raw.properties, ("properties",)):
+            want = [raw.origin_for(*path, i) for i in range(n + 1)]
+            got = raw.origins_for_each(*path, count=n + 1)
+            assert [(o.file, o.pointer, o.line, o.end_line) for o in got] == \
+                [(o.file, o.pointer, o.line, o.end_line) for o in want], (raw.name, path)
+            checked += n
+    return checked
+
+
+def test_origins_for_each_element_equal_origin_for_in_every_shape(tmp_path):
+    """Rules written inline, through a variable, by a property copy loop, in a resource copy loop,
+    and as a parameter's value: the array walk gives every element the origin the per-element walk does."""
+    rules = [rule("a", 100), rule("b", 110, sourceAddressPrefixes=["10.0.0.0/8", "10.1.0.0/16"])]
+    doc = template(
+        [{"type": NSG, "apiVersion": "2023-04-01", "name": "inline", "properties": {"securityRules": rules}},
+         {"type": NSG, "apiVersion": "2023-04-01", "name": "viavar",
+          "properties": {"securityRules": "[variables('rules')]"}},
+         {"type": NSG, "apiVersion": "2023-04-01", "name": "viaparam",
+          "properties": {"securityRules": "[parameters('rules')]"}},
+         {"type": NSG, "apiVersion": "2023-04-01", "name": "[concat('loop', copyIndex())]",
+          "copy": {"name": "n", "count": 2}, "properties": {"securityRules": rules}},
+         {"type": NSG, "apiVersion": "2023-04-01", "name": "propcopy", "properties": {
+             "copy": [{"name": "securityRules", "count": 3, "input": {
+                 "name": "[concat('r', copyIndex('securityRules'))]",
+                 "properties": {**rules[0]["properties"], "priority": "[add(100, copyIndex('securityRules'))]"}}}]}}],
+        parameters={"rules": {"type": "array", "defaultValue": rules}}, variables={"rules": rules})
+    f = tmp_path / "t.json"
+    f.write_text(json.dumps(doc, indent=2))
+    assert _assert_each_agrees(expand_file(f)) >= 6 * 2 + 3
+
+
+def test_origins_for_each_element_equal_origin_for_over_the_corpus():
+    checked = 0
+    for p in _corpus_arm_files():
+        try:
+            exp = expand_file(p)
+        except NsgcheckError:
+            continue
+        checked += _assert_each_agrees(exp)
+    assert checked > 1000

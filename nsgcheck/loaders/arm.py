@@ -800,14 +800,26 @@ class _Locator:
         self._walked: dict[PropPath, tuple] = {}
 
     def __call__(self, path: PropPath) -> Origin:
-        head = path[:-1]
+        _, ptr, src, *_ = self._walk(self._parent(path[:-1]), path[-1:])
+        return src.origin(ptr)
+
+    def each(self, path: PropPath, count: int) -> list[Origin]:
+        """`self(path + (i,))` for each i in range(count): an array written as such in the source
+        (the rules of an NSG) gives its elements' origins straight from the one walk to it."""
+        node, ptr, src, _, skip_index, _, stopped = self._parent(path)
+        if stopped or skip_index or type(node) is not list:
+            return [self(path + (i,)) for i in range(count)]
+        origin, n = src.origin, len(node)
+        return [origin(f"{ptr}/{i}") if i < n else self(path + (i,))
+                for i in range(count)]
+
+    def _parent(self, head: PropPath) -> tuple:
         state = self._walked.get(head)
         if state is None:
             state = self._walk((self.res, self.rptr, self.scope.src, self.scope, False, 0, False), head)
             if len(self._walked) < self.MEMO:
                 self._walked[head] = state
-        _, ptr, src, *_ = self._walk(state, path[-1:])
-        return src.origin(ptr)
+        return state
 
     @staticmethod
     def _walk(state: tuple, path: PropPath) -> tuple:

@@ -41,6 +41,14 @@ class RawResource:
             return self.origin
         return self.locate(tuple(path))
 
+    def origins_for_each(self, *path: str | int, count: int) -> list[Origin]:
+        """`origin_for(*path, i)` for each i in range(count), from one walk to the array when the
+        locator can (`each`): an NSG's rules share the walk to `securityRules`."""
+        each = getattr(self.locate, "each", None)
+        if each is not None:
+            return each(tuple(path), count)
+        return [self.origin_for(*path, i) for i in range(count)]
+
     def existence(self) -> Unknown | None:
         """None when the resource is deployed; an Unknown when it exists only under a condition
         (or a copy count) the inputs do not decide. Its rules then only *might* match."""

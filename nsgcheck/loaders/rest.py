@@ -151,8 +151,9 @@ def rules_from(items: Any, raw: RawResource, path: tuple[str | int, ...], defaul
         return [], Unknown(msg, origin), [Finding("error", f"{raw.name!r}: {msg}", origin)]
     norm = norm or Normalizer()
     out = []
+    origins = raw.origins_for_each(*path, count=len(items))
     for i, item in enumerate(items):
-        origin = raw.origin_for(*path, i)
+        origin = origins[i]
         if isinstance(item, dict):
             props = item.get("properties", item) if "properties" in item else item
             base = (*path, i, "properties") if "properties" in item else (*path, i)
