@@ -98,15 +98,6 @@ class Origin:
         return f"{self.file}{loc}{addr}{ptr}"
 
 
-def frozen_from(cls: type, **fields: Any) -> Any:
-    """An instance of the frozen (not slotted) data class `cls` from every one of its fields, as its
-    generated `__init__` would make it, without one `object.__setattr__` per field (a large
-    estate builds 10^5 rules). Every field must be given; nothing is validated (neither is it there)."""
-    obj = object.__new__(cls)
-    obj.__dict__.update(fields)
-    return obj
-
-
 @dataclass(frozen=True, slots=True)
 class Unknown:
     """A value the inputs do not determine (unresolved expression, apply-time value, ...)."""
@@ -163,7 +154,7 @@ Access = str    # 'allow' | 'deny'
 Direction = str  # 'inbound' | 'outbound'
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SecurityRule:
     """One NSG security rule, every field normalized (singular and plural fields unified).
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 from audit_helpers import (NET, add_vm, audit, by_req, deny_all, nsg, rule, scenario, small_catalog,
@@ -111,7 +112,7 @@ def test_vms_are_ipv4_only():
 def test_target_rules_relying_on_asgs_are_unknown():
     asg = f"{NET}/applicationSecurityGroups/app"
     tgt = [rule("C1", 100, "Storage.CentralUS", src="*")]
-    tgt[0] = type(tgt[0])(**{**tgt[0].__dict__, "source_addresses": (), "source_asgs": (asg.lower(),)})
+    tgt[0] = replace(tgt[0], source_addresses=(), source_asgs=(asg.lower(),))
     tgt += target_rules()[1:]
     res = by_req(audit(worked_estate(tgt_rules=tgt)))
     assert res["A2A-TGT-STORAGE"].status == "unknown"

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import copy
+from dataclasses import replace
 
 import pytest
 import yaml
@@ -33,7 +34,7 @@ def rule(name, priority, direction="outbound", access="deny", dest="*"):
 def nsg(name, *rules):
     defaults = (rule("DenyAllOutBound", 65500), rule("DenyAllInBound", 65500, "inbound"))
     return NetworkSecurityGroup(id=f"{SUB}/{name}", name=name, rules=tuple(rules),
-                                default_rules=tuple(r.__class__(**{**r.__dict__, "default": True}) for r in defaults),
+                                default_rules=tuple(replace(r, default=True) for r in defaults),
                                 origin=Origin("t.json", f"/resources/{name}", 3, 60))
 
 

@@ -19,7 +19,7 @@ from nsgcheck.values.addresses import AddressError, parse_cidr
 from servicetags import intervals
 from nsgcheck.values.ports import PortError, PortSet, parse_port_token
 from nsgcheck.alternatives import ALTERNATIVE
-from nsgcheck.model import AddressKind, AddressToken, Finding, Origin, SecurityRule, Unknown, frozen_from, ref
+from nsgcheck.model import AddressKind, AddressToken, Finding, Origin, SecurityRule, Unknown, ref
 
 PROTOCOLS = {"tcp": "tcp", "udp": "udp", "icmp": "icmp", "esp": "esp", "ah": "ah",
              "*": "*", "any": "*", "all": "*"}
@@ -409,8 +409,8 @@ class Normalizer:
         desc = props.get("description")
         pri = props.get("priority")
         direction, access, protocol = props.get("direction"), props.get("access"), props.get("protocol")
-        return frozen_from(
-            SecurityRule, name=rname,
+        return SecurityRule(
+            name=rname,
             priority=pri if pri.__class__ is int and 100 <= pri <= 4096 else
             normalize_priority(pri, problems, default),
             direction=(_FAST_DIRECTIONS.get(direction) if direction.__class__ is str else None)
@@ -423,7 +423,7 @@ class Normalizer:
             destination_addresses=dst, destination_ports=dports,
             source_asgs=src_asgs, destination_asgs=dst_asgs,
             description=desc if isinstance(desc, str) else "",
-            default=default, origin=origin, problems=tuple(problems), exists=None)
+            default=default, origin=origin, problems=tuple(problems))
 
 
 def normalize_rule(props: Mapping[str, Any] | Unknown, name: Any, origin: Origin | None = None,
