@@ -949,3 +949,39 @@ def test_origins_for_each_element_equal_origin_for_over_the_corpus():
             continue
         checked += _assert_each_agrees(exp)
     assert checked > 1000
+
+
+def test_an_expanded_template_leaves_no_reference_cycles(tmp_path):
+    """Once expanded, nothing of the template is held in a reference cycle (scopes, their evaluation
+    contexts and nested-deployment parameter closures are released): the parsed template is freed
+    by reference counting when its resources are, not by a cyclic collection over all of it; and the
+    resources' locators still find every rule through variables, parameters and nested deployments."""
+    import gc
+
+    inner = template([{"type": NSG, "name": "[parameters('nsgName')]",
+                       "properties": {"securityRules": "[parameters('rules')]"}}],
+                     parameters={"nsgName": {"type": "string"}, "rules": {"type": "array"}})
+    doc = template([inner_deployment("inner", inner, {"nsgName": {"value": "[concat(variables('p'), '-nsg')]"},
+                                                      "rules": {"value": "[variables('rules')]"},
+                                                      "unused": {"value": "[parameters('missing')]"}}),
+                    {"type": NSG, "name": "[concat('outer', copyIndex())]", "copy": {"name": "n", "count": 2},
+                     "properties": {"securityRules": "[variables('rules')]"}}],
+                   variables={"p": "outer", "rules": [rule("a", 100), rule("b", 110)]})
+    f = tmp_path / "t.json"
+    f.write_text(json.dumps(doc, indent=2))
+    gc.collect()
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        exp = expand_file(f)
+        origins = [(r.name, o.pointer, o.line) for r in exp.resources
+                   for o in r.origins_for_each("properties", "securityRules", count=2)]
+        del exp
+        assert gc.collect() == 0
+    finally:
+        if enabled:
+            gc.enable()
+    value = "/resources/0/properties/parameters/rules/value"
+    assert origins == [("outer-nsg", value, 73), ("outer-nsg", value, 73),
+                       ("outer0", "/variables/rules/0", 8), ("outer0", "/variables/rules/1", 21),
+                       ("outer1", "/variables/rules/0", 8), ("outer1", "/variables/rules/1", 21)]

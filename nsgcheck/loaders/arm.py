@@ -160,6 +160,7 @@ class _Scope:
                  supplied: dict[str, _Supplied], subscription_id: Any, resource_group: Any,
                  deployment_name: Any):
         self.exp = exp
+        exp.scopes.append(self)
         #: the nested deployment instances this scope sits in (keeps made-up names apart)
         self.site = ""
         self.template = template
@@ -370,6 +371,20 @@ class _Expander:
         self.out = ArmExpansion()
         #: copies made by copy loops (resource, property, variable; nested loops multiply)
         self.copies = 0
+        #: every scope made, released once the template is expanded (`release`)
+        self.scopes: list[_Scope] = []
+
+    def release(self) -> ArmExpansion:
+        """The expansion, with the reference cycles of evaluation broken (a scope's evaluation
+        context holds its methods; deployment parameters are closures over the expander): the
+        parsed template is then freed when its last resource is, by reference counting, not by a
+        pass of the cyclic collector over all of it. The resources' locators keep what they read
+        (a scope's template, definitions and source); nothing is evaluated after this."""
+        out, self.out = self.out, ArmExpansion()
+        for scope in self.scopes:
+            scope.base = scope.exp = None
+        self.scopes = []
+        return out
 
     def finding(self, level: str, message: str, origin: Origin | None) -> None:
         self.out.findings.append(Finding(level, message, origin))
@@ -998,7 +1013,7 @@ def _expand(doc: dict, file: str, exp: _Expander, pfiles: list, ov: Overrides) -
                         "does not declare; ignored", s.src.origin(s.pointer) if s.src else None)
     scope = _Scope(exp, doc, "", exp.src, supplied, ov.subscription_id, ov.resource_group, ov.deployment_name)
     exp.resources(scope, _kw(doc, "resources"), f"/{_at(doc, 'resources')}", scope.ctx(""), None, {}, 0)
-    return exp.out
+    return exp.release()
 
 
 def expand_file(path: str | Path, parameters_files: Iterable[str | Path] = (),
