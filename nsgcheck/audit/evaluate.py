@@ -128,6 +128,13 @@ class Evaluator:
     def evaluations(self) -> int:
         return self.memo.evaluations
 
+    def forget_paths(self) -> None:
+        """Drop the memo's path results once the run's results are read out of them: a
+        re-evaluation starts from a memo of its own and shares only the resolved rules (memory)."""
+        memo = PathMemo(self.env, terms=self.memo.terms)
+        memo.evaluations = self.memo.evaluations
+        self.memo = memo
+
     def destination(self, req: Requirement, source_region: str | None, target_region: str | None,
                     families: frozenset[int] | None = None) -> tuple[str, AddressSet | None, str]:
         """(tag name, addresses, reason when not resolvable) for a requirement's destination.

@@ -102,6 +102,7 @@ class AuditRun:
             return report.results, run
         with _collector_paused():
             results, ev = reevaluate(self.evaluator, estate, changed)
+            ev.forget_paths()
             results = plan_report_fixes(unread_doubt(results, [f for f in estate.findings if f.unread]), estate)
         return results, dataclasses.replace(self, estate=estate, evaluator=ev)
 
@@ -145,6 +146,7 @@ def _run(estate: Estate, catalog: Any, requirements: Any, scenario: Scenario, pr
         on_subjects(len(subjects))
     results, ev = evaluate_all(estate, catalog, requirements, scenario, subjects, progress, allow_urls)
     results = unread_doubt(results, [f for f in estate.findings if f.unread])
+    ev.forget_paths()
     run = AuditRun(estate, catalog, requirements, scenario, allow_urls, tuple(subjects), ev)
     results = plan_report_fixes(results, estate)
     required = ev.required_tags()
