@@ -34,6 +34,8 @@ _BY_KEY["peer"] = ("subjects", False)
 #: result keys left out when empty or zero, and what they stand for then
 _DEFAULTS: dict[str, Any] = {"unknown_share": 0.0, "urls": [], "path": [], "decided_by": [],
                              "denied_prefixes": [], "reasons": []}
+#: result keys `Packer.result` may leave out or refer to a table with (the others are copied)
+_KINDS = {"id": "id", "title": "title", "severity": "severity", **{k: "other" for k in [*_DEFAULTS, *_BY_KEY]}}
 #: the in-memory key order of a result (other keys follow in the order they come)
 _ORDER = ("id", "requirement", "title", "subject", "side", "status", "severity", "coverage", "unknown_share",
           "destination", "protocol", "port", "urls", "path", "decided_by", "denied_prefixes", "reasons", "message")
@@ -80,13 +82,17 @@ class Packer:
     def result(self, r: dict[str, Any]) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for key, value in r.items():
-            if key == "id":
+            kind = _KINDS.get(key)
+            if kind is None:                 # kept as it is (most keys)
+                out[key] = value
+                continue
+            if kind == "id":
                 if value == _result_id(r):
                     continue
-            elif key == "title":
+            elif kind == "title":
                 if value == self.titles.get(str(r.get("requirement"))):
                     continue
-            elif key == "severity":
+            elif kind == "severity":
                 if value == STATUS_SEVERITY.get(str(r.get("status"))):
                     continue
             elif key in _DEFAULTS and value == _DEFAULTS[key] and type(value) is type(_DEFAULTS[key]):
