@@ -785,6 +785,24 @@ class EffectiveRouteExport:
     origin: Origin | None = None
 
 
+@dataclass(frozen=True)
+class HubConnection:
+    """A Virtual WAN hub's virtual network connection (`virtualHubs/hubVirtualNetworkConnections`):
+    the remote virtual network gets routes from the hub (its default route when
+    `enableInternetSecurity` is true, prefixes learned from branches and other connections, routing
+    intent's), which the inputs do not describe (docs/network-facts.md §10)."""
+
+    id: str
+    name: str
+    hub_id: str
+    remote_vnet_id: str | Unknown
+    #: `enableInternetSecurity` ("propagate default route"); None when the input leaves it out
+    internet_security: bool | Unknown | None = None
+    origin: Origin | None = None
+    #: None: deployed; an Unknown: only under a condition the inputs do not decide
+    exists: Unknown | None = None
+
+
 # --------------------------------------------------------------------------- Site Recovery
 @dataclass(frozen=True)
 class NetworkMapping:
@@ -894,6 +912,7 @@ class Estate:
     admin_rule_collections: dict[str, AdminRuleCollection] = field(default_factory=dict)
     effective_nsgs: list[EffectiveNsgExport] = field(default_factory=list)
     effective_routes: list[EffectiveRouteExport] = field(default_factory=list)
+    hub_connections: list[HubConnection] = field(default_factory=list)
     network_mappings: list[NetworkMapping] = field(default_factory=list)
     protected_items: list[ProtectedItem] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
@@ -952,6 +971,7 @@ class Estate:
                 self.add(table, obj)
         self.effective_nsgs += other.effective_nsgs
         self.effective_routes += other.effective_routes
+        self.hub_connections += other.hub_connections
         self.network_mappings += other.network_mappings
         self.protected_items += other.protected_items
         self.findings += other.findings

@@ -52,7 +52,6 @@ NSG_CASES = [
     "arm/qs__201-vm-copy-index-loops__azuredeploy.json",
     "arm/qs__service-fabric-secure-nsg-cluster-65-node-3-nodetype__azuredeploy.json",
     "arm/azsqs__101-create-vnet-nsg-only__azuredeploy.json",
-    "firewall/qs__fwm-docs-qs__azuredeploy.json",
     "tfplan/tfcompliance__tests__functional__test_issue-294__plan.out.json",
     "tfplan/zodiac__regoFiles__azurerm_application_gateway__outputRegoPlanHandledFormat__folders_"
     "azurerm_application_gateway_Zen---Web-Infra-Stack-main.rego.plan.json",

@@ -119,7 +119,8 @@ class Route(Unranked):
 class Doubt:
     """Addresses whose chosen route the inputs do not determine, and why.
 
-    kind: 'bgp' (routes a gateway may learn), 'prefix' (a route whose prefix is unknown),
+    kind: 'bgp' (routes a gateway may learn), 'hub' (routes a Virtual WAN hub gives a network connected
+    to it: no chosen route is immune), 'prefix' (a route whose prefix is unknown),
     'service-endpoint' (a service-endpoint route with undocumented prefixes).
     """
 
@@ -556,8 +557,45 @@ def subnet_routes(subnet: Subnet, estate: Estate, catalog: TagCatalog | None = N
         doubts.append(Doubt(everything, f"{vnet.name} has a virtual network gateway: routes it learns by BGP are "
                             f"not in the inputs (give an effective-route export of a NIC to decide)", "bgp",
                             vnet.origin))
+    if vnet is not None:
+        doubts += hub_doubts(vnet, estate)
     return EffectiveRoutes(tuple(routes), tuple(doubts), "model", tuple(notes),
                            table.id if table is not None else "", tuple(ses))
+
+
+def hub_doubts(vnet: Any, estate: Estate) -> list[Doubt]:
+    """A virtual network connected to a Virtual WAN hub gets routes from the hub: its default route
+    when `enableInternetSecurity` is true (the default for a network connection) or not determined,
+    prefixes learned from branches and other connections in any case, and routing intent's; none
+    of them is in the inputs (docs/network-facts.md §10). Every address is in doubt, whatever route
+    the model chose: a hub route may be more specific, and a connection's static routes can override
+    even the network's own range. An effective-route export of a NIC decides instead."""
+    out = []
+    for c in estate.hub_connections:
+        remote = c.remote_vnet_id
+        if isinstance(remote, str) and ref(remote) != ref(vnet.id):
+            continue
+        hub = c.hub_id.rstrip("/").rsplit("/", 1)[-1]
+        which = (f"connects {vnet.name} to virtual hub {hub}" if isinstance(remote, str) else
+                 f"of virtual hub {hub} connects a virtual network that is not determined ({remote.reason}), "
+                 f"possibly {vnet.name}")
+        flag = c.internet_security
+        if flag is True:
+            default = "and gives it the hub's default route when the hub has one (enableInternetSecurity is true)"
+        elif flag is False:
+            default = ("and does not give it the hub's default route (enableInternetSecurity is false) but does give "
+                       "it every other route the hub learns")
+        elif isinstance(flag, Unknown):
+            default = f"and may give it the hub's default route (enableInternetSecurity is not determined: {flag.reason})"
+        else:
+            default = "and may give it the hub's default route (enableInternetSecurity is not set)"
+        maybe = f"; the connection may not be deployed ({c.exists.reason})" if c.exists is not None else ""
+        out.append(Doubt(AddressSet.everything(),
+                         f"hub connection {c.name} ({c.origin}) {which} {default}{maybe}: the hub's routes "
+                         f"(routing intent, branch and static routes) may send this traffic through its firewall "
+                         f"or appliance and are not in the inputs; give `az network nic "
+                         f"show-effective-route-table` output for the NIC to decide", "hub", c.origin))
+    return out
 
 
 def _bound(catalog: TagCatalog | None, tag: str) -> AddressSet:

@@ -31,6 +31,7 @@ _TABLES = (("vms", "VM", "VMs"), ("nics", "network interface", "network interfac
            ("admin_rule_collections", "security admin rule collection", "security admin rule collections"))
 _LISTS = (("effective_nsgs", "effective-NSG export", "effective-NSG exports"),
           ("effective_routes", "effective-route export", "effective-route exports"),
+          ("hub_connections", "virtual hub connection", "virtual hub connections"),
           ("network_mappings", "Site Recovery network mapping", "Site Recovery network mappings"),
           ("protected_items", "Site Recovery protected item", "Site Recovery protected items"))
 

@@ -27,7 +27,7 @@ from nsgcheck.loaders.restfields import (Fields, Locate, get, id_of, inner, last
                                          properties_unknown, props_of, rid_of, short_name, strings, text,
                                          text_or_unknown)
 from nsgcheck.values.addresses import AddressError, parse_cidr
-from nsgcheck.model import (ApplicationSecurityGroup, Estate, Finding, IpConfiguration,
+from nsgcheck.model import (ApplicationSecurityGroup, Estate, Finding, HubConnection, IpConfiguration,
                             NetworkInterface, NetworkMapping, NetworkSecurityGroup, Origin, Peering,
                             ProtectedItem, Route, RouteTable, SecurityRule, ServiceEndpoint,
                             StorageAccount, Subnet, Unknown, VirtualMachine, VirtualNetwork, ref)
@@ -44,6 +44,12 @@ ROUTE = ROUTE_TABLE + "/routes"
 VM = "microsoft.compute/virtualmachines"
 STORAGE = "microsoft.storage/storageaccounts"
 GATEWAY = "microsoft.network/virtualnetworkgateways"
+HUB = "microsoft.network/virtualhubs"
+HUB_CONNECTION = HUB + "/hubvirtualnetworkconnections"
+#: a virtual hub's routing (routing intent, hub route tables): read only to say which hub routes
+#: the virtual networks connected to it, never to decide a route (docs/network-facts.md §10)
+HUB_ROUTING = {HUB + "/routingintent": "routing intent", HUB + "/hubroutetables": "hub route table",
+               HUB + "/routetables": "hub route table"}
 ASR = "microsoft.recoveryservices/vaults"
 ASR_FABRIC = ASR + "/replicationfabrics"
 ASR_NET_MAPPING = ASR_FABRIC + "/replicationnetworks/replicationnetworkmappings"
@@ -527,6 +533,39 @@ class _Converter(Fields):
             if v is not None and not v.has_gateway:
                 self.estate.vnets[key] = replace(v, has_gateway=True)
 
+    # -- Virtual WAN ----------------------------------------------------------------
+    def hub_connection(self, props: Mapping[str, Any], name: str, cid: str, hub_id: str, locate: Locate | Origin,
+                       origin: Origin, exists: Unknown | None) -> None:
+        """A hub virtual network connection (child resource, or an element of a hub's inline
+        `virtualNetworkConnections`): which network the hub routes, and whether it may give it
+        its default route."""
+        owner = f"virtual hub connection {name}"
+        remote = self.reference(props, "remoteVirtualNetwork", owner, locate, "virtualNetworks")
+        if remote is None:
+            remote = self.missing(owner, "remoteVirtualNetwork", "a reference to the connected virtual network",
+                                  self.where(locate, "remoteVirtualNetwork") if callable(locate) else origin)
+        flag = self.boolean(props, "enableInternetSecurity", owner, locate)
+        self.estate.hub_connections.append(HubConnection(cid, name, hub_id, remote, flag, origin, exists))
+
+    def hub(self, raw: RawResource) -> None:
+        """A virtual hub: its inline connections (older API versions list them in the hub)."""
+        items = _get(_props(raw), "virtualNetworkConnections")
+        if items is None:
+            return
+        if not isinstance(items, list):
+            self.finding("warning", f"virtual hub {_short_name(raw)}: its virtualNetworkConnections are not "
+                         f"determined, so which virtual networks it routes is not known",
+                         raw.origin_for("properties", "virtualNetworkConnections"))
+            return
+        for i, item in enumerate(items):
+            props = inner(item)
+            name = text(item.get("name")) if isinstance(item, dict) else None
+            name = name or f"connection{i + 1}"
+            origin = raw.origin_for("properties", "virtualNetworkConnections", i)
+            self.hub_connection(props, name, f"{_rid(raw)}/hubVirtualNetworkConnections/{name}", _rid(raw),
+                                lambda *p, i=i: raw.origin_for("properties", "virtualNetworkConnections", i,
+                                                               "properties", *p), origin, raw.existence())
+
     # -- routes --------------------------------------------------------------------
     def route(self, rp: Any, name: Any, origin: Origin, locate: Locate | None = None, table: str = "") -> Route:
         """A route; a value Azure rejects (prefix, next hop type, appliance address) is an input
@@ -743,6 +782,7 @@ def convert(raws: Iterable[RawResource], estate: Estate | None = None, defer: bo
     private_link = PrivateLinkConverter(conv)
     admin = AdminRuleConverter(conv)
     firewall: list[RawResource] = []
+    hub_routing: list[tuple[str, str, Any, Origin | None]] = []
     raws = list(raws)
     # fabrics first: mappings and items look up their regions
     for raw in raws:
@@ -775,6 +815,15 @@ def convert(raws: Iterable[RawResource], estate: Estate | None = None, defer: bo
             estate.add("storage_accounts", conv.storage(raw), raw.existence())
         elif t == GATEWAY:
             conv.gateway(raw)
+        elif t == HUB:
+            conv.hub(raw)
+        elif t == HUB_CONNECTION:
+            conv.hub_connection(_props(raw), _short_name(raw), _rid(raw), _parent_id(_rid(raw)),
+                                lambda *p: raw.origin_for("properties", *p), raw.origin, raw.existence())
+        elif t in HUB_ROUTING:
+            hub_routing.append(("hub_routing", ref(_parent_id(_rid(raw))),
+                                f"{HUB_ROUTING[t]} {_short_name(raw)!r} of virtual hub "
+                                f"{_last(_parent_id(_rid(raw)))!r}", raw.origin))
         elif t == ASR_NET_MAPPING:
             estate.network_mappings.append(conv.network_mapping(raw))
         elif t == ASR_ITEM:
@@ -801,7 +850,30 @@ def convert(raws: Iterable[RawResource], estate: Estate | None = None, defer: bo
     admin.finish(defer)
     if firewall:
         convert_firewall(firewall, estate, defer)
+    if defer:
+        estate.pending += hub_routing
+    else:
+        hub_routing_read(estate, hub_routing)
     return estate
+
+
+def hub_routing_read(estate: Estate, items: list[tuple[str, str, Any, Origin | None]]) -> None:
+    """Say what became of a virtual hub's routing intent and route tables: nsgcheck does not
+    evaluate them; a network connected to the hub has its routes in doubt either way. When no
+    connection of that hub is in the inputs, which networks it routes is not known (a warning)."""
+    hubs = {ref(c.hub_id) for c in estate.hub_connections}
+    for _, key, what, origin in items:
+        if key in hubs:
+            if origin is not None and origin.file not in estate.adopted:
+                estate.adopted.append(origin.file)
+            estate.findings.append(Finding(
+                "note", f"{what}: read, not evaluated: the routes of every virtual network connected to this hub "
+                f"are decided by the hub and are unknown unless an effective-route export is given", origin))
+        else:
+            estate.findings.append(Finding(
+                "warning", f"{what}: the hub's virtual network connections are not in the inputs, so which virtual "
+                f"networks it routes is not known (give `az network vhub connection list` output or the template "
+                f"that defines them together with this file)", origin))
 
 
 def convert_firewall(raws: list[RawResource], estate: Estate, defer: bool = False) -> None:
@@ -817,6 +889,8 @@ def settle(estate: Estate) -> Estate:
     collection groups) into parents other files defined; those whose parent is in no file are
     reported (or given a stand-in parent) as a single file's are."""
     pending, estate.pending = estate.pending, []
+    hub_routing_read(estate, [p for p in pending if p[0] == "hub_routing"])
+    pending = [p for p in pending if p[0] != "hub_routing"]
     if not pending:
         return estate
     conv = _Converter(estate)

@@ -260,6 +260,29 @@ def t_peering(p: Plan, inst: Inst) -> None:
            p.id_of(inst), props, {})
 
 
+def t_hub_connection(p: Plan, inst: Inst) -> None:
+    """azurerm_virtual_hub_connection: the network the hub routes (docs/network-facts.md §10)."""
+    hub = p.parent_name(inst, "", "virtual_hub_id", 1)
+    remote = p.resolved(inst, ("remote_virtual_network_id",))
+    props: dict[str, Any] = {"remoteVirtualNetwork": {
+        "id": remote if remote is not None else p.unknown(inst, "remote_virtual_network_id", "not set")}}
+    flag = p.resolved(inst, ("internet_security_enabled",))
+    if flag is not None:
+        props["enableInternetSecurity"] = flag
+    p.emit(inst, "Microsoft.Network/virtualHubs/hubVirtualNetworkConnections", f"{hub}/{p.name_of(inst)}",
+           p.id_of(inst), props,
+           {("properties", "remoteVirtualNetwork"): join_pointer(inst.pointer, "values", "remote_virtual_network_id"),
+            ("properties", "enableInternetSecurity"): join_pointer(inst.pointer, "values", "internet_security_enabled")})
+
+
+def t_hub_routing(rtype: str) -> Translator:
+    """azurerm_virtual_hub_routing_intent / _route_table: read to be named, never evaluated."""
+    def f(p: Plan, inst: Inst) -> None:
+        hub = p.parent_name(inst, "", "virtual_hub_id", 1)
+        p.emit(inst, f"Microsoft.Network/virtualHubs/{rtype}", f"{hub}/{p.name_of(inst)}", p.id_of(inst), {}, {})
+    return f
+
+
 def t_firewall(p: Plan, inst: Inst) -> None:
     rid, name = p.id_of(inst), p.name_of(inst)
     props: dict[str, Any] = {}
@@ -750,6 +773,9 @@ TRANSLATORS: dict[str, Translator] = {
     "azurerm_route_table": t_route_table,
     "azurerm_route": t_route,
     "azurerm_virtual_network_peering": t_peering,
+    "azurerm_virtual_hub_connection": t_hub_connection,
+    "azurerm_virtual_hub_routing_intent": t_hub_routing("routingIntent"),
+    "azurerm_virtual_hub_route_table": t_hub_routing("hubRouteTables"),
     "azurerm_firewall": t_firewall,
     "azurerm_firewall_policy": t_firewall_policy,
     "azurerm_firewall_policy_rule_collection_group": t_rule_collection_group,
