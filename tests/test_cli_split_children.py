@@ -207,3 +207,43 @@ def test_a_file_of_rule_collection_groups_alone_says_what_it_holds(tmp_path, cap
     assert code == 2
     assert "rule collection groups of firewall policy pol" in err, err
     assert "give it together with the file that defines their parent" in err, err
+
+
+# --------------------------------------------------------------------------- virtual network gateways
+def _gateway(vnet: str = "vnet-src") -> Resource:
+    return Resource(f"{NET}/virtualNetworkGateways", "gw1", {"gatewayType": "Vpn", "ipConfigurations": [
+        {"name": "c", "properties": {"subnet": B.ref(f"{NET}/virtualNetworks/subnets", vnet, "GatewaySubnet")}}]},
+        "eastus")
+
+
+@pytest.mark.parametrize("form", ("arm", "az"))
+@pytest.mark.parametrize("order", ORDERS)
+def test_gateway_in_another_file_keeps_its_bgp_doubt(tmp_path, capsys, form, order):
+    """A gateway whose network another file defines: its BGP routes are doubt as in one file (before,
+    the gateway was lost and every row passed)."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    single = B.Net(B.base().resources + [_gateway()]).write(tmp_path, form)
+    _, whole = _audit(capsys, B.TAGS, single)
+    assert _status(whole, "A2A-SRC-AAD") == "unknown"
+    single.unlink()
+    parent, child = B.base().write(tmp_path / "a", form), B.Net([_gateway()]).write(tmp_path / "b", form)
+    paths = {"parent-first": (parent, child), "child-first": (child, parent), "folder": (tmp_path,)}[order]
+    code, rep = _audit(capsys, B.TAGS, *paths)
+    r = [x for x in rep["results"] if x["requirement"] == "A2A-SRC-AAD" and x["side"] == "source"][0]
+    assert r["status"] == "unknown" and "virtual network gateway" in " ".join(r["reasons"]), r
+
+
+@pytest.mark.parametrize("form", ("arm", "az"))
+def test_gateway_without_its_network_in_any_file_is_reported(tmp_path, capsys, form):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    parent, child = B.base().write(tmp_path / "a", form), B.Net([_gateway("vnet-gone")]).write(tmp_path / "b", form)
+    _, rep = _audit(capsys, B.TAGS, tmp_path)
+    lost = [f for f in rep["findings"] if "gw1" in f["message"]]
+    assert lost and lost[0]["level"] == "warning" and "'vnet-gone'" in lost[0]["message"], rep["findings"]
+    assert "not in the inputs" in lost[0]["message"] and lost[0]["location"]
+    code = main(["audit", str(child), "--tags", str(B.TAGS), "--source-region", "eastus", "--target-region",
+                 "centralus"])
+    err = capsys.readouterr().err
+    assert code == 2 and "virtual network gateway 'gw1'" in err and "give it together with the file" in err, err

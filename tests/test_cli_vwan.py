@@ -207,3 +207,18 @@ def test_firewall_manager_quickstart_spoke_is_never_a_pass(capsys):
     assert src and all(r["status"] != "pass" for r in src), [(r["requirement"], r["status"]) for r in src]
     assert all("hub connection hub-spoke" in said(r) for r in src if r["status"] == "unknown")
     assert any(r["status"] == "unknown" for r in src)
+
+
+def test_terraform_virtual_network_gateway_brings_bgp_doubt(tmp_path, capsys):
+    """azurerm_virtual_network_gateway was not read: its network's rows passed without the doubt of
+    the routes it learns by BGP."""
+    doc = json.loads(PLAN.read_text())
+    doc["planned_values"]["root_module"]["resources"].append({
+        "address": "azurerm_virtual_network_gateway.gw", "mode": "managed", "type": "azurerm_virtual_network_gateway",
+        "name": "gw", "values": {"name": "gw1", "type": "Vpn", "ip_configuration": [
+            {"name": "c", "subnet_id": VNET_A + "/subnets/GatewaySubnet"}]}})
+    f = tmp_path / "plan.json"
+    f.write_text(json.dumps(doc))
+    _, rep = run(capsys, f, mapping=None)
+    r = rows(rep, "source")["A2A-SRC-AAD"]
+    assert r["status"] == "unknown" and "virtual network gateway" in said(r), r

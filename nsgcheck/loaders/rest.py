@@ -180,7 +180,8 @@ class _Converter(Fields):
         self.child_subnets: list[Subnet] = []
         self.peerings_of: dict[str, list[Peering]] = {}
         self.routes_of: dict[str, list[Route]] = {}
-        self.gateway_subnets: set[str] = set()
+        #: virtual network key -> (gateway name, where it is written) of the gateways in it
+        self.gateway_subnets: dict[str, tuple[str, Origin]] = {}
         self.fabric_location: dict[str, str] = {}
         self.norm = Normalizer()
         #: NSG key -> locator of each rule (by position in the NSG's rules), for input errors
@@ -525,12 +526,27 @@ class _Converter(Fields):
             if isinstance(c, dict):
                 sid = _id_of(_get(c.get("properties", c), "subnet"))
                 if isinstance(sid, str):
-                    self.gateway_subnets.add(ref(_parent_id(sid)))
+                    self.gateway_subnets.setdefault(ref(_parent_id(sid)), (_short_name(raw), raw.origin))
+                elif isinstance(sid, Unknown):
+                    self.finding("warning", f"virtual network gateway {_short_name(raw)}: its subnet is not "
+                                 f"determined ({sid.reason}), so the virtual network it serves (and the routes it "
+                                 f"may bring) is not known", raw.origin)
 
-    def attach_gateways(self) -> None:
+    def attach_gateways(self, defer: bool = False) -> None:
+        """Mark the virtual networks that hold a gateway (its BGP routes are doubt). A gateway whose
+        network is not here waits for the other files (`defer`), else it is reported: a network
+        defined elsewhere must not lose its gateway silently."""
         for key in sorted(self.gateway_subnets):
+            name, origin = self.gateway_subnets[key]
             v = self.estate.vnets.get(key)
-            if v is not None and not v.has_gateway:
+            if v is None:
+                if defer:
+                    self.estate.pending.append(("gateway", key, name, origin))
+                else:
+                    self.finding("warning", f"virtual network gateway {name!r} of virtual network {_last(key)!r} is "
+                                 f"not used: that virtual network is not in the inputs (give the template or export "
+                                 f"that defines it together with this file)", origin)
+            elif not v.has_gateway:
                 self.estate.vnets[key] = replace(v, has_gateway=True)
 
     # -- Virtual WAN ----------------------------------------------------------------
@@ -844,7 +860,7 @@ def convert(raws: Iterable[RawResource], estate: Estate | None = None, defer: bo
     conv.attach_child_subnets()
     conv.attach_vnet_children(defer)
     conv.attach_routes(defer)
-    conv.attach_gateways()
+    conv.attach_gateways(defer)
     outbound.finish(defer)
     private_link.finish(defer)
     admin.finish(defer)
@@ -886,7 +902,7 @@ def convert_firewall(raws: list[RawResource], estate: Estate, defer: bool = Fals
 def settle(estate: Estate) -> Estate:
     """Merge the child resources waiting in `estate.pending` (peerings, zone groups, DNS links and
     records, NSG rules, routes, backend pools, admin rules, static members, firewall policy rule
-    collection groups) into parents other files defined; those whose parent is in no file are
+    collection groups, virtual network gateways) into parents other files defined; those whose parent is in no file are
     reported (or given a stand-in parent) as a single file's are."""
     pending, estate.pending = estate.pending, []
     hub_routing_read(estate, [p for p in pending if p[0] == "hub_routing"])
@@ -904,11 +920,14 @@ def settle(estate: Estate) -> Estate:
     parents = {"peering": estate.vnets, "zone_group": estate.private_endpoints, "link": estate.private_dns_zones,
                "record": estate.private_dns_zones, "lb_pool": estate.load_balancers,
                "admin_rule": estate.admin_rule_collections, "static_member": estate.network_groups,
-               "nsg_rule": estate.nsgs, "route": estate.route_tables, "firewall_groups": estate.firewall_policies}
+               "nsg_rule": estate.nsgs, "route": estate.route_tables, "firewall_groups": estate.firewall_policies,
+               "gateway": estate.vnets}
     for kind, key, item, origin in pending:
         if key in parents[kind] and origin is not None and origin.file not in estate.adopted:
             estate.adopted.append(origin.file)
-        if kind == "static_member":
+        if kind == "gateway":
+            conv.gateway_subnets.setdefault(key, (item, origin))
+        elif kind == "static_member":
             admin.members_of.setdefault(key, []).append((item, origin))
         elif kind == "firewall_groups":
             firewall_groups.setdefault(key, ([], origin))[0].extend(item)
@@ -918,6 +937,7 @@ def settle(estate: Estate) -> Estate:
     conv.check_priorities()
     conv.attach_vnet_children()
     conv.attach_routes()
+    conv.attach_gateways()
     private_link.finish()
     outbound.finish()
     admin.finish()

@@ -260,6 +260,19 @@ def t_peering(p: Plan, inst: Inst) -> None:
            p.id_of(inst), props, {})
 
 
+def t_gateway(p: Plan, inst: Inst) -> None:
+    """azurerm_virtual_network_gateway: the network it serves (its BGP routes are doubt there)."""
+    configs = inst.values.get("ip_configuration")
+    if isinstance(configs, Unknown):
+        props: dict[str, Any] = {"ipConfigurations": p.unknown(inst, "ip_configuration")}
+    else:
+        props = {"ipConfigurations": [
+            {"name": p.resolved(inst, ("ip_configuration", i, "name")),
+             "properties": {"subnet": {"id": p.resolved(inst, ("ip_configuration", i, "subnet_id"))}}}
+            for i, _ in enumerate(configs if isinstance(configs, list) else [])]}
+    p.emit(inst, "Microsoft.Network/virtualNetworkGateways", p.name_of(inst), p.id_of(inst), props, {})
+
+
 def t_hub_connection(p: Plan, inst: Inst) -> None:
     """azurerm_virtual_hub_connection: the network the hub routes (docs/network-facts.md §10)."""
     hub = p.parent_name(inst, "", "virtual_hub_id", 1)
@@ -774,6 +787,7 @@ TRANSLATORS: dict[str, Translator] = {
     "azurerm_route": t_route,
     "azurerm_virtual_network_peering": t_peering,
     "azurerm_virtual_hub_connection": t_hub_connection,
+    "azurerm_virtual_network_gateway": t_gateway,
     "azurerm_virtual_hub_routing_intent": t_hub_routing("routingIntent"),
     "azurerm_virtual_hub_route_table": t_hub_routing("hubRouteTables"),
     "azurerm_firewall": t_firewall,

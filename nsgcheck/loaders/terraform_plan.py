@@ -678,6 +678,7 @@ _ID_SPECS: dict[str, Any] = {
     "azurerm_virtual_hub_routing_intent": _child("Microsoft.Network/virtualHubs", "", "virtual_hub_id",
                                                  "routingIntent"),
     "azurerm_virtual_hub_route_table": _child("Microsoft.Network/virtualHubs", "", "virtual_hub_id", "hubRouteTables"),
+    "azurerm_virtual_network_gateway": "Microsoft.Network/virtualNetworkGateways",
     "azurerm_firewall": "Microsoft.Network/azureFirewalls",
     "azurerm_firewall_policy": "Microsoft.Network/firewallPolicies",
     "azurerm_firewall_policy_rule_collection_group": _child("Microsoft.Network/firewallPolicies", "",
