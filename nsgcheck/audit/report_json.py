@@ -80,30 +80,33 @@ class Packer:
         return hit
 
     def result(self, r: dict[str, Any]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for key, value in r.items():
-            kind = _KINDS.get(key)
-            if kind is None:                 # kept as it is (most keys)
-                out[key] = value
-                continue
+        # a copy keeps every key in place; only the keys `_KINDS` names are looked at, in the
+        # result's order (table ids are numbered in order of first use)
+        out = r.copy()
+        for key in [k for k in r if k in _KINDS]:
+            value = r[key]
+            kind = _KINDS[key]
             if kind == "id":
                 if value == _result_id(r):
-                    continue
-            elif kind == "title":
+                    del out[key]
+                continue
+            if kind == "title":
                 if value == self.titles.get(str(r.get("requirement"))):
-                    continue
-            elif kind == "severity":
+                    del out[key]
+                continue
+            if kind == "severity":
                 if value == STATUS_SEVERITY.get(str(r.get("status"))):
-                    continue
-            elif key in _DEFAULTS and value == _DEFAULTS[key] and type(value) is type(_DEFAULTS[key]):
+                    del out[key]
+                continue
+            if key in _DEFAULTS and value == _DEFAULTS[key] and type(value) is type(_DEFAULTS[key]):
+                del out[key]
                 continue
             if key in _BY_KEY and isinstance(value, (list, dict)):
                 table, many = _BY_KEY[key]
                 if many and isinstance(value, list):
-                    value = [self.ref(table, x) for x in value]
+                    out[key] = [self.ref(table, x) for x in value]
                 elif not many:
-                    value = self.ref(table, value)
-            out[key] = value
+                    out[key] = self.ref(table, value)
         return out
 
     def results(self, results: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:

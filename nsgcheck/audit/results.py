@@ -9,7 +9,6 @@ the same inputs.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
 from nsgcheck.answers import (FAIL, NOT_APPLICABLE, PARTIAL, PASS, UNKNOWN, Advisory, Decision,  # noqa: F401
@@ -95,12 +94,17 @@ class Result:
         return new
 
     def finding_id(self) -> str:
-        """Stable across runs and line moves: requirement, side, subject id (and peer id)."""
-        return self._finding_id
+        """Stable across runs and line moves: requirement, side, subject id (and peer id).
 
-    @cached_property
-    def _finding_id(self) -> str:
-        return finding_id(self.requirement, self.side, self.subject.id, self.peer.id if self.peer else "")
+        Worked out once per object and kept in its `__dict__` (as `functools.cached_property`
+        would, without its per-call lock: read once or twice per result of large audits);
+        `replaced` drops it when the requirement, side, subject or peer change."""
+        state = self.__dict__
+        fid = state.get("_finding_id")
+        if fid is None:
+            fid = state["_finding_id"] = finding_id(self.requirement, self.side, self.subject.id,
+                                                    self.peer.id if self.peer else "")
+        return fid
 
     def to_json(self, shared: dict[int, tuple[Any, Any]] | None = None) -> dict[str, Any]:
         """The result's JSON. With `shared` (one per report), parts that are the same objects in
@@ -120,11 +124,12 @@ class Result:
             "destination": self.destination,
             "protocol": self.protocol,
             "port": self.port,
-            "urls": part(shared, self.urls, list),
-            "path": part(shared, self.path, _list_json),
-            "decided_by": part(shared, self.decided_by, _list_json),
-            "denied_prefixes": part(shared, self.denied_prefixes, list),
-            "reasons": part(shared, self.reasons, list),
+            # (empty parts, most of them, are new empty lists: no look-up)
+            "urls": part(shared, self.urls, list) if self.urls else [],
+            "path": part(shared, self.path, _list_json) if self.path else [],
+            "decided_by": part(shared, self.decided_by, _list_json) if self.decided_by else [],
+            "denied_prefixes": part(shared, self.denied_prefixes, list) if self.denied_prefixes else [],
+            "reasons": part(shared, self.reasons, list) if self.reasons else [],
             "message": self.message,
         }
         if self.peer is not None:

@@ -99,15 +99,19 @@ def verify_report_fixes(report: dict[str, Any], estate: Estate,
     fixes: dict[tuple[str, str], dict[str, Any]] = {}
     unplaceable: dict[str, str] = {}                   # finding id -> why it has no applicable fix
     keyed: dict[int, tuple[Any, tuple[str, str]]] = {}  # results share fix objects: key each once
+
+    def key_of(f: dict[str, Any]) -> tuple[str, str]:
+        hit = keyed.get(id(f))
+        if hit is None or hit[0] is not f:
+            hit = keyed[id(f)] = (f, fix_key(f))
+        return hit[1]
+
     for r in results:
         if r.get("status") not in PROBLEMS or not r.get("fixes"):
             continue
         keys = []
         for f in r["fixes"]:
-            hit = keyed.get(id(f))
-            if hit is None or hit[0] is not f:
-                hit = keyed[id(f)] = (f, fix_key(f))
-            key = hit[1]
+            key = key_of(f)
             if f.get("priority") is None:
                 unplaceable[r["id"]] = str(f.get("note") or "no free priority for the rule")
             keys.append(key)
@@ -190,7 +194,7 @@ def verify_report_fixes(report: dict[str, Any], estate: Estate,
         rid = r.get("id")
         if rid in ok_ids and r.get("fixes"):      # (a VM in two groups: two results, one id)
             own = [verified(f) for f in r["fixes"]]
-            seen = {fix_key(f) for f in own}
+            seen = {key_of(f) for f in r["fixes"]}     # (a verified copy has its fix's key)
             own += [verified(fixes[k], r.get("requirement")) for k in wanted[rid] if k not in seen]
             r = dict(r, fixes=own)
         elif rid in notes:
