@@ -341,6 +341,8 @@ class Peering:
     origin: Origin | None = None
     #: None: the peering exists; an Unknown: only under a condition the inputs do not decide
     exists: Unknown | None = None
+    #: `useRemoteGateways`: the network learns the remote network's gateway routes (gateway transit)
+    use_remote_gateways: bool | Unknown = False
 
 
 @dataclass(frozen=True)

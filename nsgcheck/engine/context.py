@@ -25,6 +25,7 @@ from nsgcheck.model import (EffectiveNsgExport, EffectiveRouteExport, Estate, Ne
 
 from nsgcheck.values.addresses import AddressError, AddressSet
 from .catalog import TagCatalog, lookup_tag
+from .gateways import bgp_sources
 from .resolve import Ident, ResolveContext, public_ipv4
 
 HOST_VIP = AddressSet.parse("168.63.129.16/32")
@@ -67,9 +68,9 @@ def virtual_network_bounds(estate: Estate, subnet: Subnet | None, catalog: TagCa
         own, unk = _cidrs(vnet.address_space, f"address space of {vnet.name}", reasons)
         certain = certain | own
         doubt |= unk
-        if vnet.has_gateway:
+        for src in bgp_sources(vnet, estate):
             doubt = True
-            reasons.append(f"{vnet.name} has a gateway; prefixes it learns are not in the inputs")
+            reasons.append(f"{src.reason}; prefixes it learns are not in the inputs")
         if vnet.peerings_unknown is not None:
             doubt = True
             reasons.append(f"peerings of {vnet.name} are not determined ({vnet.peerings_unknown.reason})")

@@ -46,6 +46,7 @@ from nsgcheck.model import Estate, EffectiveRouteExport, Origin, Route as ModelR
 from nsgcheck.values.addresses import AddressError, AddressSet, parse_cidr
 from .catalog import ServiceTag, TagCatalog, regional_tag, tag_addresses
 from .context import export_nic
+from .gateways import SETTLE, bgp_sources
 from .pathresult import Unranked
 
 # next hop types (canonical spelling)
@@ -552,11 +553,12 @@ def subnet_routes(subnet: Subnet, estate: Estate, catalog: TagCatalog | None = N
                                 table.origin))
         for r in table.routes:
             routes.extend(_user_route(r, table, catalog, doubts))
-    bgp = vnet is not None and vnet.has_gateway and not (table is not None and table.disable_bgp_route_propagation)
-    if bgp:
-        doubts.append(Doubt(everything, f"{vnet.name} has a virtual network gateway: routes it learns by BGP are "
-                            f"not in the inputs (give an effective-route export of a NIC to decide)", "bgp",
-                            vnet.origin))
+    if vnet is not None and not (table is not None and table.disable_bgp_route_propagation):
+        for src in bgp_sources(vnet, estate):
+            settle = ("give an effective-route export of a NIC to decide" if src.own else SETTLE)
+            doubts.append(Doubt(everything, f"{src.reason}: routes it learns by BGP (a default route from "
+                                f"on-premises is forced tunnelling) are not in the inputs ({settle})", "bgp",
+                                src.origin))
     if vnet is not None:
         doubts += hub_doubts(vnet, estate)
     return EffectiveRoutes(tuple(routes), tuple(doubts), "model", tuple(notes),

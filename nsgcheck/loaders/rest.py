@@ -471,7 +471,18 @@ class _Converter(Fields):
                        allow_virtual_network_access=_bool(_get(pp, "allowVirtualNetworkAccess"), True),
                        remote_address_space=tuple(x for x in (space if isinstance(space, list) else [])
                                                   if isinstance(x, str)),
-                       origin=origin)
+                       origin=origin, use_remote_gateways=self.flag(pp, "useRemoteGateways", f"peering {name!r}",
+                                                                    origin))
+
+    def flag(self, props: Any, key: str, owner: str, origin: Origin) -> bool | Unknown:
+        """A boolean property whose value decides doubt: absent is false, a value that is not a
+        boolean is an input error and carried as Unknown (never read as false)."""
+        v = _get(props, key)
+        if v is None or isinstance(v, (bool, Unknown)):
+            return bool(v) if v is None else v
+        if isinstance(v, str) and v.strip().lower() in ("true", "false"):
+            return v.strip().lower() == "true"
+        return self.bad(owner, key, v, "true or false", origin)
 
     def child_subnet(self, raw: RawResource) -> None:
         """A subnet child resource: added after every VNet, so it wins over an inline definition
