@@ -217,3 +217,30 @@ def test_a_hidden_layer_without_room_for_a_fix_says_so():
     later.fixes = [fix("allow-b", priority=None, nsg_id=NSG_A + "-2") | {"note": "no free priority above 'r0' (100)"}]
     out = verify_report_fixes(report, Estate(), lambda e: [later])
     assert out["results"][0]["fix_note"] == "no fix offered: no free priority above 'r0' (100)"
+
+
+def test_results_sharing_fix_objects_keep_their_own_verified_fixes():
+    """Verified fix lists are worked out once per distinct (fix objects, fix keys, requirement):
+    results that share a fix object but differ in what the re-audit added get their own lists."""
+    from nsgcheck.model import Estate
+
+    shared = fix("allow-a")
+    report = {"results": [dict(res("A", "fail", [shared]), requirement="R1"),
+                          dict(res("B", "fail", [shared]), requirement="R1"),
+                          dict(res("C", "fail", [shared]), requirement="R1")]}
+    rounds = []
+
+    def again(estate):
+        rounds.append(1)
+        if len(rounds) == 1:       # a hidden layer behind A's path: its fix is added for A alone
+            later = After("A", "fail")
+            later.fixes = [fix("allow-b", nsg_id=NSG_A + "-2")]
+            return [later, After("B", "fail"), After("C", "pass")]
+        return [After("A", "pass"), After("B", "pass"), After("C", "pass")]
+    out = verify_report_fixes(report, Estate(), again)
+    by = {r["id"]: r for r in out["results"]}
+    assert [(f["name"], f.get("requirement"), f["verified"]) for f in by["A"]["fixes"]] == \
+        [("allow-a", "R", True), ("allow-b", "R1", True)]
+    assert [(f["name"], f["verified"]) for f in by["B"]["fixes"]] == [("allow-a", True)]
+    assert by["C"]["fixes"] == by["B"]["fixes"] and by["C"]["fixes"] is not by["B"]["fixes"]
+    assert report["results"][0]["fixes"] == [shared] and "verified" not in shared   # the input is unchanged

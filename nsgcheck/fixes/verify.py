@@ -20,6 +20,7 @@ import dataclasses
 import json
 from typing import Any, Callable, Iterable
 
+from nsgcheck.audit.results import Result
 from nsgcheck.model import Estate, Origin, ref
 
 PROBLEMS = ("fail", "partial")
@@ -76,6 +77,15 @@ def _finding_id(r: Any) -> str:
     return r.finding_id() if hasattr(r, "finding_id") else str(r.get("id", ""))
 
 
+def _by_finding_id(results: Iterable[Any]) -> dict[str, Any]:
+    """Results by finding id (audit results, hundreds of thousands: their own method, no tests per
+    result; anything else, e.g. result dictionaries, through `_finding_id`)."""
+    results = list(results)
+    if all(type(r) is Result for r in results):
+        return {r.finding_id(): r for r in results}
+    return {_finding_id(r): r for r in results}
+
+
 def _status(r: Any) -> str:
     return r.status if hasattr(r, "status") else str(r.get("status", ""))
 
@@ -128,8 +138,7 @@ def verify_report_fixes(report: dict[str, Any], estate: Estate,
     built: dict = {}
     while True:
         rounds += 1
-        after = {_finding_id(r): r for r in audit_again(apply_fixes(estate, (active[k] for k in sorted(active)),
-                                                                     built))}
+        after = _by_finding_id(audit_again(apply_fixes(estate, (active[k] for k in sorted(active)), built)))
         if rounds >= MAX_ROUNDS:
             break
         broken = [rid for rid, st in settled if rid in after and _status(after[rid]) != st]
@@ -190,13 +199,22 @@ def verify_report_fixes(report: dict[str, Any], estate: Estate,
             hit = marked[key] = (f, dict(f, **extra, verified=True))
         return hit[1]
 
+    # results with the same fix objects, fix keys and requirement get equal lists (each its own
+    # copy): worked out once. Keyed by the fixes' ids: every fix object is held by `results`
+    # (or `fixes`) for the whole loop, so an id cannot be reused by another object meanwhile.
+    lists: dict[tuple, list[dict[str, Any]]] = {}
     for r in results:
         rid = r.get("id")
         if rid in ok_ids and r.get("fixes"):      # (a VM in two groups: two results, one id)
-            own = [verified(f) for f in r["fixes"]]
-            seen = {key_of(f) for f in r["fixes"]}     # (a verified copy has its fix's key)
-            own += [verified(fixes[k], r.get("requirement")) for k in wanted[rid] if k not in seen]
-            r = dict(r, fixes=own)
+            given = r["fixes"]
+            key = (*map(id, given), None, *wanted[rid], r.get("requirement"))
+            own = lists.get(key)
+            if own is None:
+                own = [verified(f) for f in given]
+                seen = {key_of(f) for f in given}     # (a verified copy has its fix's key)
+                own += [verified(fixes[k], r.get("requirement")) for k in wanted[rid] if k not in seen]
+                lists[key] = own
+            r = dict(r, fixes=list(own))
         elif rid in notes:
             r = {k: v for k, v in r.items() if k != "fixes"}
             r["fix_note"] = notes[rid]
