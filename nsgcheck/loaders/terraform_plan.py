@@ -12,6 +12,7 @@ translated. The translators themselves live in `terraform_network` and `terrafor
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
@@ -211,6 +212,10 @@ class Plan:
         self._ids: dict[int, str] = {}
         #: ids made up here for resources whose id is known only after apply
         self._synthesized: set[str] = set()
+        #: (ARM type, name) in lower case -> instances of a possible parent (`parent_in_plan`)
+        self._parents: dict[tuple[str, str], list[Inst]] | None = None
+        #: a made-up child id -> its ids under each parent it may belong to (`parents_in_plan`)
+        self.alternatives: dict[str, list[str]] = {}
         self._busy: set[tuple[int, tuple]] = set()
         self.out: list[RawResource] = []
         self.patches: list[Patch] = []
@@ -589,6 +594,25 @@ class Plan:
                     return parts[-seg]
         return f"{inst.address}.{name_attr or id_attr}"
 
+    def parents_in_plan(self, inst: Inst, parent_type: str, parent: str) -> list[str]:
+        """The ids of the parents (`parent_type` named `parent`, in the child's resource group; ARM
+        names compare without regard to case) that this plan defines, whatever form their ids have:
+        real (an existing resource) or made up here. A child named into an existing parent must join
+        it, not a made-up twin of it. More than one: which one is not known (each only may hold it)."""
+        if self._parents is None:
+            self._parents = {}
+            for other in self.insts:
+                spec = _ID_SPECS.get(other.type)
+                nm = _get(other.values, ("name",))
+                if isinstance(spec, str) and isinstance(nm, str) and nm:
+                    self._parents.setdefault((spec.lower(), nm.lower()), []).append(other)
+        rg = self.rg_of(inst)
+        ids: dict[str, str] = {}
+        for o in self._parents.get((parent_type.lower(), parent.lower()), []):
+            if rg == PLACEHOLDER_RESOURCE_GROUP or self.rg_of(o).lower() == rg.lower():
+                ids.setdefault(ref(self.id_of(o)), self.id_of(o))
+        return [ids[k] for k in sorted(ids)]
+
     def _synth_id(self, inst: Inst) -> str:
         spec = _ID_SPECS.get(inst.type)
         rg = self.rg_of(inst)
@@ -614,6 +638,18 @@ class Plan:
 
         ex = {"terraform_address": inst.address, "terraform_type": inst.type, "terraform_marks": marks}
         ex.update(extra or {})
+        alts = self.alternatives.get(rid)
+        if alts:
+            # several resources of this plan may be its parent: it may be under each, and is under
+            # at most one (never under none of them silently, never under all for sure)
+            why = Unknown(f"{len(alts)} resources of this plan may be its parent ({', '.join(alts)})",
+                          self.origin(inst.pointer), inst.address)
+            self.findings.append(Finding("warning", f"{inst.address}: {why.reason}; it only may be in each",
+                                         why.origin))
+            raws = [RawResource(rtype, name, alt, copy.deepcopy(props), self.origin(inst.pointer), location, locate,
+                                {**ex, "condition_unknown": why}) for alt in alts]
+            self.out.extend(raws)
+            return raws[0]
         raw = RawResource(rtype, name, rid, props, self.origin(inst.pointer), location, locate, ex)
         self.out.append(raw)
         return raw
@@ -635,7 +671,13 @@ def _child(parent_type: str, name_attr: str, id_attr: str, child: str, seg: int 
             if isinstance(pid, str) and pid.startswith("/") and not name_attr:
                 return f"{pid.rstrip('/')}/{child}/{name}"
         parent = p.parent_name(inst, name_attr, id_attr, seg)
-        return f"{base}/{parent_type}/{parent}/{child}/{name}"
+        pids = p.parents_in_plan(inst, parent_type, parent) if name_attr else []
+        if len(pids) == 1:
+            return f"{pids[0].rstrip('/')}/{child}/{name}"
+        made_up = f"{base}/{parent_type}/{parent}/{child}/{name}"
+        if pids:      # which one is not known: it may be under each (`Plan.emit`)
+            p.alternatives[made_up] = [f"{pid.rstrip('/')}/{child}/{name}" for pid in pids]
+        return made_up
     return f
 
 
