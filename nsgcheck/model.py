@@ -17,6 +17,9 @@ from typing import Any, Union
 
 from nsgcheck.values.ports import PortSet
 
+#: the subscription of an id a loader makes up when the input does not say it (templates, plans)
+PLACEHOLDER_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
+
 
 # --------------------------------------------------------------------------- provenance
 class Origin:

@@ -157,3 +157,60 @@ def test_a_parent_the_plan_defines_twice_is_doubt_never_a_choice(tmp_path, capsy
     assert r["status"] == "unknown" and "peering to-hub" in said(r), r
     warned = [f["message"] for f in rep["findings"] if "2 resources of this plan may be its parent" in f["message"]]
     assert warned and other in warned[0] and VNET_A in warned[0], rep["findings"]
+
+
+def _alone(tmp_path: Path, name: str, resource: tuple[dict, dict | None]) -> Path:
+    """A plan of its own holding only `resource` (another Terraform stack, applied on its own)."""
+    pv, rc = resource
+    doc = {"format_version": "1.2", "terraform_version": "1.9.4", "planned_values": {"root_module": {
+        "resources": [pv]}}, "resource_changes": [rc]}
+    f = tmp_path / name
+    f.write_text(json.dumps(doc, indent=1))
+    return f
+
+
+@pytest.mark.parametrize("order", ("parent-first", "child-first"))
+def test_a_child_in_another_file_joins_the_existing_parent(tmp_path, capsys, order):
+    """The parent exists (its real id is in one file); the new child is another plan's: its parent id
+    is made up with no subscription, and it joins the one parent of that group, type and name."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    peering = _alone(tmp_path / "b", "peering.json", _peering(False))
+    existing = _write(tmp_path / "a")
+    files = (existing, peering) if order == "parent-first" else (peering, existing)
+    _, rep = run(capsys, *files, mapping=None)
+    r = aad(rep)
+    assert r["status"] == "unknown" and "peering to-hub" in said(r), r
+    _no_findings_of_loss(rep)
+    nsg = _resource("azurerm_network_security_group.vm1", {
+        "name": "nsg-vm1", "id": NSG, "resource_group_name": "rg-acc", "location": "eastus", "security_rule": []})
+    assoc = _resource("azurerm_network_interface_security_group_association.vm1", {
+        "id": f"{NIC}|{NSG}", "network_interface_id": NIC, "network_security_group_id": NSG})
+    rule = _alone(tmp_path / "b", "rule.json", _resource("azurerm_network_security_rule.deny", {
+        "name": "deny-out", "resource_group_name": "rg-acc", "network_security_group_name": "nsg-vm1",
+        "priority": 100, "direction": "Outbound", "access": "Deny", "protocol": "*", "source_port_range": "*",
+        "destination_port_range": "*", "source_address_prefix": "*", "destination_address_prefix": "*"},
+        {"id": True}))
+    existing = _write(tmp_path / "a", nsg, assoc)
+    files = (existing, rule) if order == "parent-first" else (rule, existing)
+    code, rep = run(capsys, *files, mapping=None)
+    assert code == 1 and aad(rep)["status"] == "fail", aad(rep)
+
+
+def test_a_made_up_parent_id_matching_two_real_parents_is_doubt(tmp_path, capsys):
+    """Two files define `vnet-a` in `rg-acc` of two subscriptions: the other plan's peering may be in
+    either; it only may be in each (a warning), so its gateway-transit doubt is kept."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "c").mkdir()
+    other = VNET_A.replace("11111111-1111-1111-1111-111111111111", "22222222-2222-2222-2222-222222222222")
+    twin = _alone(tmp_path / "c", "twin.json", _resource("azurerm_virtual_network.a2", {
+        "name": "vnet-a", "id": other, "resource_group_name": "rg-acc", "location": "eastus",
+        "address_space": ["10.50.0.0/16"], "subnet": []}, {}))
+    peering = _alone(tmp_path / "b", "peering.json", _peering(False))
+    _, rep = run(capsys, _write(tmp_path / "a"), twin, peering, mapping=None)
+    r = aad(rep)
+    assert r["status"] == "unknown" and "peering to-hub" in said(r), r
+    warned = [f["message"] for f in rep["findings"] if "2 resources of the inputs may be its parent" in f["message"]]
+    assert warned and other.lower() in warned[0] and VNET_A.lower() in warned[0], rep["findings"]
+    _no_findings_of_loss(rep)

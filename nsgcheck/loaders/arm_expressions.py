@@ -19,9 +19,8 @@ from typing import Any, Callable
 from urllib.parse import unquote_to_bytes
 
 from nsgcheck.errors import LimitError, LoaderError, RejectedByAzure
-from nsgcheck.model import Origin, Unknown
+from nsgcheck.model import PLACEHOLDER_SUBSCRIPTION, Origin, Unknown
 
-PLACEHOLDER_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 PLACEHOLDER_RESOURCE_GROUP = "resource-group"
 
 

@@ -27,7 +27,7 @@ from nsgcheck.loaders.restfields import (Fields, Locate, get, id_of, inner, last
                                          properties_unknown, props_of, rid_of, short_name, strings, text,
                                          text_or_unknown)
 from nsgcheck.values.addresses import AddressError, parse_cidr
-from nsgcheck.model import (ApplicationSecurityGroup, Estate, Finding, HubConnection, IpConfiguration,
+from nsgcheck.model import (PLACEHOLDER_SUBSCRIPTION, ApplicationSecurityGroup, Estate, Finding, HubConnection, IpConfiguration,
                             NetworkInterface, NetworkMapping, NetworkSecurityGroup, Origin, Peering,
                             ProtectedItem, Route, RouteTable, SecurityRule, ServiceEndpoint,
                             StorageAccount, Subnet, Unknown, VirtualMachine, VirtualNetwork, ref)
@@ -910,6 +910,31 @@ def convert_firewall(raws: list[RawResource], estate: Estate, defer: bool = Fals
     convert_firewall_resources(raws, estate, defer)
 
 
+_MADE_UP = f"/subscriptions/{PLACEHOLDER_SUBSCRIPTION}/"
+
+
+def _without_subscription(key: str) -> str:
+    return key.split("/", 3)[3] if key.startswith("/subscriptions/") and key.count("/") >= 3 else key
+
+
+def _real_parents(key: str, parents: Mapping[str, Any]) -> list[str]:
+    """The keys of the parents other files define for a child whose parent id was made up (the
+    placeholder subscription: a plan or template that does not know it): those with the same resource
+    group, type and name path; `[key]` itself when it is a parent or has none."""
+    if key in parents or not key.startswith(_MADE_UP):
+        return [key]
+    tail = _without_subscription(key)
+    return sorted(k for k in parents if _without_subscription(k) == tail) or [key]
+
+
+def _only_maybe(item: Any, why: Unknown) -> Any:
+    """A waiting child (or its `(child, origin, locate)` entry) that only may exist; None when it
+    cannot carry that doubt."""
+    if isinstance(item, tuple) and item and hasattr(item[0], "exists"):
+        return (_maybe(item[0], why),) + item[1:]
+    return _maybe(item, why) if hasattr(item, "exists") else None
+
+
 def settle(estate: Estate) -> Estate:
     """Merge the child resources waiting in `estate.pending` (peerings, zone groups, DNS links and
     records, NSG rules, routes, backend pools, admin rules, static members, firewall policy rule
@@ -933,7 +958,17 @@ def settle(estate: Estate) -> Estate:
                "admin_rule": estate.admin_rule_collections, "static_member": estate.network_groups,
                "nsg_rule": estate.nsgs, "route": estate.route_tables, "firewall_groups": estate.firewall_policies,
                "gateway": estate.vnets}
+    resolved = []
     for kind, key, item, origin in pending:
+        keys = _real_parents(key, parents[kind])
+        why = Unknown(f"{len(keys)} resources of the inputs may be its parent ({', '.join(keys)})", origin, key)
+        if len(keys) > 1 and _only_maybe(item, why) is not None:
+            # which one holds it is not known: it only may be in each
+            conv.finding("warning", f"{why.reason}; it only may be in each", origin)
+            resolved += [(kind, k, _only_maybe(item, why), origin) for k in keys]
+        else:
+            resolved.append((kind, keys[0] if len(keys) == 1 else key, item, origin))
+    for kind, key, item, origin in resolved:
         if key in parents[kind] and origin is not None and origin.file not in estate.adopted:
             estate.adopted.append(origin.file)
         if kind == "gateway":

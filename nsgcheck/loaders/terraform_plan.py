@@ -20,12 +20,11 @@ from typing import Any, Callable, Iterable
 from nsgcheck.loaders.raw import Path as PropPath
 from nsgcheck.loaders.raw import RawResource
 from nsgcheck.loaders.jsonpos import origin_at
-from nsgcheck.model import Finding, Origin, Unknown, ref
+from nsgcheck.model import PLACEHOLDER_SUBSCRIPTION, Finding, Origin, Unknown, ref
 
 #: a translator: one plan instance -> RawResources emitted (or patches registered) on the plan
 Translator = Callable[["Plan", "Inst"], None]
 
-PLACEHOLDER_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 PLACEHOLDER_RESOURCE_GROUP = "resource-group"
 AFTER_APPLY = "known after apply"
 _NOPE = object()   # "could not resolve" (distinct from a resolved None)
