@@ -28,9 +28,9 @@ import random
 from dataclasses import dataclass
 
 from nsgcheck.values.ports import PortSet
-from nsgcheck.model import (AddressKind, AddressToken, ApplicationSecurityGroup, Estate, IpConfiguration,
-                            NetworkInterface, NetworkSecurityGroup, Origin, SecurityRule, Subnet, VirtualMachine,
-                            VirtualNetwork, ref)
+from nsgcheck.estate import Estate
+from nsgcheck.model import (AddressKind, AddressToken, ApplicationSecurityGroup, IpConfiguration, NetworkInterface,
+                            NetworkSecurityGroup, Origin, SecurityRule, Subnet, VirtualMachine, VirtualNetwork, ref)
 
 SUB = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/bench/providers"
 NET = f"{SUB}/Microsoft.Network"

@@ -2,7 +2,7 @@
 
 Data flow (one package per stage):
     values/   address, port and FQDN-pattern sets, shared below the model, loaders and engine
-    loaders/  input files            -> model.Estate   (neutral model, every object has an Origin)
+    loaders/  input files            -> estate.Estate  (neutral model, every object has an Origin)
     servicetags (top-level package)  -> Catalog        (published service-tag file)
     engine/   packet-set semantics   (spaces, first match, NSG layers, routes, firewalls)
     audit/    requirements x subjects -> results.Report

@@ -11,8 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from nsgcheck.values.ports import PortSet
-from nsgcheck.model import (AddressKind, AddressToken, Estate, IpConfiguration, NetworkInterface,
-                            NetworkSecurityGroup, Origin, SecurityRule, Subnet, VirtualMachine, VirtualNetwork)
+from nsgcheck.estate import Estate
+from nsgcheck.model import (AddressKind, AddressToken, IpConfiguration, NetworkInterface, NetworkSecurityGroup,
+                            Origin, SecurityRule, Subnet, VirtualMachine, VirtualNetwork)
 
 DATA = Path(__file__).resolve().parent / "data"
 SMALL_TAGS = DATA / "servicetags_small.json"

@@ -27,7 +27,8 @@ from nsgcheck.cli import main
 from nsgcheck.loaders import load_paths
 from nsgcheck.loaders.raw import RawResource
 from nsgcheck.loaders.rest import convert
-from nsgcheck.model import Estate, Origin, Unknown, private_subnet
+from nsgcheck.estate import Estate
+from nsgcheck.model import Origin, Unknown, private_subnet
 from audit_helpers import load_report
 
 DATA = Path(__file__).resolve().parent / "data" / "access"

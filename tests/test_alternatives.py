@@ -12,7 +12,8 @@ from audit_helpers import load_report
 
 from nsgcheck.alternatives import merge_alternatives
 from nsgcheck.cli import main
-from nsgcheck.model import (Estate, IpConfiguration, NetworkInterface, Origin, Subnet, Unknown, VirtualMachine)
+from nsgcheck.estate import Estate
+from nsgcheck.model import IpConfiguration, NetworkInterface, Origin, Subnet, Unknown, VirtualMachine
 
 TAGS = Path(__file__).parent.parent / "examples" / "ServiceTags_Sample.json"
 SCHEMA = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"

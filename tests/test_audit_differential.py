@@ -23,10 +23,11 @@ from nsgcheck.audit.subjects import find_subjects
 from nsgcheck.cli import flow as flow_cli
 from nsgcheck.engine.evaluate import Environment, Flow, PathSpec, evaluate_path
 from nsgcheck.engine.verdict import summarize
-from nsgcheck.model import (AddressKind, AddressToken, ApplicationSecurityGroup, Estate, Firewall,
-                            FirewallApplicationRule, FirewallNetworkRule, FirewallRuleCollection, IpConfiguration,
-                            NetworkInterface, NetworkSecurityGroup, Route, RouteTable, SecurityRule, Subnet,
-                            VirtualMachine, VirtualNetwork)
+from nsgcheck.estate import Estate
+from nsgcheck.model import (AddressKind, AddressToken, ApplicationSecurityGroup, Firewall, FirewallApplicationRule,
+                            FirewallNetworkRule, FirewallRuleCollection, IpConfiguration, NetworkInterface,
+                            NetworkSecurityGroup, Route, RouteTable, SecurityRule, Subnet, VirtualMachine,
+                            VirtualNetwork)
 from nsgcheck.values.addresses import AddressSet
 from nsgcheck.values.ports import PortSet
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from nsgcheck.values.addresses import AddressSet
 from nsgcheck.engine.context import asg_membership, build_context
-from nsgcheck.model import (Estate, IpConfiguration, NetworkInterface, Peering, Route, RouteTable, Subnet,
-                            Unknown, VirtualNetwork)
+from nsgcheck.estate import Estate
+from nsgcheck.model import (IpConfiguration, NetworkInterface, Peering, Route, RouteTable, Subnet, Unknown,
+                            VirtualNetwork)
 
 V1, V2 = "/s/vnets/v1", "/s/vnets/v2"
 SUB = "/s/vnets/v1/subnets/app"
@@ -64,7 +65,8 @@ def test_undetermined_asg_reference_makes_membership_unknown_not_empty():
     """A NIC whose ASG list is not determined may be in any ASG: never silently 'not a member'."""
     from nsgcheck.values.addresses import AddressSet
     from nsgcheck.engine.context import asg_membership, subject_asgs
-    from nsgcheck.model import ApplicationSecurityGroup, Estate, IpConfiguration, NetworkInterface, Unknown
+    from nsgcheck.estate import Estate
+    from nsgcheck.model import ApplicationSecurityGroup, IpConfiguration, NetworkInterface, Unknown
 
     est = Estate()
     est.add("asgs", ApplicationSecurityGroup("/x/asgs/web", "web"))

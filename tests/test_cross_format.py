@@ -20,7 +20,8 @@ import pytest
 
 from nsgcheck.values.ports import PortSet
 from nsgcheck.loaders import load_paths
-from nsgcheck.model import AddressToken, Estate, Unknown
+from nsgcheck.estate import Estate
+from nsgcheck.model import AddressToken, Unknown
 
 DATA = Path(__file__).resolve().parent / "data" / "cross_format"
 FILES = {"arm": DATA / "network.arm.json", "az": DATA / "network.az.json", "terraform": DATA / "network.tfplan.json"}

@@ -12,8 +12,9 @@ from nsgcheck.audit.destinations import (Cap, apply_cap, custom, endpoint_addres
                                          via_endpoints, zone_check)
 from nsgcheck.audit.scenario import Proxy
 from nsgcheck.engine.verdict import Verdict
-from nsgcheck.model import (DnsRecordSet, DnsZoneLink, Estate, Peering, PrivateDnsZone, PrivateEndpoint,
-                            PrivateEndpointIp, PrivateLinkConnection, Subnet, Unknown, VirtualNetwork, ref)
+from nsgcheck.estate import Estate
+from nsgcheck.model import (DnsRecordSet, DnsZoneLink, Peering, PrivateDnsZone, PrivateEndpoint, PrivateEndpointIp,
+                            PrivateLinkConnection, Subnet, Unknown, VirtualNetwork, ref)
 
 SUB = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network"
 HUB, SPOKE, OTHER = f"{SUB}/virtualNetworks/hub", f"{SUB}/virtualNetworks/spoke", f"{SUB}/virtualNetworks/other"

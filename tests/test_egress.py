@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from nsgcheck.engine.egress import (BASIC_LB, DEFAULT_OUTBOUND, LB_OUTBOUND_RULE, NAT_GATEWAY, NO_EGRESS, PUBLIC_IP,
                                     VmOutbound, egress_for)
 from nsgcheck.engine.firstmatch import ALLOWED, DENIED, EITHER
-from nsgcheck.model import (Estate, LbBackendPool, LbFrontend, LbOutboundRule, LbRule, LoadBalancer, NatGateway,
+from nsgcheck.estate import Estate
+from nsgcheck.model import (LbBackendPool, LbFrontend, LbOutboundRule, LbRule, LoadBalancer, NatGateway,
                             PublicIpAddress, Subnet, Unknown, VirtualNetwork, ref)
 
 SUB = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network"

@@ -6,8 +6,9 @@ from nsgcheck.values.addresses import AddressSet
 from nsgcheck.engine.firewall import evaluate_firewall, ordered_collections
 from nsgcheck.values.ports import PortSet
 from nsgcheck.engine.space import Box
-from nsgcheck.model import (Estate, Firewall, FirewallApplicationRule as App, FirewallNetworkRule as Net,
-                            FirewallPolicy, FirewallRuleCollection as Coll, IpGroup)
+from nsgcheck.estate import Estate
+from nsgcheck.model import (Firewall, FirewallApplicationRule as App, FirewallNetworkRule as Net, FirewallPolicy,
+                            FirewallRuleCollection as Coll, IpGroup)
 
 BLOB = "*.blob.core.windows.net"
 CAT = Catalog([Tag("Storage", prefixes=("20.0.0.0/16",)), Tag("AzureActiveDirectory", prefixes=("40.0.0.0/16",))],

@@ -19,7 +19,8 @@ from nsgcheck.audit.results import Decision, PathStep, Result, Subject
 from nsgcheck.values.ports import PortSet
 from nsgcheck.fixes import snippets
 from nsgcheck.fixes.plan import Allocation, plan_fixes, plan_report_fixes
-from nsgcheck.model import AddressToken, Estate, NetworkSecurityGroup, Origin, SecurityRule
+from nsgcheck.estate import Estate
+from nsgcheck.model import AddressToken, NetworkSecurityGroup, Origin, SecurityRule
 
 SUB = "/subscriptions/0000/resourceGroups/rg-net/providers/Microsoft.Network/networkSecurityGroups"
 

@@ -46,7 +46,7 @@ def test_only_fixes_that_make_their_finding_pass_are_offered():
     def again(estate):
         seen.append(estate)
         return [After("A", "pass"), After("B", "partial"), After("C", "pass")]
-    from nsgcheck.model import Estate
+    from nsgcheck.estate import Estate
     out = verify_report_fixes(report, Estate(), again)
     by = {r["id"]: r for r in out["results"]}
     assert [f["verified"] for f in by["A"]["fixes"]] == [True] and "fix_note" not in by["A"]
@@ -56,7 +56,7 @@ def test_only_fixes_that_make_their_finding_pass_are_offered():
 
 
 def test_a_fix_that_breaks_a_passing_result_is_withdrawn():
-    from nsgcheck.model import Estate
+    from nsgcheck.estate import Estate
 
     report = {"results": [res("A", "fail", [fix("allow-a")]), res("C", "pass")]}
     rounds = []
@@ -72,7 +72,7 @@ def test_a_fix_that_breaks_a_passing_result_is_withdrawn():
 
 
 def test_a_fix_without_a_free_priority_is_not_offered():
-    from nsgcheck.model import Estate
+    from nsgcheck.estate import Estate
 
     report = {"results": [res("A", "fail", [fix("allow-a", priority=None)])]}
     out = verify_report_fixes(report, Estate(), lambda e: [After("A", "fail")])
@@ -210,7 +210,7 @@ def test_a_group_denied_at_both_ends_names_both_and_gets_both_fixes_at_once(tmp_
 def test_a_hidden_layer_without_room_for_a_fix_says_so():
     """The re-audit finds a second layer whose deny has no free priority above it: the finding
     gets that reason, not a generic 'still fails'."""
-    from nsgcheck.model import Estate
+    from nsgcheck.estate import Estate
 
     report = {"results": [res("A", "fail", [fix("allow-a")])]}
     later = After("A", "fail")
@@ -222,7 +222,7 @@ def test_a_hidden_layer_without_room_for_a_fix_says_so():
 def test_results_sharing_fix_objects_keep_their_own_verified_fixes():
     """Verified fix lists are worked out once per distinct (fix objects, fix keys, requirement):
     results that share a fix object but differ in what the re-audit added get their own lists."""
-    from nsgcheck.model import Estate
+    from nsgcheck.estate import Estate
 
     shared = fix("allow-a")
     report = {"results": [dict(res("A", "fail", [shared]), requirement="R1"),

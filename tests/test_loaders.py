@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from nsgcheck.loaders import load_paths
-from nsgcheck.model import Estate, Unknown
+from nsgcheck.estate import Estate
+from nsgcheck.model import Unknown
 
 DATA = Path(__file__).resolve().parent / "data" / "equivalence"
 

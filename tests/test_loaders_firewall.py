@@ -6,7 +6,8 @@ import glob
 from nsgcheck.engine.path import find_firewall
 from nsgcheck.loaders.firewall import convert_collection_snippet, convert_firewall_resources
 from nsgcheck.loaders.raw import RawResource
-from nsgcheck.model import Estate, Origin, Unknown, ref
+from nsgcheck.estate import Estate
+from nsgcheck.model import Origin, Unknown, ref
 
 from conftest import shared_path
 

@@ -9,8 +9,9 @@ from nsgcheck.engine.verdict import summarize
 from nsgcheck.values.addresses import AddressSet
 from nsgcheck.values.ports import PortSet
 from nsgcheck.loaders.urllist import parse_allow_urls
-from nsgcheck.model import (Estate, ref, Firewall, FirewallApplicationRule as App, FirewallRuleCollection as Coll,
-                            Route, RouteTable, ServiceEndpoint, StorageAccount, Subnet, Unknown, VirtualNetwork)
+from nsgcheck.estate import Estate
+from nsgcheck.model import (ref, Firewall, FirewallApplicationRule as App, FirewallRuleCollection as Coll, Route,
+                            RouteTable, ServiceEndpoint, StorageAccount, Subnet, Unknown, VirtualNetwork)
 
 N = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network"
 CAT = Catalog([Tag("Storage", prefixes=("20.0.0.0/16", "20.1.0.0/16")),

@@ -6,8 +6,9 @@ from servicetags.catalog import Catalog, Tag
 
 from nsgcheck.engine import routing as R
 from nsgcheck.values.addresses import AddressSet
-from nsgcheck.model import (EffectiveRoute, EffectiveRouteExport, Estate, IpConfiguration, NetworkInterface,
-                            Route, RouteTable, ServiceEndpoint, Subnet, VirtualNetwork)
+from nsgcheck.estate import Estate
+from nsgcheck.model import (EffectiveRoute, EffectiveRouteExport, IpConfiguration, NetworkInterface, Route,
+                            RouteTable, ServiceEndpoint, Subnet, VirtualNetwork)
 
 SUB = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network"
 

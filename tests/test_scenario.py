@@ -9,7 +9,8 @@ import pytest
 from nsgcheck.audit.scenario import (build_scenario, discover, flags_to_fields, load_scenario_file,
                                      normalize_region, resolve_scenario)
 from nsgcheck.errors import ScenarioError, UsageError
-from nsgcheck.model import Estate, NetworkMapping, ProtectedItem
+from nsgcheck.estate import Estate
+from nsgcheck.model import NetworkMapping, ProtectedItem
 
 VM1 = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm1"
 VM2 = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm2"

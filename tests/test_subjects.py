@@ -6,7 +6,8 @@ from audit_helpers import NET, add_vm, add_vnet, scenario, worked_estate
 
 from nsgcheck.audit.scenario import build_scenario
 from nsgcheck.audit.subjects import find_subjects
-from nsgcheck.model import Estate, IpConfiguration, NetworkInterface, VirtualMachine
+from nsgcheck.estate import Estate
+from nsgcheck.model import IpConfiguration, NetworkInterface, VirtualMachine
 
 
 def test_vm_through_primary_nic():

@@ -10,7 +10,8 @@ from conftest import DATA
 from nsgcheck.audit.scenario import build_scenario, flags_to_fields, load_scenario_file
 from nsgcheck.audit.validate import check_scenario
 from nsgcheck.cli import main
-from nsgcheck.model import (Estate, NetworkMapping, Origin, ProtectedItem, VirtualMachine, VirtualNetwork)
+from nsgcheck.estate import Estate
+from nsgcheck.model import NetworkMapping, Origin, ProtectedItem, VirtualMachine, VirtualNetwork
 
 SMALL = DATA / "servicetags_small.json"
 VMS = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines"

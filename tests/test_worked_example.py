@@ -182,7 +182,7 @@ def test_region_mapping_for_every_region(which, public_tags_file, gov_tags_file)
     from nsgcheck.audit.evaluate import Evaluator
     from nsgcheck.audit.requirements import load_requirements
     from nsgcheck.engine.evaluate import Environment
-    from nsgcheck.model import Estate
+    from nsgcheck.estate import Estate
 
     cat = load(public_tags_file if which == "public" else gov_tags_file)
     ev = Evaluator(Environment(Estate(), cat))

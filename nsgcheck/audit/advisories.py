@@ -26,7 +26,8 @@ from servicetags.errors import ServiceTagError
 from nsgcheck.audit.results import Advisory
 from nsgcheck.engine.catalog import TagCatalog
 from nsgcheck.engine.routing import APPLIANCE, forced_tunnel, regional_blocks, route_partition, subnet_routes
-from nsgcheck.model import AddressKind, Estate, NetworkSecurityGroup, SecurityRule, Subnet, Unknown, ref
+from nsgcheck.estate import Estate
+from nsgcheck.model import AddressKind, NetworkSecurityGroup, SecurityRule, Subnet, Unknown, ref
 
 #: base tags Site Recovery needs (asr-requirements.md §2)
 ASR_BASES = ("storage", "eventhub", "azureactivedirectory", "azuresiterecovery", "azurekeyvault",

@@ -33,7 +33,8 @@ from nsgcheck.audit.scenario import Proxy, Scenario
 from nsgcheck.audit.subjects import AuditSubject, Placement
 from nsgcheck.engine.evaluate import Endpoint
 from nsgcheck.engine.verdict import Verdict
-from nsgcheck.model import Estate, Origin, PrivateEndpoint, Unknown, ref
+from nsgcheck.estate import Estate
+from nsgcheck.model import Origin, PrivateEndpoint, Unknown, ref
 from nsgcheck.values.addresses import AddressError, AddressSet
 from nsgcheck.values.ports import PortSet
 

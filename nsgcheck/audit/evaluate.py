@@ -40,7 +40,8 @@ from nsgcheck.engine.firstmatch import ALLOW, DENY
 from nsgcheck.engine.resolve import rule_protocols
 from nsgcheck.engine.routing import route_export_for
 from nsgcheck.engine.verdict import Verdict, decision_order, summarize, unknown_verdict
-from nsgcheck.model import Estate, ref
+from nsgcheck.estate import Estate
+from nsgcheck.model import ref
 from nsgcheck.values.addresses import AddressSet
 from nsgcheck.values.ports import PortSet
 

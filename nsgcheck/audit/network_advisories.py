@@ -25,7 +25,8 @@ from nsgcheck.audit.scenario import Scenario
 from nsgcheck.audit.subjects import AuditSubject, resolve_vnet
 from nsgcheck.engine.catalog import TagCatalog, tag_addresses
 from nsgcheck.engine.egress import DEFAULT_OUTBOUND, egress_for
-from nsgcheck.model import AddressKind, Estate, Unknown, ref
+from nsgcheck.estate import Estate
+from nsgcheck.model import AddressKind, Unknown, ref
 from nsgcheck.values.addresses import AddressError, AddressSet
 
 FACTS = "docs/network-facts.md"

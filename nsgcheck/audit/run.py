@@ -17,7 +17,8 @@ from nsgcheck.audit.results import NOT_APPLICABLE, UNKNOWN, Report, Result
 from nsgcheck.audit.scenario import Scenario
 from nsgcheck.audit.subjects import AuditSubject, find_subjects, nsg_vm_side
 from nsgcheck.audit.validate import absent_vm_names
-from nsgcheck.model import Estate, Finding, ref
+from nsgcheck.estate import Estate
+from nsgcheck.model import Finding, ref
 from nsgcheck.audit.results import origin_json
 
 

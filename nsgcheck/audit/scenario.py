@@ -17,7 +17,8 @@ from typing import Any, Iterable, Mapping
 import yaml
 
 from nsgcheck.errors import ScenarioError, UsageError
-from nsgcheck.model import Estate, RecoveryNic, Unknown, ref
+from nsgcheck.estate import Estate
+from nsgcheck.model import RecoveryNic, Unknown, ref
 from nsgcheck.values.addresses import AddressError, parse_cidr
 
 FLAG, FILE, DISCOVERED, DEFAULT = "flag", "file", "discovered", "default"

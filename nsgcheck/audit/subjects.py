@@ -20,8 +20,9 @@ from nsgcheck.engine.context import HOST_VIP, export_file_stem, export_key
 from nsgcheck.engine.effective import effective_nsg
 from nsgcheck.engine.egress import VmOutbound
 from nsgcheck.values.addresses import AddressError, AddressSet
-from nsgcheck.model import (AddressKind, EffectiveNsgExport, Estate, NetworkInterface, NetworkSecurityGroup,
-                            Subnet, Unknown, VirtualMachine, ref)
+from nsgcheck.estate import Estate
+from nsgcheck.model import (AddressKind, EffectiveNsgExport, NetworkInterface, NetworkSecurityGroup, Subnet,
+                            Unknown, VirtualMachine, ref)
 
 
 @dataclass(frozen=True)

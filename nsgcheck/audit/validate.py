@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from nsgcheck.audit.scenario import DISCOVERED, FILE, FLAG, Scenario, normalize_region
-from nsgcheck.model import Estate, Finding, Origin, ref
+from nsgcheck.estate import Estate
+from nsgcheck.model import Finding, Origin, ref
 
 #: ARM locations of the clouds whose tag files nsgcheck reads, to say which file a region needs.
 #: Public: the regions of the November 2025 Public tag file; the others as Microsoft lists them.

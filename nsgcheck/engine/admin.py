@@ -19,8 +19,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from nsgcheck.model import (AdminRuleCollection, AddressKind, AddressToken, Estate, NetworkSecurityGroup,
-                            SecurityRule, Unknown, ref)
+from nsgcheck.estate import Estate
+from nsgcheck.model import (AdminRuleCollection, AddressKind, AddressToken, NetworkSecurityGroup, SecurityRule,
+                            Unknown, ref)
 from nsgcheck.values.ports import PortSet
 
 DEVICE_NAME = "security admin rules"

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from nsgcheck.model import (EffectiveNsgExport, EffectiveRouteExport, Estate, NetworkInterface, Subnet, Unknown,
-                            ref)
+from nsgcheck.estate import Estate
+from nsgcheck.model import EffectiveNsgExport, EffectiveRouteExport, NetworkInterface, Subnet, Unknown, ref
 
 from nsgcheck.values.addresses import AddressError, AddressSet
 from .catalog import TagCatalog, lookup_tag

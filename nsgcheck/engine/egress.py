@@ -27,7 +27,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from nsgcheck.model import Estate, LoadBalancer, NatGateway, Origin, Subnet, Unknown, ref
+from nsgcheck.estate import Estate
+from nsgcheck.model import LoadBalancer, NatGateway, Origin, Subnet, Unknown, ref
 
 from .firstmatch import ALLOWED, DENIED, EITHER
 from .pathresult import Unranked

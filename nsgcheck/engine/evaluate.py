@@ -19,7 +19,8 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Mapping
 
-from nsgcheck.model import Estate, NetworkSecurityGroup, Unknown, ref
+from nsgcheck.estate import Estate
+from nsgcheck.model import NetworkSecurityGroup, Unknown, ref
 from nsgcheck.values.addresses import AddressSet
 from nsgcheck.values.ports import PortSet
 

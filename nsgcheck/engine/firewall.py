@@ -26,7 +26,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
-from nsgcheck.model import (Estate, Firewall, FirewallApplicationRule, FirewallNetworkRule, FirewallPolicy,
+from nsgcheck.estate import Estate
+from nsgcheck.model import (Firewall, FirewallApplicationRule, FirewallNetworkRule, FirewallPolicy,
                             FirewallRuleCollection, Unknown, ref)
 
 from nsgcheck.values import fqdn

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from nsgcheck.model import Estate, Origin, Unknown, VirtualNetwork
+from nsgcheck.estate import Estate
+from nsgcheck.model import Origin, Unknown, VirtualNetwork
 
 SETTLE = "give `az network nic show-effective-route-table` output for the NIC to decide"
 

@@ -23,7 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
-from nsgcheck.model import Estate, Firewall, Origin, Subnet, Unknown
+from nsgcheck.estate import Estate
+from nsgcheck.model import Firewall, Origin, Subnet, Unknown
 from nsgcheck.values import fqdn
 from nsgcheck.values.addresses import AddressError, AddressSet
 from nsgcheck.values.ports import PortSet

@@ -41,7 +41,8 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from servicetags import intervals as iv
 
-from nsgcheck.model import Estate, EffectiveRouteExport, Origin, Route as ModelRoute, RouteTable, Subnet, Unknown, ref
+from nsgcheck.estate import Estate
+from nsgcheck.model import EffectiveRouteExport, Origin, Route as ModelRoute, RouteTable, Subnet, Unknown, ref
 
 from nsgcheck.values.addresses import AddressError, AddressSet, parse_cidr
 from .catalog import ServiceTag, TagCatalog, regional_tag, tag_addresses

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from nsgcheck.audit.results import FAIL, PARTIAL, Result, origin_json
-from nsgcheck.model import Estate, NetworkSecurityGroup, Origin, SecurityRule, Unknown, ref
+from nsgcheck.estate import Estate
+from nsgcheck.model import NetworkSecurityGroup, Origin, SecurityRule, Unknown, ref
 
 MIN_PRIORITY, MAX_PRIORITY = 100, 4096
 NSG_KINDS = ("nic-nsg", "subnet-nsg", "nic-nsg-in", "nic-nsg-out", "subnet-nsg-in", "subnet-nsg-out")

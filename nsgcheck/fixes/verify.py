@@ -21,7 +21,8 @@ import json
 from typing import Any, Callable, Iterable
 
 from nsgcheck.audit.results import Result
-from nsgcheck.model import Estate, Origin, ref
+from nsgcheck.estate import Estate
+from nsgcheck.model import Origin, ref
 
 PROBLEMS = ("fail", "partial")
 #: audits after the first one: fixes of hidden layers are added at most MAX_ROUNDS - 1 times

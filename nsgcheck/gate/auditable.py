@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterable
 
-from nsgcheck.model import Estate
+from nsgcheck.estate import Estate
 
 #: (table, singular, plural) in the order a message lists them
 _TABLES = (("vms", "VM", "VMs"), ("nics", "network interface", "network interfaces"),

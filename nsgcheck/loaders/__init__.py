@@ -1,4 +1,4 @@
-"""Input formats -> the neutral model (`nsgcheck.model.Estate`). No knowledge of ASR or the engine.
+"""Input formats -> the neutral model (`nsgcheck.estate.Estate`). No knowledge of ASR or the engine.
 
 `load_paths` is the entry point: files or directories (recursed in sorted order; `.json`,
 `.jsonc` and `.json.gz`), format detected from content, every file translated into one merged
@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from nsgcheck.errors import InputError, LoaderError, NsgcheckError, raise_all
-from nsgcheck.model import Estate, Finding, Origin
+from nsgcheck.estate import Estate
+from nsgcheck.model import Finding, Origin
 
 SUFFIXES = (".json", ".jsonc", ".json.gz")
 #: sources found in a folder that nsgcheck does not read, and what to give it instead

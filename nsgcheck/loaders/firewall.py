@@ -24,8 +24,9 @@ from typing import Any, Callable
 from nsgcheck.errors import LoaderError
 from nsgcheck.loaders.normalize import shown
 from nsgcheck.loaders.raw import RawResource
-from nsgcheck.model import (Estate, Finding, Firewall, FirewallApplicationRule, FirewallNetworkRule,
-                            FirewallPolicy, FirewallRuleCollection, IpGroup, Origin, Unknown, ref)
+from nsgcheck.estate import Estate
+from nsgcheck.model import (Finding, Firewall, FirewallApplicationRule, FirewallNetworkRule, FirewallPolicy,
+                            FirewallRuleCollection, IpGroup, Origin, Unknown, ref)
 from nsgcheck.values.addresses import AddressError, parse_cidr
 from nsgcheck.values.ports import PortError, parse_port_token
 

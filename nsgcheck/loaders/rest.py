@@ -27,9 +27,10 @@ from nsgcheck.loaders.restfields import (Fields, Locate, get, id_of, inner, last
                                          properties_unknown, props_of, rid_of, short_name, strings, text,
                                          text_or_unknown)
 from nsgcheck.values.addresses import AddressError, parse_cidr
-from nsgcheck.model import (PLACEHOLDER_SUBSCRIPTION, ApplicationSecurityGroup, Estate, Finding, HubConnection, IpConfiguration,
-                            NetworkInterface, NetworkMapping, NetworkSecurityGroup, Origin, Peering,
-                            ProtectedItem, Route, RouteTable, SecurityRule, ServiceEndpoint,
+from nsgcheck.estate import Estate
+from nsgcheck.model import (PLACEHOLDER_SUBSCRIPTION, ApplicationSecurityGroup, Finding, HubConnection,
+                            IpConfiguration, NetworkInterface, NetworkMapping, NetworkSecurityGroup, Origin,
+                            Peering, ProtectedItem, Route, RouteTable, SecurityRule, ServiceEndpoint,
                             StorageAccount, Subnet, Unknown, VirtualMachine, VirtualNetwork, ref)
 
 NSG = "microsoft.network/networksecuritygroups"

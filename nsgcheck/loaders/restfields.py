@@ -16,7 +16,8 @@ from typing import Any, Callable, Iterable, Mapping
 
 from nsgcheck.loaders.normalize import as_list, shown
 from nsgcheck.loaders.raw import RawResource
-from nsgcheck.model import Estate, Finding, Origin, Unknown
+from nsgcheck.estate import Estate
+from nsgcheck.model import Finding, Origin, Unknown
 
 Locate = Callable[..., Origin]   # path under an object's properties -> where it is written
 
