@@ -5,7 +5,9 @@ Data flow (one package per stage):
     loaders/  input files            -> estate.Estate  (neutral model, every object has an Origin)
     servicetags (top-level package)  -> Catalog        (published service-tag file)
     engine/   packet-set semantics   (spaces, first match, NSG layers, routes, firewalls)
-    audit/    requirements x subjects -> results.Report
+    audit/    requirements x subjects -> results.Report (with the fixes it plans: audit.fixplan)
+    fixes/    planned fixes checked by auditing again (verify), and their snippets
+    gate/     the CI gate's controls: config, suppressions, baseline, --fail-on
     render/   Report JSON            -> text | markdown | html | sarif | junit
     cli/      the command line; the one place errors become exit codes
 """

@@ -22,7 +22,7 @@ def build_report(paths: list[str], tags: str, scenario_file: str | None = None, 
     from nsgcheck.audit.run import run_audit
     from nsgcheck.audit.scenario import build_scenario, discover, flags_to_fields, load_scenario_file
     from nsgcheck.cli.tagfile import load_catalog
-    from nsgcheck.fixes.plan import plan_report_fixes
+    from nsgcheck.audit.fixplan import plan_report_fixes
     from nsgcheck.loaders import load_paths
 
     flags = flags_to_fields(None, None, ade, auto_upgrade, groups or [], [])

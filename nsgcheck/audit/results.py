@@ -72,7 +72,7 @@ class Result:
     peer: Subject | None = None            # multi-VM: the other member
     severity: str = ""                     # defaults from status
     suppressed: str = ""                   # suppression reason when suppressed
-    fixes: tuple[Any, ...] = ()            # nsgcheck.fixes.plan.Fix: rules to add (fail/partial)
+    fixes: tuple[Any, ...] = ()            # nsgcheck.audit.fixplan.Fix: rules to add (fail/partial)
     #: where the flow goes when it is not the service tag itself (a private endpoint's addresses,
     #: the custom DNS servers, a proxy's address): what a fix must allow
     destination_prefixes: tuple[str, ...] = ()

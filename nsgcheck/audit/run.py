@@ -9,7 +9,7 @@ from typing import Any, Callable, Sequence
 
 from nsgcheck import __version__
 from nsgcheck.audit.advisories import advisories, route_advisories, wrong_region_tags
-from nsgcheck.fixes.plan import plan_report_fixes
+from nsgcheck.audit.fixplan import plan_report_fixes
 from nsgcheck.audit.evaluate import Evaluator, evaluate_all, reevaluate
 from nsgcheck.audit.network_advisories import network_advisories
 from nsgcheck.audit.requirements import RequirementSet

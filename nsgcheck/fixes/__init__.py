@@ -1,1 +1,2 @@
-"""Fixes: the smallest set of NSG rules to add so a failing requirement passes, and their renderings."""
+"""Fixes, once planned by the audit (`audit.fixplan`): checked by applying them and auditing again (`verify`),
+and written as az / PowerShell / ARM / Terraform snippets (`snippets`)."""

@@ -162,7 +162,7 @@ def test_a_second_layer_behind_the_first_gets_its_fix_too(tmp_path):
     assert {(x["nsg"], x["action"]) for x in eh["fixes"]} == {("nsg-nic", "add"), ("nsg-db", "update")}
     assert all(x["verified"] for x in eh["fixes"]) and report["fix_check"]["rounds"] >= 2
     # applied by hand, as the ARM snippets say: the whole estate passes
-    from test_fixes import apply_arm_fixes
+    from test_fixplan import apply_arm_fixes
 
     fixed = apply_arm_fixes(doc, report)
     f.write_text(json.dumps(fixed))
@@ -177,7 +177,7 @@ def test_a_group_denied_at_both_ends_names_both_and_gets_both_fixes_at_once(tmp_
     planned in the first audit and verified in one re-audit."""
     import yaml
 
-    from test_fixes import _nsg_of, template
+    from test_fixplan import _nsg_of, template
 
     def deny(name, direction):
         return {"name": name, "properties": {

@@ -18,7 +18,7 @@ import yaml
 from nsgcheck.audit.results import Decision, PathStep, Result, Subject
 from nsgcheck.values.ports import PortSet
 from nsgcheck.fixes import snippets
-from nsgcheck.fixes.plan import Allocation, plan_fixes, plan_report_fixes
+from nsgcheck.audit.fixplan import Allocation, plan_fixes, plan_report_fixes
 from nsgcheck.estate import Estate
 from nsgcheck.model import AddressToken, NetworkSecurityGroup, Origin, SecurityRule
 
@@ -359,14 +359,14 @@ def test_resource_group_from_the_id_or_asked_for():
 
 
 def test_placeholder_resource_group_matches_the_loaders():
-    from nsgcheck.fixes.plan import PLACEHOLDER_RESOURCE_GROUPS
+    from nsgcheck.audit.fixplan import PLACEHOLDER_RESOURCE_GROUPS
     from nsgcheck.loaders import arm_expressions, terraform
 
     assert {arm_expressions.PLACEHOLDER_RESOURCE_GROUP, terraform.PLACEHOLDER_RESOURCE_GROUP} <= PLACEHOLDER_RESOURCE_GROUPS
 
 
 def test_address_lists_are_sorted_numerically():
-    from nsgcheck.fixes.plan import sorted_addresses
+    from nsgcheck.audit.fixplan import sorted_addresses
 
     assert sorted_addresses(["10.0.0.10", "VirtualNetwork", "10.0.0.9", "10.0.0.0/24", "2001:db8::1", "10.0.0.9"]) == \
         ("10.0.0.0/24", "10.0.0.9", "10.0.0.10", "2001:db8::1", "VirtualNetwork")
