@@ -472,19 +472,29 @@ def _meet_all(a: tuple[Box, ...], b: tuple[Box, ...]) -> list[Box]:
     return out
 
 
-def _receiver_stage(end: Endpoint, flow: Flow, pair: bool, memo: PathMemo) -> _Stage:
-    """The receiver's NSGs inbound over the whole flow (or `outside` for an unattached NSG)."""
+def _nsg_walk(end: Endpoint, flow: Flow, direction: str, leg: Leg | None, memo: PathMemo
+              ) -> tuple[list[PathPiece], list, list[Device], list[str]]:
+    """One end's NSG layers in `direction` over the whole flow: (pieces certainly denied, pieces
+    still walking with their steps, the devices passed, notes)."""
     env = memo.env
     space = [b for b in flow.space() if not b.is_empty()]
     finals: list[PathPiece] = []
     notes: list[str] = []
-    leg = Leg.RECEIVER if pair else None
-    layers = memo.layers(end, INBOUND, leg, notes)
-    devices = [d for d, _ in layers]
-    in_remote = env.scope.inbound if env.scope is not None else flow.src
+    layers = memo.layers(end, direction, leg, notes)
+    if env.scope is not None:
+        remote = env.scope.inbound if direction == INBOUND else env.scope.outbound
+    else:
+        remote = flow.src if direction == INBOUND else flow.dst
     channel = env.scope.channel() if env.scope is not None else None
-    walking = through_nsgs([(tuple(space), ())] if space else [], layers, INBOUND, memo.context(end), memo.terms,
-                           finals, in_remote, channel)
+    walking = through_nsgs([(tuple(space), ())] if space else [], layers, direction, memo.context(end), memo.terms,
+                           finals, remote, channel)
+    return finals, walking, [d for d, _ in layers], notes
+
+
+def _receiver_stage(end: Endpoint, flow: Flow, pair: bool, memo: PathMemo) -> _Stage:
+    """The receiver's NSGs inbound over the whole flow (or `outside` for an unattached NSG)."""
+    leg = Leg.RECEIVER if pair else None
+    finals, walking, devices, notes = _nsg_walk(end, flow, INBOUND, leg, memo)
     if end.outside:
         outside = Device(DeviceKind.OUTSIDE, "before the NSG", "", leg)
         devices.insert(0, outside)
@@ -495,16 +505,8 @@ def _receiver_stage(end: Endpoint, flow: Flow, pair: bool, memo: PathMemo) -> _S
 def _sender_stage(end: Endpoint, flow: Flow, pair: bool, memo: PathMemo) -> _Stage:
     """The sender's NSGs outbound, then its route and whatever lies beyond (or `outside`)."""
     env = memo.env
-    space = [b for b in flow.space() if not b.is_empty()]
-    finals: list[PathPiece] = []
-    notes: list[str] = []
     leg = Leg.SENDER if pair else None
-    layers = memo.layers(end, OUTBOUND, leg, notes)
-    devices = [d for d, _ in layers]
-    out_remote = env.scope.outbound if env.scope is not None else flow.dst
-    channel = env.scope.channel() if env.scope is not None else None
-    walking = through_nsgs([(tuple(space), ())] if space else [], layers, OUTBOUND, memo.context(end), memo.terms,
-                           finals, out_remote, channel)
+    finals, walking, devices, notes = _nsg_walk(end, flow, OUTBOUND, leg, memo)
     if end.outside:
         outside = Device(DeviceKind.OUTSIDE, "beyond the NSG", "", leg)
         devices.append(outside)
