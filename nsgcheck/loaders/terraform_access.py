@@ -13,7 +13,8 @@ from typing import Any, Callable
 
 from nsgcheck.loaders.raw import RawResource
 from nsgcheck.loaders.terraform_plan import (Inst, Plan, Translator, add_patch, blank, join_pointer,
-                                             location, nic_config_association, put, ref_obj)
+                                             location, nic_config_association, put, ref_obj,
+                                             reference_association)
 from nsgcheck.model import Unknown
 
 
@@ -60,13 +61,8 @@ def _nat_public(key: str, attr: str):
     return t
 
 
-def t_subnet_nat(p: Plan, inst: Inst) -> None:
-    nat = p.resolved(inst, ("nat_gateway_id",))
-    nat = nat if nat is not None else p.unknown(inst, "nat_gateway_id", "not set")
-
-    def apply(raw: RawResource, nat=nat) -> None:
-        raw.properties["natGateway"] = {"id": nat}
-    add_patch(p, inst, p.resolved(inst, ("subnet_id",)), apply, "subnet NAT gateway association")
+t_subnet_nat = reference_association("subnet_id", "nat_gateway_id", "natGateway",
+                                     "subnet NAT gateway association")
 
 
 def t_vnet_dns(p: Plan, inst: Inst) -> None:

@@ -16,7 +16,8 @@ from nsgcheck.loaders.raw import Path as PropPath
 from nsgcheck.loaders.raw import RawResource
 from nsgcheck.loaders.terraform_plan import (PLACEHOLDER_SUBSCRIPTION, Inst, Plan, Translator, add_patch,
                                              asr_network_name, blank, first_block, join_pointer, location,
-                                             nic_config_association, put)
+                                             nic_config_association, put,
+                                             reference_association)
 from nsgcheck.model import Finding, Unknown, ref
 
 
@@ -545,31 +546,12 @@ def t_storage_rules(p: Plan, inst: Inst) -> None:
     add_patch(p, inst, target, apply, "storage account network rules")
 
 
-def t_subnet_nsg(p: Plan, inst: Inst) -> None:
-    nsg = p.resolved(inst, ("network_security_group_id",))
-    nsg = nsg if nsg is not None else p.unknown(inst, "network_security_group_id", "not set")
-
-    def apply(raw: RawResource, nsg=nsg) -> None:
-        raw.properties["networkSecurityGroup"] = {"id": nsg}
-    add_patch(p, inst, p.resolved(inst, ("subnet_id",)), apply, "subnet NSG association")
-
-
-def t_subnet_rt(p: Plan, inst: Inst) -> None:
-    rt = p.resolved(inst, ("route_table_id",))
-    rt = rt if rt is not None else p.unknown(inst, "route_table_id", "not set")
-
-    def apply(raw: RawResource, rt=rt) -> None:
-        raw.properties["routeTable"] = {"id": rt}
-    add_patch(p, inst, p.resolved(inst, ("subnet_id",)), apply, "subnet route table association")
-
-
-def t_nic_nsg(p: Plan, inst: Inst) -> None:
-    nsg = p.resolved(inst, ("network_security_group_id",))
-    nsg = nsg if nsg is not None else p.unknown(inst, "network_security_group_id", "not set")
-
-    def apply(raw: RawResource, nsg=nsg) -> None:
-        raw.properties["networkSecurityGroup"] = {"id": nsg}
-    add_patch(p, inst, p.resolved(inst, ("network_interface_id",)), apply, "NIC NSG association")
+t_subnet_nsg = reference_association("subnet_id", "network_security_group_id", "networkSecurityGroup",
+                                     "subnet NSG association")
+t_subnet_rt = reference_association("subnet_id", "route_table_id", "routeTable",
+                                    "subnet route table association")
+t_nic_nsg = reference_association("network_interface_id", "network_security_group_id", "networkSecurityGroup",
+                                  "NIC NSG association")
 
 
 def t_nic_asg(p: Plan, inst: Inst) -> None:

@@ -776,6 +776,19 @@ def add_patch(p: Plan, inst: Inst, target: Any, apply: Callable[[RawResource], N
     p.patches.append(Patch(target, apply, what, p.origin(inst.pointer)))
 
 
+def reference_association(target_attr: str, ref_attr: str, prop: str, what: str) -> Translator:
+    """The translator of an association resource that sets `prop` of the resource `target_attr` names
+    to `{"id": <ref_attr>}` (an Unknown when the plan leaves it unset)."""
+    def translate(p: Plan, inst: Inst) -> None:
+        value = p.resolved(inst, (ref_attr,))
+        value = value if value is not None else p.unknown(inst, ref_attr, "not set")
+
+        def apply(raw: RawResource, value=value) -> None:
+            raw.properties[prop] = {"id": value}
+        add_patch(p, inst, p.resolved(inst, (target_attr,)), apply, what)
+    return translate
+
+
 def nic_config_association(p: Plan, inst: Inst, target: Any, only: Any, key: str, what: str) -> None:
     """An association resource that adds `{"id": target}` to `key` of the NIC's IP configurations
     (only the one named `only`, when given)."""
