@@ -49,3 +49,17 @@ def test_partly_allowed_names_make_a_result_partial_and_the_path_says_so():
 def test_empty_family_is_unknown():
     assert summarize(PathResult([], 0), "T").status == "unknown"
     assert PROTOCOLS
+
+
+def test_a_pass_without_explanation_keeps_status_and_shares_and_nothing_else_changes():
+    allow = PathPiece.of([_box("20.0.0.0/25")], [Step(NIC, ALLOWED, RULE)])
+    deny = PathPiece.of([_box("20.0.0.128/25")], [Step(NIC, DENIED, RULE)])
+    doubt = PathPiece.of([_box("20.0.1.0/24")], [Step(NIC, EITHER, RULE, reason="rule r: tag X not in the file")])
+    full = summarize(_result(allow), "T", prefixes=False)
+    lean = summarize(_result(allow), "T", prefixes=False, explain_pass=False)
+    assert full.decided_by and not lean.decided_by
+    assert (lean.status, lean.coverage, lean.unknown_share, lean.denied_share) == \
+        (full.status, full.coverage, full.unknown_share, full.denied_share) == ("pass", 1.0, 0.0, 0.0)
+    for pieces in ((deny,), (allow, deny), (allow, doubt)):
+        assert summarize(_result(*pieces), "T", prefixes=False, explain_pass=False) == \
+            summarize(_result(*pieces), "T", prefixes=False)

@@ -31,6 +31,7 @@ from .context import asg_membership, build_context, nsg_export_of
 from .egress import Egress, egress_for
 from .effective import export_layers
 from .firstmatch import EITHER
+from .membership import BoxIndex, single_v4
 from .nsg import INBOUND, OUTBOUND, TermCache, flow_space, nsg_device, through_nsgs
 from .path import Beyond, beyond_nsgs
 from .pathresult import Device, DeviceKind, Leg, PathPiece, PathResult, Step
@@ -356,6 +357,26 @@ class _Stage:
         pieces = list(self.finals) + [PathPiece.of(b, s) for b, s in self.walking]
         return PathResult(pieces, sum(p.volume() for p in pieces), self.devices, self.notes)
 
+    @cached_property
+    def index(self) -> BoxIndex:
+        """Its boxes (finals', then walking pieces') by the sources that hold an address."""
+        return BoxIndex([p.boxes for p in self.finals] + [b for b, _ in self.walking])
+
+    def cut(self, src: AddressSet, x: int, cut_dst: Any) -> tuple[list[PathPiece], list]:
+        """(finals, walking) restricted to the single source address `x` (`src`) and to what
+        `cut_dst` keeps of the destinations: what `_cut_boxes` makes of every piece, through the
+        index (the boxes that hold `x` alone are touched)."""
+        finals: list[PathPiece] = []
+        walking: list = []
+        nf = len(self.finals)
+        for g, boxes in self.index.cut(src, x, cut_dst):
+            if g < nf:
+                p = self.finals[g]
+                finals.append(PathPiece(boxes, p.steps, p.outcomes, p.partial))
+            else:
+                walking.append((boxes, self.walking[g - nf][1]))
+        return finals, walking
+
 
 def _evaluate(spec: PathSpec, flow: Flow, memo: PathMemo, src: AddressSet | None = None,
               dst: AddressSet | None = None, receiver_flow: Flow | None = None) -> PathResult:
@@ -395,7 +416,14 @@ def _evaluate(spec: PathSpec, flow: Flow, memo: PathMemo, src: AddressSet | None
             # what the receiver does to a packet does not depend on the sender's devices: the
             # two stages were evaluated over the same flow, and a packet's path is their product
             received = [(p.boxes, p.steps) for p in rstage.finals] + list(rstage.walking)
-            if src is not None or dst is not None:
+            x = single_v4(src)
+            if x is not None:
+                # one sender address (a pair's): only the boxes whose source holds it are cut
+                cut_dst = _cutter(dst)
+                finals, walking = stage.cut(src, x, cut_dst)
+                rfinals, rwalking = rstage.cut(src, x, cut_dst)
+                received = [(p.boxes, p.steps) for p in rfinals] + rwalking
+            elif src is not None or dst is not None:
                 walking = _cut(walking, src, dst)
                 received = _cut(received, src, dst)
                 cut_src, cut_dst = _cutter(src), _cutter(dst)

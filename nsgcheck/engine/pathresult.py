@@ -14,7 +14,6 @@ addresses out of an evaluation over the union of several subjects' addresses).
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from dataclasses import dataclass, field
 from functools import cached_property
 from enum import Enum
@@ -23,6 +22,7 @@ from typing import Any, Iterable, Protocol, Sequence
 from nsgcheck.values.addresses import AddressSet
 
 from .firstmatch import ALLOW, ALLOWED, DENIED, DENY, EITHER, NONE, UNKNOWN, outcome_name
+from .membership import Membership, holding
 from .space import Box
 
 
@@ -311,9 +311,11 @@ class PathResult:
         """A key equal for two single addresses that every box treats alike in `dimension`.
 
         `dimension` is 'src' or 'dst'. The key of a single address is its membership in each
-        distinct set the boxes hold in that dimension: two addresses with the same key are in
-        exactly the same boxes, so their projections are identical up to the address itself
-        (the same pieces, steps, shares and destinations). Other sets key as themselves.
+        distinct set the boxes hold in that dimension (the indices of the sets holding it): two
+        addresses with the same key are in exactly the same boxes, so their projections are
+        identical up to the address itself (the same pieces, steps, shares and destinations).
+        Other sets key as themselves. Many distinct sets are looked up through a `Membership`
+        index (one binary search), a few one by one (`holding`): the same key either way.
         """
         if len(address.v4) + len(address.v6) != 1:
             return ("set", address)
@@ -329,15 +331,15 @@ class PathResult:
                     part = (b.src if dimension == "src" else b.dst)
                     part = part.v4 if fam == 4 else part.v6
                     seen.setdefault(id(part), part)
-            sets = self._bounds[(dimension, fam)] = list(seen.values())
-        bits = []
-        for ivs_ in sets:
-            k = bisect_right(ivs_, (x, _INF)) - 1
-            bits.append(k >= 0 and ivs_[k][1] >= x)
-        return (fam, tuple(bits))
+            found = list(seen.values())
+            sets = self._bounds[(dimension, fam)] = Membership(found) if len(found) > _INDEXED else found
+        if isinstance(sets, Membership):
+            return (fam, sets.of(x))
+        return (fam, holding(sets, x))
 
 
-_INF = float("inf")
+#: above this many distinct sets a segment look-up goes through a `Membership` index
+_INDEXED = 8
 
 
 @dataclass(frozen=True)

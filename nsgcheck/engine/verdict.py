@@ -111,8 +111,11 @@ def decision_order(d: Decision) -> tuple:
             d.rule)
 
 
-def summarize(result: PathResult, label: str, prefixes: bool = True) -> Verdict:
-    """Status, coverage, deciding rules, reasons and the path of a result (module docstring)."""
+def summarize(result: PathResult, label: str, prefixes: bool = True, explain_pass: bool = True) -> Verdict:
+    """Status, coverage, deciding rules, reasons and the path of a result (module docstring).
+
+    `explain_pass=False`: a pass is only its status and shares (no deciding rules, reasons, path
+    or message), for callers that read nothing else of a pass (a multi-VM pair verdict)."""
     if result.total == 0:
         return unknown_verdict(f"the required flow family is empty ({label})")
     total = result.total
@@ -132,6 +135,8 @@ def summarize(result: PathResult, label: str, prefixes: bool = True) -> Verdict:
     status = status_from_shares(a, d, u)
     if partial and status in (PASS, UNKNOWN):
         status = PARTIAL   # a firewall allows only some of the required names: certainly not all
+    if status == PASS and not explain_pass:
+        return Verdict(PASS, a, u, denied_share=d)
     denied_prefixes = dst_cidrs(denied_boxes) if denied_boxes and d < WHOLE and prefixes else ()
     decisions = sorted((decision(rs, prefixes) for rs in result.final_decisions()), key=decision_order)
     reasons = result.reasons() + [n for n in result.notes if n not in result.reasons()]

@@ -1,0 +1,130 @@
+"""Which of many interval sets hold a point, and which boxes hold a single address: indexes that
+make a look-up cost what it touches, not every set or box of a path result.
+
+`Membership(sets).of(x)` is the tuple of the indices of the sets that hold `x` (ascending): the
+points where membership changes are swept once, so each look-up is one binary search.
+`BoxIndex(groups)` holds the boxes of a path result's pieces; `cut(src, dst)` restricts them to
+one source address (and any destination set) exactly as intersecting every box would, in the
+same order, touching only the boxes whose source holds the address.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from typing import Callable, Sequence
+
+from servicetags.intervals import Intervals
+
+from nsgcheck.values.addresses import AddressSet
+
+from .space import Box
+
+_INF = float("inf")
+
+
+def holding(sets: Sequence[Intervals], x: int) -> tuple[int, ...]:
+    """The indices of the sets that hold `x`, by a binary search in each (the plain way, and
+    the reference for `Membership`)."""
+    out = []
+    for j, ivs in enumerate(sets):
+        k = bisect_right(ivs, (x, _INF)) - 1
+        if k >= 0 and ivs[k][1] >= x:
+            out.append(j)
+    return tuple(out)
+
+
+class Membership:
+    """`holding(sets, x)` for many `x`: one sweep over the sets' bounds, then a binary search
+    per look-up. Equal answers are one tuple object."""
+
+    __slots__ = ("points", "held")
+
+    def __init__(self, sets: Sequence[Intervals]):
+        starts: dict[int, list[int]] = {}
+        stops: dict[int, list[int]] = {}
+        for j, ivs in enumerate(sets):
+            for lo, hi in ivs:
+                starts.setdefault(lo, []).append(j)
+                stops.setdefault(hi + 1, []).append(j)
+        self.points = sorted(starts.keys() | stops.keys())
+        active: dict[int, int] = {}          # set index -> how many of its intervals hold the point
+        interned: dict[tuple[int, ...], tuple[int, ...]] = {}
+        held = []
+        for p in self.points:
+            for j in stops.get(p, ()):
+                if active[j] == 1:
+                    del active[j]
+                else:
+                    active[j] -= 1
+            for j in starts.get(p, ()):
+                active[j] = active.get(j, 0) + 1
+            key = tuple(sorted(active))
+            held.append(interned.setdefault(key, key))
+        self.held = held
+
+    def of(self, x: int) -> tuple[int, ...]:
+        k = bisect_right(self.points, x) - 1
+        return self.held[k] if k >= 0 else ()
+
+
+def single_v4(address: AddressSet | None) -> int | None:
+    """The address when `address` is one IPv4 address (a VM's: the hot case), else None."""
+    if address is None or address.v6 or len(address.v4) != 1:
+        return None
+    lo, hi = address.v4[0]
+    return lo if lo == hi else None
+
+
+class BoxIndex:
+    """The boxes of a list of pieces (their box tuples, in order), indexed by the IPv4 sources
+    that hold an address (`Membership` over the distinct source sets)."""
+
+    __slots__ = ("groups", "flat", "sets", "by_set", "membership", "_touched")
+
+    def __init__(self, groups: Sequence[tuple[Box, ...]]):
+        self.groups = list(groups)
+        self.flat: list[tuple[int, Box]] = []
+        ids: dict[int, int] = {}
+        self.sets: list[Intervals] = []
+        self.by_set: list[list[int]] = []
+        for g, boxes in enumerate(self.groups):
+            for b in boxes:
+                ivs = b.src.v4
+                j = ids.get(id(ivs))
+                if j is None:
+                    j = ids[id(ivs)] = len(self.sets)
+                    self.sets.append(ivs)
+                    self.by_set.append([])
+                self.by_set[j].append(len(self.flat))
+                self.flat.append((g, b))
+        self.membership = Membership(self.sets)
+        self._touched: dict[tuple[int, ...], list[int]] = {}
+
+    def touched(self, x: int) -> list[int]:
+        """Positions (in `flat`, ascending) of the boxes whose source holds `x`."""
+        held = self.membership.of(x)
+        hit = self._touched.get(held)
+        if hit is None:
+            hit = self._touched[held] = sorted(p for j in held for p in self.by_set[j])
+        return hit
+
+    def cut(self, src: AddressSet, x: int, cut_dst: Callable[[AddressSet], AddressSet]
+            ) -> list[tuple[int, tuple[Box, ...]]]:
+        """(group number, its boxes restricted to `src` x what `cut_dst` keeps), groups in order
+        and without those left empty; `src` is the single address `x`."""
+        out: list[tuple[int, list[Box]]] = []
+        flat = self.flat
+        for pos in self.touched(x):
+            g, b = flat[pos]
+            d = cut_dst(b.dst)
+            if not d:
+                continue
+            box = Box(b.protocols, src, b.sport, d, b.dport)
+            if out and out[-1][0] == g:
+                out[-1][1].append(box)
+            else:
+                out.append((g, [box]))
+        return [(g, tuple(boxes)) for g, boxes in out]
+
+
+__all__ = ["BoxIndex", "Membership", "holding", "single_v4"]

@@ -1,0 +1,91 @@
+"""Membership and box indexes answer exactly what a binary search in every set or box answers."""
+
+from __future__ import annotations
+
+from hypothesis import given, strategies as st
+
+from nsgcheck.engine.evaluate import _cut_boxes, _cutter
+from nsgcheck.engine.firstmatch import ALLOWED
+from nsgcheck.engine.membership import BoxIndex, Membership, holding, single_v4
+from nsgcheck.engine.pathresult import Device, DeviceKind, PathPiece, PathResult, Step
+from nsgcheck.engine.space import Box
+from nsgcheck.values.addresses import AddressSet
+from nsgcheck.values.ports import PortSet
+from servicetags import intervals as iv
+
+WINDOW = 64           # addresses 0..63: bounds collide often
+
+
+@st.composite
+def interval_sets(draw, max_size: int = 5):
+    pairs = draw(st.lists(st.tuples(st.integers(0, WINDOW - 1), st.integers(0, 8)), max_size=max_size))
+    return iv.normalize((lo, min(WINDOW - 1, lo + n)) for lo, n in pairs)
+
+
+@st.composite
+def address_sets(draw):
+    return AddressSet(draw(interval_sets()), ())
+
+
+def _plain_holding(sets, x):
+    return tuple(j for j, ivs in enumerate(sets) if any(lo <= x <= hi for lo, hi in ivs))
+
+
+@given(st.lists(interval_sets(), max_size=20), st.lists(st.integers(-2, WINDOW + 2), min_size=1, max_size=20))
+def test_membership_is_holding_by_search_in_each_set(sets, points):
+    index = Membership(sets)
+    for x in points:
+        assert index.of(x) == holding(sets, x) == _plain_holding(sets, x)
+
+
+@st.composite
+def pieces(draw):
+    """Groups of boxes whose sources come from a small pool (so pieces share source sets by
+    identity, as a path result's do) and whose destinations are random."""
+    pool = draw(st.lists(address_sets(), min_size=1, max_size=12))
+    groups = []
+    for _ in range(draw(st.integers(0, 6))):
+        boxes = []
+        for _ in range(draw(st.integers(1, 5))):
+            src = draw(st.sampled_from(pool))
+            ports = PortSet.single(draw(st.sampled_from([443, 20004])))
+            boxes.append(Box(frozenset({"tcp"}), src, PortSet.everything(), draw(address_sets()), ports))
+        groups.append(tuple(boxes))
+    return groups
+
+
+@given(pieces(), st.integers(-1, WINDOW), st.one_of(st.none(), st.integers(0, WINDOW - 1).map(
+    lambda y: AddressSet(((y, y),), ())), address_sets()))
+def test_box_index_cut_is_cutting_every_box(groups, x, dst):
+    src = AddressSet(((x, x),), ()) if x >= 0 else AddressSet(((0, 0),), ())
+    x = max(x, 0)
+    assert single_v4(src) == x
+    plain = [(g, cut) for g, boxes in enumerate(groups) if (cut := _cut_boxes(boxes, src, dst))]
+    index = BoxIndex(groups)
+    assert index.cut(src, x, _cutter(dst)) == plain
+    assert index.cut(src, x, _cutter(dst)) == plain          # the remembered look-up too
+
+
+def test_single_v4_is_one_ipv4_address_only():
+    assert single_v4(AddressSet.parse("10.0.0.4")) == (10 << 24) + 4
+    for text in ("10.0.0.4/31", "fd00::1", "10.0.0.4,10.0.0.9"):
+        assert single_v4(AddressSet.from_cidrs(text.split(","))) is None
+    assert single_v4(None) is None
+
+
+NIC = Device(DeviceKind.NIC_NSG, "n", "/n")
+
+
+@given(pieces(), st.lists(st.integers(0, WINDOW - 1), min_size=2, max_size=12))
+def test_segment_keys_are_equal_exactly_when_the_same_boxes_hold_the_address(groups, points):
+    """Whether the sets are looked up one by one or through the index (many distinct sets),
+    two single addresses key alike iff every box treats them alike."""
+    result = PathResult([PathPiece.of(boxes, [Step(NIC, ALLOWED)]) for boxes in groups], 1, (NIC,))
+    boxes = [b for bs in groups for b in bs]
+    for dim in ("src", "dst"):
+        held = {x: frozenset(n for n, b in enumerate(boxes) if any(lo <= x <= hi for lo, hi in getattr(b, dim).v4))
+                for x in points}
+        keys = {x: result.segment(dim, AddressSet(((x, x),), ())) for x in points}
+        for a in points:
+            for b in points:
+                assert (keys[a] == keys[b]) == (held[a] == held[b]), (dim, a, b)
