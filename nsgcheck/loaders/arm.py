@@ -398,40 +398,72 @@ class _Expander:
 
     # ---- values
     def value(self, node: Any, scope: _Scope, ctx: EvalContext, ptr: str) -> Any:
-        """Evaluate every expression inside a JSON value, expanding property copy loops."""
+        """Evaluate every expression inside a JSON value, expanding property copy loops. Parts
+        without expressions are returned as they are (shared with the parsed template, not copied)."""
+        kind = type(node)
+        if kind is dict or kind is list:
+            out = self._tree(node, scope, ctx, ptr)
+            return node if out is None else out
         if isinstance(node, str):
             if not is_expression(node) and not node.startswith("[["):
                 return node
             return self.ev.string(node, ctx.at(ptr))
-        if isinstance(node, list):
-            return [self.value(v, scope, ctx, f"{ptr}/{i}") if isinstance(v, (str, list, dict)) else v
-                    for i, v in enumerate(node)]
-        if isinstance(node, dict):
-            out: dict[str, Any] = {}
-            ckey = _key(node, "copy")
-            pcopy = ckey is not None and _is_property_copy(node[ckey])
-            for k, v in node.items():
-                if isinstance(v, str):
-                    # pointers are built only for expressions (most values are literals)
-                    out[k] = v if v[:1] != "[" else self.ev.string(v, ctx.at(f"{ptr}/{_esc(k)}"))
-                elif isinstance(v, (list, dict)):
-                    if pcopy and k == ckey:
-                        continue
-                    out[k] = self.value(v, scope, ctx, f"{ptr}/{_esc(k)}")
-                else:
-                    out[k] = v
-            if pcopy:
-                for i, spec in enumerate(node[ckey]):
-                    out[_kw(spec, "name")] = self.copy_array(spec, scope, ctx, f"{ptr}/{_esc(ckey)}/{i}")
-            return out
+        if isinstance(node, (list, dict)):
+            out = self._tree(node, scope, ctx, ptr)
+            return node if out is None else out
         return node
+
+    def _tree(self, node: Any, scope: _Scope, ctx: EvalContext, at: Any) -> Any:
+        """`node` (an object or array) with its expressions evaluated, or None when it holds none.
+
+        Walks once: a string is evaluated only when it starts with '[' (an expression or an
+        escaped bracket), and a container is copied only when something inside it changed, so
+        literal sub-trees are shared. `at` is the node's pointer, or (parent's `at`, key):
+        pointers are written out only for what is evaluated (see `_pointer`)."""
+        if type(node) is dict or isinstance(node, dict):
+            if not _COPY_SPELLINGS.isdisjoint(node):
+                ckey = _key(node, "copy")
+                if _is_property_copy(node[ckey]):
+                    return self._property_copy(node, ckey, scope, ctx, _pointer(at))
+            items: Any = node.items()
+        else:
+            items = enumerate(node)
+        out = None
+        for k, v in items:
+            kind = type(v)
+            if kind is str:
+                if v[:1] != "[":
+                    continue
+                new = self.ev.string(v, ctx.at(_pointer((at, k))))
+            elif kind is dict or kind is list:
+                new = self._tree(v, scope, ctx, (at, k))
+                if new is None:
+                    continue
+            elif isinstance(v, (str, list, dict)):
+                new = self.value(v, scope, ctx, _pointer((at, k)))
+            else:
+                continue
+            if new is v:
+                continue
+            if out is None:
+                out = dict(node) if type(node) is dict or isinstance(node, dict) else list(node)
+            out[k] = new
+        return out
+
+    def _property_copy(self, node: dict, ckey: str, scope: _Scope, ctx: EvalContext, ptr: str) -> dict:
+        """An object with a property copy loop: its properties evaluated, the loop's arrays added."""
+        out: dict[str, Any] = {}
+        for k, v in node.items():
+            if k != ckey:
+                out[k] = self.value(v, scope, ctx, f"{ptr}/{_esc(k)}")
+        for i, spec in enumerate(node[ckey]):
+            out[_kw(spec, "name")] = self.copy_array(spec, scope, ctx, f"{ptr}/{_esc(ckey)}/{i}")
+        return out
 
     def contained(self, node: Any, scope: _Scope, ctx: EvalContext, ptr: str, rtype: str) -> Any:
         """A resource property's value; an expression that cannot be evaluated makes that one
         property unknown (with a finding) instead of refusing the whole input: nsgcheck reads
         few properties, and a value it reads being unknown makes the verdicts it decides unknown."""
-        if _literal(node):
-            return node   # expanding it would copy it unchanged (most rules of a large template)
         try:
             return self.value(node, scope, ctx, ptr)
         except LoaderError as e:
@@ -713,30 +745,15 @@ _COPY_SPELLINGS = frozenset(
     "".join(c.upper() if bits >> i & 1 else c for i, c in enumerate("copy")) for bits in range(16))
 
 
-def _literal(node: Any) -> bool:
-    """True when expanding `node` changes nothing: no string value in it starts with '[' (an
-    expression or an escaped bracket) and no object in it has a `copy` key in any case (a
-    property loop).
-    Checking is a walk that stops at the first expression; copying would rebuild every object."""
-    kind = type(node)
-    if kind is str:
-        return node[:1] != "["
-    if kind is dict:
-        if not _COPY_SPELLINGS.isdisjoint(node):
-            return False
-        values: Any = node.values()
-    elif kind is list:
-        values = node
-    else:
-        return True
-    for v in values:
-        kind = type(v)
-        if kind is str:
-            if v[:1] == "[":
-                return False
-        elif (kind is dict or kind is list) and not _literal(v):
-            return False
-    return True
+def _pointer(at: Any) -> str:
+    """The JSON pointer of a walk position: a pointer, or (parent position, key) pairs on it."""
+    if type(at) is str:
+        return at
+    keys = []
+    while type(at) is tuple:
+        at, key = at
+        keys.append(key)
+    return at + "".join(f"/{_esc(k)}" for k in reversed(keys))
 
 
 def _is_property_copy(v: Any) -> bool:
