@@ -220,6 +220,9 @@ def test_default_rules_synthesized_and_completed():
 _ADDRESS_POOL = ["*", "Any", "VirtualNetwork", "Storage.EastUS", "10.0.0.0/8", "10.0.0.1/8", "10.1.2.3",
                  "10.01.0.0/16", "2001:db8::/32", "1.2.3.4-1.2.3.9", "", " ", "bad tag", 7, None]
 _PORT_POOL = ["*", "443", "80-90", "90-80", "0", "65536", "22", 3389, "", "x", None]
+_ASG = "/subscriptions/s/resourceGroups/g/providers/Microsoft.Network/applicationSecurityGroups/"
+_ASG_POOL = [{"id": _ASG + "web"}, {"id": _ASG + "Web/"}, {"id": _ASG + "db"}, {"id": "web"}, {"id": 7}, {}, _ASG + "db",
+             "db", None]
 
 
 def _side(draw, singular, plural, pool):
@@ -241,6 +244,8 @@ def rule_props(draw):
     for side in ("source", "destination"):
         props.update(_side(draw, f"{side}AddressPrefix", f"{side}AddressPrefixes", _ADDRESS_POOL))
         props.update(_side(draw, f"{side}PortRange", f"{side}PortRanges", _PORT_POOL))
+        if draw(st.booleans()):
+            props[f"{side}ApplicationSecurityGroups"] = draw(st.lists(st.sampled_from(_ASG_POOL), max_size=3))
     return props
 
 
@@ -251,7 +256,7 @@ def test_shared_normalizer_equals_a_fresh_one_per_rule(props_list, effective):
     it builds equals (fields, problems and their paths) the rule built with nothing remembered, and
     is a complete SecurityRule (every field set, as its constructor would)."""
     shared = Normalizer()
-    for i, props in enumerate(props_list):
+    for i, props in enumerate(props_list * 2):   # each rule twice: once more from what is remembered
         got = shared.rule(props, f"r{i}", None, effective=effective)
         want = normalize_rule(props, f"r{i}", None, effective=effective)
         assert got == want

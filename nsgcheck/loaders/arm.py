@@ -81,6 +81,31 @@ def _key(d: Any, name: str) -> str | None:
     return None
 
 
+class _Keywords:
+    """The template keywords of one object, found as `_key` finds them (the exact spelling, else
+    the first key equal in any case) from one lower-cased map: a resource is asked for some
+    twenty keywords, most of them absent."""
+
+    __slots__ = ("node", "lower")
+
+    def __init__(self, node: dict):
+        self.node = node
+        self.lower: dict[str, str] = {}
+        for k in node:
+            if type(k) is str:
+                self.lower.setdefault(k.lower(), k)
+
+    def key(self, name: str) -> str | None:
+        return name if name in self.node else self.lower.get(name.lower())
+
+    def get(self, name: str, default: Any = None) -> Any:
+        k = self.key(name)
+        return self.node[k] if k is not None else default
+
+    def at(self, name: str) -> str:
+        return _esc(self.key(name) or name)
+
+
 def _kw(d: Any, name: str, default: Any = None) -> Any:
     """The value of the template keyword `name` in `d` (any case), else `default`."""
     k = _key(d, name)
@@ -523,12 +548,13 @@ class _Expander:
             extra = dict(inherited)
             if isinstance(key, str):
                 extra["symbolic_name"] = key
-            if _kw(res, "existing") is True:
+            kw = _Keywords(res)
+            if kw.get("existing") is True:
                 continue   # a reference to a resource deployed elsewhere: not defined here
-            loop = _kw(res, "copy")
+            loop = kw.get("copy")
             if isinstance(loop, dict):
                 lname = _kw(loop, "name")
-                cptr = f"{rptr}/{_at(res, 'copy')}"
+                cptr = f"{rptr}/{kw.at('copy')}"
                 if not isinstance(lname, str):
                     raise LoaderError("a resource copy loop needs a 'name'", self.file, cptr,
                                       _line(self.src.linemap, cptr))
@@ -537,21 +563,21 @@ class _Expander:
                     self.finding("warning", f"copy loop {lname!r}: {count.reason}; one resource stands for "
                                  "all its copies, with the loop index unknown", self.src.origin(cptr))
                     c = ctx.with_loop(lname, count, resource=True)
-                    self.one(scope, res, rptr, c, parent, {**extra, "copy_count_unknown": count}, depth)
+                    self.one(scope, res, rptr, c, parent, {**extra, "copy_count_unknown": count}, depth, kw)
                     continue
                 self.spend(count, cptr)
                 for i in range(count):
                     self.one(scope, res, rptr, ctx.with_loop(lname, i, resource=True), parent,
-                             {**extra, "copy": {"name": lname, "index": i}}, depth)
+                             {**extra, "copy": {"name": lname, "index": i}}, depth, kw)
             else:
-                self.one(scope, res, rptr, ctx, parent, extra, depth)
+                self.one(scope, res, rptr, ctx, parent, extra, depth, kw)
 
     def one(self, scope: _Scope, res: dict, rptr: str, ctx: EvalContext,
-            parent: tuple[str, str] | None, extra: dict[str, Any], depth: int) -> None:
+            parent: tuple[str, str] | None, extra: dict[str, Any], depth: int, kw: "_Keywords") -> None:
         src = scope.src
-        if _key(res, "condition") is not None:
-            cptr = f"{rptr}/{_at(res, 'condition')}"
-            cond = self.value(_kw(res, "condition"), scope, ctx, cptr)
+        if kw.key("condition") is not None:
+            cptr = f"{rptr}/{kw.at('condition')}"
+            cond = self.value(kw.get("condition"), scope, ctx, cptr)
             if isinstance(cond, str) and cond.lower() in ("true", "false"):
                 cond = cond.lower() == "true"
             if cond is False:
@@ -561,15 +587,15 @@ class _Expander:
             elif cond is not True:
                 raise LoaderError(f"a resource condition must be a boolean, got {cond!r}",
                                   src.file, cptr, _line(src.linemap, cptr))
-        rtype = self.value(_kw(res, "type"), scope, ctx, f"{rptr}/{_at(res, 'type')}")
+        rtype = self.value(kw.get("type"), scope, ctx, f"{rptr}/{kw.at('type')}")
         if not isinstance(rtype, str) or not rtype:
             if isinstance(rtype, Unknown):
                 self.finding("warning", f"resource type not known ({rtype.reason}); resource skipped",
                              src.origin(rptr))
                 return
             raise LoaderError("a resource needs a 'type' string", src.file, rptr, _line(src.linemap, rptr))
-        raw_name = _kw(res, "name")
-        nptr = f"{rptr}/{_at(res, 'name')}"
+        raw_name = kw.get("name")
+        nptr = f"{rptr}/{kw.at('name')}"
         name = self.value(raw_name, scope, ctx, nptr)
         if isinstance(name, Unknown):
             extra["name_unknown"] = name
@@ -595,14 +621,15 @@ class _Expander:
         if rtype.lower() == DEPLOYMENTS:
             self.deployment(scope, res, rptr, ctx, name, extra, depth)
             return
-        lptr = f"{rptr}/{_at(res, 'location')}"
-        location = self.contained(_kw(res, "location"), scope, ctx, lptr, rtype) \
-            if _key(res, "location") is not None else None
+        lptr = f"{rptr}/{kw.at('location')}"
+        location = self.contained(kw.get("location"), scope, ctx, lptr, rtype) \
+            if kw.key("location") is not None else None
         if location is not None and not isinstance(location, (str, Unknown)):
             location = Unknown(f"location is not a string: {location!r}", src.origin(lptr))
-        props_node = _kw(res, "properties", {})
-        pptr = f"{rptr}/{_at(res, 'properties')}"
-        if isinstance(props_node, dict) and not _is_property_copy(_kw(props_node, "copy")):
+        props_node = kw.get("properties", {})
+        pptr = f"{rptr}/{kw.at('properties')}"
+        if isinstance(props_node, dict) and (_COPY_SPELLINGS.isdisjoint(props_node)
+                                             or not _is_property_copy(_kw(props_node, "copy"))):
             props = {k: self.contained(v, scope, ctx, f"{pptr}/{_esc(k)}", rtype)
                      for k, v in props_node.items()}
         else:
@@ -616,8 +643,8 @@ class _Expander:
             raise LoaderError("resource 'properties' must be an object", src.file, pptr,
                               _line(src.linemap, pptr))
         for k in ("tags", "sku", "kind", "zones", "identity", "plan", "scope", "apiVersion"):
-            if _key(res, k) is not None:
-                extra[k] = self.contained(_kw(res, k), scope, ctx, f"{rptr}/{_at(res, k)}", rtype)
+            if kw.key(k) is not None:
+                extra[k] = self.contained(kw.get(k), scope, ctx, f"{rptr}/{kw.at(k)}", rtype)
         rid = _synth_id(ctx.subscription_id, ctx.resource_group, rtype, name)
         if isinstance(rid, Unknown):
             extra["id_unknown"] = rid
@@ -628,11 +655,11 @@ class _Expander:
         self.out.resources.append(RawResource(
             type=rtype, name=name, id=rid, properties=props, origin=src.origin(rptr),
             location=location, locate=locate, extra=extra))
-        children = _kw(res, "resources")
+        children = kw.get("resources")
         if children:
             inherit = {k: extra[k] for k in ("condition_unknown", "copy_count_unknown", "deployment")
                        if k in extra}
-            self.resources(scope, children, f"{rptr}/{_at(res, 'resources')}", ctx, (rtype, name), inherit, depth)
+            self.resources(scope, children, f"{rptr}/{kw.at('resources')}", ctx, (rtype, name), inherit, depth)
 
     def _symbolic_thunk(self, node: Any, scope: _Scope, ctx: EvalContext, ptr: str) -> Callable[[], Any]:
         sctx = ctx.as_symbolic()

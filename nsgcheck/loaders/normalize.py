@@ -311,6 +311,27 @@ _SIDE_KEYS = {side: (f"{side}AddressPrefix", f"{side}AddressPrefixes", f"{side}A
                      f"{side} address") for side in ("source", "destination")}
 
 
+def _side_key(side: str, effective: bool, one: Any, many: Any, asgs: Any) -> tuple[Any, ...] | None:
+    """What one side of a rule is worked out from, as a key: None unless every value is a plain
+    string (or absent), the plural a list of strings and the ASGs a list of `{"id": string}`
+    (a key never confuses values that only compare equal, such as 1 and True)."""
+    if not (one is None or type(one) is str):
+        return None
+    if many is None or type(many) is str:
+        plural: Any = many
+    elif type(many) is list and all(type(v) is str for v in many):
+        plural = tuple(many)
+    else:
+        return None
+    if asgs is None:
+        ids: Any = None
+    elif type(asgs) is list and all(type(a) is dict and len(a) == 1 and type(a.get("id")) is str for a in asgs):
+        ids = tuple(a["id"] for a in asgs)
+    else:
+        return None
+    return side, effective, one, plural, ids
+
+
 class Normalizer:
     """Normalizes rules, remembering the classification of each distinct address/port value.
 
@@ -321,6 +342,11 @@ class Normalizer:
     def __init__(self) -> None:
         #: (value, side) -> (token, problems, (token,)): the one-token tuple is shared by every rule
         self._addr: dict[tuple[str, str], tuple[AddressToken, tuple[str, ...], tuple[AddressToken]]] = {}
+        #: value -> (token,) for values valid on either side (no problem, nothing unknown: the
+        #: token does not depend on the side)
+        self._valid: dict[str, tuple[AddressToken]] = {}
+        #: (side, effective, singular, plural, ASG ids as written) -> a side without problems
+        self._sides: dict[tuple[Any, ...], tuple[tuple[AddressToken, ...], tuple[str, ...]]] = {}
         self._ports: dict[tuple[Any, ...], PortSet] = {}
 
     def address(self, value: Any, what: str, path: tuple[str | int, ...], problems: list[str]) -> AddressToken:
@@ -332,6 +358,8 @@ class Normalizer:
             probs: list[str] = []
             token = classify_address(value, probs, what)
             hit = self._addr[key] = (token, tuple(probs), (token,))
+            if not probs and token.unknown is None:
+                self._valid[value] = hit[2]
         if hit[1]:
             problems.extend(Problem(m, path) for m in hit[1])
         return hit[0]
@@ -364,12 +392,29 @@ class Normalizer:
     def addresses(self, props: Mapping[str, Any], side: str, problems: list[str], repeated_ok: bool
                   ) -> tuple[tuple[AddressToken, ...] | Unknown, tuple[str, ...]]:
         singular, plural, asg_key, what = _SIDE_KEYS[side]
-        one = props.get(singular)
-        if type(one) is str and one and not props.get(plural) and not props.get(asg_key):  # the common case
-            hit = self._addr.get((one, what))
-            if hit is not None and not hit[1]:
-                return hit[2], ()
+        one, many, asg_field = props.get(singular), props.get(plural), props.get(asg_key)
+        if type(one) is str and one and not many and not asg_field:  # the common case
+            hit = self._valid.get(one)
+            if hit is not None:
+                return hit, ()
             return (self.address(one, what, (singular,), problems),), ()
+        key = _side_key(side, repeated_ok, one, many, asg_field)
+        if key is not None:
+            known = self._sides.get(key)
+            if known is not None:
+                return known
+            before = len(problems)
+            tokens, asgs = self._addresses(props, side, problems, repeated_ok)
+            if len(problems) == before and not isinstance(tokens, Unknown) \
+                    and all(t.unknown is None for t in tokens):
+                self._sides[key] = (tokens, asgs)
+            return tokens, asgs
+        return self._addresses(props, side, problems, repeated_ok)
+
+    def _addresses(self, props: Mapping[str, Any], side: str, problems: list[str], repeated_ok: bool
+                   ) -> tuple[tuple[AddressToken, ...] | Unknown, tuple[str, ...]]:
+        """`addresses` worked out (plural fields, ASGs, problems)."""
+        singular, plural, asg_key, what = _SIDE_KEYS[side]
         values = _union(props, singular, plural, problems, repeated_ok)
         asg_field = props.get(asg_key)
         asgs, asg_unknown = ((), []) if absent(asg_field) else _asg_ids(asg_field, asg_key, problems)
