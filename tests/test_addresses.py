@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nsgcheck.values.addresses import AddressError, AddressSet, looks_like_address, parse_cidr
+from nsgcheck.values.addresses import AddressError, AddressSet, looks_like_address, parse_cidr, plain_ipv4_network
 
 
 @st.composite
@@ -202,3 +202,20 @@ def test_parse_cidr_shortcut_edges():
     for bad in ("10.01.0.0/16", "10.1.2.3/24", "10.1.0.0/33", "256.1.1.1"):
         with pytest.raises(AddressError):
             parse_cidr(bad)
+
+
+@given(st.lists(st.integers(0, 300).map(str) | st.sampled_from(["00", "01", "0"]), min_size=4, max_size=4),
+       st.sampled_from(["", "/8", "/16", "/24", "/32", "/0", "/31", "/33"]))
+def test_plain_ipv4_networks_are_what_a_strict_parse_accepts(octets, tail):
+    """A spelling `plain_ipv4_network` accepts parses strictly (netaddr agrees it is that network);
+    every address and /32, /24, /16, /8 with zero host octets is accepted."""
+    text = ".".join(octets) + tail
+    if plain_ipv4_network(text):
+        family, first, last = parse_cidr(text, strict=True)
+        net = netaddr.IPNetwork(text)
+        assert (family, first, last) == (4, int(net.first), int(net.last))
+        assert str(net) == (text if "/" in text else text + "/32")   # canonical: no host bits, no leading zeros
+    canonical = all(o == str(int(o)) and int(o) <= 255 for o in octets)
+    zeros = {"/8": 3, "/16": 2, "/24": 1}.get(tail)
+    if canonical and (tail in ("", "/32") or (zeros is not None and all(o == "0" for o in octets[4 - zeros:]))):
+        assert plain_ipv4_network(text)

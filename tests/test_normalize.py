@@ -285,3 +285,44 @@ def test_normalizer_caches_agree_with_the_uncached_functions(addresses, port_lis
         got = shared.ports(items, "destination port range", got_problems, "destinationPortRange")
         assert got == normalize_ports(items, "destination port range", want_problems, "destinationPortRange")
         assert [(str(p), p.path) for p in got_problems] == [(str(p), p.path) for p in want_problems]
+
+
+def test_rules_are_built_with_every_field_in_its_place():
+    """`Normalizer.rule` builds SecurityRule positionally (it is the hot path of loading): each
+    field holds the value read for it."""
+    props = {"priority": 300, "direction": "Outbound", "access": "Deny", "protocol": "Udp",
+             "sourceAddressPrefix": "10.0.0.0/8", "sourcePortRange": "1000-2000",
+             "destinationAddressPrefix": "Storage", "destinationPortRange": "443", "description": "why",
+             "sourceApplicationSecurityGroups": [{"id": _ASG + "src"}],
+             "destinationApplicationSecurityGroups": [{"id": _ASG + "dst"}]}
+    origin = Origin("f.json", "/x")
+    r = Normalizer().rule(props, "n", origin)
+    assert [f.name for f in fields(SecurityRule)][:15] == [
+        "name", "priority", "direction", "access", "protocol", "source_addresses", "source_ports",
+        "destination_addresses", "destination_ports", "source_asgs", "destination_asgs", "description", "default",
+        "origin", "problems"]
+    assert (r.name, r.priority, r.direction, r.access, r.protocol) == ("n", 300, "outbound", "deny", "udp")
+    assert [t.value for t in r.source_addresses] == ["10.0.0.0/8"]
+    assert [t.value for t in r.destination_addresses] == ["Storage"]
+    assert r.source_ports == normalize_ports([("1000-2000", ())], "p", [])
+    assert r.destination_ports == normalize_ports([("443", ())], "p", [])
+    assert r.source_asgs == ((_ASG + "src").lower(),) and r.destination_asgs == ((_ASG + "dst").lower(),)
+    assert (r.description, r.default, r.origin, r.problems, r.exists) == ("why", False, origin, (), None)
+
+
+_OCTETS = st.sampled_from(["0", "1", "9", "10", "01", "00", "172", "192", "255", "256", "999"]) | st.integers(0, 300).map(str)
+_IPV4ISH = st.builds(lambda octets, tail: ".".join(octets) + tail, st.lists(_OCTETS, min_size=3, max_size=5),
+                     st.sampled_from(["", "/0", "/8", "/16", "/24", "/32", "/33", "/08", "/ 24", " ", "/24 ", "-1.2.3.4"]))
+
+
+@settings(max_examples=200)
+@given(st.lists(_IPV4ISH, min_size=1, max_size=10), st.sampled_from(["source address", "destination address"]))
+def test_ipv4_spellings_are_classified_as_classify_address_does(values, what):
+    """IPv4 networks recognised by their spelling (no parse) get exactly the token and problems
+    `classify_address` gives, first seen or remembered."""
+    shared = Normalizer()
+    for value in values * 2:
+        got_problems, want_problems = [], []
+        path = ("sourceAddressPrefixes", 0)
+        assert shared.address(value, what, path, got_problems) == classify_address(value, want_problems, what, path)
+        assert [(str(p), p.path) for p in got_problems] == [(str(p), p.path) for p in want_problems]

@@ -868,8 +868,8 @@ class _Locator:
         node, ptr, src, _, skip_index, _, stopped = self._parent(path)
         if stopped or skip_index or type(node) is not list:
             return [self(path + (i,)) for i in range(count)]
-        origin, n = src.origin, len(node)
-        return [origin(f"{ptr}/{i}") if i < n else self(path + (i,))
+        file, lines, n = src.file, src.linemap, len(node)   # src.origin's Origin, made here
+        return [Origin(file, f"{ptr}/{i}", lines=lines) if i < n else self(path + (i,))
                 for i in range(count)]
 
     def _parent(self, head: PropPath) -> tuple:

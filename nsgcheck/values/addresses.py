@@ -198,6 +198,19 @@ _OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _CANONICAL_V4 = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}(?:/(3[0-2]|[12]?[0-9]))?")
 
 
+#: a canonical IPv4 address (or /32), or a /24, /16 or /8 whose host octets are spelled 0: a valid
+#: network whatever its octets, so recognising the spelling is enough
+_PLAIN_V4 = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.(?:{_OCTET}(?:/32)?|0/24)|{_OCTET}\.{_OCTET}\.0\.0/16"
+                       rf"|{_OCTET}\.0\.0\.0/8")
+
+
+def plain_ipv4_network(text: str) -> bool:
+    """True when `text` is an IPv4 address or network in a spelling that is valid by itself (see
+    `_PLAIN_V4`): what `parse_cidr(text, strict=True)` accepts without a parse (most of a large
+    estate's rule prefixes). False says nothing: parse it."""
+    return _PLAIN_V4.fullmatch(text) is not None
+
+
 def parse_cidr(text: str, strict: bool = True) -> tuple[int, int, int]:
     """Parse `text` as an IP or CIDR into (family, first, last). Raises AddressError.
 
