@@ -84,3 +84,51 @@ def test_remote_asg_without_members_is_maybe_everything():
     t = rule_term(_rule(destination_addresses=(), destination_asgs=("asg-x",)), "outbound", CTX)
     assert t.boxes == () and t.maybe[0].dst == AddressSet.everything()
     assert "asg-x" in t.reason
+
+
+def _contexts():
+    from test_nsg import make_contexts
+    out = []
+    for vnet_known in (True, False):
+        for subject in (None, frozenset(), frozenset({"asg1"})):
+            out.append(make_contexts(vnet_known, subject)[0])
+    return out
+
+
+def test_a_rule_that_reads_no_context_resolves_alike_in_every_context():
+    """The NSG term cache shares such a rule's term across contexts (nsg.relevant_terms): wrong
+    if `reads_no_context` ever said so of a rule whose term a context changes."""
+    from hypothesis import given, settings
+
+    from nsgcheck.engine.resolve import reads_no_context
+    from test_nsg import rules
+
+    contexts = _contexts()
+    seen = {True: 0, False: 0}
+
+    @settings(max_examples=200)
+    @given(rules())
+    def check(drawn):
+        for rule in drawn:
+            free = reads_no_context(rule)
+            seen[free] += 1
+            for direction in ("inbound", "outbound"):
+                terms = [rule_term(rule, direction, ctx) for ctx in contexts]
+                if free:
+                    assert all(t == terms[0] for t in terms), rule
+    check()
+    assert seen[True] and seen[False]      # both kinds were drawn
+
+
+def test_tags_and_asgs_read_the_context():
+    from nsgcheck.engine.resolve import reads_no_context
+
+    def rule(src, dst=("10.0.0.0/24",), asgs=()):
+        tok = lambda v: AddressToken(AddressKind.CIDR if v[0].isdigit() else (
+            AddressKind.ANY if v == "*" else AddressKind.TAG), v)
+        return SecurityRule("r", 100, "inbound", "allow", "tcp", tuple(tok(v) for v in src), PortSet.everything(),
+                            tuple(tok(v) for v in dst), PortSet.single(443), source_asgs=asgs)
+    assert reads_no_context(rule(("10.0.0.4", "*")))
+    assert not reads_no_context(rule(("VirtualNetwork",)))
+    assert not reads_no_context(rule(("10.0.0.4",), ("Storage",)))
+    assert not reads_no_context(rule((), asgs=("/asg/a",)))

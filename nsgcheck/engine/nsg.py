@@ -37,7 +37,8 @@ from nsgcheck.values.ports import PortSet
 
 from .firstmatch import ALLOWED, DENIED, DENY, NONE, UNKNOWN, Partition, Term, first_match
 from .pathresult import Device, DeviceKind, Leg, PathPiece, PathResult, Step, StepState
-from .resolve import Ident, INBOUND, OUTBOUND, ResolveContext, is_builtin_tag, rule_protocols, rule_term
+from .resolve import (Ident, INBOUND, OUTBOUND, ResolveContext, is_builtin_tag, reads_no_context, rule_protocols,
+                      rule_term)
 from .space import PORTED, PROTOCOLS, Box, volume
 
 NIC_NSG = DeviceKind.NIC_NSG.value
@@ -240,13 +241,14 @@ def relevant_terms(nsg: NetworkSecurityGroup, direction: str, ctx: ResolveContex
     out = cache._near.get(lkey)
     if out is None:
         out = []
-        for ref, rule, bound, fixed in rules:
+        for ref, rule, bound, fixed, free in rules:
             if fixed is not None:
                 out.append(fixed)
                 continue
             if bound is not None and not any(_token_meets(t, remote, ctx.catalog, cache) for t in bound):
                 continue
-            tkey = (Ident(rule), direction, token)
+            # a rule whose resolution reads nothing of the context has one term for every context
+            tkey = (Ident(rule), direction, None if free else token)
             term = cache._term.get(tkey)
             if term is None:
                 term = cache._term[tkey] = rule_term(rule, direction, ctx, ref)
@@ -257,14 +259,16 @@ def relevant_terms(nsg: NetworkSecurityGroup, direction: str, ctx: ResolveContex
 
 def _channel_rules(nsg: NetworkSecurityGroup, direction: str, channel: Channel, catalog: Any,
                    cache: TermCache) -> list[tuple[Any, ...]]:
-    """(label, rule, remote bound or None, fixed term or None) for the rules of `direction` that
-    can meet the channel, in evaluation order (the others are left out before sorting)."""
+    """(label, rule, remote bound or None, fixed term or None, whether its term reads no context)
+    for the rules of `direction` that can meet the channel, in evaluation order (the others are
+    left out before sorting)."""
     out: list[tuple[Any, ...]] = []
     if nsg.rules_unknown is not None:
         everything = (Box(PROTOCOLS, AddressSet.everything(), PortSet.everything(),
                           AddressSet.everything(), PortSet.everything()),)
         out.append((None, None, None, Term((), UNKNOWN, RuleRef(nsg, _unknown_rule(nsg)), everything,
-                                           f"rules of NSG {nsg.name} are not determined: {nsg.rules_unknown.reason}")))
+                                           f"rules of NSG {nsg.name} are not determined: {nsg.rules_unknown.reason}"),
+                    False))
     full = nsg if nsg.default_rules else _with_defaults(nsg)
     fkey = (Ident(nsg), direction)
     facts = cache._facts.get(fkey)
@@ -279,8 +283,9 @@ def _channel_rules(nsg: NetworkSecurityGroup, direction: str, channel: Channel, 
         bkey = (Ident(rule), direction)
         hit = cache._bound.get(bkey)
         if hit is None:
-            hit = cache._bound[bkey] = (RuleRef(nsg, rule), _remote_bound(rule, direction, catalog))
-        out.append((hit[0], rule, hit[1], None))
+            hit = cache._bound[bkey] = (RuleRef(nsg, rule), _remote_bound(rule, direction, catalog),
+                                        reads_no_context(rule))
+        out.append((hit[0], rule, hit[1], None, hit[2]))
     return out
 
 

@@ -244,6 +244,23 @@ def rule_protocols(protocol: str) -> frozenset[str]:
     return frozenset({p}) & PROTOCOLS
 
 
+def reads_no_context(rule: SecurityRule) -> bool:
+    """Whether `rule_term` of the rule reads nothing of its context, so that one term serves every
+    context: no ASGs, and every address a CIDR, `*` or a value not determined (tags, VirtualNetwork
+    and Internet are resolved in the context, see `_side` and `resolve_address_token`)."""
+    if rule.source_asgs or rule.destination_asgs:
+        return False
+    for tokens in (rule.source_addresses, rule.destination_addresses):
+        if isinstance(tokens, Unknown):
+            continue
+        if any(tok.kind not in _CONTEXT_FREE for tok in tokens):
+            return False
+    return True
+
+
+_CONTEXT_FREE = frozenset({AddressKind.CIDR, AddressKind.ANY, AddressKind.UNKNOWN})
+
+
 def rule_term(rule: SecurityRule, direction: str, ctx: ResolveContext, label: Any = None) -> Term:
     """A rule as a Term for `first_match` in `direction` ('inbound' | 'outbound').
 
