@@ -34,6 +34,7 @@ _BY_KEY["peer"] = ("subjects", False)
 #: result keys left out when empty or zero, and what they stand for then
 _DEFAULTS: dict[str, Any] = {"unknown_share": 0.0, "urls": [], "path": [], "decided_by": [],
                              "denied_prefixes": [], "reasons": []}
+_NO_DEFAULT = object()
 #: result keys `Packer.result` may leave out or refer to a table with (the others are copied)
 _KINDS = {"id": "id", "title": "title", "severity": "severity", **{k: "other" for k in [*_DEFAULTS, *_BY_KEY]}}
 #: the in-memory key order of a result (other keys follow in the order they come)
@@ -63,6 +64,9 @@ class Packer:
         self.tables: dict[str, dict[str, Any]] = {name: {} for name in TABLES}
         self._ids: dict[str, dict[Any, str]] = {name: {} for name in TABLES}
         self._held: list[Any] = []           # objects whose id() keys the cache stay alive
+        #: a key order of results -> (key, kind, default, table, many, the table's ids) of the
+        #: keys to look at (an id already given is taken from the table's ids without a call)
+        self._work: dict[tuple[str, ...], tuple[tuple[Any, ...], ...]] = {}
 
     def ref(self, table: str, obj: Any) -> str:
         """The id of an entry (the same id for an equal entry)."""
@@ -81,32 +85,35 @@ class Packer:
 
     def result(self, r: dict[str, Any]) -> dict[str, Any]:
         # a copy keeps every key in place; only the keys `_KINDS` names are looked at, in the
-        # result's order (table ids are numbered in order of first use)
+        # result's order (table ids are numbered in order of first use). Results of one report
+        # have a few key orders: which keys to look at is worked out once per order.
         out = r.copy()
-        for key in [k for k in r if k in _KINDS]:
+        order = tuple(r)
+        work = self._work.get(order)
+        if work is None:
+            work = self._work[order] = tuple(
+                (k, _KINDS[k], _DEFAULTS.get(k, _NO_DEFAULT), *_BY_KEY.get(k, (None, False)),
+                 self._ids[_BY_KEY[k][0]] if k in _BY_KEY else None) for k in order if k in _KINDS)
+        ref = self.ref
+        for key, kind, default, table, many, ids in work:
             value = r[key]
-            kind = _KINDS[key]
-            if kind == "id":
+            if kind == "other":
+                if value == default and type(value) is type(default):
+                    del out[key]
+                elif table is not None:
+                    if many:
+                        if isinstance(value, list):
+                            out[key] = [ids.get(id(x)) or ref(table, x) for x in value]
+                    elif isinstance(value, (list, dict)):
+                        out[key] = ids.get(id(value)) or ref(table, value)
+            elif kind == "id":
                 if value == _result_id(r):
                     del out[key]
-                continue
-            if kind == "title":
+            elif kind == "title":
                 if value == self.titles.get(str(r.get("requirement"))):
                     del out[key]
-                continue
-            if kind == "severity":
-                if value == STATUS_SEVERITY.get(str(r.get("status"))):
-                    del out[key]
-                continue
-            if key in _DEFAULTS and value == _DEFAULTS[key] and type(value) is type(_DEFAULTS[key]):
+            elif value == STATUS_SEVERITY.get(str(r.get("status"))):     # severity
                 del out[key]
-                continue
-            if key in _BY_KEY and isinstance(value, (list, dict)):
-                table, many = _BY_KEY[key]
-                if many and isinstance(value, list):
-                    out[key] = [self.ref(table, x) for x in value]
-                elif not many:
-                    out[key] = self.ref(table, value)
         return out
 
     def results(self, results: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
