@@ -114,6 +114,32 @@ def test_fixes_of_one_report_never_collide_and_identical_rules_are_shared():
     assert len(snippets.unique_fixes(report)) == 2
 
 
+def test_a_deny_above_an_earlier_fix_gets_one_rule_above_it_that_later_results_share():
+    # vm1 is denied by the default-like deny only; vm2 and vm3 (another address range) by a
+    # source-scoped deny far above it too. vm2 needs a rule above priority 250; vm3 the same
+    # one: not a third rule, and never the rule at 3999 (below the deny at 250: it would not help)
+    e = estate(nsg("nsg-a", rule("r37", 250), rule("deny-internet-out", 4000)))
+    vm2 = Subject("vm", "vm2", VM.id.replace("vm1", "vm2"), "10.0.1.4", "eastus")
+    vm3 = Subject("vm", "vm3", VM.id.replace("vm1", "vm3"), "10.0.1.5", "eastus")
+    vm1b = Subject("vm", "vm1b", VM.id.replace("vm1", "vm1b"), "10.0.0.6", "eastus")
+    both = (deny("nsg-a", "r37", 250), deny("nsg-a", "deny-internet-out", 4000))
+    results = [result("fail", deny("nsg-a", "deny-internet-out", 4000)),
+               result("fail", deny("nsg-a", "deny-internet-out", 4000), subject=vm1b),     # reuses 3999
+               result("fail", *both, subject=vm2), result("fail", *both, subject=vm3),
+               result("fail", *both, subject=vm3, requirement="A2A-SRC-AAD", dest="Storage.EastUS")]
+    out = plan_report_fixes(results, e)
+    fixes = {(r.subject.name, r.requirement): r.fixes for r in out}
+    assert [f.priority for f in fixes[("vm1", "A2A-SRC-STORAGE")]] == [3999]
+    assert fixes[("vm1b", "A2A-SRC-STORAGE")] == fixes[("vm1", "A2A-SRC-STORAGE")]
+    assert [f.priority for f in fixes[("vm2", "A2A-SRC-STORAGE")]] == [249]
+    assert fixes[("vm3", "A2A-SRC-STORAGE")] == fixes[("vm2", "A2A-SRC-STORAGE")]
+    # another requirement with the same traffic takes the same rule, as its own fix
+    [aad] = fixes[("vm3", "A2A-SRC-AAD")]
+    assert aad.priority == 249 and aad.requirement == "A2A-SRC-AAD"
+    report = {"results": [r.to_json() for r in out]}
+    assert sorted(f["priority"] for f in snippets.unique_fixes(report)) == [249, 3999]
+
+
 def test_multi_vm_inbound_fix_on_the_receiver():
     e = estate(nsg("nsg-b", rule("deny-in", 4000, direction="inbound")))
     vm2 = Subject("vm", "vm2", VM.id.replace("vm1", "vm2"), "10.0.1.5", "eastus")

@@ -21,6 +21,7 @@ from typing import Any, Iterable
 from nsgcheck.audit.results import FAIL, PARTIAL, Result, origin_json
 from nsgcheck.estate import Estate
 from nsgcheck.model import NetworkSecurityGroup, Origin, SecurityRule, Unknown, ref
+from nsgcheck.values.addresses import AddressError, parse_cidr
 
 MIN_PRIORITY, MAX_PRIORITY = 100, 4096
 NSG_KINDS = ("nic-nsg", "subnet-nsg", "nic-nsg-in", "nic-nsg-out", "subnet-nsg-in", "subnet-nsg-out")
@@ -187,8 +188,12 @@ class Allocation:
 
     priorities: dict[tuple[str, str], set[int]] = dataclasses.field(default_factory=dict)
     names: dict[str, set[str]] = dataclasses.field(default_factory=dict)
-    planned: dict[tuple[str, ...], Fix] = dataclasses.field(default_factory=dict)
-    reused: dict[tuple[Any, str], Fix] = dataclasses.field(default_factory=dict)
+    #: (NSG ref, direction, protocol, sources, destinations, port) -> the rules planned for it, in
+    #: order (more than one when a later result's deny sits above an earlier fix)
+    planned: dict[tuple[str, ...], list[Fix]] = dataclasses.field(default_factory=dict)
+    #: (traffic as in `planned`, the planned rule's position in its list, requirement) -> that
+    #: rule as this requirement's fix
+    reused: dict[tuple[Any, int, str], Fix] = dataclasses.field(default_factory=dict)
     index: "_Index | None" = None
     #: (NSG name, rule name) lower-cased of rules that allow some result: never rewritten
     relied_on: frozenset[tuple[str, str]] = frozenset()
@@ -248,11 +253,14 @@ def plan_fixes(result: Result, estate: Estate, allocation: Allocation | None = N
         nsg, deny_pri, deny_rule = denies[key]
         direction = key[1]
         same = key + (result.protocol.lower(), source, destination, str(result.port))
-        earlier = allocation.planned.get(same)
-        if earlier is not None and (earlier.priority is None or earlier.priority < deny_pri):
-            again = allocation.reused.get((same, result.requirement))
+        # the first rule planned for the same traffic that sits above this deny (or has no room)
+        earlier_at = next((n for n, f in enumerate(allocation.planned.get(same, ()))
+                           if f.priority is None or f.priority < deny_pri), None)
+        if earlier_at is not None:
+            again = allocation.reused.get((same, earlier_at, result.requirement))
             if again is None:
-                again = allocation.reused[(same, result.requirement)] = (
+                earlier = allocation.planned[same][earlier_at]
+                again = allocation.reused[(same, earlier_at, result.requirement)] = (
                     earlier if earlier.requirement == result.requirement
                     else dataclasses.replace(earlier, requirement=result.requirement))
             fixes.append(again)
@@ -275,7 +283,7 @@ def plan_fixes(result: Result, estate: Estate, allocation: Allocation | None = N
                   name=name, priority=priority, protocol=result.protocol.lower() or "tcp",
                   sources=source, destinations=destination, port=str(result.port),
                   above_rule=deny_rule, above_priority=deny_pri, location=nsg.origin, note=note)
-        allocation.planned.setdefault(same, fix)
+        allocation.planned.setdefault(same, []).append(fix)
         fixes.append(fix)
     return fixes
 
@@ -364,21 +372,24 @@ def _covers_cached(tokens: Any, address: str, allocation: Allocation) -> bool:
 def _covers(tokens: Any, address: str) -> bool:
     """Whether a rule's source side certainly includes the subject (any, VirtualNetwork, or a
     CIDR holding its address or range)."""
-    try:
-        subject = ipaddress.ip_network(address, strict=False) if address else None
-    except ValueError:
-        subject = None
+    subject = _span(address) if address else None
     for t in tokens:
         if t.kind == "any" or (t.kind == "tag" and t.value.lower() == "virtualnetwork"):
             return True
         if t.kind == "cidr" and subject is not None:
-            try:
-                net = ipaddress.ip_network(t.value, strict=False)
-            except ValueError:
-                continue
-            if net.version == subject.version and subject.subnet_of(net):
+            net = _span(t.value)
+            if net is not None and net[0] == subject[0] and net[1] <= subject[1] and subject[2] <= net[2]:
                 return True
     return False
+
+
+def _span(text: str) -> tuple[int, int, int] | None:
+    """(family, first, last) of an address or CIDR, host bits ignored (as the loaders read them);
+    None when it is neither."""
+    try:
+        return parse_cidr(text, strict=False)
+    except AddressError:
+        return None
 
 
 def _relied_on(results: list[Result]) -> frozenset[tuple[str, str]]:
