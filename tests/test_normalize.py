@@ -326,3 +326,23 @@ def test_ipv4_spellings_are_classified_as_classify_address_does(values, what):
         path = ("sourceAddressPrefixes", 0)
         assert shared.address(value, what, path, got_problems) == classify_address(value, want_problems, what, path)
         assert [(str(p), p.path) for p in got_problems] == [(str(p), p.path) for p in want_problems]
+
+
+_PORTISH = st.sampled_from(["0", "00", "0443", "443", "65535", "65536", "99999", "100000", "1_0", " 80", "\u0664\u0664\u0663",
+                            "\u00b2", "*", "80-81", ""]) | st.integers(0, 70000).map(str)
+
+
+@settings(max_examples=200)
+@given(st.lists(_PORTISH, min_size=1, max_size=10), st.booleans())
+def test_single_port_spellings_are_read_as_normalize_ports_does(tokens, effective):
+    """A single port token, first seen or remembered, gives exactly the PortSet and problems
+    `normalize_ports` gives for it."""
+    shared = Normalizer()
+    for tok in tokens * 2:
+        got_problems, want_problems = [], []
+        got = shared.side_ports({"destinationPortRange": tok}, "destinationPortRange", "destinationPortRanges",
+                                "destination port range", got_problems, effective)
+        want = normalize_ports([(tok, ("destinationPortRange",))] if tok else [], "destination port range",
+                               want_problems, "destinationPortRange")
+        assert got == want
+        assert [(str(p), p.path) for p in got_problems] == [(str(p), p.path) for p in want_problems]

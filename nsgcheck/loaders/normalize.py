@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 from nsgcheck.values.addresses import AddressError, parse_cidr, plain_ipv4_network
 from servicetags import intervals
-from nsgcheck.values.ports import PortError, PortSet, parse_port_token
+from nsgcheck.values.ports import MAX_PORT, PortError, PortSet, parse_port_token
 from nsgcheck.alternatives import ALTERNATIVE
 from nsgcheck.model import AddressKind, AddressToken, Finding, Origin, SecurityRule, Unknown, ref
 
@@ -397,6 +397,10 @@ class Normalizer:
         if type(one) is str and not props.get(plural):  # the common case
             hit = self._valid_ports.get(one)
             if hit is not None:
+                return hit
+            if one.isdigit() and one.isascii() and len(one) <= 5 and int(one) <= MAX_PORT:
+                port = int(one)   # one port, as parse_port_token reads it
+                hit = self._valid_ports[one] = PortSet(((port, port),))
                 return hit
         return self.ports(_union(props, singular, plural, problems, repeated_ok), what, problems, singular)
 
