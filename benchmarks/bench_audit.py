@@ -157,7 +157,8 @@ def stages_child(arm: str, scn: str, tags: str, out: str) -> dict[str, float]:
                         ("network_advisories", "advisories")):
         wrap("nsgcheck.audit.run", name, label)
     wrap("nsgcheck.audit.results", "to_json", "to_json", owner="Report")
-    wrap("nsgcheck.fixes.verify", "verify_report_fixes", "verify", sets_phase="verify")
+    for name in ("verify_report_fixes", "verify_fixes"):     # (the name before and after verification became typed)
+        wrap("nsgcheck.fixes.verify", name, "verify", sets_phase="verify")
     wrap("nsgcheck.cli.audit", "_write", "write")
     from nsgcheck.cli import main
 

@@ -40,19 +40,20 @@ def audited(shape, catalog, verify: bool = False) -> tuple[dict, float]:
     from nsgcheck.audit.requirements import load_requirements
     from nsgcheck.audit.run import run_audit
     from nsgcheck.audit.scenario import build_scenario, flags_to_fields
-    from nsgcheck.fixes.verify import verify_report_fixes
+    from nsgcheck.fixes.verify import verify_fixes
 
     estate, flags = build_estate(shape)
     fields = flags_to_fields(flags["source_region"], flags["target_region"], False, False,
                              [f"{k}={','.join(v)}" for k, v in flags["groups"].items()],
                              [f"{k}={v}" for k, v in flags["network_mapping"].items()])
     reqs, scenario = load_requirements([]), build_scenario(fields, {}, {})
-    data = run_audit(estate, catalog, reqs, scenario).to_json()
+    report = run_audit(estate, catalog, reqs, scenario)
     if not verify:
-        return data, 0.0
+        return report.to_json(), 0.0
     t = time.perf_counter()
-    data = verify_report_fixes(data, estate, lambda changed: run_audit(changed, catalog, reqs, scenario).results)
-    return data, time.perf_counter() - t
+    report.results, report.fix_check = verify_fixes(
+        report.results, estate, lambda changed: run_audit(changed, catalog, reqs, scenario).results)
+    return report.to_json(), time.perf_counter() - t
 
 
 def timed(fn, runs: int):

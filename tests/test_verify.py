@@ -7,7 +7,10 @@ import json
 from pathlib import Path
 
 from nsgcheck.cli import main
-from nsgcheck.fixes.verify import apply_fixes, verify_report_fixes
+from nsgcheck.audit.fixplan import Fix
+from nsgcheck.audit.results import PathStep, Result, Subject
+from nsgcheck.estate import Estate
+from nsgcheck.fixes.verify import apply_fixes, verify_fixes
 from nsgcheck.loaders import load_paths
 from audit_helpers import load_report
 
@@ -17,73 +20,96 @@ EXAMPLE = [str(REPO / "examples" / "estate.json"), "--tags", str(REPO / "example
 NSG_A = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/networkSecurityGroups/nsg-a"
 
 
-def fix(name="allow-x", priority=3999, action="add", nsg_id=NSG_A):
-    return {"requirement": "R", "action": action, "nsg": "nsg-a", "nsg_id": nsg_id, "resource_group": "rg",
-            "direction": "outbound", "name": name, "priority": priority, "access": "allow", "protocol": "tcp",
-            "source": ["*"], "source_port": "*", "destination": ["Storage.EastUS"], "port": "443",
-            "above": {"rule": "deny", "priority": 4000}, "location": None, "note": "" if priority else "no room"}
+def fix(name="allow-x", priority=3999, action="add", nsg_id=NSG_A, note=None, requirement="R"):
+    return Fix(requirement=requirement, nsg="nsg-a", nsg_id=nsg_id, direction="outbound", name=name,
+               priority=priority, protocol="tcp", sources=("*",), destinations=("Storage.EastUS",), port="443",
+               above_rule="deny", above_priority=4000, action=action,
+               note=("" if priority else "no room") if note is None else note)
 
 
-def res(rid, status, fixes=(), path_nsg=NSG_A):
-    return {"id": rid, "status": status, "fixes": list(fixes),
-            "path": [{"kind": "subnet-nsg", "name": "nsg-a", "id": path_nsg, "verdict": "deny"}]}
+def fix_json(name="allow-x", priority=3999, action="add", nsg_id=NSG_A):
+    """A fix as the report (and its ARM snippet) spells it."""
+    return fix(name, priority, action, nsg_id).to_json()
 
 
-class After:
-    def __init__(self, rid, status, path_nsg=NSG_A):
-        self.rid, self.status = rid, status
-        self.path = [type("Step", (), {"kind": "subnet-nsg", "id": path_nsg})()]
+def res(name, status, fixes=(), path_nsg=NSG_A, requirement="R"):
+    """A result of subject `name` (its finding id: `R:source:/s/name`) on a path through one NSG."""
+    return Result(requirement, "t", Subject("vm", name, f"/s/{name}"), "source", status, 0.0, "Storage.EastUS",
+                  "tcp", "443", fixes=tuple(fixes),
+                  path=(PathStep("subnet-nsg", "nsg-a", "deny", path_nsg),))
 
-    def finding_id(self):
-        return self.rid
+
+def by_name(results):
+    return {r.subject.name: r for r in results}
 
 
 def test_only_fixes_that_make_their_finding_pass_are_offered():
-    report = {"results": [res("A", "fail", [fix("allow-a")]), res("B", "partial", [fix("allow-b")]),
-                          res("C", "pass")]}
+    results = [res("A", "fail", [fix("allow-a")]), res("B", "partial", [fix("allow-b")]), res("C", "pass")]
     seen = []
 
     def again(estate):
         seen.append(estate)
-        return [After("A", "pass"), After("B", "partial"), After("C", "pass")]
-    from nsgcheck.estate import Estate
-    out = verify_report_fixes(report, Estate(), again)
-    by = {r["id"]: r for r in out["results"]}
-    assert [f["verified"] for f in by["A"]["fixes"]] == [True] and "fix_note" not in by["A"]
-    assert "fixes" not in by["B"] and "still says partial" in by["B"]["fix_note"]
-    assert out["fix_check"]["offered"] == 1 and out["fix_check"]["findings_without_fix"] == 1
+        return [res("A", "pass"), res("B", "partial"), res("C", "pass")]
+    out, check = verify_fixes(results, Estate(), again)
+    by = by_name(out)
+    assert [f.verified for f in by["A"].fixes] == [True] and not by["A"].fix_note
+    assert not by["B"].fixes and "still says partial" in by["B"].fix_note
+    assert check["offered"] == 1 and check["findings_without_fix"] == 1
     assert len(seen) == 1                                       # one re-audit with every fix applied
+    assert [f.verified for f in results[0].fixes] == [False]     # the input is unchanged
 
 
 def test_a_fix_that_breaks_a_passing_result_is_withdrawn():
-    from nsgcheck.estate import Estate
-
-    report = {"results": [res("A", "fail", [fix("allow-a")]), res("C", "pass")]}
+    results = [res("A", "fail", [fix("allow-a")]), res("C", "pass", requirement="Q")]
     rounds = []
 
     def again(estate):
         rounds.append(1)
         # first round: the fix breaks C (same NSG); second round (fix withdrawn): C passes again
-        return [After("A", "pass" if len(rounds) == 1 else "fail"), After("C", "fail" if len(rounds) == 1 else "pass")]
-    out = verify_report_fixes(report, Estate(), again)
-    by = {r["id"]: r for r in out["results"]}
-    assert "fixes" not in by["A"] and "withdrawn because it would break C" in by["A"]["fix_note"]
-    assert out["fix_check"]["rounds"] == 2
+        return [res("A", "pass" if len(rounds) == 1 else "fail"),
+                res("C", "fail" if len(rounds) == 1 else "pass", requirement="Q")]
+    out, check = verify_fixes(results, Estate(), again)
+    by = by_name(out)
+    assert not by["A"].fixes and "withdrawn because it would break Q for another subject" in by["A"].fix_note
+    assert check["rounds"] == 2
 
 
 def test_a_fix_without_a_free_priority_is_not_offered():
-    from nsgcheck.estate import Estate
+    out, _ = verify_fixes([res("A", "fail", [fix("allow-a", priority=None)])], Estate(), lambda e: [res("A", "fail")])
+    assert out[0].fix_note == "no fix offered: no room"
 
-    report = {"results": [res("A", "fail", [fix("allow-a", priority=None)])]}
-    out = verify_report_fixes(report, Estate(), lambda e: [After("A", "fail")])
-    assert out["results"][0]["fix_note"] == "no fix offered: no room"
+
+def test_re_audit_results_in_another_order_are_matched_by_finding():
+    """The re-audit is matched with the audit by position only when every position holds the
+    same finding; otherwise by finding id (a re-audit that ran whole may order otherwise)."""
+    results = [res("A", "fail", [fix("allow-a")]), res("B", "fail", [fix("allow-b")])]
+    out, _ = verify_fixes(results, Estate(), lambda e: [res("B", "fail"), res("A", "pass")])
+    by = by_name(out)
+    assert by["A"].fixes and not by["A"].fix_note
+    assert not by["B"].fixes and "still says fail" in by["B"].fix_note
+    out, _ = verify_fixes(results, Estate(), lambda e: [res("B", "fail")])      # A has no re-audit result
+    assert "still says missing" in by_name(out)["A"].fix_note
+
+
+def test_the_fixes_json_says_verified_and_the_report_has_the_check():
+    results = [res("A", "fail", [fix("allow-a")])]
+    out, check = verify_fixes(results, Estate(), lambda e: [res("A", "pass")])
+    from nsgcheck.audit.results import Report
+    report = Report("0", [], {}, {}, results=out, fix_check=check).to_json()
+    [r] = report["results"]
+    assert r["fixes"] == [dict(fix_json("allow-a"), verified=True)]
+    assert list(report)[-1] == "fix_check" and report["fix_check"]["findings_with_fix"] == 1
+    out, check = verify_fixes(results, Estate(), lambda e: [res("A", "fail")])
+    report = Report("0", [], {}, {}, results=out, fix_check=check).to_json()
+    [r] = report["results"]
+    assert "fixes" not in r and list(r)[-1] == "fix_note"
 
 
 def test_apply_fixes_adds_and_replaces_rules_as_the_arm_snippet_says():
     estate = load_paths([str(REPO / "examples" / "estate.json")])
     nsg = next(n for n in estate.nsgs.values() if n.name == "nsg-db")
-    update = dict(fix("asr-eventhub", 120, "update", nsg.id), destination=["EventHub.CentralUS"])
-    add = fix("allow-nsgcheck-x", 3999, "add", nsg.id)
+    update = dict(fix_json("asr-eventhub", 120, "update", nsg.id), destination=["EventHub.CentralUS"])
+    add = fix_json("allow-nsgcheck-x", 3999, "add", nsg.id)
     changed = apply_fixes(estate, [update, add])
     new = next(n for n in changed.nsgs.values() if n.name == "nsg-db")
     names = [r.name for r in new.rules]
@@ -210,37 +236,30 @@ def test_a_group_denied_at_both_ends_names_both_and_gets_both_fixes_at_once(tmp_
 def test_a_hidden_layer_without_room_for_a_fix_says_so():
     """The re-audit finds a second layer whose deny has no free priority above it: the finding
     gets that reason, not a generic 'still fails'."""
-    from nsgcheck.estate import Estate
-
-    report = {"results": [res("A", "fail", [fix("allow-a")])]}
-    later = After("A", "fail")
-    later.fixes = [fix("allow-b", priority=None, nsg_id=NSG_A + "-2") | {"note": "no free priority above 'r0' (100)"}]
-    out = verify_report_fixes(report, Estate(), lambda e: [later])
-    assert out["results"][0]["fix_note"] == "no fix offered: no free priority above 'r0' (100)"
+    later = res("A", "fail", [fix("allow-b", priority=None, nsg_id=NSG_A + "-2",
+                                  note="no free priority above 'r0' (100)")])
+    out, _ = verify_fixes([res("A", "fail", [fix("allow-a")])], Estate(), lambda e: [later])
+    assert out[0].fix_note == "no fix offered: no free priority above 'r0' (100)"
 
 
 def test_results_sharing_fix_objects_keep_their_own_verified_fixes():
     """Verified fix lists are worked out once per distinct (fix objects, fix keys, requirement):
     results that share a fix object but differ in what the re-audit added get their own lists."""
-    from nsgcheck.estate import Estate
-
     shared = fix("allow-a")
-    report = {"results": [dict(res("A", "fail", [shared]), requirement="R1"),
-                          dict(res("B", "fail", [shared]), requirement="R1"),
-                          dict(res("C", "fail", [shared]), requirement="R1")]}
+    results = [res("A", "fail", [shared], requirement="R1"), res("B", "fail", [shared], requirement="R1"),
+               res("C", "fail", [shared], requirement="R1")]
     rounds = []
 
     def again(estate):
         rounds.append(1)
         if len(rounds) == 1:       # a hidden layer behind A's path: its fix is added for A alone
-            later = After("A", "fail")
-            later.fixes = [fix("allow-b", nsg_id=NSG_A + "-2")]
-            return [later, After("B", "fail"), After("C", "pass")]
-        return [After("A", "pass"), After("B", "pass"), After("C", "pass")]
-    out = verify_report_fixes(report, Estate(), again)
-    by = {r["id"]: r for r in out["results"]}
-    assert [(f["name"], f.get("requirement"), f["verified"]) for f in by["A"]["fixes"]] == \
+            return [res("A", "fail", [fix("allow-b", nsg_id=NSG_A + "-2")], requirement="R1"),
+                    res("B", "fail", requirement="R1"), res("C", "pass", requirement="R1")]
+        return [res(n, "pass", requirement="R1") for n in "ABC"]
+    out, _ = verify_fixes(results, Estate(), again)
+    by = by_name(out)
+    assert [(f.name, f.requirement, f.verified) for f in by["A"].fixes] == \
         [("allow-a", "R", True), ("allow-b", "R1", True)]
-    assert [(f["name"], f["verified"]) for f in by["B"]["fixes"]] == [("allow-a", True)]
-    assert by["C"]["fixes"] == by["B"]["fixes"] and by["C"]["fixes"] is not by["B"]["fixes"]
-    assert report["results"][0]["fixes"] == [shared] and "verified" not in shared   # the input is unchanged
+    assert [(f.name, f.verified) for f in by["B"].fixes] == [("allow-a", True)]
+    assert by["C"].fixes == by["B"].fixes
+    assert results[0].fixes == (shared,) and not shared.verified            # the input is unchanged

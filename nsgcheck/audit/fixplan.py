@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from nsgcheck.audit.results import FAIL, PARTIAL, Result, origin_json
+from nsgcheck.audit.results import FAIL, PARTIAL, Result, origin_json, report_order
 from nsgcheck.estate import Estate
 from nsgcheck.model import NetworkSecurityGroup, Origin, SecurityRule, Unknown, ref
 from nsgcheck.values.addresses import AddressError, parse_cidr
@@ -52,6 +52,7 @@ class Fix:
     note: str = ""
     action: str = ADD                           # 'add' a new rule | 'update' the rule `name` in place
     replaces: dict[str, Any] | None = None      # update: the rule's current destination, port, protocol
+    verified: bool = False                      # applied to the model and audited again: it makes its finding pass
 
     def to_json(self) -> dict[str, Any]:
         out = {"requirement": self.requirement, "action": self.action, "nsg": self.nsg, "nsg_id": self.nsg_id,
@@ -63,6 +64,8 @@ class Fix:
                "location": origin_json(self.location), "note": self.note}
         if self.replaces is not None:
             out["replaces"] = dict(self.replaces)
+        if self.verified:
+            out["verified"] = True
         return out
 
 
@@ -411,9 +414,8 @@ def plan_report_fixes(results: Iterable[Result], estate: Estate) -> list[Result]
     results = list(results)
     allocation = Allocation(relied_on=_relied_on(results))
     # problems in report order (the order of the others does not matter: they get no fixes)
-    order = sorted((i for i, r in enumerate(results) if r.status in (FAIL, PARTIAL)), key=lambda i: (
-        results[i].subject.kind, results[i].subject.name.lower(), results[i].subject.id, results[i].side,
-        results[i].requirement, results[i].peer.name.lower() if results[i].peer else ""))
+    order = sorted((i for i, r in enumerate(results) if r.status in (FAIL, PARTIAL)),
+                   key=lambda i: report_order(results[i]))
     groups: dict[str, set[str]] = {}
     for r in results:
         if r.side == "group" and r.subject.address:

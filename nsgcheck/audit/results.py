@@ -76,6 +76,8 @@ class Result:
     #: where the flow goes when it is not the service tag itself (a private endpoint's addresses,
     #: the custom DNS servers, a proxy's address): what a fix must allow
     destination_prefixes: tuple[str, ...] = ()
+    #: why a fail/partial result has no fix (fix verification: none made it pass)
+    fix_note: str = ""
 
     def effective_severity(self) -> str:
         return self.severity or STATUS_SEVERITY[self.status]
@@ -140,7 +142,15 @@ class Result:
             out["fixes"] = [part(shared, f, _to_json) for f in self.fixes]
         if self.destination_prefixes:
             out["destination_prefixes"] = part(shared, self.destination_prefixes, list)
+        if self.fix_note:
+            out["fix_note"] = self.fix_note
         return out
+
+
+def report_order(r: Result) -> tuple:
+    """Where a result goes in a report: by subject (kind, name, id), side, requirement, peer."""
+    return (r.subject.kind, r.subject.name.lower(), r.subject.id, r.side, r.requirement,
+            r.peer.name.lower() if r.peer else "")
 
 
 _FIELDS = frozenset(Result.__dataclass_fields__)
@@ -179,6 +189,7 @@ class Report:
     advisories: list[Advisory] = field(default_factory=list)
     findings: list[dict[str, Any]] = field(default_factory=list)   # loader warnings
     requirements: list[dict[str, Any]] = field(default_factory=list)  # pack entries used (id, title, rationale, fix, link, severity)
+    fix_check: dict[str, Any] | None = None   # how the fixes were verified (nsgcheck.fixes.verify)
 
     def summary(self) -> dict[str, int]:
         counts = {s: 0 for s in (PASS, PARTIAL, FAIL, UNKNOWN, NOT_APPLICABLE)}
@@ -187,9 +198,7 @@ class Report:
         return counts
 
     def sorted_results(self) -> list[Result]:
-        return sorted(self.results, key=lambda r: (r.subject.kind, r.subject.name.lower(), r.subject.id,
-                                                   r.side, r.requirement,
-                                                   r.peer.name.lower() if r.peer else ""))
+        return sorted(self.results, key=report_order)
 
     def to_json(self) -> dict[str, Any]:
         shared: dict[int, tuple[Any, Any]] = {}
@@ -204,4 +213,5 @@ class Report:
             "results": [r.to_json(shared) for r in self.sorted_results()],
             "advisories": [a.to_json() for a in sorted(self.advisories, key=lambda a: (a.id, a.subject, a.message))],
             "findings": list(self.findings),
+            **({"fix_check": dict(self.fix_check)} if self.fix_check is not None else {}),
         }

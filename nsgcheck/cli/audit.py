@@ -169,7 +169,7 @@ def _run(args: Any) -> int:
         bar.stop()
     from nsgcheck.gate.severity import apply_pack_severities
 
-    from nsgcheck.fixes.verify import verify_report_fixes
+    from nsgcheck.fixes.verify import verify_fixes
 
     # only fixes the audit confirms are shown: all of them applied to the model, audited again
     # (each time relative to the previous audit: only device sets with a changed NSG)
@@ -180,10 +180,10 @@ def _run(args: Any) -> int:
         results, last[0] = last[0].again(changed)
         return results
 
+    report.results, report.fix_check = verify_fixes(report.results, estate, audit_again)
+    last.clear()
     data = report.to_json()
     del report
-    data = verify_report_fixes(data, estate, audit_again)
-    last.clear()
     data = _apply_suppressions(apply_pack_severities(data), args)
     if getattr(args, "baseline", None):
         from nsgcheck.gate.baseline import apply_baseline, load_baseline

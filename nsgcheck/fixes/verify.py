@@ -10,7 +10,9 @@ NSG): the re-audit plans fixes for that layer too, and they are added and checke
 a few rounds at most. A result that passed before and does not pass after means a fix broke
 it: the fixes of the NSGs on its path are withdrawn. A finding keeps its fixes only when it
 passes in the last re-audit; otherwise it has none and says why (`fix_note`). Kept fixes are
-marked `verified`, and the report gets a `fix_check` block with the counts.
+marked `verified`, and the report gets a `fix_check` block with the counts. This works on the
+audit's results (typed, before they become the report's JSON), each matched with its re-audit
+result by position when the re-audit gives them in the same order, as it does.
 """
 
 from __future__ import annotations
@@ -18,13 +20,15 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
-from nsgcheck.audit.results import Result
+from nsgcheck.audit.fixplan import Fix
+from nsgcheck.audit.results import NOT_APPLICABLE, PASS, Result, report_order
 from nsgcheck.estate import Estate
 from nsgcheck.model import Origin, ref
 
 PROBLEMS = ("fail", "partial")
+SETTLED = (PASS, NOT_APPLICABLE)
 #: audits after the first one: fixes of hidden layers are added at most MAX_ROUNDS - 1 times
 MAX_ROUNDS = 3
 METHOD = "applied to the model together and audited again"
@@ -74,154 +78,150 @@ def apply_fixes(estate: Estate, fixes: Iterable[dict[str, Any]], built: dict | N
     return out
 
 
-def _finding_id(r: Any) -> str:
-    return r.finding_id() if hasattr(r, "finding_id") else str(r.get("id", ""))
+def _path_nsgs(r: Result) -> set[str]:
+    return {ref(str(s.id)) for s in r.path if "nsg" in str(s.kind) and s.id}
 
 
-def _by_finding_id(results: Iterable[Any]) -> dict[str, Any]:
-    """Results by finding id (audit results, hundreds of thousands: their own method, no tests per
-    result; anything else, e.g. result dictionaries, through `_finding_id`)."""
-    results = list(results)
-    if all(type(r) is Result for r in results):
-        return {r.finding_id(): r for r in results}
-    return {_finding_id(r): r for r in results}
+def _aligned(before: Sequence[Result], after: Sequence[Result]) -> list[Result | None]:
+    """The re-audit's result for each result of `before` (None when it has none). A re-audit of
+    the same subjects gives its results in the same order (`AuditRun.again`): taken as they come
+    when every pair is the same finding; otherwise matched by finding id."""
+    if len(after) == len(before) and all(
+            a.requirement == b.requirement and a.side == b.side and (a.subject is b.subject or a.subject == b.subject)
+            and (a.peer is b.peer or a.peer == b.peer) for a, b in zip(before, after)):
+        return list(after)
+    by_id = {r.finding_id(): r for r in after}
+    return [by_id.get(r.finding_id()) for r in before]
 
 
-def _status(r: Any) -> str:
-    return r.status if hasattr(r, "status") else str(r.get("status", ""))
+def verify_fixes(results: Sequence[Result], estate: Estate,
+                 audit_again: Callable[[Estate], Sequence[Result]]) -> tuple[list[Result], dict[str, Any] | None]:
+    """The results with only the fixes the re-audit confirms (see the module docstring), and the
+    report's `fix_check` block (None when no result has a fix to check).
 
+    Results are read in report order (`report_order`), so that the same report gives the same
+    choices; their list keeps its order (the re-audits give theirs in it)."""
+    order = sorted(range(len(results)), key=lambda i: report_order(results[i]))
+    wanted: dict[int, list[tuple[str, str]]] = {}      # result position -> its fix keys
+    fixes: dict[tuple[str, str], Fix] = {}
+    unplaceable: dict[int, str] = {}                   # result position -> why it has no applicable fix
+    keyed: dict[int, tuple[Fix, tuple[str, str]]] = {}  # results share fix objects: key each once
 
-def _path_nsgs(r: Any) -> set[str]:
-    steps = r.path if hasattr(r, "path") else r.get("path", []) or []
-    out = set()
-    for s in steps:
-        kind = s.kind if hasattr(s, "kind") else s.get("kind", "")
-        sid = s.id if hasattr(s, "id") else s.get("id", "")
-        if "nsg" in str(kind) and sid:
-            out.add(ref(str(sid)))
-    return out
-
-
-def verify_report_fixes(report: dict[str, Any], estate: Estate,
-                        audit_again: Callable[[Estate], Iterable[Any]]) -> dict[str, Any]:
-    """The report JSON with only the fixes the re-audit confirms (see the module docstring)."""
-    results = report.get("results", []) or []
-    wanted: dict[str, list[tuple[str, str]]] = {}      # finding id -> its fix keys
-    fixes: dict[tuple[str, str], dict[str, Any]] = {}
-    unplaceable: dict[str, str] = {}                   # finding id -> why it has no applicable fix
-    keyed: dict[int, tuple[Any, tuple[str, str]]] = {}  # results share fix objects: key each once
-
-    def key_of(f: dict[str, Any]) -> tuple[str, str]:
+    def key_of(f: Fix) -> tuple[str, str]:
         hit = keyed.get(id(f))
         if hit is None or hit[0] is not f:
-            hit = keyed[id(f)] = (f, fix_key(f))
+            hit = keyed[id(f)] = (f, (ref(f.nsg_id), f.name.lower()))
         return hit[1]
 
-    for r in results:
-        if r.get("status") not in PROBLEMS or not r.get("fixes"):
+    for i in order:
+        r = results[i]
+        if r.status not in PROBLEMS or not r.fixes:
             continue
         keys = []
-        for f in r["fixes"]:
+        for f in r.fixes:
             key = key_of(f)
-            if f.get("priority") is None:
-                unplaceable[r["id"]] = str(f.get("note") or "no free priority for the rule")
+            if f.priority is None:
+                unplaceable[i] = f.note or "no free priority for the rule"
             keys.append(key)
             fixes.setdefault(key, f)
-        wanted[r["id"]] = keys
+        wanted[i] = keys
     if not wanted:
-        return report
-    before = {r["id"]: r.get("status") for r in results}
-    settled = [(rid, st) for rid, st in before.items() if st in ("pass", "not_applicable")]
-    active = {k: f for k, f in fixes.items() if f.get("priority") is not None}
+        return list(results), None
+    settled = [i for i in order if results[i].status in SETTLED]
+    active = {k: f for k, f in fixes.items() if f.priority is not None}
     withdrawn: dict[tuple[str, str], str] = {}
-    after: dict[str, Any] = {}
+    after: list[Result | None] = []
     rounds = 0
     built: dict = {}
+    as_json: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def arm(key: tuple[str, str]) -> dict[str, Any]:
+        if key not in as_json:
+            as_json[key] = active[key].to_json()
+        return as_json[key]
+
     while True:
         rounds += 1
-        after = _by_finding_id(audit_again(apply_fixes(estate, (active[k] for k in sorted(active)), built)))
+        after = _aligned(results, audit_again(apply_fixes(estate, (arm(k) for k in sorted(active)), built)))
         if rounds >= MAX_ROUNDS:
             break
-        broken = [rid for rid, st in settled if rid in after and _status(after[rid]) != st]
         hit = set()
-        for rid in broken:
-            nsgs = _path_nsgs(after[rid])
+        for i in settled:
+            now = after[i]
+            if now is None or now.status == results[i].status:
+                continue
+            nsgs = _path_nsgs(now)
             for k in active:
                 if k[0] in nsgs:
                     hit.add(k)
-                    withdrawn.setdefault(k, f"it would break {rid.split(':', 1)[0]} for another subject")
+                    withdrawn.setdefault(k, f"it would break {now.requirement} for another subject")
         for k in hit:
             del active[k]
         # a layer the first audit could not see: the re-audit planned its fixes; add them
         more = False
-        for rid, keys in wanted.items():
-            if rid in unplaceable or any(k in withdrawn for k in keys) or rid not in after:
+        for i, keys in wanted.items():
+            now = after[i]
+            if i in unplaceable or now is None or now.status == PASS or (
+                    withdrawn and any(k in withdrawn for k in keys)):
                 continue
-            if _status(after[rid]) == "pass":
-                continue
-            for f in getattr(after[rid], "fixes", ()) or ():
-                data = f.to_json() if hasattr(f, "to_json") else dict(f)
-                key = fix_key(data)
-                if data.get("priority") is None:     # a layer behind the first that no allow can precede
-                    unplaceable.setdefault(rid, str(data.get("note") or "no free priority for the rule"))
+            for f in now.fixes:
+                key = key_of(f)
+                if f.priority is None:     # a layer behind the first that no allow can precede
+                    unplaceable.setdefault(i, f.note or "no free priority for the rule")
                     continue
                 if key in active or key in withdrawn:
                     continue
-                active[key] = fixes[key] = data
+                active[key] = fixes[key] = f
                 keys.append(key)
                 more = True
         if not hit and not more:
             break
-    ok_ids = set()
-    notes: dict[str, str] = {}
-    for rid, keys in wanted.items():
-        if rid in unplaceable:
-            notes[rid] = f"no fix offered: {unplaceable[rid]}"
+    ok: list[int] = []
+    notes: dict[int, str] = {}
+    for i, keys in wanted.items():
+        if i in unplaceable:
+            notes[i] = f"no fix offered: {unplaceable[i]}"
             continue
         gone = [withdrawn[k] for k in keys if k in withdrawn]
         if gone:
-            notes[rid] = f"no fix offered: the planned change was withdrawn because {gone[0]}"
+            notes[i] = f"no fix offered: the planned change was withdrawn because {gone[0]}"
             continue
-        status = _status(after[rid]) if rid in after else "missing"
-        if status == "pass":
-            ok_ids.add(rid)
+        now = after[i]
+        status = now.status if now is not None else "missing"
+        if status == PASS:
+            ok.append(i)
         else:
-            notes[rid] = (f"no fix offered: with the planned rules applied the audit still says {status}; "
-                          "the rule that decides it is not one a new allow above it can override")
-    verified_keys = {k for rid in ok_ids for k in wanted[rid]}
-    out_results = []
-    marked: dict[Any, tuple[Any, dict[str, Any]]] = {}    # one verified copy per fix (results share it)
+            notes[i] = (f"no fix offered: with the planned rules applied the audit still says {status}; "
+                        "the rule that decides it is not one a new allow above it can override")
+    out = list(results)
+    marked: dict[tuple[int, str | None], tuple[Fix, Fix]] = {}    # one verified copy per fix (results share it)
 
-    def verified(f: dict[str, Any], requirement: Any = None) -> dict[str, Any]:
+    def verified(f: Fix, requirement: str | None = None) -> Fix:
         key = (id(f), requirement)
         hit = marked.get(key)
         if hit is None or hit[0] is not f:
-            extra = {"requirement": requirement} if requirement is not None else {}
-            hit = marked[key] = (f, dict(f, **extra, verified=True))
+            changes: dict[str, Any] = {"verified": True}
+            if requirement is not None:
+                changes["requirement"] = requirement
+            hit = marked[key] = (f, dataclasses.replace(f, **changes))
         return hit[1]
 
-    # results with the same fix objects, fix keys and requirement get equal lists (each its own
-    # copy): worked out once. Keyed by the fixes' ids: every fix object is held by `results`
-    # (or `fixes`) for the whole loop, so an id cannot be reused by another object meanwhile.
-    lists: dict[tuple, list[dict[str, Any]]] = {}
-    for r in results:
-        rid = r.get("id")
-        if rid in ok_ids and r.get("fixes"):      # (a VM in two groups: two results, one id)
-            given = r["fixes"]
-            key = (*map(id, given), None, *wanted[rid], r.get("requirement"))
-            own = lists.get(key)
-            if own is None:
-                own = [verified(f) for f in given]
-                seen = {key_of(f) for f in given}     # (a verified copy has its fix's key)
-                own += [verified(fixes[k], r.get("requirement")) for k in wanted[rid] if k not in seen]
-                lists[key] = own
-            r = dict(r, fixes=list(own))
-        elif rid in notes:
-            r = {k: v for k, v in r.items() if k != "fixes"}
-            r["fix_note"] = notes[rid]
-        out_results.append(r)
-    out = dict(report)
-    out["results"] = out_results
-    out["fix_check"] = {"method": METHOD, "rounds": rounds, "planned": len(fixes), "offered": len(verified_keys),
-                        "findings_with_fix": len(ok_ids), "findings_without_fix": len(notes)}
-    return out
+    # results with the same fix objects, fix keys and requirement get the same verified fixes:
+    # worked out once (keyed by the fixes' ids: every fix object is held by `results` or `fixes`)
+    lists: dict[tuple, tuple[Fix, ...]] = {}
+    for i in ok:
+        r = results[i]
+        key = (*map(id, r.fixes), None, *wanted[i], r.requirement)
+        own = lists.get(key)
+        if own is None:
+            seen = {key_of(f) for f in r.fixes}     # (a verified copy has its fix's key)
+            own = lists[key] = (*(verified(f) for f in r.fixes),
+                                *(verified(fixes[k], r.requirement) for k in wanted[i] if k not in seen))
+        out[i] = r.replaced(fixes=own)
+    for i, note in notes.items():
+        out[i] = results[i].replaced(fixes=(), fix_note=note)
+    offered = {k for i in ok for k in wanted[i]}
+    check = {"method": METHOD, "rounds": rounds, "planned": len(fixes), "offered": len(offered),
+             "findings_with_fix": len({results[i].finding_id() for i in ok}),
+             "findings_without_fix": len({results[i].finding_id() for i in notes})}
+    return out, check
