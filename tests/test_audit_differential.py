@@ -246,3 +246,69 @@ def test_two_vms_behind_a_source_scoped_firewall_rule_differ():
     assert ev.evaluations <= 8       # one evaluation per device set and requirement, shared by both VMs
     assert not any(d.rule == "net/only-vm1" for d in storage["vm2"].decided_by)
     assert AddressSet.parse("10.0.0.5") is not None
+
+
+
+def _sharing_and_alone(estate: Estate, groups: dict) -> tuple[list, list, int]:
+    """The audit's results, the same with every multi-VM member worked out on its own, and how many
+    members shared a result (one with an equal standing came before them)."""
+    import nsgcheck.audit.evaluate as audit_evaluate
+
+    scenario = build_scenario({"source_region": "eastus", "target_region": "centralus", "groups": groups})
+    subjects, _ = find_subjects(estate, scenario)
+    table = audit_evaluate._PairTable
+    standing = table.standing
+    seen: set = set()
+    sharing = [0]
+
+    def counting(self, i, group, g):
+        got = standing(self, i, group, g)
+        if got is not None and (id(self), g, got) in seen:
+            sharing[0] += 1
+        seen.add((id(self), g, got))
+        return got
+    try:
+        table.standing = counting
+        shared, _ = evaluate_all(estate, CATALOG, REQUIREMENTS, scenario, subjects)
+        table.standing = lambda self, i, group, g: None
+        alone, _ = evaluate_all(estate, CATALOG, REQUIREMENTS, scenario, subjects)
+    finally:
+        table.standing = standing
+    return shared, alone, sharing[0]
+
+
+@settings(max_examples=120)
+@given(estates())
+def test_members_of_equal_standing_share_exactly_the_result_each_would_get(drawn):
+    """Multi-VM members of equal standing share one result (subject replaced): the same results,
+    field for field (messages naming peers included), as working out every member's own."""
+    shared, alone, _ = _sharing_and_alone(*drawn)
+    assert shared == alone
+
+
+def test_members_share_results_where_peers_are_named_and_where_not():
+    """Four VMs in one subnet; vm2 and vm3 behind a NIC NSG denying TCP 20004 inbound from both of
+    them: vm0 and vm1 pass and share a result; vm2 and vm3 are of equal standing but each result
+    names the other, so each is worked out on its own."""
+    e = Estate()
+    vnet_id = f"{NET}/virtualNetworks/v"
+    sid = f"{vnet_id}/subnets/s0"
+    e.add("subnets", Subnet(sid, "s0", vnet_id, ("10.0.0.0/24",)))
+    e.add("vnets", VirtualNetwork(vnet_id, "v", ("10.0.0.0/16",), (sid,), location="eastus"))
+    deny = NetworkSecurityGroup(f"{NET}/networkSecurityGroups/d", "d", (SecurityRule(
+        "no-pair", 100, "inbound", "deny", "tcp", _tok("10.0.0.6/31"), PortSet.everything(), _tok("*"),
+        PortSet.single(20004)),), ())
+    e.add("nsgs", deny)
+    for i in range(4):
+        nic_id = f"{NET}/networkInterfaces/vm{i}-nic"
+        e.add("nics", NetworkInterface(nic_id, f"vm{i}-nic", (IpConfiguration("ipconfig1", f"10.0.0.{4 + i}", sid, (),
+                                                                             True),),
+                                       deny.id if i >= 2 else None, vm_id=f"{VM}/vm{i}", location="eastus"))
+        e.add("vms", VirtualMachine(f"{VM}/vm{i}", f"vm{i}", (nic_id,), "eastus"))
+    shared, alone, sharing = _sharing_and_alone(e, {"g": [f"vm{i}" for i in range(4)]})
+    assert shared == alone
+    assert sharing == 2            # vm1 after vm0 (shares), vm3 after vm2 (equal standing, not shared)
+    by = {r.subject.name: r for r in shared if r.requirement == "A2A-MVM-20004"}
+    assert by["vm0"].status == by["vm1"].status == "pass"
+    assert by["vm2"].status != "pass" and "vm3" in by["vm2"].message and "vm2" not in by["vm2"].message
+    assert by["vm3"].status != "pass" and "vm2" in by["vm3"].message and "vm3" not in by["vm3"].message

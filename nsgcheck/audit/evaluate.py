@@ -446,6 +446,8 @@ class _PairTable:
         self._parts: dict[tuple[bool, int], Any] = {}
         self._verdicts: dict[Any, Verdict] = {}
         self._classes: dict[tuple[int, int], list[list[int]]] = {}
+        self._class_of: dict[tuple[int, int], dict[int, int]] = {}
+        self._group_ends: dict[int, tuple[int, ...]] = {}
 
     def again(self, ev: Evaluator, changed: frozenset[str]) -> "_PairTable":
         """The same table for another evaluator, on an estate that differs only in the NSGs
@@ -458,6 +460,7 @@ class _PairTable:
         out._sigs = {k: v for k, v in self._sigs.items() if k[1] not in stale}
         out._verdicts = {k: v for k, v in self._verdicts.items() if k[0] not in stale and k[1] not in stale}
         out._classes = {}
+        out._class_of = {}
         return out
 
     def sig(self, part: str, x: int, k: int) -> Any:
@@ -508,23 +511,54 @@ class _PairTable:
             self._verdicts[key] = v
         return v
 
-    def peer_classes(self, i: int, group: Sequence[int], g: int) -> list[list[int]]:
-        """Member i's peers in group number g (member indexes) by profile: identical verdicts to
-        and from i. The classes of a group are worked out once per end."""
-        x = self.end[i]
+    def classes(self, group: Sequence[int], g: int, x: int) -> list[list[int]]:
+        """The members of group number g by profile seen from end x (once per group and end)."""
         classes = self._classes.get((g, x))
         if classes is None:
             grouped: dict[Any, list[int]] = {}
             for k in group:
                 grouped.setdefault(("all",) if x < 0 else self.profile(k, x), []).append(k)
             classes = self._classes[(g, x)] = list(grouped.values())
+        return classes
+
+    def peer_classes(self, i: int, group: Sequence[int], g: int) -> list[list[int]]:
+        """Member i's peers in group number g (member indexes) by profile: identical verdicts to
+        and from i. The classes of a group are worked out once per end."""
         out = []
-        for peers in classes:
+        for peers in self.classes(group, g, self.end[i]):
             if i in peers:
                 peers = [k for k in peers if k != i]
             if peers:
                 out.append(peers)
         return out
+
+    def standing(self, i: int, group: Sequence[int], g: int) -> tuple[int, ...] | None:
+        """Member i's class seen from each end of group number g (None when its own device set is
+        not known). Members with equal standings have equal profiles from every end, hence the
+        same pair verdicts to and from every peer (`verdict` keys on nothing else)."""
+        if self.end[i] < 0:
+            return None
+        ends = self._group_ends.get(g)
+        if ends is None:
+            ends = self._group_ends[g] = tuple(dict.fromkeys(self.end[k] for k in group if self.end[k] >= 0))
+        out = []
+        for x in ends:
+            where = self._class_of.get((g, x))
+            if where is None:
+                where = self._class_of[(g, x)] = {k: n for n, peers in enumerate(self.classes(group, g, x))
+                                                  for k in peers}
+            out.append(where[i])
+        return tuple(out)
+
+    def names_no_classmate(self, i: int, group: Sequence[int], g: int) -> bool:
+        """Whether member i's result names none of the peers in its own class (seen from its own
+        end): the pairs with them pass both ways, or it has none. Its result then holds nothing
+        of its own but the subject, and members of equal standing share it."""
+        for peers in self.classes(group, g, self.end[i]):
+            if i in peers:
+                k = next((k for k in peers if k != i), None)
+                return k is None or (self.verdict(i, k).status == PASS and self.verdict(k, i).status == PASS)
+        return False
 
 
 def _with_receiver_denials(v: Verdict, received: Any) -> Verdict:
@@ -590,7 +624,9 @@ def evaluate_groups(ev: Evaluator, subjects: Sequence[AuditSubject], req: Requir
     """A2A-MVM-20004 per member: every ordered pair with it as sender or receiver must pass.
 
     Peers that give a member the same pair verdicts (same profile, `_PairTable.peer_classes`)
-    are counted together: a group costs its distinct classes, not members squared. With
+    are counted together: a group costs its distinct classes, not members squared; members of
+    equal standing (`_PairTable.standing`) whose results name none of their classmates share one
+    result, with the subject replaced. With
     `previous` (re-evaluation), only the parts whose device sets name a `changed` NSG are
     evaluated again; the other results are kept.
     """
@@ -623,13 +659,23 @@ def evaluate_groups(ev: Evaluator, subjects: Sequence[AuditSubject], req: Requir
         # a member's result reads the pair verdicts within its group only: a group none of whose
         # members' device sets names a changed NSG keeps its results
         keep = previous is not None and not any(_names_any(table.given[k], changed) for k in group)
+        alike: dict[tuple[int, ...], Result] = {}     # members of equal standing share a result
         for m in members:
             if previous is not None:
                 old = next(kept)
                 if keep:
                     entries.append(old)
                     continue
-            entries.append(_member_result(table, req, gname, members, missing, group, position[id(m)], g))
+            i = position[id(m)]
+            standing = table.standing(i, group, g)
+            first = alike.get(standing) if standing is not None else None
+            if first is not None:
+                entries.append(first.replaced(subject=m.subject))
+                continue
+            made = _member_result(table, req, gname, members, missing, group, i, g)
+            if standing is not None and table.names_no_classmate(i, group, g):
+                alike[standing] = made
+            entries.append(made)
     for s in subjects:
         if id(s) not in in_group and s.subject.kind not in ("subnet", "nsg"):
             entries.append(_na(req, s.subject, "not a member of a multi-VM consistency group", "(no group)"))
