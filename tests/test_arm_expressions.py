@@ -485,3 +485,56 @@ def test_management_group_resource_id_and_fail():
     assert isinstance(ev("[managementGroupResourceId('Microsoft.Authorization/policyDefinitions', 'p1')]"), Unknown)
     assert isinstance(ev("[if(true(), fail('bad input'), 1)]"), Unknown)
     assert ev("[if(false(), fail('bad input'), 1)]") == 1
+
+
+# ------------------------------------------------------------------ remembered pure expressions
+def _expressions():
+    from hypothesis import strategies as st
+
+    lits = st.sampled_from(["'a'", "'nic-1'", "'Microsoft.Network/networkInterfaces'", "'x/y'", "''", "1", "true",
+                            "null", "'Microsoft.Network/virtualNetworks/subnets'", "'it''s'"])
+    impure = st.sampled_from(["parameters('name')", "variables('nsgName')", "parameters('secret')",
+                              "copyIndex()", "reference('x')", "uniqueString('a')", "resourceGroup().name"])
+    whole = st.sampled_from([
+        "resourceId('Microsoft.Network/networkInterfaces', 'nic-1')",
+        "resourceId('Microsoft.Network/virtualNetworks/subnets', 'vnet', toLower('SNET'))",
+        "subscriptionResourceId('Microsoft.Network/networkSecurityGroups', 'n')",
+        "resourceId('other-sub', 'other-rg', 'Microsoft.Network/networkSecurityGroups', 'n')",
+        "concat('nic-', copyIndex())", "concat(resourceGroup().name, '-x')", "toUpper(parameters('name'))",
+        "concat('a', parameters('secret'))", "resourceId('Microsoft.Network/networkInterfaces', concat('n', 'ic'))"])
+    return whole | st.recursive(lits | impure, lambda kids: st.builds(
+        lambda f, args: f"{f}({', '.join(args)})",
+        st.sampled_from(["concat", "toLower", "toUpper", "resourceId", "subscriptionResourceId", "format", "string"]),
+        st.lists(kids, max_size=4)), max_leaves=6)
+
+
+def _outcome(evaluator, text, c):
+    try:
+        value = evaluator.string(text, c)
+    except LoaderError as e:
+        return ("error", type(e).__name__, str(e))
+    return ("value", repr(value))
+
+
+def test_pure_expressions_give_what_evaluating_them_afresh_gives():
+    """An expression of literals and pure functions is remembered per subscription and resource
+    group: each use gives exactly what a fresh evaluator gives there (value, Unknown and its
+    origin, or the error and where it is written)."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    scopes = st.tuples(st.sampled_from(["s1", "s2", UNK]), st.sampled_from(["g1", "G1", UNK]), st.booleans(),
+                       st.sampled_from(["/resources/0/name", "/resources/3/properties/x"]),
+                       st.sampled_from([{}, {"": 2}]))
+
+    @settings(max_examples=150, deadline=None)
+    @given(st.lists(_expressions(), min_size=1, max_size=4), st.lists(scopes, min_size=2, max_size=6),
+           st.randoms(use_true_random=False))
+    def check(bodies, contexts, rnd):
+        shared = Evaluator()
+        uses = [(body, scope) for body in bodies for scope in contexts]
+        rnd.shuffle(uses)
+        for body, (sub, rg, symbolic, pointer, loops) in uses:
+            c = ctx(subscription_id=sub, resource_group=rg, symbolic=symbolic, pointer=pointer, copy_indexes=loops)
+            assert _outcome(shared, f"[{body}]", c) == _outcome(Evaluator(), f"[{body}]", c)
+    check()

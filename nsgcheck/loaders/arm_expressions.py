@@ -229,11 +229,28 @@ MAX_SET_OPERANDS = 10_000    # elements union()/intersection() compare pairwise
 INT_MIN, INT_MAX = -(2 ** 63), 2 ** 63 - 1   # ARM integers are 64-bit
 
 
+#: functions whose value follows from their arguments and the deployment scope alone (no
+#: parameters, variables, loop index, user function or deployed state)
+_PURE = frozenset({"concat", "tolower", "toupper", "resourceid", "subscriptionresourceid"})
+
+
+def _pure(node: tuple) -> bool:
+    """An expression made only of literals and `_PURE` calls: wherever it is written in a scope
+    (the same subscription and resource group) it gives the same value."""
+    if node[0] == "lit":
+        return True
+    return node[0] == "call" and node[1].lower() in _PURE and all(_pure(a) for a in node[2])
+
+
 class Evaluator:
-    """Evaluates template strings; caches parsed expressions (templates repeat them a lot)."""
+    """Evaluates template strings; caches parsed expressions (templates repeat them a lot), and
+    the strings that pure expressions (`_pure`: literals, resourceId(), concat() ...) give per
+    subscription and resource group (a large template repeats the same references thousands of times)."""
 
     def __init__(self) -> None:
         self._cache: dict[str, tuple | _Fail] = {}
+        #: (expression, subscription, resource group, symbolic) -> the string it gave, for pure ones
+        self._pure_values: dict[tuple, str] = {}
         #: id -> (the container, characters, items) once measured: values share parts, so each
         #: container is measured once however often it is repeated
         self._sizes: dict[int, tuple[Any, int, int]] = {}
@@ -294,9 +311,16 @@ class Evaluator:
         """Evaluate one JSON string value of a template."""
         if not is_expression(text):
             return literal_of(text)
+        key = (text, ctx.subscription_id, ctx.resource_group, ctx.symbolic)
+        known = self._pure_values.get(key)
+        if known is not None:
+            return known
         try:
             node = self.parsed(text[1:-1])
-            return _Eval(self, ctx, text).run(node)
+            value = _Eval(self, ctx, text).run(node)
+            if type(value) is str and _pure(node):
+                self._pure_values[key] = value
+            return value
         except _Limit as e:
             o = ctx.origin()
             raise LimitError(f"ARM expression {_clip(text)}: {e}", file=o.file or None,
