@@ -417,3 +417,69 @@ def test_corrected_rule_round_trip(pipeline, tmp_path, field, value):
     assert [f["action"] for f in fixes] == ["update"] and fixes[0]["name"] == eventhub["name"]
     after = audit(tmp_path, apply_arm_fixes(tpl, before), "corrected")
     assert {r["status"] for r in after["results"]} <= {"pass", "not_applicable"}
+
+
+def _planned_one_by_one(results, e):
+    """The reference for `plan_report_fixes`: every problem result planned on its own, in report
+    order, with one allocation (no reuse between results of one kind)."""
+    from nsgcheck.audit.fixplan import _relied_on, sorted_addresses
+    from nsgcheck.audit.results import report_order
+
+    allocation = Allocation(relied_on=_relied_on(results))
+    members = {}
+    for r in results:
+        if r.side == "group" and r.subject.address:
+            members.setdefault(r.destination, set()).add(r.subject.address)
+    out = list(results)
+    for i in sorted((i for i, r in enumerate(results) if r.status in ("fail", "partial")),
+                    key=lambda i: report_order(results[i])):
+        r = results[i]
+        fixes = plan_fixes(r, e, allocation, sorted_addresses(members.get(r.destination, ())) if r.side == "group" else ())
+        if fixes:
+            out[i] = r.replaced(fixes=tuple(fixes))
+    return out
+
+
+def _scoped(name, priority, source, access="deny", dest="*", ports="*"):
+    return replace(rule(name, priority, access=access, dest=dest), source_addresses=(AddressToken("cidr", source),),
+                   destination_addresses=(AddressToken("tag" if dest != "*" else "any", dest),),
+                   destination_ports=PortSet.parse(ports) if ports != "*" else PortSet.everything(),
+                   protocol="tcp" if access == "allow" else "*")
+
+
+def test_results_of_one_kind_take_the_fixes_planned_for_the_first_as_planning_each_would():
+    """Hypothesis: random reports on an NSG with source-scoped denies and allows that name the
+    wrong region (corrections whose choice depends on the subject's address): the fixes of
+    `plan_report_fixes`, which plans one result of each kind, equal those of planning every
+    result on its own."""
+    from hypothesis import example, given, settings, strategies as st
+
+    e = estate(nsg("nsg-a",
+                   _scoped("eh-west-a", 110, "10.0.0.0/25", access="allow", dest="EventHub.WestUS", ports="443"),
+                   _scoped("eh-west-b", 115, "10.0.0.0/24", access="allow", dest="EventHub.WestUS", ports="443"),
+                   _scoped("st-west", 120, "10.0.1.0/24", access="allow", dest="Storage.WestUS", ports="443"),
+                   _scoped("r37", 250, "10.0.1.0/24"), rule("deny-internet-out", 4000)))
+    subjects = [Subject("vm", f"vm{i}", VM.id.replace("vm1", f"vm{i}"), address, "eastus")
+                for i, address in enumerate(["10.0.0.4", "10.0.0.200", "10.0.1.4", "10.0.1.5", "10.0.2.4", "10.0.0.5"])]
+    low, high = deny("nsg-a", "deny-internet-out", 4000), deny("nsg-a", "r37", 250)
+    verdicts = [(low,), (high, low), (high,)]                       # shared objects, as the audit shares them
+    paths = {v: tuple(PathStep("subnet-nsg", d.device, "deny", f"{SUB}/{d.device}") for d in v) for v in verdicts}
+    wants = [("A2A-SRC-EVENTHUB", "EventHub.CentralUS"), ("A2A-TGT-EVENTHUB", "EventHub.CentralUS"),
+             ("A2A-SRC-STORAGE", "Storage.CentralUS")]
+
+    @settings(max_examples=150, deadline=None)
+    # vm0 gets eh-west-a corrected; vm2 (no allow covers it, and another verdict) a new rule above
+    # r37 for the same traffic; vm5, of vm0's kind and covered by eh-west-a too, takes that rule
+    @example([(0, 0, 1, "fail"), (2, 0, 2, "fail"), (5, 0, 1, "fail")])
+    @given(st.lists(st.tuples(st.integers(0, len(subjects) - 1), st.integers(0, len(wants) - 1),
+                              st.integers(0, len(verdicts) - 1), st.sampled_from(["fail", "partial", "pass"])),
+                    max_size=25))
+    def check(drawn):
+        results = []
+        for s, w, v, status in drawn:
+            requirement, dest = wants[w]
+            results.append(Result(requirement, "t", subjects[s], "source", status, 0.0, dest, "tcp", "443",
+                                  decided_by=verdicts[v], path=paths[verdicts[v]]))
+        assert [r.fixes for r in plan_report_fixes(results, e)] == [r.fixes for r in _planned_one_by_one(results, e)]
+
+    check()

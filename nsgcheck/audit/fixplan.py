@@ -208,6 +208,9 @@ class Allocation:
     covers: dict[tuple, bool] = dataclasses.field(default_factory=dict)
     #: a group's member addresses -> the same in address order
     ordered: dict[tuple[str, ...], tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    #: when a list: the corrections planned since it was set, as (traffic as in `planned`, deny
+    #: priority, the rules a correction could rewrite, the one chosen for the subject)
+    trace: list[tuple[Any, int, list[SecurityRule], SecurityRule]] | None = None
 
 
 def plan_fixes(result: Result, estate: Estate, allocation: Allocation | None = None,
@@ -268,7 +271,7 @@ def plan_fixes(result: Result, estate: Estate, allocation: Allocation | None = N
                     else dataclasses.replace(earlier, requirement=result.requirement))
             fixes.append(again)
             continue
-        correction = _correction(result, nsg, direction, deny_pri, deny_rule, allocation)
+        correction = _correction(result, nsg, direction, deny_pri, deny_rule, allocation, same)
         if correction is not None:
             fixes.append(correction)
             continue
@@ -296,7 +299,7 @@ def _tag_base(value: str) -> str:
 
 
 def _correction(result: Result, nsg: NetworkSecurityGroup, direction: str, deny_pri: int, deny_rule: str,
-                allocation: Allocation) -> Fix | None:
+                allocation: Allocation, same: Any = None) -> Fix | None:
     """A corrected version of the allow meant for this traffic, when the NSG has one that names
     the wrong region's tag, port or protocol above the deny and nothing else relies on it."""
     if result.side == "group" or "{" in result.destination or result.destination_prefixes:
@@ -317,6 +320,8 @@ def _correction(result: Result, nsg: NetworkSecurityGroup, direction: str, deny_
                 None)
     if rule is None:
         return None
+    if allocation.trace is not None:
+        allocation.trace.append((same, deny_pri, candidates, rule))
     done = allocation.updated.get((ref(nsg.id), rule.name.lower()))
     if done is not None:
         # one rule corrected once: a second requirement asking for something else keeps the first
@@ -422,10 +427,41 @@ def plan_report_fixes(results: Iterable[Result], estate: Estate) -> list[Result]
             groups.setdefault(r.destination, set()).add(r.subject.address)
     members_of = {dest: sorted_addresses(addresses) for dest, addresses in groups.items()}
     out = list(results)
+    # Results that read the same things get the same fixes. Once a result is planned, each rule
+    # it needs is in `allocation.planned` (or reused from it), so the next result of its kind
+    # would take the same rules: it takes them without planning again. Its address matters only
+    # where a correction was planned: the same rule must still be the first whose source covers
+    # it, and no rule planned since may have made the correction unneeded (`_still_chosen`).
+    # (Results hold their parts, so the ids in the key stay theirs for the loop.)
+    same_as: dict[tuple, tuple[tuple[Fix, ...], tuple]] = {}
     for i in order:
         r = results[i]
-        members = members_of.get(r.destination, ()) if r.side == "group" else ()
-        fixes = plan_fixes(r, estate, allocation, members)
+        peer = r.peer
+        key = (id(r.decided_by), id(r.path), r.requirement, r.side, r.destination, r.destination_prefixes,
+               r.protocol, r.port,
+               (r.subject.name, r.subject.address, peer.name, peer.address) if peer is not None else None)
+        hit = same_as.get(key)
+        if hit is not None and (not hit[1] or _still_chosen(hit[1], r.subject.address, allocation)):
+            fixes = hit[0]
+        else:
+            members = members_of.get(r.destination, ()) if r.side == "group" else ()
+            allocation.trace = []
+            fixes = tuple(plan_fixes(r, estate, allocation, members))
+            if hit is None:
+                same_as[key] = (fixes, tuple(allocation.trace))
+            allocation.trace = None
         if fixes:
-            out[i] = r.replaced(fixes=tuple(fixes))
+            out[i] = r.replaced(fixes=fixes)
     return out
+
+
+def _still_chosen(trace: tuple, address: str, allocation: Allocation) -> bool:
+    """Whether planning a result of this address would choose the corrections `trace` holds:
+    no rule planned for that traffic sits above the deny by now, and the first rule whose
+    source covers the address is the one chosen."""
+    for same, deny_pri, candidates, rule in trace:
+        if any(f.priority is None or f.priority < deny_pri for f in allocation.planned.get(same, ())):
+            return False
+        if next((c for c in candidates if _covers_cached(c.source_addresses, address, allocation)), None) is not rule:
+            return False
+    return True
