@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 import types
 
+import pytest
+
 from nsgcheck.loaders.raw import RawResource
 from nsgcheck.loaders.rest import convert
 from nsgcheck.model import Origin, Unknown, ref
@@ -342,3 +344,25 @@ def test_route_values_azure_rejects_are_input_errors_and_doubt():
     assert isinstance(by["bad-prefix"].address_prefix, Unknown) and isinstance(by["bad-hop"].next_hop_type, Unknown)
     assert isinstance(by["no-ip"].next_hop_ip, Unknown) and isinstance(by["bad-ip"].next_hop_ip, Unknown)
     assert by["tag"].address_prefix == "Storage" and by["ok"].next_hop_ip == "10.0.0.4"
+
+
+def test_rule_locators_are_the_locators_of_each_element():
+    """`RuleLocators` (made when asked for) locates what a per-rule locator would: under
+    `properties` for REST elements, the element itself for flat ones and for non-objects."""
+    from nsgcheck.loaders.raw import RawResource
+    from nsgcheck.loaders.rest import RuleLocators
+    from nsgcheck.model import Origin
+
+    def locate(path):
+        return Origin("f.json", "/" + "/".join(map(str, path)))
+    items = [{"name": "a", "properties": {}}, {"name": "b", "priority": 100}, "junk"]
+    raw = RawResource(type="t", name="n", id="/x", properties={"securityRules": items}, origin=Origin("f.json"),
+                      locate=locate)
+    at = RuleLocators(raw, ("properties", "securityRules"), items)
+    assert len(at) == 3 and len(list(at)) == 3
+    assert at[0]("priority").pointer == "/properties/securityRules/0/properties/priority"
+    assert at[1]("priority").pointer == "/properties/securityRules/1/priority"
+    assert at[2]().pointer == at[-1]().pointer == "/properties/securityRules/2"
+    assert [loc().pointer for loc in at[1:]] == ["/properties/securityRules/1", "/properties/securityRules/2"]
+    with pytest.raises(IndexError):
+        at[3]

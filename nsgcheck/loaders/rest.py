@@ -10,7 +10,8 @@ parent (named after the id) so no rule is dropped. Firewall-type resources go to
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, Iterable, Mapping
+from collections.abc import Sequence
+from typing import Any, Iterable, Mapping, overload
 
 from nsgcheck.alternatives import ALTERNATIVE
 from nsgcheck.loaders.normalize import (Normalizer, Problem, absent, as_list, complete_default_rules,
@@ -143,33 +144,56 @@ def _route_prefix_problem(prefix: Any) -> str | None:
 
 
 # --------------------------------------------------------------------------- rules
+class RuleLocators(Sequence[Locate]):
+    """The locator of each element of a rule array (see `rules_from`), made when asked for: input
+    errors locate a few of a large estate's rules, never all of them."""
+
+    def __init__(self, raw: RawResource, path: tuple[str | int, ...], items: list):
+        self.raw, self.path, self.items = raw, path, items
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @overload
+    def __getitem__(self, i: int) -> Locate: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[Locate]: ...
+
+    def __getitem__(self, i: int | slice) -> Locate | Sequence[Locate]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(len(self.items))[i]]
+        i = range(len(self.items))[i]   # negative indexes counted from the end; IndexError past it
+        item = self.items[i]
+        base = (*self.path, i, "properties") if isinstance(item, dict) and "properties" in item else (*self.path, i)
+        raw = self.raw
+        return lambda *p: raw.origin_for(*base, *p)
+
+
 def rules_from(items: Any, raw: RawResource, path: tuple[str | int, ...], default: bool = False,
                norm: Normalizer | None = None
-               ) -> tuple[list[tuple[SecurityRule, Locate]], Unknown | None, list[Finding]]:
-    """A `securityRules` array (REST elements {name, properties}) -> rules with their locators;
-    an Unknown list kept; input errors for a list that is not one and elements that are not rules."""
+               ) -> tuple[list[SecurityRule], Sequence[Locate], Unknown | None, list[Finding]]:
+    """A `securityRules` array (REST elements {name, properties}) -> rules and the locator of each
+    (where a path under its properties is written); an Unknown list kept; input errors for a list
+    that is not one and elements that are not rules."""
     if isinstance(items, Unknown):
-        return [], items, []
+        return [], [], items, []
     if absent(items):
-        return [], None, []
+        return [], [], None, []
     if not isinstance(items, list):
         origin = raw.origin_for(*path)
         msg = f"{path[-1]} is {shown(items)}, not a list of rules"
-        return [], Unknown(msg, origin), [Finding("error", f"{raw.name!r}: {msg}", origin)]
+        return [], [], Unknown(msg, origin), [Finding("error", f"{raw.name!r}: {msg}", origin)]
     norm = norm or Normalizer()
-    out = []
+    rules = []
     origins = raw.origins_for_each(*path, count=len(items))
     for i, item in enumerate(items):
-        origin = origins[i]
         if isinstance(item, dict):
-            props = item.get("properties", item) if "properties" in item else item
-            base = (*path, i, "properties") if "properties" in item else (*path, i)
-            rule = norm.rule(props, item.get("name", f"#{i}"), origin, default)
+            props = item["properties"] if "properties" in item else item
+            rules.append(norm.rule(props, item["name"] if "name" in item else f"#{i}", origins[i], default))
         else:   # an Unknown rule, or a scalar where a rule object belongs (a problem)
-            base = (*path, i)
-            rule = norm.rule(item, item.text if isinstance(item, Unknown) else f"#{i}", origin, default)
-        out.append((rule, (lambda *p, _b=base: raw.origin_for(*_b, *p))))
-    return out, None, []
+            rules.append(norm.rule(item, item.text if isinstance(item, Unknown) else f"#{i}", origins[i], default))
+    return rules, RuleLocators(raw, path, items), None, []
 
 
 # --------------------------------------------------------------------------- converter
@@ -186,23 +210,23 @@ class _Converter(Fields):
         self.fabric_location: dict[str, str] = {}
         self.norm = Normalizer()
         #: NSG key -> locator of each rule (by position in the NSG's rules), for input errors
-        self.rule_locators: dict[str, list[Locate]] = {}
+        self.rule_locators: dict[str, Sequence[Locate]] = {}
 
     # -- NSGs ----------------------------------------------------------------------
     def nsg(self, raw: RawResource) -> NetworkSecurityGroup:
         p = _props(raw)
-        found, unknown, errors = rules_from(_get(p, "securityRules"), raw, ("properties", "securityRules"),
-                                            norm=self.norm)
-        given, _, errors2 = rules_from(_get(p, "defaultSecurityRules"), raw,
-                                       ("properties", "defaultSecurityRules"), default=True, norm=self.norm)
+        rules, found_at, unknown, errors = rules_from(_get(p, "securityRules"), raw, ("properties", "securityRules"),
+                                                      norm=self.norm)
+        given, given_at, _, errors2 = rules_from(_get(p, "defaultSecurityRules"), raw,
+                                                 ("properties", "defaultSecurityRules"), default=True, norm=self.norm)
         self.estate.findings.extend(errors + errors2)
         unknown = unknown or _properties_unknown(raw)
         name = _short_name(raw)
-        for rule, locate in found + given:
-            if rule.problems:
-                self.estate.findings.extend(problem_findings(rule, locate, f"rule {rule.name!r} of NSG {name!r}"))
-        rules = [r for r, _ in found]
-        defaults = list(complete_default_rules([r for r, _ in given], raw.origin))
+        for found, at in ((rules, found_at), (given, given_at)):
+            for i, rule in enumerate(found):
+                if rule.problems:
+                    self.estate.findings.extend(problem_findings(rule, at[i], f"rule {rule.name!r} of NSG {name!r}"))
+        defaults = list(complete_default_rules(given, raw.origin))
         exists = raw.existence()
         if exists is not None:
             # an NSG that may not be deployed: every rule of it (the default rules too) only might apply
@@ -211,7 +235,7 @@ class _Converter(Fields):
         nsg = NetworkSecurityGroup(id=_rid(raw), name=name, rules=tuple(rules),
                                    default_rules=tuple(defaults),
                                    location=_location(raw), origin=raw.origin, rules_unknown=unknown)
-        self.rule_locators[ref(nsg.id)] = [loc for _, loc in found]
+        self.rule_locators[ref(nsg.id)] = found_at
         return nsg
 
     def child_rule(self, raw: RawResource) -> None:
