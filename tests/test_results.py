@@ -1,4 +1,4 @@
-"""Results: `replaced` is `dataclasses.replace` (finding id included); shared JSON parts."""
+"""Results: `replaced` is `dataclasses.replace` (finding id and report order included); shared JSON parts."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from nsgcheck.answers import Decision, PathStep
-from nsgcheck.audit.results import Result, Subject
+from nsgcheck.audit.results import Result, Subject, report_order
 
 VM1 = Subject("vm", "vm1", "/s/VM1", "10.0.0.4", "eastus")
 VM2 = Subject("vm", "vm2", "/s/VM2", "10.0.0.5", "eastus")
@@ -20,9 +20,11 @@ BASE = Result("A2A-SRC-STORAGE", "t", VM1, "source", "fail", 0.0, "Storage.EastU
                                      dict(peer=VM2, side="group"), dict(status="pass", coverage=1.0)])
 def test_replaced_is_dataclasses_replace(changes):
     assert BASE.finding_id().endswith("/s/vm1")          # the id is remembered on first use
+    assert report_order(BASE)[:2] == ("vm", "vm1")       # and so is the report order
     new = BASE.replaced(**changes)
     assert new == dataclasses.replace(BASE, **changes)
     assert new.finding_id() == dataclasses.replace(BASE, **changes).finding_id()
+    assert report_order(new) == report_order(dataclasses.replace(BASE, **changes))
     assert BASE.subject is VM1 and BASE.fixes == ()       # the original is unchanged
 
 

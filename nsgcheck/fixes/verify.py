@@ -193,6 +193,9 @@ def verify_fixes(results: Sequence[Result], estate: Estate,
         else:
             notes[i] = (f"no fix offered: with the planned rules applied the audit still says {status}; "
                         "the rule that decides it is not one a new allow above it can override")
+    # (finding ids worked out before the results are copied: the copies keep them for the report)
+    with_fix = len({results[i].finding_id() for i in ok})
+    without_fix = len({results[i].finding_id() for i in notes})
     out = list(results)
     marked: dict[tuple[int, str | None], tuple[Fix, Fix]] = {}    # one verified copy per fix (results share it)
 
@@ -222,6 +225,5 @@ def verify_fixes(results: Sequence[Result], estate: Estate,
         out[i] = results[i].replaced(fixes=(), fix_note=note)
     offered = {k for i in ok for k in wanted[i]}
     check = {"method": METHOD, "rounds": rounds, "planned": len(fixes), "offered": len(offered),
-             "findings_with_fix": len({results[i].finding_id() for i in ok}),
-             "findings_without_fix": len({results[i].finding_id() for i in notes})}
+             "findings_with_fix": with_fix, "findings_without_fix": without_fix}
     return out, check
