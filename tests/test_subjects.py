@@ -103,3 +103,22 @@ def test_a_vm_naming_no_nic_is_a_subject_with_unknown_placement():
     subs, _ = find_subjects(e, scenario())
     lost = next(s for s in subs if s.subject.name == "lost")
     assert lost.source.unknown and "names no NIC" in lost.source.unknown[0]
+
+
+def test_nics_of_one_subnet_share_what_they_read_of_it_and_no_other_subnet_leaks_in():
+    # three subnets, two of them with the same name in two networks, NICs interleaved: each
+    # subject's source placement is its own subnet's (worked out once per subnet, by identity)
+    e = worked_estate(vms=())
+    add_vnet(e, "vnet-b", "eastus", "10.5.0.0/16", {"app": ("10.5.0.0/24", "nsg-b"), "db": ("10.5.1.0/24", None)})
+    placed = [("vm-a1", "10.1.0.4", "vnet-eastus", "app"), ("vm-b1", "10.5.0.4", "vnet-b", "app"),
+              ("vm-a2", "10.1.0.5", "vnet-eastus", "app"), ("vm-d1", "10.5.1.4", "vnet-b", "db"),
+              ("vm-b2", "10.5.0.5", "vnet-b", "app")]
+    for name, ip, vnet, subnet in placed:
+        add_vm(e, name, ip, vnet, subnet)
+    subs = {s.subject.name: s.source for s in find_subjects(e, scenario())[0]}
+    for name, ip, vnet, subnet in placed:
+        p = subs[name]
+        assert p.address_text == ip and p.subnet_id.endswith(f"/virtualnetworks/{vnet}/subnets/{subnet}".lower())
+        assert p.vnet_id.endswith(f"/virtualnetworks/{vnet}".lower())
+        want_nsg = {"vnet-eastus": "nsg-eastus", "vnet-b": "nsg-b"}[vnet] if subnet == "app" else None
+        assert (p.subnet_nsg_id or "").endswith(want_nsg or "") and (p.subnet_nsg_id is None) == (want_nsg is None)

@@ -263,6 +263,29 @@ def nic_outbound(nic: NetworkInterface, cfg: Any) -> VmOutbound | None:
                       default_outbound=nic.default_outbound_connectivity)
 
 
+@dataclass(frozen=True)
+class _SubnetSide:
+    """What every NIC of one subnet reads of it for its source placement (worked out once per subnet)."""
+
+    subnet_id: str
+    vnet_id: str | None
+    nsg_id: str | None
+    route_table_id: str | None
+    range: AddressSet
+    reasons: tuple[str, ...]
+
+
+def _source_subnet(estate: Estate, subnet: Subnet, index: dict | None) -> _SubnetSide:
+    memo = index.setdefault("source subnets", {}) if index is not None else {}
+    hit = memo.get(id(subnet))
+    if hit is None or hit[0] is not subnet:
+        rng, reasons = _subnet_v4(subnet)
+        hit = memo[id(subnet)] = (subnet, _SubnetSide(
+            ref(subnet.id), _vnet_of_subnet(estate, subnet), _nsg(subnet.nsg_id), _nsg(subnet.route_table_id),
+            rng, tuple(reasons + _placement_reasons(subnet))))
+    return hit[1]
+
+
 def _nic_subject(estate: Estate, scenario: Scenario, nic: NetworkInterface,
                  vm: VirtualMachine | None, index: dict | None = None, other_nics: tuple[str, ...] = ()) -> AuditSubject:
     cfg = nic.primary_config()
@@ -282,9 +305,10 @@ def _nic_subject(estate: Estate, scenario: Scenario, nic: NetworkInterface,
         except AddressError as exc:
             reasons.append(f"private IP of NIC {nic.name}: {exc}")
     rng = AddressSet.empty()
-    if subnet is not None:
-        rng, sreasons = _subnet_v4(subnet)
-        reasons += sreasons + _placement_reasons(subnet)
+    side = _source_subnet(estate, subnet, index) if subnet is not None else None
+    if side is not None:
+        rng = side.range
+        reasons += side.reasons
     if ip_set:
         addr, text = ip_set, ip_text or ""
     else:
@@ -298,10 +322,9 @@ def _nic_subject(estate: Estate, scenario: Scenario, nic: NetworkInterface,
         reasons.append(f"NSG of NIC {nic.name} not determined: {nic.nsg_id}")
     region = _vm_region(scenario, vm.location if vm else None, nic.location)
     src = Placement(address=addr, address_text=text,
-                    subnet_id=ref(subnet.id) if subnet else None,
-                    vnet_id=_vnet_of_subnet(estate, subnet) if subnet else None,
-                    nic_nsg_id=_nsg(nic.nsg_id), subnet_nsg_id=_nsg(subnet.nsg_id) if subnet else None,
-                    route_table_id=_nsg(subnet.route_table_id) if subnet else None,
+                    subnet_id=side.subnet_id if side else None, vnet_id=side.vnet_id if side else None,
+                    nic_nsg_id=_nsg(nic.nsg_id), subnet_nsg_id=side.nsg_id if side else None,
+                    route_table_id=side.route_table_id if side else None,
                     asg_ids=_asg_key(cfg),
                     region=region, unknown=tuple(reasons), notes=tuple(notes),
                     outbound=nic_outbound(nic, cfg))
