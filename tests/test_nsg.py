@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import replace
 
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
 from nsgcheck.values.addresses import AddressSet
 from nsgcheck.engine.firstmatch import ALLOW, DENY, EITHER, UNKNOWN
@@ -325,3 +326,52 @@ def test_doubt_that_cannot_change_the_outcome_leaves_it_certain():
     assert "NoSuchTag" in piece.steps[0].reason
     part = first_match(space, [], unmatched=None)
     assert part.pieces[0].pending and part.pieces[0].outcomes == frozenset()
+
+
+@settings(max_examples=300)
+@given(base=rules(), extra=rules(), at=st.integers(0, 6), update=st.booleans(),
+       direction=st.sampled_from(["inbound", "outbound"]), vm=st.sampled_from(ADDRS[:6]),
+       remote=st.sampled_from(CIDRS[:7] + ["Storage", "AzureActiveDirectory"]), port=st.sampled_from(PORTS),
+       proto=st.sampled_from(["tcp", "udp", "icmp", "*"]))
+def test_nsgs_that_decide_alike_give_the_same_partition(base, extra, at, update, direction, vm, remote, port, proto):
+    """`decides_alike` (fix verification keeps the results of paths whose changed NSGs it says
+    decide their flow alike): whenever it says so, the old and new NSG partition the flow the same."""
+    from nsgcheck.engine.nsg import channel_of, decides_alike
+
+    old = NetworkSecurityGroup("/x/n", "n", tuple(base), default_rules())
+    rules_ = list(base)
+    if update and rules_ and extra:
+        rules_[at % len(rules_)] = extra[0]          # an `update` fix replaces a rule
+        rules_ += extra[1:]
+    else:
+        rules_ += extra                              # an `add` fix appends
+    new = replace(old, rules=tuple(rules_))          # as fix verification builds it: the rest shared
+    ctx, _ = make_contexts(True, frozenset({"asg1"}))
+    far = CATALOG.addresses(remote) if remote[0].isalpha() else AddressSet.parse(remote)
+    near = AddressSet.parse(vm)
+    src, dst = (near, far) if direction == "outbound" else (far, near)
+    space = flow_space(proto, src, dst, PortSet.single(port))
+    cache = TermCache()
+    if not decides_alike(old, new, direction, channel_of(space), far, CATALOG, cache):
+        return
+    assert evaluate_layers(space, direction, [(NIC_NSG, old)], ctx, cache) == \
+        evaluate_layers(space, direction, [(NIC_NSG, new)], ctx, cache)
+
+
+def test_rules_for_other_ports_destinations_or_direction_decide_alike_and_others_do_not():
+    from nsgcheck.engine.nsg import channel_of, decides_alike
+
+    old = NetworkSecurityGroup("/x/n", "n", (_rule("deny-all", 4000, "outbound", "deny", "*"),), default_rules())
+    space = flow_space("tcp", AddressSet.parse("10.1.0.4"), CATALOG.addresses("Storage"), PortSet.single(443))
+    far = CATALOG.addresses("Storage")
+
+    def alike(*added):
+        return decides_alike(old, replace(old, rules=old.rules + added), "outbound", channel_of(space), far, CATALOG,
+                             TermCache())
+    assert alike(_rule("mvm", 100, "outbound", "allow", "10.0.0.0/28", "20004"))          # another port
+    assert alike(_rule("other", 100, "outbound", "allow", "192.168.0.0/16", "443"))      # disjoint addresses
+    assert not alike(_rule("aad", 100, "outbound", "allow", "AzureActiveDirectory", "443"))  # overlaps Storage
+    assert alike(_rule("in", 100, "inbound", "allow", "*", "443"))                       # other direction
+    assert not alike(_rule("st", 100, "outbound", "allow", "Storage", "443"))
+    assert not alike(_rule("vnet", 100, "outbound", "allow", "VirtualNetwork", "443"))   # no bound: may meet
+    assert not decides_alike(old, replace(old, name="m"), "outbound", channel_of(space), far, CATALOG, TermCache())

@@ -15,7 +15,8 @@ projections and share one. Multi-VM groups: one evaluation per (sender device se
 device set) over the senders' union x the receivers' union, projected per ordered pair.
 
 Re-evaluation (`reevaluate`, fix verification): an estate that differs only in some NSGs is
-evaluated again only where a path names one of them; the plan (subjects, jobs, flows, scope)
+evaluated again only where a path names one of them (and, for the subjects' own requirements,
+only where the changed rules may meet the path's flow); the plan (subjects, jobs, flows, scope)
 and every other result are kept. Nothing else of the audit's results reads an NSG's rules.
 """
 
@@ -37,6 +38,7 @@ from nsgcheck.engine.context import nsg_export_of
 from nsgcheck.engine.egress import egress_for
 from nsgcheck.engine.evaluate import Endpoint, Environment, Flow, PathMemo, PathSpec, Scope
 from nsgcheck.engine.firstmatch import ALLOW, DENY
+from nsgcheck.engine.nsg import INBOUND, OUTBOUND, decides_alike
 from nsgcheck.engine.resolve import rule_protocols
 from nsgcheck.engine.routing import route_export_for
 from nsgcheck.engine.verdict import Verdict, decision_order, summarize, unknown_verdict
@@ -803,10 +805,35 @@ def _names_any(end: Endpoint | None, changed: frozenset[str]) -> bool:
     return end is not None and (ref(end.nic_nsg_id or "") in changed or ref(end.subnet_nsg_id or "") in changed)
 
 
+def _changes_path(ev: Evaluator, group: _Group, changed: frozenset[str], estate: Estate) -> bool:
+    """Whether a job group's path names a `changed` NSG (`ev` evaluated the estate before, `estate`
+    is the one after) that may decide a packet of the group's flow otherwise than before
+    (`decides_alike`): rules added or replaced for other ports, protocols, destinations or the
+    other direction leave its results as they were."""
+    channel = (rule_protocols(group.family.protocol), group.family.dport)
+    sources: AddressSet | None = None
+    for end, direction in ((group.spec.sender, OUTBOUND), (group.spec.receiver, INBOUND)):
+        if end is None:
+            continue
+        for nsg_id in (end.nic_nsg_id, end.subnet_nsg_id):
+            key = ref(nsg_id or "")
+            if key not in changed:
+                continue
+            if direction == OUTBOUND:
+                remote = group.family.dst
+            else:
+                remote = sources = sources or AddressSet.union_of(j.address for j in group.jobs)
+            if not decides_alike(ev.estate.nsgs.get(key), estate.nsgs.get(key), direction, channel, remote,
+                                 ev.catalog, ev.memo.terms):
+                return True
+    return False
+
+
 def reevaluate(ev: Evaluator, estate: Estate, changed: frozenset[str]) -> tuple[list[Result], Evaluator]:
     """`evaluate_all` of `estate`, which differs from the estate `ev` evaluated only in the NSGs
-    `changed` (`ref()`-ed ids; nothing else, and no subject moved): the jobs and multi-VM parts
-    whose paths name one of them are evaluated again with a new memo (the resolved rules of
+    `changed` (`ref()`-ed ids; nothing else, and no subject moved): the jobs whose paths name one of
+    them that may decide their flow otherwise (`_changes_path`) and the multi-VM parts whose paths
+    name one of them are evaluated again with a new memo (the resolved rules of
     unchanged NSGs are shared, see `PathMemo`), every other result is kept. Same results, same
     order; the returned evaluator is the starting point of the next re-evaluation."""
     plan = ev.plan
@@ -816,8 +843,7 @@ def reevaluate(ev: Evaluator, estate: Estate, changed: frozenset[str]) -> tuple[
     again = Evaluator(env, ev.destinations, ev._sets, resolved=ev.resolved)
     again.memo = PathMemo(env, terms=ev.memo.terms)
     out = list(plan.out)
-    run_jobs(again, {k: g for k, g in plan.jobs.items()
-                     if _names_any(g.spec.sender, changed) or _names_any(g.spec.receiver, changed)}, out)
+    run_jobs(again, {k: g for k, g in plan.jobs.items() if _changes_path(ev, g, changed, estate)}, out)
     again.plan = _Plan(plan.subjects, plan.reqs, plan.scenario, plan.jobs, tuple(out))
     results: list[Result] = [r for r in out if r is not None]
     for req in plan.reqs:

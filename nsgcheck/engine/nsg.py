@@ -181,6 +181,34 @@ def _misses(rule: SecurityRule, channel: Channel) -> bool:
     return isinstance(dports, PortSet) and not iv.overlaps(dports.ranges, ports.ranges)
 
 
+def decides_alike(old: NetworkSecurityGroup | None, new: NetworkSecurityGroup | None, direction: str,
+                  channel: Channel, remote: AddressSet, catalog: Any, cache: TermCache) -> bool:
+    """Whether two versions of an NSG decide alike every packet of a space in `direction` whose
+    protocols and destination ports lie in `channel` and whose remote addresses (destinations
+    outbound, sources inbound) lie in `remote`. They must be equal in every field but the rules,
+    and hold the same rule objects in the same order once the rules that cannot meet such a packet
+    are left out: rules of the other direction, rules that certainly miss the channel (`_misses`),
+    rules whose remote side is bounded by CIDRs and tags that miss `remote` (`relevant_terms`
+    leaves out the same ones). Those decide none of the packets and are never a doubt for them;
+    the others resolve to the same terms (cached by rule), so the partition is the same."""
+    if old is new:
+        return True
+    if old is None or new is None or replace(old, rules=new.rules) != new:
+        return False
+
+    def may_meet(rule: SecurityRule) -> bool:
+        if isinstance(rule.direction, str) and rule.direction != direction:
+            return False
+        if _misses(rule, channel):
+            return False
+        bound = _remote_bound(rule, direction, catalog)
+        return bound is None or any(_token_meets(t, remote, catalog, cache) for t in bound)
+
+    kept_old = [r for r in old.rules if may_meet(r)]
+    kept_new = [r for r in new.rules if may_meet(r)]
+    return len(kept_old) == len(kept_new) and all(a is b for a, b in zip(kept_old, kept_new))
+
+
 def nsg_terms(nsg: NetworkSecurityGroup, direction: str, ctx: ResolveContext,
               cache: TermCache | None = None, channel: Channel | None = None) -> list[Term]:
     """The NSG's rules for `direction` as Terms in evaluation order (labels: RuleRef).
