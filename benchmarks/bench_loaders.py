@@ -93,7 +93,7 @@ def digest(estate) -> str:
     h = hashlib.sha256()
 
     def loc(o) -> str:
-        return "-" if o is None else f"{o.file}|{o.pointer}|{o.line}|{o.end_line}|{o.address}"
+        return "-" if o is None else f"{o.file}|{o.pointer}|{o.line}|{o.end_line}|{getattr(o, 'address', '')}"
     for key, nsg in sorted(estate.nsgs.items()):
         h.update(f"{key}|{nsg.name}|{loc(nsg.origin)}\n".encode())
         for r in nsg.rules + nsg.default_rules:

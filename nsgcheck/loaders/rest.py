@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from collections.abc import Sequence
-from typing import Any, Iterable, Mapping, overload
+from typing import Any, Callable, Iterable, Mapping, overload
 
 from nsgcheck.alternatives import ALTERNATIVE
 from nsgcheck.loaders.normalize import (Normalizer, Problem, absent, as_list, complete_default_rules,
@@ -359,7 +359,7 @@ class _Converter(Fields):
                                 location=_location(raw), origin=raw.origin,
                                 dns_servers=self.dns_servers(dns if isinstance(dns, Unknown) else _get(dns, "dnsServers"),
                                                              f"NIC {raw.name!r}",
-                                                             at_nic("dnsSettings", "dnsServers"), nic=True),
+                                                             lambda: at_nic("dnsSettings", "dnsServers"), nic=True),
                                 default_outbound_connectivity=doc if isinstance(doc, bool) else None)
 
     # -- VNets and subnets ----------------------------------------------------------
@@ -415,11 +415,14 @@ class _Converter(Fields):
             out.append(ServiceEndpoint(service, locations, at))
         return tuple(out), doubt
 
-    def dns_servers(self, value: Any, owner: str, where: Origin, nic: bool = False) -> tuple[str, ...] | Unknown:
+    def dns_servers(self, value: Any, owner: str, locate: Callable[[], Origin], nic: bool = False
+                    ) -> tuple[str, ...] | Unknown:
         """A DNS server list: IP addresses (a NIC may say only 'AzureProvidedDNS'); an element not
-        determined or invalid makes the list undetermined."""
+        determined or invalid makes the list undetermined. `locate()`: where the list is written
+        (worked out only for a list that is there)."""
         if value is None or isinstance(value, Unknown):
             return () if value is None else value
+        where = locate()
         if not isinstance(value, list):
             return self.bad(owner, "dnsServers", value, "a list of IP addresses", where)
         out: list[str] = []
@@ -484,7 +487,8 @@ class _Converter(Fields):
                               address_space=_strings(space), subnet_ids=tuple(subnet_ids),
                               peerings=tuple(peerings),
                               dns_servers=self.dns_servers(dns, f"virtual network {raw.name!r}",
-                                                           raw.origin_for("properties", "dhcpOptions", "dnsServers")),
+                                                           lambda: raw.origin_for("properties", "dhcpOptions",
+                                                                                  "dnsServers")),
                               location=_location(raw), origin=raw.origin, peerings_unknown=peerings_unknown)
 
     def peering(self, pp: Any, name: str, origin: Origin) -> Peering:
