@@ -263,3 +263,16 @@ def test_results_sharing_fix_objects_keep_their_own_verified_fixes():
     assert [(f.name, f.verified) for f in by["B"].fixes] == [("allow-a", True)]
     assert by["C"].fixes == by["B"].fixes
     assert results[0].fixes == (shared,) and not shared.verified            # the input is unchanged
+
+
+def test_apply_fixes_updates_the_first_rule_of_a_name_even_one_added_in_the_same_batch():
+    estate = load_paths([str(REPO / "examples" / "estate.json")])
+    nsg = next(n for n in estate.nsgs.values() if n.name == "nsg-db")
+    add = fix_json("allow-nsgcheck-x", 3999, "add", nsg.id)
+    update = dict(fix_json("ALLOW-nsgcheck-x", 3999, "update", nsg.id), destination=["EventHub.CentralUS"])
+    twice = dict(fix_json("allow-nsgcheck-x", 3998, "add", nsg.id), destination=["Storage.EastUS"])
+    new = next(n for n in apply_fixes(estate, [add, update, twice]).nsgs.values() if n.name == "nsg-db")
+    mine = [r for r in new.rules if r.name.lower() == "allow-nsgcheck-x"]
+    assert len(new.rules) == len(nsg.rules) + 2 and len(mine) == 2
+    assert [t.value for t in mine[0].destination_addresses] == ["EventHub.CentralUS"]    # the add, updated
+    assert mine[1].priority == 3998                                                      # a second add appends

@@ -63,14 +63,18 @@ def apply_fixes(estate: Estate, fixes: Iterable[dict[str, Any]], built: dict | N
             out.nsgs[key] = built[same][1]
             continue
         rules = list(nsg.rules)
+        first: dict[str, int] = {}            # rule name (lower case) -> its first position
+        for i, r in enumerate(rules):
+            first.setdefault(r.name.lower(), i)
         for f in planned:
             element = arm_rule(f)
             rule = normalize_rule(element["properties"], element["name"],
                                   Origin("nsgcheck fix", f"/{nsg.name}/{f.get('name', '')}", None))
-            at = next((i for i, r in enumerate(rules) if r.name.lower() == str(f.get("name", "")).lower()), None)
+            at = first.get(str(f.get("name", "")).lower())
             if f.get("action") == "update" and at is not None:
                 rules[at] = rule
             else:
+                first.setdefault(rule.name.lower(), len(rules))
                 rules.append(rule)
         out.nsgs[key] = dataclasses.replace(nsg, rules=tuple(rules))
         if built is not None:
