@@ -329,11 +329,12 @@ def test_doubt_that_cannot_change_the_outcome_leaves_it_certain():
 
 
 @settings(max_examples=300)
-@given(base=rules(), extra=rules(), at=st.integers(0, 6), update=st.booleans(),
+@given(base=rules(), extra=rules(), at=st.integers(0, 6), update=st.booleans(), reorder=st.booleans(),
        direction=st.sampled_from(["inbound", "outbound"]), vm=st.sampled_from(ADDRS[:6]),
        remote=st.sampled_from(CIDRS[:7] + ["Storage", "AzureActiveDirectory"]), port=st.sampled_from(PORTS),
        proto=st.sampled_from(["tcp", "udp", "icmp", "*"]))
-def test_nsgs_that_decide_alike_give_the_same_partition(base, extra, at, update, direction, vm, remote, port, proto):
+def test_nsgs_that_decide_alike_give_the_same_partition(base, extra, at, update, reorder, direction, vm, remote, port,
+                                                        proto):
     """`decides_alike` (fix verification keeps the results of paths whose changed NSGs it says
     decide their flow alike): whenever it says so, the old and new NSG partition the flow the same."""
     from nsgcheck.engine.nsg import channel_of, decides_alike
@@ -345,6 +346,8 @@ def test_nsgs_that_decide_alike_give_the_same_partition(base, extra, at, update,
         rules_ += extra[1:]
     else:
         rules_ += extra                              # an `add` fix appends
+    if reorder:
+        rules_.reverse()                             # the same rules in another order
     new = replace(old, rules=tuple(rules_))          # as fix verification builds it: the rest shared
     ctx, _ = make_contexts(True, frozenset({"asg1"}))
     far = CATALOG.addresses(remote) if remote[0].isalpha() else AddressSet.parse(remote)

@@ -116,8 +116,11 @@ class TermCache:
       order, each with the bound of its remote side (`relevant_terms`); `_near`: the same with
       one remote address set (by identity: the set is held in the key) and a context -> the
       terms of those that can meet it; `_meets`: (CIDR or tag, remote set) -> whether they meet;
-    * `_term`: (rule, direction, context) -> its Term; `_bound`: (rule, direction) -> bound;
-    * `_overlap`: (interval set, interval set) -> whether they meet (by identity, both held).
+    * `_term`: (rule, direction, context, or None for a rule that reads none) -> its Term;
+      `_bound`: (rule, direction) -> label, bound, whether it reads no context;
+    * `_overlap`: (interval set, interval set) -> whether they meet (by identity, both held);
+    * `_changes`: (NSG, a later version of it) -> the rules only one holds, and whether the
+      rules both hold keep their order (`decides_alike`).
     """
 
     def __init__(self) -> None:
@@ -132,6 +135,7 @@ class TermCache:
         self._ctx: dict[int, tuple[ResolveContext, int]] = {}
         self._tokens: dict[Any, int] = {}
         self._overlap: dict[tuple[int, int], tuple] = {}     # `prefilter`'s overlap tests (by identity)
+        self._changes: dict[tuple[Ident, Ident], tuple[tuple[SecurityRule, ...], bool]] = {}
         self.hits = 0
         self.misses = 0
 
@@ -193,7 +197,14 @@ def decides_alike(old: NetworkSecurityGroup | None, new: NetworkSecurityGroup | 
     the others resolve to the same terms (cached by rule), so the partition is the same."""
     if old is new:
         return True
-    if old is None or new is None or replace(old, rules=new.rules) != new:
+    if old is None or new is None:
+        return False
+    key = (Ident(old), Ident(new))
+    change = cache._changes.get(key)
+    if change is None:
+        change = cache._changes[key] = _rule_changes(old, new)
+    differ, same_order = change
+    if differ is None:
         return False
 
     def may_meet(rule: SecurityRule) -> bool:
@@ -204,9 +215,24 @@ def decides_alike(old: NetworkSecurityGroup | None, new: NetworkSecurityGroup | 
         bound = _remote_bound(rule, direction, catalog)
         return bound is None or any(_token_meets(t, remote, catalog, cache) for t in bound)
 
+    if same_order:      # the rules both hold are in the same order: only the others can differ
+        return not any(may_meet(r) for r in differ)
     kept_old = [r for r in old.rules if may_meet(r)]
     kept_new = [r for r in new.rules if may_meet(r)]
     return len(kept_old) == len(kept_new) and all(a is b for a, b in zip(kept_old, kept_new))
+
+
+def _rule_changes(old: NetworkSecurityGroup, new: NetworkSecurityGroup) -> tuple[Any, bool]:
+    """(the rules only one of two NSG versions holds, by identity, or None when they differ in
+    another field; whether the rules both hold are in the same order in both)."""
+    if replace(old, rules=new.rules) != new:
+        return None, False
+    old_ids = {id(r) for r in old.rules}
+    new_ids = {id(r) for r in new.rules}
+    differ = tuple(r for r in old.rules if id(r) not in new_ids) + tuple(r for r in new.rules if id(r) not in old_ids)
+    both_old = [r for r in old.rules if id(r) in new_ids]
+    both_new = [r for r in new.rules if id(r) in old_ids]
+    return differ, len(both_old) == len(both_new) and all(a is b for a, b in zip(both_old, both_new))
 
 
 def nsg_terms(nsg: NetworkSecurityGroup, direction: str, ctx: ResolveContext,
