@@ -3,7 +3,8 @@
 Two templates, written to a temporary folder by the script:
 
 * issue 13's estate: `generate_estate.py --nsgs 300 --rules 150 --nics 3000 --groups 300
-  --subnets 100` as an ARM template (NSGs, VNets, NICs, VMs; ids by resourceId());
+  --subnets 100` as an ARM template (NSGs, VNets, NICs, VMs; ids by resourceId()), and the same
+  with hand-grown rules (the estate `bench_audit.py` audits);
 * a template in the style of real ones: N NSGs x R rules with parameters, variables,
   concat()/resourceId() names, plural fields, and one VNet with a subnet per NSG.
 
@@ -183,13 +184,17 @@ def main(argv: list[str] | None = None) -> int:
     notes: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         estate, _ = build_estate(Shape(**ISSUE13))
+        grown, _ = build_estate(Shape(**ISSUE13, hand_grown=True))
         inputs = [("issue 13's estate: 300 NSGs x 150 rules, 3,000 NICs and VMs (generate_estate.py "
                    "--subnets 100; singular fields only, no ASGs), one line", Path(tmp, "estate13.json"),
                    to_arm(estate), None),
+                  ("the same with hand-grown rules (plural fields, ASG sources and destinations written as "
+                   "resourceId() references: the estate bench_audit.py audits), one line",
+                   Path(tmp, "estate13-grown.json"), to_arm(grown), None),
                   (f"styled template: {args.nsgs:,} NSGs x {args.rules} rules, parameters, concat()/"
                    "resourceId(), plural fields, indented", Path(tmp, "styled.json"),
                    styled_template(args.nsgs, args.rules), 2)]
-        del estate
+        del estate, grown
         for title, path, doc, indent in inputs:
             with open(path, "w", encoding="utf-8") as fh:
                 json.dump(doc, fh, indent=indent)
