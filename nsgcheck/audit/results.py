@@ -93,7 +93,6 @@ class Result:
         state.update(changes)
         if not _IDENTITY.isdisjoint(changes):
             state.pop("_finding_id", None)
-            state.pop("_order", None)
         return new
 
     def finding_id(self) -> str:
@@ -150,19 +149,13 @@ class Result:
 
 def report_order(r: Result) -> tuple:
     """Where a result goes in a report: by subject (kind, name, id), side, requirement, peer.
-
-    Kept in the result's `__dict__` like its finding id (both read in fix verification and
-    again in the report; `replaced` drops both when what they are made of changes)."""
-    state = r.__dict__
-    key = state.get("_order")
-    if key is None:
-        key = state["_order"] = (r.subject.kind, r.subject.name.lower(), r.subject.id, r.side, r.requirement,
-                                 r.peer.name.lower() if r.peer else "")
-    return key
+    (Worked out when asked: kept on each result, it cost more memory than time it saved.)"""
+    return (r.subject.kind, r.subject.name.lower(), r.subject.id, r.side, r.requirement,
+            r.peer.name.lower() if r.peer else "")
 
 
 _FIELDS = frozenset(Result.__dataclass_fields__)
-_IDENTITY = frozenset({"requirement", "side", "subject", "peer"})      # what the finding id (and order) is made of
+_IDENTITY = frozenset({"requirement", "side", "subject", "peer"})      # what the finding id is made of
 
 
 def _to_json(obj: Any) -> Any:
