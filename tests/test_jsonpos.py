@@ -435,3 +435,21 @@ def test_a_value_nested_deeper_than_the_scanner_may_recurse_from_here_still_ends
     finally:
         sys.setrecursionlimit(limit)
     assert span == (3, 3 + 2 * (DEEP - 1))
+
+
+def test_lazy_origins_are_the_origins_init_makes():
+    """`Origin.lazy` (slots set directly, for one origin per rule) makes exactly what
+    `Origin(file, pointer, lines=...)` makes: same slots, lines worked out when read."""
+    from nsgcheck.model import Origin
+
+    class Lines:
+        def span(self, pointer):
+            return {"/a": (3, 5)}.get(pointer)
+
+    lines = Lines()
+    for pointer in ("/a", "/x", ""):
+        for given in (lines, None):
+            fast, slow = Origin.lazy("f.json", pointer, given), Origin("f.json", pointer, lines=given)
+            assert [getattr(fast, s) for s in Origin.__slots__] == [getattr(slow, s) for s in Origin.__slots__]
+            assert (fast.line, fast.end_line, fast.address) == (slow.line, slow.end_line, slow.address)
+            assert fast == slow and hash(fast) == hash(slow) and repr(fast) == repr(slow)

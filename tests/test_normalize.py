@@ -208,6 +208,13 @@ def test_default_rules_synthesized_and_completed():
         ("inbound", 65000, "AllowVnetInBound"), ("inbound", 65001, "AllowAzureLoadBalancerInBound"),
         ("inbound", 65500, "DenyAllInBound")]
     assert all(r.default for r in six)
+    origin = Origin("t.json", "/resources/0")
+    from nsgcheck.loaders.normalize import _DEFAULT_SPEC, _token
+    assert synthesized_default_rules(origin) == tuple(
+        SecurityRule(name=n, priority=p, direction=d, access=a, protocol="*", source_addresses=_token(src),
+                     source_ports=PortSet.everything(), destination_addresses=_token(dst),
+                     destination_ports=PortSet.everything(), default=True, origin=origin)
+        for d, p, n, src, dst, a in _DEFAULT_SPEC)
     given = normalize_rule({"priority": 65500, "direction": "Inbound", "access": "Deny", "protocol": "*",
                             "sourceAddressPrefix": "*", "sourcePortRange": "*",
                             "destinationAddressPrefix": "*", "destinationPortRange": "*"},
@@ -288,8 +295,8 @@ def test_normalizer_caches_agree_with_the_uncached_functions(addresses, port_lis
 
 
 def test_rules_are_built_with_every_field_in_its_place():
-    """`Normalizer.rule` builds SecurityRule positionally (it is the hot path of loading): each
-    field holds the value read for it."""
+    """`Normalizer.rule` builds SecurityRule by setting its slots (it is the hot path of loading):
+    every field of the data class, each holding the value read for it."""
     props = {"priority": 300, "direction": "Outbound", "access": "Deny", "protocol": "Udp",
              "sourceAddressPrefix": "10.0.0.0/8", "sourcePortRange": "1000-2000",
              "destinationAddressPrefix": "Storage", "destinationPortRange": "443", "description": "why",
@@ -297,10 +304,11 @@ def test_rules_are_built_with_every_field_in_its_place():
              "destinationApplicationSecurityGroups": [{"id": _ASG + "dst"}]}
     origin = Origin("f.json", "/x")
     r = Normalizer().rule(props, "n", origin)
-    assert [f.name for f in fields(SecurityRule)][:15] == [
-        "name", "priority", "direction", "access", "protocol", "source_addresses", "source_ports",
-        "destination_addresses", "destination_ports", "source_asgs", "destination_asgs", "description", "default",
-        "origin", "problems"]
+    from nsgcheck.loaders.normalize import _RULE_FIELDS
+
+    assert tuple(f.name for f in fields(SecurityRule)) == _RULE_FIELDS and not hasattr(SecurityRule, "__post_init__")
+    assert r == SecurityRule(**{f: getattr(r, f) for f in _RULE_FIELDS}) and hash(r) == hash(
+        SecurityRule(**{f: getattr(r, f) for f in _RULE_FIELDS}))
     assert (r.name, r.priority, r.direction, r.access, r.protocol) == ("n", 300, "outbound", "deny", "udp")
     assert [t.value for t in r.source_addresses] == ["10.0.0.0/8"]
     assert [t.value for t in r.destination_addresses] == ["Storage"]

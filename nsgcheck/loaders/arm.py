@@ -868,9 +868,8 @@ class _Locator:
         node, ptr, src, _, skip_index, _, stopped = self._parent(path)
         if stopped or skip_index or type(node) is not list:
             return [self(path + (i,)) for i in range(count)]
-        file, lines, n = src.file, src.linemap, len(node)   # src.origin's Origin, made here
-        return [Origin(file, f"{ptr}/{i}", lines=lines) if i < n else self(path + (i,))
-                for i in range(count)]
+        file, lines, n, lazy = src.file, src.linemap, len(node), Origin.lazy   # src.origin's Origins, made here
+        return [lazy(file, f"{ptr}/{i}", lines) if i < n else self(path + (i,)) for i in range(count)]
 
     def _parent(self, head: PropPath) -> tuple:
         state = self._walked.get(head)

@@ -563,4 +563,4 @@ def _raise_too_deep(text: str, file: str) -> None:
 def origin_at(linemap: "LineMap | None", file: str, pointer: str, address: str = "") -> Origin:
     """Origin (file, pointer, start and end line, resource address) of a value; never raises.
     The lines are resolved from `linemap` when first read (`Origin`)."""
-    return Origin(file, pointer, address=address, lines=linemap)
+    return Origin(file, pointer, address=address, lines=linemap) if address else Origin.lazy(file, pointer, linemap)
