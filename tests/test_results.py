@@ -39,3 +39,17 @@ def test_results_of_one_verdict_share_their_json_parts():
     a, b = BASE.to_json(shared), other.to_json(shared)
     assert a == BASE.to_json() and b == other.to_json()
     assert a["decided_by"] is b["decided_by"] and a["path"] is b["path"] and a["subject"] is not b["subject"]
+
+
+def test_shares_are_rounded_as_round_rounds_them():
+    from hypothesis import given, strategies as st
+
+    from nsgcheck.audit.results import _share
+
+    @given(st.one_of(st.floats(0, 1), st.sampled_from([0, 1, 0.0, 1.0, -0.0, 1e-7, 0.9999999]), st.floats()))
+    def check(x):
+        want = round(x, 6)
+        got = _share(x)
+        assert (got == want or (got != got and want != want)) and type(got) is type(want)
+        assert str(got) == str(want)           # -0.0 stays -0.0, as the report writes it
+    check()

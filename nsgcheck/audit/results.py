@@ -121,8 +121,8 @@ class Result:
             "side": self.side,
             "status": self.status,
             "severity": self.effective_severity(),
-            "coverage": round(self.coverage, 6),
-            "unknown_share": round(self.unknown_share, 6),
+            "coverage": _share(self.coverage),
+            "unknown_share": _share(self.unknown_share),
             "destination": self.destination,
             "protocol": self.protocol,
             "port": self.port,
@@ -156,6 +156,11 @@ def report_order(r: Result) -> tuple:
 
 _FIELDS = frozenset(Result.__dataclass_fields__)
 _IDENTITY = frozenset({"requirement", "side", "subject", "peer"})      # what the finding id is made of
+
+
+def _share(x: float) -> float:
+    """`round(x, 6)`; 0 and 1, most shares, are returned as they are (what round gives for them)."""
+    return x if x == 0 or x == 1 else round(x, 6)
 
 
 def _to_json(obj: Any) -> Any:
