@@ -86,6 +86,10 @@ def test_segment_keys_are_equal_exactly_when_the_same_boxes_hold_the_address(gro
         held = {x: frozenset(n for n, b in enumerate(boxes) if any(lo <= x <= hi for lo, hi in getattr(b, dim).v4))
                 for x in points}
         keys = {x: result.segment(dim, AddressSet(((x, x),), ())) for x in points}
+        look = result.segmenter(dim)
+        assert all(look(AddressSet(((x, x),), ())) == keys[x] for x in points)
+        wider = AddressSet(((points[0], points[0] + 1),), ())
+        assert look(wider) == result.segment(dim, wider) == ("set", wider)
         for a in points:
             for b in points:
                 assert (keys[a] == keys[b]) == (held[a] == held[b]), (dim, a, b)

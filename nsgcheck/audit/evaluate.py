@@ -348,8 +348,9 @@ def run_jobs(ev: Evaluator, groups: dict[tuple, _Group], out: list[Result | None
         result = ev.memo.path(g.spec, flow)
         shared: dict[Any, Verdict] = {}
         made: dict[tuple, Result] = {}      # jobs alike but for the subject share one result's fields
+        segment = result.segmenter("src")
         for job in g.jobs:
-            seg = result.segment("src", job.address)
+            seg = segment(job.address)
             key = (seg, job.cap, job.notes, job.req.id, job.side, job.urls, job.port, job.own_flow)
             first = made.get(key)
             if first is not None:
@@ -445,6 +446,7 @@ class _PairTable:
         self.send_flow = [requirement_flow(req, a, everyone) for a in own]
         self.recv_flow = [requirement_flow(req, everyone, a) for a in own]
         self._sigs: dict[tuple[str, int, int], Any] = {}
+        self._looks: dict[tuple[str, int], Any] = {}      # (part, end) -> its `segmenter`
         self._parts: dict[tuple[bool, int], Any] = {}
         self._verdicts: dict[Any, Verdict] = {}
         self._classes: dict[tuple[int, int], list[list[int]]] = {}
@@ -460,6 +462,7 @@ class _PairTable:
         stale = {x for x, e in enumerate(self.ends) if _names_any(e, changed)}
         out._parts = {k: v for k, v in self._parts.items() if k[1] not in stale}
         out._sigs = {k: v for k, v in self._sigs.items() if k[1] not in stale}
+        out._looks = {k: v for k, v in self._looks.items() if k[1] not in stale}
         out._verdicts = {k: v for k, v in self._verdicts.items() if k[0] not in stale and k[1] not in stale}
         out._classes = {}
         out._class_of = {}
@@ -471,8 +474,10 @@ class _PairTable:
         key = (part, x, k)
         hit = self._sigs.get(key)
         if hit is None:
-            hit = self._sigs[key] = self.part(part.startswith("out"), x).segment(part[-3:],
-                                                                               self.members[k].source.address)
+            look = self._looks.get((part, x))
+            if look is None:
+                look = self._looks[(part, x)] = self.part(part.startswith("out"), x).segmenter(part[-3:])
+            hit = self._sigs[key] = look(self.members[k].source.address)
         return hit
 
     def part(self, outbound: bool, x: int) -> Any:
