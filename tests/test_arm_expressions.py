@@ -536,5 +536,7 @@ def test_pure_expressions_give_what_evaluating_them_afresh_gives():
         rnd.shuffle(uses)
         for body, (sub, rg, symbolic, pointer, loops) in uses:
             c = ctx(subscription_id=sub, resource_group=rg, symbolic=symbolic, pointer=pointer, copy_indexes=loops)
+            known = shared.remembered(f"[{body}]", c)
             assert _outcome(shared, f"[{body}]", c) == _outcome(Evaluator(), f"[{body}]", c)
+            assert known is None or ("value", repr(known)) == _outcome(Evaluator(), f"[{body}]", c)
     check()

@@ -459,7 +459,9 @@ class _Expander:
             if kind is str:
                 if v[:1] != "[":
                     continue
-                new = self.ev.string(v, ctx.at(_pointer((at, k))))
+                new = self.ev.remembered(v, ctx)   # a reference repeated thousands of times: no pointer
+                if new is None:
+                    new = self.ev.string(v, ctx.at(_pointer((at, k))))
             elif kind is dict or kind is list:
                 new = self._tree(v, scope, ctx, (at, k))
                 if new is None:

@@ -307,6 +307,11 @@ class Evaluator:
             raise hit
         return hit
 
+    def remembered(self, text: str, ctx: EvalContext) -> str | None:
+        """The string `string(text, ctx)` gives when it was worked out before and `text` is pure
+        (see `_pure`), else None; `ctx` at any pointer (the pointer does not change it)."""
+        return self._pure_values.get((text, ctx.subscription_id, ctx.resource_group, ctx.symbolic))
+
     def string(self, text: str, ctx: EvalContext) -> Any:
         """Evaluate one JSON string value of a template."""
         if not is_expression(text):
