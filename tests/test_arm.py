@@ -1013,3 +1013,19 @@ def test_an_expanded_template_leaves_no_reference_cycles(tmp_path):
     assert origins == [("outer-nsg", value, 73), ("outer-nsg", value, 73),
                        ("outer0", "/variables/rules/0", 8), ("outer0", "/variables/rules/1", 21),
                        ("outer1", "/variables/rules/0", 8), ("outer1", "/variables/rules/1", 21)]
+
+
+def test_keyword_maps_shared_by_resources_follow_each_resource_keys_and_their_order():
+    """Resources with the same keys share one lower-cased keyword map: each still finds every
+    keyword as `_key` does (the exact spelling, else the first key equal in any case)."""
+    from nsgcheck.loaders.arm import _key, _Keywords, _kw
+
+    maps: dict = {}
+    nodes = [{"NAME": 1, "name": 2, "Type": 3}, {"name": 1, "NAME": 2, "Type": 3}, {"Name": 1, "type": 2},
+             {"NAME": 5, "name": 6, "Type": 7}, {"type": 1, "Name": 2}, {}]
+    for node in nodes * 2:
+        kw = _Keywords(node, maps)
+        for word in ("Name", "name", "NAME", "type", "TYPE", "location"):
+            assert kw.key(word) == _key(node, word), (node, word)
+            assert kw.get(word) == _kw(node, word), (node, word)
+    assert len(maps) == 5

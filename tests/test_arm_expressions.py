@@ -540,3 +540,37 @@ def test_pure_expressions_give_what_evaluating_them_afresh_gives():
             assert _outcome(shared, f"[{body}]", c) == _outcome(Evaluator(), f"[{body}]", c)
             assert known is None or ("value", repr(known)) == _outcome(Evaluator(), f"[{body}]", c)
     check()
+
+
+# ------------------------------------------------------------------ the flat-call shortcut of parse
+def _parse_outcome(fn, body):
+    from nsgcheck.loaders.arm_expressions import _Fail
+    try:
+        return ("node", fn(body))
+    except _Fail as e:
+        return ("error", str(e))
+
+
+def test_parse_of_a_call_with_literal_arguments_gives_what_the_tokenizer_and_parser_give():
+    """`parse` reads `name('a', 'b')` without the tokenizer: the node (or the error) is exactly
+    what the tokenizer and parser give, for texts close to that form and those just off it."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from nsgcheck.loaders.arm_expressions import _parse_tokens, parse
+
+    pieces = st.sampled_from(["resourceId", "concat", "a.b", "$x", "_1", "true", "9z", "(", ")", "'", "''",
+                              "'Microsoft.Network/networkInterfaces'", "'nic-1'", "'a''b'", "'(,)'", "'\n'",
+                              ",", ", ", ",  ", " ", "\t", "[0]", ".name", "1", "x"])
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(pieces, max_size=10))
+    def check(parts):
+        body = "".join(parts)
+        assert _parse_outcome(parse, body) == _parse_outcome(_parse_tokens, body)
+    check()
+    for body in ["resourceId('Microsoft.Network/networkInterfaces', 'nic-1')", "f('')", "f('', '')",
+                 "f('a','b', 'c')", "f('a''b')", "f( 'a')", "f('a' )", "f('a',)", "f()", "a.b('x')",
+                 "f('a')[0]", "f('a').x", "f('a') ", " f('a')"]:
+        assert _parse_outcome(parse, body) == _parse_outcome(_parse_tokens, body), body
+    assert parse("resourceId('T/t', 'n')") == ("call", "resourceId", [("lit", "T/t"), ("lit", "n")], 0)

@@ -84,16 +84,25 @@ def _key(d: Any, name: str) -> str | None:
 class _Keywords:
     """The template keywords of one object, found as `_key` finds them (the exact spelling, else
     the first key equal in any case) from one lower-cased map: a resource is asked for some
-    twenty keywords, most of them absent."""
+    twenty keywords, most of them absent.
+
+    `maps`: lower-cased maps already made, by the object's keys in order (a large template writes
+    thousands of resources with the same keys); the map follows from the keys and their order."""
 
     __slots__ = ("node", "lower")
 
-    def __init__(self, node: dict):
+    def __init__(self, node: dict, maps: dict[tuple, dict[str, str]] | None = None):
         self.node = node
-        self.lower: dict[str, str] = {}
-        for k in node:
-            if type(k) is str:
-                self.lower.setdefault(k.lower(), k)
+        keys = tuple(node) if maps is not None else None
+        lower = maps.get(keys) if maps is not None else None
+        if lower is None:
+            lower = {}
+            for k in node:
+                if type(k) is str:
+                    lower.setdefault(k.lower(), k)
+            if maps is not None:
+                maps[keys] = lower
+        self.lower: dict[str, str] = lower
 
     def key(self, name: str) -> str | None:
         return name if name in self.node else self.lower.get(name.lower())
@@ -394,6 +403,8 @@ class _Expander:
         self.overrides = overrides
         self.ev = Evaluator()
         self.out = ArmExpansion()
+        #: resources' lower-cased keyword maps, by their keys in order (see `_Keywords`)
+        self.keyword_maps: dict[tuple, dict[str, str]] = {}
         #: copies made by copy loops (resource, property, variable; nested loops multiply)
         self.copies = 0
         #: every scope made, released once the template is expanded (`release`)
@@ -422,9 +433,10 @@ class _Expander:
                               f"multiply); nsgcheck's limit", self.file, ptr, _line(self.src.linemap, ptr))
 
     # ---- values
-    def value(self, node: Any, scope: _Scope, ctx: EvalContext, ptr: str) -> Any:
+    def value(self, node: Any, scope: _Scope, ctx: EvalContext, ptr: Any) -> Any:
         """Evaluate every expression inside a JSON value, expanding property copy loops. Parts
-        without expressions are returned as they are (shared with the parsed template, not copied)."""
+        without expressions are returned as they are (shared with the parsed template, not copied).
+        `ptr`: the value's pointer, or a walk position (see `_tree`), written out only when needed."""
         kind = type(node)
         if kind is dict or kind is list:
             out = self._tree(node, scope, ctx, ptr)
@@ -432,7 +444,7 @@ class _Expander:
         if isinstance(node, str):
             if not is_expression(node) and not node.startswith("[["):
                 return node
-            return self.ev.string(node, ctx.at(ptr))
+            return self.ev.string(node, ctx.at(_pointer(ptr)))
         if isinstance(node, (list, dict)):
             out = self._tree(node, scope, ctx, ptr)
             return node if out is None else out
@@ -467,7 +479,7 @@ class _Expander:
                 if new is None:
                     continue
             elif isinstance(v, (str, list, dict)):
-                new = self.value(v, scope, ctx, _pointer((at, k)))
+                new = self.value(v, scope, ctx, (at, k))
             else:
                 continue
             if new is v:
@@ -487,13 +499,15 @@ class _Expander:
             out[_kw(spec, "name")] = self.copy_array(spec, scope, ctx, f"{ptr}/{_esc(ckey)}/{i}")
         return out
 
-    def contained(self, node: Any, scope: _Scope, ctx: EvalContext, ptr: str, rtype: str) -> Any:
+    def contained(self, node: Any, scope: _Scope, ctx: EvalContext, ptr: Any, rtype: str) -> Any:
         """A resource property's value; an expression that cannot be evaluated makes that one
         property unknown (with a finding) instead of refusing the whole input: nsgcheck reads
-        few properties, and a value it reads being unknown makes the verdicts it decides unknown."""
+        few properties, and a value it reads being unknown makes the verdicts it decides unknown.
+        `ptr`: a pointer or a walk position (see `value`)."""
         try:
             return self.value(node, scope, ctx, ptr)
         except LoaderError as e:
+            ptr = _pointer(ptr)
             reads = rtype.lower() in NETWORK_TYPES
             prop = ptr.rsplit("/", 1)[-1]
             # a value Azure refuses where the audit reads it is an input error; one nsgcheck cannot
@@ -550,7 +564,7 @@ class _Expander:
             extra = dict(inherited)
             if isinstance(key, str):
                 extra["symbolic_name"] = key
-            kw = _Keywords(res)
+            kw = _Keywords(res, self.keyword_maps)
             if kw.get("existing") is True:
                 continue   # a reference to a resource deployed elsewhere: not defined here
             loop = kw.get("copy")
@@ -589,7 +603,9 @@ class _Expander:
             elif cond is not True:
                 raise LoaderError(f"a resource condition must be a boolean, got {cond!r}",
                                   src.file, cptr, _line(src.linemap, cptr))
-        rtype = self.value(kw.get("type"), scope, ctx, f"{rptr}/{kw.at('type')}")
+        rtype = kw.get("type")
+        if type(rtype) is not str or rtype[:1] == "[":   # a plain string is itself: no pointer needed
+            rtype = self.value(rtype, scope, ctx, (rptr, kw.key("type") or "type"))
         if not isinstance(rtype, str) or not rtype:
             if isinstance(rtype, Unknown):
                 self.finding("warning", f"resource type not known ({rtype.reason}); resource skipped",
@@ -597,9 +613,10 @@ class _Expander:
                 return
             raise LoaderError("a resource needs a 'type' string", src.file, rptr, _line(src.linemap, rptr))
         raw_name = kw.get("name")
-        nptr = f"{rptr}/{kw.at('name')}"
-        name = self.value(raw_name, scope, ctx, nptr)
+        nptr = (rptr, kw.key("name") or "name")   # written out only when needed
+        name = raw_name if type(raw_name) is str and raw_name[:1] != "[" else self.value(raw_name, scope, ctx, nptr)
         if isinstance(name, Unknown):
+            nptr = _pointer(nptr)
             extra["name_unknown"] = name
             # a name built from parameters without values keeps them as '{param}' so that
             # resourceId() references to it (evaluated the same way) find it
@@ -616,6 +633,7 @@ class _Expander:
                 name = _unknown_name(raw_name, rtype, parent is not None,
                                      scope.site + _site(src, rptr, ctx))
         elif not isinstance(name, str):
+            nptr = _pointer(nptr)
             raise LoaderError(f"a resource name must be a string, got {name!r}", src.file, nptr,
                               _line(src.linemap, nptr))
         if parent is not None:
@@ -623,17 +641,15 @@ class _Expander:
         if rtype.lower() == DEPLOYMENTS:
             self.deployment(scope, res, rptr, ctx, name, extra, depth)
             return
-        lptr = f"{rptr}/{kw.at('location')}"
-        location = self.contained(kw.get("location"), scope, ctx, lptr, rtype) \
-            if kw.key("location") is not None else None
+        lkey = kw.key("location")
+        location = None if lkey is None else self.contained(res[lkey], scope, ctx, (rptr, lkey), rtype)
         if location is not None and not isinstance(location, (str, Unknown)):
-            location = Unknown(f"location is not a string: {location!r}", src.origin(lptr))
+            location = Unknown(f"location is not a string: {location!r}", src.origin(f"{rptr}/{kw.at('location')}"))
         props_node = kw.get("properties", {})
         pptr = f"{rptr}/{kw.at('properties')}"
         if isinstance(props_node, dict) and (_COPY_SPELLINGS.isdisjoint(props_node)
                                              or not _is_property_copy(_kw(props_node, "copy"))):
-            props = {k: self.contained(v, scope, ctx, f"{pptr}/{_esc(k)}", rtype)
-                     for k, v in props_node.items()}
+            props = {k: self.contained(v, scope, ctx, (pptr, k), rtype) for k, v in props_node.items()}
         else:
             props = self.contained(props_node, scope, ctx, pptr, rtype)
         if isinstance(props, Unknown):
@@ -644,9 +660,11 @@ class _Expander:
         elif not isinstance(props, dict):
             raise LoaderError("resource 'properties' must be an object", src.file, pptr,
                               _line(src.linemap, pptr))
-        for k in ("tags", "sku", "kind", "zones", "identity", "plan", "scope", "apiVersion"):
-            if kw.key(k) is not None:
-                extra[k] = self.contained(kw.get(k), scope, ctx, f"{rptr}/{kw.at(k)}", rtype)
+        lower = kw.lower
+        for k, low in _EXTRA_KEYWORDS:
+            if low in lower:   # kw.key(k) is not None
+                kk = k if k in res else lower[low]
+                extra[k] = self.contained(res[kk], scope, ctx, (rptr, kk), rtype)
         rid = _synth_id(ctx.subscription_id, ctx.resource_group, rtype, name)
         if isinstance(rid, Unknown):
             extra["id_unknown"] = rid
@@ -772,6 +790,11 @@ class _Expander:
 #: lower-cases to c, o, p or y)
 _COPY_SPELLINGS = frozenset(
     "".join(c.upper() if bits >> i & 1 else c for i, c in enumerate("copy")) for bits in range(16))
+
+
+#: resource keywords kept in RawResource.extra, with their lower-case spelling
+_EXTRA_KEYWORDS = tuple((k, k.lower()) for k in ("tags", "sku", "kind", "zones", "identity", "plan", "scope",
+                                                 "apiVersion"))
 
 
 def _pointer(at: Any) -> str:

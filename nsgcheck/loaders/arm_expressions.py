@@ -200,8 +200,25 @@ class _Parser:
                 return node
 
 
+#: a call whose arguments are all plain string literals, written without other spaces than one
+#: after a comma: `resourceId('Microsoft.Network/networkInterfaces', 'nic-1')`, which large
+#: templates write once per resource with a different name. Parsed here without the tokenizer,
+#: to the node `_parse_tokens` gives (literals with '' escapes, and every other form, go there).
+_FLAT_CALL = re.compile(r"([A-Za-z_$][A-Za-z0-9_$]*)\('([^']*)'((?:, ?'[^']*')*)\)")
+_FLAT_ARG = re.compile(r"'([^']*)'")
+
+
 def parse(body: str) -> tuple:
     """Parse an expression body (text between the outer '[' and ']')."""
+    m = _FLAT_CALL.fullmatch(body)
+    if m is not None:
+        name, first, rest = m.groups()
+        return ("call", name, [("lit", first)] + [("lit", a) for a in _FLAT_ARG.findall(rest)], 0)
+    return _parse_tokens(body)
+
+
+def _parse_tokens(body: str) -> tuple:
+    """`parse` by the tokenizer and parser (every form of expression)."""
     p = _Parser(tokenize(body))
     node = p.expr()
     p.take("end")

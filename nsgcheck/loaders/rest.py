@@ -314,11 +314,12 @@ class _Converter(Fields):
     def nic(self, raw: RawResource) -> NetworkInterface:
         p = _props(raw)
         configs = []
-        items = _get(p, "ipConfigurations")
-        items = [] if isinstance(items, Unknown) or not isinstance(items, list) else items
-        if isinstance(_get(p, "ipConfigurations"), Unknown):
-            self.finding("warning", f"NIC {raw.name!r}: ipConfigurations not determined "
-                         f"({_get(p, 'ipConfigurations').reason})", raw.origin_for("properties", "ipConfigurations"))
+        shown = f"NIC {raw.name!r}"   # for messages
+        written = _get(p, "ipConfigurations")
+        items = written if isinstance(written, list) else []
+        if isinstance(written, Unknown):
+            self.finding("warning", f"{shown}: ipConfigurations not determined "
+                         f"({written.reason})", raw.origin_for("properties", "ipConfigurations"))
         for i, c in enumerate(items):
             origin = raw.origin_for("properties", "ipConfigurations", i)
             if not isinstance(c, dict):
@@ -338,7 +339,7 @@ class _Converter(Fields):
                 self.finding("warning", f"NIC {raw.name!r}: an application security group reference is not "
                              f"determined ({asgs_unknown.reason}); rules using ASGs become unknown",
                              raw.origin_for("properties", "ipConfigurations", i))
-            owner = f"NIC {raw.name!r} ip configuration #{i}"
+            owner = f"{shown} ip configuration #{i}"
             at = (lambda *k, _i=i: raw.origin_for("properties", "ipConfigurations", _i, "properties", *k))
             pools, pools_unknown = self.references(cp, "loadBalancerBackendAddressPools", owner, at)
             configs.append(IpConfiguration(
@@ -354,11 +355,11 @@ class _Converter(Fields):
         dns = _get(p, "dnsSettings")
         doc = _get(p, "defaultOutboundConnectivityEnabled")
         return NetworkInterface(id=_rid(raw), name=_short_name(raw), ip_configurations=tuple(configs),
-                                nsg_id=self.reference(p, "networkSecurityGroup", f"NIC {raw.name!r}", at_nic),
+                                nsg_id=self.reference(p, "networkSecurityGroup", shown, at_nic),
                                 vm_id=vm if isinstance(vm, str) else None,
                                 location=_location(raw), origin=raw.origin,
                                 dns_servers=self.dns_servers(dns if isinstance(dns, Unknown) else _get(dns, "dnsServers"),
-                                                             f"NIC {raw.name!r}",
+                                                             shown,
                                                              lambda: at_nic("dnsSettings", "dnsServers"), nic=True),
                                 default_outbound_connectivity=doc if isinstance(doc, bool) else None)
 
