@@ -841,42 +841,43 @@ def convert(raws: Iterable[RawResource], estate: Estate | None = None, defer: bo
     firewall: list[RawResource] = []
     hub_routing: list[tuple[str, str, Any, Origin | None]] = []
     raws = list(raws)
+    types = [raw.type.lower() for raw in raws]
     # fabrics first: mappings and items look up their regions
-    for raw in raws:
-        if raw.type.lower() == ASR_FABRIC:
+    for raw, t in zip(raws, types):
+        if t == ASR_FABRIC:
             conv.fabric(raw)
-    for raw in raws:
-        t = raw.type.lower()
+    for raw, t in zip(raws, types):
+        exists = raw.existence()   # None, or an Unknown (immutable): made once per resource
         if t == NSG:
-            estate.add("nsgs", conv.nsg(raw), raw.existence())
+            estate.add("nsgs", conv.nsg(raw), exists)
         elif t == NSG_RULE:
             conv.child_rule(raw)
         elif t == ASG:
             estate.add("asgs", ApplicationSecurityGroup(_rid(raw), _short_name(raw), _location(raw), raw.origin),
-                       raw.existence())
+                       exists)
         elif t == NIC:
-            estate.add("nics", conv.nic(raw), raw.existence())
+            estate.add("nics", conv.nic(raw), exists)
         elif t == VNET:
-            estate.add("vnets", conv.vnet(raw), raw.existence())
+            estate.add("vnets", conv.vnet(raw), exists)
         elif t == SUBNET:
             conv.child_subnet(raw)
         elif t == PEERING:
             conv.child_peering(raw)
         elif t == ROUTE_TABLE:
-            estate.add("route_tables", conv.route_table(raw), raw.existence())
+            estate.add("route_tables", conv.route_table(raw), exists)
         elif t == ROUTE:
             conv.child_route(raw)
         elif t == VM:
-            estate.add("vms", conv.vm(raw), raw.existence())
+            estate.add("vms", conv.vm(raw), exists)
         elif t == STORAGE:
-            estate.add("storage_accounts", conv.storage(raw), raw.existence())
+            estate.add("storage_accounts", conv.storage(raw), exists)
         elif t == GATEWAY:
             conv.gateway(raw)
         elif t == HUB:
             conv.hub(raw)
         elif t == HUB_CONNECTION:
             conv.hub_connection(_props(raw), _short_name(raw), _rid(raw), _parent_id(_rid(raw)),
-                                lambda *p: raw.origin_for("properties", *p), raw.origin, raw.existence())
+                                lambda *p: raw.origin_for("properties", *p), raw.origin, exists)
         elif t in HUB_ROUTING:
             hub_routing.append(("hub_routing", ref(_parent_id(_rid(raw))),
                                 f"{HUB_ROUTING[t]} {_short_name(raw)!r} of virtual hub "
@@ -893,7 +894,6 @@ def convert(raws: Iterable[RawResource], estate: Estate | None = None, defer: bo
             firewall.append(raw)
         elif t in ADMIN_TYPES:
             admin.convert(raw, t)
-        exists = raw.existence()
         if exists is not None:
             conv.finding("warning", exists.reason + "; " + _EXISTENCE.get(t, _AS_IF_DEPLOYED), raw.origin)
     conv.attach_child_rules(defer)
