@@ -483,3 +483,12 @@ def test_results_of_one_kind_take_the_fixes_planned_for_the_first_as_planning_ea
         assert [r.fixes for r in plan_report_fixes(results, e)] == [r.fixes for r in _planned_one_by_one(results, e)]
 
     check()
+
+
+def test_a_fix_is_keyed_by_the_rule_it_writes_as_arm_compares_names():
+    e = estate(nsg("nsg-a", rule("deny-all", 4096)))
+    [fix] = plan_fixes(result("fail", deny("nsg-a", "deny-all", 4096)), e)
+    assert fix.key() == (f"{SUB}/nsg-a".lower(), fix.name.lower())
+    shouted = replace(fix, nsg_id=fix.nsg_id.upper() + "/", name=fix.name.upper(), verified=True)
+    assert shouted.key() == fix.key()                      # ids and names compare without case
+    assert replace(fix, name="other").key() != fix.key()

@@ -54,6 +54,15 @@ class Fix:
     replaces: dict[str, Any] | None = None      # update: the rule's current destination, port, protocol
     verified: bool = False                      # applied to the model and audited again: it makes its finding pass
 
+    def key(self) -> tuple[str, str]:
+        """The rule the fix writes: (NSG, rule name), as ARM compares them (case-insensitive).
+        Worked out once per fix (kept in its `__dict__`; read for every finding that holds it)."""
+        state = self.__dict__
+        key = state.get("_key")
+        if key is None:
+            key = state["_key"] = (ref(self.nsg_id), self.name.lower())
+        return key
+
     def to_json(self) -> dict[str, Any]:
         out = {"requirement": self.requirement, "action": self.action, "nsg": self.nsg, "nsg_id": self.nsg_id,
                "resource_group": resource_group_of(self.nsg_id), "direction": self.direction,

@@ -34,10 +34,6 @@ MAX_ROUNDS = 3
 METHOD = "applied to the model together and audited again"
 
 
-def fix_key(f: dict[str, Any]) -> tuple[str, str]:
-    return (ref(str(f.get("nsg_id", ""))), str(f.get("name", "")).lower())
-
-
 def apply_fixes(estate: Estate, fixes: Iterable[dict[str, Any]], built: dict | None = None) -> Estate:
     """A copy of the estate with the fixes in its NSGs: an `update` replaces the rule of that
     name, an `add` appends a rule. The rules are built from the fixes' ARM elements.
@@ -109,21 +105,13 @@ def verify_fixes(results: Sequence[Result], estate: Estate,
     wanted: dict[int, list[tuple[str, str]]] = {}      # result position -> its fix keys
     fixes: dict[tuple[str, str], Fix] = {}
     unplaceable: dict[int, str] = {}                   # result position -> why it has no applicable fix
-    keyed: dict[int, tuple[Fix, tuple[str, str]]] = {}  # results share fix objects: key each once
-
-    def key_of(f: Fix) -> tuple[str, str]:
-        hit = keyed.get(id(f))
-        if hit is None or hit[0] is not f:
-            hit = keyed[id(f)] = (f, (ref(f.nsg_id), f.name.lower()))
-        return hit[1]
-
     for i in order:
         r = results[i]
         if r.status not in PROBLEMS or not r.fixes:
             continue
         keys = []
         for f in r.fixes:
-            key = key_of(f)
+            key = f.key()
             if f.priority is None:
                 unplaceable[i] = f.note or "no free priority for the rule"
             keys.append(key)
@@ -169,7 +157,7 @@ def verify_fixes(results: Sequence[Result], estate: Estate,
                     withdrawn and any(k in withdrawn for k in keys)):
                 continue
             for f in now.fixes:
-                key = key_of(f)
+                key = f.key()
                 if f.priority is None:     # a layer behind the first that no allow can precede
                     unplaceable.setdefault(i, f.note or "no free priority for the rule")
                     continue
@@ -221,7 +209,7 @@ def verify_fixes(results: Sequence[Result], estate: Estate,
         key = (*map(id, r.fixes), None, *wanted[i], r.requirement)
         own = lists.get(key)
         if own is None:
-            seen = {key_of(f) for f in r.fixes}     # (a verified copy has its fix's key)
+            seen = {f.key() for f in r.fixes}     # (a verified copy has its fix's key)
             own = lists[key] = (*(verified(f) for f in r.fixes),
                                 *(verified(fixes[k], r.requirement) for k in wanted[i] if k not in seen))
         out[i] = r.replaced(fixes=own)
