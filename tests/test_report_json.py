@@ -145,3 +145,34 @@ def test_packing_agrees_with_the_rules_read_key_by_key_whatever_the_key_order(dr
     want, tables = _reference_pack_results(report)
     assert packed["results"] == want
     assert {name: packed[name] for name in TABLES} == tables
+
+
+@settings(max_examples=200)
+@given(st.lists(_result, min_size=1, max_size=3),
+       st.lists(st.tuples(st.integers(0, 2), _subject, st.sampled_from(["derived", "other", "absent"]),
+                          st.integers(0, 30)), max_size=10))
+def test_lines_are_the_packed_results_encoded_however_results_share_their_values(bases, picks):
+    # `Packer.lines` reuses an earlier line for a result whose values but id and subject are
+    # the same objects: each line must be what packing that result on its own gives, with the
+    # same table ids (numbered in order of first use), whatever its id and subject are
+    from nsgcheck.audit.report_json import Packer, _result_id
+
+    results = []
+    for i, subject, how, change in picks:
+        r = dict(bases[i % len(bases)])
+        r["subject"] = subject
+        others = [k for k in r if k not in ("id", "subject")]
+        if change < len(others):                # one value other than the base's
+            r[others[change]] = "changed"
+        r["id"] = _result_id(r) if how == "derived" else "not-the-id"
+        if how == "absent":
+            del r["id"]
+        results.append(r)
+    report = {"schema_version": SCHEMA_VERSION, "requirements": [{"id": "R", "title": "Title of R"}],
+              "results": results, "advisories": []}
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    packer = Packer(report)
+    lines = list(packer.lines(results, encode))
+    packed = pack(report)
+    assert lines == [encode(r) for r in packed["results"]]
+    assert packer.tables == {name: packed[name] for name in TABLES}

@@ -53,3 +53,41 @@ def test_shares_are_rounded_as_round_rounds_them():
         assert (got == want or (got != got and want != want)) and type(got) is type(want)
         assert str(got) == str(want)           # -0.0 stays -0.0, as the report writes it
     check()
+
+
+def _pooled_results():
+    """Results whose fields come from small pools of objects (as the subjects of equal standing
+    of an audit share theirs), with equal values as distinct objects too, in any subject."""
+    from hypothesis import strategies as st
+
+    subjects = [VM1, VM2, Subject("vm", "vm3", "/s/vm3", "10.0.0.6"), Subject("nic", "nic1", "/s/NIC1")]
+    messages = ["denied", "".join(["den", "ied"]), "allowed"]       # equal but not the same object
+    decided = [(DENY,), (DENY,), (Decision("nsg-b", "subnet-nsg", "allow", 100, "allow", 0.5),), ()]
+    fields = {
+        "status": st.sampled_from(["fail", "partial", "pass"]), "coverage": st.sampled_from([0.0, 0.5, 1.0]),
+        "message": st.sampled_from(messages), "decided_by": st.sampled_from(decided),
+        "peer": st.sampled_from([None, VM2]), "side": st.sampled_from(["source", "group"]),
+        "fixes": st.sampled_from([(), ()]), "fix_note": st.sampled_from(["", "no fix offered"]),
+        "severity": st.sampled_from(["", "note"]), "urls": st.sampled_from([(), ("*.blob.core.windows.net",)]),
+    }
+    bases = st.lists(st.fixed_dictionaries(fields).map(lambda f: BASE.replaced(**f)), min_size=1, max_size=4)
+    return bases.flatmap(lambda bs: st.lists(
+        st.tuples(st.sampled_from(bs), st.sampled_from(subjects)).map(lambda p: p[0].replaced(subject=p[1])),
+        max_size=12))
+
+
+def test_a_reports_results_json_is_each_results_own_json():
+    # `Report.to_json` reuses the JSON of a result holding the same objects in every field but
+    # the subject: it must be exactly what each result gives on its own
+    from hypothesis import given, settings
+
+    from nsgcheck.audit.results import Report
+
+    @settings(max_examples=200)
+    @given(_pooled_results())
+    def check(results):
+        report = Report("0", [], {}, {}, results=results)
+        got = report.to_json()["results"]
+        assert got == [r.to_json() for r in report.sorted_results()]
+        assert [list(r) for r in got] == [list(r.to_json()) for r in report.sorted_results()]   # key order too
+    check()

@@ -22,7 +22,7 @@ order of first use, so the same report gives the same file.
 from __future__ import annotations
 
 from json import dumps
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from nsgcheck.audit.results import SCHEMA_VERSION, STATUS_SEVERITY, finding_id
 #: table name -> (id prefix, the result key that refers to it, whether it refers to a list of entries)
@@ -35,6 +35,9 @@ _BY_KEY["peer"] = ("subjects", False)
 _DEFAULTS: dict[str, Any] = {"unknown_share": 0.0, "urls": [], "path": [], "decided_by": [],
                              "denied_prefixes": [], "reasons": []}
 _NO_DEFAULT = object()
+_UNSEEN = object()
+#: what stands for a subject's reference in a reused line (a string no table id can be)
+_MARK = "\x00subject"
 #: result keys `Packer.result` may leave out or refer to a table with (the others are copied)
 _KINDS = {"id": "id", "title": "title", "severity": "severity", **{k: "other" for k in [*_DEFAULTS, *_BY_KEY]}}
 #: the in-memory key order of a result (other keys follow in the order they come)
@@ -119,6 +122,57 @@ class Packer:
     def results(self, results: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         for r in results:
             yield self.result(r)
+
+    def lines(self, results: Iterable[dict[str, Any]], encode: Callable[[Any], str]) -> Iterator[str]:
+        """`encode(self.result(r))` for each result, with the same table ids.
+
+        A result whose values, all but `id` and `subject`, are the very objects of an earlier
+        result's with the same keys (`Report.to_json` gives the results of subjects of equal
+        standing such values) packs like it but for those two: its line is the earlier one's
+        with this subject's reference, when `id` is left out for both (it is the id their
+        requirement, side, subject and peer give). Keyed by the values' identities, held here."""
+        rows: dict[tuple, Any] = {}
+        blanks: dict[tuple[str, ...], tuple[int, int] | None] = {}
+        for r in results:
+            order = tuple(r)
+            at = blanks.get(order, _UNSEEN)
+            if at is _UNSEEN:
+                at = blanks[order] = ((order.index("id"), order.index("subject"))
+                                      if "id" in order and "subject" in order else None)
+            if at is None:
+                yield encode(self.result(r))
+                continue
+            values = tuple(r.values())
+            ids = list(map(id, values))
+            ids[at[0]] = ids[at[1]] = 0
+            key = (order, *ids)
+            row = rows.get(key, _UNSEEN)
+            subject = r["subject"]
+            if row is not None and row is not _UNSEEN and type(subject) is dict:
+                _, head, tail, before, after = row
+                if r["id"] == head + str(subject.get("id", "")).lower() + tail:
+                    yield before + self.ref("subjects", subject) + after
+                    continue
+            packed = self.result(r)
+            yield encode(packed)
+            if row is _UNSEEN:
+                rows[key] = self._row(r, packed, values, encode)
+
+    def _row(self, r: dict[str, Any], packed: dict[str, Any], values: tuple, encode: Callable[[Any], str]) -> Any:
+        """What `lines` reuses of a packed result: its line around the subject's reference, and
+        the id that a result like it must have to leave `id` out (None: not reusable)."""
+        if "id" in packed or type(r["subject"]) is not dict or not isinstance(packed.get("subject"), str):
+            return None
+        marked = dict(packed)
+        marked["subject"] = _MARK
+        parts = encode(marked).split(encode(_MARK))
+        if len(parts) != 2:
+            return None
+        peer = r.get("peer") or {}
+        peer_id = str(peer.get("id", "")) if isinstance(peer, dict) else ""
+        head = f"{str(r.get('requirement', ''))}:{str(r.get('side', ''))}:"
+        tail = f":{peer_id.lower()}" if peer_id else ""
+        return values, head, tail, parts[0] + '"', '"' + parts[1]
 
 
 def pack(report: dict[str, Any]) -> dict[str, Any]:

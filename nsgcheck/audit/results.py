@@ -9,6 +9,7 @@ the same inputs.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 from nsgcheck.answers import (FAIL, NOT_APPLICABLE, PARTIAL, PASS, UNKNOWN, Advisory, Decision,  # noqa: F401
@@ -108,11 +109,30 @@ class Result:
                                                     self.peer.id if self.peer else "")
         return fid
 
-    def to_json(self, shared: dict[int, tuple[Any, Any]] | None = None) -> dict[str, Any]:
+    def to_json(self, shared: dict[Any, tuple[Any, Any]] | None = None) -> dict[str, Any]:
         """The result's JSON. With `shared` (one per report), parts that are the same objects in
         several results (a verdict's path and deciding rules, a subject, a fix) become the same
-        JSON objects: built once, held once (treat them as read-only)."""
-        part = _part if shared is not None else _fresh
+        JSON objects: built once, held once (treat them as read-only).
+
+        Results that hold the same objects in every field but `subject` (the subjects of equal
+        standing of a large audit: most of its results) differ in their JSON only by `id` and
+        `subject`: with `shared`, the first one's JSON is copied for the others, those two keys
+        set again (keyed by the fields' identities; the fields are held so that ids stay theirs)."""
+        if shared is None:
+            return self._json(_fresh, None)
+        held = _NOT_SUBJECT(self)
+        key = tuple(map(id, held))
+        hit = shared.get(key)
+        if hit is not None:
+            out = hit[1].copy()
+            out["id"] = self.finding_id()
+            out["subject"] = _part(shared, self.subject, _to_json)
+            return out
+        out = self._json(_part, shared)
+        shared[key] = (held, out)
+        return out
+
+    def _json(self, part: Any, shared: Any) -> dict[str, Any]:
         out: dict[str, Any] = {
             "id": self.finding_id(),
             "requirement": self.requirement,
@@ -155,6 +175,8 @@ def report_order(r: Result) -> tuple:
 
 
 _FIELDS = frozenset(Result.__dataclass_fields__)
+#: every field but the subject: what a result's JSON is made of besides its `id` and `subject`
+_NOT_SUBJECT = attrgetter(*(f for f in Result.__dataclass_fields__ if f != "subject"))
 _IDENTITY = frozenset({"requirement", "side", "subject", "peer"})      # what the finding id is made of
 
 
@@ -175,7 +197,7 @@ def _fresh(_: Any, obj: Any, make: Any) -> Any:
     return make(obj)
 
 
-def _part(shared: dict[int, tuple[Any, Any]], obj: Any, make: Any) -> Any:
+def _part(shared: dict[Any, tuple[Any, Any]], obj: Any, make: Any) -> Any:
     """`make(obj)`, once per object (by identity; the object is held so its id stays its own)."""
     hit = shared.get(id(obj))
     if hit is None or hit[0] is not obj:
@@ -207,7 +229,7 @@ class Report:
         return sorted(self.results, key=report_order)
 
     def to_json(self) -> dict[str, Any]:
-        shared: dict[int, tuple[Any, Any]] = {}
+        shared: dict[Any, tuple[Any, Any]] = {}
         return {
             "schema_version": SCHEMA_VERSION,
             "tool": {"name": "nsgcheck", "version": self.tool_version},

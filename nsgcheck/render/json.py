@@ -84,9 +84,10 @@ def _lean(report: dict[str, Any], emit: Any) -> None:
     for i, (key, value) in enumerate(body):
         if key == "schema_version":
             value = SCHEMA_VERSION
-        if key == "results" and isinstance(value, list):
-            value = packer.results(value)
         emit(("{\n  " if i == 0 else ",\n  ") + line(key) + ": ")
+        if key == "results" and isinstance(value, list):
+            _lines(packer.lines(value, line), emit)
+            continue
         _member(value, line, emit)
     for name in TABLES:
         emit((",\n  " if body else "{\n  ") + line(name) + ": ")
@@ -103,7 +104,7 @@ def _member(value: Any, line: Any, emit: Any) -> None:
             return
         emit("{\n    " + ",\n    ".join(line(k) + ": " + line(v) for k, v in value.items()) + "\n  }")
         return
-    if isinstance(value, (list, tuple)) or hasattr(value, "__next__"):
+    if isinstance(value, (list, tuple)):
         first = True
         for item in value:
             emit(("[\n    " if first else ",\n    ") + line(item))
@@ -111,6 +112,15 @@ def _member(value: Any, line: Any, emit: Any) -> None:
         emit("[]" if first else "\n  ]")
         return
     emit(line(value))
+
+
+def _lines(lines: Any, emit: Any) -> None:
+    """A top-level array of elements already encoded, one per line."""
+    first = True
+    for text in lines:
+        emit(("[\n    " if first else ",\n    ") + text)
+        first = False
+    emit("[]" if first else "\n  ]")
 
 
 def _float(x: float) -> str:
