@@ -1029,3 +1029,23 @@ def test_keyword_maps_shared_by_resources_follow_each_resource_keys_and_their_or
             assert kw.key(word) == _key(node, word), (node, word)
             assert kw.get(word) == _kw(node, word), (node, word)
     assert len(maps) == 5
+
+
+def test_resource_ids_made_from_a_prefix_per_scope_and_type_are_those_synth_id_makes():
+    """The expander splits a resource type once per subscription, resource group and type: each id
+    is exactly the one `_synth_id` makes (any number of type and name segments, unknown scopes)."""
+    from nsgcheck.loaders.arm import Overrides, _Expander, _synth_id
+
+    unknown = Unknown("the resource group is not known")
+    segment = st.sampled_from(["Microsoft.Network", "networkInterfaces", "virtualNetworks", "subnets", "", "x"])
+    types = st.lists(segment, min_size=1, max_size=4).map("/".join).filter(lambda t: any(t.split("/")))
+    names = st.lists(st.sampled_from(["nic-1", "vnet", "", "a.b", "s"]), min_size=1, max_size=3).map("/".join)
+    scope = st.sampled_from(["sub", "other-sub", unknown])
+
+    @given(st.lists(st.tuples(scope, scope, types, names), min_size=1, max_size=8))
+    def check(resources):
+        exp = _Expander("t.json", None, Overrides())
+        for sub, rg, rtype, name in resources * 2:   # each twice: the second from the remembered prefix
+            assert exp.resource_id(sub, rg, rtype, name) == _synth_id(sub, rg, rtype, name), (sub, rg, rtype, name)
+
+    check()

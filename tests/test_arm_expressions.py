@@ -574,3 +574,71 @@ def test_parse_of_a_call_with_literal_arguments_gives_what_the_tokenizer_and_par
                  "f('a')[0]", "f('a').x", "f('a') ", " f('a')"]:
         assert _parse_outcome(parse, body) == _parse_outcome(_parse_tokens, body), body
     assert parse("resourceId('T/t', 'n')") == ("call", "resourceId", [("lit", "T/t"), ("lit", "n")], 0)
+
+
+# ------------------------------------------------------------------ the literal resourceId() shortcut
+def test_known_gives_what_evaluating_afresh_gives_for_resource_ids_of_literals():
+    """`Evaluator.known` reads `[resourceId('T', 'n')]` of literal arguments without the general
+    evaluator: when it answers, the string is exactly what a fresh evaluator gives there; it
+    leaves to `string` what it cannot answer (errors, unknown scopes, other functions, other forms)."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    words = st.sampled_from(["Microsoft.Network/networkInterfaces", "Microsoft.Network/virtualNetworks/subnets",
+                             "microsoft.network/networkSecurityGroups", "nic-1", "vnet/snet", "a.b/c", "other-rg",
+                             "other-sub", "", "x/", "Microsoft.Network", "it''s", "n.1", "\ue000p\ue001"])
+    rtypes = st.sampled_from(["Microsoft.Network/networkInterfaces", "Microsoft.Network/virtualNetworks/subnets",
+                              "Microsoft.Network/a/b/c", "a.b/c", "Microsoft.Network/"])
+    # a scope of 0 to 3 segments, a type, as many names as it needs (sometimes one more or less); or any words
+    name = st.sampled_from(["nic-1", "v", "s", "", "n.1", "x/y", "\ue000p\ue001"])
+    shaped = st.builds(lambda scope, rtype_names: scope + rtype_names,
+                       st.lists(st.sampled_from(["other-sub", "other-rg", "g", ""]), max_size=3).filter(
+                           lambda scope: len(scope) < 3 or scope[0] == ""),
+                       rtypes.flatmap(lambda t: st.lists(name, min_size=max(0, t.count("/") - 1),
+                                                         max_size=t.count("/") + 1).map(lambda ns: [t] + ns)))
+    args = shaped | st.lists(words, max_size=5)
+    # mostly the form the shortcut reads, and forms just off it
+    names = st.sampled_from(["resourceId"] * 4 + ["RESOURCEID", "resourceid", "subscriptionResourceId", "concat"])
+    seps = st.sampled_from([", "] * 4 + [",", " , ", ",  "])
+    scopes = st.tuples(st.sampled_from(["s1", "s1", "s1", UNK]), st.sampled_from(["g1", "G 2", "g1", UNK]),
+                       st.sampled_from([False, False, False, True]))
+
+    @settings(max_examples=300, deadline=None)
+    @given(names, args, seps, st.sampled_from(["[{}]"] * 6 + ["[{} ]", "[[{}]", "{}]", "[ {}]"]),
+           st.lists(scopes, min_size=1, max_size=3))
+    def check(name, given_args, sep, frame, contexts):
+        text = frame.format(f"{name}({sep.join(repr_arg(a) for a in given_args)})")
+        shared = Evaluator()
+        for sub, rg, symbolic in contexts * 2:     # each scope twice: the second from what is remembered
+            c = ctx(subscription_id=sub, resource_group=rg, symbolic=symbolic)
+            known = shared.known(text, c)
+            assert known is None or ("value", repr(known)) == _outcome(Evaluator(), text, c), (text, sub, rg)
+
+    def repr_arg(a: str) -> str:
+        return f"'{a}'"
+
+    check()
+    # the shortcut answers the forms a large template writes thousands of times
+    for text, want in [("[resourceId('Microsoft.Network/networkInterfaces', 'nic-1')]",
+                        "/subscriptions/s1/resourceGroups/g1/providers/Microsoft.Network/networkInterfaces/nic-1"),
+                       ("[resourceId('rg2', 'Microsoft.Network/virtualNetworks/subnets', 'v', 's')]",
+                        "/subscriptions/s1/resourceGroups/rg2/providers/Microsoft.Network/virtualNetworks/v/subnets/s"),
+                       ("[resourceId('s9', 'rg2', 'Microsoft.Network/networkSecurityGroups', 'n')]",
+                        "/subscriptions/s9/resourceGroups/rg2/providers/Microsoft.Network/networkSecurityGroups/n")]:
+        assert Evaluator().known(text, ctx(subscription_id="s1", resource_group="g1")) == want
+
+
+def test_known_leaves_a_resource_id_past_the_text_limit_to_the_evaluator(monkeypatch):
+    """A literal resourceId() longer than MAX_TEXT is not answered by the shortcut: the evaluator
+    refuses it with its limit error."""
+    from nsgcheck.loaders import arm_expressions
+
+    text = "[resourceId('Microsoft.Network/networkInterfaces', 'nic-1')]"
+    monkeypatch.setattr(arm_expressions, "MAX_TEXT", 60)
+    c = ctx(subscription_id="s1", resource_group="g1")
+    assert Evaluator().known(text, c) is None
+    from nsgcheck.errors import LimitError
+    with pytest.raises(LimitError, match="limit is 60"):
+        Evaluator().string(text, c)
+    monkeypatch.setattr(arm_expressions, "MAX_TEXT", 100)
+    assert Evaluator().known(text, c) == Evaluator().string(text, c)

@@ -405,6 +405,9 @@ class _Expander:
         self.out = ArmExpansion()
         #: resources' lower-cased keyword maps, by their keys in order (see `_Keywords`)
         self.keyword_maps: dict[tuple, dict[str, str]] = {}
+        #: (subscription, resource group, type) -> the start of the ids `_synth_id` makes there,
+        #: and the type's segments after the namespace (see `resource_id`)
+        self.id_prefixes: dict[tuple[str, str, str], tuple[str, list[str]]] = {}
         #: copies made by copy loops (resource, property, variable; nested loops multiply)
         self.copies = 0
         #: every scope made, released once the template is expanded (`release`)
@@ -431,6 +434,24 @@ class _Expander:
         if self.copies > MAX_COPIES:
             raise LimitError(f"the template's copy loops make more than {MAX_COPIES:,} copies (nested loops "
                               f"multiply); nsgcheck's limit", self.file, ptr, _line(self.src.linemap, ptr))
+
+    def resource_id(self, sub: Any, rg: Any, rtype: str, name: str) -> str | Unknown:
+        """`_synth_id(sub, rg, rtype, name)`, the type split once per scope and type (thousands
+        of resources share one)."""
+        if type(sub) is not str or type(rg) is not str:
+            return _synth_id(sub, rg, rtype, name)
+        hit = self.id_prefixes.get((sub, rg, rtype))
+        if hit is None:
+            parts = [p for p in rtype.split("/") if p]
+            hit = self.id_prefixes[sub, rg, rtype] = (
+                f"/subscriptions/{sub}/resourceGroups/{rg}/providers/{parts[0]}/", parts[1:])
+        prefix, types = hit
+        if len(types) == 1:
+            return f"{prefix}{types[0]}/{name}"
+        names = name.split("/")
+        if len(names) == len(types):
+            return prefix + "/".join(f"{t}/{n}" for t, n in zip(types, names))
+        return prefix + "/".join(types) + "/" + name
 
     # ---- values
     def value(self, node: Any, scope: _Scope, ctx: EvalContext, ptr: Any) -> Any:
@@ -471,7 +492,7 @@ class _Expander:
             if kind is str:
                 if v[:1] != "[":
                     continue
-                new = self.ev.remembered(v, ctx)   # a reference repeated thousands of times: no pointer
+                new = self.ev.known(v, ctx)   # a reference repeated thousands of times: no pointer
                 if new is None:
                     new = self.ev.string(v, ctx.at(_pointer((at, k))))
             elif kind is dict or kind is list:
@@ -665,7 +686,7 @@ class _Expander:
             if low in lower:   # kw.key(k) is not None
                 kk = k if k in res else lower[low]
                 extra[k] = self.contained(res[kk], scope, ctx, (rptr, kk), rtype)
-        rid = _synth_id(ctx.subscription_id, ctx.resource_group, rtype, name)
+        rid = self.resource_id(ctx.subscription_id, ctx.resource_group, rtype, name)
         if isinstance(rid, Unknown):
             extra["id_unknown"] = rid
             sub_t, rg_t = _id_part(ctx.subscription_id), _id_part(ctx.resource_group)

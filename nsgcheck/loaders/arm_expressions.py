@@ -329,6 +329,24 @@ class Evaluator:
         (see `_pure`), else None; `ctx` at any pointer (the pointer does not change it)."""
         return self._pure_values.get((text, ctx.subscription_id, ctx.resource_group, ctx.symbolic))
 
+    def known(self, text: str, ctx: EvalContext) -> str | None:
+        """The string `string(text, ctx)` gives, when it is found without a pointer or the general
+        evaluator (`ctx` at any pointer): a pure expression worked out before (`remembered`), or
+        `[resourceId('T', 'n', ...)]` of literal arguments in a known scope (a template refers
+        to each of thousands of resources once this way); else None (evaluate it with `string`)."""
+        key = (text, ctx.subscription_id, ctx.resource_group, ctx.symbolic)
+        known = self._pure_values.get(key)
+        if known is not None or text[-1:] != "]" or text[:1] != "[":
+            return known
+        m = _FLAT_CALL.fullmatch(text, 1, len(text) - 1)
+        if m is None or m.group(1).lower() != "resourceid":
+            return None
+        args = [m.group(2), *_FLAT_ARG.findall(m.group(3))]
+        value = _literal_resource_id(args, ctx.subscription_id, ctx.resource_group)
+        if value is not None:
+            self._pure_values[key] = value
+        return value
+
     def string(self, text: str, ctx: EvalContext) -> Any:
         """Evaluate one JSON string value of a template."""
         if not is_expression(text):
@@ -922,6 +940,29 @@ def _f_resourceid(e: _Eval, a: list) -> str:
             return e.pass_on(v)  # type: ignore[return-value]
     tail = _id_tail(a[ti], _names_after("resourceId", a[ti + 1:]))
     return f"/subscriptions/{sub}/resourceGroups/{rg}/{tail}"
+
+
+def _literal_resource_id(a: list[str], sub: Any, rg: Any) -> str | None:
+    """What `_f_resourceid` gives for string arguments `a` in scope `sub`, `rg`, when it gives a
+    string at once; None when it would refuse them or pass an unknown scope on (the general
+    evaluator then says why, and where)."""
+    if len(a) < 2:
+        return None
+    ti = next((i for i, x in enumerate(a) if "/" in x and "." in x.split("/")[0]), None)
+    if ti is None or ti > 2:
+        return None
+    if ti == 1:
+        rg = a[0]
+    elif ti == 2:
+        sub, rg = a[0], a[1]
+    if type(sub) is not str or type(rg) is not str:
+        return None
+    try:
+        tail = _id_tail(a[ti], a[ti + 1:])
+    except _Fail:
+        return None
+    value = f"/subscriptions/{sub}/resourceGroups/{rg}/{tail}"
+    return value if len(value) <= MAX_TEXT else None
 
 
 def _f_subscriptionresourceid(e: _Eval, a: list) -> str:
