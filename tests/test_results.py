@@ -91,3 +91,28 @@ def test_a_reports_results_json_is_each_results_own_json():
         assert got == [r.to_json() for r in report.sorted_results()]
         assert [list(r) for r in got] == [list(r.to_json()) for r in report.sorted_results()]   # key order too
     check()
+
+
+def test_report_order_ranks_subjects_as_report_order_sorts_them():
+    # `in_report_order` works out each subject's part of the order once: the same order as
+    # sorting by `report_order`, with subjects equal in kind, name (any case) and id but not
+    # the same object, and peers
+    from hypothesis import given, settings, strategies as st
+
+    from nsgcheck.audit.results import in_report_order
+
+    subjects = st.builds(Subject, st.sampled_from(["vm", "nic", "subnet"]), st.sampled_from(["a", "A", "b", "B1"]),
+                         st.sampled_from(["/s/a", "/s/A", "/s/b"]))
+    results = st.lists(st.builds(lambda s, side, req, peer: BASE.replaced(subject=s, side=side, requirement=req,
+                                                                         peer=peer),
+                                 subjects, st.sampled_from(["source", "target", "group"]),
+                                 st.sampled_from(["A2A-SRC-AAD", "A2A-MVM-20004"]), st.none() | subjects),
+                       max_size=12)
+
+    @settings(max_examples=200)
+    @given(results)
+    def check(rs):
+        got = in_report_order(rs)
+        want = sorted(rs, key=report_order)
+        assert [id(r) for r in got] == [id(r) for r in want]
+    check()

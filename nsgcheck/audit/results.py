@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from operator import attrgetter
-from typing import Any
+from typing import Any, Sequence
 
 from nsgcheck.answers import (FAIL, NOT_APPLICABLE, PARTIAL, PASS, UNKNOWN, Advisory, Decision,  # noqa: F401
                               PathStep, origin_json, status_from_shares)  # (re-exported)
@@ -120,12 +120,18 @@ class Result:
         set again (keyed by the fields' identities; the fields are held so that ids stay theirs)."""
         if shared is None:
             return self._json(_fresh, None)
-        held = _NOT_SUBJECT(self)
-        key = tuple(map(id, held))
+        fid = self.finding_id()
+        held = tuple(self.__dict__.values())
+        if len(held) == _STATE:       # the fields in order, then the finding id
+            ids = tuple(map(id, held))
+            key = ids[:_SUBJECT] + ids[_SUBJECT + 1:_STATE - 1]
+        else:
+            held = _NOT_SUBJECT(self)
+            key = tuple(map(id, held))
         hit = shared.get(key)
         if hit is not None:
             out = hit[1].copy()
-            out["id"] = self.finding_id()
+            out["id"] = fid
             out["subject"] = _part(shared, self.subject, _to_json)
             return out
         out = self._json(_part, shared)
@@ -174,9 +180,27 @@ def report_order(r: Result) -> tuple:
             r.peer.name.lower() if r.peer else "")
 
 
+def in_report_order(results: "Sequence[Result]") -> list[Result]:
+    """`sorted(results, key=report_order)`, each subject's part of the order worked out once (a
+    rank among the subjects) instead of once per result."""
+    by_subject: dict[int, tuple[str, str, str]] = {}
+    for r in results:
+        s = r.subject
+        if id(s) not in by_subject:
+            by_subject[id(s)] = (s.kind, s.name.lower(), s.id)
+    rank = {k: i for i, k in enumerate(sorted(set(by_subject.values())))}
+    rank_of = {i: rank[k] for i, k in by_subject.items()}
+    return sorted(results, key=lambda r: (rank_of[id(r.subject)], r.side, r.requirement,
+                                          r.peer.name.lower() if r.peer else ""))
+
+
 _FIELDS = frozenset(Result.__dataclass_fields__)
 #: every field but the subject: what a result's JSON is made of besides its `id` and `subject`
 _NOT_SUBJECT = attrgetter(*(f for f in Result.__dataclass_fields__ if f != "subject"))
+#: where the subject is among a result's fields, and how many entries its `__dict__` has once
+#: its finding id is kept there (`finding_id`): the fields, then `_finding_id`
+_SUBJECT = list(Result.__dataclass_fields__).index("subject")
+_STATE = len(Result.__dataclass_fields__) + 1
 _IDENTITY = frozenset({"requirement", "side", "subject", "peer"})      # what the finding id is made of
 
 
@@ -226,7 +250,7 @@ class Report:
         return counts
 
     def sorted_results(self) -> list[Result]:
-        return sorted(self.results, key=report_order)
+        return in_report_order(self.results)
 
     def to_json(self) -> dict[str, Any]:
         shared: dict[Any, tuple[Any, Any]] = {}

@@ -8,7 +8,7 @@ level error (they are reported, not gated).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterator
 
 from nsgcheck.errors import UsageError
 
@@ -20,12 +20,15 @@ EXIT_OK, EXIT_FINDINGS = 0, 1
 
 def findings_at_or_above(report: dict[str, Any], fail_on: str) -> list[str]:
     """One line per finding that trips the gate (empty with `never`)."""
+    return list(_tripping(report, fail_on))
+
+
+def _tripping(report: dict[str, Any], fail_on: str) -> Iterator[str]:
     if fail_on not in FAIL_ON:
         raise UsageError(f"--fail-on {fail_on!r}: expected one of {', '.join(FAIL_ON)}")
     if fail_on == "never":
-        return []
+        return
     floor = RANK[fail_on]
-    out = []
     for r in report.get("results", []) or []:
         if r.get("suppressed") or r.get("baseline") == "old":
             continue
@@ -34,23 +37,22 @@ def findings_at_or_above(report: dict[str, Any], fail_on: str) -> list[str]:
             continue
         if RANK[sev] >= floor:
             subject = (r.get("subject") or {}).get("name", "")
-            out.append(f"{sev}: {r.get('requirement')} {r.get('status')} for {subject} ({r.get('side')})")
+            yield f"{sev}: {r.get('requirement')} {r.get('status')} for {subject} ({r.get('side')})"
     for a in report.get("advisories", []) or []:
         if a.get("baseline") == "old":
             continue
         level = a.get("level", "warning")
         if RANK.get(level, 0) >= floor:
-            out.append(f"{level}: {a.get('id')} {a.get('subject', '')}".rstrip())
+            yield f"{level}: {a.get('id')} {a.get('subject', '')}".rstrip()
     for nsg in report.get("nsgs", []) or []:          # a lint report
         for x in nsg.get("findings", []) or []:
             if RANK.get(x.get("level", "warning"), 0) >= floor:
-                out.append(f"{x.get('level')}: {x.get('id')} {nsg.get('name', '')}/{x.get('rule', '')}")
+                yield f"{x.get('level')}: {x.get('id')} {nsg.get('name', '')}/{x.get('rule', '')}"
     for f in report.get("findings", []) or []:
         if f.get("level") == "error":
-            out.append(f"error: {f.get('message', '')}")
-    return out
+            yield f"error: {f.get('message', '')}"
 
 
 def exit_code(report: dict[str, Any], fail_on: str = "error") -> int:
     """0 when nothing is at or above `fail_on`, 1 otherwise (2 is the CLI's, for bad input)."""
-    return EXIT_FINDINGS if findings_at_or_above(report, fail_on) else EXIT_OK
+    return EXIT_FINDINGS if next(_tripping(report, fail_on), None) is not None else EXIT_OK
