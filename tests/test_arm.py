@@ -1049,3 +1049,57 @@ def test_resource_ids_made_from_a_prefix_per_scope_and_type_are_those_synth_id_m
             assert exp.resource_id(sub, rg, rtype, name) == _synth_id(sub, rg, rtype, name), (sub, rg, rtype, name)
 
     check()
+
+
+def test_origins_of_paths_written_as_such_are_those_the_general_walk_finds():
+    """A resource's locator gives a path written as such (object keys, array indexes) its pointer
+    without the general walk: the origin (file, pointer, lines) is exactly the walk's, for paths
+    through expressions, parameters, variables, property copy loops, keys in another case or
+    escaped characters, and paths the source does not have."""
+    from nsgcheck.loaders.jsonpos import loads
+
+    leaf = st.sampled_from([1, True, None, "x", "[parameters('p')]", "[variables('v')]", "[concat('a', 'b')]"])
+    keys = st.sampled_from(["a", "A", "b/c", "d~e", "id", "copy", "properties"])
+    trees = st.recursive(leaf, lambda kids: st.lists(kids, max_size=3) | st.dictionaries(keys, kids, max_size=3),
+                         max_leaves=10)
+    copy_loop = st.just({"copy": [{"name": "a", "count": 2, "input": {"id": "[copyIndex('a')]"}}]})
+    path_keys = st.sampled_from(["a", "A", "b/c", "d~e", "id", "properties", "zz", 0, 1, 2, -1, True])
+
+    @given(st.dictionaries(keys, trees, max_size=4) | copy_loop, trees, trees, st.lists(st.lists(path_keys, max_size=5), min_size=1, max_size=8),
+           st.booleans())
+    def check(props, pvalue, vvalue, paths, indented):
+        doc = {"parameters": {"p": {"type": "object", "defaultValue": pvalue}}, "variables": {"v": vvalue},
+               "resources": [{"type": "Microsoft.Network/networkInterfaces", "name": "n", "properties": props}]}
+        doc, lines = loads(json.dumps(doc, indent=2 if indented else None), "t.json")
+        raw = expand_template(doc, "t.json", lines).resources[0]
+        for path in paths:
+            path = ("properties", *path)
+            assert raw.locate(path) == raw.locate.walked(path), path
+            assert raw.locate(path).line == raw.locate.walked(path).line
+
+    check()
+
+
+def test_a_resource_location_and_keywords_written_as_plain_strings_are_what_evaluating_them_gives():
+    """A resource's location and extra keywords (kind, tags...) written as plain strings are taken
+    as they are, without the evaluator: each is what the same value gives as a property."""
+    text = st.text(st.sampled_from("ab[]' ("), max_size=6)
+    value = text | st.sampled_from(["[[x]", "[concat('a', 'b')]", "[toLower('AB')]", "[ ]", "[", "]", 5, True,
+                                    None]) | st.dictionaries(st.sampled_from(["k", "K"]), text, max_size=2)
+
+    @given(value)
+    def check(v):
+        res = {"type": "Microsoft.Network/networkInterfaces", "name": "n", "location": v, "kind": v, "tags": v,
+               "properties": {"x": v}}
+        try:
+            raw = expand({"resources": [res]}).resources[0]
+        except LoaderError:
+            return   # an expression Azure refuses: not a value either way
+        def seen(x):   # an Unknown by its reason and text (its origin is where each is written)
+            return ("unknown", x.reason, x.text) if isinstance(x, Unknown) else x
+
+        assert seen(raw.extra["kind"]) == seen(raw.properties["x"]) == seen(raw.extra["tags"])
+        if isinstance(raw.properties["x"], (str, Unknown)):
+            assert seen(raw.location) == seen(raw.properties["x"])
+
+    check()

@@ -663,7 +663,9 @@ class _Expander:
             self.deployment(scope, res, rptr, ctx, name, extra, depth)
             return
         lkey = kw.key("location")
-        location = None if lkey is None else self.contained(res[lkey], scope, ctx, (rptr, lkey), rtype)
+        location = None if lkey is None else res[lkey]
+        if location is not None and (type(location) is not str or location[:1] == "["):
+            location = self.contained(location, scope, ctx, (rptr, lkey), rtype)   # a plain string is itself
         if location is not None and not isinstance(location, (str, Unknown)):
             location = Unknown(f"location is not a string: {location!r}", src.origin(f"{rptr}/{kw.at('location')}"))
         props_node = kw.get("properties", {})
@@ -685,7 +687,8 @@ class _Expander:
         for k, low in _EXTRA_KEYWORDS:
             if low in lower:   # kw.key(k) is not None
                 kk = k if k in res else lower[low]
-                extra[k] = self.contained(res[kk], scope, ctx, (rptr, kk), rtype)
+                v = res[kk]
+                extra[k] = v if type(v) is str and v[:1] != "[" else self.contained(v, scope, ctx, (rptr, kk), rtype)
         rid = self.resource_id(ctx.subscription_id, ctx.resource_group, rtype, name)
         if isinstance(rid, Unknown):
             extra["id_unknown"] = rid
@@ -902,9 +905,27 @@ class _Locator:
         self.scope = scope
         self.res = res
         self.rptr = rptr
-        self._walked: dict[PropPath, tuple] = {}
+        self._walked: dict[PropPath, tuple] | None = None   # made on the first walk remembered
 
     def __call__(self, path: PropPath) -> Origin:
+        # a path written as such in the resource (keys of objects, indexes of arrays): its pointer
+        # straight away; anything else (an expression on the way, a copy loop, a key in another
+        # case, a path the source does not have) by the general walk
+        node, ptr = self.res, self.rptr
+        for key in path:
+            kind = type(node)
+            if kind is dict and type(key) is str and key in node:
+                node, ptr = node[key], f"{ptr}/{_esc(key)}"
+            elif kind is list and type(key) is int and 0 <= key < len(node):
+                node, ptr = node[key], f"{ptr}/{key}"
+            else:
+                break
+        else:
+            return self.scope.src.origin(ptr)
+        return self.walked(path)
+
+    def walked(self, path: PropPath) -> Origin:
+        """`self(path)` by the general walk (the parent's walk remembered)."""
         _, ptr, src, *_ = self._walk(self._parent(path[:-1]), path[-1:])
         return src.origin(ptr)
 
@@ -918,11 +939,14 @@ class _Locator:
         return [lazy(file, f"{ptr}/{i}", lines) if i < n else self(path + (i,)) for i in range(count)]
 
     def _parent(self, head: PropPath) -> tuple:
-        state = self._walked.get(head)
+        walked = self._walked
+        if walked is None:
+            walked = self._walked = {}
+        state = walked.get(head)
         if state is None:
             state = self._walk((self.res, self.rptr, self.scope.src, self.scope, False, 0, False), head)
-            if len(self._walked) < self.MEMO:
-                self._walked[head] = state
+            if len(walked) < self.MEMO:
+                walked[head] = state
         return state
 
     @staticmethod

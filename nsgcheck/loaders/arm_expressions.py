@@ -206,6 +206,9 @@ class _Parser:
 #: to the node `_parse_tokens` gives (literals with '' escapes, and every other form, go there).
 _FLAT_CALL = re.compile(r"([A-Za-z_$][A-Za-z0-9_$]*)\('([^']*)'((?:, ?'[^']*')*)\)")
 _FLAT_ARG = re.compile(r"'([^']*)'")
+#: a whole template string `[resourceId('a', 'b'...)]` (the name in any ASCII case, as `_call`
+#: reads it), in the form `_FLAT_CALL` reads
+_FLAT_RESOURCE_ID = re.compile(r"\[resourceId\('([^']*)'((?:, ?'[^']*')*)\)\]", re.IGNORECASE | re.ASCII)
 
 
 def parse(body: str) -> tuple:
@@ -268,6 +271,8 @@ class Evaluator:
         self._cache: dict[str, tuple | _Fail] = {}
         #: (expression, subscription, resource group, symbolic) -> the string it gave, for pure ones
         self._pure_values: dict[tuple, str] = {}
+        #: resource type -> its '/'-separated segments (see `_literal_resource_id`)
+        self._types: dict[str, list[str]] = {}
         #: id -> (the container, characters, items) once measured: values share parts, so each
         #: container is measured once however often it is repeated
         self._sizes: dict[int, tuple[Any, int, int]] = {}
@@ -324,28 +329,51 @@ class Evaluator:
             raise hit
         return hit
 
-    def remembered(self, text: str, ctx: EvalContext) -> str | None:
-        """The string `string(text, ctx)` gives when it was worked out before and `text` is pure
-        (see `_pure`), else None; `ctx` at any pointer (the pointer does not change it)."""
-        return self._pure_values.get((text, ctx.subscription_id, ctx.resource_group, ctx.symbolic))
-
     def known(self, text: str, ctx: EvalContext) -> str | None:
         """The string `string(text, ctx)` gives, when it is found without a pointer or the general
-        evaluator (`ctx` at any pointer): a pure expression worked out before (`remembered`), or
+        evaluator (`ctx` at any pointer): a pure expression worked out before (see `_pure`), or
         `[resourceId('T', 'n', ...)]` of literal arguments in a known scope (a template refers
         to each of thousands of resources once this way); else None (evaluate it with `string`)."""
         key = (text, ctx.subscription_id, ctx.resource_group, ctx.symbolic)
         known = self._pure_values.get(key)
-        if known is not None or text[-1:] != "]" or text[:1] != "[":
+        if known is not None:
             return known
-        m = _FLAT_CALL.fullmatch(text, 1, len(text) - 1)
-        if m is None or m.group(1).lower() != "resourceid":
+        m = _FLAT_RESOURCE_ID.fullmatch(text)
+        if m is None:
             return None
-        args = [m.group(2), *_FLAT_ARG.findall(m.group(3))]
-        value = _literal_resource_id(args, ctx.subscription_id, ctx.resource_group)
+        value = self._literal_resource_id([m[1], *_FLAT_ARG.findall(m[2])], ctx.subscription_id, ctx.resource_group)
         if value is not None:
             self._pure_values[key] = value
         return value
+
+    def _literal_resource_id(self, a: list[str], sub: Any, rg: Any) -> str | None:
+        """What `_f_resourceid` gives for string arguments `a` in scope `sub`, `rg`, when it gives
+        a string at once; None when it would refuse them or pass an unknown scope on (the general
+        evaluator then says why, and where)."""
+        if len(a) < 2:
+            return None
+        ti = 0 if _is_type(a[0]) else 1 if _is_type(a[1]) else 2 if len(a) > 2 and _is_type(a[2]) else -1
+        if ti < 0:
+            return None   # no type among the first three arguments
+        if ti == 1:
+            rg = a[0]
+        elif ti == 2:
+            sub, rg = a[0], a[1]
+        if type(sub) is not str or type(rg) is not str:
+            return None
+        rtype, names = a[ti], a[ti + 1:]
+        split = self._types.get(rtype)
+        if split is None:
+            split = self._types[rtype] = [p for p in rtype.split("/") if p]
+        if len(split) == 2 and len(names) == 1 and "/" not in names[0]:
+            tail = f"providers/{split[0]}/{split[1]}/{names[0]}"   # `_id_tail` of one type and one name
+        else:
+            try:
+                tail = _id_tail(rtype, names)
+            except _Fail:
+                return None
+        value = f"/subscriptions/{sub}/resourceGroups/{rg}/{tail}"
+        return value if len(value) <= MAX_TEXT else None
 
     def string(self, text: str, ctx: EvalContext) -> Any:
         """Evaluate one JSON string value of a template."""
@@ -942,27 +970,10 @@ def _f_resourceid(e: _Eval, a: list) -> str:
     return f"/subscriptions/{sub}/resourceGroups/{rg}/{tail}"
 
 
-def _literal_resource_id(a: list[str], sub: Any, rg: Any) -> str | None:
-    """What `_f_resourceid` gives for string arguments `a` in scope `sub`, `rg`, when it gives a
-    string at once; None when it would refuse them or pass an unknown scope on (the general
-    evaluator then says why, and where)."""
-    if len(a) < 2:
-        return None
-    ti = next((i for i, x in enumerate(a) if "/" in x and "." in x.split("/")[0]), None)
-    if ti is None or ti > 2:
-        return None
-    if ti == 1:
-        rg = a[0]
-    elif ti == 2:
-        sub, rg = a[0], a[1]
-    if type(sub) is not str or type(rg) is not str:
-        return None
-    try:
-        tail = _id_tail(a[ti], a[ti + 1:])
-    except _Fail:
-        return None
-    value = f"/subscriptions/{sub}/resourceGroups/{rg}/{tail}"
-    return value if len(value) <= MAX_TEXT else None
+def _is_type(arg: str) -> bool:
+    """`resourceId()`'s test for its type argument: 'Namespace.With.Dots/type...'."""
+    i = arg.find("/")
+    return i >= 0 and "." in arg[:i]
 
 
 def _f_subscriptionresourceid(e: _Eval, a: list) -> str:
