@@ -471,6 +471,8 @@ def test_results_of_one_kind_take_the_fixes_planned_for_the_first_as_planning_ea
     # vm0 gets eh-west-a corrected; vm2 (no allow covers it, and another verdict) a new rule above
     # r37 for the same traffic; vm5, of vm0's kind and covered by eh-west-a too, takes that rule
     @example([(0, 0, 1, "fail"), (2, 0, 2, "fail"), (5, 0, 1, "fail")])
+    # vm1, of vm0's kind, is covered by eh-west-b only: the correction chosen for vm0 is not its own
+    @example([(0, 0, 0, "fail"), (1, 0, 0, "fail")])
     @given(st.lists(st.tuples(st.integers(0, len(subjects) - 1), st.integers(0, len(wants) - 1),
                               st.integers(0, len(verdicts) - 1), st.sampled_from(["fail", "partial", "pass"])),
                     max_size=25))
@@ -492,3 +494,108 @@ def test_a_fix_is_keyed_by_the_rule_it_writes_as_arm_compares_names():
     shouted = replace(fix, nsg_id=fix.nsg_id.upper() + "/", name=fix.name.upper(), verified=True)
     assert shouted.key() == fix.key()                      # ids and names compare without case
     assert replace(fix, name="other").key() != fix.key()
+
+
+def test_address_keys_read_without_ipaddress_are_those_ipaddress_gives():
+    """Hypothesis: `_address_key` (plain IPv4 addresses and CIDRs read by a pattern) equals
+    `_address_key_plain` (`ipaddress`) for address-like text: octets and prefixes out of range,
+    with leading zeros, other separators, IPv6, names."""
+    from hypothesis import example, given, settings, strategies as st
+
+    from nsgcheck.audit.fixplan import _address_key, _address_key_plain
+
+    number = st.one_of(st.integers(0, 300).map(str), st.integers(0, 300).map(lambda n: f"0{n}"),
+                       st.sampled_from(["", "-1", "1e2", "٣", " 1", "0x1"]))
+    quad = st.builds(lambda parts, sep, prefix: sep.join(parts) + prefix, st.lists(number, min_size=3, max_size=5),
+                     st.sampled_from([".", ".", ":", ","]),
+                     st.one_of(st.just(""), number.map(lambda p: f"/{p}"), st.just("/255.255.255.0")))
+
+    @settings(max_examples=500, deadline=None)
+    @example("10.1.0.5/24")
+    @example("256.0.0.1")
+    @example("1.256.0.1")
+    @example("1.0.256.1")
+    @example("1.0.0.256")
+    @example("01.2.3.4")
+    @example("1.2.3.4/33")
+    @example("1.2.3.4/08")
+    @given(st.one_of(quad, st.text(max_size=12), st.sampled_from(["2001:db8::/32", "VirtualNetwork", "::1"])))
+    def check(text):
+        assert _address_key(text) == _address_key_plain(text)
+
+    check()
+
+
+def test_source_coverage_is_worked_out_once_per_rule_source_and_address():
+    """Hypothesis: `_covers_cached` (keyed by the id of a rule's source tokens) answers as
+    `_covers` for random sources (equal ones as different objects too) and addresses, asked in
+    any order; an entry left by other tokens under the same id is not taken for theirs."""
+    from hypothesis import given, settings, strategies as st
+
+    from nsgcheck.audit.fixplan import _covers, _covers_cached
+
+    token = st.one_of(st.sampled_from([AddressToken("any", "*"), AddressToken("tag", "VirtualNetwork"),
+                                       AddressToken("tag", "Internet")]),
+                      st.builds(lambda a, b: AddressToken("cidr", f"10.0.{a}.0/{b}"), st.integers(0, 3),
+                                st.integers(22, 25)))
+    address = st.sampled_from(["10.0.0.4", "10.0.1.200", "10.0.3.0/25", "10.1.0.1", "", "2001:db8::1"])
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(st.tuples(st.lists(token, max_size=3).map(tuple), address), max_size=12))
+    def check(asked):
+        allocation = Allocation()
+        for tokens, at in asked + [(tuple(list(t)), a) for t, a in asked]:     # (equal tuples, other objects)
+            assert _covers_cached(tokens, at, allocation) == _covers(tokens, at)
+
+    check()
+    held, other = (AddressToken("any", "*"),), (AddressToken("tag", "Internet"),)
+    allocation = Allocation()
+    allocation.covers[(id(other), "10.0.0.4")] = (held, True)     # as if `held` had had `other`'s id
+    assert _covers_cached(other, "10.0.0.4", allocation) is False
+
+
+def test_rules_relied_on_are_read_once_per_verdict_as_reading_every_result():
+    """Hypothesis: `_relied_on` (each tuple of deciding rules read once, by identity) gives the
+    allows a plain reading of every result's deciding rules gives."""
+    from hypothesis import given, settings, strategies as st
+
+    from nsgcheck.audit.fixplan import _relied_on
+
+    decision = st.builds(Decision, st.sampled_from(["nsg-a", "NSG-A", "nsg-b", "fw"]),
+                         st.sampled_from(["subnet-nsg", "nic-nsg-in", "firewall"]), st.sampled_from(["r1", "R2", ""]),
+                         st.integers(100, 4096), st.sampled_from(["allow", "deny"]), st.just(1.0))
+    verdicts = st.lists(st.lists(decision, max_size=3).map(tuple), min_size=1, max_size=4)
+
+    @settings(max_examples=200, deadline=None)
+    @given(verdicts, st.lists(st.tuples(st.integers(0, 3), st.booleans()), max_size=10))
+    def check(shared, picks):
+        results = [result("fail", subject=VM) for _ in picks]
+        results = [replace(r, decided_by=shared[n % len(shared)] if same else tuple(list(shared[n % len(shared)])))
+                   for r, (n, same) in zip(results, picks)]
+        plain = {(d.device.lower(), d.rule.lower()) for r in results for d in r.decided_by
+                 if d.access == "allow" and d.rule and d.device_kind in ("subnet-nsg", "nic-nsg-in")}
+        assert _relied_on(results) == plain
+
+    check()
+
+
+def test_group_members_are_sorted_when_a_group_is_planned_from_every_member_of_it():
+    """Hypothesis: multi-VM results of a few groups (members that pass count too): the fixes of
+    `plan_report_fixes` (members of a group sorted once, when a result of it is planned) equal
+    those of planning each result with its group's members sorted from every result."""
+    from hypothesis import given, settings, strategies as st
+
+    e = estate(nsg("nsg-b", rule("deny-in", 4000, direction="inbound")))
+    members = [Subject("vm", f"vm{i}", VM.id + str(i), ip, "eastus")
+               for i, ip in enumerate(["10.0.0.10", "10.0.0.9", "10.0.1.2", "", "10.0.0.9"])]
+    verdict = (deny("nsg-b", "deny-in", 4000, "subnet-nsg-in"),)
+
+    @settings(max_examples=150, deadline=None)
+    @given(st.lists(st.tuples(st.integers(0, len(members) - 1), st.sampled_from(["group g1", "group g2"]),
+                              st.sampled_from(["fail", "pass", "partial"])), max_size=10))
+    def check(drawn):
+        results = [result(status, *verdict, requirement="A2A-MVM-20004", dest=dest, side="group", port="20004",
+                          subject=members[m]) for m, dest, status in drawn]
+        assert [r.fixes for r in plan_report_fixes(results, e)] == [r.fixes for r in _planned_one_by_one(results, e)]
+
+    check()

@@ -276,3 +276,158 @@ def test_apply_fixes_updates_the_first_rule_of_a_name_even_one_added_in_the_same
     assert len(new.rules) == len(nsg.rules) + 2 and len(mine) == 2
     assert [t.value for t in mine[0].destination_addresses] == ["EventHub.CentralUS"]    # the add, updated
     assert mine[1].priority == 3998                                                      # a second add appends
+
+
+def _plain_verify_fixes(results, estate, audit_again):
+    """The reference for `verify_fixes`: every result read in report order, every re-audit result
+    compared pair by pair, each finding's verified fixes worked out on their own."""
+    import dataclasses
+
+    from nsgcheck.audit.results import report_order
+    from nsgcheck.fixes.verify import MAX_ROUNDS, METHOD, _path_nsgs
+
+    def aligned(after):
+        if len(after) == len(results) and all(
+                a.requirement == b.requirement and a.side == b.side and a.subject == b.subject and a.peer == b.peer
+                for a, b in zip(results, after)):
+            return list(after)
+        by_id = {r.finding_id(): r for r in after}
+        return [by_id.get(r.finding_id()) for r in results]
+
+    order = sorted(range(len(results)), key=lambda i: report_order(results[i]))
+    wanted, fixes, unplaceable = {}, {}, {}
+    for i in order:
+        r = results[i]
+        if r.status not in ("fail", "partial") or not r.fixes:
+            continue
+        for f in r.fixes:
+            if f.priority is None:
+                unplaceable[i] = f.note or "no free priority for the rule"
+            fixes.setdefault(f.key(), f)
+        wanted[i] = [f.key() for f in r.fixes]
+    if not wanted:
+        return list(results), None
+    active = {k: f for k, f in fixes.items() if f.priority is not None}
+    withdrawn, rounds, built = {}, 0, {}
+    while True:
+        rounds += 1
+        after = aligned(audit_again(apply_fixes(estate, (active[k].to_json() for k in sorted(active)), built)))
+        if rounds >= MAX_ROUNDS:
+            break
+        hit = set()
+        for i in order:
+            now = after[i]
+            if results[i].status not in ("pass", "not_applicable") or now is None or now.status == results[i].status:
+                continue
+            for k in active:
+                if k[0] in _path_nsgs(now):
+                    hit.add(k)
+                    withdrawn.setdefault(k, f"it would break {now.requirement} for another subject")
+        for k in hit:
+            del active[k]
+        more = False
+        for i in order:
+            if i not in wanted:
+                continue
+            now = after[i]
+            if i in unplaceable or now is None or now.status == "pass" or any(k in withdrawn for k in wanted[i]):
+                continue
+            for f in now.fixes:
+                if f.priority is None:
+                    unplaceable.setdefault(i, f.note or "no free priority for the rule")
+                elif f.key() not in active and f.key() not in withdrawn:
+                    active[f.key()] = fixes[f.key()] = f
+                    wanted[i].append(f.key())
+                    more = True
+        if not hit and not more:
+            break
+    out, ok, notes = list(results), [], {}
+    for i, keys in wanted.items():
+        gone = [withdrawn[k] for k in keys if k in withdrawn]
+        status = after[i].status if after[i] is not None else "missing"
+        if i in unplaceable:
+            notes[i] = f"no fix offered: {unplaceable[i]}"
+        elif gone:
+            notes[i] = f"no fix offered: the planned change was withdrawn because {gone[0]}"
+        elif status == "pass":
+            ok.append(i)
+            r = results[i]
+            own = tuple(dataclasses.replace(f, verified=True) for f in r.fixes) + tuple(
+                dataclasses.replace(fixes[k], verified=True, requirement=r.requirement)
+                for k in keys if k not in {f.key() for f in r.fixes})
+            out[i] = r.replaced(fixes=own)
+        else:
+            notes[i] = (f"no fix offered: with the planned rules applied the audit still says {status}; "
+                        "the rule that decides it is not one a new allow above it can override")
+    for i, note in notes.items():
+        out[i] = results[i].replaced(fixes=(), fix_note=note)
+    check = {"method": METHOD, "rounds": rounds, "planned": len(fixes), "offered": len({k for i in ok for k in wanted[i]}),
+             "findings_with_fix": len({results[i].finding_id() for i in ok}),
+             "findings_without_fix": len({results[i].finding_id() for i in notes})}
+    return out, check
+
+
+NSG_B = NSG_A.replace("nsg-a", "nsg-b")
+
+
+def test_verification_reads_in_report_order_only_where_it_decides_as_reading_everything_would():
+    """Hypothesis: random results (fix tuples shared between results, as planning shares them;
+    fixes of one rule as different objects for two requirements; rules without room) and random
+    re-audits (kept result objects or new ones, in order or shuffled, breaking passing results,
+    asking for a hidden layer's rules): `verify_fixes`, which sorts only the results a choice
+    depends on and works per tuple of fixes, gives what reading every result in report order does."""
+    from hypothesis import example, given, settings, strategies as st
+
+    from nsgcheck.model import NetworkSecurityGroup
+
+    pool = [fix("allow-a"), fix("allow-a", requirement="Q"), fix("allow-b", nsg_id=NSG_B), fix("allow-c"),
+            fix("no-room", priority=None), fix("allow-b", nsg_id=NSG_B, requirement="Q"), fix("allow-d", nsg_id=NSG_B),
+            fix("allow-a", priority=3998)]
+    tuples = [(), (pool[0],), (pool[1],), (pool[0], pool[2]), (pool[3],), (pool[4],), (pool[5], pool[3]), (pool[6],),
+              (pool[7],)]
+    estate = Estate()
+    for nsg_id in (NSG_A, NSG_B):
+        estate.add("nsgs", NetworkSecurityGroup(nsg_id, nsg_id.rsplit("/", 1)[1], (), ()))
+    names = ["vm-b", "vm-a", "vm-d", "vm-c"]
+    statuses = ["fail", "partial", "pass", "not_applicable", "unknown"]
+
+    def make(name, requirement, status, fixes, nsg):
+        return Result(requirement, "t", Subject("vm", name, f"/s/{name}"), "source", status, 0.0, "Storage.EastUS",
+                      "tcp", "443", fixes=fixes, path=(PathStep("subnet-nsg", "n", "deny", nsg),))
+
+    row = st.tuples(st.sampled_from(names), st.sampled_from(["R", "Q"]), st.sampled_from(statuses),
+                    st.integers(0, len(tuples) - 1), st.sampled_from([NSG_A, NSG_B]))
+    audit_round = st.tuples(st.lists(st.tuples(st.sampled_from(statuses), st.integers(0, len(tuples) - 1),
+                                               st.booleans()), min_size=12, max_size=12),
+                            st.permutations(range(12)))
+
+    fails, passes, order = [("fail", 4, False)] * 12, [("pass", 0, False)] * 12, list(range(12))
+
+    @settings(max_examples=300, deadline=None)
+    # two findings (out of report order) with one tuple of fixes both ask for a hidden layer's
+    # rule: the first in report order counts it (and its verified fixes hold it), the other not
+    @example([("vm-b", "R", "fail", 1, NSG_A), ("vm-a", "R", "fail", 1, NSG_A)],
+             [(fails, order), (passes, order), (passes, order)], False)
+    # two fix objects for one rule: the one of the first finding in report order is applied
+    @example([("vm-b", "R", "fail", 8, NSG_A), ("vm-a", "R", "fail", 1, NSG_A)], [(passes, order)], False)
+    @given(st.lists(row, min_size=1, max_size=12), st.lists(audit_round, min_size=1, max_size=3), st.booleans())
+    def check(rows, script, shuffle):
+        results = [make(n, q, s, tuples[t] if s in ("fail", "partial") else (), nsg) for n, q, s, t, nsg in rows]
+
+        def again(calls, applied):             # (the script from its start, for each implementation)
+            changes, order = script[min(len(calls), len(script) - 1)]
+            calls.append(sorted((k, [(r.name, r.priority) for r in nsg.rules]) for k, nsg in applied.nsgs.items()))
+            out = [r if keep and s == r.status else make(r.subject.name, r.requirement, s, tuples[t], r.path[0].id)
+                   for r, (s, t, keep) in zip(results, changes)]
+            return [out[i] for i in order if i < len(out)] if shuffle else out
+
+        got_calls: list = []
+        got, got_check = verify_fixes(results, estate, lambda applied: again(got_calls, applied))
+        want_calls: list = []
+        want, want_check = _plain_verify_fixes(results, estate, lambda applied: again(want_calls, applied))
+        assert got_calls == want_calls                  # the same rules applied in every re-audit
+        assert got_check == want_check
+        assert got == want
+        assert [f.requirement for r in got for f in r.fixes] == [f.requirement for r in want for f in r.fixes]
+
+    check()

@@ -16,6 +16,8 @@ import dataclasses
 import ipaddress
 import re
 from dataclasses import dataclass
+from itertools import compress, repeat
+from operator import attrgetter, eq
 from typing import Any, Iterable
 
 from nsgcheck.audit.results import FAIL, PARTIAL, Result, origin_json, report_order
@@ -88,13 +90,34 @@ def resource_group_of(resource_id: str) -> str:
 
 def sorted_addresses(values: Iterable[str]) -> tuple[str, ...]:
     """Addresses and CIDRs in numeric order (IPv4 before IPv6), then anything else by name."""
-    def key(v: str) -> tuple:
-        try:
-            net = ipaddress.ip_network(v, strict=False)
-        except ValueError:
-            return (1, 0, 0, 0, v.lower())
-        return (0, net.version, int(net.network_address), net.prefixlen, v)
-    return tuple(sorted(dict.fromkeys(values), key=key))
+    return tuple(sorted(dict.fromkeys(values), key=_address_key))
+
+
+#: an IPv4 address or CIDR written plainly (no leading zeros): read without `ipaddress`
+_PLAIN_IPV4 = re.compile(r"(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})"
+                         r"(?:/(0|[1-9][0-9]?))?")
+
+
+def _address_key(v: str) -> tuple:
+    """Where `sorted_addresses` puts a value: as `_address_key_plain`, the addresses of large
+    groups (plain IPv4 addresses, most of them) worked out without building an `ipaddress`
+    network (the same key; tested against it)."""
+    m = _PLAIN_IPV4.fullmatch(v) if type(v) is str else None
+    if m is not None:
+        a, b, c, d, bits = m.groups()
+        prefix = 32 if bits is None else int(bits)
+        value = int(a) << 24 | int(b) << 16 | int(c) << 8 | int(d)
+        if int(a) < 256 and int(b) < 256 and int(c) < 256 and int(d) < 256 and prefix <= 32:
+            return (0, 4, value & ~((1 << (32 - prefix)) - 1), prefix, v)
+    return _address_key_plain(v)
+
+
+def _address_key_plain(v: str) -> tuple:
+    try:
+        net = ipaddress.ip_network(v, strict=False)
+    except ValueError:
+        return (1, 0, 0, 0, v.lower())
+    return (0, net.version, int(net.network_address), net.prefixlen, v)
 
 
 def _find_nsg(result: Result, device: str, rule_name: str, estate: Estate,
@@ -213,8 +236,9 @@ class Allocation:
     updated: dict[tuple[str, str], Fix] = dataclasses.field(default_factory=dict)
     #: (NSG ref, direction, deny priority, wanted tag, port, protocol) -> rules a correction may rewrite
     candidates: dict[tuple, list[SecurityRule]] = dataclasses.field(default_factory=dict)
-    #: (a rule's source tokens, a subject's address) -> whether the source certainly covers it
-    covers: dict[tuple, bool] = dataclasses.field(default_factory=dict)
+    #: (id of a rule's source tokens, a subject's address) -> (the tokens, whether the source
+    #: certainly covers the address)
+    covers: dict[tuple[int, str], tuple[Any, bool]] = dataclasses.field(default_factory=dict)
     #: a group's member addresses -> the same in address order
     ordered: dict[tuple[str, ...], tuple[str, ...]] = dataclasses.field(default_factory=dict)
     #: when a list: the corrections planned since it was set, as (traffic as in `planned`, deny
@@ -379,11 +403,13 @@ def _candidates(nsg: NetworkSecurityGroup, direction: str, deny_pri: int, want_t
 
 
 def _covers_cached(tokens: Any, address: str, allocation: Allocation) -> bool:
-    key = (tokens, address)
+    """`_covers`, once per rule source and address (keyed by the source's id: hashing its
+    tokens cost more than the test; the tokens are held beside the answer, so the id stays theirs)."""
+    key = (id(tokens), address)
     hit = allocation.covers.get(key)
-    if hit is None:
-        hit = allocation.covers[key] = _covers(tokens, address)
-    return hit
+    if hit is None or hit[0] is not tokens:
+        hit = allocation.covers[key] = (tokens, _covers(tokens, address))
+    return hit[1]
 
 
 def _covers(tokens: Any, address: str) -> bool:
@@ -412,15 +438,18 @@ def _span(text: str) -> tuple[int, int, int] | None:
 def _relied_on(results: list[Result]) -> frozenset[tuple[str, str]]:
     """NSG rules that allow (part of) some result: rewriting them could break what passes."""
     out = set()
-    seen: dict[int, tuple] = {}        # results of one verdict share its deciding rules: read once
-    for r in results:
-        if seen.get(id(r.decided_by)) is r.decided_by:
-            continue
-        seen[id(r.decided_by)] = r.decided_by
-        for d in r.decided_by:
+    # results of one verdict share its deciding rules: each tuple read once (by id, without a
+    # loop over the results; `decided` holds them, so the ids stay theirs)
+    decided = list(map(_DECIDED_BY, results))
+    for decisions in dict(zip(map(id, decided), decided)).values():
+        for d in decisions:
             if d.access == "allow" and d.rule and d.device_kind in NSG_KINDS:
                 out.add((d.device.lower(), d.rule.lower()))
     return frozenset(out)
+
+
+_DECIDED_BY, _STATUS, _SIDE = attrgetter("decided_by"), attrgetter("status"), attrgetter("side")
+_PROBLEMS = frozenset((FAIL, PARTIAL))
 
 
 def plan_report_fixes(results: Iterable[Result], estate: Estate) -> list[Result]:
@@ -428,13 +457,13 @@ def plan_report_fixes(results: Iterable[Result], estate: Estate) -> list[Result]
     results = list(results)
     allocation = Allocation(relied_on=_relied_on(results))
     # problems in report order (the order of the others does not matter: they get no fixes)
-    order = sorted((i for i, r in enumerate(results) if r.status in (FAIL, PARTIAL)),
+    order = sorted(compress(range(len(results)), map(_PROBLEMS.__contains__, map(_STATUS, results))),
                    key=lambda i: report_order(results[i]))
     groups: dict[str, set[str]] = {}
-    for r in results:
-        if r.side == "group" and r.subject.address:
+    for r in compress(results, map(eq, map(_SIDE, results), repeat("group"))):
+        if r.subject.address:
             groups.setdefault(r.destination, set()).add(r.subject.address)
-    members_of = {dest: sorted_addresses(addresses) for dest, addresses in groups.items()}
+    members_of: dict[str, tuple[str, ...]] = {}       # (sorted when a group's result is planned)
     out = list(results)
     # Results that read the same things get the same fixes. Once a result is planned, each rule
     # it needs is in `allocation.planned` (or reused from it), so the next result of its kind
@@ -453,7 +482,10 @@ def plan_report_fixes(results: Iterable[Result], estate: Estate) -> list[Result]
         if hit is not None and (not hit[1] or _still_chosen(hit[1], r.subject.address, allocation)):
             fixes = hit[0]
         else:
-            members = members_of.get(r.destination, ()) if r.side == "group" else ()
+            members: tuple[str, ...] = ()
+            if r.side == "group" and r.destination in groups:
+                members = members_of.get(r.destination) or members_of.setdefault(
+                    r.destination, sorted_addresses(groups[r.destination]))
             allocation.trace = []
             fixes = tuple(plan_fixes(r, estate, allocation, members))
             if hit is None:
@@ -469,8 +501,14 @@ def _still_chosen(trace: tuple, address: str, allocation: Allocation) -> bool:
     no rule planned for that traffic sits above the deny by now, and the first rule whose
     source covers the address is the one chosen."""
     for same, deny_pri, candidates, rule in trace:
-        if any(f.priority is None or f.priority < deny_pri for f in allocation.planned.get(same, ())):
-            return False
-        if next((c for c in candidates if _covers_cached(c.source_addresses, address, allocation)), None) is not rule:
+        for f in allocation.planned.get(same, ()):
+            if f.priority is None or f.priority < deny_pri:
+                return False
+        for c in candidates:
+            if _covers_cached(c.source_addresses, address, allocation):
+                if c is not rule:
+                    return False
+                break
+        else:
             return False
     return True

@@ -20,6 +20,8 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+from itertools import compress, repeat
+from operator import and_, attrgetter, is_, ne
 from typing import Any, Callable, Iterable, Sequence
 
 from nsgcheck.audit.fixplan import Fix
@@ -27,11 +29,12 @@ from nsgcheck.audit.results import NOT_APPLICABLE, PASS, Result, report_order
 from nsgcheck.estate import Estate
 from nsgcheck.model import Origin, ref
 
-PROBLEMS = ("fail", "partial")
-SETTLED = (PASS, NOT_APPLICABLE)
+PROBLEMS = frozenset(("fail", "partial"))
+SETTLED = frozenset((PASS, NOT_APPLICABLE))
 #: audits after the first one: fixes of hidden layers are added at most MAX_ROUNDS - 1 times
 MAX_ROUNDS = 3
 METHOD = "applied to the model together and audited again"
+_STATUS = attrgetter("status")
 
 
 def apply_fixes(estate: Estate, fixes: Iterable[dict[str, Any]], built: dict | None = None) -> Estate:
@@ -85,13 +88,19 @@ def _path_nsgs(r: Result) -> set[str]:
 def _aligned(before: Sequence[Result], after: Sequence[Result]) -> list[Result | None]:
     """The re-audit's result for each result of `before` (None when it has none). A re-audit of
     the same subjects gives its results in the same order (`AuditRun.again`): taken as they come
-    when every pair is the same finding; otherwise matched by finding id."""
+    when every pair is the same finding (the result it kept, most of them, or a new one of the
+    same finding); otherwise matched by finding id."""
     if len(after) == len(before) and all(
-            a.requirement == b.requirement and a.side == b.side and (a.subject is b.subject or a.subject == b.subject)
-            and (a.peer is b.peer or a.peer == b.peer) for a, b in zip(before, after)):
+            a is b or (a.requirement == b.requirement and a.side == b.side
+                       and (a.subject is b.subject or a.subject == b.subject)
+                       and (a.peer is b.peer or a.peer == b.peer)) for a, b in zip(before, after)):
         return list(after)
     by_id = {r.finding_id(): r for r in after}
     return [by_id.get(r.finding_id()) for r in before]
+
+
+def _in_report_order(results: Sequence[Result], positions: Iterable[int]) -> list[int]:
+    return sorted(positions, key=lambda i: report_order(results[i]))
 
 
 def verify_fixes(results: Sequence[Result], estate: Estate,
@@ -99,30 +108,60 @@ def verify_fixes(results: Sequence[Result], estate: Estate,
     """The results with only the fixes the re-audit confirms (see the module docstring), and the
     report's `fix_check` block (None when no result has a fix to check).
 
-    Results are read in report order (`report_order`), so that the same report gives the same
-    choices; their list keeps its order (the re-audits give theirs in it)."""
-    order = sorted(range(len(results)), key=lambda i: report_order(results[i]))
-    wanted: dict[int, list[tuple[str, str]]] = {}      # result position -> its fix keys
-    fixes: dict[tuple[str, str], Fix] = {}
+    Results are read in report order (`report_order`) wherever the order decides something
+    (which of two fix objects of one rule is applied, which finding a hidden layer's fix is
+    counted for, which broken result a withdrawal names), so that the same report gives the same
+    choices; their list keeps its order (the re-audits give theirs in it). Only the results that
+    take part in such a choice are sorted."""
+    # result position -> its fix keys: those of its fixes (results of one kind share the tuple of
+    # fixes, so its keys are worked out once per tuple, held by the results so its id stays its
+    # own), then those a re-audit adds (`added`)
+    wanted: dict[int, tuple[tuple[str, str], ...]] = {}
     unplaceable: dict[int, str] = {}                   # result position -> why it has no applicable fix
-    for i in order:
-        r = results[i]
-        if r.status not in PROBLEMS or not r.fixes:
+    kinds: dict[int, tuple[tuple[Fix, ...], tuple[tuple[str, str], ...], str | None]] = {}
+    statuses = list(map(_STATUS, results))
+    for i in compress(range(len(results)), map(PROBLEMS.__contains__, statuses)):
+        fixes_ = results[i].fixes
+        if not fixes_:
             continue
-        keys = []
-        for f in r.fixes:
-            key = f.key()
-            if f.priority is None:
-                unplaceable[i] = f.note or "no free priority for the rule"
-            keys.append(key)
-            fixes.setdefault(key, f)
-        wanted[i] = keys
+        kind = kinds.get(id(fixes_))
+        if kind is None:
+            note = None
+            for f in fixes_:
+                if f.priority is None:
+                    note = f.note or "no free priority for the rule"
+            kind = kinds[id(fixes_)] = (fixes_, tuple(f.key() for f in fixes_), note)
+        wanted[i] = kind[1]
+        if kind[2] is not None:
+            unplaceable[i] = kind[2]
     if not wanted:
         return list(results), None
-    settled = [i for i in order if results[i].status in SETTLED]
+    added: dict[int, list[tuple[str, str]]] = {}
+
+    def keys_of(i: int) -> tuple[tuple[str, str], ...]:
+        return wanted[i] + tuple(added[i]) if i in added else wanted[i]
+
+    # a rule's fix as the first result in report order holding it has it (when results hold
+    # different fix objects for one rule; most rules have one)
+    objects: dict[tuple[str, str], dict[int, Fix]] = {}
+    for fixes_, keys, _ in kinds.values():
+        for f, key in zip(fixes_, keys):
+            objects.setdefault(key, {})[id(f)] = f
+    fixes: dict[tuple[str, str], Fix] = {}
+    if any(len(held) > 1 for held in objects.values()):
+        for i in _in_report_order(results, wanted):
+            for f, key in zip(results[i].fixes, wanted[i]):
+                fixes.setdefault(key, f)
+    else:
+        fixes = {key: next(iter(held.values())) for key, held in objects.items()}
     active = {k: f for k, f in fixes.items() if f.priority is not None}
     withdrawn: dict[tuple[str, str], str] = {}
     after: list[Result | None] = []
+    # (positions as true/false lists, so that each re-audit is compared with them without a loop)
+    settled = list(map(SETTLED.__contains__, statuses))
+    problem = [False] * len(results)
+    for i in wanted:
+        problem[i] = True
     rounds = 0
     built: dict = {}
     as_json: dict[tuple[str, str], dict[str, Any]] = {}
@@ -135,28 +174,30 @@ def verify_fixes(results: Sequence[Result], estate: Estate,
     while True:
         rounds += 1
         after = _aligned(results, audit_again(apply_fixes(estate, (arm(k) for k in sorted(active)), built)))
+        now_statuses = (list(map(_STATUS, after)) if not any(map(is_, after, repeat(None)))
+                        else [None if now is None else now.status for now in after])
         if rounds >= MAX_ROUNDS:
             break
         hit = set()
-        for i in settled:
-            now = after[i]
-            if now is None or now.status == results[i].status:
-                continue
-            nsgs = _path_nsgs(now)
+        # results that passed (or did not apply) before and do not now, in report order
+        broken = [i for i in compress(range(len(results)), map(and_, settled, map(ne, statuses, now_statuses)))
+                  if after[i] is not None]
+        for i in _in_report_order(results, broken):
+            nsgs = _path_nsgs(after[i])
             for k in active:
                 if k[0] in nsgs:
                     hit.add(k)
-                    withdrawn.setdefault(k, f"it would break {now.requirement} for another subject")
+                    withdrawn.setdefault(k, f"it would break {after[i].requirement} for another subject")
         for k in hit:
             del active[k]
-        # a layer the first audit could not see: the re-audit planned its fixes; add them
+        # a layer the first audit could not see: the re-audit planned its fixes; add them (in
+        # report order: the first finding that asks for a rule counts it as its own)
         more = False
-        for i, keys in wanted.items():
-            now = after[i]
-            if i in unplaceable or now is None or now.status == PASS or (
-                    withdrawn and any(k in withdrawn for k in keys)):
-                continue
-            for f in now.fixes:
+        open_ = [i for i in compress(range(len(results)), map(and_, problem, map(ne, now_statuses, repeat(PASS))))
+                 if i not in unplaceable and after[i] is not None
+                 and not (withdrawn and any(k in withdrawn for k in keys_of(i)))]
+        for i in _in_report_order(results, open_):
+            for f in after[i].fixes:
                 key = f.key()
                 if f.priority is None:     # a layer behind the first that no allow can precede
                     unplaceable.setdefault(i, f.note or "no free priority for the rule")
@@ -164,30 +205,29 @@ def verify_fixes(results: Sequence[Result], estate: Estate,
                 if key in active or key in withdrawn:
                     continue
                 active[key] = fixes[key] = f
-                keys.append(key)
+                added.setdefault(i, []).append(key)
                 more = True
         if not hit and not more:
             break
     ok: list[int] = []
     notes: dict[int, str] = {}
-    for i, keys in wanted.items():
+    for i in wanted:
         if i in unplaceable:
             notes[i] = f"no fix offered: {unplaceable[i]}"
             continue
-        gone = [withdrawn[k] for k in keys if k in withdrawn]
-        if gone:
-            notes[i] = f"no fix offered: the planned change was withdrawn because {gone[0]}"
-            continue
-        now = after[i]
-        status = now.status if now is not None else "missing"
+        if withdrawn:
+            gone = [withdrawn[k] for k in keys_of(i) if k in withdrawn]
+            if gone:
+                notes[i] = f"no fix offered: the planned change was withdrawn because {gone[0]}"
+                continue
+        status = now_statuses[i]
+        if status is None:
+            status = "missing"
         if status == PASS:
             ok.append(i)
         else:
             notes[i] = (f"no fix offered: with the planned rules applied the audit still says {status}; "
                         "the rule that decides it is not one a new allow above it can override")
-    # (finding ids worked out before the results are copied: the copies keep them for the report)
-    with_fix = len({results[i].finding_id() for i in ok})
-    without_fix = len({results[i].finding_id() for i in notes})
     out = list(results)
     marked: dict[tuple[int, str | None], tuple[Fix, Fix]] = {}    # one verified copy per fix (results share it)
 
@@ -201,21 +241,28 @@ def verify_fixes(results: Sequence[Result], estate: Estate,
             hit = marked[key] = (f, dataclasses.replace(f, **changes))
         return hit[1]
 
-    # results with the same fix objects, fix keys and requirement get the same verified fixes:
-    # worked out once (keyed by the fixes' ids: every fix object is held by `results` or `fixes`)
+    # results with the same tuple of fixes, added keys and requirement get the same verified
+    # fixes: worked out once (the tuple's keys follow from it; `added` lists are the results' own)
     lists: dict[tuple, tuple[Fix, ...]] = {}
+    offered: set[tuple[str, str]] = set()
+    # (finding ids worked out before the results are copied: the copies keep them for the report)
+    with_fix: set[str] = set()
     for i in ok:
         r = results[i]
-        key = (*map(id, r.fixes), None, *wanted[i], r.requirement)
+        with_fix.add(r.finding_id())
+        key = (id(r.fixes), tuple(added[i]) if i in added else None, r.requirement)
         own = lists.get(key)
         if own is None:
             seen = {f.key() for f in r.fixes}     # (a verified copy has its fix's key)
             own = lists[key] = (*(verified(f) for f in r.fixes),
-                                *(verified(fixes[k], r.requirement) for k in wanted[i] if k not in seen))
+                                *(verified(fixes[k], r.requirement) for k in keys_of(i) if k not in seen))
+            offered.update(keys_of(i))
         out[i] = r.replaced(fixes=own)
+    without_fix: set[str] = set()
     for i, note in notes.items():
-        out[i] = results[i].replaced(fixes=(), fix_note=note)
-    offered = {k for i in ok for k in wanted[i]}
+        r = results[i]
+        without_fix.add(r.finding_id())
+        out[i] = r.replaced(fixes=(), fix_note=note)
     check = {"method": METHOD, "rounds": rounds, "planned": len(fixes), "offered": len(offered),
-             "findings_with_fix": with_fix, "findings_without_fix": without_fix}
+             "findings_with_fix": len(with_fix), "findings_without_fix": len(without_fix)}
     return out, check
