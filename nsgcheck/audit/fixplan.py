@@ -17,7 +17,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 from itertools import compress, repeat
-from operator import attrgetter, eq
+from operator import attrgetter, eq, itemgetter
 from typing import Any, Iterable
 
 from nsgcheck.audit.results import FAIL, PARTIAL, Result, origin_json, report_order
@@ -437,10 +437,14 @@ def _span(text: str) -> tuple[int, int, int] | None:
 
 def _relied_on(results: list[Result]) -> frozenset[tuple[str, str]]:
     """NSG rules that allow (part of) some result: rewriting them could break what passes."""
+    return _allows_in(list(map(_DECIDED_BY, results)))
+
+
+def _allows_in(decided: list[tuple[Any, ...]]) -> frozenset[tuple[str, str]]:
+    """`_relied_on` of the results whose deciding rules these are. Results of one verdict share
+    them: each tuple is read once (by id, without a loop over the results; `decided` holds the
+    tuples, so the ids stay theirs)."""
     out = set()
-    # results of one verdict share its deciding rules: each tuple read once (by id, without a
-    # loop over the results; `decided` holds them, so the ids stay theirs)
-    decided = list(map(_DECIDED_BY, results))
     for decisions in dict(zip(map(id, decided), decided)).values():
         for d in decisions:
             if d.access == "allow" and d.rule and d.device_kind in NSG_KINDS:
@@ -448,21 +452,26 @@ def _relied_on(results: list[Result]) -> frozenset[tuple[str, str]]:
     return frozenset(out)
 
 
-_DECIDED_BY, _STATUS, _SIDE = attrgetter("decided_by"), attrgetter("status"), attrgetter("side")
+_DECIDED_BY = attrgetter("decided_by")
+#: what planning reads of every result (the problems, the deciding rules, the groups): read in
+#: one visit per result, then taken apart
+_READ = attrgetter("status", "decided_by", "side")
 _PROBLEMS = frozenset((FAIL, PARTIAL))
 
 
 def plan_report_fixes(results: Iterable[Result], estate: Estate) -> list[Result]:
     """Attach fixes to every fail/partial result, allocating priorities jointly (deterministic)."""
     results = list(results)
-    allocation = Allocation(relied_on=_relied_on(results))
+    read = list(map(_READ, results))
+    allocation = Allocation(relied_on=_allows_in(list(map(itemgetter(1), read))))
     # problems in report order (the order of the others does not matter: they get no fixes)
-    order = sorted(compress(range(len(results)), map(_PROBLEMS.__contains__, map(_STATUS, results))),
+    order = sorted(compress(range(len(results)), map(_PROBLEMS.__contains__, map(itemgetter(0), read))),
                    key=lambda i: report_order(results[i]))
     groups: dict[str, set[str]] = {}
-    for r in compress(results, map(eq, map(_SIDE, results), repeat("group"))):
+    for r in compress(results, map(eq, map(itemgetter(2), read), repeat("group"))):
         if r.subject.address:
             groups.setdefault(r.destination, set()).add(r.subject.address)
+    del read
     members_of: dict[str, tuple[str, ...]] = {}       # (sorted when a group's result is planned)
     out = list(results)
     # Results that read the same things get the same fixes. Once a result is planned, each rule
