@@ -1015,41 +1015,25 @@ def test_an_expanded_template_leaves_no_reference_cycles(tmp_path):
                        ("outer1", "/variables/rules/0", 8), ("outer1", "/variables/rules/1", 21)]
 
 
-def test_keyword_maps_shared_by_resources_follow_each_resource_keys_and_their_order():
-    """Resources with the same keys share one lower-cased keyword map: each still finds every
-    keyword as `_key` does (the exact spelling, else the first key equal in any case)."""
-    from nsgcheck.loaders.arm import _key, _Keywords, _kw
+def test_keywords_found_by_resources_with_the_same_keys_are_those_key_finds():
+    """Resources with the same keys in the same order share where their keywords are: each
+    resource keyword is found as `_key` finds it (the exact spelling, else the first key equal in
+    any case), and the extra keywords written are listed in order, for objects drawn with keys in
+    every case and the same keys in other orders (what one order found is not another's)."""
+    from nsgcheck.loaders.arm import _EXTRA_KEYWORDS, _RESOURCE_KEYWORDS, _key, _keywords
 
-    maps: dict = {}
-    nodes = [{"NAME": 1, "name": 2, "Type": 3}, {"name": 1, "NAME": 2, "Type": 3}, {"Name": 1, "type": 2},
-             {"NAME": 5, "name": 6, "Type": 7}, {"type": 1, "Name": 2}, {}]
-    for node in nodes * 2:   # the second time from what the first found
-        kw = _Keywords(node, maps)
-        for word in ("Name", "name", "NAME", "type", "TYPE", "location", "Location"):
-            assert kw.key(word) == _key(node, word), (node, word)
-            assert kw.get(word) == _kw(node, word), (node, word)
-    assert len(maps) == 5
+    spellings = [w for k in _RESOURCE_KEYWORDS + _EXTRA_KEYWORDS for w in (k, k.upper(), k.capitalize())] + ["x"]
+    keys = st.lists(st.sampled_from(spellings), unique=True, max_size=8)
 
-
-def test_keywords_found_for_objects_with_the_same_keys_are_those_key_finds():
-    """Resources with the same keys in the same order share one lower-cased keyword map: for
-    objects drawn with keys in every case, and the same keys in other orders, each keyword is
-    found as `_key` finds it (the map of one order is not another's)."""
-    from nsgcheck.loaders.arm import _key, _Keywords, _kw
-
-    keys = st.lists(st.sampled_from(["name", "Name", "NAME", "type", "Type", "copy", "COPY", "properties", "x"]),
-                    unique=True, max_size=5)
-
-    @given(st.lists(keys, min_size=1, max_size=6), st.lists(st.sampled_from(
-        ["name", "Name", "type", "TYPE", "copy", "Copy", "properties", "resources"]), min_size=1, max_size=6))
-    def check(key_lists, words):
+    @given(st.lists(keys, min_size=1, max_size=6))
+    def check(key_lists):
         maps: dict = {}
         for i, ks in enumerate(key_lists + [ks[::-1] for ks in key_lists] + key_lists):   # same keys, other orders
             node = {k: j + i for j, k in enumerate(ks)}
-            kw = _Keywords(node, maps)
-            for word in words:
-                assert kw.key(word) == _key(node, word), (node, word)
-                assert kw.get(word) == _kw(node, word), (node, word)
+            found, extras = _keywords(node, maps)
+            for word in _RESOURCE_KEYWORDS + _EXTRA_KEYWORDS:
+                assert found[word] == _key(node, word), (node, word)
+            assert extras == tuple((k, _key(node, k)) for k in _EXTRA_KEYWORDS if _key(node, k) is not None)
 
     check()
 

@@ -81,38 +81,27 @@ def _key(d: Any, name: str) -> str | None:
     return None
 
 
-class _Keywords:
-    """The template keywords of one object, found as `_key` finds them (the exact spelling, else
-    the first key equal in any case) from one lower-cased map: a resource is asked for some
-    twenty keywords, most of them absent.
+#: what `_keywords` works out for a resource: where each resource keyword is, and the extra keywords written
+_Found = tuple[dict[str, "str | None"], tuple[tuple[str, str], ...]]
 
-    `maps`: lower-cased maps already made, by the object's keys in order (a large template writes
-    thousands of resources with the same keys); the map follows from the keys and their order."""
 
-    __slots__ = ("node", "lower")
+def _keywords(node: dict, maps: dict[tuple, _Found]) -> _Found:
+    """Where each keyword of `_RESOURCE_KEYWORDS` and `_EXTRA_KEYWORDS` is in `node` (the key as
+    `_key` finds it: the exact spelling, else the first key equal in any case; None when absent),
+    and the extra keywords written, as (keyword, key) in `_EXTRA_KEYWORDS` order.
 
-    def __init__(self, node: dict, maps: dict[tuple, dict[str, str]] | None = None):
-        self.node = node
-        keys = tuple(node) if maps is not None else None
-        lower = maps.get(keys) if maps is not None else None
-        if lower is None:
-            lower = {}
-            for k in node:
-                if type(k) is str:
-                    lower.setdefault(k.lower(), k)
-            if maps is not None:
-                maps[keys] = lower
-        self.lower: dict[str, str] = lower
-
-    def key(self, name: str) -> str | None:
-        return name if name in self.node else self.lower.get(name.lower())
-
-    def get(self, name: str, default: Any = None) -> Any:
-        k = self.key(name)
-        return self.node[k] if k is not None else default
-
-    def at(self, name: str) -> str:
-        return _esc(self.key(name) or name)
+    `maps`: what was worked out for objects with the same keys in the same order; it follows from
+    the keys and their order alone, and a large template writes thousands of resources so."""
+    keys = tuple(node)
+    hit = maps.get(keys)
+    if hit is None:
+        lower: dict[str, str] = {}
+        for k in node:
+            if type(k) is str:
+                lower.setdefault(k.lower(), k)
+        found = {w: w if w in node else lower.get(w.lower()) for w in _RESOURCE_KEYWORDS + _EXTRA_KEYWORDS}
+        hit = maps[keys] = (found, tuple((k, found[k]) for k in _EXTRA_KEYWORDS if found[k] is not None))
+    return hit
 
 
 def _kw(d: Any, name: str, default: Any = None) -> Any:
@@ -403,8 +392,8 @@ class _Expander:
         self.overrides = overrides
         self.ev = Evaluator()
         self.out = ArmExpansion()
-        #: resources' lower-cased keyword maps, by their keys in order (see `_Keywords`)
-        self.keyword_maps: dict[tuple, dict[str, str]] = {}
+        #: where resources' keywords are, by their keys in order (see `_keywords`)
+        self.keyword_maps: dict[tuple, _Found] = {}
         #: (subscription, resource group, type) -> the start of the ids `_synth_id` makes there,
         #: and the type's segments after the namespace (see `resource_id`)
         self.id_prefixes: dict[tuple[str, str, str], tuple[str, list[str]]] = {}
@@ -585,13 +574,15 @@ class _Expander:
             extra = dict(inherited)
             if isinstance(key, str):
                 extra["symbolic_name"] = key
-            kw = _Keywords(res, self.keyword_maps)
-            if kw.get("existing") is True:
+            kw = _keywords(res, self.keyword_maps)
+            found = kw[0]
+            ekey, ckey = found["existing"], found["copy"]
+            if ekey is not None and res[ekey] is True:
                 continue   # a reference to a resource deployed elsewhere: not defined here
-            loop = kw.get("copy")
+            loop = res[ckey] if ckey is not None else None
             if isinstance(loop, dict):
                 lname = _kw(loop, "name")
-                cptr = f"{rptr}/{kw.at('copy')}"
+                cptr = f"{rptr}/{_esc(ckey)}"
                 if not isinstance(lname, str):
                     raise LoaderError("a resource copy loop needs a 'name'", self.file, cptr,
                                       _line(self.src.linemap, cptr))
@@ -610,11 +601,13 @@ class _Expander:
                 self.one(scope, res, rptr, ctx, parent, extra, depth, kw)
 
     def one(self, scope: _Scope, res: dict, rptr: str, ctx: EvalContext,
-            parent: tuple[str, str] | None, extra: dict[str, Any], depth: int, kw: "_Keywords") -> None:
+            parent: tuple[str, str] | None, extra: dict[str, Any], depth: int, kw: _Found) -> None:
         src = scope.src
-        if kw.key("condition") is not None:
-            cptr = f"{rptr}/{kw.at('condition')}"
-            cond = self.value(kw.get("condition"), scope, ctx, cptr)
+        found, extras = kw
+        ckey = found["condition"]
+        if ckey is not None:
+            cptr = f"{rptr}/{_esc(ckey)}"
+            cond = self.value(res[ckey], scope, ctx, cptr)
             if isinstance(cond, str) and cond.lower() in ("true", "false"):
                 cond = cond.lower() == "true"
             if cond is False:
@@ -624,17 +617,19 @@ class _Expander:
             elif cond is not True:
                 raise LoaderError(f"a resource condition must be a boolean, got {cond!r}",
                                   src.file, cptr, _line(src.linemap, cptr))
-        rtype = kw.get("type")
+        tkey = found["type"]
+        rtype = res[tkey] if tkey is not None else None
         if type(rtype) is not str or rtype[:1] == "[":   # a plain string is itself: no pointer needed
-            rtype = self.value(rtype, scope, ctx, (rptr, kw.key("type") or "type"))
+            rtype = self.value(rtype, scope, ctx, (rptr, tkey or "type"))
         if not isinstance(rtype, str) or not rtype:
             if isinstance(rtype, Unknown):
                 self.finding("warning", f"resource type not known ({rtype.reason}); resource skipped",
                              src.origin(rptr))
                 return
             raise LoaderError("a resource needs a 'type' string", src.file, rptr, _line(src.linemap, rptr))
-        raw_name = kw.get("name")
-        nptr = (rptr, kw.key("name") or "name")   # written out only when needed
+        nkey = found["name"]
+        raw_name = res[nkey] if nkey is not None else None
+        nptr = (rptr, nkey or "name")   # written out only when needed
         name = raw_name if type(raw_name) is str and raw_name[:1] != "[" else self.value(raw_name, scope, ctx, nptr)
         if isinstance(name, Unknown):
             nptr = _pointer(nptr)
@@ -662,14 +657,15 @@ class _Expander:
         if rtype.lower() == DEPLOYMENTS:
             self.deployment(scope, res, rptr, ctx, name, extra, depth)
             return
-        lkey = kw.key("location")
+        lkey = found["location"]
         location = None if lkey is None else res[lkey]
         if location is not None and (type(location) is not str or location[:1] == "["):
             location = self.contained(location, scope, ctx, (rptr, lkey), rtype)   # a plain string is itself
         if location is not None and not isinstance(location, (str, Unknown)):
-            location = Unknown(f"location is not a string: {location!r}", src.origin(f"{rptr}/{kw.at('location')}"))
-        props_node = kw.get("properties", {})
-        pptr = f"{rptr}/{kw.at('properties')}"
+            location = Unknown(f"location is not a string: {location!r}", src.origin(f"{rptr}/{_esc(lkey)}"))
+        pkey = found["properties"]
+        props_node = res[pkey] if pkey is not None else {}
+        pptr = f"{rptr}/{_esc(pkey or 'properties')}"
         if isinstance(props_node, dict) and (_COPY_SPELLINGS.isdisjoint(props_node)
                                              or not _is_property_copy(_kw(props_node, "copy"))):
             props = {k: self.contained(v, scope, ctx, (pptr, k), rtype) for k, v in props_node.items()}
@@ -683,12 +679,9 @@ class _Expander:
         elif not isinstance(props, dict):
             raise LoaderError("resource 'properties' must be an object", src.file, pptr,
                               _line(src.linemap, pptr))
-        lower = kw.lower
-        for k, low in _EXTRA_KEYWORDS:
-            if low in lower:   # kw.key(k) is not None
-                kk = k if k in res else lower[low]
-                v = res[kk]
-                extra[k] = v if type(v) is str and v[:1] != "[" else self.contained(v, scope, ctx, (rptr, kk), rtype)
+        for k, kk in extras:
+            v = res[kk]
+            extra[k] = v if type(v) is str and v[:1] != "[" else self.contained(v, scope, ctx, (rptr, kk), rtype)
         rid = self.resource_id(ctx.subscription_id, ctx.resource_group, rtype, name)
         if isinstance(rid, Unknown):
             extra["id_unknown"] = rid
@@ -699,11 +692,12 @@ class _Expander:
         self.out.resources.append(RawResource(
             type=rtype, name=name, id=rid, properties=props, origin=src.origin(rptr),
             location=location, locate=locate, extra=extra))
-        children = kw.get("resources")
+        rkey = found["resources"]
+        children = res[rkey] if rkey is not None else None
         if children:
             inherit = {k: extra[k] for k in ("condition_unknown", "copy_count_unknown", "deployment")
                        if k in extra}
-            self.resources(scope, children, f"{rptr}/{kw.at('resources')}", ctx, (rtype, name), inherit, depth)
+            self.resources(scope, children, f"{rptr}/{_esc(rkey)}", ctx, (rtype, name), inherit, depth)
 
     def _symbolic_thunk(self, node: Any, scope: _Scope, ctx: EvalContext, ptr: str) -> Callable[[], Any]:
         sctx = ctx.as_symbolic()
@@ -816,9 +810,10 @@ _COPY_SPELLINGS = frozenset(
     "".join(c.upper() if bits >> i & 1 else c for i, c in enumerate("copy")) for bits in range(16))
 
 
-#: resource keywords kept in RawResource.extra, with their lower-case spelling
-_EXTRA_KEYWORDS = tuple((k, k.lower()) for k in ("tags", "sku", "kind", "zones", "identity", "plan", "scope",
-                                                 "apiVersion"))
+#: resource keywords kept in RawResource.extra
+_EXTRA_KEYWORDS = ("tags", "sku", "kind", "zones", "identity", "plan", "scope", "apiVersion")
+#: the keywords every resource is read for (see `_Keywords.found`)
+_RESOURCE_KEYWORDS = ("existing", "copy", "condition", "type", "name", "location", "properties", "resources")
 
 
 def _pointer(at: Any) -> str:
