@@ -100,6 +100,29 @@ def test_vms_named_by_the_user_must_be_in_the_inputs(tmp_path):
     assert (located.origin.file, located.origin.pointer, located.origin.line) == (str(f), "/vms", 2)
 
 
+def test_the_scenario_file_is_read_again_once_for_all_its_errors_and_not_without_one(tmp_path, monkeypatch):
+    # each error locates its field in the file; a scenario naming many absent VMs (and a bad
+    # region) must not read the file once per error, and a valid one not at all
+    from nsgcheck import safeyaml
+
+    f = tmp_path / "s.yaml"
+    f.write_text("source_region: eastus\ntarget_region: westuss\nvms: [" + ", ".join(f"gone{i}" for i in range(50))
+                 + "]\ngroups:\n  g: [gone1, gone2]\n")
+    scenario = build_scenario(flags_to_fields(), load_scenario_file(f))
+    reads = []
+    real = safeyaml.read
+    monkeypatch.setattr(safeyaml, "read", lambda *a, **k: reads.append(a) or real(*a, **k))
+    errs = errors(check_scenario(scenario, estate(("vm1", "eastus")), catalog(), str(f)))
+    assert len(errs) == 53 and len(reads) == 1
+    lines = {x.origin.pointer: x.origin.line for x in errs}
+    assert lines == {"/target_region": 2, "/vms": 3, "/groups": 5}      # (where each value starts)
+    ok = tmp_path / "ok.yaml"
+    ok.write_text("source_region: eastus\ntarget_region: eastus\nvms: [vm1]\n")
+    valid = build_scenario(flags_to_fields(), load_scenario_file(ok))
+    reads.clear()
+    assert errors(check_scenario(valid, estate(("vm1", "eastus")), catalog(), str(ok))) == [] and reads == []
+
+
 def test_vms_discovered_in_the_inputs_are_not_errors():
     from nsgcheck.audit.scenario import discover
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from nsgcheck.audit.scenario import DISCOVERED, FILE, FLAG, Scenario, normalize_region
 from nsgcheck.estate import Estate
@@ -48,15 +48,16 @@ def check_scenario(scenario: Scenario, estate: Estate, catalog: Any,
                    scenario_file: str | None = None) -> list[Finding]:
     """Input errors (and warnings) about the regions and VMs the scenario names."""
     out: list[Finding] = []
-    out += check_regions(scenario, estate, catalog, scenario_file)
-    out += absent_vms(scenario, estate, scenario_file)
+    lines = ScenarioLines(scenario_file)      # (read once for the errors of both)
+    out += check_regions(scenario, estate, catalog, scenario_file, lines)
+    out += absent_vms(scenario, estate, scenario_file, lines)
     out += vms_outside_the_source_region(scenario, estate)
     return out
 
 
 # --------------------------------------------------------------------------- regions
-def check_regions(scenario: Scenario, estate: Estate, catalog: Any, scenario_file: str | None = None
-                  ) -> list[Finding]:
+def check_regions(scenario: Scenario, estate: Estate, catalog: Any, scenario_file: str | None = None,
+                  lines: "ScenarioLines | None" = None) -> list[Finding]:
     """One error per region (and place it is written) that is not a location of the tag file's cloud."""
     if catalog is None:
         return []
@@ -65,11 +66,14 @@ def check_regions(scenario: Scenario, estate: Estate, catalog: Any, scenario_fil
     prov = dict(scenario.provenance)
     seen: set[tuple[str, str]] = set()
     out: list[Finding] = []
+    lines = lines or ScenarioLines(scenario_file)
 
-    def check(region: Any, what: str, origin: Origin | None) -> None:
+    def check(region: Any, what: str, origin: Origin | None | Callable[[], Origin | None]) -> None:
         loc = normalize_region(region) if isinstance(region, str) else None
         if not loc or loc in known:
             return
+        if callable(origin):          # where it is written: worked out only for an error
+            origin = origin()
         key = (loc, str(origin))
         if key in seen:
             return
@@ -85,15 +89,23 @@ def check_regions(scenario: Scenario, estate: Estate, catalog: Any, scenario_fil
         if src == FLAG:
             check(value, f"{what} ({flag})", None)
         elif src == FILE:
-            check(value, f"{what} (scenario file)", _file_origin(scenario_file, field))
+            check(value, f"{what} (scenario file)", lambda field=field: lines.origin(field))
         elif src == DISCOVERED:
             for origin in _discovered_origins(estate, field, value):
                 check(value, f"{what} (found in Site Recovery resources)", origin)
+    items: dict[str, Any] = {}            # vm id -> its first replicated item, made when an error needs it
+
+    def item_origin(vm_id: str) -> Origin | None:
+        if not items:
+            for p in estate.protected_items:
+                if isinstance(p.vm_id, str):
+                    items.setdefault(ref(p.vm_id), p)
+        item = items.get(vm_id)
+        return item.origin if item is not None else None
+
     for vm_id, hint in scenario.target_hints:
         if hint.target_region:
-            item = next((p for p in estate.protected_items if isinstance(p.vm_id, str) and ref(p.vm_id) == vm_id),
-                        None)
-            check(hint.target_region, "target region of a replicated item", item.origin if item else None)
+            check(hint.target_region, "target region of a replicated item", lambda vm_id=vm_id: item_origin(vm_id))
     # resource locations: one error per location, naming the first resource and how many more
     where: dict[str, list[tuple[str, Any]]] = {}
     for kind, table in (("VM", estate.vms), ("network interface", estate.nics), ("virtual network", estate.vnets)):
@@ -122,18 +134,33 @@ def _why_not(loc: str, cloud: str, known: Iterable[str], catalog: Any) -> str:
     return f"is not an ARM location of the {cloud} cloud ({source}){hint}"
 
 
-def _file_origin(scenario_file: str | None, field: str) -> Origin | None:
-    if not scenario_file:
-        return None
-    from nsgcheck import safeyaml
-    from nsgcheck.errors import InputError
-    from nsgcheck.safeyaml import line_of
+class ScenarioLines:
+    """Where a top-level field of the scenario file is written: the file is read again once, on
+    the first error that needs a line (not once per error: a scenario naming thousands of absent
+    VMs would read a large file thousands of times)."""
 
-    try:
-        _, node = safeyaml.read(Path(scenario_file), "scenario file")
-    except InputError:
-        return Origin(scenario_file, f"/{field}")
-    return Origin(scenario_file, f"/{field}", line_of(node, [field]))
+    def __init__(self, scenario_file: str | None):
+        self.file = scenario_file
+        self.read = False
+        self.node: Any = None
+
+    def origin(self, field: str) -> Origin | None:
+        if not self.file:
+            return None
+        if not self.read:
+            from nsgcheck import safeyaml
+            from nsgcheck.errors import InputError
+
+            self.read = True
+            try:
+                _, self.node = safeyaml.read(Path(self.file), "scenario file")
+            except InputError:
+                self.node = None
+        if self.node is None:
+            return Origin(self.file, f"/{field}")
+        from nsgcheck.safeyaml import line_of
+
+        return Origin(self.file, f"/{field}", line_of(self.node, [field]))
 
 
 def _discovered_origins(estate: Estate, field: str, value: str) -> list[Origin | None]:
@@ -163,7 +190,8 @@ def absent_vm_names(scenario: Scenario, estate: Estate) -> set[str]:
     return {n for n in scenario.vms if n.strip().lower() not in keys and ref(n) not in keys}
 
 
-def absent_vms(scenario: Scenario, estate: Estate, scenario_file: str | None = None) -> list[Finding]:
+def absent_vms(scenario: Scenario, estate: Estate, scenario_file: str | None = None,
+               lines: "ScenarioLines | None" = None) -> list[Finding]:
     """An error for each VM the user names (`vms`, `groups`; flag or file) that the inputs do not hold."""
     prov = dict(scenario.provenance)
     keys = _vm_keys(estate)
@@ -171,11 +199,12 @@ def absent_vms(scenario: Scenario, estate: Estate, scenario_file: str | None = N
     listing = f"the inputs hold VMs {', '.join(have[:10])}{' ...' if len(have) > 10 else ''}" if have \
         else "the inputs hold no VMs"
     out: list[Finding] = []
+    lines = lines or ScenarioLines(scenario_file)
 
     def check(name: str, what: str, field: str) -> None:
         if name.strip().lower() in keys or ref(name) in keys:
             return
-        where = _where(prov.get(field), scenario_file, field)
+        where = _where(prov.get(field), lines, field)
         out.append(Finding("error", f"{what} {name!r} named in {where[0]} is not in the inputs ({listing})",
                            where[1]))
 
@@ -189,9 +218,9 @@ def absent_vms(scenario: Scenario, estate: Estate, scenario_file: str | None = N
     return out
 
 
-def _where(source: str | None, scenario_file: str | None, field: str) -> tuple[str, Origin | None]:
-    if source == FILE and scenario_file:
-        return "the scenario file", _file_origin(scenario_file, field)
+def _where(source: str | None, lines: ScenarioLines, field: str) -> tuple[str, Origin | None]:
+    if source == FILE and lines.file:
+        return "the scenario file", lines.origin(field)
     return {"vms": "the scenario", "groups": "--group"}.get(field, "the scenario"), None
 
 
