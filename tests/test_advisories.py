@@ -100,3 +100,30 @@ def test_linux_group_members_equals_every_group_against_every_subject(subjects, 
     got = linux_group_members(subs, groups)
     assert [(g, a.subject) for (g, _), a in zip(expected, got) if f"multi-VM group {g}:" in a.message] == expected
     assert len(got) == len(expected)
+
+
+@given(st.lists(st.tuples(st.sampled_from(["EventHub.CentralUS", "Storage.EastUS", "AzureActiveDirectory"]),
+                          st.sampled_from(["fail", "partial", "pass"]), st.integers(0, 2)), max_size=8))
+def test_wrong_region_tags_do_not_depend_on_which_results_share_a_path(drawn):
+    # each (path, tag) is read once however many results hold that path object: the advisories
+    # must be those of the same results each holding its own copy of the path
+    from nsgcheck.answers import PathStep
+    from nsgcheck.audit.advisories import wrong_region_tags
+
+    src = [rule("eh-wrong", 100, "EventHub.EastUS"), rule("st-wrong", 110, "Storage.WestUS")] + source_rules()
+    e = worked_estate(src)
+    nsg = next(iter(e.nsgs.values()))
+    paths = [(PathStep("nic-nsg", nsg.name, "deny", nsg.id),), (PathStep("subnet-nsg", nsg.name, "deny", nsg.id),),
+             ()]
+
+    def result(dest, status, path):
+        return SimpleNamespace(status=status, destination=dest, side="source", destination_prefixes=(), path=path)
+
+    shared = [result(d, s, paths[p]) for d, s, p in drawn]
+    own = [result(d, s, tuple(list(paths[p]))) for d, s, p in drawn]
+    got = wrong_region_tags(e, shared)
+    assert _ids(got) == _ids(wrong_region_tags(e, own)) and [a.message for a in got] == [
+        a.message for a in wrong_region_tags(e, own)]
+    wanted = {d for d, s, p in drawn if s != "pass" and p < 2 and d != "AzureActiveDirectory"}
+    assert sorted(a.message.split()[3].rstrip(",") for a in got) == sorted(
+        {"EventHub.CentralUS": "EventHub.EastUS", "Storage.EastUS": "Storage.WestUS"}[d] for d in wanted)

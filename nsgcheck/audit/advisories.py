@@ -249,10 +249,15 @@ def wrong_region_tags(estate: Estate, results: Sequence[Any]) -> list[Advisory]:
     the commonest mistake, since the Event Hubs requirement names the *other* region.
     """
     wanted: dict[str, set[str]] = {}     # NSG id -> regional tags needed on a failing/partial path
+    seen: set[tuple[int, str]] = set()   # (path, tag) read already: results of one verdict share its path
     for r in results:
         if r.status not in ("fail", "partial") or "." not in r.destination or r.side == "group" \
                 or getattr(r, "destination_prefixes", ()):
             continue
+        key = (id(r.path), r.destination)      # (the results hold their paths: ids stay theirs)
+        if key in seen:
+            continue
+        seen.add(key)
         for step in r.path:
             if step.kind.endswith("nsg") and step.id:
                 wanted.setdefault(step.id.lower(), set()).add(r.destination)
