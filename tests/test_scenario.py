@@ -143,3 +143,25 @@ def test_cache_accounts_discovered_from_replicated_items():
     e.protected_items.append(ProtectedItem(VM1, cache_storage_ids=(sa,)))
     assert build_scenario({}, {}, discover(e)).cache_storage_accounts == (sa,)
     assert build_scenario({}, {"cache_storage_accounts": ["other"]}, discover(e)).cache_storage_accounts == ("other",)
+
+
+def test_a_vms_hint_is_the_first_one_written_for_it_in_any_case():
+    # `hint_for` reads an index made once: the answer of scanning the hints in order
+    import dataclasses
+
+    from hypothesis import given, settings, strategies as st
+
+    from nsgcheck.audit.scenario import TargetHint
+    from nsgcheck.model import ref
+
+    ids = [VM1, VM2, VM1.upper(), VM2 + "/"]
+    hints = st.lists(st.tuples(st.sampled_from(ids).map(ref), st.sampled_from(["app", "db", None])
+                               .map(lambda n: TargetHint(subnet_name=n))), max_size=6)
+
+    @settings(max_examples=100)
+    @given(hints, st.sampled_from(ids + ["/subscriptions/x/vm9"]))
+    def check(pairs, vm):
+        s = dataclasses.replace(build_scenario({}, {}, {}), target_hints=tuple(pairs))
+        want = next((h for k, h in pairs if k == ref(vm)), None)
+        assert s.hint_for(vm) is want
+    check()

@@ -122,3 +122,26 @@ def test_nics_of_one_subnet_share_what_they_read_of_it_and_no_other_subnet_leaks
         assert p.vnet_id.endswith(f"/virtualnetworks/{vnet}".lower())
         want_nsg = {"vnet-eastus": "nsg-eastus", "vnet-b": "nsg-b"}[vnet] if subnet == "app" else None
         assert (p.subnet_nsg_id or "").endswith(want_nsg or "") and (p.subnet_nsg_id is None) == (want_nsg is None)
+
+
+def test_missing_names_are_those_no_subject_answers_to_whatever_the_spelling():
+    # `find_subjects` looks each name up in one set of every subject's aliases: the same names
+    # as asking every subject in turn (names, ids, any case, spaces, several NICs)
+    import dataclasses
+
+    from hypothesis import given, settings, strategies as st
+
+    e = worked_estate(vms=(("vm1", "10.1.0.4"), ("vm2", "10.1.0.5")))
+    every, _ = find_subjects(e, scenario())
+    spellings = ["vm1", "VM2", " vm2 ", "ghost", "nic-vm1", every[0].subject.id.upper(), every[0].subject.id + "/",
+                 "/subscriptions/x/providers/Microsoft.Compute/virtualMachines/vm1", ""]
+
+    @settings(max_examples=100)
+    @given(st.lists(st.sampled_from(spellings), max_size=6))
+    def check(names):
+        scen = dataclasses.replace(scenario(), vms=tuple(names), provenance=(("vms", "file"),))
+        _, missing = find_subjects(e, scen)
+        from nsgcheck.model import ref
+        assert missing == [v for v in names
+                           if not any(v.strip().lower() in s.aliases or ref(v) in s.aliases for s in every)]
+    check()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -128,11 +129,16 @@ class Scenario:
         return dict(self.network_mapping)
 
     def hint_for(self, vm_id: str) -> TargetHint | None:
-        key = ref(vm_id)
+        """The first hint for this VM (through an index made on first use: one look-up per VM,
+        not a scan of every replicated item's hint)."""
+        return self._hints.get(ref(vm_id))
+
+    @cached_property
+    def _hints(self) -> dict[str, TargetHint]:
+        out: dict[str, TargetHint] = {}
         for k, h in self.target_hints:
-            if k == key:
-                return h
-        return None
+            out.setdefault(k, h)
+        return out
 
     def to_json(self) -> dict[str, Any]:
         out = {

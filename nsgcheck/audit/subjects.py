@@ -416,9 +416,8 @@ def find_subjects(estate: Estate, scenario: Scenario) -> tuple[list[AuditSubject
     if scenario.vms is not None:
         wanted = {v.strip().lower() for v in scenario.vms} | {ref(v) for v in scenario.vms}
         chosen = [s for s in subjects if wanted & set(s.aliases)]
-        for v in scenario.vms:
-            if not any(v.strip().lower() in s.aliases or ref(v) in s.aliases for s in subjects):
-                missing.append(v)
+        known = {a for s in subjects for a in s.aliases}      # (one look-up per name, not a scan)
+        missing = [v for v in scenario.vms if v.strip().lower() not in known and ref(v) not in known]
         discovered = dict(scenario.provenance).get("vms") == "discovered"
         # Protected items found in the inputs narrow the audit only when they name VMs of the
         # inputs; a user's own list (flag or file) always does.
