@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import sys
 import types
+from unittest import mock
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from nsgcheck.loaders import rest
 from nsgcheck.loaders.raw import RawResource
 from nsgcheck.loaders.rest import convert
 from nsgcheck.model import Origin, Unknown, ref
@@ -366,3 +370,51 @@ def test_rule_locators_are_the_locators_of_each_element():
     assert [loc().pointer for loc in at[1:]] == ["/properties/securityRules/1", "/properties/securityRules/2"]
     with pytest.raises(IndexError):
         at[3]
+
+
+class _ScanByName:
+    """The plain computation `rest._ByName` shortcuts: the first item of the live list with the
+    name (any case), found by a scan at each look-up."""
+
+    def __init__(self, items):
+        self.items = items
+
+    def find(self, name):
+        return next((i for i, r in enumerate(self.items) if r.name.lower() == name.lower()), None)
+
+    def append(self, items, x):
+        items.append(x)
+
+
+_NAMES = st.sampled_from(["a", "A", "b", "B", "ab", "aB"])
+_CHILDREN = st.lists(st.tuples(_NAMES, st.booleans(), st.integers(100, 103)), max_size=8)
+
+
+@settings(max_examples=150, deadline=None)
+@given(inline=st.lists(_NAMES, max_size=4), rules=_CHILDREN, routes=_CHILDREN, tables=st.booleans())
+def test_children_merged_by_name_as_a_scan_of_the_list_would(inline, rules, routes, tables):
+    """Child rules and routes merged into their parent through the name index: the same rules,
+    routes and findings as a scan of the merged list for each child (first match, any case),
+    with names repeated inline, in other cases, conditional and unconditional."""
+    maybe = {"condition_unknown": Unknown("not decided")}
+    raws = []
+    if tables:   # otherwise the parents are made up from their children
+        raws.append(raw("Microsoft.Network/networkSecurityGroups", "nsg1", {"securityRules": [
+            {"name": n, "properties": rprops(200 + i)} for i, n in enumerate(inline)]}))
+        raws.append(raw("Microsoft.Network/routeTables", "rt", {"routes": [
+            {"name": n, "properties": {"addressPrefix": f"10.0.{i}.0/24", "nextHopType": "None"}}
+            for i, n in enumerate(inline)]}))
+    for i, (n, cond, pri) in enumerate(rules):
+        raws.append(raw("Microsoft.Network/networkSecurityGroups/securityRules", f"nsg1/{n}",
+                        rprops(pri, port=str(i + 1)), **(maybe if cond else {})))
+    for i, (n, cond, _) in enumerate(routes):
+        raws.append(raw("Microsoft.Network/routeTables/routes", f"rt/{n}",
+                        {"addressPrefix": f"10.1.{i}.0/24", "nextHopType": "None"}, **(maybe if cond else {})))
+
+    def merged():
+        e = convert(raws)
+        return e.nsgs, e.route_tables, e.findings
+
+    indexed = merged()
+    with mock.patch.object(rest, "_ByName", _ScanByName):
+        assert indexed == merged()

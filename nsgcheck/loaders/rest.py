@@ -99,6 +99,24 @@ def _replaced(old: Any, new: Any, inline: bool) -> tuple[Any, Any] | None:
     return alt(old, new), alt(new, old)
 
 
+class _ByName:
+    """Where the first rule or route of a merged list with each name (any case) is: indexed once per
+    parent and kept up to date as the merge appends (a replacement keeps the name), instead of a scan
+    of the list per child resource (quadratic in the children of one NSG or route table)."""
+
+    def __init__(self, items: Sequence[Any]):
+        self._at: dict[str, int] = {}
+        for i, x in enumerate(items):
+            self._at.setdefault(x.name.lower(), i)
+
+    def find(self, name: str) -> int | None:
+        return self._at.get(name.lower())
+
+    def append(self, items: list[Any], x: Any) -> None:
+        self._at.setdefault(x.name.lower(), len(items))
+        items.append(x)
+
+
 def _maybe(obj: Any, exists: Unknown | None) -> Any:
     """A rule or route that exists only if `exists` turns out true (unchanged when None)."""
     if exists is None or getattr(obj, "exists", None) is not None:
@@ -265,8 +283,9 @@ class _Converter(Fields):
                                            default_rules=complete_default_rules((), first), origin=first)
             rules = list(nsg.rules)
             locators = list(self.rule_locators.get(parent, [lambda *p, _o=r.origin: _o for r in nsg.rules]))
+            by_name = _ByName(rules)
             for rule, origin, locate in items:
-                same = next((i for i, r in enumerate(rules) if r.name.lower() == rule.name.lower()), None)
+                same = by_name.find(rule.name)
                 if same is not None:
                     inline = same < len(nsg.rules)
                     kept = _replaced(rules[same], rule, inline)
@@ -279,10 +298,10 @@ class _Converter(Fields):
                         rules[same], locators[same] = rule, locate
                     else:
                         rules[same] = kept[0]
-                        rules.append(kept[1])
+                        by_name.append(rules, kept[1])
                         locators.append(locate)
                 else:
-                    rules.append(rule)
+                    by_name.append(rules, rule)
                     locators.append(locate)
             self.rule_locators[parent] = locators
             self.estate.nsgs[parent] = replace(nsg, rules=tuple(rules))
@@ -701,10 +720,11 @@ class _Converter(Fields):
                 t = RouteTable(id=key, name=name, routes=(), origin=routes[0].origin)
             merged = list(t.routes)
             inline = len(merged)
+            by_name = _ByName(merged)
             for route in routes:
-                same = next((i for i, r in enumerate(merged) if r.name.lower() == route.name.lower()), None)
+                same = by_name.find(route.name)
                 if same is None:
-                    merged.append(route)
+                    by_name.append(merged, route)
                     continue
                 kept = _replaced(merged[same], route, same < inline)
                 self.finding("warning", f"route {route.name!r} of route table {t.name!r} is defined "
@@ -716,7 +736,7 @@ class _Converter(Fields):
                     merged[same] = route
                 else:
                     merged[same], tail = kept
-                    merged.append(tail)
+                    by_name.append(merged, tail)
             self.estate.route_tables[key] = replace(t, routes=tuple(merged))
 
     # -- compute, storage ------------------------------------------------------------
