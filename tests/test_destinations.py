@@ -3,13 +3,15 @@ and the preconditions that can only lower a verdict."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nsgcheck.answers import FAIL, PARTIAL, PASS, UNKNOWN, Decision, status_from_shares
-from nsgcheck.audit.destinations import (Cap, apply_cap, custom, endpoint_addresses, proxy_destination, reachable,
-                                         via_endpoints, zone_check)
+from nsgcheck.audit.destinations import (Cap, apply_cap, custom, endpoint_addresses, peered, peered_from,
+                                         proxy_destination, reachable, via_endpoints, zone_check)
 from nsgcheck.audit.scenario import Proxy
 from nsgcheck.engine.verdict import Verdict
 from nsgcheck.estate import Estate
@@ -139,3 +141,42 @@ def test_a_cap_never_raises_a_verdict(s, cap_status):
     assert rank[out.status] <= rank[v.status] and out.status != PASS
     assert out.coverage <= v.coverage and "because" in out.reasons
     assert apply_cap(v, None) == v
+
+
+_NETS = [f"{SUB}/virtualNetworks/n{i}" for i in range(4)]
+#: the same networks written in another case, or with a trailing slash: `ref` makes them one
+_WRITTEN = st.sampled_from(_NETS + [n.upper() for n in _NETS] + [n + "/" for n in _NETS] + [Unknown("?")])
+
+
+def _plain_peered(e: Estate, vnet_id: str) -> set[str]:
+    """The plain computation `peered_from` indexes: every network's peerings scanned for `vnet_id`."""
+    own = e.vnets.get(ref(vnet_id))
+    out = {ref(p.remote_vnet_id) for p in (own.peerings if own else ()) if isinstance(p.remote_vnet_id, str)}
+    return out | {k for k, v in e.vnets.items()
+                  if any(isinstance(p.remote_vnet_id, str) and ref(p.remote_vnet_id) == ref(vnet_id) for p in v.peerings)}
+
+
+@settings(max_examples=150, deadline=None)
+@given(peerings=st.lists(st.lists(_WRITTEN, max_size=3), min_size=4, max_size=4),
+       homes=st.lists(st.sampled_from(_NETS + ["/nowhere"]), max_size=6), asked=_WRITTEN)
+def test_peers_and_reachable_endpoints_through_the_index_as_through_a_scan(peerings, homes, asked):
+    """`peered` and `reachable` with the peer index made once (as a run passes it) give what a scan of
+    every network's peerings gives, in the same order; endpoints equal to each other included."""
+    e = Estate()
+    for net, remotes in zip(_NETS, peerings):
+        e.add("vnets", VirtualNetwork(net, net.rsplit("/", 1)[-1], ("10.0.0.0/16",), (f"{net}/subnets/pe",),
+                                      peerings=tuple(Peering(f"p{i}", r) for i, r in enumerate(remotes))))
+        e.add("subnets", Subnet(f"{net}/subnets/pe", "pe", net, ("10.0.1.0/27",)))
+    pes = [replace(endpoint(), subnet_id=f"{h}/subnets/pe", name=f"pe{i % 3}") for i, h in enumerate(homes)]
+    if isinstance(asked, Unknown):
+        asked = _NETS[0]
+    index = peered_from(e)
+    assert peered(e, asked, index) == peered(e, asked) == _plain_peered(e, asked)
+    near = _plain_peered(e, asked)
+    own = [pe for pe in pes if _vnet(e, pe) == ref(asked)]
+    assert reachable(e, pes, asked, index) == own + [pe for pe in pes if pe not in own and _vnet(e, pe) in near]
+
+
+def _vnet(e: Estate, pe: PrivateEndpoint) -> str:
+    sub = e.get("subnets", pe.subnet_id)
+    return ref(sub.vnet_id) if sub is not None else ref(pe.subnet_id.rsplit("/subnets/", 1)[0])

@@ -124,17 +124,26 @@ def _vnet_of(estate: Estate, subnet_id: Any) -> str | None:
     return ref(sub.vnet_id) if sub is not None else ref(subnet_id.rsplit("/subnets/", 1)[0])
 
 
-def peered(estate: Estate, vnet_id: str) -> set[str]:
-    """The virtual networks peered with `vnet_id` (either side lists the peering)."""
+def peered_from(estate: Estate) -> dict[str, set[str]]:
+    """For each virtual network a peering names, the networks whose peerings name it: read once for
+    all subjects (`peered` scanned every network's peerings for each subject side)."""
+    out: dict[str, set[str]] = {}
+    for key, v in estate.vnets.items():
+        for p in v.peerings:
+            if isinstance(p.remote_vnet_id, str):
+                out.setdefault(ref(p.remote_vnet_id), set()).add(key)
+    return out
+
+
+def peered(estate: Estate, vnet_id: str, peers: dict[str, set[str]] | None = None) -> set[str]:
+    """The virtual networks peered with `vnet_id` (either side lists the peering); `peers` is
+    `peered_from(estate)`, made here when not given."""
     out: set[str] = set()
     own = estate.vnets.get(ref(vnet_id))
     for p in own.peerings if own is not None else ():
         if isinstance(p.remote_vnet_id, str):
             out.add(ref(p.remote_vnet_id))
-    for key, v in estate.vnets.items():
-        if any(isinstance(p.remote_vnet_id, str) and ref(p.remote_vnet_id) == ref(vnet_id) for p in v.peerings):
-            out.add(key)
-    return out
+    return out | (peered_from(estate) if peers is None else peers).get(ref(vnet_id), set())
 
 
 def dns_servers(estate: Estate, placement: Placement, nic_id: str | None) -> tuple[tuple[str, ...] | Unknown, str]:
@@ -195,13 +204,22 @@ def endpoints_for(estate: Estate, groups: Iterable[str], targets: set[str] | Non
     return out
 
 
-def reachable(estate: Estate, endpoints: list[PrivateEndpoint], vnet_id: str | None) -> list[PrivateEndpoint]:
-    """Endpoints in `vnet_id` or a network peered with it (own network first)."""
+def reachable(estate: Estate, endpoints: list[PrivateEndpoint], vnet_id: str | None,
+              peers: dict[str, set[str]] | None = None) -> list[PrivateEndpoint]:
+    """Endpoints in `vnet_id` or a network peered with it (own network first); `peers` as `peered`'s."""
     if not vnet_id:
         return []
-    near = peered(estate, vnet_id)
-    own = [pe for pe in endpoints if _vnet_of(estate, pe.subnet_id) == ref(vnet_id)]
-    return own + [pe for pe in endpoints if pe not in own and _vnet_of(estate, pe.subnet_id) in near]
+    near = peered(estate, vnet_id, peers)
+    home = ref(vnet_id)
+    own: list[PrivateEndpoint] = []
+    others: list[PrivateEndpoint] = []
+    for pe in endpoints:      # an endpoint equal to one of `own` is in the same network, so in `own` too
+        vnet = _vnet_of(estate, pe.subnet_id)
+        if vnet == home:
+            own.append(pe)
+        elif vnet in near:
+            others.append(pe)
+    return own + others
 
 
 def endpoint_addresses(estate: Estate, pe: PrivateEndpoint, groups: Iterable[str]) -> tuple[AddressSet | None, str]:
@@ -331,8 +349,8 @@ class EndpointRoute:
 
 
 def via_endpoints(estate: Estate, candidates: list[PrivateEndpoint], vnet_id: str | None,
-                  groups: tuple[str, ...]) -> EndpointRoute | None:
-    near = reachable(estate, candidates, vnet_id)
+                  groups: tuple[str, ...], peers: dict[str, set[str]] | None = None) -> EndpointRoute | None:
+    near = reachable(estate, candidates, vnet_id, peers)
     states = [(pe, _approval(pe, groups)) for pe in near]
     usable = [(pe, st) for pe, st in states if st[0] != "gone"]
     if not usable:
@@ -507,15 +525,18 @@ def resolve(estate: Estate, req: Requirement, subj: AuditSubject, placement: Pla
         return hit
     base = req.destination.split(".", 1)[0].lower()
     lock: Cap | None = None            # endpoints this side does not reach may lock the public route
+    peers = cache.get("peers")
+    if peers is None:
+        peers = cache["peers"] = peered_from(estate)
     if base == "azuresiterecovery":
         asr = cache.get("asr")
         if asr is None:
             asr = cache["asr"] = endpoints_for(estate, (ASR_GROUP,))
         if asr:
-            route = via_endpoints(estate, asr, placement.vnet_id, (ASR_GROUP,))
+            route = via_endpoints(estate, asr, placement.vnet_id, (ASR_GROUP,), peers)
             if route is not None:
                 return private_destination(estate, req, placement, nic_id, cloud, "asr", route, port, scenario.proxy)
-            source = via_endpoints(estate, asr, subj.source.vnet_id, (ASR_GROUP,)) if side == "target" else None
+            source = via_endpoints(estate, asr, subj.source.vnet_id, (ASR_GROUP,), peers) if side == "target" else None
             if source is not None:
                 vnet = (placement.vnet_id or "").rsplit("/", 1)[-1]
                 why = (f"the vault uses private endpoints, and none is in the recovery network {vnet} or a network "
@@ -534,7 +555,7 @@ def resolve(estate: Estate, req: Requirement, subj: AuditSubject, placement: Pla
             targets = {ref(c) if c.startswith("/") else c.lower() for c in scenario.cache_storage_accounts}
             blob = cache["blob"] = endpoints_for(estate, BLOB_GROUPS, targets)
         if blob:
-            route = via_endpoints(estate, blob, placement.vnet_id, BLOB_GROUPS)
+            route = via_endpoints(estate, blob, placement.vnet_id, BLOB_GROUPS, peers)
             if route is not None:
                 return private_destination(estate, req, placement, nic_id, cloud, "blob", route, port,
                                            scenario.proxy)
