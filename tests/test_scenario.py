@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nsgcheck.audit.scenario import (build_scenario, discover, flags_to_fields, load_scenario_file,
                                      normalize_region, resolve_scenario)
@@ -165,3 +167,52 @@ def test_a_vms_hint_is_the_first_one_written_for_it_in_any_case():
         want = next((h for k, h in pairs if k == ref(vm)), None)
         assert s.hint_for(vm) is want
     check()
+
+
+_VMS = st.sampled_from([VM1, VM2, VM1.upper(), VNET + "vm3"])
+_ACCOUNTS = st.lists(st.sampled_from(["sa1", "sa2", "SA1", "sa3"]), max_size=3)
+
+
+@settings(max_examples=150, deadline=None)
+@given(items=st.lists(st.tuples(_VMS, st.sampled_from([None, "g1", "g2"]), _ACCOUNTS), max_size=8))
+def test_discovered_groups_and_cache_accounts_as_list_scans_would_give(items):
+    """Members of a discovered group and cache accounts kept once each, first seen first, through
+    ordered sets: what the plain scans of the lists so far give (ids compared exactly, as before)."""
+    e = Estate()
+    for vm, group, caches in items:
+        e.protected_items.append(ProtectedItem(vm, group, "eastus", cache_storage_ids=tuple(caches)))
+    groups: dict[str, list[str]] = {}
+    caches_seen: list[str] = []
+    for vm, group, caches in items:
+        if group:
+            members = groups.setdefault(group, [])
+            if vm not in members:
+                members.append(vm)
+        caches_seen += [c for c in caches if c not in caches_seen]
+    d = discover(e)
+    assert d.get("groups", {}) == groups and list(d.get("groups", {})) == list(groups)
+    # the scan kept an account twice when one item names it twice; the scenario keeps it once either way
+    assert d.get("cache_storage_accounts", []) == list(dict.fromkeys(caches_seen))
+    assert (build_scenario({}, {}, d).cache_storage_accounts
+            == build_scenario({}, {}, {"cache_storage_accounts": caches_seen}).cache_storage_accounts)
+
+
+_KEYS = st.sampled_from(["vnet-a", "VNET-A", "vnet-b", "Vnet-B", "vnet-c"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(layers=st.lists(st.dictionaries(_KEYS, st.sampled_from(["x", "y", "z"]), max_size=4), min_size=3, max_size=3))
+def test_network_mapping_merge_as_a_scan_of_the_keys_so_far(layers):
+    """A mapping of a lower layer whose source network a higher layer maps (any case) is dropped:
+    the same mapping and provenance as building the lower-cased keys again for each entry."""
+    mapping: dict[str, str] = {}
+    origin = None
+    for name, fields in zip(("flag", "file", "discovered"), layers):
+        for k, v in fields.items():
+            if k.lower() not in {x.lower() for x in mapping}:
+                mapping[k] = v
+                origin = origin or name
+    s = build_scenario({"network_mapping": layers[0]}, {"network_mapping": layers[1]},
+                       {"network_mapping": layers[2]})
+    assert s.network_mapping == tuple(sorted(mapping.items(), key=lambda kv: kv[0].lower()))
+    assert dict(s.provenance)["network_mapping"] == (origin or "default")

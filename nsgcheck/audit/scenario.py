@@ -290,23 +290,21 @@ def discover(estate: Estate) -> dict[str, Any]:
             src_regions.add(normalize_region(nm.source_region))
         if nm.target_region:
             tgt_regions.add(normalize_region(nm.target_region))
-    groups: dict[str, list[str]] = {}
+    groups: dict[str, dict[str, None]] = {}
     vms: list[str] = []
     hints: dict[str, TargetHint] = {}
-    caches: list[str] = []
+    caches: dict[str, None] = {}
     for item in estate.protected_items:
         if isinstance(item.vm_id, Unknown):
             continue
         vms.append(item.vm_id)
         if item.group:
-            groups.setdefault(item.group, [])
-            if item.vm_id not in groups[item.group]:
-                groups[item.group].append(item.vm_id)
+            groups.setdefault(item.group, {})[item.vm_id] = None    # first seen first, once (an ordered set)
         if item.source_region:
             src_regions.add(normalize_region(item.source_region))
         if item.target_region:
             tgt_regions.add(normalize_region(item.target_region))
-        caches += [c for c in item.cache_storage_ids if c not in caches]
+        caches.update(dict.fromkeys(item.cache_storage_ids))
         if item.target_network_id or item.target_subnet_name or item.target_region or item.nics:
             hints[ref(item.vm_id)] = TargetHint(item.target_network_id, item.target_subnet_name,
                                                 normalize_region(item.target_region), item.nics,
@@ -323,13 +321,13 @@ def discover(estate: Estate) -> dict[str, Any]:
     if mapping:
         out["network_mapping"] = mapping
     if groups:
-        out["groups"] = groups
+        out["groups"] = {name: list(members) for name, members in groups.items()}
     if vms:
         out["vms"] = sorted(set(vms), key=str.lower)
     if hints:
         out["target_hints"] = hints
     if caches:
-        out["cache_storage_accounts"] = caches
+        out["cache_storage_accounts"] = list(caches)
     return out
 
 
@@ -379,11 +377,13 @@ def build_scenario(flags: Mapping[str, Any] | None = None, file_fields: Mapping[
             del prov[key]
 
     mapping: dict[str, str] = {}
+    mapped: set[str] = set()      # the keys of `mapping`, lower-cased (was made again for each entry)
     m_origin = None
     for name, fields in layers:
         for k, v in (fields.get("network_mapping") or {}).items():
-            if k.lower() not in {x.lower() for x in mapping}:
+            if k.lower() not in mapped:
                 mapping[k] = v
+                mapped.add(k.lower())
                 m_origin = m_origin or name
     prov["network_mapping"] = m_origin or DEFAULT
     groups, g_origin = _merge_groups([(n, f.get("groups") or {}) for n, f in layers])
