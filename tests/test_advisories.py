@@ -5,9 +5,12 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from audit_helpers import audit, rule, source_rules, small_catalog, worked_estate
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
-from nsgcheck.audit.advisories import inbound_for_asr, ip_rules_for_tags, linux_group_members, unknown_tags
+from nsgcheck.audit.advisories import (_public_access_problems, blob_served, inbound_for_asr, ip_rules_for_tags,
+                                      linux_group_members, storage_account_advisories, unknown_tags)
+from nsgcheck.estate import Estate
+from nsgcheck.model import PrivateEndpoint, PrivateLinkConnection, StorageAccount, Subnet, Unknown, ref
 
 
 def _ids(advs):
@@ -127,3 +130,38 @@ def test_wrong_region_tags_do_not_depend_on_which_results_share_a_path(drawn):
     wanted = {d for d, s, p in drawn if s != "pass" and p < 2 and d != "AzureActiveDirectory"}
     assert sorted(a.message.split()[3].rstrip(",") for a in got) == sorted(
         {"EventHub.CentralUS": "EventHub.EastUS", "Storage.EastUS": "Storage.WestUS"}[d] for d in wanted)
+
+
+_ST = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/"
+#: connection targets: the accounts' ids in other cases and with a trailing slash, something else, doubt
+_TARGET = st.sampled_from([_ST + "sa0", _ST.upper() + "SA0", _ST + "sa1/", _ST + "sa2", "/other/x", None,
+                           Unknown("?")])
+_GROUP = st.sampled_from(["blob", "BLOB", "file", "blob_secondary", Unknown("?")])
+
+
+@settings(max_examples=150, deadline=None)
+@given(access=st.lists(st.sampled_from(["Disabled", "Enabled", None, Unknown("?")]), min_size=3, max_size=3),
+       connections=st.lists(st.tuples(_TARGET, st.lists(_GROUP, max_size=2)), max_size=5))
+def test_storage_advisories_with_the_blob_endpoints_read_once_as_with_a_scan_per_account(access, connections):
+    """An account whose public access is off is served by a blob private endpoint exactly when the
+    plain scan of every endpoint's connections finds one to it; the advisories of several subnets
+    sharing what endpoints serve (as a run does) are those each subnet gets on its own."""
+    e = Estate()
+    for i, acc in enumerate(access):
+        e.add("storage_accounts", StorageAccount(f"{_ST}sa{i}", f"sa{i}", "Allow", public_network_access=acc))
+    for i, (target, groups) in enumerate(connections):
+        e.add("private_endpoints", PrivateEndpoint(f"/pe/pe{i}", f"pe{i}", None, (
+            PrivateLinkConnection("c", target, tuple(groups)),)))
+    memo: dict = {}
+    served = blob_served(e, memo)
+    for sa in e.storage_accounts.values():
+        plain = any(ref(c.target_id) == ref(sa.id) and any(isinstance(g, str) and g.lower() == "blob"
+                                                           for g in c.group_ids)
+                    for pe in e.private_endpoints.values() for c in pe.connections if isinstance(c.target_id, str))
+        assert (ref(sa.id) in served) == plain
+        off = isinstance(sa.public_network_access, str) and sa.public_network_access.lower() != "enabled"
+        assert (_public_access_problems(sa, e, memo) is None) == (off and plain)
+    subnets = [Subnet(f"/vnet/subnets/s{i}", f"s{i}", "/vnet", ("10.0.0.0/24",)) for i in range(2)]
+    shared: dict = {}
+    assert ([storage_account_advisories(s, e, None, shared) for s in subnets]
+            == [storage_account_advisories(s, e) for s in subnets])

@@ -286,8 +286,9 @@ def wrong_region_tags(estate: Estate, results: Sequence[Any]) -> list[Advisory]:
 
 # --------------------------------------------------------------------------- routes and storage accounts
 def route_advisories(subnet: Subnet, estate: Estate, catalog: TagCatalog | None, region: str | None = None,
-                     nic_id: str | None = None) -> list[Advisory]:
-    """Route-related advisories for VMs in `subnet` (asr-requirements.md §3)."""
+                     nic_id: str | None = None, served: dict[str, set[str]] | None = None) -> list[Advisory]:
+    """Route-related advisories for VMs in `subnet` (asr-requirements.md §3); `served` as
+    `blob_served`'s, one for every subnet of a run."""
     out: list[Advisory] = []
     routes = subnet_routes(subnet, estate, catalog, nic_id=nic_id)
     svc = {s.lower() for s in routes.service_endpoints}
@@ -318,22 +319,24 @@ def route_advisories(subnet: Subnet, estate: Estate, catalog: TagCatalog | None,
                     f"throttled; a Microsoft.Storage service endpoint sends it directly",
                     subnet.name, r0.origin or subnet.origin,
                     ("asr-requirements.md §3 (NVA throttling)",)))
-    out += storage_account_advisories(subnet, estate, region)
+    out += storage_account_advisories(subnet, estate, region, served)
     return out
 
 
-def storage_account_advisories(subnet: Subnet, estate: Estate, region: str | None = None) -> list[Advisory]:
+def storage_account_advisories(subnet: Subnet, estate: Estate, region: str | None = None,
+                               served: dict[str, set[str]] | None = None) -> list[Advisory]:
     """Storage accounts (possible cache accounts) whose network settings would refuse this subnet's
     VMs, or whose settings the inputs do not determine: public network access off without a blob
     private endpoint, or a firewall that denies by default without admitting the subnet."""
     out: list[Advisory] = []
     svc = {s.service.lower() for s in subnet.service_endpoints}
     has_se = bool(svc & {"microsoft.storage", "microsoft.storage.global"})
+    served = {} if served is None else served
     for key in sorted(estate.storage_accounts):
         sa = estate.storage_accounts[key]
         if region and isinstance(sa.location, str) and sa.location.replace(" ", "").lower() != region.lower():
             continue
-        problems = _public_access_problems(sa, estate)
+        problems = _public_access_problems(sa, estate, served)
         if problems is None:      # public access is off and a blob endpoint serves the account
             continue
         default = sa.default_action
@@ -350,16 +353,28 @@ def storage_account_advisories(subnet: Subnet, estate: Estate, region: str | Non
     return out
 
 
-def _public_access_problems(sa: Any, estate: Estate) -> list[str] | None:
+def blob_served(estate: Estate, served: dict[str, set[str]] | None = None) -> set[str]:
+    """The (`ref`-ed) ids of the resources a private endpoint of the inputs connects to for `blob`;
+    made once into `served` (key "blob") when given (was a scan of every endpoint per account and
+    subnet: subnets x accounts x endpoints)."""
+    if served is not None and "blob" in served:
+        return served["blob"]
+    out = {ref(c.target_id) for pe in estate.private_endpoints.values() for c in pe.connections
+           if isinstance(c.target_id, str) and any(isinstance(g, str) and g.lower() == "blob" for g in c.group_ids)}
+    if served is not None:
+        served["blob"] = out
+    return out
+
+
+def _public_access_problems(sa: Any, estate: Estate, served: dict[str, set[str]] | None = None) -> list[str] | None:
     """What public network access says (None: off, but a private endpoint to its blob service
-    is in the inputs, so the firewall does not matter either)."""
+    is in the inputs, so the firewall does not matter either); `served` as `blob_served`'s."""
     access = sa.public_network_access
     if isinstance(access, Unknown):
         return [f"whether public network access is enabled is not determined ({access.reason})"]
     if not isinstance(access, str) or access.lower() == "enabled":
         return []
-    if any(ref(c.target_id) == ref(sa.id) and any(isinstance(g, str) and g.lower() == "blob" for g in c.group_ids)
-           for pe in estate.private_endpoints.values() for c in pe.connections if isinstance(c.target_id, str)):
+    if ref(sa.id) in blob_served(estate, served):
         return None
     return [f"public network access is {access}: only private endpoints reach it, and no private endpoint to its "
             f"blob service is in the inputs"]

@@ -39,8 +39,9 @@ def _route_advisories(estate: Estate, catalog: Any, subjects: Sequence[Any]) -> 
                 seen.setdefault((p.subnet_id, p.region), None)
     out: list[Any] = []
     found: set[tuple] = set()
+    served: dict[str, set[str]] = {}      # what storage accounts' private endpoints serve, read once
     for subnet_id, region in seen:
-        for a in route_advisories(estate.subnets[subnet_id], estate, catalog, region):
+        for a in route_advisories(estate.subnets[subnet_id], estate, catalog, region, served=served):
             key = (a.id, a.subject, a.message)
             if key not in found:
                 found.add(key)
