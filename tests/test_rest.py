@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from nsgcheck.loaders import rest
 from nsgcheck.loaders.raw import RawResource
 from nsgcheck.loaders.rest import convert
-from nsgcheck.model import Origin, Unknown, ref
+from nsgcheck.model import PLACEHOLDER_SUBSCRIPTION, Origin, Unknown, ref
 
 SUB = "/subscriptions/s/resourceGroups/rg/providers"
 NSG_ID = f"{SUB}/Microsoft.Network/networkSecurityGroups/nsg1"
@@ -418,3 +418,29 @@ def test_children_merged_by_name_as_a_scan_of_the_list_would(inline, rules, rout
     indexed = merged()
     with mock.patch.object(rest, "_ByName", _ScanByName):
         assert indexed == merged()
+
+
+def _scan_real_parents(key, parents):
+    """The plain computation `rest._RealParents` indexes: every parent's path compared per child."""
+    if key in parents or not key.startswith(rest._MADE_UP):
+        return [key]
+    tail = rest._without_subscription(key)
+    return sorted(k for k in parents if rest._without_subscription(k) == tail) or [key]
+
+
+_PARENT_KEY = st.builds(
+    lambda sub, tail: f"/subscriptions/{sub}/{tail}",
+    st.sampled_from([PLACEHOLDER_SUBSCRIPTION, "s3", "s1", "s2"]),
+    st.sampled_from(["resourcegroups/rg/providers/microsoft.network/networksecuritygroups/n1",
+                     "resourcegroups/rg2/providers/microsoft.network/networksecuritygroups/n1", "rg-only"]))
+
+
+@settings(max_examples=150, deadline=None)
+@given(parents=st.lists(_PARENT_KEY, max_size=8), children=st.lists(_PARENT_KEY | st.just("/not/an/id"), max_size=6))
+def test_real_parents_of_made_up_ids_through_the_index_as_through_a_scan(parents, children):
+    """The parents other files define for children with made-up parent ids, found through the index
+    (made once, asked for every child): what a scan of every parent gives, sorted, with several
+    subscriptions holding the same path."""
+    table = dict.fromkeys(parents)
+    real = rest._RealParents(table)
+    assert [real.of(k) for k in children] == [_scan_real_parents(k, table) for k in children]

@@ -967,14 +967,24 @@ def _without_subscription(key: str) -> str:
     return key.split("/", 3)[3] if key.startswith("/subscriptions/") and key.count("/") >= 3 else key
 
 
-def _real_parents(key: str, parents: Mapping[str, Any]) -> list[str]:
+class _RealParents:
     """The keys of the parents other files define for a child whose parent id was made up (the
     placeholder subscription: a plan or template that does not know it): those with the same resource
-    group, type and name path; `[key]` itself when it is a parent or has none."""
-    if key in parents or not key.startswith(_MADE_UP):
-        return [key]
-    tail = _without_subscription(key)
-    return sorted(k for k in parents if _without_subscription(k) == tail) or [key]
+    group, type and name path; `[key]` itself when it is a parent or has none. The parents are indexed
+    by that path on the first made-up id (was a scan of every parent per child)."""
+
+    def __init__(self, parents: Mapping[str, Any]):
+        self.parents = parents
+        self._by_tail: dict[str, list[str]] | None = None
+
+    def of(self, key: str) -> list[str]:
+        if key in self.parents or not key.startswith(_MADE_UP):
+            return [key]
+        if self._by_tail is None:
+            self._by_tail = {}
+            for k in sorted(self.parents):
+                self._by_tail.setdefault(_without_subscription(k), []).append(k)
+        return list(self._by_tail.get(_without_subscription(key), ())) or [key]
 
 
 def _only_maybe(item: Any, why: Unknown) -> Any:
@@ -1009,8 +1019,9 @@ def settle(estate: Estate) -> Estate:
                "nsg_rule": estate.nsgs, "route": estate.route_tables, "firewall_groups": estate.firewall_policies,
                "gateway": estate.vnets}
     resolved = []
+    real = {kind: _RealParents(table) for kind, table in parents.items()}
     for kind, key, item, origin in pending:
-        keys = _real_parents(key, parents[kind])
+        keys = real[kind].of(key)
         why = Unknown(f"{len(keys)} resources of the inputs may be its parent ({', '.join(keys)})", origin, key)
         if len(keys) > 1 and _only_maybe(item, why) is not None:
             # which one holds it is not known: it only may be in each
