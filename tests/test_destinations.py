@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from nsgcheck.answers import FAIL, PARTIAL, PASS, UNKNOWN, Decision, status_from_shares
 from nsgcheck.audit.destinations import (Cap, apply_cap, custom, endpoint_addresses, peered, peered_from,
-                                         proxy_destination, reachable, via_endpoints, zone_check)
+                                         proxy_destination, reachable, via_endpoints, zone_check, zone_check_in)
 from nsgcheck.audit.scenario import Proxy
 from nsgcheck.engine.verdict import Verdict
 from nsgcheck.estate import Estate
@@ -180,3 +180,27 @@ def test_peers_and_reachable_endpoints_through_the_index_as_through_a_scan(peeri
 def _vnet(e: Estate, pe: PrivateEndpoint) -> str:
     sub = e.get("subnets", pe.subnet_id)
     return ref(sub.vnet_id) if sub is not None else ref(pe.subnet_id.rsplit("/subnets/", 1)[0])
+
+
+_MAYBE = Unknown("not decided")
+_LINK = st.builds(DnsZoneLink, st.just("l"), st.sampled_from([HUB, SPOKE, SPOKE.upper(), Unknown("param")]),
+                  exists=st.sampled_from([None, _MAYBE]))
+_CHOICES = ([HUB, SPOKE, OTHER], [(0,), (1,), (0, 2), ()], [(), ("10.9.0.4",)], ["spoke", "NIC nic1"],
+            ["the vault name", "the cache storage account name"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(links=st.lists(_LINK, max_size=3), records=st.booleans(),
+       asked=st.lists(st.tuples(*(st.sampled_from(c) for c in _CHOICES)), min_size=1, max_size=4))
+def test_zone_checks_kept_for_the_run_as_worked_out_each_time(links, records, asked):
+    """Name-resolution caps from the run's cache: for every network, endpoint set (with or without a
+    zone group), DNS servers and wording asked in turn, and each of them with one part changed, what
+    `zone_check` itself says."""
+    e = _zone(links, [DnsRecordSet("x", ("10.0.1.4",), exists=_MAYBE)] if records else [])
+    pes = [replace(endpoint(zone=i != 1), id=f"{SUB}/privateEndpoints/pe{i}", name=f"pe{i}") for i in range(3)]
+    cache: dict = {}
+    turns = [q[:i] + (v,) + q[i + 1:] for q in asked for i, c in enumerate(_CHOICES) for v in c]
+    for vnet, chosen, servers, where, what in turns:
+        endpoints = [pes[i] for i in chosen]
+        assert (zone_check_in(cache, e, ZONE, vnet, endpoints, servers, where, what)
+                == zone_check(e, ZONE, vnet, endpoints, servers, where, what))

@@ -282,6 +282,19 @@ def _maybe_cap(zone_name: str, rule: str, doubt: Unknown, what: str, origin: Ori
                Decision(zone_name, "dns-zone", rule, None, "unknown", 1.0, origin, reason=doubt.reason))
 
 
+def zone_check_in(cache: dict | None, estate: Estate, zone_name: str, vnet_id: str, endpoints: list[PrivateEndpoint],
+                  servers: tuple[str, ...], where: str, what: str) -> Cap | None:
+    """`zone_check`, worked out once per run for each network, endpoints, servers and wording in
+    `cache` (the run's; the estate is the same for all of it): it reads every link of the zone, and
+    one zone is often linked to every network of the estate."""
+    if cache is None:
+        return zone_check(estate, zone_name, vnet_id, endpoints, servers, where, what)
+    key = ("zone check", zone_name, vnet_id, tuple(pe.id for pe in endpoints), servers, where, what)
+    if key not in cache:
+        cache[key] = zone_check(estate, zone_name, vnet_id, endpoints, servers, where, what)
+    return cache[key]
+
+
 def zone_check(estate: Estate, zone_name: str, vnet_id: str, endpoints: list[PrivateEndpoint],
                servers: tuple[str, ...], where: str, what: str) -> Cap | None:
     """Name resolution of a private endpoint from `vnet_id` (D9); None when it is certain. A zone,
@@ -390,8 +403,10 @@ def maybe_endpoint(route: EndpointRoute, cap: Cap | None, public: str) -> Cap | 
 
 
 def private_destination(estate: Estate, req: Requirement, placement: Placement, nic_id: str | None, cloud: str,
-                        kind: str, route: EndpointRoute, port: PortSet, proxy: Proxy | None = None) -> Destination:
-    """The flow to reachable private endpoints, capped by approval and name resolution."""
+                        kind: str, route: EndpointRoute, port: PortSet, proxy: Proxy | None = None,
+                        cache: dict | None = None) -> Destination:
+    """The flow to reachable private endpoints, capped by approval and name resolution; `cache` as
+    `zone_check_in`'s."""
     label = f"private endpoint {', '.join(pe.name for pe in route.endpoints)}"
     if route.dst is None:
         return Destination(label, verdict=decided(UNKNOWN, route.how))
@@ -407,8 +422,8 @@ def private_destination(estate: Estate, req: Requirement, placement: Placement, 
         dns_cap = Cap(UNKNOWN, f"the DNS servers of {where} are not determined ({servers.reason})",
                       Decision(zone, "dns-zone", "DNS servers", None, "unknown", 1.0))
     else:
-        dns_cap = zone_check(estate, zone, placement.vnet_id or "", list(route.endpoints), servers,
-                             where or "the network", what)
+        dns_cap = zone_check_in(cache, estate, zone, placement.vnet_id or "", list(route.endpoints), servers,
+                                where or "the network", what)
     if dns_cap is not None and (cap is None or dns_cap.status == FAIL):
         cap = dns_cap
     receiver, policy_cap = endpoint_receiver(estate, route.endpoints)
@@ -535,7 +550,8 @@ def resolve(estate: Estate, req: Requirement, subj: AuditSubject, placement: Pla
         if asr:
             route = via_endpoints(estate, asr, placement.vnet_id, (ASR_GROUP,), peers)
             if route is not None:
-                return private_destination(estate, req, placement, nic_id, cloud, "asr", route, port, scenario.proxy)
+                return private_destination(estate, req, placement, nic_id, cloud, "asr", route, port, scenario.proxy,
+                                           cache)
             source = via_endpoints(estate, asr, subj.source.vnet_id, (ASR_GROUP,), peers) if side == "target" else None
             if source is not None:
                 vnet = (placement.vnet_id or "").rsplit("/", 1)[-1]
@@ -558,7 +574,7 @@ def resolve(estate: Estate, req: Requirement, subj: AuditSubject, placement: Pla
             route = via_endpoints(estate, blob, placement.vnet_id, BLOB_GROUPS, peers)
             if route is not None:
                 return private_destination(estate, req, placement, nic_id, cloud, "blob", route, port,
-                                           scenario.proxy)
+                                           scenario.proxy, cache)
             lock = unreached_cap(estate, blob, placement.vnet_id, "blob")
     public = public_destination(req, scenario, name, dst, urls, accepted, port, cache)
     if lock is None or public.verdict is not None:
