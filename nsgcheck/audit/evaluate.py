@@ -24,18 +24,19 @@ from __future__ import annotations
 
 import copy
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
+from operator import attrgetter
 from typing import Any, Callable, Iterable, Sequence
 
 from nsgcheck.answers import NOT_APPLICABLE, PASS, UNKNOWN, Decision, status_from_shares
-from nsgcheck.audit.destinations import Cap, apply_cap, resolve
+from nsgcheck.audit.destinations import Cap, apply_cap, dns_servers, resolve
 from nsgcheck.audit.requirements import GROUP, SOURCE, TARGET, Requirement, RequirementSet, applies
 from nsgcheck.audit.results import Advisory, Result, Subject
 from nsgcheck.audit.scenario import Scenario
 from nsgcheck.audit.subjects import AuditSubject, Placement
 from nsgcheck.engine.catalog import TagCatalog, base_or_regional, tag_addresses
 from nsgcheck.engine.context import nsg_export_of
-from nsgcheck.engine.egress import egress_for
+from nsgcheck.engine.egress import VmOutbound, egress_for
 from nsgcheck.engine.evaluate import Endpoint, Environment, Flow, PathMemo, PathSpec, Scope
 from nsgcheck.engine.firstmatch import ALLOW, DENY
 from nsgcheck.engine.nsg import INBOUND, OUTBOUND, decides_alike
@@ -115,6 +116,8 @@ class Evaluator:
     resolved: dict = field(default_factory=dict)
     #: what the run planned and found, kept so that a changed estate can be evaluated again
     plan: "_Plan | None" = None
+    #: id of an audit subject -> the plan of its placement class (`evaluate_all`)
+    class_of: dict[int, "_ClassPlan"] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.memo = PathMemo(self.env)
@@ -133,10 +136,9 @@ class Evaluator:
 
     def forget_paths(self) -> None:
         """Drop the memo's path results once the run's results are read out of them: a
-        re-evaluation starts from a memo of its own and shares only the resolved rules (memory)."""
-        memo = PathMemo(self.env, terms=self.memo.terms)
-        memo.evaluations = self.memo.evaluations
-        self.memo = memo
+        re-evaluation starts from a memo of its own and shares only the resolved rules and the
+        tables that read no NSG (`PathMemo.for_changed_nsgs`; memory)."""
+        self.memo = self.memo.for_changed_nsgs(self.env)
 
     def destination(self, req: Requirement, source_region: str | None, target_region: str | None,
                     families: frozenset[int] | None = None) -> tuple[str, AddressSet | None, str]:
@@ -219,22 +221,35 @@ _CONDITION_OFF = {"ade": "Azure Disk Encryption is not enabled for this scenario
                   "auto_upgrade": "Mobility agent auto-upgrade is not enabled for this scenario (--auto-upgrade)"}
 
 
-@dataclass
-class _Job:
-    """One result still to be read out of an evaluation: where it goes and whose address it is."""
+@dataclass(eq=False)
+class _Kind:
+    """What the jobs of one requirement share within a placement class: everything of a job but
+    its subject, address, result index and owner. One object per distinct content for the run
+    (`_kind`), so that projections key on it by identity."""
 
-    index: int
     req: Requirement
-    subject: Subject
     side: str
-    address: AddressSet
     label: str
     urls: tuple[str, ...]
-    owner: int                       # index of the audit subject (for progress)
     port: str
     cap: Cap | None = None           # a precondition outside the path (DNS zone link, approval)
     notes: tuple[str, ...] = ()
     own_flow: bool = False           # the flow is not the requirement's tag (endpoint, DNS, proxy)
+
+
+def _kind(ev: Evaluator, req: Requirement, side: str, label: str, urls: tuple[str, ...], port: str,
+          cap: Cap | None, notes: tuple[str, ...], own_flow: bool) -> _Kind:
+    key = ("kind", req.id, side, label, urls, port, cap, notes, own_flow)
+    hit = ev.resolved.get(key)
+    if hit is None:
+        hit = ev.resolved[key] = _Kind(req, side, label, urls, port, cap, notes, own_flow)
+    return hit
+
+
+#: a job, one result still to be read out of an evaluation: (index in `out`, subject, its address,
+#: owner: the index of the audit subject (for progress), `_Kind`). Plain tuples: one per subject
+#: and requirement.
+_Job = tuple
 
 
 @dataclass(frozen=True)
@@ -270,45 +285,118 @@ class _Group:
     jobs: list[_Job] = field(default_factory=list)
 
 
-def plan_subject(ev: Evaluator, subj: AuditSubject, reqs: Sequence[_Req], scenario: Scenario,
-                 out: list[Result | None], groups: dict[tuple, _Group], owner: int, cloud: str = "Public") -> int:
-    """Results decided without evaluation go to `out`; the rest become jobs grouped by
-    (path, flow family with the source left out). Returns the number of jobs."""
+# --------------------------------------------------------------------------- placement classes
+#: the fields of a placement that planning reads, but for the address (its text, the families it
+#: has: keyed apart), the notes (read by nothing of planning) and the NIC-level way out (keyed
+#: apart: its private address only matters with IP-based pools). A field added to `Placement` is
+#: keyed unless it is named here.
+_PLACED = attrgetter(*[f.name for f in fields(Placement) if f.name not in ("address", "address_text", "notes",
+                                                                           "outbound")])
+_OUTBOUND_REST = attrgetter(*[f.name for f in fields(VmOutbound) if f.name != "private_ip"])
+
+
+def _ip_pools(ev: Evaluator) -> bool:
+    """Whether a load balancer of the estate has an IP-based pool (which reads a NIC's address)."""
+    memo = ev.resolved
+    hit = memo.get("ip-pools")
+    if hit is None:
+        hit = memo["ip-pools"] = any(p.ip_addresses for lb in ev.estate.load_balancers.values() for p in lb.pools)
+    return hit
+
+
+def _placement_key(p: Placement | None, ip_pools: bool) -> tuple | None:
+    if p is None:
+        return None
+    o = p.outbound
+    out = None if o is None else (_OUTBOUND_REST(o), o.private_ip if ip_pools else None)
+    return (_PLACED(p), out, bool(p.address.v4), bool(p.address.v6))
+
+
+def class_key(ev: Evaluator, subj: AuditSubject) -> tuple:
+    """What planning reads of a subject but its identity and its addresses: subjects with equal
+    keys (a placement class: the same subnet, NSGs, ASGs, way out, regions, DNS servers ...)
+    plan alike, the same results and jobs of the same groups but for the subject and address
+    (`_class_plan`). Exact by construction: the placements' fields (`_placement_key`), the
+    reason there is no target, the subject's DNS servers (`resolve`), and the NIC itself where
+    it names an effective export (`endpoint_of`)."""
+    estate = ev.estate
+    pools = _ip_pools(ev)
+    nic: Any = bool(subj.nic_id)
+    if subj.nic_id and (estate.effective_nsgs or estate.effective_routes):
+        nic = ref(subj.nic_id)
+    return (_placement_key(subj.source, pools), _placement_key(subj.target, pools), subj.target_reason, nic,
+            dns_servers(estate, subj.source, subj.nic_id))
+
+
+#: the steps of a class plan, one per requirement in order: (_DONE, for the target subject?, result)
+#: or (_JOB, for the target side?, group, kind, DNS TCP check (spec, destinations, ports) or None)
+_DONE, _JOB = 0, 1
+
+
+@dataclass
+class _ClassPlan:
+    """What planning a placement class gives (`_class_plan`), to be applied to each of its subjects."""
+
+    steps: list[tuple]
+    jobs: int                        # how many of the steps are jobs
+    target: bool                     # whether a step is for the target-side subject
+    source_end: Any = None           # the source side's `Endpoint` (once one was worked out)
+
+
+def _target_subject(subj: AuditSubject, scenario: Scenario) -> Subject | None:
+    """The subject as reported on the target side: its address and region after failover."""
+    if subj.target is None:
+        return None
+    tgt_region = scenario.target_region or subj.target.region
+    return Subject(subj.subject.kind, subj.subject.name, subj.subject.id, subj.target.address_text,
+                   subj.target.region or tgt_region or "", subj.subject.other_nics)
+
+
+def _class_plan(ev: Evaluator, subj: AuditSubject, reqs: Sequence[_Req], scenario: Scenario,
+                groups: dict[tuple, _Group], cloud: str = "Public") -> _ClassPlan:
+    """Plan the subject's requirements: the results decided without evaluation, and the jobs
+    grouped by (path, flow family with the source left out), created in `groups` on first use.
+    What it reads of the subject is its `class_key` (and, for the results, the subject itself,
+    which `_apply_plan` replaces)."""
+    steps: list[tuple] = []
     n = 0
     src_region = subj.source.region or scenario.source_region
     tgt_region = scenario.target_region or (subj.target.region if subj.target else None)
-    tsubj = None
-    if subj.target is not None:
-        tsubj = Subject(subj.subject.kind, subj.subject.name, subj.subject.id,
-                        subj.target.address_text, subj.target.region or tgt_region or "", subj.subject.other_nics)
+    tsubj = _target_subject(subj, scenario)
     specs: dict[tuple, PathSpec] = {}
     src_families = subj.source.families
     tgt_families = subj.target.families if subj.target is not None else None
+    source_end = None
     for sr in reqs:
         req = sr.req
         if sr.off:
-            out.append(_na(req, subj.subject, sr.off, port=sr.port, made=ev.resolved))
+            steps.append((_DONE, False, _na(req, subj.subject, sr.off, port=sr.port, made=ev.resolved)))
             continue
         urls = sr.urls
         source = req.side == SOURCE
         placement = subj.source if source else subj.target
-        subject = subj.subject if source else (tsubj or subj.subject)
+        target_side = not source and tsubj is not None
+        subject = tsubj if target_side else subj.subject
         families = (src_families if source else tgt_families) if placement is not None else None
         name, dst, why = ev.destination(req, src_region, tgt_region, families)
         if placement is None:
-            out.append(_result(req, subject, TARGET, unknown_verdict(subj.target_reason), name, urls, port=sr.port))
+            steps.append((_DONE, target_side, _result(req, subject, TARGET, unknown_verdict(subj.target_reason), name,
+                                                      urls, port=sr.port)))
             continue
         if placement.unknown:
-            out.append(_result(req, subject, req.side, unknown_verdict("; ".join(placement.unknown)), name, urls,
-                               port=sr.port))
+            steps.append((_DONE, target_side, _result(req, subject, req.side,
+                                                      unknown_verdict("; ".join(placement.unknown)), name, urls,
+                                                      port=sr.port)))
             continue
         dest = resolve(ev.estate, req, subj, placement, req.side, scenario, cloud, name, dst, urls, sr.accepted,
                        ev.resolved)
         if dest.not_applicable:
-            out.append(_na(req, subject, dest.not_applicable, dest.label, port=sr.port, made=ev.resolved))
+            steps.append((_DONE, target_side, _na(req, subject, dest.not_applicable, dest.label, port=sr.port,
+                                                  made=ev.resolved)))
             continue
         if dest.verdict is not None:
-            out.append(_result(req, subject, req.side, dest.verdict, dest.label, urls, port=sr.port))
+            steps.append((_DONE, target_side, _result(req, subject, req.side, dest.verdict, dest.label, urls,
+                                                      port=sr.port)))
             continue
         own = dest.dst is not dst
         target = dest.dst if not own or dest.dst is None else dest.dst.only(families)
@@ -316,11 +404,14 @@ def plan_subject(ev: Evaluator, subj: AuditSubject, reqs: Sequence[_Req], scenar
             if target is not None:
                 fams = "/".join(f"IPv{f}" for f in sorted(placement.families)) or "no address"
                 why = f"{dest.label} has no addresses of the subject's address family ({fams})"
-            out.append(_result(req, subject, req.side, unknown_verdict(why), dest.label, urls, port=sr.port))
+            steps.append((_DONE, target_side, _result(req, subject, req.side, unknown_verdict(why), dest.label, urls,
+                                                      port=sr.port)))
             continue
         spec = specs.get((req.side, dest.receiver))
         if spec is None:
             end = endpoint_of(placement, subj.nic_id if source else None, ev.estate, ev.resolved)
+            if source:
+                source_end = end
             spec = PathSpec(sender=end, receiver=dest.receiver)
             spec = specs[(req.side, dest.receiver)] = ev.resolved.setdefault(("spec", spec), spec)
         key = (spec, req.id, dest.key(), families)
@@ -329,41 +420,73 @@ def plan_subject(ev: Evaluator, subj: AuditSubject, reqs: Sequence[_Req], scenar
             group = groups[key] = _Group(spec, Flow(dest.protocol, AddressSet.empty(), target, dest.ports,
                                                     urls=dest.urls, accepted_urls=dest.accepted, via=dest.via),
                                          dest.label)
-        out.append(None)
-        group.jobs.append(_Job(len(out) - 1, req, subject, req.side, placement.address, dest.label, urls, owner,
-                               sr.port, dest.cap, dest.notes, own))
+        kind = _kind(ev, req, req.side, dest.label, urls, sr.port, dest.cap, dest.notes, own)
+        dns = (spec, target, dest.ports) if req.is_dns else None
+        steps.append((_JOB, target_side, group, kind, dns))
         n += 1
-        if req.is_dns:
-            ev.dns_checks.append((spec, Flow("tcp", placement.address, target, dest.ports), subject, dest.label,
-                                  req.side, len(out) - 1))
-    return n
+    return _ClassPlan(steps, n, any(s[1] for s in steps), source_end)
+
+
+def _apply_plan(ev: Evaluator, plan: _ClassPlan, subj: AuditSubject, scenario: Scenario, out: list[Result | None],
+                owner: int) -> int:
+    """A class plan for one of its subjects: its results to `out`, its jobs to their groups."""
+    subject = subj.subject
+    tsubj = _target_subject(subj, scenario) if plan.target else None
+    src = subj.source.address
+    tgt = subj.target.address if subj.target is not None else None
+    append = out.append
+    for step in plan.steps:
+        who = tsubj if step[1] else subject
+        if step[0] == _DONE:
+            r = step[2]
+            append(r if r.subject is who else r.replaced(subject=who))
+            continue
+        _, target_side, group, kind, dns = step
+        address = src if kind.side == SOURCE else tgt
+        append(None)
+        group.jobs.append((len(out) - 1, who, address, owner, kind))
+        if dns is not None:
+            spec, target, ports = dns
+            ev.dns_checks.append((spec, Flow("tcp", address, target, ports), who, kind.label, kind.side,
+                                  len(out) - 1))
+    return plan.jobs
+
+
+def plan_subject(ev: Evaluator, subj: AuditSubject, reqs: Sequence[_Req], scenario: Scenario,
+                 out: list[Result | None], groups: dict[tuple, _Group], owner: int, cloud: str = "Public") -> int:
+    """Results decided without evaluation go to `out`; the rest become jobs grouped by
+    (path, flow family with the source left out). Returns the number of jobs. (One subject alone:
+    `evaluate_all` plans once per placement class.)"""
+    return _apply_plan(ev, _class_plan(ev, subj, reqs, scenario, groups, cloud), subj, scenario, out, owner)
 
 
 def run_jobs(ev: Evaluator, groups: dict[tuple, _Group], out: list[Result | None],
              done: Callable[[int], None] | None = None) -> None:
-    """Evaluate each (path, family) once over the union of its jobs' sources; project each job."""
+    """Evaluate each (path, family) once over the union of its jobs' sources; project each job.
+    Jobs of one kind whose addresses every piece of the result treats alike (`PathResult.segment`)
+    have identical projections: they share one result but for the subject."""
     for g in groups.values():
         f = g.family
-        flow = replace(f, src=AddressSet.union_of(j.address for j in g.jobs))
+        jobs = g.jobs
+        flow = replace(f, src=AddressSet.union_of([j[2] for j in jobs]))
         result = ev.memo.path(g.spec, flow)
         shared: dict[Any, Verdict] = {}
         made: dict[tuple, Result] = {}      # jobs alike but for the subject share one result's fields
         segment = result.segmenter("src")
-        for job in g.jobs:
-            seg = segment(job.address)
-            key = (seg, job.cap, job.notes, job.req.id, job.side, job.urls, job.port, job.own_flow)
-            first = made.get(key)
+        for index, subject, address, owner, kind in jobs:
+            seg = segment(address)
+            first = made.get((seg, kind))
             if first is not None:
-                out[job.index] = first.replaced(subject=job.subject)
+                out[index] = first if first.subject is subject else first.replaced(subject=subject)
             else:
                 v = shared.get(seg)
                 if v is None:
-                    v = shared[seg] = summarize(result.project(src=job.address), g.label)
-                v = apply_cap(v, job.cap, job.notes)
-                out[job.index] = made[key] = _result(job.req, job.subject, job.side, v, g.label, job.urls,
-                                                     port=job.port, flow=g.family if job.own_flow else None)
+                    v = shared[seg] = summarize(result.project(src=address), g.label)
+                v = apply_cap(v, kind.cap, kind.notes)
+                out[index] = made[(seg, kind)] = _result(kind.req, subject, kind.side, v, g.label, kind.urls,
+                                                         port=kind.port, flow=f if kind.own_flow else None)
             if done is not None:
-                done(job.owner)
+                done(owner)
 
 
 def dns_tcp_advisories(ev: Evaluator, results: Sequence[Result | None]) -> list[Advisory]:
@@ -448,24 +571,41 @@ class _PairTable:
         self._sigs: dict[tuple[str, int, int], Any] = {}
         self._looks: dict[tuple[str, int], Any] = {}      # (part, end) -> its `segmenter`
         self._parts: dict[tuple[bool, int], Any] = {}
+        self._stages: dict[tuple[bool, int], Any] = {}     # (sender?, end) -> its memo stage
         self._verdicts: dict[Any, Verdict] = {}
         self._classes: dict[tuple[int, int], list[list[int]]] = {}
         self._class_of: dict[tuple[int, int], dict[int, int]] = {}
         self._group_ends: dict[int, tuple[int, ...]] = {}
 
-    def again(self, ev: Evaluator, changed: frozenset[str]) -> "_PairTable":
-        """The same table for another evaluator, on an estate that differs only in the NSGs
-        `changed`: what reads only ends naming none of them (their parts, the signatures in
-        them, the verdicts between two such ends) is kept, the rest is evaluated anew."""
+    def stale_parts(self, otherwise: "_Otherwise") -> frozenset[tuple[bool, int]]:
+        """The parts ((sender?, end)) whose NSGs may decide their flow otherwise in a changed estate."""
+        out = set()
+        for x, end in enumerate(self.ends):
+            if otherwise(end, OUTBOUND, self.send_flow[x]):
+                out.add((True, x))
+            if otherwise(end, INBOUND, self.recv_flow[x]):
+                out.add((False, x))
+        return frozenset(out)
+
+    def again(self, ev: Evaluator, stale: frozenset[tuple[bool, int]]) -> "_PairTable":
+        """The same table for another evaluator, on an estate that decides every part alike but
+        the `stale` ones (`stale_parts`): what reads only the other parts (their stages, the
+        signatures in them, the verdicts from a kept sender part to a kept receiver part) is kept,
+        and the kept stages are handed to the new memo (a verdict of a stale sender to a kept
+        receiver reads the receiver's stage); the rest is evaluated anew."""
         out = copy.copy(self)
         out.ev = ev
-        stale = {x for x, e in enumerate(self.ends) if _names_any(e, changed)}
-        out._parts = {k: v for k, v in self._parts.items() if k[1] not in stale}
-        out._sigs = {k: v for k, v in self._sigs.items() if k[1] not in stale}
-        out._looks = {k: v for k, v in self._looks.items() if k[1] not in stale}
-        out._verdicts = {k: v for k, v in self._verdicts.items() if k[0] not in stale and k[1] not in stale}
+        out._parts = {k: v for k, v in self._parts.items() if k not in stale}
+        out._stages = {k: v for k, v in self._stages.items() if k not in stale}
+        out._sigs = {k: v for k, v in self._sigs.items() if (k[0].startswith("out"), k[1]) not in stale}
+        out._looks = {k: v for k, v in self._looks.items() if (k[0].startswith("out"), k[1]) not in stale}
+        out._verdicts = {k: v for k, v in self._verdicts.items() if (True, k[0]) not in stale
+                         and (False, k[1]) not in stale}
         out._classes = {}
         out._class_of = {}
+        for (outbound, x), stage in out._stages.items():
+            flow = self.send_flow[x] if outbound else self.recv_flow[x]
+            ev.memo.adopt_stage("sender" if outbound else "receiver", self.ends[x], flow, True, stage)
         return out
 
     def sig(self, part: str, x: int, k: int) -> Any:
@@ -487,6 +627,7 @@ class _PairTable:
             memo, end = self.ev.memo, self.ends[x]
             stage = memo.sender_stage(end, self.send_flow[x], True) if outbound else \
                 memo.receiver_stage(end, self.recv_flow[x], True)
+            self._stages[(outbound, x)] = stage
             result = self._parts[(outbound, x)] = stage.result
         return result
 
@@ -599,8 +740,7 @@ def _share_device_sets(ev: Evaluator, groups: Sequence[Sequence[AuditSubject]]
         for m in members:
             end = ends.get(id(m), False)
             if end is False:
-                end = ends[id(m)] = None if m.source.unknown else endpoint_of(m.source, m.nic_id, ev.estate,
-                                                                              ev.resolved)
+                end = ends[id(m)] = _source_end(ev, m)
             for key in (("member", id(m)), end):
                 if key is None:
                     continue
@@ -616,6 +756,19 @@ def _share_device_sets(ev: Evaluator, groups: Sequence[Sequence[AuditSubject]]
     return [list(p.values()) for p in parts.values() if p]
 
 
+def _source_end(ev: Evaluator, m: AuditSubject) -> Endpoint | None:
+    """The device set of a subject's source side (None when its placement is not determined): once
+    per placement class (`class_key` holds everything `endpoint_of` reads)."""
+    if m.source.unknown:
+        return None
+    plan = ev.class_of.get(id(m))
+    if plan is None:
+        return endpoint_of(m.source, m.nic_id, ev.estate, ev.resolved)
+    if plan.source_end is None:
+        plan.source_end = endpoint_of(m.source, m.nic_id, ev.estate, ev.resolved)
+    return plan.source_end
+
+
 @dataclass
 class _GroupRun:
     """One multi-VM requirement's evaluation: its groups, pair tables and results (in order)."""
@@ -627,15 +780,17 @@ class _GroupRun:
 
 def evaluate_groups(ev: Evaluator, subjects: Sequence[AuditSubject], req: Requirement,
                     scenario: Scenario, previous: _GroupRun | None = None,
-                    changed: frozenset[str] = frozenset()) -> list[Result]:
+                    changed: frozenset[str] = frozenset(), otherwise: "_Otherwise | None" = None) -> list[Result]:
     """A2A-MVM-20004 per member: every ordered pair with it as sender or receiver must pass.
 
     Peers that give a member the same pair verdicts (same profile, `_PairTable.peer_classes`)
     are counted together: a group costs its distinct classes, not members squared; members of
     equal standing (`_PairTable.standing`) whose results name none of their classmates share one
     result, with the subject replaced. With
-    `previous` (re-evaluation), only the parts whose device sets name a `changed` NSG are
-    evaluated again; the other results are kept.
+    `previous` (re-evaluation), only the parts (a device set as sender or as receiver) whose
+    `changed` NSGs may decide their flow otherwise (`otherwise`; without it, every part whose
+    device set names one) are evaluated again; the other parts, the verdicts between them and
+    the results of the groups that read none of the others are kept.
     """
     if previous is None:
         index = alias_index(subjects)
@@ -648,12 +803,19 @@ def evaluate_groups(ev: Evaluator, subjects: Sequence[AuditSubject], req: Requir
                 tables[key] = (table, position)
     else:
         resolved = previous.resolved
+        stale_ends: dict[int, frozenset[int]] = {}      # id of a table -> its ends with a stale part
+        if otherwise is None:
+            def otherwise(end: Endpoint, direction: str, flow: Flow) -> bool:
+                return _names_any(end, changed)
         redone: dict[int, _PairTable] = {}
         tables = {}
         for key, (table, position) in previous.tables.items():
-            if any(_names_any(e, changed) for e in table.ends):
-                table = redone.get(id(table)) or redone.setdefault(id(table), table.again(ev, changed))
-            tables[key] = (table, position)
+            again = redone.get(id(table))
+            if again is None:
+                stale = table.stale_parts(otherwise)
+                again = redone[id(table)] = table.again(ev, stale) if stale else table
+                stale_ends[id(again)] = frozenset(x for _, x in stale)
+            tables[key] = (again, position)
         kept = iter(previous.results)
     entries: list[Result] = []
     in_group: set[int] = set()
@@ -663,9 +825,11 @@ def evaluate_groups(ev: Evaluator, subjects: Sequence[AuditSubject], req: Requir
             continue
         table, position = tables[id(members[0])]
         group = [position[id(m)] for m in members]
-        # a member's result reads the pair verdicts within its group only: a group none of whose
-        # members' device sets names a changed NSG keeps its results
-        keep = previous is not None and not any(_names_any(table.given[k], changed) for k in group)
+        # a member's result reads the pair verdicts within its group only (the parts of the
+        # members' device sets): a group none of whose members' parts is stale keeps its results
+        if previous is not None:
+            stale = stale_ends[id(table)]
+            keep = not any(table.end[k] in stale for k in group)
         alike: dict[tuple[int, ...], Result] = {}     # members of equal standing share a result
         for m in members:
             if previous is not None:
@@ -765,8 +929,14 @@ def evaluate_all(estate: Estate, catalog: Any, requirements: RequirementSet | Se
     jobs: dict[tuple, _Group] = {}
     pending = Counter()
     static = _static(reqs, scenario, cloud)
+    classes: dict[tuple, _ClassPlan] = {}
     for i, s in enumerate(subjects):
-        pending[i] = plan_subject(ev, s, static, scenario, out, jobs, i, cloud)
+        key = class_key(ev, s)
+        plan = classes.get(key)
+        if plan is None:
+            plan = classes[key] = _class_plan(ev, s, static, scenario, jobs, cloud)
+        ev.class_of[id(s)] = plan
+        pending[i] = _apply_plan(ev, plan, s, scenario, out, i)
         if not pending[i] and progress is not None:
             progress(1)
     # every remote address of the run: the required destinations, and the VMs (multi-VM pairs)
@@ -810,27 +980,44 @@ def _names_any(end: Endpoint | None, changed: frozenset[str]) -> bool:
     return end is not None and (ref(end.nic_nsg_id or "") in changed or ref(end.subnet_nsg_id or "") in changed)
 
 
-def _changes_path(ev: Evaluator, group: _Group, changed: frozenset[str], estate: Estate) -> bool:
-    """Whether a job group's path names a `changed` NSG (`ev` evaluated the estate before, `estate`
-    is the one after) that may decide a packet of the group's flow otherwise than before
-    (`decides_alike`): rules added or replaced for other ports, protocols, destinations or the
-    other direction leave its results as they were."""
-    channel = (rule_protocols(group.family.protocol), group.family.dport)
-    sources: AddressSet | None = None
-    for end, direction in ((group.spec.sender, OUTBOUND), (group.spec.receiver, INBOUND)):
-        if end is None:
-            continue
+#: (device set, direction, flow) -> whether a changed NSG of the device set may decide the flow
+#: otherwise in that direction (`_decides_otherwise`)
+_Otherwise = Callable[[Endpoint, str, Flow], bool]
+
+
+def _decides_otherwise(ev: Evaluator, estate: Estate, changed: frozenset[str]) -> _Otherwise:
+    """Whether an NSG of a device set that is `changed` (`ev` evaluated the estate before, `estate`
+    is the one after) may decide a packet of a flow otherwise than before in a direction
+    (`decides_alike` over the flow's protocols, ports and remote addresses: destinations outbound,
+    sources inbound): rules added or replaced for other ports, protocols, destinations or the
+    other direction leave its parts as they were."""
+    before = ev.estate.nsgs
+    after = estate.nsgs
+
+    def otherwise(end: Endpoint, direction: str, flow: Flow) -> bool:
+        channel = None
         for nsg_id in (end.nic_nsg_id, end.subnet_nsg_id):
             key = ref(nsg_id or "")
             if key not in changed:
                 continue
-            if direction == OUTBOUND:
-                remote = group.family.dst
-            else:
-                remote = sources = sources or AddressSet.union_of(j.address for j in group.jobs)
-            if not decides_alike(ev.estate.nsgs.get(key), estate.nsgs.get(key), direction, channel, remote,
-                                 ev.catalog, ev.memo.terms):
+            if channel is None:
+                channel = (rule_protocols(flow.protocol), flow.dport)
+            remote = flow.dst if direction == OUTBOUND else flow.src
+            if not decides_alike(before.get(key), after.get(key), direction, channel, remote, ev.catalog,
+                                 ev.memo.terms):
                 return True
+        return False
+    return otherwise
+
+
+def _changes_path(group: _Group, otherwise: _Otherwise) -> bool:
+    """Whether a job group's path has a device set whose changed NSGs may decide its flow otherwise."""
+    flow = group.family
+    if group.spec.sender is not None and otherwise(group.spec.sender, OUTBOUND, flow):
+        return True
+    if group.spec.receiver is not None:
+        return otherwise(group.spec.receiver, INBOUND,
+                         replace(flow, src=AddressSet.union_of([j[2] for j in group.jobs])))
     return False
 
 
@@ -846,14 +1033,15 @@ def reevaluate(ev: Evaluator, estate: Estate, changed: frozenset[str]) -> tuple[
         raise ValueError("re-evaluation needs the evaluator of an evaluate_all run")
     env = replace(ev.env, estate=estate)
     again = Evaluator(env, ev.destinations, ev._sets, resolved=ev.resolved)
-    again.memo = PathMemo(env, terms=ev.memo.terms)
+    again.memo = ev.memo.for_changed_nsgs(env)
+    otherwise = _decides_otherwise(ev, estate, changed)
     out = list(plan.out)
-    run_jobs(again, {k: g for k, g in plan.jobs.items() if _changes_path(ev, g, changed, estate)}, out)
+    run_jobs(again, {k: g for k, g in plan.jobs.items() if _changes_path(g, otherwise)}, out)
     again.plan = _Plan(plan.subjects, plan.reqs, plan.scenario, plan.jobs, tuple(out))
     results: list[Result] = [r for r in out if r is not None]
     for req in plan.reqs:
         if req.side == GROUP:
             results.extend(evaluate_groups(again, plan.subjects, req, plan.scenario, plan.groups.get(req.id),
-                                           changed))
+                                           changed, otherwise))
     return results, again
 

@@ -192,6 +192,29 @@ class PathMemo:
         self._parts: dict[tuple[int, int], tuple[EffectiveRoutes, AddressSet, list]] = {}
         self.evaluations = 0
 
+    def for_changed_nsgs(self, env: Environment) -> "PathMemo":
+        """A memo for `env`, whose estate differs from this memo's in NSG objects alone (every
+        other table of the estate the same objects, the rest of the environment the same): it
+        shares the resolved rules (`terms`) and the derived tables that read no NSG (ASG
+        membership, resolve contexts, subnet routes and their partitions, egress), so that the
+        terms of unchanged NSGs are found again under the same contexts. Path results, stages and
+        NSG layers read NSGs: none is handed on (`adopt_stage` takes a stage the caller shows
+        alike)."""
+        memo = PathMemo(env, terms=self.terms)
+        memo._asgs = self._asgs
+        memo._contexts = self._contexts
+        memo._routes = self._routes
+        memo._egress = self._egress
+        memo._parts = self._parts
+        memo.evaluations = self.evaluations
+        return memo
+
+    def adopt_stage(self, side: str, end: Endpoint, flow: Flow, pair: bool, stage: "_Stage") -> None:
+        """Take a stage ('sender' or 'receiver' part) evaluated by another memo whose estate the
+        caller has shown decides it alike (fix verification: `nsg.decides_alike` for its changed
+        NSGs): `sender_stage` / `receiver_stage` then return it."""
+        self._stages.setdefault((side, end, flow, pair), stage)
+
     def path(self, spec: PathSpec, flow: Flow) -> PathResult:
         key = (spec, flow)
         hit = self._paths.get(key)
