@@ -568,7 +568,11 @@ class _PairTable:
         # its own members: each is evaluated once, and together they cover every pair
         self.send_flow = [requirement_flow(req, a, everyone) for a in own]
         self.recv_flow = [requirement_flow(req, everyone, a) for a in own]
-        self._sigs: dict[tuple[str, int, int], Any] = {}
+        self.address = [m.source.address for m in members]
+        # signatures (`sig`): a member's in its own end's parts (out-src, in-dst), and each end's
+        # parts' rows of every member (out-dst, in-src), filled as they are read
+        self._own: list[tuple[Any, Any] | None] = [None] * len(members)
+        self._rows: dict[int, list[tuple[Any, Any] | None]] = {}
         self._looks: dict[tuple[str, int], Any] = {}      # (part, end) -> its `segmenter`
         self._parts: dict[tuple[bool, int], Any] = {}
         self._stages: dict[tuple[bool, int], Any] = {}     # (sender?, end) -> its memo stage
@@ -597,7 +601,9 @@ class _PairTable:
         out.ev = ev
         out._parts = {k: v for k, v in self._parts.items() if k not in stale}
         out._stages = {k: v for k, v in self._stages.items() if k not in stale}
-        out._sigs = {k: v for k, v in self._sigs.items() if (k[0].startswith("out"), k[1]) not in stale}
+        ends = {x for _, x in stale}        # (a signature pair reads both parts of its end)
+        out._own = [None if v is None or self.end[k] in ends else v for k, v in enumerate(self._own)]
+        out._rows = {x: row for x, row in self._rows.items() if x not in ends}
         out._looks = {k: v for k, v in self._looks.items() if (k[0].startswith("out"), k[1]) not in stale}
         out._verdicts = {k: v for k, v in self._verdicts.items() if (True, k[0]) not in stale
                          and (False, k[1]) not in stale}
@@ -608,16 +614,31 @@ class _PairTable:
             ev.memo.adopt_stage("sender" if outbound else "receiver", self.ends[x], flow, True, stage)
         return out
 
-    def sig(self, part: str, x: int, k: int) -> Any:
-        """Member k's signature in end x's part: 'out-src', 'out-dst' (sender part), 'in-src',
-        'in-dst' (receiver part)."""
-        key = (part, x, k)
-        hit = self._sigs.get(key)
+    def _look(self, part: str, x: int) -> Callable[[AddressSet], Any]:
+        """End x's part's `segmenter` in one dimension: 'out-src', 'out-dst' (sender part),
+        'in-src', 'in-dst' (receiver part)."""
+        look = self._looks.get((part, x))
+        if look is None:
+            look = self._looks[(part, x)] = self.part(part.startswith("out"), x).segmenter(part[-3:])
+        return look
+
+    def own(self, k: int) -> tuple[Any, Any]:
+        """Member k's signatures (`PathResult.segment` of its address) in its own end's parts:
+        (out-src, in-dst)."""
+        hit = self._own[k]
         if hit is None:
-            look = self._looks.get((part, x))
-            if look is None:
-                look = self._looks[(part, x)] = self.part(part.startswith("out"), x).segmenter(part[-3:])
-            hit = self._sigs[key] = look(self.members[k].source.address)
+            y = self.end[k]
+            hit = self._own[k] = (self._look("out-src", y)(self.address[k]), self._look("in-dst", y)(self.address[k]))
+        return hit
+
+    def row(self, x: int, k: int) -> tuple[Any, Any]:
+        """Member k's signatures in end x's parts as a peer: (out-dst, in-src)."""
+        row = self._rows.get(x)
+        if row is None:
+            row = self._rows[x] = [None] * len(self.members)
+        hit = row[k]
+        if hit is None:
+            hit = row[k] = (self._look("out-dst", x)(self.address[k]), self._look("in-src", x)(self.address[k]))
         return hit
 
     def part(self, outbound: bool, x: int) -> Any:
@@ -632,12 +653,12 @@ class _PairTable:
         return result
 
     def profile(self, k: int, x: int) -> Any:
-        """How the parts of a path between end x and member k's end treat k's address."""
+        """How the parts of a path between end x and member k's end treat k's address: its end and
+        its signatures (`sig`) in the parts of both ends."""
         y = self.end[k]
         if y < 0:
             return ("unknown", k)
-        return (y, self.sig("out-dst", x, k), self.sig("in-dst", y, k), self.sig("out-src", y, k),
-                self.sig("in-src", x, k))
+        return (y, self.row(x, k), self.own(k))
 
     def verdict(self, i: int, k: int) -> Verdict:
         """Sender i to receiver k (one per class: same device sets, same signatures)."""
@@ -645,8 +666,7 @@ class _PairTable:
         if x < 0 or y < 0:
             bad = self.members[i] if x < 0 else self.members[k]
             return unknown_verdict("; ".join(bad.source.unknown))
-        key = (x, y, self.sig("out-src", x, i), self.sig("out-dst", x, k), self.sig("in-src", y, i),
-               self.sig("in-dst", y, k))
+        key = (x, y, self.own(i)[0], self.row(x, k)[0], self.row(y, i)[1], self.own(k)[1])
         v = self._verdicts.get(key)
         if v is None:
             spec = PathSpec(sender=self.ends[x], receiver=self.ends[y])
@@ -668,17 +688,6 @@ class _PairTable:
                 grouped.setdefault(("all",) if x < 0 else self.profile(k, x), []).append(k)
             classes = self._classes[(g, x)] = list(grouped.values())
         return classes
-
-    def peer_classes(self, i: int, group: Sequence[int], g: int) -> list[list[int]]:
-        """Member i's peers in group number g (member indexes) by profile: identical verdicts to
-        and from i. The classes of a group are worked out once per end."""
-        out = []
-        for peers in self.classes(group, g, self.end[i]):
-            if i in peers:
-                peers = [k for k in peers if k != i]
-            if peers:
-                out.append(peers)
-        return out
 
     def standing(self, i: int, group: Sequence[int], g: int) -> tuple[int, ...] | None:
         """Member i's class seen from each end of group number g (None when its own device set is
@@ -783,10 +792,10 @@ def evaluate_groups(ev: Evaluator, subjects: Sequence[AuditSubject], req: Requir
                     changed: frozenset[str] = frozenset(), otherwise: "_Otherwise | None" = None) -> list[Result]:
     """A2A-MVM-20004 per member: every ordered pair with it as sender or receiver must pass.
 
-    Peers that give a member the same pair verdicts (same profile, `_PairTable.peer_classes`)
-    are counted together: a group costs its distinct classes, not members squared; members of
-    equal standing (`_PairTable.standing`) whose results name none of their classmates share one
-    result, with the subject replaced. With
+    Peers that give a member the same pair verdicts (same profile, `_PairTable.classes`) are
+    counted together: a group costs its distinct classes, not members squared; members of equal
+    standing (`_PairTable.standing`) share their tally of verdicts (`_tally`), and those whose
+    results name none of their classmates share one result, with the subject replaced. With
     `previous` (re-evaluation), only the parts (a device set as sender or as receiver) whose
     `changed` NSGs may decide their flow otherwise (`otherwise`; without it, every part whose
     device set names one) are evaluated again; the other parts, the verdicts between them and
@@ -831,6 +840,7 @@ def evaluate_groups(ev: Evaluator, subjects: Sequence[AuditSubject], req: Requir
             stale = stale_ends[id(table)]
             keep = not any(table.end[k] in stale for k in group)
         alike: dict[tuple[int, ...], Result] = {}     # members of equal standing share a result
+        tallies: dict[tuple[int, ...], _Tally] = {}   # ... or all of it but their classmates' names
         for m in members:
             if previous is not None:
                 old = next(kept)
@@ -843,7 +853,12 @@ def evaluate_groups(ev: Evaluator, subjects: Sequence[AuditSubject], req: Requir
             if first is not None:
                 entries.append(first.replaced(subject=m.subject))
                 continue
-            made = _member_result(table, req, gname, members, missing, group, i, g)
+            tally = tallies.get(standing) if standing is not None else None
+            if tally is None:
+                tally = _tally(table, gname, missing, group, i, g)
+                if standing is not None:
+                    tallies[standing] = tally
+            made = _member_result(table, req, gname, members, missing, group, i, g, tally)
             if standing is not None and table.names_no_classmate(i, group, g):
                 alike[standing] = made
             entries.append(made)
@@ -855,16 +870,40 @@ def evaluate_groups(ev: Evaluator, subjects: Sequence[AuditSubject], req: Requir
     return entries
 
 
-def _member_result(table: _PairTable, req: Requirement, gname: str, members: Sequence[AuditSubject],
-                   missing: Sequence[str], group: list[int], i: int, g: int) -> Result:
-    """Member i's result in group number g: the pair verdicts to and from every other member."""
-    m = table.members[i]
+@dataclass
+class _Tally:
+    """What a member's result reads of its pair verdicts. Members of equal standing
+    (`_PairTable.standing`) have the same classes of peers and the same verdicts to and from
+    each: the same tally, but for the names of their own classmates (each leaves itself out)."""
+
+    status: str
+    coverage: float
+    unknown_share: float
+    pairs: int
+    #: pairs not fully allowed: (direction, the member's own class (its names are worked out per
+    #: member) or None, the peers' names otherwise, how many pairs)
+    bad: list[tuple[str, list[int] | None, str, int]]
+    decided_by: tuple[Decision, ...]
+    reasons: tuple[str, ...]
+
+
+def _names(table: _PairTable, peers: Sequence[int]) -> str:
+    names = [table.members[j].subject.name for j in peers]
+    return ", ".join(names[:3]) + (f" +{len(names) - 3}" if len(names) > 3 else "")
+
+
+def _tally(table: _PairTable, gname: str, missing: Sequence[str], group: list[int], i: int, g: int) -> _Tally:
+    """Member i's pair verdicts in group number g, to and from every other member, by class of peers."""
     acc = [0.0, 0.0, 0.0]
     n = 0
-    bad: list[tuple[str, str, int]] = []
+    bad: list[tuple[str, list[int] | None, str, int]] = []
     decisions: dict[tuple, list] = {}
     reasons: list[str] = []
-    for peers in table.peer_classes(i, group, g):
+    for cls in table.classes(group, g, table.end[i]):
+        own = i in cls
+        peers = [k for k in cls if k != i] if own else cls
+        if not peers:
+            continue
         k0 = peers[0]
         count = len(peers)
         for direction, v in (("to", table.verdict(i, k0)), ("from", table.verdict(k0, i))):
@@ -874,9 +913,7 @@ def _member_result(table: _PairTable, req: Requirement, gname: str, members: Seq
             acc[2] += v.unknown_share * count
             if v.status == PASS:
                 continue
-            names_ = [table.members[j].subject.name for j in peers]
-            bad.append((direction, ", ".join(names_[:3]) + (f" +{len(names_) - 3}" if len(names_) > 3 else ""),
-                        count))
+            bad.append((direction, cls, "", count) if own else (direction, None, _names(table, peers), count))
             for d in v.decided_by:
                 if d.access == ALLOW:
                     continue
@@ -895,24 +932,32 @@ def _member_result(table: _PairTable, req: Requirement, gname: str, members: Seq
         cov, den, unk = acc[0] / n, acc[1] / n, acc[2] / n
         if missing:
             unk = max(unk, 1e-9)
-    status = status_from_shares(cov, den, unk)
-    others = len(members) - 1
-    if status == PASS:
-        msg = f"group {gname}: TCP {req.port_text} allowed to and from all {others} other member(s)"
-    elif bad:
-        nbad = sum(c for _, _, c in bad)
-        shown = "; ".join(f"{d} {names_}" for d, names_, _ in bad[:4]) + (" ..." if len(bad) > 4 else "")
-        msg = f"group {gname}: {nbad} of {n} directed pair(s) with this member are not fully allowed ({shown})"
-    else:
-        msg = "; ".join(reasons[:2])
     dec = tuple(Decision(d.device, d.device_kind, d.rule, d.priority, d.access, share / n if n else 0.0,
                          d.location, d.prefixes, d.reason, d.device_id)
                 for d, share in sorted(decisions.values(),
                                        key=lambda x: (x[0].access, x[0].device_kind, x[0].device, x[0].rule)))
-    return Result(requirement=req.id, title=req.title, subject=m.subject, side=GROUP, status=status,
-                  coverage=cov, destination=f"group {gname}", protocol=req.protocol,
-                  port=req.port_text, decided_by=dec, message=msg, unknown_share=unk,
-                  reasons=tuple(reasons))
+    return _Tally(status_from_shares(cov, den, unk), cov, unk, n, bad, dec, tuple(reasons))
+
+
+def _member_result(table: _PairTable, req: Requirement, gname: str, members: Sequence[AuditSubject],
+                   missing: Sequence[str], group: list[int], i: int, g: int,
+                   tally: _Tally | None = None) -> Result:
+    """Member i's result in group number g: the pair verdicts to and from every other member
+    (`tally`: its `_tally`, or that of a member of equal standing)."""
+    t = tally if tally is not None else _tally(table, gname, missing, group, i, g)
+    if t.status == PASS:
+        msg = f"group {gname}: TCP {req.port_text} allowed to and from all {len(members) - 1} other member(s)"
+    elif t.bad:
+        nbad = sum(c for _, _, _, c in t.bad)
+        shown = "; ".join(f"{d} {_names(table, [k for k in cls if k != i]) if cls is not None else names}"
+                          for d, cls, names, _ in t.bad[:4]) + (" ..." if len(t.bad) > 4 else "")
+        msg = f"group {gname}: {nbad} of {t.pairs} directed pair(s) with this member are not fully allowed ({shown})"
+    else:
+        msg = "; ".join(t.reasons[:2])
+    return Result(requirement=req.id, title=req.title, subject=table.members[i].subject, side=GROUP,
+                  status=t.status, coverage=t.coverage, destination=f"group {gname}", protocol=req.protocol,
+                  port=req.port_text, decided_by=t.decided_by, message=msg, unknown_share=t.unknown_share,
+                  reasons=t.reasons)
 
 
 # --------------------------------------------------------------------------- the run
