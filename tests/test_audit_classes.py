@@ -97,7 +97,7 @@ def _run(estate: Estate, scenario: dict) -> tuple[list, list, list]:
     subjects, _ = find_subjects(estate, scn)
     results, ev = evaluate_all(estate, CATALOG, REQUIREMENTS, scn, subjects)
     name = {id(s.subject): s.subject.name for s in subjects}
-    groups = [(key, g.family, g.label, [(j[0], j[1], j[2], j[3], vars(j[4])) for j in g.jobs])
+    groups = [(key, g.family, g.label, [j[:-1] + (vars(j[-1]),) for j in g.jobs])
               for key, g in ev.plan.jobs.items()]
     checks = [(c[1], c[2], c[3], c[4], c[5]) for c in ev.dns_checks]
     assert all(id(s.subject) in name for s in subjects)

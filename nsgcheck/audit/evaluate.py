@@ -23,7 +23,6 @@ and every other result are kept. Nothing else of the audit's results reads an NS
 from __future__ import annotations
 
 import copy
-from collections import Counter
 from dataclasses import dataclass, field, fields, replace
 from operator import attrgetter
 from typing import Any, Callable, Iterable, Sequence
@@ -39,6 +38,7 @@ from nsgcheck.engine.context import nsg_export_of
 from nsgcheck.engine.egress import VmOutbound, egress_for
 from nsgcheck.engine.evaluate import Endpoint, Environment, Flow, PathMemo, PathSpec, Scope
 from nsgcheck.engine.firstmatch import ALLOW, DENY
+from nsgcheck.engine.membership import single_v4
 from nsgcheck.engine.nsg import INBOUND, OUTBOUND, decides_alike
 from nsgcheck.engine.resolve import rule_protocols
 from nsgcheck.engine.routing import route_export_for
@@ -247,8 +247,8 @@ def _kind(ev: Evaluator, req: Requirement, side: str, label: str, urls: tuple[st
 
 
 #: a job, one result still to be read out of an evaluation: (index in `out`, subject, its address,
-#: owner: the index of the audit subject (for progress), `_Kind`). Plain tuples: one per subject
-#: and requirement.
+#: the address as an int when it is one IPv4 address (else None), owner: the index of the audit
+#: subject (for progress), `_Kind`). Plain tuples: one per subject and requirement.
 _Job = tuple
 
 
@@ -434,6 +434,7 @@ def _apply_plan(ev: Evaluator, plan: _ClassPlan, subj: AuditSubject, scenario: S
     tsubj = _target_subject(subj, scenario) if plan.target else None
     src = subj.source.address
     tgt = subj.target.address if subj.target is not None else None
+    points = (single_v4(src), single_v4(tgt) if plan.target else None)
     append = out.append
     for step in plan.steps:
         who = tsubj if step[1] else subject
@@ -442,9 +443,10 @@ def _apply_plan(ev: Evaluator, plan: _ClassPlan, subj: AuditSubject, scenario: S
             append(r if r.subject is who else r.replaced(subject=who))
             continue
         _, target_side, group, kind, dns = step
-        address = src if kind.side == SOURCE else tgt
+        source = kind.side == SOURCE
+        address = src if source else tgt
         append(None)
-        group.jobs.append((len(out) - 1, who, address, owner, kind))
+        group.jobs.append((len(out) - 1, who, address, points[not source], owner, kind))
         if dns is not None:
             spec, target, ports = dns
             ev.dns_checks.append((spec, Flow("tcp", address, target, ports), who, kind.label, kind.side,
@@ -461,10 +463,12 @@ def plan_subject(ev: Evaluator, subj: AuditSubject, reqs: Sequence[_Req], scenar
 
 
 def run_jobs(ev: Evaluator, groups: dict[tuple, _Group], out: list[Result | None],
-             done: Callable[[int], None] | None = None) -> None:
+             progress: Callable[[int], None] | None = None, left: list[int] | None = None) -> None:
     """Evaluate each (path, family) once over the union of its jobs' sources; project each job.
     Jobs of one kind whose addresses every piece of the result treats alike (`PathResult.segment`)
-    have identical projections: they share one result but for the subject."""
+    have identical projections: they share one result but for the subject. With `progress`,
+    `left` counts the jobs of each audit subject still to do (one subject is reported when its
+    last job is done)."""
     for g in groups.values():
         f = g.family
         jobs = g.jobs
@@ -473,8 +477,9 @@ def run_jobs(ev: Evaluator, groups: dict[tuple, _Group], out: list[Result | None
         shared: dict[Any, Verdict] = {}
         made: dict[tuple, Result] = {}      # jobs alike but for the subject share one result's fields
         segment = result.segmenter("src")
-        for index, subject, address, owner, kind in jobs:
-            seg = segment(address)
+        point = result.point_segmenter("src")
+        for index, subject, address, x, owner, kind in jobs:
+            seg = (4, point(x)) if x is not None else segment(address)
             first = made.get((seg, kind))
             if first is not None:
                 out[index] = first if first.subject is subject else first.replaced(subject=subject)
@@ -485,8 +490,10 @@ def run_jobs(ev: Evaluator, groups: dict[tuple, _Group], out: list[Result | None
                 v = apply_cap(v, kind.cap, kind.notes)
                 out[index] = made[(seg, kind)] = _result(kind.req, subject, kind.side, v, g.label, kind.urls,
                                                          port=kind.port, flow=f if kind.own_flow else None)
-            if done is not None:
-                done(owner)
+            if progress is not None:
+                left[owner] -= 1
+                if not left[owner]:
+                    progress(1)
 
 
 def dns_tcp_advisories(ev: Evaluator, results: Sequence[Result | None]) -> list[Advisory]:
@@ -569,11 +576,12 @@ class _PairTable:
         self.send_flow = [requirement_flow(req, a, everyone) for a in own]
         self.recv_flow = [requirement_flow(req, everyone, a) for a in own]
         self.address = [m.source.address for m in members]
+        self.point = [single_v4(a) for a in self.address]     # the address as an int (one IPv4 address)
         # signatures (`sig`): a member's in its own end's parts (out-src, in-dst), and each end's
         # parts' rows of every member (out-dst, in-src), filled as they are read
         self._own: list[tuple[Any, Any] | None] = [None] * len(members)
         self._rows: dict[int, list[tuple[Any, Any] | None]] = {}
-        self._looks: dict[tuple[str, int], Any] = {}      # (part, end) -> its `segmenter`
+        self._looks: dict[tuple[str, int], Any] = {}      # (part, end) -> its segmenters (int, set)
         self._parts: dict[tuple[bool, int], Any] = {}
         self._stages: dict[tuple[bool, int], Any] = {}     # (sender?, end) -> its memo stage
         self._verdicts: dict[Any, Verdict] = {}
@@ -614,21 +622,22 @@ class _PairTable:
             ev.memo.adopt_stage("sender" if outbound else "receiver", self.ends[x], flow, True, stage)
         return out
 
-    def _look(self, part: str, x: int) -> Callable[[AddressSet], Any]:
-        """End x's part's `segmenter` in one dimension: 'out-src', 'out-dst' (sender part),
-        'in-src', 'in-dst' (receiver part)."""
+    def _sig(self, part: str, x: int, k: int) -> Any:
+        """Member k's signature (`PathResult.segment` of its address) in end x's part, in one
+        dimension: 'out-src', 'out-dst' (sender part), 'in-src', 'in-dst' (receiver part)."""
         look = self._looks.get((part, x))
         if look is None:
-            look = self._looks[(part, x)] = self.part(part.startswith("out"), x).segmenter(part[-3:])
-        return look
+            result = self.part(part.startswith("out"), x)
+            look = self._looks[(part, x)] = (result.point_segmenter(part[-3:]), result.segmenter(part[-3:]))
+        point = self.point[k]
+        return (4, look[0](point)) if point is not None else look[1](self.address[k])
 
     def own(self, k: int) -> tuple[Any, Any]:
-        """Member k's signatures (`PathResult.segment` of its address) in its own end's parts:
-        (out-src, in-dst)."""
+        """Member k's signatures in its own end's parts: (out-src, in-dst)."""
         hit = self._own[k]
         if hit is None:
             y = self.end[k]
-            hit = self._own[k] = (self._look("out-src", y)(self.address[k]), self._look("in-dst", y)(self.address[k]))
+            hit = self._own[k] = (self._sig("out-src", y, k), self._sig("in-dst", y, k))
         return hit
 
     def row(self, x: int, k: int) -> tuple[Any, Any]:
@@ -638,7 +647,7 @@ class _PairTable:
             row = self._rows[x] = [None] * len(self.members)
         hit = row[k]
         if hit is None:
-            hit = row[k] = (self._look("out-dst", x)(self.address[k]), self._look("in-src", x)(self.address[k]))
+            hit = row[k] = (self._sig("out-dst", x, k), self._sig("in-src", x, k))
         return hit
 
     def part(self, outbound: bool, x: int) -> Any:
@@ -972,7 +981,7 @@ def evaluate_all(estate: Estate, catalog: Any, requirements: RequirementSet | Se
     cloud = (catalog.cloud if catalog is not None else "") or "Public"
     out: list[Result | None] = []
     jobs: dict[tuple, _Group] = {}
-    pending = Counter()
+    left = [0] * len(subjects)          # jobs still to do, per subject (progress)
     static = _static(reqs, scenario, cloud)
     classes: dict[tuple, _ClassPlan] = {}
     for i, s in enumerate(subjects):
@@ -981,8 +990,8 @@ def evaluate_all(estate: Estate, catalog: Any, requirements: RequirementSet | Se
         if plan is None:
             plan = classes[key] = _class_plan(ev, s, static, scenario, jobs, cloud)
         ev.class_of[id(s)] = plan
-        pending[i] = _apply_plan(ev, plan, s, scenario, out, i)
-        if not pending[i] and progress is not None:
+        left[i] = _apply_plan(ev, plan, s, scenario, out, i)
+        if not left[i] and progress is not None:
             progress(1)
     # every remote address of the run: the required destinations, and the VMs (multi-VM pairs)
     vms = AddressSet.union_of(p.address for s in subjects for p in (s.source, s.target) if p is not None)
@@ -994,12 +1003,7 @@ def evaluate_all(estate: Estate, catalog: Any, requirements: RequirementSet | Se
     ev.env = replace(ev.env, scope=Scope(AddressSet.union_of([vms, *dsts.values()]), vms, protocols, dports))
     ev.memo = PathMemo(ev.env)
 
-    def done(owner: int) -> None:
-        pending[owner] -= 1
-        if not pending[owner]:
-            progress(1)
-
-    run_jobs(ev, jobs, out, done if progress is not None else None)
+    run_jobs(ev, jobs, out, progress, left)
     ev.plan = _Plan(tuple(subjects), tuple(reqs), scenario, jobs, tuple(out))
     results: list[Result] = [r for r in out if r is not None]
     ev.advisories += dns_tcp_advisories(ev, out)

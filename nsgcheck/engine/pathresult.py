@@ -15,7 +15,7 @@ addresses out of an evaluation over the union of several subjects' addresses).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from enum import Enum
 from typing import Any, Callable, Iterable, Protocol, Sequence
 
@@ -325,6 +325,12 @@ class PathResult:
             return ("set", address)
         return (fam, self._holding(dimension, fam)(x))
 
+    def point_segmenter(self, dimension: str) -> Callable[[int], tuple[int, ...]]:
+        """A single IPv4 address (an int) -> the indices of the distinct sets of the boxes in
+        `dimension` that hold it: `segment` of that address is `(4, ` this `)`. For callers that
+        look up many addresses they hold as ints (the caller keeps it, as `segmenter`)."""
+        return self._holding(dimension, 4)
+
     def segmenter(self, dimension: str) -> Callable[[AddressSet], Any]:
         """`segment` in `dimension` as a function, quicker for many single IPv4 addresses (the
         caller keeps it: the result does not, so that no cycle holds the result alive)."""
@@ -351,11 +357,7 @@ class PathResult:
                     part = part.v4 if fam == 4 else part.v6
                     seen.setdefault(id(part), part)
             found = list(seen.values())
-            if len(found) > _INDEXED:
-                look = Membership(found).of
-            else:
-                def look(x: int) -> tuple[int, ...]:
-                    return holding(found, x)
+            look = Membership(found).of if len(found) > _INDEXED else partial(holding, found)
             self._bounds[(dimension, fam)] = look
         return look
 
