@@ -88,6 +88,8 @@ def test_segment_keys_are_equal_exactly_when_the_same_boxes_hold_the_address(gro
         keys = {x: result.segment(dim, AddressSet(((x, x),), ())) for x in points}
         look = result.segmenter(dim)
         assert all(look(AddressSet(((x, x),), ())) == keys[x] for x in points)
+        point = result.point_segmenter(dim)
+        assert all((4, point(x)) == keys[x] for x in points)
         wider = AddressSet(((points[0], points[0] + 1),), ())
         assert look(wider) == result.segment(dim, wider) == ("set", wider)
         for a in points:

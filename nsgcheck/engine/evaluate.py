@@ -188,6 +188,7 @@ class PathMemo:
         self._egress: dict[str, Egress] = {}
         self._asgs: Any = None
         self._within: dict[tuple[int, int], tuple[AddressSet, AddressSet, bool]] = {}
+        self._families: dict[tuple[int, int], tuple[Flow, Flow, bool]] = {}
         self._layers: dict[tuple, tuple[list, tuple[str, ...]]] = {}
         self._parts: dict[tuple[int, int], tuple[EffectiveRoutes, AddressSet, list]] = {}
         self.evaluations = 0
@@ -231,8 +232,7 @@ class PathMemo:
         if spec.sender is None or spec.receiver is None:
             return self.path(spec, flow).project(src=src, dst=dst)
         for f in (flow, receiver_flow or flow):
-            if replace(f, src=flow.src, dst=flow.dst) != flow or \
-                    not (self.within(src, f.src) and self.within(dst, f.dst)):
+            if not (self.same_family(f, flow) and self.within(src, f.src) and self.within(dst, f.dst)):
                 raise ValueError("the projected packets must be in both flows of the same family")
         return _evaluate(spec, flow, self, src, dst, receiver_flow)
 
@@ -253,6 +253,15 @@ class PathMemo:
         return hit
 
     # -- derived tables ---------------------------------------------------------------
+    def same_family(self, a: Flow, b: Flow) -> bool:
+        """Whether two flows differ in their addresses alone, remembered per pair (by identity;
+        the flows are held)."""
+        key = (id(a), id(b))
+        hit = self._families.get(key)
+        if hit is None or hit[0] is not a or hit[1] is not b:
+            hit = self._families[key] = (a, b, a is b or replace(a, src=b.src, dst=b.dst) == b)
+        return hit[2]
+
     def within(self, part: AddressSet, whole: AddressSet) -> bool:
         """`part <= whole`, remembered per pair of sets (by identity; the sets are held)."""
         key = (id(part), id(whole))

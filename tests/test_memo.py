@@ -1,0 +1,111 @@
+"""The engine's memo across a changed estate (fix verification) and its checks on projections.
+
+`PathMemo.for_changed_nsgs` hands a memo's NSG-independent tables (ASG membership, resolve
+contexts, routes, egress) to the memo of an estate that differs in NSGs alone: the rules both
+versions of a changed NSG hold keep their resolved terms (the same contexts), only a new rule is
+resolved, and the results equal a fresh memo's. `adopt_stage` takes a stage the caller shows
+alike. `projected` refuses packets outside its flows or a receiver flow of another family, every
+time it is asked (its check is remembered per pair of flows).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+import nsgcheck.engine.nsg as engine_nsg
+from nsgcheck.engine.evaluate import Endpoint, Environment, Flow, PathMemo, PathSpec
+from nsgcheck.engine.verdict import summarize
+from nsgcheck.estate import Estate
+from nsgcheck.model import ApplicationSecurityGroup, IpConfiguration, NetworkInterface, ref
+from nsgcheck.values.addresses import AddressSet
+from nsgcheck.values.ports import PortSet
+
+from audit_helpers import NET, add_vnet, nsg, rule, small_catalog
+
+ASG = f"{NET}/applicationSecurityGroups/web"
+SUBNET = f"{NET}/virtualNetworks/v/subnets/a"
+
+
+def _estate() -> Estate:
+    e = Estate()
+    e.add("asgs", ApplicationSecurityGroup(ASG, "web"))
+    e.add("nsgs", nsg("n", rule("vnet", 100, "VirtualNetwork", "20004"), rule("web", 110, "*", "20004",
+                                                                            src_asgs=(ref(ASG),)),
+                      rule("store", 120, "Storage.EastUS"), rule("no-internet", 200, "Internet", "*", "deny")))
+    add_vnet(e, "v", "eastus", "10.0.0.0/16", {"a": ("10.0.0.0/24", "n")})
+    for i in range(3):
+        e.add("nics", NetworkInterface(f"{NET}/networkInterfaces/vm{i}", f"vm{i}", (IpConfiguration(
+            "c", f"10.0.0.{4 + i}", SUBNET, (ASG,) if i else (), True),), location="eastus"))
+    return e
+
+
+def _paths(memo: PathMemo, end: Endpoint) -> list:
+    out = []
+    for dst, port in ((AddressSet.parse("10.0.0.0/24"), "20004"), (AddressSet.parse("20.1.0.0/16"), "443")):
+        flow = Flow("tcp", AddressSet.parse("10.0.0.4/31"), dst, PortSet.parse(port))
+        out.append(summarize(memo.path(PathSpec(sender=end), flow), "x"))
+    return out
+
+
+def test_a_memo_for_changed_nsgs_shares_contexts_and_resolves_only_new_rules(monkeypatch):
+    catalog = small_catalog()
+    before = _estate()
+    end = Endpoint(ref(SUBNET), None, ref(f"{NET}/networkSecurityGroups/n"), None, frozenset({ref(ASG)}))
+    memo = PathMemo(Environment(before, catalog))
+    _paths(memo, end)
+    after = replace(before, nsgs=dict(before.nsgs))
+    old = before.nsgs[ref(f"{NET}/networkSecurityGroups/n")]
+    after.nsgs[ref(old.id)] = replace(old, rules=old.rules + (rule("new", 150, "VirtualNetwork", "443", "deny"),))
+    resolved = []
+    plain = engine_nsg.rule_term
+
+    def counting(r, *a, **k):
+        resolved.append(r.name)
+        return plain(r, *a, **k)
+    monkeypatch.setattr(engine_nsg, "rule_term", counting)
+    env = Environment(after, catalog)
+    handed = memo.for_changed_nsgs(env)
+    assert handed.context(end) is memo.context(end)
+    got = _paths(handed, end)
+    assert resolved == ["new"]              # the rules both versions hold keep their terms
+    resolved.clear()
+    fresh = _paths(PathMemo(env), end)
+    assert got == fresh and resolved        # (a fresh memo resolves them all again)
+
+
+def test_an_adopted_stage_is_what_the_memo_returns():
+    catalog = small_catalog()
+    e = _estate()
+    end = Endpoint(ref(SUBNET), None, ref(f"{NET}/networkSecurityGroups/n"), None, frozenset({ref(ASG)}))
+    flow = Flow("tcp", AddressSet.parse("10.0.0.4/31"), AddressSet.parse("10.0.0.0/24"), PortSet.single(20004))
+    memo = PathMemo(Environment(e, catalog))
+    stage = memo.sender_stage(end, flow, True)
+    other = PathMemo(Environment(e, catalog))
+    other.adopt_stage("sender", end, flow, True, stage)
+    assert other.sender_stage(end, flow, True) is stage
+    assert other.receiver_stage(end, flow, True) is not stage
+
+
+def test_projected_refuses_packets_outside_its_flows_every_time():
+    catalog = small_catalog()
+    e = _estate()
+    end = Endpoint(ref(SUBNET), None, ref(f"{NET}/networkSecurityGroups/n"), None, frozenset({ref(ASG)}))
+    spec = PathSpec(sender=end, receiver=end)
+    vms = AddressSet.parse("10.0.0.4/30")
+    flow = Flow("tcp", vms, vms, PortSet.single(20004))
+    memo = PathMemo(Environment(e, catalog))
+    one, two = AddressSet.parse("10.0.0.4"), AddressSet.parse("10.0.0.5")
+    assert summarize(memo.projected(spec, flow, one, two), "x").status == \
+        summarize(memo.path(spec, flow).project(src=one, dst=two), "x").status
+    other_port = replace(flow, dport=PortSet.single(443))
+    for _ in range(2):
+        with pytest.raises(ValueError):
+            memo.projected(spec, flow, one, two, receiver_flow=other_port)
+        with pytest.raises(ValueError):
+            memo.projected(spec, flow, one, AddressSet.parse("10.0.1.4"))
+    # a receiver flow of the same family over other addresses that hold the packets is taken
+    wider = replace(flow, src=AddressSet.parse("10.0.0.0/24"))
+    assert memo.projected(spec, flow, one, two, receiver_flow=wider).total == \
+        memo.projected(spec, flow, one, two).total
