@@ -1,4 +1,4 @@
-"""Planning once per placement class equals planning every subject on its own.
+"""Planning once per placement class equals planning every subject on its own; subjects likewise.
 
 `evaluate_all` plans the subjects of one placement class (`audit.evaluate.class_key`: the same
 subnet, NSGs, ASGs, way out, regions, DNS servers, failover placement ...) once and gives each
@@ -9,6 +9,9 @@ mapped DR network (some VMs with a replicated item's own recovery subnet, NSG, s
 public IP): the results, the job groups (their keys, jobs, addresses and kinds) and the
 TCP 53 checks must be those of planning with one class per subject. A fixed example shows that
 a key leaving out the NIC's DNS servers would give one VM the other's DNS destination.
+
+`find_subjects` keeps memos per run too (hints of replicated items by VM, mapped networks by
+source network, regions): each subject equals the one made without them.
 """
 
 from __future__ import annotations
@@ -146,3 +149,51 @@ def test_vms_of_one_subnet_with_their_own_dns_servers_are_planned_apart():
     ev = audit_evaluate.Evaluator(audit_evaluate.Environment(e, CATALOG))
     k0, k1 = (audit_evaluate.class_key(ev, s) for s in subjects)
     assert k0[:-1] == k1[:-1] and k0 != k1
+
+
+@settings(max_examples=100, deadline=None)
+@given(varied())
+def test_subjects_found_with_the_run_memos_equal_each_made_alone(drawn):
+    """`find_subjects` keeps per-run memos (subnets, mapped networks, replicated items' hints by
+    VM, regions): each VM's subject equals the one made with no memo at all, its hint found by
+    `Scenario.hint_for` and its regions normalised each time."""
+    from nsgcheck.audit import subjects as subjects_module
+    from nsgcheck.audit.scenario import normalize_region
+
+    estate, scenario = drawn
+    flags = {k: v for k, v in scenario.items() if k != "target_hints"}
+    scn = build_scenario(flags, None, {"target_hints": scenario.get("target_hints", {})})
+    found, _ = find_subjects(estate, scn)
+    hint, region = subjects_module._hint, subjects_module._region
+    try:
+        subjects_module._hint = lambda scenario, vm_id, index: scenario.hint_for(vm_id)
+        subjects_module._region = lambda text, index: normalize_region(text)
+        for s in found:
+            if s.subject.kind != "vm" or s.nic_id is None:
+                continue
+            vm = estate.vms[ref(s.vm_id)]
+            alone = subjects_module._nic_subject(estate, scn, estate.nics[ref(s.nic_id)], vm, None,
+                                                 s.subject.other_nics)
+            assert alone == s and alone.aliases == s.aliases
+    finally:
+        subjects_module._hint, subjects_module._region = hint, region
+
+
+def test_the_mapped_network_is_remembered_per_source_network():
+    """VMs of two networks, one mapped to a DR network: the run's memo of mapped networks must key
+    on the source network (the VM of the unmapped one has no target)."""
+    e = Estate()
+    for name, space in (("a", "10.1.0.0/16"), ("b", "10.2.0.0/16"), ("dr", "10.1.0.0/16")):
+        vnet = f"{NET}/virtualNetworks/{name}"
+        sid = f"{vnet}/subnets/s"
+        e.add("subnets", Subnet(sid, "s", vnet, (space.replace("0.0/16", "0.0/24"),)))
+        e.add("vnets", VirtualNetwork(vnet, name, (space,), (sid,), location="centralus" if name == "dr" else "eastus"))
+        if name != "dr":
+            nic = f"{NET}/networkInterfaces/vm-{name}-nic"
+            e.add("nics", NetworkInterface(nic, f"vm-{name}-nic", (IpConfiguration(
+                "c", space.replace("0.0/16", "0.4"), sid, (), True),), vm_id=f"{VM}/vm-{name}", location="eastus"))
+            e.add("vms", VirtualMachine(f"{VM}/vm-{name}", f"vm-{name}", (nic,), "eastus"))
+    found, _ = find_subjects(e, build_scenario({"network_mapping": {"a": "dr"}}))
+    by = {s.subject.name: s for s in found}
+    assert by["vm-a"].target is not None and by["vm-a"].target.vnet_id.endswith("/dr")
+    assert by["vm-b"].target is None and "no network mapping" in by["vm-b"].target_reason

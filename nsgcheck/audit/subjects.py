@@ -164,7 +164,7 @@ def _target_placement(estate: Estate, scenario: Scenario, source_subnet: Subnet 
     index = index if index is not None else {}
     if "subnets" not in index:
         index["subnets"] = subnets_by_vnet(estate)
-    hint = scenario.hint_for(vm_id) if vm_id else None
+    hint = _hint(scenario, vm_id, index) if vm_id else None
     rnic = hint.nic_for(nic_id) if hint is not None else None
     rcfg = rnic.primary_config() if rnic is not None else None
     tgt_key = None
@@ -173,7 +173,11 @@ def _target_placement(estate: Estate, scenario: Scenario, source_subnet: Subnet 
     elif hint is not None and hint.network_id:
         tgt_key = hint.network_id
     if tgt_key is None and source_subnet is not None:
-        tgt_key = mapped_target_vnet(estate, scenario, source_subnet.vnet_id)
+        mapped = index.setdefault("mapped", {})
+        vnet_key = source_subnet.vnet_id
+        if vnet_key not in mapped:
+            mapped[vnet_key] = mapped_target_vnet(estate, scenario, vnet_key)
+        tgt_key = mapped[vnet_key]
     if tgt_key is None:
         return None, "no target network: no network mapping for this VM's virtual network (give --network-mapping SOURCE_VNET=TARGET_VNET or a scenario file)"
     memo = index.setdefault("vnets", {})
@@ -232,18 +236,40 @@ def _target_placement(estate: Estate, scenario: Scenario, source_subnet: Subnet 
                               private_ip=static if isinstance(static, str) else None)
     vnet = estate.vnets.get(tgt_vnet)
     region = _text(vnet.location) if vnet is not None else None
-    region = normalize_region(region) or scenario.target_region
+    region = _region(region, index) or scenario.target_region
     return Placement(address=addr, address_text=text, subnet_id=ref(subnet.id), vnet_id=tgt_vnet,
                      nic_nsg_id=nic_nsg, subnet_nsg_id=_nsg(subnet.nsg_id),
                      route_table_id=_nsg(subnet.route_table_id), asg_ids=(), asgs_unknown=True,
                      region=region, unknown=tuple(reasons), notes=tuple(notes), outbound=outbound), ""
 
 
-def _vm_region(scenario: Scenario, *locations: object) -> str | None:
+def _vm_region(scenario: Scenario, *locations: object, index: dict | None = None) -> str | None:
     for loc in locations:
         if isinstance(loc, str) and loc and not loc.startswith("["):
-            return normalize_region(loc)
+            return _region(loc, index)
     return scenario.source_region
+
+
+def _region(text: str | None, index: dict | None) -> str | None:
+    """`normalize_region`, once per distinct text of a run (`index`: the run's memo)."""
+    if index is None:
+        return normalize_region(text)
+    memo = index.setdefault("regions", {})
+    hit = memo.get(text, memo)
+    if hit is memo:
+        hit = memo[text] = normalize_region(text)
+    return hit
+
+
+def _hint(scenario: Scenario, vm_id: str, index: dict) -> Any:
+    """`scenario.hint_for(vm_id)` through a dictionary made once per run (the first hint of a VM
+    wins, as there): a scan of every hint per VM would cost VMs x replicated items."""
+    hints = index.get("hints")
+    if hints is None:
+        hints = index["hints"] = {}
+        for k, h in scenario.target_hints:
+            hints.setdefault(k, h)
+    return hints.get(ref(vm_id)) if hints else None
 
 
 def _asg_key(cfg: Any) -> tuple[str, ...]:
@@ -320,7 +346,7 @@ def _nic_subject(estate: Estate, scenario: Scenario, nic: NetworkInterface,
             notes.append("dynamic private IP: evaluated over the whole subnet")
     if isinstance(nic.nsg_id, Unknown):
         reasons.append(f"NSG of NIC {nic.name} not determined: {nic.nsg_id}")
-    region = _vm_region(scenario, vm.location if vm else None, nic.location)
+    region = _vm_region(scenario, vm.location if vm else None, nic.location, index=index)
     src = Placement(address=addr, address_text=text,
                     subnet_id=side.subnet_id if side else None, vnet_id=side.vnet_id if side else None,
                     nic_nsg_id=_nsg(nic.nsg_id), subnet_nsg_id=side.nsg_id if side else None,
