@@ -90,6 +90,11 @@ def test_segment_keys_are_equal_exactly_when_the_same_boxes_hold_the_address(gro
         assert all(look(AddressSet(((x, x),), ())) == keys[x] for x in points)
         point = result.point_segmenter(dim)
         assert all((4, point(x)) == keys[x] for x in points)
+        # one key for all of a set of addresses exactly when they all have the same one
+        for some in (points, points[: len(points) // 2 + 1], points[:1]):
+            common = result.common_segment(dim, AddressSet.from_intervals([(x, x) for x in some]))
+            assert (common is not None) == (len({keys[x] for x in some}) == 1)
+            assert common is None or common == keys[some[0]]
         wider = AddressSet(((points[0], points[0] + 1),), ())
         assert look(wider) == result.segment(dim, wider) == ("set", wider)
         for a in points:

@@ -478,8 +478,9 @@ def run_jobs(ev: Evaluator, groups: dict[tuple, _Group], out: list[Result | None
         made: dict[tuple, Result] = {}      # jobs alike but for the subject share one result's fields
         segment = result.segmenter("src")
         point = result.point_segmenter("src")
+        common = result.common_segment("src", flow.src)      # (usually: the rules name whole ranges)
         for index, subject, address, x, owner, kind in jobs:
-            seg = (4, point(x)) if x is not None else segment(address)
+            seg = (common or (4, point(x))) if x is not None else segment(address)
             first = made.get((seg, kind))
             if first is not None:
                 out[index] = first if first.subject is subject else first.replaced(subject=subject)

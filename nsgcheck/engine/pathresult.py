@@ -19,6 +19,8 @@ from functools import cached_property, partial
 from enum import Enum
 from typing import Any, Callable, Iterable, Protocol, Sequence
 
+from servicetags import intervals as iv
+
 from nsgcheck.values.addresses import AddressSet
 
 from .firstmatch import ALLOW, ALLOWED, DENIED, DENY, EITHER, NONE, UNKNOWN, outcome_name
@@ -331,6 +333,20 @@ class PathResult:
         look up many addresses they hold as ints (the caller keeps it, as `segmenter`)."""
         return self._holding(dimension, 4)
 
+    def common_segment(self, dimension: str, within: AddressSet) -> tuple[int, tuple[int, ...]] | None:
+        """The `segment` of every single IPv4 address of `within`, when it is one for all of them:
+        every distinct set of the boxes in `dimension` holds all of `within`'s IPv4 addresses or
+        none of them (the common case of a flow over many VMs' addresses: rules name whole ranges).
+        None when some set holds only part of them (then look each up)."""
+        v4 = within.v4
+        held = []
+        for n, part in enumerate(self._sets(dimension, 4)):
+            if iv.is_subset(v4, part):
+                held.append(n)
+            elif iv.overlaps(v4, part):
+                return None
+        return (4, tuple(held))
+
     def segmenter(self, dimension: str) -> Callable[[AddressSet], Any]:
         """`segment` in `dimension` as a function, quicker for many single IPv4 addresses (the
         caller keeps it: the result does not, so that no cycle holds the result alive)."""
@@ -350,16 +366,24 @@ class PathResult:
         that hold it: through a `Membership` index for many sets, one by one (`holding`) for few."""
         look = self._bounds.get((dimension, fam))
         if look is None:
+            found = self._sets(dimension, fam)
+            look = Membership(found).of if len(found) > _INDEXED else partial(holding, found)
+            self._bounds[(dimension, fam)] = look
+        return look
+
+    def _sets(self, dimension: str, fam: int) -> list[Any]:
+        """The distinct interval sets of the boxes in `dimension` and family `fam` (by identity), in
+        order of first use: the indices a segment key names."""
+        found = self._bounds.get(("sets", dimension, fam))
+        if found is None:
             seen: dict[int, tuple] = {}
             for p in self.pieces:
                 for b in p.boxes:
                     part = (b.src if dimension == "src" else b.dst)
                     part = part.v4 if fam == 4 else part.v6
                     seen.setdefault(id(part), part)
-            found = list(seen.values())
-            look = Membership(found).of if len(found) > _INDEXED else partial(holding, found)
-            self._bounds[(dimension, fam)] = look
-        return look
+            found = self._bounds[("sets", dimension, fam)] = list(seen.values())
+        return found
 
 
 #: above this many distinct sets a segment look-up goes through a `Membership` index
