@@ -100,3 +100,11 @@ def test_segment_keys_are_equal_exactly_when_the_same_boxes_hold_the_address(gro
         for a in points:
             for b in points:
                 assert (keys[a] == keys[b]) == (held[a] == held[b]), (dim, a, b)
+
+
+@given(interval_sets(), interval_sets())
+def test_holds_all_is_subset(whole, part):
+    from nsgcheck.engine.pathresult import _holds_all
+
+    assert _holds_all(whole, part) == iv.is_subset(part, whole) == all(
+        any(lo <= x <= hi for lo, hi in whole) for a, b in part for x in range(a, b + 1))

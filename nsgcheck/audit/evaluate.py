@@ -625,13 +625,22 @@ class _PairTable:
 
     def _sig(self, part: str, x: int, k: int) -> Any:
         """Member k's signature (`PathResult.segment` of its address) in end x's part, in one
-        dimension: 'out-src', 'out-dst' (sender part), 'in-src', 'in-dst' (receiver part)."""
+        dimension: 'out-src', 'out-dst' (sender part), 'in-src', 'in-dst' (receiver part). The
+        members of one end usually all have the same (`PathResult.common_segment`: the rules name
+        their ASG or range, not them one by one): worked out once per end, else per member."""
         look = self._looks.get((part, x))
         if look is None:
             result = self.part(part.startswith("out"), x)
-            look = self._looks[(part, x)] = (result.point_segmenter(part[-3:]), result.segmenter(part[-3:]))
+            look = self._looks[(part, x)] = (result, result.point_segmenter(part[-3:]), result.segmenter(part[-3:]),
+                                             {})
         point = self.point[k]
-        return (4, look[0](point)) if point is not None else look[1](self.address[k])
+        if point is None:
+            return look[2](self.address[k])
+        y = self.end[k]
+        common = look[3].get(y, look)
+        if common is look:
+            common = look[3][y] = look[0].common_segment(part[-3:], self.send_flow[y].src)
+        return common or (4, look[1](point))
 
     def own(self, k: int) -> tuple[Any, Any]:
         """Member k's signatures in its own end's parts: (out-src, in-dst)."""

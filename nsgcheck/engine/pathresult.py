@@ -14,6 +14,7 @@ addresses out of an evaluation over the union of several subjects' addresses).
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from functools import cached_property, partial
 from enum import Enum
@@ -341,7 +342,7 @@ class PathResult:
         v4 = within.v4
         held = []
         for n, part in enumerate(self._sets(dimension, 4)):
-            if iv.is_subset(v4, part):
+            if _holds_all(part, v4):
                 held.append(n)
             elif iv.overlaps(v4, part):
                 return None
@@ -388,6 +389,17 @@ class PathResult:
 
 #: above this many distinct sets a segment look-up goes through a `Membership` index
 _INDEXED = 8
+_INF = float("inf")
+
+
+def _holds_all(whole: Any, part: Any) -> bool:
+    """`iv.is_subset(part, whole)`, at once when one interval of `whole` spans all of `part`."""
+    if not part:
+        return True
+    k = bisect_right(whole, (part[0][0], _INF)) - 1
+    if k >= 0 and whole[k][1] >= part[-1][1]:
+        return True
+    return iv.is_subset(part, whole)
 
 
 @dataclass(frozen=True)
