@@ -5,19 +5,28 @@ subject's address x any source port x the required destination (restricted to th
 subject's address families: VMs are IPv4 only) x the port. Its path is the subject's NSGs,
 then the route, firewall or appliance and URL allow-list (`nsgcheck.engine.evaluate`).
 
+Placement classes: subjects that planning cannot tell apart but for their identity and
+address (`class_key`: the same subnet, NSGs, ASGs, way out, regions, DNS servers, failover
+placement) are planned once (`_class_plan`); each gets the class's results and jobs with its
+own subject and address (`_apply_plan`).
+
 Union and projection: subjects whose paths read the same devices (the same `Endpoint`) and
 whose requirement gives the same family apart from the source are evaluated ONCE, over the
 union of their sources, through the run's `PathMemo`; each subject's answer is that result
 projected onto its own address (`PathResult.project`), so source-scoped NSG rules, firewall
 rules with source addresses and ASG rules are exact by construction. Subjects whose single
-addresses every piece of the result treats alike (`PathResult.segment`) have identical
-projections and share one. Multi-VM groups: one evaluation per (sender device set, receiver
-device set) over the senders' union x the receivers' union, projected per ordered pair.
+addresses every piece of the result treats alike (`PathResult.segment`; usually all of a
+group's, `PathResult.common_segment`) have identical projections and share one result but for
+the subject. Multi-VM groups: one evaluation per (sender device set, receiver device set) over
+the senders' union x the receivers' union, projected per ordered pair of distinct signatures.
 
 Re-evaluation (`reevaluate`, fix verification): an estate that differs only in some NSGs is
-evaluated again only where a path names one of them (and, for the subjects' own requirements,
-only where the changed rules may meet the path's flow); the plan (subjects, jobs, flows, scope)
-and every other result are kept. Nothing else of the audit's results reads an NSG's rules.
+evaluated again only where a changed NSG of a path may decide its flow otherwise
+(`nsg.decides_alike`: for the subjects' own requirements per job group, for multi-VM groups per
+device set as sender and as receiver); the plan (subjects, jobs, flows, scope), every other
+result, the multi-VM parts and verdicts that read no stale part, and the memo's tables that read
+no NSG (`PathMemo.for_changed_nsgs`) are kept. Nothing else of the audit's results reads an
+NSG's rules.
 """
 
 from __future__ import annotations
@@ -554,7 +563,9 @@ class _PairTable:
     from the sender's device set to the receiver's, projected onto the two addresses
     (`PathMemo.projected`). A member's signature in a part (`PathResult.segment`) says how
     every piece of it treats the member's address: pairs with equal device sets and
-    signatures have identical projections, so each verdict is worked out once.
+    signatures have identical projections, so each verdict is worked out once. The members of
+    one device set usually share their signature in a part (the rules name their ASG or range):
+    it is then worked out once for all of them (`_sig`).
     """
 
     def __init__(self, ev: Evaluator, req: Requirement, members: Sequence[AuditSubject],
@@ -1082,11 +1093,12 @@ def _changes_path(group: _Group, otherwise: _Otherwise) -> bool:
 
 def reevaluate(ev: Evaluator, estate: Estate, changed: frozenset[str]) -> tuple[list[Result], Evaluator]:
     """`evaluate_all` of `estate`, which differs from the estate `ev` evaluated only in the NSGs
-    `changed` (`ref()`-ed ids; nothing else, and no subject moved): the jobs whose paths name one of
-    them that may decide their flow otherwise (`_changes_path`) and the multi-VM parts whose paths
-    name one of them are evaluated again with a new memo (the resolved rules of
-    unchanged NSGs are shared, see `PathMemo`), every other result is kept. Same results, same
-    order; the returned evaluator is the starting point of the next re-evaluation."""
+    `changed` (`ref()`-ed ids; nothing else, and no subject moved): the job groups and the multi-VM
+    parts whose changed NSGs may decide their flow otherwise (`_decides_otherwise`) are evaluated
+    again with a new memo (`PathMemo.for_changed_nsgs`: the resolved rules and the tables that read
+    no NSG are shared; the kept multi-VM stages are handed to it), every other result is kept.
+    Same results, same order; the returned evaluator is the starting point of the next
+    re-evaluation."""
     plan = ev.plan
     if plan is None:
         raise ValueError("re-evaluation needs the evaluator of an evaluate_all run")
