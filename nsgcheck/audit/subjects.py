@@ -199,13 +199,10 @@ def _target_placement(estate: Estate, scenario: Scenario, source_subnet: Subnet 
     subnet = tmemo[tkey]
     if subnet is None:
         return None, f"no target network: the target virtual network {tgt_key!r} has no subnets in the inputs"
-    rkey = (ref(subnet.id), families)
-    rmemo = index.setdefault("ranges", {})
-    if rkey not in rmemo:
-        r_, why_ = _subnet_v4(subnet, families)
-        rmemo[rkey] = (r_, why_ + _placement_reasons(subnet))
-    rng, more = rmemo[rkey][0], list(rmemo[rkey][1])
-    reasons += more
+    # what every VM failed over to this subnet reads of it (and of its network): once per subnet
+    side = _target_side(estate, scenario, subnet, tgt_vnet, families, index)
+    rng = side.range
+    reasons += side.reasons
     notes = []
     static = rcfg.recovery_static_ip if rcfg is not None else None
     if isinstance(static, str):
@@ -234,13 +231,25 @@ def _target_placement(estate: Estate, scenario: Scenario, source_subnet: Subnet 
         outbound = VmOutbound(public_ip_id=rcfg.recovery_public_ip_id,
                               pool_ids=tuple(ref(x) for x in rcfg.recovery_lb_pool_ids),
                               private_ip=static if isinstance(static, str) else None)
-    vnet = estate.vnets.get(tgt_vnet)
-    region = _text(vnet.location) if vnet is not None else None
-    region = _region(region, index) or scenario.target_region
-    return Placement(address=addr, address_text=text, subnet_id=ref(subnet.id), vnet_id=tgt_vnet,
-                     nic_nsg_id=nic_nsg, subnet_nsg_id=_nsg(subnet.nsg_id),
-                     route_table_id=_nsg(subnet.route_table_id), asg_ids=(), asgs_unknown=True,
-                     region=region, unknown=tuple(reasons), notes=tuple(notes), outbound=outbound), ""
+    return Placement(address=addr, address_text=text, subnet_id=side.subnet_id, vnet_id=tgt_vnet,
+                     nic_nsg_id=nic_nsg, subnet_nsg_id=side.nsg_id, route_table_id=side.route_table_id, asg_ids=(),
+                     asgs_unknown=True, region=side.region, unknown=tuple(reasons), notes=tuple(notes),
+                     outbound=outbound), ""
+
+
+def _target_side(estate: Estate, scenario: Scenario, subnet: Subnet, vnet_id: str, families: tuple[int, ...],
+                 index: dict) -> "_SubnetSide":
+    """What a VM failed over to `subnet` (of network `vnet_id`) reads of it, once per subnet and families."""
+    memo = index.setdefault("target subnets", {})
+    key = (id(subnet), vnet_id, families)
+    hit = memo.get(key)
+    if hit is None or hit[0] is not subnet:
+        rng, reasons = _subnet_v4(subnet, families)
+        vnet = estate.vnets.get(vnet_id)
+        region = _region(_text(vnet.location) if vnet is not None else None, index) or scenario.target_region
+        hit = memo[key] = (subnet, _SubnetSide(ref(subnet.id), vnet_id, _nsg(subnet.nsg_id), _nsg(subnet.route_table_id),
+                                               rng, tuple(reasons + _placement_reasons(subnet)), region))
+    return hit[1]
 
 
 def _vm_region(scenario: Scenario, *locations: object, index: dict | None = None) -> str | None:
@@ -291,7 +300,8 @@ def nic_outbound(nic: NetworkInterface, cfg: Any) -> VmOutbound | None:
 
 @dataclass(frozen=True)
 class _SubnetSide:
-    """What every NIC of one subnet reads of it for its source placement (worked out once per subnet)."""
+    """What every NIC of one subnet reads of it for its source placement, or every VM failed over to
+    it for its target placement (worked out once per subnet)."""
 
     subnet_id: str
     vnet_id: str | None
@@ -299,6 +309,7 @@ class _SubnetSide:
     route_table_id: str | None
     range: AddressSet
     reasons: tuple[str, ...]
+    region: str | None = None            # (target side: the region of its network)
 
 
 def _source_subnet(estate: Estate, subnet: Subnet, index: dict | None) -> _SubnetSide:
