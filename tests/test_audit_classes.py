@@ -10,8 +10,8 @@ public IP): the results, the job groups (their keys, jobs, addresses and kinds) 
 TCP 53 checks must be those of planning with one class per subject. A fixed example shows that
 a key leaving out the NIC's DNS servers would give one VM the other's DNS destination.
 
-`find_subjects` keeps memos per run too (hints of replicated items by VM, mapped networks by
-source network, regions): each subject equals the one made without them.
+`find_subjects` keeps memos per run too (source and target subnets, mapped networks by source
+network, regions): each subject equals the one made without them.
 """
 
 from __future__ import annotations
@@ -154,9 +154,8 @@ def test_vms_of_one_subnet_with_their_own_dns_servers_are_planned_apart():
 @settings(max_examples=100, deadline=None)
 @given(varied())
 def test_subjects_found_with_the_run_memos_equal_each_made_alone(drawn):
-    """`find_subjects` keeps per-run memos (subnets, mapped networks, replicated items' hints by
-    VM, regions): each VM's subject equals the one made with no memo at all, its hint found by
-    `Scenario.hint_for` and its regions normalised each time."""
+    """`find_subjects` keeps per-run memos (source and target subnets, mapped networks, regions):
+    each VM's subject equals the one made with no memo at all, its regions normalised each time."""
     from nsgcheck.audit import subjects as subjects_module
     from nsgcheck.audit.scenario import normalize_region
 
@@ -164,9 +163,8 @@ def test_subjects_found_with_the_run_memos_equal_each_made_alone(drawn):
     flags = {k: v for k, v in scenario.items() if k != "target_hints"}
     scn = build_scenario(flags, None, {"target_hints": scenario.get("target_hints", {})})
     found, _ = find_subjects(estate, scn)
-    hint, region = subjects_module._hint, subjects_module._region
+    region = subjects_module._region
     try:
-        subjects_module._hint = lambda scenario, vm_id, index: scenario.hint_for(vm_id)
         subjects_module._region = lambda text, index: normalize_region(text)
         for s in found:
             if s.subject.kind != "vm" or s.nic_id is None:
@@ -176,7 +174,7 @@ def test_subjects_found_with_the_run_memos_equal_each_made_alone(drawn):
                                                  s.subject.other_nics)
             assert alone == s and alone.aliases == s.aliases
     finally:
-        subjects_module._hint, subjects_module._region = hint, region
+        subjects_module._region = region
 
 
 def test_the_mapped_network_is_remembered_per_source_network():

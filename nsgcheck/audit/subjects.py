@@ -164,7 +164,7 @@ def _target_placement(estate: Estate, scenario: Scenario, source_subnet: Subnet 
     index = index if index is not None else {}
     if "subnets" not in index:
         index["subnets"] = subnets_by_vnet(estate)
-    hint = _hint(scenario, vm_id, index) if vm_id else None
+    hint = scenario.hint_for(vm_id) if vm_id else None
     rnic = hint.nic_for(nic_id) if hint is not None else None
     rcfg = rnic.primary_config() if rnic is not None else None
     tgt_key = None
@@ -268,17 +268,6 @@ def _region(text: str | None, index: dict | None) -> str | None:
     if hit is memo:
         hit = memo[text] = normalize_region(text)
     return hit
-
-
-def _hint(scenario: Scenario, vm_id: str, index: dict) -> Any:
-    """`scenario.hint_for(vm_id)` through a dictionary made once per run (the first hint of a VM
-    wins, as there): a scan of every hint per VM would cost VMs x replicated items."""
-    hints = index.get("hints")
-    if hints is None:
-        hints = index["hints"] = {}
-        for k, h in scenario.target_hints:
-            hints.setdefault(k, h)
-    return hints.get(ref(vm_id)) if hints else None
 
 
 def _asg_key(cfg: Any) -> tuple[str, ...]:
