@@ -6,14 +6,18 @@ import argparse
 import datetime as dt
 import json
 from pathlib import Path
+from unittest import mock
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nsgcheck.errors import InputError, UsageError
 from nsgcheck.gate.config import apply_to_args, find_config, load_config, merge
 from nsgcheck.gate.failon import exit_code, findings_at_or_above
 from nsgcheck.gate.suppress import apply_to_report
-from nsgcheck.gate.suppressions import EXPIRED_ID, UNUSED_ID, apply_suppressions, load_suppressions
+from nsgcheck.gate import suppressions as suppressions_module
+from nsgcheck.gate.suppressions import EXPIRED_ID, UNUSED_ID, Suppression, apply_suppressions, load_suppressions
 
 DATA = Path(__file__).resolve().parent / "data"
 TODAY = dt.date(2026, 1, 15)
@@ -200,3 +204,44 @@ def test_no_paths_anywhere_is_a_usage_error(tmp_path, monkeypatch, capsys):
     for command in (["audit"], ["lint"], ["flow", "--nic", "x", "--dst", "1.2.3.4"]):
         assert main(command) == 2
         assert "paths:` in .nsgcheck.yaml" in capsys.readouterr().err
+
+
+def _scan_suppressions(report, suppressions, today):
+    """The plain computation the suppression index shortcuts: every suppression in force tried on
+    every problem, in file order, the first that matches taken."""
+    out = json.loads(json.dumps(report))
+    active = [s for s in suppressions if not s.expired(today)]
+    for r in out["results"]:
+        if r.get("status") in ("fail", "partial", "unknown") and not r.get("suppressed"):
+            hit = next((s for s in active if s.matches(r)), None)
+            if hit is not None:
+                r["suppressed"] = hit.reason + f" (until {hit.expires.isoformat()})"
+    return out["results"]
+
+
+_SUP = st.builds(Suppression, st.sampled_from(["A2A-1", "a2a-1", "A2A-2", "A2A-*", "A2A-[12]"]),
+                 st.sampled_from(["vm1", "VM1", "/subs/x/vm1", "vm*", "vm[1]", "v?1"]),
+                 st.sampled_from(["r1", "r2"]), st.sampled_from([TODAY, TODAY, TODAY - dt.timedelta(days=1)]),
+                 st.sampled_from(["", "", "source"]))
+_RESULT = st.fixed_dictionaries({
+    "requirement": st.sampled_from(["A2A-1", "a2a-1", "A2A-2"]),
+    "status": st.sampled_from(["fail", "fail", "pass"]),
+    "side": st.sampled_from(["source", "target"]),
+    "subject": st.fixed_dictionaries({"name": st.sampled_from(["vm1", "VM2", "vm[1]"]),
+                                      "id": st.sampled_from(["/subs/x/vm1", "/SUBS/X/VM2", "vm1"])})})
+
+
+@settings(max_examples=200, deadline=None)
+@given(suppressions=st.lists(_SUP, max_size=6), results=st.lists(_RESULT, max_size=6))
+def test_suppressions_found_through_the_index_as_by_trying_each(suppressions, results):
+    """Plain suppressions looked up by requirement and subject name or id, globs tried on each
+    problem: the same suppression (the first in the file that matches) as trying every one, and
+    the same unused and expired advisories."""
+    report = {"results": results, "advisories": []}
+    got = apply_suppressions(report, suppressions, TODAY)
+    assert got["results"] == _scan_suppressions(report, suppressions, TODAY)
+
+    def every(active, result):     # every suppression in force, in file order
+        return sorted([x for xs in active.plain.values() for x in xs] + active.globs, key=lambda x: x[0])
+    with mock.patch.object(suppressions_module._Active, "candidates", every):
+        assert got == apply_suppressions(report, suppressions, TODAY)      # unused ones too

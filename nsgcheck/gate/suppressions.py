@@ -72,6 +72,33 @@ class Suppression:
         return loc
 
 
+_GLOB = frozenset("*?[")
+
+
+class _Active:
+    """The suppressions in force, in file order; those whose requirement and subject are plain
+    (no glob character: `fnmatchcase` is then equality) indexed by both, so a problem is tried
+    against the plain ones naming it and the globs only (was every suppression for every problem)."""
+
+    def __init__(self, active: list[tuple[int, Suppression]]):
+        self.plain: dict[tuple[str, str], list[tuple[int, Suppression]]] = {}
+        self.globs: list[tuple[int, Suppression]] = []
+        for i, s in active:
+            req, subject = s.requirement.upper(), s.subject.lower()
+            if _GLOB.isdisjoint(req) and _GLOB.isdisjoint(subject):
+                self.plain.setdefault((req, subject), []).append((i, s))
+            else:
+                self.globs.append((i, s))
+
+    def candidates(self, result: dict[str, Any]) -> list[tuple[int, Suppression]]:
+        """The suppressions that may match `result`, in file order (a superset of those that do)."""
+        req = str(result.get("requirement", "")).upper()
+        subject = result.get("subject", {}) or {}
+        names = {str(subject.get(k, "")).lower() for k in ("name", "id")}
+        found = [x for n in names for x in self.plain.get((req, n), ())]   # name and id differ: no repeats
+        return sorted(found + self.globs, key=lambda x: x[0]) if found else self.globs
+
+
 def _normalize_dates(value: Any) -> Any:
     """YAML reads 2026-03-31 as a date: give the schema the ISO string it expects."""
     if isinstance(value, list):
@@ -142,11 +169,11 @@ def apply_suppressions(report: dict[str, Any], suppressions: list[Suppression], 
     out = copy.deepcopy(report)
     used: set[int] = set()
     advisories = list(out.get("advisories", []) or [])
-    active = [(i, s) for i, s in enumerate(suppressions) if not s.expired(today)]
+    active = _Active([(i, s) for i, s in enumerate(suppressions) if not s.expired(today)])
     for r in out.get("results", []) or []:
         if r.get("status") not in PROBLEMS or r.get("suppressed"):
             continue
-        for i, s in active:
+        for i, s in active.candidates(r):
             if s.matches(r):
                 r["suppressed"] = s.reason + f" (until {s.expires.isoformat()})"
                 used.add(i)
