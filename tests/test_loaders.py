@@ -6,8 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from nsgcheck.loaders import load_paths
+from nsgcheck.loaders import _folder_files, _is_input, expand_paths, load_paths
 from nsgcheck.estate import Estate
 from nsgcheck.model import Unknown
 
@@ -127,3 +129,34 @@ def test_firewall_whose_ip_configurations_come_from_a_copy_loop_of_unknown_count
     (fw,) = e.firewalls.values()
     assert len(fw.private_ips) == 1 and isinstance(fw.private_ips[0], Unknown)
     assert "count" in fw.private_ips[0].reason
+
+
+def _scan_paths(paths):
+    """The plain computation `expand_paths` shortcuts (without the notes of skipped files): each
+    file once, in the order first named, found by a scan of the list so far."""
+    out = []
+    for raw in paths:
+        p = Path(raw)
+        for f in ([f for f in _folder_files(p) if _is_input(f)] if p.is_dir() else [p]):
+            if f not in out:
+                out.append(f)
+    return out
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory):
+    root = tmp_path_factory.mktemp("inputs")
+    for name in ("a.json", "b.json", "sub/c.json", "sub/d.txt", "sub/deeper/e.json.gz", "sub/deeper/f.jsonc"):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text("{}")
+    return root
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(named=st.lists(st.sampled_from([".", "a.json", "./a.json", "sub", "sub/", "sub/c.json", "sub//c.json",
+                                       "sub/deeper", "sub/deeper/f.jsonc", "b.json"]), max_size=6))
+def test_named_files_and_folders_expanded_once_each_as_by_a_scan(tree, named):
+    """Files and folders named in any order, overlapping and spelled differently: the same files in
+    the same order as a scan of the list so far gives (each file once)."""
+    paths = [str(tree / n) for n in named]
+    assert expand_paths(paths) == _scan_paths(paths)

@@ -42,22 +42,20 @@ def expand_paths(paths: Iterable[str | Path], skipped: list[Finding] | None = No
 
     Other source files found in folders that a user may expect to be read are noted in `skipped`.
     """
-    out: list[Path] = []
+    out: dict[Path, None] = {}      # in order, each once (a set beside the list: was a scan per file)
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
             for f in _folder_files(p):
                 if _is_input(f):
-                    if f not in out:
-                        out.append(f)
+                    out.setdefault(f, None)
                 elif skipped is not None and f.suffix.lower() in NOT_INPUTS:
                     skipped.append(Finding("note", f"skipped: {NOT_INPUTS[f.suffix.lower()]}", Origin(str(f))))
         elif p.exists():
-            if p not in out:
-                out.append(p)
+            out.setdefault(p, None)
         else:
             raise InputError("no such file or directory", str(p))
-    return out
+    return list(out)
 
 
 def _optional(module: str) -> Any:
