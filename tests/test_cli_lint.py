@@ -7,9 +7,14 @@ import xml.etree.ElementTree as ET
 
 import jsonschema
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import DATA, shared_path
 from nsgcheck.cli import main
+from nsgcheck.cli.lint import filtered_subnets
+from nsgcheck.estate import Estate
+from nsgcheck.model import IpConfiguration, NetworkInterface, Subnet, Unknown, ref
 
 ESTATE = str(DATA / "nsg_engine" / "estate.arm.json")
 TAGS = str(DATA / "nsg_engine" / "tags.json")
@@ -104,3 +109,41 @@ def test_nothing_to_lint_is_exit_2(tmp_path, capsys):
     other.write_text('{"name": "x"}')
     assert main(["lint", ESTATE, str(other)]) == 2
     assert "package.json: not a network input" in capsys.readouterr().err
+
+
+def _scan_subnets(estate, nsg_id):
+    """The plain computation `filtered_subnets` indexes: every subnet and NIC read for one NSG."""
+    key = ref(nsg_id)
+    subnets = {}
+    for sid, s in sorted(estate.subnets.items()):
+        if isinstance(s.nsg_id, str) and ref(s.nsg_id) == key:
+            subnets[sid] = s
+    for _, nic in sorted(estate.nics.items()):
+        if isinstance(nic.nsg_id, str) and ref(nic.nsg_id) == key:
+            s = estate.subnet_of(nic)
+            if s is not None:
+                subnets[ref(s.id)] = s
+    return subnets
+
+
+_NSG_REF = st.sampled_from(["/n/nsg1", "/N/NSG1/", "/n/nsg2", None, Unknown("?")])
+_SUBNET_IDS = [f"/V/subnets/S{i}" for i in range(3)]     # kept under their ref()-ed ids
+
+
+@settings(max_examples=150, deadline=None)
+@given(subnet_nsgs=st.lists(_NSG_REF, min_size=3, max_size=3),
+       nics=st.lists(st.tuples(_NSG_REF, st.sampled_from(_SUBNET_IDS + ["/v/subnets/s1", "/v/subnets/gone"])),
+                     max_size=5))
+def test_subnets_an_nsg_filters_from_one_index_as_from_a_scan_per_nsg(subnet_nsgs, nics):
+    """The subnets each NSG filters (attached directly or through a NIC, ids in other cases) read from
+    the index made once for all NSGs: the same subnet objects under the same keys as a scan per NSG."""
+    e = Estate()
+    for sid, nsg in zip(_SUBNET_IDS, subnet_nsgs):
+        e.add("subnets", Subnet(sid, sid.rsplit("/", 1)[-1], "/v", ("10.0.0.0/24",), nsg_id=nsg))
+    for i, (nsg, sid) in enumerate(nics):
+        e.add("nics", NetworkInterface(f"/nic{i}", f"nic{i}", (IpConfiguration("c", None, sid),), nsg_id=nsg))
+    index = filtered_subnets(e)
+    for nsg in ("/n/nsg1", "/n/nsg2", "/n/nsg3"):
+        got = index.get(ref(nsg), {})
+        want = _scan_subnets(e, nsg)
+        assert sorted(got) == sorted(want) and all(got[k] is want[k] for k in want)

@@ -50,22 +50,33 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
-def contexts_for(estate: Any, nsg: Any, catalog: Any, asgs: Any) -> list[Any]:
-    """One resolve context per distinct subnet the NSG filters (or one with unknown VNet)."""
+def filtered_subnets(estate: Any) -> dict[str, dict[str, Any]]:
+    """For each NSG (`ref`-ed id), the subnets it filters, keyed by id: those it is attached to, and
+    those of the NICs it is attached to (a NIC's after a subnet's, in the order of the tables).
+    Read once for all NSGs (was every subnet and NIC read again for each NSG)."""
+    from nsgcheck.model import ref
+
+    out: dict[str, dict[str, Any]] = {}
+    for sid, s in sorted(estate.subnets.items()):
+        if isinstance(s.nsg_id, str):
+            out.setdefault(ref(s.nsg_id), {})[sid] = s
+    for _, nic in sorted(estate.nics.items()):
+        if isinstance(nic.nsg_id, str):
+            s = estate.subnet_of(nic)
+            if s is not None:
+                out.setdefault(ref(nic.nsg_id), {})[ref(s.id)] = s
+    return out
+
+
+def contexts_for(estate: Any, nsg: Any, catalog: Any, asgs: Any,
+                 filtered: dict[str, dict[str, Any]] | None = None) -> list[Any]:
+    """One resolve context per distinct subnet the NSG filters (or one with unknown VNet);
+    `filtered` is `filtered_subnets(estate)`, made here when not given."""
     from nsgcheck.engine.context import build_context
     from nsgcheck.engine.resolve import ResolveContext
     from nsgcheck.model import Unknown, ref
 
-    key = ref(nsg.id)
-    subnets: dict[str, Any] = {}
-    for sid, s in sorted(estate.subnets.items()):
-        if isinstance(s.nsg_id, str) and ref(s.nsg_id) == key:
-            subnets[sid] = s
-    for _, nic in sorted(estate.nics.items()):
-        if isinstance(nic.nsg_id, str) and ref(nic.nsg_id) == key:
-            s = estate.subnet_of(nic)
-            if s is not None:
-                subnets[ref(s.id)] = s
+    subnets = (filtered_subnets(estate) if filtered is None else filtered).get(ref(nsg.id), {})
     ctxs = [build_context(estate, s, catalog, asgs=asgs) for _, s in sorted(subnets.items())]
     if not ctxs:
         members, possible = asgs
@@ -100,8 +111,10 @@ def lint_report(estate: Any, catalog: Any) -> dict[str, Any]:
     cache = TermCache()
     nsgs = []
     levels = {"error": 0, "warning": 0, "note": 0}
+    filtered = filtered_subnets(estate)
     for _, nsg in sorted(estate.nsgs.items()):
-        findings = [finding_json(nsg, f) for f in analyze(nsg, contexts_for(estate, nsg, catalog, asgs), cache)]
+        findings = [finding_json(nsg, f) for f in analyze(nsg, contexts_for(estate, nsg, catalog, asgs, filtered),
+                                                          cache)]
         findings.sort(key=lambda x: (x["direction"], x["priority"] if isinstance(x["priority"], int) else 0,
                                      x["rule"], x["id"]))
         for x in findings:
