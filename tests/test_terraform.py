@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from unittest import mock
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from conftest import shared_path
+from conftest import DATA, shared_path
 from nsgcheck.errors import LoaderError
 from nsgcheck.loaders.jsonpos import load_json, loads
+from nsgcheck.loaders import terraform_plan
 from nsgcheck.loaders.terraform import is_plan, load_plan
 from nsgcheck.model import Unknown, ref
 
@@ -763,3 +767,62 @@ def test_translator_modules_need_only_the_plan_machinery():
                 f"print('nsgcheck.loaders.terraform' in sys.modules)")
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
         assert out.strip() == "False", module
+
+
+def _plain_parents_in_plan(self, inst, parent_type, parent):
+    """The plain computation the resource-group index of `Plan.parents_in_plan` shortcuts: every
+    parent of the name read for its resource group at each child."""
+    if self._parents is None:
+        self._parents = {}
+        for other in self.insts:
+            spec = terraform_plan._ID_SPECS.get(other.type)
+            nm = terraform_plan._get(other.values, ("name",))
+            if isinstance(spec, str) and isinstance(nm, str) and nm:
+                self._parents.setdefault((spec.lower(), nm.lower()), []).append(other)
+    rg = self.rg_of(inst)
+    ids = {}
+    for o in self._parents.get((parent_type.lower(), parent.lower()), []):
+        if rg == terraform_plan.PLACEHOLDER_RESOURCE_GROUP or self.rg_of(o).lower() == rg.lower():
+            ids.setdefault(ref(self.id_of(o)), self.id_of(o))
+    return [ids[k] for k in sorted(ids)]
+
+
+def _modules_plan(copies):
+    """The cross-format network plan once per module, each with its resource group and NSG name."""
+    plan = json.loads((DATA / "cross_format" / "network.tfplan.json").read_text())
+    pv, rc, cfg = plan["planned_values"]["root_module"], plan["resource_changes"], plan["configuration"]["root_module"]
+    plan["planned_values"]["root_module"] = {"resources": [], "child_modules": []}
+    plan["resource_changes"], plan["configuration"]["root_module"] = [], {"resources": [], "module_calls": {}}
+    plan.pop("relevant_attributes", None)
+    for i, (rg, nsg) in enumerate(copies):
+        m = f"module.s{i}"
+
+        def renamed(x):
+            return json.loads(json.dumps(x).replace("rg-xfmt", rg).replace("nsg-web", nsg))
+        resources = renamed(pv["resources"])
+        for r in resources:
+            r["address"] = f"{m}.{r['address']}"
+        plan["planned_values"]["root_module"]["child_modules"].append({"address": m, "resources": resources})
+        for c in renamed(rc):
+            c["address"], c["module_address"] = f"{m}.{c['address']}", m
+            plan["resource_changes"].append(c)
+        plan["configuration"]["root_module"]["module_calls"][f"s{i}"] = {"source": "./s", "module": renamed(cfg)}
+    return plan
+
+
+@settings(max_examples=40, deadline=None)
+@given(copies=st.lists(st.tuples(st.sampled_from(["rg-a", "RG-A", "rg-b"]),
+                                 st.sampled_from(["nsg-web", "NSG-WEB", "nsg-x"])), min_size=1, max_size=4))
+def test_parents_found_through_the_resource_group_index_as_by_a_scan(copies):
+    """Modules that give one NSG name in several resource groups (some the same in another case):
+    the rules join the same parents, with the same findings, as a scan of every parent of the name
+    for its resource group at each child."""
+    plan = _modules_plan(copies)
+
+    def read():
+        raws, findings = load_plan(json.loads(json.dumps(plan)), "plan.json")
+        return [(r.type, r.name, r.id, r.properties, r.extra) for r in raws], findings
+
+    indexed = read()
+    with mock.patch.object(terraform_plan.Plan, "parents_in_plan", _plain_parents_in_plan):
+        assert indexed == read()

@@ -213,6 +213,8 @@ class Plan:
         self._synthesized: set[str] = set()
         #: (ARM type, name) in lower case -> instances of a possible parent (`parent_in_plan`)
         self._parents: dict[tuple[str, str], list[Inst]] | None = None
+        #: the same, by resource group in lower case (made per name when first asked)
+        self._parent_rgs: dict[tuple[str, str], dict[str, list[Inst]]] = {}
         #: a made-up child id -> its ids under each parent it may belong to (`parents_in_plan`)
         self.alternatives: dict[str, list[str]] = {}
         self._busy: set[tuple[int, tuple]] = set()
@@ -606,10 +608,18 @@ class Plan:
                 if isinstance(spec, str) and isinstance(nm, str) and nm:
                     self._parents.setdefault((spec.lower(), nm.lower()), []).append(other)
         rg = self.rg_of(inst)
+        key = (parent_type.lower(), parent.lower())
+        found = self._parents.get(key, [])
+        if rg != PLACEHOLDER_RESOURCE_GROUP:
+            by_rg = self._parent_rgs.get(key)
+            if by_rg is None:     # once per name: one name in many resource groups (modules) was a scan per child
+                by_rg = self._parent_rgs[key] = {}
+                for o in found:
+                    by_rg.setdefault(self.rg_of(o).lower(), []).append(o)
+            found = by_rg.get(rg.lower(), [])
         ids: dict[str, str] = {}
-        for o in self._parents.get((parent_type.lower(), parent.lower()), []):
-            if rg == PLACEHOLDER_RESOURCE_GROUP or self.rg_of(o).lower() == rg.lower():
-                ids.setdefault(ref(self.id_of(o)), self.id_of(o))
+        for o in found:
+            ids.setdefault(ref(self.id_of(o)), self.id_of(o))
         return [ids[k] for k in sorted(ids)]
 
     def _synth_id(self, inst: Inst) -> str:
