@@ -118,9 +118,9 @@ class Estate:
 
     def find_by_name(self, table: str, name: str) -> list[Any]:
         """Objects of a table whose name matches case-insensitively (or whose id does)."""
-        n = name.lower()
-        return [o for k, o in sorted(getattr(self, table).items())
-                if o.name.lower() == n or k == ref(name)]
+        n, key = name.lower(), ref(name)    # the matches sorted, not the table (was sorted, and ref() per row)
+        return [o for k, o in sorted((k, o) for k, o in getattr(self, table).items()
+                                     if o.name.lower() == n or k == key)]
 
     def subnet_of(self, nic: NetworkInterface) -> Subnet | None:
         cfg = nic.primary_config()
