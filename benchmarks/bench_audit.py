@@ -264,6 +264,12 @@ def main() -> None:
     if not Path(a.tags).exists():
         sys.exit(f"tag file not found: {a.tags} (pass --tags)")
     names = [n for g in a.estates.split(",") for n in GROUPS.get(g.strip(), [g.strip()])]
+    sys.path.insert(0, str(HERE))
+    from common import compile_tree
+
+    # every measured process reads .pyc files, as an installed package does (whatever the
+    # environment says about writing them): no run pays for compiling the modules
+    compile_tree(Path(a.tree) if a.tree else REPO)
     results = {}
     for name in names:
         r = measure(name, a.tags, a.tree, a.runs)

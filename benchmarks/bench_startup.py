@@ -23,7 +23,6 @@ tags, and counts the results of the gate's SARIF from every checkout.
 from __future__ import annotations
 
 import argparse
-import compileall
 import json
 import os
 import platform
@@ -39,14 +38,13 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
-from common import publish  # noqa: E402
+from common import compile_tree, publish  # noqa: E402
 
 SHARED = REPO.parent / "shared"
 DEFAULT_TAGS = SHARED / "data" / "servicetags" / "ServiceTags_Public_20251109.json"
 DEFAULT_TEMPLATE = SHARED / "corpus" / "arm" / "qs__101-nat-gateway-1-vm__azuredeploy.json"
 ADDRESS = "20.60.0.10"
 BEGIN, END = "<!-- startup:begin -->", "<!-- startup:end -->"
-PACKAGES = ("nsgcheck", "servicetags", "rules", "reports")
 
 FLOOR = "import json, sys; json.load(open(sys.argv[1], 'rb'))"
 #: the netaddr baseline: six lines, the obvious way
@@ -58,12 +56,6 @@ for tag in doc['values']:
         print(tag['name'])
 """
 
-
-def compile_tree(root: Path) -> None:
-    """Write the .pyc files a pip install would have (the environment may forbid writing them)."""
-    for pkg in PACKAGES:
-        if (root / pkg).is_dir():
-            compileall.compile_dir(str(root / pkg), quiet=1)
 
 
 def env_for(tree: Path | None, cache: str | None = None) -> dict[str, str]:

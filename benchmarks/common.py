@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import compileall
 import gc
 import re
 import statistics
@@ -40,3 +41,13 @@ def publish(lines: list[str], write_readme: bool, readme: Path = README) -> None
     print(text)
     if write_readme:
         write_section(lines[0], lines[-1], text, readme)
+
+#: the packages of a checkout (what an installed copy has .pyc files for)
+PACKAGES = ("nsgcheck", "servicetags", "rules", "reports")
+
+
+def compile_tree(root: Path) -> None:
+    """Write the .pyc files a pip install would have (the environment may forbid writing them)."""
+    for pkg in PACKAGES:
+        if (root / pkg).is_dir():
+            compileall.compile_dir(str(root / pkg), quiet=1)
