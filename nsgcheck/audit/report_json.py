@@ -149,8 +149,8 @@ class Packer:
             row = rows.get(key, _UNSEEN)
             subject = r["subject"]
             if row is not None and row is not _UNSEEN and type(subject) is dict:
-                _, head, tail, before, after = row
-                if r["id"] == head + str(subject.get("id", "")).lower() + tail:
+                _, requirement, side, peer_id, before, after = row
+                if r["id"] == finding_id(requirement, side, str(subject.get("id", "")), peer_id):
                     yield before + self.ref("subjects", subject) + after
                     continue
             packed = self.result(r)
@@ -160,7 +160,8 @@ class Packer:
 
     def _row(self, r: dict[str, Any], packed: dict[str, Any], values: tuple, encode: Callable[[Any], str]) -> Any:
         """What `lines` reuses of a packed result: its line around the subject's reference, and
-        the id that a result like it must have to leave `id` out (None: not reusable)."""
+        what the id of a result like it is made of, to leave `id` out as `_result_id` would (None:
+        not reusable)."""
         if "id" in packed or type(r["subject"]) is not dict or not isinstance(packed.get("subject"), str):
             return None
         marked = dict(packed)
@@ -170,9 +171,7 @@ class Packer:
             return None
         peer = r.get("peer") or {}
         peer_id = str(peer.get("id", "")) if isinstance(peer, dict) else ""
-        head = f"{str(r.get('requirement', ''))}:{str(r.get('side', ''))}:"
-        tail = f":{peer_id.lower()}" if peer_id else ""
-        return values, head, tail, parts[0] + '"', '"' + parts[1]
+        return values, str(r.get("requirement", "")), str(r.get("side", "")), peer_id, parts[0] + '"', '"' + parts[1]
 
 
 def pack(report: dict[str, Any]) -> dict[str, Any]:
