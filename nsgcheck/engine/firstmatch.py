@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from .space import Box, intersect_all, subtract_all, volume
+from .space import Box, split_all, volume
 
 ALLOW = "allow"
 DENY = "deny"
@@ -149,19 +149,17 @@ def first_match(space: Sequence[Box], terms: Sequence[Term], unmatched: str | No
         for possible, doubts, boxes in regions:
             hit: list[Box] = []
             for tb in term.boxes:
-                part = intersect_all(boxes, tb)
+                part, boxes = split_all(boxes, tb)
                 if part:
                     hit.extend(part)
-                    boxes = subtract_all(boxes, tb)
             if hit:
                 result.pieces.append(Piece(tuple(hit), possible | act, term, doubts))
             if term.maybe and boxes:
                 doubt: list[Box] = []
                 for mb in term.maybe:
-                    part = intersect_all(boxes, mb)
+                    part, boxes = split_all(boxes, mb)
                     if part:
                         doubt.extend(part)
-                        boxes = subtract_all(boxes, mb)
                 if doubt:
                     now = possible | act
                     if now == EITHER:      # nothing later can make these packets certain

@@ -38,8 +38,10 @@ class Box:
         p = self.protocols & other.protocols
         if not p:
             return None
-        dp = self.dport & other.dport
+        dp = _meet_ports(self.dport, other.dport)
         if not dp:
+            return None
+        if _apart(self.dst, other.dst) or _apart(self.src, other.src):
             return None
         s = _meet(self.src, other.src)
         if not s:
@@ -47,7 +49,7 @@ class Box:
         d = _meet(self.dst, other.dst)
         if not d:
             return None
-        sp = self.sport & other.sport
+        sp = _meet_ports(self.sport, other.sport)
         if not sp:
             return None
         return Box(p, s, sp, d, dp)
@@ -57,6 +59,10 @@ class Box:
         common = self.intersect(other)
         if common is None:
             return [self]
+        return self._peel(other, common)
+
+    def _peel(self, other: "Box", common: "Box") -> list["Box"]:
+        """`subtract` once the common part (`intersect`, not None) is known."""
         out: list[Box] = []
         # Peel one dimension at a time: the part outside `other` in that dimension,
         # restricted to `common` in the dimensions already peeled.
@@ -84,6 +90,16 @@ class Box:
     def describe(self) -> str:
         protos = "*" if self.protocols == PROTOCOLS else ",".join(sorted(self.protocols))
         return f"{protos} {self.src}:{self.sport} -> {self.dst}:{self.dport}"
+
+
+def _apart(a: AddressSet, b: AddressSet) -> bool:
+    """Whether two address sets certainly share no address because their bounds do not meet in
+    either family (a few comparisons: rules naming a few addresses each mostly lie apart)."""
+    x, y = a.v4, b.v4
+    if x and y and x[0][0] <= y[-1][1] and y[0][0] <= x[-1][1]:
+        return False
+    x, y = a.v6, b.v6
+    return not (x and y and x[0][0] <= y[-1][1] and y[0][0] <= x[-1][1])
 
 
 def _covers(big: Intervals, small: Intervals) -> bool:
@@ -118,6 +134,23 @@ def _meet(a: AddressSet, b: AddressSet) -> AddressSet:
     return AddressSet(v4, v6)
 
 
+def _meet_ports(a: PortSet, b: PortSet) -> PortSet:
+    """`a & b`, without interval arithmetic when one side holds the other (`*`, the same ports)."""
+    if a is b:
+        return a
+    x, y = a.ranges, b.ranges
+    if not x or not y:
+        return _NO_PORTS
+    if _covers(y, x):
+        return a
+    if _covers(x, y):
+        return b
+    return PortSet(iv.intersection(x, y))
+
+
+_NO_PORTS = PortSet()
+
+
 def _minus(a: AddressSet, sub: AddressSet) -> AddressSet:
     """`a - sub` for `sub` a subset of `a` (empty without arithmetic when they are equal)."""
     if a is sub or a == sub:
@@ -131,6 +164,21 @@ def subtract_all(boxes: list[Box], cut: Box) -> list[Box]:
     for b in boxes:
         out.extend(b.subtract(cut))
     return out
+
+
+def split_all(boxes: list[Box], cut: Box) -> tuple[list[Box], list[Box]]:
+    """(`intersect_all(boxes, cut)`, `subtract_all(boxes, cut)`), each box met with `cut` once.
+    When nothing meets `cut`, the second is `boxes` itself."""
+    hit: list[Box] = []
+    rest: list[Box] = []
+    for b in boxes:
+        c = b.intersect(cut)
+        if c is None:
+            rest.append(b)
+        else:
+            hit.append(c)
+            rest.extend(b._peel(cut, c))
+    return hit, (rest if hit else boxes)
 
 
 def intersect_all(boxes: list[Box], cut: Box) -> list[Box]:
