@@ -245,3 +245,36 @@ def test_suppressions_found_through_the_index_as_by_trying_each(suppressions, re
         return sorted([x for xs in active.plain.values() for x in xs] + active.globs, key=lambda x: x[0])
     with mock.patch.object(suppressions_module._Active, "candidates", every):
         assert got == apply_suppressions(report, suppressions, TODAY)      # unused ones too
+
+
+def test_the_gate_reads_result_rows_per_kind_as_it_reads_their_dictionaries():
+    # an audit's results come per kind (`ResultRows`): pack severities cap each kind, and the
+    # exit code reads each kind once (only the subject's name is the row's own); both must be
+    # what reading every result's dictionary gives, whatever the kinds are marked with
+    from nsgcheck.audit.results import Report
+    from nsgcheck.gate.failon import FAIL_ON
+    from nsgcheck.gate.severity import apply_pack_severities
+
+    from result_pools import pooled_results
+
+    marks = st.sampled_from([{}, {"suppressed": "accepted"}, {"baseline": "old"}, {"baseline": "new"},
+                             {"severity": "note"}, {"severity": ""}])
+
+    @settings(max_examples=300)
+    @given(pooled_results(), st.lists(marks, max_size=5), st.sampled_from(["warning", "note", "error", None]))
+    def check(results, kind_marks, cap):
+        requirement = {"id": "A2A-SRC-STORAGE", "title": "t"}
+        if cap:
+            requirement["severity"] = cap
+        data = Report("0", [], {}, {}, results=results, requirements=[requirement]).to_json(rows=True)
+        rows = data["results"]
+        if kind_marks:
+            rows = rows.with_kinds([dict(k, **kind_marks[i % len(kind_marks)]) for i, k in enumerate(rows.kinds)])
+        data = dict(data, results=rows)
+        plain = dict(data, results=list(rows))
+        capped, capped_plain = apply_pack_severities(data), apply_pack_severities(plain)
+        assert list(capped["results"]) == capped_plain["results"]
+        for fail_on in FAIL_ON:
+            assert findings_at_or_above(capped, fail_on) == findings_at_or_above(capped_plain, fail_on)
+            assert exit_code(capped, fail_on) == exit_code(capped_plain, fail_on)
+    check()

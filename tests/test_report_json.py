@@ -176,3 +176,29 @@ def test_lines_are_the_packed_results_encoded_however_results_share_their_values
     packed = pack(report)
     assert lines == [encode(r) for r in packed["results"]]
     assert packer.tables == {name: packed[name] for name in TABLES}
+
+
+def test_the_file_of_result_rows_is_the_file_of_their_dictionaries():
+    # results given per kind (`Report.to_json(rows=True)`) are written per kind: a kind's first
+    # row packed, each further row its line with the row's subject's reference; the file must
+    # be the one their dictionaries, packed one by one, give
+    import io
+
+    from nsgcheck.audit.results import Report, ResultRows
+    from nsgcheck.render.json import write
+
+    from result_pools import pooled_results
+
+    @settings(max_examples=300)
+    @given(pooled_results(), st.sampled_from(["t", "another title"]))
+    def check(results, title):
+        report = Report("0", ["in.json"], {}, {}, results=results,
+                        requirements=[{"id": "A2A-SRC-STORAGE", "title": title}])
+        data = report.to_json(rows=True)
+        assert isinstance(data["results"], ResultRows) and is_packed_schema(data)
+        want = render_json(dict(data, results=list(data["results"])))
+        assert render_json(data) == want
+        out = io.StringIO()
+        write(data, out)
+        assert out.getvalue() == want
+    check()

@@ -6,14 +6,9 @@ import dataclasses
 
 import pytest
 
-from nsgcheck.answers import Decision, PathStep
 from nsgcheck.audit.results import Result, Subject, report_order
 
-VM1 = Subject("vm", "vm1", "/s/VM1", "10.0.0.4", "eastus")
-VM2 = Subject("vm", "vm2", "/s/VM2", "10.0.0.5", "eastus")
-DENY = Decision("nsg-a", "nic-nsg", "deny-all", 4000, "deny", 1.0)
-BASE = Result("A2A-SRC-STORAGE", "t", VM1, "source", "fail", 0.0, "Storage.EastUS", "tcp", "443",
-              decided_by=(DENY,), path=(PathStep("nic-nsg", "nsg-a", "deny"),), urls=("*.blob.core.windows.net",))
+from result_pools import BASE, VM1, VM2, pooled_results
 
 
 @pytest.mark.parametrize("changes", [dict(subject=VM2), dict(fixes=("f",)), dict(requirement="A2A-SRC-AAD"),
@@ -55,41 +50,48 @@ def test_shares_are_rounded_as_round_rounds_them():
     check()
 
 
-def _pooled_results():
-    """Results whose fields come from small pools of objects (as the subjects of equal standing
-    of an audit share theirs), with equal values as distinct objects too, in any subject."""
-    from hypothesis import strategies as st
-
-    subjects = [VM1, VM2, Subject("vm", "vm3", "/s/vm3", "10.0.0.6"), Subject("nic", "nic1", "/s/NIC1")]
-    messages = ["denied", "".join(["den", "ied"]), "allowed"]       # equal but not the same object
-    decided = [(DENY,), (DENY,), (Decision("nsg-b", "subnet-nsg", "allow", 100, "allow", 0.5),), ()]
-    fields = {
-        "status": st.sampled_from(["fail", "partial", "pass"]), "coverage": st.sampled_from([0.0, 0.5, 1.0]),
-        "message": st.sampled_from(messages), "decided_by": st.sampled_from(decided),
-        "peer": st.sampled_from([None, VM2]), "side": st.sampled_from(["source", "group"]),
-        "fixes": st.sampled_from([(), ()]), "fix_note": st.sampled_from(["", "no fix offered"]),
-        "severity": st.sampled_from(["", "note"]), "urls": st.sampled_from([(), ("*.blob.core.windows.net",)]),
-    }
-    bases = st.lists(st.fixed_dictionaries(fields).map(lambda f: BASE.replaced(**f)), min_size=1, max_size=4)
-    return bases.flatmap(lambda bs: st.lists(
-        st.tuples(st.sampled_from(bs), st.sampled_from(subjects)).map(lambda p: p[0].replaced(subject=p[1])),
-        max_size=12))
-
-
 def test_a_reports_results_json_is_each_results_own_json():
-    # `Report.to_json` reuses the JSON of a result holding the same objects in every field but
-    # the subject: it must be exactly what each result gives on its own
+    # `Report.to_json` makes the JSON once per kind (results holding the same objects in every
+    # field but the subject) and each result's from its kind's: it must be exactly what each
+    # result gives on its own, in report order, counted as the results are
     from hypothesis import given, settings
 
-    from nsgcheck.audit.results import Report
+    from nsgcheck.audit.results import Report, ResultRows
 
-    @settings(max_examples=200)
-    @given(_pooled_results())
+    @settings(max_examples=300)
+    @given(pooled_results())
     def check(results):
         report = Report("0", [], {}, {}, results=results)
-        got = report.to_json()["results"]
-        assert got == [r.to_json() for r in report.sorted_results()]
-        assert [list(r) for r in got] == [list(r.to_json()) for r in report.sorted_results()]   # key order too
+        want = [r.to_json() for r in report.sorted_results()]
+        data = report.to_json()
+        got = data["results"]
+        assert got == want
+        assert [list(r) for r in got] == [list(r) for r in want]   # key order too
+        assert data["summary"] == report.summary()
+        rows = report.to_json(rows=True)["results"]
+        assert isinstance(rows, ResultRows) and len(rows) == len(want)
+        assert list(rows) == want and rows[:] == want and [rows[i] for i in range(len(want))] == want
+        # each row is its kind's JSON but for `id` and `subject`
+        for (subject, k), r in zip(rows.rows(), want):
+            assert r["subject"] == subject.to_json()
+            assert {**r, "id": None, "subject": None} == {**rows.kinds[k], "id": None, "subject": None}
+    check()
+
+
+def test_results_of_one_kind_hold_the_same_objects_in_every_field_but_the_subject():
+    # `Result.replaced` keeps the kind when only the subject changes, else takes the kind of
+    # those changes: any two results of one kind hold the very same objects but the subject
+    from hypothesis import given, settings
+
+    fields = [f for f in Result.__dataclass_fields__ if f != "subject"]
+
+    @settings(max_examples=300)
+    @given(pooled_results())
+    def check(results):
+        for a in results:
+            for b in results:
+                if a.__dict__.get("_kind") is not None and a.__dict__.get("_kind") is b.__dict__.get("_kind"):
+                    assert all(getattr(a, f) is getattr(b, f) for f in fields)
     check()
 
 

@@ -21,10 +21,11 @@ order of first use, so the same report gives the same file.
 
 from __future__ import annotations
 
-from json import dumps
+from json import JSONEncoder
 from typing import Any, Callable, Iterable, Iterator
 
-from nsgcheck.audit.results import SCHEMA_VERSION, STATUS_SEVERITY, finding_id
+from nsgcheck.audit.results import SCHEMA_VERSION, STATUS_SEVERITY, ResultRows, finding_id
+
 #: table name -> (id prefix, the result key that refers to it, whether it refers to a list of entries)
 TABLES = {"subjects": ("S", "subject", False), "paths": ("P", "path", False),
           "decisions": ("D", "decided_by", True), "prefix_lists": ("L", "denied_prefixes", False),
@@ -34,6 +35,8 @@ _BY_KEY["peer"] = ("subjects", False)
 #: result keys left out when empty or zero, and what they stand for then
 _DEFAULTS: dict[str, Any] = {"unknown_share": 0.0, "urls": [], "path": [], "decided_by": [],
                              "denied_prefixes": [], "reasons": []}
+#: `json.dumps(x, ensure_ascii=False, separators=(",", ":"))` (one encoder, not one per call)
+_COMPACT = JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _NO_DEFAULT = object()
 _UNSEEN = object()
 #: what stands for a subject's reference in a reused line (a string no table id can be)
@@ -47,7 +50,7 @@ _ORDER = ("id", "requirement", "title", "subject", "side", "status", "severity",
 
 def is_packed_schema(report: Any) -> bool:
     """Whether a dictionary is an audit report of schema 2 (written lean by the JSON renderer)."""
-    return (isinstance(report, dict) and isinstance(report.get("results"), list) and "command" not in report
+    return (isinstance(report, dict) and isinstance(report.get("results"), (list, ResultRows)) and "command" not in report
             and str(report.get("schema_version", "")).split(".", 1)[0] == SCHEMA_VERSION.split(".", 1)[0])
 
 
@@ -65,6 +68,8 @@ class Packer:
         self.titles = {str(q.get("id")): q.get("title") for q in report.get("requirements", []) or []
                        if isinstance(q, dict)}
         self.tables: dict[str, dict[str, Any]] = {name: {} for name in TABLES}
+        #: each table's entries as compact JSON text (what `ref` matched them by)
+        self.texts: dict[str, dict[str, str]] = {name: {} for name in TABLES}
         self._ids: dict[str, dict[Any, str]] = {name: {} for name in TABLES}
         self._held: list[Any] = []           # objects whose id() keys the cache stay alive
         #: a key order of results -> (key, kind, default, table, many, the table's ids) of the
@@ -77,11 +82,12 @@ class Packer:
         hit = ids.get(id(obj))
         if hit is not None:
             return hit
-        text = dumps(obj, ensure_ascii=False, separators=(",", ":"))
+        text = _COMPACT(obj)
         hit = ids.get(text)
         if hit is None:
             hit = ids[text] = f"{TABLES[table][0]}{len(self.tables[table]) + 1}"
             self.tables[table][hit] = obj
+            self.texts[table][hit] = text
         ids[id(obj)] = hit
         self._held.append(obj)
         return hit
@@ -157,6 +163,34 @@ class Packer:
             yield encode(packed)
             if row is _UNSEEN:
                 rows[key] = self._row(r, packed, values, encode)
+
+    def row_lines(self, rows: ResultRows, encode: Callable[[Any], str]) -> Iterator[str]:
+        """`lines(rows, encode)`, per kind: a kind's first row is packed and encoded, each further
+        row of it is that line with the row's subject's reference (the rows of a kind differ only
+        in `id` and `subject`: `ResultRows`), when the first row's `id` was left out and the
+        subject's id is a string (then every row's `id` is the one `_result_id` gives it)."""
+        made: list[Any] = [None] * len(rows.kinds)    # kind -> (before, after) its subject's reference
+        more = {k for k, n in rows.kind_counts().items() if n > 1}     # kinds with more rows than one
+        refs: dict[int, str | None] = {}               # id(subject) -> its reference (None: not reusable)
+        ref, subject_json = self.ref, rows.subject_json
+        last, at = None, None                          # the previous row's subject and reference
+        for subject, k in rows.rows():
+            line = made[k]
+            if line:
+                if subject is not last:
+                    last, at = subject, refs.get(id(subject), _UNSEEN)
+                    if at is _UNSEEN:
+                        at = refs[id(subject)] = (ref("subjects", subject_json(subject))
+                                                  if type(subject.id) is str else None)
+                if at is not None:
+                    yield line[0] + at + line[1]
+                    continue
+            r = rows.row(subject, k)
+            packed = self.result(r)
+            yield encode(packed)
+            if line is None:
+                row = self._row(r, packed, (), encode) if k in more else None
+                made[k] = row[4:] if row is not None else False
 
     def _row(self, r: dict[str, Any], packed: dict[str, Any], values: tuple, encode: Callable[[Any], str]) -> Any:
         """What `lines` reuses of a packed result: its line around the subject's reference, and

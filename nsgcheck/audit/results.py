@@ -8,9 +8,11 @@ the same inputs.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
-from typing import Any, Sequence
+from typing import Any, Iterator
 
 from nsgcheck.answers import (FAIL, NOT_APPLICABLE, PARTIAL, PASS, UNKNOWN, Advisory, Decision,  # noqa: F401
                               PathStep, origin_json, status_from_shares)  # (re-exported)
@@ -50,6 +52,27 @@ class Subject:
         return out
 
 
+class _Kind:
+    """What results made from one another by `Result.replaced` share: the very objects of every
+    field but the subject. A copy changing only its subject keeps its kind; other changes lead to
+    the kind those changes (the same objects) make of it, one per such change (`after`)."""
+
+    __slots__ = ("_after",)
+
+    def __init__(self) -> None:
+        self._after: dict[tuple, tuple[tuple, _Kind]] = {}
+
+    def after(self, changes: dict[str, Any]) -> "_Kind":
+        """The kind of a copy with `changes` (the subject's aside): keyed by the changed fields
+        and the identities of their new values, which are held here so that ids stay theirs."""
+        values = tuple(v for k, v in changes.items() if k != "subject")
+        key = tuple(k for k in changes if k != "subject") + tuple(map(id, values))
+        hit = self._after.get(key)
+        if hit is None:
+            hit = self._after[key] = (values, _Kind())
+        return hit[1]
+
+
 @dataclass(frozen=True)
 class Result:
     """The verdict of one requirement for one subject on one side."""
@@ -85,15 +108,26 @@ class Result:
 
     def replaced(self, **changes: Any) -> "Result":
         """`dataclasses.replace(self, **changes)` without running `__init__` again: one call per
-        finding in large audits (a third of the cost). Only field names are accepted."""
+        finding in large audits (a third of the cost). Only field names are accepted.
+
+        The copy keeps this result's kind (`_Kind`) when only the subject changes, else takes the
+        kind these very changes make of it: results of one kind hold the same objects in every
+        field but the subject (what `Report.to_json` groups them by)."""
         if not _FIELDS.issuperset(changes):
             raise TypeError(f"not fields of Result: {', '.join(sorted(set(changes) - _FIELDS))}")
         new = object.__new__(Result)
         state = new.__dict__
-        state.update(self.__dict__)
+        old = self.__dict__
+        state.update(old)
         state.update(changes)
         if not _IDENTITY.isdisjoint(changes):
             state.pop("_finding_id", None)
+        kind = old.get("_kind")
+        if kind is None:
+            kind = old["_kind"] = _Kind()        # (kept with the result, as its finding id is)
+        if len(changes) != 1 or "subject" not in changes:
+            kind = kind.after(changes)
+        state["_kind"] = kind
         return new
 
     def finding_id(self) -> str:
@@ -112,31 +146,8 @@ class Result:
     def to_json(self, shared: dict[Any, tuple[Any, Any]] | None = None) -> dict[str, Any]:
         """The result's JSON. With `shared` (one per report), parts that are the same objects in
         several results (a verdict's path and deciding rules, a subject, a fix) become the same
-        JSON objects: built once, held once (treat them as read-only).
-
-        Results that hold the same objects in every field but `subject` (the subjects of equal
-        standing of a large audit: most of its results) differ in their JSON only by `id` and
-        `subject`: with `shared`, the first one's JSON is copied for the others, those two keys
-        set again (keyed by the fields' identities; the fields are held so that ids stay theirs)."""
-        if shared is None:
-            return self._json(_fresh, None)
-        fid = self.finding_id()
-        held = tuple(self.__dict__.values())
-        if len(held) == _STATE:       # the fields in order, then the finding id
-            ids = tuple(map(id, held))
-            key = ids[:_SUBJECT] + ids[_SUBJECT + 1:_STATE - 1]
-        else:
-            held = _NOT_SUBJECT(self)
-            key = tuple(map(id, held))
-        hit = shared.get(key)
-        if hit is not None:
-            out = hit[1].copy()
-            out["id"] = fid
-            out["subject"] = _part(shared, self.subject, _to_json)
-            return out
-        out = self._json(_part, shared)
-        shared[key] = (held, out)
-        return out
+        JSON objects: built once, held once (treat them as read-only)."""
+        return self._json(_fresh, None) if shared is None else self._json(_part, shared)
 
     def _json(self, part: Any, shared: Any) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -180,6 +191,10 @@ def report_order(r: Result) -> tuple:
             r.peer.name.lower() if r.peer else "")
 
 
+def _subject_order(s: Subject) -> tuple[str, str, str]:
+    return (s.kind, s.name.lower(), s.id)
+
+
 def in_report_order(results: "Sequence[Result]") -> list[Result]:
     """`sorted(results, key=report_order)`, each subject's part of the order worked out once (a
     rank among the subjects) instead of once per result."""
@@ -187,7 +202,7 @@ def in_report_order(results: "Sequence[Result]") -> list[Result]:
     for r in results:
         s = r.subject
         if id(s) not in by_subject:
-            by_subject[id(s)] = (s.kind, s.name.lower(), s.id)
+            by_subject[id(s)] = _subject_order(s)
     rank = {k: i for i, k in enumerate(sorted(set(by_subject.values())))}
     rank_of = {i: rank[k] for i, k in by_subject.items()}
     return sorted(results, key=lambda r: (rank_of[id(r.subject)], r.side, r.requirement,
@@ -197,10 +212,6 @@ def in_report_order(results: "Sequence[Result]") -> list[Result]:
 _FIELDS = frozenset(Result.__dataclass_fields__)
 #: every field but the subject: what a result's JSON is made of besides its `id` and `subject`
 _NOT_SUBJECT = attrgetter(*(f for f in Result.__dataclass_fields__ if f != "subject"))
-#: where the subject is among a result's fields, and how many entries its `__dict__` has once
-#: its finding id is kept there (`finding_id`): the fields, then `_finding_id`
-_SUBJECT = list(Result.__dataclass_fields__).index("subject")
-_STATE = len(Result.__dataclass_fields__) + 1
 _IDENTITY = frozenset({"requirement", "side", "subject", "peer"})      # what the finding id is made of
 
 
@@ -229,6 +240,68 @@ def _part(shared: dict[Any, tuple[Any, Any]], obj: Any, make: Any) -> Any:
     return hit[1]
 
 
+class ResultRows(Sequence):
+    """A report's results as JSON dictionaries, in report order, each made when read: a new
+    dictionary each time, whose parts are shared (read-only; `list(rows)` gives dictionaries to
+    change).
+
+    Results of one kind (`Report.result_rows`) have the same JSON but for `id` and `subject`:
+    it is held once per kind (`kinds`, with each kind's first result in `firsts`), each row as
+    its subject and kind number (`rows()`). A row's dictionary is its kind's with the row's own
+    `id` and `subject` set. Writers and gates may work per kind through these."""
+
+    def __init__(self, kinds: list[dict[str, Any]], firsts: list[Result], subjects: list[Subject],
+                 kind_of: list[int], shared: dict[Any, tuple[Any, Any]]):
+        self.kinds = kinds
+        self.firsts = firsts
+        self._subjects = subjects
+        self._kind_of = kind_of
+        self._shared = shared
+
+    def with_kinds(self, kinds: list[dict[str, Any]]) -> "ResultRows":
+        """The same rows with other kind dictionaries (each must hold what every result of its
+        kind holds, but `id` and `subject`)."""
+        return ResultRows(kinds, self.firsts, self._subjects, self._kind_of, self._shared)
+
+    def rows(self) -> Iterator[tuple[Subject, int]]:
+        """(subject, kind number) of each row, in report order."""
+        return zip(self._subjects, self._kind_of)
+
+    def kind_counts(self) -> dict[int, int]:
+        """How many rows each kind has."""
+        return Counter(self._kind_of)
+
+    def subject_json(self, subject: Subject) -> dict[str, Any]:
+        """A subject's JSON, one per subject object (shared with the kinds' peers)."""
+        return _part(self._shared, subject, _to_json)
+
+    def row(self, subject: Subject, kind: int) -> dict[str, Any]:
+        """The JSON of the result of `kind` about `subject` (what `Result.to_json` gives for it)."""
+        out = self.kinds[kind].copy()
+        first = self.firsts[kind]
+        out["id"] = finding_id(first.requirement, first.side, subject.id, first.peer.id if first.peer else "")
+        out["subject"] = _part(self._shared, subject, _to_json)
+        return out
+
+    def __len__(self) -> int:
+        return len(self._kind_of)
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return [self.row(s, k) for s, k in zip(self._subjects[i], self._kind_of[i])]
+        return self.row(self._subjects[i], self._kind_of[i])
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        row = self.row
+        for s, k in zip(self._subjects, self._kind_of):
+            yield row(s, k)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> list[dict[str, Any]]:
+        import copy
+
+        return copy.deepcopy(list(self), memo)       # dictionaries of its own to change
+
+
 @dataclass
 class Report:
     """The whole answer of an audit; `to_json()` is the canonical form."""
@@ -252,17 +325,62 @@ class Report:
     def sorted_results(self) -> list[Result]:
         return in_report_order(self.results)
 
-    def to_json(self) -> dict[str, Any]:
+    def result_rows(self) -> ResultRows:
+        """The results' JSON in report order (`in_report_order`), one dictionary per kind.
+
+        A result's kind is its `_Kind` (`Result.replaced`), or for a result made otherwise the
+        identities of its fields but the subject (the kind's first result holds them, so ids stay
+        theirs): results of one kind hold the same objects in all those fields, so their JSON
+        differs only in `id` and `subject`. The order is `in_report_order`'s: by subject rank,
+        then (side, requirement, peer name) of the kind, then as the results come."""
+        index: dict[Any, int] = {}
+        firsts: list[Result] = []
+        kind_of: list[int] = []
+        subjects: list[Subject] = []
+        add_kind, add_subject = kind_of.append, subjects.append
+        for r in self.results:
+            state = r.__dict__
+            key = state.get("_kind")
+            if key is None:
+                key = tuple(map(id, _NOT_SUBJECT(r)))
+            k = index.get(key)
+            if k is None:
+                k = index[key] = len(firsts)
+                firsts.append(r)
+            add_kind(k)
+            add_subject(state["subject"])
+        del index
+        by_subject = {id(s): s for s in subjects}
+        ranks = {k: i for i, k in enumerate(sorted({_subject_order(s) for s in by_subject.values()}))}
+        rank_of = {i: ranks[_subject_order(s)] for i, s in by_subject.items()}
+        within = [(f.side, f.requirement, f.peer.name.lower() if f.peer else "") for f in firsts]
+        ranks = {k: i for i, k in enumerate(sorted(set(within)))}
+        kind_rank = [ranks[k] for k in within]
+        m = len(ranks)
+        keys = [a * m + b for a, b in zip(map(rank_of.__getitem__, map(id, subjects)),
+                                          map(kind_rank.__getitem__, kind_of))]
+        order = sorted(range(len(keys)), key=keys.__getitem__)      # (stable: ties as they come)
         shared: dict[Any, tuple[Any, Any]] = {}
+        kinds = [f._json(_part, shared) for f in firsts]
+        return ResultRows(kinds, firsts, list(map(subjects.__getitem__, order)),
+                          list(map(kind_of.__getitem__, order)), shared)
+
+    def to_json(self, rows: bool = False) -> dict[str, Any]:
+        """The canonical form. With `rows`, `results` is the `ResultRows` (dictionaries made
+        when read, per kind for who can use that), else a list of dictionaries."""
+        table = self.result_rows()
+        counts = {s: 0 for s in (PASS, PARTIAL, FAIL, UNKNOWN, NOT_APPLICABLE)}
+        for k, n in table.kind_counts().items():
+            counts[table.firsts[k].status] += n
         return {
             "schema_version": SCHEMA_VERSION,
             "tool": {"name": "nsgcheck", "version": self.tool_version},
             "inputs": list(self.inputs),
             "service_tags": dict(self.service_tags),
             "scenario": dict(self.scenario),
-            "summary": self.summary(),
+            "summary": counts,
             "requirements": list(self.requirements),
-            "results": [r.to_json(shared) for r in self.sorted_results()],
+            "results": table if rows else list(table),
             "advisories": [a.to_json() for a in sorted(self.advisories, key=lambda a: (a.id, a.subject, a.message))],
             "findings": list(self.findings),
             **({"fix_check": dict(self.fix_check)} if self.fix_check is not None else {}),

@@ -182,7 +182,7 @@ def _run(args: Any) -> int:
 
     report.results, report.fix_check = verify_fixes(report.results, estate, audit_again)
     last.clear()
-    data = report.to_json()
+    data = report.to_json(rows=True)      # results per kind: the JSON writer and the gate read them so
     del report
     data = _apply_suppressions(apply_pack_severities(data), args)
     if getattr(args, "baseline", None):
@@ -206,14 +206,17 @@ def _write(args: Any, data: dict[str, Any]) -> None:
     from nsgcheck.render.output import parse_also, write_format
 
     also = parse_also(getattr(args, "also", None) or [], FORMATS)
+    plain = None        # the other formats read a list of result dictionaries: made once for them
     for fmt, output in [(args.format, args.output)] + also:
+        if fmt != "json" and plain is None:
+            plain = dict(data, results=list(data.get("results", []) or []))
         options: dict[str, Any] = {}
         if fmt == "sarif" and getattr(args, "root", None):
             options = {"base_dir": args.root}
         if fmt == "text":
             to_tty = output is None and hasattr(sys.stdout, "isatty") and sys.stdout.isatty()
             options = {"color": to_tty and not os.environ.get("NO_COLOR"), "verbose": args.verbose}
-        write_format(fmt, data, output, **options)
+        write_format(fmt, data if fmt == "json" else plain, output, **options)
 
 
 def _apply_config(args: Any) -> None:

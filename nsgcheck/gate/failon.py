@@ -29,15 +29,7 @@ def _tripping(report: dict[str, Any], fail_on: str) -> Iterator[str]:
     if fail_on == "never":
         return
     floor = RANK[fail_on]
-    for r in report.get("results", []) or []:
-        if r.get("suppressed") or r.get("baseline") == "old":
-            continue
-        sev = r.get("severity") or STATUS_SEVERITY.get(r.get("status", ""), "none")
-        if sev not in RANK or r.get("status") not in STATUS_SEVERITY:
-            continue
-        if RANK[sev] >= floor:
-            subject = (r.get("subject") or {}).get("name", "")
-            yield f"{sev}: {r.get('requirement')} {r.get('status')} for {subject} ({r.get('side')})"
+    yield from _results_tripping(report.get("results", []) or [], floor)
     for a in report.get("advisories", []) or []:
         if a.get("baseline") == "old":
             continue
@@ -51,6 +43,37 @@ def _tripping(report: dict[str, Any], fail_on: str) -> Iterator[str]:
     for f in report.get("findings", []) or []:
         if f.get("level") == "error":
             yield f"error: {f.get('message', '')}"
+
+
+def _results_tripping(results: Any, floor: int) -> Iterator[str]:
+    if not isinstance(results, list):
+        from nsgcheck.audit.results import ResultRows     # (only an audit gives these; lint starts fast)
+
+        if isinstance(results, ResultRows):
+            # per kind: whether a result trips reads only what all results of its kind hold alike
+            levels = [_level(r, floor) for r in results.kinds]
+            for subject, k in results.rows():
+                if levels[k] is not None:
+                    yield _line(levels[k], results.kinds[k], results.subject_json(subject))
+            return
+    for r in results:
+        sev = _level(r, floor)
+        if sev is not None:
+            yield _line(sev, r, r.get("subject"))
+
+
+def _level(r: dict[str, Any], floor: int) -> str | None:
+    """The severity of a result that trips the gate at `floor`, else None (not the subject's)."""
+    if r.get("suppressed") or r.get("baseline") == "old":
+        return None
+    sev = r.get("severity") or STATUS_SEVERITY.get(r.get("status", ""), "none")
+    if sev not in RANK or r.get("status") not in STATUS_SEVERITY:
+        return None
+    return sev if RANK[sev] >= floor else None
+
+
+def _line(sev: str, r: dict[str, Any], subject: Any) -> str:
+    return f"{sev}: {r.get('requirement')} {r.get('status')} for {(subject or {}).get('name', '')} ({r.get('side')})"
 
 
 def exit_code(report: dict[str, Any], fail_on: str = "error") -> int:

@@ -13,6 +13,7 @@ final text). Anything it does not know is handed back to json.dumps (same output
 from __future__ import annotations
 
 import json
+from itertools import islice
 from json.encoder import encode_basestring
 from typing import Any
 
@@ -75,7 +76,7 @@ def _buffered(stream: Any, size: int = 1 << 16) -> tuple[Any, Any]:
 
 def _lean(report: dict[str, Any], emit: Any) -> None:
     """A schema-2 audit report, packed, in the lean layout (module docstring)."""
-    from nsgcheck.audit.report_json import SCHEMA_VERSION, TABLES, Packer, unpack
+    from nsgcheck.audit.report_json import SCHEMA_VERSION, TABLES, Packer, ResultRows, unpack
 
     report = unpack(report)                     # a packed dictionary is packed again the same way
     packer = Packer(report)
@@ -85,13 +86,17 @@ def _lean(report: dict[str, Any], emit: Any) -> None:
         if key == "schema_version":
             value = SCHEMA_VERSION
         emit(("{\n  " if i == 0 else ",\n  ") + line(key) + ": ")
+        if key == "results" and isinstance(value, ResultRows):
+            _lines(packer.row_lines(value, line), emit)
+            continue
         if key == "results" and isinstance(value, list):
             _lines(packer.lines(value, line), emit)
             continue
         _member(value, line, emit)
     for name in TABLES:
         emit((",\n  " if body else "{\n  ") + line(name) + ": ")
-        _member(packer.tables[name], line, emit)
+        texts = packer.texts[name]          # (each entry's text, as `line` writes it)
+        emit("{\n    " + ",\n    ".join(line(k) + ": " + v for k, v in texts.items()) + "\n  }" if texts else "{}")
         body = body or [(name, None)]
     emit("\n}\n")
 
@@ -115,12 +120,19 @@ def _member(value: Any, line: Any, emit: Any) -> None:
 
 
 def _lines(lines: Any, emit: Any) -> None:
-    """A top-level array of elements already encoded, one per line."""
-    first = True
-    for text in lines:
-        emit(("[\n    " if first else ",\n    ") + text)
-        first = False
-    emit("[]" if first else "\n  ]")
+    """A top-level array of elements already encoded, one per line (passed on in chunks)."""
+    lines = iter(lines)
+    first = next(lines, None)
+    if first is None:
+        emit("[]")
+        return
+    emit("[\n    " + first)
+    while True:
+        chunk = list(islice(lines, 2048))
+        if not chunk:
+            break
+        emit(",\n    " + ",\n    ".join(chunk))
+    emit("\n  ]")
 
 
 def _float(x: float) -> str:
