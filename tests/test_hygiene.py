@@ -72,3 +72,89 @@ def test_findings_must_hold_in_every_context():
     other = ResolveContext(None, AddressSet.parse("10.2.0.0/16"), AddressSet.parse("20.0.0.0/8"))
     both = analyze(n, [CTX, other])
     assert [f.kind for f in both if f.rule.name == "allow-vnet"] == [SHADOWED]
+
+
+# --------------------------------------------------------------------------- against the reference
+import ipaddress  # noqa: E402
+
+from hypothesis import given, strategies as st  # noqa: E402
+
+from nsgcheck.engine.hygiene import HygieneMemo, _classes  # noqa: E402
+from servicetags.intervals import normalize  # noqa: E402
+from reference_hygiene import reference_analyze_nsg  # noqa: E402
+
+
+def _spread(base: str, count: int, size: int) -> tuple[AddressToken, ...]:
+    """`count` prefixes of `size` bits every other block from `base`: a set of many intervals, like a
+    service tag (the analysis cuts those once per combination)."""
+    net = ipaddress.ip_network(base)
+    step = 2 * (1 << (net.max_prefixlen - size))
+    return tuple(AddressToken(AddressKind.CIDR, f"{net.network_address + k * step}/{size}") for k in range(count))
+
+
+_ADDRESSES = ([(AddressToken(AddressKind.CIDR, c),) for c in
+               ("30.0.0.0/8", "30.1.0.0/16", "30.1.2.0/24", "30.128.0.0/9", "10.1.0.0/16", "10.1.4.0/22",
+                "0.0.0.0/0", "2001:db8::/32", "2001:db8:1::/48")]
+              + [(AddressToken(AddressKind.ANY, "*"),), (AddressToken(AddressKind.TAG, "VirtualNetwork"),),
+                 (AddressToken(AddressKind.TAG, "Internet"),),
+                 (AddressToken(AddressKind.CIDR, "30.1.2.0/24"), AddressToken(AddressKind.CIDR, "10.1.0.0/16")),
+                 _spread("30.1.0.0/16", 30, 24), _spread("30.1.0.0/16", 40, 26), _spread("30.0.0.0/8", 26, 16),
+                 _spread("2001:db8::/32", 30, 48), _spread("30.1.2.255/32", 30, 32),
+                 _spread("10.1.3.255/32", 30, 32), _spread("30.1.0.0/16", 30, 24) + _spread("10.1.0.0/16", 5, 24)])
+_ADDRESS = st.one_of(st.sampled_from(_ADDRESSES), st.just(Unknown("a parameter")))
+_PORTS = st.one_of(st.sampled_from([PortSet.parse(p) for p in ("*", "443", "80", "443-444", "1-1000", "22")]
+                                   + [PortSet.parse(["80", "443", "8443"])]),
+                   st.just(Unknown("a port parameter")))
+_PROTOCOL = st.sampled_from(["tcp", "udp", "*", "icmp", "tcp", Unknown("a protocol parameter")])
+_ACCESS = st.sampled_from(["allow", "deny", "allow", "deny", Unknown("an access parameter")])
+
+
+@st.composite
+def _rules(draw, direction: str):
+    count = draw(st.integers(0, 14))
+    out = []
+    for k in range(count):
+        weird = draw(st.integers(0, 9))
+        out.append(SecurityRule(
+            f"r{k}", 100 + 10 * k, direction, draw(_ACCESS) if weird else "allow", draw(_PROTOCOL),
+            draw(_ADDRESS), draw(_PORTS) if weird < 2 else PortSet.everything(), draw(_ADDRESS), draw(_PORTS),
+            exists=Unknown("a condition") if weird == 9 else None))
+    return out
+
+
+@given(st.sampled_from(["inbound", "outbound"]).flatmap(lambda d: st.tuples(st.just(d), _rules(d))))
+def test_indexed_analysis_matches_the_plain_one(case):
+    """The class-mask analysis finds exactly what the plain box analysis finds (kinds, rules, the
+    rules that cause them in their order, shares, messages), for rule lists with plural fields,
+    sets of many intervals, IPv6, undetermined fields, access and existence, and defaults."""
+    direction, rules = case
+    n = NetworkSecurityGroup("/x/n", "n", tuple(rules), default_rules())
+    memo = HygieneMemo()
+    assert analyze_nsg(n, direction, CTX, memo=memo) == reference_analyze_nsg(n, direction, CTX)
+    # a second list with the same large sets reuses their cut: still the same findings
+    assert analyze_nsg(n, direction, CTX, memo=memo) == reference_analyze_nsg(n, direction, CTX)
+
+
+_LIGHT = st.lists(st.tuples(st.integers(0, 64), st.integers(0, 9)), max_size=3).map(
+    lambda pairs: [(lo, lo + w) for lo, w in pairs])
+_MANY = st.lists(st.integers(0, 32), min_size=25, max_size=33, unique=True).map(
+    lambda xs: [(2 * x, 2 * x) for x in xs])          # over 24 intervals: cut once per combination
+_INTERVALS = st.one_of(_LIGHT, _MANY).map(lambda pairs: PortSet(normalize(pairs)))
+
+
+@given(st.lists(_INTERVALS, min_size=1, max_size=7), st.lists(_INTERVALS, max_size=3))
+def test_classes_are_exactly_the_atoms_of_the_sets(sets, others):
+    """Each class bit stands for one nonempty piece of the line no set splits: the classes' signatures
+    (which sets hold them) are exactly the distinct signatures of the points, each once, whether a
+    set is cut alone or with the large sets (over 24 intervals) of another family already cut."""
+    memo = HygieneMemo()
+    _classes(others + [s for s in sets if len(s.ranges) > 24], memo)     # a cut shared through the memo
+    masks = _classes(sets, memo)
+
+    def holds(s, x):
+        return any(lo <= x <= hi for lo, hi in s.ranges)
+
+    want = {sum(1 << i for i, s in enumerate(sets) if holds(s, x)) for x in range(0, 80)} - {0}
+    width = max(m.bit_length() for m in masks)
+    got = [sum(1 << i for i, m in enumerate(masks) if m >> c & 1) for c in range(width)]
+    assert sorted(got) == sorted(want)

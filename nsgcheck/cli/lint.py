@@ -104,17 +104,18 @@ def lint_report(estate: Any, catalog: Any) -> dict[str, Any]:
     from nsgcheck.answers import origin_json
     from nsgcheck.audit.run import service_tags_info
     from nsgcheck.engine.context import asg_membership
-    from nsgcheck.engine.hygiene import analyze
+    from nsgcheck.engine.hygiene import HygieneMemo, analyze
     from nsgcheck.engine.nsg import TermCache
 
     asgs = asg_membership(estate)
     cache = TermCache()
+    memo = HygieneMemo()
     nsgs = []
     levels = {"error": 0, "warning": 0, "note": 0}
     filtered = filtered_subnets(estate)
     for _, nsg in sorted(estate.nsgs.items()):
         findings = [finding_json(nsg, f) for f in analyze(nsg, contexts_for(estate, nsg, catalog, asgs, filtered),
-                                                          cache)]
+                                                          cache, memo)]
         findings.sort(key=lambda x: (x["direction"], x["priority"] if isinstance(x["priority"], int) else 0,
                                      x["rule"], x["id"]))
         for x in findings:

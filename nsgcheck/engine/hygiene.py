@@ -17,22 +17,36 @@ possible-only matches are never reported as dead):
   higher-priority rules of the opposite access; `share` is that part of the rule's match.
 * `generalization`: a later, broader custom rule of the opposite access contains the whole
   rule (the rule is an exception carved out of it); informative.
+
+How: every set one dimension of the NSG's boxes takes (addresses, ports, protocols) is cut into
+classes, the pieces of the line no set splits (`Classes`; service-tag sets, which recur in every
+NSG, are cut once per combination and shared through `HygieneMemo`); a box becomes five bit masks
+over those classes, so meeting, cutting and containment are integer operations. Which rules can
+meet which comes from an index of the rules by class (`_Index`), so each rule is cut only by the
+rules that meet it. Shares (volumes) are taken on the rules' own boxes. The plain analysis on the
+engine's boxes is kept in the tests as the reference this one is compared with.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Sequence
 
-from .firstmatch import ALLOW, DENY, UNKNOWN, Term, first_match
-from .nsg import RuleRef, TermCache, nsg_terms, prefilter
+from .firstmatch import ALLOW, DENY, UNKNOWN, Term
+from .nsg import RuleRef, TermCache, nsg_terms
 from .resolve import INBOUND, OUTBOUND, ResolveContext
-from .space import Box, intersect_all, subtract_all, volume
+from .space import PROTOCOLS, Box, subtract_all, volume
 
 SHADOWED = "shadowed"
 REDUNDANT = "redundant"
 PARTLY_OVERRIDDEN = "partly-overridden"
 GENERALIZATION = "generalization"
+
+_NONE, _ALLOWED, _DENIED, _EITHER = 0, 1, 2, 3          # outcome sets as bits: allow 1, deny 2
+_ACT = {ALLOW: _ALLOWED, DENY: _DENIED, UNKNOWN: _EITHER}
+_PROTO_BIT = {p: 1 << i for i, p in enumerate(sorted(PROTOCOLS))}
+_V6 = 1 << 32                 # IPv6 addresses sit after IPv4 on one line
+_HEAVY = 24                   # sets of more intervals are cut once per combination (service tags)
 
 
 @dataclass(frozen=True)
@@ -48,38 +62,275 @@ class HygieneFinding:
         return (self.kind, self.direction, self.rule.rule.name.lower())
 
 
-def _possible(t: Term) -> list[Box]:
-    """Everything a term might match (certain ∪ maybe), as disjoint boxes."""
-    out = [b for b in t.boxes]
-    for m in t.maybe:
-        rest = [m]
-        for b in t.boxes:
-            rest = subtract_all(rest, b)
-        out.extend(rest)
+@dataclass
+class HygieneMemo:
+    """Work shared by the analyses of one run: the cut of each combination of large sets (service
+    tags recur in every NSG), and the findings of each rule list (contexts that resolve alike share
+    one list through the `TermCache`; the list is held, so its id is not reused)."""
+
+    heavy: dict[Any, "_Cut"] = field(default_factory=dict)
+    lines: dict[int, tuple[Any, tuple[tuple[int, int], ...]]] = field(default_factory=dict)
+    findings: dict[tuple[int, str], tuple[list[Term], list[HygieneFinding]]] = field(default_factory=dict)
+
+    def line(self, s: Any) -> tuple[tuple[int, int], ...]:
+        """`_line(s)`, remembered by identity (the set is held)."""
+        hit = self.lines.get(id(s))
+        if hit is None or hit[0] is not s:
+            hit = self.lines[id(s)] = (s, _line(s))
+        return hit[1]
+
+
+# --------------------------------------------------------------------------- classes
+def _line(s: Any) -> tuple[tuple[int, int], ...]:
+    """A set of one dimension as inclusive intervals of one line (IPv6 after IPv4)."""
+    v4 = getattr(s, "v4", None)
+    if v4 is None:
+        return s.ranges
+    if not s.v6:
+        return v4
+    return v4 + tuple((lo + _V6, hi + _V6) for lo, hi in s.v6)
+
+
+def _sweep(lines: Sequence[tuple[tuple[int, int], ...]]) -> tuple[list[int], list[int]]:
+    """(starts, signatures): the line cut where any set starts or ends; piece k runs from
+    starts[k] to the next start and lies in the sets whose bits are in signatures[k] (piece 0
+    starts before everything and lies in none)."""
+    events: list[tuple[int, int]] = []
+    for i, ivs in enumerate(lines):
+        bit = 1 << i
+        for lo, hi in ivs:
+            events.append((lo, bit))
+            events.append((hi + 1, -bit))
+    events.sort()
+    starts, sigs = [-1], [0]
+    active = 0
+    for pos, delta in events:
+        active += delta
+        if pos == starts[-1]:
+            sigs[-1] = active
+        else:
+            starts.append(pos)
+            sigs.append(active)
+    return starts, sigs
+
+
+@dataclass(frozen=True)
+class _Cut:
+    """The line cut by a fixed family of sets: pieces (start, class bit) in order, and the
+    classes' signatures over the family (bit i: the family's i-th set holds the class)."""
+
+    index: dict[Any, int]           # set of the family -> its bit in the signatures
+    starts: list[int]
+    bits: list[int]                 # per piece: 1 << its class (class 0: in no set of the family)
+    sigs: list[int]                 # per class: its signature
+
+    @classmethod
+    def of(cls, family: Sequence[Any], lines: Sequence[tuple[tuple[int, int], ...]]) -> "_Cut":
+        starts, piece_sigs = _sweep(lines)
+        ids: dict[int, int] = {0: 0}
+        bits = [1 << ids.setdefault(s, len(ids)) for s in piece_sigs]
+        sigs = [0] * len(ids)
+        for s, c in ids.items():
+            sigs[c] = s
+        return cls({s: i for i, s in enumerate(family)}, starts, bits, sigs)
+
+
+_NO_CUT = _Cut({}, [-1], [1], [0])
+
+
+def _classes(sets: Sequence[Any], memo: HygieneMemo) -> list[int]:
+    """Per set of one dimension, the bit mask of the classes it holds: the classes are the
+    nonempty pieces of the line that lie in the same sets (no set splits one)."""
+    lines = [memo.line(s) for s in sets]
+    heavy = {sets[i]: None for i, ivs in enumerate(lines) if len(ivs) > _HEAVY}   # by value
+    light = [i for i, ivs in enumerate(lines) if len(ivs) <= _HEAVY]
+    cut = _NO_CUT
+    if heavy:
+        key = frozenset(heavy)
+        cut = memo.heavy.get(key)
+        if cut is None:
+            family = list(heavy)
+            cut = memo.heavy[key] = _Cut.of(family, [memo.line(x) for x in family])
+    starts, sigs = _sweep([lines[i] for i in light])
+    # the classes of the large sets' pieces met by each light signature (both cuts walked in order)
+    met: dict[int, int] = {}
+    hstarts, hbits = cut.starts, cut.bits
+    last = len(hstarts) - 1
+    k = 0
+    for r, sig in enumerate(sigs):
+        lo = starts[r]
+        while k < last and hstarts[k + 1] <= lo:
+            k += 1
+        acc = hbits[k]
+        if r + 1 < len(starts):
+            hi = starts[r + 1]
+            while k < last and hstarts[k + 1] < hi:
+                k += 1
+                acc |= hbits[k]
+        else:
+            while k < last:
+                k += 1
+                acc |= hbits[k]
+        met[sig] = met.get(sig, 0) | acc
+    light_masks = [0] * len(light)
+    heavy_masks = [0] * len(cut.index)
+    c = 0
+    for sig, classes in met.items():
+        for hc in _bits(classes):
+            hs = cut.sigs[hc]
+            if not (sig or hs):
+                continue          # in no set at all
+            bit = 1 << c
+            c += 1
+            for i in _bits(sig):
+                light_masks[i] |= bit
+            for i in _bits(hs):
+                heavy_masks[i] |= bit
+    out = [0] * len(sets)
+    for j, i in enumerate(light):
+        out[i] = light_masks[j]
+    for i, ivs in enumerate(lines):
+        if len(ivs) > _HEAVY:
+            out[i] = heavy_masks[cut.index[sets[i]]]
     return out
 
 
-def _exact(t: Term) -> bool:
-    return not t.maybe and t.action != UNKNOWN and bool(t.boxes)
+# --------------------------------------------------------------------------- boxes as masks
+Mask = tuple[int, int, int, int, int]        # protocols, source, source ports, destination, destination ports
 
 
-def _covered(region: list[Box], earlier: Sequence[Term]) -> tuple[list[Box], list[Term]]:
-    """Subtract the certain boxes of earlier terms; return what is left and the terms that cut."""
-    used: list[Term] = []
-    left = region
-    for t in earlier:
-        if not left:
-            break
-        cut = False
-        for b in t.boxes:
-            if intersect_all(left, b):
-                left = subtract_all(left, b)
-                cut = True
-        if cut:
-            used.append(t)
-    return left, used
+def _bits(x: int):
+    """The positions of the set bits of x, lowest first."""
+    while x:
+        low = x & -x
+        yield low.bit_length() - 1
+        x ^= low
 
 
+def _meet(a: Mask, b: Mask) -> bool:
+    return bool(a[0] & b[0] and a[3] & b[3] and a[4] & b[4] and a[1] & b[1] and a[2] & b[2])
+
+
+def _minus(a: Mask, b: Mask) -> list[Mask]:
+    """Disjoint masks covering a minus b (one dimension peeled at a time, as `Box.subtract`)."""
+    p, s, sp, d, dp = a[0] & b[0], a[1] & b[1], a[2] & b[2], a[3] & b[3], a[4] & b[4]
+    if not (p and s and sp and d and dp):
+        return [a]
+    out: list[Mask] = []
+    x = a[0] & ~b[0]
+    if x:
+        out.append((x, a[1], a[2], a[3], a[4]))
+    x = a[3] & ~b[3]
+    if x:
+        out.append((p, a[1], a[2], x, a[4]))
+    x = a[4] & ~b[4]
+    if x:
+        out.append((p, a[1], a[2], d, x))
+    x = a[1] & ~b[1]
+    if x:
+        out.append((p, x, a[2], d, dp))
+    x = a[2] & ~b[2]
+    if x:
+        out.append((p, s, x, d, dp))
+    return out
+
+
+def _cut(region: list[Mask], box: Mask) -> tuple[list[Mask], bool]:
+    """(region minus box, whether box met the region)."""
+    if not any(_meet(r, box) for r in region):
+        return region, False
+    out: list[Mask] = []
+    for r in region:
+        out.extend(_minus(r, box))
+    return out, True
+
+
+@dataclass
+class _Terms:
+    """One rule list as masks: per term its certain and maybe boxes, and which terms can meet it."""
+
+    certain: list[list[Mask]]
+    maybe: list[list[Mask]]
+    hulls: list[Mask]
+    groups: list[list[tuple[int, int]]]             # per dimension: (hull value, terms holding it)
+    memo: list[dict[int, int]]
+    near: dict[int, int]
+
+    @classmethod
+    def of(cls, terms: Sequence[Term], memo: HygieneMemo) -> "_Terms":
+        dims: list[list[Any]] = [[], [], [], []]      # source, source ports, destination, destination ports
+        seen: list[dict[int, int]] = [{}, {}, {}, {}]
+        for t in terms:
+            for b in (*t.boxes, *t.maybe):
+                for k, v in enumerate((b.src, b.sport, b.dst, b.dport)):
+                    if id(v) not in seen[k]:
+                        seen[k][id(v)] = len(dims[k])
+                        dims[k].append(v)
+        masks = [_classes(sets, memo) for sets in dims]
+        protos: dict[frozenset[str], int] = {}
+
+        def mask(b: Box) -> Mask:
+            p = protos.get(b.protocols)
+            if p is None:
+                p = protos[b.protocols] = sum(_PROTO_BIT[x] for x in b.protocols)
+            return (p, masks[0][seen[0][id(b.src)]], masks[1][seen[1][id(b.sport)]],
+                    masks[2][seen[2][id(b.dst)]], masks[3][seen[3][id(b.dport)]])
+
+        certain = [[mask(b) for b in t.boxes] for t in terms]
+        maybe = [[mask(b) for b in t.maybe] for t in terms]
+        hulls: list[Mask] = []
+        groups: list[dict[int, int]] = [{}, {}, {}, {}, {}]
+        for j in range(len(terms)):
+            h = [0, 0, 0, 0, 0]
+            for b in (*certain[j], *maybe[j]):
+                for k in range(5):
+                    h[k] |= b[k]
+            hulls.append((h[0], h[1], h[2], h[3], h[4]))
+            if all(h):
+                for k in range(5):
+                    groups[k][h[k]] = groups[k].get(h[k], 0) | (1 << j)
+        return cls(certain, maybe, hulls, [list(g.items()) for g in groups], [{}, {}, {}, {}, {}], {})
+
+    def near_terms(self, i: int) -> int:
+        """Bits of the terms whose boxes (certain or maybe) can meet term i's, in every dimension
+        of their hulls (a term that meets none of them cannot cut or decide any of its packets)."""
+        hit = self.near.get(i)
+        if hit is not None:
+            return hit
+        h = self.hulls[i]
+        acc = -1 if all(h) else 0
+        for k in range(5):
+            if not acc:
+                break
+            v = h[k]
+            m = self.memo[k].get(v)
+            if m is None:
+                m = 0
+                for g, members in self.groups[k]:
+                    if g & v:
+                        m |= members
+                self.memo[k][v] = m
+            acc &= m
+        self.near[i] = acc
+        return acc
+
+    def covered(self, region: list[Mask], cutters: Sequence[int]) -> tuple[list[Mask], list[int]]:
+        """Cut the certain boxes of the given terms from region, in order: (what is left, the
+        terms that cut)."""
+        used: list[int] = []
+        for j in cutters:
+            if not region:
+                break
+            cut = False
+            for b in self.certain[j]:
+                region, met = _cut(region, b)
+                cut = cut or met
+            if cut:
+                used.append(j)
+        return region, used
+
+
+# --------------------------------------------------------------------------- analysis
 def _share_text(share: float) -> str:
     if share >= 0.001:
         return f"{share:.1%}"
@@ -94,85 +345,160 @@ def _name(t: Term) -> str:
     return _ref_name(t.label)
 
 
-def analyze_nsg(nsg, direction: str, ctx: ResolveContext, cache: TermCache | None = None) -> list[HygieneFinding]:
-    """Findings for the rules of one direction (custom rules only are reported)."""
-    terms = nsg_terms(nsg, direction, ctx, cache)
+def shadowed(direction: str, rule: RuleRef, by: Sequence[Any]) -> HygieneFinding:
+    """The finding for a rule everything of which `by` (the rules, in order) match first."""
+    if len(by) == 1:
+        msg = f"never matches: everything it matches is matched first by {_ref_name(by[0])}"
+    else:
+        msg = ("never matches: everything it matches is matched first by the union of "
+               + ", ".join(_ref_name(u) for u in by))
+    return HygieneFinding(SHADOWED, direction, rule, tuple(by), 1.0, msg)
+
+
+def partly_overridden(direction: str, rule: RuleRef, by: Sequence[Any], share: float) -> HygieneFinding:
+    return HygieneFinding(PARTLY_OVERRIDDEN, direction, rule, tuple(by), share,
+                          f"{_share_text(share)} of what it allows is denied first by "
+                          + ", ".join(_ref_name(e) for e in by))
+
+
+def redundant(direction: str, rule: RuleRef, by: Sequence[Any], action: str) -> HygieneFinding:
+    return HygieneFinding(REDUNDANT, direction, rule, tuple(by), 1.0,
+                          f"removing it changes nothing: what it decides gets the same access ({action}) from "
+                          + ", ".join(_ref_name(b) for b in by))
+
+
+def generalization(direction: str, rule: RuleRef, later: Term) -> HygieneFinding:
+    return HygieneFinding(GENERALIZATION, direction, rule, (later.label,), 1.0,
+                          f"an exception to the broader later rule {_name(later)} ({later.action})")
+
+
+def _exact(t: Term) -> bool:
+    return not t.maybe and t.action != UNKNOWN and bool(t.boxes)
+
+
+def _decided_alike(m: _Terms, terms: Sequence[Term], mine: list[Mask], later: Sequence[int],
+                   action: str) -> list[Any] | None:
+    """The labels of the later terms that decide `mine` (first match, doubt followed as
+    `first_match` does) when every packet of it certainly gets `action` from them; else None."""
+    want = _ACT[action]
+    regions: dict[int, list[Mask]] = {_NONE: mine}
+    by: list[Any] = []
+    for j in later:
+        if not regions:
+            break
+        term = terms[j]
+        act = _ACT[term.action]
+        nxt: dict[int, list[Mask]] = {}
+        for possible, boxes in regions.items():
+            hit = False
+            for b in m.certain[j]:
+                boxes, met = _cut(boxes, b)
+                hit = hit or met
+            if hit:
+                if possible | act != want:
+                    return None
+                if term.label not in by:
+                    by.append(term.label)
+            if m.maybe[j] and boxes:
+                doubt = False
+                for b in m.maybe[j]:
+                    before = boxes
+                    boxes, met = _cut(boxes, b)
+                    if met:
+                        doubt = True
+                        nxt.setdefault(possible | act, []).extend(
+                            x for r in before for x in _inside(r, b))
+                if doubt and possible | act == _EITHER:
+                    return None
+            if boxes:
+                nxt.setdefault(possible, []).extend(boxes)
+        regions = nxt
+    return None if regions else by
+
+
+def _inside(a: Mask, b: Mask) -> list[Mask]:
+    """a ∩ b as a list (empty when they do not meet)."""
+    x = (a[0] & b[0], a[1] & b[1], a[2] & b[2], a[3] & b[3], a[4] & b[4])
+    return [x] if all(x) else []
+
+
+def _findings(terms: list[Term], direction: str, memo: HygieneMemo) -> list[HygieneFinding]:
+    m = _Terms.of(terms, memo)
+    custom = [isinstance(t.label, RuleRef) and not t.label.rule.default for t in terms]
     out: list[HygieneFinding] = []
     # pass 1: rules that can never match (they are to be removed: ignored when judging redundancy)
-    dead: set[int] = set()
+    dead = 0
     for i, t in enumerate(terms):
-        ref = t.label
-        if not isinstance(ref, RuleRef) or ref.rule.default:
+        region = m.certain[i] + m.maybe[i]
+        if not custom[i] or not region:
             continue
-        region = _possible(t)
-        if not region:
-            continue
-        left, used = _covered(region, prefilter(terms[:i], region))
-        if not left and all(u.action != UNKNOWN for u in used):
-            if len(used) == 1:
-                msg = f"never matches: everything it matches is matched first by {_name(used[0])}"
-            else:
-                msg = ("never matches: everything it matches is matched first by the union of "
-                       + ", ".join(_name(u) for u in used))
-            out.append(HygieneFinding(SHADOWED, direction, ref, tuple(u.label for u in used), 1.0, msg))
-            dead.add(i)
+        left, used = m.covered(region, list(_bits(m.near_terms(i) & ((1 << i) - 1))))
+        if not left and all(terms[u].action != UNKNOWN for u in used):
+            out.append(shadowed(direction, t.label, [terms[u].label for u in used]))
+            dead |= 1 << i
     # pass 2: redundant, partly overridden, generalizations
     for i, t in enumerate(terms):
+        if dead >> i & 1 or not custom[i] or not _exact(t):
+            continue
         ref = t.label
-        if i in dead or not isinstance(ref, RuleRef) or ref.rule.default:
-            continue
-        if not _exact(t):
-            continue
-        earlier = prefilter(terms[:i], list(t.boxes))
+        near = m.near_terms(i)
+        earlier = list(_bits(near & ((1 << i) - 1)))
         # the part this rule decides: its boxes minus whatever earlier rules take (certain or maybe)
-        mine = list(t.boxes)
-        for e in earlier:
-            for b in e.boxes + e.maybe:
-                mine = subtract_all(mine, b)
-        total = volume(list(t.boxes))
-        # an allow partly overridden by earlier denies
-        opposite = [e for e in earlier if e.action == DENY] if t.action == ALLOW else []
-        if opposite:
-            taken_left, taken_by = _covered(list(t.boxes), opposite)
-            taken = total - volume(taken_left)
-            if taken and taken_by:
-                share = taken / total
-                out.append(HygieneFinding(
-                    PARTLY_OVERRIDDEN, direction, ref, tuple(e.label for e in taken_by), share,
-                    f"{_share_text(share)} of what it allows is denied first by "
-                    + ", ".join(_name(e) for e in taken_by)))
+        mine = m.certain[i]
+        for j in earlier:
+            for b in (*m.certain[j], *m.maybe[j]):
+                mine = _cut(mine, b)[0]
+        # an allow partly overridden by earlier denies (the share on the rules' own boxes)
+        if t.action == ALLOW:
+            taken_by = m.covered(m.certain[i], [j for j in earlier if terms[j].action == DENY])[1]
+            if taken_by:
+                total = volume(list(t.boxes))
+                rest = list(t.boxes)
+                for j in taken_by:
+                    for b in terms[j].boxes:
+                        rest = subtract_all(rest, b)
+                taken = total - volume(rest)
+                if taken:
+                    out.append(partly_overridden(direction, ref, [terms[j].label for j in taken_by], taken / total))
         # judge redundancy without the rules already found dead (they are to be removed)
-        later = [x for j, x in enumerate(terms) if j > i and j not in dead]
+        later = [j for j in _bits(near >> (i + 1) << (i + 1)) if not dead >> j & 1]
         if mine:
-            rest = first_match(mine, prefilter(later, mine), unmatched=DENY)
-            if all(p.term is not None and p.outcome == t.action for p in rest.pieces):
-                by = []
-                for p in rest.pieces:
-                    if p.term.label not in by:
-                        by.append(p.term.label)
-                out.append(HygieneFinding(
-                    REDUNDANT, direction, ref, tuple(by), 1.0,
-                    f"removing it changes nothing: what it decides gets the same access ({t.action}) from "
-                    + ", ".join(_ref_name(b) for b in by)))
+            by = _decided_alike(m, terms, mine, later, t.action)
+            if by is not None:
+                out.append(redundant(direction, ref, by, t.action))
                 continue
         # generalization: a later, broader custom rule of the opposite access contains this one
-        for later_t in later:
-            lr = later_t.label
-            if not isinstance(lr, RuleRef) or lr.rule.default or later_t.action in (t.action, UNKNOWN):
+        for j in later:
+            later_t = terms[j]
+            if not custom[j] or later_t.action in (t.action, UNKNOWN):
                 continue
-            if later_t.boxes and not _covered(list(t.boxes), [later_t])[0]:
-                out.append(HygieneFinding(
-                    GENERALIZATION, direction, ref, (lr,), 1.0,
-                    f"an exception to the broader later rule {_name(later_t)} ({later_t.action})"))
+            if later_t.boxes and not m.covered(m.certain[i], [j])[0]:
+                out.append(generalization(direction, ref, later_t))
                 break
     return out
 
 
-def analyze(nsg, contexts: Sequence[ResolveContext], cache: TermCache | None = None) -> list[HygieneFinding]:
+def analyze_nsg(nsg, direction: str, ctx: ResolveContext, cache: TermCache | None = None,
+                memo: HygieneMemo | None = None) -> list[HygieneFinding]:
+    """Findings for the rules of one direction (custom rules only are reported)."""
+    terms = nsg_terms(nsg, direction, ctx, cache)
+    if memo is None:
+        memo = HygieneMemo()
+    key = (id(terms), direction)
+    hit = memo.findings.get(key)
+    if hit is None or hit[0] is not terms:
+        hit = memo.findings[key] = (terms, _findings(terms, direction, memo))
+    return list(hit[1])
+
+
+def analyze(nsg, contexts: Sequence[ResolveContext], cache: TermCache | None = None,
+            memo: HygieneMemo | None = None) -> list[HygieneFinding]:
     """Both directions; with several contexts keep only findings that hold in each."""
+    if memo is None:
+        memo = HygieneMemo()
     found: list[HygieneFinding] = []
     for direction in (INBOUND, OUTBOUND):
-        per_ctx = [analyze_nsg(nsg, direction, c, cache) for c in contexts]
+        per_ctx = [analyze_nsg(nsg, direction, c, cache, memo) for c in contexts]
         if not per_ctx:
             continue
         keys = set.intersection(*({f.key() for f in fs} for fs in per_ctx))
