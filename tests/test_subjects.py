@@ -145,3 +145,36 @@ def test_missing_names_are_those_no_subject_answers_to_whatever_the_spelling():
         assert missing == [v for v in names
                            if not any(v.strip().lower() in s.aliases or ref(v) in s.aliases for s in every)]
     check()
+
+
+# --------------------------------------------------------------------------- name indexes vs the scans
+from hypothesis import given, strategies as st  # noqa: E402
+
+from nsgcheck.audit.subjects import MappingIndex, VnetNames, mapped_target_vnet, resolve_vnet  # noqa: E402
+from nsgcheck.audit.scenario import Scenario  # noqa: E402
+from nsgcheck.model import VirtualNetwork, ref  # noqa: E402
+
+_RG = "/subscriptions/s/resourceGroups/{}/providers/Microsoft.Network/virtualNetworks/{}"
+_NAMES = ("hub", "Hub", "spoke", "dr", "DR-vnet", "x")
+_KEYS = st.one_of(st.sampled_from(_NAMES), st.builds(lambda g, n: _RG.format(g, n), st.sampled_from(("a", "B")),
+                                                     st.sampled_from(_NAMES)),
+                  st.builds(lambda g, n: " " + _RG.format(g, n).upper() + "/ ", st.sampled_from(("a", "B")),
+                            st.sampled_from(_NAMES)))
+
+
+@given(st.lists(st.tuples(st.sampled_from(("a", "B", None)), st.sampled_from(_NAMES), st.sampled_from(_NAMES)),
+                max_size=6),
+       st.lists(st.tuples(_KEYS, _KEYS), max_size=6), st.lists(_KEYS, max_size=4))
+def test_vnet_name_indexes_answer_as_the_scans(vnets, mapping, keys):
+    """`VnetNames` and `MappingIndex` give what `resolve_vnet` and `mapped_target_vnet` give (by id, by
+    name in any case, ids in other cases with spaces and slashes, names shared by VNets, the first of
+    several mappings of one VNet), for every VNet and mapping key."""
+    estate = Estate()
+    for group, id_name, name in vnets:            # a VNet's name may differ from its id's last segment
+        vid = _RG.format(group, id_name) if group else id_name      # (an id may be a bare name)
+        estate.vnets[ref(vid)] = VirtualNetwork(vid, name, ())
+    scenario = Scenario(network_mapping=tuple(mapping))
+    names, index = VnetNames(estate), MappingIndex(estate, scenario)
+    for key in [k for pair in mapping for k in pair] + keys + [v.id for v in estate.vnets.values()]:
+        assert names.resolve(key) == resolve_vnet(estate, key)
+        assert index.target(key) == mapped_target_vnet(estate, scenario, key)

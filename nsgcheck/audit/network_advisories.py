@@ -22,7 +22,7 @@ from typing import Sequence
 from nsgcheck.audit.destinations import ASR_GROUP, BLOB_GROUPS, endpoints_for
 from nsgcheck.audit.results import Advisory
 from nsgcheck.audit.scenario import Scenario
-from nsgcheck.audit.subjects import AuditSubject, resolve_vnet
+from nsgcheck.audit.subjects import AuditSubject, VnetNames
 from nsgcheck.engine.catalog import TagCatalog, tag_addresses
 from nsgcheck.engine.egress import DEFAULT_OUTBOUND, egress_for
 from nsgcheck.estate import Estate
@@ -84,10 +84,10 @@ def default_outbound(estate: Estate, subjects: Sequence[AuditSubject]) -> list[A
 # --------------------------------------------------------------------------- failback
 def reverse_mappings(estate: Estate, scenario: Scenario) -> list[Advisory]:
     out = []
-    pairs = {(resolve_vnet(estate, a) or a.lower(), resolve_vnet(estate, b) or b.lower())
-             for a, b in scenario.network_mapping}
-    for a, b in scenario.network_mapping:
-        ka, kb = resolve_vnet(estate, a) or a.lower(), resolve_vnet(estate, b) or b.lower()
+    names = VnetNames(estate)
+    keys = [(names.resolve(a) or a.lower(), names.resolve(b) or b.lower()) for a, b in scenario.network_mapping]
+    pairs = set(keys)
+    for (a, b), (ka, kb) in zip(scenario.network_mapping, keys):
         if ka == kb or (kb, ka) in pairs:
             continue
         na, nb = a.rstrip("/").rsplit("/", 1)[-1], b.rstrip("/").rsplit("/", 1)[-1]

@@ -94,7 +94,8 @@ def _name_matches(estate: Estate, key: str, vnet_id: str) -> bool:
 
 
 def mapped_target_vnet(estate: Estate, scenario: Scenario, source_vnet_id: str | None) -> str | None:
-    """The target VNet id (or name) the scenario maps the source VNet to."""
+    """The target VNet id (or name) the scenario maps the source VNet to (the plain scan of the
+    mappings; the audit asks `MappingIndex`, tested against this)."""
     if not source_vnet_id:
         return None
     for src, tgt in scenario.network_mapping:
@@ -104,13 +105,63 @@ def mapped_target_vnet(estate: Estate, scenario: Scenario, source_vnet_id: str |
 
 
 def resolve_vnet(estate: Estate, key: str) -> str | None:
-    """A VNet id in the estate from a name or id."""
+    """A VNet id in the estate from a name or id (the plain scan; the audit asks `VnetNames`, tested
+    against this)."""
     if ref(key) in estate.vnets:
         return ref(key)
     found = estate.find_by_name("vnets", key.rsplit("/", 1)[-1]) if "/" in key else estate.find_by_name("vnets", key)
     if len(found) == 1:
         return ref(found[0].id)
     return None
+
+
+class VnetNames:
+    """`resolve_vnet` for many keys: the estate's VNets indexed by name once (was every VNet read
+    again for each key: quadratic in network mappings by name)."""
+
+    def __init__(self, estate: Estate) -> None:
+        self._vnets = estate.vnets
+        self._by_name: dict[str, list[str]] = {}
+        for k, o in estate.vnets.items():
+            self._by_name.setdefault(o.name.lower(), []).append(k)
+
+    def resolve(self, key: str) -> str | None:
+        """`resolve_vnet(estate, key)`."""
+        if ref(key) in self._vnets:
+            return ref(key)
+        name = key.rsplit("/", 1)[-1] if "/" in key else key
+        found = set(self._by_name.get(name.lower(), ()))
+        if ref(name) in self._vnets:
+            found.add(ref(name))
+        if len(found) == 1:
+            return ref(self._vnets[found.pop()].id)
+        return None
+
+
+class MappingIndex:
+    """`mapped_target_vnet` for many source VNets: the scenario's network mappings indexed by source
+    id and name once (keeping the first mapping each key matches), instead of all read per VNet."""
+
+    def __init__(self, estate: Estate, scenario: Scenario) -> None:
+        self._vnets = estate.vnets
+        self._mapping = list(scenario.network_mapping)
+        self._by_ref: dict[str, int] = {}
+        self._by_name: dict[str, int] = {}
+        for i, (src, _) in enumerate(self._mapping):
+            self._by_ref.setdefault(ref(src), i)
+            self._by_name.setdefault(src.strip().lower(), i)
+
+    def target(self, source_vnet_id: str | None) -> str | None:
+        """`mapped_target_vnet(estate, scenario, source_vnet_id)`: the first mapping whose source
+        names the VNet by id, by the VNet's name, or by the last segment of its id."""
+        if not source_vnet_id:
+            return None
+        key = ref(source_vnet_id)
+        vnet = self._vnets.get(key)
+        hits = [self._by_ref.get(key), self._by_name.get(key.rsplit("/", 1)[-1]),
+                self._by_name.get(vnet.name.lower()) if vnet is not None else None]
+        first = min((h for h in hits if h is not None), default=None)
+        return None if first is None else self._mapping[first][1]
 
 
 def subnets_by_vnet(estate: Estate) -> dict[str, list[Subnet]]:
@@ -176,13 +227,17 @@ def _target_placement(estate: Estate, scenario: Scenario, source_subnet: Subnet 
         mapped = index.setdefault("mapped", {})
         vnet_key = source_subnet.vnet_id
         if vnet_key not in mapped:
-            mapped[vnet_key] = mapped_target_vnet(estate, scenario, vnet_key)
+            if "mapping" not in index:
+                index["mapping"] = MappingIndex(estate, scenario)
+            mapped[vnet_key] = index["mapping"].target(vnet_key)
         tgt_key = mapped[vnet_key]
     if tgt_key is None:
         return None, "no target network: no network mapping for this VM's virtual network (give --network-mapping SOURCE_VNET=TARGET_VNET or a scenario file)"
     memo = index.setdefault("vnets", {})
     if tgt_key not in memo:
-        memo[tgt_key] = resolve_vnet(estate, tgt_key)
+        if "vnet_names" not in index:
+            index["vnet_names"] = VnetNames(estate)
+        memo[tgt_key] = index["vnet_names"].resolve(tgt_key)
     tgt_vnet = memo[tgt_key]
     if tgt_vnet is None:
         return None, f"no target network: the mapped target virtual network {tgt_key!r} is not in the inputs"
@@ -567,6 +622,7 @@ def _export_only_subjects(estate: Estate, scenario: Scenario) -> list[AuditSubje
 
 def _failover_only_vnets(estate: Estate, scenario: Scenario) -> set[str]:
     """VNets that are mapping targets and not sources: nothing replicates from them."""
-    targets = {resolve_vnet(estate, t) for _, t in scenario.network_mapping}
-    sources = {resolve_vnet(estate, s) for s, _ in scenario.network_mapping}
+    names = VnetNames(estate)
+    targets = {names.resolve(t) for _, t in scenario.network_mapping}
+    sources = {names.resolve(s) for s, _ in scenario.network_mapping}
     return {v for v in targets - sources if v}
