@@ -354,3 +354,91 @@ def test_single_port_spellings_are_read_as_normalize_ports_does(tokens, effectiv
                                want_problems, "destinationPortRange")
         assert got == want
         assert [(str(p), p.path) for p in got_problems] == [(str(p), p.path) for p in want_problems]
+
+
+class _Text(str):
+    """A string of another class (equal to, and hashed as, the plain string)."""
+
+
+_SINGULAR_ADDRESSES = ["*", "Any", "VirtualNetwork", "Storage.EastUS", "10.0.0.0/8", "10.0.0.1/8", "10.1.2.3",
+                       "2001:db8::/32", "1.2.3.4-1.2.3.9", "", " ", "bad tag", " Internet ", _Text("Storage"), 7,
+                       True, None, ["10.0.0.0/8"], Unknown("not evaluated")]
+_SINGULAR_PORTS = ["*", "443", "0443", "80-90", "90-80", "65536", 3389, "", "x", None, True, _Text("22"), ["22"]]
+#: what a plural or ASG field may hold beside a singular value: mostly nothing (in any spelling)
+_BESIDE = st.sampled_from([None, "", [], (), 0, False, {}]) | st.sampled_from(
+    [["10.0.0.0/8"], "22", [{"id": _ASG + "web"}], [""], 1, Unknown("not evaluated")])
+
+
+@st.composite
+def singular_rule_props(draw):
+    """Rules mostly of the common shape: singular values, plural and ASG fields absent or empty."""
+    props = {"priority": draw(st.sampled_from([100, 4096, 150, 99, 4097, 0, "200", 100.0, True, None])),
+             "direction": draw(st.sampled_from(["Inbound", "OUTBOUND", "outbound", " Inbound", "Sideways", None])),
+             "access": draw(st.sampled_from(["Allow", "Deny", "deny", 1, _Text("Allow")])),
+             "protocol": draw(st.sampled_from(["Tcp", "*", "Icmp", "ANY", "bogus", None])),
+             "sourceAddressPrefix": draw(st.sampled_from(_SINGULAR_ADDRESSES)),
+             "destinationAddressPrefix": draw(st.sampled_from(_SINGULAR_ADDRESSES)),
+             "sourcePortRange": draw(st.sampled_from(_SINGULAR_PORTS)),
+             "destinationPortRange": draw(st.sampled_from(_SINGULAR_PORTS))}
+    for key in draw(st.lists(st.sampled_from(list(props)), max_size=2, unique=True)):
+        del props[key]
+    if draw(st.booleans()):
+        props["description"] = draw(st.sampled_from(["why", "", 7, None]))
+    for key in draw(st.lists(st.sampled_from(["sourceAddressPrefixes", "destinationAddressPrefixes",
+                                              "sourceApplicationSecurityGroups", "destinationApplicationSecurityGroups",
+                                              "sourcePortRanges", "destinationPortRanges"]), max_size=3)):
+        props[key] = draw(_BESIDE)
+    return props
+
+
+_NAMES = st.sampled_from(["web", " web ", "securityRules/web", "nsg/web", "", None, 7, Unknown("x", text="n")])
+
+
+@settings(max_examples=300)
+@given(st.lists(st.tuples(singular_rule_props(), _NAMES), min_size=1, max_size=10), st.booleans(), st.booleans())
+def test_remembered_values_give_the_rules_a_fresh_normalizer_gives(rules, default, effective):
+    """Rules mostly of the common shape (singular sides beside plural and ASG fields that are absent,
+    empty or odd: `0`, `false`, `{}`; values of other types that compare equal, such as `true` and
+    `1`): every rule, first met or met again, equals (fields, problems and their paths, name) the
+    rule built with nothing remembered. (Found a plural `0` beside a remembered port read as absent
+    but as given the first time, and a port `true` read as a remembered `1`.)"""
+    shared = Normalizer()
+    origin = Origin("f.json", "/r")
+    for props, name in rules * 2:   # each rule twice: once more from what is remembered
+        got = shared.rule(props, name, origin, default, effective)
+        want = normalize_rule(props, name, origin, default, effective)
+        assert got == want
+        assert [(str(p), type(p), p.path) for p in got.problems] == [(str(p), type(p), p.path) for p in want.problems]
+        assert [type(getattr(got, f.name)) for f in fields(SecurityRule)] == \
+            [type(getattr(want, f.name)) for f in fields(SecurityRule)]
+        assert got == SecurityRule(**{f.name: getattr(got, f.name) for f in fields(SecurityRule)})
+
+
+@pytest.mark.parametrize("beside", [0, False, {}, 1])
+@pytest.mark.parametrize("fields", [("sourceAddressPrefix", "sourceAddressPrefixes"),
+                                    ("destinationPortRange", "destinationPortRanges")])
+def test_a_plural_field_holding_a_non_list_is_given_first_met_or_remembered(beside, fields):
+    """Only missing, null, `[]` and `''` mean a plural field is absent: `0`, `false` or `{}` beside a
+    singular value is both fields set (a problem), the first time and once the value is remembered."""
+    singular, plural = fields
+    shared = Normalizer()
+    base = {"priority": 100, "direction": "Inbound", "access": "Allow", "protocol": "Tcp",
+            "sourceAddressPrefix": "*", "sourcePortRange": "*", "destinationAddressPrefix": "*",
+            "destinationPortRange": "*"}
+    shared.rule(base, "plain")   # the singular values remembered
+    for _ in range(2):
+        r = shared.rule({**base, plural: beside}, "r")
+        assert any(f"both {singular} and {plural} are set" in p for p in r.problems)
+
+
+@pytest.mark.parametrize("first, then", [(1, True), (0, False), (True, 1), (1.0, 1), (1, 1.0)])
+def test_a_remembered_port_is_never_one_of_another_type_that_compares_equal(first, then):
+    """`1`, `1.0` and `true` are equal (and hash alike) but not the same port: what is remembered for
+    one is never given for another."""
+    shared = Normalizer()
+    for value in (first, then):
+        got_problems, want_problems = [], []
+        items = [(value, ("destinationPortRanges", 0))]
+        got = shared.ports(items, "destination port range", got_problems, "destinationPortRange")
+        assert got == normalize_ports(items, "destination port range", want_problems, "destinationPortRange")
+        assert [(str(p), p.path) for p in got_problems] == [(str(p), p.path) for p in want_problems]

@@ -414,7 +414,7 @@ class Normalizer:
         """Valid token lists are cached (the common case); anything else is parsed afresh."""
         if isinstance(values, Unknown) or not values:
             return normalize_ports(values, what, problems, field)
-        key = (what, *(v for v, _ in values))
+        key = (what, *((v.__class__, v) for v, _ in values))   # never 1 for True (equal, and hashed alike)
         try:
             hit = self._ports.get(key)
         except TypeError:   # an unhashable token (a list, an object): not valid anyway
@@ -424,14 +424,14 @@ class Normalizer:
         result = normalize_ports(values, what, problems, field)
         if isinstance(result, PortSet):
             self._ports[key] = result
-            if len(key) == 2 and type(key[1]) is str:
-                self._valid_ports[key[1]] = result
+            if len(values) == 1 and type(values[0][0]) is str:
+                self._valid_ports[values[0][0]] = result
         return result
 
     def side_ports(self, props: Mapping[str, Any], singular: str, plural: str, what: str,
                    problems: list[str], repeated_ok: bool) -> PortSet | Unknown:
-        one = props.get(singular)
-        if type(one) is str and not props.get(plural):  # the common case
+        one, many = props.get(singular), props.get(plural)
+        if type(one) is str and (many is None or absent(many)):  # the common case (a plural `0` is given)
             hit = self._valid_ports.get(one)
             if hit is not None:
                 return hit
@@ -445,7 +445,7 @@ class Normalizer:
                   ) -> tuple[tuple[AddressToken, ...] | Unknown, tuple[str, ...]]:
         singular, plural, asg_key, what = _SIDE_KEYS[side]
         one, many, asg_field = props.get(singular), props.get(plural), props.get(asg_key)
-        if type(one) is str and not many and not asg_field:  # the common case
+        if type(one) is str and (many is None or absent(many)) and (asg_field is None or absent(asg_field)):
             hit = self._valid.get(one)
             if hit is not None:
                 return hit, ()
