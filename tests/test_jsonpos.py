@@ -453,3 +453,20 @@ def test_lazy_origins_are_the_origins_init_makes():
             assert [getattr(fast, s) for s in Origin.__slots__] == [getattr(slow, s) for s in Origin.__slots__]
             assert (fast.line, fast.end_line, fast.address) == (slow.line, slow.end_line, slow.address)
             assert fast == slow and hash(fast) == hash(slow) and repr(fast) == repr(slow)
+
+
+def test_an_array_is_scanned_only_as_far_as_the_element_looked_up():
+    """Looking up an element scans the array up to it, and a later look-up resumes from there: the
+    elements after the last one asked for are never scanned (a report shows the rules and resources
+    near the start of a long array without scanning the rest of the file)."""
+    text = "[\n" + ",\n".join(f'{{"i": {i}, "s": "x, ]"}}' for i in range(1000)) + "\n]\n"
+    _, lm = loads(text)
+    scanned = []
+
+    def counting(text, pos, scan=jsonpos._SCAN):
+        scanned.append(pos)
+        return scan(text, pos)
+    with mock.patch.object(jsonpos, "_SCAN", counting):
+        assert lm.line("/2") == 4 and len(scanned) == 3
+        assert lm.line("/0") == 2 and lm.line("/5") == 7 and len(scanned) == 6
+        assert lm.span("/999") == (1001, 1001) and lm.line("/1000") is None and len(scanned) == 1000

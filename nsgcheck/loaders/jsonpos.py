@@ -37,6 +37,8 @@ __all__ = ["LineMap", "load_json", "loads", "read_text", "split_pointer"]
 _STRING_REST = re.compile(r'[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _SPECIAL = re.compile(r'["/,\[\]{}]')
 _WS = re.compile(r"[ \t\r\n]*")
+#: from the end of an array element to the start of the next: a comma between optional whitespace
+_AFTER_ELEMENT = re.compile(r"[ \t\r\n]*,[ \t\r\n]*")
 _BRACKET_OR_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
 _NOT_NL = re.compile(r"[^\n]")
 _BIG_INT = re.compile(r"(?<!\d)-?\d{4301,}")   # more digits than MAX_INT_DIGITS
@@ -92,7 +94,7 @@ class LineMap:
         #: the file was a comma-separated sequence of values, read as an array
         self.sequence = sequence
         self._blocks: list[int] | None = None   # newlines before each 4 KiB block of the text
-        # container pointer -> element spans (array), _Members (object) or None, built on demand
+        # container pointer -> _Elements (array), _Members (object) or None, built on demand
         self._parents: dict[str, Any] = {}
         self._root: list | None = None
 
@@ -177,11 +179,12 @@ class LineMap:
             return None
         if "~" in key:
             key = key.replace("~1", "/").replace("~0", "~")
-        if node.__class__ is list:  # an array: element spans
+        if node.__class__ is _Elements:  # an array
             if not key.isdigit():
                 return None
             i = int(key)
-            return node[i] if i < len(node) else None
+            spans = node.spans
+            return spans[i] if i < len(spans) else self._element(node, i)
         return self._member(node, key)
 
     def _index_down_to(self, pointer: str) -> Any:
@@ -213,23 +216,34 @@ class LineMap:
             return _Members(_WS.match(text, pos + 1).end())
         return None
 
-    def _elements(self, pos: int, close: str | None) -> list[list]:
-        text, out = self.text, []
+    def _elements(self, pos: int, close: str | None) -> "_Elements":
+        """An array (or the top-level sequence, `close` None) whose first element starts at or
+        after `pos`; its elements are found when asked for (`_element`)."""
+        text = self.text
         pos = _WS.match(text, pos).end()
-        n = len(text)
-        if close and text.startswith(close, pos):
-            return out
-        while pos < n:
-            end = _value_end(text, pos)
-            out.append([pos, pos, end])
-            pos = _WS.match(text, end).end()
-            if text.startswith(",", pos):
-                pos = _WS.match(text, pos + 1).end()
-                if close and text.startswith(close, pos):  # tolerated trailing comma
-                    break
-                continue
-            break
-        return out
+        empty = pos >= len(text) or (close is not None and text.startswith(close, pos))
+        return _Elements(-1 if empty else pos, close)
+
+    def _element(self, node: "_Elements", i: int) -> list | None:
+        """The span of element `i`, scanning the array only as far as needed (from where the last
+        look-up stopped): a look-up near the start of a long array skips the rest of it."""
+        text, spans, pos, close = self.text, node.spans, node.pos, node.close
+        n, scan, after = len(text), _SCAN, _AFTER_ELEMENT.match
+        while pos >= 0 and len(spans) <= i:
+            try:
+                end = scan(text, pos)[1]
+            except RecursionError:
+                end = _value_end(text, pos)
+            spans.append([pos, pos, end])
+            m = after(text, end)
+            if m is None:
+                pos = -1
+            else:
+                pos = m.end()
+                if pos >= n or (close is not None and text.startswith(close, pos)):   # a tolerated trailing comma
+                    pos = -1
+        node.pos = pos
+        return spans[i] if i < len(spans) else None
 
     def _member(self, node: "_Members", key: str) -> list | None:
         """The span of member `key`, scanning the object only as far as needed."""
@@ -276,6 +290,17 @@ def _value_end(text: str, pos: int) -> int:
             if depth == 0:
                 return m.end()
         return len(text)
+
+
+class _Elements:
+    """An array's element spans found so far, and where the next element starts (-1: all found)."""
+
+    __slots__ = ("spans", "pos", "close")
+
+    def __init__(self, pos: int, close: str | None):
+        self.spans: list[list] = []
+        self.pos = pos
+        self.close = close
 
 
 class _Members:
