@@ -378,3 +378,101 @@ def test_rules_for_other_ports_destinations_or_direction_decide_alike_and_others
     assert not alike(_rule("st", 100, "outbound", "allow", "Storage", "443"))
     assert not alike(_rule("vnet", 100, "outbound", "allow", "VirtualNetwork", "443"))   # no bound: may meet
     assert not decides_alike(old, replace(old, name="m"), "outbound", channel_of(space), far, CATALOG, TermCache())
+
+
+_CONTENT_FIELDS = ("access", "protocol", "source_addresses", "destination_addresses", "source_ports",
+                   "destination_ports", "source_asgs", "destination_asgs", "exists", "direction", "priority",
+                   "problems")
+_KNOWN_TOKENS = st.lists(st.one_of(st.sampled_from(CIDRS).map(lambda c: AddressToken(AddressKind.CIDR, c)),
+                                   st.sampled_from(TAG_TOKENS[:-1]).map(lambda t: AddressToken(AddressKind.TAG, t)),
+                                   st.just(AddressToken(AddressKind.ANY, "*"))), min_size=1, max_size=2).map(tuple)
+_KNOWN_PORTS = st.sampled_from(PORTS).map(PortSet.single) | st.just(PortSet.everything())
+
+
+@st.composite
+def known_rules(draw, direction):
+    """Rules every field of which is known (their terms give no reason, so they are shared)."""
+    return tuple(SecurityRule(f"k{i}", 100 + i, direction, draw(st.sampled_from(["allow", "deny"])),
+                              draw(st.sampled_from(["*", "tcp", "udp", "icmp"])), draw(_KNOWN_TOKENS),
+                              draw(_KNOWN_PORTS), draw(_KNOWN_TOKENS), draw(_KNOWN_PORTS),
+                              tuple(draw(st.lists(st.sampled_from(ASGS[:2]), max_size=1))))
+                 for i in range(draw(st.integers(1, 4))))
+
+
+@settings(max_examples=150)
+@given(data=st.data(), other=rules(), direction=st.sampled_from(["inbound", "outbound"]))
+def test_rules_of_equal_content_share_their_resolution_and_nothing_else(data, other, direction):
+    """`relevant_terms` resolves a rule once per content (`_resolved`: a fix added to many NSGs):
+    every term it gives, under every context of one cache, is the plain `rule_term` of its own rule
+    and label, for NSGs that hold rules of equal content under other names, priorities and
+    origins, and rules that differ from one of those in one field only."""
+    from nsgcheck.engine.nsg import channel_of, relevant_terms
+    from nsgcheck.engine.resolve import rule_term
+    from nsgcheck.model import Origin
+
+    base = data.draw(known_rules(direction))
+    held = list(base)
+    for i, r in enumerate(base):
+        # the same content under another name, priority and origin
+        held.append(replace(r, name=f"copy{i}", priority=3000 + i, origin=Origin("elsewhere.json", f"/{i}", 3)))
+        for n, field in enumerate(_CONTENT_FIELDS):     # one field taken from another rule
+            if field == "exists":
+                value = Unknown("may not exist")
+            elif field == "problems":
+                value = ("both singular and plural set",)
+            else:
+                value = getattr(other[n % len(other)], field) if other else getattr(r, field)
+                if field == "direction" and isinstance(value, str):      # the other one
+                    value = "outbound" if direction == "inbound" else "inbound"
+            held.append(replace(r, **{"name": f"near{i}-{field}", "priority": 200 + 20 * i + n, field: value}))
+    # the base rules first (their terms are kept), then every variant meets them
+    nsgs_ = [NetworkSecurityGroup("/x/base", "base", tuple(base), default_rules()),
+             NetworkSecurityGroup("/x/all", "all", tuple(held), default_rules())]
+    space = flow_space("*", AddressSet.everything(), AddressSet.everything(), PortSet.everything())
+    cache = TermCache()
+    for vnet_known, subject in ((True, frozenset({"asg1"})), (True, frozenset()), (False, None),
+                                (True, frozenset({"asg1"}))):
+        ctx, _ = make_contexts(vnet_known, subject)
+        for nsg in nsgs_:
+            for way in (direction, "outbound" if direction == "inbound" else "inbound"):
+                terms = relevant_terms(nsg, way, ctx, space, cache, AddressSet.everything(), channel_of(space))
+                assert [t.label.rule for t in terms] == nsg.ordered(way)
+                for t in terms:
+                    assert t == rule_term(t.label.rule, way, ctx, t.label)
+
+
+@settings(max_examples=200)
+@given(base=rules(), extra=rules(), at=st.integers(0, 6), update=st.booleans(),
+       flows=st.lists(st.tuples(st.sampled_from(["tcp", "udp", "icmp", "*"]), st.sampled_from(PORTS),
+                                st.sampled_from(CIDRS[:7] + ["Storage", "AzureActiveDirectory"])), min_size=1, max_size=3))
+def test_a_later_version_of_an_nsg_finds_the_terms_a_fresh_cache_gives(base, extra, at, update, flows):
+    """`_channel_rules` keeps per rule (by identity) whether it meets a channel, per direction and
+    channel: an NSG whose rules a fix replaced or added to (the others the same objects), read
+    after its earlier version from one cache, gets the terms a fresh cache gives, in both
+    directions and for every flow."""
+    from nsgcheck.engine.nsg import channel_of, relevant_terms
+
+    old = NetworkSecurityGroup("/x/n", "n", tuple(base), default_rules())
+    rules_ = list(base)
+    if update and rules_ and extra:
+        rules_[at % len(rules_)] = extra[0]
+        rules_ += extra[1:]
+    else:
+        rules_ += extra
+    new = replace(old, rules=tuple(rules_))
+    ctx, _ = make_contexts(True, frozenset({"asg1"}))
+    cache = TermCache()
+
+    def seen(terms):
+        return [(t.label.rule if t.label is not None else None, t.boxes, t.maybe, t.action, t.reason) for t in terms]
+
+    for nsg in (old, new):
+        for proto, port, remote in flows:
+            far = CATALOG.addresses(remote) if remote[0].isalpha() else AddressSet.parse(remote)
+            near = AddressSet.parse("10.0.0.5")
+            for direction in ("outbound", "inbound"):
+                src, dst = (near, far) if direction == "outbound" else (far, near)
+                space = flow_space(proto, src, dst, PortSet.single(port))
+                got = relevant_terms(nsg, direction, ctx, space, cache, far, channel_of(space))
+                assert seen(got) == seen(relevant_terms(nsg, direction, ctx, space, TermCache(), far,
+                                                        channel_of(space)))

@@ -109,14 +109,19 @@ class TermCache:
 
     Tables, each a pure function of its key and the run's tag catalog:
     * `_terms`: (NSG, direction, context key, channel) -> the rule list as Terms (`nsg_terms`);
-    * `_facts`: (NSG, direction) -> per rule its protocols and destination ports (None where
-      not known); `_protocols`: a rule's protocol text -> the protocols it names;
+    * `_kept`: (direction, channel) -> per rule (by identity, the rule held) its entry in
+      `_channel_rules`, or None when it certainly misses the channel: the rules an NSG shares with
+      an earlier version of it (fixes add a few) are looked at once; `_protocols`: a rule's
+      protocol text -> the protocols it names;
     * `_bound`: (rule, direction) -> its label and the bound of its remote side;
     * `_rules`: (NSG, direction, channel) -> the rules that can meet the channel, in evaluation
       order, each with the bound of its remote side (`relevant_terms`); `_near`: the same with
       one remote address set (by identity: the set is held in the key) and a context -> the
       terms of those that can meet it; `_meets`: (CIDR or tag, remote set) -> whether they meet;
     * `_term`: (rule, direction, context, or None for a rule that reads none) -> its Term;
+      `_alike`: (direction, context or None, the rule's content but its name, priority and
+      origin) -> a Term of such a rule that gives no reason: rules of equal content (a fix added
+      to many NSGs, the same allow written in many) resolve alike (`_resolved`);
       `_bound`: (rule, direction) -> label, bound, whether it reads no context;
     * `_overlap`: (interval set, interval set) -> whether they meet (by identity, both held);
     * `_changes`: (NSG, a later version of it) -> the rules only one holds, and whether the
@@ -127,7 +132,8 @@ class TermCache:
         self._terms: dict[Any, list[Term]] = {}
         self._rules: dict[Any, list[tuple[Any, ...]]] = {}
         self._bound: dict[Any, tuple[Any, Any]] = {}
-        self._facts: dict[Any, tuple[list, list]] = {}
+        self._kept: dict[Any, dict[int, tuple[SecurityRule, Any]]] = {}
+        self._alike: dict[Any, Term] = {}
         self._protocols: dict[str, frozenset[str]] = {}
         self._near: dict[Any, list[Term]] = {}
         self._meets: dict[Any, bool] = {}
@@ -171,12 +177,18 @@ def channel_of(boxes: Sequence[Box]) -> Channel:
     return protos, ports
 
 
-def _misses(rule: SecurityRule, channel: Channel) -> bool:
-    """True when the rule certainly matches no packet of the channel (so it can decide none)."""
+def _misses(rule: SecurityRule, channel: Channel, named: dict[str, frozenset[str]] | None = None) -> bool:
+    """True when the rule certainly matches no packet of the channel (so it can decide none).
+    `named`: a memo of the protocols each protocol text names."""
     if rule.problems or not isinstance(rule.protocol, str):
         return False
     protos, ports = channel
-    mine = rule_protocols(rule.protocol) & protos
+    known = named.get(rule.protocol) if named is not None else None
+    if known is None:
+        known = rule_protocols(rule.protocol)
+        if named is not None:
+            named[rule.protocol] = known
+    mine = known & protos
     if not mine:
         return True
     if mine - PORTED:
@@ -305,7 +317,7 @@ def relevant_terms(nsg: NetworkSecurityGroup, direction: str, ctx: ResolveContex
             tkey = (Ident(rule), direction, None if free else token)
             term = cache._term.get(tkey)
             if term is None:
-                term = cache._term[tkey] = rule_term(rule, direction, ctx, ref)
+                term = cache._term[tkey] = _resolved(rule, direction, ctx, ref, None if free else token, cache)
             out.append(term)
         cache._near[lkey] = out
     return out
@@ -324,45 +336,62 @@ def _channel_rules(nsg: NetworkSecurityGroup, direction: str, channel: Channel, 
                                            f"rules of NSG {nsg.name} are not determined: {nsg.rules_unknown.reason}"),
                     False))
     full = nsg if nsg.default_rules else _with_defaults(nsg)
-    fkey = (Ident(nsg), direction)
-    facts = cache._facts.get(fkey)
-    if facts is None:
-        mine = [r for r in full.rules if not isinstance(r.direction, str) or r.direction == direction]
-        facts = cache._facts[fkey] = ([_rule_facts(r, cache) for r in mine],
-                                      [_rule_facts(r, cache) for r in full.default_rules])
-    protos, ports = channel
-    keep = tuple(f[0] for f in facts[0] if not _facts_miss(f, protos, ports))
-    kept_defaults = tuple(f[0] for f in facts[1] if not _facts_miss(f, protos, ports))
-    for rule in replace(full, rules=keep, default_rules=kept_defaults).ordered(direction):
-        bkey = (Ident(rule), direction)
-        hit = cache._bound.get(bkey)
-        if hit is None:
-            hit = cache._bound[bkey] = (RuleRef(nsg, rule), _remote_bound(rule, direction, catalog),
-                                        reads_no_context(rule))
-        out.append((hit[0], rule, hit[1], None, hit[2]))
+    table = cache._kept.get((direction, channel))
+    if table is None:
+        table = cache._kept[(direction, channel)] = {}
+    get = table.get
+    keep: list[SecurityRule] = []
+    kept_defaults: list[SecurityRule] = []
+    for rules, into in ((full.rules, keep), (full.default_rules, kept_defaults)):
+        for rule in rules:
+            if into is keep and isinstance(rule.direction, str) and rule.direction != direction:
+                continue
+            hit = get(id(rule))
+            if hit is None or hit[0] is not rule:
+                hit = table[id(rule)] = (rule, _channel_entry(nsg, rule, direction, channel, catalog, cache))
+            if hit[1] is not None:
+                into.append(rule)
+    kept = replace(full, rules=tuple(keep), default_rules=tuple(kept_defaults)).ordered(direction)
+    out.extend(table[id(rule)][1] for rule in kept)
     return out
 
 
-def _rule_facts(rule: SecurityRule, cache: TermCache) -> tuple[Any, ...]:
-    """(rule, protocols, destination port ranges): None where not known (see `_misses`)."""
-    if rule.problems or not isinstance(rule.protocol, str):
-        return (rule, None, None)
-    protos = cache._protocols.get(rule.protocol)
-    if protos is None:
-        protos = cache._protocols[rule.protocol] = rule_protocols(rule.protocol)
-    dports = rule.destination_ports
-    return (rule, protos, dports.ranges if isinstance(dports, PortSet) else None)
+def _channel_entry(nsg: NetworkSecurityGroup, rule: SecurityRule, direction: str, channel: Channel, catalog: Any,
+                   cache: TermCache) -> tuple[Any, ...] | None:
+    """A rule's entry in `_channel_rules`, or None when it certainly misses the channel."""
+    if _misses(rule, channel, cache._protocols):
+        return None
+    bkey = (Ident(rule), direction)
+    bound = cache._bound.get(bkey)
+    if bound is None:
+        bound = cache._bound[bkey] = (RuleRef(nsg, rule), _remote_bound(rule, direction, catalog),
+                                      reads_no_context(rule))
+    return (bound[0], rule, bound[1], None, bound[2])
 
 
-def _facts_miss(facts: tuple[Any, ...], protos: frozenset[str], ports: PortSet) -> bool:
-    """`_misses` from precomputed facts."""
-    mine = facts[1]
-    if mine is None:
-        return False
-    mine = mine & protos
-    if not mine:
-        return True
-    return not (mine - PORTED) and facts[2] is not None and not iv.overlaps(facts[2], ports.ranges)
+def _resolved(rule: SecurityRule, direction: str, ctx: ResolveContext, ref: RuleRef, token: int | None,
+              cache: TermCache) -> Term:
+    """`rule_term(rule, direction, ctx, ref)` (`token`: the context's, None for a rule that reads
+    none). A term reads of its rule the content `_content` keys and, in its reason alone, the
+    name and origin: a rule whose term gives no reason shares the boxes of an earlier rule of
+    equal content under the same context."""
+    key = (direction, token, _content(rule))
+    hit = cache._alike.get(key)
+    if hit is not None:
+        return Term(hit.boxes, hit.action, ref, hit.maybe, "")
+    term = rule_term(rule, direction, ctx, ref)
+    if not term.reason:
+        cache._alike[key] = term
+    return term
+
+
+def _content(rule: SecurityRule) -> tuple[Any, ...]:
+    """What `rule_term` reads of a rule but the name and origin (which only its reason shows):
+    the fields that decide what it matches and does, and whether its direction or priority is
+    known (an unknown one makes the whole match a doubt)."""
+    return (rule.protocol, rule.source_addresses, rule.source_ports, rule.destination_addresses,
+            rule.destination_ports, rule.source_asgs, rule.destination_asgs, rule.access, rule.problems,
+            rule.exists, isinstance(rule.direction, Unknown), isinstance(rule.priority, Unknown))
 
 
 def _remote_bound(rule: SecurityRule, direction: str, catalog: Any) -> tuple[tuple[str, str], ...] | None:
