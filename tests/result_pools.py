@@ -23,18 +23,21 @@ BASE = Result("A2A-SRC-STORAGE", "t", VM1, "source", "fail", 0.0, "Storage.EastU
 SUBJECTS = [VM1, VM2, Subject("vm", "vm3", "/s/vm3", "10.0.0.6"), Subject("nic", "nic1", "/s/NIC1"),
             Subject("vm", "VM1", "/s/VM1", "10.0.0.4", "eastus")]        # equal to VM1, another object
 FIX = (Decision("nsg-a", "nic-nsg", "fix-allow", 100, "allow", 1.0),)
-#: second changes: the same objects each time (one kind after them) or new ones (a kind each)
+#: second changes: the same objects each time (one kind after them) or new ones (a kind each),
+#: equal values written differently (0.0, -0.0, 0)
 CHANGES = [lambda: {"fixes": FIX}, lambda: {"fixes": (FIX[0],)}, lambda: {"fixes": (), "fix_note": "no fix"},
            lambda: {"status": "unknown", "coverage": 0.0}, lambda: {"message": "".join(["de", "nied"])},
-           lambda: {"subject": VM2, "severity": "note"}]
+           lambda: {"subject": VM2, "severity": "note"}, lambda: {"destination": "".join(["Stor", "age"])},
+           lambda: {"coverage": 0.0}, lambda: {"coverage": -0.0}, lambda: {"coverage": 0}]
 
 
 def pooled_results() -> st.SearchStrategy[list[Result]]:
     messages = ["denied", "".join(["den", "ied"]), "allowed"]       # equal but not the same object
     decided = [(DENY,), (DENY,), (Decision("nsg-b", "subnet-nsg", "allow", 100, "allow", 0.5),), ()]
     fields = {
-        "status": st.sampled_from(["fail", "partial", "pass", "unknown"]), "coverage": st.sampled_from([0.0, 0.5, 1.0]),
-        "message": st.sampled_from(messages), "decided_by": st.sampled_from(decided),
+        "status": st.sampled_from(["fail", "partial", "pass", "unknown"]), "coverage": st.sampled_from([0.0, 0.5, 1.0, -0.0, 0]),
+        "message": st.sampled_from(messages), "destination": st.sampled_from(["Storage", "".join(["Stor", "age"])]),
+        "decided_by": st.sampled_from(decided),
         "peer": st.sampled_from([None, VM2]), "side": st.sampled_from(["source", "group"]),
         "requirement": st.sampled_from(["A2A-SRC-STORAGE", "A2A-SRC-AAD"]),
         "fixes": st.sampled_from([(), ()]), "fix_note": st.sampled_from(["", "no fix offered"]),

@@ -215,6 +215,26 @@ _NOT_SUBJECT = attrgetter(*(f for f in Result.__dataclass_fields__ if f != "subj
 _IDENTITY = frozenset({"requirement", "side", "subject", "peer"})      # what the finding id is made of
 
 
+def _merge_equal_kinds(firsts: list[Result], kind_of: list[int]) -> tuple[list[Result], list[int]]:
+    """Kinds whose fields but the subject are equal strings or the same objects have the same
+    JSON (a string's JSON is its value's; other values are compared by identity: 0.0 and -0.0,
+    or 0 and 0.0, are equal but written differently): one kind each. Returns the kinds' first
+    results and each row's kind, renumbered in order of first appearance."""
+    merged: dict[tuple, int] = {}
+    kept: list[Result] = []
+    to: list[int] = []
+    for f in firsts:      # (`firsts` holds the objects whose ids are in the keys)
+        key = tuple([v if type(v) is str else id(v) for v in _NOT_SUBJECT(f)])
+        k = merged.get(key)
+        if k is None:
+            k = merged[key] = len(kept)
+            kept.append(f)
+        to.append(k)
+    if len(kept) == len(firsts):
+        return firsts, kind_of
+    return kept, list(map(to.__getitem__, kind_of))
+
+
 def _share(x: float) -> float:
     """`round(x, 6)`; 0 and 1, most shares, are returned as they are (what round gives for them)."""
     return x if x == 0 or x == 1 else round(x, 6)
@@ -350,9 +370,11 @@ class Report:
             add_kind(k)
             add_subject(state["subject"])
         del index
-        by_subject = {id(s): s for s in subjects}
-        ranks = {k: i for i, k in enumerate(sorted({_subject_order(s) for s in by_subject.values()}))}
-        rank_of = {i: ranks[_subject_order(s)] for i, s in by_subject.items()}
+        firsts, kind_of = _merge_equal_kinds(firsts, kind_of)
+        by_subject = dict(zip(map(id, subjects), subjects))
+        orders = {i: _subject_order(s) for i, s in by_subject.items()}
+        ranks = {k: i for i, k in enumerate(sorted(set(orders.values())))}
+        rank_of = {i: ranks[k] for i, k in orders.items()}
         within = [(f.side, f.requirement, f.peer.name.lower() if f.peer else "") for f in firsts]
         ranks = {k: i for i, k in enumerate(sorted(set(within)))}
         kind_rank = [ranks[k] for k in within]
