@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from operator import attrgetter
 from typing import Any, Iterator
 
@@ -211,8 +212,17 @@ def in_report_order(results: "Sequence[Result]") -> list[Result]:
 
 _FIELDS = frozenset(Result.__dataclass_fields__)
 #: every field but the subject: what a result's JSON is made of besides its `id` and `subject`
+_STATE_OF = attrgetter("__dict__")
 _NOT_SUBJECT = attrgetter(*(f for f in Result.__dataclass_fields__ if f != "subject"))
 _IDENTITY = frozenset({"requirement", "side", "subject", "peer"})      # what the finding id is made of
+
+
+class _Numbering(dict):
+    """key -> a number, the next one for a key not seen yet (in order of first look-up)."""
+
+    def __missing__(self, key: Any) -> int:
+        n = self[key] = len(self)
+        return n
 
 
 def _merge_equal_kinds(firsts: list[Result], kind_of: list[int]) -> tuple[list[Result], list[int]]:
@@ -353,23 +363,21 @@ class Report:
         theirs): results of one kind hold the same objects in all those fields, so their JSON
         differs only in `id` and `subject`. The order is `in_report_order`'s: by subject rank,
         then (side, requirement, peer name) of the kind, then as the results come."""
-        index: dict[Any, int] = {}
-        firsts: list[Result] = []
-        kind_of: list[int] = []
-        subjects: list[Subject] = []
-        add_kind, add_subject = kind_of.append, subjects.append
-        for r in self.results:
-            state = r.__dict__
-            key = state.get("_kind")
-            if key is None:
-                key = tuple(map(id, _NOT_SUBJECT(r)))
-            k = index.get(key)
-            if k is None:
-                k = index[key] = len(firsts)
-                firsts.append(r)
-            add_kind(k)
-            add_subject(state["subject"])
-        del index
+        results = self.results
+        states = list(map(_STATE_OF, results))
+        subjects: list[Subject] = list(map(dict.__getitem__, states, repeat("subject")))
+        keys: list[Any] = list(map(dict.get, states, repeat("_kind")))
+        del states
+        if None in keys:
+            for i, key in enumerate(keys):
+                if key is None:         # (`results` holds the objects whose ids are in the key)
+                    keys[i] = tuple(map(id, _NOT_SUBJECT(results[i])))
+        numbers = _Numbering()
+        kind_of = list(map(numbers.__getitem__, keys))
+        del keys
+        first_at = dict(zip(reversed(kind_of), range(len(kind_of) - 1, -1, -1)))   # (the earliest wins)
+        firsts = [results[first_at[k]] for k in range(len(numbers))]
+        del numbers, first_at
         firsts, kind_of = _merge_equal_kinds(firsts, kind_of)
         by_subject = dict(zip(map(id, subjects), subjects))
         orders = {i: _subject_order(s) for i, s in by_subject.items()}
