@@ -20,8 +20,19 @@ VM2 = Subject("vm", "vm2", "/s/VM2", "10.0.0.5", "eastus")
 DENY = Decision("nsg-a", "nic-nsg", "deny-all", 4000, "deny", 1.0)
 BASE = Result("A2A-SRC-STORAGE", "t", VM1, "source", "fail", 0.0, "Storage.EastUS", "tcp", "443",
               decided_by=(DENY,), path=(PathStep("nic-nsg", "nsg-a", "deny"),), urls=("*.blob.core.windows.net",))
+
+
+class OddId(str):
+    """An id that is not a plain string: its `str()` is not its text (a packed result's `id`
+    is then not the one `_result_id` gives, and is kept)."""
+
+    def __str__(self) -> str:
+        return "odd"
+
+
 SUBJECTS = [VM1, VM2, Subject("vm", "vm3", "/s/vm3", "10.0.0.6"), Subject("nic", "nic1", "/s/NIC1"),
-            Subject("vm", "VM1", "/s/VM1", "10.0.0.4", "eastus")]        # equal to VM1, another object
+            Subject("vm", "VM1", "/s/VM1", "10.0.0.4", "eastus"),          # equal to VM1, another object
+            Subject("vm", "vm4", OddId("/s/vm4"))]
 FIX = (Decision("nsg-a", "nic-nsg", "fix-allow", 100, "allow", 1.0),)
 #: second changes: the same objects each time (one kind after them) or new ones (a kind each),
 #: equal values written differently (0.0, -0.0, 0)

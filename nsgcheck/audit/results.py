@@ -277,29 +277,30 @@ class ResultRows(Sequence):
 
     Results of one kind (`Report.result_rows`) have the same JSON but for `id` and `subject`:
     it is held once per kind (`kinds`, with each kind's first result in `firsts`), each row as
-    its subject and kind number (`rows()`). A row's dictionary is its kind's with the row's own
-    `id` and `subject` set. Writers and gates may work per kind through these."""
+    its subject and kind number (`subjects`, `kind_of`, read-only; `rows()`). A row's dictionary
+    is its kind's with the row's own `id` and `subject` set. Writers and gates may work per kind
+    through these."""
 
     def __init__(self, kinds: list[dict[str, Any]], firsts: list[Result], subjects: list[Subject],
                  kind_of: list[int], shared: dict[Any, tuple[Any, Any]]):
         self.kinds = kinds
         self.firsts = firsts
-        self._subjects = subjects
-        self._kind_of = kind_of
+        self.subjects = subjects
+        self.kind_of = kind_of
         self._shared = shared
 
     def with_kinds(self, kinds: list[dict[str, Any]]) -> "ResultRows":
         """The same rows with other kind dictionaries (each must hold what every result of its
         kind holds, but `id` and `subject`)."""
-        return ResultRows(kinds, self.firsts, self._subjects, self._kind_of, self._shared)
+        return ResultRows(kinds, self.firsts, self.subjects, self.kind_of, self._shared)
 
     def rows(self) -> Iterator[tuple[Subject, int]]:
         """(subject, kind number) of each row, in report order."""
-        return zip(self._subjects, self._kind_of)
+        return zip(self.subjects, self.kind_of)
 
     def kind_counts(self) -> dict[int, int]:
         """How many rows each kind has."""
-        return Counter(self._kind_of)
+        return Counter(self.kind_of)
 
     def subject_json(self, subject: Subject) -> dict[str, Any]:
         """A subject's JSON, one per subject object (shared with the kinds' peers)."""
@@ -314,16 +315,16 @@ class ResultRows(Sequence):
         return out
 
     def __len__(self) -> int:
-        return len(self._kind_of)
+        return len(self.kind_of)
 
     def __getitem__(self, i: Any) -> Any:
         if isinstance(i, slice):
-            return [self.row(s, k) for s, k in zip(self._subjects[i], self._kind_of[i])]
-        return self.row(self._subjects[i], self._kind_of[i])
+            return [self.row(s, k) for s, k in zip(self.subjects[i], self.kind_of[i])]
+        return self.row(self.subjects[i], self.kind_of[i])
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         row = self.row
-        for s, k in zip(self._subjects, self._kind_of):
+        for s, k in zip(self.subjects, self.kind_of):
             yield row(s, k)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> list[dict[str, Any]]:
