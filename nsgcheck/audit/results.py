@@ -64,13 +64,12 @@ class _Kind:
         self._after: dict[tuple, tuple[tuple, _Kind]] = {}
 
     def after(self, changes: dict[str, Any]) -> "_Kind":
-        """The kind of a copy with `changes` (the subject's aside): keyed by the changed fields
+        """The kind of a copy with `changes` (no subject among them): keyed by the changed fields
         and the identities of their new values, which are held here so that ids stay theirs."""
-        values = tuple(v for k, v in changes.items() if k != "subject")
-        key = tuple(k for k in changes if k != "subject") + tuple(map(id, values))
+        key = (*changes, *map(id, changes.values()))
         hit = self._after.get(key)
         if hit is None:
-            hit = self._after[key] = (values, _Kind())
+            hit = self._after[key] = (tuple(changes.values()), _Kind())
         return hit[1]
 
 
@@ -126,8 +125,10 @@ class Result:
         kind = old.get("_kind")
         if kind is None:
             kind = old["_kind"] = _Kind()        # (kept with the result, as its finding id is)
-        if len(changes) != 1 or "subject" not in changes:
+        if "subject" not in changes:
             kind = kind.after(changes)
+        elif len(changes) > 1:
+            kind = kind.after({k: v for k, v in changes.items() if k != "subject"})
         state["_kind"] = kind
         return new
 
