@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 import sys
 import json
 from unittest import mock
@@ -349,7 +350,8 @@ def _eager_spans(text: str) -> dict[str, tuple[int, int, int]]:
 @given(json_values, st.data())
 def test_lazily_resolved_lines_equal_eagerly_computed_ones(value, data):
     """Every pointer's lines, resolved lazily in any order (LineMap spans, and lazy Origins read
-    in another order), equal those a one-pass eager reading of the text gives."""
+    in another order), equal those a one-pass eager reading of the text gives, whatever is read
+    part by part on the way (elements after large ones, to any depth, any number of parts)."""
     text = data.draw(_WS) + _render(value, lambda: data.draw(_WS)) + data.draw(_WS)
     spans = _eager_spans(text)
 
@@ -359,7 +361,12 @@ def test_lazily_resolved_lines_equal_eagerly_computed_ones(value, data):
     want = {p: (line(shown), line(max(start, end - 1))) for p, (start, shown, end) in spans.items()}
     pointers = list(want)
     bits = data.draw(st.sampled_from([1, 3, 5, jsonpos._BLOCK_BITS]))   # small blocks: many boundaries
-    with mock.patch.object(jsonpos, "_BLOCK_BITS", bits), mock.patch.object(jsonpos, "_BLOCK", 1 << bits):
+    # elements after a large one are read part by part: "large" from 0 bytes, any depth, few parts
+    big = data.draw(st.sampled_from([0, 1, 8, jsonpos._BIG]))
+    depth, parts = data.draw(st.sampled_from([1, 2, 3, 4])), data.draw(st.sampled_from([1, 2, 3, 1000]))
+    with mock.patch.object(jsonpos, "_BLOCK_BITS", bits), mock.patch.object(jsonpos, "_BLOCK", 1 << bits), \
+            mock.patch.object(jsonpos, "_BIG", big), mock.patch.object(jsonpos, "_READ_DEPTH", depth), \
+            mock.patch.object(jsonpos, "_READ_PARTS", parts):
         for order in (data.draw(st.permutations(pointers)), data.draw(st.permutations(pointers))):
             parsed, lm = loads(text, "f.json")
             assert parsed == value
@@ -470,3 +477,66 @@ def test_an_array_is_scanned_only_as_far_as_the_element_looked_up():
         assert lm.line("/2") == 4 and len(scanned) == 3
         assert lm.line("/0") == 2 and lm.line("/5") == 7 and len(scanned) == 6
         assert lm.span("/999") == (1001, 1001) and lm.line("/1000") is None and len(scanned) == 1000
+
+
+@pytest.mark.parametrize("order", [0, 1, 2])
+def test_an_element_read_part_by_part_keeps_the_last_of_a_repeated_key(order):
+    """A repeated key is read as json.loads reads it (the last wins) when its object is read part by
+    part after a large element (what was read under the first is dropped), as when the object has
+    been scanned to its end before the look-up."""
+    text = ('[\n{"big": "' + "x" * 50 + '"},\n{"a": {"x": [1,\n 2]},\n "b": 1,\n "a": {"y": {"z": [\n3]}},\n'
+            ' "c": {"a/~": {"d": 4}}}\n]')
+    pointers = ["/1/a", "/1/a/x/1", "/1/a/y", "/1/a/y/z/0", "/1/b", "/1/c/a~1~0/d", "/1", ""]
+    pointers = pointers[order:] + pointers[:order]
+    want = {}
+    for p in pointers:
+        _, lm = loads(text)
+        assert lm.line("/1/absent") is None        # the object scanned to its end first
+        want[p] = lm.span(p)
+    assert (want["/1/a"], want["/1/a/x/1"], want["/1/a/y/z/0"], want["/1/c/a~1~0/d"]) == ((6, 7), None, (7, 7), (8, 8))
+    with mock.patch.object(jsonpos, "_BIG", 10):
+        _, lm = loads(text)
+        assert lm.line("/1/b") == 5                 # element 1 follows a large element: read part by part
+        assert {p: lm.span(p) for p in pointers} == want
+
+
+def test_what_follows_a_large_element_is_read_once():
+    """Elements after a large one (an estate's NSGs) are read part by part in the pass that steps over
+    them: their rules' lines are then found without scanning any NSG, or any rule, a second time."""
+    rule = '{"name": "r", "properties": {"priority": 100, "access": "Allow"}}'
+    nsg = '{"type": "nsg", "properties": {"securityRules": [\n' + ",\n".join([rule] * 60) + "]}}"
+    text = "[\n" + ",\n".join([nsg] * 4) + "\n]"
+    value, lm = loads(text)
+    scanned = []
+
+    def counting(text, pos, scan=jsonpos._SCAN):
+        scanned.append(pos)
+        return scan(text, pos)
+    with mock.patch.object(jsonpos, "_SCAN", counting), mock.patch.object(jsonpos, "_BIG", 1000):
+        assert lm.line("/3/properties/securityRules/59") == 3 + 61 * 3 + 59
+        for k in (2, 1, 3):
+            assert lm.line(f"/{k}/properties/securityRules/0") == 3 + 61 * k
+    nsgs = [m.start() for m in re.finditer(r'\{"type"', text)]
+    rules = {m.start() for m in re.finditer(r'\{"name"', text)}
+    assert len(value) == len(nsgs) == 4 and len(rules) == 4 * 60
+    assert [p for p in scanned if p in nsgs] == nsgs[:1]             # only the first NSG scanned whole
+    hit = [p for p in scanned if p in rules]
+    assert len(hit) == len(set(hit)) == 3 * 60                       # the others' rules each scanned once
+
+
+@pytest.mark.parametrize("members", [('"a": {"y": [1,\n2]}', '"a/y": [\n3,\n4]', '"a~1y": [5, 6, 7,\n8]'),
+                                     ('"a~1y": [5, 6, 7,\n8]', '"a/y": [\n3,\n4]', '"a": {"y": [1,\n2]}')])
+def test_keys_holding_a_slash_or_a_tilde_are_read_part_by_part_under_their_own_pointer(members):
+    """Members read part by part are recorded under their escaped pointers: a key `a/y` is never
+    taken for member `y` of member `a`, nor `a~1y` for `a/y` (in either order)."""
+    text = '[{"big": "' + "x" * 50 + '"},\n{' + ",\n".join(members) + "}]"
+    pointers = ["/1/a/y/1", "/1/a~1y/1", "/1/a~01y/3", "/1/a/y", "/1/a~1y", "/1/a~01y"]
+    want = {}
+    for p in pointers:
+        _, lm = loads(text)
+        want[p] = lm.span(p)
+    lines = text.splitlines()
+    assert [lines[want[p][0] - 1][:2] for p in pointers[:3]] == ["2]", "4]", "8]"]
+    with mock.patch.object(jsonpos, "_BIG", 10):
+        _, lm = loads(text)
+        assert lm.line("/1") == 2 and {p: lm.span(p) for p in pointers} == want

@@ -42,6 +42,11 @@ _AFTER_ELEMENT = re.compile(r"[ \t\r\n]*,[ \t\r\n]*")
 _BRACKET_OR_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
 _NOT_NL = re.compile(r"[^\n]")
 _BIG_INT = re.compile(r"(?<!\d)-?\d{4301,}")   # more digits than MAX_INT_DIGITS
+#: an array element larger than this makes the next one be read part by part (`LineMap._element`)
+_BIG = 8192
+#: how many levels down such an element is read part by part, and at most how many parts of each
+_READ_DEPTH = 3
+_READ_PARTS = 1000
 _BLOCK_BITS = 12
 _BLOCK = 1 << _BLOCK_BITS
 
@@ -207,33 +212,46 @@ class LineMap:
         span = self._span(pointer)
         if span is None:
             return None
+        node = self._parents.get(pointer)
+        if node is not None:   # read part by part while its span was found (`_element`)
+            return node
         text, pos = self.text, span[0]
         if not pointer and self.sequence:
-            return self._elements(pos, None)
+            return self._elements(pos, None, pointer)
         if text.startswith("[", pos):
-            return self._elements(pos + 1, "]")
+            return self._elements(pos + 1, "]", pointer)
         if text.startswith("{", pos):
             return _Members(_WS.match(text, pos + 1).end())
         return None
 
-    def _elements(self, pos: int, close: str | None) -> "_Elements":
-        """An array (or the top-level sequence, `close` None) whose first element starts at or
-        after `pos`; its elements are found when asked for (`_element`)."""
+    def _elements(self, pos: int, close: str | None, pointer: str) -> "_Elements":
+        """The array (or the top-level sequence, `close` None) at `pointer` whose first element
+        starts at or after `pos`; its elements are found when asked for (`_element`)."""
         text = self.text
         pos = _WS.match(text, pos).end()
         empty = pos >= len(text) or (close is not None and text.startswith(close, pos))
-        return _Elements(-1 if empty else pos, close)
+        return _Elements(-1 if empty else pos, close, pointer)
 
-    def _element(self, node: "_Elements", i: int) -> list | None:
+    def _element(self, node: "_Elements", i: int, depth: int | None = None) -> list | None:
         """The span of element `i`, scanning the array only as far as needed (from where the last
-        look-up stopped): a look-up near the start of a long array skips the rest of it."""
-        text, spans, pos, close = self.text, node.spans, node.pos, node.close
-        n, scan, after = len(text), _SCAN, _AFTER_ELEMENT.match
+        look-up stopped): a look-up near the start of a long array skips the rest of it.
+
+        An element after one larger than `_BIG` is read part by part (`_read`, `depth` levels
+        down), not skipped whole: an estate's NSGs are each followed by another, and a report
+        shows rules of most of them, so their rule arrays are found in the one pass that steps
+        over them (was a scan of each NSG, then one of each of its rules)."""
+        text, spans, pos, close, big = self.text, node.spans, node.pos, node.close, node.big
+        n, scan, after, parents = len(text), _SCAN, _AFTER_ELEMENT.match, self._parents
+        depth = _READ_DEPTH if depth is None else depth
         while pos >= 0 and len(spans) <= i:
-            try:
-                end = scan(text, pos)[1]
-            except RecursionError:
-                end = _value_end(text, pos)
+            if big and depth > 0 and text[pos] in "{[" and f"{node.pointer}/{len(spans)}" not in parents:
+                end = self._read(f"{node.pointer}/{len(spans)}", pos, depth)
+            else:
+                try:
+                    end = scan(text, pos)[1]
+                except RecursionError:
+                    end = _value_end(text, pos)
+            big = end - pos > _BIG
             spans.append([pos, pos, end])
             m = after(text, end)
             if m is None:
@@ -242,35 +260,71 @@ class LineMap:
                 pos = m.end()
                 if pos >= n or (close is not None and text.startswith(close, pos)):   # a tolerated trailing comma
                     pos = -1
-        node.pos = pos
+        node.pos, node.big = pos, big
         return spans[i] if i < len(spans) else None
+
+    def _read(self, pointer: str, start: int, depth: int) -> int:
+        """Index the container at `start` (pointer `pointer`, not indexed yet) part by part and
+        return where it ends: its members' and elements' spans are recorded on the way, those that
+        are containers read alike `depth - 1` levels further down (the rest skipped whole by the C
+        scanner). A container of more than `_READ_PARTS` parts is left to be indexed on demand
+        beyond them, and skipped whole (no closing bracket follows the last part read)."""
+        text, parents = self.text, self._parents
+        if text[start] == "[":
+            node = parents[pointer] = self._elements(start + 1, "]", pointer)
+            self._element(node, _READ_PARTS - 1, depth - 1)
+            last = node.spans[-1][2] if node.spans else start + 1   # (more elements: no bracket there)
+            close = _WS.match(text, last).end()
+            return close + 1 if text.startswith("]", close) else _value_end(text, start)
+        members = parents[pointer] = _Members(_WS.match(text, start + 1).end())
+        for _ in range(_READ_PARTS):
+            found = self._next_member(members)
+            if found is None:
+                break
+            key, entry = found
+            child = f"{pointer}/{key.replace('~', '~0').replace('/', '~1')}"
+            if child in parents:   # a repeated key (the last wins): what was read of the first is dropped
+                for p in [p for p in parents if p == child or p.startswith(child + "/")]:
+                    del parents[p]
+            entry[2] = (self._read(child, entry[0], depth - 1) if depth > 1 and text[entry[0]] in "{["
+                        else _value_end(text, entry[0]))
+        last = members.last[2] if members.last is not None else start + 1
+        close = _WS.match(text, last).end()
+        return close + 1 if text.startswith("}", close) else _value_end(text, start)
 
     def _member(self, node: "_Members", key: str) -> list | None:
         """The span of member `key`, scanning the object only as far as needed."""
         hit = node.children.get(key)
         if hit is not None or node.pos < 0:
             return hit
-        text = self.text
         while node.pos >= 0:
-            pos = node.pos
-            if node.last is not None:  # step over the previous member's value
-                pos = _WS.match(text, self._end(node.last)).end()
-                if not text.startswith(",", pos):
-                    node.pos = -1
-                    break
-                pos = _WS.match(text, pos + 1).end()
-            if not text.startswith('"', pos):
-                node.pos = -1
+            found = self._next_member(node)
+            if found is None:
                 break
-            k, kend = _SCAN(text, pos)
-            colon = _WS.match(text, kend).end()
-            vstart = _WS.match(text, colon + 1).end()
-            entry = [vstart, pos, None]
-            node.children[k] = entry  # a repeated key: the last wins, as in json.loads
-            node.last, node.pos = entry, vstart
-            if k == key:
-                return entry
+            if found[0] == key:
+                return found[1]
         return node.children.get(key)
+
+    def _next_member(self, node: "_Members") -> tuple[str, list] | None:
+        """The next member of an object being scanned (key, span), or None when there is none."""
+        text = self.text
+        pos = node.pos
+        if node.last is not None:  # step over the previous member's value
+            pos = _WS.match(text, self._end(node.last)).end()
+            if not text.startswith(",", pos):
+                node.pos = -1
+                return None
+            pos = _WS.match(text, pos + 1).end()
+        if not text.startswith('"', pos):
+            node.pos = -1
+            return None
+        k, kend = _SCAN(text, pos)
+        colon = _WS.match(text, kend).end()
+        vstart = _WS.match(text, colon + 1).end()
+        entry = [vstart, pos, None]
+        node.children[k] = entry  # a repeated key: the last wins, as in json.loads
+        node.last, node.pos = entry, vstart
+        return k, entry
 
 
 def _value_end(text: str, pos: int) -> int:
@@ -293,14 +347,17 @@ def _value_end(text: str, pos: int) -> int:
 
 
 class _Elements:
-    """An array's element spans found so far, and where the next element starts (-1: all found)."""
+    """An array's element spans found so far, where the next element starts (-1: all found) and
+    whether the last one found was larger than `_BIG`."""
 
-    __slots__ = ("spans", "pos", "close")
+    __slots__ = ("spans", "pos", "close", "pointer", "big")
 
-    def __init__(self, pos: int, close: str | None):
+    def __init__(self, pos: int, close: str | None, pointer: str):
         self.spans: list[list] = []
         self.pos = pos
         self.close = close
+        self.pointer = pointer
+        self.big = False
 
 
 class _Members:
