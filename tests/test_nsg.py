@@ -16,6 +16,7 @@ from nsgcheck.values.ports import PortSet
 from nsgcheck.engine.resolve import ResolveContext
 from nsgcheck.engine.space import PROTOCOLS, Box
 from nsgcheck.model import AddressKind, AddressToken, NetworkSecurityGroup, SecurityRule, Unknown
+from servicetags import intervals as iv
 
 from fake_catalog import FakeCatalog
 from reference_nsg import Packet, RefContext, path_decision
@@ -476,3 +477,75 @@ def test_a_later_version_of_an_nsg_finds_the_terms_a_fresh_cache_gives(base, ext
                 got = relevant_terms(nsg, direction, ctx, space, cache, far, channel_of(space))
                 assert seen(got) == seen(relevant_terms(nsg, direction, ctx, space, TermCache(), far,
                                                         channel_of(space)))
+
+
+_SMALL_SETS = st.one_of(
+    st.lists(st.tuples(st.integers(0, 40), st.integers(0, 6)), max_size=12).map(
+        lambda xs: iv.normalize((lo, lo + n) for lo, n in xs)),
+    st.lists(st.integers(0, 300), min_size=2, max_size=12).map(lambda xs: iv.normalize((x, x) for x in xs)),
+    st.tuples(st.integers(0, 40), st.integers(0, 40)).map(lambda ab: ((min(ab), max(ab)),)))
+
+
+@settings(max_examples=300)
+@given(sets=st.lists(_SMALL_SETS, min_size=1, max_size=6))
+def test_overlap_tests_are_the_plain_intersection(sets):
+    """`prefilter`'s overlap test (bounds, a single interval holding the other's bounds, binary
+    search) and its memo (by identity, one for all the pairs) answer whether the plain
+    intersection is non-empty."""
+    from nsgcheck.engine.nsg import _overlaps, _overlaps_memo
+
+    memo: dict = {}
+    for _ in range(2):
+        for a in sets:
+            for b in sets:
+                plain = bool(iv.intersection(a, b))
+                assert _overlaps(a, b) == plain
+                assert _overlaps_memo(a, b, memo) == plain
+
+
+@settings(max_examples=300)
+@given(base=rules(), proto=st.sampled_from(["tcp", "udp", "icmp", "*"]), port=st.sampled_from(PORTS),
+       src=st.lists(st.sampled_from(ADDRS), min_size=1, max_size=4), dst=st.sampled_from(CIDRS + ["Storage"]))
+def test_prefilter_keeps_the_term_boxes_that_meet_the_hull_in_every_dimension(base, proto, port, src, dst):
+    from nsgcheck.engine.nsg import prefilter
+
+    nsg = NetworkSecurityGroup("/x/n", "n", base, default_rules())
+    ctx, _ = make_contexts(True, frozenset({"asg1"}))
+    far = CATALOG.addresses(dst) if dst[0].isalpha() else AddressSet.parse(dst)
+    space = flow_space(proto, AddressSet.from_cidrs(src), far, PortSet.single(port))
+    terms = nsg_terms(nsg, "outbound", ctx)
+    hull = [frozenset().union(*(b.protocols for b in space)), AddressSet.union_of(b.src for b in space),
+            AddressSet.union_of(b.dst for b in space), PortSet(iv.normalize(r for b in space for r in b.sport.ranges)),
+            PortSet(iv.normalize(r for b in space for r in b.dport.ranges))]
+
+    def meets(b: Box) -> bool:
+        return bool(hull[0] & b.protocols and hull[1] & b.src and hull[2] & b.dst and hull[3] & b.sport
+                    and hull[4] & b.dport)
+    expected = [(t.label, tuple(b for b in t.boxes if meets(b)), tuple(b for b in t.maybe if meets(b)))
+                for t in terms]
+    for memo in (None, {}, {}):
+        got = prefilter(terms, space, memo)
+        assert [(t.label, t.boxes, t.maybe) for t in got] == [e for e in expected if e[1] or e[2]]
+
+
+@settings(max_examples=150)
+@given(base=rules(), extra=rules(),
+       channels=st.lists(st.tuples(st.sampled_from(["tcp", "udp", "icmp", "*"]), st.sampled_from(PORTS)), min_size=1,
+                         max_size=3),
+       remotes=st.lists(st.sampled_from(CIDRS + ["Storage", "AzureActiveDirectory"]), min_size=2, max_size=4, unique=True))
+def test_decides_alike_remembered_per_question_is_what_a_fresh_cache_answers(base, extra, channels, remotes):
+    """`decides_alike` remembers its answer per NSG pair, direction, channel and remote set: asked
+    every combination from one cache, it answers what a fresh cache does."""
+    from nsgcheck.engine.nsg import channel_of, decides_alike
+
+    old = NetworkSecurityGroup("/x/n", "n", tuple(base), default_rules())
+    new = replace(old, rules=tuple(base) + tuple(extra))
+    cache = TermCache()
+    fars = [CATALOG.addresses(r) if r[0].isalpha() else AddressSet.parse(r) for r in remotes]
+    for _ in range(2):
+        for direction in ("inbound", "outbound"):
+            for proto, port in channels:
+                for far in fars:
+                    channel = channel_of(flow_space(proto, far, far, PortSet.single(port)))
+                    assert decides_alike(old, new, direction, channel, far, CATALOG, cache) == \
+                        decides_alike(old, new, direction, channel, far, CATALOG, TermCache())

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass, replace
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from servicetags import intervals as iv
 from servicetags.catalog import parse_prefix
@@ -125,7 +125,8 @@ class TermCache:
       `_bound`: (rule, direction) -> label, bound, whether it reads no context;
     * `_overlap`: (interval set, interval set) -> whether they meet (by identity, both held);
     * `_changes`: (NSG, a later version of it) -> the rules only one holds, and whether the
-      rules both hold keep their order (`decides_alike`).
+      rules both hold keep their order; `_alike_nsgs`: the same pair, a direction, channel,
+      remote address set and catalog (both by identity, held in the key) -> `decides_alike`.
     """
 
     def __init__(self) -> None:
@@ -142,6 +143,7 @@ class TermCache:
         self._tokens: dict[Any, int] = {}
         self._overlap: dict[tuple[int, int], tuple] = {}     # `prefilter`'s overlap tests (by identity)
         self._changes: dict[tuple[Ident, Ident], tuple[tuple[SecurityRule, ...], bool]] = {}
+        self._alike_nsgs: dict[tuple, bool] = {}
         self.hits = 0
         self.misses = 0
 
@@ -218,20 +220,27 @@ def decides_alike(old: NetworkSecurityGroup | None, new: NetworkSecurityGroup | 
     differ, same_order = change
     if differ is None:
         return False
+    akey = (key, direction, channel, Ident(remote), Ident(catalog))
+    alike = cache._alike_nsgs.get(akey)
+    if alike is not None:
+        return alike
 
     def may_meet(rule: SecurityRule) -> bool:
         if isinstance(rule.direction, str) and rule.direction != direction:
             return False
-        if _misses(rule, channel):
+        if _misses(rule, channel, cache._protocols):
             return False
         bound = _remote_bound(rule, direction, catalog)
         return bound is None or any(_token_meets(t, remote, catalog, cache) for t in bound)
 
     if same_order:      # the rules both hold are in the same order: only the others can differ
-        return not any(may_meet(r) for r in differ)
-    kept_old = [r for r in old.rules if may_meet(r)]
-    kept_new = [r for r in new.rules if may_meet(r)]
-    return len(kept_old) == len(kept_new) and all(a is b for a, b in zip(kept_old, kept_new))
+        alike = not any(may_meet(r) for r in differ)
+    else:
+        kept_old = [r for r in old.rules if may_meet(r)]
+        kept_new = [r for r in new.rules if may_meet(r)]
+        alike = len(kept_old) == len(kept_new) and all(a is b for a, b in zip(kept_old, kept_new))
+    cache._alike_nsgs[akey] = alike
+    return alike
 
 
 def _rule_changes(old: NetworkSecurityGroup, new: NetworkSecurityGroup) -> tuple[Any, bool]:
@@ -473,19 +482,31 @@ class Hull:
         return cls(p, s, sp, d, dp)
 
     def may_meet(self, box: Box, meets: dict | None = None) -> bool:
-        """Whether the box may meet the space. `meets` remembers address tests by the identity of
-        both interval sets (held in the entry): tag sets recur in every NSG and every flow."""
-        if not (self.protocols & box.protocols and _overlaps(self.dport.ranges, box.dport.ranges)
-                and _overlaps(self.sport.ranges, box.sport.ranges)):
-            return False
-        test = _overlaps if meets is None else lambda a, b: _overlaps_memo(a, b, meets)
-        return (test(self.src.v4, box.src.v4) or test(self.src.v6, box.src.v6)) \
-            and (test(self.dst.v4, box.dst.v4) or test(self.dst.v6, box.dst.v6))
+        """Whether the box may meet the space (see `tester`)."""
+        return self.tester(meets)(box)
+
+    def tester(self, meets: dict | None = None) -> Callable[[Box], bool]:
+        """`may_meet` for many boxes: a box may meet the space when it meets the hull in every
+        dimension. `meets` remembers address tests by the identity of both interval sets (held in
+        the entry): tag sets recur in every NSG and every flow."""
+        protos, dports, sports = self.protocols, self.dport.ranges, self.sport.ranges
+        s4, s6, d4, d6 = self.src.v4, self.src.v6, self.dst.v4, self.dst.v6
+        if meets is None:
+            test = _overlaps
+        else:
+            def test(a: tuple, b: tuple) -> bool:
+                return _overlaps_memo(a, b, meets)
+
+        def may_meet(box: Box) -> bool:
+            return not protos.isdisjoint(box.protocols) and _overlaps(dports, box.dport.ranges) \
+                and _overlaps(sports, box.sport.ranges) \
+                and (test(s4, box.src.v4) or test(s6, box.src.v6)) and (test(d4, box.dst.v4) or test(d6, box.dst.v6))
+        return may_meet
 
 
 def _overlaps_memo(a: tuple, b: tuple, meets: dict) -> bool:
-    if len(a) + len(b) < 8:
-        return _overlaps(a, b)
+    if len(a) == 1 or len(b) == 1 or len(a) + len(b) < 8:
+        return _overlaps(a, b)       # (a bounds test and at most one binary search)
     hit = meets.get((id(a), id(b)))
     if hit is None or hit[0] is not a or hit[1] is not b:
         hit = meets[(id(a), id(b))] = (a, b, _overlaps(a, b))
@@ -496,13 +517,17 @@ _INF = float("inf")
 
 
 def _overlaps(a: tuple, b: tuple) -> bool:
-    """Whether two canonical interval sets meet: bounds test, then binary search from the smaller."""
-    if not a or not b or a[-1][1] < b[0][0] or b[-1][1] < a[0][0]:
+    """Whether two canonical interval sets meet: bounds test (which decides when one is a single
+    interval holding the other's bounds), then binary search from the smaller."""
+    if not a or not b:
         return False
+    alo, ahi, blo, bhi = a[0][0], a[-1][1], b[0][0], b[-1][1]
+    if ahi < blo or bhi < alo:
+        return False
+    if (len(a) == 1 and alo <= blo and bhi <= ahi) or (len(b) == 1 and blo <= alo and ahi <= bhi):
+        return True
     if len(a) > len(b):
         a, b = b, a
-    if len(a) == 1 and len(b) <= 2:
-        return iv.overlaps(a, b)
     for lo, hi in a:
         i = bisect_right(b, (hi, _INF)) - 1
         if i >= 0 and b[i][1] >= lo:
@@ -515,11 +540,15 @@ def prefilter(terms: Sequence[Term], space: Sequence[Box], meets: dict | None = 
     `meets`: a memo of address overlap tests (see `Hull.may_meet`)."""
     if not space:
         return []
-    hull = Hull.of(space)
+    may_meet = Hull.of(space).tester(meets)
     out: list[Term] = []
     for t in terms:
-        boxes = tuple(b for b in t.boxes if hull.may_meet(b, meets))
-        maybe = tuple(b for b in t.maybe if hull.may_meet(b, meets))
+        if not t.maybe and len(t.boxes) == 1:        # (most rules: one box, no doubt)
+            if may_meet(t.boxes[0]):
+                out.append(t)
+            continue
+        boxes = tuple(b for b in t.boxes if may_meet(b))
+        maybe = tuple(b for b in t.maybe if may_meet(b))
         if boxes or maybe:
             if len(boxes) != len(t.boxes) or len(maybe) != len(t.maybe):
                 t = Term(boxes, t.action, t.label, maybe, t.reason)
