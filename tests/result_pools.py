@@ -35,11 +35,13 @@ SUBJECTS = [VM1, VM2, Subject("vm", "vm3", "/s/vm3", "10.0.0.6"), Subject("nic",
             Subject("vm", "vm4", OddId("/s/vm4"))]
 FIX = (Decision("nsg-a", "nic-nsg", "fix-allow", 100, "allow", 1.0),)
 #: second changes: the same objects each time (one kind after them) or new ones (a kind each),
-#: equal values written differently (0.0, -0.0, 0)
+#: equal values written differently (0.0, -0.0, 0), equal floats and tuples as new objects, NaN
 CHANGES = [lambda: {"fixes": FIX}, lambda: {"fixes": (FIX[0],)}, lambda: {"fixes": (), "fix_note": "no fix"},
            lambda: {"status": "unknown", "coverage": 0.0}, lambda: {"message": "".join(["de", "nied"])},
            lambda: {"subject": VM2, "severity": "note"}, lambda: {"destination": "".join(["Stor", "age"])},
-           lambda: {"coverage": 0.0}, lambda: {"coverage": -0.0}, lambda: {"coverage": 0}]
+           lambda: {"coverage": 0.0}, lambda: {"coverage": -0.0}, lambda: {"coverage": 0},
+           lambda: {"coverage": float("0.5")}, lambda: {"coverage": float("nan")},
+           lambda: {"decided_by": (*BASE.decided_by,)}, lambda: {"decided_by": (*BASE.decided_by, *FIX)}]
 
 
 def pooled_results() -> st.SearchStrategy[list[Result]]:

@@ -289,6 +289,7 @@ class ResultRows(Sequence):
         self.subjects = subjects
         self.kind_of = kind_of
         self._shared = shared
+        self._counts: Counter[int] | None = None
 
     def with_kinds(self, kinds: list[dict[str, Any]]) -> "ResultRows":
         """The same rows with other kind dictionaries (each must hold what every result of its
@@ -300,8 +301,10 @@ class ResultRows(Sequence):
         return zip(self.subjects, self.kind_of)
 
     def kind_counts(self) -> dict[int, int]:
-        """How many rows each kind has."""
-        return Counter(self.kind_of)
+        """How many rows each kind has (worked out once; read-only)."""
+        if self._counts is None:
+            self._counts = Counter(self.kind_of)
+        return self._counts
 
     def subject_json(self, subject: Subject) -> dict[str, Any]:
         """A subject's JSON, one per subject object (shared with the kinds' peers)."""
