@@ -172,6 +172,26 @@ def test_a_pack_severity_lowers_its_findings(tmp_path, capsys):
     capsys.readouterr()
 
 
+def test_each_format_is_the_same_whichever_is_written_first(tmp_path, capsys):
+    # the JSON report and the gate read the results per kind; the other formats read a list of
+    # result dictionaries made for them: every format and the exit code must be what each gives
+    # written on its own
+    formats = ("json", "sarif", "text", "junit", "markdown", "html")
+    alone = {}
+    for fmt in formats:
+        out = tmp_path / f"alone.{fmt}"
+        alone[fmt] = (main(["audit", *EXAMPLE, "--fail-on", "warning", "--format", fmt, "-o", str(out)]),
+                      out.read_text())
+    for first in ("json", "text"):
+        outs = {fmt: tmp_path / f"{first}-first.{fmt}" for fmt in formats}
+        code = main(["audit", *EXAMPLE, "--fail-on", "warning", "--format", first, "-o", str(outs[first]),
+                     *(x for fmt in formats if fmt != first for x in ("--also", f"{fmt}={outs[fmt]}")),
+                     "--also", f"json={tmp_path / 'again.json'}"])
+        assert {fmt: (code, outs[fmt].read_text()) for fmt in formats} == alone
+        assert (tmp_path / "again.json").read_text() == alone["json"][1]
+    capsys.readouterr()
+
+
 def test_also_writes_more_formats_from_one_audit(tmp_path, capsys):
     sarif, md = tmp_path / "r.sarif", tmp_path / "r.md"
     code = main(["audit", *EXAMPLE, "--format", "sarif", "-o", str(sarif), "--also", f"markdown={md}"])
