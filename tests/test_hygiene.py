@@ -117,7 +117,7 @@ def _rules(draw, direction: str):
         weird = draw(st.integers(0, 9))
         out.append(SecurityRule(
             f"r{k}", 100 + 10 * k, direction, draw(_ACCESS) if weird else "allow", draw(_PROTOCOL),
-            draw(_ADDRESS), draw(_PORTS) if weird < 2 else PortSet.everything(), draw(_ADDRESS), draw(_PORTS),
+            draw(_ADDRESS), draw(_PORTS) if weird < 4 else PortSet.everything(), draw(_ADDRESS), draw(_PORTS),
             exists=Unknown("a condition") if weird == 9 else None))
     return out
 
@@ -158,3 +158,27 @@ def test_classes_are_exactly_the_atoms_of_the_sets(sets, others):
     width = max(m.bit_length() for m in masks)
     got = [sum(1 << i for i, m in enumerate(masks) if m >> c & 1) for c in range(width)]
     assert sorted(got) == sorted(want)
+
+
+_MASK = st.tuples(*[st.integers(1, 7)] * 5)
+
+
+def _points(region):
+    from itertools import product
+
+    def members(m):
+        return [b for b in range(3) if m >> b & 1]
+    return {pt for a in region for pt in product(*(members(x) for x in a))}
+
+
+@given(st.lists(_MASK, max_size=4), _MASK)
+def test_cut_takes_exactly_the_box_away(region, box):
+    """Cutting a box out of masks leaves exactly the points of the region outside the box (each
+    mask cut into disjoint pieces), and says whether the box met the region."""
+    from nsgcheck.engine.hygiene import _cut
+    left, met = _cut(region, box)
+    assert _points(left) == _points(region) - _points([box])
+    assert met == bool(_points(region) & _points([box]))
+    for a in region:        # one mask is cut into disjoint pieces
+        pieces = [_points([x]) for x in _cut([a], box)[0]]
+        assert sum(len(p) for p in pieces) == len(set().union(*pieces))

@@ -105,7 +105,8 @@ def lint_report(estate: Any, catalog: Any) -> dict[str, Any]:
     from nsgcheck.audit.run import service_tags_info
     from nsgcheck.engine.context import asg_membership
     from nsgcheck.engine.hygiene import HygieneMemo, analyze
-    from nsgcheck.engine.nsg import TermCache
+    from nsgcheck.engine.nsg import TermCache, nsg_terms
+    from nsgcheck.engine.resolve import INBOUND, OUTBOUND
 
     asgs = asg_membership(estate)
     cache = TermCache()
@@ -113,9 +114,11 @@ def lint_report(estate: Any, catalog: Any) -> dict[str, Any]:
     nsgs = []
     levels = {"error": 0, "warning": 0, "note": 0}
     filtered = filtered_subnets(estate)
-    for _, nsg in sorted(estate.nsgs.items()):
-        findings = [finding_json(nsg, f) for f in analyze(nsg, contexts_for(estate, nsg, catalog, asgs, filtered),
-                                                          cache, memo)]
+    todo = [(nsg, contexts_for(estate, nsg, catalog, asgs, filtered)) for _, nsg in sorted(estate.nsgs.items())]
+    # the large sets (service tags) of every rule list first: the line is cut by all of them once
+    memo.prepare([nsg_terms(nsg, d, c, cache) for nsg, ctxs in todo for d in (INBOUND, OUTBOUND) for c in ctxs])
+    for nsg, ctxs in todo:
+        findings = [finding_json(nsg, f) for f in analyze(nsg, ctxs, cache, memo)]
         findings.sort(key=lambda x: (x["direction"], x["priority"] if isinstance(x["priority"], int) else 0,
                                      x["rule"], x["id"]))
         for x in findings:

@@ -2,9 +2,10 @@
 
 Public API:
 
-* `analyze_nsg(nsg, direction, ctx, cache=None) -> list[HygieneFinding]` for one direction.
-* `analyze(nsg, contexts, cache=None) -> list[HygieneFinding]`: both directions; with several
-  contexts (an NSG attached to subnets of different VNets) only findings true in every one.
+* `analyze_nsg(nsg, direction, ctx, cache=None, memo=None) -> list[HygieneFinding]` for one direction.
+* `analyze(nsg, contexts, cache=None, memo=None) -> list[HygieneFinding]`: both directions; with
+  several contexts (an NSG attached to subnets of different VNets) only findings true in every one.
+  `memo` (a `HygieneMemo`) shares work between the NSGs of one run.
 
 Kinds (only claimed where the inputs determine them; rules with undetermined fields or
 possible-only matches are never reported as dead):
@@ -18,18 +19,22 @@ possible-only matches are never reported as dead):
 * `generalization`: a later, broader custom rule of the opposite access contains the whole
   rule (the rule is an exception carved out of it); informative.
 
-How: every set one dimension of the NSG's boxes takes (addresses, ports, protocols) is cut into
-classes, the pieces of the line no set splits (`Classes`; service-tag sets, which recur in every
-NSG, are cut once per combination and shared through `HygieneMemo`); a box becomes five bit masks
-over those classes, so meeting, cutting and containment are integer operations. Which rules can
-meet which comes from an index of the rules by class (`_Index`), so each rule is cut only by the
-rules that meet it. Shares (volumes) are taken on the rules' own boxes. The plain analysis on the
-engine's boxes is kept in the tests as the reference this one is compared with.
+How: the sets one dimension of a rule list's boxes takes (addresses, ports) are cut into classes,
+the pieces of the line no set splits (`_classes`; large sets such as service tags, which recur in
+every NSG, are read from one cut of all of them kept in `HygieneMemo`); a box becomes five bit
+masks (protocols and four class sets), so meeting, cutting and containment are integer
+operations. The rules that can meet a rule come from an index of the rules' hulls by value
+(`_Terms.near_terms`), so each rule is cut only by those. Shares (volumes) are taken on the
+rules' own boxes. The plain analysis on the engine's boxes is kept in the tests as the reference
+this one is compared with. Memory and time follow the rules' boxes and their fragments.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
+from functools import reduce
+from operator import or_
 from typing import Any, Sequence
 
 from .firstmatch import ALLOW, DENY, UNKNOWN, Term
@@ -64,23 +69,57 @@ class HygieneFinding:
 
 @dataclass
 class HygieneMemo:
-    """Work shared by the analyses of one run: the cut of each combination of large sets (service
-    tags recur in every NSG), and the findings of each rule list (contexts that resolve alike share
-    one list through the `TermCache`; the list is held, so its id is not reused)."""
+    """Work shared by the analyses of one run: the large sets met so far (service tags recur in
+    every NSG) and the line cut by all of them, each set's line, and the findings of each rule
+    list (contexts that resolve alike share one list through the `TermCache`). Entries keyed by
+    identity hold their objects, so no id is reused while the memo lives."""
 
-    heavy: dict[Any, "_Cut"] = field(default_factory=dict)
-    lines: dict[int, tuple[Any, tuple[tuple[int, int], ...]]] = field(default_factory=dict)
+    family: list[tuple[tuple[int, int], ...]] = field(default_factory=list)   # the large sets' lines
+    by_value: dict[Any, int] = field(default_factory=dict)
+    cut: "_Cut | None" = None        # the line cut by the whole family (made again when a set joins)
+    lines: dict[tuple[int, int], tuple[Any, Any, tuple[tuple[int, int], ...]]] = field(default_factory=dict)
     findings: dict[tuple[int, str], tuple[list[Term], list[HygieneFinding]]] = field(default_factory=dict)
 
     def line(self, s: Any) -> tuple[tuple[int, int], ...]:
-        """`_line(s)`, remembered by identity (the set is held)."""
-        hit = self.lines.get(id(s))
-        if hit is None or hit[0] is not s:
-            hit = self.lines[id(s)] = (s, _line(s))
-        return hit[1]
+        """`_line(s)`, remembered by the identity of the set's interval tuples (shared by the
+        sets a tag resolves to in every rule)."""
+        a, b = _parts(s)
+        hit = self.lines.get((id(a), id(b)))
+        if hit is None or hit[0] is not a or hit[1] is not b:
+            hit = self.lines[(id(a), id(b))] = (a, b, _line(s))
+        return hit[2]
+
+    def large(self, s: Any) -> int:
+        """The index of a large set in the family (by value), adding it when new."""
+        key = _parts(s)
+        k = self.by_value.get(key)
+        if k is None:
+            k = self.by_value[key] = len(self.family)
+            self.family.append(self.line(s))
+        return k
+
+    def family_cut(self) -> "_Cut":
+        if self.cut is None or self.cut.size != len(self.family):
+            self.cut = _Cut.of(self.family)
+        return self.cut
+
+    def prepare(self, term_lists: Sequence[Sequence[Term]]) -> None:
+        """Add the large sets of these rule lists to the family at once (one cut for the run)."""
+        for terms in term_lists:
+            for t in terms:
+                for b in (*t.boxes, *t.maybe):
+                    for v in (b.src, b.dst, b.sport, b.dport):
+                        if len(self.line(v)) > _HEAVY:
+                            self.large(v)
 
 
 # --------------------------------------------------------------------------- classes
+def _parts(s: Any) -> tuple[Any, Any]:
+    """A set's interval tuples: (v4, v6) of an address set, (ranges, None) of a port set."""
+    v4 = getattr(s, "v4", None)
+    return (s.ranges, None) if v4 is None else (v4, s.v6)
+
+
 def _line(s: Any) -> tuple[tuple[int, int], ...]:
     """A set of one dimension as inclusive intervals of one line (IPv6 after IPv4)."""
     v4 = getattr(s, "v4", None)
@@ -116,82 +155,72 @@ def _sweep(lines: Sequence[tuple[tuple[int, int], ...]]) -> tuple[list[int], lis
 
 @dataclass(frozen=True)
 class _Cut:
-    """The line cut by a fixed family of sets: pieces (start, class bit) in order, and the
-    classes' signatures over the family (bit i: the family's i-th set holds the class)."""
+    """The line cut by a family of sets: pieces (start, class bit) in order, and per class its
+    signature over the family (bit i: the family's i-th set holds the class)."""
 
-    index: dict[Any, int]           # set of the family -> its bit in the signatures
     starts: list[int]
     bits: list[int]                 # per piece: 1 << its class (class 0: in no set of the family)
     sigs: list[int]                 # per class: its signature
+    size: int = 0                   # how many sets the family had
 
     @classmethod
-    def of(cls, family: Sequence[Any], lines: Sequence[tuple[tuple[int, int], ...]]) -> "_Cut":
-        starts, piece_sigs = _sweep(lines)
+    def of(cls, family: Sequence[tuple[tuple[int, int], ...]]) -> "_Cut":
+        starts, piece_sigs = _sweep(family)
         ids: dict[int, int] = {0: 0}
         bits = [1 << ids.setdefault(s, len(ids)) for s in piece_sigs]
         sigs = [0] * len(ids)
         for s, c in ids.items():
             sigs[c] = s
-        return cls({s: i for i, s in enumerate(family)}, starts, bits, sigs)
+        return cls(starts, bits, sigs, len(family))
 
 
-_NO_CUT = _Cut({}, [-1], [1], [0])
+_NO_CUT = _Cut([-1], [1], [0])
 
 
 def _classes(sets: Sequence[Any], memo: HygieneMemo) -> list[int]:
     """Per set of one dimension, the bit mask of the classes it holds: the classes are the
-    nonempty pieces of the line that lie in the same sets (no set splits one)."""
+    nonempty pieces of the line that lie in the same sets (no set splits one). Large sets are
+    read from the run's cut of all of them: its pieces' signatures projected on those given."""
     lines = [memo.line(s) for s in sets]
-    heavy = {sets[i]: None for i, ivs in enumerate(lines) if len(ivs) > _HEAVY}   # by value
-    light = [i for i, ivs in enumerate(lines) if len(ivs) <= _HEAVY]
-    cut = _NO_CUT
-    if heavy:
-        key = frozenset(heavy)
-        cut = memo.heavy.get(key)
-        if cut is None:
-            family = list(heavy)
-            cut = memo.heavy[key] = _Cut.of(family, [memo.line(x) for x in family])
+    large = {i: memo.large(sets[i]) for i, ivs in enumerate(lines) if len(ivs) > _HEAVY}
+    mine = 0
+    for k in large.values():
+        mine |= 1 << k
+    cut = memo.family_cut() if large else _NO_CUT
+    light = [i for i in range(len(sets)) if i not in large]
     starts, sigs = _sweep([lines[i] for i in light])
-    # the classes of the large sets' pieces met by each light signature (both cuts walked in order)
+    # the classes of the large sets' pieces met by each light signature
     met: dict[int, int] = {}
     hstarts, hbits = cut.starts, cut.bits
-    last = len(hstarts) - 1
-    k = 0
+    end = len(hstarts)
     for r, sig in enumerate(sigs):
-        lo = starts[r]
-        while k < last and hstarts[k + 1] <= lo:
-            k += 1
-        acc = hbits[k]
-        if r + 1 < len(starts):
-            hi = starts[r + 1]
-            while k < last and hstarts[k + 1] < hi:
-                k += 1
-                acc |= hbits[k]
-        else:
-            while k < last:
-                k += 1
-                acc |= hbits[k]
-        met[sig] = met.get(sig, 0) | acc
+        first = bisect_right(hstarts, starts[r]) - 1
+        stop = bisect_left(hstarts, starts[r + 1]) if r + 1 < len(starts) else end
+        met[sig] = reduce(or_, hbits[first:stop], met.get(sig, 0))
     light_masks = [0] * len(light)
-    heavy_masks = [0] * len(cut.index)
+    large_masks: dict[int, int] = {}
+    seen: set[tuple[int, int]] = set()
+    projected: dict[int, int] = {}
     c = 0
     for sig, classes in met.items():
         for hc in _bits(classes):
-            hs = cut.sigs[hc]
-            if not (sig or hs):
-                continue          # in no set at all
+            hs = projected.get(hc)
+            if hs is None:
+                hs = projected[hc] = cut.sigs[hc] & mine
+            if not (sig or hs) or (sig, hs) in seen:
+                continue          # in no set at all, or a class already found
+            seen.add((sig, hs))
             bit = 1 << c
             c += 1
             for i in _bits(sig):
                 light_masks[i] |= bit
-            for i in _bits(hs):
-                heavy_masks[i] |= bit
+            for k in _bits(hs):
+                large_masks[k] = large_masks.get(k, 0) | bit
     out = [0] * len(sets)
     for j, i in enumerate(light):
         out[i] = light_masks[j]
-    for i, ivs in enumerate(lines):
-        if len(ivs) > _HEAVY:
-            out[i] = heavy_masks[cut.index[sets[i]]]
+    for i, k in large.items():
+        out[i] = large_masks.get(k, 0)
     return out
 
 
@@ -211,38 +240,35 @@ def _meet(a: Mask, b: Mask) -> bool:
     return bool(a[0] & b[0] and a[3] & b[3] and a[4] & b[4] and a[1] & b[1] and a[2] & b[2])
 
 
-def _minus(a: Mask, b: Mask) -> list[Mask]:
-    """Disjoint masks covering a minus b (one dimension peeled at a time, as `Box.subtract`)."""
-    p, s, sp, d, dp = a[0] & b[0], a[1] & b[1], a[2] & b[2], a[3] & b[3], a[4] & b[4]
-    if not (p and s and sp and d and dp):
-        return [a]
-    out: list[Mask] = []
-    x = a[0] & ~b[0]
-    if x:
-        out.append((x, a[1], a[2], a[3], a[4]))
-    x = a[3] & ~b[3]
-    if x:
-        out.append((p, a[1], a[2], x, a[4]))
-    x = a[4] & ~b[4]
-    if x:
-        out.append((p, a[1], a[2], d, x))
-    x = a[1] & ~b[1]
-    if x:
-        out.append((p, x, a[2], d, dp))
-    x = a[2] & ~b[2]
-    if x:
-        out.append((p, s, x, d, dp))
-    return out
-
-
 def _cut(region: list[Mask], box: Mask) -> tuple[list[Mask], bool]:
-    """(region minus box, whether box met the region)."""
-    if not any(_meet(r, box) for r in region):
-        return region, False
+    """(region minus box, whether box met the region): each mask it meets is peeled one dimension
+    at a time into disjoint masks, as `Box.subtract` does."""
     out: list[Mask] = []
-    for r in region:
-        out.extend(_minus(r, box))
-    return out, True
+    met = False
+    b0, b1, b2, b3, b4 = box
+    for a in region:
+        a0, a1, a2, a3, a4 = a
+        p, d, dp, s, sp = a0 & b0, a3 & b3, a4 & b4, a1 & b1, a2 & b2
+        if not (p and d and dp and s and sp):
+            out.append(a)
+            continue
+        met = True
+        x = a0 & ~b0
+        if x:
+            out.append((x, a1, a2, a3, a4))
+        x = a3 & ~b3
+        if x:
+            out.append((p, a1, a2, x, a4))
+        x = a4 & ~b4
+        if x:
+            out.append((p, a1, a2, d, x))
+        x = a1 & ~b1
+        if x:
+            out.append((p, x, a2, d, dp))
+        x = a2 & ~b2
+        if x:
+            out.append((p, s, x, d, dp))
+    return (out, True) if met else (region, False)
 
 
 @dataclass
@@ -428,11 +454,14 @@ def _findings(terms: list[Term], direction: str, memo: HygieneMemo) -> list[Hygi
     out: list[HygieneFinding] = []
     # pass 1: rules that can never match (they are to be removed: ignored when judging redundancy)
     dead = 0
+    uncut: dict[int, list[Mask]] = {}     # an exact rule's boxes minus the earlier rules' certain boxes
     for i, t in enumerate(terms):
         region = m.certain[i] + m.maybe[i]
         if not custom[i] or not region:
             continue
         left, used = m.covered(region, list(_bits(m.near_terms(i) & ((1 << i) - 1))))
+        if not m.maybe[i]:
+            uncut[i] = left
         if not left and all(terms[u].action != UNKNOWN for u in used):
             out.append(shadowed(direction, t.label, [terms[u].label for u in used]))
             dead |= 1 << i
@@ -444,9 +473,10 @@ def _findings(terms: list[Term], direction: str, memo: HygieneMemo) -> list[Hygi
         near = m.near_terms(i)
         earlier = list(_bits(near & ((1 << i) - 1)))
         # the part this rule decides: its boxes minus whatever earlier rules take (certain or maybe)
-        mine = m.certain[i]
+        # (pass 1 has cut the certain ones; the maybe ones are cut here)
+        mine = uncut[i]
         for j in earlier:
-            for b in (*m.certain[j], *m.maybe[j]):
+            for b in m.maybe[j]:
                 mine = _cut(mine, b)[0]
         # an allow partly overridden by earlier denies (the share on the rules' own boxes)
         if t.action == ALLOW:
