@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings, strategies as st
+
 from nsgcheck.values.addresses import AddressSet
 from nsgcheck.engine.firstmatch import ALLOW, UNKNOWN
 from nsgcheck.values.ports import PortSet
@@ -132,3 +134,25 @@ def test_tags_and_asgs_read_the_context():
     assert not reads_no_context(rule(("VirtualNetwork",)))
     assert not reads_no_context(rule(("10.0.0.4",), ("Storage",)))
     assert not reads_no_context(rule((), asgs=("/asg/a",)))
+
+
+_SETS = st.lists(st.lists(st.sampled_from(["10.0.0.0/30", "10.0.0.4/32", "10.0.0.2/31", "20.0.0.0/8", "2001:db8::/126",
+                                           "2001:db8::4/127", "0.0.0.0/0"]), max_size=3)
+                 .map(lambda cs: AddressSet.from_cidrs(cs)), max_size=6)
+
+
+@settings(max_examples=300)
+@given(_SETS)
+def test_a_rule_side_is_the_union_of_its_tokens_normalised_once(sets):
+    """`_union_all` (a side of hundreds of addresses is normalised once) is the plain union, and a
+    family only one set holds keeps that set's intervals (identity: tag sets are memo keys)."""
+    from functools import reduce
+
+    from nsgcheck.engine.resolve import _union_all
+
+    got = _union_all(sets)
+    assert got == reduce(lambda a, b: a | b, sets, AddressSet.empty())
+    for fam in ("v4", "v6"):
+        holders = [s for s in sets if getattr(s, fam)]
+        if len(holders) == 1:
+            assert getattr(got, fam) is getattr(holders[0], fam)

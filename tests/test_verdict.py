@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings, strategies as st
+
 from nsgcheck.engine.firstmatch import ALLOWED, DENIED, EITHER
 from nsgcheck.engine.pathresult import AllowListDecision, Device, DeviceKind, PathPiece, PathResult, Step
 from nsgcheck.engine.space import PROTOCOLS, Box
-from nsgcheck.engine.verdict import summarize
+from nsgcheck.engine.verdict import dst_cidrs, summarize
 from nsgcheck.values.addresses import AddressSet
 from nsgcheck.values.ports import PortSet
 
@@ -63,3 +65,25 @@ def test_a_pass_without_explanation_keeps_status_and_shares_and_nothing_else_cha
     for pieces in ((deny,), (allow, deny), (allow, doubt)):
         assert summarize(_result(*pieces), "T", prefixes=False, explain_pass=False) == \
             summarize(_result(*pieces), "T", prefixes=False)
+
+
+_DST = st.lists(st.sampled_from(["20.0.0.0/25", "20.0.0.128/26", "20.0.1.0/24", "10.1.0.4/32", "2001:db8::/64",
+                                 "2001:db8:1::/48", "52.0.0.0/8"]), min_size=1, max_size=3)
+
+
+@settings(max_examples=300)
+@given(st.lists(_DST, min_size=1, max_size=6), st.lists(st.booleans(), min_size=1, max_size=6))
+def test_prefix_lists_remembered_per_destination_set_are_the_plain_ones(dsts, denied):
+    """`dst_cidrs` with a run's memo gives what it gives without, and so does `summarize`: the
+    memo is keyed by the whole destination set (both families)."""
+    memo: dict = {}
+    results = []
+    for n, cidrs in enumerate(dsts):
+        boxes = [_box(c) for c in cidrs]
+        assert dst_cidrs(boxes, memo) == dst_cidrs(boxes)
+        outcome = DENIED if denied[n % len(denied)] else ALLOWED
+        results.append(_result(PathPiece.of(boxes, [Step(NIC, outcome, RULE)]),
+                               PathPiece.of([_box("99.0.0.0/30")], [Step(NIC, ALLOWED, RULE)])))
+    for _ in range(2):
+        for r in results:
+            assert summarize(r, "x", cidrs=memo) == summarize(r, "x")

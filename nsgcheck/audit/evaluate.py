@@ -127,6 +127,8 @@ class Evaluator:
     plan: "_Plan | None" = None
     #: id of an audit subject -> the plan of its placement class (`evaluate_all`)
     class_of: dict[int, "_ClassPlan"] = field(default_factory=dict)
+    #: destination set -> its CIDR list (`verdict.dst_cidrs`), for the run and its re-evaluations
+    cidrs: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.memo = PathMemo(self.env)
@@ -496,7 +498,7 @@ def run_jobs(ev: Evaluator, groups: dict[tuple, _Group], out: list[Result | None
             else:
                 v = shared.get(seg)
                 if v is None:
-                    v = shared[seg] = summarize(result.project(src=address), g.label)
+                    v = shared[seg] = summarize(result.project(src=address), g.label, cidrs=ev.cidrs)
                 v = apply_cap(v, kind.cap, kind.notes)
                 out[index] = made[(seg, kind)] = _result(kind.req, subject, kind.side, v, g.label, kind.urls,
                                                          port=kind.port, flow=f if kind.own_flow else None)
@@ -515,7 +517,7 @@ def dns_tcp_advisories(ev: Evaluator, results: Sequence[Result | None]) -> list[
         row = results[index]
         if row is None or row.status not in (PASS, UNKNOWN):
             continue
-        v = summarize(ev.memo.path(spec, flow), label)
+        v = summarize(ev.memo.path(spec, flow), label, cidrs=ev.cidrs)
         key = (subject.id, side)
         if v.status == PASS or key in seen:
             continue
@@ -1103,7 +1105,7 @@ def reevaluate(ev: Evaluator, estate: Estate, changed: frozenset[str]) -> tuple[
     if plan is None:
         raise ValueError("re-evaluation needs the evaluator of an evaluate_all run")
     env = replace(ev.env, estate=estate)
-    again = Evaluator(env, ev.destinations, ev._sets, resolved=ev.resolved)
+    again = Evaluator(env, ev.destinations, ev._sets, resolved=ev.resolved, cidrs=ev.cidrs)
     again.memo = ev.memo.for_changed_nsgs(env)
     otherwise = _decides_otherwise(ev, estate, changed)
     out = list(plan.out)

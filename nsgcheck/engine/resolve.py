@@ -20,6 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
+from servicetags import intervals as iv
+
 from nsgcheck.model import AddressKind, AddressToken, SecurityRule, Unknown
 
 from nsgcheck.values.addresses import AddressError, AddressSet
@@ -168,8 +170,8 @@ def _side(tokens: tuple[AddressToken, ...] | Unknown, asgs: Iterable[str], vm_si
           ctx: ResolveContext) -> Side:
     if isinstance(tokens, Unknown):
         return Side(AddressSet.empty(), AddressSet.everything(), (str(tokens),))
-    certain = AddressSet.empty()
-    possible = AddressSet.empty()
+    certains: list[AddressSet] = []
+    possibles: list[AddressSet] = []
     reasons: list[str] = []
     for tok in tokens:
         r = resolve_address_token(tok, ctx)
@@ -177,12 +179,13 @@ def _side(tokens: tuple[AddressToken, ...] | Unknown, asgs: Iterable[str], vm_si
             lo, hi = AddressSet.empty(), AddressSet.everything()
             if tok.kind == AddressKind.TAG:
                 lo, hi = ctx.tag_bounds.get(_canonical_builtin(tok.value), (lo, hi))
-            certain = certain | lo
-            possible = possible | hi
+            certains.append(lo)
+            possibles.append(hi)
             reasons.append(r.reason)
         else:
-            certain = certain | r
-            possible = possible | r
+            certains.append(r)
+            possibles.append(r)
+    certain, possible = _union_all(certains), _union_all(possibles)
     for asg in asgs:
         members = ctx.asg_members.get(asg)
         if vm_side and ctx.subject_asgs is not None:
@@ -209,6 +212,16 @@ def _side(tokens: tuple[AddressToken, ...] | Unknown, asgs: Iterable[str], vm_si
             if extra is not None and not extra.issubset(members):
                 reasons.append(f"some member addresses of ASG {_short(asg)} are not known exactly")
     return Side(certain, possible, tuple(reasons))
+
+
+def _union_all(sets: list[AddressSet]) -> AddressSet:
+    """The union of the sets, normalised once per family (a rule may name hundreds of
+    addresses); a family only one set holds keeps that set's intervals (the same object, as
+    `AddressSet.__or__` with an empty side gives: tag sets are then recognised by identity)."""
+    fams = []
+    for part in ([s.v4 for s in sets if s.v4], [s.v6 for s in sets if s.v6]):
+        fams.append(() if not part else part[0] if len(part) == 1 else iv.normalize(x for p in part for x in p))
+    return AddressSet(fams[0], fams[1])
 
 
 def _canonical_builtin(name: str) -> str:

@@ -52,23 +52,32 @@ def fast_cidrs(a: AddressSet) -> list[str]:
     return out
 
 
-def dst_cidrs(boxes: tuple[Box, ...] | list[Box]) -> tuple[str, ...]:
+def dst_cidrs(boxes: tuple[Box, ...] | list[Box], memo: dict | None = None) -> tuple[str, ...]:
+    """The destinations of the boxes as a minimal CIDR list. `memo` (one per run) keeps the list
+    per destination set (by value): a run's deciding rules and denials cut few distinct sets out
+    of its service tags, each thousands of prefixes long."""
     v4: list = []
     v6: list = []
     for b in boxes:
         v4.extend(b.dst.v4)
         v6.extend(b.dst.v6)
-    return tuple(fast_cidrs(AddressSet.from_intervals(v4, v6)))
+    dst = AddressSet.from_intervals(v4, v6)
+    if memo is None:
+        return tuple(fast_cidrs(dst))
+    hit = memo.get(dst)
+    if hit is None:
+        hit = memo[dst] = tuple(fast_cidrs(dst))
+    return hit
 
 
-def decision(rs: RuleShare, prefixes: bool = True) -> Decision:
+def decision(rs: RuleShare, prefixes: bool = True, cidrs: dict | None = None) -> Decision:
     """A typed rule share as the report's Decision (a rule deciding the whole family lists no prefixes)."""
     rule = rs.rule
     return Decision(device=rs.device.name, device_kind=rs.device.kind_text,
                     rule=rule.display_name if rule is not None else "",
                     priority=rule.priority if rule is not None else None, access=rs.access, share=rs.share,
                     location=rule.origin if rule is not None else None,
-                    prefixes=dst_cidrs(rs.boxes) if prefixes and rs.share < WHOLE else (),
+                    prefixes=dst_cidrs(rs.boxes, cidrs) if prefixes and rs.share < WHOLE else (),
                     reason=rs.reason, device_id=rs.device.id)
 
 
@@ -111,11 +120,13 @@ def decision_order(d: Decision) -> tuple:
             d.rule)
 
 
-def summarize(result: PathResult, label: str, prefixes: bool = True, explain_pass: bool = True) -> Verdict:
+def summarize(result: PathResult, label: str, prefixes: bool = True, explain_pass: bool = True,
+              cidrs: dict | None = None) -> Verdict:
     """Status, coverage, deciding rules, reasons and the path of a result (module docstring).
 
     `explain_pass=False`: a pass is only its status and shares (no deciding rules, reasons, path
-    or message), for callers that read nothing else of a pass (a multi-VM pair verdict)."""
+    or message), for callers that read nothing else of a pass (a multi-VM pair verdict).
+    `cidrs`: a memo of prefix lists for `dst_cidrs` (one per run)."""
     if result.total == 0:
         return unknown_verdict(f"the required flow family is empty ({label})")
     total = result.total
@@ -137,8 +148,8 @@ def summarize(result: PathResult, label: str, prefixes: bool = True, explain_pas
         status = PARTIAL   # a firewall allows only some of the required names: certainly not all
     if status == PASS and not explain_pass:
         return Verdict(PASS, a, u, denied_share=d)
-    denied_prefixes = dst_cidrs(denied_boxes) if denied_boxes and d < WHOLE and prefixes else ()
-    decisions = sorted((decision(rs, prefixes) for rs in result.final_decisions()), key=decision_order)
+    denied_prefixes = dst_cidrs(denied_boxes, cidrs) if denied_boxes and d < WHOLE and prefixes else ()
+    decisions = sorted((decision(rs, prefixes, cidrs) for rs in result.final_decisions()), key=decision_order)
     reasons = result.reasons() + [n for n in result.notes if n not in result.reasons()]
     if status == PASS:
         msg = f"allowed to all of {label}"
