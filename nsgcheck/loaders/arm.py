@@ -485,6 +485,16 @@ class _Expander:
                 if new is None:
                     new = self.ev.string(v, ctx.at(_pointer((at, k))))
             elif kind is dict or kind is list:
+                if kind is dict:   # an object of literal scalars (an NSG rule's properties): nothing to do
+                    for w in v.values():
+                        wkind = type(w)
+                        if wkind is str:
+                            if w[:1] == "[":
+                                break
+                        elif wkind is not int and wkind is not bool and w is not None:
+                            break
+                    else:
+                        continue
                 new = self._tree(v, scope, ctx, (at, k))
                 if new is None:
                     continue
