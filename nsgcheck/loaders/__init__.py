@@ -193,6 +193,17 @@ def load_file(path: str | Path, parameters: Iterable[str | Path] = (),
                           "with the input", file) from None
 
 
+def _age() -> None:
+    """Move what the collector tracks to its oldest generation (unless the program keeps objects
+    frozen: those stay so). The model just loaded lives as long as the run; left in the youngest
+    generation, the collector's next pass, on any allocation once it is switched on again, would
+    walk every one of its objects (0.2 s for a 200,000-rule estate), and walk them again one
+    generation up. Garbage in the oldest generation is still collected by its full passes."""
+    if gc.get_freeze_count() == 0:
+        gc.freeze()      # every tracked object into the permanent generation, at once
+        gc.unfreeze()    # and from there into the oldest
+
+
 def load_paths(paths: Iterable[str | Path], parameters: Iterable[str | Path] | None = None,
                overrides: Mapping[str, Any] | None = None,
                errors: list[NsgcheckError] | None = None, max_bytes: int | None = None) -> Estate:
@@ -227,6 +238,7 @@ def load_paths(paths: Iterable[str | Path], parameters: Iterable[str | Path] | N
                 collected.append(e)
     finally:
         if collecting:
+            _age()
             gc.enable()
     from nsgcheck.loaders import rest
 
