@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 import nsgcheck.engine.nsg as engine_nsg
 from nsgcheck.engine.evaluate import Endpoint, Environment, Flow, PathMemo, PathSpec
@@ -109,3 +110,26 @@ def test_projected_refuses_packets_outside_its_flows_every_time():
     wider = replace(flow, src=AddressSet.parse("10.0.0.0/24"))
     assert memo.projected(spec, flow, one, two, receiver_flow=wider).total == \
         memo.projected(spec, flow, one, two).total
+
+
+_SCOPED = st.tuples(st.sampled_from(["tcp", "udp", "*"]), st.sampled_from(["10.0.0.0/24", "10.0.0.4/31", "20.1.0.0/16"]),
+                    st.sampled_from(["10.0.0.0/24", "10.0.0.4/31", "20.1.0.0/16", "52.0.0.0/8"]),
+                    st.sampled_from(["443", "20004", "22"]))
+
+
+@settings(max_examples=200)
+@given(st.lists(_SCOPED, min_size=1, max_size=5), st.lists(st.tuples(st.booleans(), st.booleans()), min_size=3, max_size=6))
+def test_the_scope_check_remembered_per_flow_is_what_a_fresh_memo_answers(flows, roles):
+    """`PathMemo.in_scope` (asked for every projected pair) remembers its answer per flow object and
+    role: asked again, in other roles, it answers what a fresh memo does."""
+    from nsgcheck.engine.evaluate import Scope
+
+    scope = Scope(AddressSet.parse("20.1.0.0/16") | AddressSet.parse("10.0.0.0/24"), AddressSet.parse("10.0.0.0/28"),
+                  frozenset({"tcp"}), PortSet.parse(["443", "20004"]))
+    env = Environment(_estate(), small_catalog(), scope=scope)
+    memo = PathMemo(env)
+    made = [Flow(p, AddressSet.parse(s), AddressSet.parse(d), PortSet.parse(port)) for p, s, d, port in flows]
+    for _ in range(2):
+        for flow in made:
+            for sending, receiving in roles:
+                assert memo.in_scope(flow, sending, receiving) == PathMemo(env).in_scope(flow, sending, receiving)

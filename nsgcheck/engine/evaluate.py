@@ -188,6 +188,7 @@ class PathMemo:
         self._egress: dict[str, Egress] = {}
         self._asgs: Any = None
         self._within: dict[tuple[int, int], tuple[AddressSet, AddressSet, bool]] = {}
+        self._scoped: dict[tuple[int, bool, bool], tuple[Flow, bool]] = {}
         self._families: dict[tuple[int, int], tuple[Flow, Flow, bool]] = {}
         self._layers: dict[tuple, tuple[list, tuple[str, ...]]] = {}
         self._parts: dict[tuple[int, int], tuple[EffectiveRoutes, AddressSet, list]] = {}
@@ -261,6 +262,21 @@ class PathMemo:
         if hit is None or hit[0] is not a or hit[1] is not b:
             hit = self._families[key] = (a, b, a is b or replace(a, src=b.src, dst=b.dst) == b)
         return hit[2]
+
+    def in_scope(self, flow: Flow, sending: bool, receiving: bool) -> bool:
+        """Whether a flow lies in the run's declared scope (`Scope`) for a path with a sender and/or
+        a receiver, remembered per flow (by identity; the flow is held): a multi-VM table projects
+        thousands of pairs out of the same few flows."""
+        key = (id(flow), sending, receiving)
+        hit = self._scoped.get(key)
+        if hit is None or hit[0] is not flow:
+            scope = self.env.scope
+            out = not ((sending and not self.within(flow.dst, scope.outbound))
+                       or (receiving and not self.within(flow.src, scope.inbound))
+                       or (scope.protocols and not (rule_protocols(flow.protocol) <= scope.protocols
+                                                    and flow.dport.issubset(scope.dports))))
+            hit = self._scoped[key] = (flow, out)
+        return hit[1]
 
     def within(self, part: AddressSet, whole: AddressSet) -> bool:
         """`part <= whole`, remembered per pair of sets (by identity; the sets are held)."""
@@ -416,17 +432,13 @@ def _evaluate(spec: PathSpec, flow: Flow, memo: PathMemo, src: AddressSet | None
     (computed from the projections of the ends' parts: projection commutes with their product,
     so the receiver's part may come from another flow that also covers `src` x `dst`)."""
     memo.evaluations += 1
-    env = memo.env
-    if env.scope is not None:
-        scope = env.scope
-        if (spec.sender is not None and not memo.within(flow.dst, scope.outbound)) or \
-                (spec.receiver is not None and not memo.within(flow.src, scope.inbound)) or \
-                (scope.protocols and not (rule_protocols(flow.protocol) <= scope.protocols
-                                          and flow.dport.issubset(scope.dports))):
-            raise ValueError("flow outside the run's declared scope")
+    if memo.env.scope is not None and not memo.in_scope(flow, spec.sender is not None, spec.receiver is not None):
+        raise ValueError("flow outside the run's declared scope")
     pair = spec.sender is not None and spec.receiver is not None
-    space = tuple(b for b in flow.space() if not b.is_empty())
-    walking: list = [(space, ())] if space else []
+    walking: list = []
+    if spec.sender is None and spec.receiver is None:      # (else the ends' stages give the pieces)
+        space = tuple(b for b in flow.space() if not b.is_empty())
+        walking = [(space, ())] if space else []
     finals: list[PathPiece] = []
     notes: list[str] = []
     devices: list[Device] = []
@@ -466,9 +478,10 @@ def _evaluate(spec: PathSpec, flow: Flow, memo: PathMemo, src: AddressSet | None
     finals.extend(PathPiece.of(b, s) for b, s in walking)
     # devices in the order packets meet them: the sender's, whatever the pieces met, the receiver's
     seen: dict[Device, None] = dict.fromkeys(devices)
+    receiving = set(devices_in)
     for p in finals:
         for st in p.steps:
-            if st.device not in devices_in:
+            if st.device not in receiving:
                 seen.setdefault(st.device, None)
     for d in devices_in:
         seen.setdefault(d, None)
