@@ -202,3 +202,44 @@ def test_the_file_of_result_rows_is_the_file_of_their_dictionaries():
         write(data, out)
         assert out.getvalue() == want
     check()
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
+        st.text(max_size=5) | st.integers() | st.floats() | st.booleans() | st.none(), inner, max_size=4),
+    max_leaves=12)
+
+
+@settings(max_examples=300)
+@given(_json_values)
+def test_the_compact_encoder_is_json_dumps(value):
+    # made once from the standard library's C encoder (where it is there and agrees with
+    # JSONEncoder on a probe value): it must write what json.dumps writes, NaN, -0.0, huge
+    # integers, lone surrogates and non-string keys included
+    from nsgcheck.audit.report_json import compact_encoder
+
+    encode = compact_encoder()
+    assert encode.__qualname__ == "compact_encoder.<locals>.encode"      # (CPython: the C encoder)
+    assert encode(value) == json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def test_the_compact_encoder_falls_back_to_json_encoder(monkeypatch):
+    # without the C encoder, or when the one made (the first made) writes otherwise than
+    # JSONEncoder (which makes its own at each call), JSONEncoder's encode is used
+    import json.encoder
+
+    from nsgcheck.audit.report_json import compact_encoder
+
+    real = json.encoder.c_make_encoder
+    made = []
+
+    def first_one_wrong(*args):
+        made.append(args)
+        return (lambda obj, level: ["wrong"]) if len(made) == 1 else real(*args)
+
+    for broken in (None, first_one_wrong):
+        monkeypatch.setattr(json.encoder, "c_make_encoder", broken)
+        encode = compact_encoder()
+        assert encode.__qualname__ == "JSONEncoder.encode"
+        assert encode({"a": [1.5, "é"]}) == '{"a":[1.5,"é"]}'

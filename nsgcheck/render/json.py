@@ -76,11 +76,11 @@ def _buffered(stream: Any, size: int = 1 << 16) -> tuple[Any, Any]:
 
 def _lean(report: dict[str, Any], emit: Any) -> None:
     """A schema-2 audit report, packed, in the lean layout (module docstring)."""
-    from nsgcheck.audit.report_json import SCHEMA_VERSION, TABLES, Packer, ResultRows, unpack
+    from nsgcheck.audit.report_json import SCHEMA_VERSION, TABLES, Packer, ResultRows, compact_encoder, unpack
 
     report = unpack(report)                     # a packed dictionary is packed again the same way
     packer = Packer(report)
-    line = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
+    line = compact_encoder()
     body = [(k, v) for k, v in report.items() if k not in TABLES]
     for i, (key, value) in enumerate(body):
         if key == "schema_version":
