@@ -6,9 +6,11 @@ from types import SimpleNamespace
 
 from audit_helpers import audit, rule, source_rules, small_catalog, worked_estate
 from hypothesis import given, settings, strategies as st
+from servicetags.intervals import normalize
 
-from nsgcheck.audit.advisories import (_public_access_problems, blob_served, inbound_for_asr, ip_rules_for_tags,
-                                      linux_group_members, storage_account_advisories, unknown_tags)
+from nsgcheck.audit.advisories import (_best_tag, _overlap, _public_access_problems, _union, blob_served,
+                                      inbound_for_asr, ip_rules_for_tags, linux_group_members,
+                                      storage_account_advisories, unknown_tags)
 from nsgcheck.estate import Estate
 from nsgcheck.model import PrivateEndpoint, PrivateLinkConnection, StorageAccount, Subnet, Unknown, ref
 
@@ -165,3 +167,24 @@ def test_storage_advisories_with_the_blob_endpoints_read_once_as_with_a_scan_per
     shared: dict = {}
     assert ([storage_account_advisories(s, e, None, shared) for s in subnets]
             == [storage_account_advisories(s, e) for s in subnets])
+
+
+_IVS = st.lists(st.tuples(st.integers(0, 60), st.integers(0, 6)), max_size=6).map(
+    lambda xs: normalize((lo, lo + w) for lo, w in xs))
+
+
+@given(st.lists(st.tuples(st.sampled_from("abc"), _IVS, _IVS), max_size=4),
+       st.lists(st.tuples(st.sampled_from((4, 6)), st.integers(0, 60), st.integers(0, 9)), min_size=1, max_size=3))
+def test_best_tag_as_every_tag_compared(tags, prefixes):
+    """The tag a prefix list stands for is the one every tag's comparison picks: the test of the
+    tags' union first only skips lists no tag holds half of (fails when it rejects more)."""
+    parsed = [(fam, lo, lo + w) for fam, lo, w in prefixes]
+    size = sum(hi - lo + 1 for _, lo, hi in parsed)
+    plain = None
+    for name, t4, t6 in tags:
+        inside = sum(_overlap(lo, hi, t4 if fam == 4 else t6) for fam, lo, hi in parsed)
+        if inside * 2 >= size and (plain is None or inside > plain[1]):
+            plain = (name, inside, t4, t6)
+    union = (normalize(x for _, t4, _ in tags for x in t4), normalize(x for _, _, t6 in tags for x in t6))
+    assert _best_tag(parsed, size, tags, union) == plain
+    assert _union([t4 for _, t4, _ in tags]) == union[0]

@@ -66,6 +66,28 @@ def _overlap(lo: int, hi: int, ivs: tuple) -> int:
     return n
 
 
+def _union(sets: Sequence[tuple]) -> tuple:
+    out: tuple = ()
+    for x in sets:
+        out = iv.union(out, x)
+    return out
+
+
+def _best_tag(parsed: Sequence[tuple[int, int, int]], size: int, tags: Sequence[tuple[str, tuple, tuple]],
+              union: tuple[tuple, tuple]) -> tuple[str, int, tuple, tuple] | None:
+    """(name, addresses inside, v4, v6) of the tag holding the most of the prefixes (the first of
+    equals), when it holds at least half of them; else None. No tag holds more of them than all
+    the tags together: prefixes mostly outside their union (most rules) are not compared with each."""
+    if sum(_overlap(lo, hi, union[0] if fam == 4 else union[1]) for fam, lo, hi in parsed) * 2 < size:
+        return None
+    best = None
+    for name, t4, t6 in tags:
+        inside = sum(_overlap(lo, hi, t4 if fam == 4 else t6) for fam, lo, hi in parsed)
+        if inside * 2 >= size and (best is None or inside > best[1]):
+            best = (name, inside, t4, t6)
+    return best
+
+
 def _rules(estate: Estate) -> Iterable[tuple[NetworkSecurityGroup, SecurityRule]]:
     for _, nsg in sorted(estate.nsgs.items()):
         for r in nsg.rules:
@@ -108,6 +130,7 @@ def ip_rules_for_tags(estate: Estate, required: Sequence[tuple[str, Any]]) -> li
         return out
     cache: dict[str, tuple[int, int, int]] = {}
     best_for: dict[tuple[str, ...], Any] = {}
+    union = (_union([t4 for _, t4, _ in tags]), _union([t6 for _, _, t6 in tags]))
     for nsg, r in _rules(estate):
         if r.direction != "outbound" or r.access != "allow":
             continue
@@ -129,12 +152,7 @@ def ip_rules_for_tags(estate: Estate, required: Sequence[tuple[str, Any]]) -> li
             continue
         key = tuple(cidrs)
         if key not in best_for:   # rules repeat the same prefix lists: match each list once
-            best = None
-            for name, t4, t6 in tags:
-                inside = sum(_overlap(lo, hi, t4 if fam == 4 else t6) for fam, lo, hi in parsed)
-                if inside * 2 >= size and (best is None or inside > best[1]):
-                    best = (name, inside, t4, t6)
-            best_for[key] = best
+            best_for[key] = _best_tag(parsed, size, tags, union)
         best = best_for[key]
         if best is None:
             continue
