@@ -276,6 +276,22 @@ def test_default_rules_synthesized_when_absent():
     assert [d.rule.name for d in res.final_decisions()] == ["DenyAllInBound"]
 
 
+def test_a_default_rule_held_by_several_nsgs_is_labelled_with_each_own_nsg():
+    """One cache, NSGs given no defaults (the engine adds one shared set) or sharing one tuple of
+    defaults (security admin layers): the rule that decides names the NSG evaluated, not the
+    first NSG the cache saw (a report would show another NSG's file and line)."""
+    shared = default_rules()
+    groups = [NetworkSecurityGroup(f"/x/none{i}", f"none{i}", (), ()) for i in range(3)]
+    groups += [NetworkSecurityGroup(f"/x/shared{i}", f"shared{i}", (), shared) for i in range(3)]
+    cache = TermCache()
+    for direction, src, dst in (("outbound", "10.1.0.4", "20.5.5.5"), ("inbound", "20.5.5.5", "10.1.0.4")):
+        space = flow_space("tcp", AddressSet.parse(src), AddressSet.parse(dst), PortSet.single(443))
+        for nsg in groups + groups[::-1]:
+            res = evaluate_layers(space, direction, [(NIC_NSG, nsg)], _ctx(), cache)
+            assert [d.rule.nsg.id for d in res.final_decisions()] == [nsg.id]
+            assert {t.label.nsg.id for t in nsg_terms(nsg, direction, _ctx(), cache)} == {nsg.id}
+
+
 def test_unknown_rule_list_makes_everything_unknown():
     nsg = NetworkSecurityGroup("/x/n", "n", (), default_rules(), rules_unknown=Unknown("securityRules is [variables('r')]"))
     space = flow_space("tcp", AddressSet.parse("10.1.0.4"), AddressSet.parse("20.5.5.5"), PortSet.single(443))

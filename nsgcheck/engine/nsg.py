@@ -109,20 +109,22 @@ class TermCache:
 
     Tables, each a pure function of its key and the run's tag catalog:
     * `_terms`: (NSG, direction, context key, channel) -> the rule list as Terms (`nsg_terms`);
-    * `_kept`: (direction, channel) -> per rule (by identity, the rule held) its entry in
+    * `_kept`: (direction, channel, NSG id) -> per rule (by identity, the rule held) its entry in
       `_channel_rules`, or None when it certainly misses the channel: the rules an NSG shares with
       an earlier version of it (fixes add a few) are looked at once; `_protocols`: a rule's
       protocol text -> the protocols it names;
-    * `_bound`: (rule, direction) -> its label and the bound of its remote side;
+    * `_bound`: (rule, direction, NSG id) -> its label and the bound of its remote side;
     * `_rules`: (NSG, direction, channel) -> the rules that can meet the channel, in evaluation
       order, each with the bound of its remote side (`relevant_terms`); `_near`: the same with
       one remote address set (by identity: the set is held in the key) and a context -> the
       terms of those that can meet it; `_meets`: (CIDR or tag, remote set) -> whether they meet;
-    * `_term`: (rule, direction, context, or None for a rule that reads none) -> its Term;
+    * `_term`: (rule, direction, context, or None for a rule that reads none, NSG id) -> its Term;
       `_alike`: (direction, context or None, the rule's content but its name, priority and
       origin) -> a Term of such a rule that gives no reason: rules of equal content (a fix added
       to many NSGs, the same allow written in many) resolve alike (`_resolved`);
-      `_bound`: (rule, direction) -> label, bound, whether it reads no context;
+      `_bound`: (rule, direction, NSG id) -> label, bound, whether it reads no context.
+      Every table that holds a label is keyed by the NSG's id too: one rule object may sit in
+      several NSGs (the six made-up defaults of NSGs given none), and a label names its own NSG;
     * `_overlap`: (interval set, interval set) -> whether they meet (by identity, both held);
     * `_changes`: (NSG, a later version of it) -> the rules only one holds, and whether the
       rules both hold keep their order; `_alike_nsgs`: the same pair, a direction, channel,
@@ -323,7 +325,7 @@ def relevant_terms(nsg: NetworkSecurityGroup, direction: str, ctx: ResolveContex
             if bound is not None and not any(_token_meets(t, remote, ctx.catalog, cache) for t in bound):
                 continue
             # a rule whose resolution reads nothing of the context has one term for every context
-            tkey = (Ident(rule), direction, None if free else token)
+            tkey = (Ident(rule), direction, None if free else token, nsg.id)
             term = cache._term.get(tkey)
             if term is None:
                 term = cache._term[tkey] = _resolved(rule, direction, ctx, ref, None if free else token, cache)
@@ -345,9 +347,9 @@ def _channel_rules(nsg: NetworkSecurityGroup, direction: str, channel: Channel, 
                                            f"rules of NSG {nsg.name} are not determined: {nsg.rules_unknown.reason}"),
                     False))
     full = nsg if nsg.default_rules else _with_defaults(nsg)
-    table = cache._kept.get((direction, channel))
+    table = cache._kept.get((direction, channel, nsg.id))
     if table is None:
-        table = cache._kept[(direction, channel)] = {}
+        table = cache._kept[(direction, channel, nsg.id)] = {}
     get = table.get
     keep: list[SecurityRule] = []
     kept_defaults: list[SecurityRule] = []
@@ -370,7 +372,7 @@ def _channel_entry(nsg: NetworkSecurityGroup, rule: SecurityRule, direction: str
     """A rule's entry in `_channel_rules`, or None when it certainly misses the channel."""
     if _misses(rule, channel, cache._protocols):
         return None
-    bkey = (Ident(rule), direction)
+    bkey = (Ident(rule), direction, nsg.id)
     bound = cache._bound.get(bkey)
     if bound is None:
         bound = cache._bound[bkey] = (RuleRef(nsg, rule), _remote_bound(rule, direction, catalog),
