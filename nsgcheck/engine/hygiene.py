@@ -105,12 +105,15 @@ class HygieneMemo:
 
     def prepare(self, term_lists: Sequence[Sequence[Term]]) -> None:
         """Add the large sets of these rule lists to the family at once (one cut for the run)."""
+        seen: set[int] = set()
         for terms in term_lists:
             for t in terms:
                 for b in (*t.boxes, *t.maybe):
                     for v in (b.src, b.dst, b.sport, b.dport):
-                        if len(self.line(v)) > _HEAVY:
-                            self.large(v)
+                        if id(v) not in seen:          # (the sets are held by the terms)
+                            seen.add(id(v))
+                            if _count(v) > _HEAVY:
+                                self.large(v)
 
 
 # --------------------------------------------------------------------------- classes
@@ -118,6 +121,12 @@ def _parts(s: Any) -> tuple[Any, Any]:
     """A set's interval tuples: (v4, v6) of an address set, (ranges, None) of a port set."""
     v4 = getattr(s, "v4", None)
     return (s.ranges, None) if v4 is None else (v4, s.v6)
+
+
+def _count(s: Any) -> int:
+    """The number of intervals of `_line(s)`."""
+    v4 = getattr(s, "v4", None)
+    return len(s.ranges) if v4 is None else len(v4) + len(s.v6)
 
 
 def _line(s: Any) -> tuple[tuple[int, int], ...]:
