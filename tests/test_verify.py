@@ -12,6 +12,7 @@ from nsgcheck.audit.results import PathStep, Result, Subject
 from nsgcheck.estate import Estate
 from nsgcheck.fixes.verify import apply_fixes, verify_fixes
 from nsgcheck.loaders import load_paths
+from nsgcheck.model import ref
 from audit_helpers import load_report
 
 REPO = Path(__file__).resolve().parent.parent
@@ -117,6 +118,28 @@ def test_apply_fixes_adds_and_replaces_rules_as_the_arm_snippet_says():
     eh = next(r for r in new.rules if r.name == "asr-eventhub")
     assert [t.value for t in eh.destination_addresses] == ["EventHub.CentralUS"] and eh.priority == 120
     assert next(n for n in estate.nsgs.values() if n.name == "nsg-db") is nsg      # the original is untouched
+
+
+def test_a_later_round_keeps_the_rule_objects_of_earlier_fixes_and_builds_what_a_fresh_apply_builds():
+    """`built` across rounds: an NSG that gains a fix keeps its earlier fixes' rules as the same
+    objects (the re-audit tells what changed by identity), a fix that changed gets a new rule,
+    and every NSG equals the one applying the same fixes without `built` gives."""
+    estate = load_paths([str(REPO / "examples" / "estate.json")])
+    db = next(n for n in estate.nsgs.values() if n.name == "nsg-db")
+    web = next(n for n in estate.nsgs.values() if n.name != "nsg-db")
+    first = [fix_json("allow-nsgcheck-a", 3990, "add", db.id), fix_json("allow-nsgcheck-a", 3990, "add", web.id)]
+    later = [first[0], dict(first[1], port="1443"), fix_json("allow-nsgcheck-b", 3991, "add", db.id)]
+    built: dict = {}
+    one = apply_fixes(estate, first, built)
+    two = apply_fixes(estate, later, built)          # every round applies its fixes to the audited estate
+    for fixes, got in ((first, one), (later, two)):
+        assert got.nsgs == apply_fixes(estate, fixes).nsgs
+
+    def fix_rule(e, nsg):
+        return next(r for r in e.nsgs[ref(nsg.id)].rules if r.name == "allow-nsgcheck-a")
+
+    assert fix_rule(two, db) is fix_rule(one, db)
+    assert fix_rule(two, web) is not fix_rule(one, web) and fix_rule(two, web) != fix_rule(one, web)
 
 
 def test_the_cli_offers_verified_fixes_and_says_so(tmp_path, capsys):

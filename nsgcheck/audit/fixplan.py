@@ -65,14 +65,16 @@ class Fix:
             key = state["_key"] = (ref(self.nsg_id), self.name.lower())
         return key
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, located: bool = True) -> dict[str, Any]:
+        """The fix as the report shows it. `located=False` leaves out where the rule it sits above
+        is written (working out its line is the costly part, and applying a fix reads none of it)."""
         out = {"requirement": self.requirement, "action": self.action, "nsg": self.nsg, "nsg_id": self.nsg_id,
                "resource_group": resource_group_of(self.nsg_id), "direction": self.direction,
                "name": self.name, "priority": self.priority, "access": "allow",
                "protocol": self.protocol, "source": list(self.sources), "source_port": self.source_port,
                "destination": list(self.destinations), "port": self.port,
                "above": {"rule": self.above_rule, "priority": self.above_priority},
-               "location": origin_json(self.location), "note": self.note}
+               "location": origin_json(self.location) if located else None, "note": self.note}
         if self.replaces is not None:
             out["replaces"] = dict(self.replaces)
         if self.verified:

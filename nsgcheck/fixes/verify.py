@@ -43,7 +43,9 @@ def apply_fixes(estate: Estate, fixes: Iterable[dict[str, Any]], built: dict | N
 
     Only the changed NSGs are new objects; everything else is shared with `estate`. `built`
     (kept by the caller across rounds) returns the same NSG object for the same NSG and the
-    same fixes, so that the next audit can tell what changed since the last one by identity.
+    same fixes, and the same rule object for the same fix in the same NSG, so that the next
+    audit can tell what changed since the last one by identity (an NSG that gained a fix in a
+    later round holds the rules of its earlier fixes unchanged).
     """
     from nsgcheck.fixes.snippets import arm_rule
     from nsgcheck.loaders.normalize import normalize_rule
@@ -66,9 +68,14 @@ def apply_fixes(estate: Estate, fixes: Iterable[dict[str, Any]], built: dict | N
         for i, r in enumerate(rules):
             first.setdefault(r.name.lower(), i)
         for f in planned:
-            element = arm_rule(f)
-            rule = normalize_rule(element["properties"], element["name"],
-                                  Origin("nsgcheck fix", f"/{nsg.name}/{f.get('name', '')}", None))
+            rkey = (key, nsg.name, json.dumps(f, sort_keys=True, default=str))
+            rule = built.get(rkey) if built is not None else None
+            if rule is None:
+                element = arm_rule(f)
+                rule = normalize_rule(element["properties"], element["name"],
+                                      Origin("nsgcheck fix", f"/{nsg.name}/{f.get('name', '')}", None))
+                if built is not None:
+                    built[rkey] = rule
             at = first.get(str(f.get("name", "")).lower())
             if f.get("action") == "update" and at is not None:
                 rules[at] = rule
@@ -168,7 +175,7 @@ def verify_fixes(results: Sequence[Result], estate: Estate,
 
     def arm(key: tuple[str, str]) -> dict[str, Any]:
         if key not in as_json:
-            as_json[key] = active[key].to_json()
+            as_json[key] = active[key].to_json(located=False)
         return as_json[key]
 
     while True:
