@@ -24,6 +24,15 @@ from nsgcheck.loaders.jsonpos import load_json
 
 CORPUS = SHARED / "corpus"
 FILES = sorted(p for p in CORPUS.rglob("*.json")) if CORPUS.is_dir() else []
+ABSENT = f"{CORPUS} not found: ../shared (the read-only reference data) is not beside the checkout"
+
+
+def cases_or_skip(cases: list, ids: list[str], width: int = 1) -> dict[str, Any]:
+    """`parametrize` arguments: the cases, or one case skipped saying why when ../shared is absent
+    (an empty list would be skipped as an "empty parameter set", which does not say why)."""
+    if cases:
+        return {"argvalues": cases, "ids": ids}
+    return {"argvalues": [pytest.param(*(None,) * width, marks=pytest.mark.skip(reason=ABSENT))], "ids": ["absent"]}
 NSG_T = "microsoft.network/networksecuritygroups"
 RULE_T = NSG_T + "/securityrules"
 
@@ -126,7 +135,7 @@ def tf_counts(doc: dict) -> tuple[int, int]:
 
 
 # --------------------------------------------------------------------------- the test
-@pytest.mark.parametrize("path", FILES, ids=[p.name[:80] for p in FILES])
+@pytest.mark.parametrize("path", **cases_or_skip(FILES, [p.name[:80] for p in FILES]))
 def test_corpus_file_loads_with_every_nsg_and_rule(path: Path):
     estate = load_paths([path])          # must not raise: every corpus file is usable input
     doc, _ = load_json(path)
@@ -459,8 +468,8 @@ def _model_counts(estate) -> dict[str, int]:
                             for c in f.collections)}
 
 
-@pytest.mark.parametrize("template,params", AVM_CASES,
-                         ids=[f"{t.name[5:-5]}+{p.name[len(t.name) - 4:-5] if p else '-'}" for t, p in AVM_CASES])
+@pytest.mark.parametrize("template,params", **cases_or_skip(
+    AVM_CASES, [f"{t.name[5:-5]}+{p.name[len(t.name) - 4:-5] if p else '-'}" for t, p in AVM_CASES], width=2))
 def test_avm_modules_load_with_independently_counted_nsgs_rules_subnets_routes(template, params):
     import json
 
@@ -482,7 +491,7 @@ def test_avm_counts_that_the_raw_json_fixes_exactly():
     import json
 
     if not AVM.is_dir():
-        pytest.skip("corpus not present")
+        pytest.skip(ABSENT)
     nsg = AVM / "avm__res_network_network-security-group.json"
     for p in sorted(AVM.glob("avm__res_network_network-security-group.*parameters.json")):
         rules = json.loads(p.read_text())["parameters"]["securityRules"]["value"]
