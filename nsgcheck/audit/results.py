@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
 from operator import attrgetter
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from nsgcheck.answers import (FAIL, NOT_APPLICABLE, PARTIAL, PASS, UNKNOWN, Advisory, Decision,  # noqa: F401
                               PathStep, origin_json, status_from_shares)  # (re-exported)
@@ -197,16 +197,18 @@ def _subject_order(s: Subject) -> tuple[str, str, str]:
     return (s.kind, s.name.lower(), s.id)
 
 
+def _subject_ranks(subjects: "Iterable[Subject]") -> dict[int, int]:
+    """Each subject's (by id) rank in report order, worked out once per subject object."""
+    distinct = {id(s): s for s in subjects}
+    orders = {i: _subject_order(s) for i, s in distinct.items()}
+    ranks = {k: i for i, k in enumerate(sorted(set(orders.values())))}
+    return {i: ranks[k] for i, k in orders.items()}
+
+
 def in_report_order(results: "Sequence[Result]") -> list[Result]:
     """`sorted(results, key=report_order)`, each subject's part of the order worked out once (a
     rank among the subjects) instead of once per result."""
-    by_subject: dict[int, tuple[str, str, str]] = {}
-    for r in results:
-        s = r.subject
-        if id(s) not in by_subject:
-            by_subject[id(s)] = _subject_order(s)
-    rank = {k: i for i, k in enumerate(sorted(set(by_subject.values())))}
-    rank_of = {i: rank[k] for i, k in by_subject.items()}
+    rank_of = _subject_ranks(r.subject for r in results)
     return sorted(results, key=lambda r: (rank_of[id(r.subject)], r.side, r.requirement,
                                           r.peer.name.lower() if r.peer else ""))
 
@@ -384,10 +386,7 @@ class Report:
         firsts = [results[first_at[k]] for k in range(len(numbers))]
         del numbers, first_at
         firsts, kind_of = _merge_equal_kinds(firsts, kind_of)
-        by_subject = dict(zip(map(id, subjects), subjects))
-        orders = {i: _subject_order(s) for i, s in by_subject.items()}
-        ranks = {k: i for i, k in enumerate(sorted(set(orders.values())))}
-        rank_of = {i: ranks[k] for i, k in orders.items()}
+        rank_of = _subject_ranks(subjects)
         within = [(f.side, f.requirement, f.peer.name.lower() if f.peer else "") for f in firsts]
         ranks = {k: i for i, k in enumerate(sorted(set(within)))}
         kind_rank = [ranks[k] for k in within]

@@ -59,7 +59,8 @@ def apply_fixes(estate: Estate, fixes: Iterable[dict[str, Any]], built: dict | N
         nsg = out.nsgs.get(key)
         if nsg is None:
             continue
-        same = (key, json.dumps(planned, sort_keys=True, default=str))
+        texts = [json.dumps(f, sort_keys=True, default=str) for f in planned]
+        same = (key, tuple(texts))
         if built is not None and same in built and built[same][0] is nsg:
             out.nsgs[key] = built[same][1]
             continue
@@ -67,8 +68,8 @@ def apply_fixes(estate: Estate, fixes: Iterable[dict[str, Any]], built: dict | N
         first: dict[str, int] = {}            # rule name (lower case) -> its first position
         for i, r in enumerate(rules):
             first.setdefault(r.name.lower(), i)
-        for f in planned:
-            rkey = (key, nsg.name, json.dumps(f, sort_keys=True, default=str))
+        for f, text in zip(planned, texts):
+            rkey = (key, nsg.name, text)
             rule = built.get(rkey) if built is not None else None
             if rule is None:
                 element = arm_rule(f)
