@@ -444,3 +444,139 @@ def test_real_parents_of_made_up_ids_through_the_index_as_through_a_scan(parents
     table = dict.fromkeys(parents)
     real = rest._RealParents(table)
     assert [real.of(k) for k in children] == [_scan_real_parents(k, table) for k in children]
+
+
+# --------------------------------------------------------------------------- NICs and VMs against a plain reading
+def _plain_nic(conv, raw):
+    """What `_Converter.nic` reads, each field with `get` (the reading before fields were looked
+    up once per key order)."""
+    from nsgcheck.loaders.normalize import as_list
+    from nsgcheck.loaders.restfields import get, id_of, loose_bool, text_or_unknown
+    from nsgcheck.model import IpConfiguration, NetworkInterface
+
+    p = raw.properties if isinstance(raw.properties, dict) else {}
+    configs = []
+    shown = f"NIC {raw.name!r}"
+    written = get(p, "ipConfigurations")
+    items = written if isinstance(written, list) else []
+    if isinstance(written, Unknown):
+        conv.finding("warning", f"{shown}: ipConfigurations not determined ({written.reason})",
+                     raw.origin_for("properties", "ipConfigurations"))
+    for i, c in enumerate(items):
+        origin = raw.origin_for("properties", "ipConfigurations", i)
+        if not isinstance(c, dict):
+            conv.finding("warning", f"NIC {raw.name!r}: ip configuration #{i} not determined", origin)
+            continue
+        cp = c.get("properties", c) if isinstance(c.get("properties", c), dict) else {}
+        ip = text_or_unknown(get(cp, "privateIPAddress"))
+        if ip == "":
+            ip = None
+        version = get(cp, "privateIPAddressVersion")
+        raw_asgs = get(cp, "applicationSecurityGroups")
+        refs = [] if isinstance(raw_asgs, Unknown) else [id_of(a) for a in as_list(raw_asgs)]
+        asgs = tuple(ref(x) for x in refs if isinstance(x, str))
+        asgs_unknown = raw_asgs if isinstance(raw_asgs, Unknown) else next(
+            (x for x in refs if isinstance(x, Unknown)), None)
+        if asgs_unknown is not None:
+            conv.finding("warning", f"NIC {raw.name!r}: an application security group reference is not "
+                         f"determined ({asgs_unknown.reason}); rules using ASGs become unknown",
+                         raw.origin_for("properties", "ipConfigurations", i))
+        owner = f"{shown} ip configuration #{i}"
+        at = (lambda *k, _i=i: raw.origin_for("properties", "ipConfigurations", _i, "properties", *k))
+        pools, pools_unknown = conv.references(cp, "loadBalancerBackendAddressPools", owner, at)
+        configs.append(IpConfiguration(
+            name=str(c.get("name") or f"ipconfig{i + 1}"), private_ip=ip,
+            subnet_id=conv.reference(cp, "subnet", owner, at), asg_ids=asgs, asgs_unknown=asgs_unknown,
+            primary=loose_bool(get(cp, "primary"), default=len(items) == 1),
+            version=6 if isinstance(version, str) and version.lower() == "ipv6" else 4,
+            origin=origin, public_ip_id=conv.reference(cp, "publicIPAddress", owner, at),
+            lb_pool_ids=tuple(ref(x) for x in pools), lb_pools_unknown=pools_unknown))
+    vm = id_of(get(p, "virtualMachine"))
+    at_nic = (lambda *k: raw.origin_for("properties", *k))
+    dns = get(p, "dnsSettings")
+    doc = get(p, "defaultOutboundConnectivityEnabled")
+    return NetworkInterface(
+        id=raw.id, name=raw.name, ip_configurations=tuple(configs),
+        nsg_id=conv.reference(p, "networkSecurityGroup", shown, at_nic), vm_id=vm if isinstance(vm, str) else None,
+        location=raw.location, origin=raw.origin,
+        dns_servers=conv.dns_servers(dns if isinstance(dns, Unknown) else get(dns, "dnsServers"), shown,
+                                     lambda: at_nic("dnsSettings", "dnsServers"), nic=True),
+        default_outbound_connectivity=doc if isinstance(doc, bool) else None)
+
+
+def _plain_vm(raw):
+    from nsgcheck.loaders.restfields import get, id_of, loose_bool
+    from nsgcheck.model import VirtualMachine
+
+    p = raw.properties if isinstance(raw.properties, dict) else {}
+    nics = get(p, "networkProfile", "networkInterfaces")
+    primary, others = [], []
+    for n in nics if isinstance(nics, list) else []:
+        nid = id_of(n)
+        if isinstance(nid, str):
+            is_primary = loose_bool(get(n, "properties", "primary")) or loose_bool(get(n, "primary"))
+            (primary if is_primary else others).append(nid)
+    os_type = get(p, "storageProfile", "osDisk", "osType")
+    if not isinstance(os_type, str):
+        if get(p, "osProfile", "linuxConfiguration") is not None:
+            os_type = "linux"
+        elif get(p, "osProfile", "windowsConfiguration") is not None:
+            os_type = "windows"
+    return VirtualMachine(id=raw.id, name=raw.name, nic_ids=tuple(primary + others), location=raw.location,
+                          os_type=os_type.lower() if isinstance(os_type, str) else None, origin=raw.origin)
+
+
+def _spellings(key):
+    return st.sampled_from([key, key.lower(), key.upper(), key[0].upper() + key[1:]])
+
+
+_UNKNOWN = st.builds(Unknown, st.sampled_from(["not determined", "a parameter"]))
+_SCALAR = st.one_of(st.none(), st.booleans(), st.integers(-2, 2), st.sampled_from(["", " ", "x", "IPv6", "ipv4",
+                                                                                     "true", "False", "10.0.0.4"]),
+                    _UNKNOWN)
+_REF = st.one_of(_SCALAR, st.sampled_from([f"{SUB}/Microsoft.Network/x/a", " /x/b "]).map(lambda i: {"id": i}),
+                 st.builds(lambda u: {"id": u}, _UNKNOWN), st.just({}), st.just({"id": 5}))
+_REFS = st.one_of(_SCALAR, _REF, st.lists(_REF, max_size=3))
+
+
+def _object(fields):
+    """Objects with some of `fields` (key spelled in any case, in any order, the same field maybe twice)."""
+    pair = st.sampled_from(sorted(fields)).flatmap(lambda k: st.tuples(_spellings(k), fields[k]))
+    return st.lists(pair, max_size=len(fields) + 1).map(dict)
+
+
+_CONFIG = _object({"privateIPAddress": _SCALAR, "privateIPAddressVersion": _SCALAR,
+                   "applicationSecurityGroups": _REFS, "loadBalancerBackendAddressPools": _REFS, "subnet": _REF,
+                   "primary": _SCALAR, "publicIPAddress": _REF, "privateIPAllocationMethod": _SCALAR})
+_CONFIGS = st.lists(st.one_of(_CONFIG.map(lambda p: {"name": "c", "properties": p}), _CONFIG, _SCALAR), max_size=3)
+_NIC = _object({"ipConfigurations": st.one_of(_CONFIGS, _SCALAR), "networkSecurityGroup": _REF,
+                "virtualMachine": _REF, "defaultOutboundConnectivityEnabled": _SCALAR,
+                "dnsSettings": st.one_of(_SCALAR, _object({"dnsServers": st.one_of(
+                    _SCALAR, st.lists(st.sampled_from(["10.0.0.1", "AzureProvidedDNS", "x"]), max_size=2))}))})
+_VM = _object({"networkProfile": st.one_of(_SCALAR, _object({"networkInterfaces": st.one_of(_SCALAR, st.lists(
+                   st.one_of(_REF, st.fixed_dictionaries({"id": st.just("/n/1")}, optional={
+                       "primary": _SCALAR, "properties": st.one_of(_SCALAR, _object({"primary": _SCALAR}))})),
+                   max_size=3))})),
+               "storageProfile": st.one_of(_SCALAR, _object({"osDisk": st.one_of(_SCALAR, _object({
+                   "osType": _SCALAR}))})),
+               "osProfile": st.one_of(_SCALAR, _object({"linuxConfiguration": _SCALAR,
+                                                        "windowsConfiguration": _SCALAR}))})
+
+
+@given(st.lists(st.tuples(_NIC, _VM), min_size=1, max_size=4))
+def test_nics_and_vms_read_as_the_plain_reading(items):
+    # one converter for all: the key orders it remembers are reused across resources
+    from nsgcheck.estate import Estate
+
+    def backwards(x):   # the same object with every key order reversed (another key order, same keys)
+        if isinstance(x, dict):
+            return {k: backwards(v) for k, v in reversed(x.items())}
+        return [backwards(v) for v in x] if isinstance(x, list) else x
+
+    conv, plain = rest._Converter(Estate()), rest._Converter(Estate())
+    for i, (nic_props, vm_props) in enumerate(items + [(backwards(n), backwards(v)) for n, v in items]):
+        nic = raw("Microsoft.Network/networkInterfaces", f"nic{i}", nic_props)
+        vm = raw("Microsoft.Compute/virtualMachines", f"vm{i}", vm_props)
+        assert conv.nic(nic) == _plain_nic(plain, nic)
+        assert conv.vm(vm) == _plain_vm(vm)
+    assert conv.estate.findings == plain.estate.findings

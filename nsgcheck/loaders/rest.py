@@ -24,15 +24,16 @@ from nsgcheck.loaders.privatelink import PrivateLinkConverter
 from nsgcheck.loaders.privatelink import TYPES as PRIVATE_LINK_TYPES
 from nsgcheck.loaders.raw import RawResource
 from nsgcheck.loaders.recovery import cache_accounts, recovery_nics, tfo_network
-from nsgcheck.loaders.restfields import (Fields, Locate, get, id_of, inner, last, location_of, loose_bool, parent_id,
+from nsgcheck.loaders.restfields import (FieldKeys, Fields, Locate, get, id_of, inner, last, location_of, loose_bool, parent_id,
                                          properties_unknown, props_of, rid_of, short_name, strings, text,
                                          text_or_unknown)
 from nsgcheck.values.addresses import AddressError, parse_cidr
 from nsgcheck.estate import Estate
 from nsgcheck.model import (PLACEHOLDER_SUBSCRIPTION, ApplicationSecurityGroup, Finding, HubConnection,
-                            IpConfiguration, NetworkInterface, NetworkMapping, NetworkSecurityGroup, Origin,
+                            NetworkInterface, NetworkMapping, NetworkSecurityGroup, Origin,
                             Peering, ProtectedItem, Route, RouteTable, SecurityRule, ServiceEndpoint,
-                            StorageAccount, Subnet, Unknown, VirtualMachine, VirtualNetwork, ref)
+                            StorageAccount, Subnet, Unknown, VirtualMachine, VirtualNetwork, new_ip_configuration,
+                            new_network_interface, new_virtual_machine, ref)
 
 NSG = "microsoft.network/networksecuritygroups"
 NSG_RULE = NSG + "/securityrules"
@@ -229,6 +230,12 @@ class _Converter(Fields):
         self.norm = Normalizer()
         #: NSG key -> locator of each rule (by position in the NSG's rules), for input errors
         self.rule_locators: dict[str, Sequence[Locate]] = {}
+        #: the fields read of a NIC's properties, of its IP configurations' and of a VM's
+        self.nic_fields = FieldKeys("ipConfigurations", "networkSecurityGroup", "virtualMachine", "dnsSettings",
+                                    "defaultOutboundConnectivityEnabled")
+        self.config_fields = FieldKeys("privateIPAddress", "privateIPAddressVersion", "applicationSecurityGroups",
+                                       "loadBalancerBackendAddressPools", "subnet", "primary", "publicIPAddress")
+        self.vm_fields = FieldKeys("networkProfile", "storageProfile", "osProfile")
 
     # -- NSGs ----------------------------------------------------------------------
     def nsg(self, raw: RawResource) -> NetworkSecurityGroup:
@@ -332,9 +339,9 @@ class _Converter(Fields):
     # -- NICs ----------------------------------------------------------------------
     def nic(self, raw: RawResource) -> NetworkInterface:
         p = _props(raw)
+        written, nsg, vm, dns, doc = self.nic_fields.values(p)
         configs = []
         shown = f"NIC {raw.name!r}"   # for messages
-        written = _get(p, "ipConfigurations")
         items = written if isinstance(written, list) else []
         if isinstance(written, Unknown):
             self.finding("warning", f"{shown}: ipConfigurations not determined "
@@ -345,42 +352,41 @@ class _Converter(Fields):
                 self.finding("warning", f"NIC {raw.name!r}: ip configuration #{i} not determined", origin)
                 continue
             cp = c.get("properties", c) if isinstance(c.get("properties", c), dict) else {}
-            ip = _str(_get(cp, "privateIPAddress"))
+            ip, version, raw_asgs, pools_written, subnet, primary, public_ip = self.config_fields.values(cp)
+            ip = _str(ip)
             if ip == "":
                 ip = None
-            version = _get(cp, "privateIPAddressVersion")
-            raw_asgs = _get(cp, "applicationSecurityGroups")
-            refs = [] if isinstance(raw_asgs, Unknown) else [_id_of(a) for a in as_list(raw_asgs)]
-            asgs = tuple(ref(x) for x in refs if isinstance(x, str))
-            asgs_unknown = raw_asgs if isinstance(raw_asgs, Unknown) else next(
-                (x for x in refs if isinstance(x, Unknown)), None)
+            if raw_asgs is None:
+                asgs: tuple[str, ...] = ()
+                asgs_unknown = None
+            else:
+                refs = [] if isinstance(raw_asgs, Unknown) else [_id_of(a) for a in as_list(raw_asgs)]
+                asgs = tuple(ref(x) for x in refs if isinstance(x, str))
+                asgs_unknown = raw_asgs if isinstance(raw_asgs, Unknown) else next(
+                    (x for x in refs if isinstance(x, Unknown)), None)
             if asgs_unknown is not None:
                 self.finding("warning", f"NIC {raw.name!r}: an application security group reference is not "
-                             f"determined ({asgs_unknown.reason}); rules using ASGs become unknown",
-                             raw.origin_for("properties", "ipConfigurations", i))
+                             f"determined ({asgs_unknown.reason}); rules using ASGs become unknown", origin)
             owner = f"{shown} ip configuration #{i}"
             at = (lambda *k, _i=i: raw.origin_for("properties", "ipConfigurations", _i, "properties", *k))
-            pools, pools_unknown = self.references(cp, "loadBalancerBackendAddressPools", owner, at)
-            configs.append(IpConfiguration(
+            pools, pools_unknown = self.reference_list(pools_written, "loadBalancerBackendAddressPools", owner, at)
+            configs.append(new_ip_configuration(
                 name=str(c.get("name") or f"ipconfig{i + 1}"), private_ip=ip,
-                subnet_id=self.reference(cp, "subnet", owner, at),
-                asg_ids=asgs, asgs_unknown=asgs_unknown,
-                primary=_bool(_get(cp, "primary"), default=len(items) == 1),
+                subnet_id=self.ref_value(subnet, "subnet", owner, at), asg_ids=asgs,
+                primary=_bool(primary, default=len(items) == 1),
                 version=6 if isinstance(version, str) and version.lower() == "ipv6" else 4,
-                origin=origin, public_ip_id=self.reference(cp, "publicIPAddress", owner, at),
+                origin=origin, asgs_unknown=asgs_unknown,
+                public_ip_id=self.ref_value(public_ip, "publicIPAddress", owner, at),
                 lb_pool_ids=tuple(ref(x) for x in pools), lb_pools_unknown=pools_unknown))
-        vm = _id_of(_get(p, "virtualMachine"))
+        vm = _id_of(vm)
         at_nic = (lambda *k: raw.origin_for("properties", *k))
-        dns = _get(p, "dnsSettings")
-        doc = _get(p, "defaultOutboundConnectivityEnabled")
-        return NetworkInterface(id=_rid(raw), name=_short_name(raw), ip_configurations=tuple(configs),
-                                nsg_id=self.reference(p, "networkSecurityGroup", shown, at_nic),
-                                vm_id=vm if isinstance(vm, str) else None,
-                                location=_location(raw), origin=raw.origin,
-                                dns_servers=self.dns_servers(dns if isinstance(dns, Unknown) else _get(dns, "dnsServers"),
-                                                             shown,
-                                                             lambda: at_nic("dnsSettings", "dnsServers"), nic=True),
-                                default_outbound_connectivity=doc if isinstance(doc, bool) else None)
+        return new_network_interface(
+            id=_rid(raw), name=_short_name(raw), ip_configurations=tuple(configs),
+            nsg_id=self.ref_value(nsg, "networkSecurityGroup", shown, at_nic),
+            vm_id=vm if isinstance(vm, str) else None, location=_location(raw), origin=raw.origin,
+            dns_servers=self.dns_servers(dns if isinstance(dns, Unknown) else _get(dns, "dnsServers"), shown,
+                                         lambda: at_nic("dnsSettings", "dnsServers"), nic=True),
+            default_outbound_connectivity=doc if isinstance(doc, bool) else None, exists=None)
 
     # -- VNets and subnets ----------------------------------------------------------
     def subnet(self, cp: Mapping[str, Any], name: str, sid: str, vnet_id: str, origin: Origin,
@@ -741,8 +747,8 @@ class _Converter(Fields):
 
     # -- compute, storage ------------------------------------------------------------
     def vm(self, raw: RawResource) -> VirtualMachine:
-        p = _props(raw)
-        nics = _get(p, "networkProfile", "networkInterfaces")
+        network, storage, os_profile = self.vm_fields.values(_props(raw))
+        nics = _get(network, "networkInterfaces")
         primary, others = [], []
         for n in nics if isinstance(nics, list) else []:
             nid = _id_of(n)
@@ -750,16 +756,16 @@ class _Converter(Fields):
                 continue
             is_primary = _bool(_get(n, "properties", "primary")) or _bool(_get(n, "primary"))
             (primary if is_primary else others).append(nid)
-        os_type = _get(p, "storageProfile", "osDisk", "osType")
-        if not isinstance(os_type, str):
-            if _get(p, "osProfile", "linuxConfiguration") is not None:
+        os_type = _get(storage, "osDisk", "osType")
+        if not isinstance(os_type, str) and os_profile is not None:
+            if _get(os_profile, "linuxConfiguration") is not None:
                 os_type = "linux"
-            elif _get(p, "osProfile", "windowsConfiguration") is not None:
+            elif _get(os_profile, "windowsConfiguration") is not None:
                 os_type = "windows"
-        return VirtualMachine(id=_rid(raw), name=_short_name(raw), nic_ids=tuple(primary + others),
-                              location=_location(raw),
-                              os_type=os_type.lower() if isinstance(os_type, str) else None,
-                              origin=raw.origin)
+        return new_virtual_machine(id=_rid(raw), name=_short_name(raw), nic_ids=tuple(primary + others),
+                                   location=_location(raw),
+                                   os_type=os_type.lower() if isinstance(os_type, str) else None,
+                                   origin=raw.origin, nics_unknown=None, exists=None)
 
     def storage(self, raw: RawResource) -> StorageAccount:
         acl = _get(_props(raw), "networkAcls")
