@@ -495,6 +495,38 @@ def test_a_later_version_of_an_nsg_finds_the_terms_a_fresh_cache_gives(base, ext
                                                         channel_of(space)))
 
 
+@settings(max_examples=200)
+@given(base=rules(), protocols=st.lists(st.sampled_from(["tcp", "udp", "icmp", "*", "Tcp", U]), min_size=1, max_size=3),
+       channels=st.lists(st.tuples(st.sampled_from(["tcp", "udp", "icmp", "*"]), st.sampled_from(PORTS)), min_size=1,
+                         max_size=4))
+def test_channel_rules_leave_out_exactly_the_rules_that_miss_the_channel(base, protocols, channels):
+    """`_channel_rules` remembers per channel whether a protocol text and a destination port set
+    (by identity: loaders share port sets) miss it: from one cache, for every channel, direction
+    and NSG, the rules it keeps are those `_misses` keeps, in evaluation order. The NSGs hold
+    rules that share their port set objects with rules of other protocols and with rules that
+    have problems."""
+    from nsgcheck.engine.nsg import _channel_rules, _misses, channel_of
+
+    held = list(base)
+    for i, r in enumerate(base):
+        for n, proto in enumerate(protocols):
+            held.append(replace(r, name=f"p{i}-{n}", protocol=proto))
+        held.append(replace(r, name=f"bad{i}", problems=("both singular and plural set",)))
+    nsgs_ = [NetworkSecurityGroup("/x/a", "a", tuple(base), default_rules()),
+             NetworkSecurityGroup("/x/b", "b", tuple(held), default_rules()),
+             NetworkSecurityGroup("/x/c", "c", tuple(held), ())]
+    cache = TermCache()
+    for _ in range(2):
+        for proto, port in channels:
+            channel = channel_of(flow_space(proto, AddressSet.everything(), AddressSet.everything(),
+                                            PortSet.single(port)))
+            for nsg in nsgs_:
+                full = nsg if nsg.default_rules else replace(nsg, default_rules=default_rules())
+                for direction in ("inbound", "outbound"):
+                    got = [e[1] for e in _channel_rules(nsg, direction, channel, CATALOG, cache)]
+                    assert got == [r for r in full.ordered(direction) if not _misses(r, channel)]
+
+
 _SMALL_SETS = st.one_of(
     st.lists(st.tuples(st.integers(0, 40), st.integers(0, 6)), max_size=12).map(
         lambda xs: iv.normalize((lo, lo + n) for lo, n in xs)),

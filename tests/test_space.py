@@ -81,3 +81,10 @@ def test_split_all_is_intersect_all_and_subtract_all(boxes, cut):
         assert rest == subtract_all(boxes, cut)
     else:
         assert rest is boxes
+
+
+@settings(max_examples=300)
+@given(_BOX)
+def test_volume_counts_every_packet(box):
+    """`Box.volume` (one-range port sets counted at once) is the number of packets of the box."""
+    assert box.volume() == len(points(box))

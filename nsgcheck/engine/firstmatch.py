@@ -23,6 +23,7 @@ from the tag file, then a rule allowing the same packets: they are certainly all
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Sequence
 
 from .space import Box, split_all, volume
@@ -114,10 +115,16 @@ class Piece:
 
 @dataclass
 class Partition:
-    """The result of `first_match`: disjoint pieces that together cover the input space."""
+    """The result of `first_match`: disjoint pieces that together cover the input space (`space`,
+    its non-empty boxes; `total` its volume, worked out when read: the NSG walk reads only the
+    pieces)."""
 
     pieces: list[Piece] = field(default_factory=list)
-    total: int = 0
+    space: list[Box] = field(default_factory=list)
+
+    @cached_property
+    def total(self) -> int:
+        return volume(self.space)
 
     def share(self, outcome: str) -> float:
         if not self.total:
@@ -138,7 +145,7 @@ def first_match(space: Sequence[Box], terms: Sequence[Term], unmatched: str | No
     certainly matches come back as pending pieces carrying the outcomes possible so far.
     """
     live = [b for b in space if not b.is_empty()]
-    result = Partition(total=volume(live))
+    result = Partition(space=live)
     # regions still walking the terms: (possible outcomes so far, doubtful terms passed, boxes)
     regions: list[tuple[frozenset[str], tuple[Term, ...], list[Box]]] = [(NONE, (), live)] if live else []
     for term in terms:

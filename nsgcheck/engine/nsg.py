@@ -109,8 +109,8 @@ class TermCache:
 
     Tables, each a pure function of its key and the run's tag catalog:
     * `_terms`: (NSG, direction, context key, channel) -> the rule list as Terms (`nsg_terms`);
-    * `_kept`: (direction, channel, NSG id) -> per rule (by identity, the rule held) its entry in
-      `_channel_rules`, or None when it certainly misses the channel: the rules an NSG shares with
+    * `_kept`: (direction, channel, NSG id) -> per rule that may meet the channel (by identity, the
+      rule held) its entry in `_channel_rules`: the rules an NSG shares with
       an earlier version of it (fixes add a few) are looked at once; `_protocols`: a rule's
       protocol text -> the protocols it names;
     * `_bound`: (rule, direction, NSG id) -> its label and the bound of its remote side;
@@ -128,7 +128,9 @@ class TermCache:
     * `_overlap`: (interval set, interval set) -> whether they meet (by identity, both held);
     * `_changes`: (NSG, a later version of it) -> the rules only one holds, and whether the
       rules both hold keep their order; `_alike_nsgs`: the same pair, a direction, channel,
-      remote address set and catalog (both by identity, held in the key) -> `decides_alike`.
+      remote address set and catalog (both by identity, held in the key) -> `decides_alike`;
+    * `_missing`: a channel -> (a protocol text, a destination port set by identity, held) ->
+      whether a rule without problems that names them certainly misses the channel (`_misses`).
     """
 
     def __init__(self) -> None:
@@ -146,6 +148,7 @@ class TermCache:
         self._overlap: dict[tuple[int, int], tuple] = {}     # `prefilter`'s overlap tests (by identity)
         self._changes: dict[tuple[Ident, Ident], tuple[tuple[SecurityRule, ...], bool]] = {}
         self._alike_nsgs: dict[tuple, bool] = {}
+        self._missing: dict[Channel, dict[tuple[str, int], tuple[Any, bool]]] = {}
         self.hits = 0
         self.misses = 0
 
@@ -350,28 +353,39 @@ def _channel_rules(nsg: NetworkSecurityGroup, direction: str, channel: Channel, 
     table = cache._kept.get((direction, channel, nsg.id))
     if table is None:
         table = cache._kept[(direction, channel, nsg.id)] = {}
+    missing = cache._missing.get(channel)
+    if missing is None:
+        missing = cache._missing[channel] = {}
     get = table.get
     keep: list[SecurityRule] = []
     kept_defaults: list[SecurityRule] = []
     for rules, into in ((full.rules, keep), (full.default_rules, kept_defaults)):
+        custom = into is keep
         for rule in rules:
-            if into is keep and isinstance(rule.direction, str) and rule.direction != direction:
+            way = rule.direction
+            if custom and way != direction and isinstance(way, str):
                 continue
+            if not rule.problems and isinstance(rule.protocol, str):
+                # what `_misses` reads of a rule without problems: its protocol text and destination
+                # ports (by identity, held: loaders share port sets)
+                dports = rule.destination_ports
+                miss = missing.get((rule.protocol, id(dports)))
+                if miss is None or miss[0] is not dports:
+                    miss = missing[(rule.protocol, id(dports))] = (dports, _misses(rule, channel, cache._protocols))
+                if miss[1]:
+                    continue
             hit = get(id(rule))
             if hit is None or hit[0] is not rule:
-                hit = table[id(rule)] = (rule, _channel_entry(nsg, rule, direction, channel, catalog, cache))
-            if hit[1] is not None:
-                into.append(rule)
+                hit = table[id(rule)] = (rule, _channel_entry(nsg, rule, direction, catalog, cache))
+            into.append(rule)
     kept = replace(full, rules=tuple(keep), default_rules=tuple(kept_defaults)).ordered(direction)
     out.extend(table[id(rule)][1] for rule in kept)
     return out
 
 
-def _channel_entry(nsg: NetworkSecurityGroup, rule: SecurityRule, direction: str, channel: Channel, catalog: Any,
-                   cache: TermCache) -> tuple[Any, ...] | None:
-    """A rule's entry in `_channel_rules`, or None when it certainly misses the channel."""
-    if _misses(rule, channel, cache._protocols):
-        return None
+def _channel_entry(nsg: NetworkSecurityGroup, rule: SecurityRule, direction: str, catalog: Any,
+                   cache: TermCache) -> tuple[Any, ...]:
+    """A rule's entry in `_channel_rules` (one that may meet the channel)."""
     bkey = (Ident(rule), direction, nsg.id)
     bound = cache._bound.get(bkey)
     if bound is None:
@@ -542,7 +556,11 @@ def prefilter(terms: Sequence[Term], space: Sequence[Box], meets: dict | None = 
     `meets`: a memo of address overlap tests (see `Hull.may_meet`)."""
     if not space:
         return []
-    may_meet = Hull.of(space).tester(meets)
+    return _kept_terms(terms, Hull.of(space).tester(meets))
+
+
+def _kept_terms(terms: Sequence[Term], may_meet: Callable[[Box], bool]) -> list[Term]:
+    """The terms with the boxes `may_meet` keeps (terms left with none dropped)."""
     out: list[Term] = []
     for t in terms:
         if not t.maybe and len(t.boxes) == 1:        # (most rules: one box, no doubt)

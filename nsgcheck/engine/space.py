@@ -85,11 +85,20 @@ class Box:
 
     def volume(self) -> int:
         """Number of packets (distinct 5-tuples) in the box."""
-        return len(self.protocols) * self.src.size() * self.sport.size() * self.dst.size() * self.dport.size()
+        return len(self.protocols) * self.src.size() * _count(self.sport.ranges) * self.dst.size() \
+            * _count(self.dport.ranges)
 
     def describe(self) -> str:
         protos = "*" if self.protocols == PROTOCOLS else ",".join(sorted(self.protocols))
         return f"{protos} {self.src}:{self.sport} -> {self.dst}:{self.dport}"
+
+
+def _count(ranges: Intervals) -> int:
+    """`iv.size(ranges)`, at once for one range (most port sets: one port, a range or `*`)."""
+    if len(ranges) == 1:
+        lo, hi = ranges[0]
+        return hi - lo + 1
+    return iv.size(ranges)
 
 
 def _apart(a: AddressSet, b: AddressSet) -> bool:
