@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from nsgcheck.errors import LoaderError, NsgcheckError
@@ -1110,3 +1110,75 @@ def test_a_resource_location_and_keywords_written_as_plain_strings_are_what_eval
             assert seen(raw.location) == seen(raw.properties["x"])
 
     check()
+
+
+def test_a_property_that_cannot_be_evaluated_is_unknown_where_it_is_written():
+    """Each property of a resource is evaluated on its own: one that fails is an Unknown located
+    at that property (pointer and line), the others keep their values, literal or evaluated."""
+    from nsgcheck.loaders.jsonpos import loads
+
+    doc = template([{"type": "Microsoft.Network/networkInterfaces", "apiVersion": "2023-09-01", "name": "nic",
+                     "location": "x", "properties": {
+                         "enableIPForwarding": True, "nicType": "Standard", "primary~/x": None, "count": 3,
+                         "networkSecurityGroup": {"id": "[resourceId('Microsoft.Network/networkSecurityGroups', 'n')]"},
+                         "ipConfigurations": [{"name": "c", "properties": {"subnet": {"id": "[concat(]"}}}],
+                         "dnsSettings": "[[literal]"}}])
+    text = json.dumps(doc, indent=1)
+    parsed, lines = loads(text, "t.json")
+    exp = expand_template(parsed, "t.json", lines)
+    (raw,) = exp.resources
+    p = raw.properties
+    assert p["enableIPForwarding"] is True and p["nicType"] == "Standard" and p["primary~/x"] is None
+    assert p["count"] == 3 and p["dnsSettings"] == "[literal]"
+    assert p["networkSecurityGroup"] == {"id": f"{RG_ID}/providers/Microsoft.Network/networkSecurityGroups/n"}
+    bad = p["ipConfigurations"]
+    assert isinstance(bad, Unknown) and "[concat(]" in bad.reason
+    assert bad.origin.pointer == "/resources/0/properties/ipConfigurations"
+    assert '"ipConfigurations"' in text.splitlines()[bad.origin.line - 1]
+    (finding,) = [f for f in exp.findings if "ipConfigurations" in f.message]
+    assert finding.level == "warning" and finding.origin == bad.origin
+    assert raw.origin_for("properties", "primary~/x").pointer == "/resources/0/properties/primary~0~1x"
+
+
+def test_properties_that_are_not_an_object_are_an_input_error_at_their_pointer():
+    from nsgcheck.loaders.jsonpos import loads
+
+    text = json.dumps(template([{"type": NSG, "apiVersion": "2023-09-01", "name": "n", "Properties": [1]}]),
+                      indent=1)
+    parsed, lines = loads(text, "t.json")
+    with pytest.raises(LoaderError) as e:
+        expand_template(parsed, "t.json", lines)
+    assert e.value.pointer == "/resources/0/Properties" and '"Properties"' in text.splitlines()[e.value.line - 1]
+
+
+_EXPRESSION = st.sampled_from(["[concat('a', 'b')]", "[toLower('AB')]",
+                               "[resourceId('Microsoft.Network/networkSecurityGroups', 'n')]"])
+_LEAF = st.one_of(st.sampled_from([None, True, 0, 2, 1.5, "a", "", "[[x]", "[x"]), _EXPRESSION,
+                  st.lists(_EXPRESSION, min_size=1, max_size=2))
+_JSON = st.recursive(_LEAF, lambda inner: st.one_of(
+    st.lists(inner, max_size=3),
+    st.dictionaries(st.sampled_from(["a", "id", "name", "properties", "priority"]), inner, min_size=1, max_size=3)),
+    max_leaves=12)
+
+
+@given(st.dictionaries(st.sampled_from(["p", "q", "securityRules"]), _JSON, max_size=3))
+@example({"p": {"a": {"b": "[toLower('AB')]", "c": 1}}})                  # an expression two objects down
+@example({"securityRules": [{"name": "r", "properties": {"id": ["[concat('a', 'b')]"]}}]})   # in an array there
+@example({"p": {"a": {"b": {"c": "[toLower('AB')]"}}}})                     # three objects down
+def test_properties_are_every_string_evaluated_as_written(props):
+    """What a resource's properties expand to is each string of them evaluated on its own (a plain
+    walk of everything): the walk that skips literal objects and shares literal parts agrees."""
+    from nsgcheck.loaders.arm_expressions import EvalContext, Evaluator
+
+    ev, ctx = Evaluator(), EvalContext()
+
+    def plain(node):
+        if isinstance(node, dict):
+            return {k: plain(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [plain(v) for v in node]
+        return ev.string(node, ctx) if isinstance(node, str) else node
+
+    (raw,) = expand(template([{"type": NSG, "apiVersion": "2023-09-01", "name": "n",
+                               "properties": props}])).resources
+    assert raw.properties == plain(props)

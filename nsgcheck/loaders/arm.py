@@ -24,6 +24,8 @@ from nsgcheck.loaders.raw import Path as PropPath
 from nsgcheck.loaders.raw import RawResource
 from nsgcheck.model import Finding, Origin, Unknown
 
+_lazy_origin = Origin.lazy   # what `_Src.origin` gives (`jsonpos.origin_at` without an address)
+
 DEPLOYMENTS = "microsoft.resources/deployments"
 #: resource types whose properties the audit reads (lower case; the converter's own list)
 NETWORK_TYPES = frozenset({_rest.NSG, _rest.NSG_RULE, _rest.ASG, _rest.NIC, _rest.VNET, _rest.SUBNET, _rest.PEERING,
@@ -485,11 +487,16 @@ class _Expander:
                 if new is None:
                     new = self.ev.string(v, ctx.at(_pointer((at, k))))
             elif kind is dict or kind is list:
-                if kind is dict:   # an object of literal scalars (an NSG rule's properties): nothing to do
+                if kind is dict:
+                    # an object of literal scalars (an NSG rule's properties), or of literal scalars and
+                    # such objects (a rule: its name and properties): nothing to do
                     for w in v.values():
                         wkind = type(w)
                         if wkind is str:
                             if w[:1] == "[":
+                                break
+                        elif wkind is dict:
+                            if not _scalars(w):
                                 break
                         elif wkind is not int and wkind is not bool and w is not None:
                             break
@@ -675,18 +682,24 @@ class _Expander:
             location = Unknown(f"location is not a string: {location!r}", src.origin(f"{rptr}/{_esc(lkey)}"))
         pkey = found["properties"]
         props_node = res[pkey] if pkey is not None else {}
-        pptr = f"{rptr}/{_esc(pkey or 'properties')}"
+        pat = (rptr, pkey or "properties")   # the pointer of the properties, written out only when needed
         if isinstance(props_node, dict) and (_COPY_SPELLINGS.isdisjoint(props_node)
                                              or not _is_property_copy(_kw(props_node, "copy"))):
-            props = {k: self.contained(v, scope, ctx, (pptr, k), rtype) for k, v in props_node.items()}
+            props = {}
+            for k, v in props_node.items():
+                kind = type(v)
+                # a plain string, number, boolean or null is itself (what `value` returns for it)
+                props[k] = v if (kind is str and v[:1] != "[") or kind is int or kind is bool or v is None \
+                    else self.contained(v, scope, ctx, (pat, k), rtype)
         else:
-            props = self.contained(props_node, scope, ctx, pptr, rtype)
+            props = self.contained(props_node, scope, ctx, pat, rtype)
         if isinstance(props, Unknown):
             extra["properties_unknown"] = props
             props = {}
         elif props is None:
             props = {}
         elif not isinstance(props, dict):
+            pptr = _pointer(pat)
             raise LoaderError("resource 'properties' must be an object", src.file, pptr,
                               _line(src.linemap, pptr))
         for k, kk in extras:
@@ -700,7 +713,7 @@ class _Expander:
         extra["source_format"] = "arm"
         locate = _Locator(self, scope, res, rptr)
         self.out.resources.append(RawResource(
-            type=rtype, name=name, id=rid, properties=props, origin=src.origin(rptr),
+            type=rtype, name=name, id=rid, properties=props, origin=_lazy_origin(src.file, rptr, src.linemap),
             location=location, locate=locate, extra=extra))
         rkey = found["resources"]
         children = res[rkey] if rkey is not None else None
@@ -826,6 +839,19 @@ _EXTRA_KEYWORDS = ("tags", "sku", "kind", "zones", "identity", "plan", "scope", 
 _RESOURCE_KEYWORDS = ("existing", "copy", "condition", "type", "name", "location", "properties", "resources")
 
 
+def _scalars(d: dict) -> bool:
+    """Whether every value of `d` is a literal scalar: a string that is not an expression (nor an
+    escaped bracket), a number, a boolean or null (`Expander._tree` has nothing to do in it)."""
+    for x in d.values():
+        kind = type(x)
+        if kind is str:
+            if x[:1] == "[":
+                return False
+        elif kind is not int and kind is not bool and x is not None:
+            return False
+    return True
+
+
 def _pointer(at: Any) -> str:
     """The JSON pointer of a walk position: a pointer, or (parent position, key) pairs on it."""
     if type(at) is str:
@@ -905,6 +931,7 @@ class _Locator:
 
     #: walked parents remembered per resource (a resource has a handful)
     MEMO = 64
+    __slots__ = ("scope", "res", "rptr", "_walked")
 
     def __init__(self, exp: _Expander, scope: _Scope, res: dict, rptr: str):
         self.scope = scope
