@@ -467,22 +467,37 @@ def test_results_of_one_kind_take_the_fixes_planned_for_the_first_as_planning_ea
     wants = [("A2A-SRC-EVENTHUB", "EventHub.CentralUS"), ("A2A-TGT-EVENTHUB", "EventHub.CentralUS"),
              ("A2A-SRC-STORAGE", "Storage.CentralUS")]
 
-    @settings(max_examples=150, deadline=None)
+    @settings(max_examples=200, deadline=None)
     # vm0 gets eh-west-a corrected; vm2 (no allow covers it, and another verdict) a new rule above
     # r37 for the same traffic; vm5, of vm0's kind and covered by eh-west-a too, takes that rule
-    @example([(0, 0, 1, "fail"), (2, 0, 2, "fail"), (5, 0, 1, "fail")])
+    @example([(0, 0, 1, "fail", False), (2, 0, 2, "fail", False), (5, 0, 1, "fail", False)])
+    @example([(0, 0, 1, "fail", True), (2, 0, 2, "fail", True), (5, 0, 1, "fail", True)])
     # vm1, of vm0's kind, is covered by eh-west-b only: the correction chosen for vm0 is not its own
-    @example([(0, 0, 0, "fail"), (1, 0, 0, "fail")])
+    @example([(0, 0, 0, "fail", False), (1, 0, 0, "fail", False)])
+    @example([(0, 0, 0, "fail", True), (1, 0, 0, "fail", True)])
+    # results made one from another (`Result.replaced`, one kind: planning reads a kind once)
+    # or each on its own
     @given(st.lists(st.tuples(st.integers(0, len(subjects) - 1), st.integers(0, len(wants) - 1),
-                              st.integers(0, len(verdicts) - 1), st.sampled_from(["fail", "partial", "pass"])),
+                              st.integers(0, len(verdicts) - 1), st.sampled_from(["fail", "partial", "pass"]),
+                              st.booleans()),
                     max_size=25))
     def check(drawn):
         results = []
-        for s, w, v, status in drawn:
+        bases: dict = {}
+        for s, w, v, status, kinded in drawn:
             requirement, dest = wants[w]
-            results.append(Result(requirement, "t", subjects[s], "source", status, 0.0, dest, "tcp", "443",
-                                  decided_by=verdicts[v], path=paths[verdicts[v]]))
-        assert [r.fixes for r in plan_report_fixes(results, e)] == [r.fixes for r in _planned_one_by_one(results, e)]
+            base = bases.get((w, v, status)) if kinded else None
+            if base is None:
+                base = Result(requirement, "t", subjects[s], "source", status, 0.0, dest, "tcp", "443",
+                              decided_by=verdicts[v], path=paths[verdicts[v]])
+                if kinded:
+                    bases[(w, v, status)] = base
+            results.append(base.replaced(subject=subjects[s]) if kinded else base)
+        got = plan_report_fixes(results, e)
+        want = _planned_one_by_one(results, e)
+        assert [r.fixes for r in got] == [r.fixes for r in want]
+        assert all(a is r for a, r in zip(got, results) if not a.fixes)        # results without fixes kept
+        assert [a.subject for a in got] == [r.subject for r in results]
 
     check()
 
@@ -594,8 +609,35 @@ def test_group_members_are_sorted_when_a_group_is_planned_from_every_member_of_i
     @given(st.lists(st.tuples(st.integers(0, len(members) - 1), st.sampled_from(["group g1", "group g2"]),
                               st.sampled_from(["fail", "pass", "partial"])), max_size=10))
     def check(drawn):
-        results = [result(status, *verdict, requirement="A2A-MVM-20004", dest=dest, side="group", port="20004",
+        bases = {(dest, status): result(status, *verdict, requirement="A2A-MVM-20004", dest=dest, side="group",
+                                        port="20004") for dest in ("group g1", "group g2")
+                 for status in ("fail", "pass", "partial")}       # (results of a group and status: one kind)
+        results = [bases[(dest, status)].replaced(subject=members[m]) if m % 2 else
+                   result(status, *verdict, requirement="A2A-MVM-20004", dest=dest, side="group", port="20004",
                           subject=members[m]) for m, dest, status in drawn]
+        assert [r.fixes for r in plan_report_fixes(results, e)] == [r.fixes for r in _planned_one_by_one(results, e)]
+
+    check()
+
+
+def test_pair_results_of_one_kind_are_planned_for_their_own_subject_and_peer():
+    """Hypothesis: multi-VM results about a pair (subject and peer), made one from another (one
+    kind, other subjects): each pair's rule names its own addresses, as planning each would."""
+    from hypothesis import given, settings, strategies as st
+
+    e = estate(nsg("nsg-b", rule("deny-in", 4000, direction="inbound")))
+    members = [Subject("vm", f"vm{i}", VM.id + str(i), ip, "eastus")
+               for i, ip in enumerate(["10.0.0.10", "10.0.0.9", "10.0.1.2", "", "10.0.0.9"])]
+    verdict = (deny("nsg-b", "deny-in", 4000, "subnet-nsg-in"),)
+    bases = {(p, status): result(status, *verdict, requirement="A2A-MVM-20004", dest="group g1", side="group",
+                                 port="20004").replaced(peer=members[p])
+             for p in range(len(members)) for status in ("fail", "pass")}
+
+    @settings(max_examples=150, deadline=None)
+    @given(st.lists(st.tuples(st.integers(0, len(members) - 1), st.integers(0, len(members) - 1),
+                              st.sampled_from(["fail", "pass"])), max_size=10))
+    def check(drawn):
+        results = [bases[(p, status)].replaced(subject=members[m]) for m, p, status in drawn]
         assert [r.fixes for r in plan_report_fixes(results, e)] == [r.fixes for r in _planned_one_by_one(results, e)]
 
     check()

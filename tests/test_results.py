@@ -137,3 +137,48 @@ def test_results_of_every_second_change_of_one_base_keep_their_own_json():
         report = Report("0", [], {}, {}, results=results)
         want = [json.dumps(r.to_json()) for r in report.sorted_results()]     # (as text: NaN too)
         assert [json.dumps(r) for r in report.to_json()["results"]] == want
+
+
+def test_copies_of_many_results_are_each_ones_replaced_copy():
+    # `replaced_each` works out each kind's kind after the changes once: the same copies, of the
+    # same kinds (results without a kind too), as `replaced` on each; subjects are refused
+    from hypothesis import given, settings, strategies as st
+
+    from result_pools import CHANGES
+    from nsgcheck.audit.results import replaced_each
+
+    fields = list(Result.__dataclass_fields__)
+    changes = [c for c in CHANGES if "subject" not in c()] + [lambda: {"requirement": "A2A-SRC-AAD"},
+                                                                 lambda: {"peer": VM2, "side": "group"}]
+
+    @settings(max_examples=300)
+    @given(pooled_results(), st.integers(0, len(changes) - 1))
+    def check(results, c):
+        made = changes[c]()
+        got = replaced_each(results, **made)
+        want = [r.replaced(**made) for r in results]
+        for g, w, r in zip(got, want, results):
+            assert all(getattr(g, f) is getattr(w, f) for f in fields)
+            assert g.__dict__["_kind"] is w.__dict__["_kind"] and g is not r
+            assert g.finding_id() == w.finding_id() == dataclasses.replace(r, **made).finding_id()
+        assert len(got) == len(results)
+    check()
+    with pytest.raises(TypeError):
+        replaced_each([BASE], subject=VM2)
+
+
+def test_positions_in_report_order_are_sorted_by_report_order():
+    # `positions_in_report_order` ranks subjects once and each kind's side, requirement and peer
+    # once: the order (ties as they come) of sorting the positions by `report_order`
+    from hypothesis import given, settings, strategies as st
+
+    from nsgcheck.audit.results import positions_in_report_order
+
+    @settings(max_examples=300)
+    @given(pooled_results(), st.data())
+    def check(results, data):
+        positions = data.draw(st.lists(st.integers(0, max(len(results) - 1, 0)), max_size=len(results),
+                                       unique=True)) if results else []
+        want = sorted(positions, key=lambda i: report_order(results[i]))
+        assert positions_in_report_order(results, positions) == want
+    check()

@@ -17,10 +17,11 @@ import ipaddress
 import re
 from dataclasses import dataclass
 from itertools import compress, repeat
-from operator import attrgetter, eq, itemgetter
+from operator import attrgetter
 from typing import Any, Iterable
 
-from nsgcheck.audit.results import FAIL, PARTIAL, Result, origin_json, report_order
+from nsgcheck.audit.results import (FAIL, PARTIAL, Result, origin_json, positions_in_report_order,
+                                    replaced_each)
 from nsgcheck.estate import Estate
 from nsgcheck.model import NetworkSecurityGroup, Origin, SecurityRule, Unknown, ref
 from nsgcheck.values.addresses import AddressError, parse_cidr
@@ -455,44 +456,68 @@ def _allows_in(decided: list[tuple[Any, ...]]) -> frozenset[tuple[str, str]]:
 
 
 _DECIDED_BY = attrgetter("decided_by")
-#: what planning reads of every result (the problems, the deciding rules, the groups): read in
-#: one visit per result, then taken apart
-_READ = attrgetter("status", "decided_by", "side")
+_STATE_OF = attrgetter("__dict__")
 _PROBLEMS = frozenset((FAIL, PARTIAL))
 
 
 def plan_report_fixes(results: Iterable[Result], estate: Estate) -> list[Result]:
     """Attach fixes to every fail/partial result, allocating priorities jointly (deterministic)."""
     results = list(results)
-    read = list(map(_READ, results))
-    allocation = Allocation(relied_on=_allows_in(list(map(itemgetter(1), read))))
-    # problems in report order (the order of the others does not matter: they get no fixes)
-    order = sorted(compress(range(len(results)), map(_PROBLEMS.__contains__, map(itemgetter(0), read))),
-                   key=lambda i: report_order(results[i]))
+    states = list(map(_STATE_OF, results))
+    # Results of one kind (`Result.replaced`) hold the same objects in every field but the
+    # subject: what planning reads of them but the subject is read once per kind (a result
+    # without a kind is a kind of its own).
+    kinds: list[Any] = list(map(dict.get, states, repeat("_kind")))
+    if None in kinds:
+        kinds = [("result", i) if k is None else k for i, k in enumerate(kinds)]
+    numbers: dict[Any, int] = {}
+    kind_of = list(map(numbers.setdefault, kinds, map(len, repeat(numbers))))  # (in order of first appearance)
+    del kinds
+    first_at = dict(zip(reversed(kind_of), range(len(kind_of) - 1, -1, -1)))     # (the earliest wins)
+    firsts = [results[first_at[k]] for k in range(len(numbers))]
+    del numbers, first_at
+    allocation = Allocation(relied_on=_allows_in(list(map(_DECIDED_BY, firsts))))
+    problem = [f.status in _PROBLEMS for f in firsts]
+    group = [f.side == "group" for f in firsts]
     groups: dict[str, set[str]] = {}
-    for r in compress(results, map(eq, map(itemgetter(2), read), repeat("group"))):
-        if r.subject.address:
-            groups.setdefault(r.destination, set()).add(r.subject.address)
-    del read
+    for i in compress(range(len(results)), map(group.__getitem__, kind_of)):
+        address = states[i]["subject"].address
+        if address:
+            groups.setdefault(firsts[kind_of[i]].destination, set()).add(address)
+    del states
+    # problems in report order (the order of the others does not matter: they get no fixes)
+    order = positions_in_report_order(results, compress(range(len(results)), map(problem.__getitem__, kind_of)))
     members_of: dict[str, tuple[str, ...]] = {}       # (sorted when a group's result is planned)
-    out = list(results)
     # Results that read the same things get the same fixes. Once a result is planned, each rule
     # it needs is in `allocation.planned` (or reused from it), so the next result of its kind
     # would take the same rules: it takes them without planning again. Its address matters only
     # where a correction was planned: the same rule must still be the first whose source covers
     # it, and no rule planned since may have made the correction unneeded (`_still_chosen`).
-    # (Results hold their parts, so the ids in the key stay theirs for the loop.)
+    # What decides it but the subject is one per kind (`keys`; with a peer, the names and
+    # addresses of both are part of it). (Results hold their parts, so the ids stay theirs.)
+    keys: list[tuple | None] = []
+    for f in firsts:
+        keys.append((id(f.decided_by), id(f.path), f.requirement, f.side, f.destination, f.destination_prefixes,
+                     f.protocol, f.port) if f.peer is None else None)
     same_as: dict[tuple, tuple[tuple[Fix, ...], tuple]] = {}
+    hits: list[tuple[tuple[Fix, ...], tuple] | None] = [None] * len(firsts)     # each kind's entry of `same_as`
+    given: dict[int, tuple[tuple[Fix, ...], list[int]]] = {}    # id of fixes -> (the fixes, positions)
     for i in order:
-        r = results[i]
-        peer = r.peer
-        key = (id(r.decided_by), id(r.path), r.requirement, r.side, r.destination, r.destination_prefixes,
-               r.protocol, r.port,
-               (r.subject.name, r.subject.address, peer.name, peer.address) if peer is not None else None)
-        hit = same_as.get(key)
-        if hit is not None and (not hit[1] or _still_chosen(hit[1], r.subject.address, allocation)):
+        k = kind_of[i]
+        hit = hits[k]
+        if hit is None:
+            key = keys[k]
+            if key is None:
+                r = results[i]
+                key = (id(r.decided_by), id(r.path), r.requirement, r.side, r.destination, r.destination_prefixes,
+                       r.protocol, r.port, (r.subject.name, r.subject.address, r.peer.name, r.peer.address))
+            hit = same_as.get(key)
+            if keys[k] is not None:
+                hits[k] = hit
+        if hit is not None and (not hit[1] or _still_chosen(hit[1], results[i].subject.address, allocation)):
             fixes = hit[0]
         else:
+            r = results[i]
             members: tuple[str, ...] = ()
             if r.side == "group" and r.destination in groups:
                 members = members_of.get(r.destination) or members_of.setdefault(
@@ -503,7 +528,14 @@ def plan_report_fixes(results: Iterable[Result], estate: Estate) -> list[Result]
                 same_as[key] = (fixes, tuple(allocation.trace))
             allocation.trace = None
         if fixes:
-            out[i] = r.replaced(fixes=fixes)
+            at = given.get(id(fixes))
+            if at is None:
+                at = given[id(fixes)] = (fixes, [])
+            at[1].append(i)
+    out = list(results)
+    for fixes, positions in given.values():
+        for i, copy in zip(positions, replaced_each(map(results.__getitem__, positions), fixes=fixes)):
+            out[i] = copy
     return out
 
 

@@ -205,6 +205,58 @@ def _subject_ranks(subjects: "Iterable[Subject]") -> dict[int, int]:
     return {i: ranks[k] for i, k in orders.items()}
 
 
+def positions_in_report_order(results: "Sequence[Result]", positions: "Iterable[int]") -> list[int]:
+    """`sorted(positions, key=lambda i: report_order(results[i]))`, with each subject's part of
+    the order worked out once per subject object (its rank) and the rest (side, requirement,
+    peer) once per kind (`Result.replaced`; a result without one is read on its own)."""
+    positions = list(positions)
+    states = list(map(_STATE_OF, map(results.__getitem__, positions)))
+    subjects = list(map(dict.__getitem__, states, repeat("subject")))
+    kinds: list[Any] = list(map(dict.get, states, repeat("_kind")))
+    if None in kinds:
+        kinds = [("result", n) if k is None else k for n, k in enumerate(kinds)]
+    tails: dict[Any, tuple] = {}
+    for kind, i in dict(zip(kinds, positions)).items():      # (a result of each kind)
+        r = results[i]
+        tails[kind] = (r.side, r.requirement, r.peer.name.lower() if r.peer else "")
+    ranks = {t: i for i, t in enumerate(sorted(set(tails.values())))}
+    tail_rank = {kind: ranks[t] for kind, t in tails.items()}
+    m = len(ranks)
+    rank_of = _subject_ranks(subjects)
+    keys = [a * m + b for a, b in zip(map(rank_of.__getitem__, map(id, subjects)),
+                                      map(tail_rank.__getitem__, kinds))]
+    return list(map(positions.__getitem__, sorted(range(len(keys)), key=keys.__getitem__)))
+
+
+def replaced_each(results: "Iterable[Result]", **changes: Any) -> list[Result]:
+    """`[r.replaced(**changes) for r in results]` (the same copies, of the same kinds), the
+    kind each copy takes worked out once per kind instead of once per result. Changes to
+    the subject are not taken (they keep each result's kind: use `replaced`)."""
+    if not _FIELDS.issuperset(changes) or "subject" in changes:
+        raise TypeError(f"not fields of Result a kind can take: {', '.join(sorted(changes))}")
+    drop_id = not _IDENTITY.isdisjoint(changes)
+    adds: dict[int, tuple[_Kind, dict[str, Any]]] = {}
+    out = []
+    new_result = object.__new__
+    for r in results:
+        old = r.__dict__
+        kind = old.get("_kind")
+        if kind is None:
+            out.append(r.replaced(**changes))
+            continue
+        hit = adds.get(id(kind))
+        if hit is None:        # (the kind is held beside its changes, so that its id stays its own)
+            hit = adds[id(kind)] = (kind, {**changes, "_kind": kind.after(changes)})
+        new = new_result(Result)
+        state = new.__dict__
+        state.update(old)
+        state.update(hit[1])
+        if drop_id:
+            state.pop("_finding_id", None)
+        out.append(new)
+    return out
+
+
 def in_report_order(results: "Sequence[Result]") -> list[Result]:
     """`sorted(results, key=report_order)`, each subject's part of the order worked out once (a
     rank among the subjects) instead of once per result."""
