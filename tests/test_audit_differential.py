@@ -16,6 +16,7 @@ from argparse import Namespace
 
 from hypothesis import given, settings, strategies as st
 
+import nsgcheck.audit.evaluate as audit_evaluate
 from nsgcheck.audit.evaluate import Evaluator, endpoint_of, evaluate_all, requirement_flow
 from nsgcheck.audit.requirements import load_requirements
 from nsgcheck.audit.scenario import build_scenario
@@ -252,28 +253,27 @@ def test_two_vms_behind_a_source_scoped_firewall_rule_differ():
 def _sharing_and_alone(estate: Estate, groups: dict) -> tuple[list, list, int]:
     """The audit's results, the same with every multi-VM member worked out on its own, and how many
     members shared a result (one with an equal standing came before them)."""
-    import nsgcheck.audit.evaluate as audit_evaluate
-
     scenario = build_scenario({"source_region": "eastus", "target_region": "centralus", "groups": groups})
     subjects, _ = find_subjects(estate, scenario)
     table = audit_evaluate._PairTable
-    standing = table.standing
+    standings = table.standings
     seen: set = set()
     sharing = [0]
 
-    def counting(self, i, group, g):
-        got = standing(self, i, group, g)
-        if got is not None and (id(self), g, got) in seen:
-            sharing[0] += 1
-        seen.add((id(self), g, got))
+    def counting(self, group, g):
+        got = standings(self, group, g)
+        for s in got:
+            if s is not None and (id(self), g, s) in seen:
+                sharing[0] += 1
+            seen.add((id(self), g, s))
         return got
     try:
-        table.standing = counting
+        table.standings = counting
         shared, _ = evaluate_all(estate, CATALOG, REQUIREMENTS, scenario, subjects)
-        table.standing = lambda self, i, group, g: None
+        table.standings = lambda self, group, g: [None] * len(group)
         alone, _ = evaluate_all(estate, CATALOG, REQUIREMENTS, scenario, subjects)
     finally:
-        table.standing = standing
+        table.standings = standings
     return shared, alone, sharing[0]
 
 
@@ -312,3 +312,53 @@ def test_members_share_results_where_peers_are_named_and_where_not():
     assert by["vm0"].status == by["vm1"].status == "pass"
     assert by["vm2"].status != "pass" and "vm3" in by["vm2"].message and "vm2" not in by["vm2"].message
     assert by["vm3"].status != "pass" and "vm2" in by["vm3"].message and "vm3" not in by["vm3"].message
+
+
+class _PlainTable(audit_evaluate._PairTable):
+    """The pair table without its shortcuts: every member's profile straight from the parts'
+    segments (no common segments, no per-end profile ids), every pair's verdict worked out
+    (no verdict keyed by signatures), every member's tally its own (no equal standings, no
+    counts shared within the table)."""
+
+    def standings(self, group, g):
+        return [None] * len(group)
+
+    def tally_key(self, classes, i, missing):
+        return None
+
+    def pid(self, k, x):
+        y = self.end[k]
+        if y < 0:
+            return ("unknown", k)
+        a = self.address[k]
+        return (y, (self.part(True, x).segment("dst", a), self.part(False, x).segment("src", a)),
+                (self.part(True, y).segment("src", a), self.part(False, y).segment("dst", a)))
+
+    def verdict(self, i, k):
+        if self.end[i] < 0 or self.end[k] < 0:
+            return super().verdict(i, k)
+        return self.pair_verdict(i, k)
+
+
+def _plain_groups(run):
+    """`run()` with the plain pair table."""
+    table = audit_evaluate._PairTable
+    try:
+        audit_evaluate._PairTable = _PlainTable
+        return run()
+    finally:
+        audit_evaluate._PairTable = table
+
+
+@settings(max_examples=150)
+@given(estates())
+def test_multi_vm_results_equal_the_plain_pair_table(drawn):
+    """Profiles per end, profile ids, standings, counts shared within a table and verdicts keyed
+    by signatures give exactly the results of the table without them, field for field."""
+    estate, groups = drawn
+    scenario = build_scenario({"source_region": "eastus", "target_region": "centralus", "groups": groups})
+    subjects, _ = find_subjects(estate, scenario)
+    fast, _ = evaluate_all(estate, CATALOG, REQUIREMENTS, scenario, subjects)
+    plain, _ = _plain_groups(lambda: evaluate_all(estate, CATALOG, REQUIREMENTS, scenario, subjects))
+    assert [r for r in fast if r.requirement == "A2A-MVM-20004"] == \
+        [r for r in plain if r.requirement == "A2A-MVM-20004"]

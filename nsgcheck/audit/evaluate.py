@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field, fields, replace
+from itertools import islice
 from operator import attrgetter
 from typing import Any, Callable, Iterable, Sequence
 
@@ -567,7 +568,8 @@ class _PairTable:
     every piece of it treats the member's address: pairs with equal device sets and
     signatures have identical projections, so each verdict is worked out once. The members of
     one device set usually share their signature in a part (the rules name their ASG or range):
-    it is then worked out once for all of them (`_sig`).
+    it is then worked out once for all of them (`_sig`), and so is their profile seen from
+    another device set (`pid`: one small int per (end, end) instead of one tuple per member).
     """
 
     def __init__(self, ev: Evaluator, req: Requirement, members: Sequence[AuditSubject],
@@ -591,6 +593,11 @@ class _PairTable:
         self.recv_flow = [requirement_flow(req, everyone, a) for a in own]
         self.address = [m.source.address for m in members]
         self.point = [single_v4(a) for a in self.address]     # the address as an int (one IPv4 address)
+        # whether every member of an end has one IPv4 address (else some signatures are per member)
+        self._points = [True] * len(self.ends)
+        for x, p in zip(self.end, self.point):
+            if x >= 0 and p is None:
+                self._points[x] = False
         # signatures (`sig`): a member's in its own end's parts (out-src, in-dst), and each end's
         # parts' rows of every member (out-dst, in-src), filled as they are read
         self._own: list[tuple[Any, Any] | None] = [None] * len(members)
@@ -599,9 +606,13 @@ class _PairTable:
         self._parts: dict[tuple[bool, int], Any] = {}
         self._stages: dict[tuple[bool, int], Any] = {}     # (sender?, end) -> its memo stage
         self._verdicts: dict[Any, Verdict] = {}
+        #: (end x, end y) -> the profile id (`pid`) of every member of y seen from x, or a dict
+        #: member -> its id when they differ
+        self._pids: dict[tuple[int, int], Any] = {}
+        self._ids: dict[tuple, int] = {}                   # profile -> its id (equal ids: equal profiles)
         self._classes: dict[tuple[int, int], list[list[int]]] = {}
-        self._class_of: dict[tuple[int, int], dict[int, int]] = {}
         self._group_ends: dict[int, tuple[int, ...]] = {}
+        self.counts: dict[tuple, Any] = {}                # `tally_key` -> its `_Counts`
 
     def stale_parts(self, otherwise: "_Otherwise") -> frozenset[tuple[bool, int]]:
         """The parts ((sender?, end)) whose NSGs may decide their flow otherwise in a changed estate."""
@@ -616,9 +627,9 @@ class _PairTable:
     def again(self, ev: Evaluator, stale: frozenset[tuple[bool, int]]) -> "_PairTable":
         """The same table for another evaluator, on an estate that decides every part alike but
         the `stale` ones (`stale_parts`): what reads only the other parts (their stages, the
-        signatures in them, the verdicts from a kept sender part to a kept receiver part) is kept,
-        and the kept stages are handed to the new memo (a verdict of a stale sender to a kept
-        receiver reads the receiver's stage); the rest is evaluated anew."""
+        signatures and profiles in them, the verdicts from a kept sender part to a kept receiver
+        part) is kept, and the kept stages are handed to the new memo (a verdict of a stale sender
+        to a kept receiver reads the receiver's stage); the rest is evaluated anew."""
         out = copy.copy(self)
         out.ev = ev
         out._parts = {k: v for k, v in self._parts.items() if k not in stale}
@@ -629,31 +640,42 @@ class _PairTable:
         out._looks = {k: v for k, v in self._looks.items() if (k[0].startswith("out"), k[1]) not in stale}
         out._verdicts = {k: v for k, v in self._verdicts.items() if (True, k[0]) not in stale
                          and (False, k[1]) not in stale}
+        # a profile from x of a member of y reads x's parts (its row) and y's (its own signatures)
+        out._pids = {k: v if v.__class__ is int else dict(v) for k, v in self._pids.items()
+                     if k[0] not in ends and k[1] not in ends}
         out._classes = {}
-        out._class_of = {}
+        out.counts = {}
         for (outbound, x), stage in out._stages.items():
             flow = self.send_flow[x] if outbound else self.recv_flow[x]
             ev.memo.adopt_stage("sender" if outbound else "receiver", self.ends[x], flow, True, stage)
         return out
+
+    def _look(self, part: str, x: int) -> Any:
+        """End x's part's segmenters in one dimension (`_sig`), and its common segments per end."""
+        look = self._looks.get((part, x))
+        if look is None:
+            result = self.part(part.startswith("out"), x)
+            look = self._looks[(part, x)] = (result, result.point_segmenter(part[-3:]), result.segmenter(part[-3:]),
+                                             {})
+        return look
+
+    def _common(self, part: str, x: int, y: int) -> Any:
+        """The signature every member of end y has in end x's part (`common_segment`), or None."""
+        look = self._look(part, x)
+        common = look[3].get(y, look)
+        if common is look:
+            common = look[3][y] = look[0].common_segment(part[-3:], self.send_flow[y].src)
+        return common
 
     def _sig(self, part: str, x: int, k: int) -> Any:
         """Member k's signature (`PathResult.segment` of its address) in end x's part, in one
         dimension: 'out-src', 'out-dst' (sender part), 'in-src', 'in-dst' (receiver part). The
         members of one end usually all have the same (`PathResult.common_segment`: the rules name
         their ASG or range, not them one by one): worked out once per end, else per member."""
-        look = self._looks.get((part, x))
-        if look is None:
-            result = self.part(part.startswith("out"), x)
-            look = self._looks[(part, x)] = (result, result.point_segmenter(part[-3:]), result.segmenter(part[-3:]),
-                                             {})
         point = self.point[k]
         if point is None:
-            return look[2](self.address[k])
-        y = self.end[k]
-        common = look[3].get(y, look)
-        if common is look:
-            common = look[3][y] = look[0].common_segment(part[-3:], self.send_flow[y].src)
-        return common or (4, look[1](point))
+            return self._look(part, x)[2](self.address[k])
+        return self._common(part, x, self.end[k]) or (4, self._look(part, x)[1](point))
 
     def own(self, k: int) -> tuple[Any, Any]:
         """Member k's signatures in its own end's parts: (out-src, in-dst)."""
@@ -692,6 +714,39 @@ class _PairTable:
             return ("unknown", k)
         return (y, self.row(x, k), self.own(k))
 
+    def pid(self, k: int, x: int) -> int:
+        """Member k's `profile` seen from end x as a small int: equal ints, equal profiles. Once
+        per (x, k's end) when every member of that end has the same (their four signatures are
+        the ends' common segments), else once per member."""
+        y = self.end[k]
+        if y < 0:
+            return -1 - k
+        hit = self._pids.get((x, y))
+        if hit is None:
+            hit = self._pids[(x, y)] = self._end_pid(x, y)
+        if hit.__class__ is int:
+            return hit
+        p = hit.get(k)
+        if p is None:
+            profile = self.profile(k, x)
+            p = hit[k] = self._ids.setdefault(profile, len(self._ids))
+        return p
+
+    def _end_pid(self, x: int, y: int) -> Any:
+        """The profile id of every member of end y seen from end x when all have one IPv4 address and
+        the same four signatures (the ends' common segments): their `profile` is then that one.
+        Else an empty dict, filled per member (`pid`)."""
+        if not self._points[y]:
+            return {}
+        sigs = []
+        for part, z in (("out-src", y), ("in-dst", y), ("out-dst", x), ("in-src", x)):
+            common = self._common(part, z, y)
+            if common is None:
+                return {}
+            sigs.append(common)
+        out_src, in_dst, out_dst, in_src = sigs
+        return self._ids.setdefault((y, (out_dst, in_src), (out_src, in_dst)), len(self._ids))
+
     def verdict(self, i: int, k: int) -> Verdict:
         """Sender i to receiver k (one per class: same device sets, same signatures)."""
         x, y = self.end[i], self.end[k]
@@ -701,53 +756,82 @@ class _PairTable:
         key = (x, y, self.own(i)[0], self.row(x, k)[0], self.row(y, i)[1], self.own(k)[1])
         v = self._verdicts.get(key)
         if v is None:
-            spec = PathSpec(sender=self.ends[x], receiver=self.ends[y])
-            src, dst = self.members[i].source.address, self.members[k].source.address
-            res = self.ev.memo.projected(spec, self.send_flow[x], src, dst, self.recv_flow[y])
-            # a member's result reads nothing of a passing pair but its shares
-            v = summarize(res, "the peer", prefixes=False, explain_pass=False)
-            if v.status != PASS:
-                v = _with_receiver_denials(v, self.part(False, y).project(src=src, dst=dst))
-            self._verdicts[key] = v
+            v = self._verdicts[key] = self.pair_verdict(i, k)
         return v
+
+    def pair_verdict(self, i: int, k: int) -> Verdict:
+        """Sender i to receiver k, worked out (both device sets known)."""
+        x, y = self.end[i], self.end[k]
+        spec = PathSpec(sender=self.ends[x], receiver=self.ends[y])
+        src, dst = self.address[i], self.address[k]
+        res = self.ev.memo.projected(spec, self.send_flow[x], src, dst, self.recv_flow[y])
+        # a member's result reads nothing of a passing pair but its shares
+        v = summarize(res, "the peer", prefixes=False, explain_pass=False)
+        if v.status != PASS:
+            v = _with_receiver_denials(v, self.part(False, y).project(src=src, dst=dst))
+        return v
+
+    def group_ends(self, group: Sequence[int], g: int) -> tuple[int, ...]:
+        """The known ends of group number g's members, in order of first appearance."""
+        ends = self._group_ends.get(g)
+        if ends is None:
+            ends = self._group_ends[g] = tuple(dict.fromkeys(self.end[k] for k in group if self.end[k] >= 0))
+        return ends
 
     def classes(self, group: Sequence[int], g: int, x: int) -> list[list[int]]:
         """The members of group number g by profile seen from end x (once per group and end)."""
         classes = self._classes.get((g, x))
         if classes is None:
-            grouped: dict[Any, list[int]] = {}
-            for k in group:
-                grouped.setdefault(("all",) if x < 0 else self.profile(k, x), []).append(k)
+            grouped: dict[int, list[int]] = {}
+            if x < 0:
+                grouped[0] = list(group)
+            else:
+                pid = self.pid
+                for k in group:
+                    grouped.setdefault(pid(k, x), []).append(k)
             classes = self._classes[(g, x)] = list(grouped.values())
         return classes
 
-    def standing(self, i: int, group: Sequence[int], g: int) -> tuple[int, ...] | None:
-        """Member i's class seen from each end of group number g (None when its own device set is
-        not known). Members with equal standings have equal profiles from every end, hence the
-        same pair verdicts to and from every peer (`verdict` keys on nothing else)."""
-        if self.end[i] < 0:
-            return None
-        ends = self._group_ends.get(g)
-        if ends is None:
-            ends = self._group_ends[g] = tuple(dict.fromkeys(self.end[k] for k in group if self.end[k] >= 0))
-        out = []
-        for x in ends:
-            where = self._class_of.get((g, x))
-            if where is None:
-                where = self._class_of[(g, x)] = {k: n for n, peers in enumerate(self.classes(group, g, x))
-                                                  for k in peers}
-            out.append(where[i])
-        return tuple(out)
+    def standings(self, group: Sequence[int], g: int) -> list[tuple[int, ...] | None]:
+        """Each member's profile id seen from each end of group number g (None when its own device
+        set is not known). Members with equal standings have equal profiles from every end, hence
+        the same pair verdicts to and from every peer (`verdict` keys on nothing else). Members
+        of one end whose profiles are per end (`_end_pid`) share one standing, worked out once."""
+        ends = self.group_ends(group, g)
+        out: list[tuple[int, ...] | None] = []
+        by_end: dict[int, tuple[int, ...]] = {}
+        pids = self._pids
+        for i in group:
+            y = self.end[i]
+            if y < 0:
+                out.append(None)
+                continue
+            standing = by_end.get(y)
+            if standing is None:
+                standing = tuple(self.pid(i, x) for x in ends)
+                if all(pids[(x, y)].__class__ is int for x in ends):
+                    by_end[y] = standing
+            out.append(standing)
+        return out
 
-    def names_no_classmate(self, i: int, group: Sequence[int], g: int) -> bool:
-        """Whether member i's result names none of the peers in its own class (seen from its own
-        end): the pairs with them pass both ways, or it has none. Its result then holds nothing
-        of its own but the subject, and members of equal standing share it."""
-        for peers in self.classes(group, g, self.end[i]):
-            if i in peers:
-                k = next((k for k in peers if k != i), None)
-                return k is None or (self.verdict(i, k).status == PASS and self.verdict(k, i).status == PASS)
-        return False
+    def tally_key(self, classes: list[list[int]], i: int, missing: bool) -> tuple | None:
+        """What member i's `_Counts` read (`classes`: its group's seen from its end): per class,
+        whether i is in it, how many peers, and the profile ids the verdicts to and from them key
+        on (`verdict`: the peers' seen from i's end, i's seen from theirs). None when i's own
+        device set is not known (its verdicts name it)."""
+        x = self.end[i]
+        if x < 0:
+            return None
+        key: list[Any] = [x, missing]
+        for cls in classes:
+            own = i in cls
+            k0 = cls[0] if cls[0] != i else (cls[1] if len(cls) > 1 else None)
+            if k0 is None:
+                key.append((own, 0))
+                continue
+            y = self.end[k0]
+            key.append((own, len(cls) - own, self.pid(k0, x), self.pid(i, y) if y >= 0 else None))
+        return tuple(key)
 
 
 def _with_receiver_denials(v: Verdict, received: Any) -> Verdict:
@@ -826,7 +910,7 @@ def evaluate_groups(ev: Evaluator, subjects: Sequence[AuditSubject], req: Requir
 
     Peers that give a member the same pair verdicts (same profile, `_PairTable.classes`) are
     counted together: a group costs its distinct classes, not members squared; members of equal
-    standing (`_PairTable.standing`) share their tally of verdicts (`_tally`), and those whose
+    standing (`_PairTable.standings`) share their tally of verdicts (`_tally`), and those whose
     results name none of their classmates share one result, with the subject replaced. With
     `previous` (re-evaluation), only the parts (a device set as sender or as receiver) whose
     `changed` NSGs may decide their flow otherwise (`otherwise`; without it, every part whose
@@ -869,18 +953,14 @@ def evaluate_groups(ev: Evaluator, subjects: Sequence[AuditSubject], req: Requir
         # a member's result reads the pair verdicts within its group only (the parts of the
         # members' device sets): a group none of whose members' parts is stale keeps its results
         if previous is not None:
+            olds = list(islice(kept, len(members)))
             stale = stale_ends[id(table)]
-            keep = not any(table.end[k] in stale for k in group)
+            if not any(table.end[k] in stale for k in group):
+                entries.extend(olds)
+                continue
         alike: dict[tuple[int, ...], Result] = {}     # members of equal standing share a result
         tallies: dict[tuple[int, ...], _Tally] = {}   # ... or all of it but their classmates' names
-        for m in members:
-            if previous is not None:
-                old = next(kept)
-                if keep:
-                    entries.append(old)
-                    continue
-            i = position[id(m)]
-            standing = table.standing(i, group, g)
+        for m, i, standing in zip(members, group, table.standings(group, g)):
             first = alike.get(standing) if standing is not None else None
             if first is not None:
                 entries.append(first.replaced(subject=m.subject))
@@ -891,7 +971,7 @@ def evaluate_groups(ev: Evaluator, subjects: Sequence[AuditSubject], req: Requir
                 if standing is not None:
                     tallies[standing] = tally
             made = _member_result(table, req, gname, members, missing, group, i, g, tally)
-            if standing is not None and table.names_no_classmate(i, group, g):
+            if standing is not None and not tally.names_classmates:
                 alike[standing] = made
             entries.append(made)
     for s in subjects:
@@ -905,7 +985,7 @@ def evaluate_groups(ev: Evaluator, subjects: Sequence[AuditSubject], req: Requir
 @dataclass
 class _Tally:
     """What a member's result reads of its pair verdicts. Members of equal standing
-    (`_PairTable.standing`) have the same classes of peers and the same verdicts to and from
+    (`_PairTable.standings`) have the same classes of peers and the same verdicts to and from
     each: the same tally, but for the names of their own classmates (each leaves itself out)."""
 
     status: str
@@ -917,6 +997,9 @@ class _Tally:
     bad: list[tuple[str, list[int] | None, str, int]]
     decided_by: tuple[Decision, ...]
     reasons: tuple[str, ...]
+    #: whether the result names peers of the member's own class (a pair with them is not fully
+    #: allowed): else it holds nothing of its own but the subject, and members of equal standing share it
+    names_classmates: bool = False
 
 
 def _names(table: _PairTable, peers: Sequence[int]) -> str:
@@ -925,13 +1008,46 @@ def _names(table: _PairTable, peers: Sequence[int]) -> str:
 
 
 def _tally(table: _PairTable, gname: str, missing: Sequence[str], group: list[int], i: int, g: int) -> _Tally:
-    """Member i's pair verdicts in group number g, to and from every other member, by class of peers."""
+    """Member i's pair verdicts in group number g, to and from every other member, by class of peers.
+    What it reads of the verdicts (`_Counts`) is the same for every member of the table whose
+    classes have the same profiles and sizes (`_PairTable.tally_key`): worked out once for them;
+    only the peers' names are the group's own."""
+    classes = table.classes(group, g, table.end[i])
+    key = table.tally_key(classes, i, bool(missing))
+    counts = table.counts.get(key) if key is not None else None
+    if counts is None:
+        counts = _count(table, classes, i, bool(missing))
+        if key is not None:
+            table.counts[key] = counts
+    bad = [(d, classes[j], "", c) if own else (d, None, _names(table, classes[j]), c) for d, j, own, c in counts.bad]
+    reasons = counts.reasons + tuple(f"group {gname}: member {name!r} is not among the VMs of the inputs"
+                                     for name in missing)
+    return _Tally(counts.status, counts.coverage, counts.unknown_share, counts.pairs, bad, counts.decided_by, reasons,
+                  any(own for _, _, own, _ in counts.bad))
+
+
+@dataclass(frozen=True)
+class _Counts:
+    """A `_Tally` but for the peers' names: pairs not fully allowed are (direction, index of the
+    class of peers, whether it is the member's own, how many pairs); `reasons` are the verdicts'."""
+
+    status: str
+    coverage: float
+    unknown_share: float
+    pairs: int
+    bad: tuple[tuple[str, int, bool, int], ...]
+    decided_by: tuple[Decision, ...]
+    reasons: tuple[str, ...]
+
+
+def _count(table: _PairTable, classes: list[list[int]], i: int, missing: bool) -> _Counts:
+    """Member i's pair verdicts to and from each class of peers (`classes`: seen from its end)."""
     acc = [0.0, 0.0, 0.0]
     n = 0
-    bad: list[tuple[str, list[int] | None, str, int]] = []
+    bad: list[tuple[str, int, bool, int]] = []
     decisions: dict[tuple, list] = {}
     reasons: list[str] = []
-    for cls in table.classes(group, g, table.end[i]):
+    for j, cls in enumerate(classes):
         own = i in cls
         peers = [k for k in cls if k != i] if own else cls
         if not peers:
@@ -945,7 +1061,7 @@ def _tally(table: _PairTable, gname: str, missing: Sequence[str], group: list[in
             acc[2] += v.unknown_share * count
             if v.status == PASS:
                 continue
-            bad.append((direction, cls, "", count) if own else (direction, None, _names(table, peers), count))
+            bad.append((direction, j, own, count))
             for d in v.decided_by:
                 if d.access == ALLOW:
                     continue
@@ -957,7 +1073,6 @@ def _tally(table: _PairTable, gname: str, missing: Sequence[str], group: list[in
             for r in v.reasons:
                 if r not in reasons:
                     reasons.append(r)
-    reasons.extend(f"group {gname}: member {name!r} is not among the VMs of the inputs" for name in missing)
     if n == 0:
         cov, den, unk = (0.0, 0.0, 1.0) if missing else (1.0, 0.0, 0.0)
     else:
@@ -968,7 +1083,7 @@ def _tally(table: _PairTable, gname: str, missing: Sequence[str], group: list[in
                          d.location, d.prefixes, d.reason, d.device_id)
                 for d, share in sorted(decisions.values(),
                                        key=lambda x: (x[0].access, x[0].device_kind, x[0].device, x[0].rule)))
-    return _Tally(status_from_shares(cov, den, unk), cov, unk, n, bad, dec, tuple(reasons))
+    return _Counts(status_from_shares(cov, den, unk), cov, unk, n, tuple(bad), dec, tuple(reasons))
 
 
 def _member_result(table: _PairTable, req: Requirement, gname: str, members: Sequence[AuditSubject],

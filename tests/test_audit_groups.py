@@ -1,0 +1,164 @@
+"""Multi-VM pair tables (A2A-MVM-20004) against the plain table, first audit and re-audits.
+
+Random estates made for the pair tables: VMs in a few subnets behind NIC and subnet NSGs whose
+TCP 20004 rules name, on either side, everything, the virtual network, a subnet, a range of
+two VMs, one VM or an ASG, so that members of one device set may or may not share their
+signatures in a part, as senders and as peers. Groups may share members and device sets. The
+audit's multi-VM results must equal those of the table without its shortcuts
+(`_PlainTable`: profiles straight from the parts' segments, every pair and every tally worked
+out), and so must a chain of re-evaluations (`reevaluate`, each over some changed NSGs)
+against a plain full evaluation of the changed estate.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+
+from hypothesis import given, settings, strategies as st
+
+from nsgcheck.audit.evaluate import evaluate_all, reevaluate
+from nsgcheck.audit.scenario import build_scenario
+from nsgcheck.audit.subjects import find_subjects
+from nsgcheck.estate import Estate
+from nsgcheck.model import (ApplicationSecurityGroup, IpConfiguration, NetworkInterface,
+                            NetworkSecurityGroup, SecurityRule, Subnet, VirtualMachine, VirtualNetwork, ref)
+from nsgcheck.values.ports import PortSet
+
+from test_audit_differential import CATALOG, REQUIREMENTS, _plain_groups, _tok
+
+NET = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network"
+VM = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines"
+ASGS = [f"{NET}/applicationSecurityGroups/asg{i}" for i in (1, 2)]
+MVM = "A2A-MVM-20004"
+
+
+@st.composite
+def _rule(draw, name: str, used: set[int], places: list[str], one_vm: bool = False):
+    """A rule; `one_vm`: naming one VM on one side (what splits the members of a device set)."""
+    prio = draw(st.integers(100, 4096).filter(lambda p: p not in used))
+    used.add(prio)
+    src, dst = draw(st.sampled_from(places + ["asg"])), draw(st.sampled_from(places + ["asg"]))
+    if one_vm:
+        vm = draw(st.sampled_from([p for p in places if p.endswith("/32")]))
+        src, dst = (vm, dst) if draw(st.booleans()) else (src, vm)
+    src_asgs = (draw(st.sampled_from(ASGS)).lower(),) if src == "asg" else ()
+    dst_asgs = (draw(st.sampled_from(ASGS)).lower(),) if dst == "asg" else ()
+    return SecurityRule(name, prio, draw(st.sampled_from(["outbound", "inbound"])),
+                        draw(st.sampled_from(["allow", "deny", "deny"])), draw(st.sampled_from(["tcp", "*"])),
+                        () if src_asgs else _tok(src), PortSet.everything(), () if dst_asgs else _tok(dst),
+                        PortSet.parse(draw(st.sampled_from(["20004", "20004", "*", "20000-20010", "443"]))),
+                        src_asgs, dst_asgs)
+
+
+def _places(counts: list[int]) -> list[str]:
+    """What a rule may name: everything, the network, a subnet, two VMs (a /31), one VM."""
+    return (["*", "VirtualNetwork", "10.0.0.0/16"] + [f"10.0.{k}.0/24" for k in range(len(counts))]
+            + [f"10.0.{k}.{4 + i}/31" for k, n in enumerate(counts) for i in (0, 2) if i < n]
+            + [f"10.0.{k}.{4 + i}/32" for k, n in enumerate(counts) for i in range(n)])
+
+
+@st.composite
+def estates(draw):
+    """(estate, groups): 1-3 subnets of 1-5 VMs, 0-4 NSGs of 0-5 rules on NICs and subnets."""
+    e = Estate()
+    vnet_id = f"{NET}/virtualNetworks/v"
+    counts = draw(st.lists(st.integers(1, 5), min_size=1, max_size=3))
+    n_subnets = len(counts)
+    places = _places(counts)
+    for a in ASGS:
+        e.add("asgs", ApplicationSecurityGroup(a, a.rsplit("/", 1)[-1]))
+    nsgs = []
+    for n in range(draw(st.integers(0, 4))):
+        used: set[int] = set()
+        rules = tuple(draw(_rule(f"r{j}", used, places, draw(st.booleans()))) for j in range(draw(st.integers(0, 5))))
+        nsg = NetworkSecurityGroup(f"{NET}/networkSecurityGroups/nsg{n}", f"nsg{n}", rules, ())
+        e.add("nsgs", nsg)
+        nsgs.append(nsg.id)
+    subnet_ids = []
+    for k in range(n_subnets):
+        sid = f"{vnet_id}/subnets/s{k}"
+        e.add("subnets", Subnet(sid, f"s{k}", vnet_id, (f"10.0.{k}.0/24",), draw(st.sampled_from([None] + nsgs))))
+        subnet_ids.append(sid)
+    e.add("vnets", VirtualNetwork(vnet_id, "v", ("10.0.0.0/16",), tuple(subnet_ids), location="eastus"))
+    names = []
+    for k in range(n_subnets):
+        # most VMs of a subnet share its usual NIC NSG and ASGs: one device set of several members
+        usual = (draw(st.sampled_from([None] + nsgs)), tuple(draw(st.lists(st.sampled_from(ASGS), max_size=2,
+                                                                            unique=True))))
+        for i in range(counts[k]):
+            name = f"vm{k}{i}"
+            nic_id = f"{NET}/networkInterfaces/{name}-nic"
+            nsg, member = usual if draw(st.integers(0, 3)) else (
+                draw(st.sampled_from([None] + nsgs)), tuple(draw(st.lists(st.sampled_from(ASGS), max_size=2,
+                                                                          unique=True))))
+            e.add("nics", NetworkInterface(nic_id, f"{name}-nic", (IpConfiguration(
+                "ipconfig1", f"10.0.{k}.{4 + i}", subnet_ids[k], member, True),),
+                nsg, vm_id=f"{VM}/{name}", location="eastus"))
+            e.add("vms", VirtualMachine(f"{VM}/{name}", name, (nic_id,), "eastus"))
+            names.append(name)
+    groups = {}
+    if len(names) >= 2:
+        for g in range(draw(st.integers(1, 3))):
+            groups[f"g{g + 1}"] = draw(st.lists(st.sampled_from(names), min_size=2, max_size=6, unique=True))
+    return e, groups
+
+
+@st.composite
+def changes(draw, estate: Estate):
+    """A copy of the estate with 1-2 NSGs changed (rules added, removed or flipped), and their keys."""
+    out = copy.copy(estate)
+    out.nsgs = dict(estate.nsgs)
+    keys = sorted(out.nsgs)
+    changed = set()
+    places = _places([sum(1 for n in estate.nics.values() if n.name.startswith(f"vm{k}"))
+                      for k in range(len(estate.subnets))])
+    for _ in range(draw(st.integers(1, 2)) if keys else 0):
+        key = draw(st.sampled_from(keys))
+        nsg = out.nsgs[key]
+        rules = list(nsg.rules)
+        op = draw(st.sampled_from(["add", "add", "remove", "flip"]))
+        if op == "add":
+            rules.append(draw(_rule(f"x{len(rules)}", {r.priority for r in rules}, places, draw(st.booleans()))))
+        elif op == "remove" and rules:
+            rules.pop(draw(st.integers(0, len(rules) - 1)))
+        elif rules:
+            i = draw(st.integers(0, len(rules) - 1))
+            rules[i] = dataclasses.replace(rules[i], access="deny" if rules[i].access == "allow" else "allow")
+        out.nsgs[key] = dataclasses.replace(nsg, rules=tuple(rules))
+        changed.add(ref(key))
+    return out, frozenset(changed)
+
+
+def _mvm(results):
+    return [r for r in results if r.requirement == MVM]
+
+
+def _audit(estate, groups):
+    scenario = build_scenario({"source_region": "eastus", "target_region": "centralus", "groups": groups})
+    subjects, _ = find_subjects(estate, scenario)
+    return scenario, subjects
+
+
+@settings(max_examples=300)
+@given(estates())
+def test_multi_vm_results_equal_the_plain_pair_table(drawn):
+    estate, groups = drawn
+    scenario, subjects = _audit(estate, groups)
+    fast, _ = evaluate_all(estate, CATALOG, REQUIREMENTS, scenario, subjects)
+    plain, _ = _plain_groups(lambda: evaluate_all(estate, CATALOG, REQUIREMENTS, scenario, subjects))
+    assert _mvm(fast) == _mvm(plain)
+    assert _mvm(fast)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.data())
+def test_re_evaluations_equal_a_plain_evaluation_of_the_changed_estate(data):
+    estate, groups = data.draw(estates())
+    scenario, subjects = _audit(estate, groups)
+    _, ev = evaluate_all(estate, CATALOG, REQUIREMENTS, scenario, subjects)
+    for _ in range(3):
+        estate, changed = data.draw(changes(estate))
+        results, ev = reevaluate(ev, estate, changed)
+        plain, _ = _plain_groups(lambda: evaluate_all(estate, CATALOG, REQUIREMENTS, scenario, subjects))
+        assert _mvm(results) == _mvm(plain)
