@@ -7,7 +7,7 @@ import types
 from unittest import mock
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from nsgcheck.loaders import rest
@@ -564,6 +564,11 @@ _VM = _object({"networkProfile": st.one_of(_SCALAR, _object({"networkInterfaces"
 
 
 @given(st.lists(st.tuples(_NIC, _VM), min_size=1, max_size=4))
+@example([({"ipConfigurations": [{"name": "c", "properties": {"applicationSecurityGroups": [
+    "", Unknown("first"), {"id": Unknown("second")}, {"id": f"{SUB}/Microsoft.Network/x/A"}, None]}}]}, {})])
+@example([({"ipConfigurations": [{"properties": {"applicationSecurityGroups": {"id": " /x/B "},
+                                                 "loadBalancerBackendAddressPools": [{"id": "/x/P"}]}}],
+            "dnsSettings": {"dnsServers": ["10.0.0.1"]}}, {})])
 def test_nics_and_vms_read_as_the_plain_reading(items):
     # one converter for all: the key orders it remembers are reused across resources
     from nsgcheck.estate import Estate

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any, Callable, Iterable, Mapping, overload
 
 from nsgcheck.alternatives import ALTERNATIVE
-from nsgcheck.loaders.normalize import (Normalizer, Problem, absent, as_list, complete_default_rules,
+from nsgcheck.loaders.normalize import (Normalizer, Problem, absent, complete_default_rules,
                                         duplicate_priorities, problem_findings, rule_name, shown)
 from nsgcheck.loaders.adminrules import TYPES as ADMIN_TYPES
 from nsgcheck.loaders.adminrules import AdminRuleConverter
@@ -356,36 +356,41 @@ class _Converter(Fields):
             ip = _str(ip)
             if ip == "":
                 ip = None
-            if raw_asgs is None:
-                asgs: tuple[str, ...] = ()
-                asgs_unknown = None
-            else:
-                refs = [] if isinstance(raw_asgs, Unknown) else [_id_of(a) for a in as_list(raw_asgs)]
-                asgs = tuple(ref(x) for x in refs if isinstance(x, str))
-                asgs_unknown = raw_asgs if isinstance(raw_asgs, Unknown) else next(
-                    (x for x in refs if isinstance(x, Unknown)), None)
+            asgs: tuple[str, ...] = ()
+            asgs_unknown = raw_asgs if isinstance(raw_asgs, Unknown) else None
+            if raw_asgs is not None and asgs_unknown is None:
+                ids = []   # each reference's id (an absent element has none), the first undetermined one
+                for a in raw_asgs if isinstance(raw_asgs, (list, tuple)) else (raw_asgs,):
+                    x = _id_of(a)
+                    if isinstance(x, str):
+                        ids.append(ref(x))
+                    elif asgs_unknown is None and isinstance(x, Unknown):
+                        asgs_unknown = x
+                asgs = tuple(ids)
             if asgs_unknown is not None:
                 self.finding("warning", f"NIC {raw.name!r}: an application security group reference is not "
                              f"determined ({asgs_unknown.reason}); rules using ASGs become unknown", origin)
             owner = f"{shown} ip configuration #{i}"
             at = (lambda *k, _i=i: raw.origin_for("properties", "ipConfigurations", _i, "properties", *k))
-            pools, pools_unknown = self.reference_list(pools_written, "loadBalancerBackendAddressPools", owner, at)
+            pools, pools_unknown = ((), None) if pools_written is None else self.reference_list(
+                pools_written, "loadBalancerBackendAddressPools", owner, at)
             configs.append(new_ip_configuration(
                 name=str(c.get("name") or f"ipconfig{i + 1}"), private_ip=ip,
                 subnet_id=self.ref_value(subnet, "subnet", owner, at), asg_ids=asgs,
                 primary=_bool(primary, default=len(items) == 1),
                 version=6 if isinstance(version, str) and version.lower() == "ipv6" else 4,
                 origin=origin, asgs_unknown=asgs_unknown,
-                public_ip_id=self.ref_value(public_ip, "publicIPAddress", owner, at),
-                lb_pool_ids=tuple(ref(x) for x in pools), lb_pools_unknown=pools_unknown))
+                public_ip_id=None if public_ip is None else self.ref_value(public_ip, "publicIPAddress", owner, at),
+                lb_pool_ids=tuple(map(ref, pools)) if pools else (), lb_pools_unknown=pools_unknown))
         vm = _id_of(vm)
         at_nic = (lambda *k: raw.origin_for("properties", *k))
         return new_network_interface(
             id=_rid(raw), name=_short_name(raw), ip_configurations=tuple(configs),
             nsg_id=self.ref_value(nsg, "networkSecurityGroup", shown, at_nic),
             vm_id=vm if isinstance(vm, str) else None, location=_location(raw), origin=raw.origin,
-            dns_servers=self.dns_servers(dns if isinstance(dns, Unknown) else _get(dns, "dnsServers"), shown,
-                                         lambda: at_nic("dnsSettings", "dnsServers"), nic=True),
+            dns_servers=() if dns is None else self.dns_servers(
+                dns if isinstance(dns, Unknown) else _get(dns, "dnsServers"), shown,
+                lambda: at_nic("dnsSettings", "dnsServers"), nic=True),
             default_outbound_connectivity=doc if isinstance(doc, bool) else None, exists=None)
 
     # -- VNets and subnets ----------------------------------------------------------
