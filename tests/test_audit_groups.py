@@ -7,22 +7,28 @@ signatures in a part, as senders and as peers. Groups may share members and devi
 audit's multi-VM results must equal those of the table without its shortcuts
 (`_PlainTable`: profiles straight from the parts' segments, every pair and every tally worked
 out), and so must a chain of re-evaluations (`reevaluate`, each over some changed NSGs)
-against a plain full evaluation of the changed estate.
+against a plain full evaluation of the changed estate. A pair read off its parts as allowed
+(`_AllowedIndex`) needs allowed boxes holding all of its packets.
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
+from ipaddress import IPv4Address
 
 from hypothesis import given, settings, strategies as st
 
-from nsgcheck.audit.evaluate import evaluate_all, reevaluate
+from nsgcheck.audit.evaluate import _AllowedIndex, evaluate_all, reevaluate
 from nsgcheck.audit.scenario import build_scenario
 from nsgcheck.audit.subjects import find_subjects
+from nsgcheck.engine.firstmatch import ALLOWED, DENIED, EITHER
+from nsgcheck.engine.pathresult import Device, DeviceKind, PathPiece, PathResult, Step
+from nsgcheck.engine.space import Box
 from nsgcheck.estate import Estate
 from nsgcheck.model import (ApplicationSecurityGroup, IpConfiguration, NetworkInterface,
                             NetworkSecurityGroup, SecurityRule, Subnet, VirtualMachine, VirtualNetwork, ref)
+from nsgcheck.values.addresses import AddressSet
 from nsgcheck.values.ports import PortSet
 
 from test_audit_differential import CATALOG, REQUIREMENTS, _plain_groups, _tok
@@ -162,3 +168,41 @@ def test_re_evaluations_equal_a_plain_evaluation_of_the_changed_estate(data):
         results, ev = reevaluate(ev, estate, changed)
         plain, _ = _plain_groups(lambda: evaluate_all(estate, CATALOG, REQUIREMENTS, scenario, subjects))
         assert _mvm(results) == _mvm(plain)
+
+
+def _piece(outcomes, src: str, dst: str, dport: str) -> PathPiece:
+    return PathPiece((Box(frozenset({"tcp"}), AddressSet.parse(src), PortSet.everything(), AddressSet.parse(dst),
+                          PortSet.parse(dport)),), (), outcomes)
+
+
+def test_a_pair_is_read_off_as_allowed_only_when_allowed_boxes_hold_all_of_it():
+    """`_AllowedIndex.covers`: the boxes holding a -> b must all be allowed and hold all of the
+    pair's packets (here TCP 20000-20009: 10 x 65536 source ports)."""
+    a, b = int(IPv4Address("10.0.0.4")), int(IPv4Address("10.0.0.5"))
+    volume = 10 * 65536
+    whole = [_piece(ALLOWED, "10.0.0.0/24", "10.0.0.0/24", "20000-20009")]
+    assert _AllowedIndex(PathResult(whole)).covers(a, b, volume)
+    split = [_piece(ALLOWED, "10.0.0.4", "10.0.0.0/24", "20000-20004"),
+             _piece(ALLOWED, "10.0.0.0/24", "10.0.0.5", "20005-20009")]
+    assert _AllowedIndex(PathResult(split)).covers(a, b, volume)
+    assert not _AllowedIndex(PathResult(split[:1])).covers(a, b, volume)          # half of the pair held
+    assert not _AllowedIndex(PathResult([])).covers(a, b, volume)                 # none of it
+    denied = [split[0], _piece(DENIED, "10.0.0.0/24", "10.0.0.5", "20005-20009")]
+    assert not _AllowedIndex(PathResult(denied)).covers(a, b, volume)
+    elsewhere = [split[0], _piece(DENIED, "10.0.0.0/24", "10.0.0.3", "20005-20009")]
+    assert not _AllowedIndex(PathResult(elsewhere)).covers(a, b, volume)          # a -> b half held
+    assert _AllowedIndex(PathResult(elsewhere + split[1:])).covers(a, b, volume)   # the denial is a -> .3
+
+
+def test_a_piece_counts_as_allowed_only_when_it_and_its_steps_allow_only():
+    """A piece said allowed but partly allowed, or whose steps may deny (the path combines the
+    steps of both parts: `combine`), is not read off as allowed."""
+    a, b = int(IPv4Address("10.0.0.4")), int(IPv4Address("10.0.0.5"))
+    box = _piece(ALLOWED, "10.0.0.0/24", "10.0.0.0/24", "20004").boxes
+    fw = Device(DeviceKind.FIREWALL, "fw")
+    cases = {"allowed": (PathPiece(box, (Step(fw, ALLOWED),), ALLOWED), True),
+             "partial": (PathPiece(box, (), ALLOWED, True), False),
+             "a step may deny": (PathPiece(box, (Step(fw, EITHER),), ALLOWED), False),
+             "a partial step": (PathPiece(box, (Step(fw, ALLOWED, partial=True),), ALLOWED), False)}
+    for name, (piece, allowed) in cases.items():
+        assert _AllowedIndex(PathResult([piece])).covers(a, b, 65536) is allowed, name

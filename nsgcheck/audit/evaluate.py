@@ -32,6 +32,7 @@ NSG's rules.
 from __future__ import annotations
 
 import copy
+from bisect import bisect_right
 from dataclasses import dataclass, field, fields, replace
 from itertools import islice
 from operator import attrgetter
@@ -47,11 +48,13 @@ from nsgcheck.engine.catalog import TagCatalog, base_or_regional, tag_addresses
 from nsgcheck.engine.context import nsg_export_of
 from nsgcheck.engine.egress import VmOutbound, egress_for
 from nsgcheck.engine.evaluate import Endpoint, Environment, Flow, PathMemo, PathSpec, Scope
-from nsgcheck.engine.firstmatch import ALLOW, DENY
-from nsgcheck.engine.membership import single_v4
+from nsgcheck.engine.firstmatch import ALLOW, ALLOWED, DENY
+from nsgcheck.engine.membership import Membership, single_v4
 from nsgcheck.engine.nsg import INBOUND, OUTBOUND, decides_alike
+from nsgcheck.engine.pathresult import combine
 from nsgcheck.engine.resolve import rule_protocols
 from nsgcheck.engine.routing import route_export_for
+from nsgcheck.engine.space import Box
 from nsgcheck.engine.verdict import Verdict, decision_order, summarize, unknown_verdict
 from nsgcheck.estate import Estate
 from nsgcheck.model import ref
@@ -613,6 +616,8 @@ class _PairTable:
         self._classes: dict[tuple[int, int], list[list[int]]] = {}
         self._group_ends: dict[int, tuple[int, ...]] = {}
         self.counts: dict[tuple, Any] = {}                # `tally_key` -> its `_Counts`
+        self._allowed: dict[tuple[bool, int], _AllowedIndex] = {}     # (sender?, end) -> its index
+        self._volume: int | None = None                   # packets of one pair (`allowed`)
 
     def stale_parts(self, otherwise: "_Otherwise") -> frozenset[tuple[bool, int]]:
         """The parts ((sender?, end)) whose NSGs may decide their flow otherwise in a changed estate."""
@@ -637,7 +642,7 @@ class _PairTable:
         ends = {x for _, x in stale}        # (a signature pair reads both parts of its end)
         out._own = [None if v is None or self.end[k] in ends else v for k, v in enumerate(self._own)]
         out._rows = {x: row for x, row in self._rows.items() if x not in ends}
-        out._looks = {k: v for k, v in self._looks.items() if (k[0].startswith("out"), k[1]) not in stale}
+        out._looks = {k: list(v) for k, v in self._looks.items() if (k[0].startswith("out"), k[1]) not in stale}
         out._verdicts = {k: v for k, v in self._verdicts.items() if (True, k[0]) not in stale
                          and (False, k[1]) not in stale}
         # a profile from x of a member of y reads x's parts (its row) and y's (its own signatures)
@@ -645,18 +650,18 @@ class _PairTable:
                      if k[0] not in ends and k[1] not in ends}
         out._classes = {}
         out.counts = {}
+        out._allowed = {k: v for k, v in self._allowed.items() if k not in stale}
         for (outbound, x), stage in out._stages.items():
             flow = self.send_flow[x] if outbound else self.recv_flow[x]
             ev.memo.adopt_stage("sender" if outbound else "receiver", self.ends[x], flow, True, stage)
         return out
 
-    def _look(self, part: str, x: int) -> Any:
-        """End x's part's segmenters in one dimension (`_sig`), and its common segments per end."""
+    def _look(self, part: str, x: int) -> list:
+        """End x's part in one dimension: [its result, its point and set segmenters (made on first
+        use: the common segments need neither), its common segments per end]."""
         look = self._looks.get((part, x))
         if look is None:
-            result = self.part(part.startswith("out"), x)
-            look = self._looks[(part, x)] = (result, result.point_segmenter(part[-3:]), result.segmenter(part[-3:]),
-                                             {})
+            look = self._looks[(part, x)] = [self.part(part.startswith("out"), x), None, None, {}]
         return look
 
     def _common(self, part: str, x: int, y: int) -> Any:
@@ -673,9 +678,17 @@ class _PairTable:
         members of one end usually all have the same (`PathResult.common_segment`: the rules name
         their ASG or range, not them one by one): worked out once per end, else per member."""
         point = self.point[k]
+        look = self._look(part, x)
         if point is None:
-            return self._look(part, x)[2](self.address[k])
-        return self._common(part, x, self.end[k]) or (4, self._look(part, x)[1](point))
+            if look[2] is None:
+                look[2] = look[0].segmenter(part[-3:])
+            return look[2](self.address[k])
+        common = self._common(part, x, self.end[k])
+        if common is not None:
+            return common
+        if look[1] is None:
+            look[1] = look[0].point_segmenter(part[-3:])
+        return (4, look[1](point))
 
     def own(self, k: int) -> tuple[Any, Any]:
         """Member k's signatures in its own end's parts: (out-src, in-dst)."""
@@ -756,8 +769,25 @@ class _PairTable:
         key = (x, y, self.own(i)[0], self.row(x, k)[0], self.row(y, i)[1], self.own(k)[1])
         v = self._verdicts.get(key)
         if v is None:
-            v = self._verdicts[key] = self.pair_verdict(i, k)
+            v = self._verdicts[key] = _PASSED if self.allowed(i, k) else self.pair_verdict(i, k)
         return v
+
+    def allowed(self, i: int, k: int) -> bool:
+        """Whether every packet of sender i to receiver k is certainly allowed, read off the two
+        parts without projecting the path (`_AllowedIndex`): the pair's verdict is then `_PASSED`.
+        False when that is not certain (the pair's verdict is then worked out)."""
+        a, b = self.point[i], self.point[k]
+        if a is None or b is None:
+            return False
+        if self._volume is None:
+            self._volume = sum(_pair_volume(box) for box in self.send_flow[0].space() if not box.is_empty())
+        for outbound, x in ((True, self.end[i]), (False, self.end[k])):
+            index = self._allowed.get((outbound, x))
+            if index is None:
+                index = self._allowed[(outbound, x)] = _AllowedIndex(self.part(outbound, x))
+            if not index.covers(a, b, self._volume):
+                return False
+        return True
 
     def pair_verdict(self, i: int, k: int) -> Verdict:
         """Sender i to receiver k, worked out (both device sets known)."""
@@ -832,6 +862,57 @@ class _PairTable:
             y = self.end[k0]
             key.append((own, len(cls) - own, self.pid(k0, x), self.pid(i, y) if y >= 0 else None))
         return tuple(key)
+
+
+#: a pair's verdict when every packet of it is certainly allowed (what `summarize` gives such a
+#: result with `explain_pass=False`)
+_PASSED = Verdict(PASS, 1.0, 0.0, denied_share=0.0)
+
+
+def _pair_volume(box: Box) -> int:
+    """The packets of a box between one source address and one destination address it holds."""
+    return box.volume() // (box.src.size() * box.dst.size())
+
+
+class _AllowedIndex:
+    """A part's boxes by the IPv4 sources that hold an address (`Membership`), each with its
+    destinations, whether its piece is certainly allowed whatever the other part adds (its own
+    outcomes and those of its steps allow only, nothing partial: `combine` over the path's steps
+    then allows only) and its packets between two addresses."""
+
+    def __init__(self, result: Any):
+        ids: dict[int, int] = {}
+        sets: list[Any] = []
+        self.by_set: list[list[tuple[Any, bool, int]]] = []
+        for p in result.pieces:
+            ok = p.outcomes == ALLOWED and not p.partial and combine(p.steps) == ALLOWED and \
+                not any(st.partial for st in p.steps)
+            for b in p.boxes:
+                ivs = b.src.v4
+                j = ids.get(id(ivs))
+                if j is None:
+                    j = ids[id(ivs)] = len(sets)
+                    sets.append(ivs)
+                    self.by_set.append([])
+                self.by_set[j].append((b.dst.v4, ok, _pair_volume(b)))
+        self.membership = Membership(sets)
+
+    def covers(self, a: int, b: int, volume: int) -> bool:
+        """Whether the boxes holding a -> b are all certainly allowed and hold `volume` packets
+        together (all of the pair's: the pieces partition the part's flow)."""
+        covered = 0
+        for j in self.membership.of(a):
+            for dst, ok, vol in self.by_set[j]:
+                n = bisect_right(dst, (b, _INF)) - 1
+                if n < 0 or dst[n][1] < b:
+                    continue
+                if not ok:
+                    return False
+                covered += vol
+        return covered == volume
+
+
+_INF = float("inf")
 
 
 def _with_receiver_denials(v: Verdict, received: Any) -> Verdict:
