@@ -527,6 +527,38 @@ def test_channel_rules_leave_out_exactly_the_rules_that_miss_the_channel(base, p
                     assert got == [r for r in full.ordered(direction) if not _misses(r, channel)]
 
 
+@settings(max_examples=100)
+@given(versions=st.lists(rules(), min_size=1, max_size=3),
+       channels=st.lists(st.tuples(st.sampled_from(["tcp", "udp", "*"]), st.sampled_from(PORTS)), min_size=1,
+                         max_size=2),
+       remotes=st.lists(st.sampled_from(CIDRS[:7] + ["Storage", "AzureActiveDirectory"]), min_size=2, max_size=3))
+def test_nsgs_and_remote_sets_that_come_and_go_never_find_the_terms_of_others(versions, channels, remotes):
+    """`relevant_terms` keys its tables by the identity of NSGs, rules and remote sets (held in
+    the entries): NSGs, each read for several remote sets from one cache, and remote sets, made
+    and dropped one after the other, get the terms a fresh cache gives."""
+    from nsgcheck.engine.nsg import channel_of, relevant_terms
+
+    ctx, _ = make_contexts(True, frozenset({"asg1"}))
+    cache = TermCache()
+
+    def seen(terms):
+        return [(t.label.rule if t.label is not None else None, t.boxes, t.maybe, t.action) for t in terms]
+
+    for rules_ in versions * 2:
+        nsg = NetworkSecurityGroup("/x/n", "n", tuple(replace(r) for r in rules_), default_rules())
+        for direction in ("outbound", "inbound"):
+            for proto, port in channels:
+                for remote in remotes:
+                    named = CATALOG.addresses(remote) if remote[0].isalpha() else AddressSet.parse(remote)
+                    far = AddressSet(named.v4, named.v6)        # (a new object each time)
+                    space = flow_space(proto, AddressSet.parse("10.0.0.5"), far, PortSet.single(port))
+                    got = relevant_terms(nsg, direction, ctx, space, cache, far, channel_of(space))
+                    assert seen(got) == seen(relevant_terms(nsg, direction, ctx, space, TermCache(), far,
+                                                            channel_of(space)))
+                    del far, space, got
+        del nsg
+
+
 _SMALL_SETS = st.one_of(
     st.lists(st.tuples(st.integers(0, 40), st.integers(0, 6)), max_size=12).map(
         lambda xs: iv.normalize((lo, lo + n) for lo, n in xs)),

@@ -116,8 +116,10 @@ class TermCache:
     * `_bound`: (rule, direction, NSG id) -> its label and the bound of its remote side;
     * `_rules`: (NSG, direction, channel) -> the rules that can meet the channel, in evaluation
       order, each with the bound of its remote side (`relevant_terms`); `_near`: the same with
-      one remote address set (by identity: the set is held in the key) and a context -> the
-      terms of those that can meet it; `_meets`: (CIDR or tag, remote set) -> whether they meet;
+      one remote address set and a context -> the terms of those that can meet it; `_meets`:
+      (CIDR or tag, remote set) -> whether they meet; `_bounds_meet`: a remote set -> a rule's
+      remote bound (its tokens) -> whether one of them meets it. NSGs, rules and remote sets key
+      these tables by identity (`id`), held in the entry and checked at every look-up;
     * `_term`: (rule, direction, context, or None for a rule that reads none, NSG id) -> its Term;
       `_alike`: (direction, context or None, the rule's content but its name, priority and
       origin) -> a Term of such a rule that gives no reason: rules of equal content (a fix added
@@ -149,6 +151,7 @@ class TermCache:
         self._changes: dict[tuple[Ident, Ident], tuple[tuple[SecurityRule, ...], bool]] = {}
         self._alike_nsgs: dict[tuple, bool] = {}
         self._missing: dict[Channel, dict[tuple[str, int], tuple[Any, bool]]] = {}
+        self._bounds_meet: dict[int, tuple[AddressSet, dict[tuple, bool]]] = {}
         self.hits = 0
         self.misses = 0
 
@@ -304,10 +307,12 @@ def relevant_terms(nsg: NetworkSecurityGroup, direction: str, ctx: ResolveContex
     """
     direction = direction.lower()
     channel = channel if channel is not None else channel_of(boxes)
-    key = (Ident(nsg), direction, channel)
-    rules = cache._rules.get(key)
-    if rules is None:
-        rules = cache._rules[key] = _channel_rules(nsg, direction, channel, ctx.catalog, cache)
+    # (keys by identity: the objects are held in the entries and checked)
+    key = (id(nsg), direction, channel)
+    got = cache._rules.get(key)
+    if got is None or got[0] is not nsg:
+        got = cache._rules[key] = (nsg, _channel_rules(nsg, direction, channel, ctx.catalog, cache))
+    rules = got[1]
     if remote is None:
         outbound = direction == OUTBOUND
         fars = {id(f): f for f in ((b.dst if outbound else b.src) for b in boxes)}
@@ -317,23 +322,33 @@ def relevant_terms(nsg: NetworkSecurityGroup, direction: str, ctx: ResolveContex
             remote = AddressSet.from_intervals([x for f in fars.values() for x in f.v4],
                                                [x for f in fars.values() for x in f.v6])
     token = cache.context_token(ctx)
-    lkey = (key, Ident(remote), token)
-    out = cache._near.get(lkey)
-    if out is None:
-        out = []
-        for ref, rule, bound, fixed, free in rules:
-            if fixed is not None:
-                out.append(fixed)
+    lkey = (id(nsg), direction, channel, id(remote), token)
+    near = cache._near.get(lkey)
+    if near is not None and near[0] is nsg and near[1] is remote:
+        return near[2]
+    bounds = cache._bounds_meet.get(id(remote))
+    if bounds is None or bounds[0] is not remote:
+        bounds = cache._bounds_meet[id(remote)] = (remote, {})
+    meets = bounds[1]
+    terms = cache._term
+    out = []
+    for ref, rule, bound, fixed, free in rules:
+        if fixed is not None:
+            out.append(fixed)
+            continue
+        if bound is not None:
+            ok = meets.get(bound)
+            if ok is None:
+                ok = meets[bound] = any(_token_meets(t, remote, ctx.catalog, cache) for t in bound)
+            if not ok:
                 continue
-            if bound is not None and not any(_token_meets(t, remote, ctx.catalog, cache) for t in bound):
-                continue
-            # a rule whose resolution reads nothing of the context has one term for every context
-            tkey = (Ident(rule), direction, None if free else token, nsg.id)
-            term = cache._term.get(tkey)
-            if term is None:
-                term = cache._term[tkey] = _resolved(rule, direction, ctx, ref, None if free else token, cache)
-            out.append(term)
-        cache._near[lkey] = out
+        # a rule whose resolution reads nothing of the context has one term for every context
+        tkey = (id(rule), direction, None if free else token, nsg.id)
+        hit = terms.get(tkey)
+        if hit is None or hit[0] is not rule:
+            hit = terms[tkey] = (rule, _resolved(rule, direction, ctx, ref, None if free else token, cache))
+        out.append(hit[1])
+    cache._near[lkey] = (nsg, remote, out)
     return out
 
 
@@ -386,12 +401,12 @@ def _channel_rules(nsg: NetworkSecurityGroup, direction: str, channel: Channel, 
 def _channel_entry(nsg: NetworkSecurityGroup, rule: SecurityRule, direction: str, catalog: Any,
                    cache: TermCache) -> tuple[Any, ...]:
     """A rule's entry in `_channel_rules` (one that may meet the channel)."""
-    bkey = (Ident(rule), direction, nsg.id)
+    bkey = (id(rule), direction, nsg.id)
     bound = cache._bound.get(bkey)
-    if bound is None:
-        bound = cache._bound[bkey] = (RuleRef(nsg, rule), _remote_bound(rule, direction, catalog),
+    if bound is None or bound[0] is not rule:
+        bound = cache._bound[bkey] = (rule, RuleRef(nsg, rule), _remote_bound(rule, direction, catalog),
                                       reads_no_context(rule))
-    return (bound[0], rule, bound[1], None, bound[2])
+    return (bound[1], rule, bound[2], None, bound[3])
 
 
 def _resolved(rule: SecurityRule, direction: str, ctx: ResolveContext, ref: RuleRef, token: int | None,
@@ -440,22 +455,24 @@ def _remote_bound(rule: SecurityRule, direction: str, catalog: Any) -> tuple[tup
 
 
 def _token_meets(token: tuple[str, str], remote: AddressSet, catalog: Any, cache: TermCache) -> bool:
-    """Whether a bounding token (see `_remote_bound`) can name an address of `remote` (memoized)."""
-    key = (token, Ident(remote))
-    hit = cache._meets.get(key)
-    if hit is None:
-        kind, value = token
-        if kind == "cidr":
-            try:
-                fam, lo, hi = parse_prefix(value)
-            except ValueError:
-                hit = True
-            else:
-                hit = _overlaps(((lo, hi),), remote.v4 if fam == 4 else remote.v6)
+    """Whether a bounding token (see `_remote_bound`) can name an address of `remote` (memoized,
+    the set by identity, held)."""
+    key = (token, id(remote))
+    held = cache._meets.get(key)
+    if held is not None and held[0] is remote:
+        return held[1]
+    kind, value = token
+    if kind == "cidr":
+        try:
+            fam, lo, hi = parse_prefix(value)
+        except ValueError:
+            hit = True
         else:
-            tag = catalog.find(value)
-            hit = tag is None or _overlaps(tuple(tag.v4), remote.v4) or _overlaps(tuple(tag.v6), remote.v6)
-        cache._meets[key] = hit
+            hit = _overlaps(((lo, hi),), remote.v4 if fam == 4 else remote.v6)
+    else:
+        tag = catalog.find(value)
+        hit = tag is None or _overlaps(tuple(tag.v4), remote.v4) or _overlaps(tuple(tag.v6), remote.v6)
+    cache._meets[key] = (remote, hit)
     return hit
 
 
