@@ -583,6 +583,31 @@ def test_overlap_tests_are_the_plain_intersection(sets):
                 assert _overlaps_memo(a, b, memo) == plain
 
 
+_SMALL_PORTS = st.lists(st.tuples(st.integers(0, 30), st.integers(0, 4)), min_size=1, max_size=4).map(
+    lambda xs: PortSet(iv.normalize((lo, lo + n) for lo, n in xs)))
+_SMALL_ADDRESSES = st.builds(AddressSet, _SMALL_SETS, st.one_of(st.just(()), _SMALL_SETS))
+_SMALL_PROTOCOLS = st.frozensets(st.sampled_from(sorted(PROTOCOLS)), min_size=1, max_size=3)
+
+
+@settings(max_examples=400)
+@given(hull=st.tuples(_SMALL_PROTOCOLS, _SMALL_ADDRESSES, _SMALL_PORTS, _SMALL_ADDRESSES, _SMALL_PORTS),
+       boxes=st.lists(st.builds(Box, _SMALL_PROTOCOLS, _SMALL_ADDRESSES, _SMALL_PORTS, _SMALL_ADDRESSES, _SMALL_PORTS),
+                      min_size=1, max_size=4))
+def test_a_hull_meets_a_box_when_they_share_something_in_every_dimension(hull, boxes):
+    """`Hull.tester` (bounds first, one-range port sets at once, address tests remembered) says a
+    box may meet the hull exactly when the plain intersection is non-empty in every dimension."""
+    from nsgcheck.engine.nsg import Hull
+
+    h = Hull(*hull)
+    for memo in (None, {}):
+        test = h.tester(memo)
+        for _ in range(2):
+            for b in boxes:
+                plain = bool(h.protocols & b.protocols) and bool(h.src & b.src) and bool(h.sport & b.sport) \
+                    and bool(h.dst & b.dst) and bool(h.dport & b.dport)
+                assert bool(test(b)) == plain
+
+
 @settings(max_examples=300)
 @given(base=rules(), proto=st.sampled_from(["tcp", "udp", "icmp", "*"]), port=st.sampled_from(PORTS),
        src=st.lists(st.sampled_from(ADDRS), min_size=1, max_size=4), dst=st.sampled_from(CIDRS + ["Storage"]))

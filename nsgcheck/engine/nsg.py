@@ -524,22 +524,39 @@ class Hull:
         the entry): tag sets recur in every NSG and every flow."""
         protos, dports, sports = self.protocols, self.dport.ranges, self.sport.ranges
         s4, s6, d4, d6 = self.src.v4, self.src.v6, self.dst.v4, self.dst.v6
-        if meets is None:
-            test = _overlaps
-        else:
-            def test(a: tuple, b: tuple) -> bool:
-                return _overlaps_memo(a, b, meets)
+        memo = meets if meets is not None else {}
+        if not (dports and sports):
+            return _never
+        # the port hulls' bounds; one range meets another as soon as their bounds do
+        dlo, dhi, one_dport = dports[0][0], dports[-1][1], len(dports) == 1
+        slo, shi, one_sport = sports[0][0], sports[-1][1], len(sports) == 1
 
         def may_meet(box: Box) -> bool:
-            return not protos.isdisjoint(box.protocols) and _overlaps(dports, box.dport.ranges) \
-                and _overlaps(sports, box.sport.ranges) \
-                and (test(s4, box.src.v4) or test(s6, box.src.v6)) and (test(d4, box.dst.v4) or test(d6, box.dst.v6))
+            if protos.isdisjoint(box.protocols):
+                return False
+            r = box.dport.ranges
+            if not r or r[-1][1] < dlo or dhi < r[0][0] or not ((one_dport and len(r) == 1) or _overlaps(dports, r)):
+                return False
+            r = box.sport.ranges
+            if not r or r[-1][1] < slo or shi < r[0][0] or not ((one_sport and len(r) == 1) or _overlaps(sports, r)):
+                return False
+            src, dst = box.src, box.dst
+            return bool((s4 and _overlaps_memo(s4, src.v4, memo)) or (s6 and _overlaps_memo(s6, src.v6, memo))) \
+                and bool((d4 and _overlaps_memo(d4, dst.v4, memo)) or (d6 and _overlaps_memo(d6, dst.v6, memo)))
         return may_meet
 
 
+def _never(box: Box) -> bool:
+    return False
+
+
 def _overlaps_memo(a: tuple, b: tuple, meets: dict) -> bool:
+    """`_overlaps(a, b)`, remembered in `meets` (by identity of both, held) when both hold several
+    intervals (else a bounds test and at most one binary search)."""
+    if not a or not b or a[-1][1] < b[0][0] or b[-1][1] < a[0][0]:
+        return False
     if len(a) == 1 or len(b) == 1 or len(a) + len(b) < 8:
-        return _overlaps(a, b)       # (a bounds test and at most one binary search)
+        return _overlaps(a, b)
     hit = meets.get((id(a), id(b)))
     if hit is None or hit[0] is not a or hit[1] is not b:
         hit = meets[(id(a), id(b))] = (a, b, _overlaps(a, b))
