@@ -64,6 +64,14 @@ def test_box_index_cut_is_cutting_every_box(groups, x, dst):
     index = BoxIndex(groups)
     assert index.cut(src, x, _cutter(dst)) == plain
     assert index.cut(src, x, _cutter(dst)) == plain          # the remembered look-up too
+    y = single_v4(dst)
+    if y is not None:                                        # one destination address: both indexes
+        for a in (x, y, 0):
+            for b in (y, x, 0):
+                one, two = AddressSet(((a, a),), ()), AddressSet(((b, b),), ())
+                again = [(g, cut) for g, boxes in enumerate(groups) if (cut := _cut_boxes(boxes, one, two))]
+                assert index.cut_point(one, a, two, b) == again
+        assert index.cut_point(src, x, dst, y) == plain
 
 
 def test_single_v4_is_one_ipv4_address_only():

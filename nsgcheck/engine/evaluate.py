@@ -410,14 +410,17 @@ class _Stage:
         """Its boxes (finals', then walking pieces') by the sources that hold an address."""
         return BoxIndex([p.boxes for p in self.finals] + [b for b, _ in self.walking])
 
-    def cut(self, src: AddressSet, x: int, cut_dst: Any) -> tuple[list[PathPiece], list]:
+    def cut(self, src: AddressSet, x: int, cut_dst: Any,
+            point: tuple[AddressSet, int] | None = None) -> tuple[list[PathPiece], list]:
         """(finals, walking) restricted to the single source address `x` (`src`) and to what
         `cut_dst` keeps of the destinations: what `_cut_boxes` makes of every piece, through the
-        index (the boxes that hold `x` alone are touched)."""
+        index (the boxes that hold `x` alone are touched). `point`: (the destinations, `y`) when
+        they are the single IPv4 address `y`: the boxes that hold both alone are touched."""
         finals: list[PathPiece] = []
         walking: list = []
         nf = len(self.finals)
-        for g, boxes in self.index.cut(src, x, cut_dst):
+        found = self.index.cut(src, x, cut_dst) if point is None else self.index.cut_point(src, x, *point)
+        for g, boxes in found:
             if g < nf:
                 p = self.finals[g]
                 finals.append(PathPiece(boxes, p.steps, p.outcomes, p.partial))
@@ -459,15 +462,19 @@ def _evaluate(spec: PathSpec, flow: Flow, memo: PathMemo, src: AddressSet | None
         else:
             # what the receiver does to a packet does not depend on the sender's devices: the
             # two stages were evaluated over the same flow, and a packet's path is their product
-            received = [(p.boxes, p.steps) for p in rstage.finals] + list(rstage.walking)
             x = single_v4(src)
             if x is not None:
                 # one sender address (a pair's): only the boxes whose source holds it are cut
-                cut_dst = _cutter(dst)
-                finals, walking = stage.cut(src, x, cut_dst)
-                rfinals, rwalking = rstage.cut(src, x, cut_dst)
+                # (and, for one receiver address, whose destination holds that)
+                y = single_v4(dst)
+                cut_dst = _cutter(dst) if y is None else None
+                point = (dst, y) if y is not None else None
+                finals, walking = stage.cut(src, x, cut_dst, point)
+                rfinals, rwalking = rstage.cut(src, x, cut_dst, point)
                 received = [(p.boxes, p.steps) for p in rfinals] + rwalking
-            elif src is not None or dst is not None:
+            else:
+                received = [(p.boxes, p.steps) for p in rstage.finals] + list(rstage.walking)
+            if x is None and (src is not None or dst is not None):
                 walking = _cut(walking, src, dst)
                 received = _cut(received, src, dst)
                 cut_src, cut_dst = _cutter(src), _cutter(dst)

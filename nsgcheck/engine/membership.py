@@ -11,7 +11,7 @@ same order, touching only the boxes whose source holds the address.
 from __future__ import annotations
 
 from bisect import bisect_right
-from typing import Callable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from servicetags.intervals import Intervals
 
@@ -79,7 +79,7 @@ class BoxIndex:
     """The boxes of a list of pieces (their box tuples, in order), indexed by the IPv4 sources
     that hold an address (`Membership` over the distinct source sets)."""
 
-    __slots__ = ("groups", "flat", "sets", "by_set", "membership", "_touched")
+    __slots__ = ("groups", "flat", "sets", "by_set", "membership", "_touched", "_dst", "_both")
 
     def __init__(self, groups: Sequence[tuple[Box, ...]]):
         self.groups = list(groups)
@@ -99,6 +99,8 @@ class BoxIndex:
                 self.flat.append((g, b))
         self.membership = Membership(self.sets)
         self._touched: dict[tuple[int, ...], list[int]] = {}
+        self._dst: BoxIndex | None = None        # the same boxes by destination (`cut_point`)
+        self._both: dict[tuple[tuple[int, ...], tuple[int, ...]], list[int]] = {}
 
     def touched(self, x: int) -> list[int]:
         """Positions (in `flat`, ascending) of the boxes whose source holds `x`."""
@@ -108,23 +110,40 @@ class BoxIndex:
             hit = self._touched[held] = sorted(p for j in held for p in self.by_set[j])
         return hit
 
+    def cut_point(self, src: AddressSet, x: int, dst: AddressSet, y: int) -> list[tuple[int, tuple[Box, ...]]]:
+        """`cut(src, x, cutter)` for a single IPv4 destination `y` (`dst`; a VM pair's ends): the
+        boxes whose source holds `x` and whose destination holds `y`, found through both indexes
+        (remembered per pair of memberships), each restricted to `src` x `dst`."""
+        by_dst = self._dst
+        if by_dst is None:
+            by_dst = self._dst = BoxIndex([tuple(Box(b.protocols, b.dst, b.sport, b.src, b.dport) for b in boxes)
+                                           for boxes in self.groups])
+        key = (self.membership.of(x), by_dst.membership.of(y))
+        both = self._both.get(key)
+        if both is None:
+            mine = set(self.touched(x))
+            both = self._both[key] = [p for p in by_dst.touched(y) if p in mine]
+        flat = self.flat
+        return _grouped((g, Box(b.protocols, src, b.sport, dst, b.dport)) for g, b in (flat[pos] for pos in both))
+
     def cut(self, src: AddressSet, x: int, cut_dst: Callable[[AddressSet], AddressSet]
             ) -> list[tuple[int, tuple[Box, ...]]]:
         """(group number, its boxes restricted to `src` x what `cut_dst` keeps), groups in order
         and without those left empty; `src` is the single address `x`."""
-        out: list[tuple[int, list[Box]]] = []
         flat = self.flat
-        for pos in self.touched(x):
-            g, b = flat[pos]
-            d = cut_dst(b.dst)
-            if not d:
-                continue
-            box = Box(b.protocols, src, b.sport, d, b.dport)
-            if out and out[-1][0] == g:
-                out[-1][1].append(box)
-            else:
-                out.append((g, [box]))
-        return [(g, tuple(boxes)) for g, boxes in out]
+        return _grouped((g, Box(b.protocols, src, b.sport, d, b.dport))
+                        for g, b in (flat[pos] for pos in self.touched(x)) if (d := cut_dst(b.dst)))
+
+
+def _grouped(boxes: Iterable[tuple[int, Box]]) -> list[tuple[int, tuple[Box, ...]]]:
+    """(group number, box) pairs in group order -> (group number, its boxes), one per group."""
+    out: list[tuple[int, list[Box]]] = []
+    for g, box in boxes:
+        if out and out[-1][0] == g:
+            out[-1][1].append(box)
+        else:
+            out.append((g, [box]))
+    return [(g, tuple(found)) for g, found in out]
 
 
 __all__ = ["BoxIndex", "Membership", "holding", "single_v4"]

@@ -70,6 +70,14 @@ class Device:
     id: str = ""
     leg: Leg | None = None
 
+    def __hash__(self) -> int:
+        """The hash of the fields, worked out once (devices key every step's tally in `summarize`)."""
+        h = self.__dict__.get("_hash")
+        if h is None:
+            h = hash((self.kind, self.name, self.id, self.leg))
+            object.__setattr__(self, "_hash", h)
+        return h
+
     @property
     def kind_text(self) -> str:
         """The JSON `device_kind`: 'nic-nsg', 'route', ... ('-out' / '-in' on a VM pair)."""

@@ -11,6 +11,7 @@ application rules allow only some names of a required URL); otherwise unknown.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from servicetags import intervals as iv
 from servicetags.catalog import intervals_to_cidrs
@@ -19,7 +20,7 @@ from nsgcheck.answers import FAIL, PARTIAL, PASS, UNKNOWN, Decision, PathStep, s
 from nsgcheck.values.addresses import AddressSet
 
 from .firstmatch import ALLOW, ALLOWED, DENIED, DENY, EITHER
-from .pathresult import PathResult, RuleShare, StepState
+from .pathresult import Device, PathResult, RuleShare, StepState
 from .space import Box
 
 WHOLE = 1.0 - 1e-12   # a share this large is the whole family
@@ -83,20 +84,21 @@ def decision(rs: RuleShare, prefixes: bool = True, cidrs: dict | None = None) ->
 
 def device_verdicts(result: PathResult) -> tuple[PathStep, ...]:
     """Per device of the path, in order: what it did to the family overall."""
+    # per device (by equality): the outcomes of its decided steps, whether it was absent, partial
+    seen: dict[Device, list[Any]] = {d: [set(), False, False] for d in result.devices}
+    for p in result.pieces:
+        for s in p.steps:
+            slot = seen.get(s.device)
+            if slot is None:
+                continue
+            if s.state is StepState.ABSENT:
+                slot[1] = True
+            elif s.state is StepState.DECIDED:
+                slot[0].add("either" if s.outcomes == EITHER else next(iter(s.outcomes)))
+                slot[2] = slot[2] or s.partial
     out = []
     for device in result.devices:
-        outs: set[str] = set()
-        absent = False
-        partial = False
-        for p in result.pieces:
-            for s in p.steps:
-                if s.device != device:
-                    continue
-                if s.state is StepState.ABSENT:
-                    absent = True
-                elif s.state is StepState.DECIDED:
-                    outs.add("either" if s.outcomes == EITHER else next(iter(s.outcomes)))
-                    partial = partial or s.partial
+        outs, absent, partial = seen[device]
         if not outs:
             verdict = "absent" if absent else "not reached"
         elif outs == {ALLOW}:
