@@ -31,26 +31,31 @@ class Box:
     dport: PortSet
 
     def is_empty(self) -> bool:
-        return not (self.protocols and self.src and self.sport and self.dst and self.dport)
+        # (the sets' own fields: no `__bool__` call per dimension)
+        src, dst = self.src, self.dst
+        return not (self.protocols and (src.v4 or src.v6) and self.sport.ranges and (dst.v4 or dst.v6)
+                    and self.dport.ranges)
 
     def intersect(self, other: "Box") -> "Box | None":
         """The common part, or None when empty."""
-        p = self.protocols & other.protocols
+        p = self.protocols
+        if not p <= other.protocols:        # (most terms name `*` or the flow's protocol)
+            p = p & other.protocols
         if not p:
             return None
         dp = _meet_ports(self.dport, other.dport)
-        if not dp:
+        if not dp.ranges:
             return None
         if _apart(self.dst, other.dst) or _apart(self.src, other.src):
             return None
         s = _meet(self.src, other.src)
-        if not s:
+        if not (s.v4 or s.v6):
             return None
         d = _meet(self.dst, other.dst)
-        if not d:
+        if not (d.v4 or d.v6):
             return None
         sp = _meet_ports(self.sport, other.sport)
-        if not sp:
+        if not sp.ranges:
             return None
         return Box(p, s, sp, d, dp)
 
@@ -70,16 +75,16 @@ class Box:
         if p_out:
             out.append(Box(p_out, self.src, self.sport, self.dst, self.dport))
         d_out = _minus(self.dst, common.dst)
-        if d_out:
+        if d_out.v4 or d_out.v6:
             out.append(Box(common.protocols, self.src, self.sport, d_out, self.dport))
-        dp_out = self.dport - other.dport
-        if dp_out:
+        dp_out = _ports_out(self.dport, common.dport)
+        if dp_out.ranges:
             out.append(Box(common.protocols, self.src, self.sport, common.dst, dp_out))
         s_out = _minus(self.src, common.src)
-        if s_out:
+        if s_out.v4 or s_out.v6:
             out.append(Box(common.protocols, s_out, self.sport, common.dst, common.dport))
-        sp_out = self.sport - other.sport
-        if sp_out:
+        sp_out = _ports_out(self.sport, common.sport)
+        if sp_out.ranges:
             out.append(Box(common.protocols, common.src, sp_out, common.dst, common.dport))
         return out
 
@@ -158,6 +163,14 @@ def _meet_ports(a: PortSet, b: PortSet) -> PortSet:
 
 
 _NO_PORTS = PortSet()
+
+
+def _ports_out(a: PortSet, sub: PortSet) -> PortSet:
+    """`a - sub` for `sub` a subset of `a` (empty without arithmetic when they are equal: a rule's
+    ports hold the flow's, or are `*`)."""
+    if a is sub or a.ranges == sub.ranges:
+        return _NO_PORTS
+    return a - sub
 
 
 def _minus(a: AddressSet, sub: AddressSet) -> AddressSet:
