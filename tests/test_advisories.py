@@ -188,3 +188,40 @@ def test_best_tag_as_every_tag_compared(tags, prefixes):
     union = (normalize(x for _, t4, _ in tags for x in t4), normalize(x for _, _, t6 in tags for x in t6))
     assert _best_tag(parsed, size, tags, union) == plain
     assert _union([t4 for _, t4, _ in tags]) == union[0]
+
+
+@given(st.lists(st.tuples(st.sampled_from(["EventHub.CentralUS", "Storage.EastUS", "AzureActiveDirectory"]),
+                          st.sampled_from(["fail", "partial", "pass"]), st.integers(0, 2), st.integers(0, 2)),
+                max_size=8))
+def test_wrong_region_tags_read_per_kind_are_those_of_every_result(drawn):
+    # results of one kind (`Result.replaced`, other subjects) are read once: the advisories must be
+    # those of the same results read one by one (each its own kind)
+    from nsgcheck.answers import PathStep
+    from nsgcheck.audit.advisories import wrong_region_tags
+    from nsgcheck.audit.results import Result, Subject
+
+    src = [rule("eh-wrong", 100, "EventHub.EastUS"), rule("st-wrong", 110, "Storage.WestUS")] + source_rules()
+    e = worked_estate(src)
+    nsg = next(iter(e.nsgs.values()))
+    paths = [(PathStep("nic-nsg", nsg.name, "deny", nsg.id),), (PathStep("subnet-nsg", nsg.name, "deny", nsg.id),),
+             ()]
+    subjects = [Subject("vm", f"vm{i}", f"/s/vm{i}") for i in range(3)]
+    bases = {}
+
+    def kinded(dest, status, path, subject):
+        base = bases.get((dest, status, path))
+        if base is None:
+            base = bases[(dest, status, path)] = Result("R", "t", subjects[0], "source", status, 0.0, dest, "tcp",
+                                                        "443", path=paths[path])
+        return base.replaced(subject=subjects[subject])
+
+    def plain(dest, status, path, subject):
+        return SimpleNamespace(status=status, destination=dest, side="source", destination_prefixes=(),
+                               path=tuple(list(paths[path])))
+
+    got = wrong_region_tags(e, [kinded(*d) for d in drawn])
+    want = wrong_region_tags(e, [plain(*d) for d in drawn])
+    assert _ids(got) == _ids(want) and [a.message for a in got] == [a.message for a in want]
+    needed = {d for d, s, p, _ in drawn if s != "pass" and p < 2 and d != "AzureActiveDirectory"}
+    assert sorted(a.message.split()[3].rstrip(",") for a in got) == sorted(
+        {"EventHub.CentralUS": "EventHub.EastUS", "Storage.EastUS": "Storage.WestUS"}[d] for d in needed)

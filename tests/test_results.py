@@ -182,3 +182,29 @@ def test_positions_in_report_order_are_sorted_by_report_order():
         want = sorted(positions, key=lambda i: report_order(results[i]))
         assert positions_in_report_order(results, positions) == want
     check()
+
+
+def test_kinds_are_numbered_as_results_hold_them_and_their_finding_ids_written_per_kind():
+    # `kinds_of`: two results have one number when they hold one kind (a result without one is
+    # a kind of its own), numbered in order of first appearance, with each kind's first result;
+    # `finding_ids_of_kind` gives each result's `finding_id` (peers, ids in any case, odd ids)
+    from hypothesis import given, settings
+
+    from nsgcheck.audit.results import finding_ids_of_kind, kinds_of
+
+    @settings(max_examples=300)
+    @given(pooled_results())
+    def check(results):
+        kind_of, firsts = kinds_of(results)
+        assert len(kind_of) == len(results)
+        for i, a in enumerate(results):
+            ka = a.__dict__.get("_kind")
+            for j, b in enumerate(results):
+                same = ka is not None and ka is b.__dict__.get("_kind") or i == j
+                assert (kind_of[i] == kind_of[j]) == same
+        assert [kind_of.index(k) for k in range(len(firsts))] == sorted(set(map(kind_of.index, kind_of)))
+        assert all(results[kind_of.index(k)] is f for k, f in enumerate(firsts))
+        for k, first in enumerate(firsts):
+            members = [r for r, n in zip(results, kind_of) if n == k]
+            assert list(finding_ids_of_kind(first, [r.subject for r in members])) == [r.finding_id() for r in members]
+    check()

@@ -16,11 +16,11 @@ import dataclasses
 import ipaddress
 import re
 from dataclasses import dataclass
-from itertools import compress, repeat
+from itertools import compress
 from operator import attrgetter
 from typing import Any, Iterable
 
-from nsgcheck.audit.results import (FAIL, PARTIAL, Result, origin_json, positions_in_report_order,
+from nsgcheck.audit.results import (FAIL, PARTIAL, Result, kinds_of, origin_json, positions_in_report_order,
                                     replaced_each)
 from nsgcheck.estate import Estate
 from nsgcheck.model import NetworkSecurityGroup, Origin, SecurityRule, Unknown, ref
@@ -456,35 +456,23 @@ def _allows_in(decided: list[tuple[Any, ...]]) -> frozenset[tuple[str, str]]:
 
 
 _DECIDED_BY = attrgetter("decided_by")
-_STATE_OF = attrgetter("__dict__")
 _PROBLEMS = frozenset((FAIL, PARTIAL))
 
 
 def plan_report_fixes(results: Iterable[Result], estate: Estate) -> list[Result]:
     """Attach fixes to every fail/partial result, allocating priorities jointly (deterministic)."""
     results = list(results)
-    states = list(map(_STATE_OF, results))
     # Results of one kind (`Result.replaced`) hold the same objects in every field but the
-    # subject: what planning reads of them but the subject is read once per kind (a result
-    # without a kind is a kind of its own).
-    kinds: list[Any] = list(map(dict.get, states, repeat("_kind")))
-    if None in kinds:
-        kinds = [("result", i) if k is None else k for i, k in enumerate(kinds)]
-    numbers: dict[Any, int] = {}
-    kind_of = list(map(numbers.setdefault, kinds, map(len, repeat(numbers))))  # (in order of first appearance)
-    del kinds
-    first_at = dict(zip(reversed(kind_of), range(len(kind_of) - 1, -1, -1)))     # (the earliest wins)
-    firsts = [results[first_at[k]] for k in range(len(numbers))]
-    del numbers, first_at
+    # subject: what planning reads of them but the subject is read once per kind.
+    kind_of, firsts = kinds_of(results)
     allocation = Allocation(relied_on=_allows_in(list(map(_DECIDED_BY, firsts))))
     problem = [f.status in _PROBLEMS for f in firsts]
     group = [f.side == "group" for f in firsts]
     groups: dict[str, set[str]] = {}
     for i in compress(range(len(results)), map(group.__getitem__, kind_of)):
-        address = states[i]["subject"].address
+        address = results[i].subject.address
         if address:
             groups.setdefault(firsts[kind_of[i]].destination, set()).add(address)
-    del states
     # problems in report order (the order of the others does not matter: they get no fixes)
     order = positions_in_report_order(results, compress(range(len(results)), map(problem.__getitem__, kind_of)))
     members_of: dict[str, tuple[str, ...]] = {}       # (sorted when a group's result is planned)

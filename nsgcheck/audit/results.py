@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
-from operator import attrgetter
+from operator import add, attrgetter
 from typing import Any, Iterable, Iterator
 
 from nsgcheck.answers import (FAIL, NOT_APPLICABLE, PARTIAL, PASS, UNKNOWN, Advisory, Decision,  # noqa: F401
@@ -228,6 +228,28 @@ def positions_in_report_order(results: "Sequence[Result]", positions: "Iterable[
     return list(map(positions.__getitem__, sorted(range(len(keys)), key=keys.__getitem__)))
 
 
+def kinds_of(results: "Sequence[Result]") -> tuple[list[int], list[Result]]:
+    """Each result's kind (`Result.replaced`; a result made otherwise is a kind of its own) as
+    a number, kinds numbered in order of first appearance, and each kind's first result."""
+    kinds: list[Any] = list(map(dict.get, map(_STATE_OF, results), repeat("_kind")))
+    if None in kinds:
+        kinds = [("result", i) if k is None else k for i, k in enumerate(kinds)]
+    numbers: dict[Any, int] = {}
+    # (each kind's number is the count of kinds before it: `len` is read before `setdefault` adds)
+    kind_of = list(map(numbers.setdefault, kinds, map(len, repeat(numbers))))
+    first_at = dict(zip(reversed(kind_of), range(len(kind_of) - 1, -1, -1)))     # (the earliest wins)
+    return kind_of, [results[first_at[k]] for k in range(len(numbers))]
+
+
+def finding_ids_of_kind(first: Result, subjects: "Iterable[Subject]") -> "Iterator[str]":
+    """The finding ids of the results of `first`'s kind about these subjects (`Result.finding_id`
+    of each), the part of the kind (requirement, side, peer) written once."""
+    head = f"{first.requirement}:{first.side}:"
+    tail = f":{first.peer.id.lower()}" if first.peer and first.peer.id else ""
+    ids = map(str.lower, map(_SUBJECT_ID, subjects))
+    return map(add, map(add, repeat(head), ids), repeat(tail)) if tail else map(add, repeat(head), ids)
+
+
 def replaced_each(results: "Iterable[Result]", **changes: Any) -> list[Result]:
     """`[r.replaced(**changes) for r in results]` (the same copies, of the same kinds), the
     kind each copy takes worked out once per kind instead of once per result. Changes to
@@ -268,6 +290,7 @@ def in_report_order(results: "Sequence[Result]") -> list[Result]:
 _FIELDS = frozenset(Result.__dataclass_fields__)
 #: every field but the subject: what a result's JSON is made of besides its `id` and `subject`
 _STATE_OF = attrgetter("__dict__")
+_SUBJECT_ID = attrgetter("id")
 _NOT_SUBJECT = attrgetter(*(f for f in Result.__dataclass_fields__ if f != "subject"))
 _IDENTITY = frozenset({"requirement", "side", "subject", "peer"})      # what the finding id is made of
 

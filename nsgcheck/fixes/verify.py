@@ -21,11 +21,12 @@ import copy
 import dataclasses
 import json
 from itertools import compress, repeat
-from operator import and_, attrgetter, is_, ne
+from operator import and_, attrgetter, eq, is_, is_not, ne, not_
 from typing import Any, Callable, Iterable, Sequence
 
 from nsgcheck.audit.fixplan import Fix
-from nsgcheck.audit.results import NOT_APPLICABLE, PASS, Result, report_order
+from nsgcheck.audit.results import (NOT_APPLICABLE, PASS, Result, finding_ids_of_kind, kinds_of,
+                                    positions_in_report_order, replaced_each)
 from nsgcheck.estate import Estate
 from nsgcheck.model import Origin, ref
 
@@ -35,6 +36,9 @@ SETTLED = frozenset((PASS, NOT_APPLICABLE))
 MAX_ROUNDS = 3
 METHOD = "applied to the model together and audited again"
 _STATUS = attrgetter("status")
+_SUBJECT = attrgetter("subject")
+#: what makes two results the same finding (`Result.finding_id`), compared without the text
+_FINDING = attrgetter("requirement", "side", "subject", "peer")
 
 
 def apply_fixes(estate: Estate, fixes: Iterable[dict[str, Any]], built: dict | None = None) -> Estate:
@@ -96,19 +100,18 @@ def _path_nsgs(r: Result) -> set[str]:
 def _aligned(before: Sequence[Result], after: Sequence[Result]) -> list[Result | None]:
     """The re-audit's result for each result of `before` (None when it has none). A re-audit of
     the same subjects gives its results in the same order (`AuditRun.again`): taken as they come
-    when every pair is the same finding (the result it kept, most of them, or a new one of the
-    same finding); otherwise matched by finding id."""
-    if len(after) == len(before) and all(
-            a is b or (a.requirement == b.requirement and a.side == b.side
-                       and (a.subject is b.subject or a.subject == b.subject)
-                       and (a.peer is b.peer or a.peer == b.peer)) for a, b in zip(before, after)):
-        return list(after)
+    when every pair is the same finding (the result it kept, most of them: compared by identity
+    alone, or a new one of the same requirement, side, subject and peer); otherwise matched by
+    finding id."""
+    if len(after) == len(before):
+        kept = list(map(is_, before, after))
+        if all(kept):
+            return list(after)
+        new = list(compress(range(len(before)), map(not_, kept)))
+        if list(map(_FINDING, map(before.__getitem__, new))) == list(map(_FINDING, map(after.__getitem__, new))):
+            return list(after)
     by_id = {r.finding_id(): r for r in after}
     return [by_id.get(r.finding_id()) for r in before]
-
-
-def _in_report_order(results: Sequence[Result], positions: Iterable[int]) -> list[int]:
-    return sorted(positions, key=lambda i: report_order(results[i]))
 
 
 def verify_fixes(results: Sequence[Result], estate: Estate,
@@ -120,56 +123,68 @@ def verify_fixes(results: Sequence[Result], estate: Estate,
     (which of two fix objects of one rule is applied, which finding a hidden layer's fix is
     counted for, which broken result a withdrawal names), so that the same report gives the same
     choices; their list keeps its order (the re-audits give theirs in it). Only the results that
-    take part in such a choice are sorted."""
-    # result position -> its fix keys: those of its fixes (results of one kind share the tuple of
-    # fixes, so its keys are worked out once per tuple, held by the results so its id stays its
-    # own), then those a re-audit adds (`added`)
-    wanted: dict[int, tuple[tuple[str, str], ...]] = {}
-    unplaceable: dict[int, str] = {}                   # result position -> why it has no applicable fix
-    kinds: dict[int, tuple[tuple[Fix, ...], tuple[tuple[str, str], ...], str | None]] = {}
-    statuses = list(map(_STATUS, results))
-    for i in compress(range(len(results)), map(PROBLEMS.__contains__, statuses)):
-        fixes_ = results[i].fixes
-        if not fixes_:
+    take part in such a choice are sorted. Results of one kind (`Result.replaced`: the same
+    objects in every field but the subject, so the same fixes) are read once per kind; what a
+    re-audit says is read per result."""
+    n = len(results)
+    kind_of, firsts = kinds_of(results)
+    statuses = list(map(list(map(_STATUS, firsts)).__getitem__, kind_of))     # (one per kind)
+    # each kind's fixes, their keys and why they cannot be applied (None: they can), worked out
+    # once per tuple of fixes (kinds share them; the entry holds the tuple, so its id stays its own)
+    tuples: dict[int, tuple[tuple[Fix, ...], tuple[tuple[str, str], ...], str | None]] = {}
+    of_kind: list[tuple[tuple[Fix, ...], tuple[tuple[str, str], ...], str | None] | None] = []
+    for first in firsts:
+        fixes_ = first.fixes
+        if not fixes_ or first.status not in PROBLEMS:
+            of_kind.append(None)
             continue
-        kind = kinds.get(id(fixes_))
-        if kind is None:
+        entry = tuples.get(id(fixes_))
+        if entry is None:
             note = None
             for f in fixes_:
                 if f.priority is None:
                     note = f.note or "no free priority for the rule"
-            kind = kinds[id(fixes_)] = (fixes_, tuple(f.key() for f in fixes_), note)
-        wanted[i] = kind[1]
-        if kind[2] is not None:
-            unplaceable[i] = kind[2]
+            entry = tuples[id(fixes_)] = (fixes_, tuple(f.key() for f in fixes_), note)
+        of_kind.append(entry)
+    has_fix = [entry is not None for entry in of_kind]
+    problem = list(map(has_fix.__getitem__, kind_of))       # (positions as true/false lists: compared without a loop)
+    wanted = list(compress(range(n), problem))
     if not wanted:
         return list(results), None
+    # result position -> the fix keys a re-audit added for it, why it has no applicable fix
     added: dict[int, list[tuple[str, str]]] = {}
+    unplaceable: dict[int, str] = {}
 
     def keys_of(i: int) -> tuple[tuple[str, str], ...]:
-        return wanted[i] + tuple(added[i]) if i in added else wanted[i]
+        keys = of_kind[kind_of[i]][1]
+        return keys + tuple(added[i]) if i in added else keys
+
+    def unplaced(i: int) -> str | None:
+        note = of_kind[kind_of[i]][2]
+        return unplaceable.get(i) if note is None else note
 
     # a rule's fix as the first result in report order holding it has it (when results hold
-    # different fix objects for one rule; most rules have one)
+    # different fix objects for one rule; most rules have one): each tuple of fixes read where
+    # it first comes in report order
     objects: dict[tuple[str, str], dict[int, Fix]] = {}
-    for fixes_, keys, _ in kinds.values():
+    for fixes_, keys, _ in tuples.values():
         for f, key in zip(fixes_, keys):
             objects.setdefault(key, {})[id(f)] = f
     fixes: dict[tuple[str, str], Fix] = {}
     if any(len(held) > 1 for held in objects.values()):
-        for i in _in_report_order(results, wanted):
-            for f, key in zip(results[i].fixes, wanted[i]):
-                fixes.setdefault(key, f)
+        seen: set[int] = set()
+        for i in positions_in_report_order(results, wanted):
+            entry = of_kind[kind_of[i]]
+            if id(entry) not in seen:
+                seen.add(id(entry))
+                for f, key in zip(entry[0], entry[1]):
+                    fixes.setdefault(key, f)
     else:
         fixes = {key: next(iter(held.values())) for key, held in objects.items()}
     active = {k: f for k, f in fixes.items() if f.priority is not None}
     withdrawn: dict[tuple[str, str], str] = {}
     after: list[Result | None] = []
-    # (positions as true/false lists, so that each re-audit is compared with them without a loop)
     settled = list(map(SETTLED.__contains__, statuses))
-    problem = [False] * len(results)
-    for i in wanted:
-        problem[i] = True
     rounds = 0
     built: dict = {}
     as_json: dict[tuple[str, str], dict[str, Any]] = {}
@@ -182,15 +197,18 @@ def verify_fixes(results: Sequence[Result], estate: Estate,
     while True:
         rounds += 1
         after = _aligned(results, audit_again(apply_fixes(estate, (arm(k) for k in sorted(active)), built)))
-        now_statuses = (list(map(_STATUS, after)) if not any(map(is_, after, repeat(None)))
-                        else [None if now is None else now.status for now in after])
+        # (a result the re-audit kept, most of them, has the status it had: read the others)
+        now_statuses = list(statuses)
+        for i in compress(range(n), map(is_not, results, after)):
+            now = after[i]
+            now_statuses[i] = None if now is None else now.status
         if rounds >= MAX_ROUNDS:
             break
         hit = set()
         # results that passed (or did not apply) before and do not now, in report order
-        broken = [i for i in compress(range(len(results)), map(and_, settled, map(ne, statuses, now_statuses)))
+        broken = [i for i in compress(range(n), map(and_, settled, map(ne, statuses, now_statuses)))
                   if after[i] is not None]
-        for i in _in_report_order(results, broken):
+        for i in positions_in_report_order(results, broken):
             nsgs = _path_nsgs(after[i])
             for k in active:
                 if k[0] in nsgs:
@@ -201,10 +219,10 @@ def verify_fixes(results: Sequence[Result], estate: Estate,
         # a layer the first audit could not see: the re-audit planned its fixes; add them (in
         # report order: the first finding that asks for a rule counts it as its own)
         more = False
-        open_ = [i for i in compress(range(len(results)), map(and_, problem, map(ne, now_statuses, repeat(PASS))))
-                 if i not in unplaceable and after[i] is not None
+        open_ = [i for i in compress(range(n), map(and_, problem, map(ne, now_statuses, repeat(PASS))))
+                 if unplaced(i) is None and after[i] is not None
                  and not (withdrawn and any(k in withdrawn for k in keys_of(i)))]
-        for i in _in_report_order(results, open_):
+        for i in positions_in_report_order(results, open_):
             for f in after[i].fixes:
                 key = f.key()
                 if f.priority is None:     # a layer behind the first that no allow can precede
@@ -217,25 +235,41 @@ def verify_fixes(results: Sequence[Result], estate: Estate,
                 more = True
         if not hit and not more:
             break
-    ok: list[int] = []
+    ok: list[int] = []                     # (results read one by one: their own state, below)
     notes: dict[int, str] = {}
-    for i in wanted:
-        if i in unplaceable:
-            notes[i] = f"no fix offered: {unplaceable[i]}"
-            continue
-        if withdrawn:
-            gone = [withdrawn[k] for k in keys_of(i) if k in withdrawn]
-            if gone:
+    by_kind: dict[int, list[int]] = {}     # kind -> its positions that take the kind's outcome
+    own = added.keys() | unplaceable.keys()
+    for i, k in zip(wanted, map(kind_of.__getitem__, wanted)):
+        if i in own:
+            note = unplaced(i)
+            gone = [withdrawn[key] for key in keys_of(i) if key in withdrawn] if withdrawn and note is None else None
+            status = now_statuses[i]
+            if note is not None:
+                notes[i] = f"no fix offered: {note}"
+            elif gone:
                 notes[i] = f"no fix offered: the planned change was withdrawn because {gone[0]}"
-                continue
-        status = now_statuses[i]
-        if status is None:
-            status = "missing"
-        if status == PASS:
-            ok.append(i)
-        else:
-            notes[i] = (f"no fix offered: with the planned rules applied the audit still says {status}; "
-                        "the rule that decides it is not one a new allow above it can override")
+            elif status == PASS:
+                ok.append(i)
+            else:
+                notes[i] = _still_says(status)
+            continue
+        at = by_kind.get(k)
+        if at is None:
+            at = by_kind[k] = []
+        at.append(i)
+    kept: list[tuple[int, list[int]]] = []           # (kind, positions that keep their fixes)
+    for k, positions in by_kind.items():
+        _, keys, note = of_kind[k]
+        gone = [withdrawn[key] for key in keys if key in withdrawn] if withdrawn and note is None else None
+        if note is not None or gone:
+            why = f"no fix offered: {note}" if note is not None else \
+                f"no fix offered: the planned change was withdrawn because {gone[0]}"
+            notes.update(zip(positions, repeat(why)))
+            continue
+        passing = list(map(eq, map(now_statuses.__getitem__, positions), repeat(PASS)))
+        kept.append((k, list(compress(positions, passing))))
+        for i in compress(positions, map(not_, passing)):
+            notes[i] = _still_says(now_statuses[i])
     out = list(results)
     marked: dict[tuple[int, str | None], tuple[Fix, Fix]] = {}    # one verified copy per fix (results share it)
 
@@ -253,24 +287,46 @@ def verify_fixes(results: Sequence[Result], estate: Estate,
     # fixes: worked out once (the tuple's keys follow from it; `added` lists are the results' own)
     lists: dict[tuple, tuple[Fix, ...]] = {}
     offered: set[tuple[str, str]] = set()
-    # (finding ids worked out before the results are copied: the copies keep them for the report)
+
+    def verified_list(r: Result, i: int) -> tuple[Fix, ...]:
+        key = (id(r.fixes), tuple(added[i]) if i in added else None, r.requirement)
+        mine = lists.get(key)
+        if mine is None:
+            seen = {f.key() for f in r.fixes}     # (a verified copy has its fix's key)
+            mine = lists[key] = (*(verified(f) for f in r.fixes),
+                                 *(verified(fixes[k], r.requirement) for k in keys_of(i) if k not in seen))
+            offered.update(keys_of(i))
+        return mine
+
     with_fix: set[str] = set()
+    without_fix: set[str] = set()
+    for k, positions in kept:
+        if positions:
+            with_fix.update(finding_ids_of_kind(firsts[k], map(_SUBJECT, map(results.__getitem__, positions))))
+            mine = verified_list(results[positions[0]], positions[0])
+            for i, copy_ in zip(positions, replaced_each(map(results.__getitem__, positions), fixes=mine)):
+                out[i] = copy_
     for i in ok:
         r = results[i]
         with_fix.add(r.finding_id())
-        key = (id(r.fixes), tuple(added[i]) if i in added else None, r.requirement)
-        own = lists.get(key)
-        if own is None:
-            seen = {f.key() for f in r.fixes}     # (a verified copy has its fix's key)
-            own = lists[key] = (*(verified(f) for f in r.fixes),
-                                *(verified(fixes[k], r.requirement) for k in keys_of(i) if k not in seen))
-            offered.update(keys_of(i))
-        out[i] = r.replaced(fixes=own)
-    without_fix: set[str] = set()
+        out[i] = r.replaced(fixes=verified_list(r, i))
+    by_note: dict[str, list[int]] = {}
     for i, note in notes.items():
-        r = results[i]
-        without_fix.add(r.finding_id())
-        out[i] = r.replaced(fixes=(), fix_note=note)
+        at = by_note.get(note)
+        if at is None:
+            at = by_note[note] = []
+        at.append(i)
+    for note, positions in by_note.items():
+        without_fix.update(map(Result.finding_id, map(results.__getitem__, positions)))
+        for i, copy_ in zip(positions, replaced_each(map(results.__getitem__, positions), fixes=(), fix_note=note)):
+            out[i] = copy_
     check = {"method": METHOD, "rounds": rounds, "planned": len(fixes), "offered": len(offered),
              "findings_with_fix": len(with_fix), "findings_without_fix": len(without_fix)}
     return out, check
+
+
+def _still_says(status: str | None) -> str:
+    """Why a finding with fixes has none: with them applied, it does not pass (None: the re-audit has no such finding)."""
+    return (f"no fix offered: with the planned rules applied the audit still says "
+            f"{'missing' if status is None else status}; "
+            "the rule that decides it is not one a new allow above it can override")
