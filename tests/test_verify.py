@@ -468,3 +468,46 @@ def test_verification_reads_in_report_order_only_where_it_decides_as_reading_eve
         assert [f.requirement for r in got for f in r.fixes] == [f.requirement for r in want for f in r.fixes]
 
     check()
+
+
+def test_re_audit_results_are_matched_as_pair_by_pair_comparison_matches_them():
+    """Hypothesis: successive re-audits (kept result objects, new ones of the same or another
+    finding, in order or not, shorter) matched with one memo (`_aligned`: kept results by identity,
+    what was read of the audit's results kept from the last time) give what comparing every pair
+    gives, with the statuses of the matched results."""
+    from hypothesis import example, given, settings, strategies as st
+
+    from nsgcheck.fixes.verify import _aligned
+
+    names = ["a", "b", "c"]
+    before = [res(n, s) for n, s in zip(names, ["fail", "pass", "partial"])]
+    statuses = [r.status for r in before]
+
+    def plain(after):
+        if len(after) == len(before) and all(
+                (a.requirement, a.side, a.subject, a.peer) == (b.requirement, b.side, b.subject, b.peer)
+                for a, b in zip(before, after)):
+            matched = list(after)
+        else:
+            by_id = {r.finding_id(): r for r in after}
+            matched = [by_id.get(r.finding_id()) for r in before]
+        return matched, [None if r is None else r.status for r in matched]
+
+    # each position: the audit's own result, or a new one of (a finding, a status)
+    pick = st.one_of(st.just(None), st.tuples(st.integers(0, 2), st.sampled_from(["pass", "fail"])))
+
+    @settings(max_examples=300, deadline=None)
+    # the second re-audit's new result sits where the first one's did not, with the finding the
+    # first one's position had: what was read of the audit then is not what this one needs
+    @example([[("new", 0, "pass"), None, None], [None, ("new", 0, "pass"), None]])
+    @given(st.lists(st.lists(pick, min_size=2, max_size=3).map(lambda p: [("new", *x) if x else None for x in p]),
+                    min_size=1, max_size=3))
+    def check(rounds):
+        memo: list = []
+        for picks in rounds:
+            after = [before[i] if p is None else res(names[p[1]], p[2]) for i, p in enumerate(picks)]
+            got, got_statuses = _aligned(before, after, statuses, memo)
+            want, want_statuses = plain(after)
+            assert [id(r) for r in got] == [id(r) for r in want] and got_statuses == want_statuses
+
+    check()

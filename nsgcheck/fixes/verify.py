@@ -21,7 +21,7 @@ import copy
 import dataclasses
 import json
 from itertools import compress, repeat
-from operator import and_, attrgetter, eq, is_, is_not, ne, not_
+from operator import and_, attrgetter, eq, is_not, ne, not_
 from typing import Any, Callable, Iterable, Sequence
 
 from nsgcheck.audit.fixplan import Fix
@@ -97,21 +97,32 @@ def _path_nsgs(r: Result) -> set[str]:
     return {ref(str(s.id)) for s in r.path if "nsg" in str(s.kind) and s.id}
 
 
-def _aligned(before: Sequence[Result], after: Sequence[Result]) -> list[Result | None]:
-    """The re-audit's result for each result of `before` (None when it has none). A re-audit of
-    the same subjects gives its results in the same order (`AuditRun.again`): taken as they come
-    when every pair is the same finding (the result it kept, most of them: compared by identity
-    alone, or a new one of the same requirement, side, subject and peer); otherwise matched by
-    finding id."""
-    if len(after) == len(before):
-        kept = list(map(is_, before, after))
-        if all(kept):
-            return list(after)
-        new = list(compress(range(len(before)), map(not_, kept)))
-        if list(map(_FINDING, map(before.__getitem__, new))) == list(map(_FINDING, map(after.__getitem__, new))):
-            return list(after)
+def _aligned(before: Sequence[Result], after: Sequence[Result], statuses: list[str],
+             memo: list) -> tuple[list[Result | None], list[str | None]]:
+    """The re-audit's result for each result of `before` (None when it has none), and its status
+    (None: none). A re-audit of the same subjects gives its results in the same order
+    (`AuditRun.again`): taken as they come when every pair is the same finding (the result it
+    kept, most of them: by identity alone, with the status it had (`statuses`); or a new one of
+    the same requirement, side, subject and peer, read once for both); otherwise matched by
+    finding id. `memo` (one per verification) keeps what was read of `before` last time."""
+    n = len(before)
+    if len(after) == n:
+        new = list(compress(range(n), map(is_not, before, after)))
+        if not new:
+            return list(after), list(statuses)
+        if not memo or memo[0] != new:
+            memo[:] = [new, tuple(map(_FINDING, map(before.__getitem__, new)))]
+        picked = list(map(after.__getitem__, new))
+        # (both read of each result at once: element by element)
+        findings, now = zip(*zip(map(_FINDING, picked), map(_STATUS, picked)))
+        if findings == memo[1]:
+            now_statuses: list[str | None] = list(statuses)
+            for i, status in zip(new, now):
+                now_statuses[i] = status
+            return list(after), now_statuses
     by_id = {r.finding_id(): r for r in after}
-    return [by_id.get(r.finding_id()) for r in before]
+    matched = [by_id.get(r.finding_id()) for r in before]
+    return matched, [None if r is None else r.status for r in matched]
 
 
 def verify_fixes(results: Sequence[Result], estate: Estate,
@@ -187,6 +198,7 @@ def verify_fixes(results: Sequence[Result], estate: Estate,
     settled = list(map(SETTLED.__contains__, statuses))
     rounds = 0
     built: dict = {}
+    memo: list = []
     as_json: dict[tuple[str, str], dict[str, Any]] = {}
 
     def arm(key: tuple[str, str]) -> dict[str, Any]:
@@ -196,12 +208,8 @@ def verify_fixes(results: Sequence[Result], estate: Estate,
 
     while True:
         rounds += 1
-        after = _aligned(results, audit_again(apply_fixes(estate, (arm(k) for k in sorted(active)), built)))
-        # (a result the re-audit kept, most of them, has the status it had: read the others)
-        now_statuses = list(statuses)
-        for i in compress(range(n), map(is_not, results, after)):
-            now = after[i]
-            now_statuses[i] = None if now is None else now.status
+        after, now_statuses = _aligned(results, audit_again(apply_fixes(estate, (arm(k) for k in sorted(active)),
+                                                                        built)), statuses, memo)
         if rounds >= MAX_ROUNDS:
             break
         hit = set()
