@@ -641,3 +641,70 @@ def test_pair_results_of_one_kind_are_planned_for_their_own_subject_and_peer():
         assert [r.fixes for r in plan_report_fixes(results, e)] == [r.fixes for r in _planned_one_by_one(results, e)]
 
     check()
+
+
+def _plain_candidates(nsg, direction, deny_pri, want_tag, want_ports, want_proto, relied_on):
+    """The reference for `_candidates`: every rule of the NSG read for each wanted flow."""
+    from nsgcheck.model import Unknown
+
+    found = []
+    base = want_tag.split(".", 1)[0].lower()
+    for i, r in enumerate(nsg.rules):
+        if (r.access != "allow" or r.direction != direction or not isinstance(r.priority, int)
+                or r.priority >= deny_pri or r.exists is not None or r.problems or r.source_asgs
+                or r.destination_asgs):
+            continue
+        dest = r.destination_addresses
+        if isinstance(dest, Unknown) or len(dest) != 1 or dest[0].kind != "tag" \
+                or dest[0].value.split(".", 1)[0].lower() != base:
+            continue
+        if r.unknowns() or (nsg.name.lower(), r.name.lower()) in relied_on:
+            continue
+        wrong = (dest[0].value.lower() != want_tag.lower(), not all(p in r.destination_ports for p in want_ports),
+                 r.protocol not in (want_proto, "*"))
+        if any(wrong):
+            found.append((sum(wrong), r.priority, i, r))
+    found.sort(key=lambda c: c[:3])
+    return [c[3] for c in found]
+
+
+def test_correctable_allows_read_once_per_nsg_and_direction_give_the_candidates_of_every_rule():
+    """Hypothesis: `_candidates` from the allows `_correctable` keeps per NSG and direction (read
+    once, whatever the deny and the wanted flow) equals reading every rule for each flow."""
+    from hypothesis import example, given, settings, strategies as st
+
+    from nsgcheck.audit.fixplan import _candidates, _correctable
+    from nsgcheck.model import Unknown
+
+    tags = ["EventHub.WestUS", "eventhub.CentralUS", "Storage.WestUS", "Storage", "AzureActiveDirectory"]
+    one = st.builds(lambda n, p, d, a, tag, ports, proto, kind: replace(
+        rule(f"r{n}", p, direction=d, access=a), protocol=proto,
+        destination_addresses=(Unknown("a parameter") if kind == "unknown" else
+                               (AddressToken(kind, tag),) if kind != "two" else
+                               (AddressToken("tag", tag), AddressToken("tag", "Storage"))),
+        destination_ports=PortSet.parse(ports)),
+        st.integers(0, 5), st.integers(100, 400), st.sampled_from(["outbound", "inbound"]),
+        st.sampled_from(["allow", "deny"]), st.sampled_from(tags), st.sampled_from(["443", "80-443", "5671"]),
+        st.sampled_from(["tcp", "udp", "*"]), st.sampled_from(["tag", "tag", "cidr", "two", "unknown"]))
+
+    relied_rule = replace(rule("r1", 100, access="allow"), protocol="tcp", destination_ports=PortSet.parse("443"),
+                          destination_addresses=(AddressToken("tag", "EventHub.WestUS"),))
+
+    @settings(max_examples=300, deadline=None)
+    # an allow others rely on is never rewritten
+    @example([relied_rule], [("outbound", 400, "EventHub.CentralUS", [443], "tcp")], {("nsg-a", "r1")})
+    @given(st.lists(one, max_size=8), st.lists(st.tuples(st.sampled_from(["outbound", "inbound"]),
+                                                         st.integers(100, 450), st.sampled_from(tags),
+                                                         st.sampled_from([[443], [5671], [443, 5671]]),
+                                                         st.sampled_from(["tcp", "udp"])), max_size=6),
+           st.sets(st.sampled_from([("nsg-a", "r1"), ("nsg-a", "r2")])))
+    def check(rules, flows, relied):
+        n = nsg("nsg-a", *rules)
+        relied_on = frozenset(relied)
+        kept = {}
+        for direction, deny_pri, tag, ports, proto in flows:
+            allows = kept.setdefault(direction, _correctable(n, direction, relied_on))
+            assert _candidates(n, direction, deny_pri, tag, ports, proto, relied_on, allows) == \
+                _plain_candidates(n, direction, deny_pri, tag, ports, proto, relied_on)
+
+    check()

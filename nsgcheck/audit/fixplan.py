@@ -239,6 +239,8 @@ class Allocation:
     updated: dict[tuple[str, str], Fix] = dataclasses.field(default_factory=dict)
     #: (NSG ref, direction, deny priority, wanted tag, port, protocol) -> rules a correction may rewrite
     candidates: dict[tuple, list[SecurityRule]] = dataclasses.field(default_factory=dict)
+    #: (NSG ref, direction) -> what a correction could rewrite there (`_correctable`)
+    allows: dict[tuple[str, str], list[tuple[int, SecurityRule, str, str]]] = dataclasses.field(default_factory=dict)
     #: (id of a rule's source tokens, a subject's address) -> (the tokens, whether the source
     #: certainly covers the address)
     covers: dict[tuple[int, str], tuple[Any, bool]] = dataclasses.field(default_factory=dict)
@@ -350,8 +352,11 @@ def _correction(result: Result, nsg: NetworkSecurityGroup, direction: str, deny_
     key = (ref(nsg.id), direction, deny_pri, want_tag, want_port, want_proto)
     candidates = allocation.candidates.get(key)
     if candidates is None:
+        allows = allocation.allows.get(key[:2])
+        if allows is None:
+            allows = allocation.allows[key[:2]] = _correctable(nsg, direction, allocation.relied_on)
         candidates = allocation.candidates[key] = _candidates(nsg, direction, deny_pri, want_tag, want_ports,
-                                                              want_proto, allocation.relied_on)
+                                                              want_proto, allocation.relied_on, allows)
     rule = next((r for r in candidates if _covers_cached(r.source_addresses, result.subject.address, allocation)),
                 None)
     if rule is None:
@@ -380,29 +385,43 @@ def _correction(result: Result, nsg: NetworkSecurityGroup, direction: str, deny_
 
 
 def _candidates(nsg: NetworkSecurityGroup, direction: str, deny_pri: int, want_tag: str, want_ports: list[int],
-                want_proto: str, relied_on: frozenset[tuple[str, str]]) -> list[SecurityRule]:
+                want_proto: str, relied_on: frozenset[tuple[str, str]],
+                allows: "list[tuple[int, SecurityRule, str, str]] | None" = None) -> list[SecurityRule]:
     """The allows above the deny meant for the wanted tag (same service) that name the wrong
     region, port or protocol, best first: fewest wrong fields, then highest priority (lowest
-    number), then rule order. The caller takes the first whose source covers its subject."""
+    number), then rule order. The caller takes the first whose source covers its subject.
+    `allows`: `_correctable(nsg, direction, relied_on)`, when the caller keeps it."""
     found: list[tuple[int, int, int, SecurityRule]] = []
     base = _tag_base(want_tag)
-    for i, rule in enumerate(nsg.rules):
-        if (rule.access != "allow" or rule.direction != direction or not isinstance(rule.priority, int)
-                or rule.priority >= deny_pri or rule.exists is not None or rule.problems
-                or rule.source_asgs or rule.destination_asgs):
+    for i, rule, tag, tag_base in (_correctable(nsg, direction, relied_on) if allows is None else allows):
+        if rule.priority >= deny_pri or tag_base != base:
             continue
-        dest = rule.destination_addresses
-        if isinstance(dest, Unknown) or len(dest) != 1 or dest[0].kind != "tag" or _tag_base(dest[0].value) != base:
-            continue
-        if rule.unknowns() or (nsg.name.lower(), rule.name.lower()) in relied_on:
-            continue
-        wrong = (dest[0].value.lower() != want_tag.lower(),
+        wrong = (tag.lower() != want_tag.lower(),
                  not all(p in rule.destination_ports for p in want_ports),
                  rule.protocol not in (want_proto, "*"))
         if any(wrong):
             found.append((sum(wrong), rule.priority, i, rule))
     found.sort(key=lambda c: c[:3])
     return [c[3] for c in found]
+
+
+def _correctable(nsg: NetworkSecurityGroup, direction: str,
+                 relied_on: frozenset[tuple[str, str]]) -> list[tuple[int, SecurityRule, str, str]]:
+    """The allows of an NSG and direction a correction could rewrite whatever traffic it is for:
+    (position, rule, its one destination tag, that tag's service), in rule order. What
+    `_candidates` reads of each rule but the deny's priority and the wanted flow."""
+    out = []
+    for i, rule in enumerate(nsg.rules):
+        if (rule.access != "allow" or rule.direction != direction or not isinstance(rule.priority, int)
+                or rule.exists is not None or rule.problems or rule.source_asgs or rule.destination_asgs):
+            continue
+        dest = rule.destination_addresses
+        if isinstance(dest, Unknown) or len(dest) != 1 or dest[0].kind != "tag":
+            continue
+        if rule.unknowns() or (nsg.name.lower(), rule.name.lower()) in relied_on:
+            continue
+        out.append((i, rule, dest[0].value, _tag_base(dest[0].value)))
+    return out
 
 
 def _covers_cached(tokens: Any, address: str, allocation: Allocation) -> bool:
