@@ -178,3 +178,54 @@ def test_vnet_name_indexes_answer_as_the_scans(vnets, mapping, keys):
     for key in [k for pair in mapping for k in pair] + keys + [v.id for v in estate.vnets.values()]:
         assert names.resolve(key) == resolve_vnet(estate, key)
         assert index.target(key) == mapped_target_vnet(estate, scenario, key)
+
+
+def test_subjects_made_at_once_are_those_the_data_classes_make(monkeypatch):
+    """Placements, subjects and audit subjects are made by filling each instance's dictionary
+    at once (`model.quick`): for the example estate (mapped and replicated targets, NIC NSGs,
+    ASGs) and a worked estate with a NIC of its own, they equal, field for field and in field
+    order, those `Placement(...)`, `Subject(...)` and `AuditSubject(...)` make."""
+    from pathlib import Path
+
+    from nsgcheck.audit import subjects as module
+    from nsgcheck.audit.scenario import load_scenario_file
+    from nsgcheck.loaders import load_paths
+
+    repo = Path(__file__).resolve().parent.parent
+    example = load_paths([str(repo / "examples" / "estate.json")])
+    example_scenario = build_scenario({}, load_scenario_file(str(repo / "examples" / "scenario.yaml")))
+    worked = worked_estate()
+    add_vm(worked, "vm2", "10.1.0.5", "vnet-eastus", "app", nic_nsg="nsg-nic",
+           asgs=(f"{NET}/applicationSecurityGroups/Web",))
+    worked.add("nics", NetworkInterface(f"{NET}/networkInterfaces/lone", "lone", (IpConfiguration(
+        "ipconfig1", "10.1.0.9", f"{NET}/virtualNetworks/vnet-eastus/subnets/app", (), True),)))
+    two = [NetworkInterface(f"{NET}/networkInterfaces/{n}", n, (IpConfiguration(
+        "ipconfig1", ip, f"{NET}/virtualNetworks/vnet-eastus/subnets/app", (), True),))
+        for n, ip in (("two-1", "10.1.0.7"), ("two-2", "10.1.0.8"))]
+    for n in two:
+        worked.add("nics", n)
+    worked.add("vms", VirtualMachine("/vm/two", "two", tuple(n.id for n in two), "eastus"))
+    cases = [(example, example_scenario), (worked, scenario())]
+
+    def states(subs):
+        out = []
+        for s in subs:
+            out.append([(type(x).__name__, list(vars(x).items())) for x in (s, s.subject, s.source, s.target)
+                        if x is not None])
+        return out
+
+    quick = [states(find_subjects(e, sc)[0]) for e, sc in cases]
+    monkeypatch.setattr(module, "_new_placement", lambda **kw: module.Placement(**kw))
+    monkeypatch.setattr(module, "_new_subject", lambda **kw: module.Subject(**kw))
+    monkeypatch.setattr(module, "_new_audit_subject", lambda **kw: module.AuditSubject(**kw))
+    plain = [states(find_subjects(e, sc)[0]) for e, sc in cases]
+    assert quick == plain and all(quick)
+    made = [s for e, sc in cases for s in find_subjects(e, sc)[0]]
+    assert any(s.target is not None for s in made) and any(s.source.nic_nsg_id for s in made)
+    assert {s.subject.kind for s in made} >= {"vm", "nic"}
+    # what the data classes' defaults said: sources know their ASGs, failed-over NICs do not (Site
+    # Recovery does not carry membership), neither sits outside; a VM names its other NICs
+    assert all(not s.source.asgs_unknown and not s.source.outside for s in made)
+    assert all(s.target.asgs_unknown and not s.target.outside for s in made if s.target is not None)
+    assert {s.subject.name: s.subject.other_nics for s in made}["two"] == ("two-2",)
+    assert all(s.subject.other_nics == () for s in made if s.subject.kind == "nic")
