@@ -654,3 +654,24 @@ def test_decides_alike_remembered_per_question_is_what_a_fresh_cache_answers(bas
                     channel = channel_of(flow_space(proto, far, far, PortSet.single(port)))
                     assert decides_alike(old, new, direction, channel, far, CATALOG, cache) == \
                         decides_alike(old, new, direction, channel, far, CATALOG, TermCache())
+
+
+def test_decides_alike_reads_the_remote_side_of_each_direction_from_one_cache():
+    """`decides_alike` from one cache, asked in both directions in either order: a rule whose
+    direction is not determined is bounded by its destinations outbound and by its sources
+    inbound (it may decide inbound packets from its sources, not outbound ones to them)."""
+    from nsgcheck.engine.nsg import channel_of, decides_alike
+
+    def toks(cidr):
+        return (AddressToken(AddressKind.CIDR, cidr),)
+    added = SecurityRule("fix", 200, U, "allow", "tcp", toks("10.0.0.0/28"), PortSet.everything(),
+                         toks("192.168.0.0/16"), PortSet.everything())
+    old = NetworkSecurityGroup("/x/n", "n", (), default_rules())
+    new = replace(old, rules=(added,))
+    near = AddressSet.parse("10.0.0.0/28")
+    channel = channel_of(flow_space("tcp", near, near, PortSet.single(443)))
+    for order in (("outbound", "inbound"), ("inbound", "outbound")):
+        cache = TermCache()
+        for direction in order:
+            assert decides_alike(old, new, direction, channel, near, CATALOG, cache) == \
+                decides_alike(old, new, direction, channel, near, CATALOG, TermCache()) == (direction == "outbound")
