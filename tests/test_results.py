@@ -1,4 +1,5 @@
-"""Results: `replaced` is `dataclasses.replace` (finding id and report order included); shared JSON parts."""
+"""Results: `replaced` (and `for_subject`) is `dataclasses.replace` (finding id and report order included);
+shared JSON parts."""
 
 from __future__ import annotations
 
@@ -22,6 +23,17 @@ def test_replaced_is_dataclasses_replace(changes):
     assert new.finding_id() == dataclasses.replace(BASE, **changes).finding_id()
     assert report_order(new) == report_order(dataclasses.replace(BASE, **changes))
     assert BASE.subject is VM1 and BASE.fixes == ()       # the original is unchanged
+
+
+@pytest.mark.parametrize("base", [BASE, BASE.replaced(side="group", peer=VM2), BASE.replaced(subject=VM2),
+                                  dataclasses.replace(BASE)])      # (the last: no kind yet)
+def test_for_subject_is_replaced_with_the_subject(base):
+    base.finding_id()                                    # (remembered: the copy must not keep it)
+    fast, plain = base.for_subject(VM1), base.replaced(subject=VM1)
+    assert vars(fast) == vars(plain) and fast == dataclasses.replace(base, subject=VM1)
+    assert fast.finding_id() == plain.finding_id() == dataclasses.replace(base, subject=VM1).finding_id()
+    assert vars(fast) == vars(plain)                     # the same kind, the same id
+    assert vars(base.for_subject(VM2))["_kind"] is vars(fast)["_kind"]     # one kind for all the copies
 
 
 def test_replaced_refuses_what_is_not_a_field():

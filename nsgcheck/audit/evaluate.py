@@ -208,7 +208,7 @@ def _na(req: Requirement, subject: Subject, why: str, dest: str = "", port: str 
     if made is not None:
         first = made.get(("not-applicable", req.id, why, dest, port))
         if first is not None:
-            return first.replaced(subject=subject)
+            return first.for_subject(subject)
     out = Result(req.id, req.title, subject, req.side, NOT_APPLICABLE, 0.0, dest or req.destination,
                  req.protocol, req.port_text if port is None else port, message=why, severity="none")
     if made is not None:
@@ -455,7 +455,7 @@ def _apply_plan(ev: Evaluator, plan: _ClassPlan, subj: AuditSubject, scenario: S
         who = tsubj if step[1] else subject
         if step[0] == _DONE:
             r = step[2]
-            append(r if r.subject is who else r.replaced(subject=who))
+            append(r if r.subject is who else r.for_subject(who))
             continue
         _, target_side, group, kind, dns = step
         source = kind.side == SOURCE
@@ -498,7 +498,7 @@ def run_jobs(ev: Evaluator, groups: dict[tuple, _Group], out: list[Result | None
             seg = (common or (4, point(x))) if x is not None else segment(address)
             first = made.get((seg, kind))
             if first is not None:
-                out[index] = first if first.subject is subject else first.replaced(subject=subject)
+                out[index] = first if first.subject is subject else first.for_subject(subject)
             else:
                 v = shared.get(seg)
                 if v is None:
@@ -1044,7 +1044,7 @@ def evaluate_groups(ev: Evaluator, subjects: Sequence[AuditSubject], req: Requir
         for m, i, standing in zip(members, group, table.standings(group, g)):
             first = alike.get(standing) if standing is not None else None
             if first is not None:
-                entries.append(first.replaced(subject=m.subject))
+                entries.append(first.for_subject(m.subject))
                 continue
             tally = tallies.get(standing) if standing is not None else None
             if tally is None:

@@ -132,6 +132,21 @@ class Result:
         state["_kind"] = kind
         return new
 
+    def for_subject(self, subject: Subject) -> "Result":
+        """`replaced(subject=subject)`, quicker: the copy every subject of a shared verdict gets
+        (hundreds of thousands in a large audit), of this result's kind."""
+        new = object.__new__(Result)
+        state = new.__dict__
+        old = self.__dict__
+        state.update(old)
+        state["subject"] = subject
+        state.pop("_finding_id", None)          # (the subject is part of it)
+        kind = old.get("_kind")
+        if kind is None:
+            kind = old["_kind"] = _Kind()
+        state["_kind"] = kind
+        return new
+
     def finding_id(self) -> str:
         """Stable across runs and line moves: requirement, side, subject id (and peer id).
 
