@@ -486,7 +486,10 @@ def plan_report_fixes(results: Iterable[Result], estate: Estate) -> list[Result]
     kind_of, firsts = kinds_of(results)
     allocation = Allocation(relied_on=_allows_in(list(map(_DECIDED_BY, firsts))))
     problem = [f.status in _PROBLEMS for f in firsts]
-    group = [f.side == "group" for f in firsts]
+    # a group's members (all its results' subjects, passing or not) are read for the groups with a
+    # problem only: the others are never planned
+    planned_groups = {f.destination for f, p in zip(firsts, problem) if p and f.side == "group"}
+    group = [f.side == "group" and f.destination in planned_groups for f in firsts]
     groups: dict[str, set[str]] = {}
     for i in compress(range(len(results)), map(group.__getitem__, kind_of)):
         address = results[i].subject.address
