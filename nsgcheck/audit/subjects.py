@@ -21,7 +21,7 @@ from nsgcheck.engine.effective import effective_nsg
 from nsgcheck.engine.egress import VmOutbound
 from nsgcheck.values.addresses import AddressError, AddressSet
 from nsgcheck.estate import Estate
-from nsgcheck.model import (AddressKind, quick, EffectiveNsgExport, NetworkInterface, NetworkSecurityGroup, Subnet,
+from nsgcheck.model import (AddressKind, EffectiveNsgExport, NetworkInterface, NetworkSecurityGroup, Subnet,
                             Unknown, VirtualMachine, ref)
 
 
@@ -61,13 +61,6 @@ class AuditSubject:
     nic_id: str | None = None
     os_type: str | None = None
     aliases: tuple[str, ...] = field(default=(), compare=False)   # lower-case names/ids that select it
-
-
-#: `Placement(...)`, `Subject(...)`, `AuditSubject(...)` with every field, in order (`model.quick`:
-#: the instance's dictionary filled at once; made for every NIC of an estate)
-_new_placement = quick(Placement)
-_new_subject = quick(Subject)
-_new_audit_subject = quick(AuditSubject)
 
 
 def _text(v: object) -> str | None:
@@ -293,10 +286,10 @@ def _target_placement(estate: Estate, scenario: Scenario, source_subnet: Subnet 
         outbound = VmOutbound(public_ip_id=rcfg.recovery_public_ip_id,
                               pool_ids=tuple(ref(x) for x in rcfg.recovery_lb_pool_ids),
                               private_ip=static if isinstance(static, str) else None)
-    return _new_placement(address=addr, address_text=text, subnet_id=side.subnet_id, vnet_id=tgt_vnet,
-                          nic_nsg_id=nic_nsg, subnet_nsg_id=side.nsg_id, route_table_id=side.route_table_id,
-                          asg_ids=(), asgs_unknown=True, region=side.region, unknown=tuple(reasons),
-                          notes=tuple(notes), outside="", outbound=outbound), ""
+    return Placement(address=addr, address_text=text, subnet_id=side.subnet_id, vnet_id=tgt_vnet,
+                     nic_nsg_id=nic_nsg, subnet_nsg_id=side.nsg_id, route_table_id=side.route_table_id, asg_ids=(),
+                     asgs_unknown=True, region=side.region, unknown=tuple(reasons), notes=tuple(notes),
+                     outbound=outbound), ""
 
 
 def _target_side(estate: Estate, scenario: Scenario, subnet: Subnet, vnet_id: str, families: tuple[int, ...],
@@ -409,25 +402,23 @@ def _nic_subject(estate: Estate, scenario: Scenario, nic: NetworkInterface,
     if isinstance(nic.nsg_id, Unknown):
         reasons.append(f"NSG of NIC {nic.name} not determined: {nic.nsg_id}")
     region = _vm_region(scenario, vm.location if vm else None, nic.location, index=index)
-    src = _new_placement(address=addr, address_text=text,
-                         subnet_id=side.subnet_id if side else None, vnet_id=side.vnet_id if side else None,
-                         nic_nsg_id=_nsg(nic.nsg_id), subnet_nsg_id=side.nsg_id if side else None,
-                         route_table_id=side.route_table_id if side else None,
-                         asg_ids=_asg_key(cfg), asgs_unknown=False,
-                         region=region, unknown=tuple(reasons), notes=tuple(notes), outside="",
-                         outbound=nic_outbound(nic, cfg))
+    src = Placement(address=addr, address_text=text,
+                    subnet_id=side.subnet_id if side else None, vnet_id=side.vnet_id if side else None,
+                    nic_nsg_id=_nsg(nic.nsg_id), subnet_nsg_id=side.nsg_id if side else None,
+                    route_table_id=side.route_table_id if side else None,
+                    asg_ids=_asg_key(cfg),
+                    region=region, unknown=tuple(reasons), notes=tuple(notes),
+                    outbound=nic_outbound(nic, cfg))
     tgt, why = _target_placement(estate, scenario, subnet, ip_set, ip_text, (4,), vm.id if vm else None, index,
                                  nic.id)
     if vm is not None:
-        subj = _new_subject(kind="vm", name=vm.name, id=vm.id, address=text, region=region or "",
-                            other_nics=other_nics)
+        subj = Subject("vm", vm.name, vm.id, text, region or "", other_nics)
         aliases = (vm.name.lower(), ref(vm.id), nic.name.lower(), ref(nic.id))
     else:
-        subj = _new_subject(kind="nic", name=nic.name, id=nic.id, address=text, region=region or "", other_nics=())
+        subj = Subject("nic", nic.name, nic.id, text, region or "")
         aliases = (nic.name.lower(), ref(nic.id))
-    return _new_audit_subject(subject=subj, source=src, target=tgt, target_reason=why,
-                              vm_id=vm.id if vm else None, nic_id=nic.id, os_type=vm.os_type if vm else None,
-                              aliases=aliases)
+    return AuditSubject(subj, src, tgt, why, vm_id=vm.id if vm else None, nic_id=nic.id,
+                        os_type=vm.os_type if vm else None, aliases=aliases)
 
 
 def _subnet_subject(estate: Estate, scenario: Scenario, subnet: Subnet, index: dict | None = None) -> AuditSubject:
