@@ -27,6 +27,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -87,6 +88,11 @@ def run_process(cmd: list[str], env: dict[str, str]) -> dict[str, float]:
     return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mb": usage.ru_maxrss / 1024}
 
 
+def _own_peak_mb() -> float:
+    """This process's peak resident memory: on Linux a child's `ru_maxrss` starts from it."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def measure(name: str, tags: str, tree: str | None, runs: int) -> dict:
     arm, scn = estate_files(name)
     env = _env(tree)
@@ -100,8 +106,12 @@ def measure(name: str, tags: str, tree: str | None, runs: int) -> dict:
         base.append(run_process(base_cmd, env))
         audit.append(run_process(audit_cmd, env))
     report_bytes = out.stat().st_size
-    with open(out, encoding="utf-8") as fh:
-        summary = json.load(fh).get("summary", {})
+    # read in a child: a child's peak memory (wait4) counts its parent's high-water mark at the
+    # fork, so this process must stay smaller than any audit it measures (see _own_peak_mb)
+    read = subprocess.run([sys.executable, "-c", "import json, sys\nwith open(sys.argv[1], encoding='utf-8') as fh:\n"
+                           "    print(json.dumps(json.load(fh).get('summary', {})))", str(out)],
+                          capture_output=True, text=True, check=True)
+    summary = json.loads(read.stdout)
     stages_cmd = [sys.executable, __file__, "--stages", str(arm), str(scn), tags, str(out)]
     done = subprocess.run(stages_cmd, env=env, capture_output=True, text=True, cwd=tempfile.gettempdir())
     if done.returncode != 0:
@@ -111,10 +121,14 @@ def measure(name: str, tags: str, tree: str | None, runs: int) -> dict:
 
     def med(rows: list[dict], key: str) -> float:
         return statistics.median(r[key] for r in rows)
+    rss = max(r["rss_mb"] for r in audit)
+    if _own_peak_mb() >= rss:
+        raise SystemExit(f"{name}: the audit's peak memory ({rss:.0f} MB) is not above this script's own "
+                         f"({_own_peak_mb():.0f} MB), which a child's figure includes; it cannot be read")
     return {"estate": name, "estate_mb": arm.stat().st_size / 1e6, "report_mb": report_bytes / 1e6,
             "tags_mb": Path(tags).stat().st_size / 1e6, "summary": summary, "runs": runs,
             "base_wall": med(base, "wall"), "base_cpu": med(base, "cpu"),
-            "wall": med(audit, "wall"), "cpu": med(audit, "cpu"), "rss_mb": max(r["rss_mb"] for r in audit),
+            "wall": med(audit, "wall"), "cpu": med(audit, "cpu"), "rss_mb": rss,
             "walls": [round(r["wall"], 2) for r in audit], "stages": stages}
 
 
