@@ -8,7 +8,10 @@ AzureActiveDirectory 20.20.0/24 (+ IPv6), AzureSiteRecovery 20.30.0.0/26, AzureK
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
+
+from hypothesis import strategies as st
 
 from nsgcheck.values.ports import PortSet
 from nsgcheck.estate import Estate
@@ -127,3 +130,13 @@ def load_report(text: str) -> dict:
     from nsgcheck.audit.report_json import unpack
 
     return unpack(json.loads(text))
+
+
+def remove_or_flip(draw, rules: list[SecurityRule], op: str) -> None:
+    """A drawn edit of an NSG's rules in place: drop one ('remove') or flip one's access (else);
+    nothing when there are none (the changes the re-audit tests make besides adding a rule)."""
+    if op == "remove" and rules:
+        rules.pop(draw(st.integers(0, len(rules) - 1)))
+    elif rules:
+        i = draw(st.integers(0, len(rules) - 1))
+        rules[i] = dataclasses.replace(rules[i], access="deny" if rules[i].access == "allow" else "allow")

@@ -31,6 +31,7 @@ from nsgcheck.model import (ApplicationSecurityGroup, IpConfiguration, NetworkIn
 from nsgcheck.values.addresses import AddressSet
 from nsgcheck.values.ports import PortSet
 
+from audit_helpers import remove_or_flip
 from test_audit_differential import CATALOG, REQUIREMENTS, _plain_groups, _tok
 
 NET = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network"
@@ -126,11 +127,8 @@ def changes(draw, estate: Estate):
         op = draw(st.sampled_from(["add", "add", "remove", "flip"]))
         if op == "add":
             rules.append(draw(_rule(f"x{len(rules)}", {r.priority for r in rules}, places, draw(st.booleans()))))
-        elif op == "remove" and rules:
-            rules.pop(draw(st.integers(0, len(rules) - 1)))
-        elif rules:
-            i = draw(st.integers(0, len(rules) - 1))
-            rules[i] = dataclasses.replace(rules[i], access="deny" if rules[i].access == "allow" else "allow")
+        else:
+            remove_or_flip(draw, rules, op)
         out.nsgs[key] = dataclasses.replace(nsg, rules=tuple(rules))
         changed.add(ref(key))
     return out, frozenset(changed)

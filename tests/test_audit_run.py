@@ -25,6 +25,7 @@ from nsgcheck.model import AddressKind, AddressToken, SecurityRule
 from nsgcheck.values.ports import PortSet
 from servicetags import load
 
+from audit_helpers import remove_or_flip
 from fake_catalog import FakeCatalog
 from test_audit_differential import CATALOG as TAGS, REQUIREMENTS, estates
 
@@ -74,11 +75,8 @@ def changes(draw, estate):
                                       "*", anyone if direction == "outbound" else token, PortSet.everything(),
                                       token if direction == "outbound" else anyone,
                                       PortSet.parse(draw(st.sampled_from(["443", "*", "20004"])))))
-        elif op == "remove" and rules:
-            rules.pop(draw(st.integers(0, len(rules) - 1)))
-        elif rules:
-            i = draw(st.integers(0, len(rules) - 1))
-            rules[i] = dataclasses.replace(rules[i], access="deny" if rules[i].access == "allow" else "allow")
+        else:
+            remove_or_flip(draw, rules, op)
         out.nsgs[key] = dataclasses.replace(nsg, rules=tuple(rules))
     return out
 
