@@ -199,3 +199,64 @@ def test_also_writes_more_formats_from_one_audit(tmp_path, capsys):
     assert md.read_text().startswith("## nsgcheck")
     assert main(["audit", *EXAMPLE, "--also", "pdf=x.pdf"]) == 2
     assert "--also 'pdf=x.pdf': expected FORMAT=FILE" in capsys.readouterr().err
+
+
+def _example_with(tmp_path, name: str, edit) -> str:
+    """The bundled example estate with its text edited, written to `name`."""
+    path = tmp_path / name
+    path.write_text(edit((REPO / "examples" / "estate.json").read_text()))
+    return str(path)
+
+
+def _locations(report: dict) -> list:
+    """Every location a report shows (deciding rules, advisories), in report order."""
+    out = [(r["id"], d["rule"], d["location"]) for r in report["results"] for d in r["decided_by"] if d["location"]]
+    return out + [(a["id"], a["subject"], a["location"]) for a in report["advisories"] if a["location"]]
+
+
+def test_a_repeated_key_is_located_where_its_last_value_is(tmp_path):
+    """json.loads keeps a repeated key's last value: what is read from it is shown at its line. An
+    NSG's `securityRules` written twice (a decoy array of three lines first) gives the report of
+    the estate without the decoy, every location after it three lines further down."""
+    decoy = ('"securityRules": [\n{"name": "decoy", "properties": {"priority": 100, "direction": "Outbound",'
+             ' "access": "Allow", "protocol": "*", "sourceAddressPrefix": "*", "sourcePortRange": "*",'
+             ' "destinationPortRange": "*", "destinationAddressPrefix": "*"}}\n],\n')
+
+    def add_decoy(text: str) -> str:
+        at = text.index('"securityRules": [', text.index('"name": "nsg-db"'))
+        return text[:at] + decoy + text[at:]
+    plain = _example_with(tmp_path, "plain.json", lambda text: text)
+    twice = _example_with(tmp_path, "twice.json", add_decoy)
+    text = Path(plain).read_text()
+    first_moved = text.count("\n", 0, add_decoy(text).index(decoy)) + 1    # (the line the decoy goes in)
+    reports = []
+    for path in (plain, twice):
+        out = tmp_path / "r.json"
+        assert main(["audit", path, *EXAMPLE[1:], "--format", "json", "--output", str(out)]) == 1
+        reports.append(load_report(out.read_text()))
+    want = [(i, rule, {**loc, "file": twice, **({"line": loc["line"] + 3, "end_line": loc["end_line"] + 3}
+                                               if loc["line"] >= first_moved else {})})
+            for i, rule, loc in _locations(reports[0])]
+    assert any(loc["pointer"].startswith("/resources/1/properties/securityRules/") for _, _, loc in want)
+    assert _locations(reports[1]) == want
+
+
+@pytest.mark.parametrize("last_bad", [False, True])
+def test_a_repeated_key_is_checked_as_read_and_its_error_shown_at_the_last(tmp_path, capsys, last_bad):
+    """A rule's `direction` written twice: only the last value is read (a bad first one is no
+    error), and a bad last one is reported at its own line, not at the first's."""
+    values = ["Outbound", "Sideways"] if last_bad else ["Sideways", "Outbound"]
+
+    def repeat_direction(text: str) -> str:
+        rule = '{"name": "asr-aad", "properties": {"priority": 110, "direction": "Outbound"'
+        at = text.index(rule, text.index('"name": "nsg-db"'))
+        return (text[:at] + '{"name": "asr-aad", "properties": {"priority": 110,\n "direction": "%s",\n'
+                ' "direction": "%s"' % tuple(values) + text[at + len(rule):])
+    path = _example_with(tmp_path, "twice.json", repeat_direction)
+    code = main(["audit", path, *EXAMPLE[1:], "--format", "json", "--output", str(tmp_path / "r.json")])
+    err = capsys.readouterr().err
+    if not last_bad:
+        assert code == 1 and "Sideways" not in err
+        return
+    line = next(n for n, text in enumerate(Path(path).read_text().splitlines(), 1) if "Sideways" in text)
+    assert code == 2 and f"twice.json:{line} (at /resources/1/properties/securityRules/1/properties/direction)" in err

@@ -298,20 +298,27 @@ def test_parse_size():
 _WS = st.sampled_from(["", "", " ", "\n", "\n  ", "\t", " \n\n ", "\r\n"])
 
 
-def _render(value, ws) -> str:
-    """JSON text of `value` with whitespace drawn between every two tokens (newlines included)."""
+def _render(value, ws, decoys=lambda: (), escape=lambda: False) -> str:
+    """JSON text of `value` with whitespace drawn between every two tokens (newlines included).
+    Before a member, `decoys()` values may be written under the same key (json.loads keeps the
+    last); `escape()` tells whether a key is written with every character escaped."""
     if isinstance(value, dict):
-        parts = [f"{ws()}{json.dumps(k)}{ws()}:{ws()}{_render(v, ws)}{ws()}" for k, v in value.items()]
+        def member(k, v):
+            key = ('"' + "".join(json.dumps(c)[1:-1] if ord(c) > 127 else f"\\u{ord(c):04x}" for c in k) + '"'
+                   if escape() else json.dumps(k))
+            return f"{ws()}{key}{ws()}:{ws()}{_render(v, ws, decoys, escape)}{ws()}"
+        parts = [member(k, d) for k, v in value.items() for d in [*decoys(), v]]
         return "{" + ",".join(parts) + "}" if parts else "{" + ws() + "}"
     if isinstance(value, list):
-        parts = [f"{ws()}{_render(v, ws)}{ws()}" for v in value]
+        parts = [f"{ws()}{_render(v, ws, decoys, escape)}{ws()}" for v in value]
         return "[" + ",".join(parts) + "]" if parts else "[" + ws() + "]"
     return json.dumps(value)
 
 
 def _eager_spans(text: str) -> dict[str, tuple[int, int, int]]:
     """Reference: one recursive-descent pass recording, for every pointer, where its value starts,
-    where it is shown (an object member: its key) and where it ends."""
+    where it is shown (an object member: its key) and where it ends. A repeated key's are its last
+    value's (what json.loads keeps): what was recorded under an earlier one is dropped."""
     out: dict[str, tuple[int, int, int]] = {}
     decoder = json.JSONDecoder()
 
@@ -327,7 +334,10 @@ def _eager_spans(text: str) -> dict[str, tuple[int, int, int]]:
             while text[i] != "}":
                 key, j = decoder.raw_decode(text, i)
                 j = skip(skip(j) + 1)          # the colon
-                j = skip(value(j, f"{ptr}/{key.replace('~', '~0').replace('/', '~1')}", i))
+                child = f"{ptr}/{key.replace('~', '~0').replace('/', '~1')}"
+                for p in [p for p in out if p == child or p.startswith(child + "/")]:
+                    del out[p]
+                j = skip(value(j, child, i))
                 i = skip(j + 1) if text[j] == "," else j
             end = i + 1
         elif text[i] == "[":
@@ -351,8 +361,14 @@ def _eager_spans(text: str) -> dict[str, tuple[int, int, int]]:
 def test_lazily_resolved_lines_equal_eagerly_computed_ones(value, data):
     """Every pointer's lines, resolved lazily in any order (LineMap spans, and lazy Origins read
     in another order), equal those a one-pass eager reading of the text gives, whatever is read
-    part by part on the way (elements after large ones, to any depth, any number of parts)."""
-    text = data.draw(_WS) + _render(value, lambda: data.draw(_WS)) + data.draw(_WS)
+    part by part on the way (elements after large ones, to any depth, any number of parts). Keys
+    may repeat (the last value is the one read, and the one located) and be written escaped."""
+    repeats = data.draw(st.booleans())
+
+    def decoys():
+        return data.draw(st.lists(json_values, max_size=2)) if repeats else ()
+    text = data.draw(_WS) + _render(value, lambda: data.draw(_WS), decoys,
+                                    lambda: repeats and data.draw(st.booleans())) + data.draw(_WS)
     spans = _eager_spans(text)
 
     def line(offset: int) -> int:

@@ -221,7 +221,11 @@ class LineMap:
         if text.startswith("[", pos):
             return self._elements(pos + 1, "]", pointer)
         if text.startswith("{", pos):
-            return _Members(_WS.match(text, pos + 1).end())
+            # where it ends, or where the nearest container around it that says so ends
+            bound = span[2]
+            if bound is None:
+                bound = getattr(self._parents.get(pointer.rpartition("/")[0]), "bound", None)
+            return _Members(_WS.match(text, pos + 1).end(), bound)
         return None
 
     def _elements(self, pos: int, close: str | None, pointer: str) -> "_Elements":
@@ -290,20 +294,32 @@ class LineMap:
                         else _value_end(text, entry[0]))
         last = members.last[2] if members.last is not None else start + 1
         close = _WS.match(text, last).end()
-        return close + 1 if text.startswith("}", close) else _value_end(text, start)
+        members.bound = close + 1 if text.startswith("}", close) else _value_end(text, start)
+        return members.bound
 
     def _member(self, node: "_Members", key: str) -> list | None:
-        """The span of member `key`, scanning the object only as far as needed."""
+        """The span of member `key`, scanning the object only as far as needed: a repeated key's
+        is its last one's (json.loads keeps the last value), so the scan goes on past a match
+        unless the key cannot occur again (`_may_repeat`)."""
         hit = node.children.get(key)
-        if hit is not None or node.pos < 0:
+        if node.pos < 0 or (hit is not None and not self._may_repeat(node, key, hit)):
             return hit
         while node.pos >= 0:
             found = self._next_member(node)
             if found is None:
                 break
-            if found[0] == key:
+            if found[0] == key and not self._may_repeat(node, key, found[1]):
                 return found[1]
         return node.children.get(key)
+
+    def _may_repeat(self, node: "_Members", key: str, span: list) -> bool:
+        """Whether `key` may occur again in the object after the value at `span` (False: it
+        certainly does not). A key is written `"key"` or with an escape (a backslash): when
+        neither is in the text from that value to where the object ends (or a bound of that, else
+        the end of the text), there is no later occurrence."""
+        text = self.text
+        end = node.bound if node.bound is not None else len(text)
+        return text.find(f'"{key}"', span[0], end) >= 0 or text.find("\\", span[0], end) >= 0
 
     def _next_member(self, node: "_Members") -> tuple[str, list] | None:
         """The next member of an object being scanned (key, span), or None when there is none."""
@@ -361,14 +377,16 @@ class _Elements:
 
 
 class _Members:
-    """An object's members found so far, and where to resume scanning (-1: all found)."""
+    """An object's members found so far, where to resume scanning (-1: all found), and where
+    the object ends at the latest (None: not known; the end of the text)."""
 
-    __slots__ = ("children", "pos", "last")
+    __slots__ = ("children", "pos", "last", "bound")
 
-    def __init__(self, pos: int):
+    def __init__(self, pos: int, bound: int | None = None):
         self.children: dict[str, list] = {}
         self.pos = pos
         self.last: list | None = None
+        self.bound = bound
 
 
 # --------------------------------------------------------------------------- reading
