@@ -20,6 +20,7 @@ from hypothesis import given, settings, strategies as st
 from nsgcheck.audit.run import audit, run_audit
 from nsgcheck.audit.scenario import build_scenario, load_scenario_file
 from nsgcheck.loaders import load_paths
+from nsgcheck.audit.fixplan import plan_report_fixes
 from nsgcheck.fixes.verify import apply_fixes, verify_fixes
 from nsgcheck.model import AddressKind, AddressToken, SecurityRule
 from nsgcheck.values.ports import PortSet
@@ -114,6 +115,15 @@ def test_verified_fixes_are_the_same_with_incremental_and_full_re_audits(drawn):
         return run_audit(changed, CATALOG, REQUIREMENTS, scenario).results
 
     assert verify_fixes(report.results, estate, incremental) == verify_fixes(report.results, estate, full)
+    # re-audits without fixes, planned only where verification reads them: the same
+    runs[1:] = []
+
+    def unplanned(changed):
+        results, later = runs[-1].again(changed, plan=False)
+        runs.append(later)
+        return results
+    assert verify_fixes(report.results, estate, unplanned, plans=plan_report_fixes) == \
+        verify_fixes(report.results, estate, full)
 
 
 def test_a_fix_that_changes_the_verdict_is_seen_though_the_device_ids_are_the_same():

@@ -196,6 +196,28 @@ def test_positions_in_report_order_are_sorted_by_report_order():
     check()
 
 
+def test_subjects_are_ranked_in_report_order_read_without_a_loop():
+    # `_subject_ranks` reads each subject's kind, lower-cased name and id with `map`: the ranks
+    # of sorting the distinct subjects (by identity) by `(kind, name.lower(), id)`, equal
+    # subjects as other objects, names differing in case, a subject passed many times
+    from hypothesis import given, settings, strategies as st
+
+    from nsgcheck.audit.results import _subject_ranks
+
+    subject = st.builds(Subject, st.sampled_from(["vm", "nic", "subnet"]), st.sampled_from(["vm-a", "VM-B", "vm-b", "Vm-A", "z"]),
+                        st.sampled_from(["/s/A", "/s/a", "/s/b"]))
+
+    @settings(max_examples=300)
+    @given(st.lists(subject, max_size=8), st.lists(st.integers(0, 7), max_size=16), st.booleans())
+    def check(pool, picks, as_generator):
+        subjects = [pool[i % len(pool)] for i in picks] if pool else []
+        distinct = {id(s): s for s in subjects}
+        keys = sorted({(s.kind, s.name.lower(), s.id) for s in distinct.values()})
+        want = {i: keys.index((s.kind, s.name.lower(), s.id)) for i, s in distinct.items()}
+        assert _subject_ranks(iter(subjects) if as_generator else subjects) == want
+    check()
+
+
 def test_kinds_are_numbered_as_results_hold_them_and_their_finding_ids_written_per_kind():
     # `kinds_of`: two results have one number when they hold one kind (a result without one is
     # a kind of its own), numbered in order of first appearance, with each kind's first result;

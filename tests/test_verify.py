@@ -466,6 +466,23 @@ def test_verification_reads_in_report_order_only_where_it_decides_as_reading_eve
         assert got_check == want_check
         assert got == want
         assert [f.requirement for r in got for f in r.fixes] == [f.requirement for r in want for f in r.fixes]
+        # re-audits without their fixes, planned (`plans`) only where they are read: the same
+        planned_calls: list = []
+        made: dict = {}
+
+        def unplanned(applied):
+            out = again(planned_calls, applied)
+            made[id(applied)] = (applied, out)
+            return [r.replaced(fixes=()) for r in out]
+
+        def plans(raw, applied):
+            assert made[id(applied)][0] is applied      # (the estate that re-audit audited)
+            planned = made[id(applied)][1]
+            assert [r.finding_id() for r in raw] == [r.finding_id() for r in planned]
+            return planned
+        lazy, lazy_check = verify_fixes(results, estate, unplanned, plans=plans)
+        assert planned_calls == want_calls and lazy_check == want_check and lazy == want
+        assert [f.requirement for r in lazy for f in r.fixes] == [f.requirement for r in want for f in r.fixes]
 
     check()
 

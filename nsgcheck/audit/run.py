@@ -90,13 +90,16 @@ class AuditRun:
     subjects: tuple[AuditSubject, ...]
     evaluator: Evaluator
 
-    def again(self, estate: Estate) -> tuple[list[Result], "AuditRun"]:
+    def again(self, estate: Estate, plan: bool = True) -> tuple[list[Result], "AuditRun"]:
         """`run_audit(estate, ...).results` (same catalog, pack, scenario, allow-list) and the new run.
 
         When `estate` differs from this run's only in the rules of some NSGs (as fixes change
         it: the other tables are the same objects), and no subject moves with them (an NSG
         attached to nothing is evaluated from the addresses its rules name), only the device
         sets that contain a changed NSG are evaluated again; otherwise the whole audit runs.
+        With `plan` False the results may come without their fixes: the caller that reads fixes
+        plans them (`plan_report_fixes(results, estate)`, which plans from the other fields only,
+        so a list that has them gets the same ones again).
         """
         changed = _changed_nsgs(self.estate, estate)
         if changed is None or self._moves_subjects(estate, changed):
@@ -105,7 +108,9 @@ class AuditRun:
         with _collector_paused():
             results, ev = reevaluate(self.evaluator, estate, changed)
             ev.forget_paths()
-            results = plan_report_fixes(unread_doubt(results, [f for f in estate.findings if f.unread]), estate)
+            results = unread_doubt(results, [f for f in estate.findings if f.unread])
+            if plan:
+                results = plan_report_fixes(results, estate)
         return results, dataclasses.replace(self, estate=estate, evaluator=ev)
 
     def _moves_subjects(self, estate: Estate, changed: frozenset[str]) -> bool:

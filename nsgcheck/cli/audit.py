@@ -177,10 +177,12 @@ def _run(args: Any) -> int:
     del run_
 
     def audit_again(changed: Any) -> Any:
-        results, last[0] = last[0].again(changed)
+        results, last[0] = last[0].again(changed, plan=False)      # (planned where verification reads fixes)
         return results
 
-    report.results, report.fix_check = verify_fixes(report.results, estate, audit_again)
+    from nsgcheck.audit.fixplan import plan_report_fixes
+
+    report.results, report.fix_check = verify_fixes(report.results, estate, audit_again, plans=plan_report_fixes)
     last.clear()
     data = report.to_json(rows=True)      # results per kind: the JSON writer and the gate read them so
     del report

@@ -126,9 +126,16 @@ def _aligned(before: Sequence[Result], after: Sequence[Result], statuses: list[s
 
 
 def verify_fixes(results: Sequence[Result], estate: Estate,
-                 audit_again: Callable[[Estate], Sequence[Result]]) -> tuple[list[Result], dict[str, Any] | None]:
+                 audit_again: Callable[[Estate], Sequence[Result]],
+                 plans: Callable[[Sequence[Result], Estate], Sequence[Result]] | None = None,
+                 ) -> tuple[list[Result], dict[str, Any] | None]:
     """The results with only the fixes the re-audit confirms (see the module docstring), and the
     report's `fix_check` block (None when no result has a fix to check).
+
+    With `plans` (`plan_report_fixes`), `audit_again` may give its results without their fixes:
+    they are planned (`plans(results, the estate audited)`, the same list with fixes, in its
+    order) only in a round that reads a re-audit result's fixes (a finding that does not pass
+    yet: its hidden layer's rules), not in the last round, which reads statuses only.
 
     Results are read in report order (`report_order`) wherever the order decides something
     (which of two fix objects of one rule is applied, which finding a hidden layer's fix is
@@ -208,8 +215,9 @@ def verify_fixes(results: Sequence[Result], estate: Estate,
 
     while True:
         rounds += 1
-        after, now_statuses = _aligned(results, audit_again(apply_fixes(estate, (arm(k) for k in sorted(active)),
-                                                                        built)), statuses, memo)
+        applied = apply_fixes(estate, (arm(k) for k in sorted(active)), built)
+        raw = audit_again(applied)
+        after, now_statuses = _aligned(results, raw, statuses, memo)
         if rounds >= MAX_ROUNDS:
             break
         hit = set()
@@ -230,8 +238,9 @@ def verify_fixes(results: Sequence[Result], estate: Estate,
         open_ = [i for i in compress(range(n), map(and_, problem, map(ne, now_statuses, repeat(PASS))))
                  if unplaced(i) is None and after[i] is not None
                  and not (withdrawn and any(k in withdrawn for k in keys_of(i)))]
+        fixes_of = _fixes_of(after, raw, applied, plans) if open_ else None
         for i in positions_in_report_order(results, open_):
-            for f in after[i].fixes:
+            for f in fixes_of(i):
                 key = f.key()
                 if f.priority is None:     # a layer behind the first that no allow can precede
                     unplaceable.setdefault(i, f.note or "no free priority for the rule")
@@ -331,6 +340,26 @@ def verify_fixes(results: Sequence[Result], estate: Estate,
     check = {"method": METHOD, "rounds": rounds, "planned": len(fixes), "offered": len(offered),
              "findings_with_fix": len(with_fix), "findings_without_fix": len(without_fix)}
     return out, check
+
+
+def _fixes_of(after: list[Result | None], raw: Sequence[Result], applied: Estate,
+              plans: Callable[[Sequence[Result], Estate], Sequence[Result]] | None) -> Callable[[int], tuple]:
+    """The fixes of the re-audit result matched with result `i` (`after[i]`, an element of `raw`),
+    planned first when the re-audit's results come without them (`plans`: all of `raw` at once,
+    as its fixes are allocated jointly)."""
+    if plans is None:
+        return lambda i: after[i].fixes
+    planned = plans(raw, applied)
+    where: dict[int, int] = {}
+
+    def fixes_of(i: int) -> tuple:
+        r = after[i]
+        if i < len(raw) and raw[i] is r:        # (matched by position, as a re-audit gives them)
+            return planned[i].fixes
+        if not where:
+            where.update(zip(map(id, raw), range(len(raw))))
+        return planned[where[id(r)]].fixes
+    return fixes_of
 
 
 def _still_says(status: str | None) -> str:
