@@ -1,6 +1,6 @@
 """Effective routes and exact longest-prefix match over sets (routing-and-firewalls.md §1-§2)."""
 
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
 from servicetags.catalog import Catalog, Tag
 
@@ -147,3 +147,58 @@ def test_route_partition_matches_per_address_reference(rs, lo, n):
         ref = R.choose(cands)
         got = next(r for a, r in parts if a.contains_ip(x, 4))
         assert (ref[1] if ref else None) is got
+
+
+_SPANS = st.lists(st.tuples(st.integers(0, 255), st.integers(0, 1 << 24)), min_size=1, max_size=6)
+
+
+@settings(max_examples=300)
+@given(rs=st.lists(route_st, max_size=6), spans=_SPANS)
+def test_route_partition_of_a_set_of_many_intervals_matches_per_address_reference(rs, spans):
+    """`route_partition` of a destination set of several intervals (a tag's prefixes): disjoint
+    parts, one per chosen route, covering the set, in order of first address, and every
+    interval end and prefix boundary inside the set goes the way `choose` picks for it. When
+    one route is chosen for all of it, its part is the set itself."""
+    routes = []
+    for i, (blocks, src, hop_, ovr, rank) in enumerate(rs):
+        bl = tuple((4, net & (((1 << 32) - 1) ^ ((1 << (32 - p)) - 1)), p) for net, p in blocks)
+        routes.append(R.Route(f"r{i}", "x", hop_, src, bl, has_bgp_override=ovr, tag_rank=rank))
+    dst = AddressSet.from_intervals([(a << 24, min((a << 24) + n, (1 << 32) - 1)) for a, n in spans])
+    parts = R.route_partition(dst, routes)
+    union = AddressSet.empty()
+    for a, _ in parts:
+        assert a and not (a & union)
+        union |= a
+    assert union == dst
+    assert len({id(r) for _, r in parts}) == len(parts)
+    assert [a.v4[0][0] for a, _ in parts] == sorted(a.v4[0][0] for a, _ in parts)
+    if len(parts) == 1:
+        assert parts[0][0] is dst
+    probes = {x for lo, hi in dst.v4 for x in (lo, hi)}
+    for r in routes:
+        for _, net, p in r.blocks:
+            end = net | ((1 << (32 - p)) - 1)
+            probes |= {x for x in (net - 1, net, end, end + 1) if dst.contains_ip(x, 4)}
+    for x in probes:
+        cands = [(p, i, r) for i, r in enumerate(routes) for f, net, p in r.blocks
+                 if net <= x <= net | ((1 << (32 - p)) - 1)]
+        ref = R.choose(cands)
+        got = [r for a, r in parts if a.contains_ip(x, 4)]
+        assert got == [ref[1] if ref else None]
+
+
+def test_clip_and_first_in_are_the_plain_cut_of_every_small_set():
+    """`_clip` (a slice, its ends cut) and `_first_in` (binary search) against the plain cut of
+    every canonical set over 0..7 and every [lo, hi] there."""
+    from itertools import combinations
+
+    from servicetags import intervals as iv
+
+    for n in range(0, 9):
+        for xs in combinations(range(8), n):
+            want = iv.normalize((x, x) for x in xs)
+            for lo in range(-1, 9):
+                for hi in range(lo, 9):
+                    plain = iv.intersection(want, ((lo, hi),))
+                    assert tuple(R._clip(want, lo, hi)) == plain
+                    assert R._first_in(want, lo, hi) == (plain[0][0] if plain else None)

@@ -176,10 +176,12 @@ def route_partition(dst: AddressSet, routes: EffectiveRoutes | Iterable[Route]) 
     """Exact partition of `dst` by chosen route (§1.7), in order of first address.
 
     A sweep over the boundaries of every route prefix: between two consecutive boundaries the
-    set of containing routes is constant, so one choice decides the whole segment.
+    set of containing routes is constant, so one choice decides the whole segment. When one
+    route is chosen for every segment `dst` meets, its part is `dst` itself (the common case: a
+    tag's thousands of prefixes all leave by one route), so no segment is cut out of it.
     """
     rs = _routes_of(routes)
-    acc: dict[int, list[list[tuple[int, int]]]] = {}   # route index (-1: none) -> [v4, v6]
+    acc: dict[int, list[list[tuple[int, int]]]] = {}   # route index (-1: none) -> [v4, v6] segments
     first: dict[int, tuple[int, int]] = {}
     for fam, bits, want in ((4, 32, dst.v4), (6, 128, dst.v6)):
         if not want:
@@ -207,32 +209,54 @@ def route_partition(dst: AddressSet, routes: EffectiveRoutes | Iterable[Route]) 
             for e in starts.get(p, ()):
                 active[(e[0], e[1], id(e))] = e
             seg_hi = points[i + 1] - 1 if i + 1 < len(points) else top
-            parts = _clip(want, p, seg_hi)
-            if not parts:
+            low = _first_in(want, p, seg_hi)
+            if low is None:
                 continue
             ch = choose(list(active.values()))
             key = ch[0] if ch else -1
             slot = acc.setdefault(key, [[], []])
-            slot[0 if fam == 4 else 1].extend(parts)
-            first.setdefault(key, (fam, parts[0][0]))
+            slot[0 if fam == 4 else 1].append((p, seg_hi))
+            first.setdefault(key, (fam, low))
+    if len(acc) == 1:
+        (key,) = acc
+        return [(dst, rs[key] if key >= 0 else None)]
     out: list[tuple[AddressSet, Route | None]] = []
     for key in sorted(acc, key=lambda k: first[k]):
-        v4, v6 = acc[key]
+        v4, v6 = ([part for lo, hi in segments for part in _clip(want, lo, hi)]
+                  for segments, want in zip(acc[key], (dst.v4, dst.v6)))
         out.append((AddressSet.from_intervals(v4, v6), rs[key] if key >= 0 else None))
     return out
 
 
+def _first_in(want: tuple[tuple[int, int], ...], lo: int, hi: int) -> int | None:
+    """The first element of a canonical interval set inside [lo, hi] (None: there is none)."""
+    i = bisect_right(want, (lo, _INF)) - 1
+    if i >= 0 and want[i][1] >= lo:
+        return lo
+    i += 1
+    return want[i][0] if i < len(want) and want[i][0] <= hi else None
+
+
 def _clip(want: tuple[tuple[int, int], ...], lo: int, hi: int) -> list[tuple[int, int]]:
-    """The parts of a canonical interval set inside [lo, hi]."""
-    i = bisect_right(want, (lo, float("inf"))) - 1
-    i = max(i, 0)
-    out = []
-    while i < len(want) and want[i][0] <= hi:
-        a, b = want[i]
-        if b >= lo:
-            out.append((max(a, lo), min(b, hi)))
+    """The parts of a canonical interval set inside [lo, hi]: the intervals that meet it (a
+    slice), the first and last cut to its bounds."""
+    i = bisect_right(want, (lo, _INF)) - 1
+    if i < 0 or want[i][1] < lo:
         i += 1
+    j = bisect_right(want, (hi, _INF))      # want[:j]: the intervals starting at or before hi
+    if i >= j:
+        return []
+    out = list(want[i:j])
+    a, b = out[0]
+    if a < lo:
+        out[0] = (lo, b)
+    a, b = out[-1]
+    if b > hi:
+        out[-1] = (a, hi)
     return out
+
+
+_INF = float("inf")
 
 
 def route_for_address(address: str, routes: EffectiveRoutes | Iterable[Route]) -> Route | None:
