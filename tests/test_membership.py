@@ -116,3 +116,27 @@ def test_holds_all_is_subset(whole, part):
 
     assert _holds_all(whole, part) == iv.is_subset(part, whole) == all(
         any(lo <= x <= hi for lo, hi in whole) for a, b in part for x in range(a, b + 1))
+
+
+@given(pieces(), st.integers(0, WINDOW - 1), st.integers(0, WINDOW - 1))
+def test_a_result_shares_its_membership_with_indexes_of_its_own_sets_only(groups, x, y):
+    """`PathResult.membership` hands out the index it keeps only for its own distinct sets (the
+    same objects in the same order): box indexes built on it cut as plain ones do, and any other
+    list (reordered, fewer, equal copies) gets an index of its own that answers `holding`."""
+    from functools import partial
+
+    result = PathResult([PathPiece.of(boxes, [Step(NIC, ALLOWED)]) for boxes in groups], 1, (NIC,))
+    src, dst = AddressSet(((x, x),), ()), AddressSet(((y, y),), ())
+    plain = BoxIndex(groups)
+    shared = BoxIndex(groups, partial(result.membership, "src"), partial(result.membership, "dst"))
+    assert shared.cut(src, x, _cutter(None)) == plain.cut(src, x, _cutter(None))
+    assert shared.cut_point(src, x, dst, y) == plain.cut_point(src, x, dst, y)
+    for dim in ("src", "dst"):
+        own = [s for s in result._sets(dim, 4)]
+        assert result.membership(dim, own) is result.membership(dim, list(own))
+        if own:
+            assert (shared.membership if dim == "src" else shared._dst.membership) is result.membership(dim, own)
+        for sets in (own, own[::-1], own[1:], own[:1] * 2, [tuple(list(s)) for s in own]):
+            index = result.membership(dim, sets)
+            for z in range(-1, WINDOW + 1):
+                assert index.of(z) == holding(sets, z)

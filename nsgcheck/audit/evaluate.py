@@ -49,7 +49,7 @@ from nsgcheck.engine.context import nsg_export_of
 from nsgcheck.engine.egress import VmOutbound, egress_for
 from nsgcheck.engine.evaluate import Endpoint, Environment, Flow, PathMemo, PathSpec, Scope
 from nsgcheck.engine.firstmatch import ALLOW, ALLOWED, DENY
-from nsgcheck.engine.membership import Membership, single_v4
+from nsgcheck.engine.membership import single_v4
 from nsgcheck.engine.nsg import INBOUND, OUTBOUND, decides_alike
 from nsgcheck.engine.pathresult import combine
 from nsgcheck.engine.resolve import rule_protocols
@@ -895,7 +895,7 @@ class _AllowedIndex:
                     sets.append(ivs)
                     self.by_set.append([])
                 self.by_set[j].append((b.dst.v4, ok, _pair_volume(b)))
-        self.membership = Membership(sets)
+        self.membership = result.membership("src", sets)     # (the result's own: shared)
 
     def covers(self, a: int, b: int, volume: int) -> bool:
         """Whether the boxes holding a -> b are all certainly allowed and hold `volume` packets

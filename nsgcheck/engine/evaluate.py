@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any, Mapping
 
 from nsgcheck.estate import Estate
@@ -408,7 +408,8 @@ class _Stage:
     @cached_property
     def index(self) -> BoxIndex:
         """Its boxes (finals', then walking pieces') by the sources that hold an address."""
-        return BoxIndex([p.boxes for p in self.finals] + [b for b, _ in self.walking])
+        return BoxIndex([p.boxes for p in self.finals] + [b for b, _ in self.walking],
+                        partial(self.result.membership, "src"), partial(self.result.membership, "dst"))
 
     def cut(self, src: AddressSet, x: int, cut_dst: Any,
             point: tuple[AddressSet, int] | None = None) -> tuple[list[PathPiece], list]:

@@ -79,10 +79,15 @@ class BoxIndex:
     """The boxes of a list of pieces (their box tuples, in order), indexed by the IPv4 sources
     that hold an address (`Membership` over the distinct source sets)."""
 
-    __slots__ = ("groups", "flat", "sets", "by_set", "membership", "_touched", "_dst", "_both")
+    __slots__ = ("groups", "flat", "sets", "by_set", "membership", "_touched", "_dst", "_both", "_dst_index")
 
-    def __init__(self, groups: Sequence[tuple[Box, ...]]):
+    def __init__(self, groups: Sequence[tuple[Box, ...]],
+                 index: Callable[[list[Intervals]], Membership] = Membership,
+                 dst_index: Callable[[list[Intervals]], Membership] = Membership):
+        """`index`, `dst_index`: make the `Membership` of the distinct source (destination) sets:
+        one a caller already holds for the same sets, see `PathResult.membership`."""
         self.groups = list(groups)
+        self._dst_index = dst_index
         self.flat: list[tuple[int, Box]] = []
         ids: dict[int, int] = {}
         self.sets: list[Intervals] = []
@@ -97,7 +102,7 @@ class BoxIndex:
                     self.by_set.append([])
                 self.by_set[j].append(len(self.flat))
                 self.flat.append((g, b))
-        self.membership = Membership(self.sets)
+        self.membership = index(self.sets)
         self._touched: dict[tuple[int, ...], list[int]] = {}
         self._dst: BoxIndex | None = None        # the same boxes by destination (`cut_point`)
         self._both: dict[tuple[tuple[int, ...], tuple[int, ...]], list[int]] = {}
@@ -117,7 +122,7 @@ class BoxIndex:
         by_dst = self._dst
         if by_dst is None:
             by_dst = self._dst = BoxIndex([tuple(Box(b.protocols, b.dst, b.sport, b.src, b.dport) for b in boxes)
-                                           for boxes in self.groups])
+                                           for boxes in self.groups], self._dst_index)
         key = (self.membership.of(x), by_dst.membership.of(y))
         both = self._both.get(key)
         if both is None:

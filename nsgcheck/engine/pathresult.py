@@ -14,6 +14,7 @@ addresses out of an evaluation over the union of several subjects' addresses).
 
 from __future__ import annotations
 
+import operator
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from functools import cached_property, partial
@@ -376,9 +377,22 @@ class PathResult:
         look = self._bounds.get((dimension, fam))
         if look is None:
             found = self._sets(dimension, fam)
-            look = Membership(found).of if len(found) > _INDEXED else partial(holding, found)
+            look = self.membership(dimension, found).of if len(found) > _INDEXED else partial(holding, found)
             self._bounds[(dimension, fam)] = look
         return look
+
+    def membership(self, dimension: str, sets: Sequence[Any]) -> Membership:
+        """`Membership(sets)` for IPv4 interval sets of `dimension`: the one this result keeps
+        when `sets` are the distinct IPv4 sets of its boxes there (`_sets`: the same objects in
+        the same order), so that its point segmenter and the indexes callers build over its
+        pieces' boxes share one sweep; a new one for any other list."""
+        mine = self._sets(dimension, 4)
+        if len(sets) != len(mine) or not all(map(operator.is_, sets, mine)):
+            return Membership(sets)
+        found = self._bounds.get(("membership", dimension))
+        if found is None:
+            found = self._bounds[("membership", dimension)] = Membership(mine)
+        return found
 
     def _sets(self, dimension: str, fam: int) -> list[Any]:
         """The distinct interval sets of the boxes in `dimension` and family `fam` (by identity), in
