@@ -510,21 +510,63 @@ def test_re_audit_results_are_matched_as_pair_by_pair_comparison_matches_them():
             matched = [by_id.get(r.finding_id()) for r in before]
         return matched, [None if r is None else r.status for r in matched]
 
-    # each position: the audit's own result, or a new one of (a finding, a status)
-    pick = st.one_of(st.just(None), st.tuples(st.integers(0, 2), st.sampled_from(["pass", "fail"])))
+    # each position: the audit's own result, the last re-audit's result there ("last"), or a new
+    # one of (a finding, a status)
+    pick = st.one_of(st.just(None), st.just("last"), st.tuples(st.integers(0, 2), st.sampled_from(["pass", "fail"])))
 
     @settings(max_examples=300, deadline=None)
     # the second re-audit's new result sits where the first one's did not, with the finding the
     # first one's position had: what was read of the audit then is not what this one needs
     @example([[("new", 0, "pass"), None, None], [None, ("new", 0, "pass"), None]])
-    @given(st.lists(st.lists(pick, min_size=2, max_size=3).map(lambda p: [("new", *x) if x else None for x in p]),
-                    min_size=1, max_size=3))
+    # a result the last re-audit kept from the one before, then one of another finding where
+    # the last re-audit had the audit's own result
+    @example([[("new", 0, "pass"), None, None], [("last",), ("new", 0, "fail"), None], [("last",), None, None]])
+    @given(st.lists(st.lists(pick, min_size=2, max_size=3).map(
+        lambda p: [("new", *x) if isinstance(x, tuple) else ("last",) if x else None for x in p]),
+                    min_size=1, max_size=4))
     def check(rounds):
         memo: list = []
+        last: list = []
         for picks in rounds:
-            after = [before[i] if p is None else res(names[p[1]], p[2]) for i, p in enumerate(picks)]
+            after = [before[i] if p is None else last[i] if p == ("last",) and i < len(last) else
+                     res(names[p[1]], p[2]) if len(p) > 1 else res(names[i], "pass") for i, p in enumerate(picks)]
+            last = after
             got, got_statuses = _aligned(before, after, statuses, memo)
             want, want_statuses = plain(after)
             assert [id(r) for r in got] == [id(r) for r in want] and got_statuses == want_statuses
 
+    check()
+
+
+def test_findings_are_counted_as_their_distinct_finding_ids():
+    """Hypothesis: `_Findings` (the `fix_check` counts), which counts distinct findings per
+    (requirement, side, peer) from their subjects' ids without writing each finding id, gives the
+    number of distinct `finding_id`s: ids that differ in case only, the same subject as equal
+    objects, and ':' in requirements, subject or peer ids (ids that run together)."""
+    from hypothesis import example, given, settings, strategies as st
+
+    from nsgcheck.fixes.verify import _Findings
+
+    subjects = [Subject("vm", n, i) for n, i in (("a", "/s/A"), ("a", "/s/a"), ("b", "/s/a:b"), ("c", "/s/a"),
+                                                 ("d", ""), ("e", "b"), ("f", "/s/A:B"))]
+    base = Result("R", "t", subjects[0], "source", "fail", 0.0, "Storage", "tcp", "443")
+    kinds = st.tuples(st.sampled_from(["R", "R:source", "Q"]), st.sampled_from(["source", "group"]),
+                      st.sampled_from([None, *subjects]))
+    row = st.tuples(st.integers(0, 3), st.lists(st.sampled_from(subjects), max_size=5))
+
+    @settings(max_examples=300)
+    # "R:source:/s/a:b" twice: a subject id with ':' and no peer, a peer id after another subject's id
+    @example([("R", "source", None), ("R", "source", subjects[5])], [(0, [subjects[2]]), (1, [subjects[1]])])
+    # one finding, its peer's id written in two cases
+    @example([("R", "group", subjects[0]), ("R", "group", subjects[1])], [(0, [subjects[3]]), (1, [subjects[3]])])
+    @given(st.lists(kinds, min_size=1, max_size=4), st.lists(row, max_size=6))
+    def check(drawn, rows):
+        firsts = [base.replaced(requirement=q, side=side, peer=peer) for q, side, peer in drawn]
+        counted = _Findings()
+        want = set()
+        for k, picked in rows:
+            first = firsts[k % len(firsts)]
+            counted.add(first, iter(picked))
+            want.update(first.replaced(subject=s).finding_id() for s in picked)
+        assert len(counted) == len(want)
     check()

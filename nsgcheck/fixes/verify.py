@@ -25,7 +25,7 @@ from operator import and_, attrgetter, eq, is_not, ne, not_
 from typing import Any, Callable, Iterable, Sequence
 
 from nsgcheck.audit.fixplan import Fix
-from nsgcheck.audit.results import (NOT_APPLICABLE, PASS, Result, finding_ids_of_kind, kinds_of,
+from nsgcheck.audit.results import (NOT_APPLICABLE, PASS, Result, Subject, finding_id, kinds_of,
                                     positions_in_report_order, replaced_each)
 from nsgcheck.estate import Estate
 from nsgcheck.model import Origin, ref
@@ -37,6 +37,7 @@ MAX_ROUNDS = 3
 METHOD = "applied to the model together and audited again"
 _STATUS = attrgetter("status")
 _SUBJECT = attrgetter("subject")
+_SUBJECT_ID = attrgetter("id")
 #: what makes two results the same finding (`Result.finding_id`), compared without the text
 _FINDING = attrgetter("requirement", "side", "subject", "peer")
 
@@ -104,22 +105,37 @@ def _aligned(before: Sequence[Result], after: Sequence[Result], statuses: list[s
     (`AuditRun.again`): taken as they come when every pair is the same finding (the result it
     kept, most of them: by identity alone, with the status it had (`statuses`); or a new one of
     the same requirement, side, subject and peer, read once for both); otherwise matched by
-    finding id. `memo` (one per verification) keeps what was read of `before` last time."""
+    finding id. `memo` (one per verification) keeps what was read of `before` last time, and
+    the last re-audit when it was taken as it came, with its statuses: a result the next one
+    kept from it (by identity) is the same finding with the same status, so only the others
+    are read."""
     n = len(before)
     if len(after) == n:
+        last = memo[2] if len(memo) > 2 else None
+        if last is not None:
+            since = list(compress(range(n), map(is_not, last[0], after)))
+            if all(_FINDING(after[i]) == _FINDING(before[i]) for i in since):
+                now_statuses: list[str | None] = list(last[1])
+                for i in since:
+                    now_statuses[i] = after[i].status
+                memo[2:] = [(list(after), list(now_statuses))]
+                return list(after), now_statuses
         new = list(compress(range(n), map(is_not, before, after)))
         if not new:
+            memo[2:] = [(list(after), list(statuses))]
             return list(after), list(statuses)
-        if not memo or memo[0] != new:
-            memo[:] = [new, tuple(map(_FINDING, map(before.__getitem__, new)))]
+        if len(memo) < 2 or memo[0] != new:
+            memo[:2] = [new, tuple(map(_FINDING, map(before.__getitem__, new)))]
         picked = list(map(after.__getitem__, new))
         # (both read of each result at once: element by element)
         findings, now = zip(*zip(map(_FINDING, picked), map(_STATUS, picked)))
         if findings == memo[1]:
-            now_statuses: list[str | None] = list(statuses)
+            now_statuses = list(statuses)
             for i, status in zip(new, now):
                 now_statuses[i] = status
+            memo[2:] = [(list(after), list(now_statuses))]
             return list(after), now_statuses
+    memo[2:] = []
     by_id = {r.finding_id(): r for r in after}
     matched = [by_id.get(r.finding_id()) for r in before]
     return matched, [None if r is None else r.status for r in matched]
@@ -315,17 +331,17 @@ def verify_fixes(results: Sequence[Result], estate: Estate,
             offered.update(keys_of(i))
         return mine
 
-    with_fix: set[str] = set()
+    with_fix = _Findings()
     without_fix: set[str] = set()
     for k, positions in kept:
         if positions:
-            with_fix.update(finding_ids_of_kind(firsts[k], map(_SUBJECT, map(results.__getitem__, positions))))
+            with_fix.add(firsts[k], map(_SUBJECT, map(results.__getitem__, positions)))
             mine = verified_list(results[positions[0]], positions[0])
             for i, copy_ in zip(positions, replaced_each(map(results.__getitem__, positions), fixes=mine)):
                 out[i] = copy_
     for i in ok:
         r = results[i]
-        with_fix.add(r.finding_id())
+        with_fix.add(r, (r.subject,))
         out[i] = r.replaced(fixes=verified_list(r, i))
     by_note: dict[str, list[int]] = {}
     for i, note in notes.items():
@@ -360,6 +376,36 @@ def _fixes_of(after: list[Result | None], raw: Sequence[Result], applied: Estate
             where.update(zip(map(id, raw), range(len(raw))))
         return planned[where[id(r)]].fixes
     return fixes_of
+
+
+class _Findings:
+    """How many distinct finding ids (`Result.finding_id`) some results have, given kind by kind
+    (a kind's requirement, side and peer, and its results' subjects). Counted without writing
+    each id where ids cannot run together (no ':' in a requirement, side, peer or subject id: an
+    id then reads back into its parts, so two differ when their parts do); else by the ids."""
+
+    def __init__(self) -> None:
+        #: (requirement, side, peer id lower-cased) -> the subjects (by identity; held)
+        self._groups: dict[tuple[str, str, str], dict[int, Subject]] = {}
+
+    def add(self, first: Result, subjects: Iterable[Subject]) -> None:
+        """Results of `first`'s kind (its requirement, side and peer) about these subjects."""
+        key = (first.requirement, first.side, first.peer.id.lower() if first.peer else "")
+        held = self._groups.get(key)
+        if held is None:
+            held = self._groups[key] = {}
+        subjects = list(subjects)
+        held.update(zip(map(id, subjects), subjects))
+
+    def __len__(self) -> int:
+        everyone: dict[int, Subject] = {}
+        for held in self._groups.values():
+            everyone.update(held)
+        lowered = dict(zip(everyone, map(str.lower, map(_SUBJECT_ID, everyone.values()))))
+        if any(":" in part for key in self._groups for part in key) or any(":" in x for x in lowered.values()):
+            return len({finding_id(requirement, side, s.id, peer) for (requirement, side, peer), held
+                        in self._groups.items() for s in held.values()})
+        return sum(len(set(map(lowered.__getitem__, held))) for held in self._groups.values())
 
 
 def _still_says(status: str | None) -> str:
