@@ -675,3 +675,37 @@ def test_decides_alike_reads_the_remote_side_of_each_direction_from_one_cache():
         for direction in order:
             assert decides_alike(old, new, direction, channel, near, CATALOG, cache) == \
                 decides_alike(old, new, direction, channel, near, CATALOG, TermCache()) == (direction == "outbound")
+
+
+def _plain_rule_changes(old, new):
+    """`_rule_changes` written plainly (the reference)."""
+    if replace(old, rules=new.rules) != new:
+        return None, False
+    differ = tuple(r for r in old.rules if not any(r is x for x in new.rules)) + \
+        tuple(r for r in new.rules if not any(r is x for x in old.rules))
+    both_old = [r for r in old.rules if any(r is x for x in new.rules)]
+    both_new = [r for r in new.rules if any(r is x for x in old.rules)]
+    return differ, len(both_old) == len(both_new) and all(a is b for a, b in zip(both_old, both_new))
+
+
+@settings(max_examples=300)
+@given(pool=rules(), picks=st.lists(st.lists(st.integers(0, 12), max_size=8), min_size=2, max_size=2),
+       renamed=st.booleans())
+def test_rule_changes_are_the_rules_one_version_holds_by_identity(pool, picks, renamed):
+    """`_rule_changes` (ids in sets, the rules of the other version at once when it holds them
+    all) gives what the plain identity comparison gives: the rules only one version holds, in
+    order, and whether those both hold keep their order; rules held twice, equal copies (other
+    objects) and an NSG that differs in another field included."""
+    from nsgcheck.engine.nsg import _rule_changes
+
+    objects = list(pool) + [replace(r) for r in pool]       # equal copies are other rules
+    if not objects:
+        return
+    old_rules, new_rules = ([objects[i % len(objects)] for i in pick] for pick in picks)
+    old = NetworkSecurityGroup("/x/n", "n", tuple(old_rules), default_rules())
+    new = replace(old, rules=tuple(new_rules), name="m" if renamed else "n")
+    got, want = _rule_changes(old, new), _plain_rule_changes(old, new)
+    assert got[1] == want[1]
+    assert (got[0] is None) == (want[0] is None)
+    if want[0] is not None:
+        assert len(got[0]) == len(want[0]) and all(a is b for a, b in zip(got[0], want[0]))

@@ -256,12 +256,19 @@ def _rule_changes(old: NetworkSecurityGroup, new: NetworkSecurityGroup) -> tuple
     another field; whether the rules both hold are in the same order in both)."""
     if replace(old, rules=new.rules) != new:
         return None, False
-    old_ids = {id(r) for r in old.rules}
-    new_ids = {id(r) for r in new.rules}
-    differ = tuple(r for r in old.rules if id(r) not in new_ids) + tuple(r for r in new.rules if id(r) not in old_ids)
-    both_old = [r for r in old.rules if id(r) in new_ids]
-    both_new = [r for r in new.rules if id(r) in old_ids]
-    return differ, len(both_old) == len(both_new) and all(a is b for a, b in zip(both_old, both_new))
+    old_seq, new_seq = list(map(id, old.rules)), list(map(id, new.rules))
+    old_ids, new_ids = set(old_seq), set(new_seq)
+    gone, both_old = _only(old.rules, old_seq, new_ids)
+    added, both_new = _only(new.rules, new_seq, old_ids)
+    return gone + added, both_old == both_new
+
+
+def _only(rules: tuple[SecurityRule, ...], seq: list[int], others: set[int]) -> tuple[tuple[SecurityRule, ...], list[int]]:
+    """(the rules whose id `others` lacks, the ids of the others in order); `seq`: the rules' ids.
+    A fix mostly adds rules: when `others` holds every id, that is at once ((), `seq`)."""
+    if others.issuperset(seq):
+        return (), seq
+    return (tuple(r for r, i in zip(rules, seq) if i not in others), [i for i in seq if i in others])
 
 
 def nsg_terms(nsg: NetworkSecurityGroup, direction: str, ctx: ResolveContext,
