@@ -216,10 +216,13 @@ class Packer:
                     continue
             r = rows.row(subject, k)
             packed = self.result(r)
-            yield encode(packed)
             if line is None:
                 row = self._row(r, packed, (), encode) if k in more else None
                 made[k] = row[4:] if row is not None else False
+                if row is not None:      # (its line: the kind's around this row's subject's reference)
+                    yield row[4] + packed["subject"] + row[5]
+                    continue
+            yield encode(packed)
 
     def _row(self, r: dict[str, Any], packed: dict[str, Any], values: tuple, encode: Callable[[Any], str]) -> Any:
         """What `lines` reuses of a packed result: its line around the subject's reference, and
