@@ -170,6 +170,9 @@ def stages_child(arm: str, scn: str, tags: str, out: str) -> dict[str, float]:
                         ("_route_advisories", "advisories"), ("wrong_region_tags", "advisories"),
                         ("network_advisories", "advisories")):
         wrap("nsgcheck.audit.run", name, label)
+    # fix verification plans its re-audits through the function the CLI passes it (looked up at
+    # call time, so after the audit module bound its own copy): wrapped there, it is counted once
+    wrap("nsgcheck.audit.fixplan", "plan_report_fixes", "fix planning")
     wrap("nsgcheck.audit.results", "to_json", "to_json", owner="Report")
     for name in ("verify_report_fixes", "verify_fixes"):     # (the name before and after verification became typed)
         wrap("nsgcheck.fixes.verify", name, "verify", sets_phase="verify")
