@@ -415,22 +415,13 @@ _INF = float("inf")
 
 
 def _holds_all(whole: Any, part: Any) -> bool:
-    """`iv.is_subset(part, whole)`: at once when one interval of `whole` spans all of `part`, else
-    each interval of `part` must lie in the interval of `whole` that holds its start (canonical
-    sets: one spanning two would span the gap between them), found by a binary search from the
-    previous one's, stopping at the first that does not (no difference is built)."""
+    """`iv.is_subset(part, whole)`, at once when one interval of `whole` spans all of `part`."""
     if not part:
         return True
     k = bisect_right(whole, (part[0][0], _INF)) - 1
-    if k < 0:
-        return False
-    if whole[k][1] >= part[-1][1]:
+    if k >= 0 and whole[k][1] >= part[-1][1]:
         return True
-    for lo, hi in part:
-        k = bisect_right(whole, (lo, _INF), k) - 1
-        if whole[k][1] < hi:
-            return False
-    return True
+    return iv.is_subset(part, whole)
 
 
 @dataclass(frozen=True)
