@@ -23,7 +23,7 @@ from nsgcheck.audit.evaluate import _AllowedIndex, evaluate_all, reevaluate
 from nsgcheck.audit.scenario import build_scenario
 from nsgcheck.audit.subjects import find_subjects
 from nsgcheck.engine.firstmatch import ALLOWED, DENIED, EITHER
-from nsgcheck.engine.pathresult import Device, DeviceKind, PathPiece, PathResult, Step
+from nsgcheck.engine.pathresult import Device, DeviceKind, PathPiece, PathResult, Step, combine
 from nsgcheck.engine.space import Box
 from nsgcheck.estate import Estate
 from nsgcheck.model import (ApplicationSecurityGroup, IpConfiguration, NetworkInterface,
@@ -204,3 +204,42 @@ def test_a_piece_counts_as_allowed_only_when_it_and_its_steps_allow_only():
              "a partial step": (PathPiece(box, (Step(fw, ALLOWED, partial=True),), ALLOWED), False)}
     for name, (piece, allowed) in cases.items():
         assert _AllowedIndex(PathResult([piece])).covers(a, b, 65536) is allowed, name
+
+
+def _allowed_plain(result: PathResult, a: int, b: int, volume: int) -> bool:
+    """`_AllowedIndex.covers` the plain way: the part projected onto a -> b, every piece left
+    allowed only (itself and its steps, nothing partial), and all of the pair's packets held."""
+    got = result.project(src=AddressSet.parse(str(IPv4Address(a))), dst=AddressSet.parse(str(IPv4Address(b))))
+    return all(p.outcomes == ALLOWED and not p.partial and combine(p.steps) == ALLOWED
+               and not any(s.partial for s in p.steps) for p in got.pieces) and got.total == volume
+
+
+_HOSTS = [f"10.0.0.{i}" for i in range(8)] + ["10.0.0.0/30", "10.0.0.4/30", "10.0.0.0/29"]
+
+
+@st.composite
+def _parts(draw):
+    """A part of up to 14 pieces (more than the 8 distinct source sets above which look-ups go
+    through a `Membership` index), boxes over 8 addresses, ranges of them and a few ports."""
+    fw = Device(DeviceKind.FIREWALL, "fw")
+    pieces = []
+    for _ in range(draw(st.integers(0, 14))):
+        boxes = tuple(Box(frozenset({"tcp"}), AddressSet.parse(draw(st.sampled_from(_HOSTS))), PortSet.everything(),
+                          AddressSet.parse(draw(st.sampled_from(_HOSTS))),
+                          PortSet.parse(draw(st.sampled_from(["20004", "20004-20005", "20005"]))))
+                      for _ in range(draw(st.integers(1, 3))))
+        steps = (Step(fw, draw(st.sampled_from([ALLOWED, ALLOWED, EITHER])), partial=draw(st.booleans())),) \
+            if draw(st.booleans()) else ()
+        pieces.append(PathPiece(boxes, steps, draw(st.sampled_from([ALLOWED, ALLOWED, DENIED])),
+                                draw(st.integers(0, 5)) == 0))
+    return PathResult(pieces)
+
+
+@settings(max_examples=300)
+@given(_parts(), st.integers(0, 7), st.integers(0, 7), st.sampled_from([65536, 2 * 65536]))
+def test_a_pair_read_off_as_allowed_equals_the_plain_projection(part, a, b, ports):
+    """The index reads the part's own point segmenter (its `Membership` over the boxes' source
+    sets, shared with the signatures): its answer equals projecting the part onto the pair."""
+    base = int(IPv4Address("10.0.0.0"))
+    index = _AllowedIndex(part)
+    assert index.covers(base + a, base + b, ports) == _allowed_plain(part, base + a, base + b, ports)
