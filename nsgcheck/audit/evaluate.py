@@ -617,6 +617,9 @@ class _PairTable:
         self._group_ends: dict[int, tuple[int, ...]] = {}
         self.counts: dict[tuple, Any] = {}                # `tally_key` -> its `_Counts`
         self._allowed: dict[tuple[bool, int], _AllowedIndex] = {}     # (sender?, end) -> its index
+        #: (sender?, end, a sender's signature in its source dimension, a receiver's in its
+        #: destination dimension) -> whether every packet between them is certainly allowed there
+        self._covered: dict[tuple, bool] = {}
         self._volume: int | None = None                   # packets of one pair (`allowed`)
 
     def stale_parts(self, otherwise: "_Otherwise") -> frozenset[tuple[bool, int]]:
@@ -651,6 +654,7 @@ class _PairTable:
         out._classes = {}
         out.counts = {}
         out._allowed = {k: v for k, v in self._allowed.items() if k not in stale}
+        out._covered = {k: v for k, v in self._covered.items() if k[:2] not in stale}
         for (outbound, x), stage in out._stages.items():
             flow = self.send_flow[x] if outbound else self.recv_flow[x]
             ev.memo.adopt_stage("sender" if outbound else "receiver", self.ends[x], flow, True, stage)
@@ -769,23 +773,32 @@ class _PairTable:
         key = (x, y, self.own(i)[0], self.row(x, k)[0], self.row(y, i)[1], self.own(k)[1])
         v = self._verdicts.get(key)
         if v is None:
-            v = self._verdicts[key] = _PASSED if self.allowed(i, k) else self.pair_verdict(i, k)
+            v = self._verdicts[key] = _PASSED if self.allowed(i, k, key) else self.pair_verdict(i, k)
         return v
 
-    def allowed(self, i: int, k: int) -> bool:
+    def allowed(self, i: int, k: int, key: tuple) -> bool:
         """Whether every packet of sender i to receiver k is certainly allowed, read off the two
         parts without projecting the path (`_AllowedIndex`): the pair's verdict is then `_PASSED`.
-        False when that is not certain (the pair's verdict is then worked out)."""
+        False when that is not certain (the pair's verdict is then worked out). `key`: the pair's
+        verdict key (`verdict`). What a part's index answers for the pair reads only which of the
+        part's source sets hold i and which of its destination sets hold k: i's signature in the
+        part's source dimension and k's in its destination dimension, so it is remembered by them
+        (pairs of other receivers or senders with the same signatures there share it)."""
         a, b = self.point[i], self.point[k]
         if a is None or b is None:
             return False
         if self._volume is None:
             self._volume = sum(_pair_volume(box) for box in self.send_flow[0].space() if not box.is_empty())
-        for outbound, x in ((True, self.end[i]), (False, self.end[k])):
-            index = self._allowed.get((outbound, x))
-            if index is None:
-                index = self._allowed[(outbound, x)] = _AllowedIndex(self.part(outbound, x))
-            if not index.covers(a, b, self._volume):
+        x, y, out_src, out_dst, in_src, in_dst = key
+        covered = self._covered
+        for part in ((True, x, out_src, out_dst), (False, y, in_src, in_dst)):
+            hit = covered.get(part)
+            if hit is None:
+                index = self._allowed.get(part[:2])
+                if index is None:
+                    index = self._allowed[part[:2]] = _AllowedIndex(self.part(part[0], part[1]))
+                hit = covered[part] = index.covers(a, b, self._volume)
+            if not hit:
                 return False
         return True
 
