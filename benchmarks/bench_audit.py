@@ -15,10 +15,13 @@ Per estate: the baseline process (`json.load` of the estate and the tag file), t
 (wall and CPU time, peak resident memory, report size), and once more in one process the CPU
 time of each stage (load, subjects, evaluation, fix planning, advisories, `to_json`, fix
 verification and its re-audits, write). `--tree DIR` measures another checkout with the same
-script (its nsgcheck is imported from DIR): that is how the "before" figures are taken.
+script (its nsgcheck is imported from DIR). The "before" figures come either from an earlier run
+saved with `--save` (`--before FILE`), or, better on a shared machine whose speed drifts by more
+than a small change gains, from `--against DIR`: that checkout is measured in the same run, its
+audit processes alternated one by one with this checkout's (the order swapped every run).
 
     python benchmarks/bench_audit.py [--runs 3] [--estates issue13,design,scale] [--tree DIR]
-                                     [--save FILE] [--before FILE] [--write-readme]
+                                     [--against DIR | --before FILE] [--save FILE] [--write-readme]
 """
 
 from __future__ import annotations
@@ -93,18 +96,31 @@ def _own_peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def measure(name: str, tags: str, tree: str | None, runs: int) -> dict:
+def measure(name: str, tags: str, trees: list[str | None], runs: int) -> list[dict]:
+    """The figures of each checkout in `trees` (None: this one) on one estate. The baseline and
+    every tree's audit are alternated process by process, the trees' order swapped every run, so
+    that all see the same machine load; the baseline (no nsgcheck) is shared."""
     arm, scn = estate_files(name)
-    env = _env(tree)
-    out = Path(tempfile.gettempdir()) / f"nsgcheck-bench-report-{os.getpid()}.json"
     base_cmd = [sys.executable, "-c", "import json, sys\nfor f in sys.argv[1:]:\n    with open(f, 'rb') as fh:\n"
                                       "        json.load(fh)", str(arm), tags]
-    audit_cmd = [sys.executable, "-m", "nsgcheck", "audit", str(arm), "--tags", tags, "--scenario", str(scn),
-                 "--format", "json", "-o", str(out)]
-    base, audit = [], []
-    for _ in range(runs):           # alternated, so that both see the same machine load
-        base.append(run_process(base_cmd, env))
-        audit.append(run_process(audit_cmd, env))
+    outs = [Path(tempfile.gettempdir()) / f"nsgcheck-bench-report-{os.getpid()}-{i}.json" for i in range(len(trees))]
+    base: list[dict] = []
+    audits: list[list[dict]] = [[] for _ in trees]
+    for run in range(runs):
+        base.append(run_process(base_cmd, _env(None)))
+        order = range(len(trees)) if run % 2 == 0 else reversed(range(len(trees)))
+        for i in order:
+            audits[i].append(run_process([sys.executable, "-m", "nsgcheck", "audit", str(arm), "--tags", tags,
+                                          "--scenario", str(scn), "--format", "json", "-o", str(outs[i])],
+                                         _env(trees[i])))
+    return [_figures(name, arm, scn, tags, tree, runs, base, audit, out)
+            for tree, audit, out in zip(trees, audits, outs)]
+
+
+def _figures(name: str, arm: Path, scn: Path, tags: str, tree: str | None, runs: int, base: list[dict],
+             audit: list[dict], out: Path) -> dict:
+    """One tree's figures: medians of its runs, its report's size and summary, its stages."""
+    env = _env(tree)
     report_bytes = out.stat().st_size
     # read in a child: a child's peak memory (wait4) counts its parent's high-water mark at the
     # fork, so this process must stay smaller than any audit it measures (see _own_peak_mb)
@@ -209,15 +225,17 @@ def stage_rows(st: dict[str, float]) -> list[tuple[str, float]]:
     return [(label, v) for label, v in rows if v or label.startswith("audit:")] + [("(audit total)", audit)]
 
 
-def section(after: dict, before: dict | None, tags: str) -> str:
+def section(after: dict, before: dict | None, tags: str, alternated: bool = False) -> str:
     cpus = os.cpu_count()
     lines = [BEGIN, "## audit: whole process on generated estates (issue 13, DESIGN.md budgets)", "",
              f"Estates from `benchmarks/generate_estate.py` (seed 7), audited as a user runs it: "
              f"`nsgcheck audit ESTATE.json --tags {Path(tags).name} --scenario SCENARIO.json --format json -o FILE`, "
              f"each run a fresh process. Machine: {cpus} CPUs (shared with other work), Python "
              f"{platform.python_version()}. Medians of {after[next(iter(after))]['runs']} runs, the baseline "
-             f"process alternated with the audit. Measured by `python benchmarks/bench_audit.py --write-readme`"
-             + (" (before: the same script with `--tree` on the commit before this work)." if before else "."), ""]
+             f"process alternated with the audit. Measured by `python benchmarks/bench_audit.py --write-readme"
+             + ((" --against DIR` (before: DIR, the commit before this work, its audit processes alternated one by "
+                 "one with the after tree's in the same run)." if alternated else
+                 "` (before: the same script with `--tree` on the commit before this work).") if before else "`."), ""]
     for name, title, budget in (("issue13", "issue 13 estate: 300 NSGs x 150 hand-grown rules, 3,000 VMs in "
                                             "groups of 10", "<= 4x the json.load process, < 1 GiB, report <= 2x the estate"),
                                 ("design", "DESIGN.md estate: 1,000 NSGs x 200 rules, 10,000 NICs in 200 groups "
@@ -272,12 +290,17 @@ def main() -> None:
     ap.add_argument("--tree", help="measure the nsgcheck of this checkout (e.g. a worktree of an older commit)")
     ap.add_argument("--save", help="write the figures to this JSON file")
     ap.add_argument("--before", help="figures of the tree before (a --save file) to show beside these")
+    ap.add_argument("--against", metavar="DIR",
+                    help="measure this checkout too, alternated process by process with the measured one, "
+                         "and show it as the tree before")
     ap.add_argument("--write-readme", action="store_true", help="update the audit section of benchmarks/README.md")
     ap.add_argument("--stages", nargs=4, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.stages:
         print(json.dumps(stages_child(*a.stages)))
         return
+    if a.before and a.against:
+        sys.exit("give --before FILE or --against DIR, not both")
     if not Path(a.tags).exists():
         sys.exit(f"tag file not found: {a.tags} (pass --tags)")
     names = [n for g in a.estates.split(",") for n in GROUPS.get(g.strip(), [g.strip()])]
@@ -287,18 +310,23 @@ def main() -> None:
     # every measured process reads .pyc files, as an installed package does (whatever the
     # environment says about writing them): no run pays for compiling the modules
     compile_tree(Path(a.tree) if a.tree else REPO)
-    results = {}
+    if a.against:
+        compile_tree(Path(a.against))
+    trees = [a.tree] + ([a.against] if a.against else [])
+    results, against = {}, {}
     for name in names:
-        r = measure(name, a.tags, a.tree, a.runs)
-        results[name] = r
+        figures = measure(name, a.tags, trees, a.runs)
+        r = results[name] = figures[0]
+        if a.against:
+            against[name] = figures[1]
         print(f"{name}: audit {r['wall']:.2f} s wall, {r['cpu']:.2f} s CPU (baseline {r['base_wall']:.2f} s: "
               f"{r['wall'] / r['base_wall']:.1f}x), {r['rss_mb']:.0f} MB, report {r['report_mb']:.1f} MB "
               f"({r['report_mb'] / r['estate_mb']:.2f}x the estate); stages "
               + ", ".join(f"{k} {v:.2f}" for k, v in r["stages"].items()), file=sys.stderr)
     if a.save:
         Path(a.save).write_text(json.dumps(results, indent=1), encoding="utf-8")
-    before = json.loads(Path(a.before).read_text(encoding="utf-8")) if a.before else None
-    text = section(results, before, a.tags)
+    before = json.loads(Path(a.before).read_text(encoding="utf-8")) if a.before else (against or None)
+    text = section(results, before, a.tags, alternated=bool(a.against))
     print(text)
     if a.write_readme:
         from common import write_section
