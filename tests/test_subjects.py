@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from audit_helpers import NET, add_vm, add_vnet, scenario, worked_estate
+import dataclasses
+
+import pytest
+from audit_helpers import NET, add_vm, add_vnet, scenario, subnet_id, vnet_id, worked_estate
+from hypothesis import settings
 
 from nsgcheck.audit.scenario import build_scenario
 from nsgcheck.audit.subjects import find_subjects
@@ -178,3 +182,75 @@ def test_vnet_name_indexes_answer_as_the_scans(vnets, mapping, keys):
     for key in [k for pair in mapping for k in pair] + keys + [v.id for v in estate.vnets.values()]:
         assert names.resolve(key) == resolve_vnet(estate, key)
         assert index.target(key) == mapped_target_vnet(estate, scenario, key)
+
+
+# --------------------------------------------------------------------------- per-VM shortcuts vs the plain computation
+from nsgcheck.audit.scenario import TargetHint  # noqa: E402
+from nsgcheck.audit.subjects import (AuditSubject, Placement, _target_placement, ipv4_of,  # noqa: E402
+                                     new_audit_subject, new_placement)
+from nsgcheck.model import Subnet  # noqa: E402
+from nsgcheck.values.addresses import AddressError, AddressSet  # noqa: E402
+
+
+def _landing_estate() -> Estate:
+    """Two source networks with a subnet `app` each (and `db`), two target networks: one with
+    `app` holding IPv4 and IPv6 (what the families select differs), one with other names."""
+    e = Estate()
+    add_vnet(e, "src-a", "eastus", "10.1.0.0/16", {"app": ("10.1.0.0/24", None), "db": ("10.1.1.0/24", None)})
+    add_vnet(e, "src-b", "eastus", "10.5.0.0/16", {"app": ("10.5.0.0/24", None)})
+    add_vnet(e, "dr-a", "centralus", "10.1.0.0/16", {"db": ("10.1.1.0/24", None)})
+    e.add("subnets", Subnet(subnet_id("dr-a", "app"), "app", vnet_id("dr-a"), ("10.1.0.0/25", "fd00::/64")))
+    add_vnet(e, "dr-b", "westus", "10.9.0.0/16", {"zz": ("10.9.1.0/24", None), "mm": ("10.9.2.0/24", "nsg-x")})
+    return e
+
+
+_SOURCES = (("src-a", "app"), ("src-a", "db"), ("src-b", "app"), None)
+_HINTS = (None, TargetHint(network_id="dr-b"), TargetHint(subnet_name="db"), TargetHint(network_id="dr-a", subnet_name="zz"))
+
+
+@settings(max_examples=150)
+@given(st.lists(st.tuples(st.sampled_from(_SOURCES), st.sampled_from(((4,), (4, 6))), st.sampled_from(range(len(_HINTS))),
+                          st.sampled_from(("10.1.0.4", "10.1.1.9", "10.5.0.7", "10.9.1.1", None))),
+                min_size=1, max_size=12),
+       st.sampled_from(({"src-a": "dr-a", "src-b": "dr-b"}, {"src-a": "dr-b"}, {"src-b": "dr-missing"})))
+def test_where_a_vm_lands_remembered_per_source_subnet_is_the_plain_answer(calls, mapping):
+    """`_target_placement` with one index for many VMs (where a VM without a replicated item lands
+    is remembered per source subnet and families) gives what it gives with a fresh index for each VM
+    (nothing remembered): VMs with and without replicated-item hints, both families, subnets of the
+    same name in two networks, addresses that fit the target subnet or not, no mapping."""
+    e = _landing_estate()
+    hints = tuple((ref(f"/vm/{i}"), h) for i, h in enumerate(_HINTS) if h is not None)
+    scen = dataclasses.replace(scenario(network_mapping=mapping), target_hints=hints)
+    index: dict = {}
+    for source, fams, hint, ip in calls:
+        subnet = e.subnets[ref(subnet_id(*source))] if source else None
+        ip_set = AddressSet.parse(ip) if ip else None
+        args = (e, scen, subnet, ip_set, ip, fams, f"/vm/{hint}")
+        assert _target_placement(*args, index) == _target_placement(*args, None)
+
+
+@given(st.one_of(st.ip_addresses().map(str),
+                 st.builds(lambda a, n: f"{a}/{n}", st.ip_addresses(v=4), st.integers(0, 33)),
+                 st.builds(lambda a, n: f"{a}/{n}", st.ip_addresses(v=6), st.integers(0, 129)),
+                 st.sampled_from(("", " 10.0.0.4", "10.0.0.256", "10.0.0", "::1/64", "x", "010.0.0.1"))))
+def test_a_nics_address_is_what_the_general_parse_gives(text):
+    """`ipv4_of` (one interval) against `AddressSet.parse(text).only((4,))`: same set or same error."""
+    try:
+        want = AddressSet.parse(text).only((4,))
+    except AddressError:
+        with pytest.raises(AddressError):
+            ipv4_of(text)
+        return
+    assert ipv4_of(text) == want
+
+
+def test_placements_made_at_once_are_the_data_classes():
+    p = dict(address=AddressSet.parse("10.0.0.4"), address_text="10.0.0.4", subnet_id="s", vnet_id="v",
+             nic_nsg_id="n", subnet_nsg_id=None, route_table_id="r", asg_ids=("a",), asgs_unknown=True, region="eastus",
+             unknown=("u",), notes=("n",), outside="o", outbound=None)
+    assert new_placement(**p) == Placement(**p) and hash(new_placement(**p)) == hash(Placement(**p))
+    s = dict(subject=None, source=Placement(**p), target=None, target_reason="why", vm_id="vm", nic_id="nic",
+             os_type="linux", aliases=("x",))
+    assert vars(new_audit_subject(**s)) == vars(AuditSubject(**s))
+    with pytest.raises(TypeError):
+        new_placement(address_text="x", address=p["address"])

@@ -19,10 +19,10 @@ from nsgcheck.audit.scenario import Scenario, normalize_region
 from nsgcheck.engine.context import HOST_VIP, export_file_stem, export_key
 from nsgcheck.engine.effective import effective_nsg
 from nsgcheck.engine.egress import VmOutbound
-from nsgcheck.values.addresses import AddressError, AddressSet
+from nsgcheck.values.addresses import AddressError, AddressSet, parse_cidr
 from nsgcheck.estate import Estate
 from nsgcheck.model import (AddressKind, EffectiveNsgExport, NetworkInterface, NetworkSecurityGroup, Subnet,
-                            Unknown, VirtualMachine, ref)
+                            Unknown, VirtualMachine, quick, ref)
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,13 @@ class AuditSubject:
     nic_id: str | None = None
     os_type: str | None = None
     aliases: tuple[str, ...] = field(default=(), compare=False)   # lower-case names/ids that select it
+
+
+#: `Placement(...)` and `AuditSubject(...)` given every field in order (`model.quick`): a subject per VM
+new_placement = quick(Placement)
+new_audit_subject = quick(AuditSubject)
+_new_outbound = quick(VmOutbound)
+_EMPTY = AddressSet.empty()
 
 
 def _text(v: object) -> str | None:
@@ -206,18 +213,14 @@ def _placement_reasons(subnet: Subnet) -> list[str]:
     return out
 
 
-def _target_placement(estate: Estate, scenario: Scenario, source_subnet: Subnet | None,
-                      ip: AddressSet | None, ip_text: str | None, families: tuple[int, ...],
-                      vm_id: str | None, index: dict | None = None,
-                      nic_id: str | None = None) -> tuple[Placement | None, str]:
-    """Placement after failover, or (None, reason). A replicated item's per-NIC settings decide when
-    present (recovery network, subnet, static IP, NIC NSG, public IP, pools); else the mapping."""
-    index = index if index is not None else {}
+def _landing(estate: Estate, scenario: Scenario, source_subnet: Subnet | None, families: tuple[int, ...],
+             hint: Any, rnic: Any, rcfg: Any, index: dict) -> "str | tuple[str, Subnet, _SubnetSide, tuple[str, ...]]":
+    """Where a VM of `source_subnet` lands after failover (`hint`, `rnic`, `rcfg`: its replicated
+    item's settings, its NIC's and that NIC's primary configuration's; None without): (target
+    network id, target subnet, what a VM there reads of it, reasons it is not determined), or why
+    there is no target (a message)."""
     if "subnets" not in index:
         index["subnets"] = subnets_by_vnet(estate)
-    hint = scenario.hint_for(vm_id) if vm_id else None
-    rnic = hint.nic_for(nic_id) if hint is not None else None
-    rcfg = rnic.primary_config() if rnic is not None else None
     tgt_key = None
     if rnic is not None and isinstance(rnic.recovery_network_id, str):
         tgt_key = rnic.recovery_network_id
@@ -232,7 +235,7 @@ def _target_placement(estate: Estate, scenario: Scenario, source_subnet: Subnet 
             mapped[vnet_key] = index["mapping"].target(vnet_key)
         tgt_key = mapped[vnet_key]
     if tgt_key is None:
-        return None, "no target network: no network mapping for this VM's virtual network (give --network-mapping SOURCE_VNET=TARGET_VNET or a scenario file)"
+        return "no target network: no network mapping for this VM's virtual network (give --network-mapping SOURCE_VNET=TARGET_VNET or a scenario file)"
     memo = index.setdefault("vnets", {})
     if tgt_key not in memo:
         if "vnet_names" not in index:
@@ -240,7 +243,7 @@ def _target_placement(estate: Estate, scenario: Scenario, source_subnet: Subnet 
         memo[tgt_key] = index["vnet_names"].resolve(tgt_key)
     tgt_vnet = memo[tgt_key]
     if tgt_vnet is None:
-        return None, f"no target network: the mapped target virtual network {tgt_key!r} is not in the inputs"
+        return f"no target network: the mapped target virtual network {tgt_key!r} is not in the inputs"
     reasons: list[str] = []
     wanted = hint.subnet_name if hint else None
     if rcfg is not None and isinstance(rcfg.recovery_subnet_name, str):
@@ -253,11 +256,39 @@ def _target_placement(estate: Estate, scenario: Scenario, source_subnet: Subnet 
         tmemo[tkey] = target_subnet(estate, tgt_vnet, tkey[1], tkey[2], index["subnets"])
     subnet = tmemo[tkey]
     if subnet is None:
-        return None, f"no target network: the target virtual network {tgt_key!r} has no subnets in the inputs"
+        return f"no target network: the target virtual network {tgt_key!r} has no subnets in the inputs"
     # what every VM failed over to this subnet reads of it (and of its network): once per subnet
     side = _target_side(estate, scenario, subnet, tgt_vnet, families, index)
+    return tgt_vnet, subnet, side, tuple(reasons) + side.reasons
+
+
+def _target_placement(estate: Estate, scenario: Scenario, source_subnet: Subnet | None,
+                      ip: AddressSet | None, ip_text: str | None, families: tuple[int, ...],
+                      vm_id: str | None, index: dict | None = None,
+                      nic_id: str | None = None) -> tuple[Placement | None, str]:
+    """Placement after failover, or (None, reason). A replicated item's per-NIC settings decide when
+    present (recovery network, subnet, static IP, NIC NSG, public IP, pools); else the mapping."""
+    hint = scenario.hint_for(vm_id) if vm_id else None
+    rnic = hint.nic_for(nic_id) if hint is not None else None
+    rcfg = rnic.primary_config() if rnic is not None else None
+    if index is None:
+        landing = _landing(estate, scenario, source_subnet, families, hint, rnic, rcfg, {})
+    elif hint is None:
+        # no replicated item: where a VM lands follows from its source subnet alone (the same
+        # for every VM of the subnet of this run's index)
+        memo = index.setdefault("landings", {})
+        key = (id(source_subnet), families)
+        hit = memo.get(key)
+        if hit is None or hit[0] is not source_subnet:
+            hit = memo[key] = (source_subnet, _landing(estate, scenario, source_subnet, families, None, None, None, index))
+        landing = hit[1]
+    else:
+        landing = _landing(estate, scenario, source_subnet, families, hint, rnic, rcfg, index)
+    if type(landing) is str:
+        return None, landing
+    tgt_vnet, subnet, side, landing_reasons = landing
     rng = side.range
-    reasons += side.reasons
+    reasons = list(landing_reasons)
     notes = []
     static = rcfg.recovery_static_ip if rcfg is not None else None
     if isinstance(static, str):
@@ -286,10 +317,10 @@ def _target_placement(estate: Estate, scenario: Scenario, source_subnet: Subnet 
         outbound = VmOutbound(public_ip_id=rcfg.recovery_public_ip_id,
                               pool_ids=tuple(ref(x) for x in rcfg.recovery_lb_pool_ids),
                               private_ip=static if isinstance(static, str) else None)
-    return Placement(address=addr, address_text=text, subnet_id=side.subnet_id, vnet_id=tgt_vnet,
-                     nic_nsg_id=nic_nsg, subnet_nsg_id=side.nsg_id, route_table_id=side.route_table_id, asg_ids=(),
-                     asgs_unknown=True, region=side.region, unknown=tuple(reasons), notes=tuple(notes),
-                     outbound=outbound), ""
+    return new_placement(address=addr, address_text=text, subnet_id=side.subnet_id, vnet_id=tgt_vnet,
+                         nic_nsg_id=nic_nsg, subnet_nsg_id=side.nsg_id, route_table_id=side.route_table_id, asg_ids=(),
+                         asgs_unknown=True, region=side.region, unknown=tuple(reasons), notes=tuple(notes),
+                         outside="", outbound=outbound), ""
 
 
 def _target_side(estate: Estate, scenario: Scenario, subnet: Subnet, vnet_id: str, families: tuple[int, ...],
@@ -325,6 +356,13 @@ def _region(text: str | None, index: dict | None) -> str | None:
     return hit
 
 
+def ipv4_of(text: str) -> AddressSet:
+    """`AddressSet.parse(text).only((4,))` (one per VM: a NIC's private IP), without the general
+    set construction: one address or network is one interval. AddressError as `parse` raises it."""
+    family, lo, hi = parse_cidr(text)
+    return AddressSet(((lo, hi),)) if family == 4 else _EMPTY
+
+
 def _asg_key(cfg: Any) -> tuple[str, ...]:
     """The ASG ids of an IP configuration, as an evaluation key; undetermined membership is its own key."""
     if cfg is None:
@@ -337,9 +375,9 @@ def nic_outbound(nic: NetworkInterface, cfg: Any) -> VmOutbound | None:
     """The NIC-level facts of its way out (primary IP configuration: secondary ones give no outbound)."""
     if cfg is None:
         return None
-    return VmOutbound(public_ip_id=cfg.public_ip_id, pool_ids=cfg.lb_pool_ids, pools_unknown=cfg.lb_pools_unknown,
-                      private_ip=cfg.private_ip if isinstance(cfg.private_ip, str) else None,
-                      default_outbound=nic.default_outbound_connectivity)
+    return _new_outbound(public_ip_id=cfg.public_ip_id, pool_ids=cfg.lb_pool_ids, pools_unknown=cfg.lb_pools_unknown,
+                         private_ip=cfg.private_ip if isinstance(cfg.private_ip, str) else None,
+                         default_outbound=nic.default_outbound_connectivity)
 
 
 @dataclass(frozen=True)
@@ -381,7 +419,7 @@ def _nic_subject(estate: Estate, scenario: Scenario, nic: NetworkInterface,
         reasons.append(f"subnet of NIC {nic.name} is not in the inputs ({cfg.subnet_id})")
     if cfg is not None and isinstance(cfg.private_ip, str) and cfg.private_ip:
         try:
-            ip_set = AddressSet.parse(cfg.private_ip).only((4,))
+            ip_set = ipv4_of(cfg.private_ip)
             ip_text = cfg.private_ip
         except AddressError as exc:
             reasons.append(f"private IP of NIC {nic.name}: {exc}")
@@ -402,13 +440,13 @@ def _nic_subject(estate: Estate, scenario: Scenario, nic: NetworkInterface,
     if isinstance(nic.nsg_id, Unknown):
         reasons.append(f"NSG of NIC {nic.name} not determined: {nic.nsg_id}")
     region = _vm_region(scenario, vm.location if vm else None, nic.location, index=index)
-    src = Placement(address=addr, address_text=text,
-                    subnet_id=side.subnet_id if side else None, vnet_id=side.vnet_id if side else None,
-                    nic_nsg_id=_nsg(nic.nsg_id), subnet_nsg_id=side.nsg_id if side else None,
-                    route_table_id=side.route_table_id if side else None,
-                    asg_ids=_asg_key(cfg),
-                    region=region, unknown=tuple(reasons), notes=tuple(notes),
-                    outbound=nic_outbound(nic, cfg))
+    src = new_placement(address=addr, address_text=text,
+                        subnet_id=side.subnet_id if side else None, vnet_id=side.vnet_id if side else None,
+                        nic_nsg_id=_nsg(nic.nsg_id), subnet_nsg_id=side.nsg_id if side else None,
+                        route_table_id=side.route_table_id if side else None,
+                        asg_ids=_asg_key(cfg), asgs_unknown=False,
+                        region=region, unknown=tuple(reasons), notes=tuple(notes),
+                        outside="", outbound=nic_outbound(nic, cfg))
     tgt, why = _target_placement(estate, scenario, subnet, ip_set, ip_text, (4,), vm.id if vm else None, index,
                                  nic.id)
     if vm is not None:
@@ -417,8 +455,8 @@ def _nic_subject(estate: Estate, scenario: Scenario, nic: NetworkInterface,
     else:
         subj = Subject("nic", nic.name, nic.id, text, region or "")
         aliases = (nic.name.lower(), ref(nic.id))
-    return AuditSubject(subj, src, tgt, why, vm_id=vm.id if vm else None, nic_id=nic.id,
-                        os_type=vm.os_type if vm else None, aliases=aliases)
+    return new_audit_subject(subject=subj, source=src, target=tgt, target_reason=why, vm_id=vm.id if vm else None,
+                             nic_id=nic.id, os_type=vm.os_type if vm else None, aliases=aliases)
 
 
 def _subnet_subject(estate: Estate, scenario: Scenario, subnet: Subnet, index: dict | None = None) -> AuditSubject:
