@@ -6,6 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from nsgcheck.loaders.restfields import FieldKeys, get, key_of
+from nsgcheck.model import Origin, Unknown
 
 #: spellings that `get` matches case-insensitively (same length), and others that it must not
 _KEYS = ["primary", "Primary", "PRIMARY", "pRiMaRy", "subnet", "Subnet", "SUBNET", "publicIPAddress",
@@ -49,3 +50,27 @@ def test_get_matches_any_case_only_when_the_exact_key_is_absent():
     assert get({"PRIMARY": 1, "Primary": 2}, "primary") == 1
     assert get({"a": {"B": {"c": 3}}}, "a", "b", "C") == 3
     assert get({"a": 1}, "a", "b") is None
+
+
+_REF_TEXTS = st.lists(st.sampled_from(["/", " ", "\n", "x", "/subscriptions/s", "/nsg-1", "[", ""]), max_size=5).map("".join)
+_REF_VALUES = st.one_of(
+    _REF_TEXTS, st.none(), st.integers(), st.booleans(),
+    st.builds(lambda v: {"id": v}, st.one_of(_REF_TEXTS, st.none(), st.integers(), st.just([]))),
+    st.builds(lambda v: {"Id": v}, _REF_TEXTS), st.just({}), st.lists(_REF_TEXTS, max_size=2),
+    st.builds(lambda r: {"id": Unknown(r)}, st.text(max_size=3)))
+
+
+@given(_REF_VALUES)
+def test_a_plain_reference_is_what_the_checked_reader_gives_without_an_error(value):
+    """`plain_reference` (the NIC reader's way round the checked reader) gives an id only where
+    `Fields.ref_value` gives that same id and reports nothing."""
+    from nsgcheck.estate import Estate
+    from nsgcheck.loaders.restfields import Fields, plain_reference
+
+    fields = Fields(Estate())
+    want = fields.ref_value(value, "subnet", "NIC n", Origin("f.json", "/x"))
+    got = plain_reference(value)
+    if got is not None:
+        assert got == want and not fields.estate.findings
+    else:
+        assert not isinstance(want, str)     # and the reader then says why (or that there is none)

@@ -25,6 +25,7 @@ from nsgcheck.loaders.privatelink import TYPES as PRIVATE_LINK_TYPES
 from nsgcheck.loaders.raw import RawResource
 from nsgcheck.loaders.recovery import cache_accounts, recovery_nics, tfo_network
 from nsgcheck.loaders.restfields import (FieldKeys, Fields, Locate, get, id_of, inner, last, location_of, loose_bool, parent_id,
+                                         plain_reference,
                                          properties_unknown, props_of, rid_of, short_name, strings, text,
                                          text_or_unknown)
 from nsgcheck.values.addresses import AddressError, parse_cidr
@@ -341,19 +342,21 @@ class _Converter(Fields):
         p = _props(raw)
         written, nsg, vm, dns, doc = self.nic_fields.values(p)
         configs = []
-        shown = f"NIC {raw.name!r}"   # for messages
         items = written if isinstance(written, list) else []
         if isinstance(written, Unknown):
-            self.finding("warning", f"{shown}: ipConfigurations not determined "
+            self.finding("warning", f"NIC {raw.name!r}: ipConfigurations not determined "
                          f"({written.reason})", raw.origin_for("properties", "ipConfigurations"))
         for i, c in enumerate(items):
             origin = raw.origin_for("properties", "ipConfigurations", i)
             if not isinstance(c, dict):
                 self.finding("warning", f"NIC {raw.name!r}: ip configuration #{i} not determined", origin)
                 continue
-            cp = c.get("properties", c) if isinstance(c.get("properties", c), dict) else {}
+            cp = c.get("properties", c)
+            if not isinstance(cp, dict):
+                cp = {}
             ip, version, raw_asgs, pools_written, subnet, primary, public_ip = self.config_fields.values(cp)
-            ip = _str(ip)
+            if ip is not None and not isinstance(ip, (str, Unknown)):
+                ip = str(ip)     # (`text_or_unknown`)
             if ip == "":
                 ip = None
             asgs: tuple[str, ...] = ()
@@ -370,27 +373,37 @@ class _Converter(Fields):
             if asgs_unknown is not None:
                 self.finding("warning", f"NIC {raw.name!r}: an application security group reference is not "
                              f"determined ({asgs_unknown.reason}); rules using ASGs become unknown", origin)
-            owner = f"{shown} ip configuration #{i}"
-            at = (lambda *k, _i=i: raw.origin_for("properties", "ipConfigurations", _i, "properties", *k))
-            pools, pools_unknown = ((), None) if pools_written is None else self.reference_list(
-                pools_written, "loadBalancerBackendAddressPools", owner, at)
+            # the owner and locator of an input error: made only for a reference that is not a plain id
+            subnet_id = plain_reference(subnet)
+            if subnet_id is None or pools_written is not None or public_ip is not None:
+                owner = f"NIC {raw.name!r} ip configuration #{i}"
+                at = (lambda *k, _i=i: raw.origin_for("properties", "ipConfigurations", _i, "properties", *k))
+                pools, pools_unknown = ((), None) if pools_written is None else self.reference_list(
+                    pools_written, "loadBalancerBackendAddressPools", owner, at)
+                if subnet_id is None:
+                    subnet_id = self.ref_value(subnet, "subnet", owner, at)
+                public_ip_id = None if public_ip is None else self.ref_value(public_ip, "publicIPAddress", owner, at)
+            else:
+                pools, pools_unknown, public_ip_id = (), None, None
             configs.append(new_ip_configuration(
                 name=str(c.get("name") or f"ipconfig{i + 1}"), private_ip=ip,
-                subnet_id=self.ref_value(subnet, "subnet", owner, at), asg_ids=asgs,
+                subnet_id=subnet_id, asg_ids=asgs,
                 primary=_bool(primary, default=len(items) == 1),
                 version=6 if isinstance(version, str) and version.lower() == "ipv6" else 4,
                 origin=origin, asgs_unknown=asgs_unknown,
-                public_ip_id=None if public_ip is None else self.ref_value(public_ip, "publicIPAddress", owner, at),
+                public_ip_id=public_ip_id,
                 lb_pool_ids=tuple(map(ref, pools)) if pools else (), lb_pools_unknown=pools_unknown))
         vm = _id_of(vm)
-        at_nic = (lambda *k: raw.origin_for("properties", *k))
+        nsg_id = plain_reference(nsg)
+        if nsg_id is None and nsg is not None:
+            nsg_id = self.ref_value(nsg, "networkSecurityGroup", f"NIC {raw.name!r}",
+                                    lambda *k: raw.origin_for("properties", *k))
         return new_network_interface(
             id=_rid(raw), name=_short_name(raw), ip_configurations=tuple(configs),
-            nsg_id=self.ref_value(nsg, "networkSecurityGroup", shown, at_nic),
-            vm_id=vm if isinstance(vm, str) else None, location=_location(raw), origin=raw.origin,
+            nsg_id=nsg_id, vm_id=vm if isinstance(vm, str) else None, location=_location(raw), origin=raw.origin,
             dns_servers=() if dns is None else self.dns_servers(
-                dns if isinstance(dns, Unknown) else _get(dns, "dnsServers"), shown,
-                lambda: at_nic("dnsSettings", "dnsServers"), nic=True),
+                dns if isinstance(dns, Unknown) else _get(dns, "dnsServers"), f"NIC {raw.name!r}",
+                lambda: raw.origin_for("properties", "dnsSettings", "dnsServers"), nic=True),
             default_outbound_connectivity=doc if isinstance(doc, bool) else None, exists=None)
 
     # -- VNets and subnets ----------------------------------------------------------

@@ -113,6 +113,18 @@ def id_of(value: Any) -> str | Unknown | None:
     return None
 
 
+def plain_reference(value: Any) -> str | None:
+    """The id `Fields.ref_value` gives for `value` when it is a plain reference (`{"id": "/..."}`
+    or an id string: the id without surrounding spaces), worked out without the owner and
+    location its input errors need; None for anything else (ask `ref_value`)."""
+    rid = value.get("id") if type(value) is dict else value
+    if type(rid) is str:
+        rid = rid.strip()
+        if rid[:1] == "/":
+            return rid
+    return None
+
+
 def text_or_unknown(value: Any) -> str | Unknown | None:
     if isinstance(value, (str, Unknown)):
         return value
