@@ -479,13 +479,15 @@ class Report:
         firsts = [results[first_at[k]] for k in range(len(numbers))]
         del numbers, first_at
         firsts, kind_of = _merge_equal_kinds(firsts, kind_of)
-        rank_of = _subject_ranks(subjects)
+        subject_ids = list(map(id, subjects))
+        rank_of = _subject_ranks(dict(zip(subject_ids, subjects)).values())    # (each subject object once)
         within = [(f.side, f.requirement, f.peer.name.lower() if f.peer else "") for f in firsts]
         ranks = {k: i for i, k in enumerate(sorted(set(within)))}
         kind_rank = [ranks[k] for k in within]
-        m = len(ranks)
-        keys = [a * m + b for a, b in zip(map(rank_of.__getitem__, map(id, subjects)),
-                                          map(kind_rank.__getitem__, kind_of))]
+        # a row's key: its subject's rank * len(ranks) + its kind's rank (C-level passes)
+        keys = list(map(add, map(len(ranks).__mul__, map(rank_of.__getitem__, subject_ids)),
+                        map(kind_rank.__getitem__, kind_of)))
+        del subject_ids
         order = sorted(range(len(keys)), key=keys.__getitem__)      # (stable: ties as they come)
         shared: dict[Any, tuple[Any, Any]] = {}
         kinds = [f._json(_part, shared) for f in firsts]
