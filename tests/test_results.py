@@ -204,8 +204,13 @@ def test_subjects_are_ranked_in_report_order_read_without_a_loop():
 
     from nsgcheck.audit.results import _subject_ranks
 
-    subject = st.builds(Subject, st.sampled_from(["vm", "nic", "subnet"]), st.sampled_from(["vm-a", "VM-B", "vm-b", "Vm-A", "z"]),
-                        st.sampled_from(["/s/A", "/s/a", "/s/b"]))
+    from result_pools import OddId
+
+    # (names and ids with NUL, which the ranks' joined texts must not be fooled by, and an id
+    # that is not a plain string)
+    subject = st.builds(Subject, st.sampled_from(["vm", "nic", "subnet"]),
+                        st.sampled_from(["vm-a", "VM-B", "vm-b", "Vm-A", "z", "vm\0", "vm", "vm\0b", "vm\1"]),
+                        st.sampled_from(["/s/A", "/s/a", "/s/b", "\0/s/a", "", OddId("/s/b"), OddId("/s/0")]))
 
     @settings(max_examples=300)
     @given(st.lists(subject, max_size=8), st.lists(st.integers(0, 7), max_size=16), st.booleans())
@@ -241,4 +246,119 @@ def test_kinds_are_numbered_as_results_hold_them_and_their_finding_ids_written_p
         for k, first in enumerate(firsts):
             members = [r for r, n in zip(results, kind_of) if n == k]
             assert list(finding_ids_of_kind(first, [r.subject for r in members])) == [r.finding_id() for r in members]
+    check()
+
+
+def _kind_of_each(results):
+    """Each result's kind as the plain reading gives it (`kinds_of` of a plain list)."""
+    from nsgcheck.audit.results import kinds_of
+
+    return kinds_of(list(results))
+
+
+def _assert_knows_its_kinds(results):
+    # what a `Results` knows is what reading each of its results gives: the same numbers, a
+    # result of each kind holding that kind, each result's subject
+    from nsgcheck.audit.results import Results, kinds_of, subjects_of
+
+    assert type(results) is Results and results._known is not None
+    kind_of, firsts = kinds_of(results)
+    want_kind_of, want_firsts = _kind_of_each(results)
+    assert kind_of == want_kind_of and len(firsts) == len(want_firsts)
+    for f, w in zip(firsts, want_firsts):
+        kind = w.__dict__.get("_kind")
+        assert f is w if kind is None else f.__dict__.get("_kind") is kind
+    assert [id(s) for s in subjects_of(results)] == [id(r.subject) for r in results]
+
+
+def test_results_copied_at_some_positions_know_their_kinds_as_reading_each_would():
+    # `replaced_at` works out each copy's kind from its result's and its group's (once per kind
+    # and group): the same copies as `replaced` of each, and the kinds, subjects and report
+    # order reading every result gives (from a plain list or one that knows its kinds, again)
+    from hypothesis import given, settings, strategies as st
+
+    from result_pools import CHANGES
+    from nsgcheck.audit.results import kinds_of, knowing_kinds, positions_in_report_order, replaced_at
+
+    fields = list(Result.__dataclass_fields__)
+    changes = [c for c in CHANGES if "subject" not in c()] + [lambda: {"requirement": "A2A-SRC-AAD"},
+                                                                 lambda: {"peer": VM2, "side": "group"}]
+
+    @settings(max_examples=300)
+    @given(pooled_results(), st.data())
+    def check(results, data):
+        source = results
+        for _ in range(data.draw(st.integers(1, 3))):
+            n = len(source)
+            group_of = data.draw(st.lists(st.integers(-1, 2), min_size=n, max_size=n))
+            made = [changes[data.draw(st.integers(0, len(changes) - 1))]() for _ in range(3)]
+            groups = [([i for i in data.draw(st.permutations(range(n))) if group_of[i] == g], made[g])
+                      for g in range(3)]
+            if data.draw(st.booleans()):
+                source = knowing_kinds(source)
+                _assert_knows_its_kinds(source)
+            before = list(source)
+            got = replaced_at(source, groups)
+            assert list(source) == before                    # (the list it is made from is unchanged)
+            for i, (g, r) in enumerate(zip(got, before)):
+                if group_of[i] < 0:
+                    assert g is r
+                else:
+                    w = r.replaced(**made[group_of[i]])
+                    assert all(getattr(g, f) is getattr(w, f) for f in fields) and g is not r
+                    assert g.__dict__["_kind"] is w.__dict__["_kind"]
+                    assert g.finding_id() == w.finding_id()
+            _assert_knows_its_kinds(got)
+            positions = data.draw(st.lists(st.integers(0, max(n - 1, 0)), max_size=n, unique=True)) if n else []
+            assert positions_in_report_order(got, positions) == positions_in_report_order(list(got), positions)
+            source = got
+    check()
+    # a copy of the kind another result already holds (the same change of a result of one kind)
+    from result_pools import FIX
+    for base in (BASE, dataclasses.replace(BASE)):
+        done, todo = base.replaced(subject=VM1).replaced(fixes=FIX), base.replaced(subject=VM2)
+        got = replaced_at([done, todo, todo], [([1, 2], {"fixes": FIX})])
+        _assert_knows_its_kinds(got)
+        assert kinds_of(got)[0] == [0, 0, 0]
+
+
+def test_a_list_of_results_forgets_its_kinds_when_it_changes():
+    # every change to a `Results` forgets what it knew (read again when asked); copies are plain lists
+    import copy
+    import pickle
+
+    from nsgcheck.audit.results import Results, knowing_kinds, kinds_of, replaced_at
+
+    a, b, c = BASE.replaced(subject=VM2), BASE.replaced(fixes=("f",)), dataclasses.replace(BASE)
+    changes = [lambda x: x.__setitem__(0, b), lambda x: x.__setitem__(slice(0, 1), [b]), lambda x: x.__delitem__(0),
+               lambda x: x.__iadd__([b]), lambda x: x.__imul__(2), lambda x: x.append(b), lambda x: x.extend([b]),
+               lambda x: x.insert(0, b), lambda x: x.pop(), lambda x: x.remove(a), lambda x: x.clear(),
+               lambda x: x.sort(key=id), lambda x: x.reverse(), lambda x: x.__init__([b, a])]
+    for change in changes:
+        for make in (knowing_kinds, lambda rs: replaced_at(rs, [([1], {"message": "m"})])):
+            x = make([a, c, BASE, b])
+            assert x._known is not None
+            change(x)
+            assert type(x) is Results and x._known is None, change
+            assert kinds_of(x) == _kind_of_each(x)
+    x = knowing_kinds([a, b])
+    for other in (copy.copy(x), copy.deepcopy(x), pickle.loads(pickle.dumps(x)), x[:], x + [], x * 1):
+        assert type(other) is list and len(other) == 2
+
+
+def test_a_reports_json_from_results_that_know_their_kinds_is_the_plain_lists():
+    # `Report.result_rows` reads the kinds and subjects a `Results` knows: the same JSON
+    from hypothesis import given, settings, strategies as st
+
+    from nsgcheck.audit.results import Report, knowing_kinds, replaced_at
+
+    @settings(max_examples=200)
+    @given(pooled_results(), st.data())
+    def check(results, data):
+        n = len(results)
+        picked = data.draw(st.lists(st.integers(0, max(n - 1, 0)), max_size=n, unique=True)) if n else []
+        known = replaced_at(knowing_kinds(results) if data.draw(st.booleans()) else results,
+                            [(picked, {"fixes": (), "fix_note": "none"})])
+        want = [json.dumps(r) for r in Report("0", [], {}, {}, results=list(known)).to_json()["results"]]
+        assert [json.dumps(r) for r in Report("0", [], {}, {}, results=known).to_json()["results"]] == want
     check()

@@ -20,8 +20,8 @@ from itertools import compress
 from operator import attrgetter
 from typing import Any, Iterable
 
-from nsgcheck.audit.results import (FAIL, PARTIAL, Result, kinds_of, origin_json, positions_in_report_order,
-                                    replaced_each)
+from nsgcheck.audit.results import (FAIL, PARTIAL, Result, kinds_of, knowing_kinds, origin_json, positions_in_report_order,
+                                    replaced_at)
 from nsgcheck.estate import Estate
 from nsgcheck.model import NetworkSecurityGroup, Origin, SecurityRule, Unknown, ref
 from nsgcheck.values.addresses import AddressError, parse_cidr
@@ -480,7 +480,7 @@ _PROBLEMS = frozenset((FAIL, PARTIAL))
 
 def plan_report_fixes(results: Iterable[Result], estate: Estate) -> list[Result]:
     """Attach fixes to every fail/partial result, allocating priorities jointly (deterministic)."""
-    results = list(results)
+    results = knowing_kinds(results)       # (each result read once here, not by each step)
     # Results of one kind (`Result.replaced`) hold the same objects in every field but the
     # subject: what planning reads of them but the subject is read once per kind.
     kind_of, firsts = kinds_of(results)
@@ -542,11 +542,8 @@ def plan_report_fixes(results: Iterable[Result], estate: Estate) -> list[Result]
             if at is None:
                 at = given[id(fixes)] = (fixes, [])
             at[1].append(i)
-    out = list(results)
-    for fixes, positions in given.values():
-        for i, copy in zip(positions, replaced_each(map(results.__getitem__, positions), fixes=fixes)):
-            out[i] = copy
-    return out
+    # (the copies know their kinds: verification reads them so)
+    return replaced_at(results, [(positions, {"fixes": fixes}) for fixes, positions in given.values()])
 
 
 def _still_chosen(trace: tuple, address: str, allocation: Allocation) -> bool:

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
-from operator import add, attrgetter
+from operator import add, attrgetter, mul
 from typing import Any, Iterable, Iterator
 
 from nsgcheck.answers import (FAIL, NOT_APPLICABLE, PARTIAL, PASS, UNKNOWN, Advisory, Decision,  # noqa: F401
@@ -214,10 +214,22 @@ def _subject_order(s: Subject) -> tuple[str, str, str]:
 
 def _subject_ranks(subjects: "Iterable[Subject]") -> dict[int, int]:
     """Each subject's (by id) rank in report order, worked out once per subject object."""
-    distinct = {id(s): s for s in subjects}
-    orders = {i: _subject_order(s) for i, s in distinct.items()}
-    ranks = {k: i for i, k in enumerate(sorted(set(orders.values())))}
-    return {i: ranks[k] for i, k in orders.items()}
+    subjects = list(subjects)
+    distinct = dict(zip(map(id, subjects), subjects))
+    held = list(distinct.values())
+    kinds, names, ids = map(_KIND_OF, held), map(str.lower, map(_NAME_OF, held)), map(_SUBJECT_ID, held)
+    # (kind, name, id) as one text, parts joined by NUL, when no part holds one: texts sort as
+    # their parts do (NUL sorts before any other character), and quicker than tuples
+    try:
+        orders: list[Any] = list(map(add, map(add, map(add, map(add, kinds, repeat("\0")), names), repeat("\0")),
+                                     ids))
+        plain = "".join(orders).count("\0") == 2 * len(orders)
+    except TypeError:       # (a part that is not text)
+        plain = False
+    if not plain:
+        orders = list(map(_subject_order, held))
+    ranks = {k: i for i, k in enumerate(sorted(set(orders)))}
+    return dict(zip(distinct, map(ranks.__getitem__, orders)))
 
 
 def positions_in_report_order(results: "Sequence[Result]", positions: "Iterable[int]") -> list[int]:
@@ -225,28 +237,103 @@ def positions_in_report_order(results: "Sequence[Result]", positions: "Iterable[
     the order worked out once per subject object (its rank) and the rest (side, requirement,
     peer) once per kind (`Result.replaced`; a result without one is read on its own)."""
     positions = list(positions)
-    states = list(map(_STATE_OF, map(results.__getitem__, positions)))
-    subjects = list(map(dict.__getitem__, states, repeat("subject")))
-    kinds: list[Any] = list(map(dict.get, states, repeat("_kind")))
-    if None in kinds:
-        kinds = [("result", n) if k is None else k for n, k in enumerate(kinds)]
+    known = _known(results)
     tails: dict[Any, tuple] = {}
-    for kind, i in dict(zip(kinds, positions)).items():      # (a result of each kind)
-        r = results[i]
-        tails[kind] = (r.side, r.requirement, r.peer.name.lower() if r.peer else "")
+    if known is not None:        # (what the list knows: no result read but a result of each kind)
+        subjects = list(map(known[2].__getitem__, positions))
+        kinds: list[Any] = list(map(known[0].__getitem__, positions))
+        firsts = known[1]
+        for kind in set(kinds):
+            r = firsts[kind]
+            tails[kind] = (r.side, r.requirement, r.peer.name.lower() if r.peer else "")
+    else:
+        states = list(map(_STATE_OF, map(results.__getitem__, positions)))
+        subjects = list(map(dict.__getitem__, states, repeat("subject")))
+        kinds = list(map(dict.get, states, repeat("_kind")))
+        if None in kinds:
+            kinds = [("result", n) if k is None else k for n, k in enumerate(kinds)]
+        for kind, i in dict(zip(kinds, positions)).items():      # (a result of each kind)
+            r = results[i]
+            tails[kind] = (r.side, r.requirement, r.peer.name.lower() if r.peer else "")
     ranks = {t: i for i, t in enumerate(sorted(set(tails.values())))}
     tail_rank = {kind: ranks[t] for kind, t in tails.items()}
     m = len(ranks)
-    rank_of = _subject_ranks(subjects)
-    keys = [a * m + b for a, b in zip(map(rank_of.__getitem__, map(id, subjects)),
-                                      map(tail_rank.__getitem__, kinds))]
+    # (the list's ranks, worked out once for all its subjects, when it knows them and they are
+    # or will be worth it; else those of these positions' subjects)
+    rank_of = _ranks_of(results) if known is not None and (  # type: ignore[arg-type]
+        results._ranks is not None or 4 * len(positions) >= len(results)) else _subject_ranks(subjects)
+    keys = list(map(add, map(mul, map(rank_of.__getitem__, map(id, subjects)), repeat(m)),
+                    map(tail_rank.__getitem__, kinds)))
     return list(map(positions.__getitem__, sorted(range(len(keys)), key=keys.__getitem__)))
+
+
+class Results(list):
+    """A list of results that may know what `kinds_of` and `subjects_of` give for it, from where
+    it was made (`replaced_at`: fix planning and verification copy results kind by kind), so
+    that who reads it next need not read every result again (hundreds of thousands in large
+    audits). Any change to the list forgets it (worked out again when asked); copies, slices
+    and pickles are plain lists. (Results do not change: frozen, and a kind once set is kept.)
+    `_known`: (kind numbers, a result of each kind, subjects), or what works it out when asked."""
+
+    __slots__ = ("_known", "_ranks")
+
+    def __init__(self, items: "Iterable[Result]" = (),
+                 known: "tuple[list[int], list[Result], list[Subject]] | None" = None) -> None:
+        list.__init__(self, items)
+        self._known = known
+        self._ranks: dict[int, int] | None = None     # `_subject_ranks` of its subjects, once asked
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        return list, (list(self),)
+
+
+def _forgetting(name: str) -> Any:
+    method = getattr(list, name)
+
+    def forget(self: Results, *args: Any, **kwargs: Any) -> Any:
+        self._known = self._ranks = None
+        return method(self, *args, **kwargs)
+    forget.__name__ = forget.__qualname__ = name
+    return forget
+
+
+for _name in ("__setitem__", "__delitem__", "__iadd__", "__imul__", "append", "extend", "insert", "pop",
+              "remove", "clear", "sort", "reverse"):
+    setattr(Results, _name, _forgetting(_name))
+del _name
+
+
+def _known(results: "Sequence[Result]") -> "tuple[list[int], list[Result], list[Subject]] | None":
+    """What a `Results` knows (worked out now when it was left to be: `replaced_at`), else None."""
+    if type(results) is not Results:
+        return None
+    known = results._known
+    if known is not None and not isinstance(known, tuple):
+        known = results._known = known()
+    return known
+
+
+def _ranks_of(results: Results) -> dict[int, int]:
+    """`_subject_ranks` of the subjects of a list that knows them (worked out once per list, and
+    kept by `replaced_at`'s copy: the same subjects)."""
+    ranks = results._ranks
+    if ranks is None:
+        ranks = results._ranks = _subject_ranks(subjects_of(results))
+    return ranks
 
 
 def kinds_of(results: "Sequence[Result]") -> tuple[list[int], list[Result]]:
     """Each result's kind (`Result.replaced`; a result made otherwise is a kind of its own) as
-    a number, kinds numbered in order of first appearance, and each kind's first result."""
-    kinds: list[Any] = list(map(dict.get, map(_STATE_OF, results), repeat("_kind")))
+    a number, kinds numbered in order of first appearance, and a result of each kind (its
+    first, unless the list knows its kinds: `Results`). Read-only."""
+    known = _known(results)
+    if known is not None:
+        return known[0], known[1]
+    return _numbered(list(map(dict.get, map(_STATE_OF, results), repeat("_kind"))), results)
+
+
+def _numbered(kinds: list[Any], results: "Sequence[Result]") -> tuple[list[int], list[Result]]:
+    """`kinds_of` from each result's `_kind` (None: a kind of its own)."""
     if None in kinds:
         kinds = [("result", i) if k is None else k for i, k in enumerate(kinds)]
     numbers: dict[Any, int] = {}
@@ -254,6 +341,91 @@ def kinds_of(results: "Sequence[Result]") -> tuple[list[int], list[Result]]:
     kind_of = list(map(numbers.setdefault, kinds, map(len, repeat(numbers))))
     first_at = dict(zip(reversed(kind_of), range(len(kind_of) - 1, -1, -1)))     # (the earliest wins)
     return kind_of, [results[first_at[k]] for k in range(len(numbers))]
+
+
+def knowing_kinds(results: "Iterable[Result]") -> Results:
+    """The results as a `Results` that knows its kinds and subjects (worked out here, each result
+    read once, when the list does not know them)."""
+    if _known(results) is not None:
+        return results  # type: ignore[return-value]
+    results = list(results)
+    states = list(map(_STATE_OF, results))
+    subjects = list(map(dict.__getitem__, states, repeat("subject")))
+    kind_of, firsts = _numbered(list(map(dict.get, states, repeat("_kind"))), results)
+    return Results(results, (kind_of, firsts, subjects))
+
+
+def subjects_of(results: "Sequence[Result]") -> "list[Subject]":
+    """Each result's subject (read-only)."""
+    known = _known(results)
+    return known[2] if known is not None else list(map(_SUBJECT, results))
+
+
+def replaced_at(results: "Sequence[Result]", groups: "Iterable[tuple[Sequence[int], dict[str, Any]]]") -> Results:
+    """`results` with the results at each group's positions replaced by their
+    `replaced(**changes)` copies (as `replaced_each` makes them; a position in one group at
+    most), knowing its kinds and subjects (`Results`): a copy's kind follows from its result's
+    and its group's, once per kind and group, without reading the other results."""
+    kind_of, firsts = kinds_of(results)
+    subjects = subjects_of(results)
+    out = list(results)
+    out_kind = list(kind_of)
+    every = list(firsts)            # kind number -> a result of it (the copies' kinds added)
+    # kind (by id) -> its number: a copy may be of a kind some result already holds (a result
+    # made by the same changes of a result of the same kind); the kinds are held by `every`
+    number_of: dict[int, int] = {}
+    for n, f in enumerate(firsts):
+        kind = f.__dict__.get("_kind")
+        if kind is not None:
+            number_of.setdefault(id(kind), n)
+    new_result, set_state = _NEW, _SET
+    for positions, changes in groups:
+        if not _FIELDS.issuperset(changes) or "subject" in changes:
+            raise TypeError(f"not fields of Result a kind can take: {', '.join(sorted(changes))}")
+        drop_id = not _IDENTITY.isdisjoint(changes)
+        made: dict[int, tuple[dict[str, Any], int]] = {}    # kind number -> (what its copies set, their number)
+        for i in positions:
+            k = kind_of[i]
+            hit = made.get(k)
+            old = results[i].__dict__
+            if hit is None:
+                kind = old.get("_kind")
+                if kind is None:      # (a kind of its own: one position; `replaced` gives it one)
+                    out[i] = copy = results[i].replaced(**changes)
+                    n = number_of.setdefault(id(copy.__dict__["_kind"]), len(every))
+                    if n == len(every):
+                        every.append(copy)
+                    out_kind[i] = n
+                    continue
+                after = kind.after(changes)
+                n = number_of.setdefault(id(after), len(every))
+                if n == len(every):
+                    every.append(None)
+                hit = made[k] = ({**changes, "_kind": after}, n)
+            state = old.copy()
+            state.update(hit[0])
+            if drop_id:
+                state.pop("_finding_id", None)
+            out[i] = copy = new_result(Result)
+            set_state(copy, "__dict__", state)
+            n = out_kind[i] = hit[1]
+            if every[n] is None:
+                every[n] = copy
+
+    def known() -> tuple[list[int], list[Result], list[Subject]]:
+        # (worked out when first asked: kinds numbered again in order of first appearance, the
+        # kinds no result holds any more left out)
+        numbers = _Numbering()
+        numbered = list(map(numbers.__getitem__, out_kind))
+        kept: list[Any] = [None] * len(numbers)
+        for old_number, number in numbers.items():
+            kept[number] = every[old_number]
+        return numbered, kept, subjects
+    out = Results(out)
+    out._known = known
+    if type(results) is Results:
+        out._ranks = results._ranks         # (the same subjects)
+    return out
 
 
 def finding_ids_of_kind(first: Result, subjects: "Iterable[Subject]") -> "Iterator[str]":
@@ -309,6 +481,9 @@ _SET = object.__setattr__
 #: every field but the subject: what a result's JSON is made of besides its `id` and `subject`
 _STATE_OF = attrgetter("__dict__")
 _SUBJECT_ID = attrgetter("id")
+_SUBJECT = attrgetter("subject")
+_KIND_OF = attrgetter("kind")
+_NAME_OF = attrgetter("name")
 _NOT_SUBJECT = attrgetter(*(f for f in Result.__dataclass_fields__ if f != "subject"))
 _IDENTITY = frozenset({"requirement", "side", "subject", "peer"})      # what the finding id is made of
 
@@ -464,23 +639,28 @@ class Report:
         differs only in `id` and `subject`. The order is `in_report_order`'s: by subject rank,
         then (side, requirement, peer name) of the kind, then as the results come."""
         results = self.results
-        states = list(map(_STATE_OF, results))
-        subjects: list[Subject] = list(map(dict.__getitem__, states, repeat("subject")))
-        keys: list[Any] = list(map(dict.get, states, repeat("_kind")))
-        del states
-        if None in keys:
-            for i, key in enumerate(keys):
-                if key is None:         # (`results` holds the objects whose ids are in the key)
-                    keys[i] = tuple(map(id, _NOT_SUBJECT(results[i])))
-        numbers = _Numbering()
-        kind_of = list(map(numbers.__getitem__, keys))
-        del keys
-        first_at = dict(zip(reversed(kind_of), range(len(kind_of) - 1, -1, -1)))   # (the earliest wins)
-        firsts = [results[first_at[k]] for k in range(len(numbers))]
-        del numbers, first_at
+        known = _known(results)
+        if known is not None:        # (kinds and subjects the list knows: no result read)
+            kind_of, firsts, subjects = known
+        else:
+            states = list(map(_STATE_OF, results))
+            subjects = list(map(dict.__getitem__, states, repeat("subject")))
+            keys: list[Any] = list(map(dict.get, states, repeat("_kind")))
+            del states
+            if None in keys:
+                for i, key in enumerate(keys):
+                    if key is None:         # (`results` holds the objects whose ids are in the key)
+                        keys[i] = tuple(map(id, _NOT_SUBJECT(results[i])))
+            numbers = _Numbering()
+            kind_of = list(map(numbers.__getitem__, keys))
+            del keys
+            first_at = dict(zip(reversed(kind_of), range(len(kind_of) - 1, -1, -1)))   # (the earliest wins)
+            firsts = [results[first_at[k]] for k in range(len(numbers))]
+            del numbers, first_at
         firsts, kind_of = _merge_equal_kinds(firsts, kind_of)
         subject_ids = list(map(id, subjects))
-        rank_of = _subject_ranks(dict(zip(subject_ids, subjects)).values())    # (each subject object once)
+        rank_of = _ranks_of(results) if known is not None else _subject_ranks(   # type: ignore[arg-type]
+            dict(zip(subject_ids, subjects)).values())    # (each subject object once)
         within = [(f.side, f.requirement, f.peer.name.lower() if f.peer else "") for f in firsts]
         ranks = {k: i for i, k in enumerate(sorted(set(within)))}
         kind_rank = [ranks[k] for k in within]

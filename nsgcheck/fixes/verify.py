@@ -25,8 +25,8 @@ from operator import and_, attrgetter, eq, is_not, ne, not_
 from typing import Any, Callable, Iterable, Sequence
 
 from nsgcheck.audit.fixplan import Fix
-from nsgcheck.audit.results import (NOT_APPLICABLE, PASS, Result, Subject, finding_id, kinds_of,
-                                    positions_in_report_order, replaced_each)
+from nsgcheck.audit.results import (NOT_APPLICABLE, PASS, Result, Subject, finding_id, kinds_of, knowing_kinds,
+                                    positions_in_report_order, replaced_at, subjects_of)
 from nsgcheck.estate import Estate
 from nsgcheck.model import Origin, ref
 
@@ -36,7 +36,6 @@ SETTLED = frozenset((PASS, NOT_APPLICABLE))
 MAX_ROUNDS = 3
 METHOD = "applied to the model together and audited again"
 _STATUS = attrgetter("status")
-_SUBJECT = attrgetter("subject")
 _SUBJECT_ID = attrgetter("id")
 #: what makes two results the same finding (`Result.finding_id`), compared without the text
 _FINDING = attrgetter("requirement", "side", "subject", "peer")
@@ -160,6 +159,7 @@ def verify_fixes(results: Sequence[Result], estate: Estate,
     take part in such a choice are sorted. Results of one kind (`Result.replaced`: the same
     objects in every field but the subject, so the same fixes) are read once per kind; what a
     re-audit says is read per result."""
+    results = knowing_kinds(results)       # (each result read once: most are read per kind below)
     n = len(results)
     kind_of, firsts = kinds_of(results)
     statuses = list(map(list(map(_STATUS, firsts)).__getitem__, kind_of))     # (one per kind)
@@ -184,7 +184,7 @@ def verify_fixes(results: Sequence[Result], estate: Estate,
     problem = list(map(has_fix.__getitem__, kind_of))       # (positions as true/false lists: compared without a loop)
     wanted = list(compress(range(n), problem))
     if not wanted:
-        return list(results), None
+        return replaced_at(results, []), None
     # result position -> the fix keys a re-audit added for it, why it has no applicable fix
     added: dict[int, list[tuple[str, str]]] = {}
     unplaceable: dict[int, str] = {}
@@ -303,7 +303,6 @@ def verify_fixes(results: Sequence[Result], estate: Estate,
         kept.append((k, list(compress(positions, passing))))
         for i in compress(positions, map(not_, passing)):
             notes[i] = _still_says(now_statuses[i])
-    out = list(results)
     marked: dict[tuple[int, str | None], tuple[Fix, Fix]] = {}    # one verified copy per fix (results share it)
 
     def verified(f: Fix, requirement: str | None = None) -> Fix:
@@ -333,16 +332,16 @@ def verify_fixes(results: Sequence[Result], estate: Estate,
 
     with_fix = _Findings()
     without_fix: set[str] = set()
+    subjects = subjects_of(results)
+    changes: list[tuple[list[int], dict[str, Any]]] = []     # (positions, what their copies change)
     for k, positions in kept:
         if positions:
-            with_fix.add(firsts[k], map(_SUBJECT, map(results.__getitem__, positions)))
-            mine = verified_list(results[positions[0]], positions[0])
-            for i, copy_ in zip(positions, replaced_each(map(results.__getitem__, positions), fixes=mine)):
-                out[i] = copy_
+            with_fix.add(firsts[k], map(subjects.__getitem__, positions))
+            changes.append((positions, {"fixes": verified_list(results[positions[0]], positions[0])}))
     for i in ok:
         r = results[i]
         with_fix.add(r, (r.subject,))
-        out[i] = r.replaced(fixes=verified_list(r, i))
+        changes.append(([i], {"fixes": verified_list(r, i)}))
     by_note: dict[str, list[int]] = {}
     for i, note in notes.items():
         at = by_note.get(note)
@@ -351,8 +350,8 @@ def verify_fixes(results: Sequence[Result], estate: Estate,
         at.append(i)
     for note, positions in by_note.items():
         without_fix.update(map(Result.finding_id, map(results.__getitem__, positions)))
-        for i, copy_ in zip(positions, replaced_each(map(results.__getitem__, positions), fixes=(), fix_note=note)):
-            out[i] = copy_
+        changes.append((positions, {"fixes": (), "fix_note": note}))
+    out = replaced_at(results, changes)
     check = {"method": METHOD, "rounds": rounds, "planned": len(fixes), "offered": len(offered),
              "findings_with_fix": len(with_fix), "findings_without_fix": len(without_fix)}
     return out, check
