@@ -240,7 +240,8 @@ def positions_in_report_order(results: "Sequence[Result]", positions: "Iterable[
     known = _known(results)
     tails: dict[Any, tuple] = {}
     if known is not None:        # (what the list knows: no result read but a result of each kind)
-        subjects = list(map(known[2].__getitem__, positions))
+        subjects = list(map(known[2].__getitem__, positions) if known[2] is not None else
+                        map(_SUBJECT, map(results.__getitem__, positions)))
         kinds: list[Any] = list(map(known[0].__getitem__, positions))
         firsts = known[1]
         for kind in set(kinds):
@@ -273,7 +274,8 @@ class Results(list):
     that who reads it next need not read every result again (hundreds of thousands in large
     audits). Any change to the list forgets it (worked out again when asked); copies, slices
     and pickles are plain lists. (Results do not change: frozen, and a kind once set is kept.)
-    `_known`: (kind numbers, a result of each kind, subjects), or what works it out when asked."""
+    `_known`: (kind numbers, a result of each kind, subjects or None until asked), or what works
+    it out when asked."""
 
     __slots__ = ("_known", "_ranks")
 
@@ -303,7 +305,7 @@ for _name in ("__setitem__", "__delitem__", "__iadd__", "__imul__", "append", "e
 del _name
 
 
-def _known(results: "Sequence[Result]") -> "tuple[list[int], list[Result], list[Subject]] | None":
+def _known(results: "Sequence[Result]") -> "tuple[list[int], list[Result], list[Subject] | None] | None":
     """What a `Results` knows (worked out now when it was left to be: `replaced_at`), else None."""
     if type(results) is not Results:
         return None
@@ -349,16 +351,17 @@ def knowing_kinds(results: "Iterable[Result]") -> Results:
     if _known(results) is not None:
         return results  # type: ignore[return-value]
     results = list(results)
-    states = list(map(_STATE_OF, results))
-    subjects = list(map(dict.__getitem__, states, repeat("subject")))
-    kind_of, firsts = _numbered(list(map(dict.get, states, repeat("_kind"))), results)
-    return Results(results, (kind_of, firsts, subjects))
+    return Results(results, (*kinds_of(results), None))        # (subjects read when asked)
 
 
 def subjects_of(results: "Sequence[Result]") -> "list[Subject]":
     """Each result's subject (read-only)."""
     known = _known(results)
-    return known[2] if known is not None else list(map(_SUBJECT, results))
+    if known is None:
+        return list(map(_SUBJECT, results))
+    if known[2] is None:
+        known = results._known = (known[0], known[1], list(map(_SUBJECT, results)))  # type: ignore[union-attr]
+    return known[2]
 
 
 def replaced_at(results: "Sequence[Result]", groups: "Iterable[tuple[Sequence[int], dict[str, Any]]]") -> Results:
@@ -367,7 +370,8 @@ def replaced_at(results: "Sequence[Result]", groups: "Iterable[tuple[Sequence[in
     most), knowing its kinds and subjects (`Results`): a copy's kind follows from its result's
     and its group's, once per kind and group, without reading the other results."""
     kind_of, firsts = kinds_of(results)
-    subjects = subjects_of(results)
+    known = _known(results)
+    subjects = known[2] if known is not None else None      # (else read when asked)
     out = list(results)
     out_kind = list(kind_of)
     every = list(firsts)            # kind number -> a result of it (the copies' kinds added)
@@ -412,7 +416,7 @@ def replaced_at(results: "Sequence[Result]", groups: "Iterable[tuple[Sequence[in
             if every[n] is None:
                 every[n] = copy
 
-    def known() -> tuple[list[int], list[Result], list[Subject]]:
+    def knows() -> tuple[list[int], list[Result], list[Subject] | None]:
         # (worked out when first asked: kinds numbered again in order of first appearance, the
         # kinds no result holds any more left out)
         numbers = _Numbering()
@@ -422,7 +426,7 @@ def replaced_at(results: "Sequence[Result]", groups: "Iterable[tuple[Sequence[in
             kept[number] = every[old_number]
         return numbered, kept, subjects
     out = Results(out)
-    out._known = known
+    out._known = knows
     if type(results) is Results:
         out._ranks = results._ranks         # (the same subjects)
     return out
@@ -641,7 +645,8 @@ class Report:
         results = self.results
         known = _known(results)
         if known is not None:        # (kinds and subjects the list knows: no result read)
-            kind_of, firsts, subjects = known
+            kind_of, firsts = known[0], known[1]
+            subjects = subjects_of(results)
         else:
             states = list(map(_STATE_OF, results))
             subjects = list(map(dict.__getitem__, states, repeat("subject")))
