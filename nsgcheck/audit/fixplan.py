@@ -244,6 +244,8 @@ class Allocation:
     #: (id of a rule's source tokens, a subject's address) -> (the tokens, whether the source
     #: certainly covers the address)
     covers: dict[tuple[int, str], tuple[Any, bool]] = dataclasses.field(default_factory=dict)
+    #: id of a rule's source tokens -> (the tokens, whether they cover every subject)
+    universal: dict[int, tuple[Any, bool]] = dataclasses.field(default_factory=dict)
     #: a group's member addresses -> the same in address order
     ordered: dict[tuple[str, ...], tuple[str, ...]] = dataclasses.field(default_factory=dict)
     #: when a list: the corrections planned since it was set, as (traffic as in `planned`, deny
@@ -426,7 +428,13 @@ def _correctable(nsg: NetworkSecurityGroup, direction: str,
 
 def _covers_cached(tokens: Any, address: str, allocation: Allocation) -> bool:
     """`_covers`, once per rule source and address (keyed by the source's id: hashing its
-    tokens cost more than the test; the tokens are held beside the answer, so the id stays theirs)."""
+    tokens cost more than the test; the tokens are held beside the answer, so the id stays theirs).
+    A source that names any address or VirtualNetwork covers every subject: known once per source."""
+    everyone = allocation.universal.get(id(tokens))
+    if everyone is None or everyone[0] is not tokens:
+        everyone = allocation.universal[id(tokens)] = (tokens, any(map(_universal, tokens)))
+    if everyone[1]:
+        return True
     key = (id(tokens), address)
     hit = allocation.covers.get(key)
     if hit is None or hit[0] is not tokens:
@@ -434,12 +442,18 @@ def _covers_cached(tokens: Any, address: str, allocation: Allocation) -> bool:
     return hit[1]
 
 
+def _universal(t: Any) -> bool:
+    """Whether a source token covers every subject, whatever its address (as `_covers` reads it)."""
+    return t.kind == "any" or (t.kind == "tag" and t.value.lower() == "virtualnetwork")
+
+
+
 def _covers(tokens: Any, address: str) -> bool:
     """Whether a rule's source side certainly includes the subject (any, VirtualNetwork, or a
     CIDR holding its address or range)."""
     subject = _span(address) if address else None
     for t in tokens:
-        if t.kind == "any" or (t.kind == "tag" and t.value.lower() == "virtualnetwork"):
+        if _universal(t):
             return True
         if t.kind == "cidr" and subject is not None:
             net = _span(t.value)

@@ -401,7 +401,8 @@ class _Findings:
         for held in self._groups.values():
             everyone.update(held)
         lowered = dict(zip(everyone, map(str.lower, map(_SUBJECT_ID, everyone.values()))))
-        if any(":" in part for key in self._groups for part in key) or any(":" in x for x in lowered.values()):
+        # (whether some id holds a ':', read in one text: the lines hold none of their own)
+        if any(":" in part for key in self._groups for part in key) or ":" in "\n".join(lowered.values()):
             return len({finding_id(requirement, side, s.id, peer) for (requirement, side, peer), held
                         in self._groups.items() for s in held.values()})
         return sum(len(set(map(lowered.__getitem__, held))) for held in self._groups.values())
