@@ -97,8 +97,13 @@ class Estate:
     def merge(self, other: "Estate") -> None:
         """Fold another estate (e.g. from a second input file) into this one."""
         for table in self._TABLES:
+            existing = getattr(self, table)
             for obj in getattr(other, table).values():
-                self.add(table, obj)
+                key = ref(obj.id)
+                if key in existing:
+                    self.add(table, obj)     # a second definition: merged or replaced, with a finding
+                else:
+                    existing[key] = obj      # what `add` does with an id not held yet
         self.effective_nsgs += other.effective_nsgs
         self.effective_routes += other.effective_routes
         self.hub_connections += other.hub_connections

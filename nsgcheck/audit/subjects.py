@@ -509,15 +509,15 @@ def find_subjects(estate: Estate, scenario: Scenario) -> tuple[list[AuditSubject
     # NICs a VM lists: a template names them on the VM only (a NIC's virtualMachine is read-only)
     of_vms = {ref(n) for vm in estate.vms.values() for n in vm.nic_ids if isinstance(n, str)}
     for vid, vm in sorted(estate.vms.items()):
-        others = tuple(_nic_name(estate, n) for n in vm.nic_ids[1:])
+        others = tuple(_nic_name(estate, n) for n in vm.nic_ids[1:]) if len(vm.nic_ids) > 1 else ()
         nic = estate.nics.get(ref(vm.nic_ids[0])) if vm.nic_ids else None
         if nic is None:
             subjects.append(_vm_without_nic(estate, scenario, vm, others))
             continue
         subjects.append(_nic_subject(estate, scenario, nic, vm, index, others))
-    for nid, nic in sorted(estate.nics.items()):
-        if nid in of_vms or (nic.vm_id and ref(nic.vm_id) in estate.vms):
-            continue   # a NIC of a VM: audited through the VM's primary NIC
+    # a NIC of a VM is audited through the VM's primary NIC (left out before sorting the rest)
+    for nid, nic in sorted((nid, nic) for nid, nic in estate.nics.items()
+                           if not (nid in of_vms or (nic.vm_id and ref(nic.vm_id) in estate.vms))):
         subjects.append(_nic_subject(estate, scenario, nic, None, index))
     subjects += _unattached_nsg_subjects(estate, scenario)
     subjects += _export_only_subjects(estate, scenario)
