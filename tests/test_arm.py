@@ -1182,3 +1182,27 @@ def test_properties_are_every_string_evaluated_as_written(props):
     (raw,) = expand(template([{"type": NSG, "apiVersion": "2023-09-01", "name": "n",
                                "properties": props}])).resources
     assert raw.properties == plain(props)
+
+
+def test_a_deployment_type_is_recognised_as_lower_casing_every_type_would():
+    """`_is_deployment` lower-cases only types of the keyword's length: exact, because no character
+    lower-cases to more than one character all of which the keyword holds (every code point checked),
+    and on spellings in any case, with characters whose lower case is longer or is a keyword letter."""
+    import sys
+
+    from nsgcheck.loaders.arm import DEPLOYMENTS, _is_deployment
+
+    letters = set(DEPLOYMENTS)
+    assert all(len(c.lower()) == 1 or not set(c.lower()) <= letters for c in map(chr, range(sys.maxunicode + 1)))
+
+    odd = ["İ", "K", "ſ", "ı", "Ω", "."]   # (İ lower-cases to two characters; the Kelvin sign to 'k')
+
+    @given(st.lists(st.sampled_from([c for c in DEPLOYMENTS] + [c.upper() for c in DEPLOYMENTS] + odd),
+                    max_size=34).map("".join) | st.sampled_from([DEPLOYMENTS, DEPLOYMENTS.upper(),
+                                                                  "Microsoft.Resources/deployments", ""])
+           | st.builds(lambda i, c: DEPLOYMENTS[:i] + c + DEPLOYMENTS[i + 1:], st.integers(0, len(DEPLOYMENTS)),
+                       st.sampled_from(odd + ["x", "S", ""])))
+    def check(rtype):
+        assert _is_deployment(rtype) == (rtype.lower() == DEPLOYMENTS)
+
+    check()

@@ -671,7 +671,7 @@ class _Expander:
                               _line(src.linemap, nptr))
         if parent is not None:
             rtype, name = _child_type_name(parent, rtype, name)
-        if rtype.lower() == DEPLOYMENTS:
+        if _is_deployment(rtype):
             self.deployment(scope, res, rptr, ctx, name, extra, depth)
             return
         lkey = found["location"]
@@ -863,6 +863,12 @@ def _pointer(at: Any) -> str:
     return at + "".join(f"/{_esc(k)}" for k in reversed(keys))
 
 
+def _is_deployment(rtype: str) -> bool:
+    """`rtype.lower() == DEPLOYMENTS`, lower-casing only a type of the keyword's length: a character
+    whose lower case is longer than one character gives one the keyword does not hold."""
+    return len(rtype) == len(DEPLOYMENTS) and rtype.lower() == DEPLOYMENTS
+
+
 def _is_property_copy(v: Any) -> bool:
     return isinstance(v, list) and bool(v) and all(
         isinstance(_kw(s, "name"), str) and _key(s, "input") is not None for s in v)
@@ -947,7 +953,8 @@ class _Locator:
         for key in path:
             kind = type(node)
             if kind is dict and type(key) is str and key in node:
-                node, ptr = node[key], f"{ptr}/{_esc(key)}"
+                node = node[key]
+                ptr = f"{ptr}/{key}" if "~" not in key and "/" not in key else f"{ptr}/{_esc(key)}"
             elif kind is list and type(key) is int and 0 <= key < len(node):
                 node, ptr = node[key], f"{ptr}/{key}"
             else:

@@ -96,10 +96,15 @@ class FieldKeys:
         order = tuple(d)
         keys = self._keys.get(order)
         if keys is None:
-            keys = tuple(key_of(d, name) for name in self.names)
+            # a field `d` does not have is read under a key no object holds (`d.get` gives None)
+            keys = tuple(_NO_KEY if k is None else k for k in (key_of(d, name) for name in self.names))
             if len(self._keys) < self.LIMIT:
                 self._keys[order] = keys
-        return [None if k is None else d[k] for k in keys]
+        return list(map(d.get, keys))
+
+
+#: a key no object holds (compared by identity)
+_NO_KEY = object()
 
 
 def id_of(value: Any) -> str | Unknown | None:
