@@ -12,7 +12,6 @@ placeholder subscription/resource group. Cross references always use `ref()`-nor
 
 from __future__ import annotations
 
-import functools
 from dataclasses import FrozenInstanceError, dataclass, fields
 from typing import Any, Callable, TypeVar, Union
 
@@ -137,16 +136,9 @@ def is_unknown(value: Any) -> bool:
     return isinstance(value, Unknown)
 
 
-def plain_ref(resource_id: str) -> str:
+def ref(resource_id: str) -> str:
     """Normalize a resource id for use as a key: lower case, no trailing slash."""
     return resource_id.strip().rstrip("/").lower()
-
-
-#: `plain_ref`, the answers for the ids asked most recently remembered: a run asks for the key of
-#: each NIC, VM, subnet and NSG id many times over (loading, subjects, evaluation, fixes), and an
-#: id of a hundred characters costs three string copies each time. An argument that cannot be a
-#: key (a list, a dict) raises TypeError instead of plain_ref's AttributeError.
-ref = functools.lru_cache(maxsize=1 << 16)(plain_ref)
 
 
 def arm_id(subscription: str, resource_group: str, provider_type: str, *names: str) -> str:

@@ -51,18 +51,3 @@ def test_quick_refuses_classes_it_cannot_fill():
     with pytest.raises(TypeError):
         quick(Unknown)   # slots
 
-
-_ID_PARTS = st.sampled_from(["/subscriptions/S", "/resourceGroups/Rg", "/providers/Microsoft.Network", "/vnet-A",
-                             "/", " ", "\t", "x", "X", "/NICs/nic-00001", "İ", "ß"])
-
-
-@given(st.lists(st.lists(_ID_PARTS, max_size=8).map("".join), min_size=1, max_size=40), st.randoms())
-def test_remembered_ref_is_the_plain_normalisation(ids, rnd):
-    """`ref` (answers remembered for recent ids) against `plain_ref` for ids differing in case, spaces
-    and trailing slashes only, each asked several times in any order: the same key every time."""
-    from nsgcheck.model import plain_ref, ref
-
-    asked = ids * 3
-    rnd.shuffle(asked)
-    for i in asked:
-        assert ref(i) == plain_ref(i)
