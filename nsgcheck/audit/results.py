@@ -551,7 +551,7 @@ class ResultRows(Sequence):
     change).
 
     Results of one kind (`Report.result_rows`) have the same JSON but for `id` and `subject`:
-    it is held once per kind (`kinds`, with each kind's first result in `firsts`), each row as
+    it is held once per kind (`kinds`, with a result of each kind in `firsts`), each row as
     its subject and kind number (`subjects`, `kind_of`, read-only; `rows()`). A row's dictionary
     is its kind's with the row's own `id` and `subject` set. Writers and gates may work per kind
     through these."""
