@@ -494,18 +494,36 @@ def run_jobs(ev: Evaluator, groups: dict[tuple, _Group], out: list[Result | None
         segment = result.segmenter("src")
         point = result.point_segmenter("src")
         common = result.common_segment("src", flow.src)      # (usually: the rules name whole ranges)
+
+        def first_of(seg: Any, kind: _Kind, subject: Subject, address: AddressSet) -> Result:
+            """The result of the first job of a kind in a segment (`made`)."""
+            v = shared.get(seg)
+            if v is None:
+                v = shared[seg] = summarize(result.project(src=address), g.label, cidrs=ev.cidrs)
+            v = apply_cap(v, kind.cap, kind.notes)
+            r = made[(seg, kind)] = _result(kind.req, subject, kind.side, v, g.label, kind.urls, port=kind.port,
+                                            flow=f if kind.own_flow else None)
+            return r
+
+        # the jobs of one IPv4 address each are all in the `common` segment when there is one: their
+        # result is their kind's there, remembered by kind (jobs come in runs of one kind)
+        by_kind: dict[_Kind, Result] = {}
+        last_kind: _Kind | None = None
+        last: Any = None
         for index, subject, address, x, owner, kind in jobs:
-            seg = (common or (4, point(x))) if x is not None else segment(address)
-            first = made.get((seg, kind))
-            if first is not None:
-                out[index] = first if first.subject is subject else first.for_subject(subject)
+            if x is not None and common is not None:
+                if kind is not last_kind:
+                    last = by_kind.get(kind)
+                    if last is None:
+                        last = by_kind[kind] = first_of(common, kind, subject, address)
+                    last_kind = kind
+                out[index] = last if last.subject is subject else last.for_subject(subject)
             else:
-                v = shared.get(seg)
-                if v is None:
-                    v = shared[seg] = summarize(result.project(src=address), g.label, cidrs=ev.cidrs)
-                v = apply_cap(v, kind.cap, kind.notes)
-                out[index] = made[(seg, kind)] = _result(kind.req, subject, kind.side, v, g.label, kind.urls,
-                                                         port=kind.port, flow=f if kind.own_flow else None)
+                seg = (4, point(x)) if x is not None else segment(address)
+                first = made.get((seg, kind))
+                if first is None:
+                    first = first_of(seg, kind, subject, address)
+                out[index] = first if first.subject is subject else first.for_subject(subject)
             if progress is not None:
                 left[owner] -= 1
                 if not left[owner]:

@@ -35,36 +35,51 @@ def holding(sets: Sequence[Intervals], x: int) -> tuple[int, ...]:
 
 class Membership:
     """`holding(sets, x)` for many `x`: one sweep over the sets' bounds, then a binary search
-    per look-up. Equal answers are one tuple object."""
+    per look-up. Equal answers are one tuple object.
+
+    The sweep carries the sets that hold the current point as the bits of an int: each set is
+    canonical (disjoint, non-adjacent intervals), so a point starts or stops at most one
+    interval of a set, and the bits a point clears and sets are those of the sets stopping and
+    starting there."""
 
     __slots__ = ("points", "held")
 
     def __init__(self, sets: Sequence[Intervals]):
-        starts: dict[int, list[int]] = {}
-        stops: dict[int, list[int]] = {}
+        starts: dict[int, int] = {}           # point -> the bits of the sets with an interval starting there
+        stops: dict[int, int] = {}            # ... stopping just before it
+        get_start, get_stop = starts.get, stops.get
         for j, ivs in enumerate(sets):
+            bit = 1 << j
             for lo, hi in ivs:
-                starts.setdefault(lo, []).append(j)
-                stops.setdefault(hi + 1, []).append(j)
-        self.points = sorted(starts.keys() | stops.keys())
-        active: dict[int, int] = {}          # set index -> how many of its intervals hold the point
-        interned: dict[tuple[int, ...], tuple[int, ...]] = {}
+                starts[lo] = get_start(lo, 0) | bit
+                hi += 1
+                stops[hi] = get_stop(hi, 0) | bit
+        self.points = points = sorted(starts.keys() | stops.keys())
+        interned: dict[int, tuple[int, ...]] = {}
         held = []
-        for p in self.points:
-            for j in stops.get(p, ()):
-                if active[j] == 1:
-                    del active[j]
-                else:
-                    active[j] -= 1
-            for j in starts.get(p, ()):
-                active[j] = active.get(j, 0) + 1
-            key = tuple(sorted(active))
-            held.append(interned.setdefault(key, key))
+        append = held.append
+        mask = 0
+        for p in points:
+            mask = (mask & ~get_stop(p, 0)) | get_start(p, 0)
+            found = interned.get(mask)
+            if found is None:
+                found = interned[mask] = _bits(mask)
+            append(found)
         self.held = held
 
     def of(self, x: int) -> tuple[int, ...]:
         k = bisect_right(self.points, x) - 1
         return self.held[k] if k >= 0 else ()
+
+
+def _bits(mask: int) -> tuple[int, ...]:
+    """The positions of the set bits of `mask`, ascending."""
+    out = []
+    while mask:
+        low = mask & -mask
+        out.append(low.bit_length() - 1)
+        mask ^= low
+    return tuple(out)
 
 
 def single_v4(address: AddressSet | None) -> int | None:
