@@ -624,6 +624,9 @@ class _PairTable:
         self._own: list[tuple[Any, Any] | None] = [None] * len(members)
         self._rows: dict[int, list[tuple[Any, Any] | None]] = {}
         self._looks: dict[tuple[str, int], Any] = {}      # (part, end) -> its segmenters (int, set)
+        #: (part, end x, end y) -> the signature in x's part of y's members of one IPv4 address, or the
+        #: function that gives it (`_point_sig`)
+        self._point_sigs: dict[tuple[str, int, int], Any] = {}
         self._parts: dict[tuple[bool, int], Any] = {}
         self._stages: dict[tuple[bool, int], Any] = {}     # (sender?, end) -> its memo stage
         self._verdicts: dict[Any, Verdict] = {}
@@ -664,6 +667,7 @@ class _PairTable:
         out._own = [None if v is None or self.end[k] in ends else v for k, v in enumerate(self._own)]
         out._rows = {x: row for x, row in self._rows.items() if x not in ends}
         out._looks = {k: list(v) for k, v in self._looks.items() if (k[0].startswith("out"), k[1]) not in stale}
+        out._point_sigs = {k: v for k, v in self._point_sigs.items() if (k[0].startswith("out"), k[1]) not in stale}
         out._verdicts = {k: v for k, v in self._verdicts.items() if (True, k[0]) not in stale
                          and (False, k[1]) not in stale}
         # a profile from x of a member of y reads x's parts (its row) and y's (its own signatures)
@@ -700,17 +704,28 @@ class _PairTable:
         members of one end usually all have the same (`PathResult.common_segment`: the rules name
         their ASG or range, not them one by one): worked out once per end, else per member."""
         point = self.point[k]
-        look = self._look(part, x)
         if point is None:
+            look = self._look(part, x)
             if look[2] is None:
                 look[2] = look[0].segmenter(part[-3:])
             return look[2](self.address[k])
-        common = self._common(part, x, self.end[k])
+        y = self.end[k]
+        sig = self._point_sigs.get((part, x, y))
+        if sig is None:
+            sig = self._point_sigs[(part, x, y)] = self._point_sig(part, x, y)
+        return sig if sig.__class__ is tuple else (4, sig(point))
+
+    def _point_sig(self, part: str, x: int, y: int) -> Any:
+        """What gives the signature in end x's part (one dimension) of a member of end y with one
+        IPv4 address: the end's common segment when there is one, else the part's point
+        segmenter (address as an int -> the indices of the sets holding it)."""
+        common = self._common(part, x, y)
         if common is not None:
             return common
+        look = self._look(part, x)
         if look[1] is None:
             look[1] = look[0].point_segmenter(part[-3:])
-        return (4, look[1](point))
+        return look[1]
 
     def own(self, k: int) -> tuple[Any, Any]:
         """Member k's signatures in its own end's parts: (out-src, in-dst)."""
