@@ -140,3 +140,23 @@ def test_a_result_shares_its_membership_with_indexes_of_its_own_sets_only(groups
             index = result.membership(dim, sets)
             for z in range(-1, WINDOW + 1):
                 assert index.of(z) == holding(sets, z)
+
+
+@given(pieces(), st.integers(0, 6), st.integers(0, WINDOW - 1), st.integers(0, WINDOW - 1), st.booleans())
+def test_a_stage_projected_onto_a_pair_through_its_index_is_its_result_projected(groups, finals, x, y, deny):
+    """`_Stage.project_point` (a multi-VM pair's receiver part, through the box index) is
+    `result.project` onto the two single addresses: the same pieces, boxes, steps, outcomes,
+    volumes and total; its first pieces decided (finals, some denied), the rest still walking."""
+    from nsgcheck.engine.evaluate import _Stage
+    from nsgcheck.engine.firstmatch import DENIED
+
+    cut = min(finals, len(groups))
+    steps = [Step(NIC, DENIED if deny and n % 2 else ALLOWED) for n in range(len(groups))]
+    stage = _Stage(tuple(PathPiece.of(boxes, [steps[n]]) for n, boxes in enumerate(groups[:cut])),
+                   tuple((boxes, (steps[cut + n],)) for n, boxes in enumerate(groups[cut:])), (NIC,), ("a note",))
+    src, dst = AddressSet(((x, x),), ()), AddressSet(((y, y),), ())
+    plain = stage.result.project(src=src, dst=dst)
+    got = stage.project_point(src, x, dst, y)
+    assert got.pieces == plain.pieces
+    assert [p.box_volumes for p in got.pieces] == [p.box_volumes for p in plain.pieces]
+    assert (got.total, got.devices, got.notes) == (plain.total, plain.devices, plain.notes)

@@ -844,7 +844,13 @@ class _PairTable:
         # a member's result reads nothing of a passing pair but its shares
         v = summarize(res, "the peer", prefixes=False, explain_pass=False)
         if v.status != PASS:
-            v = _with_receiver_denials(v, self.part(False, y).project(src=src, dst=dst))
+            a, b = self.point[i], self.point[k]
+            if a is not None and b is not None:
+                self.part(False, y)
+                received = self._stages[(False, y)].project_point(src, a, dst, b)
+            else:
+                received = self.part(False, y).project(src=src, dst=dst)
+            v = _with_receiver_denials(v, received)
         return v
 
     def group_ends(self, group: Sequence[int], g: int) -> tuple[int, ...]:

@@ -411,6 +411,19 @@ class _Stage:
         return BoxIndex([p.boxes for p in self.finals] + [b for b, _ in self.walking],
                         partial(self.result.membership, "src"), partial(self.result.membership, "dst"))
 
+    def project_point(self, src: AddressSet, x: int, dst: AddressSet, y: int) -> PathResult:
+        """`result.project(src=src, dst=dst)` for the single IPv4 addresses `x` (`src`) and `y`
+        (`dst`), through the index: only the boxes that hold both are touched (a multi-VM pair)."""
+        pieces = []
+        nf = len(self.finals)
+        for g, boxes in self.index.cut_point(src, x, dst, y):
+            if g < nf:
+                p = self.finals[g]
+                pieces.append(PathPiece(boxes, p.steps, p.outcomes, p.partial))
+            else:
+                pieces.append(PathPiece.of(boxes, self.walking[g - nf][1]))
+        return PathResult(pieces, sum(p.volume() for p in pieces), self.devices, self.notes)
+
     def cut(self, src: AddressSet, x: int, cut_dst: Any,
             point: tuple[AddressSet, int] | None = None) -> tuple[list[PathPiece], list]:
         """(finals, walking) restricted to the single source address `x` (`src`) and to what
