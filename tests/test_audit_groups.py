@@ -20,6 +20,7 @@ from ipaddress import IPv4Address
 from hypothesis import given, settings, strategies as st
 
 from nsgcheck.audit.evaluate import _AllowedIndex, evaluate_all, reevaluate
+from nsgcheck.engine.evaluate import Endpoint
 from nsgcheck.audit.scenario import build_scenario
 from nsgcheck.audit.subjects import find_subjects
 from nsgcheck.engine.firstmatch import ALLOWED, DENIED, EITHER
@@ -243,3 +244,54 @@ def test_a_pair_read_off_as_allowed_equals_the_plain_projection(part, a, b, port
     base = int(IPv4Address("10.0.0.0"))
     index = _AllowedIndex(part)
     assert index.covers(base + a, base + b, ports) == _allowed_plain(part, base + a, base + b, ports)
+
+
+@settings(max_examples=200)
+@given(st.lists(st.lists(st.integers(0, 11), min_size=1, max_size=5), max_size=8),
+       st.lists(st.sampled_from([None, 0, 0, 1, 2, 3]), min_size=12, max_size=12), st.booleans())
+def test_groups_share_a_table_exactly_when_linked_by_members_or_device_sets(groups, where, copies):
+    """`_share_device_sets` against the plain partition: groups linked by a common member or by
+    members in equal device sets (some ends equal but distinct objects, some unknown) are in one
+    part, parts in the order of their first group, members in order of appearance, each with its
+    own end."""
+    import nsgcheck.audit.evaluate as audit_evaluate
+
+    members = [object() for _ in range(12)]
+    made = {}
+
+    def end_of(n):
+        if where[n] is None:
+            return None
+        key = (where[n], n % 2 if copies else 0)          # equal device sets, distinct objects
+        if key not in made:
+            made[key] = Endpoint(f"subnet{where[n]}", None, None, None, None)
+        return made[key]
+
+    ends = {id(members[n]): end_of(n) for n in range(12)}
+    drawn = [[members[n] for n in dict.fromkeys(g)] for g in groups]
+    plain_parent = list(range(len(drawn)))
+
+    def root(a):
+        while plain_parent[a] != a:
+            a = plain_parent[a]
+        return a
+
+    for a in range(len(drawn)):
+        for b in range(a):
+            if any(x is y or (ends[id(x)] is not None and ends[id(x)] == ends[id(y)])
+                   for x in drawn[a] for y in drawn[b]):
+                plain_parent[root(a)] = root(b)
+    plain: dict[int, dict[int, tuple]] = {}
+    for g, ms in enumerate(drawn):
+        part = plain.setdefault(root(g), {})
+        for m in ms:
+            part.setdefault(id(m), (m, ends[id(m)]))
+    expected = [list(p.values()) for p in plain.values() if p]
+    original = audit_evaluate._source_end
+    try:
+        audit_evaluate._source_end = lambda ev, m: ends[id(m)]
+        got = audit_evaluate._share_device_sets(None, drawn)
+    finally:
+        audit_evaluate._source_end = original
+    assert [[(id(m), e) for m, e in p] for p in got] == [[(id(m), e) for m, e in p] for p in expected]
+    assert all(e is ends[id(m)] for p in got for m, e in p)

@@ -600,14 +600,24 @@ class _PairTable:
         self.given = list(ends)
         self.members = list(members)
         self.index: dict[Endpoint, int] = {}
+        self.end: list[int] = []
+        numbers: dict[int, tuple[Endpoint, int]] = {}    # id of an end object -> (it, its number)
         for e in ends:
-            if e is not None:
-                self.index.setdefault(e, len(self.index))
+            if e is None:
+                self.end.append(-1)
+                continue
+            # (the members of a placement class share one end object: its equality is looked up once)
+            hit = numbers.get(id(e))
+            if hit is None:
+                hit = numbers[id(e)] = (e, self.index.setdefault(e, len(self.index)))
+            self.end.append(hit[1])
         self.ends = list(self.index)
-        self.end = [self.index[e] if e is not None else -1 for e in ends]
-        everyone = AddressSet.union_of(m.source.address for m, e in zip(members, ends) if e is not None)
-        own = [AddressSet.union_of(m.source.address for m, x in zip(members, self.end) if x == n)
-               for n in range(len(self.ends))]
+        addresses: list[list[AddressSet]] = [[] for _ in self.ends]     # each end's members' addresses
+        for m, x in zip(members, self.end):
+            if x >= 0:
+                addresses[x].append(m.source.address)
+        everyone = AddressSet.union_of(a for found in addresses for a in found)
+        own = [AddressSet.union_of(found) for found in addresses]
         # a device set's part as sender covers its own members to everyone, as receiver everyone to
         # its own members: each is evaluated once, and together they cover every pair
         self.send_flow = [requirement_flow(req, a, everyone) for a in own]
@@ -992,20 +1002,28 @@ def _share_device_sets(ev: Evaluator, groups: Sequence[Sequence[AuditSubject]]
             a = parent[a]
         return a
 
-    seen: dict[Any, int] = {}
+    by_member: dict[int, int] = {}           # id of a member -> the first group it is in
+    by_end: dict[Endpoint, int] = {}          # device set -> the first group with a member there
+    #: id of an end object -> (it, the first group of its device set): the members of a placement
+    #: class share one end object, whose equality is then looked up once
+    known: dict[int, tuple[Endpoint, int]] = {}
     ends: dict[int, Endpoint | None] = {}
     for g, members in enumerate(groups):
         for m in members:
-            end = ends.get(id(m), False)
-            if end is False:
-                end = ends[id(m)] = _source_end(ev, m)
-            for key in (("member", id(m)), end):
-                if key is None:
-                    continue
-                if key in seen:
-                    parent[find(g)] = find(seen[key])
-                else:
-                    seen[key] = g
+            first = by_member.get(id(m))
+            if first is not None:
+                # a member met again: its device set joined its first group then
+                parent[find(g)] = find(first)
+                continue
+            by_member[id(m)] = g
+            end = ends[id(m)] = _source_end(ev, m)
+            if end is None:
+                continue
+            hit = known.get(id(end))
+            if hit is None:
+                hit = known[id(end)] = (end, by_end.setdefault(end, g))
+            if hit[1] != g:
+                parent[find(g)] = find(hit[1])
     parts: dict[int, dict[int, tuple[AuditSubject, Endpoint | None]]] = {}
     for g, members in enumerate(groups):
         part = parts.setdefault(find(g), {})
