@@ -500,16 +500,22 @@ class _Numbering(dict):
         return n
 
 
+_FLOAT = object()      # (marks a float's repr in a kind's key: no field's value is this object)
+
+
 def _merge_equal_kinds(firsts: list[Result], kind_of: list[int]) -> tuple[list[Result], list[int]]:
-    """Kinds whose fields but the subject are equal strings or the same objects have the same
-    JSON (a string's JSON is its value's; other values are compared by identity: 0.0 and -0.0,
-    or 0 and 0.0, are equal but written differently): one kind each. Returns the kinds' first
-    results and each row's kind, renumbered in order of first appearance."""
+    """Kinds whose fields but the subject are equal strings, floats of the same `repr` or the same
+    objects have the same JSON (a string's JSON is its value's, a float's is its repr or NaN /
+    Infinity, and the shares written are rounded from it; other values are compared by identity:
+    0 and 0.0 are equal but written differently; 0.0 and -0.0 have different reprs): one kind
+    each (a share computed per result, as equal as another's, is another object). Returns the
+    kinds' first results and each row's kind, renumbered in order of first appearance."""
     merged: dict[tuple, int] = {}
     kept: list[Result] = []
     to: list[int] = []
     for f in firsts:      # (`firsts` holds the objects whose ids are in the keys)
-        key = tuple([v if type(v) is str else id(v) for v in _NOT_SUBJECT(f)])
+        key = tuple([v if type(v) is str else (_FLOAT, float.__repr__(v)) if type(v) is float else id(v)
+                     for v in _NOT_SUBJECT(f)])
         k = merged.get(key)
         if k is None:
             k = merged[key] = len(kept)
