@@ -272,3 +272,46 @@ def test_a_subject_entry_written_from_its_fields_is_its_json(fields, other_nics,
         assert text is None
     else:
         assert text == json.dumps(subject.to_json(), ensure_ascii=False, separators=(",", ":"))
+
+
+def test_kinds_of_one_family_are_written_as_their_dictionaries_are():
+    # the writer writes a kind whose values but `id`, `subject` and `message` are the very objects
+    # of an earlier kind's from that kind's template (its family): each line must be what packing
+    # its own dictionary gives, whatever single value (or none) a kind changes besides its message
+    import io
+
+    from nsgcheck.audit.results import Report, ResultRows
+    from nsgcheck.render.json import write
+
+    from result_pools import BASE, SUBJECTS
+
+    others = {"status": "pass", "severity": "note", "coverage": 0.5, "unknown_share": 0.25, "urls": ["u"],
+              "reasons": ["why"], "destination": "Other", "title": "another title", "requirement": "A2A-SRC-AAD",
+              "side": "group", "fixes": [{"nsg": "n"}]}
+
+    @settings(max_examples=200)
+    @given(st.lists(st.tuples(st.sampled_from(["", *others]), st.sampled_from(["m1", "m2", 7]),
+                              st.integers(0, len(SUBJECTS) - 1), st.integers(0, 3), st.booleans()),
+                    min_size=1, max_size=8))
+    def check(drawn):
+        base = Report("0", [], {}, {}, results=[BASE]).to_json(rows=True)["results"].kinds[0]
+        kinds, firsts, subjects, kind_of = [], [], [], []
+        for key, message, s, k, own_id in drawn:
+            kind = dict(base, message=message)
+            if key:
+                kind[key] = others[key]
+            if k < len(kinds):          # a further row of an earlier kind
+                kind_of.append(k)
+            else:
+                kind_of.append(len(kinds))
+                kinds.append(kind)
+                # (a first result of other requirement: the rows' ids are not those their values give)
+                firsts.append(BASE.replaced(requirement="OTHER" if own_id else kind["requirement"], side=kind["side"]))
+            subjects.append(SUBJECTS[s])
+        rows = ResultRows(kinds, firsts, subjects, kind_of, {})
+        data = {"schema_version": SCHEMA_VERSION, "requirements": [{"id": "A2A-SRC-STORAGE", "title": "t"}],
+                "results": rows, "advisories": []}
+        out = io.StringIO()
+        write(data, out)
+        assert out.getvalue() == render_json(dict(data, results=list(rows)))
+    check()
