@@ -225,3 +225,23 @@ def test_wrong_region_tags_read_per_kind_are_those_of_every_result(drawn):
     needed = {d for d, s, p, _ in drawn if s != "pass" and p < 2 and d != "AzureActiveDirectory"}
     assert sorted(a.message.split()[3].rstrip(",") for a in got) == sorted(
         {"EventHub.CentralUS": "EventHub.EastUS", "Storage.EastUS": "Storage.WestUS"}[d] for d in needed)
+
+
+def test_wrong_region_tag_names_every_needed_region_in_the_same_order_each_run():
+    # one NSG on a source path (needs EventHub.CentralUS) and a target path (needs EventHub.EastUS):
+    # a rule allowing a third region is reported naming both, sorted, whatever order the results
+    # come in (the tags needed are held in a set, whose order changes from run to run)
+    from nsgcheck.answers import PathStep
+    from nsgcheck.audit.advisories import wrong_region_tags
+
+    e = worked_estate([rule("eh-west", 100, "EventHub.WestUS"), rule("eh-east", 110, "EventHub.EastUS")]
+                      + source_rules())
+    nsg = next(iter(e.nsgs.values()))
+    path = (PathStep("nic-nsg", nsg.name, "deny", nsg.id),)
+    results = [SimpleNamespace(status="fail", destination=d, side=side, destination_prefixes=(), path=path)
+               for d, side in (("EventHub.EastUS", "target"), ("EventHub.CentralUS", "source"))]
+    for order in (results, results[::-1]):
+        got = [a.message for a in wrong_region_tags(e, order)]
+        assert got == [f"rule {nsg.name}/eh-west allows EventHub.WestUS, but Site Recovery needs "
+                       "EventHub.CentralUS or EventHub.EastUS on this path (Event Hubs: the other region "
+                       "of the pair; Storage: the VM's own region)"]

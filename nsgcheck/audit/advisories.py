@@ -290,7 +290,11 @@ def wrong_region_tags(estate: Estate, results: Sequence[Any]) -> list[Advisory]:
         nsg = estate.nsgs.get(nsg_id)
         if nsg is None:
             continue
-        bases = {n.split(".", 1)[0].lower(): n for n in names}
+        lowered = {n.lower() for n in names}
+        bases: dict[str, str] = {}       # service -> the regional tags of it needed here, in name order
+        for n in sorted(names):          # (a set's order changes from run to run: read sorted)
+            base = n.split(".", 1)[0].lower()
+            bases[base] = f"{bases[base]} or {n}" if base in bases else n
         for r in nsg.rules:
             if r.direction != "outbound" or r.access != "allow":
                 continue
@@ -299,7 +303,7 @@ def wrong_region_tags(estate: Estate, results: Sequence[Any]) -> list[Advisory]:
                     continue
                 base = tok.value.split(".", 1)[0].lower()
                 need = bases.get(base)
-                if need and tok.value.lower() != need.lower() and tok.value.lower() not in {n.lower() for n in names}:
+                if need and tok.value.lower() not in lowered:
                     out.append(Advisory(
                         "ADV-WRONG-REGION-TAG", "warning",
                         f"rule {nsg.name}/{r.name} allows {tok.value}, but Site Recovery needs {need} on this "
