@@ -151,34 +151,6 @@ def test_results_of_every_second_change_of_one_base_keep_their_own_json():
         assert [json.dumps(r) for r in report.to_json()["results"]] == want
 
 
-def test_copies_of_many_results_are_each_ones_replaced_copy():
-    # `replaced_each` works out each kind's kind after the changes once: the same copies, of the
-    # same kinds (results without a kind too), as `replaced` on each; subjects are refused
-    from hypothesis import given, settings, strategies as st
-
-    from result_pools import CHANGES
-    from nsgcheck.audit.results import replaced_each
-
-    fields = list(Result.__dataclass_fields__)
-    changes = [c for c in CHANGES if "subject" not in c()] + [lambda: {"requirement": "A2A-SRC-AAD"},
-                                                                 lambda: {"peer": VM2, "side": "group"}]
-
-    @settings(max_examples=300)
-    @given(pooled_results(), st.integers(0, len(changes) - 1))
-    def check(results, c):
-        made = changes[c]()
-        got = replaced_each(results, **made)
-        want = [r.replaced(**made) for r in results]
-        for g, w, r in zip(got, want, results):
-            assert all(getattr(g, f) is getattr(w, f) for f in fields)
-            assert g.__dict__["_kind"] is w.__dict__["_kind"] and g is not r
-            assert g.finding_id() == w.finding_id() == dataclasses.replace(r, **made).finding_id()
-        assert len(got) == len(results)
-    check()
-    with pytest.raises(TypeError):
-        replaced_each([BASE], subject=VM2)
-
-
 def test_positions_in_report_order_are_sorted_by_report_order():
     # `positions_in_report_order` ranks subjects once and each kind's side, requirement and peer
     # once: the order (ties as they come) of sorting the positions by `report_order`
@@ -223,13 +195,12 @@ def test_subjects_are_ranked_in_report_order_read_without_a_loop():
     check()
 
 
-def test_kinds_are_numbered_as_results_hold_them_and_their_finding_ids_written_per_kind():
+def test_kinds_are_numbered_as_results_hold_them():
     # `kinds_of`: two results have one number when they hold one kind (a result without one is
-    # a kind of its own), numbered in order of first appearance, with each kind's first result;
-    # `finding_ids_of_kind` gives each result's `finding_id` (peers, ids in any case, odd ids)
+    # a kind of its own), numbered in order of first appearance, with each kind's first result
     from hypothesis import given, settings
 
-    from nsgcheck.audit.results import finding_ids_of_kind, kinds_of
+    from nsgcheck.audit.results import kinds_of
 
     @settings(max_examples=300)
     @given(pooled_results())
@@ -243,9 +214,6 @@ def test_kinds_are_numbered_as_results_hold_them_and_their_finding_ids_written_p
                 assert (kind_of[i] == kind_of[j]) == same
         assert [kind_of.index(k) for k in range(len(firsts))] == sorted(set(map(kind_of.index, kind_of)))
         assert all(results[kind_of.index(k)] is f for k, f in enumerate(firsts))
-        for k, first in enumerate(firsts):
-            members = [r for r, n in zip(results, kind_of) if n == k]
-            assert list(finding_ids_of_kind(first, [r.subject for r in members])) == [r.finding_id() for r in members]
     check()
 
 

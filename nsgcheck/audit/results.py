@@ -366,8 +366,7 @@ def subjects_of(results: "Sequence[Result]") -> "list[Subject]":
 
 def replaced_at(results: "Sequence[Result]", groups: "Iterable[tuple[Sequence[int], dict[str, Any]]]") -> Results:
     """`results` with the results at each group's positions replaced by their
-    `replaced(**changes)` copies (as `replaced_each` makes them; a position in one group at
-    most), knowing its kinds and subjects (`Results`): a copy's kind follows from its result's
+    `replaced(**changes)` copies (a position in one group at most), knowing its kinds and subjects (`Results`): a copy's kind follows from its result's
     and its group's, once per kind and group, without reading the other results."""
     kind_of, firsts = kinds_of(results)
     known = _known(results)
@@ -429,44 +428,6 @@ def replaced_at(results: "Sequence[Result]", groups: "Iterable[tuple[Sequence[in
     out._known = knows
     if type(results) is Results:
         out._ranks = results._ranks         # (the same subjects)
-    return out
-
-
-def finding_ids_of_kind(first: Result, subjects: "Iterable[Subject]") -> "Iterator[str]":
-    """The finding ids of the results of `first`'s kind about these subjects (`Result.finding_id`
-    of each), the part of the kind (requirement, side, peer) written once."""
-    head = f"{first.requirement}:{first.side}:"
-    tail = f":{first.peer.id.lower()}" if first.peer and first.peer.id else ""
-    ids = map(str.lower, map(_SUBJECT_ID, subjects))
-    return map(add, map(add, repeat(head), ids), repeat(tail)) if tail else map(add, repeat(head), ids)
-
-
-def replaced_each(results: "Iterable[Result]", **changes: Any) -> list[Result]:
-    """`[r.replaced(**changes) for r in results]` (the same copies, of the same kinds), the
-    kind each copy takes worked out once per kind instead of once per result. Changes to
-    the subject are not taken (they keep each result's kind: use `replaced`)."""
-    if not _FIELDS.issuperset(changes) or "subject" in changes:
-        raise TypeError(f"not fields of Result a kind can take: {', '.join(sorted(changes))}")
-    drop_id = not _IDENTITY.isdisjoint(changes)
-    adds: dict[int, tuple[_Kind, dict[str, Any]]] = {}
-    out = []
-    new_result, set_state = _NEW, _SET
-    for r in results:
-        old = r.__dict__
-        kind = old.get("_kind")
-        if kind is None:
-            out.append(r.replaced(**changes))
-            continue
-        hit = adds.get(id(kind))
-        if hit is None:        # (the kind is held beside its changes, so that its id stays its own)
-            hit = adds[id(kind)] = (kind, {**changes, "_kind": kind.after(changes)})
-        state = old.copy()
-        state.update(hit[1])
-        if drop_id:
-            state.pop("_finding_id", None)
-        new = new_result(Result)
-        set_state(new, "__dict__", state)
-        out.append(new)
     return out
 
 
