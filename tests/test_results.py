@@ -330,32 +330,3 @@ def test_a_reports_json_from_results_that_know_their_kinds_is_the_plain_lists():
         want = [json.dumps(r) for r in Report("0", [], {}, {}, results=list(known)).to_json()["results"]]
         assert [json.dumps(r) for r in Report("0", [], {}, {}, results=known).to_json()["results"]] == want
     check()
-
-
-def test_kinds_differing_in_their_message_share_their_json_but_it():
-    # `Report.to_json` copies the JSON of a kind for the kinds whose fields but the subject and the
-    # message are equal (one per VM in multi-VM groups): whatever single other field a kind also
-    # changes, each row must be its result's own JSON
-    from hypothesis import given, settings
-    from hypothesis import strategies as st
-
-    from nsgcheck.audit.results import Report
-
-    from result_pools import BASE, SUBJECTS
-
-    others = {"status": "pass", "severity": "note", "coverage": 0.5, "unknown_share": 0.25, "reasons": ("why",),
-              "destination": "Other", "title": "another title", "requirement": "A2A-SRC-AAD", "side": "group",
-              "fix_note": "no fix", "port": "80", "protocol": "udp", "urls": (), "suppressed": "ok",
-              "decided_by": (), "path": (), "denied_prefixes": ("1.2.3.0/24",), "destination_prefixes": ("x",)}
-    messages = ["m1", "m2", "".join(["m", "1"])]
-
-    @settings(max_examples=200)
-    @given(st.lists(st.tuples(st.sampled_from(["", *others]), st.integers(0, 2), st.sampled_from(SUBJECTS)),
-                    max_size=10))
-    def check(drawn):
-        results = [BASE.replaced(subject=s, message=messages[m], **({key: others[key]} if key else {}))
-                   for key, m, s in drawn]
-        report = Report("0", [], {}, {}, results=results)
-        want = [json.dumps(r.to_json()) for r in report.sorted_results()]
-        assert [json.dumps(r) for r in report.to_json()["results"]] == want
-    check()

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from json import JSONEncoder
 from json.encoder import encode_basestring
-from typing import Any, Callable, Iterable, Iterator, NamedTuple
+from typing import Any, Callable, Iterable, Iterator
 
 from nsgcheck.audit.results import SCHEMA_VERSION, STATUS_SEVERITY, ResultRows, finding_id
 
@@ -69,10 +69,8 @@ _PROBE = {"a": [1, 2.5, -0.0, float("inf"), float("nan"), None, True, False, 10 
 _COMPACT = compact_encoder()
 _NO_DEFAULT = object()
 _UNSEEN = object()
-#: what stands for a subject's reference in a reused line (a string no table id can be), and
-#: for the message in a family's template (`Packer.row_lines`)
+#: what stands for a subject's reference in a reused line (a string no table id can be)
 _MARK = "\x00subject"
-_MESSAGE_MARK = "\x00message"
 #: result keys `Packer.result` may leave out or refer to a table with (the others are copied)
 _KINDS = {"id": "id", "title": "title", "severity": "severity", **{k: "other" for k in [*_DEFAULTS, *_BY_KEY]}}
 #: the in-memory key order of a result (other keys follow in the order they come)
@@ -219,78 +217,28 @@ class Packer:
         made: list[Any] = [None] * len(rows.kinds)    # kind -> (before, after) its subject's reference
         more = {k for k, n in rows.kind_counts().items() if n > 1}     # kinds with more rows than one
         refs: dict[int, str | None] = {}               # id(subject) -> its reference (None: not reusable)
-        ref, subject_json, kinds, firsts = self.ref, rows.subject_json, rows.kinds, rows.firsts
+        ref, subject_json = self.ref, rows.subject_json
         last, at = None, None                          # the previous row's subject and reference
-        #: a kind's values but `id`, `subject` and `message` (by identity) -> its family's first
-        #: row packed (r, packed), then the family's template once a second kind of it comes
-        families: dict[tuple, Any] = {}
-        blanks: dict[tuple[str, ...], tuple[int, ...] | None] = {}
-
-        def subject_ref(subject: Any) -> str | None:      # (numbered when first asked)
-            at = refs[id(subject)] = (ref("subjects", subject_json(subject), _subject_text(subject))
-                                      if type(subject.id) is str else None)
-            return at
-
         for subject, k in rows.rows():
             line = made[k]
             if line:
                 if subject is not last:
                     last, at = subject, refs.get(id(subject), _UNSEEN)
                     if at is _UNSEEN:
-                        at = subject_ref(subject)
+                        at = refs[id(subject)] = (ref("subjects", subject_json(subject), _subject_text(subject))
+                                                  if type(subject.id) is str else None)
                 if at is not None:
                     yield line[0] + at + line[1]
                     continue
-            family = None
-            if line is None:
-                family = _family_key(kinds[k], blanks)
-                seen = families.get(family, _UNSEEN) if family is not None else _UNSEEN
-                if seen is not _UNSEEN and type(seen) is tuple and type(seen[0]) is dict:   # a second kind of it
-                    seen = families[family] = self._family(*seen, encode)
-                message = kinds[k]["message"] if family is not None else None
-                if type(seen) is _Family and type(message) is str and type(subject.id) is str:
-                    first = firsts[k]
-                    if finding_id(first.requirement, first.side, subject.id, first.peer.id if first.peer else "") \
-                            == finding_id(seen.requirement, seen.side, subject.id, seen.peer_id):
-                        if subject is not last:       # (numbered here: the kind's other parts are its family's)
-                            last, at = subject, refs.get(id(subject), _UNSEEN)
-                            if at is _UNSEEN:
-                                at = subject_ref(subject)
-                        after = seen.middle + encode_basestring(message) + seen.after
-                        made[k] = (seen.before, after) if k in more else False
-                        yield seen.before + at + after
-                        continue
             r = rows.row(subject, k)
             packed = self.result(r)
             if line is None:
-                if family is not None and family not in families:
-                    families[family] = (r, packed)
                 row = self._row(r, packed, (), encode) if k in more else None
                 made[k] = row[4:] if row is not None else False
                 if row is not None:      # (its line: the kind's around this row's subject's reference)
                     yield row[4] + packed["subject"] + row[5]
                     continue
             yield encode(packed)
-
-    def _family(self, r: dict[str, Any], packed: dict[str, Any], encode: Callable[[Any], str]) -> "_Family | None":
-        """The template of a packed result's line around its subject's reference and its message,
-        with what the id of a result like it is made of (None: not reusable)."""
-        if ("id" in packed or type(r["subject"]) is not dict or not isinstance(packed.get("subject"), str)
-                or "message" not in packed):
-            return None
-        marked = dict(packed)
-        marked["subject"] = _MARK
-        marked["message"] = _MESSAGE_MARK
-        head = encode(marked).split(encode(_MARK))
-        if len(head) != 2:
-            return None
-        tail = head[1].split(encode(_MESSAGE_MARK))
-        if len(tail) != 2:          # (also when the message comes before the subject)
-            return None
-        peer = r.get("peer") or {}
-        peer_id = str(peer.get("id", "")) if isinstance(peer, dict) else ""
-        return _Family(head[0] + '"', '"' + tail[0], tail[1], str(r.get("requirement", "")),
-                       str(r.get("side", "")), peer_id)
 
     def _row(self, r: dict[str, Any], packed: dict[str, Any], values: tuple, encode: Callable[[Any], str]) -> Any:
         """What `lines` reuses of a packed result: its line around the subject's reference, and
@@ -306,35 +254,6 @@ class Packer:
         peer = r.get("peer") or {}
         peer_id = str(peer.get("id", "")) if isinstance(peer, dict) else ""
         return values, str(r.get("requirement", "")), str(r.get("side", "")), peer_id, parts[0] + '"', '"' + parts[1]
-
-
-class _Family(NamedTuple):
-    """A line around a subject's reference and a message: `before + ref + middle + message's JSON
-    + after`, and what the id of a result like the one it was made of is made of."""
-
-    before: str
-    middle: str
-    after: str
-    requirement: str
-    side: str
-    peer_id: str
-
-
-def _family_key(kind: dict[str, Any], blanks: dict[tuple[str, ...], tuple[int, ...] | None]) -> tuple | None:
-    """A kind's keys and the identities of its values but `id`, `subject` and `message` (None
-    without those keys): kinds with the same key pack alike but for those three (their values
-    are the same objects, held by the kinds)."""
-    order = tuple(kind)
-    at = blanks.get(order, _UNSEEN)
-    if at is _UNSEEN:
-        at = blanks[order] = (tuple(order.index(x) for x in ("id", "subject", "message"))
-                              if "id" in order and "subject" in order and "message" in order else None)
-    if at is None:
-        return None
-    ids = list(map(id, kind.values()))
-    for i in at:
-        ids[i] = 0
-    return (order, *ids)
 
 
 def pack(report: dict[str, Any]) -> dict[str, Any]:

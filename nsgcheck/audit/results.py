@@ -464,14 +464,13 @@ class _Numbering(dict):
 _FLOAT = object()      # (marks a float's repr in a kind's key: no field's value is this object)
 
 
-def _merge_equal_kinds(firsts: list[Result], kind_of: list[int]) -> tuple[list[Result], list[int], list[tuple]]:
+def _merge_equal_kinds(firsts: list[Result], kind_of: list[int]) -> tuple[list[Result], list[int]]:
     """Kinds whose fields but the subject are equal strings, floats of the same `repr` or the same
     objects have the same JSON (a string's JSON is its value's, a float's is its repr or NaN /
     Infinity, and the shares written are rounded from it; other values are compared by identity:
     0 and 0.0 are equal but written differently; 0.0 and -0.0 have different reprs): one kind
     each (a share computed per result, as equal as another's, is another object). Returns the
-    kinds' first results, each row's kind, renumbered in order of first appearance, and each
-    kind's key (what it was compared by, field by field: `_NOT_SUBJECT`)."""
+    kinds' first results and each row's kind, renumbered in order of first appearance."""
     merged: dict[tuple, int] = {}
     kept: list[Result] = []
     to: list[int] = []
@@ -484,35 +483,8 @@ def _merge_equal_kinds(firsts: list[Result], kind_of: list[int]) -> tuple[list[R
             kept.append(f)
         to.append(k)
     if len(kept) == len(firsts):
-        return firsts, kind_of, list(merged)
-    return kept, list(map(to.__getitem__, kind_of)), list(merged)
-
-
-#: where the message is in a kind's key (`_merge_equal_kinds`)
-_MESSAGE_AT = [f for f in Result.__dataclass_fields__ if f != "subject"].index("message")
-
-
-def _kind_jsons(firsts: list[Result], keys: list[tuple], shared: dict[Any, tuple[Any, Any]]) -> list[dict[str, Any]]:
-    """Each kind's JSON (its first result's, `Result._json`). Kinds whose keys (`_merge_equal_kinds`)
-    differ only in the message have the same JSON but for `id`, `subject` and `message` (no other
-    part is made of those fields): a copy of the first such kind's with those three set, the
-    other values the very same objects (at 30,000 VMs, 12,700 kinds are one VM's multi-VM result,
-    differing in the message; the JSON writer writes such kinds from one template)."""
-    out = []
-    made: dict[tuple, dict[str, Any]] = {}
-    at = _MESSAGE_AT
-    for f, key in zip(firsts, keys):
-        family = key[:at] + key[at + 1:]
-        base = made.get(family)
-        if base is None:
-            out.append(made.setdefault(family, f._json(_part, shared)))
-            continue
-        kind = base.copy()
-        kind["id"] = f.finding_id()
-        kind["subject"] = _part(shared, f.subject, _to_json)
-        kind["message"] = f.message
-        out.append(kind)
-    return out
+        return firsts, kind_of
+    return kept, list(map(to.__getitem__, kind_of))
 
 
 def _share(x: float) -> float:
@@ -657,7 +629,7 @@ class Report:
             first_at = dict(zip(reversed(kind_of), range(len(kind_of) - 1, -1, -1)))   # (the earliest wins)
             firsts = [results[first_at[k]] for k in range(len(numbers))]
             del numbers, first_at
-        firsts, kind_of, kind_keys = _merge_equal_kinds(firsts, kind_of)
+        firsts, kind_of = _merge_equal_kinds(firsts, kind_of)
         subject_ids = list(map(id, subjects))
         rank_of = _ranks_of(results) if known is not None else _subject_ranks(   # type: ignore[arg-type]
             dict(zip(subject_ids, subjects)).values())    # (each subject object once)
@@ -670,7 +642,7 @@ class Report:
         del subject_ids
         order = sorted(range(len(keys)), key=keys.__getitem__)      # (stable: ties as they come)
         shared: dict[Any, tuple[Any, Any]] = {}
-        kinds = _kind_jsons(firsts, kind_keys, shared)
+        kinds = [f._json(_part, shared) for f in firsts]
         return ResultRows(kinds, firsts, list(map(subjects.__getitem__, order)),
                           list(map(kind_of.__getitem__, order)), shared)
 
