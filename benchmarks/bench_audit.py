@@ -156,6 +156,7 @@ def stages_child(arm: str, scn: str, tags: str, out: str) -> dict[str, float]:
     clock = time.process_time
     acc: dict[str, float] = {}
     phase = ["audit"]
+    running: set[str] = set()
 
     def wrap(module: str, name: str, label: str, owner: str | None = None, sets_phase: str | None = None):
         try:
@@ -168,9 +169,12 @@ def stages_child(arm: str, scn: str, tags: str, out: str) -> dict[str, float]:
             return
 
         def timed(*a, **k):
+            if label in running:            # (a stage called from within itself is counted once)
+                return fn(*a, **k)
             before = phase[0]
             if sets_phase:
                 phase[0] = sets_phase
+            running.add(label)
             t = clock()
             try:
                 return fn(*a, **k)
@@ -178,6 +182,7 @@ def stages_child(arm: str, scn: str, tags: str, out: str) -> dict[str, float]:
                 key = label if label in ("load", "to_json", "write", "verify") else f"{phase[0]}.{label}"
                 acc[key] = acc.get(key, 0.0) + clock() - t
                 phase[0] = before
+                running.discard(label)
         setattr(holder, name, timed)
 
     wrap("nsgcheck.cli.audit", "_load_estate", "load")
@@ -189,6 +194,7 @@ def stages_child(arm: str, scn: str, tags: str, out: str) -> dict[str, float]:
     # fix verification plans its re-audits through the function the CLI passes it (looked up at
     # call time, so after the audit module bound its own copy): wrapped there, it is counted once
     wrap("nsgcheck.audit.fixplan", "plan_report_fixes", "fix planning")
+    wrap("nsgcheck.audit.fixplan", "plan_fix_groups", "fix planning")     # (the CLI plans without copying)
     wrap("nsgcheck.audit.results", "to_json", "to_json", owner="Report")
     for name in ("verify_report_fixes", "verify_fixes"):     # (the name before and after verification became typed)
         wrap("nsgcheck.fixes.verify", name, "verify", sets_phase="verify")

@@ -20,7 +20,7 @@ from hypothesis import given, settings, strategies as st
 from nsgcheck.audit.run import audit, run_audit
 from nsgcheck.audit.scenario import build_scenario, load_scenario_file
 from nsgcheck.loaders import load_paths
-from nsgcheck.audit.fixplan import plan_report_fixes
+from nsgcheck.audit.fixplan import plan_fix_groups, plan_report_fixes
 from nsgcheck.fixes.verify import apply_fixes, verify_fixes
 from nsgcheck.model import AddressKind, AddressToken, SecurityRule
 from nsgcheck.values.ports import PortSet
@@ -122,7 +122,14 @@ def test_verified_fixes_are_the_same_with_incremental_and_full_re_audits(drawn):
         results, later = runs[-1].again(changed, plan=False)
         runs.append(later)
         return results
-    assert verify_fixes(report.results, estate, unplanned, plans=plan_report_fixes) == \
+    assert verify_fixes(report.results, estate, unplanned, plans=plan_fix_groups) == \
+        verify_fixes(report.results, estate, full)
+    # as the CLI verifies: the audit's results without fixes, the fixes planned apart (one copy)
+    bare, run = audit(estate, CATALOG, REQUIREMENTS, scenario, fixes=False)
+    assert not any(r.fixes for r in bare.results)
+    runs[:] = [run]
+    results, planned = plan_fix_groups(bare.results, estate)
+    assert verify_fixes(results, estate, unplanned, plans=plan_fix_groups, planned=planned) == \
         verify_fixes(report.results, estate, full)
 
 

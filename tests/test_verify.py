@@ -479,28 +479,59 @@ def test_verification_reads_in_report_order_only_where_it_decides_as_reading_eve
             assert made[id(applied)][0] is applied      # (the estate that re-audit audited)
             planned = made[id(applied)][1]
             assert [r.finding_id() for r in raw] == [r.finding_id() for r in planned]
-            return planned
+            return raw, _fix_groups(raw, planned)
         lazy, lazy_check = verify_fixes(results, estate, unplanned, plans=plans)
         assert planned_calls == want_calls and lazy_check == want_check and lazy == want
         assert [f.requirement for r in lazy for f in r.fixes] == [f.requirement for r in want for f in r.fixes]
+        # the audit's results without their fixes, and which have which (`planned`): the same
+        bare = [r.replaced(fixes=()) for r in results]
+        one_copy_calls: list = []
+        once, once_check = verify_fixes(bare, estate, lambda applied: again(one_copy_calls, applied),
+                                        planned=_fix_groups(bare, results))
+        assert one_copy_calls == want_calls and once_check == want_check and once == want
+        assert [f.requirement for r in once for f in r.fixes] == [f.requirement for r in want for f in r.fixes]
 
     check()
+
+
+def _fix_groups(bare, planned):
+    """`FixGroups` of `bare` (results without fixes) giving them the fixes of `planned` (the same
+    results with fixes): the positions of one kind of `bare` with one tuple of fixes, in reverse
+    order (the order planning lists them in is report order, not the list's)."""
+    from nsgcheck.audit.results import kinds_of
+
+    kind_of, _ = kinds_of(bare)
+    groups: dict = {}
+    for i in reversed(range(len(bare))):
+        if planned[i].fixes:
+            groups.setdefault((kind_of[i], id(planned[i].fixes)), (planned[i].fixes, []))[1].append(i)
+    return list(groups.values())
 
 
 def test_re_audit_results_are_matched_as_pair_by_pair_comparison_matches_them():
     """Hypothesis: successive re-audits (kept result objects, new ones of the same or another
     finding, in order or not, shorter) matched with one memo (`_aligned`: kept results by identity,
-    what was read of the audit's results kept from the last time) give what comparing every pair
-    gives, with the statuses of the matched results."""
+    the last re-audit's results kept from the last time, new results of one kind read once per
+    kind) give what comparing every pair gives, with the statuses of the matched results. Results
+    of kinds (made one from another, as the audit makes them: a kind of one requirement and status
+    for several subjects) or each of its own."""
     from hypothesis import example, given, settings, strategies as st
 
     from nsgcheck.fixes.verify import _aligned
 
     names = ["a", "b", "c"]
-    before = [res(n, s) for n, s in zip(names, ["fail", "pass", "partial"])]
-    statuses = [r.status for r in before]
+    subjects = {n: Subject("vm", n, f"/s/{n}") for n in names}
+    bases: dict = {}
 
-    def plain(after):
+    def make(name, status, requirement, kinded):
+        if not kinded:
+            return res(name, status, requirement=requirement)
+        base = bases.get((status, requirement))
+        if base is None:
+            base = bases[(status, requirement)] = res("a", status, requirement=requirement)
+        return base.replaced(subject=subjects[name])
+
+    def plain(before, after):
         if len(after) == len(before) and all(
                 (a.requirement, a.side, a.subject, a.peer) == (b.requirement, b.side, b.subject, b.peer)
                 for a, b in zip(before, after)):
@@ -511,28 +542,37 @@ def test_re_audit_results_are_matched_as_pair_by_pair_comparison_matches_them():
         return matched, [None if r is None else r.status for r in matched]
 
     # each position: the audit's own result, the last re-audit's result there ("last"), or a new
-    # one of (a finding, a status)
-    pick = st.one_of(st.just(None), st.just("last"), st.tuples(st.integers(0, 2), st.sampled_from(["pass", "fail"])))
+    # one of (a finding, a status, a requirement)
+    pick = st.one_of(st.just(None), st.just("last"), st.tuples(st.integers(0, 2), st.sampled_from(["pass", "fail"]),
+                                                                st.sampled_from(["R", "R", "Q"])))
 
-    @settings(max_examples=300, deadline=None)
+    @settings(max_examples=400, deadline=None)
     # the second re-audit's new result sits where the first one's did not, with the finding the
     # first one's position had: what was read of the audit then is not what this one needs
-    @example([[("new", 0, "pass"), None, None], [None, ("new", 0, "pass"), None]])
+    @example([[("new", 0, "pass", "R"), None, None], [None, ("new", 0, "pass", "R"), None]], False)
     # a result the last re-audit kept from the one before, then one of another finding where
     # the last re-audit had the audit's own result
-    @example([[("new", 0, "pass"), None, None], [("last",), ("new", 0, "fail"), None], [("last",), None, None]])
+    @example([[("new", 0, "pass", "R"), None, None], [("last",), ("new", 0, "fail", "R"), None], [("last",), None, None]],
+             False)
+    # new results of one kind: one of them another subject's finding; then one of another requirement
+    @example([[("new", 0, "pass", "R"), ("new", 0, "pass", "R"), None]], True)
+    @example([[("new", 0, "pass", "R"), ("new", 1, "pass", "Q"), None]], True)
     @given(st.lists(st.lists(pick, min_size=2, max_size=3).map(
         lambda p: [("new", *x) if isinstance(x, tuple) else ("last",) if x else None for x in p]),
-                    min_size=1, max_size=4))
-    def check(rounds):
+                    min_size=1, max_size=4), st.booleans())
+    def check(rounds, kinded):
+        bases.clear()
+        before = [make(n, s, "R", kinded) for n, s in zip(names, ["fail", "pass", "fail"])]
+        statuses = [r.status for r in before]
         memo: list = []
         last: list = []
         for picks in rounds:
             after = [before[i] if p is None else last[i] if p == ("last",) and i < len(last) else
-                     res(names[p[1]], p[2]) if len(p) > 1 else res(names[i], "pass") for i, p in enumerate(picks)]
+                     make(names[p[1]], p[2], p[3], kinded) if len(p) > 1 else make(names[i], "pass", "R", kinded)
+                     for i, p in enumerate(picks)]
             last = after
             got, got_statuses = _aligned(before, after, statuses, memo)
-            want, want_statuses = plain(after)
+            want, want_statuses = plain(before, after)
             assert [id(r) for r in got] == [id(r) for r in want] and got_statuses == want_statuses
 
     check()

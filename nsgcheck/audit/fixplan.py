@@ -20,8 +20,8 @@ from itertools import compress
 from operator import attrgetter
 from typing import Any, Iterable
 
-from nsgcheck.audit.results import (FAIL, PARTIAL, Result, kinds_of, knowing_kinds, origin_json, positions_in_report_order,
-                                    replaced_at)
+from nsgcheck.audit.results import (FAIL, PARTIAL, Result, Results, kinds_of, knowing_kinds, origin_json,
+                                    positions_in_report_order, replaced_at)
 from nsgcheck.estate import Estate
 from nsgcheck.model import NetworkSecurityGroup, Origin, SecurityRule, Unknown, ref
 from nsgcheck.values.addresses import AddressError, parse_cidr
@@ -492,8 +492,22 @@ _DECIDED_BY = attrgetter("decided_by")
 _PROBLEMS = frozenset((FAIL, PARTIAL))
 
 
+#: fixes planned for a list of results, not attached to them: (the fixes, the positions of the
+#: results that get them, all of one kind (`kinds_of`)); a position is in one group at most
+FixGroups = list[tuple[tuple[Fix, ...], list[int]]]
+
+
 def plan_report_fixes(results: Iterable[Result], estate: Estate) -> list[Result]:
     """Attach fixes to every fail/partial result, allocating priorities jointly (deterministic)."""
+    results, groups = plan_fix_groups(results, estate)
+    # (the copies know their kinds: verification reads them so)
+    return replaced_at(results, [(positions, {"fixes": fixes}) for fixes, positions in groups])
+
+
+def plan_fix_groups(results: Iterable[Result], estate: Estate) -> tuple[Results, FixGroups]:
+    """`plan_report_fixes` without attaching the fixes: the results (knowing their kinds:
+    `knowing_kinds`) and which of them get which fixes (`FixGroups`; the others get none).
+    Fix verification attaches them, verified, in the one copy it makes of the results."""
     results = knowing_kinds(results)       # (each result read once here, not by each step)
     # Results of one kind (`Result.replaced`) hold the same objects in every field but the
     # subject: what planning reads of them but the subject is read once per kind.
@@ -525,7 +539,8 @@ def plan_report_fixes(results: Iterable[Result], estate: Estate) -> list[Result]
                      f.protocol, f.port) if f.peer is None else None)
     same_as: dict[tuple, tuple[tuple[Fix, ...], tuple]] = {}
     hits: list[tuple[tuple[Fix, ...], tuple] | None] = [None] * len(firsts)     # each kind's entry of `same_as`
-    given: dict[int, tuple[tuple[Fix, ...], list[int]]] = {}    # id of fixes -> (the fixes, positions)
+    # (id of fixes, kind) -> (the fixes, positions): one kind per group, as `FixGroups` are
+    given: dict[tuple[int, int], tuple[tuple[Fix, ...], list[int]]] = {}
     for i in order:
         k = kind_of[i]
         hit = hits[k]
@@ -552,12 +567,11 @@ def plan_report_fixes(results: Iterable[Result], estate: Estate) -> list[Result]
                 same_as[key] = (fixes, tuple(allocation.trace))
             allocation.trace = None
         if fixes:
-            at = given.get(id(fixes))
+            at = given.get((id(fixes), k))
             if at is None:
-                at = given[id(fixes)] = (fixes, [])
+                at = given[(id(fixes), k)] = (fixes, [])
             at[1].append(i)
-    # (the copies know their kinds: verification reads them so)
-    return replaced_at(results, [(positions, {"fixes": fixes}) for fixes, positions in given.values()])
+    return results, list(given.values())
 
 
 def _still_chosen(trace: tuple, address: str, allocation: Allocation) -> bool:

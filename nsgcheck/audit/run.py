@@ -58,10 +58,12 @@ def run_audit(estate: Estate, catalog: Any, requirements: RequirementSet | Seque
 
 def audit(estate: Estate, catalog: Any, requirements: RequirementSet | Sequence[Any], scenario: Scenario,
           progress: Callable[[int], None] | None = None, on_subjects: Callable[[int], None] | None = None,
-          allow_urls: Any = None) -> tuple[Report, "AuditRun"]:
-    """`run_audit`, and the run itself: what auditing a changed estate again starts from."""
+          allow_urls: Any = None, fixes: bool = True) -> tuple[Report, "AuditRun"]:
+    """`run_audit`, and the run itself: what auditing a changed estate again starts from. With
+    `fixes` False the results come without their fixes, for a caller that plans them itself
+    (`plan_fix_groups`: the same fixes, planned from the other fields only)."""
     with _collector_paused():
-        return _run(estate, catalog, requirements, scenario, progress, on_subjects, allow_urls)
+        return _run(estate, catalog, requirements, scenario, progress, on_subjects, allow_urls, fixes)
 
 
 class _collector_paused:
@@ -97,13 +99,13 @@ class AuditRun:
         it: the other tables are the same objects), and no subject moves with them (an NSG
         attached to nothing is evaluated from the addresses its rules name), only the device
         sets that contain a changed NSG are evaluated again; otherwise the whole audit runs.
-        With `plan` False the results may come without their fixes: the caller that reads fixes
-        plans them (`plan_report_fixes(results, estate)`, which plans from the other fields only,
-        so a list that has them gets the same ones again).
+        With `plan` False the results come without their fixes: the caller that reads fixes
+        plans them (`plan_fix_groups(results, estate)`, which plans from the other fields only).
         """
         changed = _changed_nsgs(self.estate, estate)
         if changed is None or self._moves_subjects(estate, changed):
-            report, run = audit(estate, self.catalog, self.requirements, self.scenario, allow_urls=self.allow_urls)
+            report, run = audit(estate, self.catalog, self.requirements, self.scenario, allow_urls=self.allow_urls,
+                                fixes=plan)
             return report.results, run
         with _collector_paused():
             results, ev = reevaluate(self.evaluator, estate, changed)
@@ -147,7 +149,7 @@ def unread_doubt(results: list[Result], unread: Sequence[Finding]) -> list[Resul
 
 
 def _run(estate: Estate, catalog: Any, requirements: Any, scenario: Scenario, progress: Any, on_subjects: Any,
-         allow_urls: Any) -> tuple[Report, AuditRun]:
+         allow_urls: Any, fixes: bool = True) -> tuple[Report, AuditRun]:
     subjects, missing = find_subjects(estate, scenario)
     if on_subjects is not None:
         on_subjects(len(subjects))
@@ -155,7 +157,8 @@ def _run(estate: Estate, catalog: Any, requirements: Any, scenario: Scenario, pr
     results = unread_doubt(results, [f for f in estate.findings if f.unread])
     ev.forget_paths()
     run = AuditRun(estate, catalog, requirements, scenario, allow_urls, tuple(subjects), ev)
-    results = plan_report_fixes(results, estate)
+    if fixes:
+        results = plan_report_fixes(results, estate)
     required = ev.required_tags()
     advs = advisories(estate, catalog, required, subjects, scenario.groups)
     advs += _route_advisories(estate, catalog, subjects)

@@ -164,7 +164,7 @@ def _run(args: Any) -> int:
     bar = _Progress(show_bar)
     try:
         report, run_ = audit(estate, catalog, requirements, scenario, progress=bar.advance, on_subjects=bar.start,
-                             allow_urls=allow_list)
+                             allow_urls=allow_list, fixes=False)
     finally:
         bar.stop()
     from nsgcheck.gate.severity import apply_pack_severities
@@ -180,9 +180,14 @@ def _run(args: Any) -> int:
         results, last[0] = last[0].again(changed, plan=False)      # (planned where verification reads fixes)
         return results
 
-    from nsgcheck.audit.fixplan import plan_report_fixes
+    from nsgcheck.audit.fixplan import plan_fix_groups
 
-    report.results, report.fix_check = verify_fixes(report.results, estate, audit_again, plans=plan_report_fixes)
+    # the fixes are planned without attaching them: verification attaches those it confirms, in the
+    # one copy of the results it makes
+    results, planned = plan_fix_groups(report.results, estate)
+    report.results, report.fix_check = verify_fixes(results, estate, audit_again, plans=plan_fix_groups,
+                                                    planned=planned)
+    del results, planned
     last.clear()
     data = report.to_json(rows=True)      # results per kind: the JSON writer and the gate read them so
     del report

@@ -20,11 +20,11 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
-from itertools import compress, repeat
-from operator import and_, attrgetter, eq, is_not, ne, not_
+from itertools import compress, filterfalse, repeat
+from operator import and_, attrgetter, eq, is_, is_not, ne, not_
 from typing import Any, Callable, Iterable, Sequence
 
-from nsgcheck.audit.fixplan import Fix
+from nsgcheck.audit.fixplan import Fix, FixGroups
 from nsgcheck.audit.results import (NOT_APPLICABLE, PASS, Result, Subject, finding_id, kinds_of, knowing_kinds,
                                     positions_in_report_order, replaced_at, subjects_of)
 from nsgcheck.estate import Estate
@@ -39,6 +39,10 @@ _STATUS = attrgetter("status")
 _SUBJECT_ID = attrgetter("id")
 #: what makes two results the same finding (`Result.finding_id`), compared without the text
 _FINDING = attrgetter("requirement", "side", "subject", "peer")
+#: the part of it results of one kind share
+_SAME_KIND = attrgetter("requirement", "side", "peer")
+_SUBJECT = attrgetter("subject")
+_STATE_OF = attrgetter("__dict__")
 
 
 def apply_fixes(estate: Estate, fixes: Iterable[dict[str, Any]], built: dict | None = None) -> Estate:
@@ -103,74 +107,99 @@ def _aligned(before: Sequence[Result], after: Sequence[Result], statuses: list[s
     (None: none). A re-audit of the same subjects gives its results in the same order
     (`AuditRun.again`): taken as they come when every pair is the same finding (the result it
     kept, most of them: by identity alone, with the status it had (`statuses`); or a new one of
-    the same requirement, side, subject and peer, read once for both); otherwise matched by
-    finding id. `memo` (one per verification) keeps what was read of `before` last time, and
-    the last re-audit when it was taken as it came, with its statuses: a result the next one
-    kept from it (by identity) is the same finding with the same status, so only the others
-    are read."""
+    the same requirement, side, subject and peer: `_new_statuses`); otherwise matched by finding
+    id. `memo` (one per verification) keeps the last re-audit when it was taken as it came, with
+    its statuses: a result the next one kept from it (by identity) is the same finding with the
+    same status, so only the others are read."""
     n = len(before)
     if len(after) == n:
-        last = memo[2] if len(memo) > 2 else None
+        last = memo[0] if memo else None
         if last is not None:
             since = list(compress(range(n), map(is_not, last[0], after)))
             if all(_FINDING(after[i]) == _FINDING(before[i]) for i in since):
                 now_statuses: list[str | None] = list(last[1])
                 for i in since:
                     now_statuses[i] = after[i].status
-                memo[2:] = [(list(after), list(now_statuses))]
+                memo[:] = [(list(after), list(now_statuses))]
                 return list(after), now_statuses
         new = list(compress(range(n), map(is_not, before, after)))
-        if not new:
-            memo[2:] = [(list(after), list(statuses))]
-            return list(after), list(statuses)
-        if len(memo) < 2 or memo[0] != new:
-            memo[:2] = [new, tuple(map(_FINDING, map(before.__getitem__, new)))]
-        picked = list(map(after.__getitem__, new))
-        # (both read of each result at once: element by element)
-        findings, now = zip(*zip(map(_FINDING, picked), map(_STATUS, picked)))
-        if findings == memo[1]:
-            now_statuses = list(statuses)
-            for i, status in zip(new, now):
-                now_statuses[i] = status
-            memo[2:] = [(list(after), list(now_statuses))]
-            return list(after), now_statuses
-    memo[2:] = []
+        now = _new_statuses(before, after, new, statuses)
+        if now is not None:
+            memo[:] = [(list(after), list(now))]
+            return list(after), now
+    memo[:] = []
     by_id = {r.finding_id(): r for r in after}
     matched = [by_id.get(r.finding_id()) for r in before]
     return matched, [None if r is None else r.status for r in matched]
 
 
+def _new_statuses(before: Sequence[Result], after: Sequence[Result], new: list[int],
+                  statuses: list[str]) -> list[str | None] | None:
+    """`statuses` with the status of `after[i]` at each position `i` of `new`, when each such
+    result is the same finding as `before[i]` (else None). Results of one kind (`Result.replaced`)
+    hold the same requirement, side, peer and status: those are read once per pair of kinds
+    (`before`'s, `after`'s) met at a position (a result of no kind is a kind of its own), the
+    subjects per position (by identity first)."""
+    picked = list(map(after.__getitem__, new))
+    kinds = list(map(dict.get, map(_STATE_OF, picked), repeat("_kind")))
+    if None in kinds:
+        kinds = [r if kind is None else kind for kind, r in zip(kinds, picked)]
+    ids = list(map(id, kinds))
+    ahead = dict(zip(ids, picked))             # a result of each kind met (`kinds` holds them: ids stay theirs)
+    kind_of, firsts = kinds_of(before)
+    for k, a in set(zip(map(kind_of.__getitem__, new), ids)):
+        if _SAME_KIND(firsts[k]) != _SAME_KIND(ahead[a]):
+            return None
+    subjects = subjects_of(before)
+    mine, theirs = list(map(_SUBJECT, picked)), list(map(subjects.__getitem__, new))
+    if not all(map(is_, mine, theirs)) and not all(map(eq, mine, theirs)):
+        return None
+    status_of = {a: r.status for a, r in ahead.items()}
+    out: list[str | None] = list(statuses)
+    for i, status in zip(new, map(status_of.__getitem__, ids)):
+        out[i] = status
+    return out
+
+
 def verify_fixes(results: Sequence[Result], estate: Estate,
                  audit_again: Callable[[Estate], Sequence[Result]],
-                 plans: Callable[[Sequence[Result], Estate], Sequence[Result]] | None = None,
-                 ) -> tuple[list[Result], dict[str, Any] | None]:
+                 plans: Callable[[Sequence[Result], Estate], tuple[Sequence[Result], FixGroups]] | None = None,
+                 planned: FixGroups | None = None) -> tuple[list[Result], dict[str, Any] | None]:
     """The results with only the fixes the re-audit confirms (see the module docstring), and the
     report's `fix_check` block (None when no result has a fix to check).
 
-    With `plans` (`plan_report_fixes`), `audit_again` may give its results without their fixes:
-    they are planned (`plans(results, the estate audited)`, the same list with fixes, in its
-    order) only in a round that reads a re-audit result's fixes (a finding that does not pass
-    yet: its hidden layer's rules), not in the last round, which reads statuses only.
+    With `planned` (`plan_fix_groups`), `results` come without their fixes and `planned` says
+    which results have which: the results are copied once, here, with their verified fixes (planning
+    made no copy); the answer is the same as for `plan_report_fixes(results)` without `fixes`.
+
+    With `plans` (`plan_fix_groups`), `audit_again` may give its results without their fixes:
+    they are planned (`plans(results, the estate audited)`) only in a round that reads a
+    re-audit result's fixes (a finding that does not pass yet: its hidden layer's rules), not in
+    the last round, which reads statuses only.
 
     Results are read in report order (`report_order`) wherever the order decides something
     (which of two fix objects of one rule is applied, which finding a hidden layer's fix is
     counted for, which broken result a withdrawal names), so that the same report gives the same
     choices; their list keeps its order (the re-audits give theirs in it). Only the results that
     take part in such a choice are sorted. Results of one kind (`Result.replaced`: the same
-    objects in every field but the subject, so the same fixes) are read once per kind; what a
-    re-audit says is read per result."""
+    objects in every field but the subject) with the same fixes are read once per such group;
+    what a re-audit says is read per result."""
     results = knowing_kinds(results)       # (each result read once: most are read per kind below)
     n = len(results)
     kind_of, firsts = kinds_of(results)
     statuses = list(map(list(map(_STATUS, firsts)).__getitem__, kind_of))     # (one per kind)
-    # each kind's fixes, their keys and why they cannot be applied (None: they can), worked out
-    # once per tuple of fixes (kinds share them; the entry holds the tuple, so its id stays its own)
+    groups = _own_fixes(kind_of, firsts) if planned is None else planned
+    # each group's fixes, their keys and why they cannot be applied (None: they can), worked out
+    # once per tuple of fixes (groups share them; the entry holds the tuple, so its id stays its own)
     tuples: dict[int, tuple[tuple[Fix, ...], tuple[tuple[str, str], ...], str | None]] = {}
-    of_kind: list[tuple[tuple[Fix, ...], tuple[tuple[str, str], ...], str | None] | None] = []
-    for first in firsts:
-        fixes_ = first.fixes
-        if not fixes_ or first.status not in PROBLEMS:
-            of_kind.append(None)
+    of_group: list[tuple[tuple[Fix, ...], tuple[tuple[str, str], ...], str | None] | None] = []
+    group_of = [-1] * n                    # position -> its group when it has fixes to check
+    attached: list[tuple[list[int], dict[str, Any]]] = []    # fixes not checked (of no problem), attached as given
+    for g, (fixes_, positions) in enumerate(groups):
+        if not fixes_ or statuses[positions[0]] not in PROBLEMS:
+            of_group.append(None)
+            if planned is not None and fixes_:
+                attached.append((positions, {"fixes": fixes_}))
             continue
         entry = tuples.get(id(fixes_))
         if entry is None:
@@ -179,22 +208,23 @@ def verify_fixes(results: Sequence[Result], estate: Estate,
                 if f.priority is None:
                     note = f.note or "no free priority for the rule"
             entry = tuples[id(fixes_)] = (fixes_, tuple(f.key() for f in fixes_), note)
-        of_kind.append(entry)
-    has_fix = [entry is not None for entry in of_kind]
-    problem = list(map(has_fix.__getitem__, kind_of))       # (positions as true/false lists: compared without a loop)
+        of_group.append(entry)
+        for i in positions:
+            group_of[i] = g
+    problem = list(map((-1).__ne__, group_of))       # (positions as true/false lists: compared without a loop)
     wanted = list(compress(range(n), problem))
     if not wanted:
-        return replaced_at(results, []), None
+        return replaced_at(results, attached), None
     # result position -> the fix keys a re-audit added for it, why it has no applicable fix
     added: dict[int, list[tuple[str, str]]] = {}
     unplaceable: dict[int, str] = {}
 
     def keys_of(i: int) -> tuple[tuple[str, str], ...]:
-        keys = of_kind[kind_of[i]][1]
+        keys = of_group[group_of[i]][1]
         return keys + tuple(added[i]) if i in added else keys
 
     def unplaced(i: int) -> str | None:
-        note = of_kind[kind_of[i]][2]
+        note = of_group[group_of[i]][2]
         return unplaceable.get(i) if note is None else note
 
     # a rule's fix as the first result in report order holding it has it (when results hold
@@ -208,7 +238,7 @@ def verify_fixes(results: Sequence[Result], estate: Estate,
     if any(len(held) > 1 for held in objects.values()):
         seen: set[int] = set()
         for i in positions_in_report_order(results, wanted):
-            entry = of_kind[kind_of[i]]
+            entry = of_group[group_of[i]]
             if id(entry) not in seen:
                 seen.add(id(entry))
                 for f, key in zip(entry[0], entry[1]):
@@ -270,29 +300,26 @@ def verify_fixes(results: Sequence[Result], estate: Estate,
             break
     ok: list[int] = []                     # (results read one by one: their own state, below)
     notes: dict[int, str] = {}
-    by_kind: dict[int, list[int]] = {}     # kind -> its positions that take the kind's outcome
     own = added.keys() | unplaceable.keys()
-    for i, k in zip(wanted, map(kind_of.__getitem__, wanted)):
-        if i in own:
-            note = unplaced(i)
-            gone = [withdrawn[key] for key in keys_of(i) if key in withdrawn] if withdrawn and note is None else None
-            status = now_statuses[i]
-            if note is not None:
-                notes[i] = f"no fix offered: {note}"
-            elif gone:
-                notes[i] = f"no fix offered: the planned change was withdrawn because {gone[0]}"
-            elif status == PASS:
-                ok.append(i)
-            else:
-                notes[i] = _still_says(status)
+    for i in sorted(own):
+        note = unplaced(i)
+        gone = [withdrawn[key] for key in keys_of(i) if key in withdrawn] if withdrawn and note is None else None
+        status = now_statuses[i]
+        if note is not None:
+            notes[i] = f"no fix offered: {note}"
+        elif gone:
+            notes[i] = f"no fix offered: the planned change was withdrawn because {gone[0]}"
+        elif status == PASS:
+            ok.append(i)
+        else:
+            notes[i] = _still_says(status)
+    kept: list[tuple[int, list[int]]] = []           # (group, its positions that keep their fixes)
+    for g, (_, positions) in enumerate(groups):      # (the other positions take their group's outcome)
+        if of_group[g] is None:
             continue
-        at = by_kind.get(k)
-        if at is None:
-            at = by_kind[k] = []
-        at.append(i)
-    kept: list[tuple[int, list[int]]] = []           # (kind, positions that keep their fixes)
-    for k, positions in by_kind.items():
-        _, keys, note = of_kind[k]
+        _, keys, note = of_group[g]
+        if own:
+            positions = list(filterfalse(own.__contains__, positions))
         gone = [withdrawn[key] for key in keys if key in withdrawn] if withdrawn and note is None else None
         if note is not None or gone:
             why = f"no fix offered: {note}" if note is not None else \
@@ -300,7 +327,7 @@ def verify_fixes(results: Sequence[Result], estate: Estate,
             notes.update(zip(positions, repeat(why)))
             continue
         passing = list(map(eq, map(now_statuses.__getitem__, positions), repeat(PASS)))
-        kept.append((k, list(compress(positions, passing))))
+        kept.append((g, list(compress(positions, passing))))
         for i in compress(positions, map(not_, passing)):
             notes[i] = _still_says(now_statuses[i])
     marked: dict[tuple[int, str | None], tuple[Fix, Fix]] = {}    # one verified copy per fix (results share it)
@@ -320,28 +347,30 @@ def verify_fixes(results: Sequence[Result], estate: Estate,
     lists: dict[tuple, tuple[Fix, ...]] = {}
     offered: set[tuple[str, str]] = set()
 
-    def verified_list(r: Result, i: int) -> tuple[Fix, ...]:
-        key = (id(r.fixes), tuple(added[i]) if i in added else None, r.requirement)
-        mine = lists.get(key)
-        if mine is None:
-            seen = {f.key() for f in r.fixes}     # (a verified copy has its fix's key)
-            mine = lists[key] = (*(verified(f) for f in r.fixes),
-                                 *(verified(fixes[k], r.requirement) for k in keys_of(i) if k not in seen))
+    def verified_list(mine: tuple[Fix, ...], requirement: str, i: int) -> tuple[Fix, ...]:
+        """The verified fixes of result `i`, which has the fixes `mine` and this requirement."""
+        key = (id(mine), tuple(added[i]) if i in added else None, requirement)
+        hit = lists.get(key)
+        if hit is None:
+            seen = {f.key() for f in mine}     # (a verified copy has its fix's key)
+            hit = lists[key] = (*(verified(f) for f in mine),
+                                *(verified(fixes[k], requirement) for k in keys_of(i) if k not in seen))
             offered.update(keys_of(i))
-        return mine
+        return hit
 
     with_fix = _Findings()
     without_fix: set[str] = set()
     subjects = subjects_of(results)
-    changes: list[tuple[list[int], dict[str, Any]]] = []     # (positions, what their copies change)
-    for k, positions in kept:
+    changes = attached      # (positions, what their copies change)
+    for g, positions in kept:
         if positions:
-            with_fix.add(firsts[k], map(subjects.__getitem__, positions))
-            changes.append((positions, {"fixes": verified_list(results[positions[0]], positions[0])}))
+            first = results[positions[0]]
+            with_fix.add(first, map(subjects.__getitem__, positions))
+            changes.append((positions, {"fixes": verified_list(of_group[g][0], first.requirement, positions[0])}))
     for i in ok:
         r = results[i]
         with_fix.add(r, (r.subject,))
-        changes.append(([i], {"fixes": verified_list(r, i)}))
+        changes.append(([i], {"fixes": verified_list(of_group[group_of[i]][0], r.requirement, i)}))
     by_note: dict[str, list[int]] = {}
     for i, note in notes.items():
         at = by_note.get(note)
@@ -357,23 +386,40 @@ def verify_fixes(results: Sequence[Result], estate: Estate,
     return out, check
 
 
+def _own_fixes(kind_of: list[int], firsts: list[Result]) -> FixGroups:
+    """The fixes results hold, as `FixGroups` (one group per kind), of the kinds whose fixes
+    verification checks (a problem's)."""
+    checked = [bool(f.fixes) and f.status in PROBLEMS for f in firsts]
+    at: dict[int, list[int]] = {}
+    for i in compress(range(len(kind_of)), map(checked.__getitem__, kind_of)):
+        k = kind_of[i]
+        positions = at.get(k)
+        if positions is None:
+            positions = at[k] = []
+        positions.append(i)
+    return [(firsts[k].fixes, positions) for k, positions in at.items()]
+
+
 def _fixes_of(after: list[Result | None], raw: Sequence[Result], applied: Estate,
-              plans: Callable[[Sequence[Result], Estate], Sequence[Result]] | None) -> Callable[[int], tuple]:
+              plans: Callable[[Sequence[Result], Estate], tuple[Sequence[Result], FixGroups]] | None
+              ) -> Callable[[int], tuple]:
     """The fixes of the re-audit result matched with result `i` (`after[i]`, an element of `raw`),
     planned first when the re-audit's results come without them (`plans`: all of `raw` at once,
     as its fixes are allocated jointly)."""
     if plans is None:
         return lambda i: after[i].fixes
-    planned = plans(raw, applied)
+    fixes_at: dict[int, tuple] = {}     # position in `raw` -> its planned fixes (none: no fixes)
+    for fixes, positions in plans(raw, applied)[1]:
+        fixes_at.update(zip(positions, repeat(fixes)))
     where: dict[int, int] = {}
 
     def fixes_of(i: int) -> tuple:
         r = after[i]
         if i < len(raw) and raw[i] is r:        # (matched by position, as a re-audit gives them)
-            return planned[i].fixes
+            return fixes_at.get(i, ())
         if not where:
             where.update(zip(map(id, raw), range(len(raw))))
-        return planned[where[id(r)]].fixes
+        return fixes_at.get(where[id(r)], ())
     return fixes_of
 
 
