@@ -47,17 +47,19 @@ class Origin:
         init(self, "address", address)
         init(self, "_lines", lines if line is None and end_line is None else None)
 
-    @classmethod
-    def lazy(cls, file: str, pointer: str, lines: Any) -> "Origin":
-        """`Origin(file, pointer, lines=lines)`, its slots set directly: loaders make one per rule
-        of an estate (about twice as fast as `__init__`'s object.__setattr__ per field)."""
-        self = _new(cls)
-        _set_file(self, file)
-        _set_pointer(self, pointer)
-        _set_line(self, None)
-        _set_end_line(self, None)
-        _set_address(self, "")
-        _set_lines(self, lines)
+    @staticmethod
+    def lazy(file: str, pointer: str, lines: Any) -> "Origin":
+        """`Origin(file, pointer, lines=lines)`, built as a `_Filling` (see `filling`): loaders make
+        one per rule of an estate (about three times as fast as setting each slot through its
+        descriptor, five times `__init__`'s object.__setattr__ per field)."""
+        self = _new(_OriginFilling)
+        self.file = file
+        self.pointer = pointer
+        self._line = None
+        self._end_line = None
+        self.address = ""
+        self._lines = lines
+        self.__class__ = Origin
         return self
 
     @property
@@ -115,8 +117,21 @@ class Origin:
 
 
 _new = object.__new__
-_set_file, _set_pointer, _set_line, _set_end_line, _set_address, _set_lines = (
-    Origin.__dict__[name].__set__ for name in ("file", "pointer", "_line", "_end_line", "address", "_lines"))
+
+
+def filling(cls: type) -> type:
+    """A class with the slots of `cls` (a frozen class with `__slots__`, directly under `object`) and
+    nothing else: an instance of it is filled by plain attribute stores (no frozen `__setattr__`,
+    no descriptor call per field), then made a `cls` by assigning `__class__` (Python allows it
+    between classes of the same slots). Builds the objects a load makes per rule (`Origin.lazy`,
+    `new_security_rule`, `new_address_token`); test_model checks each against the class's own
+    constructor."""
+    if cls.__bases__ != (object,) or "__slots__" not in cls.__dict__:
+        raise TypeError(f"{cls.__name__}: filling() needs a class with __slots__ directly under object")
+    return type(f"_{cls.__name__}Filling", (), {"__slots__": cls.__slots__})
+
+
+_OriginFilling = filling(Origin)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +185,20 @@ class AddressToken:
         return self.value
 
 
+_AddressTokenFilling = filling(AddressToken)
+
+
+def new_address_token(kind: str, value: str, unknown: Unknown | None = None) -> AddressToken:
+    """`AddressToken(kind, value, unknown)` (see `filling`): a load classifies every distinct
+    address of its rules."""
+    token = _new(_AddressTokenFilling)
+    token.kind = kind
+    token.value = value
+    token.unknown = unknown
+    token.__class__ = AddressToken
+    return token
+
+
 Protocol = str  # one of '*', 'tcp', 'udp', 'icmp', 'esp', 'ah' (normalized lower case; '*' = all)
 Access = str    # 'allow' | 'deny'
 Direction = str  # 'inbound' | 'outbound'
@@ -211,6 +240,38 @@ class SecurityRule:
             if not isinstance(side, Unknown):
                 out += [t.unknown for t in side if t.unknown is not None]
         return out
+
+
+_SecurityRuleFilling = filling(SecurityRule)
+
+
+def new_security_rule(name: str, priority: int | Unknown, direction: Direction | Unknown, access: Access | Unknown,
+                      protocol: Protocol | Unknown, source_addresses: tuple[AddressToken, ...] | Unknown,
+                      source_ports: PortSet | Unknown, destination_addresses: tuple[AddressToken, ...] | Unknown,
+                      destination_ports: PortSet | Unknown, source_asgs: tuple[str, ...], destination_asgs: tuple[str, ...],
+                      description: str, default: bool, origin: Origin | None, problems: tuple[str, ...],
+                      exists: Unknown | None = None) -> SecurityRule:
+    """`SecurityRule(...)` given every field in order (see `filling`): a load makes one per rule
+    (200,000 in a large estate), three times as fast as setting each slot through its descriptor."""
+    rule = _new(_SecurityRuleFilling)
+    rule.name = name
+    rule.priority = priority
+    rule.direction = direction
+    rule.access = access
+    rule.protocol = protocol
+    rule.source_addresses = source_addresses
+    rule.source_ports = source_ports
+    rule.destination_addresses = destination_addresses
+    rule.destination_ports = destination_ports
+    rule.source_asgs = source_asgs
+    rule.destination_asgs = destination_asgs
+    rule.description = description
+    rule.default = default
+    rule.origin = origin
+    rule.problems = problems
+    rule.exists = exists
+    rule.__class__ = SecurityRule
+    return rule
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nsgcheck.model import (IpConfiguration, NetworkInterface, Origin, Unknown, VirtualMachine,
-                            new_ip_configuration, new_network_interface, new_virtual_machine, quick)
+from nsgcheck.model import (AddressToken, IpConfiguration, NetworkInterface, NetworkSecurityGroup, Origin,
+                            SecurityRule, Unknown, VirtualMachine, filling, new_address_token, new_ip_configuration,
+                            new_network_interface, new_security_rule, new_virtual_machine, quick)
 
 _VALUES = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=5),
                     st.tuples(st.text(max_size=3)), st.builds(Unknown, st.text(max_size=5)),
@@ -51,3 +52,48 @@ def test_quick_refuses_classes_it_cannot_fill():
     with pytest.raises(TypeError):
         quick(Unknown)   # slots
 
+
+
+# --------------------------------------------------------------------------- slotted classes filled
+_FILLED = [(SecurityRule, new_security_rule), (AddressToken, new_address_token),
+           (Origin, lambda file, pointer, _line, _end_line, address, _lines: Origin.lazy(file, pointer, _lines))]
+
+
+class _Lines:
+    def span(self, pointer):
+        return {"/a": (3, 5)}.get(pointer)
+
+
+def _plain(cls, values):
+    if cls is Origin:   # what `lazy` is given (no lines, no address), by `__init__`
+        return Origin(values["file"], values["pointer"], lines=values["_lines"])
+    return cls(**values)
+
+
+@pytest.mark.parametrize("cls,make", _FILLED, ids=lambda x: getattr(x, "__name__", ""))
+@given(data=st.data())
+def test_filled_objects_are_what_the_class_makes(cls, make, data):
+    """An object filled as a `filling` twin and made a `cls` is the object `cls`'s constructor makes:
+    same class, every slot holding the value given for it (in place), equal, hashed and shown alike,
+    still frozen, copied and pickled alike."""
+    names = list(cls.__slots__)
+    values = {n: data.draw(_VALUES, label=n) for n in names}
+    if cls is Origin:
+        values.update(file=data.draw(st.text(max_size=3)), pointer=data.draw(st.sampled_from(["/a", "/b", ""])),
+                      _line=None, _end_line=None, address="", _lines=data.draw(st.sampled_from([None, _Lines()])))
+    made, plain = make(*values.values()), _plain(cls, values)
+    assert type(made) is cls
+    assert [getattr(made, n) for n in names] == [getattr(plain, n) for n in names]
+    if cls is not Origin:
+        assert [getattr(made, n) for n in names] == list(values.values())
+    assert made == plain and hash(made) == hash(plain) and repr(made) == repr(plain)
+    assert pickle.loads(pickle.dumps(made)) == plain and copy.copy(made) == plain
+    if cls is not Origin:
+        assert replace(made, **{names[0]: "other"}) == replace(plain, **{names[0]: "other"})
+    with pytest.raises(AttributeError):   # still frozen
+        setattr(made, names[0], "x")
+
+
+def test_filling_refuses_classes_it_cannot_fill():
+    with pytest.raises(TypeError):
+        filling(NetworkSecurityGroup)   # no slots

@@ -19,7 +19,8 @@ from nsgcheck.values.addresses import AddressError, parse_cidr, plain_ipv4_netwo
 from servicetags import intervals
 from nsgcheck.values.ports import MAX_PORT, PortError, PortSet, parse_port_token
 from nsgcheck.alternatives import ALTERNATIVE
-from nsgcheck.model import AddressKind, AddressToken, Finding, Origin, SecurityRule, Unknown, ref
+from nsgcheck.model import (AddressKind, AddressToken, Finding, Origin, SecurityRule, Unknown, new_address_token,
+                            new_security_rule, ref)
 
 PROTOCOLS = {"tcp": "tcp", "udp": "udp", "icmp": "icmp", "esp": "esp", "ah": "ah",
              "*": "*", "any": "*", "all": "*"}
@@ -306,41 +307,10 @@ def _asg_ids(value: Any, key: str, problems: list[str]) -> tuple[tuple[str, ...]
 
 
 # --------------------------------------------------------------------------- rules
-_new_object = object.__new__
-#: SecurityRule's fields in order, each slot's setter (see `_new_rule`)
+#: SecurityRule's fields in order (what `new_security_rule` is given)
 _RULE_FIELDS = ("name", "priority", "direction", "access", "protocol", "source_addresses", "source_ports",
                 "destination_addresses", "destination_ports", "source_asgs", "destination_asgs", "description",
                 "default", "origin", "problems", "exists")
-(_set_name, _set_priority, _set_direction, _set_access, _set_protocol, _set_source_addresses, _set_source_ports,
- _set_destination_addresses, _set_destination_ports, _set_source_asgs, _set_destination_asgs, _set_description,
- _set_default, _set_origin, _set_problems, _set_exists) = (SecurityRule.__dict__[f].__set__ for f in _RULE_FIELDS)
-
-
-def _new_rule(name: str, priority: Any, direction: Any, access: Any, protocol: Any, source_addresses: Any,
-              source_ports: Any, destination_addresses: Any, destination_ports: Any, source_asgs: tuple[str, ...],
-              destination_asgs: tuple[str, ...], description: str, default: bool, origin: Origin | None,
-              problems: tuple[str, ...]) -> SecurityRule:
-    """`SecurityRule(...)` (every field but `exists`, which is None), its slots set directly: the
-    data class's `__init__` sets each field through object.__setattr__, twice the time for the
-    ~50,000 rules of an estate. test_normalize checks the fields against the data class."""
-    rule = _new_object(SecurityRule)
-    _set_name(rule, name)
-    _set_priority(rule, priority)
-    _set_direction(rule, direction)
-    _set_access(rule, access)
-    _set_protocol(rule, protocol)
-    _set_source_addresses(rule, source_addresses)
-    _set_source_ports(rule, source_ports)
-    _set_destination_addresses(rule, destination_addresses)
-    _set_destination_ports(rule, destination_ports)
-    _set_source_asgs(rule, source_asgs)
-    _set_destination_asgs(rule, destination_asgs)
-    _set_description(rule, description)
-    _set_default(rule, default)
-    _set_origin(rule, origin)
-    _set_problems(rule, problems)
-    _set_exists(rule, None)
-    return rule
 
 
 #: per side: singular, plural and ASG keys, and the side's name in messages
@@ -395,7 +365,7 @@ class Normalizer:
         if valid is not None:
             return valid[0]
         if plain_ipv4_network(value):   # what classify_address makes of it, without parsing it
-            token = AddressToken(AddressKind.CIDR, value)
+            token = new_address_token(AddressKind.CIDR, value)
             self._valid[value] = (token,)
             return token
         key = (value, what)
@@ -507,7 +477,7 @@ class Normalizer:
         desc = props.get("description")
         pri = props.get("priority")
         direction, access, protocol = props.get("direction"), props.get("access"), props.get("protocol")
-        return _new_rule(
+        return new_security_rule(
             rname,
             pri if pri.__class__ is int and 100 <= pri <= 4096 else normalize_priority(pri, problems, default),
             (_FAST_DIRECTIONS.get(direction) if direction.__class__ is str else None)
@@ -586,7 +556,7 @@ def _token(text: str) -> tuple[AddressToken, ...]:
 def synthesized_default_rules(origin: Origin | None = None) -> tuple[SecurityRule, ...]:
     """The six default rules every NSG has (§3), as Azure defines them."""
     every = PortSet.everything()
-    return tuple(_new_rule(n, p, d, a, "*", _token(s), every, _token(t), every, (), (), "", True, origin, ())
+    return tuple(new_security_rule(n, p, d, a, "*", _token(s), every, _token(t), every, (), (), "", True, origin, ())
                  for d, p, n, s, t, a in _DEFAULT_SPEC)
 
 
