@@ -339,6 +339,11 @@ def _side_key(side: str, effective: bool, one: Any, many: Any, asgs: Any) -> tup
     return side, effective, one, plural, ids
 
 
+#: the fields of a rule written with singular sides only (no plural field, no ASGs): the common shape
+_SINGULAR_KEYS = frozenset(("priority", "direction", "access", "protocol", "sourceAddressPrefix", "sourcePortRange",
+                            "destinationAddressPrefix", "destinationPortRange", "description"))
+
+
 class Normalizer:
     """Normalizes rules, remembering the classification of each distinct address/port value.
 
@@ -358,16 +363,23 @@ class Normalizer:
         #: port token -> PortSet for tokens valid alone (a valid token's set does not depend on the side)
         self._valid_ports: dict[str, PortSet] = {}
 
+    def _alone(self, value: Any) -> tuple[AddressToken] | None:
+        """The side a singular address `value` makes alone when it is valid on either side: remembered,
+        or an IPv4 network in a spelling valid by itself (remembered from now on, as `address` does);
+        None: ask `addresses`."""
+        if value.__class__ is not str:
+            return None
+        hit = self._valid.get(value)
+        if hit is None and plain_ipv4_network(value):   # what classify_address makes of it, without parsing it
+            hit = self._valid[value] = (new_address_token(AddressKind.CIDR, value),)
+        return hit
+
     def address(self, value: Any, what: str, path: tuple[str | int, ...], problems: list[str]) -> AddressToken:
         if not isinstance(value, str):
             return classify_address(value, problems, what, path)
-        valid = self._valid.get(value)
+        valid = self._alone(value)
         if valid is not None:
             return valid[0]
-        if plain_ipv4_network(value):   # what classify_address makes of it, without parsing it
-            token = new_address_token(AddressKind.CIDR, value)
-            self._valid[value] = (token,)
-            return token
         key = (value, what)
         hit = self._addr.get(key)
         if hit is None:
@@ -468,12 +480,31 @@ class Normalizer:
                                 source_addresses=u, source_ports=u, destination_addresses=u,
                                 destination_ports=u, default=default, origin=origin, problems=probs)
         problems: list[str] = []
-        src, src_asgs = self.addresses(props, "source", problems, effective)
-        dst, dst_asgs = self.addresses(props, "destination", problems, effective)
-        sports = self.side_ports(props, "sourcePortRange", "sourcePortRanges", "source port range", problems,
-                                 effective)
-        dports = self.side_ports(props, "destinationPortRange", "destinationPortRanges",
-                                 "destination port range", problems, effective)
+        if _SINGULAR_KEYS.issuperset(props):
+            # no plural field and no ASGs: a side is its singular value alone, known at once when it
+            # is valid by itself (what `addresses` and `side_ports` give for it); else worked out there
+            src, dst = self._alone(props.get("sourceAddressPrefix")), self._alone(props.get("destinationAddressPrefix"))
+            valid_ports = self._valid_ports
+            one = props.get("sourcePortRange")
+            sports = valid_ports.get(one) if one.__class__ is str else None
+            one = props.get("destinationPortRange")
+            dports = valid_ports.get(one) if one.__class__ is str else None
+        else:
+            src = dst = sports = dports = None
+        if src is None:
+            src, src_asgs = self.addresses(props, "source", problems, effective)
+        else:
+            src_asgs = ()
+        if dst is None:
+            dst, dst_asgs = self.addresses(props, "destination", problems, effective)
+        else:
+            dst_asgs = ()
+        if sports is None:
+            sports = self.side_ports(props, "sourcePortRange", "sourcePortRanges", "source port range", problems,
+                                     effective)
+        if dports is None:
+            dports = self.side_ports(props, "destinationPortRange", "destinationPortRanges",
+                                     "destination port range", problems, effective)
         desc = props.get("description")
         pri = props.get("priority")
         direction, access, protocol = props.get("direction"), props.get("access"), props.get("protocol")
