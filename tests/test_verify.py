@@ -517,6 +517,7 @@ def test_re_audit_results_are_matched_as_pair_by_pair_comparison_matches_them():
     for several subjects) or each of its own."""
     from hypothesis import example, given, settings, strategies as st
 
+    from nsgcheck.audit.results import knowing_kinds
     from nsgcheck.fixes.verify import _aligned
 
     names = ["a", "b", "c"]
@@ -549,18 +550,20 @@ def test_re_audit_results_are_matched_as_pair_by_pair_comparison_matches_them():
     @settings(max_examples=400, deadline=None)
     # the second re-audit's new result sits where the first one's did not, with the finding the
     # first one's position had: what was read of the audit then is not what this one needs
-    @example([[("new", 0, "pass", "R"), None, None], [None, ("new", 0, "pass", "R"), None]], False)
+    @example([[("new", 0, "pass", "R"), None, None], [None, ("new", 0, "pass", "R"), None]], False, False)
     # a result the last re-audit kept from the one before, then one of another finding where
     # the last re-audit had the audit's own result
     @example([[("new", 0, "pass", "R"), None, None], [("last",), ("new", 0, "fail", "R"), None], [("last",), None, None]],
-             False)
+             False, False)
     # new results of one kind: one of them another subject's finding; then one of another requirement
-    @example([[("new", 0, "pass", "R"), ("new", 0, "pass", "R"), None]], True)
-    @example([[("new", 0, "pass", "R"), ("new", 1, "pass", "Q"), None]], True)
+    @example([[("new", 0, "pass", "R"), ("new", 0, "pass", "R"), None]], True, False)
+    @example([[("new", 0, "pass", "R"), ("new", 1, "pass", "Q"), None]], True, False)
+    @example([[("new", 0, "pass", "R"), ("new", 0, "pass", "R"), None]], True, True)
+    @example([[("new", 0, "pass", "R"), ("new", 1, "pass", "Q"), None]], True, True)
     @given(st.lists(st.lists(pick, min_size=2, max_size=3).map(
         lambda p: [("new", *x) if isinstance(x, tuple) else ("last",) if x else None for x in p]),
-                    min_size=1, max_size=4), st.booleans())
-    def check(rounds, kinded):
+                    min_size=1, max_size=4), st.booleans(), st.booleans())
+    def check(rounds, kinded, known):
         bases.clear()
         before = [make(n, s, "R", kinded) for n, s in zip(names, ["fail", "pass", "fail"])]
         statuses = [r.status for r in before]
@@ -571,6 +574,8 @@ def test_re_audit_results_are_matched_as_pair_by_pair_comparison_matches_them():
                      make(names[p[1]], p[2], p[3], kinded) if len(p) > 1 else make(names[i], "pass", "R", kinded)
                      for i, p in enumerate(picks)]
             last = after
+            if known:       # (lists that know their kinds and subjects, as the audit's and its re-audits' do)
+                before, after = knowing_kinds(before), knowing_kinds(after)
             got, got_statuses = _aligned(before, after, statuses, memo)
             want, want_statuses = plain(before, after)
             assert [id(r) for r in got] == [id(r) for r in want] and got_statuses == want_statuses

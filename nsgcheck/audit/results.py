@@ -315,6 +315,11 @@ def _known(results: "Sequence[Result]") -> "tuple[list[int], list[Result], list[
     return known
 
 
+def knows_kinds(results: "Sequence[Result]") -> bool:
+    """Whether `kinds_of` and `subjects_of` answer for the list without reading its results."""
+    return _known(results) is not None
+
+
 def _ranks_of(results: Results) -> dict[int, int]:
     """`_subject_ranks` of the subjects of a list that knows them (worked out once per list, and
     kept by `replaced_at`'s copy: the same subjects)."""

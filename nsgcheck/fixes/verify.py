@@ -26,7 +26,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 from nsgcheck.audit.fixplan import Fix, FixGroups
 from nsgcheck.audit.results import (NOT_APPLICABLE, PASS, Result, Subject, finding_id, kinds_of, knowing_kinds,
-                                    positions_in_report_order, replaced_at, subjects_of)
+                                    knows_kinds, positions_in_report_order, replaced_at, subjects_of)
 from nsgcheck.estate import Estate
 from nsgcheck.model import Origin, ref
 
@@ -139,24 +139,29 @@ def _new_statuses(before: Sequence[Result], after: Sequence[Result], new: list[i
     result is the same finding as `before[i]` (else None). Results of one kind (`Result.replaced`)
     hold the same requirement, side, peer and status: those are read once per pair of kinds
     (`before`'s, `after`'s) met at a position (a result of no kind is a kind of its own), the
-    subjects per position (by identity first)."""
-    picked = list(map(after.__getitem__, new))
-    kinds = list(map(dict.get, map(_STATE_OF, picked), repeat("_kind")))
-    if None in kinds:
-        kinds = [r if kind is None else kind for kind, r in zip(kinds, picked)]
-    ids = list(map(id, kinds))
-    ahead = dict(zip(ids, picked))             # a result of each kind met (`kinds` holds them: ids stay theirs)
+    subjects per position (by identity first). A re-audit that knows its kinds and subjects
+    (`knows_kinds`) is not read but for a result of each kind."""
     kind_of, firsts = kinds_of(before)
-    for k, a in set(zip(map(kind_of.__getitem__, new), ids)):
+    if knows_kinds(after):
+        after_kind_of, ahead = kinds_of(after)
+        kinds: list[Any] = list(map(after_kind_of.__getitem__, new))
+        mine = list(map(subjects_of(after).__getitem__, new))
+    else:
+        picked = list(map(after.__getitem__, new))
+        objects = list(map(dict.get, map(_STATE_OF, picked), repeat("_kind")))
+        if None in objects:
+            objects = [r if kind is None else kind for kind, r in zip(objects, picked)]
+        kinds = list(map(id, objects))
+        ahead = dict(zip(kinds, picked))           # a result of each kind met (`objects` holds them: ids stay theirs)
+        mine = list(map(_SUBJECT, picked))
+    for k, a in set(zip(map(kind_of.__getitem__, new), kinds)):
         if _SAME_KIND(firsts[k]) != _SAME_KIND(ahead[a]):
             return None
-    subjects = subjects_of(before)
-    mine, theirs = list(map(_SUBJECT, picked)), list(map(subjects.__getitem__, new))
+    theirs = list(map(subjects_of(before).__getitem__, new))
     if not all(map(is_, mine, theirs)) and not all(map(eq, mine, theirs)):
         return None
-    status_of = {a: r.status for a, r in ahead.items()}
     out: list[str | None] = list(statuses)
-    for i, status in zip(new, map(status_of.__getitem__, ids)):
+    for i, status in zip(new, map(_STATUS, map(ahead.__getitem__, kinds))):
         out[i] = status
     return out
 
