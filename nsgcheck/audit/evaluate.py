@@ -41,7 +41,7 @@ from typing import Any, Callable, Iterable, Sequence
 from nsgcheck.answers import NOT_APPLICABLE, PASS, UNKNOWN, Decision, status_from_shares
 from nsgcheck.audit.destinations import Cap, apply_cap, dns_servers, resolve
 from nsgcheck.audit.requirements import GROUP, SOURCE, TARGET, Requirement, RequirementSet, applies
-from nsgcheck.audit.results import Advisory, Result, Subject
+from nsgcheck.audit.results import Advisory, Result, Subject, known_results, result_kind, stamp
 from nsgcheck.audit.scenario import Scenario
 from nsgcheck.audit.subjects import AuditSubject, Placement
 from nsgcheck.engine.catalog import TagCatalog, base_or_regional, tag_addresses
@@ -60,6 +60,10 @@ from nsgcheck.estate import Estate
 from nsgcheck.model import ref
 from nsgcheck.values.addresses import AddressSet
 from nsgcheck.values.ports import PortSet
+
+#: a result made without `__init__`, and its state set (past the frozen dataclass's guard) from a `stamp`
+_NEW = object.__new__
+_SET = object.__setattr__
 
 __all__ = ["Evaluator", "Verdict", "endpoint_of", "evaluate_all", "evaluate_groups", "requirement_flow",
            "unknown_verdict"]
@@ -343,8 +347,9 @@ def class_key(ev: Evaluator, subj: AuditSubject) -> tuple:
             dns_servers(estate, subj.source, subj.nic_id))
 
 
-#: the steps of a class plan, one per requirement in order: (_DONE, for the target subject?, result)
-#: or (_JOB, for the target side?, group, kind, DNS TCP check (spec, destinations, ports) or None)
+#: the steps of a class plan, one per requirement in order: (_DONE, for the target subject?, result,
+#: its `stamp`: state and kind) or (_JOB, for the target side?, group, kind, DNS TCP check (spec,
+#: destinations, ports) or None)
 _DONE, _JOB = 0, 1
 
 
@@ -439,38 +444,51 @@ def _class_plan(ev: Evaluator, subj: AuditSubject, reqs: Sequence[_Req], scenari
         dns = (spec, target, dest.ports) if req.is_dns else None
         steps.append((_JOB, target_side, group, kind, dns))
         n += 1
+    steps = [(*s, *stamp(s[2])) if s[0] == _DONE else s for s in steps]
     return _ClassPlan(steps, n, any(s[1] for s in steps), source_end)
 
 
-def _apply_plan(ev: Evaluator, plan: _ClassPlan, subj: AuditSubject, scenario: Scenario, out: list[Result | None],
+def _apply_plan(ev: Evaluator, plan: _ClassPlan, subj: AuditSubject, scenario: Scenario, out: "_Out",
                 owner: int) -> int:
-    """A class plan for one of its subjects: its results to `out`, its jobs to their groups."""
+    """A class plan for one of its subjects: its results to `out` (a job's is left to `run_jobs`),
+    its jobs to their groups."""
     subject = subj.subject
     tsubj = _target_subject(subj, scenario) if plan.target else None
     src = subj.source.address
     tgt = subj.target.address if subj.target is not None else None
     points = (single_v4(src), single_v4(tgt) if plan.target else None)
-    append = out.append
+    append, kind_of, subject_of = out.results.append, out.kinds.append, out.subjects.append
+    new, set_state = _NEW, _SET
     for step in plan.steps:
         who = tsubj if step[1] else subject
+        subject_of(who)
         if step[0] == _DONE:
             r = step[2]
-            append(r if r.subject is who else r.for_subject(who))
+            if r.subject is who:
+                append(r)
+            else:       # (`r.for_subject(who)`, from its stamp)
+                state = step[3].copy()
+                state["subject"] = who
+                copy = new(Result)
+                set_state(copy, "__dict__", state)
+                append(copy)
+            kind_of(step[4])
             continue
         _, target_side, group, kind, dns = step
         source = kind.side == SOURCE
         address = src if source else tgt
         append(None)
-        group.jobs.append((len(out) - 1, who, address, points[not source], owner, kind))
+        kind_of(None)
+        at = len(out.results) - 1
+        group.jobs.append((at, who, address, points[not source], owner, kind))
         if dns is not None:
             spec, target, ports = dns
-            ev.dns_checks.append((spec, Flow("tcp", address, target, ports), who, kind.label, kind.side,
-                                  len(out) - 1))
+            ev.dns_checks.append((spec, Flow("tcp", address, target, ports), who, kind.label, kind.side, at))
     return plan.jobs
 
 
 def plan_subject(ev: Evaluator, subj: AuditSubject, reqs: Sequence[_Req], scenario: Scenario,
-                 out: list[Result | None], groups: dict[tuple, _Group], owner: int, cloud: str = "Public") -> int:
+                 out: "_Out", groups: dict[tuple, _Group], owner: int, cloud: str = "Public") -> int:
     """Results decided without evaluation go to `out`; the rest become jobs grouped by
     (path, flow family with the source left out). Returns the number of jobs. (One subject alone:
     `evaluate_all` plans once per placement class.)"""
@@ -478,36 +496,43 @@ def plan_subject(ev: Evaluator, subj: AuditSubject, reqs: Sequence[_Req], scenar
 
 
 def run_jobs(ev: Evaluator, groups: dict[tuple, _Group], out: list[Result | None],
-             progress: Callable[[int], None] | None = None, left: list[int] | None = None) -> None:
+             progress: Callable[[int], None] | None = None, left: list[int] | None = None,
+             kinds: list | None = None) -> None:
     """Evaluate each (path, family) once over the union of its jobs' sources; project each job.
     Jobs of one kind whose addresses every piece of the result treats alike (`PathResult.segment`)
-    have identical projections: they share one result but for the subject. With `progress`,
+    have identical projections: they share one result but for the subject (`Result.for_subject`
+    copies, of one kind: `kinds`, when given, gets each job's at its index). With `progress`,
     `left` counts the jobs of each audit subject still to do (one subject is reported when its
     last job is done)."""
+    if kinds is None:
+        kinds = [None] * len(out)
+    new, set_state = _NEW, _SET
     for g in groups.values():
         f = g.family
         jobs = g.jobs
         flow = replace(f, src=AddressSet.union_of([j[2] for j in jobs]))
         result = ev.memo.path(g.spec, flow)
         shared: dict[Any, Verdict] = {}
-        made: dict[tuple, Result] = {}      # jobs alike but for the subject share one result's fields
+        #: jobs alike but for the subject share one result's fields: (it, its `stamp`: state, kind)
+        made: dict[tuple, tuple[Result, dict[str, Any], Any]] = {}
         segment = result.segmenter("src")
         point = result.point_segmenter("src")
         common = result.common_segment("src", flow.src)      # (usually: the rules name whole ranges)
 
-        def first_of(seg: Any, kind: _Kind, subject: Subject, address: AddressSet) -> Result:
-            """The result of the first job of a kind in a segment (`made`)."""
+        def first_of(seg: Any, kind: _Kind, subject: Subject, address: AddressSet) -> tuple:
+            """The result of the first job of a kind in a segment, and its stamp (`made`)."""
             v = shared.get(seg)
             if v is None:
                 v = shared[seg] = summarize(result.project(src=address), g.label, cidrs=ev.cidrs)
             v = apply_cap(v, kind.cap, kind.notes)
-            r = made[(seg, kind)] = _result(kind.req, subject, kind.side, v, g.label, kind.urls, port=kind.port,
-                                            flow=f if kind.own_flow else None)
-            return r
+            r = _result(kind.req, subject, kind.side, v, g.label, kind.urls, port=kind.port,
+                        flow=f if kind.own_flow else None)
+            hit = made[(seg, kind)] = (r, *stamp(r))
+            return hit
 
         # the jobs of one IPv4 address each are all in the `common` segment when there is one: their
         # result is their kind's there, remembered by kind (jobs come in runs of one kind)
-        by_kind: dict[_Kind, Result] = {}
+        by_kind: dict[_Kind, tuple] = {}
         last_kind: _Kind | None = None
         last: Any = None
         for index, subject, address, x, owner, kind in jobs:
@@ -517,13 +542,21 @@ def run_jobs(ev: Evaluator, groups: dict[tuple, _Group], out: list[Result | None
                     if last is None:
                         last = by_kind[kind] = first_of(common, kind, subject, address)
                     last_kind = kind
-                out[index] = last if last.subject is subject else last.for_subject(subject)
+                hit = last
             else:
                 seg = (4, point(x)) if x is not None else segment(address)
-                first = made.get((seg, kind))
-                if first is None:
-                    first = first_of(seg, kind, subject, address)
-                out[index] = first if first.subject is subject else first.for_subject(subject)
+                hit = made.get((seg, kind))
+                if hit is None:
+                    hit = first_of(seg, kind, subject, address)
+            first = hit[0]
+            if first.subject is subject:
+                out[index] = first
+            else:       # (`first.for_subject(subject)`, from its stamp)
+                state = hit[1].copy()
+                state["subject"] = subject
+                out[index] = copy = new(Result)
+                set_state(copy, "__dict__", state)
+            kinds[index] = hit[2]
             if progress is not None:
                 left[owner] -= 1
                 if not left[owner]:
@@ -1268,7 +1301,7 @@ def evaluate_all(estate: Estate, catalog: Any, requirements: RequirementSet | Se
     ev = Evaluator(Environment(estate, catalog, allow_urls, dict(scenario.appliances)))
     reqs = list(requirements)
     cloud = (catalog.cloud if catalog is not None else "") or "Public"
-    out: list[Result | None] = []
+    out = _Out([], [], [])
     jobs: dict[tuple, _Group] = {}
     left = [0] * len(subjects)          # jobs still to do, per subject (progress)
     static = _static(reqs, scenario, cloud)
@@ -1292,14 +1325,32 @@ def evaluate_all(estate: Estate, catalog: Any, requirements: RequirementSet | Se
     ev.env = replace(ev.env, scope=Scope(AddressSet.union_of([vms, *dsts.values()]), vms, protocols, dports))
     ev.memo = PathMemo(ev.env)
 
-    run_jobs(ev, jobs, out, progress, left)
-    ev.plan = _Plan(tuple(subjects), tuple(reqs), scenario, jobs, tuple(out))
-    results: list[Result] = [r for r in out if r is not None]
-    ev.advisories += dns_tcp_advisories(ev, out)
+    run_jobs(ev, jobs, out.results, progress, left, out.kinds)
+    ev.plan = _Plan(tuple(subjects), tuple(reqs), scenario, jobs, tuple(out.results), out.kinds, out.subjects)
+    ev.advisories += dns_tcp_advisories(ev, out.results)
+    more: list[Result] = []
     for req in reqs:
         if req.side == GROUP:
-            results.extend(evaluate_groups(ev, subjects, req, scenario))
-    return results, ev
+            more.extend(evaluate_groups(ev, subjects, req, scenario))
+    return _results_of(out, more), ev
+
+
+@dataclass
+class _Out:
+    """What a run's planning and jobs give, by position: each result of the subjects' own
+    requirements (None until its job is run), its kind (`results.result_kind`) and its subject."""
+
+    results: list[Result | None]
+    kinds: list[Any]
+    subjects: list[Subject]
+
+
+def _results_of(out: _Out, more: list[Result]) -> list[Result]:
+    """The run's results, `out`'s then `more` (multi-VM), knowing their kinds and subjects as they
+    were made (`results.known_results`): whoever reads them next need not read them all again.
+    (`out` holds no None: every job of the plan is run, in `evaluate_all`, or kept.)"""
+    return known_results(out.results + more, out.kinds + list(map(result_kind, more)),
+                         out.subjects + [r.subject for r in more])
 
 
 @dataclass
@@ -1311,6 +1362,8 @@ class _Plan:
     scenario: Scenario
     jobs: dict[tuple, _Group]
     out: tuple[Result | None, ...]                  # results of the subjects' own requirements, in order
+    kinds: list[Any]                                # ... their kinds (`_Out`; read-only)
+    who: list[Subject]                              # ... their subjects (read-only)
     groups: dict[str, "_GroupRun"] = field(default_factory=dict)    # per multi-VM requirement
 
 
@@ -1374,13 +1427,14 @@ def reevaluate(ev: Evaluator, estate: Estate, changed: frozenset[str]) -> tuple[
     again = Evaluator(env, ev.destinations, ev._sets, resolved=ev.resolved, cidrs=ev.cidrs)
     again.memo = ev.memo.for_changed_nsgs(env)
     otherwise = _decides_otherwise(ev, estate, changed)
-    out = list(plan.out)
-    run_jobs(again, {k: g for k, g in plan.jobs.items() if _changes_path(g, otherwise)}, out)
-    again.plan = _Plan(plan.subjects, plan.reqs, plan.scenario, plan.jobs, tuple(out))
-    results: list[Result] = [r for r in out if r is not None]
+    out = _Out(list(plan.out), list(plan.kinds), plan.who)
+    run_jobs(again, {k: g for k, g in plan.jobs.items() if _changes_path(g, otherwise)}, out.results,
+             kinds=out.kinds)
+    again.plan = _Plan(plan.subjects, plan.reqs, plan.scenario, plan.jobs, tuple(out.results), out.kinds, plan.who)
+    more: list[Result] = []
     for req in plan.reqs:
         if req.side == GROUP:
-            results.extend(evaluate_groups(again, plan.subjects, req, plan.scenario, plan.groups.get(req.id),
-                                           changed, otherwise))
-    return results, again
+            more.extend(evaluate_groups(again, plan.subjects, req, plan.scenario, plan.groups.get(req.id),
+                                        changed, otherwise))
+    return _results_of(out, more), again
 

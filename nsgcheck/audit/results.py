@@ -270,9 +270,9 @@ def positions_in_report_order(results: "Sequence[Result]", positions: "Iterable[
 
 class Results(list):
     """A list of results that may know what `kinds_of` and `subjects_of` give for it, from where
-    it was made (`replaced_at`: fix planning and verification copy results kind by kind), so
-    that who reads it next need not read every result again (hundreds of thousands in large
-    audits). Any change to the list forgets it (worked out again when asked); copies, slices
+    it was made (`known_results`: the evaluator notes them as it makes the results; `replaced_at`:
+    fix planning and verification copy results kind by kind), so that who reads it next need
+    not read every result again (hundreds of thousands in large audits). Any change to the list forgets it (worked out again when asked); copies, slices
     and pickles are plain lists. (Results do not change: frozen, and a kind once set is kept.)
     `_known`: (kind numbers, a result of each kind, subjects or None until asked), or what works
     it out when asked."""
@@ -343,11 +343,17 @@ def _numbered(kinds: list[Any], results: "Sequence[Result]") -> tuple[list[int],
     """`kinds_of` from each result's `_kind` (None: a kind of its own)."""
     if None in kinds:
         kinds = [("result", i) if k is None else k for i, k in enumerate(kinds)]
-    numbers: dict[Any, int] = {}
-    # (each kind's number is the count of kinds before it: `len` is read before `setdefault` adds)
-    kind_of = list(map(numbers.setdefault, kinds, map(len, repeat(numbers))))
-    first_at = dict(zip(reversed(kind_of), range(len(kind_of) - 1, -1, -1)))     # (the earliest wins)
-    return kind_of, [results[first_at[k]] for k in range(len(numbers))]
+    numbers = _Numbering()
+    kind_of = list(map(numbers.__getitem__, kinds))
+    # each kind's first position: kind k + 1 first comes after kind k does (numbered so), so
+    # each is looked for from the one before (one pass over the list in all)
+    firsts = []
+    at = 0
+    find = kind_of.index
+    for k in range(len(numbers)):
+        at = find(k, at)
+        firsts.append(results[at])
+    return kind_of, firsts
 
 
 def knowing_kinds(results: "Iterable[Result]") -> Results:
@@ -357,6 +363,34 @@ def knowing_kinds(results: "Iterable[Result]") -> Results:
         return results  # type: ignore[return-value]
     results = list(results)
     return Results(results, (*kinds_of(results), None))        # (subjects read when asked)
+
+
+def result_kind(result: Result) -> _Kind:
+    """The result's kind (`Result.replaced`), given to it now when it has none (a kind of its own:
+    as `kinds_of` counts a result without one)."""
+    state = result.__dict__
+    kind = state.get("_kind")
+    if kind is None:
+        kind = state["_kind"] = _Kind()
+    return kind
+
+
+def stamp(result: Result) -> tuple[dict[str, Any], _Kind]:
+    """What `result.for_subject(s)` copies for any subject `s`: its state with its kind
+    (`result_kind`) and without its finding id; and that kind. A copy is a new `Result` whose
+    state is a copy of this one with the subject set (the evaluator makes hundreds of thousands
+    so, without a call each)."""
+    kind = result_kind(result)
+    state = result.__dict__.copy()
+    state.pop("_finding_id", None)
+    return state, kind
+
+
+def known_results(results: "list[Result]", kinds: "list[_Kind]", subjects: "list[Subject]") -> Results:
+    """`results` as a `Results` that knows its kinds and subjects from where they were made:
+    `kinds[i]` is `results[i]`'s kind (`result_kind`), `subjects[i]` its subject. Numbered as
+    `kinds_of` numbers them, without reading the results."""
+    return Results(results, (*_numbered(kinds, results), subjects))
 
 
 def subjects_of(results: "Sequence[Result]") -> "list[Subject]":
