@@ -1347,10 +1347,10 @@ class _Out:
 
 def _results_of(out: _Out, more: list[Result]) -> list[Result]:
     """The run's results, `out`'s then `more` (multi-VM), knowing their kinds and subjects as they
-    were made (`results.known_results`): whoever reads them next need not read them all again.
-    (`out` holds no None: every job of the plan is run, in `evaluate_all`, or kept.)"""
-    return known_results(out.results + more, out.kinds + list(map(result_kind, more)),
-                         out.subjects + [r.subject for r in more])
+    were made (`results.known_results`, worked out when asked): whoever reads them next need not
+    read them all again. (`out` holds no None: every job of the plan is run, in `evaluate_all`, or kept.)"""
+    return known_results(out.results + more, lambda: out.kinds + list(map(result_kind, more)),
+                         lambda: out.subjects + [r.subject for r in more])
 
 
 @dataclass

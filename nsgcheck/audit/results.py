@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
 from operator import add, attrgetter, mul
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from nsgcheck.answers import (FAIL, NOT_APPLICABLE, PARTIAL, PASS, UNKNOWN, Advisory, Decision,  # noqa: F401
                               PathStep, origin_json, status_from_shares)  # (re-exported)
@@ -272,10 +272,10 @@ class Results(list):
     """A list of results that may know what `kinds_of` and `subjects_of` give for it, from where
     it was made (`known_results`: the evaluator notes them as it makes the results; `replaced_at`:
     fix planning and verification copy results kind by kind), so that who reads it next need
-    not read every result again (hundreds of thousands in large audits). Any change to the list forgets it (worked out again when asked); copies, slices
-    and pickles are plain lists. (Results do not change: frozen, and a kind once set is kept.)
-    `_known`: (kind numbers, a result of each kind, subjects or None until asked), or what works
-    it out when asked."""
+    not read every result again (hundreds of thousands in large audits). Any change to the
+    list forgets it (worked out again when asked); copies, slices and pickles are plain lists.
+    (Results do not change: frozen, and a kind once set is kept.) `_known`: (kind numbers, a
+    result of each kind, subjects or None until asked), or what works it out when asked."""
 
     __slots__ = ("_known", "_ranks")
 
@@ -386,11 +386,18 @@ def stamp(result: Result) -> tuple[dict[str, Any], _Kind]:
     return state, kind
 
 
-def known_results(results: "list[Result]", kinds: "list[_Kind]", subjects: "list[Subject]") -> Results:
-    """`results` as a `Results` that knows its kinds and subjects from where they were made:
-    `kinds[i]` is `results[i]`'s kind (`result_kind`), `subjects[i]` its subject. Numbered as
-    `kinds_of` numbers them, without reading the results."""
-    return Results(results, (*_numbered(kinds, results), subjects))
+def known_results(results: "list[Result]", kinds: "Callable[[], list[_Kind]]",
+                  subjects: "Callable[[], list[Subject]]") -> Results:
+    """`results` as a `Results` that knows its kinds and subjects from where they were made,
+    worked out when first asked (a list no one asks costs nothing): `kinds()[i]` is
+    `results[i]`'s kind (`result_kind`), `subjects()[i]` its subject. Numbered as `kinds_of`
+    numbers them, without reading the results."""
+    out = Results(results)
+
+    def knows() -> tuple[list[int], list[Result], list[Subject]]:
+        return (*_numbered(kinds(), out), subjects())
+    out._known = knows
+    return out
 
 
 def subjects_of(results: "Sequence[Result]") -> "list[Subject]":
