@@ -102,7 +102,7 @@ def _path_nsgs(r: Result) -> set[str]:
 
 
 def _aligned(before: Sequence[Result], after: Sequence[Result], statuses: list[str],
-             memo: list) -> tuple[list[Result | None], list[str | None]]:
+             memo: list) -> tuple[Sequence[Result | None], list[str | None]]:
     """The re-audit's result for each result of `before` (None when it has none), and its status
     (None: none). A re-audit of the same subjects gives its results in the same order
     (`AuditRun.again`): taken as they come when every pair is the same finding (the result it
@@ -110,7 +110,8 @@ def _aligned(before: Sequence[Result], after: Sequence[Result], statuses: list[s
     the same requirement, side, subject and peer: `_new_statuses`); otherwise matched by finding
     id. `memo` (one per verification) keeps the last re-audit when it was taken as it came, with
     its statuses: a result the next one kept from it (by identity) is the same finding with the
-    same status, so only the others are read."""
+    same status, so only the others are read. (The lists given and returned are read only: held,
+    not copied.)"""
     n = len(before)
     if len(after) == n:
         last = memo[0] if memo else None
@@ -120,13 +121,13 @@ def _aligned(before: Sequence[Result], after: Sequence[Result], statuses: list[s
                 now_statuses: list[str | None] = list(last[1])
                 for i in since:
                     now_statuses[i] = after[i].status
-                memo[:] = [(list(after), list(now_statuses))]
-                return list(after), now_statuses
+                memo[:] = [(after, now_statuses)]
+                return after, now_statuses
         new = list(compress(range(n), map(is_not, before, after)))
         now = _new_statuses(before, after, new, statuses)
         if now is not None:
-            memo[:] = [(list(after), list(now))]
-            return list(after), now
+            memo[:] = [(after, now)]
+            return after, now
     memo[:] = []
     by_id = {r.finding_id(): r for r in after}
     matched = [by_id.get(r.finding_id()) for r in before]
@@ -252,7 +253,7 @@ def verify_fixes(results: Sequence[Result], estate: Estate,
         fixes = {key: next(iter(held.values())) for key, held in objects.items()}
     active = {k: f for k, f in fixes.items() if f.priority is not None}
     withdrawn: dict[tuple[str, str], str] = {}
-    after: list[Result | None] = []
+    after: Sequence[Result | None] = []
     settled = list(map(SETTLED.__contains__, statuses))
     rounds = 0
     built: dict = {}
@@ -405,7 +406,7 @@ def _own_fixes(kind_of: list[int], firsts: list[Result]) -> FixGroups:
     return [(firsts[k].fixes, positions) for k, positions in at.items()]
 
 
-def _fixes_of(after: list[Result | None], raw: Sequence[Result], applied: Estate,
+def _fixes_of(after: Sequence[Result | None], raw: Sequence[Result], applied: Estate,
               plans: Callable[[Sequence[Result], Estate], tuple[Sequence[Result], FixGroups]] | None
               ) -> Callable[[int], tuple]:
     """The fixes of the re-audit result matched with result `i` (`after[i]`, an element of `raw`),
