@@ -245,3 +245,37 @@ def test_wrong_region_tag_names_every_needed_region_in_the_same_order_each_run()
         assert got == [f"rule {nsg.name}/eh-west allows EventHub.WestUS, but Site Recovery needs "
                        "EventHub.CentralUS or EventHub.EastUS on this path (Event Hubs: the other region "
                        "of the pair; Storage: the VM's own region)"]
+
+
+def test_regional_addresses_are_those_of_regional_blocks(public_tags_file):
+    # route advisories read a region's Storage tag without parsing its blocks (they are for
+    # longest prefix matching): the name, addresses and reasons must be regional_blocks' own
+    from servicetags import load
+
+    from nsgcheck.audit.advisories import regional_addresses
+    from nsgcheck.engine.routing import regional_blocks
+
+    def plain(catalog, base, location):
+        hit = regional_blocks(catalog, base, location)
+        return hit if isinstance(hit, str) else (hit[0], hit[2])
+
+    from servicetags.catalog import Catalog, Tag
+
+    public = load(public_tags_file)
+    small = small_catalog()
+    empty = Catalog([Tag("Storage", prefixes=("20.0.0.0/16",)), Tag("Storage.EastUS", region="eastus", prefixes=()),
+                     Tag("EventHub.EastUS", region="eastus", prefixes=("20.1.0.0/24",)),
+                     Tag("AzureSiteRecovery", prefixes=("2603:1030::/48",)),
+                     Tag("AzureSiteRecovery.EastUS", region="eastus", prefixes=("2603:1030::/48",))], "Public")
+    cases = [(c, base, loc) for c in (public, small, empty)
+             for base in ("Storage", "EventHub", "AzureActiveDirectory", "AzureSiteRecovery", "NoSuchTag")
+             for loc in [*list(c.regions)[:40], "nowhere", "EastUS"]]
+    cases += [(None, "Storage", "eastus")]
+    found = 0
+    for c, base, loc in cases:
+        got = regional_addresses(c, base, loc)
+        assert got == plain(c, base, loc), (base, loc)
+        found += not isinstance(got, str)
+    assert found > 40       # (most cases name a tag that has addresses)
+    assert regional_addresses(empty, "Storage", "eastus") == "tag Storage.EastUS has no addresses"
+    assert regional_addresses(empty, "AzureSiteRecovery", "eastus")[0] == "AzureSiteRecovery.EastUS"   # IPv6 only

@@ -26,10 +26,11 @@ from servicetags.catalog import parse_prefix
 from servicetags.errors import ServiceTagError
 
 from nsgcheck.audit.results import Advisory
-from nsgcheck.engine.catalog import TagCatalog
-from nsgcheck.engine.routing import APPLIANCE, forced_tunnel, regional_blocks, route_partition, subnet_routes
+from nsgcheck.engine.catalog import TagCatalog, regional_tag, tag_addresses
+from nsgcheck.engine.routing import APPLIANCE, forced_tunnel, route_partition, subnet_routes
 from nsgcheck.estate import Estate
 from nsgcheck.model import AddressKind, NetworkSecurityGroup, SecurityRule, Subnet, Unknown, ref
+from nsgcheck.values.addresses import AddressSet
 
 #: base tags Site Recovery needs (asr-requirements.md §2)
 ASR_BASES = ("storage", "eventhub", "azureactivedirectory", "azuresiterecovery", "azurekeyvault",
@@ -313,6 +314,19 @@ def wrong_region_tags(estate: Estate, results: Sequence[Any]) -> list[Advisory]:
 
 
 # --------------------------------------------------------------------------- routes and storage accounts
+def regional_addresses(catalog: TagCatalog | None, base: str, location: str) -> tuple[str, AddressSet] | str:
+    """(tag name, addresses) of `base` in an ARM location, or the reason it is not known: what
+    `routing.regional_blocks` gives but its blocks, which are not parsed (they are for longest
+    prefix matching; a run asks this once per subnet)."""
+    tag = regional_tag(catalog, base, location)
+    if isinstance(tag, str):
+        return tag
+    addrs = tag_addresses(tag)
+    if not addrs:
+        return f"tag {tag.name} has no addresses"
+    return tag.name, addrs
+
+
 def route_advisories(subnet: Subnet, estate: Estate, catalog: TagCatalog | None, region: str | None = None,
                      nic_id: str | None = None, served: dict[str, set[str]] | None = None) -> list[Advisory]:
     """Route-related advisories for VMs in `subnet` (asr-requirements.md §3); `served` as
@@ -332,9 +346,9 @@ def route_advisories(subnet: Subnet, estate: Estate, catalog: TagCatalog | None,
             subnet.name, ft.origin or subnet.origin,
             ("routing-and-firewalls.md §1.5, §2; asr-requirements.md §3 (forced tunneling)",)))
     if region and catalog is not None:
-        hit = regional_blocks(catalog, "Storage", region)
+        hit = regional_addresses(catalog, "Storage", region)
         if not isinstance(hit, str):
-            name, _, addrs = hit
+            name, addrs = hit
             via = [(a, r) for a, r in route_partition(addrs.only([4]), routes)
                    if r is not None and r.next_hop_type == APPLIANCE]
             if via:
