@@ -25,7 +25,7 @@ from servicetags import intervals as iv
 from servicetags.catalog import parse_prefix
 from servicetags.errors import ServiceTagError
 
-from nsgcheck.audit.results import Advisory
+from nsgcheck.audit.results import Advisory, kinds_of
 from nsgcheck.engine.catalog import TagCatalog, regional_tag, tag_addresses
 from nsgcheck.engine.routing import APPLIANCE, forced_tunnel, route_partition, subnet_routes
 from nsgcheck.estate import Estate
@@ -275,7 +275,8 @@ def wrong_region_tags(estate: Estate, results: Sequence[Any]) -> list[Advisory]:
     """
     wanted: dict[str, set[str]] = {}     # NSG id -> regional tags needed on a failing/partial path
     seen: set[tuple[int, str]] = set()   # (path, tag) read already: results of one verdict share its path
-    for r in results:
+    # results of one kind differ only in their subjects: a result of each kind is read (`kinds_of`)
+    for r in kinds_of(results)[1]:
         if r.status not in ("fail", "partial") or "." not in r.destination or r.side == "group" \
                 or getattr(r, "destination_prefixes", ()):
             continue
