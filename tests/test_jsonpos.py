@@ -556,3 +556,44 @@ def test_keys_holding_a_slash_or_a_tilde_are_read_part_by_part_under_their_own_p
     with mock.patch.object(jsonpos, "_BIG", 10):
         _, lm = loads(text)
         assert lm.line("/1") == 2 and {p: lm.span(p) for p in pointers} == want
+
+
+@given(json_values, st.data())
+def test_elements_of_an_array_on_one_line_and_absent_elements(value, data):
+    """An array on one line read whole (after a large element) keeps only its length: the lines
+    of its elements, and that an element past its end is absent, must be those of a one-pass
+    eager reading, whatever line the document starts on and whatever is read part by part."""
+    no_break = st.sampled_from(["", "", " ", "\t"])
+    text = (data.draw(_WS) + data.draw(_WS) + _render(value, lambda: data.draw(no_break))
+            + data.draw(_WS))
+    spans = _eager_spans(text)
+
+    def line(offset: int) -> int:
+        return text.count("\n", 0, offset) + 1
+
+    want = {p: (line(shown), line(max(start, end - 1))) for p, (start, shown, end) in spans.items()}
+    arrays = [p for p, (start, _, _) in spans.items() if text[start] == "["]
+    asked: set[str] = set(want)
+    for p in arrays:
+        n = sum(1 for q in spans if q.rpartition("/")[0] == p and q != p)
+        asked |= {f"{p}/{j}" for j in range(n + 2)} | {f"{p}/-1", f"{p}/x"}
+    big = data.draw(st.sampled_from([0, 1, 8]))
+    depth, parts = data.draw(st.sampled_from([1, 2, 3, 4])), data.draw(st.sampled_from([1, 2, 1000]))
+    with mock.patch.object(jsonpos, "_BIG", big), mock.patch.object(jsonpos, "_READ_DEPTH", depth), \
+            mock.patch.object(jsonpos, "_READ_PARTS", parts):
+        _, lm = loads(text, "f.json")
+        for p in data.draw(st.permutations(sorted(asked))):
+            assert lm.span(p) == want.get(p), p
+        for p in want:
+            assert lm.line(p) == want[p][0] and lm.end_line(p) == want[p][1]
+
+
+def test_a_key_repeated_past_the_parts_read_is_located_at_its_last_value():
+    # an object read part by part (after a large element) stops after `_READ_PARTS` members: what
+    # it read under a key that comes again later must not be taken for that key's value
+    text = '[null,\n{"0": [],\n"0": [\nnull],\n"": null}, null]'
+    with mock.patch.object(jsonpos, "_BIG", 0), mock.patch.object(jsonpos, "_READ_DEPTH", 2), \
+            mock.patch.object(jsonpos, "_READ_PARTS", 1):
+        _, lm = loads(text, "f.json")
+        assert lm.span("/0") == (1, 1)              # (reads element 1 part by part: its first member)
+        assert lm.span("/1/0/0") == (4, 4) and lm.span("/1/0") == (3, 4) and lm.span("/1/0/1") is None

@@ -22,7 +22,7 @@ import os
 import stat
 import re
 import zlib
-from itertools import accumulate
+from itertools import accumulate, islice
 from json.scanner import make_scanner
 from pathlib import Path
 from typing import Any
@@ -102,6 +102,7 @@ class LineMap:
         # container pointer -> _Elements (array), _Members (object) or None, built on demand
         self._parents: dict[str, Any] = {}
         self._root: list | None = None
+        self._flat_from: int | None = None     # `_one_line_from`, found on first use
 
     # -- public ----------------------------------------------------------------------
     @_gc_paused
@@ -119,6 +120,14 @@ class LineMap:
     @_gc_paused
     def span(self, pointer: str) -> tuple[int, int] | None:
         """(first line, last line) of the value at `pointer`, or None if it is not in the file."""
+        found = self._parent_of(pointer) if pointer else None
+        if found is not None and found[0].__class__ is _Elements and found[0].count is not None:
+            # an element of an array on one line whose length is known (`_read`): its line
+            i = _index(found[1])
+            if i is None or i >= found[0].count:
+                return None
+            line = self._line_of(found[0].start)
+            return line, line
         span = self._span(pointer)
         if not span:
             return None
@@ -162,6 +171,13 @@ class LineMap:
             span[2] = _value_end(self.text, span[0])
         return span[2]
 
+    def _one_line_from(self) -> int:
+        """The offset from which the document's text has no line break left (a value starting
+        there lies on one line): after the last newline before the end of the document's value."""
+        if self._flat_from is None:
+            self._flat_from = self.text.rfind("\n", 0, self._root_span()[2]) + 1
+        return self._flat_from
+
     def _root_span(self) -> list:
         if self._root is None:
             text = self.text
@@ -174,6 +190,21 @@ class LineMap:
         """The span of the value at pointer, or None."""
         if not pointer:
             return self._root_span()
+        found = self._parent_of(pointer)
+        if found is None:
+            return None
+        node, key = found
+        if node.__class__ is _Elements:  # an array
+            i = _index(key)
+            if i is None:
+                return None
+            spans = node.spans
+            return spans[i] if i < len(spans) else self._element(node, i)
+        return self._member(node, key)
+
+    def _parent_of(self, pointer: str) -> tuple[Any, str] | None:
+        """(the container holding the value at a non-empty pointer, indexed; the value's key or
+        index there, unescaped), or None when there is no such container."""
         parent, slash, key = pointer.rpartition("/")
         if not slash or (parent and parent[0] != "/"):
             return None
@@ -184,13 +215,7 @@ class LineMap:
             return None
         if "~" in key:
             key = key.replace("~1", "/").replace("~0", "~")
-        if node.__class__ is _Elements:  # an array
-            if not key.isdigit():
-                return None
-            i = int(key)
-            spans = node.spans
-            return spans[i] if i < len(spans) else self._element(node, i)
-        return self._member(node, key)
+        return node, key
 
     def _index_down_to(self, pointer: str) -> Any:
         """Index the containers from the nearest indexed ancestor of `pointer` down to it, in a loop
@@ -232,9 +257,9 @@ class LineMap:
         """The array (or the top-level sequence, `close` None) at `pointer` whose first element
         starts at or after `pos`; its elements are found when asked for (`_element`)."""
         text = self.text
-        pos = _WS.match(text, pos).end()
-        empty = pos >= len(text) or (close is not None and text.startswith(close, pos))
-        return _Elements(-1 if empty else pos, close, pointer)
+        first = _WS.match(text, pos).end()
+        empty = first >= len(text) or (close is not None and text.startswith(close, first))
+        return _Elements(-1 if empty else first, close, pointer, pos)
 
     def _element(self, node: "_Elements", i: int, depth: int | None = None) -> list | None:
         """The span of element `i`, scanning the array only as far as needed (from where the last
@@ -274,6 +299,17 @@ class LineMap:
         scanner). A container of more than `_READ_PARTS` parts is left to be indexed on demand
         beyond them, and skipped whole (no closing bracket follows the last part read)."""
         text, parents = self.text, self._parents
+        if text[start] == "[" and start >= self._one_line_from():
+            # the array lies on one line (no line break follows in the document): skipped whole
+            # by the C scanner, its length kept; its elements' lines are its line (`span`),
+            # their offsets found when asked for (`_element`)
+            node = parents[pointer] = self._elements(start + 1, "]", pointer)
+            try:
+                items, end = _SCAN(text, start)
+            except RecursionError:
+                return _value_end(text, start)
+            node.count = len(items)
+            return end
         if text[start] == "[":
             node = parents[pointer] = self._elements(start + 1, "]", pointer)
             self._element(node, _READ_PARTS - 1, depth - 1)
@@ -281,6 +317,7 @@ class LineMap:
             close = _WS.match(text, last).end()
             return close + 1 if text.startswith("]", close) else _value_end(text, start)
         members = parents[pointer] = _Members(_WS.match(text, start + 1).end())
+        before, found = len(parents), None
         for _ in range(_READ_PARTS):
             found = self._next_member(members)
             if found is None:
@@ -288,13 +325,18 @@ class LineMap:
             key, entry = found
             child = f"{pointer}/{key.replace('~', '~0').replace('/', '~1')}"
             if child in parents:   # a repeated key (the last wins): what was read of the first is dropped
-                for p in [p for p in parents if p == child or p.startswith(child + "/")]:
-                    del parents[p]
+                _forget(parents, child)
             entry[2] = (self._read(child, entry[0], depth - 1) if depth > 1 and text[entry[0]] in "{["
                         else _value_end(text, entry[0]))
         last = members.last[2] if members.last is not None else start + 1
         close = _WS.match(text, last).end()
         members.bound = close + 1 if text.startswith("}", close) else _value_end(text, start)
+        if members.pos >= 0 and found is not None:
+            # members are left unread: a key read may come again among them (the last wins), so
+            # what was read below the object, the entries made since its own, is dropped (to be
+            # indexed again when asked for)
+            for p in list(islice(reversed(parents), len(parents) - before)):
+                del parents[p]
         return members.bound
 
     def _member(self, node: "_Members", key: str) -> list | None:
@@ -343,6 +385,17 @@ class LineMap:
         return k, entry
 
 
+def _forget(parents: dict[str, Any], pointer: str) -> None:
+    """Drop what was indexed at `pointer` and below it."""
+    for p in [p for p in parents if p == pointer or p.startswith(pointer + "/")]:
+        del parents[p]
+
+
+def _index(key: str) -> int | None:
+    """The array index a pointer's (unescaped) last part names, or None when it names none."""
+    return int(key) if key.isdigit() else None
+
+
 def _value_end(text: str, pos: int) -> int:
     """Where the JSON value starting at `pos` ends (the text parsed, so the value is valid): the C
     scanner, else, for a value nested deeper than the scanner may recurse from here, by counting
@@ -363,17 +416,21 @@ def _value_end(text: str, pos: int) -> int:
 
 
 class _Elements:
-    """An array's element spans found so far, where the next element starts (-1: all found) and
-    whether the last one found was larger than `_BIG`."""
+    """An array's element spans found so far, where the next element starts (-1: all found),
+    whether the last one found was larger than `_BIG`, where it starts (`start`, an offset
+    inside it) and, for an array on one line read whole (`LineMap._read`), how many elements it
+    has (`count`; else None)."""
 
-    __slots__ = ("spans", "pos", "close", "pointer", "big")
+    __slots__ = ("spans", "pos", "close", "pointer", "big", "start", "count")
 
-    def __init__(self, pos: int, close: str | None, pointer: str):
+    def __init__(self, pos: int, close: str | None, pointer: str, start: int = 0):
         self.spans: list[list] = []
         self.pos = pos
         self.close = close
         self.pointer = pointer
         self.big = False
+        self.start = start
+        self.count: int | None = None
 
 
 class _Members:
