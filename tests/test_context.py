@@ -77,3 +77,50 @@ def test_undetermined_asg_reference_makes_membership_unknown_not_empty():
     assert members["/x/asgs/web"] == AddressSet.empty()
     assert possible["/x/asgs/web"].contains_ip("10.0.0.7")
     assert subject_asgs(est.nics["/x/nics/n1"]) is None
+
+
+def _plain_members(est: Estate) -> dict:
+    """ASG id -> the union of its members' addresses, each parsed on its own (the plain reading)."""
+    from nsgcheck.model import ref
+    from nsgcheck.values.addresses import AddressError
+
+    found: dict = {a: [] for a in est.asgs}
+    for nic in est.nics.values():
+        for cfg in nic.ip_configurations:
+            for a in cfg.asg_ids:
+                found.setdefault(ref(a), [])
+                if isinstance(cfg.private_ip, str):
+                    try:
+                        found[ref(a)].append(AddressSet.parse(cfg.private_ip, strict=False))
+                    except AddressError:
+                        pass
+    return {k: AddressSet.union_of(v) for k, v in found.items()}
+
+
+def test_asg_members_are_the_union_of_each_members_own_address():
+    # members' addresses are read as intervals and made one set per ASG: the same sets as
+    # parsing each address alone and uniting them (IPv4 and IPv6, host bits, spellings that
+    # are not addresses, dynamic addresses, ASGs named by no NIC or not in the inputs)
+    from hypothesis import given, settings, strategies as st
+
+    from nsgcheck.model import ApplicationSecurityGroup
+
+    ips = st.sampled_from([None, "10.1.0.4", "10.1.0.5", "10.1.0.7", "10.1.1.4", "10.1.0.4/30", "10.1.0.5/30",
+                           "10.1.0.0/24", "fd00::4", "FD00:0::5", "2001:db8::/126", "10.1.0.300", "not-an-ip", "",
+                           " 10.1.0.9 "])
+    asgs = ["/s/asgs/Web", "/s/asgs/db", "/s/asgs/gone"]
+
+    @settings(max_examples=200)
+    @given(st.lists(st.tuples(ips, st.lists(st.sampled_from(asgs), max_size=3, unique=True)), max_size=12),
+           st.integers(0, 2))
+    def check(configs, declared):
+        est = Estate()
+        for a in asgs[:declared]:
+            est.add("asgs", ApplicationSecurityGroup(a, a.rsplit("/", 1)[-1]))
+        for n, (ip, names) in enumerate(configs):
+            est.add("nics", NetworkInterface(f"/s/nic{n}", f"nic{n}", (IpConfiguration("c", ip, SUB, tuple(names),
+                                                                                       True),)))
+        members, possible = asg_membership(est)
+        assert members == _plain_members(est)
+        assert all(members[k] <= possible.get(k, members[k]) for k in members)
+    check()

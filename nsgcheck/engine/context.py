@@ -23,7 +23,7 @@ from typing import Any
 from nsgcheck.estate import Estate
 from nsgcheck.model import EffectiveNsgExport, EffectiveRouteExport, NetworkInterface, Subnet, Unknown, ref
 
-from nsgcheck.values.addresses import AddressError, AddressSet
+from nsgcheck.values.addresses import AddressError, AddressSet, parse_cidr
 from .catalog import TagCatalog, lookup_tag
 from .gateways import bgp_sources
 from .resolve import Ident, ResolveContext, public_ipv4
@@ -132,8 +132,9 @@ def internet_bounds(vnet_certain: AddressSet, vnet_possible: AddressSet) -> tupl
 
 def asg_membership(estate: Estate) -> tuple[dict[str, AddressSet], dict[str, AddressSet]]:
     """ASG id -> member addresses (certain), and supersets where some member IP is not fixed."""
-    # members' addresses collected first and made a set once per ASG (thousands of NICs)
-    found: dict[str, list[AddressSet]] = {a: [] for a in estate.asgs}
+    # members' addresses collected first, as (family, first, last), and made a set once per ASG
+    # (tens of thousands of NICs)
+    found: dict[str, list[tuple[int, int, int]]] = {a: [] for a in estate.asgs}
     extra: dict[str, AddressSet] = {}
     anywhere = AddressSet.empty()   # addresses of configs whose ASG list is not determined
     for nic in estate.nics.values():
@@ -142,10 +143,10 @@ def asg_membership(estate: Estate) -> tuple[dict[str, AddressSet], dict[str, Add
                 anywhere = anywhere | _config_range(estate, cfg)
             if not cfg.asg_ids:
                 continue
-            addr: AddressSet | None = None
+            addr: tuple[int, int, int] | None = None
             if isinstance(cfg.private_ip, str):
                 try:
-                    addr = AddressSet.parse(cfg.private_ip, strict=False)
+                    addr = parse_cidr(cfg.private_ip, strict=False)
                 except AddressError:
                     addr = None
             for a in cfg.asg_ids:
@@ -165,7 +166,8 @@ def asg_membership(estate: Estate) -> tuple[dict[str, AddressSet], dict[str, Add
                             break
                         rng = rng | AddressSet.parse(p, strict=False)
                 extra[key] = extra.get(key, AddressSet.empty()) | (rng if rng is not None else AddressSet.everything())
-    members = {k: AddressSet.union_of(v) for k, v in found.items()}
+    members = {k: AddressSet.from_intervals([(lo, hi) for fam, lo, hi in v if fam == 4],
+                                            [(lo, hi) for fam, lo, hi in v if fam != 4]) for k, v in found.items()}
     possible = {k: members[k] | v for k, v in extra.items()}
     if anywhere:
         # a NIC whose ASG references are undetermined may belong to any ASG
