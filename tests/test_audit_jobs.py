@@ -93,3 +93,44 @@ def test_each_job_gets_what_its_own_source_alone_gives(case):
         assert (got.status, got.coverage, got.unknown_share, got.decided_by, got.denied_prefixes, got.reasons,
                 got.message) == (alone.status, alone.coverage, alone.unknown_share, alone.decided_by,
                                  alone.denied_prefixes, alone.reasons, alone.message), (n, str(address))
+
+
+@settings(max_examples=100)
+@given(st.lists(st.lists(st.sampled_from(["10.0.0.4", "10.0.0.5", "10.0.0.9", "10.0.0.16/30", "10.0.0.33"]),
+                         min_size=1, max_size=4), min_size=1, max_size=5),
+       st.lists(st.integers(0, 4), max_size=5))
+def test_each_group_is_evaluated_over_the_union_of_its_own_jobs_sources(lists, same):
+    # `run_jobs` works out a union once for groups whose jobs hold the same address objects (a
+    # device set's requirements) and keeps it with the group for re-evaluations: each group's
+    # flow must be the union of its own jobs' addresses, whichever groups share objects, in a
+    # second run of the same groups, and after a group's jobs are replaced
+    e = Estate()
+    e.add("nsgs", nsg("n", rule("deny-some", 100, "*", "443", "deny", src="10.0.0.4/31")))
+    add_vnet(e, "v", "eastus", "10.0.0.0/16", {"a": ("10.0.0.0/24", "n")})
+    ev = Evaluator(Environment(e, small_catalog()))
+    kind = _kind(ev, REQ, "source", "Storage", (), "443", None, (), False)
+    spec = PathSpec(sender=Endpoint(ref(subnet_id("v", "a")), None, ref(f"{NET}/networkSecurityGroups/n"), None,
+                                    frozenset()))
+    family = Flow("tcp", AddressSet.empty(), AddressSet.parse("20.1.0.0/16"), PortSet.parse("443"))
+    made = [[AddressSet.parse(t) for t in texts] for texts in lists]
+    # some groups take another group's very address objects (as a device set's requirements do)
+    addresses = [made[same[g] % len(made)] if g < len(same) and same[g] < g else made[g] for g in range(len(made))]
+    groups, n = {}, 0
+    for g, held in enumerate(addresses):
+        group = groups[g] = _Group(spec, family, "Storage")
+        for a in held:
+            group.jobs.append((n, Subject("vm", f"vm{n}", f"{NET}/vm{n}", str(a), "eastus"), a, single_v4(a), 0, kind))
+            n += 1
+    seen = []
+    memo_path = ev.memo.path
+
+    def path(spec_, flow):
+        seen.append(flow.src)
+        return memo_path(spec_, flow)
+    ev.memo.path = path
+    for again in range(3):
+        if again == 2:        # a group's jobs replaced: its union is worked out again
+            groups[0].jobs = groups[0].jobs[:1]
+        seen.clear()
+        run_jobs(ev, groups, [None] * n)
+        assert seen == [AddressSet.union_of([j[2] for j in group.jobs]) for group in groups.values()], again

@@ -302,6 +302,9 @@ class _Group:
     family: Flow                     # its `src` is left empty: the union of the jobs' sources
     label: str
     jobs: list[_Job] = field(default_factory=list)
+    #: (`jobs`, how many, the union of their addresses) once `run_jobs` worked it out: kept for
+    #: re-evaluations (the same jobs)
+    sources: tuple[list[_Job], int, AddressSet] | None = None
 
 
 # --------------------------------------------------------------------------- placement classes
@@ -507,10 +510,20 @@ def run_jobs(ev: Evaluator, groups: dict[tuple, _Group], out: list[Result | None
     if kinds is None:
         kinds = [None] * len(out)
     new, set_state = _NEW, _SET
+    #: the union of some jobs' addresses, by the identities of the address objects (the groups of
+    #: one device set's requirements have the same subjects): (the addresses, their union)
+    unions: dict[tuple[int, ...], tuple[list[AddressSet], AddressSet]] = {}
     for g in groups.values():
         f = g.family
         jobs = g.jobs
-        flow = replace(f, src=AddressSet.union_of([j[2] for j in jobs]))
+        if g.sources is None or g.sources[0] is not jobs or g.sources[1] != len(jobs):
+            addresses = [j[2] for j in jobs]
+            key = tuple(map(id, addresses))
+            hit = unions.get(key)
+            if hit is None:         # (the entry holds the addresses: their ids stay theirs)
+                hit = unions[key] = (addresses, AddressSet.union_of(addresses))
+            g.sources = (jobs, len(jobs), hit[1])
+        flow = replace(f, src=g.sources[2])
         result = ev.memo.path(g.spec, flow)
         shared: dict[Any, Verdict] = {}
         #: jobs alike but for the subject share one result's fields: (it, its `stamp`: state, kind)
