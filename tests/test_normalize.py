@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nsgcheck.values.ports import PortSet
-from nsgcheck.loaders.normalize import (Normalizer, classify_address, complete_default_rules, normalize_ports,
+from nsgcheck.loaders.normalize import (Normalizer, _first_of_each, classify_address, complete_default_rules, normalize_ports,
                                         normalize_rule, rule_name, synthesized_default_rules)
 from nsgcheck.model import AddressKind, Origin, SecurityRule, Unknown
 
@@ -442,3 +442,26 @@ def test_a_remembered_port_is_never_one_of_another_type_that_compares_equal(firs
         got = shared.ports(items, "destination port range", got_problems, "destinationPortRange")
         assert got == normalize_ports(items, "destination port range", want_problems, "destinationPortRange")
         assert [(str(p), p.path) for p in got_problems] == [(str(p), p.path) for p in want_problems]
+
+
+_ITEM_VALUES = st.one_of(
+    st.sampled_from(["10.0.0.1", "10.0.0.2", "*", "VirtualNetwork", "1", ""]),
+    st.integers(0, 2), st.booleans(), st.floats(0, 2), st.none(),
+    st.lists(st.sampled_from(["10.0.0.1", 1]), max_size=2),
+    st.dictionaries(st.sampled_from(["a", "b"]), st.integers(0, 1), max_size=2),
+    st.builds(Unknown, st.sampled_from(["x", "y"])),
+)
+
+
+@given(st.lists(_ITEM_VALUES, max_size=12))
+def test_first_of_each_matches_a_pairwise_scan(values):
+    """Texts are looked up in a set, the rest compared pairwise: the same items as comparing each
+    value with every kept one (1 == True == 1.0 stay one value, as json.loads values compare)."""
+    items = [(v, ("f", i)) for i, v in enumerate(values)]
+    plain: list = []
+    for v, path in items:
+        if not any(v == w for w, _ in plain):
+            plain.append((v, path))
+    got = _first_of_each(items)
+    assert got == plain
+    assert [p for _, p in got] == [p for _, p in plain]
