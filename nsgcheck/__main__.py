@@ -1,6 +1,4 @@
 """`python -m nsgcheck` runs the CLI."""
-import sys
+from nsgcheck.cli import run
 
-from nsgcheck.cli import main
-
-sys.exit(main())
+run()

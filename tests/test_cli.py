@@ -41,3 +41,44 @@ def test_a_look_up_imports_neither_the_engine_nor_heavy_libraries(tmp_path):
             "'nsgcheck.loaders', 'nsgcheck.audit'))))")
     out = subprocess.run([sys.executable, "-c", code, str(tags)], capture_output=True, text=True, check=True).stdout
     assert "A" in out.splitlines()[1] and out.splitlines()[-1] == "[]"
+
+
+_EXAMPLE = ["audit", "examples/estate.json", "--tags", "examples/ServiceTags_Sample.json",
+            "--scenario", "examples/scenario.yaml"]
+
+
+def test_the_program_ends_with_every_output_flushed_and_written(tmp_path):
+    """`python -m nsgcheck` ends the process as soon as the audit's outputs are written (`exit_now`):
+    what it pipes to stdout and writes to files is what the same audit gives in-process, whole,
+    and the process ends with the audit's exit code."""
+    from pathlib import Path
+
+    from nsgcheck.cli import main
+
+    root = Path(__file__).resolve().parent.parent
+    argv = _EXAMPLE + ["--format", "json", "--also", f"sarif={tmp_path / 'p.sarif'}"]
+    proc = subprocess.run([sys.executable, "-m", "nsgcheck", *argv], capture_output=True, text=True, cwd=root)
+    inproc = _EXAMPLE + ["--format", "json", "-o", str(tmp_path / "i.json"), "--also", f"sarif={tmp_path / 'i.sarif'}"]
+    import os
+
+    here = os.getcwd()
+    os.chdir(root)
+    try:
+        code = main(inproc)
+    finally:
+        os.chdir(here)
+    assert proc.returncode == code == 1, proc.stderr
+    assert len(proc.stdout) > 8192      # more than one pipe buffer
+    assert proc.stdout == (tmp_path / "i.json").read_text(encoding="utf-8")
+    assert (tmp_path / "p.sarif").read_bytes() == (tmp_path / "i.sarif").read_bytes()
+    assert "Traceback" not in proc.stderr
+
+
+def test_in_process_callers_get_the_exit_code_back(tmp_path, monkeypatch):
+    """Without `exit_process`, `main` returns (tests and library callers keep their process)."""
+    from pathlib import Path
+
+    from nsgcheck.cli import main
+
+    monkeypatch.chdir(Path(__file__).resolve().parent.parent)
+    assert main(_EXAMPLE + ["--format", "json", "-o", str(tmp_path / "r.json")]) == 1

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+from typing import NoReturn
 
 from nsgcheck import __version__
 from nsgcheck.errors import InputErrors, NsgcheckError
@@ -36,7 +38,10 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, exit_process: bool = False) -> int:
+    """Run one command and return its exit code. With `exit_process` (the `nsgcheck` program, not a
+    caller in the same process) a command may end the process through `args.finish(code)` once its
+    output is written; otherwise `args.finish` hands the code back."""
     from servicetags.errors import ServiceTagError
 
     argv = sys.argv[1:] if argv is None else argv
@@ -46,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE
+    args.finish = exit_now if exit_process else int
     try:
         return int(args.func(args) or 0)
     except InputErrors as exc:
@@ -64,5 +70,22 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
 
 
+def exit_now(code: int) -> NoReturn:
+    """End the process with `code` once the output is flushed, skipping the freeing of everything
+    the command built (an audit's estate and report: ~0.2 s at 30,000 VMs) and interpreter
+    teardown. Reached only with every output written and closed."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:     # the reader went away: as `main` answers it
+        code = EXIT_OK
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def run() -> NoReturn:
+    """The `nsgcheck` program: `main` for this process's arguments, then exit."""
+    sys.exit(main(exit_process=True))
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    run()

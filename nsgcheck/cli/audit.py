@@ -204,7 +204,8 @@ def _run(args: Any) -> int:
     # input errors, or checked less than asked: unusable input whatever --fail-on says (never a
     # green build); the report is written first, then every error is listed and the exit code is 2
     fail_on_input_errors(estate.findings, unusable)
-    return exit_code(data, args.fail_on)
+    # every output is written: the program may end here, before the estate and report are freed
+    return getattr(args, "finish", int)(exit_code(data, args.fail_on))
 
 
 def _write(args: Any, data: dict[str, Any]) -> None:
