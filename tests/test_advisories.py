@@ -288,3 +288,38 @@ def test_regional_addresses_are_those_of_regional_blocks(public_tags_file):
     assert found > 40       # (most cases name a tag that has addresses)
     assert regional_addresses(empty, "Storage", "eastus") == "tag Storage.EastUS has no addresses"
     assert regional_addresses(empty, "AzureSiteRecovery", "eastus")[0] == "AzureSiteRecovery.EastUS"   # IPv6 only
+
+
+_PREFIXES = ["20.1.0.0/17", "20.1.128.0/18", "20.1.7.0/24", "20.11.0.0/25", "20.11.0.128/25", "10.0.0.0/25",
+             "10.0.0.0/24", "20.7.0.0/24", "2001:db8::/126", "not-a-prefix", "20.11.0.0/24", "2603:1000::/41",
+             "20.20.0.0/25"]
+
+
+@settings(max_examples=200)
+@given(st.lists(st.lists(st.sampled_from(_PREFIXES), min_size=1, max_size=4), min_size=1, max_size=6))
+def test_ip_rules_for_tags_are_those_every_rule_compared_gives(lists):
+    # each prefix's share of the tags' union is worked out once and a rule whose prefixes lie
+    # mostly outside it is not compared with each tag: the rules flagged, and the tag each is
+    # said to stand for, must be those `_best_tag` gives every rule
+    from servicetags.catalog import parse_prefix
+
+    cat = small_catalog()
+    required = [(name, cat.get(name)) for name in ("Storage.EastUS", "EventHub.EastUS", "AzureActiveDirectory")]
+    rules = [rule(f"ips{i}", 100 + i, "", dest_cidrs=cidrs) for i, cidrs in enumerate(lists)]
+    advs = ip_rules_for_tags(worked_estate(rules + source_rules()[1:]), required)
+    tags = [(name, tag.v4, tag.v6) for name, tag in required]
+    union = (_union([t4 for _, t4, _ in tags]), _union([t6 for _, _, t6 in tags]))
+    want = []
+    for i, cidrs in enumerate(lists):
+        parsed = []
+        for c in cidrs:
+            try:
+                parsed.append(parse_prefix(c))
+            except ValueError:
+                pass
+        size = sum(hi - lo + 1 for _, lo, hi in parsed)
+        best = _best_tag(parsed, size, tags, union) if size else None
+        if best is not None:
+            want.append((f"ips{i}", best[0]))
+    got = [(a.message.split()[1].split("/")[1], a.message.split(" tag ")[1].split(";")[0]) for a in advs]
+    assert got == want

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from itertools import chain, repeat
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any, Iterable, Sequence
 
 from servicetags import intervals as iv
@@ -135,7 +135,9 @@ def ip_rules_for_tags(estate: Estate, required: Sequence[tuple[str, Any]]) -> li
     tags = [(name, tag.v4, tag.v6) for name, tag in required if tag is not None]
     if not tags:
         return out
-    cache: dict[str, tuple[int, int, int]] = {}
+    # prefix -> (family, first, last, addresses, addresses inside the tags' union); a prefix that
+    # does not parse holds none (0, 0, -1, 0, 0)
+    cache: dict[str, tuple[int, int, int, int, int]] = {}
     best_for: dict[tuple[str, ...], Any] = {}
     union = (_union([t4 for _, t4, _ in tags]), _union([t6 for _, _, t6 in tags]))
     for nsg, r in _rules(estate):
@@ -144,19 +146,13 @@ def ip_rules_for_tags(estate: Estate, required: Sequence[tuple[str, Any]]) -> li
         cidrs = [t.value for t in _tokens(r.destination_addresses) if t.kind == AddressKind.CIDR]
         if not cidrs:
             continue
-        parsed = []
-        for c in cidrs:
-            hit = cache.get(c)
-            if hit is None:
-                try:
-                    hit = cache[c] = parse_prefix(c)
-                except ValueError:
-                    hit = cache[c] = (0, 0, -1)
-            if hit[0]:
-                parsed.append(hit)
-        size = sum(hi - lo + 1 for _, lo, hi in parsed)
-        if not size:
+        hits = [cache.get(c) or _prefix_in(c, union, cache) for c in cidrs]
+        size = sum(map(_SIZE, hits))
+        # no tag holds more of the prefixes than the tags' union (`_best_tag`'s first test, each
+        # prefix's share of the union worked out once): most rules stop here
+        if not size or sum(map(_INSIDE, hits)) * 2 < size:
             continue
+        parsed = [h[:3] for h in hits if h[0]]
         key = tuple(cidrs)
         if key not in best_for:   # rules repeat the same prefix lists: match each list once
             best_for[key] = _best_tag(parsed, size, tags, union)
@@ -192,6 +188,22 @@ def ip_rules_for_tags(estate: Estate, required: Sequence[tuple[str, Any]]) -> li
             f"tag {name}; IP allow lists are no longer supported for Site Recovery and drift as the tag "
             f"changes: use the tag", subject=nsg.name, location=r.origin, details=tuple(details)))
     return out
+
+
+_SIZE, _INSIDE = itemgetter(3), itemgetter(4)
+
+
+def _prefix_in(cidr: str, union: tuple[tuple, tuple], cache: dict[str, tuple[int, int, int, int, int]]
+               ) -> tuple[int, int, int, int, int]:
+    """(family, first, last, addresses, addresses inside `union`) of a prefix, remembered in
+    `cache`; (0, 0, -1, 0, 0) when it does not parse."""
+    try:
+        fam, lo, hi = parse_prefix(cidr)
+    except ValueError:
+        hit = cache[cidr] = (0, 0, -1, 0, 0)
+        return hit
+    hit = cache[cidr] = (fam, lo, hi, hi - lo + 1, _overlap(lo, hi, union[0] if fam == 4 else union[1]))
+    return hit
 
 
 def _closest(name: str, catalog: Any) -> str:
