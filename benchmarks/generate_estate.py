@@ -98,6 +98,14 @@ def _cidr(text: str) -> tuple[AddressToken, ...]:
 ASG_NAMES = ("asg-web", "asg-app", "asg-db")
 
 
+#: the generated rules take priorities below this one (4000 is each NSG's final deny)
+_LAST_PRIORITY = 3990
+
+
+class ShapeError(ValueError):
+    """A shape the generator cannot build (said, not looped on)."""
+
+
 class _Rules:
     """Reproducible random rules; shared token/port objects keep memory flat."""
 
@@ -183,13 +191,18 @@ class _Rules:
             access = "allow" if self.rnd.random() < 0.7 else "deny"
             proto = self.rnd.choice(("tcp", "tcp", "udp", "*"))
             dport = self.rnd.choice(self.ports)
+            if out_prio >= _LAST_PRIORITY and in_prio >= _LAST_PRIORITY:
+                # every priority of both directions is taken (10 apart): refused, not looped on
+                raise ShapeError(f"NSG {nsg_name}: {count} rules do not fit (priorities 10 apart from "
+                                 f"100 to {_LAST_PRIORITY - 10} in each direction hold {len(rules) + 1} "
+                                 "with its final deny)")
             if direction == "outbound":
-                if out_prio >= 3990:
+                if out_prio >= _LAST_PRIORITY:
                     continue
                 add(f"r{len(rules)}", out_prio, direction, access, proto, self._src(), self._dest(), dport, True)
                 out_prio += 10
             else:
-                if in_prio >= 3990:
+                if in_prio >= _LAST_PRIORITY:
                     continue
                 add(f"r{len(rules)}", in_prio, direction, access, proto, self._dest(), _any(), dport, True)
                 in_prio += 10
@@ -345,7 +358,10 @@ def main() -> None:
     ap.add_argument("--arm", metavar="FILE", help="write the estate as an ARM template")
     ap.add_argument("--scenario", metavar="FILE", help="write the matching scenario file (JSON)")
     a = ap.parse_args()
-    estate, flags = build_estate(Shape(a.nsgs, a.rules, a.nics, a.groups, a.seed, a.subnets, a.hand_grown))
+    try:
+        estate, flags = build_estate(Shape(a.nsgs, a.rules, a.nics, a.groups, a.seed, a.subnets, a.hand_grown))
+    except ShapeError as exc:
+        ap.error(str(exc))
     if a.arm:
         with open(a.arm, "w", encoding="utf-8") as fh:
             json.dump(to_arm(estate), fh)
