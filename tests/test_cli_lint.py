@@ -147,3 +147,54 @@ def test_subnets_an_nsg_filters_from_one_index_as_from_a_scan_per_nsg(subnet_nsg
         got = index.get(ref(nsg), {})
         want = _scan_subnets(e, nsg)
         assert sorted(got) == sorted(want) and all(got[k] is want[k] for k in want)
+
+
+def _nsg(name: str, rules: list) -> dict:
+    return {"type": "Microsoft.Network/networkSecurityGroups", "apiVersion": "2023-04-01", "name": name,
+            "location": "eastus", "properties": {"securityRules": rules}}
+
+
+def _deny(i: int, port: str = "*") -> dict:
+    return {"name": f"r{i}", "properties": {
+        "priority": 100 + i // 2, "direction": ("Inbound", "Outbound")[i % 2], "access": "Deny", "protocol": "Tcp",
+        "sourceAddressPrefix": "*", "sourcePortRange": "*", "destinationAddressPrefix": "*",
+        "destinationPortRange": port}}
+
+
+def test_lint_leaves_an_nsg_past_azures_rule_limit_unjudged_and_says_so(tmp_path, capsys, monkeypatch):
+    """Hygiene work grows faster than the rules: an NSG with more than Azure's 1,000 rules is not
+    analysed (exit 2, named), while the other NSGs of the same file are."""
+    from nsgcheck.engine import hygiene
+    judged: list[str] = []
+    real = hygiene.analyze
+    monkeypatch.setattr(hygiene, "analyze", lambda nsg, *a, **k: judged.append(nsg.name) or real(nsg, *a, **k))
+    doc = {"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+           "contentVersion": "1.0.0.0",
+           "resources": [_nsg("big", [_deny(i) for i in range(1001)]),
+                         _nsg("small", [_deny(0), _deny(2, "443")])]}     # r2 is shadowed by r0
+    f = tmp_path / "t.json"
+    f.write_text(json.dumps(doc))
+    code = main(["lint", str(f), "--format", "json"])
+    out = capsys.readouterr()
+    report = json.loads(out.out)
+    assert code == 2 and judged == ["small"]
+    assert [n["name"] for n in report["nsgs"]] == ["small"] and report["summary"]["rules"] == 2
+    assert [x["rule"] for x in report["nsgs"][0]["findings"] if x["id"] == "NSG-SHADOWED-RULE"] == ["r2"]
+    messages = [x["message"] for x in report["findings"]]
+    assert "NSG 'big' not linted: 1,001 custom rules, more than the 1,000 Azure allows in one NSG" in messages
+    assert any("NSG 'big' has 1,001 custom rules; Azure allows at most 1,000" in m for m in messages)
+    assert "not linted" in out.err
+
+
+def test_lint_past_its_work_limit_names_every_nsg_it_left_unjudged(capsys, monkeypatch):
+    from nsgcheck.engine import hygiene
+    code, full = lint_json(capsys)
+    assert code == 0 and len(full["nsgs"]) >= 2
+    monkeypatch.setattr(hygiene, "WORK_LIMIT", 0)
+    code, report = lint_json(capsys)
+    assert code == 2 and report["nsgs"] == []
+    left = [x["message"] for x in report["findings"] if "not linted" in x["message"]]
+    names = [n["name"] for n in full["nsgs"]]
+    assert [m.split("'")[1] for m in left] == names
+    assert "work for one run passed 0 box pieces" in left[0]
+    assert all("the run's work passed 0 box pieces before it" in m for m in left[1:])

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from nsgcheck.values.addresses import AddressSet
+from nsgcheck.errors import LimitError
 from nsgcheck.engine.hygiene import GENERALIZATION, PARTLY_OVERRIDDEN, REDUNDANT, SHADOWED, analyze, analyze_nsg
 from nsgcheck.engine.nsg import default_rules
 from nsgcheck.values.ports import PortSet
@@ -182,3 +185,40 @@ def test_cut_takes_exactly_the_box_away(region, box):
     for a in region:        # one mask is cut into disjoint pieces
         pieces = [_points([x]) for x in _cut([a], box)[0]]
         assert sum(len(p) for p in pieces) == len(set().union(*pieces))
+
+
+def _fragmenting(n: int) -> NetworkSecurityGroup:
+    """n denies of 16 of 32 prefixes per side, then one allow: the allow's packets are cut into
+    thousands of pieces (the shape the work limits are for)."""
+    import random
+    rnd = random.Random(7)
+    atoms = [f"10.{i}.0.0/16" for i in range(32)]
+
+    def side():
+        return tuple(AddressToken(AddressKind.CIDR, a) for a in rnd.sample(atoms, 16))
+
+    denies = [SecurityRule(f"d{i}", 100 + i, "inbound", "deny", "tcp", side(), PortSet.everything(), side(),
+                           PortSet.parse([str(1000 + 2 * p) for p in rnd.sample(range(32), 16)]))
+              for i in range(n)]
+    last = SecurityRule("last", 100 + n, "inbound", "allow", "tcp", (AddressToken(AddressKind.CIDR, "10.0.0.0/8"),),
+                        PortSet.everything(), (AddressToken(AddressKind.CIDR, "10.0.0.0/8"),), PortSet.everything())
+    return NetworkSecurityGroup("/x/f", "f", (*denies, last), default_rules())
+
+
+def test_work_is_counted_alike_every_run_and_a_run_past_its_limit_is_refused():
+    n = _fragmenting(8)
+    memo = HygieneMemo()
+    found = analyze_nsg(n, "inbound", CTX, memo=memo)
+    again = HygieneMemo()
+    assert analyze_nsg(n, "inbound", CTX, memo=again) == found and again.work == memo.work > 10_000
+    assert analyze_nsg(n, "inbound", CTX, memo=HygieneMemo(work_limit=memo.work)) == found
+    with pytest.raises(LimitError, match="work for one run passed"):
+        analyze_nsg(n, "inbound", CTX, memo=HygieneMemo(work_limit=memo.work - 1))
+
+
+def test_a_region_past_the_piece_limit_is_refused(monkeypatch):
+    from nsgcheck.engine import hygiene
+    n = _fragmenting(8)
+    monkeypatch.setattr(hygiene, "REGION_LIMIT", 50)
+    with pytest.raises(LimitError, match="more than 50 pieces"):
+        analyze_nsg(n, "inbound", CTX, memo=HygieneMemo())

@@ -167,6 +167,34 @@ def test_duplicate_priority_in_one_direction(tmp_path):
     assert rules["deny-all-out"].problems and rules["allow-https"].problems and not rules["in"].problems
 
 
+def numbered_rules(n: int, start: int = 0) -> list:
+    """n distinct deny rules, both directions, priorities unique per direction."""
+    return [{"name": f"r{i}", "properties": {**DENY, "priority": 100 + i // 2,
+                                             "direction": ("Inbound", "Outbound")[i % 2]}}
+            for i in range(start, start + n)]
+
+
+@pytest.mark.parametrize("count, expected", [(1000, 0), (1001, 1)])
+def test_more_custom_rules_than_azure_allows_in_one_nsg(tmp_path, count, expected):
+    estate, errors, f = load(tmp_path, arm(numbered_rules(count)))
+    hits = [e for e in errors if "custom rules" in e.message]
+    assert len(hits) == expected
+    if expected:
+        assert "has 1,001 custom rules" in hits[0].message and "at most 1,000" in hits[0].message
+        assert hits[0].origin.file == f and hits[0].origin.pointer == "/resources/0" and hits[0].origin.line
+
+
+def test_conditional_rules_past_the_limit_are_a_warning_naming_both_counts(tmp_path):
+    doc = arm(numbered_rules(1000))
+    (r,) = numbered_rules(1, start=1000)
+    doc["resources"].append({**r, "type": NSG + "/securityRules", "name": "nsg1/" + r["name"],
+                             "condition": "[equals(utcNow(), 'x')]"})      # undetermined offline
+    estate, errors, f = load(tmp_path, doc)
+    assert not [e for e in errors if "custom rules" in e.message]
+    (w,) = [x for x in estate.findings if x.level == "warning" and "custom rules" in x.message]
+    assert "1,001 custom rules when every conditional one is deployed (1,000 certainly)" in w.message
+
+
 def only_rule_set(estate):
     (nsg,) = estate.nsgs.values()
     return nsg.rules

@@ -98,8 +98,9 @@ def finding_json(nsg: Any, f: HygieneFinding) -> dict[str, Any]:
                    for r in f.by]}
 
 
-def lint_report(estate: Any, catalog: Any) -> dict[str, Any]:
-    """The canonical lint report (every format is rendered from it)."""
+def lint_report(estate: Any, catalog: Any, unjudged: list[str] | None = None) -> dict[str, Any]:
+    """The canonical lint report (every format is rendered from it). Why each NSG left unjudged
+    at a limit (`hygiene.WORK_LIMIT`, `REGION_LIMIT`) was left is added to `unjudged`."""
     from nsgcheck import __version__
     from nsgcheck.answers import origin_json
     from nsgcheck.audit.run import service_tags_info
@@ -107,6 +108,7 @@ def lint_report(estate: Any, catalog: Any) -> dict[str, Any]:
     from nsgcheck.engine.hygiene import HygieneMemo, analyze
     from nsgcheck.engine.nsg import TermCache, nsg_terms
     from nsgcheck.engine.resolve import INBOUND, OUTBOUND
+    from nsgcheck.errors import LimitError
 
     asgs = asg_membership(estate)
     cache = TermCache()
@@ -114,11 +116,24 @@ def lint_report(estate: Any, catalog: Any) -> dict[str, Any]:
     nsgs = []
     levels = {"error": 0, "warning": 0, "note": 0}
     filtered = filtered_subnets(estate)
-    todo = [(nsg, contexts_for(estate, nsg, catalog, asgs, filtered)) for _, nsg in sorted(estate.nsgs.items())]
+    todo = [(nsg, contexts_for(estate, nsg, catalog, asgs, filtered)) for _, nsg in sorted(estate.nsgs.items())
+            if not past_rule_limit(nsg)]
     # the large sets (service tags) of every rule list first: the line is cut by all of them once
     memo.prepare([nsg_terms(nsg, d, c, cache) for nsg, ctxs in todo for d in (INBOUND, OUTBOUND) for c in ctxs])
     for nsg, ctxs in todo:
-        findings = [finding_json(nsg, f) for f in analyze(nsg, ctxs, cache, memo)]
+        if memo.exhausted():
+            why = f"the run's work passed {memo.work_limit:,} box pieces before it (nsgcheck's limit)"
+        else:
+            try:
+                judged = analyze(nsg, ctxs, cache, memo)
+                why = ""
+            except LimitError as e:
+                why = e.message
+        if why:
+            if unjudged is not None:
+                unjudged.append(f"NSG {nsg.name!r} not linted: {why}")
+            continue
+        findings = [finding_json(nsg, f) for f in judged]
         findings.sort(key=lambda x: (x["direction"], x["priority"] if isinstance(x["priority"], int) else 0,
                                      x["rule"], x["id"]))
         for x in findings:
@@ -139,11 +154,24 @@ def lint_report(estate: Any, catalog: Any) -> dict[str, Any]:
     }
 
 
+def past_rule_limit(nsg: Any) -> str:
+    """Why lint leaves this NSG's rules unjudged ('' when it judges them): more custom rules than
+    Azure allows in one NSG (the hygiene work grows faster than the rule count)."""
+    from nsgcheck.loaders.normalize import MAX_NSG_RULES, custom_rule_counts
+
+    total = custom_rule_counts(nsg.rules)[1]
+    if total <= MAX_NSG_RULES:
+        return ""
+    return (f"NSG {nsg.name!r} not linted: {total:,} custom rules, more than the {MAX_NSG_RULES:,} "
+            f"Azure allows in one NSG")
+
+
 def nothing_to_lint(estate: Any, named: list[str]) -> list[str]:
     """Why this lint run checked less than asked (empty: it checked every NSG it was given)."""
     from nsgcheck.gate.auditable import census, non_network_inputs
 
     out = non_network_inputs(estate, named)
+    out += [why for _, nsg in sorted(estate.nsgs.items()) if (why := past_rule_limit(nsg))]
     if not estate.nsgs:
         out.append(f"nothing to lint: no network security group in the inputs (they hold {census(estate)}); "
                    "give the template or export that defines the NSGs")
@@ -165,7 +193,8 @@ def run(args: Any) -> int:
         from nsgcheck.cli.tagfile import load_catalog
         catalog = load_catalog(args.tags)
     unusable = nothing_to_lint(estate, list(args.paths))
-    data = with_errors(lint_report(estate, catalog), unusable)
+    data = lint_report(estate, catalog, unusable)
+    data = with_errors(data, unusable)
     options = {"base_dir": args.root} if args.format == "sarif" and getattr(args, "root", None) else {}
     write_format(args.format, data, args.output, **options)
     # after the report: exit 2 naming every input error, and when nothing could be linted

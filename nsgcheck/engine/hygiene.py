@@ -37,6 +37,8 @@ from functools import reduce
 from operator import or_
 from typing import Any, Sequence
 
+from nsgcheck.errors import LimitError
+
 from .firstmatch import ALLOW, DENY, UNKNOWN, Term
 from .nsg import RuleRef, TermCache, nsg_terms
 from .resolve import INBOUND, OUTBOUND, ResolveContext
@@ -52,6 +54,13 @@ _ACT = {ALLOW: _ALLOWED, DENY: _DENIED, UNKNOWN: _EITHER}
 _PROTO_BIT = {p: 1 << i for i, p in enumerate(sorted(PROTOCOLS))}
 _V6 = 1 << 32                 # IPv6 addresses sit after IPv4 on one line
 _HEAVY = 24                   # sets of more intervals are cut once per combination (service tags)
+#: nsgcheck's limits on the work of one run: box pieces read and made by all the cuts (the
+#: DESIGN.md estate, 1,000 NSGs x 200 rules, takes ~28 million; ~30 s), and pieces one region may
+#: hold. Past either, `LimitError`: cutting can fragment a region far faster than the rules grow
+#: (40 rules of 16 prefixes and ports per side split one rule into 30,000 pieces).
+WORK_LIMIT = 50_000_000
+REGION_LIMIT = 1_000_000
+_BOX_WEIGHT = 8               # a piece of the engine's boxes costs ~8 mask pieces to cut (measured)
 
 
 @dataclass(frozen=True)
@@ -79,6 +88,22 @@ class HygieneMemo:
     cut: "_Cut | None" = None        # the line cut by the whole family (made again when a set joins)
     lines: dict[tuple[int, int], tuple[Any, Any, tuple[tuple[int, int], ...]]] = field(default_factory=dict)
     findings: dict[tuple[int, str], tuple[list[Term], list[HygieneFinding]]] = field(default_factory=dict)
+    work: int = 0                    # box pieces read and made by the cuts so far (`WORK_LIMIT`)
+    work_limit: int = field(default_factory=lambda: WORK_LIMIT)
+
+    def spend(self, pieces: int, region: int) -> None:
+        """Count `pieces` against the run's work; a region of `region` pieces past `REGION_LIMIT`
+        or the work past the run's limit is a `LimitError`."""
+        self.work += pieces
+        if region > REGION_LIMIT:
+            raise LimitError(f"comparing its rules splits one rule's packets into more than {REGION_LIMIT:,} "
+                             f"pieces (nsgcheck's limit)")
+        if self.work > self.work_limit:
+            raise LimitError(f"lint's work for one run passed {self.work_limit:,} box pieces "
+                             f"(nsgcheck's limit); lint fewer NSGs per run")
+
+    def exhausted(self) -> bool:
+        return self.work > self.work_limit
 
     def line(self, s: Any) -> tuple[tuple[int, int], ...]:
         """`_line(s)`, remembered by the identity of the set's interval tuples (shared by the
@@ -290,6 +315,20 @@ class _Terms:
     groups: list[list[tuple[int, int]]]             # per dimension: (hull value, terms holding it)
     memo: list[dict[int, int]]
     near: dict[int, int]
+    run: HygieneMemo
+
+    def cut(self, region: list[Mask], boxes: Sequence[Mask]) -> tuple[list[Mask], bool]:
+        """(region minus each of boxes, whether any met it), counted against the run's work."""
+        met = False
+        work = 0
+        for b in boxes:
+            work += len(region)
+            region, hit = _cut(region, b)
+            met = met or hit
+            if len(region) > REGION_LIMIT:
+                break
+        self.run.spend(work + len(region), len(region))
+        return region, met
 
     @classmethod
     def of(cls, terms: Sequence[Term], memo: HygieneMemo) -> "_Terms":
@@ -324,7 +363,7 @@ class _Terms:
             if all(h):
                 for k in range(5):
                     groups[k][h[k]] = groups[k].get(h[k], 0) | (1 << j)
-        return cls(certain, maybe, hulls, [list(g.items()) for g in groups], [{}, {}, {}, {}, {}], {})
+        return cls(certain, maybe, hulls, [list(g.items()) for g in groups], [{}, {}, {}, {}, {}], {}, memo)
 
     def near_terms(self, i: int) -> int:
         """Bits of the terms whose boxes (certain or maybe) can meet term i's, in every dimension
@@ -356,10 +395,7 @@ class _Terms:
         for j in cutters:
             if not region:
                 break
-            cut = False
-            for b in self.certain[j]:
-                region, met = _cut(region, b)
-                cut = cut or met
+            region, cut = self.cut(region, self.certain[j])
             if cut:
                 used.append(j)
         return region, used
@@ -425,10 +461,7 @@ def _decided_alike(m: _Terms, terms: Sequence[Term], mine: list[Mask], later: Se
         act = _ACT[term.action]
         nxt: dict[int, list[Mask]] = {}
         for possible, boxes in regions.items():
-            hit = False
-            for b in m.certain[j]:
-                boxes, met = _cut(boxes, b)
-                hit = hit or met
+            boxes, hit = m.cut(boxes, m.certain[j])
             if hit:
                 if possible | act != want:
                     return None
@@ -438,7 +471,7 @@ def _decided_alike(m: _Terms, terms: Sequence[Term], mine: list[Mask], later: Se
                 doubt = False
                 for b in m.maybe[j]:
                     before = boxes
-                    boxes, met = _cut(boxes, b)
+                    boxes, met = m.cut(boxes, (b,))
                     if met:
                         doubt = True
                         nxt.setdefault(possible | act, []).extend(
@@ -485,8 +518,8 @@ def _findings(terms: list[Term], direction: str, memo: HygieneMemo) -> list[Hygi
         # (pass 1 has cut the certain ones; the maybe ones are cut here)
         mine = uncut[i]
         for j in earlier:
-            for b in m.maybe[j]:
-                mine = _cut(mine, b)[0]
+            if m.maybe[j]:
+                mine = m.cut(mine, m.maybe[j])[0]
         # an allow partly overridden by earlier denies (the share on the rules' own boxes)
         if t.action == ALLOW:
             taken_by = m.covered(m.certain[i], [j for j in earlier if terms[j].action == DENY])[1]
@@ -495,7 +528,9 @@ def _findings(terms: list[Term], direction: str, memo: HygieneMemo) -> list[Hygi
                 rest = list(t.boxes)
                 for j in taken_by:
                     for b in terms[j].boxes:
+                        before = len(rest)
                         rest = subtract_all(rest, b)
+                        memo.spend(_BOX_WEIGHT * (before + len(rest)), len(rest))
                 taken = total - volume(rest)
                 if taken:
                     out.append(partly_overridden(direction, ref, [terms[j].label for j in taken_by], taken / total))

@@ -556,6 +556,22 @@ def problem_findings(rule: SecurityRule, locate: Callable[..., Origin | None], w
     return out
 
 
+#: Azure's limit on the custom rules of one NSG ("NSG rules per NSG", networking limits); Azure
+#: rejects an NSG with more. `lint` does not judge the rules of an NSG past it (its work grows
+#: faster than the rule count).
+MAX_NSG_RULES = 1_000
+
+
+def custom_rule_counts(rules: Iterable[SecurityRule]) -> tuple[int, int]:
+    """(rules certainly deployed, rules that may be): the custom rules of one NSG."""
+    certain = total = 0
+    for r in rules:
+        if not r.default:
+            total += 1
+            certain += r.exists is None
+    return certain, total
+
+
 def duplicate_priorities(rules: Iterable[SecurityRule]) -> dict[int, list[tuple[str, str]]]:
     """Rules sharing a priority in one direction (Azure rejects it, §2.2): index -> [(other name, origin)]."""
     seen: dict[tuple[str, int], list[int]] = {}

@@ -14,8 +14,9 @@ from collections.abc import Sequence
 from typing import Any, Callable, Iterable, Mapping, overload
 
 from nsgcheck.alternatives import ALTERNATIVE
-from nsgcheck.loaders.normalize import (Normalizer, Problem, absent, complete_default_rules,
-                                        duplicate_priorities, problem_findings, rule_name, shown)
+from nsgcheck.loaders.normalize import (MAX_NSG_RULES, Normalizer, Problem, absent, complete_default_rules,
+                                        custom_rule_counts, duplicate_priorities, problem_findings, rule_name,
+                                        shown)
 from nsgcheck.loaders.adminrules import TYPES as ADMIN_TYPES
 from nsgcheck.loaders.adminrules import AdminRuleConverter
 from nsgcheck.loaders.outbound import OutboundConverter
@@ -316,11 +317,13 @@ class _Converter(Fields):
 
     def check_priorities(self) -> None:
         """Two rules of one NSG with the same priority and direction: Azure rejects the NSG (§2.2).
-        Each is an input error, and a problem on the rule (which of them comes first is unknown)."""
+        Each is an input error, and a problem on the rule (which of them comes first is unknown).
+        So is an NSG with more custom rules than Azure allows (`MAX_NSG_RULES`)."""
         for key, locators in sorted(self.rule_locators.items()):
             nsg = self.estate.nsgs.get(key)
             if nsg is None:
                 continue
+            self.check_rule_count(nsg)
             dups = duplicate_priorities(nsg.rules)
             if not dups:
                 continue
@@ -336,6 +339,22 @@ class _Converter(Fields):
                 locate = locators[i] if i < len(locators) else (lambda *p, _o=r.origin: _o)
                 self.finding("error", f"rule {r.name!r} of NSG {nsg.name!r}: {msg}", locate("priority"))
             self.estate.nsgs[key] = replace(nsg, rules=tuple(rules))
+
+    def check_rule_count(self, nsg: NetworkSecurityGroup) -> None:
+        """An NSG past Azure's rule limit: an input error when the rules certainly deployed pass it,
+        a warning when only the rules that may be deployed do (once per NSG and message)."""
+        certain, total = custom_rule_counts(nsg.rules)
+        if total <= MAX_NSG_RULES:
+            return
+        if certain > MAX_NSG_RULES:
+            level, msg = "error", (f"NSG {nsg.name!r} has {certain:,} custom rules; Azure allows at most "
+                                   f"{MAX_NSG_RULES:,} per NSG and rejects it")
+        else:
+            level, msg = "warning", (f"NSG {nsg.name!r} has {total:,} custom rules when every conditional "
+                                     f"one is deployed ({certain:,} certainly); Azure allows at most "
+                                     f"{MAX_NSG_RULES:,} per NSG and rejects it past that")
+        if not any(f.message == msg for f in self.estate.findings):
+            self.finding(level, msg, nsg.origin)
 
     # -- NICs ----------------------------------------------------------------------
     def nic(self, raw: RawResource) -> NetworkInterface:
