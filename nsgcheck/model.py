@@ -313,7 +313,7 @@ class ApplicationSecurityGroup:
 
 
 # --------------------------------------------------------------------------- network
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IpConfiguration:
     name: str
     private_ip: str | Unknown | None  # None: dynamic and not known from the inputs
@@ -332,7 +332,7 @@ class IpConfiguration:
     lb_pools_unknown: Unknown | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NetworkInterface:
     id: str
     name: str
@@ -470,7 +470,7 @@ class RouteTable:
     exists: Unknown | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VirtualMachine:
     id: str
     name: str
@@ -506,10 +506,31 @@ def quick(cls: type[_T]) -> Callable[..., _T]:
     return make
 
 
-#: `IpConfiguration(...)`, `NetworkInterface(...)`, `VirtualMachine(...)` (see `quick`)
-new_ip_configuration = quick(IpConfiguration)
-new_network_interface = quick(NetworkInterface)
-new_virtual_machine = quick(VirtualMachine)
+def maker(cls: type[_T]) -> Callable[..., _T]:
+    """A faster `cls(...)` for a frozen data class with slots, given every field (by keyword or in
+    order; none left to its default): the object is filled as its `filling` twin, slot by slot,
+    where the data class's `__init__` sets each field through `object.__setattr__`. Smaller and
+    faster to make than `quick`'s objects (no instance dictionary): loaders make a NIC, its
+    configuration and a VM per VM of an estate, the audit two placements and a subject. test_model
+    checks what it makes against the data class."""
+    names = [f.name for f in fields(cls)]   # type: ignore[arg-type]
+    if "__slots__" not in cls.__dict__ or hasattr(cls, "__post_init__"):
+        raise TypeError(f"{cls.__name__}: maker() needs a data class with slots and without __post_init__")
+    if not all(n.isidentifier() and not n.startswith("_") for n in names):
+        raise TypeError(f"{cls.__name__}: maker() needs public field names")
+    body = "".join(f"    obj.{n} = {n}\n" for n in names)
+    source = f"def make({', '.join(names)}):\n    obj = _new(_filling)\n{body}    obj.__class__ = _cls\n    return obj\n"
+    space: dict[str, Any] = {"_new": _new, "_filling": filling(cls), "_cls": cls}
+    exec(source, space)   # noqa: S102 (the text is made of the class's own field names)
+    make = space["make"]
+    make.__qualname__ = make.__name__ = f"new_{cls.__name__}"
+    return make
+
+
+#: `IpConfiguration(...)`, `NetworkInterface(...)`, `VirtualMachine(...)` (see `maker`)
+new_ip_configuration = maker(IpConfiguration)
+new_network_interface = maker(NetworkInterface)
+new_virtual_machine = maker(VirtualMachine)
 
 
 # --------------------------------------------------------------------------- firewall

@@ -10,26 +10,41 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nsgcheck.model import (AddressToken, IpConfiguration, NetworkInterface, NetworkSecurityGroup, Origin,
-                            SecurityRule, Unknown, VirtualMachine, filling, new_address_token, new_ip_configuration,
-                            new_network_interface, new_security_rule, new_virtual_machine, quick)
+from nsgcheck.model import (AddressToken, ApplicationSecurityGroup, IpConfiguration, NetworkInterface,
+                            NetworkSecurityGroup, Origin, SecurityRule, Subnet, Unknown, VirtualMachine, filling, maker,
+                            new_address_token, new_ip_configuration, new_network_interface, new_security_rule,
+                            new_virtual_machine, quick)
 
 _VALUES = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=5),
                     st.tuples(st.text(max_size=3)), st.builds(Unknown, st.text(max_size=5)),
                     st.builds(Origin, st.text(max_size=3), st.text(max_size=3)))
-_MADE = [(IpConfiguration, new_ip_configuration), (NetworkInterface, new_network_interface),
+#: the fast constructors: `quick` (data classes with an instance dictionary), `maker` (with slots)
+_MADE = [(NetworkSecurityGroup, quick(NetworkSecurityGroup)), (ApplicationSecurityGroup, quick(ApplicationSecurityGroup)),
+         (Subnet, quick(Subnet)), (IpConfiguration, new_ip_configuration), (NetworkInterface, new_network_interface),
          (VirtualMachine, new_virtual_machine)]
 
 
+def _slotted(cls) -> bool:
+    return "__slots__" in cls.__dict__
+
+
 @pytest.mark.parametrize("cls,make", _MADE, ids=lambda x: getattr(x, "__name__", ""))
-@given(data=st.data())
-def test_quick_makes_what_the_data_class_makes(cls, make, data):
+@given(data=st.data(), by_keyword=st.booleans())
+def test_fast_constructors_make_what_the_data_class_makes(cls, make, data, by_keyword):
+    """Every field holds the value given for it: the object `cls(...)` makes (same class, equal,
+    hashed and shown alike, replaced, copied and pickled alike, still frozen); `maker`'s take the
+    fields in order too, and have no instance dictionary."""
     names = [f.name for f in fields(cls)]
     values = {n: data.draw(_VALUES, label=n) for n in names}
-    made, plain = make(**values), cls(**values)
+    made = make(*values.values()) if _slotted(cls) and not by_keyword else make(**values)
+    plain = cls(**values)
     assert type(made) is cls
+    assert [getattr(made, n) for n in names] == list(values.values())
+    if _slotted(cls):
+        assert not hasattr(made, "__dict__")
+    else:
+        assert vars(made) == vars(plain) and list(vars(made)) == names
     assert made == plain and hash(made) == hash(plain) and repr(made) == repr(plain)
-    assert vars(made) == vars(plain) and list(vars(made)) == names
     assert replace(made, name="other") == replace(plain, name="other")
     assert pickle.loads(pickle.dumps(made)) == plain and copy.copy(made) == plain
     with pytest.raises(AttributeError):   # still frozen
@@ -37,20 +52,26 @@ def test_quick_makes_what_the_data_class_makes(cls, make, data):
 
 
 @pytest.mark.parametrize("cls,make", _MADE, ids=lambda x: getattr(x, "__name__", ""))
-def test_quick_wants_every_field_in_order(cls, make):
+def test_fast_constructors_want_every_field(cls, make):
     names = [f.name for f in fields(cls)]
     values = dict.fromkeys(names)
     with pytest.raises(TypeError):
         make(**{k: v for k, v in values.items() if k != names[-1]})     # one left out (its default)
     with pytest.raises(TypeError):
-        make(**dict(reversed(values.items())))                          # out of order
-    with pytest.raises(TypeError):
         make(**values, extra=1)
+    if not _slotted(cls):
+        with pytest.raises(TypeError):
+            make(**dict(reversed(values.items())))                      # out of order
 
 
 def test_quick_refuses_classes_it_cannot_fill():
     with pytest.raises(TypeError):
         quick(Unknown)   # slots
+
+
+def test_maker_refuses_classes_it_cannot_fill():
+    with pytest.raises(TypeError):
+        maker(NetworkSecurityGroup)   # no slots
 
 
 

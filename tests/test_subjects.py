@@ -251,6 +251,9 @@ def test_placements_made_at_once_are_the_data_classes():
     assert new_placement(**p) == Placement(**p) and hash(new_placement(**p)) == hash(Placement(**p))
     s = dict(subject=None, source=Placement(**p), target=None, target_reason="why", vm_id="vm", nic_id="nic",
              os_type="linux", aliases=("x",))
-    assert vars(new_audit_subject(**s)) == vars(AuditSubject(**s))
+    made, plain = new_audit_subject(**s), AuditSubject(**s)
+    assert made == plain and repr(made) == repr(plain) and made.aliases == plain.aliases
+    assert [getattr(made, f.name) for f in dataclasses.fields(AuditSubject)] == list(s.values())
+    assert [getattr(new_placement(**p), f.name) for f in dataclasses.fields(Placement)] == list(p.values())
     with pytest.raises(TypeError):
         new_placement(address_text="x", address=p["address"])

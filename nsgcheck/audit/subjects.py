@@ -22,10 +22,10 @@ from nsgcheck.engine.egress import VmOutbound
 from nsgcheck.values.addresses import AddressError, AddressSet, parse_cidr
 from nsgcheck.estate import Estate
 from nsgcheck.model import (AddressKind, EffectiveNsgExport, NetworkInterface, NetworkSecurityGroup, Subnet,
-                            Unknown, VirtualMachine, quick, ref)
+                            Unknown, VirtualMachine, maker, quick, ref)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Placement:
     """Where a subject's packets start on one side, and the devices they meet first."""
 
@@ -49,7 +49,7 @@ class Placement:
         return self.address.families
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AuditSubject:
     """One subject with its source-side and (when mapped) target-side placement."""
 
@@ -63,9 +63,9 @@ class AuditSubject:
     aliases: tuple[str, ...] = field(default=(), compare=False)   # lower-case names/ids that select it
 
 
-#: `Placement(...)` and `AuditSubject(...)` given every field in order (`model.quick`): a subject per VM
-new_placement = quick(Placement)
-new_audit_subject = quick(AuditSubject)
+#: `Placement(...)` and `AuditSubject(...)` given every field (`model.maker`): a subject per VM
+new_placement = maker(Placement)
+new_audit_subject = maker(AuditSubject)
 _new_outbound = quick(VmOutbound)
 _EMPTY = AddressSet.empty()
 
@@ -268,7 +268,7 @@ def _target_placement(estate: Estate, scenario: Scenario, source_subnet: Subnet 
                       nic_id: str | None = None) -> tuple[Placement | None, str]:
     """Placement after failover, or (None, reason). A replicated item's per-NIC settings decide when
     present (recovery network, subnet, static IP, NIC NSG, public IP, pools); else the mapping."""
-    hint = scenario.hint_for(vm_id) if vm_id else None
+    hint = scenario.hint_for(vm_id) if vm_id and scenario.target_hints else None   # (none: no look-up)
     rnic = hint.nic_for(nic_id) if hint is not None else None
     rcfg = rnic.primary_config() if rnic is not None else None
     if index is None:
@@ -363,12 +363,12 @@ def ipv4_of(text: str) -> AddressSet:
     return AddressSet(((lo, hi),)) if family == 4 else _EMPTY
 
 
-def _asg_key(cfg: Any) -> tuple[str, ...]:
-    """The ASG ids of an IP configuration, as an evaluation key; undetermined membership is its own key."""
-    if cfg is None:
-        return ()
-    ids = tuple(sorted({ref(a) for a in cfg.asg_ids}))
-    return ids + ("(undetermined)",) if cfg.asgs_unknown is not None else ids
+def _asg_key(given: tuple[tuple[str, ...], bool]) -> tuple[str, ...]:
+    """The ASG ids of an IP configuration (and True when its membership is undetermined), as an
+    evaluation key; undetermined membership is its own key."""
+    asg_ids, undetermined = given
+    ids = tuple(sorted({ref(a) for a in asg_ids}))
+    return ids + ("(undetermined)",) if undetermined else ids
 
 
 def nic_outbound(nic: NetworkInterface, cfg: Any) -> VmOutbound | None:
@@ -405,12 +405,28 @@ def _source_subnet(estate: Estate, subnet: Subnet, index: dict | None) -> _Subne
     return hit[1]
 
 
+def _memo(index: dict | None, name: str, fn: Any, key: Any) -> Any:
+    """`fn(key)`, remembered in the run's `index` under `name` (thousands of NICs name one subnet, one
+    NSG, one set of ASGs; `fn` depends on `key` alone, and the estate does not change in a run)."""
+    if index is None:
+        return fn(key)
+    memo = index.get(name)
+    if memo is None:
+        memo = index[name] = {}
+    hit = memo.get(key, memo)
+    if hit is memo:
+        hit = memo[key] = fn(key)
+    return hit
+
+
 def _nic_subject(estate: Estate, scenario: Scenario, nic: NetworkInterface,
                  vm: VirtualMachine | None, index: dict | None = None, other_nics: tuple[str, ...] = ()) -> AuditSubject:
     cfg = nic.primary_config()
     reasons: list[str] = []
     notes: list[str] = []
-    subnet = estate.subnet_of(nic)
+    # (an Unknown id is hashable: `estate.get` gives None for it, as for None)
+    subnet = None if cfg is None else _memo(index, "subnet of id", lambda sid: estate.get("subnets", sid),
+                                            cfg.subnet_id)
     ip_set: AddressSet | None = None
     ip_text = None
     if cfg is None:
@@ -423,7 +439,7 @@ def _nic_subject(estate: Estate, scenario: Scenario, nic: NetworkInterface,
             ip_text = cfg.private_ip
         except AddressError as exc:
             reasons.append(f"private IP of NIC {nic.name}: {exc}")
-    rng = AddressSet.empty()
+    rng = _EMPTY
     side = _source_subnet(estate, subnet, index) if subnet is not None else None
     if side is not None:
         rng = side.range
@@ -442,9 +458,12 @@ def _nic_subject(estate: Estate, scenario: Scenario, nic: NetworkInterface,
     region = _vm_region(scenario, vm.location if vm else None, nic.location, index=index)
     src = new_placement(address=addr, address_text=text,
                         subnet_id=side.subnet_id if side else None, vnet_id=side.vnet_id if side else None,
-                        nic_nsg_id=_nsg(nic.nsg_id), subnet_nsg_id=side.nsg_id if side else None,
+                        nic_nsg_id=_memo(index, "nsg of id", _nsg, nic.nsg_id),
+                        subnet_nsg_id=side.nsg_id if side else None,
                         route_table_id=side.route_table_id if side else None,
-                        asg_ids=_asg_key(cfg), asgs_unknown=False,
+                        asg_ids=() if cfg is None else _memo(index, "asg key", _asg_key,
+                                                             (cfg.asg_ids, cfg.asgs_unknown is not None)),
+                        asgs_unknown=False,
                         region=region, unknown=tuple(reasons), notes=tuple(notes),
                         outside="", outbound=nic_outbound(nic, cfg))
     tgt, why = _target_placement(estate, scenario, subnet, ip_set, ip_text, (4,), vm.id if vm else None, index,
@@ -507,10 +526,11 @@ def find_subjects(estate: Estate, scenario: Scenario) -> tuple[list[AuditSubject
     subjects: list[AuditSubject] = []
     index: dict = {"subnets": subnets_by_vnet(estate)}
     # NICs a VM lists: a template names them on the VM only (a NIC's virtualMachine is read-only)
-    of_vms = {ref(n) for vm in estate.vms.values() for n in vm.nic_ids if isinstance(n, str)}
+    nic_keys = {n: ref(n) for vm in estate.vms.values() for n in vm.nic_ids if isinstance(n, str)}
+    of_vms = set(nic_keys.values())
     for vid, vm in sorted(estate.vms.items()):
         others = tuple(_nic_name(estate, n) for n in vm.nic_ids[1:]) if len(vm.nic_ids) > 1 else ()
-        nic = estate.nics.get(ref(vm.nic_ids[0])) if vm.nic_ids else None
+        nic = estate.nics.get(nic_keys[vm.nic_ids[0]]) if vm.nic_ids else None
         if nic is None:
             subjects.append(_vm_without_nic(estate, scenario, vm, others))
             continue
@@ -533,17 +553,24 @@ def find_subjects(estate: Estate, scenario: Scenario) -> tuple[list[AuditSubject
         subjects = [s for s in subjects if s.source.vnet_id is None or s.source.vnet_id not in failover_only]
     missing: list[str] = []
     if scenario.vms is not None:
-        wanted = {v.strip().lower() for v in scenario.vms} | {ref(v) for v in scenario.vms}
-        chosen = [s for s in subjects if wanted & set(s.aliases)]
+        names = [(v, v.strip().lower(), ref(v)) for v in scenario.vms]   # each VM by name or id
+        wanted = {n for _, n, _ in names} | {k for _, _, k in names}
+        chosen = [s for s in subjects if not wanted.isdisjoint(s.aliases)]
         known = {a for s in subjects for a in s.aliases}      # (one look-up per name, not a scan)
-        missing = [v for v in scenario.vms if v.strip().lower() not in known and ref(v) not in known]
+        missing = [v for v, n, k in names if n not in known and k not in known]
         discovered = dict(scenario.provenance).get("vms") == "discovered"
         # Protected items found in the inputs narrow the audit only when they name VMs of the
         # inputs; a user's own list (flag or file) always does.
         if chosen or not discovered:
             subjects = chosen
-    subjects.sort(key=lambda s: (s.subject.kind, s.subject.name.lower(), ref(s.subject.id)))
+    subjects.sort(key=_subject_order)
     return subjects, missing
+
+
+def _subject_order(s: AuditSubject) -> tuple[str, str, str]:
+    """Subjects in report order: kind, name (any case), id."""
+    subject = s.subject
+    return subject.kind, subject.name.lower(), ref(subject.id)
 
 
 #: where a VM behind an NSG that names no VM-side address can be: the private IPv4 ranges
