@@ -239,6 +239,30 @@ def _assert_knows_its_kinds(results):
     assert [id(s) for s in subjects_of(results)] == [id(r.subject) for r in results]
 
 
+def _assert_knows_as_made(later, made, positions_drawn):
+    """`replaced_later`'s list knows what `replaced_at`'s (`made`, from the same list and groups)
+    knows without making its copies, and read as a list it is that list: the same objects in
+    every field, of the same kinds, with the same finding ids."""
+    from nsgcheck.audit.results import LaterResults, kinds_of, positions_in_report_order, subjects_of
+
+    assert type(later) is LaterResults and len(later) == len(made)
+    kind_of, firsts = kinds_of(later)
+    want_kind_of, want_firsts = kinds_of(made)
+    assert kind_of == want_kind_of and len(firsts) == len(want_firsts)
+    for f, w in zip(firsts, want_firsts):
+        assert f.__dict__.get("_kind") is w.__dict__.get("_kind")
+        assert all(getattr(f, x) is getattr(w, x) for x in Result.__dataclass_fields__ if x != "subject")
+    assert [id(s) for s in subjects_of(later)] == [id(s) for s in subjects_of(made)]
+    assert positions_in_report_order(later, positions_drawn) == positions_in_report_order(made, positions_drawn)
+    assert later._made is None                       # (all that read without a copy made)
+    fields = list(Result.__dataclass_fields__)
+    for g, w in zip(later, made):
+        assert g is w or all(getattr(g, x) is getattr(w, x) for x in fields)
+        assert g.__dict__.get("_kind") is w.__dict__.get("_kind") and g.finding_id() == w.finding_id()
+    assert later == made and list(later) == list(made)
+    _assert_knows_its_kinds(later._made)
+
+
 def test_results_copied_at_some_positions_know_their_kinds_as_reading_each_would():
     # `replaced_at` works out each copy's kind from its result's and its group's (once per kind
     # and group): the same copies as `replaced` of each, and the kinds, subjects and report
@@ -246,7 +270,7 @@ def test_results_copied_at_some_positions_know_their_kinds_as_reading_each_would
     from hypothesis import given, settings, strategies as st
 
     from result_pools import CHANGES
-    from nsgcheck.audit.results import kinds_of, knowing_kinds, positions_in_report_order, replaced_at
+    from nsgcheck.audit.results import kinds_of, knowing_kinds, positions_in_report_order, replaced_at, replaced_later
 
     fields = list(Result.__dataclass_fields__)
     changes = [c for c in CHANGES if "subject" not in c()] + [lambda: {"requirement": "A2A-SRC-AAD"},
@@ -265,9 +289,15 @@ def test_results_copied_at_some_positions_know_their_kinds_as_reading_each_would
             if data.draw(st.booleans()):
                 source = knowing_kinds(source)
                 _assert_knows_its_kinds(source)
+            for r in source:            # (some finding ids worked out and kept: a copy changing them drops them)
+                if data.draw(st.booleans()):
+                    r.finding_id()
             before = list(source)
+            later = replaced_later(source, groups)
             got = replaced_at(source, groups)
             assert list(source) == before                    # (the list it is made from is unchanged)
+            _assert_knows_as_made(later, got, positions_drawn=data.draw(
+                st.lists(st.integers(0, max(n - 1, 0)), max_size=n, unique=True)) if n else [])
             for i, (g, r) in enumerate(zip(got, before)):
                 if group_of[i] < 0:
                     assert g is r
@@ -288,6 +318,13 @@ def test_results_copied_at_some_positions_know_their_kinds_as_reading_each_would
         got = replaced_at([done, todo, todo], [([1, 2], {"fixes": FIX})])
         _assert_knows_its_kinds(got)
         assert kinds_of(got)[0] == [0, 0, 0]
+    # copies of one kind changing what their finding id is made of: the ids the results kept are not theirs
+    for change in ({"requirement": "A2A-SRC-AAD"}, {"peer": VM2, "side": "group"}, {"message": "m"}):
+        one = [BASE.replaced(subject=s) for s in (VM1, VM2, VM1)]
+        ids = [r.finding_id() for r in one]
+        for got in (replaced_at(one, [([2, 0, 1], change)]), replaced_later(one, [([2, 0, 1], change)])):
+            assert [r.finding_id() for r in got] == [r.replaced(**change).finding_id() for r in one]
+        assert [r.finding_id() for r in one] == ids
 
 
 def test_a_list_of_results_forgets_its_kinds_when_it_changes():
@@ -318,15 +355,19 @@ def test_a_reports_json_from_results_that_know_their_kinds_is_the_plain_lists():
     # `Report.result_rows` reads the kinds and subjects a `Results` knows: the same JSON
     from hypothesis import given, settings, strategies as st
 
-    from nsgcheck.audit.results import Report, knowing_kinds, replaced_at
+    from nsgcheck.audit.results import Report, knowing_kinds, replaced_at, replaced_later
 
     @settings(max_examples=200)
     @given(pooled_results(), st.data())
     def check(results, data):
         n = len(results)
         picked = data.draw(st.lists(st.integers(0, max(n - 1, 0)), max_size=n, unique=True)) if n else []
-        known = replaced_at(knowing_kinds(results) if data.draw(st.booleans()) else results,
-                            [(picked, {"fixes": (), "fix_note": "none"})])
+        source = knowing_kinds(results) if data.draw(st.booleans()) else results
+        known = replaced_at(source, [(picked, {"fixes": (), "fix_note": "none"})])
         want = [json.dumps(r) for r in Report("0", [], {}, {}, results=list(known)).to_json()["results"]]
         assert [json.dumps(r) for r in Report("0", [], {}, {}, results=known).to_json()["results"]] == want
+        # a list whose copies are made when read: the same JSON, none of them made
+        later = replaced_later(source, [(picked, {"fixes": (), "fix_note": "none"})])
+        assert [json.dumps(r) for r in Report("0", [], {}, {}, results=later).to_json(rows=True)["results"]] == want
+        assert later._made is None
     check()

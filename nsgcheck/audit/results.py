@@ -8,7 +8,7 @@ the same inputs.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
@@ -307,7 +307,7 @@ del _name
 
 def _known(results: "Sequence[Result]") -> "tuple[list[int], list[Result], list[Subject] | None] | None":
     """What a `Results` knows (worked out now when it was left to be: `replaced_at`), else None."""
-    if type(results) is not Results:
+    if type(results) not in _KNOWING:
         return None
     known = results._known
     if known is not None and not isinstance(known, tuple):
@@ -412,69 +412,186 @@ def subjects_of(results: "Sequence[Result]") -> "list[Subject]":
 
 def replaced_at(results: "Sequence[Result]", groups: "Iterable[tuple[Sequence[int], dict[str, Any]]]") -> Results:
     """`results` with the results at each group's positions replaced by their
-    `replaced(**changes)` copies (a position in one group at most), knowing its kinds and subjects (`Results`): a copy's kind follows from its result's
-    and its group's, once per kind and group, without reading the other results."""
-    kind_of, firsts = kinds_of(results)
-    known = _known(results)
-    subjects = known[2] if known is not None else None      # (else read when asked)
-    out = list(results)
-    out_kind = list(kind_of)
-    every = list(firsts)            # kind number -> a result of it (the copies' kinds added)
-    # kind (by id) -> its number: a copy may be of a kind some result already holds (a result
-    # made by the same changes of a result of the same kind); the kinds are held by `every`
-    number_of: dict[int, int] = {}
-    for n, f in enumerate(firsts):
-        kind = f.__dict__.get("_kind")
-        if kind is not None:
-            number_of.setdefault(id(kind), n)
-    new_result, set_state = _NEW, _SET
-    for positions, changes in groups:
-        if not _FIELDS.issuperset(changes) or "subject" in changes:
-            raise TypeError(f"not fields of Result a kind can take: {', '.join(sorted(changes))}")
-        drop_id = not _IDENTITY.isdisjoint(changes)
-        made: dict[int, tuple[dict[str, Any], int]] = {}    # kind number -> (what its copies set, their number)
-        for i in positions:
-            k = kind_of[i]
-            hit = made.get(k)
-            old = results[i].__dict__
-            if hit is None:
-                kind = old.get("_kind")
-                if kind is None:      # (a kind of its own: one position; `replaced` gives it one)
-                    out[i] = copy = results[i].replaced(**changes)
-                    n = number_of.setdefault(id(copy.__dict__["_kind"]), len(every))
+    `replaced(**changes)` copies (a position in one group at most), knowing its kinds and
+    subjects (`Results`): a copy's kind follows from its result's and its group's, once per kind
+    and group, without reading the other results."""
+    return _Replacement(results, groups).made()
+
+
+def replaced_later(results: "Sequence[Result]",
+                   groups: "Iterable[tuple[Sequence[int], dict[str, Any]]]") -> "LaterResults":
+    """`replaced_at(results, groups)` whose copies are made when it is first read as a list of
+    results: what it knows (`kinds_of`, `subjects_of`, the report order) is read without them
+    (a report written per kind reads nothing else: hundreds of thousands of copies not made)."""
+    return LaterResults(_Replacement(results, groups))
+
+
+class _Replacement:
+    """What `replaced_at` works out before it makes the copies: each position's kind number in
+    the new list and a copy of each new kind (`knows`), and the copies to make (`made`)."""
+
+    def __init__(self, results: "Sequence[Result]", groups: "Iterable[tuple[Sequence[int], dict[str, Any]]]"):
+        kind_of, firsts = kinds_of(results)
+        known = _known(results)
+        self.results = results
+        self.subjects = known[2] if known is not None else None      # (else read when asked)
+        self.ranks = results._ranks if type(results) in _KNOWING else None    # (the same subjects)
+        out_kind = self.out_kind = list(kind_of)
+        every = self.every = list(firsts)      # kind number -> a result of it (the copies' kinds added)
+        #: (positions of one kind, what their copies set, whether they drop the finding id)
+        self.batches: list[tuple[list[int], dict[str, Any], bool]] = []
+        #: position -> its copy, made already (a copy of a new kind, kept by `every`; a result of no kind)
+        self.copies: dict[int, Result] = {}
+        # kind (by id) -> its number: a copy may be of a kind some result already holds (a result
+        # made by the same changes of a result of the same kind); the kinds are held by `every`
+        number_of: dict[int, int] = {}
+        for n, f in enumerate(firsts):
+            kind = f.__dict__.get("_kind")
+            if kind is not None:
+                number_of.setdefault(id(kind), n)
+        copies = self.copies
+        for positions, changes in groups:
+            if not _FIELDS.issuperset(changes) or "subject" in changes:
+                raise TypeError(f"not fields of Result a kind can take: {', '.join(sorted(changes))}")
+            drop_id = not _IDENTITY.isdisjoint(changes)
+            if len(positions) == 1:      # (many groups: a result with fixes of its own) its copy made now
+                i = positions[0]
+                state = results[i].__dict__.copy()
+                kind = state.get("_kind")
+                if kind is not None:
+                    state.update(changes)
+                    after = state["_kind"] = kind.after(changes)
+                    if drop_id:
+                        state.pop("_finding_id", None)
+                    copies[i] = copy = _NEW(Result)
+                    _SET(copy, "__dict__", state)
+                    n = out_kind[i] = number_of.setdefault(id(after), len(every))
                     if n == len(every):
                         every.append(copy)
-                    out_kind[i] = n
+                    continue
+            kinds = list(map(kind_of.__getitem__, positions))
+            if len(set(kinds)) == 1:           # (most groups: one kind)
+                of_kind = {kinds[0]: list(positions)}
+            else:                              # (kinds in order of first appearance, positions in order)
+                of_kind = {}
+                for i, k in zip(positions, kinds):
+                    at = of_kind.get(k)
+                    if at is None:
+                        at = of_kind[k] = []
+                    at.append(i)
+            for k, at in of_kind.items():
+                kind = results[at[0]].__dict__.get("_kind")
+                if kind is None:      # (a kind of its own: one position; `replaced` gives it one)
+                    for i in at:
+                        self.copies[i] = copy = results[i].replaced(**changes)
+                        n = number_of.setdefault(id(copy.__dict__["_kind"]), len(every))
+                        if n == len(every):
+                            every.append(copy)
+                        out_kind[i] = n
                     continue
                 after = kind.after(changes)
+                update = {**changes, "_kind": after}
                 n = number_of.setdefault(id(after), len(every))
-                if n == len(every):
-                    every.append(None)
-                hit = made[k] = ({**changes, "_kind": after}, n)
-            state = old.copy()
-            state.update(hit[0])
-            if drop_id:
-                state.pop("_finding_id", None)
-            out[i] = copy = new_result(Result)
-            set_state(copy, "__dict__", state)
-            n = out_kind[i] = hit[1]
-            if every[n] is None:
-                every[n] = copy
+                if n == len(every):            # (a new kind: its first copy made now)
+                    self.copies[at[0]] = copy = _copies(results, at[:1], update, drop_id)[0]
+                    every.append(copy)
+                _drain(map(out_kind.__setitem__, at, repeat(n)))
+                self.batches.append((at, update, drop_id))
 
-    def knows() -> tuple[list[int], list[Result], list[Subject] | None]:
-        # (worked out when first asked: kinds numbered again in order of first appearance, the
-        # kinds no result holds any more left out)
+    def knows(self) -> tuple[list[int], list[Result], list[Subject] | None]:
+        """What the new list knows: its kinds numbered again in order of first appearance (the
+        kinds no result holds any more left out), a result of each, its subjects when known."""
         numbers = _Numbering()
-        numbered = list(map(numbers.__getitem__, out_kind))
+        numbered = list(map(numbers.__getitem__, self.out_kind))
         kept: list[Any] = [None] * len(numbers)
         for old_number, number in numbers.items():
-            kept[number] = every[old_number]
-        return numbered, kept, subjects
-    out = Results(out)
-    out._known = knows
-    if type(results) is Results:
-        out._ranks = results._ranks         # (the same subjects)
-    return out
+            kept[number] = self.every[old_number]
+        return numbered, kept, self.subjects
+
+    def knows_all(self) -> tuple[list[int], list[Result], list[Subject]]:
+        """`knows`, with the subjects read from the results it copies when not known (a list
+        whose copies are not made yet reads them there: the copies' subjects are theirs)."""
+        numbered, kept, subjects = self.knows()
+        return numbered, kept, list(map(_SUBJECT, self.results)) if subjects is None else subjects
+
+    def made(self) -> Results:
+        """The new list, its copies made (those made already put in their places)."""
+        results = self.results
+        out = list(results)
+        for positions, update, drop_id in self.batches:
+            _drain(map(out.__setitem__, positions, _copies(results, positions, update, drop_id)))
+        _drain(map(out.__setitem__, self.copies.keys(), self.copies.values()))
+        out = Results(out)
+        out._known = self.knows
+        out._ranks = self.ranks
+        return out
+
+
+def _copies(results: "Sequence[Result]", positions: "list[int]", update: dict[str, Any], drop_id: bool) -> list[Result]:
+    """The results at `positions` with `update` set in their state (`Result.replaced` without a
+    call each: C-level passes), without their finding id when `drop_id`."""
+    states = list(map(dict.copy, map(_STATE_OF, map(results.__getitem__, positions))))
+    _drain(map(dict.update, states, repeat(update)))
+    if drop_id:
+        _drain(map(dict.pop, states, repeat("_finding_id"), repeat(None)))
+    copies = list(map(_NEW, repeat(Result, len(states))))
+    _drain(map(_SET, copies, repeat("__dict__"), states))
+    return copies
+
+
+class LaterResults(Sequence):
+    """`replaced_later`'s list: the results of `replaced_at` made when first read (`__iter__`,
+    an index, a comparison); until then what it knows (`_known`, `_ranks`, as a `Results`
+    keeps them) is read without them. Read-only; copies and pickles are plain lists."""
+
+    __slots__ = ("_known", "_ranks", "_replacement", "_made", "_len")
+
+    def __init__(self, replacement: _Replacement):
+        self._replacement: _Replacement | None = replacement
+        self._known: Any = replacement.knows_all
+        self._ranks = replacement.ranks
+        self._made: Results | None = None
+        self._len = len(replacement.out_kind)
+
+    def _items(self) -> Results:
+        made = self._made
+        if made is None:
+            replacement = self._replacement
+            assert replacement is not None
+            made = self._made = replacement.made()
+            made._known, made._ranks = self._known, self._ranks
+            self._replacement = None
+        return made
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __getitem__(self, i: Any) -> Any:
+        return self._items()[i]
+
+    def __iter__(self) -> Iterator[Result]:
+        return iter(self._items())
+
+    def __reversed__(self) -> Iterator[Result]:
+        return reversed(self._items())
+
+    def __contains__(self, value: Any) -> bool:
+        return value in self._items()
+
+    def __eq__(self, other: Any) -> bool:
+        return list(self._items()) == (list(other) if isinstance(other, (list, LaterResults)) else other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(list(self._items()))
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        return list, (list(self._items()),)
+
+
+#: the lists that may know their kinds and subjects (`_known`)
+_KNOWING = (Results, LaterResults)
 
 
 def in_report_order(results: "Sequence[Result]") -> list[Result]:
@@ -489,6 +606,8 @@ _FIELDS = frozenset(Result.__dataclass_fields__)
 #: a result made without `__init__`, and its fields set (past the frozen dataclass's guard)
 _NEW = object.__new__
 _SET = object.__setattr__
+#: runs an iterator to its end, keeping nothing (a C-level pass of `map` for its effects)
+_drain = deque(maxlen=0).extend
 #: every field but the subject: what a result's JSON is made of besides its `id` and `subject`
 _STATE_OF = attrgetter("__dict__")
 _SUBJECT_ID = attrgetter("id")

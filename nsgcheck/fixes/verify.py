@@ -26,7 +26,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 from nsgcheck.audit.fixplan import Fix, FixGroups
 from nsgcheck.audit.results import (NOT_APPLICABLE, PASS, Result, Subject, finding_id, kinds_of, knowing_kinds,
-                                    knows_kinds, positions_in_report_order, replaced_at, subjects_of)
+                                    knows_kinds, positions_in_report_order, replaced_later, subjects_of)
 from nsgcheck.estate import Estate
 from nsgcheck.model import Origin, ref
 
@@ -170,13 +170,15 @@ def _new_statuses(before: Sequence[Result], after: Sequence[Result], new: list[i
 def verify_fixes(results: Sequence[Result], estate: Estate,
                  audit_again: Callable[[Estate], Sequence[Result]],
                  plans: Callable[[Sequence[Result], Estate], tuple[Sequence[Result], FixGroups]] | None = None,
-                 planned: FixGroups | None = None) -> tuple[list[Result], dict[str, Any] | None]:
+                 planned: FixGroups | None = None) -> tuple[Sequence[Result], dict[str, Any] | None]:
     """The results with only the fixes the re-audit confirms (see the module docstring), and the
     report's `fix_check` block (None when no result has a fix to check).
 
     With `planned` (`plan_fix_groups`), `results` come without their fixes and `planned` says
     which results have which: the results are copied once, here, with their verified fixes (planning
     made no copy); the answer is the same as for `plan_report_fixes(results)` without `fixes`.
+    The list returned makes its copies when first read as results (`replaced_later`): a report
+    written per kind reads what it knows (kinds, subjects, order) and makes none.
 
     With `plans` (`plan_fix_groups`), `audit_again` may give its results without their fixes:
     they are planned (`plans(results, the estate audited)`) only in a round that reads a
@@ -220,7 +222,7 @@ def verify_fixes(results: Sequence[Result], estate: Estate,
     problem = list(map((-1).__ne__, group_of))       # (positions as true/false lists: compared without a loop)
     wanted = list(compress(range(n), problem))
     if not wanted:
-        return replaced_at(results, attached), None
+        return replaced_later(results, attached), None
     # result position -> the fix keys a re-audit added for it, why it has no applicable fix
     added: dict[int, list[tuple[str, str]]] = {}
     unplaceable: dict[int, str] = {}
@@ -386,7 +388,7 @@ def verify_fixes(results: Sequence[Result], estate: Estate,
     for note, positions in by_note.items():
         without_fix.update(map(Result.finding_id, map(results.__getitem__, positions)))
         changes.append((positions, {"fixes": (), "fix_note": note}))
-    out = replaced_at(results, changes)
+    out = replaced_later(results, changes)
     check = {"method": METHOD, "rounds": rounds, "planned": len(fixes), "offered": len(offered),
              "findings_with_fix": len(with_fix), "findings_without_fix": len(without_fix)}
     return out, check
