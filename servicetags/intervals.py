@@ -81,8 +81,33 @@ def intersection(a: Intervals, b: Intervals) -> Intervals:
 
 
 def difference(a: Intervals, b: Intervals) -> Intervals:
-    """Elements of `a` not in `b` (a merge; the part of `b` outside `a`'s bounds is skipped)."""
+    """Elements of `a` not in `b` (a merge; the part of `b` outside `a`'s bounds is skipped, and
+    when `a` is long, so are its intervals outside `b`'s bounds: they are kept whole, as slices)."""
     if not a or not b:
+        return a
+    na = len(a)
+    if na > _WINDOW:
+        blo, bhi = b[0][0], b[-1][1]
+        if bhi < a[0][0] or a[-1][1] < blo:
+            return a
+        # a[i:k]: the intervals of `a` that `b` can reach (the first ending at or after b's
+        # first element, up to the last starting at or before b's last)
+        i = bisect_right(a, (blo, _INF)) - 1
+        if i < 0 or a[i][1] < blo:
+            i += 1
+        k = bisect_right(a, (bhi, _INF))
+        if i > 0 or k < na:
+            return a[:i] + _difference(a[i:k], b) + a[k:]
+    return _difference(a, b)
+
+
+#: above this many intervals `difference` cuts `a` to the window `b` can reach first
+_WINDOW = 8
+
+
+def _difference(a: Intervals, b: Intervals) -> Intervals:
+    """`difference` by a merge (both non-empty or `a` empty)."""
+    if not a:
         return a
     out: list[Interval] = []
     append = out.append

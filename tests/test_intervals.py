@@ -101,3 +101,25 @@ def test_edges():
     assert iv.to_prefixes(((0, (1 << 32) - 1),), 32) == [(0, 0)]
     assert iv.difference(((0, 10),), ((0, 10),)) == ()
     assert not iv.contains_point((), 3)
+
+
+def _plain(items: iv.Intervals) -> set[int]:
+    return {x for lo, hi in items for x in range(lo, hi + 1)}
+
+
+def _canonical(points: set[int]) -> iv.Intervals:
+    return iv.normalize((x, x) for x in points)
+
+
+spans = st.lists(st.tuples(st.integers(0, 300), st.integers(0, 12)).map(lambda t: (t[0], t[0] + t[1])), max_size=40)
+
+
+@given(spans, spans)
+def test_difference_of_a_long_set_keeps_what_lies_outside_the_other_whole(a, b):
+    """A set of more than a few intervals minus another: the intervals outside the other's bounds
+    are kept as they are (slices), the window between is merged; every element as the plain sets
+    say. (Fails when the window starts or ends one interval off.)"""
+    A, B = iv.normalize(a), iv.normalize(b)
+    got = iv.difference(A, B)
+    assert got == _canonical(_plain(A) - _plain(B))
+    assert all(got[i][1] + 1 < got[i + 1][0] for i in range(len(got) - 1)), "canonical"

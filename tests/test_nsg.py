@@ -8,10 +8,12 @@ from dataclasses import replace
 from hypothesis import given, settings, strategies as st
 
 from nsgcheck.values.addresses import AddressSet
-from nsgcheck.engine.firstmatch import ALLOW, DENY, EITHER, UNKNOWN
-from nsgcheck.engine.nsg import (NIC_NSG, SUBNET_NSG, TermCache, default_rules, evaluate_layers, evaluate_nsg,
-                                 flow_space, nsg_terms, path_layers)
-from nsgcheck.engine.pathresult import StepState
+from nsgcheck.engine.firstmatch import (ALLOW, ALLOWED, DENIED, DENY, EITHER, NONE as FM_NONE, UNKNOWN, first_match,
+                                        first_match_each)
+from nsgcheck.engine.nsg import (NIC_NSG, SUBNET_NSG, RuleRef, TermCache, _always_allowed, default_rules,
+                                 evaluate_layers, evaluate_nsg, flow_space, nsg_device, nsg_steps, nsg_terms,
+                                 path_layers, through_nsgs)
+from nsgcheck.engine.pathresult import Device, DeviceKind, PathPiece, Step, StepState
 from nsgcheck.values.ports import PortSet
 from nsgcheck.engine.resolve import ResolveContext
 from nsgcheck.engine.space import PROTOCOLS, Box
@@ -709,3 +711,82 @@ def test_rule_changes_are_the_rules_one_version_holds_by_identity(pool, picks, r
     assert (got[0] is None) == (want[0] is None)
     if want[0] is not None:
         assert len(got[0]) == len(want[0]) and all(a is b for a, b in zip(got[0], want[0]))
+
+
+# --------------------------------------------------------------------------- pieces walked together
+_SRCS = ["10.0.0.0/28", "10.0.0.16/28", "10.0.0.32/27", "20.1.0.0/31", "192.168.0.0/16", "2001:db8::/126"]
+_DSTS = ["10.0.0.4/30", "10.0.0.8/29", "10.0.0.40/29", "20.1.0.2/31", "8.8.8.0/24", "2001:db8::4/126"]
+_DPORTS = ["443", "20004", "0-100", "1000-65535"]
+
+
+def _walk_one_by_one(walking, layers, direction, ctx, cache, finals, remote=None, channel=None):
+    """The plain NSG walk: every piece through each layer on its own (`nsg_steps`)."""
+    for i, (device, nsg) in enumerate(layers):
+        nxt = []
+        for boxes, steps in walking:
+            always = _always_allowed(steps)
+            if always is not None:
+                nxt.append((boxes, steps + (Step(device, ALLOWED, state=StepState.ABSENT, reason=always),)))
+                continue
+            for pboxes, step in nsg_steps(boxes, device, nsg, direction, ctx, cache, remote, channel):
+                now = steps + (step,)
+                if step.outcomes == DENIED:
+                    rest = tuple(Step(d, FM_NONE, state=StepState.NOT_REACHED) for d, _ in layers[i + 1:])
+                    finals.append(PathPiece.of(pboxes, now + rest))
+                else:
+                    nxt.append((pboxes, now))
+        walking = nxt
+    return walking
+
+
+@st.composite
+def _pieces(draw):
+    """Disjoint pieces of a walk: mostly one box each (a distinct source, destination and port
+    each), some of two; some already allowed by an `alwaysallow` security admin rule."""
+    cells = draw(st.lists(st.tuples(st.integers(0, len(_SRCS) - 1), st.integers(0, len(_DSTS) - 1),
+                                    st.integers(0, len(_DPORTS) - 1), st.sampled_from(["tcp", "udp", "icmp"])),
+                          min_size=1, max_size=12, unique=True))
+    boxes = [Box(frozenset({proto}), AddressSet.parse(_SRCS[s]), PortSet.everything(), AddressSet.parse(_DSTS[d]),
+                 PortSet.parse(_DPORTS[p])) for s, d, p, proto in cells]
+    admin = NetworkSecurityGroup("/x/admin", "admin", (), ())
+    always = Step(Device(DeviceKind.ADMIN_RULES, "admin"), ALLOWED,
+                  RuleRef(admin, replace(_rule("always", 100, "inbound", "alwaysallow", "*"), protocol="*")))
+    out, k = [], 0
+    while k < len(boxes):
+        n = 2 if draw(st.integers(0, 4)) == 0 else 1
+        out.append((tuple(boxes[k:k + n]), (always,) if draw(st.integers(0, 5)) == 0 else ()))
+        k += n
+    return out
+
+
+@given(first=nsgs("nic"), second=nsgs("subnet"), direction=st.sampled_from(["inbound", "outbound"]),
+       vnet_known=st.booleans(), subject=st.one_of(st.none(), st.frozensets(st.sampled_from(ASGS), max_size=2)),
+       walking=_pieces(), scoped=st.booleans())
+def test_a_layer_walks_its_pieces_together_as_each_alone(first, second, direction, vnet_known, subject, walking,
+                                                         scoped):
+    """`through_nsgs` takes a layer's one-box pieces through its NSG in one walk of the terms: the
+    pieces, their steps, the denied ones and their order are those of walking each piece alone.
+    (Fails when the terms are filtered by one piece's hull instead of the whole walk's, or the
+    pieces' steps are handed back in another order.)"""
+    ctx, _ = make_contexts(vnet_known, subject)
+    layers = [(nsg_device(DeviceKind.NIC_NSG, first), first), (nsg_device(DeviceKind.SUBNET_NSG, second), second)]
+    remote = channel = None
+    if scoped:
+        remote = AddressSet.union_of(b.src if direction == "inbound" else b.dst for bx, _ in walking for b in bx)
+        channel = (frozenset({"tcp", "udp", "icmp"}), PortSet.everything())
+    got_finals, want_finals = [], []
+    got = through_nsgs(walking, layers, direction, ctx, TermCache(), got_finals, remote, channel)
+    want = _walk_one_by_one(walking, layers, direction, ctx, TermCache(), want_finals, remote, channel)
+    assert got == want
+    assert got_finals == want_finals
+
+
+@given(nsg=rules().map(lambda rs: NetworkSecurityGroup("/x/n", "n", rs, default_rules())),
+       direction=st.sampled_from(["inbound", "outbound"]), walking=_pieces(), unmatched=st.sampled_from([DENY, None]))
+def test_first_match_of_several_spaces_is_that_of_each(nsg, direction, walking, unmatched):
+    """`first_match_each` walks the terms once for several spaces: each gets the pieces of its own
+    `first_match`, in the same order."""
+    ctx, _ = make_contexts(True, frozenset({"asg1"}))
+    terms = nsg_terms(nsg, direction, ctx)
+    spaces = [boxes for boxes, _ in walking]
+    assert first_match_each(spaces, terms, unmatched) == [first_match(s, terms, unmatched).pieces for s in spaces]

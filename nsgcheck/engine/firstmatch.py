@@ -146,21 +146,40 @@ def first_match(space: Sequence[Box], terms: Sequence[Term], unmatched: str | No
     """
     live = [b for b in space if not b.is_empty()]
     result = Partition(space=live)
-    # regions still walking the terms: (possible outcomes so far, doubtful terms passed, boxes)
-    regions: list[tuple[frozenset[str], tuple[Term, ...], list[Box]]] = [(NONE, (), live)] if live else []
+    _walk_terms([live], terms, unmatched, [result.pieces])
+    return result
+
+
+def first_match_each(spaces: Sequence[Sequence[Box]], terms: Sequence[Term],
+                     unmatched: str | None = DENY) -> list[list[Piece]]:
+    """`first_match(space, terms, unmatched).pieces` of each space, in one walk of the terms (the
+    spaces' regions walk them side by side: a term is taken up once for all of them)."""
+    out: list[list[Piece]] = [[] for _ in spaces]
+    _walk_terms([[b for b in space if not b.is_empty()] for space in spaces], terms, unmatched, out)
+    return out
+
+
+def _walk_terms(spaces: list[list[Box]], terms: Sequence[Term], unmatched: str | None,
+                out: list[list[Piece]]) -> None:
+    """First match of each space (non-empty boxes) over the terms: its pieces to `out` at its index,
+    in the order `first_match` makes them (by term, then by region; the regions of one space keep
+    their order, and those of different spaces never mix)."""
+    # regions still walking the terms: (space index, possible outcomes so far, doubtful terms passed, boxes)
+    regions: list[tuple[int, frozenset[str], tuple[Term, ...], list[Box]]] = \
+        [(n, NONE, (), live) for n, live in enumerate(spaces) if live]
     for term in terms:
         if not regions:
             break
         act = _ACTION_SETS[term.action]
-        nxt: list[tuple[frozenset[str], tuple[Term, ...], list[Box]]] = []
-        for possible, doubts, boxes in regions:
+        nxt: list[tuple[int, frozenset[str], tuple[Term, ...], list[Box]]] = []
+        for n, possible, doubts, boxes in regions:
             hit: list[Box] = []
             for tb in term.boxes:
                 part, boxes = split_all(boxes, tb)
                 if part:
                     hit.extend(part)
             if hit:
-                result.pieces.append(Piece(tuple(hit), possible | act, term, doubts))
+                out[n].append(Piece(tuple(hit), possible | act, term, doubts))
             if term.maybe and boxes:
                 doubt: list[Box] = []
                 for mb in term.maybe:
@@ -170,15 +189,14 @@ def first_match(space: Sequence[Box], terms: Sequence[Term], unmatched: str | No
                 if doubt:
                     now = possible | act
                     if now == EITHER:      # nothing later can make these packets certain
-                        result.pieces.append(Piece(tuple(doubt), EITHER, None, doubts + (term,)))
+                        out[n].append(Piece(tuple(doubt), EITHER, None, doubts + (term,)))
                     else:
-                        nxt.append((now, doubts + (term,), doubt))
+                        nxt.append((n, now, doubts + (term,), doubt))
             if boxes:
-                nxt.append((possible, doubts, boxes))
+                nxt.append((n, possible, doubts, boxes))
         regions = nxt
-    for possible, doubts, boxes in regions:
+    for n, possible, doubts, boxes in regions:
         if unmatched is None:
-            result.pieces.append(Piece(tuple(boxes), possible, None, doubts, pending=True))
+            out[n].append(Piece(tuple(boxes), possible, None, doubts, pending=True))
         else:
-            result.pieces.append(Piece(tuple(boxes), possible | _ACTION_SETS[unmatched], None, doubts))
-    return result
+            out[n].append(Piece(tuple(boxes), possible | _ACTION_SETS[unmatched], None, doubts))

@@ -35,7 +35,7 @@ from nsgcheck.model import AddressKind, AddressToken, NetworkSecurityGroup, Secu
 from nsgcheck.values.addresses import AddressSet
 from nsgcheck.values.ports import PortSet
 
-from .firstmatch import ALLOWED, DENIED, DENY, NONE, UNKNOWN, Partition, Term, first_match
+from .firstmatch import ALLOWED, DENIED, DENY, NONE, UNKNOWN, Partition, Piece, Term, first_match, first_match_each
 from .pathresult import Device, DeviceKind, Leg, PathPiece, PathResult, Step, StepState
 from .resolve import (Ident, INBOUND, OUTBOUND, ResolveContext, is_builtin_tag, reads_no_context, rule_protocols,
                       rule_term)
@@ -640,9 +640,37 @@ def nsg_steps(boxes: Sequence[Box], device: Device, nsg: NetworkSecurityGroup | 
     cache = cache if cache is not None else TermCache()
     terms = relevant_terms(nsg, direction, ctx, boxes, cache, remote, channel)
     part = first_match(boxes, prefilter(terms, boxes, cache._overlap), unmatched=DENY)
-    return [(piece.boxes, Step(device, piece.outcomes, piece.term.label if piece.term is not None else None,
-                               tuple(t.label for t in piece.relevant_doubts), piece.reason))
-            for piece in part.pieces]
+    return [_step(device, piece) for piece in part.pieces]
+
+
+def _step(device: Device, piece: Piece) -> tuple[tuple[Box, ...], Step]:
+    """A piece of one NSG layer's partition as a path step."""
+    return (piece.boxes, Step(device, piece.outcomes, piece.term.label if piece.term is not None else None,
+                              tuple(t.label for t in piece.relevant_doubts), piece.reason))
+
+
+def _layer_steps(spaces: list[tuple[Box, ...]], device: Device, nsg: NetworkSecurityGroup | None, direction: str,
+                 ctx: ResolveContext, cache: TermCache | None, remote: AddressSet | None, channel: Channel | None,
+                 within: Sequence[Box]) -> list[list[tuple[tuple[Box, ...], Step]]]:
+    """`nsg_steps` of each space (pieces of one walk, all inside the boxes `within`). The spaces of
+    one box each take the NSG's terms up in one walk (`first_match_each`), filtered once by the
+    hull of `within` instead of once per space: a term that misses a space leaves it as it is,
+    so each gets the pieces of its own walk. (A space of several boxes keeps its own filter.)"""
+    if len(spaces) < 2 or nsg is None:
+        return [nsg_steps(boxes, device, nsg, direction, ctx, cache, remote, channel) for boxes in spaces]
+    cache = cache if cache is not None else TermCache()
+    terms = relevant_terms(nsg, direction, ctx, [b for boxes in spaces for b in boxes], cache, remote, channel)
+    out: list[Any] = [None] * len(spaces)
+    single = [k for k, boxes in enumerate(spaces) if len(boxes) == 1]
+    if len(single) > 1:
+        each = first_match_each([spaces[k] for k in single], prefilter(terms, within, cache._overlap))
+        for k, pieces in zip(single, each):
+            out[k] = [_step(device, piece) for piece in pieces]
+    for k, boxes in enumerate(spaces):
+        if out[k] is None:
+            part = first_match(boxes, prefilter(terms, boxes, cache._overlap), unmatched=DENY)
+            out[k] = [_step(device, piece) for piece in part.pieces]
+    return out
 
 
 def nsg_device(kind: DeviceKind, nsg: NetworkSecurityGroup | None, leg: Leg | None = None) -> Device:
@@ -673,14 +701,17 @@ def through_nsgs(walking: Sequence[Walking], layers: Sequence[tuple[Device, Netw
     supersets of the remote addresses, protocols and destination ports of every piece (see
     `relevant_terms`).
     """
+    within = [b for boxes, _ in walking for b in boxes]     # every piece of every layer lies inside
     for i, (device, nsg) in enumerate(layers):
         nxt: list[Walking] = []
-        for boxes, steps in walking:
-            always = _always_allowed(steps)
-            if always is not None:
-                nxt.append((boxes, steps + (Step(device, ALLOWED, state=StepState.ABSENT, reason=always),)))
+        always = [_always_allowed(steps) for _, steps in walking]
+        met = iter(_layer_steps([boxes for (boxes, _), why in zip(walking, always) if why is None], device, nsg,
+                                direction, ctx, cache, remote, channel, within))
+        for (boxes, steps), why in zip(walking, always):
+            if why is not None:
+                nxt.append((boxes, steps + (Step(device, ALLOWED, state=StepState.ABSENT, reason=why),)))
                 continue
-            for pboxes, step in nsg_steps(boxes, device, nsg, direction, ctx, cache, remote, channel):
+            for pboxes, step in next(met):
                 now = steps + (step,)
                 if step.outcomes == DENIED:
                     rest = tuple(Step(d, NONE, state=StepState.NOT_REACHED) for d, _ in layers[i + 1:])
