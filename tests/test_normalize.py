@@ -465,3 +465,49 @@ def test_first_of_each_matches_a_pairwise_scan(values):
     got = _first_of_each(items)
     assert got == plain
     assert [p for _, p in got] == [p for _, p in plain]
+
+
+_PLACES = st.builds(lambda d, p, default, alt: (d, p, default, alt),
+                    st.sampled_from(["inbound", "outbound", Unknown("d")]),
+                    st.one_of(st.sampled_from([100, 110, 4096, 1, True]), st.just(Unknown("p"))),
+                    st.booleans(), st.sampled_from([None, 0, 1]))
+
+
+@given(st.lists(_PLACES, max_size=14))
+def test_duplicate_priorities_match_a_pairwise_scan(places):
+    """Every custom rule compared with every other of its direction (rules in alternative definitions
+    excepted): the same rules, each with the same others in order, as the set-first check and the
+    grouping give (True shares priority 1, as equal keys do)."""
+    from dataclasses import replace
+
+    from nsgcheck.alternatives import ALTERNATIVE
+    from nsgcheck.loaders.normalize import _alternatives, duplicate_priorities, normalize_rule
+
+    base = normalize_rule({"priority": 100, "direction": "Inbound", "access": "Allow", "protocol": "*",
+                           "sourceAddressPrefix": "*", "sourcePortRange": "*", "destinationAddressPrefix": "*",
+                           "destinationPortRange": "*"}, "r")
+    rules = [replace(base, name=f"r{i}", direction=d, priority=p, default=default, origin=Origin("f", f"/{i}"),
+                     exists=None if alt is None else Unknown("alt", Origin("f", f"/def{alt}"), ALTERNATIVE))
+             for i, (d, p, default, alt) in enumerate(places)]
+
+    def placed(r):
+        return not r.default and isinstance(r.priority, int) and isinstance(r.direction, str)
+
+    want = {}
+    for i, r in enumerate(rules):
+        others = [(o.name, str(o.origin or "")) for j, o in enumerate(rules)
+                  if j != i and placed(r) and placed(o) and (o.direction, o.priority) == (r.direction, r.priority)
+                  and not _alternatives(r, o)]
+        if others:
+            want[i] = others
+    assert duplicate_priorities(rules) == want
+
+
+@given(st.one_of(st.text(alphabet=" /\tabSECURITYrules", max_size=24),
+                 st.sampled_from(["securityRules/a", " a ", "nsg/a", "DefaultSecurityRules/b "]),
+                 st.none(), st.integers(), st.builds(Unknown, st.sampled_from(["u", ""]), st.none(),
+                                                     st.sampled_from(["t", ""]))))
+def test_a_rules_name_is_what_rule_name_gives(name):
+    """`Normalizer.rule` reads a plain name itself (no '/': stripped only): the name `rule_name`
+    gives, for names with spaces, prefixes and slashes, and for values that are not names."""
+    assert Normalizer().rule({"priority": 100}, name).name == rule_name(name)

@@ -487,8 +487,9 @@ class Normalizer:
         Every field the evaluation reads is either understood, Unknown (not determined), or
         Unknown *and* a `Problem` (a value Azure would reject): never silently narrowed.
         """
-        rname = rule_name(name)
-        if isinstance(props, Unknown) or not isinstance(props, dict):
+        # a plain name holds no '/' (no prefix to take off): `rule_name` gives it stripped
+        rname = name.strip() if name.__class__ is str and "/" not in name else rule_name(name)
+        if props.__class__ is not dict and (isinstance(props, Unknown) or not isinstance(props, dict)):
             u = props if isinstance(props, Unknown) else Unknown(
                 f"rule {rname!r}: its properties are {shown(props)}, not an object", origin)
             probs = () if isinstance(props, Unknown) else (Problem(u.reason),)
@@ -499,7 +500,16 @@ class Normalizer:
         if _SINGULAR_KEYS.issuperset(props):
             # no plural field and no ASGs: a side is its singular value alone, known at once when it
             # is valid by itself (what `addresses` and `side_ports` give for it); else worked out there
-            src, dst = self._alone(props.get("sourceAddressPrefix")), self._alone(props.get("destinationAddressPrefix"))
+            # (`_alone`, its remembered values looked up first)
+            valid = self._valid
+            one = props.get("sourceAddressPrefix")
+            src = valid.get(one) if one.__class__ is str else None
+            if src is None:
+                src = self._alone(one)
+            one = props.get("destinationAddressPrefix")
+            dst = valid.get(one) if one.__class__ is str else None
+            if dst is None:
+                dst = self._alone(one)
             valid_ports = self._valid_ports
             one = props.get("sourcePortRange")
             sports = valid_ports.get(one) if one.__class__ is str else None
@@ -574,11 +584,17 @@ def custom_rule_counts(rules: Iterable[SecurityRule]) -> tuple[int, int]:
 
 def duplicate_priorities(rules: Iterable[SecurityRule]) -> dict[int, list[tuple[str, str]]]:
     """Rules sharing a priority in one direction (Azure rejects it, §2.2): index -> [(other name, origin)]."""
-    seen: dict[tuple[str, int], list[int]] = {}
     rules = list(rules)
-    for i, r in enumerate(rules):
-        if not r.default and isinstance(r.priority, int) and isinstance(r.direction, str):
-            seen.setdefault((r.direction, r.priority), []).append(i)
+    keys = [(r.direction, r.priority) if not r.default and isinstance(r.priority, int) and isinstance(r.direction, str)
+            else None for r in rules]
+    placed = set(keys)
+    placed.discard(None)
+    if len(placed) == len(keys) - keys.count(None):
+        return {}   # every placed rule has a place of its own (the common case: no list per place made)
+    seen: dict[tuple[str, int], list[int]] = {}
+    for i, key in enumerate(keys):
+        if key is not None:
+            seen.setdefault(key, []).append(i)
     out: dict[int, list[tuple[str, str]]] = {}
     for idxs in seen.values():
         if len(idxs) > 1:

@@ -205,15 +205,17 @@ def rules_from(items: Any, raw: RawResource, path: tuple[str | int, ...], defaul
         origin = raw.origin_for(*path)
         msg = f"{path[-1]} is {shown(items)}, not a list of rules"
         return [], [], Unknown(msg, origin), [Finding("error", f"{raw.name!r}: {msg}", origin)]
-    norm = norm or Normalizer()
+    rule = (norm or Normalizer()).rule
     rules = []
+    append = rules.append
     origins = raw.origins_for_each(*path, count=len(items))
     for i, item in enumerate(items):
-        if isinstance(item, dict):
-            props = item["properties"] if "properties" in item else item
-            rules.append(norm.rule(props, item["name"] if "name" in item else f"#{i}", origins[i], default))
+        if item.__class__ is dict or isinstance(item, dict):
+            # (the properties, else the element itself: the flat az form)
+            append(rule(item.get("properties", item), item["name"] if "name" in item else f"#{i}", origins[i],
+                        default))
         else:   # an Unknown rule, or a scalar where a rule object belongs (a problem)
-            rules.append(norm.rule(item, item.text if isinstance(item, Unknown) else f"#{i}", origins[i], default))
+            append(rule(item, item.text if isinstance(item, Unknown) else f"#{i}", origins[i], default))
     return rules, RuleLocators(raw, path, items), None, []
 
 
@@ -343,6 +345,8 @@ class _Converter(Fields):
     def check_rule_count(self, nsg: NetworkSecurityGroup) -> None:
         """An NSG past Azure's rule limit: an input error when the rules certainly deployed pass it,
         a warning when only the rules that may be deployed do (once per NSG and message)."""
+        if len(nsg.rules) <= MAX_NSG_RULES:
+            return   # (no more custom rules than rules: nothing to count)
         certain, total = custom_rule_counts(nsg.rules)
         if total <= MAX_NSG_RULES:
             return
