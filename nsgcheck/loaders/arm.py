@@ -585,7 +585,7 @@ class _Expander:
             raise LoaderError("'resources' must be an array (or an object with languageVersion 2.0)",
                               self.file, ptr, _line(self.src.linemap, ptr))
         for key, res in items:
-            rptr = f"{ptr}/{_esc(key)}"
+            rptr = f"{ptr}/{key}" if key.__class__ is int else f"{ptr}/{_esc(key)}"   # (an index needs no escape)
             if not isinstance(res, dict):
                 raise LoaderError("a resource must be an object", self.file, rptr, _line(self.src.linemap, rptr))
             extra = dict(inherited)
@@ -712,9 +712,9 @@ class _Expander:
             rid = f"/subscriptions/{sub_t}/resourceGroups/{rg_t}/providers/{rtype}/{name}"
         extra["source_format"] = "arm"
         locate = _Locator(self, scope, res, rptr)
-        self.out.resources.append(RawResource(
-            type=rtype, name=name, id=rid, properties=props, origin=_lazy_origin(src.file, rptr, src.linemap),
-            location=location, locate=locate, extra=extra))
+        # (the fields in order: type, name, id, properties, origin, location, locate, extra)
+        self.out.resources.append(RawResource(rtype, name, rid, props, _lazy_origin(src.file, rptr, src.linemap),
+                                              location, locate, extra))
         rkey = found["resources"]
         children = res[rkey] if rkey is not None else None
         if children:
