@@ -240,7 +240,7 @@ class Packer:
         row of it is that line with the row's subject's reference (the rows of a kind differ only
         in `id` and `subject`: `ResultRows`), when the first row's `id` was left out and the
         subject's id is a string (then every row's `id` is the one `_result_id` gives it)."""
-        made: list[Any] = [None] * len(rows.kinds)    # kind -> (before, after) its subject's reference
+        made: list[Any] = [None] * len(rows.kinds)    # kind -> (before, after) its subject's reference (joined by it)
         more = {k for k, n in rows.kind_counts().items() if n > 1}     # kinds with more rows than one
         refs: dict[int, str | None] = {}               # id(subject) -> its reference (None: not reusable)
         subject_ref, subject_ids = self.subject_ref, self._ids["subjects"]
@@ -253,14 +253,19 @@ class Packer:
                     if at is _UNSEEN:
                         at = refs[id(subject)] = subject_ref(subject, rows) if type(subject.id) is str else None
                 if at is not None:
-                    yield line[0] + at + line[1]
+                    yield at.join(line)
                     continue
             r = rows.row(subject, k)
             entry = r["subject"]
             if id(entry) not in subject_ids and ("peer" not in r or _subject_before_peer(r)):
                 # (its reference as `subject_ref` gives it, without encoding its dictionary: the
                 # entry `result` would number first among the subjects table's it refers to)
-                subject_ids[id(entry)] = subject_ref(subject, rows)
+                hit = refs.get(id(subject))
+                if hit is None:
+                    hit = subject_ref(subject, rows)
+                    if type(subject.id) is str:
+                        refs[id(subject)] = hit
+                subject_ids[id(entry)] = hit
                 self._held.append(entry)
             packed = self.result(r)
             if line is None:

@@ -96,7 +96,8 @@ def _lean(report: dict[str, Any], emit: Any) -> None:
     for name in TABLES:
         emit((",\n  " if body else "{\n  ") + line(name) + ": ")
         texts = packer.texts[name]          # (each entry's text, as `line` writes it)
-        emit("{\n    " + ",\n    ".join(line(k) + ": " + v for k, v in texts.items()) + "\n  }" if texts else "{}")
+        # (an entry's id is a letter and digits, `Packer.ref`: its JSON is itself in quotes)
+        _lines(map(_ENTRY, texts, texts.values()), emit, "{", "}")
         body = body or [(name, None)]
     emit("\n}\n")
 
@@ -110,29 +111,31 @@ def _member(value: Any, line: Any, emit: Any) -> None:
         emit("{\n    " + ",\n    ".join(line(k) + ": " + line(v) for k, v in value.items()) + "\n  }")
         return
     if isinstance(value, (list, tuple)):
-        first = True
-        for item in value:
-            emit(("[\n    " if first else ",\n    ") + line(item))
-            first = False
-        emit("[]" if first else "\n  ]")
+        _lines(map(line, value), emit)
         return
     emit(line(value))
 
 
-def _lines(lines: Any, emit: Any) -> None:
-    """A top-level array of elements already encoded, one per line (passed on in chunks)."""
+def _lines(lines: Any, emit: Any, open_: str = "[", close: str = "]") -> None:
+    """A top-level array (or object) of elements (members) already encoded, one per line, passed
+    on in chunks (each chunk one string: its separators joined in with its lines)."""
     lines = iter(lines)
     first = next(lines, None)
     if first is None:
-        emit("[]")
+        emit(open_ + close)
         return
-    emit("[\n    " + first)
+    emit(open_ + "\n    " + first)
     while True:
         chunk = list(islice(lines, 2048))
         if not chunk:
             break
-        emit(",\n    " + ",\n    ".join(chunk))
-    emit("\n  ]")
+        chunk.insert(0, "")      # (the separator before the chunk's first line)
+        emit(",\n    ".join(chunk))
+    emit("\n  " + close)
+
+
+#: a table entry's member line: its id (a letter and digits, `Packer.ref`) and its text
+_ENTRY = '"{}": {}'.format
 
 
 def _float(x: float) -> str:
