@@ -53,21 +53,24 @@ def apply_fixes(estate: Estate, fixes: Iterable[dict[str, Any]], built: dict | N
     (kept by the caller across rounds) returns the same NSG object for the same NSG and the
     same fixes, and the same rule object for the same fix in the same NSG, so that the next
     audit can tell what changed since the last one by identity (an NSG that gained a fix in a
-    later round holds the rules of its earlier fixes unchanged).
+    later round holds the rules of its earlier fixes unchanged). It keeps each fix's JSON text by
+    the dictionary (`_text`: the dictionaries are not changed between the calls that share it).
     """
     from nsgcheck.fixes.snippets import arm_rule
-    from nsgcheck.loaders.normalize import normalize_rule
+    from nsgcheck.loaders.normalize import Normalizer
 
     by_nsg: dict[str, list[dict[str, Any]]] = {}
     for f in fixes:
         by_nsg.setdefault(ref(str(f.get("nsg_id", ""))), []).append(f)
     out = copy.copy(estate)
     out.nsgs = dict(estate.nsgs)
+    # one for all the fixes (of every round): the values fixes repeat (tags, ports, "*") parsed once
+    normalizer = Normalizer() if built is None else built.setdefault("normalizer", Normalizer())
     for key, planned in by_nsg.items():
         nsg = out.nsgs.get(key)
         if nsg is None:
             continue
-        texts = [json.dumps(f, sort_keys=True, default=str) for f in planned]
+        texts = [_text(f, built) for f in planned]
         same = (key, tuple(texts))
         if built is not None and same in built and built[same][0] is nsg:
             out.nsgs[key] = built[same][1]
@@ -81,8 +84,8 @@ def apply_fixes(estate: Estate, fixes: Iterable[dict[str, Any]], built: dict | N
             rule = built.get(rkey) if built is not None else None
             if rule is None:
                 element = arm_rule(f)
-                rule = normalize_rule(element["properties"], element["name"],
-                                      Origin("nsgcheck fix", f"/{nsg.name}/{f.get('name', '')}", None))
+                rule = normalizer.rule(element["properties"], element["name"],
+                                       Origin("nsgcheck fix", f"/{nsg.name}/{f.get('name', '')}", None))
                 if built is not None:
                     built[rkey] = rule
             at = first.get(str(f.get("name", "")).lower())
@@ -97,6 +100,18 @@ def apply_fixes(estate: Estate, fixes: Iterable[dict[str, Any]], built: dict | N
     return out
 
 
+def _text(fix: dict[str, Any], built: dict | None) -> str:
+    """The fix as canonical JSON text (what `apply_fixes` compares fixes by), worked out once per
+    fix object across the rounds that share `built` (a round passes the dictionaries of the
+    fixes of the round before again: held there, so that their ids stay theirs)."""
+    if built is None:
+        return json.dumps(fix, sort_keys=True, default=str)
+    hit = built.get(id(fix))
+    if hit is None or hit[0] is not fix:
+        hit = built[id(fix)] = (fix, json.dumps(fix, sort_keys=True, default=str))
+    return hit[1]
+
+
 def _path_nsgs(r: Result) -> set[str]:
     return {ref(str(s.id)) for s in r.path if "nsg" in str(s.kind) and s.id}
 
@@ -107,7 +122,8 @@ def _aligned(before: Sequence[Result], after: Sequence[Result], statuses: list[s
     (None: none). A re-audit of the same subjects gives its results in the same order
     (`AuditRun.again`): taken as they come when every pair is the same finding (the result it
     kept, most of them: by identity alone, with the status it had (`statuses`); or a new one of
-    the same requirement, side, subject and peer: `_new_statuses`); otherwise matched by finding
+    the same requirement, side, subject and peer: `_new_statuses`, or for lists that know their
+    kinds `_known_statuses`, which reads every position per kind); otherwise matched by finding
     id. `memo` (one per verification) keeps the last re-audit when it was taken as it came, with
     its statuses: a result the next one kept from it (by identity) is the same finding with the
     same status, so only the others are read. (The lists given and returned are read only: held,
@@ -123,8 +139,10 @@ def _aligned(before: Sequence[Result], after: Sequence[Result], statuses: list[s
                     now_statuses[i] = after[i].status
                 memo[:] = [(after, now_statuses)]
                 return after, now_statuses
-        new = list(compress(range(n), map(is_not, before, after)))
-        now = _new_statuses(before, after, new, statuses)
+        if knows_kinds(after) and knows_kinds(before):
+            now = _known_statuses(before, after)
+        else:
+            now = _new_statuses(before, after, list(compress(range(n), map(is_not, before, after))), statuses)
         if now is not None:
             memo[:] = [(after, now)]
             return after, now
@@ -134,27 +152,39 @@ def _aligned(before: Sequence[Result], after: Sequence[Result], statuses: list[s
     return matched, [None if r is None else r.status for r in matched]
 
 
+def _known_statuses(before: Sequence[Result], after: Sequence[Result]) -> list[str] | None:
+    """The status of each result of `after`, when each is the same finding as the result of
+    `before` at its position (else None), for lists of one length that know their kinds and
+    subjects (`knows_kinds`): what `_new_statuses` reads, read per kind (each kind's requirement,
+    side and peer as a number) and compared position by position in C-level passes."""
+    kind_of, firsts = kinds_of(before)
+    after_kind_of, ahead = kinds_of(after)
+    same: dict[tuple, int] = {}
+    mine = [same.setdefault(_SAME_KIND(f), len(same)) for f in firsts]
+    theirs = [same.get(_SAME_KIND(a), -1) for a in ahead]
+    if list(map(mine.__getitem__, kind_of)) != list(map(theirs.__getitem__, after_kind_of)):
+        return None
+    now, was = subjects_of(after), subjects_of(before)
+    if not all(map(is_, now, was)) and not all(map(eq, now, was)):
+        return None
+    return list(map(list(map(_STATUS, ahead)).__getitem__, after_kind_of))
+
+
 def _new_statuses(before: Sequence[Result], after: Sequence[Result], new: list[int],
                   statuses: list[str]) -> list[str | None] | None:
     """`statuses` with the status of `after[i]` at each position `i` of `new`, when each such
     result is the same finding as `before[i]` (else None). Results of one kind (`Result.replaced`)
     hold the same requirement, side, peer and status: those are read once per pair of kinds
     (`before`'s, `after`'s) met at a position (a result of no kind is a kind of its own), the
-    subjects per position (by identity first). A re-audit that knows its kinds and subjects
-    (`knows_kinds`) is not read but for a result of each kind."""
+    subjects per position (by identity first). (Lists that know their kinds: `_known_statuses`.)"""
     kind_of, firsts = kinds_of(before)
-    if knows_kinds(after):
-        after_kind_of, ahead = kinds_of(after)
-        kinds: list[Any] = list(map(after_kind_of.__getitem__, new))
-        mine = list(map(subjects_of(after).__getitem__, new))
-    else:
-        picked = list(map(after.__getitem__, new))
-        objects = list(map(dict.get, map(_STATE_OF, picked), repeat("_kind")))
-        if None in objects:
-            objects = [r if kind is None else kind for kind, r in zip(objects, picked)]
-        kinds = list(map(id, objects))
-        ahead = dict(zip(kinds, picked))           # a result of each kind met (`objects` holds them: ids stay theirs)
-        mine = list(map(_SUBJECT, picked))
+    picked = list(map(after.__getitem__, new))
+    objects = list(map(dict.get, map(_STATE_OF, picked), repeat("_kind")))
+    if None in objects:
+        objects = [r if kind is None else kind for kind, r in zip(objects, picked)]
+    kinds = list(map(id, objects))
+    ahead = dict(zip(kinds, picked))           # a result of each kind met (`objects` holds them: ids stay theirs)
+    mine = list(map(_SUBJECT, picked))
     for k, a in set(zip(map(kind_of.__getitem__, new), kinds)):
         if _SAME_KIND(firsts[k]) != _SAME_KIND(ahead[a]):
             return None
