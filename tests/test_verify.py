@@ -615,3 +615,43 @@ def test_findings_are_counted_as_their_distinct_finding_ids():
             want.update(first.replaced(subject=s).finding_id() for s in picked)
         assert len(counted) == len(want)
     check()
+
+
+def test_fixes_replace_the_first_rule_of_their_name_as_a_scan_of_the_rules_finds_it():
+    """Hypothesis: an NSG whose rule names repeat (in any case) and fixes adding and updating
+    rules of those names: `apply_fixes` (first positions worked out at once) gives the rules a
+    plain scan gives: an update replaces the first rule of its name (case-insensitive) in the
+    rules as they stand (an added one too), else it is appended like an add."""
+    from hypothesis import given, settings, strategies as st
+
+    from nsgcheck.loaders.normalize import normalize_rule
+    from nsgcheck.model import NetworkSecurityGroup
+
+    names = ["a", "A", "b", "allow-x", "ALLOW-X"]
+
+    def plain(rules, fixes):
+        out = list(rules)
+        for f in fixes:
+            at = next((i for i, (name, _) in enumerate(out) if name.lower() == f["name"].lower()), None)
+            if f["action"] == "update" and at is not None:
+                out[at] = (f["name"], f["priority"])
+            else:
+                out.append((f["name"], f["priority"]))
+        return out
+
+    @settings(max_examples=100, deadline=None)
+    @given(st.lists(st.sampled_from(names), max_size=6),
+           st.lists(st.tuples(st.sampled_from(names), st.sampled_from(["add", "update"])), min_size=1, max_size=5))
+    def check(rule_names, drawn):
+        rules = tuple(normalize_rule({"priority": 200 + 10 * i, "direction": "Outbound", "access": "Deny",
+                                      "protocol": "*", "sourceAddressPrefix": "*", "destinationAddressPrefix": "*",
+                                      "sourcePortRange": "*", "destinationPortRange": "*"}, name)
+                      for i, name in enumerate(rule_names))
+        estate = Estate()
+        estate.add("nsgs", NetworkSecurityGroup(NSG_A, "nsg-a", rules, ()))
+        fixes = [fix_json(name, 1000 + i, action) for i, (name, action) in enumerate(drawn)]
+        want = plain([(r.name, r.priority) for r in rules], fixes)
+        for built in (None, {}):
+            got = apply_fixes(estate, fixes, built).nsgs[ref(NSG_A)].rules
+            assert [(r.name, r.priority) for r in got] == want
+    check()
