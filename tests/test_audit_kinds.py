@@ -19,7 +19,7 @@ import copy
 from hypothesis import given, settings, strategies as st
 
 from nsgcheck.audit.evaluate import evaluate_all, reevaluate
-from nsgcheck.audit.results import _NOT_SUBJECT, Results, _known as known, finding_id, kinds_of
+from nsgcheck.audit.results import _NOT_SUBJECT, StampedResults, _known as known, finding_id, kinds_of
 from nsgcheck.audit.run import _changed_nsgs
 from nsgcheck.audit.scenario import build_scenario
 from nsgcheck.audit.subjects import find_subjects
@@ -33,12 +33,19 @@ from test_audit_run import CATALOG, _scenario, changes
 
 
 def _assert_known_as_made(results, ev):
-    assert type(results) is Results and results._known is not None     # (known as made, not read when asked)
+    assert type(results) is StampedResults and results._known is not None     # (known as made, not read when asked)
+    kind_of, firsts, subjects = known(results)          # (before any result is made but a first of each kind)
     plain = list(results)
-    planned = ev.plan.out           # the subjects' own requirements' results, then the multi-VM ones
-    assert None not in planned and all(a is b for a, b in zip(plain, planned))
+    planned = ev.plan.out           # the subjects' own requirements' results (or their stamps), then the multi-VM ones
+    assert None not in planned
+    for a, b, s in zip(plain, planned, subjects):
+        if type(b) is not tuple:
+            assert a is b
+        elif b[0].subject is s:          # (a stamp of the result made for this very subject)
+            assert a is b[0]
+        else:                            # (else its copy for this subject, of its kind)
+            assert a == b[0].for_subject(s) and a.__dict__["_kind"] is b[2] and a.subject is s
     assert len(plain) == len(planned) + sum(len(run.results) for run in ev.plan.groups.values())
-    kind_of, firsts, subjects = known(results)
     want_kind_of, want_firsts = kinds_of(plain)
     assert kind_of == want_kind_of
     assert len(firsts) == len(want_firsts) and all(f is w for f, w in zip(firsts, want_firsts))

@@ -371,3 +371,121 @@ def test_a_reports_json_from_results_that_know_their_kinds_is_the_plain_lists():
         assert [json.dumps(r) for r in Report("0", [], {}, {}, results=later).to_json(rows=True)["results"]] == want
         assert later._made is None
     check()
+
+
+def _stamped_lists(draw_results, data):
+    """A `StampedResults` (the audit's results as the evaluator leaves them) and the plain list of
+    the results it stands for: each position a result, a stamp of it for its own subject, or a
+    stamp of it for another subject (equal to one but not the same object among them)."""
+    from hypothesis import strategies as st
+
+    from result_pools import SUBJECTS
+    from nsgcheck.audit.results import result_kind, stamp, stamped_results
+
+    entries, subjects, kinds, plain = [], [], [], []
+    for r in draw_results:
+        how = data.draw(st.integers(0, 2))
+        if how == 0:
+            entries.append(r)
+            subjects.append(r.subject)
+            kinds.append(result_kind(r))
+            plain.append(r)
+            continue
+        entry = (r, *stamp(r))
+        s = r.subject if how == 1 else data.draw(st.sampled_from(SUBJECTS))
+        entries.append(entry)
+        subjects.append(s)
+        kinds.append(entry[2])
+        plain.append(r if s is r.subject else r.for_subject(s))
+    return stamped_results(list(entries), subjects, lambda: kinds), plain, entries, subjects, kinds
+
+
+def test_stamped_results_are_the_results_their_stamps_stand_for():
+    # each position read (in any order, twice) is the stamped result for that position's subject,
+    # kept once made; what the list knows (kinds, subjects, report order, the report's JSON) is
+    # what the plain list gives, read before its copies are made; iterated, it is the plain list
+    import copy
+    import pickle
+
+    from hypothesis import given, settings, strategies as st
+
+    from nsgcheck.audit.results import Report, StampedResults, kinds_of, positions_in_report_order, subjects_of
+
+    fields = [f for f in Result.__dataclass_fields__ if f != "subject"]
+
+    @settings(max_examples=300)
+    @given(pooled_results(), st.data())
+    def check(results, data):
+        lazy, plain, entries, subjects, kinds = _stamped_lists(results, data)
+        n = len(plain)
+        if not n:
+            assert list(lazy) == [] and kinds_of(lazy) == ([], [])
+            return
+        assert type(lazy) is StampedResults and len(lazy) == n
+        want_kind_of, want_firsts = kinds_of(plain)
+        kind_of, firsts = kinds_of(lazy)
+        assert kind_of == want_kind_of and [id(f.__dict__["_kind"]) for f in firsts] == [
+            id(w.__dict__["_kind"]) for w in want_firsts]
+        assert [id(s) for s in subjects_of(lazy)] == [id(r.subject) for r in plain]
+        positions = data.draw(st.lists(st.integers(0, n - 1), max_size=n, unique=True))
+        assert positions_in_report_order(lazy, positions) == positions_in_report_order(plain, positions)
+        want = [json.dumps(r) for r in Report("0", [], {}, {}, results=plain).to_json()["results"]]
+        assert [json.dumps(r) for r in Report("0", [], {}, {}, results=lazy).to_json(rows=True)["results"]] == want
+        made = sum(type(e) is not tuple for e in lazy._entries)
+        assert made <= sum(type(e) is not tuple for e in entries) + len(firsts)   # (a first of each kind at most)
+        got = {}
+        for i in data.draw(st.lists(st.integers(-n, n - 1), max_size=2 * n)):
+            r = lazy[i]
+            assert got.setdefault(i % n, r) is r             # (made once, kept)
+            w = plain[i]
+            assert r.subject is subjects[i] and r.__dict__["_kind"] is kinds[i]
+            assert all(getattr(r, f) is getattr(w, f) for f in fields)
+            assert r.finding_id() == w.finding_id()
+            if type(entries[i]) is not tuple or entries[i][0].subject is subjects[i]:
+                assert r is w                                # (the very result, not a copy)
+        assert list(lazy) == plain and lazy == plain and lazy[:] == plain and list(reversed(lazy)) == plain[::-1]
+        assert all(got[i] is lazy[i] for i in got) and all(r in lazy for r in plain)
+        assert type(copy.copy(lazy)) is list and all(a is b for a, b in zip(copy.copy(lazy), lazy))
+        again = pickle.loads(pickle.dumps(lazy))
+        assert type(again) is list and [r.finding_id() for r in again] == [r.finding_id() for r in plain]
+    check()
+
+
+def test_positions_of_stamped_results_unchanged_are_those_holding_the_same_result():
+    # a position told unchanged (`unchanged_positions`) holds the very result, or the same stamp for
+    # the same subject object in both lists (the same result, made in each): never a stamp for
+    # another subject, equal or not
+    from hypothesis import given, settings, strategies as st
+
+    from result_pools import SUBJECTS
+    from nsgcheck.audit.results import stamped_results, unchanged_positions
+
+    fields = list(Result.__dataclass_fields__)
+
+    @settings(max_examples=300)
+    @given(pooled_results(), st.data())
+    def check(results, data):
+        before, _, entries, subjects, kinds = _stamped_lists(results, data)
+        n = len(entries)
+        if not n:
+            return
+        entries2, subjects2 = list(entries), list(subjects)
+        for i in range(n):
+            how = data.draw(st.integers(0, 3))
+            if how == 1:      # another subject for the same entry
+                subjects2[i] = data.draw(st.sampled_from(SUBJECTS))
+            elif how == 2:    # another result
+                entries2[i] = data.draw(st.sampled_from(results))
+                subjects2[i] = entries2[i].subject
+        after = stamped_results(entries2, subjects2, lambda: kinds)
+        for i in data.draw(st.lists(st.integers(0, n - 1), max_size=n)):      # (some made already)
+            (before, after)[data.draw(st.integers(0, 1))][i]
+        same = unchanged_positions(before, after)
+        assert len(same) == n
+        for i in range(n):
+            if same[i]:
+                a, b = before[i], after[i]
+                assert all(getattr(a, f) is getattr(b, f) for f in fields), i
+        # lists of results are compared by identity
+        assert unchanged_positions(list(before), list(after)) == [a is b for a, b in zip(before, after)]
+    check()

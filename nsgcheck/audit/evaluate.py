@@ -41,7 +41,7 @@ from typing import Any, Callable, Iterable, Sequence
 from nsgcheck.answers import NOT_APPLICABLE, PASS, UNKNOWN, Decision, status_from_shares
 from nsgcheck.audit.destinations import Cap, apply_cap, dns_servers, resolve
 from nsgcheck.audit.requirements import GROUP, SOURCE, TARGET, Requirement, RequirementSet, applies
-from nsgcheck.audit.results import Advisory, Result, Subject, known_results, result_kind, stamp
+from nsgcheck.audit.results import Advisory, Result, Subject, result_kind, stamp, stamped_results
 from nsgcheck.audit.scenario import Scenario
 from nsgcheck.audit.subjects import AuditSubject, Placement
 from nsgcheck.engine.catalog import TagCatalog, base_or_regional, tag_addresses
@@ -351,7 +351,7 @@ def class_key(ev: Evaluator, subj: AuditSubject) -> tuple:
 
 
 #: the steps of a class plan, one per requirement in order: (_DONE, for the target subject?, result,
-#: its `stamp`: state and kind) or (_JOB, for the target side?, group, kind, DNS TCP check (spec,
+#: (the result, its `stamp`: state and kind)) or (_JOB, for the target side?, group, kind, DNS TCP check (spec,
 #: destinations, ports) or None)
 _DONE, _JOB = 0, 1
 
@@ -447,7 +447,7 @@ def _class_plan(ev: Evaluator, subj: AuditSubject, reqs: Sequence[_Req], scenari
         dns = (spec, target, dest.ports) if req.is_dns else None
         steps.append((_JOB, target_side, group, kind, dns))
         n += 1
-    steps = [(*s, *stamp(s[2])) if s[0] == _DONE else s for s in steps]
+    steps = [(*s, (s[2], *stamp(s[2]))) if s[0] == _DONE else s for s in steps]
     return _ClassPlan(steps, n, any(s[1] for s in steps), source_end)
 
 
@@ -461,21 +461,12 @@ def _apply_plan(ev: Evaluator, plan: _ClassPlan, subj: AuditSubject, scenario: S
     tgt = subj.target.address if subj.target is not None else None
     points = (single_v4(src), single_v4(tgt) if plan.target else None)
     append, kind_of, subject_of = out.results.append, out.kinds.append, out.subjects.append
-    new, set_state = _NEW, _SET
     for step in plan.steps:
         who = tsubj if step[1] else subject
         subject_of(who)
-        if step[0] == _DONE:
-            r = step[2]
-            if r.subject is who:
-                append(r)
-            else:       # (`r.for_subject(who)`, from its stamp)
-                state = step[3].copy()
-                state["subject"] = who
-                copy = new(Result)
-                set_state(copy, "__dict__", state)
-                append(copy)
-            kind_of(step[4])
+        if step[0] == _DONE:     # (its stamp: `r.for_subject(who)` made when read, `results.StampedResults`)
+            append(step[3])
+            kind_of(step[3][2])
             continue
         _, target_side, group, kind, dns = step
         source = kind.side == SOURCE
@@ -500,13 +491,14 @@ def plan_subject(ev: Evaluator, subj: AuditSubject, reqs: Sequence[_Req], scenar
 
 def run_jobs(ev: Evaluator, groups: dict[tuple, _Group], out: list[Result | None],
              progress: Callable[[int], None] | None = None, left: list[int] | None = None,
-             kinds: list | None = None) -> None:
+             kinds: list | None = None, stamps: bool = False) -> None:
     """Evaluate each (path, family) once over the union of its jobs' sources; project each job.
     Jobs of one kind whose addresses every piece of the result treats alike (`PathResult.segment`)
     have identical projections: they share one result but for the subject (`Result.for_subject`
     copies, of one kind: `kinds`, when given, gets each job's at its index). With `progress`,
     `left` counts the jobs of each audit subject still to do (one subject is reported when its
-    last job is done)."""
+    last job is done). With `stamps`, `out` gets each job's result as a stamp, (the shared result,
+    its state, kind), made for the job's subject when read (`results.StampedResults`)."""
     if kinds is None:
         kinds = [None] * len(out)
     new, set_state = _NEW, _SET
@@ -562,7 +554,9 @@ def run_jobs(ev: Evaluator, groups: dict[tuple, _Group], out: list[Result | None
                 if hit is None:
                     hit = first_of(seg, kind, subject, address)
             first = hit[0]
-            if first.subject is subject:
+            if stamps:
+                out[index] = hit
+            elif first.subject is subject:
                 out[index] = first
             else:       # (`first.for_subject(subject)`, from its stamp)
                 state = hit[1].copy()
@@ -583,6 +577,8 @@ def dns_tcp_advisories(ev: Evaluator, results: Sequence[Result | None]) -> list[
     seen: set[tuple] = set()
     for spec, flow, subject, label, side, index in ev.dns_checks:
         row = results[index]
+        if type(row) is tuple:      # (a stamp: its result's status)
+            row = row[0]
         if row is None or row.status not in (PASS, UNKNOWN):
             continue
         v = summarize(ev.memo.path(spec, flow), label, cidrs=ev.cidrs)
@@ -1338,7 +1334,7 @@ def evaluate_all(estate: Estate, catalog: Any, requirements: RequirementSet | Se
     ev.env = replace(ev.env, scope=Scope(AddressSet.union_of([vms, *dsts.values()]), vms, protocols, dports))
     ev.memo = PathMemo(ev.env)
 
-    run_jobs(ev, jobs, out.results, progress, left, out.kinds)
+    run_jobs(ev, jobs, out.results, progress, left, out.kinds, stamps=True)
     ev.plan = _Plan(tuple(subjects), tuple(reqs), scenario, jobs, tuple(out.results), out.kinds, out.subjects)
     ev.advisories += dns_tcp_advisories(ev, out.results)
     more: list[Result] = []
@@ -1351,19 +1347,21 @@ def evaluate_all(estate: Estate, catalog: Any, requirements: RequirementSet | Se
 @dataclass
 class _Out:
     """What a run's planning and jobs give, by position: each result of the subjects' own
-    requirements (None until its job is run), its kind (`results.result_kind`) and its subject."""
+    requirements (None until its job is run; a stamp of it: `results.StampedResults`), its kind
+    (`results.result_kind`) and its subject."""
 
-    results: list[Result | None]
+    results: list[Any]
     kinds: list[Any]
     subjects: list[Subject]
 
 
 def _results_of(out: _Out, more: list[Result]) -> list[Result]:
     """The run's results, `out`'s then `more` (multi-VM), knowing their kinds and subjects as they
-    were made (`results.known_results`, worked out when asked): whoever reads them next need not
-    read them all again. (`out` holds no None: every job of the plan is run, in `evaluate_all`, or kept.)"""
-    return known_results(out.results + more, lambda: out.kinds + list(map(result_kind, more)),
-                         lambda: out.subjects + [r.subject for r in more])
+    were made (`results.stamped_results`, worked out when asked): whoever reads them next need not
+    read them all again, and a result `out` holds as a stamp is made when read. (`out` holds no
+    None: every job of the plan is run, in `evaluate_all`, or kept.)"""
+    return stamped_results(out.results + more, out.subjects + [r.subject for r in more],
+                           lambda: out.kinds + list(map(result_kind, more)))
 
 
 @dataclass
@@ -1374,7 +1372,7 @@ class _Plan:
     reqs: tuple[Requirement, ...]
     scenario: Scenario
     jobs: dict[tuple, _Group]
-    out: tuple[Result | None, ...]                  # results of the subjects' own requirements, in order
+    out: tuple[Any, ...]                            # results (or stamps) of the subjects' own requirements, in order
     kinds: list[Any]                                # ... their kinds (`_Out`; read-only)
     who: list[Subject]                              # ... their subjects (read-only)
     groups: dict[str, "_GroupRun"] = field(default_factory=dict)    # per multi-VM requirement
@@ -1442,7 +1440,7 @@ def reevaluate(ev: Evaluator, estate: Estate, changed: frozenset[str]) -> tuple[
     otherwise = _decides_otherwise(ev, estate, changed)
     out = _Out(list(plan.out), list(plan.kinds), plan.who)
     run_jobs(again, {k: g for k, g in plan.jobs.items() if _changes_path(g, otherwise)}, out.results,
-             kinds=out.kinds)
+             kinds=out.kinds, stamps=True)
     again.plan = _Plan(plan.subjects, plan.reqs, plan.scenario, plan.jobs, tuple(out.results), out.kinds, plan.who)
     more: list[Result] = []
     for req in plan.reqs:

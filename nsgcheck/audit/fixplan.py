@@ -21,7 +21,7 @@ from operator import attrgetter
 from typing import Any, Iterable
 
 from nsgcheck.audit.results import (FAIL, PARTIAL, Result, Results, kinds_of, knowing_kinds, origin_json,
-                                    positions_in_report_order, replaced_at)
+                                    positions_in_report_order, replaced_at, subjects_of)
 from nsgcheck.estate import Estate
 from nsgcheck.model import NetworkSecurityGroup, Origin, SecurityRule, Unknown, ref
 from nsgcheck.values.addresses import AddressError, parse_cidr
@@ -512,6 +512,7 @@ def plan_fix_groups(results: Iterable[Result], estate: Estate) -> tuple[Results,
     # Results of one kind (`Result.replaced`) hold the same objects in every field but the
     # subject: what planning reads of them but the subject is read once per kind.
     kind_of, firsts = kinds_of(results)
+    subjects = subjects_of(results)        # (each result's subject: the results are read where planned only)
     allocation = Allocation(relied_on=_allows_in(list(map(_DECIDED_BY, firsts))))
     problem = [f.status in _PROBLEMS for f in firsts]
     # a group's members (all its results' subjects, passing or not) are read for the groups with a
@@ -520,7 +521,7 @@ def plan_fix_groups(results: Iterable[Result], estate: Estate) -> tuple[Results,
     group = [f.side == "group" and f.destination in planned_groups for f in firsts]
     groups: dict[str, set[str]] = {}
     for i in compress(range(len(results)), map(group.__getitem__, kind_of)):
-        address = results[i].subject.address
+        address = subjects[i].address
         if address:
             groups.setdefault(firsts[kind_of[i]].destination, set()).add(address)
     # problems in report order (the order of the others does not matter: they get no fixes)
@@ -553,7 +554,7 @@ def plan_fix_groups(results: Iterable[Result], estate: Estate) -> tuple[Results,
             hit = same_as.get(key)
             if keys[k] is not None:
                 hits[k] = hit
-        if hit is not None and (not hit[1] or _still_chosen(hit[1], results[i].subject.address, allocation)):
+        if hit is not None and (not hit[1] or _still_chosen(hit[1], subjects[i].address, allocation)):
             fixes = hit[0]
         else:
             r = results[i]

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import repeat
-from operator import add, attrgetter, mul
+from itertools import compress, repeat
+from operator import add, and_, attrgetter, is_, mul
 from typing import Any, Callable, Iterable, Iterator
 
 from nsgcheck.answers import (FAIL, NOT_APPLICABLE, PARTIAL, PASS, UNKNOWN, Advisory, Decision,  # noqa: F401
@@ -539,7 +539,36 @@ def _copies(results: "Sequence[Result]", positions: "list[int]", update: dict[st
     return copies
 
 
-class LaterResults(Sequence):
+class _ReadOnlyResults(Sequence):
+    """A read-only list of results made when read: `_items()` gives them as a list (made then)."""
+
+    __slots__ = ()
+
+    def _items(self) -> list[Result]:
+        raise NotImplementedError
+
+    def __iter__(self) -> Iterator[Result]:
+        return iter(self._items())
+
+    def __reversed__(self) -> Iterator[Result]:
+        return reversed(self._items())
+
+    def __contains__(self, value: Any) -> bool:
+        return value in self._items()
+
+    def __eq__(self, other: Any) -> bool:
+        return list(self._items()) == (list(other) if isinstance(other, (list, _ReadOnlyResults)) else other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(list(self._items()))
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        return list, (list(self._items()),)
+
+
+class LaterResults(_ReadOnlyResults):
     """`replaced_later`'s list: the results of `replaced_at` made when first read (`__iter__`,
     an index, a comparison); until then what it knows (`_known`, `_ranks`, as a `Results`
     keeps them) is read without them. Read-only; copies and pickles are plain lists."""
@@ -569,29 +598,84 @@ class LaterResults(Sequence):
     def __getitem__(self, i: Any) -> Any:
         return self._items()[i]
 
-    def __iter__(self) -> Iterator[Result]:
-        return iter(self._items())
 
-    def __reversed__(self) -> Iterator[Result]:
-        return reversed(self._items())
+class StampedResults(_ReadOnlyResults):
+    """The audit's own results as the evaluator leaves them (`stamped_results`): at each position
+    a result, or a stamp of one, (a result, its `stamp`: state and kind), for that position's
+    subject. A stamp's result (the stamped result itself when it is about that subject, else a
+    copy of its state with the subject set: what `Result.for_subject` gives) is made when its
+    position is first read, and kept; iterating makes all of them. What the list knows
+    (`_known`, `_ranks`, as a `Results` keeps them) is read without them (hundreds of thousands
+    of copies a report written per kind never reads). Read-only; copies and pickles are plain
+    lists."""
 
-    def __contains__(self, value: Any) -> bool:
-        return value in self._items()
+    __slots__ = ("_known", "_ranks", "_entries", "_subjects", "_stamps")
 
-    def __eq__(self, other: Any) -> bool:
-        return list(self._items()) == (list(other) if isinstance(other, (list, LaterResults)) else other)
+    def __init__(self, entries: "list[Any]", subjects: "list[Subject]", kinds: "Callable[[], list[_Kind]]"):
+        self._entries = entries
+        self._subjects = subjects
+        self._ranks: dict[int, int] | None = None
+        self._stamps = True        # whether some entry may be a stamp still
 
-    __hash__ = None  # type: ignore[assignment]
+        def knows() -> tuple[list[int], list[Result], list[Subject]]:
+            return (*_numbered(kinds(), self), subjects)
+        self._known: Any = knows
 
-    def __repr__(self) -> str:
-        return repr(list(self._items()))
+    def _items(self) -> list[Result]:
+        entries = self._entries
+        if self._stamps:
+            subjects = self._subjects
+            for i in compress(range(len(entries)), map(isinstance, entries, repeat(tuple))):
+                entries[i] = _stamped(entries[i], subjects[i])
+            self._stamps = False
+        return entries
 
-    def __reduce_ex__(self, protocol: Any) -> Any:
-        return list, (list(self._items()),)
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return self._items()[i]
+        entry = self._entries[i]
+        if type(entry) is tuple:
+            entry = self._entries[i] = _stamped(entry, self._subjects[i])
+        return entry
+
+
+def _stamped(entry: "tuple[Result, dict[str, Any], _Kind]", subject: Subject) -> Result:
+    """A stamp's result for `subject` (`StampedResults`)."""
+    first = entry[0]
+    if first.subject is subject:
+        return first
+    state = entry[1].copy()
+    state["subject"] = subject
+    copy = _NEW(Result)
+    _SET(copy, "__dict__", state)
+    return copy
+
+
+def stamped_results(entries: "list[Any]", subjects: "list[Subject]",
+                    kinds: "Callable[[], list[_Kind]]") -> StampedResults:
+    """The results `entries` hold (each a result, or a stamp `(result, *stamp(result))` of one for
+    that position's subject: `StampedResults`), knowing their kinds and subjects from where they
+    were made, as `known_results` does: `kinds()[i]` is the kind of the result at `i`,
+    `subjects[i]` its subject."""
+    return StampedResults(entries, subjects, kinds)
+
+
+def unchanged_positions(before: "Sequence[Result]", after: "Sequence[Result]") -> list[bool]:
+    """For lists of one length: whether each position of `after` holds the very result `before`
+    holds there (by identity), told for `StampedResults` without making their results: the same
+    entry for the same subject (a result made from it in one and not yet in the other counts as
+    changed)."""
+    if type(before) is StampedResults and type(after) is StampedResults:
+        return list(map(and_, map(is_, before._entries, after._entries),
+                        map(is_, before._subjects, after._subjects)))
+    return list(map(is_, before, after))
 
 
 #: the lists that may know their kinds and subjects (`_known`)
-_KNOWING = (Results, LaterResults)
+_KNOWING = (Results, LaterResults, StampedResults)
 
 
 def in_report_order(results: "Sequence[Result]") -> list[Result]:
