@@ -511,3 +511,55 @@ def test_a_rules_name_is_what_rule_name_gives(name):
     """`Normalizer.rule` reads a plain name itself (no '/': stripped only): the name `rule_name`
     gives, for names with spaces, prefixes and slashes, and for values that are not names."""
     assert Normalizer().rule({"priority": 100}, name).name == rule_name(name)
+
+
+_LISTED_ADDRESSES = ["*", "VirtualNetwork", "Storage.EastUS", "10.0.0.0/8", "10.0.0.1/8", "10.1.2.3", "bad tag", "",
+                     " Internet ", _Text("Storage"), _Text("10.0.0.0/8"), 7, 1, True, 1.0, None, ["10.0.0.0/8"],
+                     {"id": "x"}, Unknown("not evaluated")]
+_LISTED_PORTS = ["*", "443", "0443", "80-90", "90-80", "65536", "", "x", _Text("443"), 443, 1, True, 1.0, "1", None,
+                 ["22"], Unknown("not evaluated")]
+#: lists that meet again with other types of equal elements, or with other fields beside them
+_ADDRESS_LISTS = [["10.0.0.0/8", "Storage.EastUS"], [_Text("10.0.0.0/8"), "Storage.EastUS"], ["VirtualNetwork"], [1],
+                  [True], [1.0], ["*", ""], ["*", "*"], []]
+_PORT_LISTS = [["443", "80-90"], [_Text("443"), "80-90"], ["22"], [1], [True], [1.0], ["1"], ["*", ""], []]
+#: what may stand beside a plural list on its side: mostly nothing (absent, or another spelling of absent)
+_LISTED_BESIDE = st.sampled_from([_DROP] * 6 + [None, "", [], "*", "10.0.0.0/8", 0, Unknown("x")])
+
+
+@st.composite
+def listed_rule_props(draw):
+    """Rules whose sides are mostly plural lists alone (the usual way to list several values),
+    of texts that repeat across rules, beside singular and ASG fields that are mostly absent."""
+    props = {"priority": 100, "direction": "Inbound", "access": "Allow", "protocol": "Tcp"}
+    for side in ("source", "destination"):
+        for singular, plural, lists, pool in (
+                (f"{side}AddressPrefix", f"{side}AddressPrefixes", _ADDRESS_LISTS, _LISTED_ADDRESSES),
+                (f"{side}PortRange", f"{side}PortRanges", _PORT_LISTS, _LISTED_PORTS)):
+            props[plural] = draw(st.sampled_from(lists) | st.lists(st.sampled_from(pool), max_size=3))
+            props[singular] = draw(_LISTED_BESIDE)
+        props[f"{side}ApplicationSecurityGroups"] = draw(st.sampled_from([_DROP, _DROP, _DROP, None, [],
+                                                                          [{"id": _ASG + "web"}], [{"id": _ASG + "db"}]]))
+    for key in draw(st.lists(st.sampled_from(list(props)), max_size=2, unique=True)):
+        props[key] = draw(st.sampled_from([_DROP, "*", ("443",), "22"]))
+    return {k: v for k, v in props.items() if v is not _DROP}
+
+
+@settings(max_examples=300)
+@given(st.lists(listed_rule_props(), min_size=1, max_size=16), st.booleans())
+def test_remembered_plural_lists_give_the_rules_a_fresh_normalizer_gives(props_list, effective):
+    """A plural list alone on its side is remembered by its texts (`_listed_addresses`,
+    `_listed_ports`): every rule, first met or met again, equals (fields, problems and their paths,
+    the types of its fields) the rule built with nothing remembered, also when a singular value or
+    ASGs stand beside the list, or the list holds values of other types that compare equal to a
+    remembered text (`1`, `true`, `1.0`, a string of another class) or cannot be hashed."""
+    shared = Normalizer()
+    origin = Origin("f.json", "/r")
+    for i, props in enumerate(props_list * 2):   # each rule twice: once more from what is remembered
+        props = {k: list(v) if type(v) is list else v for k, v in props.items()}   # (no list shared by two rules)
+        got = shared.rule(props, f"r{i}", origin, effective=effective)
+        want = normalize_rule(props, f"r{i}", origin, effective=effective)
+        assert got == want
+        assert [(str(p), type(p), p.path) for p in got.problems] == [(str(p), type(p), p.path) for p in want.problems]
+        assert [type(getattr(got, f.name)) for f in fields(SecurityRule)] == \
+            [type(getattr(want, f.name)) for f in fields(SecurityRule)]
+        assert got == SecurityRule(**{f.name: getattr(got, f.name) for f in fields(SecurityRule)})

@@ -257,3 +257,23 @@ def test_placements_made_at_once_are_the_data_classes():
     assert [getattr(new_placement(**p), f.name) for f in dataclasses.fields(Placement)] == list(p.values())
     with pytest.raises(TypeError):
         new_placement(address_text="x", address=p["address"])
+
+
+_BOUNDS = st.integers(0, 40) | st.sampled_from([0, 2 ** 32 - 1])
+
+
+def _address_set(pairs, v6=()):
+    from nsgcheck.values.addresses import AddressSet
+
+    return AddressSet.from_intervals([(min(a, b), max(a, b)) for a, b in pairs], [(min(a, b), max(a, b)) for a, b in v6])
+
+
+@given(st.lists(st.tuples(_BOUNDS, _BOUNDS), max_size=3), st.lists(st.tuples(_BOUNDS, _BOUNDS), max_size=1),
+       st.lists(st.tuples(_BOUNDS, _BOUNDS), max_size=5))
+def test_an_address_fits_a_subnet_as_the_set_test_says(ip, ip6, rng):
+    """`_fits` (a VM's one address or network against a subnet's range, by one binary search) is
+    `ip <= rng`, for one interval and for any other set (several intervals, IPv6 beside)."""
+    from nsgcheck.audit.subjects import _fits
+
+    a, r = _address_set(ip, ip6), _address_set(rng)
+    assert _fits(a, r) == (a <= r)

@@ -10,6 +10,7 @@ the same private address when it fits, else anywhere in that subnet.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from typing import Any
 
 from dataclasses import dataclass, field
@@ -68,6 +69,7 @@ new_placement = maker(Placement)
 new_audit_subject = maker(AuditSubject)
 _new_outbound = quick(VmOutbound)
 _EMPTY = AddressSet.empty()
+_INF = float("inf")
 
 
 def _text(v: object) -> str | None:
@@ -299,7 +301,7 @@ def _target_placement(estate: Estate, scenario: Scenario, source_subnet: Subnet 
             reasons.append(f"static recovery IP {static!r}: {exc}")
     elif isinstance(static, Unknown):
         reasons.append(f"static recovery IP of the replicated item not determined: {static}")
-    if ip is not None and ip and ip <= rng:
+    if ip is not None and ip and _fits(ip, rng):
         addr, text = ip, ip_text or str(ip)
         notes.append(f"after failover keeps {text} in target subnet {subnet.name}")
     else:
@@ -321,6 +323,19 @@ def _target_placement(estate: Estate, scenario: Scenario, source_subnet: Subnet 
                          nic_nsg_id=nic_nsg, subnet_nsg_id=side.nsg_id, route_table_id=side.route_table_id, asg_ids=(),
                          asgs_unknown=True, region=side.region, unknown=tuple(reasons), notes=tuple(notes),
                          outside="", outbound=outbound), ""
+
+
+def _fits(ip: AddressSet, rng: AddressSet) -> bool:
+    """`ip <= rng`: for one IPv4 address or network (one interval; a VM's address) the interval of
+    `rng` that starts at or before it holds all of it (canonical intervals: disjoint, non-adjacent);
+    anything else by the set test."""
+    v4 = ip.v4
+    if len(v4) != 1 or ip.v6:
+        return ip <= rng
+    lo, hi = v4[0]
+    ranges = rng.v4
+    k = bisect_right(ranges, (lo, _INF)) - 1
+    return k >= 0 and hi <= ranges[k][1]
 
 
 def _target_side(estate: Estate, scenario: Scenario, subnet: Subnet, vnet_id: str, families: tuple[int, ...],
@@ -528,7 +543,9 @@ def find_subjects(estate: Estate, scenario: Scenario) -> tuple[list[AuditSubject
     # NICs a VM lists: a template names them on the VM only (a NIC's virtualMachine is read-only)
     nic_keys = {n: ref(n) for vm in estate.vms.values() for n in vm.nic_ids if isinstance(n, str)}
     of_vms = set(nic_keys.values())
-    for vid, vm in sorted(estate.vms.items()):
+    vms = estate.vms
+    for vid in sorted(vms):   # (the keys alone: distinct, so in the order of the items)
+        vm = vms[vid]
         others = tuple(_nic_name(estate, n) for n in vm.nic_ids[1:]) if len(vm.nic_ids) > 1 else ()
         nic = estate.nics.get(nic_keys[vm.nic_ids[0]]) if vm.nic_ids else None
         if nic is None:

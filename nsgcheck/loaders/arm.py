@@ -532,6 +532,10 @@ class _Expander:
         few properties, and a value it reads being unknown makes the verdicts it decides unknown.
         `ptr`: a pointer or a walk position (see `value`)."""
         try:
+            kind = type(node)
+            if kind is dict or kind is list:   # (what `value` does for them, one call less per property)
+                out = self._tree(node, scope, ctx, ptr)
+                return node if out is None else out
             return self.value(node, scope, ctx, ptr)
         except LoaderError as e:
             ptr = _pointer(ptr)
@@ -841,12 +845,17 @@ _RESOURCE_KEYWORDS = ("existing", "copy", "condition", "type", "name", "location
 
 def _scalars(d: dict) -> bool:
     """Whether every value of `d` is a literal scalar: a string that is not an expression (nor an
-    escaped bracket), a number, a boolean or null (`Expander._tree` has nothing to do in it)."""
+    escaped bracket), a number, a boolean or null, or a list of such strings (an NSG rule's plural
+    field): `Expander._tree` has nothing to do in it."""
     for x in d.values():
         kind = type(x)
         if kind is str:
             if x[:1] == "[":
                 return False
+        elif kind is list:
+            for y in x:
+                if y.__class__ is not str or y[:1] == "[":
+                    return False
         elif kind is not int and kind is not bool and x is not None:
             return False
     return True

@@ -376,6 +376,10 @@ class Normalizer:
         #: (side, effective, singular, plural, ASG ids as written) -> a side without problems
         self._sides: dict[tuple[Any, ...], tuple[tuple[AddressToken, ...], tuple[str, ...]]] = {}
         self._ports: dict[tuple[Any, ...], PortSet] = {}
+        #: a plural field's texts -> the side they make alone (no singular value, no ASGs beside them),
+        #: for lists of plain strings that make one without problems (addresses and ports apart)
+        self._listed_addresses: dict[tuple[str, ...], tuple[tuple[AddressToken, ...], tuple[str, ...]]] = {}
+        self._listed_ports: dict[tuple[str, ...], PortSet] = {}
         #: port token -> PortSet for tokens valid alone (a valid token's set does not depend on the side)
         self._valid_ports: dict[str, PortSet] = {}
 
@@ -437,7 +441,49 @@ class Normalizer:
                 port = int(one)   # one port, as parse_port_token reads it
                 hit = self._valid_ports[one] = PortSet(((port, port),))
                 return hit
-        return self.ports(_union(props, singular, plural, problems, repeated_ok), what, problems, singular)
+        result = self.ports(_union(props, singular, plural, problems, repeated_ok), what, problems, singular)
+        if result.__class__ is PortSet:
+            texts = self._texts(many, one)
+            if texts is not None:
+                self._listed_ports[texts] = result
+        return result
+
+    def _quick_side(self, props: Mapping[str, Any], singular: str, plural: str, asg_key: str
+                    ) -> tuple[AddressToken, ...] | None:
+        """The address tokens of a side written as one remembered valid value alone, or as a
+        remembered plural list alone (see `_listed_addresses`); None: ask `addresses` (which
+        remembers both once worked out)."""
+        one, many = props.get(singular), props.get(plural)
+        if many is None:
+            return self._valid.get(one) if one.__class__ is str and props.get(asg_key) is None else None
+        if many.__class__ is not list or one is not None or props.get(asg_key) is not None:
+            return None
+        try:
+            hit = self._listed_addresses.get(tuple(many))
+        except TypeError:   # an unhashable element (an object, a list): not an address anyway
+            return None
+        return None if hit is None else hit[0]
+
+    def _quick_ports(self, props: Mapping[str, Any], singular: str, plural: str) -> PortSet | None:
+        """The ports of a side written as one remembered valid token alone, or as a remembered
+        plural list alone (see `_listed_ports`); None: ask `side_ports` (which remembers both)."""
+        one, many = props.get(singular), props.get(plural)
+        if many is None:
+            return self._valid_ports.get(one) if one.__class__ is str else None
+        if many.__class__ is not list or one is not None:
+            return None
+        try:
+            return self._listed_ports.get(tuple(many))
+        except TypeError:
+            return None
+
+    @staticmethod
+    def _texts(many: Any, one: Any, *others: Any) -> tuple[str, ...] | None:
+        """`many` as a tuple when it is a list of plain strings alone on its side (`one` and `others`
+        absent, as None), the key of `_listed_addresses` / `_listed_ports`; else None."""
+        if many.__class__ is not list or one is not None or any(o is not None for o in others):
+            return None
+        return tuple(many) if all(v.__class__ is str for v in many) else None
 
     def addresses(self, props: Mapping[str, Any], side: str, problems: list[str], repeated_ok: bool
                   ) -> tuple[tuple[AddressToken, ...] | Unknown, tuple[str, ...]]:
@@ -459,6 +505,9 @@ class Normalizer:
             if len(problems) == before and not isinstance(tokens, Unknown) \
                     and all(t.unknown is None for t in tokens):
                 self._sides[key] = (tokens, asgs)
+                texts = self._texts(many, one, asg_field)
+                if texts is not None:
+                    self._listed_addresses[texts] = (tokens, asgs)
             return tokens, asgs
         return self._addresses(props, side, problems, repeated_ok)
 
@@ -516,7 +565,14 @@ class Normalizer:
             one = props.get("destinationPortRange")
             dports = valid_ports.get(one) if one.__class__ is str else None
         else:
-            src = dst = sports = dports = None
+            # per side: a remembered singular value alone, or a remembered plural list alone (the usual
+            # way to list several values)
+            src = self._quick_side(props, "sourceAddressPrefix", "sourceAddressPrefixes",
+                                   "sourceApplicationSecurityGroups")
+            dst = self._quick_side(props, "destinationAddressPrefix", "destinationAddressPrefixes",
+                                   "destinationApplicationSecurityGroups")
+            sports = self._quick_ports(props, "sourcePortRange", "sourcePortRanges")
+            dports = self._quick_ports(props, "destinationPortRange", "destinationPortRanges")
         if src is None:
             src, src_asgs = self.addresses(props, "source", problems, effective)
         else:
