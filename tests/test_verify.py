@@ -517,7 +517,7 @@ def test_re_audit_results_are_matched_as_pair_by_pair_comparison_matches_them():
     for several subjects) or each of its own."""
     from hypothesis import example, given, settings, strategies as st
 
-    from nsgcheck.audit.results import knowing_kinds
+    from nsgcheck.audit.results import StampedResults, knowing_kinds, result_kind, stamp, stamped_results
     from nsgcheck.fixes.verify import _aligned
 
     names = ["a", "b", "c"]
@@ -542,6 +542,23 @@ def test_re_audit_results_are_matched_as_pair_by_pair_comparison_matches_them():
             matched = [by_id.get(r.finding_id()) for r in before]
         return matched, [None if r is None else r.status for r in matched]
 
+    stamps: dict = {}
+
+    def stamped(results):
+        """The results as a `StampedResults`: a result of a base's kind as a stamp of the base (one
+        per result object, as a kept result keeps its entry), the others as they are."""
+        if isinstance(results, StampedResults):
+            return results
+        of_kind = {id(b.__dict__["_kind"]): b for b in bases.values() if "_kind" in b.__dict__}
+        entries = []
+        for r in results:
+            base = of_kind.get(id(r.__dict__.get("_kind")))
+            if base is None:
+                entries.append(r)
+            else:
+                entries.append(stamps.setdefault(id(r), (r, (base, *stamp(base))))[1])
+        return stamped_results(entries, [r.subject for r in results], lambda: [result_kind(r) for r in results])
+
     # each position: the audit's own result, the last re-audit's result there ("last"), or a new
     # one of (a finding, a status, a requirement)
     pick = st.one_of(st.just(None), st.just("last"), st.tuples(st.integers(0, 2), st.sampled_from(["pass", "fail"]),
@@ -562,9 +579,10 @@ def test_re_audit_results_are_matched_as_pair_by_pair_comparison_matches_them():
     @example([[("new", 0, "pass", "R"), ("new", 1, "pass", "Q"), None]], True, True)
     @given(st.lists(st.lists(pick, min_size=2, max_size=3).map(
         lambda p: [("new", *x) if isinstance(x, tuple) else ("last",) if x else None for x in p]),
-                    min_size=1, max_size=4), st.booleans(), st.booleans())
+                    min_size=1, max_size=4), st.booleans(), st.sampled_from([False, True, "stamped"]))
     def check(rounds, kinded, known):
         bases.clear()
+        stamps.clear()
         before = [make(n, s, "R", kinded) for n, s in zip(names, ["fail", "pass", "fail"])]
         statuses = [r.status for r in before]
         memo: list = []
@@ -574,7 +592,9 @@ def test_re_audit_results_are_matched_as_pair_by_pair_comparison_matches_them():
                      make(names[p[1]], p[2], p[3], kinded) if len(p) > 1 else make(names[i], "pass", "R", kinded)
                      for i, p in enumerate(picks)]
             last = after
-            if known:       # (lists that know their kinds and subjects, as the audit's and its re-audits' do)
+            if known == "stamped":      # (as the evaluator leaves them: kinded results as stamps)
+                before, after = stamped(before), stamped(after)
+            elif known:       # (lists that know their kinds and subjects, as the audit's and its re-audits' do)
                 before, after = knowing_kinds(before), knowing_kinds(after)
             got, got_statuses = _aligned(before, after, statuses, memo)
             want, want_statuses = plain(before, after)
@@ -621,7 +641,8 @@ def test_fixes_replace_the_first_rule_of_their_name_as_a_scan_of_the_rules_finds
     """Hypothesis: an NSG whose rule names repeat (in any case) and fixes adding and updating
     rules of those names: `apply_fixes` (first positions worked out at once) gives the rules a
     plain scan gives: an update replaces the first rule of its name (case-insensitive) in the
-    rules as they stand (an added one too), else it is appended like an add."""
+    rules as they stand (an added one too), else it is appended like an add; and so in rounds
+    that share what they keep (`built`)."""
     from hypothesis import given, settings, strategies as st
 
     from nsgcheck.loaders.normalize import normalize_rule
@@ -654,4 +675,9 @@ def test_fixes_replace_the_first_rule_of_their_name_as_a_scan_of_the_rules_finds
         for built in (None, {}):
             got = apply_fixes(estate, fixes, built).nsgs[ref(NSG_A)].rules
             assert [(r.name, r.priority) for r in got] == want
+        # rounds sharing `built` (its first positions per NSG kept): each round as a scan of its own
+        built = {}
+        for k in sorted({1, len(fixes) // 2, len(fixes) - 1, len(fixes)} - {0}):
+            got = apply_fixes(estate, fixes[:k], built).nsgs[ref(NSG_A)].rules
+            assert [(r.name, r.priority) for r in got] == plain([(r.name, r.priority) for r in rules], fixes[:k]), k
     check()
