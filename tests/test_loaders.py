@@ -191,6 +191,29 @@ def test_a_loaded_estate_is_left_in_the_collectors_oldest_generation(tmp_path):
             gc.freeze()
 
 
+def test_what_a_load_read_lives_as_long_as_the_estate(tmp_path):
+    """The parsed documents and the resources made from them stay with the estate (freeing them object
+    by object is a tenth of a large template's load, which a run that ends without freeing never
+    pays); they take no part in the estate's equality or its repr, and merging estates keeps both."""
+    import json
+
+    from nsgcheck.loaders.raw import RawResource
+
+    f = tmp_path / "t.json"
+    f.write_text(_ONE_NSG)
+    estate = load_paths([f])
+    docs = [k for k in estate.kept if isinstance(k, dict)]
+    raws = [r for k in estate.kept if isinstance(k, list) for r in k]
+    assert docs == [json.loads(_ONE_NSG)]
+    assert [r.name for r in raws] == ["nsg"] and all(isinstance(r, RawResource) for r in raws)
+    assert estate == Estate(nsgs=estate.nsgs, findings=estate.findings, inputs=estate.inputs)
+    assert "kept" not in repr(estate)
+    other = load_paths([f])
+    n = len(estate.kept)
+    estate.merge(other)
+    assert len(estate.kept) == n + len(other.kept)
+
+
 def test_objects_a_program_keeps_frozen_stay_frozen(tmp_path):
     """A program that froze objects (gc.freeze, e.g. before forking) finds them frozen after a load."""
     import gc

@@ -134,6 +134,7 @@ def load_document(doc: Any, file: str, linemap: Any = None, parameters: Iterable
     estate.findings += findings
     if raws:
         rest.convert(raws, estate, defer)
+        estate.kept.append(raws)
     return estate
 
 
@@ -180,7 +181,9 @@ def load_file(path: str | Path, parameters: Iterable[str | Path] = (),
     file = str(path)
     doc, linemap = jsonpos.load_json(path, max_bytes)
     try:
-        return load_document(doc, file, linemap, parameters, overrides, defer)
+        estate = load_document(doc, file, linemap, parameters, overrides, defer)
+        estate.kept.append(doc)
+        return estate
     except NsgcheckError as e:
         if not e.file:
             e.file = file
