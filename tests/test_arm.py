@@ -902,19 +902,64 @@ def test_values_used_as_parsed_expand_exactly_as_copied_ones(props):
                      "name": "nsg", "properties": props}], parameters={"p": {"type": "string", "defaultValue": "v"}},
                    variables={"v": "w"})
 
-    def outcome():
-        parsed = json.loads(json.dumps(doc))
-        try:
-            exp = expand(parsed)
-        except NsgcheckError as e:
-            return ("error", str(e), e.pointer)
-        assert parsed == doc
-        return ([(r.name, r.properties, repr(r.extra)) for r in exp.resources],
-                [(f.message, f.origin) for f in exp.findings])
-
-    fast = outcome()
+    fast = _outcome(doc)
     with mock.patch.object(arm._Expander, "value", _copying_value):
-        assert outcome() == fast
+        assert _outcome(doc) == fast
+
+
+def _outcome(doc: dict) -> Any:
+    """What expanding (a copy of) `doc` gives: each resource's id, name, properties and extra, and the
+    findings with their origins; or the error and its pointer. The parsed template is left as it was."""
+    parsed = json.loads(json.dumps(doc))
+    try:
+        exp = expand(parsed)
+    except NsgcheckError as e:
+        return ("error", str(e), e.pointer)
+    assert parsed == doc
+    return ([(r.id, r.name, r.properties, repr(r.extra)) for r in exp.resources],
+            [(f.message, f.origin) for f in exp.findings])
+
+
+_REFERENCES = ["[resourceId('Microsoft.Network/networkSecurityGroups', 'a')]",
+               "[resourceId('Microsoft.Network/networkSecurityGroups', 'b')]",
+               "[resourceId('Microsoft.Network/virtualNetworks/subnets', 'v', 's')]",
+               "[resourceId('other-rg', 'Microsoft.Network/networkSecurityGroups', 'a')]",
+               "[concat('x', 'y')]", "[toLower('AB')]", "[parameters('p')]", "[[literal]", "[concat(]", "[", "plain"]
+_REFERENCE_OBJECTS = st.builds(lambda k, v: {k: v}, st.sampled_from(["id", "id", "Id", "copy"]),
+                               st.sampled_from(_REFERENCES[:2] * 3 + _REFERENCES) | st.sampled_from([1, None, [], {}]))
+_REFERENCE_PROPS = st.dictionaries(
+    st.sampled_from(["networkSecurityGroup", "subnet", "ipConfigurations", "x"]),
+    _REFERENCE_OBJECTS | st.lists(_REFERENCE_OBJECTS | st.dictionaries(st.sampled_from(["subnet", "n"]),
+                                                                       _REFERENCE_OBJECTS, max_size=2), max_size=3),
+    max_size=3)
+
+
+@given(st.lists(st.tuples(st.sampled_from([None, "rg-1", "rg-2"]), st.sampled_from([None, None, "sub-1"]),
+                          st.sampled_from(["inner", None]), _REFERENCE_PROPS), min_size=1, max_size=8))
+def test_references_met_again_expand_as_the_plain_walk_does(resources):
+    """An object of one key and an expression (a reference, {"id": "[resourceId(...)]"}) is made
+    once per key, expression and scope (`_Expander.refs`) and shared: every resource, in deployments
+    to other resource groups and subscriptions (inner and outer scope), expands to what rebuilding
+    every value gives (values, findings, errors and their pointers)."""
+    from unittest import mock
+
+    from nsgcheck.loaders import arm
+
+    top = []
+    for rg, sub, scope, props in resources:
+        res = {"type": "Microsoft.Network/networkInterfaces", "apiVersion": "2023-04-01", "name": "nic",
+               "properties": props}
+        where = {k: v for k, v in (("resourceGroup", rg), ("subscriptionId", sub)) if v}
+        top.append(inner_deployment(scope, template([res], parameters={"p": {"type": "string"}}), **where)
+                   if where or scope else res)
+    doc = template(top, parameters={"p": {"type": "string", "defaultValue": "v"}})
+
+    fast = _outcome(doc)
+    with mock.patch.object(arm._Expander, "value", _copying_value), \
+            mock.patch.object(arm._Expander, "_reference", lambda self, node, ctx: None), \
+            mock.patch.object(arm._Expander, "_tree",
+                              lambda self, node, scope, ctx, at: _copying_value(self, node, scope, ctx, arm._pointer(at))):
+        assert _outcome(doc) == fast
 
 
 # ------------------------------------------------------------------ locator: a whole array at once

@@ -403,6 +403,11 @@ class _Expander:
         self.copies = 0
         #: every scope made, released once the template is expanded (`release`)
         self.scopes: list[_Scope] = []
+        #: (key, expression, subscription, resource group, symbolic) -> the object {key: value} an
+        #: object of that one key and expression gives where `Evaluator.known` gives the value (a
+        #: reference to another resource): made once, shared by every resource writing it (as the
+        #: parts without expressions are shared with the parsed template)
+        self.refs: dict[tuple, dict[str, Any]] = {}
 
     def release(self) -> ArmExpansion:
         """The expansion, with the reference cycles of evaluation broken (a scope's evaluation
@@ -487,24 +492,26 @@ class _Expander:
                 if new is None:
                     new = self.ev.string(v, ctx.at(_pointer((at, k))))
             elif kind is dict or kind is list:
-                if kind is dict:
-                    # an object of literal scalars (an NSG rule's properties), or of literal scalars and
-                    # such objects (a rule: its name and properties): nothing to do
-                    for w in v.values():
-                        wkind = type(w)
-                        if wkind is str:
-                            if w[:1] == "[":
-                                break
-                        elif wkind is dict:
-                            if not _scalars(w):
-                                break
-                        elif wkind is not int and wkind is not bool and w is not None:
-                            break
-                    else:
-                        continue
-                new = self._tree(v, scope, ctx, (at, k))
+                new = self._reference(v, ctx) if kind is dict and len(v) == 1 else None
                 if new is None:
-                    continue
+                    if kind is dict:
+                        # an object of literal scalars (an NSG rule's properties), or of literal scalars
+                        # and such objects (a rule: its name and properties): nothing to do
+                        for w in v.values():
+                            wkind = type(w)
+                            if wkind is str:
+                                if w[:1] == "[":
+                                    break
+                            elif wkind is dict:
+                                if not _scalars(w):
+                                    break
+                            elif wkind is not int and wkind is not bool and w is not None:
+                                break
+                        else:
+                            continue
+                    new = self._tree(v, scope, ctx, (at, k))
+                    if new is None:
+                        continue
             elif isinstance(v, (str, list, dict)):
                 new = self.value(v, scope, ctx, (at, k))
             else:
@@ -515,6 +522,22 @@ class _Expander:
                 out = dict(node) if type(node) is dict or isinstance(node, dict) else list(node)
             out[k] = new
         return out
+
+    def _reference(self, node: dict, ctx: EvalContext) -> dict | None:
+        """What `_tree` gives for an object of one key whose value is an expression `Evaluator.known`
+        gives (a reference, {"id": "[resourceId(...)]"}: thousands of resources write the same few),
+        made once per scope (see `refs`); None: anything else (ask `_tree`)."""
+        [(k, v)] = node.items()
+        if v.__class__ is not str or v[:1] != "[":
+            return None
+        key = (k, v, ctx.subscription_id, ctx.resource_group, ctx.symbolic)
+        hit = self.refs.get(key)
+        if hit is None:
+            value = self.ev.known(v, ctx)
+            if value is None or value is v:
+                return None
+            hit = self.refs[key] = {k: value}
+        return hit
 
     def _property_copy(self, node: dict, ckey: str, scope: _Scope, ctx: EvalContext, ptr: str) -> dict:
         """An object with a property copy loop: its properties evaluated, the loop's arrays added."""
@@ -534,7 +557,9 @@ class _Expander:
         try:
             kind = type(node)
             if kind is dict or kind is list:   # (what `value` does for them, one call less per property)
-                out = self._tree(node, scope, ctx, ptr)
+                out = self._reference(node, ctx) if kind is dict and len(node) == 1 else None
+                if out is None:
+                    out = self._tree(node, scope, ctx, ptr)
                 return node if out is None else out
             return self.value(node, scope, ctx, ptr)
         except LoaderError as e:
