@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from nsgcheck.answers import new_advisory
 from nsgcheck.audit.destinations import ASR_GROUP, BLOB_GROUPS, endpoints_for
 from nsgcheck.audit.results import Advisory
 from nsgcheck.audit.scenario import Scenario
@@ -116,13 +117,15 @@ def failback_nic_nsgs(estate: Estate, subjects: Sequence[AuditSubject], scenario
             how = f"its replicated item cannot say ({rnic.recovery_nsg_id.reason})"
         else:
             how = "its replicated item sets no recovery NSG for this NIC"
-        out.append(Advisory(
+        out.append(new_advisory(      # (one per VM: made without the dataclass's guarded init)
             "ADV-FAILBACK-NIC-NSG", "note",
             f"{s.subject.kind} {s.subject.name} has NIC-level NSG {nsg}; NICs are created at failover, and a NIC-level "
             f"NSG on the recovered (and failed-back) NIC comes only from the replicated item's "
-            f"recoveryNetworkSecurityGroupId or a recovery-plan script; {how}", s.subject.name, None,
-            (f"{FACTS} §7",)))
+            f"recoveryNetworkSecurityGroupId or a recovery-plan script; {how}", s.subject.name, None, _FAILBACK_FACTS))
     return out
+
+
+_FAILBACK_FACTS = (f"{FACTS} §7",)
 
 
 # --------------------------------------------------------------------------- private endpoints

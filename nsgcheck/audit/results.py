@@ -12,7 +12,7 @@ from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import compress, repeat
-from operator import add, and_, attrgetter, is_, mul
+from operator import add, and_, attrgetter, is_, methodcaller, mul
 from typing import Any, Callable, Iterable, Iterator
 
 from nsgcheck.answers import (FAIL, NOT_APPLICABLE, PARTIAL, PASS, UNKNOWN, Advisory, Decision,  # noqa: F401
@@ -700,6 +700,9 @@ _KIND_OF = attrgetter("kind")
 _NAME_OF = attrgetter("name")
 _NOT_SUBJECT = attrgetter(*(f for f in Result.__dataclass_fields__ if f != "subject"))
 _IDENTITY = frozenset({"requirement", "side", "subject", "peer"})      # what the finding id is made of
+#: advisories are reported by (id, subject, message), each as its `to_json()`
+_ADVISORY_ORDER = attrgetter("id", "subject", "message")
+_ADVISORY_JSON = methodcaller("to_json")
 
 
 class _Numbering(dict):
@@ -911,7 +914,7 @@ class Report:
             "summary": counts,
             "requirements": list(self.requirements),
             "results": table if rows else list(table),
-            "advisories": [a.to_json() for a in sorted(self.advisories, key=lambda a: (a.id, a.subject, a.message))],
+            "advisories": list(map(_ADVISORY_JSON, sorted(self.advisories, key=_ADVISORY_ORDER))),
             "findings": list(self.findings),
             **({"fix_check": dict(self.fix_check)} if self.fix_check is not None else {}),
         }
