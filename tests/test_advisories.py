@@ -323,3 +323,46 @@ def test_ip_rules_for_tags_are_those_every_rule_compared_gives(lists):
             want.append((f"ips{i}", best[0]))
     got = [(a.message.split()[1].split("/")[1], a.message.split(" tag ")[1].split(";")[0]) for a in advs]
     assert got == want
+
+
+_NAMES = ["web-in", "asr-in", "allow", "SiteRecovery", "rep", "x_asr", "replication-x"]
+_DESCRIPTIONS = ["", "ASR multi-VM", "site recovery", "web", "asrx", "for replication"]
+
+
+def _plain_inbound_for_asr(estate):
+    """`inbound_for_asr` as a plain scan: every rule's name and description searched."""
+    from nsgcheck.audit.advisories import _ASR_WORDS, _rules, _tokens, ASR_BASES
+    from nsgcheck.model import AddressKind
+
+    out = []
+    for nsg, r in _rules(estate):
+        if r.direction != "inbound" or r.access != "allow":
+            continue
+        if not isinstance(r.destination_ports, Unknown) and r.destination_ports.ranges == ((20004, 20004),):
+            continue
+        why = ""
+        for tok in _tokens(r.source_addresses):
+            if tok.kind == AddressKind.TAG and tok.value.split(".", 1)[0].lower() in ASR_BASES:
+                why = f"its source is the service tag {tok.value}"
+                break
+        if not why and _ASR_WORDS.search(f"{r.name} {r.description}"):
+            why = "its name or description mentions Site Recovery"
+        if why:
+            out.append((nsg.name, r.name, why, r.origin))
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(_NAMES), st.sampled_from(_DESCRIPTIONS),
+                          st.sampled_from(["Internet", "AzureSiteRecovery", "10.0.0.0/8", "Storage.EastUS"]),
+                          st.sampled_from(["443", "20004"]), st.sampled_from(["inbound", "outbound"])),
+                max_size=12))
+def test_inbound_for_asr_searching_each_name_and_description_once_is_the_plain_scan(drawn):
+    # rules of many NSGs share names and descriptions: each (name, description) is searched
+    # once; the rules flagged, and why, must be those a search of every rule gives
+    rules = [rule(name, 100 + i, "*", port, direction=direction, src=src, description=description)
+             for i, (name, description, src, port, direction) in enumerate(drawn)]
+    estate = worked_estate(rules, rules)
+    got = [(a.subject, a.message.split()[2].split("/", 1)[1], a.message.split("(", 1)[1].rsplit(")", 1)[0],
+            a.location) for a in inbound_for_asr(estate)]
+    assert got == _plain_inbound_for_asr(estate)
