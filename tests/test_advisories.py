@@ -292,7 +292,7 @@ def test_regional_addresses_are_those_of_regional_blocks(public_tags_file):
 
 _PREFIXES = ["20.1.0.0/17", "20.1.128.0/18", "20.1.7.0/24", "20.11.0.0/25", "20.11.0.128/25", "10.0.0.0/25",
              "10.0.0.0/24", "20.7.0.0/24", "2001:db8::/126", "not-a-prefix", "20.11.0.0/24", "2603:1000::/41",
-             "20.20.0.0/25"]
+             "20.20.0.0/25", "20.0.0.0/15", "20.0.0.0/14"]    # (the last two: half and a quarter in Storage.EastUS)
 
 
 @settings(max_examples=200)
@@ -366,3 +366,14 @@ def test_inbound_for_asr_searching_each_name_and_description_once_is_the_plain_s
     got = [(a.subject, a.message.split()[2].split("/", 1)[1], a.message.split("(", 1)[1].rsplit(")", 1)[0],
             a.location) for a in inbound_for_asr(estate)]
     assert got == _plain_inbound_for_asr(estate)
+
+
+@given(_IVS, st.integers(0, 70), st.integers(0, 12))
+def test_overlap_is_the_plain_count_with_or_without_the_starts(ivs, lo, width):
+    # each distinct prefix of an estate's rules is measured against the tags' union by
+    # bisecting the union's first addresses (kept by the caller): the count must be the
+    # number of addresses of [lo, hi] in the set, as bisecting the intervals gives it
+    hi = lo + width
+    plain = sum(1 for x in range(lo, hi + 1) if any(a <= x <= b for a, b in ivs))
+    assert _overlap(lo, hi, ivs) == plain
+    assert _overlap(lo, hi, ivs, [a for a, _ in ivs]) == plain

@@ -57,9 +57,11 @@ def _v4v6(cidrs: Iterable[str]) -> tuple[tuple, tuple]:
     return iv.normalize(v4), iv.normalize(v6)
 
 
-def _overlap(lo: int, hi: int, ivs: tuple) -> int:
-    """How many addresses of [lo, hi] lie in the canonical interval set (bisect, no merge)."""
-    i = max(bisect_right(ivs, (lo, float("inf"))) - 1, 0)
+def _overlap(lo: int, hi: int, ivs: tuple, starts: Sequence[int] | None = None) -> int:
+    """How many addresses of [lo, hi] lie in the canonical interval set (bisect, no merge);
+    `starts`, the intervals' first addresses when the caller keeps them, are bisected instead
+    (no tuple made per call: each distinct prefix of an estate's rules is measured so)."""
+    i = max((bisect_right(ivs, (lo, float("inf"))) if starts is None else bisect_right(starts, lo)) - 1, 0)
     n = 0
     while i < len(ivs) and ivs[i][0] <= hi:
         a, b = ivs[i]
@@ -148,13 +150,22 @@ def ip_rules_for_tags(estate: Estate, required: Sequence[tuple[str, Any]]) -> li
     cache: dict[str, tuple[int, int, int, int, int]] = {}
     best_for: dict[tuple[str, ...], Any] = {}
     union = (_union([t4 for _, t4, _ in tags]), _union([t6 for _, _, t6 in tags]))
+    starts = ([lo for lo, _ in union[0]], [lo for lo, _ in union[1]])
     for nsg, r in _rules(estate):
         if r.direction != "outbound" or r.access != "allow":
             continue
-        cidrs = [t.value for t in _tokens(r.destination_addresses) if t.kind == AddressKind.CIDR]
+        side = _tokens(r.destination_addresses)
+        if len(side) == 1:       # (most rules name one prefix) the union test below, without its lists
+            tok = side[0]
+            if tok.kind != AddressKind.CIDR:
+                continue
+            hit = cache.get(tok.value) or _prefix_in(tok.value, union, cache, starts)
+            if not hit[3] or hit[4] * 2 < hit[3]:
+                continue
+        cidrs = [t.value for t in side if t.kind == AddressKind.CIDR]
         if not cidrs:
             continue
-        hits = [cache.get(c) or _prefix_in(c, union, cache) for c in cidrs]
+        hits = [cache.get(c) or _prefix_in(c, union, cache, starts) for c in cidrs]
         size = sum(map(_SIZE, hits))
         # no tag holds more of the prefixes than the tags' union (`_best_tag`'s first test, each
         # prefix's share of the union worked out once): most rules stop here
@@ -201,16 +212,18 @@ def ip_rules_for_tags(estate: Estate, required: Sequence[tuple[str, Any]]) -> li
 _SIZE, _INSIDE = itemgetter(3), itemgetter(4)
 
 
-def _prefix_in(cidr: str, union: tuple[tuple, tuple], cache: dict[str, tuple[int, int, int, int, int]]
-               ) -> tuple[int, int, int, int, int]:
+def _prefix_in(cidr: str, union: tuple[tuple, tuple], cache: dict[str, tuple[int, int, int, int, int]],
+               starts: tuple[Sequence[int], Sequence[int]]) -> tuple[int, int, int, int, int]:
     """(family, first, last, addresses, addresses inside `union`) of a prefix, remembered in
-    `cache`; (0, 0, -1, 0, 0) when it does not parse."""
+    `cache`; (0, 0, -1, 0, 0) when it does not parse. `starts`: the first addresses of the
+    union's intervals (IPv4, IPv6)."""
     try:
         fam, lo, hi = parse_prefix(cidr)
     except ValueError:
         hit = cache[cidr] = (0, 0, -1, 0, 0)
         return hit
-    hit = cache[cidr] = (fam, lo, hi, hi - lo + 1, _overlap(lo, hi, union[0] if fam == 4 else union[1]))
+    at = 0 if fam == 4 else 1
+    hit = cache[cidr] = (fam, lo, hi, hi - lo + 1, _overlap(lo, hi, union[at], starts[at]))
     return hit
 
 
