@@ -201,11 +201,23 @@ def zone_to_zone(estate: Estate, subjects: Sequence[AuditSubject], scenario: Sce
 
 
 # --------------------------------------------------------------------------- tag families, routes
-def _outbound_rules(estate: Estate, access: str):
-    for _, nsg in sorted(estate.nsgs.items()):
-        for r in nsg.rules:
-            if r.direction == "outbound" and r.access == access and not isinstance(r.destination_addresses, Unknown):
-                yield nsg, r
+def _family_of(family: dict[str, str], tag: str) -> str:
+    """`_family(tag)`, remembered in `family`."""
+    fam = family.get(tag)
+    if fam is None:
+        fam = family[tag] = _family(tag)
+    return fam
+
+
+def _family(tag: str) -> str:
+    """The tag family an outbound rule's tag is read for: 'servicebus', 'azurecloud' (a tag or a
+    regional one of them), 'dns' (AzurePlatformDNS), else ''."""
+    low = tag.lower()
+    if low == "servicebus" or low.startswith("servicebus."):
+        return "servicebus"
+    if low == "azurecloud" or low.startswith("azurecloud."):
+        return "azurecloud"
+    return "dns" if low == "azureplatformdns" else ""
 
 
 def tag_families(estate: Estate, catalog: TagCatalog | None) -> list[Advisory]:
@@ -227,32 +239,42 @@ def tag_families(estate: Estate, catalog: TagCatalog | None) -> list[Advisory]:
                 gaps[name] = f"{gap.size():,} of the {total:,} IPv4 addresses of AzureActiveDirectory lie outside it ({shown})"
         return gaps[name]
 
-    for nsg, r in _outbound_rules(estate, "allow"):
-        for tok in r.destination_addresses:
-            if tok.kind != AddressKind.TAG:
+    # one pass over the outbound rules (NSGs by key), each distinct tag text's family read once;
+    # the allow rules' advisories come first, then the deny rules' (each in rule order)
+    family: dict[str, str] = {}
+    denied: list[Advisory] = []
+    for _, nsg in sorted(estate.nsgs.items()):
+        for r in nsg.rules:
+            side = r.destination_addresses
+            if r.direction != "outbound" or isinstance(side, Unknown):
                 continue
-            low = tok.value.lower()
-            if low == "servicebus" or low.startswith("servicebus."):
-                out.append(Advisory(
-                    "ADV-SERVICEBUS-FOR-EVENTHUB", "warning",
-                    f"rule {nsg.name}/{r.name} allows {tok.value}: the ServiceBus tags share no address with the "
-                    f"EventHub tags Site Recovery needs (EventHub.<region>), although the URL table names the "
-                    f"destination 'Service Bus' (*.servicebus.windows.net); this rule covers none of it",
-                    nsg.name, r.origin, (f"{FACTS} §8",)))
-            elif low == "azurecloud" or low.startswith("azurecloud."):
-                gap = gap_of(low)
-                if gap is None:
-                    continue
-                out.append(Advisory(
-                    "ADV-AZURECLOUD-FOR-AAD", "warning",
-                    f"rule {nsg.name}/{r.name} allows {tok.value}, which does not cover Microsoft Entra ID: {gap}; "
-                    f"allow the AzureActiveDirectory tag", nsg.name, r.origin, (f"{FACTS} §8",)))
-    for nsg, r in _outbound_rules(estate, "deny"):
-        if any(t.kind == AddressKind.TAG and t.value.lower() == "azureplatformdns" for t in r.destination_addresses):
-            out.append(Advisory(
-                "ADV-AZURE-DNS-DENIED", "warning",
-                f"rule {nsg.name}/{r.name} denies AzurePlatformDNS: VMs behind it that use Azure-provided DNS cannot "
-                f"resolve Site Recovery's names (error 151195)", nsg.name, r.origin, (f"{FACTS} §4",)))
+            if r.access == "allow":
+                for tok in side:
+                    if tok.kind != AddressKind.TAG:
+                        continue
+                    fam = _family_of(family, tok.value)
+                    if fam == "servicebus":
+                        out.append(Advisory(
+                            "ADV-SERVICEBUS-FOR-EVENTHUB", "warning",
+                            f"rule {nsg.name}/{r.name} allows {tok.value}: the ServiceBus tags share no address with "
+                            f"the EventHub tags Site Recovery needs (EventHub.<region>), although the URL table names "
+                            f"the destination 'Service Bus' (*.servicebus.windows.net); this rule covers none of it",
+                            nsg.name, r.origin, (f"{FACTS} §8",)))
+                    elif fam == "azurecloud":
+                        gap = gap_of(tok.value.lower())
+                        if gap is None:
+                            continue
+                        out.append(Advisory(
+                            "ADV-AZURECLOUD-FOR-AAD", "warning",
+                            f"rule {nsg.name}/{r.name} allows {tok.value}, which does not cover Microsoft Entra ID: "
+                            f"{gap}; allow the AzureActiveDirectory tag", nsg.name, r.origin, (f"{FACTS} §8",)))
+            elif r.access == "deny" and any(t.kind == AddressKind.TAG and _family_of(family, t.value) == "dns"
+                                            for t in side):
+                denied.append(Advisory(
+                    "ADV-AZURE-DNS-DENIED", "warning",
+                    f"rule {nsg.name}/{r.name} denies AzurePlatformDNS: VMs behind it that use Azure-provided DNS "
+                    f"cannot resolve Site Recovery's names (error 151195)", nsg.name, r.origin, (f"{FACTS} §4",)))
+    out += denied
     asr = catalog.find("AzureSiteRecovery") if catalog is not None else None
     asr_set = tag_addresses(asr) if asr is not None else None
     for _, table in sorted(estate.route_tables.items()):
