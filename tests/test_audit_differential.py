@@ -286,17 +286,16 @@ def test_members_of_equal_standing_share_exactly_the_result_each_would_get(drawn
     assert shared == alone
 
 
-def test_members_share_results_where_peers_are_named_and_where_not():
-    """Four VMs in one subnet; vm2 and vm3 behind a NIC NSG denying TCP 20004 inbound from both of
-    them: vm0 and vm1 pass and share a result; vm2 and vm3 are of equal standing but each result
-    names the other, so each is worked out on its own."""
+def _four_vms(denied: str) -> Estate:
+    """Four VMs (10.0.0.4-7) in one subnet; vm2 and vm3 behind a NIC NSG denying TCP 20004 inbound
+    from `denied`."""
     e = Estate()
     vnet_id = f"{NET}/virtualNetworks/v"
     sid = f"{vnet_id}/subnets/s0"
     e.add("subnets", Subnet(sid, "s0", vnet_id, ("10.0.0.0/24",)))
     e.add("vnets", VirtualNetwork(vnet_id, "v", ("10.0.0.0/16",), (sid,), location="eastus"))
     deny = NetworkSecurityGroup(f"{NET}/networkSecurityGroups/d", "d", (SecurityRule(
-        "no-pair", 100, "inbound", "deny", "tcp", _tok("10.0.0.6/31"), PortSet.everything(), _tok("*"),
+        "no-pair", 100, "inbound", "deny", "tcp", _tok(denied), PortSet.everything(), _tok("*"),
         PortSet.single(20004)),), ())
     e.add("nsgs", deny)
     for i in range(4):
@@ -305,7 +304,14 @@ def test_members_share_results_where_peers_are_named_and_where_not():
                                                                              True),),
                                        deny.id if i >= 2 else None, vm_id=f"{VM}/vm{i}", location="eastus"))
         e.add("vms", VirtualMachine(f"{VM}/vm{i}", f"vm{i}", (nic_id,), "eastus"))
-    shared, alone, sharing = _sharing_and_alone(e, {"g": [f"vm{i}" for i in range(4)]})
+    return e
+
+
+def test_members_share_results_where_peers_are_named_and_where_not():
+    """Four VMs in one subnet; vm2 and vm3 behind a NIC NSG denying TCP 20004 inbound from both of
+    them: vm0 and vm1 pass and share a result; vm2 and vm3 are of equal standing but each result
+    names the other, so each is worked out on its own."""
+    shared, alone, sharing = _sharing_and_alone(_four_vms("10.0.0.6/31"), {"g": [f"vm{i}" for i in range(4)]})
     assert shared == alone
     assert sharing == 2            # vm1 after vm0 (shares), vm3 after vm2 (equal standing, not shared)
     by = {r.subject.name: r for r in shared if r.requirement == "A2A-MVM-20004"}
@@ -362,3 +368,87 @@ def test_multi_vm_results_equal_the_plain_pair_table(drawn):
     plain, _ = _plain_groups(lambda: evaluate_all(estate, CATALOG, REQUIREMENTS, scenario, subjects))
     assert [r for r in fast if r.requirement == "A2A-MVM-20004"] == \
         [r for r in plain if r.requirement == "A2A-MVM-20004"]
+
+
+def _assert_classes_are_grouped_profile_ids(estate: Estate, groups: dict) -> int:
+    """A group's classes seen from each end (read off the members' standings when those are worked
+    out) are its members grouped by `pid` seen from that end, in order of first appearance. Returns
+    how many classes were compared."""
+    scenario = build_scenario({"source_region": "eastus", "target_region": "centralus", "groups": groups})
+    subjects, _ = find_subjects(estate, scenario)
+    _, ev = evaluate_all(estate, CATALOG, REQUIREMENTS, scenario, subjects)
+    compared = 0
+    for run in ev.plan.groups.values():
+        for g, (_, members, _) in enumerate(run.resolved):
+            if not members:
+                continue
+            table, position = run.tables[id(members[0])]
+            group = [position[id(m)] for m in members]
+            for x in set(table.group_ends(group, g)) | {table.end[k] for k in group}:
+                plain: dict = {}
+                for k in group:
+                    plain.setdefault(table.pid(k, x) if x >= 0 else 0, []).append(k)
+                assert table.classes(group, g, x) == list(plain.values())
+                compared += 1
+    return compared
+
+
+@settings(max_examples=150)
+@given(estates())
+def test_classes_read_off_the_standings_are_the_members_grouped_by_profile_id(drawn):
+    _assert_classes_are_grouped_profile_ids(*drawn)
+
+
+def test_classes_differ_by_the_end_they_are_seen_from():
+    """vm0 and vm1 in one subnet (one device set), vm2 and vm3 behind a NIC NSG that denies TCP
+    20004 inbound from vm0 alone: seen from vm2's end, vm0 and vm1 are two classes; seen from
+    their own, one (each end's classes are read off its own entry of the standings)."""
+    e = _four_vms("10.0.0.4/32")
+    assert _assert_classes_are_grouped_profile_ids(e, {"g": ["vm0", "vm2", "vm1", "vm3"]}) == 2
+
+
+def _assert_signature_ints_are_segments(estate: Estate, groups: dict) -> int:
+    """Two members' signatures in a part (the table's ints) are equal exactly when the part's
+    segments of their addresses are (`PathResult.segment`: what the ints stand for). Returns how
+    many pairs of members were compared."""
+    scenario = build_scenario({"source_region": "eastus", "target_region": "centralus", "groups": groups})
+    subjects, _ = find_subjects(estate, scenario)
+    _, ev = evaluate_all(estate, CATALOG, REQUIREMENTS, scenario, subjects)
+    compared = 0
+    for run in ev.plan.groups.values():
+        for table in {id(t): t for t, _ in run.tables.values()}.values():
+            known = [k for k in range(len(table.members)) if table.end[k] >= 0]
+            for x in range(len(table.ends)):
+                for part in ("out-src", "out-dst", "in-src", "in-dst"):
+                    result = table.part(part.startswith("out"), x)
+                    segments = [result.segment(part[-3:], table.address[k]) for k in known]
+                    ints = [table._sig(part, x, k) for k in known]
+                    for a in range(len(known)):
+                        for b in range(len(known)):
+                            assert (ints[a] == ints[b]) == (segments[a] == segments[b])
+                            compared += 1
+    return compared
+
+
+@settings(max_examples=150)
+@given(estates())
+def test_signature_ints_stand_for_the_segments(drawn):
+    _assert_signature_ints_are_segments(*drawn)
+
+
+@settings(max_examples=200)
+@given(st.dictionaries(st.integers(0, 20), st.lists(st.integers(0, 4), max_size=4, unique=True).map(
+    lambda xs: tuple(sorted(xs))), min_size=1), st.lists(st.lists(st.integers(0, 4), max_size=3, unique=True)
+                                                        .map(lambda xs: (4, tuple(sorted(xs)))), max_size=4))
+def test_point_signature_ints_are_the_segments_ints(held, seen):
+    """`_point_ids`: an address's int is the one its segment `(4, indices)` has in the table's
+    dictionary (shared with the common segments, interned there first or not): equal ints exactly
+    for equal segments."""
+    ids: dict = {}
+    for segment in seen:                       # common segments met before
+        ids.setdefault(segment, len(ids))
+    sig = audit_evaluate._point_ids(held.__getitem__, ids)
+    for p in held:
+        assert sig(p) == ids[(4, held[p])]
+        for q in held:
+            assert (sig(p) == sig(q)) == (held[p] == held[q])

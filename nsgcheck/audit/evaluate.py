@@ -673,8 +673,12 @@ class _PairTable:
                 self._points[x] = False
         # signatures (`sig`): a member's in its own end's parts (out-src, in-dst), and each end's
         # parts' rows of every member (out-dst, in-src), filled as they are read
-        self._own: list[tuple[Any, Any] | None] = [None] * len(members)
-        self._rows: dict[int, list[tuple[Any, Any] | None]] = {}
+        self._own: list[tuple[int, int] | None] = [None] * len(members)
+        self._rows: dict[int, list[tuple[int, int] | None]] = {}
+        #: a signature (`PathResult.segment`'s key) -> a small int standing for it: equal ints, equal
+        #: signatures (profiles and verdict keys then hash and compare ints). Shared with the tables
+        #: `again` makes: the ints they keep keep their meaning.
+        self._sid: dict[Any, int] = {}
         self._looks: dict[tuple[str, int], Any] = {}      # (part, end) -> its segmenters (int, set)
         #: (part, end x, end y) -> the signature in x's part of y's members of one IPv4 address, or the
         #: function that gives it (`_point_sig`)
@@ -713,6 +717,7 @@ class _PairTable:
         to a kept receiver reads the receiver's stage); the rest is evaluated anew."""
         out = copy.copy(self)
         out.ev = ev
+        out._sid = self._sid       # (the same dictionary: the signatures kept keep their ints)
         out._parts = {k: v for k, v in self._parts.items() if k not in stale}
         out._stages = {k: v for k, v in self._stages.items() if k not in stale}
         ends = {x for _, x in stale}        # (a signature pair reads both parts of its end)
@@ -742,44 +747,50 @@ class _PairTable:
             look = self._looks[(part, x)] = [self.part(part.startswith("out"), x), None, None, {}]
         return look
 
-    def _common(self, part: str, x: int, y: int) -> Any:
-        """The signature every member of end y has in end x's part (`common_segment`), or None."""
+    def _common(self, part: str, x: int, y: int) -> int | None:
+        """The signature every member of end y has in end x's part (`common_segment`, as its
+        int), or None."""
         look = self._look(part, x)
         common = look[3].get(y, look)
         if common is look:
-            common = look[3][y] = look[0].common_segment(part[-3:], self.send_flow[y].src)
+            common = look[0].common_segment(part[-3:], self.send_flow[y].src)
+            if common is not None:
+                common = self._sid.setdefault(common, len(self._sid))
+            look[3][y] = common
         return common
 
-    def _sig(self, part: str, x: int, k: int) -> Any:
-        """Member k's signature (`PathResult.segment` of its address) in end x's part, in one
-        dimension: 'out-src', 'out-dst' (sender part), 'in-src', 'in-dst' (receiver part). The
-        members of one end usually all have the same (`PathResult.common_segment`: the rules name
-        their ASG or range, not them one by one): worked out once per end, else per member."""
+    def _sig(self, part: str, x: int, k: int) -> int:
+        """Member k's signature (`PathResult.segment` of its address, as its int: `_sid`) in end
+        x's part, in one dimension: 'out-src', 'out-dst' (sender part), 'in-src', 'in-dst'
+        (receiver part). The members of one end usually all have the same
+        (`PathResult.common_segment`: the rules name their ASG or range, not them one by one):
+        worked out once per end, else per member."""
         point = self.point[k]
         if point is None:
             look = self._look(part, x)
             if look[2] is None:
                 look[2] = look[0].segmenter(part[-3:])
-            return look[2](self.address[k])
+            sig = look[2](self.address[k])
+            return self._sid.setdefault(sig, len(self._sid))
         y = self.end[k]
         sig = self._point_sigs.get((part, x, y))
         if sig is None:
             sig = self._point_sigs[(part, x, y)] = self._point_sig(part, x, y)
-        return sig if sig.__class__ is tuple else (4, sig(point))
+        return sig if sig.__class__ is int else sig(point)
 
     def _point_sig(self, part: str, x: int, y: int) -> Any:
         """What gives the signature in end x's part (one dimension) of a member of end y with one
-        IPv4 address: the end's common segment when there is one, else the part's point
-        segmenter (address as an int -> the indices of the sets holding it)."""
+        IPv4 address: the end's common segment when there is one, else a function of the address
+        (an int) through the part's point segmenter (the indices of the sets holding it)."""
         common = self._common(part, x, y)
         if common is not None:
             return common
         look = self._look(part, x)
         if look[1] is None:
-            look[1] = look[0].point_segmenter(part[-3:])
+            look[1] = _point_ids(look[0].point_segmenter(part[-3:]), self._sid)
         return look[1]
 
-    def own(self, k: int) -> tuple[Any, Any]:
+    def own(self, k: int) -> tuple[int, int]:
         """Member k's signatures in its own end's parts: (out-src, in-dst)."""
         hit = self._own[k]
         if hit is None:
@@ -787,7 +798,7 @@ class _PairTable:
             hit = self._own[k] = (self._sig("out-src", y, k), self._sig("in-dst", y, k))
         return hit
 
-    def row(self, x: int, k: int) -> tuple[Any, Any]:
+    def row(self, x: int, k: int) -> tuple[int, int]:
         """Member k's signatures in end x's parts as a peer: (out-dst, in-src)."""
         row = self._rows.get(x)
         if row is None:
@@ -830,7 +841,7 @@ class _PairTable:
             return hit
         p = hit.get(k)
         if p is None:
-            profile = self.profile(k, x)
+            profile = (y, self.row(x, k), self.own(k))      # (`profile`)
             p = hit[k] = self._ids.setdefault(profile, len(self._ids))
         return p
 
@@ -855,7 +866,11 @@ class _PairTable:
         if x < 0 or y < 0:
             bad = self.members[i] if x < 0 else self.members[k]
             return unknown_verdict("; ".join(bad.source.unknown))
-        key = (x, y, self.own(i)[0], self.row(x, k)[0], self.row(y, i)[1], self.own(k)[1])
+        own, rows = self._own, self._rows
+        oi, ok, rx, ry = own[i], own[k], rows.get(x), rows.get(y)     # (what `own` and `row` keep)
+        rxk, ryi = rx[k] if rx is not None else None, ry[i] if ry is not None else None
+        key = (x, y, (oi or self.own(i))[0], (rxk or self.row(x, k))[0], (ryi or self.row(y, i))[1],
+               (ok or self.own(k))[1])
         v = self._verdicts.get(key)
         if v is None:
             v = self._verdicts[key] = _PASSED if self.allowed(i, k, key) else self.pair_verdict(i, k)
@@ -946,6 +961,14 @@ class _PairTable:
                 if all(pids[(x, y)].__class__ is int for x in ends):
                     by_end[y] = standing
             out.append(standing)
+        # the group's `classes` seen from each of its ends, read off the standings (a member's
+        # `pid` seen from an end is its standing's entry there)
+        for n, x in enumerate(ends):
+            if (g, x) not in self._classes:
+                grouped: dict[int, list[int]] = {}
+                for k, standing in zip(group, out):
+                    grouped.setdefault(standing[n] if standing is not None else self.pid(k, x), []).append(k)
+                self._classes[(g, x)] = list(grouped.values())
         return out
 
     def tally_key(self, classes: list[list[int]], i: int, missing: bool) -> tuple | None:
@@ -966,6 +989,20 @@ class _PairTable:
             y = self.end[k0]
             key.append((own, len(cls) - own, self.pid(k0, x), self.pid(i, y) if y >= 0 else None))
         return tuple(key)
+
+
+def _point_ids(of: Callable[[int], tuple[int, ...]], ids: dict[Any, int]) -> Callable[[int], int]:
+    """A point segmenter (an IPv4 address -> the indices of the sets holding it) giving the int
+    (`ids`) of the address's signature, `(4, indices)`; each distinct answer is looked up once."""
+    known: dict[tuple[int, ...], int] = {}
+
+    def sig(point: int) -> int:
+        held = of(point)
+        hit = known.get(held)
+        if hit is None:
+            hit = known[held] = ids.setdefault((4, held), len(ids))
+        return hit
+    return sig
 
 
 #: a pair's verdict when every packet of it is certainly allowed (what `summarize` gives such a
