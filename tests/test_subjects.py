@@ -277,3 +277,32 @@ def test_an_address_fits_a_subnet_as_the_set_test_says(ip, ip6, rng):
 
     a, r = _address_set(ip, ip6), _address_set(rng)
     assert _fits(a, r) == (a <= r)
+
+
+_SPELLINGS = st.sampled_from(("vm-a", "VM-a", "Vm-B", "vm-b", "ÄpP", "äpp", "x"))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(_SPELLINGS, st.booleans(), st.sampled_from(("", "/", " ", "/ ")), st.booleans(),
+                          st.booleans()), min_size=1, max_size=8))
+def test_the_report_order_read_off_a_vms_aliases_is_the_plain_key(vms):
+    """`_subject_order` reads a VM's name and id off its aliases: equal to (kind, name in lower case,
+    `ref` id) for every subject (VMs with and without their NIC, NICs of no VM), whatever the case
+    of the name, the case of the id and its trailing slash or space."""
+    from nsgcheck.audit.subjects import _subject_order
+    from nsgcheck.model import ref
+
+    e = worked_estate(vms=())
+    for i, (name, upper, tail, has_nic, vm_of_nic) in enumerate(vms):
+        nic_id = f"{NET}/networkInterfaces/{name}-nic{i}"
+        vm_id = f"/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/{name}{i}"
+        vm_id = (vm_id.upper() if upper else vm_id) + tail
+        if has_nic:
+            e.add("nics", NetworkInterface(nic_id, f"{name}-NIC{i}", (IpConfiguration(
+                "ipconfig1", f"10.1.0.{4 + i}", subnet_id("vnet-eastus", "app"), (), True),)))
+        if vm_of_nic:
+            e.add("vms", VirtualMachine(vm_id, f"{name}{i}", (nic_id,), "eastus"))
+    subs, _ = find_subjects(e, scenario())
+    plain = [(s.subject.kind, s.subject.name.lower(), ref(s.subject.id)) for s in subs]
+    assert [_subject_order(s) for s in subs] == plain and plain == sorted(plain)
+    assert sum(s.subject.kind == "vm" for s in subs) == sum(v[4] for v in vms)

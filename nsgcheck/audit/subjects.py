@@ -585,8 +585,12 @@ def find_subjects(estate: Estate, scenario: Scenario) -> tuple[list[AuditSubject
 
 
 def _subject_order(s: AuditSubject) -> tuple[str, str, str]:
-    """Subjects in report order: kind, name (any case), id."""
+    """Subjects in report order: kind, name (any case), id. A VM's aliases begin with its name in
+    lower case and its `ref` id (worked out when it was made): read, not worked out again."""
     subject = s.subject
+    if subject.kind == "vm":
+        aliases = s.aliases
+        return "vm", aliases[0], aliases[1]
     return subject.kind, subject.name.lower(), ref(subject.id)
 
 
