@@ -103,11 +103,12 @@ def reverse_mappings(estate: Estate, scenario: Scenario) -> list[Advisory]:
 
 def failback_nic_nsgs(estate: Estate, subjects: Sequence[AuditSubject], scenario: Scenario) -> list[Advisory]:
     out = []
+    hint_for = scenario.hint_for if scenario.target_hints else None    # (no hints: no look-up per VM)
     for s in subjects:
         if not s.nic_id or not s.source.nic_nsg_id:
             continue
         nsg = s.source.nic_nsg_id.rsplit("/", 1)[-1]
-        hint = scenario.hint_for(s.vm_id) if s.vm_id else None
+        hint = hint_for(s.vm_id) if hint_for is not None and s.vm_id else None
         rnic = hint.nic_for(s.nic_id) if hint is not None else None
         if rnic is not None and isinstance(rnic.recovery_nsg_id, str):
             continue
