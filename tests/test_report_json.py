@@ -291,3 +291,67 @@ def test_a_subject_entry_written_from_its_fields_is_its_json(fields, other_nics,
         assert text is None
     else:
         assert text == json.dumps(subject.to_json(), ensure_ascii=False, separators=(",", ":"))
+
+
+_ADVICE_DETAILS = [(), ("FACTS §7",), ("FACTS §7",), ("a", "é\u2028\"\\\n\x01"), ("x", 7)]
+
+
+@settings(max_examples=300)
+@given(st.lists(st.tuples(st.sampled_from(["ADV-FAILBACK-NIC-NSG", "ADV-X", "é\u2028"]),
+                          st.sampled_from(["note", "warning"]), _field, _field,
+                          st.sampled_from(range(len(_ADVICE_DETAILS))),
+                          st.sampled_from(["plain", "located", "subclass", "int", "list"])), max_size=8),
+       st.booleans())
+def test_advisory_lines_are_the_advisories_json_encoded(drawn, plain_encoder):
+    # the writer encodes advisories (one per VM at 30,000 VMs) from their fields, what advisories
+    # of one id and level or one details tuple share encoded once: each line must be what the
+    # encoder writes for the advisory's JSON, whatever the fields hold
+    from nsgcheck.answers import new_advisory
+    from nsgcheck.audit.report_json import _COMPACT, advisory_lines
+    from nsgcheck.model import Origin
+
+    class Odd(str):
+        def __str__(self):
+            return "odd"
+
+    encode = (lambda x: json.dumps(x, ensure_ascii=False, separators=(",", ":"))) if plain_encoder else _COMPACT
+    advisories = []
+    for aid, level, subject, message, at, how in drawn:
+        details = _ADVICE_DETAILS[at]
+        location = Origin("f.json", "/a/0", 3) if how == "located" else None
+        if how == "subclass":
+            message = Odd(message)
+        elif how == "int":
+            subject = 7
+        elif how == "list":
+            details = list(details)
+        advisories.append(new_advisory(aid, level, message, subject, location, details))
+    assert list(advisory_lines(advisories, encode)) == [encode(a.to_json()) for a in advisories]
+
+
+def test_the_file_of_advisory_rows_is_the_file_of_their_dictionaries():
+    # `Report.to_json(rows=True)` gives the advisories as `AdvisoryRows` (dictionaries made when
+    # read, the objects written from their fields): the same dictionaries as `to_json()`, and
+    # the same file as a list of them
+    import io
+
+    from nsgcheck.answers import new_advisory
+    from nsgcheck.audit.results import AdvisoryRows, Report
+    from nsgcheck.model import Origin
+    from nsgcheck.render.json import write
+
+    advisories = [new_advisory("ADV-B", "note", f"m{i % 3}", f"vm{i % 4}", None, ("FACTS §7",)) for i in range(9)]
+    advisories += [new_advisory("ADV-A", "warning", "é\u2028", "x", Origin("f.json", "/a", 2), ()),
+                   new_advisory("ADV-A", "warning", "m", "", None, ("a", "b"))]
+    report = Report("0", ["in.json"], {}, {}, advisories=advisories)
+    data = report.to_json(rows=True)
+    rows = data["advisories"]
+    assert isinstance(rows, AdvisoryRows) and is_packed_schema(data)
+    plain = report.to_json()["advisories"]
+    assert list(rows) == plain and rows[1:4] == plain[1:4] and rows[-1] == plain[-1] and len(rows) == len(plain)
+    assert copy.deepcopy(rows) == plain
+    want = render_json(dict(data, advisories=plain))
+    assert render_json(data) == want
+    out = io.StringIO()
+    write(data, out)
+    assert out.getvalue() == want

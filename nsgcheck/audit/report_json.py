@@ -97,6 +97,32 @@ def _subject_text(s: Any) -> str | None:
                     ',"address":', string(address), ',"region":', string(region), "}"))
 
 
+def advisory_lines(advisories: Iterable[Any], encode: Callable[[Any], str]) -> Iterator[str]:
+    """`encode(a.to_json())` of each `Advisory` (one per VM in large audits), written from its
+    fields where they are plain strings and it has no location: what advisories of one id and
+    level, and of one details tuple, share is encoded once (a string's JSON is
+    `encode_basestring`'s whichever encoder `encode` is); any other advisory is encoded whole."""
+    string, join = encode_basestring, "".join
+    heads: dict[tuple[str, str], str] = {}     # (id, level) -> the line up to the subject's text
+    tails: dict[tuple[str, ...], str] = {}     # details -> the line after the message's text
+    for a in advisories:
+        aid, level, subject, message, details = a.id, a.level, a.subject, a.message, a.details
+        if (a.location is not None or type(aid) is not str or type(level) is not str or type(subject) is not str
+                or type(message) is not str or type(details) is not tuple):
+            yield encode(a.to_json())
+            continue
+        tail = tails.get(details)
+        if tail is None:
+            if not all(type(d) is str for d in details):
+                yield encode(a.to_json())
+                continue
+            tail = tails[details] = ',"location":null,"details":[' + ",".join(map(string, details)) + "]}"
+        head = heads.get((aid, level))
+        if head is None:
+            head = heads[aid, level] = join(('{"id":', string(aid), ',"level":', string(level), ',"subject":'))
+        yield join((head, string(subject), ',"message":', string(message), tail))
+
+
 def _subject_before_peer(r: dict[str, Any]) -> bool:
     """Whether a result's `subject` comes before its `peer` (both refer to the subjects table)."""
     for key in r:

@@ -705,6 +705,10 @@ _ADVISORY_ORDER = attrgetter("id", "subject", "message")
 _ADVISORY_JSON = methodcaller("to_json")
 
 
+def _dictionaries(advisories: list[Advisory]) -> list[dict[str, Any]]:
+    return list(map(_ADVISORY_JSON, advisories))
+
+
 class _Numbering(dict):
     """key -> a number, the next one for a key not seen yet (in order of first look-up)."""
 
@@ -830,6 +834,31 @@ class ResultRows(Sequence):
         return copy.deepcopy(list(self), memo)       # dictionaries of its own to change
 
 
+class AdvisoryRows(Sequence):
+    """A report's advisories as JSON dictionaries (`Advisory.to_json`), each made when read: a new
+    dictionary each time. `advisories` holds the objects, in report order, for writers that work
+    from them (one per VM in large audits)."""
+
+    def __init__(self, advisories: list[Advisory]):
+        self.advisories = advisories
+
+    def __len__(self) -> int:
+        return len(self.advisories)
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return list(map(_ADVISORY_JSON, self.advisories[i]))
+        return self.advisories[i].to_json()
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return map(_ADVISORY_JSON, self.advisories)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> list[dict[str, Any]]:
+        import copy
+
+        return copy.deepcopy(list(self), memo)       # dictionaries of its own to change
+
+
 @dataclass
 class Report:
     """The whole answer of an audit; `to_json()` is the canonical form."""
@@ -900,7 +929,8 @@ class Report:
 
     def to_json(self, rows: bool = False) -> dict[str, Any]:
         """The canonical form. With `rows`, `results` is the `ResultRows` (dictionaries made
-        when read, per kind for who can use that), else a list of dictionaries."""
+        when read, per kind for who can use that) and `advisories` the `AdvisoryRows`, else each
+        a list of dictionaries."""
         table = self.result_rows()
         counts = {s: 0 for s in (PASS, PARTIAL, FAIL, UNKNOWN, NOT_APPLICABLE)}
         for k, n in table.kind_counts().items():
@@ -914,7 +944,7 @@ class Report:
             "summary": counts,
             "requirements": list(self.requirements),
             "results": table if rows else list(table),
-            "advisories": list(map(_ADVISORY_JSON, sorted(self.advisories, key=_ADVISORY_ORDER))),
+            "advisories": (AdvisoryRows if rows else _dictionaries)(sorted(self.advisories, key=_ADVISORY_ORDER)),
             "findings": list(self.findings),
             **({"fix_check": dict(self.fix_check)} if self.fix_check is not None else {}),
         }

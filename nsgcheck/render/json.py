@@ -76,7 +76,9 @@ def _buffered(stream: Any, size: int = 1 << 16) -> tuple[Any, Any]:
 
 def _lean(report: dict[str, Any], emit: Any) -> None:
     """A schema-2 audit report, packed, in the lean layout (module docstring)."""
-    from nsgcheck.audit.report_json import SCHEMA_VERSION, TABLES, Packer, ResultRows, compact_encoder, unpack
+    from nsgcheck.audit.report_json import (SCHEMA_VERSION, TABLES, Packer, ResultRows, advisory_lines,
+                                            compact_encoder, unpack)
+    from nsgcheck.audit.results import AdvisoryRows
 
     report = unpack(report)                     # a packed dictionary is packed again the same way
     packer = Packer(report)
@@ -91,6 +93,9 @@ def _lean(report: dict[str, Any], emit: Any) -> None:
             continue
         if key == "results" and isinstance(value, list):
             _lines(packer.lines(value, line), emit)
+            continue
+        if key == "advisories" and isinstance(value, AdvisoryRows):
+            _lines(advisory_lines(value.advisories, line), emit)
             continue
         _member(value, line, emit)
     for name in TABLES:
