@@ -195,3 +195,71 @@ def test_the_mapped_network_is_remembered_per_source_network():
     by = {s.subject.name: s for s in found}
     assert by["vm-a"].target is not None and by["vm-a"].target.vnet_id.endswith("/dr")
     assert by["vm-b"].target is None and "no network mapping" in by["vm-b"].target_reason
+
+
+def _plain_apply(ev, plan, subj, scenario, base: int) -> tuple[list, list, list, list, list]:
+    """What applying `plan` to `subj` lays down, step by step (the plain loop `_apply_plan` batches):
+    results, kinds, subjects from position `base`, the jobs (group, job) and the TCP 53 checks."""
+    from nsgcheck.audit.evaluate import _DONE, SOURCE, Flow, _target_subject, single_v4
+
+    subject = subj.subject
+    tsubj = _target_subject(subj, scenario) if plan.target else None
+    src = subj.source.address
+    tgt = subj.target.address if subj.target is not None else None
+    points = (single_v4(src), single_v4(tgt) if plan.target else None)
+    results, kinds, subjects, jobs, checks = [], [], [], [], []
+    for step in plan.steps:
+        who = tsubj if step[1] else subject
+        subjects.append(who)
+        if step[0] == _DONE:
+            results.append(step[3])
+            kinds.append(step[3][2])
+            continue
+        _, _, group, kind, dns = step
+        source = kind.side == SOURCE
+        address = src if source else tgt
+        results.append(None)
+        kinds.append(None)
+        at = base + len(results) - 1
+        jobs.append((group, (at, who, address, points[not source], len(jobs), kind)))
+        if dns is not None:
+            spec, target, ports = dns
+            checks.append((spec, Flow("tcp", address, target, ports), who, kind.label, kind.side, at))
+    return results, kinds, subjects, jobs, checks
+
+
+@settings(max_examples=60, deadline=None)
+@given(varied())
+def test_a_plan_applied_at_once_lays_down_what_the_plain_loop_does(drawn):
+    """`_apply_plan` lays a class plan's entries down at once (`_ClassPlan.laid`): the results,
+    kinds and subjects at the same positions, the same jobs in each group in the same order (each
+    identical, but for its owner) and the same TCP 53 checks as applying the plan step by step."""
+    estate, scenario = drawn
+    batched = audit_evaluate._apply_plan
+    seen = []
+
+    def checked(ev, plan, subj, scn, out, owner):
+        base, nchecks = len(out.results), len(ev.dns_checks)
+        before = {id(s[2]): len(s[2].jobs) for s in plan.steps if s[0] != audit_evaluate._DONE}
+        want = _plain_apply(ev, plan, subj, scn, base)
+        n = batched(ev, plan, subj, scn, out, owner)
+        assert n == len(want[3])
+        assert out.results[base:] == want[0] and all(a is b for a, b in zip(out.results[base:], want[0]))
+        assert out.kinds[base:] == want[1]
+        assert len(out.subjects) == len(out.results) and out.subjects[base:] == want[2]
+        assert [s is subj.subject for s in out.subjects[base:]] == [s is subj.subject for s in want[2]]
+        laid = []
+        for group, _ in want[3]:
+            laid.append((group, group.jobs[before[id(group)]]))
+            before[id(group)] += 1
+        assert [(g, j[:4] + j[5:]) for g, j in laid] == [(g, j[:4] + j[5:]) for g, j in want[3]]
+        assert all(j[4] == owner for _, j in laid)
+        assert ev.dns_checks[nchecks:] == want[4]
+        seen.append(n)
+        return n
+    try:
+        audit_evaluate._apply_plan = checked
+        _run(estate, scenario)
+    finally:
+        audit_evaluate._apply_plan = batched
+    assert seen

@@ -89,6 +89,31 @@ def test_an_adopted_stage_is_what_the_memo_returns():
     assert other.receiver_stage(end, flow, True) is not stage
 
 
+_STAGE_FLOW = st.tuples(st.sampled_from(["tcp", "udp", "*"]), st.sampled_from(["10.0.0.4", "10.0.0.4/31", "10.0.0.0/24"]),
+                       st.sampled_from(["10.0.0.0/24", "10.0.0.5", "20.1.0.0/16"]), st.sampled_from(["443", "20004", "*"]))
+
+
+@settings(max_examples=60)
+@given(_STAGE_FLOW, st.booleans())
+def test_a_stage_result_is_the_plain_result_of_its_pieces(flow, sender):
+    """A stage's part as a result (`_Stage.result`, its total worked out when read) is the plain
+    `PathResult` of the same pieces with their volume summed: equal, same total and shares."""
+    from nsgcheck.engine.pathresult import ALLOW, DENY, PathPiece, PathResult
+
+    end = Endpoint(ref(SUBNET), None, ref(f"{NET}/networkSecurityGroups/n"), None, frozenset({ref(ASG)}))
+    p, s, d, port = flow
+    f = Flow(p, AddressSet.parse(s), AddressSet.parse(d), PortSet.parse(port))
+    memo = PathMemo(Environment(_estate(), small_catalog()))
+    stage = memo.sender_stage(end, f, True) if sender else memo.receiver_stage(end, f, True)
+    pieces = list(stage.finals) + [PathPiece.of(b, st_) for b, st_ in stage.walking]
+    plain = PathResult(pieces, sum(b.volume() for q in pieces for b in q.boxes), stage.devices, stage.notes)
+    got = stage.result
+    assert got.total == plain.total == sum(b.volume() for b in f.space() if not b.is_empty())
+    assert [got.share(o) for o in (ALLOW, DENY)] == [plain.share(o) for o in (ALLOW, DENY)]
+    assert (got.pieces, got.devices, got.notes) == (plain.pieces, plain.devices, plain.notes)
+    assert got.outcome() == plain.outcome() and got.decisions() == plain.decisions()
+
+
 def test_projected_refuses_packets_outside_its_flows_every_time():
     catalog = small_catalog()
     e = _estate()

@@ -34,7 +34,8 @@ from __future__ import annotations
 import copy
 from bisect import bisect_right
 from dataclasses import dataclass, field, fields, replace
-from itertools import islice
+from functools import cached_property
+from itertools import islice, repeat
 from operator import attrgetter
 from typing import Any, Callable, Iterable, Sequence
 
@@ -365,6 +366,17 @@ class _ClassPlan:
     target: bool                     # whether a step is for the target-side subject
     source_end: Any = None           # the source side's `Endpoint` (once one was worked out)
 
+    @cached_property
+    def laid(self) -> tuple[list[Any], list[Any], tuple[bool, ...], list[tuple[int, tuple]]]:
+        """What `_apply_plan` lays down for each subject, worked out once: the steps' entries in
+        `_Out.results` (a decided step's stamp, a job's None) and `_Out.kinds`, whether each is for
+        the target subject, and the job steps with their offsets."""
+        done = [s[0] == _DONE for s in self.steps]
+        return ([s[3] if d else None for s, d in zip(self.steps, done)],
+                [s[3][2] if d else None for s, d in zip(self.steps, done)],
+                tuple(s[1] for s in self.steps),
+                [(n, s) for n, (s, d) in enumerate(zip(self.steps, done)) if not d])
+
 
 def _target_subject(subj: AuditSubject, scenario: Scenario) -> Subject | None:
     """The subject as reported on the target side: its address and region after failover."""
@@ -460,24 +472,21 @@ def _apply_plan(ev: Evaluator, plan: _ClassPlan, subj: AuditSubject, scenario: S
     src = subj.source.address
     tgt = subj.target.address if subj.target is not None else None
     points = (single_v4(src), single_v4(tgt) if plan.target else None)
-    append, kind_of, subject_of = out.results.append, out.kinds.append, out.subjects.append
-    for step in plan.steps:
-        who = tsubj if step[1] else subject
-        subject_of(who)
-        if step[0] == _DONE:     # (its stamp: `r.for_subject(who)` made when read, `results.StampedResults`)
-            append(step[3])
-            kind_of(step[3][2])
-            continue
-        _, target_side, group, kind, dns = step
+    entries, kinds, targets, jobs = plan.laid
+    base = len(out.results)
+    # (a decided step's stamp: `r.for_subject(who)` made when read, `results.StampedResults`)
+    out.results.extend(entries)
+    out.kinds.extend(kinds)
+    out.subjects.extend([tsubj if t else subject for t in targets] if plan.target else
+                        repeat(subject, len(targets)))
+    for at, (_, target_side, group, kind, dns) in jobs:
+        who = tsubj if target_side else subject
         source = kind.side == SOURCE
         address = src if source else tgt
-        append(None)
-        kind_of(None)
-        at = len(out.results) - 1
-        group.jobs.append((at, who, address, points[not source], owner, kind))
+        group.jobs.append((base + at, who, address, points[not source], owner, kind))
         if dns is not None:
             spec, target, ports = dns
-            ev.dns_checks.append((spec, Flow("tcp", address, target, ports), who, kind.label, kind.side, at))
+            ev.dns_checks.append((spec, Flow("tcp", address, target, ports), who, kind.label, kind.side, base + at))
     return plan.jobs
 
 

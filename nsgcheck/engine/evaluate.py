@@ -390,6 +390,18 @@ def evaluate_path(spec: PathSpec, flow: Flow, env: Environment, memo: PathMemo |
     return memo.path(spec, flow)
 
 
+class _PartResult(PathResult):
+    """A stage's part as a path result whose `total` (the pieces' volume) is worked out when
+    read: the multi-VM pair tables read only its pieces and segments."""
+
+    def __init__(self, pieces: list[PathPiece], devices: tuple[Device, ...], notes: tuple[str, ...]):
+        self.pieces, self.devices, self.notes, self._bounds = pieces, devices, notes, {}
+
+    @cached_property
+    def total(self) -> int:  # type: ignore[override]
+        return sum(p.volume() for p in self.pieces)
+
+
 @dataclass(frozen=True)
 class _Stage:
     """One end's part of a path: the pieces it decided, those still walking, its devices, notes."""
@@ -401,9 +413,9 @@ class _Stage:
 
     @cached_property
     def result(self) -> PathResult:
-        """The part as a result of its own (what `segment` reads)."""
-        pieces = list(self.finals) + [PathPiece.of(b, s) for b, s in self.walking]
-        return PathResult(pieces, sum(p.volume() for p in pieces), self.devices, self.notes)
+        """The part as a result of its own (what `segment` reads; its total when read)."""
+        return _PartResult(list(self.finals) + [PathPiece.of(b, s) for b, s in self.walking],
+                           self.devices, self.notes)
 
     @cached_property
     def index(self) -> BoxIndex:
