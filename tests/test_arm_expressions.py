@@ -638,6 +638,52 @@ def test_known_gives_what_evaluating_afresh_gives_for_resource_ids_of_literals()
         assert Evaluator().known(text, ctx(subscription_id="s1", resource_group="g1")) == want
 
 
+def test_the_one_name_resource_id_read_at_once_is_what_the_flat_reading_and_the_evaluator_give():
+    """`[resourceId('Ns.X/type', 'name')]` in the template's own scope is read by one regular
+    expression (`_ONE_RESOURCE_ID`): over texts on and just off that form (namespaces without a
+    dot, types and names with more segments, quotes doubled or missing, nested calls, spaces, the
+    name of the function in any case, unknown scopes) `known` answers what the general flat reading
+    (`_literal_resource_id` of the split arguments) and a fresh evaluator give, and answers the form."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from nsgcheck.loaders.arm_expressions import _FLAT_ARG, _FLAT_RESOURCE_ID, _ONE_RESOURCE_ID
+
+    words = ["nic-1", "", "it''s", "it's", "n)", "n]", "concat('a')", "Ä", "x y", "n.1", "a, 'b"]
+    part = st.sampled_from(["Microsoft.Network", "microsoft.network", "a.b", ".", "Network", "", "a'b.c", "x y.z",
+                            "Ä.b", "[a.b", "a.b)"])
+    segments = st.lists(st.sampled_from(words), min_size=1, max_size=3).map("/".join)   # a type or a name
+    fn = st.sampled_from(["resourceId"] * 6 + ["RESOURCEID", "resourceid", "resourceIds", "concat"])
+    sep = st.sampled_from([", "] * 6 + [",", " ,", ",  ", ", '', "])
+    scope = st.tuples(st.sampled_from(["s1", "s1", "s1", UNK]), st.sampled_from(["g1", "G 2", "g1", UNK]),
+                      st.booleans())
+
+    def agree(text, sub, rg, symbolic):
+        c = ctx(subscription_id=sub, resource_group=rg, symbolic=symbolic)
+        known = Evaluator().known(text, c)
+        m = _FLAT_RESOURCE_ID.fullmatch(text)
+        flat = None if m is None else Evaluator()._literal_resource_id([m[1], *_FLAT_ARG.findall(m[2])], sub, rg)
+        assert known == flat, text
+        assert known is None or ("value", repr(known)) == _outcome(Evaluator(), text, c), text
+        if _ONE_RESOURCE_ID.fullmatch(text) and isinstance(sub, str) and isinstance(rg, str):
+            assert known is not None, text
+
+    @settings(max_examples=300, deadline=None)
+    @given(fn, part, segments, sep, segments, st.sampled_from(["[{}]"] * 8 + ["[{} ]", "{}]", "[{}", "[{}]x"]),
+           scope)
+    def check(f, ns, rt, s, n, frame, sc):
+        agree(frame.format(f"{f}('{ns}/{rt}'{s}'{n}')"), *sc)
+
+    check()
+    for body in ["'Microsoft.Network/networkInterfaces', 'n/m'", "'Network/networkInterfaces', 'n'",
+                 "'Microsoft.Network/virtualNetworks/subnets', 'v'", "'Microsoft.Network/t', 'it''s'",
+                 "'Microsoft.Network/t','n'", "'Microsoft.Network/t' , 'n'", "'Microsoft.Network/t', 'n', 'm'",
+                 "'rg', 'Microsoft.Network/t', 'n'", "'Microsoft.Network/', 'n'", "'Microsoft.Network/t', ''"]:
+        for f in ("resourceId", "RESOURCEID", "reſourceId"):
+            for sc in (("s1", "g1", False), ("s1", UNK, False), (UNK, "g1", True)):
+                agree(f"[{f}({body})]", *sc)
+
+
 def test_known_leaves_a_resource_id_past_the_text_limit_to_the_evaluator(monkeypatch):
     """A literal resourceId() longer than MAX_TEXT is not answered by the shortcut: the evaluator
     refuses it with its limit error."""

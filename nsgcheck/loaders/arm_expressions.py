@@ -209,6 +209,9 @@ _FLAT_ARG = re.compile(r"'([^']*)'")
 #: a whole template string `[resourceId('a', 'b'...)]` (the name in any ASCII case, as `_call`
 #: reads it), in the form `_FLAT_CALL` reads
 _FLAT_RESOURCE_ID = re.compile(r"\[resourceId\('([^']*)'((?:, ?'[^']*')*)\)\]", re.IGNORECASE | re.ASCII)
+#: the commonest of those forms, one type of one segment and one name in the template's own scope
+#: (`[resourceId('Microsoft.Network/networkInterfaces', 'nic-1')]`): namespace, type, name
+_ONE_RESOURCE_ID = re.compile(r"\[resourceId\('([^'/]*\.[^'/]*)/([^'/]+)', ?'([^'/]*)'\)\]", re.IGNORECASE | re.ASCII)
 
 
 def parse(body: str) -> tuple:
@@ -338,6 +341,15 @@ class Evaluator:
         known = self._pure_values.get(key)
         if known is not None:
             return known
+        m = _ONE_RESOURCE_ID.fullmatch(text)
+        if m is not None:   # (what `_literal_resource_id` gives for it, without splitting the arguments)
+            sub, rg = ctx.subscription_id, ctx.resource_group
+            if type(sub) is str and type(rg) is str:
+                namespace, rtype, name = m.groups()
+                value = f"/subscriptions/{sub}/resourceGroups/{rg}/providers/{namespace}/{rtype}/{name}"
+                if len(value) <= MAX_TEXT:
+                    self._pure_values[key] = value
+                    return value
         m = _FLAT_RESOURCE_ID.fullmatch(text)
         if m is None:
             return None
