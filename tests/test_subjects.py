@@ -288,7 +288,8 @@ _SPELLINGS = st.sampled_from(("vm-a", "VM-a", "Vm-B", "vm-b", "ÄpP", "äpp", "x
 def test_the_report_order_read_off_a_vms_aliases_is_the_plain_key(vms):
     """`_subject_order` reads a VM's name and id off its aliases: equal to (kind, name in lower case,
     `ref` id) for every subject (VMs with and without their NIC, NICs of no VM), whatever the case
-    of the name, the case of the id and its trailing slash or space."""
+    of the name, the case of the id and its trailing slash or space; and a VM's aliases, made from
+    the estate's keys, are its and its NIC's names in lower case and `ref` ids."""
     from nsgcheck.audit.subjects import _subject_order
     from nsgcheck.model import ref
 
@@ -300,9 +301,14 @@ def test_the_report_order_read_off_a_vms_aliases_is_the_plain_key(vms):
         if has_nic:
             e.add("nics", NetworkInterface(nic_id, f"{name}-NIC{i}", (IpConfiguration(
                 "ipconfig1", f"10.1.0.{4 + i}", subnet_id("vnet-eastus", "app"), (), True),)))
-        if vm_of_nic:
-            e.add("vms", VirtualMachine(vm_id, f"{name}{i}", (nic_id,), "eastus"))
+        if vm_of_nic:   # (the VM names its NIC in another spelling of its id)
+            e.add("vms", VirtualMachine(vm_id, f"{name}{i}", ((nic_id.upper() if upper else nic_id) + tail,), "eastus"))
     subs, _ = find_subjects(e, scenario())
     plain = [(s.subject.kind, s.subject.name.lower(), ref(s.subject.id)) for s in subs]
     assert [_subject_order(s) for s in subs] == plain and plain == sorted(plain)
+    # a VM's aliases (the estate's keys of the VM and its NIC, passed on) are the plain ones
+    for s in subs:
+        if s.subject.kind == "vm" and s.nic_id is not None:
+            nic = e.nics[ref(s.nic_id)]
+            assert s.aliases == (s.subject.name.lower(), ref(s.vm_id), nic.name.lower(), ref(nic.id))
     assert sum(s.subject.kind == "vm" for s in subs) == sum(v[4] for v in vms)

@@ -435,7 +435,10 @@ def _memo(index: dict | None, name: str, fn: Any, key: Any) -> Any:
 
 
 def _nic_subject(estate: Estate, scenario: Scenario, nic: NetworkInterface,
-                 vm: VirtualMachine | None, index: dict | None = None, other_nics: tuple[str, ...] = ()) -> AuditSubject:
+                 vm: VirtualMachine | None, index: dict | None = None, other_nics: tuple[str, ...] = (),
+                 keys: tuple[str, str] | None = None) -> AuditSubject:
+    """The subject of a NIC, or of `vm` through its primary NIC `nic`. `keys`: the estate's keys of
+    the VM and the NIC (their `ref` ids: the estate is keyed so) when the caller holds them."""
     cfg = nic.primary_config()
     reasons: list[str] = []
     notes: list[str] = []
@@ -485,7 +488,8 @@ def _nic_subject(estate: Estate, scenario: Scenario, nic: NetworkInterface,
                                  nic.id)
     if vm is not None:
         subj = Subject("vm", vm.name, vm.id, text, region or "", other_nics)
-        aliases = (vm.name.lower(), ref(vm.id), nic.name.lower(), ref(nic.id))
+        vm_key, nic_key = keys or (ref(vm.id), ref(nic.id))
+        aliases = (vm.name.lower(), vm_key, nic.name.lower(), nic_key)
     else:
         subj = Subject("nic", nic.name, nic.id, text, region or "")
         aliases = (nic.name.lower(), ref(nic.id))
@@ -547,11 +551,12 @@ def find_subjects(estate: Estate, scenario: Scenario) -> tuple[list[AuditSubject
     for vid in sorted(vms):   # (the keys alone: distinct, so in the order of the items)
         vm = vms[vid]
         others = tuple(_nic_name(estate, n) for n in vm.nic_ids[1:]) if len(vm.nic_ids) > 1 else ()
-        nic = estate.nics.get(nic_keys[vm.nic_ids[0]]) if vm.nic_ids else None
+        nic_key = nic_keys[vm.nic_ids[0]] if vm.nic_ids else None
+        nic = estate.nics.get(nic_key) if nic_key is not None else None
         if nic is None:
             subjects.append(_vm_without_nic(estate, scenario, vm, others))
             continue
-        subjects.append(_nic_subject(estate, scenario, nic, vm, index, others))
+        subjects.append(_nic_subject(estate, scenario, nic, vm, index, others, (vid, nic_key)))
     # a NIC of a VM is audited through the VM's primary NIC (left out before sorting the rest)
     for nid, nic in sorted((nid, nic) for nid, nic in estate.nics.items()
                            if not (nid in of_vms or (nic.vm_id and ref(nic.vm_id) in estate.vms))):
