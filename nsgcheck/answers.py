@@ -25,11 +25,13 @@ def status_from_shares(allowed: float, denied: float, unknown: float) -> str:
     * something certainly denied: fail when nothing else is left, else partial
       (partial is certain: some part is denied and not all of it is allowed)
     * nothing certainly denied but part undecided: unknown
+
+    Shares are ratios (or sums of ratios) of exact packet counts, so any share above zero is a real
+    part: no tolerance (one of 1e-12 let a denied part of a large family pass).
     """
-    eps = 1e-12
-    if denied > eps:
-        return FAIL if allowed <= eps and unknown <= eps else PARTIAL
-    if unknown > eps:
+    if denied > 0:
+        return FAIL if allowed <= 0 and unknown <= 0 else PARTIAL
+    if unknown > 0:
         return UNKNOWN
     return PASS
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from nsgcheck.answers import FAIL, PARTIAL, PASS, UNKNOWN, Decision, status_from_shares
@@ -131,6 +131,8 @@ shares = st.tuples(st.floats(0, 1), st.floats(0, 1)).map(lambda t: (t[0], t[1] *
 
 
 @given(shares, st.sampled_from([FAIL, UNKNOWN]))
+@example((1e-12, 0.9999999999989999), UNKNOWN)   # rounding: a fail whose shares sum above 1e-12 went partial
+@example((0.0, 0.0), UNKNOWN)
 def test_a_cap_never_raises_a_verdict(s, cap_status):
     allowed, denied = s
     unknown = max(0.0, 1.0 - allowed - denied)
@@ -141,6 +143,15 @@ def test_a_cap_never_raises_a_verdict(s, cap_status):
     assert rank[out.status] <= rank[v.status] and out.status != PASS
     assert out.coverage <= v.coverage and "because" in out.reasons
     assert apply_cap(v, None) == v
+
+
+def test_a_cap_keeps_a_partial_with_nothing_denied_partial():
+    """A firewall that allows only some required names makes a partial with no denied share; an
+    undecided precondition must not turn it into the weaker claim `unknown`."""
+    v = Verdict(PARTIAL, 1.0, 0.0, (), (), (), (), "m", 0.0)
+    cap = Cap(UNKNOWN, "because", Decision("zone", "dns-zone", "", None, "deny", 1.0))
+    out = apply_cap(v, cap)
+    assert (out.status, out.coverage, out.unknown_share) == (PARTIAL, 0.0, 1.0)
 
 
 _NETS = [f"{SUB}/virtualNetworks/n{i}" for i in range(4)]

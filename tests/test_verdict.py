@@ -87,3 +87,18 @@ def test_prefix_lists_remembered_per_destination_set_are_the_plain_ones(dsts, de
     for _ in range(2):
         for r in results:
             assert summarize(r, "x", cidrs=memo) == summarize(r, "x")
+
+
+def test_a_denied_part_however_small_of_a_large_family_is_never_a_pass():
+    """Status comes from exact volumes: one denied packet beside ~2**47 allowed ones (shares of
+    about 7e-15, below any float tolerance) is partial, and one undecided packet is unknown."""
+    def box(src: str, dst: str) -> Box:
+        return Box(frozenset({"tcp"}), AddressSet.parse(src), PortSet.everything(), AddressSet.parse(dst),
+                   PortSet.single(443))
+    allow = PathPiece.of([box("10.0.0.0/16", "0.0.0.0/1")], [Step(NIC, ALLOWED, RULE)])
+    deny = PathPiece.of([box("10.0.0.4", "128.0.0.1")], [Step(NIC, DENIED, RULE)])
+    doubt = PathPiece.of([box("10.0.0.4", "128.0.0.1")], [Step(NIC, EITHER, RULE, reason="r")])
+    assert 0 < summarize(_result(allow, deny), "T").denied_share < 1e-12
+    assert summarize(_result(allow, deny), "T").status == "partial"
+    assert summarize(_result(allow, doubt), "T").status == "unknown"
+    assert summarize(_result(allow), "T").status == "pass"

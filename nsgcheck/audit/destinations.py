@@ -27,7 +27,7 @@ import ipaddress
 from dataclasses import dataclass, replace
 from typing import Any, Iterable
 
-from nsgcheck.answers import FAIL, NOT_APPLICABLE, PASS, UNKNOWN, Decision, status_from_shares
+from nsgcheck.answers import FAIL, NOT_APPLICABLE, PASS, UNKNOWN, Decision
 from nsgcheck.audit.requirements import Requirement
 from nsgcheck.audit.scenario import Proxy, Scenario
 from nsgcheck.audit.subjects import AuditSubject, Placement
@@ -109,9 +109,9 @@ def apply_cap(v: Verdict, cap: Cap | None, notes: Iterable[str] = ()) -> Verdict
         return Verdict(UNKNOWN, 0.0, 1.0, decisions, v.denied_prefixes, reasons, v.path,
                        cap.reason if v.status == PASS else f"{cap.reason}; {v.message}", 0.0)
     unknown = min(1.0, v.coverage + v.unknown_share)
-    status = status_from_shares(0.0, v.denied_share, unknown)
-    if status == PASS:
-        status = UNKNOWN
+    # the allowed part becomes undecided: a pass is unknown, any other status stays (worked out from
+    # the status, not from float shares again, whose rounding could raise a fail to partial)
+    status = UNKNOWN if v.status == PASS else v.status
     message = cap.reason if v.status == PASS else f"{v.message}; {cap.reason}"
     return Verdict(status, 0.0, unknown, decisions, v.denied_prefixes, reasons, v.path, message, v.denied_share)
 
