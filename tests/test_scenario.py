@@ -216,3 +216,142 @@ def test_network_mapping_merge_as_a_scan_of_the_keys_so_far(layers):
                        {"network_mapping": layers[2]})
     assert s.network_mapping == tuple(sorted(mapping.items(), key=lambda kv: kv[0].lower()))
     assert dict(s.provenance)["network_mapping"] == (origin or "default")
+
+
+# ----------------------------------------------------------------- fast schema check against jsonschema
+_text = st.sampled_from(["", "a", "vm-1", "10.0.0.4", "fe80::1", "x y", "a", "ü"])
+_leaf = st.one_of(_text, st.integers(-2, 70000), st.booleans(), st.none(), st.floats(0, 10, allow_nan=False))
+_names = st.one_of(_text, st.integers(0, 3))
+_anything = st.recursive(_leaf, lambda inner: st.one_of(st.lists(inner, max_size=3),
+                                                       st.dictionaries(_text, inner, max_size=3)), max_leaves=6)
+_strings = st.lists(st.one_of(_text, _text, _text, _leaf), max_size=4)
+_proxy = st.fixed_dictionaries({}, optional={
+    "address": st.one_of(_text, _leaf), "port": st.one_of(st.integers(-1, 70000), st.sampled_from([1, 65535]), _leaf),
+    "bypass": st.one_of(_strings, _leaf), "authenticated": st.one_of(st.booleans(), _leaf),
+    "other": _leaf})
+_valid_strings = st.lists(_text.filter(bool), max_size=3)
+_valid_scenario = st.fixed_dictionaries({}, optional={
+    "source_region": _text.filter(bool), "target_region": _text.filter(bool), "ade": st.booleans(),
+    "auto_upgrade": st.booleans(), "network_mapping": st.dictionaries(_text, _text.filter(bool), max_size=2),
+    "groups": st.dictionaries(_text, st.lists(_text.filter(bool), min_size=1, max_size=3, unique=True), max_size=2),
+    "vms": _valid_strings, "appliances": st.dictionaries(st.sampled_from(["10.0.0.4", "fe80::1"]), _text.filter(bool)),
+    "proxy": st.fixed_dictionaries({"address": _text.filter(bool), "port": st.integers(1, 65535)},
+                                   optional={"bypass": _valid_strings, "authenticated": st.booleans()}),
+    "cache_storage_accounts": st.lists(_text.filter(bool), max_size=3, unique=True)})
+
+
+_edge = st.sampled_from(["", "x", "10.0.0.4", "a b", 0, 1, 65535, 65536, -1, True, False, None, 1.0, 3128.0,
+                         [], {}, [""], ["a", "a"], ["a"], {"a": "b"}, {"": ""}, {"1.2.3.4": "fw"}])
+
+
+def _places(node: object, out: list) -> list:
+    """Every (container, key) of a document, and (container, None) to add to it."""
+    if isinstance(node, dict):
+        out.append((node, None))
+        for k, v in node.items():
+            out.append((node, k))
+            _places(v, out)
+    elif isinstance(node, list):
+        out.append((node, None))
+        for i, v in enumerate(node):
+            out.append((node, i))
+            _places(v, out)
+    return out
+
+
+def _mutated(draw: st.DrawFn) -> object:
+    """A valid scenario with (usually) one value somewhere replaced, added or repeated."""
+    doc = draw(_valid_scenario)
+    if draw(st.integers(0, 9)) == 0:
+        return doc
+    holder, key = draw(st.sampled_from(_places(doc, [])))
+    new = draw(st.one_of(_edge, _leaf, _anything))
+    if key is not None:
+        holder[key] = new
+    elif isinstance(holder, dict):
+        holder[draw(st.one_of(st.sampled_from(["region", "port", "bypass", "address", "0.0.0.0", "fw", ""]),
+                              _text, st.integers(0, 3)))] = new
+    else:
+        holder.append(draw(st.sampled_from(holder)) if holder and draw(st.booleans()) else new)
+    return doc
+
+
+_scenario_like = st.one_of(st.composite(_mutated)(), _anything)
+
+
+@settings(max_examples=400)
+@given(_scenario_like)
+def test_the_fast_schema_check_never_passes_what_jsonschema_rejects(data):
+    """`surely_valid` is a shortcut past jsonschema: it may say True only where jsonschema finds
+    no error (else an invalid scenario would be taken, or its errors lost)."""
+    import jsonschema
+
+    from nsgcheck.audit.scenario import _schema, surely_valid
+    schema = _schema()
+    errors = list(jsonschema.Draft202012Validator(schema).iter_errors(data))
+    if surely_valid(schema, data):
+        assert errors == []
+
+
+def test_the_fast_schema_check_takes_the_usual_valid_scenarios():
+    """(else the shortcut would never be taken: no error, but no gain either)"""
+    from nsgcheck.audit.scenario import _schema, surely_valid
+    usual = {"source_region": "eastus", "target_region": "centralus", "ade": False, "auto_upgrade": True,
+             "network_mapping": {"vnet-src": "vnet-dr"}, "vms": ["vm1", "vm2"],
+             "groups": {f"g{i}": [f"vm-{i}-{j}" for j in range(10)] for i in range(50)},
+             "appliances": {"10.0.0.4": "fw"}, "cache_storage_accounts": ["cache1"],
+             "proxy": {"address": "http://10.0.0.5", "port": 3128, "bypass": ["windows.net"], "authenticated": False}}
+    assert surely_valid(_schema(), usual)
+    assert not surely_valid(_schema(), {**usual, "groups": {"g": ["vm1", "vm1"]}})
+
+
+def _one_change_each(doc: dict) -> list:
+    """Every document that differs from `doc` by one value replaced, one key added or one item repeated."""
+    import copy
+    out = []
+    for n in range(len(_places(doc, []))):
+        for new in _EDGES:
+            for mode in ("set", "add"):
+                d = copy.deepcopy(doc)
+                holder, key = _places(d, [])[n]
+                if mode == "set" and key is not None:
+                    holder[key] = new
+                elif mode == "add" and key is None and isinstance(holder, dict):
+                    for k in ("region", "port", "other", "0.0.0.0", "fw", "", 1):
+                        holder[k] = new
+                        out.append(copy.deepcopy(d))
+                        del holder[k]
+                    continue
+                elif mode == "add" and key is None:
+                    holder.append(new)
+                    if holder[:-1]:
+                        out.append(copy.deepcopy(d))
+                        holder[-1] = holder[0]
+                else:
+                    continue
+                out.append(d)
+    return out
+
+
+_EDGES = ["", "x", "10.0.0.4", "a b", 0, 1, 65535, 65536, -1, True, False, None, 1.0, 3128.0,
+          [], {}, [""], ["a", "a"], ["a"], [1], {"a": "b"}, {"": ""}, {"1.2.3.4": "fw"}]
+_RICH = {"source_region": "eastus", "target_region": "centralus", "ade": False, "auto_upgrade": True,
+         "network_mapping": {"vnet-src": "vnet-dr"}, "vms": ["vm1", "vm2"],
+         "groups": {"g1": ["vm1", "vm2"], "g2": ["vm3"]}, "appliances": {"10.0.0.4": "fw"},
+         "cache_storage_accounts": ["cache1", "cache2"],
+         "proxy": {"address": "http://10.0.0.5", "port": 3128, "bypass": ["windows.net"], "authenticated": False}}
+
+
+def test_the_fast_schema_check_on_every_one_change_to_a_valid_scenario():
+    """Exhaustive: each one-value change of a scenario using every field; the fast check may pass
+    it only if jsonschema does."""
+    import jsonschema
+
+    from nsgcheck.audit.scenario import _schema, surely_valid
+    schema = _schema()
+    validator = jsonschema.Draft202012Validator(schema)
+    docs = _one_change_each(_RICH)
+    assert len(docs) > 1000
+    wrong = [d for d in docs if surely_valid(schema, d) and list(validator.iter_errors(d))]
+    assert wrong == []
+    assert sum(surely_valid(schema, d) for d in docs) > 100     # the check is not merely always unsure

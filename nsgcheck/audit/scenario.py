@@ -180,6 +180,76 @@ def _schema() -> dict[str, Any]:
     return json.loads(resources.files("rules").joinpath("scenario.schema.json").read_text(encoding="utf-8"))
 
 
+#: schema keywords that only describe (they never reject a value)
+_NOTES = frozenset(("$schema", "$id", "title", "description"))
+_TYPES = {"object": dict, "array": list, "string": str, "boolean": bool}
+
+
+def surely_valid(schema: Mapping[str, Any], value: Any) -> bool:
+    """True only when `value` certainly meets `schema` (the subset of keywords the scenario schema
+    uses, read conservatively); False when unsure. A large valid scenario is checked here in a
+    fraction of jsonschema's time; jsonschema still decides (and words every error) whenever this is False."""
+    for key, want in schema.items():
+        if key in _NOTES:
+            continue
+        if key == "type":
+            if want == "integer":
+                if type(value) is not int:
+                    return False
+            elif type(value) is not _TYPES.get(want):
+                return False
+        elif key == "minLength":
+            if type(value) is not str or len(value) < want:
+                return False
+        elif key in ("minimum", "maximum"):
+            if type(value) is not int or (value < want if key == "minimum" else value > want):
+                return False
+        elif key == "minItems":
+            if type(value) is not list or len(value) < want:
+                return False
+        elif key == "uniqueItems":
+            if want is not True or type(value) is not list or not all(type(v) is str for v in value) \
+                    or len(set(value)) != len(value):
+                return False
+        elif key == "items":
+            if type(value) is not list or not isinstance(want, dict):
+                return False
+            if want == _STRING and all(type(v) is str and v for v in value):
+                continue    # the common case, in one pass
+            if not all(surely_valid(want, v) for v in value):
+                return False
+        elif key == "required":
+            if type(value) is not dict or not all(k in value for k in want):
+                return False
+        elif key == "propertyNames":
+            if type(value) is not dict or not all(surely_valid(want, k) for k in value):
+                return False
+        elif key == "pattern":
+            if type(value) is not str or re.search(want, value) is None:
+                return False
+        elif key in ("properties", "additionalProperties"):
+            if type(value) is not dict:
+                return False
+            props = schema.get("properties", {})
+            rest = schema.get("additionalProperties", True)
+            if key == "additionalProperties" and "properties" in schema:
+                continue    # checked with "properties"
+            for k, v in value.items():
+                if type(k) is not str:
+                    return False
+                sub = props.get(k, rest)
+                if sub is True:
+                    continue
+                if sub is False or not isinstance(sub, dict) or not surely_valid(sub, v):
+                    return False
+        else:
+            return False    # a keyword not read here: let jsonschema decide
+    return True
+
+
+_STRING = {"type": "string", "minLength": 1}
+
+
 def load_scenario_file(path: str | Path) -> dict[str, Any]:
     """Read and validate a scenario file; returns its fields (regions normalized).
 
@@ -193,11 +263,15 @@ def load_scenario_file(path: str | Path) -> dict[str, Any]:
     data, node = safeyaml.read(path, "scenario file", ScenarioError)
     if data is None:
         data = {}
-    lines = _line_map(node)
-    import jsonschema   # only when a scenario file is given
+    schema = _schema()
+    if surely_valid(schema, data):
+        errors = []
+    else:
+        import jsonschema   # only when a scenario file may be invalid
 
-    validator = jsonschema.Draft202012Validator(_schema())
-    errors = sorted(validator.iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.message))
+        validator = jsonschema.Draft202012Validator(schema)
+        errors = sorted(validator.iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.message))
+    lines = _line_map(node) if errors or (isinstance(data, dict) and "proxy" in data) else {}
     found: list[ScenarioError] = []
     for err in errors:
         ptr = "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in err.absolute_path) \
