@@ -252,13 +252,15 @@ def main(argv: list[str] | None = None) -> int:
         "their spelling and plain port numbers without a parse, and a rule of singular sides only reads its "
         "remembered values at once; rules, address tokens and origins are slotted data classes filled as plain "
         "twins of their class and then made that class (a third of the time of a descriptor call per slot); the cyclic garbage collector is paused while loading, and the ARM expansion leaves no "
-        "reference cycles, so the parsed template is freed by reference counting. The rows that read every "
+        "reference cycles; the parsed documents and the resources made from them stay with the estate (freed "
+        "with it, not object by object at the end of each file's load). A plural address or port list alone on "
+        "its side is remembered by its texts. The rows that read every "
         "line pay for working out ~57,000 lines from the lazy index (a report shows a few hundred). When the "
         "collector is on, what was loaded is handed to its oldest generation as it is switched on again, so its "
         "next young pass does not walk the model. What is left (CPU, the DESIGN estate's 200,000 rules, one "
         "run with the collector off and the stages timed apart): the parse (~0.3 s), expansion (~0.3 s), the model (~0.65 s, "
         "~0.35 s of it rules: ~1 us per rule even when every value is remembered, ~0.2 us of that building "
-        "the rule object) and freeing the parsed template (~0.2 s). 1.5x would need rules built lazily (which "
+        "the rule object). 1.5x would need rules built lazily (which "
         "moves the cost into the evaluation, since the audit reads every rule) or outside Python.",
         END,
     ]
