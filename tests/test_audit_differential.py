@@ -165,12 +165,17 @@ def _flow_args(nic: str | None, nsg: str | None, dst: str, urls: tuple[str, ...]
                      port="443", source_port="*", url=list(urls), appliance=[])
 
 
+def _grouped(estate: Estate, groups: dict) -> tuple:
+    """The scenario (eastus -> centralus, with `groups`) and the estate's subjects under it."""
+    scenario = build_scenario({"source_region": "eastus", "target_region": "centralus", "groups": groups})
+    return scenario, find_subjects(estate, scenario)[0]
+
+
 @settings(max_examples=120)
 @given(estates())
 def test_audit_equals_uncached_per_subject_evaluation_and_flow(drawn):
     estate, groups = drawn
-    scenario = build_scenario({"source_region": "eastus", "target_region": "centralus", "groups": groups})
-    subjects, _ = find_subjects(estate, scenario)
+    scenario, subjects = _grouped(estate, groups)
     results, ev = evaluate_all(estate, CATALOG, REQUIREMENTS, scenario, subjects)
     env = Environment(estate, CATALOG)
     fresh = Evaluator(env)
@@ -253,8 +258,7 @@ def test_two_vms_behind_a_source_scoped_firewall_rule_differ():
 def _sharing_and_alone(estate: Estate, groups: dict) -> tuple[list, list, int]:
     """The audit's results, the same with every multi-VM member worked out on its own, and how many
     members shared a result (one with an equal standing came before them)."""
-    scenario = build_scenario({"source_region": "eastus", "target_region": "centralus", "groups": groups})
-    subjects, _ = find_subjects(estate, scenario)
+    scenario, subjects = _grouped(estate, groups)
     table = audit_evaluate._PairTable
     standings = table.standings
     seen: set = set()
@@ -362,8 +366,7 @@ def test_multi_vm_results_equal_the_plain_pair_table(drawn):
     """Profiles per end, profile ids, standings, counts shared within a table and verdicts keyed
     by signatures give exactly the results of the table without them, field for field."""
     estate, groups = drawn
-    scenario = build_scenario({"source_region": "eastus", "target_region": "centralus", "groups": groups})
-    subjects, _ = find_subjects(estate, scenario)
+    scenario, subjects = _grouped(estate, groups)
     fast, _ = evaluate_all(estate, CATALOG, REQUIREMENTS, scenario, subjects)
     plain, _ = _plain_groups(lambda: evaluate_all(estate, CATALOG, REQUIREMENTS, scenario, subjects))
     assert [r for r in fast if r.requirement == "A2A-MVM-20004"] == \
@@ -374,8 +377,7 @@ def _assert_classes_are_grouped_profile_ids(estate: Estate, groups: dict) -> int
     """A group's classes seen from each end (read off the members' standings when those are worked
     out) are its members grouped by `pid` seen from that end, in order of first appearance. Returns
     how many classes were compared."""
-    scenario = build_scenario({"source_region": "eastus", "target_region": "centralus", "groups": groups})
-    subjects, _ = find_subjects(estate, scenario)
+    scenario, subjects = _grouped(estate, groups)
     _, ev = evaluate_all(estate, CATALOG, REQUIREMENTS, scenario, subjects)
     compared = 0
     for run in ev.plan.groups.values():
@@ -411,8 +413,7 @@ def _assert_signature_ints_are_segments(estate: Estate, groups: dict) -> int:
     """Two members' signatures in a part (the table's ints) are equal exactly when the part's
     segments of their addresses are (`PathResult.segment`: what the ints stand for). Returns how
     many pairs of members were compared."""
-    scenario = build_scenario({"source_region": "eastus", "target_region": "centralus", "groups": groups})
-    subjects, _ = find_subjects(estate, scenario)
+    scenario, subjects = _grouped(estate, groups)
     _, ev = evaluate_all(estate, CATALOG, REQUIREMENTS, scenario, subjects)
     compared = 0
     for run in ev.plan.groups.values():
