@@ -563,3 +563,32 @@ def test_remembered_plural_lists_give_the_rules_a_fresh_normalizer_gives(props_l
         assert [type(getattr(got, f.name)) for f in fields(SecurityRule)] == \
             [type(getattr(want, f.name)) for f in fields(SecurityRule)]
         assert got == SecurityRule(**{f.name: getattr(got, f.name) for f in fields(SecurityRule)})
+
+
+_PLAIN_LIST_POOL = ["*", "Any", "VirtualNetwork", "Storage.EastUS", " Internet ", "10.0.0.0/8", "10.0.0.1/8",
+                    "10.1.2.3", "10.01.2.3", "2001:db8::/32", "10.0.0.1-10.0.0.9", "bad tag", "", "999.1.1.1",
+                    _Text("Storage"), _Text("10.0.0.0/8"), 7, None, ["10.0.0.0/8"], {"id": "x"},
+                    Unknown("not evaluated")]
+
+
+@settings(max_examples=400)
+@given(st.lists(st.tuples(st.lists(st.sampled_from(_PLAIN_LIST_POOL), max_size=4),
+                          st.sampled_from(["source", "destination"])), min_size=1, max_size=12), st.booleans())
+def test_a_plural_list_alone_is_the_side_worked_out_with_nothing_remembered(lists, effective):
+    """A plural address list alone on its side (no singular value, no ASGs) made by `Normalizer._listed`
+    (each element a valid plain string, none repeated) or remembered: the tokens, problems and paths
+    `_addresses` works out with nothing remembered, for lists with repeated, empty, invalid, non-text
+    and unknown elements, met first or again, on either side."""
+    shared = Normalizer()
+    for many, side in lists * 2:
+        props = {f"{side}AddressPrefixes": list(many)}
+        got_problems: list = []
+        got = shared.addresses(props, side, got_problems, effective)
+        want_problems: list = []
+        want = Normalizer()._addresses(props, side, want_problems, effective)
+        assert got == want
+        if not isinstance(want[0], Unknown):
+            assert [type(t) for t in got[0]] == [type(t) for t in want[0]]
+        assert [(str(p), p.path) for p in got_problems] == [(str(p), p.path) for p in want_problems]
+        listed = Normalizer()._listed(list(many), f"{side} address", f"{side}AddressPrefixes")
+        assert listed is None or (listed == want and not want_problems)

@@ -495,6 +495,10 @@ class Normalizer:
                 return hit, ()
             if one:
                 return (self.address(one, what, (singular,), problems),), ()
+        if many.__class__ is list and one is None and asg_field is None:
+            listed = self._listed(many, what, plural)
+            if listed is not None:
+                return listed
         key = _side_key(side, repeated_ok, one, many, asg_field)
         if key is not None:
             known = self._sides.get(key)
@@ -510,6 +514,31 @@ class Normalizer:
                     self._listed_addresses[texts] = (tokens, asgs)
             return tokens, asgs
         return self._addresses(props, side, problems, repeated_ok)
+
+    def _listed(self, many: list, what: str, plural: str
+                ) -> tuple[tuple[AddressToken, ...], tuple[str, ...]] | None:
+        """The side a plural list alone makes when its elements are distinct plain strings, each valid
+        on either side (what `_addresses` gives then: one token per element, in order, no problem),
+        remembered in `_listed_addresses`; None: anything else (ask `_addresses`)."""
+        valid = self._valid
+        tokens = []
+        for i, v in enumerate(many):
+            if v.__class__ is not str:
+                return None
+            hit = valid.get(v)
+            if hit is None:
+                hit = self._alone(v)
+                if hit is None:
+                    self.address(v, what, (plural, i), [])   # classified once; remembered when valid
+                    hit = valid.get(v)
+                    if hit is None:
+                        return None
+            tokens.append(hit[0])
+        texts = tuple(many)
+        if not texts or len(set(texts)) != len(texts):
+            return None
+        side = self._listed_addresses[texts] = (tuple(tokens), ())
+        return side
 
     def _addresses(self, props: Mapping[str, Any], side: str, problems: list[str], repeated_ok: bool
                    ) -> tuple[tuple[AddressToken, ...] | Unknown, tuple[str, ...]]:
