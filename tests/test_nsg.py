@@ -790,3 +790,40 @@ def test_first_match_of_several_spaces_is_that_of_each(nsg, direction, walking, 
     terms = nsg_terms(nsg, direction, ctx)
     spaces = [boxes for boxes, _ in walking]
     assert first_match_each(spaces, terms, unmatched) == [first_match(s, terms, unmatched).pieces for s in spaces]
+
+
+@settings(max_examples=300)
+@given(nsg=rules().map(lambda rs: NetworkSecurityGroup("/x/n", "n", rs, default_rules())),
+       direction=st.sampled_from(["inbound", "outbound"]), walking=_pieces(), unmatched=st.sampled_from([DENY, None]))
+def test_a_walk_over_terms_filtered_as_it_goes_is_the_plain_walk_and_takes_none_after_the_last_decision(
+        nsg, direction, walking, unmatched):
+    """`prefiltered` hands a walk the terms `prefilter` keeps one by one, and the walk takes none
+    once every packet is decided: the pieces are those of the plain walk over every term, and the
+    terms taken are the shortest head of the kept ones after which no packet is pending (all of
+    them when there is none). (Fails when the walk takes one term more than it needs, or stops
+    before its packets are decided.)"""
+    from nsgcheck.engine.nsg import prefilter, prefiltered
+
+    ctx, _ = make_contexts(True, frozenset({"asg1"}))
+    terms = nsg_terms(nsg, direction, ctx)
+    spaces = [list(boxes) for boxes, _ in walking]
+
+    def shape(pieces):      # (a kept term may hold fewer boxes than the rule's: its label names it)
+        return [(p.boxes, p.outcomes, p.term.label if p.term is not None else None,
+                 tuple(t.label for t in p.doubts), p.pending) for p in pieces]
+    for space in spaces:
+        taken: list = []
+
+        def counting(it):
+            for t in it:
+                taken.append(t)
+                yield t
+        got = first_match(space, counting(prefiltered(terms, space, {})), unmatched)
+        assert shape(got.pieces) == shape(first_match(space, terms, unmatched).pieces)
+        kept = prefilter(terms, space)
+        need = next((k for k in range(len(kept) + 1)
+                     if not any(p.pending for p in first_match(space, kept[:k], None).pieces)), len(kept))
+        assert [(t.label, t.boxes, t.maybe) for t in taken] == [(t.label, t.boxes, t.maybe) for t in kept[:need]]
+    within = [b for s in spaces for b in s]
+    assert [shape(p) for p in first_match_each(spaces, prefiltered(terms, within), unmatched)] == \
+        [shape(first_match(s, terms, unmatched).pieces) for s in spaces]

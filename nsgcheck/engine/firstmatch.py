@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 from .space import Box, split_all, volume
 
@@ -138,7 +138,7 @@ class Partition:
         return [b for p in self.pieces if p.term is None and p.pending for b in p.boxes]
 
 
-def first_match(space: Sequence[Box], terms: Sequence[Term], unmatched: str | None = DENY) -> Partition:
+def first_match(space: Sequence[Box], terms: Iterable[Term], unmatched: str | None = DENY) -> Partition:
     """Partition `space` by outcome sets under first match (see the module docstring).
 
     Terms must already be sorted in evaluation order. With `unmatched` None, packets no term
@@ -150,7 +150,7 @@ def first_match(space: Sequence[Box], terms: Sequence[Term], unmatched: str | No
     return result
 
 
-def first_match_each(spaces: Sequence[Sequence[Box]], terms: Sequence[Term],
+def first_match_each(spaces: Sequence[Sequence[Box]], terms: Iterable[Term],
                      unmatched: str | None = DENY) -> list[list[Piece]]:
     """`first_match(space, terms, unmatched).pieces` of each space, in one walk of the terms (the
     spaces' regions walk them side by side: a term is taken up once for all of them)."""
@@ -159,7 +159,7 @@ def first_match_each(spaces: Sequence[Sequence[Box]], terms: Sequence[Term],
     return out
 
 
-def _walk_terms(spaces: list[list[Box]], terms: Sequence[Term], unmatched: str | None,
+def _walk_terms(spaces: list[list[Box]], terms: Iterable[Term], unmatched: str | None,
                 out: list[list[Piece]]) -> None:
     """First match of each space (non-empty boxes) over the terms: its pieces to `out` at its index,
     in the order `first_match` makes them (by term, then by region; the regions of one space keep
@@ -167,9 +167,8 @@ def _walk_terms(spaces: list[list[Box]], terms: Sequence[Term], unmatched: str |
     # regions still walking the terms: (space index, possible outcomes so far, doubtful terms passed, boxes)
     regions: list[tuple[int, frozenset[str], tuple[Term, ...], list[Box]]] = \
         [(n, NONE, (), live) for n, live in enumerate(spaces) if live]
-    for term in terms:
-        if not regions:
-            break
+    # (`terms` may be an iterator filtering as it goes: none is taken once every region is decided)
+    for term in terms if regions else ():
         act = _ACTION_SETS[term.action]
         nxt: list[tuple[int, frozenset[str], tuple[Term, ...], list[Box]]] = []
         for n, possible, doubts, boxes in regions:
@@ -195,6 +194,8 @@ def _walk_terms(spaces: list[list[Box]], terms: Sequence[Term], unmatched: str |
             if boxes:
                 nxt.append((n, possible, doubts, boxes))
         regions = nxt
+        if not regions:
+            break
     for n, possible, doubts, boxes in regions:
         if unmatched is None:
             out[n].append(Piece(tuple(boxes), possible, None, doubts, pending=True))

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from servicetags import intervals as iv
 from servicetags.catalog import parse_prefix
@@ -109,8 +109,8 @@ class TermCache:
 
     Tables, each a pure function of its key and the run's tag catalog:
     * `_terms`: (NSG, direction, context key, channel) -> the rule list as Terms (`nsg_terms`);
-    * `_kept`: (direction, channel, NSG id) -> per rule that may meet the channel (by identity, the
-      rule held) its entry in `_channel_rules`: the rules an NSG shares with
+    * `_kept`: (direction, channel, NSG id) -> per rule (by identity, the rule held) its entry in
+      `_channel_rules`, or None when it cannot meet the channel: the rules an NSG shares with
       an earlier version of it (fixes add a few) are looked at once; `_protocols`: a rule's
       protocol text -> the protocols it names;
     * `_bound`: (rule, direction, NSG id) -> its label and the bound of its remote side;
@@ -380,29 +380,36 @@ def _channel_rules(nsg: NetworkSecurityGroup, direction: str, channel: Channel, 
         missing = cache._missing[channel] = {}
     get = table.get
     keep: list[SecurityRule] = []
-    kept_defaults: list[SecurityRule] = []
-    for rules, into in ((full.rules, keep), (full.default_rules, kept_defaults)):
-        custom = into is keep
-        for rule in rules:
-            way = rule.direction
-            if custom and way != direction and isinstance(way, str):
-                continue
-            if not rule.problems and isinstance(rule.protocol, str):
-                # what `_misses` reads of a rule without problems: its protocol text and destination
-                # ports (by identity, held: loaders share port sets)
-                dports = rule.destination_ports
-                miss = missing.get((rule.protocol, id(dports)))
-                if miss is None or miss[0] is not dports:
-                    miss = missing[(rule.protocol, id(dports))] = (dports, _misses(rule, channel, cache._protocols))
-                if miss[1]:
-                    continue
-            hit = get(id(rule))
-            if hit is None or hit[0] is not rule:
-                hit = table[id(rule)] = (rule, _channel_entry(nsg, rule, direction, catalog, cache))
-            into.append(rule)
-    kept = replace(full, rules=tuple(keep), default_rules=tuple(kept_defaults)).ordered(direction)
+    for rule in full.rules + full.default_rules:
+        hit = get(id(rule))
+        if hit is None or hit[0] is not rule:
+            hit = table[id(rule)] = (rule, _channel_look(nsg, rule, direction, channel, catalog, cache, missing))
+        if hit[1] is not None:
+            keep.append(rule)
+    # (`ordered` reads of each rule its direction, priority, name and whether it is a default,
+    # not the list holding it: custom and default rules in one list sort alike)
+    kept = replace(full, rules=tuple(keep), default_rules=()).ordered(direction)
     out.extend(table[id(rule)][1] for rule in kept)
     return out
+
+
+def _channel_look(nsg: NetworkSecurityGroup, rule: SecurityRule, direction: str, channel: Channel, catalog: Any,
+                  cache: TermCache, missing: dict[tuple[str, int], tuple[Any, bool]]) -> tuple[Any, ...] | None:
+    """A rule's entry in `_channel_rules`, or None when it cannot meet the channel: a rule of the
+    other direction (`ordered` leaves it out) or one that certainly misses it (`_misses`)."""
+    way = rule.direction
+    if way != direction and isinstance(way, str):
+        return None
+    if not rule.problems and isinstance(rule.protocol, str):
+        # what `_misses` reads of a rule without problems: its protocol text and destination
+        # ports (by identity, held: loaders share port sets)
+        dports = rule.destination_ports
+        miss = missing.get((rule.protocol, id(dports)))
+        if miss is None or miss[0] is not dports:
+            miss = missing[(rule.protocol, id(dports))] = (dports, _misses(rule, channel, cache._protocols))
+        if miss[1]:
+            return None
+    return _channel_entry(nsg, rule, direction, catalog, cache)
 
 
 def _channel_entry(nsg: NetworkSecurityGroup, rule: SecurityRule, direction: str, catalog: Any,
@@ -595,26 +602,30 @@ def _overlaps(a: tuple, b: tuple) -> bool:
 def prefilter(terms: Sequence[Term], space: Sequence[Box], meets: dict | None = None) -> list[Term]:
     """Drop terms (and term boxes) that cannot meet the space: exact, only skips no-ops.
     `meets`: a memo of address overlap tests (see `Hull.may_meet`)."""
+    return list(prefiltered(terms, space, meets))
+
+
+def prefiltered(terms: Sequence[Term], space: Sequence[Box], meets: dict | None = None) -> Iterator[Term]:
+    """`prefilter`, term by term as they are taken: a first-match walk stops once its space is
+    decided (mostly at the first term left), so the terms after it are never tested."""
     if not space:
-        return []
+        return iter(())
     return _kept_terms(terms, Hull.of(space).tester(meets))
 
 
-def _kept_terms(terms: Sequence[Term], may_meet: Callable[[Box], bool]) -> list[Term]:
+def _kept_terms(terms: Sequence[Term], may_meet: Callable[[Box], bool]) -> Iterator[Term]:
     """The terms with the boxes `may_meet` keeps (terms left with none dropped)."""
-    out: list[Term] = []
     for t in terms:
         if not t.maybe and len(t.boxes) == 1:        # (most rules: one box, no doubt)
             if may_meet(t.boxes[0]):
-                out.append(t)
+                yield t
             continue
         boxes = tuple(b for b in t.boxes if may_meet(b))
         maybe = tuple(b for b in t.maybe if may_meet(b))
         if boxes or maybe:
             if len(boxes) != len(t.boxes) or len(maybe) != len(t.maybe):
                 t = Term(boxes, t.action, t.label, maybe, t.reason)
-            out.append(t)
-    return out
+            yield t
 
 
 # --------------------------------------------------------------------------- one NSG
@@ -639,7 +650,7 @@ def nsg_steps(boxes: Sequence[Box], device: Device, nsg: NetworkSecurityGroup | 
         return [(tuple(boxes), Step(device, ALLOWED, state=StepState.ABSENT))]
     cache = cache if cache is not None else TermCache()
     terms = relevant_terms(nsg, direction, ctx, boxes, cache, remote, channel)
-    part = first_match(boxes, prefilter(terms, boxes, cache._overlap), unmatched=DENY)
+    part = first_match(boxes, prefiltered(terms, boxes, cache._overlap), unmatched=DENY)
     return [_step(device, piece) for piece in part.pieces]
 
 
@@ -663,12 +674,12 @@ def _layer_steps(spaces: list[tuple[Box, ...]], device: Device, nsg: NetworkSecu
     out: list[Any] = [None] * len(spaces)
     single = [k for k, boxes in enumerate(spaces) if len(boxes) == 1]
     if len(single) > 1:
-        each = first_match_each([spaces[k] for k in single], prefilter(terms, within, cache._overlap))
+        each = first_match_each([spaces[k] for k in single], prefiltered(terms, within, cache._overlap))
         for k, pieces in zip(single, each):
             out[k] = [_step(device, piece) for piece in pieces]
     for k, boxes in enumerate(spaces):
         if out[k] is None:
-            part = first_match(boxes, prefilter(terms, boxes, cache._overlap), unmatched=DENY)
+            part = first_match(boxes, prefiltered(terms, boxes, cache._overlap), unmatched=DENY)
             out[k] = [_step(device, piece) for piece in part.pieces]
     return out
 
