@@ -597,3 +597,71 @@ def test_a_key_repeated_past_the_parts_read_is_located_at_its_last_value():
         _, lm = loads(text, "f.json")
         assert lm.span("/0") == (1, 1)              # (reads element 1 part by part: its first member)
         assert lm.span("/1/0/0") == (4, 4) and lm.span("/1/0") == (3, 4) and lm.span("/1/0/1") is None
+
+
+# -- a document on one line: lines from its parsed value == lines from scanning its text ------
+_TRICKY = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**3, 10**3)
+    | st.text(alphabet='ab"\\/[]{},:~ 0\t', max_size=6),
+    lambda kids: st.lists(kids, max_size=4)
+    | st.dictionaries(st.sampled_from(["", "a", "0", "01", "~", "~0", "/", "a/b", '"', "]", "\\"]), kids,
+                      max_size=4),
+    max_leaves=16)
+
+
+def _asked(value) -> set[str]:
+    """Every pointer of `value`, and near misses: past an array's end, non-indices, a key not there,
+    below a scalar, escapes written wrongly, no leading slash."""
+    out: set[str] = {"", "/", "x", "a/b", "//"}
+    for p in _pointers(value):
+        out |= {p, f"{p}/0", f"{p}/01", f"{p}/-", f"{p}/zz", f"{p}/~2", f"{p}/", p[1:]}
+        if p:
+            head, _, last = p.rpartition("/")
+            out |= {f"{head}/{last.replace('~1', '/')}", f"{head}/{last}9", f"{head}/0{last}"}
+    return out
+
+
+@given(_TRICKY, st.data())
+def test_a_document_on_one_line_is_located_from_its_value_as_its_text_scanned_would(value, data):
+    """A one-line document answers `span`/`line`/`end_line` from its parsed value (`LineMap._flat`):
+    for every pointer and near miss, what a plain scan of the same text (the line map without the
+    value) answers. Texts: whitespace of every kind but line breaks between tokens (line breaks
+    before and after the value), strings holding brackets, quotes and backslashes, keys repeated
+    (json.loads keeps the last value), JSONC comments and trailing commas, a comma-separated
+    sequence; a text with a line break inside is scanned, and the same."""
+    repeats = data.draw(st.booleans())
+    gap = st.sampled_from(["", "", " ", "\t", "\r", " /* ] */ ", "/**/"] + (["\n"] if data.draw(st.booleans()) else []))
+
+    def decoys():
+        return data.draw(st.lists(_TRICKY, max_size=2)) if repeats else ()
+
+    body = _render(value, lambda: data.draw(gap), decoys, lambda: repeats and data.draw(st.booleans()))
+    if isinstance(value, (list, dict)) and value and data.draw(st.booleans()):   # a trailing comma
+        body = body[:-1] + "," + data.draw(gap) + body[-1]
+    if data.draw(st.booleans()):   # a comma-separated sequence of values (read as a list)
+        body = body + data.draw(gap) + "," + _render(data.draw(_TRICKY), lambda: data.draw(gap))
+    text = data.draw(_WS) + body + data.draw(_WS)
+    try:
+        parsed, fast = loads(text, "f.json")
+    except InputError:   # (a sequence whose first value is a scalar is no document)
+        return
+    plain = jsonpos.LineMap(fast.text, "f.json", sequence=fast.sequence)
+    assert fast.doc is parsed and plain.doc is jsonpos._MISSING
+    asked = sorted(_asked(parsed))
+    for p in data.draw(st.permutations(asked)):
+        assert (fast.span(p), fast.line(p), fast.end_line(p)) == (plain.span(p), plain.line(p), plain.end_line(p)), p
+    if "\n" not in text.strip():
+        assert fast._flat_line, "a one-line document is answered from its value"
+
+
+def test_a_one_line_document_is_not_scanned_to_be_located():
+    """The estate's shape (an array of large objects, all on one line): its elements' lines and
+    those of their parts come from the parsed value, no value is scanned."""
+    text = json.dumps([{"p": {"rules": [{"n": i, "s": "[x]" * 50} for i in range(300)]}} for _ in range(40)])
+    _, lm = loads("\n" + text)
+
+    def scanning(*args):
+        raise AssertionError("scanned")
+    with mock.patch.object(jsonpos, "_SCAN", scanning), mock.patch.object(jsonpos, "_value_end", scanning):
+        assert lm.span("/39/p/rules/299") == (2, 2) and lm.span("/39/p/rules/300") is None
+        assert lm.line("/0/p") == 2 and lm.end_line("/7/p/rules/3/s") == 2 and lm.span("/40") is None

@@ -212,6 +212,23 @@ def test_corpus_file_loads_with_every_nsg_and_rule(path: Path):
             assert r.origin is not None and r.origin.file, f"rule {r.name} of {n.name} has no origin"
 
 
+@pytest.mark.parametrize("path", **cases_or_skip(FILES, [p.name[:80] for p in FILES]))
+def test_loading_leaves_each_parsed_document_as_its_text_reads(path: Path):
+    """A one-line document is located from its parsed value (`jsonpos.LineMap._flat`): loading
+    must leave every document it parsed (the file, its parameter files) as a fresh parse reads it."""
+    import json
+    from unittest import mock
+
+    from nsgcheck.loaders import jsonpos
+
+    read, loads = [], jsonpos.loads
+    with mock.patch.object(jsonpos, "loads", lambda *a: read.append(loads(*a)) or read[-1]):
+        load_paths([path])
+    assert read
+    for doc, lm in read:
+        assert lm.doc is doc and json.dumps(doc) == json.dumps(loads(lm.text)[0]), lm.file
+
+
 def test_corpus_is_present_or_skipped():
     if not FILES:
         pytest.skip(f"{CORPUS} not found: ../shared (the read-only reference data) is not beside the checkout")

@@ -2,7 +2,9 @@
 
 Parsing is done by the standard library's C decoder, so a large file loads about as fast as
 with `json.load`. The pointer -> line map is built lazily, one container at a time, only for
-the containers a caller asks about (again with the C scanner, which skips whole values).
+the containers a caller asks about (again with the C scanner, which skips whole values). A
+document wholly on one line (minified: generated estates, Terraform plans) is not scanned at
+all: every value in it is on that line, and whether a pointer names one its parsed value tells.
 
 Accepted beyond strict JSON (as the ARM engine does): `//` and `/* */` comments, trailing
 commas, raw control characters (newlines) inside strings, byte-order marks (UTF-8; UTF-16 and UTF-32,
@@ -93,11 +95,16 @@ class LineMap:
     `text` must be the (sanitized) text the value was parsed from: same offsets as the file.
     """
 
-    def __init__(self, text: str, file: str = "", sequence: bool = False):
+    def __init__(self, text: str, file: str = "", sequence: bool = False, doc: Any = _MISSING):
         self.text = text
         self.file = file
         #: the file was a comma-separated sequence of values, read as an array
         self.sequence = sequence
+        #: the value parsed from `text` (as `loads` returned it), if given: the lines of a document
+        #: wholly on one line are answered from it (`_flat`), not by scanning the text (so loaders
+        #: leave the documents they read as parsed; test_load_corpus checks it on every corpus file)
+        self.doc = doc
+        self._flat_line: int | None = None     # `_flat`'s line (0: not such a document), on first use
         self._blocks: list[int] | None = None   # newlines before each 4 KiB block of the text
         # container pointer -> _Elements (array), _Members (object) or None, built on demand
         self._parents: dict[str, Any] = {}
@@ -108,18 +115,27 @@ class LineMap:
     @_gc_paused
     def line(self, pointer: str) -> int | None:
         """First line of the value at `pointer` (for an object member: the line of its key)."""
+        flat = self._flat(pointer)
+        if flat is not _MISSING:
+            return flat[0] if flat else None
         span = self._span(pointer)
         return self._line_of(span[1]) if span else None
 
     @_gc_paused
     def end_line(self, pointer: str) -> int | None:
         """Last line of the value at `pointer`."""
+        flat = self._flat(pointer)
+        if flat is not _MISSING:
+            return flat[1] if flat else None
         span = self._span(pointer)
         return self._line_of(max(span[0], self._end(span) - 1)) if span else None
 
     @_gc_paused
     def span(self, pointer: str) -> tuple[int, int] | None:
         """(first line, last line) of the value at `pointer`, or None if it is not in the file."""
+        flat = self._flat(pointer)
+        if flat is not _MISSING:
+            return flat
         found = self._parent_of(pointer) if pointer else None
         if found is not None and found[0].__class__ is _Elements and found[0].count is not None:
             # an element of an array on one line whose length is known (`_read`): its line
@@ -170,6 +186,47 @@ class LineMap:
         if span[2] is None:
             span[2] = _value_end(self.text, span[0])
         return span[2]
+
+    def _flat(self, pointer: str) -> Any:
+        """For a document wholly on one line whose parsed value is known: (that line, that line) when
+        `pointer` names a value in it, else None; `_MISSING` for any other document (its text is
+        scanned). Every value of such a document starts and ends on its line, so only whether the
+        pointer names one matters, and the parsed value tells exactly: it is what the text reads as
+        (a repeated key's last value, comments blanked, a sequence as a list), walked as `_span`
+        walks the text (same pointer syntax, unescaping and array indices)."""
+        line = self._flat_line
+        if line is None:
+            line = self._flat_line = self._one_line_doc()
+        if not line:
+            return _MISSING
+        if pointer:
+            if pointer[0] != "/":
+                return None
+            node = self.doc
+            for key in pointer[1:].split("/"):
+                cls = node.__class__
+                if cls is dict:
+                    if "~" in key:
+                        key = key.replace("~1", "/").replace("~0", "~")
+                    node = node.get(key, _MISSING)
+                    if node is _MISSING:
+                        return None
+                elif cls is list:
+                    i = _index(key)
+                    if i is None or i >= len(node):
+                        return None
+                    node = node[i]
+                else:   # a scalar (a string holding JSON included): nothing below it
+                    return None
+        return line, line
+
+    def _one_line_doc(self) -> int:
+        """The line of a document whose value (or sequence of values) lies on one line, when its
+        parsed value is known; else 0."""
+        if self.doc is _MISSING:
+            return 0
+        start = self._root_span()[0]
+        return self.text.count("\n", 0, start) + 1 if start >= self._one_line_from() else 0
 
     def _one_line_from(self) -> int:
         """The offset from which the document's text has no line break left (a value starting
@@ -539,7 +596,8 @@ def loads(text: str, file: str = "<string>") -> tuple[Any, LineMap]:
     if not text.strip():
         raise InputError("empty file; expected a JSON document", file, line=1, column=1)
     try:
-        return json.loads(text), LineMap(text, file)
+        value = json.loads(text)
+        return value, LineMap(text, file, doc=value)
     except json.JSONDecodeError:
         pass
     except ValueError:
@@ -548,12 +606,13 @@ def loads(text: str, file: str = "<string>") -> tuple[Any, LineMap]:
         _raise_too_deep(text, file)
     clean = _sanitize(text)
     try:
-        return _DECODER.decode(clean), LineMap(clean, file)
+        value = _DECODER.decode(clean)
+        return value, LineMap(clean, file, doc=value)
     except json.JSONDecodeError as e:
         if e.msg == "Extra data":
             seq = _sequence(clean, e.pos)
             if seq is not None:
-                return seq, LineMap(clean, file, sequence=True)
+                return seq, LineMap(clean, file, sequence=True, doc=seq)
         raise InputError(f"not valid JSON: {_explain(e, clean)}", file,
                          line=e.lineno, column=e.colno) from None
     except ValueError:
