@@ -668,6 +668,38 @@ def _plain_candidates(nsg, direction, deny_pri, want_tag, want_ports, want_proto
     return [c[3] for c in found]
 
 
+def _odd():
+    """What else turns an allow away from corrections: doubt about it or a part of it, problems,
+    application security groups (name -> the rule's fields set so)."""
+    from nsgcheck.model import Unknown
+
+    unknown = Unknown("a parameter")
+    return {"": {}, "exists": {"exists": unknown}, "problems": {"problems": ("both set",)},
+            "source_asgs": {"source_asgs": ("asg-a",)}, "destination_asgs": {"destination_asgs": ("asg-b",)},
+            "priority": {"priority": unknown}, "no priority": {"priority": None}, "source_ports": {"source_ports": unknown},
+            "protocol": {"protocol": unknown}, "source": {"source_addresses": unknown},
+            "source_token": {"source_addresses": (AddressToken("unknown", "[parameters('x')]", unknown),)},
+            "relied on": {}}
+
+
+_ODD = _odd()
+
+
+@pytest.mark.parametrize("oddity", sorted(_ODD))
+def test_correctable_turns_away_each_allow_a_correction_may_not_rewrite(oddity):
+    """Exhaustive over what `_correctable` tests: an allow of the wrong region above the deny is
+    a candidate only when nothing else turns it away, as reading every rule (`_plain_candidates`) says."""
+    from nsgcheck.audit.fixplan import _candidates, _correctable
+
+    r = replace(allow("r1", 200, "EventHub.WestUS"), **_ODD[oddity])
+    n = nsg("nsg-a", r)
+    relied_on = frozenset({("nsg-a", "r1")} if oddity == "relied on" else ())
+    got = _candidates(n, "outbound", 300, "EventHub.CentralUS", [443], "tcp", relied_on,
+                      _correctable(n, "outbound", relied_on))
+    assert got == _plain_candidates(n, "outbound", 300, "EventHub.CentralUS", [443], "tcp", relied_on)
+    assert got == ([r] if oddity == "" else [])
+
+
 def test_correctable_allows_read_once_per_nsg_and_direction_give_the_candidates_of_every_rule():
     """Hypothesis: `_candidates` from the allows `_correctable` keeps per NSG and direction (read
     once, whatever the deny and the wanted flow) equals reading every rule for each flow."""
@@ -677,15 +709,16 @@ def test_correctable_allows_read_once_per_nsg_and_direction_give_the_candidates_
     from nsgcheck.model import Unknown
 
     tags = ["EventHub.WestUS", "eventhub.CentralUS", "Storage.WestUS", "Storage", "AzureActiveDirectory"]
-    one = st.builds(lambda n, p, d, a, tag, ports, proto, kind: replace(
-        rule(f"r{n}", p, direction=d, access=a), protocol=proto,
-        destination_addresses=(Unknown("a parameter") if kind == "unknown" else
-                               (AddressToken(kind, tag),) if kind != "two" else
-                               (AddressToken("tag", tag), AddressToken("tag", "Storage"))),
-        destination_ports=PortSet.parse(ports)),
+    odd = _ODD
+    one = st.builds(lambda n, p, d, a, tag, ports, proto, kind, oddity: replace(
+        rule(f"r{n}", p, direction=d, access=a), **{"protocol": proto, "destination_addresses": (
+            Unknown("a parameter") if kind == "unknown" else (AddressToken(kind, tag),) if kind != "two" else
+            (AddressToken("tag", tag), AddressToken("tag", "Storage"))),
+            "destination_ports": PortSet.parse(ports), **odd[oddity]}),
         st.integers(0, 5), st.integers(100, 400), st.sampled_from(["outbound", "inbound"]),
         st.sampled_from(["allow", "deny"]), st.sampled_from(tags), st.sampled_from(["443", "80-443", "5671"]),
-        st.sampled_from(["tcp", "udp", "*"]), st.sampled_from(["tag", "tag", "cidr", "two", "unknown"]))
+        st.sampled_from(["tcp", "udp", "*"]), st.sampled_from(["tag", "tag", "cidr", "two", "unknown"]),
+        st.sampled_from(list(odd) + [""] * 6))
 
     relied_rule = replace(rule("r1", 100, access="allow"), protocol="tcp", destination_ports=PortSet.parse("443"),
                           destination_addresses=(AddressToken("tag", "EventHub.WestUS"),))

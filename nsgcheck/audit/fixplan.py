@@ -413,14 +413,16 @@ def _correctable(nsg: NetworkSecurityGroup, direction: str,
     (position, rule, its one destination tag, that tag's service), in rule order. What
     `_candidates` reads of each rule but the deny's priority and the wanted flow."""
     out = []
+    nsg_name = nsg.name.lower()
+    # (the tests in the order that turns most rules away soonest: a rule is kept only if it passes all)
     for i, rule in enumerate(nsg.rules):
-        if (rule.access != "allow" or rule.direction != direction or not isinstance(rule.priority, int)
-                or rule.exists is not None or rule.problems or rule.source_asgs or rule.destination_asgs):
+        if rule.access != "allow" or rule.direction != direction:
             continue
         dest = rule.destination_addresses
         if isinstance(dest, Unknown) or len(dest) != 1 or dest[0].kind != "tag":
             continue
-        if rule.unknowns() or (nsg.name.lower(), rule.name.lower()) in relied_on:
+        if (not isinstance(rule.priority, int) or rule.exists is not None or rule.problems or rule.source_asgs
+                or rule.destination_asgs or (nsg_name, rule.name.lower()) in relied_on or rule.unknowns()):
             continue
         out.append((i, rule, dest[0].value, _tag_base(dest[0].value)))
     return out
