@@ -296,11 +296,41 @@ def test_a_subject_entry_written_from_its_fields_is_its_json(fields, other_nics,
 _ADVICE_DETAILS = [(), ("FACTS §7",), ("FACTS §7",), ("a", "é\u2028\"\\\n\x01"), ("x", 7)]
 
 
+
+def _advice_origins():
+    """Locations an advisory may have, as makers (fresh each time: lines worked out when read)."""
+    from nsgcheck.model import Origin
+
+    class Lines:      # what a loader's line map answers (`Origin.lazy`)
+        def span(self, pointer):
+            return (4, 9) if pointer.endswith("0") else None
+
+    class Named(str):
+        pass
+
+    class Place(Origin):
+        pass
+
+    weird = "é\u2028\"\\\n\x01"
+    return [lambda: Origin("f.json", "/a/0", 3), lambda: Origin("Templates/Main.json", "/a/1", 3, 7),
+            lambda: Origin(weird, weird, None, None, weird), lambda: Origin("main.tf", "", 12, 14, "module.x"),
+            lambda: Origin("f.json", "/a/2"), lambda: Origin("f.json", "/a/0", lines=Lines()),
+            lambda: Origin("f.json", "/a/1", lines=Lines()), lambda: Origin.lazy("g.json", "/r/0", Lines()),
+            lambda: Origin("f.json", "/a/0", True), lambda: Origin("f.json", "/a/0", 3, 2.0),
+            lambda: Origin(Named("f.json"), "/a/0", 3), lambda: Origin("f.json", Named("/a/0"), 3),
+            lambda: Origin("f.json", "/a/0", 3, None, Named("x")), lambda: Origin("f.json", "/a/0", 3, None, None),
+            lambda: Origin("f.json", "/a/0", 3, None, 5), lambda: Place("f.json", "/a/0", 3)]
+
+
+_ADVICE_ORIGINS = _advice_origins()
+
+
 @settings(max_examples=300)
 @given(st.lists(st.tuples(st.sampled_from(["ADV-FAILBACK-NIC-NSG", "ADV-X", "é\u2028"]),
                           st.sampled_from(["note", "warning"]), _field, _field,
                           st.sampled_from(range(len(_ADVICE_DETAILS))),
-                          st.sampled_from(["plain", "located", "subclass", "int", "list"])), max_size=8),
+                          st.sampled_from(["plain", "located", "subclass", "int", "list"]),
+                          st.sampled_from(range(len(_ADVICE_ORIGINS)))), max_size=8),
        st.booleans())
 def test_advisory_lines_are_the_advisories_json_encoded(drawn, plain_encoder):
     # the writer encodes advisories (one per VM at 30,000 VMs) from their fields, what advisories
@@ -316,9 +346,9 @@ def test_advisory_lines_are_the_advisories_json_encoded(drawn, plain_encoder):
 
     encode = (lambda x: json.dumps(x, ensure_ascii=False, separators=(",", ":"))) if plain_encoder else _COMPACT
     advisories = []
-    for aid, level, subject, message, at, how in drawn:
+    for aid, level, subject, message, at, how, where in drawn:
         details = _ADVICE_DETAILS[at]
-        location = Origin("f.json", "/a/0", 3) if how == "located" else None
+        location = _ADVICE_ORIGINS[where]() if how == "located" else None
         if how == "subclass":
             message = Odd(message)
         elif how == "int":

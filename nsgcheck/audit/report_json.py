@@ -26,6 +26,7 @@ from json.encoder import encode_basestring
 from typing import Any, Callable, Iterable, Iterator
 
 from nsgcheck.audit.results import SCHEMA_VERSION, STATUS_SEVERITY, ResultRows, finding_id
+from nsgcheck.model import Origin
 
 #: table name -> (id prefix, the result key that refers to it, whether it refers to a list of entries)
 TABLES = {"subjects": ("S", "subject", False), "paths": ("P", "path", False),
@@ -99,16 +100,21 @@ def _subject_text(s: Any) -> str | None:
 
 def advisory_lines(advisories: Iterable[Any], encode: Callable[[Any], str]) -> Iterator[str]:
     """`encode(a.to_json())` of each `Advisory` (one per VM in large audits), written from its
-    fields where they are plain strings and it has no location: what advisories of one id and
-    level, and of one details tuple, share is encoded once (a string's JSON is
+    fields where they are plain strings, its location too (`_origin_text`): what advisories of
+    one id and level, and of one details tuple, share is encoded once (a string's JSON is
     `encode_basestring`'s whichever encoder `encode` is); any other advisory is encoded whole."""
     string, join = encode_basestring, "".join
     heads: dict[tuple[str, str], str] = {}     # (id, level) -> the line up to the subject's text
-    tails: dict[tuple[str, ...], str] = {}     # details -> the line after the message's text
+    tails: dict[tuple[str, ...], str] = {}     # details -> the line after the location's text
+    files: dict[str, str] = {}                 # a location's file -> its text
     for a in advisories:
-        aid, level, subject, message, details = a.id, a.level, a.subject, a.message, a.details
-        if (a.location is not None or type(aid) is not str or type(level) is not str or type(subject) is not str
+        aid, level, subject, message, details, location = a.id, a.level, a.subject, a.message, a.details, a.location
+        if (type(aid) is not str or type(level) is not str or type(subject) is not str
                 or type(message) is not str or type(details) is not tuple):
+            yield encode(a.to_json())
+            continue
+        at = "null" if location is None else _origin_text(location, files)
+        if at is None:
             yield encode(a.to_json())
             continue
         tail = tails.get(details)
@@ -116,11 +122,33 @@ def advisory_lines(advisories: Iterable[Any], encode: Callable[[Any], str]) -> I
             if not all(type(d) is str for d in details):
                 yield encode(a.to_json())
                 continue
-            tail = tails[details] = ',"location":null,"details":[' + ",".join(map(string, details)) + "]}"
+            tail = tails[details] = ',"details":[' + ",".join(map(string, details)) + "]}"
         head = heads.get((aid, level))
         if head is None:
             head = heads[aid, level] = join(('{"id":', string(aid), ',"level":', string(level), ',"subject":'))
-        yield join((head, string(subject), ',"message":', string(message), tail))
+        yield join((head, string(subject), ',"message":', string(message), ',"location":', at, tail))
+
+
+def _origin_text(origin: Any, files: dict[str, str]) -> str | None:
+    """`_COMPACT(origin_json(origin))` of an `Origin`, written from its fields (`files`: each
+    file's text, remembered); None when a field is not what it is written from (plain strings;
+    lines plain integers or None; an address a plain string, or empty)."""
+    if type(origin) is not Origin:
+        return None
+    file, pointer, line, end, address = origin.file, origin.pointer, origin.line, origin.end_line, origin.address
+    if (type(file) is not str or type(pointer) is not str or (line is not None and type(line) is not int)
+            or (end is not None and type(end) is not int) or (address and type(address) is not str)):
+        return None
+    at = files.get(file)
+    if at is None:
+        at = files[file] = '{"file":' + encode_basestring(file) + ',"pointer":'
+    parts = [at, encode_basestring(pointer), ',"line":', "null" if line is None else int.__repr__(line)]
+    if end is not None:
+        parts += (',"end_line":', int.__repr__(end))
+    if address:
+        parts += (',"address":', encode_basestring(address))
+    parts.append("}")
+    return "".join(parts)
 
 
 def _subject_before_peer(r: dict[str, Any]) -> bool:
