@@ -18,7 +18,8 @@ from pathlib import Path
 from hypothesis import given, settings, strategies as st
 
 from nsgcheck.audit.run import audit, run_audit
-from nsgcheck.audit.scenario import build_scenario, load_scenario_file
+from nsgcheck.audit.requirements import load_requirements
+from nsgcheck.audit.scenario import build_scenario, flags_to_fields, load_scenario_file
 from nsgcheck.loaders import load_paths
 from nsgcheck.audit.fixplan import plan_fix_groups, plan_report_fixes
 from nsgcheck.fixes.verify import apply_fixes, verify_fixes
@@ -131,6 +132,60 @@ def test_verified_fixes_are_the_same_with_incremental_and_full_re_audits(drawn):
     results, planned = plan_fix_groups(bare.results, estate)
     assert verify_fixes(results, estate, unplanned, plans=plan_fix_groups, planned=planned) == \
         verify_fixes(report.results, estate, full)
+
+
+def _relied_on(r):
+    """What fix planning reads of a pass (`fixplan._allows_in`): the NSG allow rules deciding it."""
+    return {(d.device, d.device_kind, d.rule, d.access) for d in r.decided_by}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_re_audits_for_verification_keep_of_a_pass_what_verification_reads(data):
+    """`again(plan=False)` (verification's re-audits) keeps of a pass it evaluates again only its
+    status, shares and deciding rules: over a chain of changes every result but a pass is a whole
+    audit's, a pass has its status, shares and rules (what `plan_fix_groups` reads of it), and
+    the fixes planned from the results are the same."""
+    estate, groups = data.draw(estates())
+    scenario = _scenario(groups)
+    report, run = audit(estate, CATALOG, REQUIREMENTS, scenario, fixes=False)
+    current = estate
+    for step in range(3):
+        if step == 0:
+            current = apply_fixes(current, [f.to_json() for r in plan_report_fixes(report.results, estate)
+                                            for f in r.fixes])
+        else:
+            current = data.draw(changes(current))
+        results, run = run.again(current, plan=False)
+        full = audit(current, CATALOG, REQUIREMENTS, scenario, fixes=False)[0].results
+        assert len(results) == len(full)
+        for lean, whole in zip(results, full):
+            if whole.status != "pass":
+                assert lean == whole, step
+            else:
+                assert (lean.finding_id(), lean.status, lean.coverage, lean.unknown_share) == \
+                    (whole.finding_id(), whole.status, whole.coverage, whole.unknown_share), step
+                assert _relied_on(lean) == _relied_on(whole), step
+        assert plan_fix_groups(results, current)[1] == plan_fix_groups(full, current)[1], step
+
+
+def test_a_pass_a_cap_lowers_is_read_in_full_by_verifications_re_audits():
+    """A private DNS zone link that may not be deployed makes the source's Site Recovery pass
+    unknown (a cap): evaluated again for verification, it is the whole audit's result (its path,
+    reasons, message), not a lean pass lowered."""
+    data = REPO / "tests" / "data" / "beyond"
+    estate = load_paths([str(data / "pe_link_conditional.arm.json")])
+    scenario = build_scenario(flags_to_fields("eastus", "centralus", network_mappings=["vnet-src=vnet-dr"]))
+    catalog = load(str(data / "servicetags.json"))
+    requirements = load_requirements([])
+    report, run = audit(estate, catalog, requirements, scenario, fixes=False)
+    capped = [r for r in report.results if r.status == "unknown" and r.decided_by
+              and r.decided_by[0].device_kind == "dns-zone"]
+    assert capped and all(r.path for r in capped)
+    changed = dataclasses.replace(estate, nsgs={k: dataclasses.replace(n) for k, n in estate.nsgs.items()})
+    results, _ = run.again(changed, plan=False)
+    full = audit(changed, catalog, requirements, scenario, fixes=False)[0].results
+    assert [r for r in results if r.status != "pass"] == [r for r in full if r.status != "pass"]
 
 
 def test_a_fix_that_changes_the_verdict_is_seen_though_the_device_ids_are_the_same():

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from hypothesis import given, settings, strategies as st
 
+from nsgcheck.answers import Decision
+from nsgcheck.audit.destinations import Cap, apply_cap
+
 from nsgcheck.engine.firstmatch import ALLOWED, DENIED, EITHER
-from nsgcheck.engine.pathresult import AllowListDecision, Device, DeviceKind, PathPiece, PathResult, Step
+from nsgcheck.engine.pathresult import AllowListDecision, Device, DeviceKind, PathPiece, PathResult, Step, StepState
 from nsgcheck.engine.space import PROTOCOLS, Box
 from nsgcheck.engine.verdict import dst_cidrs, summarize
 from nsgcheck.values.addresses import AddressSet
@@ -102,3 +108,53 @@ def test_a_denied_part_however_small_of_a_large_family_is_never_a_pass():
     assert summarize(_result(allow, deny), "T").status == "partial"
     assert summarize(_result(allow, doubt), "T").status == "unknown"
     assert summarize(_result(allow), "T").status == "pass"
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """A deciding rule as the engine's typed rules offer it (an NSG rule, a firewall rule)."""
+
+    display_name: str
+    priority: int | None = 100
+    origin: Any = None
+    is_default: bool = False
+
+
+_DEVICES = (NIC, Device(DeviceKind.SUBNET_NSG, "nsg-s", "/nsg/s"), Device(DeviceKind.FIREWALL, "fw", "/fw"), LIST)
+_RULES = (None, RULE, _Rule("allow-a"), _Rule("allow-b", 200), _Rule("DenyAll", 65500, is_default=True))
+_OUTCOMES = {"allow": ALLOWED, "deny": DENIED, "either": EITHER, "absent": frozenset()}
+_STEP = st.builds(lambda device, outcome, rule, doubts, reason, partial: Step(
+    device, _OUTCOMES[outcome], rule if outcome != "absent" else None, doubts if outcome == "either" else (),
+    reason if outcome == "either" else "", StepState.ABSENT if outcome == "absent" else StepState.DECIDED,
+    partial=partial and outcome != "absent"),
+    st.sampled_from(_DEVICES), st.sampled_from(["allow", "allow", "deny", "either", "absent"]),
+    st.sampled_from(_RULES), st.sampled_from([(), (_Rule("maybe", 150),)]),
+    st.sampled_from(["", "rule r: tag X not in the file"]), st.booleans())
+_PIECE = st.builds(lambda dsts, steps: PathPiece.of([_box(d) for d in dsts], steps), _DST,
+                   st.lists(_STEP, min_size=1, max_size=4, unique_by=lambda s: s.device))
+_CAP = st.one_of(st.none(), st.builds(Cap, st.sampled_from(["fail", "unknown"]), st.just("the zone is not linked"),
+                                      st.just(Decision("dns", "dns-zone", "zone", None, "deny", 1.0)), st.booleans()))
+
+
+def _relied_on(v: Any) -> set:
+    return {(d.device, d.device_kind, d.rule, d.access) for d in v.decided_by}
+
+
+@settings(max_examples=400)
+@given(st.lists(_PIECE, min_size=1, max_size=5), st.sampled_from(["some", "none", "all"]), _CAP, st.booleans())
+def test_a_pass_with_its_rules_only_has_the_full_summarys_status_and_rules(pieces, notes, cap, prefixes):
+    """`summarize(explain_pass=False, pass_rules=True)` (what fix verification's re-audits keep of
+    a pass): the full summary's status, shares and deciding rules whatever the pieces (partial,
+    undecided, several devices, a firewall, none); anything but a pass is the full summary; and a
+    cap lowers both alike (a lowered pass is never left a pass)."""
+    result = PathResult(pieces, sum(p.volume() for p in pieces), _DEVICES,
+                        notes=() if notes == "none" else ("a note",))
+    full = summarize(result, "T", prefixes=prefixes)
+    lean = summarize(result, "T", prefixes=prefixes, explain_pass=False, pass_rules=True)
+    assert (lean.status, lean.coverage, lean.unknown_share, lean.denied_share) == \
+        (full.status, full.coverage, full.unknown_share, full.denied_share)
+    if full.status != "pass":
+        assert lean == full
+    else:
+        assert _relied_on(lean) == _relied_on(full) and len(lean.decided_by) == len(full.decided_by)
+    assert apply_cap(lean, cap).status == apply_cap(full, cap).status

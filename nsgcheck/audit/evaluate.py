@@ -139,6 +139,9 @@ class Evaluator:
     class_of: dict[int, "_ClassPlan"] = field(default_factory=dict)
     #: destination set -> its CIDR list (`verdict.dst_cidrs`), for the run and its re-evaluations
     cidrs: dict = field(default_factory=dict)
+    #: a pass holds only its status, shares and deciding rules (`summarize(pass_rules=True)`): set by
+    #: `reevaluate(lean_passes=True)` for fix verification, which reads no more of a pass
+    lean_passes: bool = False
 
     def __post_init__(self) -> None:
         self.memo = PathMemo(self.env)
@@ -528,6 +531,7 @@ def run_jobs(ev: Evaluator, groups: dict[tuple, _Group], out: list[Result | None
         flow = replace(f, src=g.sources[2])
         result = ev.memo.path(g.spec, flow)
         shared: dict[Any, Verdict] = {}
+        passes: dict[Any, Verdict] = {}       # (`ev.lean_passes`: lean passes, by segment)
         #: jobs alike but for the subject share one result's fields: (it, its `stamp`: state, kind)
         made: dict[tuple, tuple[Result, dict[str, Any], Any]] = {}
         segment = result.segmenter("src")
@@ -538,7 +542,15 @@ def run_jobs(ev: Evaluator, groups: dict[tuple, _Group], out: list[Result | None
             """The result of the first job of a kind in a segment, and its stamp (`made`)."""
             v = shared.get(seg)
             if v is None:
-                v = shared[seg] = summarize(result.project(src=address), g.label, cidrs=ev.cidrs)
+                # a lean pass only where no cap can lower it (a lowered pass is read in full)
+                if ev.lean_passes and kind.cap is None:
+                    v = passes.get(seg)
+                    if v is None:
+                        v = summarize(result.project(src=address), g.label, explain_pass=False, cidrs=ev.cidrs,
+                                      pass_rules=True)
+                        (passes if v.status == PASS else shared)[seg] = v
+                else:
+                    v = shared[seg] = summarize(result.project(src=address), g.label, cidrs=ev.cidrs)
             v = apply_cap(v, kind.cap, kind.notes)
             r = _result(kind.req, subject, kind.side, v, g.label, kind.urls, port=kind.port,
                         flow=f if kind.own_flow else None)
@@ -1485,20 +1497,23 @@ def _evaluate_again(group: _Group, otherwise: _Otherwise, before: Sequence[Any],
     return _changes_path(group, otherwise)
 
 
-def reevaluate(ev: Evaluator, estate: Estate, changed: frozenset[str]) -> tuple[list[Result], Evaluator]:
+def reevaluate(ev: Evaluator, estate: Estate, changed: frozenset[str],
+               lean_passes: bool = False) -> tuple[list[Result], Evaluator]:
     """`evaluate_all` of `estate`, which differs from the estate `ev` evaluated only in the NSGs
     `changed` (`ref()`-ed ids; nothing else, and no subject moved): the job groups and the multi-VM
     parts whose changed NSGs may decide their flow otherwise (`_decides_otherwise`) are evaluated
     again with a new memo (`PathMemo.for_changed_nsgs`: the resolved rules and the tables that read
     no NSG are shared; the kept multi-VM stages are handed to it), every other result is kept.
     Same results, same order; the returned evaluator is the starting point of the next
-    re-evaluation."""
+    re-evaluation. With `lean_passes` a pass evaluated again holds only its status, shares and
+    deciding rules (`Evaluator.lean_passes`: what fix verification reads of it)."""
     plan = ev.plan
     if plan is None:
         raise ValueError("re-evaluation needs the evaluator of an evaluate_all run")
     env = replace(ev.env, estate=estate)
     again = Evaluator(env, ev.destinations, ev._sets, resolved=ev.resolved, cidrs=ev.cidrs)
     again.memo = ev.memo.for_changed_nsgs(env)
+    again.lean_passes = lean_passes
     otherwise = _decides_otherwise(ev, estate, changed)
     out = _Out(list(plan.out), list(plan.kinds), plan.who)
     stale = {k: g for k, g in plan.jobs.items() if _evaluate_again(g, otherwise, plan.out, changed)}

@@ -100,7 +100,11 @@ class AuditRun:
         attached to nothing is evaluated from the addresses its rules name), only the device
         sets that contain a changed NSG are evaluated again; otherwise the whole audit runs.
         With `plan` False the results come without their fixes: the caller that reads fixes
-        plans them (`plan_fix_groups(results, estate)`, which plans from the other fields only).
+        plans them (`plan_fix_groups(results, estate)`, which plans from the other fields only);
+        that caller is fix verification, which reads of a pass only its status and the rules it
+        relies on: a pass evaluated again here holds only its status, shares and deciding rules
+        (`reevaluate(lean_passes=True)`; statuses, and everything of the other results, as ever).
+        The run returned keeps them: audit again from it with `plan` False only.
         """
         changed = _changed_nsgs(self.estate, estate)
         if changed is None or self._moves_subjects(estate, changed):
@@ -108,9 +112,11 @@ class AuditRun:
                                 fixes=plan)
             return report.results, run
         with _collector_paused():
-            results, ev = reevaluate(self.evaluator, estate, changed)
+            unread = [f for f in estate.findings if f.unread]
+            # (unread inputs make a pass unknown, to be read in full: no lean passes then)
+            results, ev = reevaluate(self.evaluator, estate, changed, lean_passes=not plan and not unread)
             ev.forget_paths()
-            results = unread_doubt(results, [f for f in estate.findings if f.unread])
+            results = unread_doubt(results, unread)
             if plan:
                 results = plan_report_fixes(results, estate)
         return results, dataclasses.replace(self, estate=estate, evaluator=ev)

@@ -123,11 +123,13 @@ def decision_order(d: Decision) -> tuple:
 
 
 def summarize(result: PathResult, label: str, prefixes: bool = True, explain_pass: bool = True,
-              cidrs: dict | None = None) -> Verdict:
+              cidrs: dict | None = None, pass_rules: bool = False) -> Verdict:
     """Status, coverage, deciding rules, reasons and the path of a result (module docstring).
 
     `explain_pass=False`: a pass is only its status and shares (no deciding rules, reasons, path
-    or message), for callers that read nothing else of a pass (a multi-VM pair verdict).
+    or message), for callers that read nothing else of a pass (a multi-VM pair verdict); with
+    `pass_rules` too, it keeps its deciding rules, unsorted and without prefixes (for a caller that
+    reads which rules a pass relies on: fix planning in verification's re-audits).
     `cidrs`: a memo of prefix lists for `dst_cidrs` (one per run)."""
     if result.total == 0:
         return unknown_verdict(f"the required flow family is empty ({label})")
@@ -149,6 +151,8 @@ def summarize(result: PathResult, label: str, prefixes: bool = True, explain_pas
     if partial and status in (PASS, UNKNOWN):
         status = PARTIAL   # a firewall allows only some of the required names: certainly not all
     if status == PASS and not explain_pass:
+        if pass_rules:
+            return Verdict(PASS, a, u, tuple(decision(rs, False) for rs in result.final_decisions()), denied_share=d)
         return Verdict(PASS, a, u, denied_share=d)
     denied_prefixes = dst_cidrs(denied_boxes, cidrs) if denied_boxes and d < WHOLE and prefixes else ()
     decisions = sorted((decision(rs, prefixes, cidrs) for rs in result.final_decisions()), key=decision_order)
