@@ -827,39 +827,3 @@ def test_a_walk_over_terms_filtered_as_it_goes_is_the_plain_walk_and_takes_none_
     within = [b for s in spaces for b in s]
     assert [shape(p) for p in first_match_each(spaces, prefiltered(terms, within), unmatched)] == \
         [shape(first_match(s, terms, unmatched).pieces) for s in spaces]
-
-
-@settings(max_examples=300)
-@given(sides=st.lists(st.one_of(address_tokens(), st.just(()), st.lists(st.one_of(
-           st.sampled_from(CIDRS[:4]).map(lambda c: AddressToken(AddressKind.CIDR, c)),
-           st.sampled_from(["Storage", "AzureActiveDirectory"]).map(lambda t: AddressToken(AddressKind.TAG, t))),
-           min_size=1, max_size=2).map(tuple)), min_size=1, max_size=4),
-       picks=st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3), st.lists(st.sampled_from(ASGS), max_size=1),
-                                st.lists(st.sampled_from(ASGS), max_size=1),
-                                st.sampled_from(["inbound", "outbound"])), min_size=1, max_size=8),
-       catalogs=st.lists(st.booleans(), min_size=1, max_size=3))
-def test_channel_entries_shared_by_token_tuple_equal_the_plain_per_rule_ones(sides, picks, catalogs):
-    """`_channel_entry` remembers a side's remote bound and whether it reads no context by the
-    identity of its token tuple (`_side_facts`): rules that share token tuple objects on either
-    side, with and without ASGs, in both directions, read from one cache under two tag catalogs
-    (one lacking Storage), get the bound `_remote_bound` and the `reads_no_context` of the rule."""
-    from nsgcheck.engine.nsg import _channel_rules, _remote_bound, channel_of
-    from nsgcheck.engine.resolve import reads_no_context
-
-    other = FakeCatalog({k: v for k, v in TAGS.items() if k != "Storage"})
-    held = tuple(SecurityRule(name=f"r{i}", priority=100 + i, direction=way, access="allow", protocol="*",
-                              source_addresses=sides[s % len(sides)], source_ports=PortSet.everything(),
-                              destination_addresses=sides[d % len(sides)], destination_ports=PortSet.everything(),
-                              source_asgs=tuple(sa), destination_asgs=tuple(da))
-                 for i, (s, d, sa, da, way) in enumerate(picks))
-    channel = channel_of(flow_space("*", AddressSet.everything(), AddressSet.everything(), PortSet.everything()))
-    cache = TermCache()
-    for n, first in enumerate(catalogs):
-        catalog = CATALOG if first else other
-        nsg = NetworkSecurityGroup(f"/x/n{n}", f"n{n}", held, default_rules())
-        for direction in ("inbound", "outbound"):
-            entries = _channel_rules(nsg, direction, channel, catalog, cache)
-            assert [e[1] for e in entries] == nsg.ordered(direction)
-            for label, rule, bound, fixed, free in entries:
-                assert (label.rule, bound, fixed, free) == (rule, _remote_bound(rule, direction, catalog), None,
-                                                            reads_no_context(rule))

@@ -37,8 +37,8 @@ from nsgcheck.values.ports import PortSet
 
 from .firstmatch import ALLOWED, DENIED, DENY, NONE, UNKNOWN, Partition, Piece, Term, first_match, first_match_each
 from .pathresult import Device, DeviceKind, Leg, PathPiece, PathResult, Step, StepState
-from .resolve import (Ident, INBOUND, OUTBOUND, ResolveContext, is_builtin_tag, rule_protocols,
-                      rule_term, side_reads_no_context)
+from .resolve import (Ident, INBOUND, OUTBOUND, ResolveContext, is_builtin_tag, reads_no_context, rule_protocols,
+                      rule_term)
 from .space import PORTED, PROTOCOLS, Box, volume
 
 NIC_NSG = DeviceKind.NIC_NSG.value
@@ -124,9 +124,7 @@ class TermCache:
       `_alike`: (direction, context or None, the rule's content but its name, priority and
       origin) -> a Term of such a rule that gives no reason: rules of equal content (a fix added
       to many NSGs, the same allow written in many) resolve alike (`_resolved`);
-      `_bound`: (rule, direction, NSG id) -> label, bound, whether it reads no context;
-      `_sides`: an address side's tokens (by identity, held; and the catalog, held) -> its bound
-      as a remote side and whether it reads no context (`_side_facts`);
+      `_bound`: (rule, direction, NSG id) -> label, bound, whether it reads no context.
       Every table that holds a label is keyed by the NSG's id too: one rule object may sit in
       several NSGs (the six made-up defaults of NSGs given none), and a label names its own NSG;
     * `_overlap`: (interval set, interval set) -> whether they meet (by identity, both held);
@@ -154,7 +152,6 @@ class TermCache:
         self._alike_nsgs: dict[tuple, bool] = {}
         self._missing: dict[Channel, dict[tuple[str, int], tuple[Any, bool]]] = {}
         self._bounds_meet: dict[int, tuple[AddressSet, dict[tuple, bool]]] = {}
-        self._sides: dict[int, tuple[Any, ...]] = {}
         self.hits = 0
         self.misses = 0
 
@@ -421,25 +418,9 @@ def _channel_entry(nsg: NetworkSecurityGroup, rule: SecurityRule, direction: str
     bkey = (id(rule), direction, nsg.id)
     bound = cache._bound.get(bkey)
     if bound is None or bound[0] is not rule:
-        src = _side_facts(rule.source_addresses, catalog, cache)
-        dst = _side_facts(rule.destination_addresses, catalog, cache)
-        outbound = direction == OUTBOUND
-        remote_asgs = rule.destination_asgs if outbound else rule.source_asgs
-        free = not (rule.source_asgs or rule.destination_asgs) and src[3] and dst[3]
-        bound = cache._bound[bkey] = (rule, RuleRef(nsg, rule),
-                                      None if remote_asgs else (dst if outbound else src)[2], free)
+        bound = cache._bound[bkey] = (rule, RuleRef(nsg, rule), _remote_bound(rule, direction, catalog),
+                                      reads_no_context(rule))
     return (bound[1], rule, bound[2], None, bound[3])
-
-
-def _side_facts(tokens: tuple[AddressToken, ...] | Unknown, catalog: Any, cache: TermCache) -> tuple[Any, ...]:
-    """(tokens, catalog, `_tokens_bound`, `side_reads_no_context`) of one address side, remembered
-    by the tokens' identity (held and checked, as is the catalog): a load shares one token tuple
-    among the rules that write a side alike, so most rules are looked at once per side."""
-    hit = cache._sides.get(id(tokens))
-    if hit is None or hit[0] is not tokens or hit[1] is not catalog:
-        hit = cache._sides[id(tokens)] = (tokens, catalog, _tokens_bound(tokens, catalog),
-                                          side_reads_no_context(tokens))
-    return hit
 
 
 def _resolved(rule: SecurityRule, direction: str, ctx: ResolveContext, ref: RuleRef, token: int | None,
@@ -471,14 +452,9 @@ def _remote_bound(rule: SecurityRule, direction: str, catalog: Any) -> tuple[tup
     """The tokens of the rule's remote side when they are only CIDRs and tags of the tag file
     (else None: nothing bounds what it can match). Unparsable values give no bound."""
     outbound = direction == OUTBOUND
-    if rule.destination_asgs if outbound else rule.source_asgs:
-        return None
-    return _tokens_bound(rule.destination_addresses if outbound else rule.source_addresses, catalog)
-
-
-def _tokens_bound(tokens: tuple[AddressToken, ...] | Unknown, catalog: Any) -> tuple[tuple[str, str], ...] | None:
-    """`_remote_bound` of a remote side without ASGs: its tokens, or None."""
-    if isinstance(tokens, Unknown) or not tokens:
+    tokens = rule.destination_addresses if outbound else rule.source_addresses
+    asgs = rule.destination_asgs if outbound else rule.source_asgs
+    if asgs or isinstance(tokens, Unknown) or not tokens:
         return None
     out: list[tuple[str, str]] = []
     for tok in tokens:

@@ -263,12 +263,12 @@ def reads_no_context(rule: SecurityRule) -> bool:
     and Internet are resolved in the context, see `_side` and `resolve_address_token`)."""
     if rule.source_asgs or rule.destination_asgs:
         return False
-    return side_reads_no_context(rule.source_addresses) and side_reads_no_context(rule.destination_addresses)
-
-
-def side_reads_no_context(tokens: tuple[AddressToken, ...] | Unknown) -> bool:
-    """Whether an address side (without ASGs) resolves without its context (see `reads_no_context`)."""
-    return isinstance(tokens, Unknown) or all(tok.kind in _CONTEXT_FREE for tok in tokens)
+    for tokens in (rule.source_addresses, rule.destination_addresses):
+        if isinstance(tokens, Unknown):
+            continue
+        if any(tok.kind not in _CONTEXT_FREE for tok in tokens):
+            return False
+    return True
 
 
 _CONTEXT_FREE = frozenset({AddressKind.CIDR, AddressKind.ANY, AddressKind.UNKNOWN})
