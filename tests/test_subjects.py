@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from audit_helpers import NET, add_vm, add_vnet, scenario, subnet_id, vnet_id, worked_estate
+from audit_helpers import COMPUTE, NET, add_vm, add_vnet, scenario, subnet_id, vnet_id, worked_estate
 from hypothesis import settings
 
 from nsgcheck.audit.scenario import build_scenario
@@ -242,6 +242,38 @@ def test_a_nics_address_is_what_the_general_parse_gives(text):
             ipv4_of(text)
         return
     assert ipv4_of(text) == want
+    # made without the data class's __init__: every slot as a fresh set's (its hash and size not
+    # yet worked out), the class itself, and the same hash, text and size
+    made, plain = ipv4_of(text), AddressSet(want.v4, want.v6)
+    assert type(made) is AddressSet
+    if not want:
+        assert made is AddressSet.empty()   # (an IPv6 address: the shared empty set, as before)
+        return
+    assert [getattr(made, f) for f in AddressSet.__slots__] == [getattr(plain, f) for f in AddressSet.__slots__]
+    assert hash(made) == hash(want) and repr(made) == repr(want) and made.size() == want.size()
+
+
+@settings(max_examples=60)
+@given(st.lists(st.sampled_from(("10.1.0.5", "10.1.0.6", "10.1.0.7")), max_size=3, unique=True),
+       st.sampled_from(("eastus", "", "westeurope")))
+def test_a_vms_subject_is_the_plain_data_class(others, location):
+    """The `Subject` of a VM, made at once (`model.quick`), against the data class made plainly
+    from the same VM: its other NICs, its address and its region (own, or the scenario's)."""
+    from nsgcheck.audit.results import Subject
+
+    e = worked_estate(vms=())
+    add_vm(e, "vm", "10.1.0.4", "vnet-eastus", "app", location=location)
+    vm = e.vms[ref(f"{COMPUTE}/virtualMachines/vm")]
+    nics = [NetworkInterface(f"{NET}/networkInterfaces/o{i}", f"o{i}",
+                             (IpConfiguration("ipconfig1", ip, subnet_id("vnet-eastus", "app"), (), True),))
+            for i, ip in enumerate(others)]
+    for n in nics:
+        e.add("nics", n)
+    e.vms[ref(vm.id)] = vm = dataclasses.replace(vm, nic_ids=vm.nic_ids + tuple(n.id for n in nics))
+    [s], _ = find_subjects(e, scenario())
+    plain = Subject("vm", vm.name, vm.id, "10.1.0.4", location or "eastus", tuple(n.name for n in nics))
+    assert type(s.subject) is Subject and s.subject == plain and vars(s.subject) == vars(plain)
+    assert repr(s.subject) == repr(plain) and s.subject.to_json() == plain.to_json()
 
 
 def test_placements_made_at_once_are_the_data_classes():

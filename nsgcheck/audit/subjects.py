@@ -23,7 +23,7 @@ from nsgcheck.engine.egress import VmOutbound
 from nsgcheck.values.addresses import AddressError, AddressSet, parse_cidr
 from nsgcheck.estate import Estate
 from nsgcheck.model import (AddressKind, EffectiveNsgExport, NetworkInterface, NetworkSecurityGroup, Subnet,
-                            Unknown, VirtualMachine, maker, quick, ref)
+                            Unknown, VirtualMachine, filling, maker, quick, ref)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +68,9 @@ class AuditSubject:
 new_placement = maker(Placement)
 new_audit_subject = maker(AuditSubject)
 _new_outbound = quick(VmOutbound)
+_new_subject = quick(Subject)
+_AddressSetFilling = filling(AddressSet)
+_object_new = object.__new__
 _EMPTY = AddressSet.empty()
 _INF = float("inf")
 
@@ -375,7 +378,16 @@ def ipv4_of(text: str) -> AddressSet:
     """`AddressSet.parse(text).only((4,))` (one per VM: a NIC's private IP), without the general
     set construction: one address or network is one interval. AddressError as `parse` raises it."""
     family, lo, hi = parse_cidr(text)
-    return AddressSet(((lo, hi),)) if family == 4 else _EMPTY
+    if family != 4:
+        return _EMPTY
+    # `AddressSet(((lo, hi),))` filled as its plain twin (see `model.filling`): one per VM
+    made = _object_new(_AddressSetFilling)
+    made.v4 = ((lo, hi),)
+    made.v6 = ()
+    made._hash = None
+    made._size = None
+    made.__class__ = AddressSet
+    return made
 
 
 def _asg_key(given: tuple[tuple[str, ...], bool]) -> tuple[str, ...]:
@@ -487,7 +499,8 @@ def _nic_subject(estate: Estate, scenario: Scenario, nic: NetworkInterface,
     tgt, why = _target_placement(estate, scenario, subnet, ip_set, ip_text, (4,), vm.id if vm else None, index,
                                  nic.id)
     if vm is not None:
-        subj = Subject("vm", vm.name, vm.id, text, region or "", other_nics)
+        subj = _new_subject(kind="vm", name=vm.name, id=vm.id, address=text, region=region or "",
+                            other_nics=other_nics)
         vm_key, nic_key = keys or (ref(vm.id), ref(nic.id))
         aliases = (vm.name.lower(), vm_key, nic.name.lower(), nic_key)
     else:
@@ -639,8 +652,10 @@ def _unattached_nsg_subjects(estate: Estate, scenario: Scenario) -> list[AuditSu
     subnet, routes and egress of such a VM are not in the inputs, so packets the NSG allows
     stay undecided (`outside`) and packets it denies are certain denials.
     """
-    used = {ref(x) for x in [n.nsg_id for n in estate.nics.values()] + [s.nsg_id for s in estate.subnets.values()]
-            if isinstance(x, str) and x}
+    # each distinct id once (thousands of NICs name a few NSGs): `ref` of the set of ids written
+    named = {n.nsg_id for n in estate.nics.values()}
+    named.update(s.nsg_id for s in estate.subnets.values())
+    used = {ref(x) for x in named if isinstance(x, str) and x}
     for export in estate.effective_nsgs:
         used |= {ref(g.nsg_id) for g in export.groups if g.nsg_id}
     out = []
