@@ -11,7 +11,7 @@ from hypothesis import settings
 from nsgcheck.audit.scenario import build_scenario
 from nsgcheck.audit.subjects import find_subjects
 from nsgcheck.estate import Estate
-from nsgcheck.model import IpConfiguration, NetworkInterface, VirtualMachine
+from nsgcheck.model import IpConfiguration, NetworkInterface, Unknown, VirtualMachine
 
 
 def test_vm_through_primary_nic():
@@ -255,8 +255,8 @@ def test_a_nics_address_is_what_the_general_parse_gives(text):
 
 @settings(max_examples=60)
 @given(st.lists(st.sampled_from(("10.1.0.5", "10.1.0.6", "10.1.0.7")), max_size=3, unique=True),
-       st.sampled_from(("eastus", "", "westeurope")))
-def test_a_vms_subject_is_the_plain_data_class(others, location):
+       st.sampled_from(("eastus", "", "westeurope", "[parameters('location')]")), st.booleans())
+def test_a_vms_subject_is_the_plain_data_class(others, location, source_region):
     """The `Subject` of a VM, made at once (`model.quick`), against the data class made plainly
     from the same VM: its other NICs, its address and its region (own, or the scenario's)."""
     from nsgcheck.audit.results import Subject
@@ -270,10 +270,31 @@ def test_a_vms_subject_is_the_plain_data_class(others, location):
     for n in nics:
         e.add("nics", n)
     e.vms[ref(vm.id)] = vm = dataclasses.replace(vm, nic_ids=vm.nic_ids + tuple(n.id for n in nics))
-    [s], _ = find_subjects(e, scenario())
-    plain = Subject("vm", vm.name, vm.id, "10.1.0.4", location or "eastus", tuple(n.name for n in nics))
+    [s], _ = find_subjects(e, scenario(source_region="eastus" if source_region else None))
+    region = location if location and location[0] != "[" else "eastus" if source_region else ""
+    plain = Subject("vm", vm.name, vm.id, "10.1.0.4", region, tuple(n.name for n in nics))
     assert type(s.subject) is Subject and s.subject == plain and vars(s.subject) == vars(plain)
     assert repr(s.subject) == repr(plain) and s.subject.to_json() == plain.to_json()
+
+
+@settings(max_examples=60)
+@given(st.sampled_from(("10.1.0.4", None, Unknown("not known"))), st.sampled_from((None, "/pip/a")), st.sampled_from(((), ("/lb/p",))),
+       st.sampled_from((None, True, False)))
+def test_a_nics_way_out_is_the_plain_data_class(ip, public_ip, pools, default_outbound):
+    """`nic_outbound` (its `VmOutbound` filled at once) against the data class made plainly from the
+    NIC's primary configuration: equal, hashed, shown and held alike, still frozen."""
+    from nsgcheck.audit.subjects import nic_outbound
+    from nsgcheck.engine.egress import VmOutbound
+
+    cfg = IpConfiguration("ipconfig1", ip, subnet_id("vnet-eastus", "app"), (), True, public_ip_id=public_ip,
+                          lb_pool_ids=pools, lb_pools_unknown=Unknown("u") if pools else None)
+    nic = dataclasses.replace(NetworkInterface("/nic", "nic", (cfg,)), default_outbound_connectivity=default_outbound)
+    made = nic_outbound(nic, cfg)
+    plain = VmOutbound(public_ip, pools, cfg.lb_pools_unknown, ip if isinstance(ip, str) else None, default_outbound)
+    assert type(made) is VmOutbound and made == plain and hash(made) == hash(plain) and repr(made) == repr(plain)
+    assert vars(made) == vars(plain) and list(vars(made)) == list(vars(plain))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.private_ip = "x"  # type: ignore[misc]
 
 
 def test_placements_made_at_once_are_the_data_classes():
@@ -344,3 +365,25 @@ def test_the_report_order_read_off_a_vms_aliases_is_the_plain_key(vms):
             nic = e.nics[ref(s.nic_id)]
             assert s.aliases == (s.subject.name.lower(), ref(s.vm_id), nic.name.lower(), ref(nic.id))
     assert sum(s.subject.kind == "vm" for s in subs) == sum(v[4] for v in vms)
+
+
+@settings(max_examples=60)
+@given(st.lists(st.tuples(st.sampled_from((None, "", "eastus", "[parameters('l')]", "West Europe")),
+                          st.sampled_from((None, "", "westus", "[parameters('l')]", "East US"))), min_size=1, max_size=6))
+def test_a_vms_region_remembered_per_pair_of_locations_is_the_plain_answer(locations):
+    """The region of each VM, remembered per (VM location, NIC location) in a run, against
+    `_vm_region` of that VM alone: VMs of one location whose NICs are in others (the VM's location
+    an expression or absent, so its NIC's decides), and the reverse."""
+    from nsgcheck.audit.subjects import _vm_region
+
+    e = worked_estate(vms=())
+    for i, (vm_loc, nic_loc) in enumerate(locations):
+        add_vm(e, f"vm{i}", f"10.1.0.{i + 4}", "vnet-eastus", "app", location=nic_loc)
+        vm = e.vms[ref(f"{COMPUTE}/virtualMachines/vm{i}")]
+        e.vms[ref(vm.id)] = dataclasses.replace(vm, location=vm_loc)
+    scen = scenario(source_region=None)
+    found, _ = find_subjects(e, scen)
+    for s in found:
+        vm, nic = e.vms[ref(s.vm_id)], e.nics[ref(s.nic_id)]
+        assert s.source.region == _vm_region(scen, vm.location, nic.location)
+        assert s.subject.region == (s.source.region or "")

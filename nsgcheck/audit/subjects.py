@@ -23,7 +23,7 @@ from nsgcheck.engine.egress import VmOutbound
 from nsgcheck.values.addresses import AddressError, AddressSet, parse_cidr
 from nsgcheck.estate import Estate
 from nsgcheck.model import (AddressKind, EffectiveNsgExport, NetworkInterface, NetworkSecurityGroup, Subnet,
-                            Unknown, VirtualMachine, filling, maker, quick, ref)
+                            Unknown, VirtualMachine, filling, maker, ref)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +67,6 @@ class AuditSubject:
 #: `Placement(...)` and `AuditSubject(...)` given every field (`model.maker`): a subject per VM
 new_placement = maker(Placement)
 new_audit_subject = maker(AuditSubject)
-_new_outbound = quick(VmOutbound)
-_new_subject = quick(Subject)
 _AddressSetFilling = filling(AddressSet)
 _object_new = object.__new__
 _EMPTY = AddressSet.empty()
@@ -398,13 +396,35 @@ def _asg_key(given: tuple[tuple[str, ...], bool]) -> tuple[str, ...]:
     return ids + ("(undetermined)",) if undetermined else ids
 
 
+def _vm_subject(vm: VirtualMachine, address: str, region: str, other_nics: tuple[str, ...]) -> Subject:
+    """`Subject("vm", vm.name, vm.id, address, region, other_nics)` (one per VM), its instance
+    dictionary filled in field order as `model.quick` fills it (test_subjects compares it with the
+    data class)."""
+    made = _object_new(Subject)
+    attrs = made.__dict__
+    attrs["kind"] = "vm"
+    attrs["name"] = vm.name
+    attrs["id"] = vm.id
+    attrs["address"] = address
+    attrs["region"] = region
+    attrs["other_nics"] = other_nics
+    return made
+
+
 def nic_outbound(nic: NetworkInterface, cfg: Any) -> VmOutbound | None:
     """The NIC-level facts of its way out (primary IP configuration: secondary ones give no outbound)."""
     if cfg is None:
         return None
-    return _new_outbound(public_ip_id=cfg.public_ip_id, pool_ids=cfg.lb_pool_ids, pools_unknown=cfg.lb_pools_unknown,
-                         private_ip=cfg.private_ip if isinstance(cfg.private_ip, str) else None,
-                         default_outbound=nic.default_outbound_connectivity)
+    # `VmOutbound(...)` (one per VM), its instance dictionary filled in field order as `model.quick`
+    # fills it, without the keyword arguments (test_subjects compares it with the data class)
+    made = _object_new(VmOutbound)
+    attrs = made.__dict__
+    attrs["public_ip_id"] = cfg.public_ip_id
+    attrs["pool_ids"] = cfg.lb_pool_ids
+    attrs["pools_unknown"] = cfg.lb_pools_unknown
+    attrs["private_ip"] = cfg.private_ip if isinstance(cfg.private_ip, str) else None
+    attrs["default_outbound"] = nic.default_outbound_connectivity
+    return made
 
 
 @dataclass(frozen=True)
@@ -485,7 +505,16 @@ def _nic_subject(estate: Estate, scenario: Scenario, nic: NetworkInterface,
             notes.append("dynamic private IP: evaluated over the whole subnet")
     if isinstance(nic.nsg_id, Unknown):
         reasons.append(f"NSG of NIC {nic.name} not determined: {nic.nsg_id}")
-    region = _vm_region(scenario, vm.location if vm else None, nic.location, index=index)
+    locations = (vm.location if vm else None, nic.location)
+    if index is None:
+        region = _vm_region(scenario, *locations)
+    else:   # (the region of a VM and NIC follows from their locations alone: once per pair of a run)
+        regions = index.get("vm regions")
+        if regions is None:
+            regions = index["vm regions"] = {}
+        region = regions.get(locations, regions)
+        if region is regions:
+            region = regions[locations] = _vm_region(scenario, *locations, index=index)
     src = new_placement(address=addr, address_text=text,
                         subnet_id=side.subnet_id if side else None, vnet_id=side.vnet_id if side else None,
                         nic_nsg_id=_memo(index, "nsg of id", _nsg, nic.nsg_id),
@@ -499,8 +528,7 @@ def _nic_subject(estate: Estate, scenario: Scenario, nic: NetworkInterface,
     tgt, why = _target_placement(estate, scenario, subnet, ip_set, ip_text, (4,), vm.id if vm else None, index,
                                  nic.id)
     if vm is not None:
-        subj = _new_subject(kind="vm", name=vm.name, id=vm.id, address=text, region=region or "",
-                            other_nics=other_nics)
+        subj = _vm_subject(vm, text, region or "", other_nics)
         vm_key, nic_key = keys or (ref(vm.id), ref(nic.id))
         aliases = (vm.name.lower(), vm_key, nic.name.lower(), nic_key)
     else:
