@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from argparse import Namespace
 
+import pytest
 from hypothesis import given, settings, strategies as st
 
 import nsgcheck.audit.evaluate as audit_evaluate
@@ -290,22 +291,28 @@ def test_members_of_equal_standing_share_exactly_the_result_each_would_get(drawn
     assert shared == alone
 
 
-def _four_vms(denied: str) -> Estate:
+def _four_vms(denied: str, second: bool = False, sending: str = "") -> Estate:
     """Four VMs (10.0.0.4-7) in one subnet; vm2 and vm3 behind a NIC NSG denying TCP 20004 inbound
-    from `denied`."""
+    from `denied` (prefixes, comma-separated), and outbound from `sending` if given. With `second`,
+    vm1 and vm3 have an IPv6 primary address in the IPv4 subnet (their source is then the subnet's
+    range, not one address)."""
     e = Estate()
     vnet_id = f"{NET}/virtualNetworks/v"
     sid = f"{vnet_id}/subnets/s0"
     e.add("subnets", Subnet(sid, "s0", vnet_id, ("10.0.0.0/24",)))
     e.add("vnets", VirtualNetwork(vnet_id, "v", ("10.0.0.0/16",), (sid,), location="eastus"))
     deny = NetworkSecurityGroup(f"{NET}/networkSecurityGroups/d", "d", (SecurityRule(
-        "no-pair", 100, "inbound", "deny", "tcp", _tok(denied), PortSet.everything(), _tok("*"),
-        PortSet.single(20004)),), ())
+        "no-pair", 100, "inbound", "deny", "tcp", tuple(t for d in denied.split(",") for t in _tok(d)),
+        PortSet.everything(), _tok("*"),
+        PortSet.single(20004)),) + ((SecurityRule(
+            "no-send", 110, "outbound", "deny", "tcp", _tok(sending), PortSet.everything(), _tok("*"),
+            PortSet.single(20004)),) if sending else ()), ())
     e.add("nsgs", deny)
     for i in range(4):
         nic_id = f"{NET}/networkInterfaces/vm{i}-nic"
-        e.add("nics", NetworkInterface(nic_id, f"vm{i}-nic", (IpConfiguration("ipconfig1", f"10.0.0.{4 + i}", sid, (),
-                                                                             True),),
+        configs = (IpConfiguration("ipconfig1", f"fd00::{4 + i}" if second and i % 2 else f"10.0.0.{4 + i}", sid,
+                                   (), True),)
+        e.add("nics", NetworkInterface(nic_id, f"vm{i}-nic", configs,
                                        deny.id if i >= 2 else None, vm_id=f"{VM}/vm{i}", location="eastus"))
         e.add("vms", VirtualMachine(f"{VM}/vm{i}", f"vm{i}", (nic_id,), "eastus"))
     return e
@@ -453,3 +460,58 @@ def test_point_signature_ints_are_the_segments_ints(held, seen):
         assert sig(p) == ids[(4, held[p])]
         for q in held:
             assert (sig(p) == sig(q)) == (held[p] == held[q])
+
+
+def _tables(estate: Estate, groups: dict) -> list:
+    """The pair tables of an audit of `estate` with its multi-VM `groups`."""
+    scenario, subjects = _grouped(estate, groups)
+    _, ev = evaluate_all(estate, CATALOG, REQUIREMENTS, scenario, subjects)
+    return [t for run in ev.plan.groups.values() for t in {id(t): t for t, _ in run.tables.values()}.values()]
+
+
+def _assert_profile_ids_are_the_plain_profiles(estate: Estate, groups: dict) -> int:
+    """Two members' profile ids seen from an end (`pid`: per end, per member, or a whole end's at
+    once, `_end_pids`) are equal exactly when their profiles worked out from the parts' segments
+    are (`_PlainTable.pid`). Returns how many members had their ids worked out one by one or a
+    whole end at once (not per end)."""
+    apart = 0
+    for table in _tables(estate, groups):
+        known = [k for k in range(len(table.members)) if table.end[k] >= 0]
+        for x in range(len(table.ends)):
+            ids = [table.pid(k, x) for k in known]
+            plain = [_PlainTable.pid(table, k, x) for k in known]
+            for a in range(len(known)):
+                for b in range(len(known)):
+                    assert (ids[a] == ids[b]) == (plain[a] == plain[b])
+        apart += sum(len(v) for v in table._pids.values() if v.__class__ is dict)
+    return apart
+
+
+@settings(max_examples=150)
+@given(estates())
+def test_profile_ids_of_whole_ends_are_the_plain_profiles(drawn):
+    _assert_profile_ids_are_the_plain_profiles(*drawn)
+
+
+@pytest.mark.parametrize("denied, sending", [("10.0.0.4/32", ""), ("10.0.0.4/32,10.0.0.6/32", ""),
+                                             ("10.0.0.4/32", "10.0.0.6/32")])
+def test_profile_ids_of_members_a_rule_names_one_by_one(denied, sending):
+    """vm2 and vm3 deny TCP 20004 inbound from vm0 (and vm2; or outbound from vm2): the members of an
+    end do not share their signatures in a part, so their profile ids are worked out a whole end at
+    once, and equal the plain profiles' (seen from vm0's end, vm2 and vm3 differ in their own parts
+    only)."""
+    estate = _four_vms(denied, sending=sending)
+    assert _assert_profile_ids_are_the_plain_profiles(estate, {"g": ["vm0", "vm2", "vm1", "vm3"]}) > 0
+
+
+@pytest.mark.parametrize("denied", ["10.0.0.4/32", "10.0.0.5/32", "10.0.0.4/32,10.0.0.7/32"])
+def test_members_of_more_than_one_address_get_the_plain_results(denied):
+    """vm1 and vm3 stand for their subnet's range (their profiles, and those of the other members
+    of their ends, are worked out member by member, not a whole end at once): the multi-VM results
+    are the plain pair table's."""
+    estate = _four_vms(denied, second=True)
+    scenario, subjects = _grouped(estate, {"g": ["vm0", "vm2", "vm1", "vm3"]})
+    fast, _ = evaluate_all(estate, CATALOG, REQUIREMENTS, scenario, subjects)
+    plain, _ = _plain_groups(lambda: evaluate_all(estate, CATALOG, REQUIREMENTS, scenario, subjects))
+    mvm = [r for r in fast if r.requirement == "A2A-MVM-20004"]
+    assert mvm == [r for r in plain if r.requirement == "A2A-MVM-20004"] and len(mvm) == 4

@@ -712,6 +712,7 @@ class _PairTable:
         #: member -> its id when they differ
         self._pids: dict[tuple[int, int], Any] = {}
         self._ids: dict[tuple, int] = {}                   # profile -> its id (equal ids: equal profiles)
+        self._of_end: dict[int, list[int]] = {}            # end -> its members (`_end_pids`)
         self._classes: dict[tuple[int, int], list[list[int]]] = {}
         self._group_ends: dict[int, tuple[int, ...]] = {}
         self.counts: dict[tuple, Any] = {}                # `tally_key` -> its `_Counts`
@@ -870,17 +871,44 @@ class _PairTable:
     def _end_pid(self, x: int, y: int) -> Any:
         """The profile id of every member of end y seen from end x when all have one IPv4 address and
         the same four signatures (the ends' common segments): their `profile` is then that one.
-        Else an empty dict, filled per member (`pid`)."""
+        Else a dict member -> its id: of every member of y at once when all have one IPv4 address
+        (`_end_pids`), else empty, filled per member (`pid`)."""
         if not self._points[y]:
             return {}
         sigs = []
         for part, z in (("out-src", y), ("in-dst", y), ("out-dst", x), ("in-src", x)):
-            common = self._common(part, z, y)
-            if common is None:
-                return {}
-            sigs.append(common)
-        out_src, in_dst, out_dst, in_src = sigs
-        return self._ids.setdefault((y, (out_dst, in_src), (out_src, in_dst)), len(self._ids))
+            sig = self._point_sigs.get((part, z, y))
+            if sig is None:
+                sig = self._point_sigs[(part, z, y)] = self._point_sig(part, z, y)
+            sigs.append(sig)
+        if all(sig.__class__ is int for sig in sigs):
+            out_src, in_dst, out_dst, in_src = sigs
+            return self._ids.setdefault((y, (out_dst, in_src), (out_src, in_dst)), len(self._ids))
+        return self._end_pids(x, y, sigs)
+
+    def _end_pids(self, x: int, y: int, sigs: list) -> dict[int, int]:
+        """The profile id (`pid`) of every member of end y seen from end x, all of one IPv4 address,
+        worked out in one pass: `sigs` give the signatures in the four parts (`_point_sigs`: an int
+        or a function of the address), which `own` and `row` then keep too."""
+        members = self._of_end.get(y)
+        if members is None:
+            members = self._of_end[y] = [k for k, z in enumerate(self.end) if z == y]
+        row = self._rows.get(x)
+        if row is None:
+            row = self._rows[x] = [None] * len(self.members)
+        own, point, ids = self._own, self.point, self._ids
+        f_os, f_id, f_od, f_is = sigs
+        out: dict[int, int] = {}
+        for k in members:
+            p = point[k]
+            mine = own[k]
+            if mine is None:
+                mine = own[k] = (f_os if f_os.__class__ is int else f_os(p), f_id if f_id.__class__ is int else f_id(p))
+            seen = row[k]
+            if seen is None:
+                seen = row[k] = (f_od if f_od.__class__ is int else f_od(p), f_is if f_is.__class__ is int else f_is(p))
+            out[k] = ids.setdefault((y, seen, mine), len(ids))
+        return out
 
     def verdict(self, i: int, k: int) -> Verdict:
         """Sender i to receiver k (one per class: same device sets, same signatures)."""
@@ -970,18 +998,24 @@ class _PairTable:
         of one end whose profiles are per end (`_end_pid`) share one standing, worked out once."""
         ends = self.group_ends(group, g)
         out: list[tuple[int, ...] | None] = []
-        by_end: dict[int, tuple[int, ...]] = {}
-        pids = self._pids
+        by_end: dict[int, Any] = {}      # end -> its members' standing, or its `_pids` entries from each end
+        pids, end = self._pids, self.end
         for i in group:
-            y = self.end[i]
+            y = end[i]
             if y < 0:
                 out.append(None)
                 continue
             standing = by_end.get(y)
             if standing is None:
-                standing = tuple(self.pid(i, x) for x in ends)
-                if all(pids[(x, y)].__class__ is int for x in ends):
-                    by_end[y] = standing
+                for x in ends:
+                    if (x, y) not in pids:
+                        pids[(x, y)] = self._end_pid(x, y)
+                hits = [pids[(x, y)] for x in ends]
+                standing = by_end[y] = tuple(hits) if all(h.__class__ is int for h in hits) else hits
+            if standing.__class__ is list:
+                # (`pid`, read off the entries: an int for the end's members, else one per member)
+                standing = tuple(h if h.__class__ is int else (h[i] if i in h else self.pid(i, x))
+                                 for h, x in zip(standing, ends))
             out.append(standing)
         # the group's `classes` seen from each of its ends, read off the standings (a member's
         # `pid` seen from an end is its standing's entry there)
