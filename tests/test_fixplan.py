@@ -620,6 +620,47 @@ def test_group_members_are_sorted_when_a_group_is_planned_from_every_member_of_i
     check()
 
 
+def test_a_groups_sorted_members_are_not_sorted_again_and_are_what_sorting_them_gives():
+    """Hypothesis: `plan_fix_groups` sorts a group's members once and hands `plan_fixes` that
+    tuple as already in order (`Allocation.ordered`), which holds because `sorted_addresses` gives
+    back what it is given in its order (checked over addresses, CIDRs, IPv6, names that differ in
+    case only, repeats); and each group fix names exactly `sorted_addresses` of the addresses of the
+    group's results, as planning from the unsorted members does."""
+    from hypothesis import given, settings, strategies as st
+
+    from nsgcheck.audit.fixplan import plan_fix_groups, sorted_addresses
+
+    pool = ["10.0.0.10", "10.0.0.9", "10.0.1.2", "10.0.0.0/24", "10.0.0.9/32", "9.255.255.255", "2001:db8::1",
+            "2001:db8::/64", "VirtualNetwork", "virtualnetwork", "Internet", "01.2.3.4", "zz", ""]
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(st.sampled_from(pool), max_size=12))
+    def idempotent(values):
+        once = sorted_addresses(values)
+        assert sorted_addresses(once) == once
+
+    idempotent()
+    e = estate(nsg("nsg-b", rule("deny-in", 4000, direction="inbound")))
+    verdict = (deny("nsg-b", "deny-in", 4000, "subnet-nsg-in"),)
+
+    @settings(max_examples=150, deadline=None)
+    @given(st.lists(st.tuples(st.sampled_from(pool[:8]), st.sampled_from(["group g1", "group g2"]),
+                              st.sampled_from(["fail", "pass", "partial"])), max_size=10))
+    def planned(drawn):
+        results = [result(status, *verdict, requirement="A2A-MVM-20004", dest=dest, side="group", port="20004",
+                          subject=replace(VM, name=f"vm{n}", address=address))
+                   for n, (address, dest, status) in enumerate(drawn)]
+        members = {}
+        for r in results:
+            if r.subject.address:
+                members.setdefault(r.destination, []).append(r.subject.address)
+        for fixes, positions in plan_fix_groups(results, e)[1]:
+            want = sorted_addresses(members[results[positions[0]].destination])
+            assert all(f.sources == want and f.destinations == want for f in fixes)
+
+    planned()
+
+
 def test_pair_results_of_one_kind_are_planned_for_their_own_subject_and_peer():
     """Hypothesis: multi-VM results about a pair (subject and peer), made one from another (one
     kind, other subjects): each pair's rule names its own addresses, as planning each would."""

@@ -562,8 +562,12 @@ def plan_fix_groups(results: Iterable[Result], estate: Estate) -> tuple[Results,
             r = results[i]
             members: tuple[str, ...] = ()
             if r.side == "group" and r.destination in groups:
-                members = members_of.get(r.destination) or members_of.setdefault(
-                    r.destination, sorted_addresses(groups[r.destination]))
+                members = members_of.get(r.destination)
+                if not members:
+                    members = members_of[r.destination] = sorted_addresses(groups[r.destination])
+                    # (in address order already, and sorting it again gives it back: `plan_fixes`
+                    # takes it as it is instead of sorting it once more)
+                    allocation.ordered.setdefault(members, members)
             allocation.trace = []
             fixes = tuple(plan_fixes(r, estate, allocation, members))
             if hit is None:
