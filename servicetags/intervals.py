@@ -148,8 +148,22 @@ def contains_point(a: Intervals, x: int) -> bool:
 
 
 def is_subset(a: Intervals, b: Intervals) -> bool:
-    """Whether every element of `a` is in `b`."""
-    return not difference(a, b)
+    """Whether every element of `a` is in `b` (`not difference(a, b)`, the reference): each interval
+    of `a` lies within one interval of `b` (canonical: no two of `b`'s touch), found by a merge from
+    the first that can hold `a`; stops at the first that does not, building no difference."""
+    if not a:
+        return True
+    if not b or a[0][0] < b[0][0] or a[-1][1] > b[-1][1]:
+        return False
+    j = bisect_right(b, (a[0][0], _INF)) - 1
+    for lo, hi in a:
+        blo, bhi = b[j]
+        while bhi < lo:         # (ends: b's last interval reaches a's last element)
+            j += 1
+            blo, bhi = b[j]
+        if blo > lo or bhi < hi:
+            return False
+    return True
 
 
 def _intersection_small(a: Intervals, b: Intervals) -> Intervals:

@@ -123,3 +123,24 @@ def test_difference_of_a_long_set_keeps_what_lies_outside_the_other_whole(a, b):
     got = iv.difference(A, B)
     assert got == _canonical(_plain(A) - _plain(B))
     assert all(got[i][1] + 1 < got[i + 1][0] for i in range(len(got) - 1)), "canonical"
+
+
+@given(spans, spans, st.data())
+def test_is_subset_is_no_difference(a, b, data):
+    """`is_subset` searches each interval of `a` in `b` and stops at the first outside: the same
+    answer as `not difference(a, b)` and as the plain sets, also for `a` cut out of `b` (true, often
+    ending on `b`'s bounds), a single point or interval of `b` widened by one, and long sets of single
+    addresses (the VMs of a flow). (Fails when an interval may span two of `b`'s, or the search
+    resumes one interval too far.)"""
+    A, B = iv.normalize(a), iv.normalize(b)
+    inner = [(max(lo, x), min(hi, y)) for lo, hi in B for x, y in A if max(lo, x) <= min(hi, y)]
+    if B:
+        lo, hi = data.draw(st.sampled_from(B))
+        grown = [(lo - 1, hi), (lo, hi + 1), (lo, lo), (hi, hi)]
+    else:
+        grown = []
+    singles = iv.normalize((x, x) for x in data.draw(st.lists(st.integers(0, 320), max_size=60)))
+    for left in (A, iv.normalize(inner), singles, *(iv.normalize([g] + inner) for g in grown)):
+        for right in (B, singles):
+            assert iv.is_subset(left, right) == (not iv.difference(left, right)) == \
+                (_plain(left) <= _plain(right))

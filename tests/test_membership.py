@@ -160,3 +160,15 @@ def test_a_stage_projected_onto_a_pair_through_its_index_is_its_result_projected
     assert got.pieces == plain.pieces
     assert [p.box_volumes for p in got.pieces] == [p.box_volumes for p in plain.pieces]
     assert (got.total, got.devices, got.notes) == (plain.total, plain.devices, plain.notes)
+
+
+@given(interval_sets(max_size=12), st.lists(st.integers(-2, WINDOW + 2), min_size=1, max_size=30))
+def test_membership_of_one_set_is_its_sweep(ivs, points):
+    """One set is indexed by its bounds alone (no sweep): the same points and answers as the sweep
+    over it with an empty set beside it (the general path), and as a search in the set. (Fails when
+    a bound is off by one or the answers are not in turn.)"""
+    one, swept = Membership([ivs]), Membership([ivs, ()])
+    assert one.points == swept.points
+    assert one.held == swept.held
+    for x in points:
+        assert one.of(x) == holding([ivs], x) == _plain_holding([ivs], x)

@@ -45,6 +45,13 @@ class Membership:
     __slots__ = ("points", "held")
 
     def __init__(self, sets: Sequence[Intervals]):
+        if len(sets) == 1:
+            # one set (a part's sources, its members' addresses): its bounds are the points, held and
+            # not held in turn (canonical: each interval ends before the next one starts)
+            ivs = sets[0]
+            self.points = [x for lo, hi in ivs for x in (lo, hi + 1)]
+            self.held = [_FIRST, ()] * len(ivs)
+            return
         starts: dict[int, int] = {}           # point -> the bits of the sets with an interval starting there
         stops: dict[int, int] = {}            # ... stopping just before it
         get_start, get_stop = starts.get, stops.get
@@ -70,6 +77,9 @@ class Membership:
     def of(self, x: int) -> tuple[int, ...]:
         k = bisect_right(self.points, x) - 1
         return self.held[k] if k >= 0 else ()
+
+
+_FIRST = (0,)
 
 
 def _bits(mask: int) -> tuple[int, ...]:
