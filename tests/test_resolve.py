@@ -156,3 +156,37 @@ def test_a_rule_side_is_the_union_of_its_tokens_normalised_once(sets):
         holders = [s for s in sets if getattr(s, fam)]
         if len(holders) == 1:
             assert getattr(got, fam) is getattr(holders[0], fam)
+
+
+#: address tokens of every kind: CIDRs (IPv4 and IPv6, single addresses and networks, some with host
+#: bits set or not addresses at all), tags, `*` and undetermined values
+_CIDR_TEXTS = st.one_of(
+    st.builds(lambda a, b, c: f"10.{a}.{b}.{c}", st.integers(0, 3), st.integers(0, 3), st.integers(0, 255)),
+    st.builds(lambda a, n: f"10.{a}.0.0/{n}", st.integers(0, 3), st.sampled_from([16, 20, 24, 8])),
+    st.sampled_from(["fd00::1", "fd00::/64", "2001:db8::/32", "10.1.0.5/24", "300.1.1.1", "10.1", " 10.0.0.7 ",
+                     "0.0.0.0/0", "::/0", "20.38.0.0/20"]))
+_TOKEN = st.one_of(
+    st.builds(lambda t: AddressToken(AddressKind.CIDR, t), _CIDR_TEXTS),
+    st.sampled_from([AddressToken(AddressKind.TAG, "VirtualNetwork"), AddressToken(AddressKind.TAG, "Storage.EastUS"),
+                     AddressToken(AddressKind.TAG, "NoSuchTag"), AddressToken(AddressKind.ANY, "*"),
+                     AddressToken(AddressKind.UNKNOWN, "[parameters('x')]", Unknown("a parameter"))]))
+
+
+@settings(max_examples=400)
+@given(st.lists(_TOKEN, max_size=12), st.booleans())
+def test_a_side_of_cidrs_alone_is_the_union_of_its_tokens(tokens, cidrs_only):
+    """A side made only of CIDR tokens is resolved in one parse (`_plain_cidrs`): the same side as
+    resolving each token and joining them (the plain way), for any tokens, with the same reasons."""
+    from nsgcheck.engine.resolve import _side
+    if cidrs_only:
+        tokens = [t for t in tokens if t.kind is AddressKind.CIDR]
+    certain, possible, reasons = AddressSet.empty(), AddressSet.empty(), []
+    for tok in tokens:
+        r = resolve_address_token(tok, CTX)
+        if isinstance(r, Unknown):
+            possible = AddressSet.everything()
+            reasons.append(r.reason)
+        else:
+            certain, possible = certain | r, possible | r
+    side = _side(tuple(tokens), (), False, CTX)
+    assert (side.certain, side.possible, side.reasons) == (certain, possible, tuple(reasons))

@@ -170,22 +170,12 @@ def _side(tokens: tuple[AddressToken, ...] | Unknown, asgs: Iterable[str], vm_si
           ctx: ResolveContext) -> Side:
     if isinstance(tokens, Unknown):
         return Side(AddressSet.empty(), AddressSet.everything(), (str(tokens),))
-    certains: list[AddressSet] = []
-    possibles: list[AddressSet] = []
     reasons: list[str] = []
-    for tok in tokens:
-        r = resolve_address_token(tok, ctx)
-        if isinstance(r, Unknown):
-            lo, hi = AddressSet.empty(), AddressSet.everything()
-            if tok.kind == AddressKind.TAG:
-                lo, hi = ctx.tag_bounds.get(_canonical_builtin(tok.value), (lo, hi))
-            certains.append(lo)
-            possibles.append(hi)
-            reasons.append(r.reason)
-        else:
-            certains.append(r)
-            possibles.append(r)
-    certain, possible = _union_all(certains), _union_all(possibles)
+    plain = _plain_cidrs(tokens)
+    if plain is not None:
+        certain = possible = plain
+    else:
+        certain, possible = _resolved_tokens(tokens, ctx, reasons)
     for asg in asgs:
         members = ctx.asg_members.get(asg)
         if vm_side and ctx.subject_asgs is not None:
@@ -212,6 +202,40 @@ def _side(tokens: tuple[AddressToken, ...] | Unknown, asgs: Iterable[str], vm_si
             if extra is not None and not extra.issubset(members):
                 reasons.append(f"some member addresses of ASG {_short(asg)} are not known exactly")
     return Side(certain, possible, tuple(reasons))
+
+
+def _plain_cidrs(tokens: tuple[AddressToken, ...]) -> AddressSet | None:
+    """The addresses of a side made only of CIDR tokens that all parse, in one `from_cidrs` (one
+    normalisation for the side instead of a set per token and their union: fix rules name a
+    group's members one by one); None for any other side (resolved token by token)."""
+    for tok in tokens:
+        if tok.__class__ is not AddressToken or tok.kind is not AddressKind.CIDR:
+            return None
+    try:
+        return AddressSet.from_cidrs([tok.value for tok in tokens])
+    except AddressError:
+        return None
+
+
+def _resolved_tokens(tokens: tuple[AddressToken, ...], ctx: ResolveContext,
+                     reasons: list[str]) -> tuple[AddressSet, AddressSet]:
+    """The certain and possible addresses of a side's tokens resolved one by one (the reasons of
+    those not determined go to `reasons`)."""
+    certains: list[AddressSet] = []
+    possibles: list[AddressSet] = []
+    for tok in tokens:
+        r = resolve_address_token(tok, ctx)
+        if isinstance(r, Unknown):
+            lo, hi = AddressSet.empty(), AddressSet.everything()
+            if tok.kind == AddressKind.TAG:
+                lo, hi = ctx.tag_bounds.get(_canonical_builtin(tok.value), (lo, hi))
+            certains.append(lo)
+            possibles.append(hi)
+            reasons.append(r.reason)
+        else:
+            certains.append(r)
+            possibles.append(r)
+    return _union_all(certains), _union_all(possibles)
 
 
 def _union_all(sets: list[AddressSet]) -> AddressSet:
