@@ -88,3 +88,39 @@ def test_split_all_is_intersect_all_and_subtract_all(boxes, cut):
 def test_volume_counts_every_packet(box):
     """`Box.volume` (one-range port sets counted at once) is the number of packets of the box."""
     assert box.volume() == len(points(box))
+
+
+@settings(max_examples=300)
+@given(_BOX.filter(lambda b: not b.is_empty()))
+def test_pair_volume_is_the_volume_per_address_pair(box):
+    """`Box.pair_volume` (protocols x ports, without the address sizes) is the box's packets between
+    one of its sources and one of its destinations."""
+    assert box.pair_volume() == box.volume() // (box.src.size() * box.dst.size())
+    a, b = sorted(_addresses(box.src))[0], sorted(_addresses(box.dst))[-1]
+    assert box.pair_volume() == sum(1 for p in points(box) if p[1] == a and p[3] == b)
+
+
+#: boxes of a first-match walk past rules naming a few addresses each: IPv4 sources and destinations
+#: (now and then an IPv6 one) that often lie apart, as `split_all` tells without meeting them
+_V4_ONLY = st.builds(AddressSet, _intervals(_V4), st.just(()))
+_APART = st.builds(Box, _PROTOS, st.one_of(_V4_ONLY, _V4_ONLY, _ADDRESSES), _PORTSETS,
+                   st.one_of(_V4_ONLY, _V4_ONLY, _ADDRESSES), _PORTSETS)
+
+
+@settings(max_examples=500)
+@given(st.lists(_APART, max_size=8), _APART)
+def test_split_all_tells_boxes_apart_as_intersect_does(boxes, cut):
+    """`split_all` skips a box whose IPv4-only source or destination lies outside the bounds of the
+    cut's: the same pieces, in the same order, as meeting each box with the cut (`Box.intersect`)."""
+    hit, rest = split_all(boxes, cut)
+    plain_hit, plain_rest = [], []
+    for b in boxes:
+        common = b.intersect(cut)
+        if common is None:
+            plain_rest.append(b)
+        else:
+            plain_hit.append(common)
+            plain_rest.extend(b.subtract(cut))
+    assert hit == plain_hit
+    assert rest == plain_rest
+    assert [points(b) for b in hit] == [points(b) & points(cut) for b in boxes if points(b) & points(cut)]

@@ -1068,7 +1068,7 @@ _PASSED = Verdict(PASS, 1.0, 0.0, denied_share=0.0)
 
 def _pair_volume(box: Box) -> int:
     """The packets of a box between one source address and one destination address it holds."""
-    return box.volume() // (box.src.size() * box.dst.size())
+    return box.pair_volume()
 
 
 class _AllowedIndex:
