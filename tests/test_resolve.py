@@ -190,3 +190,23 @@ def test_a_side_of_cidrs_alone_is_the_union_of_its_tokens(tokens, cidrs_only):
             certain, possible = certain | r, possible | r
     side = _side(tuple(tokens), (), False, CTX)
     assert (side.certain, side.possible, side.reasons) == (certain, possible, tuple(reasons))
+
+
+_ASG = "/subscriptions/s/resourcegroups/g/providers/microsoft.network/applicationsecuritygroups/web"
+_SIDE_TOKENS = st.one_of(st.lists(_TOKEN, max_size=5).map(tuple), st.just(Unknown("a parameter")))
+
+
+@settings(max_examples=300)
+@given(_SIDE_TOKENS, _SIDE_TOKENS, st.booleans(), st.sampled_from([(), (_ASG,)]), st.sampled_from([(), (_ASG,)]),
+       st.booleans(), st.sampled_from([None, frozenset(), frozenset({_ASG})]))
+def test_a_destination_naming_the_source_addresses_is_resolved_as_the_source(
+        src, dst, same, src_asgs, dst_asgs, outbound, subject_asgs):
+    """`_sides` gives a destination naming the same addresses as the source (no ASG on either side)
+    the source's side: the same sides as resolving each (`_side`), ASGs on either side or not, for
+    either direction and whatever the NICs' ASG membership."""
+    from nsgcheck.engine.resolve import _side, _sides
+    ctx = ResolveContext(CAT, VNET, public_ipv4() - VNET, {_ASG: AddressSet.parse("10.1.2.0/24")}, subject_asgs)
+    dst = tuple(src) if same and not isinstance(src, Unknown) else (src if same else dst)
+    rule = SecurityRule("r", 100, "outbound" if outbound else "inbound", "allow", "tcp", src, PortSet.everything(),
+                        dst, PortSet.everything(), src_asgs, dst_asgs)
+    assert _sides(rule, outbound, ctx) == (_side(src, src_asgs, outbound, ctx), _side(dst, dst_asgs, not outbound, ctx))

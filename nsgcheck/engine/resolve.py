@@ -298,6 +298,16 @@ def reads_no_context(rule: SecurityRule) -> bool:
 _CONTEXT_FREE = frozenset({AddressKind.CIDR, AddressKind.ANY, AddressKind.UNKNOWN})
 
 
+def _sides(rule: SecurityRule, outbound: bool, ctx: ResolveContext) -> tuple[Side, Side]:
+    """The rule's source and destination sides resolved (`_side`); a destination naming the same
+    addresses as the source and no ASG on either side is the source's (what `_side` reads of a
+    side without ASGs is its tokens alone: fix rules between a group's members name them twice)."""
+    src = _side(rule.source_addresses, rule.source_asgs, outbound, ctx)
+    if not rule.source_asgs and not rule.destination_asgs and rule.destination_addresses == rule.source_addresses:
+        return src, src
+    return src, _side(rule.destination_addresses, rule.destination_asgs, not outbound, ctx)
+
+
 def rule_term(rule: SecurityRule, direction: str, ctx: ResolveContext, label: Any = None) -> Term:
     """A rule as a Term for `first_match` in `direction` ('inbound' | 'outbound').
 
@@ -308,8 +318,7 @@ def rule_term(rule: SecurityRule, direction: str, ctx: ResolveContext, label: An
     """
     reasons: list[str] = []
     outbound = direction == OUTBOUND
-    src = _side(rule.source_addresses, rule.source_asgs, outbound, ctx)
-    dst = _side(rule.destination_addresses, rule.destination_asgs, not outbound, ctx)
+    src, dst = _sides(rule, outbound, ctx)
     reasons += src.reasons + dst.reasons
 
     if isinstance(rule.protocol, Unknown):
