@@ -384,11 +384,21 @@ class _ClassPlan:
 
 def _target_subject(subj: AuditSubject, scenario: Scenario) -> Subject | None:
     """The subject as reported on the target side: its address and region after failover."""
-    if subj.target is None:
+    target = subj.target
+    if target is None:
         return None
-    tgt_region = scenario.target_region or subj.target.region
-    return Subject(subj.subject.kind, subj.subject.name, subj.subject.id, subj.target.address_text,
-                   subj.target.region or tgt_region or "", subj.subject.other_nics)
+    subject = subj.subject
+    # `Subject(kind, name, id, address, region, other_nics)` (one per subject with a target), its
+    # instance dictionary filled in field order (test_evaluate compares it with the data class)
+    made = _NEW(Subject)
+    attrs = made.__dict__
+    attrs["kind"] = subject.kind
+    attrs["name"] = subject.name
+    attrs["id"] = subject.id
+    attrs["address"] = target.address_text
+    attrs["region"] = target.region or scenario.target_region or ""
+    attrs["other_nics"] = subject.other_nics
+    return made
 
 
 def _class_plan(ev: Evaluator, subj: AuditSubject, reqs: Sequence[_Req], scenario: Scenario,
@@ -1289,8 +1299,10 @@ class _Tally:
 
 
 def _names(table: _PairTable, peers: Sequence[int]) -> str:
-    names = [table.members[j].subject.name for j in peers]
-    return ", ".join(names[:3]) + (f" +{len(names) - 3}" if len(names) > 3 else "")
+    """The first three peers' names, and how many more (only those three are looked up)."""
+    members = table.members
+    shown = ", ".join([members[j].subject.name for j in peers[:3]])
+    return shown + f" +{len(peers) - 3}" if len(peers) > 3 else shown
 
 
 def _tally(table: _PairTable, gname: str, missing: Sequence[str], group: list[int], i: int, g: int) -> _Tally:
@@ -1387,10 +1399,32 @@ def _member_result(table: _PairTable, req: Requirement, gname: str, members: Seq
         msg = f"group {gname}: {nbad} of {t.pairs} directed pair(s) with this member are not fully allowed ({shown})"
     else:
         msg = "; ".join(t.reasons[:2])
-    return Result(requirement=req.id, title=req.title, subject=table.members[i].subject, side=GROUP,
-                  status=t.status, coverage=t.coverage, destination=f"group {gname}", protocol=req.protocol,
-                  port=req.port_text, decided_by=t.decided_by, message=msg, unknown_share=t.unknown_share,
-                  reasons=t.reasons)
+    # `Result(requirement=req.id, title=req.title, subject=..., side=GROUP, status=t.status, coverage=
+    # t.coverage, destination=f"group {gname}", protocol=req.protocol, port=req.port_text, decided_by=
+    # t.decided_by, message=msg, unknown_share=t.unknown_share, reasons=t.reasons)`, one per member whose
+    # result names its classmates: its instance dictionary copied from the defaults in field order and
+    # these set (test_evaluate compares it with the data class)
+    state = _RESULT_DEFAULTS.copy()
+    state["requirement"] = req.id
+    state["title"] = req.title
+    state["subject"] = table.members[i].subject
+    state["side"] = GROUP
+    state["status"] = t.status
+    state["coverage"] = t.coverage
+    state["destination"] = f"group {gname}"
+    state["protocol"] = req.protocol
+    state["port"] = req.port_text
+    state["decided_by"] = t.decided_by
+    state["message"] = msg
+    state["unknown_share"] = t.unknown_share
+    state["reasons"] = t.reasons
+    made = _NEW(Result)
+    _SET(made, "__dict__", state)
+    return made
+
+
+#: every field of a `Result` with its default, in field order (`_member_result`)
+_RESULT_DEFAULTS = {f.name: f.default for f in fields(Result)}
 
 
 # --------------------------------------------------------------------------- the run
