@@ -371,15 +371,17 @@ class _ClassPlan:
     source_end: Any = None           # the source side's `Endpoint` (once one was worked out)
 
     @cached_property
-    def laid(self) -> tuple[list[Any], list[Any], tuple[bool, ...], list[tuple[int, tuple]]]:
+    def laid(self) -> tuple[list[Any], list[Any], tuple[bool, ...], list[tuple]]:
         """What `_apply_plan` lays down for each subject, worked out once: the steps' entries in
         `_Out.results` (a decided step's stamp, a job's None) and `_Out.kinds`, whether each is for
-        the target subject, and the job steps with their offsets."""
+        the target subject, and the job steps: (offset, for the target subject?, its group's
+        `jobs.append`, for the source side?, kind, DNS TCP check)."""
         done = [s[0] == _DONE for s in self.steps]
         return ([s[3] if d else None for s, d in zip(self.steps, done)],
                 [s[3][2] if d else None for s, d in zip(self.steps, done)],
                 tuple(s[1] for s in self.steps),
-                [(n, s) for n, (s, d) in enumerate(zip(self.steps, done)) if not d])
+                [(n, s[1], s[2].jobs.append, s[3].side == SOURCE, s[3], s[4])
+                 for n, (s, d) in enumerate(zip(self.steps, done)) if not d])
 
 
 def _target_subject(subj: AuditSubject, scenario: Scenario) -> Subject | None:
@@ -485,7 +487,13 @@ def _apply_plan(ev: Evaluator, plan: _ClassPlan, subj: AuditSubject, scenario: S
     tsubj = _target_subject(subj, scenario) if plan.target else None
     src = subj.source.address
     tgt = subj.target.address if subj.target is not None else None
-    points = (single_v4(src), single_v4(tgt) if plan.target else None)
+    # the addresses as ints when each is one IPv4 address (`single_v4`, written out: once per subject)
+    v4 = src.v4
+    x = v4[0][0] if len(v4) == 1 and v4[0][0] == v4[0][1] and not src.v6 else None
+    y = None
+    if plan.target and tgt is not None:
+        v4 = tgt.v4
+        y = v4[0][0] if len(v4) == 1 and v4[0][0] == v4[0][1] and not tgt.v6 else None
     entries, kinds, targets, jobs = plan.laid
     base = len(out.results)
     # (a decided step's stamp: `r.for_subject(who)` made when read, `results.StampedResults`)
@@ -493,11 +501,10 @@ def _apply_plan(ev: Evaluator, plan: _ClassPlan, subj: AuditSubject, scenario: S
     out.kinds.extend(kinds)
     out.subjects.extend([tsubj if t else subject for t in targets] if plan.target else
                         repeat(subject, len(targets)))
-    for at, (_, target_side, group, kind, dns) in jobs:
+    for at, target_side, append, source, kind, dns in jobs:
         who = tsubj if target_side else subject
-        source = kind.side == SOURCE
         address = src if source else tgt
-        group.jobs.append((base + at, who, address, points[not source], owner, kind))
+        append((base + at, who, address, x if source else y, owner, kind))
         if dns is not None:
             spec, target, ports = dns
             ev.dns_checks.append((spec, Flow("tcp", address, target, ports), who, kind.label, kind.side, base + at))
