@@ -93,6 +93,30 @@ def test_a_reports_results_json_is_each_results_own_json():
     check()
 
 
+def test_a_kinds_json_made_from_a_kind_like_it_is_its_own_json():
+    # `Report.result_rows` makes the JSON of a kind whose fields but the subject and the message
+    # have the JSON of an earlier kind's (`_merge_equal_kinds`: equal strings, floats of one repr,
+    # the same objects) from that kind's JSON: it must be exactly the kind's own, key order too
+    from hypothesis import given, settings
+
+    from nsgcheck.audit.results import Report, _kinds_json, _merge_equal_kinds, _part, kinds_of
+
+    seen = []
+
+    @settings(max_examples=300)
+    @given(pooled_results())
+    def check(results):
+        firsts, _, like = _merge_equal_kinds(*reversed(kinds_of(results)))
+        seen.extend(j for j in like if j is not None)
+        assert all(j is None or j < k for k, j in enumerate(like))
+        want = [json.dumps(f._json(_part, {})) for f in firsts]
+        assert [json.dumps(d) for d in _kinds_json(firsts, like, {})] == want
+        rows = Report("0", [], {}, {}, results=results).to_json(rows=True)["results"]
+        assert [json.dumps(d) for d in rows.kinds] == [json.dumps(f.to_json()) for f in rows.firsts]
+    check()
+    assert seen          # (kinds made from a kind like them were compared)
+
+
 def test_results_of_one_kind_hold_the_same_objects_in_every_field_but_the_subject():
     # `Result.replaced` keeps the kind when only the subject changes, else takes the kind of
     # those changes: any two results of one kind hold the very same objects but the subject
@@ -165,6 +189,43 @@ def test_positions_in_report_order_are_sorted_by_report_order():
                                        unique=True)) if results else []
         want = sorted(positions, key=lambda i: report_order(results[i]))
         assert positions_in_report_order(results, positions) == want
+    check()
+
+
+def test_a_lists_whole_report_order_is_its_positions_sorted_by_report_order():
+    # a list that knows its kinds keeps its whole report order once worked out (`_order_of`),
+    # and so do its copies (`replaced_at`, `replaced_later`) unless their changes touch what the
+    # order reads (side, requirement, peer); a quarter of its positions or more, in increasing
+    # order, are read off it (`positions_in_report_order`): each must be the order sorting gives
+    from hypothesis import given, settings, strategies as st
+
+    from nsgcheck.audit.results import _order_of, knowing_kinds, positions_in_report_order, replaced_at, replaced_later
+
+    changes = [lambda: {"fixes": ("f",)}, lambda: {"message": "m", "fix_note": "n"},
+               lambda: {"requirement": "A2A-SRC-AAD"}, lambda: {"peer": VM2, "side": "group"},
+               lambda: {"side": "target"}, lambda: {"peer": None}]
+
+    @settings(max_examples=300)
+    @given(pooled_results(), st.data())
+    def check(results, data):
+        n = len(results)
+        source = results
+        for _ in range(data.draw(st.integers(1, 3))):
+            source = knowing_kinds(source)
+            if data.draw(st.booleans()):
+                _order_of(source)         # (worked out before the copies are made: they keep it)
+            picked = data.draw(st.lists(st.integers(0, max(n - 1, 0)), max_size=n, unique=True)) if n else []
+            change = changes[data.draw(st.integers(0, len(changes) - 1))]()
+            made = (replaced_at if data.draw(st.booleans()) else replaced_later)(source, [(picked, change)])
+            plain = list(made)
+            want = sorted(range(n), key=lambda i: report_order(plain[i]))
+            assert _order_of(made) == want
+            positions = sorted(data.draw(st.lists(st.integers(0, max(n - 1, 0)), min_size=(n + 3) // 4, max_size=n,
+                                                  unique=True))) if n else []
+            assert positions_in_report_order(made, positions) == [i for i in want if i in set(positions)]
+            shuffled = data.draw(st.permutations(positions))
+            assert positions_in_report_order(made, shuffled) == sorted(shuffled, key=lambda i: report_order(plain[i]))
+            source = made
     check()
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import compress, repeat
-from operator import add, and_, attrgetter, is_, methodcaller, mul
+from itertools import compress, islice, repeat
+from operator import add, and_, attrgetter, is_, lt, methodcaller, mul
 from typing import Any, Callable, Iterable, Iterator
 
 from nsgcheck.answers import (FAIL, NOT_APPLICABLE, PARTIAL, PASS, UNKNOWN, Advisory, Decision,  # noqa: F401
@@ -238,6 +238,13 @@ def positions_in_report_order(results: "Sequence[Result]", positions: "Iterable[
     peer) once per kind (`Result.replaced`; a result without one is read on its own)."""
     positions = list(positions)
     known = _known(results)
+    if known is not None and 4 * len(positions) >= len(results) and all(map(lt, positions, islice(positions, 1, None))):
+        # a quarter of the list or more, in increasing order (ties come as the list's own order
+        # gives them): its positions read off the list's whole order (worked out once, kept)
+        wanted = [False] * len(results)
+        _drain(map(wanted.__setitem__, positions, repeat(True)))
+        order = _order_of(results)  # type: ignore[arg-type]
+        return list(compress(order, map(wanted.__getitem__, order)))
     tails: dict[Any, tuple] = {}
     if known is not None:        # (what the list knows: no result read but a result of each kind)
         subjects = list(map(known[2].__getitem__, positions) if known[2] is not None else
@@ -277,13 +284,14 @@ class Results(list):
     (Results do not change: frozen, and a kind once set is kept.) `_known`: (kind numbers, a
     result of each kind, subjects or None until asked), or what works it out when asked."""
 
-    __slots__ = ("_known", "_ranks")
+    __slots__ = ("_known", "_ranks", "_order")
 
     def __init__(self, items: "Iterable[Result]" = (),
                  known: "tuple[list[int], list[Result], list[Subject]] | None" = None) -> None:
         list.__init__(self, items)
         self._known = known
         self._ranks: dict[int, int] | None = None     # `_subject_ranks` of its subjects, once asked
+        self._order: list[int] | None = None          # `_order_of` it, once asked
 
     def __reduce_ex__(self, protocol: Any) -> Any:
         return list, (list(self),)
@@ -293,7 +301,7 @@ def _forgetting(name: str) -> Any:
     method = getattr(list, name)
 
     def forget(self: Results, *args: Any, **kwargs: Any) -> Any:
-        self._known = self._ranks = None
+        self._known = self._ranks = self._order = None
         return method(self, *args, **kwargs)
     forget.__name__ = forget.__qualname__ = name
     return forget
@@ -327,6 +335,25 @@ def _ranks_of(results: Results) -> dict[int, int]:
     if ranks is None:
         ranks = results._ranks = _subject_ranks(subjects_of(results))
     return ranks
+
+
+def _order_of(results: "Results") -> list[int]:
+    """Every position of a list that knows its kinds and subjects in report order (ties as they
+    come): by its subject's rank (`_ranks_of`), then its kind's (side, requirement, peer name).
+    Worked out once per list, and kept by `replaced_at`'s copy when the changes leave what the
+    order is made of as it is (no change to side, requirement or peer)."""
+    order = results._order
+    if order is None:
+        kind_of, firsts = _known(results)[:2]  # type: ignore[index]
+        tails = [(r.side, r.requirement, r.peer.name.lower() if r.peer else "") for r in firsts]
+        ranks = {t: i for i, t in enumerate(sorted(set(tails)))}
+        tail_rank = list(map(ranks.__getitem__, tails))
+        m = len(ranks)
+        # a position's key: its subject's rank * m (once per subject object) + its kind's rank
+        base = {k: r * m for k, r in _ranks_of(results).items()}
+        keys = list(map(add, map(base.__getitem__, map(id, subjects_of(results))), map(tail_rank.__getitem__, kind_of)))
+        order = results._order = sorted(range(len(keys)), key=keys.__getitem__)
+    return order
 
 
 def kinds_of(results: "Sequence[Result]") -> tuple[list[int], list[Result]]:
@@ -436,6 +463,9 @@ class _Replacement:
         self.results = results
         self.subjects = known[2] if known is not None else None      # (else read when asked)
         self.ranks = results._ranks if type(results) in _KNOWING else None    # (the same subjects)
+        #: the report order, when the list knows it (the same subjects; dropped below when a change
+        #: touches what it is made of)
+        self.order = results._order if type(results) in _KNOWING else None
         out_kind = self.out_kind = list(kind_of)
         every = self.every = list(firsts)      # kind number -> a result of it (the copies' kinds added)
         #: (positions of one kind, what their copies set, whether they drop the finding id)
@@ -454,6 +484,8 @@ class _Replacement:
             if not _FIELDS.issuperset(changes) or "subject" in changes:
                 raise TypeError(f"not fields of Result a kind can take: {', '.join(sorted(changes))}")
             drop_id = not _IDENTITY.isdisjoint(changes)
+            if not _ORDERED_BY.isdisjoint(changes):
+                self.order = None
             if len(positions) == 1:      # (many groups: a result with fixes of its own) its copy made now
                 i = positions[0]
                 state = results[i].__dict__.copy()
@@ -524,6 +556,7 @@ class _Replacement:
         out = Results(out)
         out._known = self.knows
         out._ranks = self.ranks
+        out._order = self.order
         return out
 
 
@@ -573,12 +606,13 @@ class LaterResults(_ReadOnlyResults):
     an index, a comparison); until then what it knows (`_known`, `_ranks`, as a `Results`
     keeps them) is read without them. Read-only; copies and pickles are plain lists."""
 
-    __slots__ = ("_known", "_ranks", "_replacement", "_made", "_len")
+    __slots__ = ("_known", "_ranks", "_order", "_replacement", "_made", "_len")
 
     def __init__(self, replacement: _Replacement):
         self._replacement: _Replacement | None = replacement
         self._known: Any = replacement.knows_all
         self._ranks = replacement.ranks
+        self._order = replacement.order
         self._made: Results | None = None
         self._len = len(replacement.out_kind)
 
@@ -589,6 +623,7 @@ class LaterResults(_ReadOnlyResults):
             assert replacement is not None
             made = self._made = replacement.made()
             made._known, made._ranks = self._known, self._ranks
+            made._order = self._order
             self._replacement = None
         return made
 
@@ -609,12 +644,13 @@ class StampedResults(_ReadOnlyResults):
     of copies a report written per kind never reads). Read-only; copies and pickles are plain
     lists."""
 
-    __slots__ = ("_known", "_ranks", "_entries", "_subjects", "_stamps")
+    __slots__ = ("_known", "_ranks", "_order", "_entries", "_subjects", "_stamps")
 
     def __init__(self, entries: "list[Any]", subjects: "list[Subject]", kinds: "Callable[[], list[_Kind]]"):
         self._entries = entries
         self._subjects = subjects
         self._ranks: dict[int, int] | None = None
+        self._order: list[int] | None = None
         self._stamps = True        # whether some entry may be a stamp still
 
         def knows() -> tuple[list[int], list[Result], list[Subject]]:
@@ -699,7 +735,10 @@ _SUBJECT = attrgetter("subject")
 _KIND_OF = attrgetter("kind")
 _NAME_OF = attrgetter("name")
 _NOT_SUBJECT = attrgetter(*(f for f in Result.__dataclass_fields__ if f != "subject"))
+#: where the message is among them
+_MESSAGE_AT = [f for f in Result.__dataclass_fields__ if f != "subject"].index("message")
 _IDENTITY = frozenset({"requirement", "side", "subject", "peer"})      # what the finding id is made of
+_ORDERED_BY = frozenset({"side", "requirement", "peer"})     # what the report order reads of a kind
 #: advisories are reported by (id, subject, message), each as its `to_json()`
 _ADVISORY_ORDER = attrgetter("id", "subject", "message")
 _ADVISORY_JSON = methodcaller("to_json")
@@ -720,27 +759,51 @@ class _Numbering(dict):
 _FLOAT = object()      # (marks a float's repr in a kind's key: no field's value is this object)
 
 
-def _merge_equal_kinds(firsts: list[Result], kind_of: list[int]) -> tuple[list[Result], list[int]]:
+def _merge_equal_kinds(firsts: list[Result], kind_of: list[int]) -> tuple[list[Result], list[int], list[int | None]]:
     """Kinds whose fields but the subject are equal strings, floats of the same `repr` or the same
     objects have the same JSON (a string's JSON is its value's, a float's is its repr or NaN /
     Infinity, and the shares written are rounded from it; other values are compared by identity:
     0 and 0.0 are equal but written differently; 0.0 and -0.0 have different reprs): one kind
     each (a share computed per result, as equal as another's, is another object). Returns the
-    kinds' first results and each row's kind, renumbered in order of first appearance."""
+    kinds' first results and each row's kind, renumbered in order of first appearance, and for
+    each kind the earlier kind whose fields but the subject and the message are so equal (their
+    JSON differs in `id`, `subject` and `message` only: `_kinds_json`), or None."""
     merged: dict[tuple, int] = {}
     kept: list[Result] = []
     to: list[int] = []
+    like: list[int | None] = []
+    heads: dict[tuple, int] = {}          # a key without the message -> the first kind of it
+    m = _MESSAGE_AT
     for f in firsts:      # (`firsts` holds the objects whose ids are in the keys)
         key = tuple([v if type(v) is str else (_FLOAT, float.__repr__(v)) if type(v) is float else id(v)
                      for v in _NOT_SUBJECT(f)])
         k = merged.get(key)
         if k is None:
             k = merged[key] = len(kept)
+            head = heads.setdefault(key[:m] + key[m + 1:], k)
+            like.append(None if head == k else head)
             kept.append(f)
         to.append(k)
     if len(kept) == len(firsts):
-        return firsts, kind_of
-    return kept, list(map(to.__getitem__, kind_of))
+        return firsts, kind_of, like
+    return kept, list(map(to.__getitem__, kind_of)), like
+
+
+def _kinds_json(firsts: list[Result], like: list[int | None], shared: dict[Any, tuple[Any, Any]]) -> list[dict[str, Any]]:
+    """`[f._json(_part, shared) for f in firsts]`, the JSON of a kind `like` an earlier one (the
+    same JSON but for `id`, `subject` and `message`: `_merge_equal_kinds`) made from that one's
+    (multi-VM results that name their member's peers in the message: a kind each)."""
+    kinds: list[dict[str, Any]] = []
+    for f, j in zip(firsts, like):
+        if j is None:
+            kinds.append(f._json(_part, shared))
+            continue
+        out = kinds[j].copy()
+        out["id"] = f.finding_id()
+        out["subject"] = _part(shared, f.subject, _to_json)
+        out["message"] = f.message
+        kinds.append(out)
+    return kinds
 
 
 def _share(x: float) -> float:
@@ -910,20 +973,22 @@ class Report:
             first_at = dict(zip(reversed(kind_of), range(len(kind_of) - 1, -1, -1)))   # (the earliest wins)
             firsts = [results[first_at[k]] for k in range(len(numbers))]
             del numbers, first_at
-        firsts, kind_of = _merge_equal_kinds(firsts, kind_of)
-        subject_ids = list(map(id, subjects))
-        rank_of = _ranks_of(results) if known is not None else _subject_ranks(   # type: ignore[arg-type]
-            dict(zip(subject_ids, subjects)).values())    # (each subject object once)
-        within = [(f.side, f.requirement, f.peer.name.lower() if f.peer else "") for f in firsts]
-        ranks = {k: i for i, k in enumerate(sorted(set(within)))}
-        kind_rank = [ranks[k] for k in within]
-        # a row's key: its subject's rank * len(ranks) + its kind's rank (C-level passes)
-        keys = list(map(add, map(len(ranks).__mul__, map(rank_of.__getitem__, subject_ids)),
-                        map(kind_rank.__getitem__, kind_of)))
-        del subject_ids
-        order = sorted(range(len(keys)), key=keys.__getitem__)      # (stable: ties as they come)
+        firsts, kind_of, like = _merge_equal_kinds(firsts, kind_of)
+        if known is not None:       # (kept by the list: planning sorted it so, or the list it was copied from)
+            order = _order_of(results)  # type: ignore[arg-type]
+        else:
+            subject_ids = list(map(id, subjects))
+            rank_of = _subject_ranks(dict(zip(subject_ids, subjects)).values())    # (each subject object once)
+            within = [(f.side, f.requirement, f.peer.name.lower() if f.peer else "") for f in firsts]
+            ranks = {k: i for i, k in enumerate(sorted(set(within)))}
+            kind_rank = [ranks[k] for k in within]
+            # a row's key: its subject's rank * len(ranks) + its kind's rank (C-level passes)
+            keys = list(map(add, map(len(ranks).__mul__, map(rank_of.__getitem__, subject_ids)),
+                            map(kind_rank.__getitem__, kind_of)))
+            del subject_ids
+            order = sorted(range(len(keys)), key=keys.__getitem__)      # (stable: ties as they come)
         shared: dict[Any, tuple[Any, Any]] = {}
-        kinds = [f._json(_part, shared) for f in firsts]
+        kinds = _kinds_json(firsts, like, shared)
         return ResultRows(kinds, firsts, list(map(subjects.__getitem__, order)),
                           list(map(kind_of.__getitem__, order)), shared)
 
