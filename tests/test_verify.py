@@ -445,6 +445,11 @@ def test_verification_reads_in_report_order_only_where_it_decides_as_reading_eve
     # two fix objects for one rule: the one of the first finding in report order is applied
     @example([("vm-b", "R", "fail", 8, NSG_A), ("vm-a", "R", "fail", 1, NSG_A)], [(passes, order)], False, False)
     @example([("vm-b", "R", "fail", 8, NSG_A), ("vm-a", "R", "fail", 1, NSG_A)], [(passes, order)], False, True)
+    # a hidden layer's rule asked for by a finding of another requirement than the first result's:
+    # its verified copy names that finding's requirement
+    @example([("vm-a", "R", "pass", 0, NSG_A), ("vm-b", "Q", "fail", 1, NSG_A)],
+             [([("pass", 0, False), ("fail", 4, False)] + [("pass", 0, False)] * 10, order), (passes, order)],
+             False, False)
     @given(st.lists(row, min_size=1, max_size=12), st.lists(audit_round, min_size=1, max_size=3), st.booleans(),
            st.booleans())
     def check(rows, script, shuffle, kinds):
@@ -680,4 +685,37 @@ def test_fixes_replace_the_first_rule_of_their_name_as_a_scan_of_the_rules_finds
         for k in sorted({1, len(fixes) // 2, len(fixes) - 1, len(fixes)} - {0}):
             got = apply_fixes(estate, fixes[:k], built).nsgs[ref(NSG_A)].rules
             assert [(r.name, r.priority) for r in got] == plain([(r.name, r.priority) for r in rules], fixes[:k]), k
+    check()
+
+
+def test_a_verified_copy_of_a_fix_is_what_dataclasses_replace_makes():
+    """Hypothesis: `_replaced_fix` (a copy of the fix's state, `__init__` not run again) equals
+    `dataclasses.replace` field for field and in its key and JSON, for fixes whose key was or was
+    not read before, with or without a new requirement; other fields are refused."""
+    import dataclasses
+
+    import pytest
+    from hypothesis import given, settings, strategies as st
+
+    from nsgcheck.fixes.verify import _replaced_fix
+
+    fixes = st.builds(fix, name=st.sampled_from(["allow-x", "Allow-Y"]), priority=st.sampled_from([3999, None, 100]),
+                      action=st.sampled_from(["add", "update"]), nsg_id=st.sampled_from([NSG_A, NSG_A.upper()]),
+                      requirement=st.sampled_from(["R", "Q"]))
+
+    @settings(max_examples=200)
+    @given(fixes, st.booleans(), st.booleans(), st.sampled_from([None, "R", "Q:x"]))
+    def check(f, keyed, verified, requirement):
+        if keyed:
+            f.key()
+        changes = {"verified": verified} if requirement is None else {"verified": verified, "requirement": requirement}
+        before = [getattr(f, x.name) for x in dataclasses.fields(Fix)]
+        got, want = _replaced_fix(f, changes), dataclasses.replace(f, **changes)
+        assert type(got) is Fix
+        assert [getattr(got, x.name) for x in dataclasses.fields(Fix)] == \
+            [getattr(want, x.name) for x in dataclasses.fields(Fix)]
+        assert got == want and got.key() == want.key() and got.to_json() == want.to_json()
+        assert [getattr(f, x.name) for x in dataclasses.fields(Fix)] == before      # the fix itself unchanged
+        with pytest.raises(TypeError):
+            _replaced_fix(f, {"name": "other"})
     check()

@@ -21,7 +21,7 @@ import copy
 import dataclasses
 import json
 from itertools import compress, filterfalse, repeat
-from operator import and_, attrgetter, eq, is_, ne, not_
+from operator import attrgetter, eq, is_, ne, not_
 from typing import Any, Callable, Iterable, Sequence
 
 from nsgcheck.audit.fixplan import Fix, FixGroups
@@ -44,6 +44,7 @@ _FINDING = attrgetter("requirement", "side", "subject", "peer")
 _SAME_KIND = attrgetter("requirement", "side", "peer")
 _SUBJECT = attrgetter("subject")
 _STATE_OF = attrgetter("__dict__")
+_REPLACEABLE = frozenset(("verified", "requirement"))
 
 
 def apply_fixes(estate: Estate, fixes: Iterable[dict[str, Any]], built: dict | None = None) -> Estate:
@@ -251,8 +252,7 @@ def verify_fixes(results: Sequence[Result], estate: Estate,
         of_group.append(entry)
         for i in positions:
             group_of[i] = g
-    problem = list(map((-1).__ne__, group_of))       # (positions as true/false lists: compared without a loop)
-    wanted = list(compress(range(n), problem))
+    wanted = list(compress(range(n), map((-1).__ne__, group_of)))
     if not wanted:
         return replaced_later(results, attached), None
     # result position -> the fix keys a re-audit added for it, why it has no applicable fix
@@ -288,7 +288,10 @@ def verify_fixes(results: Sequence[Result], estate: Estate,
     active = {k: f for k, f in fixes.items() if f.priority is not None}
     withdrawn: dict[tuple[str, str], str] = {}
     after: Sequence[Result | None] = []
-    settled = list(map(SETTLED.__contains__, statuses))
+    # the positions that passed (or did not apply) before, and their statuses: a round reads
+    # theirs and those of `wanted` only, not every position's
+    settled_at = list(compress(range(n), map(SETTLED.__contains__, statuses)))
+    settled_statuses = list(map(statuses.__getitem__, settled_at))
     rounds = 0
     built: dict = {}
     memo: list = []
@@ -308,8 +311,9 @@ def verify_fixes(results: Sequence[Result], estate: Estate,
             break
         hit = set()
         # results that passed (or did not apply) before and do not now, in report order
-        broken = [i for i in compress(range(n), map(and_, settled, map(ne, statuses, now_statuses)))
-                  if after[i] is not None]
+        now_settled = list(map(now_statuses.__getitem__, settled_at))
+        broken = [] if now_settled == settled_statuses else \
+            [i for i in compress(settled_at, map(ne, settled_statuses, now_settled)) if after[i] is not None]
         for i in positions_in_report_order(results, broken):
             nsgs = _path_nsgs(after[i])
             for k in active:
@@ -321,7 +325,7 @@ def verify_fixes(results: Sequence[Result], estate: Estate,
         # a layer the first audit could not see: the re-audit planned its fixes; add them (in
         # report order: the first finding that asks for a rule counts it as its own)
         more = False
-        open_ = [i for i in compress(range(n), map(and_, problem, map(ne, now_statuses, repeat(PASS))))
+        open_ = [i for i in compress(wanted, map(ne, map(now_statuses.__getitem__, wanted), repeat(PASS)))
                  if unplaced(i) is None and after[i] is not None
                  and not (withdrawn and any(k in withdrawn for k in keys_of(i)))]
         fixes_of = _fixes_of(after, raw, applied, plans) if open_ else None
@@ -354,16 +358,30 @@ def verify_fixes(results: Sequence[Result], estate: Estate,
         else:
             notes[i] = _still_says(status)
     kept: list[tuple[int, list[int]]] = []           # (group, its positions that keep their fixes)
+    # why the results of a tuple of fixes have none whatever the re-audit says (None: they may
+    # keep them), worked out once per tuple (by the entry's id: `tuples` holds the entries)
+    whys: dict[int, str | None] = {}
     for g, (_, positions) in enumerate(groups):      # (the other positions take their group's outcome)
-        if of_group[g] is None:
+        entry = of_group[g]
+        if entry is None:
             continue
-        _, keys, note = of_group[g]
+        why = whys.get(id(entry), False)
+        if why is False:
+            why = whys[id(entry)] = _why_not(entry, withdrawn)
+        if len(positions) == 1:      # (most groups at scale) its one position read as such
+            i = positions[0]
+            if i in own:
+                continue
+            if why is not None:
+                notes[i] = why
+            elif now_statuses[i] == PASS:
+                kept.append((g, [i]))
+            else:
+                notes[i] = _still_says(now_statuses[i])
+            continue
         if own:
             positions = list(filterfalse(own.__contains__, positions))
-        gone = [withdrawn[key] for key in keys if key in withdrawn] if withdrawn and note is None else None
-        if note is not None or gone:
-            why = f"no fix offered: {note}" if note is not None else \
-                f"no fix offered: the planned change was withdrawn because {gone[0]}"
+        if why is not None:
             notes.update(zip(positions, repeat(why)))
             continue
         passing = list(map(eq, map(now_statuses.__getitem__, positions), repeat(PASS)))
@@ -379,7 +397,7 @@ def verify_fixes(results: Sequence[Result], estate: Estate,
             changes: dict[str, Any] = {"verified": True}
             if requirement is not None:
                 changes["requirement"] = requirement
-            hit = marked[key] = (f, dataclasses.replace(f, **changes))
+            hit = marked[key] = (f, _replaced_fix(f, changes))
         return hit[1]
 
     # results with the same tuple of fixes, added keys and requirement get the same verified
@@ -402,15 +420,17 @@ def verify_fixes(results: Sequence[Result], estate: Estate,
     without_fix: set[str] = set()
     subjects = subjects_of(results)
     changes = attached      # (positions, what their copies change)
+    # (what a result's kind shares, its requirement, side and peer, read from the kind's result:
+    # the results themselves are not read, nor made when a list makes them when read)
     for g, positions in kept:
         if positions:
-            first = results[positions[0]]
+            first = firsts[kind_of[positions[0]]]
             with_fix.add(first, map(subjects.__getitem__, positions))
             changes.append((positions, {"fixes": verified_list(of_group[g][0], first.requirement, positions[0])}))
     for i in ok:
-        r = results[i]
-        with_fix.add(r, (r.subject,))
-        changes.append(([i], {"fixes": verified_list(of_group[group_of[i]][0], r.requirement, i)}))
+        first = firsts[kind_of[i]]
+        with_fix.add(first, (subjects[i],))
+        changes.append(([i], {"fixes": verified_list(of_group[group_of[i]][0], first.requirement, i)}))
     by_note: dict[str, list[int]] = {}
     for i, note in notes.items():
         at = by_note.get(note)
@@ -424,6 +444,30 @@ def verify_fixes(results: Sequence[Result], estate: Estate,
     check = {"method": METHOD, "rounds": rounds, "planned": len(fixes), "offered": len(offered),
              "findings_with_fix": len(with_fix), "findings_without_fix": len(without_fix)}
     return out, check
+
+
+def _replaced_fix(fix: Fix, changes: dict[str, Any]) -> Fix:
+    """`dataclasses.replace(fix, **changes)` for changes of `verified` and `requirement` only,
+    without running `__init__` again (a copy of its state, with what it keeps: its `key()`,
+    which neither changes): one per fix verification offers, thousands in large audits."""
+    if not _REPLACEABLE.issuperset(changes):
+        raise TypeError(f"not fields a verified copy changes: {', '.join(sorted(changes))}")
+    state = fix.__dict__.copy()
+    state.update(changes)
+    copy = object.__new__(Fix)
+    object.__setattr__(copy, "__dict__", state)
+    return copy
+
+
+def _why_not(entry: tuple[tuple[Fix, ...], tuple[tuple[str, str], ...], str | None],
+             withdrawn: dict[tuple[str, str], str]) -> str | None:
+    """Why the results with this entry's fixes (fixes, their keys, why they cannot be applied)
+    have none, whatever their re-audit says: a fix without room, or one withdrawn (None: neither)."""
+    _, keys, note = entry
+    if note is not None:
+        return f"no fix offered: {note}"
+    gone = [withdrawn[key] for key in keys if key in withdrawn] if withdrawn else None
+    return f"no fix offered: the planned change was withdrawn because {gone[0]}" if gone else None
 
 
 def _own_fixes(kind_of: list[int], firsts: list[Result]) -> FixGroups:
@@ -472,13 +516,19 @@ class _Findings:
     def __init__(self) -> None:
         #: (requirement, side, peer id lower-cased) -> the subjects (by identity; held)
         self._groups: dict[tuple[str, str, str], dict[int, Subject]] = {}
+        #: a result given (by id) -> it, and its group's subjects (most are given again and again)
+        self._of: dict[int, tuple[Result, dict[int, Subject]]] = {}
 
     def add(self, first: Result, subjects: Iterable[Subject]) -> None:
         """Results of `first`'s kind (its requirement, side and peer) about these subjects."""
-        key = (first.requirement, first.side, first.peer.id.lower() if first.peer else "")
-        held = self._groups.get(key)
-        if held is None:
-            held = self._groups[key] = {}
+        hit = self._of.get(id(first))
+        if hit is None or hit[0] is not first:
+            key = (first.requirement, first.side, first.peer.id.lower() if first.peer else "")
+            held = self._groups.get(key)
+            if held is None:
+                held = self._groups[key] = {}
+            hit = self._of[id(first)] = (first, held)
+        held = hit[1]
         subjects = list(subjects)
         held.update(zip(map(id, subjects), subjects))
 
