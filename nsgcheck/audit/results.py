@@ -345,15 +345,24 @@ def _order_of(results: "Results") -> list[int]:
     order = results._order
     if order is None:
         kind_of, firsts = _known(results)[:2]  # type: ignore[index]
-        tails = [(r.side, r.requirement, r.peer.name.lower() if r.peer else "") for r in firsts]
-        ranks = {t: i for i, t in enumerate(sorted(set(tails)))}
-        tail_rank = list(map(ranks.__getitem__, tails))
-        m = len(ranks)
-        # a position's key: its subject's rank * m (once per subject object) + its kind's rank
-        base = {k: r * m for k, r in _ranks_of(results).items()}
-        keys = list(map(add, map(base.__getitem__, map(id, subjects_of(results))), map(tail_rank.__getitem__, kind_of)))
-        order = results._order = sorted(range(len(keys)), key=keys.__getitem__)
+        order = results._order = _sorted_positions(kind_of, firsts, list(map(id, subjects_of(results))),
+                                                   _ranks_of(results))
     return order
+
+
+def _sorted_positions(kind_of: list[int], firsts: "Sequence[Result]", subject_ids: list[int],
+                      rank_of: dict[int, int]) -> list[int]:
+    """Positions in report order (ties as they come), from each position's kind number (`firsts`:
+    a result of each kind) and subject id, and the subjects' ranks by id (`_subject_ranks`): by
+    subject rank, then by the kind's (side, requirement, peer name)."""
+    tails = [(r.side, r.requirement, r.peer.name.lower() if r.peer else "") for r in firsts]
+    ranks = {t: i for i, t in enumerate(sorted(set(tails)))}
+    tail_rank = list(map(ranks.__getitem__, tails))
+    m = len(ranks)
+    # a position's key: its subject's rank * m (once per subject object) + its kind's rank (C-level passes)
+    base = {k: r * m for k, r in rank_of.items()}
+    keys = list(map(add, map(base.__getitem__, subject_ids), map(tail_rank.__getitem__, kind_of)))
+    return sorted(range(len(keys)), key=keys.__getitem__)
 
 
 def kinds_of(results: "Sequence[Result]") -> tuple[list[int], list[Result]]:
@@ -978,15 +987,9 @@ class Report:
             order = _order_of(results)  # type: ignore[arg-type]
         else:
             subject_ids = list(map(id, subjects))
-            rank_of = _subject_ranks(dict(zip(subject_ids, subjects)).values())    # (each subject object once)
-            within = [(f.side, f.requirement, f.peer.name.lower() if f.peer else "") for f in firsts]
-            ranks = {k: i for i, k in enumerate(sorted(set(within)))}
-            kind_rank = [ranks[k] for k in within]
-            # a row's key: its subject's rank * len(ranks) + its kind's rank (C-level passes)
-            keys = list(map(add, map(len(ranks).__mul__, map(rank_of.__getitem__, subject_ids)),
-                            map(kind_rank.__getitem__, kind_of)))
+            order = _sorted_positions(kind_of, firsts, subject_ids,    # (each subject object ranked once)
+                                      _subject_ranks(dict(zip(subject_ids, subjects)).values()))
             del subject_ids
-            order = sorted(range(len(keys)), key=keys.__getitem__)      # (stable: ties as they come)
         shared: dict[Any, tuple[Any, Any]] = {}
         kinds = _kinds_json(firsts, like, shared)
         return ResultRows(kinds, firsts, list(map(subjects.__getitem__, order)),
