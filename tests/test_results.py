@@ -97,7 +97,7 @@ def test_a_kinds_json_made_from_a_kind_like_it_is_its_own_json():
     # `Report.result_rows` makes the JSON of a kind whose fields but the subject and the message
     # have the JSON of an earlier kind's (`_merge_equal_kinds`: equal strings, floats of one repr,
     # the same objects) from that kind's JSON: it must be exactly the kind's own, key order too
-    from hypothesis import given, settings
+    from hypothesis import example, given, settings
 
     from nsgcheck.audit.results import Report, _kinds_json, _merge_equal_kinds, _part, kinds_of
 
@@ -105,6 +105,8 @@ def test_a_kinds_json_made_from_a_kind_like_it_is_its_own_json():
 
     @settings(max_examples=300)
     @given(pooled_results())
+    # (a kind like an earlier one, every run: random draws give one in most runs, not all)
+    @example([BASE.replaced(subject=VM1), BASE.replaced(subject=VM2, message="other")])
     def check(results):
         firsts, _, like = _merge_equal_kinds(*reversed(kinds_of(results)))
         seen.extend(j for j in like if j is not None)
