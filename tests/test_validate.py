@@ -177,3 +177,75 @@ def test_cli_an_absent_scenario_vm_is_reported_once(tmp_path, capsys):
     data = json.loads(out.read_text())
     about = [x for x in data["findings"] if "vm9" in x["message"]]
     assert len(about) == 1 and about[0]["level"] == "error", about
+
+
+class _Loc(str):
+    """A location that is text but prints otherwise (normalized from its `str()`)."""
+
+    def __str__(self) -> str:
+        return "westus"
+
+
+def _plain_resource_errors(scenario, est, cat):
+    """The location checks read plainly: every resource of every table in id order, each location
+    normalized on its own (what `check_regions` and `vms_outside_the_source_region` give)."""
+    from nsgcheck.audit.scenario import normalize_region
+    from nsgcheck.audit.validate import _why_not
+
+    known = set(cat.regions)
+    where = {}
+    for kind, table in (("VM", est.vms), ("network interface", est.nics), ("virtual network", est.vnets)):
+        for _, obj in sorted(table.items()):
+            loc = normalize_region(obj.location) if isinstance(obj.location, str) else None
+            if loc and loc not in known:
+                where.setdefault(loc, []).append((f"{kind} {obj.name!r}", obj))
+    errors = []
+    for loc, users in sorted(where.items()):
+        first, obj = users[0]
+        more = f" (and {len(users) - 1:,} more resources)" if len(users) > 1 else ""
+        errors.append((f"location of {first}{more} {obj.location!r} {_why_not(loc, cat.cloud, known, cat)}",
+                       obj.origin))
+    warnings = []
+    for key, vm in sorted(est.vms.items()):
+        loc = normalize_region(vm.location) if isinstance(vm.location, str) else None
+        if loc and loc != scenario.source_region:
+            warnings.append((vm.name, loc, vm.origin))
+    return errors, warnings
+
+
+def test_resource_locations_read_once_per_distinct_location_as_each_read_alone():
+    # `check_regions` and `vms_outside_the_source_region` normalize each distinct location once and
+    # sort only the resources they report: the same findings, in the same order, as reading each
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from nsgcheck.audit.validate import check_regions, vms_outside_the_source_region
+
+    cat = catalog()
+    locations = st.sampled_from(["eastus", "East US", "east_us", "eastuss", "EASTUSS", "centralus", "nowhere", "",
+                                 None, 7, _Loc("eastus"), _Loc("nowhere")])
+
+    @settings(max_examples=200)
+    @given(st.lists(st.tuples(st.sampled_from(["vms", "nics", "vnets"]), st.integers(0, 30), locations), max_size=25))
+    def check(resources):
+        from nsgcheck.model import NetworkInterface
+
+        e = Estate()
+        for n, (table, number, loc) in enumerate(resources):
+            name = f"r{number:02}"
+            origin = Origin("net.json", f"/{n}", n + 1)
+            if table == "vms":
+                e.vms[f"{VMS}/{name}".lower()] = VirtualMachine(f"{VMS}/{name}", name, (), loc, origin=origin)
+            elif table == "nics":
+                e.nics[f"/n/{name}"] = NetworkInterface(f"/n/{name}", name, (), location=loc, origin=origin)
+            else:
+                e.vnets[f"/v/{name}"] = VirtualNetwork(f"/v/{name}", name, (), location=loc, origin=origin)
+        scenario = build_scenario(flags_to_fields(source_region="eastus", target_region="centralus"), {})
+        errors, warnings = _plain_resource_errors(scenario, e, cat)
+        got = [f for f in check_regions(scenario, e, cat) if f.message.startswith("location of")]
+        assert [(f.message, f.origin) for f in got] == errors
+        got = vms_outside_the_source_region(scenario, e)
+        assert [(f.message, f.origin) for f in got] == [
+            (f"VM {name!r} is in {loc}, not in the source region eastus: it is audited in its own location ({loc})",
+             origin) for name, loc, origin in warnings]
+    check()

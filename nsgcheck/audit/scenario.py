@@ -260,7 +260,7 @@ def load_scenario_file(path: str | Path) -> dict[str, Any]:
     from nsgcheck.errors import raise_all
 
     file = str(path)
-    data, node = safeyaml.read(path, "scenario file", ScenarioError)
+    data = safeyaml.read_data(path, "scenario file", ScenarioError)
     if data is None:
         data = {}
     schema = _schema()
@@ -271,7 +271,9 @@ def load_scenario_file(path: str | Path) -> dict[str, Any]:
 
         validator = jsonschema.Draft202012Validator(schema)
         errors = sorted(validator.iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.message))
-    lines = _line_map(node) if errors or (isinstance(data, dict) and "proxy" in data) else {}
+    # (the lines of its values, from the YAML nodes: read again when an error or the proxy needs them)
+    lines = _line_map(safeyaml.read(path, "scenario file", ScenarioError)[1]) \
+        if errors or (isinstance(data, dict) and "proxy" in data) else {}
     found: list[ScenarioError] = []
     for err in errors:
         ptr = "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in err.absolute_path) \

@@ -106,18 +106,37 @@ def check_regions(scenario: Scenario, estate: Estate, catalog: Any, scenario_fil
     for vm_id, hint in scenario.target_hints:
         if hint.target_region:
             check(hint.target_region, "target region of a replicated item", lambda vm_id=vm_id: item_origin(vm_id))
-    # resource locations: one error per location, naming the first resource and how many more
+    # resource locations: one error per location, naming the first resource (by id) and how many more
     where: dict[str, list[tuple[str, Any]]] = {}
+    regions: dict[str, str | None] = {}
     for kind, table in (("VM", estate.vms), ("network interface", estate.nics), ("virtual network", estate.vnets)):
-        for _, obj in sorted(table.items()):
-            loc = normalize_region(obj.location) if isinstance(obj.location, str) else None
-            if loc and loc not in known:
-                where.setdefault(loc, []).append((f"{kind} {obj.name!r}", obj))
+        unknown = [(key, obj, loc) for key, obj in table.items()
+                   if (loc := _region(obj.location, regions)) and loc not in known]
+        for _, obj, loc in sorted(unknown, key=_first):
+            where.setdefault(loc, []).append((f"{kind} {obj.name!r}", obj))
     for loc, users in sorted(where.items()):
         first, obj = users[0]
         more = f" (and {len(users) - 1:,} more resources)" if len(users) > 1 else ""
         check(obj.location, f"location of {first}{more}", obj.origin)
     return out
+
+
+def _region(location: Any, seen: dict[str, str | None]) -> str | None:
+    """`normalize_region` of a resource's location (None when it is not text), worked out once per
+    distinct plain string (thousands of VMs share a few locations)."""
+    if type(location) is not str:
+        return normalize_region(location) if isinstance(location, str) else None
+    loc = seen.get(location, _UNSEEN)
+    if loc is _UNSEEN:
+        loc = seen[location] = normalize_region(location)
+    return loc
+
+
+_UNSEEN: Any = object()
+
+
+def _first(item: tuple) -> Any:
+    return item[0]
 
 
 def _why_not(loc: str, cloud: str, known: Iterable[str], catalog: Any) -> str:
@@ -195,15 +214,18 @@ def absent_vms(scenario: Scenario, estate: Estate, scenario_file: str | None = N
     """An error for each VM the user names (`vms`, `groups`; flag or file) that the inputs do not hold."""
     prov = dict(scenario.provenance)
     keys = _vm_keys(estate)
-    have = sorted({vm.name for vm in estate.vms.values()}, key=str.lower)
-    listing = f"the inputs hold VMs {', '.join(have[:10])}{' ...' if len(have) > 10 else ''}" if have \
-        else "the inputs hold no VMs"
     out: list[Finding] = []
     lines = lines or ScenarioLines(scenario_file)
+    listing = ""          # (what the inputs hold: worked out on the first error)
 
     def check(name: str, what: str, field: str) -> None:
+        nonlocal listing
         if name.strip().lower() in keys or ref(name) in keys:
             return
+        if not listing:
+            have = sorted({vm.name for vm in estate.vms.values()}, key=str.lower)
+            listing = f"the inputs hold VMs {', '.join(have[:10])}{' ...' if len(have) > 10 else ''}" if have \
+                else "the inputs hold no VMs"
         where = _where(prov.get(field), lines, field)
         out.append(Finding("error", f"{what} {name!r} named in {where[0]} is not in the inputs ({listing})",
                            where[1]))
@@ -233,10 +255,10 @@ def vms_outside_the_source_region(scenario: Scenario, estate: Estate) -> list[Fi
     if scenario.vms is not None:
         wanted = {v.strip().lower() for v in scenario.vms} | {ref(v) for v in scenario.vms}
     out = []
-    for key, vm in sorted(estate.vms.items()):
-        loc = normalize_region(vm.location) if isinstance(vm.location, str) else None
-        if not loc or loc == src:
-            continue
+    regions: dict[str, str | None] = {}
+    elsewhere = [(key, vm, loc) for key, vm in estate.vms.items()
+                 if (loc := _region(vm.location, regions)) and loc != src]
+    for key, vm, loc in sorted(elsewhere, key=_first):
         if wanted is not None and key not in wanted and vm.name.lower() not in wanted:
             continue
         out.append(Finding("warning", f"VM {vm.name!r} is in {loc}, not in the source region {src}: it is "
