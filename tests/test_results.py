@@ -234,7 +234,8 @@ def test_a_lists_whole_report_order_is_its_positions_sorted_by_report_order():
 def test_subjects_are_ranked_in_report_order_read_without_a_loop():
     # `_subject_ranks` reads each subject's kind, lower-cased name and id with `map`: the ranks
     # of sorting the distinct subjects (by identity) by `(kind, name.lower(), id)`, equal
-    # subjects as other objects, names differing in case, a subject passed many times
+    # subjects as other objects, names differing in case, a subject passed many times; and so
+    # when given a list of subjects with their ids (as `_order_of`, which reads them once)
     from hypothesis import given, settings, strategies as st
 
     from nsgcheck.audit.results import _subject_ranks
@@ -255,6 +256,7 @@ def test_subjects_are_ranked_in_report_order_read_without_a_loop():
         keys = sorted({(s.kind, s.name.lower(), s.id) for s in distinct.values()})
         want = {i: keys.index((s.kind, s.name.lower(), s.id)) for i, s in distinct.items()}
         assert _subject_ranks(iter(subjects) if as_generator else subjects) == want
+        assert _subject_ranks(subjects, [id(s) for s in subjects]) == want
     check()
 
 

@@ -212,10 +212,13 @@ def _subject_order(s: Subject) -> tuple[str, str, str]:
     return (s.kind, s.name.lower(), s.id)
 
 
-def _subject_ranks(subjects: "Iterable[Subject]") -> dict[int, int]:
-    """Each subject's (by id) rank in report order, worked out once per subject object."""
-    subjects = list(subjects)
-    distinct = dict(zip(map(id, subjects), subjects))
+def _subject_ranks(subjects: "Iterable[Subject]", ids: "list[int] | None" = None) -> dict[int, int]:
+    """Each subject's (by id) rank in report order, worked out once per subject object. `ids`:
+    the subjects' ids, when the caller has them (a list of subjects is then read as it is)."""
+    if ids is None:
+        subjects = list(subjects)
+        ids = list(map(id, subjects))
+    distinct = dict(zip(ids, subjects))
     held = list(distinct.values())
     kinds, names, ids = map(_KIND_OF, held), map(str.lower, map(_NAME_OF, held)), map(_SUBJECT_ID, held)
     # (kind, name, id) as one text, parts joined by NUL, when no part holds one: texts sort as
@@ -345,8 +348,12 @@ def _order_of(results: "Results") -> list[int]:
     order = results._order
     if order is None:
         kind_of, firsts = _known(results)[:2]  # type: ignore[index]
-        order = results._order = _sorted_positions(kind_of, firsts, list(map(id, subjects_of(results))),
-                                                   _ranks_of(results))
+        subjects = subjects_of(results)
+        ids = list(map(id, subjects))          # (read once, for the ranks and the order)
+        ranks = results._ranks
+        if ranks is None:
+            ranks = results._ranks = _subject_ranks(subjects, ids)
+        order = results._order = _sorted_positions(kind_of, firsts, ids, ranks)
     return order
 
 
