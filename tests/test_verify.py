@@ -609,36 +609,39 @@ def test_re_audit_results_are_matched_as_pair_by_pair_comparison_matches_them():
 
 
 def test_findings_are_counted_as_their_distinct_finding_ids():
-    """Hypothesis: `_Findings` (the `fix_check` counts), which counts distinct findings per
-    (requirement, side, peer) from their subjects' ids without writing each finding id, gives the
-    number of distinct `finding_id`s: ids that differ in case only, the same subject as equal
-    objects, and ':' in requirements, subject or peer ids (ids that run together)."""
+    """Hypothesis: `_findings` (the `fix_check` counts), which counts distinct findings from each
+    position's kind (requirement, side, peer) and subject as one int per position, without writing
+    each finding id, gives the number of distinct `finding_id`s of the results at those positions:
+    ids that differ in case only, the same subject as equal objects or at two positions, and ':'
+    in requirements, subject or peer ids (ids that run together)."""
     from hypothesis import example, given, settings, strategies as st
 
-    from nsgcheck.fixes.verify import _Findings
+    from nsgcheck.fixes.verify import _findings
 
     subjects = [Subject("vm", n, i) for n, i in (("a", "/s/A"), ("a", "/s/a"), ("b", "/s/a:b"), ("c", "/s/a"),
-                                                 ("d", ""), ("e", "b"), ("f", "/s/A:B"))]
+                                                 ("d", ""), ("e", "b"), ("f", "/s/A:B"), ("g", "/s/B"))]
     base = Result("R", "t", subjects[0], "source", "fail", 0.0, "Storage", "tcp", "443")
     kinds = st.tuples(st.sampled_from(["R", "R:source", "Q"]), st.sampled_from(["source", "group"]),
                       st.sampled_from([None, *subjects]))
-    row = st.tuples(st.integers(0, 3), st.lists(st.sampled_from(subjects), max_size=5))
+    row = st.tuples(st.integers(0, 3), st.sampled_from(subjects))
 
     @settings(max_examples=300)
     # "R:source:/s/a:b" twice: a subject id with ':' and no peer, a peer id after another subject's id
-    @example([("R", "source", None), ("R", "source", subjects[5])], [(0, [subjects[2]]), (1, [subjects[1]])])
+    @example([("R", "source", None), ("R", "source", subjects[5])], [(0, subjects[2]), (1, subjects[1])], False)
     # one finding, its peer's id written in two cases
-    @example([("R", "group", subjects[0]), ("R", "group", subjects[1])], [(0, [subjects[3]]), (1, [subjects[3]])])
-    @given(st.lists(kinds, min_size=1, max_size=4), st.lists(row, max_size=6))
-    def check(drawn, rows):
+    @example([("R", "group", subjects[0]), ("R", "group", subjects[1])], [(0, subjects[3]), (1, subjects[3])], False)
+    # ids without ':': two kinds of one requirement, side and peer; subjects whose ids differ in case only
+    @example([("R", "source", subjects[7]), ("R", "source", subjects[7]), ("Q", "source", None)],
+             [(0, subjects[0]), (1, subjects[1]), (2, subjects[0]), (0, subjects[3])], True)
+    @given(st.lists(kinds, min_size=1, max_size=4), st.lists(row, max_size=8), st.booleans())
+    def check(drawn, rows, equal):
         firsts = [base.replaced(requirement=q, side=side, peer=peer) for q, side, peer in drawn]
-        counted = _Findings()
-        want = set()
-        for k, picked in rows:
-            first = firsts[k % len(firsts)]
-            counted.add(first, iter(picked))
-            want.update(first.replaced(subject=s).finding_id() for s in picked)
-        assert len(counted) == len(want)
+        kind_of = [k % len(firsts) for k, _ in rows]
+        # (a subject given as an equal object of its own where `equal`: counted by its id, not identity)
+        held = [Subject(s.kind, s.name, s.id) if equal and n % 2 else s for n, (_, s) in enumerate(rows)]
+        positions = list(range(len(rows)))[::-1]
+        want = {firsts[k].replaced(subject=s).finding_id() for k, s in zip(kind_of, held)}
+        assert _findings(kind_of, firsts, held, positions) == len(want)
     check()
 
 

@@ -20,8 +20,8 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
-from itertools import compress, filterfalse, repeat
-from operator import attrgetter, eq, is_, ne, not_
+from itertools import chain, compress, count, filterfalse, repeat
+from operator import add, attrgetter, eq, is_, ne, not_
 from typing import Any, Callable, Iterable, Sequence
 
 from nsgcheck.audit.fixplan import Fix, FixGroups
@@ -416,20 +416,20 @@ def verify_fixes(results: Sequence[Result], estate: Estate,
             offered.update(keys_of(i))
         return hit
 
-    with_fix = _Findings()
+    with_fix: list[list[int]] = []         # positions that keep their fixes (`_findings` counts them)
     without_fix: set[str] = set()
     subjects = subjects_of(results)
     changes = attached      # (positions, what their copies change)
     # (what a result's kind shares, its requirement, side and peer, read from the kind's result:
-    # the results themselves are not read, nor made when a list makes them when read)
+    # the results themselves are not read, nor made when a list makes them when read; the
+    # findings kept are counted at the end from their positions' kinds and subjects)
     for g, positions in kept:
         if positions:
             first = firsts[kind_of[positions[0]]]
-            with_fix.add(first, map(subjects.__getitem__, positions))
+            with_fix.append(positions)
             changes.append((positions, {"fixes": verified_list(of_group[g][0], first.requirement, positions[0])}))
     for i in ok:
         first = firsts[kind_of[i]]
-        with_fix.add(first, (subjects[i],))
         changes.append(([i], {"fixes": verified_list(of_group[group_of[i]][0], first.requirement, i)}))
     by_note: dict[str, list[int]] = {}
     for i, note in notes.items():
@@ -442,7 +442,8 @@ def verify_fixes(results: Sequence[Result], estate: Estate,
         changes.append((positions, {"fixes": (), "fix_note": note}))
     out = replaced_later(results, changes)
     check = {"method": METHOD, "rounds": rounds, "planned": len(fixes), "offered": len(offered),
-             "findings_with_fix": len(with_fix), "findings_without_fix": len(without_fix)}
+             "findings_with_fix": _findings(kind_of, firsts, subjects, [*chain.from_iterable(with_fix), *ok]),
+             "findings_without_fix": len(without_fix)}
     return out, check
 
 
@@ -507,41 +508,32 @@ def _fixes_of(after: Sequence[Result | None], raw: Sequence[Result], applied: Es
     return fixes_of
 
 
-class _Findings:
-    """How many distinct finding ids (`Result.finding_id`) some results have, given kind by kind
-    (a kind's requirement, side and peer, and its results' subjects). Counted without writing
-    each id where ids cannot run together (no ':' in a requirement, side, peer or subject id: an
-    id then reads back into its parts, so two differ when their parts do); else by the ids."""
-
-    def __init__(self) -> None:
-        #: (requirement, side, peer id lower-cased) -> the subjects (by identity; held)
-        self._groups: dict[tuple[str, str, str], dict[int, Subject]] = {}
-        #: a result given (by id) -> it, and its group's subjects (most are given again and again)
-        self._of: dict[int, tuple[Result, dict[int, Subject]]] = {}
-
-    def add(self, first: Result, subjects: Iterable[Subject]) -> None:
-        """Results of `first`'s kind (its requirement, side and peer) about these subjects."""
-        hit = self._of.get(id(first))
-        if hit is None or hit[0] is not first:
-            key = (first.requirement, first.side, first.peer.id.lower() if first.peer else "")
-            held = self._groups.get(key)
-            if held is None:
-                held = self._groups[key] = {}
-            hit = self._of[id(first)] = (first, held)
-        held = hit[1]
-        subjects = list(subjects)
-        held.update(zip(map(id, subjects), subjects))
-
-    def __len__(self) -> int:
-        everyone: dict[int, Subject] = {}
-        for held in self._groups.values():
-            everyone.update(held)
-        lowered = dict(zip(everyone, map(str.lower, map(_SUBJECT_ID, everyone.values()))))
-        # (whether some id holds a ':', read in one text: the lines hold none of their own)
-        if any(":" in part for key in self._groups for part in key) or ":" in "\n".join(lowered.values()):
-            return len({finding_id(requirement, side, s.id, peer) for (requirement, side, peer), held
-                        in self._groups.items() for s in held.values()})
-        return sum(len(set(map(lowered.__getitem__, held))) for held in self._groups.values())
+def _findings(kind_of: list[int], firsts: Sequence[Result], subjects: Sequence[Subject],
+              positions: list[int]) -> int:
+    """How many distinct finding ids (`Result.finding_id`) the results at `positions` have, from
+    each position's kind (`kinds_of`: its requirement, side and peer) and subject. Counted
+    without writing each id where ids cannot run together (no ':' in a requirement, side, peer or
+    subject id: an id then reads back into its parts, so two differ when their parts do), as one
+    int per position (its kind's part number times the number of subjects, plus the number of
+    its subject's id, lower-cased, in C-level passes); else by the ids."""
+    kinds = list(map(kind_of.__getitem__, positions))
+    held = list(map(subjects.__getitem__, positions))
+    ids = list(map(id, held))
+    distinct = dict(zip(ids, held))
+    parts: dict[int, tuple[str, str, str]] = {}       # kind -> (requirement, side, peer id lower-cased)
+    for k in set(kinds):
+        f = firsts[k]
+        parts[k] = (f.requirement, f.side, f.peer.id.lower() if f.peer else "")
+    lowered = list(map(str.lower, map(_SUBJECT_ID, distinct.values())))
+    # (whether some id holds a ':', read in one text: the lines hold none of their own)
+    if any(":" in part for key in parts.values() for part in key) or ":" in "\n".join(lowered):
+        return len({finding_id(*parts[k][:2], s.id, parts[k][2]) for k, s in zip(kinds, held)})
+    numbers: dict[str, int] = {}       # (each a subject's place among `distinct`: all below len(distinct))
+    number_of = dict(zip(distinct, map(numbers.setdefault, lowered, count())))
+    m = len(distinct)
+    same: dict[tuple[str, str, str], int] = {}
+    base = {k: same.setdefault(key, len(same)) * m for k, key in parts.items()}
+    return len(set(map(add, map(base.__getitem__, kinds), map(number_of.__getitem__, ids))))
 
 
 def _still_says(status: str | None) -> str:
