@@ -8,7 +8,8 @@ audit's multi-VM results must equal those of the table without its shortcuts
 (`_PlainTable`: profiles straight from the parts' segments, every pair and every tally worked
 out), and so must a chain of re-evaluations (`reevaluate`, each over some changed NSGs)
 against a plain full evaluation of the changed estate. A pair read off its parts as allowed
-(`_AllowedIndex`) needs allowed boxes holding all of its packets.
+(`_AllowedIndex`) needs allowed boxes holding all of its packets; members whose tallies read
+the same verdicts share their counts (`_seen_key`) only when those are what their own would be.
 """
 
 from __future__ import annotations
@@ -19,13 +20,15 @@ from ipaddress import IPv4Address
 
 from hypothesis import given, settings, strategies as st
 
-from nsgcheck.audit.evaluate import _AllowedIndex, evaluate_all, reevaluate
+from nsgcheck.answers import FAIL, PARTIAL, PASS, UNKNOWN, Decision
+from nsgcheck.audit.evaluate import _AllowedIndex, _counted, _seen_key, evaluate_all, reevaluate
 from nsgcheck.engine.evaluate import Endpoint
 from nsgcheck.audit.scenario import build_scenario
 from nsgcheck.audit.subjects import find_subjects
 from nsgcheck.engine.firstmatch import ALLOWED, DENIED, EITHER
 from nsgcheck.engine.pathresult import Device, DeviceKind, PathPiece, PathResult, Step, combine
 from nsgcheck.engine.space import Box
+from nsgcheck.engine.verdict import Verdict
 from nsgcheck.estate import Estate
 from nsgcheck.model import (ApplicationSecurityGroup, IpConfiguration, NetworkInterface,
                             NetworkSecurityGroup, SecurityRule, Subnet, VirtualMachine, VirtualNetwork, ref)
@@ -295,3 +298,35 @@ def test_groups_share_a_table_exactly_when_linked_by_members_or_device_sets(grou
         audit_evaluate._source_end = original
     assert [[(id(m), e) for m, e in p] for p in got] == [[(id(m), e) for m, e in p] for p in expected]
     assert all(e is ends[id(m)] for p in got for m, e in p)
+
+
+def _deny(rule: str, share: float) -> Decision:
+    return Decision("nsg0", "subnet-nsg-in", rule, 200, "deny", share)
+
+
+#: a few verdicts (one object each, as a table keeps them): pass, fail, partial with a reason, unknown
+_VERDICTS = [Verdict(PASS, 1.0, 0.0), Verdict(FAIL, 0.0, 0.0, (_deny("d1", 1.0),), denied_share=1.0),
+             Verdict(PARTIAL, 0.5, 0.0, (_deny("d2", 0.5),), reasons=("half",), denied_share=0.5),
+             Verdict(UNKNOWN, 0.0, 1.0, reasons=("no route",))]
+
+
+@st.composite
+def _seen(draw):
+    """What a member's tally reads (`_seen`): per class, own or not, its peers, verdicts to and from."""
+    out = []
+    for _ in range(draw(st.integers(1, 3))):
+        n = draw(st.integers(0, 2))
+        to, back = (draw(st.sampled_from(_VERDICTS)), draw(st.sampled_from(_VERDICTS))) if n else (None, None)
+        out.append((draw(st.booleans()), n, to, back))
+    return out
+
+
+@settings(max_examples=300)
+@given(st.lists(st.tuples(_seen(), st.booleans()), min_size=2, max_size=8))
+def test_tallies_with_the_same_verdicts_share_their_counts(tallies):
+    """A table shares a member's `_Counts` with any member whose `_seen_key` is the same (`_tally`):
+    that must be what its own would be."""
+    shared: dict = {}
+    for seen, missing in tallies:
+        counts = shared.setdefault(_seen_key(seen, missing), _counted(seen, missing))
+        assert counts == _counted(seen, missing)

@@ -733,6 +733,10 @@ class _PairTable:
         self._classes: dict[tuple[int, int], list[list[int]]] = {}
         self._group_ends: dict[int, tuple[int, ...]] = {}
         self.counts: dict[tuple, Any] = {}                # `tally_key` -> its `_Counts`
+        #: what `_count` reads (`_seen_key`: per class of peers, the ids of the verdicts to and from it)
+        #: -> (its `_Counts`, the `_seen` it was worked out from: held, so that no id is another
+        #: object's while the entry is)
+        self.by_verdicts: dict[tuple, tuple[Any, list]] = {}
         self._allowed: dict[tuple[bool, int], _AllowedIndex] = {}     # (sender?, end) -> its index
         #: (sender?, end, a sender's signature in its source dimension, a receiver's in its
         #: destination dimension) -> whether every packet between them is certainly allowed there
@@ -772,6 +776,7 @@ class _PairTable:
                      if k[0] not in ends and k[1] not in ends}
         out._classes = {}
         out.counts = {}
+        out.by_verdicts = {}
         out._allowed = {k: v for k, v in self._allowed.items() if k not in stale}
         out._covered = {k: v for k, v in self._covered.items() if k[:2] not in stale}
         for (outbound, x), stage in out._stages.items():
@@ -1202,8 +1207,9 @@ class _GroupRun:
     """One multi-VM requirement's evaluation: its groups, pair tables and results (in order)."""
 
     resolved: list[tuple[str, list[AuditSubject], list[str]]]
-    tables: dict[int, tuple["_PairTable", dict[int, int]]]
+    tables: dict[int, tuple["_PairTable", dict[int, int]]]      # id of a member -> its table, positions
     results: list[Result]
+    parts: list[tuple["_PairTable", dict[int, int]]]            # each table with its positions, once
 
 
 def evaluate_groups(ev: Evaluator, subjects: Sequence[AuditSubject], req: Requirement,
@@ -1218,49 +1224,54 @@ def evaluate_groups(ev: Evaluator, subjects: Sequence[AuditSubject], req: Requir
     `previous` (re-evaluation), only the parts (a device set as sender or as receiver) whose
     `changed` NSGs may decide their flow otherwise (`otherwise`; without it, every part whose
     device set names one) are evaluated again; the other parts, the verdicts between them and
-    the results of the groups that read none of the others are kept.
+    the results of the groups that read none of the others (and of the subjects in no group) are
+    kept. Members whose tallies read the same verdicts share their counts (`_seen_key`).
     """
     if previous is None:
         index = alias_index(subjects)
         resolved = [(gname, *_resolve_members(index, names)) for gname, names in scenario.groups]
         tables: dict[int, tuple[_PairTable, dict[int, int]]] = {}
+        parts = []
         for part in _share_device_sets(ev, [members for _, members, _ in resolved]):
             table = _PairTable(ev, req, [m for m, _ in part], [e for _, e in part])
             position = {id(m): n for n, (m, _) in enumerate(part)}
-            for key in position:
-                tables[key] = (table, position)
+            parts.append((table, position))
+            tables.update(dict.fromkeys(position, (table, position)))
     else:
         resolved = previous.resolved
         stale_ends: dict[int, frozenset[int]] = {}      # id of a table -> its ends with a stale part
         if otherwise is None:
             def otherwise(end: Endpoint, direction: str, flow: Flow) -> bool:
                 return _names_any(end, changed)
-        redone: dict[int, _PairTable] = {}
         tables = {}
-        for key, (table, position) in previous.tables.items():
-            again = redone.get(id(table))
-            if again is None:
-                stale = table.stale_parts(otherwise)
-                again = redone[id(table)] = table.again(ev, stale) if stale else table
-                stale_ends[id(again)] = frozenset(x for _, x in stale)
-            tables[key] = (again, position)
+        parts = []
+        for table, position in previous.parts:
+            stale = table.stale_parts(otherwise)
+            again = table.again(ev, stale) if stale else table
+            stale_ends[id(again)] = frozenset(x for _, x in stale)
+            parts.append((again, position))
+            tables.update(dict.fromkeys(position, (again, position)))
         kept = iter(previous.results)
     entries: list[Result] = []
     in_group: set[int] = set()
     for g, (gname, members, missing) in enumerate(resolved):
-        in_group.update(id(m) for m in members)
+        if previous is None:
+            in_group.update(id(m) for m in members)
         if not members:
             continue
         table, position = tables[id(members[0])]
-        group = [position[id(m)] for m in members]
         # a member's result reads the pair verdicts within its group only (the parts of the
         # members' device sets): a group none of whose members' parts is stale keeps its results
         if previous is not None:
             olds = list(islice(kept, len(members)))
             stale = stale_ends[id(table)]
-            if not any(table.end[k] in stale for k in group):
+            ends = table._group_ends.get(g)       # (`group_ends`: kept from the run before)
+            if ends is None:
+                ends = table.group_ends([position[id(m)] for m in members], g)
+            if not any(x in stale for x in ends):
                 entries.extend(olds)
                 continue
+        group = [position[id(m)] for m in members]
         alike: dict[tuple[int, ...], Result] = {}     # members of equal standing share a result
         tallies: dict[tuple[int, ...], _Tally] = {}   # ... or all of it but their classmates' names
         for m, i, standing in zip(members, group, table.standings(group, g)):
@@ -1277,11 +1288,14 @@ def evaluate_groups(ev: Evaluator, subjects: Sequence[AuditSubject], req: Requir
             if standing is not None and not tally.names_classmates:
                 alike[standing] = made
             entries.append(made)
-    for s in subjects:
-        if id(s) not in in_group and s.subject.kind not in ("subnet", "nsg"):
-            entries.append(_na(req, s.subject, "not a member of a multi-VM consistency group", "(no group)"))
+    if previous is not None:
+        entries.extend(kept)        # the results of the subjects in no group, as the run before made them
+    else:
+        for s in subjects:
+            if id(s) not in in_group and s.subject.kind not in ("subnet", "nsg"):
+                entries.append(_na(req, s.subject, "not a member of a multi-VM consistency group", "(no group)"))
     if ev.plan is not None:
-        ev.plan.groups[req.id] = _GroupRun(resolved, tables, entries)
+        ev.plan.groups[req.id] = _GroupRun(resolved, tables, entries, parts)
     return entries
 
 
@@ -1320,10 +1334,17 @@ def _tally(table: _PairTable, gname: str, missing: Sequence[str], group: list[in
     classes = table.classes(group, g, table.end[i])
     key = table.tally_key(classes, i, bool(missing))
     counts = table.counts.get(key) if key is not None else None
-    if counts is None:
+    if counts is None and key is not None:
+        # members of other profiles (a changed NSG's fix rule per group names each group's members)
+        # often have the same verdicts to and from the same numbers of peers: one `_Counts` for them
+        seen = _seen(table, classes, i)
+        by = _seen_key(seen, bool(missing))
+        hit = table.by_verdicts.get(by)
+        if hit is None:
+            hit = table.by_verdicts[by] = (_counted(seen, bool(missing)), seen)
+        counts = table.counts[key] = hit[0]
+    elif counts is None:
         counts = _count(table, classes, i, bool(missing))
-        if key is not None:
-            table.counts[key] = counts
     bad = [(d, classes[j], "", c) if own else (d, None, _names(table, classes[j]), c) for d, j, own, c in counts.bad]
     reasons = counts.reasons + tuple(f"group {gname}: member {name!r} is not among the VMs of the inputs"
                                      for name in missing)
@@ -1347,19 +1368,41 @@ class _Counts:
 
 def _count(table: _PairTable, classes: list[list[int]], i: int, missing: bool) -> _Counts:
     """Member i's pair verdicts to and from each class of peers (`classes`: seen from its end)."""
+    return _counted(_seen(table, classes, i), missing)
+
+
+def _seen(table: _PairTable, classes: list[list[int]], i: int) -> list[tuple[bool, int, Any, Any]]:
+    """What `_counted` reads of member i's classes of peers: per class, whether it is i's own, how
+    many peers (i left out) and the verdicts to and from its first peer (None, None without peers)."""
+    out = []
+    for cls in classes:
+        own = i in cls
+        peers = [k for k in cls if k != i] if own else cls
+        if not peers:
+            out.append((own, 0, None, None))
+            continue
+        k0 = peers[0]
+        out.append((own, len(peers), table.verdict(i, k0), table.verdict(k0, i)))
+    return out
+
+
+def _seen_key(seen: list[tuple[bool, int, Any, Any]], missing: bool) -> tuple:
+    """Everything `_counted` reads of `seen`, the verdicts by identity (whoever keeps the key keeps
+    `seen` too, so that no id stands for another object meanwhile)."""
+    return (missing,) + tuple((own, n, id(to), id(back)) for own, n, to, back in seen)
+
+
+def _counted(seen: list[tuple[bool, int, Any, Any]], missing: bool) -> _Counts:
+    """`_Counts` of a member's classes of peers (`_seen`)."""
     acc = [0.0, 0.0, 0.0]
     n = 0
     bad: list[tuple[str, int, bool, int]] = []
     decisions: dict[tuple, list] = {}
     reasons: list[str] = []
-    for j, cls in enumerate(classes):
-        own = i in cls
-        peers = [k for k in cls if k != i] if own else cls
-        if not peers:
+    for j, (own, count, to, back) in enumerate(seen):
+        if not count:
             continue
-        k0 = peers[0]
-        count = len(peers)
-        for direction, v in (("to", table.verdict(i, k0)), ("from", table.verdict(k0, i))):
+        for direction, v in (("to", to), ("from", back)):
             n += count
             acc[0] += v.coverage * count
             acc[1] += v.denied_share * count
