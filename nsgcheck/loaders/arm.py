@@ -19,6 +19,7 @@ from nsgcheck.loaders.arm_expressions import (PLACEHOLDER_RESOURCE_GROUP, PLACEH
                                               EvalContext, Evaluator, contains_unknown, is_expression,
                                               render_symbols, symbol)
 from nsgcheck.loaders import rest as _rest
+from nsgcheck.loaders.arm_plans import MISS, Plans
 from nsgcheck.loaders.jsonpos import load_json, origin_at
 from nsgcheck.loaders.raw import Path as PropPath
 from nsgcheck.loaders.raw import RawResource
@@ -408,6 +409,8 @@ class _Expander:
         #: reference to another resource): made once, shared by every resource writing it (as the
         #: parts without expressions are shared with the parsed template)
         self.refs: dict[tuple, dict[str, Any]] = {}
+        #: expansion plans of properties by their shape (see `arm_plans`)
+        self.plans = Plans()
 
     def release(self) -> ArmExpansion:
         """The expansion, with the reference cycles of evaluation broken (a scope's evaluation
@@ -714,13 +717,19 @@ class _Expander:
         pat = (rptr, pkey or "properties")   # the pointer of the properties, written out only when needed
         if isinstance(props_node, dict) and (_COPY_SPELLINGS.isdisjoint(props_node)
                                              or not _is_property_copy(_kw(props_node, "copy"))):
+            # properties of a shape met many times: by its plan (the same objects the loop makes)
+            props = MISS if props_node.__class__ is not dict else \
+                self.plans.expand(props_node, ctx, self.ev.known, self.refs, self._reference)
+        else:
+            props = None
+        if props is MISS:
             props = {}
             for k, v in props_node.items():
                 kind = type(v)
                 # a plain string, number, boolean or null is itself (what `value` returns for it)
                 props[k] = v if (kind is str and v[:1] != "[") or kind is int or kind is bool or v is None \
                     else self.contained(v, scope, ctx, (pat, k), rtype)
-        else:
+        elif props is None:
             props = self.contained(props_node, scope, ctx, pat, rtype)
         if isinstance(props, Unknown):
             extra["properties_unknown"] = props
