@@ -277,14 +277,7 @@ def _target_placement(estate: Estate, scenario: Scenario, source_subnet: Subnet 
     if index is None:
         landing = _landing(estate, scenario, source_subnet, families, hint, rnic, rcfg, {})
     elif hint is None:
-        # no replicated item: where a VM lands follows from its source subnet alone (the same
-        # for every VM of the subnet of this run's index)
-        memo = index.setdefault("landings", {})
-        key = (id(source_subnet), families)
-        hit = memo.get(key)
-        if hit is None or hit[0] is not source_subnet:
-            hit = memo[key] = (source_subnet, _landing(estate, scenario, source_subnet, families, None, None, None, index))
-        landing = hit[1]
+        landing = _landing_of(estate, scenario, source_subnet, families, index)
     else:
         landing = _landing(estate, scenario, source_subnet, families, hint, rnic, rcfg, index)
     if type(landing) is str:
@@ -324,6 +317,18 @@ def _target_placement(estate: Estate, scenario: Scenario, source_subnet: Subnet 
                          nic_nsg_id=nic_nsg, subnet_nsg_id=side.nsg_id, route_table_id=side.route_table_id, asg_ids=(),
                          asgs_unknown=True, region=side.region, unknown=tuple(reasons), notes=tuple(notes),
                          outside="", outbound=outbound), ""
+
+
+def _landing_of(estate: Estate, scenario: Scenario, source_subnet: Subnet | None, families: tuple[int, ...],
+                index: dict) -> "str | tuple[str, Subnet, _SubnetSide, tuple[str, ...]]":
+    """`_landing` of a VM without a replicated item: it follows from its source subnet alone (the
+    same for every VM of the subnet of this run's index)."""
+    memo = index.setdefault("landings", {})
+    key = (id(source_subnet), families)
+    hit = memo.get(key)
+    if hit is None or hit[0] is not source_subnet:
+        hit = memo[key] = (source_subnet, _landing(estate, scenario, source_subnet, families, None, None, None, index))
+    return hit[1]
 
 
 def _fits(ip: AddressSet, rng: AddressSet) -> bool:
@@ -538,6 +543,78 @@ def _nic_subject(estate: Estate, scenario: Scenario, nic: NetworkInterface,
                              nic_id=nic.id, os_type=vm.os_type if vm else None, aliases=aliases)
 
 
+def _vm_class(estate: Estate, scenario: Scenario, nic: NetworkInterface, cfg: Any, vm: VirtualMachine,
+              index: dict) -> tuple | None:
+    """What `_nic_subject` reads for `vm` through `nic` (primary configuration `cfg`) that follows
+    from its class alone (`_class_subject`'s key): source subnet side, region, NIC NSG, ASG key and
+    where it lands; None when the NIC's subnet is not in the inputs or its NSG not determined (its
+    reasons name the NIC: `_nic_subject` then)."""
+    if isinstance(nic.nsg_id, Unknown):
+        return None
+    subnet = _memo(index, "subnet of id", lambda sid: estate.get("subnets", sid), cfg.subnet_id)
+    if subnet is None:
+        return None
+    locations = (vm.location, nic.location)
+    regions = index.setdefault("vm regions", {})
+    region = regions.get(locations, regions)
+    if region is regions:
+        region = regions[locations] = _vm_region(scenario, *locations, index=index)
+    landing = _landing_of(estate, scenario, subnet, (4,), index)
+    return (_source_subnet(estate, subnet, index), region, _memo(index, "nsg of id", _nsg, nic.nsg_id),
+            _memo(index, "asg key", _asg_key, (cfg.asg_ids, cfg.asgs_unknown is not None)), landing)
+
+
+def _class_subject(estate: Estate, scenario: Scenario, nic: NetworkInterface, vm: VirtualMachine, index: dict,
+                   other_nics: tuple[str, ...], keys: tuple[str, str]) -> AuditSubject | None:
+    """`_nic_subject(estate, scenario, nic, vm, index, other_nics, keys)` for a VM whose primary NIC
+    has a static IPv4 address, without a replicated item: all but its address, names and way out
+    follow from its class (the NIC's subnet, NSG and ASGs, the VM's and NIC's locations), worked out
+    once per class (`_vm_class`); None for any other VM (ask `_nic_subject`)."""
+    cfg = nic.primary_config()
+    if cfg is None:
+        return None
+    ip = cfg.private_ip
+    if ip.__class__ is not str or not ip or (scenario.target_hints and scenario.hint_for(vm.id) is not None):
+        return None
+    classes = index.get("vm classes")
+    if classes is None:
+        classes = index["vm classes"] = {}
+    key = (cfg.subnet_id, nic.nsg_id, cfg.asg_ids, cfg.asgs_unknown is not None, vm.location, nic.location)
+    made = classes.get(key, classes)
+    if made is classes:
+        made = classes[key] = _vm_class(estate, scenario, nic, cfg, vm, index)
+    if made is None:
+        return None
+    try:
+        ip_set = ipv4_of(ip)
+    except AddressError:
+        return None
+    if not ip_set:
+        return None
+    side, region, nic_nsg, asg_ids, landing = made
+    # (the fields in order: address, address_text, subnet_id, vnet_id, nic_nsg_id, subnet_nsg_id,
+    # route_table_id, asg_ids, asgs_unknown, region, unknown, notes, outside, outbound)
+    src = new_placement(ip_set, ip, side.subnet_id, side.vnet_id, nic_nsg, side.nsg_id, side.route_table_id,
+                        asg_ids, False, region, side.reasons, (), "", nic_outbound(nic, cfg))
+    if type(landing) is str:
+        tgt, why = None, landing
+    else:
+        tgt_vnet, subnet, tside, reasons = landing
+        rng = tside.range
+        if _fits(ip_set, rng):
+            addr, text = ip_set, ip
+            notes = (f"after failover keeps {ip} in target subnet {subnet.name}",)
+        else:
+            addr, text = rng, ", ".join(rng.cidrs()) or "(no address)"
+            notes = (f"{ip} does not fit target subnet {subnet.name}: evaluated over the whole subnet",)
+        tgt = new_placement(addr, text, tside.subnet_id, tgt_vnet, None, tside.nsg_id, tside.route_table_id, (), True,
+                            tside.region, reasons, notes, "", None)
+        why = ""
+    vm_key, nic_key = keys
+    return new_audit_subject(_vm_subject(vm, ip, region or "", other_nics), src, tgt, why, vm.id, nic.id, vm.os_type,
+                             (vm.name.lower(), vm_key, nic.name.lower(), nic_key))
+
+
 def _subnet_subject(estate: Estate, scenario: Scenario, subnet: Subnet, index: dict | None = None) -> AuditSubject:
     fams = (4, 6)
     rng, reasons = _subnet_v4(subnet, fams)
@@ -597,7 +674,9 @@ def find_subjects(estate: Estate, scenario: Scenario) -> tuple[list[AuditSubject
         if nic is None:
             subjects.append(_vm_without_nic(estate, scenario, vm, others))
             continue
-        subjects.append(_nic_subject(estate, scenario, nic, vm, index, others, (vid, nic_key)))
+        subject = _class_subject(estate, scenario, nic, vm, index, others, (vid, nic_key))
+        subjects.append(subject if subject is not None else
+                        _nic_subject(estate, scenario, nic, vm, index, others, (vid, nic_key)))
     # a NIC of a VM is audited through the VM's primary NIC (left out before sorting the rest)
     for nid, nic in sorted((nid, nic) for nid, nic in estate.nics.items()
                            if not (nid in of_vms or (nic.vm_id and ref(nic.vm_id) in estate.vms))):
