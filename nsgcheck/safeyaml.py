@@ -42,13 +42,13 @@ def read(path: str | Path, what: str, error: type[InputError] = InputError) -> t
     return loads(_text(path, what, error), str(path), what, error)
 
 
-def read_data(path: str | Path, what: str, error: type[InputError] = InputError) -> Any:
-    """`read(...)[0]` without the node: a JSON file that `json_data` reads as the YAML loader
-    would (a scenario naming 30,000 VMs: ~0.2 s through YAML nodes, ~0.01 s so) is read so;
-    anything else, errors included, goes through `read`."""
+def read_data(path: str | Path, what: str, error: type[InputError] = InputError) -> tuple[Any, yaml.Node | None]:
+    """`read(...)`, but a JSON file that `json_data` reads as the YAML loader would (a scenario
+    naming 30,000 VMs: ~0.2 s through YAML nodes, ~0.01 s so) is read so, without its node (None:
+    `read` it when its lines are needed); anything else, errors included, goes through `read`."""
     text = _text(path, what, error)
     data = json_data(text)
-    return loads(text, str(path), what, error)[0] if data is _NOT_PLAIN else data
+    return loads(text, str(path), what, error) if data is _NOT_PLAIN else (data, None)
 
 
 #: `json_data`'s answer for a text it leaves to the YAML loader

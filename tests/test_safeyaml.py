@@ -164,7 +164,7 @@ def test_a_scenario_as_tools_write_it_is_read_as_json_and_read_data_is_reads(tmp
         p = tmp_path / "s.json"
         p.write_text(text)
         assert safeyaml.json_data(text) == doc
-        assert _typed(safeyaml.read_data(p, "scenario file")) == _typed(safeyaml.read(p, "scenario file")[0])
+        assert _typed(safeyaml.read_data(p, "scenario file")[0]) == _typed(safeyaml.read(p, "scenario file")[0])
     # over the node limit: the YAML path refuses it, naming the limit
     many = tmp_path / "many.json"
     many.write_text(json.dumps({"groups": {"g": [f"vm{i}" for i in range(safeyaml.MAX_NODES)]}}))

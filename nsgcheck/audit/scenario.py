@@ -260,7 +260,7 @@ def load_scenario_file(path: str | Path) -> dict[str, Any]:
     from nsgcheck.errors import raise_all
 
     file = str(path)
-    data = safeyaml.read_data(path, "scenario file", ScenarioError)
+    data, node = safeyaml.read_data(path, "scenario file", ScenarioError)
     if data is None:
         data = {}
     schema = _schema()
@@ -271,9 +271,10 @@ def load_scenario_file(path: str | Path) -> dict[str, Any]:
 
         validator = jsonschema.Draft202012Validator(schema)
         errors = sorted(validator.iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.message))
-    # (the lines of its values, from the YAML nodes: read again when an error or the proxy needs them)
-    lines = _line_map(safeyaml.read(path, "scenario file", ScenarioError)[1]) \
-        if errors or (isinstance(data, dict) and "proxy" in data) else {}
+    lines: dict[str, int] = {}
+    if errors or (isinstance(data, dict) and "proxy" in data):
+        # (the lines of its values, from its YAML nodes: a file read as JSON is read again for them)
+        lines = _line_map(node if node is not None else safeyaml.read(path, "scenario file", ScenarioError)[1])
     found: list[ScenarioError] = []
     for err in errors:
         ptr = "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in err.absolute_path) \

@@ -295,13 +295,9 @@ def _target_placement(estate: Estate, scenario: Scenario, source_subnet: Subnet 
             reasons.append(f"static recovery IP {static!r}: {exc}")
     elif isinstance(static, Unknown):
         reasons.append(f"static recovery IP of the replicated item not determined: {static}")
-    if ip is not None and ip and _fits(ip, rng):
-        addr, text = ip, ip_text or str(ip)
-        notes.append(f"after failover keeps {text} in target subnet {subnet.name}")
-    else:
-        addr, text = rng, ", ".join(rng.cidrs()) or "(no address)"
-        if ip is not None:
-            notes.append(f"{ip_text} does not fit target subnet {subnet.name}: evaluated over the whole subnet")
+    addr, text, note = _target_address(ip, ip_text, subnet, rng)
+    if note:
+        notes.append(note)
     nic_nsg = None
     if rnic is not None and isinstance(rnic.recovery_nsg_id, str):
         nic_nsg = ref(rnic.recovery_nsg_id)
@@ -329,6 +325,18 @@ def _landing_of(estate: Estate, scenario: Scenario, source_subnet: Subnet | None
     if hit is None or hit[0] is not source_subnet:
         hit = memo[key] = (source_subnet, _landing(estate, scenario, source_subnet, families, None, None, None, index))
     return hit[1]
+
+
+def _target_address(ip: AddressSet | None, ip_text: str | None, subnet: Subnet, rng: AddressSet
+                    ) -> tuple[AddressSet, str, str | None]:
+    """What a VM is evaluated over in target subnet `subnet` (range `rng`): its address `ip` when it
+    fits, else the whole subnet; with the note saying which (None: it has no address to keep)."""
+    if ip is not None and ip and _fits(ip, rng):
+        text = ip_text or str(ip)
+        return ip, text, f"after failover keeps {text} in target subnet {subnet.name}"
+    note = f"{ip_text} does not fit target subnet {subnet.name}: evaluated over the whole subnet" \
+        if ip is not None else None
+    return rng, ", ".join(rng.cidrs()) or "(no address)", note
 
 
 def _fits(ip: AddressSet, rng: AddressSet) -> bool:
@@ -600,15 +608,9 @@ def _class_subject(estate: Estate, scenario: Scenario, nic: NetworkInterface, vm
         tgt, why = None, landing
     else:
         tgt_vnet, subnet, tside, reasons = landing
-        rng = tside.range
-        if _fits(ip_set, rng):
-            addr, text = ip_set, ip
-            notes = (f"after failover keeps {ip} in target subnet {subnet.name}",)
-        else:
-            addr, text = rng, ", ".join(rng.cidrs()) or "(no address)"
-            notes = (f"{ip} does not fit target subnet {subnet.name}: evaluated over the whole subnet",)
+        addr, text, note = _target_address(ip_set, ip, subnet, tside.range)
         tgt = new_placement(addr, text, tside.subnet_id, tgt_vnet, None, tside.nsg_id, tside.route_table_id, (), True,
-                            tside.region, reasons, notes, "", None)
+                            tside.region, reasons, (note,), "", None)
         why = ""
     vm_key, nic_key = keys
     return new_audit_subject(_vm_subject(vm, ip, region or "", other_nics), src, tgt, why, vm.id, nic.id, vm.os_type,

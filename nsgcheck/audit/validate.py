@@ -14,6 +14,7 @@ Each problem is a `Finding` (error or warning) with where the value was written.
 from __future__ import annotations
 
 import difflib
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -133,10 +134,7 @@ def _region(location: Any, seen: dict[str, str | None]) -> str | None:
 
 
 _UNSEEN: Any = object()
-
-
-def _first(item: tuple) -> Any:
-    return item[0]
+_first = itemgetter(0)
 
 
 def _why_not(loc: str, cloud: str, known: Iterable[str], catalog: Any) -> str:
