@@ -105,6 +105,23 @@ def test_malformed_input_names_line_column_and_expectation(text, line, col, word
     assert str(err).startswith(f"f.json:{line}:{col}: ")
 
 
+#: every character `str.strip` takes as whitespace (some are not JSON's), and a few that are not
+_SPACES = "".join(c for c in map(chr, range(0x3100)) if c.isspace())
+
+
+@given(st.text(alphabet=st.sampled_from(_SPACES + 'a{}0\x00"[\u200b'), max_size=12))
+def test_blank_is_the_plain_strip_test(text):
+    """`_blank` (no copy of the text) says what `not text.strip()` says, and `loads` refuses exactly
+    those texts as empty (any other text is parsed, or refused for what it holds)."""
+    assert jsonpos._blank(text) == (not text.strip())
+    try:
+        loads(text, "f.json")
+    except InputError as e:
+        assert ("empty file" in e.message) == (not text.strip())
+    else:
+        assert text.strip()
+
+
 def test_deep_nesting_is_an_input_error_not_a_recursion_error():
     with pytest.raises(InputError) as e:
         loads("[" * 100000 + "]" * 100000, "deep.json")

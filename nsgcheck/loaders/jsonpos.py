@@ -593,7 +593,7 @@ def load_json(path: str | Path, max_bytes: int | None = None) -> tuple[Any, Line
 
 def loads(text: str, file: str = "<string>") -> tuple[Any, LineMap]:
     """Parse JSON/JSONC text: (value, LineMap)."""
-    if not text.strip():
+    if _blank(text):
         raise InputError("empty file; expected a JSON document", file, line=1, column=1)
     try:
         value = json.loads(text)
@@ -620,6 +620,12 @@ def loads(text: str, file: str = "<string>") -> tuple[Any, LineMap]:
     except RecursionError:
         _raise_too_deep(clean, file)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _blank(text: str) -> bool:
+    """`not text.strip()` without copying the text: a file that ends with a newline (as most do)
+    would otherwise be copied whole to find out that it is not empty (40 ms for 57 MB)."""
+    return not text or text.isspace()
 
 
 def _strings_and(text: str, other: re.Pattern) -> Any:
