@@ -827,3 +827,78 @@ def test_a_walk_over_terms_filtered_as_it_goes_is_the_plain_walk_and_takes_none_
     within = [b for s in spaces for b in s]
     assert [shape(p) for p in first_match_each(spaces, prefiltered(terms, within), unmatched)] == \
         [shape(first_match(s, terms, unmatched).pieces) for s in spaces]
+
+
+@settings(max_examples=300)
+@given(base=rules(), extra=rules(), steps=st.lists(st.tuples(st.sampled_from(["add", "update", "drop", "reverse"]),
+                                                            st.integers(0, 6), st.integers(1, 3)), min_size=1, max_size=3),
+       renamed=st.booleans(), same_priority=st.booleans(), defaults=st.booleans(), unknown=st.integers(0, 5),
+       channels=st.lists(st.tuples(st.sampled_from(["tcp", "udp", "icmp", "*"]), st.sampled_from(PORTS)), min_size=1,
+                         max_size=2))
+def test_channel_rules_read_off_an_earlier_version_are_those_worked_out_anew(base, extra, steps, renamed, same_priority,
+                                                                             defaults, unknown, channels):
+    """`_channel_rules` of an NSG version that `follows` another (rules added, replaced, dropped or
+    reordered, in a chain of versions; names that tie with the kept rules' in another case, equal
+    priorities, rules of unknown priority or direction, NSGs with and without their default
+    rules, NSGs whose rule list is not determined) is, entry for entry (the same objects), what it is worked out anew from the same
+    cache; and an added or replaced rule that ties with no other is read off the earlier version."""
+    from nsgcheck.engine.nsg import _carried_rules, _channel_rules, channel_of
+
+    fixes = [replace(r, name=r.name.upper() if renamed else f"fix-{r.name}",
+                     priority=base[i].priority if same_priority and i < len(base) else r.priority)
+             for i, r in enumerate(extra)]
+    versions = [NetworkSecurityGroup("/x/n", "n", tuple(base), default_rules() if defaults else (),
+                                     rules_unknown=U if not unknown else None)]
+    for action, at, n in steps:
+        rules_ = list(versions[-1].rules)
+        if action == "add":
+            rules_ += fixes[:n]
+        elif action == "update" and rules_ and fixes:
+            rules_[at % len(rules_)] = fixes[at % len(fixes)]
+        elif action == "drop" and rules_:
+            del rules_[at % len(rules_)]
+        elif action == "reverse":
+            rules_.reverse()
+        versions.append(replace(versions[-1], rules=tuple(rules_)))
+    cache = TermCache()
+
+    def alike(got, want):
+        """The same entries (the term standing for an undetermined rule list made anew: equal)."""
+        return len(got) == len(want) and all(a is b or (a[1] is None and b[1] is None and a[3] == b[3])
+                                             for a, b in zip(got, want))
+
+    for proto, port in channels:
+        channel = channel_of(flow_space(proto, AddressSet.everything(), AddressSet.everything(), PortSet.single(port)))
+        for direction in ("inbound", "outbound"):
+            for old, new in zip(versions, versions[1:]):
+                if (id(old), direction, channel) not in cache._rules:
+                    cache._rules[(id(old), direction, channel)] = (old, _channel_rules(old, direction, channel,
+                                                                                       CATALOG, cache))
+                cache.follows(old, new)
+                got = _channel_rules(new, direction, channel, CATALOG, cache)
+                carried = _carried_rules(old, new, direction, channel, CATALOG, cache)
+                del cache._prior[id(new)]
+                want = _channel_rules(new, direction, channel, CATALOG, cache)
+                assert alike(got, want)
+                assert carried is None or alike(carried, want)
+                cache._rules[(id(new), direction, channel)] = (new, got)
+
+
+def test_an_added_rule_is_read_off_the_earlier_version_of_its_nsg():
+    """The rules of a version with a fix added (or replacing a rule) come from the earlier
+    version's (`_carried_rules`), as working them out anew gives them; a fix that ties with a
+    kept rule (same priority and name in another case) is worked out anew."""
+    from nsgcheck.engine.nsg import _carried_rules, _channel_rules, channel_of
+
+    old = NetworkSecurityGroup("/x/n", "n", (_rule("deny", 4000, "outbound", "deny", "*", protocol="*"),
+                                             _rule("web", 300, "outbound", "allow", "Storage", "80")), default_rules())
+    channel = channel_of(flow_space("tcp", AddressSet.everything(), AddressSet.everything(), PortSet.single(443)))
+    cache = TermCache()
+    cache._rules[(id(old), "outbound", channel)] = (old, _channel_rules(old, "outbound", channel, CATALOG, cache))
+    fix = _rule("allow-storage", 3999, "outbound", "allow", "Storage", "443")
+    for new in (replace(old, rules=old.rules + (fix,)), replace(old, rules=(fix, old.rules[1]))):
+        carried = _carried_rules(old, new, "outbound", channel, CATALOG, cache)
+        assert carried is not None
+        assert [e[1] for e in carried] == [e[1] for e in _channel_rules(new, "outbound", channel, CATALOG, TermCache())]
+    tie = replace(old, rules=old.rules + (_rule("DENY", 4000, "outbound", "allow", "*", protocol="*"),))
+    assert _carried_rules(old, tie, "outbound", channel, CATALOG, cache) is None

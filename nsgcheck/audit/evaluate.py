@@ -1631,6 +1631,9 @@ def reevaluate(ev: Evaluator, estate: Estate, changed: frozenset[str],
     env = replace(ev.env, estate=estate)
     again = Evaluator(env, ev.destinations, ev._sets, resolved=ev.resolved, cidrs=ev.cidrs)
     again.memo = ev.memo.for_changed_nsgs(env)
+    for key in changed:         # (the rules the changed NSGs keep are read off their earlier versions)
+        if key in ev.estate.nsgs and key in estate.nsgs:
+            again.memo.terms.follows(ev.estate.nsgs[key], estate.nsgs[key])
     again.lean_passes = lean_passes
     otherwise = _decides_otherwise(ev, estate, changed)
     out = _Out(list(plan.out), list(plan.kinds), plan.who)

@@ -152,6 +152,7 @@ class TermCache:
         self._alike_nsgs: dict[tuple, bool] = {}
         self._missing: dict[Channel, dict[tuple[str, int], tuple[Any, bool]]] = {}
         self._bounds_meet: dict[int, tuple[AddressSet, dict[tuple, bool]]] = {}
+        self._prior: dict[int, tuple[NetworkSecurityGroup, NetworkSecurityGroup]] = {}
         self.hits = 0
         self.misses = 0
 
@@ -164,6 +165,18 @@ class TermCache:
     def put(self, key: Any, terms: list[Term]) -> None:
         self.misses += 1
         self._terms[key] = terms
+
+    def follows(self, old: NetworkSecurityGroup, new: NetworkSecurityGroup) -> None:
+        """Note that `new` is a later version of `old` (fix verification: a few rules added or
+        replaced): `_channel_rules` of `new` may then be read off `old`'s (`_carried_rules`)."""
+        self._prior[id(new)] = (new, old)
+
+    def changes(self, key: tuple[Ident, Ident]) -> tuple[Any, bool]:
+        """`_rule_changes` of two versions of an NSG (`key`: both, by identity), once per pair."""
+        change = self._changes.get(key)
+        if change is None:
+            change = self._changes[key] = _rule_changes(key[0].obj, key[1].obj)
+        return change
 
     def context_token(self, ctx: ResolveContext) -> int:
         """A small int standing for a context: contexts with equal cache keys share one."""
@@ -222,10 +235,7 @@ def decides_alike(old: NetworkSecurityGroup | None, new: NetworkSecurityGroup | 
     if old is None or new is None:
         return False
     key = (Ident(old), Ident(new))
-    change = cache._changes.get(key)
-    if change is None:
-        change = cache._changes[key] = _rule_changes(old, new)
-    differ, same_order = change
+    differ, same_order = cache.changes(key)
     if differ is None:
         return False
     akey = (key, direction, channel, Ident(remote), Ident(catalog))
@@ -364,6 +374,11 @@ def _channel_rules(nsg: NetworkSecurityGroup, direction: str, channel: Channel, 
     """(label, rule, remote bound or None, fixed term or None, whether its term reads no context)
     for the rules of `direction` that can meet the channel, in evaluation order (the others are
     left out before sorting)."""
+    prior = cache._prior.get(id(nsg))
+    if prior is not None and prior[0] is nsg:
+        carried = _carried_rules(prior[1], nsg, direction, channel, catalog, cache)
+        if carried is not None:
+            return carried
     out: list[tuple[Any, ...]] = []
     if nsg.rules_unknown is not None:
         everything = (Box(PROTOCOLS, AddressSet.everything(), PortSet.everything(),
@@ -390,6 +405,54 @@ def _channel_rules(nsg: NetworkSecurityGroup, direction: str, channel: Channel, 
     # not the list holding it: custom and default rules in one list sort alike)
     kept = replace(full, rules=tuple(keep), default_rules=()).ordered(direction)
     out.extend(table[id(rule)][1] for rule in kept)
+    return out
+
+
+def _order_key(entry: tuple[Any, ...]) -> tuple[int, int, str]:
+    """Where an entry's rule sorts in `NetworkSecurityGroup.ordered` (ties: by list position)."""
+    r = entry[1]
+    return (1 if r.default else 0, r.priority if isinstance(r.priority, int) else -1, r.name.lower())
+
+
+def _carried_rules(old: NetworkSecurityGroup, new: NetworkSecurityGroup, direction: str, channel: Channel,
+                   catalog: Any, cache: TermCache) -> list[tuple[Any, ...]] | None:
+    """`_channel_rules` of `new`, a version of `old` that differs from it in some rules only, read
+    off `old`'s (when known): its entries without the rules `new` dropped, the added rules' entries
+    put in by their sort key. None (work it out) when `old`'s are not known, other fields differ,
+    the rules both hold are not in the same order, or an added rule ties with another (`ordered`
+    then breaks the tie by position)."""
+    got = cache._rules.get((id(old), direction, channel))
+    if got is None or got[0] is not old or old.rules_unknown is not None:
+        return None
+    differ, same_order = cache.changes((Ident(old), Ident(new)))
+    if differ is None or not same_order:
+        return None
+    table = cache._kept.get((direction, channel, new.id))
+    if table is None:
+        return None
+    held = set(map(id, new.rules))
+    added = [r for r in differ if id(r) in held]
+    out = got[1]
+    if len(added) < len(differ):        # (rules `new` dropped: an update replaces one)
+        held.update(map(id, new.default_rules or _DEFAULTS))
+        out = [e for e in out if id(e[1]) in held]
+    else:
+        out = list(out)
+    missing = cache._missing.get(channel)
+    if missing is None:
+        missing = cache._missing[channel] = {}
+    for rule in added:
+        hit = table.get(id(rule))
+        if hit is None or hit[0] is not rule:
+            hit = table[id(rule)] = (rule, _channel_look(new, rule, direction, channel, catalog, cache, missing))
+        entry = hit[1]
+        if entry is None:
+            continue
+        k = _order_key(entry)
+        at = bisect_right(out, k, key=_order_key)
+        if at and _order_key(out[at - 1]) == k:
+            return None
+        out.insert(at, entry)
     return out
 
 
