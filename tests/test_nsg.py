@@ -465,8 +465,9 @@ def test_rules_of_equal_content_share_their_resolution_and_nothing_else(data, ot
        flows=st.lists(st.tuples(st.sampled_from(["tcp", "udp", "icmp", "*"]), st.sampled_from(PORTS),
                                 st.sampled_from(CIDRS[:7] + ["Storage", "AzureActiveDirectory"])), min_size=1, max_size=3))
 def test_a_later_version_of_an_nsg_finds_the_terms_a_fresh_cache_gives(base, extra, at, update, flows):
-    """`_channel_rules` keeps per rule (by identity) whether it meets a channel, per direction and
-    channel: an NSG whose rules a fix replaced or added to (the others the same objects), read
+    """`relevant_terms` keeps per rule (by identity, with the NSG's id) its label and term, and
+    `_channel_rules` per NSG object its rules' kinds: an NSG whose rules a fix replaced or added
+    to (the others the same objects), read
     after its earlier version from one cache, gets the terms a fresh cache gives, in both
     directions and for every flow."""
     from nsgcheck.engine.nsg import channel_of, relevant_terms
@@ -525,7 +526,7 @@ def test_channel_rules_leave_out_exactly_the_rules_that_miss_the_channel(base, p
             for nsg in nsgs_:
                 full = nsg if nsg.default_rules else replace(nsg, default_rules=default_rules())
                 for direction in ("inbound", "outbound"):
-                    got = [e[1] for e in _channel_rules(nsg, direction, channel, CATALOG, cache)]
+                    got = [e[0] for e in _channel_rules(nsg, direction, channel, CATALOG, cache)]
                     assert got == [r for r in full.ordered(direction) if not _misses(r, channel)]
 
 
@@ -840,8 +841,9 @@ def test_channel_rules_read_off_an_earlier_version_are_those_worked_out_anew(bas
     """`_channel_rules` of an NSG version that `follows` another (rules added, replaced, dropped or
     reordered, in a chain of versions; names that tie with the kept rules' in another case, equal
     priorities, rules of unknown priority or direction, NSGs with and without their default
-    rules, NSGs whose rule list is not determined) is, entry for entry (the same objects), what it is worked out anew from the same
-    cache; and an added or replaced rule that ties with no other is read off the earlier version."""
+    rules, NSGs whose rule list is not determined) is, entry for entry (the same rule objects, equal
+    bounds and terms), what it is worked out anew from the same cache; and an added or replaced
+    rule that ties with no other is read off the earlier version."""
     from nsgcheck.engine.nsg import _carried_rules, _channel_rules, channel_of
 
     fixes = [replace(r, name=r.name.upper() if renamed else f"fix-{r.name}",
@@ -864,7 +866,7 @@ def test_channel_rules_read_off_an_earlier_version_are_those_worked_out_anew(bas
 
     def alike(got, want):
         """The same entries (the term standing for an undetermined rule list made anew: equal)."""
-        return len(got) == len(want) and all(a is b or (a[1] is None and b[1] is None and a[3] == b[3])
+        return len(got) == len(want) and all(a[0] is b[0] and a[1] == b[1] and a[2] == b[2]
                                              for a, b in zip(got, want))
 
     for proto, port in channels:
@@ -899,6 +901,6 @@ def test_an_added_rule_is_read_off_the_earlier_version_of_its_nsg():
     for new in (replace(old, rules=old.rules + (fix,)), replace(old, rules=(fix, old.rules[1]))):
         carried = _carried_rules(old, new, "outbound", channel, CATALOG, cache)
         assert carried is not None
-        assert [e[1] for e in carried] == [e[1] for e in _channel_rules(new, "outbound", channel, CATALOG, TermCache())]
+        assert [e[0] for e in carried] == [e[0] for e in _channel_rules(new, "outbound", channel, CATALOG, TermCache())]
     tie = replace(old, rules=old.rules + (_rule("DENY", 4000, "outbound", "allow", "*", protocol="*"),))
     assert _carried_rules(old, tie, "outbound", channel, CATALOG, cache) is None

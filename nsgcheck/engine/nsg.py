@@ -24,6 +24,8 @@ Public API (nsg-semantics.md §3-§5, §9):
 from __future__ import annotations
 
 from bisect import bisect_right
+from itertools import compress
+from operator import attrgetter
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterator, Sequence
 
@@ -109,11 +111,10 @@ class TermCache:
 
     Tables, each a pure function of its key and the run's tag catalog:
     * `_terms`: (NSG, direction, context key, channel) -> the rule list as Terms (`nsg_terms`);
-    * `_kept`: (direction, channel, NSG id) -> per rule (by identity, the rule held) its entry in
-      `_channel_rules`, or None when it cannot meet the channel: the rules an NSG shares with
-      an earlier version of it (fixes add a few) are looked at once; `_protocols`: a rule's
-      protocol text -> the protocols it names;
-    * `_bound`: (rule, direction, NSG id) -> its label and the bound of its remote side;
+    * `_groups`: an NSG (by identity, held) -> its rules' kinds (direction, protocol text,
+      destination port set, problems: `_rule_groups`): a channel is tested per kind, not per rule;
+      `_protocols`: a rule's protocol text -> the protocols it names; `_remote`: a rule's remote
+      tokens (by identity, held, with the catalog) -> their bound (`_tokens_bound`);
     * `_rules`: (NSG, direction, channel) -> the rules that can meet the channel, in evaluation
       order, each with the bound of its remote side (`relevant_terms`); `_near`: the same with
       one remote address set and a context -> the terms of those that can meet it; `_meets`:
@@ -124,7 +125,7 @@ class TermCache:
       `_alike`: (direction, context or None, the rule's content but its name, priority and
       origin) -> a Term of such a rule that gives no reason: rules of equal content (a fix added
       to many NSGs, the same allow written in many) resolve alike (`_resolved`);
-      `_bound`: (rule, direction, NSG id) -> label, bound, whether it reads no context.
+      `_bound`: (rule, direction, NSG id) -> its label, whether it reads no context (`_labelled`).
       Every table that holds a label is keyed by the NSG's id too: one rule object may sit in
       several NSGs (the six made-up defaults of NSGs given none), and a label names its own NSG;
     * `_overlap`: (interval set, interval set) -> whether they meet (by identity, both held);
@@ -139,7 +140,8 @@ class TermCache:
         self._terms: dict[Any, list[Term]] = {}
         self._rules: dict[Any, list[tuple[Any, ...]]] = {}
         self._bound: dict[Any, tuple[Any, Any]] = {}
-        self._kept: dict[Any, dict[int, tuple[SecurityRule, Any]]] = {}
+        self._groups: dict[int, tuple[NetworkSecurityGroup, tuple]] = {}
+        self._remote: dict[int, tuple[Any, Any, Any]] = {}
         self._alike: dict[Any, Term] = {}
         self._protocols: dict[str, frozenset[str]] = {}
         self._near: dict[Any, list[Term]] = {}
@@ -349,7 +351,7 @@ def relevant_terms(nsg: NetworkSecurityGroup, direction: str, ctx: ResolveContex
     meets = bounds[1]
     terms = cache._term
     out = []
-    for ref, rule, bound, fixed, free in rules:
+    for rule, bound, fixed in rules:
         if fixed is not None:
             out.append(fixed)
             continue
@@ -359,6 +361,7 @@ def relevant_terms(nsg: NetworkSecurityGroup, direction: str, ctx: ResolveContex
                 ok = meets[bound] = any(_token_meets(t, remote, ctx.catalog, cache) for t in bound)
             if not ok:
                 continue
+        _, ref, free = _labelled(nsg, rule, direction, cache)
         # a rule whose resolution reads nothing of the context has one term for every context
         tkey = (id(rule), direction, None if free else token, nsg.id)
         hit = terms.get(tkey)
@@ -371,9 +374,10 @@ def relevant_terms(nsg: NetworkSecurityGroup, direction: str, ctx: ResolveContex
 
 def _channel_rules(nsg: NetworkSecurityGroup, direction: str, channel: Channel, catalog: Any,
                    cache: TermCache) -> list[tuple[Any, ...]]:
-    """(label, rule, remote bound or None, fixed term or None, whether its term reads no context)
-    for the rules of `direction` that can meet the channel, in evaluation order (the others are
-    left out before sorting)."""
+    """(rule, remote bound or None, fixed term or None) for the rules of `direction` that can meet
+    the channel, in evaluation order. The channel is tested once per kind of rule of
+    `_rule_groups` (a direction, protocol text and destination port set), not per rule; a later
+    version of an NSG (`TermCache.follows`) reads them off its earlier version's (`_carried_rules`)."""
     prior = cache._prior.get(id(nsg))
     if prior is not None and prior[0] is nsg:
         carried = _carried_rules(prior[1], nsg, direction, channel, catalog, cache)
@@ -383,34 +387,23 @@ def _channel_rules(nsg: NetworkSecurityGroup, direction: str, channel: Channel, 
     if nsg.rules_unknown is not None:
         everything = (Box(PROTOCOLS, AddressSet.everything(), PortSet.everything(),
                           AddressSet.everything(), PortSet.everything()),)
-        out.append((None, None, None, Term((), UNKNOWN, RuleRef(nsg, _unknown_rule(nsg)), everything,
-                                           f"rules of NSG {nsg.name} are not determined: {nsg.rules_unknown.reason}"),
-                    False))
-    full = nsg if nsg.default_rules else _with_defaults(nsg)
-    table = cache._kept.get((direction, channel, nsg.id))
-    if table is None:
-        table = cache._kept[(direction, channel, nsg.id)] = {}
+        out.append((None, None, Term((), UNKNOWN, RuleRef(nsg, _unknown_rule(nsg)), everything,
+                                     f"rules of NSG {nsg.name} are not determined: {nsg.rules_unknown.reason}")))
+    rules, keys, kinds = _rule_groups(nsg, cache)
     missing = cache._missing.get(channel)
     if missing is None:
         missing = cache._missing[channel] = {}
-    get = table.get
-    keep: list[SecurityRule] = []
-    for rule in full.rules + full.default_rules:
-        hit = get(id(rule))
-        if hit is None or hit[0] is not rule:
-            hit = table[id(rule)] = (rule, _channel_look(nsg, rule, direction, channel, catalog, cache, missing))
-        if hit[1] is not None:
-            keep.append(rule)
-    # (`ordered` reads of each rule its direction, priority, name and whether it is a default,
-    # not the list holding it: custom and default rules in one list sort alike)
-    kept = replace(full, rules=tuple(keep), default_rules=()).ordered(direction)
-    out.extend(table[id(rule)][1] for rule in kept)
+    want = {key for key, rule in kinds.items() if _may_meet(rule, direction, channel, cache, missing)}
+    # (`ordered` sorts stably by what it reads of each rule, not the list holding it: the rules
+    # kept, in the order the NSG holds them, sort as they do among all of them)
+    kept = replace(nsg, rules=tuple(compress(rules, map(want.__contains__, keys))), default_rules=())
+    out.extend(_channel_entry(rule, direction, catalog, cache) for rule in kept.ordered(direction))
     return out
 
 
 def _order_key(entry: tuple[Any, ...]) -> tuple[int, int, str]:
     """Where an entry's rule sorts in `NetworkSecurityGroup.ordered` (ties: by list position)."""
-    r = entry[1]
+    r = entry[0]
     return (1 if r.default else 0, r.priority if isinstance(r.priority, int) else -1, r.name.lower())
 
 
@@ -427,27 +420,21 @@ def _carried_rules(old: NetworkSecurityGroup, new: NetworkSecurityGroup, directi
     differ, same_order = cache.changes((Ident(old), Ident(new)))
     if differ is None or not same_order:
         return None
-    table = cache._kept.get((direction, channel, new.id))
-    if table is None:
-        return None
     held = set(map(id, new.rules))
     added = [r for r in differ if id(r) in held]
     out = got[1]
     if len(added) < len(differ):        # (rules `new` dropped: an update replaces one)
         held.update(map(id, new.default_rules or _DEFAULTS))
-        out = [e for e in out if id(e[1]) in held]
+        out = [e for e in out if id(e[0]) in held]
     else:
         out = list(out)
     missing = cache._missing.get(channel)
     if missing is None:
         missing = cache._missing[channel] = {}
     for rule in added:
-        hit = table.get(id(rule))
-        if hit is None or hit[0] is not rule:
-            hit = table[id(rule)] = (rule, _channel_look(new, rule, direction, channel, catalog, cache, missing))
-        entry = hit[1]
-        if entry is None:
+        if not _may_meet(rule, direction, channel, cache, missing):
             continue
+        entry = _channel_entry(rule, direction, catalog, cache)
         k = _order_key(entry)
         at = bisect_right(out, k, key=_order_key)
         if at and _order_key(out[at - 1]) == k:
@@ -456,13 +443,13 @@ def _carried_rules(old: NetworkSecurityGroup, new: NetworkSecurityGroup, directi
     return out
 
 
-def _channel_look(nsg: NetworkSecurityGroup, rule: SecurityRule, direction: str, channel: Channel, catalog: Any,
-                  cache: TermCache, missing: dict[tuple[str, int], tuple[Any, bool]]) -> tuple[Any, ...] | None:
-    """A rule's entry in `_channel_rules`, or None when it cannot meet the channel: a rule of the
-    other direction (`ordered` leaves it out) or one that certainly misses it (`_misses`)."""
+def _may_meet(rule: SecurityRule, direction: str, channel: Channel, cache: TermCache,
+              missing: dict[tuple[str, int], tuple[Any, bool]]) -> bool:
+    """Whether a rule takes part in `_channel_rules`: one of `direction` or of an unknown one (what
+    `ordered` keeps) that does not certainly miss the channel (`_misses`, remembered in `missing`)."""
     way = rule.direction
-    if way != direction and isinstance(way, str):
-        return None
+    if way != direction and not isinstance(way, Unknown):
+        return False
     if not rule.problems and isinstance(rule.protocol, str):
         # what `_misses` reads of a rule without problems: its protocol text and destination
         # ports (by identity, held: loaders share port sets)
@@ -470,20 +457,50 @@ def _channel_look(nsg: NetworkSecurityGroup, rule: SecurityRule, direction: str,
         miss = missing.get((rule.protocol, id(dports)))
         if miss is None or miss[0] is not dports:
             miss = missing[(rule.protocol, id(dports))] = (dports, _misses(rule, channel, cache._protocols))
-        if miss[1]:
-            return None
-    return _channel_entry(nsg, rule, direction, catalog, cache)
+        return not miss[1]
+    return True
 
 
-def _channel_entry(nsg: NetworkSecurityGroup, rule: SecurityRule, direction: str, catalog: Any,
-                   cache: TermCache) -> tuple[Any, ...]:
-    """A rule's entry in `_channel_rules` (one that may meet the channel)."""
+def _channel_entry(rule: SecurityRule, direction: str, catalog: Any, cache: TermCache) -> tuple[Any, ...]:
+    """A rule's entry in `_channel_rules`: (rule, `_remote_bound`, remembered per token tuple by
+    identity with the catalog, held; None)."""
+    outbound = direction == OUTBOUND
+    if rule.destination_asgs if outbound else rule.source_asgs:
+        return (rule, None, None)
+    tokens = rule.destination_addresses if outbound else rule.source_addresses
+    hit = cache._remote.get(id(tokens))
+    if hit is None or hit[0] is not tokens or hit[1] is not catalog:
+        hit = cache._remote[id(tokens)] = (tokens, catalog, _tokens_bound(tokens, catalog))
+    return (rule, hit[2], None)
+
+
+def _rule_groups(nsg: NetworkSecurityGroup, cache: TermCache) -> tuple[tuple[SecurityRule, ...], list[tuple], dict]:
+    """(the NSG's rules then its default rules, or the six made-up ones; per rule its kind: its
+    direction, protocol text, destination port set by identity and problems, what decides
+    whether it can meet a channel of a direction; per kind one rule of it), made once per NSG (by
+    identity, held) in a pass that calls no Python code per rule."""
+    hit = cache._groups.get(id(nsg))
+    if hit is not None and hit[0] is nsg:
+        return hit[1]
+    rules = nsg.rules + (nsg.default_rules or _DEFAULTS)
+    keys = list(zip(map(_WAY, rules), map(_PROTOCOL, rules), map(id, map(_DPORTS, rules)), map(_PROBLEMS, rules)))
+    made = (rules, keys, dict(zip(keys, rules)))
+    cache._groups[id(nsg)] = (nsg, made)
+    return made
+
+
+_WAY, _PROTOCOL = attrgetter("direction"), attrgetter("protocol")
+_DPORTS, _PROBLEMS = attrgetter("destination_ports"), attrgetter("problems")
+
+
+def _labelled(nsg: NetworkSecurityGroup, rule: SecurityRule, direction: str, cache: TermCache) -> tuple[Any, ...]:
+    """(rule, its label in `nsg`, whether its term reads no context), remembered per rule,
+    direction and NSG id (the rules an NSG shares with an earlier version of it)."""
     bkey = (id(rule), direction, nsg.id)
-    bound = cache._bound.get(bkey)
-    if bound is None or bound[0] is not rule:
-        bound = cache._bound[bkey] = (rule, RuleRef(nsg, rule), _remote_bound(rule, direction, catalog),
-                                      reads_no_context(rule))
-    return (bound[1], rule, bound[2], None, bound[3])
+    got = cache._bound.get(bkey)
+    if got is None or got[0] is not rule:
+        got = cache._bound[bkey] = (rule, RuleRef(nsg, rule), reads_no_context(rule))
+    return got
 
 
 def _resolved(rule: SecurityRule, direction: str, ctx: ResolveContext, ref: RuleRef, token: int | None,
@@ -515,9 +532,14 @@ def _remote_bound(rule: SecurityRule, direction: str, catalog: Any) -> tuple[tup
     """The tokens of the rule's remote side when they are only CIDRs and tags of the tag file
     (else None: nothing bounds what it can match). Unparsable values give no bound."""
     outbound = direction == OUTBOUND
-    tokens = rule.destination_addresses if outbound else rule.source_addresses
-    asgs = rule.destination_asgs if outbound else rule.source_asgs
-    if asgs or isinstance(tokens, Unknown) or not tokens:
+    if rule.destination_asgs if outbound else rule.source_asgs:
+        return None
+    return _tokens_bound(rule.destination_addresses if outbound else rule.source_addresses, catalog)
+
+
+def _tokens_bound(tokens: Any, catalog: Any) -> tuple[tuple[str, str], ...] | None:
+    """`_remote_bound` of a remote side without ASGs: what it reads of the rule is these tokens."""
+    if isinstance(tokens, Unknown) or not tokens:
         return None
     out: list[tuple[str, str]] = []
     for tok in tokens:
