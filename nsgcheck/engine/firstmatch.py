@@ -138,29 +138,31 @@ class Partition:
         return [b for p in self.pieces if p.term is None and p.pending for b in p.boxes]
 
 
-def first_match(space: Sequence[Box], terms: Iterable[Term], unmatched: str | None = DENY) -> Partition:
+def first_match(space: Sequence[Box], terms: Iterable[Term], unmatched: str | None = DENY,
+                memo: dict | None = None) -> Partition:
     """Partition `space` by outcome sets under first match (see the module docstring).
 
     Terms must already be sorted in evaluation order. With `unmatched` None, packets no term
     certainly matches come back as pending pieces carrying the outcomes possible so far.
+    `memo`: intersections of long address sets, remembered (`space.split_all`).
     """
     live = [b for b in space if not b.is_empty()]
     result = Partition(space=live)
-    _walk_terms([live], terms, unmatched, [result.pieces])
+    _walk_terms([live], terms, unmatched, [result.pieces], memo)
     return result
 
 
 def first_match_each(spaces: Sequence[Sequence[Box]], terms: Iterable[Term],
-                     unmatched: str | None = DENY) -> list[list[Piece]]:
+                     unmatched: str | None = DENY, memo: dict | None = None) -> list[list[Piece]]:
     """`first_match(space, terms, unmatched).pieces` of each space, in one walk of the terms (the
     spaces' regions walk them side by side: a term is taken up once for all of them)."""
     out: list[list[Piece]] = [[] for _ in spaces]
-    _walk_terms([[b for b in space if not b.is_empty()] for space in spaces], terms, unmatched, out)
+    _walk_terms([[b for b in space if not b.is_empty()] for space in spaces], terms, unmatched, out, memo)
     return out
 
 
 def _walk_terms(spaces: list[list[Box]], terms: Iterable[Term], unmatched: str | None,
-                out: list[list[Piece]]) -> None:
+                out: list[list[Piece]], memo: dict | None = None) -> None:
     """First match of each space (non-empty boxes) over the terms: its pieces to `out` at its index,
     in the order `first_match` makes them (by term, then by region; the regions of one space keep
     their order, and those of different spaces never mix)."""
@@ -174,7 +176,7 @@ def _walk_terms(spaces: list[list[Box]], terms: Iterable[Term], unmatched: str |
         for n, possible, doubts, boxes in regions:
             hit: list[Box] = []
             for tb in term.boxes:
-                part, boxes = split_all(boxes, tb)
+                part, boxes = split_all(boxes, tb, memo)
                 if part:
                     hit.extend(part)
             if hit:
@@ -182,7 +184,7 @@ def _walk_terms(spaces: list[list[Box]], terms: Iterable[Term], unmatched: str |
             if term.maybe and boxes:
                 doubt: list[Box] = []
                 for mb in term.maybe:
-                    part, boxes = split_all(boxes, mb)
+                    part, boxes = split_all(boxes, mb, memo)
                     if part:
                         doubt.extend(part)
                 if doubt:

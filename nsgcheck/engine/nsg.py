@@ -129,6 +129,7 @@ class TermCache:
       Every table that holds a label is keyed by the NSG's id too: one rule object may sit in
       several NSGs (the six made-up defaults of NSGs given none), and a label names its own NSG;
     * `_overlap`: (interval set, interval set) -> whether they meet (by identity, both held);
+      `_meet`: the same -> their intersection, for long sets (`space._meet_iv`);
     * `_changes`: (NSG, a later version of it) -> the rules only one holds, and whether the
       rules both hold keep their order; `_alike_nsgs`: the same pair, a direction, channel,
       remote address set and catalog (both by identity, held in the key) -> `decides_alike`;
@@ -142,6 +143,7 @@ class TermCache:
         self._bound: dict[Any, tuple[Any, Any]] = {}
         self._groups: dict[int, tuple[NetworkSecurityGroup, tuple]] = {}
         self._remote: dict[int, tuple[Any, Any, Any]] = {}
+        self._meet: dict[tuple[int, int], tuple] = {}        # `space._meet_iv`'s intersections (by identity)
         self._alike: dict[Any, Term] = {}
         self._protocols: dict[str, frozenset[str]] = {}
         self._near: dict[Any, list[Term]] = {}
@@ -735,7 +737,7 @@ def nsg_steps(boxes: Sequence[Box], device: Device, nsg: NetworkSecurityGroup | 
         return [(tuple(boxes), Step(device, ALLOWED, state=StepState.ABSENT))]
     cache = cache if cache is not None else TermCache()
     terms = relevant_terms(nsg, direction, ctx, boxes, cache, remote, channel)
-    part = first_match(boxes, prefiltered(terms, boxes, cache._overlap), unmatched=DENY)
+    part = first_match(boxes, prefiltered(terms, boxes, cache._overlap), unmatched=DENY, memo=cache._meet)
     return [_step(device, piece) for piece in part.pieces]
 
 
@@ -759,12 +761,14 @@ def _layer_steps(spaces: list[tuple[Box, ...]], device: Device, nsg: NetworkSecu
     out: list[Any] = [None] * len(spaces)
     single = [k for k, boxes in enumerate(spaces) if len(boxes) == 1]
     if len(single) > 1:
-        each = first_match_each([spaces[k] for k in single], prefiltered(terms, within, cache._overlap))
+        each = first_match_each([spaces[k] for k in single], prefiltered(terms, within, cache._overlap),
+                                memo=cache._meet)
         for k, pieces in zip(single, each):
             out[k] = [_step(device, piece) for piece in pieces]
     for k, boxes in enumerate(spaces):
         if out[k] is None:
-            part = first_match(boxes, prefiltered(terms, boxes, cache._overlap), unmatched=DENY)
+            part = first_match(boxes, prefiltered(terms, boxes, cache._overlap), unmatched=DENY,
+                               memo=cache._meet)
             out[k] = [_step(device, piece) for piece in part.pieces]
     return out
 

@@ -36,8 +36,8 @@ class Box:
         return not (self.protocols and (src.v4 or src.v6) and self.sport.ranges and (dst.v4 or dst.v6)
                     and self.dport.ranges)
 
-    def intersect(self, other: "Box") -> "Box | None":
-        """The common part, or None when empty."""
+    def intersect(self, other: "Box", memo: dict | None = None) -> "Box | None":
+        """The common part, or None when empty. `memo`: see `_meet_iv`."""
         p = self.protocols
         if not p <= other.protocols:        # (most terms name `*` or the flow's protocol)
             p = p & other.protocols
@@ -48,10 +48,10 @@ class Box:
             return None
         if _apart(self.dst, other.dst) or _apart(self.src, other.src):
             return None
-        s = _meet(self.src, other.src)
+        s = _meet(self.src, other.src, memo)
         if not (s.v4 or s.v6):
             return None
-        d = _meet(self.dst, other.dst)
+        d = _meet(self.dst, other.dst, memo)
         if not (d.v4 or d.v6):
             return None
         sp = _meet_ports(self.sport, other.sport)
@@ -126,7 +126,10 @@ def _covers(big: Intervals, small: Intervals) -> bool:
     return len(big) == 1 and big[0][0] <= small[0][0] and small[-1][1] <= big[0][1]
 
 
-def _meet_iv(a: Intervals, b: Intervals) -> Intervals:
+def _meet_iv(a: Intervals, b: Intervals, memo: dict | None = None) -> Intervals:
+    """`a & b` of two canonical interval sets. `memo` remembers the intersections of long sets by
+    the identity of both (held in the entry): the same flow destination meets the same tag's
+    addresses in the rules of many NSGs."""
     if a is b:
         return a
     if not a or not b:
@@ -135,17 +138,26 @@ def _meet_iv(a: Intervals, b: Intervals) -> Intervals:
         return a
     if _covers(a, b):
         return b
+    if memo is not None and len(a) + len(b) > _LONG:
+        hit = memo.get((id(a), id(b)))
+        if hit is None or hit[0] is not a or hit[1] is not b:
+            hit = memo[(id(a), id(b))] = (a, b, a if a == b else iv.intersection(a, b))
+        return hit[2]
     if a == b:
         return a
     return iv.intersection(a, b)
 
 
-def _meet(a: AddressSet, b: AddressSet) -> AddressSet:
+#: intersections of sets with more intervals than this together are remembered (`_meet_iv`)
+_LONG = 16
+
+
+def _meet(a: AddressSet, b: AddressSet, memo: dict | None = None) -> AddressSet:
     """`a & b`, without interval arithmetic when one side holds the other (e.g. `*` rules)."""
     if a is b:
         return a
-    v4 = _meet_iv(a.v4, b.v4)
-    v6 = _meet_iv(a.v6, b.v6)
+    v4 = _meet_iv(a.v4, b.v4, memo)
+    v6 = _meet_iv(a.v6, b.v6, memo)
     if v4 is a.v4 and v6 is a.v6:
         return a
     if v4 is b.v4 and v6 is b.v6:
@@ -193,9 +205,9 @@ def subtract_all(boxes: list[Box], cut: Box) -> list[Box]:
     return out
 
 
-def split_all(boxes: list[Box], cut: Box) -> tuple[list[Box], list[Box]]:
+def split_all(boxes: list[Box], cut: Box, memo: dict | None = None) -> tuple[list[Box], list[Box]]:
     """(`intersect_all(boxes, cut)`, `subtract_all(boxes, cut)`), each box met with `cut` once.
-    When nothing meets `cut`, the second is `boxes` itself."""
+    When nothing meets `cut`, the second is `boxes` itself. `memo`: see `_meet_iv`."""
     hit: list[Box] = []
     rest: list[Box] = []
     # a box whose destination (or source) has no IPv4 address within the bounds of the cut's, when
@@ -216,7 +228,7 @@ def split_all(boxes: list[Box], cut: Box) -> tuple[list[Box], list[Box]]:
         if s_lo <= s_hi and (not x or x[-1][1] < s_lo or s_hi < x[0][0]):
             rest.append(b)
             continue
-        c = b.intersect(cut)
+        c = b.intersect(cut, memo)
         if c is None:
             rest.append(b)
         else:
