@@ -274,6 +274,12 @@ def new_security_rule(name: str, priority: int | Unknown, direction: Direction |
     return rule
 
 
+def evaluation_order(r: SecurityRule) -> tuple[int, int, str]:
+    """Where a rule sorts in `NetworkSecurityGroup.ordered` (a stable sort: ties keep list order):
+    custom rules by priority (an unknown one first), then defaults, names apart by case-folded name."""
+    return (1 if r.default else 0, r.priority if isinstance(r.priority, int) else -1, r.name.lower())
+
+
 @dataclass(frozen=True)
 class NetworkSecurityGroup:
     id: str
@@ -293,13 +299,9 @@ class NetworkSecurityGroup:
         Rules whose direction or priority is unknown are kept (at the position their known
         priority gives, or first when unknown) so the engine can mark what they might decide.
         """
-        def key(r: SecurityRule) -> tuple[int, int, str]:
-            pri = r.priority if isinstance(r.priority, int) else -1
-            return (1 if r.default else 0, pri, r.name.lower())
-
         chosen = [r for r in self.rules + self.default_rules
                   if isinstance(r.direction, Unknown) or r.direction == direction]
-        return sorted(chosen, key=key)
+        return sorted(chosen, key=evaluation_order)
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from typing import Any, Callable, Iterator, Sequence
 from servicetags import intervals as iv
 from servicetags.catalog import parse_prefix
 
-from nsgcheck.model import AddressKind, AddressToken, NetworkSecurityGroup, SecurityRule, Unknown
+from nsgcheck.model import AddressKind, AddressToken, NetworkSecurityGroup, SecurityRule, Unknown, evaluation_order
 
 from nsgcheck.values.addresses import AddressSet
 from nsgcheck.values.ports import PortSet
@@ -405,8 +405,7 @@ def _channel_rules(nsg: NetworkSecurityGroup, direction: str, channel: Channel, 
 
 def _order_key(entry: tuple[Any, ...]) -> tuple[int, int, str]:
     """Where an entry's rule sorts in `NetworkSecurityGroup.ordered` (ties: by list position)."""
-    r = entry[0]
-    return (1 if r.default else 0, r.priority if isinstance(r.priority, int) else -1, r.name.lower())
+    return evaluation_order(entry[0])
 
 
 def _carried_rules(old: NetworkSecurityGroup, new: NetworkSecurityGroup, direction: str, channel: Channel,
