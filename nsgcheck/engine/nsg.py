@@ -465,10 +465,9 @@ def _may_meet(rule: SecurityRule, direction: str, channel: Channel, cache: TermC
 def _channel_entry(rule: SecurityRule, direction: str, catalog: Any, cache: TermCache) -> tuple[Any, ...]:
     """A rule's entry in `_channel_rules`: (rule, `_remote_bound`, remembered per token tuple by
     identity with the catalog, held; None)."""
-    outbound = direction == OUTBOUND
-    if rule.destination_asgs if outbound else rule.source_asgs:
+    tokens = _remote_tokens(rule, direction)
+    if tokens is None:
         return (rule, None, None)
-    tokens = rule.destination_addresses if outbound else rule.source_addresses
     hit = cache._remote.get(id(tokens))
     if hit is None or hit[0] is not tokens or hit[1] is not catalog:
         hit = cache._remote[id(tokens)] = (tokens, catalog, _tokens_bound(tokens, catalog))
@@ -532,10 +531,17 @@ def _content(rule: SecurityRule) -> tuple[Any, ...]:
 def _remote_bound(rule: SecurityRule, direction: str, catalog: Any) -> tuple[tuple[str, str], ...] | None:
     """The tokens of the rule's remote side when they are only CIDRs and tags of the tag file
     (else None: nothing bounds what it can match). Unparsable values give no bound."""
+    tokens = _remote_tokens(rule, direction)
+    return None if tokens is None else _tokens_bound(tokens, catalog)
+
+
+def _remote_tokens(rule: SecurityRule, direction: str) -> Any:
+    """The address tokens of the rule's remote side (destinations outbound, sources inbound), or
+    None when that side names ASGs (their members are not bounded by the tag file)."""
     outbound = direction == OUTBOUND
     if rule.destination_asgs if outbound else rule.source_asgs:
         return None
-    return _tokens_bound(rule.destination_addresses if outbound else rule.source_addresses, catalog)
+    return rule.destination_addresses if outbound else rule.source_addresses
 
 
 def _tokens_bound(tokens: Any, catalog: Any) -> tuple[tuple[str, str], ...] | None:
