@@ -192,6 +192,28 @@ def test_parse_cidr_shortcut_agrees_with_the_general_path(text, strict):
     assert outcome(parse_cidr) == outcome(_parse_cidr), text
 
 
+def test_addresses_without_a_prefix_read_by_inet_pton_are_what_the_general_path_reads():
+    """Every octet value and odd spelling (leading zeros, 256, spaces, signs, other digits) in each
+    of the four places of an address without a prefix: `parse_cidr`'s `inet_pton` shortcut gives
+    exactly what the general path gives, the same value or the same error, strict or not."""
+    from nsgcheck.values.addresses import _parse_cidr
+
+    def outcome(parse, text, strict):
+        try:
+            return parse(text, strict)
+        except AddressError as exc:
+            return f"error: {exc}"
+    spellings = [str(v) for v in range(300)] + ["00", "01", "010", "0255", "000", " 1", "1 ", "+1", "-1", "",
+                                                "\u0661", "1\u0661", "0x1", "1e1", "1.0", "ff", "\x00"]
+    base = ["10", "1", "200", "0"]
+    for place in range(4):
+        for octet in spellings:
+            parts = base[:place] + [octet] + base[place + 1:]
+            for text in (".".join(parts), ".".join(parts[:3]), ".".join(parts + ["1"]), " " + ".".join(parts)):
+                for strict in (True, False):
+                    assert outcome(parse_cidr, text, strict) == outcome(_parse_cidr, text, strict), text
+
+
 def test_parse_cidr_shortcut_edges():
     """Canonical networks read by the shortcut; leading zeros, host bits and long prefixes refused."""
     assert parse_cidr("255.255.255.255/32") == (4, 2 ** 32 - 1, 2 ** 32 - 1)

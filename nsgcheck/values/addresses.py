@@ -196,6 +196,9 @@ def format_ip(value: int, family: int) -> str:
 _OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 #: an IPv4 address or CIDR in canonical spelling (no leading zeros, no spaces, prefix 0-32)
 _CANONICAL_V4 = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}(?:/(3[0-2]|[12]?[0-9]))?")
+#: a canonical IPv4 address without a prefix length: `_CANONICAL_V4`'s language without one, in
+#: non-capturing groups (a VM's private IP is read without making a string per octet)
+_CANONICAL_V4_ADDRESS = re.compile(r"\.".join(["(?:" + _OCTET[1:]] * 4))
 
 
 #: a canonical IPv4 address (or /32), or a /24, /16 or /8 whose host octets are spelled 0: a valid
@@ -215,7 +218,14 @@ def parse_cidr(text: str, strict: bool = True) -> tuple[int, int, int]:
     """Parse `text` as an IP or CIDR into (family, first, last). Raises AddressError.
 
     A canonical IPv4 network (most of a large estate's rules) is read by one regular expression;
-    anything else, and any error, takes the general path (`_parse_cidr`), which gives the same answer."""
+    anything else, and any error, takes the general path (`_parse_cidr`), which gives the same answer.
+    A canonical address without a prefix (a VM's private IP, read once or twice per VM) is converted
+    by `inet_pton`, as every C library converts a canonical dotted quad: no group strings made."""
+    if text.__class__ is str and "/" not in text:
+        if _CANONICAL_V4_ADDRESS.fullmatch(text) is None:
+            return _parse_cidr(text, strict)   # (what `_CANONICAL_V4` leaves to it)
+        value = int.from_bytes(inet_pton(AF_INET, text), "big")
+        return 4, value, value
     m = _CANONICAL_V4.fullmatch(text)
     if m is not None:
         a, b, c, d, plen = m.groups()
