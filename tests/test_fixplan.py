@@ -440,8 +440,8 @@ def _planned_one_by_one(results, e):
     return out
 
 
-def _scoped(name, priority, source, access="deny", dest="*", ports="*"):
-    return replace(rule(name, priority, access=access, dest=dest), source_addresses=(AddressToken("cidr", source),),
+def _scoped(name, priority, source, access="deny", dest="*", ports="*", kind="cidr"):
+    return replace(rule(name, priority, access=access, dest=dest), source_addresses=(AddressToken(kind, source),),
                    destination_addresses=(AddressToken("tag" if dest != "*" else "any", dest),),
                    destination_ports=PortSet.parse(ports) if ports != "*" else PortSet.everything(),
                    protocol="tcp" if access == "allow" else "*")
@@ -452,13 +452,33 @@ def test_results_of_one_kind_take_the_fixes_planned_for_the_first_as_planning_ea
     wrong region (corrections whose choice depends on the subject's address): the fixes of
     `plan_report_fixes`, which plans one result of each kind, equal those of planning every
     result on its own."""
+    _check_kinds_planned_as_one_by_one(estate(nsg(
+        "nsg-a",
+        _scoped("eh-west-a", 110, "10.0.0.0/25", access="allow", dest="EventHub.WestUS", ports="443"),
+        _scoped("eh-west-b", 115, "10.0.0.0/24", access="allow", dest="EventHub.WestUS", ports="443"),
+        _scoped("st-west", 120, "10.0.1.0/24", access="allow", dest="Storage.WestUS", ports="443"),
+        _scoped("r37", 250, "10.0.1.0/24"), rule("deny-internet-out", 4000))))
+
+
+def test_kinds_whose_corrections_cover_every_subject_are_planned_as_one_by_one():
+    """Hypothesis, as above, with allows whose source covers every subject (any address,
+    VirtualNetwork: `plan_fix_groups` then skips the later results of their kind while no rule
+    planned for that traffic sits above their deny), below the scoped deny r37: a result denied
+    by r37 plans a new rule above it, for the traffic a correction under the lowest deny served,
+    and the later results of that correction's kind must take the new rule instead."""
+    _check_kinds_planned_as_one_by_one(estate(nsg(
+        "nsg-a",
+        _scoped("eh-west-a", 300, "*", access="allow", dest="EventHub.WestUS", ports="443", kind="any"),
+        _scoped("st-west", 310, "VirtualNetwork", access="allow", dest="Storage.WestUS", ports="443", kind="tag"),
+        _scoped("r37", 250, "10.0.1.0/24"), rule("deny-internet-out", 4000))))
+
+
+def _check_kinds_planned_as_one_by_one(e):
     from hypothesis import example, given, settings, strategies as st
 
-    e = estate(nsg("nsg-a",
-                   _scoped("eh-west-a", 110, "10.0.0.0/25", access="allow", dest="EventHub.WestUS", ports="443"),
-                   _scoped("eh-west-b", 115, "10.0.0.0/24", access="allow", dest="EventHub.WestUS", ports="443"),
-                   _scoped("st-west", 120, "10.0.1.0/24", access="allow", dest="Storage.WestUS", ports="443"),
-                   _scoped("r37", 250, "10.0.1.0/24"), rule("deny-internet-out", 4000)))
+    from nsgcheck.audit.fixplan import plan_fix_groups
+    from nsgcheck.audit.results import report_order
+
     subjects = [Subject("vm", f"vm{i}", VM.id.replace("vm1", f"vm{i}"), address, "eastus")
                 for i, address in enumerate(["10.0.0.4", "10.0.0.200", "10.0.1.4", "10.0.1.5", "10.0.2.4", "10.0.0.5"])]
     low, high = deny("nsg-a", "deny-internet-out", 4000), deny("nsg-a", "r37", 250)
@@ -475,6 +495,10 @@ def test_results_of_one_kind_take_the_fixes_planned_for_the_first_as_planning_ea
     # vm1, of vm0's kind, is covered by eh-west-b only: the correction chosen for vm0 is not its own
     @example([(0, 0, 0, "fail", False), (1, 0, 0, "fail", False)])
     @example([(0, 0, 0, "fail", True), (1, 0, 0, "fail", True)])
+    # vm0 and vm5, of one kind, denied low only (a correction, when an allow is above that deny);
+    # vm2, between them in report order, denied by r37 above the allow: a new rule above r37 for
+    # the same traffic, which vm5 must take
+    @example([(0, 0, 0, "fail", True), (2, 0, 2, "fail", True), (5, 0, 0, "fail", True)])
     # results made one from another (`Result.replaced`, one kind: planning reads a kind once)
     # or each on its own
     @given(st.lists(st.tuples(st.integers(0, len(subjects) - 1), st.integers(0, len(wants) - 1),
@@ -498,6 +522,9 @@ def test_results_of_one_kind_take_the_fixes_planned_for_the_first_as_planning_ea
         assert [r.fixes for r in got] == [r.fixes for r in want]
         assert all(a is r for a, r in zip(got, results) if not a.fixes)        # results without fixes kept
         assert [a.subject for a in got] == [r.subject for r in results]
+        # each group's positions in report order (ties as the list gives them), as planning read them
+        for _, positions in plan_fix_groups(results, e)[1]:
+            assert positions == sorted(sorted(positions), key=lambda i: report_order(results[i]))
 
     check()
 

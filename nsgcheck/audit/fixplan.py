@@ -432,10 +432,7 @@ def _covers_cached(tokens: Any, address: str, allocation: Allocation) -> bool:
     """`_covers`, once per rule source and address (keyed by the source's id: hashing its
     tokens cost more than the test; the tokens are held beside the answer, so the id stays theirs).
     A source that names any address or VirtualNetwork covers every subject: known once per source."""
-    everyone = allocation.universal.get(id(tokens))
-    if everyone is None or everyone[0] is not tokens:
-        everyone = allocation.universal[id(tokens)] = (tokens, any(map(_universal, tokens)))
-    if everyone[1]:
+    if _everyone(tokens, allocation):
         return True
     key = (id(tokens), address)
     hit = allocation.covers.get(key)
@@ -540,8 +537,12 @@ def plan_fix_groups(results: Iterable[Result], estate: Estate) -> tuple[Results,
     for f in firsts:
         keys.append((id(f.decided_by), id(f.path), f.requirement, f.side, f.destination, f.destination_prefixes,
                      f.protocol, f.port) if f.peer is None else None)
-    same_as: dict[tuple, tuple[tuple[Fix, ...], tuple]] = {}
-    hits: list[tuple[tuple[Fix, ...], tuple] | None] = [None] * len(firsts)     # each kind's entry of `same_as`
+    # (an entry's third part: the traffic of its one correction when the rule it chose covers every
+    # subject, else None: `_still_chosen` for any address then asks only whether a rule is planned
+    # for that traffic, and when none is, it is answered so without a call)
+    same_as: dict[tuple, tuple[tuple[Fix, ...], tuple, Any]] = {}
+    hits: list[tuple[tuple[Fix, ...], tuple, Any] | None] = [None] * len(firsts)     # each kind's entry of `same_as`
+    planned = allocation.planned
     # (id of fixes, kind) -> (the fixes, positions): one kind per group, as `FixGroups` are
     given: dict[tuple[int, int], tuple[tuple[Fix, ...], list[int]]] = {}
     for i in order:
@@ -556,7 +557,8 @@ def plan_fix_groups(results: Iterable[Result], estate: Estate) -> tuple[Results,
             hit = same_as.get(key)
             if keys[k] is not None:
                 hits[k] = hit
-        if hit is not None and (not hit[1] or _still_chosen(hit[1], subjects[i].address, allocation)):
+        if hit is not None and (not hit[1] or (hit[2] is not None and not planned.get(hit[2]))
+                                or _still_chosen(hit[1], subjects[i].address, allocation)):
             fixes = hit[0]
         else:
             r = results[i]
@@ -571,7 +573,7 @@ def plan_fix_groups(results: Iterable[Result], estate: Estate) -> tuple[Results,
             allocation.trace = []
             fixes = tuple(plan_fixes(r, estate, allocation, members))
             if hit is None:
-                same_as[key] = (fixes, tuple(allocation.trace))
+                same_as[key] = (fixes, tuple(allocation.trace), _one_traffic(allocation.trace, allocation))
             allocation.trace = None
         if fixes:
             at = given.get((id(fixes), k))
@@ -579,6 +581,26 @@ def plan_fix_groups(results: Iterable[Result], estate: Estate) -> tuple[Results,
                 at = given[(id(fixes), k)] = (fixes, [])
             at[1].append(i)
     return results, list(given.values())
+
+
+def _one_traffic(trace: list, allocation: Allocation) -> Any:
+    """The traffic (as in `allocation.planned`) of a trace's one correction when the rule it chose
+    is the first it could rewrite and its source covers every subject (`_still_chosen` is then
+    true for any address while no rule is planned for that traffic), else None."""
+    if len(trace) != 1:
+        return None
+    same, _, candidates, rule = trace[0]
+    if candidates[0] is not rule or not _everyone(rule.source_addresses, allocation):
+        return None
+    return same
+
+
+def _everyone(tokens: Any, allocation: Allocation) -> bool:
+    """Whether a rule's source covers every subject (`_covers_cached`, whatever the address)."""
+    everyone = allocation.universal.get(id(tokens))
+    if everyone is None or everyone[0] is not tokens:
+        everyone = allocation.universal[id(tokens)] = (tokens, any(map(_universal, tokens)))
+    return everyone[1]
 
 
 def _still_chosen(trace: tuple, address: str, allocation: Allocation) -> bool:
