@@ -1075,10 +1075,12 @@ def test_keywords_found_by_resources_with_the_same_keys_are_those_key_finds():
         maps: dict = {}
         for i, ks in enumerate(key_lists + [ks[::-1] for ks in key_lists] + key_lists):   # same keys, other orders
             node = {k: j + i for j, k in enumerate(ks)}
-            found, extras = _keywords(node, maps)
+            found, extras, plain = _keywords(node, maps)
             for word in _RESOURCE_KEYWORDS + _EXTRA_KEYWORDS:
                 assert found[word] == _key(node, word), (node, word)
             assert extras == tuple((k, _key(node, k)) for k in _EXTRA_KEYWORDS if _key(node, k) is not None)
+            assert plain == (all(_key(node, w) is None for w in ("existing", "copy", "condition", "resources"))
+                             and all(_key(node, w) is not None for w in ("type", "name", "properties")))
 
     check()
 

@@ -5,6 +5,7 @@ parts shared with the parsed template, whatever mix of shapes repeats."""
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from typing import Any
 from unittest import mock
 
@@ -169,3 +170,114 @@ def test_a_plan_meets_nodes_of_other_shapes_under_the_same_keys():
         plain, _ = _outcome(doc)
     assert made >= 1
     assert planned == plain
+
+
+_NIC_PROPERTIES = {"ipConfigurations": [{"name": "c", "properties": {
+    "privateIPAddress": "10.0.0.4", "subnet": {"id": _LEAVES[5]}, "x": _LEAVES[3]}}]}
+#: resource keywords in other forms than a generated estate's literal strings: what the plain-shape
+#: path leaves to `one` (expressions, unknowns, other types, other keywords) or makes itself
+_RESOURCE_VARIANTS = {
+    "type": ["Microsoft.Network/networkInterfaces", "[concat('Microsoft.Network/', 'networkInterfaces')]",
+             "Microsoft.Resources/deployments", "", 5, "[parameters('missing')]"],
+    "name": ["nic", "[concat('n', 'ic')]", "[parameters('missing')]", "", "a/b", 7],
+    "location": ["eastus", "[parameters('p')]", "[parameters('missing')]", 3, None, ["x"]],
+    "apiVersion": ["2023-04-01", "[parameters('p')]", 1],
+    "tags": [{"a": "b"}, "t", "[parameters('p')]"],
+    "zones": [["1"], "z"],
+    "condition": [True, False, "[equals(parameters('p'), 'v')]", "[parameters('missing')]"],
+    "existing": [True, False],
+    "copy": [{"name": "l", "count": 2}, "x"],
+    "resources": [[], [{"type": "subnets", "name": "s", "properties": {}}]],
+    "Location": ["westus"],
+    "properties": [_NIC_PROPERTIES, {"ipConfigurations": []}, "[parameters('p')]", None],
+}
+
+
+def _resource_outcome(doc: dict, fast: bool) -> Any:
+    """Everything a resource is made of (the properties with what they share with the template,
+    the origin, the extra keywords in order, where its paths are written), the findings, or the
+    error; plans are made after two resources of a shape, the plain-shape path on or off."""
+    parsed = json.loads(json.dumps(doc))
+    off = nullcontext() if fast else mock.patch.object(arm._Expander, "planned", lambda *a: False)
+    try:
+        with mock.patch.object(arm_plans, "AFTER", 2), off:
+            exp = expand_template(parsed, "t.json", None)
+    except NsgcheckError as e:
+        return ("error", str(e), e.pointer)
+    paths = [(), ("properties",), ("properties", "ipConfigurations", 0), ("properties", "ipConfigurations", 0,
+                                                                          "properties", "subnet"), ("location",)]
+    return ([(r.type, r.name, r.id, r.properties, _shared(r.properties, None), r.origin, r.location,
+              repr(r.extra), [r.origin_for(*p) for p in paths]) for r in exp.resources],
+            [(f.level, f.message, f.origin) for f in exp.findings])
+
+
+def _plain_doc(changes: list[dict], rg: str | None, languages2: bool, props: dict = _NIC_PROPERTIES) -> dict:
+    """Three resources of a generated estate's shape (a plan is made after two) with properties
+    `props`, then one for each of `changes` (keyword -> value), then one more; the last ones in a
+    deployment to another resource group (`rg`: named, or a parameter without a value: not known)
+    and by symbolic name if asked."""
+    plain = {"type": "Microsoft.Network/networkInterfaces", "apiVersion": "2023-04-01", "name": "nic",
+             "location": "eastus", "properties": props}
+    resources = []
+    for i, change in enumerate([{}, {}, {}] + changes + [{}]):
+        res = {**plain, **change}
+        if isinstance(res.get("name"), str) and "[" not in res["name"]:
+            res["name"] += str(i)   # (resources named apart)
+        resources.append(res)
+    if rg:
+        resources = resources[:3] + [inner_deployment("inner", template(resources[3:], parameters={
+            "p": {"type": "string", "defaultValue": "v"}}), resourceGroup=rg)]
+    if languages2:
+        resources = {f"r{i}": r for i, r in enumerate(resources)}
+    doc = template(resources, parameters={"p": {"type": "string", "defaultValue": "v"}, "q": {"type": "string"}})
+    if languages2:
+        doc["languageVersion"] = "2.0"
+    return doc
+
+
+_SCOPES = [None, "rg-1", "[parameters('q')]"]
+#: properties without references (a plan for them needs no scope: made in an unknown one too)
+_LITERAL_PROPERTIES = {"ipConfigurations": [{"name": "c", "properties": {"privateIPAddress": "10.0.0.4"}}]}
+
+
+def test_plain_resources_are_made_as_one_makes_them():
+    """Top-level resources made by the plain-shape path (`_Expander.planned`: literal type, name,
+    location and extra keywords, in a known scope, properties by a plan already made) are exactly
+    those `one` makes, and every other form of each keyword (expressions, unknowns, non-strings, a
+    deployment, conditions, copy loops, `existing`, child resources, a keyword in another case) is
+    left to it: the same resources, origins, extra keywords in order, findings or error, with the path
+    on or off, in a known and an unknown resource group, by index and by symbolic name, with
+    properties with and without references (each form of each keyword in turn)."""
+    for key, options in _RESOURCE_VARIANTS.items():
+        for value in options:
+            for rg in _SCOPES:
+                for languages2 in (False, True):
+                    for props in (_NIC_PROPERTIES, _LITERAL_PROPERTIES):
+                        doc = _plain_doc([{key: value}], rg, languages2, props)
+                        assert _resource_outcome(doc, True) == _resource_outcome(doc, False), (key, value, rg)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.dictionaries(st.sampled_from(sorted(_RESOURCE_VARIANTS)), st.integers(0, 5), max_size=3),
+                min_size=1, max_size=3), st.sampled_from(_SCOPES), st.booleans())
+def test_plain_resources_among_others_are_made_as_one_makes_them(changes, rg, languages2):
+    """As above, for resources changing several keywords at once among others (drawn at random)."""
+    picked = [{k: _RESOURCE_VARIANTS[k][i % len(_RESOURCE_VARIANTS[k])] for k, i in c.items()} for c in changes]
+    doc = _plain_doc(picked, rg, languages2)
+    assert _resource_outcome(doc, True) == _resource_outcome(doc, False)
+
+
+def test_a_generated_estate_is_made_by_the_plain_resource_path():
+    """The NICs of one shape after the first few (plans made after two) are made by the plain path."""
+    nics = [{"type": "Microsoft.Network/networkInterfaces", "apiVersion": "2023-04-01", "name": f"nic-{i}",
+             "location": "eastus", "properties": _NIC_PROPERTIES} for i in range(10)]
+    made = []
+    real = arm._Expander.planned
+
+    def counted(*a):
+        made.append(real(*a))
+        return made[-1]
+    with mock.patch.object(arm_plans, "AFTER", 2), mock.patch.object(arm._Expander, "planned", counted):
+        exp = expand_template(json.loads(json.dumps(template(nics))), "t.json", None)
+    assert len(exp.resources) == 10 and made.count(True) >= 7
+    assert _resource_outcome(template(nics), True) == _resource_outcome(template(nics), False)

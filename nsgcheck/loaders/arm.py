@@ -84,14 +84,17 @@ def _key(d: Any, name: str) -> str | None:
     return None
 
 
-#: what `_keywords` works out for a resource: where each resource keyword is, and the extra keywords written
-_Found = tuple[dict[str, "str | None"], tuple[tuple[str, str], ...]]
+#: what `_keywords` works out for a resource: where each resource keyword is, the extra keywords written,
+#: and whether it is of the plain shape `_Expander.planned` makes (no condition, copy loop, `existing`
+#: or child resources; a type, name and properties)
+_Found = tuple[dict[str, "str | None"], tuple[tuple[str, str], ...], bool]
 
 
 def _keywords(node: dict, maps: dict[tuple, _Found]) -> _Found:
     """Where each keyword of `_RESOURCE_KEYWORDS` and `_EXTRA_KEYWORDS` is in `node` (the key as
     `_key` finds it: the exact spelling, else the first key equal in any case; None when absent),
-    and the extra keywords written, as (keyword, key) in `_EXTRA_KEYWORDS` order.
+    the extra keywords written, as (keyword, key) in `_EXTRA_KEYWORDS` order, and whether the
+    resource is of the plain shape (see `_Found`).
 
     `maps`: what was worked out for objects with the same keys in the same order; it follows from
     the keys and their order alone, and a large template writes thousands of resources so."""
@@ -103,7 +106,9 @@ def _keywords(node: dict, maps: dict[tuple, _Found]) -> _Found:
             if type(k) is str:
                 lower.setdefault(k.lower(), k)
         found = {w: w if w in node else lower.get(w.lower()) for w in _RESOURCE_KEYWORDS + _EXTRA_KEYWORDS}
-        hit = maps[keys] = (found, tuple((k, found[k]) for k in _EXTRA_KEYWORDS if found[k] is not None))
+        plain = all(found[w] is None for w in ("existing", "copy", "condition", "resources")) and \
+            all(found[w] is not None for w in ("type", "name", "properties"))
+        hit = maps[keys] = (found, tuple((k, found[k]) for k in _EXTRA_KEYWORDS if found[k] is not None), plain)
     return hit
 
 
@@ -646,13 +651,50 @@ class _Expander:
                 for i in range(count):
                     self.one(scope, res, rptr, ctx.with_loop(lname, i, resource=True), parent,
                              {**extra, "copy": {"name": lname, "index": i}}, depth, kw)
-            else:
+            elif parent is not None or not kw[2] or not self.planned(scope, res, rptr, ctx, extra, kw):
                 self.one(scope, res, rptr, ctx, parent, extra, depth, kw)
+
+    def planned(self, scope: _Scope, res: dict, rptr: str, ctx: EvalContext, extra: dict[str, Any],
+                kw: _Found) -> bool:
+        """What `one` makes of a top-level resource of a plain shape (`_keywords`: no condition, copy
+        loop, `existing` or child resources) whose type, name, location and extra keywords are
+        literal strings (and not a deployment) in a known scope, and whose properties a plan already
+        made expands (`Plans.planned`); False, with nothing done, for any other (ask `one`). The
+        NICs and VMs of a generated estate are made so, without `one`'s tests of what they lack."""
+        found, extras, _ = kw
+        rtype, name = res[found["type"]], res[found["name"]]
+        if rtype.__class__ is not str or name.__class__ is not str or rtype[:1] == "[" or name[:1] == "[" \
+                or not rtype or _is_deployment(rtype):
+            return False
+        lkey = found["location"]
+        location = None if lkey is None else res[lkey]
+        if location is not None and (location.__class__ is not str or location[:1] == "["):
+            return False
+        sub, rg = ctx.subscription_id, ctx.resource_group
+        if sub.__class__ is not str or rg.__class__ is not str:
+            return False
+        for _, kk in extras:
+            v = res[kk]
+            if v.__class__ is not str or v[:1] == "[":
+                return False
+        # (a plan matches only properties of its shape, which has no property copy loop)
+        props = self.plans.planned(res[found["properties"]], ctx, self.ev.known, self.refs, self._reference)
+        if props is MISS:
+            return False
+        for k, kk in extras:
+            extra[k] = res[kk]
+        extra["source_format"] = "arm"
+        src = scope.src
+        # (the fields in order: type, name, id, properties, origin, location, locate, extra)
+        self.out.resources.append(RawResource(rtype, name, self.resource_id(sub, rg, rtype, name), props,
+                                              _lazy_origin(src.file, rptr, src.linemap), location,
+                                              _Locator(self, scope, res, rptr), extra))
+        return True
 
     def one(self, scope: _Scope, res: dict, rptr: str, ctx: EvalContext,
             parent: tuple[str, str] | None, extra: dict[str, Any], depth: int, kw: _Found) -> None:
         src = scope.src
-        found, extras = kw
+        found, extras, _ = kw
         ckey = found["condition"]
         if ckey is not None:
             cptr = f"{rptr}/{_esc(ckey)}"

@@ -167,6 +167,20 @@ class Plans:
         #: keys -> [misses since the last plan was made (None: no more plans are made), plans]
         self.by_keys: dict[tuple, list] = {}
 
+    def planned(self, node: Any, ctx: Any, known: Callable, refs: dict, reference: Callable) -> Any:
+        """What a plan already made gives for `node`, or MISS (none fits, or not an object); unlike
+        `expand`, nothing is counted and no plan is made (its caller then asks `expand`)."""
+        if node.__class__ is not dict:
+            return MISS
+        entry = self.by_keys.get(tuple(node))
+        if entry is not None:
+            sub, rg, sym = ctx.subscription_id, ctx.resource_group, ctx.symbolic
+            for plan in entry[1]:
+                out = plan(node, ctx, known, refs.get, reference, sub, rg, sym)
+                if out is not MISS:
+                    return out
+        return MISS
+
     def expand(self, node: dict, ctx: Any, known: Callable, refs: dict, reference: Callable) -> Any:
         """What `_Expander.one` makes of the properties `node` (a dict), or MISS."""
         keys = tuple(node)
