@@ -39,6 +39,29 @@ def test_membership_is_holding_by_search_in_each_set(sets, points):
 
 
 @st.composite
+def sharing_sets(draw):
+    """Sets made of intervals from one small pool (so most share intervals with the others, as
+    the sets of a part cut by per-group rules do), and a few of their own."""
+    pool = draw(st.lists(st.tuples(st.integers(0, WINDOW - 1), st.integers(0, 3)), min_size=1, max_size=12))
+    out = []
+    for _ in range(draw(st.integers(2, 24))):
+        mine = draw(st.lists(st.sampled_from(pool), max_size=len(pool)))
+        mine += draw(st.lists(st.tuples(st.integers(0, WINDOW - 1), st.integers(0, 3)), max_size=2))
+        out.append(iv.normalize((lo, min(WINDOW - 1, lo + n)) for lo, n in mine))
+    return out
+
+
+@given(sharing_sets(), st.lists(st.integers(-2, WINDOW + 2), min_size=1, max_size=40))
+def test_membership_of_sets_sharing_intervals_is_holding(sets, points):
+    """An interval held by many sets is entered once with all their bits: the same answers as a
+    search in each set, at every point where an answer changes and around it."""
+    index = Membership(sets)
+    bounds = {x + d for ivs in sets for lo, hi in ivs for x in (lo, hi) for d in (-1, 0, 1)}
+    for x in sorted(bounds) + points:
+        assert index.of(x) == holding(sets, x) == _plain_holding(sets, x)
+
+
+@st.composite
 def pieces(draw):
     """Groups of boxes whose sources come from a small pool (so pieces share source sets by
     identity, as a path result's do) and whose destinations are random."""

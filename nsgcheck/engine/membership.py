@@ -40,7 +40,10 @@ class Membership:
     The sweep carries the sets that hold the current point as the bits of an int: each set is
     canonical (disjoint, non-adjacent intervals), so a point starts or stops at most one
     interval of a set, and the bits a point clears and sets are those of the sets stopping and
-    starting there."""
+    starting there. Each distinct interval's bounds are entered once, with the bits of every set
+    holding it: the sets of a part cut by per-group rules are mostly the same long list of
+    addresses but one group's (a re-audit at 30,000 VMs: ~30 sets of ~97 intervals, all but ~3 of
+    each shared with the others)."""
 
     __slots__ = ("points", "held")
 
@@ -52,15 +55,19 @@ class Membership:
             self.points = [x for lo, hi in ivs for x in (lo, hi + 1)]
             self.held = [_FIRST, ()] * len(ivs)
             return
+        owners: dict[tuple[int, int], int] = {}     # interval -> the bits of the sets holding it
+        get = owners.get
+        for j, ivs in enumerate(sets):
+            bit = 1 << j
+            for interval in ivs:
+                owners[interval] = get(interval, 0) | bit
         starts: dict[int, int] = {}           # point -> the bits of the sets with an interval starting there
         stops: dict[int, int] = {}            # ... stopping just before it
         get_start, get_stop = starts.get, stops.get
-        for j, ivs in enumerate(sets):
-            bit = 1 << j
-            for lo, hi in ivs:
-                starts[lo] = get_start(lo, 0) | bit
-                hi += 1
-                stops[hi] = get_stop(hi, 0) | bit
+        for (lo, hi), bits in owners.items():
+            starts[lo] = get_start(lo, 0) | bits
+            hi += 1
+            stops[hi] = get_stop(hi, 0) | bits
         self.points = points = sorted(starts.keys() | stops.keys())
         interned: dict[int, tuple[int, ...]] = {}
         held = []
