@@ -683,13 +683,18 @@ class _Expander:
             return False
         for k, kk in extras:
             extra[k] = res[kk]
+        self._made(scope, res, rptr, rtype, name, self.resource_id(sub, rg, rtype, name), props, location, extra)
+        return True
+
+    def _made(self, scope: _Scope, res: dict, rptr: str, rtype: str, name: str, rid: str, props: dict,
+              location: Any, extra: dict[str, Any]) -> None:
+        """Add the resource `one` or `planned` worked out, with its origin and locator (one place
+        for how an ARM resource becomes a `RawResource`)."""
         extra["source_format"] = "arm"
         src = scope.src
         # (the fields in order: type, name, id, properties, origin, location, locate, extra)
-        self.out.resources.append(RawResource(rtype, name, self.resource_id(sub, rg, rtype, name), props,
-                                              _lazy_origin(src.file, rptr, src.linemap), location,
-                                              _Locator(self, scope, res, rptr), extra))
-        return True
+        self.out.resources.append(RawResource(rtype, name, rid, props, _lazy_origin(src.file, rptr, src.linemap),
+                                              location, _Locator(self, scope, res, rptr), extra))
 
     def one(self, scope: _Scope, res: dict, rptr: str, ctx: EvalContext,
             parent: tuple[str, str] | None, extra: dict[str, Any], depth: int, kw: _Found) -> None:
@@ -790,11 +795,7 @@ class _Expander:
             extra["id_unknown"] = rid
             sub_t, rg_t = _id_part(ctx.subscription_id), _id_part(ctx.resource_group)
             rid = f"/subscriptions/{sub_t}/resourceGroups/{rg_t}/providers/{rtype}/{name}"
-        extra["source_format"] = "arm"
-        locate = _Locator(self, scope, res, rptr)
-        # (the fields in order: type, name, id, properties, origin, location, locate, extra)
-        self.out.resources.append(RawResource(rtype, name, rid, props, _lazy_origin(src.file, rptr, src.linemap),
-                                              location, locate, extra))
+        self._made(scope, res, rptr, rtype, name, rid, props, location, extra)
         rkey = found["resources"]
         children = res[rkey] if rkey is not None else None
         if children:
