@@ -231,6 +231,28 @@ def test_a_lists_whole_report_order_is_its_positions_sorted_by_report_order():
     check()
 
 
+def test_the_positions_of_wanted_kinds_are_in_report_order():
+    # `kinds_in_report_order` (fix planning's problems) reads the positions of the kinds asked
+    # for off a list's whole order when the list knows its kinds and they are a quarter of it or
+    # more, else sorts them: each answer must be those positions sorted by `report_order` (ties
+    # as they come), whether the list knows its kinds, and its order, or not
+    from hypothesis import given, settings, strategies as st
+
+    from nsgcheck.audit.results import _order_of, kinds_in_report_order, kinds_of, knowing_kinds
+
+    @settings(max_examples=300)
+    @given(pooled_results(), st.data())
+    def check(results, data):
+        source = knowing_kinds(results) if data.draw(st.booleans()) else list(results)
+        if data.draw(st.booleans()) and source is not results and type(source) is not list:
+            _order_of(source)
+        kind_of, firsts = kinds_of(source)
+        wanted = data.draw(st.lists(st.booleans(), min_size=len(firsts), max_size=len(firsts)))
+        want = sorted([i for i in range(len(results)) if wanted[kind_of[i]]], key=lambda i: report_order(results[i]))
+        assert kinds_in_report_order(source, wanted) == want
+    check()
+
+
 def test_subjects_are_ranked_in_report_order_read_without_a_loop():
     # `_subject_ranks` reads each subject's kind, lower-cased name and id with `map`: the ranks
     # of sorting the distinct subjects (by identity) by `(kind, name.lower(), id)`, equal

@@ -20,8 +20,8 @@ from itertools import compress
 from operator import attrgetter
 from typing import Any, Iterable
 
-from nsgcheck.audit.results import (FAIL, PARTIAL, Result, Results, kinds_of, knowing_kinds, origin_json,
-                                    positions_in_report_order, replaced_at, subjects_of)
+from nsgcheck.audit.results import (FAIL, PARTIAL, Result, Results, kinds_in_report_order, kinds_of, knowing_kinds,
+                                    origin_json, replaced_at, subjects_of)
 from nsgcheck.estate import Estate
 from nsgcheck.model import NetworkSecurityGroup, Origin, SecurityRule, Unknown, ref
 from nsgcheck.values.addresses import AddressError, parse_cidr
@@ -524,7 +524,7 @@ def plan_fix_groups(results: Iterable[Result], estate: Estate) -> tuple[Results,
         if address:
             groups.setdefault(firsts[kind_of[i]].destination, set()).add(address)
     # problems in report order (the order of the others does not matter: they get no fixes)
-    order = positions_in_report_order(results, compress(range(len(results)), map(problem.__getitem__, kind_of)))
+    order = kinds_in_report_order(results, problem)
     members_of: dict[str, tuple[str, ...]] = {}       # (sorted when a group's result is planned)
     # Results that read the same things get the same fixes. Once a result is planned, each rule
     # it needs is in `allocation.planned` (or reused from it), so the next result of its kind

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import compress, islice, repeat
+from itertools import compress, count, islice, repeat
 from operator import add, and_, attrgetter, is_, lt, methodcaller, mul
 from typing import Any, Callable, Iterable, Iterator
 
@@ -224,14 +224,15 @@ def _subject_ranks(subjects: "Iterable[Subject]", ids: "list[int] | None" = None
     # (kind, name, id) as one text, parts joined by NUL, when no part holds one: texts sort as
     # their parts do (NUL sorts before any other character), and quicker than tuples
     try:
-        orders: list[Any] = list(map(add, map(add, map(add, map(add, kinds, repeat("\0")), names), repeat("\0")),
-                                     ids))
+        orders: list[Any] = list(map("\0".join, zip(kinds, names, ids)))
         plain = "".join(orders).count("\0") == 2 * len(orders)
     except TypeError:       # (a part that is not text)
         plain = False
     if not plain:
         orders = list(map(_subject_order, held))
-    ranks = {k: i for i, k in enumerate(sorted(set(orders)))}
+    # (the distinct orders as they come: subjects come nearly in report order, which sorting
+    # then finds, where a set's order would be sorted from scratch)
+    ranks = dict(zip(sorted(dict.fromkeys(orders)), count()))
     return dict(zip(distinct, map(ranks.__getitem__, orders)))
 
 
@@ -276,6 +277,19 @@ def positions_in_report_order(results: "Sequence[Result]", positions: "Iterable[
     keys = list(map(add, map(mul, map(rank_of.__getitem__, map(id, subjects)), repeat(m)),
                     map(tail_rank.__getitem__, kinds)))
     return list(map(positions.__getitem__, sorted(range(len(keys)), key=keys.__getitem__)))
+
+
+def kinds_in_report_order(results: "Sequence[Result]", wanted: "Sequence[bool]") -> list[int]:
+    """The positions whose kind (`kinds_of`) is `wanted` (by kind number), in report order:
+    `positions_in_report_order` of them, read off the list's whole order without listing them
+    first when the list knows its kinds and they are a quarter of it or more (fix planning:
+    an audit's problems, 184,400 of 450,000 results at 30,000 VMs)."""
+    kind_of = kinds_of(results)[0]
+    pick = wanted.__getitem__
+    if _known(results) is not None and 4 * sum(map(pick, kind_of)) >= len(results):
+        order = _order_of(results)  # type: ignore[arg-type]
+        return list(compress(order, map(pick, map(kind_of.__getitem__, order))))
+    return positions_in_report_order(results, compress(range(len(kind_of)), map(pick, kind_of)))
 
 
 class Results(list):
