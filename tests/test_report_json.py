@@ -223,6 +223,29 @@ def test_the_file_of_result_rows_whose_peer_comes_before_their_subject_is_the_fi
     check()
 
 
+def test_the_file_of_result_rows_of_kinds_differing_in_their_message_is_the_file_of_their_dictionaries():
+    # a kind like one packed already (`ResultRows.like`: the same but for id, subject and message;
+    # multi-VM members whose message names their peers) is written from that row's line with its
+    # own subject and message: the file must be the one the dictionaries, packed one by one, give
+    # (messages that are no strings, ids that are not plain, peers, kinds of one row or more)
+    from nsgcheck.audit.results import Report
+
+    from result_pools import BASE, SUBJECTS, VM2
+
+    messages = ["to vm1", "to vm2; to vm3", "".join(["to ", "vm1"]), "é \u2028\x00message", 7, None]
+    bases = [BASE, BASE.replaced(side="group", requirement="A2A-MVM-20004", peer=VM2), BASE.replaced(status="pass")]
+
+    @settings(max_examples=300)
+    @given(st.lists(st.tuples(st.sampled_from(bases), st.sampled_from(SUBJECTS), st.sampled_from(messages)),
+                    max_size=14), st.sampled_from(["t", "another title"]))
+    def check(drawn, title):
+        results = [base.replaced(subject=subject).replaced(message=message) for base, subject, message in drawn]
+        data = Report("0", ["in.json"], {}, {}, results=results,
+                      requirements=[{"id": "A2A-SRC-STORAGE", "title": title}]).to_json(rows=True)
+        assert render_json(data) == render_json(dict(data, results=list(data["results"])))
+    check()
+
+
 _json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(

@@ -873,17 +873,21 @@ class ResultRows(Sequence):
     through these."""
 
     def __init__(self, kinds: list[dict[str, Any]], firsts: list[Result], subjects: list[Subject],
-                 kind_of: list[int], shared: dict[Any, tuple[Any, Any]]):
+                 kind_of: list[int], shared: dict[Any, tuple[Any, Any]], like: list[int | None] | None = None):
         self.kinds = kinds
         self.firsts = firsts
         self.subjects = subjects
         self.kind_of = kind_of
         self._shared = shared
         self._counts: Counter[int] | None = None
+        #: each kind's earlier kind whose dictionary is a copy of its own but for `id`, `subject`
+        #: and `message` (the same key order, the very objects else: `_kinds_json`), or None;
+        #: None when not known (read-only)
+        self.like = like
 
     def with_kinds(self, kinds: list[dict[str, Any]]) -> "ResultRows":
         """The same rows with other kind dictionaries (each must hold what every result of its
-        kind holds, but `id` and `subject`)."""
+        kind holds, but `id` and `subject`; which are like which is not known of them)."""
         return ResultRows(kinds, self.firsts, self.subjects, self.kind_of, self._shared)
 
     def rows(self) -> Iterator[tuple[Subject, int]]:
@@ -1014,7 +1018,7 @@ class Report:
         shared: dict[Any, tuple[Any, Any]] = {}
         kinds = _kinds_json(firsts, like, shared)
         return ResultRows(kinds, firsts, list(map(subjects.__getitem__, order)),
-                          list(map(kind_of.__getitem__, order)), shared)
+                          list(map(kind_of.__getitem__, order)), shared, like)
 
     def to_json(self, rows: bool = False) -> dict[str, Any]:
         """The canonical form. With `rows`, `results` is the `ResultRows` (dictionaries made
