@@ -282,6 +282,8 @@ def evaluation_order(r: SecurityRule) -> tuple[int, int, str]:
 
 @dataclass(frozen=True)
 class NetworkSecurityGroup:
+    """A network security group: its custom rules and Azure's default rules."""
+
     id: str
     name: str
     rules: tuple[SecurityRule, ...]
@@ -306,6 +308,8 @@ class NetworkSecurityGroup:
 
 @dataclass(frozen=True)
 class ApplicationSecurityGroup:
+    """An application security group (rules name it; IP configurations join it)."""
+
     id: str
     name: str
     location: str | Unknown | None = None
@@ -317,6 +321,8 @@ class ApplicationSecurityGroup:
 # --------------------------------------------------------------------------- network
 @dataclass(frozen=True, slots=True)
 class IpConfiguration:
+    """One IP configuration of a NIC: its address, subnet, ASGs, public IP and backend pools."""
+
     name: str
     private_ip: str | Unknown | None  # None: dynamic and not known from the inputs
     subnet_id: str | Unknown | None
@@ -336,6 +342,8 @@ class IpConfiguration:
 
 @dataclass(frozen=True, slots=True)
 class NetworkInterface:
+    """A network interface: its IP configurations, NSG and the VM it is attached to."""
+
     id: str
     name: str
     ip_configurations: tuple[IpConfiguration, ...]
@@ -360,6 +368,8 @@ class NetworkInterface:
 
 @dataclass(frozen=True)
 class ServiceEndpoint:
+    """A subnet's service endpoint: the service and the regions it serves."""
+
     service: str | Unknown                        # e.g. 'Microsoft.Storage', 'Microsoft.Storage.Global'
     locations: tuple[str | Unknown, ...] = ()     # as written ('*' or region names)
     origin: Origin | None = None
@@ -367,6 +377,8 @@ class ServiceEndpoint:
 
 @dataclass(frozen=True)
 class Subnet:
+    """A subnet of a virtual network: prefixes, NSG, route table, service endpoints, NAT gateway."""
+
     id: str
     name: str
     vnet_id: str
@@ -418,6 +430,8 @@ def private_subnet(written: bool | Unknown | None, api_version: str | Unknown | 
 
 @dataclass(frozen=True)
 class Peering:
+    """A virtual network peering: the remote network and what the peering lets through."""
+
     name: str
     remote_vnet_id: str | Unknown
     allow_virtual_network_access: bool = True
@@ -431,6 +445,8 @@ class Peering:
 
 @dataclass(frozen=True)
 class VirtualNetwork:
+    """A virtual network: address space, subnets, peerings, DNS servers."""
+
     id: str
     name: str
     address_space: tuple[str | Unknown, ...]
@@ -449,6 +465,8 @@ class VirtualNetwork:
 
 @dataclass(frozen=True)
 class Route:
+    """One route of a route table: prefix (or service tag) and next hop."""
+
     name: str
     address_prefix: str | Unknown          # CIDR or service tag name
     next_hop_type: str | Unknown           # VirtualAppliance, Internet, None, VnetLocal, VirtualNetworkGateway
@@ -461,6 +479,8 @@ class Route:
 
 @dataclass(frozen=True)
 class RouteTable:
+    """A route table: its routes and whether it takes BGP-learned routes."""
+
     id: str
     name: str
     routes: tuple[Route, ...]
@@ -474,6 +494,8 @@ class RouteTable:
 
 @dataclass(frozen=True, slots=True)
 class VirtualMachine:
+    """A virtual machine: its NICs (primary first when known), location and OS."""
+
     id: str
     name: str
     nic_ids: tuple[str, ...]        # primary first when known
@@ -538,6 +560,8 @@ new_virtual_machine = maker(VirtualMachine)
 # --------------------------------------------------------------------------- firewall
 @dataclass(frozen=True)
 class FirewallNetworkRule:
+    """An Azure Firewall network rule: protocols, sources, destinations, ports."""
+
     name: str
     protocols: tuple[str, ...]                 # 'tcp','udp','icmp','any' (lower case)
     source_addresses: tuple[str, ...] = ()
@@ -552,6 +576,8 @@ class FirewallNetworkRule:
 
 @dataclass(frozen=True)
 class FirewallApplicationRule:
+    """An Azure Firewall application rule: protocols, sources, FQDNs, URLs, FQDN tags."""
+
     name: str
     protocols: tuple[tuple[str, int], ...]       # (('https', 443), ...) lower-case type
     source_addresses: tuple[str, ...] = ()
@@ -567,6 +593,8 @@ class FirewallApplicationRule:
 
 @dataclass(frozen=True)
 class FirewallRuleCollection:
+    """A firewall rule collection: priority, action and its rules (classic or policy)."""
+
     name: str
     priority: int | Unknown
     action: str | Unknown                       # 'allow' | 'deny' | 'dnat' | 'snat'
@@ -582,6 +610,8 @@ class FirewallRuleCollection:
 
 @dataclass(frozen=True)
 class FirewallPolicy:
+    """A firewall policy: its rule collections and the base policy it inherits from."""
+
     id: str
     name: str
     collections: tuple[FirewallRuleCollection, ...]
@@ -595,6 +625,8 @@ class FirewallPolicy:
 
 @dataclass(frozen=True)
 class Firewall:
+    """An Azure Firewall: its private addresses, classic rule collections or policy."""
+
     id: str
     name: str
     private_ips: tuple[str | Unknown, ...]
@@ -611,6 +643,8 @@ class Firewall:
 
 @dataclass(frozen=True)
 class IpGroup:
+    """An IP group: addresses firewall rules name by reference."""
+
     id: str
     name: str
     addresses: tuple[str | Unknown, ...]
@@ -621,6 +655,8 @@ class IpGroup:
 
 @dataclass(frozen=True)
 class StorageAccount:
+    """A storage account: its network rules (default action, virtual network and IP rules, bypass)."""
+
     id: str
     name: str
     default_action: str | Unknown | None = None     # 'Allow' | 'Deny'
@@ -640,6 +676,8 @@ class StorageAccount:
 # --------------------------------------------------------------------------- outbound methods
 @dataclass(frozen=True)
 class PublicIpAddress:
+    """A public IP address resource: SKU, allocated address (when exported), version."""
+
     id: str
     name: str
     sku: str | Unknown | None = None            # 'Basic' | 'Standard' | 'StandardV2'
@@ -674,6 +712,8 @@ class NatGateway:
 
 @dataclass(frozen=True)
 class LbFrontend:
+    """A load balancer frontend: public (IP or prefix) or internal (subnet, address)."""
+
     id: str
     name: str
     public_ip_id: str | Unknown | None = None
@@ -695,6 +735,8 @@ class LbFrontend:
 
 @dataclass(frozen=True)
 class LbBackendPool:
+    """A load balancer backend pool: its IP-based members and exported configurations."""
+
     id: str
     name: str
     #: IP-based members (`loadBalancerBackendAddresses[].ipAddress`)
@@ -706,6 +748,8 @@ class LbBackendPool:
 
 @dataclass(frozen=True)
 class LbOutboundRule:
+    """A load balancer outbound rule: SNAT for a pool through frontends."""
+
     name: str
     pool_id: str | Unknown | None
     frontend_ids: tuple[str | Unknown, ...] = ()
@@ -727,6 +771,8 @@ class LbRule:
 
 @dataclass(frozen=True)
 class LoadBalancer:
+    """A load balancer: frontends, pools, outbound and load-balancing rules."""
+
     id: str
     name: str
     sku: str | Unknown | None = None              # 'Basic' | 'Standard' | 'Gateway'
@@ -770,6 +816,8 @@ class PrivateEndpointIp:
 
 @dataclass(frozen=True)
 class PrivateEndpoint:
+    """A private endpoint: its subnet, connections, addresses and DNS zone groups."""
+
     id: str
     name: str
     subnet_id: str | Unknown | None
@@ -798,6 +846,8 @@ class MaybeZone:
 
 @dataclass(frozen=True)
 class DnsZoneLink:
+    """A private DNS zone's virtual network link."""
+
     name: str
     vnet_id: str | Unknown | None
     registration_enabled: bool = False
@@ -809,6 +859,8 @@ class DnsZoneLink:
 
 @dataclass(frozen=True)
 class DnsRecordSet:
+    """A private DNS zone's A/AAAA record set."""
+
     name: str                                     # relative name ('@' for the apex)
     addresses: tuple[str | Unknown, ...] = ()     # A / AAAA records
     origin: Origin | None = None
@@ -818,6 +870,8 @@ class DnsRecordSet:
 
 @dataclass(frozen=True)
 class PrivateDnsZone:
+    """A private DNS zone: its virtual network links and record sets."""
+
     id: str
     name: str                                     # the zone, e.g. 'privatelink.blob.core.windows.net'
     links: tuple[DnsZoneLink, ...] = ()
@@ -904,6 +958,8 @@ class EffectiveNsgExport:
 
 @dataclass(frozen=True)
 class EffectiveRoute:
+    """One route of `az network nic show-effective-route-table`."""
+
     name: str
     source: str                       # Default | User | VirtualNetworkGateway | Unknown
     state: str                        # Active | Invalid
@@ -915,6 +971,8 @@ class EffectiveRoute:
 
 @dataclass(frozen=True)
 class EffectiveRouteExport:
+    """A whole effective-route export (for one NIC, named by file or association)."""
+
     nic_id: str | None
     routes: tuple[EffectiveRoute, ...]
     origin: Origin | None = None

@@ -111,6 +111,8 @@ def egress_for(estate: Estate, subnet: Subnet | None, vm: VmOutbound | None = No
 # --------------------------------------------------------------------------- the decision
 @dataclass(frozen=True)
 class _Answer:
+    """One protocol's answer of an outbound method: yes, no or maybe, and why."""
+
     kind: str                        # yes | no | maybe
     method: str
     resource: str

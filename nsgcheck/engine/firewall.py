@@ -92,6 +92,8 @@ class FwPiece:
 
 @dataclass
 class FirewallOutcome:
+    """What a firewall does to a flow family: the pieces it decides and notes."""
+
     pieces: list[FwPiece] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -162,6 +164,8 @@ def _tie_notes(items: Sequence[tuple[int, str]], what: str, notes: list[str]) ->
 # --------------------------------------------------------------------------- address sides
 @dataclass(frozen=True)
 class _Side:
+    """One address side of a firewall rule: what it surely matches and what it might."""
+
     certain: AddressSet
     possible: AddressSet
     reasons: tuple[str, ...] = ()

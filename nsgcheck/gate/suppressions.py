@@ -46,6 +46,8 @@ SCHEMA: dict[str, Any] = {
 
 @dataclass(frozen=True)
 class Suppression:
+    """An accepted finding: requirement, subject, reason and expiry date."""
+
     requirement: str
     subject: str
     reason: str

@@ -60,6 +60,8 @@ class Overrides:
 
 @dataclass
 class ArmExpansion:
+    """A template's expanded resources and the findings of its expansion."""
+
     resources: list[RawResource] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
 
@@ -153,6 +155,8 @@ def is_parameters_file(doc: Any) -> bool:
 # --------------------------------------------------------------------------- scopes
 @dataclass
 class _Src:
+    """The file being expanded and its line map (origins with lines)."""
+
     file: str
     linemap: Any
 
