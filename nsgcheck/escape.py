@@ -9,7 +9,6 @@ comment. Each function here escapes one medium; all of them also show a lone sur
 from __future__ import annotations
 
 import re
-import shlex
 from typing import Any
 
 #: C0 and C1 controls, DEL, bidirectional overrides/isolates (Trojan-source), line/paragraph
@@ -86,6 +85,8 @@ def shell_word(value: Any) -> str:
     control characters (so a newline is shown as `\\n` and can never end the command line)."""
     s = "" if value is None else str(value)
     if not has_unsafe(s):
+        import shlex   # (a shell command is shown for a few fixes only)
+
         return shlex.quote(s)
     body = visible(s.replace("\\", "\\\\")).replace("'", "\\'")
     return f"$'{body}'"

@@ -6,7 +6,6 @@ ServiceTagError naming the file, the JSON pointer and line, and what was expecte
 
 from __future__ import annotations
 
-import gzip
 import io
 import json
 import os
@@ -105,6 +104,8 @@ def loads(data: bytes | str, source: str | None = None) -> Catalog:
 
 
 def _gunzip(data: bytes, source: str | None) -> bytes:
+    import gzip   # only for a gzip file
+
     try:
         with gzip.GzipFile(fileobj=io.BytesIO(data)) as gz:
             out = gz.read(MAX_BYTES + 1)

@@ -43,6 +43,32 @@ def test_a_look_up_imports_neither_the_engine_nor_heavy_libraries(tmp_path):
     assert "A" in out.splitlines()[1] and out.splitlines()[-1] == "[]"
 
 
+
+#: what the one-template CI gate never needs: heavy libraries, and modules only some inputs or
+#: options need (a firewall, a URL allow-list, an effective-NSG export, a suppressions file, a
+#: gzip file, names to suggest); each costs start-up time (a data class or a regular expression
+#: made per process)
+GATE_NEVER = ("netaddr", "jsonschema", "jinja2", "rich", "requests", "difflib", "gzip", "shlex",
+              "nsgcheck.engine.firewall", "nsgcheck.engine.allowlist", "nsgcheck.values.fqdn",
+              "nsgcheck.engine.effective", "nsgcheck.gate.suppressions", "nsgcheck.loaders.firewall",
+              "nsgcheck.loaders.urllist", "nsgcheck.render.html", "nsgcheck.fixes.snippets")
+
+
+def test_the_ci_gate_imports_only_what_it_uses(tmp_path):
+    """The CI gate (one template, SARIF) runs without the modules `GATE_NEVER` names."""
+    from conftest import shared_path
+
+    template = shared_path("corpus", "arm", "qs__101-nat-gateway-1-vm__azuredeploy.json")
+    tags = shared_path("data", "servicetags", "ServiceTags_Public_20251109.json")
+    out = tmp_path / "gate.sarif"
+    code = ("import sys; from nsgcheck.cli import main; main(sys.argv[1:]); "
+            f"print(sorted(m for m in sys.modules if m in {GATE_NEVER!r} or m.split('.')[0] in {GATE_NEVER!r}))")
+    proc = subprocess.run([sys.executable, "-c", code, "audit", str(template), "--tags", str(tags),
+                           "--source-region", "eastus", "--target-region", "westus", "--format", "sarif",
+                           "-o", str(out)], capture_output=True, text=True, check=True, cwd=tmp_path)
+    assert '"results"' in out.read_text(encoding="utf-8")
+    assert proc.stdout.splitlines()[-1] == "[]"
+
 _EXAMPLE = ["audit", "examples/estate.json", "--tags", "examples/ServiceTags_Sample.json",
             "--scenario", "examples/scenario.yaml"]
 

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from nsgcheck.audit.results import Subject
 from nsgcheck.audit.scenario import Scenario, normalize_region
 from nsgcheck.engine.context import HOST_VIP, export_file_stem, export_key
-from nsgcheck.engine.effective import effective_nsg
 from nsgcheck.engine.egress import VmOutbound
 from nsgcheck.values.addresses import AddressError, AddressSet, parse_cidr
 from nsgcheck.estate import Estate
@@ -788,6 +787,8 @@ def export_vm_side(export: EffectiveNsgExport) -> tuple[AddressSet, str]:
     attached to nothing (`nsg_vm_side`, over the export's rules with their expanded prefixes); when
     its rules name no VM-side address, its VirtualNetwork expansion (the NIC's own network is in
     it), else the private IPv4 ranges."""
+    from nsgcheck.engine.effective import effective_nsg   # only estates with an effective-NSG export
+
     acc = AddressSet.empty()
     for i, group in enumerate(export.groups):
         addr, how = nsg_vm_side(effective_nsg(group, i, "export"))

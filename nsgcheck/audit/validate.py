@@ -13,7 +13,6 @@ Each problem is a `Finding` (error or warning) with where the value was written.
 
 from __future__ import annotations
 
-import difflib
 from operator import itemgetter
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -146,6 +145,8 @@ def _why_not(loc: str, cloud: str, known: Iterable[str], catalog: Any) -> str:
             how = f" (`nsgcheck tags download --cloud {dl}`)" if dl else ""
             return (f"is a region of the {other} cloud, but {source} is the {cloud} tag file: "
                     f"audit it with the {other} tag file, {_FILE.get(other, other)}{how}")
+    import difflib   # only to suggest names
+
     close = difflib.get_close_matches(loc, sorted(known), n=3, cutoff=0.6)
     hint = f"; closest: {', '.join(close)}" if close else f"; e.g. {', '.join(sorted(known)[:3])}"
     return f"is not an ARM location of the {cloud} cloud ({source}){hint}"

@@ -17,7 +17,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from dataclasses import dataclass, field, replace
 from functools import cached_property, partial
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from nsgcheck.estate import Estate
 from nsgcheck.model import NetworkSecurityGroup, Unknown, ref
@@ -25,11 +25,9 @@ from nsgcheck.values.addresses import AddressSet
 from nsgcheck.values.ports import PortSet
 
 from .admin import admin_layer
-from .allowlist import UrlAllowList
 from .catalog import TagCatalog
 from .context import asg_membership, build_context, nsg_export_of
 from .egress import Egress, egress_for
-from .effective import export_layers
 from .firstmatch import EITHER
 from .membership import BoxIndex, single_v4
 from .nsg import INBOUND, OUTBOUND, TermCache, flow_space, nsg_device, through_nsgs
@@ -38,6 +36,9 @@ from .pathresult import Device, DeviceKind, Leg, PathPiece, PathResult, Step
 from .resolve import ResolveContext, rule_protocols
 from .routing import EffectiveRoutes, route_partition, subnet_routes
 from .space import Box
+
+if TYPE_CHECKING:   # an allow-list's module comes with the allow-list (nsgcheck.loaders.urllist)
+    from .allowlist import UrlAllowList
 
 
 @dataclass(frozen=True)
@@ -347,6 +348,8 @@ class PathMemo:
         export = nsg_export_of(estate, end.nic_id)
         admin = None
         if export is not None and end.nic_id:
+            from .effective import export_layers   # only estates with an effective-NSG export
+
             got = export_layers(export, end.nic_id)
             nic_nsg, sub_nsg, admin = got.nic, got.subnet, got.admin
             note = "NSGs from the effective-NSG export of the NIC (its effective rules and expanded prefixes)"

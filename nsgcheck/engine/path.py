@@ -21,23 +21,23 @@ walking their path (boxes and the steps so far) and adds, per piece of the desti
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 from nsgcheck.estate import Estate
 from nsgcheck.model import Firewall, Origin, Subnet, Unknown
-from nsgcheck.values import fqdn
 from nsgcheck.values.addresses import AddressError, AddressSet
 from nsgcheck.values.ports import PortSet
 
-from .allowlist import UrlAllowList, check, missing_message
 from .catalog import TagCatalog
 from .egress import Egress, EgressDecision
-from .firewall import evaluate_firewall
 from .firstmatch import ALLOW, ALLOWED, DENIED, EITHER
 from .pathresult import AllowListDecision, Device, DeviceKind, Leg, Step, combine
 from .routing import (APPLIANCE, GATEWAY, GLOBAL_PEERING, INTERNET, NONE_HOP, PEERING, SERVICE_ENDPOINT,
                       UNKNOWN_HOP, VNET_LOCAL, EffectiveRoutes, Route, doubt_for, route_partition)
 from .space import PROTOCOLS, Box, intersect_all
+
+if TYPE_CHECKING:   # a firewall or an allow-list brings its module in when a path meets one
+    from .allowlist import UrlAllowList
 
 DIRECT_HOPS = (INTERNET, SERVICE_ENDPOINT, VNET_LOCAL, PEERING, GLOBAL_PEERING)
 REASON_GATEWAY = "VirtualNetworkGateway: leaves Azure toward on-premises"
@@ -264,6 +264,8 @@ def _through_route(sub: list[Box], route: Route | None, device: Device, env: Bey
             note = f"next hop {ip} is Azure Firewall {fw.name} ({app.how})"
             if note not in notes:
                 notes.append(note)
+        from .firewall import evaluate_firewall
+
         res = evaluate_firewall(sub, fw, env.estate, env.catalog, env.urls, env.accepted_urls)
         notes.extend(n for n in res.notes if n not in notes)
         fdev = Device(DeviceKind.FIREWALL, fw.name, fw.id, leg)
@@ -317,6 +319,10 @@ def _same_region_storage(catalog: TagCatalog | None, region: str) -> AddressSet:
 def _apply_allow_list(walking: list[Walking], allow_list: UrlAllowList, urls: Sequence[str],
                       accepted: Sequence[str], leg: Leg | None) -> list[Walking]:
     """The allow-list as one more device on every path that carries the required URLs."""
+    from nsgcheck.values import fqdn
+
+    from .allowlist import check, missing_message
+
     checks = check(allow_list, urls)
     alt = check(allow_list, [a for a in accepted if a not in urls]) if accepted else []
     partial = False

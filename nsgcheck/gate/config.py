@@ -12,9 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-
 from nsgcheck.errors import InputError
-from nsgcheck import safeyaml
 
 CONFIG_NAMES = (".nsgcheck.yaml", ".nsgcheck.yml")
 #: option keys whose values are file paths (resolved against the config file's directory)
@@ -80,6 +78,8 @@ def find_config(start: Path | None = None) -> Path | None:
 
 def load_config(path: Path) -> dict[str, Any]:
     """The validated options of a config file, paths made relative to the current directory's view."""
+    from nsgcheck import safeyaml   # (YAML only when there is a file to read)
+
     data, node = safeyaml.read(path, "nsgcheck config")
     if data is None:
         return {}

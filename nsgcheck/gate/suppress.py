@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from nsgcheck.gate.config import find_config, load_config, options_for
-from nsgcheck.gate.suppressions import apply_suppressions, load_suppressions
 
 
 def suppressions_file(explicit: str | None = None, start: Path | None = None) -> Path | None:
@@ -30,4 +29,6 @@ def apply_to_report(report: dict[str, Any], base_dir: str | None = None, suppres
     path = suppressions_file(suppressions)
     if path is None:
         return report
+    from nsgcheck.gate.suppressions import apply_suppressions, load_suppressions   # a file is named
+
     return apply_suppressions(report, load_suppressions(path), today or dt.date.today())

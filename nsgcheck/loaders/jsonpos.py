@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import functools
 import gc
-import gzip
 import json
 import os
 import stat
@@ -544,6 +543,8 @@ def read_bytes(path: str | Path, max_bytes: int | None = None) -> bytes:
             head = fh.read(2)
             fh.seek(0)
             if head == b"\x1f\x8b":
+                import gzip   # only for a gzip file
+
                 try:
                     with gzip.GzipFile(fileobj=fh) as gz:
                         data = gz.read(limit + 1)   # inflates in chunks, stops past the limit
