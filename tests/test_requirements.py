@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from nsgcheck.audit.requirements import applies, load_requirements, parse_pack
@@ -160,3 +162,39 @@ def test_builtin_pack_matches_its_schema():
     assert [e.message for e in schema_errors(data)] == []
     broken = {**data, "requirements": [{**data["requirements"][0], "side": "sideways"}]}
     assert schema_errors(broken)   # the check can fail
+
+
+def test_the_built_in_packs_parsed_twin_is_up_to_date():
+    """rules/asr-a2a.parsed.json is what scripts/gen_builtin_pack.py makes of the YAML (else a run
+    parses the YAML: correct, but slower)."""
+    from nsgcheck.audit.requirements import BUILTIN_PARSED, builtin_parsed, builtin_text, parsed_twin
+
+    twin = Path(__file__).resolve().parent.parent / "rules" / BUILTIN_PARSED
+    assert twin.read_text(encoding="utf-8") == parsed_twin(builtin_text()), \
+        "run scripts/gen_builtin_pack.py after editing rules/asr-a2a.yaml"
+    assert builtin_parsed(builtin_text()) is not None
+
+
+def test_the_built_in_pack_read_from_its_twin_is_the_pack_read_from_the_yaml(monkeypatch):
+    """Every requirement (every field, urls and origin lines included) and the data and lines
+    themselves are the same whether the twin or the YAML is read."""
+    from nsgcheck.audit import requirements as rq
+
+    text = rq.builtin_text()
+    data, lines = rq._parse_with_lines(text, f"rules/{rq.BUILTIN_PACK}")
+    assert repr(rq.builtin_parsed(text)) == repr((data, lines))     # types and key order too
+    fast = rq.load_requirements()
+    monkeypatch.setattr(rq, "builtin_parsed", lambda text: None)
+    plain = rq.load_requirements()
+    assert repr(fast) == repr(plain)
+    assert [r.origin.line for r in fast] == [r.origin.line for r in plain] and plain.requirements[0].origin.line
+
+
+def test_a_twin_not_made_from_the_yaml_it_ships_with_is_not_read():
+    """Any other YAML text (an edited pack whose twin was not made again) is parsed instead."""
+    from nsgcheck.audit.requirements import builtin_parsed, builtin_text
+
+    text = builtin_text()
+    assert builtin_parsed(text) is not None
+    for other in (text + "\n", text.replace("443", "444", 1), text[:-1], ""):
+        assert builtin_parsed(other) is None

@@ -13,12 +13,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable
 
-import yaml
-
 from nsgcheck.errors import RulesError
 from nsgcheck.model import Origin
 
 BUILTIN_PACK = "asr-a2a.yaml"
+#: the built-in pack as parsed (its data and the line of each requirement) with the SHA-256 of the
+#: YAML text it was parsed from: scripts/gen_builtin_pack.py writes it, tests/test_requirements.py
+#: fails when it drifts from the YAML, and a run whose YAML it was not parsed from parses the YAML
+BUILTIN_PARSED = "asr-a2a.parsed.json"
 PACK_SCHEMA = "asr-a2a.schema.json"
 
 ALWAYS, ADE, AUTO_UPGRADE, MULTI_VM, CUSTOM_DNS = "always", "ade", "auto_upgrade", "multi_vm_group", "custom_dns"
@@ -139,6 +141,8 @@ def _schema() -> dict[str, Any]:
 
 def _parse_with_lines(text: str, file: str) -> tuple[Any, dict[str, int]]:
     """Parse YAML (or JSON) text; also return the 1-based line of each `/requirements/i` item."""
+    import yaml
+
     from nsgcheck import safeyaml
 
     data, node = safeyaml.loads(text, file, "requirement pack", RulesError)   # bounded: aliases, integers
@@ -163,12 +167,14 @@ def schema_errors(data: Any) -> list[Any]:
     return sorted(validator.iter_errors(data), key=lambda e: (list(e.absolute_path), e.message))
 
 
-def parse_pack(text: str, file: str, validate: bool = True) -> list[Requirement]:
-    """Validate and convert one pack's text. Raises RulesError naming file, pointer and line.
+def parse_pack(text: str, file: str, validate: bool = True,
+               parsed: tuple[Any, dict[str, int]] | None = None) -> list[Requirement]:
+    """Validate and convert one pack's text (`parsed`: its data and lines, already parsed). Raises
+    RulesError naming file, pointer and line.
 
     `validate=False` only for the built-in pack: it ships with the code and the test suite checks
     it against the schema (tests/test_requirements.py), so no run pays for checking it again."""
-    data, lines = _parse_with_lines(text, file)
+    data, lines = parsed if parsed is not None else _parse_with_lines(text, file)
     errors = schema_errors(data) if validate else []
     if errors:
         err = errors[0]
@@ -217,13 +223,38 @@ def builtin_text() -> str:
     return resources.files("rules").joinpath(BUILTIN_PACK).read_text(encoding="utf-8")
 
 
+def parsed_twin(text: str) -> str:
+    """The text of `BUILTIN_PARSED` for the built-in pack's YAML `text` (its data, lines and hash)."""
+    import hashlib
+
+    data, lines = _parse_with_lines(text, f"rules/{BUILTIN_PACK}")
+    twin = {"sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(), "lines": lines, "data": data}
+    return json.dumps(twin, ensure_ascii=False, indent=1) + "\n"
+
+
+def builtin_parsed(text: str) -> tuple[Any, dict[str, int]] | None:
+    """(data, lines) of the built-in pack from `BUILTIN_PARSED` when it was made from this YAML
+    `text`, else None (the YAML is then parsed): a run reads JSON instead of importing and running
+    the YAML parser (~20 ms of a one-template audit)."""
+    import hashlib
+
+    try:
+        twin = json.loads(resources.files("rules").joinpath(BUILTIN_PARSED).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(twin, dict) or twin.get("sha256") != hashlib.sha256(text.encode("utf-8")).hexdigest():
+        return None
+    return twin["data"], twin["lines"]
+
+
 def load_requirements(extra_files: Iterable[str | Path] = ()) -> RequirementSet:
     """The built-in pack plus user packs (`--rules FILE`). A user id may not shadow a built-in one."""
-    from nsgcheck import safeyaml
-
-    reqs = parse_pack(builtin_text(), f"rules/{BUILTIN_PACK}", validate=False)
+    text = builtin_text()
+    reqs = parse_pack(text, f"rules/{BUILTIN_PACK}", validate=False, parsed=builtin_parsed(text))
     packs = [reqs[0].pack] if reqs else []
     for f in extra_files:
+        from nsgcheck import safeyaml   # (YAML only for a user's pack)
+
         path = Path(f)
         try:
             with open(path, "rb") as fh:

@@ -15,8 +15,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-import yaml
-
 from nsgcheck.errors import ScenarioError, UsageError
 from nsgcheck.estate import Estate
 from nsgcheck.model import RecoveryNic, Unknown, ref
@@ -162,6 +160,8 @@ class Scenario:
 # --------------------------------------------------------------------------- scenario file
 def _line_map(node: Any, path: str = "", out: dict[str, int] | None = None) -> dict[str, int]:
     """JSON pointer -> 1-based line of every value (the document is bounded: see safeyaml)."""
+    import yaml   # (only for a file's YAML nodes: the loader that made them has imported it)
+
     out = {} if out is None else out
     if node is None:
         return out
