@@ -24,8 +24,7 @@ from __future__ import annotations
 from dataclasses import fields, replace
 from typing import Any
 
-from nsgcheck.model import (IpConfiguration, LoadBalancer, NatGateway, NetworkInterface, PrivateEndpoint,
-                            StorageAccount, Subnet, Unknown, VirtualMachine)
+from nsgcheck.model import IpConfiguration, NetworkInterface, Unknown
 
 #: `Unknown.text` of the `exists` of a rule, route or peering found in only one alternative definition
 ALTERNATIVE = "alternative definition"
@@ -104,15 +103,16 @@ def _configs(a: NetworkInterface, b: NetworkInterface, reason: str) -> tuple[IpC
     return tuple(out)
 
 
-#: per type, the list fields that carry a doubt flag: field -> (flag, keep the union?)
-_FLAGGED: dict[type, dict[str, tuple[str, bool]]] = {
-    Subnet: {"service_endpoints": ("service_endpoints_unknown", True)},
-    NatGateway: {"public_ip_ids": ("publics_unknown", False), "public_ip_prefix_ids": ("publics_unknown", False)},
-    LoadBalancer: {name: ("lists_unknown", True) for name in ("frontends", "pools", "outbound_rules", "rules")},
-    VirtualMachine: {"nic_ids": ("nics_unknown", False)},
-    PrivateEndpoint: {name: ("lists_unknown", True) for name in ("connections", "static_ips", "dns_configs",
-                                                                  "zone_ids")},
-    StorageAccount: {"subnet_rule_ids": ("rules_unknown", True), "ip_rules": ("rules_unknown", True)},
+#: per model class (by name: some are made only when first used, see nsgcheck.model), the list
+#: fields that carry a doubt flag: field -> (flag, keep the union?)
+_FLAGGED: dict[str, dict[str, tuple[str, bool]]] = {
+    "Subnet": {"service_endpoints": ("service_endpoints_unknown", True)},
+    "NatGateway": {"public_ip_ids": ("publics_unknown", False), "public_ip_prefix_ids": ("publics_unknown", False)},
+    "LoadBalancer": {name: ("lists_unknown", True) for name in ("frontends", "pools", "outbound_rules", "rules")},
+    "VirtualMachine": {"nic_ids": ("nics_unknown", False)},
+    "PrivateEndpoint": {name: ("lists_unknown", True) for name in ("connections", "static_ips", "dns_configs",
+                                                                    "zone_ids")},
+    "StorageAccount": {"subnet_rule_ids": ("rules_unknown", True), "ip_rules": ("rules_unknown", True)},
 }
 #: list fields whose union is sound (which resources refer to this one)
 _UNITED = {"subnet_ids"}
@@ -127,7 +127,7 @@ def merge_alternatives(a: Any, b: Any) -> tuple[Any, list[str]]:
     attributes they disagree on that the model cannot carry as doubt (the first one's are kept)."""
     reason = f"defined differently at {_where(a)} and at {_where(b)}, under conditions that are not determined"
     u = Unknown(reason, getattr(a, "origin", None))
-    flagged = _FLAGGED.get(type(a), {})
+    flagged = _FLAGGED.get(type(a).__name__, {}) if type(a).__module__.startswith("nsgcheck.model") else {}
     changes: dict[str, Any] = {"exists": _exists(a, b, reason)}
     kept: list[str] = []
     for f in fields(a):

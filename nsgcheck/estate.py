@@ -8,15 +8,17 @@ data classes: model <- alternatives <- estate, without a cycle.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nsgcheck.alternatives import merge_alternatives
-from nsgcheck.model import (AdminRuleCollection, ApplicationSecurityGroup, EffectiveNsgExport,
-                            EffectiveRouteExport, Finding, Firewall, FirewallPolicy, HubConnection, IpGroup,
-                            LoadBalancer, NatGateway, NetworkGroup, NetworkInterface, NetworkManager,
-                            NetworkMapping, NetworkSecurityGroup, Origin, PrivateDnsZone, PrivateEndpoint,
-                            ProtectedItem, PublicIpAddress, RouteTable, StorageAccount, Subnet, Unknown,
-                            VirtualMachine, VirtualNetwork, ref)
+from nsgcheck.model import (ApplicationSecurityGroup, Finding, NatGateway, NetworkInterface, NetworkSecurityGroup,
+                            Origin, PublicIpAddress, RouteTable, Subnet, Unknown, VirtualMachine, VirtualNetwork,
+                            ref)
+
+if TYPE_CHECKING:   # nsgcheck.model_extra's classes: imported when first used
+    from nsgcheck.model import (AdminRuleCollection, EffectiveNsgExport, EffectiveRouteExport, Firewall,
+                                FirewallPolicy, HubConnection, IpGroup, LoadBalancer, NetworkGroup, NetworkManager,
+                                NetworkMapping, PrivateDnsZone, PrivateEndpoint, ProtectedItem, StorageAccount)
 
 
 @dataclass

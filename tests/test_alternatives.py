@@ -234,3 +234,25 @@ def test_estate_add_merges_alternatives_and_keeps_definite_duplicates_as_before(
     e.add("subnets", Subnet("/s/a", "a", "/v", ("10.0.0.0/24",), origin=_o(2)))
     (s,) = e.subnets.values()
     assert s.nsg_id is None and any("later definition wins" in f.message for f in e.findings)
+
+
+@pytest.mark.parametrize("cls_name,required", [
+    ("Subnet", {"vnet_id": "v", "prefixes": ("10.0.0.0/24",)}), ("NatGateway", {}),
+    ("LoadBalancer", {}), ("VirtualMachine", {}), ("PrivateEndpoint", {"subnet_id": "s"}),
+    ("StorageAccount", {}),
+])
+def test_each_list_with_a_doubt_flag_sets_its_flag_when_the_definitions_differ(cls_name, required):
+    """Every list field `_FLAGGED` names, for each model class (some made on first use: looked up
+    by name), is united or emptied and sets its flag; the classes come from `nsgcheck.model`."""
+    import nsgcheck.model as model
+    from nsgcheck.alternatives import _FLAGGED
+
+    cls = getattr(model, cls_name)
+    assert _FLAGGED[cls_name]
+    for name, (flag, keep_union) in _FLAGGED[cls_name].items():
+        a = cls(id="r", name="r", **{**required, name: ("x",)})
+        b = cls(id="r", name="r", **{**required, name: ("y",)})
+        merged, kept = merge_alternatives(a, b)
+        assert getattr(merged, name) == (("x", "y") if keep_union else ()), (cls_name, name)
+        assert isinstance(getattr(merged, flag), Unknown), (cls_name, name)
+        assert name not in kept

@@ -118,3 +118,25 @@ def test_filled_objects_are_what_the_class_makes(cls, make, data):
 def test_filling_refuses_classes_it_cannot_fill():
     with pytest.raises(TypeError):
         filling(NetworkSecurityGroup)   # no slots
+
+
+def test_the_model_hands_out_the_classes_it_makes_on_first_use():
+    """`nsgcheck.model` gives every class of `nsgcheck.model_extra` by name (the very object),
+    names all of them, and imports that module only when one of them is asked for."""
+    import subprocess
+    import sys
+
+    import nsgcheck.model as model
+    import nsgcheck.model_extra as extra
+
+    defined = {n for n, v in vars(extra).items() if isinstance(v, type) and v.__module__ == extra.__name__}
+    assert set(model.EXTRA) == defined | {"Resource"}
+    for name in model.EXTRA:
+        assert getattr(model, name) is getattr(extra, name)
+    with pytest.raises(AttributeError):
+        model.NoSuchClass    # noqa: B018
+    code = ("import sys; import nsgcheck.model; before = 'nsgcheck.model_extra' in sys.modules; "
+            "from nsgcheck.model import Firewall; print(before, 'nsgcheck.model_extra' in sys.modules, "
+            "Firewall.__module__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "True", "nsgcheck.model_extra"]

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, replace
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from nsgcheck.answers import FAIL, NOT_APPLICABLE, PASS, UNKNOWN, Decision
 from nsgcheck.audit.requirements import Requirement
@@ -34,9 +34,12 @@ from nsgcheck.audit.subjects import AuditSubject, Placement
 from nsgcheck.engine.evaluate import Endpoint
 from nsgcheck.engine.verdict import Verdict
 from nsgcheck.estate import Estate
-from nsgcheck.model import Origin, PrivateEndpoint, Unknown, ref
+from nsgcheck.model import Origin, Unknown, ref
 from nsgcheck.values.addresses import AddressError, AddressSet
 from nsgcheck.values.ports import PortSet
+
+if TYPE_CHECKING:   # nsgcheck.model_extra's classes: imported when first used
+    from nsgcheck.model import PrivateEndpoint
 
 AZURE_DNS = "168.63.129.16"
 ASR_GROUP = "azuresiterecovery"

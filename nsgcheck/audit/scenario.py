@@ -13,12 +13,15 @@ from dataclasses import dataclass
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from nsgcheck.errors import ScenarioError, UsageError
 from nsgcheck.estate import Estate
-from nsgcheck.model import RecoveryNic, Unknown, ref
+from nsgcheck.model import Unknown, ref
 from nsgcheck.values.addresses import AddressError, parse_cidr
+
+if TYPE_CHECKING:   # nsgcheck.model_extra's classes: imported when first used
+    from nsgcheck.model import RecoveryNic
 
 FLAG, FILE, DISCOVERED, DEFAULT = "flag", "file", "discovered", "default"
 

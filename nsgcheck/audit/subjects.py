@@ -11,7 +11,7 @@ the same private address when it fits, else anywhere in that subnet.
 from __future__ import annotations
 
 from bisect import bisect_right
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dataclasses import dataclass, field
 
@@ -21,8 +21,11 @@ from nsgcheck.engine.context import HOST_VIP, export_file_stem, export_key
 from nsgcheck.engine.egress import VmOutbound
 from nsgcheck.values.addresses import AddressError, AddressSet, parse_cidr
 from nsgcheck.estate import Estate
-from nsgcheck.model import (AddressKind, EffectiveNsgExport, NetworkInterface, NetworkSecurityGroup, Subnet,
-                            Unknown, VirtualMachine, filling, maker, ref)
+from nsgcheck.model import (AddressKind, NetworkInterface, NetworkSecurityGroup, Subnet, Unknown, VirtualMachine,
+                            filling, maker, ref)
+
+if TYPE_CHECKING:   # nsgcheck.model_extra's classes: imported when first used
+    from nsgcheck.model import EffectiveNsgExport
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,12 +17,16 @@ apply only *might* match: a `deny` among them makes the packets it may match unk
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from dataclasses import replace
 
 from nsgcheck.estate import Estate
-from nsgcheck.model import (AdminRuleCollection, AddressKind, AddressToken, NetworkSecurityGroup, SecurityRule,
-                            Unknown, ref)
+from nsgcheck.model import AddressKind, AddressToken, NetworkSecurityGroup, SecurityRule, Unknown, ref
 from nsgcheck.values.ports import PortSet
+
+if TYPE_CHECKING:   # nsgcheck.model_extra's classes: imported when first used
+    from nsgcheck.model import AdminRuleCollection
 
 DEVICE_NAME = "security admin rules"
 ALWAYS_ALLOW = "alwaysallow"

@@ -18,15 +18,18 @@ Public API:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nsgcheck.estate import Estate
-from nsgcheck.model import EffectiveNsgExport, EffectiveRouteExport, NetworkInterface, Subnet, Unknown, ref
+from nsgcheck.model import NetworkInterface, Subnet, Unknown, ref
 
 from nsgcheck.values.addresses import AddressError, AddressSet, parse_cidr
 from .catalog import TagCatalog, lookup_tag
 from .gateways import bgp_sources
 from .resolve import Ident, ResolveContext, public_ipv4
+
+if TYPE_CHECKING:   # nsgcheck.model_extra's classes: imported when first used
+    from nsgcheck.model import EffectiveNsgExport, EffectiveRouteExport
 
 HOST_VIP = AddressSet.parse("168.63.129.16/32")
 _V6_ALL = AddressSet.everything().only([6])

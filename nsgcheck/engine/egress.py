@@ -25,13 +25,16 @@ subnet) is doubt where it changes the answer.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from nsgcheck.estate import Estate
-from nsgcheck.model import LoadBalancer, NatGateway, Origin, Subnet, Unknown, ref
+from nsgcheck.model import NatGateway, Origin, Subnet, Unknown, ref
 
 from .firstmatch import ALLOWED, DENIED, EITHER
 from .pathresult import Unranked
+
+if TYPE_CHECKING:   # nsgcheck.model_extra's classes: imported when first used
+    from nsgcheck.model import LoadBalancer
 
 NAT_GATEWAY = "nat-gateway"
 PUBLIC_IP = "public-ip"

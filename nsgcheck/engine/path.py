@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Mapping, Sequence
 
 from nsgcheck.estate import Estate
-from nsgcheck.model import Firewall, Origin, Subnet, Unknown
+from nsgcheck.model import Origin, Subnet, Unknown
 from nsgcheck.values.addresses import AddressError, AddressSet
 from nsgcheck.values.ports import PortSet
 
@@ -38,6 +38,7 @@ from .space import PROTOCOLS, Box, intersect_all
 
 if TYPE_CHECKING:   # a firewall or an allow-list brings its module in when a path meets one
     from .allowlist import UrlAllowList
+    from nsgcheck.model import Firewall
 
 DIRECT_HOPS = (INTERNET, SERVICE_ENDPOINT, VNET_LOCAL, PEERING, GLOBAL_PEERING)
 REASON_GATEWAY = "VirtualNetworkGateway: leaves Azure toward on-premises"

@@ -37,18 +37,21 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from servicetags import intervals as iv
 
 from nsgcheck.estate import Estate
-from nsgcheck.model import EffectiveRouteExport, Origin, Route as ModelRoute, RouteTable, Subnet, Unknown, ref
+from nsgcheck.model import Origin, Route as ModelRoute, RouteTable, Subnet, Unknown, ref
 
 from nsgcheck.values.addresses import AddressError, AddressSet, parse_cidr
 from .catalog import ServiceTag, TagCatalog, regional_tag, tag_addresses
 from .context import export_nic
 from .gateways import SETTLE, bgp_sources
 from .pathresult import Unranked
+
+if TYPE_CHECKING:   # nsgcheck.model_extra's classes: imported when first used
+    from nsgcheck.model import EffectiveRouteExport
 
 # next hop types (canonical spelling)
 VNET_LOCAL = "VnetLocal"

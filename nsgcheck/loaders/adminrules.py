@@ -15,12 +15,16 @@ defines the parent (`rest.settle`). Field errors follow `restfields.Fields` and 
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nsgcheck.loaders.normalize import Normalizer, problem_findings, shown
 from nsgcheck.loaders.raw import RawResource
 from nsgcheck.loaders.restfields import Fields, get, last, parent_id, properties_unknown, props_of, rid_of, short_name
-from nsgcheck.model import AdminRuleCollection, NetworkGroup, NetworkManager, Origin, SecurityRule, Unknown, ref
+from nsgcheck.model import Origin, SecurityRule, Unknown, ref
+from nsgcheck import model   # (its resources only some estates hold: made on first use)
+
+if TYPE_CHECKING:   # nsgcheck.model_extra's classes: imported when first used
+    from nsgcheck.model import AdminRuleCollection, NetworkGroup, NetworkManager
 
 MANAGER = "microsoft.network/networkmanagers"
 GROUP = MANAGER + "/networkgroups"
@@ -47,7 +51,7 @@ class AdminRuleConverter:
         if t == MANAGER:
             estate.add("network_managers", self.manager(raw), raw.existence())
         elif t == GROUP:
-            estate.add("network_groups", NetworkGroup(rid_of(raw), short_name(raw), origin=raw.origin),
+            estate.add("network_groups", model.NetworkGroup(rid_of(raw), short_name(raw), origin=raw.origin),
                        raw.existence())
         elif t == STATIC_MEMBER:
             self.members_of.setdefault(ref(parent_id(rid_of(raw))), []).append((self.member(raw), raw.origin))
@@ -65,7 +69,7 @@ class AdminRuleConverter:
         scope = get(p, "networkManagerScopes")
         owner = f"network manager {raw.name!r}"
         if isinstance(scope, Unknown):
-            return NetworkManager(rid_of(raw), short_name(raw), scope_unknown=scope, origin=raw.origin)
+            return model.NetworkManager(rid_of(raw), short_name(raw), scope_unknown=scope, origin=raw.origin)
         subs, mgs, doubt = [], [], None
         for key, out in (("subscriptions", subs), ("managementGroups", mgs)):
             items, d = self.f.items(scope if isinstance(scope, dict) else {}, key, owner,
@@ -77,7 +81,7 @@ class AdminRuleConverter:
                 else:
                     doubt = doubt or (v if isinstance(v, Unknown) else Unknown(f"{owner}: {key} holds {shown(v)}",
                                                                                raw.origin))
-        return NetworkManager(rid_of(raw), short_name(raw), tuple(subs), tuple(mgs), doubt, raw.origin)
+        return model.NetworkManager(rid_of(raw), short_name(raw), tuple(subs), tuple(mgs), doubt, raw.origin)
 
     def member(self, raw: RawResource) -> str | Unknown:
         """A static member: the virtual network it names; one that may not be deployed, or a reference
@@ -107,8 +111,8 @@ class AdminRuleConverter:
                                     at("appliesToGroups", i))
         if not items and d is None:
             d = self.f.missing(owner, "appliesToGroups", "the network groups it applies to", at("appliesToGroups"))
-        return AdminRuleCollection(rid_of(raw), short_name(raw), tuple(ids), d, origin=raw.origin,
-                                   rules_unknown=properties_unknown(raw))
+        return model.AdminRuleCollection(rid_of(raw), short_name(raw), tuple(ids), d, origin=raw.origin,
+                                         rules_unknown=properties_unknown(raw))
 
     def rule(self, p: Any, name: Any, raw: RawResource, base: tuple, kind: Any) -> SecurityRule:
         """One security admin rule as a SecurityRule (module docstring)."""
@@ -190,7 +194,7 @@ class AdminRuleConverter:
                                f"{rules[0].name!r} is not in the inputs: the network groups it applies to are not "
                                f"known (give the template or export that defines it together with this file)",
                                rules[0].origin)
-                coll = AdminRuleCollection(key, name, groups_unknown=Unknown(
+                coll = model.AdminRuleCollection(key, name, groups_unknown=Unknown(
                     f"security admin rule collection {name} is not in the inputs: the network "
                     f"groups it applies to are not known", rules[0].origin), origin=rules[0].origin)
                 estate.stand_ins.append(key)
@@ -204,7 +208,7 @@ class AdminRuleConverter:
                 self.f.finding("warning", f"static member of network group {last(key)!r}: the network group is not "
                                f"in the inputs (give the template or export that defines it together with this "
                                f"file)", members[0][1])
-                group = NetworkGroup(key, last(key), origin=members[0][1])
+                group = model.NetworkGroup(key, last(key), origin=members[0][1])
                 estate.stand_ins.append(key)
             known = tuple(ref(m) for m, _ in members if isinstance(m, str))
             doubt = next((m for m, _ in members if isinstance(m, Unknown)), None)

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import ast
 from dataclasses import replace
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from nsgcheck.loaders.jsonpos import LineMap
 from nsgcheck.loaders.normalize import Normalizer, as_list, problem_findings
 from nsgcheck.loaders.raw import RawResource
-from nsgcheck.model import (EffectiveNsg, EffectiveNsgExport, EffectiveRoute, EffectiveRouteExport,
-                            Finding, Origin)
+from nsgcheck.model import Finding, Origin
+from nsgcheck import model   # (its resources only some estates hold: made on first use)
+
+if TYPE_CHECKING:   # nsgcheck.model_extra's classes: imported when first used
+    from nsgcheck.model import EffectiveNsg, EffectiveNsgExport, EffectiveRoute, EffectiveRouteExport
 
 #: top-level keys of an ARM resource that are not `properties`
 META_KEYS = frozenset({"id", "name", "type", "location", "etag", "tags", "resourceGroup", "sku",
@@ -225,14 +228,14 @@ def load_effective_nsgs(doc: Any, file: str, linemap: LineMap | None,
                 exp = r.get(key) if isinstance(r, dict) else None
                 if isinstance(exp, list) and exp:
                     expansions.append((rule.name, side, tuple(str(x) for x in exp)))
-        groups.append(EffectiveNsg(nsg_id=nsg_id, association=kind, association_id=assoc_id,
-                                   rules=tuple(rules), tag_map=_tag_map(g.get("tagMap"), origin, findings),
-                                   expansions=tuple(expansions), origin=origin))
+        groups.append(model.EffectiveNsg(nsg_id=nsg_id, association=kind, association_id=assoc_id,
+                                         rules=tuple(rules), tag_map=_tag_map(g.get("tagMap"), origin, findings),
+                                         expansions=tuple(expansions), origin=origin))
     if not groups:
         findings.append(Finding("note", "effective NSG export lists no NSG (none associated with the NIC, "
                                 "or the VM was not running)", loc.origin("")))
     nic = nic_id or next((g.association_id for g in groups if g.association == "nic"), None)
-    return EffectiveNsgExport(nic_id=nic, groups=tuple(groups), origin=loc.origin("")), findings
+    return model.EffectiveNsgExport(nic_id=nic, groups=tuple(groups), origin=loc.origin("")), findings
 
 
 def load_effective_routes(doc: Any, file: str, linemap: LineMap | None,
@@ -245,11 +248,11 @@ def load_effective_routes(doc: Any, file: str, linemap: LineMap | None,
     for i, r in enumerate(items or []):
         prefixes = as_list(r.get("addressPrefix"))
         hops = as_list(r.get("nextHopIpAddress"))
-        routes.append(EffectiveRoute(
+        routes.append(model.EffectiveRoute(
             name=str(r.get("name") or ""), source=str(r.get("source") or "Unknown"),
             state=str(r.get("state") or "Active"),
             address_prefixes=tuple(str(p) for p in prefixes) if isinstance(prefixes, list) else (),
             next_hop_type=str(r.get("nextHopType")),
             next_hop_ips=tuple(str(h) for h in hops) if isinstance(hops, list) else (),
             origin=loc.origin(f"{base}/{i}")))
-    return EffectiveRouteExport(nic_id=nic_id, routes=tuple(routes), origin=loc.origin("")), []
+    return model.EffectiveRouteExport(nic_id=nic_id, routes=tuple(routes), origin=loc.origin("")), []

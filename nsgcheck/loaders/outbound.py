@@ -10,13 +10,16 @@ balancer whatever the order. Field errors follow `restfields.Fields`.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nsgcheck.loaders.raw import RawResource
 from nsgcheck.loaders.restfields import (Fields, element_id, get, inner, last, location_of, parent_id, properties_unknown,
                                          props_of, rid_of, short_name, sku_name)
-from nsgcheck.model import (LbBackendPool, LbFrontend, LbOutboundRule, LbRule, LoadBalancer, NatGateway, Origin,
-                            PublicIpAddress, Unknown, ref)
+from nsgcheck.model import NatGateway, Origin, PublicIpAddress, Unknown, ref
+from nsgcheck import model   # (its resources only some estates hold: made on first use)
+
+if TYPE_CHECKING:   # nsgcheck.model_extra's classes: imported when first used
+    from nsgcheck.model import LbBackendPool, LbFrontend, LbOutboundRule, LbRule, LoadBalancer
 
 PUBLIC_IP = "microsoft.network/publicipaddresses"
 NAT_GATEWAY = "microsoft.network/natgateways"
@@ -106,16 +109,16 @@ class OutboundConverter:
                                           f"{owner} backend pool {name!r}"))
                 else:
                     into.append(build(inner(item), name, lb_id, where, loc, f"{owner} {key[:-1]} {name!r}"))
-        return LoadBalancer(id=lb_id, name=short_name(raw), sku=sku_name(raw), frontends=tuple(frontends),
-                            pools=tuple(pools), outbound_rules=tuple(outbound), rules=tuple(rules),
-                            location=location_of(raw), origin=raw.origin, lists_unknown=doubt)
+        return model.LoadBalancer(id=lb_id, name=short_name(raw), sku=sku_name(raw), frontends=tuple(frontends),
+                                  pools=tuple(pools), outbound_rules=tuple(outbound), rules=tuple(rules),
+                                  location=location_of(raw), origin=raw.origin, lists_unknown=doubt)
 
     def frontend(self, cp: dict, name: str, lb_id: str, where: Origin, loc: Any, owner: str) -> LbFrontend:
-        return LbFrontend(id=f"{lb_id}/frontendIPConfigurations/{name}", name=name,
-                          public_ip_id=self.f.reference(cp, "publicIPAddress", owner, loc),
-                          public_ip_prefix_id=self.f.reference(cp, "publicIPPrefix", owner, loc),
-                          subnet_id=self.f.reference(cp, "subnet", owner, loc),
-                          private_ip=self.f.ip(cp, "privateIPAddress", owner, loc), origin=where)
+        return model.LbFrontend(id=f"{lb_id}/frontendIPConfigurations/{name}", name=name,
+                                public_ip_id=self.f.reference(cp, "publicIPAddress", owner, loc),
+                                public_ip_prefix_id=self.f.reference(cp, "publicIPPrefix", owner, loc),
+                                subnet_id=self.f.reference(cp, "subnet", owner, loc),
+                                private_ip=self.f.ip(cp, "privateIPAddress", owner, loc), origin=where)
 
     def pool(self, cp: dict, name: str, pool_id: str, where: Origin, loc: Any, owner: str) -> LbBackendPool:
         addresses: list[str | Unknown] = []
@@ -133,8 +136,8 @@ class OutboundConverter:
                              if value is not None else self.f.bad(
                                  owner, f"loadBalancerBackendAddresses[{i}]", item,
                                  "a backend address with an ipAddress", where))
-        return LbBackendPool(id=pool_id, name=name, ip_addresses=tuple(a for a in addresses if a is not None),
-                             ip_configuration_ids=nic_configs, origin=where)
+        return model.LbBackendPool(id=pool_id, name=name, ip_addresses=tuple(a for a in addresses if a is not None),
+                                   ip_configuration_ids=nic_configs, origin=where)
 
     def outbound_rule(self, cp: dict, name: str, lb_id: str, where: Origin, loc: Any, owner: str) -> LbOutboundRule:
         pool = self.f.reference(cp, "backendAddressPool", owner, loc)
@@ -147,9 +150,9 @@ class OutboundConverter:
         if not fronts and fdoubt is None:
             fdoubt = self.f.bad(owner, "frontendIPConfigurations", get(cp, "frontendIPConfigurations"),
                                  "a non-empty list of frontend references (an outbound rule requires one)", where)
-        return LbOutboundRule(name=name, pool_id=pool,
-                              frontend_ids=tuple(fronts) + ((fdoubt,) if fdoubt is not None else ()),
-                              protocol=protocol if protocol is not None else "All", origin=where)
+        return model.LbOutboundRule(name=name, pool_id=pool,
+                                    frontend_ids=tuple(fronts) + ((fdoubt,) if fdoubt is not None else ()),
+                                    protocol=protocol if protocol is not None else "All", origin=where)
 
     def lb_rule(self, cp: dict, name: str, lb_id: str, where: Origin, loc: Any, owner: str) -> LbRule:
         one = self.f.reference(cp, "backendAddressPool", owner, loc)
@@ -158,10 +161,10 @@ class OutboundConverter:
         if doubt is not None:
             pools.append(doubt)
         snat = self.f.boolean(cp, "disableOutboundSnat", owner, loc)
-        return LbRule(name=name, pool_ids=tuple(pools),
-                      frontend_id=self.f.reference(cp, "frontendIPConfiguration", owner, loc),
-                      protocol=self.f.choice(cp, "protocol", owner, loc, _PROTOCOLS),
-                      disable_outbound_snat=snat if snat is not None else False, origin=where)
+        return model.LbRule(name=name, pool_ids=tuple(pools),
+                            frontend_id=self.f.reference(cp, "frontendIPConfiguration", owner, loc),
+                            protocol=self.f.choice(cp, "protocol", owner, loc, _PROTOCOLS),
+                            disable_outbound_snat=snat if snat is not None else False, origin=where)
 
     # -- children -------------------------------------------------------------------------
     def finish(self, defer: bool = False) -> None:
@@ -179,8 +182,8 @@ class OutboundConverter:
                 self.f.finding("warning", f"backend pool {pools[0].name!r} of load balancer {name!r}: the load "
                                f"balancer is not in the inputs (its frontends and rules are not known; give the "
                                f"template or export that defines it together with this file)", pools[0].origin)
-                lb = LoadBalancer(id=key, name=name, origin=pools[0].origin,
-                                  lists_unknown=Unknown(f"load balancer {name!r} is not in the inputs", pools[0].origin))
+                lb = model.LoadBalancer(id=key, name=name, origin=pools[0].origin,
+                                        lists_unknown=Unknown(f"load balancer {name!r} is not in the inputs", pools[0].origin))
                 estate.stand_ins.append(key)
             merged = {p.name.lower(): p for p in lb.pools}
             for pool in pools:

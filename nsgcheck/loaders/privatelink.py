@@ -12,13 +12,17 @@ Field errors follow `restfields.Fields`.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nsgcheck.loaders.raw import RawResource
 from nsgcheck.loaders.restfields import (Fields, get, inner, last, location_of, parent_id, properties_unknown,
                                          props_of, rid_of, short_name)
-from nsgcheck.model import (DnsRecordSet, DnsZoneLink, MaybeZone, PrivateDnsZone, PrivateEndpoint,
-                            PrivateEndpointIp, PrivateLinkConnection, Unknown, ref)
+from nsgcheck.model import Unknown, ref
+from nsgcheck import model   # (its resources only some estates hold: made on first use)
+
+if TYPE_CHECKING:   # nsgcheck.model_extra's classes: imported when first used
+    from nsgcheck.model import (DnsRecordSet, DnsZoneLink, MaybeZone, PrivateDnsZone, PrivateEndpoint,
+                                PrivateEndpointIp, PrivateLinkConnection)
 
 PRIVATE_ENDPOINT = "microsoft.network/privateendpoints"
 ZONE_GROUP = PRIVATE_ENDPOINT + "/privatednszonegroups"
@@ -48,8 +52,8 @@ class PrivateLinkConverter:
             self.zone_groups.setdefault(ref(parent_id(rid_of(raw))), []).append(
                 (zones, doubt or properties_unknown(raw), raw.origin, raw.existence()))
         elif t == DNS_ZONE:
-            self.f.estate.add("private_dns_zones", PrivateDnsZone(id=rid_of(raw), name=short_name(raw),
-                                                                  origin=raw.origin), raw.existence())
+            self.f.estate.add("private_dns_zones", model.PrivateDnsZone(id=rid_of(raw), name=short_name(raw),
+                                                                        origin=raw.origin), raw.existence())
         elif t == ZONE_LINK:
             self.links.setdefault(ref(parent_id(rid_of(raw))), []).append(self.link(raw))
         elif t in (RECORD_A, RECORD_AAAA):
@@ -85,9 +89,9 @@ class PrivateLinkConverter:
             if ip is None:
                 ip = self.f.bad(cowner, "privateIPAddress", None, "an IP address (a static endpoint address)",
                                 raw.origin_for("properties", "ipConfigurations", i))
-            static.append(PrivateEndpointIp(ip, self.f.string(cp, "groupId", cowner, loc),
-                                            self.f.string(cp, "memberName", cowner, loc),
-                                            origin=raw.origin_for("properties", "ipConfigurations", i)))
+            static.append(model.PrivateEndpointIp(ip, self.f.string(cp, "groupId", cowner, loc),
+                                                  self.f.string(cp, "memberName", cowner, loc),
+                                                  origin=raw.origin_for("properties", "ipConfigurations", i)))
         dns_configs = []
         items, unknown = self.f.items(p, "customDnsConfigs", owner, at)
         doubt = doubt or unknown
@@ -97,19 +101,19 @@ class PrivateLinkConverter:
             addrs, adoubt = self.f.items(item if isinstance(item, dict) else {}, "ipAddresses",
                                          f"{owner} customDnsConfigs[{i}]", where)
             for j, a in addrs:
-                dns_configs.append(PrivateEndpointIp(
+                dns_configs.append(model.PrivateEndpointIp(
                     self.f.ip_value(a, f"ipAddresses[{j}]", f"{owner} customDnsConfigs[{i}]", where) or
                     self.f.bad(f"{owner} customDnsConfigs[{i}]", f"ipAddresses[{j}]", a, "an IP address", where),
                     fqdn=fqdn if isinstance(fqdn, str) else None, origin=where))
             if adoubt is not None:
-                dns_configs.append(PrivateEndpointIp(adoubt, fqdn=fqdn if isinstance(fqdn, str) else None,
-                                                     origin=where))
+                dns_configs.append(model.PrivateEndpointIp(adoubt, fqdn=fqdn if isinstance(fqdn, str) else None,
+                                                           origin=where))
         zones, zdoubt = self.zone_groups_inline(p, owner, at)
-        return PrivateEndpoint(id=rid_of(raw), name=short_name(raw),
-                               subnet_id=self.f.reference(p, "subnet", owner, at),
-                               connections=tuple(connections), static_ips=tuple(static),
-                               dns_configs=tuple(dns_configs), zone_ids=zones,
-                               location=location_of(raw), origin=raw.origin, lists_unknown=doubt or zdoubt)
+        return model.PrivateEndpoint(id=rid_of(raw), name=short_name(raw),
+                                     subnet_id=self.f.reference(p, "subnet", owner, at),
+                                     connections=tuple(connections), static_ips=tuple(static),
+                                     dns_configs=tuple(dns_configs), zone_ids=zones,
+                                     location=location_of(raw), origin=raw.origin, lists_unknown=doubt or zdoubt)
 
     def connection(self, item: dict, i: int, manual: bool, owner: str, loc: Any) -> PrivateLinkConnection:
         cp = inner(item)
@@ -126,7 +130,7 @@ class PrivateLinkConverter:
         state = get(cp, "privateLinkServiceConnectionState")
         status = state if isinstance(state, Unknown) else get(state, "status")
         name = item.get("name")
-        return PrivateLinkConnection(
+        return model.PrivateLinkConnection(
             name=name if isinstance(name, str) and name else f"#{i}",
             target_id=self.f.reference(cp, "privateLinkServiceId", owner, loc, "vaults"),
             group_ids=tuple(group_ids), manual=manual,
@@ -165,9 +169,9 @@ class PrivateLinkConverter:
                                                          "a virtual network reference (required)", raw.origin)
         reg = self.f.boolean(p, "registrationEnabled", owner, at)
         policy = self.f.choice(p, "resolutionPolicy", owner, at, ("Default", "NxDomainRedirect"))
-        return DnsZoneLink(name=short_name(raw), vnet_id=vnet, registration_enabled=reg is True,
-                           resolution_policy=policy if isinstance(policy, str) else None, origin=raw.origin,
-                           exists=raw.existence())
+        return model.DnsZoneLink(name=short_name(raw), vnet_id=vnet, registration_enabled=reg is True,
+                                 resolution_policy=policy if isinstance(policy, str) else None, origin=raw.origin,
+                                 exists=raw.existence())
 
     def record_set(self, raw: RawResource, v4: bool) -> DnsRecordSet:
         p = props_of(raw)
@@ -182,8 +186,8 @@ class PrivateLinkConverter:
                              or self.f.bad(owner, f"{key}[{i}].{field}", value, "an IP address", where))
         if doubt is not None or properties_unknown(raw) is not None:
             addresses.append(doubt or properties_unknown(raw))
-        return DnsRecordSet(name=short_name(raw), addresses=tuple(addresses), origin=raw.origin,
-                            exists=raw.existence())
+        return model.DnsRecordSet(name=short_name(raw), addresses=tuple(addresses), origin=raw.origin,
+                                  exists=raw.existence())
 
     # -- children -----------------------------------------------------------------------------------
     def finish(self, defer: bool = False) -> None:
@@ -206,7 +210,7 @@ class PrivateLinkConverter:
                 if exists is None:
                     zones += [z for z in found if z not in zones]
                 else:       # a group that may not be deployed only might name its zones
-                    maybe += [MaybeZone(z, exists, origin) for z in found]
+                    maybe += [model.MaybeZone(z, exists, origin) for z in found]
                 doubt = doubt or unknown
             estate.private_endpoints[key] = replace(pe, zone_ids=tuple(zones), maybe_zones=tuple(maybe),
                                                     lists_unknown=doubt)
@@ -218,6 +222,6 @@ class PrivateLinkConverter:
                 continue
             if zone is None:
                 first = (self.links.get(key) or self.records.get(key))[0]
-                zone = PrivateDnsZone(id=key, name=last(key), origin=first.origin)
+                zone = model.PrivateDnsZone(id=key, name=last(key), origin=first.origin)
             estate.private_dns_zones[key] = replace(zone, links=zone.links + tuple(self.links.get(key, [])),
                                                     records=zone.records + tuple(self.records.get(key, [])))

@@ -10,10 +10,14 @@ NIC gives both and they name different recovery subnets, that is an input error.
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from nsgcheck.loaders.restfields import Fields, get, loose_bool
-from nsgcheck.model import Origin, RecoveryIpConfig, RecoveryNic, Unknown
+from nsgcheck.model import Origin, Unknown
+from nsgcheck import model   # (its resources only some estates hold: made on first use)
+
+if TYPE_CHECKING:   # nsgcheck.model_extra's classes: imported when first used
+    from nsgcheck.model import RecoveryIpConfig, RecoveryNic
 
 Loc = Callable[..., Origin]
 
@@ -27,14 +31,14 @@ def recovery_nics(f: Fields, details: dict, owner: str, loc: Loc) -> tuple[Recov
     items, doubt = f.items(details, "vmNics", owner, loc)
     out = []
     if doubt is not None:
-        out.append(RecoveryNic(source_nic_id=doubt, origin=loc("vmNics")))
+        out.append(model.RecoveryNic(source_nic_id=doubt, origin=loc("vmNics")))
     for i, nic in items:
         nloc = (lambda *k, _i=i: loc("vmNics", _i, *k))
         nowner = f"{owner} vmNics[{i}]"
         if not isinstance(nic, dict):
             bad = nic if isinstance(nic, Unknown) else f.bad(owner, f"vmNics[{i}]", nic, "a NIC settings object",
                                                               nloc())
-            out.append(RecoveryNic(source_nic_id=bad, origin=nloc()))
+            out.append(model.RecoveryNic(source_nic_id=bad, origin=nloc()))
             continue
         out.append(_nic(f, nic, nowner, nloc))
     return tuple(out)
@@ -53,7 +57,7 @@ def _nic(f: Fields, nic: dict, owner: str, loc: Loc) -> RecoveryNic:
             continue
         name = get(c, "name") or get(c, "ipConfigName")
         pools, pdoubt = f.references(c, "recoveryLBBackendAddressPoolIds", cowner, cloc)
-        configs.append(RecoveryIpConfig(
+        configs.append(model.RecoveryIpConfig(
             name=name if isinstance(name, str) else None, primary=loose_bool(get(c, "isPrimary")),
             recovery_subnet_name=f.string(c, "recoverySubnetName", cowner, cloc),
             recovery_static_ip=f.ip(c, "recoveryStaticIPAddress", cowner, cloc),
@@ -62,7 +66,7 @@ def _nic(f: Fields, nic: dict, owner: str, loc: Loc) -> RecoveryNic:
             tfo_subnet_name=f.string(c, "tfoSubnetName", cowner, cloc),
             tfo_static_ip=f.ip(c, "tfoStaticIPAddress", cowner, cloc), origin=cloc()))
     if doubt is not None:
-        configs.append(RecoveryIpConfig(recovery_subnet_name=doubt, recovery_static_ip=doubt, origin=loc("ipConfigs")))
+        configs.append(model.RecoveryIpConfig(recovery_subnet_name=doubt, recovery_static_ip=doubt, origin=loc("ipConfigs")))
     flat = _flat(f, nic, owner, loc)
     if flat is not None:
         primary = next((c for c in configs if c.primary), configs[0] if configs else None)
@@ -74,13 +78,13 @@ def _nic(f: Fields, nic: dict, owner: str, loc: Loc) -> RecoveryNic:
                    f"{primary.recovery_subnet_name!r} name different recovery subnets; give one of them")
             f.finding("error", msg, loc("recoveryVMSubnetName"))
             wrong = Unknown(msg, loc("recoveryVMSubnetName"))
-            configs[configs.index(primary)] = RecoveryIpConfig(
+            configs[configs.index(primary)] = model.RecoveryIpConfig(
                 name=primary.name, primary=primary.primary, recovery_subnet_name=wrong,
                 recovery_static_ip=primary.recovery_static_ip, recovery_public_ip_id=primary.recovery_public_ip_id,
                 recovery_lb_pool_ids=primary.recovery_lb_pool_ids, tfo_subnet_name=primary.tfo_subnet_name,
                 tfo_static_ip=primary.tfo_static_ip, origin=primary.origin)
     tfo_net = f.reference(nic, "tfoVMNetworkId", owner, loc) or f.reference(nic, "tfoNetworkId", owner, loc)
-    return RecoveryNic(
+    return model.RecoveryNic(
         source_nic_id=source,
         recovery_network_id=f.reference(nic, "recoveryVMNetworkId", owner, loc, "virtualNetworks"),
         recovery_nsg_id=_nsg(f, nic, "recoveryNetworkSecurityGroupId", owner, loc),
@@ -102,7 +106,7 @@ def _flat(f: Fields, nic: dict, owner: str, loc: Loc) -> RecoveryIpConfig | None
         return None
     subnet = f.string(nic, "recoveryVMSubnetName", owner, loc)
     tfo = f.string(nic, "tfoVMSubnetName", owner, loc)
-    return RecoveryIpConfig(
+    return model.RecoveryIpConfig(
         primary=True, recovery_subnet_name=subnet,
         recovery_static_ip=f.ip(nic, "replicaNicStaticIPAddress", owner, loc),
         recovery_public_ip_id=f.reference(nic, "recoveryPublicIpAddressId", owner, loc, "publicIPAddresses"),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from collections.abc import Sequence
-from typing import Any, Callable, Iterable, Mapping, overload
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, overload
 
 from nsgcheck.alternatives import ALTERNATIVE
 from nsgcheck.loaders.normalize import (MAX_NSG_RULES, Normalizer, Problem, absent, complete_default_rules,
@@ -31,11 +31,14 @@ from nsgcheck.loaders.restfields import (FieldKeys, Fields, Locate, get, id_of, 
                                          text_or_unknown)
 from nsgcheck.values.addresses import AddressError, parse_cidr
 from nsgcheck.estate import Estate
-from nsgcheck.model import (PLACEHOLDER_SUBSCRIPTION, ApplicationSecurityGroup, Finding, HubConnection,
-                            NetworkInterface, NetworkMapping, NetworkSecurityGroup, Origin,
-                            Peering, ProtectedItem, Route, RouteTable, SecurityRule, ServiceEndpoint,
-                            StorageAccount, Subnet, Unknown, VirtualMachine, VirtualNetwork, new_ip_configuration,
+from nsgcheck.model import (PLACEHOLDER_SUBSCRIPTION, ApplicationSecurityGroup, Finding, NetworkInterface,
+                            NetworkSecurityGroup, Origin, Peering, Route, RouteTable, SecurityRule,
+                            ServiceEndpoint, Subnet, Unknown, VirtualMachine, VirtualNetwork, new_ip_configuration,
                             new_network_interface, new_virtual_machine, ref)
+from nsgcheck import model   # (its resources only some estates hold: made on first use)
+
+if TYPE_CHECKING:   # nsgcheck.model_extra's classes: imported when first used
+    from nsgcheck.model import HubConnection, NetworkMapping, ProtectedItem, StorageAccount
 
 NSG = "microsoft.network/networksecuritygroups"
 NSG_RULE = NSG + "/securityrules"
@@ -668,7 +671,7 @@ class _Converter(Fields):
             remote = self.missing(owner, "remoteVirtualNetwork", "a reference to the connected virtual network",
                                   self.where(locate, "remoteVirtualNetwork") if callable(locate) else origin)
         flag = self.boolean(props, "enableInternetSecurity", owner, locate)
-        self.estate.hub_connections.append(HubConnection(cid, name, hub_id, remote, flag, origin, exists))
+        self.estate.hub_connections.append(model.HubConnection(cid, name, hub_id, remote, flag, origin, exists))
 
     def hub(self, raw: RawResource) -> None:
         """A virtual hub: its inline connections (older API versions list them in the hub)."""
@@ -826,14 +829,14 @@ class _Converter(Fields):
                 subnets.append(sid)
         ips = [_get(r, "value") if isinstance(r, dict) else r for r in (ip_rules if isinstance(ip_rules, list) else [])]
         default = _str(_get(acl, "defaultAction"))
-        return StorageAccount(id=_rid(raw), name=_short_name(raw), default_action=default,
-                              bypass=tuple(b.strip() for b in bypass.split(",")
+        return model.StorageAccount(id=_rid(raw), name=_short_name(raw), default_action=default,
+                                    bypass=tuple(b.strip() for b in bypass.split(",")
                                            if b.strip() and b.strip().lower() != "none")
-                              if isinstance(bypass, str) else (),
-                              subnet_rule_ids=tuple(subnets),
-                              ip_rules=tuple(i for i in ips if isinstance(i, str)),
-                              location=_location(raw), origin=raw.origin, rules_unknown=unknown,
-                              public_network_access=_str(_get(_props(raw), "publicNetworkAccess")))
+                                    if isinstance(bypass, str) else (),
+                                    subnet_rule_ids=tuple(subnets),
+                                    ip_rules=tuple(i for i in ips if isinstance(i, str)),
+                                    location=_location(raw), origin=raw.origin, rules_unknown=unknown,
+                                    public_network_access=_str(_get(_props(raw), "publicNetworkAccess")))
 
     # -- Site Recovery ----------------------------------------------------------------
     def fabric(self, raw: RawResource) -> None:
@@ -863,7 +866,7 @@ class _Converter(Fields):
         settings = _get(p, "fabricSpecificSettings")
         src_region = self._fabric_region(_rid(raw)) or _text(_get(settings, "primaryFabricLocation"))
         tgt_region = tgt_region or _text(_get(settings, "recoveryFabricLocation"))
-        return NetworkMapping(
+        return model.NetworkMapping(
             source_vnet_id=src if src is not None else Unknown("mapping has no primary network", raw.origin),
             target_vnet_id=tgt if tgt is not None else Unknown("mapping has no recovery network", raw.origin),
             source_region=src_region, target_region=tgt_region, origin=raw.origin)
@@ -883,7 +886,7 @@ class _Converter(Fields):
         if not isinstance(subnet, str) and nics:
             first = nics[0].primary_config()
             subnet = first.recovery_subnet_name if first is not None else None
-        return ProtectedItem(
+        return model.ProtectedItem(
             vm_id=vm if vm is not None else Unknown("protected item has no fabricObjectId", raw.origin),
             group=group if isinstance(group, str) and group else None,
             source_region=self._fabric_region(_rid(raw)) or _text(_get(d, "primaryFabricLocation")),
