@@ -398,6 +398,55 @@ class Region(NamedTuple):
     region_id: int | None
 
 
+def region_fields(tags: Iterable[Tag]) -> tuple[dict[str, str], dict[str, int | None], set[str], set[str],
+                                                list[Tag]]:
+    """What `regions_from` reads, in one pass over the tags (`Tag.base` and `Tag.is_stage` worked
+    out inline, once per regional tag: a run reads every region of a file): a region suffix's
+    `region` field, each field's regionId, staging and customer fields, AzureCloud's regional tags."""
+    field_of: dict[str, str] = {}
+    rid: dict[str, int | None] = {}
+    stage_fields: set[str] = set()
+    customer_fields: set[str] = set()
+    cloud_tags: list[Tag] = []      # in file order
+    search_stage = _STAGE_SUFFIX.search
+    for t in tags:
+        if not t.region:
+            continue
+        rid.setdefault(t.region, t.region_id)
+        base, dot, rest = t.name.partition(".")
+        if base.lower() == "azurecloud":        # t.base
+            cloud_tags.append(t)
+            continue
+        if dot and search_stage(rest):           # t.is_stage
+            stage_fields.add(t.region)
+            continue
+        suffix = t.name.split(".", 1)[1].lower()
+        if suffix == t.region or suffix not in field_of:
+            field_of.setdefault(suffix, t.region)
+        customer_fields.add(t.region)
+    return field_of, rid, stage_fields, customer_fields, cloud_tags
+
+
+def regions_from(field_of: dict[str, str], rid: dict[str, int | None], stage_fields: set[str],
+                 customer_fields: set[str], cloud_tags: list[Tag]) -> dict[str, Region]:
+    """ARM location -> Region (§3.3) from what `region_fields` read."""
+    regions: dict[str, Region] = {}
+    for loc, field in field_of.items():
+        # a suffix that is not a region (AzurePortal.AzureAppServiceUx, §3.1) names no
+        # AzureCloud region and shares its field with a proper suffix: skip it
+        if field != loc and any(f == field and l == field for l, f in field_of.items()):
+            continue
+        regions[loc] = Region(field, loc, rid.get(field))
+    known_fields = {r.field for r in regions.values()}
+    for t in cloud_tags:  # AzureCloud-only regions (brazilne, northeurope2): field = location
+        if t.region not in known_fields:
+            if t.region in stage_fields - customer_fields or _STAGE_SUFFIX.search(t.region) \
+                    or t.region.startswith("usstage"):
+                continue
+            regions.setdefault(t.region, Region(t.region, t.region, t.region_id))
+    return dict(sorted(regions.items()))
+
+
 class Catalog:
     """All tags of one file, with case-insensitive lookup, region mapping and reverse lookup."""
 
@@ -478,38 +527,7 @@ class Catalog:
     # -- regions (§3.2, §3.3) ----------------------------------------------------
     def _build_regions(self) -> dict[str, Region]:
         """ARM location -> Region, learned from the file's non-AzureCloud regional tags."""
-        field_of: dict[str, str] = {}
-        rid: dict[str, int | None] = {}
-        stage_fields: set[str] = set()
-        customer_fields: set[str] = set()
-        for t in self.tags:
-            if not t.region:
-                continue
-            rid.setdefault(t.region, t.region_id)
-            if t.base.lower() == "azurecloud":
-                continue
-            if t.is_stage:
-                stage_fields.add(t.region)
-                continue
-            suffix = t.name.split(".", 1)[1].lower()
-            if suffix == t.region or suffix not in field_of:
-                field_of.setdefault(suffix, t.region)
-            customer_fields.add(t.region)
-        regions: dict[str, Region] = {}
-        for loc, field in field_of.items():
-            # a suffix that is not a region (AzurePortal.AzureAppServiceUx, §3.1) names no
-            # AzureCloud region and shares its field with a proper suffix: skip it
-            if field != loc and any(f == field and l == field for l, f in field_of.items()):
-                continue
-            regions[loc] = Region(field, loc, rid.get(field))
-        known_fields = {r.field for r in regions.values()}
-        for t in self.tags:  # AzureCloud-only regions (brazilne, northeurope2): field = location
-            if t.region and t.base.lower() == "azurecloud" and t.region not in known_fields:
-                if t.region in stage_fields - customer_fields or _STAGE_SUFFIX.search(t.region) \
-                        or t.region.startswith("usstage"):
-                    continue
-                regions.setdefault(t.region, Region(t.region, t.region, t.region_id))
-        return dict(sorted(regions.items()))
+        return regions_from(*region_fields(self.tags))
 
     @property
     def regions(self) -> dict[str, Region]:

@@ -269,3 +269,54 @@ def test_a_bad_prefix_of_the_family_asked_about_is_reported_by_a_lookup(tmp_path
     with pytest.raises(ServiceTagError, match="host bits") as err:
         load(p).containing("20.1.2.3")
     assert err.value.pointer == "/values/0/properties/addressPrefixes/1"
+
+
+# -- regions: the one-pass build against the plain reading of §3.3 --------------------------
+
+def _plain_regions(cat: Catalog) -> dict:
+    """`Catalog.regions` from `region_fields` read plainly: `Tag.base` and `Tag.is_stage`, and
+    every tag looked at again for AzureCloud's."""
+    from servicetags.catalog import regions_from
+
+    field_of, rid, stage, customer = {}, {}, set(), set()
+    for t in cat.tags:
+        if t.region:
+            rid.setdefault(t.region, t.region_id)
+            if t.base.lower() != "azurecloud":
+                if t.is_stage:
+                    stage.add(t.region)
+                else:
+                    suffix = t.name.split(".", 1)[1].lower()
+                    if suffix == t.region or suffix not in field_of:
+                        field_of.setdefault(suffix, t.region)
+                    customer.add(t.region)
+    cloud = [t for t in cat.tags if t.region and t.base.lower() == "azurecloud"]
+    return regions_from(field_of, rid, stage, customer, cloud)
+
+
+def test_real_regions_are_the_plain_readings(real):
+    _, cat = real
+    assert list(cat.regions.items()) == list(_plain_regions(cat).items())
+
+
+_TAG_BASES = st.sampled_from(["AzureCloud", "azurecloud", "Storage", "Sql", "AzurePortal", "EventHub"])
+_TAG_SUFFIXES = st.sampled_from(["eastus", "EastUS", "eastus2", "EastUS2Stage", "EastUSSTG", "westus", "usstagee",
+                             "centralfrance", "FranceCentral", "AzureAppServiceUx", "brazilne", "Stage", "stg"])
+_TAG_REGIONS = st.sampled_from(["", "eastus", "eastus2", "westus", "centralfrance", "usstagee", "brazilne",
+                            "eastus2stage", "eastusstg"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(_TAG_BASES, _TAG_SUFFIXES, _TAG_REGIONS, st.integers(0, 3)), max_size=25))
+def test_regions_are_the_plain_readings(rows):
+    """Drawn tag sets (names with and without a region suffix, staging suffixes, AzureCloud's own
+    names, region fields that match a suffix or not): same regions, in the same order."""
+    tags, seen = [], set()
+    for base, suffix, region, rid in rows:
+        name = f"{base}.{suffix}" if region else base
+        if name.lower() in seen:
+            continue
+        seen.add(name.lower())
+        tags.append(Tag(name, region, rid, "Azure", "", 1, None, ("10.0.0.0/8",)))
+    cat = Catalog(tags, cloud="Public")
+    assert list(cat.regions.items()) == list(_plain_regions(cat).items())
