@@ -140,3 +140,27 @@ def test_the_model_hands_out_the_classes_it_makes_on_first_use():
             "Firewall.__module__)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "True", "nsgcheck.model_extra"]
+
+
+def test_every_data_class_has_its_own_docstring():
+    """Each data class of nsgcheck and servicetags says what it is: without a docstring, making
+    the class also works one out of its signature (`inspect.signature`), at every start."""
+    import dataclasses
+    import importlib
+    import pkgutil
+
+    import nsgcheck
+    import servicetags
+
+    missing = []
+    for pkg in (nsgcheck, servicetags):
+        for info in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + "."):
+            if info.name.endswith("__main__"):
+                continue
+            module = importlib.import_module(info.name)
+            for name, value in vars(module).items():
+                if isinstance(value, type) and dataclasses.is_dataclass(value) and value.__module__ == info.name:
+                    doc = value.__dict__.get("__doc__") or ""
+                    if not doc or doc.startswith(f"{value.__name__}("):
+                        missing.append(f"{info.name}.{name}")
+    assert missing == []

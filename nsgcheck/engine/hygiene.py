@@ -66,6 +66,8 @@ _BOX_WEIGHT = 8               # a piece of the engine's boxes costs ~8 mask piec
 
 @dataclass(frozen=True)
 class HygieneFinding:
+    """A lint finding about one rule: what kind, which rules cause it, and how much of it."""
+
     kind: str
     direction: str
     rule: RuleRef

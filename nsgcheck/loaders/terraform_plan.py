@@ -191,6 +191,9 @@ class Inst:
 
 @dataclass
 class Patch:
+    """An association resource's change to the resource `target` names, applied once every
+    instance is translated."""
+
     target: str | Unknown
     apply: Callable[[RawResource], None]
     what: str
@@ -669,6 +672,8 @@ class Plan:
 
 @dataclass
 class _Target:
+    """A whole resource instance an expression refers to (not one of its attributes)."""
+
     inst: Inst
 
 

@@ -30,6 +30,8 @@ class AllowEntry:
 
 @dataclass(frozen=True)
 class AllowList:
+    """A URL allow-list file (`--allow-urls`): its entries in file order."""
+
     file: str
     entries: tuple[AllowEntry, ...]
 
