@@ -129,14 +129,16 @@ def main(argv: list[str] | None = None) -> int:
             skip = "gate" if args.only == "lookup" else "lookup"
             cmds = {k: v for k, v in cmds.items() if not k.startswith(skip)
                     and not (k == "checkov" and skip == "gate") and not (k == "netaddr" and skip == "lookup")}
-            for name, (cmd, env) in cmds.items():
+            runs: dict[str, list[tuple[float, float, str]]] = {k: [] for k in cmds}
+            for name, (cmd, env) in cmds.items():   # warm-up
                 run(cmd, env, tmp)
-                runs = []
-                for _ in range(args.rounds):
+            for _ in range(args.rounds):            # interleaved, as below: drift hits every command alike
+                for name, (cmd, env) in cmds.items():
                     if name.startswith("lookup-cold"):
                         shutil.rmtree(cold, ignore_errors=True)
-                    runs.append(run(cmd, env, tmp))
-                wall, cpu = [r[0] for r in runs], [r[1] for r in runs]
+                    runs[name].append(run(cmd, env, tmp))
+            for name, got in runs.items():
+                wall, cpu = [r[0] for r in got], [r[1] for r in got]
                 print(f"{name}: median {statistics.median(wall) * 1000:.0f} ms ({min(wall) * 1000:.0f}-"
                       f"{max(wall) * 1000:.0f}), CPU {statistics.median(cpu) * 1000:.0f} ms")
             return 0
