@@ -21,6 +21,7 @@ from ipaddress import IPv4Address
 from hypothesis import given, settings, strategies as st
 
 from nsgcheck.answers import FAIL, PARTIAL, PASS, UNKNOWN, Decision
+from nsgcheck.audit import evaluate as audit_evaluate
 from nsgcheck.audit.evaluate import _AllowedIndex, _counted, _seen_key, evaluate_all, reevaluate
 from nsgcheck.engine.evaluate import Endpoint
 from nsgcheck.audit.scenario import build_scenario
@@ -330,3 +331,98 @@ def test_tallies_with_the_same_verdicts_share_their_counts(tallies):
     for seen, missing in tallies:
         counts = shared.setdefault(_seen_key(seen, missing), _counted(seen, missing))
         assert counts == _counted(seen, missing)
+
+
+@st.composite
+def _fixed(draw, estate: Estate, groups: dict):
+    """A copy of the estate with allow rules for one group's TCP 20004 pairs, as fix planning writes
+    them (each member's address on both sides), in some of the members' NIC and subnet NSGs, outbound
+    and inbound, at drawn priorities (above or below the rules there), and their keys."""
+    out = copy.copy(estate)
+    out.nsgs = dict(estate.nsgs)
+    names = groups[draw(st.sampled_from(sorted(groups)))]
+    nics = [n for n in estate.nics.values() if n.name[:-4] in names]
+    addresses = tuple(t for n in nics for c in n.ip_configurations for t in _tok(f"{c.private_ip}/32"))
+    held = sorted({ref(k) for n in nics for k in (n.nsg_id, *(estate.subnets[ref(c.subnet_id)].nsg_id
+                                                              for c in n.ip_configurations)) if k})
+    changed = set()
+    for key in draw(st.lists(st.sampled_from(held), unique=True)) if held else ():
+        nsg = out.nsgs[key]
+        rules = list(nsg.rules)
+        used = {r.priority for r in rules}
+        for direction in draw(st.lists(st.sampled_from(["outbound", "inbound"]), min_size=1, max_size=2,
+                                       unique=True)):
+            prio = draw(st.integers(100, 4096).filter(lambda p: p not in used))
+            used.add(prio)
+            rules.append(SecurityRule(f"fix-{direction}", prio, direction, "allow", "tcp", addresses,
+                                      PortSet.everything(), addresses, PortSet.parse("20004")))
+        out.nsgs[key] = dataclasses.replace(nsg, rules=tuple(rules))
+        changed.add(key)
+    return out, frozenset(changed)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_re_evaluated_groups_read_off_as_all_allowed_equal_a_plain_evaluation(data):
+    """A re-evaluated group whose every pair its parts certainly allow (`_PairTable.all_allowed`,
+    as fix rules leave most) takes the pass without profiles or tallies: the same results, field for
+    field, as a plain full evaluation of the changed estate; so after other changes too."""
+    estate, groups = data.draw(estates())
+    if not groups:
+        return
+    scenario, subjects = _audit(estate, groups)
+    _, ev = evaluate_all(estate, CATALOG, REQUIREMENTS, scenario, subjects)
+    for _ in range(2):
+        estate, changed = data.draw(st.one_of(_fixed(estate, groups), changes(estate)))
+        results, ev = reevaluate(ev, estate, changed)
+        plain, _ = _plain_groups(lambda: evaluate_all(estate, CATALOG, REQUIREMENTS, scenario, subjects))
+        assert _mvm(results) == _mvm(plain)
+
+
+def test_a_group_its_fix_rules_allow_is_read_off_as_all_allowed():
+    """Members of two subnets whose NSGs deny TCP 20004 both ways fail; once each NSG allows one
+    group's addresses above the deny, the re-evaluation reads that group off as all allowed and
+    gives the plain evaluation's results; a group still denied, one with a member missing from the
+    inputs and one with a member of an address not known are tallied as before (not a pass)."""
+    e = Estate()
+    vnet_id = f"{NET}/virtualNetworks/v"
+    deny = [SecurityRule(f"deny-{d}", 4000, d, "deny", "*", _tok("*"), PortSet.everything(), _tok("*"),
+                         PortSet.everything()) for d in ("outbound", "inbound")]
+    subnet_ids = []
+    for k in range(2):
+        nsg = NetworkSecurityGroup(f"{NET}/networkSecurityGroups/nsg{k}", f"nsg{k}", tuple(deny), ())
+        e.add("nsgs", nsg)
+        sid = f"{vnet_id}/subnets/s{k}"
+        e.add("subnets", Subnet(sid, f"s{k}", vnet_id, (f"10.0.{k}.0/24",), nsg.id))
+        subnet_ids.append(sid)
+        for i in range(4):          # (vm03 and vm13: addresses not known, dynamic)
+            name, nic_id = f"vm{k}{i}", f"{NET}/networkInterfaces/vm{k}{i}-nic"
+            e.add("nics", NetworkInterface(nic_id, f"{name}-nic", (IpConfiguration(
+                "ipconfig1", f"10.0.{k}.{4 + i}" if i < 3 else None, sid, (), True),), None, vm_id=f"{VM}/{name}",
+                location="eastus"))
+            e.add("vms", VirtualMachine(f"{VM}/{name}", name, (nic_id,), "eastus"))
+    e.add("vnets", VirtualNetwork(vnet_id, "v", ("10.0.0.0/16",), tuple(subnet_ids), location="eastus"))
+    # g3 and g4: g1's allowed pairs but for a member not in the inputs / of an address not known
+    groups = {"g1": ["vm00", "vm01", "vm10"], "g2": ["vm02", "vm11", "vm12"], "g3": ["vm00", "vm10", "vm99"],
+              "g4": ["vm01", "vm10", "vm03"]}
+    scenario, subjects = _audit(e, groups)
+    first, ev = evaluate_all(e, CATALOG, REQUIREMENTS, scenario, subjects)
+    assert {r.status for r in _mvm(first)[:6]} == {FAIL}
+    members = tuple(t for a in ("10.0.0.4", "10.0.0.5", "10.0.1.4") for t in _tok(f"{a}/32"))
+    fixed = copy.copy(e)
+    fixed.nsgs = {key: dataclasses.replace(nsg, rules=nsg.rules + tuple(
+        SecurityRule(f"fix-{d}", 3999, d, "allow", "tcp", members, PortSet.everything(), members,
+                     PortSet.parse("20004")) for d in ("outbound", "inbound"))) for key, nsg in e.nsgs.items()}
+    taken: list[bool] = []
+    table = audit_evaluate._PairTable
+    read = table.all_allowed
+    try:
+        table.all_allowed = lambda self, group: taken.append(read(self, group)) or taken[-1]
+        results, _ = reevaluate(ev, fixed, frozenset(map(ref, fixed.nsgs)))
+    finally:
+        table.all_allowed = read
+    plain, _ = _plain_groups(lambda: evaluate_all(fixed, CATALOG, REQUIREMENTS, scenario, subjects))
+    assert _mvm(results) == _mvm(plain)
+    assert taken == [True, False, False]        # (g3 is not asked: a member is missing)
+    assert [r.status for r in _mvm(results)][:6] == [PASS, PASS, PASS, FAIL, FAIL, FAIL]
+    assert PASS not in {r.status for r in _mvm(results)[6:11]}

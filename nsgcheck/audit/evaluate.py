@@ -959,18 +959,63 @@ class _PairTable:
         a, b = self.point[i], self.point[k]
         if a is None or b is None:
             return False
-        if self._volume is None:
-            self._volume = sum(_pair_volume(box) for box in self.send_flow[0].space() if not box.is_empty())
         x, y, out_src, out_dst, in_src, in_dst = key
-        covered = self._covered
-        for part in ((True, x, out_src, out_dst), (False, y, in_src, in_dst)):
-            hit = covered.get(part)
-            if hit is None:
-                index = self._allowed.get(part[:2])
-                if index is None:
-                    index = self._allowed[part[:2]] = _AllowedIndex(self.part(part[0], part[1]))
-                hit = covered[part] = index.covers(a, b, self._volume)
-            if not hit:
+        return self._covers(True, x, out_src, out_dst, a, b) and self._covers(False, y, in_src, in_dst, a, b)
+
+    def _covers(self, outbound: bool, x: int, src: int, dst: int, a: int, b: int) -> bool:
+        """Whether end x's part (as sender or as receiver) certainly allows every packet from the
+        address `a` to `b` (`_AllowedIndex.covers`), whose signatures in its source and destination
+        dimensions are `src` and `dst`: remembered by them (`allowed`)."""
+        part = (outbound, x, src, dst)
+        hit = self._covered.get(part)
+        if hit is None:
+            index = self._allowed.get(part[:2])
+            if index is None:
+                index = self._allowed[part[:2]] = _AllowedIndex(self.part(outbound, x))
+            if self._volume is None:
+                self._volume = sum(_pair_volume(box) for box in self.send_flow[0].space() if not box.is_empty())
+            hit = self._covered[part] = index.covers(a, b, self._volume)
+        return hit
+
+    def all_allowed(self, group: Sequence[int]) -> bool:
+        """Whether `allowed` holds for every pair of members of `group` (either way, and from a
+        member to itself): then each of their pair verdicts is `_PASSED` and each member's result
+        is the pass its tally of them gives (`_passed_tally`), whatever their profiles and classes.
+        Read per end of the group off the signatures `allowed` keys its parts on (`own`, `row`:
+        here through `_point_sigs`, per end), each pair of signatures met in a part once
+        (`_covers`). False at once for a member of no known device set or not of one IPv4 address
+        (its verdicts are not read off the parts)."""
+        ends: dict[int, list[int]] = {}          # end -> the points of the group's members there
+        end, point = self.end, self.point
+        for k in group:
+            y, p = end[k], point[k]
+            if y < 0 or p is None:
+                return False
+            at = ends.get(y)
+            if at is None:
+                at = ends[y] = []
+            at.append(p)
+        sigs, covers = self._point_sigs, self._covers
+
+        def signed(part: str, x: int, y: int, points: list[int]) -> dict[int, int]:
+            """The signatures in end x's part of the members of end y (`_sig`) -> a point of each."""
+            f = sigs.get((part, x, y))
+            if f is None:
+                f = sigs[(part, x, y)] = self._point_sig(part, x, y)
+            return {f: points[0]} if f.__class__ is int else dict(zip(map(f, points), points))
+        for x, mine in ends.items():
+            # x's part as sender: its members to every member; as receiver: every member to its members
+            senders = signed("out-src", x, x, mine)
+            receivers: dict[int, int] = {}
+            for y, theirs in ends.items():
+                receivers.update(signed("out-dst", x, y, theirs))
+            if not all(covers(True, x, s, r, a, b) for s, a in senders.items() for r, b in receivers.items()):
+                return False
+            senders = {}
+            for y, theirs in ends.items():
+                senders.update(signed("in-src", x, y, theirs))
+            receivers = signed("in-dst", x, x, mine)
+            if not all(covers(False, x, s, r, a, b) for s, a in senders.items() for r, b in receivers.items()):
                 return False
         return True
 
@@ -1225,7 +1270,9 @@ def evaluate_groups(ev: Evaluator, subjects: Sequence[AuditSubject], req: Requir
     `changed` NSGs may decide their flow otherwise (`otherwise`; without it, every part whose
     device set names one) are evaluated again; the other parts, the verdicts between them and
     the results of the groups that read none of the others (and of the subjects in no group) are
-    kept. Members whose tallies read the same verdicts share their counts (`_seen_key`).
+    kept, and a group evaluated again whose every pair its parts certainly allow takes the pass
+    without profiles or tallies (`_PairTable.all_allowed`). Members whose tallies read the same
+    verdicts share their counts (`_seen_key`).
     """
     if previous is None:
         index = alias_index(subjects)
@@ -1272,6 +1319,15 @@ def evaluate_groups(ev: Evaluator, subjects: Sequence[AuditSubject], req: Requir
                 entries.extend(olds)
                 continue
         group = [position[id(m)] for m in members]
+        if previous is not None and not missing and table.all_allowed(group):
+            # (a re-evaluated group whose every pair is certainly allowed, as fixes leave most:
+            # every member's result is the pass, worked out once, without profiles or tallies; its
+            # members share one kind of result. The first audit keeps its kinds as they were.)
+            made = _member_result(table, req, gname, members, missing, group, group[0], g,
+                                  _passed_tally(len(group) - 1))
+            entries.append(made)
+            entries.extend(made.for_subject(m.subject) for m in members[1:])
+            continue
         alike: dict[tuple[int, ...], Result] = {}     # members of equal standing share a result
         tallies: dict[tuple[int, ...], _Tally] = {}   # ... or all of it but their classmates' names
         for m, i, standing in zip(members, group, table.standings(group, g)):
@@ -1317,6 +1373,14 @@ class _Tally:
     #: whether the result names peers of the member's own class (a pair with them is not fully
     #: allowed): else it holds nothing of its own but the subject, and members of equal standing share it
     names_classmates: bool = False
+
+
+def _passed_tally(peers: int) -> _Tally:
+    """The `_tally` of a member (of a group with no missing members) whose pair verdicts to and
+    from each of its `peers` are all `_PASSED` (`_PairTable.all_allowed`): counted as one class."""
+    counts = _counted([(True, peers, _PASSED, _PASSED) if peers else (True, 0, None, None)], False)
+    return _Tally(counts.status, counts.coverage, counts.unknown_share, counts.pairs, [], counts.decided_by,
+                  counts.reasons)
 
 
 def _names(table: _PairTable, peers: Sequence[int]) -> str:
