@@ -221,7 +221,9 @@ def main(argv: list[str] | None = None) -> int:
         "0.66-0.82 s) were taken with every module compiled again on each run. How: a run builds only its "
         "command's parser and imports only what the command uses (no engine, model or netaddr for a "
         "look-up; jsonschema only to validate a file given by the user, the built-in pack being checked by "
-        "the tests; YAML through libyaml); a look-up answers from the tag file's index in the user cache "
+        "the tests; no YAML parser for the built-in pack, read from its parsed twin "
+        "`rules/asr-a2a.parsed.json`; the model classes only some inputs hold made on first use); a "
+        "look-up answers from the tag file's index in the user cache "
         "(keyed by the SHA-256 of the file, checked on every read, rebuilt when missing or not intact; a "
         "download leaves it), else reads only the prefixes that may hold the address, then builds and "
         "caches the index.",
