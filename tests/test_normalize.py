@@ -592,3 +592,87 @@ def test_a_plural_list_alone_is_the_side_worked_out_with_nothing_remembered(list
         assert [(str(p), p.path) for p in got_problems] == [(str(p), p.path) for p in want_problems]
         listed = Normalizer()._listed(list(many), f"{side} address", f"{side}AddressPrefixes")
         assert listed is None or (listed == want and not want_problems)
+
+
+_ARRAY_NAMES = st.sampled_from(["web", "db", "web", " web ", "securityRules/web", "nsg/web", "", None, 7,
+                                Unknown("x", text="n"), _Text("web")])
+#: mostly what a large estate's rules hold (IPv4 prefixes first met here among them), now and then an odd value
+_COMMON_VALUES = {
+    "priority": [100, 150, 4096, 300, 99, 4097, 0, 100.0, True, "200", None],
+    "direction": ["Inbound", "Outbound", "outbound", "INBOUND", " Inbound", "Sideways", 1, None],
+    "access": ["Allow", "Deny", "deny", "ALLOW", "Block", _Text("Allow"), None],
+    "protocol": ["Tcp", "Udp", "*", "Icmp", "ANY", "all", "bogus", 6],
+    "sourceAddressPrefix": ["*", "VirtualNetwork", "10.1.2.3", "10.1.2.0/24", "10.1.0.0/16", "10.0.0.0/8",
+                            "10.1.2.3/32", "10.1.2.3/24", "010.1.2.3", "10.1.2.256", "Storage.EastUS", "bad tag", "",
+                            _Text("10.1.2.3"), 7, ["10.0.0.0/8"]],
+    "destinationAddressPrefix": ["*", "Internet", "10.9.8.7", "10.9.8.0/24", "10.9.0.0/16", "10.9.8.0/16",
+                                 "2001:db8::/32", "1.2.3.4-1.2.3.9", "Sql.EastUS", " Internet ", None,
+                                 Unknown("not evaluated")],
+    "sourcePortRange": ["*", "*", "1024-65535", "443", "0443", "90-80", 443, True, ""],
+    "destinationPortRange": ["443", "3389", "80-90", "*", "65536", "x", 22, _Text("22"), ["22"]],
+}
+
+
+@st.composite
+def common_rule_props(draw):
+    """A rule of the common shape (singular sides, perhaps a description), each field mostly valid."""
+    props = {}
+    for key, pool in _COMMON_VALUES.items():
+        if draw(st.integers(0, 5)):   # mostly a valid value (the first ones of each pool)
+            props[key] = draw(st.sampled_from(pool[:4]))
+        elif draw(st.integers(0, 5)):
+            props[key] = draw(st.sampled_from(pool))
+    if draw(st.booleans()):
+        props["description"] = draw(st.sampled_from(["why", "why", "", "[x]", 7, None, _Text("why")]))
+    return props
+
+
+@st.composite
+def rule_elements(draw):
+    """One element of a rule array: mostly {name, properties} of the common shape, else another shape,
+    the flat az form, no name, or not a rule object at all."""
+    kind = draw(st.sampled_from(["common"] * 8 + ["singular", "other", "flat", "nameless", "scalar"]))
+    if kind == "scalar":
+        return draw(st.sampled_from([None, 7, "rule", ["x"], Unknown("rule not evaluated", text="[x]")]))
+    props = draw(common_rule_props() if kind in ("common", "nameless") else
+                 singular_rule_props() if kind == "singular" else rule_props())
+    if kind == "flat":
+        return {**props, "name": draw(_ARRAY_NAMES)}
+    if kind == "nameless":
+        return {"properties": props}
+    return {"name": draw(_ARRAY_NAMES), "properties": props if draw(st.integers(0, 15)) else draw(
+        st.sampled_from([None, "x", [], Unknown("properties not evaluated")]))}
+
+
+def _field_types(rule: SecurityRule) -> list:
+    """Each field's type, and the type of each element of a tuple field (its tokens, ASG ids, problems)."""
+    out = []
+    for f in fields(SecurityRule):
+        value = getattr(rule, f.name)
+        out.append((type(value), [type(v) for v in value] if type(value) is tuple else None))
+    return out
+
+
+@settings(max_examples=250)
+@given(st.lists(rule_elements(), min_size=1, max_size=12), st.booleans())
+def test_a_rule_array_gives_the_rules_of_its_elements_one_by_one(items, default):
+    """`Normalizer.rules` (a rule of singular sides whose values are all remembered valid ones read at
+    once, its object filled in place) gives for each element, first met or met again, the rule `rule`
+    gives for it with nothing remembered (as `rules_from` read an array before): fields, their types
+    and the types of their elements, problems with their paths, the element's own origin."""
+    shared = Normalizer()
+    items = items * 2   # each element twice: once more from what is remembered
+    origins = [Origin("f.json", f"/rules/{i}") for i in range(len(items))]
+    got = shared.rules(items, origins, default)
+    assert len(got) == len(items)
+    for i, (item, rule) in enumerate(zip(items, got)):
+        if isinstance(item, dict):
+            want = normalize_rule(item.get("properties", item), item["name"] if "name" in item else f"#{i}",
+                                  origins[i], default)
+        else:
+            want = normalize_rule(item, item.text if isinstance(item, Unknown) else f"#{i}", origins[i], default)
+        assert rule == want
+        assert rule.origin is origins[i]
+        assert _field_types(rule) == _field_types(want)
+        assert [(str(p), type(p), p.path) for p in rule.problems] == [(str(p), type(p), p.path) for p in want.problems]
+        assert rule == SecurityRule(**{f.name: getattr(rule, f.name) for f in fields(SecurityRule)})

@@ -208,17 +208,7 @@ def rules_from(items: Any, raw: RawResource, path: tuple[str | int, ...], defaul
         origin = raw.origin_for(*path)
         msg = f"{path[-1]} is {shown(items)}, not a list of rules"
         return [], [], Unknown(msg, origin), [Finding("error", f"{raw.name!r}: {msg}", origin)]
-    rule = (norm or Normalizer()).rule
-    rules = []
-    append = rules.append
-    origins = raw.origins_for_each(*path, count=len(items))
-    for i, item in enumerate(items):
-        if item.__class__ is dict or isinstance(item, dict):
-            # (the properties, else the element itself: the flat az form)
-            append(rule(item.get("properties", item), item["name"] if "name" in item else f"#{i}", origins[i],
-                        default))
-        else:   # an Unknown rule, or a scalar where a rule object belongs (a problem)
-            append(rule(item, item.text if isinstance(item, Unknown) else f"#{i}", origins[i], default))
+    rules = (norm or Normalizer()).rules(items, raw.origins_for_each(*path, count=len(items)), default)
     return rules, RuleLocators(raw, path, items), None, []
 
 

@@ -202,9 +202,13 @@ _CANONICAL_V4_ADDRESS = re.compile(r"\.".join(["(?:" + _OCTET[1:]] * 4))
 
 
 #: a canonical IPv4 address (or /32), or a /24, /16 or /8 whose host octets are spelled 0: a valid
-#: network whatever its octets, so recognising the spelling is enough
-_PLAIN_V4 = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.(?:{_OCTET}(?:/32)?|0/24)|{_OCTET}\.{_OCTET}\.0\.0/16"
-                       rf"|{_OCTET}\.0\.0\.0/8")
+#: network whatever its octets, so recognising the spelling is enough (its octets in non-capturing
+#: groups: nothing is read out of a match, and a quarter of the time is saved)
+_PLAIN_V4 = re.compile(r"{o}\.{o}\.{o}\.(?:{o}(?:/32)?|0/24)|{o}\.{o}\.0\.0/16|{o}\.0\.0\.0/8".replace(
+    "{o}", "(?:" + _OCTET[1:]))
+#: `_PLAIN_V4.fullmatch`: a match exactly when `plain_ipv4_network(text)` (a load asks it for each
+#: distinct prefix of its rules, ~112,000 on the DESIGN estate, without a call around it)
+match_plain_ipv4 = _PLAIN_V4.fullmatch
 
 
 def plain_ipv4_network(text: str) -> bool:
