@@ -576,3 +576,36 @@ def test_positions_of_stamped_results_unchanged_are_those_holding_the_same_resul
         # lists of results are compared by identity
         assert unchanged_positions(list(before), list(after)) == [a is b for a, b in zip(before, after)]
     check()
+
+
+def test_changed_positions_are_those_not_unchanged():
+    """Hypothesis: `changed_positions` (read off the entries alone when two stamped lists hold the
+    very same subjects, as re-audits do) gives the positions `unchanged_positions` tells changed:
+    stamped lists with the same subject objects (the same list or another), with another subject
+    at a position (equal or not), another result, some positions made already; plain lists."""
+    from hypothesis import given, settings, strategies as st
+
+    from result_pools import SUBJECTS
+    from nsgcheck.audit.results import changed_positions, stamped_results, unchanged_positions
+
+    @settings(max_examples=300)
+    @given(pooled_results(), st.data())
+    def check(results, data):
+        before, _, entries, subjects, kinds = _stamped_lists(results, data)
+        n = len(entries)
+        entries2 = list(entries)
+        subjects2 = data.draw(st.sampled_from(["same list", "a copy", "changed"]))
+        subjects2 = subjects if subjects2 == "same list" else list(subjects) if subjects2 == "a copy" else [
+            data.draw(st.sampled_from([s, dataclasses.replace(s), *SUBJECTS])) for s in subjects]
+        for i in range(n):
+            if data.draw(st.integers(0, 2)) == 2:     # another result (or a copy of the stamp)
+                entries2[i] = data.draw(st.sampled_from([*results, tuple(entries[i]) if type(entries[i]) is tuple
+                                                         else entries[i]]))
+        after = stamped_results(entries2, subjects2, lambda: kinds)
+        for i in data.draw(st.lists(st.integers(0, n - 1), max_size=n)) if n else ():    # (some made already)
+            (before, after)[data.draw(st.integers(0, 1))][i]
+        want = [i for i, same in enumerate(unchanged_positions(before, after)) if not same]
+        assert changed_positions(before, after) == want
+        assert changed_positions(list(before), list(after)) == [i for i, (a, b) in enumerate(zip(before, after))
+                                                                if a is not b]
+    check()

@@ -12,7 +12,7 @@ from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import compress, count, islice, repeat
-from operator import add, and_, attrgetter, is_, lt, methodcaller, mul
+from operator import add, and_, attrgetter, is_, is_not, lt, methodcaller, mul, not_
 from typing import Any, Callable, Iterable, Iterator
 
 from nsgcheck.answers import (FAIL, NOT_APPLICABLE, PARTIAL, PASS, UNKNOWN, Advisory, Decision,  # noqa: F401
@@ -738,6 +738,18 @@ def unchanged_positions(before: "Sequence[Result]", after: "Sequence[Result]") -
         return list(map(and_, map(is_, before._entries, after._entries),
                         map(is_, before._subjects, after._subjects)))
     return list(map(is_, before, after))
+
+
+def changed_positions(before: "Sequence[Result]", after: "Sequence[Result]") -> list[int]:
+    """For lists of one length: the positions `unchanged_positions` tells changed, in order. For
+    two `StampedResults` that hold the very same subject at every position (re-audits of one
+    estate do), read off their entries alone, without a list of flags in between (450,000
+    positions in each re-audit at 30,000 VMs)."""
+    if type(before) is StampedResults and type(after) is StampedResults:
+        mine, theirs = before._subjects, after._subjects
+        if mine is theirs or all(map(is_, mine, theirs)):
+            return list(compress(range(len(after)), map(is_not, before._entries, after._entries)))
+    return list(compress(range(len(after)), map(not_, unchanged_positions(before, after))))
 
 
 #: the lists that may know their kinds and subjects (`_known`)

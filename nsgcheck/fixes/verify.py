@@ -25,9 +25,9 @@ from operator import add, attrgetter, eq, is_, ne, not_
 from typing import Any, Callable, Iterable, Sequence
 
 from nsgcheck.audit.fixplan import Fix, FixGroups
-from nsgcheck.audit.results import (NOT_APPLICABLE, PASS, Result, Subject, finding_id, kinds_of, knowing_kinds,
-                                    knows_kinds, positions_in_report_order, replaced_later, subjects_of,
-                                    unchanged_positions)
+from nsgcheck.audit.results import (NOT_APPLICABLE, PASS, Result, Subject, changed_positions, finding_id, kinds_of,
+                                    knowing_kinds, knows_kinds, positions_in_report_order, replaced_later,
+                                    subjects_of)
 from nsgcheck.estate import Estate
 from nsgcheck.model import Origin, ref
 
@@ -134,7 +134,7 @@ def _aligned(before: Sequence[Result], after: Sequence[Result], statuses: list[s
     if len(after) == n:
         last = memo[0] if memo else None
         if last is not None:
-            since = list(compress(range(n), map(not_, unchanged_positions(last[0], after))))
+            since = changed_positions(last[0], after)
             if all(_FINDING(after[i]) == _FINDING(before[i]) for i in since):
                 now_statuses: list[str | None] = list(last[1])
                 for i in since:
@@ -144,8 +144,7 @@ def _aligned(before: Sequence[Result], after: Sequence[Result], statuses: list[s
         if knows_kinds(after) and knows_kinds(before):
             now = _known_statuses(before, after)
         else:
-            now = _new_statuses(before, after, list(compress(range(n), map(not_, unchanged_positions(before, after)))),
-                                statuses)
+            now = _new_statuses(before, after, changed_positions(before, after), statuses)
         if now is not None:
             memo[:] = [(after, now)]
             return after, now
