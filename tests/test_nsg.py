@@ -831,37 +831,23 @@ def test_a_walk_over_terms_filtered_as_it_goes_is_the_plain_walk_and_takes_none_
 
 
 @settings(max_examples=300)
-@given(base=rules(), extra=rules(), steps=st.lists(st.tuples(st.sampled_from(["add", "update", "drop", "reverse"]),
+@given(base=rules(), extra=rules(), steps=st.lists(st.tuples(st.sampled_from(["add", "update", "drop", "reverse", "swap",
+                                                                             "twice", "tie", "defaults"]),
                                                             st.integers(0, 6), st.integers(1, 3)), min_size=1, max_size=3),
        renamed=st.booleans(), same_priority=st.booleans(), defaults=st.booleans(), unknown=st.integers(0, 5),
        channels=st.lists(st.tuples(st.sampled_from(["tcp", "udp", "icmp", "*"]), st.sampled_from(PORTS)), min_size=1,
                          max_size=2))
 def test_channel_rules_read_off_an_earlier_version_are_those_worked_out_anew(base, extra, steps, renamed, same_priority,
                                                                              defaults, unknown, channels):
-    """`_channel_rules` of an NSG version that `follows` another (rules added, replaced, dropped or
-    reordered, in a chain of versions; names that tie with the kept rules' in another case, equal
+    """`_channel_rules` of an NSG version that `follows` another (rules added, replaced, dropped,
+    reordered or held twice, default rules made anew or dropped, in a chain of versions: `_versions`; names that tie with the kept rules' in another case, equal
     priorities, rules of unknown priority or direction, NSGs with and without their default
     rules, NSGs whose rule list is not determined) is, entry for entry (the same rule objects, equal
     bounds and terms), what it is worked out anew from the same cache; and an added or replaced
     rule that ties with no other is read off the earlier version."""
     from nsgcheck.engine.nsg import _carried_rules, _channel_rules, channel_of
 
-    fixes = [replace(r, name=r.name.upper() if renamed else f"fix-{r.name}",
-                     priority=base[i].priority if same_priority and i < len(base) else r.priority)
-             for i, r in enumerate(extra)]
-    versions = [NetworkSecurityGroup("/x/n", "n", tuple(base), default_rules() if defaults else (),
-                                     rules_unknown=U if not unknown else None)]
-    for action, at, n in steps:
-        rules_ = list(versions[-1].rules)
-        if action == "add":
-            rules_ += fixes[:n]
-        elif action == "update" and rules_ and fixes:
-            rules_[at % len(rules_)] = fixes[at % len(fixes)]
-        elif action == "drop" and rules_:
-            del rules_[at % len(rules_)]
-        elif action == "reverse":
-            rules_.reverse()
-        versions.append(replace(versions[-1], rules=tuple(rules_)))
+    versions = _versions(base, extra, steps, renamed, same_priority, defaults, unknown)
     cache = TermCache()
 
     def alike(got, want):
@@ -904,3 +890,116 @@ def test_an_added_rule_is_read_off_the_earlier_version_of_its_nsg():
         assert [e[0] for e in carried] == [e[0] for e in _channel_rules(new, "outbound", channel, CATALOG, TermCache())]
     tie = replace(old, rules=old.rules + (_rule("DENY", 4000, "outbound", "allow", "*", protocol="*"),))
     assert _carried_rules(old, tie, "outbound", channel, CATALOG, cache) is None
+
+
+def _versions(base, extra, steps, renamed, same_priority, defaults, unknown):
+    """A chain of versions of one NSG: rules added, replaced in place, dropped, reversed, swapped,
+    held twice or replaced by one tying with the last (fix-like rules from `extra`, renamed or of the
+    base rules' priorities), default rules made anew or dropped (another field)."""
+    fixes = [replace(r, name=r.name.upper() if renamed else f"fix-{r.name}",
+                     priority=base[i].priority if same_priority and i < len(base) else r.priority)
+             for i, r in enumerate(extra)]
+    versions = [NetworkSecurityGroup("/x/n", "n", tuple(base), default_rules() if defaults else (),
+                                     rules_unknown=U if not unknown else None)]
+    for action, at, n in steps:
+        rules_ = list(versions[-1].rules)
+        if action == "add":
+            rules_ += fixes[:n]
+        elif action == "update" and rules_ and fixes:
+            rules_[at % len(rules_)] = fixes[at % len(fixes)]
+        elif action == "drop" and rules_:
+            del rules_[at % len(rules_)]
+        elif action == "reverse":
+            rules_.reverse()
+        elif action == "swap" and len(rules_) > 1:
+            i, j = at % len(rules_), (at + n) % len(rules_)
+            rules_[i], rules_[j] = rules_[j], rules_[i]
+        elif action == "twice" and rules_:
+            rules_.insert(n % (len(rules_) + 1), rules_[at % len(rules_)])
+        elif action == "tie" and rules_:    # a rule tying with the last one (its priority, its name in capitals)
+            rules_[at % len(rules_)] = replace(rules_[-1], name=rules_[-1].name.upper())
+        elif action == "defaults":      # (equal ones made anew, or none / the six)
+            made = () if n == 1 and versions[-1].default_rules else default_rules()
+            versions.append(replace(versions[-1], default_rules=made))
+            continue
+        versions.append(replace(versions[-1], rules=tuple(rules_)))
+    return versions
+
+
+_STEPS = st.lists(st.tuples(st.sampled_from(["add", "update", "drop", "reverse", "swap", "twice", "add", "update",
+                                             "defaults", "tie"]), st.integers(0, 6), st.integers(1, 3)),
+                  min_size=1, max_size=4)
+
+
+@settings(max_examples=400)
+@given(base=rules(), extra=rules(), steps=_STEPS, renamed=st.booleans(), same_priority=st.booleans(),
+       defaults=st.booleans(), unknown=st.integers(0, 5))
+def test_rule_changes_by_position_are_those_by_ids(base, extra, steps, renamed, same_priority, defaults, unknown):
+    """`_rule_changes` reads the rules of two versions of an NSG position by position (a fix adds
+    rules or replaces one in place): the rules only one holds and whether the others keep their
+    order are, for any two versions of a chain (rules added, replaced, dropped, reversed, swapped,
+    held twice; default rules changed), what comparing the rules' ids gives (`_rule_changes_by_ids`,
+    when every field but the rules is equal). (Fails when a rule held twice or moved is taken for
+    a change, or the positions past the shorter list are left out.)"""
+    from nsgcheck.engine.nsg import _rule_changes, _rule_changes_by_ids
+
+    versions = _versions(base, extra, steps, renamed, same_priority, defaults, unknown)
+    for old in versions:
+        for new in versions:
+            differ, same_order = _rule_changes(old, new)
+            if replace(old, rules=new.rules) != new:
+                assert (differ, same_order) == (None, False)
+                continue
+            want, want_order = _rule_changes_by_ids(old, new)
+            assert same_order == want_order
+            assert [id(r) for r in differ] == [id(r) for r in want]
+
+
+@settings(max_examples=300)
+@given(base=rules(), extra=rules(), steps=_STEPS, renamed=st.booleans(), same_priority=st.booleans(),
+       defaults=st.booleans(), unknown=st.integers(0, 5),
+       flows=st.lists(st.tuples(st.sampled_from(["tcp", "udp", "icmp", "*"]), st.sampled_from(PORTS),
+                                st.sampled_from(CIDRS[:7] + ["Storage", "AzureActiveDirectory"])), min_size=1, max_size=3),
+       subjects=st.lists(st.sampled_from([frozenset(), frozenset({"asg1"}), None]), min_size=1, max_size=2))
+def test_terms_read_off_an_earlier_version_are_those_worked_out_anew(base, extra, steps, renamed, same_priority,
+                                                                      defaults, unknown, flows, subjects):
+    """`relevant_terms` of an NSG version that `follows` another (a chain of versions: rules added,
+    replaced, dropped, reversed, swapped, held twice, replaced by a tying one, default rules made
+    anew or dropped; NSGs whose rule list is not determined), for flows of several channels and
+    remote sets and several contexts, is term for term (the same objects) what the same cache works
+    out anew without the earlier version
+    (`_carried_terms` then unused), and what a fresh cache gives (rules, boxes, actions, reasons).
+    (Fails when a dropped rule's term is kept, an added rule is put in at the end instead of by its
+    sort key, an added rule that misses the remote set is put in, or ties are not worked out anew.)"""
+    from nsgcheck.engine.nsg import channel_of, relevant_terms
+
+    versions = _versions(base, extra, steps, renamed, same_priority, defaults, unknown)
+    contexts = [make_contexts(True, s)[0] for s in subjects]
+    cache = TermCache()
+
+    def seen(terms):
+        return [(t.label.rule if t.label is not None else None, t.boxes, t.maybe, t.action, t.reason) for t in terms]
+
+    spaces = []
+    for proto, port, remote in flows:
+        far = CATALOG.addresses(remote) if remote[0].isalpha() else AddressSet.parse(remote)
+        near = AddressSet.parse("10.0.0.5")
+        for direction in ("outbound", "inbound"):
+            src, dst = (near, far) if direction == "outbound" else (far, near)
+            spaces.append((direction, far, flow_space(proto, src, dst, PortSet.single(port))))
+    for ctx in contexts:
+        for direction, far, space in spaces:
+            relevant_terms(versions[0], direction, ctx, space, cache, far, channel_of(space))
+    for old, new in zip(versions, versions[1:]):
+        cache.follows(old, new)
+        for ctx in contexts:
+            for direction, far, space in spaces:
+                got = relevant_terms(new, direction, ctx, space, cache, far, channel_of(space))
+                lkey = (id(new), direction, channel_of(space), id(far), cache.context_token(ctx))
+                prior = cache._prior.pop(id(new))
+                near_entry = cache._near.pop(lkey)
+                want = relevant_terms(new, direction, ctx, space, cache, far, channel_of(space))
+                cache._prior[id(new)], cache._near[lkey] = prior, near_entry
+                assert [id(t) for t in got] == [id(t) for t in want]
+                assert seen(got) == seen(relevant_terms(new, direction, ctx, space, TermCache(), far,
+                                                        channel_of(space)))

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from itertools import compress
-from operator import attrgetter
+from operator import attrgetter, is_, itemgetter, not_
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterator, Sequence
 
@@ -172,7 +172,8 @@ class TermCache:
 
     def follows(self, old: NetworkSecurityGroup, new: NetworkSecurityGroup) -> None:
         """Note that `new` is a later version of `old` (fix verification: a few rules added or
-        replaced): `_channel_rules` of `new` may then be read off `old`'s (`_carried_rules`)."""
+        replaced): `_channel_rules` and `relevant_terms` of `new` may then be read off `old`'s
+        (`_carried_rules`, `_carried_terms`)."""
         self._prior[id(new)] = (new, old)
 
     def changes(self, key: tuple[Ident, Ident]) -> tuple[Any, bool]:
@@ -267,9 +268,30 @@ def decides_alike(old: NetworkSecurityGroup | None, new: NetworkSecurityGroup | 
 
 def _rule_changes(old: NetworkSecurityGroup, new: NetworkSecurityGroup) -> tuple[Any, bool]:
     """(the rules only one of two NSG versions holds, by identity, or None when they differ in
-    another field; whether the rules both hold are in the same order in both)."""
+    another field; whether the rules both hold are in the same order in both). A fix adds rules
+    or replaces one in place: the rules at positions whose objects differ (and past the shorter
+    list) are the changes when none of them is on both sides and neither version holds a rule
+    twice (the rules both hold are then those of equal position: same order); else by ids."""
     if replace(old, rules=new.rules) != new:
         return None, False
+    o, w = old.rules, new.rules
+    k = min(len(o), len(w))
+    same = list(map(is_, o, w))
+    if all(same):
+        lost, got = o[k:], w[k:]
+    else:
+        moved = list(map(not_, same))
+        lost, got = tuple(compress(o, moved)) + o[k:], tuple(compress(w, moved)) + w[k:]
+    if not lost and not got:
+        return (), True
+    if set(map(id, lost)).isdisjoint(map(id, got)) and len(set(map(id, o))) == len(o) \
+            and len(set(map(id, w))) == len(w):
+        return lost + got, True
+    return _rule_changes_by_ids(old, new)
+
+
+def _rule_changes_by_ids(old: NetworkSecurityGroup, new: NetworkSecurityGroup) -> tuple[Any, bool]:
+    """`_rule_changes` of two versions equal in every field but the rules, by the rules' ids."""
     old_seq, new_seq = list(map(id, old.rules)), list(map(id, new.rules))
     old_ids, new_ids = set(old_seq), set(new_seq)
     gone, both_old = _only(old.rules, old_seq, new_ids)
@@ -325,15 +347,11 @@ def relevant_terms(nsg: NetworkSecurityGroup, direction: str, ctx: ResolveContex
     changes no first-match partition; it is never resolved. `remote` may give a superset of
     the remote addresses (the whole flow's), and `channel` a superset of its protocols and
     destination ports, so that the filtered rule list is shared by every space they cover.
+    A later version of an NSG (`TermCache.follows`) reads its terms off its earlier version's
+    (`_carried_terms`) when it can.
     """
     direction = direction.lower()
     channel = channel if channel is not None else channel_of(boxes)
-    # (keys by identity: the objects are held in the entries and checked)
-    key = (id(nsg), direction, channel)
-    got = cache._rules.get(key)
-    if got is None or got[0] is not nsg:
-        got = cache._rules[key] = (nsg, _channel_rules(nsg, direction, channel, ctx.catalog, cache))
-    rules = got[1]
     if remote is None:
         outbound = direction == OUTBOUND
         fars = {id(f): f for f in ((b.dst if outbound else b.src) for b in boxes)}
@@ -351,6 +369,18 @@ def relevant_terms(nsg: NetworkSecurityGroup, direction: str, ctx: ResolveContex
     if bounds is None or bounds[0] is not remote:
         bounds = cache._bounds_meet[id(remote)] = (remote, {})
     meets = bounds[1]
+    prior = cache._prior.get(id(nsg))
+    if prior is not None and prior[0] is nsg:
+        carried = _carried_terms(prior[1], nsg, direction, channel, remote, ctx, token, meets, cache)
+        if carried is not None:
+            cache._near[lkey] = (nsg, remote, carried)
+            return carried
+    # (keys by identity: the objects are held in the entries and checked)
+    key = (id(nsg), direction, channel)
+    got = cache._rules.get(key)
+    if got is None or got[0] is not nsg:
+        got = cache._rules[key] = (nsg, _channel_rules(nsg, direction, channel, ctx.catalog, cache))
+    rules = got[1]
     terms = cache._term
     out = []
     for rule, bound, fixed in rules:
@@ -363,14 +393,94 @@ def relevant_terms(nsg: NetworkSecurityGroup, direction: str, ctx: ResolveContex
                 ok = meets[bound] = any(_token_meets(t, remote, ctx.catalog, cache) for t in bound)
             if not ok:
                 continue
-        _, ref, free = _labelled(nsg, rule, direction, cache)
-        # a rule whose resolution reads nothing of the context has one term for every context
-        tkey = (id(rule), direction, None if free else token, nsg.id)
-        hit = terms.get(tkey)
-        if hit is None or hit[0] is not rule:
-            hit = terms[tkey] = (rule, _resolved(rule, direction, ctx, ref, None if free else token, cache))
-        out.append(hit[1])
+        out.append(_term_of(nsg, rule, direction, ctx, token, terms, cache))
     cache._near[lkey] = (nsg, remote, out)
+    return out
+
+
+def _term_of(nsg: NetworkSecurityGroup, rule: SecurityRule, direction: str, ctx: ResolveContext, token: int,
+             terms: dict, cache: TermCache) -> Term:
+    """The term of a rule of `nsg` under a context (`token`: its `context_token`), remembered in
+    `terms` (`TermCache._term`) per rule, direction, context and NSG id: a rule whose resolution
+    reads nothing of the context has one term for every context."""
+    _, ref, free = _labelled(nsg, rule, direction, cache)
+    tkey = (id(rule), direction, None if free else token, nsg.id)
+    hit = terms.get(tkey)
+    if hit is None or hit[0] is not rule:
+        hit = terms[tkey] = (rule, _resolved(rule, direction, ctx, ref, None if free else token, cache))
+    return hit[1]
+
+
+def _term_order(term: Term) -> tuple[int, int, str]:
+    """Where a term's rule sorts in `NetworkSecurityGroup.ordered` (its label: a `RuleRef`)."""
+    return evaluation_order(term.label.rule)
+
+
+def _carried_terms(old: NetworkSecurityGroup, new: NetworkSecurityGroup, direction: str, channel: Channel,
+                   remote: AddressSet, ctx: ResolveContext, token: int, meets: dict, cache: TermCache) -> list[Term] | None:
+    """`relevant_terms` of `new`, a version of `old` that differs from it in some rules only
+    (`TermCache.follows`), read off `old`'s for the same channel, remote set and context when known:
+    its terms without those of the rules `new` dropped (the terms of the rules both hold are the
+    same objects: remembered per rule and NSG id), the added rules that can meet the space put in by
+    their sort key (as `_carried_rules` puts in their entries). None (work it out) when `old`'s are
+    not known, other fields or the default rules differ, the rules both hold are not in the same
+    order, or an added rule ties with a kept one."""
+    near = cache._near.get((id(old), direction, channel, id(remote), token))
+    if near is None or near[0] is not old or near[1] is not remote:
+        return None
+
+    def term(rule: SecurityRule) -> Term | None:
+        """An added rule's term, or None when its remote side misses `remote` (as in `relevant_terms`)."""
+        _, bound, _ = _channel_entry(rule, direction, ctx.catalog, cache)
+        if bound is not None:
+            ok = meets.get(bound)
+            if ok is None:
+                ok = meets[bound] = any(_token_meets(t, remote, ctx.catalog, cache) for t in bound)
+            if not ok:
+                return None
+        return _term_of(new, rule, direction, ctx, token, cache._term, cache)
+    return _carry(old, new, near[2], _TERM_RULE, _term_order, term, direction, channel, cache)
+
+
+_TERM_RULE = attrgetter("label.rule")
+
+
+def _carry(old: NetworkSecurityGroup, new: NetworkSecurityGroup, items: Sequence[Any], rule_of: Callable[[Any], Any],
+           key: Callable[[Any], Any], item_of: Callable[[SecurityRule], Any], direction: str, channel: Channel,
+           cache: TermCache) -> list | None:
+    """What `_carried_rules` and `_carried_terms` share: `old`'s `items` (its entries or terms, in
+    evaluation order, `key`; `rule_of`: an item's rule) without those of the rules `new` dropped,
+    with the item (`item_of`, None: none) of each rule `new` added that can meet the channel
+    (`_may_meet`) put in by its key. None when `old`'s rule list is not determined, other fields
+    differ, the default rules are other objects (equal ones would label the terms with `old`'s),
+    the rules both hold are not in the same order, or an added item ties with another (`ordered`
+    breaks ties by list position)."""
+    if old.rules_unknown is not None or old.default_rules is not new.default_rules:
+        return None
+    differ, same_order = cache.changes((Ident(old), Ident(new)))
+    if differ is None or not same_order:
+        return None
+    held = set(map(id, new.rules))
+    added = [r for r in differ if id(r) in held]
+    if len(added) < len(differ):        # (rules `new` dropped: an update replaces one)
+        held.update(map(id, new.default_rules or _DEFAULTS))
+        out = [x for x in items if id(rule_of(x)) in held]
+    else:
+        out = list(items)
+    missing = cache._missing.get(channel)
+    if missing is None:
+        missing = cache._missing[channel] = {}
+    for rule in added:
+        if not _may_meet(rule, direction, channel, cache, missing):
+            continue
+        item = item_of(rule)
+        if item is None:
+            continue
+        k = key(item)
+        at = bisect_right(out, k, key=key)
+        if at and key(out[at - 1]) == k:
+            return None
+        out.insert(at, item)
     return out
 
 
@@ -413,35 +523,17 @@ def _carried_rules(old: NetworkSecurityGroup, new: NetworkSecurityGroup, directi
     """`_channel_rules` of `new`, a version of `old` that differs from it in some rules only, read
     off `old`'s (when known): its entries without the rules `new` dropped, the added rules' entries
     put in by their sort key. None (work it out) when `old`'s are not known, other fields differ,
-    the rules both hold are not in the same order, or an added rule ties with another (`ordered`
-    then breaks the tie by position)."""
+    the default rules are other objects (equal ones would label the terms with `old`'s), the rules
+    both hold are not in the same order, or an added rule ties with another (`ordered` then breaks
+    the tie by position)."""
     got = cache._rules.get((id(old), direction, channel))
-    if got is None or got[0] is not old or old.rules_unknown is not None:
+    if got is None or got[0] is not old:
         return None
-    differ, same_order = cache.changes((Ident(old), Ident(new)))
-    if differ is None or not same_order:
-        return None
-    held = set(map(id, new.rules))
-    added = [r for r in differ if id(r) in held]
-    out = got[1]
-    if len(added) < len(differ):        # (rules `new` dropped: an update replaces one)
-        held.update(map(id, new.default_rules or _DEFAULTS))
-        out = [e for e in out if id(e[0]) in held]
-    else:
-        out = list(out)
-    missing = cache._missing.get(channel)
-    if missing is None:
-        missing = cache._missing[channel] = {}
-    for rule in added:
-        if not _may_meet(rule, direction, channel, cache, missing):
-            continue
-        entry = _channel_entry(rule, direction, catalog, cache)
-        k = _order_key(entry)
-        at = bisect_right(out, k, key=_order_key)
-        if at and _order_key(out[at - 1]) == k:
-            return None
-        out.insert(at, entry)
-    return out
+    return _carry(old, new, got[1], _ENTRY_RULE, _order_key, lambda rule: _channel_entry(rule, direction, catalog, cache),
+                  direction, channel, cache)
+
+
+_ENTRY_RULE = itemgetter(0)
 
 
 def _may_meet(rule: SecurityRule, direction: str, channel: Channel, cache: TermCache,
