@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from nsgcheck.errors import LoaderError, NsgcheckError
@@ -958,7 +958,8 @@ def test_references_met_again_expand_as_the_plain_walk_does(resources):
     with mock.patch.object(arm._Expander, "value", _copying_value), \
             mock.patch.object(arm._Expander, "_reference", lambda self, node, ctx: None), \
             mock.patch.object(arm._Expander, "_tree",
-                              lambda self, node, scope, ctx, at: _copying_value(self, node, scope, ctx, arm._pointer(at))):
+                              lambda self, node, scope, ctx, at, items=None:
+                              _copying_value(self, node, scope, ctx, arm._pointer(at))):
         assert _outcome(doc) == fast
 
 
@@ -1253,3 +1254,86 @@ def test_a_deployment_type_is_recognised_as_lower_casing_every_type_would():
         assert _is_deployment(rtype) == (rtype.lower() == DEPLOYMENTS)
 
     check()
+
+
+_RULE_VALUES = {
+    "sourceAddressPrefix": ["*", "10.1.2.0/24", "10.1.2.3", "VirtualNetwork", "[parameters('p')]", "[[Storage]",
+                            "[variables('v')]", "[concat(]", "bad tag"],
+    "destinationAddressPrefix": ["Internet", "10.9.0.0/16", "[concat('10.0.0.', '1')]", "[toLower('STORAGE')]"],
+    "destinationPortRange": ["443", "22", "[parameters('port')]", "[[443]", "x"],
+    "protocol": ["Tcp", "*", "[variables('tcp')]"],
+    "priority": [100, 200, 4096, "[add(100, 1)]", 99],
+    "description": ["why", "[[why]", "[concat('w', 'hy')]"],
+}
+_ASG_REFS = [{"id": "[resourceId('Microsoft.Network/applicationSecurityGroups', 'web')]"},
+             {"id": "/subscriptions/s/resourceGroups/g/providers/Microsoft.Network/applicationSecurityGroups/db"}]
+
+
+@st.composite
+def _rule_element(draw):
+    """A rule array's element: mostly a plain rule (which the expansion reads ahead, see
+    `_Expander.rule_array`), else one with an expression, an escaped bracket, a bad expression, ASG
+    references, a property copy loop, another key, or not an object."""
+    kind = draw(st.sampled_from(["plain"] * 4 + ["value", "asgs", "copy", "more", "scalar"]))
+    if kind == "scalar":
+        return draw(st.sampled_from(["[parameters('p')]", 7, None]))
+    element = rule(draw(st.sampled_from(["r1", "r2", "[concat('r', '3')]", "[[r4]"])), draw(st.sampled_from([100, 200, 300])))
+    props = element["properties"]
+    if kind == "value":
+        for key in draw(st.lists(st.sampled_from(sorted(_RULE_VALUES)), min_size=1, max_size=2)):
+            props[key] = draw(st.sampled_from(_RULE_VALUES[key]))
+    elif kind == "asgs":
+        del props["sourceAddressPrefix"]
+        props["sourceApplicationSecurityGroups"] = draw(st.lists(st.sampled_from(_ASG_REFS), min_size=1, max_size=2))
+    elif kind == "copy":
+        del props["sourceAddressPrefix"]
+        props["copy"] = [{"name": "sourceAddressPrefixes", "count": draw(st.sampled_from([1, 2, "[parameters('n')]"])),
+                          "input": "[concat('10.0.0.', copyIndex('sourceAddressPrefixes'))]"}]
+    elif kind == "more":
+        element["etag"] = draw(st.sampled_from(["W/1", "[concat('e')]"]))
+    return element
+
+
+@settings(max_examples=120)
+@given(st.lists(st.tuples(st.sampled_from(["securityRules", "securityRules", "defaultSecurityRules", "SecurityRules"]),
+                          st.lists(_rule_element(), max_size=6)), min_size=1, max_size=3))
+@example([("securityRules", [rule("r1", 100, sourceAddressPrefix="[[Storage]"), rule("r2", 200, description="[[why]"),
+                             rule("r3", 300, sourceAddressPrefix="[[Storage]")])])
+def test_rule_arrays_read_ahead_expand_and_load_as_walked(arrays):
+    """An NSG's rule arrays are read ahead by the normalizer while the template is expanded (the
+    elements without expressions are not walked, and the converter makes their rules from what was
+    read: `_Expander.rule_array`, `Normalizer.read_ahead`): the expansion (properties, findings, errors
+    and their pointers) and the loaded estate (every rule's fields, their types, problems and origins,
+    and the findings) are what walking every element and reading every rule afresh give."""
+    from dataclasses import fields
+    from unittest import mock
+
+    from nsgcheck.loaders import arm, load_document
+    from nsgcheck.model import SecurityRule
+
+    resources = [{"type": NSG, "apiVersion": "2023-04-01", "name": f"nsg{i}", "location": "x", "properties": {key: rules}}
+                 for i, (key, rules) in enumerate(arrays)]
+    doc = template(resources, parameters={"p": {"type": "string", "defaultValue": "10.0.0.0/8"},
+                                          "port": {"type": "string", "defaultValue": "3389"},
+                                          "n": {"type": "int"}},
+                   variables={"v": "AzureCloud", "tcp": "Udp"})
+
+    def loaded() -> Any:
+        parsed = json.loads(json.dumps(doc))
+        try:
+            estate = load_document(parsed, "t.json")
+        except NsgcheckError as e:
+            return ("error", str(e), e.pointer)
+        rules = []
+        for key in sorted(estate.nsgs):
+            for r in estate.nsgs[key].rules + estate.nsgs[key].default_rules:
+                rules.append([(getattr(r, f.name), type(getattr(r, f.name))) for f in fields(SecurityRule)]
+                             + [[(str(p), getattr(p, "path", None)) for p in r.problems],
+                                (r.origin.file, r.origin.pointer) if r.origin else None])
+        return rules, [(f.level, f.message, f.origin) for f in estate.findings]
+
+    fast, fast_load = _outcome(doc), loaded()
+    walked = lambda self, node, scope, ctx, ptr, rtype: self.contained(node, scope, ctx, ptr, rtype)  # noqa: E731
+    with mock.patch.object(arm._Expander, "rule_array", walked):
+        assert _outcome(doc) == fast
+        assert loaded() == fast_load

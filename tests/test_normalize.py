@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import fields
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from nsgcheck.values.ports import PortSet
@@ -594,21 +594,21 @@ def test_a_plural_list_alone_is_the_side_worked_out_with_nothing_remembered(list
         assert listed is None or (listed == want and not want_problems)
 
 
-_ARRAY_NAMES = st.sampled_from(["web", "db", "web", " web ", "securityRules/web", "nsg/web", "", None, 7,
-                                Unknown("x", text="n"), _Text("web")])
+_ARRAY_NAMES = st.sampled_from(["web", "db", "web", "app", "web", "db"]) | st.sampled_from(
+    [" web ", "securityRules/web", "nsg/web", "", None, 7, Unknown("x", text="n"), _Text("web"), "[concat('w')]", "[[w]"])
 #: mostly what a large estate's rules hold (IPv4 prefixes first met here among them), now and then an odd value
 _COMMON_VALUES = {
     "priority": [100, 150, 4096, 300, 99, 4097, 0, 100.0, True, "200", None],
     "direction": ["Inbound", "Outbound", "outbound", "INBOUND", " Inbound", "Sideways", 1, None],
     "access": ["Allow", "Deny", "deny", "ALLOW", "Block", _Text("Allow"), None],
-    "protocol": ["Tcp", "Udp", "*", "Icmp", "ANY", "all", "bogus", 6],
+    "protocol": ["Tcp", "Udp", "*", "Icmp", "ANY", "all", "bogus", 6, "[variables('tcp')]"],
     "sourceAddressPrefix": ["*", "VirtualNetwork", "10.1.2.3", "10.1.2.0/24", "10.1.0.0/16", "10.0.0.0/8",
                             "10.1.2.3/32", "10.1.2.3/24", "010.1.2.3", "10.1.2.256", "Storage.EastUS", "bad tag", "",
-                            _Text("10.1.2.3"), 7, ["10.0.0.0/8"]],
+                            _Text("10.1.2.3"), 7, ["10.0.0.0/8"], "[parameters('src')]", "[[Storage]"],
     "destinationAddressPrefix": ["*", "Internet", "10.9.8.7", "10.9.8.0/24", "10.9.0.0/16", "10.9.8.0/16",
                                  "2001:db8::/32", "1.2.3.4-1.2.3.9", "Sql.EastUS", " Internet ", None,
                                  Unknown("not evaluated")],
-    "sourcePortRange": ["*", "*", "1024-65535", "443", "0443", "90-80", 443, True, ""],
+    "sourcePortRange": ["*", "*", "1024-65535", "443", "0443", "90-80", 443, True, "", "[parameters('p')]"],
     "destinationPortRange": ["443", "3389", "80-90", "*", "65536", "x", 22, _Text("22"), ["22"]],
 }
 
@@ -618,28 +618,30 @@ def common_rule_props(draw):
     """A rule of the common shape (singular sides, perhaps a description), each field mostly valid."""
     props = {}
     for key, pool in _COMMON_VALUES.items():
-        if draw(st.integers(0, 5)):   # mostly a valid value (the first ones of each pool)
+        if draw(st.integers(0, 11)):   # mostly a valid value (the first ones of each pool)
             props[key] = draw(st.sampled_from(pool[:4]))
         elif draw(st.integers(0, 5)):
             props[key] = draw(st.sampled_from(pool))
     if draw(st.booleans()):
-        props["description"] = draw(st.sampled_from(["why", "why", "", "[x]", 7, None, _Text("why")]))
+        props["description"] = draw(st.sampled_from(["why", "why", "", "[x]", "[[x]", 7, None, _Text("why")]))
     return props
 
 
 @st.composite
 def rule_elements(draw):
     """One element of a rule array: mostly {name, properties} of the common shape, else another shape,
-    the flat az form, no name, or not a rule object at all."""
-    kind = draw(st.sampled_from(["common"] * 8 + ["singular", "other", "flat", "nameless", "scalar"]))
+    the flat az form, no name, another key beside them, or not a rule object at all."""
+    kind = draw(st.sampled_from(["common"] * 8 + ["singular", "other", "flat", "nameless", "scalar", "more"]))
     if kind == "scalar":
         return draw(st.sampled_from([None, 7, "rule", ["x"], Unknown("rule not evaluated", text="[x]")]))
-    props = draw(common_rule_props() if kind in ("common", "nameless") else
+    props = draw(common_rule_props() if kind in ("common", "nameless", "more") else
                  singular_rule_props() if kind == "singular" else rule_props())
     if kind == "flat":
         return {**props, "name": draw(_ARRAY_NAMES)}
     if kind == "nameless":
         return {"properties": props}
+    if kind == "more":   # another key beside them (REST elements have id, etag, type)
+        return {"name": draw(_ARRAY_NAMES), "properties": props, "etag": draw(st.sampled_from(["W/1", "[concat('e')]"]))}
     return {"name": draw(_ARRAY_NAMES), "properties": props if draw(st.integers(0, 15)) else draw(
         st.sampled_from([None, "x", [], Unknown("properties not evaluated")]))}
 
@@ -653,16 +655,38 @@ def _field_types(rule: SecurityRule) -> list:
     return out
 
 
+def _expression_rules() -> list[dict]:
+    """Rules valid but for one value that is an expression (or an escaped bracket) to the expansion."""
+    base = {"priority": 100, "direction": "Inbound", "access": "Allow", "protocol": "Tcp", "sourceAddressPrefix": "*",
+            "sourcePortRange": "*", "destinationAddressPrefix": "10.1.2.0/24", "destinationPortRange": "443"}
+    odd = [("sourceAddressPrefix", "[[Storage]"), ("destinationAddressPrefix", "[parameters('dst')]"),
+           ("description", "[[why]"), ("sourcePortRange", "[parameters('p')]")]
+    return ([{"name": "r", "properties": base}] + [{"name": "r", "properties": {**base, k: v}} for k, v in odd]
+            + [{"name": "[concat('r')]", "properties": base}])
+
+
 @settings(max_examples=250)
-@given(st.lists(rule_elements(), min_size=1, max_size=12), st.booleans())
-def test_a_rule_array_gives_the_rules_of_its_elements_one_by_one(items, default):
+@given(st.lists(rule_elements(), min_size=1, max_size=12), st.booleans(), st.booleans())
+@example(_expression_rules(), False, True)
+def test_a_rule_array_gives_the_rules_of_its_elements_one_by_one(items, default, ahead):
     """`Normalizer.rules` (a rule of singular sides whose values are all remembered valid ones read at
-    once, its object filled in place) gives for each element, first met or met again, the rule `rule`
-    gives for it with nothing remembered (as `rules_from` read an array before): fields, their types
-    and the types of their elements, problems with their paths, the element's own origin."""
+    once by `plain`, its object filled in place) gives for each element, first met or met again, the
+    rule `rule` gives for it with nothing remembered (as `rules_from` read an array before): fields,
+    their types and the types of their elements, problems with their paths, the element's own origin.
+    `ahead`: the array was read while its template was expanded (`plain(element, True)`, `read_ahead`);
+    an element read so holds nothing the expansion would evaluate (what `arm._Expander._tree` skips:
+    keys name and properties only, no string starting with '[', no copy loop)."""
+    from nsgcheck.loaders import arm
+
     shared = Normalizer()
     items = items * 2   # each element twice: once more from what is remembered
     origins = [Origin("f.json", f"/rules/{i}") for i in range(len(items))]
+    if ahead:
+        read = [shared.plain(v, True) if v.__class__ is dict else None for v in items]
+        for v, was_read in zip(items, read):
+            if was_read is not None:
+                assert set(v) == {"name", "properties"} and v["name"][:1] != "[" and arm._scalars(v["properties"])
+        shared.read_ahead(items, read)
     got = shared.rules(items, origins, default)
     assert len(got) == len(items)
     for i, (item, rule) in enumerate(zip(items, got)):

@@ -79,6 +79,7 @@ def load_document(doc: Any, file: str, linemap: Any = None, parameters: Iterable
     fmt = detect.detect(doc)
     raws: list = []
     findings: list[Finding] = []
+    norm = None   # (an ARM template's: it read rule arrays ahead)
     if fmt is None:
         findings.append(Finding("warning", "skipped: not a recognized format (expected an ARM template or "
                                 "parameters file, a Terraform plan, az CLI / REST / Resource Graph JSON, an "
@@ -90,7 +91,7 @@ def load_document(doc: Any, file: str, linemap: Any = None, parameters: Iterable
         else:
             exp = arm.expand_template(doc, file, linemap, parameters_files=list(parameters),
                                       overrides=overrides)
-            raws, findings = exp.resources, list(exp.findings)
+            raws, findings, norm = exp.resources, list(exp.findings), exp.normalizer
     elif fmt == detect.TERRAFORM_PLAN:
         tf = _optional("terraform")
         if tf is None:
@@ -133,7 +134,7 @@ def load_document(doc: Any, file: str, linemap: Any = None, parameters: Iterable
         findings.append(Finding("warning", "skipped: this is a service-tag file (pass it with --tags)", origin))
     estate.findings += findings
     if raws:
-        rest.convert(raws, estate, defer)
+        rest.convert(raws, estate, defer, norm)
         estate.kept.append(raws)
     return estate
 

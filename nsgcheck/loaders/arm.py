@@ -22,6 +22,7 @@ from nsgcheck.loaders import rest as _rest
 from nsgcheck.loaders.arm_plans import MISS, Plans
 from nsgcheck.loaders.jsonpos import load_json, origin_at
 from nsgcheck.loaders.raw import Path as PropPath
+from nsgcheck.loaders.normalize import Normalizer
 from nsgcheck.loaders.raw import RawResource
 from nsgcheck.model import Finding, Origin, Unknown
 
@@ -64,6 +65,9 @@ class ArmExpansion:
 
     resources: list[RawResource] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    #: the normalizer that read the NSGs' rule arrays without expressions while they were expanded
+    #: (`_Expander.rule_array`): the converter makes their rules from what it read
+    normalizer: Normalizer | None = None
 
 
 # --------------------------------------------------------------------------- JSON reading
@@ -420,6 +424,8 @@ class _Expander:
         self.refs: dict[tuple, dict[str, Any]] = {}
         #: expansion plans of properties by their shape (see `arm_plans`)
         self.plans = Plans()
+        #: reads the elements of NSG rule arrays that hold no expression (see `rule_array`)
+        self.norm = Normalizer()
 
     def release(self) -> ArmExpansion:
         """The expansion, with the reference cycles of evaluation broken (a scope's evaluation
@@ -428,6 +434,7 @@ class _Expander:
         pass of the cyclic collector over all of it. The resources' locators keep what they read
         (a scope's template, definitions and source); nothing is evaluated after this."""
         out, self.out = self.out, ArmExpansion()
+        out.normalizer = self.norm
         for scope in self.scopes:
             scope.base = scope.exp = None
         self.scopes = []
@@ -479,20 +486,21 @@ class _Expander:
             return node if out is None else out
         return node
 
-    def _tree(self, node: Any, scope: _Scope, ctx: EvalContext, at: Any) -> Any:
+    def _tree(self, node: Any, scope: _Scope, ctx: EvalContext, at: Any, items: Any = None) -> Any:
         """`node` (an object or array) with its expressions evaluated, or None when it holds none.
 
         Walks once: a string is evaluated only when it starts with '[' (an expression or an
         escaped bracket), and a container is copied only when something inside it changed, so
         literal sub-trees are shared. `at` is the node's pointer, or (parent's `at`, key):
-        pointers are written out only for what is evaluated (see `_pointer`)."""
+        pointers are written out only for what is evaluated (see `_pointer`). `items`: the
+        (index, element) pairs of an array to walk, when the others are known to hold no expression."""
         if type(node) is dict or isinstance(node, dict):
             if not _COPY_SPELLINGS.isdisjoint(node):
                 ckey = _key(node, "copy")
                 if _is_property_copy(node[ckey]):
                     return self._property_copy(node, ckey, scope, ctx, _pointer(at))
-            items: Any = node.items()
-        else:
+            items = node.items()
+        elif items is None:
             items = enumerate(node)
         out = None
         for k, v in items:
@@ -561,17 +569,17 @@ class _Expander:
             out[_kw(spec, "name")] = self.copy_array(spec, scope, ctx, f"{ptr}/{_esc(ckey)}/{i}")
         return out
 
-    def contained(self, node: Any, scope: _Scope, ctx: EvalContext, ptr: Any, rtype: str) -> Any:
+    def contained(self, node: Any, scope: _Scope, ctx: EvalContext, ptr: Any, rtype: str, items: Any = None) -> Any:
         """A resource property's value; an expression that cannot be evaluated makes that one
         property unknown (with a finding) instead of refusing the whole input: nsgcheck reads
         few properties, and a value it reads being unknown makes the verdicts it decides unknown.
-        `ptr`: a pointer or a walk position (see `value`)."""
+        `ptr`: a pointer or a walk position (see `value`); `items`: as `_tree`'s."""
         try:
             kind = type(node)
             if kind is dict or kind is list:   # (what `value` does for them, one call less per property)
                 out = self._reference(node, ctx) if kind is dict and len(node) == 1 else None
                 if out is None:
-                    out = self._tree(node, scope, ctx, ptr)
+                    out = self._tree(node, scope, ctx, ptr, items)
                 return node if out is None else out
             return self.value(node, scope, ctx, ptr)
         except LoaderError as e:
@@ -586,6 +594,19 @@ class _Expander:
                          self.src_origin(ctx, ptr))
             return Unknown(f"not evaluated: {e.message}", self.src_origin(ctx, ptr),
                            node if isinstance(node, str) else "")
+
+    def rule_array(self, node: list, scope: _Scope, ctx: EvalContext, ptr: Any, rtype: str) -> Any:
+        """`contained` for an NSG's rule array: an element {name, properties} that holds no expression is
+        read by the normalizer (`Normalizer.plain`: a rule of remembered valid values, what the
+        converter would read of it, kept for it by `read_ahead`) instead of walked, so such a rule's
+        values are looked at once in the whole load; the other elements are walked as before."""
+        plain = self.norm.plain
+        fields = [plain(v, True) if v.__class__ is dict else None for v in node]
+        todo = [(i, v) for i, v in enumerate(node) if fields[i] is None]
+        out = self.contained(node, scope, ctx, ptr, rtype, todo) if todo else node
+        if out.__class__ is list:
+            self.norm.read_ahead(out, fields)
+        return out
 
     def copy_array(self, spec: dict, scope: _Scope, ctx: EvalContext, ptr: str) -> Any:
         """The array a property/variable copy loop {name, count, input} produces."""
@@ -775,10 +796,12 @@ class _Expander:
             props = None
         if props is MISS:
             props = {}
+            arrays = _RULE_ARRAYS if len(rtype) == len(_rest.NSG) and rtype.lower() == _rest.NSG else ()
             for k, v in props_node.items():
                 kind = type(v)
                 # a plain string, number, boolean or null is itself (what `value` returns for it)
                 props[k] = v if (kind is str and v[:1] != "[") or kind is int or kind is bool or v is None \
+                    else self.rule_array(v, scope, ctx, (pat, k), rtype) if kind is list and k in arrays \
                     else self.contained(v, scope, ctx, (pat, k), rtype)
         elif props is None:
             props = self.contained(props_node, scope, ctx, pat, rtype)
@@ -917,6 +940,9 @@ class _Expander:
 _COPY_SPELLINGS = frozenset(
     "".join(c.upper() if bits >> i & 1 else c for i, c in enumerate("copy")) for bits in range(16))
 
+
+#: an NSG's properties read as rule arrays (see `_Expander.rule_array`), spelled as the converter reads them
+_RULE_ARRAYS = ("securityRules", "defaultSecurityRules")
 
 #: resource keywords kept in RawResource.extra
 _EXTRA_KEYWORDS = ("tags", "sku", "kind", "zones", "identity", "plan", "scope", "apiVersion")

@@ -383,6 +383,8 @@ class Normalizer:
         self._listed_ports: dict[tuple[str, ...], PortSet] = {}
         #: port token -> PortSet for tokens valid alone (a valid token's set does not depend on the side)
         self._valid_ports: dict[str, PortSet] = {}
+        #: id of a rule array -> (the array, what `plain` read of each element while it was expanded)
+        self._read: dict[int, tuple[list, list[tuple | None]]] = {}
 
     def _alone(self, value: Any) -> tuple[AddressToken] | None:
         """The side a singular address `value` makes alone when it is valid on either side: remembered,
@@ -412,7 +414,7 @@ class Normalizer:
             probs: list[str] = []
             token = classify_address(value, probs, what)
             hit = self._addr[key] = (token, tuple(probs), (token,))
-            if not probs and token.unknown is None:
+            if not probs and token.unknown is None and value[:1] != "[":   # (see `plain`)
                 self._valid[value] = hit[2]
         if hit[1]:
             problems.extend(Problem(m, path) for m in hit[1])
@@ -436,16 +438,21 @@ class Normalizer:
                 self._valid_ports[values[0][0]] = result
         return result
 
+    def _port_alone(self, one: str) -> PortSet | None:
+        """The ports of a side whose singular text `one` is one port number alone (remembered from now
+        on, as parse_port_token reads it); None: anything else (ask `side_ports`)."""
+        if one.isdigit() and one.isascii() and len(one) <= 5 and int(one) <= MAX_PORT:
+            port = int(one)
+            hit = self._valid_ports[one] = PortSet(((port, port),))
+            return hit
+        return None
+
     def side_ports(self, props: Mapping[str, Any], singular: str, plural: str, what: str,
                    problems: list[str], repeated_ok: bool) -> PortSet | Unknown:
         one, many = props.get(singular), props.get(plural)
         if type(one) is str and (many is None or absent(many)):  # the common case (a plural `0` is given)
-            hit = self._valid_ports.get(one)
+            hit = self._valid_ports.get(one) or self._port_alone(one)
             if hit is not None:
-                return hit
-            if one.isdigit() and one.isascii() and len(one) <= 5 and int(one) <= MAX_PORT:
-                port = int(one)   # one port, as parse_port_token reads it
-                hit = self._valid_ports[one] = PortSet(((port, port),))
                 return hit
         result = self.ports(_union(props, singular, plural, problems, repeated_ok), what, problems, singular)
         if result.__class__ is PortSet:
@@ -563,15 +570,69 @@ class Normalizer:
             return Unknown(msg), asgs
         return tokens, asgs
 
+    def plain(self, item: dict, ahead: bool = False) -> tuple | None:
+        """What `rule` reads of a rule array's element {name, properties} of singular sides only whose
+        values are all remembered valid ones (the usual rule of a large estate), read at once: (name,
+        priority, direction, access, protocol, source addresses, source ports, destination addresses,
+        destination ports, description); None for any other (ask `rule`), and for a name or
+        description starting with '['.
+
+        `ahead`: asked while an ARM template is expanded, instead of walking the element for
+        expressions (`arm._Expander.rule_array`): None also for an element of other keys beside
+        them, and a rule with a value first met is what `rule` makes of it (which remembers it, as
+        the converter would) when none of its texts starts with '['. Every remembered valid address
+        and port holds no expression (`_valid` never keeps a text starting with '['; no valid port
+        does), so for the others only the name and description are looked at."""
+        props, name = item.get("properties"), item.get("name")
+        if props.__class__ is not dict or len(props) < 8 or not _SINGULAR_KEYS.issuperset(props) \
+                or name.__class__ is not str or "/" in name or name[:1] == "[" or (ahead and len(item) != 2):
+            return None
+        try:
+            one, two = props["sourceAddressPrefix"], props["destinationAddressPrefix"]
+            sport, dport = props["sourcePortRange"], props["destinationPortRange"]
+            pri, direction = props["priority"], props["direction"]
+            access, protocol = props["access"], props["protocol"]
+        except KeyError:   # a field missing: a problem (`rule` says which)
+            return None
+        if one.__class__ is not str or two.__class__ is not str or sport.__class__ is not str \
+                or dport.__class__ is not str or direction.__class__ is not str or access.__class__ is not str \
+                or protocol.__class__ is not str or pri.__class__ is not int or not 100 <= pri <= 4096:
+            return None
+        valid, valid_ports = self._valid, self._valid_ports
+        src = valid.get(one) or self._alone(one)
+        dst = valid.get(two) or self._alone(two)
+        sports = valid_ports.get(sport) or self._port_alone(sport)
+        dports = valid_ports.get(dport) or self._port_alone(dport)
+        how, allow, proto = _FAST_DIRECTIONS.get(direction), _FAST_ACCESSES.get(access), _FAST_PROTOCOLS.get(protocol)
+        desc = props["description"] if len(props) == 9 else ""
+        if desc.__class__ is not str or desc[:1] == "[":
+            return None
+        if src is None or dst is None or sports is None or dports is None or how is None or allow is None \
+                or proto is None:
+            # a value first met: what `rule` makes of the rule (and remembers), when it is valid and
+            # no value is an expression
+            if ahead and "[" not in (one[:1], two[:1], sport[:1], dport[:1], direction[:1], access[:1], protocol[:1]):
+                r = self.rule(props, name)
+                if not r.problems:
+                    return (r.name, r.priority, r.direction, r.access, r.protocol, r.source_addresses, r.source_ports,
+                            r.destination_addresses, r.destination_ports, r.description)
+            return None
+        return name.strip(), pri, how, allow, proto, src, sports, dst, dports, desc
+
+    def read_ahead(self, items: list, fields: list[tuple | None]) -> None:
+        """Keep what `plain` read ahead of each element of the rule array `items` (None: not read) for
+        `rules` to build from, when the converter meets that same array."""
+        self._read[id(items)] = (items, fields)
+
     def rules(self, items: list, origins: Sequence[Origin | None], default: bool = False) -> list[SecurityRule]:
         """`rule` for each element of a rule array (REST elements {name, properties}, or the flat az
-        form), element i located at `origins[i]`: the same rules. A rule of singular sides only whose
-        values are all remembered valid ones (the usual rule of a large estate) is read here at once,
-        its fields by subscript and its object filled in place; anything else asks `rule`."""
-        rule = self.rule
-        valid, valid_ports, alone = self._valid, self._valid_ports, self._alone
-        directions, accesses, protocols = _FAST_DIRECTIONS, _FAST_ACCESSES, _FAST_PROTOCOLS
-        singular, new, filling, cls = _SINGULAR_KEYS, _new, _SecurityRuleFilling, SecurityRule
+        form), element i located at `origins[i]`: the same rules. What `plain` reads (now, or while
+        the template was expanded: `read_ahead`) is made a rule here at once, its object filled in
+        place; anything else asks `rule`."""
+        rule, plain = self.rule, self.plain
+        ahead = self._read.pop(id(items), None)
+        read = ahead[1] if ahead is not None and ahead[0] is items else None
+        new, filling, cls = _new, _SecurityRuleFilling, SecurityRule
         out: list[SecurityRule] = []
         append = out.append
         for i, item in enumerate(items):
@@ -582,50 +643,24 @@ class Normalizer:
                 else:   # an Unknown rule, or a scalar where a rule object belongs (a problem)
                     append(rule(item, item.text if isinstance(item, Unknown) else f"#{i}", origins[i], default))
                 continue
-            props = item.get("properties", item)
-            name = item["name"] if "name" in item else f"#{i}"
-            if props.__class__ is dict and len(props) >= 8 and singular.issuperset(props):
-                try:
-                    one, two = props["sourceAddressPrefix"], props["destinationAddressPrefix"]
-                    sport, dport = props["sourcePortRange"], props["destinationPortRange"]
-                    pri, direction = props["priority"], props["direction"]
-                    access, protocol = props["access"], props["protocol"]
-                except KeyError:   # a field missing: a problem (`rule` says which)
-                    one = None
-                if one.__class__ is str and two.__class__ is str and sport.__class__ is str \
-                        and dport.__class__ is str and direction.__class__ is str and access.__class__ is str \
-                        and protocol.__class__ is str and pri.__class__ is int and 100 <= pri <= 4096 \
-                        and name.__class__ is str and "/" not in name:
-                    src = valid.get(one) or alone(one)
-                    dst = valid.get(two) or alone(two)
-                    sports, dports = valid_ports.get(sport), valid_ports.get(dport)
-                    direction, access = directions.get(direction), accesses.get(access)
-                    protocol = protocols.get(protocol)
-                    desc = props["description"] if len(props) == 9 else ""
-                    if src is not None and dst is not None and sports is not None and dports is not None \
-                            and direction is not None and access is not None and protocol is not None \
-                            and desc.__class__ is str:
-                        r = new(filling)
-                        r.name = name.strip()
-                        r.priority = pri
-                        r.direction = direction
-                        r.access = access
-                        r.protocol = protocol
-                        r.source_addresses = src
-                        r.source_ports = sports
-                        r.destination_addresses = dst
-                        r.destination_ports = dports
-                        r.source_asgs = ()
-                        r.destination_asgs = ()
-                        r.description = desc
-                        r.default = default
-                        r.origin = origins[i]
-                        r.problems = ()
-                        r.exists = None
-                        r.__class__ = cls
-                        append(r)
-                        continue
-            append(rule(props, name, origins[i], default))
+            fields = read[i] if read is not None else None
+            if fields is None:
+                fields = plain(item)
+                if fields is None:
+                    append(rule(item.get("properties", item), item["name"] if "name" in item else f"#{i}",
+                                origins[i], default))
+                    continue
+            r = new(filling)
+            (r.name, r.priority, r.direction, r.access, r.protocol, r.source_addresses, r.source_ports,
+             r.destination_addresses, r.destination_ports, r.description) = fields
+            r.source_asgs = ()
+            r.destination_asgs = ()
+            r.default = default
+            r.origin = origins[i]
+            r.problems = ()
+            r.exists = None
+            r.__class__ = cls
+            append(r)
         return out
 
     def rule(self, props: Mapping[str, Any] | Unknown, name: Any, origin: Origin | None = None,

@@ -214,7 +214,7 @@ def rules_from(items: Any, raw: RawResource, path: tuple[str | int, ...], defaul
 
 # --------------------------------------------------------------------------- converter
 class _Converter(Fields):
-    def __init__(self, estate: Estate):
+    def __init__(self, estate: Estate, norm: Normalizer | None = None):
         super().__init__(estate)
         self.nsg_rules: dict[str, list[tuple[SecurityRule, Origin, Locate]]] = {}
         self.subnets_of: dict[str, list[str]] = {}
@@ -224,7 +224,7 @@ class _Converter(Fields):
         #: virtual network key -> (gateway name, where it is written) of the gateways in it
         self.gateway_subnets: dict[str, tuple[str, Origin]] = {}
         self.fabric_location: dict[str, str] = {}
-        self.norm = Normalizer()
+        self.norm = norm if norm is not None else Normalizer()
         #: NSG key -> locator of each rule (by position in the NSG's rules), for input errors
         self.rule_locators: dict[str, Sequence[Locate]] = {}
         #: the fields read of a NIC's properties, of its IP configurations' and of a VM's
@@ -889,12 +889,14 @@ class _Converter(Fields):
             cache_storage_ids=cache_accounts(d))
 
 
-def convert(raws: Iterable[RawResource], estate: Estate | None = None, defer: bool = False) -> Estate:
+def convert(raws: Iterable[RawResource], estate: Estate | None = None, defer: bool = False,
+            norm: Normalizer | None = None) -> Estate:
     """Translate REST-shaped resources into model objects added to `estate` (a new one if None).
     `defer`: child resources whose parent is not among `raws` go to `estate.pending`, for the
-    parent another file may define (`settle`)."""
+    parent another file may define (`settle`). `norm`: the normalizer to use (one that read rule
+    arrays ahead, `arm.ArmExpansion.normalizer`), else a new one."""
     estate = estate if estate is not None else Estate()
-    conv = _Converter(estate)
+    conv = _Converter(estate, norm)
     outbound = OutboundConverter(conv)
     private_link = PrivateLinkConverter(conv)
     admin = AdminRuleConverter(conv)
