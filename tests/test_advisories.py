@@ -377,3 +377,63 @@ def test_overlap_is_the_plain_count_with_or_without_the_starts(ivs, lo, width):
     plain = sum(1 for x in range(lo, hi + 1) if any(a <= x <= b for a, b in ivs))
     assert _overlap(lo, hi, ivs) == plain
     assert _overlap(lo, hi, ivs, [a for a, _ in ivs]) == plain
+
+
+# prefix texts around the blocks the small catalog's required tags touch (20.x) and far from
+# them: canonical and odd heads, prefix lengths either side of 16, no length, garbage, IPv6
+_OCTET_TEXT = st.sampled_from(["20", "10", "0", "1", "11", "7", "255", "256", "020", "00", "+1", " 20", "2a", ""])
+_PREFIX_TEXT = st.one_of(
+    st.builds(lambda a, b, rest, plen: f"{a}.{b}.{rest}{plen}", _OCTET_TEXT, _OCTET_TEXT,
+              st.sampled_from(["0.0", "0.128", "7.0", "0.4", "1", "0.0.0", "0.0:1", "٣.0"]),
+              st.sampled_from(["", "/8", "/14", "/15", "/16", "/016", "/17", "/24", "/25", "/32", "/33", "/",
+                               "/a", "/+16", "/٣٣", "/16/1"])),
+    st.sampled_from(_PREFIXES + ["20", "20.", "2001:db8::/32", "::ffff:20.1.0.0/112", "20.1::/16"]))
+
+
+def _plain_ip_rules_for_tags(estate, required, monkeypatch_ctx):
+    """`ip_rules_for_tags` with the far-block shortcut off: every one-prefix side parsed."""
+    from nsgcheck.audit import advisories as adv
+
+    with monkeypatch_ctx() as m:
+        m.setattr(adv._FarBlocks, "holds", lambda self, text: False)
+        return adv.ip_rules_for_tags(estate, required)
+
+
+@settings(max_examples=300)
+@given(st.lists(st.tuples(st.sampled_from(["outbound", "inbound"]), st.sampled_from(["allow", "deny"]),
+                          st.one_of(st.lists(_PREFIX_TEXT, min_size=1, max_size=3),
+                                    st.sampled_from(["Storage.EastUS", "NoSuchTag", "*", "unknown"]))),
+                min_size=1, max_size=8))
+def test_ip_rules_for_tags_with_far_blocks_are_those_of_every_prefix_parsed(drawn):
+    # a one-prefix side whose text says it lies in a /16 block the tags' union does not touch is
+    # turned away without a parse: the advisories (texts, details, order) must be those the
+    # parse of every prefix gives
+    import dataclasses
+
+    import pytest
+
+    cat = small_catalog()
+    required = [(name, cat.get(name)) for name in ("Storage.EastUS", "EventHub.EastUS", "AzureActiveDirectory")]
+    rules = []
+    for i, (direction, access, dest) in enumerate(drawn):
+        r = rule(f"r{i}", 100 + i, dest if isinstance(dest, str) and dest != "unknown" else "*", access=access,
+                 direction=direction, dest_cidrs=dest if isinstance(dest, list) else None)
+        if dest == "unknown":
+            r = dataclasses.replace(r, destination_addresses=Unknown("not read"))
+        rules.append(r)
+    estate = worked_estate(rules + source_rules()[1:])
+    got = ip_rules_for_tags(estate, required)
+    assert got == _plain_ip_rules_for_tags(estate, required, pytest.MonkeyPatch.context)
+
+
+@settings(max_examples=500)
+@given(_PREFIX_TEXT)
+def test_a_prefix_in_a_far_block_fails_the_union_test(text):
+    from nsgcheck.audit.advisories import _FarBlocks, _passes, _prefix_in
+
+    cat = small_catalog()
+    tags = [cat.get(name) for name in ("Storage.EastUS", "EventHub.EastUS", "AzureActiveDirectory")]
+    union = (_union([t.v4 for t in tags]), _union([t.v6 for t in tags]))
+    starts = ([lo for lo, _ in union[0]], [lo for lo, _ in union[1]])
+    if _FarBlocks(union[0]).holds(text):
+        assert not _passes(_prefix_in(text, union, {}, starts))

@@ -151,6 +151,8 @@ def ip_rules_for_tags(estate: Estate, required: Sequence[tuple[str, Any]]) -> li
     best_for: dict[tuple[str, ...], Any] = {}
     union = (_union([t4 for _, t4, _ in tags]), _union([t6 for _, _, t6 in tags]))
     starts = ([lo for lo, _ in union[0]], [lo for lo, _ in union[1]])
+    single: dict[str, bool] = {}     # prefix of a one-prefix side -> whether it passes the union test
+    far = _FarBlocks(union[0])
     for nsg, r in _rules(estate):
         if r.direction != "outbound" or r.access != "allow":
             continue
@@ -159,8 +161,11 @@ def ip_rules_for_tags(estate: Estate, required: Sequence[tuple[str, Any]]) -> li
             tok = side[0]
             if tok.kind != AddressKind.CIDR:
                 continue
-            hit = cache.get(tok.value) or _prefix_in(tok.value, union, cache, starts)
-            if not hit[3] or hit[4] * 2 < hit[3]:
+            ok = single.get(tok.value)
+            if ok is None:
+                ok = single[tok.value] = not far.holds(tok.value) and _passes(
+                    cache.get(tok.value) or _prefix_in(tok.value, union, cache, starts))
+            if not ok:
                 continue
         cidrs = [t.value for t in side if t.kind == AddressKind.CIDR]
         if not cidrs:
@@ -210,6 +215,42 @@ def ip_rules_for_tags(estate: Estate, required: Sequence[tuple[str, Any]]) -> li
 
 
 _SIZE, _INSIDE = itemgetter(3), itemgetter(4)
+
+
+def _passes(hit: tuple[int, int, int, int, int]) -> bool:
+    """Whether a prefix (`_prefix_in`'s answer) has addresses, at least half of them in the union."""
+    return bool(hit[3]) and hit[4] * 2 >= hit[3]
+
+
+class _FarBlocks:
+    """Which IPv4 /16 blocks the tags' union does not touch, asked by a prefix's text: a text
+    starting `a.b.` (canonical decimals) with no prefix length, or one of 16 or more, lies in block
+    a.b if it is a prefix at all, so it has no address in the union, and a text that is no prefix
+    has none either (`_prefix_in`): either way it fails the union test, without a parse."""
+
+    def __init__(self, v4: Sequence[tuple[int, int]]):
+        self.touched = {block for lo, hi in v4 for block in range(lo >> 16, (hi >> 16) + 1)}
+        self.heads: dict[str, bool] = {}     # "a.b" -> canonical and untouched
+
+    def holds(self, text: str) -> bool:
+        """True when `text` surely fails the union test (False says nothing)."""
+        end = text.find(".", text.find(".") + 1)
+        if end < 0:
+            return False
+        head = text[:end]
+        far = self.heads.get(head)
+        if far is None:
+            far = self.heads[head] = self._far(head)
+        if not far:
+            return False
+        _, slash, plen = text.partition("/")
+        return not slash or not (plen.isascii() and plen.isdigit()) or int(plen) >= 16
+
+    def _far(self, head: str) -> bool:
+        a, _, b = head.partition(".")
+        if not all(x.isascii() and x.isdigit() and str(int(x)) == x and int(x) < 256 for x in (a, b)):
+            return False
+        return (int(a) << 8 | int(b)) not in self.touched
 
 
 def _prefix_in(cidr: str, union: tuple[tuple, tuple], cache: dict[str, tuple[int, int, int, int, int]],
