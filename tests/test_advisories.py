@@ -354,12 +354,14 @@ def _plain_inbound_for_asr(estate):
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(_NAMES), st.sampled_from(_DESCRIPTIONS),
-                          st.sampled_from(["Internet", "AzureSiteRecovery", "10.0.0.0/8", "Storage.EastUS"]),
+                          st.sampled_from(["Internet", "AzureSiteRecovery", "10.0.0.0/8", "Storage.EastUS",
+                                           "azuresiterecovery.EastUS", "VirtualNetwork", "StorageX"]),
                           st.sampled_from(["443", "20004"]), st.sampled_from(["inbound", "outbound"])),
                 max_size=12))
 def test_inbound_for_asr_searching_each_name_and_description_once_is_the_plain_scan(drawn):
     # rules of many NSGs share names and descriptions: each (name, description) is searched
-    # once; the rules flagged, and why, must be those a search of every rule gives
+    # once, and each source tag text is matched with Site Recovery's bases once; the rules
+    # flagged, and why, must be those a search of every rule gives
     rules = [rule(name, 100 + i, "*", port, direction=direction, src=src, description=description)
              for i, (name, description, src, port, direction) in enumerate(drawn)]
     estate = worked_estate(rules, rules)

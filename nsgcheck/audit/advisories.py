@@ -107,6 +107,8 @@ def inbound_for_asr(estate: Estate) -> list[Advisory]:
     """Inbound allow rules that look opened for Site Recovery (by name/description or ASR tag source)."""
     out = []
     named: dict[tuple[str, str], bool] = {}     # (name, description) -> whether they mention Site Recovery
+    asr_tags: dict[str, bool] = {}              # tag text -> whether it is a tag of Site Recovery's bases
+    tag = AddressKind.TAG
     for nsg, r in _rules(estate):
         if r.direction != "inbound" or r.access != "allow":
             continue
@@ -114,10 +116,16 @@ def inbound_for_asr(estate: Estate) -> list[Advisory]:
         if not isinstance(ports, Unknown) and ports.ranges == ((20004, 20004),):
             continue   # multi-VM consistency: inbound between members is required
         why = ""
-        for tok in _tokens(r.source_addresses):
-            if tok.kind == AddressKind.TAG and tok.value.split(".", 1)[0].lower() in ASR_BASES:
-                why = f"its source is the service tag {tok.value}"
-                break
+        side = r.source_addresses
+        if not isinstance(side, Unknown):       # (`_tokens`, written out: ~70,000 rules on DESIGN)
+            for tok in side:
+                if tok.kind == tag:
+                    asr = asr_tags.get(tok.value)
+                    if asr is None:
+                        asr = asr_tags[tok.value] = tok.value.split(".", 1)[0].lower() in ASR_BASES
+                    if asr:
+                        why = f"its source is the service tag {tok.value}"
+                        break
         if not why:
             # rules of many NSGs share names and descriptions (200,000 rules, 200 of them):
             # each pair is searched once
@@ -153,13 +161,16 @@ def ip_rules_for_tags(estate: Estate, required: Sequence[tuple[str, Any]]) -> li
     starts = ([lo for lo, _ in union[0]], [lo for lo, _ in union[1]])
     single: dict[str, bool] = {}     # prefix of a one-prefix side -> whether it passes the union test
     far = _FarBlocks(union[0])
+    cidr = AddressKind.CIDR
     for nsg, r in _rules(estate):
         if r.direction != "outbound" or r.access != "allow":
             continue
-        side = _tokens(r.destination_addresses)
+        side = r.destination_addresses
+        if isinstance(side, Unknown):           # (`_tokens`, written out)
+            continue
         if len(side) == 1:       # (most rules name one prefix) the union test below, without its lists
             tok = side[0]
-            if tok.kind != AddressKind.CIDR:
+            if tok.kind != cidr:
                 continue
             ok = single.get(tok.value)
             if ok is None:
@@ -292,12 +303,13 @@ def unknown_tags(estate: Estate, catalog: Any) -> list[Advisory]:
     out = []
     seen: dict[str, str] = {}
     known: dict[str, bool] = {}      # token text -> is a built-in or a tag of the file
+    tag = AddressKind.TAG
     for nsg, r in _rules(estate):
         for side in (r.source_addresses, r.destination_addresses):
             if isinstance(side, Unknown):      # (no call per side: 400,000 sides in a large estate)
                 continue
             for tok in side:
-                if tok.kind != AddressKind.TAG:
+                if tok.kind != tag:
                     continue
                 ok = known.get(tok.value)
                 if ok is None:

@@ -202,14 +202,6 @@ def zone_to_zone(estate: Estate, subjects: Sequence[AuditSubject], scenario: Sce
 
 
 # --------------------------------------------------------------------------- tag families, routes
-def _family_of(family: dict[str, str], tag: str) -> str:
-    """`_family(tag)`, remembered in `family`."""
-    fam = family.get(tag)
-    if fam is None:
-        fam = family[tag] = _family(tag)
-    return fam
-
-
 def _family(tag: str) -> str:
     """The tag family an outbound rule's tag is read for: 'servicebus', 'azurecloud' (a tag or a
     regional one of them), 'dns' (AzurePlatformDNS), else ''."""
@@ -240,20 +232,24 @@ def tag_families(estate: Estate, catalog: TagCatalog | None) -> list[Advisory]:
                 gaps[name] = f"{gap.size():,} of the {total:,} IPv4 addresses of AzureActiveDirectory lie outside it ({shown})"
         return gaps[name]
 
-    # one pass over the outbound rules (NSGs by key), each distinct tag text's family read once;
+    # one pass over the outbound rules (NSGs by key), each distinct tag text's family read once (`family`);
     # the allow rules' advisories come first, then the deny rules' (each in rule order)
     family: dict[str, str] = {}
     denied: list[Advisory] = []
+    tag = AddressKind.TAG
     for _, nsg in sorted(estate.nsgs.items()):
         for r in nsg.rules:
             side = r.destination_addresses
             if r.direction != "outbound" or isinstance(side, Unknown):
                 continue
-            if r.access == "allow":
+            access = r.access
+            if access == "allow":
                 for tok in side:
-                    if tok.kind != AddressKind.TAG:
+                    if tok.kind != tag:
                         continue
-                    fam = _family_of(family, tok.value)
+                    fam = family.get(tok.value)     # (each distinct text's family read once)
+                    if fam is None:
+                        fam = family[tok.value] = _family(tok.value)
                     if fam == "servicebus":
                         out.append(Advisory(
                             "ADV-SERVICEBUS-FOR-EVENTHUB", "warning",
@@ -269,8 +265,16 @@ def tag_families(estate: Estate, catalog: TagCatalog | None) -> list[Advisory]:
                             "ADV-AZURECLOUD-FOR-AAD", "warning",
                             f"rule {nsg.name}/{r.name} allows {tok.value}, which does not cover Microsoft Entra ID: "
                             f"{gap}; allow the AzureActiveDirectory tag", nsg.name, r.origin, (f"{FACTS} §8",)))
-            elif r.access == "deny" and any(t.kind == AddressKind.TAG and _family_of(family, t.value) == "dns"
-                                            for t in side):
+            elif access == "deny":
+                for t in side:       # (up to its first tag of the 'dns' family: a loop, not `any` over a generator)
+                    if t.kind == tag:
+                        fam = family.get(t.value)
+                        if fam is None:
+                            fam = family[t.value] = _family(t.value)
+                        if fam == "dns":
+                            break
+                else:
+                    continue
                 denied.append(Advisory(
                     "ADV-AZURE-DNS-DENIED", "warning",
                     f"rule {nsg.name}/{r.name} denies AzurePlatformDNS: VMs behind it that use Azure-provided DNS "
