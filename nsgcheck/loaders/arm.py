@@ -1076,7 +1076,8 @@ class _Locator:
             else:
                 break
         else:
-            return self.scope.src.origin(ptr)
+            src = self.scope.src
+            return _lazy_origin(src.file, ptr, src.linemap)   # (`src.origin(ptr)`, two calls less)
         return self.walked(path)
 
     def walked(self, path: PropPath) -> Origin:

@@ -362,8 +362,9 @@ class _Converter(Fields):
         if isinstance(written, Unknown):
             self.finding("warning", f"NIC {raw.name!r}: ipConfigurations not determined "
                          f"({written.reason})", raw.origin_for("properties", "ipConfigurations"))
+        locate = raw.locate   # (`raw.origin_for`, one call less per configuration)
         for i, c in enumerate(items):
-            origin = raw.origin_for("properties", "ipConfigurations", i)
+            origin = raw.origin if locate is None else locate(("properties", "ipConfigurations", i))
             if not isinstance(c, dict):
                 self.finding("warning", f"NIC {raw.name!r}: ip configuration #{i} not determined", origin)
                 continue
@@ -401,26 +402,28 @@ class _Converter(Fields):
                 public_ip_id = None if public_ip is None else self.ref_value(public_ip, "publicIPAddress", owner, at)
             else:
                 pools, pools_unknown, public_ip_id = (), None, None
+            # (the fields in order: name, private_ip, subnet_id, asg_ids, primary, version, origin, asgs_unknown,
+            # public_ip_id, lb_pool_ids, lb_pools_unknown; positional arguments are passed faster)
             configs.append(new_ip_configuration(
-                name=str(c.get("name") or f"ipconfig{i + 1}"), private_ip=ip,
-                subnet_id=subnet_id, asg_ids=asgs,
-                primary=_bool(primary, default=len(items) == 1),
-                version=6 if isinstance(version, str) and version.lower() == "ipv6" else 4,
-                origin=origin, asgs_unknown=asgs_unknown,
-                public_ip_id=public_ip_id,
-                lb_pool_ids=tuple(map(ref, pools)) if pools else (), lb_pools_unknown=pools_unknown))
+                str(c.get("name") or f"ipconfig{i + 1}"), ip, subnet_id, asgs,
+                _bool(primary, len(items) == 1),
+                6 if isinstance(version, str) and version.lower() == "ipv6" else 4,
+                origin, asgs_unknown, public_ip_id,
+                tuple(map(ref, pools)) if pools else (), pools_unknown))
         vm = _id_of(vm)
         nsg_id = plain_reference(nsg)
         if nsg_id is None and nsg is not None:
             nsg_id = self.ref_value(nsg, "networkSecurityGroup", f"NIC {raw.name!r}",
                                     lambda *k: raw.origin_for("properties", *k))
+        # (the fields in order: id, name, ip_configurations, nsg_id, vm_id, location, origin, dns_servers,
+        # default_outbound_connectivity, exists)
         return new_network_interface(
-            id=_rid(raw), name=_short_name(raw), ip_configurations=tuple(configs),
-            nsg_id=nsg_id, vm_id=vm if isinstance(vm, str) else None, location=_location(raw), origin=raw.origin,
-            dns_servers=() if dns is None else self.dns_servers(
+            _rid(raw), _short_name(raw), tuple(configs),
+            nsg_id, vm if isinstance(vm, str) else None, _location(raw), raw.origin,
+            () if dns is None else self.dns_servers(
                 dns if isinstance(dns, Unknown) else _get(dns, "dnsServers"), f"NIC {raw.name!r}",
                 lambda: raw.origin_for("properties", "dnsSettings", "dnsServers"), nic=True),
-            default_outbound_connectivity=doc if isinstance(doc, bool) else None, exists=None)
+            doc if isinstance(doc, bool) else None, None)
 
     # -- VNets and subnets ----------------------------------------------------------
     def subnet(self, cp: Mapping[str, Any], name: str, sid: str, vnet_id: str, origin: Origin,
@@ -796,10 +799,9 @@ class _Converter(Fields):
                 os_type = "linux"
             elif _get(os_profile, "windowsConfiguration") is not None:
                 os_type = "windows"
-        return new_virtual_machine(id=_rid(raw), name=_short_name(raw), nic_ids=tuple(primary + others),
-                                   location=_location(raw),
-                                   os_type=os_type.lower() if isinstance(os_type, str) else None,
-                                   origin=raw.origin, nics_unknown=None, exists=None)
+        # (the fields in order: id, name, nic_ids, location, os_type, origin, nics_unknown, exists)
+        return new_virtual_machine(_rid(raw), _short_name(raw), tuple(primary + others), _location(raw),
+                                   os_type.lower() if isinstance(os_type, str) else None, raw.origin, None, None)
 
     def storage(self, raw: RawResource) -> StorageAccount:
         acl = _get(_props(raw), "networkAcls")
@@ -910,15 +912,17 @@ def convert(raws: Iterable[RawResource], estate: Estate | None = None, defer: bo
             conv.fabric(raw)
     for raw, t in zip(raws, types):
         exists = raw.existence()   # None, or an Unknown (immutable): made once per resource
-        if t == NSG:
+        if t == NIC:   # (NICs and VMs first: an estate has one of each per VM)
+            estate.add("nics", conv.nic(raw), exists)
+        elif t == VM:
+            estate.add("vms", conv.vm(raw), exists)
+        elif t == NSG:
             estate.add("nsgs", conv.nsg(raw), exists)
         elif t == NSG_RULE:
             conv.child_rule(raw)
         elif t == ASG:
             estate.add("asgs", ApplicationSecurityGroup(_rid(raw), _short_name(raw), _location(raw), raw.origin),
                        exists)
-        elif t == NIC:
-            estate.add("nics", conv.nic(raw), exists)
         elif t == VNET:
             estate.add("vnets", conv.vnet(raw), exists)
         elif t == SUBNET:
@@ -929,8 +933,6 @@ def convert(raws: Iterable[RawResource], estate: Estate | None = None, defer: bo
             estate.add("route_tables", conv.route_table(raw), exists)
         elif t == ROUTE:
             conv.child_route(raw)
-        elif t == VM:
-            estate.add("vms", conv.vm(raw), exists)
         elif t == STORAGE:
             estate.add("storage_accounts", conv.storage(raw), exists)
         elif t == GATEWAY:
