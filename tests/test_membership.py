@@ -139,6 +139,11 @@ def test_holds_all_is_subset(whole, part):
 
     assert _holds_all(whole, part) == iv.is_subset(part, whole) == all(
         any(lo <= x <= hi for lo, hi in whole) for a, b in part for x in range(a, b + 1))
+    # (a set and itself or an equal copy: at once, as `is_subset` says; and sets of one length)
+    for same in (whole, tuple(whole), part, tuple(part)):
+        assert _holds_all(same, same) and _holds_all(same, tuple(same)) and iv.is_subset(same, same)
+    for a, b in ((whole, part[:len(whole)]), (part, whole[:len(part)])):
+        assert _holds_all(a, b) == iv.is_subset(b, a)
 
 
 @given(pieces(), st.integers(0, WINDOW - 1), st.integers(0, WINDOW - 1))

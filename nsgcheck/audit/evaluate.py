@@ -36,8 +36,8 @@ import copy
 from bisect import bisect_right
 from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
-from itertools import islice, repeat
-from operator import attrgetter
+from itertools import islice
+from operator import attrgetter, itemgetter
 from typing import Any, Callable, Iterable, Sequence
 
 from nsgcheck.answers import NOT_APPLICABLE, PASS, UNKNOWN, Decision, status_from_shares
@@ -373,15 +373,24 @@ class _ClassPlan:
     @cached_property
     def laid(self) -> tuple[list[Any], list[Any], tuple[bool, ...], list[tuple]]:
         """What `_apply_plan` lays down for each subject, worked out once: the steps' entries in
-        `_Out.results` (a decided step's stamp, a job's None) and `_Out.kinds`, whether each is for
-        the target subject, and the job steps: (offset, for the target subject?, its group's
+        `_Out.results` (a decided step's stamp, a job's None) and `_Out.kinds`, what picks each
+        step's subject out of (the subject, the target subject) (`_picker`), and the job steps: (offset, for the target subject?, its group's
         `jobs.append`, for the source side?, kind, DNS TCP check)."""
         done = [s[0] == _DONE for s in self.steps]
         return ([s[3] if d else None for s, d in zip(self.steps, done)],
                 [s[3][2] if d else None for s, d in zip(self.steps, done)],
-                tuple(s[1] for s in self.steps),
+                _picker(tuple(int(s[1]) for s in self.steps)),
                 [(n, s[1], s[2].jobs.append, s[3].side == SOURCE, s[3], s[4])
                  for n, (s, d) in enumerate(zip(self.steps, done)) if not d])
+
+
+def _picker(which: tuple[int, ...]) -> Callable[[tuple], Sequence[Any]]:
+    """A function of a pair giving its items at `which`, in order, as a sequence (one item per
+    step of a class plan: 0 the subject, 1 the target subject; `itemgetter` of one index gives the
+    item itself, of none nothing)."""
+    if len(which) > 1:
+        return itemgetter(*which)
+    return lambda pair: [pair[k] for k in which]
 
 
 def _target_subject(subj: AuditSubject, scenario: Scenario) -> Subject | None:
@@ -494,13 +503,12 @@ def _apply_plan(ev: Evaluator, plan: _ClassPlan, subj: AuditSubject, scenario: S
     if plan.target and tgt is not None:
         v4 = tgt.v4
         y = v4[0][0] if len(v4) == 1 and v4[0][0] == v4[0][1] and not tgt.v6 else None
-    entries, kinds, targets, jobs = plan.laid
+    entries, kinds, pick, jobs = plan.laid
     base = len(out.results)
     # (a decided step's stamp: `r.for_subject(who)` made when read, `results.StampedResults`)
     out.results.extend(entries)
     out.kinds.extend(kinds)
-    out.subjects.extend([tsubj if t else subject for t in targets] if plan.target else
-                        repeat(subject, len(targets)))
+    out.subjects.extend(pick((subject, tsubj)))
     for at, target_side, append, source, kind, dns in jobs:
         who = tsubj if target_side else subject
         address = src if source else tgt
@@ -1209,16 +1217,18 @@ def _share_device_sets(ev: Evaluator, groups: Sequence[Sequence[AuditSubject]]
     #: id of an end object -> (it, the first group of its device set): the members of a placement
     #: class share one end object, whose equality is then looked up once
     known: dict[int, tuple[Endpoint, int]] = {}
-    ends: dict[int, Endpoint | None] = {}
+    entry: dict[int, tuple[AuditSubject, Endpoint | None]] = {}     # id of a member -> (it, its end)
     for g, members in enumerate(groups):
         for m in members:
-            first = by_member.get(id(m))
+            key = id(m)
+            first = by_member.get(key)
             if first is not None:
                 # a member met again: its device set joined its first group then
                 parent[find(g)] = find(first)
                 continue
-            by_member[id(m)] = g
-            end = ends[id(m)] = _source_end(ev, m)
+            by_member[key] = g
+            end = _source_end(ev, m)
+            entry[key] = (m, end)
             if end is None:
                 continue
             hit = known.get(id(end))
@@ -1228,9 +1238,13 @@ def _share_device_sets(ev: Evaluator, groups: Sequence[Sequence[AuditSubject]]
                 parent[find(g)] = find(hit[1])
     parts: dict[int, dict[int, tuple[AuditSubject, Endpoint | None]]] = {}
     for g, members in enumerate(groups):
-        part = parts.setdefault(find(g), {})
+        part = parts.get(find(g))
+        if part is None:
+            part = parts[find(g)] = {}
         for m in members:
-            part.setdefault(id(m), (m, ends[id(m)]))
+            key = id(m)
+            if key not in part:
+                part[key] = entry[key]
     return [list(p.values()) for p in parts.values() if p]
 
 
@@ -1504,8 +1518,9 @@ def _member_result(table: _PairTable, req: Requirement, gname: str, members: Seq
     """Member i's result in group number g: the pair verdicts to and from every other member
     (`tally`: its `_tally`, or that of a member of equal standing)."""
     t = tally if tally is not None else _tally(table, gname, missing, group, i, g)
+    port = req.port_text
     if t.status == PASS:
-        msg = f"group {gname}: TCP {req.port_text} allowed to and from all {len(members) - 1} other member(s)"
+        msg = f"group {gname}: TCP {port} allowed to and from all {len(members) - 1} other member(s)"
     elif t.bad:
         nbad = sum(c for _, _, _, c in t.bad)
         shown = "; ".join(f"{d} {_names(table, [k for k in cls if k != i]) if cls is not None else names}"
@@ -1527,7 +1542,7 @@ def _member_result(table: _PairTable, req: Requirement, gname: str, members: Seq
     state["coverage"] = t.coverage
     state["destination"] = f"group {gname}"
     state["protocol"] = req.protocol
-    state["port"] = req.port_text
+    state["port"] = port
     state["decided_by"] = t.decided_by
     state["message"] = msg
     state["unknown_share"] = t.unknown_share

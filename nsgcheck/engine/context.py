@@ -140,6 +140,9 @@ def asg_membership(estate: Estate) -> tuple[dict[str, AddressSet], dict[str, Add
     found: dict[str, list[tuple[int, int, int]]] = {a: [] for a in estate.asgs}
     extra: dict[str, AddressSet] = {}
     anywhere = AddressSet.empty()   # addresses of configs whose ASG list is not determined
+    #: an ASG id as written -> its `ref()` key, normalised once per distinct text (a few ASGs are
+    #: named by tens of thousands of NICs)
+    keys: dict[str, str] = {}
     for nic in estate.nics.values():
         for cfg in nic.ip_configurations:
             if cfg.asgs_unknown is not None:
@@ -153,8 +156,10 @@ def asg_membership(estate: Estate) -> tuple[dict[str, AddressSet], dict[str, Add
                 except AddressError:
                     addr = None
             for a in cfg.asg_ids:
-                key = ref(a)
-                found.setdefault(key, [])
+                key = keys.get(a)
+                if key is None:
+                    key = keys[a] = ref(a)
+                    found.setdefault(key, [])
                 if addr is not None:
                     found[key].append(addr)
                     continue
