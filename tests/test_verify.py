@@ -650,13 +650,15 @@ def test_fixes_replace_the_first_rule_of_their_name_as_a_scan_of_the_rules_finds
     rules of those names: `apply_fixes` (first positions worked out at once) gives the rules a
     plain scan gives: an update replaces the first rule of its name (case-insensitive) in the
     rules as they stand (an added one too), else it is appended like an add; and so in rounds
-    that share what they keep (`built`)."""
+    that share what they keep (`built`). The names are lower-cased as one text where that is exact
+    (`_lowered_names`): names with line breaks and non-ASCII ones among them."""
     from hypothesis import given, settings, strategies as st
 
     from nsgcheck.loaders.normalize import normalize_rule
     from nsgcheck.model import NetworkSecurityGroup
 
-    names = ["a", "A", "b", "allow-x", "ALLOW-X"]
+    # (names with a line break, and non-ASCII ones whose case changes otherwise: `_lowered_names`)
+    names = ["a", "A", "b", "allow-x", "ALLOW-X", "a\nb", "A\nB", "ΑΣ", "ας", "İx", "i̇x"]
 
     def plain(rules, fixes):
         out = list(rules)
@@ -668,7 +670,7 @@ def test_fixes_replace_the_first_rule_of_their_name_as_a_scan_of_the_rules_finds
                 out.append((f["name"], f["priority"]))
         return out
 
-    @settings(max_examples=100, deadline=None)
+    @settings(max_examples=300, deadline=None)
     @given(st.lists(st.sampled_from(names), max_size=6),
            st.lists(st.tuples(st.sampled_from(names), st.sampled_from(["add", "update"])), min_size=1, max_size=5))
     def check(rule_names, drawn):
@@ -688,6 +690,22 @@ def test_fixes_replace_the_first_rule_of_their_name_as_a_scan_of_the_rules_finds
         for k in sorted({1, len(fixes) // 2, len(fixes) - 1, len(fixes)} - {0}):
             got = apply_fixes(estate, fixes[:k], built).nsgs[ref(NSG_A)].rules
             assert [(r.name, r.priority) for r in got] == plain([(r.name, r.priority) for r in rules], fixes[:k]), k
+    check()
+
+
+def test_rule_names_lowered_as_one_text_are_each_name_lowered():
+    """Hypothesis: `_lowered_names` (the names joined, lower-cased and split when ASCII without line
+    breaks) gives each rule's name lower-cased, for any names (line breaks, non-ASCII, empty)."""
+    from types import SimpleNamespace
+
+    from hypothesis import given, settings, strategies as st
+
+    from nsgcheck.fixes.verify import _lowered_names
+
+    @settings(max_examples=300)
+    @given(st.lists(st.one_of(st.text(max_size=6), st.text("aAbB-\n\rΑΣσς'.İ", max_size=6)), max_size=6))
+    def check(names):
+        assert _lowered_names([SimpleNamespace(name=n) for n in names]) == [n.lower() for n in names]
     check()
 
 
