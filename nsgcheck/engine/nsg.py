@@ -390,12 +390,19 @@ def relevant_terms(nsg: NetworkSecurityGroup, direction: str, ctx: ResolveContex
         if bound is not None:
             ok = meets.get(bound)
             if ok is None:
-                ok = meets[bound] = any(_token_meets(t, remote, ctx.catalog, cache) for t in bound)
+                ok = _bound_meets(bound, remote, meets, ctx, cache)
             if not ok:
                 continue
         out.append(_term_of(nsg, rule, direction, ctx, token, terms, cache))
     cache._near[lkey] = (nsg, remote, out)
     return out
+
+
+def _bound_meets(bound: Any, remote: AddressSet, meets: dict, ctx: ResolveContext, cache: TermCache) -> bool:
+    """Whether a rule's remote bound (its remote tokens) meets `remote`, remembered in `meets`
+    (the remote set's entry of `TermCache._bounds_meet`); asked on a miss of `meets` only."""
+    ok = meets[bound] = any(_token_meets(t, remote, ctx.catalog, cache) for t in bound)
+    return ok
 
 
 def _term_of(nsg: NetworkSecurityGroup, rule: SecurityRule, direction: str, ctx: ResolveContext, token: int,
@@ -435,7 +442,7 @@ def _carried_terms(old: NetworkSecurityGroup, new: NetworkSecurityGroup, directi
         if bound is not None:
             ok = meets.get(bound)
             if ok is None:
-                ok = meets[bound] = any(_token_meets(t, remote, ctx.catalog, cache) for t in bound)
+                ok = _bound_meets(bound, remote, meets, ctx, cache)
             if not ok:
                 return None
         return _term_of(new, rule, direction, ctx, token, cache._term, cache)
